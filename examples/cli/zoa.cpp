@@ -1,0 +1,47 @@
+// zoa — the command-line tool: `zoa --help`, `zoa version`; later predict/info/stream
+// SPDX-License-Identifier: MIT
+#include <zoa/zoa.hpp>
+
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <vector>
+
+namespace {
+
+const char* const usage =
+    "zoa — test-time adaptation of quantized vision models on CPUs\n"
+    "\n"
+    "usage: zoa <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  version        print the library version and the SIMD architecture compiled in\n"
+    "  --help, help   print this text\n"
+    "\n"
+    "Exit status: 0 on success, 2 on bad input (one line on stderr).\n";
+
+int run(const std::vector<std::string>& args) {
+    if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+        std::fputs(usage, stdout);
+        return 0;
+    }
+    if (args[0] == "version" || args[0] == "--version") {
+        std::printf("zoa %s (%s)\n", zoa::version_string, zoa::arch_name());
+        return 0;
+    }
+    zoa::fail(zoa::error_code::argument, "unknown command '", args[0], "' (try: zoa --help)");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(std::vector<std::string>(argv + 1, argv + argc));
+    } catch (const zoa::error& e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        return 2;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "zoa: %s\n", e.what());
+        return 2;
+    }
+}

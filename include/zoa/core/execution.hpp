@@ -1,0 +1,118 @@
+// zoa — execution context: an explicit thread count and a small std::thread pool (no OpenMP)
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "zoa/core/error.hpp"
+
+namespace zoa {
+
+/// Runs data-parallel loops on a fixed number of threads (the caller's thread is one of them).
+/// Multi-threading is opt-in: the default context has 1 thread and spawns nothing.
+/// parallel_for splits [0, n) into `threads()` contiguous chunks that depend only on n and the thread count;
+/// kernels write disjoint outputs per index, so results are identical for any thread count.
+/// Thread safety: one parallel_for at a time per context (calls are serialised by a mutex); a parallel_for
+/// issued from inside a task runs inline on the calling thread.
+class execution_context {
+public:
+    /// Throws: zoa::error(argument) when threads == 0.
+    explicit execution_context(std::size_t threads = 1) : threads_(threads) {
+        require(threads >= 1, error_code::argument, "execution_context: thread count must be >= 1, got 0");
+        workers_.reserve(threads - 1);
+        for (std::size_t t = 1; t < threads; ++t) workers_.emplace_back([this, t] { worker_loop(t); });
+    }
+    execution_context(const execution_context&) = delete;
+    execution_context& operator=(const execution_context&) = delete;
+    ~execution_context() {
+        {
+            std::lock_guard<std::mutex> lk(m_);
+            stop_ = true;
+        }
+        cv_start_.notify_all();
+        for (auto& w : workers_) w.join();
+    }
+
+    std::size_t threads() const noexcept { return threads_; }
+
+    /// Calls fn(begin, end) over a static partition of [0, n) into at most threads() non-empty chunks.
+    /// Chunk t covers [n*t/T, n*(t+1)/T). Exceptions thrown by fn are rethrown here (the first one).
+    template <class Fn>
+    void parallel_for(std::size_t n, Fn&& fn) {
+        if (n == 0) return;
+        const std::size_t parts = threads_ < n ? threads_ : n;
+        if (parts == 1 || in_task()) {
+            fn(std::size_t{0}, n);
+            return;
+        }
+        std::lock_guard<std::mutex> call_lock(call_m_);
+        std::function<void(std::size_t, std::size_t)> task = std::ref(fn);
+        {
+            std::lock_guard<std::mutex> lk(m_);
+            task_ = &task;
+            n_ = n;
+            parts_ = parts;
+            pending_ = parts - 1;
+            error_ = nullptr;
+            ++generation_;
+        }
+        cv_start_.notify_all();
+        run_chunk(0);
+        std::unique_lock<std::mutex> lk(m_);
+        cv_done_.wait(lk, [this] { return pending_ == 0; });
+        task_ = nullptr;
+        if (error_) std::rethrow_exception(error_);
+    }
+
+private:
+    static bool& in_task() noexcept {
+        thread_local bool flag = false;
+        return flag;
+    }
+
+    void run_chunk(std::size_t t) {
+        const std::size_t b = n_ * t / parts_, e = n_ * (t + 1) / parts_;
+        bool& flag = in_task();
+        flag = true;
+        try {
+            (*task_)(b, e);
+        } catch (...) {
+            std::lock_guard<std::mutex> lk(m_);
+            if (!error_) error_ = std::current_exception();
+        }
+        flag = false;
+    }
+
+    void worker_loop(std::size_t t) {
+        std::size_t seen = 0;
+        for (;;) {
+            {
+                std::unique_lock<std::mutex> lk(m_);
+                cv_start_.wait(lk, [&] { return stop_ || generation_ != seen; });
+                if (stop_) return;
+                seen = generation_;
+                if (t >= parts_) continue;
+            }
+            run_chunk(t);
+            std::lock_guard<std::mutex> lk(m_);
+            if (--pending_ == 0) cv_done_.notify_one();
+        }
+    }
+
+    std::size_t threads_;
+    std::vector<std::thread> workers_;
+    std::mutex m_, call_m_;
+    std::condition_variable cv_start_, cv_done_;
+    std::function<void(std::size_t, std::size_t)>* task_ = nullptr;
+    std::size_t n_ = 0, parts_ = 1, pending_ = 0, generation_ = 0;
+    std::exception_ptr error_;
+    bool stop_ = false;
+};
+
+}  // namespace zoa

@@ -1,0 +1,22 @@
+# Compiles SRC and passes only if compilation fails with the message given in SRC's `// expect: <regex>` line,
+# in at most 10 lines of compiler output. Usage: cmake -DCXX=... -DROOT=... -DSRC=... -P check_compile_fail.cmake
+file(STRINGS ${SRC} _expect REGEX "^// expect: ")
+string(REGEX REPLACE "^// expect: " "" _expect "${_expect}")
+execute_process(COMMAND ${CXX} -std=c++17 -fsyntax-only -I${ROOT}/include ${SRC}
+  RESULT_VARIABLE _rc ERROR_VARIABLE _err OUTPUT_VARIABLE _out)
+if(_rc EQUAL 0)
+  message(FATAL_ERROR "${SRC} compiled, but it must not")
+endif()
+string(REGEX MATCHALL "\n" _nl "${_err}")
+list(LENGTH _nl _lines)
+message(STATUS "compiler output (${_lines} lines):\n${_err}")
+if(NOT _err MATCHES "${_expect}")
+  message(FATAL_ERROR "expected a diagnostic matching '${_expect}'")
+endif()
+if(_lines GREATER 10)
+  message(FATAL_ERROR "diagnostic is ${_lines} lines; at most 10 allowed")
+endif()
+string(REGEX MATCH "error: [^\n]*" _first_error "${_err}")
+if(NOT _first_error MATCHES "${_expect}")
+  message(FATAL_ERROR "the first error line does not say what is wrong: ${_first_error}")
+endif()

@@ -1,0 +1,34 @@
+// zoa — tests for zoa::error, fail() and require()
+#include <doctest/doctest.h>
+
+#include "zoa/core/error.hpp"
+
+#include <string>
+
+TEST_CASE("error carries its code and a prefixed message") {
+    try {
+        zoa::fail(zoa::error_code::shape, "blocks.3.attn.qkv.weight: expected [2304,768], got [", 3072, ",1024]");
+        FAIL("fail() returned");
+    } catch (const zoa::error& e) {
+        CHECK(e.code() == zoa::error_code::shape);
+        CHECK(std::string(e.what()) == "zoa: shape: blocks.3.attn.qkv.weight: expected [2304,768], got [3072,1024]");
+    }
+}
+
+TEST_CASE("require throws only when the condition is false") {
+    CHECK_NOTHROW(zoa::require(true, zoa::error_code::argument, "never"));
+    CHECK_THROWS_WITH_AS(zoa::require(false, zoa::error_code::argument, "batch is empty"),
+                         "zoa: argument: batch is empty", zoa::error);
+}
+
+TEST_CASE("every error code has a name") {
+    using zoa::error_code;
+    for (auto c : {error_code::io, error_code::format, error_code::shape, error_code::policy, error_code::numeric,
+                   error_code::argument})
+        CHECK(std::string(zoa::to_string(c)) != "unknown");
+    CHECK(std::string(zoa::to_string(error_code::numeric)) == "numeric");
+}
+
+TEST_CASE("zoa::error is a std::runtime_error") {
+    CHECK_THROWS_AS(zoa::fail(zoa::error_code::io, "x"), std::runtime_error);
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# zoa — install the Debian 12 packages a make target needs (idempotent; apt-get update only when something is missing)
+# usage: tools/install-deps.sh [build|bench|fuzz]...   (default: build)
+set -euo pipefail
+
+build_pkgs=(g++ cmake make python3 libxtensor-dev libxsimd-dev doctest-dev libstb-dev nlohmann-json3-dev dataset-fashion-mnist)
+bench_pkgs=(libbenchmark-dev libdnnl-dev python3-torch python3-torchvision libopenblas0-pthread)
+fuzz_pkgs=(clang libclang-rt-14-dev)
+
+want=()
+for target in "${@:-build}"; do
+  case "$target" in
+    build) want+=("${build_pkgs[@]}") ;;
+    bench) want+=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
+    fuzz) want+=("${build_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
+    *) echo "install-deps.sh: unknown target '$target' (expected build, bench or fuzz)" >&2; exit 2 ;;
+  esac
+done
+
+mapfile -t want < <(printf '%s\n' "${want[@]}" | awk '!seen[$0]++')
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#want[@]} Debian packages for '${*:-build}' are installed"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing Debian packages: ${missing[*]}" >&2
+  echo "run as root: apt-get update && apt-get install -y ${missing[*]}" >&2
+  exit 2
+fi
+echo "install-deps: installing Debian packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "install-deps: done"
