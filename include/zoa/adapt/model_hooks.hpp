@@ -1,0 +1,83 @@
+// zoa — the contract between a model and the adapters: adapted norm layers, features, logits, embedding stats
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <xtensor/xtensor.hpp>
+
+namespace zoa::adapt {
+
+/// One adapted normalization layer (LayerNorm or BatchNorm): its source affine parameters.
+/// The pointers stay owned by the (immutable) model and must outlive the adapter.
+struct norm_layer_info {
+    std::string name;            ///< e.g. "blocks.1.norm1" or "layer2.0.bn1"
+    std::size_t channels = 0;    ///< length of weight and of bias
+    const float* weight = nullptr;
+    const float* bias = nullptr;
+};
+
+/// What a model exposes for adaptation. Flat parameter layout used everywhere in zoa::adapt:
+/// [w_0 (channels_0), b_0 (channels_0), w_1, b_1, ...] in the order of `norms` (the reference's e0 order).
+struct adapt_layout {
+    std::vector<norm_layer_info> norms;
+    /// Sizes of the feature groups in forward_result::features, in order; the last group feeds the classifier
+    /// (ViT: one group per block, the CLS token after the next norm; ResNet: pooled stage outputs).
+    std::vector<std::size_t> feature_groups;
+    std::size_t num_classes = 0;
+    /// Reference quirk (spec §6 item 2): ResNet's shift uses the scalar mean of the last source channel.
+    bool reference_scalar_shift = false;
+
+    /// Total number of adapted scalars (Σ 2·channels).
+    std::size_t parameter_count() const {
+        std::size_t n = 0;
+        for (const auto& l : norms) n += 2 * l.channels;
+        return n;
+    }
+    /// Total feature width (Σ feature_groups).
+    std::size_t feature_width() const {
+        std::size_t n = 0;
+        for (auto g : feature_groups) n += g;
+        return n;
+    }
+};
+
+/// Inputs of one adapted forward pass.
+struct forward_request {
+    const float* norm_params = nullptr;  ///< effective flat affine params (layout above); nullptr = source params
+    const float* shift = nullptr;        ///< activation shift added to the last feature group before the head
+    bool embedding_stats = true;         ///< compute embed_mean/embed_var (domain-shift detection)
+};
+
+/// Outputs of one adapted forward pass; buffers are reused between calls.
+struct forward_result {
+    xt::xtensor<float, 2> features;        ///< B × Σ feature_groups
+    xt::xtensor<float, 2> logits;          ///< B × C: head(last group), unshifted (enters the loss)
+    xt::xtensor<float, 2> shifted_logits;  ///< B × C: head(last group + shift); empty when no shift was given
+    std::vector<float> embed_mean;         ///< per embedding dim, over batch and tokens/pixels
+    std::vector<float> embed_var;          ///< unbiased variance, same reduction
+};
+
+namespace detail {
+template <class M, class Batch, class = void>
+struct is_adaptable : std::false_type {};
+template <class M, class Batch>
+struct is_adaptable<M, Batch,
+                    std::void_t<decltype(std::declval<const M&>().layout()),
+                                decltype(std::declval<const M&>().forward_adapt(
+                                    std::declval<const Batch&>(), std::declval<const forward_request&>(),
+                                    std::declval<forward_result&>()))>>
+    : std::is_convertible<decltype(std::declval<const M&>().layout()), adapt_layout> {};
+}  // namespace detail
+
+/// True when M is an adaptable model for batches of type Batch:
+///   adapt_layout layout() const;
+///   void forward_adapt(const Batch&, const forward_request&, forward_result&) const;
+template <class M, class Batch>
+inline constexpr bool is_adaptable_v = detail::is_adaptable<M, Batch>::value;
+
+}  // namespace zoa::adapt

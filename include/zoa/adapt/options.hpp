@@ -1,0 +1,81 @@
+// zoa — ZOA's runtime options and the paper's per-architecture/bit-width defaults (spec §1.13)
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "zoa/adapt/knowledge_bank.hpp"
+#include "zoa/core/error.hpp"
+
+namespace zoa::adapt {
+
+/// Model family, for defaults and for the reference quirks that differ between ViT and ResNet.
+enum class model_family { vit, resnet };
+
+/// ZOA's knobs. Defaults are main.py's argparse defaults; use zoa_options::paper(family, bits) for the released
+/// scripts' per-setting values.
+struct zoa_options {
+    float lr = 0.005f;                 ///< SGD learning rate for ε (--lr)
+    float momentum = 0.0f;             ///< SGD momentum (--spsa_momentum)
+    float weight_decay = 0.4f;         ///< SGD weight decay for ε (--weight_decay)
+    float lr_alpha = 0.01f;            ///< AdamW learning rate for α (--lr_alpha)
+    float weight_decay_alpha = 0.1f;   ///< AdamW weight decay for α (--weight_decay_alpha)
+    float spsa_c = 0.01f;              ///< perturbation scale c for ε (--spsa_c)
+    float spsa_c_alpha = 0.05f;        ///< perturbation scale c_α for α (--spsa_c_alpha)
+    int sp_avg = 1;                    ///< SPSA repetitions per step (--sp_avg)
+    int steps = 1;                     ///< optimisation steps per batch (--steps)
+    float lambda = 30.0f;              ///< weight of the statistics discrepancy (--lambda_bp)
+    float alpha_scale = 10.0f;         ///< s in softmax(s·α) (--alpha_scale; never optimised)
+    float weight_margin = 0.01f;       ///< target max mean|ε| after a save (hard-coded 0.01)
+    float alpha_clip = 10.0f;          ///< α_new ∈ [−clip, clip] (hard-coded 10)
+    float domain_t = 0.1f;             ///< shift threshold on the Jeffreys divergence (--domain_t)
+    float domain_ema = 0.8f;           ///< domain statistics EMA (hard-coded 0.8/0.2)
+    float shift_ema = 0.9f;            ///< activation-shift history EMA (hard-coded 0.9/0.1)
+    std::size_t min_detect_batch = 64; ///< batches smaller than this skip detection (hard-coded 64)
+    bool activation_shift = true;      ///< FOA's activation shifting of the head input
+    std::uint64_t seed = 2020;         ///< perturbation stream seed (--seed)
+    reference_fixes fixes;             ///< all false = reference-compatible
+
+    /// The released scripts' values (scripts/zoa.sh, README): ViT W8A8 lr 5e-4, c 0.02; ViT W6A6 lr 2e-4, c 0.02;
+    /// ResNet-50 W8A8 lr 1e-4, c 0.01, λ 1, domain_t 0.2. Settings without a script take the nearest one
+    /// (ViT fp32 → W8A8, ViT W4A4 → W6A6, ResNet any → W8A8); documented in docs/adaptation.md.
+    static zoa_options paper(model_family family, int bits) {
+        require(bits == 32 || (bits >= 2 && bits <= 8), error_code::argument, "zoa_options::paper: bits ", bits,
+                " not in {2..8, 32}");
+        zoa_options o;
+        if (family == model_family::vit) {
+            o.lr = bits >= 8 ? 5e-4f : 2e-4f;
+            o.spsa_c = 0.02f;
+            o.lambda = 30.0f;
+            o.domain_t = 0.1f;
+        } else {
+            o.lr = 1e-4f;
+            o.spsa_c = 0.01f;
+            o.lambda = 1.0f;
+            o.domain_t = 0.2f;
+        }
+        return o;
+    }
+
+    /// Throws: zoa::error(argument) naming the first invalid field.
+    void validate() const {
+        auto positive = [](float v, const char* name) {
+            require(v > 0.0f && v == v, error_code::argument, "zoa_options: ", name, " must be > 0, got ", v);
+        };
+        positive(spsa_c, "spsa_c");
+        positive(spsa_c_alpha, "spsa_c_alpha");
+        positive(alpha_scale, "alpha_scale");
+        positive(weight_margin, "weight_margin");
+        positive(alpha_clip, "alpha_clip");
+        require(lr >= 0.0f && lr_alpha >= 0.0f && lambda >= 0.0f, error_code::argument,
+                "zoa_options: lr, lr_alpha and lambda must be >= 0");
+        require(sp_avg >= 1 && steps >= 0, error_code::argument, "zoa_options: sp_avg must be >= 1 and steps >= 0, got ",
+                sp_avg, " and ", steps);
+        require(domain_ema >= 0.0f && domain_ema <= 1.0f && shift_ema >= 0.0f && shift_ema <= 1.0f,
+                error_code::argument, "zoa_options: EMA factors must be in [0, 1]");
+    }
+};
+
+}  // namespace zoa::adapt

@@ -1,0 +1,293 @@
+// zoa — the ZOA adapter: predict, then one SPSA step on the fused norm parameters, two forward passes per batch
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include <xtensor/xtensor.hpp>
+
+#include "zoa/adapt/knowledge_bank.hpp"
+#include "zoa/adapt/model_hooks.hpp"
+#include "zoa/adapt/objective.hpp"
+#include "zoa/adapt/optimizers.hpp"
+#include "zoa/adapt/options.hpp"
+#include "zoa/adapt/perturbation.hpp"
+#include "zoa/adapt/shift_detector.hpp"
+#include "zoa/adapt/spsa.hpp"
+#include "zoa/core/error.hpp"
+#include "zoa/core/policy.hpp"
+#include "zoa/core/rng.hpp"
+
+namespace zoa::adapt {
+
+/// Counters and sizes reported by an adapter.
+struct adapter_stats {
+    std::uint64_t batches = 0;            ///< predict_and_adapt calls
+    std::uint64_t forwards = 0;           ///< model forward passes, in total
+    std::uint64_t last_forwards = 0;      ///< forward passes of the last batch
+    std::uint64_t domain_shifts = 0;      ///< detected shifts
+    std::uint64_t skipped_updates = 0;    ///< batches whose update was skipped (non-finite loss or features)
+    std::size_t bank_size = 0;            ///< stored domains N
+    std::size_t state_bytes = 0;          ///< bytes of adaptation state (bank, ε, α, statistics, buffers)
+    loss_terms last_loss;                 ///< loss of the last unperturbed forward
+};
+
+/// Everything mutable in a zoa_adapter (the model itself is never modified).
+struct zoa_state {
+    std::vector<float> alpha, deltas, epsilon, similarity, sgd_buffer;
+    std::vector<float> hist;                  ///< activation-shift history (empty = none)
+    std::vector<float> domain_mean, domain_var;
+    adapter_stats stats;
+};
+
+/// ZOA (spec §1.6) for any model satisfying is_adaptable_v<Model, Batch> (ViT, ResNet, a user's network).
+/// Per batch: (1) forward with the current parameters → prediction (with activation shift), loss L0, embedding
+/// statistics; (2) domain-shift detection, on a shift the knowledge-bank policy acts (fused_bank: save the domain);
+/// (3) one SPSA estimate with a perturbed forward: ĝ = (L1 − L0)·weight(u)/c, for α and ε alike;
+/// (4) AdamW (state reset every step) on α when N ≥ 1, SGD on ε; (5) shift-history EMA.
+/// Predict-then-update: the returned logits come from pass (1). Default: 2 forward passes per batch.
+/// Thread safety: one adapter per stream; the model may be shared (it is only read).
+template <class Model, class Policy = zoa::policy<>>
+class zoa_adapter {
+public:
+    using perturbation = policy_get_t<Policy, axis::perturbation>;
+    using bank_policy = policy_get_t<Policy, axis::knowledge_bank>;
+    static_assert(perturb::is_perturbation_v<perturbation>,
+                  "zoa: the perturbation option needs `static float sample(zoa::rng&)` and `static float weight(float)`");
+
+    /// Throws: zoa::error(argument) when the source statistics are missing, (shape) when they do not match the
+    /// model's feature groups, or when options are invalid.
+    zoa_adapter(const Model& model, zoa_options options, source_statistics source)
+        : model_(&model), opt_(options), src_(std::move(source)), layout_(model.layout()) {
+        opt_.validate();
+        require(!src_.empty(), error_code::argument,
+                "zoa_adapter: source statistics are required (compute them on clean source images first)");
+        require(src_.groups == layout_.feature_groups && src_.mean.size() == layout_.feature_width() &&
+                    src_.std.size() == src_.mean.size(),
+                error_code::shape, "zoa_adapter: source statistics have ", src_.mean.size(), " dims in ",
+                src_.groups.size(), " groups, the model produces ", layout_.feature_width(), " in ",
+                layout_.feature_groups.size());
+        bank_ = norm_bank(layout_, bank_policy::capacity, opt_.alpha_scale, opt_.weight_margin, opt_.alpha_clip,
+                          opt_.fixes, initial_alpha());
+        reset();
+    }
+
+    /// Predicts the batch (logits B × C) and adapts. The returned reference stays valid until the next call.
+    template <class Batch>
+    const xt::xtensor<float, 2>& predict_and_adapt(const Batch& x) {
+        static_assert(is_adaptable_v<Model, Batch>, "zoa: Model must provide layout() and forward_adapt(batch, request, result)");
+        rng r(opt_.seed, stats_.batches);
+        ++stats_.batches;
+        const std::uint64_t forwards_before = stats_.forwards;
+        const std::size_t P = bank_.size();
+        theta_.resize(P);
+        bank_.effective(theta_.data());
+        const bool use_shift = opt_.activation_shift && !hist_.empty();
+        if (use_shift) make_shift();
+        forward(x, theta_.data(), use_shift ? shift_.data() : nullptr, r0_);
+        const std::size_t B = r0_.features.shape(0);
+        prediction_ = use_shift ? r0_.shifted_logits : r0_.logits;
+        if (!finite(r0_)) {
+            ++stats_.skipped_updates;
+            stats_.last_forwards = stats_.forwards - forwards_before;
+            return prediction_;
+        }
+        // (2) detection on the embedding, then the domain EMA (order of spec §1.9: SAVE → clear → UPDATE)
+        bool changed = detector_.check(r0_.embed_mean, r0_.embed_var, B);
+        if (changed) {
+            ++stats_.domain_shifts;
+            bank_policy::on_shift(bank_);
+            detector_.clear();
+            hist_.clear();
+        }
+        detector_.update(r0_.embed_mean, r0_.embed_var, B);
+        stats_.last_loss = zoa_loss(r0_.features, r0_.logits, src_, opt_.lambda);
+        batch_mean_last(r0_.features, bm_last_);
+
+        for (int step = 0; step < opt_.steps; ++step) spsa_step(x, r, step == 0, stats_.last_loss.total);
+
+        // (5) hist = bm if none else 0.9·hist + 0.1·bm
+        if (hist_.empty())
+            hist_ = bm_last_;
+        else
+            for (std::size_t i = 0; i < hist_.size(); ++i)
+                hist_[i] = opt_.shift_ema * hist_[i] + (1.0f - opt_.shift_ema) * bm_last_[i];
+        stats_.last_forwards = stats_.forwards - forwards_before;
+        return prediction_;
+    }
+
+    /// Predicts with the current adapted parameters (and activation shift) without updating anything.
+    template <class Batch>
+    xt::xtensor<float, 2> predict(const Batch& x) {
+        theta_.resize(bank_.size());
+        bank_.effective(theta_.data());
+        const bool use_shift = opt_.activation_shift && !hist_.empty();
+        if (use_shift) make_shift();
+        forward_result r;
+        forward(x, theta_.data(), use_shift ? shift_.data() : nullptr, r);
+        return use_shift ? r.shifted_logits : r.logits;
+    }
+
+    /// Back to the state of a freshly constructed adapter (bitwise).
+    void reset() {
+        bank_.reset(initial_alpha());
+        sgd_ = sgd{opt_.lr, opt_.momentum, opt_.weight_decay, {}};
+        adamw_ = adamw_first_step{opt_.lr_alpha, opt_.weight_decay_alpha};
+        detector_ = shift_detector{};
+        detector_.threshold = opt_.domain_t;
+        detector_.ema = opt_.domain_ema;
+        detector_.min_batch = opt_.min_detect_batch;
+        hist_.clear();
+        stats_ = adapter_stats{};
+    }
+
+    /// A copy of all mutable state; restore(snapshot()) is the identity.
+    zoa_state snapshot() const {
+        zoa_state s;
+        s.alpha = bank_.alpha();
+        s.deltas = bank_.deltas();
+        s.epsilon = bank_.epsilon();
+        s.similarity = bank_.similarity();
+        s.sgd_buffer = sgd_.buffer;
+        s.hist = hist_;
+        s.domain_mean = detector_.mean();
+        s.domain_var = detector_.var();
+        s.stats = stats_;
+        return s;
+    }
+    /// Throws: zoa::error(shape) when the state belongs to another model layout or bank capacity.
+    void restore(const zoa_state& s) {
+        require(s.hist.empty() || s.hist.size() == layout_.feature_groups.back(), error_code::shape,
+                "zoa_adapter::restore: shift history has ", s.hist.size(), " dims, expected ",
+                layout_.feature_groups.back());
+        require(s.sgd_buffer.empty() || s.sgd_buffer.size() == bank_.size(), error_code::shape,
+                "zoa_adapter::restore: SGD buffer has ", s.sgd_buffer.size(), " entries, expected ", bank_.size());
+        bank_.assign(s.alpha, s.deltas, s.epsilon, s.similarity);
+        sgd_.buffer = s.sgd_buffer;
+        hist_ = s.hist;
+        if (s.domain_mean.empty())
+            detector_.clear();
+        else
+            detector_.assign(s.domain_mean, s.domain_var);
+        stats_ = s.stats;
+    }
+
+    /// Starts the domain statistics from given embedding statistics (the ResNet reference computes them during the
+    /// source-statistics pass, spec §6 item 5).
+    void prime_domain(const std::vector<float>& mean, const std::vector<float>& var) { detector_.assign(mean, var); }
+
+    adapter_stats stats() const {
+        adapter_stats s = stats_;
+        s.bank_size = bank_.stored();
+        s.state_bytes = bank_.bytes() + sizeof(float) * (sgd_.buffer.size() + hist_.size() + detector_.mean().size() +
+                                                         detector_.var().size() + src_.mean.size() + src_.std.size());
+        return s;
+    }
+    const norm_bank& bank() const noexcept { return bank_; }
+    const zoa_options& options() const noexcept { return opt_; }
+    const source_statistics& source() const noexcept { return src_; }
+    /// The effective norm parameters θ now (flat layout of adapt_layout).
+    std::vector<float> effective_parameters() const {
+        std::vector<float> t(bank_.size());
+        bank_.effective(t.data());
+        return t;
+    }
+
+private:
+    float initial_alpha() const { return rng(opt_.seed, ~std::uint64_t{0}).normal(); }
+
+    template <class Batch>
+    void forward(const Batch& x, const float* theta, const float* shift, forward_result& out) {
+        forward_request req;
+        req.norm_params = theta;
+        req.shift = shift;
+        model_->forward_adapt(x, req, out);
+        ++stats_.forwards;
+        require(out.features.dimension() == 2 && out.features.shape(1) == layout_.feature_width() &&
+                    out.logits.shape(0) == out.features.shape(0),
+                error_code::shape, "zoa_adapter: the model returned features of width ", out.features.shape(1),
+                ", expected ", layout_.feature_width());
+        require(out.features.shape(0) >= 1, error_code::argument, "zoa_adapter: empty batch");
+    }
+
+    static bool finite(const forward_result& r) {
+        for (float v : r.features)
+            if (!std::isfinite(v)) return false;
+        for (float v : r.logits)
+            if (!std::isfinite(v)) return false;
+        return true;
+    }
+
+    // shift = μ^S_last − hist (reference ResNet: the scalar μ^S[−1] − hist, spec §6 item 2)
+    void make_shift() {
+        const std::size_t D = layout_.feature_groups.back(), off = src_.mean.size() - D;
+        shift_.resize(D);
+        const bool scalar = layout_.reference_scalar_shift && !opt_.fixes.resnet_shift_vector;
+        for (std::size_t i = 0; i < D; ++i) shift_[i] = (scalar ? src_.mean.back() : src_.mean[off + i]) - hist_[i];
+    }
+
+    void batch_mean_last(const xt::xtensor<float, 2>& f, std::vector<float>& out) const {
+        const std::size_t B = f.shape(0), F = f.shape(1), D = layout_.feature_groups.back();
+        out.assign(D, 0.0f);
+        for (std::size_t i = 0; i < D; ++i) {
+            double s = 0;
+            for (std::size_t b = 0; b < B; ++b) s += f(b, F - D + i);
+            out[i] = static_cast<float>(s / static_cast<double>(B));
+        }
+    }
+
+    // One SPSA step (spec §1.7–1.8) on x = [α; ε] with scales c = [c_α…; c…]. has_loss0 = false recomputes the
+    // unperturbed loss first (steps > 1: one extra forward).
+    template <class Batch>
+    void spsa_step(const Batch& x, rng& r, bool has_loss0, float loss0) {
+        const std::size_t A = bank_.alpha().size(), P = bank_.size(), B = r0_.features.shape(0);
+        if (!has_loss0) {
+            bank_.effective(theta_.data());
+            forward(x, theta_.data(), nullptr, r1_);
+            loss0 = zoa_loss(r1_.features, r1_.logits, src_, opt_.lambda).total;
+        }
+        x0_.assign(bank_.alpha().begin(), bank_.alpha().end());
+        x0_.insert(x0_.end(), bank_.epsilon().begin(), bank_.epsilon().end());
+        c_.assign(A, opt_.spsa_c_alpha);
+        c_.resize(A + P, opt_.spsa_c);
+        grad_.assign(A + P, 0.0f);
+        auto loss_at = [&](const std::vector<float>& xr) {
+            a_r_.assign(xr.begin(), xr.begin() + static_cast<std::ptrdiff_t>(A));
+            bank_.effective(a_r_, xr.data() + A, theta_.data());
+            forward(x, theta_.data(), nullptr, r1_);
+            // Reference: the perturbed forward also folds the batch into the domain EMA (spec §6 item 4). Its check
+            // cannot fire there: the EMA has just absorbed this very batch.
+            if (!opt_.fixes.detect_once_per_batch && finite(r1_)) detector_.update(r1_.embed_mean, r1_.embed_var, B);
+            return zoa_loss(r1_.features, r1_.logits, src_, opt_.lambda).total;
+        };
+        const float inv = 1.0f / static_cast<float>(opt_.sp_avg);
+        for (int rep = 0; rep < opt_.sp_avg; ++rep) {
+            const float loss1 = spsa_accumulate<perturbation>(loss_at, x0_, c_, loss0, r, grad_, inv);
+            if (!std::isfinite(loss1 - loss0)) {
+                ++stats_.skipped_updates;
+                return;
+            }
+        }
+        if (bank_.stored() >= 1) adamw_.step(bank_.alpha().data(), grad_.data(), A);
+        sgd_.step(bank_.epsilon().data(), grad_.data() + A, P);
+    }
+
+    const Model* model_;
+    zoa_options opt_;
+    source_statistics src_;
+    adapt_layout layout_;
+    norm_bank bank_;
+    sgd sgd_;
+    adamw_first_step adamw_;
+    shift_detector detector_;
+    adapter_stats stats_;
+    std::vector<float> hist_, shift_, bm_last_, theta_, x0_, c_, grad_, a_r_;
+    forward_result r0_, r1_;
+    xt::xtensor<float, 2> prediction_;
+};
+
+}  // namespace zoa::adapt
