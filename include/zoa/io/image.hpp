@@ -1,0 +1,180 @@
+// zoa — image files: PNG / JPEG / BMP decoding with stb_image compiled privately (static) into the including TU
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// stb_image is compiled inside this header with STB_IMAGE_STATIC: every function is `static`, so each translation
+// unit gets a private copy, nothing is exported, several TUs link together, and no shared library is needed
+// (Debian's libstb.so is NOT linked). Only PNG, JPEG and BMP are compiled in; file I/O and HDR/float paths are
+// left out (zoa reads files itself and decodes from memory).
+//
+// Opting out: define ZOA_STB_IMAGE_EXTERNAL before including this header (or include <stb_image.h> before it) when
+// your program already compiles stb_image (STB_IMAGE_IMPLEMENTATION in one of your TUs) or links libstb; zoa then
+// only includes the declarations and calls stbi_load_from_memory / stbi_info_from_memory / stbi_failure_reason.
+// Do not include stb_image.h with STB_IMAGE_IMPLEMENTATION *after* this header in the same TU.
+#if defined(ZOA_STB_IMAGE_EXTERNAL) || defined(STBI_INCLUDE_STB_IMAGE_H)
+#if !defined(STBI_INCLUDE_STB_IMAGE_H)
+#if __has_include(<stb_image.h>)
+#include <stb_image.h>
+#else
+#include <stb/stb_image.h>
+#endif
+#endif
+#else
+#define STB_IMAGE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
+#ifndef STBI_MAX_DIMENSIONS
+#define STBI_MAX_DIMENSIONS (1 << 14)  // 16384 px per side bounds the decode memory of a hostile header
+#endif
+#define STBI_NO_STDIO
+#define STBI_NO_LINEAR
+#define STBI_NO_HDR
+#define STBI_NO_GIF
+#define STBI_NO_PSD
+#define STBI_NO_TGA
+#define STBI_NO_PIC
+#define STBI_NO_PNM
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wunused-function"
+#pragma clang diagnostic ignored "-Wconversion"
+#pragma clang diagnostic ignored "-Wsign-conversion"
+#pragma clang diagnostic ignored "-Wshadow"
+#pragma clang diagnostic ignored "-Wimplicit-fallthrough"
+#pragma clang diagnostic ignored "-Wmissing-field-initializers"
+#pragma clang diagnostic ignored "-Wunused-parameter"
+#pragma clang diagnostic ignored "-Wcast-qual"
+#pragma clang diagnostic ignored "-Wcast-align"
+#pragma clang diagnostic ignored "-Wdouble-promotion"
+#pragma clang diagnostic ignored "-Wold-style-cast"
+#pragma clang diagnostic ignored "-Wzero-as-null-pointer-constant"
+#pragma clang diagnostic ignored "-Wcomma"
+#pragma clang diagnostic ignored "-Wpedantic"
+#elif defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wconversion"
+#pragma GCC diagnostic ignored "-Wsign-conversion"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wshadow"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
+#pragma GCC diagnostic ignored "-Wtype-limits"
+#pragma GCC diagnostic ignored "-Wcast-qual"
+#pragma GCC diagnostic ignored "-Wcast-align"
+#pragma GCC diagnostic ignored "-Wdouble-promotion"
+#pragma GCC diagnostic ignored "-Wold-style-cast"
+#pragma GCC diagnostic ignored "-Wuseless-cast"
+#pragma GCC diagnostic ignored "-Wzero-as-null-pointer-constant"
+#pragma GCC diagnostic ignored "-Wduplicated-branches"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wpedantic"
+#endif
+#if __has_include(<stb_image.h>)
+#include <stb_image.h>
+#else
+#include <stb/stb_image.h>
+#endif
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#elif defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+#undef STB_IMAGE_IMPLEMENTATION
+#endif
+
+#include <algorithm>
+#include <cctype>
+#include <climits>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "zoa/core/error.hpp"
+#include "zoa/data/image.hpp"
+#include "zoa/data/inflate.hpp"
+
+namespace zoa::io {
+
+using data::image;
+
+/// Size and stored channel count of an encoded image, read from its header only.
+struct image_info {
+    std::size_t width = 0, height = 0;
+    std::size_t channels = 0;  ///< as stored: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA
+};
+
+/// True when the file name ends in .png, .jpg, .jpeg or .bmp (case-insensitive): the formats zoa decodes.
+inline bool is_image_file_name(const std::filesystem::path& path) {
+    std::string ext = path.extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp";
+}
+
+namespace detail {
+inline int checked_length(std::size_t size, const std::string& name) {
+    require(size > 0, error_code::format, name, ": cannot decode image: the file is empty");
+    require(size <= static_cast<std::size_t>(INT_MAX), error_code::format, name,
+            ": cannot decode image: encoded size ", size, " exceeds stb_image's limit of ", INT_MAX, " bytes");
+    return static_cast<int>(size);
+}
+inline const char* stb_reason() {
+    const char* r = stbi_failure_reason();
+    return r != nullptr ? r : "unknown reason";
+}
+}  // namespace detail
+
+/// Reads width, height and stored channels from an encoded PNG/JPEG/BMP header without decoding pixels.
+/// Throws: zoa::error(format) naming `name` and stb_image's reason when the header is not a supported image.
+inline image_info decode_image_info(const std::uint8_t* data, std::size_t size, const std::string& name) {
+    const int len = detail::checked_length(size, name);
+    int w = 0, h = 0, c = 0;
+    if (stbi_info_from_memory(data, len, &w, &h, &c) == 0)
+        fail(error_code::format, name, ": cannot decode image (PNG, JPEG or BMP expected): ", detail::stb_reason());
+    return {static_cast<std::size_t>(w), static_cast<std::size_t>(h), static_cast<std::size_t>(c)};
+}
+
+/// Decodes a PNG, JPEG or BMP image held in memory into HWC floats in [0, 255].
+/// channels: 0 keeps the stored colour type (gray and gray+alpha → 1 channel, RGB and RGBA → 3), 1 or 3 converts
+/// with data::to_channels (gray replicated; RGB → luma 0.2989 R + 0.587 G + 0.114 B). Alpha is dropped, not
+/// composited (as PIL's convert("RGB")). 16-bit PNG samples are reduced to 8 bits (v >> 8).
+/// Throws: zoa::error(argument) when channels is not 0, 1 or 3; zoa::error(format) naming `name` and stb_image's
+/// failure reason ("bad png sig", "unknown image type", "Corrupt JPEG", ...) when decoding fails.
+inline image decode_image(const std::uint8_t* data, std::size_t size, const std::string& name,
+                          std::size_t channels = 0) {
+    require(channels == 0 || channels == 1 || channels == 3, error_code::argument, name,
+            ": requested channel count must be 0 (as stored), 1 or 3, got ", channels);
+    const image_info info = decode_image_info(data, size, name);
+    const int stored = info.channels <= 2 ? 1 : 3;
+    int w = 0, h = 0, c = 0;
+    std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
+        stbi_load_from_memory(data, detail::checked_length(size, name), &w, &h, &c, stored), stbi_image_free);
+    if (!pixels) fail(error_code::format, name, ": cannot decode image: ", detail::stb_reason());
+    image img = data::image_from_u8(pixels.get(), static_cast<std::size_t>(h), static_cast<std::size_t>(w),
+                                    static_cast<std::size_t>(stored));
+    if (channels != 0 && channels != static_cast<std::size_t>(stored)) img = data::to_channels(img, channels);
+    return img;
+}
+
+/// Decodes an in-memory image from a byte vector.
+inline image decode_image(const std::vector<std::uint8_t>& bytes, const std::string& name, std::size_t channels = 0) {
+    return decode_image(bytes.data(), bytes.size(), name, channels);
+}
+
+/// Loads a PNG, JPEG or BMP file (any extension; the content decides) into HWC floats in [0, 255].
+/// Throws: zoa::error(io) when the file cannot be read; otherwise as decode_image, with the path as name.
+inline image load_image(const std::string& path, std::size_t channels = 0) {
+    return decode_image(data::read_file_bytes(path), path, channels);
+}
+
+/// Reads the header of an image file. Throws: as read_file_bytes and decode_image_info.
+inline image_info load_image_info(const std::string& path) {
+    const std::vector<std::uint8_t> bytes = data::read_file_bytes(path);
+    return decode_image_info(bytes.data(), bytes.size(), path);
+}
+
+}  // namespace zoa::io
