@@ -13,6 +13,23 @@
 
 namespace zoa::adapt {
 
+namespace detail {
+/// Σ_i a_i b_i with four interleaved partial sums (s_r = Σ_{i ≡ r mod 4}), added as (s0 + s1) + (s2 + s3):
+/// a fixed order, so the result is deterministic, and independent lanes let the compiler vectorise.
+inline double dot4(const double* a, const double* b, std::size_t n) noexcept {
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    std::size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += a[i] * b[i];
+        s1 += a[i + 1] * b[i + 1];
+        s2 += a[i + 2] * b[i + 2];
+        s3 += a[i + 3] * b[i + 3];
+    }
+    for (; i < n; ++i) s0 += a[i] * b[i];
+    return (s0 + s1) + (s2 + s3);
+}
+}  // namespace detail
+
 /// Eigen-decomposition A = Σ_j λ_j v_j v_jᵀ of a real symmetric n×n matrix, in place, in double precision.
 ///
 /// Storage: `a` is row-major n×n. On entry only the upper triangle a[i·n + j], j ≥ i, is read (the strict lower
@@ -70,13 +87,9 @@ inline void eigen_symmetric_inplace(std::size_t n, double* a, double* values) {
         for (std::size_t i = o; i < n; ++i) {
             const double* ai = row(i);
             const double vi = x[i - o];
-            double acc = ai[i] * vi;
             double* pp = p.data();
-            for (std::size_t j = i + 1; j < n; ++j) {
-                acc += ai[j] * x[j - o];
-                pp[j] += ai[j] * vi;
-            }
-            p[i] += acc;
+            for (std::size_t j = i + 1; j < n; ++j) pp[j] += ai[j] * vi;
+            p[i] += ai[i] * vi + detail::dot4(ai + i + 1, x + (i + 1 - o), n - i - 1);
         }
         double vp = 0.0;
         for (std::size_t i = o; i < n; ++i) {
@@ -118,9 +131,7 @@ inline void eigen_symmetric_inplace(std::size_t n, double* a, double* values) {
         const double* v = row(kk) + o;
         for (std::size_t i = o; i < n; ++i) {  // row_i(P[:, o:]) ← row_i − β (row_i · v) vᵀ
             double* ai = row(i) + o;
-            double t = 0.0;
-            for (std::size_t j = 0; j + o < n; ++j) t += ai[j] * v[j];
-            t *= b;
+            const double t = b * detail::dot4(ai, v, n - o);
             for (std::size_t j = 0; j + o < n; ++j) ai[j] -= t * v[j];
         }
     }
