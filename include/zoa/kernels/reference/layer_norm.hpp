@@ -17,12 +17,12 @@ inline void layer_norm_fused(const float* x, float* y, float* x_hat, float* mean
                              std::size_t dim, const float* weight, const float* bias, float eps,
                              execution_context& /*ctx*/) {
     const char* fn = "layer_norm";
-    detail::require_pointer(fn, "x", x);
-    detail::require_pointer(fn, "y", y);
-    detail::require_extent(fn, "rows", rows);
-    detail::require_extent(fn, "dim", dim);
-    detail::checked_mul(fn, rows, dim);
-    detail::require_eps(fn, eps);
+    kernels::detail::require_pointer(fn, "x", x);
+    kernels::detail::require_pointer(fn, "y", y);
+    kernels::detail::require_extent(fn, "rows", rows);
+    kernels::detail::require_extent(fn, "dim", dim);
+    kernels::detail::checked_mul(fn, rows, dim);
+    kernels::detail::require_eps(fn, eps);
     require(x_hat == nullptr || x_hat != y, error_code::argument, fn, ": x_hat and y must be different buffers");
     for (std::size_t r = 0; r < rows; ++r) {
         const float* xr = x + r * dim;
@@ -58,11 +58,11 @@ inline void layer_norm(const float* x, float* y, std::size_t rows, std::size_t d
 inline void layer_norm_affine(const float* x_hat, float* y, std::size_t rows, std::size_t dim, const float* weight,
                               const float* bias, execution_context& /*ctx*/) {
     const char* fn = "layer_norm_affine";
-    detail::require_pointer(fn, "x_hat", x_hat);
-    detail::require_pointer(fn, "y", y);
-    detail::require_extent(fn, "rows", rows);
-    detail::require_extent(fn, "dim", dim);
-    detail::checked_mul(fn, rows, dim);
+    kernels::detail::require_pointer(fn, "x_hat", x_hat);
+    kernels::detail::require_pointer(fn, "y", y);
+    kernels::detail::require_extent(fn, "rows", rows);
+    kernels::detail::require_extent(fn, "dim", dim);
+    kernels::detail::checked_mul(fn, rows, dim);
     for (std::size_t r = 0; r < rows; ++r)
         for (std::size_t d = 0; d < dim; ++d) {
             const double w = weight ? static_cast<double>(weight[d]) : 1.0;
