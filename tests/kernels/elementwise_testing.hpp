@@ -55,7 +55,8 @@ inline std::size_t pick(zoa::rng& g, std::size_t lo, std::size_t hi) {
 ///   |got − ref| ≤ rel · (|ref| + unit_i) + abs_floor,
 /// where unit_i is the magnitude of the terms the result is made of (e.g. |w| + |b| for y = x̂·w + b; 0 for a
 /// pure relative check) and abs_floor only absorbs denormal-range differences (1e-30). Both NaN, or equal, passes.
-/// Returns the worst |got − ref| / (|ref| + unit_i) seen (reported in the output), fails the test on a violation.
+/// Returns the worst |got − ref| / (|ref| + unit_i) over elements whose difference exceeds abs_floor (reported in
+/// the output); fails the test on a violation.
 template <class UnitFn>
 double check_close(const float* got, const float* ref, std::size_t n, double rel, UnitFn&& unit,
                    const std::string& what, double abs_floor = 1e-30) {
@@ -69,8 +70,8 @@ double check_close(const float* got, const float* ref, std::size_t n, double rel
         if (!(err <= rel * scale + abs_floor)) {
             if (bad++ == 0) first_bad = i;
         }
-        if (scale > 0 && err / scale > worst) worst = err / scale;
         if (std::isnan(err)) worst = err;
+        else if (err > abs_floor && err / scale > worst) worst = err / scale;  // ignore denormal-range differences
     }
     INFO(what, ": worst scaled error ", worst, ", violations ", bad, " of ", n,
          (bad ? ", first at " + std::to_string(first_bad) + " got " + std::to_string(got[first_bad]) + " ref " +

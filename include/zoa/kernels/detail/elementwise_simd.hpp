@@ -10,6 +10,18 @@
 #include "zoa/core/arch.hpp"
 #include "zoa/core/execution.hpp"
 
+// g++ 12.2 (GCC PR 105593, fixed in 12.3/13): AVX-512 intrinsics built on _mm512_undefined_*() raise a false
+// -Wmaybe-uninitialized once inlined into user code (xsimd::exp, erfc, nearbyint on avx512). The element-wise
+// kernels that call them are wrapped in these macros so strict -Werror builds with -march=native stay clean.
+#if defined(__GNUC__) && !defined(__clang__)
+#define ZOA_DETAIL_AVX512_WARNINGS_BEGIN \
+    _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"")
+#define ZOA_DETAIL_AVX512_WARNINGS_END _Pragma("GCC diagnostic pop")
+#else
+#define ZOA_DETAIL_AVX512_WARNINGS_BEGIN
+#define ZOA_DETAIL_AVX512_WARNINGS_END
+#endif
+
 namespace zoa::kernels::detail {
 
 /// Number of vectors summed in float lanes before the partial sum is flushed into a double accumulator. It bounds
