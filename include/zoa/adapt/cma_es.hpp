@@ -23,7 +23,7 @@ struct cma_options {
     std::size_t eigen_interval = 0;  ///< generations between eigendecompositions; 0 → max(1, ⌊1/(c1+cμ)/n/10⌋)
     bool active = true;              ///< negative recombination weights for the worst ranks (pycma default)
     bool repair_injected = true;     ///< clip ‖C^{-1/2}(x−m)‖/σ of told-but-not-asked points to √n + 2n/(n+2)
-    double condition_limit = 1e14;   ///< cond(C) cap: C += (λmax/limit − λmin)·I when exceeded or λmin ≤ 0
+    double condition_limit = 1e14;   ///< cond(C) cap: C += δ·I (cond → limit) when exceeded or λmin ≤ 0
 };
 
 /// Strategy parameters (Hansen 2016 tutorial, Table 1 and §A; α_cov = 2, c_m = 1):
@@ -417,7 +417,8 @@ private:
         return s;
     }
 
-    /// B, D ← eig(C). If λmin ≤ 0 or λmax/λmin > condition_limit: C += δI, δ = λmax/limit − λmin (pycma-like).
+    /// B, D ← eig(C). If λmin ≤ 0 or λmax/λmin > L = condition_limit: C += δI with δ = (λmax − L λmin)/(L − 1),
+    /// so that the new condition (λmax + δ)/(λmin + δ) is exactly L (eigenvectors unchanged).
     void update_eigen() {
         const std::size_t n = par_.n;
         for (std::size_t i = 0; i < n; ++i) std::copy_n(&c_[packed(i, i)], n - i, &bt_[i * n + i]);
@@ -427,7 +428,7 @@ private:
         require(hi > 0.0 && std::isfinite(hi), error_code::numeric, "cma_es: covariance matrix has no positive eigenvalue",
                 " (largest ", hi, ") at generation ", gen_);
         if (lo <= 0.0 || hi > opt_.condition_limit * lo) {
-            const double delta = hi / opt_.condition_limit - lo;
+            const double delta = (hi - opt_.condition_limit * lo) / (opt_.condition_limit - 1.0);
             for (double& v : ev) v += delta;
             for (std::size_t i = 0; i < n; ++i) c_[packed(i, i)] += delta;
         }
