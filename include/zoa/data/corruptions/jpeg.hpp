@@ -1,0 +1,112 @@
+// zoa — jpeg_compression corruption: a real JPEG encode (stb_image_write) and decode (stb_image) in memory
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <vector>
+
+#include "zoa/core/error.hpp"
+#include "zoa/core/rng.hpp"
+#include "zoa/data/corruptions/common.hpp"
+
+// stb is compiled into every including translation unit with internal linkage (never link Debian's libstb.so).
+// The guard macros are shared with zoa/io/image.hpp so that each stb implementation appears once per TU.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wconversion"
+#pragma GCC diagnostic ignored "-Wsign-conversion"
+#pragma GCC diagnostic ignored "-Wshadow"
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wunused-variable"
+#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wtype-limits"
+#pragma GCC diagnostic ignored "-Wdouble-promotion"
+#pragma GCC diagnostic ignored "-Wold-style-cast"
+#pragma GCC diagnostic ignored "-Wcast-qual"
+#pragma GCC diagnostic ignored "-Wuseless-cast"
+#pragma GCC diagnostic ignored "-Wpedantic"
+#pragma GCC diagnostic ignored "-Wduplicated-branches"
+#ifndef ZOA_STB_IMAGE_WRITE_INCLUDED
+#define ZOA_STB_IMAGE_WRITE_INCLUDED
+#define STB_IMAGE_WRITE_STATIC
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#if __has_include(<stb/stb_image_write.h>)
+#include <stb/stb_image_write.h>
+#else
+#include <stb_image_write.h>
+#endif
+#undef STB_IMAGE_WRITE_IMPLEMENTATION
+#endif
+#ifndef ZOA_STB_IMAGE_INCLUDED
+#define ZOA_STB_IMAGE_INCLUDED
+#define STB_IMAGE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
+#if __has_include(<stb/stb_image.h>)
+#include <stb/stb_image.h>
+#else
+#include <stb_image.h>
+#endif
+#undef STB_IMAGE_IMPLEMENTATION
+#endif
+#pragma GCC diagnostic pop
+
+namespace zoa::data::corruptions {
+
+namespace detail {
+
+/// stbi_write_func that appends to a std::vector<unsigned char>.
+inline void append_bytes(void* context, void* data, int size) {
+    auto* out = static_cast<std::vector<unsigned char>*>(context);
+    const auto* p = static_cast<const unsigned char*>(data);
+    out->insert(out->end(), p, p + size);
+}
+
+/// Encodes x (values rounded to the nearest integer and clamped to 0…255) as a baseline JPEG of the given quality
+/// with stb_image_write (IJG quality scaling: 5000/q for q < 50 else 200 − 2q; 4:2:0 chroma for q ≤ 90 when C = 3),
+/// decodes it with stb_image and returns the decoded samples as float.
+/// Throws: zoa::error(format) if stb fails to encode or decode (names stb's reason).
+inline image3 jpeg_roundtrip(const image3& x, int quality) {
+    const std::size_t h = rows(x), w = cols(x), c = chans(x);
+    std::vector<unsigned char> pixels(x.size());
+    for (std::size_t i = 0; i < x.size(); ++i) pixels[i] = static_cast<unsigned char>(std::lround(clip255(x.data()[i])));
+    std::vector<unsigned char> encoded;
+    encoded.reserve(1024 + x.size() / 4);
+    const int ok = stbi_write_jpg_to_func(append_bytes, &encoded, static_cast<int>(w), static_cast<int>(h),
+                                          static_cast<int>(c), pixels.data(), quality);
+    require(ok != 0 && !encoded.empty(), error_code::format, "jpeg_compression: stb_image_write failed to encode a ",
+            h, "×", w, "×", c, " image at quality ", quality);
+    int dw = 0, dh = 0, dc = 0;
+    unsigned char* decoded = stbi_load_from_memory(encoded.data(), static_cast<int>(encoded.size()), &dw, &dh, &dc,
+                                                   static_cast<int>(c));
+    if (decoded == nullptr)
+        fail(error_code::format, "jpeg_compression: stb_image failed to decode its own ", encoded.size(),
+             "-byte JPEG: ", stbi_failure_reason());
+    image3 y = make(h, w, c);
+    const bool same = static_cast<std::size_t>(dw) == w && static_cast<std::size_t>(dh) == h;
+    if (same)
+        for (std::size_t i = 0; i < y.size(); ++i) y.data()[i] = static_cast<float>(decoded[i]);
+    stbi_image_free(decoded);
+    require(same, error_code::format, "jpeg_compression: decoded size ", dh, "×", dw, " differs from ", h, "×", w);
+    return y;
+}
+
+}  // namespace detail
+
+/// jpeg_compression: JPEG encode at quality q and decode (detail::jpeg_roundtrip; stb's encoder and decoder, not
+/// libjpeg as PIL uses, so results are close to but not bit-identical with the released files).
+/// q: CIFAR-10-C 80 65 58 50 40; ImageNet-C 25 18 15 10 7.
+/// Requires a finite H×W×C image (C = 1 or 3) and 1 ≤ severity ≤ 5; Ensures the same shape, integer values in
+/// [0, 255]. Throws zoa::error(argument | shape | numeric | format).
+inline xt::xtensor<float, 3> jpeg_compression(const xt::xtensor<float, 3>& x, int severity, zoa::rng& /*rng*/,
+                                              const corruption_setup& setup) {
+    const std::size_t level = detail::check(x, severity, "jpeg_compression");
+    static constexpr std::array<int, 5> cifar{80, 65, 58, 50, 40}, imagenet{25, 18, 15, 10, 7};
+    return detail::jpeg_roundtrip(x, detail::pick(setup, cifar, imagenet, level));
+}
+
+}  // namespace zoa::data::corruptions
