@@ -11,7 +11,9 @@
 // your program already compiles stb_image (STB_IMAGE_IMPLEMENTATION in one of your TUs) or links libstb; zoa then
 // only includes the declarations and calls stbi_load_from_memory / stbi_info_from_memory / stbi_failure_reason.
 // Do not include stb_image.h with STB_IMAGE_IMPLEMENTATION *after* this header in the same TU.
-#if defined(ZOA_STB_IMAGE_EXTERNAL) || defined(STBI_INCLUDE_STB_IMAGE_H)
+// ZOA_STB_IMAGE_INCLUDED marks "stb_image's implementation is already compiled in this TU" (shared with
+// zoa/data/corruptions/jpeg.hpp, which compiles it the same way): whichever header comes first compiles it.
+#if defined(ZOA_STB_IMAGE_EXTERNAL) || defined(STBI_INCLUDE_STB_IMAGE_H) || defined(ZOA_STB_IMAGE_INCLUDED)
 #if !defined(STBI_INCLUDE_STB_IMAGE_H)
 #if __has_include(<stb_image.h>)
 #include <stb_image.h>
@@ -20,6 +22,7 @@
 #endif
 #endif
 #else
+#define ZOA_STB_IMAGE_INCLUDED
 #define STB_IMAGE_STATIC
 #define STB_IMAGE_IMPLEMENTATION
 #ifndef STBI_MAX_DIMENSIONS
