@@ -111,13 +111,13 @@ inline std::uint64_t corruption_stream(std::string_view name) {
 /// options.quantize, floor as np.uint8 does).
 /// Throws: zoa::error(argument) for an unknown name (listing the valid ones) or severity ∉ 1..5;
 ///         zoa::error(shape) for an empty image or C ∉ {1, 3}; zoa::error(numeric) for a non-finite pixel.
-inline xt::xtensor<float, 3> corrupt(const xt::xtensor<float, 3>& image, std::string_view name, int severity,
+inline xt::xtensor<float, 3> corrupt(const xt::xtensor<float, 3>& img, std::string_view name, int severity,
                                      std::uint64_t seed, const corruption_options& options = {}) {
     const corruption_info& c = corruption(name);
     corruptions::detail::check_severity(severity, name);
     zoa::rng rng(seed, corruption_stream(name));
-    const auto setup = corruption_setup::resolve(image.shape()[0], image.shape()[1], options);
-    auto y = c.fn(image, severity, rng, setup);
+    const auto setup = corruption_setup::resolve(img.shape()[0], img.shape()[1], options);
+    auto y = c.fn(img, severity, rng, setup);
     if (options.quantize)
         for (std::size_t i = 0; i < y.size(); ++i) y.data()[i] = std::floor(y.data()[i]);
     return y;

@@ -11,49 +11,93 @@
 #include "zoa/core/rng.hpp"
 #include "zoa/data/corruptions/common.hpp"
 
-// stb is compiled into every including translation unit with internal linkage (never link Debian's libstb.so).
-// The guard macros are shared with zoa/io/image.hpp so that each stb implementation appears once per TU.
+// stb_image_write and stb_image are compiled into the including translation unit with internal linkage
+// (STB_*_STATIC; Debian's libstb.so is never linked), following the protocol of zoa/io/image.hpp: stb's own include
+// guards (STBI_INCLUDE_STB_IMAGE_H, INCLUDE_STB_IMAGE_WRITE_H) tell whether a library is already in the TU — then
+// only its declarations are used — and ZOA_STB_IMAGE_EXTERNAL / ZOA_STB_IMAGE_WRITE_EXTERNAL opt out when the
+// program compiles stb itself. The stb_image configuration below must stay identical to zoa/io/image.hpp's, so
+// the TU gets the same decoder whichever header comes first.
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wunused-function"
+#pragma clang diagnostic ignored "-Wconversion"
+#pragma clang diagnostic ignored "-Wsign-conversion"
+#pragma clang diagnostic ignored "-Wshadow"
+#pragma clang diagnostic ignored "-Wimplicit-fallthrough"
+#pragma clang diagnostic ignored "-Wmissing-field-initializers"
+#pragma clang diagnostic ignored "-Wunused-parameter"
+#pragma clang diagnostic ignored "-Wunused-variable"
+#pragma clang diagnostic ignored "-Wcast-qual"
+#pragma clang diagnostic ignored "-Wcast-align"
+#pragma clang diagnostic ignored "-Wdouble-promotion"
+#pragma clang diagnostic ignored "-Wold-style-cast"
+#pragma clang diagnostic ignored "-Wzero-as-null-pointer-constant"
+#pragma clang diagnostic ignored "-Wcomma"
+#pragma clang diagnostic ignored "-Wpedantic"
+#elif defined(__GNUC__)
 #pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wconversion"
-#pragma GCC diagnostic ignored "-Wsign-conversion"
-#pragma GCC diagnostic ignored "-Wshadow"
 #pragma GCC diagnostic ignored "-Wunused-function"
 #pragma GCC diagnostic ignored "-Wunused-variable"
-#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#pragma GCC diagnostic ignored "-Wconversion"
+#pragma GCC diagnostic ignored "-Wsign-conversion"
 #pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wshadow"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
 #pragma GCC diagnostic ignored "-Wtype-limits"
+#pragma GCC diagnostic ignored "-Wcast-qual"
+#pragma GCC diagnostic ignored "-Wcast-align"
 #pragma GCC diagnostic ignored "-Wdouble-promotion"
 #pragma GCC diagnostic ignored "-Wold-style-cast"
-#pragma GCC diagnostic ignored "-Wcast-qual"
 #pragma GCC diagnostic ignored "-Wuseless-cast"
-#pragma GCC diagnostic ignored "-Wpedantic"
+#pragma GCC diagnostic ignored "-Wzero-as-null-pointer-constant"
 #pragma GCC diagnostic ignored "-Wduplicated-branches"
-#ifndef ZOA_STB_IMAGE_WRITE_INCLUDED
-#define ZOA_STB_IMAGE_WRITE_INCLUDED
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wpedantic"
+#endif
+#if !defined(INCLUDE_STB_IMAGE_WRITE_H)
+#if !defined(ZOA_STB_IMAGE_WRITE_EXTERNAL)
 #define STB_IMAGE_WRITE_STATIC
 #define STB_IMAGE_WRITE_IMPLEMENTATION
-#if __has_include(<stb/stb_image_write.h>)
-#include <stb/stb_image_write.h>
-#else
+#define STBI_WRITE_NO_STDIO
+#endif
+#if __has_include(<stb_image_write.h>)
 #include <stb_image_write.h>
+#else
+#include <stb/stb_image_write.h>
 #endif
 #undef STB_IMAGE_WRITE_IMPLEMENTATION
 #endif
-#ifndef ZOA_STB_IMAGE_INCLUDED
-#define ZOA_STB_IMAGE_INCLUDED
+#if !defined(STBI_INCLUDE_STB_IMAGE_H)
+#if !defined(ZOA_STB_IMAGE_EXTERNAL)
 #define STB_IMAGE_STATIC
 #define STB_IMAGE_IMPLEMENTATION
-#if __has_include(<stb/stb_image.h>)
-#include <stb/stb_image.h>
-#else
+#ifndef STBI_MAX_DIMENSIONS
+#define STBI_MAX_DIMENSIONS (1 << 14)
+#endif
+#define STBI_NO_STDIO
+#define STBI_NO_LINEAR
+#define STBI_NO_HDR
+#define STBI_NO_GIF
+#define STBI_NO_PSD
+#define STBI_NO_TGA
+#define STBI_NO_PIC
+#define STBI_NO_PNM
+#endif
+#if __has_include(<stb_image.h>)
 #include <stb_image.h>
+#else
+#include <stb/stb_image.h>
 #endif
 #undef STB_IMAGE_IMPLEMENTATION
 #endif
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#elif defined(__GNUC__)
 #pragma GCC diagnostic pop
+#endif
 
 namespace zoa::data::corruptions {
 
