@@ -183,7 +183,7 @@ TEST_CASE("Fashion-MNIST from Debian's dataset-fashion-mnist matches the Python 
             CHECK(s == doctest::Approx(sum.get<double>()));
         }
         std::int64_t total = 0;
-        for (std::uint8_t v : ds.images) total += v;
+        for (std::size_t i = 0; i < ds.images.size(); ++i) total += ds.images.data()[i];
         CHECK(total == g["total_pixel_sum"].get<std::int64_t>());
         const zoa::data::image rgb = ds.get(0, 3);
         CHECK(rgb(14, 14, 0) == g["pixels"]["0,14,14"].get<float>());

@@ -98,7 +98,7 @@ inline xt::xtensor<std::uint8_t, 3> parse_idx_images(const std::vector<std::uint
     require(h.dims[1] > 0 && h.dims[2] > 0, error_code::format, name, ": IDX images have an empty extent (",
             h.dims[1], "x", h.dims[2], ")");
     xt::xtensor<std::uint8_t, 3> images(std::array<std::size_t, 3>{h.dims[0], h.dims[1], h.dims[2]});
-    std::copy(bytes.begin() + static_cast<std::ptrdiff_t>(h.data_offset), bytes.end(), images.begin());
+    std::copy(bytes.begin() + static_cast<std::ptrdiff_t>(h.data_offset), bytes.end(), images.data());
     return images;
 }
 
