@@ -1,0 +1,236 @@
+// zoa — quantized GEMM C = stage(A x W^T) for <= 8-bit operands: packing, tiling, threads, path dispatch
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include "zoa/core/aligned_buffer.hpp"
+#include "zoa/core/arch.hpp"
+#include "zoa/core/error.hpp"
+#include "zoa/core/execution.hpp"
+#include "zoa/kernels/operand_range.hpp"
+#include "zoa/kernels/output_stage.hpp"
+#include "zoa/kernels/pack.hpp"
+#include "zoa/kernels/x86/gemm_q8_avx2.hpp"
+
+namespace zoa::kernels {
+
+/// True when Arch runs the AVX2 integer breakout (AVX2 or any AVX-512 tag: xsimd 8.1's avx512f does not derive
+/// from avx2, so zoa::has_avx2_v alone misses -march=native on AVX-512 machines).
+template <class Arch>
+inline constexpr bool q8_uses_avx2_v = has_avx2_v<Arch> || arch_at_least_v<Arch, xsimd::avx512f>;
+
+namespace detail {
+
+/// Row-major A: row m is K contiguous codes at a + m*lda (one segment).
+template <class T>
+struct a_matrix {
+    const T* a;
+    std::ptrdiff_t lda;
+    std::size_t k;
+    template <class F>
+    void for_each_segment(std::size_t m, F&& f) const {
+        f(a + static_cast<std::ptrdiff_t>(m) * lda, k);
+    }
+};
+
+struct q8_scratch {
+    aligned_buffer<std::uint8_t> a;
+    aligned_buffer<std::int32_t> row_sums;
+};
+inline q8_scratch& thread_q8_scratch() {
+    thread_local q8_scratch s;
+    return s;
+}
+
+template <class Plan, class Arch, class T>
+std::int64_t convert_row(const T* src, std::size_t len, std::int32_t za, void* dst, int& mn, int& mx) {
+    if constexpr (q8_uses_avx2_v<Arch>) {
+#if defined(__AVX2__)
+        if constexpr (Plan::use_maddubs)
+            return x86::convert_u8(src, len, static_cast<std::uint8_t>(Plan::a_shift), static_cast<std::uint8_t*>(dst),
+                                   mn, mx);
+        else
+            x86::convert_s16(src, len, za, static_cast<std::int16_t*>(dst), mn, mx);
+        return 0;
+#endif
+    }
+    std::int64_t sum = 0;
+    for (std::size_t i = 0; i < len; ++i) {
+        const int v = src[i];
+        mn = v < mn ? v : mn;
+        mx = v > mx ? v : mx;
+        if constexpr (Plan::use_maddubs) {
+            static_cast<std::uint8_t*>(dst)[i] = static_cast<std::uint8_t>(v + Plan::a_shift);
+            sum += v + Plan::a_shift;
+        } else {
+            static_cast<std::int16_t*>(dst)[i] = static_cast<std::int16_t>(v - za);
+        }
+    }
+    return sum;
+}
+
+/// Packs rows [m0, m0 + rows) of the source into dst (row-major, kp elements per row, rows rounded up to 4 with
+/// zero rows). maddubs path: uint8 a + a_shift and row_sums[r] = sum_k (a + a_shift); int16 path: a - za.
+/// Throws: zoa::error(numeric) when a code lies outside ARange.
+template <class Plan, class Arch, class Source>
+void pack_a(const Source& src, std::size_t m0, std::size_t rows, std::size_t k, std::size_t kp, std::int32_t za,
+            std::uint8_t* dst, std::int32_t* row_sums) {
+    constexpr std::size_t elem = Plan::use_maddubs ? 1 : 2;
+    const std::size_t rows4 = (rows + 3) / 4 * 4;
+    for (std::size_t r = 0; r < rows4; ++r) {
+        std::uint8_t* d = dst + r * kp * elem;
+        std::int64_t sum = 0;
+        if (r < rows) {
+            int mn = Plan::a_max, mx = Plan::a_min;
+            std::size_t off = 0;
+            src.for_each_segment(m0 + r, [&](const auto* p, std::size_t len) {
+                sum += convert_row<Plan, Arch>(p, len, za, d + off * elem, mn, mx);
+                off += len;
+            });
+            if (mn < Plan::a_min || mx > Plan::a_max)
+                fail(error_code::numeric, "gemm_q8: activation row ", m0 + r, " has codes in [", mn, ", ", mx,
+                     "], outside the range [", Plan::a_min, ", ", Plan::a_max, "]");
+            std::memset(d + k * elem, 0, (kp - k) * elem);
+        } else {
+            std::memset(d, 0, kp * elem);
+        }
+        row_sums[r] = static_cast<std::int32_t>(sum);  // sum <= K*255 < 2^31 (K <= max_k)
+    }
+}
+
+/// Portable microkernel: the same integers as the x86 kernels, from the same packed layouts.
+template <class Plan>
+void kernel_portable(const std::uint8_t* a, const void* b, std::size_t kp, std::int32_t (&acc)[4][16]) {
+    for (auto& row : acc)
+        for (auto& v : row) v = 0;
+    for (std::size_t kk = 0; kk < kp; ++kk)
+        for (int r = 0; r < 4; ++r) {
+            std::int32_t av;
+            const std::int8_t* bb8 = static_cast<const std::int8_t*>(b);
+            const std::int16_t* bb16 = static_cast<const std::int16_t*>(b);
+            if constexpr (Plan::use_maddubs) av = a[static_cast<std::size_t>(r) * kp + kk];
+            else av = reinterpret_cast<const std::int16_t*>(a)[static_cast<std::size_t>(r) * kp + kk];
+            if (av == 0) continue;
+            for (int c = 0; c < 16; ++c) {
+                const std::int32_t bv = Plan::use_maddubs ? std::int32_t{bb8[(kk / 4) * 64 + static_cast<std::size_t>(c) * 4 + kk % 4]}
+                                                          : std::int32_t{bb16[(kk / 2) * 32 + static_cast<std::size_t>(c) * 2 + kk % 2]};
+                acc[r][c] = wrap_add(acc[r][c], av * bv);
+            }
+        }
+}
+
+/// The GEMM body shared by gemm_q8 and conv2d_q8 (any A source).
+template <class ARange, class WRange, class Arch, class Stage, class Source>
+void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed_q8<ARange, WRange>& w,
+                 const Stage& stage, execution_context* ctx) {
+    using plan = q8_plan<ARange, WRange>;
+    static_assert(is_q8_stage_v<Stage>, "zoa::kernels::gemm_q8: Stage must be out_i32, out_dequant or out_requant<T>");
+#if !defined(__AVX2__)
+    static_assert(!q8_uses_avx2_v<Arch>, "zoa::kernels::gemm_q8: Arch needs AVX2 but this translation unit is "
+                                         "compiled without -mavx2");
+#endif
+    require(!w.empty(), error_code::argument, "gemm_q8: the packed weights are empty");
+    require(za >= plan::a_min && za <= plan::a_max, error_code::argument, "gemm_q8: activation zero point ", za,
+            " outside [", plan::a_min, ", ", plan::a_max, "]");
+    if (m == 0) return;
+    const std::size_t n = w.n(), k = w.k(), kp = w.k_padded(), panels = w.panels();
+    prepared_columns cols;
+    prepare_columns(stage, n, panels * 16, cols);
+    // maddubs offset algebra, c = a_shift + za, zw_s = zw - w_offset (all in wrapping int32):
+    //   sum_k (a - za)(w - zw) = acc_raw - zw_s[n] * rowsum[m] - c * (colsum_s[n] - K * zw_s[n])
+    aligned_buffer<std::int32_t> col_term;
+    const bool row_term = plan::use_maddubs && w.has_zero_point();
+    if constexpr (plan::use_maddubs) {
+        col_term.reset(panels * 16);
+        const std::int64_t c = std::int64_t{plan::a_shift} + za;
+        for (std::size_t j = 0; j < panels * 16; ++j) {
+            const std::int64_t v = -c * (std::int64_t{w.col_sums()[j]} - std::int64_t(k) * w.centred_zero_points()[j]);
+            col_term[j] = static_cast<std::int32_t>(static_cast<std::uint32_t>(static_cast<std::uint64_t>(v)));
+        }
+    }
+    constexpr std::size_t elem = plan::use_maddubs ? 1 : 2;
+    const std::size_t row_blocks = (m + 3) / 4;
+    const std::size_t threads = ctx ? ctx->threads() : 1;
+    // Rows per packed A block: ~192 KiB of packed A stays in L2 while every panel streams past it.
+    std::size_t mb = (192 * 1024) / (kp * elem) / 4 * 4;
+    mb = mb < 4 ? 4 : (mb > 256 ? 256 : mb);
+    const bool split_n = threads > 1 && row_blocks < 4 * threads && panels >= 2 * threads;
+
+    auto work = [&](std::size_t rb0, std::size_t rb1, std::size_t p0, std::size_t p1) {
+        q8_scratch& scratch = thread_q8_scratch();
+        scratch.a.ensure(mb * kp * elem + 64);
+        scratch.row_sums.ensure(mb);
+        for (std::size_t r0 = rb0 * 4; r0 < rb1 * 4 && r0 < m; r0 += mb) {
+            const std::size_t rows = std::min({mb, rb1 * 4 - r0, m - r0});
+            pack_a<plan, Arch>(src, r0, rows, k, kp, za, scratch.a.data(), scratch.row_sums.data());
+            for (std::size_t p = p0; p < p1; ++p) {
+                const std::size_t n0 = p * 16, ncols = std::min<std::size_t>(16, n - n0);
+                for (std::size_t i = 0; i < rows; i += 4) {
+                    const std::uint8_t* ai = scratch.a.data() + i * kp * elem;
+                    const std::int32_t* rs = row_term ? scratch.row_sums.data() + i : nullptr;
+                    const std::size_t nrows = std::min<std::size_t>(4, rows - i);
+                    if constexpr (q8_uses_avx2_v<Arch>) {
+#if defined(__AVX2__)
+                        x86::tile_4x16 t;
+                        if constexpr (plan::use_maddubs) {
+                            t = x86::kernel_maddubs<plan::depth>(ai, w.panel_s8(p), kp);
+                            x86::correct(t, col_term.data() + n0, w.centred_zero_points() + n0, rs);
+                        } else {
+                            t = x86::kernel_s16(reinterpret_cast<const std::int16_t*>(ai), w.panel_s16(p), kp);
+                        }
+                        x86::store_tile(stage, cols, t, r0 + i, n0, nrows, ncols);
+#endif
+                    } else {
+                        std::int32_t acc[4][16];
+                        kernel_portable<plan>(ai, plan::use_maddubs ? static_cast<const void*>(w.panel_s8(p))
+                                                                    : static_cast<const void*>(w.panel_s16(p)),
+                                              kp, acc);
+                        for (std::size_t r = 0; r < nrows; ++r)
+                            for (std::size_t c = 0; c < ncols; ++c) {
+                                std::int32_t v = acc[r][c];
+                                if constexpr (plan::use_maddubs) {
+                                    v = wrap_add(v, col_term[n0 + c]);
+                                    if (rs)
+                                        v = wrap_add(v, static_cast<std::int32_t>(
+                                                            0u - static_cast<std::uint32_t>(w.centred_zero_points()[n0 + c]) *
+                                                                     static_cast<std::uint32_t>(rs[r])));
+                                }
+                                store_scalar(stage, cols, r0 + i + r, n0 + c, v);
+                            }
+                    }
+                }
+            }
+        }
+    };
+    if (threads == 1) {
+        work(0, row_blocks, 0, panels);
+    } else if (split_n) {
+        ctx->parallel_for(panels, [&](std::size_t b, std::size_t e) { work(0, row_blocks, b, e); });
+    } else {
+        ctx->parallel_for(row_blocks, [&](std::size_t b, std::size_t e) { work(b, e, 0, panels); });
+    }
+}
+
+}  // namespace detail
+
+/// C = stage(acc), acc[m,n] = sum_k (a[m*lda + k] - a_zero_point) * (w(n,k) - zw[n]) for m < M, n < w.n(), exact
+/// in int32 (see q8_plan for the path and its bound). a: M x K codes in ARange (K = w.k(), row stride lda);
+/// a_zero_point in ARange (0 for symmetric activations). Threads: ctx (null = the calling thread); results are
+/// bit-identical for any thread count (every output element is computed by the same instruction sequence).
+/// Throws: zoa::error(argument) for empty weights / bad stage data, zoa::error(numeric) for codes outside ARange.
+template <class ARange, class WRange, class Arch = default_arch, class Stage>
+void gemm_q8(const typename ARange::storage* a, std::size_t m, std::ptrdiff_t lda, std::int32_t a_zero_point,
+             const packed_q8<ARange, WRange>& w, const Stage& stage, execution_context* ctx = nullptr) {
+    require(a != nullptr || m == 0, error_code::argument, "gemm_q8: A is null");
+    require(m == 0 || lda >= static_cast<std::ptrdiff_t>(w.k()), error_code::argument, "gemm_q8: lda = ", lda,
+            " < K = ", w.k());
+    detail::gemm_q8_run<ARange, WRange, Arch>(detail::a_matrix<typename ARange::storage>{a, lda, w.k()}, m,
+                                              a_zero_point, w, stage, ctx);
+}
+
+}  // namespace zoa::kernels

@@ -1,0 +1,132 @@
+// zoa — packing of quantized GEMM weights into zoa's panel layout (once at load, or per call for attention)
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+
+#include "zoa/core/aligned_buffer.hpp"
+#include "zoa/core/error.hpp"
+#include "zoa/kernels/operand_range.hpp"
+
+namespace zoa::kernels {
+
+/// Weights W (N x K, W(n,k) = w[n*stride_n + k*stride_k], PyTorch Linear layout is stride_n = K, stride_k = 1)
+/// repacked for gemm_q8 with activations in ARange and weights in WRange.
+///
+/// Layout: N is split into panels of nr = 16 columns (zero-padded), K is zero-padded to k_padded() (a multiple of
+/// plan::k_step). Inside a panel:
+///   maddubs path: int8 w_s = w - w_offset at byte   (k/4)*64 + c*4 + k%4        (c = column in panel)
+///   int16 path:   int16 (w - zw[n])   at element  (k/2)*32 + c*2 + k%2
+/// so one k-quad (k-pair) of 16 columns is 64 contiguous bytes = two 256-bit vectors.
+/// Column data (padded to panels*16): col_sums()[n] = sum_k w_s[n,k]; centred_zero_points()[n] = zw[n] - w_offset
+/// (maddubs path; the int16 path bakes zw into the weights).
+/// Packing costs O(N*K) and reuses the storage, so attention can repack K/V per head cheaply.
+template <class ARange, class WRange>
+class packed_q8 {
+public:
+    using plan = q8_plan<ARange, WRange>;
+    using w_storage = typename WRange::storage;
+    static constexpr std::size_t nr = 16;
+
+    packed_q8() = default;
+
+    /// Packs at construction; see pack().
+    packed_q8(const w_storage* w, std::size_t n, std::size_t k, std::ptrdiff_t stride_n, std::ptrdiff_t stride_k,
+              const std::int32_t* zero_points = nullptr, std::size_t zero_point_count = 0) {
+        pack(w, n, k, stride_n, stride_k, zero_points, zero_point_count);
+    }
+
+    /// (Re)packs W. zero_points: null/count 0 -> all 0 (symmetric), count 1 -> per tensor, count n -> per channel.
+    /// Throws: zoa::error(argument) for empty shapes, K > plan::max_k, bad zero-point count or a zero point
+    /// outside WRange; zoa::error(numeric) for a weight outside WRange (message names (n, k) and the value).
+    void pack(const w_storage* w, std::size_t n, std::size_t k, std::ptrdiff_t stride_n, std::ptrdiff_t stride_k,
+              const std::int32_t* zero_points = nullptr, std::size_t zero_point_count = 0) {
+        require(w != nullptr && n > 0 && k > 0, error_code::argument, "packed_q8: empty weights (n = ", n,
+                ", k = ", k, ")");
+        require(static_cast<long>(k) <= plan::max_k, error_code::argument, "packed_q8: K = ", k,
+                " exceeds the exact-int32 bound ", plan::max_k, " for these ranges");
+        require(zero_point_count == 0 || zero_point_count == 1 || zero_point_count == n, error_code::argument,
+                "packed_q8: expected 0, 1 or N = ", n, " weight zero points, got ", zero_point_count);
+        require(zero_point_count == 0 || zero_points != nullptr, error_code::argument,
+                "packed_q8: zero_points is null but zero_point_count = ", zero_point_count);
+        n_ = n;
+        k_ = k;
+        kp_ = (k + plan::k_step - 1) / plan::k_step * plan::k_step;
+        panels_ = (n + nr - 1) / nr;
+        const std::size_t elem = plan::use_maddubs ? 1 : 2;
+        data_.ensure(panels_ * kp_ * nr * elem);
+        col_sums_.ensure(panels_ * nr);
+        zw_.ensure(panels_ * nr);
+        has_zero_point_ = false;
+        for (std::size_t j = 0; j < panels_ * nr; ++j) {
+            std::int32_t zw = 0;
+            if (j < n && zero_point_count) {
+                zw = zero_points[zero_point_count == 1 ? 0 : j];
+                require(zw >= plan::w_min && zw <= plan::w_max, error_code::argument, "packed_q8: weight zero point[",
+                        j, "] = ", zw, " outside [", plan::w_min, ", ", plan::w_max, "]");
+            }
+            zw_[j] = j < n ? zw - plan::w_offset : 0;
+            if (zw_[j] != 0) has_zero_point_ = true;
+        }
+        for (std::size_t p = 0; p < panels_; ++p) {
+            for (std::size_t c = 0; c < nr; ++c) {
+                const std::size_t j = p * nr + c;
+                std::int32_t sum = 0;
+                for (std::size_t kk = 0; kk < kp_; ++kk) {
+                    int v = 0;
+                    if (j < n && kk < k) {
+                        v = w[static_cast<std::ptrdiff_t>(j) * stride_n + static_cast<std::ptrdiff_t>(kk) * stride_k];
+                        if constexpr (plan::w_min != int(std::numeric_limits<w_storage>::min()) ||
+                                      plan::w_max != int(std::numeric_limits<w_storage>::max()))
+                            if (v < plan::w_min || v > plan::w_max)
+                                fail(error_code::numeric, "packed_q8: weight (", j, ", ", kk, ") = ", v, " outside [",
+                                     plan::w_min, ", ", plan::w_max, "]");
+                    }
+                    if constexpr (plan::use_maddubs) {
+                        const int ws = (j < n && kk < k) ? v - plan::w_offset : 0;
+                        sum += ws;
+                        auto* dst = reinterpret_cast<std::int8_t*>(data_.data()) + p * kp_ * nr;
+                        dst[(kk / 4) * 64 + c * 4 + kk % 4] = static_cast<std::int8_t>(ws);
+                    } else {
+                        const int ws = (j < n && kk < k) ? v - (zw_[j] + plan::w_offset) : 0;
+                        auto* dst = reinterpret_cast<std::int16_t*>(data_.data()) + p * kp_ * nr;
+                        dst[(kk / 2) * 32 + c * 2 + kk % 2] = static_cast<std::int16_t>(ws);
+                    }
+                }
+                col_sums_[j] = sum;
+            }
+        }
+    }
+
+    std::size_t n() const noexcept { return n_; }
+    std::size_t k() const noexcept { return k_; }
+    std::size_t k_padded() const noexcept { return kp_; }
+    std::size_t panels() const noexcept { return panels_; }
+    bool empty() const noexcept { return n_ == 0; }
+    /// True when some column has a nonzero centred zero point (the kernels then need row sums of A).
+    bool has_zero_point() const noexcept { return has_zero_point_; }
+
+    /// Panel p (maddubs path): kp * 16 int8.
+    const std::int8_t* panel_s8(std::size_t p) const noexcept {
+        return reinterpret_cast<const std::int8_t*>(data_.data()) + p * kp_ * nr;
+    }
+    /// Panel p (int16 path): kp * 16 int16.
+    const std::int16_t* panel_s16(std::size_t p) const noexcept {
+        return reinterpret_cast<const std::int16_t*>(data_.data()) + p * kp_ * nr;
+    }
+    const std::int32_t* col_sums() const noexcept { return col_sums_.data(); }
+    const std::int32_t* centred_zero_points() const noexcept { return zw_.data(); }
+    /// Bytes held (weights + per-column data).
+    std::size_t bytes() const noexcept { return data_.size() + (col_sums_.size() + zw_.size()) * 4; }
+
+private:
+    aligned_buffer<std::uint8_t> data_;
+    aligned_buffer<std::int32_t> col_sums_, zw_;
+    std::size_t n_ = 0, k_ = 0, kp_ = 0, panels_ = 0;
+    bool has_zero_point_ = false;
+};
+
+}  // namespace zoa::kernels
