@@ -29,7 +29,7 @@ double mse_of(const std::vector<float>& x, float lo, float hi, int bits) {
     const q::affine_qparams p = q::affine_from_range(lo, hi, 0, q::unsigned_max(bits));
     double acc = 0;
     for (float v : x) {
-        const float d = q::fake_quant_affine(v, p.scale, p.zero_point, 0, q::unsigned_max(bits)) - v;
+        const float d = q::detail::fp_barrier(q::fake_quant_affine(v, p.scale, p.zero_point, 0, q::unsigned_max(bits))) - v;
         acc += double(d * d);
     }
     return acc / double(x.size());
@@ -90,7 +90,7 @@ TEST_CASE("MSE observer: the chosen range is the best candidate of the MQBench g
         double best = 1e10;
         float blo = mn, bhi = mx;
         for (int i = 0; i < 95; ++i) {
-            const float f = static_cast<float>(1.0 - i * 0.01);
+            const float f = static_cast<float>(1.0 - q::detail::fp_barrier(i * 0.01));
             const double s = mse_of(x, mn * f, mx * f, bits);
             if (s < best) {
                 best = s;
@@ -143,8 +143,9 @@ TEST_CASE("EMA-MSE observer: first batch sets, then min = min*0.9 + cur*0.1") {
     CHECK(ema.min()[0] == alo);
     CHECK(ema.max()[0] == ahi);
     ema.observe(b.data(), b.size());
-    CHECK(ema.min()[0] == alo * 0.9f + blo * static_cast<float>(1.0 - 0.9));
-    CHECK(ema.max()[0] == ahi * 0.9f + bhi * static_cast<float>(1.0 - 0.9));
+    const float r1 = static_cast<float>(1.0 - 0.9);
+    CHECK(ema.min()[0] == q::detail::fp_barrier(alo * 0.9f) + q::detail::fp_barrier(blo * r1));
+    CHECK(ema.max()[0] == q::detail::fp_barrier(ahi * 0.9f) + q::detail::fp_barrier(bhi * r1));
 }
 
 TEST_CASE("observers are deterministic") {

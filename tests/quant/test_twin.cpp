@@ -24,7 +24,7 @@ TEST_CASE("post-GELU twin: fixed negative step and hand-computed values (8 bit, 
     CHECK(q::fake_quant_post_gelu(1000.0f, pos, neg, 8) == 31.75f);
     // negative side: step Δ- and clamp at -qmax = -128 (covers GELU's minimum -0.16997...)
     CHECK(q::fake_quant_post_gelu(-0.5f * neg, pos, neg, 8) == 0.0f);   // -0.5 -> -0
-    CHECK(q::fake_quant_post_gelu(-1.5f * neg, pos, neg, 8) == -2.0f * neg);
+    CHECK(q::fake_quant_post_gelu(-1.5f * neg, pos, neg, 8) == -2.0f * neg);  // exact: halving/doubling
     CHECK(q::fake_quant_post_gelu(-0.16997124254703522f, pos, neg, 8) == -128.0f * neg);
     CHECK(q::fake_quant_post_gelu(-5.0f, pos, neg, 8) == -128.0f * neg);
     // one signed code: positive codes use Δ+, negative codes Δ-
@@ -57,7 +57,7 @@ TEST_CASE("post-softmax twin: the SUM quirk (spec §6 item 16), 8 bit, split = 1
     const float split = 0.125f, q = 127.0f;
     const float low = q::post_softmax_low_scale(split, b);
     CHECK(low == split / q);
-    const float low_sat = q::round_half_even(split / low) * low;  // the saturated low term, ~= split
+    const float low_sat = q::detail::fp_barrier(q::round_half_even(split / low) * low);  // saturated low term ~ split
     CHECK(std::fabs(low_sat - split) < 1e-6f);
     // x = 0: the coarse term is round(split*q)/q = round(15.875)/127 = 16/127 -- zero is not representable
     CHECK(q::fake_quant_post_softmax(0.0f, split, b) == 16.0f / q);
@@ -66,8 +66,8 @@ TEST_CASE("post-softmax twin: the SUM quirk (spec §6 item 16), 8 bit, split = 1
     // exactly at the split both terms are "at the boundary": 16/127 + low_sat
     CHECK(q::fake_quant_post_softmax(split, split, b) == 16.0f / q + low_sat);
     // just below the split: low code 126 (x/Δ_low ~ 126.9 -> 127 would be reached only at >= 126.5 Δ_low)
-    const float below = 126.0f * low;
-    CHECK(q::fake_quant_post_softmax(below, split, b) == 16.0f / q + 126.0f * low);
+    const float below = q::detail::fp_barrier(126.0f * low);
+    CHECK(q::fake_quant_post_softmax(below, split, b) == 16.0f / q + below);
     // just above the split: the coarse term moves on the 1/127 grid, the low term stays saturated
     CHECK(q::fake_quant_post_softmax(0.2f, split, b) == q::round_half_even(0.2f * q) / q + low_sat);
     // values outside [0, 1] clamp
@@ -82,7 +82,8 @@ TEST_CASE("post-softmax twin: the coarse constant vanishes only when split < 1/(
     // 4 bit: q = 7, split 1/8: round(0.875) = 1 -> x = 0 maps to 1/7
     CHECK(q::fake_quant_post_softmax(0.0f, 0.125f, 4) == 1.0f / 7.0f);
     // split = 1: the coarse term is constant 1 and the low grid covers [0, 1] with step 1/7 -> x^ = 1 + x~
-    CHECK(q::fake_quant_post_softmax(0.5f, 1.0f, 4) == 1.0f + q::round_half_even(0.5f / (1.0f / 7.0f)) * (1.0f / 7.0f));
+    CHECK(q::fake_quant_post_softmax(0.5f, 1.0f, 4) ==
+          1.0f + q::detail::fp_barrier(q::round_half_even(0.5f / (1.0f / 7.0f)) * (1.0f / 7.0f)));
 }
 
 TEST_CASE("post-softmax twin: two code planes reproduce the simulated value exactly") {

@@ -132,7 +132,7 @@ private:
 /// MQBench MSEObserver (weights) and EMAMSEObserver (activations), affine b-bit codes [0, 2^b−1].
 /// Per batch and group: for i in [0, iters) (95 per-tensor, 80 per-channel) the candidate range is
 ///     lo_i = min·float(1 − 0.01·i),  hi_i = max·float(1 − 0.01·i)            (factor computed in double)
-/// with (s, z) = affine_from_range(lo_i, hi_i), score_i = mean((fake_quant_affine(x) − x)²) (float differences and squares as torch, summed in double);
+/// with (s, z) = affine_from_range(lo_i, hi_i), score_i = mean((fake_quant_affine(x) − x)²) (float differences and squares as torch, no FMA, summed in double);
 /// the first strictly smaller score wins (start 1e10). Batches combine as
 ///     MSE:  min ← min(min, lo*), max ← max(max, hi*);     EMA (ratio r = 0.9): first batch sets, then
 ///     min ← min·float(r) + lo*·float(1 − r), same for max.
@@ -163,8 +163,8 @@ public:
                 max_[g] = (ema_ < 0.0) ? std::max(max_[g], hi) : hi;
             } else {
                 const float r = static_cast<float>(ema_), r1 = static_cast<float>(1.0 - ema_);
-                min_[g] = min_[g] * r + lo * r1;
-                max_[g] = max_[g] * r + hi * r1;
+                min_[g] = detail::fp_barrier(min_[g] * r) + detail::fp_barrier(lo * r1);
+                max_[g] = detail::fp_barrier(max_[g] * r) + detail::fp_barrier(hi * r1);
             }
         }
         ++batches_;
@@ -183,12 +183,12 @@ public:
         double best = 1e10;
         const int qmax = unsigned_max(bits_);
         for (int i = 0; i < iters; ++i) {
-            const float f = static_cast<float>(1.0 - i * 0.01);
+            const float f = static_cast<float>(1.0 - detail::fp_barrier(i * 0.01));  // as Python: no FMA
             const float lo = mn * f, hi = mx * f;
             const affine_qparams q = affine_from_range(lo, hi, 0, qmax);
             double acc = 0.0;
             for (std::size_t k = 0; k < n; ++k) {
-                const float d = fake_quant_affine(x[k], q.scale, q.zero_point, 0, qmax) - x[k];  // float, as torch
+                const float d = detail::fp_barrier(fake_quant_affine(x[k], q.scale, q.zero_point, 0, qmax)) - x[k];
                 acc += static_cast<double>(d * d);
             }
             const double score = acc / double(n);

@@ -31,7 +31,7 @@ inline float fake_quant_post_gelu(float x, float pos_scale, float neg_scale, int
     const float qmax = static_cast<float>(1 << (bits - 1));
     const float pos = clamp_propagate(round_half_even(x / pos_scale), 0.0f, qmax - 1.0f) * pos_scale;
     const float neg = clamp_propagate(round_half_even(x / neg_scale), -qmax, 0.0f) * neg_scale;
-    return pos + neg;
+    return pos + neg;  // one term is exactly 0, so an FMA here gives the same result
 }
 
 /// Integer encode of the post-GELU twin: c = clamp(round(x/Δ₊), 0, qmax−1) if x > 0, else clamp(round(x/Δ₋), −qmax, 0).
@@ -78,7 +78,8 @@ inline softmax_twin_codes encode_post_softmax(float x, float split, int bits) no
 /// Integer decode: x̂ = high/q + low·Δ_low (float ops in the reference's order).
 inline float decode_post_softmax(softmax_twin_codes c, float split, int bits) noexcept {
     const float q = static_cast<float>((1 << (bits - 1)) - 1);
-    return static_cast<float>(c.high) / q + static_cast<float>(c.low) * post_softmax_low_scale(split, bits);
+    const float lo = static_cast<float>(c.low) * post_softmax_low_scale(split, bits);
+    return static_cast<float>(c.high) / q + detail::fp_barrier(lo);
 }
 
 /// Simulated post-softmax twin (the literal reference sum):
@@ -88,7 +89,7 @@ inline float fake_quant_post_softmax(float x, float split, int bits) noexcept {
     const float low_scale = post_softmax_low_scale(split, bits);
     const float hi = clamp_propagate(round_half_even(clamp_propagate(x, split, 1.0f) * q), 0.0f, q) / q;
     const float lo = clamp_propagate(round_half_even(clamp_propagate(x, 0.0f, split) / low_scale), 0.0f, q) * low_scale;
-    return hi + lo;
+    return hi + detail::fp_barrier(lo);  // two rounded terms, never an FMA
 }
 
 }  // namespace zoa::quant
