@@ -38,7 +38,7 @@ TEST_CASE("bits<W,A>: signed and unsigned value ranges in 8-bit storage") {
 }
 
 TEST_CASE("maddubs exactness flag: 2 * (2^A - 1) * 2^(W-1) <= 32767") {
-    static_assert(!zoa::w8a8::maddubs_exact);  // 255*128*2 = 65280
+    static_assert(!zoa::w8a8::maddubs_exact);     // 255*128*2 = 65280
     static_assert(q::bits<8, 7>::maddubs_exact);  // 127*128*2 = 32512
     static_assert(q::bits<7, 8>::maddubs_exact);  // 255*64*2 = 32640
     static_assert(zoa::w6a6::maddubs_exact && zoa::w4a4::maddubs_exact);
@@ -62,8 +62,10 @@ TEST_CASE("policy defaults: W8A8, symmetric per-channel weights, symmetric per-t
 }
 
 TEST_CASE("policy options are order-free and each axis is resolved independently") {
-    using A = zoa::policy<zoa::w4a4, q::activation_scheme<q::asymmetric>, q::weight_scheme<q::asymmetric, q::per_row_block<3>>>;
-    using B = zoa::policy<q::weight_scheme<q::asymmetric, q::per_row_block<3>>, zoa::w4a4, q::activation_scheme<q::asymmetric>>;
+    using A = zoa::policy<zoa::w4a4, q::activation_scheme<q::asymmetric>,
+                          q::weight_scheme<q::asymmetric, q::per_row_block<3>>>;
+    using B = zoa::policy<q::weight_scheme<q::asymmetric, q::per_row_block<3>>, zoa::w4a4,
+                          q::activation_scheme<q::asymmetric>>;
     static_assert(std::is_same_v<q::quant_config<A>::weight, q::quant_config<B>::weight>);
     static_assert(std::is_same_v<q::quant_config<A>::activation, q::quant_config<B>::activation>);
     static_assert(std::is_same_v<q::quant_config<A>::bit_width, q::quant_config<B>::bit_width>);

@@ -29,7 +29,8 @@ double mse_of(const std::vector<float>& x, float lo, float hi, int bits) {
     const q::affine_qparams p = q::affine_from_range(lo, hi, 0, q::unsigned_max(bits));
     double acc = 0;
     for (float v : x) {
-        const float d = q::detail::fp_barrier(q::fake_quant_affine(v, p.scale, p.zero_point, 0, q::unsigned_max(bits))) - v;
+        const float d =
+            q::detail::fp_barrier(q::fake_quant_affine(v, p.scale, p.zero_point, 0, q::unsigned_max(bits))) - v;
         acc += double(d * d);
     }
     return acc / double(x.size());

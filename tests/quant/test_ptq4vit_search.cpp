@@ -239,8 +239,10 @@ TEST_CASE("post-GELU input: Δ+ starts from max(x) (no abs), Δ- stays fixed; un
 
 TEST_CASE("errors: missing gradients, layout mismatch, bad options, bad module shapes") {
     const q::linear_module m = qkv_like(8);
-    CHECK_THROWS_WITH_AS(q::ptq4vit_search(m), "zoa: argument: ptq4vit_search: metric hessian needs cached output "
-                                               "gradients, module has none", zoa::error);
+    CHECK_THROWS_WITH_AS(q::ptq4vit_search(m),
+                         "zoa: argument: ptq4vit_search: metric hessian needs cached output "
+                         "gradients, module has none",
+                         zoa::error);
     q::search_options o;
     o.metric = q::search_metric::l2;
     o.eq_n = 0;
@@ -249,12 +251,15 @@ TEST_CASE("errors: missing gradients, layout mismatch, bad options, bad module s
     q::function_module f = wrap(m, &calls);
     f.layouts[1].features = 8;
     o.eq_n = 100;
-    CHECK_THROWS_WITH_AS(q::ptq4vit_search(f, o), "zoa: shape: ptq4vit_search: layout of operand 1 covers 40 elements "
-                                                  "but the module outputs 45 per sample", zoa::error);
+    CHECK_THROWS_WITH_AS(q::ptq4vit_search(f, o),
+                         "zoa: shape: ptq4vit_search: layout of operand 1 covers 40 elements "
+                         "but the module outputs 45 per sample",
+                         zoa::error);
     CHECK_THROWS_WITH_AS(q::linear_module({1, 2, 3}, {}, 2, 2, {1, 2}, 1, 1, uniform(q::granularity::per_tensor, 8),
                                           uniform(q::granularity::per_tensor, 8)),
                          "zoa: shape: linear_module: weight has 3 values, expected out·in = 4", zoa::error);
-    CHECK_THROWS_AS(q::linear_module(std::vector<float>(12, 1.0f), {}, 4, 3, std::vector<float>(3, 1.0f), 1, 1,
-                                     uniform(q::granularity::per_row_block, 8, 3), uniform(q::granularity::per_tensor, 8)),
-                    zoa::error);  // 4 rows in 3 blocks
+    CHECK_THROWS_AS(
+        q::linear_module(std::vector<float>(12, 1.0f), {}, 4, 3, std::vector<float>(3, 1.0f), 1, 1,
+                         uniform(q::granularity::per_row_block, 8, 3), uniform(q::granularity::per_tensor, 8)),
+        zoa::error);  // 4 rows in 3 blocks
 }

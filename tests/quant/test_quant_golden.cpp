@@ -21,7 +21,8 @@ namespace {
 const json& fixture() {
     static const json j = [] {
         std::ifstream f(std::string(ZOA_FIXTURES_DIR) + "/quant_golden.json");
-        REQUIRE_MESSAGE(f.good(), "missing tests/fixtures/quant_golden.json (run tools/reference/gen_quant_fixture.py)");
+        REQUIRE_MESSAGE(f.good(),
+                        "missing tests/fixtures/quant_golden.json (run tools/reference/gen_quant_fixture.py)");
         return json::parse(f);
     }();
     return j;
@@ -58,15 +59,16 @@ TEST_CASE("golden: element-wise quantizers are bit-exact with PyTorch") {
     std::size_t n = 0;
     for (const auto& c : j["symmetric"]) {
         const int bits = c["bits"];
-        const q::quant_params p = q::make_symmetric(bits, q::granularity::per_tensor, {float(c["scale"].get<double>())});
+        const q::quant_params p =
+            q::make_symmetric(bits, q::granularity::per_tensor, {float(c["scale"].get<double>())});
         worst = std::max(worst, max_abs_diff(q::fake_quant(p, vec(c["x"])), vec(c["y"])));
         ++n;
     }
     for (const auto& c : j["affine"]) {
         const std::vector<float> s = vec(c["scale"]);
-        const q::quant_params p = q::make_affine(c["bits"], s.size() == 1 ? q::granularity::per_tensor
-                                                                          : q::granularity::per_channel,
-                                                 s, ivec(c["zero_point"]));
+        const q::quant_params p =
+            q::make_affine(c["bits"], s.size() == 1 ? q::granularity::per_tensor : q::granularity::per_channel, s,
+                           ivec(c["zero_point"]));
         worst = std::max(worst, max_abs_diff(q::fake_quant(p, vec(c["x"])), vec(c["y"])));
         ++n;
     }
@@ -148,8 +150,8 @@ TEST_CASE("golden: MQBench MSE / EMA-MSE observers pick the same ranges and qpar
                           max_abs_diff(p.scale, vec(c["scale"]))});
         zp_mismatch += p.zero_point == ivec(c["zero_point"]) ? 0 : 1;
     }
-    MESSAGE("MSE observers (per-tensor, EMA, per-channel; 8/4 bit): max |zoa - torch| over min/max/scale = " << worst
-                                                                                                           << ", zero-point mismatches = " << zp_mismatch);
+    MESSAGE("MSE observers (per-tensor, EMA, per-channel; 8/4 bit): max |zoa - torch| over min/max/scale = "
+            << worst << ", zero-point mismatches = " << zp_mismatch);
     CHECK(worst == 0.0);
     CHECK(zp_mismatch == 0);
 }
@@ -165,7 +167,8 @@ TEST_CASE("golden: PTQ4ViT search picks the same candidates and scales as the Py
         for (const auto& r : c["results"]) {
             const int bits = r["bits"];
             const q::linear_module m(vec(c["w"]), vec(c["b"]), c["out"], c["in"], vec(c["x"]), c["samples"],
-                                     c["tokens"], spec(q::quantizer_kind::uniform, q::granularity::per_row_block, bits, 3),
+                                     c["tokens"],
+                                     spec(q::quantizer_kind::uniform, q::granularity::per_row_block, bits, 3),
                                      spec(q::quantizer_kind::uniform, q::granularity::per_tensor, bits), vec(c["raw"]));
             const q::search_result res = q::ptq4vit_search(m, o);
             CAPTURE(bits);
@@ -211,9 +214,9 @@ TEST_CASE("golden: PTQ4ViT search picks the same candidates and scales as the Py
             ++compared;
         }
     }
-    MESSAGE("PTQ4ViT search (qkv L2 8/4 bit, fc2 post-GELU Hessian 6 bit, SoS matmul L2 8/4 bit): " << compared
-            << " searches, max |zoa - torch| over chosen scales = " << worst << "; smallest reference argmax margin "
-            << fixture()["search_min_relative_margin"].get<double>());
+    MESSAGE("PTQ4ViT search (qkv L2 8/4 bit, fc2 post-GELU Hessian 6 bit, SoS matmul L2 8/4 bit): "
+            << compared << " searches, max |zoa - torch| over chosen scales = " << worst
+            << "; smallest reference argmax margin " << fixture()["search_min_relative_margin"].get<double>());
     CHECK(compared == 5);
     CHECK(worst == 0.0);
 }

@@ -54,10 +54,10 @@ TEST_CASE("symmetric: clamp at the extremes of [-2^(b-1), 2^(b-1)-1]") {
 
 TEST_CASE("affine (MQBench/PyTorch): q = clamp(round(x * (1/s)) + z, 0, 2^b-1), x^ = (q - z) s") {
     // s = 0.25 -> 1/s = 4 exactly; ties at x*4 = k + 0.5
-    CHECK(q::encode_affine(0.125f, 0.25f, 10, 0, 255) == 10);   // 0.5 -> 0
-    CHECK(q::encode_affine(0.375f, 0.25f, 10, 0, 255) == 12);   // 1.5 -> 2
-    CHECK(q::encode_affine(0.625f, 0.25f, 10, 0, 255) == 12);   // 2.5 -> 2
-    CHECK(q::encode_affine(-0.375f, 0.25f, 10, 0, 255) == 8);   // -1.5 -> -2
+    CHECK(q::encode_affine(0.125f, 0.25f, 10, 0, 255) == 10);  // 0.5 -> 0
+    CHECK(q::encode_affine(0.375f, 0.25f, 10, 0, 255) == 12);  // 1.5 -> 2
+    CHECK(q::encode_affine(0.625f, 0.25f, 10, 0, 255) == 12);  // 2.5 -> 2
+    CHECK(q::encode_affine(-0.375f, 0.25f, 10, 0, 255) == 8);  // -1.5 -> -2
     CHECK(q::fake_quant_affine(0.625f, 0.25f, 10, 0, 255) == 0.5f);
     CHECK(q::encode_affine(-100.0f, 0.25f, 10, 0, 15) == 0);
     CHECK(q::encode_affine(100.0f, 0.25f, 10, 0, 15) == 15);
@@ -102,10 +102,12 @@ TEST_CASE("granularity: group g owns the slice [g n/G, (g+1) n/G)") {
     const std::vector<float> y = q::fake_quant(p, w);
     for (std::size_t i = 0; i < 4; ++i) CHECK(y[i] == 1.0f);
     for (std::size_t i = 4; i < 8; ++i) CHECK(y[i] == 3.0f * 0.3f);  // round(1/0.3) = 3
-    for (std::size_t i = 8; i < 12; ++i) CHECK(y[i] == 0.7f);       // round(1/0.7) = 1
+    for (std::size_t i = 8; i < 12; ++i) CHECK(y[i] == 0.7f);        // round(1/0.7) = 1
     const q::quant_params bad = q::make_symmetric(8, q::granularity::per_channel, {1, 1, 1, 1, 1});
-    CHECK_THROWS_WITH_AS(q::fake_quant(bad, w), "zoa: shape: fake_quant: 12 elements cannot be split into 5 equal "
-                                                "scale groups", zoa::error);
+    CHECK_THROWS_WITH_AS(q::fake_quant(bad, w),
+                         "zoa: shape: fake_quant: 12 elements cannot be split into 5 equal "
+                         "scale groups",
+                         zoa::error);
 }
 
 TEST_CASE("bulk encoders reject wrong kinds and non-finite inputs") {

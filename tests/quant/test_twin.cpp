@@ -17,13 +17,13 @@ TEST_CASE("post-GELU twin: fixed negative step and hand-computed values (8 bit, 
     CHECK(q::post_gelu_neg_scale(4) == static_cast<float>(0.16997124254703522 / 8.0));
     const float pos = 0.25f;
     CHECK(q::fake_quant_post_gelu(0.0f, pos, neg, 8) == 0.0f);
-    CHECK(q::fake_quant_post_gelu(0.125f, pos, neg, 8) == 0.0f);   // 0.5 -> 0 (even)
-    CHECK(q::fake_quant_post_gelu(0.375f, pos, neg, 8) == 0.5f);   // 1.5 -> 2
-    CHECK(q::fake_quant_post_gelu(0.625f, pos, neg, 8) == 0.5f);   // 2.5 -> 2
-    CHECK(q::fake_quant_post_gelu(31.75f, pos, neg, 8) == 31.75f); // code 127 = qmax - 1
+    CHECK(q::fake_quant_post_gelu(0.125f, pos, neg, 8) == 0.0f);    // 0.5 -> 0 (even)
+    CHECK(q::fake_quant_post_gelu(0.375f, pos, neg, 8) == 0.5f);    // 1.5 -> 2
+    CHECK(q::fake_quant_post_gelu(0.625f, pos, neg, 8) == 0.5f);    // 2.5 -> 2
+    CHECK(q::fake_quant_post_gelu(31.75f, pos, neg, 8) == 31.75f);  // code 127 = qmax - 1
     CHECK(q::fake_quant_post_gelu(1000.0f, pos, neg, 8) == 31.75f);
     // negative side: step Δ- and clamp at -qmax = -128 (covers GELU's minimum -0.16997...)
-    CHECK(q::fake_quant_post_gelu(-0.5f * neg, pos, neg, 8) == 0.0f);   // -0.5 -> -0
+    CHECK(q::fake_quant_post_gelu(-0.5f * neg, pos, neg, 8) == 0.0f);         // -0.5 -> -0
     CHECK(q::fake_quant_post_gelu(-1.5f * neg, pos, neg, 8) == -2.0f * neg);  // exact: halving/doubling
     CHECK(q::fake_quant_post_gelu(-0.16997124254703522f, pos, neg, 8) == -128.0f * neg);
     CHECK(q::fake_quant_post_gelu(-5.0f, pos, neg, 8) == -128.0f * neg);
@@ -101,8 +101,8 @@ TEST_CASE("post-softmax twin: two code planes reproduce the simulated value exac
             CHECK(y == q::fake_quant(p, x));
             bool in_range = true;
             for (std::size_t k = 0; k < x.size(); ++k)
-                in_range = in_range && hi[k] >= 0 && lo[k] >= 0 && hi[k] <= (1 << (b - 1)) - 1 &&
-                           lo[k] <= (1 << (b - 1)) - 1;
+                in_range =
+                    in_range && hi[k] >= 0 && lo[k] >= 0 && hi[k] <= (1 << (b - 1)) - 1 && lo[k] <= (1 << (b - 1)) - 1;
             CHECK(in_range);
         }
 }

@@ -28,15 +28,22 @@ struct value_range {
 };
 
 namespace detail {
-constexpr bool valid_bits(int b) noexcept { return b >= 2 && b <= 8; }
-constexpr int pow2(int e) noexcept { return 1 << e; }
+constexpr bool valid_bits(int b) noexcept {
+    return b >= 2 && b <= 8;
+}
+constexpr int pow2(int e) noexcept {
+    return 1 << e;
+}
 // Clamp an invalid width to 8 so that a failed static_assert does not cascade into more errors.
-constexpr int safe_bits(int b) noexcept { return valid_bits(b) ? b : 8; }
+constexpr int safe_bits(int b) noexcept {
+    return valid_bits(b) ? b : 8;
+}
 }  // namespace detail
 
 /// Signed symmetric codes of a b-bit quantizer: [−2^(b−1), 2^(b−1)−1] (PTQ4ViT's clamp range).
 template <int Bits>
-using signed_range = value_range<-detail::pow2(detail::safe_bits(Bits) - 1), detail::pow2(detail::safe_bits(Bits) - 1) - 1>;
+using signed_range =
+    value_range<-detail::pow2(detail::safe_bits(Bits) - 1), detail::pow2(detail::safe_bits(Bits) - 1) - 1>;
 
 /// Unsigned affine codes of a b-bit quantizer: [0, 2^b−1] (MQBench's academic scheme).
 template <int Bits>
@@ -44,9 +51,15 @@ using unsigned_range = value_range<0, detail::pow2(detail::safe_bits(Bits)) - 1>
 
 /// Runtime twins of the ranges above (for per-tensor bit-widths chosen at run time, e.g. MQBench's 8-bit first/last
 /// layers). Requires: 2 <= bits <= 8 (not checked here; quant_params::validate checks it).
-constexpr int signed_min(int bits) noexcept { return -detail::pow2(bits - 1); }
-constexpr int signed_max(int bits) noexcept { return detail::pow2(bits - 1) - 1; }
-constexpr int unsigned_max(int bits) noexcept { return detail::pow2(bits) - 1; }
+constexpr int signed_min(int bits) noexcept {
+    return -detail::pow2(bits - 1);
+}
+constexpr int signed_max(int bits) noexcept {
+    return detail::pow2(bits - 1) - 1;
+}
+constexpr int unsigned_max(int bits) noexcept {
+    return detail::pow2(bits) - 1;
+}
 
 /// True when the AVX2 `maddubs` (u8 × s8 → saturating s16 pair sum) path is exact for W-bit signed weights and A-bit
 /// activations made unsigned (signed activations shifted by +2^(A−1), affine ones already in [0, 2^A−1]):
@@ -65,10 +78,10 @@ struct bits {
     static constexpr bool quantized = true;
     static constexpr int weight_bits = detail::safe_bits(W);
     static constexpr int activation_bits = detail::safe_bits(A);
-    using weight_range = signed_range<W>;                // symmetric weights  [−2^(W−1), 2^(W−1)−1]
-    using weight_affine_range = unsigned_range<W>;       // asymmetric weights [0, 2^W−1]
-    using activation_range = signed_range<A>;            // symmetric activations
-    using activation_affine_range = unsigned_range<A>;   // asymmetric activations
+    using weight_range = signed_range<W>;               // symmetric weights  [−2^(W−1), 2^(W−1)−1]
+    using weight_affine_range = unsigned_range<W>;      // asymmetric weights [0, 2^W−1]
+    using activation_range = signed_range<A>;           // symmetric activations
+    using activation_affine_range = unsigned_range<A>;  // asymmetric activations
     /// See maddubs_exact(W, A).
     static constexpr bool maddubs_exact = ::zoa::quant::maddubs_exact(weight_bits, activation_bits);
 };

@@ -49,8 +49,16 @@ public:
     linear_module(std::vector<float> weight, std::vector<float> bias, std::size_t out_features, std::size_t in_features,
                   std::vector<float> inputs, std::size_t samples, std::size_t tokens, operand_spec weight_spec,
                   operand_spec input_spec, std::vector<float> raw_output = {}, std::vector<float> grad = {})
-        : w_(std::move(weight)), b_(std::move(bias)), out_(out_features), in_(in_features), x_(std::move(inputs)),
-          samples_(samples), tokens_(tokens), ws_(weight_spec), xs_(input_spec), raw_(std::move(raw_output)),
+        : w_(std::move(weight)),
+          b_(std::move(bias)),
+          out_(out_features),
+          in_(in_features),
+          x_(std::move(inputs)),
+          samples_(samples),
+          tokens_(tokens),
+          ws_(weight_spec),
+          xs_(input_spec),
+          raw_(std::move(raw_output)),
           grad_(std::move(grad)) {
         require(out_ >= 1 && in_ >= 1 && samples_ >= 1 && tokens_ >= 1, error_code::shape,
                 "linear_module: out, in, samples and tokens must be >= 1");
@@ -65,7 +73,8 @@ public:
         require(ws_.kind == quantizer_kind::uniform &&
                     (ws_.gran == granularity::per_tensor || ws_.gran == granularity::per_row_block ||
                      ws_.gran == granularity::per_channel),
-                error_code::argument, "linear_module: weights need a uniform per_tensor/per_row_block/per_channel spec");
+                error_code::argument,
+                "linear_module: weights need a uniform per_tensor/per_row_block/per_channel spec");
         require(xs_.gran == granularity::per_tensor &&
                     (xs_.kind == quantizer_kind::uniform || xs_.kind == quantizer_kind::post_gelu_twin ||
                      xs_.kind == quantizer_kind::none),
@@ -82,8 +91,8 @@ public:
         }
         require(raw_.size() == n_out, error_code::shape, "linear_module: raw output has ", raw_.size(),
                 " values, expected ", n_out);
-        require(grad_.empty() || grad_.size() == n_out, error_code::shape, "linear_module: gradient has ",
-                grad_.size(), " values, expected ", n_out);
+        require(grad_.empty() || grad_.size() == n_out, error_code::shape, "linear_module: gradient has ", grad_.size(),
+                " values, expected ", n_out);
     }
 
     std::size_t samples() const noexcept { return samples_; }
@@ -101,7 +110,8 @@ public:
         for (std::size_t g = 0; g < groups_; ++g) wa[g] = abs_max(w_.data() + g * gs, gs);
         p.weight() = symmetric_params_from_absmax(ws_.bits, ws_.gran, wa);
         if (xs_.kind == quantizer_kind::uniform) {
-            p.input() = symmetric_params_from_absmax(xs_.bits, granularity::per_tensor, {abs_max(x_.data(), x_.size())});
+            p.input() =
+                symmetric_params_from_absmax(xs_.bits, granularity::per_tensor, {abs_max(x_.data(), x_.size())});
         } else if (xs_.kind == quantizer_kind::post_gelu_twin) {
             float mx = *std::max_element(x_.begin(), x_.end());
             p.input() = make_post_gelu(xs_.bits, {symmetric_scale_from_absmax(mx > 0.0f ? mx : 0.0f, xs_.bits,
@@ -146,8 +156,17 @@ public:
     matmul_module(std::vector<float> a, std::vector<float> b, std::size_t samples, std::size_t heads, std::size_t m,
                   std::size_t k, std::size_t n, operand_spec a_spec, operand_spec b_spec,
                   std::vector<float> raw_output = {}, std::vector<float> grad = {})
-        : a_(std::move(a)), b_(std::move(b)), samples_(samples), heads_(heads), m_(m), k_(k), n_(n), as_(a_spec),
-          bs_(b_spec), raw_(std::move(raw_output)), grad_(std::move(grad)) {
+        : a_(std::move(a)),
+          b_(std::move(b)),
+          samples_(samples),
+          heads_(heads),
+          m_(m),
+          k_(k),
+          n_(n),
+          as_(a_spec),
+          bs_(b_spec),
+          raw_(std::move(raw_output)),
+          grad_(std::move(grad)) {
         require(samples_ >= 1 && heads_ >= 1 && m_ >= 1 && k_ >= 1 && n_ >= 1, error_code::shape,
                 "matmul_module: samples, heads, m, k, n must be >= 1");
         require(a_.size() == samples_ * heads_ * m_ * k_, error_code::shape, "matmul_module: A has ", a_.size(),
@@ -170,8 +189,8 @@ public:
         }
         require(raw_.size() == n_out, error_code::shape, "matmul_module: raw output has ", raw_.size(),
                 " values, expected ", n_out);
-        require(grad_.empty() || grad_.size() == n_out, error_code::shape, "matmul_module: gradient has ",
-                grad_.size(), " values, expected ", n_out);
+        require(grad_.empty() || grad_.size() == n_out, error_code::shape, "matmul_module: gradient has ", grad_.size(),
+                " values, expected ", n_out);
     }
 
     std::size_t samples() const noexcept { return samples_; }

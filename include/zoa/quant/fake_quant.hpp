@@ -47,7 +47,8 @@ inline void fake_quant(const quant_params& p, const float* x, float* y, std::siz
             case quantizer_kind::post_softmax_twin:
                 for (std::size_t i = b; i < e; ++i) y[i] = fake_quant_post_softmax(x[i], p.split, p.bits);
                 break;
-            case quantizer_kind::none: break;
+            case quantizer_kind::none:
+                break;
         }
     }
 }
@@ -72,8 +73,8 @@ inline void require_finite_input(const float* x, std::size_t n, const char* what
 /// Throws: zoa::error(policy) for affine / post-softmax / none parameters (use the uint8 or two-buffer overloads),
 /// zoa::error(numeric) for a non-finite input, zoa::error(shape)/(argument) as fake_quant.
 inline void encode(const quant_params& p, const float* x, std::size_t n, std::int8_t* codes) {
-    const bool ok = (p.kind == quantizer_kind::uniform && p.sch == scheme::symmetric) ||
-                    p.kind == quantizer_kind::post_gelu_twin;
+    const bool ok =
+        (p.kind == quantizer_kind::uniform && p.sch == scheme::symmetric) || p.kind == quantizer_kind::post_gelu_twin;
     require(ok, error_code::policy, "encode(int8): expects a symmetric uniform or post-GELU twin quantizer, got ",
             to_string(p.kind), "/", to_string(p.sch));
     p.validate("encode");
@@ -91,8 +92,8 @@ inline void encode(const quant_params& p, const float* x, std::size_t n, std::in
 /// Integer decode of signed 8-bit codes: x̂ = q·Δ (symmetric) or q·Δ₊ / q·Δ₋ (post-GELU).
 /// Throws: as encode(int8).
 inline void decode(const quant_params& p, const std::int8_t* codes, std::size_t n, float* y) {
-    const bool ok = (p.kind == quantizer_kind::uniform && p.sch == scheme::symmetric) ||
-                    p.kind == quantizer_kind::post_gelu_twin;
+    const bool ok =
+        (p.kind == quantizer_kind::uniform && p.sch == scheme::symmetric) || p.kind == quantizer_kind::post_gelu_twin;
     require(ok, error_code::policy, "decode(int8): expects a symmetric uniform or post-GELU twin quantizer, got ",
             to_string(p.kind), "/", to_string(p.sch));
     p.validate("decode");
@@ -146,12 +147,13 @@ inline void encode_post_softmax(const quant_params& p, const float* x, std::size
 }
 
 /// Integer decode of the post-softmax twin: x̂ = high/q + low·Δ_low.
-inline void decode_post_softmax(const quant_params& p, const std::int8_t* high, const std::int8_t* low,
-                                std::size_t n, float* y) {
+inline void decode_post_softmax(const quant_params& p, const std::int8_t* high, const std::int8_t* low, std::size_t n,
+                                float* y) {
     require(p.kind == quantizer_kind::post_softmax_twin, error_code::policy,
             "decode_post_softmax: expects a post-softmax twin quantizer, got ", to_string(p.kind));
     p.validate("decode_post_softmax");
-    for (std::size_t i = 0; i < n; ++i) y[i] = decode_post_softmax(softmax_twin_codes{high[i], low[i]}, p.split, p.bits);
+    for (std::size_t i = 0; i < n; ++i)
+        y[i] = decode_post_softmax(softmax_twin_codes{high[i], low[i]}, p.split, p.bits);
 }
 
 }  // namespace zoa::quant

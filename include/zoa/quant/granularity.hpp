@@ -20,10 +20,14 @@ enum class granularity : int { per_tensor = 0, per_channel = 1, per_row_block = 
 /// Name of a granularity, e.g. "per_channel".
 inline const char* to_string(granularity g) noexcept {
     switch (g) {
-        case granularity::per_tensor: return "per_tensor";
-        case granularity::per_channel: return "per_channel";
-        case granularity::per_row_block: return "per_row_block";
-        case granularity::per_head: return "per_head";
+        case granularity::per_tensor:
+            return "per_tensor";
+        case granularity::per_channel:
+            return "per_channel";
+        case granularity::per_row_block:
+            return "per_row_block";
+        case granularity::per_head:
+            return "per_head";
     }
     return "unknown";
 }
@@ -56,7 +60,8 @@ struct is_granularity<T, std::void_t<decltype(T::value)>>
     : std::bool_constant<std::is_same_v<std::remove_cv_t<decltype(T::value)>, granularity>> {};
 }  // namespace detail
 
-/// True for per_tensor, per_channel, per_row_block<N>, per_head (and any type with `static constexpr granularity value`).
+/// True for per_tensor, per_channel, per_row_block<N>, per_head (and any type with `static constexpr granularity
+/// value`).
 template <class T>
 inline constexpr bool is_granularity_v = detail::is_granularity<T>::value;
 

@@ -30,7 +30,8 @@ inline void group_min_max(const float* x, std::size_t gs, float& lo, float& hi) 
         hi = x[i] > hi ? x[i] : hi;
     }
 }
-// torch.quantile(..., interpolation='linear'): v sorted, pos = q·(n−1), v[⌊pos⌋] + (pos − ⌊pos⌋)·(v[⌊pos⌋+1] − v[⌊pos⌋]).
+// torch.quantile(..., interpolation='linear'): v sorted, pos = q·(n−1), v[⌊pos⌋] + (pos − ⌊pos⌋)·(v[⌊pos⌋+1] −
+// v[⌊pos⌋]).
 inline float quantile_linear(std::vector<float>& v, double q) {
     const double pos = q * static_cast<double>(v.size() - 1);
     const std::size_t k = static_cast<std::size_t>(std::floor(pos));
@@ -109,7 +110,9 @@ public:
     /// Mean lower / upper percentile per group. Throws: zoa::error(argument) before the first observe().
     std::vector<float> min() const { return mean(lo_sum_); }
     std::vector<float> max() const { return mean(hi_sum_); }
-    quant_params affine_params(int bits, granularity g) const { return affine_params_from_ranges(bits, g, min(), max()); }
+    quant_params affine_params(int bits, granularity g) const {
+        return affine_params_from_ranges(bits, g, min(), max());
+    }
     quant_params symmetric_params(int bits, granularity g) const {
         const std::vector<float> lo = min(), hi = max();
         std::vector<float> a(lo.size());
@@ -132,8 +135,8 @@ private:
 /// MQBench MSEObserver (weights) and EMAMSEObserver (activations), affine b-bit codes [0, 2^b−1].
 /// Per batch and group: for i in [0, iters) (95 per-tensor, 80 per-channel) the candidate range is
 ///     lo_i = min·float(1 − 0.01·i),  hi_i = max·float(1 − 0.01·i)            (factor computed in double)
-/// with (s, z) = affine_from_range(lo_i, hi_i), score_i = mean((fake_quant_affine(x) − x)²) (float differences and squares as torch, no FMA, summed in double);
-/// the first strictly smaller score wins (start 1e10). Batches combine as
+/// with (s, z) = affine_from_range(lo_i, hi_i), score_i = mean((fake_quant_affine(x) − x)²) (float differences and
+/// squares as torch, no FMA, summed in double); the first strictly smaller score wins (start 1e10). Batches combine as
 ///     MSE:  min ← min(min, lo*), max ← max(max, hi*);     EMA (ratio r = 0.9): first batch sets, then
 ///     min ← min·float(r) + lo*·float(1 − r), same for max.
 class mse_observer {
@@ -141,7 +144,10 @@ public:
     /// granularity per_tensor (95 iterations) or per_channel (groups = channels, 80 iterations);
     /// ema_ratio < 0 ⇒ MSEObserver, otherwise EMAMSEObserver with that ratio (MQBench: 0.9).
     mse_observer(int bits, granularity g, std::size_t groups = 1, double ema_ratio = -1.0)
-        : bits_(bits), gran_(g), ema_(ema_ratio), min_(groups, std::numeric_limits<float>::infinity()),
+        : bits_(bits),
+          gran_(g),
+          ema_(ema_ratio),
+          min_(groups, std::numeric_limits<float>::infinity()),
           max_(groups, -std::numeric_limits<float>::infinity()) {
         require(bits >= 2 && bits <= 8, error_code::argument, "mse_observer: bits must be in 2..8, got ", bits);
         require(groups >= 1, error_code::argument, "mse_observer: groups must be >= 1");

@@ -57,9 +57,13 @@ struct module_params {
 /// Writes p under `prefix`: `<prefix>.config` = [format, kind, scheme, granularity, bits, neg_scale, split],
 /// `<prefix>.scale` (when p has scales), `<prefix>.zero_point` (asymmetric only).
 inline void to_tensors(const quant_params& p, const std::string& prefix, tensor_map& out) {
-    out[prefix + ".config"] = {float(quant_params_format), float(static_cast<int>(p.kind)),
-                               float(static_cast<int>(p.sch)), float(static_cast<int>(p.gran)),
-                               float(p.bits), p.neg_scale, p.split};
+    out[prefix + ".config"] = {float(quant_params_format),
+                               float(static_cast<int>(p.kind)),
+                               float(static_cast<int>(p.sch)),
+                               float(static_cast<int>(p.gran)),
+                               float(p.bits),
+                               p.neg_scale,
+                               p.split};
     if (!p.scale.empty()) out[prefix + ".scale"] = p.scale;
     if (!p.zero_point.empty()) {
         std::vector<float> z(p.zero_point.size());
@@ -147,8 +151,8 @@ struct model_quant_params {
             int idx = -1;
             for (int i = 0; i < 4; ++i)
                 if (role == roles[i]) idx = i;
-            require(idx >= 0, error_code::format, "quant params: key '", key,
-                    "' has role '", role, "', expected weight, input, a or b");
+            require(idx >= 0, error_code::format, "quant params: key '", key, "' has role '", role,
+                    "', expected weight, input, a or b");
             seen[name] |= 1 << idx;
             module_params& mp = r.modules[name];
             mp.kind = idx >= 2 ? module_kind::matmul : module_kind::weighted;

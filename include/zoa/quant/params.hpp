@@ -29,10 +29,14 @@ enum class quantizer_kind : int {
 /// Name of a quantizer kind, e.g. "post_gelu_twin".
 inline const char* to_string(quantizer_kind k) noexcept {
     switch (k) {
-        case quantizer_kind::none: return "none";
-        case quantizer_kind::uniform: return "uniform";
-        case quantizer_kind::post_gelu_twin: return "post_gelu_twin";
-        case quantizer_kind::post_softmax_twin: return "post_softmax_twin";
+        case quantizer_kind::none:
+            return "none";
+        case quantizer_kind::uniform:
+            return "uniform";
+        case quantizer_kind::post_gelu_twin:
+            return "post_gelu_twin";
+        case quantizer_kind::post_softmax_twin:
+            return "post_softmax_twin";
     }
     return "unknown";
 }
@@ -43,10 +47,10 @@ struct quant_params {
     scheme sch = scheme::symmetric;
     granularity gran = granularity::per_tensor;
     int bits = 8;
-    std::vector<float> scale;               ///< Δ per group (uniform), Δ₊ per group (post-GELU), {Δ_low} (post-softmax)
-    std::vector<std::int32_t> zero_point;   ///< one per group for scheme::asymmetric, empty otherwise
-    float neg_scale = 0.0f;                 ///< post-GELU Δ₋ = 0.16997124254703522 / 2^(b−1)
-    float split = 0.0f;                     ///< post-softmax split point (a power of two 2^−i after the search)
+    std::vector<float> scale;  ///< Δ per group (uniform), Δ₊ per group (post-GELU), {Δ_low} (post-softmax)
+    std::vector<std::int32_t> zero_point;  ///< one per group for scheme::asymmetric, empty otherwise
+    float neg_scale = 0.0f;                ///< post-GELU Δ₋ = 0.16997124254703522 / 2^(b−1)
+    float split = 0.0f;                    ///< post-softmax split point (a power of two 2^−i after the search)
 
     /// Number of scale groups (1 for per-tensor; 0 for kind none).
     std::size_t groups() const noexcept { return scale.size(); }
@@ -71,11 +75,11 @@ struct quant_params {
             require(std::isfinite(scale[g]) && scale[g] > 0.0f, error_code::argument, what, ": scale[", g,
                     "] must be finite and > 0, got ", scale[g]);
         if (kind == quantizer_kind::uniform && sch == scheme::asymmetric) {
-            require(zero_point.size() == scale.size(), error_code::argument, what, ": ", scale.size(),
-                    " scales but ", zero_point.size(), " zero points");
+            require(zero_point.size() == scale.size(), error_code::argument, what, ": ", scale.size(), " scales but ",
+                    zero_point.size(), " zero points");
             for (std::size_t g = 0; g < zero_point.size(); ++g)
-                require(zero_point[g] >= qmin() && zero_point[g] <= qmax(), error_code::argument, what,
-                        ": zero_point[", g, "] = ", zero_point[g], " outside [", qmin(), ", ", qmax(), "]");
+                require(zero_point[g] >= qmin() && zero_point[g] <= qmax(), error_code::argument, what, ": zero_point[",
+                        g, "] = ", zero_point[g], " outside [", qmin(), ", ", qmax(), "]");
         } else {
             require(zero_point.empty(), error_code::argument, what, ": only asymmetric quantizers have zero points");
         }
@@ -98,12 +102,12 @@ struct quant_params {
 };
 
 /// Which quantizer an operand gets before the search (the search then tunes its scales / split).
-/// The PTQ4ViT search modules (calib_modules.hpp) accept scheme::symmetric only (PTQ4ViT has no zero points); asymmetric specs
-/// describe MQBench layers, calibrated with observers (observer.hpp) instead.
+/// The PTQ4ViT search modules (calib_modules.hpp) accept scheme::symmetric only (PTQ4ViT has no zero points);
+/// asymmetric specs describe MQBench layers, calibrated with observers (observer.hpp) instead.
 struct operand_spec {
     quantizer_kind kind = quantizer_kind::uniform;  ///< uniform, post_gelu_twin, post_softmax_twin or none
-    granularity gran = granularity::per_tensor;      ///< per_tensor, per_row_block, per_channel (weights), per_head
-    std::size_t blocks = 1;                          ///< number of row blocks for per_row_block (qkv: 3)
+    granularity gran = granularity::per_tensor;     ///< per_tensor, per_row_block, per_channel (weights), per_head
+    std::size_t blocks = 1;                         ///< number of row blocks for per_row_block (qkv: 3)
     int bits = 8;
     scheme sch = scheme::symmetric;
 
@@ -115,7 +119,9 @@ struct operand_spec {
 // ---- constructors ---------------------------------------------------------------------------------------------
 
 /// A pass-through quantizer (fp32 operand).
-inline quant_params make_none() { return quant_params{}; }
+inline quant_params make_none() {
+    return quant_params{};
+}
 
 /// Symmetric uniform quantizer with one Δ per group.
 inline quant_params make_symmetric(int bits, granularity g, std::vector<float> scales) {
@@ -186,7 +192,7 @@ inline affine_qparams affine_from_range(float min_val, float max_val, int qmin, 
     if (!(s > FLT_EPSILON)) s = FLT_EPSILON;
     const float zf = static_cast<float>(qmin) - round_half_even(lo / s);
     const float zc = zf < static_cast<float>(qmin) ? static_cast<float>(qmin)
-                                                    : (zf > static_cast<float>(qmax) ? static_cast<float>(qmax) : zf);
+                                                   : (zf > static_cast<float>(qmax) ? static_cast<float>(qmax) : zf);
     return {s, static_cast<std::int32_t>(zc)};
 }
 
@@ -195,8 +201,7 @@ inline affine_qparams affine_from_range(float min_val, float max_val, int qmin, 
 inline quant_params affine_params_from_ranges(int bits, granularity g, const std::vector<float>& mins,
                                               const std::vector<float>& maxs) {
     require(!mins.empty() && mins.size() == maxs.size(), error_code::shape,
-            "affine_params_from_ranges: need equal non-empty min/max vectors, got ", mins.size(), " and ",
-            maxs.size());
+            "affine_params_from_ranges: need equal non-empty min/max vectors, got ", mins.size(), " and ", maxs.size());
     std::vector<float> s(mins.size());
     std::vector<std::int32_t> z(mins.size());
     for (std::size_t i = 0; i < mins.size(); ++i) {

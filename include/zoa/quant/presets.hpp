@@ -42,7 +42,8 @@ struct quant_config {
 
 /// PTQ4ViT policy bundle: b-bit symmetric weights and activations (layer overrides in ptq4vit_layer()).
 template <class Bits = w8a8>
-using ptq4vit_policy = ::zoa::policy<Bits, weight_scheme<symmetric, per_tensor>, activation_scheme<symmetric, per_tensor>>;
+using ptq4vit_policy =
+    ::zoa::policy<Bits, weight_scheme<symmetric, per_tensor>, activation_scheme<symmetric, per_tensor>>;
 
 /// MQBench academic policy bundle: per-channel asymmetric weights, per-tensor asymmetric activations.
 template <class Bits = w8a8>
@@ -79,8 +80,8 @@ struct ptq4vit_options {
 inline layer_quant_spec ptq4vit_layer(vit_layer layer, int bits, const ptq4vit_options& opt = {}) {
     layer_quant_spec s;
     if (bits >= 32) {
-        s.kind = (layer == vit_layer::matmul1 || layer == vit_layer::matmul2) ? module_kind::matmul
-                                                                                : module_kind::weighted;
+        s.kind =
+            (layer == vit_layer::matmul1 || layer == vit_layer::matmul2) ? module_kind::matmul : module_kind::weighted;
         s.operand[0].kind = s.operand[1].kind = quantizer_kind::none;
         return s;
     }
@@ -114,7 +115,8 @@ inline layer_quant_spec ptq4vit_layer(vit_layer layer, int bits, const ptq4vit_o
             break;
         case vit_layer::proj:
         case vit_layer::fc1:
-        case vit_layer::head: break;
+        case vit_layer::head:
+            break;
     }
     return s;
 }

@@ -29,11 +29,11 @@ enum class search_metric : int {
 /// Options of the PTQ4ViT search (defaults = quant_library/configs/PTQ4ViT.py).
 struct search_options {
     search_metric metric = search_metric::hessian;
-    double eq_alpha = 0.01;   ///< candidate ratios eq_alpha + i·(eq_beta − eq_alpha)/eq_n ...
+    double eq_alpha = 0.01;  ///< candidate ratios eq_alpha + i·(eq_beta − eq_alpha)/eq_n ...
     double eq_beta = 1.2;
-    int eq_n = 100;           ///< ... for i = 0..eq_n−1 (the reference never evaluates i = eq_n)
-    int search_round = 3;     ///< rounds of (operand 0, then operand 1)
-    int split_count = 20;     ///< post-softmax split candidates 2^−i, i = 0..split_count−1
+    int eq_n = 100;        ///< ... for i = 0..eq_n−1 (the reference never evaluates i = eq_n)
+    int search_round = 3;  ///< rounds of (operand 0, then operand 1)
+    int split_count = 20;  ///< post-softmax split candidates 2^−i, i = 0..split_count−1
     /// Spec §6 item 15: when every cached |g| < zero_grad_threshold the Hessian metric cannot rank candidates (all
     /// ties → candidate 0 → scale 0.01·init); the guard switches that module to L2 and reports it. false = reference.
     bool zero_grad_guard = true;
@@ -80,15 +80,15 @@ namespace detail {
 template <class M, class = void>
 struct is_search_module : std::false_type {};
 template <class M>
-struct is_search_module<
-    M, std::void_t<decltype(std::size_t{std::declval<const M&>().samples()}),
-                   decltype(std::size_t{std::declval<const M&>().sample_size()}),
-                   decltype(static_cast<const float*>(std::declval<const M&>().raw_output())),
-                   decltype(static_cast<const float*>(std::declval<const M&>().output_grad())),
-                   decltype(module_params{std::declval<const M&>().initial_params()}),
-                   decltype(search_layout{std::declval<const M&>().layout(std::size_t{0})}),
-                   decltype(std::declval<const M&>().forward(std::declval<const module_params&>(),
-                                                             std::declval<float*>()))>> : std::true_type {};
+struct is_search_module<M, std::void_t<decltype(std::size_t{std::declval<const M&>().samples()}),
+                                       decltype(std::size_t{std::declval<const M&>().sample_size()}),
+                                       decltype(static_cast<const float*>(std::declval<const M&>().raw_output())),
+                                       decltype(static_cast<const float*>(std::declval<const M&>().output_grad())),
+                                       decltype(module_params{std::declval<const M&>().initial_params()}),
+                                       decltype(search_layout{std::declval<const M&>().layout(std::size_t{0})}),
+                                       decltype(std::declval<const M&>().forward(std::declval<const module_params&>(),
+                                                                                 std::declval<float*>()))>>
+    : std::true_type {};
 }  // namespace detail
 
 /// True when M models a calibration module:
@@ -221,8 +221,8 @@ search_result ptq4vit_search(const Module& m, const search_options& opt = {}) {
     }
 
     const module_params init = m.initial_params();
-    for (std::size_t k = 0; k < 2; ++k) init.operand[k].validate(std::string("ptq4vit_search: initial operand ") +
-                                                               init.role(k));
+    for (std::size_t k = 0; k < 2; ++k)
+        init.operand[k].validate(std::string("ptq4vit_search: initial operand ") + init.role(k));
     module_params p = init;
     for (int round = 0; round < opt.search_round; ++round) {
         for (std::size_t op = 0; op < 2; ++op) {

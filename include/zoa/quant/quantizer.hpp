@@ -18,11 +18,15 @@ namespace zoa::quant {
 enum class scheme : int { symmetric = 0, asymmetric = 1 };
 
 /// Name of a scheme, e.g. "asymmetric".
-inline const char* to_string(scheme s) noexcept { return s == scheme::symmetric ? "symmetric" : "asymmetric"; }
+inline const char* to_string(scheme s) noexcept {
+    return s == scheme::symmetric ? "symmetric" : "asymmetric";
+}
 
 /// Round half to even (torch.round / std::nearbyint under FE_TONEAREST): 0.5 → 0, 1.5 → 2, 2.5 → 2, −0.5 → −0.
 /// Requires: the floating-point rounding mode is FE_TONEAREST (the C default; see require_round_to_nearest()).
-inline float round_half_even(float v) noexcept { return std::nearbyint(v); }
+inline float round_half_even(float v) noexcept {
+    return std::nearbyint(v);
+}
 
 /// Throws zoa::error(numeric) unless the current rounding mode is FE_TONEAREST, the mode every quantizer assumes.
 /// `what` names the caller. Calibration entry points call this once.
@@ -32,7 +36,9 @@ inline void require_round_to_nearest(const char* what) {
 }
 
 /// clamp(v, lo, hi) that propagates NaN like torch.clamp (comparisons with NaN are false).
-inline float clamp_propagate(float v, float lo, float hi) noexcept { return v < lo ? lo : (v > hi ? hi : v); }
+inline float clamp_propagate(float v, float lo, float hi) noexcept {
+    return v < lo ? lo : (v > hi ? hi : v);
+}
 
 namespace detail {
 // Returns v unchanged but forces it to be rounded to its type first: the compiler can no longer fuse the product that
@@ -69,7 +75,9 @@ inline std::int32_t encode_symmetric(float x, float delta, int qmin, int qmax) n
     return detail::to_code(symmetric_code_f(x, delta, qmin, qmax), qmin);
 }
 /// Integer decode: x̂ = q · Δ.
-inline float decode_symmetric(std::int32_t q, float delta) noexcept { return static_cast<float>(q) * delta; }
+inline float decode_symmetric(std::int32_t q, float delta) noexcept {
+    return static_cast<float>(q) * delta;
+}
 /// Simulated: x̂ = clamp(round(x / Δ), qmin, qmax) · Δ  (== decode(encode(x)) for non-NaN x; NaN propagates).
 inline float fake_quant_symmetric(float x, float delta, int qmin, int qmax) noexcept {
     return symmetric_code_f(x, delta, qmin, qmax) * delta;
@@ -148,7 +156,8 @@ struct weight_scheme {
 /// Default (axis default): symmetric per-tensor (PTQ4ViT); MQBench/ResNet uses activation_scheme<asymmetric>.
 template <class Scheme = symmetric, class Granularity = per_tensor>
 struct activation_scheme {
-    static_assert(is_scheme_v<Scheme> && (std::is_same_v<Granularity, per_tensor> || std::is_same_v<Granularity, per_head>),
+    static_assert(is_scheme_v<Scheme> &&
+                      (std::is_same_v<Granularity, per_tensor> || std::is_same_v<Granularity, per_head>),
                   "zoa: activation_scheme<Scheme, Granularity>: Scheme must be quant::symmetric or quant::asymmetric "
                   "and Granularity quant::per_tensor or quant::per_head");
     using axis = ::zoa::axis::activation_quantizer;
@@ -162,7 +171,8 @@ namespace detail {
 template <class T, class Axis, class = void>
 struct is_quantizer_option : std::false_type {};
 template <class T, class Axis>
-struct is_quantizer_option<T, Axis, std::void_t<typename T::axis, decltype(T::scheme_value), decltype(T::granularity_value)>>
+struct is_quantizer_option<T, Axis,
+                           std::void_t<typename T::axis, decltype(T::scheme_value), decltype(T::granularity_value)>>
     : std::bool_constant<std::is_same_v<typename T::axis, Axis> &&
                          std::is_same_v<std::remove_cv_t<decltype(T::scheme_value)>, scheme> &&
                          std::is_same_v<std::remove_cv_t<decltype(T::granularity_value)>, granularity>> {};
