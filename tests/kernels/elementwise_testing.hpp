@@ -17,11 +17,12 @@
 #include "zoa/core/rng.hpp"
 
 // Every arch the test binary can run, best first: the default arch plus the narrower x86 ones it implies, so the
-// plain build tests sse2 and the -march=native build tests avx512bw (or fma3<avx2>), fma3<avx2> and sse2.
+// plain build tests sse2 and the -march=native build tests avx512bw, fma3<avx2>, avx (no integer AVX2: generic
+// fallbacks) and sse2.
 #if XSIMD_WITH_AVX512BW
-#define ZOA_ELEMENTWISE_TEST_ARCHS xsimd::avx512bw, xsimd::fma3<xsimd::avx2>, xsimd::sse2
+#define ZOA_ELEMENTWISE_TEST_ARCHS xsimd::avx512bw, xsimd::fma3<xsimd::avx2>, xsimd::avx, xsimd::sse2
 #elif XSIMD_WITH_FMA3_AVX2
-#define ZOA_ELEMENTWISE_TEST_ARCHS xsimd::fma3<xsimd::avx2>, xsimd::sse2
+#define ZOA_ELEMENTWISE_TEST_ARCHS xsimd::fma3<xsimd::avx2>, xsimd::avx, xsimd::sse2
 #elif XSIMD_WITH_AVX2
 #define ZOA_ELEMENTWISE_TEST_ARCHS xsimd::avx2, xsimd::sse2
 #elif XSIMD_WITH_SSE2

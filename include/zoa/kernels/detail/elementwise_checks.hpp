@@ -47,14 +47,19 @@ void require_qrange(const char* fn, std::int32_t qmin, std::int32_t qmax) {
             qmax, "] must satisfy ", lo, " <= qmin <= qmax <= ", hi);
 }
 
-/// Checks one (scale, zero point) pair: scale finite and > 0, qmin <= zero_point <= qmax (real 0 representable).
-/// `channel` is printed when >= 0 (per-channel parameters).
-inline void require_qparams(const char* fn, float scale, std::int32_t zero_point, std::int32_t qmin, std::int32_t qmax,
-                            long long channel = -1) {
+/// Checks a quantization scale: finite and > 0. `channel` is printed when >= 0 (per-channel parameters).
+inline void require_scale(const char* fn, float scale, long long channel = -1) {
     if (!(std::isfinite(scale) && scale > 0.0f)) {
         if (channel >= 0) fail(error_code::argument, fn, ": scale[", channel, "] must be finite and > 0, got ", scale);
         fail(error_code::argument, fn, ": scale must be finite and > 0, got ", scale);
     }
+}
+
+/// Checks one (scale, zero point) pair: scale finite and > 0, qmin <= zero_point <= qmax (real 0 representable).
+/// `channel` is printed when >= 0 (per-channel parameters).
+inline void require_qparams(const char* fn, float scale, std::int32_t zero_point, std::int32_t qmin, std::int32_t qmax,
+                            long long channel = -1) {
+    require_scale(fn, scale, channel);
     if (zero_point < qmin || zero_point > qmax) {
         if (channel >= 0)
             fail(error_code::argument, fn, ": zero_point[", channel, "] = ", zero_point, " is outside [", qmin, ", ",
