@@ -7,6 +7,7 @@
 #include "zoa/quant/calib_modules.hpp"
 #include "zoa/quant/ptq4vit_search.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <vector>
@@ -262,4 +263,27 @@ TEST_CASE("errors: missing gradients, layout mismatch, bad options, bad module s
         q::linear_module(std::vector<float>(12, 1.0f), {}, 4, 3, std::vector<float>(3, 1.0f), 1, 1,
                          uniform(q::granularity::per_row_block, 8, 3), uniform(q::granularity::per_tensor, 8)),
         zoa::error);  // 4 rows in 3 blocks
+}
+
+TEST_CASE("a plugged-in GEMM replaces the built-in loop in forward()") {
+    q::linear_module m = qkv_like(8);
+    std::vector<float> ref(m.samples() * m.sample_size()), out(ref.size());
+    const q::module_params p = m.initial_params();
+    m.forward(p, ref.data());
+    std::size_t calls = 0;
+    m.set_gemm([&calls](const float* a, const float* w, const float* bias, std::size_t rows, std::size_t cols,
+                        std::size_t k, float* o) {
+        ++calls;
+        for (std::size_t t = 0; t < rows; ++t)
+            for (std::size_t j = 0; j < cols; ++j) {
+                double acc = bias != nullptr ? bias[j] : 0.0;
+                for (std::size_t i = 0; i < k; ++i) acc += double(a[t * k + i]) * double(w[j * k + i]);
+                o[t * cols + j] = static_cast<float>(acc);
+            }
+    });
+    m.forward(p, out.data());
+    CHECK(calls == m.samples());
+    double worst = 0;
+    for (std::size_t i = 0; i < out.size(); ++i) worst = std::max(worst, std::fabs(double(out[i]) - double(ref[i])));
+    CHECK(worst < 1e-5);
 }

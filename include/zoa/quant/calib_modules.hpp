@@ -38,6 +38,12 @@ inline void matmul_nt(const float* a, const float* w, const float* bias, std::si
 }
 }  // namespace detail
 
+/// o[rows×cols] = a[rows×k] · w[cols×k]ᵀ (+ bias[cols] when bias != nullptr), all row-major. The modules below use
+/// a simple built-in loop; set_gemm() plugs in a faster kernel. It must be deterministic and safe to call
+/// concurrently (the search evaluates candidates on several threads).
+using gemm_nt_fn = std::function<void(const float* a, const float* w, const float* bias, std::size_t rows,
+                                      std::size_t cols, std::size_t k, float* o)>;
+
 /// A linear layer O = x̂·Ŵᵀ + b over cached calibration inputs (PTQSLBatchingQuantLinear / PostGelu... twin).
 /// Operand 0 = weight [out, in] (symmetric; per_tensor, per_row_block(blocks) or per_channel),
 /// operand 1 = input [samples, tokens, in] (symmetric per-tensor, post-GELU twin, or none).
@@ -132,12 +138,21 @@ public:
         fake_quant(p.weight(), w_.data(), wq.data(), w_.size());
         for (std::size_t s = 0; s < samples_; ++s) {
             fake_quant(p.input(), x_.data() + s * tokens_ * in_, xq.data(), xq.size());
-            detail::matmul_nt(xq.data(), wq.data(), b_.empty() ? nullptr : b_.data(), tokens_, out_, in_,
-                              out + s * tokens_ * out_);
+            gemm(xq.data(), wq.data(), b_.empty() ? nullptr : b_.data(), tokens_, out_, in_, out + s * tokens_ * out_);
         }
     }
 
+    /// Replaces the float GEMM used by forward() (the raw output was already computed or given). Empty = built-in.
+    void set_gemm(gemm_nt_fn f) { gemm_ = std::move(f); }
+
 private:
+    void gemm(const float* a, const float* w, const float* bias, std::size_t rows, std::size_t cols, std::size_t k,
+              float* o) const {
+        if (gemm_)
+            gemm_(a, w, bias, rows, cols, k, o);
+        else
+            detail::matmul_nt(a, w, bias, rows, cols, k, o);
+    }
     std::vector<float> w_, b_;
     std::size_t out_, in_;
     std::vector<float> x_;
@@ -145,6 +160,7 @@ private:
     operand_spec ws_, xs_;
     std::vector<float> raw_, grad_;
     std::size_t groups_ = 1;
+    gemm_nt_fn gemm_;
 };
 
 /// An attention matmul O = Â·B̂ per head over cached operands (PTQSLBatchingQuantMatMul, SoS... for attn·v).
@@ -226,7 +242,17 @@ public:
         }
     }
 
+    /// Replaces the float GEMM used by forward() (the raw output was already computed or given). Empty = built-in.
+    void set_gemm(gemm_nt_fn f) { gemm_ = std::move(f); }
+
 private:
+    void gemm(const float* a, const float* w, const float* bias, std::size_t rows, std::size_t cols, std::size_t k,
+              float* o) const {
+        if (gemm_)
+            gemm_(a, w, bias, rows, cols, k, o);
+        else
+            detail::matmul_nt(a, w, bias, rows, cols, k, o);
+    }
     // One sample [heads, rows·cols]: a per-head quantizer has `heads` groups, i.e. one per contiguous head slice.
     void quantize_sample(const quant_params& q, const float* x, float* y, std::size_t per_head) const {
         fake_quant(q, x, y, heads_ * per_head);
@@ -249,7 +275,7 @@ private:
             const float* bh = b + h * k_ * n_;
             for (std::size_t i = 0; i < k_; ++i)
                 for (std::size_t j = 0; j < n_; ++j) bt[j * k_ + i] = bh[i * n_ + j];
-            detail::matmul_nt(a + h * m_ * k_, bt.data(), nullptr, m_, n_, k_, o + h * m_ * n_);
+            gemm(a + h * m_ * k_, bt.data(), nullptr, m_, n_, k_, o + h * m_ * n_);
         }
     }
     void forward_raw(const float* a, const float* b, float* o) const {
@@ -261,6 +287,7 @@ private:
     std::size_t samples_, heads_, m_, k_, n_;
     operand_spec as_, bs_;
     std::vector<float> raw_, grad_;
+    gemm_nt_fn gemm_;
 };
 
 /// Adapter for any other layer (e.g. the patch-embed conv): the caller supplies the cached FP output, optional
