@@ -2,7 +2,7 @@
 // SPDX-License-Identifier: MIT
 //
 // Build and run (Release flags, one core):
-//   g++ -std=c++17 -O2 -DNDEBUG -I include tools/bench_corruptions.cpp -o build/bench_corruptions
+//   g++ -std=c++17 -O3 -DNDEBUG -I include tools/bench_corruptions.cpp -o build/bench_corruptions
 //   build/bench_corruptions [--size N] [--channels 1|3] [--reps R] [--raw FILE] [--grid OUT.png]
 //   build/bench_corruptions --frost-stats 1
 // --size N      square synthetic test image of side N (default 28: Fashion-MNIST-like, 3 channels)

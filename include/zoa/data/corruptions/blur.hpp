@@ -23,8 +23,9 @@ namespace detail {
 
 /// hendrycks' disk(radius, alias_blur): on the grid [−R, R]² with R = 8 if r ≤ 8 else ⌈r⌉,
 /// d(i, j) = [i² + j² ≤ r²] / Σ[·], then cv2.GaussianBlur with a k × k kernel (k = 3 if r ≤ 8 else 5),
-/// g_t = exp(−(t − (k−1)/2)² / (2·alias²)) / Σ, BORDER_REFLECT_101; returned cropped to its non-zero support
-/// (symmetric, so the centre stays the centre) with its side length.
+/// g_t = exp(−(t − (k−1)/2)² / (2·alias²)) / Σ, BORDER_REFLECT_101; weights below 10⁻¹² are set to 0 (for
+/// alias = 0.1 the outer ring is ~10⁻²² and its corners are float denormals, which are slow and change nothing);
+/// returned cropped to its non-zero support (symmetric, so the centre stays the centre) with its side length.
 inline std::vector<float> defocus_kernel(double radius, double alias_blur, std::size_t& side) {
     const auto big = static_cast<std::ptrdiff_t>(radius <= 8.0 ? 8.0 : std::ceil(radius));
     const auto n = static_cast<std::size_t>(2 * big + 1);
@@ -46,7 +47,9 @@ inline std::vector<float> defocus_kernel(double radius, double alias_blur, std::
         gs += g[static_cast<std::size_t>(t)];
     }
     for (float& v : g) v /= gs;
-    const image3 blurred = separable_filter(disk, g, g, border::reflect101);
+    image3 blurred = separable_filter(disk, g, g, border::reflect101);
+    for (float& v : blurred)
+        if (v < 1e-12f) v = 0.0f;
     std::ptrdiff_t half = 0;
     for (std::ptrdiff_t i = -big; i <= big; ++i)
         for (std::ptrdiff_t j = -big; j <= big; ++j)

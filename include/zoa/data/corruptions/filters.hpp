@@ -55,33 +55,77 @@ inline std::vector<float> gaussian_kernel(double sigma, double truncate) {
     return out;
 }
 
+/// The taps of a 1-D correlation along an axis of length n, with reads outside folded back by the border mode:
+/// out[o] = Σ_k k[k] · x[border_index(o + k − ⌊|k|/2⌋)] = Σ_j tap.weight[j] · x[tap.first + j]. Taps that land on
+/// the same source pixel are merged, so a kernel longer than the axis (elastic_transform's σ ≈ 0.7·244 on a
+/// 224-pixel image) costs n, not |k|, per output.
+struct folded_taps {
+    std::vector<std::size_t> first;    ///< first source index of each output
+    std::vector<std::size_t> offset;   ///< offset[o] … offset[o + 1] index `weight` for output o
+    std::vector<float> weight;         ///< dense weights over [first, first + count)
+};
+
+inline folded_taps fold_kernel(std::size_t n, const std::vector<float>& k, border b) {
+    folded_taps t;
+    t.first.resize(n);
+    t.offset.resize(n + 1, 0);
+    const auto r = static_cast<std::ptrdiff_t>(k.size() / 2);
+    std::vector<double> dense(n);
+    for (std::size_t o = 0; o < n; ++o) {
+        std::fill(dense.begin(), dense.end(), 0.0);
+        std::size_t lo = n, hi = 0;
+        for (std::size_t j = 0; j < k.size(); ++j) {
+            const auto src = static_cast<std::size_t>(border_index(
+                static_cast<std::ptrdiff_t>(o) + static_cast<std::ptrdiff_t>(j) - r, static_cast<std::ptrdiff_t>(n), b));
+            dense[src] += static_cast<double>(k[j]);
+            lo = std::min(lo, src);
+            hi = std::max(hi, src);
+        }
+        t.first[o] = lo;
+        for (std::size_t s = lo; s <= hi; ++s) t.weight.push_back(static_cast<float>(dense[s]));
+        t.offset[o + 1] = t.weight.size();
+    }
+    return t;
+}
+
+/// out[o·len + e] = Σ_j t.weight[j] · in[(t.first[o] + j − t.offset[o])·len + e] for o < n, e < len: a 1-D
+/// correlation along the outer axis of an n × len array, one contiguous (vectorisable) row update per tap.
+inline void filter_outer_axis(const float* in, float* out, std::size_t n, std::size_t len, const folded_taps& t) {
+    for (std::size_t o = 0; o < n; ++o) {
+        float* row = out + o * len;
+        std::fill(row, row + len, 0.0f);
+        for (std::size_t j = t.offset[o]; j < t.offset[o + 1]; ++j) {
+            const float wj = t.weight[j];
+            const float* src = in + (t.first[o] + (j - t.offset[o])) * len;
+            for (std::size_t e = 0; e < len; ++e) row[e] += wj * src[e];
+        }
+    }
+}
+
+/// Swaps the first two axes of an a × b × c array.
+inline void transpose01(const float* in, float* out, std::size_t a, std::size_t b, std::size_t c) {
+    for (std::size_t i = 0; i < a; ++i)
+        for (std::size_t j = 0; j < b; ++j)
+            for (std::size_t k = 0; k < c; ++k) out[(j * a + i) * c + k] = in[(i * b + j) * c + k];
+}
+
 /// Separable correlation of every channel: y = ky ⋆_rows (kx ⋆_cols x), odd-length kernels centred on their
-/// middle tap: t(r, c) = Σ_k kx[k] · x(r, c + k − ⌊|kx|/2⌋) with border mode b, then the same along rows with ky.
+/// middle tap: t(r, c) = Σ_k kx[k] · x(r, c + k − ⌊|kx|/2⌋) with border mode b, then the same along rows with ky
+/// (fold_kernel's merged taps; the column pass runs on the transposed image so both passes are row updates).
 inline image3 separable_filter(const image3& x, const std::vector<float>& ky, const std::vector<float>& kx,
                                border b) {
     const std::size_t h = rows(x), w = cols(x), c = chans(x);
-    const std::size_t rx = kx.size() / 2, ry = ky.size() / 2;
     image3 tmp = make(h, w, c), out = make(h, w, c);
-    const auto tx = border_table(w, rx, b), ty = border_table(h, ry, b);
-    const float* in = x.data();
-    float* t = tmp.data();
-    for (std::size_t r = 0; r < h; ++r)
-        for (std::size_t q = 0; q < w; ++q)
-            for (std::size_t ch = 0; ch < c; ++ch) {
-                float acc = 0.0f;
-                for (std::size_t k = 0; k < kx.size(); ++k)
-                    acc += kx[k] * in[(r * w + static_cast<std::size_t>(tx[q + k])) * c + ch];
-                t[(r * w + q) * c + ch] = acc;
-            }
-    float* o = out.data();
-    for (std::size_t r = 0; r < h; ++r)
-        for (std::size_t q = 0; q < w; ++q)
-            for (std::size_t ch = 0; ch < c; ++ch) {
-                float acc = 0.0f;
-                for (std::size_t k = 0; k < ky.size(); ++k)
-                    acc += ky[k] * t[(static_cast<std::size_t>(ty[r + k]) * w + q) * c + ch];
-                o[(r * w + q) * c + ch] = acc;
-            }
+    if (kx.size() == 1 && kx[0] == 1.0f) {
+        std::copy(x.begin(), x.end(), tmp.begin());
+    } else {
+        std::vector<float> xt(x.size()), yt(x.size());
+        transpose01(x.data(), xt.data(), h, w, c);
+        filter_outer_axis(xt.data(), yt.data(), w, h * c, fold_kernel(w, kx, b));
+        transpose01(yt.data(), tmp.data(), w, h, c);
+    }
+    if (ky.size() == 1 && ky[0] == 1.0f) return tmp;
+    filter_outer_axis(tmp.data(), out.data(), h, w * c, fold_kernel(h, ky, b));
     return out;
 }
 
@@ -100,26 +144,36 @@ inline image3 box3(const image3& x) {
 
 /// 2-D correlation of every channel with a kh × kw kernel (row-major, centre at (kh/2, kw/2)):
 /// y(r, c) = Σ_{i,j} k[i][j] · x(r + i − kh/2, c + j − kw/2) with border mode b (cv2.filter2D semantics).
+/// Evaluated tap by tap (zero taps skipped), each tap adding a shifted row: contiguous in the interior, through
+/// the border table at the edges.
 inline image3 correlate2d(const image3& x, const std::vector<float>& k, std::size_t kh, std::size_t kw, border b) {
     const std::size_t h = rows(x), w = cols(x), c = chans(x);
     const auto tx = border_table(w, kw / 2, b), ty = border_table(h, kh / 2, b);
     image3 out = make(h, w, c);
+    std::fill(out.begin(), out.end(), 0.0f);
     const float* in = x.data();
     float* o = out.data();
-    std::vector<float> acc(c);
-    for (std::size_t r = 0; r < h; ++r)
-        for (std::size_t q = 0; q < w; ++q) {
-            std::fill(acc.begin(), acc.end(), 0.0f);
-            for (std::size_t i = 0; i < kh; ++i) {
-                const std::size_t row = static_cast<std::size_t>(ty[r + i]) * w;
-                for (std::size_t j = 0; j < kw; ++j) {
-                    const float kv = k[i * kw + j];
-                    if (kv == 0.0f) continue;
-                    const float* p = in + (row + static_cast<std::size_t>(tx[q + j])) * c;
-                    for (std::size_t ch = 0; ch < c; ++ch) acc[ch] += kv * p[ch];
-                }
+    const auto wi = static_cast<std::ptrdiff_t>(w);
+    for (std::size_t i = 0; i < kh; ++i)
+        for (std::size_t j = 0; j < kw; ++j) {
+            const float kv = k[i * kw + j];
+            if (kv == 0.0f) continue;
+            const std::ptrdiff_t d = static_cast<std::ptrdiff_t>(j) - static_cast<std::ptrdiff_t>(kw / 2);
+            const auto lo = static_cast<std::size_t>(std::min(wi, std::max<std::ptrdiff_t>(0, -d)));
+            const auto hi = static_cast<std::size_t>(std::max<std::ptrdiff_t>(static_cast<std::ptrdiff_t>(lo),
+                                                                              std::min(wi, wi - d)));
+            for (std::size_t r = 0; r < h; ++r) {
+                const float* src = in + static_cast<std::size_t>(ty[r + i]) * w * c;
+                float* dst = o + r * w * c;
+                for (std::size_t q = 0; q < lo; ++q)
+                    for (std::size_t ch = 0; ch < c; ++ch)
+                        dst[q * c + ch] += kv * src[static_cast<std::size_t>(tx[q + j]) * c + ch];
+                const float* s = src + static_cast<std::size_t>(static_cast<std::ptrdiff_t>(lo) + d) * c;
+                for (std::size_t e = lo * c; e < hi * c; ++e) dst[e] += kv * s[e - lo * c];
+                for (std::size_t q = hi; q < w; ++q)
+                    for (std::size_t ch = 0; ch < c; ++ch)
+                        dst[q * c + ch] += kv * src[static_cast<std::size_t>(tx[q + j]) * c + ch];
             }
-            for (std::size_t ch = 0; ch < c; ++ch) o[(r * w + q) * c + ch] = acc[ch];
         }
     return out;
 }
