@@ -31,6 +31,9 @@ struct adapt_layout {
     std::size_t num_classes = 0;
     /// Reference quirk (spec §6 item 2): ResNet's shift uses the scalar mean of the last source channel.
     bool reference_scalar_shift = false;
+    /// FOA prompt granularity: a prompt is a whole number of units of this many floats (ViT: embed_dim per prompt
+    /// token; ResNet: the 3×3×7×7 input-prompt conv = 441); 0 = the model takes no prompt.
+    std::size_t prompt_unit = 0;
 
     /// Total number of adapted scalars (Σ 2·channels).
     std::size_t parameter_count() const {
@@ -51,6 +54,9 @@ struct forward_request {
     const float* norm_params = nullptr;  ///< effective flat affine params (layout above); nullptr = source params
     const float* shift = nullptr;        ///< activation shift added to the last feature group before the head
     bool embedding_stats = true;         ///< compute embed_mean/embed_var (domain-shift detection)
+    const float* prompt = nullptr;       ///< FOA prompt (ViT: tokens inserted after CLS; ResNet: input conv weights)
+    std::size_t prompt_size = 0;         ///< floats in prompt, a multiple of adapt_layout::prompt_unit
+    bool batch_statistics = false;       ///< BatchNorm normalises with the batch's statistics (ResNet ZOA/BN-adapt)
 };
 
 /// Outputs of one adapted forward pass; buffers are reused between calls.
@@ -73,6 +79,9 @@ struct is_adaptable<M, Batch,
                                     std::declval<forward_result&>()))>>
     : std::is_convertible<decltype(std::declval<const M&>().layout()), adapt_layout> {};
 }  // namespace detail
+
+/// Optional, for T3A: `void classify(const xt::xtensor<float, 2>& features, xt::xtensor<float, 2>& logits) const`
+/// applies the (possibly quantized) classifier head to rows of last-group features.
 
 /// True when M is an adaptable model for batches of type Batch:
 ///   adapt_layout layout() const;
