@@ -58,6 +58,9 @@ TEST_CASE("validate names the object and the problem") {
     CHECK_THROWS_WITH_AS(p.validate("x"), "zoa: argument: x: zero_point[0] = 16 outside [0, 15]", zoa::error);
     p = q::make_post_softmax(8, 1.5f);
     CHECK_THROWS_WITH_AS(p.validate("m2"), "zoa: argument: m2: split must be in (0, 1], got 1.5", zoa::error);
+    p = q::make_post_softmax(8, 0.25f);
+    p.scale[0] *= 2.0f;
+    CHECK_THROWS_AS(p.validate("m2"), zoa::error);
     CHECK_NOTHROW(q::make_post_gelu(6, {0.02f}).validate("fc2"));
     CHECK_NOTHROW(q::make_none().validate("anything"));
     CHECK(q::make_post_gelu(6, {0.02f}).qmin() == -32);

@@ -66,7 +66,7 @@ struct quant_params {
 
     /// Throws zoa::error(argument) naming `what` when the parameters are inconsistent: bits outside 2..8, no scales,
     /// a scale that is not finite and > 0, zero points missing or outside [qmin, qmax], a twin with several groups or
-    /// a split outside (0, 1], a post-GELU Δ₋ that is not finite and > 0.
+    /// a split outside (0, 1] or a Δ_low ≠ split/(2^(b−1)−1), a post-GELU Δ₋ that is not finite and > 0.
     void validate(const std::string& what) const {
         if (kind == quantizer_kind::none) return;
         require(bits >= 2 && bits <= 8, error_code::argument, what, ": bits must be in 2..8, got ", bits);
@@ -91,6 +91,9 @@ struct quant_params {
                     scale.size(), " groups");
             require(split > 0.0f && split <= 1.0f, error_code::argument, what, ": split must be in (0, 1], got ",
                     split);
+            require(scale[0] == post_softmax_low_scale(split, bits), error_code::argument, what,
+                    ": post-softmax scale must be split/(2^(b-1)-1) = ", post_softmax_low_scale(split, bits), ", got ",
+                    scale[0]);
         }
     }
 
