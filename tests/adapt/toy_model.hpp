@@ -41,6 +41,8 @@ struct model {
         l.norms = {{"ln1", D, ln_w1.data(), ln_b1.data()}, {"ln2", D, ln_w2.data(), ln_b2.data()}};
         l.feature_groups = {D, D};
         l.num_classes = C;
+        l.prompt_unit = D;  // a prompt is k tokens of D floats; their mean is added to the embedding
+        l.prompt_init_scale = 0.1f;
         return l;
     }
 
@@ -53,6 +55,17 @@ struct model {
         v /= double(n);
         const double inv = 1.0 / std::sqrt(v + 1e-6);
         for (std::size_t i = 0; i < n; ++i) y[i] = static_cast<float>((x[i] - m) * inv) * w[i] + b[i];
+    }
+
+    std::vector<float> classifier_weight() const { return Wh; }
+    void classify(const xt::xtensor<float, 2>& f, xt::xtensor<float, 2>& logits) const {
+        logits = xt::xtensor<float, 2>::from_shape({f.shape(0), C});
+        for (std::size_t b = 0; b < f.shape(0); ++b)
+            for (std::size_t c = 0; c < C; ++c) {
+                float s = bh[c];
+                for (std::size_t d = 0; d < D; ++d) s += Wh[c * D + d] * f(b, d);
+                logits(b, c) = s;
+            }
     }
 
     void forward_adapt(const batch& x, const zoa::adapt::forward_request& req, zoa::adapt::forward_result& out) const {
@@ -71,6 +84,15 @@ struct model {
                 for (std::size_t i = 0; i < in; ++i) s += We[d * in + i] * x(b, i);
                 e[b * D + d] = s;
             }
+        if (req.prompt) {
+            const std::size_t k = req.prompt_size / D;
+            for (std::size_t b = 0; b < B; ++b)
+                for (std::size_t d = 0; d < D; ++d) {
+                    float s = 0;
+                    for (std::size_t j = 0; j < k; ++j) s += req.prompt[j * D + d];
+                    e[b * D + d] += s / float(k);
+                }
+        }
         out.embed_mean.assign(D, 0.0f);
         out.embed_var.assign(D, 0.0f);
         for (std::size_t d = 0; d < D; ++d) {

@@ -12,6 +12,9 @@
 
 namespace zoa::adapt {
 
+/// Model family: selects the reference's per-architecture loss forms and quirks (ZOA/FOA on ViT vs ResNet).
+enum class model_family { vit, resnet };
+
 /// One adapted normalization layer (LayerNorm or BatchNorm): its source affine parameters.
 /// The pointers stay owned by the (immutable) model and must outlive the adapter.
 struct norm_layer_info {
@@ -31,9 +34,13 @@ struct adapt_layout {
     std::size_t num_classes = 0;
     /// Reference quirk (spec §6 item 2): ResNet's shift uses the scalar mean of the last source channel.
     bool reference_scalar_shift = false;
+    model_family family = model_family::vit;
     /// FOA prompt granularity: a prompt is a whole number of units of this many floats (ViT: embed_dim per prompt
     /// token; ResNet: the 3×3×7×7 input-prompt conv = 441); 0 = the model takes no prompt.
     std::size_t prompt_unit = 0;
+    /// FOA's initial prompt: ViT draws U(−scale, scale) with scale = sqrt(6/(in_chans·patch² + embed_dim)) and starts
+    /// CMA-ES at 0; ResNet draws N(0, scale²) (kaiming fan_out) and starts CMA-ES at that draw.
+    float prompt_init_scale = 0.0f;
 
     /// Total number of adapted scalars (Σ 2·channels).
     std::size_t parameter_count() const {
@@ -81,7 +88,8 @@ struct is_adaptable<M, Batch,
 }  // namespace detail
 
 /// Optional, for T3A: `void classify(const xt::xtensor<float, 2>& features, xt::xtensor<float, 2>& logits) const`
-/// applies the (possibly quantized) classifier head to rows of last-group features.
+/// applies the (possibly quantized) classifier head to rows of last-group features, and
+/// `std::vector<float> classifier_weight() const` returns the head's float weight (C × last-group dim, row-major).
 
 /// True when M is an adaptable model for batches of type Batch:
 ///   adapt_layout layout() const;

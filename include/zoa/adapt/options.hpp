@@ -7,12 +7,10 @@
 #include <string>
 
 #include "zoa/adapt/knowledge_bank.hpp"
+#include "zoa/adapt/model_hooks.hpp"
 #include "zoa/core/error.hpp"
 
 namespace zoa::adapt {
-
-/// Model family, for defaults and for the reference quirks that differ between ViT and ResNet.
-enum class model_family { vit, resnet };
 
 /// ZOA's knobs. Defaults are main.py's argparse defaults; use zoa_options::paper(family, bits) for the released
 /// scripts' per-setting values.

@@ -1,0 +1,175 @@
+// zoa — FOA (Niu et al., ICML 2024): CMA-ES over input prompts with activation shifting (spec §2), 28 forwards/batch
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <vector>
+
+#include <xtensor/xtensor.hpp>
+
+#include "zoa/adapt/cma_es.hpp"
+#include "zoa/adapt/model_hooks.hpp"
+#include "zoa/adapt/objective.hpp"
+#include "zoa/adapt/zoa_adapter.hpp"
+#include "zoa/core/error.hpp"
+#include "zoa/core/rng.hpp"
+
+namespace zoa::adapt {
+
+/// FOA's knobs (reference defaults).
+struct foa_options {
+    std::size_t num_prompts = 3;   ///< ViT prompt tokens (--num_prompts); ResNet uses one 3×3×7×7 input conv
+    std::size_t popsize = 27;      ///< CMA-ES λ (--popsize); each batch evaluates λ + 1 candidates
+    double sigma0 = 1.0;           ///< CMA-ES initial step size
+    float lambda = 0.4f;           ///< --fitness_lambda
+    float shift_ema = 0.9f;        ///< activation-shift history EMA
+    bool activation_shift = true;
+    bool resnet_shift_vector = false;  ///< fix of spec §6 item 2 (reference: scalar source mean)
+    std::uint64_t seed = 2020;
+};
+
+/// FOA fitness (spec §2.1, §2.2):
+///   ViT:    λ·(Σ_d (σ_d − σ^S_d)² + Σ_d (μ_d − μ^S_d)²)·B/64 + Σ_b H(softmax(z_b))      (sums)
+///   ResNet: λ·(¼Σ_k MSE(σ_k, σ^S_k) + ¼Σ_k MSE(μ_k, μ^S_k)) + mean_b H(softmax(z_b))  (means per stage)
+inline float foa_loss(const xt::xtensor<float, 2>& features, const xt::xtensor<float, 2>& logits,
+                      const source_statistics& src, float lambda, model_family family) {
+    const auto B = static_cast<float>(features.shape(0));
+    if (family == model_family::resnet)
+        return feature_discrepancy(features, src, lambda) + mean_entropy(logits);
+    // equal groups: feature_discrepancy = λ·(Σ_d … + Σ_d …)/F, so multiply back by F
+    const auto F = static_cast<float>(features.shape(1));
+    return feature_discrepancy(features, src, lambda) * F * B / 64.0f + mean_entropy(logits) * B;
+}
+
+/// FOA for any adaptable model with a prompt hook (layout().prompt_unit > 0). Per batch: shift from the history;
+/// candidates = CMA-ES ask() (λ) + the previous batch's best prompt; one forward each (so λ + 1 = 28 passes);
+/// the prediction is the lowest-loss candidate's output (shifted); tell(all candidates, losses); the history
+/// EMA takes the mean over candidates of the last feature group's batch mean.
+template <class Model>
+class foa_adapter {
+public:
+    foa_adapter(const Model& model, foa_options opt, source_statistics source)
+        : model_(&model), opt_(opt), src_(std::move(source)), layout_(model.layout()) {
+        require(layout_.prompt_unit > 0, error_code::argument, "foa_adapter: the model takes no prompt");
+        require(!src_.empty() && src_.mean.size() == layout_.feature_width(), error_code::shape,
+                "foa_adapter: source statistics have ", src_.mean.size(), " dims, the model produces ",
+                layout_.feature_width());
+        require(opt_.popsize >= 2, error_code::argument, "foa_adapter: popsize must be >= 2, got ", opt_.popsize);
+        reset();
+    }
+
+    template <class Batch>
+    const xt::xtensor<float, 2>& predict_and_adapt(const Batch& x) {
+        const std::size_t D = layout_.feature_groups.back(), F = layout_.feature_width();
+        const bool use_shift = opt_.activation_shift && !hist_.empty();
+        if (use_shift) {
+            shift_.resize(D);
+            const bool scalar = layout_.family == model_family::resnet && !opt_.resnet_shift_vector;
+            for (std::size_t i = 0; i < D; ++i) shift_[i] = (scalar ? src_.mean.back() : src_.mean[F - D + i]) - hist_[i];
+        }
+        candidates_ = es_->ask();
+        candidates_.push_back(best_prompt_);
+        losses_.assign(candidates_.size(), std::numeric_limits<double>::quiet_NaN());
+        std::vector<double> mean_last(D, 0.0);
+        double best = std::numeric_limits<double>::infinity();
+        std::size_t best_k = candidates_.size() - 1, finite_count = 0;
+        for (std::size_t k = 0; k < candidates_.size(); ++k) {
+            forward_request req;
+            req.prompt = candidates_[k].data();
+            req.prompt_size = candidates_[k].size();
+            req.shift = use_shift ? shift_.data() : nullptr;
+            req.embedding_stats = false;
+            req.batch_statistics = layout_.family == model_family::resnet;
+            model_->forward_adapt(x, req, r_);
+            ++stats_.forwards;
+            const float loss = foa_loss(r_.features, r_.logits, src_, opt_.lambda, layout_.family);
+            const std::size_t B = r_.features.shape(0);
+            for (std::size_t i = 0; i < D; ++i) {
+                double s = 0;
+                for (std::size_t b = 0; b < B; ++b) s += r_.features(b, F - D + i);
+                mean_last[i] += s / double(B);
+            }
+            if (!std::isfinite(loss)) continue;
+            losses_[k] = loss;
+            ++finite_count;
+            if (loss < best) {
+                best = loss;
+                best_k = k;
+                prediction_ = use_shift ? r_.shifted_logits : r_.logits;
+            }
+        }
+        ++stats_.batches;
+        stats_.last_forwards = candidates_.size();
+        if (finite_count == 0) {  // nothing to learn from: keep the state, predict with the previous best
+            ++stats_.skipped_updates;
+            forward_request req;
+            req.prompt = best_prompt_.data();
+            req.prompt_size = best_prompt_.size();
+            req.batch_statistics = layout_.family == model_family::resnet;
+            model_->forward_adapt(x, req, r_);
+            ++stats_.forwards;
+            prediction_ = r_.logits;
+            return prediction_;
+        }
+        stats_.last_loss.total = static_cast<float>(best);
+        es_->tell(candidates_, losses_);
+        best_prompt_ = candidates_[best_k];
+        const bool first = hist_.empty();
+        hist_.resize(D);
+        for (std::size_t i = 0; i < D; ++i) {
+            const auto m = static_cast<float>(mean_last[i] / double(candidates_.size()));
+            hist_[i] = first ? m : opt_.shift_ema * hist_[i] + (1.0f - opt_.shift_ema) * m;
+        }
+        return prediction_;
+    }
+
+    /// New CMA-ES, new initial prompt, no shift history (the reference's reset()).
+    void reset() {
+        const std::size_t n = layout_.family == model_family::resnet ? layout_.prompt_unit
+                                                                       : opt_.num_prompts * layout_.prompt_unit;
+        rng r(opt_.seed, 0x70726f6d7074ull);
+        best_prompt_.resize(n);
+        std::vector<double> x0(n, 0.0);
+        for (std::size_t i = 0; i < n; ++i) {
+            if (layout_.family == model_family::resnet) {  // kaiming-normal conv prompt; CMA starts from it
+                best_prompt_[i] = layout_.prompt_init_scale * r.normal();
+                x0[i] = best_prompt_[i];
+            } else {  // U(−v, v) seeds only the first "previous best"; CMA mean starts at 0
+                best_prompt_[i] = layout_.prompt_init_scale * (2.0f * r.uniform() - 1.0f);
+            }
+        }
+        cma_options co;
+        co.popsize = opt_.popsize;
+        co.seed = opt_.seed;
+        es_.emplace(std::move(x0), opt_.sigma0, co);
+        hist_.clear();
+        stats_ = {};
+    }
+
+    adapter_stats stats() const {
+        adapter_stats s = stats_;
+        s.state_bytes = es_->state_bytes() + sizeof(float) * (best_prompt_.size() + hist_.size());
+        return s;
+    }
+    /// The prompt the next batch starts from (the last batch's best).
+    const std::vector<float>& best_prompt() const noexcept { return best_prompt_; }
+
+private:
+    const Model* model_;
+    foa_options opt_;
+    source_statistics src_;
+    adapt_layout layout_;
+    std::optional<cma_es> es_;
+    std::vector<std::vector<float>> candidates_;
+    std::vector<double> losses_;
+    std::vector<float> best_prompt_, hist_, shift_;
+    forward_result r_;
+    xt::xtensor<float, 2> prediction_;
+    adapter_stats stats_;
+};
+
+}  // namespace zoa::adapt
