@@ -150,3 +150,160 @@ TEST_CASE_TEMPLATE("gemm_q8 equals the reference on random ragged shapes (defaul
 TEST_CASE_TEMPLATE("gemm_q8 portable path equals the reference", C, ZOA_Q8_CONFIGS) {
     random_shapes<C, xsimd::sse2>(8);
 }
+
+namespace {
+
+// Every operand at an extreme of its range (all combinations of min/max for A, W and the zero points), with K at
+// the exact-int32 bound of the plan (capped to keep the test fast): the accumulators reach +-K*span_a*span_w.
+// This is the exactness proof at the extreme values: any saturation in vpmaddubsw, any int16 wrap in the
+// depth-summed lanes or any lost carry in the offset algebra would change the int32 results.
+template <class C, class Arch>
+void extremes() {
+    using plan = zk::q8_plan<typename C::A, typename C::W>;
+    const std::size_t k = static_cast<std::size_t>(std::min<long>(plan::max_k, 40000));
+    const std::size_t m = 5, n = 19;
+    const int amin = plan::a_min, amax = plan::a_max, wmin = plan::w_min, wmax = plan::w_max;
+    const bool asym_a = amin >= 0, asym_w = wmin >= 0;
+    for (int pattern = 0; pattern < 4; ++pattern) {
+        std::vector<typename C::A::storage> a(m * k);
+        std::vector<typename C::W::storage> w(n * k);
+        for (std::size_t i = 0; i < m; ++i)
+            for (std::size_t kk = 0; kk < k; ++kk) {
+                const bool hi = pattern == 0 ? true : pattern == 1 ? (i % 2 == 0) : pattern == 2 ? (kk % 2 == 0) : ((i + kk / 3) % 2 == 0);
+                a[i * k + kk] = static_cast<typename C::A::storage>(hi ? amax : amin);
+            }
+        for (std::size_t j = 0; j < n; ++j)
+            for (std::size_t kk = 0; kk < k; ++kk) {
+                const bool hi = pattern == 0 ? (j % 2 == 0) : pattern == 3 ? ((j + kk) % 2 == 0) : (j % 3 != 1);
+                w[j * k + kk] = static_cast<typename C::W::storage>(hi ? wmax : wmin);
+            }
+        for (const std::int32_t za : {asym_a ? amin : 0, asym_a ? amax : 0}) {
+            std::vector<std::int32_t> zw;
+            if (asym_w) {
+                zw.resize(n);
+                for (std::size_t j = 0; j < n; ++j) zw[j] = j % 2 ? wmax : wmin;
+            }
+            zk::packed_q8<typename C::A, typename C::W> pw(w.data(), n, k, static_cast<std::ptrdiff_t>(k), 1, zw.data(),
+                                                           zw.size());
+            std::vector<std::int32_t> c(m * n), r(m * n);
+            zoa::execution_context two(2);
+            zk::gemm_q8<typename C::A, typename C::W, Arch>(a.data(), m, static_cast<std::ptrdiff_t>(k), za, pw,
+                                                            zk::out_i32{c.data(), zk::row_major(std::ptrdiff_t(n))}, &two);
+            zk::reference::gemm_q8<typename C::A, typename C::W>(a.data(), m, static_cast<std::ptrdiff_t>(k), za, w.data(), n,
+                                                                 k, static_cast<std::ptrdiff_t>(k), 1, zw.data(), zw.size(),
+                                                                 zk::out_i32{r.data(), zk::row_major(std::ptrdiff_t(n))});
+            CAPTURE(pattern);
+            CAPTURE(za);
+            REQUIRE(c == r);
+        }
+    }
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("gemm_q8 is exact at the extreme values and at the int32 bound (default arch)", C, ZOA_Q8_CONFIGS) {
+    extremes<C, zoa::default_arch>();
+}
+
+TEST_CASE_TEMPLATE("gemm_q8 portable path is exact at the extreme values", C, vit8, r50_6, sm7) {
+    extremes<C, xsimd::sse2>();
+}
+
+TEST_CASE("the 8-bit int32 bound is reached exactly: K = max_k, |a - za| = |w - zw| = 255") {
+    using A = zq::unsigned_range<8>;
+    using plan = zk::q8_plan<A, A>;
+    static_assert(plan::max_k == 33025);  // 33025 * 255 * 255 = 2147450625 <= 2^31 - 1
+    const std::size_t k = plan::max_k;
+    std::vector<std::uint8_t> a(k, 255), w(2 * k, 0);
+    for (std::size_t kk = 0; kk < k; ++kk) w[k + kk] = 255;  // row 1: w - zw = 255 - 0; row 0: 0 - 255
+    const std::int32_t zw[2] = {255, 0};
+    zk::packed_q8<A, A> pw(w.data(), 2, k, static_cast<std::ptrdiff_t>(k), 1, zw, 2);
+    std::int32_t c[2];
+    zk::gemm_q8<A, A>(a.data(), 1, static_cast<std::ptrdiff_t>(k), 0, pw, zk::out_i32{c, zk::row_major(2)});
+    CHECK(c[0] == -2147450625);
+    CHECK(c[1] == 2147450625);
+    CHECK_THROWS_WITH_AS((zk::packed_q8<A, A>(w.data(), 1, k + 1, std::ptrdiff_t(k + 1), 1)),
+                         "zoa: argument: packed_q8: K = 33026 exceeds the exact-int32 bound 33025 for these ranges",
+                         zoa::error);
+}
+
+TEST_CASE("attention: per-head q.k^T and attn.v on strided views of a [T x 3D] qkv buffer") {
+    using S8 = zq::signed_range<8>;
+    using U7 = zq::unsigned_range<7>;  // softmax codes
+    const std::size_t t = 23, heads = 3, dh = 20, d = heads * dh;
+    zoa::rng g(21);
+    const auto qkv = random_codes<S8>(g, t * 3 * d);
+    const auto attn = random_codes<U7>(g, t * t);
+    const auto ld = static_cast<std::ptrdiff_t>(3 * d);
+    zk::packed_q8<S8, S8> kpack;
+    zk::packed_q8<U7, S8> vpack;
+    std::vector<std::int32_t> scores(t * t), sref(t * t), out(t * d, 0), oref(t * d, 0);
+    zoa::execution_context two(2);
+    for (std::size_t h = 0; h < heads; ++h) {
+        const auto* q = qkv.data() + h * dh;
+        const auto* k = qkv.data() + d + h * dh;
+        const auto* v = qkv.data() + 2 * d + h * dh;
+        kpack.pack(k, t, dh, ld, 1);  // W(n = token, k = channel) = k[token*3D + channel]
+        zk::gemm_q8<S8, S8>(q, t, ld, 0, kpack, zk::out_i32{scores.data(), zk::row_major(std::ptrdiff_t(t))}, &two);
+        zk::reference::gemm_q8<S8, S8>(q, t, ld, 0, k, t, dh, ld, 1, nullptr, 0,
+                                       zk::out_i32{sref.data(), zk::row_major(std::ptrdiff_t(t))});
+        REQUIRE(scores == sref);
+        for (std::size_t i = 0; i < t; ++i)  // independent check of the view arithmetic
+            for (std::size_t j = 0; j < t; ++j) {
+                std::int32_t s = 0;
+                for (std::size_t c = 0; c < dh; ++c) s += std::int32_t{q[std::ptrdiff_t(i) * ld + std::ptrdiff_t(c)]} * k[std::ptrdiff_t(j) * ld + std::ptrdiff_t(c)];
+                REQUIRE(scores[i * t + j] == s);
+            }
+        vpack.pack(v, dh, t, 1, ld);  // W(n = channel, k = token) = v[token*3D + channel]
+        const zk::out_i32 o{out.data() + h * dh, zk::row_major(std::ptrdiff_t(d))};
+        zk::gemm_q8<U7, S8>(attn.data(), t, std::ptrdiff_t(t), 0, vpack, o, &two);
+        zk::reference::gemm_q8<U7, S8>(attn.data(), t, std::ptrdiff_t(t), 0, v, dh, t, 1, ld, nullptr, 0,
+                                       zk::out_i32{oref.data() + h * dh, zk::row_major(std::ptrdiff_t(d))});
+    }
+    CHECK(out == oref);
+}
+
+TEST_CASE("gemm_q8 rejects out-of-range codes and bad arguments with named errors") {
+    using S6 = zq::signed_range<6>;
+    using U6 = zq::unsigned_range<6>;
+    std::vector<std::int8_t> w(4 * 8, 1), a(3 * 8, 2);
+    std::vector<std::int32_t> c(3 * 4);
+    const zk::out_i32 out{c.data(), zk::row_major(4)};
+    w[9] = 40;
+    CHECK_THROWS_WITH_AS((zk::packed_q8<S6, S6>(w.data(), 4, 8, 8, 1)),
+                         "zoa: numeric: packed_q8: weight (1, 1) = 40 outside [-32, 31]", zoa::error);
+    w[9] = 1;
+    const std::int32_t bad_zp = 64;
+    CHECK_THROWS_WITH_AS((zk::packed_q8<U6, U6>(w.data(), 4, 8, 8, 1, &bad_zp, 1)),
+                         "zoa: argument: packed_q8: weight zero point[0] = 64 outside [0, 63]", zoa::error);
+    CHECK_THROWS_WITH_AS((zk::packed_q8<S6, S6>(w.data(), 4, 8, 8, 1, c.data(), 3)),
+                         "zoa: argument: packed_q8: expected 0, 1 or N = 4 weight zero points, got 3", zoa::error);
+    zk::packed_q8<S6, S6> pw(w.data(), 4, 8, 8, 1);
+    a[13] = -33;
+    CHECK_THROWS_WITH_AS((zk::gemm_q8<S6, S6>(a.data(), 3, 8, 0, pw, out)),
+                         "zoa: numeric: gemm_q8: activation row 1 has codes in [-33, 2], outside the range [-32, 31]",
+                         zoa::error);
+    CHECK_THROWS_WITH_AS((zk::gemm_q8<S6, S6, xsimd::sse2>(a.data(), 3, 8, 0, pw, out)),
+                         "zoa: numeric: gemm_q8: activation row 1 has codes in [-33, 2], outside the range [-32, 31]",
+                         zoa::error);
+    a[13] = 2;
+    CHECK_THROWS_WITH_AS((zk::gemm_q8<S6, S6>(a.data(), 3, 8, 40, pw, out)),
+                         "zoa: argument: gemm_q8: activation zero point 40 outside [-32, 31]", zoa::error);
+    CHECK_THROWS_WITH_AS((zk::gemm_q8<S6, S6>(a.data(), 3, 7, 0, pw, out)), "zoa: argument: gemm_q8: lda = 7 < K = 8",
+                         zoa::error);
+    const float scales[2] = {1.0f, 1.0f};
+    CHECK_THROWS_WITH_AS((zk::gemm_q8<S6, S6>(a.data(), 3, 8, 0, pw,
+                                              zk::out_dequant{nullptr, zk::row_major(4), 1.0f, scales, 2, nullptr})),
+                         "zoa: argument: out_dequant: output or w_scale pointer is null", zoa::error);
+    std::vector<float> f(12);
+    CHECK_THROWS_WITH_AS((zk::gemm_q8<S6, S6>(a.data(), 3, 8, 0, pw,
+                                              zk::out_dequant{f.data(), zk::row_major(4), 1.0f, scales, 2, nullptr})),
+                         "zoa: argument: out_dequant.w_scale: expected 1 or N = 4 entries, got 2", zoa::error);
+    std::vector<std::int8_t> q(12);
+    CHECK_THROWS_WITH_AS((zk::gemm_q8<S6, S6>(
+                             a.data(), 3, 8, 0, pw,
+                             zk::out_requant<std::int8_t>{q.data(), zk::row_major(4), scales, 1, nullptr, 0, 5, -5})),
+                         "zoa: argument: out_requant: clamp range [5, -5] is empty or outside [-128, 127]", zoa::error);
+    CHECK_THROWS_WITH_AS((zk::gemm_q8<S6, S6>(a.data(), 3, 8, 0, zk::packed_q8<S6, S6>{}, out)),
+                         "zoa: argument: gemm_q8: the packed weights are empty", zoa::error);
+}

@@ -1,0 +1,109 @@
+// zoa — 2-D convolution over NCHW batches for float and quantized operands: im2col + GEMM (1x1 skips im2col)
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+#include <vector>
+
+#include "zoa/core/aligned_buffer.hpp"
+#include "zoa/core/arch.hpp"
+#include "zoa/core/error.hpp"
+#include "zoa/core/execution.hpp"
+#include "zoa/kernels/gemm_f32.hpp"
+#include "zoa/kernels/gemm_q8.hpp"
+#include "zoa/kernels/im2col.hpp"
+#include "zoa/kernels/output_stage.hpp"
+
+namespace zoa::kernels {
+
+namespace detail {
+/// PyTorch OIHW weights w[((o*C + c)*KH + kh)*KW + kw] reordered to GEMM rows W(o, (kh*KW + kw)*C + c).
+template <class T>
+std::vector<T> conv_weights_to_rows(const T* w, const conv2d_shape& s) {
+    const std::size_t k = s.k(), khw = s.kernel_h * s.kernel_w;
+    std::vector<T> rows(s.out_channels * k);
+    for (std::size_t o = 0; o < s.out_channels; ++o)
+        for (std::size_t c = 0; c < s.in_channels; ++c)
+            for (std::size_t t = 0; t < khw; ++t) rows[o * k + t * s.in_channels + c] = w[(o * s.in_channels + c) * khw + t];
+    return rows;
+}
+
+inline void check_conv_weights(const conv2d_shape& s, std::size_t n, std::size_t k, const char* fn) {
+    s.validate();
+    require(n == s.out_channels && k == s.k(), error_code::shape, fn, ": packed weights are ", n, " x ", k,
+            ", the shape needs out_channels x in_channels*kernel_h*kernel_w = ", s.out_channels, " x ", s.k());
+}
+
+template <class T>
+T* thread_conv_scratch(std::size_t n) {
+    thread_local aligned_buffer<T> buf;
+    buf.ensure(n);
+    return buf.data();
+}
+}  // namespace detail
+
+/// Packs PyTorch conv weights (OIHW, out_channels x in_channels x kernel_h x kernel_w) for conv2d_q8.
+/// zero_points: 0, 1 or out_channels entries (MQBench per-channel affine weights). Throws as packed_q8::pack.
+template <class ARange, class WRange>
+packed_q8<ARange, WRange> pack_conv2d_q8(const typename WRange::storage* w_oihw, const conv2d_shape& s,
+                                         const std::int32_t* zero_points = nullptr, std::size_t zero_point_count = 0) {
+    s.validate();
+    require(w_oihw != nullptr, error_code::argument, "pack_conv2d_q8: weights are null");
+    const auto rows = detail::conv_weights_to_rows(w_oihw, s);
+    return packed_q8<ARange, WRange>(rows.data(), s.out_channels, s.k(), static_cast<std::ptrdiff_t>(s.k()), 1,
+                                     zero_points, zero_point_count);
+}
+
+/// Packs PyTorch conv weights (OIHW) for conv2d_f32.
+template <class Arch = default_arch>
+packed_f32<Arch> pack_conv2d_f32(const float* w_oihw, const conv2d_shape& s) {
+    s.validate();
+    require(w_oihw != nullptr, error_code::argument, "pack_conv2d_f32: weights are null");
+    const auto rows = detail::conv_weights_to_rows(w_oihw, s);
+    return packed_f32<Arch>(rows.data(), s.out_channels, s.k(), static_cast<std::ptrdiff_t>(s.k()), 1);
+}
+
+/// Quantized convolution: y[b,o,oy,ox] = stage(acc), acc = sum_{c,kh,kw} (xpad[b,c,oy*sh+kh-ph,ox*sw+kw-pw] - za)
+/// * (w[o,c,kh,kw] - zw[o]), where padded taps read za (the input zero point), i.e. real-valued zero padding.
+/// x: NCHW codes in ARange; w from pack_conv2d_q8; the output is written NCHW [B, OC, OH, OW] at stage.c
+/// (stage.layout is ignored). Exact like gemm_q8; bit-identical for any thread count.
+/// Throws: zoa::error(shape) for inconsistent shapes, and whatever gemm_q8 throws.
+template <class ARange, class WRange, class Arch = default_arch, class Stage>
+void conv2d_q8(const conv2d_shape& s, const typename ARange::storage* x, std::int32_t x_zero_point,
+               const packed_q8<ARange, WRange>& w, Stage stage, execution_context* ctx = nullptr) {
+    using T = typename ARange::storage;
+    detail::check_conv_weights(s, w.n(), w.k(), "conv2d_q8");
+    require(x != nullptr, error_code::argument, "conv2d_q8: input is null");
+    require(x_zero_point >= int(ARange::min) && x_zero_point <= int(ARange::max), error_code::argument,
+            "conv2d_q8: input zero point ", x_zero_point, " outside [", int(ARange::min), ", ", int(ARange::max), "]");
+    stage.layout = detail::nchw_layout(s);
+    const std::size_t hp = s.height + 2 * s.pad_h, wp = s.width + 2 * s.pad_w;
+    T* xp = detail::thread_conv_scratch<T>(s.batch * hp * wp * s.in_channels);
+    detail::to_padded_nhwc(s, x, static_cast<T>(x_zero_point), xp, ctx);
+    if (s.is_pointwise())
+        detail::gemm_q8_run<ARange, WRange, Arch>(detail::a_matrix<T>{xp, static_cast<std::ptrdiff_t>(s.in_channels), s.k()},
+                                                  s.m(), x_zero_point, w, stage, ctx);
+    else
+        detail::gemm_q8_run<ARange, WRange, Arch>(detail::im2col_source<T>{xp, s}, s.m(), x_zero_point, w, stage, ctx);
+}
+
+/// Float convolution: y[b,o,oy,ox] = bias[o] + sum_{c,kh,kw} xpad[b,c,oy*sh+kh-ph,ox*sw+kw-pw] * w[o,c,kh,kw]
+/// (zero padding; bias may be null). x, y NCHW; w from pack_conv2d_f32.
+template <class Arch = default_arch>
+void conv2d_f32(const conv2d_shape& s, const float* x, const packed_f32<Arch>& w, const float* bias, float* y,
+                execution_context* ctx = nullptr) {
+    detail::check_conv_weights(s, w.n(), w.k(), "conv2d_f32");
+    require(x != nullptr && y != nullptr, error_code::argument, "conv2d_f32: input or output is null");
+    const std::size_t hp = s.height + 2 * s.pad_h, wp = s.width + 2 * s.pad_w;
+    float* xp = detail::thread_conv_scratch<float>(s.batch * hp * wp * s.in_channels);
+    detail::to_padded_nhwc(s, x, 0.0f, xp, ctx);
+    const out_f32 out{y, detail::nchw_layout(s), bias};
+    if (s.is_pointwise())
+        detail::gemm_f32_run<Arch>(detail::f32_matrix{xp, static_cast<std::ptrdiff_t>(s.in_channels)}, s.m(), w, out, ctx);
+    else
+        detail::gemm_f32_run<Arch>(detail::im2col_source<float>{xp, s}, s.m(), w, out, ctx);
+}
+
+}  // namespace zoa::kernels

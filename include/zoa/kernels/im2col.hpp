@@ -1,0 +1,105 @@
+// zoa — conv2d geometry and the im2col row source (NCHW batch -> padded NHWC copy -> GEMM rows, no col buffer)
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+#include "zoa/core/aligned_buffer.hpp"
+#include "zoa/core/error.hpp"
+#include "zoa/core/execution.hpp"
+#include "zoa/kernels/output_stage.hpp"
+
+namespace zoa::kernels {
+
+/// Geometry of a 2-D convolution over an NCHW batch (groups = 1, dilation = 1):
+///   out_h = (height + 2*pad_h - kernel_h) / stride_h + 1, out_w likewise.
+/// As a GEMM: M = batch*out_h*out_w rows (one per output pixel, image-major), N = out_channels,
+/// K = kernel_h*kernel_w*in_channels in (kh, kw, c) order (the packers reorder PyTorch's OIHW weights to it).
+struct conv2d_shape {
+    std::size_t batch = 1, in_channels = 1, height = 1, width = 1, out_channels = 1;
+    std::size_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
+
+    std::size_t out_h() const noexcept { return (height + 2 * pad_h - kernel_h) / stride_h + 1; }
+    std::size_t out_w() const noexcept { return (width + 2 * pad_w - kernel_w) / stride_w + 1; }
+    std::size_t k() const noexcept { return kernel_h * kernel_w * in_channels; }
+    std::size_t m() const noexcept { return batch * out_h() * out_w(); }
+    /// True for a 1x1, stride-1, unpadded conv: the NHWC copy is the GEMM's A matrix itself.
+    bool is_pointwise() const noexcept {
+        return kernel_h == 1 && kernel_w == 1 && stride_h == 1 && stride_w == 1 && pad_h == 0 && pad_w == 0;
+    }
+
+    /// Throws: zoa::error(shape) naming the offending field.
+    void validate() const {
+        require(batch > 0 && in_channels > 0 && height > 0 && width > 0 && out_channels > 0, error_code::shape,
+                "conv2d_shape: batch, channels and spatial sizes must be > 0 (batch ", batch, ", in ", in_channels,
+                ", ", height, "x", width, ", out ", out_channels, ")");
+        require(kernel_h > 0 && kernel_w > 0 && stride_h > 0 && stride_w > 0, error_code::shape,
+                "conv2d_shape: kernel ", kernel_h, "x", kernel_w, " and stride ", stride_h, "x", stride_w,
+                " must be > 0");
+        require(kernel_h <= height + 2 * pad_h && kernel_w <= width + 2 * pad_w, error_code::shape,
+                "conv2d_shape: kernel ", kernel_h, "x", kernel_w, " larger than the padded input ",
+                height + 2 * pad_h, "x", width + 2 * pad_w);
+    }
+};
+
+namespace detail {
+
+/// The batch copied to NHWC with the padding materialised: xp[b][y][x][c], y < height + 2*pad_h,
+/// x < width + 2*pad_w, border = pad_value (0 for float, the input zero point for quantized convs, so padded taps
+/// contribute (za - za) * w = 0 exactly as PyTorch's zero padding of the real-valued input).
+template <class T>
+void to_padded_nhwc(const conv2d_shape& s, const T* x, T pad_value, T* xp, execution_context* ctx) {
+    const std::size_t hp = s.height + 2 * s.pad_h, wp = s.width + 2 * s.pad_w, c = s.in_channels;
+    const std::size_t hw = s.height * s.width;
+    auto rows = [&](std::size_t b0, std::size_t b1) {
+        for (std::size_t job = b0; job < b1; ++job) {
+            const std::size_t b = job / hp, y = job % hp;
+            T* dst = xp + (b * hp + y) * wp * c;
+            if (y < s.pad_h || y >= s.pad_h + s.height) {
+                std::fill(dst, dst + wp * c, pad_value);
+                continue;
+            }
+            std::fill(dst, dst + s.pad_w * c, pad_value);
+            std::fill(dst + (s.pad_w + s.width) * c, dst + wp * c, pad_value);
+            const T* src = x + b * c * hw + (y - s.pad_h) * s.width;
+            T* d = dst + s.pad_w * c;
+            // transpose the C x W slab in 16-channel blocks (one cache line of the destination per pixel)
+            for (std::size_t c0 = 0; c0 < c; c0 += 16) {
+                const std::size_t c1 = std::min(c, c0 + 16);
+                for (std::size_t xx = 0; xx < s.width; ++xx)
+                    for (std::size_t ch = c0; ch < c1; ++ch) d[xx * c + ch] = src[ch * hw + xx];
+            }
+        }
+    };
+    if (ctx && ctx->threads() > 1) ctx->parallel_for(s.batch * hp, rows);
+    else rows(0, s.batch * hp);
+}
+
+/// GEMM row source over a padded NHWC batch: row m = output pixel (b, oy, ox); its K codes in (kh, kw, c) order
+/// are kernel_h contiguous runs of kernel_w*C elements (adjacent taps are adjacent pixels in NHWC).
+template <class T>
+struct im2col_source {
+    const T* xp;
+    conv2d_shape s;
+    static constexpr bool materialize = true;
+
+    template <class F>
+    void for_each_segment(std::size_t m, F&& f) const {
+        const std::size_t ohw = s.out_h() * s.out_w(), b = m / ohw, p = m % ohw;
+        const std::size_t oy = p / s.out_w(), ox = p % s.out_w();
+        const std::size_t hp = s.height + 2 * s.pad_h, wp = s.width + 2 * s.pad_w, c = s.in_channels;
+        const T* base = xp + ((b * hp + oy * s.stride_h) * wp + ox * s.stride_w) * c;
+        for (std::size_t kh = 0; kh < s.kernel_h; ++kh) f(base + kh * wp * c, s.kernel_w * c);
+    }
+};
+
+/// Output layout writing GEMM row m = (b, pixel), column n = channel to NCHW y[b][n][pixel].
+inline out_layout nchw_layout(const conv2d_shape& s) {
+    const std::size_t ohw = s.out_h() * s.out_w();
+    return out_layout{1, static_cast<std::ptrdiff_t>(ohw), ohw, static_cast<std::ptrdiff_t>(ohw * s.out_channels)};
+}
+
+}  // namespace detail
+}  // namespace zoa::kernels
