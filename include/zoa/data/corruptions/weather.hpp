@@ -102,6 +102,7 @@ inline xt::xtensor<float, 3> snow(const xt::xtensor<float, 3>& x, int severity, 
     }
     const double angle = detail::uniform(rng, -135.0, -45.0);
     layer = detail::motion_blur_apply(layer, detail::make_motion_kernel(c[4] * setup.scale, c[5] * setup.scale, angle));
+    for (float& v : layer) v = std::nearbyint(v);  // ImageMagick writes an 8-bit PNG
     auto y = detail::make(h, w, ch);
     const auto blend = static_cast<float>(c[6]);
     for (std::size_t r = 0; r < h; ++r)
@@ -109,8 +110,7 @@ inline xt::xtensor<float, 3> snow(const xt::xtensor<float, 3>& x, int severity, 
             const float* px = x.data() + (r * w + q) * ch;
             float* py = y.data() + (r * w + q) * ch;
             const float gray = detail::gray_at(px, ch) / 255.0f;
-            const float flakes = (std::nearbyint(layer.data()[r * w + q]) +
-                                  std::nearbyint(layer.data()[(h - 1 - r) * w + (w - 1 - q)])) / 255.0f;
+            const float flakes = (layer.data()[r * w + q] + layer.data()[(h - 1 - r) * w + (w - 1 - q)]) / 255.0f;
             for (std::size_t k = 0; k < ch; ++k) {
                 const float v = px[k] / 255.0f;
                 const float lit = blend * v + (1.0f - blend) * std::max(v, 1.5f * gray + 0.5f);
