@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <type_traits>
 
@@ -49,13 +50,50 @@ void store_narrow(const xsimd::batch<std::int32_t, Arch>& v, T* dst) noexcept {
         const __m128i r = v;
         const __m128i w16 = _mm_packs_epi32(r, r);
         const int bytes = _mm_cvtsi128_si32(is_signed ? _mm_packs_epi16(w16, w16) : _mm_packus_epi16(w16, w16));
-        for (int l = 0; l < 4; ++l) dst[l] = static_cast<T>(static_cast<std::uint8_t>((bytes >> (8 * l)) & 0xff));
+        std::memcpy(dst, &bytes, 4);  // x86: little-endian, lane 0 → dst[0]
         return;
     }
 #endif
     alignas(64) std::int32_t lanes[xsimd::batch<std::int32_t, Arch>::size];
     v.store_aligned(lanes);
     for (std::size_t l = 0; l < xsimd::batch<std::int32_t, Arch>::size; ++l) dst[l] = static_cast<T>(lanes[l]);
+}
+
+/// Loads batch<int32>::size codes from src, sign- or zero-extended to int32: AVX-512 vpmov[sz]xbd, AVX2
+/// vpmov[sz]xbd, SSE2 unpack (+ arithmetic shift for int8), otherwise a scalar loop.
+template <class Arch, class T>
+xsimd::batch<std::int32_t, Arch> load_widen(const T* src) noexcept {
+    using ibatch = xsimd::batch<std::int32_t, Arch>;
+    constexpr bool is_signed = std::is_same_v<T, std::int8_t>;
+#if XSIMD_WITH_AVX512F
+    if constexpr (arch_at_least_v<Arch, xsimd::avx512f>) {
+        const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src));
+        return ibatch(is_signed ? _mm512_cvtepi8_epi32(b) : _mm512_cvtepu8_epi32(b));
+    }
+#endif
+#if XSIMD_WITH_AVX2
+    if constexpr (has_avx2_v<Arch>) {
+        const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src));
+        return ibatch(is_signed ? _mm256_cvtepi8_epi32(b) : _mm256_cvtepu8_epi32(b));
+    }
+#endif
+#if XSIMD_WITH_SSE2
+    if constexpr (arch_at_least_v<Arch, xsimd::sse2>) {
+        std::int32_t word;
+        std::memcpy(&word, src, sizeof(word));
+        const __m128i b = _mm_cvtsi32_si128(word);
+        if constexpr (is_signed) {  // byte k → 32-bit lane k holding it 4 times, then shift its sign down
+            const __m128i w16 = _mm_unpacklo_epi8(b, b);
+            return ibatch(_mm_srai_epi32(_mm_unpacklo_epi16(w16, w16), 24));
+        } else {
+            const __m128i z = _mm_setzero_si128();
+            return ibatch(_mm_unpacklo_epi16(_mm_unpacklo_epi8(b, z), z));
+        }
+    }
+#endif
+    alignas(64) std::int32_t lanes[ibatch::size];
+    for (std::size_t l = 0; l < ibatch::size; ++l) lanes[l] = static_cast<std::int32_t>(src[l]);
+    return ibatch::load_aligned(lanes);
 }
 
 /// Scalar twin of the vector step: v = fl(x / s), clamped to [lo, hi] = [qmin − zp, qmax − zp] (exact integers),
@@ -103,7 +141,7 @@ void dequantize_span(const T* q, float* x, std::size_t n, float scale, std::int3
     const fbatch vs(scale);
     const ibatch vzp(zp);
     std::size_t i = 0;
-    for (; i + w <= n; i += w) (vs * xsimd::to_float(ibatch::load_unaligned(q + i) - vzp)).store_unaligned(x + i);
+    for (; i + w <= n; i += w) (vs * xsimd::to_float(load_widen<Arch>(q + i) - vzp)).store_unaligned(x + i);
     for (; i < n; ++i) x[i] = scale * static_cast<float>(static_cast<std::int32_t>(q[i]) - zp);
 }
 
@@ -237,7 +275,7 @@ void dequantize_per_channel(const T* q, float* x, std::size_t outer, std::size_t
                 std::size_t c = 0;
                 for (; c + w <= channels; c += w) {
                     const ibatch zp = zero_point ? ibatch::load_unaligned(zero_point + c) : ibatch(0);
-                    (fbatch::load_unaligned(scale + c) * xsimd::to_float(ibatch::load_unaligned(qr + c) - zp))
+                    (fbatch::load_unaligned(scale + c) * xsimd::to_float(detail::load_widen<Arch>(qr + c) - zp))
                         .store_unaligned(xr + c);
                 }
                 for (; c < channels; ++c)
