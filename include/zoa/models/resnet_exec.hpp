@@ -1,0 +1,149 @@
+// zoa — the ResNet forward executor: activation buffer pool and the per-mode dispatch of convs, BatchNorm and
+// activation-quantizer sites (fp32, integer kernels, simulated fake-quant, calibration observers)
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <type_traits>
+#include <vector>
+
+#include "zoa/core/aligned_buffer.hpp"
+#include "zoa/core/error.hpp"
+#include "zoa/core/execution.hpp"
+#include "zoa/kernels/activation.hpp"
+#include "zoa/models/resnet_blocks.hpp"
+#include "zoa/nn/affine_quant.hpp"
+#include "zoa/nn/batch_norm.hpp"
+#include "zoa/nn/conv2d.hpp"
+#include "zoa/quant/fake_quant.hpp"
+#include "zoa/quant/params.hpp"
+
+namespace zoa::models::detail {
+
+/// How a forward computes: the fp32 network (also the MQBench calibration pass, observers on, fake-quant off), the
+/// quantized network on the integer kernels, or its simulated (float fake-quant) twin.
+enum class run_mode { fp32, integer, simulated };
+
+/// Calibration hook: called with every activation-quantizer site's float tensor (fp32 mode).
+using site_observer = std::function<void(std::size_t site, const float* x, std::size_t n)>;
+
+/// An activation held by the executor: a pool slot and its per-image extents (the batch is the executor's).
+struct act {
+    std::size_t slot = no_index, c = 0, h = 0, w = 0;
+    std::size_t per_image() const noexcept { return c * h * w; }
+};
+
+/// Reusable buffers of one forward. Slots grow to the largest activation they ever hold and are kept between calls.
+template <class Code>
+struct resnet_workspace {
+    std::vector<aligned_buffer<float>> f;
+    std::vector<aligned_buffer<Code>> q;
+    std::vector<char> used;
+    aligned_buffer<float> in_f, prompt, gap, tmp;
+    aligned_buffer<std::uint8_t> in_q, gap_q;
+
+    std::size_t bytes() const noexcept {
+        std::size_t b = (in_f.size() + prompt.size() + gap.size() + tmp.size()) * sizeof(float) + in_q.size() +
+                        gap_q.size();
+        for (const auto& s : f) b += s.size() * sizeof(float);
+        for (const auto& s : q) b += s.size() * sizeof(Code);
+        return b;
+    }
+};
+
+/// Executes layers on pooled activations for a batch of `batch` images. Code = the inner activation code storage.
+template <class Code>
+class resnet_exec {
+public:
+    resnet_exec(resnet_workspace<Code>& ws, execution_context& ctx, run_mode mode, nn::bn_mode bn, std::size_t batch,
+                const std::vector<quant::quant_params>* sites, const site_observer* observer)
+        : ws_(ws), ctx_(ctx), mode_(mode), bn_(bn), batch_(batch), sites_(sites), observer_(observer) {
+        for (auto& u : ws_.used) u = 0;
+    }
+
+    execution_context& ctx() noexcept { return ctx_; }
+    run_mode mode() const noexcept { return mode_; }
+    std::size_t batch() const noexcept { return batch_; }
+
+    /// A free slot sized for batch × c × h × w floats (and codes when quantized).
+    act take(std::size_t c, std::size_t h, std::size_t w) {
+        std::size_t s = 0;
+        while (s < ws_.used.size() && ws_.used[s]) ++s;
+        if (s == ws_.used.size()) {
+            ws_.used.push_back(0);
+            ws_.f.emplace_back();
+            ws_.q.emplace_back();
+        }
+        ws_.used[s] = 1;
+        const std::size_t n = batch_ * c * h * w;
+        ws_.f[s].ensure(n);
+        if (mode_ == run_mode::integer) ws_.q[s].ensure(n);
+        return act{s, c, h, w};
+    }
+    void give(const act& a) noexcept { ws_.used[a.slot] = 0; }
+    float* f(const act& a) noexcept { return ws_.f[a.slot].data(); }
+    Code* q(const act& a) noexcept { return ws_.q[a.slot].data(); }
+    std::size_t size(const act& a) const noexcept { return batch_ * a.per_image(); }
+
+    /// out = conv(in): fp32 conv on floats; quantized conv on the input's codes (integer) or its x̂ (simulated).
+    template <class Conv>
+    void conv(const Conv& c, const act& in, const act& out) {
+        if constexpr (std::is_same_v<Conv, nn::conv2d>) {
+            c.forward(f(in), batch_, in.h, in.w, f(out), ctx_);
+        } else {
+            static_assert(std::is_same_v<typename Conv::a_storage, Code>, "zoa: resnet_exec: code type mismatch");
+            if (mode_ == run_mode::integer) c.forward_codes(q(in), batch_, in.h, in.w, f(out), ctx_);
+            else c.forward_float(f(in), batch_, in.h, in.w, f(out), ctx_);
+        }
+    }
+
+    /// a = BN(a) in the executor's statistics mode; w/b replace the layer's affine parameters when non-null.
+    void bn(const nn::batch_norm& layer, const act& a, const float* w, const float* b) {
+        layer.forward(f(a), f(a), batch_, a.h * a.w, bn_, ctx_, w, b);
+    }
+
+    void relu(const act& a) { kernels::relu(f(a), f(a), size(a), ctx_); }
+
+    /// out = relu(out + id), elementwise: v = out + id; out = (0 > v) ? 0 : v.
+    void add_relu(const act& out, const act& id) {
+        float* y = f(out);
+        const float* r = f(id);
+        const std::size_t n = size(out);
+        ctx_.parallel_for((n + 16383) / 16384, [&](std::size_t b0, std::size_t b1) {
+            const std::size_t e = b1 * 16384 < n ? b1 * 16384 : n;
+            for (std::size_t i = b0 * 16384; i < e; ++i) {
+                const float v = y[i] + r[i];
+                y[i] = 0.0f > v ? 0.0f : v;
+            }
+        });
+    }
+
+    /// The activation quantizer at site `idx` (no_index: none) applied to a in place: integer → codes + x̂;
+    /// simulated → x̂ (quant::fake_quant); fp32 → the calibration observer (if any) sees the float tensor.
+    void site(std::size_t idx, const act& a) { site(idx, f(a), mode_ == run_mode::integer ? q(a) : nullptr, size(a)); }
+
+    template <class T>
+    void site(std::size_t idx, float* x, T* codes, std::size_t n) {
+        if (idx == no_index) return;
+        if (mode_ == run_mode::fp32) {
+            if (observer_ && *observer_) (*observer_)(idx, x, n);
+        } else if (mode_ == run_mode::integer) {
+            nn::quantize_activation(x, n, (*sites_)[idx], codes, x, ctx_);
+        } else {
+            quant::fake_quant((*sites_)[idx], x, x, n);
+        }
+    }
+
+private:
+    resnet_workspace<Code>& ws_;
+    execution_context& ctx_;
+    run_mode mode_;
+    nn::bn_mode bn_;
+    std::size_t batch_;
+    const std::vector<quant::quant_params>* sites_;
+    const site_observer* observer_;
+};
+
+}  // namespace zoa::models::detail

@@ -1,0 +1,273 @@
+// zoa — ViT weights in timm naming: loading from safetensors (timm or torchvision keys, F32/F16/BF16 or the I8
+// codes of a quantized zoa file), shape checks naming the key, missing/unused key report
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "zoa/core/error.hpp"
+#include "zoa/io/safetensors_reader.hpp"
+#include "zoa/models/vit_config.hpp"
+#include "zoa/quant/fake_quant.hpp"
+#include "zoa/quant/param_tensors.hpp"
+
+namespace zoa::models {
+
+/// One transformer block's parameters (PyTorch layouts: Linear weights [out, in]).
+struct vit_block_weights {
+    std::vector<float> norm1_w, norm1_b;
+    std::vector<float> qkv_w, qkv_b;  ///< [3D, D], [3D] (empty when qkv_bias is false)
+    std::vector<float> proj_w, proj_b;
+    std::vector<float> norm2_w, norm2_b;
+    std::vector<float> fc1_w, fc1_b;  ///< [hidden, D], [hidden]
+    std::vector<float> fc2_w, fc2_b;  ///< [D, hidden], [D]
+};
+
+/// All parameters of a ViT in fp32, plus its config and the calibrated quantizer parameters found in the file.
+struct vit_weights {
+    vit_config config;
+    std::vector<float> patch_w, patch_b;  ///< [D, C, p, p], [D]
+    std::vector<float> cls_token;         ///< [D]
+    std::vector<float> pos_embed;         ///< [1 + N, D]
+    std::vector<vit_block_weights> blocks;
+    std::vector<float> norm_w, norm_b, head_w, head_b;
+    quant::model_quant_params quant;  ///< `<module>.<role>_quant.*` tensors of the file (empty if none)
+    std::map<std::string, std::string> metadata;  ///< the file's __metadata__
+};
+
+/// Which state-dict naming a file uses.
+enum class vit_naming { automatic, timm, torchvision };
+
+/// What a load found: the naming used, tensors the model needs but the file lacks (a load with missing keys
+/// throws), tensors of the file the model does not use, and whether weights were stored as int8 codes.
+struct vit_load_report {
+    vit_naming naming = vit_naming::timm;
+    std::vector<std::string> missing, unused;
+    bool quantized_codes = false;
+    std::string summary() const {
+        std::string s = naming == vit_naming::torchvision ? "torchvision" : "timm";
+        s += " names";
+        if (quantized_codes) s += ", int8 weight codes";
+        s += ", " + std::to_string(unused.size()) + " unused";
+        for (std::size_t i = 0; i < unused.size() && i < 8; ++i) s += (i ? ", " : ": ") + unused[i];
+        if (unused.size() > 8) s += ", ...";
+        return s;
+    }
+};
+
+/// Options of load_vit_weights.
+struct vit_load_options {
+    vit_naming naming = vit_naming::automatic;
+    bool strict = false;  ///< unused tensors are an error too
+};
+
+namespace detail {
+
+/// timm key → the same tensor's key in torchvision's VisionTransformer (torchvision/models/vision_transformer.py).
+inline std::string torchvision_key(const std::string& timm) {
+    static const std::pair<const char*, const char*> top[] = {
+        {"patch_embed.proj.weight", "conv_proj.weight"}, {"patch_embed.proj.bias", "conv_proj.bias"},
+        {"cls_token", "class_token"},                    {"pos_embed", "encoder.pos_embedding"},
+        {"norm.weight", "encoder.ln.weight"},            {"norm.bias", "encoder.ln.bias"},
+        {"head.weight", "heads.head.weight"},            {"head.bias", "heads.head.bias"}};
+    for (const auto& [a, b] : top)
+        if (timm == a) return b;
+    // blocks.{i}.<rest>
+    const std::size_t dot = timm.find('.', 7);
+    const std::string i = timm.substr(7, dot - 7), rest = timm.substr(dot + 1);
+    static const std::pair<const char*, const char*> block[] = {
+        {"norm1.weight", "ln_1.weight"},
+        {"norm1.bias", "ln_1.bias"},
+        {"attn.qkv.weight", "self_attention.in_proj_weight"},
+        {"attn.qkv.bias", "self_attention.in_proj_bias"},
+        {"attn.proj.weight", "self_attention.out_proj.weight"},
+        {"attn.proj.bias", "self_attention.out_proj.bias"},
+        {"norm2.weight", "ln_2.weight"},
+        {"norm2.bias", "ln_2.bias"},
+        {"mlp.fc1.weight", "mlp.0.weight"},
+        {"mlp.fc1.bias", "mlp.0.bias"},
+        {"mlp.fc2.weight", "mlp.3.weight"},
+        {"mlp.fc2.bias", "mlp.3.bias"}};
+    for (const auto& [a, b] : block)
+        if (rest == a) return "encoder.layers.encoder_layer_" + i + "." + b;
+    fail(error_code::argument, "torchvision_key: no torchvision name for '", timm, "'");
+}
+
+inline bool is_quant_param_key(const std::string& k) {
+    for (const char* suffix : {"_quant.config", "_quant.scale", "_quant.zero_point"}) {
+        const std::string s(suffix);
+        if (k.size() > s.size() && k.compare(k.size() - s.size(), s.size(), s) == 0) return true;
+    }
+    return false;
+}
+
+/// The quantized module (PTQ4ViT name) a weight key belongs to, e.g. "blocks.0.attn.qkv.weight" → "blocks.0.attn.qkv";
+/// empty for tensors that are never quantized.
+inline std::string quant_module_of(const std::string& timm_key) {
+    const std::string suffix = ".weight";
+    if (timm_key.size() <= suffix.size() || timm_key.compare(timm_key.size() - suffix.size(), suffix.size(), suffix))
+        return {};
+    const std::string m = timm_key.substr(0, timm_key.size() - suffix.size());
+    if (m == "patch_embed.proj" || m == "head") return m;
+    for (const char* s : {".attn.qkv", ".attn.proj", ".mlp.fc1", ".mlp.fc2"}) {
+        const std::string t(s);
+        if (m.size() > t.size() && m.compare(m.size() - t.size(), t.size(), t) == 0) return m;
+    }
+    return {};
+}
+
+}  // namespace detail
+
+/// The timm key of every tensor a ViT with this config has, paired with its expected shape, in state-dict order.
+inline std::vector<std::pair<std::string, std::vector<std::size_t>>> vit_tensor_shapes(const vit_config& c) {
+    const std::size_t D = c.embed_dim, Hd = c.mlp_hidden();
+    std::vector<std::pair<std::string, std::vector<std::size_t>>> v = {
+        {"cls_token", {1, 1, D}},
+        {"pos_embed", {1, c.tokens(), D}},
+        {"patch_embed.proj.weight", {D, c.in_chans, c.patch_size, c.patch_size}},
+        {"patch_embed.proj.bias", {D}}};
+    for (std::size_t i = 0; i < c.depth; ++i) {
+        const std::string p = "blocks." + std::to_string(i) + ".";
+        v.push_back({p + "norm1.weight", {D}});
+        v.push_back({p + "norm1.bias", {D}});
+        v.push_back({p + "attn.qkv.weight", {3 * D, D}});
+        if (c.qkv_bias) v.push_back({p + "attn.qkv.bias", {3 * D}});
+        v.push_back({p + "attn.proj.weight", {D, D}});
+        v.push_back({p + "attn.proj.bias", {D}});
+        v.push_back({p + "norm2.weight", {D}});
+        v.push_back({p + "norm2.bias", {D}});
+        v.push_back({p + "mlp.fc1.weight", {Hd, D}});
+        v.push_back({p + "mlp.fc1.bias", {Hd}});
+        v.push_back({p + "mlp.fc2.weight", {D, Hd}});
+        v.push_back({p + "mlp.fc2.bias", {D}});
+    }
+    v.push_back({"norm.weight", {D}});
+    v.push_back({"norm.bias", {D}});
+    v.push_back({"head.weight", {c.num_classes, D}});
+    v.push_back({"head.bias", {c.num_classes}});
+    return v;
+}
+
+/// Reads every tensor of a ViT from a validated safetensors file.
+///   config:  `cfg` when given, else the file's "zoa.config" metadata, else zoa::error(argument) asking for one.
+///   naming:  timm keys or torchvision keys (automatic: torchvision when "class_token" or "conv_proj.weight" exists).
+///   dtypes:  F32, F16, BF16 (converted exactly); I8 weight codes of a quantized zoa file, decoded with the file's
+///            `<module>.weight_quant.*` parameters (Ŵ = code·Δ, which the quantized model re-encodes exactly).
+/// Throws (leaving nothing behind): zoa::error(shape) "<file>: tensor '<key>': shape [..], expected [..]";
+/// zoa::error(format) listing all missing keys, or unused keys when options.strict; dtype errors of the reader.
+inline vit_weights load_vit_weights(const io::safetensors_file& f, const vit_config* cfg = nullptr,
+                                    const vit_load_options& opt = {}, vit_load_report* report = nullptr) {
+    vit_weights w;
+    w.metadata = f.metadata();
+    if (cfg) {
+        w.config = *cfg;
+        w.config.validate();
+    } else {
+        const auto it = f.metadata().find(config_metadata_key);
+        require(it != f.metadata().end(), error_code::argument, f.path(), ": no '", config_metadata_key,
+                "' metadata; pass a vit_config (or --arch vit_tiny_patch16_224 / vit_small_patch16_224 / "
+                "vit_base_patch16_224)");
+        w.config = vit_config_from_json(it->second, f.path());
+    }
+    const auto arch = f.metadata().find(arch_metadata_key);
+    require(arch == f.metadata().end() || arch->second == "vit", error_code::format, f.path(), ": metadata ",
+            arch_metadata_key, " is '", arch == f.metadata().end() ? "" : arch->second, "', expected 'vit'");
+
+    vit_load_report rep;
+    rep.naming = opt.naming;
+    if (rep.naming == vit_naming::automatic)
+        rep.naming = (f.contains("class_token") || f.contains("conv_proj.weight")) ? vit_naming::torchvision
+                                                                                    : vit_naming::timm;
+    const auto file_key = [&](const std::string& timm) {
+        return rep.naming == vit_naming::torchvision ? detail::torchvision_key(timm) : timm;
+    };
+
+    // calibrated quantizer parameters stored in the file (F32 tensors named <module>.<role>_quant.*)
+    quant::tensor_map qmap;
+    for (const auto& t : f.tensors())
+        if (detail::is_quant_param_key(t.name)) qmap[t.name] = f.to_f32(t.name);
+    w.quant = quant::model_quant_params::from_tensors(qmap);
+
+    const auto shapes = vit_tensor_shapes(w.config);
+    std::set<std::string> used;
+    for (const auto& kv : qmap) used.insert(kv.first);
+    for (const auto& [timm, shape] : shapes)
+        if (!f.contains(file_key(timm))) rep.missing.push_back(file_key(timm));
+    if (!rep.missing.empty()) {
+        std::string list;
+        for (std::size_t i = 0; i < rep.missing.size() && i < 12; ++i) list += (i ? ", " : "") + rep.missing[i];
+        if (rep.missing.size() > 12) list += ", ... (" + std::to_string(rep.missing.size()) + " in all)";
+        fail(error_code::format, f.path(), ": missing ", rep.missing.size(), " tensor(s) for a ViT with ",
+             w.config.depth, " blocks, dim ", w.config.embed_dim, " (",
+             rep.naming == vit_naming::torchvision ? "torchvision" : "timm", " names): ", list);
+    }
+
+    const auto read = [&](const std::string& timm, const std::vector<std::size_t>& shape) {
+        const std::string key = file_key(timm);
+        f.expect_shape(key, shape);
+        used.insert(key);
+        const io::tensor_info& t = f.info(key);
+        if (t.dtype != io::dtype::i8) return f.to_f32(key);
+        const std::string module = detail::quant_module_of(timm);
+        const auto m = w.quant.modules.find(module);
+        require(!module.empty() && m != w.quant.modules.end(), error_code::format, f.path(), ": tensor '", key,
+                "' holds int8 codes but the file has no '", module.empty() ? timm : module,
+                ".weight_quant' parameters to decode them");
+        rep.quantized_codes = true;
+        const std::vector<std::int8_t> codes = f.read<std::int8_t>(key);
+        std::vector<float> out(codes.size());
+        quant::decode(m->second.weight(), codes.data(), codes.size(), out.data());
+        return out;
+    };
+
+    const vit_config& c = w.config;
+    w.cls_token = read("cls_token", {1, 1, c.embed_dim});
+    w.pos_embed = read("pos_embed", {1, c.tokens(), c.embed_dim});
+    w.patch_w = read("patch_embed.proj.weight", {c.embed_dim, c.in_chans, c.patch_size, c.patch_size});
+    w.patch_b = read("patch_embed.proj.bias", {c.embed_dim});
+    w.blocks.resize(c.depth);
+    const std::size_t D = c.embed_dim, Hd = c.mlp_hidden();
+    for (std::size_t i = 0; i < c.depth; ++i) {
+        const std::string p = "blocks." + std::to_string(i) + ".";
+        vit_block_weights& b = w.blocks[i];
+        b.norm1_w = read(p + "norm1.weight", {D});
+        b.norm1_b = read(p + "norm1.bias", {D});
+        b.qkv_w = read(p + "attn.qkv.weight", {3 * D, D});
+        if (c.qkv_bias) b.qkv_b = read(p + "attn.qkv.bias", {3 * D});
+        b.proj_w = read(p + "attn.proj.weight", {D, D});
+        b.proj_b = read(p + "attn.proj.bias", {D});
+        b.norm2_w = read(p + "norm2.weight", {D});
+        b.norm2_b = read(p + "norm2.bias", {D});
+        b.fc1_w = read(p + "mlp.fc1.weight", {Hd, D});
+        b.fc1_b = read(p + "mlp.fc1.bias", {Hd});
+        b.fc2_w = read(p + "mlp.fc2.weight", {D, Hd});
+        b.fc2_b = read(p + "mlp.fc2.bias", {D});
+    }
+    w.norm_w = read("norm.weight", {D});
+    w.norm_b = read("norm.bias", {D});
+    w.head_w = read("head.weight", {c.num_classes, D});
+    w.head_b = read("head.bias", {c.num_classes});
+
+    for (const auto& key : f.keys(io::key_order::sorted))
+        if (!used.count(key)) rep.unused.push_back(key);
+    if (opt.strict && !rep.unused.empty())
+        fail(error_code::format, f.path(), ": ", rep.unused.size(), " tensor(s) not used by the ViT (strict load): ",
+             rep.unused.front(), rep.unused.size() > 1 ? ", ..." : "");
+    if (report) *report = std::move(rep);
+    return w;
+}
+
+/// Opens `path` and loads it (see the overload above).
+inline vit_weights load_vit_weights(const std::string& path, const vit_config* cfg = nullptr,
+                                    const vit_load_options& opt = {}, vit_load_report* report = nullptr) {
+    const io::safetensors_file f = io::safetensors_file::open(path);
+    return load_vit_weights(f, cfg, opt, report);
+}
+
+}  // namespace zoa::models

@@ -1,0 +1,274 @@
+// zoa — models::vit<fp32>: golden logits / ZOA features / embedding statistics vs PyTorch (timm and torchvision
+// names, FOA prompts, adapted LayerNorm parameters, activation shift, PNG input), adaptation layout, key-map
+// errors, thread-count invariance, save/load
+#include <doctest/doctest.h>
+
+#include "zoa/io/image.hpp"
+#include "zoa/io/preprocess.hpp"
+#include "zoa/io/preprocess_metadata.hpp"
+#include "zoa/io/safetensors_writer.hpp"
+#include "zoa/models/vit.hpp"
+#include "zoa/models/vit_io.hpp"
+
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "vit_fixture.hpp"
+
+namespace zm = zoa::models;
+using vit32 = zm::vit<zoa::policy<zoa::fp32>>;
+using batch4 = xt::xtensor<float, 4>;
+using vit_test::check_close;
+
+static_assert(zoa::adapt::is_adaptable_v<vit32, batch4>, "vit<fp32> satisfies the adaptation contract");
+static_assert(zoa::adapt::is_adaptable_v<zm::vit<zoa::ptq4vit<zoa::w8a8>>, batch4>, "quantized vit too");
+
+namespace {
+
+const vit32& model() {
+    static const vit32 m = vit32::load(vit_test::fixture("vit_tiny_timm.safetensors"));
+    return m;
+}
+
+/// The timm fixture re-written with `edit` applied to its tensor list (in memory).
+zoa::io::safetensors_file edited(const std::function<void(zoa::io::safetensors_writer&, const zoa::io::tensor_info&)>& edit,
+                                 const std::function<void(zoa::io::safetensors_writer&)>& extra = {},
+                                 bool keep_metadata = true) {
+    const auto f = zoa::io::safetensors_file::open(vit_test::fixture("vit_tiny_timm.safetensors"));
+    zoa::io::safetensors_writer w;
+    if (keep_metadata)
+        for (const auto& kv : f.metadata()) w.set_metadata(kv.first, kv.second);
+    for (const auto& t : f.tensors()) edit(w, t);
+    if (extra) extra(w);
+    return zoa::io::safetensors_file::from_bytes("edited.safetensors", w.to_bytes());
+}
+void copy_tensor(zoa::io::safetensors_writer& w, const zoa::io::tensor_info& t, const std::string& name) {
+    const auto f = zoa::io::safetensors_file::open(vit_test::fixture("vit_tiny_timm.safetensors"));
+    const auto b = f.bytes(t.name);
+    w.add_raw(name, t.dtype, t.shape, b.data, b.size);
+}
+
+std::string error_of(const std::function<void()>& fn) {
+    try {
+        fn();
+    } catch (const zoa::error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("vit fp32: logits, ZOA features and embedding statistics match PyTorch (timm names)") {
+    const auto x = vit_test::images(0, 16);
+    zoa::adapt::forward_result r;
+    model().forward_adapt(x, {}, r);
+    REQUIRE(r.logits.shape(0) == 16);
+    REQUIRE(r.features.shape(1) == 4 * 32);
+    check_close("logits", r.logits.data(), vit_test::tensor("logits"), r.logits.size());
+    check_close("features", r.features.data(), vit_test::tensor("features"), r.features.size());
+    check_close("embed mean", r.embed_mean.data(), vit_test::tensor("embed_mean"), 32);
+    check_close("embed var", r.embed_var.data(), vit_test::tensor("embed_var"), 32);
+    CHECK(r.shifted_logits.size() == 0);
+    // predict() and classify(last group) give the same logits
+    const auto p = model().predict(x);
+    CHECK(vit_test::max_diff(p.data(), r.logits.data(), p.size()) == 0.0);
+    xt::xtensor<float, 2> last = xt::xtensor<float, 2>::from_shape({16, 32}), l2;
+    for (std::size_t b = 0; b < 16; ++b)
+        for (std::size_t d = 0; d < 32; ++d) last(b, d) = r.features(b, 3 * 32 + d);
+    model().classify(last, l2);
+    CHECK(vit_test::max_diff(l2.data(), r.logits.data(), l2.size()) == 0.0);
+}
+
+TEST_CASE("vit fp32: torchvision key names load onto the same model") {
+    zm::vit_load_report rep;
+    const zm::vit_config cfg = model().config();
+    const vit32 tv = vit32::load(vit_test::fixture("vit_tiny_torchvision.safetensors"), &cfg, {}, &rep);
+    CHECK(rep.naming == zm::vit_naming::torchvision);
+    CHECK(rep.missing.empty());
+    CHECK(rep.unused.empty());
+    const auto x = vit_test::images(0, 16);
+    const auto l = tv.predict(x);
+    check_close("torchvision-named logits", l.data(), vit_test::tensor("logits"), l.size());
+    // the naming can be forced; forcing the wrong one reports every missing key by its file name
+    zm::vit_load_options opt;
+    opt.naming = zm::vit_naming::timm;
+    const std::string e = error_of([&] { (void)vit32::load(vit_test::fixture("vit_tiny_torchvision.safetensors"), &cfg, opt); });
+    CHECK(e.find("missing") != std::string::npos);
+    CHECK(e.find("cls_token") != std::string::npos);
+    CHECK(e.find("blocks.0.attn.qkv.weight") != std::string::npos);
+}
+
+TEST_CASE("vit fp32: FOA prompts after the class token, no position embedding") {
+    const auto x = vit_test::images(0, 4);
+    const std::vector<float> prompt = vit_test::tensor("prompt");
+    zoa::adapt::forward_request req;
+    req.prompt = prompt.data();
+    req.prompt_size = prompt.size();
+    zoa::adapt::forward_result r;
+    model().forward_adapt(x, req, r);
+    check_close("prompt logits", r.logits.data(), vit_test::tensor("prompt.logits"), r.logits.size());
+    check_close("prompt features", r.features.data(), vit_test::tensor("prompt.features"), r.features.size());
+    CHECK(model().layout().prompt_unit == 32);
+    req.prompt_size = 31;
+    CHECK_THROWS_AS(model().forward_adapt(x, req, r), zoa::error);
+    req.prompt = nullptr;
+    req.prompt_size = 32;
+    CHECK_THROWS_AS(model().forward_adapt(x, req, r), zoa::error);
+}
+
+TEST_CASE("vit fp32: adapted LayerNorm parameters per call and the activation shift") {
+    const auto adapted = zoa::io::safetensors_file::open(vit_test::fixture("vit_golden.safetensors")).read<std::int32_t>("adapted_blocks");
+    REQUIRE(adapted.size() == model().adapted_blocks().size());
+    for (std::size_t i = 0; i < adapted.size(); ++i) CHECK(std::size_t(adapted[i]) == model().adapted_blocks()[i]);
+    const auto x = vit_test::images(0, 4);
+    const std::vector<float> np = vit_test::tensor("norm_params"), shift = vit_test::tensor("shift");
+    REQUIRE(np.size() == model().layout().parameter_count());
+    zoa::adapt::forward_request req;
+    req.norm_params = np.data();
+    req.shift = shift.data();
+    zoa::adapt::forward_result r;
+    model().forward_adapt(x, req, r);
+    check_close("adapted logits", r.logits.data(), vit_test::tensor("norms.logits"), r.logits.size());
+    check_close("adapted features", r.features.data(), vit_test::tensor("norms.features"), r.features.size());
+    check_close("shifted logits", r.shifted_logits.data(), vit_test::tensor("norms.shifted_logits"),
+                r.shifted_logits.size());
+    // the source parameters in the flat layout reproduce the unadapted forward exactly
+    const auto l = model().layout();
+    std::vector<float> src;
+    for (const auto& n : l.norms) {
+        src.insert(src.end(), n.weight, n.weight + n.channels);
+        src.insert(src.end(), n.bias, n.bias + n.channels);
+    }
+    zoa::adapt::forward_request req0;
+    req0.norm_params = src.data();
+    zoa::adapt::forward_result r0, r1;
+    model().forward_adapt(x, req0, r0);
+    model().forward_adapt(x, {}, r1);
+    CHECK(vit_test::max_diff(r0.features.data(), r1.features.data(), r0.features.size()) == 0.0);
+}
+
+TEST_CASE("vit fp32: PNG files through the file's zoa.preprocess give PyTorch's logits") {
+    const auto cfg = zoa::io::preprocess_from_json(model().metadata().at("zoa.preprocess"), "vit_tiny_timm");
+    std::vector<zoa::io::image> imgs;
+    for (int i = 0; i < 2; ++i) imgs.push_back(zoa::io::load_image(vit_test::fixture("img_" + std::to_string(i) + ".png")));
+    const auto l = model().predict(zoa::io::make_batch(imgs, cfg));
+    check_close("png logits", l.data(), vit_test::tensor("png.logits"), l.size());
+}
+
+TEST_CASE("vit: adaptation layout and adapted blocks") {
+    CHECK(zm::default_adapted_blocks(12) == std::vector<std::size_t>{1, 2, 3, 4, 5, 6, 7, 8});
+    CHECK(zm::default_adapted_blocks(6) == std::vector<std::size_t>{1, 2, 3});
+    CHECK(zm::default_adapted_blocks(4) == std::vector<std::size_t>{1, 2});
+    CHECK(zm::default_adapted_blocks(1).empty());
+    const auto l = model().layout();
+    REQUIRE(l.norms.size() == 4);
+    CHECK(l.norms[0].name == "blocks.1.norm1");
+    CHECK(l.norms[1].name == "blocks.1.norm2");
+    CHECK(l.norms[3].name == "blocks.2.norm2");
+    CHECK(l.norms[0].weight == model().blocks()[1].norm1.weight().data());
+    CHECK(l.parameter_count() == 4 * 2 * 32);
+    CHECK(l.feature_groups == std::vector<std::size_t>(4, 32));
+    CHECK(l.num_classes == 10);
+    vit32 m = vit32::load(vit_test::fixture("vit_tiny_timm.safetensors"));
+    m.set_adapted_blocks({0, 3});
+    CHECK(m.layout().norms.front().name == "blocks.0.norm1");
+    CHECK(m.layout().norms.back().name == "blocks.3.norm2");
+    CHECK_THROWS_AS(m.set_adapted_blocks({2, 1}), zoa::error);
+    CHECK_THROWS_AS(m.set_adapted_blocks({4}), zoa::error);
+}
+
+TEST_CASE("vit fp32: results are identical for 1, 2 and 3 threads") {
+    const auto x = vit_test::images(0, 5);
+    vit32 m = vit32::load(vit_test::fixture("vit_tiny_timm.safetensors"));
+    zoa::adapt::forward_result r1, r;
+    m.forward_adapt(x, {}, r1);
+    for (std::size_t t : {2u, 3u}) {
+        m.set_threads(t);
+        m.forward_adapt(x, {}, r);
+        CHECK(vit_test::max_diff(r.features.data(), r1.features.data(), r.features.size()) == 0.0);
+        CHECK(vit_test::max_diff(r.logits.data(), r1.logits.data(), r.logits.size()) == 0.0);
+        CHECK(r.embed_var == r1.embed_var);
+    }
+}
+
+TEST_CASE("vit: load errors name the key, expected and actual shapes; missing and unused keys are reported") {
+    // missing tensor
+    auto f1 = edited([](auto& w, const auto& t) {
+        if (t.name != "blocks.1.mlp.fc2.bias") copy_tensor(w, t, t.name);
+    });
+    std::string e = error_of([&] { (void)zm::load_vit_weights(f1); });
+    CHECK(e.find("missing 1 tensor") != std::string::npos);
+    CHECK(e.find("blocks.1.mlp.fc2.bias") != std::string::npos);
+    // unused tensor: reported, or an error when strict
+    auto f2 = edited([](auto& w, const auto& t) { copy_tensor(w, t, t.name); },
+                     [](auto& w) { w.add("head_dist.weight", {2, 2}, std::vector<float>{1, 2, 3, 4}); });
+    zm::vit_load_report rep;
+    (void)zm::load_vit_weights(f2, nullptr, {}, &rep);
+    CHECK(rep.unused == std::vector<std::string>{"head_dist.weight"});
+    CHECK(rep.summary().find("head_dist.weight") != std::string::npos);
+    zm::vit_load_options strict;
+    strict.strict = true;
+    CHECK(error_of([&] { (void)zm::load_vit_weights(f2, nullptr, strict); }).find("head_dist.weight") != std::string::npos);
+    // wrong shape
+    auto f3 = edited([](auto& w, const auto& t) {
+        if (t.name == "blocks.0.attn.qkv.weight") w.add(t.name, {96, 31}, std::vector<float>(96 * 31, 0.0f));
+        else copy_tensor(w, t, t.name);
+    });
+    e = error_of([&] { (void)zm::load_vit_weights(f3); });
+    CHECK(e.find("zoa: shape") != std::string::npos);
+    CHECK(e.find("blocks.0.attn.qkv.weight") != std::string::npos);
+    CHECK(e.find("[96, 31]") != std::string::npos);
+    CHECK(e.find("[96, 32]") != std::string::npos);
+    // no config anywhere
+    auto f4 = edited([](auto& w, const auto& t) { copy_tensor(w, t, t.name); }, {}, false);
+    CHECK(error_of([&] { (void)zm::load_vit_weights(f4); }).find("zoa.config") != std::string::npos);
+    const zm::vit_config cfg = model().config();
+    CHECK_NOTHROW((void)zm::load_vit_weights(f4, &cfg));
+    // a preset that does not match the file: missing blocks are listed first, then shapes are checked
+    const zm::vit_config tiny = zm::vit_tiny_patch16_224(10);
+    e = error_of([&] { (void)zm::load_vit_weights(f4, &tiny); });
+    CHECK(e.find("missing") != std::string::npos);
+    CHECK(e.find("blocks.4.norm1.weight") != std::string::npos);
+    zm::vit_config wide = cfg;
+    wide.embed_dim = 64;
+    CHECK(error_of([&] { (void)zm::load_vit_weights(f4, &wide); }).find("'cls_token': shape [1, 1, 32], expected [1, 1, 64]") !=
+          std::string::npos);
+    // a failed load leaves the existing model untouched (load returns a new object or throws)
+    vit32 m = vit32::load(vit_test::fixture("vit_tiny_timm.safetensors"));
+    CHECK_THROWS_AS(m = vit32(zm::load_vit_weights(f3)), zoa::error);
+    CHECK(m.config() == model().config());
+    const auto x = vit_test::images(0, 2);
+    CHECK(vit_test::max_diff(m.predict(x).data(), model().predict(x).data(), 20) == 0.0);
+}
+
+TEST_CASE("vit: zoa.config JSON, presets and input checks") {
+    const zm::vit_config c = model().config();
+    CHECK(zm::vit_config_from_json(zm::vit_config_to_json(c), "roundtrip") == c);
+    CHECK(zm::vit_preset("vit_base_patch16_224").embed_dim == 768);
+    CHECK(zm::vit_preset("vit_small_patch16_224").num_heads == 6);
+    CHECK(zm::vit_preset("vit_tiny_patch16_224").tokens() == 197);
+    CHECK_THROWS_AS(zm::vit_preset("vit_huge"), zoa::error);
+    CHECK(error_of([] { zm::vit_config_from_json(R"({"img_size": 16, "reg_tokens": 4})", "f"); }).find("reg_tokens") !=
+          std::string::npos);
+    CHECK(error_of([] { zm::vit_config_from_json("{", "f"); }).find("not valid JSON") != std::string::npos);
+    const std::string no_heads =
+        R"({"img_size":16,"patch_size":4,"in_chans":3,"num_classes":10,"embed_dim":32,"depth":4,"mlp_ratio":2.0,"qkv_bias":true,"ln_eps":1e-6})";
+    CHECK(error_of([&] { zm::vit_config_from_json(no_heads, "f"); }).find("num_heads") != std::string::npos);
+    zoa::adapt::forward_result r;
+    CHECK(error_of([] { (void)model().predict(batch4::from_shape({1, 3, 17, 16})); }).find("expected [B >= 1, 3, 16, 16]") !=
+          std::string::npos);
+}
+
+TEST_CASE("vit fp32: save and reload give bit-identical logits") {
+    const std::string path = (std::filesystem::temp_directory_path() / "zoa_vit_fp32_roundtrip.safetensors").string();
+    zm::save_vit(model(), path);
+    const vit32 m = vit32::load(path);
+    std::remove(path.c_str());
+    CHECK(m.metadata().at("zoa.preprocess") == model().metadata().at("zoa.preprocess"));
+    const auto x = vit_test::images(0, 3);
+    CHECK(vit_test::max_diff(m.predict(x).data(), model().predict(x).data(), 30) == 0.0);
+}
