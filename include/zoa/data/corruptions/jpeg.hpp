@@ -111,7 +111,8 @@ inline void append_bytes(void* context, void* data, int size) {
 }
 
 /// Encodes x (values rounded to the nearest integer and clamped to 0…255) as a baseline JPEG of the given quality
-/// with stb_image_write (IJG quality scaling: 5000/q for q < 50 else 200 − 2q; 4:2:0 chroma for q ≤ 90 when C = 3),
+/// with stb_image_write (IJG quality scaling: 5000/q for q < 50 else 200 − 2q; 4:2:0 chroma for q ≤ 90; stb always
+/// writes 3 YCbCr components, so a 1-channel image is stored as gray and its decoded Y plane is returned),
 /// decodes it with stb_image and returns the decoded samples as float.
 /// Throws: zoa::error(format) if stb fails to encode or decode (names stb's reason).
 inline image3 jpeg_roundtrip(const image3& x, int quality) {
