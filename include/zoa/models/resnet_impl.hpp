@@ -1,0 +1,288 @@
+// zoa — resnet<Policy> member definitions: the forward pass, calibrated-file loading, save, memory report
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "zoa/io/safetensors_writer.hpp"
+#include "zoa/models/resnet.hpp"
+
+namespace zoa::models {
+
+// The forward (one pass computes logits, features, shifted logits and embedding statistics):
+//   x̂ = Q_in(x) [+ P(x̂) FOA prompt]; e = conv1(x̂) (embedding); h = maxpool(relu(bn1(e))); h = Q_stem(h);
+//   for each block: h = block(h) (resnet_blocks.hpp); stage s ends → feature_s = GAP(h) (h after its quantizer);
+//   f4 = Q_flatten(GAP(h)); logits = fc(f4); shifted = fc_float(f4 + shift).
+// Integer mode: convs run on the codes of their input quantizer (exact int32), the prompt term of conv1 is
+// conv1_float(P) (linear, so conv1(x̂ + P) = conv1(codes) + conv1_float(P) as the reference computes it unquantized).
+template <class Policy>
+void resnet<Policy>::run(const float* x, std::size_t batch, std::size_t h, std::size_t w, const run_args& a,
+                         const run_outputs& o) const {
+    using detail::run_mode;
+    std::lock_guard<std::mutex> lk(*mutex_);
+    execution_context& ctx = *ctx_;
+    const run_mode mode = !quantized ? run_mode::fp32 : (simulated_ ? run_mode::simulated : run_mode::integer);
+    detail::resnet_exec<code_type> ex(*ws_, ctx, mode, a.batch_stats ? nn::bn_mode::batch : nn::bn_mode::running,
+                                      batch, &site_params_, a.observer);
+    auto& ws = *ws_;
+    const std::size_t cin = config_.in_chans, nin = batch * cin * h * w;
+
+    // input quantizer (8 bit) and FOA prompt
+    const float* xin = x;
+    if (mode != run_mode::fp32 || a.prompt) ws.in_f.ensure(nin);
+    if (mode == run_mode::integer) {
+        ws.in_q.ensure(nin);
+        nn::quantize_activation(x, nin, site_params_[sites_.input], ws.in_q.data(), ws.in_f.data(), ctx);
+        xin = ws.in_f.data();
+    } else if (mode == run_mode::simulated) {
+        quant::fake_quant(site_params_[sites_.input], x, ws.in_f.data(), nin);
+        xin = ws.in_f.data();
+    } else if (a.observer && *a.observer) {
+        (*a.observer)(sites_.input, x, nin);
+    }
+    if (a.prompt) {
+        const std::vector<float> pw(a.prompt, a.prompt + prompt_unit());
+        const nn::conv2d prompt_conv(pw, {}, nn::conv2d_geometry{cin, cin, 7, 1, 3}, "prompt");
+        ws.prompt.ensure(nin);
+        prompt_conv.forward(xin, batch, h, w, ws.prompt.data(), ctx);
+        if (mode != run_mode::integer) {  // x ← x̂ + P(x̂) in float
+            for (std::size_t i = 0; i < nin; ++i) ws.in_f[i] = xin[i] + ws.prompt[i];
+            xin = ws.in_f.data();
+        }
+    }
+
+    // stem
+    const nn::conv2d_geometry g0 = stem_geometry(config_);
+    const std::size_t h1 = g0.out_size(h), w1 = g0.out_size(w);
+    detail::act e = ex.take(g0.out_channels, h1, w1);
+    if constexpr (quantized) {
+        if (mode == run_mode::integer) {
+            stem_conv_.forward_codes(ws.in_q.data(), batch, h, w, ex.f(e), ctx);
+            if (a.prompt) {
+                detail::act t = ex.take(g0.out_channels, h1, w1);
+                stem_conv_.forward_float(ws.prompt.data(), batch, h, w, ex.f(t), ctx);
+                float* ef = ex.f(e);
+                const float* tf = ex.f(t);
+                for (std::size_t i = 0, n = ex.size(e); i < n; ++i) ef[i] += tf[i];
+                ex.give(t);
+            }
+        } else {
+            stem_conv_.forward_float(xin, batch, h, w, ex.f(e), ctx);
+        }
+    } else {
+        stem_conv_.forward(xin, batch, h, w, ex.f(e), ctx);
+    }
+    if (o.embed_mean || o.embed_var)
+        kernels::channel_mean_var(ex.f(e), batch, g0.out_channels, h1 * w1, o.embed_mean, o.embed_var, ctx);
+    ex.bn(stem_bn_, e, nullptr, nullptr);
+    ex.relu(e);
+    detail::act x_act = e;
+    if (config_.stem == resnet_stem::imagenet) {
+        x_act = ex.take(g0.out_channels, nn::pool_out_size(h1, 3, 2, 1), nn::pool_out_size(w1, 3, 2, 1));
+        nn::max_pool2d(ex.f(e), ex.f(x_act), batch, g0.out_channels, h1, w1, 3, 2, 1, ctx);
+        ex.give(e);
+    }
+    ex.site(sites_.stem, x_act);
+
+    // residual stages
+    const std::size_t fw = feature_width();
+    std::size_t np_off = 0, feat_off = 0;
+    for (std::size_t i = 0; i < blocks_.size(); ++i) {
+        const auto& blk = blocks_[i];
+        const float* bw[2] = {nullptr, nullptr};
+        const float* bb[2] = {nullptr, nullptr};
+        if (blk.desc.adapted) {
+            for (std::size_t k = 0; k < 2; ++k) {
+                const std::size_t ch = blk.bns[k].channels();
+                if (a.norm_params) {
+                    bw[k] = a.norm_params + np_off;
+                    bb[k] = a.norm_params + np_off + ch;
+                }
+                np_off += 2 * ch;
+            }
+        }
+        detail::act y;
+        blk.forward(ex, x_act, y, bw, bb, sites_.block[i][1], sites_.block[i][2], sites_.block[i][3]);
+        ex.give(x_act);
+        x_act = y;
+        if (!blk.desc.last_in_stage) continue;
+        const std::size_t c = x_act.c;
+        if (blk.desc.stage < 3 && !o.features) continue;
+        float* dst = blk.desc.stage < 3 ? (ws.tmp.ensure(batch * c), ws.tmp.data()) : (ws.gap.ensure(batch * c), ws.gap.data());
+        nn::global_avg_pool(ex.f(x_act), dst, batch, c, x_act.h * x_act.w, ctx);
+        if (blk.desc.stage < 3) {
+            for (std::size_t b = 0; b < batch; ++b) std::copy(dst + b * c, dst + (b + 1) * c, o.features + b * fw + feat_off);
+            feat_off += c;
+        }
+    }
+    ex.give(x_act);
+
+    // flatten quantizer (8 bit), layer4 features, classifier
+    const std::size_t c4 = config_.stage_channels(3);
+    float* f4 = ws.gap.data();
+    if (mode == run_mode::integer) {
+        ws.gap_q.ensure(batch * c4);
+        nn::quantize_activation(f4, batch * c4, site_params_[sites_.flatten], ws.gap_q.data(), f4, ctx);
+    } else {
+        ex.site(sites_.flatten, f4, static_cast<std::uint8_t*>(nullptr), batch * c4);
+    }
+    if (o.features)
+        for (std::size_t b = 0; b < batch; ++b) std::copy(f4 + b * c4, f4 + (b + 1) * c4, o.features + b * fw + feat_off);
+    if constexpr (quantized) {
+        if (mode == run_mode::integer) fc_.forward_codes(ws.gap_q.data(), batch, 1, 1, o.logits, ctx);
+        else fc_.forward_float(f4, batch, 1, 1, o.logits, ctx);
+    } else {
+        fc_.forward(f4, batch, 1, 1, o.logits, ctx);
+    }
+    if (o.shifted) {
+        ws.tmp.ensure(batch * c4);
+        for (std::size_t b = 0; b < batch; ++b)
+            for (std::size_t d = 0; d < c4; ++d) ws.tmp[b * c4 + d] = f4[b * c4 + d] + a.shift[d];
+        fc_float(ws.tmp.data(), batch, o.shifted);
+    }
+}
+
+template <class Policy>
+void resnet<Policy>::build_quantized(const io::safetensors_file& f, const resnet_tensors& t,
+                                     const std::vector<conv_module>& modules) {
+    if constexpr (quantized) {
+        quant::tensor_map qm;
+        for (const auto& k : f.keys())
+            if (is_quant_param_key(k)) qm[k] = f.to_f32(k);
+        const quant::model_quant_params mqp = quant::model_quant_params::from_tensors(qm);
+        site_params_.assign(sites_.size(), quant::quant_params{});
+        std::vector<bool> seen(sites_.size(), false);
+        for (const auto& m : modules) {
+            const auto it = mqp.modules.find(m.name);
+            require(it != mqp.modules.end(), error_code::format, f.path(), ": no quantizer parameters for module '",
+                    m.name, "' (expected ", m.name, ".weight_quant.config and ", m.name, ".input_quant.config)");
+            const std::size_t s = sites_.site_of(m.name);
+            if (!seen[s]) {
+                site_params_[s] = it->second.input();
+                seen[s] = true;
+            } else {
+                require(site_params_[s] == it->second.input(), error_code::format, f.path(), ": ", m.name,
+                        ".input_quant differs from the quantizer of the same tensor in ", sites_.names[s]);
+            }
+        }
+        for (const auto& kv : mqp.modules) {
+            bool known = false;
+            for (const auto& m : modules) known = known || m.name == kv.first;
+            if (!known) report_.unused.push_back(kv.first + ".*_quant");
+        }
+        build_layers(modules, [&](std::size_t i, auto tag) {
+            using C = typename decltype(tag)::type;
+            const conv_module& m = modules[i];
+            return C(t.codes.at(m.name + ".weight"), m.bias ? t.f(m.name + ".bias") : std::vector<float>{}, m.geometry,
+                     mqp.modules.at(m.name), m.name);
+        });
+        build_bns(t);
+    } else {
+        (void)f;
+        (void)t;
+        (void)modules;
+    }
+}
+
+template <class Policy>
+resnet_memory resnet<Policy>::memory(std::size_t batch, std::size_t h, std::size_t w) const {
+    resnet_memory r;
+    for_each_conv([&](const auto& c) {
+        r.packed_weight_bytes += c.packed_bytes();
+        r.float_param_bytes += c.float_bytes();
+        if constexpr (quantized) r.float_param_bytes += c.float_twin_bytes();
+    });
+    r.float_param_bytes += stem_bn_.float_bytes();
+    for (const auto& b : blocks_) {
+        for (const auto& bn : b.bns) r.float_param_bytes += bn.float_bytes();
+        if (b.desc.downsample) r.float_param_bytes += b.down_bn.float_bytes();
+    }
+    // activations: the pool holds at most 5 slots (x, identity, conv1/conv2/conv3 outputs), each sized to the
+    // largest activation; plus the input copy/codes, the prompt and the pooled features; plus the conv kernels'
+    // padded NHWC copy of the largest conv input (per thread that runs a conv).
+    const auto g0 = stem_geometry(config_);
+    std::size_t hh = g0.out_size(h), ww = g0.out_size(w);
+    std::size_t largest = g0.out_channels * hh * ww, padded = cin_padded(g0, h, w);
+    if (config_.stem == resnet_stem::imagenet) {
+        hh = nn::pool_out_size(hh, 3, 2, 1);
+        ww = nn::pool_out_size(ww, 3, 2, 1);
+    }
+    for (const auto& b : blocks_) {
+        for (const auto& c : b.convs) {
+            const auto g = c.geometry();
+            padded = std::max(padded, cin_padded(g, hh, ww));
+            const std::size_t oh = g.out_size(hh), ow = g.out_size(ww);
+            largest = std::max(largest, g.out_channels * oh * ow);
+            if (g.stride != 1) {
+                hh = oh;
+                ww = ow;
+            }
+        }
+        largest = std::max(largest, b.desc.in_channels * hh * ww);
+    }
+    const std::size_t slots = config_.block == resnet_block::bottleneck ? 5 : 4;
+    const std::size_t code = (quantized && !simulated_) ? sizeof(code_type) : 0;
+    const std::size_t elem = quantized && !simulated_ ? 1 : sizeof(float);
+    const std::size_t c4 = config_.stage_channels(3);
+    r.scratch_bytes = batch * (slots * largest * (sizeof(float) + code) + config_.in_chans * h * w * (2 * sizeof(float) + code) +
+                               c4 * (2 * sizeof(float) + 1) + padded * elem);
+    return r;
+}
+
+template <class Policy>
+std::string resnet<Policy>::summary() const {
+    std::ostringstream os;
+    os << config_.name() << " (" << to_string(config_.block) << " " << config_.layers[0] << "-" << config_.layers[1]
+       << "-" << config_.layers[2] << "-" << config_.layers[3] << ", widths " << config_.widths[0] << "/"
+       << config_.widths[1] << "/" << config_.widths[2] << "/" << config_.widths[3] << ", " << to_string(config_.stem)
+       << " stem, " << config_.in_chans << " input channels, " << config_.num_classes << " classes), ";
+    if (quantized) os << "MQBench academic W" << weight_bits << "A" << activation_bits << (simulated_ ? " (simulated)" : "");
+    else os << "fp32";
+    const adapt::adapt_layout l = layout();
+    os << "; " << l.norms.size() << " adapted BatchNorms (" << l.parameter_count() / 2 << " channels); "
+       << memory(1, 224, 224).to_string() << " (scratch per 224x224 image)";
+    return os.str();
+}
+
+template <class Policy>
+void resnet<Policy>::save(const std::string& path) const {
+    io::safetensors_writer wr;
+    const auto modules = resnet_conv_modules(config_);
+    std::size_t i = 0;
+    for_each_conv_named([&](const auto& c, const std::string& name) {
+        const conv_module& m = modules[i++];
+        const std::vector<std::size_t> shape = m.bias ? std::vector<std::size_t>{m.geometry.out_channels,
+                                                                                 m.geometry.in_channels}
+                                                      : m.geometry.weight_shape();
+        if constexpr (quantized) wr.add(name + ".weight", shape, c.codes());
+        else wr.add(name + ".weight", shape, c.weight());
+        if (m.bias) wr.add(name + ".bias", {m.geometry.out_channels}, c.bias());
+    });
+    auto bn = [&](const std::string& p, const nn::batch_norm& b) {
+        wr.add(p + ".weight", {b.channels()}, b.weight());
+        wr.add(p + ".bias", {b.channels()}, b.bias());
+        wr.add(p + ".running_mean", {b.channels()}, b.running_mean());
+        wr.add(p + ".running_var", {b.channels()}, b.running_var());
+    };
+    bn("bn1", stem_bn_);
+    for (const auto& b : blocks_) {
+        for (std::size_t k = 0; k < b.bns.size(); ++k) bn(b.desc.name + ".bn" + std::to_string(k + 1), b.bns[k]);
+        if (b.desc.downsample) bn(b.desc.name + ".downsample.1", b.down_bn);
+    }
+    if constexpr (quantized) {
+        for (const auto& [k, v] : quant_params().to_tensors()) wr.add(k, {v.size()}, v);
+        wr.set_metadata("zoa.quant", "{\"activation_bits\":" + std::to_string(activation_bits) +
+                                         ",\"scheme\":\"mqbench_academic\",\"weight_bits\":" +
+                                         std::to_string(weight_bits) + "}");
+    }
+    for (const auto& [k, v] : meta_) wr.set_metadata(k, v);
+    wr.set_metadata("zoa.arch", "resnet");
+    wr.set_metadata("zoa.config", config_.to_json());
+    wr.save(path);
+}
+
+}  // namespace zoa::models
