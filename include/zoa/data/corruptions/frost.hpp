@@ -38,8 +38,8 @@ inline void splat_line(std::vector<float>& f, std::size_t h, std::size_t w, doub
         const double fr = std::floor(r), fc = std::floor(c);
         const double br = r - fr, bc = c - fc;
         const std::array<double, 4> wt{(1 - br) * (1 - bc), (1 - br) * bc, br * (1 - bc), br * bc};
-        for (int k = 0; k < 4; ++k) {
-            const double rr = fr + (k >> 1), cc = fc + (k & 1);
+        for (std::size_t k = 0; k < 4; ++k) {
+            const double rr = fr + static_cast<double>(k >> 1), cc = fc + static_cast<double>(k & 1);
             if (rr < 0 || cc < 0 || rr >= static_cast<double>(h) || cc >= static_cast<double>(w)) continue;
             f[static_cast<std::size_t>(rr) * w + static_cast<std::size_t>(cc)] += static_cast<float>(v * wt[k]);
         }
