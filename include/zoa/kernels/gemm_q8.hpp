@@ -161,6 +161,45 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
     mb = mb < 4 ? 4 : (mb > 256 ? 256 : mb);
     const bool split_n = threads > 1 && row_blocks < 4 * threads && panels >= 2 * threads;
 
+    // One 4 x 16 output tile: rows r0 + i.. (packed A at a_blk), panel p.
+    auto tile = [&](const std::uint8_t* a_blk, const std::int32_t* row_sums, std::size_t r0, std::size_t i,
+                    std::size_t rows, std::size_t p) {
+        const std::size_t n0 = p * 16, ncols = std::min<std::size_t>(16, n - n0), nrows = std::min<std::size_t>(4, rows - i);
+        const std::uint8_t* ai = a_blk + i * kp * elem;
+        const std::int32_t* rs = row_term ? row_sums + i : nullptr;
+        if constexpr (q8_uses_avx2_v<Arch>) {
+#if defined(__AVX2__)
+            x86::tile_4x16 t;
+            if constexpr (plan::use_maddubs) {
+                t = x86::kernel_maddubs<plan::depth>(ai, w.panel_s8(p), kp);
+                x86::correct(t, col_term.data() + n0, w.centred_zero_points() + n0, rs);
+            } else {
+                t = x86::kernel_s16(reinterpret_cast<const std::int16_t*>(ai), w.panel_s16(p), kp);
+            }
+            x86::store_tile(stage, cols, t, r0 + i, n0, nrows, ncols);
+#endif
+        } else {
+            std::int32_t acc[4][16];
+            kernel_portable<plan>(ai, plan::use_maddubs ? static_cast<const void*>(w.panel_s8(p))
+                                                        : static_cast<const void*>(w.panel_s16(p)),
+                                  kp, acc);
+            for (std::size_t r = 0; r < nrows; ++r)
+                for (std::size_t c = 0; c < ncols; ++c) {
+                    std::int32_t v = acc[r][c];
+                    if constexpr (plan::use_maddubs) {
+                        v = wrap_add(v, col_term[n0 + c]);
+                        if (rs)  // v -= zw_s[n] * rowsum[m]  (mod 2^32)
+                            v = wrap_add(v, static_cast<std::int32_t>(0u - static_cast<std::uint32_t>(w.centred_zero_points()[n0 + c]) *
+                                                                          static_cast<std::uint32_t>(rs[r])));
+                    }
+                    store_scalar(stage, cols, r0 + i + r, n0 + c, v);
+                }
+        }
+    };
+    // Rows [rb0*4, rb1*4) x panels [p0, p1): A is packed in blocks of mb rows; panels are visited in groups of
+    // ~1 MiB of packed weights with rows outer inside a group, so a group stays in L2 while the 4-row A slice being
+    // multiplied stays in L1.
+    const std::size_t group = std::max<std::size_t>(1, (1u << 20) / (kp * 16 * elem));
     auto work = [&](std::size_t rb0, std::size_t rb1, std::size_t p0, std::size_t p1) {
         q8_scratch& scratch = thread_q8_scratch();
         scratch.a.ensure(mb * kp * elem + 64);
@@ -168,43 +207,10 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
         for (std::size_t r0 = rb0 * 4; r0 < rb1 * 4 && r0 < m; r0 += mb) {
             const std::size_t rows = std::min({mb, rb1 * 4 - r0, m - r0});
             pack_a<plan, Arch>(src, r0, rows, k, kp, za, scratch.a.data(), scratch.row_sums.data());
-            for (std::size_t p = p0; p < p1; ++p) {
-                const std::size_t n0 = p * 16, ncols = std::min<std::size_t>(16, n - n0);
-                for (std::size_t i = 0; i < rows; i += 4) {
-                    const std::uint8_t* ai = scratch.a.data() + i * kp * elem;
-                    const std::int32_t* rs = row_term ? scratch.row_sums.data() + i : nullptr;
-                    const std::size_t nrows = std::min<std::size_t>(4, rows - i);
-                    if constexpr (q8_uses_avx2_v<Arch>) {
-#if defined(__AVX2__)
-                        x86::tile_4x16 t;
-                        if constexpr (plan::use_maddubs) {
-                            t = x86::kernel_maddubs<plan::depth>(ai, w.panel_s8(p), kp);
-                            x86::correct(t, col_term.data() + n0, w.centred_zero_points() + n0, rs);
-                        } else {
-                            t = x86::kernel_s16(reinterpret_cast<const std::int16_t*>(ai), w.panel_s16(p), kp);
-                        }
-                        x86::store_tile(stage, cols, t, r0 + i, n0, nrows, ncols);
-#endif
-                    } else {
-                        std::int32_t acc[4][16];
-                        kernel_portable<plan>(ai, plan::use_maddubs ? static_cast<const void*>(w.panel_s8(p))
-                                                                    : static_cast<const void*>(w.panel_s16(p)),
-                                              kp, acc);
-                        for (std::size_t r = 0; r < nrows; ++r)
-                            for (std::size_t c = 0; c < ncols; ++c) {
-                                std::int32_t v = acc[r][c];
-                                if constexpr (plan::use_maddubs) {
-                                    v = wrap_add(v, col_term[n0 + c]);
-                                    if (rs)
-                                        v = wrap_add(v, static_cast<std::int32_t>(
-                                                            0u - static_cast<std::uint32_t>(w.centred_zero_points()[n0 + c]) *
-                                                                     static_cast<std::uint32_t>(rs[r])));
-                                }
-                                store_scalar(stage, cols, r0 + i + r, n0 + c, v);
-                            }
-                    }
-                }
-            }
+            for (std::size_t g0 = p0; g0 < p1; g0 += group)
+                for (std::size_t i = 0; i < rows; i += 4)
+                    for (std::size_t p = g0; p < std::min(p1, g0 + group); ++p)
+                        tile(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p);
         }
     };
     if (threads == 1) {

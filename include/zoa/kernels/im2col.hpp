@@ -5,11 +5,13 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "zoa/core/aligned_buffer.hpp"
 #include "zoa/core/error.hpp"
 #include "zoa/core/execution.hpp"
 #include "zoa/kernels/output_stage.hpp"
+#include "zoa/kernels/x86/transpose.hpp"
 
 namespace zoa::kernels {
 
@@ -46,6 +48,25 @@ struct conv2d_shape {
 
 namespace detail {
 
+/// Side of the square blocks transposed with SIMD (1 = scalar only).
+template <class T>
+inline constexpr std::size_t simd_block =
+#if defined(__SSE2__)
+    sizeof(T) == 1 ? 16 : (std::is_same_v<T, float> ? 4 : 1);
+#else
+    1;
+#endif
+
+template <class T>
+void transpose_block(const T* src, std::size_t src_stride, T* dst, std::size_t dst_stride) noexcept {
+#if defined(__SSE2__)
+    if constexpr (sizeof(T) == 1) x86::transpose_16x16_bytes(src, src_stride, dst, dst_stride);
+    else if constexpr (std::is_same_v<T, float>) x86::transpose_4x4_floats(src, src_stride, dst, dst_stride);
+#else
+    (void)src, (void)src_stride, (void)dst, (void)dst_stride;
+#endif
+}
+
 /// The batch copied to NHWC with the padding materialised: xp[b][y][x][c], y < height + 2*pad_h,
 /// x < width + 2*pad_w, border = pad_value (0 for float, the input zero point for quantized convs, so padded taps
 /// contribute (za - za) * w = 0 exactly as PyTorch's zero padding of the real-valued input).
@@ -65,12 +86,19 @@ void to_padded_nhwc(const conv2d_shape& s, const T* x, T pad_value, T* xp, execu
             std::fill(dst + (s.pad_w + s.width) * c, dst + wp * c, pad_value);
             const T* src = x + b * c * hw + (y - s.pad_h) * s.width;
             T* d = dst + s.pad_w * c;
-            // transpose the C x W slab in 16-channel blocks (one cache line of the destination per pixel)
-            for (std::size_t c0 = 0; c0 < c; c0 += 16) {
-                const std::size_t c1 = std::min(c, c0 + 16);
-                for (std::size_t xx = 0; xx < s.width; ++xx)
-                    for (std::size_t ch = c0; ch < c1; ++ch) d[xx * c + ch] = src[ch * hw + xx];
-            }
+            // transpose the C x W slab (rows: channels, stride H*W; columns: pixels) into W x C, in SIMD blocks
+            constexpr std::size_t blk = simd_block<T>;
+            for (std::size_t c0 = 0; c0 < c; c0 += blk)
+                for (std::size_t x0 = 0; x0 < s.width; x0 += blk) {
+                    if constexpr (blk > 1) {
+                        if (c0 + blk <= c && x0 + blk <= s.width) {
+                            transpose_block(src + c0 * hw + x0, hw, d + x0 * c + c0, c);
+                            continue;
+                        }
+                    }
+                    for (std::size_t xx = x0; xx < std::min(s.width, x0 + blk); ++xx)
+                        for (std::size_t ch = c0; ch < std::min(c, c0 + blk); ++ch) d[xx * c + ch] = src[ch * hw + xx];
+                }
         }
     };
     if (ctx && ctx->threads() > 1) ctx->parallel_for(s.batch * hp, rows);

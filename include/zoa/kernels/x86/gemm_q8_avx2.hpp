@@ -175,56 +175,103 @@ inline void correct(tile_4x16& t, const std::int32_t* col, const std::int32_t* z
     }
 }
 
+/// 4 rows x 8 int32 columns -> u[j] holds column j (low 128 bits) and column j+4 (high 128 bits), 4 rows each.
+inline void transpose_4x8(const __m256i (&r)[4], __m256i (&u)[4]) noexcept {
+    const __m256i t0 = _mm256_unpacklo_epi32(r[0], r[1]), t1 = _mm256_unpackhi_epi32(r[0], r[1]);
+    const __m256i t2 = _mm256_unpacklo_epi32(r[2], r[3]), t3 = _mm256_unpackhi_epi32(r[2], r[3]);
+    u[0] = _mm256_unpacklo_epi64(t0, t2);
+    u[1] = _mm256_unpackhi_epi64(t0, t2);
+    u[2] = _mm256_unpacklo_epi64(t1, t3);
+    u[3] = _mm256_unpackhi_epi64(t1, t3);
+}
+
 /// Applies the output stage to the tile (rows m0.., columns n0.. of the result; `rows` x `cols` valid) and stores
 /// it. Same formulas, in the same order, as detail::store_scalar (requant results are bit-identical).
+/// Layouts: row-major tiles are stored with vector stores; column-major tiles whose 4 rows are adjacent in memory
+/// (conv2d's NCHW output: row_stride 1 inside one image) are transposed in registers and stored as 4-element runs;
+/// anything else goes through a scalar scatter.
 template <class Stage>
 inline void store_tile(const Stage& s, const zoa::kernels::detail::prepared_columns& p, const tile_4x16& t,
                        std::size_t m0, std::size_t n0, std::size_t rows, std::size_t cols) noexcept {
     using T = std::remove_pointer_t<decltype(s.c)>;
-    alignas(32) T tmp[4][16];
-    const bool direct = rows == 4 && cols == 16 && s.layout.col_stride == 1;
-    [[maybe_unused]] __m256 f00, f01, f10, f11;
-    [[maybe_unused]] __m256i i00, i01;
-    if constexpr (std::is_same_v<Stage, out_dequant>) {
-        f00 = _mm256_load_ps(p.f0.data() + n0);
-        f01 = _mm256_load_ps(p.f0.data() + n0 + 8);
-        f10 = _mm256_load_ps(p.f1.data() + n0);
-        f11 = _mm256_load_ps(p.f1.data() + n0 + 8);
-    } else if constexpr (!std::is_same_v<Stage, out_i32>) {
-        f00 = _mm256_load_ps(p.f0.data() + n0);
-        f01 = _mm256_load_ps(p.f0.data() + n0 + 8);
-        i00 = _mm256_load_si256(reinterpret_cast<const __m256i*>(p.i0.data() + n0));
-        i01 = _mm256_load_si256(reinterpret_cast<const __m256i*>(p.i0.data() + n0 + 8));
+    // 1. the stage formula on all 64 lanes, as int32 (i32/requant codes) or float bit patterns (dequant)
+    __m256i v[2][4];
+    if constexpr (std::is_same_v<Stage, out_i32>) {
+        for (int r = 0; r < 4; ++r) v[0][r] = t.v[r][0], v[1][r] = t.v[r][1];
+    } else if constexpr (std::is_same_v<Stage, out_dequant>) {
+        for (int h = 0; h < 2; ++h) {
+            const __m256 sc = _mm256_load_ps(p.f0.data() + n0 + 8 * h), bi = _mm256_load_ps(p.f1.data() + n0 + 8 * h);
+            for (int r = 0; r < 4; ++r)
+                v[h][r] = _mm256_castps_si256(_mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(t.v[r][h]), sc), bi));
+        }
+    } else {
+        const __m256 lo = _mm256_set1_ps(p.lo), hi = _mm256_set1_ps(p.hi);
+        const __m256i zp = _mm256_set1_epi32(p.zero_point);
+        for (int h = 0; h < 2; ++h) {
+            const __m256 mul = _mm256_load_ps(p.f0.data() + n0 + 8 * h);
+            const __m256i bias = _mm256_load_si256(reinterpret_cast<const __m256i*>(p.i0.data() + n0 + 8 * h));
+            for (int r = 0; r < 4; ++r) {
+                __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(t.v[r][h], bias)), mul);
+                f = _mm256_max_ps(_mm256_min_ps(f, hi), lo);
+                v[h][r] = _mm256_add_epi32(_mm256_cvtps_epi32(f), zp);  // MXCSR default: round half to even
+            }
+        }
+    }
+    const out_layout& lay = s.layout;
+    // 2a. row-major full tile
+    if (rows == 4 && cols == 16 && lay.col_stride == 1) {
+        for (std::size_t r = 0; r < 4; ++r) {
+            T* dst = s.c + lay.row_offset(m0 + r) + static_cast<std::ptrdiff_t>(n0);
+            if constexpr (sizeof(T) == 4) {
+                _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), v[0][r]);
+                _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 8), v[1][r]);
+            } else {
+                const __m256i w16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(v[0][r], v[1][r]), 0xD8);
+                const __m128i a = _mm256_castsi256_si128(w16), b = _mm256_extracti128_si256(w16, 1);
+                const __m128i bytes = std::is_same_v<T, std::int8_t> ? _mm_packs_epi16(a, b) : _mm_packus_epi16(a, b);
+                _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), bytes);
+            }
+        }
+        return;
+    }
+    // 2b. column-major: 4 adjacent rows (same group) per column
+    const bool same_group = lay.group_rows == 0 || (m0 % lay.group_rows) + 4 <= lay.group_rows;
+    if (rows == 4 && lay.row_stride == 1 && same_group) {
+        T* base = s.c + lay.row_offset(m0);
+        for (int h = 0; h < 2; ++h) {
+            __m256i u[4];
+            transpose_4x8(v[h], u);
+            for (std::size_t j = 0; j < 8; ++j) {
+                const std::size_t col = static_cast<std::size_t>(8 * h) + (j & 3) + (j >= 4 ? 4 : 0);
+                if (col >= cols) continue;
+                const __m128i q = j < 4 ? _mm256_castsi256_si128(u[j]) : _mm256_extracti128_si256(u[j & 3], 1);
+                T* dst = base + static_cast<std::ptrdiff_t>(n0 + col) * lay.col_stride;
+                if constexpr (sizeof(T) == 4) {
+                    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), q);
+                } else {
+                    const __m128i w16 = _mm_packs_epi32(q, q);
+                    const __m128i b8 = std::is_same_v<T, std::int8_t> ? _mm_packs_epi16(w16, w16) : _mm_packus_epi16(w16, w16);
+                    const std::int32_t four = _mm_cvtsi128_si32(b8);
+                    std::memcpy(dst, &four, 4);
+                }
+            }
+        }
+        return;
+    }
+    // 2c. anything else (ragged tiles, tiles across groups): scalar scatter of the computed lanes
+    alignas(32) std::int32_t tmp[4][16];
+    for (int r = 0; r < 4; ++r) {
+        _mm256_store_si256(reinterpret_cast<__m256i*>(tmp[r]), v[0][r]);
+        _mm256_store_si256(reinterpret_cast<__m256i*>(tmp[r] + 8), v[1][r]);
     }
     for (std::size_t r = 0; r < rows; ++r) {
-        T* dst = direct ? s.c + s.layout.row_offset(m0 + r) + static_cast<std::ptrdiff_t>(n0) : tmp[r];
-        if constexpr (std::is_same_v<Stage, out_i32>) {
-            _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), t.v[r][0]);
-            _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 8), t.v[r][1]);
-        } else if constexpr (std::is_same_v<Stage, out_dequant>) {
-            _mm256_storeu_ps(dst, _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(t.v[r][0]), f00), f10));
-            _mm256_storeu_ps(dst + 8, _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(t.v[r][1]), f01), f11));
-        } else {
-            const __m256 lo = _mm256_set1_ps(p.lo), hi = _mm256_set1_ps(p.hi);
-            const __m256i zp = _mm256_set1_epi32(p.zero_point);
-            __m256 v0 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(t.v[r][0], i00)), f00);
-            __m256 v1 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(t.v[r][1], i01)), f01);
-            v0 = _mm256_max_ps(_mm256_min_ps(v0, hi), lo);
-            v1 = _mm256_max_ps(_mm256_min_ps(v1, hi), lo);
-            const __m256i q0 = _mm256_add_epi32(_mm256_cvtps_epi32(v0), zp);  // MXCSR default: round half to even
-            const __m256i q1 = _mm256_add_epi32(_mm256_cvtps_epi32(v1), zp);
-            const __m256i w16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(q0, q1), 0xD8);
-            const __m128i a = _mm256_castsi256_si128(w16), b = _mm256_extracti128_si256(w16, 1);
-            const __m128i bytes = std::is_same_v<T, std::int8_t> ? _mm_packs_epi16(a, b) : _mm_packus_epi16(a, b);
-            _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), bytes);
+        T* row = s.c + lay.row_offset(m0 + r);
+        for (std::size_t c = 0; c < cols; ++c) {
+            T& dst = row[static_cast<std::ptrdiff_t>(n0 + c) * lay.col_stride];
+            if constexpr (std::is_same_v<T, float>) std::memcpy(&dst, &tmp[r][c], 4);
+            else dst = static_cast<T>(tmp[r][c]);
         }
     }
-    if (!direct)
-        for (std::size_t r = 0; r < rows; ++r) {
-            T* row = s.c + s.layout.row_offset(m0 + r);
-            for (std::size_t c = 0; c < cols; ++c)
-                row[static_cast<std::ptrdiff_t>(n0 + c) * s.layout.col_stride] = tmp[r][c];
-        }
 }
 
 }  // namespace zoa::kernels::x86

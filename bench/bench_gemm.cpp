@@ -1,0 +1,276 @@
+// zoa — GEMM/conv benchmark: zoa's kernels vs oneDNN in the same process with 2 threads, one summary line per shape
+// SPDX-License-Identifier: MIT
+//
+// Prints, after the Google Benchmark table, one line per shape and bit-width:
+//   gemm shape=<name> bits=<8|6|4|32> zoa_gops=<x> onednn_gops=<y> ratio=<x/y>
+// bits 8/6/4: zoa's integer kernels for that code range vs oneDNN's 8-bit u8s8s32 GEMM (or u8 x s8 -> s32 conv);
+// bits 32: zoa's fp32 GEMM/conv vs dnnl_sgemm (or an f32 oneDNN conv). Each number is the best of 3 repetitions
+// (GOP/s = 2*M*N*K / wall time). Instruction sets: by default both sides run AVX2 (+FMA): zoa's kernels with
+// Arch = xsimd::fma3<xsimd::avx2>, oneDNN capped with dnnl_set_max_cpu_isa(avx2). ZOA_BENCH_ISA=native runs zoa with
+// zoa::default_arch and oneDNN with its best ISA (AVX-512/VNNI/AMX where present). ONEDNN_MAX_CPU_ISA, when set,
+// overrides oneDNN's cap.
+#include <benchmark/benchmark.h>
+#include <dlfcn.h>
+
+#include <oneapi/dnnl/dnnl.h>
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "zoa/core/execution.hpp"
+#include "zoa/core/rng.hpp"
+#include "zoa/kernels/conv2d.hpp"
+#include "zoa/kernels/gemm_f32.hpp"
+#include "zoa/kernels/gemm_q8.hpp"
+#include "zoa/quant/bit_width.hpp"
+
+namespace {
+
+namespace zk = zoa::kernels;
+namespace zq = zoa::quant;
+using avx2_arch = xsimd::fma3<xsimd::avx2>;
+constexpr int bench_threads = 2;
+
+struct gemm_case {
+    const char* name;
+    std::size_t m, n, k;
+};
+struct conv_case {
+    const char* name;
+    zk::conv2d_shape s;
+};
+const gemm_case gemm_cases[] = {{"vit_qkv", 1576, 2304, 768},
+                                {"vit_proj", 1576, 768, 768},
+                                {"vit_fc1", 1576, 3072, 768},
+                                {"vit_fc2", 1576, 768, 3072}};
+const conv_case conv_cases[] = {{"r50_conv3x3_56", {8, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1}},
+                                {"r50_conv3x3_28", {8, 128, 28, 28, 128, 3, 3, 1, 1, 1, 1}},
+                                {"r50_conv1x1_14", {8, 256, 14, 14, 1024, 1, 1, 1, 1, 0, 0}}};
+
+zoa::execution_context& pool() {
+    static zoa::execution_context ctx(bench_threads);
+    return ctx;
+}
+
+template <class Range>
+std::vector<typename Range::storage> codes(std::size_t n, std::uint64_t seed) {
+    zoa::rng g(seed);
+    std::vector<typename Range::storage> v(n);
+    for (auto& x : v) x = static_cast<typename Range::storage>(int(Range::min) + int(g.uniform_index(Range::levels)));
+    return v;
+}
+std::vector<float> floats(std::size_t n, std::uint64_t seed) {
+    zoa::rng g(seed);
+    std::vector<float> v(n);
+    for (auto& x : v) x = 2.0f * g.uniform() - 1.0f;
+    return v;
+}
+
+void set_ops(benchmark::State& st, double ops) { st.counters["ops"] = benchmark::Counter(ops); }
+
+// ---- zoa ---------------------------------------------------------------------------------------------------------
+template <int Bits, class Arch>
+void zoa_gemm_q8(benchmark::State& st, gemm_case c) {
+    using R = zq::signed_range<Bits>;  // PTQ4ViT: signed symmetric activations and weights
+    const auto a = codes<R>(c.m * c.k, 1), w = codes<R>(c.n * c.k, 2);
+    const zk::packed_q8<R, R> pw(w.data(), c.n, c.k, static_cast<std::ptrdiff_t>(c.k), 1);
+    std::vector<std::int32_t> out(c.m * c.n);
+    for (auto _ : st)
+        zk::gemm_q8<R, R, Arch>(a.data(), c.m, static_cast<std::ptrdiff_t>(c.k), 0, pw,
+                                zk::out_i32{out.data(), zk::row_major(static_cast<std::ptrdiff_t>(c.n))}, &pool());
+    set_ops(st, 2.0 * double(c.m) * double(c.n) * double(c.k));
+}
+
+template <class Arch>
+void zoa_gemm_f32(benchmark::State& st, gemm_case c) {
+    const auto a = floats(c.m * c.k, 1), w = floats(c.n * c.k, 2), bias = floats(c.n, 3);
+    const zk::packed_f32<Arch> pw(w.data(), c.n, c.k, static_cast<std::ptrdiff_t>(c.k), 1);
+    std::vector<float> out(c.m * c.n);
+    for (auto _ : st)
+        zk::gemm_f32<Arch>(a.data(), c.m, static_cast<std::ptrdiff_t>(c.k), pw,
+                           zk::out_f32{out.data(), zk::row_major(static_cast<std::ptrdiff_t>(c.n)), bias.data()}, &pool());
+    set_ops(st, 2.0 * double(c.m) * double(c.n) * double(c.k));
+}
+
+template <int Bits, class Arch>
+void zoa_conv_q8(benchmark::State& st, conv_case c) {
+    using R = zq::unsigned_range<Bits>;  // MQBench: affine activations, per-channel affine weights
+    const auto& s = c.s;
+    const auto x = codes<R>(s.batch * s.in_channels * s.height * s.width, 4), w = codes<R>(s.out_channels * s.k(), 5);
+    std::vector<std::int32_t> zw(s.out_channels);
+    for (std::size_t o = 0; o < zw.size(); ++o) zw[o] = static_cast<std::int32_t>(o % (R::levels / 2)) + 1;
+    const auto pw = zk::pack_conv2d_q8<R, R>(w.data(), s, zw.data(), zw.size());
+    std::vector<std::int32_t> y(s.batch * s.out_channels * s.out_h() * s.out_w());
+    for (auto _ : st) zk::conv2d_q8<R, R, Arch>(s, x.data(), 3, pw, zk::out_i32{y.data()}, &pool());
+    set_ops(st, 2.0 * double(s.m()) * double(s.out_channels) * double(s.k()));
+}
+
+template <class Arch>
+void zoa_conv_f32(benchmark::State& st, conv_case c) {
+    const auto& s = c.s;
+    const auto x = floats(s.batch * s.in_channels * s.height * s.width, 4), w = floats(s.out_channels * s.k(), 5);
+    const auto pw = zk::pack_conv2d_f32<Arch>(w.data(), s);
+    std::vector<float> y(s.batch * s.out_channels * s.out_h() * s.out_w());
+    for (auto _ : st) zk::conv2d_f32<Arch>(s, x.data(), pw, nullptr, y.data(), &pool());
+    set_ops(st, 2.0 * double(s.m()) * double(s.out_channels) * double(s.k()));
+}
+
+// ---- oneDNN ------------------------------------------------------------------------------------------------------
+void onednn_gemm_u8s8s32(benchmark::State& st, gemm_case c) {
+    const auto a = codes<zq::unsigned_range<8>>(c.m * c.k, 1);
+    const auto w = codes<zq::signed_range<8>>(c.n * c.k, 2);
+    std::vector<std::int32_t> out(c.m * c.n);
+    const std::int32_t co = 0;
+    const auto m = static_cast<dnnl_dim_t>(c.m), n = static_cast<dnnl_dim_t>(c.n), k = static_cast<dnnl_dim_t>(c.k);
+    for (auto _ : st)
+        if (dnnl_gemm_u8s8s32('N', 'T', 'F', m, n, k, 1.0f, a.data(), k, 0, w.data(), k, 0, 0.0f, out.data(), n, &co) !=
+            dnnl_success)
+            st.SkipWithError("dnnl_gemm_u8s8s32 failed");
+    set_ops(st, 2.0 * double(c.m) * double(c.n) * double(c.k));
+}
+
+void onednn_sgemm(benchmark::State& st, gemm_case c) {
+    const auto a = floats(c.m * c.k, 1), w = floats(c.n * c.k, 2);
+    std::vector<float> out(c.m * c.n);
+    const auto m = static_cast<dnnl_dim_t>(c.m), n = static_cast<dnnl_dim_t>(c.n), k = static_cast<dnnl_dim_t>(c.k);
+    for (auto _ : st)
+        if (dnnl_sgemm('N', 'T', m, n, k, 1.0f, a.data(), k, w.data(), k, 0.0f, out.data(), n) != dnnl_success)
+            st.SkipWithError("dnnl_sgemm failed");
+    set_ops(st, 2.0 * double(c.m) * double(c.n) * double(c.k));
+}
+
+// A oneDNN forward convolution with layouts of its choice ("any"); only the primitive execution is timed.
+void onednn_conv(benchmark::State& st, conv_case c, bool int8) {
+    using namespace dnnl;
+    const auto& s = c.s;
+    engine eng(engine::kind::cpu, 0);
+    stream strm(eng);
+    auto d = [](std::size_t v) { return static_cast<memory::dim>(v); };
+    const memory::dims src{d(s.batch), d(s.in_channels), d(s.height), d(s.width)};
+    const memory::dims wei{d(s.out_channels), d(s.in_channels), d(s.kernel_h), d(s.kernel_w)};
+    const memory::dims dst{d(s.batch), d(s.out_channels), d(s.out_h()), d(s.out_w())};
+    const auto ts = int8 ? memory::data_type::u8 : memory::data_type::f32;
+    const auto tw = int8 ? memory::data_type::s8 : memory::data_type::f32;
+    const auto td = int8 ? memory::data_type::s32 : memory::data_type::f32;
+    const convolution_forward::desc desc(prop_kind::forward_inference, algorithm::convolution_direct,
+                                         memory::desc(src, ts, memory::format_tag::any),
+                                         memory::desc(wei, tw, memory::format_tag::any),
+                                         memory::desc(dst, td, memory::format_tag::any), {d(s.stride_h), d(s.stride_w)},
+                                         {d(s.pad_h), d(s.pad_w)}, {d(s.pad_h), d(s.pad_w)});
+    const convolution_forward::primitive_desc pd(desc, eng);
+    memory msrc(pd.src_desc(), eng), mwei(pd.weights_desc(), eng), mdst(pd.dst_desc(), eng);
+    std::memset(msrc.get_data_handle(), 1, pd.src_desc().get_size());
+    std::memset(mwei.get_data_handle(), 1, pd.weights_desc().get_size());
+    convolution_forward conv(pd);
+    for (auto _ : st) {
+        conv.execute(strm, {{DNNL_ARG_SRC, msrc}, {DNNL_ARG_WEIGHTS, mwei}, {DNNL_ARG_DST, mdst}});
+        strm.wait();
+    }
+    st.SetLabel(pd.impl_info_str());
+    set_ops(st, 2.0 * double(s.m()) * double(s.out_channels) * double(s.k()));
+}
+
+// ---- summary -----------------------------------------------------------------------------------------------------
+/// Console output as usual, plus the best GOP/s of each benchmark over its repetitions.
+class summary_reporter : public benchmark::ConsoleReporter {
+public:
+    std::map<std::string, double> best;
+    void ReportRuns(const std::vector<Run>& runs) override {
+        std::vector<Run> shown;
+        for (const auto& r : runs) {
+            if (r.run_type == Run::RT_Aggregate) {
+                if (r.aggregate_name == "median") shown.push_back(r);
+                continue;
+            }
+            if (r.error_occurred || r.iterations == 0 || r.real_accumulated_time <= 0) continue;
+            const auto it = r.counters.find("ops");
+            if (it == r.counters.end()) continue;
+            const double gops = it->second.value * double(r.iterations) / r.real_accumulated_time / 1e9;
+            const std::string key = r.run_name.function_name;
+            if (gops > best[key]) best[key] = gops;
+        }
+        if (shown.empty()) shown = runs;
+        ConsoleReporter::ReportRuns(shown);
+    }
+};
+
+std::string load_average() {
+    std::ifstream f("/proc/loadavg");
+    std::string a, b, c;
+    f >> a >> b >> c;
+    return a + " " + b + " " + c;
+}
+
+template <class Arch>
+void register_all() {
+    auto reg = [](const std::string& name, auto fn, auto arg) {
+        benchmark::RegisterBenchmark(name.c_str(), fn, arg)
+            ->UseRealTime()
+            ->MinTime(0.2)
+            ->Repetitions(3)
+            ->Unit(benchmark::kMillisecond);
+    };
+    for (const auto& c : gemm_cases) {
+        const std::string n = c.name;
+        reg("onednn/" + n + "/8", onednn_gemm_u8s8s32, c);
+        reg("zoa/" + n + "/8", zoa_gemm_q8<8, Arch>, c);
+        reg("zoa/" + n + "/6", zoa_gemm_q8<6, Arch>, c);
+        reg("zoa/" + n + "/4", zoa_gemm_q8<4, Arch>, c);
+        reg("onednn/" + n + "/32", onednn_sgemm, c);
+        reg("zoa/" + n + "/32", zoa_gemm_f32<Arch>, c);
+    }
+    for (const auto& c : conv_cases) {
+        const std::string n = c.name;
+        reg("onednn/" + n + "/8", [](benchmark::State& st, conv_case cc) { onednn_conv(st, cc, true); }, c);
+        reg("zoa/" + n + "/8", zoa_conv_q8<8, Arch>, c);
+        reg("zoa/" + n + "/6", zoa_conv_q8<6, Arch>, c);
+        reg("zoa/" + n + "/4", zoa_conv_q8<4, Arch>, c);
+        reg("onednn/" + n + "/32", [](benchmark::State& st, conv_case cc) { onednn_conv(st, cc, false); }, c);
+        reg("zoa/" + n + "/32", zoa_conv_f32<Arch>, c);
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const char* mode = std::getenv("ZOA_BENCH_ISA");
+    const bool native = mode && std::string(mode) == "native";
+    if (!native && !std::getenv("ONEDNN_MAX_CPU_ISA")) dnnl_set_max_cpu_isa(dnnl_cpu_isa_avx2);
+    // oneDNN's OpenMP runtime: pin it to the same thread count as zoa (libgomp is loaded by libdnnl).
+    using set_threads_fn = void (*)(int);
+    if (auto* f = reinterpret_cast<set_threads_fn>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"))) f(bench_threads);
+    if (native) register_all<zoa::default_arch>();
+    else register_all<avx2_arch>();
+
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    const std::string load_before = load_average();
+    summary_reporter rep;
+    benchmark::RunSpecifiedBenchmarks(&rep);
+    benchmark::Shutdown();
+
+    std::printf("# zoa arch: %s; oneDNN max ISA: %s; threads: %d\n",
+                native ? zoa::default_arch::name() : avx2_arch::name(),
+                native ? "native" : (std::getenv("ONEDNN_MAX_CPU_ISA") ? std::getenv("ONEDNN_MAX_CPU_ISA") : "avx2"),
+                bench_threads);
+    std::printf("# load average (1/5/15 min) before: %s, after: %s\n", load_before.c_str(), load_average().c_str());
+    auto line = [&](const char* shape, int bits) {
+        const std::string s = shape, b = std::to_string(bits), ob = bits == 32 ? "32" : "8";
+        const auto z = rep.best.find("zoa/" + s + "/" + b), o = rep.best.find("onednn/" + s + "/" + ob);
+        if (z == rep.best.end() || o == rep.best.end()) return;
+        std::printf("gemm shape=%s bits=%d zoa_gops=%.1f onednn_gops=%.1f ratio=%.3f\n", shape, bits, z->second,
+                    o->second, z->second / o->second);
+    };
+    for (const auto& c : gemm_cases)
+        for (int bits : {8, 6, 4, 32}) line(c.name, bits);
+    for (const auto& c : conv_cases)
+        for (int bits : {8, 6, 4, 32}) line(c.name, bits);
+    return 0;
+}
