@@ -71,8 +71,10 @@ double check_close(const float* got, const float* ref, std::size_t n, double rel
         if (!(err <= rel * scale + abs_floor)) {
             if (bad++ == 0) first_bad = i;
         }
-        if (std::isnan(err)) worst = err;
-        else if (err > abs_floor && err / scale > worst) worst = err / scale;  // ignore denormal-range differences
+        if (std::isnan(err))
+            worst = err;
+        else if (err > abs_floor && err / scale > worst)
+            worst = err / scale;  // ignore denormal-range differences
     }
     INFO(what, ": worst scaled error ", worst, ", violations ", bad, " of ", n,
          (bad ? ", first at " + std::to_string(first_bad) + " got " + std::to_string(got[first_bad]) + " ref " +
@@ -85,7 +87,8 @@ double check_close(const float* got, const float* ref, std::size_t n, double rel
 /// Pure relative check (unit = 0).
 inline double check_relative(const float* got, const float* ref, std::size_t n, double rel, const std::string& what,
                              double abs_floor = 1e-30) {
-    return check_close(got, ref, n, rel, [](std::size_t) { return 0.0f; }, what, abs_floor);
+    return check_close(
+        got, ref, n, rel, [](std::size_t) { return 0.0f; }, what, abs_floor);
 }
 
 /// True when the two buffers are bit-identical.

@@ -20,8 +20,11 @@ struct regime {
     const char* name;
     float mean, sd;
 };
-const regime regimes[] = {{"normal", 0.0f, 1.0f},  {"offset", 1000.0f, 0.5f}, {"wide", 0.0f, 1e6f},
-                          {"tiny", 0.0f, 1e-20f},  {"huge", 1e15f, 1e12f}};
+const regime regimes[] = {{"normal", 0.0f, 1.0f},
+                          {"offset", 1000.0f, 0.5f},
+                          {"wide", 0.0f, 1e6f},
+                          {"tiny", 0.0f, 1e-20f},
+                          {"huge", 1e15f, 1e12f}};
 
 template <class Arch>
 void bn_case(zoa::rng& g, std::size_t n, std::size_t c, std::size_t hw, const regime& r, bool affine) {
@@ -35,7 +38,8 @@ void bn_case(zoa::rng& g, std::size_t n, std::size_t c, std::size_t hw, const re
     const std::size_t total = n * c * hw;
     std::vector<float> x = zoa_test::normal_vector(g, total, r.mean, r.sd);
     x[g.uniform_index(static_cast<std::uint32_t>(total))] = r.mean - 25.0f * r.sd;
-    const std::vector<float> w = zoa_test::normal_vector(g, c, 1.0f, 0.3f), b = zoa_test::normal_vector(g, c, 0.0f, 1.0f);
+    const std::vector<float> w = zoa_test::normal_vector(g, c, 1.0f, 0.3f),
+                             b = zoa_test::normal_vector(g, c, 0.0f, 1.0f);
     const float* wp = affine ? w.data() : nullptr;
     const float* bp = affine ? b.data() : nullptr;
     auto unit = [&](std::size_t i) {
@@ -45,14 +49,17 @@ void bn_case(zoa::rng& g, std::size_t n, std::size_t c, std::size_t hw, const re
 
     // batch-statistics mode
     std::vector<float> y1(total), y2(total), yr(total), m1(c), v1(c), m2(c), v2(c), mr(c), vr(c);
-    zoa::kernels::batch_norm_batch_stats<Arch>(x.data(), y1.data(), m1.data(), v1.data(), n, c, hw, wp, bp, 1e-5f, ctx1);
-    zoa::kernels::batch_norm_batch_stats<Arch>(x.data(), y2.data(), m2.data(), v2.data(), n, c, hw, wp, bp, 1e-5f, ctx2);
+    zoa::kernels::batch_norm_batch_stats<Arch>(x.data(), y1.data(), m1.data(), v1.data(), n, c, hw, wp, bp, 1e-5f,
+                                               ctx1);
+    zoa::kernels::batch_norm_batch_stats<Arch>(x.data(), y2.data(), m2.data(), v2.data(), n, c, hw, wp, bp, 1e-5f,
+                                               ctx2);
     ref::batch_norm_batch_stats(x.data(), yr.data(), mr.data(), vr.data(), n, c, hw, wp, bp, 1e-5f, ctx1);
     CHECK(zoa_test::same_bits(y1, y2));
     CHECK(zoa_test::same_bits(m1, m2));
     CHECK(zoa_test::same_bits(v1, v2));
     zoa_test::check_close(y1.data(), yr.data(), total, 1e-5, unit, "batch-stats y");
-    zoa_test::check_close(m1.data(), mr.data(), c, 1e-5, [&](std::size_t i) { return std::sqrt(vr[i]); }, "batch mean");
+    zoa_test::check_close(
+        m1.data(), mr.data(), c, 1e-5, [&](std::size_t i) { return std::sqrt(vr[i]); }, "batch mean");
     zoa_test::check_relative(v1.data(), vr.data(), c, 1e-5, "batch var");
 
     // eval mode with running statistics near (but not equal to) the batch's
@@ -77,7 +84,8 @@ TEST_CASE_TEMPLATE("batch_norm matches the double reference in both modes, on ra
         bn_case<Arch>(g, 1, 3, 2, r, true);
         bn_case<Arch>(g, 2, 1, 1, r, true);
         for (int t = 0; t < 6; ++t)
-            bn_case<Arch>(g, zoa_test::pick(g, 1, 4), zoa_test::pick(g, 1, 17), zoa_test::pick(g, 2, 300), r, t % 3 != 0);
+            bn_case<Arch>(g, zoa_test::pick(g, 1, 4), zoa_test::pick(g, 1, 17), zoa_test::pick(g, 2, 300), r,
+                          t % 3 != 0);
     }
     bn_case<Arch>(g, 2, 8, 56 * 56, regimes[0], true);  // a ResNet-50 layer1 plane size
 }
@@ -116,7 +124,8 @@ TEST_CASE("batch_norm_batch_stats propagates NaN within its channel only") {
     for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 5);
     x[(1 * c + 2) * hw + 3] = std::numeric_limits<float>::quiet_NaN();  // sample 1, channel 2
     std::vector<float> y(x.size()), m(c), v(c);
-    zoa::kernels::batch_norm_batch_stats(x.data(), y.data(), m.data(), v.data(), n, c, hw, nullptr, nullptr, 1e-5f, ctx);
+    zoa::kernels::batch_norm_batch_stats(x.data(), y.data(), m.data(), v.data(), n, c, hw, nullptr, nullptr, 1e-5f,
+                                         ctx);
     for (std::size_t i = 0; i < x.size(); ++i) CHECK(std::isnan(y[i]) == ((i / hw) % c == 2));
     CHECK(std::isnan(m[2]));
     CHECK(!std::isnan(m[0]));
@@ -127,14 +136,17 @@ TEST_CASE("batch_norm rejects bad arguments with zoa::error") {
     std::vector<float> x(12, 1.0f), y(12), rm(3, 0.0f), rv(3, 1.0f);
     using zoa::kernels::batch_norm_batch_stats;
     using zoa::kernels::batch_norm_eval;
-    CHECK_THROWS_WITH_AS(batch_norm_batch_stats(x.data(), y.data(), nullptr, nullptr, 1, 3, 1, nullptr, nullptr, 1e-5f, ctx),
-                         "zoa: argument: batch_norm_batch_stats: batch statistics need more than 1 value per channel, "
-                         "got n*hw = 1",
-                         zoa::error);
-    CHECK_THROWS_AS(ref::batch_norm_batch_stats(x.data(), y.data(), nullptr, nullptr, 1, 3, 1, nullptr, nullptr, 1e-5f, ctx),
-                    zoa::error);
-    CHECK_THROWS_WITH_AS(batch_norm_batch_stats(x.data(), y.data(), nullptr, nullptr, 2, 3, 2, nullptr, nullptr, 0.0f, ctx),
-                         "zoa: argument: batch_norm_batch_stats: eps must be finite and > 0, got 0", zoa::error);
+    CHECK_THROWS_WITH_AS(
+        batch_norm_batch_stats(x.data(), y.data(), nullptr, nullptr, 1, 3, 1, nullptr, nullptr, 1e-5f, ctx),
+        "zoa: argument: batch_norm_batch_stats: batch statistics need more than 1 value per channel, "
+        "got n*hw = 1",
+        zoa::error);
+    CHECK_THROWS_AS(
+        ref::batch_norm_batch_stats(x.data(), y.data(), nullptr, nullptr, 1, 3, 1, nullptr, nullptr, 1e-5f, ctx),
+        zoa::error);
+    CHECK_THROWS_WITH_AS(
+        batch_norm_batch_stats(x.data(), y.data(), nullptr, nullptr, 2, 3, 2, nullptr, nullptr, 0.0f, ctx),
+        "zoa: argument: batch_norm_batch_stats: eps must be finite and > 0, got 0", zoa::error);
     CHECK_THROWS_AS(batch_norm_batch_stats(x.data(), y.data(), nullptr, nullptr, 2, 0, 2, nullptr, nullptr, 1e-5f, ctx),
                     zoa::error);
     CHECK_THROWS_AS(batch_norm_batch_stats(x.data(), nullptr, nullptr, nullptr, 2, 3, 2, nullptr, nullptr, 1e-5f, ctx),
@@ -142,11 +154,13 @@ TEST_CASE("batch_norm rejects bad arguments with zoa::error") {
     CHECK_THROWS_WITH_AS(batch_norm_eval(x.data(), y.data(), 2, 3, 2, nullptr, rv.data(), nullptr, nullptr, 1e-5f, ctx),
                          "zoa: argument: batch_norm_eval: running_mean must not be null", zoa::error);
     rv[1] = -1.0f;
-    CHECK_THROWS_WITH_AS(batch_norm_eval(x.data(), y.data(), 2, 3, 2, rm.data(), rv.data(), nullptr, nullptr, 1e-5f, ctx),
-                         "zoa: numeric: batch_norm_eval: running_var[1] must be >= 0, got -1", zoa::error);
+    CHECK_THROWS_WITH_AS(
+        batch_norm_eval(x.data(), y.data(), 2, 3, 2, rm.data(), rv.data(), nullptr, nullptr, 1e-5f, ctx),
+        "zoa: numeric: batch_norm_eval: running_var[1] must be >= 0, got -1", zoa::error);
     rv[1] = std::numeric_limits<float>::quiet_NaN();
     CHECK_THROWS_AS(batch_norm_eval(x.data(), y.data(), 2, 3, 2, rm.data(), rv.data(), nullptr, nullptr, 1e-5f, ctx),
                     zoa::error);
-    CHECK_THROWS_AS(ref::batch_norm_eval(x.data(), y.data(), 2, 3, 2, rm.data(), rv.data(), nullptr, nullptr, 1e-5f, ctx),
-                    zoa::error);
+    CHECK_THROWS_AS(
+        ref::batch_norm_eval(x.data(), y.data(), 2, 3, 2, rm.data(), rv.data(), nullptr, nullptr, 1e-5f, ctx),
+        zoa::error);
 }

@@ -31,7 +31,8 @@ const json& fixture() {
     static const json fx = [] {
         const std::string path = std::string(ZOA_FIXTURES_DIR) + "/elementwise.json";
         std::ifstream in(path);
-        REQUIRE_MESSAGE(in.good(), "cannot open ", path, " (run /usr/bin/python3 tools/reference/gen_elementwise_fixture.py)");
+        REQUIRE_MESSAGE(in.good(), "cannot open ", path,
+                        " (run /usr/bin/python3 tools/reference/gen_elementwise_fixture.py)");
         return json::parse(in);
     }();
     return fx;
@@ -44,7 +45,9 @@ std::vector<float> floats(const json& j) {
     return v;
 }
 
-std::size_t sz(const json& j) { return j.get<std::size_t>(); }
+std::size_t sz(const json& j) {
+    return j.get<std::size_t>();
+}
 
 // Checks got against torch-float64 (1e-5 relative to |ref| + unit) and reports the max abs difference to torch's
 // float32 output. That one is only sanity-checked (≤ 1e-4·(1 + max|ref|)): torch's float32 kernels carry their own
@@ -78,8 +81,8 @@ TEST_CASE("golden: layer_norm equals F.layer_norm") {
         const auto x = floats(c.at("x")), w = floats(c.at("weight")), b = floats(c.at("bias"));
         std::vector<float> y(x.size());
         zoa::kernels::layer_norm(x.data(), y.data(), rows, dim, w.data(), b.data(), c.at("eps").get<float>(), ctx);
-        against_torch("layer_norm[" + std::to_string(k++) + "] " + std::to_string(rows) + "x" + std::to_string(dim), y, c, "y",
-                      [&](std::size_t i) { return std::fabs(w[i % dim]) + std::fabs(b[i % dim]); });
+        against_torch("layer_norm[" + std::to_string(k++) + "] " + std::to_string(rows) + "x" + std::to_string(dim), y,
+                      c, "y", [&](std::size_t i) { return std::fabs(w[i % dim]) + std::fabs(b[i % dim]); });
     }
 }
 
@@ -100,7 +103,8 @@ TEST_CASE("golden: batch_norm equals F.batch_norm in training (batch statistics)
         const auto ref_var = floats(c.at("batch_var"));
         against_torch(tag + "batch mean", mean, c, "batch_mean", [&](std::size_t i) { return std::sqrt(ref_var[i]); });
         against_torch(tag + "batch var (biased)", var, c, "batch_var", unit_zero);
-        zoa::kernels::batch_norm_eval(x.data(), y.data(), n, ch, hw, rm.data(), rv.data(), w.data(), b.data(), eps, ctx);
+        zoa::kernels::batch_norm_eval(x.data(), y.data(), n, ch, hw, rm.data(), rv.data(), w.data(), b.data(), eps,
+                                      ctx);
         against_torch(tag + "eval y", y, c, "y_eval", unit);
     }
 }

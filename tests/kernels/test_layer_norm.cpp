@@ -22,8 +22,8 @@ struct ln_case {
 };
 
 // Data regimes: ordinary activations, |μ| ≫ σ (cancellation), wide range, tiny values (eps-dominated), huge values.
-const ln_case cases[] = {{"normal", 0.0f, 1.0f},     {"offset", 1000.0f, 0.5f}, {"wide", 0.0f, 1e6f},
-                         {"tiny", 0.0f, 1e-20f},     {"huge", 1e15f, 1e12f},    {"eps-scale", 0.0f, 1e-3f}};
+const ln_case cases[] = {{"normal", 0.0f, 1.0f}, {"offset", 1000.0f, 0.5f}, {"wide", 0.0f, 1e6f},
+                         {"tiny", 0.0f, 1e-20f}, {"huge", 1e15f, 1e12f},    {"eps-scale", 0.0f, 1e-3f}};
 
 template <class Arch>
 void run_layer_norm_case(zoa::rng& g, std::size_t rows, std::size_t dim, const ln_case& c, bool affine, float eps,
@@ -35,7 +35,8 @@ void run_layer_norm_case(zoa::rng& g, std::size_t rows, std::size_t dim, const l
     CAPTURE(dim);
     std::vector<float> x = zoa_test::normal_vector(g, rows * dim, c.mean, c.sd);
     if (rows * dim > 3) x[rows * dim / 2] = c.mean + 40.0f * c.sd;  // an outlier
-    const std::vector<float> w = zoa_test::normal_vector(g, dim, 1.0f, 0.5f), b = zoa_test::normal_vector(g, dim, 0.0f, 2.0f);
+    const std::vector<float> w = zoa_test::normal_vector(g, dim, 1.0f, 0.5f),
+                             b = zoa_test::normal_vector(g, dim, 0.0f, 2.0f);
     const float* wp = affine ? w.data() : nullptr;
     const float* bp = affine ? b.data() : nullptr;
 
@@ -53,11 +54,13 @@ void run_layer_norm_case(zoa::rng& g, std::size_t rows, std::size_t dim, const l
     CHECK(zoa_test::same_bits(mu1, mu2));
     CHECK(zoa_test::same_bits(rs1, rs2));
     // x̂ is O(1): its natural unit is 1. y = x̂·w + b: unit |w| + |b|. μ: unit = the row's spread (1/rstd).
-    zoa_test::check_close(xh1.data(), xhr.data(), x.size(), 1e-5, [](std::size_t) { return 1.0f; }, "x_hat");
+    zoa_test::check_close(
+        xh1.data(), xhr.data(), x.size(), 1e-5, [](std::size_t) { return 1.0f; }, "x_hat");
     zoa_test::check_close(
         y1.data(), yr.data(), x.size(), 1e-5,
         [&](std::size_t i) { return affine ? std::fabs(w[i % dim]) + std::fabs(b[i % dim]) : 1.0f; }, "y");
-    zoa_test::check_close(mu1.data(), mur.data(), rows, 1e-5, [&](std::size_t r) { return 1.0f / rsr[r]; }, "mean");
+    zoa_test::check_close(
+        mu1.data(), mur.data(), rows, 1e-5, [&](std::size_t r) { return 1.0f / rsr[r]; }, "mean");
     zoa_test::check_relative(rs1.data(), rsr.data(), rows, 1e-5, "rstd");
 
     // layer_norm (no statistics) gives the same y; re-applying the affine to x̂ gives y again.
@@ -98,8 +101,8 @@ TEST_CASE_TEMPLATE("layer_norm reads the affine vectors at call time and works i
         zoa::kernels::layer_norm<Arch>(x.data(), y.data(), rows, dim, w.data(), b.data(), 1e-6f, ctx);
         ref::layer_norm(x.data(), yr.data(), rows, dim, w.data(), b.data(), 1e-6f, ctx);
         zoa_test::check_close(
-            y.data(), yr.data(), y.size(), 1e-5, [&](std::size_t i) { return std::fabs(w[i % dim]) + std::fabs(b[i % dim]); },
-            "y after parameter edit");
+            y.data(), yr.data(), y.size(), 1e-5,
+            [&](std::size_t i) { return std::fabs(w[i % dim]) + std::fabs(b[i % dim]); }, "y after parameter edit");
         for (std::size_t d = 0; d < dim; ++d) {  // an adaptation step edits w, b in place
             w[d] += 0.25f * static_cast<float>(step + 1);
             b[d] -= 0.5f;

@@ -71,7 +71,8 @@ void per_tensor_case(zoa::rng& g, const qrange& r, float scale, std::int32_t zp,
     bool half_step = true;
     for (std::size_t i = 0; i < x.size(); ++i) {
         const double lo = (r.lo - zp) * static_cast<double>(scale), hi = (r.hi - zp) * static_cast<double>(scale);
-        if (x[i] >= lo && x[i] <= hi) half_step = half_step && std::fabs(d1[i] - x[i]) <= 0.5 * scale + 1e-6 * (std::fabs(x[i]) + scale);
+        if (x[i] >= lo && x[i] <= hi)
+            half_step = half_step && std::fabs(d1[i] - x[i]) <= 0.5 * scale + 1e-6 * (std::fabs(x[i]) + scale);
     }
     CHECK(half_step);
 }
@@ -82,7 +83,8 @@ TEST_CASE("quantize rounds exact ties half to even and saturates (both implement
     zoa::execution_context ctx(1);
     // x / scale is exact here (scale a power of two), so these are true ties.
     const float scale = 0.25f;
-    const float ties[] = {0.5f, 1.5f, 2.5f, 3.5f, -0.5f, -1.5f, -2.5f, -3.5f, 126.5f, 127.5f, -127.5f, -128.5f, 1e9f, -1e9f};
+    const float ties[] = {0.5f,  1.5f,   2.5f,   3.5f,    -0.5f,   -1.5f, -2.5f,
+                          -3.5f, 126.5f, 127.5f, -127.5f, -128.5f, 1e9f,  -1e9f};
     const std::int8_t expect[] = {0, 2, 2, 4, 0, -2, -2, -4, 126, 127, -128, -128, 127, -128};
     const std::size_t n = sizeof(ties) / sizeof(ties[0]);
     std::vector<float> x(n);
@@ -153,8 +155,9 @@ TEST_CASE_TEMPLATE("per-channel quantize / dequantize are bit-exact vs reference
         std::vector<std::int32_t> zp(channels);
         for (std::size_t c = 0; c < channels; ++c) {
             scale[c] = std::ldexp(0.5f + g.uniform(), static_cast<int>(g.uniform_index(12)) - 8);
-            zp[c] = with_zp ? qmin + static_cast<std::int32_t>(g.uniform_index(static_cast<std::uint32_t>(qmax - qmin + 1)))
-                            : 0;
+            zp[c] = with_zp
+                        ? qmin + static_cast<std::int32_t>(g.uniform_index(static_cast<std::uint32_t>(qmax - qmin + 1)))
+                        : 0;
         }
         const std::size_t n = outer * channels * inner;
         std::vector<float> x(n);
@@ -215,19 +218,19 @@ TEST_CASE_TEMPLATE("quantize refuses NaN with a numeric error naming the element
         std::vector<float> x(37, 1.0f);
         x[pos] = std::numeric_limits<float>::quiet_NaN();
         std::vector<std::int8_t> q(37);
-        const std::string msg = "zoa: numeric: quantize_per_tensor: input element " + std::to_string(pos) +
-                                " is NaN (cannot be quantized)";
+        const std::string msg =
+            "zoa: numeric: quantize_per_tensor: input element " + std::to_string(pos) + " is NaN (cannot be quantized)";
         CHECK_THROWS_WITH_AS(zoa::kernels::quantize_per_tensor<Arch>(x.data(), q.data(), 37, 0.1f, 0, -128, 127, ctx),
                              msg.c_str(), zoa::error);
         CHECK_THROWS_WITH_AS(ref::quantize_per_tensor(x.data(), q.data(), 37, 0.1f, 0, -128, 127, ctx), msg.c_str(),
                              zoa::error);
         const float scale[1] = {0.1f};
-        CHECK_THROWS_AS(zoa::kernels::quantize_per_channel<Arch>(x.data(), q.data(), 37, 1, 1, scale, nullptr, -128,
-                                                                 127, ctx),
-                        zoa::error);
-        CHECK_THROWS_AS(zoa::kernels::quantize_per_channel<Arch>(x.data(), q.data(), 1, 1, 37, scale, nullptr, -128,
-                                                                 127, ctx),
-                        zoa::error);
+        CHECK_THROWS_AS(
+            zoa::kernels::quantize_per_channel<Arch>(x.data(), q.data(), 37, 1, 1, scale, nullptr, -128, 127, ctx),
+            zoa::error);
+        CHECK_THROWS_AS(
+            zoa::kernels::quantize_per_channel<Arch>(x.data(), q.data(), 1, 1, 37, scale, nullptr, -128, 127, ctx),
+            zoa::error);
     }
 }
 
@@ -240,7 +243,8 @@ TEST_CASE("quantize/dequantize reject bad parameters with zoa::error") {
     CHECK_THROWS_WITH_AS(quantize_per_tensor(x, q, 4, 0.0f, 0, -128, 127, ctx),
                          "zoa: argument: quantize_per_tensor: scale must be finite and > 0, got 0", zoa::error);
     CHECK_THROWS_AS(quantize_per_tensor(x, q, 4, -1.0f, 0, -128, 127, ctx), zoa::error);
-    CHECK_THROWS_AS(quantize_per_tensor(x, q, 4, std::numeric_limits<float>::infinity(), 0, -128, 127, ctx), zoa::error);
+    CHECK_THROWS_AS(quantize_per_tensor(x, q, 4, std::numeric_limits<float>::infinity(), 0, -128, 127, ctx),
+                    zoa::error);
     CHECK_THROWS_AS(quantize_per_tensor(x, q, 4, std::nanf(""), 0, -128, 127, ctx), zoa::error);
     CHECK_THROWS_WITH_AS(quantize_per_tensor(x, q, 4, 1.0f, 200, -128, 127, ctx),
                          "zoa: argument: quantize_per_tensor: zero_point = 200 is outside [-128, 127]", zoa::error);

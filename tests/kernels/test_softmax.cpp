@@ -81,10 +81,10 @@ TEST_CASE_TEMPLATE("softmax special values follow torch.softmax", Arch, ZOA_ELEM
         CAPTURE(pos);
         std::vector<float> x(4 * cols, 1.0f);
         for (std::size_t j = 0; j < cols; ++j) x[j] = static_cast<float>(j) * 0.1f;
-        x[0 * cols + pos] = nan;                                          // row 0: NaN → all NaN
-        x[1 * cols + pos] = inf;                                          // row 1: +Inf → all NaN
-        for (std::size_t j = 0; j < cols; ++j) x[2 * cols + j] = -inf;    // row 2: all −Inf → all NaN
-        x[3 * cols + pos] = -inf;                                         // row 3: one −Inf → exact 0 there
+        x[0 * cols + pos] = nan;                                        // row 0: NaN → all NaN
+        x[1 * cols + pos] = inf;                                        // row 1: +Inf → all NaN
+        for (std::size_t j = 0; j < cols; ++j) x[2 * cols + j] = -inf;  // row 2: all −Inf → all NaN
+        x[3 * cols + pos] = -inf;                                       // row 3: one −Inf → exact 0 there
         std::vector<float> y(x.size()), yr(x.size());
         zoa::kernels::softmax<Arch>(x.data(), y.data(), 4, cols, ctx);
         ref::softmax(x.data(), yr.data(), 4, cols, ctx);

@@ -21,16 +21,19 @@ struct regime {
     float mean, sd;
 };
 // |x − μ| must stay within ~[1e-18, 1e18] for float squares to be normal numbers (documented range).
-const regime regimes[] = {
-    {"normal", 0.0f, 1.0f}, {"offset", 1000.0f, 0.5f}, {"wide", 0.0f, 1e6f}, {"small", 0.0f, 1e-15f}, {"huge", 1e15f, 1e12f}};
+const regime regimes[] = {{"normal", 0.0f, 1.0f},
+                          {"offset", 1000.0f, 0.5f},
+                          {"wide", 0.0f, 1e6f},
+                          {"small", 0.0f, 1e-15f},
+                          {"huge", 1e15f, 1e12f}};
 
 // Compares SIMD outputs with the reference: mean within 1e-5 of (|mean| + std), var/std within 1e-5 relative.
 void compare_stats(const std::vector<float>& mean, const std::vector<float>& spread, const std::vector<float>& rmean,
                    const std::vector<float>& rspread, bool is_std) {
     const std::size_t n = mean.size();
     zoa_test::check_close(
-        mean.data(), rmean.data(), n, 1e-5,
-        [&](std::size_t i) { return is_std ? rspread[i] : std::sqrt(rspread[i]); }, "mean");
+        mean.data(), rmean.data(), n, 1e-5, [&](std::size_t i) { return is_std ? rspread[i] : std::sqrt(rspread[i]); },
+        "mean");
     zoa_test::check_relative(spread.data(), rspread.data(), n, 1e-5, is_std ? "std" : "var");
 }
 
@@ -56,16 +59,18 @@ void feature_case(zoa::rng& g, std::size_t batch, std::size_t dim, const regime&
     CAPTURE(dim);
     std::vector<float> x = zoa_test::normal_vector(g, batch * dim, r.mean, r.sd);
     x[g.uniform_index(static_cast<std::uint32_t>(x.size()))] = r.mean + 30.0f * r.sd;  // an outlier
-    run_both(dim, false,
-             [&](float* m, float* v, zoa::execution_context& c) {
-                 zoa::kernels::feature_mean_var<Arch>(x.data(), batch, dim, m, v, c);
-             },
-             [&](float* m, float* v, zoa::execution_context& c) { ref::feature_mean_var(x.data(), batch, dim, m, v, c); });
-    run_both(dim, true,
-             [&](float* m, float* s, zoa::execution_context& c) {
-                 zoa::kernels::feature_mean_std<Arch>(x.data(), batch, dim, m, s, c);
-             },
-             [&](float* m, float* s, zoa::execution_context& c) { ref::feature_mean_std(x.data(), batch, dim, m, s, c); });
+    run_both(
+        dim, false,
+        [&](float* m, float* v, zoa::execution_context& c) {
+            zoa::kernels::feature_mean_var<Arch>(x.data(), batch, dim, m, v, c);
+        },
+        [&](float* m, float* v, zoa::execution_context& c) { ref::feature_mean_var(x.data(), batch, dim, m, v, c); });
+    run_both(
+        dim, true,
+        [&](float* m, float* s, zoa::execution_context& c) {
+            zoa::kernels::feature_mean_std<Arch>(x.data(), batch, dim, m, s, c);
+        },
+        [&](float* m, float* s, zoa::execution_context& c) { ref::feature_mean_std(x.data(), batch, dim, m, s, c); });
 }
 
 }  // namespace
@@ -78,8 +83,8 @@ TEST_CASE_TEMPLATE("feature_mean_var/std match torch.var_mean/std_mean semantics
         for (std::size_t d : dims) feature_case<Arch>(g, zoa_test::pick(g, 2, 70), d, r);
         for (int t = 0; t < 4; ++t) feature_case<Arch>(g, zoa_test::pick(g, 2, 150), zoa_test::pick(g, 1, 400), r);
     }
-    feature_case<Arch>(g, 2, 9216, regimes[0]);    // ViT feature width, smallest batch
-    feature_case<Arch>(g, 300, 100, regimes[1]);   // several 64-row flush blocks
+    feature_case<Arch>(g, 2, 9216, regimes[0]);   // ViT feature width, smallest batch
+    feature_case<Arch>(g, 300, 100, regimes[1]);  // several 64-row flush blocks
 }
 
 TEST_CASE_TEMPLATE("token_mean_var reduces over (batch, tokens) and can skip the CLS token", Arch,
@@ -87,7 +92,8 @@ TEST_CASE_TEMPLATE("token_mean_var reduces over (batch, tokens) and can skip the
     zoa::rng g(5, 4);
     for (const auto& r : regimes)
         for (int t = 0; t < 6; ++t) {
-            const std::size_t b = zoa_test::pick(g, 1, 4), tok = zoa_test::pick(g, 2, 40), d = zoa_test::pick(g, 1, 200);
+            const std::size_t b = zoa_test::pick(g, 1, 4), tok = zoa_test::pick(g, 2, 40),
+                              d = zoa_test::pick(g, 1, 200);
             const std::size_t skip = t % 2;
             CAPTURE(b);
             CAPTURE(tok);
@@ -97,13 +103,14 @@ TEST_CASE_TEMPLATE("token_mean_var reduces over (batch, tokens) and can skip the
             if (skip == 1)  // a wild CLS token must not influence the statistics
                 for (std::size_t i = 0; i < b; ++i)
                     for (std::size_t j = 0; j < d; ++j) x[i * tok * d + j] = 1e30f;
-            run_both(d, false,
-                     [&](float* m, float* v, zoa::execution_context& c) {
-                         zoa::kernels::token_mean_var<Arch>(x.data(), b, tok, d, skip, m, v, c);
-                     },
-                     [&](float* m, float* v, zoa::execution_context& c) {
-                         ref::token_mean_var(x.data(), b, tok, d, skip, m, v, c);
-                     });
+            run_both(
+                d, false,
+                [&](float* m, float* v, zoa::execution_context& c) {
+                    zoa::kernels::token_mean_var<Arch>(x.data(), b, tok, d, skip, m, v, c);
+                },
+                [&](float* m, float* v, zoa::execution_context& c) {
+                    ref::token_mean_var(x.data(), b, tok, d, skip, m, v, c);
+                });
             if (skip == 0) {  // without skipping, token statistics equal feature statistics over b·tok rows
                 zoa::execution_context ctx(1);
                 std::vector<float> m1(d), v1(d), m2(d), v2(d);
@@ -126,20 +133,22 @@ TEST_CASE_TEMPLATE("channel_mean_var/std reduce NCHW over (N, H, W)", Arch, ZOA_
             CAPTURE(c);
             CAPTURE(hw);
             const std::vector<float> x = zoa_test::normal_vector(g, n * c * hw, r.mean, r.sd);
-            run_both(c, false,
-                     [&](float* m, float* v, zoa::execution_context& ctx) {
-                         zoa::kernels::channel_mean_var<Arch>(x.data(), n, c, hw, m, v, ctx);
-                     },
-                     [&](float* m, float* v, zoa::execution_context& ctx) {
-                         ref::channel_mean_var(x.data(), n, c, hw, m, v, ctx);
-                     });
-            run_both(c, true,
-                     [&](float* m, float* s, zoa::execution_context& ctx) {
-                         zoa::kernels::channel_mean_std<Arch>(x.data(), n, c, hw, m, s, ctx);
-                     },
-                     [&](float* m, float* s, zoa::execution_context& ctx) {
-                         ref::channel_mean_std(x.data(), n, c, hw, m, s, ctx);
-                     });
+            run_both(
+                c, false,
+                [&](float* m, float* v, zoa::execution_context& ctx) {
+                    zoa::kernels::channel_mean_var<Arch>(x.data(), n, c, hw, m, v, ctx);
+                },
+                [&](float* m, float* v, zoa::execution_context& ctx) {
+                    ref::channel_mean_var(x.data(), n, c, hw, m, v, ctx);
+                });
+            run_both(
+                c, true,
+                [&](float* m, float* s, zoa::execution_context& ctx) {
+                    zoa::kernels::channel_mean_std<Arch>(x.data(), n, c, hw, m, s, ctx);
+                },
+                [&](float* m, float* s, zoa::execution_context& ctx) {
+                    ref::channel_mean_std(x.data(), n, c, hw, m, s, ctx);
+                });
         }
 }
 

@@ -93,8 +93,8 @@ void batch_norm_batch_stats(const float* x, float* y, float* batch_mean, float* 
                             execution_context& ctx) {
     const char* fn = "batch_norm_batch_stats";
     detail::check_batch_norm(fn, x, y, n, channels, hw, eps);
-    require(n * hw >= 2, error_code::argument, fn, ": batch statistics need more than 1 value per channel, got n*hw = ",
-            n * hw);
+    require(n * hw >= 2, error_code::argument, fn,
+            ": batch statistics need more than 1 value per channel, got n*hw = ", n * hw);
     const double count = static_cast<double>(n) * static_cast<double>(hw);
     ctx.parallel_for(channels, [&](std::size_t c0, std::size_t c1) {
         for (std::size_t c = c0; c < c1; ++c) {

@@ -21,8 +21,8 @@ namespace detail {
 /// fma (xsimd::fma / std::fma; xsimd emulates it as mul+add on ISAs without FMA), so the result does not depend on
 /// how the compiler contracts the surrounding expression (layer_norm_fused and layer_norm_affine agree bit for bit).
 template <class Arch, class VecFn, class ScalarFn>
-void layer_norm_store(std::size_t n, VecFn&& xhat_at, ScalarFn&& xhat_scalar, float* y, float* x_hat,
-                      const float* w, const float* b) noexcept {
+void layer_norm_store(std::size_t n, VecFn&& xhat_at, ScalarFn&& xhat_scalar, float* y, float* x_hat, const float* w,
+                      const float* b) noexcept {
     using batch = xsimd::batch<float, Arch>;
     constexpr std::size_t width = batch::size;
     const std::size_t nv = n - n % width;
@@ -95,8 +95,8 @@ void layer_norm_fused(const float* x, float* y, float* x_hat, float* mean, float
             const batch vc(c), vr(res), vs(rs);
             detail::layer_norm_store<Arch>(
                 dim, [&](std::size_t i) { return ((batch::load_unaligned(xr + i) - vc) - vr) * vs; },
-                [&](std::size_t i) { return ((xr[i] - c) - res) * rs; }, y + r * dim,
-                x_hat ? x_hat + r * dim : nullptr, weight, bias);
+                [&](std::size_t i) { return ((xr[i] - c) - res) * rs; }, y + r * dim, x_hat ? x_hat + r * dim : nullptr,
+                weight, bias);
             if (mean) mean[r] = static_cast<float>(m.mean);
             if (rstd) rstd[r] = rs;
         }

@@ -33,7 +33,8 @@ void store_narrow(const xsimd::batch<std::int32_t, Arch>& v, T* dst) noexcept {
 #if XSIMD_WITH_AVX512F
     if constexpr (arch_at_least_v<Arch, xsimd::avx512f>) {
         const __m512i r = v;
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), is_signed ? _mm512_cvtsepi32_epi8(r) : _mm512_cvtusepi32_epi8(r));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst),
+                         is_signed ? _mm512_cvtsepi32_epi8(r) : _mm512_cvtusepi32_epi8(r));
         return;
     }
 #endif
@@ -41,7 +42,8 @@ void store_narrow(const xsimd::batch<std::int32_t, Arch>& v, T* dst) noexcept {
     if constexpr (has_avx2_v<Arch>) {
         const __m256i r = v;
         const __m128i w16 = _mm_packs_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
-        _mm_storel_epi64(reinterpret_cast<__m128i*>(dst), is_signed ? _mm_packs_epi16(w16, w16) : _mm_packus_epi16(w16, w16));
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(dst),
+                         is_signed ? _mm_packs_epi16(w16, w16) : _mm_packus_epi16(w16, w16));
         return;
     }
 #endif
@@ -279,7 +281,8 @@ void dequantize_per_channel(const T* q, float* x, std::size_t outer, std::size_t
                         .store_unaligned(xr + c);
                 }
                 for (; c < channels; ++c)
-                    xr[c] = scale[c] * static_cast<float>(static_cast<std::int32_t>(qr[c]) - (zero_point ? zero_point[c] : 0));
+                    xr[c] = scale[c] *
+                            static_cast<float>(static_cast<std::int32_t>(qr[c]) - (zero_point ? zero_point[c] : 0));
             }
         });
         return;
@@ -287,7 +290,8 @@ void dequantize_per_channel(const T* q, float* x, std::size_t outer, std::size_t
     ctx.parallel_for(outer * channels, [&](std::size_t p0, std::size_t p1) {
         for (std::size_t p = p0; p < p1; ++p) {
             const std::size_t c = p % channels;
-            detail::dequantize_span<Arch>(q + p * inner, x + p * inner, inner, scale[c], zero_point ? zero_point[c] : 0);
+            detail::dequantize_span<Arch>(q + p * inner, x + p * inner, inner, scale[c],
+                                          zero_point ? zero_point[c] : 0);
         }
     });
 }

@@ -114,8 +114,7 @@ inline void check_statistics(const char* fn, const float* x, std::size_t count, 
 
 /// NCHW per-channel statistics over (N, H, W); shared with batch_norm_batch_stats.
 template <class Arch>
-moments channel_moments(const float* x, std::size_t n, std::size_t channels, std::size_t hw,
-                        std::size_t c) noexcept {
+moments channel_moments(const float* x, std::size_t n, std::size_t channels, std::size_t hw, std::size_t c) noexcept {
     return segment_moments<Arch>([=](std::size_t k) { return x + (k * channels + c) * hw; }, n, hw);
 }
 
@@ -166,15 +165,16 @@ void feature_mean_std(const float* x, std::size_t batch, std::size_t dim, float*
 
 /// Combined statistics over dims (0, 1) of token embeddings x [batch × tokens × dim], using tokens
 /// [skip_tokens, tokens) of every sample (skip_tokens = 1 drops a ViT's CLS token: `x[:, 1:]`):
-///   n = batch·(tokens − skip_tokens),  mean[d] = (1/n) Σ_{b,t} x[b,t,d],  var[d] = 1/(n−1) Σ_{b,t} (x[b,t,d] − mean[d])².
+///   n = batch·(tokens − skip_tokens),  mean[d] = (1/n) Σ_{b,t} x[b,t,d],  var[d] = 1/(n−1) Σ_{b,t} (x[b,t,d] −
+///   mean[d])².
 /// Same algorithm, outputs and thread behaviour as feature_mean_var.
 /// Throws: zoa::error(argument) when x is null, dim is 0, skip_tokens ≥ tokens, or n < 2.
 template <class Arch = default_arch>
 void token_mean_var(const float* x, std::size_t batch, std::size_t tokens, std::size_t dim, std::size_t skip_tokens,
                     float* mean, float* var, execution_context& ctx) {
     const char* fn = "token_mean_var";
-    require(skip_tokens < tokens, error_code::argument, fn, ": skip_tokens (", skip_tokens,
-            ") must be < tokens (", tokens, ")");
+    require(skip_tokens < tokens, error_code::argument, fn, ": skip_tokens (", skip_tokens, ") must be < tokens (",
+            tokens, ")");
     const std::size_t used = tokens - skip_tokens;
     const std::size_t count = detail::checked_mul(fn, batch, used);
     detail::check_statistics(fn, x, count, dim);

@@ -71,7 +71,8 @@ inline void require_qparams(const char* fn, float scale, std::int32_t zero_point
 /// Throws zoa::error(numeric) naming the first NaN element of x[0, n) (index offset by `base`), if there is one.
 inline void require_no_nan(const char* fn, const float* x, std::size_t n, std::size_t base = 0) {
     for (std::size_t i = 0; i < n; ++i)
-        if (std::isnan(x[i])) fail(error_code::numeric, fn, ": input element ", base + i, " is NaN (cannot be quantized)");
+        if (std::isnan(x[i]))
+            fail(error_code::numeric, fn, ": input element ", base + i, " is NaN (cannot be quantized)");
 }
 
 }  // namespace zoa::kernels::detail

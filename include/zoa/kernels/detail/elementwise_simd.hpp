@@ -10,7 +10,7 @@
 #include "zoa/core/arch.hpp"
 #include "zoa/core/execution.hpp"
 
-// g++ 12.2 (GCC PR 105593, fixed in 12.3/13): AVX-512 intrinsics built on _mm512_undefined_*() raise a false
+// g++ 12 (GCC PR 105593, seen with Debian 12.2): AVX-512 intrinsics built on _mm512_undefined_*() raise a false
 // -Wmaybe-uninitialized once inlined into user code (xsimd::exp, erfc, nearbyint on avx512). The element-wise
 // kernels that call them are wrapped in these macros so strict -Werror builds with -march=native stay clean.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -81,9 +81,9 @@ void sums_shifted(const float* x, std::size_t n, float c, double& s1, double& s2
 
 /// Mean and centred sum of squares of a set of equal-length contiguous segments.
 struct moments {
-    double mean = 0;     ///< μ
-    double m2 = 0;       ///< Σ (x − μ)², clamped at 0
-    float center = 0;    ///< c = fl(μ)
+    double mean = 0;   ///< μ
+    double m2 = 0;     ///< Σ (x − μ)², clamped at 0
+    float center = 0;  ///< c = fl(μ)
     float residual = 0;  ///< r = fl(μ − c); x − μ is evaluated as fl(fl(x − c) − r), accurate relative to the spread
 };
 

@@ -41,8 +41,8 @@ inline void normalize_channel(const float* x, float* y, std::size_t n, std::size
 
 /// Same contract as zoa::kernels::batch_norm_eval (double-precision oracle, serial; ctx ignored).
 inline void batch_norm_eval(const float* x, float* y, std::size_t n, std::size_t channels, std::size_t hw,
-                            const float* running_mean, const float* running_var, const float* weight,
-                            const float* bias, float eps, execution_context& /*ctx*/) {
+                            const float* running_mean, const float* running_var, const float* weight, const float* bias,
+                            float eps, execution_context& /*ctx*/) {
     const char* fn = "batch_norm_eval";
     batch_norm_detail::check(fn, x, y, n, channels, hw, eps);
     kernels::detail::require_pointer(fn, "running_mean", running_mean);
@@ -61,8 +61,8 @@ inline void batch_norm_batch_stats(const float* x, float* y, float* batch_mean, 
                                    float eps, execution_context& /*ctx*/) {
     const char* fn = "batch_norm_batch_stats";
     batch_norm_detail::check(fn, x, y, n, channels, hw, eps);
-    require(n * hw >= 2, error_code::argument, fn, ": batch statistics need more than 1 value per channel, got n*hw = ",
-            n * hw);
+    require(n * hw >= 2, error_code::argument, fn,
+            ": batch statistics need more than 1 value per channel, got n*hw = ", n * hw);
     const double m = static_cast<double>(n * hw);
     for (std::size_t c = 0; c < channels; ++c) {
         double s = 0.0;

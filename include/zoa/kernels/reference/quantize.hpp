@@ -44,7 +44,8 @@ void quantize_per_tensor(const float* x, T* q, std::size_t n, float scale, std::
     const char* fn = "quantize_per_tensor";
     quantize_detail::check<T>(fn, x, q, n, qmin, qmax);
     kernels::detail::require_qparams(fn, scale, zero_point, qmin, qmax);
-    for (std::size_t i = 0; i < n; ++i) q[i] = quantize_detail::quantize_one<T>(fn, x[i], scale, zero_point, qmin, qmax, i);
+    for (std::size_t i = 0; i < n; ++i)
+        q[i] = quantize_detail::quantize_one<T>(fn, x[i], scale, zero_point, qmin, qmax, i);
 }
 
 /// Same contract as zoa::kernels::quantize_per_channel ([outer × channels × inner], parameters per channel).

@@ -68,8 +68,8 @@ inline void token_mean_var(const float* x, std::size_t batch, std::size_t tokens
     statistics_detail::check(fn, x, batch * used, dim);
     for (std::size_t d = 0; d < dim; ++d)
         statistics_detail::write_stats(
-            [&](std::size_t i) { return x[((i / used) * tokens + skip_tokens + i % used) * dim + d]; }, batch * used,
-            d, mean, var, false);
+            [&](std::size_t i) { return x[((i / used) * tokens + skip_tokens + i % used) * dim + d]; }, batch * used, d,
+            mean, var, false);
 }
 
 /// Same contract as zoa::kernels::channel_mean_var (NCHW, over N, H, W).
@@ -81,8 +81,8 @@ inline void channel_mean_var(const float* x, std::size_t n, std::size_t channels
     kernels::detail::require_extent(fn, "hw", hw);
     statistics_detail::check(fn, x, n * hw, channels);
     for (std::size_t c = 0; c < channels; ++c)
-        statistics_detail::write_stats([&](std::size_t i) { return x[((i / hw) * channels + c) * hw + i % hw]; }, n * hw, c,
-                            mean, var, false);
+        statistics_detail::write_stats([&](std::size_t i) { return x[((i / hw) * channels + c) * hw + i % hw]; },
+                                       n * hw, c, mean, var, false);
 }
 
 /// Same contract as zoa::kernels::channel_mean_std.
@@ -94,8 +94,8 @@ inline void channel_mean_std(const float* x, std::size_t n, std::size_t channels
     kernels::detail::require_extent(fn, "hw", hw);
     statistics_detail::check(fn, x, n * hw, channels);
     for (std::size_t c = 0; c < channels; ++c)
-        statistics_detail::write_stats([&](std::size_t i) { return x[((i / hw) * channels + c) * hw + i % hw]; }, n * hw, c,
-                            mean, std, true);
+        statistics_detail::write_stats([&](std::size_t i) { return x[((i / hw) * channels + c) * hw + i % hw]; },
+                                       n * hw, c, mean, std, true);
 }
 
 }  // namespace zoa::kernels::reference
