@@ -1,0 +1,15 @@
+// zoa — CLI subcommands implemented outside zoa.cpp: `zoa info FILE` and `zoa predict ...`
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <string>
+#include <vector>
+
+/// `zoa info FILE`: tensors, parameter count, detected architecture, config and metadata of a safetensors model file.
+/// args = everything after "info". Returns 0, or 2 after one line on stderr for bad input.
+int cmd_info(const std::vector<std::string>& args);
+
+/// `zoa predict --weights FILE [--arch NAME] [--precision fp32|w8a8|w6a6|w4a4] [--calib DIR] [--mean a,b,c]
+/// [--std a,b,c] [--threads N] IMAGE...`: one line per image, `<path>\t<top-1>\t<logit_0>,<logit_1>,...` (%.9g).
+/// args = everything after "predict". Returns 0, or 2 after one line on stderr for bad input.
+int cmd_predict(const std::vector<std::string>& args);
