@@ -427,6 +427,7 @@ inline constexpr bool is_policy_v<policy<Options...>> = true;
 
 #include <array>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 
 namespace zoa {
@@ -535,11 +536,5699 @@ private:
     std::uint64_t stream_;
     std::uint64_t counter_ = 0;
     std::array<std::uint32_t, 4> block_{};
-    int used_ = 4;
+    std::size_t used_ = 4;
     float spare_ = 0.0f;
     bool has_spare_ = false;
 };
 
 }  // namespace zoa
 // ---- end zoa/core/rng.hpp
+
+// #include "zoa/quant/bit_width.hpp"
+// ---- begin zoa/quant/bit_width.hpp
+// zoa — bit-width policies: compile-time value ranges for W/A quantization (2..8 bits in 8-bit storage), presets
+
+#include <cstdint>
+#include <type_traits>
+
+// #include "zoa/core/policy.hpp"
+
+namespace zoa::axis {
+struct bit_width;  // defined below, after its default option
+}  // namespace zoa::axis
+
+namespace zoa::quant {
+
+/// A closed integer code range [Lo, Hi] known at compile time, stored in an 8-bit type.
+/// `storage` is int8_t when Hi <= 127 (every signed range and unsigned ranges up to 7 bits) and uint8_t otherwise
+/// (only the 8-bit unsigned range [0, 255]); the GEMM kernels take their clamp bounds from here.
+template <int Lo, int Hi>
+struct value_range {
+    static_assert(Lo < Hi && Lo >= -128 && Hi <= 255, "zoa: value_range<Lo,Hi>: need -128 <= Lo < Hi <= 255");
+    using storage = std::conditional_t<(Hi <= 127), std::int8_t, std::uint8_t>;
+    static constexpr storage min = static_cast<storage>(Lo);
+    static constexpr storage max = static_cast<storage>(Hi);
+    /// max(|Lo|, |Hi|): the largest code magnitude.
+    static constexpr int max_abs = (-Lo > Hi) ? -Lo : Hi;
+    static constexpr int levels = Hi - Lo + 1;
+};
+
+namespace detail {
+constexpr bool valid_bits(int b) noexcept {
+    return b >= 2 && b <= 8;
+}
+constexpr int pow2(int e) noexcept {
+    return 1 << e;
+}
+// Clamp an invalid width to 8 so that a failed static_assert does not cascade into more errors.
+constexpr int safe_bits(int b) noexcept {
+    return valid_bits(b) ? b : 8;
+}
+}  // namespace detail
+
+/// Signed symmetric codes of a b-bit quantizer: [−2^(b−1), 2^(b−1)−1] (PTQ4ViT's clamp range).
+template <int Bits>
+using signed_range =
+    value_range<-detail::pow2(detail::safe_bits(Bits) - 1), detail::pow2(detail::safe_bits(Bits) - 1) - 1>;
+
+/// Unsigned affine codes of a b-bit quantizer: [0, 2^b−1] (MQBench's academic scheme).
+template <int Bits>
+using unsigned_range = value_range<0, detail::pow2(detail::safe_bits(Bits)) - 1>;
+
+/// Runtime twins of the ranges above (for per-tensor bit-widths chosen at run time, e.g. MQBench's 8-bit first/last
+/// layers). Requires: 2 <= bits <= 8 (not checked here; quant_params::validate checks it).
+constexpr int signed_min(int bits) noexcept {
+    return -detail::pow2(bits - 1);
+}
+constexpr int signed_max(int bits) noexcept {
+    return detail::pow2(bits - 1) - 1;
+}
+constexpr int unsigned_max(int bits) noexcept {
+    return detail::pow2(bits) - 1;
+}
+
+/// True when the AVX2 `maddubs` (u8 × s8 → saturating s16 pair sum) path is exact for W-bit signed weights and A-bit
+/// activations made unsigned (signed activations shifted by +2^(A−1), affine ones already in [0, 2^A−1]):
+///     max|a| · max|w| · 2 <= 32767,   max|a| = 2^A − 1,   max|w| = 2^(W−1).
+/// w8a8: 255·128·2 = 65280 → false (needs the madd_epi16 path); w8a7: 127·128·2 = 32512 → true; w6a6, w4a4 → true.
+constexpr bool maddubs_exact(int weight_bits, int activation_bits) noexcept {
+    return (detail::pow2(activation_bits) - 1) * detail::pow2(weight_bits - 1) * 2 <= 32767;
+}
+
+/// Bit-width policy option: W-bit weights, A-bit activations (each 2..8), all codes stored in 8-bit integers.
+/// Requires: 2 <= W <= 8 and 2 <= A <= 8 (one static_assert).
+template <int W, int A>
+struct bits {
+    static_assert(detail::valid_bits(W) && detail::valid_bits(A), "zoa: bits<W,A>: bit-widths must be in 2..8");
+    using axis = ::zoa::axis::bit_width;
+    static constexpr bool quantized = true;
+    static constexpr int weight_bits = detail::safe_bits(W);
+    static constexpr int activation_bits = detail::safe_bits(A);
+    using weight_range = signed_range<W>;               // symmetric weights  [−2^(W−1), 2^(W−1)−1]
+    using weight_affine_range = unsigned_range<W>;      // asymmetric weights [0, 2^W−1]
+    using activation_range = signed_range<A>;           // symmetric activations
+    using activation_affine_range = unsigned_range<A>;  // asymmetric activations
+    /// See maddubs_exact(W, A).
+    static constexpr bool maddubs_exact = ::zoa::quant::maddubs_exact(weight_bits, activation_bits);
+};
+
+/// Bit-width policy option: no quantization at all (fp32 weights and activations).
+struct fp32_bits {
+    using axis = ::zoa::axis::bit_width;
+    static constexpr bool quantized = false;
+    static constexpr int weight_bits = 32;
+    static constexpr int activation_bits = 32;
+    static constexpr bool maddubs_exact = false;
+};
+
+using w8a8 = bits<8, 8>;
+using w6a6 = bits<6, 6>;
+using w4a4 = bits<4, 4>;
+using fp32 = fp32_bits;
+
+namespace detail {
+template <class T, class = void>
+struct is_bit_width : std::false_type {};
+template <class T>
+struct is_bit_width<T, std::void_t<typename T::axis, decltype(T::quantized), decltype(T::weight_bits),
+                                   decltype(T::activation_bits), decltype(T::maddubs_exact)>>
+    : std::bool_constant<std::is_same_v<typename T::axis, ::zoa::axis::bit_width>> {};
+}  // namespace detail
+
+/// True when T is a bit-width option (axis bit_width, members quantized, weight_bits, activation_bits, maddubs_exact).
+template <class T>
+inline constexpr bool is_bit_width_v = detail::is_bit_width<T>::value;
+
+}  // namespace zoa::quant
+
+namespace zoa {
+
+namespace axis {
+/// Policy axis: weight/activation bit-widths. Default: W8A8.
+struct bit_width {
+    using default_option = quant::bits<8, 8>;
+};
+}  // namespace axis
+
+/// Bit-width presets: `zoa::policy<zoa::w4a4>`.
+using w8a8 = quant::w8a8;
+using w6a6 = quant::w6a6;
+using w4a4 = quant::w4a4;
+using fp32 = quant::fp32;
+
+}  // namespace zoa
+// ---- end zoa/quant/bit_width.hpp
+// #include "zoa/quant/calib_modules.hpp"
+// ---- begin zoa/quant/calib_modules.hpp
+// zoa — calibration modules for the PTQ4ViT search: cached inputs + FP outputs/gradients of a linear layer or an
+// attention matmul, with the fake-quant forward the search evaluates (float "simulated" path)
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <functional>
+#include <utility>
+#include <vector>
+
+// #include "zoa/core/error.hpp"
+// #include "zoa/quant/fake_quant.hpp"
+// ---- begin zoa/quant/fake_quant.hpp
+// zoa — bulk quantizer application on buffers: simulated (fake-quant, float → float) and integer encode/decode,
+// both built from the scalar formulas in quantizer.hpp / twin.hpp so the two paths share one definition
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+// #include "zoa/core/error.hpp"
+// #include "zoa/quant/granularity.hpp"
+// ---- begin zoa/quant/granularity.hpp
+// zoa — quantization granularity: per-tensor, per-channel, per-row-block, per-head (tags + runtime enum + groups)
+
+#include <cstddef>
+#include <type_traits>
+
+// #include "zoa/core/error.hpp"
+
+namespace zoa::quant {
+
+/// How many scales a quantizer has and which elements share one. In every case the tensor is viewed as
+/// [groups, n / groups] in row-major order and group g owns the contiguous slice [g·n/G, (g+1)·n/G):
+/// - per_tensor:    1 group;
+/// - per_channel:   one group per output channel (dim 0 of a weight [out, ...]);
+/// - per_row_block: N blocks of consecutive output rows (PTQ4ViT's qkv: q, k, v ⇒ N = 3, `n_V`);
+/// - per_head:      one group per attention head (dim 0 of a per-sample [heads, rows, cols] matmul operand).
+enum class granularity : int { per_tensor = 0, per_channel = 1, per_row_block = 2, per_head = 3 };
+
+/// Name of a granularity, e.g. "per_channel".
+inline const char* to_string(granularity g) noexcept {
+    switch (g) {
+        case granularity::per_tensor:
+            return "per_tensor";
+        case granularity::per_channel:
+            return "per_channel";
+        case granularity::per_row_block:
+            return "per_row_block";
+        case granularity::per_head:
+            return "per_head";
+    }
+    return "unknown";
+}
+
+/// Granularity tag: one scale for the whole tensor.
+struct per_tensor {
+    static constexpr granularity value = granularity::per_tensor;
+};
+/// Granularity tag: one scale per output channel (row of a [out, in] weight, filter of a conv weight).
+struct per_channel {
+    static constexpr granularity value = granularity::per_channel;
+};
+/// Granularity tag: N equal blocks of output rows, one scale each (qkv: N = 3).
+template <int N>
+struct per_row_block {
+    static_assert(N >= 1, "zoa: per_row_block<N>: N must be >= 1");
+    static constexpr granularity value = granularity::per_row_block;
+    static constexpr int blocks = N;
+};
+/// Granularity tag: one scale per attention head.
+struct per_head {
+    static constexpr granularity value = granularity::per_head;
+};
+
+namespace detail {
+template <class T, class = void>
+struct is_granularity : std::false_type {};
+template <class T>
+struct is_granularity<T, std::void_t<decltype(T::value)>>
+    : std::bool_constant<std::is_same_v<std::remove_cv_t<decltype(T::value)>, granularity>> {};
+}  // namespace detail
+
+/// True for per_tensor, per_channel, per_row_block<N>, per_head (and any type with `static constexpr granularity
+/// value`).
+template <class T>
+inline constexpr bool is_granularity_v = detail::is_granularity<T>::value;
+
+/// Number of elements of a group when n elements are split into `groups` groups.
+/// Throws: zoa::error(shape) when groups == 0 or n is not a multiple of groups; `what` names the tensor.
+inline std::size_t group_size(std::size_t n, std::size_t groups, const char* what) {
+    require(groups >= 1, error_code::shape, what, ": quantizer has 0 scale groups");
+    require(n % groups == 0, error_code::shape, what, ": ", n, " elements cannot be split into ", groups,
+            " equal scale groups");
+    return n / groups;
+}
+
+}  // namespace zoa::quant
+// ---- end zoa/quant/granularity.hpp
+// #include "zoa/quant/params.hpp"
+// ---- begin zoa/quant/params.hpp
+// zoa — calibrated quantizer parameters (scales, zero points, twin split/Δ₋, bit-widths) and the rules that pick
+// them from ranges (PTQ4ViT max-based init, PyTorch/MQBench affine qparams)
+
+#include <cfloat>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+// #include "zoa/core/error.hpp"
+// #include "zoa/quant/bit_width.hpp"
+// #include "zoa/quant/granularity.hpp"
+// #include "zoa/quant/quantizer.hpp"
+// ---- begin zoa/quant/quantizer.hpp
+// zoa — uniform quantizers (symmetric PTQ4ViT, affine MQBench/PyTorch): the scalar formulas shared by the
+// simulated (fake-quant) and integer paths, scheme tags, and the weight/activation quantizer policy axes
+
+#include <cfenv>
+#include <cmath>
+#include <cstdint>
+#include <type_traits>
+
+// #include "zoa/core/error.hpp"
+// #include "zoa/core/policy.hpp"
+// #include "zoa/quant/granularity.hpp"
+
+namespace zoa::quant {
+
+/// Symmetric = signed codes, scale only (PTQ4ViT); asymmetric = affine codes with a zero point (MQBench academic).
+enum class scheme : int { symmetric = 0, asymmetric = 1 };
+
+/// Name of a scheme, e.g. "asymmetric".
+inline const char* to_string(scheme s) noexcept {
+    return s == scheme::symmetric ? "symmetric" : "asymmetric";
+}
+
+/// Round half to even (torch.round / std::nearbyint under FE_TONEAREST): 0.5 → 0, 1.5 → 2, 2.5 → 2, −0.5 → −0.
+/// Requires: the floating-point rounding mode is FE_TONEAREST (the C default; see require_round_to_nearest()).
+inline float round_half_even(float v) noexcept {
+    return std::nearbyint(v);
+}
+
+/// Throws zoa::error(numeric) unless the current rounding mode is FE_TONEAREST, the mode every quantizer assumes.
+/// `what` names the caller. Calibration entry points call this once.
+inline void require_round_to_nearest(const char* what) {
+    require(std::fegetround() == FE_TONEAREST, error_code::numeric, what,
+            ": floating-point rounding mode must be FE_TONEAREST (round half to even), got mode ", std::fegetround());
+}
+
+/// clamp(v, lo, hi) that propagates NaN like torch.clamp (comparisons with NaN are false).
+inline float clamp_propagate(float v, float lo, float hi) noexcept {
+    return v < lo ? lo : (v > hi ? hi : v);
+}
+
+namespace detail {
+// Returns v unchanged but forces it to be rounded to its type first: the compiler can no longer fuse the product that
+// produced v into a following add (FMA contraction, on by default in GNU C++ with -march=native). Used where the
+// reference adds two rounded products (e.g. the post-softmax twin) so results stay bit-exact with PyTorch.
+template <class T>
+inline T fp_barrier(T v) noexcept {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && defined(__SSE_MATH__)
+    __asm__("" : "+x"(v));
+#elif defined(__GNUC__) && defined(__aarch64__)
+    __asm__("" : "+w"(v));
+#else
+    volatile T t = v;
+    v = t;
+#endif
+    return v;
+}
+
+// float code → int code; NaN maps to lo (integer codes cannot hold NaN; bulk encoders reject non-finite input).
+inline std::int32_t to_code(float c, int lo) noexcept {
+    return c == c ? static_cast<std::int32_t>(c) : static_cast<std::int32_t>(lo);
+}
+}  // namespace detail
+
+// ---- symmetric uniform (PTQ4ViT) --------------------------------------------------------------------------------
+// Q(x; Δ, b) = clamp(round(x/Δ), −2^(b−1), 2^(b−1)−1) · Δ      (x/Δ is a float division, as torch's x / interval)
+
+/// The code of x as a float: clamp(round(x / Δ), qmin, qmax). NaN stays NaN.
+inline float symmetric_code_f(float x, float delta, int qmin, int qmax) noexcept {
+    return clamp_propagate(round_half_even(x / delta), static_cast<float>(qmin), static_cast<float>(qmax));
+}
+/// Integer encode: q = clamp(round(x / Δ), qmin, qmax). NaN → qmin.
+inline std::int32_t encode_symmetric(float x, float delta, int qmin, int qmax) noexcept {
+    return detail::to_code(symmetric_code_f(x, delta, qmin, qmax), qmin);
+}
+/// Integer decode: x̂ = q · Δ.
+inline float decode_symmetric(std::int32_t q, float delta) noexcept {
+    return static_cast<float>(q) * delta;
+}
+/// Simulated: x̂ = clamp(round(x / Δ), qmin, qmax) · Δ  (== decode(encode(x)) for non-NaN x; NaN propagates).
+inline float fake_quant_symmetric(float x, float delta, int qmin, int qmax) noexcept {
+    return symmetric_code_f(x, delta, qmin, qmax) * delta;
+}
+
+// ---- asymmetric affine (MQBench FixedFakeQuantize = torch.fake_quantize_per_{tensor,channel}_affine) --------------
+// q = clamp(round(x · inv) + z, qmin, qmax),  inv = 1.0f / s  (float reciprocal, exactly as PyTorch's CPU kernel;
+// differs from round(x / s) in ~1 of 10^6 ties), x̂ = (q − z) · s
+
+/// The code of x as a float: clamp(round(x · (1/s)) + z, qmin, qmax). NaN stays NaN.
+inline float affine_code_f(float x, float scale, std::int32_t zero_point, int qmin, int qmax) noexcept {
+    const float inv = 1.0f / scale;
+    return clamp_propagate(round_half_even(x * inv) + static_cast<float>(zero_point), static_cast<float>(qmin),
+                           static_cast<float>(qmax));
+}
+/// Integer encode: q = clamp(round(x · (1/s)) + z, qmin, qmax). NaN → qmin.
+inline std::int32_t encode_affine(float x, float scale, std::int32_t zero_point, int qmin, int qmax) noexcept {
+    return detail::to_code(affine_code_f(x, scale, zero_point, qmin, qmax), qmin);
+}
+/// Integer decode: x̂ = (q − z) · s.
+inline float decode_affine(std::int32_t q, float scale, std::int32_t zero_point) noexcept {
+    return static_cast<float>(q - zero_point) * scale;
+}
+/// Simulated: x̂ = (clamp(round(x · (1/s)) + z, qmin, qmax) − z) · s. NaN propagates.
+inline float fake_quant_affine(float x, float scale, std::int32_t zero_point, int qmin, int qmax) noexcept {
+    return (affine_code_f(x, scale, zero_point, qmin, qmax) - static_cast<float>(zero_point)) * scale;
+}
+
+// ---- policy vocabulary --------------------------------------------------------------------------------------------
+
+/// Scheme tag: signed symmetric codes, scale only.
+struct symmetric {
+    static constexpr scheme value = scheme::symmetric;
+};
+/// Scheme tag: unsigned affine codes [0, 2^b−1] with a zero point.
+struct asymmetric {
+    static constexpr scheme value = scheme::asymmetric;
+};
+
+namespace detail {
+template <class T, class = void>
+struct is_scheme : std::false_type {};
+template <class T>
+struct is_scheme<T, std::void_t<decltype(T::value)>>
+    : std::bool_constant<std::is_same_v<std::remove_cv_t<decltype(T::value)>, scheme>> {};
+}  // namespace detail
+
+/// True for quant::symmetric and quant::asymmetric.
+template <class T>
+inline constexpr bool is_scheme_v = detail::is_scheme<T>::value;
+
+}  // namespace zoa::quant
+
+namespace zoa::axis {
+struct weight_quantizer;
+struct activation_quantizer;
+}  // namespace zoa::axis
+
+namespace zoa::quant {
+
+/// Weight-quantizer policy option: scheme + granularity. Default (axis default): symmetric per-channel.
+/// Requires: Scheme is symmetric/asymmetric; Granularity is per_tensor, per_channel, per_row_block<N> or per_head.
+template <class Scheme = symmetric, class Granularity = per_channel>
+struct weight_scheme {
+    static_assert(is_scheme_v<Scheme> && is_granularity_v<Granularity>,
+                  "zoa: weight_scheme<Scheme, Granularity>: Scheme must be quant::symmetric or quant::asymmetric and "
+                  "Granularity one of quant::per_tensor, per_channel, per_row_block<N>, per_head");
+    using axis = ::zoa::axis::weight_quantizer;
+    using scheme_tag = Scheme;
+    using granularity_tag = Granularity;
+    static constexpr scheme scheme_value = Scheme::value;
+    static constexpr granularity granularity_value = Granularity::value;
+};
+
+/// Activation-quantizer policy option: scheme + granularity (per_tensor, or per_head for attention matmul inputs).
+/// Default (axis default): symmetric per-tensor (PTQ4ViT); MQBench/ResNet uses activation_scheme<asymmetric>.
+template <class Scheme = symmetric, class Granularity = per_tensor>
+struct activation_scheme {
+    static_assert(is_scheme_v<Scheme> &&
+                      (std::is_same_v<Granularity, per_tensor> || std::is_same_v<Granularity, per_head>),
+                  "zoa: activation_scheme<Scheme, Granularity>: Scheme must be quant::symmetric or quant::asymmetric "
+                  "and Granularity quant::per_tensor or quant::per_head");
+    using axis = ::zoa::axis::activation_quantizer;
+    using scheme_tag = Scheme;
+    using granularity_tag = Granularity;
+    static constexpr scheme scheme_value = Scheme::value;
+    static constexpr granularity granularity_value = Granularity::value;
+};
+
+namespace detail {
+template <class T, class Axis, class = void>
+struct is_quantizer_option : std::false_type {};
+template <class T, class Axis>
+struct is_quantizer_option<T, Axis,
+                           std::void_t<typename T::axis, decltype(T::scheme_value), decltype(T::granularity_value)>>
+    : std::bool_constant<std::is_same_v<typename T::axis, Axis> &&
+                         std::is_same_v<std::remove_cv_t<decltype(T::scheme_value)>, scheme> &&
+                         std::is_same_v<std::remove_cv_t<decltype(T::granularity_value)>, granularity>> {};
+}  // namespace detail
+
+/// True when T is an option of the weight_quantizer axis with scheme_value and granularity_value.
+template <class T>
+inline constexpr bool is_weight_quantizer_v = detail::is_quantizer_option<T, ::zoa::axis::weight_quantizer>::value;
+/// True when T is an option of the activation_quantizer axis with scheme_value and granularity_value.
+template <class T>
+inline constexpr bool is_activation_quantizer_v =
+    detail::is_quantizer_option<T, ::zoa::axis::activation_quantizer>::value;
+
+}  // namespace zoa::quant
+
+namespace zoa::axis {
+/// Policy axis: how weights are quantized. Default: symmetric per-channel.
+struct weight_quantizer {
+    using default_option = quant::weight_scheme<quant::symmetric, quant::per_channel>;
+};
+/// Policy axis: how activations (layer inputs, matmul operands) are quantized. Default: symmetric per-tensor.
+struct activation_quantizer {
+    using default_option = quant::activation_scheme<quant::symmetric, quant::per_tensor>;
+};
+}  // namespace zoa::axis
+// ---- end zoa/quant/quantizer.hpp
+// #include "zoa/quant/twin.hpp"
+// ---- begin zoa/quant/twin.hpp
+// zoa — PTQ4ViT twin-uniform quantizers: post-GELU (fc2 input) and post-softmax "SoS" (attn·v's A), exactly as
+// the reference computes them, including the "sum of two quantizers" quirk (spec §4.1, §6 item 16)
+
+#include <cstdint>
+
+// #include "zoa/quant/quantizer.hpp"
+
+namespace zoa::quant {
+
+// ---- post-GELU twin (PostGeluPTQSLBatchingQuantLinear.quant_input) ----------------------------------------------
+// qmax = 2^(b−1), Δ₋ = 0.16997124254703522 / qmax (fixed; ≈ |min GELU(x)| over the reals),
+// x̂ = clamp(round(x/Δ₊), 0, qmax−1)·Δ₊ + clamp(round(x/Δ₋), −qmax, 0)·Δ₋
+// For x ≥ 0 the second term is exactly 0 and for x ≤ 0 the first one is, so one signed code c ∈ [−qmax, qmax−1]
+// with a sign-dependent scale carries the value: x̂ = c·Δ₊ if c ≥ 0, c·Δ₋ if c < 0. The integer path can compute
+// x̂·W = Δ₊·(max(c,0)·W) + Δ₋·(min(c,0)·W).
+
+/// The fixed numerator of the negative-side step: Δ₋ = post_gelu_neg_numerator / 2^(b−1) (PTQ4ViT constant).
+inline constexpr double post_gelu_neg_numerator = 0.16997124254703522;
+
+/// Δ₋ for a b-bit post-GELU twin: float(0.16997124254703522 / 2^(b−1)) (the Python double, rounded to float when
+/// torch divides the float tensor by it).
+inline float post_gelu_neg_scale(int bits) noexcept {
+    return static_cast<float>(post_gelu_neg_numerator / static_cast<double>(1 << (bits - 1)));
+}
+
+/// Simulated post-GELU twin, the literal reference sum:
+/// x̂ = clamp(round(x/Δ₊), 0, qmax−1)·Δ₊ + clamp(round(x/Δ₋), −qmax, 0)·Δ₋, qmax = 2^(b−1). NaN propagates.
+inline float fake_quant_post_gelu(float x, float pos_scale, float neg_scale, int bits) noexcept {
+    const float qmax = static_cast<float>(1 << (bits - 1));
+    const float pos = clamp_propagate(round_half_even(x / pos_scale), 0.0f, qmax - 1.0f) * pos_scale;
+    const float neg = clamp_propagate(round_half_even(x / neg_scale), -qmax, 0.0f) * neg_scale;
+    return pos + neg;  // one term is exactly 0, so an FMA here gives the same result
+}
+
+/// Integer encode of the post-GELU twin: c = clamp(round(x/Δ₊), 0, qmax−1) if x > 0, else clamp(round(x/Δ₋), −qmax, 0).
+/// Ensures: decode_post_gelu(c) == fake_quant_post_gelu(x) for every non-NaN x. NaN → −qmax.
+inline std::int32_t encode_post_gelu(float x, float pos_scale, float neg_scale, int bits) noexcept {
+    const int qmax = 1 << (bits - 1);
+    if (x > 0.0f) return detail::to_code(clamp_propagate(round_half_even(x / pos_scale), 0.0f, float(qmax - 1)), 0);
+    return detail::to_code(clamp_propagate(round_half_even(x / neg_scale), float(-qmax), 0.0f), -qmax);
+}
+
+/// Integer decode of the post-GELU twin: x̂ = c·Δ₊ if c ≥ 0, c·Δ₋ if c < 0.
+inline float decode_post_gelu(std::int32_t c, float pos_scale, float neg_scale) noexcept {
+    return c >= 0 ? static_cast<float>(c) * pos_scale : static_cast<float>(c) * neg_scale;
+}
+
+// ---- post-softmax twin, "split of softmax" (SoSPTQSLBatchingQuantMatMul.quant_input_A) ---------------------------
+// q = 2^(b−1) − 1 (no sign bit is spent), Δ_low = split / q (float division),
+// x̂ = clamp(round(clamp(x, split, 1)·q), 0, q)/q  +  clamp(round(clamp(x, 0, split)/Δ_low), 0, q)·Δ_low
+// NB (spec §6 item 16, replicated): a SUM of two quantizers, not the paper's disjoint ranges. For x > split the low
+// term saturates at round(split/Δ_low)·Δ_low ≈ split, so split is added to the coarse value; for x < split the coarse
+// term is the constant round(split·q)/q, nonzero once split ≥ 1/(2q). The search picks split with this formula.
+
+/// The two codes of the post-softmax twin: x̂ = high/q + low·Δ_low, both in [0, q].
+struct softmax_twin_codes {
+    std::int32_t high;
+    std::int32_t low;
+};
+
+/// Δ_low = split / q with q = 2^(b−1) − 1, in float (torch divides the float split tensor by the int q).
+inline float post_softmax_low_scale(float split, int bits) noexcept {
+    return split / static_cast<float>((1 << (bits - 1)) - 1);
+}
+
+/// Integer encode: high = clamp(round(clamp(x, split, 1)·q), 0, q), low = clamp(round(clamp(x, 0, split)/Δ_low), 0, q).
+/// NaN → {0, 0}.
+inline softmax_twin_codes encode_post_softmax(float x, float split, int bits) noexcept {
+    const float q = static_cast<float>((1 << (bits - 1)) - 1);
+    const float low_scale = post_softmax_low_scale(split, bits);
+    const float hi = clamp_propagate(round_half_even(clamp_propagate(x, split, 1.0f) * q), 0.0f, q);
+    const float lo = clamp_propagate(round_half_even(clamp_propagate(x, 0.0f, split) / low_scale), 0.0f, q);
+    return {detail::to_code(hi, 0), detail::to_code(lo, 0)};
+}
+
+/// Integer decode: x̂ = high/q + low·Δ_low (float ops in the reference's order).
+inline float decode_post_softmax(softmax_twin_codes c, float split, int bits) noexcept {
+    const float q = static_cast<float>((1 << (bits - 1)) - 1);
+    const float lo = static_cast<float>(c.low) * post_softmax_low_scale(split, bits);
+    return static_cast<float>(c.high) / q + detail::fp_barrier(lo);
+}
+
+/// Simulated post-softmax twin (the literal reference sum):
+/// x̂ = clamp(round(clamp(x, split, 1)·q), 0, q)/q + clamp(round(clamp(x, 0, split)/Δ_low), 0, q)·Δ_low. NaN propagates.
+inline float fake_quant_post_softmax(float x, float split, int bits) noexcept {
+    const float q = static_cast<float>((1 << (bits - 1)) - 1);
+    const float low_scale = post_softmax_low_scale(split, bits);
+    const float hi = clamp_propagate(round_half_even(clamp_propagate(x, split, 1.0f) * q), 0.0f, q) / q;
+    const float lo = clamp_propagate(round_half_even(clamp_propagate(x, 0.0f, split) / low_scale), 0.0f, q) * low_scale;
+    return hi + detail::fp_barrier(lo);  // two rounded terms, never an FMA
+}
+
+}  // namespace zoa::quant
+// ---- end zoa/quant/twin.hpp
+
+namespace zoa::quant {
+
+/// Which formula a quantizer applies (quantizer.hpp / twin.hpp).
+enum class quantizer_kind : int {
+    none = 0,               ///< pass-through (fp32 operand, e.g. PTQ4ViT's patch-embed input)
+    uniform = 1,            ///< symmetric or affine uniform quantizer, one scale (and zero point) per group
+    post_gelu_twin = 2,     ///< PTQ4ViT post-GELU twin: Δ₊ per group (scale), fixed Δ₋ (neg_scale)
+    post_softmax_twin = 3,  ///< PTQ4ViT post-softmax SoS twin: split (scale = {Δ_low = split/q})
+};
+
+/// Name of a quantizer kind, e.g. "post_gelu_twin".
+inline const char* to_string(quantizer_kind k) noexcept {
+    switch (k) {
+        case quantizer_kind::none:
+            return "none";
+        case quantizer_kind::uniform:
+            return "uniform";
+        case quantizer_kind::post_gelu_twin:
+            return "post_gelu_twin";
+        case quantizer_kind::post_softmax_twin:
+            return "post_softmax_twin";
+    }
+    return "unknown";
+}
+
+/// The parameters of one quantizer (one operand of one layer). Plain data: copyable, comparable, serialisable.
+struct quant_params {
+    quantizer_kind kind = quantizer_kind::none;
+    scheme sch = scheme::symmetric;
+    granularity gran = granularity::per_tensor;
+    int bits = 8;
+    std::vector<float> scale;  ///< Δ per group (uniform), Δ₊ per group (post-GELU), {Δ_low} (post-softmax)
+    std::vector<std::int32_t> zero_point;  ///< one per group for scheme::asymmetric, empty otherwise
+    float neg_scale = 0.0f;                ///< post-GELU Δ₋ = 0.16997124254703522 / 2^(b−1)
+    float split = 0.0f;                    ///< post-softmax split point (a power of two 2^−i after the search)
+
+    /// Number of scale groups (1 for per-tensor; 0 for kind none).
+    std::size_t groups() const noexcept { return scale.size(); }
+    /// Smallest integer code: −2^(b−1) (symmetric, post-GELU), 0 (affine, post-softmax).
+    int qmin() const noexcept {
+        if (kind == quantizer_kind::post_softmax_twin) return 0;
+        return (kind == quantizer_kind::uniform && sch == scheme::asymmetric) ? 0 : signed_min(bits);
+    }
+    /// Largest integer code: 2^(b−1)−1 (symmetric, post-GELU, post-softmax), 2^b−1 (affine).
+    int qmax() const noexcept {
+        return (kind == quantizer_kind::uniform && sch == scheme::asymmetric) ? unsigned_max(bits) : signed_max(bits);
+    }
+
+    /// Throws zoa::error(argument) naming `what` when the parameters are inconsistent: bits outside 2..8, no scales,
+    /// a scale that is not finite and > 0, zero points missing or outside [qmin, qmax], a twin with several groups or
+    /// a split outside (0, 1] or a Δ_low ≠ split/(2^(b−1)−1), a post-GELU Δ₋ that is not finite and > 0.
+    void validate(const std::string& what) const {
+        if (kind == quantizer_kind::none) return;
+        require(bits >= 2 && bits <= 8, error_code::argument, what, ": bits must be in 2..8, got ", bits);
+        require(!scale.empty(), error_code::argument, what, ": ", to_string(kind), " quantizer has no scale");
+        for (std::size_t g = 0; g < scale.size(); ++g)
+            require(std::isfinite(scale[g]) && scale[g] > 0.0f, error_code::argument, what, ": scale[", g,
+                    "] must be finite and > 0, got ", scale[g]);
+        if (kind == quantizer_kind::uniform && sch == scheme::asymmetric) {
+            require(zero_point.size() == scale.size(), error_code::argument, what, ": ", scale.size(), " scales but ",
+                    zero_point.size(), " zero points");
+            for (std::size_t g = 0; g < zero_point.size(); ++g)
+                require(zero_point[g] >= qmin() && zero_point[g] <= qmax(), error_code::argument, what, ": zero_point[",
+                        g, "] = ", zero_point[g], " outside [", qmin(), ", ", qmax(), "]");
+        } else {
+            require(zero_point.empty(), error_code::argument, what, ": only asymmetric quantizers have zero points");
+        }
+        if (kind == quantizer_kind::post_gelu_twin)
+            require(std::isfinite(neg_scale) && neg_scale > 0.0f, error_code::argument, what,
+                    ": post-GELU twin needs a finite neg_scale > 0, got ", neg_scale);
+        if (kind == quantizer_kind::post_softmax_twin) {
+            require(scale.size() == 1, error_code::argument, what, ": post-softmax twin has one split, got ",
+                    scale.size(), " groups");
+            require(split > 0.0f && split <= 1.0f, error_code::argument, what, ": split must be in (0, 1], got ",
+                    split);
+            require(scale[0] == post_softmax_low_scale(split, bits), error_code::argument, what,
+                    ": post-softmax scale must be split/(2^(b-1)-1) = ", post_softmax_low_scale(split, bits), ", got ",
+                    scale[0]);
+        }
+    }
+
+    friend bool operator==(const quant_params& a, const quant_params& b) {
+        return a.kind == b.kind && a.sch == b.sch && a.gran == b.gran && a.bits == b.bits && a.scale == b.scale &&
+               a.zero_point == b.zero_point && a.neg_scale == b.neg_scale && a.split == b.split;
+    }
+    friend bool operator!=(const quant_params& a, const quant_params& b) { return !(a == b); }
+};
+
+/// Which quantizer an operand gets before the search (the search then tunes its scales / split).
+/// The PTQ4ViT search modules (calib_modules.hpp) accept scheme::symmetric only (PTQ4ViT has no zero points);
+/// asymmetric specs describe MQBench layers, calibrated with observers (observer.hpp) instead.
+struct operand_spec {
+    quantizer_kind kind = quantizer_kind::uniform;  ///< uniform, post_gelu_twin, post_softmax_twin or none
+    granularity gran = granularity::per_tensor;     ///< per_tensor, per_row_block, per_channel (weights), per_head
+    std::size_t blocks = 1;                         ///< number of row blocks for per_row_block (qkv: 3)
+    int bits = 8;
+    scheme sch = scheme::symmetric;
+
+    friend bool operator==(const operand_spec& x, const operand_spec& y) {
+        return x.kind == y.kind && x.gran == y.gran && x.blocks == y.blocks && x.bits == y.bits && x.sch == y.sch;
+    }
+};
+
+// ---- constructors ---------------------------------------------------------------------------------------------
+
+/// A pass-through quantizer (fp32 operand).
+inline quant_params make_none() {
+    return quant_params{};
+}
+
+/// Symmetric uniform quantizer with one Δ per group.
+inline quant_params make_symmetric(int bits, granularity g, std::vector<float> scales) {
+    quant_params p;
+    p.kind = quantizer_kind::uniform;
+    p.sch = scheme::symmetric;
+    p.gran = g;
+    p.bits = bits;
+    p.scale = std::move(scales);
+    return p;
+}
+
+/// Affine (asymmetric) uniform quantizer with one (s, z) per group; codes in [0, 2^b−1].
+inline quant_params make_affine(int bits, granularity g, std::vector<float> scales, std::vector<std::int32_t> zps) {
+    quant_params p = make_symmetric(bits, g, std::move(scales));
+    p.sch = scheme::asymmetric;
+    p.zero_point = std::move(zps);
+    return p;
+}
+
+/// Post-GELU twin with searched Δ₊ per group and the fixed Δ₋ = 0.16997124254703522 / 2^(b−1).
+inline quant_params make_post_gelu(int bits, std::vector<float> pos_scales) {
+    quant_params p = make_symmetric(bits, granularity::per_tensor, std::move(pos_scales));
+    p.kind = quantizer_kind::post_gelu_twin;
+    p.neg_scale = post_gelu_neg_scale(bits);
+    return p;
+}
+
+/// Post-softmax twin with the given split; scale = {Δ_low = split / (2^(b−1) − 1)}.
+inline quant_params make_post_softmax(int bits, float split) {
+    quant_params p = make_symmetric(bits, granularity::per_tensor, {post_softmax_low_scale(split, bits)});
+    p.kind = quantizer_kind::post_softmax_twin;
+    p.split = split;
+    return p;
+}
+
+// ---- choosing parameters from ranges --------------------------------------------------------------------------
+
+/// PTQ4ViT max-based initial interval: Δ = absmax / (2^(b−1) − 0.5) (float division by the Python double, which
+/// torch rounds to float). Guard (deviation): absmax == 0 gives Δ = 1 instead of the reference's 0 (which would
+/// turn every code into NaN); any Δ represents an all-zero tensor exactly.
+/// Throws: zoa::error(numeric) when absmax is negative or not finite; `what` names the tensor.
+inline float symmetric_scale_from_absmax(float absmax, int bits, const char* what) {
+    require(std::isfinite(absmax) && absmax >= 0.0f, error_code::numeric, what,
+            ": max |x| must be finite and >= 0, got ", absmax);
+    if (absmax == 0.0f) return 1.0f;
+    return absmax / static_cast<float>(static_cast<double>(1 << (bits - 1)) - 0.5);
+}
+
+/// An affine scale and zero point.
+struct affine_qparams {
+    float scale;
+    std::int32_t zero_point;
+};
+
+/// PyTorch `_ObserverBase._calculate_qparams` for per_{tensor,channel}_affine (what MQBench's observers call):
+///   lo = min(min, 0), hi = max(max, 0), s = max((hi − lo) / float(qmax − qmin), FLT_EPSILON),
+///   z = clamp(qmin − round(lo / s), qmin, qmax).
+/// An empty range (min = +inf or max = −inf, i.e. nothing observed) gives {1, 0} like PyTorch.
+/// Throws: zoa::error(numeric) when min > max or either is NaN.
+inline affine_qparams affine_from_range(float min_val, float max_val, int qmin, int qmax) {
+    if (std::isinf(min_val) && std::isinf(max_val) && min_val > 0.0f && max_val < 0.0f) return {1.0f, 0};
+    require(!std::isnan(min_val) && !std::isnan(max_val) && min_val <= max_val, error_code::numeric,
+            "affine_from_range: need min <= max, got min ", min_val, " max ", max_val);
+    const float lo = min_val < 0.0f ? min_val : 0.0f;
+    const float hi = max_val > 0.0f ? max_val : 0.0f;
+    float s = (hi - lo) / static_cast<float>(qmax - qmin);
+    if (!(s > FLT_EPSILON)) s = FLT_EPSILON;
+    const float zf = static_cast<float>(qmin) - round_half_even(lo / s);
+    const float zc = zf < static_cast<float>(qmin) ? static_cast<float>(qmin)
+                                                   : (zf > static_cast<float>(qmax) ? static_cast<float>(qmax) : zf);
+    return {s, static_cast<std::int32_t>(zc)};
+}
+
+/// Affine quant_params from per-group ranges (one (min, max) pair per group), b-bit codes [0, 2^b−1].
+/// Throws: zoa::error(shape) when the vectors differ in length or are empty; see affine_from_range.
+inline quant_params affine_params_from_ranges(int bits, granularity g, const std::vector<float>& mins,
+                                              const std::vector<float>& maxs) {
+    require(!mins.empty() && mins.size() == maxs.size(), error_code::shape,
+            "affine_params_from_ranges: need equal non-empty min/max vectors, got ", mins.size(), " and ", maxs.size());
+    std::vector<float> s(mins.size());
+    std::vector<std::int32_t> z(mins.size());
+    for (std::size_t i = 0; i < mins.size(); ++i) {
+        const affine_qparams q = affine_from_range(mins[i], maxs[i], 0, unsigned_max(bits));
+        s[i] = q.scale;
+        z[i] = q.zero_point;
+    }
+    return make_affine(bits, g, std::move(s), std::move(z));
+}
+
+/// Symmetric quant_params from per-group max |x| with the PTQ4ViT rule Δ = absmax / (2^(b−1) − 0.5).
+inline quant_params symmetric_params_from_absmax(int bits, granularity g, const std::vector<float>& absmax) {
+    require(!absmax.empty(), error_code::shape, "symmetric_params_from_absmax: no groups");
+    std::vector<float> s(absmax.size());
+    for (std::size_t i = 0; i < absmax.size(); ++i) s[i] = symmetric_scale_from_absmax(absmax[i], bits, "absmax");
+    return make_symmetric(bits, g, std::move(s));
+}
+
+}  // namespace zoa::quant
+// ---- end zoa/quant/params.hpp
+// #include "zoa/quant/quantizer.hpp"
+// #include "zoa/quant/twin.hpp"
+
+namespace zoa::quant {
+
+/// Simulated quantization of n elements: y[i] = Q_p(x[i]) with the formula of p.kind (see quantizer.hpp, twin.hpp).
+/// Element i belongs to group g = i / (n / p.groups()) (granularity.hpp). kind none copies x. x == y is allowed.
+/// Throws: zoa::error(argument) from p.validate, zoa::error(shape) when n is not a multiple of p.groups().
+inline void fake_quant(const quant_params& p, const float* x, float* y, std::size_t n) {
+    if (p.kind == quantizer_kind::none) {
+        if (x != y)
+            for (std::size_t i = 0; i < n; ++i) y[i] = x[i];
+        return;
+    }
+    p.validate("fake_quant");
+    const std::size_t gs = group_size(n, p.groups(), "fake_quant");
+    const int lo = p.qmin(), hi = p.qmax();
+    for (std::size_t g = 0; g < p.groups(); ++g) {
+        const float s = p.scale[g];
+        const std::size_t b = g * gs, e = b + gs;
+        switch (p.kind) {
+            case quantizer_kind::uniform:
+                if (p.sch == scheme::symmetric) {
+                    for (std::size_t i = b; i < e; ++i) y[i] = fake_quant_symmetric(x[i], s, lo, hi);
+                } else {
+                    const std::int32_t z = p.zero_point[g];
+                    for (std::size_t i = b; i < e; ++i) y[i] = fake_quant_affine(x[i], s, z, lo, hi);
+                }
+                break;
+            case quantizer_kind::post_gelu_twin:
+                for (std::size_t i = b; i < e; ++i) y[i] = fake_quant_post_gelu(x[i], s, p.neg_scale, p.bits);
+                break;
+            case quantizer_kind::post_softmax_twin:
+                for (std::size_t i = b; i < e; ++i) y[i] = fake_quant_post_softmax(x[i], p.split, p.bits);
+                break;
+            case quantizer_kind::none:
+                break;
+        }
+    }
+}
+
+/// Simulated quantization of a vector; returns the fake-quantized copy.
+inline std::vector<float> fake_quant(const quant_params& p, const std::vector<float>& x) {
+    std::vector<float> y(x.size());
+    fake_quant(p, x.data(), y.data(), x.size());
+    return y;
+}
+
+namespace detail {
+inline void require_finite_input(const float* x, std::size_t n, const char* what) {
+    for (std::size_t i = 0; i < n; ++i)
+        require(std::isfinite(x[i]), error_code::numeric, what, ": input element ", i, " is ", x[i],
+                "; only finite values can be encoded");
+}
+}  // namespace detail
+
+/// Integer encode into signed 8-bit codes: uniform symmetric (q = clamp(round(x/Δ), −2^(b−1), 2^(b−1)−1)) or
+/// post-GELU twin (one signed code, see twin.hpp).
+/// Throws: zoa::error(policy) for affine / post-softmax / none parameters (use the uint8 or two-buffer overloads),
+/// zoa::error(numeric) for a non-finite input, zoa::error(shape)/(argument) as fake_quant.
+inline void encode(const quant_params& p, const float* x, std::size_t n, std::int8_t* codes) {
+    const bool ok =
+        (p.kind == quantizer_kind::uniform && p.sch == scheme::symmetric) || p.kind == quantizer_kind::post_gelu_twin;
+    require(ok, error_code::policy, "encode(int8): expects a symmetric uniform or post-GELU twin quantizer, got ",
+            to_string(p.kind), "/", to_string(p.sch));
+    p.validate("encode");
+    detail::require_finite_input(x, n, "encode(int8)");
+    const std::size_t gs = group_size(n, p.groups(), "encode");
+    const int lo = p.qmin(), hi = p.qmax();
+    for (std::size_t i = 0; i < n; ++i) {
+        const float s = p.scale[i / gs];
+        const std::int32_t q = p.kind == quantizer_kind::uniform ? encode_symmetric(x[i], s, lo, hi)
+                                                                 : encode_post_gelu(x[i], s, p.neg_scale, p.bits);
+        codes[i] = static_cast<std::int8_t>(q);
+    }
+}
+
+/// Integer decode of signed 8-bit codes: x̂ = q·Δ (symmetric) or q·Δ₊ / q·Δ₋ (post-GELU).
+/// Throws: as encode(int8).
+inline void decode(const quant_params& p, const std::int8_t* codes, std::size_t n, float* y) {
+    const bool ok =
+        (p.kind == quantizer_kind::uniform && p.sch == scheme::symmetric) || p.kind == quantizer_kind::post_gelu_twin;
+    require(ok, error_code::policy, "decode(int8): expects a symmetric uniform or post-GELU twin quantizer, got ",
+            to_string(p.kind), "/", to_string(p.sch));
+    p.validate("decode");
+    const std::size_t gs = group_size(n, p.groups(), "decode");
+    for (std::size_t i = 0; i < n; ++i) {
+        const float s = p.scale[i / gs];
+        y[i] = p.kind == quantizer_kind::uniform ? decode_symmetric(codes[i], s)
+                                                 : decode_post_gelu(codes[i], s, p.neg_scale);
+    }
+}
+
+/// Integer encode into unsigned 8-bit affine codes: q = clamp(round(x·(1/s)) + z, 0, 2^b−1).
+/// Throws: zoa::error(policy) unless p is an asymmetric uniform quantizer; otherwise as encode(int8).
+inline void encode(const quant_params& p, const float* x, std::size_t n, std::uint8_t* codes) {
+    require(p.kind == quantizer_kind::uniform && p.sch == scheme::asymmetric, error_code::policy,
+            "encode(uint8): expects an asymmetric uniform quantizer, got ", to_string(p.kind), "/", to_string(p.sch));
+    p.validate("encode");
+    detail::require_finite_input(x, n, "encode(uint8)");
+    const std::size_t gs = group_size(n, p.groups(), "encode");
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::size_t g = i / gs;
+        codes[i] = static_cast<std::uint8_t>(encode_affine(x[i], p.scale[g], p.zero_point[g], p.qmin(), p.qmax()));
+    }
+}
+
+/// Integer decode of unsigned affine codes: x̂ = (q − z)·s.
+inline void decode(const quant_params& p, const std::uint8_t* codes, std::size_t n, float* y) {
+    require(p.kind == quantizer_kind::uniform && p.sch == scheme::asymmetric, error_code::policy,
+            "decode(uint8): expects an asymmetric uniform quantizer, got ", to_string(p.kind), "/", to_string(p.sch));
+    p.validate("decode");
+    const std::size_t gs = group_size(n, p.groups(), "decode");
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::size_t g = i / gs;
+        y[i] = decode_affine(codes[i], p.scale[g], p.zero_point[g]);
+    }
+}
+
+/// Integer encode of the post-softmax twin into its two code planes (both in [0, 2^(b−1)−1]).
+/// Throws: zoa::error(policy) unless p is a post-softmax twin; zoa::error(numeric) for non-finite input.
+inline void encode_post_softmax(const quant_params& p, const float* x, std::size_t n, std::int8_t* high,
+                                std::int8_t* low) {
+    require(p.kind == quantizer_kind::post_softmax_twin, error_code::policy,
+            "encode_post_softmax: expects a post-softmax twin quantizer, got ", to_string(p.kind));
+    p.validate("encode_post_softmax");
+    detail::require_finite_input(x, n, "encode_post_softmax");
+    for (std::size_t i = 0; i < n; ++i) {
+        const softmax_twin_codes c = encode_post_softmax(x[i], p.split, p.bits);
+        high[i] = static_cast<std::int8_t>(c.high);
+        low[i] = static_cast<std::int8_t>(c.low);
+    }
+}
+
+/// Integer decode of the post-softmax twin: x̂ = high/q + low·Δ_low.
+inline void decode_post_softmax(const quant_params& p, const std::int8_t* high, const std::int8_t* low, std::size_t n,
+                                float* y) {
+    require(p.kind == quantizer_kind::post_softmax_twin, error_code::policy,
+            "decode_post_softmax: expects a post-softmax twin quantizer, got ", to_string(p.kind));
+    p.validate("decode_post_softmax");
+    for (std::size_t i = 0; i < n; ++i)
+        y[i] = decode_post_softmax(softmax_twin_codes{high[i], low[i]}, p.split, p.bits);
+}
+
+}  // namespace zoa::quant
+// ---- end zoa/quant/fake_quant.hpp
+// #include "zoa/quant/observer.hpp"
+// ---- begin zoa/quant/observer.hpp
+// zoa — range observers for calibration: min-max, percentile, MQBench MSE observer and its EMA variant
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+// #include "zoa/core/error.hpp"
+// #include "zoa/quant/granularity.hpp"
+// #include "zoa/quant/params.hpp"
+// #include "zoa/quant/quantizer.hpp"
+
+namespace zoa::quant {
+
+namespace detail {
+inline void require_finite_batch(const float* x, std::size_t n, const char* what) {
+    require(n > 0, error_code::argument, what, ": empty batch");
+    for (std::size_t i = 0; i < n; ++i)
+        require(std::isfinite(x[i]), error_code::numeric, what, ": element ", i, " is ", x[i]);
+}
+inline void group_min_max(const float* x, std::size_t gs, float& lo, float& hi) {
+    lo = x[0];
+    hi = x[0];
+    for (std::size_t i = 1; i < gs; ++i) {
+        lo = x[i] < lo ? x[i] : lo;
+        hi = x[i] > hi ? x[i] : hi;
+    }
+}
+// torch.quantile(..., interpolation='linear'): v sorted, pos = q·(n−1), v[⌊pos⌋] + (pos − ⌊pos⌋)·(v[⌊pos⌋+1] −
+// v[⌊pos⌋]).
+inline float quantile_linear(std::vector<float>& v, double q) {
+    const double pos = q * static_cast<double>(v.size() - 1);
+    const std::size_t k = static_cast<std::size_t>(std::floor(pos));
+    std::nth_element(v.begin(), v.begin() + std::ptrdiff_t(k), v.end());
+    const float a = v[k];
+    if (k + 1 >= v.size()) return a;
+    const float b = *std::min_element(v.begin() + std::ptrdiff_t(k) + 1, v.end());
+    return static_cast<float>(a + (pos - static_cast<double>(k)) * (static_cast<double>(b) - a));
+}
+}  // namespace detail
+
+/// Largest |x| over n elements (0 for n == 0). NaN elements are ignored.
+inline float abs_max(const float* x, std::size_t n) noexcept {
+    float m = 0.0f;
+    for (std::size_t i = 0; i < n; ++i) m = std::fabs(x[i]) > m ? std::fabs(x[i]) : m;
+    return m;
+}
+
+/// Running min/max per group (PyTorch/MQBench MinMaxObserver): min ← min(min, min_batch), max ← max(max, max_batch).
+/// A batch of n elements is viewed as [groups, n/groups] (group 0 = channel 0 for per-channel weights).
+class min_max_observer {
+public:
+    /// Requires: groups >= 1 (1 = per-tensor).
+    explicit min_max_observer(std::size_t groups = 1)
+        : min_(groups, std::numeric_limits<float>::infinity()), max_(groups, -std::numeric_limits<float>::infinity()) {
+        require(groups >= 1, error_code::argument, "min_max_observer: groups must be >= 1");
+    }
+    /// Throws: zoa::error(numeric) for non-finite input, zoa::error(shape) when n % groups != 0.
+    void observe(const float* x, std::size_t n) {
+        detail::require_finite_batch(x, n, "min_max_observer");
+        const std::size_t gs = group_size(n, min_.size(), "min_max_observer");
+        for (std::size_t g = 0; g < min_.size(); ++g) {
+            float lo, hi;
+            detail::group_min_max(x + g * gs, gs, lo, hi);
+            min_[g] = std::min(min_[g], lo);
+            max_[g] = std::max(max_[g], hi);
+        }
+    }
+    const std::vector<float>& min() const noexcept { return min_; }
+    const std::vector<float>& max() const noexcept { return max_; }
+    /// Affine b-bit parameters from the ranges (affine_from_range per group).
+    quant_params affine_params(int bits, granularity g) const { return affine_params_from_ranges(bits, g, min_, max_); }
+    /// Symmetric b-bit parameters, Δ = max(|min|, |max|) / (2^(b−1) − 0.5) (PTQ4ViT's max-based rule).
+    quant_params symmetric_params(int bits, granularity g) const {
+        std::vector<float> a(min_.size());
+        for (std::size_t i = 0; i < a.size(); ++i) a[i] = std::max(std::fabs(min_[i]), std::fabs(max_[i]));
+        return symmetric_params_from_absmax(bits, g, a);
+    }
+
+private:
+    std::vector<float> min_, max_;
+};
+
+/// Percentile observer: per batch and group, lo = quantile(x, 1 − p), hi = quantile(x, p) with torch.quantile's
+/// linear interpolation; the kept range is the mean over observed batches (deterministic, O(batch) memory).
+class percentile_observer {
+public:
+    /// Requires: 0.5 < percentile <= 1, groups >= 1.
+    explicit percentile_observer(double percentile = 0.9999, std::size_t groups = 1)
+        : p_(percentile), lo_sum_(groups, 0.0), hi_sum_(groups, 0.0) {
+        require(percentile > 0.5 && percentile <= 1.0, error_code::argument,
+                "percentile_observer: percentile must be in (0.5, 1], got ", percentile);
+        require(groups >= 1, error_code::argument, "percentile_observer: groups must be >= 1");
+    }
+    void observe(const float* x, std::size_t n) {
+        detail::require_finite_batch(x, n, "percentile_observer");
+        const std::size_t gs = group_size(n, lo_sum_.size(), "percentile_observer");
+        std::vector<float> v;
+        for (std::size_t g = 0; g < lo_sum_.size(); ++g) {
+            v.assign(x + g * gs, x + (g + 1) * gs);
+            lo_sum_[g] += detail::quantile_linear(v, 1.0 - p_);
+            hi_sum_[g] += detail::quantile_linear(v, p_);
+        }
+        ++batches_;
+    }
+    /// Mean lower / upper percentile per group. Throws: zoa::error(argument) before the first observe().
+    std::vector<float> min() const { return mean(lo_sum_); }
+    std::vector<float> max() const { return mean(hi_sum_); }
+    quant_params affine_params(int bits, granularity g) const {
+        return affine_params_from_ranges(bits, g, min(), max());
+    }
+    quant_params symmetric_params(int bits, granularity g) const {
+        const std::vector<float> lo = min(), hi = max();
+        std::vector<float> a(lo.size());
+        for (std::size_t i = 0; i < a.size(); ++i) a[i] = std::max(std::fabs(lo[i]), std::fabs(hi[i]));
+        return symmetric_params_from_absmax(bits, g, a);
+    }
+
+private:
+    std::vector<float> mean(const std::vector<double>& s) const {
+        require(batches_ > 0, error_code::argument, "percentile_observer: no batch observed yet");
+        std::vector<float> r(s.size());
+        for (std::size_t i = 0; i < s.size(); ++i) r[i] = static_cast<float>(s[i] / double(batches_));
+        return r;
+    }
+    double p_;
+    std::vector<double> lo_sum_, hi_sum_;
+    std::size_t batches_ = 0;
+};
+
+/// MQBench MSEObserver (weights) and EMAMSEObserver (activations), affine b-bit codes [0, 2^b−1].
+/// Per batch and group: for i in [0, iters) (95 per-tensor, 80 per-channel) the candidate range is
+///     lo_i = min·float(1 − 0.01·i),  hi_i = max·float(1 − 0.01·i)            (factor computed in double)
+/// with (s, z) = affine_from_range(lo_i, hi_i), score_i = mean((fake_quant_affine(x) − x)²) (float differences and
+/// squares as torch, no FMA, summed in double); the first strictly smaller score wins (start 1e10). Batches combine as
+///     MSE:  min ← min(min, lo*), max ← max(max, hi*);     EMA (ratio r = 0.9): first batch sets, then
+///     min ← min·float(r) + lo*·float(1 − r), same for max.
+class mse_observer {
+public:
+    /// granularity per_tensor (95 iterations) or per_channel (groups = channels, 80 iterations);
+    /// ema_ratio < 0 ⇒ MSEObserver, otherwise EMAMSEObserver with that ratio (MQBench: 0.9).
+    mse_observer(int bits, granularity g, std::size_t groups = 1, double ema_ratio = -1.0)
+        : bits_(bits),
+          gran_(g),
+          ema_(ema_ratio),
+          min_(groups, std::numeric_limits<float>::infinity()),
+          max_(groups, -std::numeric_limits<float>::infinity()) {
+        require(bits >= 2 && bits <= 8, error_code::argument, "mse_observer: bits must be in 2..8, got ", bits);
+        require(groups >= 1, error_code::argument, "mse_observer: groups must be >= 1");
+        require(g == granularity::per_tensor ? groups == 1 : g == granularity::per_channel, error_code::argument,
+                "mse_observer: granularity must be per_tensor (1 group) or per_channel, got ", to_string(g), " with ",
+                groups, " groups");
+        require(ema_ratio < 0.0 || ema_ratio < 1.0, error_code::argument, "mse_observer: ema ratio must be < 1");
+    }
+    /// Observe one batch. Throws: zoa::error(numeric) for non-finite input, zoa::error(shape) when n % groups != 0.
+    void observe(const float* x, std::size_t n) {
+        detail::require_finite_batch(x, n, "mse_observer");
+        const std::size_t gs = group_size(n, min_.size(), "mse_observer");
+        const int iters = gran_ == granularity::per_tensor ? 95 : 80;
+        for (std::size_t g = 0; g < min_.size(); ++g) {
+            float lo, hi;
+            search(x + g * gs, gs, iters, lo, hi);
+            if (ema_ < 0.0 || batches_ == 0) {
+                min_[g] = (ema_ < 0.0) ? std::min(min_[g], lo) : lo;
+                max_[g] = (ema_ < 0.0) ? std::max(max_[g], hi) : hi;
+            } else {
+                const float r = static_cast<float>(ema_), r1 = static_cast<float>(1.0 - ema_);
+                min_[g] = detail::fp_barrier(min_[g] * r) + detail::fp_barrier(lo * r1);
+                max_[g] = detail::fp_barrier(max_[g] * r) + detail::fp_barrier(hi * r1);
+            }
+        }
+        ++batches_;
+    }
+    const std::vector<float>& min() const noexcept { return min_; }
+    const std::vector<float>& max() const noexcept { return max_; }
+    /// Affine parameters from the kept ranges (MQBench calculate_qparams).
+    quant_params params() const { return affine_params_from_ranges(bits_, gran_, min_, max_); }
+
+    /// One MSE range search on n values (exposed for tests): writes the winning (lo, hi).
+    void search(const float* x, std::size_t n, int iters, float& best_lo, float& best_hi) const {
+        float mn, mx;
+        detail::group_min_max(x, n, mn, mx);
+        best_lo = mn;
+        best_hi = mx;
+        double best = 1e10;
+        const int qmax = unsigned_max(bits_);
+        for (int i = 0; i < iters; ++i) {
+            const float f = static_cast<float>(1.0 - detail::fp_barrier(i * 0.01));  // as Python: no FMA
+            const float lo = mn * f, hi = mx * f;
+            const affine_qparams q = affine_from_range(lo, hi, 0, qmax);
+            double acc = 0.0;
+            for (std::size_t k = 0; k < n; ++k) {
+                const float d = detail::fp_barrier(fake_quant_affine(x[k], q.scale, q.zero_point, 0, qmax)) - x[k];
+                acc += static_cast<double>(d * d);
+            }
+            const double score = acc / double(n);
+            if (score < best) {
+                best = score;
+                best_lo = lo;
+                best_hi = hi;
+            }
+        }
+    }
+
+private:
+    int bits_;
+    granularity gran_;
+    double ema_;
+    std::vector<float> min_, max_;
+    std::size_t batches_ = 0;
+};
+
+}  // namespace zoa::quant
+// ---- end zoa/quant/observer.hpp
+// #include "zoa/quant/param_tensors.hpp"
+// ---- begin zoa/quant/param_tensors.hpp
+// zoa — per-module quantizer parameters and their flat name → float-vector form (ready for safetensors)
+
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+// #include "zoa/core/error.hpp"
+// #include "zoa/quant/params.hpp"
+
+namespace zoa::quant {
+
+/// Flat tensor form: key → float vector. Integers (kinds, bits, zero points) are stored as exactly representable
+/// floats, so a safetensors F32 writer can store every entry unchanged.
+using tensor_map = std::map<std::string, std::vector<float>>;
+
+/// Version tag written as the first element of every `<prefix>.config` vector.
+inline constexpr int quant_params_format = 1;
+
+/// What a two-operand module's operands are. The PTQ4ViT search always searches operand 0 first, then operand 1.
+enum class module_kind : int {
+    weighted = 0,  ///< linear / conv: operand 0 = weight, operand 1 = input ("weight_quant", "input_quant")
+    matmul = 1,    ///< attention matmul A·B: operand 0 = A, operand 1 = B ("a_quant", "b_quant")
+};
+
+/// The two quantizers of one module (a linear/conv layer or an attention matmul).
+struct module_params {
+    module_kind kind = module_kind::weighted;
+    std::array<quant_params, 2> operand{};
+
+    quant_params& weight() noexcept { return operand[0]; }
+    const quant_params& weight() const noexcept { return operand[0]; }
+    quant_params& input() noexcept { return operand[1]; }
+    const quant_params& input() const noexcept { return operand[1]; }
+    quant_params& a() noexcept { return operand[0]; }
+    const quant_params& a() const noexcept { return operand[0]; }
+    quant_params& b() noexcept { return operand[1]; }
+    const quant_params& b() const noexcept { return operand[1]; }
+
+    /// Key role of operand i: "weight"/"input" or "a"/"b".
+    const char* role(std::size_t i) const noexcept {
+        if (kind == module_kind::matmul) return i == 0 ? "a" : "b";
+        return i == 0 ? "weight" : "input";
+    }
+
+    friend bool operator==(const module_params& x, const module_params& y) {
+        return x.kind == y.kind && x.operand == y.operand;
+    }
+    friend bool operator!=(const module_params& x, const module_params& y) { return !(x == y); }
+};
+
+/// Writes p under `prefix`: `<prefix>.config` = [format, kind, scheme, granularity, bits, neg_scale, split],
+/// `<prefix>.scale` (when p has scales), `<prefix>.zero_point` (asymmetric only).
+inline void to_tensors(const quant_params& p, const std::string& prefix, tensor_map& out) {
+    out[prefix + ".config"] = {float(quant_params_format),
+                               float(static_cast<int>(p.kind)),
+                               float(static_cast<int>(p.sch)),
+                               float(static_cast<int>(p.gran)),
+                               float(p.bits),
+                               p.neg_scale,
+                               p.split};
+    if (!p.scale.empty()) out[prefix + ".scale"] = p.scale;
+    if (!p.zero_point.empty()) {
+        std::vector<float> z(p.zero_point.size());
+        for (std::size_t i = 0; i < z.size(); ++i) z[i] = static_cast<float>(p.zero_point[i]);
+        out[prefix + ".zero_point"] = std::move(z);
+    }
+}
+
+namespace detail {
+inline const std::vector<float>& find_key(const tensor_map& m, const std::string& key) {
+    const auto it = m.find(key);
+    if (it == m.end()) fail(error_code::format, "quant params: missing tensor '", key, "'");
+    return it->second;
+}
+inline int small_int(float v, int lo, int hi, const std::string& key, const char* field) {
+    require(std::isfinite(v) && v == std::floor(v) && v >= float(lo) && v <= float(hi), error_code::format,
+            "quant params: '", key, "' field ", field, " must be an integer in [", lo, ", ", hi, "], got ", v);
+    return static_cast<int>(v);
+}
+}  // namespace detail
+
+/// Reads the quant_params written by to_tensors(p, prefix, ...).
+/// Throws: zoa::error(format) naming the key when a tensor is missing, has the wrong length or a bad field;
+/// zoa::error(argument) from quant_params::validate when the values are inconsistent.
+inline quant_params quant_params_from_tensors(const tensor_map& m, const std::string& prefix) {
+    const std::string ck = prefix + ".config";
+    const std::vector<float>& c = detail::find_key(m, ck);
+    require(c.size() == 7, error_code::format, "quant params: '", ck, "' must have 7 values, got ", c.size());
+    const int version = detail::small_int(c[0], 0, 1000, ck, "format");
+    require(version == quant_params_format, error_code::format, "quant params: '", ck, "' has format ", version,
+            ", this zoa reads format ", quant_params_format);
+    quant_params p;
+    p.kind = static_cast<quantizer_kind>(detail::small_int(c[1], 0, 3, ck, "kind"));
+    p.sch = static_cast<scheme>(detail::small_int(c[2], 0, 1, ck, "scheme"));
+    p.gran = static_cast<granularity>(detail::small_int(c[3], 0, 3, ck, "granularity"));
+    p.bits = detail::small_int(c[4], 2, 32, ck, "bits");
+    p.neg_scale = c[5];
+    p.split = c[6];
+    if (p.kind != quantizer_kind::none) p.scale = detail::find_key(m, prefix + ".scale");
+    if (p.kind == quantizer_kind::uniform && p.sch == scheme::asymmetric) {
+        const std::string zk = prefix + ".zero_point";
+        const std::vector<float>& z = detail::find_key(m, zk);
+        p.zero_point.resize(z.size());
+        for (std::size_t i = 0; i < z.size(); ++i) p.zero_point[i] = detail::small_int(z[i], 0, 255, zk, "zero point");
+    }
+    p.validate(prefix);
+    return p;
+}
+
+/// Writes both operands of a module named `name`: `<name>.<role>_quant.{config,scale,zero_point}`,
+/// e.g. "blocks.0.attn.qkv.weight_quant.scale", "blocks.0.attn.matmul2.a_quant.config".
+inline void to_tensors(const module_params& mp, const std::string& name, tensor_map& out) {
+    for (std::size_t i = 0; i < 2; ++i) to_tensors(mp.operand[i], name + "." + mp.role(i) + "_quant", out);
+}
+
+/// Calibrated parameters of a whole model: module name (timm/torchvision style) → its two quantizers.
+struct model_quant_params {
+    std::map<std::string, module_params> modules;
+
+    /// Flat form of every module (see to_tensors(module_params, ...)).
+    tensor_map to_tensors() const {
+        tensor_map out;
+        for (const auto& [name, mp] : modules) ::zoa::quant::to_tensors(mp, name, out);
+        return out;
+    }
+
+    /// Inverse of to_tensors(): every key ending in "<role>_quant.config" names a module operand; keys that do not
+    /// end in "_quant.{config,scale,zero_point}" are ignored (so weights may share the map/file).
+    /// Throws: zoa::error(format) when a module has only one of its two operands, mixes weight/input with a/b
+    /// roles, or an operand's tensors are malformed (see quant_params_from_tensors).
+    static model_quant_params from_tensors(const tensor_map& m) {
+        static const char* const roles[4] = {"weight", "input", "a", "b"};
+        static const std::string suffix = "_quant.config";
+        model_quant_params r;
+        std::map<std::string, int> seen;  // module → bitmask of roles found
+        for (const auto& kv : m) {
+            const std::string& key = kv.first;
+            if (key.size() <= suffix.size() || key.compare(key.size() - suffix.size(), suffix.size(), suffix) != 0)
+                continue;
+            const std::string head = key.substr(0, key.size() - suffix.size());  // "<name>.<role>"
+            const std::size_t dot = head.rfind('.');
+            require(dot != std::string::npos && dot > 0, error_code::format, "quant params: key '", key,
+                    "' has no module name before the role");
+            const std::string name = head.substr(0, dot), role = head.substr(dot + 1);
+            int idx = -1;
+            for (int i = 0; i < 4; ++i)
+                if (role == roles[i]) idx = i;
+            require(idx >= 0, error_code::format, "quant params: key '", key, "' has role '", role,
+                    "', expected weight, input, a or b");
+            seen[name] |= 1 << idx;
+            module_params& mp = r.modules[name];
+            mp.kind = idx >= 2 ? module_kind::matmul : module_kind::weighted;
+            mp.operand[std::size_t(idx % 2)] = quant_params_from_tensors(m, head + "_quant");
+        }
+        for (const auto& [name, mask] : seen)
+            require(mask == 3 || mask == 12, error_code::format, "quant params: module '", name,
+                    "' must have exactly the roles {weight, input} or {a, b}; found role mask ", mask);
+        return r;
+    }
+};
+
+}  // namespace zoa::quant
+// ---- end zoa/quant/param_tensors.hpp
+// #include "zoa/quant/params.hpp"
+// #include "zoa/quant/ptq4vit_search.hpp"
+// ---- begin zoa/quant/ptq4vit_search.hpp
+// zoa — PTQ4ViT scale search (candidate grid, alternating rounds, L2/cosine/Hessian metrics, zero-gradient guard,
+// post-softmax split search) over a generic calibration "module"
+
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+// #include "zoa/core/error.hpp"
+// #include "zoa/core/execution.hpp"
+// #include "zoa/quant/param_tensors.hpp"
+// #include "zoa/quant/params.hpp"
+// #include "zoa/quant/quantizer.hpp"
+
+namespace zoa::quant {
+
+/// Similarity between the FP output O and the fake-quant output Ô (larger is better).
+enum class search_metric : int {
+    l2 = 0,       ///< −mean (O − Ô)²
+    cosine = 1,   ///< mean over rows of cos(O_row, Ô_row), eps 1e-8 (torch.nn.functional.cosine_similarity)
+    hessian = 2,  ///< −mean (g ⊙ (O − Ô))², g = dL/dO cached during calibration (PTQ4ViT's default)
+};
+
+/// Options of the PTQ4ViT search (defaults = quant_library/configs/PTQ4ViT.py).
+struct search_options {
+    search_metric metric = search_metric::hessian;
+    double eq_alpha = 0.01;  ///< candidate ratios eq_alpha + i·(eq_beta − eq_alpha)/eq_n ...
+    double eq_beta = 1.2;
+    int eq_n = 100;        ///< ... for i = 0..eq_n−1 (the reference never evaluates i = eq_n)
+    int search_round = 3;  ///< rounds of (operand 0, then operand 1)
+    int split_count = 20;  ///< post-softmax split candidates 2^−i, i = 0..split_count−1
+    /// Spec §6 item 15: when every cached |g| < zero_grad_threshold the Hessian metric cannot rank candidates (all
+    /// ties → candidate 0 → scale 0.01·init); the guard switches that module to L2 and reports it. false = reference.
+    bool zero_grad_guard = true;
+    double zero_grad_threshold = 1e-12;
+    execution_context* context = nullptr;  ///< optional: candidates evaluated in parallel (identical results)
+};
+
+/// How the per-sample output of a module splits into the scale groups of one operand. A sample's output is viewed
+/// as [outer_groups, rows, inner_groups, features] (row-major); group = outer·inner_groups + inner. Examples:
+/// linear with per-tensor or per-row-block weights: {1, tokens, blocks, out/blocks}; linear input: {1, tokens, 1, out};
+/// attention matmul per head: {heads, rows, 1, cols}; conv per output channel: {channels, 1, 1, H·W}.
+struct search_layout {
+    std::size_t outer_groups = 1;
+    std::size_t rows = 1;
+    std::size_t inner_groups = 1;
+    std::size_t features = 1;  ///< the dimension cosine similarity runs over
+    std::size_t groups() const noexcept { return outer_groups * inner_groups; }
+    std::size_t size() const noexcept { return outer_groups * rows * inner_groups * features; }
+};
+
+/// Outcome of one module's search.
+struct search_result {
+    module_params params;
+    search_metric metric_used = search_metric::hessian;
+    bool hessian_fallback = false;             ///< the zero-gradient guard replaced Hessian by L2
+    std::array<std::vector<int>, 2> chosen{};  ///< last round: winning candidate index per group (split index for SoS)
+};
+
+/// Counts over many modules, for the log of a whole-model calibration.
+struct search_report {
+    std::size_t modules = 0;
+    std::size_t hessian_fallbacks = 0;
+    std::vector<std::string> fallback_modules;
+    void record(const std::string& name, const search_result& r) {
+        ++modules;
+        if (r.hessian_fallback) {
+            ++hessian_fallbacks;
+            fallback_modules.push_back(name);
+        }
+    }
+};
+
+namespace detail {
+template <class M, class = void>
+struct is_search_module : std::false_type {};
+template <class M>
+struct is_search_module<M, std::void_t<decltype(std::size_t{std::declval<const M&>().samples()}),
+                                       decltype(std::size_t{std::declval<const M&>().sample_size()}),
+                                       decltype(static_cast<const float*>(std::declval<const M&>().raw_output())),
+                                       decltype(static_cast<const float*>(std::declval<const M&>().output_grad())),
+                                       decltype(module_params{std::declval<const M&>().initial_params()}),
+                                       decltype(search_layout{std::declval<const M&>().layout(std::size_t{0})}),
+                                       decltype(std::declval<const M&>().forward(std::declval<const module_params&>(),
+                                                                                 std::declval<float*>()))>>
+    : std::true_type {};
+}  // namespace detail
+
+/// True when M models a calibration module:
+///   std::size_t samples() const;  std::size_t sample_size() const;     cached samples, output elements per sample
+///   const float* raw_output() const;  const float* output_grad() const;  FP output O and dL/dO (grad may be null)
+///   module_params initial_params() const;                              PTQ4ViT max-based initial parameters
+///   search_layout layout(std::size_t operand) const;                   output grouping for operand 0 / 1
+///   void forward(const module_params& p, float* out) const;           all samples' outputs under fake-quant p
+///                                                                      (called concurrently: must be thread-safe)
+template <class M>
+inline constexpr bool is_search_module_v = detail::is_search_module<M>::value;
+
+/// Candidate ratio i of the grid: float(eq_alpha + i·(eq_beta − eq_alpha)/eq_n), computed in double like the
+/// reference's Python list, then stored as float32 by torch.tensor.
+inline float candidate_ratio(const search_options& o, int i) noexcept {
+    return static_cast<float>(o.eq_alpha + i * (o.eq_beta - o.eq_alpha) / o.eq_n);
+}
+
+namespace detail {
+// Per-group similarity of one sample (double accumulation, fixed order), added into sim[g].
+inline void add_similarity(search_metric metric, const search_layout& L, const float* raw, const float* sim_out,
+                           const float* grad, double* sim) {
+    const std::size_t row_len = L.inner_groups * L.features;
+    for (std::size_t go = 0; go < L.outer_groups; ++go)
+        for (std::size_t gi = 0; gi < L.inner_groups; ++gi) {
+            double acc = 0.0;
+            for (std::size_t r = 0; r < L.rows; ++r) {
+                const std::size_t base = (go * L.rows + r) * row_len + gi * L.features;
+                if (metric == search_metric::cosine) {
+                    double w12 = 0, w1 = 0, w2 = 0;
+                    for (std::size_t f = 0; f < L.features; ++f) {
+                        const double a = raw[base + f], b = sim_out[base + f];
+                        w12 += a * b;
+                        w1 += a * a;
+                        w2 += b * b;
+                    }
+                    const double n12 = w1 * w2 > 1e-16 ? w1 * w2 : 1e-16;  // clamp_min(eps²), eps = 1e-8
+                    acc += w12 / std::sqrt(n12);
+                } else {
+                    double row = 0.0;
+                    for (std::size_t f = 0; f < L.features; ++f) {
+                        double d = double(raw[base + f]) - double(sim_out[base + f]);
+                        if (metric == search_metric::hessian) d *= double(grad[base + f]);
+                        row -= d * d;
+                    }
+                    acc += row / double(L.features);
+                }
+            }
+            sim[go * L.inner_groups + gi] += acc / double(L.rows);
+        }
+}
+
+// Evaluates candidates [0, n): make(i) builds the trial params; returns sims[i·groups + g] summed over samples.
+template <class Module, class Make>
+std::vector<double> evaluate_candidates(const Module& m, std::size_t operand, std::size_t n, search_metric metric,
+                                        execution_context* ctx, Make&& make) {
+    const search_layout L = m.layout(operand);
+    const std::size_t S = m.samples(), per = m.sample_size();
+    require(L.size() == per, error_code::shape, "ptq4vit_search: layout of operand ", operand, " covers ", L.size(),
+            " elements but the module outputs ", per, " per sample");
+    const std::size_t G = L.groups();
+    std::vector<double> sims(n * G, 0.0);
+    auto run = [&](std::size_t b, std::size_t e) {
+        std::vector<float> out(S * per);
+        for (std::size_t i = b; i < e; ++i) {
+            const module_params trial = make(i);
+            m.forward(trial, out.data());
+            for (std::size_t s = 0; s < S; ++s)
+                add_similarity(metric, L, m.raw_output() + s * per, out.data() + s * per,
+                               metric == search_metric::hessian ? m.output_grad() + s * per : nullptr,
+                               sims.data() + i * G);
+        }
+    };
+    if (ctx != nullptr)
+        ctx->parallel_for(n, run);
+    else
+        run(0, n);
+    return sims;
+}
+
+// First index of the maximum of sims[i·G + g] over i (torch.argmax keeps the first of equal maxima).
+inline int argmax_group(const std::vector<double>& sims, std::size_t n, std::size_t G, std::size_t g) {
+    std::size_t best = 0;
+    for (std::size_t i = 1; i < n; ++i)
+        if (sims[i * G + g] > sims[best * G + g]) best = i;
+    return static_cast<int>(best);
+}
+}  // namespace detail
+
+/// PTQ4ViT search for one module (PTQSLBatchingQuantLinear / ChannelwiseBatchingQuantConv2d /
+/// PTQSLBatchingQuantMatMul / SoSPTQSLBatchingQuantMatMul .calibration_step2):
+///   p = init = m.initial_params()
+///   repeat search_round times, for operand 0 (weights / A) then operand 1 (inputs / B), skipping kind none:
+///     uniform or post-GELU Δ₊: for i in 0..eq_n−1 set every group's scale to candidate_ratio(i)·init.scale[g]
+///       (other operand at its current params), sim_i[g] = Σ_samples similarity over group g's outputs;
+///       scale[g] = candidate_ratio(argmax_i sim_i[g])·init.scale[g]   (argmax per row-block / channel / head)
+///     post-softmax twin: split_i = 2^−i, operand 1 UNQUANTIZED during this search (reference quirk, §6 item 16);
+///       sim_i = Σ_samples mean over groups; split = split_{argmax}
+/// Similarity per sample and group: l2 −mean(O−Ô)², hessian −mean(g⊙(O−Ô))², cosine mean over rows of cos.
+/// Zero-gradient guard: metric hessian and max|g| < zero_grad_threshold ⇒ l2 (result.hessian_fallback = true).
+/// Ensures: deterministic — the same module and options give bitwise the same parameters for any thread count.
+/// Throws: zoa::error(argument) for bad options or a hessian metric without gradients, zoa::error(shape) for a
+/// layout that does not match the module's output, zoa::error(numeric) unless the rounding mode is FE_TONEAREST.
+template <class Module>
+search_result ptq4vit_search(const Module& m, const search_options& opt = {}) {
+    static_assert(is_search_module_v<Module>,
+                  "zoa: ptq4vit_search: Module must provide samples(), sample_size(), raw_output(), output_grad(), "
+                  "initial_params(), layout(operand) and forward(params, out); see is_search_module_v");
+    require_round_to_nearest("ptq4vit_search");
+    require(opt.eq_n >= 1 && opt.search_round >= 1 && opt.split_count >= 1 && opt.split_count <= 126,
+            error_code::argument, "ptq4vit_search: need eq_n >= 1, search_round >= 1, 1 <= split_count <= 126; got ",
+            opt.eq_n, ", ", opt.search_round, ", ", opt.split_count);
+    require(m.samples() >= 1 && m.sample_size() >= 1, error_code::argument, "ptq4vit_search: module has no samples");
+
+    search_result res;
+    res.metric_used = opt.metric;
+    if (opt.metric == search_metric::hessian) {
+        require(m.output_grad() != nullptr, error_code::argument,
+                "ptq4vit_search: metric hessian needs cached output gradients, module has none");
+        if (opt.zero_grad_guard) {
+            const float* g = m.output_grad();
+            double gmax = 0.0;
+            for (std::size_t i = 0, n = m.samples() * m.sample_size(); i < n; ++i)
+                gmax = std::fabs(double(g[i])) > gmax ? std::fabs(double(g[i])) : gmax;
+            if (gmax < opt.zero_grad_threshold) {
+                res.metric_used = search_metric::l2;
+                res.hessian_fallback = true;
+            }
+        }
+    }
+
+    const module_params init = m.initial_params();
+    for (std::size_t k = 0; k < 2; ++k)
+        init.operand[k].validate(std::string("ptq4vit_search: initial operand ") + init.role(k));
+    module_params p = init;
+    for (int round = 0; round < opt.search_round; ++round) {
+        for (std::size_t op = 0; op < 2; ++op) {
+            const quant_params& q0 = init.operand[op];
+            if (q0.kind == quantizer_kind::none) continue;
+            if (q0.kind == quantizer_kind::post_softmax_twin) {
+                const std::size_t n = std::size_t(opt.split_count);
+                auto split_of = [](std::size_t i) { return std::ldexp(1.0f, -static_cast<int>(i)); };
+                const std::vector<double> sims =
+                    detail::evaluate_candidates(m, op, n, res.metric_used, opt.context, [&](std::size_t i) {
+                        module_params t = p;
+                        t.operand[op] = make_post_softmax(q0.bits, split_of(i));
+                        t.operand[1 - op] = make_none();  // B unquantized during the split search (reference)
+                        return t;
+                    });
+                const std::size_t G = m.layout(op).groups();
+                std::vector<double> mean(n, 0.0);
+                for (std::size_t i = 0; i < n; ++i)
+                    for (std::size_t g = 0; g < G; ++g) mean[i] += sims[i * G + g] / double(G);
+                const int best = detail::argmax_group(mean, n, 1, 0);
+                p.operand[op] = make_post_softmax(q0.bits, split_of(std::size_t(best)));
+                res.chosen[op] = {best};
+                continue;
+            }
+            const std::size_t G = q0.groups(), n = std::size_t(opt.eq_n);
+            require(m.layout(op).groups() == G, error_code::shape, "ptq4vit_search: operand ", init.role(op), " has ",
+                    G, " scale groups but its layout has ", m.layout(op).groups());
+            const std::vector<double> sims =
+                detail::evaluate_candidates(m, op, n, res.metric_used, opt.context, [&](std::size_t i) {
+                    module_params t = p;
+                    const float r = candidate_ratio(opt, int(i));
+                    for (std::size_t g = 0; g < G; ++g) t.operand[op].scale[g] = r * q0.scale[g];
+                    return t;
+                });
+            res.chosen[op].assign(G, 0);
+            for (std::size_t g = 0; g < G; ++g) {
+                const int best = detail::argmax_group(sims, n, G, g);
+                res.chosen[op][g] = best;
+                p.operand[op].scale[g] = candidate_ratio(opt, best) * q0.scale[g];
+            }
+        }
+    }
+    res.params = std::move(p);
+    return res;
+}
+
+}  // namespace zoa::quant
+// ---- end zoa/quant/ptq4vit_search.hpp
+
+namespace zoa::quant {
+
+namespace detail {
+// o[t][j] = Σ_k a[t][k]·w[j][k] (+ bias[j]); float accumulation in k order (8 interleaved partial sums).
+inline void matmul_nt(const float* a, const float* w, const float* bias, std::size_t rows, std::size_t cols,
+                      std::size_t k, float* o) {
+    for (std::size_t t = 0; t < rows; ++t)
+        for (std::size_t j = 0; j < cols; ++j) {
+            const float* x = a + t * k;
+            const float* y = w + j * k;
+            float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+            std::size_t i = 0;
+            for (; i + 8 <= k; i += 8)
+                for (std::size_t l = 0; l < 8; ++l) acc[l] += x[i + l] * y[i + l];
+            for (; i < k; ++i) acc[0] += x[i] * y[i];
+            const float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+            o[t * cols + j] = s + (bias != nullptr ? bias[j] : 0.0f);
+        }
+}
+}  // namespace detail
+
+/// o[rows×cols] = a[rows×k] · w[cols×k]ᵀ (+ bias[cols] when bias != nullptr), all row-major. The modules below use
+/// a simple built-in loop; set_gemm() plugs in a faster kernel. It must be deterministic and safe to call
+/// concurrently (the search evaluates candidates on several threads).
+using gemm_nt_fn = std::function<void(const float* a, const float* w, const float* bias, std::size_t rows,
+                                      std::size_t cols, std::size_t k, float* o)>;
+
+/// A linear layer O = x̂·Ŵᵀ + b over cached calibration inputs (PTQSLBatchingQuantLinear / PostGelu... twin).
+/// Operand 0 = weight [out, in] (symmetric; per_tensor, per_row_block(blocks) or per_channel),
+/// operand 1 = input [samples, tokens, in] (symmetric per-tensor, post-GELU twin, or none).
+class linear_module {
+public:
+    /// Requires: weight.size() == out·in, bias empty or out, inputs.size() == samples·tokens·in, raw_output empty
+    /// (computed here as the FP forward) or samples·tokens·out, grad empty or samples·tokens·out.
+    /// Throws: zoa::error(shape) naming the mismatching buffer; zoa::error(argument) for an unsupported spec.
+    linear_module(std::vector<float> weight, std::vector<float> bias, std::size_t out_features, std::size_t in_features,
+                  std::vector<float> inputs, std::size_t samples, std::size_t tokens, operand_spec weight_spec,
+                  operand_spec input_spec, std::vector<float> raw_output = {}, std::vector<float> grad = {})
+        : w_(std::move(weight)),
+          b_(std::move(bias)),
+          out_(out_features),
+          in_(in_features),
+          x_(std::move(inputs)),
+          samples_(samples),
+          tokens_(tokens),
+          ws_(weight_spec),
+          xs_(input_spec),
+          raw_(std::move(raw_output)),
+          grad_(std::move(grad)) {
+        require(out_ >= 1 && in_ >= 1 && samples_ >= 1 && tokens_ >= 1, error_code::shape,
+                "linear_module: out, in, samples and tokens must be >= 1");
+        require(w_.size() == out_ * in_, error_code::shape, "linear_module: weight has ", w_.size(),
+                " values, expected out·in = ", out_ * in_);
+        require(b_.empty() || b_.size() == out_, error_code::shape, "linear_module: bias has ", b_.size(),
+                " values, expected ", out_);
+        require(x_.size() == samples_ * tokens_ * in_, error_code::shape, "linear_module: inputs have ", x_.size(),
+                " values, expected samples·tokens·in = ", samples_ * tokens_ * in_);
+        require(ws_.sch == scheme::symmetric && xs_.sch == scheme::symmetric, error_code::argument,
+                "linear_module: the PTQ4ViT search supports symmetric quantizers only");
+        require(ws_.kind == quantizer_kind::uniform &&
+                    (ws_.gran == granularity::per_tensor || ws_.gran == granularity::per_row_block ||
+                     ws_.gran == granularity::per_channel),
+                error_code::argument,
+                "linear_module: weights need a uniform per_tensor/per_row_block/per_channel spec");
+        require(xs_.gran == granularity::per_tensor &&
+                    (xs_.kind == quantizer_kind::uniform || xs_.kind == quantizer_kind::post_gelu_twin ||
+                     xs_.kind == quantizer_kind::none),
+                error_code::argument, "linear_module: inputs need a per_tensor uniform, post_gelu_twin or none spec");
+        groups_ = ws_.gran == granularity::per_tensor ? 1 : ws_.gran == granularity::per_channel ? out_ : ws_.blocks;
+        require(groups_ >= 1 && out_ % groups_ == 0, error_code::shape, "linear_module: ", out_,
+                " output rows cannot be split into ", groups_, " blocks");
+        const std::size_t n_out = samples_ * tokens_ * out_;
+        if (raw_.empty()) {
+            raw_.resize(n_out);
+            for (std::size_t s = 0; s < samples_; ++s)
+                detail::matmul_nt(x_.data() + s * tokens_ * in_, w_.data(), b_.empty() ? nullptr : b_.data(), tokens_,
+                                  out_, in_, raw_.data() + s * tokens_ * out_);
+        }
+        require(raw_.size() == n_out, error_code::shape, "linear_module: raw output has ", raw_.size(),
+                " values, expected ", n_out);
+        require(grad_.empty() || grad_.size() == n_out, error_code::shape, "linear_module: gradient has ", grad_.size(),
+                " values, expected ", n_out);
+    }
+
+    std::size_t samples() const noexcept { return samples_; }
+    std::size_t sample_size() const noexcept { return tokens_ * out_; }
+    const float* raw_output() const noexcept { return raw_.data(); }
+    const float* output_grad() const noexcept { return grad_.empty() ? nullptr : grad_.data(); }
+
+    /// PTQ4ViT init: weight Δ_g = max|W_g|/(2^(b−1) − 0.5) per group; input Δ = max|x|/(2^(b−1) − 0.5) over all
+    /// samples; post-GELU Δ₊ = max(x)/(2^(b−1) − 0.5) (no abs), Δ₋ fixed.
+    module_params initial_params() const {
+        module_params p;
+        p.kind = module_kind::weighted;
+        const std::size_t gs = w_.size() / groups_;
+        std::vector<float> wa(groups_);
+        for (std::size_t g = 0; g < groups_; ++g) wa[g] = abs_max(w_.data() + g * gs, gs);
+        p.weight() = symmetric_params_from_absmax(ws_.bits, ws_.gran, wa);
+        if (xs_.kind == quantizer_kind::uniform) {
+            p.input() =
+                symmetric_params_from_absmax(xs_.bits, granularity::per_tensor, {abs_max(x_.data(), x_.size())});
+        } else if (xs_.kind == quantizer_kind::post_gelu_twin) {
+            float mx = *std::max_element(x_.begin(), x_.end());
+            p.input() = make_post_gelu(xs_.bits, {symmetric_scale_from_absmax(mx > 0.0f ? mx : 0.0f, xs_.bits,
+                                                                              "linear_module post-GELU max(x)")});
+        }
+        return p;
+    }
+
+    /// Operand 0 (weight): groups are blocks of output features; operand 1 (input): one group over all outputs.
+    search_layout layout(std::size_t operand) const noexcept {
+        if (operand == 0) return {1, tokens_, groups_, out_ / groups_};
+        return {1, tokens_, 1, out_};
+    }
+
+    /// out[s] = fake_quant(input)[s] · fake_quant(weight)ᵀ + b for every sample.
+    void forward(const module_params& p, float* out) const {
+        std::vector<float> wq(w_.size()), xq(tokens_ * in_);
+        fake_quant(p.weight(), w_.data(), wq.data(), w_.size());
+        for (std::size_t s = 0; s < samples_; ++s) {
+            fake_quant(p.input(), x_.data() + s * tokens_ * in_, xq.data(), xq.size());
+            gemm(xq.data(), wq.data(), b_.empty() ? nullptr : b_.data(), tokens_, out_, in_, out + s * tokens_ * out_);
+        }
+    }
+
+    /// Replaces the float GEMM used by forward() (the raw output was already computed or given). Empty = built-in.
+    void set_gemm(gemm_nt_fn f) { gemm_ = std::move(f); }
+
+private:
+    void gemm(const float* a, const float* w, const float* bias, std::size_t rows, std::size_t cols, std::size_t k,
+              float* o) const {
+        if (gemm_)
+            gemm_(a, w, bias, rows, cols, k, o);
+        else
+            detail::matmul_nt(a, w, bias, rows, cols, k, o);
+    }
+    std::vector<float> w_, b_;
+    std::size_t out_, in_;
+    std::vector<float> x_;
+    std::size_t samples_, tokens_;
+    operand_spec ws_, xs_;
+    std::vector<float> raw_, grad_;
+    std::size_t groups_ = 1;
+    gemm_nt_fn gemm_;
+};
+
+/// An attention matmul O = Â·B̂ per head over cached operands (PTQSLBatchingQuantMatMul, SoS... for attn·v).
+/// A: [samples, heads, m, k]; B: [samples, heads, k, n]; O: [samples, heads, m, n].
+/// Operand 0 = A (uniform per_head / per_tensor, or post_softmax_twin), operand 1 = B (uniform per_head / per_tensor).
+class matmul_module {
+public:
+    /// Throws: zoa::error(shape) naming the mismatching buffer; zoa::error(argument) for an unsupported spec.
+    matmul_module(std::vector<float> a, std::vector<float> b, std::size_t samples, std::size_t heads, std::size_t m,
+                  std::size_t k, std::size_t n, operand_spec a_spec, operand_spec b_spec,
+                  std::vector<float> raw_output = {}, std::vector<float> grad = {})
+        : a_(std::move(a)),
+          b_(std::move(b)),
+          samples_(samples),
+          heads_(heads),
+          m_(m),
+          k_(k),
+          n_(n),
+          as_(a_spec),
+          bs_(b_spec),
+          raw_(std::move(raw_output)),
+          grad_(std::move(grad)) {
+        require(samples_ >= 1 && heads_ >= 1 && m_ >= 1 && k_ >= 1 && n_ >= 1, error_code::shape,
+                "matmul_module: samples, heads, m, k, n must be >= 1");
+        require(a_.size() == samples_ * heads_ * m_ * k_, error_code::shape, "matmul_module: A has ", a_.size(),
+                " values, expected samples·heads·m·k = ", samples_ * heads_ * m_ * k_);
+        require(b_.size() == samples_ * heads_ * k_ * n_, error_code::shape, "matmul_module: B has ", b_.size(),
+                " values, expected samples·heads·k·n = ", samples_ * heads_ * k_ * n_);
+        auto ok_uniform = [](const operand_spec& s) {
+            return s.kind == quantizer_kind::uniform &&
+                   (s.gran == granularity::per_head || s.gran == granularity::per_tensor);
+        };
+        require(as_.sch == scheme::symmetric && bs_.sch == scheme::symmetric, error_code::argument,
+                "matmul_module: the PTQ4ViT search supports symmetric quantizers only");
+        require(ok_uniform(as_) || as_.kind == quantizer_kind::post_softmax_twin, error_code::argument,
+                "matmul_module: A needs a uniform per_head/per_tensor or post_softmax_twin spec");
+        require(ok_uniform(bs_), error_code::argument, "matmul_module: B needs a uniform per_head/per_tensor spec");
+        const std::size_t n_out = samples_ * heads_ * m_ * n_;
+        if (raw_.empty()) {
+            raw_.resize(n_out);
+            forward_raw(a_.data(), b_.data(), raw_.data());
+        }
+        require(raw_.size() == n_out, error_code::shape, "matmul_module: raw output has ", raw_.size(),
+                " values, expected ", n_out);
+        require(grad_.empty() || grad_.size() == n_out, error_code::shape, "matmul_module: gradient has ", grad_.size(),
+                " values, expected ", n_out);
+    }
+
+    std::size_t samples() const noexcept { return samples_; }
+    std::size_t sample_size() const noexcept { return heads_ * m_ * n_; }
+    const float* raw_output() const noexcept { return raw_.data(); }
+    const float* output_grad() const noexcept { return grad_.empty() ? nullptr : grad_.data(); }
+
+    /// PTQ4ViT init: per head (or tensor) Δ = max|·| over all samples / (2^(b−1) − 0.5); SoS split 0.01 (the
+    /// reference's placeholder, always overwritten by the split search).
+    module_params initial_params() const {
+        module_params p;
+        p.kind = module_kind::matmul;
+        p.a() = as_.kind == quantizer_kind::post_softmax_twin ? make_post_softmax(as_.bits, 0.01f)
+                                                              : per_head_init(a_, m_ * k_, as_);
+        p.b() = per_head_init(b_, k_ * n_, bs_);
+        return p;
+    }
+
+    /// Both operands group by head ({heads, m, 1, n}) or not at all ({1, heads·m, 1, n}).
+    search_layout layout(std::size_t operand) const noexcept {
+        const operand_spec& s = operand == 0 ? as_ : bs_;
+        if (s.gran == granularity::per_head) return {heads_, m_, 1, n_};
+        return {1, heads_ * m_, 1, n_};
+    }
+
+    /// out[s][h] = fake_quant(A)[s][h] · fake_quant(B)[s][h].
+    void forward(const module_params& p, float* out) const {
+        std::vector<float> aq(heads_ * m_ * k_), bq(heads_ * k_ * n_);
+        for (std::size_t s = 0; s < samples_; ++s) {
+            quantize_sample(p.a(), a_.data() + s * aq.size(), aq.data(), m_ * k_);
+            quantize_sample(p.b(), b_.data() + s * bq.size(), bq.data(), k_ * n_);
+            forward_one(aq.data(), bq.data(), out + s * sample_size());
+        }
+    }
+
+    /// Replaces the float GEMM used by forward() (the raw output was already computed or given). Empty = built-in.
+    void set_gemm(gemm_nt_fn f) { gemm_ = std::move(f); }
+
+private:
+    void gemm(const float* a, const float* w, const float* bias, std::size_t rows, std::size_t cols, std::size_t k,
+              float* o) const {
+        if (gemm_)
+            gemm_(a, w, bias, rows, cols, k, o);
+        else
+            detail::matmul_nt(a, w, bias, rows, cols, k, o);
+    }
+    // One sample [heads, rows·cols]: a per-head quantizer has `heads` groups, i.e. one per contiguous head slice.
+    void quantize_sample(const quant_params& q, const float* x, float* y, std::size_t per_head) const {
+        fake_quant(q, x, y, heads_ * per_head);
+    }
+    quant_params per_head_init(const std::vector<float>& x, std::size_t per_head, const operand_spec& s) const {
+        const std::size_t groups = s.gran == granularity::per_head ? heads_ : 1;
+        std::vector<float> amax(groups, 0.0f);
+        const std::size_t per_sample = heads_ * per_head;
+        for (std::size_t smp = 0; smp < samples_; ++smp)
+            for (std::size_t h = 0; h < heads_; ++h) {
+                const float v = abs_max(x.data() + smp * per_sample + h * per_head, per_head);
+                float& slot = amax[groups == 1 ? 0 : h];
+                slot = v > slot ? v : slot;
+            }
+        return symmetric_params_from_absmax(s.bits, s.gran, amax);
+    }
+    void forward_one(const float* a, const float* b, float* o) const {
+        std::vector<float> bt(k_ * n_);
+        for (std::size_t h = 0; h < heads_; ++h) {
+            const float* bh = b + h * k_ * n_;
+            for (std::size_t i = 0; i < k_; ++i)
+                for (std::size_t j = 0; j < n_; ++j) bt[j * k_ + i] = bh[i * n_ + j];
+            gemm(a + h * m_ * k_, bt.data(), nullptr, m_, n_, k_, o + h * m_ * n_);
+        }
+    }
+    void forward_raw(const float* a, const float* b, float* o) const {
+        for (std::size_t s = 0; s < samples_; ++s)
+            forward_one(a + s * heads_ * m_ * k_, b + s * heads_ * k_ * n_, o + s * sample_size());
+    }
+
+    std::vector<float> a_, b_;
+    std::size_t samples_, heads_, m_, k_, n_;
+    operand_spec as_, bs_;
+    std::vector<float> raw_, grad_;
+    gemm_nt_fn gemm_;
+};
+
+/// Adapter for any other layer (e.g. the patch-embed conv): the caller supplies the cached FP output, optional
+/// gradients, the initial parameters, the two layouts and a thread-safe fake-quant forward.
+struct function_module {
+    std::size_t sample_count = 0, per_sample = 0;
+    std::vector<float> raw, grad;  ///< sample_count·per_sample each (grad may be empty)
+    module_params init;
+    std::array<search_layout, 2> layouts{};
+    std::function<void(const module_params&, float*)> forward_fn;
+
+    std::size_t samples() const noexcept { return sample_count; }
+    std::size_t sample_size() const noexcept { return per_sample; }
+    const float* raw_output() const noexcept { return raw.data(); }
+    const float* output_grad() const noexcept { return grad.empty() ? nullptr : grad.data(); }
+    module_params initial_params() const { return init; }
+    search_layout layout(std::size_t operand) const noexcept { return layouts[operand < 2 ? operand : 1]; }
+    void forward(const module_params& p, float* out) const {
+        require(static_cast<bool>(forward_fn), error_code::argument, "function_module: no forward function set");
+        forward_fn(p, out);
+    }
+};
+
+}  // namespace zoa::quant
+// ---- end zoa/quant/calib_modules.hpp
+// #include "zoa/quant/fake_quant.hpp"
+// #include "zoa/quant/granularity.hpp"
+// #include "zoa/quant/observer.hpp"
+// #include "zoa/quant/param_tensors.hpp"
+// #include "zoa/quant/params.hpp"
+// #include "zoa/quant/presets.hpp"
+// ---- begin zoa/quant/presets.hpp
+// zoa — quantization presets: policy resolution (quant_config), the PTQ4ViT (ViT) and MQBench academic (ResNet)
+// policy bundles, and their per-layer tables (spec §4.1 / §4.2)
+
+#include <cstddef>
+
+// #include "zoa/core/error.hpp"
+// #include "zoa/core/policy.hpp"
+// #include "zoa/quant/bit_width.hpp"
+// #include "zoa/quant/granularity.hpp"
+// #include "zoa/quant/param_tensors.hpp"
+// #include "zoa/quant/params.hpp"
+// #include "zoa/quant/quantizer.hpp"
+
+namespace zoa::quant {
+
+/// The quantization choices of a policy bundle, each axis resolved (or defaulted) and checked by one static_assert:
+///   using B = quant_config<zoa::policy<zoa::w4a4>>;  B::weight_bits == 4, B::weight_scheme == scheme::symmetric
+template <class Policy>
+struct quant_config {
+    static_assert(::zoa::is_policy_v<Policy>, "zoa: quant_config<P>: P must be a zoa::policy<...>");
+    using bit_width = ::zoa::policy_get_t<Policy, ::zoa::axis::bit_width>;
+    using weight = ::zoa::policy_get_t<Policy, ::zoa::axis::weight_quantizer>;
+    using activation = ::zoa::policy_get_t<Policy, ::zoa::axis::activation_quantizer>;
+    static_assert(is_bit_width_v<bit_width>,
+                  "zoa: the bit_width option must be zoa::quant::bits<W,A> or zoa::fp32 (or provide quantized, "
+                  "weight_bits, activation_bits, maddubs_exact)");
+    static_assert(is_weight_quantizer_v<weight>,
+                  "zoa: the weight_quantizer option must be zoa::quant::weight_scheme<Scheme, Granularity>");
+    static_assert(is_activation_quantizer_v<activation>,
+                  "zoa: the activation_quantizer option must be zoa::quant::activation_scheme<Scheme, Granularity>");
+
+    static constexpr bool quantized = bit_width::quantized;
+    static constexpr int weight_bits = bit_width::weight_bits;
+    static constexpr int activation_bits = bit_width::activation_bits;
+    static constexpr scheme weight_scheme = weight::scheme_value;
+    static constexpr granularity weight_granularity = weight::granularity_value;
+    static constexpr scheme activation_scheme = activation::scheme_value;
+    static constexpr granularity activation_granularity = activation::granularity_value;
+};
+
+/// PTQ4ViT policy bundle: b-bit symmetric weights and activations (layer overrides in ptq4vit_layer()).
+template <class Bits = w8a8>
+using ptq4vit_policy =
+    ::zoa::policy<Bits, weight_scheme<symmetric, per_tensor>, activation_scheme<symmetric, per_tensor>>;
+
+/// MQBench academic policy bundle: per-channel asymmetric weights, per-tensor asymmetric activations.
+template <class Bits = w8a8>
+using mqbench_policy =
+    ::zoa::policy<Bits, weight_scheme<asymmetric, per_channel>, activation_scheme<asymmetric, per_tensor>>;
+
+/// The quantizers of one module: operand 0 = weight / A, operand 1 = input / B (module_params order).
+struct layer_quant_spec {
+    module_kind kind = module_kind::weighted;
+    operand_spec operand[2];
+};
+
+// ---- PTQ4ViT (spec §4.1) --------------------------------------------------------------------------------------
+
+/// Quantized module types of a timm ViT as PTQ4ViT wraps them.
+enum class vit_layer : int { patch_embed, qkv, matmul1, matmul2, proj, fc1, fc2, head };
+
+/// The ablation switches of PTQ4ViT's config (`no_postgelu`, `no_softmax` inverted).
+struct ptq4vit_options {
+    bool post_gelu_twin = true;     ///< fc2 input: post-GELU twin (else a plain symmetric per-tensor quantizer)
+    bool post_softmax_twin = true;  ///< matmul2 A: post-softmax twin (else symmetric per-head)
+};
+
+/// PTQ4ViT's per-layer table (every bit-width = b; `bits` 32 or more = fp32, nothing quantized):
+/// | module            | weight                  | input                          |
+/// | patch_embed conv  | per output channel      | not quantized                  |
+/// | attn.qkv          | 3 row blocks (q, k, v)  | per tensor                     |
+/// | attn.matmul1 q·kᵀ | A = q per head          | B = kᵀ per head                |
+/// | attn.matmul2 a·v  | A = post-softmax twin   | B = v per head                 |
+/// | attn.proj, fc1    | per tensor              | per tensor                     |
+/// | mlp.fc2           | per tensor              | post-GELU twin                 |
+/// | head              | per tensor              | per tensor                     |
+/// Throws: zoa::error(argument) for bits outside 2..8 (other than >= 32).
+inline layer_quant_spec ptq4vit_layer(vit_layer layer, int bits, const ptq4vit_options& opt = {}) {
+    layer_quant_spec s;
+    if (bits >= 32) {
+        s.kind =
+            (layer == vit_layer::matmul1 || layer == vit_layer::matmul2) ? module_kind::matmul : module_kind::weighted;
+        s.operand[0].kind = s.operand[1].kind = quantizer_kind::none;
+        return s;
+    }
+    require(bits >= 2 && bits <= 8, error_code::argument, "ptq4vit_layer: bits must be in 2..8 or >= 32, got ", bits);
+    const operand_spec tensor{quantizer_kind::uniform, granularity::per_tensor, 1, bits, scheme::symmetric};
+    const operand_spec head{quantizer_kind::uniform, granularity::per_head, 1, bits, scheme::symmetric};
+    s.operand[0] = s.operand[1] = tensor;
+    switch (layer) {
+        case vit_layer::patch_embed:
+            s.operand[0].gran = granularity::per_channel;
+            s.operand[1].kind = quantizer_kind::none;
+            break;
+        case vit_layer::qkv:
+            s.operand[0].gran = granularity::per_row_block;
+            s.operand[0].blocks = 3;
+            break;
+        case vit_layer::matmul1:
+            s.kind = module_kind::matmul;
+            s.operand[0] = s.operand[1] = head;
+            break;
+        case vit_layer::matmul2:
+            s.kind = module_kind::matmul;
+            s.operand[0] = s.operand[1] = head;
+            if (opt.post_softmax_twin) {
+                s.operand[0].kind = quantizer_kind::post_softmax_twin;
+                s.operand[0].gran = granularity::per_tensor;
+            }
+            break;
+        case vit_layer::fc2:
+            if (opt.post_gelu_twin) s.operand[1].kind = quantizer_kind::post_gelu_twin;
+            break;
+        case vit_layer::proj:
+        case vit_layer::fc1:
+        case vit_layer::head:
+            break;
+    }
+    return s;
+}
+
+/// ptq4vit_layer with the bit-width of a policy bundle (activations and weights share PTQ4ViT's single b).
+template <class Policy>
+layer_quant_spec ptq4vit_layer(vit_layer layer, const ptq4vit_options& opt = {}) {
+    using C = quant_config<Policy>;
+    static_assert(!C::quantized || C::weight_bits == C::activation_bits,
+                  "zoa: ptq4vit_layer: PTQ4ViT uses one bit-width for weights and activations (bits<B,B>)");
+    return ptq4vit_layer(layer, C::quantized ? C::weight_bits : 32, opt);
+}
+
+// ---- MQBench academic (spec §4.2) -----------------------------------------------------------------------------
+
+/// Quantized module types of a torchvision ResNet under MQBench's academic backend.
+enum class resnet_layer : int {
+    first_conv,  ///< conv1 (stem): weights and its input quantizer forced to 8 bits
+    conv,        ///< every other Conv2d (incl. downsample.0)
+    fc,          ///< the classifier: weights and its input (flatten/reshape) quantizer forced to 8 bits
+};
+
+/// MQBench academic per-layer table: weights per-channel asymmetric (MSEObserver), inputs per-tensor asymmetric
+/// (EMAMSEObserver, ema 0.9); first conv and fc at 8/8 bits; `--bit 2` means W2A4. BatchNorm is not folded.
+/// Throws: zoa::error(argument) for bits outside 2..8 (other than >= 32 = fp32).
+inline layer_quant_spec mqbench_layer(resnet_layer layer, int bits) {
+    layer_quant_spec s;
+    if (bits >= 32) {
+        s.operand[0].kind = s.operand[1].kind = quantizer_kind::none;
+        return s;
+    }
+    require(bits >= 2 && bits <= 8, error_code::argument, "mqbench_layer: bits must be in 2..8 or >= 32, got ", bits);
+    const bool forced8 = layer == resnet_layer::first_conv || layer == resnet_layer::fc;
+    s.operand[0] = {quantizer_kind::uniform, granularity::per_channel, 1, forced8 ? 8 : bits, scheme::asymmetric};
+    s.operand[1] = {quantizer_kind::uniform, granularity::per_tensor, 1, forced8 ? 8 : (bits == 2 ? 4 : bits),
+                    scheme::asymmetric};
+    return s;
+}
+
+/// mqbench_layer with the weight bit-width of a policy bundle.
+template <class Policy>
+layer_quant_spec mqbench_layer(resnet_layer layer) {
+    using C = quant_config<Policy>;
+    return mqbench_layer(layer, C::quantized ? C::weight_bits : 32);
+}
+
+}  // namespace zoa::quant
+
+namespace zoa {
+/// Policy bundle presets: zoa::ptq4vit<zoa::w6a6>, zoa::mqbench<zoa::w4a4>.
+template <class Bits = w8a8>
+using ptq4vit = quant::ptq4vit_policy<Bits>;
+template <class Bits = w8a8>
+using mqbench = quant::mqbench_policy<Bits>;
+}  // namespace zoa
+// ---- end zoa/quant/presets.hpp
+// #include "zoa/quant/ptq4vit_search.hpp"
+// #include "zoa/quant/quantizer.hpp"
+// #include "zoa/quant/twin.hpp"
+
+// #include "zoa/io/safetensors.hpp"
+// ---- begin zoa/io/safetensors.hpp
+// zoa — safetensors support: validated mmap reader (safetensors_file) and atomic writer (safetensors_writer)
+
+// #include "zoa/io/safetensors_reader.hpp"
+// ---- begin zoa/io/safetensors_reader.hpp
+// zoa — safetensors reader: mmap a file, validate it completely, expose tensors as raw bytes, fp32 or typed copies
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <initializer_list>
+#include <map>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+// #include "zoa/core/error.hpp"
+// #include "zoa/io/half.hpp"
+// ---- begin zoa/io/half.hpp
+// zoa — exact IEEE binary16 (F16) and bfloat16 (BF16) conversions to and from binary32
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace zoa::io {
+
+/// Reinterprets the bits of a float.
+inline std::uint32_t float_bits(float f) noexcept {
+    std::uint32_t u;
+    std::memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+/// The float with the given bits.
+inline float bits_float(std::uint32_t u) noexcept {
+    float f;
+    std::memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/// binary16 → binary32, exact for every input (the result is representable).
+/// h = s|e(5)|m(10):  e = 31: ±inf (m = 0) or NaN with payload m kept in the top mantissa bits (m << 13);
+///                    0 < e < 31: (−1)^s · (1 + m/2^10) · 2^(e−15)  → float exponent field e + 112;
+///                    e = 0: (−1)^s · m · 2^−24 (subnormal; normalised by shifting m up to its leading 1).
+inline float half_to_float(std::uint16_t h) noexcept {
+    const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
+    const std::uint32_t exp = (h >> 10) & 0x1fu;
+    std::uint32_t mant = h & 0x3ffu;
+    std::uint32_t bits;
+    if (exp == 0x1fu) {
+        bits = sign | 0x7f800000u | (mant << 13);
+    } else if (exp != 0) {
+        bits = sign | ((exp + 112u) << 23) | (mant << 13);
+    } else if (mant == 0) {
+        bits = sign;
+    } else {
+        std::uint32_t shifts = 0;  // m · 2^−24 = (1 + m'/2^10) · 2^(−14 − shifts)
+        while ((mant & 0x400u) == 0) {
+            mant <<= 1;
+            ++shifts;
+        }
+        bits = sign | ((113u - shifts) << 23) | ((mant & 0x3ffu) << 13);
+    }
+    return bits_float(bits);
+}
+
+/// binary32 → binary16 with round-to-nearest-even (IEEE default).
+/// |x| ≥ 65520 (= 65504 + half an ulp) → ±inf; |x| ≤ 2^−25 → ±0 (2^−25 ties to even = 0);
+/// subnormal results are multiples of 2^−24; NaN keeps the top 10 payload bits (0x200 if those are all 0),
+/// so half_to_float followed by float_to_half is the identity on all 65536 bit patterns.
+inline std::uint16_t float_to_half(float f) noexcept {
+    const std::uint32_t bits = float_bits(f);
+    const auto sign = static_cast<std::uint16_t>((bits >> 16) & 0x8000u);
+    const std::uint32_t exp = (bits >> 23) & 0xffu;
+    const std::uint32_t mant = bits & 0x7fffffu;
+    if (exp == 0xffu) {
+        if (mant == 0) return static_cast<std::uint16_t>(sign | 0x7c00u);
+        std::uint32_t m = mant >> 13;
+        if (m == 0) m = 0x200u;
+        return static_cast<std::uint16_t>(sign | 0x7c00u | m);
+    }
+    if (exp >= 143u) return static_cast<std::uint16_t>(sign | 0x7c00u);  // |x| ≥ 2^16
+    if (exp >= 113u) {                                                   // normal half: 2^−14 ≤ |x| < 2^16
+        std::uint32_t h = ((exp - 112u) << 10) | (mant >> 13);
+        const std::uint32_t rem = mant & 0x1fffu;
+        if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) ++h;  // a carry may reach the exponent (0x7bff → inf)
+        return static_cast<std::uint16_t>(sign | h);
+    }
+    if (exp < 102u) return sign;  // |x| < 2^−25
+    // Subnormal half: value / 2^−24 = M · 2^(exp − 126) with M the 24-bit significand; shift in [14, 24].
+    const std::uint32_t full = mant | 0x800000u;
+    const std::uint32_t shift = 126u - exp;
+    std::uint32_t m = full >> shift;
+    const std::uint32_t rem = full & ((1u << shift) - 1u);
+    const std::uint32_t halfway = 1u << (shift - 1u);
+    if (rem > halfway || (rem == halfway && (m & 1u))) ++m;  // m may become 0x400 = the smallest normal
+    return static_cast<std::uint16_t>(sign | m);
+}
+
+/// bfloat16 → binary32, exact: the bf16 bits are the upper 16 bits of the float.
+inline float bf16_to_float(std::uint16_t b) noexcept {
+    return bits_float(static_cast<std::uint32_t>(b) << 16);
+}
+
+/// binary32 → bfloat16 with round-to-nearest-even: (bits + 0x7fff + lsb) >> 16, overflow → ±inf;
+/// NaN keeps its top payload bits (bit 6 set if they are all 0), so bf16 → float → bf16 is the identity.
+inline std::uint16_t float_to_bf16(float f) noexcept {
+    const std::uint32_t bits = float_bits(f);
+    if ((bits & 0x7f800000u) == 0x7f800000u && (bits & 0x7fffffu) != 0) {
+        auto b = static_cast<std::uint16_t>(bits >> 16);
+        if ((b & 0x7fu) == 0) b = static_cast<std::uint16_t>(b | 0x40u);
+        return b;
+    }
+    const std::uint32_t lsb = (bits >> 16) & 1u;
+    return static_cast<std::uint16_t>((bits + 0x7fffu + lsb) >> 16);
+}
+
+/// Little-endian 16-bit load from possibly unaligned memory.
+inline std::uint16_t load_le16(const unsigned char* p) noexcept {
+    return static_cast<std::uint16_t>(p[0] | (p[1] << 8));
+}
+
+/// Little-endian 16-bit store to possibly unaligned memory.
+inline void store_le16(unsigned char* p, std::uint16_t v) noexcept {
+    p[0] = static_cast<unsigned char>(v & 0xffu);
+    p[1] = static_cast<unsigned char>(v >> 8);
+}
+
+/// dst[i] = half_to_float(le16(src + 2i)) for i < n. Requires: src holds 2n bytes (any alignment).
+inline void f16_to_f32(const unsigned char* src, float* dst, std::size_t n) noexcept {
+    for (std::size_t i = 0; i < n; ++i) dst[i] = half_to_float(load_le16(src + 2 * i));
+}
+
+/// dst[i] = bf16_to_float(le16(src + 2i)) for i < n. Requires: src holds 2n bytes (any alignment).
+inline void bf16_to_f32(const unsigned char* src, float* dst, std::size_t n) noexcept {
+    for (std::size_t i = 0; i < n; ++i) dst[i] = bf16_to_float(load_le16(src + 2 * i));
+}
+
+}  // namespace zoa::io
+// ---- end zoa/io/half.hpp
+// #include "zoa/io/mapped_file.hpp"
+// ---- begin zoa/io/mapped_file.hpp
+// zoa — read-only memory mapping of a whole regular file (POSIX mmap), RAII and move-only
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+// #include "zoa/core/error.hpp"
+
+namespace zoa::io {
+
+/// A regular file mapped read-only into memory; the bytes are never copied.
+/// An empty file is valid and has data() == nullptr, size() == 0.
+/// Thread safety: all const members may be called concurrently.
+/// Caveat (POSIX): if another process truncates the file while it is mapped, touching the lost pages raises SIGBUS;
+/// zoa never writes files in place (its writer renames a temporary file over the target), so zoa-written files are
+/// safe.
+class mapped_file {
+public:
+    mapped_file() noexcept = default;
+
+    /// Maps `path` read-only.
+    /// Throws: zoa::error(io) naming the path and the reason when it does not exist, cannot be opened, is a directory
+    /// or another non-regular file (FIFO, device, socket), or cannot be mapped.
+    static mapped_file open(const std::string& path) {
+        // O_NONBLOCK: opening a FIFO must not wait for a writer; it is rejected below as non-regular.
+        int fd = -1;
+        do {
+            fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        } while (fd < 0 && errno == EINTR);
+        if (fd < 0) fail(error_code::io, path, ": cannot open for reading: ", std::strerror(errno));
+        fd_guard guard{fd};
+        struct stat st {};
+        if (::fstat(fd, &st) != 0) fail(error_code::io, path, ": cannot stat: ", std::strerror(errno));
+        if (S_ISDIR(st.st_mode)) fail(error_code::io, path, ": is a directory, expected a regular file");
+        if (!S_ISREG(st.st_mode)) fail(error_code::io, path, ": is not a regular file (FIFO, device or socket)");
+        require(st.st_size >= 0, error_code::io, path, ": negative file size ", st.st_size);
+        const auto size = static_cast<unsigned long long>(st.st_size);
+        require(size <= static_cast<unsigned long long>(static_cast<std::size_t>(-1)), error_code::io, path,
+                ": file of ", size, " bytes does not fit in the address space");
+        mapped_file m;
+        m.path_ = path;
+        if (size == 0) return m;
+        void* p = ::mmap(nullptr, static_cast<std::size_t>(size), PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) fail(error_code::io, path, ": cannot map ", size, " bytes: ", std::strerror(errno));
+        m.data_ = static_cast<const unsigned char*>(p);
+        m.size_ = static_cast<std::size_t>(size);
+        return m;  // the descriptor closes here; the mapping stays valid until munmap
+    }
+
+    mapped_file(mapped_file&& o) noexcept
+        : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)), path_(std::move(o.path_)) {}
+    mapped_file& operator=(mapped_file&& o) noexcept {
+        if (this != &o) {
+            unmap();
+            data_ = std::exchange(o.data_, nullptr);
+            size_ = std::exchange(o.size_, 0);
+            path_ = std::move(o.path_);
+        }
+        return *this;
+    }
+    mapped_file(const mapped_file&) = delete;
+    mapped_file& operator=(const mapped_file&) = delete;
+    ~mapped_file() { unmap(); }
+
+    /// First byte of the mapping (nullptr when the file is empty). No alignment beyond the page start is promised
+    /// for interior offsets: copy with memcpy or use unaligned loads.
+    const unsigned char* data() const noexcept { return data_; }
+    /// Size of the file in bytes.
+    std::size_t size() const noexcept { return size_; }
+    /// The path given to open().
+    const std::string& path() const noexcept { return path_; }
+
+private:
+    struct fd_guard {
+        int fd;
+        explicit fd_guard(int f) noexcept : fd(f) {}
+        fd_guard(const fd_guard&) = delete;
+        fd_guard& operator=(const fd_guard&) = delete;
+        ~fd_guard() { ::close(fd); }
+    };
+
+    void unmap() noexcept {
+        if (data_ != nullptr) ::munmap(const_cast<unsigned char*>(data_), size_);
+        data_ = nullptr;
+        size_ = 0;
+    }
+
+    const unsigned char* data_ = nullptr;
+    std::size_t size_ = 0;
+    std::string path_;
+};
+
+}  // namespace zoa::io
+// ---- end zoa/io/mapped_file.hpp
+// #include "zoa/io/safetensors_dtype.hpp"
+// ---- begin zoa/io/safetensors_dtype.hpp
+// zoa — the safetensors element types: names, bit sizes, alignment
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace zoa::io {
+
+/// Every element type of the safetensors format (huggingface/safetensors `Dtype`), little-endian.
+/// Reading accepts all of them (a file is valid whatever its dtypes); conversion to fp32 supports
+/// f32/f16/bf16, typed raw access supports the integer types and f32/f64 (see safetensors_file).
+enum class dtype : std::uint8_t {
+    boolean,      ///< "BOOL": one byte, 0 or 1
+    f4,           ///< "F4": 4-bit float (E2M1), sub-byte
+    f6_e2m3,      ///< "F6_E2M3": 6-bit float, sub-byte
+    f6_e3m2,      ///< "F6_E3M2": 6-bit float, sub-byte
+    u8,           ///< "U8"
+    i8,           ///< "I8"
+    f8_e5m2,      ///< "F8_E5M2"
+    f8_e4m3,      ///< "F8_E4M3"
+    f8_e8m0,      ///< "F8_E8M0"
+    f8_e4m3fnuz,  ///< "F8_E4M3FNUZ"
+    f8_e5m2fnuz,  ///< "F8_E5M2FNUZ"
+    i16,          ///< "I16"
+    u16,          ///< "U16"
+    f16,          ///< "F16": IEEE 754 binary16
+    bf16,         ///< "BF16": bfloat16 (upper half of an IEEE binary32)
+    i32,          ///< "I32"
+    u32,          ///< "U32"
+    f32,          ///< "F32": IEEE 754 binary32
+    c64,          ///< "C64": complex of two binary32
+    f64,          ///< "F64": IEEE 754 binary64
+    i64,          ///< "I64" (e.g. BatchNorm num_batches_tracked)
+    u64,          ///< "U64"
+};
+
+namespace detail {
+struct dtype_row {
+    dtype type;
+    std::string_view name;
+    unsigned bits;
+};
+inline constexpr dtype_row dtype_table[] = {
+    {dtype::boolean, "BOOL", 8},
+    {dtype::f4, "F4", 4},
+    {dtype::f6_e2m3, "F6_E2M3", 6},
+    {dtype::f6_e3m2, "F6_E3M2", 6},
+    {dtype::u8, "U8", 8},
+    {dtype::i8, "I8", 8},
+    {dtype::f8_e5m2, "F8_E5M2", 8},
+    {dtype::f8_e4m3, "F8_E4M3", 8},
+    {dtype::f8_e8m0, "F8_E8M0", 8},
+    {dtype::f8_e4m3fnuz, "F8_E4M3FNUZ", 8},
+    {dtype::f8_e5m2fnuz, "F8_E5M2FNUZ", 8},
+    {dtype::i16, "I16", 16},
+    {dtype::u16, "U16", 16},
+    {dtype::f16, "F16", 16},
+    {dtype::bf16, "BF16", 16},
+    {dtype::i32, "I32", 32},
+    {dtype::u32, "U32", 32},
+    {dtype::f32, "F32", 32},
+    {dtype::c64, "C64", 64},
+    {dtype::f64, "F64", 64},
+    {dtype::i64, "I64", 64},
+    {dtype::u64, "U64", 64},
+};
+constexpr bool dtype_table_in_enum_order() {
+    for (std::size_t i = 0; i < sizeof(dtype_table) / sizeof(dtype_table[0]); ++i)
+        if (static_cast<std::size_t>(dtype_table[i].type) != i) return false;
+    return true;
+}
+static_assert(dtype_table_in_enum_order(), "zoa::io: dtype_table must list dtypes in enum order");
+}  // namespace detail
+
+/// Number of dtypes.
+inline constexpr std::size_t dtype_count = sizeof(detail::dtype_table) / sizeof(detail::dtype_table[0]);
+
+/// The format's spelling of a dtype, e.g. "BF16".
+inline constexpr std::string_view to_string(dtype t) noexcept {
+    return detail::dtype_table[static_cast<std::size_t>(t)].name;
+}
+
+/// Bits per element: 4 (F4), 6 (F6_*), 8, 16, 32 or 64.
+inline constexpr unsigned bit_size(dtype t) noexcept {
+    return detail::dtype_table[static_cast<std::size_t>(t)].bits;
+}
+
+/// Natural alignment in bytes (1 for sub-byte and byte types); the writer orders tensors by it.
+inline constexpr std::size_t alignment_of(dtype t) noexcept {
+    const unsigned b = bit_size(t);
+    return b <= 8 ? 1 : b / 8;
+}
+
+/// Parses a dtype name. Ensures: returns false (and leaves out untouched) for an unknown name.
+inline bool parse_dtype(std::string_view name, dtype& out) noexcept {
+    for (const auto& row : detail::dtype_table) {
+        if (row.name == name) {
+            out = row.type;
+            return true;
+        }
+    }
+    return false;
+}
+
+/// The dtype stored for a C++ element type (typed raw access and the writer); void for none.
+template <class T>
+struct dtype_of;
+template <>
+struct dtype_of<float> {
+    static constexpr dtype value = dtype::f32;
+};
+template <>
+struct dtype_of<double> {
+    static constexpr dtype value = dtype::f64;
+};
+template <>
+struct dtype_of<std::int8_t> {
+    static constexpr dtype value = dtype::i8;
+};
+template <>
+struct dtype_of<std::uint8_t> {
+    static constexpr dtype value = dtype::u8;
+};
+template <>
+struct dtype_of<std::int16_t> {
+    static constexpr dtype value = dtype::i16;
+};
+template <>
+struct dtype_of<std::uint16_t> {
+    static constexpr dtype value = dtype::u16;
+};
+template <>
+struct dtype_of<std::int32_t> {
+    static constexpr dtype value = dtype::i32;
+};
+template <>
+struct dtype_of<std::uint32_t> {
+    static constexpr dtype value = dtype::u32;
+};
+template <>
+struct dtype_of<std::int64_t> {
+    static constexpr dtype value = dtype::i64;
+};
+template <>
+struct dtype_of<std::uint64_t> {
+    static constexpr dtype value = dtype::u64;
+};
+
+/// dtype_of<T>::value.
+template <class T>
+inline constexpr dtype dtype_of_v = dtype_of<T>::value;
+
+}  // namespace zoa::io
+// ---- end zoa/io/safetensors_dtype.hpp
+// #include "zoa/io/safetensors_header.hpp"
+// ---- begin zoa/io/safetensors_header.hpp
+// zoa — safetensors header: validate every rule of the format before any tensor is exposed
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+// #include "zoa/core/error.hpp"
+// #include "zoa/io/safetensors_dtype.hpp"
+// #include "zoa/io/safetensors_json.hpp"
+// ---- begin zoa/io/safetensors_json.hpp
+// zoa — safetensors header text layer: tensor_info, UTF-8 check, and the schema-checking SAX handler for nlohmann
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+// #include "zoa/core/error.hpp"
+// #include "zoa/io/safetensors_dtype.hpp"
+namespace zoa::io {
+
+/// Largest accepted header (the reference implementation's MAX_HEADER_SIZE).
+inline constexpr std::uint64_t safetensors_max_header_size = 100'000'000;
+/// Largest accepted rank (PyTorch's own limit is 64; the format has none).
+inline constexpr std::size_t safetensors_max_rank = 64;
+
+/// One tensor of a validated file. Offsets are relative to the data section (which starts at 8 + header size).
+struct tensor_info {
+    std::string name;                  ///< key in the header
+    io::dtype dtype = io::dtype::f32;  ///< element type
+    std::vector<std::size_t> shape;    ///< row-major extents; {} = scalar (1 element)
+    std::size_t begin = 0;             ///< first byte, relative to the data section
+    std::size_t end = 0;               ///< one past the last byte
+    std::size_t elements = 0;          ///< product of shape (checked, no overflow)
+
+    /// Byte size, end − begin (= elements × bit_size(dtype) / 8 after validation).
+    std::size_t num_bytes() const noexcept { return end - begin; }
+};
+
+/// The validated content of a header. tensors are in header (JSON) order.
+struct safetensors_header {
+    std::vector<tensor_info> tensors;
+    std::map<std::string, std::string> metadata;  ///< `__metadata__`, empty if absent
+    std::size_t header_size = 0;                  ///< N, the JSON byte length (including padding)
+    std::size_t data_offset = 0;                  ///< 8 + N
+    std::size_t data_size = 0;                    ///< bytes after the header (= last end)
+};
+
+namespace detail {
+
+/// A key for messages: quoted, control bytes escaped, cut at 120 bytes so an error stays one line.
+inline std::string quote_key(std::string_view s) {
+    std::string out = "'";
+    const std::size_t limit = 120;
+    for (std::size_t i = 0; i < s.size() && i < limit; ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c < 0x20 || c == 0x7f) {
+            const char* hex = "0123456789abcdef";
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    if (s.size() > limit) out += "...";
+    return out + "'";
+}
+
+/// "[2304, 768]"
+template <class Int>
+std::string shape_string(const std::vector<Int>& shape) {
+    std::string s = "[";
+    for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+    return s + "]";
+}
+
+/// Ensures: true iff s[0, n) is well-formed UTF-8 (no overlongs, no surrogates, ≤ U+10FFFF);
+/// otherwise bad is the offset of the first byte of the offending sequence.
+inline bool valid_utf8(const unsigned char* s, std::size_t n, std::size_t& bad) noexcept {
+    std::size_t i = 0;
+    while (i < n) {
+        const unsigned c = s[i];
+        std::size_t len = 0;
+        unsigned lo = 0x80, hi = 0xbf;  // allowed range of the second byte
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf)
+            len = 2;
+        else if (c == 0xe0) {
+            len = 3;
+            lo = 0xa0;
+        } else if ((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef)
+            len = 3;
+        else if (c == 0xed) {
+            len = 3;
+            hi = 0x9f;
+        } else if (c == 0xf0) {
+            len = 4;
+            lo = 0x90;
+        } else if (c >= 0xf1 && c <= 0xf3)
+            len = 4;
+        else if (c == 0xf4) {
+            len = 4;
+            hi = 0x8f;
+        }
+        if (len == 0 || n - i < len || s[i + 1] < lo || s[i + 1] > hi) {
+            bad = i;
+            return false;
+        }
+        for (std::size_t k = 2; k < len; ++k)
+            if (s[i + k] < 0x80 || s[i + k] > 0xbf) {
+                bad = i;
+                return false;
+            }
+        i += len;
+    }
+    return true;
+}
+
+/// nlohmann SAX handler accepting exactly the safetensors schema: a root object whose values are tensor entries
+/// {dtype: string, shape: [uint...], data_offsets: [uint, uint]} or `__metadata__`: {string: string}.
+/// Rejects duplicate keys at every level (nlohmann's DOM would silently keep the last) and any nesting deeper than
+/// the schema, so hostile headers never build deep or large structures.
+class header_sax {
+public:
+    header_sax(const std::string& label, safetensors_header& out) : label_(label), out_(out) {}
+
+    bool null() { return mismatch("null"); }
+    bool boolean(bool v) { return mismatch(v ? "true" : "false"); }
+    bool number_integer(std::int64_t v) {
+        return mismatch(v == 0 ? "the number -0" : "the number " + std::to_string(v));
+    }
+    bool number_unsigned(std::uint64_t v) {
+        if (level_ == 3) return array_element(v);
+        return mismatch("the number " + std::to_string(v));
+    }
+    bool number_float(double, const std::string& text) { return mismatch("the number " + text); }
+    bool string(std::string& v) {
+        if (level_ == 2 && in_metadata_) {
+            out_.metadata.emplace(field_, std::move(v));
+            return true;
+        }
+        if (level_ == 2 && field_ == "dtype") {
+            if (!parse_dtype(v, tensor_.dtype))
+                fail(error_code::format, label_, ": tensor ", quote_key(tensor_.name), ": unknown dtype ", quote_key(v),
+                     ", expected one of ", known_dtypes());
+            return true;
+        }
+        return mismatch("the string " + quote_key(v));
+    }
+    bool binary(nlohmann::json::binary_t&) { return mismatch("binary data"); }
+
+    bool start_object(std::size_t) {
+        if (level_ == 0) {
+            level_ = 1;
+            return true;
+        }
+        if (level_ == 1) {
+            level_ = 2;
+            seen_ = 0;
+            return true;
+        }
+        return mismatch("an object");
+    }
+    bool end_object() {
+        if (level_ == 2 && !in_metadata_) {
+            static const char* const names[] = {"dtype", "shape", "data_offsets"};
+            for (unsigned f = 0; f < 3; ++f)
+                if ((seen_ & (1u << f)) == 0)
+                    fail(error_code::format, label_, ": tensor ", quote_key(tensor_.name), ": missing field '",
+                         names[f], "' (an entry needs exactly dtype, shape, data_offsets)");
+            out_.tensors.push_back(std::move(tensor_));
+            tensor_ = tensor_info{};
+        }
+        --level_;
+        return true;
+    }
+    bool start_array(std::size_t) {
+        if (level_ == 2 && !in_metadata_ && (field_ == "shape" || field_ == "data_offsets")) {
+            level_ = 3;
+            count_ = 0;
+            return true;
+        }
+        return mismatch("an array");
+    }
+    bool end_array() {
+        if (field_ == "data_offsets" && count_ != 2)
+            fail(error_code::format, label_, ": tensor ", quote_key(tensor_.name), ": data_offsets has ", count_,
+                 " entries, expected 2 [begin, end]");
+        level_ = 2;
+        return true;
+    }
+    bool key(std::string& k) {
+        if (level_ == 1) {
+            if (!root_keys_.insert(k).second)
+                fail(error_code::format, label_, ": duplicate key ", quote_key(k),
+                     " in the header (each tensor name may appear once)");
+            in_metadata_ = (k == "__metadata__");
+            tensor_.name = k;
+            return true;
+        }
+        if (in_metadata_) {
+            if (out_.metadata.count(k) != 0)
+                fail(error_code::format, label_, ": __metadata__: duplicate key ", quote_key(k));
+            field_ = k;
+            return true;
+        }
+        unsigned bit = 0;
+        if (k == "dtype")
+            bit = 1;
+        else if (k == "shape")
+            bit = 2;
+        else if (k == "data_offsets")
+            bit = 4;
+        if (bit == 0)
+            fail(error_code::format, label_, ": tensor ", quote_key(tensor_.name), ": unexpected field ", quote_key(k),
+                 " (an entry has exactly dtype, shape, data_offsets)");
+        if ((seen_ & bit) != 0)
+            fail(error_code::format, label_, ": tensor ", quote_key(tensor_.name), ": duplicate field ", quote_key(k));
+        seen_ |= bit;
+        field_ = k;
+        return true;
+    }
+    bool parse_error(std::size_t position, const std::string&, const nlohmann::json::exception& ex) {
+        fail(error_code::format, label_, ": header is not valid JSON (byte ", position, " of the header): ", ex.what());
+    }
+
+private:
+    static std::string known_dtypes() {
+        std::string s;
+        for (const auto& row : dtype_table) s += (s.empty() ? "" : ", ") + std::string(row.name);
+        return s;
+    }
+
+    bool array_element(std::uint64_t v) {
+        if (field_ == "shape") {
+            if (count_ >= safetensors_max_rank)
+                fail(error_code::format, label_, ": tensor ", quote_key(tensor_.name), ": shape has more than ",
+                     safetensors_max_rank, " dimensions");
+            if (v > static_cast<std::uint64_t>(static_cast<std::size_t>(-1)))
+                fail(error_code::format, label_, ": tensor ", quote_key(tensor_.name), ": shape[", count_, "] = ", v,
+                     " does not fit in size_t");
+            tensor_.shape.push_back(static_cast<std::size_t>(v));
+        } else {
+            if (count_ >= 2)
+                fail(error_code::format, label_, ": tensor ", quote_key(tensor_.name),
+                     ": data_offsets has more than 2 entries, expected 2 [begin, end]");
+            if (v > static_cast<std::uint64_t>(static_cast<std::size_t>(-1)))
+                fail(error_code::format, label_, ": tensor ", quote_key(tensor_.name), ": data_offsets[", count_,
+                     "] = ", v, " does not fit in size_t");
+            (count_ == 0 ? tensor_.begin : tensor_.end) = static_cast<std::size_t>(v);
+        }
+        ++count_;
+        return true;
+    }
+
+    // Throws the schema error for `what` (a value or container) found where the schema wants something else.
+    [[noreturn]] bool mismatch(const std::string& what) {
+        switch (level_) {
+            case 0:
+                fail(error_code::format, label_, ": header must be a JSON object, found ", what);
+            case 1:
+                if (in_metadata_)
+                    fail(error_code::format, label_, ": __metadata__ must be an object of string values, found ", what);
+                fail(error_code::format, label_, ": tensor ", quote_key(tensor_.name),
+                     ": expected an object {dtype, shape, data_offsets}, found ", what);
+            case 2:
+                if (in_metadata_)
+                    fail(error_code::format, label_, ": __metadata__ ", quote_key(field_),
+                         ": values must be strings, found ", what);
+                if (field_ == "dtype")
+                    fail(error_code::format, label_, ": tensor ", quote_key(tensor_.name),
+                         ": dtype must be a string, found ", what);
+                fail(error_code::format, label_, ": tensor ", quote_key(tensor_.name), ": ", field_,
+                     " must be an array of non-negative integers, found ", what);
+            default:
+                fail(error_code::format, label_, ": tensor ", quote_key(tensor_.name), ": ", field_, "[", count_,
+                     "] must be a non-negative integer, found ", what);
+        }
+    }
+
+    const std::string& label_;
+    safetensors_header& out_;
+    int level_ = 0;  // 0 outside, 1 in the root object, 2 in an entry, 3 in shape/data_offsets
+    bool in_metadata_ = false;
+    unsigned seen_ = 0;  // fields seen in the current entry: 1 dtype, 2 shape, 4 data_offsets
+    std::size_t count_ = 0;
+    std::string field_;
+    tensor_info tensor_;
+    std::unordered_set<std::string> root_keys_;
+};
+
+/// a · b, or false on size_t overflow.
+inline bool checked_mul(std::size_t a, std::size_t b, std::size_t& out) noexcept {
+    if (a != 0 && b > static_cast<std::size_t>(-1) / a) return false;
+    out = a * b;
+    return true;
+}
+
+}  // namespace detail
+
+}  // namespace zoa::io
+// ---- end zoa/io/safetensors_json.hpp
+
+namespace zoa::io {
+
+/// Parses and validates the header of a complete safetensors image bytes[0, size), in the reference order:
+/// size ≥ 8; N ≤ 100 MB, N ≥ 1 (an empty header cannot hold `{}`), 8 + N ≤ size; header is UTF-8 starting with `{`
+/// after optional JSON whitespace, a JSON object of the exact schema, no duplicate keys, known dtypes; per tensor
+/// elements = Π shape and bits = elements × bit_size checked for overflow, bits % 8 = 0, end − begin = bits / 8;
+/// entries sorted by (begin, end) tile the data section from 0 with no hole, overlap or alias;
+/// last end == size − 8 − N.
+/// Throws: zoa::error(format) naming `label`, the tensor key, the expected and the actual values.
+inline safetensors_header parse_safetensors_header(const std::string& label, const unsigned char* bytes,
+                                                   std::size_t size) {
+    using detail::quote_key;
+    if (size < 8)
+        fail(error_code::format, label, ": file is ", size,
+             " bytes, a safetensors file has at least 8 (the header length)");
+    std::uint64_t n = 0;
+    for (int i = 7; i >= 0; --i) n = (n << 8) | bytes[i];
+    if (n > safetensors_max_header_size)
+        fail(error_code::format, label, ": header length ", n, " exceeds the ", safetensors_max_header_size,
+             "-byte limit");
+    if (n == 0) fail(error_code::format, label, ": header length is 0, expected a JSON object of at least 2 bytes");
+    if (n > size - 8)
+        fail(error_code::format, label, ": header length ", n, " exceeds the ", size - 8,
+             " bytes that follow the length field (file truncated?)");
+    safetensors_header h;
+    h.header_size = static_cast<std::size_t>(n);
+    h.data_offset = 8 + h.header_size;
+    h.data_size = size - h.data_offset;
+    const unsigned char* json = bytes + 8;
+
+    std::size_t bad = 0;
+    if (!detail::valid_utf8(json, h.header_size, bad))
+        fail(error_code::format, label, ": header is not valid UTF-8 (byte 0x", std::hex, unsigned{json[bad]}, std::dec,
+             " at header offset ", bad, ")");
+    // A raw NUL is never valid JSON (control characters inside strings must be escaped), and nlohmann's lexer would
+    // take it for the end of input and ignore what follows: reject it here.
+    if (const void* nul = std::memchr(json, 0, h.header_size))
+        fail(error_code::format, label, ": header contains a NUL byte at header offset ",
+             static_cast<const unsigned char*>(nul) - json, " (not valid JSON; pad with spaces)");
+    std::size_t first = 0;
+    while (first < h.header_size &&
+           (json[first] == ' ' || json[first] == '\t' || json[first] == '\n' || json[first] == '\r'))
+        ++first;
+    if (first == h.header_size || json[first] != '{')
+        fail(error_code::format, label, ": header must be a JSON object starting with '{'",
+             first < h.header_size ? zoa::detail::concat(", found byte 0x", std::hex, unsigned{json[first]})
+                                   : std::string(", found only whitespace"));
+    detail::header_sax sax(label, h);
+    const char* text = reinterpret_cast<const char*>(json);
+    nlohmann::json::sax_parse(text + first, text + h.header_size, &sax, nlohmann::json::input_format_t::json, true);
+
+    for (auto& t : h.tensors) {
+        if (t.end < t.begin)
+            fail(error_code::format, label, ": tensor ", quote_key(t.name), ": data_offsets [", t.begin, ", ", t.end,
+                 ") are reversed (end < begin)");
+        std::size_t elements = 1;
+        for (std::size_t d : t.shape)
+            if (!detail::checked_mul(elements, d, elements))
+                fail(error_code::format, label, ": tensor ", quote_key(t.name), ": shape ",
+                     detail::shape_string(t.shape), " has more elements than size_t can count");
+        std::size_t bits = 0;
+        if (!detail::checked_mul(elements, bit_size(t.dtype), bits))
+            fail(error_code::format, label, ": tensor ", quote_key(t.name), ": shape ", detail::shape_string(t.shape),
+                 " × ", to_string(t.dtype), " overflows size_t bits");
+        if (bits % 8 != 0)
+            fail(error_code::format, label, ": tensor ", quote_key(t.name), ": ", elements, " × ", to_string(t.dtype),
+                 " is ", bits, " bits, not a whole number of bytes");
+        if (t.end - t.begin != bits / 8)
+            fail(error_code::format, label, ": tensor ", quote_key(t.name), ": data_offsets [", t.begin, ", ", t.end,
+                 ") hold ", t.end - t.begin, " bytes, shape ", detail::shape_string(t.shape), " × ", to_string(t.dtype),
+                 " needs ", bits / 8);
+        t.elements = elements;
+    }
+
+    std::vector<std::size_t> order(h.tensors.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        const auto& x = h.tensors[a];
+        const auto& y = h.tensors[b];
+        return x.begin != y.begin ? x.begin < y.begin : x.end != y.end ? x.end < y.end : a < b;
+    });
+    std::size_t covered = 0;
+    const tensor_info* prev = nullptr;
+    for (std::size_t i : order) {
+        const auto& t = h.tensors[i];
+        if (t.begin > covered)
+            fail(error_code::format, label, ": data bytes [", covered, ", ", t.begin,
+                 ") belong to no tensor (a hole before tensor ", quote_key(t.name), " at [", t.begin, ", ", t.end,
+                 "))");
+        if (t.begin < covered)
+            fail(error_code::format, label, ": tensor ", quote_key(t.name), " data_offsets [", t.begin, ", ", t.end,
+                 ") ", (prev->begin == t.begin && prev->end == t.end) ? "alias" : "overlap", " tensor ",
+                 quote_key(prev->name), " [", prev->begin, ", ", prev->end,
+                 ") (each byte belongs to exactly one tensor; save shared tensors separately)");
+        if (t.end > h.data_size)
+            fail(error_code::format, label, ": tensor ", quote_key(t.name), " data_offsets [", t.begin, ", ", t.end,
+                 ") extend past the ", h.data_size, "-byte data section (file truncated?)");
+        covered = t.end;
+        if (t.end > t.begin) prev = &t;
+    }
+    if (covered != h.data_size)
+        fail(error_code::format, label, ": tensors cover ", covered, " bytes but the data section has ", h.data_size,
+             " (", h.data_size - covered, " trailing bytes; expected file size ", h.data_offset + covered, ", found ",
+             size, ")");
+    return h;
+}
+
+}  // namespace zoa::io
+// ---- end zoa/io/safetensors_header.hpp
+
+namespace zoa::io {
+
+/// Read-only view of bytes inside a safetensors image (no alignment promised).
+struct byte_view {
+    const unsigned char* data = nullptr;
+    std::size_t size = 0;
+};
+
+/// Orders for safetensors_file::keys().
+enum class key_order {
+    header,  ///< as listed in the JSON header
+    sorted,  ///< lexicographic by bytes
+    data,    ///< by position in the data section
+};
+
+namespace detail {
+/// Copies n little-endian elements of `size` bytes from src into dst (memcpy on little-endian hosts).
+inline void copy_little_endian(void* dst, const unsigned char* src, std::size_t n, std::size_t size) noexcept {
+    if (n == 0) return;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    auto* d = static_cast<unsigned char*>(dst);
+    for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t b = 0; b < size; ++b) d[i * size + b] = src[i * size + size - 1 - b];
+#else
+    std::memcpy(dst, src, n * size);
+#endif
+}
+}  // namespace detail
+
+/// A validated safetensors file. open() maps the file (no copy) and checks every rule of the format before returning
+/// (see parse_safetensors_header); a failed open throws and leaves no object. Afterwards every tensor's bytes are
+/// known to lie inside the file, so accessors only check the caller's request (name, dtype, element count).
+/// Move-only. Thread safety: immutable after construction; const members may be called concurrently.
+class safetensors_file {
+public:
+    /// Maps and validates `path`.
+    /// Throws: zoa::error(io) if the file cannot be opened/mapped (missing, directory, FIFO, permissions);
+    ///         zoa::error(format) for any violation of the format, naming the path, the key, expected and actual.
+    static safetensors_file open(const std::string& path) {
+        safetensors_file f;
+        f.map_ = mapped_file::open(path);
+        f.label_ = path;
+        f.init(f.map_.data(), f.map_.size());
+        return f;
+    }
+
+    /// Validates an in-memory image without copying it; `label` names it in messages.
+    /// Requires: data[0, size) stays valid and unchanged for the lifetime of the returned object.
+    static safetensors_file from_buffer(std::string label, const void* data, std::size_t size) {
+        safetensors_file f;
+        f.label_ = std::move(label);
+        f.init(static_cast<const unsigned char*>(data), size);
+        return f;
+    }
+
+    /// Validates an in-memory image and takes ownership of it.
+    static safetensors_file from_bytes(std::string label, std::vector<unsigned char> bytes) {
+        safetensors_file f;
+        f.label_ = std::move(label);
+        f.owned_ = std::move(bytes);
+        f.init(f.owned_.data(), f.owned_.size());
+        return f;
+    }
+
+    safetensors_file(safetensors_file&&) noexcept = default;
+    safetensors_file& operator=(safetensors_file&&) noexcept = default;
+    safetensors_file(const safetensors_file&) = delete;
+    safetensors_file& operator=(const safetensors_file&) = delete;
+    ~safetensors_file() = default;
+
+    /// The path (or label) used in messages.
+    const std::string& path() const noexcept { return label_; }
+    /// Number of tensors.
+    std::size_t size() const noexcept { return header_.tensors.size(); }
+    /// Total file size in bytes.
+    std::size_t file_size() const noexcept { return size_; }
+    /// Byte length N of the JSON header (including padding); the data section starts at 8 + N.
+    std::size_t header_size() const noexcept { return header_.header_size; }
+    /// All tensors in header order.
+    const std::vector<tensor_info>& tensors() const noexcept { return header_.tensors; }
+    /// `__metadata__` (empty map when absent).
+    const std::map<std::string, std::string>& metadata() const noexcept { return header_.metadata; }
+
+    /// Tensor names in the requested order.
+    std::vector<std::string> keys(key_order order = key_order::header) const {
+        std::vector<std::string> out;
+        out.reserve(size());
+        if (order == key_order::sorted) {
+            for (std::size_t i : by_name_) out.push_back(header_.tensors[i].name);
+        } else if (order == key_order::data) {
+            std::vector<const tensor_info*> v;
+            for (const auto& t : header_.tensors) v.push_back(&t);
+            std::stable_sort(v.begin(), v.end(), [](const tensor_info* a, const tensor_info* b) {
+                return a->begin != b->begin ? a->begin < b->begin : a->end < b->end;
+            });
+            for (const auto* t : v) out.push_back(t->name);
+        } else {
+            for (const auto& t : header_.tensors) out.push_back(t.name);
+        }
+        return out;
+    }
+
+    /// The tensor called `name`, or nullptr. O(log n).
+    const tensor_info* find(std::string_view name) const noexcept {
+        auto it = std::lower_bound(by_name_.begin(), by_name_.end(), name, [&](std::size_t i, std::string_view n) {
+            return std::string_view(header_.tensors[i].name) < n;
+        });
+        if (it == by_name_.end() || header_.tensors[*it].name != name) return nullptr;
+        return &header_.tensors[*it];
+    }
+
+    /// Whether a tensor called `name` exists.
+    bool contains(std::string_view name) const noexcept { return find(name) != nullptr; }
+
+    /// The tensor called `name`. Throws: zoa::error(argument) naming the file and key when absent.
+    const tensor_info& info(std::string_view name) const {
+        const tensor_info* t = find(name);
+        if (t == nullptr)
+            fail(error_code::argument, label_, ": no tensor ", detail::quote_key(name), " (the file has ", size(),
+                 " tensors)");
+        return *t;
+    }
+
+    /// The tensor's bytes inside the mapping (little-endian, row-major, possibly unaligned).
+    byte_view bytes(std::string_view name) const { return bytes(info(name)); }
+    /// Same, for a tensor_info obtained from this file.
+    byte_view bytes(const tensor_info& t) const noexcept {
+        return {base_ + header_.data_offset + t.begin, t.num_bytes()};
+    }
+
+    /// Throws: zoa::error(shape) "<file>: tensor '<key>': shape [a, b], expected [c, d]" unless the shapes match.
+    void expect_shape(std::string_view name, const std::vector<std::size_t>& expected) const {
+        const tensor_info& t = info(name);
+        if (t.shape != expected)
+            fail(error_code::shape, label_, ": tensor ", detail::quote_key(t.name), ": shape ",
+                 detail::shape_string(t.shape), ", expected ", detail::shape_string(expected));
+    }
+
+    /// Converts an F32, F16 or BF16 tensor to fp32 into dst[0, count), exactly (every F16/BF16 value, including
+    /// subnormals, ±inf and NaN payloads, is representable in fp32). Unaligned data is handled.
+    /// Requires: dst holds count floats. Throws: zoa::error(argument) if count != elements;
+    ///           zoa::error(format) if the dtype is not F32/F16/BF16 (the message names it).
+    void to_f32(std::string_view name, float* dst, std::size_t count) const {
+        const tensor_info& t = info(name);
+        check_count(t, count);
+        const unsigned char* src = bytes(t).data;
+        switch (t.dtype) {
+            case dtype::f32:
+                detail::copy_little_endian(dst, src, count, 4);
+                break;
+            case dtype::f16:
+                f16_to_f32(src, dst, count);
+                break;
+            case dtype::bf16:
+                bf16_to_f32(src, dst, count);
+                break;
+            default:
+                fail(error_code::format, label_, ": tensor ", detail::quote_key(t.name), ": dtype ", to_string(t.dtype),
+                     " cannot be converted to fp32, expected F32, F16 or BF16");
+        }
+    }
+
+    /// to_f32 into a new vector of elements() floats.
+    std::vector<float> to_f32(std::string_view name) const {
+        const tensor_info& t = info(name);
+        std::vector<float> out(t.elements);
+        to_f32(name, out.data(), out.size());
+        return out;
+    }
+
+    /// Copies the raw elements of a tensor whose dtype is exactly dtype_of_v<T> (int8_t↔I8, uint8_t↔U8,
+    /// int32_t↔I32, int64_t↔I64, float↔F32, ...; no conversion) into dst[0, count).
+    /// Throws: zoa::error(format) on a dtype mismatch, zoa::error(argument) if count != elements.
+    template <class T>
+    void read(std::string_view name, T* dst, std::size_t count) const {
+        static_assert(std::is_arithmetic_v<T>, "zoa::io::safetensors_file::read<T>: T must be an arithmetic type");
+        const tensor_info& t = info(name);
+        if (t.dtype != dtype_of_v<T>)
+            fail(error_code::format, label_, ": tensor ", detail::quote_key(t.name), ": dtype ", to_string(t.dtype),
+                 ", expected ", to_string(dtype_of_v<T>));
+        check_count(t, count);
+        detail::copy_little_endian(dst, bytes(t).data, count, sizeof(T));
+    }
+
+    /// read<T> into a new vector of elements() values.
+    template <class T>
+    std::vector<T> read(std::string_view name) const {
+        const tensor_info& t = info(name);
+        std::vector<T> out(t.elements);
+        read<T>(name, out.data(), out.size());
+        return out;
+    }
+
+private:
+    safetensors_file() = default;
+
+    void init(const unsigned char* data, std::size_t size) {
+        base_ = data;
+        size_ = size;
+        header_ = parse_safetensors_header(label_, data, size);
+        by_name_.resize(header_.tensors.size());
+        for (std::size_t i = 0; i < by_name_.size(); ++i) by_name_[i] = i;
+        std::sort(by_name_.begin(), by_name_.end(),
+                  [&](std::size_t a, std::size_t b) { return header_.tensors[a].name < header_.tensors[b].name; });
+    }
+
+    void check_count(const tensor_info& t, std::size_t count) const {
+        if (count != t.elements)
+            fail(error_code::argument, label_, ": tensor ", detail::quote_key(t.name), ": destination holds ", count,
+                 " elements, the tensor has ", t.elements, " (shape ", detail::shape_string(t.shape), ")");
+    }
+
+    std::string label_;
+    mapped_file map_;
+    std::vector<unsigned char> owned_;
+    const unsigned char* base_ = nullptr;
+    std::size_t size_ = 0;
+    safetensors_header header_;
+    std::vector<std::size_t> by_name_;  // indices into header_.tensors sorted by name
+};
+
+}  // namespace zoa::io
+// ---- end zoa/io/safetensors_reader.hpp
+// #include "zoa/io/safetensors_writer.hpp"
+// ---- begin zoa/io/safetensors_writer.hpp
+// zoa — safetensors writer: deterministic layout, space-padded header, atomic save (temporary file + rename)
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+// #include "zoa/core/error.hpp"
+// #include "zoa/io/half.hpp"
+// #include "zoa/io/safetensors_dtype.hpp"
+// #include "zoa/io/safetensors_header.hpp"
+
+namespace zoa::io {
+
+/// Collects tensors (copies of their bytes) and `__metadata__`, then writes a safetensors file.
+/// Layout, identical for identical inputs: header = {"__metadata__": {keys sorted}, tensors sorted by name}, compact
+/// JSON padded with spaces so that 8 + N is a multiple of 8; data ordered by descending dtype alignment, then name
+/// (the reference writer's order), so every tensor starts at a multiple of its alignment when the data section does.
+/// Reading the file back yields bit-identical tensor bytes.
+class safetensors_writer {
+public:
+    /// Adds a tensor of arithmetic T (float→F32, int8_t→I8, uint8_t→U8, int32_t→I32, int64_t→I64, ...) by copying
+    /// data[0, count). Throws: zoa::error(argument) on a duplicate, reserved ("__metadata__") or non-UTF-8
+    /// name, if count != Π shape, or if the rank exceeds safetensors_max_rank.
+    template <class T>
+    void add(const std::string& name, const std::vector<std::size_t>& shape, const T* data, std::size_t count) {
+        static_assert(std::is_arithmetic_v<T>, "zoa::io::safetensors_writer::add: T must be an arithmetic type");
+        entry e = new_entry(name, dtype_of_v<T>, shape, count);
+        e.bytes.resize(count * sizeof(T));
+        if (count != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+            for (std::size_t i = 0; i < count; ++i)
+                for (std::size_t b = 0; b < sizeof(T); ++b)
+                    e.bytes[i * sizeof(T) + b] = reinterpret_cast<const unsigned char*>(data + i)[sizeof(T) - 1 - b];
+#else
+            std::memcpy(e.bytes.data(), data, count * sizeof(T));
+#endif
+        }
+        commit(name, std::move(e));
+    }
+
+    /// add(name, shape, data.data(), data.size()).
+    template <class T>
+    void add(const std::string& name, const std::vector<std::size_t>& shape, const std::vector<T>& data) {
+        add(name, shape, data.data(), data.size());
+    }
+
+    /// Adds fp32 values stored as F16, each rounded with float_to_half (round-to-nearest-even, overflow → ±inf).
+    void add_f16(const std::string& name, const std::vector<std::size_t>& shape, const float* data, std::size_t count) {
+        entry e = new_entry(name, dtype::f16, shape, count);
+        e.bytes.resize(2 * count);
+        for (std::size_t i = 0; i < count; ++i) store_le16(e.bytes.data() + 2 * i, float_to_half(data[i]));
+        commit(name, std::move(e));
+    }
+
+    /// Adds fp32 values stored as BF16, each rounded with float_to_bf16 (round-to-nearest-even).
+    void add_bf16(const std::string& name, const std::vector<std::size_t>& shape, const float* data,
+                  std::size_t count) {
+        entry e = new_entry(name, dtype::bf16, shape, count);
+        e.bytes.resize(2 * count);
+        for (std::size_t i = 0; i < count; ++i) store_le16(e.bytes.data() + 2 * i, float_to_bf16(data[i]));
+        commit(name, std::move(e));
+    }
+
+    /// Adds already-encoded little-endian bytes of any dtype (e.g. copied from a safetensors_file).
+    /// Throws: zoa::error(argument) as add(), or if nbytes != Π shape × bit_size(type) / 8 (or that is fractional).
+    void add_raw(const std::string& name, dtype type, const std::vector<std::size_t>& shape, const void* data,
+                 std::size_t nbytes) {
+        const std::size_t elements = element_count(name, shape);
+        std::size_t bits = 0;
+        if (!detail::checked_mul(elements, bit_size(type), bits))
+            fail(error_code::argument, "safetensors_writer: tensor ", detail::quote_key(name), ": shape ",
+                 detail::shape_string(shape), " × ", to_string(type), " overflows size_t bits");
+        if (bits % 8 != 0 || bits / 8 != nbytes)
+            fail(error_code::argument, "safetensors_writer: tensor ", detail::quote_key(name), ": ", nbytes,
+                 " bytes given, shape ", detail::shape_string(shape), " × ", to_string(type), " needs ",
+                 bits % 8 == 0 ? std::to_string(bits / 8) : std::to_string(bits) + " bits");
+        entry e = new_entry(name, type, shape, elements);
+        e.bytes.assign(static_cast<const unsigned char*>(data), static_cast<const unsigned char*>(data) + nbytes);
+        commit(name, std::move(e));
+    }
+
+    /// Sets one `__metadata__` entry (replacing an earlier value). Throws: zoa::error(argument) on non-UTF-8 text.
+    void set_metadata(const std::string& key, const std::string& value) {
+        check_utf8("metadata key", key);
+        check_utf8("metadata value", value);
+        metadata_[key] = value;
+    }
+
+    /// Number of tensors added.
+    std::size_t size() const noexcept {
+        return entries_.size();
+    }
+    /// Whether a tensor called `name` was added.
+    bool contains(const std::string& name) const {
+        return entries_.count(name) != 0;
+    }
+
+    /// The complete file image.
+    std::vector<unsigned char> to_bytes() const {
+        std::vector<unsigned char> out;
+        emit([&](const unsigned char* p, std::size_t n) { out.insert(out.end(), p, p + n); });
+        return out;
+    }
+
+    /// Writes the file atomically: to "<path>.tmp.<pid>.<n>" in the same directory, fsync, then rename over `path`.
+    /// On failure the temporary file is removed and `path` is untouched.
+    /// Throws: zoa::error(io) naming the path and the reason (directory missing, permissions, disk full, ...).
+    void save(const std::string& path) const {
+        static std::atomic<unsigned> counter{0};
+        const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+        int fd = -1;
+        do {
+            fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        } while (fd < 0 && errno == EINTR);
+        if (fd < 0) fail(error_code::io, path, ": cannot create temporary file ", tmp, ": ", std::strerror(errno));
+        try {
+            emit([&](const unsigned char* p, std::size_t n) {
+                while (n > 0) {
+                    const ::ssize_t w = ::write(fd, p, n);
+                    if (w < 0 && errno == EINTR) continue;
+                    if (w <= 0) fail(error_code::io, path, ": cannot write ", tmp, ": ", std::strerror(errno));
+                    p += w;
+                    n -= static_cast<std::size_t>(w);
+                }
+            });
+            if (::fsync(fd) != 0) fail(error_code::io, path, ": cannot flush ", tmp, ": ", std::strerror(errno));
+            const int rc = ::close(fd);
+            fd = -1;
+            if (rc != 0) fail(error_code::io, path, ": cannot close ", tmp, ": ", std::strerror(errno));
+            if (std::rename(tmp.c_str(), path.c_str()) != 0)
+                fail(error_code::io, path, ": cannot rename ", tmp, " to it: ", std::strerror(errno));
+        } catch (...) {
+            if (fd >= 0) ::close(fd);
+            ::unlink(tmp.c_str());
+            throw;
+        }
+    }
+
+private:
+    struct entry {
+        dtype type = dtype::f32;
+        std::vector<std::size_t> shape;
+        std::vector<unsigned char> bytes;
+    };
+
+    static void check_utf8(const char* what, const std::string& s) {
+        std::size_t bad = 0;
+        if (!detail::valid_utf8(reinterpret_cast<const unsigned char*>(s.data()), s.size(), bad))
+            fail(error_code::argument, "safetensors_writer: ", what, " ", detail::quote_key(s),
+                 " is not valid UTF-8 (byte offset ", bad, ")");
+    }
+
+    static std::size_t element_count(const std::string& name, const std::vector<std::size_t>& shape) {
+        if (shape.size() > safetensors_max_rank)
+            fail(error_code::argument, "safetensors_writer: tensor ", detail::quote_key(name), ": rank ", shape.size(),
+                 " exceeds ", safetensors_max_rank);
+        std::size_t n = 1;
+        for (std::size_t d : shape)
+            if (!detail::checked_mul(n, d, n))
+                fail(error_code::argument, "safetensors_writer: tensor ", detail::quote_key(name), ": shape ",
+                     detail::shape_string(shape), " overflows size_t");
+        return n;
+    }
+
+    // Validates name and shape and returns an entry to fill; commit() inserts it (so a failed add inserts nothing).
+    entry new_entry(const std::string& name, dtype type, const std::vector<std::size_t>& shape, std::size_t count) {
+        if (name == "__metadata__")
+            fail(error_code::argument, "safetensors_writer: '__metadata__' is reserved and cannot name a tensor");
+        check_utf8("tensor name", name);
+        if (entries_.count(name) != 0)
+            fail(error_code::argument, "safetensors_writer: duplicate tensor ", detail::quote_key(name));
+        const std::size_t n = element_count(name, shape);
+        if (n != count)
+            fail(error_code::argument, "safetensors_writer: tensor ", detail::quote_key(name), ": shape ",
+                 detail::shape_string(shape), " has ", n, " elements, ", count, " given");
+        entry e;
+        e.type = type;
+        e.shape = shape;
+        return e;
+    }
+
+    void commit(const std::string& name, entry&& e) {
+        entries_.emplace(name, std::move(e));
+    }
+
+    // Streams the file image to sink(const unsigned char*, size_t) in order.
+    template <class Sink>
+    void emit(Sink&& sink) const {
+        std::vector<const std::pair<const std::string, entry>*> order;
+        for (const auto& kv : entries_) order.push_back(&kv);
+        std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
+            return alignment_of(a->second.type) > alignment_of(b->second.type);  // names stay sorted within a class
+        });
+        std::map<std::string, std::pair<std::size_t, std::size_t>> offsets;
+        std::size_t pos = 0;
+        for (const auto* kv : order) {
+            offsets[kv->first] = {pos, pos + kv->second.bytes.size()};
+            pos += kv->second.bytes.size();
+        }
+        nlohmann::ordered_json header = nlohmann::ordered_json::object();
+        if (!metadata_.empty()) {
+            nlohmann::ordered_json meta = nlohmann::ordered_json::object();
+            for (const auto& kv : metadata_) meta[kv.first] = kv.second;
+            header["__metadata__"] = std::move(meta);
+        }
+        for (const auto& kv : entries_) {
+            const auto& off = offsets[kv.first];
+            header[kv.first] = {{"dtype", std::string(to_string(kv.second.type))},
+                                {"shape", kv.second.shape},
+                                {"data_offsets", {off.first, off.second}}};
+        }
+        std::string text = header.dump();
+        text.append((8 - text.size() % 8) % 8, ' ');  // 8 + N ≡ 0 (mod 8)
+        if (text.size() > safetensors_max_header_size)
+            fail(error_code::argument, "safetensors_writer: header of ", text.size(), " bytes exceeds the ",
+                 safetensors_max_header_size, "-byte limit readers accept");
+        unsigned char len[8];
+        std::uint64_t n = text.size();
+        for (unsigned char& b : len) {
+            b = static_cast<unsigned char>(n & 0xffu);
+            n >>= 8;
+        }
+        sink(len, 8);
+        sink(reinterpret_cast<const unsigned char*>(text.data()), text.size());
+        for (const auto* kv : order)
+            if (!kv->second.bytes.empty()) sink(kv->second.bytes.data(), kv->second.bytes.size());
+    }
+
+    std::map<std::string, entry> entries_;
+    std::map<std::string, std::string> metadata_;
+};
+
+}  // namespace zoa::io
+// ---- end zoa/io/safetensors_writer.hpp
+// ---- end zoa/io/safetensors.hpp
+
+// #include "zoa/adapt/baselines.hpp"
+// ---- begin zoa/adapt/baselines.hpp
+// zoa — the simple baselines on the adaptation hooks: NoAdapt, BN-adapt, T3A (spec §3)
+
+#include <cstddef>
+#include <optional>
+#include <vector>
+
+#include <xtensor/xtensor.hpp>
+
+// #include "zoa/adapt/model_hooks.hpp"
+// ---- begin zoa/adapt/model_hooks.hpp
+// zoa — the contract between a model and the adapters: adapted norm layers, features, logits, embedding stats
+
+#include <cstddef>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <xtensor/xtensor.hpp>
+
+namespace zoa::adapt {
+
+/// Model family: selects the reference's per-architecture loss forms and quirks (ZOA/FOA on ViT vs ResNet).
+enum class model_family { vit, resnet };
+
+/// One adapted normalization layer (LayerNorm or BatchNorm): its source affine parameters.
+/// The pointers stay owned by the (immutable) model and must outlive the adapter.
+struct norm_layer_info {
+    std::string name;            ///< e.g. "blocks.1.norm1" or "layer2.0.bn1"
+    std::size_t channels = 0;    ///< length of weight and of bias
+    const float* weight = nullptr;
+    const float* bias = nullptr;
+};
+
+/// What a model exposes for adaptation. Flat parameter layout used everywhere in zoa::adapt:
+/// [w_0 (channels_0), b_0 (channels_0), w_1, b_1, ...] in the order of `norms` (the reference's e0 order).
+struct adapt_layout {
+    std::vector<norm_layer_info> norms;
+    /// Sizes of the feature groups in forward_result::features, in order; the last group feeds the classifier
+    /// (ViT: one group per block, the CLS token after the next norm; ResNet: pooled stage outputs).
+    std::vector<std::size_t> feature_groups;
+    std::size_t num_classes = 0;
+    /// Reference quirk (spec §6 item 2): ResNet's shift uses the scalar mean of the last source channel.
+    bool reference_scalar_shift = false;
+    model_family family = model_family::vit;
+    /// FOA prompt granularity: a prompt is a whole number of units of this many floats (ViT: embed_dim per prompt
+    /// token; ResNet: the 3×3×7×7 input-prompt conv = 441); 0 = the model takes no prompt.
+    std::size_t prompt_unit = 0;
+    /// FOA's initial prompt: ViT draws U(−scale, scale) with scale = sqrt(6/(in_chans·patch² + embed_dim)) and starts
+    /// CMA-ES at 0; ResNet draws N(0, scale²) (kaiming fan_out) and starts CMA-ES at that draw.
+    float prompt_init_scale = 0.0f;
+
+    /// Total number of adapted scalars (Σ 2·channels).
+    std::size_t parameter_count() const {
+        std::size_t n = 0;
+        for (const auto& l : norms) n += 2 * l.channels;
+        return n;
+    }
+    /// Total feature width (Σ feature_groups).
+    std::size_t feature_width() const {
+        std::size_t n = 0;
+        for (auto g : feature_groups) n += g;
+        return n;
+    }
+};
+
+/// Inputs of one adapted forward pass.
+struct forward_request {
+    const float* norm_params = nullptr;  ///< effective flat affine params (layout above); nullptr = source params
+    const float* shift = nullptr;        ///< activation shift added to the last feature group before the head
+    bool embedding_stats = true;         ///< compute embed_mean/embed_var (domain-shift detection)
+    const float* prompt = nullptr;       ///< FOA prompt (ViT: tokens inserted after CLS; ResNet: input conv weights)
+    std::size_t prompt_size = 0;         ///< floats in prompt, a multiple of adapt_layout::prompt_unit
+    bool batch_statistics = false;       ///< BatchNorm normalises with the batch's statistics (ResNet ZOA/BN-adapt)
+};
+
+/// Outputs of one adapted forward pass; buffers are reused between calls.
+struct forward_result {
+    xt::xtensor<float, 2> features;        ///< B × Σ feature_groups
+    xt::xtensor<float, 2> logits;          ///< B × C: head(last group), unshifted (enters the loss)
+    xt::xtensor<float, 2> shifted_logits;  ///< B × C: head(last group + shift); empty when no shift was given
+    std::vector<float> embed_mean;         ///< per embedding dim, over batch and tokens/pixels
+    std::vector<float> embed_var;          ///< unbiased variance, same reduction
+};
+
+namespace detail {
+template <class M, class Batch, class = void>
+struct is_adaptable : std::false_type {};
+template <class M, class Batch>
+struct is_adaptable<M, Batch,
+                    std::void_t<decltype(std::declval<const M&>().layout()),
+                                decltype(std::declval<const M&>().forward_adapt(
+                                    std::declval<const Batch&>(), std::declval<const forward_request&>(),
+                                    std::declval<forward_result&>()))>>
+    : std::is_convertible<decltype(std::declval<const M&>().layout()), adapt_layout> {};
+}  // namespace detail
+
+/// Optional, for T3A: `void classify(const xt::xtensor<float, 2>& features, xt::xtensor<float, 2>& logits) const`
+/// applies the (possibly quantized) classifier head to rows of last-group features, and
+/// `std::vector<float> classifier_weight() const` returns the head's float weight (C × last-group dim, row-major).
+
+/// True when M is an adaptable model for batches of type Batch:
+///   adapt_layout layout() const;
+///   void forward_adapt(const Batch&, const forward_request&, forward_result&) const;
+template <class M, class Batch>
+inline constexpr bool is_adaptable_v = detail::is_adaptable<M, Batch>::value;
+
+}  // namespace zoa::adapt
+// ---- end zoa/adapt/model_hooks.hpp
+// #include "zoa/adapt/t3a.hpp"
+// ---- begin zoa/adapt/t3a.hpp
+// zoa — T3A (Iwasawa & Matsuo, NeurIPS 2021): test-time classifier adjustment from low-entropy supports
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <vector>
+
+// #include "zoa/core/error.hpp"
+
+namespace zoa::adapt {
+
+/// Options of t3a.
+struct t3a_options {
+    /// Supports kept per class (the reference's filter_K; ZOA/FOA use 20). t3a_options::unlimited keeps every
+    /// support (the T3A paper's −1; note the reference code's −1 path instead drops each class's last support).
+    std::size_t filter_k = 20;
+    static constexpr std::size_t unlimited = static_cast<std::size_t>(-1);
+};
+
+/// T3A on plain row-major float matrices, model-agnostic: the caller runs the featurizer (z, B×d) and the
+/// classifier (logits p = classifier(z), B×C); t3a replaces the classifier's output.
+///
+/// Semantics of the reference ([ZOA]/[FOA] tta_library/t3a.py):
+///  warm-up  supports = rows of the classifier weight W (C×d); label = one-hot argmax classifier(W);
+///           entropy = H(softmax(classifier(W)))
+///  per batch (adapt): append (z_b, one-hot argmax p_b, H(softmax p_b)) for every b; then per class keep the
+///           filter_k supports of lowest entropy; out = z · normalize_cols(normalize_rows(S)ᵀ · Y)   (B×C)
+///  i.e. column c of the adjusted classifier is u_c = Σ_{s with label c} ŝ, ŝ = s / max(‖s‖, 1e-12), and
+///  out_bc = Σ_j z_bj u_cj / max(‖u_c‖, 1e-12)  — no bias, z not normalised; a class with no support gives 0.
+///  H(p) = −Σ_i softmax(p)_i · log_softmax(p)_i (computed in double with the max shift).
+/// Tie-breaking (documented choice): argmax takes the first maximal logit (as torch); supports of a class are
+/// ordered by entropy with a stable rule — on equal entropy the older support (earlier in warm-up/batch order)
+/// ranks first, as a stable sort of the reference's concatenation order would (the reference's torch.sort is
+/// not guaranteed stable; on CPU it behaves stably in practice).
+/// Selection is idempotent, so pruning immediately (at warm-up and after each append) equals the reference's
+/// prune-at-forward; predict() therefore changes nothing and is const.
+/// Precision: supports stored L2-normalised in float; sums, norms and entropies in double.
+/// Memory: ≤ C·filter_k·d floats (+ C·d floats for the adjusted classifier).
+class t3a {
+public:
+    /// Warm-up from W (C×d) and warm_logits = classifier(W) (C×C; row r = logits of W_r), computed by the caller
+    /// with the model's real (possibly quantised) classifier.
+    /// Throws: zoa::error(argument) for C == 0, d == 0 or filter_k == 0; (shape) for wrong sizes; (numeric) for
+    ///         non-finite values.
+    t3a(const std::vector<float>& weight, const std::vector<float>& warm_logits, std::size_t classes, std::size_t dim,
+        t3a_options opt = {})
+        : opt_(opt), c_(classes), d_(dim) {
+        require(classes > 0 && dim > 0, error_code::argument, "t3a: classes and dim must be > 0, got ", classes, "x",
+                dim);
+        require(opt.filter_k > 0, error_code::argument, "t3a: filter_k must be > 0 (use t3a_options::unlimited)");
+        require(weight.size() == classes * dim, error_code::shape, "t3a: classifier weight has ", weight.size(),
+                " entries, expected C*d = ", classes, "*", dim);
+        require(warm_logits.size() == classes * classes, error_code::shape, "t3a: warm-up logits have ",
+                warm_logits.size(), " entries, expected C*C = ", classes, "*", classes);
+        warm_.assign(classes, {});
+        append_rows(warm_, weight.data(), warm_logits.data(), classes, "warm-up");
+        reset();
+    }
+
+    /// Warm-up for a float linear classifier: warm_logits = W Wᵀ + b (b may be empty = no bias).
+    /// Throws: as the constructor; zoa::error(shape) if b is neither empty nor of size C.
+    static t3a from_linear(const std::vector<float>& weight, const std::vector<float>& bias, std::size_t classes,
+                           std::size_t dim, t3a_options opt = {}) {
+        require(weight.size() == classes * dim, error_code::shape, "t3a: classifier weight has ", weight.size(),
+                " entries, expected C*d = ", classes, "*", dim);
+        require(bias.empty() || bias.size() == classes, error_code::shape, "t3a: classifier bias has ", bias.size(),
+                " entries, expected 0 or C = ", classes);
+        std::vector<float> logits(classes * classes);
+        for (std::size_t r = 0; r < classes; ++r)
+            for (std::size_t c = 0; c < classes; ++c) {
+                double s = bias.empty() ? 0.0 : static_cast<double>(bias[c]);
+                for (std::size_t j = 0; j < dim; ++j)
+                    s += static_cast<double>(weight[r * dim + j]) * static_cast<double>(weight[c * dim + j]);
+                logits[r * classes + c] = static_cast<float>(s);
+            }
+        return t3a(weight, logits, classes, dim, opt);
+    }
+
+    /// Adapt on a batch and return the adjusted outputs (batch×C, row-major).
+    /// Requires: z has batch·d entries, logits has batch·C entries (logits = classifier(z)), all finite.
+    /// Throws: zoa::error(shape|numeric); on error the state is unchanged.
+    std::vector<float> adapt_and_predict(const std::vector<float>& z, const std::vector<float>& logits,
+                                         std::size_t batch) {
+        check_batch(z, batch);
+        require(logits.size() == batch * c_, error_code::shape, "t3a: logits have ", logits.size(),
+                " entries, expected batch*C = ", batch, "*", c_);
+        std::vector<bank> next = sup_;  // strong guarantee: validate/append on a copy
+        append_rows(next, z.data(), logits.data(), batch, "batch");
+        for (std::size_t c = 0; c < c_; ++c)
+            if (next[c].seq != sup_[c].seq) dirty_[c] = 1;
+        sup_ = std::move(next);
+        refresh();
+        return apply(z, batch);
+    }
+
+    /// Output of the current adjusted classifier without adding supports (batch×C).
+    /// Throws: zoa::error(shape|numeric).
+    std::vector<float> predict(const std::vector<float>& z, std::size_t batch) const {
+        check_batch(z, batch);
+        return apply(z, batch);
+    }
+
+    /// Back to the warm-up supports.
+    void reset() {
+        sup_ = warm_;
+        w_.assign(c_ * d_, 0.0f);
+        dirty_.assign(c_, 1);
+        refresh();
+    }
+
+    std::size_t classes() const noexcept { return c_; }
+    std::size_t dim() const noexcept { return d_; }
+    const t3a_options& options() const noexcept { return opt_; }
+    /// Supports currently held for class c (≤ filter_k).
+    std::size_t supports(std::size_t c) const { return sup_.at(c).ent.size(); }
+    /// Entropies of class c's supports, ascending.
+    const std::vector<double>& support_entropies(std::size_t c) const { return sup_.at(c).ent; }
+    /// The adjusted classifier: row c = u_c/max(‖u_c‖, 1e-12) (C×d, row-major).
+    const std::vector<float>& adjusted_weight() const noexcept { return w_; }
+    /// Bytes of adaptation state (supports, their entropies, the adjusted classifier).
+    std::size_t state_bytes() const noexcept {
+        std::size_t b = w_.size() * sizeof(float);
+        for (const auto& s : sup_) b += s.rows.size() * sizeof(float) + s.ent.size() * sizeof(double);
+        return b;
+    }
+
+private:
+    struct bank {
+        std::vector<float> rows;  ///< normalised supports, count×d, ascending entropy
+        std::vector<double> ent;
+        std::size_t seq = 0;  ///< bumps on every change (to find classes whose column must be recomputed)
+    };
+
+    void check_batch(const std::vector<float>& z, std::size_t batch) const {
+        require(z.size() == batch * d_, error_code::shape, "t3a: features have ", z.size(),
+                " entries, expected batch*d = ", batch, "*", d_);
+        for (std::size_t i = 0; i < z.size(); ++i)
+            require(std::isfinite(z[i]), error_code::numeric, "t3a: feature (", i / d_, ",", i % d_,
+                    ") is not finite");
+    }
+
+    /// Appends rows (count×d) with their logits (count×C) into `b`, keeping each class sorted and ≤ filter_k.
+    /// label = first argmax; entropy H = lse − Σ_i softmax_i p_i,  lse = m + ln Σ_i exp(p_i − m), m = max p.
+    void append_rows(std::vector<bank>& b, const float* rows, const float* logits, std::size_t count,
+                     const char* what) const {
+        for (std::size_t r = 0; r < count; ++r) {
+            const float* p = logits + r * c_;
+            std::size_t arg = 0;
+            for (std::size_t c = 0; c < c_; ++c) {
+                require(std::isfinite(p[c]), error_code::numeric, "t3a: ", what, " logit (", r, ",", c,
+                        ") is not finite");
+                if (p[c] > p[arg]) arg = c;
+            }
+            const double mx = p[arg];
+            double se = 0.0, sep = 0.0;
+            for (std::size_t c = 0; c < c_; ++c) {
+                const double e = std::exp(static_cast<double>(p[c]) - mx);
+                se += e;
+                sep += e * static_cast<double>(p[c]);
+            }
+            const double ent = (mx + std::log(se)) - sep / se;
+            // normalised row ŝ = s / max(‖s‖, 1e-12)
+            const float* s = rows + r * d_;
+            double nrm = 0.0;
+            for (std::size_t j = 0; j < d_; ++j) {
+                require(std::isfinite(s[j]), error_code::numeric, "t3a: ", what, " row ", r, " entry ", j,
+                        " is not finite");
+                nrm += static_cast<double>(s[j]) * static_cast<double>(s[j]);
+            }
+            const double inv = 1.0 / std::max(std::sqrt(nrm), 1e-12);
+            bank& k = b[arg];
+            // stable insertion: after every support with entropy ≤ ent
+            const std::size_t pos =
+                static_cast<std::size_t>(std::upper_bound(k.ent.begin(), k.ent.end(), ent) - k.ent.begin());
+            if (pos >= opt_.filter_k) continue;  // would be dropped immediately
+            k.ent.insert(k.ent.begin() + static_cast<std::ptrdiff_t>(pos), ent);
+            std::vector<float> row(d_);
+            for (std::size_t j = 0; j < d_; ++j) row[j] = static_cast<float>(static_cast<double>(s[j]) * inv);
+            k.rows.insert(k.rows.begin() + static_cast<std::ptrdiff_t>(pos * d_), row.begin(), row.end());
+            if (k.ent.size() > opt_.filter_k) {
+                k.ent.pop_back();
+                k.rows.resize(opt_.filter_k * d_);
+            }
+            ++k.seq;
+        }
+    }
+
+    /// Recomputes u_c/max(‖u_c‖, 1e-12) for the dirty classes.
+    void refresh() {
+        std::vector<double> u(d_);
+        for (std::size_t c = 0; c < c_; ++c) {
+            if (!dirty_[c]) continue;
+            std::fill(u.begin(), u.end(), 0.0);
+            const bank& k = sup_[c];
+            for (std::size_t i = 0; i < k.ent.size(); ++i)
+                for (std::size_t j = 0; j < d_; ++j) u[j] += static_cast<double>(k.rows[i * d_ + j]);
+            double nrm = 0.0;
+            for (double v : u) nrm += v * v;
+            const double inv = 1.0 / std::max(std::sqrt(nrm), 1e-12);
+            for (std::size_t j = 0; j < d_; ++j) w_[c * d_ + j] = static_cast<float>(u[j] * inv);
+            dirty_[c] = 0;
+        }
+    }
+
+    /// out_bc = Σ_j z_bj w_cj (double accumulation).
+    std::vector<float> apply(const std::vector<float>& z, std::size_t batch) const {
+        std::vector<float> out(batch * c_);
+        for (std::size_t b = 0; b < batch; ++b)
+            for (std::size_t c = 0; c < c_; ++c) {
+                double s = 0.0;
+                for (std::size_t j = 0; j < d_; ++j)
+                    s += static_cast<double>(z[b * d_ + j]) * static_cast<double>(w_[c * d_ + j]);
+                out[b * c_ + c] = static_cast<float>(s);
+            }
+        return out;
+    }
+
+    t3a_options opt_;
+    std::size_t c_, d_;
+    std::vector<bank> warm_, sup_;
+    std::vector<float> w_;
+    std::vector<char> dirty_;
+};
+
+}  // namespace zoa::adapt
+// ---- end zoa/adapt/t3a.hpp
+// #include "zoa/adapt/zoa_adapter.hpp"
+// ---- begin zoa/adapt/zoa_adapter.hpp
+// zoa — the ZOA adapter: predict, then one SPSA step on the fused norm parameters, two forward passes per batch
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include <xtensor/xtensor.hpp>
+
+// #include "zoa/adapt/knowledge_bank.hpp"
+// ---- begin zoa/adapt/knowledge_bank.hpp
+// zoa — the fused norm parametrisation and the bounded domain-knowledge bank (spec §1.3, §1.10–1.12)
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <vector>
+
+// #include "zoa/adapt/model_hooks.hpp"
+// #include "zoa/core/error.hpp"
+
+namespace zoa::adapt {
+
+/// Switches for the reference code's bugs that change results (spec §6); false = reference behaviour.
+struct reference_fixes {
+    bool resnet_shift_vector = false;   ///< §6.2: use the last feature group's source mean, not a scalar
+    bool similarity_reindex = false;    ///< §6.3: re-index the similarity matrix on removal, argmax upper triangle
+    bool detect_once_per_batch = false; ///< §6.4: domain detection/EMA once per batch, not in every forward
+    bool logsumexp_alpha = false;       ///< §6.8: new α via logsumexp instead of fp32 log(Σ exp) (overflow)
+};
+
+/// State of all adapted norm layers (flat layout of adapt_layout):
+///   p = softmax(s·α) over j = 0..N,  θ = θ⁰ + Σ_j p_j·Δ_j + ε     (Δ_0 = 0 is the origin entry)
+/// Saving a domain appends Δ_{N+1} = θ − θ⁰ and rescales ε so θ is unchanged (continuity);
+/// removing entry j deletes Δ_j and α_j and again re-absorbs the change into ε.
+class norm_bank {
+public:
+    norm_bank() = default;
+
+    /// Requires: layout has at least one norm layer. alpha0 is α's initial single entry (irrelevant while N = 0).
+    norm_bank(const adapt_layout& layout, std::size_t capacity, float alpha_scale, float weight_margin,
+              float alpha_clip, reference_fixes fixes, float alpha0)
+        : capacity_(capacity), s_(alpha_scale), margin_(weight_margin), clip_(alpha_clip), fixes_(fixes) {
+        require(!layout.norms.empty(), error_code::argument, "norm_bank: the model exposes no adapted norm layer");
+        for (const auto& l : layout.norms) {
+            require(l.channels > 0 && l.weight && l.bias, error_code::argument, "norm_bank: norm layer '", l.name,
+                    "' has no affine parameters");
+            for (const float* src : {l.weight, l.bias}) {
+                segments_.push_back(origin_.size());
+                origin_.insert(origin_.end(), src, src + l.channels);
+            }
+        }
+        segments_.push_back(origin_.size());
+        for (float v : origin_)
+            require(std::isfinite(v), error_code::numeric, "norm_bank: non-finite source norm parameter");
+        reset(alpha0);
+    }
+
+    /// Back to the source model: N = 0, α = {alpha0}, ε = 0, empty similarity matrix.
+    void reset(float alpha0) {
+        const std::size_t P = origin_.size();
+        deltas_.assign(P, 0.0f);
+        epsilon_.assign(P, 0.0f);
+        alpha_.assign(1, alpha0);
+        similarity_.clear();
+    }
+
+    std::size_t size() const noexcept { return origin_.size(); }          ///< P, adapted scalars
+    std::size_t stored() const noexcept { return alpha_.size() - 1; }      ///< N, stored domains
+    std::size_t capacity() const noexcept { return capacity_; }
+    const std::vector<float>& alpha() const noexcept { return alpha_; }
+    std::vector<float>& alpha() noexcept { return alpha_; }
+    const std::vector<float>& epsilon() const noexcept { return epsilon_; }
+    std::vector<float>& epsilon() noexcept { return epsilon_; }
+    const std::vector<float>& origin() const noexcept { return origin_; }
+    /// Δ_j for j = 0..N (row j of an (N+1) × P matrix).
+    const float* delta(std::size_t j) const noexcept { return deltas_.data() + j * origin_.size(); }
+    const std::vector<float>& similarity() const noexcept { return similarity_; }
+    /// Bytes held by the adaptation state (Δ rows, ε, α, similarity; the origin copy included).
+    std::size_t bytes() const noexcept {
+        return sizeof(float) * (deltas_.size() + epsilon_.size() + origin_.size() + alpha_.size() + similarity_.size());
+    }
+
+    /// p = softmax(s·α) with the given α (size N+1): p_j = exp(s·α_j − m) / Σ_k exp(s·α_k − m), m = max_k s·α_k.
+    std::vector<float> mixture(const std::vector<float>& alpha) const {
+        std::vector<float> p(alpha.size());
+        float m = -std::numeric_limits<float>::infinity();
+        for (float a : alpha) m = std::max(m, s_ * a);
+        float sum = 0.0f;
+        for (std::size_t j = 0; j < p.size(); ++j) sum += (p[j] = std::exp(s_ * alpha[j] - m));
+        for (float& v : p) v /= sum;
+        return p;
+    }
+
+    /// θ = θ⁰ + Σ_j p_j·Δ_j + ε for the given α (size N+1) and ε (size P), written to out (size P).
+    void effective(const std::vector<float>& alpha, const float* epsilon, float* out) const {
+        const std::size_t P = origin_.size();
+        const auto p = mixture(alpha);
+        for (std::size_t i = 0; i < P; ++i) out[i] = origin_[i];
+        for (std::size_t j = 1; j < p.size(); ++j) {  // Δ_0 = 0 contributes nothing
+            const float* d = delta(j);
+            for (std::size_t i = 0; i < P; ++i) out[i] += p[j] * d[i];
+        }
+        for (std::size_t i = 0; i < P; ++i) out[i] += epsilon[i];
+    }
+    /// θ with the bank's own α and ε.
+    void effective(float* out) const { effective(alpha_, epsilon_.data(), out); }
+
+    /// Save the current domain (spec §1.10). If the bank is full, first removes the older member of the most
+    /// similar pair. sf = max over the 2L tensors of mean|ε| / weight_margin; z = log(Σ_j exp(s·α_j)·(sf − 1)) if
+    /// sf > 1 else −∞; α_new = clip(max(max_j s·α_j, z)/s, −clip, clip). θ is unchanged.
+    void save() {
+        if (capacity_ == 0) return;
+        if (stored() >= capacity_) remove(select_victim() + 1);
+        float sf = 0.0f;
+        for (std::size_t t = 0; t + 1 < segments_.size(); ++t) {
+            float acc = 0.0f;
+            for (std::size_t i = segments_[t]; i < segments_[t + 1]; ++i) acc += std::fabs(epsilon_[i]);
+            sf = std::max(sf, acc / static_cast<float>(segments_[t + 1] - segments_[t]));
+        }
+        sf /= margin_;
+        require(std::isfinite(sf), error_code::numeric, "norm_bank::save: non-finite scale factor");
+        float max_logit = -std::numeric_limits<float>::infinity();
+        for (float a : alpha_) max_logit = std::max(max_logit, s_ * a);
+        float z = -std::numeric_limits<float>::infinity();
+        if (sf > 1.0f) {
+            if (fixes_.logsumexp_alpha) {
+                float sum = 0.0f;
+                for (float a : alpha_) sum += std::exp(s_ * a - max_logit);
+                z = max_logit + std::log(sum) + std::log(sf - 1.0f);
+            } else {  // reference: fp32 exp may overflow to +inf, then the clip makes α_new = clip
+                float sum = 0.0f;
+                for (float a : alpha_) sum += std::exp(s_ * a);
+                z = std::log(sum * (sf - 1.0f));
+            }
+        }
+        const float a_new = std::clamp(std::max(max_logit, z) / s_, -clip_, clip_);
+        std::vector<float> cur(size());
+        effective(cur.data());
+        const std::size_t P = size();
+        deltas_.resize(deltas_.size() + P);
+        float* d_new = deltas_.data() + (alpha_.size()) * P;
+        for (std::size_t i = 0; i < P; ++i) d_new[i] = cur[i] - origin_[i];
+        alpha_.push_back(a_new);
+        reabsorb(cur);
+        add_similarity_column();
+    }
+
+    /// Removes stored entry j ∈ [1, N] (α/Δ indexing; the origin 0 is never removed); θ is unchanged.
+    void remove(std::size_t j) {
+        require(j >= 1 && j <= stored(), error_code::argument, "norm_bank::remove: index ", j, " not in [1, ",
+                stored(), "]");
+        std::vector<float> cur(size());
+        effective(cur.data());
+        const std::size_t P = size();
+        deltas_.erase(deltas_.begin() + static_cast<std::ptrdiff_t>(j * P),
+                      deltas_.begin() + static_cast<std::ptrdiff_t>((j + 1) * P));
+        alpha_.erase(alpha_.begin() + static_cast<std::ptrdiff_t>(j));
+        reabsorb(cur);
+        if (fixes_.similarity_reindex && !similarity_.empty()) {
+            const std::size_t r = j - 1, C = capacity_;
+            std::vector<float> s(C * C, 0.0f);
+            for (std::size_t a = 0, na = 0; a < C; ++a) {
+                if (a == r) continue;
+                for (std::size_t b = 0, nb = 0; b < C; ++b) {
+                    if (b == r) continue;
+                    s[na * C + nb] = similarity_[a * C + b];
+                    ++nb;
+                }
+                ++na;
+            }
+            similarity_ = std::move(s);
+        }
+    }
+
+    /// The stored index (0-based among stored) to drop when full: the older member min(k, p) of the most similar
+    /// pair. Reference: first maximum of the whole capacity × capacity matrix (zeros and diagonal included, stale
+    /// entries after removals kept). Fixed: maximum over the strict upper triangle of the filled block.
+    std::size_t select_victim() const {
+        const std::size_t C = capacity_;
+        if (similarity_.empty() || C < 2) return 0;
+        std::size_t best_k = 0, best_p = 0;
+        float best = -std::numeric_limits<float>::infinity();
+        if (fixes_.similarity_reindex) {
+            for (std::size_t k = 0; k < stored(); ++k)
+                for (std::size_t p = k + 1; p < stored(); ++p)
+                    if (similarity_[k * C + p] > best) best = similarity_[k * C + p], best_k = k, best_p = p;
+        } else {
+            for (std::size_t idx = 0; idx < C * C; ++idx)
+                if (similarity_[idx] > best) best = similarity_[idx], best_k = idx / C, best_p = idx % C;
+        }
+        return std::min(best_k, best_p);
+    }
+
+    /// cos(Δ_a, Δ_b) for stored entries a, b (1-based α/Δ indexing): the unweighted mean over the 2L tensors of
+    /// x·y / (max(‖x‖, 1e−8)·max(‖y‖, 1e−8)).
+    float cosine(std::size_t a, std::size_t b) const {
+        const float *x = delta(a), *y = delta(b);
+        float total = 0.0f;
+        const std::size_t T = segments_.size() - 1;
+        for (std::size_t t = 0; t < T; ++t) {
+            double xy = 0, xx = 0, yy = 0;
+            for (std::size_t i = segments_[t]; i < segments_[t + 1]; ++i) {
+                xy += double(x[i]) * y[i];
+                xx += double(x[i]) * x[i];
+                yy += double(y[i]) * y[i];
+            }
+            total += static_cast<float>(xy / (std::max(std::sqrt(xx), 1e-8) * std::max(std::sqrt(yy), 1e-8)));
+        }
+        return total / static_cast<float>(T);
+    }
+
+    /// Replaces the whole state (used by snapshot/restore and state files). Sizes are validated.
+    void assign(std::vector<float> alpha, std::vector<float> deltas, std::vector<float> epsilon,
+                std::vector<float> similarity) {
+        require(!alpha.empty() && alpha.size() <= capacity_ + 1, error_code::shape, "norm_bank: alpha has ",
+                alpha.size(), " entries, expected 1..", capacity_ + 1);
+        require(deltas.size() == alpha.size() * size() && epsilon.size() == size(), error_code::shape,
+                "norm_bank: delta/epsilon sizes ", deltas.size(), "/", epsilon.size(), " do not match ",
+                alpha.size(), " entries of ", size(), " parameters");
+        require(similarity.empty() || similarity.size() == capacity_ * capacity_, error_code::shape,
+                "norm_bank: similarity has ", similarity.size(), " entries, expected ", capacity_ * capacity_);
+        alpha_ = std::move(alpha);
+        deltas_ = std::move(deltas);
+        epsilon_ = std::move(epsilon);
+        similarity_ = std::move(similarity);
+    }
+    const std::vector<float>& deltas() const noexcept { return deltas_; }
+
+private:
+    // ε ← ε + (cur − θ(new α, Δ, ε)): keeps θ equal to cur after α/Δ changed.
+    void reabsorb(const std::vector<float>& cur) {
+        std::vector<float> now(size());
+        effective(now.data());
+        for (std::size_t i = 0; i < size(); ++i) epsilon_[i] += cur[i] - now[i];
+    }
+
+    // After appending stored entry k (0-based): S[j,k] = cos(Δ_j, Δ_k) for j < k, S[k,k] = 0.
+    void add_similarity_column() {
+        const std::size_t C = capacity_, k = stored() - 1;
+        if (similarity_.empty()) similarity_.assign(C * C, 0.0f);
+        for (std::size_t j = 0; j < k; ++j) similarity_[j * C + k] = cosine(j + 1, k + 1);
+        similarity_[k * C + k] = 0.0f;
+    }
+
+    std::size_t capacity_ = 0;
+    float s_ = 10.0f, margin_ = 0.01f, clip_ = 10.0f;
+    reference_fixes fixes_;
+    std::vector<std::size_t> segments_;  // 2L + 1 offsets of the w/b tensors in the flat layout
+    std::vector<float> origin_, deltas_, epsilon_, alpha_, similarity_;
+};
+
+}  // namespace zoa::adapt
+
+namespace zoa {
+namespace bank {
+/// A single ε, no stored domains; a detected shift only resets the activation-shift history.
+struct no_bank;
+/// A single ε that is zeroed (back to the source model) on every detected shift.
+struct reset_on_shift;
+/// The paper's softmax-mixed bank of N stored domains with cosine-similarity pruning (default N = 32).
+template <std::size_t N = 32>
+struct fused_bank;
+}  // namespace bank
+
+namespace axis {
+/// Policy axis: what happens to adapted knowledge on a domain shift. Default: bank::fused_bank<32>.
+/// An option provides `static constexpr std::size_t capacity` and `static void on_shift(adapt::norm_bank&)`.
+struct knowledge_bank {
+    using default_option = bank::fused_bank<32>;
+};
+}  // namespace axis
+
+namespace bank {
+struct no_bank {
+    using axis = zoa::axis::knowledge_bank;
+    static constexpr std::size_t capacity = 0;
+    static void on_shift(adapt::norm_bank&) noexcept {}
+};
+struct reset_on_shift {
+    using axis = zoa::axis::knowledge_bank;
+    static constexpr std::size_t capacity = 0;
+    static void on_shift(adapt::norm_bank& b) { std::fill(b.epsilon().begin(), b.epsilon().end(), 0.0f); }
+};
+template <std::size_t N>
+struct fused_bank {
+    using axis = zoa::axis::knowledge_bank;
+    static constexpr std::size_t capacity = N;
+    static void on_shift(adapt::norm_bank& b) { b.save(); }
+};
+}  // namespace bank
+}  // namespace zoa
+// ---- end zoa/adapt/knowledge_bank.hpp
+// #include "zoa/adapt/model_hooks.hpp"
+// #include "zoa/adapt/objective.hpp"
+// ---- begin zoa/adapt/objective.hpp
+// zoa — the ZOA/FOA adaptation objective: prediction entropy + λ × feature-statistics discrepancy (spec §1.5)
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <xtensor/xtensor.hpp>
+
+// #include "zoa/core/error.hpp"
+
+namespace zoa::adapt {
+
+/// Per-dim statistics of the model's adaptation features on clean source images (spec §1.4), with provenance.
+struct source_statistics {
+    std::vector<float> mean;                    ///< μ^S, one per feature dim
+    std::vector<float> std;                     ///< σ^S, unbiased
+    std::vector<std::size_t> groups;            ///< feature group sizes (as adapt_layout::feature_groups)
+    std::map<std::string, std::string> provenance;  ///< model hash, precision, image count, preprocessing, ...
+
+    bool empty() const noexcept { return mean.empty(); }
+};
+
+/// Accumulates feature rows and returns their per-dim mean and unbiased std (torch.std_mean(dim=0)).
+/// Sums run in double: μ = Σx/n, σ² = (Σx² − n·μ²)/(n − 1).
+class statistics_accumulator {
+public:
+    void add(const xt::xtensor<float, 2>& features) {
+        const std::size_t B = features.shape(0), F = features.shape(1);
+        if (sum_.empty()) sum_.assign(F, 0.0), sq_.assign(F, 0.0);
+        require(F == sum_.size(), error_code::shape, "statistics_accumulator: batch has ", F, " features, expected ",
+                sum_.size());
+        for (std::size_t b = 0; b < B; ++b)
+            for (std::size_t f = 0; f < F; ++f) {
+                const double v = features(b, f);
+                sum_[f] += v;
+                sq_[f] += v * v;
+            }
+        count_ += B;
+    }
+    std::size_t count() const noexcept { return count_; }
+
+    /// Throws: zoa::error(argument) with fewer than 2 rows (the unbiased std is undefined).
+    source_statistics finish(std::vector<std::size_t> groups) const {
+        require(count_ >= 2, error_code::argument, "source statistics need at least 2 images, got ", count_);
+        source_statistics s;
+        s.groups = std::move(groups);
+        const double n = static_cast<double>(count_);
+        for (std::size_t f = 0; f < sum_.size(); ++f) {
+            const double m = sum_[f] / n, v = std::max(0.0, (sq_[f] - n * m * m) / (n - 1.0));
+            s.mean.push_back(static_cast<float>(m));
+            s.std.push_back(static_cast<float>(std::sqrt(v)));
+        }
+        return s;
+    }
+
+private:
+    std::vector<double> sum_, sq_;
+    std::size_t count_ = 0;
+};
+
+/// The parts of one loss evaluation.
+struct loss_terms {
+    float total = 0, entropy = 0, discrepancy = 0;
+};
+
+/// Mean over the batch of H(softmax(z_b)) = logsumexp(z_b) − Σ_c softmax(z_b)_c·z_{b,c} (natural log).
+inline float mean_entropy(const xt::xtensor<float, 2>& logits) {
+    const std::size_t B = logits.shape(0), C = logits.shape(1);
+    double total = 0;
+    for (std::size_t b = 0; b < B; ++b) {
+        float m = logits(b, 0);
+        for (std::size_t c = 1; c < C; ++c) m = std::max(m, logits(b, c));
+        double z = 0, pz = 0;
+        for (std::size_t c = 0; c < C; ++c) {
+            const double e = std::exp(double(logits(b, c)) - m);
+            z += e;
+            pz += e * (double(logits(b, c)) - m);
+        }
+        total += std::log(z) - pz / z;
+    }
+    return B ? static_cast<float>(total / static_cast<double>(B)) : 0.0f;
+}
+
+/// λ × ( mean_g MSE_g(σ_B, σ^S) + mean_g MSE_g(μ_B, μ^S) ) over the feature groups g, where MSE_g is the mean over
+/// the group's dims and σ_B, μ_B are the batch's unbiased std and mean per dim (torch.std_mean(dim=0)).
+/// With equal groups (ViT) this is λ·(MSE(σ) + MSE(μ)) over all dims; ResNet's per-stage ¼·Σ_k is the unequal case.
+/// A batch of 1 has no std: the σ term is dropped (documented fallback) and only the mean term counts.
+inline float feature_discrepancy(const xt::xtensor<float, 2>& features, const source_statistics& src, float lambda) {
+    const std::size_t B = features.shape(0), F = features.shape(1);
+    require(F == src.mean.size() && F == src.std.size(), error_code::shape, "feature_discrepancy: features have ", F,
+            " dims, source statistics have ", src.mean.size());
+    require(B >= 1, error_code::argument, "feature_discrepancy: empty batch");
+    double loss_std = 0, loss_mean = 0;
+    std::size_t offset = 0;
+    for (std::size_t g : src.groups) {
+        double se_std = 0, se_mean = 0;
+        for (std::size_t f = offset; f < offset + g; ++f) {
+            double s = 0, s2 = 0;
+            for (std::size_t b = 0; b < B; ++b) s += features(b, f);
+            const double m = s / static_cast<double>(B);
+            for (std::size_t b = 0; b < B; ++b) s2 += (features(b, f) - m) * (features(b, f) - m);
+            se_mean += (m - src.mean[f]) * (m - src.mean[f]);
+            if (B > 1) {
+                const double sd = std::sqrt(s2 / static_cast<double>(B - 1));
+                se_std += (sd - src.std[f]) * (sd - src.std[f]);
+            }
+        }
+        loss_std += se_std / static_cast<double>(g);
+        loss_mean += se_mean / static_cast<double>(g);
+        offset += g;
+    }
+    require(offset == F, error_code::shape, "feature_discrepancy: groups cover ", offset, " dims, features have ", F);
+    const double G = static_cast<double>(src.groups.size());
+    return static_cast<float>(lambda * (loss_std / G + loss_mean / G));
+}
+
+/// ZOA's loss: mean entropy + feature_discrepancy.
+inline loss_terms zoa_loss(const xt::xtensor<float, 2>& features, const xt::xtensor<float, 2>& logits,
+                           const source_statistics& src, float lambda) {
+    loss_terms t;
+    t.entropy = mean_entropy(logits);
+    t.discrepancy = feature_discrepancy(features, src, lambda);
+    t.total = t.entropy + t.discrepancy;
+    return t;
+}
+
+}  // namespace zoa::adapt
+// ---- end zoa/adapt/objective.hpp
+// #include "zoa/adapt/optimizers.hpp"
+// ---- begin zoa/adapt/optimizers.hpp
+// zoa — the two optimisers ZOA uses: SGD (momentum, weight decay) for ε and per-step-reset AdamW for α
+
+#include <cmath>
+#include <cstddef>
+#include <vector>
+
+namespace zoa::adapt {
+
+/// torch.optim.SGD semantics (dampening 0, no Nesterov):
+///   d = g + wd·p;  buf = d (first step) or momentum·buf + d;  p ← p − lr·(momentum > 0 ? buf : d).
+/// The momentum buffer persists across steps (never rebuilt, as in the reference).
+struct sgd {
+    float lr = 0.005f, momentum = 0.0f, weight_decay = 0.4f;
+    std::vector<float> buffer;
+
+    void step(float* p, const float* g, std::size_t n) {
+        const bool first = buffer.size() != n;  // no buffer yet: buf = d
+        if (momentum != 0.0f && first) buffer.assign(n, 0.0f);
+        for (std::size_t i = 0; i < n; ++i) {
+            float d = g[i] + weight_decay * p[i];
+            if (momentum != 0.0f) {
+                buffer[i] = first ? d : momentum * buffer[i] + d;
+                d = buffer[i];
+            }
+            p[i] -= lr * d;
+        }
+    }
+};
+
+/// torch.optim.AdamW whose state is discarded after every step (the reference resets it), so every update is
+/// Adam's first step: p ← p·(1 − lr·wd);  m̂ = g, v̂ = g²;  p ← p − lr·m̂/(√v̂ + eps) = p − lr·g/(|g| + eps).
+struct adamw_first_step {
+    float lr = 0.01f, weight_decay = 0.1f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
+
+    void step(float* p, const float* g, std::size_t n) const {
+        for (std::size_t i = 0; i < n; ++i) {
+            p[i] *= 1.0f - lr * weight_decay;
+            const float m = (1.0f - beta1) * g[i], v = (1.0f - beta2) * g[i] * g[i];
+            const float m_hat = m / (1.0f - beta1), denom = std::sqrt(v) / std::sqrt(1.0f - beta2) + eps;
+            p[i] -= lr * m_hat / denom;
+        }
+    }
+};
+
+}  // namespace zoa::adapt
+// ---- end zoa/adapt/optimizers.hpp
+// #include "zoa/adapt/options.hpp"
+// ---- begin zoa/adapt/options.hpp
+// zoa — ZOA's runtime options and the paper's per-architecture/bit-width defaults (spec §1.13)
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+// #include "zoa/adapt/knowledge_bank.hpp"
+// #include "zoa/adapt/model_hooks.hpp"
+// #include "zoa/core/error.hpp"
+
+namespace zoa::adapt {
+
+/// ZOA's knobs. Defaults are main.py's argparse defaults; use zoa_options::paper(family, bits) for the released
+/// scripts' per-setting values.
+struct zoa_options {
+    float lr = 0.005f;                 ///< SGD learning rate for ε (--lr)
+    float momentum = 0.0f;             ///< SGD momentum (--spsa_momentum)
+    float weight_decay = 0.4f;         ///< SGD weight decay for ε (--weight_decay)
+    float lr_alpha = 0.01f;            ///< AdamW learning rate for α (--lr_alpha)
+    float weight_decay_alpha = 0.1f;   ///< AdamW weight decay for α (--weight_decay_alpha)
+    float spsa_c = 0.01f;              ///< perturbation scale c for ε (--spsa_c)
+    float spsa_c_alpha = 0.05f;        ///< perturbation scale c_α for α (--spsa_c_alpha)
+    int sp_avg = 1;                    ///< SPSA repetitions per step (--sp_avg)
+    int steps = 1;                     ///< optimisation steps per batch (--steps)
+    float lambda = 30.0f;              ///< weight of the statistics discrepancy (--lambda_bp)
+    float alpha_scale = 10.0f;         ///< s in softmax(s·α) (--alpha_scale; never optimised)
+    float weight_margin = 0.01f;       ///< target max mean|ε| after a save (hard-coded 0.01)
+    float alpha_clip = 10.0f;          ///< α_new ∈ [−clip, clip] (hard-coded 10)
+    float domain_t = 0.1f;             ///< shift threshold on the Jeffreys divergence (--domain_t)
+    float domain_ema = 0.8f;           ///< domain statistics EMA (hard-coded 0.8/0.2)
+    float shift_ema = 0.9f;            ///< activation-shift history EMA (hard-coded 0.9/0.1)
+    std::size_t min_detect_batch = 64; ///< batches smaller than this skip detection (hard-coded 64)
+    bool activation_shift = true;      ///< FOA's activation shifting of the head input
+    std::uint64_t seed = 2020;         ///< perturbation stream seed (--seed)
+    reference_fixes fixes;             ///< all false = reference-compatible
+
+    /// The released scripts' values (scripts/zoa.sh, README): ViT W8A8 lr 5e-4, c 0.02; ViT W6A6 lr 2e-4, c 0.02;
+    /// ResNet-50 W8A8 lr 1e-4, c 0.01, λ 1, domain_t 0.2. Settings without a script take the nearest one
+    /// (ViT fp32 → W8A8, ViT W4A4 → W6A6, ResNet any → W8A8); documented in docs/adaptation.md.
+    static zoa_options paper(model_family family, int bits) {
+        require(bits == 32 || (bits >= 2 && bits <= 8), error_code::argument, "zoa_options::paper: bits ", bits,
+                " not in {2..8, 32}");
+        zoa_options o;
+        if (family == model_family::vit) {
+            o.lr = bits >= 8 ? 5e-4f : 2e-4f;
+            o.spsa_c = 0.02f;
+            o.lambda = 30.0f;
+            o.domain_t = 0.1f;
+        } else {
+            o.lr = 1e-4f;
+            o.spsa_c = 0.01f;
+            o.lambda = 1.0f;
+            o.domain_t = 0.2f;
+        }
+        return o;
+    }
+
+    /// Throws: zoa::error(argument) naming the first invalid field.
+    void validate() const {
+        auto positive = [](float v, const char* name) {
+            require(v > 0.0f && v == v, error_code::argument, "zoa_options: ", name, " must be > 0, got ", v);
+        };
+        positive(spsa_c, "spsa_c");
+        positive(spsa_c_alpha, "spsa_c_alpha");
+        positive(alpha_scale, "alpha_scale");
+        positive(weight_margin, "weight_margin");
+        positive(alpha_clip, "alpha_clip");
+        require(lr >= 0.0f && lr_alpha >= 0.0f && lambda >= 0.0f, error_code::argument,
+                "zoa_options: lr, lr_alpha and lambda must be >= 0");
+        require(sp_avg >= 1 && steps >= 0, error_code::argument, "zoa_options: sp_avg must be >= 1 and steps >= 0, got ",
+                sp_avg, " and ", steps);
+        require(domain_ema >= 0.0f && domain_ema <= 1.0f && shift_ema >= 0.0f && shift_ema <= 1.0f,
+                error_code::argument, "zoa_options: EMA factors must be in [0, 1]");
+    }
+};
+
+}  // namespace zoa::adapt
+// ---- end zoa/adapt/options.hpp
+// #include "zoa/adapt/perturbation.hpp"
+// ---- begin zoa/adapt/perturbation.hpp
+// zoa — perturbation distributions for the SPSA gradient estimate (policy axis zoa::axis::perturbation)
+
+#include <type_traits>
+
+// #include "zoa/core/rng.hpp"
+
+namespace zoa {
+
+namespace perturb {
+
+/// The paper's default: |u| ~ U[0.5, 1), sign ±1 with probability ½ each, i.e. support [−1,−0.5] ∪ [0.5,1).
+/// Sample: mag = (U[0,1) + 1)/2, sign from one more uniform. Estimator weight 1/u (Spall's form, |1/u| ≤ 2).
+struct segmented_uniform;
+/// u = ±1 with probability ½ (classic SPSA). Estimator weight 1/u = u.
+struct rademacher;
+/// u ~ N(0, 1). Division by a Gaussian has unbounded moments, so the estimator multiplies: weight u
+/// (Gaussian-smoothing gradient estimate).
+struct gaussian;
+
+}  // namespace perturb
+
+namespace axis {
+/// Policy axis: the distribution P of SPSA perturbations. Default: perturb::segmented_uniform.
+/// An option provides `static float sample(zoa::rng&)` and `static float weight(float u)`; the gradient estimate of
+/// coordinate i is (L(θ + c·u) − L(θ)) / c · weight(u_i).
+struct perturbation {
+    using default_option = perturb::segmented_uniform;
+};
+}  // namespace axis
+
+namespace perturb {
+
+struct segmented_uniform {
+    using axis = zoa::axis::perturbation;
+    static float sample(rng& r) noexcept {
+        const float mag = (r.uniform() + 1.0f) * 0.5f;
+        return r.uniform() < 0.5f ? mag : -mag;
+    }
+    static float weight(float u) noexcept { return 1.0f / u; }
+};
+
+struct rademacher {
+    using axis = zoa::axis::perturbation;
+    static float sample(rng& r) noexcept { return (r.next_u32() & 1u) ? 1.0f : -1.0f; }
+    static float weight(float u) noexcept { return u; }  // 1/u == u for u = ±1
+};
+
+struct gaussian {
+    using axis = zoa::axis::perturbation;
+    static float sample(rng& r) noexcept { return r.normal(); }
+    static float weight(float u) noexcept { return u; }
+};
+
+namespace detail {
+template <class P, class = void>
+struct is_perturbation : std::false_type {};
+template <class P>
+struct is_perturbation<P, std::void_t<decltype(P::sample(std::declval<rng&>())), decltype(P::weight(1.0f))>>
+    : std::is_same<typename P::axis, zoa::axis::perturbation> {};
+}  // namespace detail
+
+/// True when P is a perturbation option (axis, sample, weight).
+template <class P>
+inline constexpr bool is_perturbation_v = detail::is_perturbation<P>::value;
+
+}  // namespace perturb
+}  // namespace zoa
+// ---- end zoa/adapt/perturbation.hpp
+// #include "zoa/adapt/shift_detector.hpp"
+// ---- begin zoa/adapt/shift_detector.hpp
+// zoa — domain-shift detection on embedding statistics (spec §1.9)
+
+#include <cstddef>
+#include <vector>
+
+// #include "zoa/core/error.hpp"
+
+namespace zoa::adapt {
+
+/// Keeps an EMA of the per-dim (mean, unbiased variance) of the embedding and flags a shift when the symmetric
+/// KL (Jeffreys) divergence between the EMA and the current batch, averaged over dims, exceeds a threshold:
+///   d1 = (v_dom + (m_dom − m_cur)²)/2/(v_cur + 1e−8) − ½,  d2 = (v_cur + (m_dom − m_cur)²)/2/(v_dom + 1e−8) − ½,
+///   J = mean_dims(d1 + d2),  shift ⇔ J > threshold.
+/// Batches smaller than min_batch neither trigger nor update (the reference's hard-coded 64).
+class shift_detector {
+public:
+    float threshold = 0.1f;       ///< domain_t
+    float ema = 0.8f;             ///< v_dom ← ema·v_dom + (1 − ema)·v_cur, same for m
+    std::size_t min_batch = 64;
+
+    bool has_domain() const noexcept { return !mean_.empty(); }
+    const std::vector<float>& mean() const noexcept { return mean_; }
+    const std::vector<float>& var() const noexcept { return var_; }
+    void clear() noexcept {
+        mean_.clear();
+        var_.clear();
+    }
+    void assign(std::vector<float> mean, std::vector<float> var) {
+        require(mean.size() == var.size(), error_code::shape, "shift_detector: mean has ", mean.size(),
+                " dims, var has ", var.size());
+        mean_ = std::move(mean);
+        var_ = std::move(var);
+    }
+
+    /// J between the domain EMA and (mean, var); requires has_domain() and equal sizes.
+    double divergence(const std::vector<float>& mean, const std::vector<float>& var) const {
+        require(mean.size() == mean_.size() && var.size() == var_.size(), error_code::shape,
+                "shift_detector: embedding has ", mean.size(), " dims, domain statistics have ", mean_.size());
+        double total = 0;
+        for (std::size_t d = 0; d < mean.size(); ++d) {
+            const double dm2 = double(mean_[d] - mean[d]) * double(mean_[d] - mean[d]);
+            const double d1 = (var_[d] + dm2) / 2.0 / (double(var[d]) + 1e-8) - 0.5;
+            const double d2 = (var[d] + dm2) / 2.0 / (double(var_[d]) + 1e-8) - 0.5;
+            total += d1 + d2;
+        }
+        return mean.empty() ? 0.0 : total / static_cast<double>(mean.size());
+    }
+
+    /// True when a domain exists, the batch is large enough and J > threshold.
+    bool check(const std::vector<float>& mean, const std::vector<float>& var, std::size_t batch) const {
+        if (batch < min_batch || !has_domain()) return false;
+        return divergence(mean, var) > threshold;
+    }
+
+    /// Folds the batch statistics into the EMA (or starts it); no-op for small batches.
+    void update(const std::vector<float>& mean, const std::vector<float>& var, std::size_t batch) {
+        if (batch < min_batch) return;
+        if (!has_domain()) {
+            mean_ = mean;
+            var_ = var;
+            return;
+        }
+        require(mean.size() == mean_.size(), error_code::shape, "shift_detector: embedding has ", mean.size(),
+                " dims, domain statistics have ", mean_.size());
+        for (std::size_t d = 0; d < mean.size(); ++d) {
+            mean_[d] = ema * mean_[d] + (1.0f - ema) * mean[d];
+            var_[d] = ema * var_[d] + (1.0f - ema) * var[d];
+        }
+    }
+
+private:
+    std::vector<float> mean_, var_;
+};
+
+}  // namespace zoa::adapt
+// ---- end zoa/adapt/shift_detector.hpp
+// #include "zoa/adapt/spsa.hpp"
+// ---- begin zoa/adapt/spsa.hpp
+// zoa — the one-sided SPSA gradient estimate (spec §1.7), generic over the perturbation distribution
+
+#include <cmath>
+#include <cstddef>
+#include <utility>
+#include <vector>
+
+// #include "zoa/core/rng.hpp"
+
+namespace zoa::adapt {
+
+/// Adds one SPSA estimate, scaled by `scale`, to grad:
+///   u_i ~ Perturbation,  x_r = x0 + c ⊙ u,  ĝ_i = (f(x_r) − f0) / c_i · weight(u_i)
+/// (weight(u) = 1/u for the paper's segmented uniform: Spall's form). f0 = f(x0) is reused from the prediction
+/// pass, so each call costs one evaluation of f. Returns f(x_r); a non-finite value leaves grad untouched.
+/// Requires: x0, c and grad have the same size; c_i > 0.
+template <class Perturbation, class F>
+float spsa_accumulate(F&& f, const std::vector<float>& x0, const std::vector<float>& c, float f0, rng& r,
+                      std::vector<float>& grad, float scale = 1.0f) {
+    const std::size_t n = x0.size();
+    std::vector<float> u(n), xr(n);
+    for (std::size_t i = 0; i < n; ++i) xr[i] = x0[i] + c[i] * (u[i] = Perturbation::sample(r));
+    const float f1 = f(std::as_const(xr));
+    const float diff = f1 - f0;
+    if (!std::isfinite(diff)) return f1;
+    for (std::size_t i = 0; i < n; ++i) grad[i] += scale * diff / c[i] * Perturbation::weight(u[i]);
+    return f1;
+}
+
+}  // namespace zoa::adapt
+// ---- end zoa/adapt/spsa.hpp
+// #include "zoa/core/error.hpp"
+// #include "zoa/core/policy.hpp"
+// #include "zoa/core/rng.hpp"
+
+namespace zoa::adapt {
+
+/// Counters and sizes reported by an adapter.
+struct adapter_stats {
+    std::uint64_t batches = 0;            ///< predict_and_adapt calls
+    std::uint64_t forwards = 0;           ///< model forward passes, in total
+    std::uint64_t last_forwards = 0;      ///< forward passes of the last batch
+    std::uint64_t domain_shifts = 0;      ///< detected shifts
+    std::uint64_t skipped_updates = 0;    ///< batches whose update was skipped (non-finite loss or features)
+    std::size_t bank_size = 0;            ///< stored domains N
+    std::size_t state_bytes = 0;          ///< bytes of adaptation state (bank, ε, α, statistics, buffers)
+    loss_terms last_loss;                 ///< loss of the last unperturbed forward
+};
+
+/// Everything mutable in a zoa_adapter (the model itself is never modified).
+struct zoa_state {
+    std::vector<float> alpha, deltas, epsilon, similarity, sgd_buffer;
+    std::vector<float> hist;                  ///< activation-shift history (empty = none)
+    std::vector<float> domain_mean, domain_var;
+    adapter_stats stats;
+};
+
+/// ZOA (spec §1.6) for any model satisfying is_adaptable_v<Model, Batch> (ViT, ResNet, a user's network).
+/// Per batch: (1) forward with the current parameters → prediction (with activation shift), loss L0, embedding
+/// statistics; (2) domain-shift detection, on a shift the knowledge-bank policy acts (fused_bank: save the domain);
+/// (3) one SPSA estimate with a perturbed forward: ĝ = (L1 − L0)·weight(u)/c, for α and ε alike;
+/// (4) AdamW (state reset every step) on α when N ≥ 1, SGD on ε; (5) shift-history EMA.
+/// Predict-then-update: the returned logits come from pass (1). Default: 2 forward passes per batch.
+/// Thread safety: one adapter per stream; the model may be shared (it is only read).
+template <class Model, class Policy = zoa::policy<>>
+class zoa_adapter {
+public:
+    using perturbation = policy_get_t<Policy, axis::perturbation>;
+    using bank_policy = policy_get_t<Policy, axis::knowledge_bank>;
+    static_assert(perturb::is_perturbation_v<perturbation>,
+                  "zoa: the perturbation option needs `static float sample(zoa::rng&)` and `static float weight(float)`");
+
+    /// Throws: zoa::error(argument) when the source statistics are missing, (shape) when they do not match the
+    /// model's feature groups, or when options are invalid.
+    zoa_adapter(const Model& model, zoa_options options, source_statistics source)
+        : model_(&model), opt_(options), src_(std::move(source)), layout_(model.layout()) {
+        opt_.validate();
+        require(!src_.empty(), error_code::argument,
+                "zoa_adapter: source statistics are required (compute them on clean source images first)");
+        require(src_.groups == layout_.feature_groups && src_.mean.size() == layout_.feature_width() &&
+                    src_.std.size() == src_.mean.size(),
+                error_code::shape, "zoa_adapter: source statistics have ", src_.mean.size(), " dims in ",
+                src_.groups.size(), " groups, the model produces ", layout_.feature_width(), " in ",
+                layout_.feature_groups.size());
+        bank_ = norm_bank(layout_, bank_policy::capacity, opt_.alpha_scale, opt_.weight_margin, opt_.alpha_clip,
+                          opt_.fixes, initial_alpha());
+        reset();
+    }
+
+    /// Predicts the batch (logits B × C) and adapts. The returned reference stays valid until the next call.
+    template <class Batch>
+    const xt::xtensor<float, 2>& predict_and_adapt(const Batch& x) {
+        static_assert(is_adaptable_v<Model, Batch>, "zoa: Model must provide layout() and forward_adapt(batch, request, result)");
+        rng r(opt_.seed, stats_.batches);
+        ++stats_.batches;
+        const std::uint64_t forwards_before = stats_.forwards;
+        const std::size_t P = bank_.size();
+        theta_.resize(P);
+        bank_.effective(theta_.data());
+        const bool use_shift = opt_.activation_shift && !hist_.empty();
+        if (use_shift) make_shift();
+        forward(x, theta_.data(), use_shift ? shift_.data() : nullptr, r0_);
+        const std::size_t B = r0_.features.shape(0);
+        prediction_ = use_shift ? r0_.shifted_logits : r0_.logits;
+        if (!finite(r0_)) {
+            ++stats_.skipped_updates;
+            stats_.last_forwards = stats_.forwards - forwards_before;
+            return prediction_;
+        }
+        // (2) detection on the embedding, then the domain EMA (order of spec §1.9: SAVE → clear → UPDATE)
+        bool changed = detector_.check(r0_.embed_mean, r0_.embed_var, B);
+        if (changed) {
+            ++stats_.domain_shifts;
+            bank_policy::on_shift(bank_);
+            detector_.clear();
+            hist_.clear();
+        }
+        detector_.update(r0_.embed_mean, r0_.embed_var, B);
+        stats_.last_loss = zoa_loss(r0_.features, r0_.logits, src_, opt_.lambda);
+        batch_mean_last(r0_.features, bm_last_);
+
+        for (int step = 0; step < opt_.steps; ++step) spsa_step(x, r, step == 0, stats_.last_loss.total);
+
+        // (5) hist = bm if none else 0.9·hist + 0.1·bm
+        if (hist_.empty())
+            hist_ = bm_last_;
+        else
+            for (std::size_t i = 0; i < hist_.size(); ++i)
+                hist_[i] = opt_.shift_ema * hist_[i] + (1.0f - opt_.shift_ema) * bm_last_[i];
+        stats_.last_forwards = stats_.forwards - forwards_before;
+        return prediction_;
+    }
+
+    /// Predicts with the current adapted parameters (and activation shift) without updating anything.
+    template <class Batch>
+    xt::xtensor<float, 2> predict(const Batch& x) {
+        theta_.resize(bank_.size());
+        bank_.effective(theta_.data());
+        const bool use_shift = opt_.activation_shift && !hist_.empty();
+        if (use_shift) make_shift();
+        forward_result r;
+        forward(x, theta_.data(), use_shift ? shift_.data() : nullptr, r);
+        return use_shift ? r.shifted_logits : r.logits;
+    }
+
+    /// Back to the state of a freshly constructed adapter (bitwise).
+    void reset() {
+        bank_.reset(initial_alpha());
+        sgd_ = sgd{opt_.lr, opt_.momentum, opt_.weight_decay, {}};
+        adamw_ = adamw_first_step{opt_.lr_alpha, opt_.weight_decay_alpha};
+        detector_ = shift_detector{};
+        detector_.threshold = opt_.domain_t;
+        detector_.ema = opt_.domain_ema;
+        detector_.min_batch = opt_.min_detect_batch;
+        hist_.clear();
+        stats_ = adapter_stats{};
+    }
+
+    /// A copy of all mutable state; restore(snapshot()) is the identity.
+    zoa_state snapshot() const {
+        zoa_state s;
+        s.alpha = bank_.alpha();
+        s.deltas = bank_.deltas();
+        s.epsilon = bank_.epsilon();
+        s.similarity = bank_.similarity();
+        s.sgd_buffer = sgd_.buffer;
+        s.hist = hist_;
+        s.domain_mean = detector_.mean();
+        s.domain_var = detector_.var();
+        s.stats = stats_;
+        return s;
+    }
+    /// Throws: zoa::error(shape) when the state belongs to another model layout or bank capacity.
+    void restore(const zoa_state& s) {
+        require(s.hist.empty() || s.hist.size() == layout_.feature_groups.back(), error_code::shape,
+                "zoa_adapter::restore: shift history has ", s.hist.size(), " dims, expected ",
+                layout_.feature_groups.back());
+        require(s.sgd_buffer.empty() || s.sgd_buffer.size() == bank_.size(), error_code::shape,
+                "zoa_adapter::restore: SGD buffer has ", s.sgd_buffer.size(), " entries, expected ", bank_.size());
+        bank_.assign(s.alpha, s.deltas, s.epsilon, s.similarity);
+        sgd_.buffer = s.sgd_buffer;
+        hist_ = s.hist;
+        if (s.domain_mean.empty())
+            detector_.clear();
+        else
+            detector_.assign(s.domain_mean, s.domain_var);
+        stats_ = s.stats;
+    }
+
+    /// Starts the domain statistics from given embedding statistics (the ResNet reference computes them during the
+    /// source-statistics pass, spec §6 item 5).
+    void prime_domain(const std::vector<float>& mean, const std::vector<float>& var) { detector_.assign(mean, var); }
+
+    adapter_stats stats() const {
+        adapter_stats s = stats_;
+        s.bank_size = bank_.stored();
+        s.state_bytes = bank_.bytes() + sizeof(float) * (sgd_.buffer.size() + hist_.size() + detector_.mean().size() +
+                                                         detector_.var().size() + src_.mean.size() + src_.std.size());
+        return s;
+    }
+    const norm_bank& bank() const noexcept { return bank_; }
+    const zoa_options& options() const noexcept { return opt_; }
+    const source_statistics& source() const noexcept { return src_; }
+    /// The effective norm parameters θ now (flat layout of adapt_layout).
+    std::vector<float> effective_parameters() const {
+        std::vector<float> t(bank_.size());
+        bank_.effective(t.data());
+        return t;
+    }
+
+private:
+    float initial_alpha() const { return rng(opt_.seed, ~std::uint64_t{0}).normal(); }
+
+    template <class Batch>
+    void forward(const Batch& x, const float* theta, const float* shift, forward_result& out) {
+        forward_request req;
+        req.norm_params = theta;
+        req.shift = shift;
+        model_->forward_adapt(x, req, out);
+        ++stats_.forwards;
+        require(out.features.dimension() == 2 && out.features.shape(1) == layout_.feature_width() &&
+                    out.logits.shape(0) == out.features.shape(0),
+                error_code::shape, "zoa_adapter: the model returned features of width ", out.features.shape(1),
+                ", expected ", layout_.feature_width());
+        require(out.features.shape(0) >= 1, error_code::argument, "zoa_adapter: empty batch");
+    }
+
+    static bool finite(const forward_result& r) {
+        for (float v : r.features)
+            if (!std::isfinite(v)) return false;
+        for (float v : r.logits)
+            if (!std::isfinite(v)) return false;
+        return true;
+    }
+
+    // shift = μ^S_last − hist (reference ResNet: the scalar μ^S[−1] − hist, spec §6 item 2)
+    void make_shift() {
+        const std::size_t D = layout_.feature_groups.back(), off = src_.mean.size() - D;
+        shift_.resize(D);
+        const bool scalar = layout_.reference_scalar_shift && !opt_.fixes.resnet_shift_vector;
+        for (std::size_t i = 0; i < D; ++i) shift_[i] = (scalar ? src_.mean.back() : src_.mean[off + i]) - hist_[i];
+    }
+
+    void batch_mean_last(const xt::xtensor<float, 2>& f, std::vector<float>& out) const {
+        const std::size_t B = f.shape(0), F = f.shape(1), D = layout_.feature_groups.back();
+        out.assign(D, 0.0f);
+        for (std::size_t i = 0; i < D; ++i) {
+            double s = 0;
+            for (std::size_t b = 0; b < B; ++b) s += f(b, F - D + i);
+            out[i] = static_cast<float>(s / static_cast<double>(B));
+        }
+    }
+
+    // One SPSA step (spec §1.7–1.8) on x = [α; ε] with scales c = [c_α…; c…]. has_loss0 = false recomputes the
+    // unperturbed loss first (steps > 1: one extra forward).
+    template <class Batch>
+    void spsa_step(const Batch& x, rng& r, bool has_loss0, float loss0) {
+        const std::size_t A = bank_.alpha().size(), P = bank_.size(), B = r0_.features.shape(0);
+        if (!has_loss0) {
+            bank_.effective(theta_.data());
+            forward(x, theta_.data(), nullptr, r1_);
+            loss0 = zoa_loss(r1_.features, r1_.logits, src_, opt_.lambda).total;
+        }
+        x0_.assign(bank_.alpha().begin(), bank_.alpha().end());
+        x0_.insert(x0_.end(), bank_.epsilon().begin(), bank_.epsilon().end());
+        c_.assign(A, opt_.spsa_c_alpha);
+        c_.resize(A + P, opt_.spsa_c);
+        grad_.assign(A + P, 0.0f);
+        auto loss_at = [&](const std::vector<float>& xr) {
+            a_r_.assign(xr.begin(), xr.begin() + static_cast<std::ptrdiff_t>(A));
+            bank_.effective(a_r_, xr.data() + A, theta_.data());
+            forward(x, theta_.data(), nullptr, r1_);
+            // Reference: the perturbed forward also folds the batch into the domain EMA (spec §6 item 4). Its check
+            // cannot fire there: the EMA has just absorbed this very batch.
+            if (!opt_.fixes.detect_once_per_batch && finite(r1_)) detector_.update(r1_.embed_mean, r1_.embed_var, B);
+            return zoa_loss(r1_.features, r1_.logits, src_, opt_.lambda).total;
+        };
+        const float inv = 1.0f / static_cast<float>(opt_.sp_avg);
+        for (int rep = 0; rep < opt_.sp_avg; ++rep) {
+            const float loss1 = spsa_accumulate<perturbation>(loss_at, x0_, c_, loss0, r, grad_, inv);
+            if (!std::isfinite(loss1 - loss0)) {
+                ++stats_.skipped_updates;
+                return;
+            }
+        }
+        if (bank_.stored() >= 1) adamw_.step(bank_.alpha().data(), grad_.data(), A);
+        sgd_.step(bank_.epsilon().data(), grad_.data() + A, P);
+    }
+
+    const Model* model_;
+    zoa_options opt_;
+    source_statistics src_;
+    adapt_layout layout_;
+    norm_bank bank_;
+    sgd sgd_;
+    adamw_first_step adamw_;
+    shift_detector detector_;
+    adapter_stats stats_;
+    std::vector<float> hist_, shift_, bm_last_, theta_, x0_, c_, grad_, a_r_;
+    forward_result r0_, r1_;
+    xt::xtensor<float, 2> prediction_;
+};
+
+}  // namespace zoa::adapt
+// ---- end zoa/adapt/zoa_adapter.hpp
+
+namespace zoa::adapt {
+
+/// The (quantized) model as it is: one forward per batch, eval-mode BatchNorm (running statistics).
+template <class Model>
+class no_adapt {
+public:
+    explicit no_adapt(const Model& model) : model_(&model) {}
+    template <class Batch>
+    const xt::xtensor<float, 2>& predict_and_adapt(const Batch& x) {
+        forward_request req;
+        req.embedding_stats = false;
+        req.batch_statistics = batch_statistics_;
+        model_->forward_adapt(x, req, r_);
+        ++stats_.batches, ++stats_.forwards;
+        stats_.last_forwards = 1;
+        return r_.logits;
+    }
+    adapter_stats stats() const { return stats_; }
+    void reset() { stats_ = {}; }
+
+protected:
+    bool batch_statistics_ = false;
+
+private:
+    const Model* model_;
+    forward_result r_;
+    adapter_stats stats_;
+};
+
+/// BN-adapt: BatchNorm normalises with each test batch's own statistics; no parameter changes. Identical to
+/// NoAdapt for models without BatchNorm (ViT).
+template <class Model>
+class bn_adapt : public no_adapt<Model> {
+public:
+    explicit bn_adapt(const Model& model) : no_adapt<Model>(model) { this->batch_statistics_ = true; }
+};
+
+/// T3A on a model with classify() and classifier_weight(): features from the forward (BatchNorm on batch
+/// statistics, as the reference's configure_model does), outputs from the support-based classifier.
+template <class Model>
+class t3a_adapter {
+public:
+    t3a_adapter(const Model& model, t3a_options opt = {}) : model_(&model), opt_(opt) { reset(); }
+
+    template <class Batch>
+    const xt::xtensor<float, 2>& predict_and_adapt(const Batch& x) {
+        forward_request req;
+        req.embedding_stats = false;
+        req.batch_statistics = true;
+        model_->forward_adapt(x, req, r_);
+        ++stats_.batches, ++stats_.forwards;
+        stats_.last_forwards = 1;
+        const std::size_t B = r_.features.shape(0), F = r_.features.shape(1), D = dim_;
+        z_.resize(B * D);
+        for (std::size_t b = 0; b < B; ++b)
+            for (std::size_t d = 0; d < D; ++d) z_[b * D + d] = r_.features(b, F - D + d);
+        const std::vector<float> logits(r_.logits.begin(), r_.logits.end());
+        const auto out = t3a_->adapt_and_predict(z_, logits, B);
+        out_ = xt::xtensor<float, 2>::from_shape({B, classes_});
+        std::copy(out.begin(), out.end(), out_.begin());
+        return out_;
+    }
+    adapter_stats stats() const {
+        adapter_stats s = stats_;
+        s.state_bytes = t3a_->state_bytes();
+        return s;
+    }
+    void reset() {
+        const adapt_layout l = model_->layout();
+        classes_ = l.num_classes;
+        dim_ = l.feature_groups.back();
+        const std::vector<float> w = model_->classifier_weight();
+        xt::xtensor<float, 2> rows = xt::xtensor<float, 2>::from_shape({classes_, dim_}), warm;
+        std::copy(w.begin(), w.end(), rows.begin());
+        model_->classify(rows, warm);
+        t3a_.emplace(w, std::vector<float>(warm.begin(), warm.end()), classes_, dim_, opt_);
+        stats_ = {};
+    }
+
+private:
+    const Model* model_;
+    t3a_options opt_;
+    std::optional<t3a> t3a_;
+    std::size_t classes_ = 0, dim_ = 0;
+    forward_result r_;
+    std::vector<float> z_;
+    xt::xtensor<float, 2> out_;
+    adapter_stats stats_;
+};
+
+/// Source statistics of the model's adaptation features over clean batches (spec §1.4), computed with the given
+/// request (ViT: defaults; ResNet: batch_statistics = true, as the reference computes them).
+template <class Model, class Batches>
+source_statistics compute_source_statistics(const Model& model, const Batches& batches, forward_request req = {}) {
+    statistics_accumulator acc;
+    forward_result r;
+    req.embedding_stats = false;
+    for (const auto& x : batches) {
+        model.forward_adapt(x, req, r);
+        acc.add(r.features);
+    }
+    return acc.finish(model.layout().feature_groups);
+}
+
+}  // namespace zoa::adapt
+// ---- end zoa/adapt/baselines.hpp
+// #include "zoa/adapt/cma_es.hpp"
+// ---- begin zoa/adapt/cma_es.hpp
+// zoa — CMA-ES (full covariance, active update, lazy eigendecomposition) with a pycma-style ask/tell interface
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <numeric>
+#include <vector>
+
+// #include "zoa/adapt/eigen_sym.hpp"
+// ---- begin zoa/adapt/eigen_sym.hpp
+// zoa — symmetric eigensolver: Householder tridiagonalisation + implicit QL with Wilkinson shift (no LAPACK)
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <utility>
+#include <vector>
+
+// #include "zoa/core/error.hpp"
+
+namespace zoa::adapt {
+
+namespace detail {
+/// Σ_i a_i b_i with four interleaved partial sums (s_r = Σ_{i ≡ r mod 4}), added as (s0 + s1) + (s2 + s3):
+/// a fixed order, so the result is deterministic, and independent lanes let the compiler vectorise.
+inline double dot4(const double* a, const double* b, std::size_t n) noexcept {
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    std::size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += a[i] * b[i];
+        s1 += a[i + 1] * b[i + 1];
+        s2 += a[i + 2] * b[i + 2];
+        s3 += a[i + 3] * b[i + 3];
+    }
+    for (; i < n; ++i) s0 += a[i] * b[i];
+    return (s0 + s1) + (s2 + s3);
+}
+}  // namespace detail
+
+/// Eigen-decomposition A = Σ_j λ_j v_j v_jᵀ of a real symmetric n×n matrix, in place, in double precision.
+///
+/// Storage: `a` is row-major n×n. On entry only the upper triangle a[i·n + j], j ≥ i, is read (the strict lower
+/// triangle is scratch). On exit row j holds the unit eigenvector v_j: a[j·n + i] = (v_j)_i, i.e. `a` is Vᵀ
+/// (rows, not columns, so that every inner loop runs over contiguous memory); `values[j]` = λ_j, ascending.
+///
+/// Method (Golub & Van Loan §8.3, EISPACK tred2/tql2 lineage, written for row storage):
+///  1. For k = 0..n−3, with x = A[k+1:, k] (= row k right of the diagonal, by symmetry):
+///       α = −sign(x₀)·‖x‖,  v = x − α e₁,  β = 2/(vᵀv) = 1/(‖x‖(‖x‖ + |x₀|)),  H_k = I − β v vᵀ;
+///       on the trailing block A₂₂ (upper triangle only): p = β A₂₂ v,  K = β/2 · vᵀp,  w = p − K v,
+///       A₂₂ ← A₂₂ − v wᵀ − w vᵀ  (= H_k A₂₂ H_k).  T = Qᵀ A Q is tridiagonal, Q = H₀ H₁ ⋯ H_{n−3}.
+///  2. P = Qᵀ = H_{n−3} ⋯ H₀ is accumulated in place by right products P ← P H_k, k = n−3 … 0.
+///  3. Implicit QL on T (diagonal d, off-diagonal e_i = T[i+1][i]) with the shift of the eigenvalue of the
+///     leading 2×2 block nearest d_l; each plane rotation R(i, i+1) of T is applied to rows i, i+1 of P, so at
+///     the end P = (Q G)ᵀ = Vᵀ.  e_m is negligible when |e_m| ≤ ε·(|d_m| + |d_{m+1}|), ε = 2⁻⁵².
+///  4. Eigenpairs are sorted ascending (row swaps).
+/// Cost: ≈ 4/3 n³ (1) + 2/3 n³ (2) + ≈ 3 n³ (3) flops; memory n² (the input) + 5n doubles.
+/// Requires: a.size() ≥ n², values.size() ≥ n (pointer form: the caller guarantees it).
+/// Throws: zoa::error(numeric) if the upper triangle holds NaN/Inf, or QL needs more than 60 sweeps for one
+///         eigenvalue (does not happen for finite symmetric input in practice).
+inline void eigen_symmetric_inplace(std::size_t n, double* a, double* values) {
+    if (n == 0) return;
+    for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t j = i; j < n; ++j)
+            require(std::isfinite(a[i * n + j]), error_code::numeric, "eigen_symmetric: entry (", i, ",", j,
+                    ") of the ", n, "x", n, " matrix is not finite: ", a[i * n + j]);
+
+    double* d = values;
+    std::vector<double> e(n, 0.0), beta(n, 0.0), p(n, 0.0);
+    auto row = [a, n](std::size_t i) { return a + i * n; };
+
+    // ---- 1. Householder tridiagonalisation (upper triangle, row k stores v_k after step k) ----------------
+    for (std::size_t k = 0; k + 2 < n; ++k) {
+        double* x = row(k) + (k + 1);
+        const std::size_t m = n - k - 1;
+        d[k] = row(k)[k];
+        double scl = 0.0;
+        for (std::size_t i = 0; i < m; ++i) scl = std::max(scl, std::fabs(x[i]));
+        if (scl == 0.0) {  // column already reduced: H_k = I
+            e[k] = 0.0;
+            beta[k] = 0.0;
+            continue;
+        }
+        double ss = 0.0;
+        for (std::size_t i = 0; i < m; ++i) ss += (x[i] / scl) * (x[i] / scl);
+        const double norm = scl * std::sqrt(ss);
+        const double alpha = x[0] >= 0.0 ? -norm : norm;
+        const double b = 1.0 / (norm * (norm + std::fabs(x[0])));
+        x[0] -= alpha;  // x now holds v (v₀ = x₀ − α has no cancellation)
+        e[k] = alpha;
+        beta[k] = b;
+        // p = β A₂₂ v from the upper triangle: p_i += A_ii v_i + Σ_{j>i} A_ij v_j;  p_j += A_ij v_i.
+        const std::size_t o = k + 1;
+        std::fill(p.begin() + static_cast<std::ptrdiff_t>(o), p.end(), 0.0);
+        for (std::size_t i = o; i < n; ++i) {
+            const double* ai = row(i);
+            const double vi = x[i - o];
+            double* pp = p.data();
+            for (std::size_t j = i + 1; j < n; ++j) pp[j] += ai[j] * vi;
+            p[i] += ai[i] * vi + detail::dot4(ai + i + 1, x + (i + 1 - o), n - i - 1);
+        }
+        double vp = 0.0;
+        for (std::size_t i = o; i < n; ++i) {
+            p[i] *= b;
+            vp += x[i - o] * p[i];
+        }
+        const double kk = 0.5 * b * vp;
+        for (std::size_t i = o; i < n; ++i) p[i] -= kk * x[i - o];  // p := w
+        for (std::size_t i = o; i < n; ++i) {                        // A₂₂ ← A₂₂ − v wᵀ − w vᵀ
+            double* ai = row(i);
+            const double vi = x[i - o], wi = p[i];
+            const double* pw = p.data();
+            for (std::size_t j = i; j < n; ++j) ai[j] -= vi * pw[j] + wi * x[j - o];
+        }
+    }
+    if (n >= 2) {
+        d[n - 2] = row(n - 2)[n - 2];
+        d[n - 1] = row(n - 1)[n - 1];
+        e[n - 2] = row(n - 2)[n - 1];
+    } else {
+        d[0] = a[0];
+    }
+
+    // ---- 2. P = H_{n−3} ⋯ H₀, built by right products; block k+1.. is identity-initialised on demand -----
+    auto set_unit = [&](std::size_t r) {  // row r and column r (below r) of P become e_r
+        double* ar = row(r);
+        for (std::size_t j = r; j < n; ++j) ar[j] = (j == r) ? 1.0 : 0.0;
+        for (std::size_t i = r + 1; i < n; ++i) row(i)[r] = 0.0;
+    };
+    if (n >= 2) {
+        set_unit(n - 1);
+        set_unit(n - 2);
+    }
+    for (std::size_t kk = n >= 3 ? n - 2 : 0; kk-- > 0;) {  // kk = n−3 … 0
+        const std::size_t o = kk + 1;
+        set_unit(o);  // row o held v_o (consumed); column o of H_{n−3}⋯H_{o} … is e_o
+        const double b = beta[kk];
+        if (b == 0.0) continue;
+        const double* v = row(kk) + o;
+        for (std::size_t i = o; i < n; ++i) {  // row_i(P[:, o:]) ← row_i − β (row_i · v) vᵀ
+            double* ai = row(i) + o;
+            const double t = b * detail::dot4(ai, v, n - o);
+            for (std::size_t j = 0; j + o < n; ++j) ai[j] -= t * v[j];
+        }
+    }
+    {
+        double* a0 = row(0);
+        a0[0] = 1.0;
+        for (std::size_t j = 1; j < n; ++j) a0[j] = 0.0;
+        for (std::size_t i = 1; i < n; ++i) row(i)[0] = 0.0;
+    }
+
+    // ---- 3. implicit QL with shifts; rotations applied to rows of P ------------------------------------------
+    constexpr double eps = std::numeric_limits<double>::epsilon();
+    e[n - 1] = 0.0;
+    for (std::size_t l = 0; l < n; ++l) {
+        int sweeps = 0;
+        for (;;) {
+            std::size_t m = l;
+            for (; m + 1 < n; ++m) {
+                const double dd = std::fabs(d[m]) + std::fabs(d[m + 1]);
+                if (std::fabs(e[m]) <= eps * dd) break;
+            }
+            if (m == l) break;
+            require(++sweeps <= 60, error_code::numeric, "eigen_symmetric: QL did not converge for eigenvalue ", l,
+                    " of a ", n, "x", n, " matrix after 60 sweeps");
+            // shift: eigenvalue of [[d_l, e_l],[e_l, d_{l+1}]] closest to d_l, written as g = d_m − d_l + e_l/(g ± r)
+            double g = (d[l + 1] - d[l]) / (2.0 * e[l]);
+            double r = std::hypot(g, 1.0);
+            g = d[m] - d[l] + e[l] / (g + (g >= 0.0 ? r : -r));
+            double s = 1.0, c = 1.0, pshift = 0.0;
+            bool deflated = false;
+            for (std::size_t i = m; i-- > l;) {
+                const double f = s * e[i], bb = c * e[i];
+                r = std::hypot(f, g);
+                e[i + 1] = r;
+                if (r == 0.0) {  // underflow: split the matrix here and restart
+                    d[i + 1] -= pshift;
+                    e[m] = 0.0;
+                    deflated = true;
+                    break;
+                }
+                s = f / r;
+                c = g / r;
+                g = d[i + 1] - pshift;
+                r = (d[i] - g) * s + 2.0 * c * bb;
+                pshift = s * r;
+                d[i + 1] = g + pshift;
+                g = c * r - bb;
+                // rows i, i+1 of P:  (v_i, v_{i+1}) ← (c v_i − s v_{i+1},  s v_i + c v_{i+1})
+                double* ri = row(i);
+                double* rj = row(i + 1);
+                for (std::size_t k = 0; k < n; ++k) {
+                    const double vi = ri[k], vj = rj[k];
+                    rj[k] = s * vi + c * vj;
+                    ri[k] = c * vi - s * vj;
+                }
+            }
+            if (deflated) continue;
+            d[l] -= pshift;
+            e[l] = g;
+            e[m] = 0.0;
+        }
+    }
+
+    // ---- 4. ascending order (selection sort with row swaps: n swaps of n doubles) -----------------------------
+    for (std::size_t i = 0; i + 1 < n; ++i) {
+        std::size_t k = i;
+        for (std::size_t j = i + 1; j < n; ++j)
+            if (d[j] < d[k]) k = j;
+        if (k != i) {
+            std::swap(d[i], d[k]);
+            std::swap_ranges(row(i), row(i) + n, row(k));
+        }
+    }
+}
+
+/// Result of eigen_symmetric: values ascending; vectors row-major with row j = unit eigenvector j.
+struct eigen_result {
+    std::vector<double> values;
+    std::vector<double> vectors;
+};
+
+/// Copying convenience wrapper around eigen_symmetric_inplace (reads the upper triangle of `a`, n×n row-major).
+/// Throws: zoa::error(shape) if a.size() != n², plus the errors of eigen_symmetric_inplace.
+inline eigen_result eigen_symmetric(std::size_t n, const std::vector<double>& a) {
+    require(a.size() == n * n, error_code::shape, "eigen_symmetric: matrix has ", a.size(), " entries, expected n*n = ",
+            n * n, " for n = ", n);
+    eigen_result r{std::vector<double>(n), a};
+    eigen_symmetric_inplace(n, r.vectors.data(), r.values.data());
+    return r;
+}
+
+}  // namespace zoa::adapt
+// ---- end zoa/adapt/eigen_sym.hpp
+// #include "zoa/core/error.hpp"
+// #include "zoa/core/rng.hpp"
+
+namespace zoa::adapt {
+
+/// Run-time options of cma_es. Defaults reproduce Hansen's tutorial (arXiv:1604.00772) with active CMA.
+struct cma_options {
+    std::size_t popsize = 0;         ///< λ; 0 → 4 + ⌊3 ln n⌋ (FOA uses 27). Must be ≥ 2.
+    std::uint64_t seed = 0;          ///< generation g samples from zoa::rng(seed, stream = g)
+    std::size_t eigen_interval = 0;  ///< generations between eigendecompositions; 0 → max(1, ⌊1/(c1+cμ)/n/10⌋)
+    bool active = true;              ///< negative recombination weights for the worst ranks (pycma default)
+    bool repair_injected = true;     ///< clip ‖C^{-1/2}(x−m)‖/σ of told-but-not-asked points to √n + 2n/(n+2)
+    double condition_limit = 1e14;   ///< cond(C) cap: C += δ·I (cond → limit) when exceeded or λmin ≤ 0
+};
+
+/// Strategy parameters (Hansen 2016 tutorial, Table 1 and §A; α_cov = 2, c_m = 1):
+///   w'_i = ln((λ+1)/2) − ln i;  μ = #{w'_i > 0} = ⌊λ/2⌋;  μ_eff = (Σ⁺w')²/Σ⁺w'²;  μ_eff⁻ = (Σ⁻w')²/Σ⁻w'²
+///   c_σ = (μ_eff+2)/(n+μ_eff+5);  d_σ = 1 + 2·max(0, √((μ_eff−1)/(n+1)) − 1) + c_σ
+///   c_c = (4 + μ_eff/n)/(n + 4 + 2μ_eff/n);  c_1 = 2/((n+1.3)² + μ_eff)
+///   c_μ = min(1 − c_1, 2(1/4 + μ_eff + 1/μ_eff − 2)/((n+2)² + μ_eff))   (1/4 offset as in pycma / tutorial v2)
+///   w_i = w'_i/Σ⁺w' (i ≤ μ);  w_i = w'_i·min(1 + c_1/c_μ, 1 + 2μ_eff⁻/(μ_eff+2), (1−c_1−c_μ)/(n c_μ))/Σ|w'⁻|
+///   χ_n = E‖N(0,I)‖ ≈ √n (1 − 1/(4n) + 1/(21n²))
+struct cma_parameters {
+    std::size_t n = 0, lambda = 0, mu = 0, eigen_interval = 1;
+    std::vector<double> weights;  ///< λ weights, non-increasing; positive ones sum to 1
+    double mueff = 0, mueff_minus = 0, cs = 0, damps = 0, cc = 0, c1 = 0, cmu = 0, chi_n = 0;
+
+    /// Weights for a told population of `told` points, as pycma's RecombinationWeights(λ)(told):
+    /// told ≥ λ: [w_1..w_μ, 0 × (told−λ), w_{μ+1}..w_λ] (extra ranks get zero weight, μ unchanged);
+    /// μ < told < λ: [w_1..w_μ, w_{λ−(told−μ)+1}..w_λ];  told = μ: [w_1..w_μ].
+    /// Throws: zoa::error(argument) if told < μ.
+    std::vector<double> told_weights(std::size_t told) const {
+        require(told >= mu, error_code::argument, "cma_es: tell needs at least mu = ", mu, " solutions, got ", told);
+        std::vector<double> w(weights.begin(), weights.begin() + static_cast<std::ptrdiff_t>(mu));
+        if (told >= lambda) {
+            w.insert(w.end(), told - lambda, 0.0);
+            w.insert(w.end(), weights.begin() + static_cast<std::ptrdiff_t>(mu), weights.end());
+        } else {
+            w.insert(w.end(), weights.end() - static_cast<std::ptrdiff_t>(told - mu), weights.end());
+        }
+        return w;
+    }
+};
+
+/// Computes cma_parameters for dimension n and population λ (formulas on cma_parameters).
+/// Throws: zoa::error(argument) if n == 0 or λ < 2.
+inline cma_parameters make_cma_parameters(std::size_t n, std::size_t lambda, bool active = true,
+                                          std::size_t eigen_interval = 0) {
+    require(n >= 1, error_code::argument, "cma_es: dimension must be >= 1, got 0");
+    require(lambda >= 2, error_code::argument, "cma_es: popsize must be >= 2, got ", lambda);
+    cma_parameters p;
+    p.n = n;
+    p.lambda = lambda;
+    const double N = static_cast<double>(n);
+    std::vector<double> raw(lambda);
+    for (std::size_t i = 0; i < lambda; ++i)
+        raw[i] = std::log((static_cast<double>(lambda) + 1.0) / 2.0) - std::log(static_cast<double>(i + 1));
+    double spos = 0, spos2 = 0, sneg = 0, sneg2 = 0;
+    for (double w : raw) {
+        if (w > 0) spos += w, spos2 += w * w, ++p.mu;
+        if (w < 0) sneg += w, sneg2 += w * w;
+    }
+    p.mueff = spos * spos / spos2;
+    p.mueff_minus = sneg2 > 0 ? sneg * sneg / sneg2 : 0.0;
+    p.cs = (p.mueff + 2.0) / (N + p.mueff + 5.0);
+    p.damps = 1.0 + 2.0 * std::max(0.0, std::sqrt((p.mueff - 1.0) / (N + 1.0)) - 1.0) + p.cs;
+    p.cc = (4.0 + p.mueff / N) / (N + 4.0 + 2.0 * p.mueff / N);
+    p.c1 = 2.0 / ((N + 1.3) * (N + 1.3) + p.mueff);
+    p.cmu = std::min(1.0 - p.c1, 2.0 * (0.25 + p.mueff + 1.0 / p.mueff - 2.0) / ((N + 2.0) * (N + 2.0) + p.mueff));
+    p.chi_n = std::sqrt(N) * (1.0 - 1.0 / (4.0 * N) + 1.0 / (21.0 * N * N));
+    const double neg_sum = std::min({1.0 + p.c1 / p.cmu, 1.0 + 2.0 * p.mueff_minus / (p.mueff + 2.0),
+                                     (1.0 - p.c1 - p.cmu) / (N * p.cmu)});
+    p.weights.resize(lambda);
+    for (std::size_t i = 0; i < lambda; ++i) {
+        if (raw[i] > 0) p.weights[i] = raw[i] / spos;
+        else if (raw[i] < 0 && active) p.weights[i] = raw[i] * neg_sum / -sneg;
+        else p.weights[i] = 0.0;
+    }
+    if (eigen_interval == 0) {
+        const double gap = 1.0 / (p.c1 + p.cmu) / N / 10.0;
+        eigen_interval = gap >= 1.0 ? static_cast<std::size_t>(std::floor(gap)) : 1;
+    }
+    p.eigen_interval = eigen_interval;
+    return p;
+}
+
+/// CMA-ES minimiser in the pycma ask/tell style, double precision inside, float candidates outside.
+///
+/// Per generation g (Hansen 2016): ask() samples z_k ~ N(0,I) (zoa::rng(seed, g).normal(), k-major),
+/// y_k = B D z_k, x_k = m + σ y_k. tell(X, f) ranks all told points by f (stable: ties keep told order) and
+///   ⟨y⟩ = Σ_{i≤μ} w_i y_{i:told};  m ← m + σ⟨y⟩
+///   p_σ ← (1−c_σ)p_σ + √(c_σ(2−c_σ)μ_eff) C^{-1/2}⟨y⟩,  C^{-1/2} = B D⁻¹ Bᵀ
+///   h_σ = [‖p_σ‖/√(1−(1−c_σ)^{2(g+1)}) < (1.4 + 2/(n+1)) χ_n]
+///   p_c ← (1−c_c)p_c + h_σ √(c_c(2−c_c)μ_eff) ⟨y⟩
+///   C ← (1 + c_1 δ(h_σ) − c_1 − c_μ Σ_j w_j) C + c_1 p_c p_cᵀ + c_μ Σ_i w°_i y_i y_iᵀ,
+///       δ(h_σ) = (1−h_σ) c_c (2−c_c),  w°_i = w_i (w_i ≥ 0) or w_i · n/‖C^{-1/2} y_i‖² (w_i < 0)
+///   σ ← σ · exp(clip((c_σ/d_σ)(‖p_σ‖/χ_n − 1), −1, 1))      (the ±1 clip is pycma's)
+/// B, D are recomputed from C (eigen_symmetric_inplace) at the first ask() at least `eigen_interval` generations
+/// after the previous decomposition; in between the stale B, D are used for sampling and C^{-1/2}.
+///
+/// Told points that were not asked (FOA's previous best) get y = (x − m)/σ, clipped in Mahalanobis length to
+/// √n + 2n/(n+2) (pycma repair_genotype) and take part in ranking, mean and covariance like any other point;
+/// the told weights are cma_parameters::told_weights(told) (zero weight for the extra ranks, μ fixed).
+/// Asked points are recognised by bitwise equality with the last ask(), and their exact double y is reused.
+/// NaN fitness values are replaced by the median of the others (pycma); ±inf rank normally.
+///
+/// Memory: C packed upper triangle n(n+1)/2 doubles + B n² doubles + O(λn): 1.5 n² doubles (64 MB at n = 2304).
+/// Cost per generation: O(λ n²) (sampling + covariance update); every eigen_interval generations O(n³).
+/// Not thread-safe; deterministic for a seed (bitwise, any platform with IEEE doubles and the same libm).
+class cma_es {
+public:
+    /// Best told point so far (asked or injected) and its fitness.
+    struct best_solution {
+        std::vector<float> x;
+        double f = std::numeric_limits<double>::infinity();
+        std::size_t generation = 0;  ///< generation whose tell() saw it (0-based)
+        bool valid = false;
+    };
+
+    /// Requires: x0 non-empty and finite, sigma0 > 0 finite, opt.popsize 0 or ≥ 2, condition_limit > 1.
+    /// Throws: zoa::error(argument) otherwise.
+    cma_es(std::vector<double> x0, double sigma0, cma_options opt = {}) : opt_(opt), x0_(std::move(x0)), sigma0_(sigma0) {
+        require(!x0_.empty(), error_code::argument, "cma_es: x0 must not be empty");
+        for (std::size_t i = 0; i < x0_.size(); ++i)
+            require(std::isfinite(x0_[i]), error_code::argument, "cma_es: x0[", i, "] is not finite: ", x0_[i]);
+        require(std::isfinite(sigma0) && sigma0 > 0, error_code::argument, "cma_es: sigma0 must be finite and > 0, got ",
+                sigma0);
+        require(opt.condition_limit > 1.0, error_code::argument, "cma_es: condition_limit must be > 1, got ",
+                opt.condition_limit);
+        const std::size_t n = x0_.size();
+        const std::size_t lambda =
+            opt.popsize ? opt.popsize : 4 + static_cast<std::size_t>(std::floor(3.0 * std::log(static_cast<double>(n))));
+        par_ = make_cma_parameters(n, lambda, opt.active, opt.eigen_interval);
+        reset();
+    }
+
+    /// Back to the state right after construction (mean x0, σ0, C = I, generation 0, no best); same seed.
+    void reset() {
+        const std::size_t n = par_.n;
+        mean_ = x0_;
+        sigma_ = sigma0_;
+        pc_.assign(n, 0.0);
+        ps_.assign(n, 0.0);
+        c_.assign(n * (n + 1) / 2, 0.0);
+        for (std::size_t i = 0; i < n; ++i) c_[packed(i, i)] = 1.0;
+        bt_.assign(n * n, 0.0);
+        for (std::size_t i = 0; i < n; ++i) bt_[i * n + i] = 1.0;
+        d_.assign(n, 1.0);
+        identity_ = true;
+        dirty_ = false;
+        gen_ = evals_ = last_eigen_gen_ = eigen_count_ = 0;
+        asked_x_.clear();
+        asked_y_.clear();
+        asked_z2_.clear();
+        asked_valid_ = false;
+        best_ = best_solution{};
+    }
+
+    /// λ new candidates x_k = m + σ B D z_k (rounded to float). The reference stays valid until the next
+    /// ask/tell/reset. Calling ask() twice in one generation returns the same candidates.
+    const std::vector<std::vector<float>>& ask() {
+        const std::size_t n = par_.n, lambda = par_.lambda;
+        if (dirty_ && gen_ >= last_eigen_gen_ + par_.eigen_interval) update_eigen();
+        rng r(opt_.seed, gen_);
+        std::vector<double> z(lambda * n);
+        for (double& v : z) v = static_cast<double>(r.normal());
+        asked_y_.assign(lambda * n, 0.0);
+        asked_z2_.assign(lambda, 0.0);
+        for (std::size_t k = 0; k < lambda; ++k)
+            for (std::size_t j = 0; j < n; ++j) asked_z2_[k] += z[k * n + j] * z[k * n + j];
+        if (identity_) {
+            for (std::size_t k = 0; k < lambda; ++k)
+                for (std::size_t j = 0; j < n; ++j) asked_y_[k * n + j] = d_[j] * z[k * n + j];
+        } else {  // y_k = Σ_j D_j z_kj b_j  (b_j = row j of Bᵀ, contiguous)
+            for (std::size_t j = 0; j < n; ++j) {
+                const double* bj = &bt_[j * n];
+                for (std::size_t k = 0; k < lambda; ++k) {
+                    const double a = d_[j] * z[k * n + j];
+                    double* yk = &asked_y_[k * n];
+                    for (std::size_t i = 0; i < n; ++i) yk[i] += a * bj[i];
+                }
+            }
+        }
+        asked_x_.assign(lambda, std::vector<float>(n));
+        for (std::size_t k = 0; k < lambda; ++k)
+            for (std::size_t i = 0; i < n; ++i)
+                asked_x_[k][i] = static_cast<float>(mean_[i] + sigma_ * asked_y_[k * n + i]);
+        asked_valid_ = true;
+        return asked_x_;
+    }
+
+    /// Updates the distribution from told points and their fitness (lower is better).
+    /// Requires: candidates.size() == fitness.size() ≥ μ; every candidate has n finite entries; not all NaN.
+    /// Throws: zoa::error(argument|shape|numeric) naming the offending index.
+    void tell(const std::vector<std::vector<float>>& candidates, const std::vector<double>& fitness) {
+        const std::size_t n = par_.n, told = candidates.size();
+        require(fitness.size() == told, error_code::argument, "cma_es::tell: ", told, " candidates but ", fitness.size(),
+                " fitness values");
+        const std::vector<double> w = par_.told_weights(told);
+        for (std::size_t i = 0; i < told; ++i) {
+            require(candidates[i].size() == n, error_code::shape, "cma_es::tell: candidate ", i, " has ",
+                    candidates[i].size(), " entries, expected n = ", n);
+            for (std::size_t j = 0; j < n; ++j)
+                require(std::isfinite(candidates[i][j]), error_code::numeric, "cma_es::tell: candidate ", i, " entry ",
+                        j, " is not finite");
+        }
+        const std::vector<double> f = replace_nan_by_median(fitness);
+
+        // genotypes y_i and squared Mahalanobis lengths ‖C^{-1/2} y_i‖²
+        std::vector<double> y(told * n);
+        std::vector<double> m2(told);
+        std::vector<char> used(asked_valid_ ? par_.lambda : 0, 0);
+        for (std::size_t i = 0; i < told; ++i) {
+            const std::size_t k = match_asked(candidates[i], i, used);
+            if (k != npos) {
+                used[k] = 1;
+                std::copy_n(&asked_y_[k * n], n, &y[i * n]);
+                m2[i] = asked_z2_[k];
+                continue;
+            }
+            double* yi = &y[i * n];
+            for (std::size_t j = 0; j < n; ++j) yi[j] = (static_cast<double>(candidates[i][j]) - mean_[j]) / sigma_;
+            const double len = std::sqrt(mahalanobis2(yi));
+            const double upper = std::sqrt(static_cast<double>(n)) + 2.0 * static_cast<double>(n) / (static_cast<double>(n) + 2.0);
+            if (opt_.repair_injected && len > upper) {
+                for (std::size_t j = 0; j < n; ++j) yi[j] *= upper / len;
+                m2[i] = upper * upper;
+            } else {
+                m2[i] = len * len;
+            }
+        }
+
+        std::vector<std::size_t> order(told);
+        std::iota(order.begin(), order.end(), std::size_t{0});
+        std::stable_sort(order.begin(), order.end(), [&f](std::size_t a, std::size_t b) { return f[a] < f[b]; });
+        if (f[order[0]] < best_.f || !best_.valid) {
+            best_.x = candidates[order[0]];
+            best_.f = f[order[0]];
+            best_.generation = gen_;
+            best_.valid = true;
+        }
+
+        // mean
+        std::vector<double> yw(n, 0.0);
+        for (std::size_t r = 0; r < par_.mu; ++r) {
+            const double* yi = &y[order[r] * n];
+            for (std::size_t j = 0; j < n; ++j) yw[j] += w[r] * yi[j];
+        }
+        for (std::size_t j = 0; j < n; ++j) mean_[j] += sigma_ * yw[j];
+
+        // evolution paths
+        const std::vector<double> cinv_yw = inv_sqrt_c(yw);
+        const double a_s = std::sqrt(par_.cs * (2.0 - par_.cs) * par_.mueff);
+        double ps2 = 0.0;
+        for (std::size_t j = 0; j < n; ++j) {
+            ps_[j] = (1.0 - par_.cs) * ps_[j] + a_s * cinv_yw[j];
+            ps2 += ps_[j] * ps_[j];
+        }
+        const double ps_norm = std::sqrt(ps2);
+        const double corr = std::sqrt(1.0 - std::pow(1.0 - par_.cs, 2.0 * static_cast<double>(gen_ + 1)));
+        const bool hsig = ps_norm / corr < (1.4 + 2.0 / (static_cast<double>(n) + 1.0)) * par_.chi_n;
+        const double a_c = hsig ? std::sqrt(par_.cc * (2.0 - par_.cc) * par_.mueff) : 0.0;
+        for (std::size_t j = 0; j < n; ++j) pc_[j] = (1.0 - par_.cc) * pc_[j] + a_c * yw[j];
+
+        // covariance: collect the rank-one terms (coefficient, vector)
+        double wsum = 0.0;
+        for (double wi : w) wsum += wi;
+        const double delta_h = hsig ? 0.0 : par_.cc * (2.0 - par_.cc);
+        const double decay = 1.0 + par_.c1 * delta_h - par_.c1 - par_.cmu * wsum;
+        std::vector<double> coef;
+        std::vector<const double*> vec;
+        coef.push_back(par_.c1);
+        vec.push_back(pc_.data());
+        for (std::size_t r = 0; r < told; ++r) {
+            double wr = w[r];
+            if (wr == 0.0) continue;
+            if (wr < 0.0) {
+                const double l2 = m2[order[r]];
+                if (!(l2 > 0.0)) continue;  // y = 0 contributes nothing
+                wr *= static_cast<double>(n) / l2;
+            }
+            coef.push_back(par_.cmu * wr);
+            vec.push_back(&y[order[r] * n]);
+        }
+        for (std::size_t i = 0; i < n; ++i) {
+            double* ci = &c_[packed(i, i)];  // C_ij for j = i..n−1 is ci[j − i]
+            const std::size_t len = n - i;
+            for (std::size_t t = 0; t < len; ++t) ci[t] *= decay;
+            for (std::size_t q = 0; q < coef.size(); ++q) {
+                const double a = coef[q] * vec[q][i];
+                const double* v = vec[q] + i;
+                for (std::size_t t = 0; t < len; ++t) ci[t] += a * v[t];
+            }
+        }
+        dirty_ = true;
+
+        // step size
+        const double s = std::clamp(par_.cs / par_.damps * (ps_norm / par_.chi_n - 1.0), -1.0, 1.0);
+        sigma_ *= std::exp(s);
+
+        ++gen_;
+        evals_ += told;
+        asked_valid_ = false;
+    }
+
+    /// Distribution mean m (double precision).
+    const std::vector<double>& mean() const noexcept { return mean_; }
+    /// Step size σ.
+    double sigma() const noexcept { return sigma_; }
+    /// Best told point so far.
+    const best_solution& best() const noexcept { return best_; }
+    /// Completed generations (number of tell calls since construction/reset).
+    std::size_t generation() const noexcept { return gen_; }
+    /// Told points so far.
+    std::size_t evaluations() const noexcept { return evals_; }
+    /// Eigendecompositions performed so far.
+    std::size_t eigen_updates() const noexcept { return eigen_count_; }
+    std::size_t dimension() const noexcept { return par_.n; }
+    std::size_t popsize() const noexcept { return par_.lambda; }
+    const cma_parameters& parameters() const noexcept { return par_; }
+    const cma_options& options() const noexcept { return opt_; }
+    /// Evolution paths p_σ and p_c.
+    const std::vector<double>& path_sigma() const noexcept { return ps_; }
+    const std::vector<double>& path_c() const noexcept { return pc_; }
+    /// Square roots of the eigenvalues of C at the last decomposition, ascending (all 1 before the first).
+    const std::vector<double>& axis_lengths() const noexcept { return d_; }
+    /// max D / min D at the last decomposition (√cond(C)).
+    double axis_ratio() const noexcept { return *std::max_element(d_.begin(), d_.end()) / *std::min_element(d_.begin(), d_.end()); }
+    /// Covariance entry C_ij (current C, not the decomposed one).
+    double covariance(std::size_t i, std::size_t j) const { return i <= j ? c_[packed(i, j)] : c_[packed(j, i)]; }
+    /// Bytes of the strategy state (C, B, vectors, last asked population).
+    std::size_t state_bytes() const noexcept {
+        std::size_t b = (c_.size() + bt_.size() + d_.size() + mean_.size() + pc_.size() + ps_.size() + x0_.size() +
+                         asked_y_.size() + asked_z2_.size()) * sizeof(double);
+        for (const auto& x : asked_x_) b += x.size() * sizeof(float);
+        return b + best_.x.size() * sizeof(float);
+    }
+
+private:
+    static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
+    /// Index of C_ij (i ≤ j) in the packed upper triangle: row i starts at i·n − i(i−1)/2.
+    std::size_t packed(std::size_t i, std::size_t j) const noexcept { return i * par_.n - i * (i - 1) / 2 + (j - i); }
+
+    /// Which asked point (not yet used) equals x bitwise; tries index `hint` first. npos if none.
+    std::size_t match_asked(const std::vector<float>& x, std::size_t hint, const std::vector<char>& used) const {
+        if (!asked_valid_) return npos;
+        auto same = [&](std::size_t k) { return !used[k] && std::equal(x.begin(), x.end(), asked_x_[k].begin()); };
+        if (hint < asked_x_.size() && same(hint)) return hint;
+        for (std::size_t k = 0; k < asked_x_.size(); ++k)
+            if (k != hint && same(k)) return k;
+        return npos;
+    }
+
+    /// pycma: NaN fitness → median of the non-NaN values (mean of the two middle ones for an even count).
+    static std::vector<double> replace_nan_by_median(const std::vector<double>& f) {
+        std::vector<double> ok;
+        for (double v : f)
+            if (!std::isnan(v)) ok.push_back(v);
+        require(!ok.empty(), error_code::numeric, "cma_es::tell: all ", f.size(), " fitness values are NaN");
+        if (ok.size() == f.size()) return f;
+        std::sort(ok.begin(), ok.end());
+        const std::size_t h = ok.size() / 2;
+        const double med = ok.size() % 2 ? ok[h] : 0.5 * (ok[h - 1] + ok[h]);
+        std::vector<double> out(f);
+        for (double& v : out)
+            if (std::isnan(v)) v = med;
+        return out;
+    }
+
+    /// C^{-1/2} v = B D⁻¹ Bᵀ v with the current (possibly stale) B, D.
+    std::vector<double> inv_sqrt_c(const std::vector<double>& v) const {
+        const std::size_t n = par_.n;
+        std::vector<double> out(n, 0.0);
+        if (identity_) {
+            for (std::size_t j = 0; j < n; ++j) out[j] = v[j] / d_[j];
+            return out;
+        }
+        for (std::size_t j = 0; j < n; ++j) {
+            const double* bj = &bt_[j * n];
+            double t = 0.0;
+            for (std::size_t i = 0; i < n; ++i) t += bj[i] * v[i];
+            t /= d_[j];
+            for (std::size_t i = 0; i < n; ++i) out[i] += t * bj[i];
+        }
+        return out;
+    }
+
+    /// ‖D⁻¹ Bᵀ y‖² (squared Mahalanobis length of a genotype y under the current B, D).
+    double mahalanobis2(const double* y) const {
+        const std::size_t n = par_.n;
+        double s = 0.0;
+        for (std::size_t j = 0; j < n; ++j) {
+            double t = 0.0;
+            if (identity_) {
+                t = y[j];
+            } else {
+                const double* bj = &bt_[j * n];
+                for (std::size_t i = 0; i < n; ++i) t += bj[i] * y[i];
+            }
+            t /= d_[j];
+            s += t * t;
+        }
+        return s;
+    }
+
+    /// B, D ← eig(C). If λmin ≤ 0 or λmax/λmin > L = condition_limit: C += δI with δ = (λmax − L λmin)/(L − 1),
+    /// so that the new condition (λmax + δ)/(λmin + δ) is exactly L (eigenvectors unchanged).
+    void update_eigen() {
+        const std::size_t n = par_.n;
+        for (std::size_t i = 0; i < n; ++i) std::copy_n(&c_[packed(i, i)], n - i, &bt_[i * n + i]);
+        std::vector<double> ev(n);
+        eigen_symmetric_inplace(n, bt_.data(), ev.data());
+        const double lo = ev.front(), hi = ev.back();
+        require(hi > 0.0 && std::isfinite(hi), error_code::numeric, "cma_es: covariance matrix has no positive eigenvalue",
+                " (largest ", hi, ") at generation ", gen_);
+        if (lo <= 0.0 || hi > opt_.condition_limit * lo) {
+            const double delta = (hi - opt_.condition_limit * lo) / (opt_.condition_limit - 1.0);
+            for (double& v : ev) v += delta;
+            for (std::size_t i = 0; i < n; ++i) c_[packed(i, i)] += delta;
+        }
+        for (std::size_t j = 0; j < n; ++j) d_[j] = std::sqrt(ev[j]);
+        identity_ = false;
+        dirty_ = false;
+        last_eigen_gen_ = gen_;
+        ++eigen_count_;
+    }
+
+    cma_options opt_;
+    cma_parameters par_;
+    std::vector<double> x0_;
+    double sigma0_;
+    std::vector<double> mean_, pc_, ps_, c_, bt_, d_;
+    double sigma_ = 1.0;
+    bool identity_ = true, dirty_ = false;
+    std::size_t gen_ = 0, evals_ = 0, last_eigen_gen_ = 0, eigen_count_ = 0;
+    std::vector<std::vector<float>> asked_x_;
+    std::vector<double> asked_y_, asked_z2_;
+    bool asked_valid_ = false;
+    best_solution best_;
+};
+
+}  // namespace zoa::adapt
+// ---- end zoa/adapt/cma_es.hpp
+// #include "zoa/adapt/eigen_sym.hpp"
+// #include "zoa/adapt/foa_adapter.hpp"
+// ---- begin zoa/adapt/foa_adapter.hpp
+// zoa — FOA (Niu et al., ICML 2024): CMA-ES over input prompts with activation shifting (spec §2), 28 forwards/batch
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <vector>
+
+#include <xtensor/xtensor.hpp>
+
+// #include "zoa/adapt/cma_es.hpp"
+// #include "zoa/adapt/model_hooks.hpp"
+// #include "zoa/adapt/objective.hpp"
+// #include "zoa/adapt/zoa_adapter.hpp"
+// #include "zoa/core/error.hpp"
+// #include "zoa/core/rng.hpp"
+
+namespace zoa::adapt {
+
+/// FOA's knobs (reference defaults).
+struct foa_options {
+    std::size_t num_prompts = 3;   ///< ViT prompt tokens (--num_prompts); ResNet uses one 3×3×7×7 input conv
+    std::size_t popsize = 27;      ///< CMA-ES λ (--popsize); each batch evaluates λ + 1 candidates
+    double sigma0 = 1.0;           ///< CMA-ES initial step size
+    float lambda = 0.4f;           ///< --fitness_lambda
+    float shift_ema = 0.9f;        ///< activation-shift history EMA
+    bool activation_shift = true;
+    bool resnet_shift_vector = false;  ///< fix of spec §6 item 2 (reference: scalar source mean)
+    std::uint64_t seed = 2020;
+};
+
+/// FOA fitness (spec §2.1, §2.2):
+///   ViT:    λ·(Σ_d (σ_d − σ^S_d)² + Σ_d (μ_d − μ^S_d)²)·B/64 + Σ_b H(softmax(z_b))      (sums)
+///   ResNet: λ·(¼Σ_k MSE(σ_k, σ^S_k) + ¼Σ_k MSE(μ_k, μ^S_k)) + mean_b H(softmax(z_b))  (means per stage)
+inline float foa_loss(const xt::xtensor<float, 2>& features, const xt::xtensor<float, 2>& logits,
+                      const source_statistics& src, float lambda, model_family family) {
+    const auto B = static_cast<float>(features.shape(0));
+    if (family == model_family::resnet)
+        return feature_discrepancy(features, src, lambda) + mean_entropy(logits);
+    // equal groups: feature_discrepancy = λ·(Σ_d … + Σ_d …)/F, so multiply back by F
+    const auto F = static_cast<float>(features.shape(1));
+    return feature_discrepancy(features, src, lambda) * F * B / 64.0f + mean_entropy(logits) * B;
+}
+
+/// FOA for any adaptable model with a prompt hook (layout().prompt_unit > 0). Per batch: shift from the history;
+/// candidates = CMA-ES ask() (λ) + the previous batch's best prompt; one forward each (so λ + 1 = 28 passes);
+/// the prediction is the lowest-loss candidate's output (shifted); tell(all candidates, losses); the history
+/// EMA takes the mean over candidates of the last feature group's batch mean.
+template <class Model>
+class foa_adapter {
+public:
+    foa_adapter(const Model& model, foa_options opt, source_statistics source)
+        : model_(&model), opt_(opt), src_(std::move(source)), layout_(model.layout()) {
+        require(layout_.prompt_unit > 0, error_code::argument, "foa_adapter: the model takes no prompt");
+        require(!src_.empty() && src_.mean.size() == layout_.feature_width(), error_code::shape,
+                "foa_adapter: source statistics have ", src_.mean.size(), " dims, the model produces ",
+                layout_.feature_width());
+        require(opt_.popsize >= 2, error_code::argument, "foa_adapter: popsize must be >= 2, got ", opt_.popsize);
+        reset();
+    }
+
+    template <class Batch>
+    const xt::xtensor<float, 2>& predict_and_adapt(const Batch& x) {
+        const std::size_t D = layout_.feature_groups.back(), F = layout_.feature_width();
+        const bool use_shift = opt_.activation_shift && !hist_.empty();
+        if (use_shift) {
+            shift_.resize(D);
+            const bool scalar = layout_.family == model_family::resnet && !opt_.resnet_shift_vector;
+            for (std::size_t i = 0; i < D; ++i) shift_[i] = (scalar ? src_.mean.back() : src_.mean[F - D + i]) - hist_[i];
+        }
+        candidates_ = es_->ask();
+        candidates_.push_back(best_prompt_);
+        losses_.assign(candidates_.size(), std::numeric_limits<double>::quiet_NaN());
+        std::vector<double> mean_last(D, 0.0);
+        double best = std::numeric_limits<double>::infinity();
+        std::size_t best_k = candidates_.size() - 1, finite_count = 0;
+        for (std::size_t k = 0; k < candidates_.size(); ++k) {
+            forward_request req;
+            req.prompt = candidates_[k].data();
+            req.prompt_size = candidates_[k].size();
+            req.shift = use_shift ? shift_.data() : nullptr;
+            req.embedding_stats = false;
+            req.batch_statistics = layout_.family == model_family::resnet;
+            model_->forward_adapt(x, req, r_);
+            ++stats_.forwards;
+            const float loss = foa_loss(r_.features, r_.logits, src_, opt_.lambda, layout_.family);
+            const std::size_t B = r_.features.shape(0);
+            for (std::size_t i = 0; i < D; ++i) {
+                double s = 0;
+                for (std::size_t b = 0; b < B; ++b) s += r_.features(b, F - D + i);
+                mean_last[i] += s / double(B);
+            }
+            if (!std::isfinite(loss)) continue;
+            losses_[k] = loss;
+            ++finite_count;
+            if (loss < best) {
+                best = loss;
+                best_k = k;
+                prediction_ = use_shift ? r_.shifted_logits : r_.logits;
+            }
+        }
+        ++stats_.batches;
+        stats_.last_forwards = candidates_.size();
+        if (finite_count == 0) {  // nothing to learn from: keep the state, predict with the previous best
+            ++stats_.skipped_updates;
+            forward_request req;
+            req.prompt = best_prompt_.data();
+            req.prompt_size = best_prompt_.size();
+            req.batch_statistics = layout_.family == model_family::resnet;
+            model_->forward_adapt(x, req, r_);
+            ++stats_.forwards;
+            prediction_ = r_.logits;
+            return prediction_;
+        }
+        stats_.last_loss.total = static_cast<float>(best);
+        es_->tell(candidates_, losses_);
+        best_prompt_ = candidates_[best_k];
+        const bool first = hist_.empty();
+        hist_.resize(D);
+        for (std::size_t i = 0; i < D; ++i) {
+            const auto m = static_cast<float>(mean_last[i] / double(candidates_.size()));
+            hist_[i] = first ? m : opt_.shift_ema * hist_[i] + (1.0f - opt_.shift_ema) * m;
+        }
+        return prediction_;
+    }
+
+    /// New CMA-ES, new initial prompt, no shift history (the reference's reset()).
+    void reset() {
+        const std::size_t n = layout_.family == model_family::resnet ? layout_.prompt_unit
+                                                                       : opt_.num_prompts * layout_.prompt_unit;
+        rng r(opt_.seed, 0x70726f6d7074ull);
+        best_prompt_.resize(n);
+        std::vector<double> x0(n, 0.0);
+        for (std::size_t i = 0; i < n; ++i) {
+            if (layout_.family == model_family::resnet) {  // kaiming-normal conv prompt; CMA starts from it
+                best_prompt_[i] = layout_.prompt_init_scale * r.normal();
+                x0[i] = best_prompt_[i];
+            } else {  // U(−v, v) seeds only the first "previous best"; CMA mean starts at 0
+                best_prompt_[i] = layout_.prompt_init_scale * (2.0f * r.uniform() - 1.0f);
+            }
+        }
+        cma_options co;
+        co.popsize = opt_.popsize;
+        co.seed = opt_.seed;
+        es_.emplace(std::move(x0), opt_.sigma0, co);
+        hist_.clear();
+        stats_ = {};
+    }
+
+    adapter_stats stats() const {
+        adapter_stats s = stats_;
+        s.state_bytes = es_->state_bytes() + sizeof(float) * (best_prompt_.size() + hist_.size());
+        return s;
+    }
+    /// The prompt the next batch starts from (the last batch's best).
+    const std::vector<float>& best_prompt() const noexcept { return best_prompt_; }
+
+private:
+    const Model* model_;
+    foa_options opt_;
+    source_statistics src_;
+    adapt_layout layout_;
+    std::optional<cma_es> es_;
+    std::vector<std::vector<float>> candidates_;
+    std::vector<double> losses_;
+    std::vector<float> best_prompt_, hist_, shift_;
+    forward_result r_;
+    xt::xtensor<float, 2> prediction_;
+    adapter_stats stats_;
+};
+
+}  // namespace zoa::adapt
+// ---- end zoa/adapt/foa_adapter.hpp
+// #include "zoa/adapt/knowledge_bank.hpp"
+// #include "zoa/adapt/model_hooks.hpp"
+// #include "zoa/adapt/objective.hpp"
+// #include "zoa/adapt/optimizers.hpp"
+// #include "zoa/adapt/options.hpp"
+// #include "zoa/adapt/perturbation.hpp"
+// #include "zoa/adapt/shift_detector.hpp"
+// #include "zoa/adapt/spsa.hpp"
+// #include "zoa/adapt/t3a.hpp"
+// #include "zoa/adapt/zoa_adapter.hpp"
 // ---- end zoa/zoa.hpp

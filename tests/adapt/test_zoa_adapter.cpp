@@ -246,3 +246,50 @@ TEST_CASE("ZOA lowers the loss and beats no adaptation on a shifted stream") {
     CHECK(last_loss < 0.8 * first_loss);
     CHECK(acc_zoa >= acc_none + 0.03);
 }
+
+#include "zoa/adapt/state_io.hpp"
+
+#include <cstdio>
+
+TEST_CASE("adapter state and source statistics round-trip through safetensors bitwise") {
+    setup s;
+    using policy = zoa::policy<zoa::bank::fused_bank<4>>;
+    zoa::adapt::zoa_adapter<toy::model, policy> a(s.model, toy_options(), s.src);
+    zoa::rng r(31);
+    std::vector<int> y;
+    for (int i = 0; i < 16; ++i)
+        a.predict_and_adapt(s.data.make(32, y, r, 0.5f, std::vector<float>(8, i < 8 ? 0.0f : 3.0f)));
+    REQUIRE(a.stats().bank_size >= 1);
+    const std::string state_path = "zoa_test_state.safetensors", stats_path = "zoa_test_stats.safetensors";
+    zoa::adapt::save_zoa_state(a.snapshot(), state_path);
+    zoa::adapt::zoa_adapter<toy::model, policy> b(s.model, toy_options(), s.src);
+    b.restore(zoa::adapt::load_zoa_state(state_path));
+    const auto sa = a.snapshot(), sb = b.snapshot();
+    CHECK(sa.alpha == sb.alpha);
+    CHECK(sa.deltas == sb.deltas);
+    CHECK(sa.epsilon == sb.epsilon);
+    CHECK(sa.similarity == sb.similarity);
+    CHECK(sa.hist == sb.hist);
+    CHECK(sa.domain_var == sb.domain_var);
+    CHECK(sb.stats.batches == 16);
+
+    auto src = s.src;
+    src.provenance = {{"model.sha256", "abc"}, {"precision", "w6a6"}, {"images", "512"}};
+    zoa::adapt::save_source_statistics(src, stats_path);
+    const auto back = zoa::adapt::load_source_statistics(stats_path);
+    CHECK(back.mean == src.mean);
+    CHECK(back.std == src.std);
+    CHECK(back.groups == src.groups);
+    CHECK(back.provenance == src.provenance);
+    CHECK_NOTHROW(zoa::adapt::check_provenance(back, {{"precision", "w6a6"}}));
+    CHECK_THROWS_WITH_AS(zoa::adapt::check_provenance(back, {{"precision", "w8a8"}}),
+                         "zoa: argument: source statistics were computed for precision = 'w6a6', but the model has 'w8a8'",
+                         zoa::error);
+    CHECK_THROWS_AS(zoa::adapt::load_zoa_state(stats_path), zoa::error);  // wrong kind of file
+    // a state from another layout is rejected by restore
+    auto wrong = sa;
+    wrong.epsilon.pop_back();
+    CHECK_THROWS_AS(b.restore(wrong), zoa::error);
+    std::remove(state_path.c_str());
+    std::remove(stats_path.c_str());
+}

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 
 namespace zoa {
@@ -112,7 +113,7 @@ private:
     std::uint64_t stream_;
     std::uint64_t counter_ = 0;
     std::array<std::uint32_t, 4> block_{};
-    int used_ = 4;
+    std::size_t used_ = 4;
     float spare_ = 0.0f;
     bool has_spare_ = false;
 };
