@@ -329,20 +329,8 @@ private:
         c.validate();
     }
 
-    struct run_args {
-        const float* norm_params = nullptr;
-        bool batch_stats = false;
-        const float* prompt = nullptr;
-        const float* shift = nullptr;
-        const detail::site_observer* observer = nullptr;
-    };
-    struct run_outputs {
-        float* features = nullptr;  // B × feature_width()
-        float* logits = nullptr;    // B × classes
-        float* shifted = nullptr;
-        float* embed_mean = nullptr;
-        float* embed_var = nullptr;
-    };
+    using run_args = detail::run_args;
+    using run_outputs = detail::run_outputs;
 
     void check_batch(const batch_type& x) const {
         require(x.shape(0) >= 1 && x.shape(1) == config_.in_chans, error_code::shape, "resnet: batch is [",

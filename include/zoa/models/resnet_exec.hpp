@@ -29,6 +29,24 @@ enum class run_mode { fp32, integer, simulated };
 /// Calibration hook: called with every activation-quantizer site's float tensor (fp32 mode).
 using site_observer = std::function<void(std::size_t site, const float* x, std::size_t n)>;
 
+/// Inputs of one forward (the adaptation request, plus the calibration observer).
+struct run_args {
+    const float* norm_params = nullptr;  ///< adapted BN affine params (layout order), nullptr = the model's
+    bool batch_stats = false;            ///< batch-statistics BatchNorm everywhere
+    const float* prompt = nullptr;       ///< FOA input-prompt conv weight (in_chans² · 49)
+    const float* shift = nullptr;        ///< activation shift of the last feature group
+    const site_observer* observer = nullptr;
+};
+
+/// Outputs of one forward; null pointers are not computed (logits always are).
+struct run_outputs {
+    float* features = nullptr;  ///< B × Σ stage channels
+    float* logits = nullptr;    ///< B × classes
+    float* shifted = nullptr;   ///< B × classes, fc(f4 + shift)
+    float* embed_mean = nullptr;
+    float* embed_var = nullptr;
+};
+
 /// An activation held by the executor: a pool slot and its per-image extents (the batch is the executor's).
 struct act {
     std::size_t slot = no_index, c = 0, h = 0, w = 0;

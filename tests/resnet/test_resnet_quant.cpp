@@ -1,0 +1,230 @@
+// zoa — MQBench-quantized ResNet: calibration and fake-quant logits vs the PyTorch reference, integer vs simulated
+// path, top-1 agreement with fp32, save/load of calibrated models, policy errors
+// SPDX-License-Identifier: MIT
+#include <doctest/doctest.h>
+
+#include "resnet_fixture.hpp"
+
+namespace {
+
+template <class Q>
+void golden_case(const std::string& name, const char* tag) {
+    const rt::golden g(name);
+    const auto fp = rt::fp_resnet::load(rt::model_path(name));
+    const auto x = g.images("input");
+    zoa::models::calibration_options opt;
+    opt.images = 8;
+    opt.batch_size = 4;  // two observer batches, as the fixture
+    auto q = Q::calibrate(fp, g.images("calib.images"), opt);
+    const std::string t(tag);
+
+    const auto modules = zoa::models::resnet_conv_modules(fp.config());
+    const std::vector<float> scale = g.vec(t + ".input_scale"), zp = g.vec(t + ".input_zero_point"),
+                             wsum = g.vec(t + ".weight_scale_sum");
+    REQUIRE(scale.size() == modules.size());
+    float worst_s = 0, worst_w = 0;
+    int zp_mismatch = 0;
+    const auto params = q.quant_params();
+    for (std::size_t i = 0; i < modules.size(); ++i) {
+        const auto& mp = params.modules.at(modules[i].name);
+        worst_s = std::max(worst_s, std::fabs(mp.input().scale[0] - scale[i]) / scale[i]);
+        zp_mismatch += mp.input().zero_point[0] != static_cast<std::int32_t>(zp[i]);
+        double s = 0;
+        for (float v : mp.weight().scale) s += v;
+        worst_w = std::max(worst_w, static_cast<float>(std::fabs(s - wsum[i]) / wsum[i]));
+    }
+    MESSAGE(name << " " << t << ": activation scales max rel diff " << worst_s << ", zero-point mismatches "
+                 << zp_mismatch << ", sum of weight scales max rel diff " << worst_w);
+    CHECK(worst_s <= 1e-5f);  // the fp32 activations differ from torch's by float rounding only
+    CHECK(zp_mismatch == 0);
+    CHECK(worst_w <= 1e-5f);
+
+    q.set_simulated(true);
+    const auto sim = q.predict(x);
+    q.set_simulated(false);
+    const auto integer = q.predict(x);
+    const auto ref = g.mat(t + ".logits");
+    MESSAGE(name << " " << t << ": simulated vs torch " << rt::rel_diff(sim, ref) << ", integer vs torch "
+                 << rt::rel_diff(integer, ref) << ", integer vs simulated " << rt::rel_diff(integer, sim)
+                 << " (relative to max |logit|)");
+    CHECK(rt::rel_diff(sim, ref) <= 1e-4f);
+    CHECK(rt::rel_diff(integer, ref) <= 1e-4f);
+    CHECK(rt::rel_diff(integer, sim) <= 1e-4f);
+    zoa::adapt::forward_result r;
+    q.forward_adapt(x, zoa::adapt::forward_request{}, r);
+    const float fr = rt::rel_diff(r.features, g.mat(t + ".features"));
+    MESSAGE(name << " " << t << ": features (after the stage-output / flatten quantizers) vs torch " << fr);
+    CHECK(fr <= 1e-4f);
+}
+
+}  // namespace
+
+TEST_CASE("resnet MQBench calibration and fake-quant logits vs PyTorch") {
+    golden_case<rt::w8_resnet>("basic", "w8a8");
+    golden_case<rt::w4_resnet>("basic", "w4a4");
+    golden_case<rt::w8_resnet>("bottleneck", "w8a8");
+    golden_case<rt::w4_resnet>("bottleneck", "w4a4");
+}
+
+namespace {
+
+/// Runs every adaptation request kind through the integer and the simulated path of q.
+template <class Q>
+void paths_agree(Q& q, const rt::golden& g) {
+    const auto x = g.images("input");
+    const std::vector<float> theta = g.vec("adapted.params"), shift = g.vec("shift.vector"),
+                             prompt = g.vec("prompt.weight");
+    zoa::adapt::forward_request req;
+    req.batch_statistics = true;
+    req.norm_params = theta.data();
+    req.shift = shift.data();
+    req.prompt = prompt.data();
+    req.prompt_size = prompt.size();
+    zoa::adapt::forward_result ri, rs;
+    q.set_simulated(false);
+    q.forward_adapt(x, req, ri);
+    q.set_simulated(true);
+    q.forward_adapt(x, req, rs);
+    q.set_simulated(false);
+    const float dl = rt::rel_diff(ri.logits, rs.logits), ds = rt::rel_diff(ri.shifted_logits, rs.shifted_logits),
+                df = rt::rel_diff(ri.features, rs.features), dm = rt::rel_diff(ri.embed_mean, rs.embed_mean),
+                dv = rt::rel_diff(ri.embed_var, rs.embed_var);
+    MESSAGE("integer vs simulated (batch stats, adapted BNs, shift, prompt): logits " << dl << ", shifted " << ds
+                                                                                     << ", features " << df
+                                                                                     << ", embedding mean/var " << dm
+                                                                                     << "/" << dv);
+    CHECK(dl <= 1e-4f);
+    CHECK(ds <= 1e-4f);
+    CHECK(df <= 1e-4f);
+    CHECK(dm <= 1e-4f);
+    CHECK(dv <= 1e-4f);
+}
+
+template <class Q>
+Q calibrated(const std::string& name, std::size_t threads = 1) {
+    const rt::golden g(name);
+    auto fp = rt::fp_resnet::load(rt::model_path(name));
+    fp.set_threads(threads);
+    zoa::models::calibration_options opt;
+    opt.batch_size = 4;
+    return Q::calibrate(fp, g.images("calib.images"), opt);
+}
+
+}  // namespace
+
+TEST_CASE("resnet quantized: integer and simulated paths agree on every forward_adapt request") {
+    for (const std::string name : {"basic", "bottleneck"}) {
+        CAPTURE(name);
+        const rt::golden g(name);
+        auto q8 = calibrated<rt::w8_resnet>(name);
+        paths_agree(q8, g);
+        auto q4 = calibrated<rt::w4_resnet>(name);
+        paths_agree(q4, g);
+    }
+}
+
+TEST_CASE("resnet W8A8 top-1 agreement with fp32 on the fixture images") {
+    std::size_t agree8 = 0, agree4 = 0, total = 0;
+    for (const std::string name : {"basic", "bottleneck"}) {
+        const rt::golden g(name);
+        const auto fp = rt::fp_resnet::load(rt::model_path(name));
+        const auto q8 = calibrated<rt::w8_resnet>(name);
+        const auto q4 = calibrated<rt::w4_resnet>(name);
+        for (const char* k : {"input", "calib.images"}) {
+            const auto x = g.images(k);
+            const auto t = rt::top1(fp.predict(x)), t8 = rt::top1(q8.predict(x)), t4 = rt::top1(q4.predict(x));
+            for (std::size_t i = 0; i < t.size(); ++i) {
+                agree8 += t8[i] == t[i];
+                agree4 += t4[i] == t[i];
+            }
+            total += t.size();
+        }
+    }
+    MESSAGE("top-1 agreement with fp32 over " << total << " fixture images (random-weight models): W8A8 " << agree8
+                                               << "/" << total << ", W4A4 " << agree4 << "/" << total);
+    CHECK(agree8 * 10 >= total * 9);  // 8-bit PTQ of these tiny nets flips at most 1 in 10 predictions
+}
+
+TEST_CASE("resnet quantized: save and load a calibrated model") {
+    for (const std::string name : {"basic", "bottleneck"}) {
+        CAPTURE(name);
+        const rt::golden g(name);
+        const auto x = g.images("input");
+        const auto q = calibrated<rt::w8_resnet>(name);
+        const rt::temp_file tf("q8");
+        q.save(tf.path);
+        const auto back = rt::w8_resnet::load(tf.path);
+        CHECK(back.report().complete());
+        CHECK(back.report().unused.empty());
+        CHECK(back.config() == q.config());
+        CHECK(back.quant_params().modules == q.quant_params().modules);
+        CHECK(back.activation_params() == q.activation_params());
+        const auto a = q.predict(x), b = back.predict(x);
+        CHECK(rt::max_diff(a, b) == 0.0f);  // same codes, same params: bit-identical
+        CHECK(back.classifier_weight() == q.classifier_weight());
+        const auto fsize = std::filesystem::file_size(tf.path), fp_size = std::filesystem::file_size(rt::model_path(name));
+        MESSAGE(name << ": calibrated W8A8 file " << fsize << " B vs fp32 file " << fp_size << " B (ratio "
+                     << double(fsize) / double(fp_size) << "; BN, biases and quantizer parameters stay fp32)");
+
+        // an fp32 file is not a calibrated model and vice versa; other bit-widths are refused
+        CHECK_THROWS_WITH_AS(rt::w8_resnet::load(rt::model_path(name)), doctest::Contains("calibrate"), zoa::error);
+        CHECK_THROWS_WITH_AS(rt::fp_resnet::load(tf.path), doctest::Contains("calibrated"), zoa::error);
+        CHECK_THROWS_WITH_AS(rt::w4_resnet::load(tf.path), doctest::Contains("bits"), zoa::error);
+
+        // a module's input quantizer must equal the quantizer of the tensor it shares (downsample.0 vs conv1)
+        const rt::temp_file bad("q8bad");
+        const std::string victim = name == "basic" ? "layer2.0.downsample.0.input_quant.scale"
+                                                   : "layer1.0.downsample.0.input_quant.scale";
+        rt::copy_file(tf.path, bad.path, [&](const std::string& k) { return k != victim; },
+                      [&](zoa::io::safetensors_writer& w) { w.add(victim, {1}, std::vector<float>{0.123f}); });
+        CHECK_THROWS_WITH_AS(rt::w8_resnet::load(bad.path), doctest::Contains("differs"), zoa::error);
+        // missing quantizer parameters name the module
+        rt::copy_file(tf.path, bad.path, [&](const std::string& k) { return k.rfind("layer1.0.conv2.", 0) != 0 || k.find("_quant") == std::string::npos; });
+        CHECK_THROWS_WITH_AS(rt::w8_resnet::load(bad.path), doctest::Contains("layer1.0.conv2"), zoa::error);
+    }
+}
+
+TEST_CASE("resnet: results do not depend on the thread count") {
+    for (const std::string name : {"basic", "bottleneck"}) {
+        CAPTURE(name);
+        const rt::golden g(name);
+        const auto x = g.images("input");
+        const std::vector<float> prompt = g.vec("prompt.weight"), shift = g.vec("shift.vector");
+        zoa::adapt::forward_request req;
+        req.batch_statistics = true;
+        req.prompt = prompt.data();
+        req.prompt_size = prompt.size();
+        req.shift = shift.data();
+        auto fp = rt::fp_resnet::load(rt::model_path(name));
+        auto q1 = calibrated<rt::w8_resnet>(name, 1);
+        auto q3 = calibrated<rt::w8_resnet>(name, 3);
+        CHECK(q1.quant_params().modules == q3.quant_params().modules);  // calibration is thread-count invariant
+        zoa::adapt::forward_result a, b;
+        fp.forward_adapt(x, req, a);
+        fp.set_threads(3);
+        fp.forward_adapt(x, req, b);
+        CHECK(rt::max_diff(a.logits, b.logits) == 0.0f);
+        CHECK(rt::max_diff(a.features, b.features) == 0.0f);
+        CHECK(rt::max_diff(a.shifted_logits, b.shifted_logits) == 0.0f);
+        CHECK(rt::max_diff(a.embed_var, b.embed_var) == 0.0f);
+        q1.forward_adapt(x, req, a);
+        q3.forward_adapt(x, req, b);
+        CHECK(rt::max_diff(a.logits, b.logits) == 0.0f);
+        CHECK(rt::max_diff(a.features, b.features) == 0.0f);
+        CHECK(rt::max_diff(a.embed_mean, b.embed_mean) == 0.0f);
+    }
+}
+
+TEST_CASE("resnet: memory report and adaptability") {
+    static_assert(zoa::adapt::is_adaptable_v<rt::fp_resnet, rt::fp_resnet::batch_type>);
+    static_assert(zoa::adapt::is_adaptable_v<rt::w8_resnet, rt::w8_resnet::batch_type>);
+    static_assert(zoa::adapt::is_adaptable_v<rt::w4_resnet, rt::w4_resnet::batch_type>);
+    const auto fp = rt::fp_resnet::load(rt::model_path("bottleneck"));
+    const auto q = calibrated<rt::w8_resnet>("bottleneck");
+    const auto mf = fp.memory(4, 24, 24), mq = q.memory(4, 24, 24);
+    MESSAGE("bottleneck fixture, batch 4 at 24x24: fp32 " << mf.to_string() << "; W8A8 " << mq.to_string());
+    CHECK(mq.packed_weight_bytes < mf.packed_weight_bytes);
+    CHECK(mf.scratch_bytes > 0);
+    CHECK(mq.float_param_bytes > 0);
+    MESSAGE(q.summary());
+}
