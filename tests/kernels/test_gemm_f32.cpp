@@ -38,7 +38,7 @@ void random_shapes(std::uint64_t seed) {
     zoa::rng g(seed);
     zoa::execution_context two(2);
     const std::size_t shapes[][3] = {{1, 1, 1},   {5, 7, 3},     {6, 16, 4},   {7, 17, 33},   {13, 31, 64},
-                                     {2, 100, 9}, {40, 40, 300}, {61, 65, 19}, {130, 33, 77}, {3, 200, 513}};
+                                     {2, 100, 9}, {40, 40, 300}, {61, 65, 19}, {130, 33, 77}, {3, 200, 513}, {9, 250, 1100}};  // K > 512: K-blocked
     for (const auto& s : shapes) {
         const std::size_t m = s[0], n = s[1], k = s[2], lda = k + m % 2;
         CAPTURE(m);

@@ -21,16 +21,26 @@ namespace detail {
 /// Rows per register tile: 6 rows x 2 vectors = 12 accumulators (16 vector registers on SSE2/AVX2).
 inline constexpr std::size_t f32_mr = 6;
 
-/// acc[r][v] = sum_k a_r[k] * panel[k*nr + v*L + lane] as a chain of fused multiply-adds in k order
-/// (xsimd::fma: one rounding per step with FMA hardware, mul+add without).
+/// acc[r][v] (+)= sum_k a_r[k] * panel[k*nr + v*L + lane] for k < kc, as a chain of fused multiply-adds in k order
+/// (xsimd::fma: one rounding per step with FMA hardware, mul+add without). With init, the chain continues from
+/// init[r][v] (a K-blocked product is therefore the same chain as an unblocked one).
 template <class Arch>
-void kernel_f32(const float* const* a, const float* b, std::size_t k, xsimd::batch<float, Arch> (&acc)[6][2]) {
+void kernel_f32(const float* const* a, const float* b, std::size_t kc, const float* init,
+                xsimd::batch<float, Arch> (&acc)[6][2]) {
     using batch = xsimd::batch<float, Arch>;
     constexpr std::size_t L = batch::size, nr = 2 * L;
     batch c00(0.0f), c01(0.0f), c10(0.0f), c11(0.0f), c20(0.0f), c21(0.0f), c30(0.0f), c31(0.0f), c40(0.0f),
         c41(0.0f), c50(0.0f), c51(0.0f);
+    if (init) {
+        c00 = batch::load_aligned(init), c01 = batch::load_aligned(init + L);
+        c10 = batch::load_aligned(init + nr), c11 = batch::load_aligned(init + nr + L);
+        c20 = batch::load_aligned(init + 2 * nr), c21 = batch::load_aligned(init + 2 * nr + L);
+        c30 = batch::load_aligned(init + 3 * nr), c31 = batch::load_aligned(init + 3 * nr + L);
+        c40 = batch::load_aligned(init + 4 * nr), c41 = batch::load_aligned(init + 4 * nr + L);
+        c50 = batch::load_aligned(init + 5 * nr), c51 = batch::load_aligned(init + 5 * nr + L);
+    }
     const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3], *a4 = a[4], *a5 = a[5];
-    for (std::size_t kk = 0; kk < k; ++kk) {
+    for (std::size_t kk = 0; kk < kc; ++kk) {
         const batch b0 = batch::load_aligned(b + kk * nr), b1 = batch::load_aligned(b + kk * nr + L);
         batch x(a0[kk]);
         c00 = xsimd::fma(x, b0, c00);
@@ -56,7 +66,7 @@ void kernel_f32(const float* const* a, const float* b, std::size_t k, xsimd::bat
 }
 
 struct f32_scratch {
-    aligned_buffer<float> a, bias, tile;
+    aligned_buffer<float> a, partial;
 };
 inline f32_scratch& thread_f32_scratch() {
     thread_local f32_scratch s;
@@ -87,13 +97,37 @@ void gemm_f32_run(const Source& src, std::size_t m, const packed_f32<Arch>& w, c
         for (std::size_t j = 0; j < n; ++j) bias[j] = out.bias[j];
     const std::size_t row_blocks = (m + mr - 1) / mr;
     const std::size_t threads = ctx ? ctx->threads() : 1;
+    const bool split_n = threads > 1 && row_blocks < 4 * threads && panels >= 2 * threads;
+    // Blocking: K in nkb equal blocks of <= kc_max (a panel slice of kc_max*nr floats is 32 KiB: it stays in L1
+    // while the row tiles stream past it); panels in groups of ~1 MiB (L2); A in chunks of mb rows (~256 KiB).
+    constexpr std::size_t kc_max = (32 * 1024) / (nr * sizeof(float));
+    const std::size_t nkb = (k + kc_max - 1) / kc_max, kc = (k + nkb - 1) / nkb;
+    const std::size_t group = std::max<std::size_t>(1, (1u << 20) / (k * nr * sizeof(float)));
     std::size_t mb = (256 * 1024) / (k * sizeof(float)) / mr * mr;
     mb = mb < mr ? mr : (mb > 32 * mr ? 32 * mr : mb);
-    const bool split_n = threads > 1 && row_blocks < 4 * threads && panels >= 2 * threads;
+
+    auto epilogue = [&](const batch (&acc)[6][2], std::size_t m0, std::size_t nrows, std::size_t p) {
+        const std::size_t n0 = p * nr, ncols = std::min(nr, n - n0);
+        const batch bias0 = batch::load_aligned(bias.data() + n0), bias1 = batch::load_aligned(bias.data() + n0 + L);
+        const bool direct = nrows == mr && ncols == nr && out.layout.col_stride == 1;
+        alignas(64) float tmp[6][nr];
+        for (std::size_t r = 0; r < nrows; ++r) {
+            float* dst = direct ? out.c + out.layout.row_offset(m0 + r) + static_cast<std::ptrdiff_t>(n0) : tmp[r];
+            (acc[r][0] + bias0).store_unaligned(dst);
+            (acc[r][1] + bias1).store_unaligned(dst + L);
+        }
+        if (!direct)
+            for (std::size_t r = 0; r < nrows; ++r) {
+                float* row = out.c + out.layout.row_offset(m0 + r);
+                for (std::size_t c = 0; c < ncols; ++c)
+                    row[static_cast<std::ptrdiff_t>(n0 + c) * out.layout.col_stride] = tmp[r][c];
+            }
+    };
 
     auto work = [&](std::size_t rb0, std::size_t rb1, std::size_t p0, std::size_t p1) {
         f32_scratch& scratch = thread_f32_scratch();
         if constexpr (Source::materialize) scratch.a.ensure(mb * k);
+        if (nkb > 1) scratch.partial.ensure((mb / mr) * group * mr * nr);
         for (std::size_t r0 = rb0 * mr; r0 < rb1 * mr && r0 < m; r0 += mb) {
             const std::size_t rows = std::min({mb, rb1 * mr - r0, m - r0});
             if constexpr (Source::materialize)
@@ -104,32 +138,31 @@ void gemm_f32_run(const Source& src, std::size_t m, const packed_f32<Arch>& w, c
                         d += len;
                     });
                 }
-            for (std::size_t p = p0; p < p1; ++p) {
-                const std::size_t n0 = p * nr, ncols = std::min(nr, n - n0);
-                const batch bias0 = batch::load_aligned(bias.data() + n0), bias1 = batch::load_aligned(bias.data() + n0 + L);
-                for (std::size_t i = 0; i < rows; i += mr) {
-                    const std::size_t nrows = std::min(mr, rows - i);
-                    const float* arows[6];
-                    for (std::size_t r = 0; r < 6; ++r) {
-                        const std::size_t rr = r < nrows ? i + r : i;  // rows past M reuse a valid row; discarded
-                        if constexpr (Source::materialize) arows[r] = scratch.a.data() + rr * k;
-                        else arows[r] = src.row(r0 + rr);
-                    }
-                    batch acc[6][2];
-                    kernel_f32<Arch>(arows, w.panel(p), k, acc);
-                    const bool direct = nrows == mr && ncols == nr && out.layout.col_stride == 1;
-                    alignas(64) float tmp[6][nr];
-                    for (std::size_t r = 0; r < nrows; ++r) {
-                        float* dst = direct ? out.c + out.layout.row_offset(r0 + i + r) + static_cast<std::ptrdiff_t>(n0)
-                                            : tmp[r];
-                        (acc[r][0] + bias0).store_unaligned(dst);
-                        (acc[r][1] + bias1).store_unaligned(dst + L);
-                    }
-                    if (!direct)
-                        for (std::size_t r = 0; r < nrows; ++r) {
-                            float* row = out.c + out.layout.row_offset(r0 + i + r);
-                            for (std::size_t c = 0; c < ncols; ++c)
-                                row[static_cast<std::ptrdiff_t>(n0 + c) * out.layout.col_stride] = tmp[r][c];
+            for (std::size_t g0 = p0; g0 < p1; g0 += group) {
+                const std::size_t g1 = std::min(p1, g0 + group);
+                for (std::size_t kb = 0; kb < nkb; ++kb) {
+                    const std::size_t k0 = kb * kc, klen = std::min(kc, k - k0);
+                    for (std::size_t p = g0; p < g1; ++p)
+                        for (std::size_t i = 0; i < rows; i += mr) {
+                            const std::size_t nrows = std::min(mr, rows - i);
+                            const float* arows[6];
+                            for (std::size_t r = 0; r < 6; ++r) {
+                                const std::size_t rr = r < nrows ? i + r : i;  // rows past M reuse a valid row
+                                if constexpr (Source::materialize) arows[r] = scratch.a.data() + rr * k + k0;
+                                else arows[r] = src.row(r0 + rr) + k0;
+                            }
+                            float* part = nkb > 1 ? scratch.partial.data() + ((i / mr) * group + (p - g0)) * mr * nr
+                                                  : nullptr;
+                            batch acc[6][2];
+                            kernel_f32<Arch>(arows, w.panel(p) + k0 * nr, klen, kb > 0 ? part : nullptr, acc);
+                            if (kb + 1 < nkb) {
+                                for (std::size_t r = 0; r < 6; ++r) {
+                                    acc[r][0].store_aligned(part + r * nr);
+                                    acc[r][1].store_aligned(part + r * nr + L);
+                                }
+                            } else {
+                                epilogue(acc, r0 + i, nrows, p);
+                            }
                         }
                 }
             }
