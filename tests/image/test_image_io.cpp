@@ -69,6 +69,17 @@ TEST_CASE("JPEG decodes within a few levels of libjpeg (PIL)") {
     CHECK(diff >= 0.0f);
     CHECK(diff <= 4.0f);
     CHECK(zoa::io::load_image(decode_dir + "uppercase.JPG") == img);  // the content decides, not the extension
+    const float prog = max_diff_to_pil(zoa::io::load_image(decode_dir + "progressive.jpg"), "progressive.jpg");
+    MESSAGE("max |stb_image - PIL| on progressive.jpg: ", prog);
+    CHECK(prog >= 0.0f);
+    CHECK(prog <= 4.0f);
+}
+
+TEST_CASE("a JPEG Huffman table with more than 256 codes is rejected before stb_image reads it") {
+    const std::string msg = error_of([] { zoa::io::load_image(decode_dir + "bad_dht.jpg"); });
+    CHECK(msg.find("bad_dht.jpg: cannot decode image: Corrupt JPEG (a Huffman table declares 320 codes") !=
+          std::string::npos);
+    CHECK_THROWS_AS(zoa::io::load_image_info(decode_dir + "bad_dht.jpg"), zoa::error);
 }
 
 TEST_CASE("channel conversion on load") {

@@ -92,13 +92,20 @@ def gen_decode():
     yy, xx = np.mgrid[0:16, 0:16]
     smooth = np.stack([xx * 15, yy * 15, (xx + yy) * 7], axis=2).astype(np.uint8)
     Image.fromarray(smooth, "RGB").save(d / "smooth.jpg", quality=95, subsampling=0)
+    Image.fromarray(smooth, "RGB").save(d / "progressive.jpg", quality=90, progressive=True)
+    # A JPEG whose first Huffman table declares 320 codes (> 256): stb_image 2.27 would write past its tables.
+    jpg = bytearray((d / "smooth.jpg").read_bytes())
+    dht = jpg.index(b"\xff\xc4")
+    jpg[dht + 5:dht + 21] = bytes([20] * 16)
+    (d / "bad_dht.jpg").write_bytes(bytes(jpg))
     png = (d / "rgb.png").read_bytes()
     (d / "truncated.png").write_bytes(png[: len(png) // 2])
     (d / "not_an_image.png").write_bytes(b"this is text, not a PNG\n")
     (d / "empty.png").write_bytes(b"")
     (d / "uppercase.JPG").write_bytes((d / "smooth.jpg").read_bytes())
     expect = {}
-    for name in ["rgb.png", "gray.png", "rgba.png", "rgb.bmp", "gray.bmp", "gray16.png", "smooth.jpg"]:
+    for name in ["rgb.png", "gray.png", "rgba.png", "rgb.bmp", "gray.bmp", "gray16.png", "smooth.jpg",
+                 "progressive.jpg"]:
         im = Image.open(d / name)
         if name == "gray16.png":
             arr = (np.asarray(im).astype(np.uint32) >> 8).astype(np.uint8)[:, :, None]

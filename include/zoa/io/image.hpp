@@ -28,6 +28,9 @@
 #ifndef STBI_MAX_DIMENSIONS
 #define STBI_MAX_DIMENSIONS (1 << 14)  // 16384 px per side bounds the decode memory of a hostile header
 #endif
+#ifndef STBI_ASSERT
+#define STBI_ASSERT(x) ((void)0)  // stb 2.27 asserts on some corrupt JPEGs; bad input must not abort debug builds
+#endif
 #define STBI_NO_STDIO
 #define STBI_NO_LINEAR
 #define STBI_NO_HDR
@@ -125,6 +128,48 @@ inline int checked_length(std::size_t size, const std::string& name) {
             ": cannot decode image: encoded size ", size, " exceeds stb_image's limit of ", INT_MAX, " bytes");
     return static_cast<int>(size);
 }
+/// Pre-check of JPEG Huffman tables. stb_image 2.27 (Debian 12) writes past its 257-entry tables when a DHT table
+/// declares more than 256 codes (CVE-2021-37789; fixed in stb_image 2.28), so such files are rejected before stb
+/// sees them. The scan follows the marker structure as stb_image does: segments are skipped by their declared
+/// length, entropy-coded data byte by byte (FF 00 stuffing, FF D0–D7 restarts and FF fill bytes are not markers),
+/// and a DHT segment's tables are walked like stb's loop (while bytes of the declared length remain; bytes past the
+/// end of the buffer read as 0, as stbi__get8 returns them).
+/// Returns the number of codes of the first oversized table, 0 when every table is within bounds.
+inline std::size_t jpeg_oversized_huffman_table(const std::uint8_t* p, std::size_t n) noexcept {
+    std::size_t i = 0;  // stb accepts fill bytes before SOI: FF FF … FF D8
+    while (i < n && p[i] == 0xFF) ++i;
+    if (i == 0 || i >= n || p[i] != 0xD8) return 0;  // not a JPEG stream
+    ++i;
+    while (i + 4 <= n) {
+        const std::uint8_t m = p[i + 1];
+        if (p[i] != 0xFF || m == 0xFF) {  // entropy-coded data or fill byte
+            ++i;
+            continue;
+        }
+        if (m == 0x00 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) {  // stuffing, TEM, RSTn: no length field
+            i += 2;
+            continue;
+        }
+        if (m == 0xD9) return 0;  // EOI
+        const std::size_t len = (std::size_t{p[i + 2]} << 8) | p[i + 3], end = i + 2 + len;
+        if (m == 0xC4) {
+            for (std::size_t q = i + 4; q < end && q < n;) {  // stb reads bytes past the end as 0
+                std::size_t codes = 0;
+                for (std::size_t k = 1; k <= 16 && q + k < n; ++k) codes += p[q + k];
+                if (codes > 256) return codes;
+                q += 17 + codes;
+            }
+        }
+        i = end;
+    }
+    return 0;
+}
+inline void check_jpeg_tables(const std::uint8_t* data, std::size_t size, const std::string& name) {
+    const std::size_t codes = jpeg_oversized_huffman_table(data, size);
+    if (codes != 0)
+        fail(error_code::format, name, ": cannot decode image: Corrupt JPEG (a Huffman table declares ", codes,
+             " codes, at most 256 are allowed)");
+}
 inline const char* stb_reason() {
     const char* r = stbi_failure_reason();
     return r != nullptr ? r : "unknown reason";
@@ -135,6 +180,7 @@ inline const char* stb_reason() {
 /// Throws: zoa::error(format) naming `name` and stb_image's reason when the header is not a supported image.
 inline image_info decode_image_info(const std::uint8_t* data, std::size_t size, const std::string& name) {
     const int len = detail::checked_length(size, name);
+    detail::check_jpeg_tables(data, size, name);
     int w = 0, h = 0, c = 0;
     if (stbi_info_from_memory(data, len, &w, &h, &c) == 0)
         fail(error_code::format, name, ": cannot decode image (PNG, JPEG or BMP expected): ", detail::stb_reason());
