@@ -8,6 +8,7 @@
 #include "zoa/quant/bit_width.hpp"
 
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 namespace zk = zoa::kernels;
@@ -45,18 +46,18 @@ void quantized_geometries(std::uint64_t seed) {
         std::vector<std::int32_t> zw;
         if (int(WR::min) >= 0)
             for (std::size_t o = 0; o < s.out_channels; ++o) zw.push_back(int(WR::min) + int(g.uniform_index(WR::levels)));
-        const auto pw = zk::pack_conv2d_q8<AR, WR>(w.data(), s, zw.data(), zw.size());
+        const auto pw = zk::pack_conv2d_q8<AR, WR, Arch>(w.data(), s, zw.data(), zw.size());
         const std::size_t ny = s.batch * s.out_channels * s.out_h() * s.out_w();
         std::vector<std::int32_t> y1(ny, 1), y2(ny, 2), r(ny, 3);
-        zk::conv2d_q8<AR, WR, Arch>(s, x.data(), za, pw, zk::out_i32{y1.data()});
-        zk::conv2d_q8<AR, WR, Arch>(s, x.data(), za, pw, zk::out_i32{y2.data()}, &two);
+        zk::conv2d_q8(s, x.data(), za, pw, zk::out_i32{y1.data()});
+        zk::conv2d_q8(s, x.data(), za, pw, zk::out_i32{y2.data()}, &two);
         zk::reference::conv2d_q8<AR, WR>(s, x.data(), za, w.data(), zw.data(), zw.size(), zk::out_i32{r.data()});
         REQUIRE(y1 == r);
         REQUIRE(y2 == r);
         std::vector<float> mult(s.out_channels);
         for (auto& v : mult) v = 0.01f + 0.05f * g.uniform();
         std::vector<std::uint8_t> q(ny), qr(ny);
-        zk::conv2d_q8<AR, WR, Arch>(s, x.data(), za, pw,
+        zk::conv2d_q8(s, x.data(), za, pw,
                                     zk::out_requant<std::uint8_t>{q.data(), {}, mult.data(), mult.size(), nullptr, 7, 0, 255},
                                     &two);
         zk::reference::conv2d_q8<AR, WR>(s, x.data(), za, w.data(), zw.data(), zw.size(),
@@ -67,9 +68,10 @@ void quantized_geometries(std::uint64_t seed) {
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("conv2d_q8 equals the reference over geometries (default arch)", R, zq::unsigned_range<8>,
+TEST_CASE_TEMPLATE("conv2d_q8 equals the reference over geometries (default arches)", R, zq::unsigned_range<8>,
                    zq::unsigned_range<6>, zq::unsigned_range<4>, zq::signed_range<8>, zq::signed_range<6>) {
-    quantized_geometries<R, R, zoa::default_arch>(31);
+    quantized_geometries<R, R, zk::q8_default_arch>(31);
+    if constexpr (!std::is_same_v<zoa::default_arch, zk::q8_default_arch>) quantized_geometries<R, R, zoa::default_arch>(33);
 }
 
 TEST_CASE_TEMPLATE("conv2d_q8 portable path equals the reference", R, zq::unsigned_range<8>, zq::unsigned_range<4>) {
@@ -85,7 +87,7 @@ TEST_CASE("conv2d_q8 pads with the input zero point: an all-zero-point input giv
     std::vector<std::uint8_t> x(s.batch * s.in_channels * s.height * s.width, std::uint8_t(za));
     const auto pw = zk::pack_conv2d_q8<U8, U8>(w.data(), s, &zw, 1);
     std::vector<std::int32_t> y(s.batch * s.out_channels * s.out_h() * s.out_w(), -1);
-    zk::conv2d_q8<U8, U8>(s, x.data(), za, pw, zk::out_i32{y.data()});
+    zk::conv2d_q8(s, x.data(), za, pw, zk::out_i32{y.data()});
     for (const auto v : y) REQUIRE(v == 0);
 }
 
@@ -135,6 +137,6 @@ TEST_CASE("conv2d rejects inconsistent shapes with named errors") {
     std::vector<std::uint8_t> wq(4 * 27, 3), xq(75, 1);
     const auto pq = zk::pack_conv2d_q8<U8, U8>(wq.data(), s);
     std::vector<std::int32_t> yq(100);
-    CHECK_THROWS_WITH_AS((zk::conv2d_q8<U8, U8>(s, xq.data(), 300, pq, zk::out_i32{yq.data()})),
+    CHECK_THROWS_WITH_AS((zk::conv2d_q8(s, xq.data(), 300, pq, zk::out_i32{yq.data()})),
                          "zoa: argument: conv2d_q8: input zero point 300 outside [0, 255]", zoa::error);
 }

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 namespace zk = zoa::kernels;
@@ -39,6 +40,7 @@ static_assert(zk::q8_plan<zq::unsigned_range<7>, zq::signed_range<8>>::pair_boun
 static_assert(zk::q8_plan<zq::unsigned_range<7>, zq::signed_range<8>>::depth == 1);
 static_assert(zk::q8_plan<zq::unsigned_range<8>, zq::signed_range<6>>::depth == 2);
 static_assert(zk::q8_plan<zq::unsigned_range<6>, zq::unsigned_range<6>>::w_offset == 32);
+static_assert(zk::q8_plan<zq::signed_range<8>, zq::signed_range<8>, true>::bytes);  // VNNI: byte layout for 8-bit
 
 template <class Range>
 std::vector<typename Range::storage> random_codes(zoa::rng& g, std::size_t count) {
@@ -64,11 +66,11 @@ template <class C, class Arch>
 void check_all_stages(const std::vector<typename C::A::storage>& a, std::size_t m, std::ptrdiff_t lda,
                       std::int32_t za, const std::vector<typename C::W::storage>& w, std::size_t n, std::size_t k,
                       const std::vector<std::int32_t>& zw, zoa::execution_context* ctx) {
-    zk::packed_q8<typename C::A, typename C::W> pw(w.data(), n, k, static_cast<std::ptrdiff_t>(k), 1, zw.data(),
-                                                   zw.size());
+    zk::packed_q8<typename C::A, typename C::W, Arch> pw(w.data(), n, k, static_cast<std::ptrdiff_t>(k), 1, zw.data(),
+                                                         zw.size());
     const auto ldc = static_cast<std::ptrdiff_t>(n);
     std::vector<std::int32_t> c(m * n, -7), r(m * n, -9);
-    zk::gemm_q8<typename C::A, typename C::W, Arch>(a.data(), m, lda, za, pw, zk::out_i32{c.data(), zk::row_major(ldc)},
+    zk::gemm_q8(a.data(), m, lda, za, pw, zk::out_i32{c.data(), zk::row_major(ldc)},
                                                     ctx);
     zk::reference::gemm_q8<typename C::A, typename C::W>(a.data(), m, lda, za, w.data(), n, k,
                                                          static_cast<std::ptrdiff_t>(k), 1, zw.data(), zw.size(),
@@ -85,7 +87,7 @@ void check_all_stages(const std::vector<typename C::A::storage>& a, std::size_t 
     const zk::out_dequant dq{f.data(), zk::row_major(ldc), 0.05f, ws.data(), n, bias.data()};
     zk::out_dequant dqr = dq;
     dqr.c = fr.data();
-    zk::gemm_q8<typename C::A, typename C::W, Arch>(a.data(), m, lda, za, pw, dq, ctx);
+    zk::gemm_q8(a.data(), m, lda, za, pw, dq, ctx);
     zk::reference::gemm_q8<typename C::A, typename C::W>(a.data(), m, lda, za, w.data(), n, k,
                                                          static_cast<std::ptrdiff_t>(k), 1, zw.data(), zw.size(), dqr);
     for (std::size_t i = 0; i < f.size(); ++i) REQUIRE(std::fabs(f[i] - fr[i]) <= 1e-6f * (1.0f + std::fabs(fr[i])));
@@ -101,7 +103,7 @@ void check_all_stages(const std::vector<typename C::A::storage>& a, std::size_t 
     const zk::out_requant<std::int8_t> rq{q.data(), zk::row_major(ldc), mult.data(), n, ib.data(), 3, -100, 120};
     auto rqr = rq;
     rqr.c = qr.data();
-    zk::gemm_q8<typename C::A, typename C::W, Arch>(a.data(), m, lda, za, pw, rq, ctx);
+    zk::gemm_q8(a.data(), m, lda, za, pw, rq, ctx);
     zk::reference::gemm_q8<typename C::A, typename C::W>(a.data(), m, lda, za, w.data(), n, k,
                                                          static_cast<std::ptrdiff_t>(k), 1, zw.data(), zw.size(), rqr);
     REQUIRE(q == qr);
@@ -109,7 +111,7 @@ void check_all_stages(const std::vector<typename C::A::storage>& a, std::size_t 
     const zk::out_requant<std::uint8_t> ru{u.data(), zk::row_major(ldc), mult.data(), 1, nullptr, 128, 0, 255};
     auto rur = ru;
     rur.c = ur.data();
-    zk::gemm_q8<typename C::A, typename C::W, Arch>(a.data(), m, lda, za, pw, ru, ctx);
+    zk::gemm_q8(a.data(), m, lda, za, pw, ru, ctx);
     zk::reference::gemm_q8<typename C::A, typename C::W>(a.data(), m, lda, za, w.data(), n, k,
                                                          static_cast<std::ptrdiff_t>(k), 1, zw.data(), zw.size(), rur);
     REQUIRE(u == ur);
@@ -143,12 +145,21 @@ void random_shapes(std::uint64_t seed) {
 
 #define ZOA_Q8_CONFIGS vit8, r50_8, vit6, r50_6, vit4, r50_4, sm7, a8w6
 
-TEST_CASE_TEMPLATE("gemm_q8 equals the reference on random ragged shapes (default arch)", C, ZOA_Q8_CONFIGS) {
-    random_shapes<C, zoa::default_arch>(7);
+// Every integer path this build has: q8_default_arch (VNNI when compiled with it), zoa::default_arch (the AVX2
+// breakout under -mavx2 / -march=native) and the portable path (sse2 tag). Duplicates are skipped.
+template <template <class, class> class Check, class C>
+void on_every_arch() {
+    Check<C, zk::q8_default_arch>::run();
+    if constexpr (!std::is_same_v<zoa::default_arch, zk::q8_default_arch>) Check<C, zoa::default_arch>::run();
+    if constexpr (!std::is_same_v<zoa::default_arch, xsimd::sse2>) Check<C, xsimd::sse2>::run();
 }
+template <class C, class Arch>
+struct random_check {
+    static void run() { random_shapes<C, Arch>(7); }
+};
 
-TEST_CASE_TEMPLATE("gemm_q8 portable path equals the reference", C, ZOA_Q8_CONFIGS) {
-    random_shapes<C, xsimd::sse2>(8);
+TEST_CASE_TEMPLATE("gemm_q8 equals the reference on random ragged shapes, every path", C, ZOA_Q8_CONFIGS) {
+    on_every_arch<random_check, C>();
 }
 
 namespace {
@@ -183,11 +194,11 @@ void extremes() {
                 zw.resize(n);
                 for (std::size_t j = 0; j < n; ++j) zw[j] = j % 2 ? wmax : wmin;
             }
-            zk::packed_q8<typename C::A, typename C::W> pw(w.data(), n, k, static_cast<std::ptrdiff_t>(k), 1, zw.data(),
-                                                           zw.size());
+            zk::packed_q8<typename C::A, typename C::W, Arch> pw(w.data(), n, k, static_cast<std::ptrdiff_t>(k), 1,
+                                                                 zw.data(), zw.size());
             std::vector<std::int32_t> c(m * n), r(m * n);
             zoa::execution_context two(2);
-            zk::gemm_q8<typename C::A, typename C::W, Arch>(a.data(), m, static_cast<std::ptrdiff_t>(k), za, pw,
+            zk::gemm_q8(a.data(), m, static_cast<std::ptrdiff_t>(k), za, pw,
                                                             zk::out_i32{c.data(), zk::row_major(std::ptrdiff_t(n))}, &two);
             zk::reference::gemm_q8<typename C::A, typename C::W>(a.data(), m, static_cast<std::ptrdiff_t>(k), za, w.data(), n,
                                                                  k, static_cast<std::ptrdiff_t>(k), 1, zw.data(), zw.size(),
@@ -201,12 +212,13 @@ void extremes() {
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("gemm_q8 is exact at the extreme values and at the int32 bound (default arch)", C, ZOA_Q8_CONFIGS) {
-    extremes<C, zoa::default_arch>();
-}
+template <class C, class Arch>
+struct extreme_check {
+    static void run() { extremes<C, Arch>(); }
+};
 
-TEST_CASE_TEMPLATE("gemm_q8 portable path is exact at the extreme values", C, vit8, r50_6, sm7) {
-    extremes<C, xsimd::sse2>();
+TEST_CASE_TEMPLATE("gemm_q8 is exact at the extreme values and at the int32 bound, every path", C, ZOA_Q8_CONFIGS) {
+    on_every_arch<extreme_check, C>();
 }
 
 TEST_CASE("the 8-bit int32 bound is reached exactly: K = max_k, |a - za| = |w - zw| = 255") {
@@ -219,7 +231,7 @@ TEST_CASE("the 8-bit int32 bound is reached exactly: K = max_k, |a - za| = |w - 
     const std::int32_t zw[2] = {255, 0};
     zk::packed_q8<A, A> pw(w.data(), 2, k, static_cast<std::ptrdiff_t>(k), 1, zw, 2);
     std::int32_t c[2];
-    zk::gemm_q8<A, A>(a.data(), 1, static_cast<std::ptrdiff_t>(k), 0, pw, zk::out_i32{c, zk::row_major(2)});
+    zk::gemm_q8(a.data(), 1, static_cast<std::ptrdiff_t>(k), 0, pw, zk::out_i32{c, zk::row_major(2)});
     CHECK(c[0] == -2147450625);
     CHECK(c[1] == 2147450625);
     CHECK_THROWS_WITH_AS((zk::packed_q8<A, A>(w.data(), 1, k + 1, std::ptrdiff_t(k + 1), 1)),
@@ -244,7 +256,7 @@ TEST_CASE("attention: per-head q.k^T and attn.v on strided views of a [T x 3D] q
         const auto* k = qkv.data() + d + h * dh;
         const auto* v = qkv.data() + 2 * d + h * dh;
         kpack.pack(k, t, dh, ld, 1);  // W(n = token, k = channel) = k[token*3D + channel]
-        zk::gemm_q8<S8, S8>(q, t, ld, 0, kpack, zk::out_i32{scores.data(), zk::row_major(std::ptrdiff_t(t))}, &two);
+        zk::gemm_q8(q, t, ld, 0, kpack, zk::out_i32{scores.data(), zk::row_major(std::ptrdiff_t(t))}, &two);
         zk::reference::gemm_q8<S8, S8>(q, t, ld, 0, k, t, dh, ld, 1, nullptr, 0,
                                        zk::out_i32{sref.data(), zk::row_major(std::ptrdiff_t(t))});
         REQUIRE(scores == sref);
@@ -256,7 +268,7 @@ TEST_CASE("attention: per-head q.k^T and attn.v on strided views of a [T x 3D] q
             }
         vpack.pack(v, dh, t, 1, ld);  // W(n = channel, k = token) = v[token*3D + channel]
         const zk::out_i32 o{out.data() + h * dh, zk::row_major(std::ptrdiff_t(d))};
-        zk::gemm_q8<U7, S8>(attn.data(), t, std::ptrdiff_t(t), 0, vpack, o, &two);
+        zk::gemm_q8(attn.data(), t, std::ptrdiff_t(t), 0, vpack, o, &two);
         zk::reference::gemm_q8<U7, S8>(attn.data(), t, std::ptrdiff_t(t), 0, v, dh, t, 1, ld, nullptr, 0,
                                        zk::out_i32{oref.data() + h * dh, zk::row_major(std::ptrdiff_t(d))});
     }
@@ -280,30 +292,31 @@ TEST_CASE("gemm_q8 rejects out-of-range codes and bad arguments with named error
                          "zoa: argument: packed_q8: expected 0, 1 or N = 4 weight zero points, got 3", zoa::error);
     zk::packed_q8<S6, S6> pw(w.data(), 4, 8, 8, 1);
     a[13] = -33;
-    CHECK_THROWS_WITH_AS((zk::gemm_q8<S6, S6>(a.data(), 3, 8, 0, pw, out)),
+    CHECK_THROWS_WITH_AS((zk::gemm_q8(a.data(), 3, 8, 0, pw, out)),
                          "zoa: numeric: gemm_q8: activation row 1 has codes in [-33, 2], outside the range [-32, 31]",
                          zoa::error);
-    CHECK_THROWS_WITH_AS((zk::gemm_q8<S6, S6, xsimd::sse2>(a.data(), 3, 8, 0, pw, out)),
+    zk::packed_q8<S6, S6, xsimd::sse2> pw_portable(w.data(), 4, 8, 8, 1);
+    CHECK_THROWS_WITH_AS((zk::gemm_q8(a.data(), 3, 8, 0, pw_portable, out)),
                          "zoa: numeric: gemm_q8: activation row 1 has codes in [-33, 2], outside the range [-32, 31]",
                          zoa::error);
     a[13] = 2;
-    CHECK_THROWS_WITH_AS((zk::gemm_q8<S6, S6>(a.data(), 3, 8, 40, pw, out)),
+    CHECK_THROWS_WITH_AS((zk::gemm_q8(a.data(), 3, 8, 40, pw, out)),
                          "zoa: argument: gemm_q8: activation zero point 40 outside [-32, 31]", zoa::error);
-    CHECK_THROWS_WITH_AS((zk::gemm_q8<S6, S6>(a.data(), 3, 7, 0, pw, out)), "zoa: argument: gemm_q8: lda = 7 < K = 8",
+    CHECK_THROWS_WITH_AS((zk::gemm_q8(a.data(), 3, 7, 0, pw, out)), "zoa: argument: gemm_q8: lda = 7 < K = 8",
                          zoa::error);
     const float scales[2] = {1.0f, 1.0f};
-    CHECK_THROWS_WITH_AS((zk::gemm_q8<S6, S6>(a.data(), 3, 8, 0, pw,
+    CHECK_THROWS_WITH_AS((zk::gemm_q8(a.data(), 3, 8, 0, pw,
                                               zk::out_dequant{nullptr, zk::row_major(4), 1.0f, scales, 2, nullptr})),
                          "zoa: argument: out_dequant: output or w_scale pointer is null", zoa::error);
     std::vector<float> f(12);
-    CHECK_THROWS_WITH_AS((zk::gemm_q8<S6, S6>(a.data(), 3, 8, 0, pw,
+    CHECK_THROWS_WITH_AS((zk::gemm_q8(a.data(), 3, 8, 0, pw,
                                               zk::out_dequant{f.data(), zk::row_major(4), 1.0f, scales, 2, nullptr})),
                          "zoa: argument: out_dequant.w_scale: expected 1 or N = 4 entries, got 2", zoa::error);
     std::vector<std::int8_t> q(12);
-    CHECK_THROWS_WITH_AS((zk::gemm_q8<S6, S6>(
+    CHECK_THROWS_WITH_AS((zk::gemm_q8(
                              a.data(), 3, 8, 0, pw,
                              zk::out_requant<std::int8_t>{q.data(), zk::row_major(4), scales, 1, nullptr, 0, 5, -5})),
                          "zoa: argument: out_requant: clamp range [5, -5] is empty or outside [-128, 127]", zoa::error);
-    CHECK_THROWS_WITH_AS((zk::gemm_q8<S6, S6>(a.data(), 3, 8, 0, zk::packed_q8<S6, S6>{}, out)),
+    CHECK_THROWS_WITH_AS((zk::gemm_q8(a.data(), 3, 8, 0, zk::packed_q8<S6, S6>{}, out)),
                          "zoa: argument: gemm_q8: the packed weights are empty", zoa::error);
 }

@@ -46,14 +46,15 @@ T* thread_conv_scratch(std::size_t n) {
 
 /// Packs PyTorch conv weights (OIHW, out_channels x in_channels x kernel_h x kernel_w) for conv2d_q8.
 /// zero_points: 0, 1 or out_channels entries (MQBench per-channel affine weights). Throws as packed_q8::pack.
-template <class ARange, class WRange>
-packed_q8<ARange, WRange> pack_conv2d_q8(const typename WRange::storage* w_oihw, const conv2d_shape& s,
-                                         const std::int32_t* zero_points = nullptr, std::size_t zero_point_count = 0) {
+template <class ARange, class WRange, class Arch = q8_default_arch>
+packed_q8<ARange, WRange, Arch> pack_conv2d_q8(const typename WRange::storage* w_oihw, const conv2d_shape& s,
+                                               const std::int32_t* zero_points = nullptr,
+                                               std::size_t zero_point_count = 0) {
     s.validate();
     require(w_oihw != nullptr, error_code::argument, "pack_conv2d_q8: weights are null");
     const auto rows = detail::conv_weights_to_rows(w_oihw, s);
-    return packed_q8<ARange, WRange>(rows.data(), s.out_channels, s.k(), static_cast<std::ptrdiff_t>(s.k()), 1,
-                                     zero_points, zero_point_count);
+    return packed_q8<ARange, WRange, Arch>(rows.data(), s.out_channels, s.k(), static_cast<std::ptrdiff_t>(s.k()), 1,
+                                           zero_points, zero_point_count);
 }
 
 /// Packs PyTorch conv weights (OIHW) for conv2d_f32.
@@ -68,11 +69,12 @@ packed_f32<Arch> pack_conv2d_f32(const float* w_oihw, const conv2d_shape& s) {
 /// Quantized convolution: y[b,o,oy,ox] = stage(acc), acc = sum_{c,kh,kw} (xpad[b,c,oy*sh+kh-ph,ox*sw+kw-pw] - za)
 /// * (w[o,c,kh,kw] - zw[o]), where padded taps read za (the input zero point), i.e. real-valued zero padding.
 /// x: NCHW codes in ARange; w from pack_conv2d_q8; the output is written NCHW [B, OC, OH, OW] at stage.c
-/// (stage.layout is ignored). Exact like gemm_q8; bit-identical for any thread count.
+/// (stage.layout is ignored). Exact like gemm_q8 (ranges and Arch come from the packed weights); bit-identical for
+/// any thread count.
 /// Throws: zoa::error(shape) for inconsistent shapes, and whatever gemm_q8 throws.
-template <class ARange, class WRange, class Arch = default_arch, class Stage>
+template <class ARange, class WRange, class Arch, class Stage>
 void conv2d_q8(const conv2d_shape& s, const typename ARange::storage* x, std::int32_t x_zero_point,
-               const packed_q8<ARange, WRange>& w, Stage stage, execution_context* ctx = nullptr) {
+               const packed_q8<ARange, WRange, Arch>& w, Stage stage, execution_context* ctx = nullptr) {
     using T = typename ARange::storage;
     detail::check_conv_weights(s, w.n(), w.k(), "conv2d_q8");
     require(x != nullptr, error_code::argument, "conv2d_q8: input is null");

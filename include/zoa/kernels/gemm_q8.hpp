@@ -19,11 +19,6 @@
 
 namespace zoa::kernels {
 
-/// True when Arch runs the AVX2 integer breakout (AVX2 or any AVX-512 tag: xsimd 8.1's avx512f does not derive
-/// from avx2, so zoa::has_avx2_v alone misses -march=native on AVX-512 machines).
-template <class Arch>
-inline constexpr bool q8_uses_avx2_v = has_avx2_v<Arch> || arch_at_least_v<Arch, xsimd::avx512f>;
-
 namespace detail {
 
 /// Row-major A: row m is K contiguous codes at a + m*lda (one segment).
@@ -51,7 +46,7 @@ template <class Plan, class Arch, class T>
 std::int64_t convert_row(const T* src, std::size_t len, std::int32_t za, void* dst, int& mn, int& mx) {
     if constexpr (q8_uses_avx2_v<Arch>) {
 #if defined(__AVX2__)
-        if constexpr (Plan::use_maddubs)
+        if constexpr (Plan::bytes)
             return x86::convert_u8(src, len, static_cast<std::uint8_t>(Plan::a_shift), static_cast<std::uint8_t*>(dst),
                                    mn, mx);
         else
@@ -64,7 +59,7 @@ std::int64_t convert_row(const T* src, std::size_t len, std::int32_t za, void* d
         const int v = src[i];
         mn = v < mn ? v : mn;
         mx = v > mx ? v : mx;
-        if constexpr (Plan::use_maddubs) {
+        if constexpr (Plan::bytes) {
             static_cast<std::uint8_t*>(dst)[i] = static_cast<std::uint8_t>(v + Plan::a_shift);
             sum += v + Plan::a_shift;
         } else {
@@ -80,7 +75,7 @@ std::int64_t convert_row(const T* src, std::size_t len, std::int32_t za, void* d
 template <class Plan, class Arch, class Source>
 void pack_a(const Source& src, std::size_t m0, std::size_t rows, std::size_t k, std::size_t kp, std::int32_t za,
             std::uint8_t* dst, std::int32_t* row_sums) {
-    constexpr std::size_t elem = Plan::use_maddubs ? 1 : 2;
+    constexpr std::size_t elem = Plan::bytes ? 1 : 2;
     const std::size_t rows4 = (rows + 3) / 4 * 4;
     for (std::size_t r = 0; r < rows4; ++r) {
         std::uint8_t* d = dst + r * kp * elem;
@@ -113,11 +108,11 @@ void kernel_portable(const std::uint8_t* a, const void* b, std::size_t kp, std::
             std::int32_t av;
             const std::int8_t* bb8 = static_cast<const std::int8_t*>(b);
             const std::int16_t* bb16 = static_cast<const std::int16_t*>(b);
-            if constexpr (Plan::use_maddubs) av = a[static_cast<std::size_t>(r) * kp + kk];
+            if constexpr (Plan::bytes) av = a[static_cast<std::size_t>(r) * kp + kk];
             else av = reinterpret_cast<const std::int16_t*>(a)[static_cast<std::size_t>(r) * kp + kk];
             if (av == 0) continue;
             for (int c = 0; c < 16; ++c) {
-                const std::int32_t bv = Plan::use_maddubs ? std::int32_t{bb8[(kk / 4) * 64 + static_cast<std::size_t>(c) * 4 + kk % 4]}
+                const std::int32_t bv = Plan::bytes ? std::int32_t{bb8[(kk / 4) * 64 + static_cast<std::size_t>(c) * 4 + kk % 4]}
                                                           : std::int32_t{bb16[(kk / 2) * 32 + static_cast<std::size_t>(c) * 2 + kk % 2]};
                 acc[r][c] = wrap_add(acc[r][c], av * bv);
             }
@@ -126,14 +121,16 @@ void kernel_portable(const std::uint8_t* a, const void* b, std::size_t kp, std::
 
 /// The GEMM body shared by gemm_q8 and conv2d_q8 (any A source).
 template <class ARange, class WRange, class Arch, class Stage, class Source>
-void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed_q8<ARange, WRange>& w,
+void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed_q8<ARange, WRange, Arch>& w,
                  const Stage& stage, execution_context* ctx) {
-    using plan = q8_plan<ARange, WRange>;
+    using plan = typename packed_q8<ARange, WRange, Arch>::plan;
     static_assert(is_q8_stage_v<Stage>, "zoa::kernels::gemm_q8: Stage must be out_i32, out_dequant or out_requant<T>");
 #if !defined(__AVX2__)
     static_assert(!q8_uses_avx2_v<Arch>, "zoa::kernels::gemm_q8: Arch needs AVX2 but this translation unit is "
                                          "compiled without -mavx2");
 #endif
+    static_assert(!plan::vnni || (vnni_compiled && q8_uses_avx2_v<Arch>),
+                  "zoa::kernels::gemm_q8: with_vnni<Arch> needs -mavxvnni (or -mavx512vnni -mavx512vl) and AVX2");
     require(!w.empty(), error_code::argument, "gemm_q8: the packed weights are empty");
     require(za >= plan::a_min && za <= plan::a_max, error_code::argument, "gemm_q8: activation zero point ", za,
             " outside [", plan::a_min, ", ", plan::a_max, "]");
@@ -144,8 +141,8 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
     // maddubs offset algebra, c = a_shift + za, zw_s = zw - w_offset (all in wrapping int32):
     //   sum_k (a - za)(w - zw) = acc_raw - zw_s[n] * rowsum[m] - c * (colsum_s[n] - K * zw_s[n])
     aligned_buffer<std::int32_t> col_term;
-    const bool row_term = plan::use_maddubs && w.has_zero_point();
-    if constexpr (plan::use_maddubs) {
+    const bool row_term = plan::bytes && w.has_zero_point();
+    if constexpr (plan::bytes) {
         col_term.reset(panels * 16);
         const std::int64_t c = std::int64_t{plan::a_shift} + za;
         for (std::size_t j = 0; j < panels * 16; ++j) {
@@ -153,7 +150,7 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
             col_term[j] = static_cast<std::int32_t>(static_cast<std::uint32_t>(static_cast<std::uint64_t>(v)));
         }
     }
-    constexpr std::size_t elem = plan::use_maddubs ? 1 : 2;
+    constexpr std::size_t elem = plan::bytes ? 1 : 2;
     const std::size_t row_blocks = (m + 3) / 4;
     const std::size_t threads = ctx ? ctx->threads() : 1;
     // Rows per packed A block: ~192 KiB of packed A stays in L2 while every panel streams past it.
@@ -170,7 +167,10 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
         if constexpr (q8_uses_avx2_v<Arch>) {
 #if defined(__AVX2__)
             x86::tile_4x16 t;
-            if constexpr (plan::use_maddubs) {
+            if constexpr (plan::vnni) {
+                t = x86::kernel_dpbusd(ai, w.panel_s8(p), kp);
+                x86::correct(t, col_term.data() + n0, w.centred_zero_points() + n0, rs);
+            } else if constexpr (plan::use_maddubs) {
                 t = x86::kernel_maddubs<plan::depth>(ai, w.panel_s8(p), kp);
                 x86::correct(t, col_term.data() + n0, w.centred_zero_points() + n0, rs);
             } else {
@@ -180,13 +180,13 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
 #endif
         } else {
             std::int32_t acc[4][16];
-            kernel_portable<plan>(ai, plan::use_maddubs ? static_cast<const void*>(w.panel_s8(p))
+            kernel_portable<plan>(ai, plan::bytes ? static_cast<const void*>(w.panel_s8(p))
                                                         : static_cast<const void*>(w.panel_s16(p)),
                                   kp, acc);
             for (std::size_t r = 0; r < nrows; ++r)
                 for (std::size_t c = 0; c < ncols; ++c) {
                     std::int32_t v = acc[r][c];
-                    if constexpr (plan::use_maddubs) {
+                    if constexpr (plan::bytes) {
                         v = wrap_add(v, col_term[n0 + c]);
                         if (rs)  // v -= zw_s[n] * rowsum[m]  (mod 2^32)
                             v = wrap_add(v, static_cast<std::int32_t>(0u - static_cast<std::uint32_t>(w.centred_zero_points()[n0 + c]) *
@@ -225,13 +225,14 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
 }  // namespace detail
 
 /// C = stage(acc), acc[m,n] = sum_k (a[m*lda + k] - a_zero_point) * (w(n,k) - zw[n]) for m < M, n < w.n(), exact
-/// in int32 (see q8_plan for the path and its bound). a: M x K codes in ARange (K = w.k(), row stride lda);
-/// a_zero_point in ARange (0 for symmetric activations). Threads: ctx (null = the calling thread); results are
-/// bit-identical for any thread count (every output element is computed by the same instruction sequence).
+/// in int32 (see q8_plan for the path and its bound). ARange, WRange and Arch come from the packed weights.
+/// a: M x K codes in ARange (K = w.k(), row stride lda); a_zero_point in ARange (0 for symmetric activations).
+/// Threads: ctx (null = the calling thread); results are bit-identical for any thread count (every output element
+/// is computed by the same instruction sequence), and identical across Arch (all paths are exact).
 /// Throws: zoa::error(argument) for empty weights / bad stage data, zoa::error(numeric) for codes outside ARange.
-template <class ARange, class WRange, class Arch = default_arch, class Stage>
+template <class ARange, class WRange, class Arch, class Stage>
 void gemm_q8(const typename ARange::storage* a, std::size_t m, std::ptrdiff_t lda, std::int32_t a_zero_point,
-             const packed_q8<ARange, WRange>& w, const Stage& stage, execution_context* ctx = nullptr) {
+             const packed_q8<ARange, WRange, Arch>& w, const Stage& stage, execution_context* ctx = nullptr) {
     require(a != nullptr || m == 0, error_code::argument, "gemm_q8: A is null");
     require(m == 0 || lda >= static_cast<std::ptrdiff_t>(w.k()), error_code::argument, "gemm_q8: lda = ", lda,
             " < K = ", w.k());

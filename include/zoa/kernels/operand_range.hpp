@@ -6,7 +6,40 @@
 #include <limits>
 #include <type_traits>
 
+#include "zoa/core/arch.hpp"
+
 namespace zoa::kernels {
+
+/// Arch tag for zoa's integer kernels: Base plus AVX-VNNI (vpdpbusd / vpdpwssd on 256-bit registers, either the
+/// VEX AVX-VNNI or the EVEX AVX512-VNNI+VL encoding). Only gemm_q8/conv2d_q8 read it (xsimd has no VNNI tag and
+/// batch<T, with_vnni<...>> does not exist); being a distinct type, it keeps VNNI and non-VNNI builds of the
+/// same kernel distinct symbols (ODR-safe).
+template <class Base>
+struct with_vnni : Base {
+    static constexpr const char* name() noexcept { return "vnni"; }
+};
+
+template <class Arch>
+inline constexpr bool is_vnni_arch_v = false;
+template <class Base>
+inline constexpr bool is_vnni_arch_v<with_vnni<Base>> = true;
+
+/// True when Arch runs the AVX2 integer breakout (AVX2 or any AVX-512 tag: xsimd 8.1's avx512f does not derive
+/// from avx2, so zoa::has_avx2_v alone misses -march=native on AVX-512 machines).
+template <class Arch>
+inline constexpr bool q8_uses_avx2_v = has_avx2_v<Arch> || arch_at_least_v<Arch, xsimd::avx512f>;
+
+/// True when this translation unit is compiled with 256-bit VNNI (-mavxvnni, or -mavx512vnni -mavx512vl).
+inline constexpr bool vnni_compiled =
+#if defined(__AVX2__) && (defined(__AVXVNNI__) || (defined(__AVX512VNNI__) && defined(__AVX512VL__)))
+    true;
+#else
+    false;
+#endif
+
+/// The Arch gemm_q8 uses by default: zoa::default_arch, plus VNNI when the compile flags enable it.
+using q8_default_arch = std::conditional_t<vnni_compiled && q8_uses_avx2_v<default_arch>, with_vnni<default_arch>,
+                                           default_arch>;
 
 /// A code range type: `storage` (int8_t or uint8_t) and static constexpr `min` < `max` inside storage's range,
 /// e.g. zoa::quant::value_range<Lo, Hi>, zoa::quant::signed_range<b> ([-2^(b-1), 2^(b-1)-1], PTQ4ViT) or
@@ -32,7 +65,9 @@ constexpr long min_l(long a, long b) { return a < b ? a : b; }
 
 /// How gemm_q8 multiplies A (activations, ARange) by W (weights, WRange), chosen at compile time.
 ///
-/// Two exact integer paths exist (x86 names; the portable path computes the same integers):
+/// With VNNI (`Vnni`): vpdpbusd multiplies unsigned by signed bytes and sums four products into int32 without any
+/// intermediate saturation, so every range uses the byte layout below (a_u, w_s) and the offset algebra: exact.
+/// Without VNNI, two exact integer paths exist (x86 names; the portable path computes the same integers):
 ///
 /// * maddubs path (`use_maddubs`): A is stored shifted to unsigned, a_u = a + a_shift in [0, a_umax];
 ///   W is stored centred to signed, w_s = w - w_offset in [-w_abs, w_abs]. vpmaddubsw computes one int16 lane
@@ -51,7 +86,7 @@ constexpr long min_l(long a, long b) { return a < b ? a : b; }
 ///
 /// Both paths accumulate in int32 with wrap-around; the result is exact when the true value fits in int32,
 /// which `max_k` guarantees: K * (Amax-Amin) * (Wmax-Wmin) <= 2^31 - 1 (zero points lie inside the ranges).
-template <class ARange, class WRange, int MaxDepth = 4>
+template <class ARange, class WRange, bool Vnni = false, int MaxDepth = 4>
 struct q8_plan {
     static_assert(is_code_range_v<ARange> && is_code_range_v<WRange>,
                   "zoa::kernels::q8_plan: ARange and WRange must be code ranges (e.g. zoa::quant::signed_range<b>)");
@@ -73,11 +108,15 @@ struct q8_plan {
 
     /// Largest |u0*s0 + u1*s1| one vpmaddubsw lane can produce.
     static constexpr long pair_bound = 2L * a_umax * w_abs;
-    static constexpr bool use_maddubs = pair_bound <= 32767;
+    static constexpr bool vnni = Vnni;
+    /// vpmaddubsw is exact for these ranges (used when there is no VNNI).
+    static constexpr bool use_maddubs = !Vnni && pair_bound <= 32767;
+    /// Byte layout (a_u x w_s with the offset algebra) instead of the int16 layout (a - za) x (w - zw).
+    static constexpr bool bytes = Vnni || use_maddubs;
     /// vpmaddubsw results summed in int16 before widening (1 when only a single product pair is exact).
     static constexpr int depth = use_maddubs ? static_cast<int>(detail::min_l(32767 / pair_bound, MaxDepth)) : 0;
-    /// K is zero-padded to a multiple of k_step in the packed layouts (4 bytes per vpmaddubsw lane quad).
-    static constexpr int k_step = use_maddubs ? 4 * depth : 2;
+    /// K is zero-padded to a multiple of k_step in the packed layouts (4 bytes per lane quad, 2 int16 per pair).
+    static constexpr int k_step = use_maddubs ? 4 * depth : (Vnni ? 4 : 2);
 
     /// Largest K for which the int32 result is exact: K * (Amax-Amin) * (Wmax-Wmin) <= 2^31 - 1.
     static constexpr long max_k = 2147483647L / (long(a_max - a_min) * long(w_max - w_min));

@@ -16,18 +16,22 @@ namespace zoa::kernels {
 /// Weights W (N x K, W(n,k) = w[n*stride_n + k*stride_k], PyTorch Linear layout is stride_n = K, stride_k = 1)
 /// repacked for gemm_q8 with activations in ARange and weights in WRange.
 ///
-/// Layout: N is split into panels of nr = 16 columns (zero-padded), K is zero-padded to k_padded() (a multiple of
+/// The layout depends on q8_plan<ARange, WRange, Arch has VNNI> (so gemm_q8 takes Arch from the packed weights).
+/// N is split into panels of nr = 16 columns (zero-padded), K is zero-padded to k_padded() (a multiple of
 /// plan::k_step). Inside a panel:
-///   maddubs path: int8 w_s = w - w_offset at byte   (k/4)*64 + c*4 + k%4        (c = column in panel)
-///   int16 path:   int16 (w - zw[n])   at element  (k/2)*32 + c*2 + k%2
+///   byte layout (plan::bytes):  int8 w_s = w - w_offset at byte     (k/4)*64 + c*4 + k%4   (c = column in panel)
+///   int16 layout:               int16 (w - zw[n])       at element  (k/2)*32 + c*2 + k%2
 /// so one k-quad (k-pair) of 16 columns is 64 contiguous bytes = two 256-bit vectors.
 /// Column data (padded to panels*16): col_sums()[n] = sum_k w_s[n,k]; centred_zero_points()[n] = zw[n] - w_offset
-/// (maddubs path; the int16 path bakes zw into the weights).
+/// (byte layout; the int16 layout bakes zw into the weights).
 /// Packing costs O(N*K) and reuses the storage, so attention can repack K/V per head cheaply.
-template <class ARange, class WRange>
+template <class ARange, class WRange, class Arch = q8_default_arch>
 class packed_q8 {
 public:
-    using plan = q8_plan<ARange, WRange>;
+    using plan = q8_plan<ARange, WRange, is_vnni_arch_v<Arch>>;
+    using a_range = ARange;
+    using w_range = WRange;
+    using arch = Arch;
     using w_storage = typename WRange::storage;
     static constexpr std::size_t nr = 16;
 
@@ -56,7 +60,7 @@ public:
         k_ = k;
         kp_ = (k + plan::k_step - 1) / plan::k_step * plan::k_step;
         panels_ = (n + nr - 1) / nr;
-        const std::size_t elem = plan::use_maddubs ? 1 : 2;
+        const std::size_t elem = plan::bytes ? 1 : 2;
         data_.ensure(panels_ * kp_ * nr * elem);
         col_sums_.ensure(panels_ * nr);
         zw_.ensure(panels_ * nr);
@@ -85,7 +89,7 @@ public:
                                 fail(error_code::numeric, "packed_q8: weight (", j, ", ", kk, ") = ", v, " outside [",
                                      plan::w_min, ", ", plan::w_max, "]");
                     }
-                    if constexpr (plan::use_maddubs) {
+                    if constexpr (plan::bytes) {
                         const int ws = (j < n && kk < k) ? v - plan::w_offset : 0;
                         sum += ws;
                         auto* dst = reinterpret_cast<std::int8_t*>(data_.data()) + p * kp_ * nr;
@@ -109,11 +113,11 @@ public:
     /// True when some column has a nonzero centred zero point (the kernels then need row sums of A).
     bool has_zero_point() const noexcept { return has_zero_point_; }
 
-    /// Panel p (maddubs path): kp * 16 int8.
+    /// Panel p (byte layout): kp * 16 int8.
     const std::int8_t* panel_s8(std::size_t p) const noexcept {
         return reinterpret_cast<const std::int8_t*>(data_.data()) + p * kp_ * nr;
     }
-    /// Panel p (int16 path): kp * 16 int16.
+    /// Panel p (int16 layout): kp * 16 int16.
     const std::int16_t* panel_s16(std::size_t p) const noexcept {
         return reinterpret_cast<const std::int16_t*>(data_.data()) + p * kp_ * nr;
     }

@@ -59,6 +59,60 @@ inline tile_4x16 kernel_maddubs(const std::uint8_t* a, const std::int8_t* b, std
     return t;
 }
 
+#if defined(__AVXVNNI__) || (defined(__AVX512VNNI__) && defined(__AVX512VL__))
+inline __m256i dpbusd(__m256i acc, __m256i u8, __m256i s8) noexcept {
+#if defined(__AVXVNNI__)
+    return _mm256_dpbusd_avx_epi32(acc, u8, s8);
+#else
+    return _mm256_dpbusd_epi32(acc, u8, s8);
+#endif
+}
+
+/// VNNI path (byte layout). acc[r][c] = sum_k a[r][k] * b(k, c): vpdpbusd adds the four u8 x s8 products of a lane
+/// quad to the int32 lane without intermediate saturation, exact for every code range (int32 wraps mod 2^32).
+/// K quads alternate between two accumulator sets to cover vpdpbusd's latency; they are added at the end.
+inline tile_4x16 kernel_dpbusd(const std::uint8_t* a, const std::int8_t* b, std::size_t kp) noexcept {
+    tile_4x16 t, u;
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; ++r) t.v[r][0] = t.v[r][1] = u.v[r][0] = u.v[r][1] = _mm256_setzero_si256();
+    const std::size_t nq = kp / 4;
+    std::size_t q = 0;
+    for (; q + 2 <= nq; q += 2) {
+        const std::int8_t* bq = b + q * 64;
+        const __m256i b0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(bq));
+        const __m256i b1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(bq + 32));
+        const __m256i b2 = _mm256_load_si256(reinterpret_cast<const __m256i*>(bq + 64));
+        const __m256i b3 = _mm256_load_si256(reinterpret_cast<const __m256i*>(bq + 96));
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; ++r) {
+            const std::uint8_t* ar = a + static_cast<std::size_t>(r) * kp + q * 4;
+            const __m256i x0 = bcast32(ar), x1 = bcast32(ar + 4);
+            t.v[r][0] = dpbusd(t.v[r][0], x0, b0);
+            t.v[r][1] = dpbusd(t.v[r][1], x0, b1);
+            u.v[r][0] = dpbusd(u.v[r][0], x1, b2);
+            u.v[r][1] = dpbusd(u.v[r][1], x1, b3);
+        }
+    }
+    if (q < nq) {
+        const std::int8_t* bq = b + q * 64;
+        const __m256i b0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(bq));
+        const __m256i b1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(bq + 32));
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; ++r) {
+            const __m256i x0 = bcast32(a + static_cast<std::size_t>(r) * kp + q * 4);
+            t.v[r][0] = dpbusd(t.v[r][0], x0, b0);
+            t.v[r][1] = dpbusd(t.v[r][1], x0, b1);
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; ++r) {
+        t.v[r][0] = _mm256_add_epi32(t.v[r][0], u.v[r][0]);
+        t.v[r][1] = _mm256_add_epi32(t.v[r][1], u.v[r][1]);
+    }
+    return t;
+}
+#endif
+
 /// int16 path. a: 4 rows of kp int16 (row stride kp), b: one packed panel (kp*16 int16).
 /// acc[r][c] = sum_k a[r][k] * b(k, c); vpmaddwd forms a0*b0 + a1*b1 exactly in int32 for int16 inputs.
 inline tile_4x16 kernel_s16(const std::int16_t* a, const std::int16_t* b, std::size_t kp) noexcept {
