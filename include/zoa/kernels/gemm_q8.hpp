@@ -168,7 +168,9 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
 #if defined(__AVX2__)
             x86::tile_4x16 t;
             if constexpr (plan::vnni) {
+#if defined(__AVXVNNI__) || (defined(__AVX512VNNI__) && defined(__AVX512VL__))
                 t = x86::kernel_dpbusd(ai, w.panel_s8(p), kp);
+#endif
                 x86::correct(t, col_term.data() + n0, w.centred_zero_points() + n0, rs);
             } else if constexpr (plan::use_maddubs) {
                 t = x86::kernel_maddubs<plan::depth>(ai, w.panel_s8(p), kp);
