@@ -5,10 +5,11 @@
 //   gemm shape=<name> bits=<8|6|4|32> zoa_gops=<x> onednn_gops=<y> ratio=<x/y>
 // bits 8/6/4: zoa's integer kernels for that code range vs oneDNN's 8-bit u8s8s32 GEMM (or u8 x s8 -> s32 conv);
 // bits 32: zoa's fp32 GEMM/conv vs dnnl_sgemm (or an f32 oneDNN conv). Each number is the best of 3 repetitions
-// (GOP/s = 2*M*N*K / wall time). Instruction sets: by default both sides run AVX2 (+FMA): zoa's kernels with
-// Arch = xsimd::fma3<xsimd::avx2>, oneDNN capped with dnnl_set_max_cpu_isa(avx2). ZOA_BENCH_ISA=native runs zoa with
-// zoa::default_arch and oneDNN with its best ISA (AVX-512/VNNI/AMX where present). ONEDNN_MAX_CPU_ISA, when set,
-// overrides oneDNN's cap.
+// (GOP/s = 2*M*N*K / wall time). Both sides run the same instruction set, chosen by ZOA_BENCH_ISA:
+//   avx2 (default)  zoa Arch = xsimd::fma3<xsimd::avx2>,            oneDNN dnnl_set_max_cpu_isa(avx2)
+//   avx2_vnni       zoa int Arch = with_vnni<fma3<avx2>>, fp32 avx2, oneDNN avx2_vnni
+//   native          zoa q8_default_arch / zoa::default_arch,        oneDNN uncapped (AVX-512, VNNI, AMX if present)
+// ONEDNN_MAX_CPU_ISA, when set, overrides oneDNN's cap.
 #include <benchmark/benchmark.h>
 #include <dlfcn.h>
 
@@ -80,11 +81,11 @@ template <int Bits, class Arch>
 void zoa_gemm_q8(benchmark::State& st, gemm_case c) {
     using R = zq::signed_range<Bits>;  // PTQ4ViT: signed symmetric activations and weights
     const auto a = codes<R>(c.m * c.k, 1), w = codes<R>(c.n * c.k, 2);
-    const zk::packed_q8<R, R> pw(w.data(), c.n, c.k, static_cast<std::ptrdiff_t>(c.k), 1);
+    const zk::packed_q8<R, R, Arch> pw(w.data(), c.n, c.k, static_cast<std::ptrdiff_t>(c.k), 1);
     std::vector<std::int32_t> out(c.m * c.n);
     for (auto _ : st)
-        zk::gemm_q8<R, R, Arch>(a.data(), c.m, static_cast<std::ptrdiff_t>(c.k), 0, pw,
-                                zk::out_i32{out.data(), zk::row_major(static_cast<std::ptrdiff_t>(c.n))}, &pool());
+        zk::gemm_q8(a.data(), c.m, static_cast<std::ptrdiff_t>(c.k), 0, pw,
+                    zk::out_i32{out.data(), zk::row_major(static_cast<std::ptrdiff_t>(c.n))}, &pool());
     set_ops(st, 2.0 * double(c.m) * double(c.n) * double(c.k));
 }
 
@@ -106,9 +107,9 @@ void zoa_conv_q8(benchmark::State& st, conv_case c) {
     const auto x = codes<R>(s.batch * s.in_channels * s.height * s.width, 4), w = codes<R>(s.out_channels * s.k(), 5);
     std::vector<std::int32_t> zw(s.out_channels);
     for (std::size_t o = 0; o < zw.size(); ++o) zw[o] = static_cast<std::int32_t>(o % (R::levels / 2)) + 1;
-    const auto pw = zk::pack_conv2d_q8<R, R>(w.data(), s, zw.data(), zw.size());
+    const auto pw = zk::pack_conv2d_q8<R, R, Arch>(w.data(), s, zw.data(), zw.size());
     std::vector<std::int32_t> y(s.batch * s.out_channels * s.out_h() * s.out_w());
-    for (auto _ : st) zk::conv2d_q8<R, R, Arch>(s, x.data(), 3, pw, zk::out_i32{y.data()}, &pool());
+    for (auto _ : st) zk::conv2d_q8(s, x.data(), 3, pw, zk::out_i32{y.data()}, &pool());
     set_ops(st, 2.0 * double(s.m()) * double(s.out_channels) * double(s.k()));
 }
 
@@ -208,7 +209,7 @@ std::string load_average() {
     return a + " " + b + " " + c;
 }
 
-template <class Arch>
+template <class IntArch, class FloatArch>
 void register_all() {
     auto reg = [](const std::string& name, auto fn, auto arg) {
         benchmark::RegisterBenchmark(name.c_str(), fn, arg)
@@ -220,34 +221,59 @@ void register_all() {
     for (const auto& c : gemm_cases) {
         const std::string n = c.name;
         reg("onednn/" + n + "/8", onednn_gemm_u8s8s32, c);
-        reg("zoa/" + n + "/8", zoa_gemm_q8<8, Arch>, c);
-        reg("zoa/" + n + "/6", zoa_gemm_q8<6, Arch>, c);
-        reg("zoa/" + n + "/4", zoa_gemm_q8<4, Arch>, c);
+        reg("zoa/" + n + "/8", zoa_gemm_q8<8, IntArch>, c);
+        reg("zoa/" + n + "/6", zoa_gemm_q8<6, IntArch>, c);
+        reg("zoa/" + n + "/4", zoa_gemm_q8<4, IntArch>, c);
         reg("onednn/" + n + "/32", onednn_sgemm, c);
-        reg("zoa/" + n + "/32", zoa_gemm_f32<Arch>, c);
+        reg("zoa/" + n + "/32", zoa_gemm_f32<FloatArch>, c);
     }
     for (const auto& c : conv_cases) {
         const std::string n = c.name;
         reg("onednn/" + n + "/8", [](benchmark::State& st, conv_case cc) { onednn_conv(st, cc, true); }, c);
-        reg("zoa/" + n + "/8", zoa_conv_q8<8, Arch>, c);
-        reg("zoa/" + n + "/6", zoa_conv_q8<6, Arch>, c);
-        reg("zoa/" + n + "/4", zoa_conv_q8<4, Arch>, c);
+        reg("zoa/" + n + "/8", zoa_conv_q8<8, IntArch>, c);
+        reg("zoa/" + n + "/6", zoa_conv_q8<6, IntArch>, c);
+        reg("zoa/" + n + "/4", zoa_conv_q8<4, IntArch>, c);
         reg("onednn/" + n + "/32", [](benchmark::State& st, conv_case cc) { onednn_conv(st, cc, false); }, c);
-        reg("zoa/" + n + "/32", zoa_conv_f32<Arch>, c);
+        reg("zoa/" + n + "/32", zoa_conv_f32<FloatArch>, c);
     }
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    const char* mode = std::getenv("ZOA_BENCH_ISA");
-    const bool native = mode && std::string(mode) == "native";
-    if (!native && !std::getenv("ONEDNN_MAX_CPU_ISA")) dnnl_set_max_cpu_isa(dnnl_cpu_isa_avx2);
+    const std::string mode = std::getenv("ZOA_BENCH_ISA") ? std::getenv("ZOA_BENCH_ISA") : "avx2";
+    std::string zoa_isa, onednn_isa = std::getenv("ONEDNN_MAX_CPU_ISA") ? std::getenv("ONEDNN_MAX_CPU_ISA") : "";
+    auto cap = [&](dnnl_cpu_isa_t isa, const char* name) {
+        if (onednn_isa.empty()) {
+            dnnl_set_max_cpu_isa(isa);
+            onednn_isa = name;
+        }
+    };
+    if (mode == "native") {
+        register_all<zk::q8_default_arch, zoa::default_arch>();
+        zoa_isa = std::string("int ") + (zk::is_vnni_arch_v<zk::q8_default_arch> ? "vnni+" : "") +
+                  zoa::default_arch::name() + ", fp32 " + zoa::default_arch::name();
+        if (onednn_isa.empty()) onednn_isa = "native";
+    } else if (mode == "avx2_vnni") {
+        if constexpr (zk::vnni_compiled) {
+            register_all<zk::with_vnni<avx2_arch>, avx2_arch>();
+            zoa_isa = "int vnni+fma3+avx2, fp32 fma3+avx2";
+            cap(dnnl_cpu_isa_avx2_vnni, "avx2_vnni");
+        } else {
+            std::fprintf(stderr, "zoa_bench: ZOA_BENCH_ISA=avx2_vnni needs a build with AVX-VNNI (-march=native)\n");
+            return 1;
+        }
+    } else if (mode == "avx2") {
+        register_all<avx2_arch, avx2_arch>();
+        zoa_isa = "fma3+avx2";
+        cap(dnnl_cpu_isa_avx2, "avx2");
+    } else {
+        std::fprintf(stderr, "zoa_bench: unknown ZOA_BENCH_ISA=%s (avx2, avx2_vnni, native)\n", mode.c_str());
+        return 1;
+    }
     // oneDNN's OpenMP runtime: pin it to the same thread count as zoa (libgomp is loaded by libdnnl).
     using set_threads_fn = void (*)(int);
     if (auto* f = reinterpret_cast<set_threads_fn>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"))) f(bench_threads);
-    if (native) register_all<zoa::default_arch>();
-    else register_all<avx2_arch>();
 
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
@@ -256,10 +282,8 @@ int main(int argc, char** argv) {
     benchmark::RunSpecifiedBenchmarks(&rep);
     benchmark::Shutdown();
 
-    std::printf("# zoa arch: %s; oneDNN max ISA: %s; threads: %d\n",
-                native ? zoa::default_arch::name() : avx2_arch::name(),
-                native ? "native" : (std::getenv("ONEDNN_MAX_CPU_ISA") ? std::getenv("ONEDNN_MAX_CPU_ISA") : "avx2"),
-                bench_threads);
+    std::printf("# ZOA_BENCH_ISA=%s: zoa %s; oneDNN max ISA %s; %d threads each\n", mode.c_str(), zoa_isa.c_str(),
+                onednn_isa.c_str(), bench_threads);
     std::printf("# load average (1/5/15 min) before: %s, after: %s\n", load_before.c_str(), load_average().c_str());
     auto line = [&](const char* shape, int bits) {
         const std::string s = shape, b = std::to_string(bits), ob = bits == 32 ? "32" : "8";
