@@ -129,7 +129,7 @@ inline int checked_length(std::size_t size, const std::string& name) {
     return static_cast<int>(size);
 }
 /// Pre-check of JPEG Huffman tables. stb_image 2.27 (Debian 12) writes past its 257-entry tables when a DHT table
-/// declares more than 256 codes (CVE-2021-37789; fixed in stb_image 2.28), so such files are rejected before stb
+/// declares more than 256 codes (nothings/stb#1289; fixed in stb_image 2.28), so such files are rejected before stb
 /// sees them. The scan follows the marker structure as stb_image does: segments are skipped by their declared
 /// length, entropy-coded data byte by byte (FF 00 stuffing, FF D0–D7 restarts and FF fill bytes are not markers),
 /// and a DHT segment's tables are walked like stb's loop (while bytes of the declared length remain; bytes past the
