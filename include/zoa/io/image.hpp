@@ -11,8 +11,9 @@
 // your program already compiles stb_image (STB_IMAGE_IMPLEMENTATION in one of your TUs) or links libstb; zoa then
 // only includes the declarations and calls stbi_load_from_memory / stbi_info_from_memory / stbi_failure_reason.
 // Do not include stb_image.h with STB_IMAGE_IMPLEMENTATION *after* this header in the same TU.
-// ZOA_STB_IMAGE_INCLUDED marks "stb_image's implementation is already compiled in this TU" (shared with
-// zoa/data/corruptions/jpeg.hpp, which compiles it the same way): whichever header comes first compiles it.
+// stb's own guard (STBI_INCLUDE_STB_IMAGE_H) or ZOA_STB_IMAGE_INCLUDED (defined below) means stb_image is already
+// in this TU; zoa/data/corruptions/jpeg.hpp compiles it with the same configuration, so whichever header comes
+// first compiles it and the other uses its declarations.
 #if defined(ZOA_STB_IMAGE_EXTERNAL) || defined(STBI_INCLUDE_STB_IMAGE_H) || defined(ZOA_STB_IMAGE_INCLUDED)
 #if !defined(STBI_INCLUDE_STB_IMAGE_H)
 #if __has_include(<stb_image.h>)
