@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <tuple>
 #include <type_traits>
 #include <vector>
@@ -319,4 +320,65 @@ TEST_CASE("gemm_q8 rejects out-of-range codes and bad arguments with named error
                          "zoa: argument: out_requant: clamp range [5, -5] is empty or outside [-128, 127]", zoa::error);
     CHECK_THROWS_WITH_AS((zk::gemm_q8(a.data(), 3, 8, 0, zk::packed_q8<S6, S6>{}, out)),
                          "zoa: argument: gemm_q8: the packed weights are empty", zoa::error);
+}
+
+namespace {
+
+// The same W given k-contiguous (SIMD column path), n-contiguous (SIMD panel path) and with general strides (scalar
+// path) packs to identical results.
+template <class C, class Arch>
+void source_layouts() {
+    zoa::rng g(77);
+    const std::size_t m = 9, n = 37, k = 45;  // two full panels + a 5-column tail; K tails for every k_step
+    const auto a = random_codes<typename C::A>(g, m * k);
+    const auto w = random_codes<typename C::W>(g, n * k);  // W(n,k) = w[n*k + k]
+    std::vector<typename C::W::storage> wt(k * n), wg(n * k * 2);
+    for (std::size_t j = 0; j < n; ++j)
+        for (std::size_t kk = 0; kk < k; ++kk) {
+            wt[kk * n + j] = w[j * k + kk];       // n-contiguous
+            wg[kk * n * 2 + j * 2] = w[j * k + kk];  // general strides (2, 2n)
+        }
+    std::vector<std::int32_t> zw;
+    if constexpr (int(C::W::min) >= 0)
+        for (std::size_t j = 0; j < n; ++j) zw.push_back(random_zero_point<typename C::W>(g));
+    using P = zk::packed_q8<typename C::A, typename C::W, Arch>;
+    const P p1(w.data(), n, k, std::ptrdiff_t(k), 1, zw.data(), zw.size());
+    const P p2(wt.data(), n, k, 1, std::ptrdiff_t(n), zw.data(), zw.size());
+    const P p3(wg.data(), n, k, 2, std::ptrdiff_t(2 * n), zw.data(), zw.size());
+    std::vector<std::int32_t> c1(m * n), c2(m * n), c3(m * n), r(m * n);
+    const auto ldc = zk::row_major(std::ptrdiff_t(n));
+    const std::int32_t za = random_zero_point<typename C::A>(g);
+    zk::gemm_q8(a.data(), m, std::ptrdiff_t(k), za, p1, zk::out_i32{c1.data(), ldc});
+    zk::gemm_q8(a.data(), m, std::ptrdiff_t(k), za, p2, zk::out_i32{c2.data(), ldc});
+    zk::gemm_q8(a.data(), m, std::ptrdiff_t(k), za, p3, zk::out_i32{c3.data(), ldc});
+    zk::reference::gemm_q8<typename C::A, typename C::W>(a.data(), m, std::ptrdiff_t(k), za, w.data(), n, k,
+                                                         std::ptrdiff_t(k), 1, zw.data(), zw.size(), zk::out_i32{r.data(), ldc});
+    REQUIRE(c1 == r);
+    REQUIRE(c2 == r);
+    REQUIRE(c3 == r);
+}
+template <class C, class Arch>
+struct layout_check {
+    static void run() { source_layouts<C, Arch>(); }
+};
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("packed_q8 packs k-contiguous, n-contiguous and strided sources identically", C, ZOA_Q8_CONFIGS) {
+    on_every_arch<layout_check, C>();
+}
+
+TEST_CASE("packed_q8 range errors name the element in SIMD blocks and in tails, for both source layouts") {
+    using S6 = zq::signed_range<6>;
+    const std::size_t n = 20, k = 37;
+    for (const auto& [bad_n, bad_k] : {std::pair<std::size_t, std::size_t>{3, 5}, {3, 36}, {18, 7}}) {
+        std::vector<std::int8_t> w(n * k, -32), wt(k * n, -32);
+        w[bad_n * k + bad_k] = 32;
+        wt[bad_k * n + bad_n] = -33;
+        const std::string where = "(" + std::to_string(bad_n) + ", " + std::to_string(bad_k) + ")";
+        CHECK_THROWS_WITH_AS((zk::packed_q8<S6, S6>(w.data(), n, k, std::ptrdiff_t(k), 1)),
+                             ("zoa: numeric: packed_q8: weight " + where + " = 32 outside [-32, 31]").c_str(), zoa::error);
+        CHECK_THROWS_WITH_AS((zk::packed_q8<S6, S6>(wt.data(), n, k, 1, std::ptrdiff_t(n))),
+                             ("zoa: numeric: packed_q8: weight " + where + " = -33 outside [-32, 31]").c_str(), zoa::error);
+    }
 }

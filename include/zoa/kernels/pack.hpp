@@ -4,12 +4,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <type_traits>
 
 #include "zoa/core/aligned_buffer.hpp"
 #include "zoa/core/error.hpp"
 #include "zoa/kernels/operand_range.hpp"
+#include "zoa/kernels/x86/pack_q8_avx2.hpp"
 
 namespace zoa::kernels {
 
@@ -75,33 +77,11 @@ public:
             zw_[j] = j < n ? zw - plan::w_offset : 0;
             if (zw_[j] != 0) has_zero_point_ = true;
         }
-        for (std::size_t p = 0; p < panels_; ++p) {
-            for (std::size_t c = 0; c < nr; ++c) {
-                const std::size_t j = p * nr + c;
-                std::int32_t sum = 0;
-                for (std::size_t kk = 0; kk < kp_; ++kk) {
-                    int v = 0;
-                    if (j < n && kk < k) {
-                        v = w[static_cast<std::ptrdiff_t>(j) * stride_n + static_cast<std::ptrdiff_t>(kk) * stride_k];
-                        if constexpr (plan::w_min != int(std::numeric_limits<w_storage>::min()) ||
-                                      plan::w_max != int(std::numeric_limits<w_storage>::max()))
-                            if (v < plan::w_min || v > plan::w_max)
-                                fail(error_code::numeric, "packed_q8: weight (", j, ", ", kk, ") = ", v, " outside [",
-                                     plan::w_min, ", ", plan::w_max, "]");
-                    }
-                    if constexpr (plan::bytes) {
-                        const int ws = (j < n && kk < k) ? v - plan::w_offset : 0;
-                        sum += ws;
-                        auto* dst = reinterpret_cast<std::int8_t*>(data_.data()) + p * kp_ * nr;
-                        dst[(kk / 4) * 64 + c * 4 + kk % 4] = static_cast<std::int8_t>(ws);
-                    } else {
-                        const int ws = (j < n && kk < k) ? v - (zw_[j] + plan::w_offset) : 0;
-                        auto* dst = reinterpret_cast<std::int16_t*>(data_.data()) + p * kp_ * nr;
-                        dst[(kk / 2) * 32 + c * 2 + kk % 2] = static_cast<std::int16_t>(ws);
-                    }
-                }
-                col_sums_[j] = sum;
-            }
+        std::memset(data_.data(), 0, panels_ * kp_ * nr * elem);  // padding (k >= K, n >= N) is zero
+        for (std::size_t j = 0; j < panels_ * nr; ++j) col_sums_[j] = 0;
+        if (!pack_fast(w, stride_n, stride_k)) {
+            int mn = plan::w_min, mx = plan::w_max;
+            pack_scalar(w, 0, n, 0, k, stride_n, stride_k, true, mn, mx);
         }
     }
 
@@ -127,6 +107,85 @@ public:
     std::size_t bytes() const noexcept { return data_.size() + (col_sums_.size() + zw_.size()) * 4; }
 
 private:
+    static constexpr bool needs_range_check = plan::w_min != int(std::numeric_limits<w_storage>::min()) ||
+                                              plan::w_max != int(std::numeric_limits<w_storage>::max());
+
+    /// W(n,k) for n in [n0, n1), k in [k0, k1) element by element, tracking the codes' min/max; with `check`, a
+    /// code outside WRange throws zoa::error(numeric) naming (n, k).
+    void pack_scalar(const w_storage* w, std::size_t n0, std::size_t n1, std::size_t k0, std::size_t k1,
+                     std::ptrdiff_t stride_n, std::ptrdiff_t stride_k, bool check, int& mn, int& mx) {
+        for (std::size_t j = n0; j < n1; ++j) {
+            const std::size_t p = j / nr, c = j % nr;
+            for (std::size_t kk = k0; kk < k1; ++kk) {
+                const int v = w[static_cast<std::ptrdiff_t>(j) * stride_n + static_cast<std::ptrdiff_t>(kk) * stride_k];
+                mn = v < mn ? v : mn;
+                mx = v > mx ? v : mx;
+                if (needs_range_check && check && (v < plan::w_min || v > plan::w_max))
+                    fail(error_code::numeric, "packed_q8: weight (", j, ", ", kk, ") = ", v, " outside [", plan::w_min,
+                         ", ", plan::w_max, "]");
+                if constexpr (plan::bytes) {
+                    const int ws = v - plan::w_offset;
+                    col_sums_[j] += ws;
+                    reinterpret_cast<std::int8_t*>(data_.data())[p * kp_ * nr + (kk / 4) * 64 + c * 4 + kk % 4] =
+                        static_cast<std::int8_t>(ws);
+                } else {
+                    reinterpret_cast<std::int16_t*>(data_.data())[p * kp_ * nr + (kk / 2) * 32 + c * 2 + kk % 2] =
+                        static_cast<std::int16_t>(v - (zw_[j] + plan::w_offset));
+                }
+            }
+        }
+    }
+
+    /// SIMD packing of k-contiguous (stride_k == 1) or n-contiguous (stride_n == 1) sources; false when not
+    /// applicable or when a code is outside WRange (the caller then repacks element by element and throws).
+    bool pack_fast(const w_storage* w, std::ptrdiff_t stride_n, std::ptrdiff_t stride_k) {
+#if defined(__AVX2__)
+        x86::code_bounds<w_storage> b;
+        int mn = plan::w_min, mx = plan::w_max;  // bounds of the codes packed by the scalar remainders
+        if (stride_k == 1) {
+            const std::size_t kfull = k_ / 16 * 16;
+            for (std::size_t j = 0; j < n_; ++j) {
+                const w_storage* col = w + static_cast<std::ptrdiff_t>(j) * stride_n;
+                const std::size_t p = j / nr, c = j % nr;
+                if constexpr (plan::bytes)
+                    col_sums_[j] = static_cast<std::int32_t>(x86::bytes_column(
+                        col, kfull, plan::w_offset, reinterpret_cast<std::int8_t*>(data_.data()) + p * kp_ * nr + c * 4, b));
+                else
+                    x86::s16_column(col, kfull, zw_[j] + plan::w_offset,
+                                    reinterpret_cast<std::int16_t*>(data_.data()) + p * kp_ * nr + c * 2, b);
+            }
+            pack_scalar(w, 0, n_, kfull, k_, stride_n, 1, false, mn, mx);
+        } else if (stride_n == 1) {
+            const std::size_t full = n_ / nr, kfull = plan::bytes ? k_ / 4 * 4 : k_ / 2 * 2;
+            for (std::size_t p = 0; p < full; ++p) {
+                if constexpr (plan::bytes)
+                    x86::bytes_panel(w + p * nr, stride_k, kfull, plan::w_offset,
+                                     reinterpret_cast<std::int8_t*>(data_.data()) + p * kp_ * nr, col_sums_.data() + p * nr, b);
+                else {
+                    std::int32_t z[nr];
+                    for (std::size_t c = 0; c < nr; ++c) z[c] = zw_[p * nr + c] + plan::w_offset;
+                    x86::s16_panel(w + p * nr, stride_k, kfull, z, reinterpret_cast<std::int16_t*>(data_.data()) + p * kp_ * nr, b);
+                }
+            }
+            pack_scalar(w, 0, full * nr, kfull, k_, 1, stride_k, false, mn, mx);
+            pack_scalar(w, full * nr, n_, 0, k_, 1, stride_k, false, mn, mx);
+        } else {
+            return false;
+        }
+        if (needs_range_check) {
+            if (!b.inside(plan::w_min, plan::w_max) || mn < plan::w_min || mx > plan::w_max) {
+                std::memset(data_.data(), 0, panels_ * kp_ * nr * (plan::bytes ? 1 : 2));
+                for (std::size_t j = 0; j < panels_ * nr; ++j) col_sums_[j] = 0;
+                return false;
+            }
+        }
+        return true;
+#else
+        (void)w, (void)stride_n, (void)stride_k;
+        return false;
+#endif
+    }
+
     aligned_buffer<std::uint8_t> data_;
     aligned_buffer<std::int32_t> col_sums_, zw_;
     std::size_t n_ = 0, k_ = 0, kp_ = 0, panels_ = 0;
