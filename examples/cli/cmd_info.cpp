@@ -41,15 +41,16 @@ int run_info(const std::vector<std::string>& args) {
     std::printf("parameters:   %zu", params);
     if (codes) std::printf(" (%zu stored as int8 codes)", codes);
     std::printf("\n");
-    std::printf("architecture: %s (%s%s%s)\n", a.family.empty() ? "unknown" : a.family.c_str(),
-                a.source.c_str(), a.naming.empty() ? "" : ", names: ", a.naming.c_str());
+    std::printf("architecture: %s (%s%s%s)\n", a.family.empty() ? "unknown" : a.family.c_str(), a.source.c_str(),
+                a.naming.empty() ? "" : ", names: ", a.naming.c_str());
     const auto cfg = f.metadata().find(zoa::models::config_metadata_key);
     if (a.family == "vit" && cfg != f.metadata().end()) {
         const zoa::models::vit_config c = zoa::models::vit_config_from_json(cfg->second, f.path());
-        std::printf("config:       img %zu, patch %zu, in_chans %zu, dim %zu, depth %zu, heads %zu, mlp %.9g, "
-                    "classes %zu, qkv_bias %s, ln_eps %g (%zu tokens)\n",
-                    c.img_size, c.patch_size, c.in_chans, c.embed_dim, c.depth, c.num_heads, c.mlp_ratio,
-                    c.num_classes, c.qkv_bias ? "true" : "false", double(c.ln_eps), c.tokens());
+        std::printf(
+            "config:       img %zu, patch %zu, in_chans %zu, dim %zu, depth %zu, heads %zu, mlp %.9g, "
+            "classes %zu, qkv_bias %s, ln_eps %g (%zu tokens)\n",
+            c.img_size, c.patch_size, c.in_chans, c.embed_dim, c.depth, c.num_heads, c.mlp_ratio, c.num_classes,
+            c.qkv_bias ? "true" : "false", double(c.ln_eps), c.tokens());
     }
     const auto q = f.metadata().find(zoa::models::quant_metadata_key);
     if (q != f.metadata().end() && !q->second.empty())
@@ -67,7 +68,8 @@ int run_info(const std::vector<std::string>& args) {
     std::printf("tensors:\n");
     for (const auto& name : f.keys(zoa::io::key_order::sorted)) {
         const auto& t = f.info(name);
-        std::printf("  %s\t%s\t%s\n", name.c_str(), std::string(zoa::io::to_string(t.dtype)).c_str(), shape_text(t.shape).c_str());
+        std::printf("  %s\t%s\t%s\n", name.c_str(), std::string(zoa::io::to_string(t.dtype)).c_str(),
+                    shape_text(t.shape).c_str());
     }
     return 0;
 }

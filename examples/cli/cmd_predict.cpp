@@ -50,12 +50,18 @@ predict_args parse(const std::vector<std::string>& args) {
                          predict_usage, ")");
             return args[++i];
         };
-        if (s == "--weights") a.weights = value();
-        else if (s == "--arch") a.arch = value();
-        else if (s == "--precision") a.precision = value();
-        else if (s == "--calib") a.calib = value();
-        else if (s == "--mean") a.mean = zoa::io::parse_float_list(value(), "--mean");
-        else if (s == "--std") a.std_dev = zoa::io::parse_float_list(value(), "--std");
+        if (s == "--weights")
+            a.weights = value();
+        else if (s == "--arch")
+            a.arch = value();
+        else if (s == "--precision")
+            a.precision = value();
+        else if (s == "--calib")
+            a.calib = value();
+        else if (s == "--mean")
+            a.mean = zoa::io::parse_float_list(value(), "--mean");
+        else if (s == "--std")
+            a.std_dev = zoa::io::parse_float_list(value(), "--std");
         else if (s == "--threads") {
             const std::string& v = value();
             char* end = nullptr;
@@ -82,15 +88,14 @@ predict_args parse(const std::vector<std::string>& args) {
 /// Preprocessing: the file's zoa.preprocess metadata when present, else `fallback` (the family's usual pipeline);
 /// --mean / --std override; the crop is always the model's input size.
 zoa::io::preprocess_config preprocessing(const zoa::io::safetensors_file& f, const predict_args& a,
-                                         zoa::io::preprocess_config fallback, std::size_t input,
-                                         std::size_t channels) {
+                                         zoa::io::preprocess_config fallback, std::size_t input, std::size_t channels) {
     zoa::io::preprocess_config cfg = std::move(fallback);
     const auto it = f.metadata().find(zoa::io::preprocess_metadata_key);
     if (it != f.metadata().end()) cfg = zoa::io::preprocess_from_json(it->second, f.path(), cfg);
     if (!a.mean.empty()) cfg.mean = a.mean;
     if (!a.std_dev.empty()) cfg.std_dev = a.std_dev;
-    zoa::require(cfg.crop == 0 || cfg.crop == input, zoa::error_code::argument, f.path(),
-                 ": preprocessing crops to ", cfg.crop, " px but the model's input is ", input, " px");
+    zoa::require(cfg.crop == 0 || cfg.crop == input, zoa::error_code::argument, f.path(), ": preprocessing crops to ",
+                 cfg.crop, " px but the model's input is ", input, " px");
     cfg.crop = input;
     cfg.channels = channels;
     cfg.validate();
@@ -101,8 +106,7 @@ zoa::io::preprocess_config preprocessing(const zoa::io::safetensors_file& f, con
 std::vector<std::string> calibration_files(const std::string& dir, std::size_t limit) {
     namespace fs = std::filesystem;
     std::error_code ec;
-    zoa::require(fs::is_directory(dir, ec), zoa::error_code::io, "zoa predict: --calib '", dir,
-                 "' is not a directory");
+    zoa::require(fs::is_directory(dir, ec), zoa::error_code::io, "zoa predict: --calib '", dir, "' is not a directory");
     std::vector<std::string> files;
     for (fs::recursive_directory_iterator it(dir, fs::directory_options::follow_directory_symlink, ec), end;
          !ec && it != end; it.increment(ec))
@@ -162,8 +166,8 @@ int run_vit(const predict_args& a, const zoa::io::safetensors_file& f, const zoa
             const xt::xtensor<float, 4> images = load_batch(files, 0, files.size(), pre, *ctx);
             zoa::models::calibration_options opt;
             opt.max_images = calib_images;
-            const auto qp = zoa::models::calibrate_ptq4vit<typename model_t::bits>(w, images, opt, nullptr,
-                                                                                    ctx->threads());
+            const auto qp =
+                zoa::models::calibrate_ptq4vit<typename model_t::bits>(w, images, opt, nullptr, ctx->threads());
             m = std::make_unique<model_t>(w, &qp);
         }
     } else {

@@ -31,9 +31,12 @@ inline std::string family_of_arch(const std::string& name) {
 /// ResNet: conv1.weight + layer1.0.conv1.weight).
 inline arch_info detect_arch(const zoa::io::safetensors_file& f, const std::string& arch_flag = "") {
     arch_info a;
-    if (f.contains("cls_token") || f.contains("patch_embed.proj.weight")) a.naming = "timm";
-    else if (f.contains("class_token") || f.contains("conv_proj.weight")) a.naming = "torchvision";
-    else if (f.contains("conv1.weight") && f.contains("layer1.0.conv1.weight")) a.naming = "torchvision";
+    if (f.contains("cls_token") || f.contains("patch_embed.proj.weight"))
+        a.naming = "timm";
+    else if (f.contains("class_token") || f.contains("conv_proj.weight"))
+        a.naming = "torchvision";
+    else if (f.contains("conv1.weight") && f.contains("layer1.0.conv1.weight"))
+        a.naming = "torchvision";
     if (!arch_flag.empty()) {
         a.family = family_of_arch(arch_flag);
         a.source = "--arch";

@@ -3,6 +3,9 @@
 // errors, thread-count invariance, save/load
 #include <doctest/doctest.h>
 
+#include "zoa/adapt/baselines.hpp"
+#include "zoa/adapt/foa_adapter.hpp"
+#include "zoa/adapt/zoa_adapter.hpp"
 #include "zoa/io/image.hpp"
 #include "zoa/io/preprocess.hpp"
 #include "zoa/io/preprocess_metadata.hpp"
@@ -10,6 +13,7 @@
 #include "zoa/models/vit.hpp"
 #include "zoa/models/vit_io.hpp"
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -34,9 +38,9 @@ const vit32& model() {
 }
 
 /// The timm fixture re-written with `edit` applied to its tensor list (in memory).
-zoa::io::safetensors_file edited(const std::function<void(zoa::io::safetensors_writer&, const zoa::io::tensor_info&)>& edit,
-                                 const std::function<void(zoa::io::safetensors_writer&)>& extra = {},
-                                 bool keep_metadata = true) {
+zoa::io::safetensors_file edited(
+    const std::function<void(zoa::io::safetensors_writer&, const zoa::io::tensor_info&)>& edit,
+    const std::function<void(zoa::io::safetensors_writer&)>& extra = {}, bool keep_metadata = true) {
     const auto f = zoa::io::safetensors_file::open(vit_test::fixture("vit_tiny_timm.safetensors"));
     zoa::io::safetensors_writer w;
     if (keep_metadata)
@@ -96,7 +100,8 @@ TEST_CASE("vit fp32: torchvision key names load onto the same model") {
     // the naming can be forced; forcing the wrong one reports every missing key by its file name
     zm::vit_load_options opt;
     opt.naming = zm::vit_naming::timm;
-    const std::string e = error_of([&] { (void)vit32::load(vit_test::fixture("vit_tiny_torchvision.safetensors"), &cfg, opt); });
+    const std::string e =
+        error_of([&] { (void)vit32::load(vit_test::fixture("vit_tiny_torchvision.safetensors"), &cfg, opt); });
     CHECK(e.find("missing") != std::string::npos);
     CHECK(e.find("cls_token") != std::string::npos);
     CHECK(e.find("blocks.0.attn.qkv.weight") != std::string::npos);
@@ -121,7 +126,8 @@ TEST_CASE("vit fp32: FOA prompts after the class token, no position embedding") 
 }
 
 TEST_CASE("vit fp32: adapted LayerNorm parameters per call and the activation shift") {
-    const auto adapted = zoa::io::safetensors_file::open(vit_test::fixture("vit_golden.safetensors")).read<std::int32_t>("adapted_blocks");
+    const auto adapted = zoa::io::safetensors_file::open(vit_test::fixture("vit_golden.safetensors"))
+                             .read<std::int32_t>("adapted_blocks");
     REQUIRE(adapted.size() == model().adapted_blocks().size());
     for (std::size_t i = 0; i < adapted.size(); ++i) CHECK(std::size_t(adapted[i]) == model().adapted_blocks()[i]);
     const auto x = vit_test::images(0, 4);
@@ -154,7 +160,8 @@ TEST_CASE("vit fp32: adapted LayerNorm parameters per call and the activation sh
 TEST_CASE("vit fp32: PNG files through the file's zoa.preprocess give PyTorch's logits") {
     const auto cfg = zoa::io::preprocess_from_json(model().metadata().at("zoa.preprocess"), "vit_tiny_timm");
     std::vector<zoa::io::image> imgs;
-    for (int i = 0; i < 2; ++i) imgs.push_back(zoa::io::load_image(vit_test::fixture("img_" + std::to_string(i) + ".png")));
+    for (int i = 0; i < 2; ++i)
+        imgs.push_back(zoa::io::load_image(vit_test::fixture("img_" + std::to_string(i) + ".png")));
     const auto l = model().predict(zoa::io::make_batch(imgs, cfg));
     check_close("png logits", l.data(), vit_test::tensor("png.logits"), l.size());
 }
@@ -205,18 +212,23 @@ TEST_CASE("vit: load errors name the key, expected and actual shapes; missing an
     CHECK(e.find("blocks.1.mlp.fc2.bias") != std::string::npos);
     // unused tensor: reported, or an error when strict
     auto f2 = edited([](auto& w, const auto& t) { copy_tensor(w, t, t.name); },
-                     [](auto& w) { w.add("head_dist.weight", {2, 2}, std::vector<float>{1, 2, 3, 4}); });
+                     [](auto& w) {
+                         w.add("head_dist.weight", {2, 2}, std::vector<float>{1, 2, 3, 4});
+                     });
     zm::vit_load_report rep;
     (void)zm::load_vit_weights(f2, nullptr, {}, &rep);
     CHECK(rep.unused == std::vector<std::string>{"head_dist.weight"});
     CHECK(rep.summary().find("head_dist.weight") != std::string::npos);
     zm::vit_load_options strict;
     strict.strict = true;
-    CHECK(error_of([&] { (void)zm::load_vit_weights(f2, nullptr, strict); }).find("head_dist.weight") != std::string::npos);
+    CHECK(error_of([&] { (void)zm::load_vit_weights(f2, nullptr, strict); }).find("head_dist.weight") !=
+          std::string::npos);
     // wrong shape
     auto f3 = edited([](auto& w, const auto& t) {
-        if (t.name == "blocks.0.attn.qkv.weight") w.add(t.name, {96, 31}, std::vector<float>(96 * 31, 0.0f));
-        else copy_tensor(w, t, t.name);
+        if (t.name == "blocks.0.attn.qkv.weight")
+            w.add(t.name, {96, 31}, std::vector<float>(96 * 31, 0.0f));
+        else
+            copy_tensor(w, t, t.name);
     });
     e = error_of([&] { (void)zm::load_vit_weights(f3); });
     CHECK(e.find("zoa: shape") != std::string::npos);
@@ -235,8 +247,9 @@ TEST_CASE("vit: load errors name the key, expected and actual shapes; missing an
     CHECK(e.find("blocks.4.norm1.weight") != std::string::npos);
     zm::vit_config wide = cfg;
     wide.embed_dim = 64;
-    CHECK(error_of([&] { (void)zm::load_vit_weights(f4, &wide); }).find("'cls_token': shape [1, 1, 32], expected [1, 1, 64]") !=
-          std::string::npos);
+    CHECK(error_of([&] {
+              (void)zm::load_vit_weights(f4, &wide);
+          }).find("'cls_token': shape [1, 1, 32], expected [1, 1, 64]") != std::string::npos);
     // a failed load leaves the existing model untouched (load returns a new object or throws)
     vit32 m = vit32::load(vit_test::fixture("vit_tiny_timm.safetensors"));
     CHECK_THROWS_AS(m = vit32(zm::load_vit_weights(f3)), zoa::error);
@@ -259,8 +272,9 @@ TEST_CASE("vit: zoa.config JSON, presets and input checks") {
         R"({"img_size":16,"patch_size":4,"in_chans":3,"num_classes":10,"embed_dim":32,"depth":4,"mlp_ratio":2.0,"qkv_bias":true,"ln_eps":1e-6})";
     CHECK(error_of([&] { zm::vit_config_from_json(no_heads, "f"); }).find("num_heads") != std::string::npos);
     zoa::adapt::forward_result r;
-    CHECK(error_of([] { (void)model().predict(batch4::from_shape({1, 3, 17, 16})); }).find("expected [B >= 1, 3, 16, 16]") !=
-          std::string::npos);
+    CHECK(error_of([] {
+              (void)model().predict(batch4::from_shape({1, 3, 17, 16}));
+          }).find("expected [B >= 1, 3, 16, 16]") != std::string::npos);
 }
 
 TEST_CASE("vit fp32: save and reload give bit-identical logits") {
@@ -271,4 +285,26 @@ TEST_CASE("vit fp32: save and reload give bit-identical logits") {
     CHECK(m.metadata().at("zoa.preprocess") == model().metadata().at("zoa.preprocess"));
     const auto x = vit_test::images(0, 3);
     CHECK(vit_test::max_diff(m.predict(x).data(), model().predict(x).data(), 30) == 0.0);
+}
+
+TEST_CASE("vit: ZOA and FOA adapters run on the ViT (two forwards per ZOA batch, prompts for FOA)") {
+    const vit32& m = model();
+    std::vector<batch4> clean = {vit_test::images(0, 8), vit_test::images(8, 8)};
+    const auto source = zoa::adapt::compute_source_statistics(m, clean);
+    CHECK(source.mean.size() == 4 * 32);
+    zoa::adapt::zoa_adapter<vit32> zoa(m, zoa::adapt::zoa_options::paper(zoa::adapt::model_family::vit, 8), source);
+    batch4 shifted = vit_test::images(0, 8);
+    for (auto& v : shifted) v = 0.7f * v + 0.3f;
+    for (int i = 0; i < 3; ++i) {
+        const auto& l = zoa.predict_and_adapt(shifted);
+        REQUIRE(l.shape(0) == 8);
+        CHECK(std::isfinite(l(7, 9)));
+    }
+    CHECK(zoa.stats().forwards == 6);
+    zoa::adapt::foa_options fo;
+    fo.popsize = 4;
+    zoa::adapt::foa_adapter<vit32> foa(m, fo, source);
+    const auto& lf = foa.predict_and_adapt(shifted);
+    CHECK(lf.shape(1) == 10);
+    CHECK(std::isfinite(lf(0, 0)));
 }

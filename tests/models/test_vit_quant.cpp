@@ -11,6 +11,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -77,12 +78,14 @@ TEST_CASE_TEMPLATE("qlinear: integer and simulated paths agree (uniform and post
             q::module_params p;
             p.weight() = q::symmetric_params_from_absmax(B::weight_bits, gr, wa);
             const std::vector<float>& xin = twin ? g : x;
-            p.input() = twin ? q::make_post_gelu(B::activation_bits, {absmax(g) / 100.0f * 80.0f})
-                             : q::make_symmetric(B::activation_bits, q::granularity::per_tensor, {absmax(x) / 120.0f * 100.0f});
+            p.input() =
+                twin ? q::make_post_gelu(B::activation_bits, {absmax(g) / 100.0f * 80.0f})
+                     : q::make_symmetric(B::activation_bits, q::granularity::per_tensor, {absmax(x) / 120.0f * 100.0f});
             const zoa::nn::qlinear<B> l(w, bias, out, in, p, "test");
             std::vector<std::int8_t> codes(w.size());
             q::encode(p.weight(), w.data(), w.size(), codes.data());
             CHECK(l.codes() == codes);
+            const zoa::nn::qlinear<B> from_codes(codes, bias, out, in, p, "test");
             zoa::execution_context ctx(2);
             std::vector<float> yi(rows * out), ys(rows * out), yr(rows * out);
             l.forward(xin.data(), rows, yi.data(), ctx);
@@ -100,6 +103,9 @@ TEST_CASE_TEMPLATE("qlinear: integer and simulated paths agree (uniform and post
             INFO("bits " << B::weight_bits << ", granularity " << gran << ", twin " << twin);
             CHECK(vit_test::max_diff(yi.data(), yr.data(), yr.size()) <= 1e-5 * scale);
             CHECK(vit_test::max_diff(ys.data(), yr.data(), yr.size()) <= 1e-5 * scale);
+            std::vector<float> yc(rows * out);
+            from_codes.forward(xin.data(), rows, yc.data(), ctx);
+            CHECK(yc == yi);
         }
     }
 }
@@ -135,14 +141,16 @@ TEST_CASE_TEMPLATE("attention: integer and simulated paths agree (post-softmax t
     m1.a() = m1.b() = m2.b() = q::make_symmetric(b, q::granularity::per_head, head_scales);
     for (bool twin : {true, false}) {
         m2.a() = twin ? q::make_post_softmax(b, 1.0f / 64.0f)
-                      : q::make_symmetric(b, q::granularity::per_head, std::vector<float>(H, 1.0f / float((1 << (b - 1)) - 1)));
+                      : q::make_symmetric(b, q::granularity::per_head,
+                                          std::vector<float>(H, 1.0f / float((1 << (b - 1)) - 1)));
         const zoa::nn::attention<B> a(zoa::nn::qlinear<B>(wqkv, bqkv, 3 * D, D, lin, "qkv"),
                                       zoa::nn::qlinear<B>(wp, bp, D, D, lp, "proj"), H, m1, m2);
         zoa::execution_context ctx(2);
         std::vector<float> yi(x.size()), ys(x.size());
         a.forward(x.data(), batch, T, yi.data(), ctx);
         a.forward(x.data(), batch, T, ys.data(), ctx, zoa::nn::quant_exec::simulated);
-        const double err = vit_test::max_diff(yi.data(), ys.data(), x.size()), scale = vit_test::max_abs(ys.data(), ys.size());
+        const double err = vit_test::max_diff(yi.data(), ys.data(), x.size()),
+                     scale = vit_test::max_abs(ys.data(), ys.size());
         MESSAGE("attention " << b << "-bit, twin " << twin << ": max |integer - simulated| / max|y| = " << err / scale);
         // the paths differ only by float summation order, which can move a value across a rounding boundary of
         // the proj input quantizer: allow one proj-input step times the largest proj column sum
@@ -164,8 +172,8 @@ TEST_CASE("vit W8A8: calibration, top-1 agreement with fp32, integer vs simulate
     const auto ls = m.predict(x);
     const double sim = vit_test::max_diff(ls.data(), l8.data(), l8.size()) / vit_test::max_abs(ls.data(), ls.size());
     MESSAGE("W8A8 integer vs simulated: max |diff| / max |logit| = " << sim << ", top-1 agreement "
-            << agreement(ls, l8) * 100 << " %");
-    CHECK(sim <= 2e-2);
+                                                                     << agreement(ls, l8) * 100 << " %");
+    CHECK(sim <= 1e-3);  // float summation order only (a rare code flip would show as ~1e-2)
     CHECK(agreement(ls, l8) >= 0.9);
     // every module was searched with L2, none fell back
     CHECK(params8().modules.size() == zm::vit_quant_modules(4).size());
@@ -221,7 +229,8 @@ TEST_CASE("vit: the Hessian metric falls back to L2 (zoa computes no gradients) 
 
 TEST_CASE("vit W8A8: a calibrated file ships without re-calibrating; uncalibrated files are refused") {
     const auto dir = std::filesystem::temp_directory_path();
-    const std::string qpath = (dir / "zoa_vit_w8a8.safetensors").string(), fpath = (dir / "zoa_vit_fp32.safetensors").string();
+    const std::string qpath = (dir / "zoa_vit_w8a8.safetensors").string(),
+                      fpath = (dir / "zoa_vit_fp32.safetensors").string();
     const vit8 m(vit_test::weights(), &params8());
     zm::save_vit(m, qpath);
     zm::save_vit(vit32(vit_test::weights()), fpath);
@@ -233,8 +242,9 @@ TEST_CASE("vit W8A8: a calibrated file ships without re-calibrating; uncalibrate
     CHECK(back.quant_params().to_tensors() == m.quant_params().to_tensors());
     const auto x = vit_test::images(0, 6);
     CHECK(vit_test::max_diff(back.predict(x).data(), m.predict(x).data(), 60) == 0.0);
-    MESSAGE("W8A8 file " << qsize << " bytes vs fp32 " << fsize << " bytes: ratio " << double(qsize) / double(fsize)
-                         << " (tiny fixture: fp32 biases, norms, pos-embed and quantizer tensors weigh more than in ViT-B)");
+    MESSAGE("W8A8 file "
+            << qsize << " bytes vs fp32 " << fsize << " bytes: ratio " << double(qsize) / double(fsize)
+            << " (tiny fixture: fp32 biases, norms, pos-embed and quantizer tensors weigh more than in ViT-B)");
     CHECK(qsize < fsize / 2);
     // the fp32 model reads the quantized file too (dequantized weights Ŵ)
     const vit32 deq = vit32::load(qpath);
@@ -265,9 +275,28 @@ TEST_CASE_TEMPLATE("vit W6A6 / W4A4: calibration and top-1 agreement with fp32 (
     const auto m = zm::calibrate_vit<zoa::ptq4vit<B>>(vit_test::weights(), vit_test::images(0, 8), o);
     const auto x = vit_test::images(0, 16);
     const auto l32 = vit32(vit_test::weights()).predict(x), lq = m.predict(x);
-    MESSAGE("W" << B::weight_bits << "A" << B::activation_bits << ": top-1 agreement with fp32 on 16 images = "
-                << agreement(l32, lq) * 100 << " %");
+    MESSAGE("W" << B::weight_bits << "A" << B::activation_bits
+                << ": top-1 agreement with fp32 on 16 images = " << agreement(l32, lq) * 100 << " %");
     CHECK(agreement(l32, lq) >= (B::weight_bits == 6 ? 0.6 : 0.2));
+}
+
+TEST_CASE("vit: non-finite inputs (fp32 propagates NaN, the integer path refuses it); patch_embed from codes") {
+    auto x = vit_test::images(0, 2);
+    x(1, 0, 3, 3) = std::numeric_limits<float>::quiet_NaN();
+    const auto l = vit32(vit_test::weights()).predict(x);
+    CHECK(std::isnan(l(1, 0)));
+    CHECK(std::isfinite(l(0, 0)));
+    const vit8 m(vit_test::weights(), &params8());
+    std::string e;
+    try {
+        (void)m.predict(x);
+    } catch (const zoa::error& err) {
+        e = err.what();
+    }
+    CHECK(e.find("zoa: numeric") != std::string::npos);
+    const auto& pe = m.patch_embed();
+    const zoa::nn::patch_embed<zoa::w8a8> pc(pe.codes(), pe.bias(), 32, 3, 4, 16, pe.params(), "patch_embed.proj");
+    CHECK(pc.weight() == pe.weight());
 }
 
 TEST_CASE("vit: memory report") {

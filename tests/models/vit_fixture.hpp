@@ -17,14 +17,18 @@
 
 namespace vit_test {
 
-inline std::string fixture(const std::string& name) { return std::string(ZOA_FIXTURES_DIR) + "/models/" + name; }
+inline std::string fixture(const std::string& name) {
+    return std::string(ZOA_FIXTURES_DIR) + "/models/" + name;
+}
 
 /// The golden file (inputs and PyTorch outputs).
 inline const zoa::io::safetensors_file& golden() {
     static const zoa::io::safetensors_file f = zoa::io::safetensors_file::open(fixture("vit_golden.safetensors"));
     return f;
 }
-inline std::vector<float> tensor(const std::string& key) { return golden().to_f32(key); }
+inline std::vector<float> tensor(const std::string& key) {
+    return golden().to_f32(key);
+}
 
 /// The golden weights (timm names), loaded once.
 inline const zoa::models::vit_weights& weights() {

@@ -182,8 +182,8 @@ public:
     void forward_adapt(const xt::xtensor<float, 4>& batch, const adapt::forward_request& req,
                        adapt::forward_result& out) const {
         check_batch(batch);
-        require(req.prompt_size == 0 || req.prompt != nullptr, error_code::argument,
-                "vit::forward_adapt: prompt_size ", req.prompt_size, " but no prompt data");
+        require(req.prompt_size == 0 || req.prompt != nullptr, error_code::argument, "vit::forward_adapt: prompt_size ",
+                req.prompt_size, " but no prompt data");
         require(req.prompt_size % cfg_.embed_dim == 0, error_code::shape, "vit::forward_adapt: prompt has ",
                 req.prompt_size, " floats, expected a multiple of embed_dim ", cfg_.embed_dim);
         execution_context& ctx = *ctx_;
@@ -191,8 +191,10 @@ public:
         const std::size_t T = 1 + P + cfg_.num_patches(), rows = B * T, C = cfg_.num_classes;
         reuse(out.features, B, depth * D);
         reuse(out.logits, B, C);
-        if (req.shift) reuse(out.shifted_logits, B, C);
-        else out.shifted_logits = xt::xtensor<float, 2>();
+        if (req.shift)
+            reuse(out.shifted_logits, B, C);
+        else
+            out.shifted_logits = xt::xtensor<float, 2>();
 
         aligned_buffer<float> x(rows * D), h(rows * D), a(rows * D);
         embed(batch.data(), B, req.prompt, P, x.data(), ctx);
@@ -308,7 +310,8 @@ public:
         const std::size_t D = cfg_.embed_dim, T = cfg_.tokens(), R = batch * T, Hd = cfg_.mlp_hidden(), f = 4;
         const std::size_t code = quantized ? 1 : 0;
         const std::size_t base = 3 * R * D * f;  // x, h, a
-        const std::size_t attn = R * 3 * D * f + R * D * f + R * 3 * D * code + ctx_->threads() * (T * T * (f + 2 * code) + 8 * T * D);
+        const std::size_t attn =
+            R * 3 * D * f + R * D * f + R * 3 * D * code + ctx_->threads() * (T * T * (f + 2 * code) + 8 * T * D);
         const std::size_t mlp = R * Hd * f + R * Hd * 2 * code + R * D * f * code;
         const std::size_t embed = batch * cfg_.num_patches() * patch_.patch_values() * f;
         m.scratch_bytes = base + std::max({attn, mlp, embed});
@@ -329,13 +332,17 @@ private:
     template <class Module>
     static linear_type make_linear(const std::vector<float>& w, const std::vector<float>& b, std::size_t out,
                                    std::size_t in, Module&& module, const std::string& name) {
-        if constexpr (quantized) return linear_type(w, b, out, in, module(name), name);
-        else return linear_type(w, b, out, in, name);
+        if constexpr (quantized)
+            return linear_type(w, b, out, in, module(name), name);
+        else
+            return linear_type(w, b, out, in, name);
     }
 
     void run_head(const float* f, std::size_t rows, float* logits, execution_context& ctx) const {
-        if constexpr (quantized) head_.forward(f, rows, logits, ctx, exec_);
-        else head_.forward(f, rows, logits, ctx);
+        if constexpr (quantized)
+            head_.forward(f, rows, logits, ctx, exec_);
+        else
+            head_.forward(f, rows, logits, ctx);
     }
 
     static void add_inplace(float* x, const float* a, std::size_t n, execution_context& ctx) {

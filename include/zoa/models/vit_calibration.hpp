@@ -52,10 +52,16 @@ struct calibration_report {
 
 namespace detail {
 /// o = a·wᵀ (+ bias) with the packed fp32 kernel (single-threaded: the search parallelises over candidates).
+/// The modules call it once per sample with the same (fake-quantized) weights, so the packing is reused while the
+/// weight values are unchanged (compared by content, never by address).
 inline void fast_gemm_nt(const float* a, const float* w, const float* bias, std::size_t rows, std::size_t cols,
                          std::size_t k, float* o) {
     thread_local kernels::packed_f32<default_arch> packed;
-    packed.pack(w, cols, k, static_cast<std::ptrdiff_t>(k), 1);
+    thread_local std::vector<float> last;
+    if (packed.n() != cols || packed.k() != k || std::memcmp(last.data(), w, cols * k * sizeof(float)) != 0) {
+        packed.pack(w, cols, k, static_cast<std::ptrdiff_t>(k), 1);
+        last.assign(w, w + cols * k);
+    }
     kernels::gemm_f32(a, rows, static_cast<std::ptrdiff_t>(k), packed,
                       kernels::out_f32{o, kernels::row_major(static_cast<std::ptrdiff_t>(cols)), bias});
 }
@@ -92,8 +98,8 @@ quant::model_quant_params calibrate_ptq4vit(const vit_weights& w, const xt::xten
     const std::size_t Hd = c.mlp_hidden(), R = S * T, K = fp.patch_embed().patch_values();
     require(images.shape(1) == c.in_chans && images.shape(2) == c.img_size && images.shape(3) == c.img_size,
             error_code::shape, "calibrate_ptq4vit: images have shape [", images.shape(0), ", ", images.shape(1), ", ",
-            images.shape(2), ", ", images.shape(3), "], expected [N, ", c.in_chans, ", ", c.img_size, ", ",
-            c.img_size, "]");
+            images.shape(2), ", ", images.shape(3), "], expected [N, ", c.in_chans, ", ", c.img_size, ", ", c.img_size,
+            "]");
     const int wb = Bits::weight_bits, ab = Bits::activation_bits;
     quant::search_options sopt = opt.search;
     if (!sopt.context) sopt.context = &ctx;

@@ -15,10 +15,10 @@
 namespace zoa::models {
 
 /// Metadata keys of zoa model files (written by tools/reference/train_fmnist.py and zoa's own writers).
-inline constexpr const char* arch_metadata_key = "zoa.arch";      ///< "vit" or "resnet"
-inline constexpr const char* config_metadata_key = "zoa.config";  ///< the topology as a JSON object
+inline constexpr const char* arch_metadata_key = "zoa.arch";                ///< "vit" or "resnet"
+inline constexpr const char* config_metadata_key = "zoa.config";            ///< the topology as a JSON object
 inline constexpr const char* class_names_metadata_key = "zoa.class_names";  ///< JSON array of strings
-inline constexpr const char* quant_metadata_key = "zoa.quant";    ///< quantized files: scheme and bit-widths
+inline constexpr const char* quant_metadata_key = "zoa.quant";              ///< quantized files: scheme and bit-widths
 
 /// Topology of a timm VisionTransformer with a class token, global_pool = 'token', learned position embedding over
 /// [cls, patches], pre-norm blocks, no layer-scale / fc_norm / norm_pre, exact-erf GELU (spec §1.1, ecosystem §2.2).
@@ -50,10 +50,10 @@ struct vit_config {
         require(img_size > 0 && patch_size > 0 && img_size % patch_size == 0, error_code::argument,
                 "vit_config: img_size ", img_size, " must be a positive multiple of patch_size ", patch_size);
         require(in_chans > 0 && embed_dim > 0 && depth > 0 && num_classes > 0, error_code::argument,
-                "vit_config: in_chans, embed_dim, depth and num_classes must be > 0, got ", in_chans, ", ",
-                embed_dim, ", ", depth, ", ", num_classes);
-        require(num_heads > 0 && embed_dim % num_heads == 0, error_code::argument, "vit_config: embed_dim ",
-                embed_dim, " is not divisible by num_heads ", num_heads);
+                "vit_config: in_chans, embed_dim, depth and num_classes must be > 0, got ", in_chans, ", ", embed_dim,
+                ", ", depth, ", ", num_classes);
+        require(num_heads > 0 && embed_dim % num_heads == 0, error_code::argument, "vit_config: embed_dim ", embed_dim,
+                " is not divisible by num_heads ", num_heads);
         require(std::isfinite(mlp_ratio) && mlp_ratio > 0.0 && mlp_hidden() > 0, error_code::argument,
                 "vit_config: mlp_ratio ", mlp_ratio, " gives no hidden units");
         require(std::isfinite(ln_eps) && ln_eps > 0.0f && ln_eps < 1.0f, error_code::argument,
@@ -129,8 +129,9 @@ inline vit_config vit_config_from_json(const std::string& text, const std::strin
         fail(error_code::format, name, ": ", config_metadata_key, " is not valid JSON: ", e.what());
     }
     require(j.is_object(), error_code::format, name, ": ", config_metadata_key, " must be a JSON object");
-    static const char* const known[] = {"img_size", "patch_size", "in_chans", "num_classes", "embed_dim", "depth",
-                                        "num_heads", "mlp_ratio", "qkv_bias", "ln_eps", "class_token", "global_pool"};
+    static const char* const known[] = {"img_size",  "patch_size", "in_chans",    "num_classes",
+                                        "embed_dim", "depth",      "num_heads",   "mlp_ratio",
+                                        "qkv_bias",  "ln_eps",     "class_token", "global_pool"};
     for (auto it = j.begin(); it != j.end(); ++it) {
         bool ok = false;
         for (const char* k : known) ok = ok || it.key() == k;
@@ -144,14 +145,14 @@ inline vit_config vit_config_from_json(const std::string& text, const std::strin
     };
     const auto size = [&](const char* key) {
         const auto& v = get(key);
-        require(v.is_number_unsigned() || (v.is_number_integer() && v.get<long long>() >= 0), error_code::format,
-                name, ": ", config_metadata_key, ".", key, " must be a non-negative integer, got ", v.dump());
+        require(v.is_number_unsigned() || (v.is_number_integer() && v.get<long long>() >= 0), error_code::format, name,
+                ": ", config_metadata_key, ".", key, " must be a non-negative integer, got ", v.dump());
         return v.get<std::size_t>();
     };
     const auto number = [&](const char* key) {
         const auto& v = get(key);
-        require(v.is_number(), error_code::format, name, ": ", config_metadata_key, ".", key,
-                " must be a number, got ", v.dump());
+        require(v.is_number(), error_code::format, name, ": ", config_metadata_key, ".", key, " must be a number, got ",
+                v.dump());
         return v.get<double>();
     };
     vit_config c;

@@ -38,15 +38,19 @@ void save_vit(const vit<Policy>& m, const std::string& path, const std::map<std:
         wr.add(key, shape, v);
     };
     const auto put_linear = [&](const std::string& name, const auto& layer, std::size_t out, std::size_t in) {
-        if constexpr (model::quantized) wr.add(name + ".weight", {out, in}, layer.codes());
-        else put(name + ".weight", {out, in}, layer.weight());
+        if constexpr (model::quantized)
+            wr.add(name + ".weight", {out, in}, layer.codes());
+        else
+            put(name + ".weight", {out, in}, layer.weight());
         if (!layer.bias().empty()) put(name + ".bias", {out}, layer.bias());
     };
     put("cls_token", {1, 1, D}, m.cls_token());
     put("pos_embed", {1, c.tokens(), D}, m.pos_embed());
     const std::vector<std::size_t> pshape = {D, c.in_chans, c.patch_size, c.patch_size};
-    if constexpr (model::quantized) wr.add("patch_embed.proj.weight", pshape, m.patch_embed().codes());
-    else put("patch_embed.proj.weight", pshape, m.patch_embed().weight());
+    if constexpr (model::quantized)
+        wr.add("patch_embed.proj.weight", pshape, m.patch_embed().codes());
+    else
+        put("patch_embed.proj.weight", pshape, m.patch_embed().weight());
     put("patch_embed.proj.bias", {D}, m.patch_embed().bias());
     for (std::size_t i = 0; i < c.depth; ++i) {
         const auto& b = m.blocks()[i];

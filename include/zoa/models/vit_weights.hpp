@@ -37,7 +37,7 @@ struct vit_weights {
     std::vector<float> pos_embed;         ///< [1 + N, D]
     std::vector<vit_block_weights> blocks;
     std::vector<float> norm_w, norm_b, head_w, head_b;
-    quant::model_quant_params quant;  ///< `<module>.<role>_quant.*` tensors of the file (empty if none)
+    quant::model_quant_params quant;              ///< `<module>.<role>_quant.*` tensors of the file (empty if none)
     std::map<std::string, std::string> metadata;  ///< the file's __metadata__
 };
 
@@ -71,29 +71,31 @@ namespace detail {
 
 /// timm key → the same tensor's key in torchvision's VisionTransformer (torchvision/models/vision_transformer.py).
 inline std::string torchvision_key(const std::string& timm) {
-    static const std::pair<const char*, const char*> top[] = {
-        {"patch_embed.proj.weight", "conv_proj.weight"}, {"patch_embed.proj.bias", "conv_proj.bias"},
-        {"cls_token", "class_token"},                    {"pos_embed", "encoder.pos_embedding"},
-        {"norm.weight", "encoder.ln.weight"},            {"norm.bias", "encoder.ln.bias"},
-        {"head.weight", "heads.head.weight"},            {"head.bias", "heads.head.bias"}};
+    static const std::pair<const char*, const char*> top[] = {{"patch_embed.proj.weight", "conv_proj.weight"},
+                                                              {"patch_embed.proj.bias", "conv_proj.bias"},
+                                                              {"cls_token", "class_token"},
+                                                              {"pos_embed", "encoder.pos_embedding"},
+                                                              {"norm.weight", "encoder.ln.weight"},
+                                                              {"norm.bias", "encoder.ln.bias"},
+                                                              {"head.weight", "heads.head.weight"},
+                                                              {"head.bias", "heads.head.bias"}};
     for (const auto& [a, b] : top)
         if (timm == a) return b;
     // blocks.{i}.<rest>
     const std::size_t dot = timm.find('.', 7);
     const std::string i = timm.substr(7, dot - 7), rest = timm.substr(dot + 1);
-    static const std::pair<const char*, const char*> block[] = {
-        {"norm1.weight", "ln_1.weight"},
-        {"norm1.bias", "ln_1.bias"},
-        {"attn.qkv.weight", "self_attention.in_proj_weight"},
-        {"attn.qkv.bias", "self_attention.in_proj_bias"},
-        {"attn.proj.weight", "self_attention.out_proj.weight"},
-        {"attn.proj.bias", "self_attention.out_proj.bias"},
-        {"norm2.weight", "ln_2.weight"},
-        {"norm2.bias", "ln_2.bias"},
-        {"mlp.fc1.weight", "mlp.0.weight"},
-        {"mlp.fc1.bias", "mlp.0.bias"},
-        {"mlp.fc2.weight", "mlp.3.weight"},
-        {"mlp.fc2.bias", "mlp.3.bias"}};
+    static const std::pair<const char*, const char*> block[] = {{"norm1.weight", "ln_1.weight"},
+                                                                {"norm1.bias", "ln_1.bias"},
+                                                                {"attn.qkv.weight", "self_attention.in_proj_weight"},
+                                                                {"attn.qkv.bias", "self_attention.in_proj_bias"},
+                                                                {"attn.proj.weight", "self_attention.out_proj.weight"},
+                                                                {"attn.proj.bias", "self_attention.out_proj.bias"},
+                                                                {"norm2.weight", "ln_2.weight"},
+                                                                {"norm2.bias", "ln_2.bias"},
+                                                                {"mlp.fc1.weight", "mlp.0.weight"},
+                                                                {"mlp.fc1.bias", "mlp.0.bias"},
+                                                                {"mlp.fc2.weight", "mlp.3.weight"},
+                                                                {"mlp.fc2.bias", "mlp.3.bias"}};
     for (const auto& [a, b] : block)
         if (rest == a) return "encoder.layers.encoder_layer_" + i + "." + b;
     fail(error_code::argument, "torchvision_key: no torchvision name for '", timm, "'");
@@ -182,8 +184,8 @@ inline vit_weights load_vit_weights(const io::safetensors_file& f, const vit_con
     vit_load_report rep;
     rep.naming = opt.naming;
     if (rep.naming == vit_naming::automatic)
-        rep.naming = (f.contains("class_token") || f.contains("conv_proj.weight")) ? vit_naming::torchvision
-                                                                                    : vit_naming::timm;
+        rep.naming =
+            (f.contains("class_token") || f.contains("conv_proj.weight")) ? vit_naming::torchvision : vit_naming::timm;
     const auto file_key = [&](const std::string& timm) {
         return rep.naming == vit_naming::torchvision ? detail::torchvision_key(timm) : timm;
     };
@@ -257,8 +259,9 @@ inline vit_weights load_vit_weights(const io::safetensors_file& f, const vit_con
     for (const auto& key : f.keys(io::key_order::sorted))
         if (!used.count(key)) rep.unused.push_back(key);
     if (opt.strict && !rep.unused.empty())
-        fail(error_code::format, f.path(), ": ", rep.unused.size(), " tensor(s) not used by the ViT (strict load): ",
-             rep.unused.front(), rep.unused.size() > 1 ? ", ..." : "");
+        fail(error_code::format, f.path(), ": ", rep.unused.size(),
+             " tensor(s) not used by the ViT (strict load): ", rep.unused.front(),
+             rep.unused.size() > 1 ? ", ..." : "");
     if (report) *report = std::move(rep);
     return w;
 }

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,7 +31,8 @@ namespace zoa::nn {
 /// in fp32, softmax in fp32; P is quantized with the post-softmax twin (matmul2 A: high/low codes,
 /// P̂ = high/q + low·Δ_low) or a uniform per-head quantizer, v per head (matmul2 B):
 ///   O_h = float(Σ high·vc)·fl(Δv_h/q) + float(Σ low·vc)·fl(Δ_low·Δv_h)   (two integer GEMMs per head).
-/// Everything else (softmax, the scaling, biases) is fp32.
+/// Everything else (softmax, the scaling, biases) is fp32. fp32: a non-finite key or value of a head makes that
+/// head's whole output NaN for the image (PyTorch gives NaN there too); NaN queries give NaN rows.
 template <class Bits>
 class attention {
 public:
@@ -43,14 +45,17 @@ public:
     /// Throws: zoa::error(shape) naming `name` for inconsistent sizes, zoa::error(policy) for unsupported parameters.
     attention(linear_type qkv, linear_type proj, std::size_t heads, quant::module_params matmul1 = {},
               quant::module_params matmul2 = {}, const std::string& name = "attn")
-        : qkv_(std::move(qkv)), proj_(std::move(proj)), heads_(heads), mm1_(std::move(matmul1)),
+        : qkv_(std::move(qkv)),
+          proj_(std::move(proj)),
+          heads_(heads),
+          mm1_(std::move(matmul1)),
           mm2_(std::move(matmul2)) {
         dim_ = proj_.out_features();
-        require(heads > 0 && dim_ % heads == 0, error_code::shape, name, ": embed dim ", dim_,
-                " is not divisible by ", heads, " heads");
+        require(heads > 0 && dim_ % heads == 0, error_code::shape, name, ": embed dim ", dim_, " is not divisible by ",
+                heads, " heads");
         require(qkv_.in_features() == dim_ && qkv_.out_features() == 3 * dim_ && proj_.in_features() == dim_,
-                error_code::shape, name, ": qkv maps ", qkv_.in_features(), " -> ", qkv_.out_features(),
-                " and proj ", proj_.in_features(), " -> ", dim_, ", expected D -> 3D and D -> D with D = ", dim_);
+                error_code::shape, name, ": qkv maps ", qkv_.in_features(), " -> ", qkv_.out_features(), " and proj ",
+                proj_.in_features(), " -> ", dim_, ", expected D -> 3D and D -> D with D = ", dim_);
         head_dim_ = dim_ / heads;
         scale_ = static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim_)));
         if constexpr (Bits::quantized) init_quant(name);
@@ -100,9 +105,7 @@ public:
 private:
     using a_range = quant::signed_range<Bits::quantized ? Bits::activation_bits : 8>;
 
-    static float group_scale(const quant::quant_params& p, std::size_t h) {
-        return p.scale[p.groups() == 1 ? 0 : h];
-    }
+    static float group_scale(const quant::quant_params& p, std::size_t h) { return p.scale[p.groups() == 1 ? 0 : h]; }
 
     void init_quant(const std::string& name) {
         const auto check_uniform = [&](const quant::quant_params& p, const char* what) {
@@ -113,14 +116,14 @@ private:
                     p.groups(), " groups and ", p.bits, " bits");
             p.validate(name + "." + what);
         };
-        require(mm1_.kind == quant::module_kind::matmul && mm2_.kind == quant::module_kind::matmul,
-                error_code::policy, name, ": matmul1/matmul2 need a/b (matmul) quantizers");
+        require(mm1_.kind == quant::module_kind::matmul && mm2_.kind == quant::module_kind::matmul, error_code::policy,
+                name, ": matmul1/matmul2 need a/b (matmul) quantizers");
         check_uniform(mm1_.a(), "matmul1.a_quant");
         check_uniform(mm1_.b(), "matmul1.b_quant");
         check_uniform(mm2_.b(), "matmul2.b_quant");
         if (mm2_.a().kind == quant::quantizer_kind::post_softmax_twin) {
-            require(mm2_.a().bits == Bits::activation_bits, error_code::policy, name, ".matmul2.a_quant: ",
-                    mm2_.a().bits, " bits, the policy has ", Bits::activation_bits);
+            require(mm2_.a().bits == Bits::activation_bits, error_code::policy, name,
+                    ".matmul2.a_quant: ", mm2_.a().bits, " bits, the policy has ", Bits::activation_bits);
             mm2_.a().validate(name + ".matmul2.a_quant");
         } else {
             check_uniform(mm2_.a(), "matmul2.a_quant");
@@ -144,6 +147,15 @@ private:
         }
     }
 
+    // True when the keys and values of one (image, head) are finite (k at base + D, v at base + 2D, row stride ld).
+    bool finite_kv(const float* base, std::size_t T, std::size_t ld) const {
+        for (std::size_t t = 0; t < T; ++t)
+            for (std::size_t d = 0; d < head_dim_; ++d)
+                if (!std::isfinite(base[t * ld + dim_ + d]) || !std::isfinite(base[t * ld + 2 * dim_ + d]))
+                    return false;
+        return true;
+    }
+
     // Float attention core on qkv [B·T × 3D] → merged [B·T × D]; `quantized_probs` applies the matmul2 A
     // fake-quant (simulated path; qkv already holds fake-quantized q/k/v).
     void core_f32(const float* qkv, float* merged, std::size_t batch, std::size_t tokens, execution_context& ctx,
@@ -156,15 +168,21 @@ private:
             for (std::size_t i = i0; i < i1; ++i) {
                 const std::size_t b = i / heads_, h = i % heads_;
                 const float* base = qkv + b * T * 3 * D + h * hd;
+                if (!finite_kv(base, T, 3 * D)) {  // as PyTorch: a NaN/Inf key or value poisons every output row
+                    for (std::size_t t = 0; t < T; ++t)
+                        for (std::size_t d = 0; d < hd; ++d)
+                            merged[(b * T + t) * D + h * hd + d] = std::numeric_limits<float>::quiet_NaN();
+                    continue;
+                }
                 kp.pack(base + D, T, hd, ld, 1);
                 kernels::gemm_f32(base, T, ld, kp, kernels::out_f32{s.data(), kernels::row_major(std::ptrdiff_t(T))});
                 for (std::size_t j = 0; j < T * T; ++j) s[j] *= scale_;
                 kernels::softmax(s.data(), s.data(), T, T, ctx);
                 if (quantized_probs) fake_quant_probs(s.data(), T * T, h);
                 vp.pack(base + 2 * D, hd, T, 1, ld);
-                kernels::gemm_f32(s.data(), T, static_cast<std::ptrdiff_t>(T), vp,
-                                  kernels::out_f32{merged + b * T * D + h * hd,
-                                                   kernels::row_major(static_cast<std::ptrdiff_t>(D))});
+                kernels::gemm_f32(
+                    s.data(), T, static_cast<std::ptrdiff_t>(T), vp,
+                    kernels::out_f32{merged + b * T * D + h * hd, kernels::row_major(static_cast<std::ptrdiff_t>(D))});
             }
         });
     }
@@ -187,9 +205,13 @@ private:
                 const float dq = qkv_scale_[h], dk = qkv_scale_[H + h], dv = qkv_scale_[2 * H + h];
                 kp.pack(base + D, T, hd, ld, 1);
                 kernels::gemm_q8<a_range, a_range>(
-                    base, T, ld, 0, kp, kernels::out_dequant{s.data(), kernels::row_major(std::ptrdiff_t(T)), dq, &dk, 1});
+                    base, T, ld, 0, kp,
+                    kernels::out_dequant{s.data(), kernels::row_major(std::ptrdiff_t(T)), dq, &dk, 1});
                 for (std::size_t j = 0; j < T * T; ++j) s[j] *= scale_;
                 kernels::softmax(s.data(), s.data(), T, T, ctx);
+                for (std::size_t j = 0; j < T * T; ++j)
+                    require(!std::isnan(s[j]), error_code::numeric, "attention: NaN attention probability (image ", b,
+                            ", head ", h, "); integer codes cannot carry NaN");
                 vp.pack(base + 2 * D, hd, T, 1, ld);
                 float* out = merged + b * T * D + h * hd;
                 const auto out_layout = kernels::row_major(static_cast<std::ptrdiff_t>(D));

@@ -3,6 +3,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -30,34 +31,43 @@ namespace zoa::nn {
 /// The two agree up to float summation order; tests compare them.
 enum class quant_exec { integer, simulated };
 
-/// Unpacks the row-major float matrix W [n × k] from a packed_f32 (layout documented in pack_f32.hpp:
-/// panel p holds W(p·nr + c, kk) at float index kk·nr + c).
+/// Recovers the row-major float matrix W [n × k] of a packed_f32 through the public GEMM (independent of the packed
+/// layout): C = I·Wᵀ with identity rows, exact (every sum is one weight plus zeros). Costs n·k² multiply-adds.
 template <class Arch>
 std::vector<float> unpack_f32(const kernels::packed_f32<Arch>& p) {
-    constexpr std::size_t nr = kernels::packed_f32<Arch>::nr;
-    std::vector<float> w(p.n() * p.k());
-    for (std::size_t j = 0; j < p.n(); ++j)
-        for (std::size_t kk = 0; kk < p.k(); ++kk) w[j * p.k() + kk] = p.panel(j / nr)[kk * nr + j % nr];
+    const std::size_t n = p.n(), k = p.k(), chunk = 64;
+    std::vector<float> w(n * k), eye(chunk * k);
+    for (std::size_t k0 = 0; k0 < k; k0 += chunk) {
+        const std::size_t rows = std::min(chunk, k - k0);
+        std::fill(eye.begin(), eye.end(), 0.0f);
+        for (std::size_t r = 0; r < rows; ++r) eye[r * k + k0 + r] = 1.0f;
+        const kernels::out_layout layout{1, static_cast<std::ptrdiff_t>(k), 0, 0};  // C[m, j] → w[j·k + k0 + m]
+        kernels::gemm_f32(eye.data(), rows, static_cast<std::ptrdiff_t>(k), p, kernels::out_f32{w.data() + k0, layout});
+    }
     return w;
 }
 
-/// Unpacks the symmetric int8 codes W [n × k] from a packed_q8 without zero points (layout documented in pack.hpp:
-/// maddubs path int8 w − w_offset at byte (k/4)·64 + c·4 + k%4, int16 path w − zw at element (k/2)·32 + c·2 + k%2).
+/// Recovers the int8 weight codes W [n × k] of a packed_q8 without zero points through the public GEMM (so it does not
+/// depend on the packed layout): C = I·Wᵀ with identity activation rows, exact in int32. Costs n·k² multiply-adds
+/// (a one-off: saving a model, the simulated path).
 template <class ARange, class WRange>
 std::vector<std::int8_t> unpack_q8(const kernels::packed_q8<ARange, WRange>& p) {
-    using plan = typename kernels::packed_q8<ARange, WRange>::plan;
     static_assert(std::is_same_v<typename WRange::storage, std::int8_t>, "zoa: unpack_q8: signed weight codes only");
-    std::vector<std::int8_t> w(p.n() * p.k());
-    for (std::size_t j = 0; j < p.n(); ++j) {
-        const std::size_t pn = j / 16, c = j % 16;
-        const std::int32_t zw = p.centred_zero_points()[j];
-        for (std::size_t kk = 0; kk < p.k(); ++kk) {
-            int v;
-            if constexpr (plan::use_maddubs) v = p.panel_s8(pn)[(kk / 4) * 64 + c * 4 + kk % 4] + plan::w_offset;
-            else v = p.panel_s16(pn)[(kk / 2) * 32 + c * 2 + kk % 2] + zw + plan::w_offset;
-            w[j * p.k() + kk] = static_cast<std::int8_t>(v);
-        }
+    static_assert(ARange::min <= 0 && ARange::max >= 1, "zoa: unpack_q8: the activation range must hold 0 and 1");
+    const std::size_t n = p.n(), k = p.k(), chunk = 64;
+    std::vector<std::int32_t> acc(n * k);
+    std::vector<typename ARange::storage> eye(chunk * k);
+    for (std::size_t k0 = 0; k0 < k; k0 += chunk) {
+        const std::size_t rows = std::min(chunk, k - k0);
+        std::fill(eye.begin(), eye.end(), typename ARange::storage(0));
+        for (std::size_t r = 0; r < rows; ++r) eye[r * k + k0 + r] = 1;
+        // C[m, j] = W(j, k0 + m) written to acc[j·k + k0 + m]
+        const kernels::out_layout layout{1, static_cast<std::ptrdiff_t>(k), 0, 0};
+        kernels::gemm_q8<ARange, WRange>(eye.data(), rows, static_cast<std::ptrdiff_t>(k), 0, p,
+                                         kernels::out_i32{acc.data() + k0, layout});
     }
+    std::vector<std::int8_t> w(n * k);
+    for (std::size_t i = 0; i < w.size(); ++i) w[i] = static_cast<std::int8_t>(acc[i]);
     return w;
 }
 
@@ -72,8 +82,8 @@ public:
     linear(const std::vector<float>& weight, std::vector<float> bias, std::size_t out, std::size_t in,
            const std::string& name = "linear")
         : bias_(std::move(bias)), out_(out), in_(in) {
-        require(out > 0 && in > 0 && weight.size() == out * in, error_code::shape, name, ": weight has ",
-                weight.size(), " values, expected ", out, " x ", in);
+        require(out > 0 && in > 0 && weight.size() == out * in, error_code::shape, name, ": weight has ", weight.size(),
+                " values, expected ", out, " x ", in);
         require(bias_.empty() || bias_.size() == out, error_code::shape, name, ": bias has ", bias_.size(),
                 " values, expected ", out);
         w_.pack(weight.data(), out, in, static_cast<std::ptrdiff_t>(in), 1);
@@ -131,8 +141,8 @@ public:
     qlinear(const std::vector<float>& weight, std::vector<float> bias, std::size_t out, std::size_t in,
             const quant::module_params& p, const std::string& name = "qlinear")
         : bias_(std::move(bias)), out_(out), in_(in), params_(p) {
-        require(out > 0 && in > 0 && weight.size() == out * in, error_code::shape, name, ": weight has ",
-                weight.size(), " values, expected ", out, " x ", in);
+        require(out > 0 && in > 0 && weight.size() == out * in, error_code::shape, name, ": weight has ", weight.size(),
+                " values, expected ", out, " x ", in);
         require(bias_.empty() || bias_.size() == out, error_code::shape, name, ": bias has ", bias_.size(),
                 " values, expected ", out);
         check_params(p, out, name);
@@ -154,7 +164,8 @@ public:
     }
 
     /// y [rows × out] from x [rows × in] (see the class comment). Bit-identical for any thread count of ctx.
-    /// Throws: zoa::error(numeric) for a non-finite input (integer path).
+    /// ±Inf inputs saturate to the extreme codes (integer path). Throws: zoa::error(numeric) for a NaN input (integer
+    /// path: integer codes cannot carry NaN; the simulated path propagates it).
     void forward(const float* x, std::size_t rows, float* y, execution_context& ctx,
                  quant_exec mode = quant_exec::integer) const {
         if (rows == 0) return;
@@ -174,8 +185,7 @@ public:
         const auto lda = static_cast<std::ptrdiff_t>(in_);
         const auto out_layout = kernels::row_major(static_cast<std::ptrdiff_t>(out_));
         if (in.kind == quant::quantizer_kind::uniform) {
-            kernels::quantize_per_tensor(x, codes.data(), n, in.scale[0], 0, int(a_range::min), int(a_range::max),
-                                         ctx);
+            kernels::quantize_per_tensor(x, codes.data(), n, in.scale[0], 0, int(a_range::min), int(a_range::max), ctx);
             kernels::gemm_q8<a_range, w_range>(
                 codes.data(), rows, lda, 0, w_,
                 kernels::out_dequant{y, out_layout, in.scale[0], w_scale_.data(), w_scale_.size(), bias_ptr()}, &ctx);
@@ -185,7 +195,7 @@ public:
         aligned_buffer<std::int8_t> neg(n);
         ctx.parallel_for(rows, [&](std::size_t r0, std::size_t r1) {
             for (std::size_t i = r0 * in_; i < r1 * in_; ++i) {
-                require(std::isfinite(x[i]), error_code::numeric, "qlinear: input element ", i, " is ", x[i]);
+                require(!std::isnan(x[i]), error_code::numeric, "qlinear: input element ", i, " is NaN");
                 const std::int32_t c = quant::encode_post_gelu(x[i], in.scale[0], in.neg_scale, in.bits);
                 codes[i] = static_cast<std::int8_t>(c > 0 ? c : 0);
                 neg[i] = static_cast<std::int8_t>(c < 0 ? c : 0);
@@ -231,8 +241,8 @@ private:
         const quant::quant_params& x = p.input();
         require(p.kind == quant::module_kind::weighted, error_code::policy, name,
                 ": expected weight/input quantizers, got a/b (matmul) parameters");
-        require(w.kind == quant::quantizer_kind::uniform && w.sch == quant::scheme::symmetric, error_code::policy,
-                name, ": weights need a symmetric uniform quantizer, got ", quant::to_string(w.kind), "/",
+        require(w.kind == quant::quantizer_kind::uniform && w.sch == quant::scheme::symmetric, error_code::policy, name,
+                ": weights need a symmetric uniform quantizer, got ", quant::to_string(w.kind), "/",
                 quant::to_string(w.sch));
         require(w.bits == Bits::weight_bits, error_code::policy, name, ": weight quantizer has ", w.bits,
                 " bits, the policy has ", Bits::weight_bits);
@@ -254,9 +264,9 @@ private:
         w_scale_.resize(out_);
         for (std::size_t j = 0; j < out_; ++j) w_scale_[j] = w.scale[j / per];
         for (std::size_t i = 0; i < codes.size(); ++i)
-            require(codes[i] >= w_range::min && codes[i] <= w_range::max, error_code::numeric, name,
-                    ": weight code ", int(codes[i]), " at (", i / in_, ", ", i % in_, ") outside [", int(w_range::min),
-                    ", ", int(w_range::max), "]");
+            require(codes[i] >= w_range::min && codes[i] <= w_range::max, error_code::numeric, name, ": weight code ",
+                    int(codes[i]), " at (", i / in_, ", ", i % in_, ") outside [", int(w_range::min), ", ",
+                    int(w_range::max), "]");
         w_.pack(codes.data(), out_, in_, static_cast<std::ptrdiff_t>(in_), 1);
     }
 

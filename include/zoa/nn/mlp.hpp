@@ -25,7 +25,8 @@ public:
     mlp() = default;
 
     /// Throws: zoa::error(shape) naming `name` unless fc1 maps D → hidden and fc2 hidden → D.
-    mlp(linear_type fc1, linear_type fc2, const std::string& name = "mlp") : fc1_(std::move(fc1)), fc2_(std::move(fc2)) {
+    mlp(linear_type fc1, linear_type fc2, const std::string& name = "mlp")
+        : fc1_(std::move(fc1)), fc2_(std::move(fc2)) {
         require(fc2_.in_features() == fc1_.out_features() && fc2_.out_features() == fc1_.in_features(),
                 error_code::shape, name, ": fc1 maps ", fc1_.in_features(), " -> ", fc1_.out_features(), ", fc2 ",
                 fc2_.in_features(), " -> ", fc2_.out_features(), "; expected D -> hidden -> D");
@@ -36,11 +37,15 @@ public:
                  quant_exec mode = quant_exec::integer) const {
         if (rows == 0) return;
         aligned_buffer<float> h(rows * hidden());
-        if constexpr (Bits::quantized) fc1_.forward(x, rows, h.data(), ctx, mode);
-        else fc1_.forward(x, rows, h.data(), ctx);
+        if constexpr (Bits::quantized)
+            fc1_.forward(x, rows, h.data(), ctx, mode);
+        else
+            fc1_.forward(x, rows, h.data(), ctx);
         kernels::gelu(h.data(), h.data(), h.size(), ctx);
-        if constexpr (Bits::quantized) fc2_.forward(h.data(), rows, y, ctx, mode);
-        else (void)mode, fc2_.forward(h.data(), rows, y, ctx);
+        if constexpr (Bits::quantized)
+            fc2_.forward(h.data(), rows, y, ctx, mode);
+        else
+            (void)mode, fc2_.forward(h.data(), rows, y, ctx);
     }
 
     std::size_t dim() const noexcept { return fc1_.in_features(); }

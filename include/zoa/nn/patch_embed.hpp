@@ -38,8 +38,8 @@ public:
                 std::size_t patch, std::size_t img_size, const quant::module_params& p = {},
                 const std::string& name = "patch_embed.proj")
         : bias_(std::move(bias)), dim_(dim), chans_(in_chans), patch_(patch), img_(img_size), params_(p) {
-        require(dim > 0 && in_chans > 0 && patch > 0 && img_size > 0 && img_size % patch == 0, error_code::shape,
-                name, ": img_size ", img_size, " must be a positive multiple of patch_size ", patch);
+        require(dim > 0 && in_chans > 0 && patch > 0 && img_size > 0 && img_size % patch == 0, error_code::shape, name,
+                ": img_size ", img_size, " must be a positive multiple of patch_size ", patch);
         const std::size_t k = in_chans * patch * patch;
         require(weight.size() == dim * k, error_code::shape, name, ".weight has ", weight.size(), " values, expected [",
                 dim, ", ", in_chans, ", ", patch, ", ", patch, "]");
@@ -49,10 +49,9 @@ public:
             require(p.kind == quant::module_kind::weighted && w.kind == quant::quantizer_kind::uniform &&
                         w.sch == quant::scheme::symmetric && (w.groups() == 1 || w.groups() == dim) &&
                         w.bits == Bits::weight_bits && p.input().kind == quant::quantizer_kind::none,
-                    error_code::policy, name, ": expected symmetric ", Bits::weight_bits,
-                    "-bit weights with 1 or ", dim, " groups and an unquantized input, got weight ",
-                    quant::to_string(w.kind), " (", w.groups(), " groups, ", w.bits, " bits), input ",
-                    quant::to_string(p.input().kind));
+                    error_code::policy, name, ": expected symmetric ", Bits::weight_bits, "-bit weights with 1 or ",
+                    dim, " groups and an unquantized input, got weight ", quant::to_string(w.kind), " (", w.groups(),
+                    " groups, ", w.bits, " bits), input ", quant::to_string(p.input().kind));
             w.validate(name + ".weight_quant");
             codes_.resize(weight.size());
             quant::encode(w, weight.data(), weight.size(), codes_.data());
@@ -101,7 +100,8 @@ public:
 
     /// Writes token[b, j, :] to out + b·image_stride + j·D for images x [B, C, img, img] (so the caller can leave
     /// room for class/prompt tokens). Bit-identical for any thread count.
-    void forward(const float* x, std::size_t batch, float* out, std::size_t image_stride, execution_context& ctx) const {
+    void forward(const float* x, std::size_t batch, float* out, std::size_t image_stride,
+                 execution_context& ctx) const {
         if (batch == 0) return;
         const std::size_t N = num_patches(), K = patch_values();
         aligned_buffer<float> patches(batch * N * K);
