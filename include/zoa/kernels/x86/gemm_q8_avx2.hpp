@@ -70,45 +70,43 @@ inline __m256i dpbusd(__m256i acc, __m256i u8, __m256i s8) noexcept {
 
 /// VNNI path (byte layout). acc[r][c] = sum_k a[r][k] * b(k, c): vpdpbusd adds the four u8 x s8 products of a lane
 /// quad to the int32 lane without intermediate saturation, exact for every code range (int32 wraps mod 2^32).
-/// K quads alternate between two accumulator sets to cover vpdpbusd's latency; they are added at the end.
+/// Even and odd k quads go to two accumulator sets (16 named registers) to cover vpdpbusd's latency.
 inline tile_4x16 kernel_dpbusd(const std::uint8_t* a, const std::int8_t* b, std::size_t kp) noexcept {
-    tile_4x16 t, u;
-#pragma GCC unroll 4
-    for (int r = 0; r < 4; ++r) t.v[r][0] = t.v[r][1] = u.v[r][0] = u.v[r][1] = _mm256_setzero_si256();
+    __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+    __m256i d00 = c00, d01 = c00, d10 = c00, d11 = c00, d20 = c00, d21 = c00, d30 = c00, d31 = c00;
+    const std::uint8_t *a0 = a, *a1 = a + kp, *a2 = a + 2 * kp, *a3 = a + 3 * kp;
     const std::size_t nq = kp / 4;
     std::size_t q = 0;
     for (; q + 2 <= nq; q += 2) {
-        const std::int8_t* bq = b + q * 64;
-        const __m256i b0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(bq));
-        const __m256i b1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(bq + 32));
-        const __m256i b2 = _mm256_load_si256(reinterpret_cast<const __m256i*>(bq + 64));
-        const __m256i b3 = _mm256_load_si256(reinterpret_cast<const __m256i*>(bq + 96));
-#pragma GCC unroll 4
-        for (int r = 0; r < 4; ++r) {
-            const std::uint8_t* ar = a + static_cast<std::size_t>(r) * kp + q * 4;
-            const __m256i x0 = bcast32(ar), x1 = bcast32(ar + 4);
-            t.v[r][0] = dpbusd(t.v[r][0], x0, b0);
-            t.v[r][1] = dpbusd(t.v[r][1], x0, b1);
-            u.v[r][0] = dpbusd(u.v[r][0], x1, b2);
-            u.v[r][1] = dpbusd(u.v[r][1], x1, b3);
-        }
+        const __m256i* bq = reinterpret_cast<const __m256i*>(b + q * 64);
+        const __m256i b0 = _mm256_load_si256(bq), b1 = _mm256_load_si256(bq + 1);
+        const __m256i b2 = _mm256_load_si256(bq + 2), b3 = _mm256_load_si256(bq + 3);
+        __m256i x = bcast32(a0 + 4 * q), y = bcast32(a0 + 4 * q + 4);
+        c00 = dpbusd(c00, x, b0), c01 = dpbusd(c01, x, b1), d00 = dpbusd(d00, y, b2), d01 = dpbusd(d01, y, b3);
+        x = bcast32(a1 + 4 * q), y = bcast32(a1 + 4 * q + 4);
+        c10 = dpbusd(c10, x, b0), c11 = dpbusd(c11, x, b1), d10 = dpbusd(d10, y, b2), d11 = dpbusd(d11, y, b3);
+        x = bcast32(a2 + 4 * q), y = bcast32(a2 + 4 * q + 4);
+        c20 = dpbusd(c20, x, b0), c21 = dpbusd(c21, x, b1), d20 = dpbusd(d20, y, b2), d21 = dpbusd(d21, y, b3);
+        x = bcast32(a3 + 4 * q), y = bcast32(a3 + 4 * q + 4);
+        c30 = dpbusd(c30, x, b0), c31 = dpbusd(c31, x, b1), d30 = dpbusd(d30, y, b2), d31 = dpbusd(d31, y, b3);
     }
     if (q < nq) {
-        const std::int8_t* bq = b + q * 64;
-        const __m256i b0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(bq));
-        const __m256i b1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(bq + 32));
-#pragma GCC unroll 4
-        for (int r = 0; r < 4; ++r) {
-            const __m256i x0 = bcast32(a + static_cast<std::size_t>(r) * kp + q * 4);
-            t.v[r][0] = dpbusd(t.v[r][0], x0, b0);
-            t.v[r][1] = dpbusd(t.v[r][1], x0, b1);
-        }
+        const __m256i* bq = reinterpret_cast<const __m256i*>(b + q * 64);
+        const __m256i b0 = _mm256_load_si256(bq), b1 = _mm256_load_si256(bq + 1);
+        __m256i x = bcast32(a0 + 4 * q);
+        c00 = dpbusd(c00, x, b0), c01 = dpbusd(c01, x, b1);
+        x = bcast32(a1 + 4 * q);
+        c10 = dpbusd(c10, x, b0), c11 = dpbusd(c11, x, b1);
+        x = bcast32(a2 + 4 * q);
+        c20 = dpbusd(c20, x, b0), c21 = dpbusd(c21, x, b1);
+        x = bcast32(a3 + 4 * q);
+        c30 = dpbusd(c30, x, b0), c31 = dpbusd(c31, x, b1);
     }
-#pragma GCC unroll 4
-    for (int r = 0; r < 4; ++r) {
-        t.v[r][0] = _mm256_add_epi32(t.v[r][0], u.v[r][0]);
-        t.v[r][1] = _mm256_add_epi32(t.v[r][1], u.v[r][1]);
-    }
+    tile_4x16 t;
+    t.v[0][0] = _mm256_add_epi32(c00, d00), t.v[0][1] = _mm256_add_epi32(c01, d01);
+    t.v[1][0] = _mm256_add_epi32(c10, d10), t.v[1][1] = _mm256_add_epi32(c11, d11);
+    t.v[2][0] = _mm256_add_epi32(c20, d20), t.v[2][1] = _mm256_add_epi32(c21, d21);
+    t.v[3][0] = _mm256_add_epi32(c30, d30), t.v[3][1] = _mm256_add_epi32(c31, d31);
     return t;
 }
 #endif
