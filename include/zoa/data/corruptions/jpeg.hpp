@@ -10,13 +10,12 @@
 #include "zoa/core/error.hpp"
 #include "zoa/core/rng.hpp"
 #include "zoa/data/corruptions/common.hpp"
+#include "zoa/io/image.hpp"
 
-// stb_image_write and stb_image are compiled into the including translation unit with internal linkage
-// (STB_*_STATIC; Debian's libstb.so is never linked), following the protocol of zoa/io/image.hpp: stb's own include
-// guards (STBI_INCLUDE_STB_IMAGE_H, INCLUDE_STB_IMAGE_WRITE_H) tell whether a library is already in the TU — then
-// only its declarations are used — and ZOA_STB_IMAGE_EXTERNAL / ZOA_STB_IMAGE_WRITE_EXTERNAL opt out when the
-// program compiles stb itself. The stb_image configuration below must stay identical to zoa/io/image.hpp's, so
-// the TU gets the same decoder whichever header comes first.
+// Decoding goes through zoa/io/image.hpp (its stb_image configuration and JPEG hardening). stb_image_write is
+// compiled into the including translation unit with internal linkage (STB_IMAGE_WRITE_STATIC; Debian's libstb.so is
+// never linked) unless the TU already has it (stb's guard INCLUDE_STB_IMAGE_WRITE_H) or the program compiles it
+// itself (ZOA_STB_IMAGE_WRITE_EXTERNAL).
 #if defined(__clang__)
 #pragma clang diagnostic push
 #pragma clang diagnostic ignored "-Wunused-function"
@@ -70,29 +69,6 @@
 #endif
 #undef STB_IMAGE_WRITE_IMPLEMENTATION
 #endif
-#if !defined(STBI_INCLUDE_STB_IMAGE_H)
-#if !defined(ZOA_STB_IMAGE_EXTERNAL)
-#define STB_IMAGE_STATIC
-#define STB_IMAGE_IMPLEMENTATION
-#ifndef STBI_MAX_DIMENSIONS
-#define STBI_MAX_DIMENSIONS (1 << 14)
-#endif
-#define STBI_NO_STDIO
-#define STBI_NO_LINEAR
-#define STBI_NO_HDR
-#define STBI_NO_GIF
-#define STBI_NO_PSD
-#define STBI_NO_TGA
-#define STBI_NO_PIC
-#define STBI_NO_PNM
-#endif
-#if __has_include(<stb_image.h>)
-#include <stb_image.h>
-#else
-#include <stb/stb_image.h>
-#endif
-#undef STB_IMAGE_IMPLEMENTATION
-#endif
 #if defined(__clang__)
 #pragma clang diagnostic pop
 #elif defined(__GNUC__)
@@ -113,7 +89,7 @@ inline void append_bytes(void* context, void* data, int size) {
 /// Encodes x (values rounded to the nearest integer and clamped to 0…255) as a baseline JPEG of the given quality
 /// with stb_image_write (IJG quality scaling: 5000/q for q < 50 else 200 − 2q; 4:2:0 chroma for q ≤ 90; stb always
 /// writes 3 YCbCr components, so a 1-channel image is stored as gray and its decoded Y plane is returned),
-/// decodes it with stb_image and returns the decoded samples as float.
+/// decodes it with zoa::io::decode_image (stb_image) and returns the decoded samples as float.
 /// Throws: zoa::error(format) if stb fails to encode or decode (names stb's reason).
 inline image3 jpeg_roundtrip(const image3& x, int quality) {
     const std::size_t h = rows(x), w = cols(x), c = chans(x);
@@ -125,19 +101,10 @@ inline image3 jpeg_roundtrip(const image3& x, int quality) {
                                           static_cast<int>(c), pixels.data(), quality);
     require(ok != 0 && !encoded.empty(), error_code::format, "jpeg_compression: stb_image_write failed to encode a ",
             h, "×", w, "×", c, " image at quality ", quality);
-    int dw = 0, dh = 0, dc = 0;
-    unsigned char* decoded = stbi_load_from_memory(encoded.data(), static_cast<int>(encoded.size()), &dw, &dh, &dc,
-                                                   static_cast<int>(c));
-    if (decoded == nullptr)
-        fail(error_code::format, "jpeg_compression: stb_image failed to decode its own ", encoded.size(),
-             "-byte JPEG: ", stbi_failure_reason());
-    image3 y = make(h, w, c);
-    const bool same = static_cast<std::size_t>(dw) == w && static_cast<std::size_t>(dh) == h;
-    if (same)
-        for (std::size_t i = 0; i < y.size(); ++i) y.data()[i] = static_cast<float>(decoded[i]);
-    stbi_image_free(decoded);
-    require(same, error_code::format, "jpeg_compression: decoded size ", dh, "×", dw, " differs from ", h, "×", w);
-    return y;
+    const image3 decoded = io::decode_image(encoded.data(), encoded.size(), "jpeg_compression", c);
+    require(rows(decoded) == h && cols(decoded) == w, error_code::format, "jpeg_compression: decoded size ",
+            rows(decoded), "×", cols(decoded), " differs from ", h, "×", w);
+    return decoded;
 }
 
 }  // namespace detail
