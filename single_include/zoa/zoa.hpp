@@ -2591,6 +2591,546 @@ using mqbench = quant::mqbench_policy<Bits>;
 // #include "zoa/quant/quantizer.hpp"
 // #include "zoa/quant/twin.hpp"
 
+// #include "zoa/io/preprocess.hpp"
+// ---- begin zoa/io/preprocess.hpp
+// zoa — image preprocessing with torchvision tensor semantics: resize, center crop, normalize, NCHW batches
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cmath>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include <xtensor/xtensor.hpp>
+
+// #include "zoa/core/error.hpp"
+// #include "zoa/core/execution.hpp"
+// #include "zoa/data/image.hpp"
+// ---- begin zoa/data/image.hpp
+// zoa — the image type shared by readers, corruptions and preprocessing: HWC float in [0, 255]
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include <xtensor/xtensor.hpp>
+
+// #include "zoa/core/error.hpp"
+
+namespace zoa::data {
+
+/// An image: height × width × channels (HWC, row-major), channels 1 (grayscale) or 3 (RGB, in that order),
+/// pixel values in [0, 255] as float (an 8-bit file value v is stored as float(v), no scaling).
+/// Readers (IDX, image files), corruptions and preprocessing all exchange this type.
+using image = xt::xtensor<float, 3>;
+
+/// Height, width and channel count of an image.
+inline std::size_t image_height(const image& img) noexcept { return img.shape()[0]; }
+inline std::size_t image_width(const image& img) noexcept { return img.shape()[1]; }
+inline std::size_t image_channels(const image& img) noexcept { return img.shape()[2]; }
+
+/// A zero-filled image of the given size.
+/// Throws: zoa::error(argument) when height or width is 0 or channels is not 1 or 3.
+inline image make_image(std::size_t height, std::size_t width, std::size_t channels) {
+    require(height > 0 && width > 0, error_code::argument, "make_image: height and width must be > 0, got ", height,
+            "x", width);
+    require(channels == 1 || channels == 3, error_code::argument, "make_image: channels must be 1 or 3, got ",
+            channels);
+    return image(std::array<std::size_t, 3>{height, width, channels}, 0.0f);
+}
+
+/// Checks the image invariants that every zoa routine relies on (non-empty, 1 or 3 channels).
+/// `what` names the image in the message (a file path, "batch[3]", ...).
+/// Throws: zoa::error(shape) when the image is empty or has a channel count other than 1 or 3.
+inline void check_image(const image& img, const std::string& what) {
+    require(image_height(img) > 0 && image_width(img) > 0, error_code::shape, what, ": image is empty (",
+            image_height(img), "x", image_width(img), ")");
+    require(image_channels(img) == 1 || image_channels(img) == 3, error_code::shape, what,
+            ": expected 1 or 3 channels, got ", image_channels(img));
+}
+
+/// Copies 8-bit interleaved pixels (row-major HWC, as stb_image and IDX files store them) into an image.
+/// Ensures: result(y, x, c) == float(pixels[(y * width + x) * channels + c]).
+/// Throws: zoa::error(argument) on a zero size or a channel count other than 1 or 3.
+inline image image_from_u8(const std::uint8_t* pixels, std::size_t height, std::size_t width, std::size_t channels) {
+    image img = make_image(height, width, channels);
+    const std::size_t n = height * width * channels;
+    float* dst = img.data();
+    for (std::size_t i = 0; i < n; ++i) dst[i] = static_cast<float>(pixels[i]);
+    return img;
+}
+
+/// Converts an image to `channels` channels.
+/// 1 → 3: the gray value is replicated into R, G and B.
+/// 3 → 1: luma with torchvision's rgb_to_grayscale weights, L = 0.2989·R + 0.587·G + 0.114·B (float).
+/// Same count: a copy.
+/// Throws: zoa::error(argument) when channels is not 1 or 3; zoa::error(shape) on an invalid input image.
+inline image to_channels(const image& img, std::size_t channels) {
+    check_image(img, "to_channels");
+    require(channels == 1 || channels == 3, error_code::argument, "to_channels: channels must be 1 or 3, got ",
+            channels);
+    const std::size_t c_in = image_channels(img);
+    if (c_in == channels) return img;
+    const std::size_t hw = image_height(img) * image_width(img);
+    image out = make_image(image_height(img), image_width(img), channels);
+    const float* src = img.data();
+    float* dst = out.data();
+    if (channels == 3) {
+        for (std::size_t i = 0; i < hw; ++i) dst[3 * i] = dst[3 * i + 1] = dst[3 * i + 2] = src[i];
+    } else {
+        for (std::size_t i = 0; i < hw; ++i)
+            dst[i] = 0.2989f * src[3 * i] + 0.587f * src[3 * i + 1] + 0.114f * src[3 * i + 2];
+    }
+    return out;
+}
+
+/// Clamps every pixel into [0, 255] in place (NaN becomes 0): p = min(max(p, 0), 255).
+inline void clamp_pixels(image& img) noexcept {
+    float* p = img.data();
+    const std::size_t n = img.size();
+    for (std::size_t i = 0; i < n; ++i) p[i] = p[i] > 0.0f ? std::min(p[i], 255.0f) : 0.0f;
+}
+
+}  // namespace zoa::data
+// ---- end zoa/data/image.hpp
+
+namespace zoa::io {
+
+using data::image;
+
+/// Resampling kernels, as torch.nn.functional.interpolate implements them for float tensors
+/// (align_corners=False, antialias=False, torchvision's Resize on tensors).
+enum class interpolation_mode { nearest, bilinear, bicubic };
+
+/// "nearest", "bilinear" or "bicubic".
+inline const char* to_string(interpolation_mode m) noexcept {
+    switch (m) {
+        case interpolation_mode::nearest: return "nearest";
+        case interpolation_mode::bilinear: return "bilinear";
+        case interpolation_mode::bicubic: return "bicubic";
+    }
+    return "unknown";
+}
+
+/// Parses "nearest", "bilinear" or "bicubic" (case-insensitive).
+/// Throws: zoa::error(argument) naming the text otherwise.
+inline interpolation_mode parse_interpolation(const std::string& text) {
+    std::string t = text;
+    std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (t == "nearest") return interpolation_mode::nearest;
+    if (t == "bilinear") return interpolation_mode::bilinear;
+    if (t == "bicubic") return interpolation_mode::bicubic;
+    fail(error_code::argument, "unknown interpolation '", text, "': expected nearest, bilinear or bicubic");
+}
+
+/// Parses a comma-separated list of finite floats ("0.485,0.456,0.406"). `what` names the value in errors.
+/// Throws: zoa::error(argument) on an empty list, an empty item, or an item that is not a finite number.
+inline std::vector<float> parse_float_list(const std::string& text, const std::string& what) {
+    std::vector<float> values;
+    std::size_t begin = 0;
+    for (;;) {
+        const std::size_t end = std::min(text.find(',', begin), text.size());
+        const std::string item = text.substr(begin, end - begin);
+        std::size_t used = 0;
+        float v = 0.0f;
+        try {
+            v = std::stof(item, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        require(used > 0 && item.find_first_not_of(" \t", used) == std::string::npos && std::isfinite(v),
+                error_code::argument, what, ": '", item, "' in '", text, "' is not a finite number");
+        values.push_back(v);
+        if (end == text.size()) break;
+        begin = end + 1;
+    }
+    return values;
+}
+
+namespace detail {
+/// Source indices and weights of one output axis: out[i] = Σ_k weight[i·taps + k] · in[index[i·taps + k]].
+struct axis_taps {
+    std::size_t taps = 1;
+    std::vector<std::size_t> index;
+    std::vector<float> weight;
+};
+
+/// torch's per-axis rules (aten/src/ATen/native/UpSample.h), scale = float(in) / float(out):
+///   nearest:  src = min(floor(i·scale), in−1), weight 1.
+///   bilinear: r = max(scale·(i+0.5) − 0.5, 0); i0 = floor(r); i1 = i0 + (i0 < in−1); λ1 = clamp(r−i0, 0, 1);
+///             weights (1−λ1, λ1).
+///   bicubic:  r = scale·(i+0.5) − 0.5 (not clamped); i0 = min(floor(r), in−1); t = clamp(r−i0, 0, 1);
+///             taps at clamp(i0−1+k, 0, in−1), k = 0..3, Keys kernel with A = −0.75:
+///             w0 = c2(t+1), w1 = c1(t), w2 = c1(1−t), w3 = c2(2−t),
+///             c1(x) = ((A+2)x − (A+3))x² + 1,  c2(x) = ((Ax − 5A)x + 8A)x − 4A.
+inline axis_taps make_taps(std::size_t in, std::size_t out, interpolation_mode mode) {
+    axis_taps a;
+    a.taps = mode == interpolation_mode::nearest ? 1 : mode == interpolation_mode::bilinear ? 2 : 4;
+    a.index.resize(out * a.taps);
+    a.weight.resize(out * a.taps);
+    const float scale = static_cast<float>(in) / static_cast<float>(out);
+    const auto last = static_cast<std::ptrdiff_t>(in) - 1;
+    for (std::size_t i = 0; i < out; ++i) {
+        std::size_t* idx = a.index.data() + i * a.taps;
+        float* w = a.weight.data() + i * a.taps;
+        if (mode == interpolation_mode::nearest) {
+            const auto s = static_cast<std::ptrdiff_t>(std::floor(static_cast<float>(i) * scale));
+            idx[0] = static_cast<std::size_t>(std::min(s, last));
+            w[0] = 1.0f;
+            continue;
+        }
+        const auto r = static_cast<float>(static_cast<double>(scale) * (static_cast<double>(i) + 0.5) - 0.5);
+        if (mode == interpolation_mode::bilinear) {
+            const float rc = r < 0.0f ? 0.0f : r;
+            const auto i0 = std::min(static_cast<std::ptrdiff_t>(rc), last);
+            const float l1 = std::min(std::max(rc - static_cast<float>(i0), 0.0f), 1.0f);
+            idx[0] = static_cast<std::size_t>(i0);
+            idx[1] = static_cast<std::size_t>(i0 < last ? i0 + 1 : i0);
+            w[0] = 1.0f - l1;
+            w[1] = l1;
+            continue;
+        }
+        constexpr float A = -0.75f;
+        const auto c1 = [](float x) { return ((A + 2.0f) * x - (A + 3.0f)) * x * x + 1.0f; };
+        const auto c2 = [](float x) { return ((A * x - 5.0f * A) * x + 8.0f * A) * x - 4.0f * A; };
+        const auto i0 = std::min(static_cast<std::ptrdiff_t>(std::floor(r)), last);
+        const float t = std::min(std::max(r - static_cast<float>(i0), 0.0f), 1.0f);
+        w[0] = c2(t + 1.0f);
+        w[1] = c1(t);
+        w[2] = c1(1.0f - t);
+        w[3] = c2(2.0f - t);
+        for (std::ptrdiff_t k = 0; k < 4; ++k) idx[k] = static_cast<std::size_t>(std::clamp(i0 - 1 + k, std::ptrdiff_t{0}, last));
+    }
+    return a;
+}
+}  // namespace detail
+
+/// Resizes to out_h × out_w like torch.nn.functional.interpolate(x, size=(out_h, out_w), mode, align_corners=False,
+/// antialias=False) on a float tensor: separable, width first then height, each output = Σ weight · input with the
+/// taps of detail::make_taps. Same size ⇒ an exact copy. Bicubic can overshoot [0, 255] (negative kernel lobes),
+/// exactly as torch does on floats; call data::clamp_pixels when the invariant matters (prepare_image does).
+/// No antialiasing: downscaling by more than 2× aliases (as torchvision tensors, unlike PIL).
+/// Throws: zoa::error(shape) on an invalid image; zoa::error(argument) when out_h or out_w is 0.
+inline image resize(const image& img, std::size_t out_h, std::size_t out_w,
+                    interpolation_mode mode = interpolation_mode::bilinear) {
+    data::check_image(img, "resize");
+    require(out_h > 0 && out_w > 0, error_code::argument, "resize: output size must be > 0, got ", out_h, "x", out_w);
+    const std::size_t h = data::image_height(img), w = data::image_width(img), c = data::image_channels(img);
+    if (h == out_h && w == out_w) return img;
+    const detail::axis_taps tx = detail::make_taps(w, out_w, mode), ty = detail::make_taps(h, out_h, mode);
+    image tmp = data::make_image(h, out_w, c);
+    const float* src = img.data();
+    float* t = tmp.data();
+    for (std::size_t y = 0; y < h; ++y)
+        for (std::size_t x = 0; x < out_w; ++x)
+            for (std::size_t ch = 0; ch < c; ++ch) {
+                float acc = 0.0f;
+                for (std::size_t k = 0; k < tx.taps; ++k)
+                    acc += tx.weight[x * tx.taps + k] * src[(y * w + tx.index[x * tx.taps + k]) * c + ch];
+                t[(y * out_w + x) * c + ch] = acc;
+            }
+    image out = data::make_image(out_h, out_w, c);
+    float* dst = out.data();
+    for (std::size_t y = 0; y < out_h; ++y)
+        for (std::size_t i = 0; i < out_w * c; ++i) {
+            float acc = 0.0f;
+            for (std::size_t k = 0; k < ty.taps; ++k)
+                acc += ty.weight[y * ty.taps + k] * t[ty.index[y * ty.taps + k] * out_w * c + i];
+            dst[y * out_w * c + i] = acc;
+        }
+    return out;
+}
+
+/// Output size {height, width} of torchvision's Resize(shorter) (_compute_resized_output_size): the shorter side
+/// becomes `shorter`, the longer side int(shorter · long / short) (truncated, computed in double).
+/// Throws: zoa::error(argument) when a size is 0.
+inline std::array<std::size_t, 2> shorter_side_size(std::size_t height, std::size_t width, std::size_t shorter) {
+    require(height > 0 && width > 0 && shorter > 0, error_code::argument, "shorter_side_size: sizes must be > 0, got ",
+            height, "x", width, " -> ", shorter);
+    const std::size_t s = std::min(height, width), l = std::max(height, width);
+    const auto nl = static_cast<std::size_t>(static_cast<double>(shorter) * static_cast<double>(l) / static_cast<double>(s));
+    return width <= height ? std::array<std::size_t, 2>{nl, shorter} : std::array<std::size_t, 2>{shorter, nl};
+}
+
+/// torchvision Resize(shorter): scales the shorter side to `shorter`, keeping the aspect ratio (see shorter_side_size).
+inline image resize_shorter_side(const image& img, std::size_t shorter, interpolation_mode mode) {
+    data::check_image(img, "resize_shorter_side");
+    const auto hw = shorter_side_size(data::image_height(img), data::image_width(img), shorter);
+    return resize(img, hw[0], hw[1], mode);
+}
+
+/// Offset of a centered window of `crop` pixels along an axis of `size` pixels, as torchvision's center_crop:
+/// crop ≤ size: int(round((size − crop) / 2)) with Python's round-half-to-even (33 / 2 = 16.5 → 16, 35 / 2 → 18);
+/// crop > size: −((crop − size) // 2), i.e. zero padding of ⌊·/2⌋ before and ⌈·/2⌉ after.
+inline std::ptrdiff_t center_crop_offset(std::size_t size, std::size_t crop) noexcept {
+    if (crop > size) return -static_cast<std::ptrdiff_t>((crop - size) / 2);
+    const std::size_t d = size - crop, k = d / 2;
+    return static_cast<std::ptrdiff_t>(d % 2 == 0 || k % 2 == 0 ? k : k + 1);
+}
+
+/// torchvision CenterCrop((crop_h, crop_w)): out(y, x) = in(y + top, x + left), zero where that falls outside the
+/// image (a crop larger than the image pads with 0), top/left from center_crop_offset.
+/// Throws: zoa::error(shape) on an invalid image; zoa::error(argument) when a crop size is 0.
+inline image center_crop(const image& img, std::size_t crop_h, std::size_t crop_w) {
+    data::check_image(img, "center_crop");
+    require(crop_h > 0 && crop_w > 0, error_code::argument, "center_crop: crop size must be > 0, got ", crop_h, "x",
+            crop_w);
+    const std::size_t h = data::image_height(img), w = data::image_width(img), c = data::image_channels(img);
+    const std::ptrdiff_t top = center_crop_offset(h, crop_h), left = center_crop_offset(w, crop_w);
+    image out = data::make_image(crop_h, crop_w, c);
+    for (std::size_t y = 0; y < crop_h; ++y) {
+        const std::ptrdiff_t sy = static_cast<std::ptrdiff_t>(y) + top;
+        if (sy < 0 || sy >= static_cast<std::ptrdiff_t>(h)) continue;
+        for (std::size_t x = 0; x < crop_w; ++x) {
+            const std::ptrdiff_t sx = static_cast<std::ptrdiff_t>(x) + left;
+            if (sx < 0 || sx >= static_cast<std::ptrdiff_t>(w)) continue;
+            for (std::size_t ch = 0; ch < c; ++ch)
+                out(y, x, ch) = img(static_cast<std::size_t>(sy), static_cast<std::size_t>(sx), ch);
+        }
+    }
+    return out;
+}
+
+/// ImageNet channel statistics (torchvision / timm IMAGENET_DEFAULT_MEAN / _STD).
+inline const std::vector<float>& imagenet_mean() {
+    static const std::vector<float> v{0.485f, 0.456f, 0.406f};
+    return v;
+}
+inline const std::vector<float>& imagenet_std() {
+    static const std::vector<float> v{0.229f, 0.224f, 0.225f};
+    return v;
+}
+
+/// How an image becomes a model input. Pipeline (prepare_image + normalize_chw):
+///   1. channels: convert to `channels` (1 or 3; data::to_channels);
+///   2. if the image is already crop × crop (the model's input size): nothing else, no resampling;
+///   3. else if resize > 0: torchvision Resize(resize) (shorter side) with `interpolation`, bicubic clamped to [0,255];
+///   4. if crop > 0: torchvision CenterCrop(crop) (pads with 0 when the image is smaller);
+///   5. per channel c: x = (p / 255 − mean[c]) / std_dev[c] (float), written as CHW.
+/// mean and std_dev have 1 entry (used for every channel) or `channels` entries.
+/// There is no model-independent default: the defaults (mean 0, std 1 ⇒ x = p/255) are rarely right. Use the
+/// model's own values (its metadata), torchvision_imagenet() or timm_inception(); see docs/data.md.
+struct preprocess_config {
+    std::vector<float> mean{0.0f};     ///< subtracted after /255
+    std::vector<float> std_dev{1.0f};  ///< divides after the mean (named std in torchvision; `std` is reserved here)
+    interpolation_mode interpolation = interpolation_mode::bilinear;
+    std::size_t resize = 0;    ///< shorter side before cropping; 0 = no resize
+    std::size_t crop = 0;      ///< square center crop = model input size; 0 = no crop (images must then agree in size)
+    std::size_t channels = 3;  ///< 1 or 3
+
+    /// torchvision ImageNet eval (ResNet): Resize(input·256/224) bilinear, CenterCrop(input), ImageNet mean/std.
+    static preprocess_config torchvision_imagenet(std::size_t input = 224) {
+        return {imagenet_mean(), imagenet_std(), interpolation_mode::bilinear, input * 256 / 224, input, 3};
+    }
+    /// timm ViT (augreg) eval: Resize(floor(input / crop_pct)) bicubic, CenterCrop(input), mean = std = 0.5.
+    static preprocess_config timm_inception(std::size_t input = 224, double crop_pct = 0.9) {
+        return {{0.5f, 0.5f, 0.5f}, {0.5f, 0.5f, 0.5f}, interpolation_mode::bicubic,
+                static_cast<std::size_t>(std::floor(static_cast<double>(input) / crop_pct)), input, 3};
+    }
+
+    /// Throws: zoa::error(argument) when channels is not 1 or 3, mean/std_dev sizes are not 1 or channels, a
+    /// std_dev entry is not > 0, or a value is not finite.
+    void validate() const {
+        require(channels == 1 || channels == 3, error_code::argument, "preprocess_config: channels must be 1 or 3, got ",
+                channels);
+        require(mean.size() == 1 || mean.size() == channels, error_code::argument, "preprocess_config: mean has ",
+                mean.size(), " values, expected 1 or ", channels);
+        require(std_dev.size() == 1 || std_dev.size() == channels, error_code::argument, "preprocess_config: std has ",
+                std_dev.size(), " values, expected 1 or ", channels);
+        for (float m : mean) require(std::isfinite(m), error_code::argument, "preprocess_config: mean ", m, " is not finite");
+        for (float s : std_dev)
+            require(std::isfinite(s) && s > 0.0f, error_code::argument, "preprocess_config: std ", s, " must be > 0");
+    }
+    float mean_of(std::size_t c) const noexcept { return mean.size() == 1 ? mean[0] : mean[c]; }
+    float std_of(std::size_t c) const noexcept { return std_dev.size() == 1 ? std_dev[0] : std_dev[c]; }
+};
+
+/// Steps 1–4 of preprocess_config: the image at model input size, HWC, values in [0, 255].
+/// Throws: as preprocess_config::validate, data::check_image and resize.
+inline image prepare_image(const image& img, const preprocess_config& cfg) {
+    cfg.validate();
+    data::check_image(img, "prepare_image");
+    image out = data::image_channels(img) == cfg.channels ? img : data::to_channels(img, cfg.channels);
+    if (cfg.crop > 0 && data::image_height(out) == cfg.crop && data::image_width(out) == cfg.crop) return out;
+    if (cfg.resize > 0) {
+        out = resize_shorter_side(out, cfg.resize, cfg.interpolation);
+        if (cfg.interpolation == interpolation_mode::bicubic) data::clamp_pixels(out);
+    }
+    if (cfg.crop > 0) out = center_crop(out, cfg.crop, cfg.crop);
+    return out;
+}
+
+/// Step 5: writes dst[c·H·W + y·W + x] = (img(y, x, c) / 255 − mean[c]) / std[c] for a prepared image whose channel
+/// count equals cfg.channels. `dst` must hold H·W·C floats.
+/// Throws: zoa::error(shape) when the image's channels differ from cfg.channels.
+inline void normalize_chw(const image& img, const preprocess_config& cfg, float* dst) {
+    const std::size_t h = data::image_height(img), w = data::image_width(img), c = data::image_channels(img);
+    require(c == cfg.channels, error_code::shape, "normalize_chw: image has ", c, " channels, config expects ",
+            cfg.channels);
+    const float* src = img.data();
+    for (std::size_t ch = 0; ch < c; ++ch) {
+        const float m = cfg.mean_of(ch), s = cfg.std_of(ch);
+        float* plane = dst + ch * h * w;
+        for (std::size_t i = 0; i < h * w; ++i) plane[i] = (src[i * c + ch] / 255.0f - m) / s;
+    }
+}
+
+/// Preprocesses images (prepare_image + normalize_chw) into one NCHW batch [N, channels, H, W].
+/// With a context, images are processed in parallel (results identical for any thread count).
+/// Throws: zoa::error(argument) on an empty list; zoa::error(shape) naming the first image whose prepared size
+/// differs from image 0's (set crop, or pass same-size images); errors of prepare_image.
+inline xt::xtensor<float, 4> make_batch(const std::vector<image>& images, const preprocess_config& cfg,
+                                        execution_context* ctx = nullptr) {
+    require(!images.empty(), error_code::argument, "make_batch: no images");
+    cfg.validate();
+    std::vector<image> prepared(images.size());
+    const auto prepare = [&](std::size_t b, std::size_t e) {
+        for (std::size_t i = b; i < e; ++i) prepared[i] = prepare_image(images[i], cfg);
+    };
+    if (ctx != nullptr) ctx->parallel_for(images.size(), prepare); else prepare(0, images.size());
+    const std::size_t h = data::image_height(prepared[0]), w = data::image_width(prepared[0]);
+    for (std::size_t i = 1; i < prepared.size(); ++i)
+        require(data::image_height(prepared[i]) == h && data::image_width(prepared[i]) == w, error_code::shape,
+                "make_batch: image ", i, " is ", data::image_height(prepared[i]), "x", data::image_width(prepared[i]),
+                " after preprocessing, image 0 is ", h, "x", w, " (set preprocess_config::crop)");
+    xt::xtensor<float, 4> batch(std::array<std::size_t, 4>{images.size(), cfg.channels, h, w});
+    const std::size_t per = cfg.channels * h * w;
+    const auto normalize = [&](std::size_t b, std::size_t e) {
+        for (std::size_t i = b; i < e; ++i) normalize_chw(prepared[i], cfg, batch.data() + i * per);
+    };
+    if (ctx != nullptr) ctx->parallel_for(images.size(), normalize); else normalize(0, images.size());
+    return batch;
+}
+
+}  // namespace zoa::io
+// ---- end zoa/io/preprocess.hpp
+// #include "zoa/io/preprocess_metadata.hpp"
+// ---- begin zoa/io/preprocess_metadata.hpp
+// zoa — preprocess_config to and from the JSON stored in a model file's "zoa.preprocess" metadata entry
+
+#include <cmath>
+#include <cstddef>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+// #include "zoa/core/error.hpp"
+// #include "zoa/io/preprocess.hpp"
+
+namespace zoa::io {
+
+/// Metadata key under which model files store their preprocessing (value: a JSON object, see below).
+inline constexpr const char* preprocess_metadata_key = "zoa.preprocess";
+
+/// Reads preprocessing from the "zoa.preprocess" JSON object (as tools/reference/train_fmnist.py writes it):
+///   "mean", "std":      number arrays (1 or C values)
+///   "input_size":       [C, H, W] with H == W  → channels = C, crop = H
+///   "interpolation":    "nearest" | "bilinear" | "bicubic" | "none" ("none": no resize; images must already be
+///                       H × W or are center-cropped/padded to it)
+///   "crop_pct":         resize = floor(H / crop_pct) (timm convention; 1.0 ⇒ resize = H)
+///   "resize", "crop":   explicit integers, override the two rules above
+///   "pixel_scale":      must be "x/255" when present (the only scaling zoa implements)
+///   "channels":         an integer sets channels (input_size's C wins); a string ("gray_to_rgb", "rgb") is
+///                       informational
+/// Keys absent from the object keep the value of `fallback`; unknown keys are ignored. `name` prefixes errors.
+/// Throws: zoa::error(format) on invalid JSON or a key of the wrong type/value; errors of validate().
+inline preprocess_config preprocess_from_json(const std::string& text, const std::string& name,
+                                              preprocess_config fallback = {}) {
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::exception& e) {
+        fail(error_code::format, name, ": ", preprocess_metadata_key, " is not valid JSON: ", e.what());
+    }
+    require(j.is_object(), error_code::format, name, ": ", preprocess_metadata_key, " must be a JSON object");
+    preprocess_config cfg = std::move(fallback);
+    const auto floats = [&](const char* key, std::vector<float>& out) {
+        if (!j.contains(key)) return;
+        const auto& v = j[key];
+        require(v.is_array() && !v.empty(), error_code::format, name, ": ", preprocess_metadata_key, ".", key,
+                " must be a non-empty number array, got ", v.dump());
+        out.clear();
+        for (const auto& x : v) {
+            require(x.is_number(), error_code::format, name, ": ", preprocess_metadata_key, ".", key,
+                    " must hold numbers, got ", x.dump());
+            out.push_back(x.get<float>());
+        }
+    };
+    const auto size_of = [&](const char* key) {
+        const auto& v = j[key];
+        require(v.is_number_unsigned() || (v.is_number_integer() && v.get<long long>() >= 0), error_code::format,
+                name, ": ", preprocess_metadata_key, ".", key, " must be a non-negative integer, got ", v.dump());
+        return v.get<std::size_t>();
+    };
+    if (j.contains("channels") && j["channels"].is_number()) cfg.channels = size_of("channels");
+    floats("mean", cfg.mean);
+    floats("std", cfg.std_dev);
+    bool resample = true;
+    if (j.contains("interpolation")) {
+        require(j["interpolation"].is_string(), error_code::format, name, ": ", preprocess_metadata_key,
+                ".interpolation must be a string, got ", j["interpolation"].dump());
+        const std::string mode = j["interpolation"].get<std::string>();
+        if (mode == "none") {
+            resample = false;
+            cfg.resize = 0;
+        } else {
+            require(mode == "nearest" || mode == "bilinear" || mode == "bicubic", error_code::format, name, ": ",
+                    preprocess_metadata_key, ".interpolation: unknown interpolation '", mode,
+                    "' (expected nearest, bilinear, bicubic or none)");
+            cfg.interpolation = parse_interpolation(mode);
+        }
+    }
+    if (j.contains("input_size")) {
+        const auto& v = j["input_size"];
+        require(v.is_array() && v.size() == 3 && v[0].is_number_unsigned() && v[1].is_number_unsigned() &&
+                    v[2].is_number_unsigned(),
+                error_code::format, name, ": ", preprocess_metadata_key, ".input_size must be [C, H, W], got ",
+                v.dump());
+        const auto c = v[0].get<std::size_t>(), h = v[1].get<std::size_t>(), w = v[2].get<std::size_t>();
+        require(h == w && h > 0, error_code::format, name, ": ", preprocess_metadata_key,
+                ".input_size must be square and non-empty, got ", v.dump());
+        cfg.channels = c;
+        cfg.crop = h;
+        if (resample) cfg.resize = h;
+    }
+    if (j.contains("crop_pct") && resample && cfg.crop > 0) {
+        require(j["crop_pct"].is_number() && j["crop_pct"].get<double>() > 0.0 && j["crop_pct"].get<double>() <= 1.0,
+                error_code::format, name, ": ", preprocess_metadata_key, ".crop_pct must be in (0, 1], got ",
+                j["crop_pct"].dump());
+        cfg.resize = static_cast<std::size_t>(std::floor(static_cast<double>(cfg.crop) / j["crop_pct"].get<double>()));
+    }
+    if (j.contains("resize")) cfg.resize = size_of("resize");
+    if (j.contains("crop")) cfg.crop = size_of("crop");
+    if (j.contains("pixel_scale"))
+        require(j["pixel_scale"] == "x/255", error_code::format, name, ": ", preprocess_metadata_key,
+                ".pixel_scale must be \"x/255\", got ", j["pixel_scale"].dump());
+    cfg.validate();
+    return cfg;
+}
+
+/// The JSON object preprocess_from_json reads back into an equal config (explicit resize and crop, no crop_pct).
+inline std::string preprocess_to_json(const preprocess_config& cfg) {
+    cfg.validate();
+    nlohmann::json j;
+    j["mean"] = cfg.mean;
+    j["std"] = cfg.std_dev;
+    j["interpolation"] = to_string(cfg.interpolation);
+    j["resize"] = cfg.resize;
+    j["crop"] = cfg.crop;
+    if (cfg.crop > 0) j["input_size"] = {cfg.channels, cfg.crop, cfg.crop};
+    else j["channels"] = cfg.channels;
+    j["pixel_scale"] = "x/255";
+    return j.dump();
+}
+
+}  // namespace zoa::io
+// ---- end zoa/io/preprocess_metadata.hpp
 // #include "zoa/io/safetensors.hpp"
 // ---- begin zoa/io/safetensors.hpp
 // zoa — safetensors support: validated mmap reader (safetensors_file) and atomic writer (safetensors_writer)
@@ -3899,6 +4439,657 @@ private:
 }  // namespace zoa::io
 // ---- end zoa/io/safetensors_writer.hpp
 // ---- end zoa/io/safetensors.hpp
+
+// #include "zoa/data/idx.hpp"
+// ---- begin zoa/data/idx.hpp
+// zoa — IDX files (MNIST, Fashion-MNIST; raw or .gz) and the Debian dataset-fashion-mnist paths and class names
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <xtensor/xtensor.hpp>
+
+// #include "zoa/core/error.hpp"
+// #include "zoa/data/image.hpp"
+// #include "zoa/data/inflate.hpp"
+// ---- begin zoa/data/inflate.hpp
+// zoa — gzip (RFC 1952) and raw DEFLATE (RFC 1951) decoding with our own CRC-32; no zlib, no runtime dependency
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <string>
+#include <vector>
+
+// #include "zoa/core/error.hpp"
+
+namespace zoa::data {
+
+/// Default bound on the decompressed size of one gzip/deflate call (4 GiB, or SIZE_MAX on 32-bit hosts).
+inline constexpr std::size_t default_max_inflated_bytes =
+    static_cast<std::size_t>(std::min<std::uint64_t>(std::uint64_t{1} << 32, std::numeric_limits<std::size_t>::max()));
+
+namespace detail {
+/// T[i] = CRC of the single byte i: 8 rounds of c = (c & 1) ? 0xEDB88320 ^ (c >> 1) : c >> 1.
+inline const std::array<std::uint32_t, 256>& crc32_table() noexcept {
+    static const std::array<std::uint32_t, 256> table = [] {
+        std::array<std::uint32_t, 256> t{};
+        for (std::uint32_t i = 0; i < 256; ++i) {
+            std::uint32_t c = i;
+            for (int k = 0; k < 8; ++k) c = (c & 1u) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            t[i] = c;
+        }
+        return t;
+    }();
+    return table;
+}
+}  // namespace detail
+
+/// CRC-32 as gzip, zlib and PNG use it (ISO-HDLC: reflected polynomial 0xEDB88320, init and final xor 0xFFFFFFFF).
+/// Continues a running CRC: c = ~crc; per byte b: c = T[(c ^ b) & 0xFF] ^ (c >> 8); return ~c.
+/// crc32_update(crc32(a), b) == crc32(a ‖ b); crc32 of "123456789" is 0xCBF43926.
+inline std::uint32_t crc32_update(std::uint32_t crc, const std::uint8_t* data, std::size_t size) noexcept {
+    const auto& t = detail::crc32_table();
+    std::uint32_t c = ~crc;
+    for (std::size_t i = 0; i < size; ++i) c = t[(c ^ data[i]) & 0xFFu] ^ (c >> 8);
+    return ~c;
+}
+
+/// CRC-32 of data[0, size).
+inline std::uint32_t crc32(const std::uint8_t* data, std::size_t size) noexcept { return crc32_update(0, data, size); }
+
+namespace detail {
+
+/// A canonical Huffman code (RFC 1951 §3.2.2) plus a 2^10-entry table that decodes codes of ≤ 10 bits in one step.
+struct huffman {
+    static constexpr int max_bits = 15, fast_bits = 10;
+    std::array<std::uint16_t, 1u << fast_bits> fast{};  ///< index = next 10 stream bits; (length << 9) | symbol, 0 = none
+    std::array<std::uint16_t, max_bits + 1> count{};    ///< number of codes of each length
+    std::array<std::uint16_t, 288> symbol{};            ///< symbols ordered by (code length, symbol value)
+};
+
+/// Builds `h` from code lengths[0, n) (0 = unused symbol). Returns false when the lengths over-subscribe the code
+/// space, or leave it incomplete, except for the empty code and a single 1-bit code, which RFC 1951 streams may use
+/// (as zlib accepts them) when `allow_single` is set.
+inline bool build_huffman(huffman& h, const std::uint8_t* lengths, std::size_t n, bool allow_single) noexcept {
+    h.count.fill(0);
+    h.fast.fill(0);
+    for (std::size_t s = 0; s < n; ++s) ++h.count[lengths[s]];
+    h.count[0] = 0;
+    int left = 1, used = 0;
+    for (int len = 1; len <= huffman::max_bits; ++len) {
+        left = 2 * left - h.count[static_cast<std::size_t>(len)];
+        used += h.count[static_cast<std::size_t>(len)];
+        if (left < 0) return false;  // over-subscribed
+    }
+    if (left > 0 && !(allow_single && (used == 0 || (used == 1 && h.count[1] == 1)))) return false;
+    std::array<std::uint16_t, huffman::max_bits + 2> offset{}, next_code{};
+    for (std::size_t len = 1; len <= huffman::max_bits; ++len) {
+        offset[len + 1] = static_cast<std::uint16_t>(offset[len] + h.count[len]);
+        next_code[len] = static_cast<std::uint16_t>((next_code[len - 1] + h.count[len - 1]) << 1);
+    }
+    for (std::size_t s = 0; s < n; ++s) {
+        const std::size_t len = lengths[s];
+        if (len == 0) continue;
+        h.symbol[offset[len]++] = static_cast<std::uint16_t>(s);
+        const unsigned code = next_code[len]++;
+        if (len > static_cast<std::size_t>(huffman::fast_bits)) continue;
+        unsigned rev = 0;  // codes are sent most-significant bit first into an LSB-first bit stream
+        for (std::size_t b = 0; b < len; ++b) rev |= ((code >> b) & 1u) << (len - 1 - b);
+        for (unsigned k = rev; k < (1u << huffman::fast_bits); k += 1u << len)
+            h.fast[k] = static_cast<std::uint16_t>((len << 9) | s);
+    }
+    return true;
+}
+
+/// One raw DEFLATE stream decoder. Output is appended to `out` starting at index `start`; back-references may not
+/// reach before `start` (each gzip member is an independent stream).
+class inflater {
+public:
+    inflater(const std::uint8_t* data, std::size_t size, std::vector<std::uint8_t>& out, std::size_t max_output,
+             const std::string& name, std::size_t base_offset)
+        : data_(data), size_(size), out_(out), n_(out.size()), start_(out.size()), max_(max_output), name_(name),
+          base_(base_offset) {}
+
+    /// Decodes blocks until the final one; returns the number of input bytes consumed (the partial last byte
+    /// included). `out` is resized to the decoded size.
+    std::size_t run() {
+        bool last = false;
+        while (!last) {
+            last = bits(1) != 0;
+            const unsigned type = bits(2);
+            if (type == 0) {
+                stored();
+            } else if (type == 1) {
+                fixed();
+            } else if (type == 2) {
+                dynamic();
+            } else {
+                bad("invalid block type 3");
+            }
+        }
+        pos_ -= bitcnt_ / 8;  // unread whole bytes go back to the caller (gzip trailer, next member)
+        out_.resize(n_);
+        return pos_;
+    }
+
+private:
+    [[noreturn]] void bad(const char* what) const {
+        fail(error_code::format, name_, ": deflate stream at byte ", base_ + pos_, ": ", what);
+    }
+    [[noreturn]] void truncated() const {
+        fail(error_code::format, name_, ": deflate stream truncated at byte ", base_ + size_,
+             " (compressed data ends before the final block)");
+    }
+
+    void refill() noexcept {
+        while (bitcnt_ <= 56 && pos_ < size_) {
+            bitbuf_ |= std::uint64_t{data_[pos_++]} << bitcnt_;
+            bitcnt_ += 8;
+        }
+    }
+    unsigned bits(unsigned n) {
+        if (bitcnt_ < n) {
+            refill();
+            if (bitcnt_ < n) truncated();
+        }
+        const auto v = static_cast<unsigned>(bitbuf_ & ((std::uint64_t{1} << n) - 1));
+        bitbuf_ >>= n;
+        bitcnt_ -= n;
+        return v;
+    }
+    void consume(unsigned n) {
+        if (n > bitcnt_) truncated();
+        bitbuf_ >>= n;
+        bitcnt_ -= n;
+    }
+    /// Decodes one symbol: one table lookup for short codes, else the canonical walk (first code of each length).
+    unsigned decode(const huffman& h) {
+        if (bitcnt_ < huffman::max_bits) refill();
+        const auto peek = static_cast<unsigned>(bitbuf_ & 0x7FFFu);
+        const unsigned e = h.fast[peek & ((1u << huffman::fast_bits) - 1)];
+        if (e != 0) {
+            consume(e >> 9);
+            return e & 0x1FFu;
+        }
+        int code = 0, first = 0, index = 0;
+        for (unsigned len = 1; len <= static_cast<unsigned>(huffman::max_bits); ++len) {
+            code |= static_cast<int>((peek >> (len - 1)) & 1u);
+            const int count = h.count[len];
+            if (code - count < first) {
+                consume(len);
+                return h.symbol[static_cast<std::size_t>(index + code - first)];
+            }
+            index += count;
+            first = (first + count) << 1;
+            code <<= 1;
+        }
+        if (bitcnt_ < static_cast<unsigned>(huffman::max_bits)) truncated();
+        bad("invalid Huffman code");
+    }
+    void grow(std::size_t extra) {
+        if (extra > max_ - n_) fail(error_code::format, name_, ": decompressed data exceeds the limit of ", max_, " bytes");
+        if (n_ + extra <= out_.size()) return;
+        const std::size_t want = std::max({n_ + extra, out_.size() * 2, std::size_t{1} << 16});
+        out_.resize(std::min(want, max_));
+    }
+    void stored() {
+        const unsigned drop = bitcnt_ % 8;  // skip to the byte boundary
+        bitbuf_ >>= drop;
+        bitcnt_ -= drop;
+        pos_ -= bitcnt_ / 8;
+        bitbuf_ = 0;
+        bitcnt_ = 0;
+        if (size_ - pos_ < 4) truncated();
+        const unsigned len = data_[pos_] | (unsigned{data_[pos_ + 1]} << 8);
+        const unsigned nlen = data_[pos_ + 2] | (unsigned{data_[pos_ + 3]} << 8);
+        if (len != (~nlen & 0xFFFFu)) bad("stored block length does not match its one's complement (LEN != ~NLEN)");
+        pos_ += 4;
+        if (size_ - pos_ < len) truncated();
+        grow(len);
+        if (len > 0) std::memcpy(out_.data() + n_, data_ + pos_, len);
+        n_ += len;
+        pos_ += len;
+    }
+    void fixed() {
+        if (!fixed_built_) {
+            std::array<std::uint8_t, 288> l{};
+            for (std::size_t s = 0; s < 288; ++s) l[s] = s < 144 ? 8 : s < 256 ? 9 : s < 280 ? 7 : 8;
+            build_huffman(fixed_lit_, l.data(), 288, false);
+            l.fill(5);
+            build_huffman(fixed_dist_, l.data(), 32, false);
+            fixed_built_ = true;
+        }
+        codes(fixed_lit_, fixed_dist_);
+    }
+    void dynamic() {
+        static constexpr std::array<std::uint8_t, 19> order{16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15};
+        const unsigned hlit = bits(5) + 257, hdist = bits(5) + 1, hclen = bits(4) + 4;
+        if (hlit > 286 || hdist > 30) bad("too many literal/length or distance codes (HLIT > 286 or HDIST > 30)");
+        std::array<std::uint8_t, 320> len{};
+        for (unsigned i = 0; i < hclen; ++i) len[order[i]] = static_cast<std::uint8_t>(bits(3));
+        if (!build_huffman(lit_, len.data(), 19, false)) bad("invalid code-length code");
+        len.fill(0);
+        for (unsigned i = 0; i < hlit + hdist;) {
+            const unsigned sym = decode(lit_);
+            if (sym < 16) {
+                len[i++] = static_cast<std::uint8_t>(sym);
+                continue;
+            }
+            unsigned rep = 0;
+            std::uint8_t val = 0;
+            if (sym == 16) {
+                if (i == 0) bad("code-length repeat (16) with no previous length");
+                val = len[i - 1];
+                rep = 3 + bits(2);
+            } else {
+                rep = sym == 17 ? 3 + bits(3) : 11 + bits(7);
+            }
+            if (i + rep > hlit + hdist) bad("code lengths run past HLIT + HDIST");
+            for (unsigned k = 0; k < rep; ++k) len[i++] = val;
+        }
+        if (len[256] == 0) bad("literal/length code has no end-of-block symbol");
+        if (!build_huffman(lit_, len.data(), hlit, true)) bad("invalid literal/length code lengths");
+        if (!build_huffman(dist_, len.data() + hlit, hdist, true)) bad("invalid distance code lengths");
+        codes(lit_, dist_);
+    }
+    /// Literal/length + distance decoding (RFC 1951 §3.2.5): length = base[s] + extra bits, distance likewise.
+    void codes(const huffman& lit, const huffman& dist) {
+        static constexpr std::array<std::uint16_t, 29> lbase{3,  4,  5,  6,  7,  8,  9,  10, 11,  13,  15,  17,  19,  23, 27,
+                                                             31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
+        static constexpr std::array<std::uint8_t, 29> lextra{0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
+                                                             2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
+        static constexpr std::array<std::uint16_t, 30> dbase{1,   2,   3,   4,    5,    7,    9,    13,   17,    25,
+                                                             33,  49,  65,  97,   129,  193,  257,  385,  513,   769,
+                                                             1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
+        static constexpr std::array<std::uint8_t, 30> dextra{0, 0, 0, 0, 1, 1, 2, 2,  3,  3,  4,  4,  5,  5,  6,
+                                                             6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
+        for (;;) {
+            unsigned sym = decode(lit);
+            if (sym < 256) {
+                if (n_ == out_.size()) grow(1);  // n_ < out_.size() <= max_ otherwise
+                out_[n_++] = static_cast<std::uint8_t>(sym);
+                continue;
+            }
+            if (sym == 256) return;
+            sym -= 257;
+            if (sym >= 29) bad("invalid literal/length symbol (286 or 287)");
+            const std::size_t length = lbase[sym] + bits(lextra[sym]);
+            const unsigned dsym = decode(dist);
+            if (dsym >= 30) bad("invalid distance symbol (30 or 31)");
+            const std::size_t distance = dbase[dsym] + bits(dextra[dsym]);
+            if (distance > n_ - start_) bad("back-reference distance reaches before the start of the stream");
+            grow(length);
+            std::uint8_t* o = out_.data() + n_;
+            const std::uint8_t* s = o - distance;
+            if (distance >= length) {
+                std::memcpy(o, s, length);
+            } else {
+                for (std::size_t k = 0; k < length; ++k) o[k] = s[k];  // overlapping copy repeats the pattern
+            }
+            n_ += length;
+        }
+    }
+
+    const std::uint8_t* data_;
+    std::size_t size_, pos_ = 0;
+    std::uint64_t bitbuf_ = 0;
+    unsigned bitcnt_ = 0;
+    std::vector<std::uint8_t>& out_;
+    std::size_t n_, start_, max_;
+    const std::string& name_;
+    std::size_t base_;
+    huffman lit_, dist_, fixed_lit_, fixed_dist_;
+    bool fixed_built_ = false;
+};
+
+}  // namespace detail
+
+/// Decodes one raw DEFLATE stream (RFC 1951, no zlib/gzip wrapper) from data[0, size) and appends the result to
+/// `out`. Returns the number of input bytes the stream occupies (its last partial byte included).
+/// `name` (file or buffer name) prefixes every error message.
+/// Throws: zoa::error(format) on a truncated or malformed stream or when out would exceed max_output bytes.
+inline std::size_t inflate_raw(const std::uint8_t* data, std::size_t size, std::vector<std::uint8_t>& out,
+                               const std::string& name, std::size_t max_output = default_max_inflated_bytes) {
+    require(out.size() <= max_output, error_code::argument, name, ": output already exceeds max_output");
+    return detail::inflater(data, size, out, max_output, name, 0).run();
+}
+
+/// True when the buffer starts with the gzip magic bytes 0x1F 0x8B.
+inline bool is_gzip(const std::uint8_t* data, std::size_t size) noexcept {
+    return size >= 2 && data[0] == 0x1F && data[1] == 0x8B;
+}
+
+/// Decompresses a gzip file image (RFC 1952): one or more members, each = header (magic 1F 8B, CM = 8, FLG with
+/// FTEXT/FHCRC/FEXTRA/FNAME/FCOMMENT, reserved bits 0, MTIME, XFL, OS, optional fields) + DEFLATE data + trailer
+/// (CRC-32 of the member's output, ISIZE = its length mod 2^32, both little-endian). Members are concatenated.
+/// After the last member only zero padding may follow.
+/// Throws: zoa::error(format) naming `name` and the byte offset on a bad magic, method, flag, header CRC, data CRC,
+/// size, truncation, trailing garbage, or output beyond max_output bytes.
+inline std::vector<std::uint8_t> gunzip(const std::uint8_t* data, std::size_t size, const std::string& name,
+                                        std::size_t max_output = default_max_inflated_bytes) {
+    require(size > 0, error_code::format, name, ": empty file, expected gzip data");
+    std::vector<std::uint8_t> out;
+    if (size >= 18) {  // ISIZE of the last member is a hint; deflate cannot expand more than 1032:1
+        const std::size_t isize = data[size - 4] | (std::size_t{data[size - 3]} << 8) |
+                                  (std::size_t{data[size - 2]} << 16) | (std::size_t{data[size - 1]} << 24);
+        out.reserve(std::min({isize, max_output, size * 1032}));
+    }
+    std::size_t pos = 0;
+    for (std::size_t member = 0;; ++member) {
+        const std::size_t start = pos;
+        const auto need = [&](std::size_t n, const char* what) {
+            if (size - pos < n) fail(error_code::format, name, ": gzip member ", member, " truncated in its ", what,
+                                     " (byte ", size, ")");
+        };
+        need(10, "header");
+        if (data[pos] != 0x1F || data[pos + 1] != 0x8B)
+            fail(error_code::format, name, ": not gzip data at byte ", pos, ": expected magic 1f 8b, got ", std::hex,
+                 unsigned{data[pos]}, " ", unsigned{data[pos + 1]});
+        if (data[pos + 2] != 8)
+            fail(error_code::format, name, ": gzip member ", member, ": compression method ", unsigned{data[pos + 2]},
+                 " is not 8 (deflate)");
+        const unsigned flags = data[pos + 3];
+        if (flags & 0xE0u)
+            fail(error_code::format, name, ": gzip member ", member, ": reserved flag bits set (FLG = ", flags, ")");
+        pos += 10;
+        if (flags & 0x04u) {  // FEXTRA: XLEN then XLEN bytes
+            need(2, "FEXTRA length");
+            const std::size_t xlen = data[pos] | (std::size_t{data[pos + 1]} << 8);
+            pos += 2;
+            need(xlen, "FEXTRA field");
+            pos += xlen;
+        }
+        for (unsigned bit : {0x08u, 0x10u}) {  // FNAME, FCOMMENT: zero-terminated strings
+            if (!(flags & bit)) continue;
+            const auto* end = static_cast<const std::uint8_t*>(std::memchr(data + pos, 0, size - pos));
+            if (end == nullptr) need(size - pos + 1, bit == 0x08u ? "file name" : "comment");
+            pos = static_cast<std::size_t>(end - data) + 1;
+        }
+        if (flags & 0x02u) {  // FHCRC: low 16 bits of the CRC-32 of the header bytes so far
+            need(2, "header CRC");
+            const unsigned stored = data[pos] | (unsigned{data[pos + 1]} << 8);
+            const unsigned actual = crc32(data + start, pos - start) & 0xFFFFu;
+            if (stored != actual)
+                fail(error_code::format, name, ": gzip member ", member, ": header CRC mismatch (stored ", stored,
+                     ", computed ", actual, ")");
+            pos += 2;
+        }
+        const std::size_t out_start = out.size();
+        pos += detail::inflater(data + pos, size - pos, out, max_output, name, pos).run();
+        need(8, "trailer");
+        const auto le32 = [&](std::size_t p) {
+            return std::uint32_t{data[p]} | (std::uint32_t{data[p + 1]} << 8) | (std::uint32_t{data[p + 2]} << 16) |
+                   (std::uint32_t{data[p + 3]} << 24);
+        };
+        const std::uint32_t crc = crc32(out.data() + out_start, out.size() - out_start);
+        if (le32(pos) != crc)
+            fail(error_code::format, name, ": gzip member ", member, ": CRC-32 mismatch (stored ", le32(pos),
+                 ", computed ", crc, "): the data is corrupt");
+        const auto isize = static_cast<std::uint32_t>(out.size() - out_start);
+        if (le32(pos + 4) != isize)
+            fail(error_code::format, name, ": gzip member ", member, ": ISIZE mismatch (stored ", le32(pos + 4),
+                 ", decoded ", isize, " mod 2^32)");
+        pos += 8;
+        if (pos == size) break;
+        if (std::all_of(data + pos, data + size, [](std::uint8_t b) { return b == 0; })) break;  // zero padding
+        if (!is_gzip(data + pos, size - pos))
+            fail(error_code::format, name, ": trailing garbage after gzip member ", member, " at byte ", pos);
+    }
+    return out;
+}
+
+/// gunzip over a byte vector.
+inline std::vector<std::uint8_t> gunzip(const std::vector<std::uint8_t>& bytes, const std::string& name,
+                                        std::size_t max_output = default_max_inflated_bytes) {
+    return gunzip(bytes.data(), bytes.size(), name, max_output);
+}
+
+/// Reads a whole file into memory.
+/// Throws: zoa::error(io) naming the path when it does not exist, is not a regular file, or cannot be read.
+inline std::vector<std::uint8_t> read_file_bytes(const std::string& path) {
+    std::error_code ec;
+    const auto status = std::filesystem::status(path, ec);
+    require(!ec && std::filesystem::exists(status), error_code::io, path, ": cannot open: no such file");
+    require(std::filesystem::is_regular_file(status), error_code::io, path, ": cannot open: not a regular file");
+    std::ifstream f(path, std::ios::binary);
+    require(f.good(), error_code::io, path, ": cannot open: ", std::strerror(errno));
+    f.seekg(0, std::ios::end);
+    const std::streamoff end = f.tellg();
+    f.seekg(0, std::ios::beg);
+    require(end >= 0, error_code::io, path, ": cannot determine the file size");
+    std::vector<std::uint8_t> bytes(static_cast<std::size_t>(end));
+    if (!bytes.empty()) f.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(end));
+    require(f.good() && f.gcount() == static_cast<std::streamsize>(end), error_code::io, path, ": read failed after ",
+            f.gcount(), " of ", end, " bytes");
+    return bytes;
+}
+
+/// Reads a file and gunzips it when it starts with the gzip magic; otherwise returns its bytes unchanged.
+/// Throws: as read_file_bytes and gunzip.
+inline std::vector<std::uint8_t> read_file_maybe_gzip(const std::string& path,
+                                                      std::size_t max_output = default_max_inflated_bytes) {
+    std::vector<std::uint8_t> bytes = read_file_bytes(path);
+    if (!is_gzip(bytes.data(), bytes.size())) return bytes;
+    return gunzip(bytes, path, max_output);
+}
+
+}  // namespace zoa::data
+// ---- end zoa/data/inflate.hpp
+
+namespace zoa::data {
+
+/// Header of an IDX file: bytes 0–1 are zero, byte 2 is the element type, byte 3 the rank, then `rank` big-endian
+/// uint32 extents, then the elements in row-major order (multi-byte elements big-endian).
+struct idx_header {
+    std::uint8_t dtype = 0;          ///< 0x08 u8, 0x09 s8, 0x0B i16, 0x0C i32, 0x0D f32, 0x0E f64
+    std::vector<std::size_t> dims;   ///< extents, outermost first
+    std::size_t data_offset = 0;     ///< 4 + 4 · rank
+};
+
+/// Bytes per element of an IDX type code, 0 for an unknown code.
+inline std::size_t idx_dtype_size(std::uint8_t dtype) noexcept {
+    switch (dtype) {
+        case 0x08: case 0x09: return 1;
+        case 0x0B: return 2;
+        case 0x0C: case 0x0D: return 4;
+        case 0x0E: return 8;
+        default: return 0;
+    }
+}
+
+/// Name of an IDX type code ("u8", "f32", ...; "unknown" otherwise).
+inline const char* idx_dtype_name(std::uint8_t dtype) noexcept {
+    switch (dtype) {
+        case 0x08: return "u8";
+        case 0x09: return "s8";
+        case 0x0B: return "i16";
+        case 0x0C: return "i32";
+        case 0x0D: return "f32";
+        case 0x0E: return "f64";
+        default: return "unknown";
+    }
+}
+
+/// Parses and validates an IDX header against the buffer: zero magic bytes, a known type, rank ≥ 1, the extents
+/// present, and exactly prod(dims) · sizeof(type) data bytes after them (checked without overflow).
+/// Throws: zoa::error(format) naming `name`, the expected and the found value.
+inline idx_header parse_idx_header(const std::uint8_t* data, std::size_t size, const std::string& name) {
+    require(size >= 4, error_code::format, name, ": IDX file too short for its magic number (", size, " bytes, need 4)");
+    require(data[0] == 0 && data[1] == 0, error_code::format, name, ": not an IDX file: magic starts with ",
+            unsigned{data[0]}, " ", unsigned{data[1]}, ", expected 0 0");
+    idx_header h;
+    h.dtype = data[2];
+    const std::size_t elem = idx_dtype_size(h.dtype);
+    require(elem != 0, error_code::format, name, ": unknown IDX element type ", unsigned{h.dtype},
+            " (expected 8, 9, 11, 12, 13 or 14)");
+    const std::size_t rank = data[3];
+    require(rank >= 1, error_code::format, name, ": IDX rank is 0");
+    h.data_offset = 4 + 4 * rank;
+    require(size >= h.data_offset, error_code::format, name, ": IDX header truncated: rank ", rank, " needs ",
+            h.data_offset, " header bytes, file has ", size);
+    std::size_t count = 1;
+    for (std::size_t d = 0; d < rank; ++d) {
+        const std::uint8_t* p = data + 4 + 4 * d;
+        const std::size_t extent = (std::size_t{p[0]} << 24) | (std::size_t{p[1]} << 16) | (std::size_t{p[2]} << 8) | p[3];
+        h.dims.push_back(extent);
+        require(extent == 0 || count <= std::numeric_limits<std::size_t>::max() / elem / extent, error_code::format,
+                name, ": IDX extents overflow the addressable size");
+        count *= extent;
+    }
+    const std::size_t expected = count * elem, actual = size - h.data_offset;
+    require(actual >= expected, error_code::format, name, ": IDX data truncated: extents need ", expected,
+            " data bytes, file has ", actual);
+    require(actual == expected, error_code::format, name, ": IDX file has ", actual - expected,
+            " trailing bytes after the ", expected, " data bytes its extents describe");
+    return h;
+}
+
+/// Images of an IDX file of type u8 and rank 3 [N, rows, cols] (the MNIST image layout).
+/// Throws: zoa::error(format) as parse_idx_header, or when the type is not u8, the rank not 3, or rows/cols are 0.
+inline xt::xtensor<std::uint8_t, 3> parse_idx_images(const std::vector<std::uint8_t>& bytes, const std::string& name) {
+    const idx_header h = parse_idx_header(bytes.data(), bytes.size(), name);
+    require(h.dtype == 0x08, error_code::format, name, ": IDX images must have element type u8 (8), got ",
+            idx_dtype_name(h.dtype), " (", unsigned{h.dtype}, ")");
+    require(h.dims.size() == 3, error_code::format, name, ": IDX images must have rank 3 [N, rows, cols], got rank ",
+            h.dims.size());
+    require(h.dims[1] > 0 && h.dims[2] > 0, error_code::format, name, ": IDX images have an empty extent (",
+            h.dims[1], "x", h.dims[2], ")");
+    xt::xtensor<std::uint8_t, 3> images(std::array<std::size_t, 3>{h.dims[0], h.dims[1], h.dims[2]});
+    std::copy(bytes.begin() + static_cast<std::ptrdiff_t>(h.data_offset), bytes.end(), images.data());
+    return images;
+}
+
+/// Labels of an IDX file of type u8 and rank 1 [N] (the MNIST label layout).
+/// Throws: zoa::error(format) as parse_idx_header, or when the type is not u8 or the rank not 1.
+inline std::vector<int> parse_idx_labels(const std::vector<std::uint8_t>& bytes, const std::string& name) {
+    const idx_header h = parse_idx_header(bytes.data(), bytes.size(), name);
+    require(h.dtype == 0x08, error_code::format, name, ": IDX labels must have element type u8 (8), got ",
+            idx_dtype_name(h.dtype), " (", unsigned{h.dtype}, ")");
+    require(h.dims.size() == 1, error_code::format, name, ": IDX labels must have rank 1 [N], got rank ",
+            h.dims.size());
+    return std::vector<int>(bytes.begin() + static_cast<std::ptrdiff_t>(h.data_offset), bytes.end());
+}
+
+/// Reads IDX images from a raw or gzip-compressed file. Throws: as read_file_maybe_gzip and parse_idx_images.
+inline xt::xtensor<std::uint8_t, 3> read_idx_images(const std::string& path) {
+    return parse_idx_images(read_file_maybe_gzip(path), path);
+}
+
+/// Reads IDX labels from a raw or gzip-compressed file. Throws: as read_file_maybe_gzip and parse_idx_labels.
+inline std::vector<int> read_idx_labels(const std::string& path) {
+    return parse_idx_labels(read_file_maybe_gzip(path), path);
+}
+
+/// A labelled set of 8-bit grayscale images held compactly (1 byte per pixel).
+struct idx_dataset {
+    xt::xtensor<std::uint8_t, 3> images;   ///< [N, rows, cols]
+    std::vector<int> labels;               ///< N labels, each in [0, class_names.size())
+    std::vector<std::string> class_names;  ///< class index → name
+
+    std::size_t size() const noexcept { return labels.size(); }
+
+    /// Image i as a zoa::data::image [rows, cols, channels]: channels 1 keeps the gray value, 3 replicates it
+    /// into R, G and B. Pixel values are the file's bytes as floats in [0, 255].
+    /// Throws: zoa::error(argument) when i ≥ size() or channels is not 1 or 3.
+    image get(std::size_t i, std::size_t channels = 1) const {
+        require(i < size(), error_code::argument, "idx_dataset::get: index ", i, " out of range (size ", size(), ")");
+        const std::size_t rows = images.shape()[1], cols = images.shape()[2];
+        const image gray = image_from_u8(images.data() + i * rows * cols, rows, cols, 1);
+        return channels == 1 ? gray : to_channels(gray, channels);
+    }
+};
+
+/// Reads an images file and a labels file (raw or .gz) into a dataset and checks they agree: same N, and every
+/// label in [0, class_names.size()).
+/// Throws: zoa::error(io/format) from the readers; zoa::error(format) on a count mismatch or a label out of range.
+inline idx_dataset read_idx_dataset(const std::string& images_path, const std::string& labels_path,
+                                    std::vector<std::string> class_names) {
+    idx_dataset ds;
+    ds.images = read_idx_images(images_path);
+    ds.labels = read_idx_labels(labels_path);
+    ds.class_names = std::move(class_names);
+    require(ds.images.shape()[0] == ds.labels.size(), error_code::format, labels_path, ": ", ds.labels.size(),
+            " labels, but ", images_path, " has ", ds.images.shape()[0], " images");
+    for (std::size_t i = 0; i < ds.labels.size(); ++i)
+        require(static_cast<std::size_t>(ds.labels[i]) < ds.class_names.size(), error_code::format, labels_path,
+                ": label ", ds.labels[i], " of item ", i, " is not a class index in [0, ", ds.class_names.size(), ")");
+    return ds;
+}
+
+/// Fashion-MNIST splits (train: 60 000 images, test = "t10k": 10 000 images, 28×28, 10 classes).
+enum class fashion_mnist_split { train, test };
+
+/// The 10 Fashion-MNIST class names in label order (Xiao et al. 2017; torchvision.datasets.FashionMNIST.classes).
+inline const std::vector<std::string>& fashion_mnist_class_names() {
+    static const std::vector<std::string> names{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                                "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+    return names;
+}
+
+/// Where Debian's dataset-fashion-mnist package installs the files.
+inline constexpr const char* fashion_mnist_debian_dir = "/usr/share/datasets/fashion-mnist";
+
+/// The Fashion-MNIST directory: $ZOA_FASHION_MNIST_DIR when set and non-empty, else fashion_mnist_debian_dir.
+inline std::string fashion_mnist_dir() {
+    const char* env = std::getenv("ZOA_FASHION_MNIST_DIR");
+    return env != nullptr && *env != '\0' ? std::string(env) : std::string(fashion_mnist_debian_dir);
+}
+
+/// <dir>/{train,t10k}-images-idx3-ubyte.gz
+inline std::string fashion_mnist_images_path(fashion_mnist_split split, const std::string& dir = fashion_mnist_dir()) {
+    return (std::filesystem::path(dir) /
+            (split == fashion_mnist_split::train ? "train-images-idx3-ubyte.gz" : "t10k-images-idx3-ubyte.gz"))
+        .string();
+}
+
+/// <dir>/{train,t10k}-labels-idx1-ubyte.gz
+inline std::string fashion_mnist_labels_path(fashion_mnist_split split, const std::string& dir = fashion_mnist_dir()) {
+    return (std::filesystem::path(dir) /
+            (split == fashion_mnist_split::train ? "train-labels-idx1-ubyte.gz" : "t10k-labels-idx1-ubyte.gz"))
+        .string();
+}
+
+/// True when both files of the split exist in `dir`.
+inline bool fashion_mnist_available(fashion_mnist_split split, const std::string& dir = fashion_mnist_dir()) {
+    std::error_code ec;
+    return std::filesystem::is_regular_file(fashion_mnist_images_path(split, dir), ec) &&
+           std::filesystem::is_regular_file(fashion_mnist_labels_path(split, dir), ec);
+}
+
+/// Loads a Fashion-MNIST split: images [N, 28, 28] u8, labels in [0, 10), the class names.
+/// Throws: zoa::error(io) with an installation hint when the files are absent; the readers' errors otherwise;
+/// zoa::error(format) when the images are not 28×28.
+inline idx_dataset load_fashion_mnist(fashion_mnist_split split, const std::string& dir = fashion_mnist_dir()) {
+    require(fashion_mnist_available(split, dir), error_code::io, "Fashion-MNIST not found: ",
+            fashion_mnist_images_path(split, dir), " or ", fashion_mnist_labels_path(split, dir),
+            " is missing (install the Debian package dataset-fashion-mnist, or set ZOA_FASHION_MNIST_DIR)");
+    idx_dataset ds = read_idx_dataset(fashion_mnist_images_path(split, dir), fashion_mnist_labels_path(split, dir),
+                                      fashion_mnist_class_names());
+    require(ds.images.shape()[1] == 28 && ds.images.shape()[2] == 28, error_code::format,
+            fashion_mnist_images_path(split, dir), ": Fashion-MNIST images must be 28x28, got ", ds.images.shape()[1],
+            "x", ds.images.shape()[2]);
+    return ds;
+}
+
+}  // namespace zoa::data
+// ---- end zoa/data/idx.hpp
+// #include "zoa/data/image.hpp"
+// #include "zoa/data/inflate.hpp"
 
 // #include "zoa/adapt/baselines.hpp"
 // ---- begin zoa/adapt/baselines.hpp
