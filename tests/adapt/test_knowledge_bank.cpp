@@ -173,3 +173,25 @@ TEST_CASE("bank errors name what is wrong") {
     CHECK_THROWS_AS(zoa::adapt::norm_bank(empty, 2, 10.0f, 0.01f, 10.0f, {}, 0.0f), zoa::error);
     CHECK_THROWS_AS(bank.assign({0, 0, 0, 0}, {}, {}, {}), zoa::error);
 }
+
+TEST_CASE("a full 32-domain bank for vit_base_patch16_224 is under 5% of its W8A8 weight bytes") {
+    // ViT-B adapts blocks 1..8 norm1/norm2: 16 LayerNorms of 768 channels (spec §1.2)
+    const std::vector<float> ones(768, 1.0f), zeros(768, 0.0f);
+    zoa::adapt::adapt_layout l;
+    for (int i = 0; i < 16; ++i) l.norms.push_back({"ln" + std::to_string(i), 768, ones.data(), zeros.data()});
+    l.feature_groups = {768};
+    zoa::adapt::norm_bank bank(l, 32, 10.0f, 0.01f, 10.0f, {}, 0.0f);
+    zoa::rng r(4);
+    for (int i = 0; i < 40; ++i) {
+        for (float& e : bank.epsilon()) e = 0.02f * r.normal();
+        bank.save();
+    }
+    CHECK(bank.stored() == 32);
+    CHECK(bank.size() == 24576);
+    // W8A8 ViT-B/16 stores one int8 byte per weight of its conv/linear layers:
+    // patch embed 768·3·16·16, per block qkv 768·2304 + proj 768·768 + fc1 768·3072 + fc2 3072·768, head 768·1000
+    const double weight_bytes = 768.0 * 3 * 16 * 16 + 12.0 * (768.0 * 2304 + 768.0 * 768 + 2.0 * 768 * 3072) + 768.0 * 1000;
+    const double ratio = double(bank.bytes()) / weight_bytes;
+    MESSAGE("bank with 32 domains: " << bank.bytes() << " bytes = " << 100.0 * ratio << "% of W8A8 ViT-B weight bytes");
+    CHECK(ratio < 0.05);
+}
