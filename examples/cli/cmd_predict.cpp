@@ -1,5 +1,6 @@
 // zoa — `zoa predict`: classify images with a ViT (fp32, or PTQ4ViT W8A8/W6A6/W4A4 from a calibrated file or
-// calibrated here on --calib images); one line per image: path, top-1 class, every logit (%.9g)
+// calibrated here on --calib images, optionally saved with --save); one line per image: path, top-1 class, every
+// logit (%.9g)
 // SPDX-License-Identifier: MIT
 #include <algorithm>
 #include <cstdio>
@@ -22,12 +23,13 @@
 #include "zoa/io/safetensors_reader.hpp"
 #include "zoa/models/vit.hpp"
 #include "zoa/models/vit_calibration.hpp"
+#include "zoa/models/vit_io.hpp"
 
 namespace {
 
 const char* const predict_usage =
     "usage: zoa predict --weights FILE [--arch NAME] [--precision fp32|w8a8|w6a6|w4a4] [--calib DIR] "
-    "[--mean a,b,c] [--std a,b,c] [--threads N] IMAGE...";
+    "[--mean a,b,c] [--std a,b,c] [--threads N] [--save FILE] IMAGE...";
 
 /// Images per forward (bounds memory; results do not depend on it).
 constexpr std::size_t predict_chunk = 32;
@@ -35,7 +37,7 @@ constexpr std::size_t predict_chunk = 32;
 constexpr std::size_t calib_images = 32;
 
 struct predict_args {
-    std::string weights, arch, precision, calib;
+    std::string weights, arch, precision, calib, save;
     std::vector<float> mean, std_dev;
     std::size_t threads = 1;
     std::vector<std::string> images;
@@ -58,6 +60,8 @@ predict_args parse(const std::vector<std::string>& args) {
             a.precision = value();
         else if (s == "--calib")
             a.calib = value();
+        else if (s == "--save")
+            a.save = value();
         else if (s == "--mean")
             a.mean = zoa::io::parse_float_list(value(), "--mean");
         else if (s == "--std")
@@ -174,6 +178,7 @@ int run_vit(const predict_args& a, const zoa::io::safetensors_file& f, const zoa
         m = std::make_unique<model_t>(w);
     }
     m->set_context(ctx);
+    if (!a.save.empty()) zoa::models::save_vit(*m, a.save);  // e.g. a calibrated model, reusable without --calib
     for (std::size_t b = 0; b < a.images.size(); b += predict_chunk) {
         const std::size_t n = std::min(predict_chunk, a.images.size() - b);
         print_rows(a.images, b, m->predict(load_batch(a.images, b, n, pre, *ctx)));

@@ -4,8 +4,8 @@
 #
 #   check_vit_predict.py --zoa build/bin/zoa --fixture
 #       the committed tiny fixture (tests/fixtures/models): `zoa predict` on img_0.png/img_1.png vs the stored PyTorch
-#       logits (png.logits), within 1e-4 x max|logit|; also the torchvision-named file with --arch-free config
-#       failure and exit status 2 for bad input. Needs numpy only.
+#       logits (png.logits), within 1e-4 x max|logit|; W8A8 calibrated with --calib and saved with --save, then
+#       reloaded without --calib (identical output); exit status 2 for bad input. Needs numpy only.
 #   check_vit_predict.py --zoa build/bin/zoa --fullsize --workdir DIR [--images 4] [--threads 2]
 #       OPT-IN (heavy: a 344 MB file, about a minute): writes a random-weight vit_base_patch16_224 in timm names
 #       (no zoa metadata, as a timm export) and 224x224 PNG images, runs PyTorch (Debian's python3-torch) and
@@ -53,6 +53,17 @@ def fixture(zoa):
     assert [r[0] for r in rows] == imgs
     assert [r[1] for r in rows] == list(want.argmax(1)), "top-1 differs"
     assert err <= 1e-4, err
+    # W8A8 calibrated on the two images, saved, and reloaded without --calib: identical output
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        saved = os.path.join(tmp, "vit_w8a8.safetensors")
+        q1 = run_predict(zoa, ["--weights", os.path.join(d, "vit_tiny_timm.safetensors"), "--precision", "w8a8",
+                               "--calib", d, "--save", saved] + imgs)
+        q2 = run_predict(zoa, ["--weights", saved] + imgs)
+        assert [r[2].tolist() for r in q1] == [r[2].tolist() for r in q2], "reloaded W8A8 model differs"
+        qerr = np.abs(np.stack([r[2] for r in q1]) - want).max() / np.abs(want).max()
+        print(f"fixture: W8A8 (calibrated on 2 images) vs fp32 torch: max |diff| / max |logit| = {qerr:.3g}, "
+              f"file {os.path.getsize(saved)} bytes")
     # bad input: one line on stderr, exit 2
     for bad in (["--weights", os.path.join(d, "missing.safetensors"), imgs[0]],
                 ["--weights", os.path.join(d, "vit_tiny_timm.safetensors")],

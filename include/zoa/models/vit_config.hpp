@@ -33,7 +33,7 @@ struct vit_config {
     double mlp_ratio = 4.0;  ///< hidden = int(embed_dim · mlp_ratio), as timm
     std::size_t num_classes = 1000;
     bool qkv_bias = true;
-    float ln_eps = 1e-6f;
+    double ln_eps = 1e-6;  ///< as written in the config; the LayerNorms use float(ln_eps)
 
     std::size_t grid() const noexcept { return patch_size ? img_size / patch_size : 0; }
     std::size_t num_patches() const noexcept { return grid() * grid(); }
@@ -56,7 +56,7 @@ struct vit_config {
                 " is not divisible by num_heads ", num_heads);
         require(std::isfinite(mlp_ratio) && mlp_ratio > 0.0 && mlp_hidden() > 0, error_code::argument,
                 "vit_config: mlp_ratio ", mlp_ratio, " gives no hidden units");
-        require(std::isfinite(ln_eps) && ln_eps > 0.0f && ln_eps < 1.0f, error_code::argument,
+        require(std::isfinite(ln_eps) && ln_eps > 0.0 && ln_eps < 1.0, error_code::argument,
                 "vit_config: ln_eps must be in (0, 1), got ", ln_eps);
     }
 
@@ -164,7 +164,7 @@ inline vit_config vit_config_from_json(const std::string& text, const std::strin
     c.depth = size("depth");
     c.num_heads = size("num_heads");
     c.mlp_ratio = number("mlp_ratio");
-    c.ln_eps = static_cast<float>(number("ln_eps"));
+    c.ln_eps = number("ln_eps");
     require(get("qkv_bias").is_boolean(), error_code::format, name, ": ", config_metadata_key,
             ".qkv_bias must be true or false, got ", get("qkv_bias").dump());
     c.qkv_bias = get("qkv_bias").get<bool>();
@@ -190,7 +190,7 @@ inline std::string vit_config_to_json(const vit_config& c) {
     j["num_heads"] = c.num_heads;
     j["mlp_ratio"] = c.mlp_ratio;
     j["qkv_bias"] = c.qkv_bias;
-    j["ln_eps"] = static_cast<double>(c.ln_eps);
+    j["ln_eps"] = c.ln_eps;
     j["class_token"] = true;
     j["global_pool"] = "token";
     return j.dump();
