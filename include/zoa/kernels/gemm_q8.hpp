@@ -154,8 +154,8 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
     const std::size_t row_blocks = (m + 3) / 4;
     const std::size_t threads = ctx ? ctx->threads() : 1;
     // Rows per packed A block: ~192 KiB of packed A stays in L2 while every panel streams past it.
-    std::size_t mb = (192 * 1024) / (kp * elem) / 4 * 4;
-    mb = mb < 4 ? 4 : (mb > 256 ? 256 : mb);
+    std::size_t mb = (192 * 1024) / (kp * elem) / 8 * 8;
+    mb = mb < 8 ? 8 : (mb > 256 ? 256 : mb);
     const bool split_n = threads > 1 && row_blocks < 4 * threads && panels >= 2 * threads;
 
     // One 4 x 16 output tile: rows r0 + i.. (packed A at a_blk), panel p.
@@ -198,6 +198,26 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
                 }
         }
     };
+    // Two 4-row tiles (rows i..i+7, the second possibly ragged) in one VNNI microkernel call.
+    [[maybe_unused]] auto tile8 = [&](const std::uint8_t* a_blk, const std::int32_t* row_sums, std::size_t r0,
+                                      std::size_t i, std::size_t rows, std::size_t p) {
+#if defined(__AVXVNNI__) || (defined(__AVX512VNNI__) && defined(__AVX512VL__))
+        if constexpr (plan::vnni && q8_uses_avx2_v<Arch>) {
+            const std::size_t n0 = p * 16, ncols = std::min<std::size_t>(16, n - n0);
+            x86::tile_4x16 t0, t1;
+            x86::kernel_dpbusd_8x16(a_blk + i * kp, w.panel_s8(p), kp, t0, t1);
+            x86::correct(t0, col_term.data() + n0, w.centred_zero_points() + n0, row_term ? row_sums + i : nullptr);
+            x86::correct(t1, col_term.data() + n0, w.centred_zero_points() + n0, row_term ? row_sums + i + 4 : nullptr);
+            x86::store_tile(stage, cols, t0, r0 + i, n0, 4, ncols);
+            x86::store_tile(stage, cols, t1, r0 + i + 4, n0, std::min<std::size_t>(4, rows - i - 4), ncols);
+            return;
+        }
+#endif
+        tile(a_blk, row_sums, r0, i, rows, p);
+        if (i + 4 < rows) tile(a_blk, row_sums, r0, i + 4, rows, p);
+    };
+    // 8-row steps for the VNNI kernel (two 4-row tiles per B load), 4-row steps otherwise.
+    const std::size_t step = plan::vnni && q8_uses_avx2_v<Arch> ? 8 : 4;
     // Rows [rb0*4, rb1*4) x panels [p0, p1): A is packed in blocks of mb rows; panels are visited in groups of
     // ~1 MiB of packed weights with rows outer inside a group, so a group stays in L2 while the 4-row A slice being
     // multiplied stays in L1.
@@ -210,9 +230,11 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
             const std::size_t rows = std::min({mb, rb1 * 4 - r0, m - r0});
             pack_a<plan, Arch>(src, r0, rows, k, kp, za, scratch.a.data(), scratch.row_sums.data());
             for (std::size_t g0 = p0; g0 < p1; g0 += group)
-                for (std::size_t i = 0; i < rows; i += 4)
-                    for (std::size_t p = g0; p < std::min(p1, g0 + group); ++p)
-                        tile(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p);
+                for (std::size_t i = 0; i < rows; i += step)
+                    for (std::size_t p = g0; p < std::min(p1, g0 + group); ++p) {
+                        if (step == 8 && i + 4 < rows) tile8(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p);
+                        else tile(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p);
+                    }
         }
     };
     if (threads == 1) {

@@ -109,6 +109,34 @@ inline tile_4x16 kernel_dpbusd(const std::uint8_t* a, const std::int8_t* b, std:
     t.v[3][0] = _mm256_add_epi32(c30, d30), t.v[3][1] = _mm256_add_epi32(c31, d31);
     return t;
 }
+
+/// Two stacked 4 x 16 VNNI tiles (rows 0-3 from a, rows 4-7 from a + 4*kp): the B vectors of each k quad are
+/// loaded once for 8 rows and the 16 accumulators cover vpdpbusd's latency. Same sums as two kernel_dpbusd calls.
+inline void kernel_dpbusd_8x16(const std::uint8_t* a, const std::int8_t* b, std::size_t kp, tile_4x16& top,
+                               tile_4x16& bottom) noexcept {
+    __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+    __m256i c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+    const std::uint8_t *a0 = a, *a1 = a + kp, *a2 = a + 2 * kp, *a3 = a + 3 * kp;
+    const std::uint8_t *a4 = a + 4 * kp, *a5 = a + 5 * kp, *a6 = a + 6 * kp, *a7 = a + 7 * kp;
+    const std::size_t nq = kp / 4;
+    for (std::size_t q = 0; q < nq; ++q) {
+        const __m256i* bq = reinterpret_cast<const __m256i*>(b + q * 64);
+        const __m256i b0 = _mm256_load_si256(bq), b1 = _mm256_load_si256(bq + 1);
+        const std::size_t o = 4 * q;
+        __m256i x = bcast32(a0 + o), y = bcast32(a1 + o);
+        c00 = dpbusd(c00, x, b0), c01 = dpbusd(c01, x, b1), c10 = dpbusd(c10, y, b0), c11 = dpbusd(c11, y, b1);
+        x = bcast32(a2 + o), y = bcast32(a3 + o);
+        c20 = dpbusd(c20, x, b0), c21 = dpbusd(c21, x, b1), c30 = dpbusd(c30, y, b0), c31 = dpbusd(c31, y, b1);
+        x = bcast32(a4 + o), y = bcast32(a5 + o);
+        c40 = dpbusd(c40, x, b0), c41 = dpbusd(c41, x, b1), c50 = dpbusd(c50, y, b0), c51 = dpbusd(c51, y, b1);
+        x = bcast32(a6 + o), y = bcast32(a7 + o);
+        c60 = dpbusd(c60, x, b0), c61 = dpbusd(c61, x, b1), c70 = dpbusd(c70, y, b0), c71 = dpbusd(c71, y, b1);
+    }
+    top.v[0][0] = c00, top.v[0][1] = c01, top.v[1][0] = c10, top.v[1][1] = c11;
+    top.v[2][0] = c20, top.v[2][1] = c21, top.v[3][0] = c30, top.v[3][1] = c31;
+    bottom.v[0][0] = c40, bottom.v[0][1] = c41, bottom.v[1][0] = c50, bottom.v[1][1] = c51;
+    bottom.v[2][0] = c60, bottom.v[2][1] = c61, bottom.v[3][0] = c70, bottom.v[3][1] = c71;
+}
 #endif
 
 /// int16 path. a: 4 rows of kp int16 (row stride kp), b: one packed panel (kp*16 int16).
