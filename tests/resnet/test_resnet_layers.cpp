@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "resnet_fixture.hpp"
+#include "zoa/models/mqbench_observer.hpp"
 #include "zoa/nn/affine_quant.hpp"
 #include "zoa/nn/batch_norm.hpp"
 #include "zoa/nn/conv2d.hpp"
@@ -141,13 +142,13 @@ TEST_CASE("quantize_activation: bit-exact with quant::fake_quant / encode_affine
                          doctest::Contains("do not fit"), zoa::error);
 }
 
-TEST_CASE("qconv2d: integer, float-twin and double reference agree; codes round-trip (int16 and maddubs paths)") {
+TEST_CASE("qconv2d: integer, float-twin and double reference agree; codes round-trip (int16 and byte layouts)") {
     using u8 = zoa::quant::unsigned_range<8>;
     using u4 = zoa::quant::unsigned_range<4>;
     using u6 = zoa::quant::unsigned_range<6>;
     qconv_case<u8, u8>({5, 7, 3, 2, 1}, 8, 10);   // int16 path, strided 3x3
     qconv_case<u8, u8>({6, 18, 1, 1, 0}, 8, 11);  // pointwise, > 16 output channels
-    qconv_case<u4, u4>({5, 7, 3, 1, 1}, 4, 12);   // maddubs path
+    qconv_case<u4, u4>({5, 7, 3, 1, 1}, 4, 12);   // byte layout (maddubs / vnni)
     qconv_case<u6, u6>({4, 9, 7, 2, 3}, 6, 13);   // 7x7 stem-like
 }
 
@@ -251,4 +252,38 @@ TEST_CASE("pooling: max-pool 3x3/2 pad 1 (padding ignored, NaN propagates), glob
     const std::vector<float> planes{1, 2, 3, 4, -1, -1, -1, 5};
     zoa::nn::global_avg_pool(planes.data(), g.data(), 1, 2, 4, ctx);
     CHECK(g == std::vector<float>{2.5f, 0.5f});
+}
+
+TEST_CASE("fast_mse_observer: bit-identical to quant::mse_observer (MSE / EMA-MSE, per tensor / channel, threads)") {
+    for (int bits : {8, 4, 2}) {
+        CAPTURE(bits);
+        zoa::quant::mse_observer ref(bits, zoa::quant::granularity::per_tensor, 1, 0.9);
+        zoa::models::fast_mse_observer f1(bits, zoa::quant::granularity::per_tensor, 1, 0.9),
+            f3(bits, zoa::quant::granularity::per_tensor, 1, 0.9);
+        zoa::execution_context c1(1), c3(3);
+        for (std::uint64_t b = 0; b < 3; ++b) {
+            auto x = randn(5003, 40 + b, 1.5f, 0.3f);
+            for (float& v : x) v = v < 0 ? 0.1f * v : v;  // ReLU-like skew
+            ref.observe(x.data(), x.size());
+            f1.observe(x.data(), x.size(), c1);
+            f3.observe(x.data(), x.size(), c3);
+        }
+        CHECK(f1.min() == ref.min());
+        CHECK(f1.max() == ref.max());
+        CHECK(f3.min() == ref.min());
+        CHECK(f3.max() == ref.max());
+        CHECK(f3.params() == ref.params());
+
+        const auto w = randn(13 * 37, 50, 0.2f);
+        zoa::quant::mse_observer wr(bits, zoa::quant::granularity::per_channel, 13);
+        zoa::models::fast_mse_observer wf(bits, zoa::quant::granularity::per_channel, 13);
+        wr.observe(w.data(), w.size());
+        wf.observe(w.data(), w.size(), c3);
+        CHECK(wf.params() == wr.params());
+    }
+    zoa::models::fast_mse_observer o(8, zoa::quant::granularity::per_tensor);
+    std::vector<float> bad{1.0f, std::nanf("")};
+    zoa::execution_context ctx;
+    CHECK_THROWS_AS(o.observe(bad.data(), bad.size(), ctx), zoa::error);
+    CHECK_THROWS_AS(zoa::models::fast_mse_observer(9, zoa::quant::granularity::per_tensor), zoa::error);
 }

@@ -5,6 +5,10 @@
 # SPDX-License-Identifier: MIT
 #
 # Run with Debian's torch:  /usr/bin/python3 tools/reference/gen_resnet_fixture.py
+# Full-size check (not committed, ~100 MB):  /usr/bin/python3 tools/reference/gen_resnet_fixture.py --full-size DIR
+#   writes DIR/resnet50.safetensors (torchvision names, random weights, BN running statistics accumulated on random
+#   images so activations stay well scaled) and DIR/resnet50_golden.safetensors (input [4, 3, 224, 224],
+#   eval.{logits,features}, batch.logits); tests/resnet/test_resnet_full.cpp compares (opt-in, see docs).
 #
 # Per case <name> in CASES two files are written:
 #   <name>.safetensors         the model (state dict incl. num_batches_tracked I64 buffers; metadata zoa.arch,
@@ -268,8 +272,43 @@ def make_case(name, spec):
     print(f"{name}: {len(adapted_bn_names(model))} adapted BNs, {total} bytes")
 
 
+def full_size(out_dir):
+    g = torch.Generator().manual_seed(50)
+    torch.manual_seed(50)
+    model = models.build_model("resnet", dict(block="bottleneck", layers=[3, 4, 6, 3], widths=[64, 128, 256, 512],
+                                              in_chans=3, num_classes=1000, stem="imagenet"))
+    for m in model.modules():  # no zero-init residual branches; cumulative running statistics
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.weight.data = 1.0 + 0.2 * torch.randn(m.num_features, generator=g)
+            m.bias.data = 0.1 * torch.randn(m.num_features, generator=g)
+            m.momentum = None
+    model.fc.bias.data = 0.1 * torch.randn(1000, generator=g)
+    model.train()
+    with torch.no_grad():
+        for _ in range(2):
+            model(torch.randn(8, 3, 224, 224, generator=g))
+    model.eval()
+    cfg = models.model_config(model)
+    os.makedirs(out_dir, exist_ok=True)
+    save_state_dict(os.path.join(out_dir, "resnet50.safetensors"), model.state_dict(),
+                    {"zoa.arch": "resnet", "zoa.config": json.dumps(cfg, sort_keys=True)})
+    x = torch.randn(4, 3, 224, 224, generator=g)
+    with torch.no_grad():
+        logits, feats, _ = forward(model, x)
+        blogits, _, _ = forward(copy.deepcopy(model).train(), x)
+    write_safetensors(os.path.join(out_dir, "resnet50_golden.safetensors"),
+                      {"input": x, "eval.logits": logits.contiguous(), "eval.features": torch.cat(feats, 1),
+                       "batch.logits": blogits.contiguous()})
+    print(f"{out_dir}: resnet50 written; eval top-1 {logits.argmax(1).tolist()}, max |logit| "
+          f"{logits.abs().max().item():.4g}")
+
+
 def main():
     torch.set_num_threads(1)
+    if len(sys.argv) == 3 and sys.argv[1] == "--full-size":
+        torch.set_num_threads(2)
+        full_size(sys.argv[2])
+        return
     for name, spec in CASES.items():
         make_case(name, spec)
 

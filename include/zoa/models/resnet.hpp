@@ -24,6 +24,7 @@
 #include "zoa/io/safetensors_reader.hpp"
 #include "zoa/kernels/statistics.hpp"
 #include "zoa/models/resnet_blocks.hpp"
+#include "zoa/models/mqbench_observer.hpp"
 #include "zoa/models/resnet_config.hpp"
 #include "zoa/models/resnet_exec.hpp"
 #include "zoa/models/resnet_sites.hpp"
@@ -31,7 +32,6 @@
 #include "zoa/nn/batch_norm.hpp"
 #include "zoa/nn/conv2d.hpp"
 #include "zoa/nn/pool.hpp"
-#include "zoa/quant/observer.hpp"
 #include "zoa/quant/presets.hpp"
 
 namespace zoa::models {
@@ -140,10 +140,12 @@ public:
                 "batch_size >= 1");
         resnet q(fp.config_, fp.threads());
         q.meta_ = fp.meta_;
-        std::vector<quant::mse_observer> obs;
+        std::vector<fast_mse_observer> obs;
         for (std::size_t i = 0; i < q.sites_.size(); ++i)
             obs.emplace_back(q.sites_.eight_bit[i] ? 8 : activation_bits, quant::granularity::per_tensor, 1, 0.9);
-        const detail::site_observer hook = [&](std::size_t s, const float* x, std::size_t cnt) { obs[s].observe(x, cnt); };
+        const detail::site_observer hook = [&](std::size_t s, const float* x, std::size_t cnt) {
+            obs[s].observe(x, cnt, *fp.ctx_);
+        };
         const std::size_t per = images.shape(1) * images.shape(2) * images.shape(3);
         xt::xtensor<float, 2> logits;
         for (std::size_t b0 = 0; b0 < n; b0 += opt.batch_size) {
@@ -157,20 +159,18 @@ public:
         }
         q.site_params_.resize(q.sites_.size());
         for (std::size_t i = 0; i < obs.size(); ++i) q.site_params_[i] = obs[i].params();
-        // weight observers, one module per task (independent, so the result does not depend on the thread count)
+        // per-channel weight observers (channels split over the threads; results do not depend on the count)
         const auto modules = resnet_conv_modules(q.config_);
         std::vector<std::vector<float>> w(modules.size());
         std::vector<quant::quant_params> wp(modules.size());
-        for (std::size_t i = 0; i < modules.size(); ++i) w[i] = fp.conv_weight(i);
-        fp.ctx_->parallel_for(modules.size(), [&](std::size_t i0, std::size_t i1) {
-            for (std::size_t i = i0; i < i1; ++i) {
-                const bool eight = modules[i].name == "conv1" || modules[i].name == "fc";
-                quant::mse_observer o(eight ? 8 : weight_bits, quant::granularity::per_channel,
-                                      modules[i].geometry.out_channels);
-                o.observe(w[i].data(), w[i].size());
-                wp[i] = o.params();
-            }
-        });
+        for (std::size_t i = 0; i < modules.size(); ++i) {
+            w[i] = fp.conv_weight(i);
+            const bool eight = modules[i].name == "conv1" || modules[i].name == "fc";
+            fast_mse_observer o(eight ? 8 : weight_bits, quant::granularity::per_channel,
+                                modules[i].geometry.out_channels);
+            o.observe(w[i].data(), w[i].size(), *fp.ctx_);
+            wp[i] = o.params();
+        }
         std::vector<quant::module_params> mp(modules.size());
         for (std::size_t i = 0; i < modules.size(); ++i) {
             mp[i].weight() = wp[i];

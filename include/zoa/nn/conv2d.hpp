@@ -73,11 +73,11 @@ std::vector<float> unpack_conv_f32(const kernels::packed_f32<Arch>& p, const con
     return w;
 }
 
-/// packed_q8 codes (layout in pack.hpp: maddubs path int8 w − w_offset at byte (k/4)·64 + col·4 + k%4, int16 path
+/// packed_q8 codes (layout in pack.hpp: byte layout int8 w − w_offset at byte (k/4)·64 + col·4 + k%4, int16 layout
 /// int16 w − zw at element (k/2)·32 + col·2 + k%2; K in (kh, kw, c) order) back to PyTorch OIHW codes.
-template <class ARange, class WRange>
-std::vector<std::uint8_t> unpack_conv_q8(const kernels::packed_q8<ARange, WRange>& p, const conv2d_geometry& g) {
-    using plan = typename kernels::packed_q8<ARange, WRange>::plan;
+template <class ARange, class WRange, class Arch>
+std::vector<std::uint8_t> unpack_conv_q8(const kernels::packed_q8<ARange, WRange, Arch>& p, const conv2d_geometry& g) {
+    using plan = typename kernels::packed_q8<ARange, WRange, Arch>::plan;
     const std::size_t khw = g.kernel * g.kernel;
     std::vector<std::uint8_t> w(g.weight_count());
     for (std::size_t o = 0; o < g.out_channels; ++o) {
@@ -86,7 +86,7 @@ std::vector<std::uint8_t> unpack_conv_q8(const kernels::packed_q8<ARange, WRange
             for (std::size_t c = 0; c < g.in_channels; ++c) {
                 const std::size_t kk = t * g.in_channels + c;
                 int v;
-                if constexpr (plan::use_maddubs) v = p.panel_s8(pn)[(kk / 4) * 64 + col * 4 + kk % 4] + plan::w_offset;
+                if constexpr (plan::bytes) v = p.panel_s8(pn)[(kk / 4) * 64 + col * 4 + kk % 4] + plan::w_offset;
                 else v = p.panel_s16(pn)[(kk / 2) * 32 + col * 2 + kk % 2] + p.centred_zero_points()[o] + plan::w_offset;
                 w[(o * g.in_channels + c) * khw + t] = static_cast<std::uint8_t>(v);
             }
@@ -202,7 +202,7 @@ public:
     void forward_codes(const a_storage* xq, std::size_t batch, std::size_t h, std::size_t w, float* y,
                        execution_context& ctx) const {
         const quant::quant_params& in = params_.input();
-        kernels::conv2d_q8<ARange, WRange, default_arch>(
+        kernels::conv2d_q8(
             g_.shape(batch, h, w), xq, in.zero_point[0], w_,
             kernels::out_dequant{y, {}, in.scale[0], w_scale_.data(), w_scale_.size(), bias_ptr()}, &ctx);
     }
