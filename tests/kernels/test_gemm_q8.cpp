@@ -382,3 +382,32 @@ TEST_CASE("packed_q8 range errors name the element in SIMD blocks and in tails, 
                              ("zoa: numeric: packed_q8: weight " + where + " = -33 outside [-32, 31]").c_str(), zoa::error);
     }
 }
+
+TEST_CASE_TEMPLATE("gemm_q8 with several packed-A blocks per thread (large K)", C, vit8, r50_6) {
+    // K = 3000: the packed A block holds 32 (int16) or 64 (bytes) rows, so M = 75 spans 2-3 blocks per thread.
+    zoa::rng g(5);
+    const std::size_t m = 75, n = 20, k = 3000;
+    const auto a = random_codes<typename C::A>(g, m * k);
+    const auto w = random_codes<typename C::W>(g, n * k);
+    const std::int32_t za = random_zero_point<typename C::A>(g);
+    std::vector<std::int32_t> zw;
+    if constexpr (int(C::W::min) >= 0)
+        for (std::size_t j = 0; j < n; ++j) zw.push_back(random_zero_point<typename C::W>(g));
+    std::vector<std::int32_t> r(m * n);
+    const auto ldc = zk::row_major(std::ptrdiff_t(n));
+    zk::reference::gemm_q8<typename C::A, typename C::W>(a.data(), m, std::ptrdiff_t(k), za, w.data(), n, k,
+                                                         std::ptrdiff_t(k), 1, zw.data(), zw.size(), zk::out_i32{r.data(), ldc});
+    zoa::execution_context two(2);
+    auto run = [&](auto arch_tag) {
+        using Arch = decltype(arch_tag);
+        const zk::packed_q8<typename C::A, typename C::W, Arch> pw(w.data(), n, k, std::ptrdiff_t(k), 1, zw.data(), zw.size());
+        std::vector<std::int32_t> c1(m * n), c2(m * n);
+        zk::gemm_q8(a.data(), m, std::ptrdiff_t(k), za, pw, zk::out_i32{c1.data(), ldc});
+        zk::gemm_q8(a.data(), m, std::ptrdiff_t(k), za, pw, zk::out_i32{c2.data(), ldc}, &two);
+        CHECK(c1 == r);
+        CHECK(c2 == r);
+    };
+    run(zk::q8_default_arch{});
+    run(zoa::default_arch{});
+    run(xsimd::sse2{});
+}
