@@ -138,7 +138,8 @@ public:
         const std::size_t n = std::min<std::size_t>(images.shape(0), opt.images);
         require(n >= 1 && opt.batch_size >= 1, error_code::argument, "resnet::calibrate: need at least one image and "
                 "batch_size >= 1");
-        resnet q(fp.config_, fp.threads());
+        resnet q(fp.config_, 1);
+        q.ctx_ = fp.ctx_;  // the quantized model shares the fp32 model's execution context
         q.meta_ = fp.meta_;
         std::vector<fast_mse_observer> obs;
         for (std::size_t i = 0; i < q.sites_.size(); ++i)
@@ -285,8 +286,15 @@ public:
     }
     std::size_t prompt_unit() const noexcept { return config_.in_chans * config_.in_chans * 49; }
     std::size_t threads() const noexcept { return ctx_->threads(); }
-    /// Replaces the execution context (results do not depend on the thread count).
-    void set_threads(std::size_t n) { ctx_ = std::make_unique<execution_context>(n); }
+    /// A new execution context with n threads (results do not depend on the thread count). Not while a forward runs.
+    void set_threads(std::size_t n) { ctx_ = std::make_shared<execution_context>(n); }
+    /// Shares an execution context (e.g. one pool for the model, the adapter and the data pipeline).
+    /// Throws: zoa::error(argument) for a null context.
+    void set_context(std::shared_ptr<execution_context> ctx) {
+        require(ctx != nullptr, error_code::argument, "resnet::set_context: null context");
+        ctx_ = std::move(ctx);
+    }
+    execution_context& context() const noexcept { return *ctx_; }
     /// Quantized models: true ⇒ run the reference's float fake-quant arithmetic instead of the integer kernels
     /// (keeps every conv's fake-quantized weights as fp32 in addition). fp32 models: throws zoa::error(policy).
     void set_simulated(bool on) {
@@ -323,7 +331,7 @@ private:
     explicit resnet(const resnet_config& c, std::size_t threads)
         : config_(c),
           sites_(make_resnet_sites(c)),
-          ctx_(std::make_unique<execution_context>(threads)),
+          ctx_(std::make_shared<execution_context>(threads)),
           mutex_(std::make_unique<std::mutex>()),
           ws_(std::make_unique<detail::resnet_workspace<code_type>>()) {
         c.validate();
@@ -473,7 +481,7 @@ private:
     std::map<std::string, std::string> meta_;
     load_report report_;
     bool simulated_ = false;
-    std::unique_ptr<execution_context> ctx_;
+    std::shared_ptr<execution_context> ctx_;
     std::unique_ptr<std::mutex> mutex_;
     std::unique_ptr<detail::resnet_workspace<code_type>> ws_;
 };
