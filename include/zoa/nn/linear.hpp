@@ -191,16 +191,13 @@ public:
                 kernels::out_dequant{y, out_layout, in.scale[0], w_scale_.data(), w_scale_.size(), bias_ptr()}, &ctx);
             return;
         }
-        // post-GELU twin: positive and negative code planes, one GEMM each
+        // post-GELU twin: c⁺ = clamp(round(x/Δ₊), 0, qmax−1) and c⁻ = clamp(round(x/Δ₋), −qmax, 0) as two
+        // per-tensor quantizations (for x > 0, c⁻ = 0; for x ≤ 0, c⁺ = 0: exactly the twin's single code c split by
+        // sign), then one GEMM per plane
         aligned_buffer<std::int8_t> neg(n);
-        ctx.parallel_for(rows, [&](std::size_t r0, std::size_t r1) {
-            for (std::size_t i = r0 * in_; i < r1 * in_; ++i) {
-                require(!std::isnan(x[i]), error_code::numeric, "qlinear: input element ", i, " is NaN");
-                const std::int32_t c = quant::encode_post_gelu(x[i], in.scale[0], in.neg_scale, in.bits);
-                codes[i] = static_cast<std::int8_t>(c > 0 ? c : 0);
-                neg[i] = static_cast<std::int8_t>(c < 0 ? c : 0);
-            }
-        });
+        const int qmax = 1 << (in.bits - 1);
+        kernels::quantize_per_tensor(x, codes.data(), n, in.scale[0], 0, 0, qmax - 1, ctx);
+        kernels::quantize_per_tensor(x, neg.data(), n, in.neg_scale, 0, -qmax, 0, ctx);
         kernels::gemm_q8<a_range, w_range>(
             codes.data(), rows, lda, 0, w_,
             kernels::out_dequant{y, out_layout, in.scale[0], w_scale_.data(), w_scale_.size(), bias_ptr()}, &ctx);
