@@ -6,6 +6,7 @@
 #include "zoa/adapt/baselines.hpp"
 #include "zoa/adapt/foa_adapter.hpp"
 #include "zoa/adapt/zoa_adapter.hpp"
+#include "zoa/core/rng.hpp"
 #include "zoa/io/image.hpp"
 #include "zoa/io/preprocess.hpp"
 #include "zoa/io/preprocess_metadata.hpp"
@@ -307,4 +308,48 @@ TEST_CASE("vit: ZOA and FOA adapters run on the ViT (two forwards per ZOA batch,
     const auto& lf = foa.predict_and_adapt(shifted);
     CHECK(lf.shape(1) == 10);
     CHECK(std::isfinite(lf(0, 0)));
+}
+
+TEST_CASE("vit: qkv_bias = false and one input channel (save/load round trip)") {
+    zm::vit_config c;
+    c.img_size = 8;
+    c.patch_size = 4;
+    c.in_chans = 1;
+    c.embed_dim = 8;
+    c.depth = 2;
+    c.num_heads = 2;
+    c.mlp_ratio = 1.5;
+    c.num_classes = 3;
+    c.qkv_bias = false;
+    zoa::rng r(5);
+    const auto rnd = [&](std::size_t n) {
+        std::vector<float> v(n);
+        for (float& x : v) x = 0.3f * r.normal();
+        return v;
+    };
+    zm::vit_weights w;
+    w.config = c;
+    const std::size_t D = 8, H = c.mlp_hidden();
+    CHECK(H == 12);
+    w.patch_w = rnd(D * 16), w.patch_b = rnd(D), w.cls_token = rnd(D), w.pos_embed = rnd(c.tokens() * D);
+    for (std::size_t i = 0; i < c.depth; ++i) {
+        zm::vit_block_weights b;
+        b.norm1_w = rnd(D), b.norm1_b = rnd(D), b.norm2_w = rnd(D), b.norm2_b = rnd(D);
+        b.qkv_w = rnd(3 * D * D), b.proj_w = rnd(D * D), b.proj_b = rnd(D);
+        b.fc1_w = rnd(H * D), b.fc1_b = rnd(H), b.fc2_w = rnd(D * H), b.fc2_b = rnd(D);
+        w.blocks.push_back(b);
+    }
+    w.norm_w = rnd(D), w.norm_b = rnd(D), w.head_w = rnd(3 * D), w.head_b = rnd(3);
+    const vit32 m(w);
+    batch4 x = batch4::from_shape({2, 1, 8, 8});
+    for (auto& v : x) v = r.normal();
+    const std::string path = (std::filesystem::temp_directory_path() / "zoa_vit_nobias.safetensors").string();
+    zm::save_vit(m, path);
+    zm::vit_load_report rep;
+    const vit32 back = vit32::load(path, nullptr, {}, &rep);
+    std::remove(path.c_str());
+    CHECK(rep.unused.empty());
+    CHECK(back.config() == c);
+    CHECK(vit_test::max_diff(back.predict(x).data(), m.predict(x).data(), 6) == 0.0);
+    CHECK(std::isfinite(m.predict(x)(1, 2)));
 }
