@@ -12,6 +12,7 @@
 // ONEDNN_MAX_CPU_ISA, when set, overrides oneDNN's cap.
 #include <benchmark/benchmark.h>
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include <oneapi/dnnl/dnnl.h>
 #include <oneapi/dnnl/dnnl.hpp>
@@ -182,6 +183,9 @@ void onednn_conv(benchmark::State& st, conv_case c, bool int8) {
 /// Console output as usual, plus the best GOP/s of each benchmark over its repetitions.
 class summary_reporter : public benchmark::ConsoleReporter {
 public:
+    summary_reporter()
+        : ConsoleReporter(isatty(STDOUT_FILENO) ? benchmark::ConsoleReporter::OO_ColorTabular
+                                                : benchmark::ConsoleReporter::OO_Tabular) {}
     std::map<std::string, double> best;
     void ReportRuns(const std::vector<Run>& runs) override {
         std::vector<Run> shown;
