@@ -20,6 +20,10 @@ std::string shape_text(const std::vector<std::size_t>& s) {
 }
 
 int run_info(const std::vector<std::string>& args) {
+    if (args.size() == 1 && (args[0] == "--help" || args[0] == "-h")) {
+        std::printf("usage: zoa info FILE\n");
+        return 0;
+    }
     zoa::require(args.size() == 1 && !args[0].empty() && args[0][0] != '-', zoa::error_code::argument,
                  "usage: zoa info FILE");
     const auto f = zoa::io::safetensors_file::open(args[0]);

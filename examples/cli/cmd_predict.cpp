@@ -213,6 +213,10 @@ int predict_vit(const predict_args& a, const zoa::io::safetensors_file& f,
 }
 
 int run_predict(const std::vector<std::string>& args) {
+    if (args.size() == 1 && (args[0] == "--help" || args[0] == "-h")) {
+        std::printf("%s\n", predict_usage);
+        return 0;
+    }
     const predict_args a = parse(args);
     const auto f = zoa::io::safetensors_file::open(a.weights);
     const zoa_cli::arch_info arch = zoa_cli::detect_arch(f, a.arch);

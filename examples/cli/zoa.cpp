@@ -2,6 +2,8 @@
 // SPDX-License-Identifier: MIT
 #include <zoa/zoa.hpp>
 
+#include "commands.hpp"
+
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -16,6 +18,8 @@ const char* const usage =
     "\n"
     "commands:\n"
     "  version        print the library version and the SIMD architecture compiled in\n"
+    "  info FILE      tensors, parameters, architecture, config and metadata of a model file\n"
+    "  predict ...    classify images: zoa predict --weights FILE [options] IMAGE... (zoa predict --help)\n"
     "  --help, help   print this text\n"
     "\n"
     "Exit status: 0 on success, 2 on bad input (one line on stderr).\n";
@@ -29,6 +33,8 @@ int run(const std::vector<std::string>& args) {
         std::printf("zoa %s (%s)\n", zoa::version_string, zoa::arch_name());
         return 0;
     }
+    if (args[0] == "info") return cmd_info({args.begin() + 1, args.end()});
+    if (args[0] == "predict") return cmd_predict({args.begin() + 1, args.end()});
     zoa::fail(zoa::error_code::argument, "unknown command '", args[0], "' (try: zoa --help)");
 }
 
