@@ -144,22 +144,13 @@ void print_rows(const std::vector<std::string>& paths, std::size_t begin, const 
     }
 }
 
-/// The precision of a calibrated zoa file ("w8a8", ...) from its zoa.quant metadata, or "" for fp32 files.
-std::string file_precision(const zoa::io::safetensors_file& f) {
-    const auto it = f.metadata().find(zoa::models::quant_metadata_key);
-    if (it == f.metadata().end() || it->second.empty()) return "";
-    const auto j = nlohmann::json::parse(it->second, nullptr, false);
-    if (!j.is_object() || !j.contains("weight_bits") || !j.contains("activation_bits")) return "";
-    return "w" + j["weight_bits"].dump() + "a" + j["activation_bits"].dump();
-}
-
 template <class Policy>
 int run_vit(const predict_args& a, const zoa::io::safetensors_file& f, const zoa::models::vit_weights& w,
             const zoa::io::preprocess_config& pre, const std::shared_ptr<zoa::execution_context>& ctx) {
     using model_t = zoa::models::vit<Policy>;
     std::unique_ptr<model_t> m;
     if constexpr (model_t::quantized) {
-        const bool calibrated = !w.quant.modules.empty() && file_precision(f) == a.precision;
+        const bool calibrated = !w.quant.modules.empty() && zoa_cli::file_precision(f) == a.precision;
         if (a.calib.empty()) {
             zoa::require(calibrated, zoa::error_code::argument, "zoa predict: --precision ", a.precision, " needs ",
                          f.path(), " to hold calibrated ", a.precision,
@@ -168,7 +159,7 @@ int run_vit(const predict_args& a, const zoa::io::safetensors_file& f, const zoa
         } else {
             const std::vector<std::string> files = calibration_files(a.calib, calib_images);
             const xt::xtensor<float, 4> images = load_batch(files, 0, files.size(), pre, *ctx);
-            zoa::models::calibration_options opt;
+            zoa::models::vit_calibration_options opt;
             opt.max_images = calib_images;
             const auto qp =
                 zoa::models::calibrate_ptq4vit<typename model_t::bits>(w, images, opt, nullptr, ctx->threads());
@@ -200,7 +191,7 @@ int predict_vit(const predict_args& a, const zoa::io::safetensors_file& f,
     const zoa::models::vit_config& c = w.config;
     const zoa::io::preprocess_config pre =
         preprocessing(f, a, zoa::io::preprocess_config::timm_inception(c.img_size), c.img_size, c.in_chans);
-    std::string precision = a.precision.empty() ? file_precision(f) : a.precision;
+    std::string precision = a.precision.empty() ? zoa_cli::file_precision(f) : a.precision;
     if (precision.empty()) precision = "fp32";
     predict_args b = a;
     b.precision = precision;

@@ -4,8 +4,11 @@
 
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "zoa/io/safetensors_reader.hpp"
 #include "zoa/models/vit_config.hpp"
+#include "zoa/models/vit_io.hpp"
 
 namespace zoa_cli {
 
@@ -55,6 +58,15 @@ inline arch_info detect_arch(const zoa::io::safetensors_file& f, const std::stri
         a.family = "resnet";
     a.source = "tensor names";
     return a;
+}
+
+/// The precision of a calibrated zoa file ("w8a8", ...) from its zoa.quant metadata, or "" for fp32 files.
+inline std::string file_precision(const zoa::io::safetensors_file& f) {
+    const auto it = f.metadata().find(zoa::models::quant_metadata_key);
+    if (it == f.metadata().end() || it->second.empty()) return "";
+    const auto j = nlohmann::json::parse(it->second, nullptr, false);
+    if (!j.is_object() || !j.contains("weight_bits") || !j.contains("activation_bits")) return "";
+    return "w" + j["weight_bits"].dump() + "a" + j["activation_bits"].dump();
 }
 
 }  // namespace zoa_cli

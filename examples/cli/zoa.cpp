@@ -1,8 +1,9 @@
-// zoa — the command-line tool: `zoa --help`, `zoa version`; later predict/info/stream
+// zoa — the command-line tool: `zoa info`, `zoa predict`, `zoa stream`, `zoa version`
 // SPDX-License-Identifier: MIT
-#include <zoa/zoa.hpp>
-
 #include "commands.hpp"
+#include "zoa/core/arch.hpp"
+#include "zoa/core/error.hpp"
+#include "zoa/version.hpp"
 
 #include <cstdio>
 #include <exception>
@@ -20,6 +21,12 @@ const char* const usage =
     "  version        print the library version and the SIMD architecture compiled in\n"
     "  info FILE      tensors, parameters, architecture, config and metadata of a model file\n"
     "  predict ...    classify images: zoa predict --weights FILE [options] IMAGE... (zoa predict --help)\n"
+    "  stream ...     continual test-time adaptation over a stream of domains:\n"
+    "                 zoa stream --weights FILE --method none|bn|t3a|foa|zoa[,...] [--precision fp32|w8a8|w6a6|w4a4]\n"
+    "                   --data SPEC[,SPEC...] [--rounds R] [--batch B] [--limit N] [--seed S] [--threads T]\n"
+    "                   [--source SPEC] [--calib SPEC] [--out results.md] [--svg chart.svg]\n"
+    "                 SPEC: a class-folder directory, fmnist (clean test set), fmnist-train, or\n"
+    "                 fmnist-c:<corruption>:<severity 1..5>; prints one line per (round, domain)\n"
     "  --help, help   print this text\n"
     "\n"
     "Exit status: 0 on success, 2 on bad input (one line on stderr).\n";
@@ -35,6 +42,7 @@ int run(const std::vector<std::string>& args) {
     }
     if (args[0] == "info") return cmd_info({args.begin() + 1, args.end()});
     if (args[0] == "predict") return cmd_predict({args.begin() + 1, args.end()});
+    if (args[0] == "stream") return cmd_stream({args.begin() + 1, args.end()});
     zoa::fail(zoa::error_code::argument, "unknown command '", args[0], "' (try: zoa --help)");
 }
 

@@ -40,7 +40,7 @@ float absmax(const std::vector<float>& v, std::size_t b = 0, std::size_t e = 0) 
 /// The calibration every model-level test shares: W8A8 on the first 8 fixture images.
 const q::model_quant_params& params8() {
     static const q::model_quant_params p = [] {
-        zm::calibration_options o;
+        zm::vit_calibration_options o;
         o.max_images = 8;
         return zm::calibrate_ptq4vit<zoa::w8a8>(vit_test::weights(), vit_test::images(0, 8), o);
     }();
@@ -206,7 +206,7 @@ TEST_CASE("vit W8A8: adaptation hooks, thread-count invariance, deterministic ca
         for (std::size_t d = 0; d < 32; ++d) last(b, d) = r1.features(b, 96 + d);
     m.classify(last, l);
     CHECK(vit_test::max_diff(l.data(), r1.logits.data(), l.size()) == 0.0);
-    zm::calibration_options o;
+    zm::vit_calibration_options o;
     o.max_images = 8;
     o.search.eq_n = 20;
     const auto p1 = zm::calibrate_ptq4vit<zoa::w8a8>(vit_test::weights(), vit_test::images(0, 8), o, nullptr, 1);
@@ -215,7 +215,7 @@ TEST_CASE("vit W8A8: adaptation hooks, thread-count invariance, deterministic ca
 }
 
 TEST_CASE("vit: the Hessian metric falls back to L2 (zoa computes no gradients) and says so") {
-    zm::calibration_options o;
+    zm::vit_calibration_options o;
     o.max_images = 4;
     o.search.metric = q::search_metric::hessian;
     o.search.eq_n = 10;
@@ -269,7 +269,7 @@ TEST_CASE("vit W8A8: a calibrated file ships without re-calibrating; uncalibrate
 }
 
 TEST_CASE_TEMPLATE("vit W6A6 / W4A4: calibration and top-1 agreement with fp32 (reported)", B, zoa::w6a6, zoa::w4a4) {
-    zm::calibration_options o;
+    zm::vit_calibration_options o;
     o.max_images = 8;
     o.search.eq_n = 50;
     const auto m = zm::calibrate_vit<zoa::ptq4vit<B>>(vit_test::weights(), vit_test::images(0, 8), o);

@@ -251,6 +251,15 @@ public:
         run_head(f.data(), f.shape(0), logits.data(), *ctx_);
     }
 
+    /// The head's weight [num_classes × embed_dim], row-major, as floats (T3A's warm-up supports). A quantized model
+    /// returns its dequantized codes (the reference keeps the float weight; they differ by ≤ half a step).
+    std::vector<float> classifier_weight() const {
+        if constexpr (quantized)
+            return head_.dequantized_weight();
+        else
+            return head_.weight();
+    }
+
     /// Plain inference: logits [B × num_classes] of normalized images [B, C, H, W].
     xt::xtensor<float, 2> predict(const xt::xtensor<float, 4>& batch) const {
         adapt::forward_request req;

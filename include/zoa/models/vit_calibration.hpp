@@ -32,7 +32,7 @@ namespace zoa::models {
 /// asking for search_metric::hessian here supplies zero gradients, so the quant module's zero-gradient guard switches
 /// every module to L2 and the report counts the fallbacks (zero_grad_guard = false reproduces the reference's
 /// degenerate "all scales 0.01 × max" outcome).
-struct calibration_options {
+struct vit_calibration_options {
     std::size_t max_images = 32;  ///< calibration images used (the first ones of the batch); PTQ4ViT uses 32
     quant::search_options search = l2_search();
     quant::ptq4vit_options layers;  ///< the post-GELU / post-softmax twin switches (ablations)
@@ -84,7 +84,7 @@ inline quant::layer_quant_spec vit_spec(quant::vit_layer layer, int weight_bits,
 /// Throws: zoa::error(shape) for images of the wrong size, zoa::error(argument) for an empty batch; search errors.
 template <class Bits>
 quant::model_quant_params calibrate_ptq4vit(const vit_weights& w, const xt::xtensor<float, 4>& images,
-                                            const calibration_options& opt = {}, calibration_report* report = nullptr,
+                                            const vit_calibration_options& opt = {}, calibration_report* report = nullptr,
                                             std::size_t threads = 1) {
     static_assert(quant::is_bit_width_v<Bits> && Bits::quantized, "zoa: calibrate_ptq4vit<Bits>: quantized Bits");
     require(images.shape(0) >= 1 && opt.max_images >= 1, error_code::argument,
@@ -221,7 +221,7 @@ quant::model_quant_params calibrate_ptq4vit(const vit_weights& w, const xt::xten
 /// zoa::w8a8>>(load_vit_weights("vit.safetensors"), images);`. The model uses `threads` threads afterwards too.
 template <class Policy>
 vit<Policy> calibrate_vit(const vit_weights& w, const xt::xtensor<float, 4>& images,
-                          const calibration_options& opt = {}, calibration_report* report = nullptr,
+                          const vit_calibration_options& opt = {}, calibration_report* report = nullptr,
                           std::size_t threads = 1) {
     using bits = typename vit<Policy>::bits;
     static_assert(bits::quantized, "zoa: calibrate_vit<Policy>: Policy must have a quantized bit-width");
