@@ -9,7 +9,9 @@
 //   avx2 (default)  zoa Arch = xsimd::fma3<xsimd::avx2>,            oneDNN dnnl_set_max_cpu_isa(avx2)
 //   avx2_vnni       zoa int Arch = with_vnni<fma3<avx2>>, fp32 avx2, oneDNN avx2_vnni
 //   native          zoa q8_default_arch / zoa::default_arch,        oneDNN uncapped (AVX-512, VNNI, AMX if present)
-// ONEDNN_MAX_CPU_ISA, when set, overrides oneDNN's cap.
+// ONEDNN_MAX_CPU_ISA, when set, overrides oneDNN's cap. ZOA_BENCH_THREADS=1 runs both libraries on one thread and
+// rates them by thread CPU time instead of wall time (robust when the machine is shared: time-slicing by other
+// processes is not counted).
 #include <benchmark/benchmark.h>
 #include <dlfcn.h>
 #include <unistd.h>
@@ -38,7 +40,7 @@ namespace {
 namespace zk = zoa::kernels;
 namespace zq = zoa::quant;
 using avx2_arch = xsimd::fma3<xsimd::avx2>;
-constexpr int bench_threads = 2;
+int bench_threads = 2;
 
 struct gemm_case {
     const char* name;
@@ -194,10 +196,11 @@ public:
                 if (r.aggregate_name == "median") shown.push_back(r);
                 continue;
             }
-            if (r.error_occurred || r.iterations == 0 || r.real_accumulated_time <= 0) continue;
+            const double seconds = bench_threads == 1 ? r.cpu_accumulated_time : r.real_accumulated_time;
+            if (r.error_occurred || r.iterations == 0 || seconds <= 0) continue;
             const auto it = r.counters.find("ops");
             if (it == r.counters.end()) continue;
-            const double gops = it->second.value * double(r.iterations) / r.real_accumulated_time / 1e9;
+            const double gops = it->second.value * double(r.iterations) / seconds / 1e9;
             const std::string key = r.run_name.function_name;
             if (gops > best[key]) best[key] = gops;
         }
@@ -245,6 +248,7 @@ void register_all() {
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (const char* t = std::getenv("ZOA_BENCH_THREADS")) bench_threads = std::string(t) == "1" ? 1 : 2;
     const std::string mode = std::getenv("ZOA_BENCH_ISA") ? std::getenv("ZOA_BENCH_ISA") : "avx2";
     std::string zoa_isa, onednn_isa = std::getenv("ONEDNN_MAX_CPU_ISA") ? std::getenv("ONEDNN_MAX_CPU_ISA") : "";
     auto cap = [&](dnnl_cpu_isa_t isa, const char* name) {
@@ -286,8 +290,9 @@ int main(int argc, char** argv) {
     benchmark::RunSpecifiedBenchmarks(&rep);
     benchmark::Shutdown();
 
-    std::printf("# ZOA_BENCH_ISA=%s: zoa %s; oneDNN max ISA %s; %d threads each\n", mode.c_str(), zoa_isa.c_str(),
-                onednn_isa.c_str(), bench_threads);
+    std::printf("# ZOA_BENCH_ISA=%s: zoa %s; oneDNN max ISA %s; %d thread(s) each, rated by %s\n", mode.c_str(),
+                zoa_isa.c_str(), onednn_isa.c_str(), bench_threads,
+                bench_threads == 1 ? "thread CPU time" : "wall time");
     std::printf("# load average (1/5/15 min) before: %s, after: %s\n", load_before.c_str(), load_average().c_str());
     auto line = [&](const char* shape, int bits) {
         const std::string s = shape, b = std::to_string(bits), ob = bits == 32 ? "32" : "8";
