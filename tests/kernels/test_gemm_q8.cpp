@@ -26,8 +26,8 @@ struct cfg {
 };
 using vit8 = cfg<zq::signed_range<8>, zq::signed_range<8>>;   // PTQ4ViT W8A8: int16 path
 using r50_8 = cfg<zq::unsigned_range<8>, zq::unsigned_range<8>>;  // MQBench W8A8 (asymmetric): int16 path
-using vit6 = cfg<zq::signed_range<6>, zq::signed_range<6>>;   // maddubs, depth 4
-using r50_6 = cfg<zq::unsigned_range<6>, zq::unsigned_range<6>>;  // maddubs, depth 4, per-channel zero points
+using vit6 = cfg<zq::signed_range<6>, zq::signed_range<6>>;   // maddubs, depth 8
+using r50_6 = cfg<zq::unsigned_range<6>, zq::unsigned_range<6>>;  // maddubs, depth 8, per-channel zero points
 using vit4 = cfg<zq::signed_range<4>, zq::signed_range<4>>;
 using r50_4 = cfg<zq::unsigned_range<4>, zq::unsigned_range<4>>;
 using sm7 = cfg<zq::unsigned_range<7>, zq::signed_range<8>>;    // softmax codes (7-bit) x 8-bit v: maddubs, depth 1
@@ -36,7 +36,8 @@ using a8w6 = cfg<zq::unsigned_range<8>, zq::signed_range<6>>;   // maddubs, dept
 static_assert(!zk::q8_plan<zq::signed_range<8>, zq::signed_range<8>>::use_maddubs);
 static_assert(!zk::q8_plan<zq::unsigned_range<8>, zq::unsigned_range<8>>::use_maddubs);
 static_assert(zk::q8_plan<zq::signed_range<6>, zq::signed_range<6>>::pair_bound == 4032);
-static_assert(zk::q8_plan<zq::signed_range<6>, zq::signed_range<6>>::depth == 4);
+static_assert(zk::q8_plan<zq::signed_range<6>, zq::signed_range<6>>::depth == 8);   // 8 * 4032 <= 32767
+static_assert(zk::q8_plan<zq::signed_range<4>, zq::signed_range<4>>::depth == 64);  // capped (136 * 240 <= 32767)
 static_assert(zk::q8_plan<zq::unsigned_range<7>, zq::signed_range<8>>::pair_bound == 32512);
 static_assert(zk::q8_plan<zq::unsigned_range<7>, zq::signed_range<8>>::depth == 1);
 static_assert(zk::q8_plan<zq::unsigned_range<8>, zq::signed_range<6>>::depth == 2);

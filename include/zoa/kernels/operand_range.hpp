@@ -86,7 +86,7 @@ constexpr long min_l(long a, long b) { return a < b ? a : b; }
 ///
 /// Both paths accumulate in int32 with wrap-around; the result is exact when the true value fits in int32,
 /// which `max_k` guarantees: K * (Amax-Amin) * (Wmax-Wmin) <= 2^31 - 1 (zero points lie inside the ranges).
-template <class ARange, class WRange, bool Vnni = false, int MaxDepth = 4>
+template <class ARange, class WRange, bool Vnni = false, int MaxDepth = 64>
 struct q8_plan {
     static_assert(is_code_range_v<ARange> && is_code_range_v<WRange>,
                   "zoa::kernels::q8_plan: ARange and WRange must be code ranges (e.g. zoa::quant::signed_range<b>)");
@@ -116,7 +116,7 @@ struct q8_plan {
     /// vpmaddubsw results summed in int16 before widening (1 when only a single product pair is exact).
     static constexpr int depth = use_maddubs ? static_cast<int>(detail::min_l(32767 / pair_bound, MaxDepth)) : 0;
     /// K is zero-padded to a multiple of k_step in the packed layouts (4 bytes per lane quad, 2 int16 per pair).
-    static constexpr int k_step = use_maddubs ? 4 * depth : (Vnni ? 4 : 2);
+    static constexpr int k_step = bytes ? 4 : 2;
 
     /// Largest K for which the int32 result is exact: K * (Amax-Amin) * (Wmax-Wmin) <= 2^31 - 1.
     static constexpr long max_k = 2147483647L / (long(a_max - a_min) * long(w_max - w_min));

@@ -26,36 +26,43 @@ inline __m256i bcast32(const void* p) noexcept {
 }
 
 /// maddubs path. a: 4 rows of kp unsigned bytes (row stride kp), b: one packed panel (kp*16 int8).
-/// acc[r][c] = sum_k a[r][k] * b(k, c), exact when Plan's pair bound holds: each vpmaddubsw lane
-/// u0*s0 + u1*s1 stays within int16 and Depth lanes are summed in int16 (|sum| <= Depth * pair_bound <= 32767)
-/// before vpmaddwd(., 1) widens adjacent lanes to int32.
+/// acc[r][c] = sum_k a[r][k] * b(k, c), exact when Plan's pair bound holds: each vpmaddubsw lane u0*s0 + u1*s1
+/// stays within int16, and the lanes of up to Depth consecutive k quads are summed in int16 (|sum| <=
+/// Depth * pair_bound <= 32767) before one vpmaddwd(., 1) per Depth quads widens adjacent lanes into int32.
 template <int Depth>
 inline tile_4x16 kernel_maddubs(const std::uint8_t* a, const std::int8_t* b, std::size_t kp) noexcept {
-    const __m256i ones = _mm256_set1_epi16(1);
-    tile_4x16 t;
-#pragma GCC unroll 4
-    for (int r = 0; r < 4; ++r) t.v[r][0] = t.v[r][1] = _mm256_setzero_si256();
+    const __m256i ones = _mm256_set1_epi16(1), zero = _mm256_setzero_si256();
+    __m256i c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero, c30 = zero, c31 = zero;
+    const std::uint8_t *a0 = a, *a1 = a + kp, *a2 = a + 2 * kp, *a3 = a + 3 * kp;
     const std::size_t nq = kp / 4;
-    for (std::size_t q = 0; q < nq; q += Depth) {
-        const std::int8_t* bq = b + q * 64;
+    for (std::size_t q0 = 0; q0 < nq; q0 += Depth) {
+        const std::size_t q1 = q0 + Depth < nq ? q0 + Depth : nq;
+        __m256i s00 = zero, s01 = zero, s10 = zero, s11 = zero, s20 = zero, s21 = zero, s30 = zero, s31 = zero;
 #pragma GCC unroll 4
-        for (int r = 0; r < 4; ++r) {
-            const std::uint8_t* ar = a + static_cast<std::size_t>(r) * kp + q * 4;
-            __m256i x = bcast32(ar);
-            __m256i s0 = _mm256_maddubs_epi16(x, _mm256_load_si256(reinterpret_cast<const __m256i*>(bq)));
-            __m256i s1 = _mm256_maddubs_epi16(x, _mm256_load_si256(reinterpret_cast<const __m256i*>(bq + 32)));
-#pragma GCC unroll 8
-            for (int d = 1; d < Depth; ++d) {
-                x = bcast32(ar + 4 * d);
-                s0 = _mm256_add_epi16(
-                    s0, _mm256_maddubs_epi16(x, _mm256_load_si256(reinterpret_cast<const __m256i*>(bq + 64 * d))));
-                s1 = _mm256_add_epi16(
-                    s1, _mm256_maddubs_epi16(x, _mm256_load_si256(reinterpret_cast<const __m256i*>(bq + 64 * d + 32))));
-            }
-            t.v[r][0] = _mm256_add_epi32(t.v[r][0], _mm256_madd_epi16(s0, ones));
-            t.v[r][1] = _mm256_add_epi32(t.v[r][1], _mm256_madd_epi16(s1, ones));
+        for (std::size_t q = q0; q < q1; ++q) {
+            const __m256i* bq = reinterpret_cast<const __m256i*>(b + q * 64);
+            const __m256i b0 = _mm256_load_si256(bq), b1 = _mm256_load_si256(bq + 1);
+            __m256i x = bcast32(a0 + 4 * q);
+            s00 = _mm256_add_epi16(s00, _mm256_maddubs_epi16(x, b0));
+            s01 = _mm256_add_epi16(s01, _mm256_maddubs_epi16(x, b1));
+            x = bcast32(a1 + 4 * q);
+            s10 = _mm256_add_epi16(s10, _mm256_maddubs_epi16(x, b0));
+            s11 = _mm256_add_epi16(s11, _mm256_maddubs_epi16(x, b1));
+            x = bcast32(a2 + 4 * q);
+            s20 = _mm256_add_epi16(s20, _mm256_maddubs_epi16(x, b0));
+            s21 = _mm256_add_epi16(s21, _mm256_maddubs_epi16(x, b1));
+            x = bcast32(a3 + 4 * q);
+            s30 = _mm256_add_epi16(s30, _mm256_maddubs_epi16(x, b0));
+            s31 = _mm256_add_epi16(s31, _mm256_maddubs_epi16(x, b1));
         }
+        c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(s00, ones)), c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(s01, ones));
+        c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(s10, ones)), c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(s11, ones));
+        c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(s20, ones)), c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(s21, ones));
+        c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(s30, ones)), c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(s31, ones));
     }
+    tile_4x16 t;
+    t.v[0][0] = c00, t.v[0][1] = c01, t.v[1][0] = c10, t.v[1][1] = c11;
+    t.v[2][0] = c20, t.v[2][1] = c21, t.v[3][0] = c30, t.v[3][1] = c31;
     return t;
 }
 
