@@ -8,7 +8,9 @@
 # Full-size check (not committed, ~100 MB):  /usr/bin/python3 tools/reference/gen_resnet_fixture.py --full-size DIR
 #   writes DIR/resnet50.safetensors (torchvision names, random weights, BN running statistics accumulated on random
 #   images so activations stay well scaled) and DIR/resnet50_golden.safetensors (input [4, 3, 224, 224],
-#   eval.{logits,features}, batch.logits); tests/resnet/test_resnet_full.cpp compares (opt-in, see docs).
+#   eval.{logits,features}, batch.logits, w8a8.logits = MQBench W8A8 fake-quant calibrated on those 4 images, and
+#   its quantizer parameters) and DIR/resnet50_w8a8.safetensors (that PyTorch-calibrated model in zoa's format);
+#   tests/resnet/test_resnet_full.cpp compares (opt-in, see docs/models_resnet.md).
 #
 # Per case <name> in CASES two files are written:
 #   <name>.safetensors         the model (state dict incl. num_batches_tracked I64 buffers; metadata zoa.arch,
@@ -272,6 +274,36 @@ def make_case(name, spec):
     print(f"{name}: {len(adapted_bn_names(model))} adapted BNs, {total} bytes")
 
 
+def write_calibrated(model, act, wq, path, cfg, bits):
+    """The PyTorch-calibrated model in zoa's calibrated-file format (resnet::save): U8 weight codes
+    clamp(round(w·fl(1/s)) + z, 0, 2^b − 1), F32 biases and BatchNorms, and per module
+    <m>.{weight,input}_quant.{config,scale,zero_point} (config = [format 1, kind 1 uniform, scheme 1 asymmetric,
+    granularity (1 per channel / 0 per tensor), bits, 0, 0])."""
+    t = {}
+    for name, m in quant_modules(model):
+        s, z, b = wq[name]
+        w = m.weight.detach().reshape(m.weight.shape[0], -1)
+        codes = torch.clamp(torch.round(w * (1.0 / s).reshape(-1, 1)) + z.reshape(-1, 1).float(), 0, 2 ** b - 1)
+        t[name + ".weight"] = codes.reshape(m.weight.shape).to(torch.uint8)
+        if m.bias is not None:
+            t[name + ".bias"] = m.bias.detach()
+        t[name + ".weight_quant.config"] = torch.tensor([1.0, 1.0, 1.0, 1.0, float(b), 0.0, 0.0])
+        t[name + ".weight_quant.scale"] = s.float()
+        t[name + ".weight_quant.zero_point"] = z.float()
+        sa, za, ba = act[site_of(name)]
+        t[name + ".input_quant.config"] = torch.tensor([1.0, 1.0, 1.0, 0.0, float(ba), 0.0, 0.0])
+        t[name + ".input_quant.scale"] = sa.reshape(1).float()
+        t[name + ".input_quant.zero_point"] = torch.tensor([float(za)])
+    for k, v in model.state_dict().items():
+        if ".bn" in k or k.startswith("bn1.") or "downsample.1" in k:
+            if not k.endswith("num_batches_tracked"):
+                t[k] = v.detach()
+    write_safetensors(path, {k: v.contiguous() for k, v in t.items()},
+                      {"zoa.arch": "resnet", "zoa.config": json.dumps(cfg, sort_keys=True),
+                       "zoa.quant": json.dumps({"activation_bits": bits, "scheme": "mqbench_academic",
+                                                "weight_bits": bits}, sort_keys=True)})
+
+
 def full_size(out_dir):
     g = torch.Generator().manual_seed(50)
     torch.manual_seed(50)
@@ -296,9 +328,16 @@ def full_size(out_dir):
     with torch.no_grad():
         logits, feats, _ = forward(model, x)
         blogits, _, _ = forward(copy.deepcopy(model).train(), x)
+    act, wq = calibrate(model, [x], 8)  # MQBench W8A8 on the same 4 images, one observer batch
+    qlogits, _, _ = quant_forward(model, x, act, wq)
+    write_calibrated(model, act, wq, os.path.join(out_dir, "resnet50_w8a8.safetensors"), cfg, 8)
+    names = [n for n, _ in quant_modules(model)]
     write_safetensors(os.path.join(out_dir, "resnet50_golden.safetensors"),
                       {"input": x, "eval.logits": logits.contiguous(), "eval.features": torch.cat(feats, 1),
-                       "batch.logits": blogits.contiguous()})
+                       "batch.logits": blogits.contiguous(), "w8a8.logits": qlogits.contiguous(),
+                       "w8a8.input_scale": torch.stack([act[site_of(n)][0] for n in names]),
+                       "w8a8.input_zero_point": torch.tensor([float(act[site_of(n)][1]) for n in names]),
+                       "w8a8.weight_scale_sum": torch.stack([wq[n][0].double().sum().float() for n in names])})
     print(f"{out_dir}: resnet50 written; eval top-1 {logits.argmax(1).tolist()}, max |logit| "
           f"{logits.abs().max().item():.4g}")
 

@@ -243,8 +243,9 @@ std::string resnet<Policy>::summary() const {
     if (quantized) os << "MQBench academic W" << weight_bits << "A" << activation_bits << (simulated_ ? " (simulated)" : "");
     else os << "fp32";
     const adapt::adapt_layout l = layout();
-    os << "; " << l.norms.size() << " adapted BatchNorms (" << l.parameter_count() / 2 << " channels); "
-       << memory(1, 224, 224).to_string() << " (scratch per 224x224 image)";
+    const resnet_memory mem = memory(1, 32, 32);
+    os << "; " << l.norms.size() << " adapted BatchNorms (" << l.parameter_count() / 2 << " channels); packed weights "
+       << mem.packed_weight_bytes << " B, fp32 parameters " << mem.float_param_bytes << " B";
     return os.str();
 }
 
