@@ -106,6 +106,7 @@ void gemm_f32_run(const Source& src, std::size_t m, const packed_f32<Arch>& w, c
     // A chunk height from the K block (not K): only mb x kc floats of A need to stay cached at a time, and a taller
     // chunk means fewer passes over a W that does not fit L2 (ViT fc2: 9.4 MB).
     std::size_t mb = (256 * 1024) / (kc * sizeof(float)) / mr * mr;
+    if constexpr (Source::materialize) mb = std::min(mb, (1u << 20) / (k * sizeof(float)) / mr * mr);  // copy <= 1 MiB
     mb = mb < mr ? mr : (mb > 32 * mr ? 32 * mr : mb);
 
     auto epilogue = [&](const batch (&acc)[6][2], std::size_t m0, std::size_t nrows, std::size_t p) {
