@@ -37,9 +37,22 @@ inline tile_4x16 kernel_maddubs(const std::uint8_t* a, const std::int8_t* b, std
     const std::size_t nq = kp / 4;
     for (std::size_t q0 = 0; q0 < nq; q0 += Depth) {
         const std::size_t q1 = q0 + Depth < nq ? q0 + Depth : nq;
-        __m256i s00 = zero, s01 = zero, s10 = zero, s11 = zero, s20 = zero, s21 = zero, s30 = zero, s31 = zero;
+        // the first quad of the group initialises the int16 sums (one vpaddw fewer per group)
+        __m256i s00, s01, s10, s11, s20, s21, s30, s31;
+        {
+            const __m256i* bq = reinterpret_cast<const __m256i*>(b + q0 * 64);
+            const __m256i b0 = _mm256_load_si256(bq), b1 = _mm256_load_si256(bq + 1);
+            __m256i x = bcast32(a0 + 4 * q0);
+            s00 = _mm256_maddubs_epi16(x, b0), s01 = _mm256_maddubs_epi16(x, b1);
+            x = bcast32(a1 + 4 * q0);
+            s10 = _mm256_maddubs_epi16(x, b0), s11 = _mm256_maddubs_epi16(x, b1);
+            x = bcast32(a2 + 4 * q0);
+            s20 = _mm256_maddubs_epi16(x, b0), s21 = _mm256_maddubs_epi16(x, b1);
+            x = bcast32(a3 + 4 * q0);
+            s30 = _mm256_maddubs_epi16(x, b0), s31 = _mm256_maddubs_epi16(x, b1);
+        }
 #pragma GCC unroll 4
-        for (std::size_t q = q0; q < q1; ++q) {
+        for (std::size_t q = q0 + 1; q < q1; ++q) {
             const __m256i* bq = reinterpret_cast<const __m256i*>(b + q * 64);
             const __m256i b0 = _mm256_load_si256(bq), b1 = _mm256_load_si256(bq + 1);
             __m256i x = bcast32(a0 + 4 * q);
