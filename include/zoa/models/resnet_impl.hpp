@@ -160,6 +160,12 @@ void resnet<Policy>::build_quantized(const io::safetensors_file& f, const resnet
             const auto it = mqp.modules.find(m.name);
             require(it != mqp.modules.end(), error_code::format, f.path(), ": no quantizer parameters for module '",
                     m.name, "' (expected ", m.name, ".weight_quant.config and ", m.name, ".input_quant.config)");
+            const bool eight = m.name == "conv1" || m.name == "fc";
+            const int wb = it->second.weight().bits, ab = it->second.input().bits;
+            const int want_w = eight ? 8 : weight_bits, want_a = eight ? 8 : activation_bits;
+            require(wb == want_w && ab == want_a, error_code::policy, f.path(), ": module '", m.name,
+                    "' was calibrated with ", wb, "-bit weights and ", ab, "-bit inputs, this resnet<W", weight_bits,
+                    "A", activation_bits, "> expects ", want_w, "/", want_a, " (see metadata zoa.quant)");
             const std::size_t s = sites_.site_of(m.name);
             if (!seen[s]) {
                 site_params_[s] = it->second.input();
