@@ -1,4 +1,4 @@
-// zoa — resnet<Policy> member definitions: the forward pass, calibrated-file loading, save, memory report
+// zoa — resnet<Policy> member definitions: the forward pass, loading, MQBench calibration, save, memory report
 // SPDX-License-Identifier: MIT
 #pragma once
 
@@ -144,6 +144,86 @@ void resnet<Policy>::run(const float* x, std::size_t batch, std::size_t h, std::
             for (std::size_t d = 0; d < c4; ++d) ws.tmp[b * c4 + d] = f4[b * c4 + d] + a.shift[d];
         fc_float(ws.tmp.data(), batch, o.shifted);
     }
+}
+
+template <class Policy>
+resnet<Policy> resnet<Policy>::from_file(const io::safetensors_file& f, const resnet_load_options& opt) {
+    resnet m(resolve_resnet_config(f, opt), opt.threads);
+    const resnet_tensors t = read_resnet_tensors(f, m.config_, m.report_, opt.strict);
+    const auto modules = resnet_conv_modules(m.config_);
+    std::size_t coded = 0;
+    for (const auto& mod : modules) coded += t.codes.count(mod.name + ".weight");
+    require(coded == 0 || coded == modules.size(), error_code::format, f.path(), ": ", coded, " of ",
+            modules.size(), " conv/fc weights are U8 codes, the others floats (a file is fp32 or calibrated)");
+    if constexpr (quantized) {
+        require(coded > 0, error_code::policy, f.path(),
+                ": holds an fp32 model; load it as resnet<zoa::policy<zoa::fp32>> and calibrate()");
+        m.build_quantized(f, t, modules);
+    } else {
+        require(coded == 0, error_code::policy, f.path(),
+                ": holds a calibrated (quantized) model; load it as resnet<zoa::mqbench<...>>");
+        m.build_fp32(t, modules);
+    }
+    for (const auto& [k, v] : f.metadata())
+        if (k != "zoa.arch" && k != "zoa.config" && k != "zoa.quant") m.meta_[k] = v;
+    return m;
+}
+
+template <class Policy>
+template <class FP>
+resnet<Policy> resnet<Policy>::calibrate(const resnet<FP>& fp, const batch_type& images,
+                                         const calibration_options& opt) {
+    static_assert(quantized && !resnet<FP>::quantized,
+                  "zoa: resnet<Q>::calibrate(resnet<FP>): Q must be quantized and FP fp32");
+    fp.check_batch(images);
+    const std::size_t n = std::min<std::size_t>(images.shape(0), opt.images);
+    require(n >= 1 && opt.batch_size >= 1, error_code::argument, "resnet::calibrate: need at least one image and "
+            "batch_size >= 1");
+    resnet q(fp.config_, 1);
+    q.ctx_ = fp.ctx_;  // the quantized model shares the fp32 model's execution context
+    q.meta_ = fp.meta_;
+    std::vector<fast_mse_observer> obs;
+    for (std::size_t i = 0; i < q.sites_.size(); ++i)
+        obs.emplace_back(q.sites_.eight_bit[i] ? 8 : activation_bits, quant::granularity::per_tensor, 1, 0.9);
+    const detail::site_observer hook = [&](std::size_t s, const float* x, std::size_t cnt) {
+        obs[s].observe(x, cnt, *fp.ctx_);
+    };
+    const std::size_t per = images.shape(1) * images.shape(2) * images.shape(3);
+    xt::xtensor<float, 2> logits;
+    for (std::size_t b0 = 0; b0 < n; b0 += opt.batch_size) {
+        const std::size_t nb = std::min(opt.batch_size, n - b0);
+        logits = xt::xtensor<float, 2>::from_shape({nb, fp.config_.num_classes});
+        run_args a;
+        a.observer = &hook;
+        run_outputs o;
+        o.logits = logits.data();
+        fp.run(images.data() + b0 * per, nb, images.shape(2), images.shape(3), a, o);
+    }
+    q.site_params_.resize(q.sites_.size());
+    for (std::size_t i = 0; i < obs.size(); ++i) q.site_params_[i] = obs[i].params();
+    // per-channel weight observers (channels split over the threads; results do not depend on the count)
+    const auto modules = resnet_conv_modules(q.config_);
+    std::vector<std::vector<float>> w(modules.size());
+    std::vector<quant::quant_params> wp(modules.size());
+    for (std::size_t i = 0; i < modules.size(); ++i) {
+        w[i] = fp.conv_weight(i);
+        const bool eight = modules[i].name == "conv1" || modules[i].name == "fc";
+        fast_mse_observer o(eight ? 8 : weight_bits, quant::granularity::per_channel,
+                            modules[i].geometry.out_channels);
+        o.observe(w[i].data(), w[i].size(), *fp.ctx_);
+        wp[i] = o.params();
+    }
+    std::vector<quant::module_params> mp(modules.size());
+    for (std::size_t i = 0; i < modules.size(); ++i) {
+        mp[i].weight() = wp[i];
+        mp[i].input() = q.site_params_[q.sites_.site_of(modules[i].name)];
+    }
+    q.build_layers(modules, [&](std::size_t i, auto tag) {
+        using C = typename decltype(tag)::type;
+        return C(w[i], fp.conv_bias(i), modules[i].geometry, mp[i], modules[i].name);
+    });
+    q.copy_bns(fp);
+    return q;
 }
 
 template <class Policy>
