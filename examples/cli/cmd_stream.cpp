@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "commands.hpp"
 #include "model_files.hpp"
 #include "report.hpp"
@@ -26,13 +28,14 @@
 #include "zoa/models/resnet.hpp"
 #include "zoa/models/vit.hpp"
 #include "zoa/models/vit_calibration.hpp"
+#include "zoa/models/vit_io.hpp"
 
 namespace {
 
 using batch_t = xt::xtensor<float, 4>;
 
 struct stream_args {
-    std::string weights, precision, source = "fmnist-train", calib = "fmnist-train", out, svg;
+    std::string weights, precision, source = "fmnist-train", calib = "fmnist-train", out, svg, save;
     std::vector<std::string> methods, data;
     std::size_t rounds = 1, batch = 64, limit = 0, threads = 1, source_images = 2048, calib_images = 32;
     std::uint64_t seed = 2020;
@@ -186,6 +189,7 @@ template <class Method>
 std::vector<double> run_method(Method& method, const std::string& name, const std::vector<domain>& domains,
                                const std::vector<domain_data>& data, const stream_args& a, bool print_header) {
     if (print_header) std::printf("# method=%s precision=%s\n", name.c_str(), a.precision.c_str());
+    const bool tty = isatty(fileno(stderr)) != 0;  // the progress bar only on a terminal, not in logs
     std::vector<double> acc;
     double total = 0;
     for (std::size_t r = 1; r <= a.rounds; ++r) {
@@ -204,10 +208,12 @@ std::vector<double> run_method(Method& method, const std::string& name, const st
                 ok += correct(logits, dd.labels, b);
                 forwards += method.stats().last_forwards;
                 ++batches;
-                std::fprintf(stderr, "\r[%s] round %zu/%zu domain %zu/%zu %-18s batch %zu/%zu   ", name.c_str(), r,
-                             a.rounds, d + 1, domains.size(), domains[d].name.c_str(), batches,
-                             (N + a.batch - 1) / a.batch);
+                if (tty)
+                    std::fprintf(stderr, "\r[%s] round %zu/%zu domain %zu/%zu %-18s batch %zu/%zu   ", name.c_str(), r,
+                                 a.rounds, d + 1, domains.size(), domains[d].name.c_str(), batches,
+                                 (N + a.batch - 1) / a.batch);
             }
+            if (tty) std::fprintf(stderr, "\r%*s\r", 100, "");
             const double pct = N ? 100.0 * double(ok) / double(N) : 0.0;
             acc.push_back(pct);
             total += pct;
@@ -217,7 +223,6 @@ std::vector<double> run_method(Method& method, const std::string& name, const st
             std::fflush(stdout);
         }
     }
-    std::fprintf(stderr, "\r%*s\r", 80, "");
     std::printf("mean_accuracy=%.2f\n", acc.empty() ? 0.0 : total / double(acc.size()));
     return acc;
 }
@@ -311,6 +316,10 @@ std::vector<std::vector<double>> run_vit(const zoa::models::vit_weights& w, bool
             const auto qp =
                 zoa::models::calibrate_ptq4vit<typename model_t::bits>(w, calib.images, opt, nullptr, ctx->threads());
             m = std::make_unique<model_t>(w, &qp);
+            if (!a.save.empty()) {
+                zoa::models::save_vit(*m, a.save);
+                std::fprintf(stderr, "wrote the calibrated model to %s\n", a.save.c_str());
+            }
         }
     } else {
         m = std::make_unique<model_t>(w);
@@ -320,21 +329,30 @@ std::vector<std::vector<double>> run_vit(const zoa::models::vit_weights& w, bool
 }
 
 template <class Policy>
-std::vector<std::vector<double>> run_resnet(const zoa::io::safetensors_file& f, int bits, data_source& ds,
-                                            const std::vector<domain>& domains, const std::vector<domain_data>& data,
-                                            const stream_args& a, const std::shared_ptr<zoa::execution_context>& ctx) {
-    using fp_t = zoa::models::resnet<zoa::policy<zoa::fp32>>;
+std::vector<std::vector<double>> run_resnet(const zoa::io::safetensors_file& f, bool calibrated, int bits,
+                                            data_source& ds, const std::vector<domain>& domains,
+                                            const std::vector<domain_data>& data, const stream_args& a,
+                                            const std::shared_ptr<zoa::execution_context>& ctx) {
+    using model_t = zoa::models::resnet<Policy>;
     zoa::models::resnet_load_options lo;
     lo.threads = a.threads;
-    fp_t fp = fp_t::from_file(f, lo);
-    if constexpr (zoa::models::resnet<Policy>::quantized) {
+    if constexpr (model_t::quantized) {
+        if (calibrated) {
+            std::fprintf(stderr, "using the %s calibration stored in %s\n", a.precision.c_str(), a.weights.c_str());
+            return run_all(model_t::from_file(f, lo), bits, ds, domains, data, a, *ctx);
+        }
         std::fprintf(stderr, "calibrating %s (MQBench academic) on %zu images of %s...\n", a.precision.c_str(),
                      a.calib_images, a.calib.c_str());
         const domain_data calib = ds.load(parse_domain(a.calib), a.calib_images, 3, *ctx);
-        const auto q = zoa::models::resnet<Policy>::calibrate(fp, calib.images);
+        const auto fp = zoa::models::resnet<zoa::policy<zoa::fp32>>::from_file(f, lo);
+        const auto q = model_t::calibrate(fp, calib.images);
+        if (!a.save.empty()) {
+            q.save(a.save);
+            std::fprintf(stderr, "wrote the calibrated model to %s\n", a.save.c_str());
+        }
         return run_all(q, bits, ds, domains, data, a, *ctx);
     } else {
-        return run_all(fp, bits, ds, domains, data, a, *ctx);
+        return run_all(model_t::from_file(f, lo), bits, ds, domains, data, a, *ctx);
     }
 }
 
@@ -377,6 +395,8 @@ stream_args parse(const std::vector<std::string>& args) {
             a.out = value();
         else if (k == "--svg")
             a.svg = value();
+        else if (k == "--save-calibrated")
+            a.save = value();
         else
             zoa::fail(zoa::error_code::argument, "zoa stream: unknown option '", k, "' (see zoa --help)");
     }
@@ -443,13 +463,13 @@ int cmd_stream(const std::vector<std::string>& args) {
             acc = run_vit<zoa::ptq4vit<zoa::w4a4>>(*vw, calibrated, bits, ds, domains, data, a, ctx);
     } else {
         if (a.precision == "fp32")
-            acc = run_resnet<zoa::policy<zoa::fp32>>(f, bits, ds, domains, data, a, ctx);
+            acc = run_resnet<zoa::policy<zoa::fp32>>(f, calibrated, bits, ds, domains, data, a, ctx);
         else if (a.precision == "w8a8")
-            acc = run_resnet<zoa::mqbench<zoa::w8a8>>(f, bits, ds, domains, data, a, ctx);
+            acc = run_resnet<zoa::mqbench<zoa::w8a8>>(f, calibrated, bits, ds, domains, data, a, ctx);
         else if (a.precision == "w6a6")
-            acc = run_resnet<zoa::mqbench<zoa::w6a6>>(f, bits, ds, domains, data, a, ctx);
+            acc = run_resnet<zoa::mqbench<zoa::w6a6>>(f, calibrated, bits, ds, domains, data, a, ctx);
         else
-            acc = run_resnet<zoa::mqbench<zoa::w4a4>>(f, bits, ds, domains, data, a, ctx);
+            acc = run_resnet<zoa::mqbench<zoa::w4a4>>(f, calibrated, bits, ds, domains, data, a, ctx);
     }
 
     std::vector<std::string> labels;

@@ -16,7 +16,8 @@ int cmd_predict(const std::vector<std::string>& args);
 
 /// `zoa stream --weights FILE --method none|bn|t3a|foa|zoa[,...] [--precision fp32|w8a8|w6a6|w4a4]
 /// --data SPEC[,SPEC...] [--rounds R] [--batch B] [--limit N] [--seed S] [--threads T] [--source SPEC]
-/// [--calib SPEC] [--out results.md] [--svg chart.svg]`: a continual stream (no reset between domains), one line
+/// [--calib SPEC] [--save-calibrated FILE] [--out results.md] [--svg chart.svg]`: a continual stream (no reset
+/// between domains), one line
 /// per (round, domain): `domain=<name> round=<r> images=<n> accuracy=<pct> forwards_per_batch=<f> ms_per_batch=<t>`,
 /// then `mean_accuracy=<pct>`. Returns 0, or 2 after one line on stderr for bad input.
 int cmd_stream(const std::vector<std::string>& args);

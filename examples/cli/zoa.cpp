@@ -24,7 +24,7 @@ const char* const usage =
     "  stream ...     continual test-time adaptation over a stream of domains:\n"
     "                 zoa stream --weights FILE --method none|bn|t3a|foa|zoa[,...] [--precision fp32|w8a8|w6a6|w4a4]\n"
     "                   --data SPEC[,SPEC...] [--rounds R] [--batch B] [--limit N] [--seed S] [--threads T]\n"
-    "                   [--source SPEC] [--calib SPEC] [--out results.md] [--svg chart.svg]\n"
+    "                   [--source SPEC] [--calib SPEC] [--save-calibrated FILE] [--out results.md] [--svg chart.svg]\n"
     "                 SPEC: a class-folder directory, fmnist (clean test set), fmnist-train, or\n"
     "                 fmnist-c:<corruption>:<severity 1..5>; prints one line per (round, domain)\n"
     "  --help, help   print this text\n"

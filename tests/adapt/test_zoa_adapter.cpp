@@ -93,6 +93,18 @@ TEST_CASE("ZOA runs exactly two forward passes per batch by default") {
     CHECK(zoa.stats().forwards == 10);
 }
 
+TEST_CASE("ZOA asks ResNets for batch-statistics BatchNorm in every pass, ViTs not") {
+    for (auto family : {zoa::adapt::model_family::vit, zoa::adapt::model_family::resnet}) {
+        setup s;
+        s.model.family = family;
+        zoa::adapt::zoa_adapter<toy::model> zoa(s.model, toy_options(), s.src);
+        zoa::rng r(1);
+        std::vector<int> y;
+        zoa.predict_and_adapt(s.data.make(32, y, r, 0.5f, {}));
+        CHECK(s.model.last_batch_statistics == (family == zoa::adapt::model_family::resnet));
+    }
+}
+
 TEST_CASE("forward passes follow 1 + steps*sp_avg + (steps-1)") {
     setup s;
     auto o = toy_options();

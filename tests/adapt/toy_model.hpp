@@ -19,6 +19,8 @@ struct model {
     std::size_t in = 8, D = 16, C = 4;
     std::vector<float> We, W2, Wh, bh, ln_w1, ln_b1, ln_w2, ln_b2;
     mutable std::size_t forwards = 0;
+    mutable bool last_batch_statistics = false;  // what the last request asked of BatchNorm (the toy has none)
+    zoa::adapt::model_family family = zoa::adapt::model_family::vit;
 
     explicit model(std::uint64_t seed = 1) {
         zoa::rng r(seed);
@@ -41,6 +43,7 @@ struct model {
         l.norms = {{"ln1", D, ln_w1.data(), ln_b1.data()}, {"ln2", D, ln_w2.data(), ln_b2.data()}};
         l.feature_groups = {D, D};
         l.num_classes = C;
+        l.family = family;
         l.prompt_unit = D;  // a prompt is k tokens of D floats; their mean is added to the embedding
         l.prompt_init_scale = 0.1f;
         return l;
@@ -70,6 +73,7 @@ struct model {
 
     void forward_adapt(const batch& x, const zoa::adapt::forward_request& req, zoa::adapt::forward_result& out) const {
         ++forwards;
+        last_batch_statistics = req.batch_statistics;
         const std::size_t B = x.shape(0);
         const float* p = req.norm_params;
         const float *w1 = p ? p : ln_w1.data(), *b1 = p ? p + D : ln_b1.data();

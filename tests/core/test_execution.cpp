@@ -95,5 +95,7 @@ TEST_CASE("arch traits use inheritance") {
     static_assert(zoa::arch_at_least_v<xsimd::avx2, xsimd::avx>);  // in xsimd 8.1 avx derives from generic, not sse4_2
     static_assert(!zoa::arch_at_least_v<xsimd::sse2, xsimd::avx2>);
     static_assert(zoa::has_avx2_v<xsimd::fma3<xsimd::avx2>>);
+    static_assert(zoa::has_avx2_v<xsimd::avx512bw>);  // xsimd 8.1: avx512f does not derive from avx2
+    static_assert(!zoa::has_avx2_v<xsimd::sse4_2>);
     CHECK(std::string(zoa::arch_name()).size() > 0);
 }

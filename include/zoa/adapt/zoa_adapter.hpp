@@ -205,6 +205,7 @@ private:
         forward_request req;
         req.norm_params = theta;
         req.shift = shift;
+        req.batch_statistics = layout_.family == model_family::resnet;  // spec §1.2: every BN on batch statistics
         model_->forward_adapt(x, req, out);
         ++stats_.forwards;
         require(out.features.dimension() == 2 && out.features.shape(1) == layout_.feature_width() &&

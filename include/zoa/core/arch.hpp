@@ -18,9 +18,10 @@ using default_arch = xsimd::default_arch;
 template <class Arch, class Base>
 inline constexpr bool arch_at_least_v = std::is_base_of_v<Base, Arch>;
 
-/// True when the int8 AVX2 breakout kernels (maddubs/madd) can be used with Arch.
+/// True when Arch has the AVX2 instructions (the int8 maddubs/madd breakout kernels). xsimd 8.1's avx512f does not
+/// derive from avx2, so AVX-512 tags (-march=native on AVX-512 machines) are listed explicitly.
 template <class Arch>
-inline constexpr bool has_avx2_v = arch_at_least_v<Arch, xsimd::avx2>;
+inline constexpr bool has_avx2_v = arch_at_least_v<Arch, xsimd::avx2> || arch_at_least_v<Arch, xsimd::avx512f>;
 
 /// Alignment (bytes) for buffers the kernels read: one cache line, which covers every vector width up to AVX-512.
 inline constexpr std::size_t buffer_alignment = 64;

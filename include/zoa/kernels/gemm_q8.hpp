@@ -44,7 +44,7 @@ inline q8_scratch& thread_q8_scratch() {
 
 template <class Plan, class Arch, class T>
 std::int64_t convert_row(const T* src, std::size_t len, std::int32_t za, void* dst, int& mn, int& mx) {
-    if constexpr (q8_uses_avx2_v<Arch>) {
+    if constexpr (has_avx2_v<Arch>) {
 #if defined(__AVX2__)
         if constexpr (Plan::bytes)
             return x86::convert_u8(src, len, static_cast<std::uint8_t>(Plan::a_shift), static_cast<std::uint8_t*>(dst),
@@ -126,10 +126,10 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
     using plan = typename packed_q8<ARange, WRange, Arch>::plan;
     static_assert(is_q8_stage_v<Stage>, "zoa::kernels::gemm_q8: Stage must be out_i32, out_dequant or out_requant<T>");
 #if !defined(__AVX2__)
-    static_assert(!q8_uses_avx2_v<Arch>, "zoa::kernels::gemm_q8: Arch needs AVX2 but this translation unit is "
+    static_assert(!has_avx2_v<Arch>, "zoa::kernels::gemm_q8: Arch needs AVX2 but this translation unit is "
                                          "compiled without -mavx2");
 #endif
-    static_assert(!plan::vnni || (vnni_compiled && q8_uses_avx2_v<Arch>),
+    static_assert(!plan::vnni || (vnni_compiled && has_avx2_v<Arch>),
                   "zoa::kernels::gemm_q8: with_vnni<Arch> needs -mavxvnni (or -mavx512vnni -mavx512vl) and AVX2");
     require(!w.empty(), error_code::argument, "gemm_q8: the packed weights are empty");
     require(za >= plan::a_min && za <= plan::a_max, error_code::argument, "gemm_q8: activation zero point ", za,
@@ -164,7 +164,7 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
         const std::size_t n0 = p * 16, ncols = std::min<std::size_t>(16, n - n0), nrows = std::min<std::size_t>(4, rows - i);
         const std::uint8_t* ai = a_blk + i * kp * elem;
         const std::int32_t* rs = row_term ? row_sums + i : nullptr;
-        if constexpr (q8_uses_avx2_v<Arch>) {
+        if constexpr (has_avx2_v<Arch>) {
 #if defined(__AVX2__)
             x86::tile_4x16 t;
             if constexpr (plan::vnni) {
@@ -202,7 +202,7 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
     [[maybe_unused]] auto tile8 = [&](const std::uint8_t* a_blk, const std::int32_t* row_sums, std::size_t r0,
                                       std::size_t i, std::size_t rows, std::size_t p) {
 #if defined(__AVXVNNI__) || (defined(__AVX512VNNI__) && defined(__AVX512VL__))
-        if constexpr (plan::vnni && q8_uses_avx2_v<Arch>) {
+        if constexpr (plan::vnni && has_avx2_v<Arch>) {
             const std::size_t n0 = p * 16, ncols = std::min<std::size_t>(16, n - n0);
             x86::tile_4x16 t0, t1;
             x86::kernel_dpbusd_8x16(a_blk + i * kp, w.panel_s8(p), kp, t0, t1);
@@ -217,7 +217,7 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
         if (i + 4 < rows) tile(a_blk, row_sums, r0, i + 4, rows, p);
     };
     // 8-row steps for the VNNI kernel (two 4-row tiles per B load), 4-row steps otherwise.
-    const std::size_t step = plan::vnni && q8_uses_avx2_v<Arch> ? 8 : 4;
+    const std::size_t step = plan::vnni && has_avx2_v<Arch> ? 8 : 4;
     // Rows [rb0*4, rb1*4) x panels [p0, p1): A is packed in blocks of mb rows; panels are visited in groups of
     // ~1 MiB of packed weights with rows outer inside a group, so a group stays in L2 while the 4-row A slice being
     // multiplied stays in L1.

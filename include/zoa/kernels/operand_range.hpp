@@ -24,11 +24,6 @@ inline constexpr bool is_vnni_arch_v = false;
 template <class Base>
 inline constexpr bool is_vnni_arch_v<with_vnni<Base>> = true;
 
-/// True when Arch runs the AVX2 integer breakout (AVX2 or any AVX-512 tag: xsimd 8.1's avx512f does not derive
-/// from avx2, so zoa::has_avx2_v alone misses -march=native on AVX-512 machines).
-template <class Arch>
-inline constexpr bool q8_uses_avx2_v = has_avx2_v<Arch> || arch_at_least_v<Arch, xsimd::avx512f>;
-
 /// True when this translation unit is compiled with 256-bit VNNI (-mavxvnni, or -mavx512vnni -mavx512vl).
 inline constexpr bool vnni_compiled =
 #if defined(__AVX2__) && (defined(__AVXVNNI__) || (defined(__AVX512VNNI__) && defined(__AVX512VL__)))
@@ -38,7 +33,7 @@ inline constexpr bool vnni_compiled =
 #endif
 
 /// The Arch gemm_q8 uses by default: zoa::default_arch, plus VNNI when the compile flags enable it.
-using q8_default_arch = std::conditional_t<vnni_compiled && q8_uses_avx2_v<default_arch>, with_vnni<default_arch>,
+using q8_default_arch = std::conditional_t<vnni_compiled && has_avx2_v<default_arch>, with_vnni<default_arch>,
                                            default_arch>;
 
 /// A code range type: `storage` (int8_t or uint8_t) and static constexpr `min` < `max` inside storage's range,
