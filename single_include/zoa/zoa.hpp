@@ -50,9 +50,10 @@ using default_arch = xsimd::default_arch;
 template <class Arch, class Base>
 inline constexpr bool arch_at_least_v = std::is_base_of_v<Base, Arch>;
 
-/// True when the int8 AVX2 breakout kernels (maddubs/madd) can be used with Arch.
+/// True when Arch has the AVX2 instructions (the int8 maddubs/madd breakout kernels). xsimd 8.1's avx512f does not
+/// derive from avx2, so AVX-512 tags (-march=native on AVX-512 machines) are listed explicitly.
 template <class Arch>
-inline constexpr bool has_avx2_v = arch_at_least_v<Arch, xsimd::avx2>;
+inline constexpr bool has_avx2_v = arch_at_least_v<Arch, xsimd::avx2> || arch_at_least_v<Arch, xsimd::avx512f>;
 
 /// Alignment (bytes) for buffers the kernels read: one cache line, which covers every vector width up to AVX-512.
 inline constexpr std::size_t buffer_alignment = 64;
@@ -543,6 +544,2972 @@ private:
 
 }  // namespace zoa
 // ---- end zoa/core/rng.hpp
+
+// #include "zoa/kernels/activation.hpp"
+// ---- begin zoa/kernels/activation.hpp
+// zoa — element-wise activations: exact-erf GELU and ReLU (xsimd, block-parallel)
+
+#include <cmath>
+#include <cstddef>
+
+#include <xsimd/xsimd.hpp>
+
+// #include "zoa/core/arch.hpp"
+// #include "zoa/core/execution.hpp"
+// #include "zoa/kernels/detail/elementwise_checks.hpp"
+// ---- begin zoa/kernels/detail/elementwise_checks.hpp
+// zoa — argument checks shared by the element-wise/reduction kernels and their reference twins
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+
+// #include "zoa/core/error.hpp"
+
+namespace zoa::kernels::detail {
+
+/// Throws zoa::error(argument) "<fn>: <what> must be > 0, got 0" when n == 0 (zero-size inputs are caller bugs).
+inline void require_extent(const char* fn, const char* what, std::size_t n) {
+    require(n > 0, error_code::argument, fn, ": ", what, " must be > 0, got 0");
+}
+
+/// Throws zoa::error(argument) "<fn>: <what> must not be null" when p == nullptr.
+template <class T>
+void require_pointer(const char* fn, const char* what, const T* p) {
+    require(p != nullptr, error_code::argument, fn, ": ", what, " must not be null");
+}
+
+/// Throws zoa::error(argument) unless eps is finite and > 0.
+inline void require_eps(const char* fn, float eps) {
+    require(std::isfinite(eps) && eps > 0.0f, error_code::argument, fn, ": eps must be finite and > 0, got ", eps);
+}
+
+/// Throws zoa::error(argument) when a * b overflows size_t; returns a * b.
+inline std::size_t checked_mul(const char* fn, std::size_t a, std::size_t b) {
+    require(b == 0 || a <= std::numeric_limits<std::size_t>::max() / b, error_code::argument, fn, ": size ", a, " x ",
+            b, " overflows size_t");
+    return a * b;
+}
+
+/// Quantized storage types the quantize kernels support.
+template <class T>
+inline constexpr bool is_quantized_storage_v = std::is_same_v<T, std::int8_t> || std::is_same_v<T, std::uint8_t>;
+
+/// Checks a quantization range [qmin, qmax] for storage type T: qmin <= qmax, both inside T's range.
+template <class T>
+void require_qrange(const char* fn, std::int32_t qmin, std::int32_t qmax) {
+    constexpr std::int32_t lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
+    require(lo <= qmin && qmin <= qmax && qmax <= hi, error_code::argument, fn, ": quantization range [", qmin, ", ",
+            qmax, "] must satisfy ", lo, " <= qmin <= qmax <= ", hi);
+}
+
+/// Checks a quantization scale: finite and > 0. `channel` is printed when >= 0 (per-channel parameters).
+inline void require_scale(const char* fn, float scale, long long channel = -1) {
+    if (!(std::isfinite(scale) && scale > 0.0f)) {
+        if (channel >= 0) fail(error_code::argument, fn, ": scale[", channel, "] must be finite and > 0, got ", scale);
+        fail(error_code::argument, fn, ": scale must be finite and > 0, got ", scale);
+    }
+}
+
+/// Checks one (scale, zero point) pair: scale finite and > 0, qmin <= zero_point <= qmax (real 0 representable).
+/// `channel` is printed when >= 0 (per-channel parameters).
+inline void require_qparams(const char* fn, float scale, std::int32_t zero_point, std::int32_t qmin, std::int32_t qmax,
+                            long long channel = -1) {
+    require_scale(fn, scale, channel);
+    if (zero_point < qmin || zero_point > qmax) {
+        if (channel >= 0)
+            fail(error_code::argument, fn, ": zero_point[", channel, "] = ", zero_point, " is outside [", qmin, ", ",
+                 qmax, "]");
+        fail(error_code::argument, fn, ": zero_point = ", zero_point, " is outside [", qmin, ", ", qmax, "]");
+    }
+}
+
+/// Throws zoa::error(numeric) naming the first NaN element of x[0, n) (index offset by `base`), if there is one.
+inline void require_no_nan(const char* fn, const float* x, std::size_t n, std::size_t base = 0) {
+    for (std::size_t i = 0; i < n; ++i)
+        if (std::isnan(x[i]))
+            fail(error_code::numeric, fn, ": input element ", base + i, " is NaN (cannot be quantized)");
+}
+
+}  // namespace zoa::kernels::detail
+// ---- end zoa/kernels/detail/elementwise_checks.hpp
+// #include "zoa/kernels/detail/elementwise_simd.hpp"
+// ---- begin zoa/kernels/detail/elementwise_simd.hpp
+// zoa — SIMD building blocks of the element-wise/reduction kernels: shifted block sums, moments, block partition
+
+#include <algorithm>
+#include <cstddef>
+
+#include <xsimd/xsimd.hpp>
+
+// #include "zoa/core/arch.hpp"
+// #include "zoa/core/execution.hpp"
+
+// g++ 12 (GCC PR 105593, seen with Debian 12.2): AVX-512 intrinsics built on _mm512_undefined_*() raise a false
+// -Wmaybe-uninitialized once inlined into user code (xsimd::exp, erfc, nearbyint on avx512). The element-wise
+// kernels that call them are wrapped in these macros so strict -Werror builds with -march=native stay clean.
+#if defined(__GNUC__) && !defined(__clang__)
+#define ZOA_DETAIL_AVX512_WARNINGS_BEGIN \
+    _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"")
+#define ZOA_DETAIL_AVX512_WARNINGS_END _Pragma("GCC diagnostic pop")
+#else
+#define ZOA_DETAIL_AVX512_WARNINGS_BEGIN
+#define ZOA_DETAIL_AVX512_WARNINGS_END
+#endif
+
+namespace zoa::kernels::detail {
+
+/// Number of vectors summed in float lanes before the partial sum is flushed into a double accumulator. It bounds
+/// the float rounding error of any sum to that of a 64-term sum per lane (worst case 64·2^-24 relative), whatever n.
+inline constexpr std::size_t flush_vectors = 64;
+
+/// Elements per task of the element-wise kernels: a multiple of every vector width, so which elements take the SIMD
+/// body and which the scalar tail depends only on n, never on the thread count.
+inline constexpr std::size_t elementwise_block = 16384;
+
+/// s1 = Σ_i (x[i] − c) over n contiguous floats. Differences and lane sums in float, flushed to double every
+/// flush_vectors vectors; scalar tail (n mod width) adds fl(x[i] − c) in double.
+template <class Arch>
+double sum_shifted(const float* x, std::size_t n, float c) noexcept {
+    using batch = xsimd::batch<float, Arch>;
+    constexpr std::size_t w = batch::size;
+    const batch vc(c);
+    const std::size_t nv = n - n % w;
+    double total = 0.0;
+    std::size_t i = 0;
+    while (i < nv) {
+        const std::size_t end = std::min(nv, i + flush_vectors * w);
+        batch acc(0.0f);
+        for (; i < end; i += w) acc += batch::load_unaligned(x + i) - vc;
+        total += static_cast<double>(xsimd::hadd(acc));
+    }
+    for (; i < n; ++i) total += static_cast<double>(x[i] - c);
+    return total;
+}
+
+/// s1 += Σ_i d_i and s2 += Σ_i d_i² with d_i = fl(x[i] − c), over n contiguous floats (same blocking as
+/// sum_shifted; the scalar tail squares d_i in double).
+template <class Arch>
+void sums_shifted(const float* x, std::size_t n, float c, double& s1, double& s2) noexcept {
+    using batch = xsimd::batch<float, Arch>;
+    constexpr std::size_t w = batch::size;
+    const batch vc(c);
+    const std::size_t nv = n - n % w;
+    std::size_t i = 0;
+    while (i < nv) {
+        const std::size_t end = std::min(nv, i + flush_vectors * w);
+        batch a1(0.0f), a2(0.0f);
+        for (; i < end; i += w) {
+            const batch d = batch::load_unaligned(x + i) - vc;
+            a1 += d;
+            a2 += d * d;
+        }
+        s1 += static_cast<double>(xsimd::hadd(a1));
+        s2 += static_cast<double>(xsimd::hadd(a2));
+    }
+    for (; i < n; ++i) {
+        const double d = static_cast<double>(x[i] - c);
+        s1 += d;
+        s2 += d * d;
+    }
+}
+
+/// Mean and centred sum of squares of a set of equal-length contiguous segments.
+struct moments {
+    double mean = 0;   ///< μ
+    double m2 = 0;     ///< Σ (x − μ)², clamped at 0
+    float center = 0;  ///< c = fl(μ)
+    float residual = 0;  ///< r = fl(μ − c); x − μ is evaluated as fl(fl(x − c) − r), accurate relative to the spread
+};
+
+/// Two-pass shifted moments of the nseg segments seg(0..nseg-1), each of len floats (nseg·len ≥ 1):
+///   pass 1: μ = c₀ + (Σ (x − c₀)) / n with c₀ = seg(0)[0] (shifting by a data value keeps the sum of deviations
+///           accurate even when |μ| ≫ σ);
+///   pass 2: with c = fl(μ): s1 = Σ (x − c), s2 = Σ (x − c)²;  m2 = max(0, s2 − s1²/n)  (corrected two-pass).
+/// NaN or ±Inf anywhere make μ and m2 NaN (or Inf). Float lanes overflow when |x − μ| ≳ 1.8e19.
+template <class Arch, class SegFn>
+moments segment_moments(SegFn&& seg, std::size_t nseg, std::size_t len) noexcept {
+    const double count = static_cast<double>(nseg) * static_cast<double>(len);
+    const float c0 = seg(std::size_t{0})[0];
+    double s = 0.0;
+    for (std::size_t k = 0; k < nseg; ++k) s += sum_shifted<Arch>(seg(k), len, c0);
+    moments m;
+    m.mean = static_cast<double>(c0) + s / count;
+    m.center = static_cast<float>(m.mean);
+    m.residual = static_cast<float>(m.mean - static_cast<double>(m.center));
+    double s1 = 0.0, s2 = 0.0;
+    for (std::size_t k = 0; k < nseg; ++k) sums_shifted<Arch>(seg(k), len, m.center, s1, s2);
+    const double m2 = s2 - s1 * s1 / count;
+    m.m2 = m2 > 0.0 ? m2 : (m2 == m2 ? 0.0 : m2);  // keep NaN, clamp rounding below 0
+    return m;
+}
+
+/// Calls fn(begin, end) on ctx over [0, n) cut at multiples of `block` (a multiple of every vector width).
+template <class Fn>
+void parallel_blocks(execution_context& ctx, std::size_t n, std::size_t block, Fn&& fn) {
+    const std::size_t nb = (n + block - 1) / block;
+    ctx.parallel_for(nb, [&](std::size_t b, std::size_t e) { fn(b * block, std::min(n, e * block)); });
+}
+
+}  // namespace zoa::kernels::detail
+// ---- end zoa/kernels/detail/elementwise_simd.hpp
+
+ZOA_DETAIL_AVX512_WARNINGS_BEGIN
+
+namespace zoa::kernels {
+
+namespace detail {
+
+/// fl(−1/√2).
+inline constexpr float minus_inv_sqrt2 = -0.70710678118654752440f;
+
+/// Applies vec_op to the full vectors of [begin, end) and scalar_op to the tail, for fixed blocks of
+/// elementwise_block elements split over ctx (the SIMD/tail split depends only on n).
+template <class Arch, class VecOp, class ScalarOp>
+void map_elements(const float* x, float* y, std::size_t n, execution_context& ctx, VecOp&& vec_op,
+                  ScalarOp&& scalar_op) {
+    using batch = xsimd::batch<float, Arch>;
+    constexpr std::size_t w = batch::size;
+    parallel_blocks(ctx, n, elementwise_block, [&](std::size_t begin, std::size_t end) {
+        std::size_t i = begin;
+        for (; i + w <= end; i += w) vec_op(batch::load_unaligned(x + i)).store_unaligned(y + i);
+        for (; i < end; ++i) y[i] = scalar_op(x[i]);
+    });
+}
+
+inline void check_elementwise(const char* fn, const float* x, const float* y, std::size_t n) {
+    require_pointer(fn, "x", x);
+    require_pointer(fn, "y", y);
+    require_extent(fn, "n", n);
+}
+
+}  // namespace detail
+
+/// GELU with the exact erf (PyTorch nn.GELU() default, approximate='none'):
+///   y = 0.5·x·(1 + erf(x/√2)), evaluated as y = (0.5·x)·erfc(−x·fl(1/√2)),
+/// which is the same function without the cancellation of 1 + erf(·) for x ≪ 0 (PyTorch's float path loses all
+/// digits there: it returns 0 for x ≤ −10 and ~4 % error at x = −5; zoa keeps full relative accuracy until erfc
+/// underflows near x ≈ −13). xsimd::erfc on the vectors, std::erfc on the tail.
+/// Special values: gelu(+Inf) = +Inf, gelu(−Inf) = NaN (−Inf·0, as PyTorch), NaN propagates, gelu(±0) = ±0.
+/// y may alias x exactly. Threads: fixed blocks of 16384 elements over ctx (bit-identical for any thread count).
+/// Throws: zoa::error(argument) when x or y is null or n is 0.
+template <class Arch = default_arch>
+void gelu(const float* x, float* y, std::size_t n, execution_context& ctx) {
+    detail::check_elementwise("gelu", x, y, n);
+    using batch = xsimd::batch<float, Arch>;
+    const batch half(0.5f), k(detail::minus_inv_sqrt2);
+    detail::map_elements<Arch>(
+        x, y, n, ctx, [&](const batch& v) { return (half * v) * xsimd::erfc(v * k); },
+        [](float v) { return (0.5f * v) * std::erfc(v * detail::minus_inv_sqrt2); });
+}
+
+/// ReLU: y = (0 > x) ? 0 : x, so NaN propagates and relu(−0) = −0 (as torch.relu). y may alias x exactly.
+/// Threads: fixed blocks over ctx (bit-identical for any thread count).
+/// Throws: zoa::error(argument) when x or y is null or n is 0.
+template <class Arch = default_arch>
+void relu(const float* x, float* y, std::size_t n, execution_context& ctx) {
+    detail::check_elementwise("relu", x, y, n);
+    using batch = xsimd::batch<float, Arch>;
+    const batch zero(0.0f);
+    detail::map_elements<Arch>(
+        x, y, n, ctx, [&](const batch& v) { return xsimd::select(zero > v, zero, v); },
+        [](float v) { return 0.0f > v ? 0.0f : v; });
+}
+
+}  // namespace zoa::kernels
+
+ZOA_DETAIL_AVX512_WARNINGS_END
+// ---- end zoa/kernels/activation.hpp
+// #include "zoa/kernels/batch_norm.hpp"
+// ---- begin zoa/kernels/batch_norm.hpp
+// zoa — BatchNorm over NCHW channels, eval (running stats) and batch-statistics modes, runtime affine (xsimd)
+
+#include <cmath>
+#include <cstddef>
+
+#include <xsimd/xsimd.hpp>
+
+// #include "zoa/core/arch.hpp"
+// #include "zoa/core/execution.hpp"
+// #include "zoa/kernels/detail/elementwise_checks.hpp"
+// #include "zoa/kernels/detail/elementwise_simd.hpp"
+// #include "zoa/kernels/statistics.hpp"
+// ---- begin zoa/kernels/statistics.hpp
+// zoa — per-feature / per-channel batch mean and unbiased variance or std (xsimd, two-pass shifted moments)
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+
+#include <xsimd/xsimd.hpp>
+
+// #include "zoa/core/arch.hpp"
+// #include "zoa/core/execution.hpp"
+// #include "zoa/kernels/detail/elementwise_checks.hpp"
+// #include "zoa/kernels/detail/elementwise_simd.hpp"
+
+namespace zoa::kernels {
+
+namespace detail {
+
+/// Columns per task of the column statistics: a multiple of every vector width (so the split of a panel into vectors
+/// and a scalar tail depends only on the column count) and 4 cache lines per row read.
+inline constexpr std::size_t column_panel = 64;
+
+/// For columns j in [d0, d0 + len) (len ≤ column_panel) of `count` rows row(0..count-1):
+///   s1[j] = Σ_i (x_ij − c[j]) and, when s2 is non-null, s2[j] = Σ_i (x_ij − c[j])².
+/// Full vectors accumulate in float lanes flushed to double every flush_vectors rows; the < width tail columns
+/// accumulate fl(x − c) in double.
+template <class Arch, class RowFn>
+void column_sums(RowFn&& row, std::size_t count, std::size_t d0, std::size_t len, const float* c, double* s1,
+                 double* s2) noexcept {
+    using batch = xsimd::batch<float, Arch>;
+    constexpr std::size_t w = batch::size;
+    constexpr std::size_t max_vectors = column_panel / w;
+    const std::size_t nv = len / w;
+    batch vc[max_vectors], a1[max_vectors], a2[max_vectors];
+    alignas(64) float tmp[column_panel];
+    for (std::size_t k = 0; k < nv; ++k) vc[k] = batch::load_unaligned(c + k * w);
+    std::fill(s1, s1 + len, 0.0);
+    if (s2) std::fill(s2, s2 + len, 0.0);
+    for (std::size_t i = 0; i < count;) {
+        const std::size_t end = std::min(count, i + flush_vectors);
+        for (std::size_t k = 0; k < nv; ++k) a1[k] = a2[k] = batch(0.0f);
+        for (; i < end; ++i) {
+            const float* r = row(i) + d0;
+            for (std::size_t k = 0; k < nv; ++k) {
+                const batch d = batch::load_unaligned(r + k * w) - vc[k];
+                a1[k] += d;
+                if (s2) a2[k] += d * d;
+            }
+            for (std::size_t j = nv * w; j < len; ++j) {
+                const double d = static_cast<double>(r[j] - c[j]);
+                s1[j] += d;
+                if (s2) s2[j] += d * d;
+            }
+        }
+        for (std::size_t k = 0; k < nv; ++k) {
+            a1[k].store_aligned(tmp);
+            for (std::size_t l = 0; l < w; ++l) s1[k * w + l] += static_cast<double>(tmp[l]);
+            if (s2) {
+                a2[k].store_aligned(tmp);
+                for (std::size_t l = 0; l < w; ++l) s2[k * w + l] += static_cast<double>(tmp[l]);
+            }
+        }
+    }
+}
+
+/// Two-pass column moments (the column analogue of segment_moments): c₀ = row 0, μ = c₀ + Σ(x − c₀)/n; then with
+/// c = fl(μ): m2 = max(0, Σ(x − c)² − (Σ(x − c))²/n). Writes mean[j], m2[j] for j in [0, len).
+template <class Arch, class RowFn>
+void column_moments(RowFn&& row, std::size_t count, std::size_t d0, std::size_t len, double* mean,
+                    double* m2) noexcept {
+    float c[column_panel];
+    double s1[column_panel], s2[column_panel];
+    std::copy(row(std::size_t{0}) + d0, row(std::size_t{0}) + d0 + len, c);
+    column_sums<Arch>(row, count, d0, len, c, s1, nullptr);
+    const double n = static_cast<double>(count);
+    for (std::size_t j = 0; j < len; ++j) {
+        mean[j] = static_cast<double>(c[j]) + s1[j] / n;
+        c[j] = static_cast<float>(mean[j]);
+    }
+    column_sums<Arch>(row, count, d0, len, c, s1, s2);
+    for (std::size_t j = 0; j < len; ++j) {
+        const double v = s2[j] - s1[j] * s1[j] / n;
+        m2[j] = v > 0.0 ? v : (v == v ? 0.0 : v);
+    }
+}
+
+/// Writes mean[j] = fl(μ_j) and spread[j] = fl(m2_j/(n−1)) (or its sqrt when take_sqrt) for columns [0, dim) of
+/// `count` rows; null outputs are skipped. Parallel over column panels.
+template <class Arch, class RowFn>
+void column_statistics(RowFn&& row, std::size_t count, std::size_t dim, float* mean, float* spread, bool take_sqrt,
+                       execution_context& ctx) {
+    const std::size_t panels = (dim + column_panel - 1) / column_panel;
+    ctx.parallel_for(panels, [&](std::size_t p0, std::size_t p1) {
+        double mu[column_panel], m2[column_panel];
+        for (std::size_t p = p0; p < p1; ++p) {
+            const std::size_t d0 = p * column_panel, len = std::min(column_panel, dim - d0);
+            column_moments<Arch>(row, count, d0, len, mu, m2);
+            for (std::size_t j = 0; j < len; ++j) {
+                const double v = m2[j] / static_cast<double>(count - 1);
+                if (mean) mean[d0 + j] = static_cast<float>(mu[j]);
+                if (spread) spread[d0 + j] = static_cast<float>(take_sqrt ? std::sqrt(v) : v);
+            }
+        }
+    });
+}
+
+/// Validates a statistics call over `count` samples of `dim` values each.
+inline void check_statistics(const char* fn, const float* x, std::size_t count, std::size_t dim) {
+    require_pointer(fn, "x", x);
+    require_extent(fn, "dim", dim);
+    require(count >= 2, error_code::argument, fn, ": the unbiased variance needs at least 2 samples, got ", count);
+}
+
+/// NCHW per-channel statistics over (N, H, W); shared with batch_norm_batch_stats.
+template <class Arch>
+moments channel_moments(const float* x, std::size_t n, std::size_t channels, std::size_t hw, std::size_t c) noexcept {
+    return segment_moments<Arch>([=](std::size_t k) { return x + (k * channels + c) * hw; }, n, hw);
+}
+
+template <class Arch>
+void channel_statistics(const char* fn, const float* x, std::size_t n, std::size_t channels, std::size_t hw,
+                        float* mean, float* spread, bool take_sqrt, execution_context& ctx) {
+    require_extent(fn, "n", n);
+    require_extent(fn, "channels", channels);
+    require_extent(fn, "hw", hw);
+    checked_mul(fn, checked_mul(fn, n, channels), hw);
+    check_statistics(fn, x, n * hw, channels);
+    const double count = static_cast<double>(n) * static_cast<double>(hw);
+    ctx.parallel_for(channels, [&](std::size_t c0, std::size_t c1) {
+        for (std::size_t c = c0; c < c1; ++c) {
+            const moments m = channel_moments<Arch>(x, n, channels, hw, c);
+            const double v = m.m2 / (count - 1.0);
+            if (mean) mean[c] = static_cast<float>(m.mean);
+            if (spread) spread[c] = static_cast<float>(take_sqrt ? std::sqrt(v) : v);
+        }
+    });
+}
+
+}  // namespace detail
+
+/// Per-feature statistics of a batch of feature vectors x [batch × dim] (torch.var_mean(x, dim=0), unbiased):
+///   mean[d] = (1/B) Σ_b x[b,d],   var[d] = 1/(B−1) · Σ_b (x[b,d] − mean[d])².
+/// Two-pass shifted moments, float SIMD lanes across features flushed to double every 64 rows. Either output may be
+/// null. NaN/±Inf in a column make that column's outputs NaN (or Inf); other columns are unaffected.
+/// Threads: columns are split over ctx in fixed 64-column panels (bit-identical for any thread count).
+/// Throws: zoa::error(argument) when x is null, dim is 0 or batch < 2 (the unbiased estimate needs 2 samples;
+/// torch returns NaN there, zoa refuses: buffer samples first, e.g. FOA-style memory for batch size 1).
+template <class Arch = default_arch>
+void feature_mean_var(const float* x, std::size_t batch, std::size_t dim, float* mean, float* var,
+                      execution_context& ctx) {
+    detail::check_statistics("feature_mean_var", x, batch, dim);
+    detail::checked_mul("feature_mean_var", batch, dim);
+    detail::column_statistics<Arch>([=](std::size_t i) { return x + i * dim; }, batch, dim, mean, var, false, ctx);
+}
+
+/// As feature_mean_var but writes the unbiased standard deviation std[d] = sqrt(var[d]) (torch.std_mean(x, dim=0)).
+template <class Arch = default_arch>
+void feature_mean_std(const float* x, std::size_t batch, std::size_t dim, float* mean, float* std,
+                      execution_context& ctx) {
+    detail::check_statistics("feature_mean_std", x, batch, dim);
+    detail::checked_mul("feature_mean_std", batch, dim);
+    detail::column_statistics<Arch>([=](std::size_t i) { return x + i * dim; }, batch, dim, mean, std, true, ctx);
+}
+
+/// Combined statistics over dims (0, 1) of token embeddings x [batch × tokens × dim], using tokens
+/// [skip_tokens, tokens) of every sample (skip_tokens = 1 drops a ViT's CLS token: `x[:, 1:]`):
+///   n = batch·(tokens − skip_tokens),  mean[d] = (1/n) Σ_{b,t} x[b,t,d],  var[d] = 1/(n−1) Σ_{b,t} (x[b,t,d] −
+///   mean[d])².
+/// Same algorithm, outputs and thread behaviour as feature_mean_var.
+/// Throws: zoa::error(argument) when x is null, dim is 0, skip_tokens ≥ tokens, or n < 2.
+template <class Arch = default_arch>
+void token_mean_var(const float* x, std::size_t batch, std::size_t tokens, std::size_t dim, std::size_t skip_tokens,
+                    float* mean, float* var, execution_context& ctx) {
+    const char* fn = "token_mean_var";
+    require(skip_tokens < tokens, error_code::argument, fn, ": skip_tokens (", skip_tokens, ") must be < tokens (",
+            tokens, ")");
+    const std::size_t used = tokens - skip_tokens;
+    const std::size_t count = detail::checked_mul(fn, batch, used);
+    detail::check_statistics(fn, x, count, dim);
+    detail::checked_mul(fn, detail::checked_mul(fn, batch, tokens), dim);
+    detail::column_statistics<Arch>(
+        [=](std::size_t i) { return x + ((i / used) * tokens + skip_tokens + i % used) * dim; }, count, dim, mean, var,
+        false, ctx);
+}
+
+/// Per-channel statistics of an NCHW tensor x [n × channels × hw] over (N, H, W) (hw = H·W), unbiased:
+///   mean[c] = (1/m) Σ_{k,i} x[k,c,i],  var[c] = 1/(m−1) Σ_{k,i} (x[k,c,i] − mean[c])²,  m = n·hw.
+/// Two-pass shifted moments per channel (contiguous planes, float lanes flushed to double). Either output may be null.
+/// Threads: channels are split over ctx (bit-identical for any thread count).
+/// Throws: zoa::error(argument) when x is null, n, channels or hw is 0, or n·hw < 2.
+template <class Arch = default_arch>
+void channel_mean_var(const float* x, std::size_t n, std::size_t channels, std::size_t hw, float* mean, float* var,
+                      execution_context& ctx) {
+    detail::channel_statistics<Arch>("channel_mean_var", x, n, channels, hw, mean, var, false, ctx);
+}
+
+/// As channel_mean_var but writes the unbiased standard deviation std[c] = sqrt(var[c]).
+template <class Arch = default_arch>
+void channel_mean_std(const float* x, std::size_t n, std::size_t channels, std::size_t hw, float* mean, float* std,
+                      execution_context& ctx) {
+    detail::channel_statistics<Arch>("channel_mean_std", x, n, channels, hw, mean, std, true, ctx);
+}
+
+}  // namespace zoa::kernels
+// ---- end zoa/kernels/statistics.hpp
+
+namespace zoa::kernels {
+
+namespace detail {
+
+/// y[i] = fma(fl(fl(x[i] − c) − r), a, b) over one contiguous plane of len floats (explicit fma: the result does not
+/// depend on compiler contraction; xsimd emulates fma as mul+add on ISAs without FMA).
+template <class Arch>
+void batch_norm_plane(const float* x, float* y, std::size_t len, float c, float r, float a, float b) noexcept {
+    using batch = xsimd::batch<float, Arch>;
+    constexpr std::size_t w = batch::size;
+    const batch vc(c), vr(r), va(a), vb(b);
+    const std::size_t nv = len - len % w;
+    std::size_t i = 0;
+    for (; i < nv; i += w) xsimd::fma((batch::load_unaligned(x + i) - vc) - vr, va, vb).store_unaligned(y + i);
+    for (; i < len; ++i) y[i] = std::fma((x[i] - c) - r, a, b);
+}
+
+inline void check_batch_norm(const char* fn, const float* x, const float* y, std::size_t n, std::size_t channels,
+                             std::size_t hw, float eps) {
+    require_pointer(fn, "x", x);
+    require_pointer(fn, "y", y);
+    require_extent(fn, "n", n);
+    require_extent(fn, "channels", channels);
+    require_extent(fn, "hw", hw);
+    checked_mul(fn, checked_mul(fn, n, channels), hw);
+    require_eps(fn, eps);
+}
+
+}  // namespace detail
+
+/// BatchNorm with running statistics (F.batch_norm(training=False)) on an NCHW tensor x [n × channels × hw]:
+///   a_c = w_c / sqrt(running_var_c + eps)   (double, then float),
+///   y[k,c,i] = (x[k,c,i] − running_mean_c)·a_c + b_c   (one fma per element).
+/// weight/bias are read at call time (test-time adaptation may change them between calls; nothing is pre-folded);
+/// null weight = ones, null bias = zeros. y may alias x exactly. NaN in x propagates to that element only.
+/// Threads: channels are split over ctx (bit-identical results for any thread count).
+/// Throws: zoa::error(argument) for null x/y/running stats, a zero extent or eps not finite and > 0;
+///         zoa::error(numeric) when some running_var_c is negative or NaN.
+template <class Arch = default_arch>
+void batch_norm_eval(const float* x, float* y, std::size_t n, std::size_t channels, std::size_t hw,
+                     const float* running_mean, const float* running_var, const float* weight, const float* bias,
+                     float eps, execution_context& ctx) {
+    const char* fn = "batch_norm_eval";
+    detail::check_batch_norm(fn, x, y, n, channels, hw, eps);
+    detail::require_pointer(fn, "running_mean", running_mean);
+    detail::require_pointer(fn, "running_var", running_var);
+    for (std::size_t c = 0; c < channels; ++c)
+        require(running_var[c] >= 0.0f, error_code::numeric, fn, ": running_var[", c, "] must be >= 0, got ",
+                running_var[c]);
+    ctx.parallel_for(channels, [&](std::size_t c0, std::size_t c1) {
+        for (std::size_t c = c0; c < c1; ++c) {
+            const double w = weight ? static_cast<double>(weight[c]) : 1.0;
+            const float a = static_cast<float>(w / std::sqrt(static_cast<double>(running_var[c]) + eps));
+            const float b = bias ? bias[c] : 0.0f;
+            for (std::size_t k = 0; k < n; ++k) {
+                const std::size_t off = (k * channels + c) * hw;
+                detail::batch_norm_plane<Arch>(x + off, y + off, hw, running_mean[c], 0.0f, a, b);
+            }
+        }
+    });
+}
+
+/// BatchNorm with the current batch's statistics (F.batch_norm(x, None, None, w, b, training=True), which ZOA uses
+/// for ResNets at test time) on an NCHW tensor x [n × channels × hw], m = n·hw values per channel:
+///   μ_c = (1/m) Σ_{k,i} x[k,c,i],   σ²_c = (1/m) Σ_{k,i} (x[k,c,i] − μ_c)²   (biased, used for normalization),
+///   y[k,c,i] = (x[k,c,i] − μ_c) · (w_c / sqrt(σ²_c + eps)) + b_c.
+/// μ, σ² by two-pass shifted moments (see statistics.hpp); x − μ evaluated as fl(fl(x − c) − r), c = fl(μ),
+/// r = fl(μ − c); the scale w_c/sqrt(σ²_c + eps) in double, then float; one fma per element.
+/// batch_mean[c] = fl(μ_c) and batch_var[c] = fl(σ²_c) (biased; unbiased = σ²·m/(m−1)) are written when non-null.
+/// weight/bias are read at call time; null weight = ones, null bias = zeros. y may alias x exactly.
+/// NaN/±Inf in a channel make that channel's outputs NaN; other channels are unaffected.
+/// Threads: channels are split over ctx (bit-identical results for any thread count).
+/// Throws: zoa::error(argument) for null x/y, a zero extent, eps not finite and > 0, or m < 2 (as PyTorch:
+///         "expected more than 1 value per channel").
+template <class Arch = default_arch>
+void batch_norm_batch_stats(const float* x, float* y, float* batch_mean, float* batch_var, std::size_t n,
+                            std::size_t channels, std::size_t hw, const float* weight, const float* bias, float eps,
+                            execution_context& ctx) {
+    const char* fn = "batch_norm_batch_stats";
+    detail::check_batch_norm(fn, x, y, n, channels, hw, eps);
+    require(n * hw >= 2, error_code::argument, fn,
+            ": batch statistics need more than 1 value per channel, got n*hw = ", n * hw);
+    const double count = static_cast<double>(n) * static_cast<double>(hw);
+    ctx.parallel_for(channels, [&](std::size_t c0, std::size_t c1) {
+        for (std::size_t c = c0; c < c1; ++c) {
+            const detail::moments m = detail::channel_moments<Arch>(x, n, channels, hw, c);
+            const double var = m.m2 / count;
+            const double w = weight ? static_cast<double>(weight[c]) : 1.0;
+            const float a = static_cast<float>(w / std::sqrt(var + static_cast<double>(eps)));
+            const float b = bias ? bias[c] : 0.0f;
+            for (std::size_t k = 0; k < n; ++k) {
+                const std::size_t off = (k * channels + c) * hw;
+                detail::batch_norm_plane<Arch>(x + off, y + off, hw, m.center, m.residual, a, b);
+            }
+            if (batch_mean) batch_mean[c] = static_cast<float>(m.mean);
+            if (batch_var) batch_var[c] = static_cast<float>(var);
+        }
+    });
+}
+
+}  // namespace zoa::kernels
+// ---- end zoa/kernels/batch_norm.hpp
+// #include "zoa/kernels/conv2d.hpp"
+// ---- begin zoa/kernels/conv2d.hpp
+// zoa — 2-D convolution over NCHW batches for float and quantized operands: im2col + GEMM (1x1 skips im2col)
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+#include <vector>
+
+// #include "zoa/core/aligned_buffer.hpp"
+// #include "zoa/core/arch.hpp"
+// #include "zoa/core/error.hpp"
+// #include "zoa/core/execution.hpp"
+// #include "zoa/kernels/gemm_f32.hpp"
+// ---- begin zoa/kernels/gemm_f32.hpp
+// zoa — fp32 GEMM C = A x W^T + bias with xsimd FMA: packed weight panels, MR x 2-vector register tiles, threads
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+
+#include <xsimd/xsimd.hpp>
+
+// #include "zoa/core/aligned_buffer.hpp"
+// #include "zoa/core/arch.hpp"
+// #include "zoa/core/error.hpp"
+// #include "zoa/core/execution.hpp"
+// #include "zoa/kernels/output_stage.hpp"
+// ---- begin zoa/kernels/output_stage.hpp
+// zoa — fused GEMM output stages (raw int32, dequantize to fp32, requantize to 8 bits) and output layouts
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+
+// #include "zoa/core/aligned_buffer.hpp"
+// #include "zoa/core/error.hpp"
+
+namespace zoa::kernels {
+
+/// Where output element (m, n) of an M x N result is written:
+///   c + (m / group_rows) * group_stride + (m % group_rows) * row_stride + n * col_stride
+/// (group_rows == 0 means one group: c + m * row_stride + n * col_stride).
+/// row_major(ldc) is the usual C[m*ldc + n]; conv2d uses groups (one per image) with col_stride = pixels
+/// to write NCHW directly.
+struct out_layout {
+    std::ptrdiff_t row_stride = 0;
+    std::ptrdiff_t col_stride = 1;
+    std::size_t group_rows = 0;
+    std::ptrdiff_t group_stride = 0;
+
+    /// Offset of the first element of row m.
+    std::ptrdiff_t row_offset(std::size_t m) const noexcept {
+        if (group_rows == 0) return static_cast<std::ptrdiff_t>(m) * row_stride;
+        return static_cast<std::ptrdiff_t>(m / group_rows) * group_stride +
+               static_cast<std::ptrdiff_t>(m % group_rows) * row_stride;
+    }
+};
+
+/// C[m*ldc + n].
+inline out_layout row_major(std::ptrdiff_t ldc) noexcept { return out_layout{ldc, 1, 0, 0}; }
+
+/// Raw accumulators: C[m,n] = acc[m,n] = sum_k (a[m,k] - za) * (w[n,k] - zw[n])  (exact int32).
+struct out_i32 {
+    std::int32_t* c = nullptr;
+    out_layout layout{};
+};
+
+/// Dequantize: C[m,n] = float(acc[m,n]) * s[n] + bias[n], with s[n] = a_scale * w_scale[n] rounded to float
+/// first (w_scale has 1 entry = per tensor, or N = per output channel / per row block expanded by the caller);
+/// bias may be null (then the "+ bias[n]" is omitted). Float results may differ from the reference by the
+/// rounding of a fused multiply-add when the compiler contracts (tests use a 1e-6 relative tolerance).
+struct out_dequant {
+    float* c = nullptr;
+    out_layout layout{};
+    float a_scale = 1.0f;
+    const float* w_scale = nullptr;
+    std::size_t w_scale_count = 0;
+    const float* bias = nullptr;
+};
+
+/// Requantize to 8 bits (XNNPACK "fp32" requantization, round half to even):
+///   v = float(acc[m,n] + bias[n]) * multiplier[n]         (int32 add wraps; one float rounding each step)
+///   C[m,n] = nearbyint(clamp(v, min - zero_point, max - zero_point)) + zero_point
+/// nearbyint rounds half to even (default FP environment). Typically multiplier[n] = a_scale*w_scale[n]/out_scale
+/// and bias[n] = nearbyint(float_bias[n] / (a_scale*w_scale[n])). bias may be null; multiplier has 1 or N
+/// entries; [min, max] must lie inside T's range.
+template <class T>
+struct out_requant {
+    static_assert(std::is_same_v<T, std::int8_t> || std::is_same_v<T, std::uint8_t>,
+                  "zoa::kernels::out_requant: T must be int8_t or uint8_t");
+    T* c = nullptr;
+    out_layout layout{};
+    const float* multiplier = nullptr;
+    std::size_t multiplier_count = 0;
+    const std::int32_t* bias = nullptr;
+    std::int32_t zero_point = 0;
+    std::int32_t min = std::numeric_limits<T>::min();
+    std::int32_t max = std::numeric_limits<T>::max();
+};
+
+/// Float GEMM output: C[m,n] = (sum_k a[m,k] * w[n,k]) + bias[n] (bias may be null).
+struct out_f32 {
+    float* c = nullptr;
+    out_layout layout{};
+    const float* bias = nullptr;
+};
+
+template <class S>
+inline constexpr bool is_q8_stage_v = std::is_same_v<S, out_i32> || std::is_same_v<S, out_dequant> ||
+                                      std::is_same_v<S, out_requant<std::int8_t>> ||
+                                      std::is_same_v<S, out_requant<std::uint8_t>>;
+
+namespace detail {
+
+/// Per-call, per-column constants of a stage, padded with zeros to a multiple of the column tile so SIMD
+/// epilogues can load whole vectors: dequant -> f0 = s[n], f1 = bias[n]; requant -> f0 = multiplier[n],
+/// i0 = bias[n]. Built once per GEMM call (O(N)).
+struct prepared_columns {
+    aligned_buffer<float> f0, f1;
+    aligned_buffer<std::int32_t> i0;
+    float lo = 0, hi = 0;  // requant clamp bounds min - zp, max - zp (exact in float: |.| < 2^24)
+    std::int32_t zero_point = 0;
+};
+
+inline void check_count(std::size_t count, std::size_t n, const char* what) {
+    require(count == 1 || count == n, error_code::argument, what, ": expected 1 or N = ", n, " entries, got ",
+            count);
+}
+
+template <class Stage>
+void prepare_columns(const Stage& s, std::size_t n, std::size_t n_padded, prepared_columns& p) {
+    static_assert(is_q8_stage_v<Stage>, "zoa::kernels: unknown output stage");
+    if constexpr (std::is_same_v<Stage, out_i32>) {
+        require(s.c != nullptr, error_code::argument, "out_i32: output pointer is null");
+    } else if constexpr (std::is_same_v<Stage, out_dequant>) {
+        require(s.c != nullptr && s.w_scale != nullptr, error_code::argument,
+                "out_dequant: output or w_scale pointer is null");
+        check_count(s.w_scale_count, n, "out_dequant.w_scale");
+        require(std::isfinite(s.a_scale), error_code::numeric, "out_dequant: a_scale is not finite: ", s.a_scale);
+        p.f0.reset(n_padded);
+        p.f1.reset(n_padded);
+        for (std::size_t j = 0; j < n; ++j) {
+            const float ws = s.w_scale[s.w_scale_count == 1 ? 0 : j];
+            require(std::isfinite(ws), error_code::numeric, "out_dequant: w_scale[", j, "] is not finite: ", ws);
+            p.f0[j] = s.a_scale * ws;
+            p.f1[j] = s.bias ? s.bias[j] : 0.0f;
+        }
+    } else {
+        using T = std::remove_pointer_t<decltype(s.c)>;
+        require(s.c != nullptr && s.multiplier != nullptr, error_code::argument,
+                "out_requant: output or multiplier pointer is null");
+        check_count(s.multiplier_count, n, "out_requant.multiplier");
+        require(s.min <= s.max && s.min >= std::numeric_limits<T>::min() && s.max <= std::numeric_limits<T>::max(),
+                error_code::argument, "out_requant: clamp range [", s.min, ", ", s.max, "] is empty or outside [",
+                int(std::numeric_limits<T>::min()), ", ", int(std::numeric_limits<T>::max()), "]");
+        require(s.zero_point >= -(1 << 20) && s.zero_point <= (1 << 20), error_code::argument,
+                "out_requant: zero_point ", s.zero_point, " outside [-2^20, 2^20]");
+        p.f0.reset(n_padded);
+        p.i0.reset(n_padded);
+        for (std::size_t j = 0; j < n; ++j) {
+            const float mul = s.multiplier[s.multiplier_count == 1 ? 0 : j];
+            require(std::isfinite(mul), error_code::numeric, "out_requant: multiplier[", j, "] is not finite: ", mul);
+            p.f0[j] = mul;
+            p.i0[j] = s.bias ? s.bias[j] : 0;
+        }
+        p.lo = static_cast<float>(s.min - s.zero_point);
+        p.hi = static_cast<float>(s.max - s.zero_point);
+        p.zero_point = s.zero_point;
+    }
+}
+
+/// int32 addition with two's-complement wrap-around (no signed-overflow UB).
+inline std::int32_t wrap_add(std::int32_t a, std::int32_t b) noexcept {
+    return static_cast<std::int32_t>(static_cast<std::uint32_t>(a) + static_cast<std::uint32_t>(b));
+}
+
+/// Applies the stage formula to one accumulator (the scalar definition every SIMD epilogue must match).
+template <class Stage>
+void store_scalar(const Stage& s, const prepared_columns& p, std::size_t m, std::size_t n, std::int32_t acc) {
+    const std::ptrdiff_t off = s.layout.row_offset(m) + static_cast<std::ptrdiff_t>(n) * s.layout.col_stride;
+    if constexpr (std::is_same_v<Stage, out_i32>) {
+        s.c[off] = acc;
+    } else if constexpr (std::is_same_v<Stage, out_dequant>) {
+        const float t = static_cast<float>(acc) * p.f0[n];
+        s.c[off] = t + p.f1[n];
+    } else {
+        using T = std::remove_pointer_t<decltype(s.c)>;
+        float v = static_cast<float>(wrap_add(acc, p.i0[n])) * p.f0[n];
+        v = v < p.lo ? p.lo : (v > p.hi ? p.hi : v);
+        s.c[off] = static_cast<T>(static_cast<std::int32_t>(std::nearbyint(v)) + p.zero_point);
+    }
+}
+
+}  // namespace detail
+}  // namespace zoa::kernels
+// ---- end zoa/kernels/output_stage.hpp
+// #include "zoa/kernels/pack_f32.hpp"
+// ---- begin zoa/kernels/pack_f32.hpp
+// zoa — packing of fp32 GEMM weights into panels of 2 SIMD vectors (once at load)
+
+#include <cmath>
+#include <cstddef>
+
+#include <xsimd/xsimd.hpp>
+
+// #include "zoa/core/aligned_buffer.hpp"
+// #include "zoa/core/arch.hpp"
+// #include "zoa/core/error.hpp"
+
+namespace zoa::kernels {
+
+/// Weights W (N x K, W(n,k) = w[n*stride_n + k*stride_k]; PyTorch Linear: stride_n = K, stride_k = 1) packed for
+/// gemm_f32<Arch>: panels of nr = 2 * batch<float, Arch>::size columns (zero-padded), panel p holds
+/// W(p*nr + c, k) at float index k*nr + c (K rows of nr contiguous floats).
+/// Throws: zoa::error(argument) for empty shapes, zoa::error(numeric) for NaN/Inf weights.
+template <class Arch = default_arch>
+class packed_f32 {
+public:
+    static constexpr std::size_t nr = 2 * xsimd::batch<float, Arch>::size;
+
+    packed_f32() = default;
+    packed_f32(const float* w, std::size_t n, std::size_t k, std::ptrdiff_t stride_n, std::ptrdiff_t stride_k) {
+        pack(w, n, k, stride_n, stride_k);
+    }
+
+    void pack(const float* w, std::size_t n, std::size_t k, std::ptrdiff_t stride_n, std::ptrdiff_t stride_k) {
+        require(w != nullptr && n > 0 && k > 0, error_code::argument, "packed_f32: empty weights (n = ", n, ", k = ", k,
+                ")");
+        n_ = n;
+        k_ = k;
+        panels_ = (n + nr - 1) / nr;
+        data_.ensure(panels_ * k * nr);
+        for (std::size_t p = 0; p < panels_; ++p) {
+            float* dst = data_.data() + p * k * nr;
+            for (std::size_t c = 0; c < nr; ++c) {
+                const std::size_t j = p * nr + c;
+                for (std::size_t kk = 0; kk < k; ++kk) {
+                    float v = 0.0f;
+                    if (j < n) {
+                        v = w[static_cast<std::ptrdiff_t>(j) * stride_n + static_cast<std::ptrdiff_t>(kk) * stride_k];
+                        if (!std::isfinite(v))
+                            fail(error_code::numeric, "packed_f32: weight (", j, ", ", kk, ") is not finite: ", v);
+                    }
+                    dst[kk * nr + c] = v;
+                }
+            }
+        }
+    }
+
+    std::size_t n() const noexcept { return n_; }
+    std::size_t k() const noexcept { return k_; }
+    std::size_t panels() const noexcept { return panels_; }
+    bool empty() const noexcept { return n_ == 0; }
+    const float* panel(std::size_t p) const noexcept { return data_.data() + p * k_ * nr; }
+    std::size_t bytes() const noexcept { return data_.size() * sizeof(float); }
+
+private:
+    aligned_buffer<float> data_;
+    std::size_t n_ = 0, k_ = 0, panels_ = 0;
+};
+
+}  // namespace zoa::kernels
+// ---- end zoa/kernels/pack_f32.hpp
+
+namespace zoa::kernels {
+namespace detail {
+
+/// Rows per register tile: 6 rows x 2 vectors = 12 accumulators (16 vector registers on SSE2/AVX2).
+inline constexpr std::size_t f32_mr = 6;
+
+/// acc[r][v] (+)= sum_k a_r[k] * panel[k*nr + v*L + lane] for k < kc, as a chain of fused multiply-adds in k order
+/// (xsimd::fma: one rounding per step with FMA hardware, mul+add without). With init, the chain continues from
+/// init[r][v] (a K-blocked product is therefore the same chain as an unblocked one).
+template <class Arch>
+void kernel_f32(const float* const* a, const float* b, std::size_t kc, const float* init,
+                xsimd::batch<float, Arch> (&acc)[6][2]) {
+    using batch = xsimd::batch<float, Arch>;
+    constexpr std::size_t L = batch::size, nr = 2 * L;
+    batch c00(0.0f), c01(0.0f), c10(0.0f), c11(0.0f), c20(0.0f), c21(0.0f), c30(0.0f), c31(0.0f), c40(0.0f),
+        c41(0.0f), c50(0.0f), c51(0.0f);
+    if (init) {
+        c00 = batch::load_aligned(init), c01 = batch::load_aligned(init + L);
+        c10 = batch::load_aligned(init + nr), c11 = batch::load_aligned(init + nr + L);
+        c20 = batch::load_aligned(init + 2 * nr), c21 = batch::load_aligned(init + 2 * nr + L);
+        c30 = batch::load_aligned(init + 3 * nr), c31 = batch::load_aligned(init + 3 * nr + L);
+        c40 = batch::load_aligned(init + 4 * nr), c41 = batch::load_aligned(init + 4 * nr + L);
+        c50 = batch::load_aligned(init + 5 * nr), c51 = batch::load_aligned(init + 5 * nr + L);
+    }
+    const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3], *a4 = a[4], *a5 = a[5];
+    for (std::size_t kk = 0; kk < kc; ++kk) {
+        const batch b0 = batch::load_aligned(b + kk * nr), b1 = batch::load_aligned(b + kk * nr + L);
+        batch x(a0[kk]);
+        c00 = xsimd::fma(x, b0, c00);
+        c01 = xsimd::fma(x, b1, c01);
+        x = batch(a1[kk]);
+        c10 = xsimd::fma(x, b0, c10);
+        c11 = xsimd::fma(x, b1, c11);
+        x = batch(a2[kk]);
+        c20 = xsimd::fma(x, b0, c20);
+        c21 = xsimd::fma(x, b1, c21);
+        x = batch(a3[kk]);
+        c30 = xsimd::fma(x, b0, c30);
+        c31 = xsimd::fma(x, b1, c31);
+        x = batch(a4[kk]);
+        c40 = xsimd::fma(x, b0, c40);
+        c41 = xsimd::fma(x, b1, c41);
+        x = batch(a5[kk]);
+        c50 = xsimd::fma(x, b0, c50);
+        c51 = xsimd::fma(x, b1, c51);
+    }
+    acc[0][0] = c00, acc[0][1] = c01, acc[1][0] = c10, acc[1][1] = c11, acc[2][0] = c20, acc[2][1] = c21;
+    acc[3][0] = c30, acc[3][1] = c31, acc[4][0] = c40, acc[4][1] = c41, acc[5][0] = c50, acc[5][1] = c51;
+}
+
+struct f32_scratch {
+    aligned_buffer<float> a, partial;
+};
+inline f32_scratch& thread_f32_scratch() {
+    thread_local f32_scratch s;
+    return s;
+}
+
+/// Row-major float A read in place (no packing).
+struct f32_matrix {
+    const float* a;
+    std::ptrdiff_t lda;
+    static constexpr bool materialize = false;
+    const float* row(std::size_t m) const noexcept { return a + static_cast<std::ptrdiff_t>(m) * lda; }
+};
+
+/// The GEMM body shared by gemm_f32 and conv2d_f32. Source either exposes rows in place (materialize == false) or
+/// copies K contiguous floats of row m into a buffer via for_each_segment (im2col).
+template <class Arch, class Source>
+void gemm_f32_run(const Source& src, std::size_t m, const packed_f32<Arch>& w, const out_f32& out,
+                  execution_context* ctx) {
+    using batch = xsimd::batch<float, Arch>;
+    constexpr std::size_t L = batch::size, nr = 2 * L, mr = f32_mr;
+    require(!w.empty(), error_code::argument, "gemm_f32: the packed weights are empty");
+    require(out.c != nullptr, error_code::argument, "gemm_f32: output pointer is null");
+    if (m == 0) return;
+    const std::size_t n = w.n(), k = w.k(), panels = w.panels();
+    aligned_buffer<float> bias(panels * nr);
+    if (out.bias)
+        for (std::size_t j = 0; j < n; ++j) bias[j] = out.bias[j];
+    const std::size_t row_blocks = (m + mr - 1) / mr;
+    const std::size_t threads = ctx ? ctx->threads() : 1;
+    const bool split_n = threads > 1 && row_blocks < 4 * threads && panels >= 2 * threads;
+    // Blocking: K in nkb equal blocks of <= kc_max (a panel slice of kc_max*nr floats is 32 KiB: it stays in L1
+    // while the row tiles stream past it); panels in groups of ~1 MiB (L2); A in chunks of mb rows (mb x kc ~256 KiB).
+    constexpr std::size_t kc_max = (32 * 1024) / (nr * sizeof(float));
+    const std::size_t nkb = (k + kc_max - 1) / kc_max, kc = (k + nkb - 1) / nkb;
+    const std::size_t group = std::max<std::size_t>(1, (1u << 20) / (k * nr * sizeof(float)));
+    // A chunk height from the K block (not K): only mb x kc floats of A need to stay cached at a time, and a taller
+    // chunk means fewer passes over a W that does not fit L2 (ViT fc2: 9.4 MB).
+    std::size_t mb = (256 * 1024) / (kc * sizeof(float)) / mr * mr;
+    if constexpr (Source::materialize) mb = std::min(mb, (1u << 20) / (k * sizeof(float)) / mr * mr);  // copy <= 1 MiB
+    mb = mb < mr ? mr : (mb > 32 * mr ? 32 * mr : mb);
+
+    auto epilogue = [&](const batch (&acc)[6][2], std::size_t m0, std::size_t nrows, std::size_t p) {
+        const std::size_t n0 = p * nr, ncols = std::min(nr, n - n0);
+        const batch bias0 = batch::load_aligned(bias.data() + n0), bias1 = batch::load_aligned(bias.data() + n0 + L);
+        const bool direct = nrows == mr && ncols == nr && out.layout.col_stride == 1;
+        alignas(64) float tmp[6][nr];
+        for (std::size_t r = 0; r < nrows; ++r) {
+            float* dst = direct ? out.c + out.layout.row_offset(m0 + r) + static_cast<std::ptrdiff_t>(n0) : tmp[r];
+            (acc[r][0] + bias0).store_unaligned(dst);
+            (acc[r][1] + bias1).store_unaligned(dst + L);
+        }
+        if (!direct)
+            for (std::size_t r = 0; r < nrows; ++r) {
+                float* row = out.c + out.layout.row_offset(m0 + r);
+                for (std::size_t c = 0; c < ncols; ++c)
+                    row[static_cast<std::ptrdiff_t>(n0 + c) * out.layout.col_stride] = tmp[r][c];
+            }
+    };
+
+    auto work = [&](std::size_t rb0, std::size_t rb1, std::size_t p0, std::size_t p1) {
+        f32_scratch& scratch = thread_f32_scratch();
+        if constexpr (Source::materialize) scratch.a.ensure(mb * k);
+        if (nkb > 1) scratch.partial.ensure((mb / mr) * group * mr * nr);
+        for (std::size_t r0 = rb0 * mr; r0 < rb1 * mr && r0 < m; r0 += mb) {
+            const std::size_t rows = std::min({mb, rb1 * mr - r0, m - r0});
+            if constexpr (Source::materialize)
+                for (std::size_t r = 0; r < rows; ++r) {
+                    float* d = scratch.a.data() + r * k;
+                    src.for_each_segment(r0 + r, [&](const float* p, std::size_t len) {
+                        std::memcpy(d, p, len * sizeof(float));
+                        d += len;
+                    });
+                }
+            for (std::size_t g0 = p0; g0 < p1; g0 += group) {
+                const std::size_t g1 = std::min(p1, g0 + group);
+                for (std::size_t kb = 0; kb < nkb; ++kb) {
+                    const std::size_t k0 = kb * kc, klen = std::min(kc, k - k0);
+                    for (std::size_t p = g0; p < g1; ++p)
+                        for (std::size_t i = 0; i < rows; i += mr) {
+                            const std::size_t nrows = std::min(mr, rows - i);
+                            const float* arows[6];
+                            for (std::size_t r = 0; r < 6; ++r) {
+                                const std::size_t rr = r < nrows ? i + r : i;  // rows past M reuse a valid row
+                                if constexpr (Source::materialize) arows[r] = scratch.a.data() + rr * k + k0;
+                                else arows[r] = src.row(r0 + rr) + k0;
+                            }
+                            float* part = nkb > 1 ? scratch.partial.data() + ((i / mr) * group + (p - g0)) * mr * nr
+                                                  : nullptr;
+                            batch acc[6][2];
+                            kernel_f32<Arch>(arows, w.panel(p) + k0 * nr, klen, kb > 0 ? part : nullptr, acc);
+                            if (kb + 1 < nkb) {
+                                for (std::size_t r = 0; r < 6; ++r) {
+                                    acc[r][0].store_aligned(part + r * nr);
+                                    acc[r][1].store_aligned(part + r * nr + L);
+                                }
+                            } else {
+                                epilogue(acc, r0 + i, nrows, p);
+                            }
+                        }
+                }
+            }
+        }
+    };
+    if (threads == 1) work(0, row_blocks, 0, panels);
+    else if (split_n) ctx->parallel_for(panels, [&](std::size_t b, std::size_t e) { work(0, row_blocks, b, e); });
+    else ctx->parallel_for(row_blocks, [&](std::size_t b, std::size_t e) { work(b, e, 0, panels); });
+}
+
+}  // namespace detail
+
+/// C[m,n] = (sum_k a[m*lda + k] * w(n,k)) + bias[n] for m < M, n < w.n() (out.layout places C; bias may be null).
+/// The k-sum is a chain of xsimd::fma in k order (exactly one rounding per step with FMA hardware); results agree
+/// with reference::gemm_f32 to float accuracy and are bit-identical for any thread count.
+/// Throws: zoa::error(argument) for empty weights, a null output or lda < K.
+template <class Arch = default_arch>
+void gemm_f32(const float* a, std::size_t m, std::ptrdiff_t lda, const packed_f32<Arch>& w, const out_f32& out,
+              execution_context* ctx = nullptr) {
+    require(a != nullptr || m == 0, error_code::argument, "gemm_f32: A is null");
+    require(m == 0 || lda >= static_cast<std::ptrdiff_t>(w.k()), error_code::argument, "gemm_f32: lda = ", lda,
+            " < K = ", w.k());
+    detail::gemm_f32_run<Arch>(detail::f32_matrix{a, lda}, m, w, out, ctx);
+}
+
+}  // namespace zoa::kernels
+// ---- end zoa/kernels/gemm_f32.hpp
+// #include "zoa/kernels/gemm_q8.hpp"
+// ---- begin zoa/kernels/gemm_q8.hpp
+// zoa — quantized GEMM C = stage(A x W^T) for <= 8-bit operands: packing, tiling, threads, path dispatch
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+// #include "zoa/core/aligned_buffer.hpp"
+// #include "zoa/core/arch.hpp"
+// #include "zoa/core/error.hpp"
+// #include "zoa/core/execution.hpp"
+// #include "zoa/kernels/operand_range.hpp"
+// ---- begin zoa/kernels/operand_range.hpp
+// zoa — compile-time value ranges of quantized GEMM operands and the exact kernel path they select
+
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+
+// #include "zoa/core/arch.hpp"
+
+namespace zoa::kernels {
+
+/// Arch tag for zoa's integer kernels: Base plus AVX-VNNI (vpdpbusd / vpdpwssd on 256-bit registers, either the
+/// VEX AVX-VNNI or the EVEX AVX512-VNNI+VL encoding). Only gemm_q8/conv2d_q8 read it (xsimd has no VNNI tag and
+/// batch<T, with_vnni<...>> does not exist); being a distinct type, it keeps VNNI and non-VNNI builds of the
+/// same kernel distinct symbols (ODR-safe).
+template <class Base>
+struct with_vnni : Base {
+    static constexpr const char* name() noexcept { return "vnni"; }
+};
+
+template <class Arch>
+inline constexpr bool is_vnni_arch_v = false;
+template <class Base>
+inline constexpr bool is_vnni_arch_v<with_vnni<Base>> = true;
+
+/// True when this translation unit is compiled with 256-bit VNNI (-mavxvnni, or -mavx512vnni -mavx512vl).
+inline constexpr bool vnni_compiled =
+#if defined(__AVX2__) && (defined(__AVXVNNI__) || (defined(__AVX512VNNI__) && defined(__AVX512VL__)))
+    true;
+#else
+    false;
+#endif
+
+/// The Arch gemm_q8 uses by default: zoa::default_arch, plus VNNI when the compile flags enable it.
+using q8_default_arch = std::conditional_t<vnni_compiled && has_avx2_v<default_arch>, with_vnni<default_arch>,
+                                           default_arch>;
+
+/// A code range type: `storage` (int8_t or uint8_t) and static constexpr `min` < `max` inside storage's range,
+/// e.g. zoa::quant::value_range<Lo, Hi>, zoa::quant::signed_range<b> ([-2^(b-1), 2^(b-1)-1], PTQ4ViT) or
+/// zoa::quant::unsigned_range<b> ([0, 2^b-1], MQBench). The quantization policy guarantees that every stored code
+/// lies in the range; the kernels rely on it for exactness and check it (zoa::error(numeric) otherwise).
+template <class R, class = void>
+struct is_code_range : std::false_type {};
+template <class R>
+struct is_code_range<R, std::void_t<typename R::storage, decltype(R::min), decltype(R::max)>>
+    : std::bool_constant<(std::is_same_v<typename R::storage, std::int8_t> ||
+                          std::is_same_v<typename R::storage, std::uint8_t>) &&
+                         int(R::min) < int(R::max) &&
+                         int(R::min) >= int(std::numeric_limits<typename R::storage>::min()) &&
+                         int(R::max) <= int(std::numeric_limits<typename R::storage>::max())> {};
+template <class R>
+inline constexpr bool is_code_range_v = is_code_range<R>::value;
+
+namespace detail {
+constexpr long abs_l(long v) { return v < 0 ? -v : v; }
+constexpr long max_l(long a, long b) { return a < b ? b : a; }
+constexpr long min_l(long a, long b) { return a < b ? a : b; }
+}  // namespace detail
+
+/// How gemm_q8 multiplies A (activations, ARange) by W (weights, WRange), chosen at compile time.
+///
+/// With VNNI (`Vnni`): vpdpbusd multiplies unsigned by signed bytes and sums four products into int32 without any
+/// intermediate saturation, so every range uses the byte layout below (a_u, w_s) and the offset algebra: exact.
+/// Without VNNI, two exact integer paths exist (x86 names; the portable path computes the same integers):
+///
+/// * maddubs path (`use_maddubs`): A is stored shifted to unsigned, a_u = a + a_shift in [0, a_umax];
+///   W is stored centred to signed, w_s = w - w_offset in [-w_abs, w_abs]. vpmaddubsw computes one int16 lane
+///   as u0*s0 + u1*s1 and *saturates*; it is exact iff |u0*s0 + u1*s1| <= 32767, which holds for all operand
+///   values iff  pair_bound = 2 * a_umax * w_abs <= 32767.
+///   e.g. A6W6: 2*63*32 = 4032; A4W4: 2*15*8 = 240; 7-bit A with 8-bit W: 2*127*128 = 32512 (all exact);
+///   A8W8: 2*255*128 = 65280 (would saturate -> this path is not used).
+///   `depth` = min(floor(32767 / pair_bound), max_depth) vpmaddubsw results are summed in int16 (|sum| <=
+///   depth*pair_bound <= 32767, so vpaddw never wraps) before one vpmaddwd(.,1) widens them to int32.
+///   Zero points and the shifts are removed with the standard offset algebra (see gemm_q8.hpp):
+///     sum_k (a-za)(w-zw) = sum a_u w_s - zw_s * sum_k a_u - c * sum_k w_s + K * c * zw_s,
+///     c = a_shift + za, zw_s = zw - w_offset.
+/// * exact int16 path (otherwise, i.e. 8-bit x 8-bit): A is stored as int16 (a - za), W as int16 (w - zw),
+///   both in [-255, 255]; vpmaddwd forms (a0 w0 + a1 w1) exactly in int32 (|.| <= 2*255*255 = 130050),
+///   so no correction terms are needed.
+///
+/// Both paths accumulate in int32 with wrap-around; the result is exact when the true value fits in int32,
+/// which `max_k` guarantees: K * (Amax-Amin) * (Wmax-Wmin) <= 2^31 - 1 (zero points lie inside the ranges).
+template <class ARange, class WRange, bool Vnni = false, int MaxDepth = 64>
+struct q8_plan {
+    static_assert(is_code_range_v<ARange> && is_code_range_v<WRange>,
+                  "zoa::kernels::q8_plan: ARange and WRange must be code ranges (e.g. zoa::quant::signed_range<b>)");
+    using a_range = ARange;
+    using w_range = WRange;
+    static constexpr int a_min = int(ARange::min), a_max = int(ARange::max);
+    static constexpr int w_min = int(WRange::min), w_max = int(WRange::max);
+    using a_storage = typename ARange::storage;
+    using w_storage = typename WRange::storage;
+
+    /// a_u = a + a_shift >= 0 (activations made unsigned for vpmaddubsw).
+    static constexpr int a_shift = a_min < 0 ? -a_min : 0;
+    static constexpr int a_umax = a_max + a_shift;
+    /// w_s = w - w_offset: unsigned weight codes are centred (u8 [0,255] -> [-128,127], u6 [0,63] -> [-32,31]).
+    static constexpr int w_offset = w_min < 0 ? 0 : (w_min + w_max + 1) / 2;
+    static constexpr int w_abs = static_cast<int>(
+        detail::max_l(detail::abs_l(w_min - w_offset), detail::abs_l(w_max - w_offset)));
+    static_assert(w_min - w_offset >= -128 && w_max - w_offset <= 127, "centred weights fit int8");
+
+    /// Largest |u0*s0 + u1*s1| one vpmaddubsw lane can produce.
+    static constexpr long pair_bound = 2L * a_umax * w_abs;
+    static constexpr bool vnni = Vnni;
+    /// vpmaddubsw is exact for these ranges (used when there is no VNNI).
+    static constexpr bool use_maddubs = !Vnni && pair_bound <= 32767;
+    /// Byte layout (a_u x w_s with the offset algebra) instead of the int16 layout (a - za) x (w - zw).
+    static constexpr bool bytes = Vnni || use_maddubs;
+    /// vpmaddubsw results summed in int16 before widening (1 when only a single product pair is exact).
+    static constexpr int depth = use_maddubs ? static_cast<int>(detail::min_l(32767 / pair_bound, MaxDepth)) : 0;
+    /// K is zero-padded to a multiple of k_step in the packed layouts (4 bytes per lane quad, 2 int16 per pair).
+    static constexpr int k_step = bytes ? 4 : 2;
+
+    /// Largest K for which the int32 result is exact: K * (Amax-Amin) * (Wmax-Wmin) <= 2^31 - 1.
+    static constexpr long max_k = 2147483647L / (long(a_max - a_min) * long(w_max - w_min));
+};
+
+}  // namespace zoa::kernels
+// ---- end zoa/kernels/operand_range.hpp
+// #include "zoa/kernels/output_stage.hpp"
+// #include "zoa/kernels/pack.hpp"
+// ---- begin zoa/kernels/pack.hpp
+// zoa — packing of quantized GEMM weights into zoa's panel layout (once at load, or per call for attention)
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+
+// #include "zoa/core/aligned_buffer.hpp"
+// #include "zoa/core/error.hpp"
+// #include "zoa/kernels/operand_range.hpp"
+// #include "zoa/kernels/x86/pack_q8_avx2.hpp"
+// ---- begin zoa/kernels/x86/pack_q8_avx2.hpp
+// zoa — AVX2 fast paths of packed_q8::pack for the two common source layouts (k-contiguous, n-contiguous)
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+
+namespace zoa::kernels::x86 {
+
+/// Running min/max of 16 codes (as int) for the range check.
+template <class T>
+struct code_bounds {
+    __m128i lo = _mm_set1_epi8(static_cast<char>(std::is_signed_v<T> ? 127 : -1));
+    __m128i hi = _mm_set1_epi8(static_cast<char>(std::is_signed_v<T> ? -128 : 0));
+    void add(__m128i v) noexcept {
+        if constexpr (std::is_signed_v<T>) {
+            lo = _mm_min_epi8(lo, v);
+            hi = _mm_max_epi8(hi, v);
+        } else {
+            lo = _mm_min_epu8(lo, v);
+            hi = _mm_max_epu8(hi, v);
+        }
+    }
+    bool inside(int mn, int mx) const noexcept {
+        alignas(16) T a[16], b[16];
+        _mm_store_si128(reinterpret_cast<__m128i*>(a), lo);
+        _mm_store_si128(reinterpret_cast<__m128i*>(b), hi);
+        for (int i = 0; i < 16; ++i)
+            if (int(a[i]) < mn || int(b[i]) > mx) return false;
+        return true;
+    }
+};
+
+/// Byte layout, one column whose k codes are contiguous: dst_col[(k/4)*64 + k%4] = int8(src[k] - off) for
+/// k < kfull (a multiple of 16); returns sum_k (src[k] - off). dst_col = panel + c*4.
+template <class T>
+std::int64_t bytes_column(const T* src, std::size_t kfull, int off, std::int8_t* dst_col, code_bounds<T>& b) noexcept {
+    const __m128i voff = _mm_set1_epi8(static_cast<char>(off)), flip = _mm_set1_epi8(static_cast<char>(0x80));
+    __m128i sum = _mm_setzero_si128();
+    for (std::size_t k0 = 0; k0 < kfull; k0 += 16) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + k0));
+        b.add(v);
+        const __m128i ws = _mm_sub_epi8(v, voff);
+        sum = _mm_add_epi64(sum, _mm_sad_epu8(_mm_xor_si128(ws, flip), _mm_setzero_si128()));  // sum of ws + 128
+        std::int8_t* d = dst_col + (k0 / 4) * 64;
+        const std::int32_t w0 = _mm_cvtsi128_si32(ws), w1 = _mm_cvtsi128_si32(_mm_srli_si128(ws, 4)),
+                           w2 = _mm_cvtsi128_si32(_mm_srli_si128(ws, 8)), w3 = _mm_cvtsi128_si32(_mm_srli_si128(ws, 12));
+        std::memcpy(d, &w0, 4);
+        std::memcpy(d + 64, &w1, 4);
+        std::memcpy(d + 128, &w2, 4);
+        std::memcpy(d + 192, &w3, 4);
+    }
+    alignas(16) std::int64_t s2[2];
+    _mm_store_si128(reinterpret_cast<__m128i*>(s2), sum);
+    return s2[0] + s2[1] - 128 * static_cast<std::int64_t>(kfull);
+}
+
+/// Byte layout, one full panel whose 16 columns are contiguous (W(n,k) = src[n + k*stride_k]): for every k quad,
+/// interleave 4 rows of 16 codes into [c][4 k] (64 bytes). kfull is a multiple of 4; sums[c] += sum_k (w - off).
+template <class T>
+void bytes_panel(const T* src, std::ptrdiff_t stride_k, std::size_t kfull, int off, std::int8_t* dst,
+                 std::int32_t* sums, code_bounds<T>& b) noexcept {
+    const __m128i voff = _mm_set1_epi8(static_cast<char>(off));
+    __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
+    for (std::size_t k0 = 0; k0 < kfull; k0 += 4) {
+        __m128i r[4];
+        for (int i = 0; i < 4; ++i) {
+            const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + static_cast<std::ptrdiff_t>(k0 + static_cast<std::size_t>(i)) * stride_k));
+            b.add(v);
+            r[i] = _mm_sub_epi8(v, voff);
+            s0 = _mm256_add_epi32(s0, _mm256_cvtepi8_epi32(r[i]));
+            s1 = _mm256_add_epi32(s1, _mm256_cvtepi8_epi32(_mm_srli_si128(r[i], 8)));
+        }
+        const __m128i a = _mm_unpacklo_epi8(r[0], r[1]), c = _mm_unpacklo_epi8(r[2], r[3]);
+        const __m128i a2 = _mm_unpackhi_epi8(r[0], r[1]), c2 = _mm_unpackhi_epi8(r[2], r[3]);
+        std::int8_t* d = dst + (k0 / 4) * 64;
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(d), _mm_unpacklo_epi16(a, c));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 16), _mm_unpackhi_epi16(a, c));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 32), _mm_unpacklo_epi16(a2, c2));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 48), _mm_unpackhi_epi16(a2, c2));
+    }
+    alignas(32) std::int32_t t[16];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(t), s0);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(t + 8), s1);
+    for (int c = 0; c < 16; ++c) sums[c] += t[c];
+}
+
+/// int16 layout, one column with contiguous k: dst_col[(k/2)*32 + k%2] = int16(src[k] - z), k < kfull (multiple of
+/// 16). dst_col = panel + c*2 (int16 units).
+template <class T>
+void s16_column(const T* src, std::size_t kfull, int z, std::int16_t* dst_col, code_bounds<T>& b) noexcept {
+    const __m256i vz = _mm256_set1_epi16(static_cast<short>(z));
+    for (std::size_t k0 = 0; k0 < kfull; k0 += 16) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + k0));
+        b.add(v);
+        const __m256i w = _mm256_sub_epi16(std::is_signed_v<T> ? _mm256_cvtepi8_epi16(v) : _mm256_cvtepu8_epi16(v), vz);
+        alignas(32) std::int32_t pairs[8];
+        _mm256_store_si256(reinterpret_cast<__m256i*>(pairs), w);
+        std::int16_t* d = dst_col + (k0 / 2) * 32;
+        for (std::size_t i = 0; i < 8; ++i) std::memcpy(d + i * 32, &pairs[i], 4);
+    }
+}
+
+/// int16 layout, one full panel with contiguous columns: for every k pair, int16 (w - z[c]) interleaved [c][2 k].
+template <class T>
+void s16_panel(const T* src, std::ptrdiff_t stride_k, std::size_t kfull, const std::int32_t* z, std::int16_t* dst,
+               code_bounds<T>& b) noexcept {
+    const __m256i vz = _mm256_packs_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(z)),
+                                          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(z + 8)));
+    const __m256i zord = _mm256_permute4x64_epi64(vz, 0xD8);  // z[0..15] as int16 in column order
+    for (std::size_t k0 = 0; k0 < kfull; k0 += 2) {
+        __m256i r[2];
+        for (int i = 0; i < 2; ++i) {
+            const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + static_cast<std::ptrdiff_t>(k0 + static_cast<std::size_t>(i)) * stride_k));
+            b.add(v);
+            r[i] = _mm256_sub_epi16(std::is_signed_v<T> ? _mm256_cvtepi8_epi16(v) : _mm256_cvtepu8_epi16(v), zord);
+        }
+        const __m256i lo = _mm256_unpacklo_epi16(r[0], r[1]), hi = _mm256_unpackhi_epi16(r[0], r[1]);
+        std::int16_t* d = dst + (k0 / 2) * 32;
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(d), _mm256_permute2x128_si256(lo, hi, 0x20));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + 16), _mm256_permute2x128_si256(lo, hi, 0x31));
+    }
+}
+
+}  // namespace zoa::kernels::x86
+
+#endif  // __AVX2__
+// ---- end zoa/kernels/x86/pack_q8_avx2.hpp
+
+namespace zoa::kernels {
+
+/// Weights W (N x K, W(n,k) = w[n*stride_n + k*stride_k], PyTorch Linear layout is stride_n = K, stride_k = 1)
+/// repacked for gemm_q8 with activations in ARange and weights in WRange.
+///
+/// The layout depends on q8_plan<ARange, WRange, Arch has VNNI> (so gemm_q8 takes Arch from the packed weights).
+/// N is split into panels of nr = 16 columns (zero-padded), K is zero-padded to k_padded() (a multiple of
+/// plan::k_step). Inside a panel:
+///   byte layout (plan::bytes):  int8 w_s = w - w_offset at byte     (k/4)*64 + c*4 + k%4   (c = column in panel)
+///   int16 layout:               int16 (w - zw[n])       at element  (k/2)*32 + c*2 + k%2
+/// so one k-quad (k-pair) of 16 columns is 64 contiguous bytes = two 256-bit vectors.
+/// Column data (padded to panels*16): col_sums()[n] = sum_k w_s[n,k]; centred_zero_points()[n] = zw[n] - w_offset
+/// (byte layout; the int16 layout bakes zw into the weights).
+/// Packing costs O(N*K) and reuses the storage, so attention can repack K/V per head cheaply.
+template <class ARange, class WRange, class Arch = q8_default_arch>
+class packed_q8 {
+public:
+    using plan = q8_plan<ARange, WRange, is_vnni_arch_v<Arch>>;
+    using a_range = ARange;
+    using w_range = WRange;
+    using arch = Arch;
+    using w_storage = typename WRange::storage;
+    static constexpr std::size_t nr = 16;
+
+    packed_q8() = default;
+
+    /// Packs at construction; see pack().
+    packed_q8(const w_storage* w, std::size_t n, std::size_t k, std::ptrdiff_t stride_n, std::ptrdiff_t stride_k,
+              const std::int32_t* zero_points = nullptr, std::size_t zero_point_count = 0) {
+        pack(w, n, k, stride_n, stride_k, zero_points, zero_point_count);
+    }
+
+    /// (Re)packs W. zero_points: null/count 0 -> all 0 (symmetric), count 1 -> per tensor, count n -> per channel.
+    /// Throws: zoa::error(argument) for empty shapes, K > plan::max_k, bad zero-point count or a zero point
+    /// outside WRange; zoa::error(numeric) for a weight outside WRange (message names (n, k) and the value).
+    void pack(const w_storage* w, std::size_t n, std::size_t k, std::ptrdiff_t stride_n, std::ptrdiff_t stride_k,
+              const std::int32_t* zero_points = nullptr, std::size_t zero_point_count = 0) {
+        require(w != nullptr && n > 0 && k > 0, error_code::argument, "packed_q8: empty weights (n = ", n,
+                ", k = ", k, ")");
+        require(static_cast<long>(k) <= plan::max_k, error_code::argument, "packed_q8: K = ", k,
+                " exceeds the exact-int32 bound ", plan::max_k, " for these ranges");
+        require(zero_point_count == 0 || zero_point_count == 1 || zero_point_count == n, error_code::argument,
+                "packed_q8: expected 0, 1 or N = ", n, " weight zero points, got ", zero_point_count);
+        require(zero_point_count == 0 || zero_points != nullptr, error_code::argument,
+                "packed_q8: zero_points is null but zero_point_count = ", zero_point_count);
+        n_ = n;
+        k_ = k;
+        kp_ = (k + plan::k_step - 1) / plan::k_step * plan::k_step;
+        panels_ = (n + nr - 1) / nr;
+        const std::size_t elem = plan::bytes ? 1 : 2;
+        data_.ensure(panels_ * kp_ * nr * elem);
+        col_sums_.ensure(panels_ * nr);
+        zw_.ensure(panels_ * nr);
+        has_zero_point_ = false;
+        for (std::size_t j = 0; j < panels_ * nr; ++j) {
+            std::int32_t zw = 0;
+            if (j < n && zero_point_count) {
+                zw = zero_points[zero_point_count == 1 ? 0 : j];
+                require(zw >= plan::w_min && zw <= plan::w_max, error_code::argument, "packed_q8: weight zero point[",
+                        j, "] = ", zw, " outside [", plan::w_min, ", ", plan::w_max, "]");
+            }
+            zw_[j] = j < n ? zw - plan::w_offset : 0;
+            if (zw_[j] != 0) has_zero_point_ = true;
+        }
+        std::memset(data_.data(), 0, panels_ * kp_ * nr * elem);  // padding (k >= K, n >= N) is zero
+        for (std::size_t j = 0; j < panels_ * nr; ++j) col_sums_[j] = 0;
+        if (!pack_fast(w, stride_n, stride_k)) {
+            int mn = plan::w_min, mx = plan::w_max;
+            pack_scalar(w, 0, n, 0, k, stride_n, stride_k, true, mn, mx);
+        }
+    }
+
+    std::size_t n() const noexcept { return n_; }
+    std::size_t k() const noexcept { return k_; }
+    std::size_t k_padded() const noexcept { return kp_; }
+    std::size_t panels() const noexcept { return panels_; }
+    bool empty() const noexcept { return n_ == 0; }
+    /// True when some column has a nonzero centred zero point (the kernels then need row sums of A).
+    bool has_zero_point() const noexcept { return has_zero_point_; }
+
+    /// Panel p (byte layout): kp * 16 int8.
+    const std::int8_t* panel_s8(std::size_t p) const noexcept {
+        return reinterpret_cast<const std::int8_t*>(data_.data()) + p * kp_ * nr;
+    }
+    /// Panel p (int16 layout): kp * 16 int16.
+    const std::int16_t* panel_s16(std::size_t p) const noexcept {
+        return reinterpret_cast<const std::int16_t*>(data_.data()) + p * kp_ * nr;
+    }
+    const std::int32_t* col_sums() const noexcept { return col_sums_.data(); }
+    const std::int32_t* centred_zero_points() const noexcept { return zw_.data(); }
+    /// Bytes held (weights + per-column data).
+    std::size_t bytes() const noexcept { return data_.size() + (col_sums_.size() + zw_.size()) * 4; }
+
+private:
+    static constexpr bool needs_range_check = plan::w_min != int(std::numeric_limits<w_storage>::min()) ||
+                                              plan::w_max != int(std::numeric_limits<w_storage>::max());
+
+    /// W(n,k) for n in [n0, n1), k in [k0, k1) element by element, tracking the codes' min/max; with `check`, a
+    /// code outside WRange throws zoa::error(numeric) naming (n, k).
+    void pack_scalar(const w_storage* w, std::size_t n0, std::size_t n1, std::size_t k0, std::size_t k1,
+                     std::ptrdiff_t stride_n, std::ptrdiff_t stride_k, bool check, int& mn, int& mx) {
+        for (std::size_t j = n0; j < n1; ++j) {
+            const std::size_t p = j / nr, c = j % nr;
+            for (std::size_t kk = k0; kk < k1; ++kk) {
+                const int v = w[static_cast<std::ptrdiff_t>(j) * stride_n + static_cast<std::ptrdiff_t>(kk) * stride_k];
+                mn = v < mn ? v : mn;
+                mx = v > mx ? v : mx;
+                if (needs_range_check && check && (v < plan::w_min || v > plan::w_max))
+                    fail(error_code::numeric, "packed_q8: weight (", j, ", ", kk, ") = ", v, " outside [", plan::w_min,
+                         ", ", plan::w_max, "]");
+                if constexpr (plan::bytes) {
+                    const int ws = v - plan::w_offset;
+                    col_sums_[j] += ws;
+                    reinterpret_cast<std::int8_t*>(data_.data())[p * kp_ * nr + (kk / 4) * 64 + c * 4 + kk % 4] =
+                        static_cast<std::int8_t>(ws);
+                } else {
+                    reinterpret_cast<std::int16_t*>(data_.data())[p * kp_ * nr + (kk / 2) * 32 + c * 2 + kk % 2] =
+                        static_cast<std::int16_t>(v - (zw_[j] + plan::w_offset));
+                }
+            }
+        }
+    }
+
+    /// SIMD packing of k-contiguous (stride_k == 1) or n-contiguous (stride_n == 1) sources; false when not
+    /// applicable or when a code is outside WRange (the caller then repacks element by element and throws).
+    bool pack_fast(const w_storage* w, std::ptrdiff_t stride_n, std::ptrdiff_t stride_k) {
+#if defined(__AVX2__)
+        x86::code_bounds<w_storage> b;
+        int mn = plan::w_min, mx = plan::w_max;  // bounds of the codes packed by the scalar remainders
+        if (stride_k == 1) {
+            const std::size_t kfull = k_ / 16 * 16;
+            for (std::size_t j = 0; j < n_; ++j) {
+                const w_storage* col = w + static_cast<std::ptrdiff_t>(j) * stride_n;
+                const std::size_t p = j / nr, c = j % nr;
+                if constexpr (plan::bytes)
+                    col_sums_[j] = static_cast<std::int32_t>(x86::bytes_column(
+                        col, kfull, plan::w_offset, reinterpret_cast<std::int8_t*>(data_.data()) + p * kp_ * nr + c * 4, b));
+                else
+                    x86::s16_column(col, kfull, zw_[j] + plan::w_offset,
+                                    reinterpret_cast<std::int16_t*>(data_.data()) + p * kp_ * nr + c * 2, b);
+            }
+            pack_scalar(w, 0, n_, kfull, k_, stride_n, 1, false, mn, mx);
+        } else if (stride_n == 1) {
+            const std::size_t full = n_ / nr, kfull = plan::bytes ? k_ / 4 * 4 : k_ / 2 * 2;
+            for (std::size_t p = 0; p < full; ++p) {
+                if constexpr (plan::bytes)
+                    x86::bytes_panel(w + p * nr, stride_k, kfull, plan::w_offset,
+                                     reinterpret_cast<std::int8_t*>(data_.data()) + p * kp_ * nr, col_sums_.data() + p * nr, b);
+                else {
+                    std::int32_t z[nr];
+                    for (std::size_t c = 0; c < nr; ++c) z[c] = zw_[p * nr + c] + plan::w_offset;
+                    x86::s16_panel(w + p * nr, stride_k, kfull, z, reinterpret_cast<std::int16_t*>(data_.data()) + p * kp_ * nr, b);
+                }
+            }
+            pack_scalar(w, 0, full * nr, kfull, k_, 1, stride_k, false, mn, mx);
+            pack_scalar(w, full * nr, n_, 0, k_, 1, stride_k, false, mn, mx);
+        } else {
+            return false;
+        }
+        if (needs_range_check) {
+            if (!b.inside(plan::w_min, plan::w_max) || mn < plan::w_min || mx > plan::w_max) {
+                std::memset(data_.data(), 0, panels_ * kp_ * nr * (plan::bytes ? 1 : 2));
+                for (std::size_t j = 0; j < panels_ * nr; ++j) col_sums_[j] = 0;
+                return false;
+            }
+        }
+        return true;
+#else
+        (void)w, (void)stride_n, (void)stride_k;
+        return false;
+#endif
+    }
+
+    aligned_buffer<std::uint8_t> data_;
+    aligned_buffer<std::int32_t> col_sums_, zw_;
+    std::size_t n_ = 0, k_ = 0, kp_ = 0, panels_ = 0;
+    bool has_zero_point_ = false;
+};
+
+}  // namespace zoa::kernels
+// ---- end zoa/kernels/pack.hpp
+// #include "zoa/kernels/x86/gemm_q8_avx2.hpp"
+// ---- begin zoa/kernels/x86/gemm_q8_avx2.hpp
+// zoa — AVX2 breakout for gemm_q8: exact vpmaddubsw / vpmaddwd microkernels, A-row packing, fused epilogues
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+// #include "zoa/kernels/output_stage.hpp"
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+
+namespace zoa::kernels::x86 {
+
+/// Register tile of the q8 microkernels: 4 rows x 16 columns of int32 (8 ymm accumulators).
+struct tile_4x16 {
+    __m256i v[4][2];
+};
+
+inline __m256i bcast32(const void* p) noexcept {
+    std::int32_t x;
+    std::memcpy(&x, p, 4);
+    return _mm256_set1_epi32(x);
+}
+
+/// maddubs path. a: 4 rows of kp unsigned bytes (row stride kp), b: one packed panel (kp*16 int8).
+/// acc[r][c] = sum_k a[r][k] * b(k, c), exact when Plan's pair bound holds: each vpmaddubsw lane u0*s0 + u1*s1
+/// stays within int16, and the lanes of up to Depth consecutive k quads are summed in int16 (|sum| <=
+/// Depth * pair_bound <= 32767) before one vpmaddwd(., 1) per Depth quads widens adjacent lanes into int32.
+template <int Depth>
+inline tile_4x16 kernel_maddubs(const std::uint8_t* a, const std::int8_t* b, std::size_t kp) noexcept {
+    const __m256i ones = _mm256_set1_epi16(1), zero = _mm256_setzero_si256();
+    __m256i c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero, c30 = zero, c31 = zero;
+    const std::uint8_t *a0 = a, *a1 = a + kp, *a2 = a + 2 * kp, *a3 = a + 3 * kp;
+    const std::size_t nq = kp / 4;
+    for (std::size_t q0 = 0; q0 < nq; q0 += Depth) {
+        const std::size_t q1 = q0 + Depth < nq ? q0 + Depth : nq;
+        // the first quad of the group initialises the int16 sums (one vpaddw fewer per group)
+        __m256i s00, s01, s10, s11, s20, s21, s30, s31;
+        {
+            const __m256i* bq = reinterpret_cast<const __m256i*>(b + q0 * 64);
+            const __m256i b0 = _mm256_load_si256(bq), b1 = _mm256_load_si256(bq + 1);
+            __m256i x = bcast32(a0 + 4 * q0);
+            s00 = _mm256_maddubs_epi16(x, b0), s01 = _mm256_maddubs_epi16(x, b1);
+            x = bcast32(a1 + 4 * q0);
+            s10 = _mm256_maddubs_epi16(x, b0), s11 = _mm256_maddubs_epi16(x, b1);
+            x = bcast32(a2 + 4 * q0);
+            s20 = _mm256_maddubs_epi16(x, b0), s21 = _mm256_maddubs_epi16(x, b1);
+            x = bcast32(a3 + 4 * q0);
+            s30 = _mm256_maddubs_epi16(x, b0), s31 = _mm256_maddubs_epi16(x, b1);
+        }
+#pragma GCC unroll 4
+        for (std::size_t q = q0 + 1; q < q1; ++q) {
+            const __m256i* bq = reinterpret_cast<const __m256i*>(b + q * 64);
+            const __m256i b0 = _mm256_load_si256(bq), b1 = _mm256_load_si256(bq + 1);
+            __m256i x = bcast32(a0 + 4 * q);
+            s00 = _mm256_add_epi16(s00, _mm256_maddubs_epi16(x, b0));
+            s01 = _mm256_add_epi16(s01, _mm256_maddubs_epi16(x, b1));
+            x = bcast32(a1 + 4 * q);
+            s10 = _mm256_add_epi16(s10, _mm256_maddubs_epi16(x, b0));
+            s11 = _mm256_add_epi16(s11, _mm256_maddubs_epi16(x, b1));
+            x = bcast32(a2 + 4 * q);
+            s20 = _mm256_add_epi16(s20, _mm256_maddubs_epi16(x, b0));
+            s21 = _mm256_add_epi16(s21, _mm256_maddubs_epi16(x, b1));
+            x = bcast32(a3 + 4 * q);
+            s30 = _mm256_add_epi16(s30, _mm256_maddubs_epi16(x, b0));
+            s31 = _mm256_add_epi16(s31, _mm256_maddubs_epi16(x, b1));
+        }
+        c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(s00, ones)), c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(s01, ones));
+        c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(s10, ones)), c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(s11, ones));
+        c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(s20, ones)), c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(s21, ones));
+        c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(s30, ones)), c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(s31, ones));
+    }
+    tile_4x16 t;
+    t.v[0][0] = c00, t.v[0][1] = c01, t.v[1][0] = c10, t.v[1][1] = c11;
+    t.v[2][0] = c20, t.v[2][1] = c21, t.v[3][0] = c30, t.v[3][1] = c31;
+    return t;
+}
+
+#if defined(__AVXVNNI__) || (defined(__AVX512VNNI__) && defined(__AVX512VL__))
+inline __m256i dpbusd(__m256i acc, __m256i u8, __m256i s8) noexcept {
+#if defined(__AVXVNNI__)
+    return _mm256_dpbusd_avx_epi32(acc, u8, s8);
+#else
+    return _mm256_dpbusd_epi32(acc, u8, s8);
+#endif
+}
+
+/// VNNI path (byte layout). acc[r][c] = sum_k a[r][k] * b(k, c): vpdpbusd adds the four u8 x s8 products of a lane
+/// quad to the int32 lane without intermediate saturation, exact for every code range (int32 wraps mod 2^32).
+/// Even and odd k quads go to two accumulator sets (16 named registers) to cover vpdpbusd's latency.
+inline tile_4x16 kernel_dpbusd(const std::uint8_t* a, const std::int8_t* b, std::size_t kp) noexcept {
+    __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+    __m256i d00 = c00, d01 = c00, d10 = c00, d11 = c00, d20 = c00, d21 = c00, d30 = c00, d31 = c00;
+    const std::uint8_t *a0 = a, *a1 = a + kp, *a2 = a + 2 * kp, *a3 = a + 3 * kp;
+    const std::size_t nq = kp / 4;
+    std::size_t q = 0;
+    for (; q + 2 <= nq; q += 2) {
+        const __m256i* bq = reinterpret_cast<const __m256i*>(b + q * 64);
+        const __m256i b0 = _mm256_load_si256(bq), b1 = _mm256_load_si256(bq + 1);
+        const __m256i b2 = _mm256_load_si256(bq + 2), b3 = _mm256_load_si256(bq + 3);
+        __m256i x = bcast32(a0 + 4 * q), y = bcast32(a0 + 4 * q + 4);
+        c00 = dpbusd(c00, x, b0), c01 = dpbusd(c01, x, b1), d00 = dpbusd(d00, y, b2), d01 = dpbusd(d01, y, b3);
+        x = bcast32(a1 + 4 * q), y = bcast32(a1 + 4 * q + 4);
+        c10 = dpbusd(c10, x, b0), c11 = dpbusd(c11, x, b1), d10 = dpbusd(d10, y, b2), d11 = dpbusd(d11, y, b3);
+        x = bcast32(a2 + 4 * q), y = bcast32(a2 + 4 * q + 4);
+        c20 = dpbusd(c20, x, b0), c21 = dpbusd(c21, x, b1), d20 = dpbusd(d20, y, b2), d21 = dpbusd(d21, y, b3);
+        x = bcast32(a3 + 4 * q), y = bcast32(a3 + 4 * q + 4);
+        c30 = dpbusd(c30, x, b0), c31 = dpbusd(c31, x, b1), d30 = dpbusd(d30, y, b2), d31 = dpbusd(d31, y, b3);
+    }
+    if (q < nq) {
+        const __m256i* bq = reinterpret_cast<const __m256i*>(b + q * 64);
+        const __m256i b0 = _mm256_load_si256(bq), b1 = _mm256_load_si256(bq + 1);
+        __m256i x = bcast32(a0 + 4 * q);
+        c00 = dpbusd(c00, x, b0), c01 = dpbusd(c01, x, b1);
+        x = bcast32(a1 + 4 * q);
+        c10 = dpbusd(c10, x, b0), c11 = dpbusd(c11, x, b1);
+        x = bcast32(a2 + 4 * q);
+        c20 = dpbusd(c20, x, b0), c21 = dpbusd(c21, x, b1);
+        x = bcast32(a3 + 4 * q);
+        c30 = dpbusd(c30, x, b0), c31 = dpbusd(c31, x, b1);
+    }
+    tile_4x16 t;
+    t.v[0][0] = _mm256_add_epi32(c00, d00), t.v[0][1] = _mm256_add_epi32(c01, d01);
+    t.v[1][0] = _mm256_add_epi32(c10, d10), t.v[1][1] = _mm256_add_epi32(c11, d11);
+    t.v[2][0] = _mm256_add_epi32(c20, d20), t.v[2][1] = _mm256_add_epi32(c21, d21);
+    t.v[3][0] = _mm256_add_epi32(c30, d30), t.v[3][1] = _mm256_add_epi32(c31, d31);
+    return t;
+}
+
+/// Two stacked 4 x 16 VNNI tiles (rows 0-3 from a, rows 4-7 from a + 4*kp): the B vectors of each k quad are
+/// loaded once for 8 rows and the 16 accumulators cover vpdpbusd's latency. Same sums as two kernel_dpbusd calls.
+inline void kernel_dpbusd_8x16(const std::uint8_t* a, const std::int8_t* b, std::size_t kp, tile_4x16& top,
+                               tile_4x16& bottom) noexcept {
+    __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+    __m256i c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+    const std::uint8_t *a0 = a, *a1 = a + kp, *a2 = a + 2 * kp, *a3 = a + 3 * kp;
+    const std::uint8_t *a4 = a + 4 * kp, *a5 = a + 5 * kp, *a6 = a + 6 * kp, *a7 = a + 7 * kp;
+    const std::size_t nq = kp / 4;
+    for (std::size_t q = 0; q < nq; ++q) {
+        const __m256i* bq = reinterpret_cast<const __m256i*>(b + q * 64);
+        const __m256i b0 = _mm256_load_si256(bq), b1 = _mm256_load_si256(bq + 1);
+        const std::size_t o = 4 * q;
+        __m256i x = bcast32(a0 + o), y = bcast32(a1 + o);
+        c00 = dpbusd(c00, x, b0), c01 = dpbusd(c01, x, b1), c10 = dpbusd(c10, y, b0), c11 = dpbusd(c11, y, b1);
+        x = bcast32(a2 + o), y = bcast32(a3 + o);
+        c20 = dpbusd(c20, x, b0), c21 = dpbusd(c21, x, b1), c30 = dpbusd(c30, y, b0), c31 = dpbusd(c31, y, b1);
+        x = bcast32(a4 + o), y = bcast32(a5 + o);
+        c40 = dpbusd(c40, x, b0), c41 = dpbusd(c41, x, b1), c50 = dpbusd(c50, y, b0), c51 = dpbusd(c51, y, b1);
+        x = bcast32(a6 + o), y = bcast32(a7 + o);
+        c60 = dpbusd(c60, x, b0), c61 = dpbusd(c61, x, b1), c70 = dpbusd(c70, y, b0), c71 = dpbusd(c71, y, b1);
+    }
+    top.v[0][0] = c00, top.v[0][1] = c01, top.v[1][0] = c10, top.v[1][1] = c11;
+    top.v[2][0] = c20, top.v[2][1] = c21, top.v[3][0] = c30, top.v[3][1] = c31;
+    bottom.v[0][0] = c40, bottom.v[0][1] = c41, bottom.v[1][0] = c50, bottom.v[1][1] = c51;
+    bottom.v[2][0] = c60, bottom.v[2][1] = c61, bottom.v[3][0] = c70, bottom.v[3][1] = c71;
+}
+#endif
+
+/// int16 path. a: 4 rows of kp int16 (row stride kp), b: one packed panel (kp*16 int16).
+/// acc[r][c] = sum_k a[r][k] * b(k, c); vpmaddwd forms a0*b0 + a1*b1 exactly in int32 for int16 inputs.
+inline tile_4x16 kernel_s16(const std::int16_t* a, const std::int16_t* b, std::size_t kp) noexcept {
+    tile_4x16 t;
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; ++r) t.v[r][0] = t.v[r][1] = _mm256_setzero_si256();
+    const std::size_t np = kp / 2;
+    for (std::size_t q = 0; q < np; ++q) {
+        const std::int16_t* bq = b + q * 32;
+        const __m256i b0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(bq));
+        const __m256i b1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(bq + 16));
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; ++r) {
+            const __m256i x = bcast32(a + static_cast<std::size_t>(r) * kp + q * 2);
+            t.v[r][0] = _mm256_add_epi32(t.v[r][0], _mm256_madd_epi16(x, b0));
+            t.v[r][1] = _mm256_add_epi32(t.v[r][1], _mm256_madd_epi16(x, b1));
+        }
+    }
+    return t;
+}
+
+/// dst[i] = src[i] + shift (as uint8), i < len; returns sum of dst; tracks min/max of src (as int).
+/// Signed sources: shift = 2^(b-1) maps [-2^(b-1), 2^(b-1)-1] onto [0, 2^b-1] (epi8 add wraps exactly there).
+template <class T>
+inline std::int64_t convert_u8(const T* src, std::size_t len, std::uint8_t shift, std::uint8_t* dst, int& mn,
+                               int& mx) noexcept {
+    const __m256i vs = _mm256_set1_epi8(static_cast<char>(shift));
+    const __m256i zero = _mm256_setzero_si256();
+    __m256i sum = zero;
+    __m256i vmin = _mm256_set1_epi8(static_cast<char>(std::is_signed_v<T> ? 127 : 255));
+    __m256i vmax = _mm256_set1_epi8(static_cast<char>(std::is_signed_v<T> ? -128 : 0));
+    std::size_t i = 0;
+    for (; i + 32 <= len; i += 32) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i));
+        if constexpr (std::is_signed_v<T>) {
+            vmin = _mm256_min_epi8(vmin, v);
+            vmax = _mm256_max_epi8(vmax, v);
+        } else {
+            vmin = _mm256_min_epu8(vmin, v);
+            vmax = _mm256_max_epu8(vmax, v);
+        }
+        const __m256i u = _mm256_add_epi8(v, vs);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), u);
+        sum = _mm256_add_epi64(sum, _mm256_sad_epu8(u, zero));
+    }
+    alignas(32) std::int64_t s4[4];
+    alignas(32) T lo[32], hi[32];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(s4), sum);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(lo), vmin);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(hi), vmax);
+    std::int64_t total = s4[0] + s4[1] + s4[2] + s4[3];
+    for (int j = 0; j < 32; ++j) {
+        mn = lo[j] < mn ? lo[j] : mn;
+        mx = hi[j] > mx ? hi[j] : mx;
+    }
+    for (; i < len; ++i) {
+        const int v = src[i];
+        mn = v < mn ? v : mn;
+        mx = v > mx ? v : mx;
+        dst[i] = static_cast<std::uint8_t>(v + shift);
+        total += dst[i];
+    }
+    return total;
+}
+
+/// dst[i] = int16(src[i] - zero_point), i < len; tracks min/max of src.
+template <class T>
+inline void convert_s16(const T* src, std::size_t len, std::int32_t zero_point, std::int16_t* dst, int& mn,
+                        int& mx) noexcept {
+    const __m256i vz = _mm256_set1_epi16(static_cast<short>(zero_point));
+    __m256i vmin = _mm256_set1_epi16(32767), vmax = _mm256_set1_epi16(-32768);
+    std::size_t i = 0;
+    for (; i + 16 <= len; i += 16) {
+        const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
+        const __m256i v = std::is_signed_v<T> ? _mm256_cvtepi8_epi16(b) : _mm256_cvtepu8_epi16(b);
+        vmin = _mm256_min_epi16(vmin, v);
+        vmax = _mm256_max_epi16(vmax, v);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), _mm256_sub_epi16(v, vz));
+    }
+    alignas(32) std::int16_t lo[16], hi[16];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(lo), vmin);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(hi), vmax);
+    for (int j = 0; j < 16; ++j) {
+        mn = lo[j] < mn ? lo[j] : mn;
+        mx = hi[j] > mx ? hi[j] : mx;
+    }
+    for (; i < len; ++i) {
+        const int v = src[i];
+        mn = v < mn ? v : mn;
+        mx = v > mx ? v : mx;
+        dst[i] = static_cast<std::int16_t>(v - zero_point);
+    }
+}
+
+/// Adds the per-column correction col[n0..n0+15] and, when row_sums is non-null, subtracts zw[n] * row_sums[r]:
+/// the offset algebra of the maddubs path (see gemm_q8.hpp).
+inline void correct(tile_4x16& t, const std::int32_t* col, const std::int32_t* zw, const std::int32_t* row_sums) noexcept {
+    const __m256i c0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(col));
+    const __m256i c1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(col + 8));
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; ++r) {
+        t.v[r][0] = _mm256_add_epi32(t.v[r][0], c0);
+        t.v[r][1] = _mm256_add_epi32(t.v[r][1], c1);
+    }
+    if (row_sums) {
+        const __m256i z0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(zw));
+        const __m256i z1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(zw + 8));
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; ++r) {
+            const __m256i s = _mm256_set1_epi32(row_sums[r]);
+            t.v[r][0] = _mm256_sub_epi32(t.v[r][0], _mm256_mullo_epi32(z0, s));
+            t.v[r][1] = _mm256_sub_epi32(t.v[r][1], _mm256_mullo_epi32(z1, s));
+        }
+    }
+}
+
+/// 4 rows x 8 int32 columns -> u[j] holds column j (low 128 bits) and column j+4 (high 128 bits), 4 rows each.
+inline void transpose_4x8(const __m256i (&r)[4], __m256i (&u)[4]) noexcept {
+    const __m256i t0 = _mm256_unpacklo_epi32(r[0], r[1]), t1 = _mm256_unpackhi_epi32(r[0], r[1]);
+    const __m256i t2 = _mm256_unpacklo_epi32(r[2], r[3]), t3 = _mm256_unpackhi_epi32(r[2], r[3]);
+    u[0] = _mm256_unpacklo_epi64(t0, t2);
+    u[1] = _mm256_unpackhi_epi64(t0, t2);
+    u[2] = _mm256_unpacklo_epi64(t1, t3);
+    u[3] = _mm256_unpackhi_epi64(t1, t3);
+}
+
+/// Applies the output stage to the tile (rows m0.., columns n0.. of the result; `rows` x `cols` valid) and stores
+/// it. Same formulas, in the same order, as detail::store_scalar (requant results are bit-identical).
+/// Layouts: row-major tiles are stored with vector stores; column-major tiles whose 4 rows are adjacent in memory
+/// (conv2d's NCHW output: row_stride 1 inside one image) are transposed in registers and stored as 4-element runs;
+/// anything else goes through a scalar scatter.
+template <class Stage>
+inline void store_tile(const Stage& s, const zoa::kernels::detail::prepared_columns& p, const tile_4x16& t,
+                       std::size_t m0, std::size_t n0, std::size_t rows, std::size_t cols) noexcept {
+    using T = std::remove_pointer_t<decltype(s.c)>;
+    // 1. the stage formula on all 64 lanes, as int32 (i32/requant codes) or float bit patterns (dequant)
+    __m256i v[2][4];
+    if constexpr (std::is_same_v<Stage, out_i32>) {
+        for (int r = 0; r < 4; ++r) v[0][r] = t.v[r][0], v[1][r] = t.v[r][1];
+    } else if constexpr (std::is_same_v<Stage, out_dequant>) {
+        for (int h = 0; h < 2; ++h) {
+            const __m256 sc = _mm256_load_ps(p.f0.data() + n0 + 8 * h), bi = _mm256_load_ps(p.f1.data() + n0 + 8 * h);
+            for (int r = 0; r < 4; ++r)
+                v[h][r] = _mm256_castps_si256(_mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(t.v[r][h]), sc), bi));
+        }
+    } else {
+        const __m256 lo = _mm256_set1_ps(p.lo), hi = _mm256_set1_ps(p.hi);
+        const __m256i zp = _mm256_set1_epi32(p.zero_point);
+        for (int h = 0; h < 2; ++h) {
+            const __m256 mul = _mm256_load_ps(p.f0.data() + n0 + 8 * h);
+            const __m256i bias = _mm256_load_si256(reinterpret_cast<const __m256i*>(p.i0.data() + n0 + 8 * h));
+            for (int r = 0; r < 4; ++r) {
+                __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(t.v[r][h], bias)), mul);
+                f = _mm256_max_ps(_mm256_min_ps(f, hi), lo);
+                v[h][r] = _mm256_add_epi32(_mm256_cvtps_epi32(f), zp);  // MXCSR default: round half to even
+            }
+        }
+    }
+    const out_layout& lay = s.layout;
+    // 2a. row-major full tile
+    if (rows == 4 && cols == 16 && lay.col_stride == 1) {
+        for (std::size_t r = 0; r < 4; ++r) {
+            T* dst = s.c + lay.row_offset(m0 + r) + static_cast<std::ptrdiff_t>(n0);
+            if constexpr (sizeof(T) == 4) {
+                _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), v[0][r]);
+                _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 8), v[1][r]);
+            } else {
+                const __m256i w16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(v[0][r], v[1][r]), 0xD8);
+                const __m128i a = _mm256_castsi256_si128(w16), b = _mm256_extracti128_si256(w16, 1);
+                const __m128i bytes = std::is_same_v<T, std::int8_t> ? _mm_packs_epi16(a, b) : _mm_packus_epi16(a, b);
+                _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), bytes);
+            }
+        }
+        return;
+    }
+    // 2b. column-major: 4 adjacent rows (same group) per column
+    const bool same_group = lay.group_rows == 0 || (m0 % lay.group_rows) + 4 <= lay.group_rows;
+    if (rows == 4 && lay.row_stride == 1 && same_group) {
+        T* base = s.c + lay.row_offset(m0);
+        for (int h = 0; h < 2; ++h) {
+            __m256i u[4];
+            transpose_4x8(v[h], u);
+            for (std::size_t j = 0; j < 8; ++j) {
+                const std::size_t col = static_cast<std::size_t>(8 * h) + (j & 3) + (j >= 4 ? 4 : 0);
+                if (col >= cols) continue;
+                const __m128i q = j < 4 ? _mm256_castsi256_si128(u[j]) : _mm256_extracti128_si256(u[j & 3], 1);
+                T* dst = base + static_cast<std::ptrdiff_t>(n0 + col) * lay.col_stride;
+                if constexpr (sizeof(T) == 4) {
+                    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), q);
+                } else {
+                    const __m128i w16 = _mm_packs_epi32(q, q);
+                    const __m128i b8 = std::is_same_v<T, std::int8_t> ? _mm_packs_epi16(w16, w16) : _mm_packus_epi16(w16, w16);
+                    const std::int32_t four = _mm_cvtsi128_si32(b8);
+                    std::memcpy(dst, &four, 4);
+                }
+            }
+        }
+        return;
+    }
+    // 2c. anything else (ragged tiles, tiles across groups): scalar scatter of the computed lanes
+    alignas(32) std::int32_t tmp[4][16];
+    for (int r = 0; r < 4; ++r) {
+        _mm256_store_si256(reinterpret_cast<__m256i*>(tmp[r]), v[0][r]);
+        _mm256_store_si256(reinterpret_cast<__m256i*>(tmp[r] + 8), v[1][r]);
+    }
+    for (std::size_t r = 0; r < rows; ++r) {
+        T* row = s.c + lay.row_offset(m0 + r);
+        for (std::size_t c = 0; c < cols; ++c) {
+            T& dst = row[static_cast<std::ptrdiff_t>(n0 + c) * lay.col_stride];
+            if constexpr (std::is_same_v<T, float>) std::memcpy(&dst, &tmp[r][c], 4);
+            else dst = static_cast<T>(tmp[r][c]);
+        }
+    }
+}
+
+}  // namespace zoa::kernels::x86
+
+#endif  // __AVX2__
+// ---- end zoa/kernels/x86/gemm_q8_avx2.hpp
+
+namespace zoa::kernels {
+
+namespace detail {
+
+/// Row-major A: row m is K contiguous codes at a + m*lda (one segment).
+template <class T>
+struct a_matrix {
+    const T* a;
+    std::ptrdiff_t lda;
+    std::size_t k;
+    template <class F>
+    void for_each_segment(std::size_t m, F&& f) const {
+        f(a + static_cast<std::ptrdiff_t>(m) * lda, k);
+    }
+};
+
+struct q8_scratch {
+    aligned_buffer<std::uint8_t> a;
+    aligned_buffer<std::int32_t> row_sums;
+};
+inline q8_scratch& thread_q8_scratch() {
+    thread_local q8_scratch s;
+    return s;
+}
+
+template <class Plan, class Arch, class T>
+std::int64_t convert_row(const T* src, std::size_t len, std::int32_t za, void* dst, int& mn, int& mx) {
+    if constexpr (has_avx2_v<Arch>) {
+#if defined(__AVX2__)
+        if constexpr (Plan::bytes)
+            return x86::convert_u8(src, len, static_cast<std::uint8_t>(Plan::a_shift), static_cast<std::uint8_t*>(dst),
+                                   mn, mx);
+        else
+            x86::convert_s16(src, len, za, static_cast<std::int16_t*>(dst), mn, mx);
+        return 0;
+#endif
+    }
+    std::int64_t sum = 0;
+    for (std::size_t i = 0; i < len; ++i) {
+        const int v = src[i];
+        mn = v < mn ? v : mn;
+        mx = v > mx ? v : mx;
+        if constexpr (Plan::bytes) {
+            static_cast<std::uint8_t*>(dst)[i] = static_cast<std::uint8_t>(v + Plan::a_shift);
+            sum += v + Plan::a_shift;
+        } else {
+            static_cast<std::int16_t*>(dst)[i] = static_cast<std::int16_t>(v - za);
+        }
+    }
+    return sum;
+}
+
+/// Packs rows [m0, m0 + rows) of the source into dst (row-major, kp elements per row, rows rounded up to 4 with
+/// zero rows). maddubs path: uint8 a + a_shift and row_sums[r] = sum_k (a + a_shift); int16 path: a - za.
+/// Throws: zoa::error(numeric) when a code lies outside ARange.
+template <class Plan, class Arch, class Source>
+void pack_a(const Source& src, std::size_t m0, std::size_t rows, std::size_t k, std::size_t kp, std::int32_t za,
+            std::uint8_t* dst, std::int32_t* row_sums) {
+    constexpr std::size_t elem = Plan::bytes ? 1 : 2;
+    const std::size_t rows4 = (rows + 3) / 4 * 4;
+    for (std::size_t r = 0; r < rows4; ++r) {
+        std::uint8_t* d = dst + r * kp * elem;
+        std::int64_t sum = 0;
+        if (r < rows) {
+            int mn = Plan::a_max, mx = Plan::a_min;
+            std::size_t off = 0;
+            src.for_each_segment(m0 + r, [&](const auto* p, std::size_t len) {
+                sum += convert_row<Plan, Arch>(p, len, za, d + off * elem, mn, mx);
+                off += len;
+            });
+            if (mn < Plan::a_min || mx > Plan::a_max)
+                fail(error_code::numeric, "gemm_q8: activation row ", m0 + r, " has codes in [", mn, ", ", mx,
+                     "], outside the range [", Plan::a_min, ", ", Plan::a_max, "]");
+            std::memset(d + k * elem, 0, (kp - k) * elem);
+        } else {
+            std::memset(d, 0, kp * elem);
+        }
+        row_sums[r] = static_cast<std::int32_t>(sum);  // sum <= K*255 < 2^31 (K <= max_k)
+    }
+}
+
+/// Portable microkernel: the same integers as the x86 kernels, from the same packed layouts.
+template <class Plan>
+void kernel_portable(const std::uint8_t* a, const void* b, std::size_t kp, std::int32_t (&acc)[4][16]) {
+    for (auto& row : acc)
+        for (auto& v : row) v = 0;
+    for (std::size_t kk = 0; kk < kp; ++kk)
+        for (int r = 0; r < 4; ++r) {
+            std::int32_t av;
+            const std::int8_t* bb8 = static_cast<const std::int8_t*>(b);
+            const std::int16_t* bb16 = static_cast<const std::int16_t*>(b);
+            if constexpr (Plan::bytes) av = a[static_cast<std::size_t>(r) * kp + kk];
+            else av = reinterpret_cast<const std::int16_t*>(a)[static_cast<std::size_t>(r) * kp + kk];
+            if (av == 0) continue;
+            for (int c = 0; c < 16; ++c) {
+                const std::int32_t bv = Plan::bytes ? std::int32_t{bb8[(kk / 4) * 64 + static_cast<std::size_t>(c) * 4 + kk % 4]}
+                                                          : std::int32_t{bb16[(kk / 2) * 32 + static_cast<std::size_t>(c) * 2 + kk % 2]};
+                acc[r][c] = wrap_add(acc[r][c], av * bv);
+            }
+        }
+}
+
+/// The GEMM body shared by gemm_q8 and conv2d_q8 (any A source).
+template <class ARange, class WRange, class Arch, class Stage, class Source>
+void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed_q8<ARange, WRange, Arch>& w,
+                 const Stage& stage, execution_context* ctx) {
+    using plan = typename packed_q8<ARange, WRange, Arch>::plan;
+    static_assert(is_q8_stage_v<Stage>, "zoa::kernels::gemm_q8: Stage must be out_i32, out_dequant or out_requant<T>");
+#if !defined(__AVX2__)
+    static_assert(!has_avx2_v<Arch>, "zoa::kernels::gemm_q8: Arch needs AVX2 but this translation unit is "
+                                         "compiled without -mavx2");
+#endif
+    static_assert(!plan::vnni || (vnni_compiled && has_avx2_v<Arch>),
+                  "zoa::kernels::gemm_q8: with_vnni<Arch> needs -mavxvnni (or -mavx512vnni -mavx512vl) and AVX2");
+    require(!w.empty(), error_code::argument, "gemm_q8: the packed weights are empty");
+    require(za >= plan::a_min && za <= plan::a_max, error_code::argument, "gemm_q8: activation zero point ", za,
+            " outside [", plan::a_min, ", ", plan::a_max, "]");
+    if (m == 0) return;
+    const std::size_t n = w.n(), k = w.k(), kp = w.k_padded(), panels = w.panels();
+    prepared_columns cols;
+    prepare_columns(stage, n, panels * 16, cols);
+    // maddubs offset algebra, c = a_shift + za, zw_s = zw - w_offset (all in wrapping int32):
+    //   sum_k (a - za)(w - zw) = acc_raw - zw_s[n] * rowsum[m] - c * (colsum_s[n] - K * zw_s[n])
+    aligned_buffer<std::int32_t> col_term;
+    const bool row_term = plan::bytes && w.has_zero_point();
+    if constexpr (plan::bytes) {
+        col_term.reset(panels * 16);
+        const std::int64_t c = std::int64_t{plan::a_shift} + za;
+        for (std::size_t j = 0; j < panels * 16; ++j) {
+            const std::int64_t v = -c * (std::int64_t{w.col_sums()[j]} - std::int64_t(k) * w.centred_zero_points()[j]);
+            col_term[j] = static_cast<std::int32_t>(static_cast<std::uint32_t>(static_cast<std::uint64_t>(v)));
+        }
+    }
+    constexpr std::size_t elem = plan::bytes ? 1 : 2;
+    const std::size_t row_blocks = (m + 3) / 4;
+    const std::size_t threads = ctx ? ctx->threads() : 1;
+    // Rows per packed A block: ~192 KiB of packed A stays in L2 while every panel streams past it.
+    std::size_t mb = (192 * 1024) / (kp * elem) / 8 * 8;
+    mb = mb < 8 ? 8 : (mb > 256 ? 256 : mb);
+    const bool split_n = threads > 1 && row_blocks < 4 * threads && panels >= 2 * threads;
+
+    // One 4 x 16 output tile: rows r0 + i.. (packed A at a_blk), panel p.
+    auto tile = [&](const std::uint8_t* a_blk, const std::int32_t* row_sums, std::size_t r0, std::size_t i,
+                    std::size_t rows, std::size_t p) {
+        const std::size_t n0 = p * 16, ncols = std::min<std::size_t>(16, n - n0), nrows = std::min<std::size_t>(4, rows - i);
+        const std::uint8_t* ai = a_blk + i * kp * elem;
+        const std::int32_t* rs = row_term ? row_sums + i : nullptr;
+        if constexpr (has_avx2_v<Arch>) {
+#if defined(__AVX2__)
+            x86::tile_4x16 t;
+            if constexpr (plan::vnni) {
+#if defined(__AVXVNNI__) || (defined(__AVX512VNNI__) && defined(__AVX512VL__))
+                t = x86::kernel_dpbusd(ai, w.panel_s8(p), kp);
+#endif
+                x86::correct(t, col_term.data() + n0, w.centred_zero_points() + n0, rs);
+            } else if constexpr (plan::use_maddubs) {
+                t = x86::kernel_maddubs<plan::depth>(ai, w.panel_s8(p), kp);
+                x86::correct(t, col_term.data() + n0, w.centred_zero_points() + n0, rs);
+            } else {
+                t = x86::kernel_s16(reinterpret_cast<const std::int16_t*>(ai), w.panel_s16(p), kp);
+            }
+            x86::store_tile(stage, cols, t, r0 + i, n0, nrows, ncols);
+#endif
+        } else {
+            std::int32_t acc[4][16];
+            kernel_portable<plan>(ai, plan::bytes ? static_cast<const void*>(w.panel_s8(p))
+                                                        : static_cast<const void*>(w.panel_s16(p)),
+                                  kp, acc);
+            for (std::size_t r = 0; r < nrows; ++r)
+                for (std::size_t c = 0; c < ncols; ++c) {
+                    std::int32_t v = acc[r][c];
+                    if constexpr (plan::bytes) {
+                        v = wrap_add(v, col_term[n0 + c]);
+                        if (rs)  // v -= zw_s[n] * rowsum[m]  (mod 2^32)
+                            v = wrap_add(v, static_cast<std::int32_t>(0u - static_cast<std::uint32_t>(w.centred_zero_points()[n0 + c]) *
+                                                                          static_cast<std::uint32_t>(rs[r])));
+                    }
+                    store_scalar(stage, cols, r0 + i + r, n0 + c, v);
+                }
+        }
+    };
+    // Two 4-row tiles (rows i..i+7, the second possibly ragged) in one VNNI microkernel call.
+    [[maybe_unused]] auto tile8 = [&](const std::uint8_t* a_blk, const std::int32_t* row_sums, std::size_t r0,
+                                      std::size_t i, std::size_t rows, std::size_t p) {
+#if defined(__AVXVNNI__) || (defined(__AVX512VNNI__) && defined(__AVX512VL__))
+        if constexpr (plan::vnni && has_avx2_v<Arch>) {
+            const std::size_t n0 = p * 16, ncols = std::min<std::size_t>(16, n - n0);
+            x86::tile_4x16 t0, t1;
+            x86::kernel_dpbusd_8x16(a_blk + i * kp, w.panel_s8(p), kp, t0, t1);
+            x86::correct(t0, col_term.data() + n0, w.centred_zero_points() + n0, row_term ? row_sums + i : nullptr);
+            x86::correct(t1, col_term.data() + n0, w.centred_zero_points() + n0, row_term ? row_sums + i + 4 : nullptr);
+            x86::store_tile(stage, cols, t0, r0 + i, n0, 4, ncols);
+            x86::store_tile(stage, cols, t1, r0 + i + 4, n0, std::min<std::size_t>(4, rows - i - 4), ncols);
+            return;
+        }
+#endif
+        tile(a_blk, row_sums, r0, i, rows, p);
+        if (i + 4 < rows) tile(a_blk, row_sums, r0, i + 4, rows, p);
+    };
+    // 8-row steps for the VNNI kernel (two 4-row tiles per B load), 4-row steps otherwise.
+    const std::size_t step = plan::vnni && has_avx2_v<Arch> ? 8 : 4;
+    // Rows [rb0*4, rb1*4) x panels [p0, p1): A is packed in blocks of mb rows; panels are visited in groups of
+    // ~1 MiB of packed weights with rows outer inside a group, so a group stays in L2 while the 4-row A slice being
+    // multiplied stays in L1.
+    const std::size_t group = std::max<std::size_t>(1, (1u << 20) / (kp * 16 * elem));
+    auto work = [&](std::size_t rb0, std::size_t rb1, std::size_t p0, std::size_t p1) {
+        q8_scratch& scratch = thread_q8_scratch();
+        scratch.a.ensure(mb * kp * elem + 64);
+        scratch.row_sums.ensure(mb);
+        for (std::size_t r0 = rb0 * 4; r0 < rb1 * 4 && r0 < m; r0 += mb) {
+            const std::size_t rows = std::min({mb, rb1 * 4 - r0, m - r0});
+            pack_a<plan, Arch>(src, r0, rows, k, kp, za, scratch.a.data(), scratch.row_sums.data());
+            for (std::size_t g0 = p0; g0 < p1; g0 += group)
+                for (std::size_t i = 0; i < rows; i += step)
+                    for (std::size_t p = g0; p < std::min(p1, g0 + group); ++p) {
+                        if (step == 8 && i + 4 < rows) tile8(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p);
+                        else tile(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p);
+                    }
+        }
+    };
+    if (threads == 1) {
+        work(0, row_blocks, 0, panels);
+    } else if (split_n) {
+        ctx->parallel_for(panels, [&](std::size_t b, std::size_t e) { work(0, row_blocks, b, e); });
+    } else {
+        ctx->parallel_for(row_blocks, [&](std::size_t b, std::size_t e) { work(b, e, 0, panels); });
+    }
+}
+
+}  // namespace detail
+
+/// C = stage(acc), acc[m,n] = sum_k (a[m*lda + k] - a_zero_point) * (w(n,k) - zw[n]) for m < M, n < w.n(), exact
+/// in int32 (see q8_plan for the path and its bound). ARange, WRange and Arch come from the packed weights.
+/// a: M x K codes in ARange (K = w.k(), row stride lda); a_zero_point in ARange (0 for symmetric activations).
+/// Threads: ctx (null = the calling thread); results are bit-identical for any thread count (every output element
+/// is computed by the same instruction sequence), and identical across Arch (all paths are exact).
+/// Throws: zoa::error(argument) for empty weights / bad stage data, zoa::error(numeric) for codes outside ARange.
+template <class ARange, class WRange, class Arch, class Stage>
+void gemm_q8(const typename ARange::storage* a, std::size_t m, std::ptrdiff_t lda, std::int32_t a_zero_point,
+             const packed_q8<ARange, WRange, Arch>& w, const Stage& stage, execution_context* ctx = nullptr) {
+    require(a != nullptr || m == 0, error_code::argument, "gemm_q8: A is null");
+    require(m == 0 || lda >= static_cast<std::ptrdiff_t>(w.k()), error_code::argument, "gemm_q8: lda = ", lda,
+            " < K = ", w.k());
+    detail::gemm_q8_run<ARange, WRange, Arch>(detail::a_matrix<typename ARange::storage>{a, lda, w.k()}, m,
+                                              a_zero_point, w, stage, ctx);
+}
+
+}  // namespace zoa::kernels
+// ---- end zoa/kernels/gemm_q8.hpp
+// #include "zoa/kernels/im2col.hpp"
+// ---- begin zoa/kernels/im2col.hpp
+// zoa — conv2d geometry and the im2col row source (NCHW batch -> padded NHWC copy -> GEMM rows, no col buffer)
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+// #include "zoa/core/aligned_buffer.hpp"
+// #include "zoa/core/error.hpp"
+// #include "zoa/core/execution.hpp"
+// #include "zoa/kernels/output_stage.hpp"
+// #include "zoa/kernels/x86/transpose.hpp"
+// ---- begin zoa/kernels/x86/transpose.hpp
+// zoa — SSE2 block transposes for the NCHW -> NHWC copy of conv2d (16x16 bytes, 4x4 floats)
+
+#include <cstddef>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+namespace zoa::kernels::x86 {
+
+/// dst[j*dst_stride + i] = src[i*src_stride + j] for i, j < 16 (bytes). Interleave rounds: bytes of row pairs,
+/// words of row quads, dwords of row octets, qwords of both octets; each round halves the rows per register.
+inline void transpose_16x16_bytes(const void* src, std::size_t src_stride, void* dst, std::size_t dst_stride) noexcept {
+    const auto* s = static_cast<const unsigned char*>(src);
+    auto* d = static_cast<unsigned char*>(dst);
+    __m128i x[16];
+    for (std::size_t i = 0; i < 16; ++i) x[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i * src_stride));
+    __m128i a[8], b[8];  // a[i]: columns 0-7 of rows 2i, 2i+1 as words; b[i]: columns 8-15
+    for (int i = 0; i < 8; ++i) {
+        a[i] = _mm_unpacklo_epi8(x[2 * i], x[2 * i + 1]);
+        b[i] = _mm_unpackhi_epi8(x[2 * i], x[2 * i + 1]);
+    }
+    __m128i q[4][4];  // q[g][p]: column group g (4 columns, dword j = column 4g + j) of row quad p
+    for (int p = 0; p < 4; ++p) {
+        q[0][p] = _mm_unpacklo_epi16(a[2 * p], a[2 * p + 1]);
+        q[1][p] = _mm_unpackhi_epi16(a[2 * p], a[2 * p + 1]);
+        q[2][p] = _mm_unpacklo_epi16(b[2 * p], b[2 * p + 1]);
+        q[3][p] = _mm_unpackhi_epi16(b[2 * p], b[2 * p + 1]);
+    }
+    for (int g = 0; g < 4; ++g) {
+        __m128i o[2][2];  // o[h][oct]: columns 4g + 2h + {0,1} (qword j) of row octet oct
+        for (int oct = 0; oct < 2; ++oct) {
+            o[0][oct] = _mm_unpacklo_epi32(q[g][2 * oct], q[g][2 * oct + 1]);
+            o[1][oct] = _mm_unpackhi_epi32(q[g][2 * oct], q[g][2 * oct + 1]);
+        }
+        for (int h = 0; h < 2; ++h) {
+            const std::size_t c = static_cast<std::size_t>(4 * g + 2 * h);
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(d + c * dst_stride), _mm_unpacklo_epi64(o[h][0], o[h][1]));
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(d + (c + 1) * dst_stride), _mm_unpackhi_epi64(o[h][0], o[h][1]));
+        }
+    }
+}
+
+/// dst[j*dst_stride + i] = src[i*src_stride + j] for i, j < 4 (floats; strides in floats).
+inline void transpose_4x4_floats(const float* src, std::size_t src_stride, float* dst, std::size_t dst_stride) noexcept {
+    __m128 r0 = _mm_loadu_ps(src), r1 = _mm_loadu_ps(src + src_stride), r2 = _mm_loadu_ps(src + 2 * src_stride),
+           r3 = _mm_loadu_ps(src + 3 * src_stride);
+    _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+    _mm_storeu_ps(dst, r0);
+    _mm_storeu_ps(dst + dst_stride, r1);
+    _mm_storeu_ps(dst + 2 * dst_stride, r2);
+    _mm_storeu_ps(dst + 3 * dst_stride, r3);
+}
+
+}  // namespace zoa::kernels::x86
+
+#endif  // __SSE2__
+// ---- end zoa/kernels/x86/transpose.hpp
+
+namespace zoa::kernels {
+
+/// Geometry of a 2-D convolution over an NCHW batch (groups = 1, dilation = 1):
+///   out_h = (height + 2*pad_h - kernel_h) / stride_h + 1, out_w likewise.
+/// As a GEMM: M = batch*out_h*out_w rows (one per output pixel, image-major), N = out_channels,
+/// K = kernel_h*kernel_w*in_channels in (kh, kw, c) order (the packers reorder PyTorch's OIHW weights to it).
+struct conv2d_shape {
+    std::size_t batch = 1, in_channels = 1, height = 1, width = 1, out_channels = 1;
+    std::size_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
+
+    std::size_t out_h() const noexcept { return (height + 2 * pad_h - kernel_h) / stride_h + 1; }
+    std::size_t out_w() const noexcept { return (width + 2 * pad_w - kernel_w) / stride_w + 1; }
+    std::size_t k() const noexcept { return kernel_h * kernel_w * in_channels; }
+    std::size_t m() const noexcept { return batch * out_h() * out_w(); }
+    /// True for a 1x1, stride-1, unpadded conv: the NHWC copy is the GEMM's A matrix itself.
+    bool is_pointwise() const noexcept {
+        return kernel_h == 1 && kernel_w == 1 && stride_h == 1 && stride_w == 1 && pad_h == 0 && pad_w == 0;
+    }
+
+    /// Throws: zoa::error(shape) naming the offending field.
+    void validate() const {
+        require(batch > 0 && in_channels > 0 && height > 0 && width > 0 && out_channels > 0, error_code::shape,
+                "conv2d_shape: batch, channels and spatial sizes must be > 0 (batch ", batch, ", in ", in_channels,
+                ", ", height, "x", width, ", out ", out_channels, ")");
+        require(kernel_h > 0 && kernel_w > 0 && stride_h > 0 && stride_w > 0, error_code::shape,
+                "conv2d_shape: kernel ", kernel_h, "x", kernel_w, " and stride ", stride_h, "x", stride_w,
+                " must be > 0");
+        require(kernel_h <= height + 2 * pad_h && kernel_w <= width + 2 * pad_w, error_code::shape,
+                "conv2d_shape: kernel ", kernel_h, "x", kernel_w, " larger than the padded input ",
+                height + 2 * pad_h, "x", width + 2 * pad_w);
+    }
+};
+
+namespace detail {
+
+/// Side of the square blocks transposed with SIMD (1 = scalar only).
+template <class T>
+inline constexpr std::size_t simd_block =
+#if defined(__SSE2__)
+    sizeof(T) == 1 ? 16 : (std::is_same_v<T, float> ? 4 : 1);
+#else
+    1;
+#endif
+
+template <class T>
+void transpose_block(const T* src, std::size_t src_stride, T* dst, std::size_t dst_stride) noexcept {
+#if defined(__SSE2__)
+    if constexpr (sizeof(T) == 1) x86::transpose_16x16_bytes(src, src_stride, dst, dst_stride);
+    else if constexpr (std::is_same_v<T, float>) x86::transpose_4x4_floats(src, src_stride, dst, dst_stride);
+#else
+    (void)src, (void)src_stride, (void)dst, (void)dst_stride;
+#endif
+}
+
+/// The batch copied to NHWC with the padding materialised: xp[b][y][x][c], y < height + 2*pad_h,
+/// x < width + 2*pad_w, border = pad_value (0 for float, the input zero point for quantized convs, so padded taps
+/// contribute (za - za) * w = 0 exactly as PyTorch's zero padding of the real-valued input).
+template <class T>
+void to_padded_nhwc(const conv2d_shape& s, const T* x, T pad_value, T* xp, execution_context* ctx) {
+    const std::size_t hp = s.height + 2 * s.pad_h, wp = s.width + 2 * s.pad_w, c = s.in_channels;
+    const std::size_t hw = s.height * s.width;
+    auto rows = [&](std::size_t b0, std::size_t b1) {
+        for (std::size_t job = b0; job < b1; ++job) {
+            const std::size_t b = job / hp, y = job % hp;
+            T* dst = xp + (b * hp + y) * wp * c;
+            if (y < s.pad_h || y >= s.pad_h + s.height) {
+                std::fill(dst, dst + wp * c, pad_value);
+                continue;
+            }
+            std::fill(dst, dst + s.pad_w * c, pad_value);
+            std::fill(dst + (s.pad_w + s.width) * c, dst + wp * c, pad_value);
+            const T* src = x + b * c * hw + (y - s.pad_h) * s.width;
+            T* d = dst + s.pad_w * c;
+            // transpose the C x W slab (rows: channels, stride H*W; columns: pixels) into W x C, in SIMD blocks
+            constexpr std::size_t blk = simd_block<T>;
+            for (std::size_t c0 = 0; c0 < c; c0 += blk)
+                for (std::size_t x0 = 0; x0 < s.width; x0 += blk) {
+                    if constexpr (blk > 1) {
+                        if (c0 + blk <= c && x0 + blk <= s.width) {
+                            transpose_block(src + c0 * hw + x0, hw, d + x0 * c + c0, c);
+                            continue;
+                        }
+                    }
+                    for (std::size_t xx = x0; xx < std::min(s.width, x0 + blk); ++xx)
+                        for (std::size_t ch = c0; ch < std::min(c, c0 + blk); ++ch) d[xx * c + ch] = src[ch * hw + xx];
+                }
+        }
+    };
+    if (ctx && ctx->threads() > 1) ctx->parallel_for(s.batch * hp, rows);
+    else rows(0, s.batch * hp);
+}
+
+/// GEMM row source over a padded NHWC batch: row m = output pixel (b, oy, ox); its K codes in (kh, kw, c) order
+/// are kernel_h contiguous runs of kernel_w*C elements (adjacent taps are adjacent pixels in NHWC).
+template <class T>
+struct im2col_source {
+    const T* xp;
+    conv2d_shape s;
+    static constexpr bool materialize = true;
+
+    template <class F>
+    void for_each_segment(std::size_t m, F&& f) const {
+        const std::size_t ohw = s.out_h() * s.out_w(), b = m / ohw, p = m % ohw;
+        const std::size_t oy = p / s.out_w(), ox = p % s.out_w();
+        const std::size_t hp = s.height + 2 * s.pad_h, wp = s.width + 2 * s.pad_w, c = s.in_channels;
+        const T* base = xp + ((b * hp + oy * s.stride_h) * wp + ox * s.stride_w) * c;
+        for (std::size_t kh = 0; kh < s.kernel_h; ++kh) f(base + kh * wp * c, s.kernel_w * c);
+    }
+};
+
+/// Output layout writing GEMM row m = (b, pixel), column n = channel to NCHW y[b][n][pixel].
+inline out_layout nchw_layout(const conv2d_shape& s) {
+    const std::size_t ohw = s.out_h() * s.out_w();
+    return out_layout{1, static_cast<std::ptrdiff_t>(ohw), ohw, static_cast<std::ptrdiff_t>(ohw * s.out_channels)};
+}
+
+}  // namespace detail
+}  // namespace zoa::kernels
+// ---- end zoa/kernels/im2col.hpp
+// #include "zoa/kernels/output_stage.hpp"
+
+namespace zoa::kernels {
+
+namespace detail {
+/// PyTorch OIHW weights w[((o*C + c)*KH + kh)*KW + kw] reordered to GEMM rows W(o, (kh*KW + kw)*C + c).
+template <class T>
+std::vector<T> conv_weights_to_rows(const T* w, const conv2d_shape& s) {
+    const std::size_t k = s.k(), khw = s.kernel_h * s.kernel_w;
+    std::vector<T> rows(s.out_channels * k);
+    for (std::size_t o = 0; o < s.out_channels; ++o)
+        for (std::size_t c = 0; c < s.in_channels; ++c)
+            for (std::size_t t = 0; t < khw; ++t) rows[o * k + t * s.in_channels + c] = w[(o * s.in_channels + c) * khw + t];
+    return rows;
+}
+
+inline void check_conv_weights(const conv2d_shape& s, std::size_t n, std::size_t k, const char* fn) {
+    s.validate();
+    require(n == s.out_channels && k == s.k(), error_code::shape, fn, ": packed weights are ", n, " x ", k,
+            ", the shape needs out_channels x in_channels*kernel_h*kernel_w = ", s.out_channels, " x ", s.k());
+}
+
+template <class T>
+T* thread_conv_scratch(std::size_t n) {
+    thread_local aligned_buffer<T> buf;
+    buf.ensure(n);
+    return buf.data();
+}
+}  // namespace detail
+
+/// Packs PyTorch conv weights (OIHW, out_channels x in_channels x kernel_h x kernel_w) for conv2d_q8.
+/// zero_points: 0, 1 or out_channels entries (MQBench per-channel affine weights). Throws as packed_q8::pack.
+template <class ARange, class WRange, class Arch = q8_default_arch>
+packed_q8<ARange, WRange, Arch> pack_conv2d_q8(const typename WRange::storage* w_oihw, const conv2d_shape& s,
+                                               const std::int32_t* zero_points = nullptr,
+                                               std::size_t zero_point_count = 0) {
+    s.validate();
+    require(w_oihw != nullptr, error_code::argument, "pack_conv2d_q8: weights are null");
+    const auto rows = detail::conv_weights_to_rows(w_oihw, s);
+    return packed_q8<ARange, WRange, Arch>(rows.data(), s.out_channels, s.k(), static_cast<std::ptrdiff_t>(s.k()), 1,
+                                           zero_points, zero_point_count);
+}
+
+/// Packs PyTorch conv weights (OIHW) for conv2d_f32.
+template <class Arch = default_arch>
+packed_f32<Arch> pack_conv2d_f32(const float* w_oihw, const conv2d_shape& s) {
+    s.validate();
+    require(w_oihw != nullptr, error_code::argument, "pack_conv2d_f32: weights are null");
+    const auto rows = detail::conv_weights_to_rows(w_oihw, s);
+    return packed_f32<Arch>(rows.data(), s.out_channels, s.k(), static_cast<std::ptrdiff_t>(s.k()), 1);
+}
+
+/// Quantized convolution: y[b,o,oy,ox] = stage(acc), acc = sum_{c,kh,kw} (xpad[b,c,oy*sh+kh-ph,ox*sw+kw-pw] - za)
+/// * (w[o,c,kh,kw] - zw[o]), where padded taps read za (the input zero point), i.e. real-valued zero padding.
+/// x: NCHW codes in ARange; w from pack_conv2d_q8; the output is written NCHW [B, OC, OH, OW] at stage.c
+/// (stage.layout is ignored). Exact like gemm_q8 (ranges and Arch come from the packed weights); bit-identical for
+/// any thread count.
+/// Throws: zoa::error(shape) for inconsistent shapes, and whatever gemm_q8 throws.
+template <class ARange, class WRange, class Arch, class Stage>
+void conv2d_q8(const conv2d_shape& s, const typename ARange::storage* x, std::int32_t x_zero_point,
+               const packed_q8<ARange, WRange, Arch>& w, Stage stage, execution_context* ctx = nullptr) {
+    using T = typename ARange::storage;
+    detail::check_conv_weights(s, w.n(), w.k(), "conv2d_q8");
+    require(x != nullptr, error_code::argument, "conv2d_q8: input is null");
+    require(x_zero_point >= int(ARange::min) && x_zero_point <= int(ARange::max), error_code::argument,
+            "conv2d_q8: input zero point ", x_zero_point, " outside [", int(ARange::min), ", ", int(ARange::max), "]");
+    stage.layout = detail::nchw_layout(s);
+    const std::size_t hp = s.height + 2 * s.pad_h, wp = s.width + 2 * s.pad_w;
+    T* xp = detail::thread_conv_scratch<T>(s.batch * hp * wp * s.in_channels);
+    detail::to_padded_nhwc(s, x, static_cast<T>(x_zero_point), xp, ctx);
+    if (s.is_pointwise())
+        detail::gemm_q8_run<ARange, WRange, Arch>(detail::a_matrix<T>{xp, static_cast<std::ptrdiff_t>(s.in_channels), s.k()},
+                                                  s.m(), x_zero_point, w, stage, ctx);
+    else
+        detail::gemm_q8_run<ARange, WRange, Arch>(detail::im2col_source<T>{xp, s}, s.m(), x_zero_point, w, stage, ctx);
+}
+
+/// Float convolution: y[b,o,oy,ox] = bias[o] + sum_{c,kh,kw} xpad[b,c,oy*sh+kh-ph,ox*sw+kw-pw] * w[o,c,kh,kw]
+/// (zero padding; bias may be null). x, y NCHW; w from pack_conv2d_f32.
+template <class Arch = default_arch>
+void conv2d_f32(const conv2d_shape& s, const float* x, const packed_f32<Arch>& w, const float* bias, float* y,
+                execution_context* ctx = nullptr) {
+    detail::check_conv_weights(s, w.n(), w.k(), "conv2d_f32");
+    require(x != nullptr && y != nullptr, error_code::argument, "conv2d_f32: input or output is null");
+    const std::size_t hp = s.height + 2 * s.pad_h, wp = s.width + 2 * s.pad_w;
+    float* xp = detail::thread_conv_scratch<float>(s.batch * hp * wp * s.in_channels);
+    detail::to_padded_nhwc(s, x, 0.0f, xp, ctx);
+    const out_f32 out{y, detail::nchw_layout(s), bias};
+    if (s.is_pointwise())
+        detail::gemm_f32_run<Arch>(detail::f32_matrix{xp, static_cast<std::ptrdiff_t>(s.in_channels)}, s.m(), w, out, ctx);
+    else
+        detail::gemm_f32_run<Arch>(detail::im2col_source<float>{xp, s}, s.m(), w, out, ctx);
+}
+
+}  // namespace zoa::kernels
+// ---- end zoa/kernels/conv2d.hpp
+// #include "zoa/kernels/gemm_f32.hpp"
+// #include "zoa/kernels/gemm_q8.hpp"
+// #include "zoa/kernels/layer_norm.hpp"
+// ---- begin zoa/kernels/layer_norm.hpp
+// zoa — LayerNorm over the last dimension with runtime affine vectors (xsimd, row-parallel)
+
+#include <cmath>
+#include <cstddef>
+
+#include <xsimd/xsimd.hpp>
+
+// #include "zoa/core/arch.hpp"
+// #include "zoa/core/execution.hpp"
+// #include "zoa/kernels/detail/elementwise_checks.hpp"
+// #include "zoa/kernels/detail/elementwise_simd.hpp"
+
+namespace zoa::kernels {
+
+namespace detail {
+
+/// y[i] = x̂[i]·w[i] + b[i] for i in [0, n), where w (b) may be null = all ones (zeros); x̂ given by xhat_at(i) for a
+/// vector index and xhat_scalar(i) for a tail index. Writes x̂ to x_hat when non-null. The affine step is an explicit
+/// fma (xsimd::fma / std::fma; xsimd emulates it as mul+add on ISAs without FMA), so the result does not depend on
+/// how the compiler contracts the surrounding expression (layer_norm_fused and layer_norm_affine agree bit for bit).
+template <class Arch, class VecFn, class ScalarFn>
+void layer_norm_store(std::size_t n, VecFn&& xhat_at, ScalarFn&& xhat_scalar, float* y, float* x_hat, const float* w,
+                      const float* b) noexcept {
+    using batch = xsimd::batch<float, Arch>;
+    constexpr std::size_t width = batch::size;
+    const std::size_t nv = n - n % width;
+    std::size_t i = 0;
+    for (; i < nv; i += width) {
+        const batch xh = xhat_at(i);
+        if (x_hat) xh.store_unaligned(x_hat + i);
+        batch out = xh;
+        if (w && b)
+            out = xsimd::fma(xh, batch::load_unaligned(w + i), batch::load_unaligned(b + i));
+        else if (w)
+            out = xh * batch::load_unaligned(w + i);
+        else if (b)
+            out = xh + batch::load_unaligned(b + i);
+        out.store_unaligned(y + i);
+    }
+    for (; i < n; ++i) {
+        const float xh = xhat_scalar(i);
+        if (x_hat) x_hat[i] = xh;
+        float out = xh;
+        if (w && b)
+            out = std::fma(xh, w[i], b[i]);
+        else if (w)
+            out = xh * w[i];
+        else if (b)
+            out = xh + b[i];
+        y[i] = out;
+    }
+}
+
+inline void check_layer_norm(const char* fn, const float* x, const float* y, const float* x_hat, std::size_t rows,
+                             std::size_t dim, float eps) {
+    require_pointer(fn, "x", x);
+    require_pointer(fn, "y", y);
+    require_extent(fn, "rows", rows);
+    require_extent(fn, "dim", dim);
+    checked_mul(fn, rows, dim);
+    require_eps(fn, eps);
+    require(x_hat == nullptr || x_hat != y, error_code::argument, fn, ": x_hat and y must be different buffers");
+}
+
+}  // namespace detail
+
+/// LayerNorm of each row of x [rows × dim] over its dim values, plus optional per-row statistics:
+///   μ_r = (1/D) Σ_d x[r,d],   σ²_r = (1/D) Σ_d (x[r,d] − μ_r)²   (biased, as F.layer_norm),
+///   rstd_r = 1 / sqrt(σ²_r + eps),   x̂[r,d] = (x[r,d] − μ_r)·rstd_r,   y[r,d] = x̂[r,d]·w[d] + b[d].
+/// Implementation: two-pass shifted moments (detail::segment_moments) with float SIMD lanes flushed to double;
+/// x − μ is evaluated as fl(fl(x − c) − r) with c = fl(μ), r = fl(μ − c), rstd computed in double.
+/// weight/bias are read at call time (they may change on every call: test-time adaptation edits them);
+/// null weight = all ones, null bias = all zeros.
+/// Outputs: y [rows × dim] (required); x_hat [rows × dim], mean [rows] = fl(μ_r), rstd [rows] = fl(rstd_r) are
+/// written when non-null. y and/or x_hat may alias x exactly (in place); x_hat and y must differ; no partial overlap.
+/// NaN/±Inf in a row make that row's outputs NaN (propagation); other rows are unaffected. Values must satisfy
+/// |x − μ| ≲ 1e19 (float squares).
+/// Threads: rows are split over ctx; each row's arithmetic is independent of the split (bit-identical results).
+/// Throws: zoa::error(argument) when x or y is null, rows or dim is 0, eps is not finite and > 0, or x_hat == y.
+template <class Arch = default_arch>
+void layer_norm_fused(const float* x, float* y, float* x_hat, float* mean, float* rstd, std::size_t rows,
+                      std::size_t dim, const float* weight, const float* bias, float eps, execution_context& ctx) {
+    detail::check_layer_norm("layer_norm", x, y, x_hat, rows, dim, eps);
+    using batch = xsimd::batch<float, Arch>;
+    ctx.parallel_for(rows, [&](std::size_t r0, std::size_t r1) {
+        for (std::size_t r = r0; r < r1; ++r) {
+            const float* xr = x + r * dim;
+            const detail::moments m =
+                detail::segment_moments<Arch>([xr](std::size_t) { return xr; }, std::size_t{1}, dim);
+            const double var = m.m2 / static_cast<double>(dim);
+            const float rs = static_cast<float>(1.0 / std::sqrt(var + static_cast<double>(eps)));
+            const float c = m.center, res = m.residual;
+            const batch vc(c), vr(res), vs(rs);
+            detail::layer_norm_store<Arch>(
+                dim, [&](std::size_t i) { return ((batch::load_unaligned(xr + i) - vc) - vr) * vs; },
+                [&](std::size_t i) { return ((xr[i] - c) - res) * rs; }, y + r * dim, x_hat ? x_hat + r * dim : nullptr,
+                weight, bias);
+            if (mean) mean[r] = static_cast<float>(m.mean);
+            if (rstd) rstd[r] = rs;
+        }
+    });
+}
+
+/// y = LayerNorm(x)·w + b over the last dim of [rows × dim]; see layer_norm_fused for the formula and contract.
+template <class Arch = default_arch>
+void layer_norm(const float* x, float* y, std::size_t rows, std::size_t dim, const float* weight, const float* bias,
+                float eps, execution_context& ctx) {
+    layer_norm_fused<Arch>(x, y, nullptr, nullptr, nullptr, rows, dim, weight, bias, eps, ctx);
+}
+
+/// Re-applies new affine parameters to a cached normalized tensor: y[r,d] = x̂[r,d]·w[d] + b[d] (null w = ones,
+/// null b = zeros). Given the x_hat written by layer_norm_fused, this yields the same y as a fresh layer_norm_fused
+/// with the new w, b (the same per-element expression), without recomputing statistics. y may alias x_hat exactly.
+/// Throws: zoa::error(argument) when x_hat or y is null, or rows or dim is 0.
+template <class Arch = default_arch>
+void layer_norm_affine(const float* x_hat, float* y, std::size_t rows, std::size_t dim, const float* weight,
+                       const float* bias, execution_context& ctx) {
+    const char* fn = "layer_norm_affine";
+    detail::require_pointer(fn, "x_hat", x_hat);
+    detail::require_pointer(fn, "y", y);
+    detail::require_extent(fn, "rows", rows);
+    detail::require_extent(fn, "dim", dim);
+    detail::checked_mul(fn, rows, dim);
+    using batch = xsimd::batch<float, Arch>;
+    ctx.parallel_for(rows, [&](std::size_t r0, std::size_t r1) {
+        for (std::size_t r = r0; r < r1; ++r) {
+            const float* xr = x_hat + r * dim;
+            detail::layer_norm_store<Arch>(
+                dim, [&](std::size_t i) { return batch::load_unaligned(xr + i); }, [&](std::size_t i) { return xr[i]; },
+                y + r * dim, nullptr, weight, bias);
+        }
+    });
+}
+
+}  // namespace zoa::kernels
+// ---- end zoa/kernels/layer_norm.hpp
+// #include "zoa/kernels/quantize.hpp"
+// ---- begin zoa/kernels/quantize.hpp
+// zoa — fp32 ↔ int8/uint8 quantize (round half to even, saturating) and dequantize, per tensor and per channel
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+
+#include <xsimd/xsimd.hpp>
+#if XSIMD_WITH_SSE2
+#include <immintrin.h>
+#endif
+
+// #include "zoa/core/arch.hpp"
+// #include "zoa/core/execution.hpp"
+// #include "zoa/kernels/detail/elementwise_checks.hpp"
+// #include "zoa/kernels/detail/elementwise_simd.hpp"
+
+ZOA_DETAIL_AVX512_WARNINGS_BEGIN
+
+namespace zoa::kernels {
+
+namespace detail {
+
+/// Stores the lanes of v (already inside T's range) as T: AVX-512 vpmov[u]sdb, AVX2/SSE2 pack instructions
+/// (saturating, hence exact for in-range lanes), otherwise a scalar loop.
+template <class Arch, class T>
+void store_narrow(const xsimd::batch<std::int32_t, Arch>& v, T* dst) noexcept {
+    constexpr bool is_signed = std::is_same_v<T, std::int8_t>;
+#if XSIMD_WITH_AVX512F
+    if constexpr (arch_at_least_v<Arch, xsimd::avx512f>) {
+        const __m512i r = v;
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst),
+                         is_signed ? _mm512_cvtsepi32_epi8(r) : _mm512_cvtusepi32_epi8(r));
+        return;
+    }
+#endif
+#if XSIMD_WITH_AVX2
+    if constexpr (has_avx2_v<Arch>) {
+        const __m256i r = v;
+        const __m128i w16 = _mm_packs_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(dst),
+                         is_signed ? _mm_packs_epi16(w16, w16) : _mm_packus_epi16(w16, w16));
+        return;
+    }
+#endif
+#if XSIMD_WITH_SSE2
+    if constexpr (arch_at_least_v<Arch, xsimd::sse2>) {
+        const __m128i r = v;
+        const __m128i w16 = _mm_packs_epi32(r, r);
+        const int bytes = _mm_cvtsi128_si32(is_signed ? _mm_packs_epi16(w16, w16) : _mm_packus_epi16(w16, w16));
+        std::memcpy(dst, &bytes, 4);  // x86: little-endian, lane 0 → dst[0]
+        return;
+    }
+#endif
+    alignas(64) std::int32_t lanes[xsimd::batch<std::int32_t, Arch>::size];
+    v.store_aligned(lanes);
+    for (std::size_t l = 0; l < xsimd::batch<std::int32_t, Arch>::size; ++l) dst[l] = static_cast<T>(lanes[l]);
+}
+
+/// Loads batch<int32>::size codes from src, sign- or zero-extended to int32: AVX-512 vpmov[sz]xbd, AVX2
+/// vpmov[sz]xbd, SSE2 unpack (+ arithmetic shift for int8), otherwise a scalar loop.
+template <class Arch, class T>
+xsimd::batch<std::int32_t, Arch> load_widen(const T* src) noexcept {
+    using ibatch = xsimd::batch<std::int32_t, Arch>;
+    constexpr bool is_signed = std::is_same_v<T, std::int8_t>;
+#if XSIMD_WITH_AVX512F
+    if constexpr (arch_at_least_v<Arch, xsimd::avx512f>) {
+        const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src));
+        return ibatch(is_signed ? _mm512_cvtepi8_epi32(b) : _mm512_cvtepu8_epi32(b));
+    }
+#endif
+#if XSIMD_WITH_AVX2
+    if constexpr (has_avx2_v<Arch>) {
+        const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src));
+        return ibatch(is_signed ? _mm256_cvtepi8_epi32(b) : _mm256_cvtepu8_epi32(b));
+    }
+#endif
+#if XSIMD_WITH_SSE2
+    if constexpr (arch_at_least_v<Arch, xsimd::sse2>) {
+        std::int32_t word;
+        std::memcpy(&word, src, sizeof(word));
+        const __m128i b = _mm_cvtsi32_si128(word);
+        if constexpr (is_signed) {  // byte k → 32-bit lane k holding it 4 times, then shift its sign down
+            const __m128i w16 = _mm_unpacklo_epi8(b, b);
+            return ibatch(_mm_srai_epi32(_mm_unpacklo_epi16(w16, w16), 24));
+        } else {
+            const __m128i z = _mm_setzero_si128();
+            return ibatch(_mm_unpacklo_epi16(_mm_unpacklo_epi8(b, z), z));
+        }
+    }
+#endif
+    alignas(64) std::int32_t lanes[ibatch::size];
+    for (std::size_t l = 0; l < ibatch::size; ++l) lanes[l] = static_cast<std::int32_t>(src[l]);
+    return ibatch::load_aligned(lanes);
+}
+
+/// Scalar twin of the vector step: v = fl(x / s), clamped to [lo, hi] = [qmin − zp, qmax − zp] (exact integers),
+/// rounded half to even, plus zp. Equals clamp(nearbyint(x/s) + zp, qmin, qmax) because rounding is monotone and
+/// fixes integers. x must not be NaN.
+template <class T>
+T quantize_one(float x, float s, float lo, float hi, std::int32_t zp) noexcept {
+    float v = x / s;
+    v = v < lo ? lo : (v > hi ? hi : v);
+    return static_cast<T>(static_cast<std::int32_t>(std::nearbyint(v)) + zp);
+}
+
+/// Quantizes n contiguous floats with one (scale, zp); throws zoa::error(numeric) after the pass if a NaN was seen.
+/// `base` is the index of x[0] in the caller's tensor (for the error message).
+template <class Arch, class T>
+void quantize_span(const float* x, T* q, std::size_t n, float scale, std::int32_t zp, std::int32_t qmin,
+                   std::int32_t qmax, const char* fn, std::size_t base) {
+    using fbatch = xsimd::batch<float, Arch>;
+    using ibatch = xsimd::batch<std::int32_t, Arch>;
+    constexpr std::size_t w = fbatch::size;
+    const float lo = static_cast<float>(qmin - zp), hi = static_cast<float>(qmax - zp);
+    const fbatch vs(scale), vlo(lo), vhi(hi);
+    const ibatch vzp(zp);
+    auto nan_seen = fbatch(0.0f) != fbatch(0.0f);
+    std::size_t i = 0;
+    for (; i + w <= n; i += w) {
+        const fbatch v = fbatch::load_unaligned(x + i) / vs;
+        nan_seen = nan_seen | xsimd::isnan(v);
+        store_narrow<Arch, T>(xsimd::nearbyint_as_int(xsimd::min(xsimd::max(v, vlo), vhi)) + vzp, q + i);
+    }
+    bool tail_nan = false;
+    for (; i < n; ++i) {
+        tail_nan = tail_nan || x[i] != x[i];
+        if (x[i] == x[i]) q[i] = quantize_one<T>(x[i], scale, lo, hi, zp);
+    }
+    if (xsimd::any(nan_seen) || tail_nan) require_no_nan(fn, x, n, base);
+}
+
+/// Dequantizes n contiguous codes with one (scale, zp): x = scale · float(q − zp).
+template <class Arch, class T>
+void dequantize_span(const T* q, float* x, std::size_t n, float scale, std::int32_t zp) noexcept {
+    using fbatch = xsimd::batch<float, Arch>;
+    using ibatch = xsimd::batch<std::int32_t, Arch>;
+    constexpr std::size_t w = fbatch::size;
+    const fbatch vs(scale);
+    const ibatch vzp(zp);
+    std::size_t i = 0;
+    for (; i + w <= n; i += w) (vs * xsimd::to_float(load_widen<Arch>(q + i) - vzp)).store_unaligned(x + i);
+    for (; i < n; ++i) x[i] = scale * static_cast<float>(static_cast<std::int32_t>(q[i]) - zp);
+}
+
+template <class T>
+void check_quantize(const char* fn, const void* in, const void* out, std::size_t n, std::int32_t qmin,
+                    std::int32_t qmax) {
+    static_assert(is_quantized_storage_v<T>, "zoa: quantize/dequantize store codes as std::int8_t or std::uint8_t");
+    require_pointer(fn, "input", in);
+    require_pointer(fn, "output", out);
+    require_extent(fn, "size", n);
+    require_qrange<T>(fn, qmin, qmax);
+}
+
+}  // namespace detail
+
+/// Per-tensor affine quantization, round half to even, saturating:
+///   q[i] = clamp(nearbyint(x[i] / scale) + zero_point, qmin, qmax)
+/// with x/scale one IEEE float division (as torch's `round(x / scale)`) and nearbyint in the current rounding mode
+/// (FE_TONEAREST = ties to even by default; the SIMD path, cvtps2dq, uses the same MXCSR mode, so both agree).
+/// ±Inf and out-of-range values saturate to qmin/qmax. T = std::int8_t or std::uint8_t; qmin/qmax may describe any
+/// narrower range, e.g. [−8, 7] for 4-bit codes in int8 storage.
+/// Threads: fixed blocks of 16384 elements over ctx; results are bit-identical to the reference for any thread count.
+/// Throws: zoa::error(argument) for null pointers, n = 0, qmin > qmax, a range outside T, scale not finite and > 0,
+///         or zero_point outside [qmin, qmax]; zoa::error(numeric) naming the element when x contains NaN (q is then
+///         partially written).
+template <class Arch = default_arch, class T>
+void quantize_per_tensor(const float* x, T* q, std::size_t n, float scale, std::int32_t zero_point, std::int32_t qmin,
+                         std::int32_t qmax, execution_context& ctx) {
+    const char* fn = "quantize_per_tensor";
+    detail::check_quantize<T>(fn, x, q, n, qmin, qmax);
+    detail::require_qparams(fn, scale, zero_point, qmin, qmax);
+    detail::parallel_blocks(ctx, n, detail::elementwise_block, [&](std::size_t b, std::size_t e) {
+        detail::quantize_span<Arch>(x + b, q + b, e - b, scale, zero_point, qmin, qmax, fn, b);
+    });
+}
+
+/// Per-channel affine quantization of x viewed as [outer × channels × inner] (channel axis in the middle: weights
+/// [N × K] are outer = 1, channels = N, inner = K; NCHW activations are outer = N, inner = H·W; channels-last
+/// [M × C] is outer = M, inner = 1):
+///   q[o,c,i] = clamp(nearbyint(x[o,c,i] / scale[c]) + zero_point[c], qmin, qmax).
+/// zero_point may be null (all zeros: symmetric). Same rounding, saturation, threads and errors as
+/// quantize_per_tensor (parameters are checked per channel and named by index).
+template <class Arch = default_arch, class T>
+void quantize_per_channel(const float* x, T* q, std::size_t outer, std::size_t channels, std::size_t inner,
+                          const float* scale, const std::int32_t* zero_point, std::int32_t qmin, std::int32_t qmax,
+                          execution_context& ctx) {
+    const char* fn = "quantize_per_channel";
+    detail::require_extent(fn, "outer", outer);
+    detail::require_extent(fn, "channels", channels);
+    detail::require_extent(fn, "inner", inner);
+    const std::size_t n = detail::checked_mul(fn, detail::checked_mul(fn, outer, channels), inner);
+    detail::check_quantize<T>(fn, x, q, n, qmin, qmax);
+    detail::require_pointer(fn, "scale", scale);
+    for (std::size_t c = 0; c < channels; ++c)
+        detail::require_qparams(fn, scale[c], zero_point ? zero_point[c] : 0, qmin, qmax, static_cast<long long>(c));
+    if (inner == 1) {  // channels-last rows: vectors run across channels with per-lane parameters
+        using fbatch = xsimd::batch<float, Arch>;
+        using ibatch = xsimd::batch<std::int32_t, Arch>;
+        constexpr std::size_t w = fbatch::size;
+        ctx.parallel_for(outer, [&](std::size_t r0, std::size_t r1) {
+            for (std::size_t r = r0; r < r1; ++r) {
+                const float* xr = x + r * channels;
+                T* qr = q + r * channels;
+                auto nan_seen = fbatch(0.0f) != fbatch(0.0f);
+                std::size_t c = 0;
+                for (; c + w <= channels; c += w) {
+                    const ibatch zp = zero_point ? ibatch::load_unaligned(zero_point + c) : ibatch(0);
+                    const fbatch lo = xsimd::to_float(ibatch(qmin) - zp), hi = xsimd::to_float(ibatch(qmax) - zp);
+                    const fbatch v = fbatch::load_unaligned(xr + c) / fbatch::load_unaligned(scale + c);
+                    nan_seen = nan_seen | xsimd::isnan(v);
+                    detail::store_narrow<Arch, T>(xsimd::nearbyint_as_int(xsimd::min(xsimd::max(v, lo), hi)) + zp,
+                                                  qr + c);
+                }
+                bool tail_nan = false;
+                for (; c < channels; ++c) {
+                    const std::int32_t zp = zero_point ? zero_point[c] : 0;
+                    tail_nan = tail_nan || xr[c] != xr[c];
+                    if (xr[c] == xr[c])
+                        qr[c] = detail::quantize_one<T>(xr[c], scale[c], static_cast<float>(qmin - zp),
+                                                        static_cast<float>(qmax - zp), zp);
+                }
+                if (xsimd::any(nan_seen) || tail_nan) detail::require_no_nan(fn, xr, channels, r * channels);
+            }
+        });
+        return;
+    }
+    ctx.parallel_for(outer * channels, [&](std::size_t p0, std::size_t p1) {
+        for (std::size_t p = p0; p < p1; ++p) {
+            const std::size_t c = p % channels;
+            detail::quantize_span<Arch>(x + p * inner, q + p * inner, inner, scale[c], zero_point ? zero_point[c] : 0,
+                                        qmin, qmax, fn, p * inner);
+        }
+    });
+}
+
+/// Per-tensor dequantization: x[i] = scale · (q[i] − zero_point), the difference exact in int32, then one float
+/// multiply (bit-identical to the reference). T = std::int8_t or std::uint8_t.
+/// Throws: zoa::error(argument) for null pointers, n = 0 or scale not finite and > 0.
+template <class Arch = default_arch, class T>
+void dequantize_per_tensor(const T* q, float* x, std::size_t n, float scale, std::int32_t zero_point,
+                           execution_context& ctx) {
+    const char* fn = "dequantize_per_tensor";
+    detail::check_quantize<T>(fn, q, x, n, std::numeric_limits<T>::min(), std::numeric_limits<T>::max());
+    detail::require_scale(fn, scale);
+    detail::parallel_blocks(ctx, n, detail::elementwise_block, [&](std::size_t b, std::size_t e) {
+        detail::dequantize_span<Arch>(q + b, x + b, e - b, scale, zero_point);
+    });
+}
+
+/// Per-channel dequantization of [outer × channels × inner]: x[o,c,i] = scale[c] · (q[o,c,i] − zero_point[c]);
+/// zero_point may be null (zeros). Throws as dequantize_per_tensor (scales checked per channel).
+template <class Arch = default_arch, class T>
+void dequantize_per_channel(const T* q, float* x, std::size_t outer, std::size_t channels, std::size_t inner,
+                            const float* scale, const std::int32_t* zero_point, execution_context& ctx) {
+    const char* fn = "dequantize_per_channel";
+    detail::require_extent(fn, "outer", outer);
+    detail::require_extent(fn, "channels", channels);
+    detail::require_extent(fn, "inner", inner);
+    const std::size_t n = detail::checked_mul(fn, detail::checked_mul(fn, outer, channels), inner);
+    detail::check_quantize<T>(fn, q, x, n, std::numeric_limits<T>::min(), std::numeric_limits<T>::max());
+    detail::require_pointer(fn, "scale", scale);
+    for (std::size_t c = 0; c < channels; ++c) detail::require_scale(fn, scale[c], static_cast<long long>(c));
+    if (inner == 1) {
+        using fbatch = xsimd::batch<float, Arch>;
+        using ibatch = xsimd::batch<std::int32_t, Arch>;
+        constexpr std::size_t w = fbatch::size;
+        ctx.parallel_for(outer, [&](std::size_t r0, std::size_t r1) {
+            for (std::size_t r = r0; r < r1; ++r) {
+                const T* qr = q + r * channels;
+                float* xr = x + r * channels;
+                std::size_t c = 0;
+                for (; c + w <= channels; c += w) {
+                    const ibatch zp = zero_point ? ibatch::load_unaligned(zero_point + c) : ibatch(0);
+                    (fbatch::load_unaligned(scale + c) * xsimd::to_float(detail::load_widen<Arch>(qr + c) - zp))
+                        .store_unaligned(xr + c);
+                }
+                for (; c < channels; ++c)
+                    xr[c] = scale[c] *
+                            static_cast<float>(static_cast<std::int32_t>(qr[c]) - (zero_point ? zero_point[c] : 0));
+            }
+        });
+        return;
+    }
+    ctx.parallel_for(outer * channels, [&](std::size_t p0, std::size_t p1) {
+        for (std::size_t p = p0; p < p1; ++p) {
+            const std::size_t c = p % channels;
+            detail::dequantize_span<Arch>(q + p * inner, x + p * inner, inner, scale[c],
+                                          zero_point ? zero_point[c] : 0);
+        }
+    });
+}
+
+}  // namespace zoa::kernels
+
+ZOA_DETAIL_AVX512_WARNINGS_END
+// ---- end zoa/kernels/quantize.hpp
+// #include "zoa/kernels/softmax.hpp"
+// ---- begin zoa/kernels/softmax.hpp
+// zoa — numerically stable row softmax (xsimd exp, row-parallel)
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+
+#include <xsimd/xsimd.hpp>
+
+// #include "zoa/core/arch.hpp"
+// #include "zoa/core/execution.hpp"
+// #include "zoa/kernels/detail/elementwise_checks.hpp"
+// #include "zoa/kernels/detail/elementwise_simd.hpp"
+
+ZOA_DETAIL_AVX512_WARNINGS_BEGIN
+
+namespace zoa::kernels {
+
+namespace detail {
+
+/// max_j x[j] over n floats (vector max, then the lanes and the tail in order). NaN handling is unspecified here;
+/// softmax makes a NaN row all-NaN through the sum anyway.
+template <class Arch>
+float row_max(const float* x, std::size_t n) noexcept {
+    using batch = xsimd::batch<float, Arch>;
+    constexpr std::size_t w = batch::size;
+    const std::size_t nv = n - n % w;
+    float m = -std::numeric_limits<float>::infinity();
+    if (nv > 0) {
+        batch vm = batch::load_unaligned(x);
+        for (std::size_t i = w; i < nv; i += w) vm = xsimd::max(vm, batch::load_unaligned(x + i));
+        alignas(64) float lanes[batch::size];
+        vm.store_aligned(lanes);
+        for (std::size_t l = 0; l < w; ++l) m = lanes[l] > m ? lanes[l] : m;
+    }
+    for (std::size_t i = nv; i < n; ++i) m = x[i] > m ? x[i] : m;
+    return m;
+}
+
+}  // namespace detail
+
+/// Softmax of each row of x [rows × cols], stabilised by the row maximum:
+///   m_r = max_j x[r,j],   e[r,j] = exp(x[r,j] − m_r),   y[r,j] = e[r,j] · fl(1 / Σ_k e[r,k]).
+/// exp by xsimd::exp on vectors and std::exp on the tail, in float; the sum in float lanes flushed to double every
+/// 64 vectors; 1/Σ in double, rounded once. Outputs whose exact value is below ~1e-38 may flush to 0.
+/// Special values (as torch.softmax): a NaN or +Inf in a row, or a row of only −Inf, makes the whole row NaN;
+/// −Inf entries of an otherwise finite row give exactly 0.
+/// y may alias x exactly. Threads: rows are split over ctx (bit-identical results for any thread count).
+/// Throws: zoa::error(argument) when x or y is null or rows or cols is 0.
+template <class Arch = default_arch>
+void softmax(const float* x, float* y, std::size_t rows, std::size_t cols, execution_context& ctx) {
+    const char* fn = "softmax";
+    detail::require_pointer(fn, "x", x);
+    detail::require_pointer(fn, "y", y);
+    detail::require_extent(fn, "rows", rows);
+    detail::require_extent(fn, "cols", cols);
+    detail::checked_mul(fn, rows, cols);
+    using batch = xsimd::batch<float, Arch>;
+    constexpr std::size_t w = batch::size;
+    const std::size_t nv = cols - cols % w;
+    ctx.parallel_for(rows, [&](std::size_t r0, std::size_t r1) {
+        for (std::size_t r = r0; r < r1; ++r) {
+            const float* xr = x + r * cols;
+            float* yr = y + r * cols;
+            const float m = detail::row_max<Arch>(xr, cols);
+            const batch vm(m);
+            double sum = 0.0;
+            std::size_t i = 0;
+            while (i < nv) {
+                const std::size_t end = std::min(nv, i + detail::flush_vectors * w);
+                batch acc(0.0f);
+                for (; i < end; i += w) {
+                    const batch e = xsimd::exp(batch::load_unaligned(xr + i) - vm);
+                    e.store_unaligned(yr + i);
+                    acc += e;
+                }
+                sum += static_cast<double>(xsimd::hadd(acc));
+            }
+            for (; i < cols; ++i) {
+                yr[i] = std::exp(xr[i] - m);
+                sum += static_cast<double>(yr[i]);
+            }
+            const float inv = static_cast<float>(1.0 / sum);
+            const batch vinv(inv);
+            for (i = 0; i < nv; i += w) (batch::load_unaligned(yr + i) * vinv).store_unaligned(yr + i);
+            for (; i < cols; ++i) yr[i] *= inv;
+        }
+    });
+}
+
+}  // namespace zoa::kernels
+
+ZOA_DETAIL_AVX512_WARNINGS_END
+// ---- end zoa/kernels/softmax.hpp
+// #include "zoa/kernels/statistics.hpp"
 
 // #include "zoa/quant/bit_width.hpp"
 // ---- begin zoa/quant/bit_width.hpp
@@ -2591,426 +5558,640 @@ using mqbench = quant::mqbench_policy<Bits>;
 // #include "zoa/quant/quantizer.hpp"
 // #include "zoa/quant/twin.hpp"
 
-// #include "zoa/io/preprocess.hpp"
-// ---- begin zoa/io/preprocess.hpp
-// zoa — image preprocessing with torchvision tensor semantics: resize, center crop, normalize, NCHW batches
+// #include "zoa/nn/affine_quant.hpp"
+// ---- begin zoa/nn/affine_quant.hpp
+// zoa — per-tensor affine activation quantizer (MQBench FixedFakeQuantize) on the integer path: codes and x̂ in one pass
 
-#include <algorithm>
-#include <array>
-#include <cctype>
-#include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <mutex>
 #include <string>
-#include <vector>
+#include <type_traits>
 
-#include <xtensor/xtensor.hpp>
+#include <xsimd/xsimd.hpp>
 
+// #include "zoa/core/arch.hpp"
 // #include "zoa/core/error.hpp"
 // #include "zoa/core/execution.hpp"
-// #include "zoa/data/image.hpp"
-// ---- begin zoa/data/image.hpp
-// zoa — the image type shared by readers, corruptions and preprocessing: HWC float in [0, 255]
+// #include "zoa/kernels/detail/elementwise_simd.hpp"
+// #include "zoa/kernels/quantize.hpp"
+// #include "zoa/quant/params.hpp"
+// #include "zoa/quant/quantizer.hpp"
+
+ZOA_DETAIL_AVX512_WARNINGS_BEGIN
+
+namespace zoa::nn {
+
+/// Throws zoa::error(policy) naming `what` unless p is a valid per-tensor asymmetric (affine) uniform quantizer whose
+/// codes fit T (MQBench activations; 8-bit codes need uint8_t).
+template <class T>
+void require_affine_per_tensor(const quant::quant_params& p, const std::string& what) {
+    require(p.kind == quant::quantizer_kind::uniform && p.sch == quant::scheme::asymmetric && p.groups() == 1,
+            error_code::policy, what, ": expected a per-tensor asymmetric uniform quantizer, got ",
+            quant::to_string(p.kind), "/", quant::to_string(p.sch), " with ", p.groups(), " groups");
+    p.validate(what);
+    require(p.qmax() <= int(std::numeric_limits<T>::max()), error_code::policy, what, ": ", p.bits,
+            "-bit codes do not fit the storage type");
+}
+
+/// MQBench's per-tensor affine quantizer applied to n activations, producing the integer codes and their
+/// dequantized values in one pass (either output may be null; xhat may alias x):
+///   q[i] = clamp(nearbyint(x[i]·inv) + z, 0, 2^b − 1),  inv = fl(1/s)       (= quant::encode_affine; the product,
+///                                                                          not x/s, as torch's fake_quantize)
+///   x̂[i] = fl(q[i] − z)·s                                                    (= quant::decode_affine)
+/// so x̂ == quant::fake_quant(p, x) bit for bit. Rounding: cvtps2dq / nearbyint in FE_TONEAREST (ties to even).
+/// Threads: fixed 16384-element blocks over ctx (bit-identical for any thread count).
+/// Throws: zoa::error(policy) when p is not per-tensor affine or its codes do not fit T; zoa::error(numeric) naming
+/// the first NaN element (outputs are then partially written; ±Inf saturate like PyTorch).
+template <class Arch = default_arch, class T>
+void quantize_activation(const float* x, std::size_t n, const quant::quant_params& p, T* codes, float* xhat,
+                         execution_context& ctx) {
+    static_assert(std::is_same_v<T, std::int8_t> || std::is_same_v<T, std::uint8_t>,
+                  "zoa: quantize_activation stores codes as int8_t or uint8_t");
+    require_affine_per_tensor<T>(p, "quantize_activation");
+    require(x != nullptr, error_code::argument, "quantize_activation: input is null");
+    if (n == 0) return;
+    using fbatch = xsimd::batch<float, Arch>;
+    using ibatch = xsimd::batch<std::int32_t, Arch>;
+    constexpr std::size_t w = fbatch::size;
+    const float s = p.scale[0], inv = 1.0f / s;
+    const std::int32_t z = p.zero_point[0];
+    const float lo = static_cast<float>(p.qmin() - z), hi = static_cast<float>(p.qmax() - z);
+    std::size_t first_nan = n;  // smallest NaN index over all blocks
+    std::mutex m;
+    kernels::detail::parallel_blocks(ctx, n, kernels::detail::elementwise_block, [&](std::size_t b, std::size_t e) {
+        const fbatch vinv(inv), vs(s), vlo(lo), vhi(hi);
+        const ibatch vz(z);
+        std::size_t nan_at = n;
+        std::size_t i = b;
+        for (; i + w <= e; i += w) {
+            const fbatch v = fbatch::load_unaligned(x + i) * vinv;
+            if (nan_at == n && xsimd::any(xsimd::isnan(v)))
+                for (std::size_t l = 0; l < w && nan_at == n; ++l)
+                    if (x[i + l] != x[i + l]) nan_at = i + l;
+            const ibatch r = xsimd::nearbyint_as_int(xsimd::min(xsimd::max(v, vlo), vhi));  // q − z
+            if (codes) kernels::detail::store_narrow<Arch, T>(r + vz, codes + i);
+            if (xhat) (xsimd::to_float(r) * vs).store_unaligned(xhat + i);
+        }
+        for (; i < e; ++i) {
+            const float v = x[i];
+            if (nan_at == n && v != v) nan_at = i;
+            const std::int32_t q = quant::encode_affine(v, s, z, p.qmin(), p.qmax());
+            if (codes) codes[i] = static_cast<T>(q);
+            if (xhat) xhat[i] = quant::decode_affine(q, s, z);
+        }
+        if (nan_at < n) {
+            std::lock_guard<std::mutex> lk(m);
+            first_nan = nan_at < first_nan ? nan_at : first_nan;
+        }
+    });
+    require(first_nan == n, error_code::numeric, "quantize_activation: element ", first_nan, " is NaN");
+}
+
+}  // namespace zoa::nn
+
+ZOA_DETAIL_AVX512_WARNINGS_END
+// ---- end zoa/nn/affine_quant.hpp
+// #include "zoa/nn/attention.hpp"
+// ---- begin zoa/nn/attention.hpp
+// zoa — multi-head self-attention (timm semantics), fp32 or PTQ4ViT-quantized (q/k/v per head, post-softmax twin)
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+// #include "zoa/core/aligned_buffer.hpp"
+// #include "zoa/core/error.hpp"
+// #include "zoa/core/execution.hpp"
+// #include "zoa/kernels/gemm_f32.hpp"
+// #include "zoa/kernels/gemm_q8.hpp"
+// #include "zoa/kernels/quantize.hpp"
+// #include "zoa/kernels/softmax.hpp"
+// #include "zoa/nn/linear.hpp"
+// ---- begin zoa/nn/linear.hpp
+// zoa — fully connected layers: fp32 (weights packed once) and quantized (int8 codes packed once, inputs quantized
+// per call, dequantized fp32 output), with a simulated (fake-quant) twin of the quantized arithmetic
 
 #include <algorithm>
-#include <array>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
-#include <xtensor/xtensor.hpp>
-
+// #include "zoa/core/aligned_buffer.hpp"
 // #include "zoa/core/error.hpp"
+// #include "zoa/core/execution.hpp"
+// #include "zoa/kernels/gemm_f32.hpp"
+// #include "zoa/kernels/gemm_q8.hpp"
+// #include "zoa/kernels/pack.hpp"
+// #include "zoa/kernels/pack_f32.hpp"
+// #include "zoa/kernels/quantize.hpp"
+// #include "zoa/quant/bit_width.hpp"
+// #include "zoa/quant/fake_quant.hpp"
+// #include "zoa/quant/param_tensors.hpp"
 
-namespace zoa::data {
+namespace zoa::nn {
 
-/// An image: height × width × channels (HWC, row-major), channels 1 (grayscale) or 3 (RGB, in that order),
-/// pixel values in [0, 255] as float (an 8-bit file value v is stored as float(v), no scaling).
-/// Readers (IDX, image files), corruptions and preprocessing all exchange this type.
-using image = xt::xtensor<float, 3>;
+/// How a quantized layer computes: on the integer kernels (exact int32 accumulation, then one float scale per
+/// output), or simulated = the reference's fake-quant arithmetic in float (x̂ = Q(x), Ŵ = Q(W), y = x̂·Ŵᵀ + b).
+/// The two agree up to float summation order; tests compare them.
+enum class quant_exec { integer, simulated };
 
-/// Height, width and channel count of an image.
-inline std::size_t image_height(const image& img) noexcept { return img.shape()[0]; }
-inline std::size_t image_width(const image& img) noexcept { return img.shape()[1]; }
-inline std::size_t image_channels(const image& img) noexcept { return img.shape()[2]; }
-
-/// A zero-filled image of the given size.
-/// Throws: zoa::error(argument) when height or width is 0 or channels is not 1 or 3.
-inline image make_image(std::size_t height, std::size_t width, std::size_t channels) {
-    require(height > 0 && width > 0, error_code::argument, "make_image: height and width must be > 0, got ", height,
-            "x", width);
-    require(channels == 1 || channels == 3, error_code::argument, "make_image: channels must be 1 or 3, got ",
-            channels);
-    return image(std::array<std::size_t, 3>{height, width, channels}, 0.0f);
-}
-
-/// Checks the image invariants that every zoa routine relies on (non-empty, 1 or 3 channels).
-/// `what` names the image in the message (a file path, "batch[3]", ...).
-/// Throws: zoa::error(shape) when the image is empty or has a channel count other than 1 or 3.
-inline void check_image(const image& img, const std::string& what) {
-    require(image_height(img) > 0 && image_width(img) > 0, error_code::shape, what, ": image is empty (",
-            image_height(img), "x", image_width(img), ")");
-    require(image_channels(img) == 1 || image_channels(img) == 3, error_code::shape, what,
-            ": expected 1 or 3 channels, got ", image_channels(img));
-}
-
-/// Copies 8-bit interleaved pixels (row-major HWC, as stb_image and IDX files store them) into an image.
-/// Ensures: result(y, x, c) == float(pixels[(y * width + x) * channels + c]).
-/// Throws: zoa::error(argument) on a zero size or a channel count other than 1 or 3.
-inline image image_from_u8(const std::uint8_t* pixels, std::size_t height, std::size_t width, std::size_t channels) {
-    image img = make_image(height, width, channels);
-    const std::size_t n = height * width * channels;
-    float* dst = img.data();
-    for (std::size_t i = 0; i < n; ++i) dst[i] = static_cast<float>(pixels[i]);
-    return img;
-}
-
-/// Converts an image to `channels` channels.
-/// 1 → 3: the gray value is replicated into R, G and B.
-/// 3 → 1: luma with torchvision's rgb_to_grayscale weights, L = 0.2989·R + 0.587·G + 0.114·B (float).
-/// Same count: a copy.
-/// Throws: zoa::error(argument) when channels is not 1 or 3; zoa::error(shape) on an invalid input image.
-inline image to_channels(const image& img, std::size_t channels) {
-    check_image(img, "to_channels");
-    require(channels == 1 || channels == 3, error_code::argument, "to_channels: channels must be 1 or 3, got ",
-            channels);
-    const std::size_t c_in = image_channels(img);
-    if (c_in == channels) return img;
-    const std::size_t hw = image_height(img) * image_width(img);
-    image out = make_image(image_height(img), image_width(img), channels);
-    const float* src = img.data();
-    float* dst = out.data();
-    if (channels == 3) {
-        for (std::size_t i = 0; i < hw; ++i) dst[3 * i] = dst[3 * i + 1] = dst[3 * i + 2] = src[i];
-    } else {
-        for (std::size_t i = 0; i < hw; ++i)
-            dst[i] = 0.2989f * src[3 * i] + 0.587f * src[3 * i + 1] + 0.114f * src[3 * i + 2];
+/// Recovers the row-major float matrix W [n × k] of a packed_f32 through the public GEMM (independent of the packed
+/// layout): C = I·Wᵀ with identity rows, exact (every sum is one weight plus zeros). Costs n·k² multiply-adds.
+template <class Arch>
+std::vector<float> unpack_f32(const kernels::packed_f32<Arch>& p) {
+    const std::size_t n = p.n(), k = p.k(), chunk = 64;
+    std::vector<float> w(n * k), eye(chunk * k);
+    for (std::size_t k0 = 0; k0 < k; k0 += chunk) {
+        const std::size_t rows = std::min(chunk, k - k0);
+        std::fill(eye.begin(), eye.end(), 0.0f);
+        for (std::size_t r = 0; r < rows; ++r) eye[r * k + k0 + r] = 1.0f;
+        const kernels::out_layout layout{1, static_cast<std::ptrdiff_t>(k), 0, 0};  // C[m, j] → w[j·k + k0 + m]
+        kernels::gemm_f32(eye.data(), rows, static_cast<std::ptrdiff_t>(k), p, kernels::out_f32{w.data() + k0, layout});
     }
-    return out;
+    return w;
 }
 
-/// Clamps every pixel into [0, 255] in place (NaN becomes 0): p = min(max(p, 0), 255).
-inline void clamp_pixels(image& img) noexcept {
-    float* p = img.data();
-    const std::size_t n = img.size();
-    for (std::size_t i = 0; i < n; ++i) p[i] = p[i] > 0.0f ? std::min(p[i], 255.0f) : 0.0f;
-}
-
-}  // namespace zoa::data
-// ---- end zoa/data/image.hpp
-
-namespace zoa::io {
-
-using data::image;
-
-/// Resampling kernels, as torch.nn.functional.interpolate implements them for float tensors
-/// (align_corners=False, antialias=False, torchvision's Resize on tensors).
-enum class interpolation_mode { nearest, bilinear, bicubic };
-
-/// "nearest", "bilinear" or "bicubic".
-inline const char* to_string(interpolation_mode m) noexcept {
-    switch (m) {
-        case interpolation_mode::nearest: return "nearest";
-        case interpolation_mode::bilinear: return "bilinear";
-        case interpolation_mode::bicubic: return "bicubic";
+/// Recovers the int8 weight codes W [n × k] of a packed_q8 without zero points through the public GEMM (so it does not
+/// depend on the packed layout): C = I·Wᵀ with identity activation rows, exact in int32. Costs n·k² multiply-adds
+/// (a one-off: saving a model, the simulated path).
+template <class ARange, class WRange>
+std::vector<std::int8_t> unpack_q8(const kernels::packed_q8<ARange, WRange>& p) {
+    static_assert(std::is_same_v<typename WRange::storage, std::int8_t>, "zoa: unpack_q8: signed weight codes only");
+    static_assert(ARange::min <= 0 && ARange::max >= 1, "zoa: unpack_q8: the activation range must hold 0 and 1");
+    const std::size_t n = p.n(), k = p.k(), chunk = 64;
+    std::vector<std::int32_t> acc(n * k);
+    std::vector<typename ARange::storage> eye(chunk * k);
+    for (std::size_t k0 = 0; k0 < k; k0 += chunk) {
+        const std::size_t rows = std::min(chunk, k - k0);
+        std::fill(eye.begin(), eye.end(), typename ARange::storage(0));
+        for (std::size_t r = 0; r < rows; ++r) eye[r * k + k0 + r] = 1;
+        // C[m, j] = W(j, k0 + m) written to acc[j·k + k0 + m]
+        const kernels::out_layout layout{1, static_cast<std::ptrdiff_t>(k), 0, 0};
+        kernels::gemm_q8<ARange, WRange>(eye.data(), rows, static_cast<std::ptrdiff_t>(k), 0, p,
+                                         kernels::out_i32{acc.data() + k0, layout});
     }
-    return "unknown";
+    std::vector<std::int8_t> w(n * k);
+    for (std::size_t i = 0; i < w.size(); ++i) w[i] = static_cast<std::int8_t>(acc[i]);
+    return w;
 }
 
-/// Parses "nearest", "bilinear" or "bicubic" (case-insensitive).
-/// Throws: zoa::error(argument) naming the text otherwise.
-inline interpolation_mode parse_interpolation(const std::string& text) {
-    std::string t = text;
-    std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (t == "nearest") return interpolation_mode::nearest;
-    if (t == "bilinear") return interpolation_mode::bilinear;
-    if (t == "bicubic") return interpolation_mode::bicubic;
-    fail(error_code::argument, "unknown interpolation '", text, "': expected nearest, bilinear or bicubic");
-}
+/// fp32 Linear (PyTorch semantics): y[r, n] = Σ_k x[r, k]·W[n, k] + b[n], W stored [out, in].
+/// The weights are packed for kernels::gemm_f32 once at construction; nothing else is kept but the bias.
+class linear {
+public:
+    linear() = default;
 
-/// Parses a comma-separated list of finite floats ("0.485,0.456,0.406"). `what` names the value in errors.
-/// Throws: zoa::error(argument) on an empty list, an empty item, or an item that is not a finite number.
-inline std::vector<float> parse_float_list(const std::string& text, const std::string& what) {
-    std::vector<float> values;
-    std::size_t begin = 0;
-    for (;;) {
-        const std::size_t end = std::min(text.find(',', begin), text.size());
-        const std::string item = text.substr(begin, end - begin);
-        std::size_t used = 0;
-        float v = 0.0f;
-        try {
-            v = std::stof(item, &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        require(used > 0 && item.find_first_not_of(" \t", used) == std::string::npos && std::isfinite(v),
-                error_code::argument, what, ": '", item, "' in '", text, "' is not a finite number");
-        values.push_back(v);
-        if (end == text.size()) break;
-        begin = end + 1;
+    /// Requires: weight holds out·in floats [out, in]; bias holds out floats (empty = no bias).
+    /// Throws: zoa::error(shape) on a size mismatch naming `name`; zoa::error(numeric) for a non-finite weight.
+    linear(const std::vector<float>& weight, std::vector<float> bias, std::size_t out, std::size_t in,
+           const std::string& name = "linear")
+        : bias_(std::move(bias)), out_(out), in_(in) {
+        require(out > 0 && in > 0 && weight.size() == out * in, error_code::shape, name, ": weight has ", weight.size(),
+                " values, expected ", out, " x ", in);
+        require(bias_.empty() || bias_.size() == out, error_code::shape, name, ": bias has ", bias_.size(),
+                " values, expected ", out);
+        w_.pack(weight.data(), out, in, static_cast<std::ptrdiff_t>(in), 1);
     }
-    return values;
-}
 
-namespace detail {
-/// Source indices and weights of one output axis: out[i] = Σ_k weight[i·taps + k] · in[index[i·taps + k]].
-struct axis_taps {
-    std::size_t taps = 1;
-    std::vector<std::size_t> index;
-    std::vector<float> weight;
+    /// y [rows × out] = x [rows × in] · Wᵀ + b (rows contiguous). Bit-identical for any thread count of ctx.
+    void forward(const float* x, std::size_t rows, float* y, execution_context& ctx) const {
+        if (rows == 0) return;
+        kernels::gemm_f32(x, rows, static_cast<std::ptrdiff_t>(in_), w_,
+                          kernels::out_f32{y, kernels::row_major(static_cast<std::ptrdiff_t>(out_)),
+                                           bias_.empty() ? nullptr : bias_.data()},
+                          &ctx);
+    }
+
+    std::size_t in_features() const noexcept { return in_; }
+    std::size_t out_features() const noexcept { return out_; }
+    /// The weights [out, in] (unpacked copy).
+    std::vector<float> weight() const { return unpack_f32(w_); }
+    const std::vector<float>& bias() const noexcept { return bias_; }
+    /// Bytes of packed weights.
+    std::size_t packed_bytes() const noexcept { return w_.bytes(); }
+    /// Bytes of fp32 parameters kept besides the packed weights (the bias).
+    std::size_t float_bytes() const noexcept { return bias_.size() * sizeof(float); }
+
+private:
+    kernels::packed_f32<default_arch> w_;
+    std::vector<float> bias_;
+    std::size_t out_ = 0, in_ = 0;
 };
 
-/// torch's per-axis rules (aten/src/ATen/native/UpSample.h), scale = float(in) / float(out):
-///   nearest:  src = min(floor(i·scale), in−1), weight 1.
-///   bilinear: r = max(scale·(i+0.5) − 0.5, 0); i0 = floor(r); i1 = i0 + (i0 < in−1); λ1 = clamp(r−i0, 0, 1);
-///             weights (1−λ1, λ1).
-///   bicubic:  r = scale·(i+0.5) − 0.5 (not clamped); i0 = min(floor(r), in−1); t = clamp(r−i0, 0, 1);
-///             taps at clamp(i0−1+k, 0, in−1), k = 0..3, Keys kernel with A = −0.75:
-///             w0 = c2(t+1), w1 = c1(t), w2 = c1(1−t), w3 = c2(2−t),
-///             c1(x) = ((A+2)x − (A+3))x² + 1,  c2(x) = ((Ax − 5A)x + 8A)x − 4A.
-inline axis_taps make_taps(std::size_t in, std::size_t out, interpolation_mode mode) {
-    axis_taps a;
-    a.taps = mode == interpolation_mode::nearest ? 1 : mode == interpolation_mode::bilinear ? 2 : 4;
-    a.index.resize(out * a.taps);
-    a.weight.resize(out * a.taps);
-    const float scale = static_cast<float>(in) / static_cast<float>(out);
-    const auto last = static_cast<std::ptrdiff_t>(in) - 1;
-    for (std::size_t i = 0; i < out; ++i) {
-        std::size_t* idx = a.index.data() + i * a.taps;
-        float* w = a.weight.data() + i * a.taps;
-        if (mode == interpolation_mode::nearest) {
-            const auto s = static_cast<std::ptrdiff_t>(std::floor(static_cast<float>(i) * scale));
-            idx[0] = static_cast<std::size_t>(std::min(s, last));
-            w[0] = 1.0f;
-            continue;
-        }
-        const auto r = static_cast<float>(static_cast<double>(scale) * (static_cast<double>(i) + 0.5) - 0.5);
-        if (mode == interpolation_mode::bilinear) {
-            const float rc = r < 0.0f ? 0.0f : r;
-            const auto i0 = std::min(static_cast<std::ptrdiff_t>(rc), last);
-            const float l1 = std::min(std::max(rc - static_cast<float>(i0), 0.0f), 1.0f);
-            idx[0] = static_cast<std::size_t>(i0);
-            idx[1] = static_cast<std::size_t>(i0 < last ? i0 + 1 : i0);
-            w[0] = 1.0f - l1;
-            w[1] = l1;
-            continue;
-        }
-        constexpr float A = -0.75f;
-        const auto c1 = [](float x) { return ((A + 2.0f) * x - (A + 3.0f)) * x * x + 1.0f; };
-        const auto c2 = [](float x) { return ((A * x - 5.0f * A) * x + 8.0f * A) * x - 4.0f * A; };
-        const auto i0 = std::min(static_cast<std::ptrdiff_t>(std::floor(r)), last);
-        const float t = std::min(std::max(r - static_cast<float>(i0), 0.0f), 1.0f);
-        w[0] = c2(t + 1.0f);
-        w[1] = c1(t);
-        w[2] = c1(1.0f - t);
-        w[3] = c2(2.0f - t);
-        for (std::ptrdiff_t k = 0; k < 4; ++k) idx[k] = static_cast<std::size_t>(std::clamp(i0 - 1 + k, std::ptrdiff_t{0}, last));
-    }
-    return a;
-}
-}  // namespace detail
+/// Quantized Linear for a bit-width option Bits = zoa::quant::bits<W, A> (PTQ4ViT arithmetic, symmetric codes):
+///   weights  Wc = clamp(round(W/Δw_g), −2^(W−1), 2^(W−1)−1), Δw per tensor, per row block (qkv: q/k/v) or per
+///            output row; packed once for kernels::gemm_q8, the float weights are not kept;
+///   inputs   uniform: xc = clamp(round(x/Δx), −2^(A−1), 2^(A−1)−1), y = float(Σ_k xc·Wc)·fl(Δx·Δw_n) + b_n;
+///            post-GELU twin: one signed code c (twin.hpp), split into c⁺ = max(c, 0) and c⁻ = min(c, 0),
+///            y = float(Σ c⁺·Wc)·fl(Δ₊·Δw_n) + b_n + float(Σ c⁻·Wc)·fl(Δ₋·Δw_n)   (two integer GEMMs).
+/// The simulated path computes x̂ = fake_quant(x), Ŵ = Wc·Δw and y = x̂·Ŵᵀ + b in float.
+template <class Bits>
+class qlinear {
+    static_assert(quant::is_bit_width_v<Bits> && Bits::quantized,
+                  "zoa: nn::qlinear<Bits>: Bits must be a quantized bit-width option, e.g. zoa::w8a8");
 
-/// Resizes to out_h × out_w like torch.nn.functional.interpolate(x, size=(out_h, out_w), mode, align_corners=False,
-/// antialias=False) on a float tensor: separable, width first then height, each output = Σ weight · input with the
-/// taps of detail::make_taps. Same size ⇒ an exact copy. Bicubic can overshoot [0, 255] (negative kernel lobes),
-/// exactly as torch does on floats; call data::clamp_pixels when the invariant matters (prepare_image does).
-/// No antialiasing: downscaling by more than 2× aliases (as torchvision tensors, unlike PIL).
-/// Throws: zoa::error(shape) on an invalid image; zoa::error(argument) when out_h or out_w is 0.
-inline image resize(const image& img, std::size_t out_h, std::size_t out_w,
-                    interpolation_mode mode = interpolation_mode::bilinear) {
-    data::check_image(img, "resize");
-    require(out_h > 0 && out_w > 0, error_code::argument, "resize: output size must be > 0, got ", out_h, "x", out_w);
-    const std::size_t h = data::image_height(img), w = data::image_width(img), c = data::image_channels(img);
-    if (h == out_h && w == out_w) return img;
-    const detail::axis_taps tx = detail::make_taps(w, out_w, mode), ty = detail::make_taps(h, out_h, mode);
-    image tmp = data::make_image(h, out_w, c);
-    const float* src = img.data();
-    float* t = tmp.data();
-    for (std::size_t y = 0; y < h; ++y)
-        for (std::size_t x = 0; x < out_w; ++x)
-            for (std::size_t ch = 0; ch < c; ++ch) {
-                float acc = 0.0f;
-                for (std::size_t k = 0; k < tx.taps; ++k)
-                    acc += tx.weight[x * tx.taps + k] * src[(y * w + tx.index[x * tx.taps + k]) * c + ch];
-                t[(y * out_w + x) * c + ch] = acc;
+public:
+    using a_range = quant::signed_range<Bits::activation_bits>;
+    using w_range = quant::signed_range<Bits::weight_bits>;
+    using packed_type = kernels::packed_q8<a_range, w_range>;
+
+    qlinear() = default;
+
+    /// Quantizes weight [out, in] with p.weight() and packs the codes; p.input() is used on every call.
+    /// Requires: p.weight() symmetric uniform with Bits::weight_bits (1, row-block or `out` groups);
+    /// p.input() symmetric uniform per tensor or post-GELU twin with Bits::activation_bits.
+    /// Throws: zoa::error(shape) naming `name` on size mismatches, zoa::error(policy) when the parameters do not
+    /// fit Bits or the layer, zoa::error(argument/numeric) for invalid parameters or non-finite weights.
+    qlinear(const std::vector<float>& weight, std::vector<float> bias, std::size_t out, std::size_t in,
+            const quant::module_params& p, const std::string& name = "qlinear")
+        : bias_(std::move(bias)), out_(out), in_(in), params_(p) {
+        require(out > 0 && in > 0 && weight.size() == out * in, error_code::shape, name, ": weight has ", weight.size(),
+                " values, expected ", out, " x ", in);
+        require(bias_.empty() || bias_.size() == out, error_code::shape, name, ": bias has ", bias_.size(),
+                " values, expected ", out);
+        check_params(p, out, name);
+        std::vector<std::int8_t> codes(out * in);
+        quant::encode(p.weight(), weight.data(), codes.size(), codes.data());
+        init(codes, name);
+    }
+
+    /// Builds the layer from already quantized weight codes [out, in] (e.g. read from a quantized model file).
+    qlinear(const std::vector<std::int8_t>& codes, std::vector<float> bias, std::size_t out, std::size_t in,
+            const quant::module_params& p, const std::string& name)
+        : bias_(std::move(bias)), out_(out), in_(in), params_(p) {
+        require(out > 0 && in > 0 && codes.size() == out * in, error_code::shape, name, ": weight codes have ",
+                codes.size(), " values, expected ", out, " x ", in);
+        require(bias_.empty() || bias_.size() == out, error_code::shape, name, ": bias has ", bias_.size(),
+                " values, expected ", out);
+        check_params(p, out, name);
+        init(codes, name);
+    }
+
+    /// y [rows × out] from x [rows × in] (see the class comment). Bit-identical for any thread count of ctx.
+    /// ±Inf inputs saturate to the extreme codes (integer path). Throws: zoa::error(numeric) for a NaN input (integer
+    /// path: integer codes cannot carry NaN; the simulated path propagates it).
+    void forward(const float* x, std::size_t rows, float* y, execution_context& ctx,
+                 quant_exec mode = quant_exec::integer) const {
+        if (rows == 0) return;
+        const std::size_t n = rows * in_;
+        const quant::quant_params& in = params_.input();
+        if (mode == quant_exec::simulated) {
+            std::vector<float> xq(n);
+            quant::fake_quant(in, x, xq.data(), n);
+            const kernels::packed_f32<default_arch> wd(dequantized_weight().data(), out_, in_,
+                                                       static_cast<std::ptrdiff_t>(in_), 1);
+            kernels::gemm_f32(xq.data(), rows, static_cast<std::ptrdiff_t>(in_), wd,
+                              kernels::out_f32{y, kernels::row_major(static_cast<std::ptrdiff_t>(out_)), bias_ptr()},
+                              &ctx);
+            return;
+        }
+        aligned_buffer<std::int8_t> codes(n);
+        const auto lda = static_cast<std::ptrdiff_t>(in_);
+        const auto out_layout = kernels::row_major(static_cast<std::ptrdiff_t>(out_));
+        if (in.kind == quant::quantizer_kind::uniform) {
+            kernels::quantize_per_tensor(x, codes.data(), n, in.scale[0], 0, int(a_range::min), int(a_range::max), ctx);
+            kernels::gemm_q8<a_range, w_range>(
+                codes.data(), rows, lda, 0, w_,
+                kernels::out_dequant{y, out_layout, in.scale[0], w_scale_.data(), w_scale_.size(), bias_ptr()}, &ctx);
+            return;
+        }
+        // post-GELU twin: c⁺ = clamp(round(x/Δ₊), 0, qmax−1) and c⁻ = clamp(round(x/Δ₋), −qmax, 0) as two
+        // per-tensor quantizations (for x > 0, c⁻ = 0; for x ≤ 0, c⁺ = 0: exactly the twin's single code c split by
+        // sign), then one GEMM per plane
+        aligned_buffer<std::int8_t> neg(n);
+        const int qmax = 1 << (in.bits - 1);
+        kernels::quantize_per_tensor(x, codes.data(), n, in.scale[0], 0, 0, qmax - 1, ctx);
+        kernels::quantize_per_tensor(x, neg.data(), n, in.neg_scale, 0, -qmax, 0, ctx);
+        kernels::gemm_q8<a_range, w_range>(
+            codes.data(), rows, lda, 0, w_,
+            kernels::out_dequant{y, out_layout, in.scale[0], w_scale_.data(), w_scale_.size(), bias_ptr()}, &ctx);
+        aligned_buffer<float> tmp(rows * out_);
+        kernels::gemm_q8<a_range, w_range>(
+            neg.data(), rows, lda, 0, w_,
+            kernels::out_dequant{tmp.data(), out_layout, in.neg_scale, w_scale_.data(), w_scale_.size(), nullptr},
+            &ctx);
+        ctx.parallel_for(rows, [&](std::size_t r0, std::size_t r1) {
+            for (std::size_t i = r0 * out_; i < r1 * out_; ++i) y[i] += tmp[i];
+        });
+    }
+
+    std::size_t in_features() const noexcept { return in_; }
+    std::size_t out_features() const noexcept { return out_; }
+    const std::vector<float>& bias() const noexcept { return bias_; }
+    const quant::module_params& params() const noexcept { return params_; }
+    /// The weight codes [out, in] (unpacked copy).
+    std::vector<std::int8_t> codes() const { return unpack_q8(w_); }
+    /// Ŵ = Wc·Δw [out, in]: exactly the reference's fake-quantized weights.
+    std::vector<float> dequantized_weight() const {
+        std::vector<std::int8_t> c = codes();
+        std::vector<float> w(c.size());
+        for (std::size_t j = 0; j < out_; ++j)
+            for (std::size_t k = 0; k < in_; ++k) w[j * in_ + k] = quant::decode_symmetric(c[j * in_ + k], w_scale_[j]);
+        return w;
+    }
+    /// Bytes of packed weights (+ per-column data).
+    std::size_t packed_bytes() const noexcept { return w_.bytes(); }
+    /// Bytes of fp32 parameters kept (bias and per-output weight scales).
+    std::size_t float_bytes() const noexcept { return (bias_.size() + w_scale_.size()) * sizeof(float); }
+
+private:
+    const float* bias_ptr() const noexcept { return bias_.empty() ? nullptr : bias_.data(); }
+
+    static void check_params(const quant::module_params& p, std::size_t out, const std::string& name) {
+        const quant::quant_params& w = p.weight();
+        const quant::quant_params& x = p.input();
+        require(p.kind == quant::module_kind::weighted, error_code::policy, name,
+                ": expected weight/input quantizers, got a/b (matmul) parameters");
+        require(w.kind == quant::quantizer_kind::uniform && w.sch == quant::scheme::symmetric, error_code::policy, name,
+                ": weights need a symmetric uniform quantizer, got ", quant::to_string(w.kind), "/",
+                quant::to_string(w.sch));
+        require(w.bits == Bits::weight_bits, error_code::policy, name, ": weight quantizer has ", w.bits,
+                " bits, the policy has ", Bits::weight_bits);
+        require(w.groups() == 1 || (w.groups() <= out && out % w.groups() == 0), error_code::policy, name, ": ",
+                w.groups(), " weight scale groups do not divide ", out, " outputs");
+        require((x.kind == quant::quantizer_kind::uniform && x.sch == quant::scheme::symmetric && x.groups() == 1) ||
+                    x.kind == quant::quantizer_kind::post_gelu_twin,
+                error_code::policy, name, ": inputs need a symmetric per-tensor or post-GELU twin quantizer, got ",
+                quant::to_string(x.kind), " with ", x.groups(), " groups");
+        require(x.bits == Bits::activation_bits, error_code::policy, name, ": input quantizer has ", x.bits,
+                " bits, the policy has ", Bits::activation_bits);
+        w.validate(name + ".weight_quant");
+        x.validate(name + ".input_quant");
+    }
+
+    void init(const std::vector<std::int8_t>& codes, const std::string& name) {
+        const quant::quant_params& w = params_.weight();
+        const std::size_t per = out_ / w.groups();
+        w_scale_.resize(out_);
+        for (std::size_t j = 0; j < out_; ++j) w_scale_[j] = w.scale[j / per];
+        for (std::size_t i = 0; i < codes.size(); ++i)
+            require(codes[i] >= w_range::min && codes[i] <= w_range::max, error_code::numeric, name, ": weight code ",
+                    int(codes[i]), " at (", i / in_, ", ", i % in_, ") outside [", int(w_range::min), ", ",
+                    int(w_range::max), "]");
+        w_.pack(codes.data(), out_, in_, static_cast<std::ptrdiff_t>(in_), 1);
+    }
+
+    packed_type w_;
+    std::vector<float> bias_, w_scale_;
+    std::size_t out_ = 0, in_ = 0;
+    quant::module_params params_;
+};
+
+/// The Linear layer type for a bit-width option: nn::linear for zoa::fp32, nn::qlinear<Bits> otherwise.
+template <class Bits>
+using linear_for = std::conditional_t<Bits::quantized, qlinear<Bits>, linear>;
+
+}  // namespace zoa::nn
+// ---- end zoa/nn/linear.hpp
+// #include "zoa/quant/fake_quant.hpp"
+// #include "zoa/quant/param_tensors.hpp"
+
+namespace zoa::nn {
+
+/// timm Attention over a batch of token sequences x [B, T, D] (rows contiguous), H heads of hd = D/H:
+///   qkv = x·W_qkvᵀ + b_qkv, q/k/v(t, h, d) = qkv[t, s·D + h·hd + d] for s = 0/1/2;
+///   per head: S = (q·kᵀ)·hd^−½, P = softmax_rows(S), O_h = P·v;  y = concat_h(O_h)·W_projᵀ + b_proj.
+/// Quantized (Bits = bits<W, A>, PTQ4ViT, spec §4.1): qkv and proj are qlinear; q and k are quantized per head
+/// BEFORE the hd^−½ scaling (matmul1: A = q, B = k, one Δ per head each), S = float(Σ qc·kc)·fl(Δq_h·Δk_h)·hd^−½
+/// in fp32, softmax in fp32; P is quantized with the post-softmax twin (matmul2 A: high/low codes,
+/// P̂ = high/q + low·Δ_low) or a uniform per-head quantizer, v per head (matmul2 B):
+///   O_h = float(Σ high·vc)·fl(Δv_h/q) + float(Σ low·vc)·fl(Δ_low·Δv_h)   (two integer GEMMs per head).
+/// Everything else (softmax, the scaling, biases) is fp32. fp32: a non-finite key or value of a head makes that
+/// head's whole output NaN for the image (PyTorch gives NaN there too); NaN queries give NaN rows.
+template <class Bits>
+class attention {
+public:
+    using linear_type = linear_for<Bits>;
+
+    attention() = default;
+
+    /// Requires: qkv maps D → 3D, proj D → D, D % heads == 0. For quantized Bits, matmul1 = {a: q, b: k} and
+    /// matmul2 = {a: P, b: v} with 1 or `heads` scale groups (P: post-softmax twin or uniform).
+    /// Throws: zoa::error(shape) naming `name` for inconsistent sizes, zoa::error(policy) for unsupported parameters.
+    attention(linear_type qkv, linear_type proj, std::size_t heads, quant::module_params matmul1 = {},
+              quant::module_params matmul2 = {}, const std::string& name = "attn")
+        : qkv_(std::move(qkv)),
+          proj_(std::move(proj)),
+          heads_(heads),
+          mm1_(std::move(matmul1)),
+          mm2_(std::move(matmul2)) {
+        dim_ = proj_.out_features();
+        require(heads > 0 && dim_ % heads == 0, error_code::shape, name, ": embed dim ", dim_, " is not divisible by ",
+                heads, " heads");
+        require(qkv_.in_features() == dim_ && qkv_.out_features() == 3 * dim_ && proj_.in_features() == dim_,
+                error_code::shape, name, ": qkv maps ", qkv_.in_features(), " -> ", qkv_.out_features(), " and proj ",
+                proj_.in_features(), " -> ", dim_, ", expected D -> 3D and D -> D with D = ", dim_);
+        head_dim_ = dim_ / heads;
+        scale_ = static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim_)));
+        if constexpr (Bits::quantized) init_quant(name);
+    }
+
+    /// y [B·T × D] = attention(x [B·T × D]). Threads: the linears use ctx, the per-(image, head) work is split
+    /// over ctx; results are bit-identical for any thread count.
+    void forward(const float* x, std::size_t batch, std::size_t tokens, float* y, execution_context& ctx,
+                 quant_exec mode = quant_exec::integer) const {
+        const std::size_t rows = batch * tokens;
+        if (rows == 0) return;
+        aligned_buffer<float> qkv(rows * 3 * dim_), merged(rows * dim_);
+        if constexpr (Bits::quantized) {
+            qkv_.forward(x, rows, qkv.data(), ctx, mode);
+            aligned_buffer<std::int8_t> codes(rows * 3 * dim_);
+            kernels::quantize_per_channel(qkv.data(), codes.data(), rows, 3 * heads_, head_dim_, qkv_scale_.data(),
+                                          nullptr, int(a_range::min), int(a_range::max), ctx);
+            if (mode == quant_exec::simulated) {
+                for (std::size_t i = 0; i < codes.size(); ++i)
+                    qkv[i] = static_cast<float>(codes[i]) * qkv_scale_[(i / head_dim_) % (3 * heads_)];
+                core_f32(qkv.data(), merged.data(), batch, tokens, ctx, true);
+            } else {
+                core_q8(codes.data(), merged.data(), batch, tokens, ctx);
             }
-    image out = data::make_image(out_h, out_w, c);
-    float* dst = out.data();
-    for (std::size_t y = 0; y < out_h; ++y)
-        for (std::size_t i = 0; i < out_w * c; ++i) {
-            float acc = 0.0f;
-            for (std::size_t k = 0; k < ty.taps; ++k)
-                acc += ty.weight[y * ty.taps + k] * t[ty.index[y * ty.taps + k] * out_w * c + i];
-            dst[y * out_w * c + i] = acc;
-        }
-    return out;
-}
-
-/// Output size {height, width} of torchvision's Resize(shorter) (_compute_resized_output_size): the shorter side
-/// becomes `shorter`, the longer side int(shorter · long / short) (truncated, computed in double).
-/// Throws: zoa::error(argument) when a size is 0.
-inline std::array<std::size_t, 2> shorter_side_size(std::size_t height, std::size_t width, std::size_t shorter) {
-    require(height > 0 && width > 0 && shorter > 0, error_code::argument, "shorter_side_size: sizes must be > 0, got ",
-            height, "x", width, " -> ", shorter);
-    const std::size_t s = std::min(height, width), l = std::max(height, width);
-    const auto nl = static_cast<std::size_t>(static_cast<double>(shorter) * static_cast<double>(l) / static_cast<double>(s));
-    return width <= height ? std::array<std::size_t, 2>{nl, shorter} : std::array<std::size_t, 2>{shorter, nl};
-}
-
-/// torchvision Resize(shorter): scales the shorter side to `shorter`, keeping the aspect ratio (see shorter_side_size).
-inline image resize_shorter_side(const image& img, std::size_t shorter, interpolation_mode mode) {
-    data::check_image(img, "resize_shorter_side");
-    const auto hw = shorter_side_size(data::image_height(img), data::image_width(img), shorter);
-    return resize(img, hw[0], hw[1], mode);
-}
-
-/// Offset of a centered window of `crop` pixels along an axis of `size` pixels, as torchvision's center_crop:
-/// crop ≤ size: int(round((size − crop) / 2)) with Python's round-half-to-even (33 / 2 = 16.5 → 16, 35 / 2 → 18);
-/// crop > size: −((crop − size) // 2), i.e. zero padding of ⌊·/2⌋ before and ⌈·/2⌉ after.
-inline std::ptrdiff_t center_crop_offset(std::size_t size, std::size_t crop) noexcept {
-    if (crop > size) return -static_cast<std::ptrdiff_t>((crop - size) / 2);
-    const std::size_t d = size - crop, k = d / 2;
-    return static_cast<std::ptrdiff_t>(d % 2 == 0 || k % 2 == 0 ? k : k + 1);
-}
-
-/// torchvision CenterCrop((crop_h, crop_w)): out(y, x) = in(y + top, x + left), zero where that falls outside the
-/// image (a crop larger than the image pads with 0), top/left from center_crop_offset.
-/// Throws: zoa::error(shape) on an invalid image; zoa::error(argument) when a crop size is 0.
-inline image center_crop(const image& img, std::size_t crop_h, std::size_t crop_w) {
-    data::check_image(img, "center_crop");
-    require(crop_h > 0 && crop_w > 0, error_code::argument, "center_crop: crop size must be > 0, got ", crop_h, "x",
-            crop_w);
-    const std::size_t h = data::image_height(img), w = data::image_width(img), c = data::image_channels(img);
-    const std::ptrdiff_t top = center_crop_offset(h, crop_h), left = center_crop_offset(w, crop_w);
-    image out = data::make_image(crop_h, crop_w, c);
-    for (std::size_t y = 0; y < crop_h; ++y) {
-        const std::ptrdiff_t sy = static_cast<std::ptrdiff_t>(y) + top;
-        if (sy < 0 || sy >= static_cast<std::ptrdiff_t>(h)) continue;
-        for (std::size_t x = 0; x < crop_w; ++x) {
-            const std::ptrdiff_t sx = static_cast<std::ptrdiff_t>(x) + left;
-            if (sx < 0 || sx >= static_cast<std::ptrdiff_t>(w)) continue;
-            for (std::size_t ch = 0; ch < c; ++ch)
-                out(y, x, ch) = img(static_cast<std::size_t>(sy), static_cast<std::size_t>(sx), ch);
+            proj_.forward(merged.data(), rows, y, ctx, mode);
+        } else {
+            (void)mode;
+            qkv_.forward(x, rows, qkv.data(), ctx);
+            core_f32(qkv.data(), merged.data(), batch, tokens, ctx, false);
+            proj_.forward(merged.data(), rows, y, ctx);
         }
     }
-    return out;
-}
 
-/// ImageNet channel statistics (torchvision / timm IMAGENET_DEFAULT_MEAN / _STD).
-inline const std::vector<float>& imagenet_mean() {
-    static const std::vector<float> v{0.485f, 0.456f, 0.406f};
-    return v;
-}
-inline const std::vector<float>& imagenet_std() {
-    static const std::vector<float> v{0.229f, 0.224f, 0.225f};
-    return v;
-}
-
-/// How an image becomes a model input. Pipeline (prepare_image + normalize_chw):
-///   1. channels: convert to `channels` (1 or 3; data::to_channels);
-///   2. if the image is already crop × crop (the model's input size): nothing else, no resampling;
-///   3. else if resize > 0: torchvision Resize(resize) (shorter side) with `interpolation`, bicubic clamped to [0,255];
-///   4. if crop > 0: torchvision CenterCrop(crop) (pads with 0 when the image is smaller);
-///   5. per channel c: x = (p / 255 − mean[c]) / std_dev[c] (float), written as CHW.
-/// mean and std_dev have 1 entry (used for every channel) or `channels` entries.
-/// There is no model-independent default: the defaults (mean 0, std 1 ⇒ x = p/255) are rarely right. Use the
-/// model's own values (its metadata), torchvision_imagenet() or timm_inception(); see docs/data.md.
-struct preprocess_config {
-    std::vector<float> mean{0.0f};     ///< subtracted after /255
-    std::vector<float> std_dev{1.0f};  ///< divides after the mean (named std in torchvision; `std` is reserved here)
-    interpolation_mode interpolation = interpolation_mode::bilinear;
-    std::size_t resize = 0;    ///< shorter side before cropping; 0 = no resize
-    std::size_t crop = 0;      ///< square center crop = model input size; 0 = no crop (images must then agree in size)
-    std::size_t channels = 3;  ///< 1 or 3
-
-    /// torchvision ImageNet eval (ResNet): Resize(input·256/224) bilinear, CenterCrop(input), ImageNet mean/std.
-    static preprocess_config torchvision_imagenet(std::size_t input = 224) {
-        return {imagenet_mean(), imagenet_std(), interpolation_mode::bilinear, input * 256 / 224, input, 3};
-    }
-    /// timm ViT (augreg) eval: Resize(floor(input / crop_pct)) bicubic, CenterCrop(input), mean = std = 0.5.
-    static preprocess_config timm_inception(std::size_t input = 224, double crop_pct = 0.9) {
-        return {{0.5f, 0.5f, 0.5f}, {0.5f, 0.5f, 0.5f}, interpolation_mode::bicubic,
-                static_cast<std::size_t>(std::floor(static_cast<double>(input) / crop_pct)), input, 3};
+    std::size_t dim() const noexcept { return dim_; }
+    std::size_t heads() const noexcept { return heads_; }
+    std::size_t head_dim() const noexcept { return head_dim_; }
+    float scale() const noexcept { return scale_; }
+    const linear_type& qkv() const noexcept { return qkv_; }
+    const linear_type& proj() const noexcept { return proj_; }
+    const quant::module_params& matmul1() const noexcept { return mm1_; }
+    const quant::module_params& matmul2() const noexcept { return mm2_; }
+    std::size_t packed_bytes() const noexcept { return qkv_.packed_bytes() + proj_.packed_bytes(); }
+    std::size_t float_bytes() const noexcept {
+        return qkv_.float_bytes() + proj_.float_bytes() + qkv_scale_.size() * sizeof(float);
     }
 
-    /// Throws: zoa::error(argument) when channels is not 1 or 3, mean/std_dev sizes are not 1 or channels, a
-    /// std_dev entry is not > 0, or a value is not finite.
-    void validate() const {
-        require(channels == 1 || channels == 3, error_code::argument, "preprocess_config: channels must be 1 or 3, got ",
-                channels);
-        require(mean.size() == 1 || mean.size() == channels, error_code::argument, "preprocess_config: mean has ",
-                mean.size(), " values, expected 1 or ", channels);
-        require(std_dev.size() == 1 || std_dev.size() == channels, error_code::argument, "preprocess_config: std has ",
-                std_dev.size(), " values, expected 1 or ", channels);
-        for (float m : mean) require(std::isfinite(m), error_code::argument, "preprocess_config: mean ", m, " is not finite");
-        for (float s : std_dev)
-            require(std::isfinite(s) && s > 0.0f, error_code::argument, "preprocess_config: std ", s, " must be > 0");
+private:
+    using a_range = quant::signed_range<Bits::quantized ? Bits::activation_bits : 8>;
+
+    static float group_scale(const quant::quant_params& p, std::size_t h) { return p.scale[p.groups() == 1 ? 0 : h]; }
+
+    void init_quant(const std::string& name) {
+        const auto check_uniform = [&](const quant::quant_params& p, const char* what) {
+            require(p.kind == quant::quantizer_kind::uniform && p.sch == quant::scheme::symmetric &&
+                        (p.groups() == 1 || p.groups() == heads_) && p.bits == Bits::activation_bits,
+                    error_code::policy, name, ".", what, ": expected a symmetric uniform ", Bits::activation_bits,
+                    "-bit quantizer with 1 or ", heads_, " groups, got ", quant::to_string(p.kind), " with ",
+                    p.groups(), " groups and ", p.bits, " bits");
+            p.validate(name + "." + what);
+        };
+        require(mm1_.kind == quant::module_kind::matmul && mm2_.kind == quant::module_kind::matmul, error_code::policy,
+                name, ": matmul1/matmul2 need a/b (matmul) quantizers");
+        check_uniform(mm1_.a(), "matmul1.a_quant");
+        check_uniform(mm1_.b(), "matmul1.b_quant");
+        check_uniform(mm2_.b(), "matmul2.b_quant");
+        if (mm2_.a().kind == quant::quantizer_kind::post_softmax_twin) {
+            require(mm2_.a().bits == Bits::activation_bits, error_code::policy, name,
+                    ".matmul2.a_quant: ", mm2_.a().bits, " bits, the policy has ", Bits::activation_bits);
+            mm2_.a().validate(name + ".matmul2.a_quant");
+        } else {
+            check_uniform(mm2_.a(), "matmul2.a_quant");
+        }
+        qkv_scale_.resize(3 * heads_);
+        for (std::size_t h = 0; h < heads_; ++h) {
+            qkv_scale_[h] = group_scale(mm1_.a(), h);
+            qkv_scale_[heads_ + h] = group_scale(mm1_.b(), h);
+            qkv_scale_[2 * heads_ + h] = group_scale(mm2_.b(), h);
+        }
     }
-    float mean_of(std::size_t c) const noexcept { return mean.size() == 1 ? mean[0] : mean[c]; }
-    float std_of(std::size_t c) const noexcept { return std_dev.size() == 1 ? std_dev[0] : std_dev[c]; }
+
+    // P̂ in place: the reference fake-quant of the probabilities of head h (post-softmax twin or uniform).
+    void fake_quant_probs(float* p, std::size_t n, std::size_t h) const {
+        const quant::quant_params& a = mm2_.a();
+        if (a.kind == quant::quantizer_kind::post_softmax_twin) {
+            for (std::size_t i = 0; i < n; ++i) p[i] = quant::fake_quant_post_softmax(p[i], a.split, a.bits);
+        } else {
+            const float s = group_scale(a, h);
+            for (std::size_t i = 0; i < n; ++i) p[i] = quant::fake_quant_symmetric(p[i], s, a.qmin(), a.qmax());
+        }
+    }
+
+    // True when the keys and values of one (image, head) are finite (k at base + D, v at base + 2D, row stride ld).
+    bool finite_kv(const float* base, std::size_t T, std::size_t ld) const {
+        for (std::size_t t = 0; t < T; ++t)
+            for (std::size_t d = 0; d < head_dim_; ++d)
+                if (!std::isfinite(base[t * ld + dim_ + d]) || !std::isfinite(base[t * ld + 2 * dim_ + d]))
+                    return false;
+        return true;
+    }
+
+    // Float attention core on qkv [B·T × 3D] → merged [B·T × D]; `quantized_probs` applies the matmul2 A
+    // fake-quant (simulated path; qkv already holds fake-quantized q/k/v).
+    void core_f32(const float* qkv, float* merged, std::size_t batch, std::size_t tokens, execution_context& ctx,
+                  bool quantized_probs) const {
+        const std::size_t T = tokens, hd = head_dim_, D = dim_;
+        const auto ld = static_cast<std::ptrdiff_t>(3 * D);
+        ctx.parallel_for(batch * heads_, [&](std::size_t i0, std::size_t i1) {
+            kernels::packed_f32<default_arch> kp, vp;
+            aligned_buffer<float> s(T * T);
+            for (std::size_t i = i0; i < i1; ++i) {
+                const std::size_t b = i / heads_, h = i % heads_;
+                const float* base = qkv + b * T * 3 * D + h * hd;
+                if (!finite_kv(base, T, 3 * D)) {  // as PyTorch: a NaN/Inf key or value poisons every output row
+                    for (std::size_t t = 0; t < T; ++t)
+                        for (std::size_t d = 0; d < hd; ++d)
+                            merged[(b * T + t) * D + h * hd + d] = std::numeric_limits<float>::quiet_NaN();
+                    continue;
+                }
+                kp.pack(base + D, T, hd, ld, 1);
+                kernels::gemm_f32(base, T, ld, kp, kernels::out_f32{s.data(), kernels::row_major(std::ptrdiff_t(T))});
+                for (std::size_t j = 0; j < T * T; ++j) s[j] *= scale_;
+                kernels::softmax(s.data(), s.data(), T, T, ctx);
+                if (quantized_probs) fake_quant_probs(s.data(), T * T, h);
+                vp.pack(base + 2 * D, hd, T, 1, ld);
+                kernels::gemm_f32(
+                    s.data(), T, static_cast<std::ptrdiff_t>(T), vp,
+                    kernels::out_f32{merged + b * T * D + h * hd, kernels::row_major(static_cast<std::ptrdiff_t>(D))});
+            }
+        });
+    }
+
+    // Integer attention core on the per-head codes of q/k/v (qkv layout) → merged [B·T × D].
+    void core_q8(const std::int8_t* codes, float* merged, std::size_t batch, std::size_t tokens,
+                 execution_context& ctx) const {
+        const std::size_t T = tokens, hd = head_dim_, D = dim_, H = heads_;
+        const auto ld = static_cast<std::ptrdiff_t>(3 * D);
+        const quant::quant_params& a = mm2_.a();
+        const bool twin = a.kind == quant::quantizer_kind::post_softmax_twin;
+        ctx.parallel_for(batch * H, [&](std::size_t i0, std::size_t i1) {
+            kernels::packed_q8<a_range, a_range> kp, vp;
+            aligned_buffer<float> s(T * T);
+            aligned_buffer<std::int8_t> hi(T * T), lo(T * T);
+            aligned_buffer<std::int32_t> acc_hi(T * hd), acc_lo(T * hd);
+            for (std::size_t i = i0; i < i1; ++i) {
+                const std::size_t b = i / H, h = i % H;
+                const std::int8_t* base = codes + b * T * 3 * D + h * hd;
+                const float dq = qkv_scale_[h], dk = qkv_scale_[H + h], dv = qkv_scale_[2 * H + h];
+                kp.pack(base + D, T, hd, ld, 1);
+                kernels::gemm_q8<a_range, a_range>(
+                    base, T, ld, 0, kp,
+                    kernels::out_dequant{s.data(), kernels::row_major(std::ptrdiff_t(T)), dq, &dk, 1});
+                for (std::size_t j = 0; j < T * T; ++j) s[j] *= scale_;
+                kernels::softmax(s.data(), s.data(), T, T, ctx);
+                for (std::size_t j = 0; j < T * T; ++j)
+                    require(!std::isnan(s[j]), error_code::numeric, "attention: NaN attention probability (image ", b,
+                            ", head ", h, "); integer codes cannot carry NaN");
+                vp.pack(base + 2 * D, hd, T, 1, ld);
+                float* out = merged + b * T * D + h * hd;
+                const auto out_layout = kernels::row_major(static_cast<std::ptrdiff_t>(D));
+                if (!twin) {
+                    const float da = group_scale(a, h);
+                    for (std::size_t j = 0; j < T * T; ++j)
+                        hi[j] = static_cast<std::int8_t>(quant::encode_symmetric(s[j], da, a.qmin(), a.qmax()));
+                    kernels::gemm_q8<a_range, a_range>(hi.data(), T, std::ptrdiff_t(T), 0, vp,
+                                                       kernels::out_dequant{out, out_layout, da, &dv, 1});
+                    continue;
+                }
+                for (std::size_t j = 0; j < T * T; ++j) {
+                    const quant::softmax_twin_codes c = quant::encode_post_softmax(s[j], a.split, a.bits);
+                    hi[j] = static_cast<std::int8_t>(c.high);
+                    lo[j] = static_cast<std::int8_t>(c.low);
+                }
+                const auto acc_layout = kernels::row_major(static_cast<std::ptrdiff_t>(hd));
+                kernels::gemm_q8<a_range, a_range>(hi.data(), T, std::ptrdiff_t(T), 0, vp,
+                                                   kernels::out_i32{acc_hi.data(), acc_layout});
+                kernels::gemm_q8<a_range, a_range>(lo.data(), T, std::ptrdiff_t(T), 0, vp,
+                                                   kernels::out_i32{acc_lo.data(), acc_layout});
+                const float q = static_cast<float>((1 << (a.bits - 1)) - 1);
+                const float s_hi = dv / q, s_lo = a.scale[0] * dv;
+                for (std::size_t t = 0; t < T; ++t)
+                    for (std::size_t d = 0; d < hd; ++d) {
+                        const float u = static_cast<float>(acc_hi[t * hd + d]) * s_hi;
+                        const float w = static_cast<float>(acc_lo[t * hd + d]) * s_lo;
+                        out[t * D + d] = u + w;
+                    }
+            }
+        });
+    }
+
+    linear_type qkv_, proj_;
+    std::size_t heads_ = 1, dim_ = 0, head_dim_ = 0;
+    float scale_ = 1.0f;
+    quant::module_params mm1_, mm2_;
+    std::vector<float> qkv_scale_;  // quantized: [Δq_h..., Δk_h..., Δv_h...]
 };
 
-/// Steps 1–4 of preprocess_config: the image at model input size, HWC, values in [0, 255].
-/// Throws: as preprocess_config::validate, data::check_image and resize.
-inline image prepare_image(const image& img, const preprocess_config& cfg) {
-    cfg.validate();
-    data::check_image(img, "prepare_image");
-    image out = data::image_channels(img) == cfg.channels ? img : data::to_channels(img, cfg.channels);
-    if (cfg.crop > 0 && data::image_height(out) == cfg.crop && data::image_width(out) == cfg.crop) return out;
-    if (cfg.resize > 0) {
-        out = resize_shorter_side(out, cfg.resize, cfg.interpolation);
-        if (cfg.interpolation == interpolation_mode::bicubic) data::clamp_pixels(out);
-    }
-    if (cfg.crop > 0) out = center_crop(out, cfg.crop, cfg.crop);
-    return out;
-}
-
-/// Step 5: writes dst[c·H·W + y·W + x] = (img(y, x, c) / 255 − mean[c]) / std[c] for a prepared image whose channel
-/// count equals cfg.channels. `dst` must hold H·W·C floats.
-/// Throws: zoa::error(shape) when the image's channels differ from cfg.channels.
-inline void normalize_chw(const image& img, const preprocess_config& cfg, float* dst) {
-    const std::size_t h = data::image_height(img), w = data::image_width(img), c = data::image_channels(img);
-    require(c == cfg.channels, error_code::shape, "normalize_chw: image has ", c, " channels, config expects ",
-            cfg.channels);
-    const float* src = img.data();
-    for (std::size_t ch = 0; ch < c; ++ch) {
-        const float m = cfg.mean_of(ch), s = cfg.std_of(ch);
-        float* plane = dst + ch * h * w;
-        for (std::size_t i = 0; i < h * w; ++i) plane[i] = (src[i * c + ch] / 255.0f - m) / s;
-    }
-}
-
-/// Preprocesses images (prepare_image + normalize_chw) into one NCHW batch [N, channels, H, W].
-/// With a context, images are processed in parallel (results identical for any thread count).
-/// Throws: zoa::error(argument) on an empty list; zoa::error(shape) naming the first image whose prepared size
-/// differs from image 0's (set crop, or pass same-size images); errors of prepare_image.
-inline xt::xtensor<float, 4> make_batch(const std::vector<image>& images, const preprocess_config& cfg,
-                                        execution_context* ctx = nullptr) {
-    require(!images.empty(), error_code::argument, "make_batch: no images");
-    cfg.validate();
-    std::vector<image> prepared(images.size());
-    const auto prepare = [&](std::size_t b, std::size_t e) {
-        for (std::size_t i = b; i < e; ++i) prepared[i] = prepare_image(images[i], cfg);
-    };
-    if (ctx != nullptr) ctx->parallel_for(images.size(), prepare); else prepare(0, images.size());
-    const std::size_t h = data::image_height(prepared[0]), w = data::image_width(prepared[0]);
-    for (std::size_t i = 1; i < prepared.size(); ++i)
-        require(data::image_height(prepared[i]) == h && data::image_width(prepared[i]) == w, error_code::shape,
-                "make_batch: image ", i, " is ", data::image_height(prepared[i]), "x", data::image_width(prepared[i]),
-                " after preprocessing, image 0 is ", h, "x", w, " (set preprocess_config::crop)");
-    xt::xtensor<float, 4> batch(std::array<std::size_t, 4>{images.size(), cfg.channels, h, w});
-    const std::size_t per = cfg.channels * h * w;
-    const auto normalize = [&](std::size_t b, std::size_t e) {
-        for (std::size_t i = b; i < e; ++i) normalize_chw(prepared[i], cfg, batch.data() + i * per);
-    };
-    if (ctx != nullptr) ctx->parallel_for(images.size(), normalize); else normalize(0, images.size());
-    return batch;
-}
-
-}  // namespace zoa::io
-// ---- end zoa/io/preprocess.hpp
-// #include "zoa/io/preprocess_metadata.hpp"
-// ---- begin zoa/io/preprocess_metadata.hpp
-// zoa — preprocess_config to and from the JSON stored in a model file's "zoa.preprocess" metadata entry
+}  // namespace zoa::nn
+// ---- end zoa/nn/attention.hpp
+// #include "zoa/nn/batch_norm.hpp"
+// ---- begin zoa/nn/batch_norm.hpp
+// zoa — BatchNorm2d layer: running or batch statistics, affine parameters replaceable on every call (never folded)
 
 #include <cmath>
 #include <cstddef>
@@ -3018,123 +6199,848 @@ inline xt::xtensor<float, 4> make_batch(const std::vector<image>& images, const 
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+// #include "zoa/core/error.hpp"
+// #include "zoa/core/execution.hpp"
+// #include "zoa/kernels/batch_norm.hpp"
+
+namespace zoa::nn {
+
+/// Which statistics a BatchNorm normalises with.
+enum class bn_mode {
+    running,  ///< running_mean / running_var (PyTorch eval(); NoAdapt)
+    batch,    ///< the current batch's mean and biased variance over (N, H, W) (train() / track_running_stats=False:
+              ///< what ZOA, BN-adapt, T3A and FOA use for ResNets)
+};
+
+/// torch.nn.BatchNorm2d over NCHW tensors. The affine parameters are kept separately from the convolution (nothing is
+/// folded), and forward() accepts replacement weight/bias pointers so test-time adaptation can change them on every
+/// batch without touching the layer:
+///   running: y = (x − running_mean_c)·(w_c / sqrt(running_var_c + eps)) + b_c
+///   batch:   y = (x − μ_c)·(w_c / sqrt(σ²_c + eps)) + b_c,  μ, σ² (biased) over the n·hw values of channel c
+/// (exact formulas and rounding: kernels/batch_norm.hpp).
+class batch_norm {
+public:
+    batch_norm() = default;
+
+    /// Requires: the four vectors have the same nonzero length; running_var ≥ 0; every value finite; eps > 0.
+    /// Throws: zoa::error(shape) / zoa::error(numeric) naming `name`, the tensor and the offending index.
+    batch_norm(std::vector<float> weight, std::vector<float> bias, std::vector<float> running_mean,
+               std::vector<float> running_var, float eps, const std::string& name = "batch_norm")
+        : weight_(std::move(weight)),
+          bias_(std::move(bias)),
+          mean_(std::move(running_mean)),
+          var_(std::move(running_var)),
+          eps_(eps) {
+        const std::size_t c = weight_.size();
+        require(c > 0 && bias_.size() == c && mean_.size() == c && var_.size() == c, error_code::shape, name,
+                ": weight/bias/running_mean/running_var have ", weight_.size(), "/", bias_.size(), "/", mean_.size(),
+                "/", var_.size(), " values, expected the same nonzero channel count");
+        require(std::isfinite(eps) && eps > 0.0f, error_code::argument, name, ": eps must be finite and > 0, got ",
+                eps);
+        const std::vector<float>* all[4] = {&weight_, &bias_, &mean_, &var_};
+        const char* what[4] = {"weight", "bias", "running_mean", "running_var"};
+        for (int t = 0; t < 4; ++t)
+            for (std::size_t i = 0; i < c; ++i)
+                require(std::isfinite((*all[t])[i]), error_code::numeric, name, ".", what[t], "[", i,
+                        "] is not finite: ", (*all[t])[i]);
+        for (std::size_t i = 0; i < c; ++i)
+            require(var_[i] >= 0.0f, error_code::numeric, name, ".running_var[", i, "] must be >= 0, got ", var_[i]);
+    }
+
+    /// y = BN(x) for x [n × channels() × hw] (NCHW); y may alias x. weight/bias: channels() floats replacing the
+    /// layer's own affine parameters for this call (nullptr = the layer's). Threads: channels over ctx,
+    /// bit-identical for any thread count.
+    /// Throws: zoa::error(argument) for a null x/y, a zero extent, or batch mode with n·hw < 2.
+    void forward(const float* x, float* y, std::size_t n, std::size_t hw, bn_mode mode, execution_context& ctx,
+                 const float* weight = nullptr, const float* bias = nullptr) const {
+        const float* w = weight ? weight : weight_.data();
+        const float* b = bias ? bias : bias_.data();
+        if (mode == bn_mode::running)
+            kernels::batch_norm_eval(x, y, n, channels(), hw, mean_.data(), var_.data(), w, b, eps_, ctx);
+        else
+            kernels::batch_norm_batch_stats(x, y, nullptr, nullptr, n, channels(), hw, w, b, eps_, ctx);
+    }
+
+    std::size_t channels() const noexcept { return weight_.size(); }
+    float eps() const noexcept { return eps_; }
+    const std::vector<float>& weight() const noexcept { return weight_; }
+    const std::vector<float>& bias() const noexcept { return bias_; }
+    const std::vector<float>& running_mean() const noexcept { return mean_; }
+    const std::vector<float>& running_var() const noexcept { return var_; }
+    /// Bytes of fp32 parameters and buffers held (4 · channels floats).
+    std::size_t float_bytes() const noexcept { return 4 * channels() * sizeof(float); }
+
+private:
+    std::vector<float> weight_, bias_, mean_, var_;
+    float eps_ = 1e-5f;
+};
+
+}  // namespace zoa::nn
+// ---- end zoa/nn/batch_norm.hpp
+// #include "zoa/nn/conv2d.hpp"
+// ---- begin zoa/nn/conv2d.hpp
+// zoa — 2-D convolution layers over NCHW batches: fp32 (weights packed once) and MQBench-quantized (per-channel
+// affine weight codes packed once, per-tensor affine input codes, dequantized fp32 output) with a float twin
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+// #include "zoa/core/aligned_buffer.hpp"
+// #include "zoa/core/arch.hpp"
+// #include "zoa/core/error.hpp"
+// #include "zoa/core/execution.hpp"
+// #include "zoa/kernels/conv2d.hpp"
+// #include "zoa/nn/affine_quant.hpp"
+// #include "zoa/quant/param_tensors.hpp"
+// #include "zoa/quant/quantizer.hpp"
+
+namespace zoa::nn {
+
+/// Geometry of a Conv2d with a square kernel, stride and padding (groups 1, dilation 1: every torchvision ResNet conv).
+struct conv2d_geometry {
+    std::size_t in_channels = 1, out_channels = 1, kernel = 1, stride = 1, pad = 0;
+
+    /// Output extent (in + 2·pad − kernel) / stride + 1. Throws: zoa::error(shape) when the kernel does not fit.
+    std::size_t out_size(std::size_t in) const {
+        require(kernel <= in + 2 * pad, error_code::shape, "conv2d: kernel ", kernel, " larger than the padded input ",
+                in + 2 * pad);
+        return (in + 2 * pad - kernel) / stride + 1;
+    }
+    /// The kernels' shape for a batch × in_channels × h × w input.
+    kernels::conv2d_shape shape(std::size_t batch, std::size_t h, std::size_t w) const {
+        kernels::conv2d_shape s;
+        s.batch = batch;
+        s.in_channels = in_channels;
+        s.height = h;
+        s.width = w;
+        s.out_channels = out_channels;
+        s.kernel_h = s.kernel_w = kernel;
+        s.stride_h = s.stride_w = stride;
+        s.pad_h = s.pad_w = pad;
+        return s;
+    }
+    /// PyTorch weight shape [out, in, k, k] and its element count.
+    std::vector<std::size_t> weight_shape() const { return {out_channels, in_channels, kernel, kernel}; }
+    std::size_t weight_count() const noexcept { return out_channels * in_channels * kernel * kernel; }
+};
+
+namespace detail {
+
+inline void check_conv_args(const conv2d_geometry& g, std::size_t weights, std::size_t bias, const std::string& name) {
+    require(g.in_channels > 0 && g.out_channels > 0 && g.kernel > 0 && g.stride > 0, error_code::shape, name,
+            ": zero channel count, kernel or stride");
+    require(weights == g.weight_count(), error_code::shape, name, ": weight has ", weights, " values, expected [",
+            g.out_channels, ", ", g.in_channels, ", ", g.kernel, ", ", g.kernel, "] = ", g.weight_count());
+    require(bias == 0 || bias == g.out_channels, error_code::shape, name, ": bias has ", bias, " values, expected ",
+            g.out_channels);
+}
+
+/// packed_f32 (GEMM rows in (kh, kw, c) order, see pack_f32.hpp) back to PyTorch OIHW.
+template <class Arch>
+std::vector<float> unpack_conv_f32(const kernels::packed_f32<Arch>& p, const conv2d_geometry& g) {
+    constexpr std::size_t nr = kernels::packed_f32<Arch>::nr;
+    const std::size_t khw = g.kernel * g.kernel;
+    std::vector<float> w(g.weight_count());
+    for (std::size_t o = 0; o < g.out_channels; ++o)
+        for (std::size_t t = 0; t < khw; ++t)
+            for (std::size_t c = 0; c < g.in_channels; ++c)
+                w[(o * g.in_channels + c) * khw + t] = p.panel(o / nr)[(t * g.in_channels + c) * nr + o % nr];
+    return w;
+}
+
+/// packed_q8 codes (layout in pack.hpp: byte layout int8 w − w_offset at byte (k/4)·64 + col·4 + k%4, int16 layout
+/// int16 w − zw at element (k/2)·32 + col·2 + k%2; K in (kh, kw, c) order) back to PyTorch OIHW codes.
+template <class ARange, class WRange, class Arch>
+std::vector<std::uint8_t> unpack_conv_q8(const kernels::packed_q8<ARange, WRange, Arch>& p, const conv2d_geometry& g) {
+    using plan = typename kernels::packed_q8<ARange, WRange, Arch>::plan;
+    const std::size_t khw = g.kernel * g.kernel;
+    std::vector<std::uint8_t> w(g.weight_count());
+    for (std::size_t o = 0; o < g.out_channels; ++o) {
+        const std::size_t pn = o / 16, col = o % 16;
+        for (std::size_t t = 0; t < khw; ++t)
+            for (std::size_t c = 0; c < g.in_channels; ++c) {
+                const std::size_t kk = t * g.in_channels + c;
+                int v;
+                if constexpr (plan::bytes) v = p.panel_s8(pn)[(kk / 4) * 64 + col * 4 + kk % 4] + plan::w_offset;
+                else v = p.panel_s16(pn)[(kk / 2) * 32 + col * 2 + kk % 2] + p.centred_zero_points()[o] + plan::w_offset;
+                w[(o * g.in_channels + c) * khw + t] = static_cast<std::uint8_t>(v);
+            }
+    }
+    return w;
+}
+
+}  // namespace detail
+
+/// fp32 torch.nn.Conv2d: y[b,o,oy,ox] = bias[o] + Σ_{c,ky,kx} xpad[b,c,oy·s+ky−p,ox·s+kx−p]·w[o,c,ky,kx]
+/// (zero padding; kernels::conv2d_f32). Weights are packed once; the OIHW floats are not kept.
+class conv2d {
+public:
+    conv2d() = default;
+
+    /// weight: OIHW [out, in, k, k]; bias: out values or empty.
+    /// Throws: zoa::error(shape) naming `name` on size mismatches; zoa::error(numeric) for non-finite weights.
+    conv2d(const std::vector<float>& weight, std::vector<float> bias, const conv2d_geometry& g,
+           const std::string& name = "conv2d")
+        : g_(g), bias_(std::move(bias)) {
+        detail::check_conv_args(g, weight.size(), bias_.size(), name);
+        w_ = kernels::pack_conv2d_f32<default_arch>(weight.data(), g.shape(1, g.kernel, g.kernel));
+    }
+
+    /// y [batch × out × oh × ow] from x [batch × in × h × w]. Bit-identical for any thread count of ctx.
+    void forward(const float* x, std::size_t batch, std::size_t h, std::size_t w, float* y,
+                 execution_context& ctx) const {
+        kernels::conv2d_f32<default_arch>(g_.shape(batch, h, w), x, w_, bias_ptr(), y, &ctx);
+    }
+
+    const conv2d_geometry& geometry() const noexcept { return g_; }
+    /// The weights, OIHW (unpacked copy).
+    std::vector<float> weight() const { return detail::unpack_conv_f32(w_, g_); }
+    const std::vector<float>& bias() const noexcept { return bias_; }
+    std::size_t packed_bytes() const noexcept { return w_.bytes(); }
+    std::size_t float_bytes() const noexcept { return bias_.size() * sizeof(float); }
+
+private:
+    const float* bias_ptr() const noexcept { return bias_.empty() ? nullptr : bias_.data(); }
+    conv2d_geometry g_;
+    kernels::packed_f32<default_arch> w_;
+    std::vector<float> bias_;
+};
+
+/// Quantized Conv2d in MQBench's academic scheme. ARange / WRange = zoa::quant::unsigned_range<b> (affine codes
+/// [0, 2^b − 1]; 8-bit codes are uint8_t, narrower ones int8_t):
+///   weights  wq[o,·] = clamp(round(w·fl(1/s_o)) + z_o, 0, 2^bw − 1), per output channel (or one group), packed once;
+///   inputs   xq = clamp(round(x·fl(1/s)) + z, 0, 2^ba − 1) per tensor (nn::quantize_activation);
+///   output   y[b,o,·] = float(Σ (xq − z)(wq − z_o)) · fl(s·s_o) + bias[o]      (kernels::conv2d_q8, exact int32;
+///            padded taps read z, i.e. real zero padding).
+/// forward_float() is the float twin with the fake-quantized weights Ŵ = (wq − z_o)·s_o on an input taken as given —
+/// the reference's fake-quant arithmetic when the input is already x̂ (simulated path), and what the reference does
+/// when it adds a float term before the layer without re-quantizing (FOA prompt, activation shift). It needs
+/// enable_float_twin() (the dequantized weights, packed as fp32, are not kept otherwise).
+template <class ARange, class WRange>
+class qconv2d {
+    static_assert(int(ARange::min) == 0 && int(WRange::min) == 0,
+                  "zoa: nn::qconv2d<ARange, WRange> implements MQBench's affine scheme: both ranges must be "
+                  "zoa::quant::unsigned_range<b>");
+
+public:
+    using a_range = ARange;
+    using w_range = WRange;
+    using a_storage = typename ARange::storage;
+    using w_storage = typename WRange::storage;
+    using packed_type = kernels::packed_q8<ARange, WRange>;
+
+    qconv2d() = default;
+
+    /// Quantizes the OIHW float weights with p.weight() and packs them; p.input() quantizes every input.
+    /// Requires: p.weight() affine uniform per channel (out groups) or per tensor with 2^b − 1 == WRange::max;
+    /// p.input() affine uniform per tensor with 2^b − 1 == ARange::max.
+    /// Throws: zoa::error(shape) / (policy) / (argument) naming `name`; zoa::error(numeric) for non-finite weights.
+    qconv2d(const std::vector<float>& weight, std::vector<float> bias, const conv2d_geometry& g,
+            const quant::module_params& p, const std::string& name = "qconv2d")
+        : g_(g), bias_(std::move(bias)), params_(p) {
+        detail::check_conv_args(g, weight.size(), bias_.size(), name);
+        check_params(name);
+        const quant::quant_params& wq = params_.weight();
+        const std::size_t per = weight.size() / g.out_channels;
+        std::vector<w_storage> codes(weight.size());
+        for (std::size_t o = 0; o < g.out_channels; ++o) {
+            const std::size_t grp = wq.groups() == 1 ? 0 : o;
+            for (std::size_t i = o * per; i < (o + 1) * per; ++i) {
+                require(std::isfinite(weight[i]), error_code::numeric, name, ": weight element ", i, " is ",
+                        weight[i]);
+                codes[i] = static_cast<w_storage>(
+                    quant::encode_affine(weight[i], wq.scale[grp], wq.zero_point[grp], 0, int(WRange::max)));
+            }
+        }
+        init(codes.data(), name);
+    }
+
+    /// Builds the layer from OIHW weight codes (e.g. a calibrated model file; U8 whatever the bit-width).
+    /// Throws: as above, and zoa::error(numeric) naming the element for a code outside [0, 2^b − 1].
+    qconv2d(const std::vector<std::uint8_t>& codes, std::vector<float> bias, const conv2d_geometry& g,
+            const quant::module_params& p, const std::string& name)
+        : g_(g), bias_(std::move(bias)), params_(p) {
+        detail::check_conv_args(g, codes.size(), bias_.size(), name);
+        check_params(name);
+        std::vector<w_storage> c(codes.size());
+        for (std::size_t i = 0; i < codes.size(); ++i) {
+            require(int(codes[i]) <= int(WRange::max), error_code::numeric, name, ": weight code ", int(codes[i]),
+                    " at element ", i, " outside [0, ", int(WRange::max), "]");
+            c[i] = static_cast<w_storage>(codes[i]);
+        }
+        init(c.data(), name);
+    }
+
+    /// y [batch × out × oh × ow] from input codes xq [batch × in × h × w] quantized with params().input().
+    /// Exact integer accumulation; bit-identical for any thread count of ctx.
+    /// Throws: zoa::error(numeric) for a code outside ARange.
+    void forward_codes(const a_storage* xq, std::size_t batch, std::size_t h, std::size_t w, float* y,
+                       execution_context& ctx) const {
+        const quant::quant_params& in = params_.input();
+        kernels::conv2d_q8(
+            g_.shape(batch, h, w), xq, in.zero_point[0], w_,
+            kernels::out_dequant{y, {}, in.scale[0], w_scale_.data(), w_scale_.size(), bias_ptr()}, &ctx);
+    }
+
+    /// Quantizes the float input x with params().input(), then forward_codes().
+    /// Throws: zoa::error(numeric) when x contains NaN.
+    void forward(const float* x, std::size_t batch, std::size_t h, std::size_t w, float* y,
+                 execution_context& ctx) const {
+        const std::size_t n = batch * g_.in_channels * h * w;
+        aligned_buffer<a_storage> codes(n);
+        quantize_activation(x, n, params_.input(), codes.data(), static_cast<float*>(nullptr), ctx);
+        forward_codes(codes.data(), batch, h, w, y, ctx);
+    }
+
+    /// Keeps the fake-quantized weights Ŵ packed as fp32 for forward_float() (costs 4 bytes per weight).
+    void enable_float_twin() {
+        if (!wf_.empty()) return;
+        const std::vector<float> wd = dequantized_weight();
+        wf_ = kernels::pack_conv2d_f32<default_arch>(wd.data(), g_.shape(1, g_.kernel, g_.kernel));
+    }
+    bool has_float_twin() const noexcept { return !wf_.empty(); }
+
+    /// y = conv(x, Ŵ) + bias in float, x used as given (no input quantization). Requires: enable_float_twin().
+    void forward_float(const float* x, std::size_t batch, std::size_t h, std::size_t w, float* y,
+                       execution_context& ctx) const {
+        require(!wf_.empty(), error_code::argument, "qconv2d::forward_float: call enable_float_twin() first");
+        kernels::conv2d_f32<default_arch>(g_.shape(batch, h, w), x, wf_, bias_ptr(), y, &ctx);
+    }
+
+    const conv2d_geometry& geometry() const noexcept { return g_; }
+    const quant::module_params& params() const noexcept { return params_; }
+    const std::vector<float>& bias() const noexcept { return bias_; }
+    /// The weight codes, OIHW (unpacked copy).
+    std::vector<std::uint8_t> codes() const { return detail::unpack_conv_q8(w_, g_); }
+    /// Ŵ[o,·] = (wq − z_o)·s_o, OIHW: exactly the reference's fake-quantized weights.
+    std::vector<float> dequantized_weight() const {
+        const std::vector<std::uint8_t> c = codes();
+        const quant::quant_params& wq = params_.weight();
+        const std::size_t per = c.size() / g_.out_channels;
+        std::vector<float> w(c.size());
+        for (std::size_t i = 0; i < c.size(); ++i) {
+            const std::size_t grp = wq.groups() == 1 ? 0 : i / per;
+            w[i] = quant::decode_affine(c[i], wq.scale[grp], wq.zero_point[grp]);
+        }
+        return w;
+    }
+    /// Bytes of packed integer weights (+ per-column sums and zero points).
+    std::size_t packed_bytes() const noexcept { return w_.bytes(); }
+    /// Bytes of the fp32 twin (0 unless enable_float_twin()).
+    std::size_t float_twin_bytes() const noexcept { return wf_.bytes(); }
+    /// Bytes of fp32 parameters kept besides the packed weights (bias, per-channel scales).
+    std::size_t float_bytes() const noexcept { return (bias_.size() + w_scale_.size()) * sizeof(float); }
+
+private:
+    const float* bias_ptr() const noexcept { return bias_.empty() ? nullptr : bias_.data(); }
+
+    void check_params(const std::string& name) const {
+        const quant::quant_params& wq = params_.weight();
+        const quant::quant_params& xq = params_.input();
+        require(params_.kind == quant::module_kind::weighted, error_code::policy, name,
+                ": expected weight/input quantizers, got a/b (matmul) parameters");
+        require(wq.kind == quant::quantizer_kind::uniform && wq.sch == quant::scheme::asymmetric, error_code::policy,
+                name, ": weights need an asymmetric uniform quantizer, got ", quant::to_string(wq.kind), "/",
+                quant::to_string(wq.sch));
+        require(wq.groups() == 1 || wq.groups() == g_.out_channels, error_code::policy, name, ": ", wq.groups(),
+                " weight groups, expected 1 or ", g_.out_channels, " (per output channel)");
+        require(wq.qmax() == int(WRange::max), error_code::policy, name, ": weight quantizer has ", wq.bits,
+                " bits, the layer stores codes [0, ", int(WRange::max), "]");
+        wq.validate(name + ".weight_quant");
+        require_affine_per_tensor<a_storage>(xq, name + ".input_quant");
+        require(xq.qmax() == int(ARange::max), error_code::policy, name, ": input quantizer has ", xq.bits,
+                " bits, the layer takes codes [0, ", int(ARange::max), "]");
+    }
+
+    void init(const w_storage* codes, const std::string& name) {
+        (void)name;
+        const quant::quant_params& wq = params_.weight();
+        w_scale_.resize(g_.out_channels);
+        std::vector<std::int32_t> zp(g_.out_channels);
+        for (std::size_t o = 0; o < g_.out_channels; ++o) {
+            const std::size_t grp = wq.groups() == 1 ? 0 : o;
+            w_scale_[o] = wq.scale[grp];
+            zp[o] = wq.zero_point[grp];
+        }
+        w_ = kernels::pack_conv2d_q8<ARange, WRange>(codes, g_.shape(1, g_.kernel, g_.kernel), zp.data(), zp.size());
+    }
+
+    conv2d_geometry g_;
+    packed_type w_;
+    kernels::packed_f32<default_arch> wf_;
+    std::vector<float> bias_, w_scale_;
+    quant::module_params params_;
+};
+
+}  // namespace zoa::nn
+// ---- end zoa/nn/conv2d.hpp
+// #include "zoa/nn/layer_norm.hpp"
+// ---- begin zoa/nn/layer_norm.hpp
+// zoa — LayerNorm layer whose affine parameters can be supplied per call (test-time adaptation swaps them)
+
+#include <cstddef>
+#include <string>
+#include <utility>
+#include <vector>
 
 // #include "zoa/core/error.hpp"
-// #include "zoa/io/preprocess.hpp"
+// #include "zoa/core/execution.hpp"
+// #include "zoa/kernels/layer_norm.hpp"
 
-namespace zoa::io {
+namespace zoa::nn {
 
-/// Metadata key under which model files store their preprocessing (value: a JSON object, see below).
-inline constexpr const char* preprocess_metadata_key = "zoa.preprocess";
+/// LayerNorm over the last dimension (torch.nn.LayerNorm(dim, eps)):
+///   y[r, d] = (x[r, d] − μ_r) / sqrt(σ²_r + eps) · w[d] + b[d],  μ_r, σ²_r (biased) over the row's dim values.
+/// The layer owns its source parameters (w, b); forward() can take other affine vectors for one call without
+/// touching the layer, so an immutable model can be adapted by many callers at once. Always fp32.
+class layer_norm {
+public:
+    layer_norm() = default;
 
-/// Reads preprocessing from the "zoa.preprocess" JSON object (as tools/reference/train_fmnist.py writes it):
-///   "mean", "std":      number arrays (1 or C values)
-///   "input_size":       [C, H, W] with H == W  → channels = C, crop = H
-///   "interpolation":    "nearest" | "bilinear" | "bicubic" | "none" ("none": no resize; images must already be
-///                       H × W or are center-cropped/padded to it)
-///   "crop_pct":         resize = floor(H / crop_pct) (timm convention; 1.0 ⇒ resize = H)
-///   "resize", "crop":   explicit integers, override the two rules above
-///   "pixel_scale":      must be "x/255" when present (the only scaling zoa implements)
-///   "channels":         an integer sets channels (input_size's C wins); a string ("gray_to_rgb", "rgb") is
-///                       informational
-/// Keys absent from the object keep the value of `fallback`; unknown keys are ignored. `name` prefixes errors.
-/// Throws: zoa::error(format) on invalid JSON or a key of the wrong type/value; errors of validate().
-inline preprocess_config preprocess_from_json(const std::string& text, const std::string& name,
-                                              preprocess_config fallback = {}) {
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception& e) {
-        fail(error_code::format, name, ": ", preprocess_metadata_key, " is not valid JSON: ", e.what());
+    /// Throws: zoa::error(shape) naming `name` unless weight and bias hold dim values; zoa::error(argument) for
+    /// eps not finite and > 0.
+    layer_norm(std::vector<float> weight, std::vector<float> bias, float eps, const std::string& name = "layer_norm")
+        : w_(std::move(weight)), b_(std::move(bias)), eps_(eps) {
+        require(!w_.empty() && w_.size() == b_.size(), error_code::shape, name, ": weight has ", w_.size(),
+                " values and bias ", b_.size(), ", expected the same non-zero dim");
+        require(eps > 0.0f && eps < 1.0f, error_code::argument, name, ": eps must be in (0, 1), got ", eps);
     }
-    require(j.is_object(), error_code::format, name, ": ", preprocess_metadata_key, " must be a JSON object");
-    preprocess_config cfg = std::move(fallback);
-    const auto floats = [&](const char* key, std::vector<float>& out) {
-        if (!j.contains(key)) return;
-        const auto& v = j[key];
-        require(v.is_array() && !v.empty(), error_code::format, name, ": ", preprocess_metadata_key, ".", key,
-                " must be a non-empty number array, got ", v.dump());
-        out.clear();
-        for (const auto& x : v) {
-            require(x.is_number(), error_code::format, name, ": ", preprocess_metadata_key, ".", key,
-                    " must hold numbers, got ", x.dump());
-            out.push_back(x.get<float>());
-        }
-    };
-    const auto size_of = [&](const char* key) {
-        const auto& v = j[key];
-        require(v.is_number_unsigned() || (v.is_number_integer() && v.get<long long>() >= 0), error_code::format,
-                name, ": ", preprocess_metadata_key, ".", key, " must be a non-negative integer, got ", v.dump());
-        return v.get<std::size_t>();
-    };
-    if (j.contains("channels") && j["channels"].is_number()) cfg.channels = size_of("channels");
-    floats("mean", cfg.mean);
-    floats("std", cfg.std_dev);
-    bool resample = true;
-    if (j.contains("interpolation")) {
-        require(j["interpolation"].is_string(), error_code::format, name, ": ", preprocess_metadata_key,
-                ".interpolation must be a string, got ", j["interpolation"].dump());
-        const std::string mode = j["interpolation"].get<std::string>();
-        if (mode == "none") {
-            resample = false;
-            cfg.resize = 0;
+
+    /// y [rows × dim] = LN(x) with the given affine vectors (null = the layer's own). y may alias x.
+    void forward(const float* x, std::size_t rows, float* y, execution_context& ctx, const float* weight = nullptr,
+                 const float* bias = nullptr) const {
+        if (rows == 0) return;
+        kernels::layer_norm(x, y, rows, w_.size(), weight ? weight : w_.data(), bias ? bias : b_.data(), eps_, ctx);
+    }
+
+    std::size_t dim() const noexcept { return w_.size(); }
+    float eps() const noexcept { return eps_; }
+    /// The source (loaded) parameters.
+    const std::vector<float>& weight() const noexcept { return w_; }
+    const std::vector<float>& bias() const noexcept { return b_; }
+    std::size_t float_bytes() const noexcept { return (w_.size() + b_.size()) * sizeof(float); }
+
+private:
+    std::vector<float> w_, b_;
+    float eps_ = 1e-6f;
+};
+
+}  // namespace zoa::nn
+// ---- end zoa/nn/layer_norm.hpp
+// #include "zoa/nn/linear.hpp"
+// #include "zoa/nn/mlp.hpp"
+// ---- begin zoa/nn/mlp.hpp
+// zoa — transformer MLP: fc1 → exact GELU → fc2, fp32 or PTQ4ViT-quantized (post-GELU twin on fc2's input)
+
+#include <cstddef>
+#include <string>
+#include <utility>
+
+// #include "zoa/core/aligned_buffer.hpp"
+// #include "zoa/core/error.hpp"
+// #include "zoa/core/execution.hpp"
+// #include "zoa/kernels/activation.hpp"
+// #include "zoa/nn/linear.hpp"
+
+namespace zoa::nn {
+
+/// timm Mlp on rows x [rows × D]: y = fc2(GELU(fc1(x))), GELU(x) = 0.5·x·(1 + erf(x/√2)) in fp32.
+/// Quantized (Bits = bits<W, A>): fc1 and fc2 are qlinear; fc1's input per tensor, fc2's input with the
+/// post-GELU twin quantizer (spec §4.1) — both given by the layers' parameters.
+template <class Bits>
+class mlp {
+public:
+    using linear_type = linear_for<Bits>;
+
+    mlp() = default;
+
+    /// Throws: zoa::error(shape) naming `name` unless fc1 maps D → hidden and fc2 hidden → D.
+    mlp(linear_type fc1, linear_type fc2, const std::string& name = "mlp")
+        : fc1_(std::move(fc1)), fc2_(std::move(fc2)) {
+        require(fc2_.in_features() == fc1_.out_features() && fc2_.out_features() == fc1_.in_features(),
+                error_code::shape, name, ": fc1 maps ", fc1_.in_features(), " -> ", fc1_.out_features(), ", fc2 ",
+                fc2_.in_features(), " -> ", fc2_.out_features(), "; expected D -> hidden -> D");
+    }
+
+    /// y [rows × D] = mlp(x [rows × D]); bit-identical for any thread count of ctx.
+    void forward(const float* x, std::size_t rows, float* y, execution_context& ctx,
+                 quant_exec mode = quant_exec::integer) const {
+        if (rows == 0) return;
+        aligned_buffer<float> h(rows * hidden());
+        if constexpr (Bits::quantized)
+            fc1_.forward(x, rows, h.data(), ctx, mode);
+        else
+            fc1_.forward(x, rows, h.data(), ctx);
+        kernels::gelu(h.data(), h.data(), h.size(), ctx);
+        if constexpr (Bits::quantized)
+            fc2_.forward(h.data(), rows, y, ctx, mode);
+        else
+            (void)mode, fc2_.forward(h.data(), rows, y, ctx);
+    }
+
+    std::size_t dim() const noexcept { return fc1_.in_features(); }
+    std::size_t hidden() const noexcept { return fc1_.out_features(); }
+    const linear_type& fc1() const noexcept { return fc1_; }
+    const linear_type& fc2() const noexcept { return fc2_; }
+    std::size_t packed_bytes() const noexcept { return fc1_.packed_bytes() + fc2_.packed_bytes(); }
+    std::size_t float_bytes() const noexcept { return fc1_.float_bytes() + fc2_.float_bytes(); }
+
+private:
+    linear_type fc1_, fc2_;
+};
+
+}  // namespace zoa::nn
+// ---- end zoa/nn/mlp.hpp
+// #include "zoa/nn/patch_embed.hpp"
+// ---- begin zoa/nn/patch_embed.hpp
+// zoa — ViT patch embedding: Conv2d(kernel = stride = patch) as unfold + GEMM, fp32 or with quantized weights
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+// #include "zoa/core/aligned_buffer.hpp"
+// #include "zoa/core/error.hpp"
+// #include "zoa/core/execution.hpp"
+// #include "zoa/kernels/gemm_f32.hpp"
+// #include "zoa/kernels/pack_f32.hpp"
+// #include "zoa/nn/linear.hpp"
+// #include "zoa/quant/fake_quant.hpp"
+// #include "zoa/quant/param_tensors.hpp"
+
+namespace zoa::nn {
+
+/// timm PatchEmbed: tokens = Conv2d(C → D, kernel = stride = p)(x).flatten(2).transpose(1, 2), i.e. for image b and
+/// patch j = gy·G + gx (row-major over the G × G grid, G = img/p):
+///   token[b, j, o] = b_o + Σ_{c,ky,kx} W[o, c, ky, kx] · x[b, c, gy·p + ky, gx·p + kx].
+/// Computed as unfold (K = C·p·p values per patch, in W's OIHW order) + one GEMM.
+/// Quantized (Bits = bits<W, A>, PTQ4ViT ChannelwiseBatchingQuantConv2d with a_bit = 32): the weights are quantized
+/// per output channel, Ŵ = clamp(round(W/Δ_o))·Δ_o, and the input is NOT quantized, so the layer runs the fp32 GEMM
+/// on Ŵ (packed once); the int8 codes are kept (C·p·p·D bytes) for saving the model.
+template <class Bits>
+class patch_embed {
+public:
+    patch_embed() = default;
+
+    /// weight [D, C, p, p] (flat), bias [D]. For quantized Bits, p must hold a per-channel (or per-tensor) symmetric
+    /// Bits::weight_bits weight quantizer and an input quantizer of kind none.
+    /// Throws: zoa::error(shape) naming `name` for inconsistent sizes, zoa::error(policy) for unsupported parameters.
+    patch_embed(const std::vector<float>& weight, std::vector<float> bias, std::size_t dim, std::size_t in_chans,
+                std::size_t patch, std::size_t img_size, const quant::module_params& p = {},
+                const std::string& name = "patch_embed.proj")
+        : bias_(std::move(bias)), dim_(dim), chans_(in_chans), patch_(patch), img_(img_size), params_(p) {
+        require(dim > 0 && in_chans > 0 && patch > 0 && img_size > 0 && img_size % patch == 0, error_code::shape, name,
+                ": img_size ", img_size, " must be a positive multiple of patch_size ", patch);
+        const std::size_t k = in_chans * patch * patch;
+        require(weight.size() == dim * k, error_code::shape, name, ".weight has ", weight.size(), " values, expected [",
+                dim, ", ", in_chans, ", ", patch, ", ", patch, "]");
+        require(bias_.size() == dim, error_code::shape, name, ".bias has ", bias_.size(), " values, expected ", dim);
+        if constexpr (Bits::quantized) {
+            const quant::quant_params& w = p.weight();
+            require(p.kind == quant::module_kind::weighted && w.kind == quant::quantizer_kind::uniform &&
+                        w.sch == quant::scheme::symmetric && (w.groups() == 1 || w.groups() == dim) &&
+                        w.bits == Bits::weight_bits && p.input().kind == quant::quantizer_kind::none,
+                    error_code::policy, name, ": expected symmetric ", Bits::weight_bits, "-bit weights with 1 or ",
+                    dim, " groups and an unquantized input, got weight ", quant::to_string(w.kind), " (", w.groups(),
+                    " groups, ", w.bits, " bits), input ", quant::to_string(p.input().kind));
+            w.validate(name + ".weight_quant");
+            codes_.resize(weight.size());
+            quant::encode(w, weight.data(), weight.size(), codes_.data());
+            set_codes(name);
         } else {
-            require(mode == "nearest" || mode == "bilinear" || mode == "bicubic", error_code::format, name, ": ",
-                    preprocess_metadata_key, ".interpolation: unknown interpolation '", mode,
-                    "' (expected nearest, bilinear, bicubic or none)");
-            cfg.interpolation = parse_interpolation(mode);
+            w_.pack(weight.data(), dim, k, static_cast<std::ptrdiff_t>(k), 1);
         }
     }
-    if (j.contains("input_size")) {
-        const auto& v = j["input_size"];
-        require(v.is_array() && v.size() == 3 && v[0].is_number_unsigned() && v[1].is_number_unsigned() &&
-                    v[2].is_number_unsigned(),
-                error_code::format, name, ": ", preprocess_metadata_key, ".input_size must be [C, H, W], got ",
-                v.dump());
-        const auto c = v[0].get<std::size_t>(), h = v[1].get<std::size_t>(), w = v[2].get<std::size_t>();
-        require(h == w && h > 0, error_code::format, name, ": ", preprocess_metadata_key,
-                ".input_size must be square and non-empty, got ", v.dump());
-        cfg.channels = c;
-        cfg.crop = h;
-        if (resample) cfg.resize = h;
+
+    /// Quantized only: builds the layer from weight codes [D, C·p·p] (e.g. read from a quantized model file).
+    patch_embed(std::vector<std::int8_t> codes, std::vector<float> bias, std::size_t dim, std::size_t in_chans,
+                std::size_t patch, std::size_t img_size, const quant::module_params& p, const std::string& name)
+        : patch_embed(std::vector<float>(codes.size(), 0.0f), std::move(bias), dim, in_chans, patch, img_size, p,
+                      name) {
+        require(Bits::quantized, error_code::policy, name, ": weight codes need a quantized bit-width policy");
+        require(codes.size() == codes_.size(), error_code::shape, name, ": codes have ", codes.size(), " values");
+        codes_ = std::move(codes);
+        set_codes(name);
     }
-    if (j.contains("crop_pct") && resample && cfg.crop > 0) {
-        require(j["crop_pct"].is_number() && j["crop_pct"].get<double>() > 0.0 && j["crop_pct"].get<double>() <= 1.0,
-                error_code::format, name, ": ", preprocess_metadata_key, ".crop_pct must be in (0, 1], got ",
-                j["crop_pct"].dump());
-        cfg.resize = static_cast<std::size_t>(std::floor(static_cast<double>(cfg.crop) / j["crop_pct"].get<double>()));
+
+    std::size_t grid() const noexcept { return img_ / patch_; }
+    std::size_t num_patches() const noexcept { return grid() * grid(); }
+    std::size_t dim() const noexcept { return dim_; }
+    std::size_t in_chans() const noexcept { return chans_; }
+    std::size_t patch_size() const noexcept { return patch_; }
+    std::size_t img_size() const noexcept { return img_; }
+    std::size_t patch_values() const noexcept { return chans_ * patch_ * patch_; }
+
+    /// Unfolds images x [B, C, img, img] into patches [B·N × C·p·p] (OIHW order within a patch).
+    void unfold(const float* x, std::size_t batch, float* patches, execution_context& ctx) const {
+        const std::size_t G = grid(), p = patch_, K = patch_values(), hw = img_ * img_;
+        ctx.parallel_for(batch * G, [&](std::size_t r0, std::size_t r1) {
+            for (std::size_t r = r0; r < r1; ++r) {
+                const std::size_t b = r / G, gy = r % G;
+                for (std::size_t gx = 0; gx < G; ++gx) {
+                    float* dst = patches + ((b * G + gy) * G + gx) * K;
+                    for (std::size_t c = 0; c < chans_; ++c)
+                        for (std::size_t ky = 0; ky < p; ++ky) {
+                            const float* src = x + b * chans_ * hw + c * hw + (gy * p + ky) * img_ + gx * p;
+                            for (std::size_t kx = 0; kx < p; ++kx) *dst++ = src[kx];
+                        }
+                }
+            }
+        });
     }
-    if (j.contains("resize")) cfg.resize = size_of("resize");
-    if (j.contains("crop")) cfg.crop = size_of("crop");
-    if (j.contains("pixel_scale"))
-        require(j["pixel_scale"] == "x/255", error_code::format, name, ": ", preprocess_metadata_key,
-                ".pixel_scale must be \"x/255\", got ", j["pixel_scale"].dump());
-    cfg.validate();
-    return cfg;
+
+    /// Writes token[b, j, :] to out + b·image_stride + j·D for images x [B, C, img, img] (so the caller can leave
+    /// room for class/prompt tokens). Bit-identical for any thread count.
+    void forward(const float* x, std::size_t batch, float* out, std::size_t image_stride,
+                 execution_context& ctx) const {
+        if (batch == 0) return;
+        const std::size_t N = num_patches(), K = patch_values();
+        aligned_buffer<float> patches(batch * N * K);
+        unfold(x, batch, patches.data(), ctx);
+        kernels::out_layout layout{static_cast<std::ptrdiff_t>(dim_), 1, N, static_cast<std::ptrdiff_t>(image_stride)};
+        kernels::gemm_f32(patches.data(), batch * N, static_cast<std::ptrdiff_t>(K), w_,
+                          kernels::out_f32{out, layout, bias_.data()}, &ctx);
+    }
+
+    /// The weights the GEMM uses [D, C·p·p]: W (fp32) or Ŵ (quantized).
+    std::vector<float> weight() const { return unpack_f32(w_); }
+    const std::vector<float>& bias() const noexcept { return bias_; }
+    /// Quantized: the weight codes [D, C·p·p]; fp32: empty.
+    const std::vector<std::int8_t>& codes() const noexcept { return codes_; }
+    const quant::module_params& params() const noexcept { return params_; }
+    std::size_t packed_bytes() const noexcept { return w_.bytes() + codes_.size(); }
+    std::size_t float_bytes() const noexcept { return bias_.size() * sizeof(float); }
+
+private:
+    void set_codes(const std::string& name) {
+        const quant::quant_params& w = params_.weight();
+        const std::size_t K = patch_values();
+        std::vector<float> wd(codes_.size());
+        for (std::size_t i = 0; i < codes_.size(); ++i) {
+            require(codes_[i] >= w.qmin() && codes_[i] <= w.qmax(), error_code::numeric, name, ": weight code ",
+                    int(codes_[i]), " at ", i, " outside [", w.qmin(), ", ", w.qmax(), "]");
+            wd[i] = quant::decode_symmetric(codes_[i], w.scale[w.groups() == 1 ? 0 : i / K]);
+        }
+        w_.pack(wd.data(), dim_, K, static_cast<std::ptrdiff_t>(K), 1);
+    }
+
+    kernels::packed_f32<default_arch> w_;
+    std::vector<float> bias_;
+    std::vector<std::int8_t> codes_;
+    std::size_t dim_ = 0, chans_ = 0, patch_ = 1, img_ = 0;
+    quant::module_params params_;
+};
+
+}  // namespace zoa::nn
+// ---- end zoa/nn/patch_embed.hpp
+// #include "zoa/nn/pool.hpp"
+// ---- begin zoa/nn/pool.hpp
+// zoa — pooling over NCHW batches: max-pool (torchvision's 3×3/2 pad 1 stem) and global average pooling
+
+#include <cmath>
+#include <cstddef>
+#include <limits>
+
+// #include "zoa/core/error.hpp"
+// #include "zoa/core/execution.hpp"
+
+namespace zoa::nn {
+
+/// Output extent of a pooling window: (in + 2·pad − kernel) / stride + 1 (floor, PyTorch ceil_mode=False).
+/// Throws: zoa::error(shape) when the window does not fit or pad > kernel/2 (PyTorch's rule).
+inline std::size_t pool_out_size(std::size_t in, std::size_t kernel, std::size_t stride, std::size_t pad) {
+    require(kernel > 0 && stride > 0 && 2 * pad <= kernel && in + 2 * pad >= kernel, error_code::shape,
+            "max_pool2d: kernel ", kernel, ", stride ", stride, ", pad ", pad, " do not fit an input of extent ", in);
+    return (in + 2 * pad - kernel) / stride + 1;
 }
 
-/// The JSON object preprocess_from_json reads back into an equal config (explicit resize and crop, no crop_pct).
-inline std::string preprocess_to_json(const preprocess_config& cfg) {
-    cfg.validate();
-    nlohmann::json j;
-    j["mean"] = cfg.mean;
-    j["std"] = cfg.std_dev;
-    j["interpolation"] = to_string(cfg.interpolation);
-    j["resize"] = cfg.resize;
-    j["crop"] = cfg.crop;
-    if (cfg.crop > 0) j["input_size"] = {cfg.channels, cfg.crop, cfg.crop};
-    else j["channels"] = cfg.channels;
-    j["pixel_scale"] = "x/255";
-    return j.dump();
+/// torch.nn.MaxPool2d(kernel, stride, pad) on x [n × c × h × w] → y [n × c × oh × ow]:
+///   y[p, oy, ox] = max over the in-bounds taps (oy·stride − pad + ky, ox·stride − pad + kx), ky, kx < kernel
+/// (padding is −∞, i.e. ignored). NaN propagates as in PyTorch (a NaN tap makes the output NaN).
+/// Threads: planes over ctx (bit-identical for any thread count).
+/// Throws: zoa::error(argument) for null pointers or a zero extent, zoa::error(shape) as pool_out_size.
+inline void max_pool2d(const float* x, float* y, std::size_t n, std::size_t c, std::size_t h, std::size_t w,
+                       std::size_t kernel, std::size_t stride, std::size_t pad, execution_context& ctx) {
+    require(x != nullptr && y != nullptr, error_code::argument, "max_pool2d: input or output is null");
+    require(n > 0 && c > 0 && h > 0 && w > 0, error_code::argument, "max_pool2d: zero extent (", n, "x", c, "x", h,
+            "x", w, ")");
+    const std::size_t oh = pool_out_size(h, kernel, stride, pad), ow = pool_out_size(w, kernel, stride, pad);
+    ctx.parallel_for(n * c, [&](std::size_t p0, std::size_t p1) {
+        for (std::size_t p = p0; p < p1; ++p) {
+            const float* src = x + p * h * w;
+            float* dst = y + p * oh * ow;
+            for (std::size_t oy = 0; oy < oh; ++oy) {
+                const std::size_t y0 = oy * stride;  // padded coordinates
+                for (std::size_t ox = 0; ox < ow; ++ox) {
+                    const std::size_t x0 = ox * stride;
+                    float m = -std::numeric_limits<float>::infinity();
+                    for (std::size_t ky = 0; ky < kernel; ++ky) {
+                        if (y0 + ky < pad || y0 + ky - pad >= h) continue;
+                        const float* row = src + (y0 + ky - pad) * w;
+                        for (std::size_t kx = 0; kx < kernel; ++kx) {
+                            if (x0 + kx < pad || x0 + kx - pad >= w) continue;
+                            const float v = row[x0 + kx - pad];
+                            if (v > m || std::isnan(v)) m = v;
+                            if (std::isnan(m)) break;
+                        }
+                    }
+                    dst[oy * ow + ox] = m;
+                }
+            }
+        }
+    });
 }
 
-}  // namespace zoa::io
-// ---- end zoa/io/preprocess_metadata.hpp
-// #include "zoa/io/safetensors.hpp"
-// ---- begin zoa/io/safetensors.hpp
-// zoa — safetensors support: validated mmap reader (safetensors_file) and atomic writer (safetensors_writer)
+/// Global average pooling (AdaptiveAvgPool2d(1) + flatten) on x [n × c × hw] → y [n × c]:
+///   y[k, ch] = fl( (Σ_i x[k, ch, i]) / hw ), the sum in double.
+/// Threads: planes over ctx (bit-identical for any thread count).
+/// Throws: zoa::error(argument) for null pointers or a zero extent.
+inline void global_avg_pool(const float* x, float* y, std::size_t n, std::size_t c, std::size_t hw,
+                            execution_context& ctx) {
+    require(x != nullptr && y != nullptr, error_code::argument, "global_avg_pool: input or output is null");
+    require(n > 0 && c > 0 && hw > 0, error_code::argument, "global_avg_pool: zero extent (", n, "x", c, "x", hw, ")");
+    ctx.parallel_for(n * c, [&](std::size_t p0, std::size_t p1) {
+        for (std::size_t p = p0; p < p1; ++p) {
+            const float* src = x + p * hw;
+            double s = 0.0;
+            for (std::size_t i = 0; i < hw; ++i) s += src[i];
+            y[p] = static_cast<float>(s / static_cast<double>(hw));
+        }
+    });
+}
 
+}  // namespace zoa::nn
+// ---- end zoa/nn/pool.hpp
+
+// #include "zoa/models/resnet.hpp"
+// ---- begin zoa/models/resnet.hpp
+// zoa — ResNet<Policy>: torchvision ResNets (BasicBlock/Bottleneck, ImageNet or small stem) in fp32 or MQBench-
+// quantized on the integer kernels, torchvision weights from safetensors, and the zoa::adapt model hooks
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <xtensor/xtensor.hpp>
+
+// #include "zoa/adapt/model_hooks.hpp"
+// ---- begin zoa/adapt/model_hooks.hpp
+// zoa — the contract between a model and the adapters: adapted norm layers, features, logits, embedding stats
+
+#include <cstddef>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <xtensor/xtensor.hpp>
+
+namespace zoa::adapt {
+
+/// Model family: selects the reference's per-architecture loss forms and quirks (ZOA/FOA on ViT vs ResNet).
+enum class model_family { vit, resnet };
+
+/// One adapted normalization layer (LayerNorm or BatchNorm): its source affine parameters.
+/// The pointers stay owned by the (immutable) model and must outlive the adapter.
+struct norm_layer_info {
+    std::string name;            ///< e.g. "blocks.1.norm1" or "layer2.0.bn1"
+    std::size_t channels = 0;    ///< length of weight and of bias
+    const float* weight = nullptr;
+    const float* bias = nullptr;
+};
+
+/// What a model exposes for adaptation. Flat parameter layout used everywhere in zoa::adapt:
+/// [w_0 (channels_0), b_0 (channels_0), w_1, b_1, ...] in the order of `norms` (the reference's e0 order).
+struct adapt_layout {
+    std::vector<norm_layer_info> norms;
+    /// Sizes of the feature groups in forward_result::features, in order; the last group feeds the classifier
+    /// (ViT: one group per block, the CLS token after the next norm; ResNet: pooled stage outputs).
+    std::vector<std::size_t> feature_groups;
+    std::size_t num_classes = 0;
+    /// Reference quirk (spec §6 item 2): ResNet's shift uses the scalar mean of the last source channel.
+    bool reference_scalar_shift = false;
+    model_family family = model_family::vit;
+    /// FOA prompt granularity: a prompt is a whole number of units of this many floats (ViT: embed_dim per prompt
+    /// token; ResNet: the 3×3×7×7 input-prompt conv = 441); 0 = the model takes no prompt.
+    std::size_t prompt_unit = 0;
+    /// FOA's initial prompt: ViT draws U(−scale, scale) with scale = sqrt(6/(in_chans·patch² + embed_dim)) and starts
+    /// CMA-ES at 0; ResNet draws N(0, scale²) (kaiming fan_out) and starts CMA-ES at that draw.
+    float prompt_init_scale = 0.0f;
+
+    /// Total number of adapted scalars (Σ 2·channels).
+    std::size_t parameter_count() const {
+        std::size_t n = 0;
+        for (const auto& l : norms) n += 2 * l.channels;
+        return n;
+    }
+    /// Total feature width (Σ feature_groups).
+    std::size_t feature_width() const {
+        std::size_t n = 0;
+        for (auto g : feature_groups) n += g;
+        return n;
+    }
+};
+
+/// Inputs of one adapted forward pass.
+struct forward_request {
+    const float* norm_params = nullptr;  ///< effective flat affine params (layout above); nullptr = source params
+    const float* shift = nullptr;        ///< activation shift added to the last feature group before the head
+    bool embedding_stats = true;         ///< compute embed_mean/embed_var (domain-shift detection)
+    const float* prompt = nullptr;       ///< FOA prompt (ViT: tokens inserted after CLS; ResNet: input conv weights)
+    std::size_t prompt_size = 0;         ///< floats in prompt, a multiple of adapt_layout::prompt_unit
+    bool batch_statistics = false;       ///< BatchNorm normalises with the batch's statistics (ResNet ZOA/BN-adapt)
+};
+
+/// Outputs of one adapted forward pass; buffers are reused between calls.
+struct forward_result {
+    xt::xtensor<float, 2> features;        ///< B × Σ feature_groups
+    xt::xtensor<float, 2> logits;          ///< B × C: head(last group), unshifted (enters the loss)
+    xt::xtensor<float, 2> shifted_logits;  ///< B × C: head(last group + shift); empty when no shift was given
+    std::vector<float> embed_mean;         ///< per embedding dim, over batch and tokens/pixels
+    std::vector<float> embed_var;          ///< unbiased variance, same reduction
+};
+
+namespace detail {
+template <class M, class Batch, class = void>
+struct is_adaptable : std::false_type {};
+template <class M, class Batch>
+struct is_adaptable<M, Batch,
+                    std::void_t<decltype(std::declval<const M&>().layout()),
+                                decltype(std::declval<const M&>().forward_adapt(
+                                    std::declval<const Batch&>(), std::declval<const forward_request&>(),
+                                    std::declval<forward_result&>()))>>
+    : std::is_convertible<decltype(std::declval<const M&>().layout()), adapt_layout> {};
+}  // namespace detail
+
+/// Optional, for T3A: `void classify(const xt::xtensor<float, 2>& features, xt::xtensor<float, 2>& logits) const`
+/// applies the (possibly quantized) classifier head to rows of last-group features, and
+/// `std::vector<float> classifier_weight() const` returns the head's float weight (C × last-group dim, row-major).
+
+/// True when M is an adaptable model for batches of type Batch:
+///   adapt_layout layout() const;
+///   void forward_adapt(const Batch&, const forward_request&, forward_result&) const;
+template <class M, class Batch>
+inline constexpr bool is_adaptable_v = detail::is_adaptable<M, Batch>::value;
+
+}  // namespace zoa::adapt
+// ---- end zoa/adapt/model_hooks.hpp
+// #include "zoa/core/error.hpp"
+// #include "zoa/core/execution.hpp"
+// #include "zoa/core/policy.hpp"
 // #include "zoa/io/safetensors_reader.hpp"
 // ---- begin zoa/io/safetensors_reader.hpp
 // zoa — safetensors reader: mmap a file, validate it completely, expose tensors as raw bytes, fp32 or typed copies
@@ -4187,6 +8093,1379 @@ private:
 
 }  // namespace zoa::io
 // ---- end zoa/io/safetensors_reader.hpp
+// #include "zoa/kernels/statistics.hpp"
+// #include "zoa/models/resnet_blocks.hpp"
+// ---- begin zoa/models/resnet_blocks.hpp
+// zoa — ResNet residual blocks (torchvision BasicBlock / Bottleneck v1.5 with downsample.0 conv + downsample.1 BN):
+// topology, torchvision tensor names and shapes, and the block forward shared by the fp32 and quantized models
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+// #include "zoa/models/resnet_config.hpp"
+// ---- begin zoa/models/resnet_config.hpp
+// zoa — ResNet topology as runtime config: block type, stage depths/widths, stem, presets, "zoa.config" JSON
+
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+// #include "zoa/core/error.hpp"
+
+namespace zoa::models {
+
+/// Residual block type (torchvision): BasicBlock (two 3×3 convs, expansion 1) or Bottleneck v1.5 (1×1, 3×3 with the
+/// stride, 1×1; expansion 4).
+enum class resnet_block { basic, bottleneck };
+
+/// Stem: torchvision's ImageNet stem (7×7/2 pad 3 conv, BN, ReLU, 3×3/2 pad 1 max-pool) or the small-image stem
+/// (3×3/1 pad 1 conv, BN, ReLU, no max-pool; for 28×28 / 32×32 inputs).
+enum class resnet_stem { imagenet, small };
+
+inline const char* to_string(resnet_block b) noexcept { return b == resnet_block::basic ? "basic" : "bottleneck"; }
+inline const char* to_string(resnet_stem s) noexcept { return s == resnet_stem::imagenet ? "imagenet" : "small"; }
+
+/// A ResNet's hyper-parameters (tools/reference/models.py::ResNet): 4 stages, stage s has layers[s] blocks of
+/// width widths[s] (output channels widths[s]·expansion), stride 2 in the first block of stages 2..4, a
+/// downsample (1×1 conv with the stride + BN) wherever the stride or the channel count changes, global average
+/// pooling and the fc classifier. BatchNorm eps bn_eps. Default: resnet50.
+struct resnet_config {
+    resnet_block block = resnet_block::bottleneck;
+    std::array<std::size_t, 4> layers{3, 4, 6, 3};
+    std::array<std::size_t, 4> widths{64, 128, 256, 512};
+    std::size_t in_chans = 3;
+    std::size_t num_classes = 1000;
+    resnet_stem stem = resnet_stem::imagenet;
+    float bn_eps = 1e-5f;
+
+    /// 1 (basic) or 4 (bottleneck).
+    std::size_t expansion() const noexcept { return block == resnet_block::basic ? 1 : 4; }
+    /// Output channels of stage s (0..3): widths[s]·expansion.
+    std::size_t stage_channels(std::size_t s) const noexcept { return widths[s] * expansion(); }
+    /// Total number of residual blocks.
+    std::size_t blocks() const noexcept { return layers[0] + layers[1] + layers[2] + layers[3]; }
+
+    /// Throws: zoa::error(argument) naming the field for zero depths/widths/channels/classes or eps not > 0.
+    void validate() const {
+        for (std::size_t s = 0; s < 4; ++s) {
+            require(layers[s] >= 1, error_code::argument, "resnet_config: layers[", s, "] must be >= 1, got ",
+                    layers[s]);
+            require(widths[s] >= 1, error_code::argument, "resnet_config: widths[", s, "] must be >= 1, got ",
+                    widths[s]);
+        }
+        require(in_chans >= 1, error_code::argument, "resnet_config: in_chans must be >= 1");
+        require(num_classes >= 1, error_code::argument, "resnet_config: num_classes must be >= 1");
+        require(std::isfinite(bn_eps) && bn_eps > 0.0f, error_code::argument,
+                "resnet_config: bn_eps must be finite and > 0, got ", bn_eps);
+    }
+
+    /// torchvision presets (ImageNet stem, 3 input channels).
+    static resnet_config resnet18(std::size_t classes = 1000) { return make(resnet_block::basic, {2, 2, 2, 2}, classes); }
+    static resnet_config resnet34(std::size_t classes = 1000) { return make(resnet_block::basic, {3, 4, 6, 3}, classes); }
+    static resnet_config resnet50(std::size_t classes = 1000) {
+        return make(resnet_block::bottleneck, {3, 4, 6, 3}, classes);
+    }
+    static resnet_config resnet101(std::size_t classes = 1000) {
+        return make(resnet_block::bottleneck, {3, 4, 23, 3}, classes);
+    }
+    /// Preset by name: resnet18, resnet34, resnet50, resnet101.
+    /// Throws: zoa::error(argument) listing the known names.
+    static resnet_config preset(const std::string& name) {
+        if (name == "resnet18") return resnet18();
+        if (name == "resnet34") return resnet34();
+        if (name == "resnet50") return resnet50();
+        if (name == "resnet101") return resnet101();
+        fail(error_code::argument, "unknown ResNet preset '", name, "', expected resnet18, resnet34, resnet50 or resnet101");
+    }
+    /// The preset name this config equals ("resnet50"), or "resnet" for any other topology.
+    std::string name() const {
+        for (const char* n : {"resnet18", "resnet34", "resnet50", "resnet101"})
+            if (*this == preset(n)) return n;
+        return "resnet";
+    }
+
+    /// The "zoa.config" JSON (keys sorted as tools/reference/models.py writes them with sort_keys=True).
+    std::string to_json() const {
+        nlohmann::json j;
+        j["block"] = to_string(block);
+        j["bn_eps"] = bn_eps;
+        j["in_chans"] = in_chans;
+        j["layers"] = layers;
+        j["num_classes"] = num_classes;
+        j["stem"] = to_string(stem);
+        j["widths"] = widths;
+        return j.dump();
+    }
+
+    /// Parses the "zoa.config" JSON object: block ("basic"|"bottleneck"), layers and widths (4 integers each),
+    /// in_chans, num_classes, stem ("imagenet"|"small"), optional bn_eps (default 1e-5). `what` names the source in
+    /// messages. Throws: zoa::error(format) naming the key for malformed JSON, a missing/unknown key or a bad value;
+    /// zoa::error(argument) from validate().
+    static resnet_config from_json(const std::string& text, const std::string& what = "zoa.config") {
+        nlohmann::json j;
+        try {
+            j = nlohmann::json::parse(text);
+        } catch (const std::exception& e) {
+            fail(error_code::format, what, ": not valid JSON: ", e.what());
+        }
+        require(j.is_object(), error_code::format, what, ": expected a JSON object");
+        resnet_config c;
+        for (auto it = j.begin(); it != j.end(); ++it) {
+            const std::string& k = it.key();
+            const nlohmann::json& v = it.value();
+            if (k == "block" || k == "stem") {
+                require(v.is_string(), error_code::format, what, ": '", k, "' must be a string");
+                const std::string s = v.get<std::string>();
+                if (k == "block") {
+                    require(s == "basic" || s == "bottleneck", error_code::format, what,
+                            ": 'block' must be \"basic\" or \"bottleneck\", got \"", s, "\"");
+                    c.block = s == "basic" ? resnet_block::basic : resnet_block::bottleneck;
+                } else {
+                    require(s == "imagenet" || s == "small", error_code::format, what,
+                            ": 'stem' must be \"imagenet\" or \"small\", got \"", s, "\"");
+                    c.stem = s == "imagenet" ? resnet_stem::imagenet : resnet_stem::small;
+                }
+            } else if (k == "layers" || k == "widths") {
+                require(v.is_array() && v.size() == 4, error_code::format, what, ": '", k,
+                        "' must be an array of 4 integers, got ", v.dump());
+                auto& dst = k == "layers" ? c.layers : c.widths;
+                for (std::size_t s = 0; s < 4; ++s) dst[s] = count(v[s], what, k);
+            } else if (k == "in_chans") {
+                c.in_chans = count(v, what, k);
+            } else if (k == "num_classes") {
+                c.num_classes = count(v, what, k);
+            } else if (k == "bn_eps") {
+                require(v.is_number(), error_code::format, what, ": 'bn_eps' must be a number");
+                c.bn_eps = v.get<float>();
+            } else {
+                fail(error_code::format, what, ": unknown key '", k,
+                     "' (expected block, layers, widths, in_chans, num_classes, stem, bn_eps)");
+            }
+        }
+        for (const char* k : {"block", "layers", "widths", "num_classes", "stem"})
+            require(j.contains(k), error_code::format, what, ": missing key '", k, "'");
+        c.validate();
+        return c;
+    }
+
+    friend bool operator==(const resnet_config& a, const resnet_config& b) {
+        return a.block == b.block && a.layers == b.layers && a.widths == b.widths && a.in_chans == b.in_chans &&
+               a.num_classes == b.num_classes && a.stem == b.stem && a.bn_eps == b.bn_eps;
+    }
+    friend bool operator!=(const resnet_config& a, const resnet_config& b) { return !(a == b); }
+
+private:
+    static resnet_config make(resnet_block b, std::array<std::size_t, 4> l, std::size_t classes) {
+        resnet_config c;
+        c.block = b;
+        c.layers = l;
+        c.num_classes = classes;
+        return c;
+    }
+    static std::size_t count(const nlohmann::json& v, const std::string& what, const std::string& key) {
+        require(v.is_number_unsigned() || (v.is_number_integer() && v.get<long long>() >= 0), error_code::format,
+                what, ": '", key, "' must hold non-negative integers, got ", v.dump());
+        return v.get<std::size_t>();
+    }
+};
+
+}  // namespace zoa::models
+// ---- end zoa/models/resnet_config.hpp
+// #include "zoa/nn/batch_norm.hpp"
+// #include "zoa/nn/conv2d.hpp"
+
+namespace zoa::models {
+
+inline constexpr std::size_t no_index = static_cast<std::size_t>(-1);
+
+/// One residual block of a config, in module order.
+struct resnet_block_desc {
+    std::string name;                 ///< torchvision prefix, e.g. "layer2.0"
+    std::size_t stage = 0;            ///< 0..3 (layer1..layer4)
+    std::size_t index = 0;            ///< block index inside its stage
+    std::size_t in_channels = 0;      ///< channels entering the block
+    std::size_t width = 0;            ///< planes: channels of bn1 and bn2
+    std::size_t out_channels = 0;     ///< width · expansion
+    std::size_t stride = 1;           ///< 2 in the first block of stages 2..4 (on conv1 for basic, conv2 for bottleneck)
+    bool downsample = false;          ///< stride ≠ 1 or in ≠ out: identity = downsample.1(downsample.0(x))
+    bool last_in_stage = false;
+    /// ZOA adapts bn1 and bn2 of every block except layer1.0 and all of layer4 (zoa-algorithm.md §1.2).
+    bool adapted = false;
+};
+
+/// The blocks of config c in module order (layer1.0, layer1.1, ..., layer4.N).
+inline std::vector<resnet_block_desc> resnet_blocks(const resnet_config& c) {
+    std::vector<resnet_block_desc> v;
+    std::size_t cin = c.widths[0];
+    for (std::size_t s = 0; s < 4; ++s)
+        for (std::size_t j = 0; j < c.layers[s]; ++j) {
+            resnet_block_desc d;
+            d.name = "layer" + std::to_string(s + 1) + "." + std::to_string(j);
+            d.stage = s;
+            d.index = j;
+            d.in_channels = cin;
+            d.width = c.widths[s];
+            d.out_channels = c.stage_channels(s);
+            d.stride = (s > 0 && j == 0) ? 2 : 1;
+            d.downsample = d.stride != 1 || d.in_channels != d.out_channels;
+            d.last_in_stage = j + 1 == c.layers[s];
+            d.adapted = s < 3 && !(s == 0 && j == 0);
+            v.push_back(d);
+            cin = d.out_channels;
+        }
+    return v;
+}
+
+/// Geometry of conv i (0 = conv1, 1 = conv2, 2 = conv3) of a block (torchvision: basic 3×3 stride s, 3×3;
+/// bottleneck 1×1, 3×3 stride s, 1×1 to width·4).
+inline nn::conv2d_geometry block_conv_geometry(const resnet_config& c, const resnet_block_desc& d, std::size_t i) {
+    if (c.block == resnet_block::basic)
+        return i == 0 ? nn::conv2d_geometry{d.in_channels, d.width, 3, d.stride, 1}
+                      : nn::conv2d_geometry{d.width, d.width, 3, 1, 1};
+    if (i == 0) return {d.in_channels, d.width, 1, 1, 0};
+    if (i == 1) return {d.width, d.width, 3, d.stride, 1};
+    return {d.width, d.out_channels, 1, 1, 0};
+}
+/// downsample.0: 1×1 conv with the block's stride.
+inline nn::conv2d_geometry downsample_geometry(const resnet_block_desc& d) {
+    return {d.in_channels, d.out_channels, 1, d.stride, 0};
+}
+/// Stem conv1: 7×7/2 pad 3 (imagenet) or 3×3/1 pad 1 (small).
+inline nn::conv2d_geometry stem_geometry(const resnet_config& c) {
+    return c.stem == resnet_stem::imagenet ? nn::conv2d_geometry{c.in_chans, c.widths[0], 7, 2, 3}
+                                           : nn::conv2d_geometry{c.in_chans, c.widths[0], 3, 1, 1};
+}
+
+/// A tensor the model expects in a weight file.
+struct tensor_spec {
+    std::string key;
+    std::vector<std::size_t> shape;
+};
+
+/// A conv/linear module: name (torchvision) and geometry (the fc is a 1×1 conv over the pooled [B, C, 1, 1] map).
+struct conv_module {
+    std::string name;
+    nn::conv2d_geometry geometry;
+    bool bias = false;
+};
+
+/// Every conv/linear module in module order: conv1, layerL.j.conv1..3, layerL.j.downsample.0, fc.
+inline std::vector<conv_module> resnet_conv_modules(const resnet_config& c) {
+    std::vector<conv_module> v{{"conv1", stem_geometry(c), false}};
+    const std::size_t nconv = c.block == resnet_block::basic ? 2 : 3;
+    for (const auto& d : resnet_blocks(c)) {
+        for (std::size_t i = 0; i < nconv; ++i)
+            v.push_back({d.name + ".conv" + std::to_string(i + 1), block_conv_geometry(c, d, i), false});
+        if (d.downsample) v.push_back({d.name + ".downsample.0", downsample_geometry(d), false});
+    }
+    v.push_back({"fc", {c.stage_channels(3), c.num_classes, 1, 1, 0}, true});
+    return v;
+}
+
+/// Every parameter and BN buffer of a torchvision ResNet in state-dict order (num_batches_tracked excluded):
+/// conv weights [out, in, k, k], BN weight/bias/running_mean/running_var [C], fc.weight [classes, C], fc.bias.
+inline std::vector<tensor_spec> resnet_tensor_specs(const resnet_config& c) {
+    std::vector<tensor_spec> v;
+    auto bn = [&](const std::string& p, std::size_t ch) {
+        for (const char* t : {".weight", ".bias", ".running_mean", ".running_var"}) v.push_back({p + t, {ch}});
+    };
+    v.push_back({"conv1.weight", stem_geometry(c).weight_shape()});
+    bn("bn1", c.widths[0]);
+    const std::size_t nconv = c.block == resnet_block::basic ? 2 : 3;
+    for (const auto& d : resnet_blocks(c)) {
+        for (std::size_t i = 0; i < nconv; ++i) {
+            const auto g = block_conv_geometry(c, d, i);
+            v.push_back({d.name + ".conv" + std::to_string(i + 1) + ".weight", g.weight_shape()});
+            bn(d.name + ".bn" + std::to_string(i + 1), g.out_channels);
+        }
+        if (d.downsample) {
+            v.push_back({d.name + ".downsample.0.weight", downsample_geometry(d).weight_shape()});
+            bn(d.name + ".downsample.1", d.out_channels);
+        }
+    }
+    v.push_back({"fc.weight", {c.num_classes, c.stage_channels(3)}});
+    v.push_back({"fc.bias", {c.num_classes}});
+    return v;
+}
+
+/// A residual block's layers. Conv = nn::conv2d (fp32) or nn::qconv2d<A, W> (MQBench).
+template <class Conv>
+struct residual_block {
+    resnet_block_desc desc;
+    std::vector<Conv> convs;          ///< conv1, conv2 (, conv3)
+    std::vector<nn::batch_norm> bns;  ///< bn1, bn2 (, bn3)
+    Conv down_conv;                   ///< downsample.0 (valid when desc.downsample)
+    nn::batch_norm down_bn;           ///< downsample.1
+
+    /// torchvision forward, written against an executor Exec that knows how to run a conv on an activation and
+    /// where the activation quantizers sit (the model's fp32 / integer / simulated / calibration runner):
+    ///   identity = downsample ? bn_d(conv_d(x)) : x
+    ///   basic:      out = bn2(conv2(Q_mid1(relu(bn1(conv1(x))))))
+    ///   bottleneck: out = bn3(conv3(Q_mid2(relu(bn2(conv2(Q_mid1(relu(bn1(conv1(x))))))))))
+    ///   y = Q_out(relu(out + identity))
+    /// Q_* are the activation-quantizer sites (MQBench quantizes every tensor feeding a conv); `x` and the result
+    /// are Exec::act handles. bn_w/bn_b: replacement affine parameters of bn1 and bn2 (nullptr = the layer's).
+    template <class Exec, class Act>
+    void forward(Exec& ex, const Act& x, Act& y, const float* const (&bn_w)[2], const float* const (&bn_b)[2],
+                 std::size_t site_mid1, std::size_t site_mid2, std::size_t site_out) const {
+        const std::size_t h = x.h, w = x.w;
+        const auto g1 = convs[0].geometry();
+        const std::size_t oh = (desc.stride == 1) ? h : convs[convs.size() == 2 ? 0 : 1].geometry().out_size(h);
+        const std::size_t ow = (desc.stride == 1) ? w : convs[convs.size() == 2 ? 0 : 1].geometry().out_size(w);
+        Act id = x;
+        if (desc.downsample) {
+            id = ex.take(desc.out_channels, oh, ow);
+            ex.conv(down_conv, x, id);
+            ex.bn(down_bn, id, nullptr, nullptr);
+        }
+        Act a = ex.take(g1.out_channels, g1.out_size(h), g1.out_size(w));
+        ex.conv(convs[0], x, a);
+        ex.bn(bns[0], a, bn_w[0], bn_b[0]);
+        ex.relu(a);
+        ex.site(site_mid1, a);
+        Act out = ex.take(desc.out_channels, oh, ow);
+        if (convs.size() == 2) {
+            ex.conv(convs[1], a, out);
+            ex.bn(bns[1], out, bn_w[1], bn_b[1]);
+        } else {
+            Act b = ex.take(desc.width, oh, ow);
+            ex.conv(convs[1], a, b);
+            ex.bn(bns[1], b, bn_w[1], bn_b[1]);
+            ex.relu(b);
+            ex.site(site_mid2, b);
+            ex.conv(convs[2], b, out);
+            ex.bn(bns[2], out, nullptr, nullptr);
+            ex.give(b);
+        }
+        ex.give(a);
+        ex.add_relu(out, id);
+        if (desc.downsample) ex.give(id);
+        ex.site(site_out, out);
+        y = out;
+    }
+};
+
+}  // namespace zoa::models
+// ---- end zoa/models/resnet_blocks.hpp
+// #include "zoa/models/mqbench_observer.hpp"
+// ---- begin zoa/models/mqbench_observer.hpp
+// zoa — MQBench MSE / EMA-MSE range observer, bit-identical to quant::mse_observer but SIMD and multi-threaded
+// (candidates or channels split over an execution context): the calibration hot loop of resnet<mqbench<...>>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include <xsimd/xsimd.hpp>
+
+// #include "zoa/core/arch.hpp"
+// #include "zoa/core/error.hpp"
+// #include "zoa/core/execution.hpp"
+// #include "zoa/kernels/detail/elementwise_simd.hpp"
+// #include "zoa/quant/bit_width.hpp"
+// #include "zoa/quant/granularity.hpp"
+// #include "zoa/quant/observer.hpp"
+// #include "zoa/quant/params.hpp"
+// #include "zoa/quant/quantizer.hpp"
+
+ZOA_DETAIL_AVX512_WARNINGS_BEGIN
+
+namespace zoa::models {
+
+namespace detail {
+
+/// Forces a vector to be materialised (rounded) before its next use, so `x̂ − x` is never contracted into an FMA with
+/// the product that produced x̂ (as quant::detail::fp_barrier does for scalars).
+template <class B>
+B vector_barrier(B v) noexcept {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && defined(__SSE__)
+    typename B::register_type r = v;
+#if defined(__AVX512F__)
+    __asm__("" : "+v"(r));
+#else
+    __asm__("" : "+x"(r));
+#endif
+    return B(r);
+#else
+    return v;
+#endif
+}
+
+/// MQBench's score of one candidate range: mean over x of (fake_quant_affine(x; s, z, 0, qmax) − x)², the squares in
+/// float, summed in double in element order — the exact arithmetic of quant::mse_observer::search (x̂ computed as
+/// fl(clamp(round(x·fl(1/s)), −z, qmax − z))·s, which equals (clamp(round(x·fl(1/s)) + z, 0, qmax) − z)·s).
+template <class Arch>
+double mse_score(const float* x, std::size_t n, float s, std::int32_t z, int qmax) noexcept {
+    using fb = xsimd::batch<float, Arch>;
+    constexpr std::size_t w = fb::size;
+    const float inv = 1.0f / s;
+    const fb vinv(inv), vs(s), vlo(static_cast<float>(-z)), vhi(static_cast<float>(qmax - z));
+    alignas(64) float d2[w];
+    double acc = 0.0;
+    std::size_t i = 0;
+    for (; i + w <= n; i += w) {
+        const fb v = fb::load_unaligned(x + i);
+        const fb xh = vector_barrier(xsimd::to_float(xsimd::nearbyint_as_int(xsimd::min(xsimd::max(v * vinv, vlo), vhi))) * vs);
+        const fb d = xh - v;
+        (d * d).store_aligned(d2);
+        for (std::size_t l = 0; l < w; ++l) acc += static_cast<double>(d2[l]);
+    }
+    for (; i < n; ++i) {
+        const float d = quant::detail::fp_barrier(quant::fake_quant_affine(x[i], s, z, 0, qmax)) - x[i];
+        acc += static_cast<double>(d * d);
+    }
+    return acc / static_cast<double>(n);
+}
+
+}  // namespace detail
+
+/// MQBench MSEObserver (ema_ratio < 0) / EMAMSEObserver (ema_ratio = 0.9) with the formulas of quant::mse_observer
+/// (see observer.hpp): per group, candidates lo_i = min·f_i, hi_i = max·f_i, f_i = float(1 − 0.01·i), i < 95
+/// (per tensor) / 80 (per channel), the first strictly smallest MSE wins; batches combine as min-of-mins /
+/// max-of-maxes or by the EMA. Results are bit-identical to quant::mse_observer for any thread count (each candidate's
+/// score is one sequential double sum; per-tensor observers split candidates over ctx, per-channel ones channels).
+class fast_mse_observer {
+public:
+    /// Same arguments and checks as quant::mse_observer.
+    fast_mse_observer(int bits, quant::granularity g, std::size_t groups = 1, double ema_ratio = -1.0)
+        : reference_(bits, g, groups, ema_ratio),
+          bits_(bits),
+          gran_(g),
+          ema_(ema_ratio),
+          min_(groups, std::numeric_limits<float>::infinity()),
+          max_(groups, -std::numeric_limits<float>::infinity()) {}
+
+    /// Observe one batch of n values viewed as [groups, n/groups].
+    /// Throws: zoa::error(numeric) for non-finite input, zoa::error(shape) when n % groups != 0.
+    void observe(const float* x, std::size_t n, execution_context& ctx) {
+        quant::detail::require_finite_batch(x, n, "fast_mse_observer");
+        const std::size_t gs = quant::group_size(n, min_.size(), "fast_mse_observer");
+        const int iters = gran_ == quant::granularity::per_tensor ? 95 : 80;
+        std::vector<float> lo(min_.size()), hi(min_.size());
+        if (min_.size() == 1) {
+            search(x, gs, iters, lo[0], hi[0], &ctx);
+        } else {
+            ctx.parallel_for(min_.size(), [&](std::size_t g0, std::size_t g1) {
+                for (std::size_t g = g0; g < g1; ++g) search(x + g * gs, gs, iters, lo[g], hi[g], nullptr);
+            });
+        }
+        for (std::size_t g = 0; g < min_.size(); ++g) {
+            if (ema_ < 0.0 || batches_ == 0) {
+                min_[g] = (ema_ < 0.0) ? std::min(min_[g], lo[g]) : lo[g];
+                max_[g] = (ema_ < 0.0) ? std::max(max_[g], hi[g]) : hi[g];
+            } else {
+                const float r = static_cast<float>(ema_), r1 = static_cast<float>(1.0 - ema_);
+                min_[g] = quant::detail::fp_barrier(min_[g] * r) + quant::detail::fp_barrier(lo[g] * r1);
+                max_[g] = quant::detail::fp_barrier(max_[g] * r) + quant::detail::fp_barrier(hi[g] * r1);
+            }
+        }
+        ++batches_;
+    }
+    const std::vector<float>& min() const noexcept { return min_; }
+    const std::vector<float>& max() const noexcept { return max_; }
+    /// Affine parameters from the kept ranges (MQBench calculate_qparams).
+    quant::quant_params params() const { return quant::affine_params_from_ranges(bits_, gran_, min_, max_); }
+
+    /// One range search over n values (quant::mse_observer::search); candidates split over ctx when non-null.
+    void search(const float* x, std::size_t n, int iters, float& best_lo, float& best_hi, execution_context* ctx) const {
+        float mn = x[0], mx = x[0];
+        for (std::size_t k = 1; k < n; ++k) {
+            mn = x[k] < mn ? x[k] : mn;
+            mx = x[k] > mx ? x[k] : mx;
+        }
+        const int qmax = quant::unsigned_max(bits_);
+        std::vector<double> score(static_cast<std::size_t>(iters));
+        std::vector<float> clo(score.size()), chi(score.size());
+        auto run = [&](std::size_t i0, std::size_t i1) {
+            for (std::size_t i = i0; i < i1; ++i) {
+                const float f = static_cast<float>(1.0 - quant::detail::fp_barrier(static_cast<int>(i) * 0.01));
+                clo[i] = mn * f;
+                chi[i] = mx * f;
+                const quant::affine_qparams q = quant::affine_from_range(clo[i], chi[i], 0, qmax);
+                score[i] = detail::mse_score<default_arch>(x, n, q.scale, q.zero_point, qmax);
+            }
+        };
+        if (ctx) ctx->parallel_for(score.size(), run);
+        else run(0, score.size());
+        best_lo = mn;
+        best_hi = mx;
+        double best = 1e10;
+        for (std::size_t i = 0; i < score.size(); ++i)
+            if (score[i] < best) {
+                best = score[i];
+                best_lo = clo[i];
+                best_hi = chi[i];
+            }
+    }
+
+private:
+    quant::mse_observer reference_;  // validates the arguments exactly as the reference observer
+    int bits_;
+    quant::granularity gran_;
+    double ema_;
+    std::vector<float> min_, max_;
+    std::size_t batches_ = 0;
+};
+
+}  // namespace zoa::models
+
+ZOA_DETAIL_AVX512_WARNINGS_END
+// ---- end zoa/models/mqbench_observer.hpp
+// #include "zoa/models/resnet_config.hpp"
+// #include "zoa/models/resnet_exec.hpp"
+// ---- begin zoa/models/resnet_exec.hpp
+// zoa — the ResNet forward executor: activation buffer pool and the per-mode dispatch of convs, BatchNorm and
+// activation-quantizer sites (fp32, integer kernels, simulated fake-quant, calibration observers)
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <type_traits>
+#include <vector>
+
+// #include "zoa/core/aligned_buffer.hpp"
+// #include "zoa/core/error.hpp"
+// #include "zoa/core/execution.hpp"
+// #include "zoa/kernels/activation.hpp"
+// #include "zoa/models/resnet_blocks.hpp"
+// #include "zoa/nn/affine_quant.hpp"
+// #include "zoa/nn/batch_norm.hpp"
+// #include "zoa/nn/conv2d.hpp"
+// #include "zoa/quant/fake_quant.hpp"
+// #include "zoa/quant/params.hpp"
+
+namespace zoa::models::detail {
+
+/// How a forward computes: the fp32 network (also the MQBench calibration pass, observers on, fake-quant off), the
+/// quantized network on the integer kernels, or its simulated (float fake-quant) twin.
+enum class run_mode { fp32, integer, simulated };
+
+/// Calibration hook: called with every activation-quantizer site's float tensor (fp32 mode).
+using site_observer = std::function<void(std::size_t site, const float* x, std::size_t n)>;
+
+/// Inputs of one forward (the adaptation request, plus the calibration observer).
+struct run_args {
+    const float* norm_params = nullptr;  ///< adapted BN affine params (layout order), nullptr = the model's
+    bool batch_stats = false;            ///< batch-statistics BatchNorm everywhere
+    const float* prompt = nullptr;       ///< FOA input-prompt conv weight (in_chans² · 49)
+    const float* shift = nullptr;        ///< activation shift of the last feature group
+    const site_observer* observer = nullptr;
+};
+
+/// Outputs of one forward; null pointers are not computed (logits always are).
+struct run_outputs {
+    float* features = nullptr;  ///< B × Σ stage channels
+    float* logits = nullptr;    ///< B × classes
+    float* shifted = nullptr;   ///< B × classes, fc(f4 + shift)
+    float* embed_mean = nullptr;
+    float* embed_var = nullptr;
+};
+
+/// An activation held by the executor: a pool slot and its per-image extents (the batch is the executor's).
+struct act {
+    std::size_t slot = no_index, c = 0, h = 0, w = 0;
+    std::size_t per_image() const noexcept { return c * h * w; }
+};
+
+/// Reusable buffers of one forward. Slots grow to the largest activation they ever hold and are kept between calls.
+template <class Code>
+struct resnet_workspace {
+    std::vector<aligned_buffer<float>> f;
+    std::vector<aligned_buffer<Code>> q;
+    std::vector<char> used;
+    aligned_buffer<float> in_f, prompt, gap, tmp;
+    aligned_buffer<std::uint8_t> in_q, gap_q;
+
+    std::size_t bytes() const noexcept {
+        std::size_t b = (in_f.size() + prompt.size() + gap.size() + tmp.size()) * sizeof(float) + in_q.size() +
+                        gap_q.size();
+        for (const auto& s : f) b += s.size() * sizeof(float);
+        for (const auto& s : q) b += s.size() * sizeof(Code);
+        return b;
+    }
+};
+
+/// Executes layers on pooled activations for a batch of `batch` images. Code = the inner activation code storage.
+template <class Code>
+class resnet_exec {
+public:
+    resnet_exec(resnet_workspace<Code>& ws, execution_context& ctx, run_mode mode, nn::bn_mode bn, std::size_t batch,
+                const std::vector<quant::quant_params>* sites, const site_observer* observer)
+        : ws_(ws), ctx_(ctx), mode_(mode), bn_(bn), batch_(batch), sites_(sites), observer_(observer) {
+        for (auto& u : ws_.used) u = 0;
+    }
+
+    execution_context& ctx() noexcept { return ctx_; }
+    run_mode mode() const noexcept { return mode_; }
+    std::size_t batch() const noexcept { return batch_; }
+
+    /// A free slot sized for batch × c × h × w floats (and codes when quantized).
+    act take(std::size_t c, std::size_t h, std::size_t w) {
+        std::size_t s = 0;
+        while (s < ws_.used.size() && ws_.used[s]) ++s;
+        if (s == ws_.used.size()) {
+            ws_.used.push_back(0);
+            ws_.f.emplace_back();
+            ws_.q.emplace_back();
+        }
+        ws_.used[s] = 1;
+        const std::size_t n = batch_ * c * h * w;
+        ws_.f[s].ensure(n);
+        if (mode_ == run_mode::integer) ws_.q[s].ensure(n);
+        return act{s, c, h, w};
+    }
+    void give(const act& a) noexcept { ws_.used[a.slot] = 0; }
+    float* f(const act& a) noexcept { return ws_.f[a.slot].data(); }
+    Code* q(const act& a) noexcept { return ws_.q[a.slot].data(); }
+    std::size_t size(const act& a) const noexcept { return batch_ * a.per_image(); }
+
+    /// out = conv(in): fp32 conv on floats; quantized conv on the input's codes (integer) or its x̂ (simulated).
+    template <class Conv>
+    void conv(const Conv& c, const act& in, const act& out) {
+        if constexpr (std::is_same_v<Conv, nn::conv2d>) {
+            c.forward(f(in), batch_, in.h, in.w, f(out), ctx_);
+        } else {
+            static_assert(std::is_same_v<typename Conv::a_storage, Code>, "zoa: resnet_exec: code type mismatch");
+            if (mode_ == run_mode::integer) c.forward_codes(q(in), batch_, in.h, in.w, f(out), ctx_);
+            else c.forward_float(f(in), batch_, in.h, in.w, f(out), ctx_);
+        }
+    }
+
+    /// a = BN(a) in the executor's statistics mode; w/b replace the layer's affine parameters when non-null.
+    void bn(const nn::batch_norm& layer, const act& a, const float* w, const float* b) {
+        layer.forward(f(a), f(a), batch_, a.h * a.w, bn_, ctx_, w, b);
+    }
+
+    void relu(const act& a) { kernels::relu(f(a), f(a), size(a), ctx_); }
+
+    /// out = relu(out + id), elementwise: v = out + id; out = (0 > v) ? 0 : v.
+    void add_relu(const act& out, const act& id) {
+        float* y = f(out);
+        const float* r = f(id);
+        const std::size_t n = size(out);
+        ctx_.parallel_for((n + 16383) / 16384, [&](std::size_t b0, std::size_t b1) {
+            const std::size_t e = b1 * 16384 < n ? b1 * 16384 : n;
+            for (std::size_t i = b0 * 16384; i < e; ++i) {
+                const float v = y[i] + r[i];
+                y[i] = 0.0f > v ? 0.0f : v;
+            }
+        });
+    }
+
+    /// The activation quantizer at site `idx` (no_index: none) applied to a in place: integer → codes + x̂;
+    /// simulated → x̂ (quant::fake_quant); fp32 → the calibration observer (if any) sees the float tensor.
+    void site(std::size_t idx, const act& a) { site(idx, f(a), mode_ == run_mode::integer ? q(a) : nullptr, size(a)); }
+
+    template <class T>
+    void site(std::size_t idx, float* x, T* codes, std::size_t n) {
+        if (idx == no_index) return;
+        if (mode_ == run_mode::fp32) {
+            if (observer_ && *observer_) (*observer_)(idx, x, n);
+        } else if (mode_ == run_mode::integer) {
+            nn::quantize_activation(x, n, (*sites_)[idx], codes, x, ctx_);
+        } else {
+            quant::fake_quant((*sites_)[idx], x, x, n);
+        }
+    }
+
+private:
+    resnet_workspace<Code>& ws_;
+    execution_context& ctx_;
+    run_mode mode_;
+    nn::bn_mode bn_;
+    std::size_t batch_;
+    const std::vector<quant::quant_params>* sites_;
+    const site_observer* observer_;
+};
+
+}  // namespace zoa::models::detail
+// ---- end zoa/models/resnet_exec.hpp
+// #include "zoa/models/resnet_sites.hpp"
+// ---- begin zoa/models/resnet_sites.hpp
+// zoa — MQBench academic activation-quantizer sites of a ResNet (every tensor feeding a conv/linear), calibration
+// options and the memory report
+
+#include <array>
+#include <cstddef>
+#include <sstream>
+#include <string>
+#include <vector>
+
+// #include "zoa/core/error.hpp"
+// #include "zoa/models/resnet_blocks.hpp"
+// #include "zoa/models/resnet_config.hpp"
+
+namespace zoa::models {
+
+/// The activation quantizers MQBench's academic backend inserts into a torchvision ResNet: one per tensor that
+/// feeds a Conv2d or Linear (AcademicQuantizer._find_act_quants), each named after the first module it feeds:
+///   "conv1"              the network input x                                      (8 bit: first layer)
+///   "layer1.0.conv1"     the stem output: max-pool output (imagenet stem) / ReLU output (small stem)
+///   "layerL.j.conv2"     relu(bn1(conv1(x))) inside block layerL.j                 (fx node layerL_j_relu)
+///   "layerL.j.conv3"     relu(bn2(conv2(·))) inside a bottleneck                   (layerL_j_relu_1)
+///   "<next>.conv1"       a block output that feeds the next block (and its downsample.0)
+///   "fc"                 the flattened pooled features                             (8 bit: last layer)
+/// The last block's output feeds only the average pool, so it has no quantizer.
+struct resnet_sites {
+    std::vector<std::string> names;
+    std::vector<bool> eight_bit;  ///< forced to 8 bits (input of conv1 and of fc)
+    std::size_t input = 0, stem = 1, flatten = 0;
+    /// Per block: {in (conv1 and downsample.0 input), mid1 (conv2 input), mid2 (conv3 input), out}; no_index = none.
+    std::vector<std::array<std::size_t, 4>> block;
+
+    std::size_t size() const noexcept { return names.size(); }
+
+    /// The site feeding a conv/linear module ("layer2.0.downsample.0" → the block's "layer2.0.conv1").
+    /// Throws: zoa::error(argument) for a name that is not a module of the config.
+    std::size_t site_of(const std::string& module) const {
+        std::string m = module;
+        const std::string ds = ".downsample.0";
+        if (m.size() > ds.size() && m.compare(m.size() - ds.size(), ds.size(), ds) == 0)
+            m = m.substr(0, m.size() - ds.size()) + ".conv1";
+        for (std::size_t i = 0; i < names.size(); ++i)
+            if (names[i] == m) return i;
+        fail(error_code::argument, "resnet: '", module, "' is not a quantized module of this network");
+    }
+};
+
+/// The sites of config c (see resnet_sites).
+inline resnet_sites make_resnet_sites(const resnet_config& c) {
+    resnet_sites s;
+    auto add = [&](std::string n, bool eight) {
+        s.names.push_back(std::move(n));
+        s.eight_bit.push_back(eight);
+        return s.names.size() - 1;
+    };
+    s.input = add("conv1", true);
+    const auto blocks = resnet_blocks(c);
+    s.stem = add(blocks.front().name + ".conv1", false);
+    std::size_t in = s.stem;
+    for (std::size_t i = 0; i < blocks.size(); ++i) {
+        std::array<std::size_t, 4> b{in, no_index, no_index, no_index};
+        b[1] = add(blocks[i].name + ".conv2", false);
+        if (c.block == resnet_block::bottleneck) b[2] = add(blocks[i].name + ".conv3", false);
+        if (i + 1 < blocks.size()) b[3] = add(blocks[i + 1].name + ".conv1", false);
+        in = b[3];
+        s.block.push_back(b);
+    }
+    s.flatten = add("fc", true);
+    return s;
+}
+
+/// MQBench PTQ calibration settings (ZOA: 32 ImageNet-train images).
+struct calibration_options {
+    std::size_t images = 32;      ///< at most this many images of the given set are used
+    std::size_t batch_size = 32;  ///< observer batches (EMA-MSE: the first sets the range, later ones update it ×0.9)
+};
+
+/// Bytes a model holds and needs (issue 4 item 5).
+struct resnet_memory {
+    std::size_t packed_weight_bytes = 0;  ///< conv/fc weights as packed for the GEMM (int8 codes or fp32 panels)
+    std::size_t float_param_bytes = 0;    ///< fp32 kept: BN weight/bias/running stats, biases, scales, fp32 twins
+    std::size_t scratch_bytes = 0;        ///< activation buffers of one forward at the given batch and image size
+
+    std::string to_string() const {
+        std::ostringstream os;
+        os << "packed weights " << packed_weight_bytes << " B, fp32 params " << float_param_bytes << " B, scratch "
+           << scratch_bytes << " B";
+        return os.str();
+    }
+};
+
+}  // namespace zoa::models
+// ---- end zoa/models/resnet_sites.hpp
+// #include "zoa/models/resnet_weights.hpp"
+// ---- begin zoa/models/resnet_weights.hpp
+// zoa — reading torchvision ResNet weights from safetensors: config resolution (explicit, preset, "zoa.config",
+// inference from tensor shapes), key map with missing/unused report, shape/dtype errors naming the key
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+// #include "zoa/core/error.hpp"
+// #include "zoa/io/safetensors_reader.hpp"
+// #include "zoa/models/resnet_blocks.hpp"
+// #include "zoa/models/resnet_config.hpp"
+
+namespace zoa::models {
+
+/// What a load found: expected keys absent from the file, file keys the model does not use, and skipped buffers
+/// (BatchNorm num_batches_tracked, I64).
+struct load_report {
+    std::vector<std::string> missing;
+    std::vector<std::string> unused;
+    std::vector<std::string> skipped;
+    std::size_t loaded = 0;  ///< tensors read
+
+    bool complete() const noexcept { return missing.empty(); }
+    /// One line: "loaded 320 tensors; skipped 53 num_batches_tracked; missing: ...; unused: ...".
+    std::string to_string() const {
+        std::ostringstream os;
+        os << "loaded " << loaded << " tensors; skipped " << skipped.size() << " num_batches_tracked";
+        auto list = [&](const char* what, const std::vector<std::string>& v) {
+            if (v.empty()) return;
+            os << "; " << what << " (" << v.size() << "):";
+            for (std::size_t i = 0; i < v.size() && i < 8; ++i) os << ' ' << v[i];
+            if (v.size() > 8) os << " ...";
+        };
+        list("missing", missing);
+        list("unused", unused);
+        return os.str();
+    }
+};
+
+/// How a ResNet file is loaded.
+struct resnet_load_options {
+    /// Topology. Resolution order: `config` if set; else the preset named by `arch` (resnet18/34/50/101); else the
+    /// file's "zoa.config" metadata; else inferred from the tensor shapes (infer_resnet_config).
+    std::optional<resnet_config> config;
+    std::string arch;
+    /// false (default): keys the model does not use are only reported (load_report::unused); true: they are an error.
+    bool strict = false;
+    std::size_t threads = 1;  ///< worker threads of the model's execution context
+};
+
+/// True for keys that are a module's quantizer parameters ("<module>.<role>_quant.{config,scale,zero_point}").
+inline bool is_quant_param_key(const std::string& k) {
+    for (const char* s : {"_quant.config", "_quant.scale", "_quant.zero_point"}) {
+        const std::string suf(s);
+        if (k.size() > suf.size() && k.compare(k.size() - suf.size(), suf.size(), suf) == 0) return true;
+    }
+    return false;
+}
+
+/// Infers the config from the tensors: block (layer1.0.conv3 present ⇒ bottleneck), blocks per stage (consecutive
+/// layerS.j.conv1.weight), widths (layerS.0.conv1 out channels), in_chans and stem (conv1 kernel 7 ⇒ imagenet,
+/// 3 ⇒ small), num_classes (fc.weight rows); bn_eps = 1e-5.
+/// Throws: zoa::error(format) naming the file and the tensor that is missing or has an unexpected shape.
+inline resnet_config infer_resnet_config(const io::safetensors_file& f) {
+    auto shape = [&](const std::string& k) -> const std::vector<std::size_t>& {
+        const io::tensor_info* t = f.find(k);
+        require(t != nullptr, error_code::format, f.path(), ": cannot infer a ResNet config: no tensor '", k, "'");
+        return t->shape;
+    };
+    resnet_config c;
+    const auto& w1 = shape("conv1.weight");
+    require(w1.size() == 4 && w1[2] == w1[3] && (w1[2] == 7 || w1[2] == 3), error_code::format, f.path(),
+            ": cannot infer a ResNet config: conv1.weight must be [C, in, 7, 7] or [C, in, 3, 3]");
+    c.in_chans = w1[1];
+    c.stem = w1[2] == 7 ? resnet_stem::imagenet : resnet_stem::small;
+    c.block = f.contains("layer1.0.conv3.weight") ? resnet_block::bottleneck : resnet_block::basic;
+    for (std::size_t s = 0; s < 4; ++s) {
+        const std::string p = "layer" + std::to_string(s + 1) + ".";
+        std::size_t n = 0;
+        while (f.contains(p + std::to_string(n) + ".conv1.weight")) ++n;
+        require(n > 0, error_code::format, f.path(), ": cannot infer a ResNet config: no tensor '", p,
+                "0.conv1.weight'");
+        c.layers[s] = n;
+        const auto& w = shape(p + "0.conv1.weight");
+        require(w.size() == 4, error_code::format, f.path(), ": ", p, "0.conv1.weight is not 4-D");
+        c.widths[s] = w[0];
+    }
+    const auto& fc = shape("fc.weight");
+    require(fc.size() == 2, error_code::format, f.path(), ": fc.weight must be 2-D");
+    c.num_classes = fc[0];
+    c.validate();
+    return c;
+}
+
+/// The config for `f` under `opt` (see resnet_load_options::config). Also checks "zoa.arch" when present.
+/// Throws: zoa::error(format) when "zoa.arch" names another architecture or "zoa.config" is malformed;
+/// zoa::error(argument) for an unknown preset name.
+inline resnet_config resolve_resnet_config(const io::safetensors_file& f, const resnet_load_options& opt) {
+    const auto& meta = f.metadata();
+    const auto arch = meta.find("zoa.arch");
+    if (arch != meta.end())
+        require(arch->second == "resnet", error_code::format, f.path(), ": metadata zoa.arch is '", arch->second,
+                "', expected 'resnet'");
+    if (opt.config) {
+        opt.config->validate();
+        return *opt.config;
+    }
+    if (!opt.arch.empty()) return resnet_config::preset(opt.arch);
+    const auto cfg = meta.find("zoa.config");
+    if (cfg != meta.end()) return resnet_config::from_json(cfg->second, f.path() + ": metadata zoa.config");
+    return infer_resnet_config(f);
+}
+
+/// The tensors of a ResNet file: floats (F32/F16/BF16 → F32) and weight codes (U8, calibrated files).
+struct resnet_tensors {
+    std::map<std::string, std::vector<float>> floats;
+    std::map<std::string, std::vector<std::uint8_t>> codes;
+
+    /// Throws: zoa::error(format) naming the key when it is absent from `floats`.
+    const std::vector<float>& f(const std::string& key) const {
+        const auto it = floats.find(key);
+        require(it != floats.end(), error_code::format, "resnet: tensor '", key, "' is not a float tensor");
+        return it->second;
+    }
+};
+
+/// Reads every tensor of resnet_tensor_specs(c) from f, checking names, shapes and dtypes, before anything is built.
+/// Float tensors may be F32, F16 or BF16; `.weight` tensors of conv/fc modules may also be U8 codes (calibrated
+/// files). Keys ending in num_batches_tracked are skipped; quantizer-parameter keys are left to the caller;
+/// anything else the model does not use is reported (or, with strict, rejected).
+/// Throws: zoa::error(format) listing every missing key (first 8) and naming a tensor with an unsupported dtype;
+/// zoa::error(shape) "<file>: tensor '<key>': shape [..], expected [..]"; zoa::error(format) for unused keys when
+/// strict.
+inline resnet_tensors read_resnet_tensors(const io::safetensors_file& f, const resnet_config& c, load_report& report,
+                                          bool strict) {
+    report = load_report{};
+    const std::vector<tensor_spec> specs = resnet_tensor_specs(c);
+    std::set<std::string> expected;
+    for (const auto& s : specs) {
+        expected.insert(s.key);
+        if (!f.contains(s.key)) report.missing.push_back(s.key);
+    }
+    for (const auto& k : f.keys()) {
+        if (expected.count(k)) continue;
+        const std::string tail = "num_batches_tracked";
+        if (k.size() >= tail.size() && k.compare(k.size() - tail.size(), tail.size(), tail) == 0)
+            report.skipped.push_back(k);
+        else if (!is_quant_param_key(k))
+            report.unused.push_back(k);
+    }
+    if (!report.missing.empty()) {
+        std::ostringstream os;
+        for (std::size_t i = 0; i < report.missing.size() && i < 8; ++i) os << (i ? ", " : "") << report.missing[i];
+        if (report.missing.size() > 8) os << ", ...";
+        fail(error_code::format, f.path(), ": ", report.missing.size(), " tensor(s) missing for ", c.name(), " (",
+             to_string(c.block), " ", c.layers[0], "-", c.layers[1], "-", c.layers[2], "-", c.layers[3], ", ",
+             to_string(c.stem), " stem): ", os.str());
+    }
+    if (strict && !report.unused.empty())
+        fail(error_code::format, f.path(), ": ", report.unused.size(), " tensor(s) not used by the model, first '",
+             report.unused.front(), "' (load without strict to ignore them)");
+    resnet_tensors out;
+    for (const auto& s : specs) {
+        f.expect_shape(s.key, s.shape);
+        const io::tensor_info& t = f.info(s.key);
+        const bool weight = s.shape.size() >= 2;
+        if (weight && t.dtype == io::dtype::u8) {
+            out.codes[s.key] = f.read<std::uint8_t>(s.key);
+        } else {
+            require(t.dtype == io::dtype::f32 || t.dtype == io::dtype::f16 || t.dtype == io::dtype::bf16,
+                    error_code::format, f.path(), ": tensor '", s.key, "' has dtype ", io::to_string(t.dtype),
+                    ", expected F32, F16 or BF16", weight ? " (or U8 codes of a calibrated model)" : "");
+            out.floats[s.key] = f.to_f32(s.key);
+        }
+        ++report.loaded;
+    }
+    return out;
+}
+
+}  // namespace zoa::models
+// ---- end zoa/models/resnet_weights.hpp
+// #include "zoa/nn/batch_norm.hpp"
+// #include "zoa/nn/conv2d.hpp"
+// #include "zoa/nn/pool.hpp"
+// #include "zoa/quant/presets.hpp"
+
+namespace zoa::models {
+
+/// A torchvision ResNet. Topology is runtime configuration (resnet_config); the policy is the only template axis:
+///   resnet<zoa::policy<zoa::fp32>>   fp32 (running-stat or batch-stat BatchNorm; loads torchvision weights),
+///   resnet<zoa::mqbench<zoa::w8a8>>  MQBench academic PTQ (also w6a6, w4a4, bits<W,A>): per-channel affine W-bit
+///                                    weights (MSE observer), per-tensor affine A-bit activations (EMA-MSE observer)
+///                                    at every tensor feeding a conv/linear (resnet_sites), conv1 and fc and their
+///                                    inputs at 8 bits, BatchNorm kept separate (never folded). Runs on the integer
+///                                    kernels, or as the reference's float fake-quant (set_simulated(true)).
+/// Quantized models come from calibrate(fp32 model, images) or from a file written by save().
+/// Adaptation hooks: layout(), forward_adapt(), classify(), classifier_weight() (zoa/adapt/model_hooks.hpp).
+/// Thread safety: const members may be called from several threads; forwards on one model run one at a time.
+template <class Policy>
+class resnet {
+    using qc = quant::quant_config<Policy>;
+
+public:
+    static constexpr bool quantized = qc::quantized;
+    static_assert(!quantized || (qc::weight_scheme == quant::scheme::asymmetric &&
+                                 qc::weight_granularity == quant::granularity::per_channel &&
+                                 qc::activation_scheme == quant::scheme::asymmetric &&
+                                 qc::activation_granularity == quant::granularity::per_tensor),
+                  "zoa: resnet<Policy>: quantized ResNets use MQBench's academic scheme (asymmetric per-channel "
+                  "weights, asymmetric per-tensor activations): use zoa::mqbench<zoa::w8a8> (or w6a6, w4a4)");
+    static constexpr int weight_bits = quantized ? qc::weight_bits : 32;
+    static constexpr int activation_bits = quantized ? qc::activation_bits : 32;
+    using policy = Policy;
+    using batch_type = xt::xtensor<float, 4>;  ///< NCHW images, already normalized
+    using edge_range = quant::unsigned_range<8>;
+    using a_range = quant::unsigned_range<quantized ? qc::activation_bits : 8>;
+    using w_range = quant::unsigned_range<quantized ? qc::weight_bits : 8>;
+    using conv_type = std::conditional_t<quantized, nn::qconv2d<a_range, w_range>, nn::conv2d>;
+    using edge_conv_type = std::conditional_t<quantized, nn::qconv2d<edge_range, edge_range>, nn::conv2d>;
+    using code_type = typename a_range::storage;
+
+    resnet(resnet&&) noexcept = default;
+    resnet& operator=(resnet&&) noexcept = default;
+
+    // ---- construction ------------------------------------------------------------------------------------------
+
+    /// Loads a safetensors file: torchvision names (fp32 policy) or a calibrated file written by save() (quantized
+    /// policy). See resnet_load_options for the config resolution. Nothing is built until every tensor was checked.
+    /// Throws: zoa::error(io/format/shape) naming the file and key; zoa::error(policy) when the file holds the other
+    /// kind of model (fp32 vs calibrated) or other bit-widths.
+    static resnet load(const std::string& path, const resnet_load_options& opt = {}) {
+        const io::safetensors_file f = io::safetensors_file::open(path);
+        return from_file(f, opt);
+    }
+
+    /// As load(), from an open file.
+    static resnet from_file(const io::safetensors_file& f, const resnet_load_options& opt = {});
+
+    /// Builds an fp32 model from in-memory float tensors with torchvision names and resnet_tensor_specs(c) shapes
+    /// (weights from another source, random weights for tests and benchmarks).
+    /// Throws: zoa::error(format) naming a missing key, zoa::error(shape) naming a tensor of the wrong size.
+    static resnet from_tensors(const resnet_config& c, const resnet_tensors& t, std::size_t threads = 1) {
+        static_assert(!quantized, "zoa: resnet<Q>::from_tensors builds fp32 models; calibrate() them to quantize");
+        resnet m(c, threads);
+        for (const auto& s : resnet_tensor_specs(c)) {
+            std::size_t n = 1;
+            for (auto d : s.shape) n *= d;
+            const std::vector<float>& v = t.f(s.key);
+            require(v.size() == n, error_code::shape, "resnet::from_tensors: tensor '", s.key, "' has ", v.size(),
+                    " values, expected ", n);
+        }
+        m.build_fp32(t, resnet_conv_modules(c));
+        m.report_.loaded = resnet_tensor_specs(c).size();
+        return m;
+    }
+
+    /// MQBench academic post-training quantization of an fp32 model (quantized policies only): observers on the
+    /// fp32 forward over the first opt.images images (eval-mode BatchNorm, fake-quant off, as MQBench's
+    /// enable_calibration), batches of opt.batch_size: activation EMA-MSE observers (ema 0.9, 95 candidates),
+    /// per-channel weight MSE observers (80 candidates); then the weights are encoded and packed. AdaRound (the
+    /// reference's ≤4-bit reconstruction) is not implemented: W4A4 uses the MSE observers only.
+    /// Throws: zoa::error(shape) for images that do not match the model; zoa::error(numeric) for non-finite data.
+    template <class FP>
+    static resnet calibrate(const resnet<FP>& fp, const batch_type& images, const calibration_options& opt = {});
+
+    // ---- inference ---------------------------------------------------------------------------------------------
+
+    /// Logits [B × num_classes] with BatchNorm on running statistics (PyTorch eval()).
+    /// Throws: zoa::error(shape) for a batch that is not [B, in_chans, H, W] or too small for the strides.
+    xt::xtensor<float, 2> predict(const batch_type& x) const {
+        check_batch(x);
+        xt::xtensor<float, 2> logits = xt::xtensor<float, 2>::from_shape({x.shape(0), config_.num_classes});
+        run_outputs o;
+        o.logits = logits.data();
+        run(x.data(), x.shape(0), x.shape(2), x.shape(3), run_args{}, o);
+        return logits;
+    }
+
+    /// The adaptation forward (zoa/adapt/model_hooks.hpp), everything from one pass: features = global-average-
+    /// pooled outputs of layer1..layer4 (quantized: after each stage's last block-output quantizer; layer4 after the
+    /// flatten quantizer), logits = fc(layer4 features), shifted_logits = fc(features + shift) (fc with the
+    /// fake-quantized weights on the unquantized sum, as the reference), embedding statistics = per-channel mean and
+    /// unbiased variance over (N, H, W) of conv1's output before bn1. req.norm_params replaces the adapted BNs'
+    /// affine parameters (layout() order); req.batch_statistics selects batch-statistics BatchNorm for every BN;
+    /// req.prompt (FOA) is the weight of a in_chans→in_chans 7×7 conv (pad 3, no bias) applied as
+    /// x ← x + conv(x) after the input quantizer and before conv1.
+    /// Throws: zoa::error(shape) for a bad batch, zoa::error(argument) for a prompt of the wrong size.
+    void forward_adapt(const batch_type& x, const adapt::forward_request& req, adapt::forward_result& out) const {
+        check_batch(x);
+        const std::size_t b = x.shape(0);
+        if (req.prompt)
+            require(req.prompt_size == prompt_unit(), error_code::argument, "resnet::forward_adapt: prompt has ",
+                    req.prompt_size, " floats, expected ", prompt_unit(), " (a ", config_.in_chans, "x",
+                    config_.in_chans, "x7x7 conv)");
+        out.features = xt::xtensor<float, 2>::from_shape({b, feature_width()});
+        out.logits = xt::xtensor<float, 2>::from_shape({b, config_.num_classes});
+        out.shifted_logits = req.shift ? xt::xtensor<float, 2>::from_shape({b, config_.num_classes})
+                                       : xt::xtensor<float, 2>();
+        out.embed_mean.assign(req.embedding_stats ? config_.widths[0] : 0, 0.0f);
+        out.embed_var.assign(req.embedding_stats ? config_.widths[0] : 0, 0.0f);
+        run_args a;
+        a.norm_params = req.norm_params;
+        a.batch_stats = req.batch_statistics;
+        a.prompt = req.prompt;
+        a.shift = req.shift;
+        run_outputs o;
+        o.features = out.features.data();
+        o.logits = out.logits.data();
+        o.shifted = req.shift ? out.shifted_logits.data() : nullptr;
+        o.embed_mean = req.embedding_stats ? out.embed_mean.data() : nullptr;
+        o.embed_var = req.embedding_stats ? out.embed_var.data() : nullptr;
+        run(x.data(), b, x.shape(2), x.shape(3), a, o);
+    }
+
+    /// The adapted BatchNorms (bn1, bn2 of every block except layer1.0 and layer4), feature groups (stage widths),
+    /// classes, family resnet with the reference's scalar shift, FOA prompt unit in_chans²·49 and its kaiming-normal
+    /// init std sqrt(2/(1 + 0.01²))/sqrt(in_chans·49) (fan_out, leaky_relu). Pointers stay valid while the model
+    /// lives at this address (moving the model invalidates them).
+    adapt::adapt_layout layout() const {
+        adapt::adapt_layout l;
+        for (const auto& blk : blocks_)
+            if (blk.desc.adapted)
+                for (std::size_t k = 0; k < 2; ++k)
+                    l.norms.push_back({blk.desc.name + ".bn" + std::to_string(k + 1), blk.bns[k].channels(),
+                                       blk.bns[k].weight().data(), blk.bns[k].bias().data()});
+        for (std::size_t s = 0; s < 4; ++s) l.feature_groups.push_back(config_.stage_channels(s));
+        l.num_classes = config_.num_classes;
+        l.reference_scalar_shift = true;
+        l.family = adapt::model_family::resnet;
+        l.prompt_unit = prompt_unit();
+        l.prompt_init_scale = static_cast<float>(std::sqrt(2.0 / (1.0 + 0.01 * 0.01)) /
+                                                 std::sqrt(static_cast<double>(config_.in_chans * 49)));
+        return l;
+    }
+
+    /// logits [B × classes] = features [B × C4] · Wᵀ + b in float (quantized: the fake-quantized fc weights, features
+    /// taken as given — T3A's classifier). Throws: zoa::error(shape) for a wrong feature width.
+    void classify(const xt::xtensor<float, 2>& features, xt::xtensor<float, 2>& logits) const {
+        const std::size_t d = config_.stage_channels(3);
+        require(features.dimension() == 2 && features.shape(1) == d, error_code::shape, "resnet::classify: features ",
+                "have ", features.shape(1), " columns, expected ", d);
+        logits = xt::xtensor<float, 2>::from_shape({features.shape(0), config_.num_classes});
+        if (features.shape(0) == 0) return;
+        std::lock_guard<std::mutex> lk(*mutex_);
+        fc_float(features.data(), features.shape(0), logits.data());
+    }
+
+    /// The fc weight as floats [classes × C4] (quantized: the fake-quantized weights the model computes with).
+    std::vector<float> classifier_weight() const {
+        if constexpr (quantized) return fc_.dequantized_weight();
+        else return fc_.weight();
+    }
+
+    // ---- properties --------------------------------------------------------------------------------------------
+
+    const resnet_config& config() const noexcept { return config_; }
+    const load_report& report() const noexcept { return report_; }
+    /// Metadata carried over from the file (e.g. "zoa.preprocess", "zoa.class_names").
+    const std::map<std::string, std::string>& metadata() const noexcept { return meta_; }
+    std::size_t feature_width() const noexcept {
+        std::size_t w = 0;
+        for (std::size_t s = 0; s < 4; ++s) w += config_.stage_channels(s);
+        return w;
+    }
+    std::size_t prompt_unit() const noexcept { return config_.in_chans * config_.in_chans * 49; }
+    std::size_t threads() const noexcept { return ctx_->threads(); }
+    /// A new execution context with n threads (results do not depend on the thread count). Not while a forward runs.
+    void set_threads(std::size_t n) { ctx_ = std::make_shared<execution_context>(n); }
+    /// Shares an execution context (e.g. one pool for the model, the adapter and the data pipeline).
+    /// Throws: zoa::error(argument) for a null context.
+    void set_context(std::shared_ptr<execution_context> ctx) {
+        require(ctx != nullptr, error_code::argument, "resnet::set_context: null context");
+        ctx_ = std::move(ctx);
+    }
+    execution_context& context() const noexcept { return *ctx_; }
+    /// Quantized models: true ⇒ run the reference's float fake-quant arithmetic instead of the integer kernels
+    /// (keeps every conv's fake-quantized weights as fp32 in addition). fp32 models: throws zoa::error(policy).
+    void set_simulated(bool on) {
+        require(quantized, error_code::policy, "resnet::set_simulated: the model is not quantized");
+        if constexpr (quantized)
+            if (on) for_each_conv([](auto& c) { c.enable_float_twin(); });
+        simulated_ = on;
+    }
+    bool simulated() const noexcept { return simulated_; }
+    /// Calibrated activation quantizers, one per resnet_sites() entry (empty for fp32 models).
+    const std::vector<quant::quant_params>& activation_params() const noexcept { return site_params_; }
+    const resnet_sites& sites() const noexcept { return sites_; }
+    /// Every module's quantizers (torchvision names), e.g. "layer1.0.conv1" → {weight, input}.
+    quant::model_quant_params quant_params() const {
+        quant::model_quant_params p;
+        if constexpr (quantized) {
+            for_each_conv_named([&](const auto& c, const std::string& name) { p.modules[name] = c.params(); });
+        }
+        return p;
+    }
+    /// Memory held by the weights and needed by one forward of batch × in_chans × h × w.
+    resnet_memory memory(std::size_t batch, std::size_t h, std::size_t w) const;
+    /// Multi-line summary: config, policy, parameter bytes.
+    std::string summary() const;
+    /// Writes the model: fp32 → torchvision keys (F32) + zoa metadata; quantized → U8 weight codes, F32 biases and
+    /// BatchNorms, every module's quantizer parameters (quant::model_quant_params keys) + metadata "zoa.quant".
+    /// Throws: zoa::error(io) naming the path.
+    void save(const std::string& path) const;
+
+private:
+    template <class>
+    friend class resnet;
+
+    explicit resnet(const resnet_config& c, std::size_t threads)
+        : config_(c),
+          sites_(make_resnet_sites(c)),
+          ctx_(std::make_shared<execution_context>(threads)),
+          mutex_(std::make_unique<std::mutex>()),
+          ws_(std::make_unique<detail::resnet_workspace<code_type>>()) {
+        c.validate();
+    }
+
+    using run_args = detail::run_args;
+    using run_outputs = detail::run_outputs;
+
+    void check_batch(const batch_type& x) const {
+        require(x.shape(0) >= 1 && x.shape(1) == config_.in_chans, error_code::shape, "resnet: batch is [",
+                x.shape(0), ", ", x.shape(1), ", ", x.shape(2), ", ", x.shape(3), "], expected [B >= 1, ",
+                config_.in_chans, ", H, W]");
+        std::size_t h = x.shape(2), w = x.shape(3);
+        const auto g = stem_geometry(config_);
+        h = g.out_size(h);
+        w = g.out_size(w);
+        if (config_.stem == resnet_stem::imagenet) {
+            h = nn::pool_out_size(h, 3, 2, 1);
+            w = nn::pool_out_size(w, 3, 2, 1);
+        }
+        require(h >= 1 && w >= 1, error_code::shape, "resnet: image ", x.shape(2), "x", x.shape(3), " is too small");
+    }
+
+    template <class F>
+    void for_each_conv(F&& f) {
+        f(stem_conv_);
+        for (auto& b : blocks_) {
+            for (auto& c : b.convs) f(c);
+            if (b.desc.downsample) f(b.down_conv);
+        }
+        f(fc_);
+    }
+    template <class F>
+    void for_each_conv(F&& f) const {
+        f(stem_conv_);
+        for (const auto& b : blocks_) {
+            for (const auto& c : b.convs) f(c);
+            if (b.desc.downsample) f(b.down_conv);
+        }
+        f(fc_);
+    }
+    /// Elements of the zero-padded NHWC copy the conv kernels make of a conv's h × w input.
+    static std::size_t cin_padded(const nn::conv2d_geometry& g, std::size_t h, std::size_t w) {
+        return (h + 2 * g.pad) * (w + 2 * g.pad) * g.in_channels;
+    }
+    template <class F>
+    void for_each_conv_named(F&& f) const {
+        f(stem_conv_, std::string("conv1"));
+        for (const auto& b : blocks_) {
+            for (std::size_t i = 0; i < b.convs.size(); ++i) f(b.convs[i], b.desc.name + ".conv" + std::to_string(i + 1));
+            if (b.desc.downsample) f(b.down_conv, b.desc.name + ".downsample.0");
+        }
+        f(fc_, std::string("fc"));
+    }
+
+    /// Float OIHW weight / bias of module i (resnet_conv_modules order) of an fp32 model.
+    std::vector<float> conv_weight(std::size_t i) const {
+        std::vector<float> w;
+        std::size_t k = 0;
+        for_each_conv_named([&](const auto& c, const std::string&) {
+            if constexpr (!quantized)
+                if (k == i) w = c.weight();
+            ++k;
+        });
+        return w;
+    }
+    std::vector<float> conv_bias(std::size_t i) const {
+        return i + 1 == resnet_conv_modules(config_).size() ? fc_.bias() : std::vector<float>{};
+    }
+
+    /// Builds stem conv, block convs and fc from make(i, type_tag<Conv>) in resnet_conv_modules order.
+    template <class T>
+    struct type_tag {
+        using type = T;
+    };
+    template <class Make>
+    void build_layers(const std::vector<conv_module>& modules, Make&& make) {
+        std::size_t i = 0;
+        stem_conv_ = make(i++, type_tag<edge_conv_type>{});
+        blocks_.clear();
+        for (const auto& d : resnet_blocks(config_)) {
+            residual_block<conv_type> b;
+            b.desc = d;
+            const std::size_t nconv = config_.block == resnet_block::basic ? 2 : 3;
+            for (std::size_t k = 0; k < nconv; ++k) b.convs.push_back(make(i++, type_tag<conv_type>{}));
+            if (d.downsample) b.down_conv = make(i++, type_tag<conv_type>{});
+            blocks_.push_back(std::move(b));
+        }
+        fc_ = make(i++, type_tag<edge_conv_type>{});
+        require(i == modules.size(), error_code::argument, "resnet: internal module count mismatch");
+        if constexpr (quantized) {
+            stem_conv_.enable_float_twin();  // FOA prompt term
+            fc_.enable_float_twin();         // shifted logits, classify()
+        }
+    }
+
+    void build_bns(const resnet_tensors& t) {
+        auto bn = [&](const std::string& p) {
+            return nn::batch_norm(t.f(p + ".weight"), t.f(p + ".bias"), t.f(p + ".running_mean"),
+                                  t.f(p + ".running_var"), config_.bn_eps, p);
+        };
+        stem_bn_ = bn("bn1");
+        for (auto& b : blocks_) {
+            b.bns.clear();
+            for (std::size_t k = 0; k < b.convs.size(); ++k) b.bns.push_back(bn(b.desc.name + ".bn" + std::to_string(k + 1)));
+            if (b.desc.downsample) b.down_bn = bn(b.desc.name + ".downsample.1");
+        }
+    }
+
+    template <class FP>
+    void copy_bns(const resnet<FP>& fp) {
+        stem_bn_ = fp.stem_bn_;
+        for (std::size_t i = 0; i < blocks_.size(); ++i) {
+            blocks_[i].bns = fp.blocks_[i].bns;
+            blocks_[i].down_bn = fp.blocks_[i].down_bn;
+        }
+    }
+
+    void build_fp32(const resnet_tensors& t, const std::vector<conv_module>& modules) {
+        build_layers(modules, [&](std::size_t i, auto tag) {
+            using C = typename decltype(tag)::type;
+            const conv_module& m = modules[i];
+            return C(t.f(m.name + ".weight"), m.bias ? t.f(m.name + ".bias") : std::vector<float>{}, m.geometry,
+                     m.name);
+        });
+        build_bns(t);
+    }
+
+    void build_quantized(const io::safetensors_file& f, const resnet_tensors& t, const std::vector<conv_module>& modules);
+
+    void run(const float* x, std::size_t batch, std::size_t h, std::size_t w, const run_args& a,
+             const run_outputs& o) const;
+
+    /// logits = fc(x) in float (fp32 fc, or the quantized fc's fake-quantized weights), x [rows × C4].
+    void fc_float(const float* x, std::size_t rows, float* logits) const {
+        if constexpr (quantized) fc_.forward_float(x, rows, 1, 1, logits, *ctx_);
+        else fc_.forward(x, rows, 1, 1, logits, *ctx_);
+    }
+
+    resnet_config config_;
+    resnet_sites sites_;
+    std::vector<quant::quant_params> site_params_;
+    edge_conv_type stem_conv_;
+    nn::batch_norm stem_bn_;
+    std::vector<residual_block<conv_type>> blocks_;
+    edge_conv_type fc_;
+    std::map<std::string, std::string> meta_;
+    load_report report_;
+    bool simulated_ = false;
+    std::shared_ptr<execution_context> ctx_;
+    std::unique_ptr<std::mutex> mutex_;
+    std::unique_ptr<detail::resnet_workspace<code_type>> ws_;
+};
+
+}  // namespace zoa::models
+
+// #include "zoa/models/resnet_impl.hpp"
+// ---- begin zoa/models/resnet_impl.hpp
+// zoa — resnet<Policy> member definitions: the forward pass, loading, MQBench calibration, save, memory report
+
+#include <algorithm>
+#include <cstddef>
+#include <sstream>
+#include <string>
+#include <vector>
+
 // #include "zoa/io/safetensors_writer.hpp"
 // ---- begin zoa/io/safetensors_writer.hpp
 // zoa — safetensors writer: deterministic layout, space-padded header, atomic save (temporary file + rename)
@@ -4438,6 +9717,2101 @@ private:
 
 }  // namespace zoa::io
 // ---- end zoa/io/safetensors_writer.hpp
+// #include "zoa/models/resnet.hpp"
+
+namespace zoa::models {
+
+// The forward (one pass computes logits, features, shifted logits and embedding statistics):
+//   x̂ = Q_in(x) [+ P(x̂) FOA prompt]; e = conv1(x̂) (embedding); h = maxpool(relu(bn1(e))); h = Q_stem(h);
+//   for each block: h = block(h) (resnet_blocks.hpp); stage s ends → feature_s = GAP(h) (h after its quantizer);
+//   f4 = Q_flatten(GAP(h)); logits = fc(f4); shifted = fc_float(f4 + shift).
+// Integer mode: convs run on the codes of their input quantizer (exact int32), the prompt term of conv1 is
+// conv1_float(P) (linear, so conv1(x̂ + P) = conv1(codes) + conv1_float(P) as the reference computes it unquantized).
+template <class Policy>
+void resnet<Policy>::run(const float* x, std::size_t batch, std::size_t h, std::size_t w, const run_args& a,
+                         const run_outputs& o) const {
+    using detail::run_mode;
+    std::lock_guard<std::mutex> lk(*mutex_);
+    execution_context& ctx = *ctx_;
+    const run_mode mode = !quantized ? run_mode::fp32 : (simulated_ ? run_mode::simulated : run_mode::integer);
+    detail::resnet_exec<code_type> ex(*ws_, ctx, mode, a.batch_stats ? nn::bn_mode::batch : nn::bn_mode::running,
+                                      batch, &site_params_, a.observer);
+    auto& ws = *ws_;
+    const std::size_t cin = config_.in_chans, nin = batch * cin * h * w;
+
+    // input quantizer (8 bit) and FOA prompt
+    const float* xin = x;
+    if (mode != run_mode::fp32 || a.prompt) ws.in_f.ensure(nin);
+    if (mode == run_mode::integer) {
+        ws.in_q.ensure(nin);
+        nn::quantize_activation(x, nin, site_params_[sites_.input], ws.in_q.data(), ws.in_f.data(), ctx);
+        xin = ws.in_f.data();
+    } else if (mode == run_mode::simulated) {
+        quant::fake_quant(site_params_[sites_.input], x, ws.in_f.data(), nin);
+        xin = ws.in_f.data();
+    } else if (a.observer && *a.observer) {
+        (*a.observer)(sites_.input, x, nin);
+    }
+    if (a.prompt) {
+        const std::vector<float> pw(a.prompt, a.prompt + prompt_unit());
+        const nn::conv2d prompt_conv(pw, {}, nn::conv2d_geometry{cin, cin, 7, 1, 3}, "prompt");
+        ws.prompt.ensure(nin);
+        prompt_conv.forward(xin, batch, h, w, ws.prompt.data(), ctx);
+        if (mode != run_mode::integer) {  // x ← x̂ + P(x̂) in float
+            for (std::size_t i = 0; i < nin; ++i) ws.in_f[i] = xin[i] + ws.prompt[i];
+            xin = ws.in_f.data();
+        }
+    }
+
+    // stem
+    const nn::conv2d_geometry g0 = stem_geometry(config_);
+    const std::size_t h1 = g0.out_size(h), w1 = g0.out_size(w);
+    detail::act e = ex.take(g0.out_channels, h1, w1);
+    if constexpr (quantized) {
+        if (mode == run_mode::integer) {
+            stem_conv_.forward_codes(ws.in_q.data(), batch, h, w, ex.f(e), ctx);
+            if (a.prompt) {
+                detail::act t = ex.take(g0.out_channels, h1, w1);
+                stem_conv_.forward_float(ws.prompt.data(), batch, h, w, ex.f(t), ctx);
+                float* ef = ex.f(e);
+                const float* tf = ex.f(t);
+                for (std::size_t i = 0, n = ex.size(e); i < n; ++i) ef[i] += tf[i];
+                ex.give(t);
+            }
+        } else {
+            stem_conv_.forward_float(xin, batch, h, w, ex.f(e), ctx);
+        }
+    } else {
+        stem_conv_.forward(xin, batch, h, w, ex.f(e), ctx);
+    }
+    if (o.embed_mean || o.embed_var)
+        kernels::channel_mean_var(ex.f(e), batch, g0.out_channels, h1 * w1, o.embed_mean, o.embed_var, ctx);
+    ex.bn(stem_bn_, e, nullptr, nullptr);
+    ex.relu(e);
+    detail::act x_act = e;
+    if (config_.stem == resnet_stem::imagenet) {
+        x_act = ex.take(g0.out_channels, nn::pool_out_size(h1, 3, 2, 1), nn::pool_out_size(w1, 3, 2, 1));
+        nn::max_pool2d(ex.f(e), ex.f(x_act), batch, g0.out_channels, h1, w1, 3, 2, 1, ctx);
+        ex.give(e);
+    }
+    ex.site(sites_.stem, x_act);
+
+    // residual stages
+    const std::size_t fw = feature_width();
+    std::size_t np_off = 0, feat_off = 0;
+    for (std::size_t i = 0; i < blocks_.size(); ++i) {
+        const auto& blk = blocks_[i];
+        const float* bw[2] = {nullptr, nullptr};
+        const float* bb[2] = {nullptr, nullptr};
+        if (blk.desc.adapted) {
+            for (std::size_t k = 0; k < 2; ++k) {
+                const std::size_t ch = blk.bns[k].channels();
+                if (a.norm_params) {
+                    bw[k] = a.norm_params + np_off;
+                    bb[k] = a.norm_params + np_off + ch;
+                }
+                np_off += 2 * ch;
+            }
+        }
+        detail::act y;
+        blk.forward(ex, x_act, y, bw, bb, sites_.block[i][1], sites_.block[i][2], sites_.block[i][3]);
+        ex.give(x_act);
+        x_act = y;
+        if (!blk.desc.last_in_stage) continue;
+        const std::size_t c = x_act.c;
+        if (blk.desc.stage < 3 && !o.features) continue;
+        float* dst = blk.desc.stage < 3 ? (ws.tmp.ensure(batch * c), ws.tmp.data()) : (ws.gap.ensure(batch * c), ws.gap.data());
+        nn::global_avg_pool(ex.f(x_act), dst, batch, c, x_act.h * x_act.w, ctx);
+        if (blk.desc.stage < 3) {
+            for (std::size_t b = 0; b < batch; ++b) std::copy(dst + b * c, dst + (b + 1) * c, o.features + b * fw + feat_off);
+            feat_off += c;
+        }
+    }
+    ex.give(x_act);
+
+    // flatten quantizer (8 bit), layer4 features, classifier
+    const std::size_t c4 = config_.stage_channels(3);
+    float* f4 = ws.gap.data();
+    if (mode == run_mode::integer) {
+        ws.gap_q.ensure(batch * c4);
+        nn::quantize_activation(f4, batch * c4, site_params_[sites_.flatten], ws.gap_q.data(), f4, ctx);
+    } else {
+        ex.site(sites_.flatten, f4, static_cast<std::uint8_t*>(nullptr), batch * c4);
+    }
+    if (o.features)
+        for (std::size_t b = 0; b < batch; ++b) std::copy(f4 + b * c4, f4 + (b + 1) * c4, o.features + b * fw + feat_off);
+    if constexpr (quantized) {
+        if (mode == run_mode::integer) fc_.forward_codes(ws.gap_q.data(), batch, 1, 1, o.logits, ctx);
+        else fc_.forward_float(f4, batch, 1, 1, o.logits, ctx);
+    } else {
+        fc_.forward(f4, batch, 1, 1, o.logits, ctx);
+    }
+    if (o.shifted) {
+        ws.tmp.ensure(batch * c4);
+        for (std::size_t b = 0; b < batch; ++b)
+            for (std::size_t d = 0; d < c4; ++d) ws.tmp[b * c4 + d] = f4[b * c4 + d] + a.shift[d];
+        fc_float(ws.tmp.data(), batch, o.shifted);
+    }
+}
+
+template <class Policy>
+resnet<Policy> resnet<Policy>::from_file(const io::safetensors_file& f, const resnet_load_options& opt) {
+    resnet m(resolve_resnet_config(f, opt), opt.threads);
+    const resnet_tensors t = read_resnet_tensors(f, m.config_, m.report_, opt.strict);
+    const auto modules = resnet_conv_modules(m.config_);
+    std::size_t coded = 0;
+    for (const auto& mod : modules) coded += t.codes.count(mod.name + ".weight");
+    require(coded == 0 || coded == modules.size(), error_code::format, f.path(), ": ", coded, " of ",
+            modules.size(), " conv/fc weights are U8 codes, the others floats (a file is fp32 or calibrated)");
+    if constexpr (quantized) {
+        require(coded > 0, error_code::policy, f.path(),
+                ": holds an fp32 model; load it as resnet<zoa::policy<zoa::fp32>> and calibrate()");
+        m.build_quantized(f, t, modules);
+    } else {
+        require(coded == 0, error_code::policy, f.path(),
+                ": holds a calibrated (quantized) model; load it as resnet<zoa::mqbench<...>>");
+        m.build_fp32(t, modules);
+    }
+    for (const auto& [k, v] : f.metadata())
+        if (k != "zoa.arch" && k != "zoa.config" && k != "zoa.quant") m.meta_[k] = v;
+    return m;
+}
+
+template <class Policy>
+template <class FP>
+resnet<Policy> resnet<Policy>::calibrate(const resnet<FP>& fp, const batch_type& images,
+                                         const calibration_options& opt) {
+    static_assert(quantized && !resnet<FP>::quantized,
+                  "zoa: resnet<Q>::calibrate(resnet<FP>): Q must be quantized and FP fp32");
+    fp.check_batch(images);
+    const std::size_t n = std::min<std::size_t>(images.shape(0), opt.images);
+    require(n >= 1 && opt.batch_size >= 1, error_code::argument, "resnet::calibrate: need at least one image and "
+            "batch_size >= 1");
+    resnet q(fp.config_, 1);
+    q.ctx_ = fp.ctx_;  // the quantized model shares the fp32 model's execution context
+    q.meta_ = fp.meta_;
+    std::vector<fast_mse_observer> obs;
+    for (std::size_t i = 0; i < q.sites_.size(); ++i)
+        obs.emplace_back(q.sites_.eight_bit[i] ? 8 : activation_bits, quant::granularity::per_tensor, 1, 0.9);
+    const detail::site_observer hook = [&](std::size_t s, const float* x, std::size_t cnt) {
+        obs[s].observe(x, cnt, *fp.ctx_);
+    };
+    const std::size_t per = images.shape(1) * images.shape(2) * images.shape(3);
+    xt::xtensor<float, 2> logits;
+    for (std::size_t b0 = 0; b0 < n; b0 += opt.batch_size) {
+        const std::size_t nb = std::min(opt.batch_size, n - b0);
+        logits = xt::xtensor<float, 2>::from_shape({nb, fp.config_.num_classes});
+        run_args a;
+        a.observer = &hook;
+        run_outputs o;
+        o.logits = logits.data();
+        fp.run(images.data() + b0 * per, nb, images.shape(2), images.shape(3), a, o);
+    }
+    q.site_params_.resize(q.sites_.size());
+    for (std::size_t i = 0; i < obs.size(); ++i) q.site_params_[i] = obs[i].params();
+    // per-channel weight observers (channels split over the threads; results do not depend on the count)
+    const auto modules = resnet_conv_modules(q.config_);
+    std::vector<std::vector<float>> w(modules.size());
+    std::vector<quant::quant_params> wp(modules.size());
+    for (std::size_t i = 0; i < modules.size(); ++i) {
+        w[i] = fp.conv_weight(i);
+        const bool eight = modules[i].name == "conv1" || modules[i].name == "fc";
+        fast_mse_observer o(eight ? 8 : weight_bits, quant::granularity::per_channel,
+                            modules[i].geometry.out_channels);
+        o.observe(w[i].data(), w[i].size(), *fp.ctx_);
+        wp[i] = o.params();
+    }
+    std::vector<quant::module_params> mp(modules.size());
+    for (std::size_t i = 0; i < modules.size(); ++i) {
+        mp[i].weight() = wp[i];
+        mp[i].input() = q.site_params_[q.sites_.site_of(modules[i].name)];
+    }
+    q.build_layers(modules, [&](std::size_t i, auto tag) {
+        using C = typename decltype(tag)::type;
+        return C(w[i], fp.conv_bias(i), modules[i].geometry, mp[i], modules[i].name);
+    });
+    q.copy_bns(fp);
+    return q;
+}
+
+template <class Policy>
+void resnet<Policy>::build_quantized(const io::safetensors_file& f, const resnet_tensors& t,
+                                     const std::vector<conv_module>& modules) {
+    if constexpr (quantized) {
+        quant::tensor_map qm;
+        for (const auto& k : f.keys())
+            if (is_quant_param_key(k)) qm[k] = f.to_f32(k);
+        const quant::model_quant_params mqp = quant::model_quant_params::from_tensors(qm);
+        site_params_.assign(sites_.size(), quant::quant_params{});
+        std::vector<bool> seen(sites_.size(), false);
+        for (const auto& m : modules) {
+            const auto it = mqp.modules.find(m.name);
+            require(it != mqp.modules.end(), error_code::format, f.path(), ": no quantizer parameters for module '",
+                    m.name, "' (expected ", m.name, ".weight_quant.config and ", m.name, ".input_quant.config)");
+            const bool eight = m.name == "conv1" || m.name == "fc";
+            const int wb = it->second.weight().bits, ab = it->second.input().bits;
+            const int want_w = eight ? 8 : weight_bits, want_a = eight ? 8 : activation_bits;
+            require(wb == want_w && ab == want_a, error_code::policy, f.path(), ": module '", m.name,
+                    "' was calibrated with ", wb, "-bit weights and ", ab, "-bit inputs, this resnet<W", weight_bits,
+                    "A", activation_bits, "> expects ", want_w, "/", want_a, " (see metadata zoa.quant)");
+            const std::size_t s = sites_.site_of(m.name);
+            if (!seen[s]) {
+                site_params_[s] = it->second.input();
+                seen[s] = true;
+            } else {
+                require(site_params_[s] == it->second.input(), error_code::format, f.path(), ": ", m.name,
+                        ".input_quant differs from the quantizer of the same tensor in ", sites_.names[s]);
+            }
+        }
+        for (const auto& kv : mqp.modules) {
+            bool known = false;
+            for (const auto& m : modules) known = known || m.name == kv.first;
+            if (!known) report_.unused.push_back(kv.first + ".*_quant");
+        }
+        build_layers(modules, [&](std::size_t i, auto tag) {
+            using C = typename decltype(tag)::type;
+            const conv_module& m = modules[i];
+            return C(t.codes.at(m.name + ".weight"), m.bias ? t.f(m.name + ".bias") : std::vector<float>{}, m.geometry,
+                     mqp.modules.at(m.name), m.name);
+        });
+        build_bns(t);
+    } else {
+        (void)f;
+        (void)t;
+        (void)modules;
+    }
+}
+
+template <class Policy>
+resnet_memory resnet<Policy>::memory(std::size_t batch, std::size_t h, std::size_t w) const {
+    resnet_memory r;
+    for_each_conv([&](const auto& c) {
+        r.packed_weight_bytes += c.packed_bytes();
+        r.float_param_bytes += c.float_bytes();
+        if constexpr (quantized) r.float_param_bytes += c.float_twin_bytes();
+    });
+    r.float_param_bytes += stem_bn_.float_bytes();
+    for (const auto& b : blocks_) {
+        for (const auto& bn : b.bns) r.float_param_bytes += bn.float_bytes();
+        if (b.desc.downsample) r.float_param_bytes += b.down_bn.float_bytes();
+    }
+    // activations: the pool holds at most 5 slots (x, identity, conv1/conv2/conv3 outputs), each sized to the
+    // largest activation; plus the input copy/codes, the prompt and the pooled features; plus the conv kernels'
+    // padded NHWC copy of the largest conv input (per thread that runs a conv).
+    const auto g0 = stem_geometry(config_);
+    std::size_t hh = g0.out_size(h), ww = g0.out_size(w);
+    std::size_t largest = g0.out_channels * hh * ww, padded = cin_padded(g0, h, w);
+    if (config_.stem == resnet_stem::imagenet) {
+        hh = nn::pool_out_size(hh, 3, 2, 1);
+        ww = nn::pool_out_size(ww, 3, 2, 1);
+    }
+    for (const auto& b : blocks_) {
+        for (const auto& c : b.convs) {
+            const auto g = c.geometry();
+            padded = std::max(padded, cin_padded(g, hh, ww));
+            const std::size_t oh = g.out_size(hh), ow = g.out_size(ww);
+            largest = std::max(largest, g.out_channels * oh * ow);
+            if (g.stride != 1) {
+                hh = oh;
+                ww = ow;
+            }
+        }
+        largest = std::max(largest, b.desc.in_channels * hh * ww);
+    }
+    const std::size_t slots = config_.block == resnet_block::bottleneck ? 5 : 4;
+    const std::size_t code = (quantized && !simulated_) ? sizeof(code_type) : 0;
+    const std::size_t elem = quantized && !simulated_ ? 1 : sizeof(float);
+    const std::size_t c4 = config_.stage_channels(3);
+    r.scratch_bytes = batch * (slots * largest * (sizeof(float) + code) + config_.in_chans * h * w * (2 * sizeof(float) + code) +
+                               c4 * (2 * sizeof(float) + 1) + padded * elem);
+    return r;
+}
+
+template <class Policy>
+std::string resnet<Policy>::summary() const {
+    std::ostringstream os;
+    os << config_.name() << " (" << to_string(config_.block) << " " << config_.layers[0] << "-" << config_.layers[1]
+       << "-" << config_.layers[2] << "-" << config_.layers[3] << ", widths " << config_.widths[0] << "/"
+       << config_.widths[1] << "/" << config_.widths[2] << "/" << config_.widths[3] << ", " << to_string(config_.stem)
+       << " stem, " << config_.in_chans << " input channels, " << config_.num_classes << " classes), ";
+    if (quantized) os << "MQBench academic W" << weight_bits << "A" << activation_bits << (simulated_ ? " (simulated)" : "");
+    else os << "fp32";
+    const adapt::adapt_layout l = layout();
+    const resnet_memory mem = memory(1, 32, 32);
+    os << "; " << l.norms.size() << " adapted BatchNorms (" << l.parameter_count() / 2 << " channels); packed weights "
+       << mem.packed_weight_bytes << " B, fp32 parameters " << mem.float_param_bytes << " B";
+    return os.str();
+}
+
+template <class Policy>
+void resnet<Policy>::save(const std::string& path) const {
+    io::safetensors_writer wr;
+    const auto modules = resnet_conv_modules(config_);
+    std::size_t i = 0;
+    for_each_conv_named([&](const auto& c, const std::string& name) {
+        const conv_module& m = modules[i++];
+        const std::vector<std::size_t> shape = m.bias ? std::vector<std::size_t>{m.geometry.out_channels,
+                                                                                 m.geometry.in_channels}
+                                                      : m.geometry.weight_shape();
+        if constexpr (quantized) wr.add(name + ".weight", shape, c.codes());
+        else wr.add(name + ".weight", shape, c.weight());
+        if (m.bias) wr.add(name + ".bias", {m.geometry.out_channels}, c.bias());
+    });
+    auto bn = [&](const std::string& p, const nn::batch_norm& b) {
+        wr.add(p + ".weight", {b.channels()}, b.weight());
+        wr.add(p + ".bias", {b.channels()}, b.bias());
+        wr.add(p + ".running_mean", {b.channels()}, b.running_mean());
+        wr.add(p + ".running_var", {b.channels()}, b.running_var());
+    };
+    bn("bn1", stem_bn_);
+    for (const auto& b : blocks_) {
+        for (std::size_t k = 0; k < b.bns.size(); ++k) bn(b.desc.name + ".bn" + std::to_string(k + 1), b.bns[k]);
+        if (b.desc.downsample) bn(b.desc.name + ".downsample.1", b.down_bn);
+    }
+    if constexpr (quantized) {
+        for (const auto& [k, v] : quant_params().to_tensors()) wr.add(k, {v.size()}, v);
+        wr.set_metadata("zoa.quant", "{\"activation_bits\":" + std::to_string(activation_bits) +
+                                         ",\"scheme\":\"mqbench_academic\",\"weight_bits\":" +
+                                         std::to_string(weight_bits) + "}");
+    }
+    for (const auto& [k, v] : meta_) wr.set_metadata(k, v);
+    wr.set_metadata("zoa.arch", "resnet");
+    wr.set_metadata("zoa.config", config_.to_json());
+    wr.save(path);
+}
+
+}  // namespace zoa::models
+// ---- end zoa/models/resnet_impl.hpp
+// ---- end zoa/models/resnet.hpp
+// #include "zoa/models/vit.hpp"
+// ---- begin zoa/models/vit.hpp
+// zoa — Vision Transformer (timm semantics) as models::vit<Policy>: fp32 or PTQ4ViT-quantized from one definition,
+// with the adaptation hooks (adapted LayerNorms, per-block CLS features, embedding statistics, FOA prompts)
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <xtensor/xtensor.hpp>
+
+// #include "zoa/adapt/model_hooks.hpp"
+// #include "zoa/core/aligned_buffer.hpp"
+// #include "zoa/core/error.hpp"
+// #include "zoa/core/execution.hpp"
+// #include "zoa/core/policy.hpp"
+// #include "zoa/kernels/statistics.hpp"
+// #include "zoa/models/vit_config.hpp"
+// ---- begin zoa/models/vit_config.hpp
+// zoa — ViT topology as runtime configuration: vit_config, the timm presets, the "zoa.config" JSON form
+
+#include <cmath>
+#include <cstddef>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+// #include "zoa/core/error.hpp"
+
+namespace zoa::models {
+
+/// Metadata keys of zoa model files (written by tools/reference/train_fmnist.py and zoa's own writers).
+inline constexpr const char* arch_metadata_key = "zoa.arch";                ///< "vit" or "resnet"
+inline constexpr const char* config_metadata_key = "zoa.config";            ///< the topology as a JSON object
+inline constexpr const char* class_names_metadata_key = "zoa.class_names";  ///< JSON array of strings
+inline constexpr const char* quant_metadata_key = "zoa.quant";              ///< quantized files: scheme and bit-widths
+
+/// Topology of a timm VisionTransformer with a class token, global_pool = 'token', learned position embedding over
+/// [cls, patches], pre-norm blocks, no layer-scale / fc_norm / norm_pre, exact-erf GELU (spec §1.1, ecosystem §2.2).
+/// Everything here is runtime data; only the quantization policy is a template parameter of models::vit.
+struct vit_config {
+    std::size_t img_size = 224;
+    std::size_t patch_size = 16;
+    std::size_t in_chans = 3;
+    std::size_t embed_dim = 768;
+    std::size_t depth = 12;
+    std::size_t num_heads = 12;
+    double mlp_ratio = 4.0;  ///< hidden = int(embed_dim · mlp_ratio), as timm
+    std::size_t num_classes = 1000;
+    bool qkv_bias = true;
+    double ln_eps = 1e-6;  ///< as written in the config; the LayerNorms use float(ln_eps)
+
+    std::size_t grid() const noexcept { return patch_size ? img_size / patch_size : 0; }
+    std::size_t num_patches() const noexcept { return grid() * grid(); }
+    /// Tokens per image without prompts: 1 (class token) + patches.
+    std::size_t tokens() const noexcept { return 1 + num_patches(); }
+    std::size_t head_dim() const noexcept { return num_heads ? embed_dim / num_heads : 0; }
+    std::size_t mlp_hidden() const noexcept {
+        return static_cast<std::size_t>(static_cast<double>(embed_dim) * mlp_ratio);
+    }
+
+    /// Throws: zoa::error(argument) naming the field when the topology is impossible (zero sizes, img_size not a
+    /// multiple of patch_size, embed_dim not divisible by num_heads, mlp_ratio or ln_eps out of range).
+    void validate() const {
+        require(img_size > 0 && patch_size > 0 && img_size % patch_size == 0, error_code::argument,
+                "vit_config: img_size ", img_size, " must be a positive multiple of patch_size ", patch_size);
+        require(in_chans > 0 && embed_dim > 0 && depth > 0 && num_classes > 0, error_code::argument,
+                "vit_config: in_chans, embed_dim, depth and num_classes must be > 0, got ", in_chans, ", ", embed_dim,
+                ", ", depth, ", ", num_classes);
+        require(num_heads > 0 && embed_dim % num_heads == 0, error_code::argument, "vit_config: embed_dim ", embed_dim,
+                " is not divisible by num_heads ", num_heads);
+        require(std::isfinite(mlp_ratio) && mlp_ratio > 0.0 && mlp_hidden() > 0, error_code::argument,
+                "vit_config: mlp_ratio ", mlp_ratio, " gives no hidden units");
+        require(std::isfinite(ln_eps) && ln_eps > 0.0 && ln_eps < 1.0, error_code::argument,
+                "vit_config: ln_eps must be in (0, 1), got ", ln_eps);
+    }
+
+    friend bool operator==(const vit_config& a, const vit_config& b) {
+        return a.img_size == b.img_size && a.patch_size == b.patch_size && a.in_chans == b.in_chans &&
+               a.embed_dim == b.embed_dim && a.depth == b.depth && a.num_heads == b.num_heads &&
+               a.mlp_ratio == b.mlp_ratio && a.num_classes == b.num_classes && a.qkv_bias == b.qkv_bias &&
+               a.ln_eps == b.ln_eps;
+    }
+    friend bool operator!=(const vit_config& a, const vit_config& b) { return !(a == b); }
+};
+
+/// Blocks whose norm1/norm2 ZOA adapts by default: 1 .. depth − 1 − ⌈depth/4⌉ (block 0, the last ⌈depth/4⌉ blocks
+/// and the final norm stay frozen). ViT-B (12): 1..8 as the reference's configure_model; depth 6: 1..3.
+inline std::vector<std::size_t> default_adapted_blocks(std::size_t depth) {
+    std::vector<std::size_t> v;
+    const std::size_t frozen_tail = (depth + 3) / 4;
+    for (std::size_t i = 1; i + 1 + frozen_tail <= depth; ++i) v.push_back(i);
+    return v;
+}
+
+/// timm vit_tiny_patch16_224: D = 192, 3 heads, depth 12, mlp 4, 224 px, patch 16.
+inline vit_config vit_tiny_patch16_224(std::size_t num_classes = 1000) {
+    vit_config c;
+    c.embed_dim = 192;
+    c.num_heads = 3;
+    c.num_classes = num_classes;
+    return c;
+}
+/// timm vit_small_patch16_224: D = 384, 6 heads.
+inline vit_config vit_small_patch16_224(std::size_t num_classes = 1000) {
+    vit_config c;
+    c.embed_dim = 384;
+    c.num_heads = 6;
+    c.num_classes = num_classes;
+    return c;
+}
+/// timm vit_base_patch16_224: D = 768, 12 heads (the ZOA paper's ViT).
+inline vit_config vit_base_patch16_224(std::size_t num_classes = 1000) {
+    vit_config c;
+    c.num_classes = num_classes;
+    return c;
+}
+
+/// True for the preset names vit_tiny_patch16_224, vit_small_patch16_224, vit_base_patch16_224.
+inline bool is_vit_preset(const std::string& name) {
+    return name == "vit_tiny_patch16_224" || name == "vit_small_patch16_224" || name == "vit_base_patch16_224";
+}
+
+/// The preset called `name`. Throws: zoa::error(argument) listing the known names otherwise.
+inline vit_config vit_preset(const std::string& name, std::size_t num_classes = 1000) {
+    if (name == "vit_tiny_patch16_224") return vit_tiny_patch16_224(num_classes);
+    if (name == "vit_small_patch16_224") return vit_small_patch16_224(num_classes);
+    if (name == "vit_base_patch16_224") return vit_base_patch16_224(num_classes);
+    fail(error_code::argument, "unknown ViT preset '", name,
+         "' (expected vit_tiny_patch16_224, vit_small_patch16_224 or vit_base_patch16_224)");
+}
+
+/// Reads the "zoa.config" JSON object of a ViT file (tools/reference/models.py `model_config`):
+///   img_size, patch_size, in_chans, num_classes, embed_dim, depth, num_heads (integers), mlp_ratio, ln_eps
+///   (numbers), qkv_bias (bool), and optionally class_token (must be true) and global_pool (must be "token").
+/// Every listed key except class_token/global_pool is required; any other key is rejected (a feature zoa does not
+/// implement must not be ignored silently). `name` (the file) prefixes errors.
+/// Throws: zoa::error(format) for invalid JSON, a missing/unknown key or a wrong type; errors of validate().
+inline vit_config vit_config_from_json(const std::string& text, const std::string& name) {
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::exception& e) {
+        fail(error_code::format, name, ": ", config_metadata_key, " is not valid JSON: ", e.what());
+    }
+    require(j.is_object(), error_code::format, name, ": ", config_metadata_key, " must be a JSON object");
+    static const char* const known[] = {"img_size",  "patch_size", "in_chans",    "num_classes",
+                                        "embed_dim", "depth",      "num_heads",   "mlp_ratio",
+                                        "qkv_bias",  "ln_eps",     "class_token", "global_pool"};
+    for (auto it = j.begin(); it != j.end(); ++it) {
+        bool ok = false;
+        for (const char* k : known) ok = ok || it.key() == k;
+        require(ok, error_code::format, name, ": ", config_metadata_key, " has unsupported key '", it.key(),
+                "' (zoa's ViT implements: img_size, patch_size, in_chans, num_classes, embed_dim, depth, num_heads, "
+                "mlp_ratio, qkv_bias, ln_eps, class_token, global_pool)");
+    }
+    const auto get = [&](const char* key) -> const nlohmann::json& {
+        require(j.contains(key), error_code::format, name, ": ", config_metadata_key, " lacks '", key, "'");
+        return j[key];
+    };
+    const auto size = [&](const char* key) {
+        const auto& v = get(key);
+        require(v.is_number_unsigned() || (v.is_number_integer() && v.get<long long>() >= 0), error_code::format, name,
+                ": ", config_metadata_key, ".", key, " must be a non-negative integer, got ", v.dump());
+        return v.get<std::size_t>();
+    };
+    const auto number = [&](const char* key) {
+        const auto& v = get(key);
+        require(v.is_number(), error_code::format, name, ": ", config_metadata_key, ".", key, " must be a number, got ",
+                v.dump());
+        return v.get<double>();
+    };
+    vit_config c;
+    c.img_size = size("img_size");
+    c.patch_size = size("patch_size");
+    c.in_chans = size("in_chans");
+    c.num_classes = size("num_classes");
+    c.embed_dim = size("embed_dim");
+    c.depth = size("depth");
+    c.num_heads = size("num_heads");
+    c.mlp_ratio = number("mlp_ratio");
+    c.ln_eps = number("ln_eps");
+    require(get("qkv_bias").is_boolean(), error_code::format, name, ": ", config_metadata_key,
+            ".qkv_bias must be true or false, got ", get("qkv_bias").dump());
+    c.qkv_bias = get("qkv_bias").get<bool>();
+    if (j.contains("class_token"))
+        require(j["class_token"] == true, error_code::format, name, ": ", config_metadata_key,
+                ".class_token must be true (zoa's ViT classifies the class token), got ", j["class_token"].dump());
+    if (j.contains("global_pool"))
+        require(j["global_pool"] == "token", error_code::format, name, ": ", config_metadata_key,
+                ".global_pool must be \"token\", got ", j["global_pool"].dump());
+    c.validate();
+    return c;
+}
+
+/// The "zoa.config" JSON object of c (vit_config_from_json reads it back into an equal config).
+inline std::string vit_config_to_json(const vit_config& c) {
+    nlohmann::json j;
+    j["img_size"] = c.img_size;
+    j["patch_size"] = c.patch_size;
+    j["in_chans"] = c.in_chans;
+    j["num_classes"] = c.num_classes;
+    j["embed_dim"] = c.embed_dim;
+    j["depth"] = c.depth;
+    j["num_heads"] = c.num_heads;
+    j["mlp_ratio"] = c.mlp_ratio;
+    j["qkv_bias"] = c.qkv_bias;
+    j["ln_eps"] = c.ln_eps;
+    j["class_token"] = true;
+    j["global_pool"] = "token";
+    return j.dump();
+}
+
+}  // namespace zoa::models
+// ---- end zoa/models/vit_config.hpp
+// #include "zoa/models/vit_weights.hpp"
+// ---- begin zoa/models/vit_weights.hpp
+// zoa — ViT weights in timm naming: loading from safetensors (timm or torchvision keys, F32/F16/BF16 or the I8
+// codes of a quantized zoa file), shape checks naming the key, missing/unused key report
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+// #include "zoa/core/error.hpp"
+// #include "zoa/io/safetensors_reader.hpp"
+// #include "zoa/models/vit_config.hpp"
+// #include "zoa/quant/fake_quant.hpp"
+// #include "zoa/quant/param_tensors.hpp"
+
+namespace zoa::models {
+
+/// One transformer block's parameters (PyTorch layouts: Linear weights [out, in]).
+struct vit_block_weights {
+    std::vector<float> norm1_w, norm1_b;
+    std::vector<float> qkv_w, qkv_b;  ///< [3D, D], [3D] (empty when qkv_bias is false)
+    std::vector<float> proj_w, proj_b;
+    std::vector<float> norm2_w, norm2_b;
+    std::vector<float> fc1_w, fc1_b;  ///< [hidden, D], [hidden]
+    std::vector<float> fc2_w, fc2_b;  ///< [D, hidden], [D]
+};
+
+/// All parameters of a ViT in fp32, plus its config and the calibrated quantizer parameters found in the file.
+struct vit_weights {
+    vit_config config;
+    std::vector<float> patch_w, patch_b;  ///< [D, C, p, p], [D]
+    std::vector<float> cls_token;         ///< [D]
+    std::vector<float> pos_embed;         ///< [1 + N, D]
+    std::vector<vit_block_weights> blocks;
+    std::vector<float> norm_w, norm_b, head_w, head_b;
+    quant::model_quant_params quant;              ///< `<module>.<role>_quant.*` tensors of the file (empty if none)
+    std::map<std::string, std::string> metadata;  ///< the file's __metadata__
+};
+
+/// Which state-dict naming a file uses.
+enum class vit_naming { automatic, timm, torchvision };
+
+/// What a load found: the naming used, tensors the model needs but the file lacks (a load with missing keys
+/// throws), tensors of the file the model does not use, and whether weights were stored as int8 codes.
+struct vit_load_report {
+    vit_naming naming = vit_naming::timm;
+    std::vector<std::string> missing, unused;
+    bool quantized_codes = false;
+    std::string summary() const {
+        std::string s = naming == vit_naming::torchvision ? "torchvision" : "timm";
+        s += " names";
+        if (quantized_codes) s += ", int8 weight codes";
+        s += ", " + std::to_string(unused.size()) + " unused";
+        for (std::size_t i = 0; i < unused.size() && i < 8; ++i) s += (i ? ", " : ": ") + unused[i];
+        if (unused.size() > 8) s += ", ...";
+        return s;
+    }
+};
+
+/// Options of load_vit_weights.
+struct vit_load_options {
+    vit_naming naming = vit_naming::automatic;
+    bool strict = false;  ///< unused tensors are an error too
+};
+
+namespace detail {
+
+/// timm key → the same tensor's key in torchvision's VisionTransformer (torchvision/models/vision_transformer.py).
+inline std::string torchvision_key(const std::string& timm) {
+    static const std::pair<const char*, const char*> top[] = {{"patch_embed.proj.weight", "conv_proj.weight"},
+                                                              {"patch_embed.proj.bias", "conv_proj.bias"},
+                                                              {"cls_token", "class_token"},
+                                                              {"pos_embed", "encoder.pos_embedding"},
+                                                              {"norm.weight", "encoder.ln.weight"},
+                                                              {"norm.bias", "encoder.ln.bias"},
+                                                              {"head.weight", "heads.head.weight"},
+                                                              {"head.bias", "heads.head.bias"}};
+    for (const auto& [a, b] : top)
+        if (timm == a) return b;
+    // blocks.{i}.<rest>
+    const std::size_t dot = timm.find('.', 7);
+    const std::string i = timm.substr(7, dot - 7), rest = timm.substr(dot + 1);
+    static const std::pair<const char*, const char*> block[] = {{"norm1.weight", "ln_1.weight"},
+                                                                {"norm1.bias", "ln_1.bias"},
+                                                                {"attn.qkv.weight", "self_attention.in_proj_weight"},
+                                                                {"attn.qkv.bias", "self_attention.in_proj_bias"},
+                                                                {"attn.proj.weight", "self_attention.out_proj.weight"},
+                                                                {"attn.proj.bias", "self_attention.out_proj.bias"},
+                                                                {"norm2.weight", "ln_2.weight"},
+                                                                {"norm2.bias", "ln_2.bias"},
+                                                                {"mlp.fc1.weight", "mlp.0.weight"},
+                                                                {"mlp.fc1.bias", "mlp.0.bias"},
+                                                                {"mlp.fc2.weight", "mlp.3.weight"},
+                                                                {"mlp.fc2.bias", "mlp.3.bias"}};
+    for (const auto& [a, b] : block)
+        if (rest == a) return "encoder.layers.encoder_layer_" + i + "." + b;
+    fail(error_code::argument, "torchvision_key: no torchvision name for '", timm, "'");
+}
+
+inline bool is_quant_param_key(const std::string& k) {
+    for (const char* suffix : {"_quant.config", "_quant.scale", "_quant.zero_point"}) {
+        const std::string s(suffix);
+        if (k.size() > s.size() && k.compare(k.size() - s.size(), s.size(), s) == 0) return true;
+    }
+    return false;
+}
+
+/// The quantized module (PTQ4ViT name) a weight key belongs to, e.g. "blocks.0.attn.qkv.weight" → "blocks.0.attn.qkv";
+/// empty for tensors that are never quantized.
+inline std::string quant_module_of(const std::string& timm_key) {
+    const std::string suffix = ".weight";
+    if (timm_key.size() <= suffix.size() || timm_key.compare(timm_key.size() - suffix.size(), suffix.size(), suffix))
+        return {};
+    const std::string m = timm_key.substr(0, timm_key.size() - suffix.size());
+    if (m == "patch_embed.proj" || m == "head") return m;
+    for (const char* s : {".attn.qkv", ".attn.proj", ".mlp.fc1", ".mlp.fc2"}) {
+        const std::string t(s);
+        if (m.size() > t.size() && m.compare(m.size() - t.size(), t.size(), t) == 0) return m;
+    }
+    return {};
+}
+
+}  // namespace detail
+
+/// The timm key of every tensor a ViT with this config has, paired with its expected shape, in state-dict order.
+inline std::vector<std::pair<std::string, std::vector<std::size_t>>> vit_tensor_shapes(const vit_config& c) {
+    const std::size_t D = c.embed_dim, Hd = c.mlp_hidden();
+    std::vector<std::pair<std::string, std::vector<std::size_t>>> v = {
+        {"cls_token", {1, 1, D}},
+        {"pos_embed", {1, c.tokens(), D}},
+        {"patch_embed.proj.weight", {D, c.in_chans, c.patch_size, c.patch_size}},
+        {"patch_embed.proj.bias", {D}}};
+    for (std::size_t i = 0; i < c.depth; ++i) {
+        const std::string p = "blocks." + std::to_string(i) + ".";
+        v.push_back({p + "norm1.weight", {D}});
+        v.push_back({p + "norm1.bias", {D}});
+        v.push_back({p + "attn.qkv.weight", {3 * D, D}});
+        if (c.qkv_bias) v.push_back({p + "attn.qkv.bias", {3 * D}});
+        v.push_back({p + "attn.proj.weight", {D, D}});
+        v.push_back({p + "attn.proj.bias", {D}});
+        v.push_back({p + "norm2.weight", {D}});
+        v.push_back({p + "norm2.bias", {D}});
+        v.push_back({p + "mlp.fc1.weight", {Hd, D}});
+        v.push_back({p + "mlp.fc1.bias", {Hd}});
+        v.push_back({p + "mlp.fc2.weight", {D, Hd}});
+        v.push_back({p + "mlp.fc2.bias", {D}});
+    }
+    v.push_back({"norm.weight", {D}});
+    v.push_back({"norm.bias", {D}});
+    v.push_back({"head.weight", {c.num_classes, D}});
+    v.push_back({"head.bias", {c.num_classes}});
+    return v;
+}
+
+/// Reads every tensor of a ViT from a validated safetensors file.
+///   config:  `cfg` when given, else the file's "zoa.config" metadata, else zoa::error(argument) asking for one.
+///   naming:  timm keys or torchvision keys (automatic: torchvision when "class_token" or "conv_proj.weight" exists).
+///   dtypes:  F32, F16, BF16 (converted exactly); I8 weight codes of a quantized zoa file, decoded with the file's
+///            `<module>.weight_quant.*` parameters (Ŵ = code·Δ, which the quantized model re-encodes exactly).
+/// Throws (leaving nothing behind): zoa::error(shape) "<file>: tensor '<key>': shape [..], expected [..]";
+/// zoa::error(format) listing all missing keys, or unused keys when options.strict; dtype errors of the reader.
+inline vit_weights load_vit_weights(const io::safetensors_file& f, const vit_config* cfg = nullptr,
+                                    const vit_load_options& opt = {}, vit_load_report* report = nullptr) {
+    vit_weights w;
+    w.metadata = f.metadata();
+    if (cfg) {
+        w.config = *cfg;
+        w.config.validate();
+    } else {
+        const auto it = f.metadata().find(config_metadata_key);
+        require(it != f.metadata().end(), error_code::argument, f.path(), ": no '", config_metadata_key,
+                "' metadata; pass a vit_config (or --arch vit_tiny_patch16_224 / vit_small_patch16_224 / "
+                "vit_base_patch16_224)");
+        w.config = vit_config_from_json(it->second, f.path());
+    }
+    const auto arch = f.metadata().find(arch_metadata_key);
+    require(arch == f.metadata().end() || arch->second == "vit", error_code::format, f.path(), ": metadata ",
+            arch_metadata_key, " is '", arch == f.metadata().end() ? "" : arch->second, "', expected 'vit'");
+
+    vit_load_report rep;
+    rep.naming = opt.naming;
+    if (rep.naming == vit_naming::automatic)
+        rep.naming =
+            (f.contains("class_token") || f.contains("conv_proj.weight")) ? vit_naming::torchvision : vit_naming::timm;
+    const auto file_key = [&](const std::string& timm) {
+        return rep.naming == vit_naming::torchvision ? detail::torchvision_key(timm) : timm;
+    };
+
+    // calibrated quantizer parameters stored in the file (F32 tensors named <module>.<role>_quant.*)
+    quant::tensor_map qmap;
+    for (const auto& t : f.tensors())
+        if (detail::is_quant_param_key(t.name)) qmap[t.name] = f.to_f32(t.name);
+    w.quant = quant::model_quant_params::from_tensors(qmap);
+
+    const auto shapes = vit_tensor_shapes(w.config);
+    std::set<std::string> used;
+    for (const auto& kv : qmap) used.insert(kv.first);
+    for (const auto& [timm, shape] : shapes)
+        if (!f.contains(file_key(timm))) rep.missing.push_back(file_key(timm));
+    if (!rep.missing.empty()) {
+        std::string list;
+        for (std::size_t i = 0; i < rep.missing.size() && i < 12; ++i) list += (i ? ", " : "") + rep.missing[i];
+        if (rep.missing.size() > 12) list += ", ... (" + std::to_string(rep.missing.size()) + " in all)";
+        fail(error_code::format, f.path(), ": missing ", rep.missing.size(), " tensor(s) for a ViT with ",
+             w.config.depth, " blocks, dim ", w.config.embed_dim, " (",
+             rep.naming == vit_naming::torchvision ? "torchvision" : "timm", " names): ", list);
+    }
+
+    const auto read = [&](const std::string& timm, const std::vector<std::size_t>& shape) {
+        const std::string key = file_key(timm);
+        f.expect_shape(key, shape);
+        used.insert(key);
+        const io::tensor_info& t = f.info(key);
+        if (t.dtype != io::dtype::i8) return f.to_f32(key);
+        const std::string module = detail::quant_module_of(timm);
+        const auto m = w.quant.modules.find(module);
+        require(!module.empty() && m != w.quant.modules.end(), error_code::format, f.path(), ": tensor '", key,
+                "' holds int8 codes but the file has no '", module.empty() ? timm : module,
+                ".weight_quant' parameters to decode them");
+        rep.quantized_codes = true;
+        const std::vector<std::int8_t> codes = f.read<std::int8_t>(key);
+        std::vector<float> out(codes.size());
+        quant::decode(m->second.weight(), codes.data(), codes.size(), out.data());
+        return out;
+    };
+
+    const vit_config& c = w.config;
+    w.cls_token = read("cls_token", {1, 1, c.embed_dim});
+    w.pos_embed = read("pos_embed", {1, c.tokens(), c.embed_dim});
+    w.patch_w = read("patch_embed.proj.weight", {c.embed_dim, c.in_chans, c.patch_size, c.patch_size});
+    w.patch_b = read("patch_embed.proj.bias", {c.embed_dim});
+    w.blocks.resize(c.depth);
+    const std::size_t D = c.embed_dim, Hd = c.mlp_hidden();
+    for (std::size_t i = 0; i < c.depth; ++i) {
+        const std::string p = "blocks." + std::to_string(i) + ".";
+        vit_block_weights& b = w.blocks[i];
+        b.norm1_w = read(p + "norm1.weight", {D});
+        b.norm1_b = read(p + "norm1.bias", {D});
+        b.qkv_w = read(p + "attn.qkv.weight", {3 * D, D});
+        if (c.qkv_bias) b.qkv_b = read(p + "attn.qkv.bias", {3 * D});
+        b.proj_w = read(p + "attn.proj.weight", {D, D});
+        b.proj_b = read(p + "attn.proj.bias", {D});
+        b.norm2_w = read(p + "norm2.weight", {D});
+        b.norm2_b = read(p + "norm2.bias", {D});
+        b.fc1_w = read(p + "mlp.fc1.weight", {Hd, D});
+        b.fc1_b = read(p + "mlp.fc1.bias", {Hd});
+        b.fc2_w = read(p + "mlp.fc2.weight", {D, Hd});
+        b.fc2_b = read(p + "mlp.fc2.bias", {D});
+    }
+    w.norm_w = read("norm.weight", {D});
+    w.norm_b = read("norm.bias", {D});
+    w.head_w = read("head.weight", {c.num_classes, D});
+    w.head_b = read("head.bias", {c.num_classes});
+
+    for (const auto& key : f.keys(io::key_order::sorted))
+        if (!used.count(key)) rep.unused.push_back(key);
+    if (opt.strict && !rep.unused.empty())
+        fail(error_code::format, f.path(), ": ", rep.unused.size(),
+             " tensor(s) not used by the ViT (strict load): ", rep.unused.front(),
+             rep.unused.size() > 1 ? ", ..." : "");
+    if (report) *report = std::move(rep);
+    return w;
+}
+
+/// Opens `path` and loads it (see the overload above).
+inline vit_weights load_vit_weights(const std::string& path, const vit_config* cfg = nullptr,
+                                    const vit_load_options& opt = {}, vit_load_report* report = nullptr) {
+    const io::safetensors_file f = io::safetensors_file::open(path);
+    return load_vit_weights(f, cfg, opt, report);
+}
+
+}  // namespace zoa::models
+// ---- end zoa/models/vit_weights.hpp
+// #include "zoa/nn/attention.hpp"
+// #include "zoa/nn/layer_norm.hpp"
+// #include "zoa/nn/linear.hpp"
+// #include "zoa/nn/mlp.hpp"
+// #include "zoa/nn/patch_embed.hpp"
+// #include "zoa/quant/presets.hpp"
+
+namespace zoa::models {
+
+/// Bytes a model holds and needs per forward.
+struct memory_report {
+    std::size_t packed_weight_bytes = 0;  ///< GEMM-ready weights (fp32 panels, or int8/int16 code panels + codes)
+    std::size_t float_param_bytes = 0;    ///< fp32 parameters kept: LayerNorms, biases, cls/pos, scales
+    std::size_t scratch_bytes = 0;        ///< peak temporary buffers of one forward at the given batch size
+    std::size_t total() const noexcept { return packed_weight_bytes + float_param_bytes + scratch_bytes; }
+};
+
+/// The PTQ4ViT module names of a ViT (the keys of its quant::model_quant_params), in calibration order.
+inline std::vector<std::string> vit_quant_modules(std::size_t depth) {
+    std::vector<std::string> v = {"patch_embed.proj"};
+    for (std::size_t i = 0; i < depth; ++i)
+        for (const char* m : {".attn.qkv", ".attn.matmul1", ".attn.matmul2", ".attn.proj", ".mlp.fc1", ".mlp.fc2"})
+            v.push_back("blocks." + std::to_string(i) + m);
+    v.push_back("head");
+    return v;
+}
+
+/// A Vision Transformer (timm VisionTransformer, class token, spec §1.1) for Policy = zoa::policy<...>:
+/// the bit-width axis selects fp32 (zoa::fp32) or PTQ4ViT quantization (zoa::w8a8 / w6a6 / w4a4 / bits<W,A>, the
+/// per-layer table of spec §4.1; LayerNorms, GELU, softmax, residuals, biases, cls/pos stay fp32). Topology is the
+/// runtime vit_config. The model is immutable after construction (except the thread context, the adapted-block set
+/// and the execution mode); const members may be called from several threads.
+///
+/// Adaptation (zoa::adapt::is_adaptable_v<vit, xt::xtensor<float, 4>>): layout() lists blocks.{i}.norm1 and norm2
+/// of the adapted blocks (default_adapted_blocks); feature group i < depth−1 is the class token after block i passed
+/// through blocks[i+1].norm1 (with the request's affine parameters when that norm is adapted), the last group is the
+/// final `norm` of the class token; logits = head(last group). Embedding statistics: per-dim mean and unbiased
+/// variance over (batch, patch tokens) after the position embedding. FOA prompts (k × D floats) are inserted right
+/// after the class token, without position embedding. All of it comes from one forward pass.
+template <class Policy>
+class vit {
+    static_assert(is_policy_v<Policy>, "zoa: models::vit<Policy>: Policy must be a zoa::policy<...>");
+    using qconfig = quant::quant_config<Policy>;
+    static_assert(!qconfig::quantized || (qconfig::weight_scheme == quant::scheme::symmetric &&
+                                          qconfig::activation_scheme == quant::scheme::symmetric),
+                  "zoa: models::vit quantizes with PTQ4ViT, which is symmetric: use zoa::ptq4vit<Bits> or "
+                  "zoa::policy<Bits>");
+
+public:
+    using policy_type = Policy;
+    using bits = typename qconfig::bit_width;
+    static constexpr bool quantized = bits::quantized;
+    using linear_type = nn::linear_for<bits>;
+
+    /// One transformer block: x = x + attn(norm1(x)); x = x + mlp(norm2(x)).
+    struct block {
+        nn::layer_norm norm1;
+        nn::attention<bits> attn;
+        nn::layer_norm norm2;
+        nn::mlp<bits> mlp;
+    };
+
+    /// Builds the model from loaded weights; a quantized model takes its quantizer parameters from `qp` (or, when
+    /// qp is null, from w.quant, i.e. the file's calibrated parameters).
+    /// Throws: zoa::error(policy) when a quantized model lacks parameters for a module (not calibrated: see
+    /// models::calibrate_vit) or they do not fit the policy; zoa::error(shape) for inconsistent weights.
+    explicit vit(const vit_weights& w, const quant::model_quant_params* qp = nullptr)
+        : cfg_(w.config), metadata_(w.metadata), ctx_(std::make_shared<execution_context>(1)) {
+        cfg_.validate();
+        const quant::model_quant_params& params = qp ? *qp : w.quant;
+        const auto module = [&params](const std::string& name) { return find_module(params, name); };
+        const std::size_t D = cfg_.embed_dim, Hd = cfg_.mlp_hidden();
+        patch_ = nn::patch_embed<bits>(w.patch_w, w.patch_b, D, cfg_.in_chans, cfg_.patch_size, cfg_.img_size,
+                                       module("patch_embed.proj"));
+        cls_ = w.cls_token;
+        pos_ = w.pos_embed;
+        blocks_.reserve(cfg_.depth);
+        for (std::size_t i = 0; i < cfg_.depth; ++i) {
+            const vit_block_weights& b = w.blocks[i];
+            const std::string p = "blocks." + std::to_string(i) + ".";
+            blocks_.push_back(block{
+                nn::layer_norm(b.norm1_w, b.norm1_b, static_cast<float>(cfg_.ln_eps), p + "norm1"),
+                nn::attention<bits>(make_linear(b.qkv_w, b.qkv_b, 3 * D, D, module, p + "attn.qkv"),
+                                    make_linear(b.proj_w, b.proj_b, D, D, module, p + "attn.proj"), cfg_.num_heads,
+                                    module(p + "attn.matmul1"), module(p + "attn.matmul2"), p + "attn"),
+                nn::layer_norm(b.norm2_w, b.norm2_b, static_cast<float>(cfg_.ln_eps), p + "norm2"),
+                nn::mlp<bits>(make_linear(b.fc1_w, b.fc1_b, Hd, D, module, p + "mlp.fc1"),
+                              make_linear(b.fc2_w, b.fc2_b, D, Hd, module, p + "mlp.fc2"), p + "mlp")});
+        }
+        norm_ = nn::layer_norm(w.norm_w, w.norm_b, static_cast<float>(cfg_.ln_eps), "norm");
+        head_ = make_linear(w.head_w, w.head_b, cfg_.num_classes, D, module, "head");
+        adapted_ = default_adapted_blocks(cfg_.depth);
+    }
+
+    /// Loads a model file: load_vit_weights (config from `cfg` or the file's metadata, timm or torchvision names)
+    /// and, for a quantized policy, the file's calibrated parameters. `report` receives the load report.
+    static vit load(const std::string& path, const vit_config* cfg = nullptr, const vit_load_options& opt = {},
+                    vit_load_report* report = nullptr) {
+        return vit(load_vit_weights(path, cfg, opt, report));
+    }
+
+    const vit_config& config() const noexcept { return cfg_; }
+    /// The __metadata__ of the file the model came from (zoa.preprocess, zoa.class_names, ...).
+    const std::map<std::string, std::string>& metadata() const noexcept { return metadata_; }
+
+    // ---- threads, execution mode, adapted blocks ---------------------------------------------------------------
+    /// Uses `threads` threads for every forward (a new pool; 1 = the calling thread only).
+    void set_threads(std::size_t threads) { ctx_ = std::make_shared<execution_context>(threads); }
+    /// Shares an existing pool. Throws: zoa::error(argument) when null.
+    void set_context(std::shared_ptr<execution_context> ctx) {
+        require(ctx != nullptr, error_code::argument, "vit::set_context: null context");
+        ctx_ = std::move(ctx);
+    }
+    execution_context& context() const noexcept { return *ctx_; }
+    /// Quantized models: integer kernels (default) or the simulated fake-quant arithmetic (for comparisons).
+    void set_exec(nn::quant_exec mode) noexcept { exec_ = mode; }
+    nn::quant_exec exec() const noexcept { return exec_; }
+    /// Blocks whose norm1/norm2 are adapted (strictly increasing, each < depth). Default: default_adapted_blocks.
+    /// Throws: zoa::error(argument) naming the offending index.
+    void set_adapted_blocks(std::vector<std::size_t> blocks) {
+        for (std::size_t i = 0; i < blocks.size(); ++i)
+            require(blocks[i] < cfg_.depth && (i == 0 || blocks[i] > blocks[i - 1]), error_code::argument,
+                    "vit::set_adapted_blocks: entry ", i, " = ", blocks[i], " must be < depth ", cfg_.depth,
+                    " and larger than the previous entry");
+        adapted_ = std::move(blocks);
+    }
+    const std::vector<std::size_t>& adapted_blocks() const noexcept { return adapted_; }
+
+    // ---- layers --------------------------------------------------------------------------------------------------
+    const nn::patch_embed<bits>& patch_embed() const noexcept { return patch_; }
+    const std::vector<float>& cls_token() const noexcept { return cls_; }
+    const std::vector<float>& pos_embed() const noexcept { return pos_; }
+    const std::vector<block>& blocks() const noexcept { return blocks_; }
+    const nn::layer_norm& norm() const noexcept { return norm_; }
+    const linear_type& head() const noexcept { return head_; }
+
+    // ---- adaptation hooks ----------------------------------------------------------------------------------------
+    /// The adapted norms (blocks.{i}.norm1, blocks.{i}.norm2 for i in adapted_blocks(), module order), depth feature
+    /// groups of embed_dim, the class count, and prompt_unit = embed_dim.
+    adapt::adapt_layout layout() const {
+        adapt::adapt_layout l;
+        for (std::size_t i : adapted_) {
+            const std::string p = "blocks." + std::to_string(i);
+            const block& b = blocks_[i];
+            l.norms.push_back({p + ".norm1", cfg_.embed_dim, b.norm1.weight().data(), b.norm1.bias().data()});
+            l.norms.push_back({p + ".norm2", cfg_.embed_dim, b.norm2.weight().data(), b.norm2.bias().data()});
+        }
+        l.feature_groups.assign(cfg_.depth, cfg_.embed_dim);
+        l.num_classes = cfg_.num_classes;
+        l.prompt_unit = cfg_.embed_dim;
+        return l;
+    }
+
+    /// One forward pass of batch [B, in_chans, img_size, img_size] (normalized images) computing features, logits,
+    /// shifted logits (when req.shift) and embedding statistics (when req.embedding_stats); see the class comment.
+    /// Throws: zoa::error(shape) for a batch or prompt of the wrong size, zoa::error(argument) for a prompt without
+    /// data, zoa::error(numeric) when a quantized layer meets a non-finite value.
+    void forward_adapt(const xt::xtensor<float, 4>& batch, const adapt::forward_request& req,
+                       adapt::forward_result& out) const {
+        check_batch(batch);
+        require(req.prompt_size == 0 || req.prompt != nullptr, error_code::argument, "vit::forward_adapt: prompt_size ",
+                req.prompt_size, " but no prompt data");
+        require(req.prompt_size % cfg_.embed_dim == 0, error_code::shape, "vit::forward_adapt: prompt has ",
+                req.prompt_size, " floats, expected a multiple of embed_dim ", cfg_.embed_dim);
+        execution_context& ctx = *ctx_;
+        const std::size_t B = batch.shape(0), D = cfg_.embed_dim, P = req.prompt_size / D, depth = cfg_.depth;
+        const std::size_t T = 1 + P + cfg_.num_patches(), rows = B * T, C = cfg_.num_classes;
+        reuse(out.features, B, depth * D);
+        reuse(out.logits, B, C);
+        if (req.shift)
+            reuse(out.shifted_logits, B, C);
+        else
+            out.shifted_logits = xt::xtensor<float, 2>();
+
+        aligned_buffer<float> x(rows * D), h(rows * D), a(rows * D);
+        embed(batch.data(), B, req.prompt, P, x.data(), ctx);
+        if (req.embedding_stats) {
+            out.embed_mean.resize(D);
+            out.embed_var.resize(D);
+            kernels::token_mean_var(x.data(), B, T, D, 1 + P, out.embed_mean.data(), out.embed_var.data(), ctx);
+        } else {
+            out.embed_mean.clear();
+            out.embed_var.clear();
+        }
+        std::vector<const float*> w1(depth, nullptr), b1(depth, nullptr), w2(depth, nullptr), b2(depth, nullptr);
+        if (req.norm_params) {
+            const float* p = req.norm_params;
+            for (std::size_t i : adapted_) {
+                w1[i] = p, b1[i] = p + D, w2[i] = p + 2 * D, b2[i] = p + 3 * D;
+                p += 4 * D;
+            }
+        }
+        float* feats = out.features.data();
+        for (std::size_t i = 0; i < depth; ++i) {
+            const block& blk = blocks_[i];
+            blk.norm1.forward(x.data(), rows, h.data(), ctx, w1[i], b1[i]);
+            if (i > 0)
+                for (std::size_t b = 0; b < B; ++b)
+                    std::memcpy(feats + b * depth * D + (i - 1) * D, h.data() + b * T * D, D * sizeof(float));
+            blk.attn.forward(h.data(), B, T, a.data(), ctx, exec_);
+            add_inplace(x.data(), a.data(), rows * D, ctx);
+            blk.norm2.forward(x.data(), rows, h.data(), ctx, w2[i], b2[i]);
+            blk.mlp.forward(h.data(), rows, a.data(), ctx, exec_);
+            add_inplace(x.data(), a.data(), rows * D, ctx);
+        }
+        // final norm on the class tokens only (the head reads nothing else)
+        std::vector<float> cls(B * D), last(B * D);
+        for (std::size_t b = 0; b < B; ++b) std::memcpy(cls.data() + b * D, x.data() + b * T * D, D * sizeof(float));
+        norm_.forward(cls.data(), B, last.data(), ctx);
+        for (std::size_t b = 0; b < B; ++b)
+            std::memcpy(feats + b * depth * D + (depth - 1) * D, last.data() + b * D, D * sizeof(float));
+        run_head(last.data(), B, out.logits.data(), ctx);
+        if (req.shift) {
+            for (std::size_t b = 0; b < B; ++b)
+                for (std::size_t d = 0; d < D; ++d) last[b * D + d] += req.shift[d];
+            run_head(last.data(), B, out.shifted_logits.data(), ctx);
+        }
+    }
+
+    /// T3A's classifier: logits [N × C] = head(features [N × embed_dim]) (the quantized head for quantized models).
+    /// Throws: zoa::error(shape) when features do not have embed_dim columns.
+    void classify(const xt::xtensor<float, 2>& features, xt::xtensor<float, 2>& logits) const {
+        require(features.shape(1) == cfg_.embed_dim, error_code::shape, "vit::classify: features have ",
+                features.shape(1), " columns, expected embed_dim ", cfg_.embed_dim);
+        reuse(logits, features.shape(0), cfg_.num_classes);
+        const xt::xtensor<float, 2> f = features;  // contiguous row-major copy
+        run_head(f.data(), f.shape(0), logits.data(), *ctx_);
+    }
+
+    /// The head's weight [num_classes × embed_dim], row-major, as floats (T3A's warm-up supports). A quantized model
+    /// returns its dequantized codes (the reference keeps the float weight; they differ by ≤ half a step).
+    std::vector<float> classifier_weight() const {
+        if constexpr (quantized)
+            return head_.dequantized_weight();
+        else
+            return head_.weight();
+    }
+
+    /// Plain inference: logits [B × num_classes] of normalized images [B, C, H, W].
+    xt::xtensor<float, 2> predict(const xt::xtensor<float, 4>& batch) const {
+        adapt::forward_request req;
+        req.embedding_stats = false;
+        adapt::forward_result r;
+        forward_adapt(batch, req, r);
+        return std::move(r.logits);
+    }
+
+    /// Token embedding: x[b] = [cls + pos_0, prompt_0 .. prompt_{P−1}, patch_j + pos_{1+j} ...] into x [B, T, D].
+    void embed(const float* images, std::size_t batch, const float* prompt, std::size_t prompts, float* x,
+               execution_context& ctx) const {
+        const std::size_t D = cfg_.embed_dim, N = cfg_.num_patches(), T = 1 + prompts + N;
+        patch_.forward(images, batch, x + (1 + prompts) * D, T * D, ctx);
+        ctx.parallel_for(batch, [&](std::size_t b0, std::size_t b1) {
+            for (std::size_t b = b0; b < b1; ++b) {
+                float* xb = x + b * T * D;
+                for (std::size_t d = 0; d < D; ++d) xb[d] = cls_[d] + pos_[d];
+                if (prompts) std::memcpy(xb + D, prompt, prompts * D * sizeof(float));
+                float* pt = xb + (1 + prompts) * D;
+                for (std::size_t i = 0; i < N * D; ++i) pt[i] += pos_[D + i];
+            }
+        });
+    }
+
+    /// The quantizer parameters of every module (empty for fp32 models), keyed by vit_quant_modules names.
+    quant::model_quant_params quant_params() const {
+        quant::model_quant_params qp;
+        if constexpr (quantized) {
+            qp.modules["patch_embed.proj"] = patch_.params();
+            for (std::size_t i = 0; i < cfg_.depth; ++i) {
+                const std::string p = "blocks." + std::to_string(i) + ".";
+                const block& b = blocks_[i];
+                qp.modules[p + "attn.qkv"] = b.attn.qkv().params();
+                qp.modules[p + "attn.matmul1"] = b.attn.matmul1();
+                qp.modules[p + "attn.matmul2"] = b.attn.matmul2();
+                qp.modules[p + "attn.proj"] = b.attn.proj().params();
+                qp.modules[p + "mlp.fc1"] = b.mlp.fc1().params();
+                qp.modules[p + "mlp.fc2"] = b.mlp.fc2().params();
+            }
+            qp.modules["head"] = head_.params();
+        }
+        return qp;
+    }
+
+    /// Weight storage and the scratch of one forward of `batch` images (without prompts).
+    memory_report memory(std::size_t batch = 1) const {
+        memory_report m;
+        m.packed_weight_bytes = patch_.packed_bytes() + head_.packed_bytes();
+        m.float_param_bytes = patch_.float_bytes() + head_.float_bytes() + norm_.float_bytes() +
+                              (cls_.size() + pos_.size()) * sizeof(float);
+        for (const block& b : blocks_) {
+            m.packed_weight_bytes += b.attn.packed_bytes() + b.mlp.packed_bytes();
+            m.float_param_bytes +=
+                b.attn.float_bytes() + b.mlp.float_bytes() + b.norm1.float_bytes() + b.norm2.float_bytes();
+        }
+        const std::size_t D = cfg_.embed_dim, T = cfg_.tokens(), R = batch * T, Hd = cfg_.mlp_hidden(), f = 4;
+        const std::size_t code = quantized ? 1 : 0;
+        const std::size_t base = 3 * R * D * f;  // x, h, a
+        const std::size_t attn =
+            R * 3 * D * f + R * D * f + R * 3 * D * code + ctx_->threads() * (T * T * (f + 2 * code) + 8 * T * D);
+        const std::size_t mlp = R * Hd * f + R * Hd * 2 * code + R * D * f * code;
+        const std::size_t embed = batch * cfg_.num_patches() * patch_.patch_values() * f;
+        m.scratch_bytes = base + std::max({attn, mlp, embed});
+        return m;
+    }
+
+private:
+    static quant::module_params find_module(const quant::model_quant_params& params, const std::string& name) {
+        quant::module_params m;
+        if (!quantized) return m;
+        const auto it = params.modules.find(name);
+        if (it == params.modules.end())
+            fail(error_code::policy, "vit: no calibrated quantizer parameters for '", name,
+                 "' (the model is not calibrated: use zoa::models::calibrate_vit, or load a calibrated file)");
+        return it->second;
+    }
+
+    template <class Module>
+    static linear_type make_linear(const std::vector<float>& w, const std::vector<float>& b, std::size_t out,
+                                   std::size_t in, Module&& module, const std::string& name) {
+        if constexpr (quantized)
+            return linear_type(w, b, out, in, module(name), name);
+        else
+            return linear_type(w, b, out, in, name);
+    }
+
+    void run_head(const float* f, std::size_t rows, float* logits, execution_context& ctx) const {
+        if constexpr (quantized)
+            head_.forward(f, rows, logits, ctx, exec_);
+        else
+            head_.forward(f, rows, logits, ctx);
+    }
+
+    static void add_inplace(float* x, const float* a, std::size_t n, execution_context& ctx) {
+        ctx.parallel_for((n + 4095) / 4096, [&](std::size_t c0, std::size_t c1) {
+            const std::size_t e = std::min(n, c1 * 4096);
+            for (std::size_t i = c0 * 4096; i < e; ++i) x[i] += a[i];
+        });
+    }
+
+    static void reuse(xt::xtensor<float, 2>& t, std::size_t r, std::size_t c) {
+        if (t.dimension() != 2 || t.shape(0) != r || t.shape(1) != c) t = xt::xtensor<float, 2>::from_shape({r, c});
+    }
+
+    void check_batch(const xt::xtensor<float, 4>& x) const {
+        require(x.shape(0) >= 1 && x.shape(1) == cfg_.in_chans && x.shape(2) == cfg_.img_size &&
+                    x.shape(3) == cfg_.img_size,
+                error_code::shape, "vit: input batch has shape [", x.shape(0), ", ", x.shape(1), ", ", x.shape(2), ", ",
+                x.shape(3), "], expected [B >= 1, ", cfg_.in_chans, ", ", cfg_.img_size, ", ", cfg_.img_size, "]");
+    }
+
+    vit_config cfg_;
+    std::map<std::string, std::string> metadata_;
+    std::shared_ptr<execution_context> ctx_;
+    nn::patch_embed<bits> patch_;
+    std::vector<float> cls_, pos_;
+    std::vector<block> blocks_;
+    nn::layer_norm norm_;
+    linear_type head_;
+    std::vector<std::size_t> adapted_;
+    nn::quant_exec exec_ = nn::quant_exec::integer;
+};
+
+}  // namespace zoa::models
+// ---- end zoa/models/vit.hpp
+// #include "zoa/models/vit_calibration.hpp"
+// ---- begin zoa/models/vit_calibration.hpp
+// zoa — PTQ4ViT calibration of a ViT: FP forward on calibration images, cached module inputs, the quant module's
+// scale search per module (L2 by default; see the note on the Hessian metric), a calibrated models::vit<Policy>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <xtensor/xtensor.hpp>
+
+// #include "zoa/core/aligned_buffer.hpp"
+// #include "zoa/core/error.hpp"
+// #include "zoa/core/execution.hpp"
+// #include "zoa/kernels/activation.hpp"
+// #include "zoa/kernels/gemm_f32.hpp"
+// #include "zoa/kernels/pack_f32.hpp"
+// #include "zoa/kernels/softmax.hpp"
+// #include "zoa/models/vit.hpp"
+// #include "zoa/quant/calib_modules.hpp"
+// #include "zoa/quant/presets.hpp"
+// #include "zoa/quant/ptq4vit_search.hpp"
+
+namespace zoa::models {
+
+/// Options of calibrate_ptq4vit. Search defaults are PTQ4ViT's (eq_alpha 0.01, eq_beta 1.2, eq_n 100, 3 rounds,
+/// split candidates 2^−i, i < 20) except the metric: **L2**. PTQ4ViT's "hessian" metric weights errors by dL/dO of a
+/// KL loss between the FP net and itself, which is numerical noise (spec §6 item 15) and zoa computes no gradients;
+/// asking for search_metric::hessian here supplies zero gradients, so the quant module's zero-gradient guard switches
+/// every module to L2 and the report counts the fallbacks (zero_grad_guard = false reproduces the reference's
+/// degenerate "all scales 0.01 × max" outcome).
+struct vit_calibration_options {
+    std::size_t max_images = 32;  ///< calibration images used (the first ones of the batch); PTQ4ViT uses 32
+    quant::search_options search = l2_search();
+    quant::ptq4vit_options layers;  ///< the post-GELU / post-softmax twin switches (ablations)
+
+    static quant::search_options l2_search() {
+        quant::search_options s;
+        s.metric = quant::search_metric::l2;
+        return s;
+    }
+};
+
+/// What a calibration did.
+struct calibration_report {
+    std::size_t images = 0;
+    quant::search_report search;  ///< modules searched, Hessian → L2 fallbacks and their names
+};
+
+namespace detail {
+/// o = a·wᵀ (+ bias) with the packed fp32 kernel (single-threaded: the search parallelises over candidates).
+/// The modules call it once per sample with the same (fake-quantized) weights, so the packing is reused while the
+/// weight values are unchanged (compared by content, never by address).
+inline void fast_gemm_nt(const float* a, const float* w, const float* bias, std::size_t rows, std::size_t cols,
+                         std::size_t k, float* o) {
+    thread_local kernels::packed_f32<default_arch> packed;
+    thread_local std::vector<float> last;
+    if (packed.n() != cols || packed.k() != k || std::memcmp(last.data(), w, cols * k * sizeof(float)) != 0) {
+        packed.pack(w, cols, k, static_cast<std::ptrdiff_t>(k), 1);
+        last.assign(w, w + cols * k);
+    }
+    kernels::gemm_f32(a, rows, static_cast<std::ptrdiff_t>(k), packed,
+                      kernels::out_f32{o, kernels::row_major(static_cast<std::ptrdiff_t>(cols)), bias});
+}
+
+/// The PTQ4ViT quantizer spec of a ViT module for W-bit weights and A-bit activations (ptq4vit_layer at A bits,
+/// weights of weighted modules at W bits).
+inline quant::layer_quant_spec vit_spec(quant::vit_layer layer, int weight_bits, int act_bits,
+                                        const quant::ptq4vit_options& o) {
+    quant::layer_quant_spec s = quant::ptq4vit_layer(layer, act_bits, o);
+    if (s.kind == quant::module_kind::weighted) s.operand[0].bits = weight_bits;
+    return s;
+}
+}  // namespace detail
+
+/// PTQ4ViT calibration (spec §4.1, "parallel" mode: every module sees FP inputs) of the ViT with weights `w` on the
+/// first min(N, max_images) normalized images [N, C, H, W]: runs the fp32 model once, block by block (memory is
+/// bounded by one block's cached inputs), and searches every quantized module's scales with quant::ptq4vit_search
+/// (modules: patch_embed.proj, blocks.{i}.attn.{qkv, matmul1, matmul2, proj}, blocks.{i}.mlp.{fc1, fc2}, head).
+/// Threads: `threads` for the FP forward and the candidate evaluation; results are identical for any count.
+/// Throws: zoa::error(shape) for images of the wrong size, zoa::error(argument) for an empty batch; search errors.
+template <class Bits>
+quant::model_quant_params calibrate_ptq4vit(const vit_weights& w, const xt::xtensor<float, 4>& images,
+                                            const vit_calibration_options& opt = {}, calibration_report* report = nullptr,
+                                            std::size_t threads = 1) {
+    static_assert(quant::is_bit_width_v<Bits> && Bits::quantized, "zoa: calibrate_ptq4vit<Bits>: quantized Bits");
+    require(images.shape(0) >= 1 && opt.max_images >= 1, error_code::argument,
+            "calibrate_ptq4vit: no calibration images");
+    vit<policy<fp32>> fp(w);
+    fp.set_threads(threads);
+    execution_context& ctx = fp.context();
+    const vit_config& c = w.config;
+    const std::size_t S = std::min<std::size_t>(images.shape(0), opt.max_images);
+    const std::size_t D = c.embed_dim, N = c.num_patches(), T = c.tokens(), H = c.num_heads, hd = c.head_dim();
+    const std::size_t Hd = c.mlp_hidden(), R = S * T, K = fp.patch_embed().patch_values();
+    require(images.shape(1) == c.in_chans && images.shape(2) == c.img_size && images.shape(3) == c.img_size,
+            error_code::shape, "calibrate_ptq4vit: images have shape [", images.shape(0), ", ", images.shape(1), ", ",
+            images.shape(2), ", ", images.shape(3), "], expected [N, ", c.in_chans, ", ", c.img_size, ", ", c.img_size,
+            "]");
+    const int wb = Bits::weight_bits, ab = Bits::activation_bits;
+    quant::search_options sopt = opt.search;
+    if (!sopt.context) sopt.context = &ctx;
+    const bool hessian = sopt.metric == quant::search_metric::hessian;
+    quant::model_quant_params qp;
+    calibration_report rep;
+    rep.images = S;
+
+    const auto search = [&](const std::string& name, auto& module) {
+        module.set_gemm(detail::fast_gemm_nt);
+        const quant::search_result r = quant::ptq4vit_search(module, sopt);
+        rep.search.record(name, r);
+        qp.modules[name] = r.params;
+    };
+    const auto grads = [&](std::size_t n) { return hessian ? std::vector<float>(n, 0.0f) : std::vector<float>(); };
+    const auto vec = [](const float* p, std::size_t n) { return std::vector<float>(p, p + n); };
+    const auto linear_search = [&](const std::string& name, const std::vector<float>& wt, const std::vector<float>& b,
+                                   std::size_t out, std::size_t in, std::vector<float> x, std::size_t tokens,
+                                   std::vector<float> raw, quant::vit_layer layer) {
+        const quant::layer_quant_spec s = detail::vit_spec(layer, wb, ab, opt.layers);
+        const std::size_t n = raw.size();
+        quant::linear_module m(wt, b, out, in, std::move(x), S, tokens, s.operand[0], s.operand[1], std::move(raw),
+                               grads(n));
+        search(name, m);
+    };
+
+    // patch embedding: a linear over unfolded patches, per-channel weights, unquantized input
+    std::vector<float> patches(S * N * K);
+    fp.patch_embed().unfold(images.data(), S, patches.data(), ctx);
+    std::vector<float> x(R * D);
+    fp.embed(images.data(), S, nullptr, 0, x.data(), ctx);
+    {
+        std::vector<float> raw(S * N * D);
+        fp.patch_embed().forward(images.data(), S, raw.data(), N * D, ctx);
+        linear_search("patch_embed.proj", w.patch_w, w.patch_b, D, K, std::move(patches), N, std::move(raw),
+                      quant::vit_layer::patch_embed);
+    }
+
+    std::vector<float> h(R * D), qkv(R * 3 * D), merged(R * D), out(R * D);
+    for (std::size_t i = 0; i < c.depth; ++i) {
+        const auto& blk = fp.blocks()[i];
+        const vit_block_weights& bw = w.blocks[i];
+        const std::string p = "blocks." + std::to_string(i) + ".";
+        blk.norm1.forward(x.data(), R, h.data(), ctx);
+        blk.attn.qkv().forward(h.data(), R, qkv.data(), ctx);
+        linear_search(p + "attn.qkv", bw.qkv_w, bw.qkv_b, 3 * D, D, h, T, vec(qkv.data(), qkv.size()),
+                      quant::vit_layer::qkv);
+        // per-head operands [S, H, ...] of the two attention matmuls, and their FP products
+        std::vector<float> q(S * H * T * hd), kt(S * H * hd * T), v(S * H * T * hd), s1(S * H * T * T),
+            attn(S * H * T * T), s2(S * H * T * hd);
+        for (std::size_t s = 0; s < S; ++s)
+            for (std::size_t t = 0; t < T; ++t)
+                for (std::size_t hh = 0; hh < H; ++hh)
+                    for (std::size_t d = 0; d < hd; ++d) {
+                        const float* row = qkv.data() + (s * T + t) * 3 * D + hh * hd + d;
+                        const std::size_t sh = s * H + hh;
+                        q[(sh * T + t) * hd + d] = row[0];
+                        kt[(sh * hd + d) * T + t] = row[D];
+                        v[(sh * T + t) * hd + d] = row[2 * D];
+                    }
+        ctx.parallel_for(S * H, [&](std::size_t i0, std::size_t i1) {
+            kernels::packed_f32<default_arch> kp, vp;
+            for (std::size_t sh = i0; sh < i1; ++sh) {
+                const float* base = qkv.data() + (sh / H) * T * 3 * D + (sh % H) * hd;
+                const auto ld = static_cast<std::ptrdiff_t>(3 * D);
+                kp.pack(base + D, T, hd, ld, 1);
+                kernels::gemm_f32(q.data() + sh * T * hd, T, static_cast<std::ptrdiff_t>(hd), kp,
+                                  kernels::out_f32{s1.data() + sh * T * T, kernels::row_major(std::ptrdiff_t(T))});
+                float* a = attn.data() + sh * T * T;
+                for (std::size_t j = 0; j < T * T; ++j) a[j] = s1[sh * T * T + j] * blk.attn.scale();
+                kernels::softmax(a, a, T, T, ctx);
+                vp.pack(base + 2 * D, hd, T, 1, ld);
+                kernels::gemm_f32(a, T, static_cast<std::ptrdiff_t>(T), vp,
+                                  kernels::out_f32{s2.data() + sh * T * hd, kernels::row_major(std::ptrdiff_t(hd))});
+            }
+        });
+        for (std::size_t s = 0; s < S; ++s)
+            for (std::size_t hh = 0; hh < H; ++hh)
+                for (std::size_t t = 0; t < T; ++t)
+                    std::memcpy(merged.data() + (s * T + t) * D + hh * hd, s2.data() + ((s * H + hh) * T + t) * hd,
+                                hd * sizeof(float));
+        {
+            const quant::layer_quant_spec s = detail::vit_spec(quant::vit_layer::matmul1, wb, ab, opt.layers);
+            const std::size_t n = s1.size();
+            quant::matmul_module m(std::move(q), std::move(kt), S, H, T, hd, T, s.operand[0], s.operand[1],
+                                   std::move(s1), grads(n));
+            search(p + "attn.matmul1", m);
+        }
+        {
+            const quant::layer_quant_spec s = detail::vit_spec(quant::vit_layer::matmul2, wb, ab, opt.layers);
+            const std::size_t n = s2.size();
+            quant::matmul_module m(std::move(attn), std::move(v), S, H, T, T, hd, s.operand[0], s.operand[1],
+                                   std::move(s2), grads(n));
+            search(p + "attn.matmul2", m);
+        }
+        blk.attn.proj().forward(merged.data(), R, out.data(), ctx);
+        linear_search(p + "attn.proj", bw.proj_w, bw.proj_b, D, D, merged, T, out, quant::vit_layer::proj);
+        for (std::size_t j = 0; j < x.size(); ++j) x[j] += out[j];
+        blk.norm2.forward(x.data(), R, h.data(), ctx);
+        std::vector<float> f1(R * Hd);
+        blk.mlp.fc1().forward(h.data(), R, f1.data(), ctx);
+        linear_search(p + "mlp.fc1", bw.fc1_w, bw.fc1_b, Hd, D, h, T, f1, quant::vit_layer::fc1);
+        kernels::gelu(f1.data(), f1.data(), f1.size(), ctx);
+        blk.mlp.fc2().forward(f1.data(), R, out.data(), ctx);
+        linear_search(p + "mlp.fc2", bw.fc2_w, bw.fc2_b, D, Hd, std::move(f1), T, out, quant::vit_layer::fc2);
+        for (std::size_t j = 0; j < x.size(); ++j) x[j] += out[j];
+    }
+    std::vector<float> cls(S * D), f(S * D), logits(S * c.num_classes);
+    for (std::size_t s = 0; s < S; ++s) std::memcpy(cls.data() + s * D, x.data() + s * T * D, D * sizeof(float));
+    fp.norm().forward(cls.data(), S, f.data(), ctx);
+    fp.head().forward(f.data(), S, logits.data(), ctx);
+    linear_search("head", w.head_w, w.head_b, c.num_classes, D, std::move(f), 1, std::move(logits),
+                  quant::vit_layer::head);
+    if (report) *report = std::move(rep);
+    return qp;
+}
+
+/// Calibrates (calibrate_ptq4vit) and builds the quantized model in one call: `auto q = calibrate_vit<zoa::ptq4vit<
+/// zoa::w8a8>>(load_vit_weights("vit.safetensors"), images);`. The model uses `threads` threads afterwards too.
+template <class Policy>
+vit<Policy> calibrate_vit(const vit_weights& w, const xt::xtensor<float, 4>& images,
+                          const vit_calibration_options& opt = {}, calibration_report* report = nullptr,
+                          std::size_t threads = 1) {
+    using bits = typename vit<Policy>::bits;
+    static_assert(bits::quantized, "zoa: calibrate_vit<Policy>: Policy must have a quantized bit-width");
+    const quant::model_quant_params qp = calibrate_ptq4vit<bits>(w, images, opt, report, threads);
+    vit<Policy> m(w, &qp);
+    m.set_threads(threads);
+    return m;
+}
+
+}  // namespace zoa::models
+// ---- end zoa/models/vit_calibration.hpp
+// #include "zoa/models/vit_io.hpp"
+// ---- begin zoa/models/vit_io.hpp
+// zoa — saving a ViT to safetensors: fp32 weights in timm names, or a calibrated quantized model (int8 weight codes,
+// fp32 norms/biases/embeddings, the PTQ4ViT parameters) that loads back without re-calibrating
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+// #include "zoa/io/safetensors_writer.hpp"
+// #include "zoa/models/vit.hpp"
+// #include "zoa/models/vit_config.hpp"
+
+namespace zoa::models {
+
+/// Writes m to `path` (atomically) with timm keys and metadata: the source file's entries (zoa.preprocess,
+/// zoa.class_names, ...) plus zoa.arch = "vit" and zoa.config. Quantized models store the weights of
+/// patch_embed.proj, every qkv/proj/fc1/fc2 and head as I8 codes under their usual keys, their quantizer parameters
+/// as `<module>.<role>_quant.{config,scale}` F32 tensors, and metadata zoa.quant = {"scheme": "ptq4vit",
+/// "weight_bits": W, "activation_bits": A}; everything else is F32. `extra` metadata entries are added last.
+/// models::vit<P>::load reads either kind back (a W8A8 file is ≈ 0.26× its fp32 size for ViT-B).
+/// Throws: zoa::error(io) when the file cannot be written.
+template <class Policy>
+void save_vit(const vit<Policy>& m, const std::string& path, const std::map<std::string, std::string>& extra = {}) {
+    using model = vit<Policy>;
+    const vit_config& c = m.config();
+    const std::size_t D = c.embed_dim, Hd = c.mlp_hidden();
+    io::safetensors_writer wr;
+    std::map<std::string, std::string> meta = m.metadata();
+    meta.erase(quant_metadata_key);
+    meta[arch_metadata_key] = "vit";
+    meta[config_metadata_key] = vit_config_to_json(c);
+    const auto put = [&](const std::string& key, const std::vector<std::size_t>& shape, const std::vector<float>& v) {
+        wr.add(key, shape, v);
+    };
+    const auto put_linear = [&](const std::string& name, const auto& layer, std::size_t out, std::size_t in) {
+        if constexpr (model::quantized)
+            wr.add(name + ".weight", {out, in}, layer.codes());
+        else
+            put(name + ".weight", {out, in}, layer.weight());
+        if (!layer.bias().empty()) put(name + ".bias", {out}, layer.bias());
+    };
+    put("cls_token", {1, 1, D}, m.cls_token());
+    put("pos_embed", {1, c.tokens(), D}, m.pos_embed());
+    const std::vector<std::size_t> pshape = {D, c.in_chans, c.patch_size, c.patch_size};
+    if constexpr (model::quantized)
+        wr.add("patch_embed.proj.weight", pshape, m.patch_embed().codes());
+    else
+        put("patch_embed.proj.weight", pshape, m.patch_embed().weight());
+    put("patch_embed.proj.bias", {D}, m.patch_embed().bias());
+    for (std::size_t i = 0; i < c.depth; ++i) {
+        const auto& b = m.blocks()[i];
+        const std::string p = "blocks." + std::to_string(i) + ".";
+        put(p + "norm1.weight", {D}, b.norm1.weight());
+        put(p + "norm1.bias", {D}, b.norm1.bias());
+        put_linear(p + "attn.qkv", b.attn.qkv(), 3 * D, D);
+        put_linear(p + "attn.proj", b.attn.proj(), D, D);
+        put(p + "norm2.weight", {D}, b.norm2.weight());
+        put(p + "norm2.bias", {D}, b.norm2.bias());
+        put_linear(p + "mlp.fc1", b.mlp.fc1(), Hd, D);
+        put_linear(p + "mlp.fc2", b.mlp.fc2(), D, Hd);
+    }
+    put("norm.weight", {D}, m.norm().weight());
+    put("norm.bias", {D}, m.norm().bias());
+    put_linear("head", m.head(), c.num_classes, D);
+    if constexpr (model::quantized) {
+        for (const auto& kv : m.quant_params().to_tensors()) put(kv.first, {kv.second.size()}, kv.second);
+        nlohmann::json q;
+        q["scheme"] = "ptq4vit";
+        q["weight_bits"] = model::bits::weight_bits;
+        q["activation_bits"] = model::bits::activation_bits;
+        meta[quant_metadata_key] = q.dump();
+    }
+    for (const auto& kv : extra) meta[kv.first] = kv.second;
+    for (const auto& kv : meta) wr.set_metadata(kv.first, kv.second);
+    wr.save(path);
+}
+
+}  // namespace zoa::models
+// ---- end zoa/models/vit_io.hpp
+
+// #include "zoa/io/preprocess.hpp"
+// ---- begin zoa/io/preprocess.hpp
+// zoa — image preprocessing with torchvision tensor semantics: resize, center crop, normalize, NCHW batches
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cmath>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include <xtensor/xtensor.hpp>
+
+// #include "zoa/core/error.hpp"
+// #include "zoa/core/execution.hpp"
+// #include "zoa/data/image.hpp"
+// ---- begin zoa/data/image.hpp
+// zoa — the image type shared by readers, corruptions and preprocessing: HWC float in [0, 255]
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include <xtensor/xtensor.hpp>
+
+// #include "zoa/core/error.hpp"
+
+namespace zoa::data {
+
+/// An image: height × width × channels (HWC, row-major), channels 1 (grayscale) or 3 (RGB, in that order),
+/// pixel values in [0, 255] as float (an 8-bit file value v is stored as float(v), no scaling).
+/// Readers (IDX, image files), corruptions and preprocessing all exchange this type.
+using image = xt::xtensor<float, 3>;
+
+/// Height, width and channel count of an image.
+inline std::size_t image_height(const image& img) noexcept { return img.shape()[0]; }
+inline std::size_t image_width(const image& img) noexcept { return img.shape()[1]; }
+inline std::size_t image_channels(const image& img) noexcept { return img.shape()[2]; }
+
+/// A zero-filled image of the given size.
+/// Throws: zoa::error(argument) when height or width is 0 or channels is not 1 or 3.
+inline image make_image(std::size_t height, std::size_t width, std::size_t channels) {
+    require(height > 0 && width > 0, error_code::argument, "make_image: height and width must be > 0, got ", height,
+            "x", width);
+    require(channels == 1 || channels == 3, error_code::argument, "make_image: channels must be 1 or 3, got ",
+            channels);
+    return image(std::array<std::size_t, 3>{height, width, channels}, 0.0f);
+}
+
+/// Checks the image invariants that every zoa routine relies on (non-empty, 1 or 3 channels).
+/// `what` names the image in the message (a file path, "batch[3]", ...).
+/// Throws: zoa::error(shape) when the image is empty or has a channel count other than 1 or 3.
+inline void check_image(const image& img, const std::string& what) {
+    require(image_height(img) > 0 && image_width(img) > 0, error_code::shape, what, ": image is empty (",
+            image_height(img), "x", image_width(img), ")");
+    require(image_channels(img) == 1 || image_channels(img) == 3, error_code::shape, what,
+            ": expected 1 or 3 channels, got ", image_channels(img));
+}
+
+/// Copies 8-bit interleaved pixels (row-major HWC, as stb_image and IDX files store them) into an image.
+/// Ensures: result(y, x, c) == float(pixels[(y * width + x) * channels + c]).
+/// Throws: zoa::error(argument) on a zero size or a channel count other than 1 or 3.
+inline image image_from_u8(const std::uint8_t* pixels, std::size_t height, std::size_t width, std::size_t channels) {
+    image img = make_image(height, width, channels);
+    const std::size_t n = height * width * channels;
+    float* dst = img.data();
+    for (std::size_t i = 0; i < n; ++i) dst[i] = static_cast<float>(pixels[i]);
+    return img;
+}
+
+/// Converts an image to `channels` channels.
+/// 1 → 3: the gray value is replicated into R, G and B.
+/// 3 → 1: luma with torchvision's rgb_to_grayscale weights, L = 0.2989·R + 0.587·G + 0.114·B (float).
+/// Same count: a copy.
+/// Throws: zoa::error(argument) when channels is not 1 or 3; zoa::error(shape) on an invalid input image.
+inline image to_channels(const image& img, std::size_t channels) {
+    check_image(img, "to_channels");
+    require(channels == 1 || channels == 3, error_code::argument, "to_channels: channels must be 1 or 3, got ",
+            channels);
+    const std::size_t c_in = image_channels(img);
+    if (c_in == channels) return img;
+    const std::size_t hw = image_height(img) * image_width(img);
+    image out = make_image(image_height(img), image_width(img), channels);
+    const float* src = img.data();
+    float* dst = out.data();
+    if (channels == 3) {
+        for (std::size_t i = 0; i < hw; ++i) dst[3 * i] = dst[3 * i + 1] = dst[3 * i + 2] = src[i];
+    } else {
+        for (std::size_t i = 0; i < hw; ++i)
+            dst[i] = 0.2989f * src[3 * i] + 0.587f * src[3 * i + 1] + 0.114f * src[3 * i + 2];
+    }
+    return out;
+}
+
+/// Clamps every pixel into [0, 255] in place (NaN becomes 0): p = min(max(p, 0), 255).
+inline void clamp_pixels(image& img) noexcept {
+    float* p = img.data();
+    const std::size_t n = img.size();
+    for (std::size_t i = 0; i < n; ++i) p[i] = p[i] > 0.0f ? std::min(p[i], 255.0f) : 0.0f;
+}
+
+}  // namespace zoa::data
+// ---- end zoa/data/image.hpp
+
+namespace zoa::io {
+
+using data::image;
+
+/// Resampling kernels, as torch.nn.functional.interpolate implements them for float tensors
+/// (align_corners=False, antialias=False, torchvision's Resize on tensors).
+enum class interpolation_mode { nearest, bilinear, bicubic };
+
+/// "nearest", "bilinear" or "bicubic".
+inline const char* to_string(interpolation_mode m) noexcept {
+    switch (m) {
+        case interpolation_mode::nearest: return "nearest";
+        case interpolation_mode::bilinear: return "bilinear";
+        case interpolation_mode::bicubic: return "bicubic";
+    }
+    return "unknown";
+}
+
+/// Parses "nearest", "bilinear" or "bicubic" (case-insensitive).
+/// Throws: zoa::error(argument) naming the text otherwise.
+inline interpolation_mode parse_interpolation(const std::string& text) {
+    std::string t = text;
+    std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (t == "nearest") return interpolation_mode::nearest;
+    if (t == "bilinear") return interpolation_mode::bilinear;
+    if (t == "bicubic") return interpolation_mode::bicubic;
+    fail(error_code::argument, "unknown interpolation '", text, "': expected nearest, bilinear or bicubic");
+}
+
+/// Parses a comma-separated list of finite floats ("0.485,0.456,0.406"). `what` names the value in errors.
+/// Throws: zoa::error(argument) on an empty list, an empty item, or an item that is not a finite number.
+inline std::vector<float> parse_float_list(const std::string& text, const std::string& what) {
+    std::vector<float> values;
+    std::size_t begin = 0;
+    for (;;) {
+        const std::size_t end = std::min(text.find(',', begin), text.size());
+        const std::string item = text.substr(begin, end - begin);
+        std::size_t used = 0;
+        float v = 0.0f;
+        try {
+            v = std::stof(item, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        require(used > 0 && item.find_first_not_of(" \t", used) == std::string::npos && std::isfinite(v),
+                error_code::argument, what, ": '", item, "' in '", text, "' is not a finite number");
+        values.push_back(v);
+        if (end == text.size()) break;
+        begin = end + 1;
+    }
+    return values;
+}
+
+namespace detail {
+/// Source indices and weights of one output axis: out[i] = Σ_k weight[i·taps + k] · in[index[i·taps + k]].
+struct axis_taps {
+    std::size_t taps = 1;
+    std::vector<std::size_t> index;
+    std::vector<float> weight;
+};
+
+/// torch's per-axis rules (aten/src/ATen/native/UpSample.h), scale = float(in) / float(out):
+///   nearest:  src = min(floor(i·scale), in−1), weight 1.
+///   bilinear: r = max(scale·(i+0.5) − 0.5, 0); i0 = floor(r); i1 = i0 + (i0 < in−1); λ1 = clamp(r−i0, 0, 1);
+///             weights (1−λ1, λ1).
+///   bicubic:  r = scale·(i+0.5) − 0.5 (not clamped); i0 = min(floor(r), in−1); t = clamp(r−i0, 0, 1);
+///             taps at clamp(i0−1+k, 0, in−1), k = 0..3, Keys kernel with A = −0.75:
+///             w0 = c2(t+1), w1 = c1(t), w2 = c1(1−t), w3 = c2(2−t),
+///             c1(x) = ((A+2)x − (A+3))x² + 1,  c2(x) = ((Ax − 5A)x + 8A)x − 4A.
+inline axis_taps make_taps(std::size_t in, std::size_t out, interpolation_mode mode) {
+    axis_taps a;
+    a.taps = mode == interpolation_mode::nearest ? 1 : mode == interpolation_mode::bilinear ? 2 : 4;
+    a.index.resize(out * a.taps);
+    a.weight.resize(out * a.taps);
+    const float scale = static_cast<float>(in) / static_cast<float>(out);
+    const auto last = static_cast<std::ptrdiff_t>(in) - 1;
+    for (std::size_t i = 0; i < out; ++i) {
+        std::size_t* idx = a.index.data() + i * a.taps;
+        float* w = a.weight.data() + i * a.taps;
+        if (mode == interpolation_mode::nearest) {
+            const auto s = static_cast<std::ptrdiff_t>(std::floor(static_cast<float>(i) * scale));
+            idx[0] = static_cast<std::size_t>(std::min(s, last));
+            w[0] = 1.0f;
+            continue;
+        }
+        const auto r = static_cast<float>(static_cast<double>(scale) * (static_cast<double>(i) + 0.5) - 0.5);
+        if (mode == interpolation_mode::bilinear) {
+            const float rc = r < 0.0f ? 0.0f : r;
+            const auto i0 = std::min(static_cast<std::ptrdiff_t>(rc), last);
+            const float l1 = std::min(std::max(rc - static_cast<float>(i0), 0.0f), 1.0f);
+            idx[0] = static_cast<std::size_t>(i0);
+            idx[1] = static_cast<std::size_t>(i0 < last ? i0 + 1 : i0);
+            w[0] = 1.0f - l1;
+            w[1] = l1;
+            continue;
+        }
+        constexpr float A = -0.75f;
+        const auto c1 = [](float x) { return ((A + 2.0f) * x - (A + 3.0f)) * x * x + 1.0f; };
+        const auto c2 = [](float x) { return ((A * x - 5.0f * A) * x + 8.0f * A) * x - 4.0f * A; };
+        const auto i0 = std::min(static_cast<std::ptrdiff_t>(std::floor(r)), last);
+        const float t = std::min(std::max(r - static_cast<float>(i0), 0.0f), 1.0f);
+        w[0] = c2(t + 1.0f);
+        w[1] = c1(t);
+        w[2] = c1(1.0f - t);
+        w[3] = c2(2.0f - t);
+        for (std::ptrdiff_t k = 0; k < 4; ++k) idx[k] = static_cast<std::size_t>(std::clamp(i0 - 1 + k, std::ptrdiff_t{0}, last));
+    }
+    return a;
+}
+}  // namespace detail
+
+/// Resizes to out_h × out_w like torch.nn.functional.interpolate(x, size=(out_h, out_w), mode, align_corners=False,
+/// antialias=False) on a float tensor: separable, width first then height, each output = Σ weight · input with the
+/// taps of detail::make_taps. Same size ⇒ an exact copy. Bicubic can overshoot [0, 255] (negative kernel lobes),
+/// exactly as torch does on floats; call data::clamp_pixels when the invariant matters (prepare_image does).
+/// No antialiasing: downscaling by more than 2× aliases (as torchvision tensors, unlike PIL).
+/// Throws: zoa::error(shape) on an invalid image; zoa::error(argument) when out_h or out_w is 0.
+inline image resize(const image& img, std::size_t out_h, std::size_t out_w,
+                    interpolation_mode mode = interpolation_mode::bilinear) {
+    data::check_image(img, "resize");
+    require(out_h > 0 && out_w > 0, error_code::argument, "resize: output size must be > 0, got ", out_h, "x", out_w);
+    const std::size_t h = data::image_height(img), w = data::image_width(img), c = data::image_channels(img);
+    if (h == out_h && w == out_w) return img;
+    const detail::axis_taps tx = detail::make_taps(w, out_w, mode), ty = detail::make_taps(h, out_h, mode);
+    image tmp = data::make_image(h, out_w, c);
+    const float* src = img.data();
+    float* t = tmp.data();
+    for (std::size_t y = 0; y < h; ++y)
+        for (std::size_t x = 0; x < out_w; ++x)
+            for (std::size_t ch = 0; ch < c; ++ch) {
+                float acc = 0.0f;
+                for (std::size_t k = 0; k < tx.taps; ++k)
+                    acc += tx.weight[x * tx.taps + k] * src[(y * w + tx.index[x * tx.taps + k]) * c + ch];
+                t[(y * out_w + x) * c + ch] = acc;
+            }
+    image out = data::make_image(out_h, out_w, c);
+    float* dst = out.data();
+    for (std::size_t y = 0; y < out_h; ++y)
+        for (std::size_t i = 0; i < out_w * c; ++i) {
+            float acc = 0.0f;
+            for (std::size_t k = 0; k < ty.taps; ++k)
+                acc += ty.weight[y * ty.taps + k] * t[ty.index[y * ty.taps + k] * out_w * c + i];
+            dst[y * out_w * c + i] = acc;
+        }
+    return out;
+}
+
+/// Output size {height, width} of torchvision's Resize(shorter) (_compute_resized_output_size): the shorter side
+/// becomes `shorter`, the longer side int(shorter · long / short) (truncated, computed in double).
+/// Throws: zoa::error(argument) when a size is 0.
+inline std::array<std::size_t, 2> shorter_side_size(std::size_t height, std::size_t width, std::size_t shorter) {
+    require(height > 0 && width > 0 && shorter > 0, error_code::argument, "shorter_side_size: sizes must be > 0, got ",
+            height, "x", width, " -> ", shorter);
+    const std::size_t s = std::min(height, width), l = std::max(height, width);
+    const auto nl = static_cast<std::size_t>(static_cast<double>(shorter) * static_cast<double>(l) / static_cast<double>(s));
+    return width <= height ? std::array<std::size_t, 2>{nl, shorter} : std::array<std::size_t, 2>{shorter, nl};
+}
+
+/// torchvision Resize(shorter): scales the shorter side to `shorter`, keeping the aspect ratio (see shorter_side_size).
+inline image resize_shorter_side(const image& img, std::size_t shorter, interpolation_mode mode) {
+    data::check_image(img, "resize_shorter_side");
+    const auto hw = shorter_side_size(data::image_height(img), data::image_width(img), shorter);
+    return resize(img, hw[0], hw[1], mode);
+}
+
+/// Offset of a centered window of `crop` pixels along an axis of `size` pixels, as torchvision's center_crop:
+/// crop ≤ size: int(round((size − crop) / 2)) with Python's round-half-to-even (33 / 2 = 16.5 → 16, 35 / 2 → 18);
+/// crop > size: −((crop − size) // 2), i.e. zero padding of ⌊·/2⌋ before and ⌈·/2⌉ after.
+inline std::ptrdiff_t center_crop_offset(std::size_t size, std::size_t crop) noexcept {
+    if (crop > size) return -static_cast<std::ptrdiff_t>((crop - size) / 2);
+    const std::size_t d = size - crop, k = d / 2;
+    return static_cast<std::ptrdiff_t>(d % 2 == 0 || k % 2 == 0 ? k : k + 1);
+}
+
+/// torchvision CenterCrop((crop_h, crop_w)): out(y, x) = in(y + top, x + left), zero where that falls outside the
+/// image (a crop larger than the image pads with 0), top/left from center_crop_offset.
+/// Throws: zoa::error(shape) on an invalid image; zoa::error(argument) when a crop size is 0.
+inline image center_crop(const image& img, std::size_t crop_h, std::size_t crop_w) {
+    data::check_image(img, "center_crop");
+    require(crop_h > 0 && crop_w > 0, error_code::argument, "center_crop: crop size must be > 0, got ", crop_h, "x",
+            crop_w);
+    const std::size_t h = data::image_height(img), w = data::image_width(img), c = data::image_channels(img);
+    const std::ptrdiff_t top = center_crop_offset(h, crop_h), left = center_crop_offset(w, crop_w);
+    image out = data::make_image(crop_h, crop_w, c);
+    for (std::size_t y = 0; y < crop_h; ++y) {
+        const std::ptrdiff_t sy = static_cast<std::ptrdiff_t>(y) + top;
+        if (sy < 0 || sy >= static_cast<std::ptrdiff_t>(h)) continue;
+        for (std::size_t x = 0; x < crop_w; ++x) {
+            const std::ptrdiff_t sx = static_cast<std::ptrdiff_t>(x) + left;
+            if (sx < 0 || sx >= static_cast<std::ptrdiff_t>(w)) continue;
+            for (std::size_t ch = 0; ch < c; ++ch)
+                out(y, x, ch) = img(static_cast<std::size_t>(sy), static_cast<std::size_t>(sx), ch);
+        }
+    }
+    return out;
+}
+
+/// ImageNet channel statistics (torchvision / timm IMAGENET_DEFAULT_MEAN / _STD).
+inline const std::vector<float>& imagenet_mean() {
+    static const std::vector<float> v{0.485f, 0.456f, 0.406f};
+    return v;
+}
+inline const std::vector<float>& imagenet_std() {
+    static const std::vector<float> v{0.229f, 0.224f, 0.225f};
+    return v;
+}
+
+/// How an image becomes a model input. Pipeline (prepare_image + normalize_chw):
+///   1. channels: convert to `channels` (1 or 3; data::to_channels);
+///   2. if the image is already crop × crop (the model's input size): nothing else, no resampling;
+///   3. else if resize > 0: torchvision Resize(resize) (shorter side) with `interpolation`, bicubic clamped to [0,255];
+///   4. if crop > 0: torchvision CenterCrop(crop) (pads with 0 when the image is smaller);
+///   5. per channel c: x = (p / 255 − mean[c]) / std_dev[c] (float), written as CHW.
+/// mean and std_dev have 1 entry (used for every channel) or `channels` entries.
+/// There is no model-independent default: the defaults (mean 0, std 1 ⇒ x = p/255) are rarely right. Use the
+/// model's own values (its metadata), torchvision_imagenet() or timm_inception(); see docs/data.md.
+struct preprocess_config {
+    std::vector<float> mean{0.0f};     ///< subtracted after /255
+    std::vector<float> std_dev{1.0f};  ///< divides after the mean (named std in torchvision; `std` is reserved here)
+    interpolation_mode interpolation = interpolation_mode::bilinear;
+    std::size_t resize = 0;    ///< shorter side before cropping; 0 = no resize
+    std::size_t crop = 0;      ///< square center crop = model input size; 0 = no crop (images must then agree in size)
+    std::size_t channels = 3;  ///< 1 or 3
+
+    /// torchvision ImageNet eval (ResNet): Resize(input·256/224) bilinear, CenterCrop(input), ImageNet mean/std.
+    static preprocess_config torchvision_imagenet(std::size_t input = 224) {
+        return {imagenet_mean(), imagenet_std(), interpolation_mode::bilinear, input * 256 / 224, input, 3};
+    }
+    /// timm ViT (augreg) eval: Resize(floor(input / crop_pct)) bicubic, CenterCrop(input), mean = std = 0.5.
+    static preprocess_config timm_inception(std::size_t input = 224, double crop_pct = 0.9) {
+        return {{0.5f, 0.5f, 0.5f}, {0.5f, 0.5f, 0.5f}, interpolation_mode::bicubic,
+                static_cast<std::size_t>(std::floor(static_cast<double>(input) / crop_pct)), input, 3};
+    }
+
+    /// Throws: zoa::error(argument) when channels is not 1 or 3, mean/std_dev sizes are not 1 or channels, a
+    /// std_dev entry is not > 0, or a value is not finite.
+    void validate() const {
+        require(channels == 1 || channels == 3, error_code::argument, "preprocess_config: channels must be 1 or 3, got ",
+                channels);
+        require(mean.size() == 1 || mean.size() == channels, error_code::argument, "preprocess_config: mean has ",
+                mean.size(), " values, expected 1 or ", channels);
+        require(std_dev.size() == 1 || std_dev.size() == channels, error_code::argument, "preprocess_config: std has ",
+                std_dev.size(), " values, expected 1 or ", channels);
+        for (float m : mean) require(std::isfinite(m), error_code::argument, "preprocess_config: mean ", m, " is not finite");
+        for (float s : std_dev)
+            require(std::isfinite(s) && s > 0.0f, error_code::argument, "preprocess_config: std ", s, " must be > 0");
+    }
+    float mean_of(std::size_t c) const noexcept { return mean.size() == 1 ? mean[0] : mean[c]; }
+    float std_of(std::size_t c) const noexcept { return std_dev.size() == 1 ? std_dev[0] : std_dev[c]; }
+};
+
+/// Steps 1–4 of preprocess_config: the image at model input size, HWC, values in [0, 255].
+/// Throws: as preprocess_config::validate, data::check_image and resize.
+inline image prepare_image(const image& img, const preprocess_config& cfg) {
+    cfg.validate();
+    data::check_image(img, "prepare_image");
+    image out = data::image_channels(img) == cfg.channels ? img : data::to_channels(img, cfg.channels);
+    if (cfg.crop > 0 && data::image_height(out) == cfg.crop && data::image_width(out) == cfg.crop) return out;
+    if (cfg.resize > 0) {
+        out = resize_shorter_side(out, cfg.resize, cfg.interpolation);
+        if (cfg.interpolation == interpolation_mode::bicubic) data::clamp_pixels(out);
+    }
+    if (cfg.crop > 0) out = center_crop(out, cfg.crop, cfg.crop);
+    return out;
+}
+
+/// Step 5: writes dst[c·H·W + y·W + x] = (img(y, x, c) / 255 − mean[c]) / std[c] for a prepared image whose channel
+/// count equals cfg.channels. `dst` must hold H·W·C floats.
+/// Throws: zoa::error(shape) when the image's channels differ from cfg.channels.
+inline void normalize_chw(const image& img, const preprocess_config& cfg, float* dst) {
+    const std::size_t h = data::image_height(img), w = data::image_width(img), c = data::image_channels(img);
+    require(c == cfg.channels, error_code::shape, "normalize_chw: image has ", c, " channels, config expects ",
+            cfg.channels);
+    const float* src = img.data();
+    for (std::size_t ch = 0; ch < c; ++ch) {
+        const float m = cfg.mean_of(ch), s = cfg.std_of(ch);
+        float* plane = dst + ch * h * w;
+        for (std::size_t i = 0; i < h * w; ++i) plane[i] = (src[i * c + ch] / 255.0f - m) / s;
+    }
+}
+
+/// Preprocesses images (prepare_image + normalize_chw) into one NCHW batch [N, channels, H, W].
+/// With a context, images are processed in parallel (results identical for any thread count).
+/// Throws: zoa::error(argument) on an empty list; zoa::error(shape) naming the first image whose prepared size
+/// differs from image 0's (set crop, or pass same-size images); errors of prepare_image.
+inline xt::xtensor<float, 4> make_batch(const std::vector<image>& images, const preprocess_config& cfg,
+                                        execution_context* ctx = nullptr) {
+    require(!images.empty(), error_code::argument, "make_batch: no images");
+    cfg.validate();
+    std::vector<image> prepared(images.size());
+    const auto prepare = [&](std::size_t b, std::size_t e) {
+        for (std::size_t i = b; i < e; ++i) prepared[i] = prepare_image(images[i], cfg);
+    };
+    if (ctx != nullptr) ctx->parallel_for(images.size(), prepare); else prepare(0, images.size());
+    const std::size_t h = data::image_height(prepared[0]), w = data::image_width(prepared[0]);
+    for (std::size_t i = 1; i < prepared.size(); ++i)
+        require(data::image_height(prepared[i]) == h && data::image_width(prepared[i]) == w, error_code::shape,
+                "make_batch: image ", i, " is ", data::image_height(prepared[i]), "x", data::image_width(prepared[i]),
+                " after preprocessing, image 0 is ", h, "x", w, " (set preprocess_config::crop)");
+    xt::xtensor<float, 4> batch(std::array<std::size_t, 4>{images.size(), cfg.channels, h, w});
+    const std::size_t per = cfg.channels * h * w;
+    const auto normalize = [&](std::size_t b, std::size_t e) {
+        for (std::size_t i = b; i < e; ++i) normalize_chw(prepared[i], cfg, batch.data() + i * per);
+    };
+    if (ctx != nullptr) ctx->parallel_for(images.size(), normalize); else normalize(0, images.size());
+    return batch;
+}
+
+}  // namespace zoa::io
+// ---- end zoa/io/preprocess.hpp
+// #include "zoa/io/preprocess_metadata.hpp"
+// ---- begin zoa/io/preprocess_metadata.hpp
+// zoa — preprocess_config to and from the JSON stored in a model file's "zoa.preprocess" metadata entry
+
+#include <cmath>
+#include <cstddef>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+// #include "zoa/core/error.hpp"
+// #include "zoa/io/preprocess.hpp"
+
+namespace zoa::io {
+
+/// Metadata key under which model files store their preprocessing (value: a JSON object, see below).
+inline constexpr const char* preprocess_metadata_key = "zoa.preprocess";
+
+/// Reads preprocessing from the "zoa.preprocess" JSON object (as tools/reference/train_fmnist.py writes it):
+///   "mean", "std":      number arrays (1 or C values)
+///   "input_size":       [C, H, W] with H == W  → channels = C, crop = H
+///   "interpolation":    "nearest" | "bilinear" | "bicubic" | "none" ("none": no resize; images must already be
+///                       H × W or are center-cropped/padded to it)
+///   "crop_pct":         resize = floor(H / crop_pct) (timm convention; 1.0 ⇒ resize = H)
+///   "resize", "crop":   explicit integers, override the two rules above
+///   "pixel_scale":      must be "x/255" when present (the only scaling zoa implements)
+///   "channels":         an integer sets channels (input_size's C wins); a string ("gray_to_rgb", "rgb") is
+///                       informational
+/// Keys absent from the object keep the value of `fallback`; unknown keys are ignored. `name` prefixes errors.
+/// Throws: zoa::error(format) on invalid JSON or a key of the wrong type/value; errors of validate().
+inline preprocess_config preprocess_from_json(const std::string& text, const std::string& name,
+                                              preprocess_config fallback = {}) {
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::exception& e) {
+        fail(error_code::format, name, ": ", preprocess_metadata_key, " is not valid JSON: ", e.what());
+    }
+    require(j.is_object(), error_code::format, name, ": ", preprocess_metadata_key, " must be a JSON object");
+    preprocess_config cfg = std::move(fallback);
+    const auto floats = [&](const char* key, std::vector<float>& out) {
+        if (!j.contains(key)) return;
+        const auto& v = j[key];
+        require(v.is_array() && !v.empty(), error_code::format, name, ": ", preprocess_metadata_key, ".", key,
+                " must be a non-empty number array, got ", v.dump());
+        out.clear();
+        for (const auto& x : v) {
+            require(x.is_number(), error_code::format, name, ": ", preprocess_metadata_key, ".", key,
+                    " must hold numbers, got ", x.dump());
+            out.push_back(x.get<float>());
+        }
+    };
+    const auto size_of = [&](const char* key) {
+        const auto& v = j[key];
+        require(v.is_number_unsigned() || (v.is_number_integer() && v.get<long long>() >= 0), error_code::format,
+                name, ": ", preprocess_metadata_key, ".", key, " must be a non-negative integer, got ", v.dump());
+        return v.get<std::size_t>();
+    };
+    if (j.contains("channels") && j["channels"].is_number()) cfg.channels = size_of("channels");
+    floats("mean", cfg.mean);
+    floats("std", cfg.std_dev);
+    bool resample = true;
+    if (j.contains("interpolation")) {
+        require(j["interpolation"].is_string(), error_code::format, name, ": ", preprocess_metadata_key,
+                ".interpolation must be a string, got ", j["interpolation"].dump());
+        const std::string mode = j["interpolation"].get<std::string>();
+        if (mode == "none") {
+            resample = false;
+            cfg.resize = 0;
+        } else {
+            require(mode == "nearest" || mode == "bilinear" || mode == "bicubic", error_code::format, name, ": ",
+                    preprocess_metadata_key, ".interpolation: unknown interpolation '", mode,
+                    "' (expected nearest, bilinear, bicubic or none)");
+            cfg.interpolation = parse_interpolation(mode);
+        }
+    }
+    if (j.contains("input_size")) {
+        const auto& v = j["input_size"];
+        require(v.is_array() && v.size() == 3 && v[0].is_number_unsigned() && v[1].is_number_unsigned() &&
+                    v[2].is_number_unsigned(),
+                error_code::format, name, ": ", preprocess_metadata_key, ".input_size must be [C, H, W], got ",
+                v.dump());
+        const auto c = v[0].get<std::size_t>(), h = v[1].get<std::size_t>(), w = v[2].get<std::size_t>();
+        require(h == w && h > 0, error_code::format, name, ": ", preprocess_metadata_key,
+                ".input_size must be square and non-empty, got ", v.dump());
+        cfg.channels = c;
+        cfg.crop = h;
+        if (resample) cfg.resize = h;
+    }
+    if (j.contains("crop_pct") && resample && cfg.crop > 0) {
+        require(j["crop_pct"].is_number() && j["crop_pct"].get<double>() > 0.0 && j["crop_pct"].get<double>() <= 1.0,
+                error_code::format, name, ": ", preprocess_metadata_key, ".crop_pct must be in (0, 1], got ",
+                j["crop_pct"].dump());
+        cfg.resize = static_cast<std::size_t>(std::floor(static_cast<double>(cfg.crop) / j["crop_pct"].get<double>()));
+    }
+    if (j.contains("resize")) cfg.resize = size_of("resize");
+    if (j.contains("crop")) cfg.crop = size_of("crop");
+    if (j.contains("pixel_scale"))
+        require(j["pixel_scale"] == "x/255", error_code::format, name, ": ", preprocess_metadata_key,
+                ".pixel_scale must be \"x/255\", got ", j["pixel_scale"].dump());
+    cfg.validate();
+    return cfg;
+}
+
+/// The JSON object preprocess_from_json reads back into an equal config (explicit resize and crop, no crop_pct).
+inline std::string preprocess_to_json(const preprocess_config& cfg) {
+    cfg.validate();
+    nlohmann::json j;
+    j["mean"] = cfg.mean;
+    j["std"] = cfg.std_dev;
+    j["interpolation"] = to_string(cfg.interpolation);
+    j["resize"] = cfg.resize;
+    j["crop"] = cfg.crop;
+    if (cfg.crop > 0) j["input_size"] = {cfg.channels, cfg.crop, cfg.crop};
+    else j["channels"] = cfg.channels;
+    j["pixel_scale"] = "x/255";
+    return j.dump();
+}
+
+}  // namespace zoa::io
+// ---- end zoa/io/preprocess_metadata.hpp
+// #include "zoa/io/safetensors.hpp"
+// ---- begin zoa/io/safetensors.hpp
+// zoa — safetensors support: validated mmap reader (safetensors_file) and atomic writer (safetensors_writer)
+
+// #include "zoa/io/safetensors_reader.hpp"
+// #include "zoa/io/safetensors_writer.hpp"
 // ---- end zoa/io/safetensors.hpp
 
 // #include "zoa/data/idx.hpp"
@@ -5102,106 +12476,6 @@ inline idx_dataset load_fashion_mnist(fashion_mnist_split split, const std::stri
 #include <xtensor/xtensor.hpp>
 
 // #include "zoa/adapt/model_hooks.hpp"
-// ---- begin zoa/adapt/model_hooks.hpp
-// zoa — the contract between a model and the adapters: adapted norm layers, features, logits, embedding stats
-
-#include <cstddef>
-#include <string>
-#include <type_traits>
-#include <utility>
-#include <vector>
-
-#include <xtensor/xtensor.hpp>
-
-namespace zoa::adapt {
-
-/// Model family: selects the reference's per-architecture loss forms and quirks (ZOA/FOA on ViT vs ResNet).
-enum class model_family { vit, resnet };
-
-/// One adapted normalization layer (LayerNorm or BatchNorm): its source affine parameters.
-/// The pointers stay owned by the (immutable) model and must outlive the adapter.
-struct norm_layer_info {
-    std::string name;            ///< e.g. "blocks.1.norm1" or "layer2.0.bn1"
-    std::size_t channels = 0;    ///< length of weight and of bias
-    const float* weight = nullptr;
-    const float* bias = nullptr;
-};
-
-/// What a model exposes for adaptation. Flat parameter layout used everywhere in zoa::adapt:
-/// [w_0 (channels_0), b_0 (channels_0), w_1, b_1, ...] in the order of `norms` (the reference's e0 order).
-struct adapt_layout {
-    std::vector<norm_layer_info> norms;
-    /// Sizes of the feature groups in forward_result::features, in order; the last group feeds the classifier
-    /// (ViT: one group per block, the CLS token after the next norm; ResNet: pooled stage outputs).
-    std::vector<std::size_t> feature_groups;
-    std::size_t num_classes = 0;
-    /// Reference quirk (spec §6 item 2): ResNet's shift uses the scalar mean of the last source channel.
-    bool reference_scalar_shift = false;
-    model_family family = model_family::vit;
-    /// FOA prompt granularity: a prompt is a whole number of units of this many floats (ViT: embed_dim per prompt
-    /// token; ResNet: the 3×3×7×7 input-prompt conv = 441); 0 = the model takes no prompt.
-    std::size_t prompt_unit = 0;
-    /// FOA's initial prompt: ViT draws U(−scale, scale) with scale = sqrt(6/(in_chans·patch² + embed_dim)) and starts
-    /// CMA-ES at 0; ResNet draws N(0, scale²) (kaiming fan_out) and starts CMA-ES at that draw.
-    float prompt_init_scale = 0.0f;
-
-    /// Total number of adapted scalars (Σ 2·channels).
-    std::size_t parameter_count() const {
-        std::size_t n = 0;
-        for (const auto& l : norms) n += 2 * l.channels;
-        return n;
-    }
-    /// Total feature width (Σ feature_groups).
-    std::size_t feature_width() const {
-        std::size_t n = 0;
-        for (auto g : feature_groups) n += g;
-        return n;
-    }
-};
-
-/// Inputs of one adapted forward pass.
-struct forward_request {
-    const float* norm_params = nullptr;  ///< effective flat affine params (layout above); nullptr = source params
-    const float* shift = nullptr;        ///< activation shift added to the last feature group before the head
-    bool embedding_stats = true;         ///< compute embed_mean/embed_var (domain-shift detection)
-    const float* prompt = nullptr;       ///< FOA prompt (ViT: tokens inserted after CLS; ResNet: input conv weights)
-    std::size_t prompt_size = 0;         ///< floats in prompt, a multiple of adapt_layout::prompt_unit
-    bool batch_statistics = false;       ///< BatchNorm normalises with the batch's statistics (ResNet ZOA/BN-adapt)
-};
-
-/// Outputs of one adapted forward pass; buffers are reused between calls.
-struct forward_result {
-    xt::xtensor<float, 2> features;        ///< B × Σ feature_groups
-    xt::xtensor<float, 2> logits;          ///< B × C: head(last group), unshifted (enters the loss)
-    xt::xtensor<float, 2> shifted_logits;  ///< B × C: head(last group + shift); empty when no shift was given
-    std::vector<float> embed_mean;         ///< per embedding dim, over batch and tokens/pixels
-    std::vector<float> embed_var;          ///< unbiased variance, same reduction
-};
-
-namespace detail {
-template <class M, class Batch, class = void>
-struct is_adaptable : std::false_type {};
-template <class M, class Batch>
-struct is_adaptable<M, Batch,
-                    std::void_t<decltype(std::declval<const M&>().layout()),
-                                decltype(std::declval<const M&>().forward_adapt(
-                                    std::declval<const Batch&>(), std::declval<const forward_request&>(),
-                                    std::declval<forward_result&>()))>>
-    : std::is_convertible<decltype(std::declval<const M&>().layout()), adapt_layout> {};
-}  // namespace detail
-
-/// Optional, for T3A: `void classify(const xt::xtensor<float, 2>& features, xt::xtensor<float, 2>& logits) const`
-/// applies the (possibly quantized) classifier head to rows of last-group features, and
-/// `std::vector<float> classifier_weight() const` returns the head's float weight (C × last-group dim, row-major).
-
-/// True when M is an adaptable model for batches of type Batch:
-///   adapt_layout layout() const;
-///   void forward_adapt(const Batch&, const forward_request&, forward_result&) const;
-template <class M, class Batch>
-inline constexpr bool is_adaptable_v = detail::is_adaptable<M, Batch>::value;
-
-}  // namespace zoa::adapt
-// ---- end zoa/adapt/model_hooks.hpp
 // #include "zoa/adapt/t3a.hpp"
 // ---- begin zoa/adapt/t3a.hpp
 // zoa — T3A (Iwasawa & Matsuo, NeurIPS 2021): test-time classifier adjustment from low-entropy supports
@@ -6358,6 +13632,7 @@ private:
         forward_request req;
         req.norm_params = theta;
         req.shift = shift;
+        req.batch_statistics = layout_.family == model_family::resnet;  // spec §1.2: every BN on batch statistics
         model_->forward_adapt(x, req, out);
         ++stats_.forwards;
         require(out.features.dimension() == 2 && out.features.shape(1) == layout_.feature_width() &&
@@ -7420,6 +14695,120 @@ private:
 // #include "zoa/adapt/perturbation.hpp"
 // #include "zoa/adapt/shift_detector.hpp"
 // #include "zoa/adapt/spsa.hpp"
+// #include "zoa/adapt/state_io.hpp"
+// ---- begin zoa/adapt/state_io.hpp
+// zoa — safetensors files for source statistics (with provenance) and adapter state (a fleet shares domains)
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+// #include "zoa/adapt/objective.hpp"
+// #include "zoa/adapt/zoa_adapter.hpp"
+// #include "zoa/core/error.hpp"
+// #include "zoa/io/safetensors.hpp"
+
+namespace zoa::adapt {
+
+/// Writes source statistics: tensors "mean", "std" (F32) and "groups" (I64); the provenance map goes to
+/// __metadata__ together with "zoa.kind" = "source_statistics".
+inline void save_source_statistics(const source_statistics& s, const std::string& path) {
+    io::safetensors_writer w;
+    w.add("mean", {s.mean.size()}, s.mean);
+    w.add("std", {s.std.size()}, s.std);
+    const std::vector<std::int64_t> groups(s.groups.begin(), s.groups.end());
+    w.add("groups", {groups.size()}, groups);
+    for (const auto& [k, v] : s.provenance) w.set_metadata(k, v);
+    w.set_metadata("zoa.kind", "source_statistics");
+    w.save(path);
+}
+
+/// Reads a file written by save_source_statistics.
+/// Throws: zoa::error(format) when it is not a source-statistics file or sizes disagree.
+inline source_statistics load_source_statistics(const std::string& path) {
+    const auto f = io::safetensors_file::open(path);
+    const auto& meta = f.metadata();
+    const auto kind = meta.find("zoa.kind");
+    require(kind != meta.end() && kind->second == "source_statistics", error_code::format, path,
+            ": not a zoa source-statistics file (metadata zoa.kind is '",
+            kind == meta.end() ? std::string("<missing>") : kind->second, "')");
+    source_statistics s;
+    s.mean = f.to_f32("mean");
+    s.std = f.to_f32("std");
+    for (auto g : f.read<std::int64_t>("groups")) {
+        require(g > 0, error_code::format, path, ": tensor 'groups' has a non-positive size ", g);
+        s.groups.push_back(static_cast<std::size_t>(g));
+    }
+    std::size_t total = 0;
+    for (auto g : s.groups) total += g;
+    require(s.mean.size() == s.std.size() && total == s.mean.size(), error_code::format, path, ": 'mean' has ",
+            s.mean.size(), " entries, 'std' ", s.std.size(), ", 'groups' sum to ", total);
+    for (const auto& [k, v] : meta)
+        if (k != "zoa.kind") s.provenance[k] = v;
+    return s;
+}
+
+/// Throws zoa::error(argument) naming the first provenance key whose value differs from `expected`
+/// (keys absent from the statistics are reported as missing).
+inline void check_provenance(const source_statistics& s, const std::map<std::string, std::string>& expected) {
+    for (const auto& [k, v] : expected) {
+        const auto it = s.provenance.find(k);
+        require(it != s.provenance.end(), error_code::argument, "source statistics lack provenance '", k,
+                "' (expected '", v, "')");
+        require(it->second == v, error_code::argument, "source statistics were computed for ", k, " = '",
+                it->second, "', but the model has '", v, "'");
+    }
+}
+
+/// Writes an adapter's mutable state (bank, α, ε, similarity, SGD buffer, shift history, domain statistics).
+inline void save_zoa_state(const zoa_state& s, const std::string& path) {
+    io::safetensors_writer w;
+    auto put = [&](const char* name, const std::vector<float>& v) { w.add(name, {v.size()}, v); };
+    put("alpha", s.alpha);
+    put("deltas", s.deltas);
+    put("epsilon", s.epsilon);
+    put("similarity", s.similarity);
+    put("sgd_buffer", s.sgd_buffer);
+    put("hist", s.hist);
+    put("domain_mean", s.domain_mean);
+    put("domain_var", s.domain_var);
+    const std::vector<std::int64_t> counters{static_cast<std::int64_t>(s.stats.batches),
+                                             static_cast<std::int64_t>(s.stats.forwards),
+                                             static_cast<std::int64_t>(s.stats.domain_shifts),
+                                             static_cast<std::int64_t>(s.stats.skipped_updates)};
+    w.add("counters", {counters.size()}, counters);
+    w.set_metadata("zoa.kind", "zoa_state");
+    w.save(path);
+}
+
+/// Reads a file written by save_zoa_state; pass the result to zoa_adapter::restore (which checks the sizes
+/// against the model and the bank capacity).
+inline zoa_state load_zoa_state(const std::string& path) {
+    const auto f = io::safetensors_file::open(path);
+    const auto kind = f.metadata().find("zoa.kind");
+    require(kind != f.metadata().end() && kind->second == "zoa_state", error_code::format, path,
+            ": not a zoa adapter-state file");
+    zoa_state s;
+    s.alpha = f.to_f32("alpha");
+    s.deltas = f.to_f32("deltas");
+    s.epsilon = f.to_f32("epsilon");
+    s.similarity = f.to_f32("similarity");
+    s.sgd_buffer = f.to_f32("sgd_buffer");
+    s.hist = f.to_f32("hist");
+    s.domain_mean = f.to_f32("domain_mean");
+    s.domain_var = f.to_f32("domain_var");
+    const auto c = f.read<std::int64_t>("counters");
+    require(c.size() == 4, error_code::format, path, ": tensor 'counters' has ", c.size(), " entries, expected 4");
+    s.stats.batches = static_cast<std::uint64_t>(c[0]);
+    s.stats.forwards = static_cast<std::uint64_t>(c[1]);
+    s.stats.domain_shifts = static_cast<std::uint64_t>(c[2]);
+    s.stats.skipped_updates = static_cast<std::uint64_t>(c[3]);
+    return s;
+}
+
+}  // namespace zoa::adapt
+// ---- end zoa/adapt/state_io.hpp
 // #include "zoa/adapt/t3a.hpp"
 // #include "zoa/adapt/zoa_adapter.hpp"
 // ---- end zoa/zoa.hpp
