@@ -4755,6 +4755,16 @@ inline void to_tensors(const module_params& mp, const std::string& name, tensor_
     for (std::size_t i = 0; i < 2; ++i) to_tensors(mp.operand[i], name + "." + mp.role(i) + "_quant", out);
 }
 
+/// True for the keys to_tensors() writes: "<module>.<role>_quant.{config,scale,zero_point}" (model loaders use it to
+/// tell quantizer tensors from weights in one file).
+inline bool is_param_key(const std::string& k) {
+    for (const char* suffix : {"_quant.config", "_quant.scale", "_quant.zero_point"}) {
+        const std::string s(suffix);
+        if (k.size() > s.size() && k.compare(k.size() - s.size(), s.size(), s) == 0) return true;
+    }
+    return false;
+}
+
 /// Calibrated parameters of a whole model: module name (timm/torchvision style) → its two quantizers.
 struct model_quant_params {
     std::map<std::string, module_params> modules;
@@ -8899,6 +8909,7 @@ struct resnet_memory {
 // #include "zoa/io/safetensors_reader.hpp"
 // #include "zoa/models/resnet_blocks.hpp"
 // #include "zoa/models/resnet_config.hpp"
+// #include "zoa/quant/param_tensors.hpp"
 
 namespace zoa::models {
 
@@ -8937,15 +8948,6 @@ struct resnet_load_options {
     bool strict = false;
     std::size_t threads = 1;  ///< worker threads of the model's execution context
 };
-
-/// True for keys that are a module's quantizer parameters ("<module>.<role>_quant.{config,scale,zero_point}").
-inline bool is_quant_param_key(const std::string& k) {
-    for (const char* s : {"_quant.config", "_quant.scale", "_quant.zero_point"}) {
-        const std::string suf(s);
-        if (k.size() > suf.size() && k.compare(k.size() - suf.size(), suf.size(), suf) == 0) return true;
-    }
-    return false;
-}
 
 /// Infers the config from the tensors: block (layer1.0.conv3 present ⇒ bottleneck), blocks per stage (consecutive
 /// layerS.j.conv1.weight), widths (layerS.0.conv1 out channels), in_chans and stem (conv1 kernel 7 ⇒ imagenet,
@@ -9035,7 +9037,7 @@ inline resnet_tensors read_resnet_tensors(const io::safetensors_file& f, const r
         const std::string tail = "num_batches_tracked";
         if (k.size() >= tail.size() && k.compare(k.size() - tail.size(), tail.size(), tail) == 0)
             report.skipped.push_back(k);
-        else if (!is_quant_param_key(k))
+        else if (!quant::is_param_key(k))
             report.unused.push_back(k);
     }
     if (!report.missing.empty()) {
@@ -9940,7 +9942,7 @@ void resnet<Policy>::build_quantized(const io::safetensors_file& f, const resnet
     if constexpr (quantized) {
         quant::tensor_map qm;
         for (const auto& k : f.keys())
-            if (is_quant_param_key(k)) qm[k] = f.to_f32(k);
+            if (quant::is_param_key(k)) qm[k] = f.to_f32(k);
         const quant::model_quant_params mqp = quant::model_quant_params::from_tensors(qm);
         site_params_.assign(sites_.size(), quant::quant_params{});
         std::vector<bool> seen(sites_.size(), false);
@@ -10408,14 +10410,6 @@ inline std::string torchvision_key(const std::string& timm) {
     fail(error_code::argument, "torchvision_key: no torchvision name for '", timm, "'");
 }
 
-inline bool is_quant_param_key(const std::string& k) {
-    for (const char* suffix : {"_quant.config", "_quant.scale", "_quant.zero_point"}) {
-        const std::string s(suffix);
-        if (k.size() > s.size() && k.compare(k.size() - s.size(), s.size(), s) == 0) return true;
-    }
-    return false;
-}
-
 /// The quantized module (PTQ4ViT name) a weight key belongs to, e.g. "blocks.0.attn.qkv.weight" → "blocks.0.attn.qkv";
 /// empty for tensors that are never quantized.
 inline std::string quant_module_of(const std::string& timm_key) {
@@ -10500,7 +10494,7 @@ inline vit_weights load_vit_weights(const io::safetensors_file& f, const vit_con
     // calibrated quantizer parameters stored in the file (F32 tensors named <module>.<role>_quant.*)
     quant::tensor_map qmap;
     for (const auto& t : f.tensors())
-        if (detail::is_quant_param_key(t.name)) qmap[t.name] = f.to_f32(t.name);
+        if (quant::is_param_key(t.name)) qmap[t.name] = f.to_f32(t.name);
     w.quant = quant::model_quant_params::from_tensors(qmap);
 
     const auto shapes = vit_tensor_shapes(w.config);

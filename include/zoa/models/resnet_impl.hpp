@@ -232,7 +232,7 @@ void resnet<Policy>::build_quantized(const io::safetensors_file& f, const resnet
     if constexpr (quantized) {
         quant::tensor_map qm;
         for (const auto& k : f.keys())
-            if (is_quant_param_key(k)) qm[k] = f.to_f32(k);
+            if (quant::is_param_key(k)) qm[k] = f.to_f32(k);
         const quant::model_quant_params mqp = quant::model_quant_params::from_tensors(qm);
         site_params_.assign(sites_.size(), quant::quant_params{});
         std::vector<bool> seen(sites_.size(), false);

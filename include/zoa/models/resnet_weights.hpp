@@ -17,6 +17,7 @@
 #include "zoa/io/safetensors_reader.hpp"
 #include "zoa/models/resnet_blocks.hpp"
 #include "zoa/models/resnet_config.hpp"
+#include "zoa/quant/param_tensors.hpp"
 
 namespace zoa::models {
 
@@ -55,15 +56,6 @@ struct resnet_load_options {
     bool strict = false;
     std::size_t threads = 1;  ///< worker threads of the model's execution context
 };
-
-/// True for keys that are a module's quantizer parameters ("<module>.<role>_quant.{config,scale,zero_point}").
-inline bool is_quant_param_key(const std::string& k) {
-    for (const char* s : {"_quant.config", "_quant.scale", "_quant.zero_point"}) {
-        const std::string suf(s);
-        if (k.size() > suf.size() && k.compare(k.size() - suf.size(), suf.size(), suf) == 0) return true;
-    }
-    return false;
-}
 
 /// Infers the config from the tensors: block (layer1.0.conv3 present ⇒ bottleneck), blocks per stage (consecutive
 /// layerS.j.conv1.weight), widths (layerS.0.conv1 out channels), in_chans and stem (conv1 kernel 7 ⇒ imagenet,
@@ -153,7 +145,7 @@ inline resnet_tensors read_resnet_tensors(const io::safetensors_file& f, const r
         const std::string tail = "num_batches_tracked";
         if (k.size() >= tail.size() && k.compare(k.size() - tail.size(), tail.size(), tail) == 0)
             report.skipped.push_back(k);
-        else if (!is_quant_param_key(k))
+        else if (!quant::is_param_key(k))
             report.unused.push_back(k);
     }
     if (!report.missing.empty()) {

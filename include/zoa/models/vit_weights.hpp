@@ -101,14 +101,6 @@ inline std::string torchvision_key(const std::string& timm) {
     fail(error_code::argument, "torchvision_key: no torchvision name for '", timm, "'");
 }
 
-inline bool is_quant_param_key(const std::string& k) {
-    for (const char* suffix : {"_quant.config", "_quant.scale", "_quant.zero_point"}) {
-        const std::string s(suffix);
-        if (k.size() > s.size() && k.compare(k.size() - s.size(), s.size(), s) == 0) return true;
-    }
-    return false;
-}
-
 /// The quantized module (PTQ4ViT name) a weight key belongs to, e.g. "blocks.0.attn.qkv.weight" → "blocks.0.attn.qkv";
 /// empty for tensors that are never quantized.
 inline std::string quant_module_of(const std::string& timm_key) {
@@ -193,7 +185,7 @@ inline vit_weights load_vit_weights(const io::safetensors_file& f, const vit_con
     // calibrated quantizer parameters stored in the file (F32 tensors named <module>.<role>_quant.*)
     quant::tensor_map qmap;
     for (const auto& t : f.tensors())
-        if (detail::is_quant_param_key(t.name)) qmap[t.name] = f.to_f32(t.name);
+        if (quant::is_param_key(t.name)) qmap[t.name] = f.to_f32(t.name);
     w.quant = quant::model_quant_params::from_tensors(qmap);
 
     const auto shapes = vit_tensor_shapes(w.config);

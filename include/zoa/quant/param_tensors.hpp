@@ -119,6 +119,16 @@ inline void to_tensors(const module_params& mp, const std::string& name, tensor_
     for (std::size_t i = 0; i < 2; ++i) to_tensors(mp.operand[i], name + "." + mp.role(i) + "_quant", out);
 }
 
+/// True for the keys to_tensors() writes: "<module>.<role>_quant.{config,scale,zero_point}" (model loaders use it to
+/// tell quantizer tensors from weights in one file).
+inline bool is_param_key(const std::string& k) {
+    for (const char* suffix : {"_quant.config", "_quant.scale", "_quant.zero_point"}) {
+        const std::string s(suffix);
+        if (k.size() > s.size() && k.compare(k.size() - s.size(), s.size(), s) == 0) return true;
+    }
+    return false;
+}
+
 /// Calibrated parameters of a whole model: module name (timm/torchvision style) → its two quantizers.
 struct model_quant_params {
     std::map<std::string, module_params> modules;
