@@ -39,7 +39,7 @@ void store_narrow(const xsimd::batch<std::int32_t, Arch>& v, T* dst) noexcept {
     }
 #endif
 #if XSIMD_WITH_AVX2
-    if constexpr (has_avx2_v<Arch>) {
+    if constexpr (arch_at_least_v<Arch, xsimd::avx2>) {  // 256-bit registers (AVX-512 tags took the branch above)
         const __m256i r = v;
         const __m128i w16 = _mm_packs_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
         _mm_storel_epi64(reinterpret_cast<__m128i*>(dst),
@@ -74,7 +74,7 @@ xsimd::batch<std::int32_t, Arch> load_widen(const T* src) noexcept {
     }
 #endif
 #if XSIMD_WITH_AVX2
-    if constexpr (has_avx2_v<Arch>) {
+    if constexpr (arch_at_least_v<Arch, xsimd::avx2>) {  // 256-bit registers (AVX-512 tags took the branch above)
         const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src));
         return ibatch(is_signed ? _mm256_cvtepi8_epi32(b) : _mm256_cvtepu8_epi32(b));
     }
