@@ -21,6 +21,7 @@
 #include "zoa/io/preprocess.hpp"
 #include "zoa/io/preprocess_metadata.hpp"
 #include "zoa/io/safetensors_reader.hpp"
+#include "zoa/models/resnet.hpp"
 #include "zoa/models/vit.hpp"
 #include "zoa/models/vit_calibration.hpp"
 #include "zoa/models/vit_io.hpp"
@@ -203,6 +204,59 @@ int predict_vit(const predict_args& a, const zoa::io::safetensors_file& f,
               "', which zoa predict does not offer; pass --precision and --calib DIR");
 }
 
+template <class Policy>
+int run_resnet(const predict_args& a, const zoa::io::safetensors_file& f, const zoa::models::resnet_load_options& lo,
+               const zoa::io::preprocess_config& pre, const std::shared_ptr<zoa::execution_context>& ctx) {
+    using model_t = zoa::models::resnet<Policy>;
+    std::unique_ptr<model_t> m;
+    if constexpr (model_t::quantized) {
+        if (a.calib.empty()) {
+            zoa::require(zoa_cli::file_precision(f) == a.precision, zoa::error_code::argument,
+                         "zoa predict: --precision ", a.precision, " needs ", f.path(), " to hold calibrated ",
+                         a.precision, " parameters (it does not) or calibration images: --calib DIR");
+            m = std::make_unique<model_t>(model_t::from_file(f, lo));
+        } else {  // MQBench academic calibration of the fp32 model on the --calib images
+            const auto fp = zoa::models::resnet<zoa::policy<zoa::fp32>>::from_file(f, lo);
+            const std::vector<std::string> files = calibration_files(a.calib, calib_images);
+            m = std::make_unique<model_t>(model_t::calibrate(fp, load_batch(files, 0, files.size(), pre, *ctx)));
+        }
+    } else {
+        m = std::make_unique<model_t>(model_t::from_file(f, lo));
+    }
+    m->set_context(ctx);
+    if (!a.save.empty()) m->save(a.save);
+    for (std::size_t b = 0; b < a.images.size(); b += predict_chunk) {
+        const std::size_t n = std::min(predict_chunk, a.images.size() - b);
+        print_rows(a.images, b, m->predict(load_batch(a.images, b, n, pre, *ctx)));
+    }
+    return 0;
+}
+
+/// ResNet: torchvision names; topology from --arch, the zoa.config metadata or the tensor shapes; preprocessing from
+/// the zoa.preprocess metadata, else torchvision's ImageNet eval pipeline (resize 256, crop 224, ImageNet mean/std).
+int predict_resnet(const predict_args& a, const zoa::io::safetensors_file& f,
+                   const std::shared_ptr<zoa::execution_context>& ctx) {
+    zoa::models::resnet_load_options lo;
+    lo.arch = a.arch;
+    lo.threads = a.threads;
+    const zoa::models::resnet_config c = zoa::models::resolve_resnet_config(f, lo);
+    zoa::io::preprocess_config fallback = zoa::io::preprocess_config::torchvision_imagenet(224);
+    const auto it = f.metadata().find(zoa::io::preprocess_metadata_key);
+    if (it != f.metadata().end()) fallback = zoa::io::preprocess_from_json(it->second, f.path(), fallback);
+    const std::size_t input = fallback.crop ? fallback.crop : 224;
+    const zoa::io::preprocess_config pre = preprocessing(f, a, fallback, input, c.in_chans);
+    std::string precision = a.precision.empty() ? zoa_cli::file_precision(f) : a.precision;
+    if (precision.empty()) precision = "fp32";
+    predict_args b = a;
+    b.precision = precision;
+    if (precision == "fp32") return run_resnet<zoa::policy<zoa::fp32>>(b, f, lo, pre, ctx);
+    if (precision == "w8a8") return run_resnet<zoa::mqbench<zoa::w8a8>>(b, f, lo, pre, ctx);
+    if (precision == "w6a6") return run_resnet<zoa::mqbench<zoa::w6a6>>(b, f, lo, pre, ctx);
+    if (precision == "w4a4") return run_resnet<zoa::mqbench<zoa::w4a4>>(b, f, lo, pre, ctx);
+    zoa::fail(zoa::error_code::argument, f.path(), ": calibrated for '", precision,
+              "', which zoa predict does not offer; pass --precision and --calib DIR");
+}
+
 int run_predict(const std::vector<std::string>& args) {
     if (args.size() == 1 && (args[0] == "--help" || args[0] == "-h")) {
         std::printf("%s\n", predict_usage);
@@ -213,9 +267,7 @@ int run_predict(const std::vector<std::string>& args) {
     const zoa_cli::arch_info arch = zoa_cli::detect_arch(f, a.arch);
     const auto ctx = std::make_shared<zoa::execution_context>(a.threads);
     if (arch.family == "vit") return predict_vit(a, f, ctx);
-    // ResNet: dispatch here to a predict_resnet(a, f, ctx) built like predict_vit (models/resnet.hpp).
-    zoa::require(arch.family != "resnet", zoa::error_code::argument, a.weights,
-                 ": ResNet models are not supported by this build of zoa predict yet");
+    if (arch.family == "resnet") return predict_resnet(a, f, ctx);
     zoa::fail(zoa::error_code::argument, a.weights, ": cannot tell the architecture (no zoa.arch metadata, ",
               "no known tensor names); pass --arch");
 }

@@ -41,3 +41,9 @@ execute_process(COMMAND ${ZOA} stream --weights ${WORK}/missing.safetensors --da
 if(NOT rc EQUAL 2)
   message(FATAL_ERROR "missing weights file: expected exit 2, got ${rc}: ${err}")
 endif()
+# `zoa predict` on the ResNet: one line per image, `<path>\t<top-1>\t<10 logits>`
+set(img ${CMAKE_CURRENT_LIST_DIR}/../fixtures/images/decode/gray.png)
+execute_process(COMMAND ${ZOA} predict --weights ${WEIGHTS} ${img} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0 OR NOT out MATCHES "gray.png\t[0-9]\t[-0-9.e]+(,[-0-9.e]+)(,[-0-9.e]+)(,[-0-9.e]+)(,[-0-9.e]+)(,[-0-9.e]+)(,[-0-9.e]+)(,[-0-9.e]+)(,[-0-9.e]+)(,[-0-9.e]+)\n$")
+  message(FATAL_ERROR "zoa predict on the ResNet: exit ${rc}, output '${out}', stderr '${err}'")
+endif()
