@@ -272,9 +272,14 @@ std::vector<double> run_named(const std::string& method, const Model& model, int
     }
     zoa::adapt::zoa_options o = zoa::adapt::zoa_options::paper(family, bits);
     o.seed = a.seed;
-    zoa::adapt::zoa_adapter<Model> m(model, o, src);
-    if (family == zoa::adapt::model_family::resnet && primed.has_domain()) m.prime_domain(primed.mean(), primed.var());
-    return run_method(m, method, domains, data, a, header);
+    const auto run_zoa = [&](auto policy_tag) {  // zoa: the paper's bank; zoa_nobank: a single ε, no stored domains
+        zoa::adapt::zoa_adapter<Model, decltype(policy_tag)> m(model, o, src);
+        if (family == zoa::adapt::model_family::resnet && primed.has_domain())
+            m.prime_domain(primed.mean(), primed.var());
+        return run_method(m, method, domains, data, a, header);
+    };
+    if (method == "zoa_nobank") return run_zoa(zoa::policy<zoa::bank::no_bank>{});
+    return run_zoa(zoa::policy<>{});
 }
 
 template <class Model>
@@ -284,8 +289,9 @@ std::vector<std::vector<double>> run_all(const Model& model, int bits, data_sour
     const bool resnet = model.layout().family == zoa::adapt::model_family::resnet;
     zoa::adapt::source_statistics src;
     zoa::adapt::shift_detector primed;
-    const bool need_src =
-        std::any_of(a.methods.begin(), a.methods.end(), [](const std::string& m) { return m == "zoa" || m == "foa"; });
+    const bool need_src = std::any_of(a.methods.begin(), a.methods.end(), [](const std::string& m) {
+        return m == "zoa" || m == "zoa_nobank" || m == "foa";
+    });
     if (need_src) {
         std::fprintf(stderr, "computing source statistics on %zu images of %s...\n", a.source_images, a.source.c_str());
         const domain_data clean = ds.load(parse_domain(a.source), a.source_images, a.seed + 1, ctx);
@@ -405,8 +411,9 @@ stream_args parse(const std::vector<std::string>& args) {
     a.methods = split_list(methods);
     a.data = split_list(data);
     for (const auto& m : a.methods)
-        zoa::require(m == "none" || m == "bn" || m == "t3a" || m == "foa" || m == "zoa", zoa::error_code::argument,
-                     "zoa stream: unknown --method '", m, "' (expected none, bn, t3a, foa or zoa)");
+        zoa::require(m == "none" || m == "bn" || m == "t3a" || m == "foa" || m == "zoa" || m == "zoa_nobank",
+                     zoa::error_code::argument, "zoa stream: unknown --method '", m,
+                     "' (expected none, bn, t3a, foa, zoa or zoa_nobank)");
     zoa::require(a.precision.empty() || a.precision == "fp32" || a.precision == "w8a8" || a.precision == "w6a6" ||
                      a.precision == "w4a4",
                  zoa::error_code::argument, "zoa stream: --precision must be fp32, w8a8, w6a6 or w4a4, got '",

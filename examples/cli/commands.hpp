@@ -14,7 +14,7 @@ int cmd_info(const std::vector<std::string>& args);
 /// args = everything after "predict". Returns 0, or 2 after one line on stderr for bad input.
 int cmd_predict(const std::vector<std::string>& args);
 
-/// `zoa stream --weights FILE --method none|bn|t3a|foa|zoa[,...] [--precision fp32|w8a8|w6a6|w4a4]
+/// `zoa stream --weights FILE --method none|bn|t3a|foa|zoa|zoa_nobank[,...] [--precision fp32|w8a8|w6a6|w4a4]
 /// --data SPEC[,SPEC...] [--rounds R] [--batch B] [--limit N] [--seed S] [--threads T] [--source SPEC]
 /// [--calib SPEC] [--save-calibrated FILE] [--out results.md] [--svg chart.svg]`: a continual stream (no reset
 /// between domains), one line
