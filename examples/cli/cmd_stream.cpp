@@ -227,24 +227,6 @@ std::vector<double> run_method(Method& method, const std::string& name, const st
     return acc;
 }
 
-/// Source statistics (and, for the ResNet reference quirk, the primed domain statistics) from clean images.
-template <class Model>
-zoa::adapt::source_statistics source_stats(const Model& m, const batch_t& images, std::size_t batch, bool resnet,
-                                           zoa::adapt::shift_detector* prime) {
-    zoa::adapt::statistics_accumulator acc;
-    zoa::adapt::forward_request req;
-    req.batch_statistics = resnet;
-    req.embedding_stats = prime != nullptr;
-    zoa::adapt::forward_result r;
-    for (std::size_t b = 0; b < images.shape(0); b += batch) {
-        const std::size_t n = std::min(batch, images.shape(0) - b);
-        m.forward_adapt(slice(images, b, n), req, r);
-        acc.add(r.features);
-        if (prime) prime->update(r.embed_mean, r.embed_var, n);
-    }
-    return acc.finish(m.layout().feature_groups);
-}
-
 template <class Model>
 std::vector<double> run_named(const std::string& method, const Model& model, int bits,
                               const zoa::adapt::source_statistics& src, const zoa::adapt::shift_detector& primed,
@@ -296,7 +278,12 @@ std::vector<std::vector<double>> run_all(const Model& model, int bits, data_sour
         std::fprintf(stderr, "computing source statistics on %zu images of %s...\n", a.source_images, a.source.c_str());
         const domain_data clean = ds.load(parse_domain(a.source), a.source_images, a.seed + 1, ctx);
         primed.threshold = 0.2f;
-        src = source_stats(model, clean.images, a.batch, resnet, resnet ? &primed : nullptr);
+        std::vector<batch_t> batches;
+        for (std::size_t b = 0; b < clean.images.shape(0); b += a.batch)
+            batches.push_back(slice(clean.images, b, std::min(a.batch, clean.images.shape(0) - b)));
+        zoa::adapt::forward_request req;
+        req.batch_statistics = resnet;
+        src = zoa::adapt::compute_source_statistics(model, batches, req, resnet ? &primed : nullptr);
     }
     std::vector<std::vector<double>> out;
     for (const auto& m : a.methods) out.push_back(run_named(m, model, bits, src, primed, domains, data, a));

@@ -9,6 +9,7 @@
 #include <xtensor/xtensor.hpp>
 
 #include "zoa/adapt/model_hooks.hpp"
+#include "zoa/adapt/shift_detector.hpp"
 #include "zoa/adapt/t3a.hpp"
 #include "zoa/adapt/zoa_adapter.hpp"
 
@@ -103,15 +104,19 @@ private:
 };
 
 /// Source statistics of the model's adaptation features over clean batches (spec §1.4), computed with the given
-/// request (ViT: defaults; ResNet: batch_statistics = true, as the reference computes them).
+/// request (ViT: defaults; ResNet: batch_statistics = true, as the reference computes them). With `prime`, the
+/// embedding statistics of the same passes are folded into that detector (the ResNet reference starts its domain
+/// statistics during this pass, spec §6 item 5).
 template <class Model, class Batches>
-source_statistics compute_source_statistics(const Model& model, const Batches& batches, forward_request req = {}) {
+source_statistics compute_source_statistics(const Model& model, const Batches& batches, forward_request req = {},
+                                            shift_detector* prime = nullptr) {
     statistics_accumulator acc;
     forward_result r;
-    req.embedding_stats = false;
+    req.embedding_stats = prime != nullptr;
     for (const auto& x : batches) {
         model.forward_adapt(x, req, r);
         acc.add(r.features);
+        if (prime) prime->update(r.embed_mean, r.embed_var, r.features.shape(0));
     }
     return acc.finish(model.layout().feature_groups);
 }
