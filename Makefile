@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps deps-bench configure build demo test bench single-include format clean
+.PHONY: all deps deps-bench deps-fuzz configure build demo test test-sanitize bench bench-compare fuzz single-include format clean
 
 all: build
 
@@ -13,6 +13,9 @@ deps:
 
 deps-bench:
 	@tools/install-deps.sh bench
+
+deps-fuzz:
+	@tools/install-deps.sh fuzz
 
 configure: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) > $(BUILD).configure.log 2>&1 || { cat $(BUILD).configure.log; exit 1; }
@@ -44,6 +47,20 @@ bench: deps-bench
 	@cmake --build $(BUILD)-bench -j $(JOBS)
 	@$(BUILD)-bench/bin/zoa_bench
 
+# Every test under AddressSanitizer + UndefinedBehaviorSanitizer (own build directory).
+test-sanitize: deps
+	@cmake -S . -B $(BUILD)-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZOA_SANITIZE=ON $(CMAKE_FLAGS) > $(BUILD)-sanitize.configure.log 2>&1 || { cat $(BUILD)-sanitize.configure.log; exit 1; }
+	@cmake --build $(BUILD)-sanitize -j $(JOBS)
+	@cd $(BUILD)-sanitize && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
+# zoa vs PyTorch (fp32, dynamic int8, fake-quant) end to end, and the adaptation step cost (docs/performance.md).
+bench-compare: deps-bench
+	@bench/compare/run.sh
+
+# libFuzzer targets (clang), each for FUZZ_SECONDS (default 600) on its corpus in tests/fuzz/corpus/.
+fuzz: deps-fuzz
+	@tools/fuzz.sh
+
 single-include:
 	@python3 tools/amalgamate.py
 
@@ -51,4 +68,4 @@ format:
 	@find include tests examples bench -name '*.hpp' -o -name '*.cpp' | xargs clang-format -i
 
 clean:
-	@rm -rf $(BUILD) $(BUILD)-bench $(BUILD).configure.log
+	@rm -rf $(BUILD) $(BUILD)-bench $(BUILD)-sanitize $(BUILD)-fuzz $(BUILD).configure.log $(BUILD)-sanitize.configure.log
