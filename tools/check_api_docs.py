@@ -15,6 +15,8 @@ Usage: tools/check_api_docs.py [--detail] [--summary] [--quiet] [paths...]
   --detail  also list functions inside `detail` namespaces (they need a one-line `///` too)
   --summary print counts per directory instead of one line per declaration
   --quiet   print only the total
+  --throws  instead, list documented declarations whose body calls zoa::require/zoa::fail directly but whose
+            comment has no `Throws:` line (callees that throw are not followed)
 Exit status: 0 always (a report, not a gate); the last line is `undocumented: N of M declarations`.
 """
 import re
@@ -167,7 +169,7 @@ class Scope:
         self.name = name
         self.access = access
         self.detail = detail
-        self.prev = None  # (end_line, name, documented, one_line) of the previous declaration in this scope
+        self.prev = None  # (end_line, name, documented, one_line, spreads_to_next_one_liner) of the previous declaration in this scope
 
 
 def scan(path, include_detail=False):
@@ -191,6 +193,16 @@ def scan(path, include_detail=False):
             k -= 1  # plain // comments between the /// block and the declaration are fine
         return k >= 0 and lines[k].strip().startswith("///")
 
+    def says_throws(start_line):  # does the /// block above start_line mention Throws?
+        k = start_line - 2
+        while k >= 0 and lines[k].strip().startswith("template <"):
+            k -= 1
+        found = False
+        while k >= 0 and lines[k].strip().startswith("//"):
+            found = found or "Throws" in lines[k] or "throws" in lines[k]
+            k -= 1
+        return found
+
     def blank_between(a, b):  # any blank line strictly between lines a and b (1-based)?
         return any(not lines[k].strip() for k in range(a, b - 1))
 
@@ -209,17 +221,23 @@ def scan(path, include_detail=False):
                 name = decl_name(text)
                 start_line = line_of[stmt_start]
                 doc = documented_at(start_line, end_line)
+                # a trailing ///< documents its own line only; a /// above documents a following block of one-liners
+                spreads = doc and not any("///<" in lines[k] for k in range(start_line - 1, end_line))
                 if not doc and sc.prev and sc.prev[2] and not blank_between(sc.prev[0], start_line) and (
-                        sc.prev[1] == name or (sc.prev[3] and start_line == end_line == sc.prev[0] + 1)):
-                    doc = True
-                sc.prev = (end_line, name, doc, start_line == end_line)
+                        sc.prev[1] == name or (sc.prev[3] and sc.prev[4] and start_line == end_line == sc.prev[0] + 1)):
+                    doc = spreads = True
+                sc.prev = (end_line, name, doc, start_line == end_line, spreads)
                 is_fn = "(" in strip_template_heads(text).split("=")[0] and not CLASS_KW.match(strip_template_heads(text))
                 if not sc.detail or (include_detail and is_fn):
-                    results.append((start_line, name, text, doc, sc.detail, is_fn))
+                    body = code[stmt_start:pos[0] + 1]
+                    throws = bool(re.search(r"\b(require|fail)\s*\(", body))
+                    results.append((start_line, name, text, doc, sc.detail, is_fn, throws and not says_throws(start_line)))
         stmt, stmt_start = [], None
 
     i, n = 0, len(code)
+    pos = [0]
     while i < n:
+        pos[0] = i
         c = code[i]
         sc = stack[-1]
         if sc.kind in ("body", "enum"):
@@ -234,6 +252,7 @@ def scan(path, include_detail=False):
                         j += 1
                     if j < n and code[j] == ";":
                         i = j
+                    pos[0] = i
                     finish(line_of[i])
             i += 1
             continue
@@ -311,6 +330,7 @@ def main(argv):
     include_detail = "--detail" in argv
     summary = "--summary" in argv
     quiet = "--quiet" in argv
+    throws_mode = "--throws" in argv
     args = [a for a in argv if not a.startswith("--")]
     roots = [Path(a) for a in args] or [ROOT / "include" / "zoa"]
     files = []
@@ -321,7 +341,9 @@ def main(argv):
     for f in files:
         rel = f.resolve().relative_to(ROOT) if f.resolve().is_relative_to(ROOT) else f
         d = str(Path(rel).parent)
-        for line, name, text, doc, in_detail, _ in scan(f, include_detail):
+        for line, name, text, doc, in_detail, _, no_throws in scan(f, include_detail):
+            if throws_mode:
+                doc = not (doc and no_throws)
             total += 1
             cnt = per_dir.setdefault(d, [0, 0])
             cnt[1] += 1
@@ -333,8 +355,8 @@ def main(argv):
                     print("%s:%d: %s%s: %s" % (rel, line, "[detail] " if in_detail else "", name, short))
     if summary and not quiet:
         for d in sorted(per_dir):
-            print("%-32s %4d undocumented of %4d" % (d, per_dir[d][0], per_dir[d][1]))
-    print("undocumented: %d of %d declarations" % (missing, total))
+            print("%-32s %4d flagged of %4d" % (d, per_dir[d][0], per_dir[d][1]))
+    print("%s: %d of %d declarations" % ("without Throws" if throws_mode else "undocumented", missing, total))
     return 0
 
 

@@ -104,6 +104,7 @@ inline const char* to_string(error_code c) noexcept {
 /// The message names the offending object (file, key, layer), the expectation and what was found.
 class error : public std::runtime_error {
 public:
+    /// Ensures: code() == code and what() == "zoa: " + to_string(code) + ": " + message.
     error(error_code code, const std::string& message)
         : std::runtime_error(std::string("zoa: ") + to_string(code) + ": " + message), code_(code) {}
 
@@ -166,6 +167,7 @@ public:
     ~aligned_buffer() { release(); }
 
     /// Reallocates to n zeroed elements (old contents are dropped).
+    /// Throws: zoa::error(argument) when n * sizeof(T) overflows size_t.
     void reset(std::size_t n) {
         release();
         if (n == 0) return;
@@ -189,6 +191,7 @@ public:
         return b;
     }
 
+    /// Element access and iteration (unchecked; data() is nullptr and begin() == end() when empty).
     T* data() noexcept { return data_; }
     const T* data() const noexcept { return data_; }
     std::size_t size() const noexcept { return size_; }
@@ -256,6 +259,7 @@ public:
         for (auto& w : workers_) w.join();
     }
 
+    /// The thread count given at construction (including the caller's thread).
     std::size_t threads() const noexcept { return threads_; }
 
     /// Calls fn(begin, end) over a static partition of [0, n) into at most threads() non-empty chunks.
@@ -454,6 +458,7 @@ inline std::array<std::uint32_t, 4> philox4x32(std::array<std::uint32_t, 4> c, s
 /// Samplers are zoa's own (never std::*_distribution, whose output is implementation-defined).
 class rng {
 public:
+    /// The generator for (seed, stream), positioned at the start of that stream.
     explicit rng(std::uint64_t seed = 0, std::uint64_t stream = 0) noexcept
         : key_{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)}, stream_(stream) {}
 
@@ -3532,9 +3537,10 @@ namespace zoa::quant {
 template <int Lo, int Hi>
 struct value_range {
     static_assert(Lo < Hi && Lo >= -128 && Hi <= 255, "zoa: value_range<Lo,Hi>: need -128 <= Lo < Hi <= 255");
+    /// The 8-bit code type: int8_t when Hi <= 127, uint8_t otherwise.
     using storage = std::conditional_t<(Hi <= 127), std::int8_t, std::uint8_t>;
-    static constexpr storage min = static_cast<storage>(Lo);
-    static constexpr storage max = static_cast<storage>(Hi);
+    static constexpr storage min = static_cast<storage>(Lo);  ///< smallest code, Lo
+    static constexpr storage max = static_cast<storage>(Hi);  ///< largest code, Hi
     /// max(|Lo|, |Hi|): the largest code magnitude.
     static constexpr int max_abs = (-Lo > Hi) ? -Lo : Hi;
     static constexpr int levels = Hi - Lo + 1;
@@ -3567,9 +3573,11 @@ using unsigned_range = value_range<0, detail::pow2(detail::safe_bits(Bits)) - 1>
 constexpr int signed_min(int bits) noexcept {
     return -detail::pow2(bits - 1);
 }
+/// 2^(bits−1) − 1, the largest signed code.
 constexpr int signed_max(int bits) noexcept {
     return detail::pow2(bits - 1) - 1;
 }
+/// 2^bits − 1, the largest unsigned (affine) code.
 constexpr int unsigned_max(int bits) noexcept {
     return detail::pow2(bits) - 1;
 }
@@ -3588,13 +3596,13 @@ template <int W, int A>
 struct bits {
     static_assert(detail::valid_bits(W) && detail::valid_bits(A), "zoa: bits<W,A>: bit-widths must be in 2..8");
     using axis = ::zoa::axis::bit_width;
-    static constexpr bool quantized = true;
-    static constexpr int weight_bits = detail::safe_bits(W);
-    static constexpr int activation_bits = detail::safe_bits(A);
-    using weight_range = signed_range<W>;               // symmetric weights  [−2^(W−1), 2^(W−1)−1]
-    using weight_affine_range = unsigned_range<W>;      // asymmetric weights [0, 2^W−1]
-    using activation_range = signed_range<A>;           // symmetric activations
-    using activation_affine_range = unsigned_range<A>;  // asymmetric activations
+    static constexpr bool quantized = true;  ///< integer kernels are used
+    static constexpr int weight_bits = detail::safe_bits(W);  ///< W
+    static constexpr int activation_bits = detail::safe_bits(A);  ///< A
+    using weight_range = signed_range<W>;               ///< symmetric weights  [−2^(W−1), 2^(W−1)−1]
+    using weight_affine_range = unsigned_range<W>;      ///< asymmetric weights [0, 2^W−1]
+    using activation_range = signed_range<A>;           ///< symmetric activations
+    using activation_affine_range = unsigned_range<A>;  ///< asymmetric activations
     /// See maddubs_exact(W, A).
     static constexpr bool maddubs_exact = ::zoa::quant::maddubs_exact(weight_bits, activation_bits);
 };
@@ -3602,12 +3610,13 @@ struct bits {
 /// Bit-width policy option: no quantization at all (fp32 weights and activations).
 struct fp32_bits {
     using axis = ::zoa::axis::bit_width;
-    static constexpr bool quantized = false;
-    static constexpr int weight_bits = 32;
-    static constexpr int activation_bits = 32;
-    static constexpr bool maddubs_exact = false;
+    static constexpr bool quantized = false;  ///< float kernels, no quantizers
+    static constexpr int weight_bits = 32;  ///< nominal, for reports
+    static constexpr int activation_bits = 32;  ///< nominal, for reports
+    static constexpr bool maddubs_exact = false;  ///< no integer GEMM is used
 };
 
+/// Bit-width presets: 8/6/4-bit weights and activations, and the unquantized float model.
 using w8a8 = bits<8, 8>;
 using w6a6 = bits<6, 6>;
 using w4a4 = bits<4, 4>;
@@ -3706,22 +3715,22 @@ inline const char* to_string(granularity g) noexcept {
 
 /// Granularity tag: one scale for the whole tensor.
 struct per_tensor {
-    static constexpr granularity value = granularity::per_tensor;
+    static constexpr granularity value = granularity::per_tensor;  ///< the runtime enum value
 };
 /// Granularity tag: one scale per output channel (row of a [out, in] weight, filter of a conv weight).
 struct per_channel {
-    static constexpr granularity value = granularity::per_channel;
+    static constexpr granularity value = granularity::per_channel;  ///< the runtime enum value
 };
 /// Granularity tag: N equal blocks of output rows, one scale each (qkv: N = 3).
 template <int N>
 struct per_row_block {
     static_assert(N >= 1, "zoa: per_row_block<N>: N must be >= 1");
-    static constexpr granularity value = granularity::per_row_block;
-    static constexpr int blocks = N;
+    static constexpr granularity value = granularity::per_row_block;  ///< the runtime enum value
+    static constexpr int blocks = N;  ///< row blocks per tensor
 };
 /// Granularity tag: one scale per attention head.
 struct per_head {
-    static constexpr granularity value = granularity::per_head;
+    static constexpr granularity value = granularity::per_head;  ///< the runtime enum value
 };
 
 namespace detail {
@@ -3875,11 +3884,11 @@ inline float fake_quant_affine(float x, float scale, std::int32_t zero_point, in
 
 /// Scheme tag: signed symmetric codes, scale only.
 struct symmetric {
-    static constexpr scheme value = scheme::symmetric;
+    static constexpr scheme value = scheme::symmetric;  ///< the runtime enum value
 };
 /// Scheme tag: unsigned affine codes [0, 2^b−1] with a zero point.
 struct asymmetric {
-    static constexpr scheme value = scheme::asymmetric;
+    static constexpr scheme value = scheme::asymmetric;  ///< the runtime enum value
 };
 
 namespace detail {
@@ -3911,6 +3920,7 @@ struct weight_scheme {
                   "zoa: weight_scheme<Scheme, Granularity>: Scheme must be quant::symmetric or quant::asymmetric and "
                   "Granularity one of quant::per_tensor, per_channel, per_row_block<N>, per_head");
     using axis = ::zoa::axis::weight_quantizer;
+    /// The tags and their runtime values.
     using scheme_tag = Scheme;
     using granularity_tag = Granularity;
     static constexpr scheme scheme_value = Scheme::value;
@@ -3926,6 +3936,7 @@ struct activation_scheme {
                   "zoa: activation_scheme<Scheme, Granularity>: Scheme must be quant::symmetric or quant::asymmetric "
                   "and Granularity quant::per_tensor or quant::per_head");
     using axis = ::zoa::axis::activation_quantizer;
+    /// The tags and their runtime values.
     using scheme_tag = Scheme;
     using granularity_tag = Granularity;
     static constexpr scheme scheme_value = Scheme::value;
@@ -4022,8 +4033,8 @@ inline float decode_post_gelu(std::int32_t c, float pos_scale, float neg_scale) 
 
 /// The two codes of the post-softmax twin: x̂ = high/q + low·Δ_low, both in [0, q].
 struct softmax_twin_codes {
-    std::int32_t high;
-    std::int32_t low;
+    std::int32_t high;  ///< clamp(round(clamp(x, split, 1)·q), 0, q)
+    std::int32_t low;   ///< clamp(round(clamp(x, 0, split)/Δ_low), 0, q)
 };
 
 /// Δ_low = split / q with q = 2^(b−1) − 1, in float (torch divides the float split tensor by the int q).
@@ -4088,10 +4099,10 @@ inline const char* to_string(quantizer_kind k) noexcept {
 
 /// The parameters of one quantizer (one operand of one layer). Plain data: copyable, comparable, serialisable.
 struct quant_params {
-    quantizer_kind kind = quantizer_kind::none;
-    scheme sch = scheme::symmetric;
-    granularity gran = granularity::per_tensor;
-    int bits = 8;
+    quantizer_kind kind = quantizer_kind::none;  ///< the formula applied
+    scheme sch = scheme::symmetric;  ///< symmetric (scale only) or asymmetric (scale and zero point)
+    granularity gran = granularity::per_tensor;  ///< how scale groups map onto the tensor
+    int bits = 8;  ///< code bit-width b, 2..8
     std::vector<float> scale;  ///< Δ per group (uniform), Δ₊ per group (post-GELU), {Δ_low} (post-softmax)
     std::vector<std::int32_t> zero_point;  ///< one per group for scheme::asymmetric, empty otherwise
     float neg_scale = 0.0f;                ///< post-GELU Δ₋ = 0.16997124254703522 / 2^(b−1)
@@ -4156,8 +4167,8 @@ struct operand_spec {
     quantizer_kind kind = quantizer_kind::uniform;  ///< uniform, post_gelu_twin, post_softmax_twin or none
     granularity gran = granularity::per_tensor;     ///< per_tensor, per_row_block, per_channel (weights), per_head
     std::size_t blocks = 1;                         ///< number of row blocks for per_row_block (qkv: 3)
-    int bits = 8;
-    scheme sch = scheme::symmetric;
+    int bits = 8;  ///< code bit-width b, 2..8
+    scheme sch = scheme::symmetric;  ///< symmetric or asymmetric (uniform only)
 
     friend bool operator==(const operand_spec& x, const operand_spec& y) {
         return x.kind == y.kind && x.gran == y.gran && x.blocks == y.blocks && x.bits == y.bits && x.sch == y.sch;
@@ -4221,8 +4232,8 @@ inline float symmetric_scale_from_absmax(float absmax, int bits, const char* wha
 
 /// An affine scale and zero point.
 struct affine_qparams {
-    float scale;
-    std::int32_t zero_point;
+    float scale;  ///< Δ
+    std::int32_t zero_point;  ///< z, an integer code
 };
 
 /// PyTorch `_ObserverBase._calculate_qparams` for per_{tensor,channel}_affine (what MQBench's observers call):
@@ -4261,6 +4272,7 @@ inline quant_params affine_params_from_ranges(int bits, granularity g, const std
 }
 
 /// Symmetric quant_params from per-group max |x| with the PTQ4ViT rule Δ = absmax / (2^(b−1) − 0.5).
+/// Throws: zoa::error(shape) when absmax is empty; as make_symmetric for bad bits or scales.
 inline quant_params symmetric_params_from_absmax(int bits, granularity g, const std::vector<float>& absmax) {
     require(!absmax.empty(), error_code::shape, "symmetric_params_from_absmax: no groups");
     std::vector<float> s(absmax.size());
@@ -4378,6 +4390,8 @@ inline void encode(const quant_params& p, const float* x, std::size_t n, std::ui
 }
 
 /// Integer decode of unsigned affine codes: x̂ = (q − z)·s.
+/// Throws: zoa::error(policy) unless p is an asymmetric uniform quantizer; zoa::error(argument)/(shape) when p is
+/// invalid or n is not a multiple of its group count.
 inline void decode(const quant_params& p, const std::uint8_t* codes, std::size_t n, float* y) {
     require(p.kind == quantizer_kind::uniform && p.sch == scheme::asymmetric, error_code::policy,
             "decode(uint8): expects an asymmetric uniform quantizer, got ", to_string(p.kind), "/", to_string(p.sch));
@@ -4405,6 +4419,7 @@ inline void encode_post_softmax(const quant_params& p, const float* x, std::size
 }
 
 /// Integer decode of the post-softmax twin: x̂ = high/q + low·Δ_low.
+/// Throws: zoa::error(policy) unless p is a post-softmax twin; zoa::error(argument) when p is invalid.
 inline void decode_post_softmax(const quant_params& p, const std::int8_t* high, const std::int8_t* low, std::size_t n,
                                 float* y) {
     require(p.kind == quantizer_kind::post_softmax_twin, error_code::policy,
@@ -4473,6 +4488,7 @@ inline float abs_max(const float* x, std::size_t n) noexcept {
 class min_max_observer {
 public:
     /// Requires: groups >= 1 (1 = per-tensor).
+    /// Throws: zoa::error(argument) when groups == 0.
     explicit min_max_observer(std::size_t groups = 1)
         : min_(groups, std::numeric_limits<float>::infinity()), max_(groups, -std::numeric_limits<float>::infinity()) {
         require(groups >= 1, error_code::argument, "min_max_observer: groups must be >= 1");
@@ -4488,6 +4504,7 @@ public:
             max_[g] = std::max(max_[g], hi);
         }
     }
+    /// Running minimum / maximum per group (+inf / −inf before the first observe()).
     const std::vector<float>& min() const noexcept { return min_; }
     const std::vector<float>& max() const noexcept { return max_; }
     /// Affine b-bit parameters from the ranges (affine_from_range per group).
@@ -4508,12 +4525,15 @@ private:
 class percentile_observer {
 public:
     /// Requires: 0.5 < percentile <= 1, groups >= 1.
+    /// Throws: zoa::error(argument) when either requirement fails.
     explicit percentile_observer(double percentile = 0.9999, std::size_t groups = 1)
         : p_(percentile), lo_sum_(groups, 0.0), hi_sum_(groups, 0.0) {
         require(percentile > 0.5 && percentile <= 1.0, error_code::argument,
                 "percentile_observer: percentile must be in (0.5, 1], got ", percentile);
         require(groups >= 1, error_code::argument, "percentile_observer: groups must be >= 1");
     }
+    /// Observe one batch (x viewed as [groups, n/groups]).
+    /// Throws: zoa::error(numeric) for non-finite input, zoa::error(shape) when n % groups != 0.
     void observe(const float* x, std::size_t n) {
         detail::require_finite_batch(x, n, "percentile_observer");
         const std::size_t gs = group_size(n, lo_sum_.size(), "percentile_observer");
@@ -4528,9 +4548,12 @@ public:
     /// Mean lower / upper percentile per group. Throws: zoa::error(argument) before the first observe().
     std::vector<float> min() const { return mean(lo_sum_); }
     std::vector<float> max() const { return mean(hi_sum_); }
+    /// Affine b-bit parameters from the mean percentile ranges. Throws: as min()/max(), and as affine_params_from_ranges.
     quant_params affine_params(int bits, granularity g) const {
         return affine_params_from_ranges(bits, g, min(), max());
     }
+    /// Symmetric b-bit parameters from absmax = max(|lo|, |hi|) per group (Δ = absmax / (2^(b−1) − 0.5)).
+    /// Throws: as min()/max().
     quant_params symmetric_params(int bits, granularity g) const {
         const std::vector<float> lo = min(), hi = max();
         std::vector<float> a(lo.size());
@@ -4561,6 +4584,8 @@ class mse_observer {
 public:
     /// granularity per_tensor (95 iterations) or per_channel (groups = channels, 80 iterations);
     /// ema_ratio < 0 ⇒ MSEObserver, otherwise EMAMSEObserver with that ratio (MQBench: 0.9).
+    /// Throws: zoa::error(argument) unless 2 <= bits <= 8, groups >= 1, g is per_tensor with 1 group or per_channel, and
+    /// ema_ratio < 1.
     mse_observer(int bits, granularity g, std::size_t groups = 1, double ema_ratio = -1.0)
         : bits_(bits),
           gran_(g),
@@ -4593,6 +4618,7 @@ public:
         }
         ++batches_;
     }
+    /// The kept ranges per group (+inf / −inf before the first observe()).
     const std::vector<float>& min() const noexcept { return min_; }
     const std::vector<float>& max() const noexcept { return max_; }
     /// Affine parameters from the kept ranges (MQBench calculate_qparams).
@@ -4666,9 +4692,10 @@ enum class module_kind : int {
 
 /// The two quantizers of one module (a linear/conv layer or an attention matmul).
 struct module_params {
-    module_kind kind = module_kind::weighted;
-    std::array<quant_params, 2> operand{};
+    module_kind kind = module_kind::weighted;  ///< what the two operands are
+    std::array<quant_params, 2> operand{};  ///< operand 0 = weight / A, operand 1 = input / B
 
+    /// Named access to the operands: weight()/input() for weighted modules, a()/b() for matmuls.
     quant_params& weight() noexcept { return operand[0]; }
     const quant_params& weight() const noexcept { return operand[0]; }
     quant_params& input() noexcept { return operand[1]; }
@@ -4767,7 +4794,7 @@ inline bool is_param_key(const std::string& k) {
 
 /// Calibrated parameters of a whole model: module name (timm/torchvision style) → its two quantizers.
 struct model_quant_params {
-    std::map<std::string, module_params> modules;
+    std::map<std::string, module_params> modules;  ///< module name → its quantizers
 
     /// Flat form of every module (see to_tensors(module_params, ...)).
     tensor_map to_tensors() const {
@@ -4844,9 +4871,9 @@ enum class search_metric : int {
 
 /// Options of the PTQ4ViT search (defaults = quant_library/configs/PTQ4ViT.py).
 struct search_options {
-    search_metric metric = search_metric::hessian;
+    search_metric metric = search_metric::hessian;  ///< similarity used to rank candidates
     double eq_alpha = 0.01;  ///< candidate ratios eq_alpha + i·(eq_beta − eq_alpha)/eq_n ...
-    double eq_beta = 1.2;
+    double eq_beta = 1.2;  ///< (upper end)
     int eq_n = 100;        ///< ... for i = 0..eq_n−1 (the reference never evaluates i = eq_n)
     int search_round = 3;  ///< rounds of (operand 0, then operand 1)
     int split_count = 20;  ///< post-softmax split candidates 2^−i, i = 0..split_count−1
@@ -4862,27 +4889,29 @@ struct search_options {
 /// linear with per-tensor or per-row-block weights: {1, tokens, blocks, out/blocks}; linear input: {1, tokens, 1, out};
 /// attention matmul per head: {heads, rows, 1, cols}; conv per output channel: {channels, 1, 1, H·W}.
 struct search_layout {
-    std::size_t outer_groups = 1;
-    std::size_t rows = 1;
-    std::size_t inner_groups = 1;
+    std::size_t outer_groups = 1;  ///< e.g. heads or output channels
+    std::size_t rows = 1;  ///< e.g. tokens
+    std::size_t inner_groups = 1;  ///< e.g. row blocks
     std::size_t features = 1;  ///< the dimension cosine similarity runs over
+    /// Scale groups (outer_groups · inner_groups) and outputs per sample (the product of all four).
     std::size_t groups() const noexcept { return outer_groups * inner_groups; }
     std::size_t size() const noexcept { return outer_groups * rows * inner_groups * features; }
 };
 
 /// Outcome of one module's search.
 struct search_result {
-    module_params params;
-    search_metric metric_used = search_metric::hessian;
+    module_params params;  ///< the chosen quantizer parameters
+    search_metric metric_used = search_metric::hessian;  ///< the metric actually used (l2 after a fallback)
     bool hessian_fallback = false;             ///< the zero-gradient guard replaced Hessian by L2
     std::array<std::vector<int>, 2> chosen{};  ///< last round: winning candidate index per group (split index for SoS)
 };
 
 /// Counts over many modules, for the log of a whole-model calibration.
 struct search_report {
-    std::size_t modules = 0;
-    std::size_t hessian_fallbacks = 0;
-    std::vector<std::string> fallback_modules;
+    std::size_t modules = 0;  ///< modules searched
+    std::size_t hessian_fallbacks = 0;  ///< modules where the zero-gradient guard switched to L2
+    std::vector<std::string> fallback_modules;  ///< their names
+    /// Counts one module's result.
     void record(const std::string& name, const search_result& r) {
         ++modules;
         if (r.hessian_fallback) {
@@ -5172,6 +5201,8 @@ public:
                 " values, expected ", n_out);
     }
 
+    /// Search-module interface (is_search_module_v): calibration samples, outputs per sample, the float outputs
+    /// [samples × sample_size] and their gradients (nullptr without gradients).
     std::size_t samples() const noexcept { return samples_; }
     std::size_t sample_size() const noexcept { return tokens_ * out_; }
     const float* raw_output() const noexcept { return raw_.data(); }
@@ -5280,6 +5311,8 @@ public:
                 " values, expected ", n_out);
     }
 
+    /// Search-module interface (is_search_module_v): calibration samples, outputs per sample, the float outputs
+    /// [samples × sample_size] and their gradients (nullptr without gradients).
     std::size_t samples() const noexcept { return samples_; }
     std::size_t sample_size() const noexcept { return heads_ * m_ * n_; }
     const float* raw_output() const noexcept { return raw_.data(); }
@@ -5364,18 +5397,20 @@ private:
 /// Adapter for any other layer (e.g. the patch-embed conv): the caller supplies the cached FP output, optional
 /// gradients, the initial parameters, the two layouts and a thread-safe fake-quant forward.
 struct function_module {
-    std::size_t sample_count = 0, per_sample = 0;
+    std::size_t sample_count = 0, per_sample = 0;  ///< samples and outputs per sample
     std::vector<float> raw, grad;  ///< sample_count·per_sample each (grad may be empty)
-    module_params init;
-    std::array<search_layout, 2> layouts{};
-    std::function<void(const module_params&, float*)> forward_fn;
+    module_params init;  ///< the parameters the search starts from
+    std::array<search_layout, 2> layouts{};  ///< output layout for operand 0 and operand 1
+    std::function<void(const module_params&, float*)> forward_fn;  ///< fake-quant forward of all samples
 
+    /// Search-module interface (is_search_module_v) over the fields above.
     std::size_t samples() const noexcept { return sample_count; }
     std::size_t sample_size() const noexcept { return per_sample; }
     const float* raw_output() const noexcept { return raw.data(); }
     const float* output_grad() const noexcept { return grad.empty() ? nullptr : grad.data(); }
     module_params initial_params() const { return init; }
     search_layout layout(std::size_t operand) const noexcept { return layouts[operand < 2 ? operand : 1]; }
+    /// Calls forward_fn(p, out). Throws: zoa::error(argument) when forward_fn is empty.
     void forward(const module_params& p, float* out) const {
         require(static_cast<bool>(forward_fn), error_code::argument, "function_module: no forward function set");
         forward_fn(p, out);
@@ -5411,6 +5446,7 @@ namespace zoa::quant {
 template <class Policy>
 struct quant_config {
     static_assert(::zoa::is_policy_v<Policy>, "zoa: quant_config<P>: P must be a zoa::policy<...>");
+    /// The chosen options (bit_width, weight_quantizer, activation_quantizer axes).
     using bit_width = ::zoa::policy_get_t<Policy, ::zoa::axis::bit_width>;
     using weight = ::zoa::policy_get_t<Policy, ::zoa::axis::weight_quantizer>;
     using activation = ::zoa::policy_get_t<Policy, ::zoa::axis::activation_quantizer>;
@@ -5422,6 +5458,7 @@ struct quant_config {
     static_assert(is_activation_quantizer_v<activation>,
                   "zoa: the activation_quantizer option must be zoa::quant::activation_scheme<Scheme, Granularity>");
 
+    /// Their values flattened for runtime use (scheme and granularity enums, bit-widths).
     static constexpr bool quantized = bit_width::quantized;
     static constexpr int weight_bits = bit_width::weight_bits;
     static constexpr int activation_bits = bit_width::activation_bits;
@@ -5443,8 +5480,8 @@ using mqbench_policy =
 
 /// The quantizers of one module: operand 0 = weight / A, operand 1 = input / B (module_params order).
 struct layer_quant_spec {
-    module_kind kind = module_kind::weighted;
-    operand_spec operand[2];
+    module_kind kind = module_kind::weighted;  ///< weighted (linear/conv) or matmul
+    operand_spec operand[2];  ///< operand 0 = weight / A, operand 1 = input / B
 };
 
 // ---- PTQ4ViT (spec §4.1) --------------------------------------------------------------------------------------
@@ -5560,6 +5597,7 @@ namespace zoa {
 /// Policy bundle presets: zoa::ptq4vit<zoa::w6a6>, zoa::mqbench<zoa::w4a4>.
 template <class Bits = w8a8>
 using ptq4vit = quant::ptq4vit_policy<Bits>;
+/// MQBench preset, see mqbench_policy.
 template <class Bits = w8a8>
 using mqbench = quant::mqbench_policy<Bits>;
 }  // namespace zoa

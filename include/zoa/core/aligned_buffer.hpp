@@ -39,6 +39,7 @@ public:
     ~aligned_buffer() { release(); }
 
     /// Reallocates to n zeroed elements (old contents are dropped).
+    /// Throws: zoa::error(argument) when n * sizeof(T) overflows size_t.
     void reset(std::size_t n) {
         release();
         if (n == 0) return;
@@ -62,6 +63,7 @@ public:
         return b;
     }
 
+    /// Element access and iteration (unchecked; data() is nullptr and begin() == end() when empty).
     T* data() noexcept { return data_; }
     const T* data() const noexcept { return data_; }
     std::size_t size() const noexcept { return size_; }

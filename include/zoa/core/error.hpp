@@ -36,6 +36,7 @@ inline const char* to_string(error_code c) noexcept {
 /// The message names the offending object (file, key, layer), the expectation and what was found.
 class error : public std::runtime_error {
 public:
+    /// Ensures: code() == code and what() == "zoa: " + to_string(code) + ": " + message.
     error(error_code code, const std::string& message)
         : std::runtime_error(std::string("zoa: ") + to_string(code) + ": " + message), code_(code) {}
 

@@ -39,6 +39,7 @@ public:
         for (auto& w : workers_) w.join();
     }
 
+    /// The thread count given at construction (including the caller's thread).
     std::size_t threads() const noexcept { return threads_; }
 
     /// Calls fn(begin, end) over a static partition of [0, n) into at most threads() non-empty chunks.

@@ -30,6 +30,7 @@ inline std::array<std::uint32_t, 4> philox4x32(std::array<std::uint32_t, 4> c, s
 /// Samplers are zoa's own (never std::*_distribution, whose output is implementation-defined).
 class rng {
 public:
+    /// The generator for (seed, stream), positioned at the start of that stream.
     explicit rng(std::uint64_t seed = 0, std::uint64_t stream = 0) noexcept
         : key_{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)}, stream_(stream) {}
 

@@ -19,9 +19,10 @@ namespace zoa::quant {
 template <int Lo, int Hi>
 struct value_range {
     static_assert(Lo < Hi && Lo >= -128 && Hi <= 255, "zoa: value_range<Lo,Hi>: need -128 <= Lo < Hi <= 255");
+    /// The 8-bit code type: int8_t when Hi <= 127, uint8_t otherwise.
     using storage = std::conditional_t<(Hi <= 127), std::int8_t, std::uint8_t>;
-    static constexpr storage min = static_cast<storage>(Lo);
-    static constexpr storage max = static_cast<storage>(Hi);
+    static constexpr storage min = static_cast<storage>(Lo);  ///< smallest code, Lo
+    static constexpr storage max = static_cast<storage>(Hi);  ///< largest code, Hi
     /// max(|Lo|, |Hi|): the largest code magnitude.
     static constexpr int max_abs = (-Lo > Hi) ? -Lo : Hi;
     static constexpr int levels = Hi - Lo + 1;
@@ -54,9 +55,11 @@ using unsigned_range = value_range<0, detail::pow2(detail::safe_bits(Bits)) - 1>
 constexpr int signed_min(int bits) noexcept {
     return -detail::pow2(bits - 1);
 }
+/// 2^(bits−1) − 1, the largest signed code.
 constexpr int signed_max(int bits) noexcept {
     return detail::pow2(bits - 1) - 1;
 }
+/// 2^bits − 1, the largest unsigned (affine) code.
 constexpr int unsigned_max(int bits) noexcept {
     return detail::pow2(bits) - 1;
 }
@@ -75,13 +78,13 @@ template <int W, int A>
 struct bits {
     static_assert(detail::valid_bits(W) && detail::valid_bits(A), "zoa: bits<W,A>: bit-widths must be in 2..8");
     using axis = ::zoa::axis::bit_width;
-    static constexpr bool quantized = true;
-    static constexpr int weight_bits = detail::safe_bits(W);
-    static constexpr int activation_bits = detail::safe_bits(A);
-    using weight_range = signed_range<W>;               // symmetric weights  [−2^(W−1), 2^(W−1)−1]
-    using weight_affine_range = unsigned_range<W>;      // asymmetric weights [0, 2^W−1]
-    using activation_range = signed_range<A>;           // symmetric activations
-    using activation_affine_range = unsigned_range<A>;  // asymmetric activations
+    static constexpr bool quantized = true;  ///< integer kernels are used
+    static constexpr int weight_bits = detail::safe_bits(W);  ///< W
+    static constexpr int activation_bits = detail::safe_bits(A);  ///< A
+    using weight_range = signed_range<W>;               ///< symmetric weights  [−2^(W−1), 2^(W−1)−1]
+    using weight_affine_range = unsigned_range<W>;      ///< asymmetric weights [0, 2^W−1]
+    using activation_range = signed_range<A>;           ///< symmetric activations
+    using activation_affine_range = unsigned_range<A>;  ///< asymmetric activations
     /// See maddubs_exact(W, A).
     static constexpr bool maddubs_exact = ::zoa::quant::maddubs_exact(weight_bits, activation_bits);
 };
@@ -89,12 +92,13 @@ struct bits {
 /// Bit-width policy option: no quantization at all (fp32 weights and activations).
 struct fp32_bits {
     using axis = ::zoa::axis::bit_width;
-    static constexpr bool quantized = false;
-    static constexpr int weight_bits = 32;
-    static constexpr int activation_bits = 32;
-    static constexpr bool maddubs_exact = false;
+    static constexpr bool quantized = false;  ///< float kernels, no quantizers
+    static constexpr int weight_bits = 32;  ///< nominal, for reports
+    static constexpr int activation_bits = 32;  ///< nominal, for reports
+    static constexpr bool maddubs_exact = false;  ///< no integer GEMM is used
 };
 
+/// Bit-width presets: 8/6/4-bit weights and activations, and the unquantized float model.
 using w8a8 = bits<8, 8>;
 using w6a6 = bits<6, 6>;
 using w4a4 = bits<4, 4>;

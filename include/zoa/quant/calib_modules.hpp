@@ -101,6 +101,8 @@ public:
                 " values, expected ", n_out);
     }
 
+    /// Search-module interface (is_search_module_v): calibration samples, outputs per sample, the float outputs
+    /// [samples × sample_size] and their gradients (nullptr without gradients).
     std::size_t samples() const noexcept { return samples_; }
     std::size_t sample_size() const noexcept { return tokens_ * out_; }
     const float* raw_output() const noexcept { return raw_.data(); }
@@ -209,6 +211,8 @@ public:
                 " values, expected ", n_out);
     }
 
+    /// Search-module interface (is_search_module_v): calibration samples, outputs per sample, the float outputs
+    /// [samples × sample_size] and their gradients (nullptr without gradients).
     std::size_t samples() const noexcept { return samples_; }
     std::size_t sample_size() const noexcept { return heads_ * m_ * n_; }
     const float* raw_output() const noexcept { return raw_.data(); }
@@ -293,18 +297,20 @@ private:
 /// Adapter for any other layer (e.g. the patch-embed conv): the caller supplies the cached FP output, optional
 /// gradients, the initial parameters, the two layouts and a thread-safe fake-quant forward.
 struct function_module {
-    std::size_t sample_count = 0, per_sample = 0;
+    std::size_t sample_count = 0, per_sample = 0;  ///< samples and outputs per sample
     std::vector<float> raw, grad;  ///< sample_count·per_sample each (grad may be empty)
-    module_params init;
-    std::array<search_layout, 2> layouts{};
-    std::function<void(const module_params&, float*)> forward_fn;
+    module_params init;  ///< the parameters the search starts from
+    std::array<search_layout, 2> layouts{};  ///< output layout for operand 0 and operand 1
+    std::function<void(const module_params&, float*)> forward_fn;  ///< fake-quant forward of all samples
 
+    /// Search-module interface (is_search_module_v) over the fields above.
     std::size_t samples() const noexcept { return sample_count; }
     std::size_t sample_size() const noexcept { return per_sample; }
     const float* raw_output() const noexcept { return raw.data(); }
     const float* output_grad() const noexcept { return grad.empty() ? nullptr : grad.data(); }
     module_params initial_params() const { return init; }
     search_layout layout(std::size_t operand) const noexcept { return layouts[operand < 2 ? operand : 1]; }
+    /// Calls forward_fn(p, out). Throws: zoa::error(argument) when forward_fn is empty.
     void forward(const module_params& p, float* out) const {
         require(static_cast<bool>(forward_fn), error_code::argument, "function_module: no forward function set");
         forward_fn(p, out);

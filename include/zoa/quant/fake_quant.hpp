@@ -120,6 +120,8 @@ inline void encode(const quant_params& p, const float* x, std::size_t n, std::ui
 }
 
 /// Integer decode of unsigned affine codes: x̂ = (q − z)·s.
+/// Throws: zoa::error(policy) unless p is an asymmetric uniform quantizer; zoa::error(argument)/(shape) when p is
+/// invalid or n is not a multiple of its group count.
 inline void decode(const quant_params& p, const std::uint8_t* codes, std::size_t n, float* y) {
     require(p.kind == quantizer_kind::uniform && p.sch == scheme::asymmetric, error_code::policy,
             "decode(uint8): expects an asymmetric uniform quantizer, got ", to_string(p.kind), "/", to_string(p.sch));
@@ -147,6 +149,7 @@ inline void encode_post_softmax(const quant_params& p, const float* x, std::size
 }
 
 /// Integer decode of the post-softmax twin: x̂ = high/q + low·Δ_low.
+/// Throws: zoa::error(policy) unless p is a post-softmax twin; zoa::error(argument) when p is invalid.
 inline void decode_post_softmax(const quant_params& p, const std::int8_t* high, const std::int8_t* low, std::size_t n,
                                 float* y) {
     require(p.kind == quantizer_kind::post_softmax_twin, error_code::policy,

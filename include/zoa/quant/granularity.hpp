@@ -34,22 +34,22 @@ inline const char* to_string(granularity g) noexcept {
 
 /// Granularity tag: one scale for the whole tensor.
 struct per_tensor {
-    static constexpr granularity value = granularity::per_tensor;
+    static constexpr granularity value = granularity::per_tensor;  ///< the runtime enum value
 };
 /// Granularity tag: one scale per output channel (row of a [out, in] weight, filter of a conv weight).
 struct per_channel {
-    static constexpr granularity value = granularity::per_channel;
+    static constexpr granularity value = granularity::per_channel;  ///< the runtime enum value
 };
 /// Granularity tag: N equal blocks of output rows, one scale each (qkv: N = 3).
 template <int N>
 struct per_row_block {
     static_assert(N >= 1, "zoa: per_row_block<N>: N must be >= 1");
-    static constexpr granularity value = granularity::per_row_block;
-    static constexpr int blocks = N;
+    static constexpr granularity value = granularity::per_row_block;  ///< the runtime enum value
+    static constexpr int blocks = N;  ///< row blocks per tensor
 };
 /// Granularity tag: one scale per attention head.
 struct per_head {
-    static constexpr granularity value = granularity::per_head;
+    static constexpr granularity value = granularity::per_head;  ///< the runtime enum value
 };
 
 namespace detail {

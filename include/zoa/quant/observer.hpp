@@ -55,6 +55,7 @@ inline float abs_max(const float* x, std::size_t n) noexcept {
 class min_max_observer {
 public:
     /// Requires: groups >= 1 (1 = per-tensor).
+    /// Throws: zoa::error(argument) when groups == 0.
     explicit min_max_observer(std::size_t groups = 1)
         : min_(groups, std::numeric_limits<float>::infinity()), max_(groups, -std::numeric_limits<float>::infinity()) {
         require(groups >= 1, error_code::argument, "min_max_observer: groups must be >= 1");
@@ -70,6 +71,7 @@ public:
             max_[g] = std::max(max_[g], hi);
         }
     }
+    /// Running minimum / maximum per group (+inf / −inf before the first observe()).
     const std::vector<float>& min() const noexcept { return min_; }
     const std::vector<float>& max() const noexcept { return max_; }
     /// Affine b-bit parameters from the ranges (affine_from_range per group).
@@ -90,12 +92,15 @@ private:
 class percentile_observer {
 public:
     /// Requires: 0.5 < percentile <= 1, groups >= 1.
+    /// Throws: zoa::error(argument) when either requirement fails.
     explicit percentile_observer(double percentile = 0.9999, std::size_t groups = 1)
         : p_(percentile), lo_sum_(groups, 0.0), hi_sum_(groups, 0.0) {
         require(percentile > 0.5 && percentile <= 1.0, error_code::argument,
                 "percentile_observer: percentile must be in (0.5, 1], got ", percentile);
         require(groups >= 1, error_code::argument, "percentile_observer: groups must be >= 1");
     }
+    /// Observe one batch (x viewed as [groups, n/groups]).
+    /// Throws: zoa::error(numeric) for non-finite input, zoa::error(shape) when n % groups != 0.
     void observe(const float* x, std::size_t n) {
         detail::require_finite_batch(x, n, "percentile_observer");
         const std::size_t gs = group_size(n, lo_sum_.size(), "percentile_observer");
@@ -110,9 +115,12 @@ public:
     /// Mean lower / upper percentile per group. Throws: zoa::error(argument) before the first observe().
     std::vector<float> min() const { return mean(lo_sum_); }
     std::vector<float> max() const { return mean(hi_sum_); }
+    /// Affine b-bit parameters from the mean percentile ranges. Throws: as min()/max(), and as affine_params_from_ranges.
     quant_params affine_params(int bits, granularity g) const {
         return affine_params_from_ranges(bits, g, min(), max());
     }
+    /// Symmetric b-bit parameters from absmax = max(|lo|, |hi|) per group (Δ = absmax / (2^(b−1) − 0.5)).
+    /// Throws: as min()/max().
     quant_params symmetric_params(int bits, granularity g) const {
         const std::vector<float> lo = min(), hi = max();
         std::vector<float> a(lo.size());
@@ -143,6 +151,8 @@ class mse_observer {
 public:
     /// granularity per_tensor (95 iterations) or per_channel (groups = channels, 80 iterations);
     /// ema_ratio < 0 ⇒ MSEObserver, otherwise EMAMSEObserver with that ratio (MQBench: 0.9).
+    /// Throws: zoa::error(argument) unless 2 <= bits <= 8, groups >= 1, g is per_tensor with 1 group or per_channel, and
+    /// ema_ratio < 1.
     mse_observer(int bits, granularity g, std::size_t groups = 1, double ema_ratio = -1.0)
         : bits_(bits),
           gran_(g),
@@ -175,6 +185,7 @@ public:
         }
         ++batches_;
     }
+    /// The kept ranges per group (+inf / −inf before the first observe()).
     const std::vector<float>& min() const noexcept { return min_; }
     const std::vector<float>& max() const noexcept { return max_; }
     /// Affine parameters from the kept ranges (MQBench calculate_qparams).

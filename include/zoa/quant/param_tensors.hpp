@@ -30,9 +30,10 @@ enum class module_kind : int {
 
 /// The two quantizers of one module (a linear/conv layer or an attention matmul).
 struct module_params {
-    module_kind kind = module_kind::weighted;
-    std::array<quant_params, 2> operand{};
+    module_kind kind = module_kind::weighted;  ///< what the two operands are
+    std::array<quant_params, 2> operand{};  ///< operand 0 = weight / A, operand 1 = input / B
 
+    /// Named access to the operands: weight()/input() for weighted modules, a()/b() for matmuls.
     quant_params& weight() noexcept { return operand[0]; }
     const quant_params& weight() const noexcept { return operand[0]; }
     quant_params& input() noexcept { return operand[1]; }
@@ -131,7 +132,7 @@ inline bool is_param_key(const std::string& k) {
 
 /// Calibrated parameters of a whole model: module name (timm/torchvision style) → its two quantizers.
 struct model_quant_params {
-    std::map<std::string, module_params> modules;
+    std::map<std::string, module_params> modules;  ///< module name → its quantizers
 
     /// Flat form of every module (see to_tensors(module_params, ...)).
     tensor_map to_tensors() const {

@@ -43,10 +43,10 @@ inline const char* to_string(quantizer_kind k) noexcept {
 
 /// The parameters of one quantizer (one operand of one layer). Plain data: copyable, comparable, serialisable.
 struct quant_params {
-    quantizer_kind kind = quantizer_kind::none;
-    scheme sch = scheme::symmetric;
-    granularity gran = granularity::per_tensor;
-    int bits = 8;
+    quantizer_kind kind = quantizer_kind::none;  ///< the formula applied
+    scheme sch = scheme::symmetric;  ///< symmetric (scale only) or asymmetric (scale and zero point)
+    granularity gran = granularity::per_tensor;  ///< how scale groups map onto the tensor
+    int bits = 8;  ///< code bit-width b, 2..8
     std::vector<float> scale;  ///< Δ per group (uniform), Δ₊ per group (post-GELU), {Δ_low} (post-softmax)
     std::vector<std::int32_t> zero_point;  ///< one per group for scheme::asymmetric, empty otherwise
     float neg_scale = 0.0f;                ///< post-GELU Δ₋ = 0.16997124254703522 / 2^(b−1)
@@ -111,8 +111,8 @@ struct operand_spec {
     quantizer_kind kind = quantizer_kind::uniform;  ///< uniform, post_gelu_twin, post_softmax_twin or none
     granularity gran = granularity::per_tensor;     ///< per_tensor, per_row_block, per_channel (weights), per_head
     std::size_t blocks = 1;                         ///< number of row blocks for per_row_block (qkv: 3)
-    int bits = 8;
-    scheme sch = scheme::symmetric;
+    int bits = 8;  ///< code bit-width b, 2..8
+    scheme sch = scheme::symmetric;  ///< symmetric or asymmetric (uniform only)
 
     friend bool operator==(const operand_spec& x, const operand_spec& y) {
         return x.kind == y.kind && x.gran == y.gran && x.blocks == y.blocks && x.bits == y.bits && x.sch == y.sch;
@@ -176,8 +176,8 @@ inline float symmetric_scale_from_absmax(float absmax, int bits, const char* wha
 
 /// An affine scale and zero point.
 struct affine_qparams {
-    float scale;
-    std::int32_t zero_point;
+    float scale;  ///< Δ
+    std::int32_t zero_point;  ///< z, an integer code
 };
 
 /// PyTorch `_ObserverBase._calculate_qparams` for per_{tensor,channel}_affine (what MQBench's observers call):
@@ -216,6 +216,7 @@ inline quant_params affine_params_from_ranges(int bits, granularity g, const std
 }
 
 /// Symmetric quant_params from per-group max |x| with the PTQ4ViT rule Δ = absmax / (2^(b−1) − 0.5).
+/// Throws: zoa::error(shape) when absmax is empty; as make_symmetric for bad bits or scales.
 inline quant_params symmetric_params_from_absmax(int bits, granularity g, const std::vector<float>& absmax) {
     require(!absmax.empty(), error_code::shape, "symmetric_params_from_absmax: no groups");
     std::vector<float> s(absmax.size());

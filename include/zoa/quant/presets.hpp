@@ -20,6 +20,7 @@ namespace zoa::quant {
 template <class Policy>
 struct quant_config {
     static_assert(::zoa::is_policy_v<Policy>, "zoa: quant_config<P>: P must be a zoa::policy<...>");
+    /// The chosen options (bit_width, weight_quantizer, activation_quantizer axes).
     using bit_width = ::zoa::policy_get_t<Policy, ::zoa::axis::bit_width>;
     using weight = ::zoa::policy_get_t<Policy, ::zoa::axis::weight_quantizer>;
     using activation = ::zoa::policy_get_t<Policy, ::zoa::axis::activation_quantizer>;
@@ -31,6 +32,7 @@ struct quant_config {
     static_assert(is_activation_quantizer_v<activation>,
                   "zoa: the activation_quantizer option must be zoa::quant::activation_scheme<Scheme, Granularity>");
 
+    /// Their values flattened for runtime use (scheme and granularity enums, bit-widths).
     static constexpr bool quantized = bit_width::quantized;
     static constexpr int weight_bits = bit_width::weight_bits;
     static constexpr int activation_bits = bit_width::activation_bits;
@@ -52,8 +54,8 @@ using mqbench_policy =
 
 /// The quantizers of one module: operand 0 = weight / A, operand 1 = input / B (module_params order).
 struct layer_quant_spec {
-    module_kind kind = module_kind::weighted;
-    operand_spec operand[2];
+    module_kind kind = module_kind::weighted;  ///< weighted (linear/conv) or matmul
+    operand_spec operand[2];  ///< operand 0 = weight / A, operand 1 = input / B
 };
 
 // ---- PTQ4ViT (spec §4.1) --------------------------------------------------------------------------------------
@@ -169,6 +171,7 @@ namespace zoa {
 /// Policy bundle presets: zoa::ptq4vit<zoa::w6a6>, zoa::mqbench<zoa::w4a4>.
 template <class Bits = w8a8>
 using ptq4vit = quant::ptq4vit_policy<Bits>;
+/// MQBench preset, see mqbench_policy.
 template <class Bits = w8a8>
 using mqbench = quant::mqbench_policy<Bits>;
 }  // namespace zoa

@@ -110,11 +110,11 @@ inline float fake_quant_affine(float x, float scale, std::int32_t zero_point, in
 
 /// Scheme tag: signed symmetric codes, scale only.
 struct symmetric {
-    static constexpr scheme value = scheme::symmetric;
+    static constexpr scheme value = scheme::symmetric;  ///< the runtime enum value
 };
 /// Scheme tag: unsigned affine codes [0, 2^b−1] with a zero point.
 struct asymmetric {
-    static constexpr scheme value = scheme::asymmetric;
+    static constexpr scheme value = scheme::asymmetric;  ///< the runtime enum value
 };
 
 namespace detail {
@@ -146,6 +146,7 @@ struct weight_scheme {
                   "zoa: weight_scheme<Scheme, Granularity>: Scheme must be quant::symmetric or quant::asymmetric and "
                   "Granularity one of quant::per_tensor, per_channel, per_row_block<N>, per_head");
     using axis = ::zoa::axis::weight_quantizer;
+    /// The tags and their runtime values.
     using scheme_tag = Scheme;
     using granularity_tag = Granularity;
     static constexpr scheme scheme_value = Scheme::value;
@@ -161,6 +162,7 @@ struct activation_scheme {
                   "zoa: activation_scheme<Scheme, Granularity>: Scheme must be quant::symmetric or quant::asymmetric "
                   "and Granularity quant::per_tensor or quant::per_head");
     using axis = ::zoa::axis::activation_quantizer;
+    /// The tags and their runtime values.
     using scheme_tag = Scheme;
     using granularity_tag = Granularity;
     static constexpr scheme scheme_value = Scheme::value;

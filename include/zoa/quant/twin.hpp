@@ -56,8 +56,8 @@ inline float decode_post_gelu(std::int32_t c, float pos_scale, float neg_scale) 
 
 /// The two codes of the post-softmax twin: x̂ = high/q + low·Δ_low, both in [0, q].
 struct softmax_twin_codes {
-    std::int32_t high;
-    std::int32_t low;
+    std::int32_t high;  ///< clamp(round(clamp(x, split, 1)·q), 0, q)
+    std::int32_t low;   ///< clamp(round(clamp(x, 0, split)/Δ_low), 0, q)
 };
 
 /// Δ_low = split / q with q = 2^(b−1) − 1, in float (torch divides the float split tensor by the int q).
