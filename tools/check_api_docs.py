@@ -8,7 +8,8 @@ documented declaration of the same name (an overload group under one comment, a 
 template), or when it is a one-line declaration right below a documented one-line declaration (a block of one-liners,
 e.g. accessors, under one comment). Not counted: preprocessor lines, access labels, static_assert, friend, `using namespace`, forward
 declarations, `= default` / `= delete` members, destructors, copy/move constructors and assignments, enumerators, the
-policy protocol lines `using axis = ...;` / `using default_option = ...;`, and anything inside function bodies.
+policy protocol lines `using axis = ...;` / `using default_option = ...;`, class template specialisations (their
+primary template carries the comment), classes nested in a private part, and anything inside function bodies.
 
 Usage: tools/check_api_docs.py [--detail] [--summary] [--quiet] [paths...]
   paths     headers or directories (default: include/zoa)
@@ -164,11 +165,12 @@ def skipped(s, class_name):
 
 
 class Scope:
-    def __init__(self, kind, name="", access="public", detail=False):
+    def __init__(self, kind, name="", access="public", detail=False, hidden=False):
         self.kind = kind  # ns, class, enum, body
         self.name = name
         self.access = access
         self.detail = detail
+        self.hidden = hidden  # a class nested in a private part, or a template specialisation
         self.prev = None  # (end_line, name, documented, one_line, spreads_to_next_one_liner) of the previous declaration in this scope
 
 
@@ -215,7 +217,8 @@ def scan(path, include_detail=False):
         nonlocal stmt, stmt_start
         text = " ".join("".join(stmt).split())
         sc = stack[-1]
-        if text and stmt_start is not None and sc.kind in ("ns", "class") and sc.access == "public":
+        if text and stmt_start is not None and sc.kind in ("ns", "class") and sc.access == "public" \
+                and not sc.hidden:
             cls = sc.name if sc.kind == "class" else ""
             if not skipped(text, cls):
                 name = decl_name(text)
@@ -277,13 +280,17 @@ def scan(path, include_detail=False):
                 stmt, stmt_start = [], None
             elif CLASS_KW.match(head) and "=" not in head.split("<")[0]:
                 kw = CLASS_KW.match(head).group(1)
+                special = bool(re.match(r"\s*(?:struct|class|union)\s+\w+\s*<", head))
+                if special:
+                    stmt, stmt_start = [], None  # a specialisation: documented by its primary template
                 if stmt_start is not None:
                     # register the class declaration itself in the enclosing scope
                     finish_line = line_of[i]
                     saved = stmt[:]
                     finish(finish_line)
                     stmt = saved  # keep for nothing; reset below
-                stack.append(Scope("class", decl_name(head), "private" if kw == "class" else "public", sc.detail))
+                hidden = special or sc.hidden or (sc.kind == "class" and sc.access != "public")
+                stack.append(Scope("class", decl_name(head), "private" if kw == "class" else "public", sc.detail, hidden))
                 stmt, stmt_start = [], None
             elif ENUM_KW.match(head):
                 # the enum declaration is recorded now; its enumerators are skipped

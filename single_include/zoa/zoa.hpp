@@ -7542,7 +7542,7 @@ struct tensor_info {
 
 /// The validated content of a header. tensors are in header (JSON) order.
 struct safetensors_header {
-    std::vector<tensor_info> tensors;
+    std::vector<tensor_info> tensors;  ///< in header order
     std::map<std::string, std::string> metadata;  ///< `__metadata__`, empty if absent
     std::size_t header_size = 0;                  ///< N, the JSON byte length (including padding)
     std::size_t data_offset = 0;                  ///< 8 + N
@@ -7922,8 +7922,8 @@ namespace zoa::io {
 
 /// Read-only view of bytes inside a safetensors image (no alignment promised).
 struct byte_view {
-    const unsigned char* data = nullptr;
-    std::size_t size = 0;
+    const unsigned char* data = nullptr;  ///< first byte
+    std::size_t size = 0;  ///< bytes
 };
 
 /// Orders for safetensors_file::keys().
@@ -11407,6 +11407,7 @@ inline void clamp_pixels(image& img) noexcept {
 
 namespace zoa::io {
 
+/// zoa::io::image is zoa::data::image (8-bit interleaved pixels, data/image.hpp).
 using data::image;
 
 /// Resampling kernels, as torch.nn.functional.interpolate implements them for float tensors
@@ -11607,6 +11608,7 @@ inline const std::vector<float>& imagenet_mean() {
     static const std::vector<float> v{0.485f, 0.456f, 0.406f};
     return v;
 }
+/// See imagenet_mean().
 inline const std::vector<float>& imagenet_std() {
     static const std::vector<float> v{0.229f, 0.224f, 0.225f};
     return v;
@@ -11624,7 +11626,7 @@ inline const std::vector<float>& imagenet_std() {
 struct preprocess_config {
     std::vector<float> mean{0.0f};     ///< subtracted after /255
     std::vector<float> std_dev{1.0f};  ///< divides after the mean (named std in torchvision; `std` is reserved here)
-    interpolation_mode interpolation = interpolation_mode::bilinear;
+    interpolation_mode interpolation = interpolation_mode::bilinear;  ///< resampling filter for step 3
     std::size_t resize = 0;    ///< shorter side before cropping; 0 = no resize
     std::size_t crop = 0;      ///< square center crop = model input size; 0 = no crop (images must then agree in size)
     std::size_t channels = 3;  ///< 1 or 3
@@ -11652,6 +11654,7 @@ struct preprocess_config {
         for (float s : std_dev)
             require(std::isfinite(s) && s > 0.0f, error_code::argument, "preprocess_config: std ", s, " must be > 0");
     }
+    /// mean and std_dev of channel c (the single entry when there is one). Requires: c < channels.
     float mean_of(std::size_t c) const noexcept { return mean.size() == 1 ? mean[0] : mean[c]; }
     float std_of(std::size_t c) const noexcept { return std_dev.size() == 1 ? std_dev[0] : std_dev[c]; }
 };
@@ -12407,6 +12410,7 @@ struct idx_dataset {
     std::vector<int> labels;               ///< N labels, each in [0, class_names.size())
     std::vector<std::string> class_names;  ///< class index → name
 
+    /// Number of images N.
     std::size_t size() const noexcept { return labels.size(); }
 
     /// Image i as a zoa::data::image [rows, cols, channels]: channels 1 keeps the gray value, 3 replicates it

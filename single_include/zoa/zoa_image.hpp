@@ -1354,11 +1354,12 @@ inline xt::xtensor<float, 3> frost(const xt::xtensor<float, 3>& x, int severity,
 
 namespace zoa::io {
 
+/// zoa::io::image is zoa::data::image (8-bit interleaved pixels, data/image.hpp).
 using data::image;
 
 /// Size and stored channel count of an encoded image, read from its header only.
 struct image_info {
-    std::size_t width = 0, height = 0;
+    std::size_t width = 0, height = 0;  ///< pixels
     std::size_t channels = 0;  ///< as stored: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA
 };
 
@@ -1947,14 +1948,14 @@ struct image_folder_options {
 
 /// One file of the folder and its class index.
 struct image_sample {
-    std::string path;
-    int label = 0;
+    std::string path;  ///< the file: <root>/<class>/…/<name>
+    int label = 0;  ///< index into the sorted class names
 };
 
 /// Images with their labels (one batch of a stream).
 struct labeled_images {
-    std::vector<image> images;
-    std::vector<int> labels;
+    std::vector<image> images;  ///< decoded images, in stream order
+    std::vector<int> labels;  ///< one label per image
 };
 
 /// A dataset laid out as torchvision's ImageFolder: <root>/<class>/**/<file>.
@@ -2005,6 +2006,7 @@ public:
         if (options.limit > 0 && options.limit < samples_.size()) samples_.resize(options.limit);
     }
 
+    /// The root directory and options given at construction.
     const std::string& root() const noexcept { return root_; }
     const image_folder_options& options() const noexcept { return options_; }
     /// Class names; index = label.

@@ -129,6 +129,7 @@ struct idx_dataset {
     std::vector<int> labels;               ///< N labels, each in [0, class_names.size())
     std::vector<std::string> class_names;  ///< class index → name
 
+    /// Number of images N.
     std::size_t size() const noexcept { return labels.size(); }
 
     /// Image i as a zoa::data::image [rows, cols, channels]: channels 1 keeps the gray value, 3 replicates it

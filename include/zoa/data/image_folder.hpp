@@ -28,14 +28,14 @@ struct image_folder_options {
 
 /// One file of the folder and its class index.
 struct image_sample {
-    std::string path;
-    int label = 0;
+    std::string path;  ///< the file: <root>/<class>/…/<name>
+    int label = 0;  ///< index into the sorted class names
 };
 
 /// Images with their labels (one batch of a stream).
 struct labeled_images {
-    std::vector<image> images;
-    std::vector<int> labels;
+    std::vector<image> images;  ///< decoded images, in stream order
+    std::vector<int> labels;  ///< one label per image
 };
 
 /// A dataset laid out as torchvision's ImageFolder: <root>/<class>/**/<file>.
@@ -86,6 +86,7 @@ public:
         if (options.limit > 0 && options.limit < samples_.size()) samples_.resize(options.limit);
     }
 
+    /// The root directory and options given at construction.
     const std::string& root() const noexcept { return root_; }
     const image_folder_options& options() const noexcept { return options_; }
     /// Class names; index = label.

@@ -107,11 +107,12 @@
 
 namespace zoa::io {
 
+/// zoa::io::image is zoa::data::image (8-bit interleaved pixels, data/image.hpp).
 using data::image;
 
 /// Size and stored channel count of an encoded image, read from its header only.
 struct image_info {
-    std::size_t width = 0, height = 0;
+    std::size_t width = 0, height = 0;  ///< pixels
     std::size_t channels = 0;  ///< as stored: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA
 };
 

@@ -18,6 +18,7 @@
 
 namespace zoa::io {
 
+/// zoa::io::image is zoa::data::image (8-bit interleaved pixels, data/image.hpp).
 using data::image;
 
 /// Resampling kernels, as torch.nn.functional.interpolate implements them for float tensors
@@ -218,6 +219,7 @@ inline const std::vector<float>& imagenet_mean() {
     static const std::vector<float> v{0.485f, 0.456f, 0.406f};
     return v;
 }
+/// See imagenet_mean().
 inline const std::vector<float>& imagenet_std() {
     static const std::vector<float> v{0.229f, 0.224f, 0.225f};
     return v;
@@ -235,7 +237,7 @@ inline const std::vector<float>& imagenet_std() {
 struct preprocess_config {
     std::vector<float> mean{0.0f};     ///< subtracted after /255
     std::vector<float> std_dev{1.0f};  ///< divides after the mean (named std in torchvision; `std` is reserved here)
-    interpolation_mode interpolation = interpolation_mode::bilinear;
+    interpolation_mode interpolation = interpolation_mode::bilinear;  ///< resampling filter for step 3
     std::size_t resize = 0;    ///< shorter side before cropping; 0 = no resize
     std::size_t crop = 0;      ///< square center crop = model input size; 0 = no crop (images must then agree in size)
     std::size_t channels = 3;  ///< 1 or 3
@@ -263,6 +265,7 @@ struct preprocess_config {
         for (float s : std_dev)
             require(std::isfinite(s) && s > 0.0f, error_code::argument, "preprocess_config: std ", s, " must be > 0");
     }
+    /// mean and std_dev of channel c (the single entry when there is one). Requires: c < channels.
     float mean_of(std::size_t c) const noexcept { return mean.size() == 1 ? mean[0] : mean[c]; }
     float std_of(std::size_t c) const noexcept { return std_dev.size() == 1 ? std_dev[0] : std_dev[c]; }
 };
