@@ -7007,14 +7007,14 @@ enum class model_family { vit, resnet };
 struct norm_layer_info {
     std::string name;            ///< e.g. "blocks.1.norm1" or "layer2.0.bn1"
     std::size_t channels = 0;    ///< length of weight and of bias
-    const float* weight = nullptr;
-    const float* bias = nullptr;
+    const float* weight = nullptr;  ///< source γ (channels floats, owned by the model)
+    const float* bias = nullptr;  ///< source β (channels floats, owned by the model)
 };
 
 /// What a model exposes for adaptation. Flat parameter layout used everywhere in zoa::adapt:
 /// [w_0 (channels_0), b_0 (channels_0), w_1, b_1, ...] in the order of `norms` (the reference's e0 order).
 struct adapt_layout {
-    std::vector<norm_layer_info> norms;
+    std::vector<norm_layer_info> norms;  ///< adapted norm layers, in flat-layout order
     /// Sizes of the feature groups in forward_result::features, in order; the last group feeds the classifier
     /// (ViT: one group per block, the CLS token after the next norm; ResNet: pooled stage outputs).
     std::vector<std::size_t> feature_groups;
@@ -12532,15 +12532,19 @@ class shift_detector {
 public:
     float threshold = 0.1f;       ///< domain_t
     float ema = 0.8f;             ///< v_dom ← ema·v_dom + (1 − ema)·v_cur, same for m
-    std::size_t min_batch = 64;
+    std::size_t min_batch = 64;  ///< smaller batches neither check nor update
 
+    /// True once domain statistics exist (after the first update() or assign()).
     bool has_domain() const noexcept { return !mean_.empty(); }
+    /// The domain EMA of the per-dim mean and unbiased variance (empty without a domain).
     const std::vector<float>& mean() const noexcept { return mean_; }
     const std::vector<float>& var() const noexcept { return var_; }
+    /// Forgets the domain (the next update() starts a new EMA).
     void clear() noexcept {
         mean_.clear();
         var_.clear();
     }
+    /// Sets the domain statistics. Throws: zoa::error(shape) when mean and var differ in size.
     void assign(std::vector<float> mean, std::vector<float> var) {
         require(mean.size() == var.size(), error_code::shape, "shift_detector: mean has ", mean.size(),
                 " dims, var has ", var.size());
@@ -12549,6 +12553,7 @@ public:
     }
 
     /// J between the domain EMA and (mean, var); requires has_domain() and equal sizes.
+    /// Throws: zoa::error(shape) when the sizes differ from the domain's.
     double divergence(const std::vector<float>& mean, const std::vector<float>& var) const {
         require(mean.size() == mean_.size() && var.size() == var_.size(), error_code::shape,
                 "shift_detector: embedding has ", mean.size(), " dims, domain statistics have ", mean_.size());
@@ -12569,6 +12574,7 @@ public:
     }
 
     /// Folds the batch statistics into the EMA (or starts it); no-op for small batches.
+    /// Throws: zoa::error(shape) when the size differs from the domain's.
     void update(const std::vector<float>& mean, const std::vector<float>& var, std::size_t batch) {
         if (batch < min_batch) return;
         if (!has_domain()) {
@@ -12703,6 +12709,7 @@ public:
         refresh();
     }
 
+    /// Number of classes C, feature dimension d, and the options given at construction.
     std::size_t classes() const noexcept { return c_; }
     std::size_t dim() const noexcept { return d_; }
     const t3a_options& options() const noexcept { return opt_; }
@@ -12863,6 +12870,8 @@ public:
     norm_bank() = default;
 
     /// Requires: layout has at least one norm layer. alpha0 is α's initial single entry (irrelevant while N = 0).
+    /// Throws: zoa::error(argument) when the layout has no norm layer or a layer without weight/bias;
+    /// zoa::error(numeric) when a source parameter is not finite.
     norm_bank(const adapt_layout& layout, std::size_t capacity, float alpha_scale, float weight_margin,
               float alpha_clip, reference_fixes fixes, float alpha0)
         : capacity_(capacity), s_(alpha_scale), margin_(weight_margin), clip_(alpha_clip), fixes_(fixes) {
@@ -12892,11 +12901,15 @@ public:
 
     std::size_t size() const noexcept { return origin_.size(); }          ///< P, adapted scalars
     std::size_t stored() const noexcept { return alpha_.size() - 1; }      ///< N, stored domains
+    /// Maximum stored domains (the policy's N; 0 = no bank).
     std::size_t capacity() const noexcept { return capacity_; }
+    /// α, the N + 1 mixture logits (index 0 = origin); mutable for the optimiser.
     const std::vector<float>& alpha() const noexcept { return alpha_; }
     std::vector<float>& alpha() noexcept { return alpha_; }
+    /// ε, the P free offsets of the current domain; mutable for the optimiser.
     const std::vector<float>& epsilon() const noexcept { return epsilon_; }
     std::vector<float>& epsilon() noexcept { return epsilon_; }
+    /// θ⁰, the source affine parameters (P values, flat layout).
     const std::vector<float>& origin() const noexcept { return origin_; }
     /// Δ_j for j = 0..N (row j of an (N+1) × P matrix).
     const float* delta(std::size_t j) const noexcept { return deltas_.data() + j * origin_.size(); }
@@ -12934,6 +12947,8 @@ public:
     /// Save the current domain (spec §1.10). If the bank is full, first removes the older member of the most
     /// similar pair. sf = max over the 2L tensors of mean|ε| / weight_margin; z = log(Σ_j exp(s·α_j)·(sf − 1)) if
     /// sf > 1 else −∞; α_new = clip(max(max_j s·α_j, z)/s, −clip, clip). θ is unchanged.
+    /// Ensures: stored() grows by one (or stays at capacity after a removal); a no-op when capacity is 0.
+    /// Throws: zoa::error(numeric) when the scale factor sf is not finite (ε holds a non-finite value).
     void save() {
         if (capacity_ == 0) return;
         if (stored() >= capacity_) remove(select_victim() + 1);
@@ -12972,6 +12987,7 @@ public:
     }
 
     /// Removes stored entry j ∈ [1, N] (α/Δ indexing; the origin 0 is never removed); θ is unchanged.
+    /// Throws: zoa::error(argument) when j is 0 or greater than N.
     void remove(std::size_t j) {
         require(j >= 1 && j <= stored(), error_code::argument, "norm_bank::remove: index ", j, " not in [1, ",
                 stored(), "]");
@@ -13036,6 +13052,8 @@ public:
     }
 
     /// Replaces the whole state (used by snapshot/restore and state files). Sizes are validated.
+    /// Throws: zoa::error(shape) unless 1 <= alpha.size() <= capacity + 1, deltas.size() == alpha.size()·P,
+    /// epsilon.size() == P and similarity is empty or capacity².
     void assign(std::vector<float> alpha, std::vector<float> deltas, std::vector<float> epsilon,
                 std::vector<float> similarity) {
         require(!alpha.empty() && alpha.size() <= capacity_ + 1, error_code::shape, "norm_bank: alpha has ",
@@ -13050,6 +13068,7 @@ public:
         epsilon_ = std::move(epsilon);
         similarity_ = std::move(similarity);
     }
+    /// All Δ rows, (N + 1) × P row-major (row 0 = 0).
     const std::vector<float>& deltas() const noexcept { return deltas_; }
 
 private:
@@ -13097,21 +13116,24 @@ struct knowledge_bank {
 }  // namespace axis
 
 namespace bank {
+/// bank::no_bank: capacity 0, on_shift does nothing.
 struct no_bank {
     using axis = zoa::axis::knowledge_bank;
-    static constexpr std::size_t capacity = 0;
-    static void on_shift(adapt::norm_bank&) noexcept {}
+    static constexpr std::size_t capacity = 0;  ///< no stored domains
+    static void on_shift(adapt::norm_bank&) noexcept {}  ///< nothing to do
 };
+/// bank::reset_on_shift: capacity 0, on_shift zeroes ε.
 struct reset_on_shift {
     using axis = zoa::axis::knowledge_bank;
-    static constexpr std::size_t capacity = 0;
-    static void on_shift(adapt::norm_bank& b) { std::fill(b.epsilon().begin(), b.epsilon().end(), 0.0f); }
+    static constexpr std::size_t capacity = 0;  ///< no stored domains
+    static void on_shift(adapt::norm_bank& b) { std::fill(b.epsilon().begin(), b.epsilon().end(), 0.0f); }  ///< ε ← 0
 };
+/// bank::fused_bank<N>: capacity N, on_shift saves the domain (norm_bank::save).
 template <std::size_t N>
 struct fused_bank {
     using axis = zoa::axis::knowledge_bank;
-    static constexpr std::size_t capacity = N;
-    static void on_shift(adapt::norm_bank& b) { b.save(); }
+    static constexpr std::size_t capacity = N;  ///< stored domains kept
+    static void on_shift(adapt::norm_bank& b) { b.save(); }  ///< store θ − θ⁰
 };
 }  // namespace bank
 }  // namespace zoa
@@ -13141,6 +13163,7 @@ struct source_statistics {
     std::vector<std::size_t> groups;            ///< feature group sizes (as adapt_layout::feature_groups)
     std::map<std::string, std::string> provenance;  ///< model hash, precision, image count, preprocessing, ...
 
+    /// True before any statistics were set.
     bool empty() const noexcept { return mean.empty(); }
 };
 
@@ -13148,6 +13171,7 @@ struct source_statistics {
 /// Sums run in double: μ = Σx/n, σ² = (Σx² − n·μ²)/(n − 1).
 class statistics_accumulator {
 public:
+    /// Adds the rows of a B × F feature batch. Throws: zoa::error(shape) when F differs from the first batch's.
     void add(const xt::xtensor<float, 2>& features) {
         const std::size_t B = features.shape(0), F = features.shape(1);
         if (sum_.empty()) sum_.assign(F, 0.0), sq_.assign(F, 0.0);
@@ -13161,6 +13185,7 @@ public:
             }
         count_ += B;
     }
+    /// Rows added so far.
     std::size_t count() const noexcept { return count_; }
 
     /// Throws: zoa::error(argument) with fewer than 2 rows (the unbiased std is undefined).
@@ -13184,6 +13209,7 @@ private:
 
 /// The parts of one loss evaluation.
 struct loss_terms {
+    /// total = entropy + discrepancy (discrepancy already multiplied by λ).
     float total = 0, entropy = 0, discrepancy = 0;
 };
 
@@ -13209,6 +13235,8 @@ inline float mean_entropy(const xt::xtensor<float, 2>& logits) {
 /// the group's dims and σ_B, μ_B are the batch's unbiased std and mean per dim (torch.std_mean(dim=0)).
 /// With equal groups (ViT) this is λ·(MSE(σ) + MSE(μ)) over all dims; ResNet's per-stage ¼·Σ_k is the unequal case.
 /// A batch of 1 has no std: the σ term is dropped (documented fallback) and only the mean term counts.
+/// Throws: zoa::error(shape) when the feature width or the group sizes do not match src, zoa::error(argument) for an
+/// empty batch.
 inline float feature_discrepancy(const xt::xtensor<float, 2>& features, const source_statistics& src, float lambda) {
     const std::size_t B = features.shape(0), F = features.shape(1);
     require(F == src.mean.size() && F == src.std.size(), error_code::shape, "feature_discrepancy: features have ", F,
@@ -13264,9 +13292,11 @@ namespace zoa::adapt {
 ///   d = g + wd·p;  buf = d (first step) or momentum·buf + d;  p ← p − lr·(momentum > 0 ? buf : d).
 /// The momentum buffer persists across steps (never rebuilt, as in the reference).
 struct sgd {
+    /// Hyper-parameters (ZOA's ε defaults: lr 0.005, momentum 0, weight decay 0.4).
     float lr = 0.005f, momentum = 0.0f, weight_decay = 0.4f;
-    std::vector<float> buffer;
+    std::vector<float> buffer;  ///< momentum buffer (empty until the first step with momentum > 0)
 
+    /// One update of p[0..n) with gradient g. Requires: n is the same on every call (else the buffer restarts).
     void step(float* p, const float* g, std::size_t n) {
         const bool first = buffer.size() != n;  // no buffer yet: buf = d
         if (momentum != 0.0f && first) buffer.assign(n, 0.0f);
@@ -13284,8 +13314,10 @@ struct sgd {
 /// torch.optim.AdamW whose state is discarded after every step (the reference resets it), so every update is
 /// Adam's first step: p ← p·(1 − lr·wd);  m̂ = g, v̂ = g²;  p ← p − lr·m̂/(√v̂ + eps) = p − lr·g/(|g| + eps).
 struct adamw_first_step {
+    /// Hyper-parameters (ZOA's α defaults: lr 0.01, weight decay 0.1; torch's betas and eps).
     float lr = 0.01f, weight_decay = 0.1f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
 
+    /// One update of p[0..n) with gradient g (stateless: always Adam's first step).
     void step(float* p, const float* g, std::size_t n) const {
         for (std::size_t i = 0; i < n; ++i) {
             p[i] *= 1.0f - lr * weight_decay;
@@ -13339,6 +13371,7 @@ struct zoa_options {
     /// The released scripts' values (scripts/zoa.sh, README): ViT W8A8 lr 5e-4, c 0.02; ViT W6A6 lr 2e-4, c 0.02;
     /// ResNet-50 W8A8 lr 1e-4, c 0.01, λ 1, domain_t 0.2. Settings without a script take the nearest one
     /// (ViT fp32 → W8A8, ViT W4A4 → W6A6, ResNet any → W8A8); documented in docs/adaptation.md.
+    /// Throws: zoa::error(argument) when bits is neither 32 nor in 2..8.
     static zoa_options paper(model_family family, int bits) {
         require(bits == 32 || (bits >= 2 && bits <= 8), error_code::argument, "zoa_options::paper: bits ", bits,
                 " not in {2..8, 32}");
@@ -13412,25 +13445,30 @@ struct perturbation {
 
 namespace perturb {
 
+/// Definition of perturb::segmented_uniform (declared above).
 struct segmented_uniform {
     using axis = zoa::axis::perturbation;
+    /// u = ±(U[0,1) + 1)/2, the sign from a second uniform draw.
     static float sample(rng& r) noexcept {
         const float mag = (r.uniform() + 1.0f) * 0.5f;
         return r.uniform() < 0.5f ? mag : -mag;
     }
-    static float weight(float u) noexcept { return 1.0f / u; }
+    static float weight(float u) noexcept { return 1.0f / u; }  ///< 1/u
 };
 
+/// Definition of perturb::rademacher (declared above).
 struct rademacher {
     using axis = zoa::axis::perturbation;
+    /// u = ±1 from the low bit of one draw.
     static float sample(rng& r) noexcept { return (r.next_u32() & 1u) ? 1.0f : -1.0f; }
-    static float weight(float u) noexcept { return u; }  // 1/u == u for u = ±1
+    static float weight(float u) noexcept { return u; }  ///< 1/u == u for u = ±1
 };
 
+/// Definition of perturb::gaussian (declared above).
 struct gaussian {
     using axis = zoa::axis::perturbation;
-    static float sample(rng& r) noexcept { return r.normal(); }
-    static float weight(float u) noexcept { return u; }
+    static float sample(rng& r) noexcept { return r.normal(); }  ///< u ~ N(0, 1)
+    static float weight(float u) noexcept { return u; }         ///< u (multiply, do not divide)
 };
 
 namespace detail {
@@ -13502,10 +13540,12 @@ struct adapter_stats {
 
 /// Everything mutable in a zoa_adapter (the model itself is never modified).
 struct zoa_state {
+    /// The knowledge bank (α, Δ rows, ε, similarity matrix) and the SGD momentum buffer.
     std::vector<float> alpha, deltas, epsilon, similarity, sgd_buffer;
     std::vector<float> hist;                  ///< activation-shift history (empty = none)
+    /// Domain-shift detector statistics (empty = no domain yet).
     std::vector<float> domain_mean, domain_var;
-    adapter_stats stats;
+    adapter_stats stats;  ///< counters at snapshot time
 };
 
 /// ZOA (spec §1.6) for any model satisfying is_adaptable_v<Model, Batch> (ViT, ResNet, a user's network).
@@ -13518,6 +13558,7 @@ struct zoa_state {
 template <class Model, class Policy = zoa::policy<>>
 class zoa_adapter {
 public:
+    /// The policy's perturbation distribution and knowledge-bank strategy.
     using perturbation = policy_get_t<Policy, axis::perturbation>;
     using bank_policy = policy_get_t<Policy, axis::knowledge_bank>;
     static_assert(perturb::is_perturbation_v<perturbation>,
@@ -13644,6 +13685,7 @@ public:
     /// source-statistics pass, spec §6 item 5).
     void prime_domain(const std::vector<float>& mean, const std::vector<float>& var) { detector_.assign(mean, var); }
 
+    /// Counters, bank size N and state bytes.
     adapter_stats stats() const {
         adapter_stats s = stats_;
         s.bank_size = bank_.stored();
@@ -13651,6 +13693,7 @@ public:
                                                          detector_.var().size() + src_.mean.size() + src_.std.size());
         return s;
     }
+    /// The knowledge bank, the options (validated) and the source statistics in use.
     const norm_bank& bank() const noexcept { return bank_; }
     const zoa_options& options() const noexcept { return opt_; }
     const source_statistics& source() const noexcept { return src_; }
@@ -13764,7 +13807,10 @@ namespace zoa::adapt {
 template <class Model>
 class no_adapt {
 public:
+    /// Keeps a pointer to model. Requires: model outlives the adapter.
     explicit no_adapt(const Model& model) : model_(&model) {}
+    /// One forward pass → logits B × C (valid until the next call). Nothing is adapted.
+    /// Throws: whatever the model's forward_adapt throws (zoa::error(shape) for a wrong input shape).
     template <class Batch>
     const xt::xtensor<float, 2>& predict_and_adapt(const Batch& x) {
         forward_request req;
@@ -13775,7 +13821,9 @@ public:
         stats_.last_forwards = 1;
         return r_.logits;
     }
+    /// Counters (batches, forwards); state_bytes = 0.
     adapter_stats stats() const { return stats_; }
+    /// Clears the counters (there is no other state).
     void reset() { stats_ = {}; }
 
 protected:
@@ -13792,6 +13840,7 @@ private:
 template <class Model>
 class bn_adapt : public no_adapt<Model> {
 public:
+    /// Keeps a pointer to model. Requires: model outlives the adapter.
     explicit bn_adapt(const Model& model) : no_adapt<Model>(model) { this->batch_statistics_ = true; }
 };
 
@@ -13800,8 +13849,14 @@ public:
 template <class Model>
 class t3a_adapter {
 public:
+    /// Builds the warm-up supports from the model's classifier weight (reset()).
+    /// Requires: model outlives the adapter and provides classify() and classifier_weight() (model_hooks.hpp).
+    /// Throws: zoa::error(argument) when filter_k == 0, zoa::error(shape) when the classifier weight is not
+    /// classes × last-group dim.
     t3a_adapter(const Model& model, t3a_options opt = {}) : model_(&model), opt_(opt) { reset(); }
 
+    /// One forward (BatchNorm on batch statistics), then t3a::adapt_and_predict on the last feature group: logits B × C
+    /// from the support classifier (valid until the next call).
     template <class Batch>
     const xt::xtensor<float, 2>& predict_and_adapt(const Batch& x) {
         forward_request req;
@@ -13820,11 +13875,13 @@ public:
         std::copy(out.begin(), out.end(), out_.begin());
         return out_;
     }
+    /// Counters, and state_bytes = the support bank's size.
     adapter_stats stats() const {
         adapter_stats s = stats_;
         s.state_bytes = t3a_->state_bytes();
         return s;
     }
+    /// Back to the warm-up supports (the classifier's weight rows).
     void reset() {
         const adapt_layout l = model_->layout();
         classes_ = l.num_classes;
@@ -14091,8 +14148,8 @@ inline void eigen_symmetric_inplace(std::size_t n, double* a, double* values) {
 
 /// Result of eigen_symmetric: values ascending; vectors row-major with row j = unit eigenvector j.
 struct eigen_result {
-    std::vector<double> values;
-    std::vector<double> vectors;
+    std::vector<double> values;  ///< n eigenvalues, ascending
+    std::vector<double> vectors;  ///< n × n, row j = eigenvector of values[j]
 };
 
 /// Copying convenience wrapper around eigen_symmetric_inplace (reads the upper triangle of `a`, n×n row-major).
@@ -14130,8 +14187,10 @@ struct cma_options {
 ///   w_i = w'_i/Σ⁺w' (i ≤ μ);  w_i = w'_i·min(1 + c_1/c_μ, 1 + 2μ_eff⁻/(μ_eff+2), (1−c_1−c_μ)/(n c_μ))/Σ|w'⁻|
 ///   χ_n = E‖N(0,I)‖ ≈ √n (1 − 1/(4n) + 1/(21n²))
 struct cma_parameters {
+    /// Dimension n, population λ, parents μ, generations between eigendecompositions.
     std::size_t n = 0, lambda = 0, mu = 0, eigen_interval = 1;
     std::vector<double> weights;  ///< λ weights, non-increasing; positive ones sum to 1
+    /// The strategy constants of the formulas above.
     double mueff = 0, mueff_minus = 0, cs = 0, damps = 0, cc = 0, c1 = 0, cmu = 0, chi_n = 0;
 
     /// Weights for a told population of `told` points, as pycma's RecombinationWeights(λ)(told):
@@ -14220,10 +14279,10 @@ class cma_es {
 public:
     /// Best told point so far (asked or injected) and its fitness.
     struct best_solution {
-        std::vector<float> x;
-        double f = std::numeric_limits<double>::infinity();
+        std::vector<float> x;  ///< the point
+        double f = std::numeric_limits<double>::infinity();  ///< its fitness (lower is better)
         std::size_t generation = 0;  ///< generation whose tell() saw it (0-based)
-        bool valid = false;
+        bool valid = false;  ///< false until the first tell()
     };
 
     /// Requires: x0 non-empty and finite, sigma0 > 0 finite, opt.popsize 0 or ≥ 2, condition_limit > 1.
@@ -14581,9 +14640,9 @@ struct foa_options {
     double sigma0 = 1.0;           ///< CMA-ES initial step size
     float lambda = 0.4f;           ///< --fitness_lambda
     float shift_ema = 0.9f;        ///< activation-shift history EMA
-    bool activation_shift = true;
+    bool activation_shift = true;  ///< FOA's activation shifting of the head input
     bool resnet_shift_vector = false;  ///< fix of spec §6 item 2 (reference: scalar source mean)
-    std::uint64_t seed = 2020;
+    std::uint64_t seed = 2020;  ///< CMA-ES and prompt-initialisation seed
 };
 
 /// FOA fitness (spec §2.1, §2.2):
@@ -14606,6 +14665,9 @@ inline float foa_loss(const xt::xtensor<float, 2>& features, const xt::xtensor<f
 template <class Model>
 class foa_adapter {
 public:
+    /// Requires: model outlives the adapter. Throws: zoa::error(argument) when the model takes no prompt
+    /// (layout().prompt_unit == 0) or popsize < 2; zoa::error(shape) when the source statistics do not match the
+    /// features.
     foa_adapter(const Model& model, foa_options opt, source_statistics source)
         : model_(&model), opt_(opt), src_(std::move(source)), layout_(model.layout()) {
         require(layout_.prompt_unit > 0, error_code::argument, "foa_adapter: the model takes no prompt");
@@ -14616,6 +14678,8 @@ public:
         reset();
     }
 
+    /// Predicts the batch (the best candidate's logits B × C, valid until the next call) and runs one CMA-ES
+    /// generation: popsize + 1 forward passes.
     template <class Batch>
     const xt::xtensor<float, 2>& predict_and_adapt(const Batch& x) {
         const std::size_t D = layout_.feature_groups.back(), F = layout_.feature_width();
@@ -14704,6 +14768,7 @@ public:
         stats_ = {};
     }
 
+    /// Counters; state_bytes = CMA-ES state + best prompt + shift history.
     adapter_stats stats() const {
         adapter_stats s = stats_;
         s.state_bytes = es_->state_bytes() + sizeof(float) * (best_prompt_.size() + hist_.size());

@@ -19,7 +19,10 @@ namespace zoa::adapt {
 template <class Model>
 class no_adapt {
 public:
+    /// Keeps a pointer to model. Requires: model outlives the adapter.
     explicit no_adapt(const Model& model) : model_(&model) {}
+    /// One forward pass → logits B × C (valid until the next call). Nothing is adapted.
+    /// Throws: whatever the model's forward_adapt throws (zoa::error(shape) for a wrong input shape).
     template <class Batch>
     const xt::xtensor<float, 2>& predict_and_adapt(const Batch& x) {
         forward_request req;
@@ -30,7 +33,9 @@ public:
         stats_.last_forwards = 1;
         return r_.logits;
     }
+    /// Counters (batches, forwards); state_bytes = 0.
     adapter_stats stats() const { return stats_; }
+    /// Clears the counters (there is no other state).
     void reset() { stats_ = {}; }
 
 protected:
@@ -47,6 +52,7 @@ private:
 template <class Model>
 class bn_adapt : public no_adapt<Model> {
 public:
+    /// Keeps a pointer to model. Requires: model outlives the adapter.
     explicit bn_adapt(const Model& model) : no_adapt<Model>(model) { this->batch_statistics_ = true; }
 };
 
@@ -55,8 +61,14 @@ public:
 template <class Model>
 class t3a_adapter {
 public:
+    /// Builds the warm-up supports from the model's classifier weight (reset()).
+    /// Requires: model outlives the adapter and provides classify() and classifier_weight() (model_hooks.hpp).
+    /// Throws: zoa::error(argument) when filter_k == 0, zoa::error(shape) when the classifier weight is not
+    /// classes × last-group dim.
     t3a_adapter(const Model& model, t3a_options opt = {}) : model_(&model), opt_(opt) { reset(); }
 
+    /// One forward (BatchNorm on batch statistics), then t3a::adapt_and_predict on the last feature group: logits B × C
+    /// from the support classifier (valid until the next call).
     template <class Batch>
     const xt::xtensor<float, 2>& predict_and_adapt(const Batch& x) {
         forward_request req;
@@ -75,11 +87,13 @@ public:
         std::copy(out.begin(), out.end(), out_.begin());
         return out_;
     }
+    /// Counters, and state_bytes = the support bank's size.
     adapter_stats stats() const {
         adapter_stats s = stats_;
         s.state_bytes = t3a_->state_bytes();
         return s;
     }
+    /// Back to the warm-up supports (the classifier's weight rows).
     void reset() {
         const adapt_layout l = model_->layout();
         classes_ = l.num_classes;

@@ -34,8 +34,10 @@ struct cma_options {
 ///   w_i = w'_i/Σ⁺w' (i ≤ μ);  w_i = w'_i·min(1 + c_1/c_μ, 1 + 2μ_eff⁻/(μ_eff+2), (1−c_1−c_μ)/(n c_μ))/Σ|w'⁻|
 ///   χ_n = E‖N(0,I)‖ ≈ √n (1 − 1/(4n) + 1/(21n²))
 struct cma_parameters {
+    /// Dimension n, population λ, parents μ, generations between eigendecompositions.
     std::size_t n = 0, lambda = 0, mu = 0, eigen_interval = 1;
     std::vector<double> weights;  ///< λ weights, non-increasing; positive ones sum to 1
+    /// The strategy constants of the formulas above.
     double mueff = 0, mueff_minus = 0, cs = 0, damps = 0, cc = 0, c1 = 0, cmu = 0, chi_n = 0;
 
     /// Weights for a told population of `told` points, as pycma's RecombinationWeights(λ)(told):
@@ -124,10 +126,10 @@ class cma_es {
 public:
     /// Best told point so far (asked or injected) and its fitness.
     struct best_solution {
-        std::vector<float> x;
-        double f = std::numeric_limits<double>::infinity();
+        std::vector<float> x;  ///< the point
+        double f = std::numeric_limits<double>::infinity();  ///< its fitness (lower is better)
         std::size_t generation = 0;  ///< generation whose tell() saw it (0-based)
-        bool valid = false;
+        bool valid = false;  ///< false until the first tell()
     };
 
     /// Requires: x0 non-empty and finite, sigma0 > 0 finite, opt.popsize 0 or ≥ 2, condition_limit > 1.

@@ -209,8 +209,8 @@ inline void eigen_symmetric_inplace(std::size_t n, double* a, double* values) {
 
 /// Result of eigen_symmetric: values ascending; vectors row-major with row j = unit eigenvector j.
 struct eigen_result {
-    std::vector<double> values;
-    std::vector<double> vectors;
+    std::vector<double> values;  ///< n eigenvalues, ascending
+    std::vector<double> vectors;  ///< n × n, row j = eigenvector of values[j]
 };
 
 /// Copying convenience wrapper around eigen_symmetric_inplace (reads the upper triangle of `a`, n×n row-major).

@@ -27,9 +27,9 @@ struct foa_options {
     double sigma0 = 1.0;           ///< CMA-ES initial step size
     float lambda = 0.4f;           ///< --fitness_lambda
     float shift_ema = 0.9f;        ///< activation-shift history EMA
-    bool activation_shift = true;
+    bool activation_shift = true;  ///< FOA's activation shifting of the head input
     bool resnet_shift_vector = false;  ///< fix of spec §6 item 2 (reference: scalar source mean)
-    std::uint64_t seed = 2020;
+    std::uint64_t seed = 2020;  ///< CMA-ES and prompt-initialisation seed
 };
 
 /// FOA fitness (spec §2.1, §2.2):
@@ -52,6 +52,9 @@ inline float foa_loss(const xt::xtensor<float, 2>& features, const xt::xtensor<f
 template <class Model>
 class foa_adapter {
 public:
+    /// Requires: model outlives the adapter. Throws: zoa::error(argument) when the model takes no prompt
+    /// (layout().prompt_unit == 0) or popsize < 2; zoa::error(shape) when the source statistics do not match the
+    /// features.
     foa_adapter(const Model& model, foa_options opt, source_statistics source)
         : model_(&model), opt_(opt), src_(std::move(source)), layout_(model.layout()) {
         require(layout_.prompt_unit > 0, error_code::argument, "foa_adapter: the model takes no prompt");
@@ -62,6 +65,8 @@ public:
         reset();
     }
 
+    /// Predicts the batch (the best candidate's logits B × C, valid until the next call) and runs one CMA-ES
+    /// generation: popsize + 1 forward passes.
     template <class Batch>
     const xt::xtensor<float, 2>& predict_and_adapt(const Batch& x) {
         const std::size_t D = layout_.feature_groups.back(), F = layout_.feature_width();
@@ -150,6 +155,7 @@ public:
         stats_ = {};
     }
 
+    /// Counters; state_bytes = CMA-ES state + best prompt + shift history.
     adapter_stats stats() const {
         adapter_stats s = stats_;
         s.state_bytes = es_->state_bytes() + sizeof(float) * (best_prompt_.size() + hist_.size());

@@ -30,6 +30,8 @@ public:
     norm_bank() = default;
 
     /// Requires: layout has at least one norm layer. alpha0 is α's initial single entry (irrelevant while N = 0).
+    /// Throws: zoa::error(argument) when the layout has no norm layer or a layer without weight/bias;
+    /// zoa::error(numeric) when a source parameter is not finite.
     norm_bank(const adapt_layout& layout, std::size_t capacity, float alpha_scale, float weight_margin,
               float alpha_clip, reference_fixes fixes, float alpha0)
         : capacity_(capacity), s_(alpha_scale), margin_(weight_margin), clip_(alpha_clip), fixes_(fixes) {
@@ -59,11 +61,15 @@ public:
 
     std::size_t size() const noexcept { return origin_.size(); }          ///< P, adapted scalars
     std::size_t stored() const noexcept { return alpha_.size() - 1; }      ///< N, stored domains
+    /// Maximum stored domains (the policy's N; 0 = no bank).
     std::size_t capacity() const noexcept { return capacity_; }
+    /// α, the N + 1 mixture logits (index 0 = origin); mutable for the optimiser.
     const std::vector<float>& alpha() const noexcept { return alpha_; }
     std::vector<float>& alpha() noexcept { return alpha_; }
+    /// ε, the P free offsets of the current domain; mutable for the optimiser.
     const std::vector<float>& epsilon() const noexcept { return epsilon_; }
     std::vector<float>& epsilon() noexcept { return epsilon_; }
+    /// θ⁰, the source affine parameters (P values, flat layout).
     const std::vector<float>& origin() const noexcept { return origin_; }
     /// Δ_j for j = 0..N (row j of an (N+1) × P matrix).
     const float* delta(std::size_t j) const noexcept { return deltas_.data() + j * origin_.size(); }
@@ -101,6 +107,8 @@ public:
     /// Save the current domain (spec §1.10). If the bank is full, first removes the older member of the most
     /// similar pair. sf = max over the 2L tensors of mean|ε| / weight_margin; z = log(Σ_j exp(s·α_j)·(sf − 1)) if
     /// sf > 1 else −∞; α_new = clip(max(max_j s·α_j, z)/s, −clip, clip). θ is unchanged.
+    /// Ensures: stored() grows by one (or stays at capacity after a removal); a no-op when capacity is 0.
+    /// Throws: zoa::error(numeric) when the scale factor sf is not finite (ε holds a non-finite value).
     void save() {
         if (capacity_ == 0) return;
         if (stored() >= capacity_) remove(select_victim() + 1);
@@ -139,6 +147,7 @@ public:
     }
 
     /// Removes stored entry j ∈ [1, N] (α/Δ indexing; the origin 0 is never removed); θ is unchanged.
+    /// Throws: zoa::error(argument) when j is 0 or greater than N.
     void remove(std::size_t j) {
         require(j >= 1 && j <= stored(), error_code::argument, "norm_bank::remove: index ", j, " not in [1, ",
                 stored(), "]");
@@ -203,6 +212,8 @@ public:
     }
 
     /// Replaces the whole state (used by snapshot/restore and state files). Sizes are validated.
+    /// Throws: zoa::error(shape) unless 1 <= alpha.size() <= capacity + 1, deltas.size() == alpha.size()·P,
+    /// epsilon.size() == P and similarity is empty or capacity².
     void assign(std::vector<float> alpha, std::vector<float> deltas, std::vector<float> epsilon,
                 std::vector<float> similarity) {
         require(!alpha.empty() && alpha.size() <= capacity_ + 1, error_code::shape, "norm_bank: alpha has ",
@@ -217,6 +228,7 @@ public:
         epsilon_ = std::move(epsilon);
         similarity_ = std::move(similarity);
     }
+    /// All Δ rows, (N + 1) × P row-major (row 0 = 0).
     const std::vector<float>& deltas() const noexcept { return deltas_; }
 
 private:
@@ -264,21 +276,24 @@ struct knowledge_bank {
 }  // namespace axis
 
 namespace bank {
+/// bank::no_bank: capacity 0, on_shift does nothing.
 struct no_bank {
     using axis = zoa::axis::knowledge_bank;
-    static constexpr std::size_t capacity = 0;
-    static void on_shift(adapt::norm_bank&) noexcept {}
+    static constexpr std::size_t capacity = 0;  ///< no stored domains
+    static void on_shift(adapt::norm_bank&) noexcept {}  ///< nothing to do
 };
+/// bank::reset_on_shift: capacity 0, on_shift zeroes ε.
 struct reset_on_shift {
     using axis = zoa::axis::knowledge_bank;
-    static constexpr std::size_t capacity = 0;
-    static void on_shift(adapt::norm_bank& b) { std::fill(b.epsilon().begin(), b.epsilon().end(), 0.0f); }
+    static constexpr std::size_t capacity = 0;  ///< no stored domains
+    static void on_shift(adapt::norm_bank& b) { std::fill(b.epsilon().begin(), b.epsilon().end(), 0.0f); }  ///< ε ← 0
 };
+/// bank::fused_bank<N>: capacity N, on_shift saves the domain (norm_bank::save).
 template <std::size_t N>
 struct fused_bank {
     using axis = zoa::axis::knowledge_bank;
-    static constexpr std::size_t capacity = N;
-    static void on_shift(adapt::norm_bank& b) { b.save(); }
+    static constexpr std::size_t capacity = N;  ///< stored domains kept
+    static void on_shift(adapt::norm_bank& b) { b.save(); }  ///< store θ − θ⁰
 };
 }  // namespace bank
 }  // namespace zoa

@@ -20,14 +20,14 @@ enum class model_family { vit, resnet };
 struct norm_layer_info {
     std::string name;            ///< e.g. "blocks.1.norm1" or "layer2.0.bn1"
     std::size_t channels = 0;    ///< length of weight and of bias
-    const float* weight = nullptr;
-    const float* bias = nullptr;
+    const float* weight = nullptr;  ///< source γ (channels floats, owned by the model)
+    const float* bias = nullptr;  ///< source β (channels floats, owned by the model)
 };
 
 /// What a model exposes for adaptation. Flat parameter layout used everywhere in zoa::adapt:
 /// [w_0 (channels_0), b_0 (channels_0), w_1, b_1, ...] in the order of `norms` (the reference's e0 order).
 struct adapt_layout {
-    std::vector<norm_layer_info> norms;
+    std::vector<norm_layer_info> norms;  ///< adapted norm layers, in flat-layout order
     /// Sizes of the feature groups in forward_result::features, in order; the last group feeds the classifier
     /// (ViT: one group per block, the CLS token after the next norm; ResNet: pooled stage outputs).
     std::vector<std::size_t> feature_groups;

@@ -22,6 +22,7 @@ struct source_statistics {
     std::vector<std::size_t> groups;            ///< feature group sizes (as adapt_layout::feature_groups)
     std::map<std::string, std::string> provenance;  ///< model hash, precision, image count, preprocessing, ...
 
+    /// True before any statistics were set.
     bool empty() const noexcept { return mean.empty(); }
 };
 
@@ -29,6 +30,7 @@ struct source_statistics {
 /// Sums run in double: μ = Σx/n, σ² = (Σx² − n·μ²)/(n − 1).
 class statistics_accumulator {
 public:
+    /// Adds the rows of a B × F feature batch. Throws: zoa::error(shape) when F differs from the first batch's.
     void add(const xt::xtensor<float, 2>& features) {
         const std::size_t B = features.shape(0), F = features.shape(1);
         if (sum_.empty()) sum_.assign(F, 0.0), sq_.assign(F, 0.0);
@@ -42,6 +44,7 @@ public:
             }
         count_ += B;
     }
+    /// Rows added so far.
     std::size_t count() const noexcept { return count_; }
 
     /// Throws: zoa::error(argument) with fewer than 2 rows (the unbiased std is undefined).
@@ -65,6 +68,7 @@ private:
 
 /// The parts of one loss evaluation.
 struct loss_terms {
+    /// total = entropy + discrepancy (discrepancy already multiplied by λ).
     float total = 0, entropy = 0, discrepancy = 0;
 };
 
@@ -90,6 +94,8 @@ inline float mean_entropy(const xt::xtensor<float, 2>& logits) {
 /// the group's dims and σ_B, μ_B are the batch's unbiased std and mean per dim (torch.std_mean(dim=0)).
 /// With equal groups (ViT) this is λ·(MSE(σ) + MSE(μ)) over all dims; ResNet's per-stage ¼·Σ_k is the unequal case.
 /// A batch of 1 has no std: the σ term is dropped (documented fallback) and only the mean term counts.
+/// Throws: zoa::error(shape) when the feature width or the group sizes do not match src, zoa::error(argument) for an
+/// empty batch.
 inline float feature_discrepancy(const xt::xtensor<float, 2>& features, const source_statistics& src, float lambda) {
     const std::size_t B = features.shape(0), F = features.shape(1);
     require(F == src.mean.size() && F == src.std.size(), error_code::shape, "feature_discrepancy: features have ", F,

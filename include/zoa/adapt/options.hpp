@@ -39,6 +39,7 @@ struct zoa_options {
     /// The released scripts' values (scripts/zoa.sh, README): ViT W8A8 lr 5e-4, c 0.02; ViT W6A6 lr 2e-4, c 0.02;
     /// ResNet-50 W8A8 lr 1e-4, c 0.01, λ 1, domain_t 0.2. Settings without a script take the nearest one
     /// (ViT fp32 → W8A8, ViT W4A4 → W6A6, ResNet any → W8A8); documented in docs/adaptation.md.
+    /// Throws: zoa::error(argument) when bits is neither 32 nor in 2..8.
     static zoa_options paper(model_family family, int bits) {
         require(bits == 32 || (bits >= 2 && bits <= 8), error_code::argument, "zoa_options::paper: bits ", bits,
                 " not in {2..8, 32}");

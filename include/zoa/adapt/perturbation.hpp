@@ -32,25 +32,30 @@ struct perturbation {
 
 namespace perturb {
 
+/// Definition of perturb::segmented_uniform (declared above).
 struct segmented_uniform {
     using axis = zoa::axis::perturbation;
+    /// u = ±(U[0,1) + 1)/2, the sign from a second uniform draw.
     static float sample(rng& r) noexcept {
         const float mag = (r.uniform() + 1.0f) * 0.5f;
         return r.uniform() < 0.5f ? mag : -mag;
     }
-    static float weight(float u) noexcept { return 1.0f / u; }
+    static float weight(float u) noexcept { return 1.0f / u; }  ///< 1/u
 };
 
+/// Definition of perturb::rademacher (declared above).
 struct rademacher {
     using axis = zoa::axis::perturbation;
+    /// u = ±1 from the low bit of one draw.
     static float sample(rng& r) noexcept { return (r.next_u32() & 1u) ? 1.0f : -1.0f; }
-    static float weight(float u) noexcept { return u; }  // 1/u == u for u = ±1
+    static float weight(float u) noexcept { return u; }  ///< 1/u == u for u = ±1
 };
 
+/// Definition of perturb::gaussian (declared above).
 struct gaussian {
     using axis = zoa::axis::perturbation;
-    static float sample(rng& r) noexcept { return r.normal(); }
-    static float weight(float u) noexcept { return u; }
+    static float sample(rng& r) noexcept { return r.normal(); }  ///< u ~ N(0, 1)
+    static float weight(float u) noexcept { return u; }         ///< u (multiply, do not divide)
 };
 
 namespace detail {

@@ -18,15 +18,19 @@ class shift_detector {
 public:
     float threshold = 0.1f;       ///< domain_t
     float ema = 0.8f;             ///< v_dom ← ema·v_dom + (1 − ema)·v_cur, same for m
-    std::size_t min_batch = 64;
+    std::size_t min_batch = 64;  ///< smaller batches neither check nor update
 
+    /// True once domain statistics exist (after the first update() or assign()).
     bool has_domain() const noexcept { return !mean_.empty(); }
+    /// The domain EMA of the per-dim mean and unbiased variance (empty without a domain).
     const std::vector<float>& mean() const noexcept { return mean_; }
     const std::vector<float>& var() const noexcept { return var_; }
+    /// Forgets the domain (the next update() starts a new EMA).
     void clear() noexcept {
         mean_.clear();
         var_.clear();
     }
+    /// Sets the domain statistics. Throws: zoa::error(shape) when mean and var differ in size.
     void assign(std::vector<float> mean, std::vector<float> var) {
         require(mean.size() == var.size(), error_code::shape, "shift_detector: mean has ", mean.size(),
                 " dims, var has ", var.size());
@@ -35,6 +39,7 @@ public:
     }
 
     /// J between the domain EMA and (mean, var); requires has_domain() and equal sizes.
+    /// Throws: zoa::error(shape) when the sizes differ from the domain's.
     double divergence(const std::vector<float>& mean, const std::vector<float>& var) const {
         require(mean.size() == mean_.size() && var.size() == var_.size(), error_code::shape,
                 "shift_detector: embedding has ", mean.size(), " dims, domain statistics have ", mean_.size());
@@ -55,6 +60,7 @@ public:
     }
 
     /// Folds the batch statistics into the EMA (or starts it); no-op for small batches.
+    /// Throws: zoa::error(shape) when the size differs from the domain's.
     void update(const std::vector<float>& mean, const std::vector<float>& var, std::size_t batch) {
         if (batch < min_batch) return;
         if (!has_domain()) {

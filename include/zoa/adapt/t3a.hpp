@@ -111,6 +111,7 @@ public:
         refresh();
     }
 
+    /// Number of classes C, feature dimension d, and the options given at construction.
     std::size_t classes() const noexcept { return c_; }
     std::size_t dim() const noexcept { return d_; }
     const t3a_options& options() const noexcept { return opt_; }

@@ -38,10 +38,12 @@ struct adapter_stats {
 
 /// Everything mutable in a zoa_adapter (the model itself is never modified).
 struct zoa_state {
+    /// The knowledge bank (α, Δ rows, ε, similarity matrix) and the SGD momentum buffer.
     std::vector<float> alpha, deltas, epsilon, similarity, sgd_buffer;
     std::vector<float> hist;                  ///< activation-shift history (empty = none)
+    /// Domain-shift detector statistics (empty = no domain yet).
     std::vector<float> domain_mean, domain_var;
-    adapter_stats stats;
+    adapter_stats stats;  ///< counters at snapshot time
 };
 
 /// ZOA (spec §1.6) for any model satisfying is_adaptable_v<Model, Batch> (ViT, ResNet, a user's network).
@@ -54,6 +56,7 @@ struct zoa_state {
 template <class Model, class Policy = zoa::policy<>>
 class zoa_adapter {
 public:
+    /// The policy's perturbation distribution and knowledge-bank strategy.
     using perturbation = policy_get_t<Policy, axis::perturbation>;
     using bank_policy = policy_get_t<Policy, axis::knowledge_bank>;
     static_assert(perturb::is_perturbation_v<perturbation>,
@@ -180,6 +183,7 @@ public:
     /// source-statistics pass, spec §6 item 5).
     void prime_domain(const std::vector<float>& mean, const std::vector<float>& var) { detector_.assign(mean, var); }
 
+    /// Counters, bank size N and state bytes.
     adapter_stats stats() const {
         adapter_stats s = stats_;
         s.bank_size = bank_.stored();
@@ -187,6 +191,7 @@ public:
                                                          detector_.var().size() + src_.mean.size() + src_.std.size());
         return s;
     }
+    /// The knowledge bank, the options (validated) and the source statistics in use.
     const norm_bank& bank() const noexcept { return bank_; }
     const zoa_options& options() const noexcept { return opt_; }
     const source_statistics& source() const noexcept { return src_; }
