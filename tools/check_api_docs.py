@@ -28,7 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def strip_code(text):
-    """Blank out comments, string/char literals and preprocessor lines, keeping newlines (so offsets map to lines)."""
+    """Blank out comments, string/char literals, preprocessor lines and lines holding only an ALL_CAPS macro call
+    (ZOA_DETAIL_..._BEGIN), keeping newlines (so offsets map to lines)."""
+    text = re.sub(r"(?m)^[ \t]*[A-Z][A-Z0-9_]*(?:\(\))?[ \t]*$", lambda m: " " * len(m.group(0)), text)
     out = []
     i, n = 0, len(text)
     at_line_start = True

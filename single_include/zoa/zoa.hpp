@@ -5820,6 +5820,7 @@ public:
                           &ctx);
     }
 
+    /// Input and output widths.
     std::size_t in_features() const noexcept { return in_; }
     std::size_t out_features() const noexcept { return out_; }
     /// The weights [out, in] (unpacked copy).
@@ -5849,6 +5850,7 @@ class qlinear {
                   "zoa: nn::qlinear<Bits>: Bits must be a quantized bit-width option, e.g. zoa::w8a8");
 
 public:
+    /// Signed symmetric code ranges of the activations and weights, and the packed weight type.
     using a_range = quant::signed_range<Bits::activation_bits>;
     using w_range = quant::signed_range<Bits::weight_bits>;
     using packed_type = kernels::packed_q8<a_range, w_range>;
@@ -5874,6 +5876,8 @@ public:
     }
 
     /// Builds the layer from already quantized weight codes [out, in] (e.g. read from a quantized model file).
+    /// Throws: zoa::error(shape) naming `name` when codes is not out × in or bias is neither empty nor out long;
+    /// zoa::error(policy) as the float-weight constructor when the parameters do not fit Bits.
     qlinear(const std::vector<std::int8_t>& codes, std::vector<float> bias, std::size_t out, std::size_t in,
             const quant::module_params& p, const std::string& name)
         : bias_(std::move(bias)), out_(out), in_(in), params_(p) {
@@ -5933,6 +5937,7 @@ public:
         });
     }
 
+    /// Input and output widths, the float bias (empty = none) and the two quantizers (weight, input).
     std::size_t in_features() const noexcept { return in_; }
     std::size_t out_features() const noexcept { return out_; }
     const std::vector<float>& bias() const noexcept { return bias_; }
@@ -6019,6 +6024,7 @@ namespace zoa::nn {
 template <class Bits>
 class attention {
 public:
+    /// nn::linear for fp32, nn::qlinear<Bits> when quantized.
     using linear_type = linear_for<Bits>;
 
     attention() = default;
@@ -6072,6 +6078,8 @@ public:
         }
     }
 
+    /// Sizes (D, heads, D/heads), the score scale hd^−½, the sub-layers, the matmul quantizers, and the bytes of
+    /// packed integer weights.
     std::size_t dim() const noexcept { return dim_; }
     std::size_t heads() const noexcept { return heads_; }
     std::size_t head_dim() const noexcept { return head_dim_; }
@@ -6081,6 +6089,7 @@ public:
     const quant::module_params& matmul1() const noexcept { return mm1_; }
     const quant::module_params& matmul2() const noexcept { return mm2_; }
     std::size_t packed_bytes() const noexcept { return qkv_.packed_bytes() + proj_.packed_bytes(); }
+    /// Bytes of float parameters held (qkv and proj, and the per-head q/k/v code scales).
     std::size_t float_bytes() const noexcept {
         return qkv_.float_bytes() + proj_.float_bytes() + qkv_scale_.size() * sizeof(float);
     }
@@ -6309,6 +6318,7 @@ public:
             kernels::batch_norm_batch_stats(x, y, nullptr, nullptr, n, channels(), hw, w, b, eps_, ctx);
     }
 
+    /// Channels C, ε, and the source parameters and running statistics (C floats each).
     std::size_t channels() const noexcept { return weight_.size(); }
     float eps() const noexcept { return eps_; }
     const std::vector<float>& weight() const noexcept { return weight_; }
@@ -6350,6 +6360,7 @@ namespace zoa::nn {
 
 /// Geometry of a Conv2d with a square kernel, stride and padding (groups 1, dilation 1: every torchvision ResNet conv).
 struct conv2d_geometry {
+    /// Channels in and out; square kernel side, stride and zero padding (same on both axes).
     std::size_t in_channels = 1, out_channels = 1, kernel = 1, stride = 1, pad = 0;
 
     /// Output extent (in + 2·pad − kernel) / stride + 1. Throws: zoa::error(shape) when the kernel does not fit.
@@ -6444,6 +6455,7 @@ public:
         kernels::conv2d_f32<default_arch>(g_.shape(batch, h, w), x, w_, bias_ptr(), y, &ctx);
     }
 
+    /// The geometry given at construction.
     const conv2d_geometry& geometry() const noexcept { return g_; }
     /// The weights, OIHW (unpacked copy).
     std::vector<float> weight() const { return detail::unpack_conv_f32(w_, g_); }
@@ -6475,6 +6487,7 @@ class qconv2d {
                   "zoa::quant::unsigned_range<b>");
 
 public:
+    /// The code ranges (unsigned affine), their 8-bit storage types and the packed weight type.
     using a_range = ARange;
     using w_range = WRange;
     using a_storage = typename ARange::storage;
@@ -6550,15 +6563,18 @@ public:
         const std::vector<float> wd = dequantized_weight();
         wf_ = kernels::pack_conv2d_f32<default_arch>(wd.data(), g_.shape(1, g_.kernel, g_.kernel));
     }
+    /// True after enable_float_twin().
     bool has_float_twin() const noexcept { return !wf_.empty(); }
 
     /// y = conv(x, Ŵ) + bias in float, x used as given (no input quantization). Requires: enable_float_twin().
+    /// Throws: zoa::error(argument) when enable_float_twin() was not called.
     void forward_float(const float* x, std::size_t batch, std::size_t h, std::size_t w, float* y,
                        execution_context& ctx) const {
         require(!wf_.empty(), error_code::argument, "qconv2d::forward_float: call enable_float_twin() first");
         kernels::conv2d_f32<default_arch>(g_.shape(batch, h, w), x, wf_, bias_ptr(), y, &ctx);
     }
 
+    /// The geometry, the quantizers (weight per channel, input per tensor) and the float bias (empty = none).
     const conv2d_geometry& geometry() const noexcept { return g_; }
     const quant::module_params& params() const noexcept { return params_; }
     const std::vector<float>& bias() const noexcept { return bias_; }
@@ -6665,6 +6681,7 @@ public:
         kernels::layer_norm(x, y, rows, w_.size(), weight ? weight : w_.data(), bias ? bias : b_.data(), eps_, ctx);
     }
 
+    /// Normalized dimension D and ε.
     std::size_t dim() const noexcept { return w_.size(); }
     float eps() const noexcept { return eps_; }
     /// The source (loaded) parameters.
@@ -6702,6 +6719,7 @@ namespace zoa::nn {
 template <class Bits>
 class mlp {
 public:
+    /// nn::linear for fp32, nn::qlinear<Bits> when quantized.
     using linear_type = linear_for<Bits>;
 
     mlp() = default;
@@ -6730,6 +6748,7 @@ public:
             (void)mode, fc2_.forward(h.data(), rows, y, ctx);
     }
 
+    /// Input width D, hidden width, the two layers and the bytes held (packed integer weights / float parameters).
     std::size_t dim() const noexcept { return fc1_.in_features(); }
     std::size_t hidden() const noexcept { return fc1_.out_features(); }
     const linear_type& fc1() const noexcept { return fc1_; }
@@ -6807,6 +6826,8 @@ public:
     }
 
     /// Quantized only: builds the layer from weight codes [D, C·p·p] (e.g. read from a quantized model file).
+    /// Throws: zoa::error(policy) for an fp32 Bits, zoa::error(shape) naming `name` when codes is not D × C·p·p, and as
+    /// the float-weight constructor.
     patch_embed(std::vector<std::int8_t> codes, std::vector<float> bias, std::size_t dim, std::size_t in_chans,
                 std::size_t patch, std::size_t img_size, const quant::module_params& p, const std::string& name)
         : patch_embed(std::vector<float>(codes.size(), 0.0f), std::move(bias), dim, in_chans, patch, img_size, p,
@@ -6817,6 +6838,8 @@ public:
         set_codes(name);
     }
 
+    /// Geometry: patches per side (img/patch), patches N, embedding D, input channels, patch size, image size, and
+    /// values per patch (C·p·p).
     std::size_t grid() const noexcept { return img_ / patch_; }
     std::size_t num_patches() const noexcept { return grid() * grid(); }
     std::size_t dim() const noexcept { return dim_; }

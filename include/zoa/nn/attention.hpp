@@ -36,6 +36,7 @@ namespace zoa::nn {
 template <class Bits>
 class attention {
 public:
+    /// nn::linear for fp32, nn::qlinear<Bits> when quantized.
     using linear_type = linear_for<Bits>;
 
     attention() = default;
@@ -89,6 +90,8 @@ public:
         }
     }
 
+    /// Sizes (D, heads, D/heads), the score scale hd^−½, the sub-layers, the matmul quantizers, and the bytes of
+    /// packed integer weights.
     std::size_t dim() const noexcept { return dim_; }
     std::size_t heads() const noexcept { return heads_; }
     std::size_t head_dim() const noexcept { return head_dim_; }
@@ -98,6 +101,7 @@ public:
     const quant::module_params& matmul1() const noexcept { return mm1_; }
     const quant::module_params& matmul2() const noexcept { return mm2_; }
     std::size_t packed_bytes() const noexcept { return qkv_.packed_bytes() + proj_.packed_bytes(); }
+    /// Bytes of float parameters held (qkv and proj, and the per-head q/k/v code scales).
     std::size_t float_bytes() const noexcept {
         return qkv_.float_bytes() + proj_.float_bytes() + qkv_scale_.size() * sizeof(float);
     }

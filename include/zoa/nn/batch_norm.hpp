@@ -70,6 +70,7 @@ public:
             kernels::batch_norm_batch_stats(x, y, nullptr, nullptr, n, channels(), hw, w, b, eps_, ctx);
     }
 
+    /// Channels C, ε, and the source parameters and running statistics (C floats each).
     std::size_t channels() const noexcept { return weight_.size(); }
     float eps() const noexcept { return eps_; }
     const std::vector<float>& weight() const noexcept { return weight_; }

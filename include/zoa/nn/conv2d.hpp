@@ -23,6 +23,7 @@ namespace zoa::nn {
 
 /// Geometry of a Conv2d with a square kernel, stride and padding (groups 1, dilation 1: every torchvision ResNet conv).
 struct conv2d_geometry {
+    /// Channels in and out; square kernel side, stride and zero padding (same on both axes).
     std::size_t in_channels = 1, out_channels = 1, kernel = 1, stride = 1, pad = 0;
 
     /// Output extent (in + 2·pad − kernel) / stride + 1. Throws: zoa::error(shape) when the kernel does not fit.
@@ -117,6 +118,7 @@ public:
         kernels::conv2d_f32<default_arch>(g_.shape(batch, h, w), x, w_, bias_ptr(), y, &ctx);
     }
 
+    /// The geometry given at construction.
     const conv2d_geometry& geometry() const noexcept { return g_; }
     /// The weights, OIHW (unpacked copy).
     std::vector<float> weight() const { return detail::unpack_conv_f32(w_, g_); }
@@ -148,6 +150,7 @@ class qconv2d {
                   "zoa::quant::unsigned_range<b>");
 
 public:
+    /// The code ranges (unsigned affine), their 8-bit storage types and the packed weight type.
     using a_range = ARange;
     using w_range = WRange;
     using a_storage = typename ARange::storage;
@@ -223,15 +226,18 @@ public:
         const std::vector<float> wd = dequantized_weight();
         wf_ = kernels::pack_conv2d_f32<default_arch>(wd.data(), g_.shape(1, g_.kernel, g_.kernel));
     }
+    /// True after enable_float_twin().
     bool has_float_twin() const noexcept { return !wf_.empty(); }
 
     /// y = conv(x, Ŵ) + bias in float, x used as given (no input quantization). Requires: enable_float_twin().
+    /// Throws: zoa::error(argument) when enable_float_twin() was not called.
     void forward_float(const float* x, std::size_t batch, std::size_t h, std::size_t w, float* y,
                        execution_context& ctx) const {
         require(!wf_.empty(), error_code::argument, "qconv2d::forward_float: call enable_float_twin() first");
         kernels::conv2d_f32<default_arch>(g_.shape(batch, h, w), x, wf_, bias_ptr(), y, &ctx);
     }
 
+    /// The geometry, the quantizers (weight per channel, input per tensor) and the float bias (empty = none).
     const conv2d_geometry& geometry() const noexcept { return g_; }
     const quant::module_params& params() const noexcept { return params_; }
     const std::vector<float>& bias() const noexcept { return bias_; }

@@ -37,6 +37,7 @@ public:
         kernels::layer_norm(x, y, rows, w_.size(), weight ? weight : w_.data(), bias ? bias : b_.data(), eps_, ctx);
     }
 
+    /// Normalized dimension D and ε.
     std::size_t dim() const noexcept { return w_.size(); }
     float eps() const noexcept { return eps_; }
     /// The source (loaded) parameters.

@@ -98,6 +98,7 @@ public:
                           &ctx);
     }
 
+    /// Input and output widths.
     std::size_t in_features() const noexcept { return in_; }
     std::size_t out_features() const noexcept { return out_; }
     /// The weights [out, in] (unpacked copy).
@@ -127,6 +128,7 @@ class qlinear {
                   "zoa: nn::qlinear<Bits>: Bits must be a quantized bit-width option, e.g. zoa::w8a8");
 
 public:
+    /// Signed symmetric code ranges of the activations and weights, and the packed weight type.
     using a_range = quant::signed_range<Bits::activation_bits>;
     using w_range = quant::signed_range<Bits::weight_bits>;
     using packed_type = kernels::packed_q8<a_range, w_range>;
@@ -152,6 +154,8 @@ public:
     }
 
     /// Builds the layer from already quantized weight codes [out, in] (e.g. read from a quantized model file).
+    /// Throws: zoa::error(shape) naming `name` when codes is not out × in or bias is neither empty nor out long;
+    /// zoa::error(policy) as the float-weight constructor when the parameters do not fit Bits.
     qlinear(const std::vector<std::int8_t>& codes, std::vector<float> bias, std::size_t out, std::size_t in,
             const quant::module_params& p, const std::string& name)
         : bias_(std::move(bias)), out_(out), in_(in), params_(p) {
@@ -211,6 +215,7 @@ public:
         });
     }
 
+    /// Input and output widths, the float bias (empty = none) and the two quantizers (weight, input).
     std::size_t in_features() const noexcept { return in_; }
     std::size_t out_features() const noexcept { return out_; }
     const std::vector<float>& bias() const noexcept { return bias_; }

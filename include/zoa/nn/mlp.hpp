@@ -20,6 +20,7 @@ namespace zoa::nn {
 template <class Bits>
 class mlp {
 public:
+    /// nn::linear for fp32, nn::qlinear<Bits> when quantized.
     using linear_type = linear_for<Bits>;
 
     mlp() = default;
@@ -48,6 +49,7 @@ public:
             (void)mode, fc2_.forward(h.data(), rows, y, ctx);
     }
 
+    /// Input width D, hidden width, the two layers and the bytes held (packed integer weights / float parameters).
     std::size_t dim() const noexcept { return fc1_.in_features(); }
     std::size_t hidden() const noexcept { return fc1_.out_features(); }
     const linear_type& fc1() const noexcept { return fc1_; }

@@ -62,6 +62,8 @@ public:
     }
 
     /// Quantized only: builds the layer from weight codes [D, C·p·p] (e.g. read from a quantized model file).
+    /// Throws: zoa::error(policy) for an fp32 Bits, zoa::error(shape) naming `name` when codes is not D × C·p·p, and as
+    /// the float-weight constructor.
     patch_embed(std::vector<std::int8_t> codes, std::vector<float> bias, std::size_t dim, std::size_t in_chans,
                 std::size_t patch, std::size_t img_size, const quant::module_params& p, const std::string& name)
         : patch_embed(std::vector<float>(codes.size(), 0.0f), std::move(bias), dim, in_chans, patch, img_size, p,
@@ -72,6 +74,8 @@ public:
         set_codes(name);
     }
 
+    /// Geometry: patches per side (img/patch), patches N, embedding D, input channels, patch size, image size, and
+    /// values per patch (C·p·p).
     std::size_t grid() const noexcept { return img_ / patch_; }
     std::size_t num_patches() const noexcept { return grid() * grid(); }
     std::size_t dim() const noexcept { return dim_; }
