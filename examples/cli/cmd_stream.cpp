@@ -36,7 +36,7 @@ using batch_t = xt::xtensor<float, 4>;
 
 struct stream_args {
     std::string weights, precision, source = "fmnist-train", calib = "fmnist-train", out, svg, save;
-    std::vector<std::string> methods, data;
+    std::vector<std::string> methods, data, zoa_set;  // zoa_set: key=value overrides of zoa_options
     std::size_t rounds = 1, batch = 64, limit = 0, threads = 1, source_images = 2048, calib_images = 32;
     std::uint64_t seed = 2020;
 };
@@ -227,6 +227,37 @@ std::vector<double> run_method(Method& method, const std::string& name, const st
     return acc;
 }
 
+/// `--zoa-set lr=2e-4,spsa_c=0.02,...`: overrides of the paper's options (the hyper-parameter search uses it).
+void apply_zoa_set(zoa::adapt::zoa_options& o, const std::vector<std::string>& sets) {
+    for (const auto& kv : sets) {
+        const std::size_t eq = kv.find('=');
+        const std::string k = kv.substr(0, eq), v = eq == std::string::npos ? "" : kv.substr(eq + 1);
+        float x = 0.0f;
+        std::size_t pos = 0;
+        try {
+            x = std::stof(v, &pos);
+        } catch (...) {
+            pos = 0;
+        }
+        zoa::require(!v.empty() && pos == v.size(), zoa::error_code::argument, "zoa stream: --zoa-set ", kv,
+                     ": expected key=number");
+        if (k == "lr") o.lr = x;
+        else if (k == "spsa_c") o.spsa_c = x;
+        else if (k == "lambda") o.lambda = x;
+        else if (k == "domain_t") o.domain_t = x;
+        else if (k == "weight_decay") o.weight_decay = x;
+        else if (k == "lr_alpha") o.lr_alpha = x;
+        else if (k == "spsa_c_alpha") o.spsa_c_alpha = x;
+        else if (k == "momentum") o.momentum = x;
+        else if (k == "sp_avg") o.sp_avg = static_cast<int>(x);
+        else
+            zoa::fail(zoa::error_code::argument, "zoa stream: --zoa-set: unknown key '", k,
+                      "' (expected lr, spsa_c, lambda, domain_t, weight_decay, lr_alpha, spsa_c_alpha, momentum, "
+                      "sp_avg)");
+    }
+    o.validate();
+}
+
 template <class Model>
 std::vector<double> run_named(const std::string& method, const Model& model, int bits,
                               const zoa::adapt::source_statistics& src, const zoa::adapt::shift_detector& primed,
@@ -254,6 +285,7 @@ std::vector<double> run_named(const std::string& method, const Model& model, int
     }
     zoa::adapt::zoa_options o = zoa::adapt::zoa_options::paper(family, bits);
     o.seed = a.seed;
+    apply_zoa_set(o, a.zoa_set);
     const auto run_zoa = [&](auto policy_tag) {  // zoa: the paper's bank; zoa_nobank: a single ε, no stored domains
         zoa::adapt::zoa_adapter<Model, decltype(policy_tag)> m(model, o, src);
         if (family == zoa::adapt::model_family::resnet && primed.has_domain())
@@ -390,6 +422,9 @@ stream_args parse(const std::vector<std::string>& args) {
             a.svg = value();
         else if (k == "--save-calibrated")
             a.save = value();
+        else if (k == "--zoa-set") {
+            for (auto& kv : split_list(value())) a.zoa_set.push_back(kv);
+        }
         else
             zoa::fail(zoa::error_code::argument, "zoa stream: unknown option '", k, "' (see zoa --help)");
     }
@@ -397,6 +432,8 @@ stream_args parse(const std::vector<std::string>& args) {
     zoa::require(!data.empty(), zoa::error_code::argument, "zoa stream: --data SPEC[,SPEC...] is required");
     a.methods = split_list(methods);
     a.data = split_list(data);
+    zoa::adapt::zoa_options check;
+    apply_zoa_set(check, a.zoa_set);  // bad --zoa-set keys fail before any data is loaded
     for (const auto& m : a.methods)
         zoa::require(m == "none" || m == "bn" || m == "t3a" || m == "foa" || m == "zoa" || m == "zoa_nobank",
                      zoa::error_code::argument, "zoa stream: unknown --method '", m,
