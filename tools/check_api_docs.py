@@ -9,7 +9,8 @@ template), or when it is a one-line declaration right below a documented one-lin
 e.g. accessors, under one comment). Not counted: preprocessor lines, access labels, static_assert, friend, `using namespace`, forward
 declarations, `= default` / `= delete` members, destructors, copy/move constructors and assignments, enumerators, the
 policy protocol lines `using axis = ...;` / `using default_option = ...;`, class template specialisations (their
-primary template carries the comment), classes nested in a private part, and anything inside function bodies.
+primary template carries the comment), classes nested in a private part, out-of-class member definitions
+(`T<P>::f(...) {...}`: the declaration in the class carries the comment), and anything inside function bodies.
 
 Usage: tools/check_api_docs.py [--detail] [--summary] [--quiet] [paths...]
   paths     headers or directories (default: include/zoa)
@@ -153,6 +154,8 @@ def skipped(s, class_name):
         return True
     if re.search(r"=\s*(default|delete)\s*;$", t):
         return True
+    if re.match(r"^[^(]*?\b\w+\s*(?:<[^;{()]*>)?\s*::\s*~?\w+\s*\(", t) and not re.match(r"^[^(]*\boperator\b", t):
+        return True  # out-of-class definition of a member declared (and documented) in its class
     if class_name:
         if re.match(r"^(?:virtual\s+)?~", t):
             return True

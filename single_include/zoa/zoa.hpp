@@ -3596,13 +3596,13 @@ template <int W, int A>
 struct bits {
     static_assert(detail::valid_bits(W) && detail::valid_bits(A), "zoa: bits<W,A>: bit-widths must be in 2..8");
     using axis = ::zoa::axis::bit_width;
-    static constexpr bool quantized = true;  ///< integer kernels are used
-    static constexpr int weight_bits = detail::safe_bits(W);  ///< W
+    static constexpr bool quantized = true;                       ///< integer kernels are used
+    static constexpr int weight_bits = detail::safe_bits(W);      ///< W
     static constexpr int activation_bits = detail::safe_bits(A);  ///< A
-    using weight_range = signed_range<W>;               ///< symmetric weights  [−2^(W−1), 2^(W−1)−1]
-    using weight_affine_range = unsigned_range<W>;      ///< asymmetric weights [0, 2^W−1]
-    using activation_range = signed_range<A>;           ///< symmetric activations
-    using activation_affine_range = unsigned_range<A>;  ///< asymmetric activations
+    using weight_range = signed_range<W>;                         ///< symmetric weights  [−2^(W−1), 2^(W−1)−1]
+    using weight_affine_range = unsigned_range<W>;                ///< asymmetric weights [0, 2^W−1]
+    using activation_range = signed_range<A>;                     ///< symmetric activations
+    using activation_affine_range = unsigned_range<A>;            ///< asymmetric activations
     /// See maddubs_exact(W, A).
     static constexpr bool maddubs_exact = ::zoa::quant::maddubs_exact(weight_bits, activation_bits);
 };
@@ -3610,9 +3610,9 @@ struct bits {
 /// Bit-width policy option: no quantization at all (fp32 weights and activations).
 struct fp32_bits {
     using axis = ::zoa::axis::bit_width;
-    static constexpr bool quantized = false;  ///< float kernels, no quantizers
-    static constexpr int weight_bits = 32;  ///< nominal, for reports
-    static constexpr int activation_bits = 32;  ///< nominal, for reports
+    static constexpr bool quantized = false;      ///< float kernels, no quantizers
+    static constexpr int weight_bits = 32;        ///< nominal, for reports
+    static constexpr int activation_bits = 32;    ///< nominal, for reports
     static constexpr bool maddubs_exact = false;  ///< no integer GEMM is used
 };
 
@@ -3726,7 +3726,7 @@ template <int N>
 struct per_row_block {
     static_assert(N >= 1, "zoa: per_row_block<N>: N must be >= 1");
     static constexpr granularity value = granularity::per_row_block;  ///< the runtime enum value
-    static constexpr int blocks = N;  ///< row blocks per tensor
+    static constexpr int blocks = N;                                  ///< row blocks per tensor
 };
 /// Granularity tag: one scale per attention head.
 struct per_head {
@@ -4100,9 +4100,9 @@ inline const char* to_string(quantizer_kind k) noexcept {
 /// The parameters of one quantizer (one operand of one layer). Plain data: copyable, comparable, serialisable.
 struct quant_params {
     quantizer_kind kind = quantizer_kind::none;  ///< the formula applied
-    scheme sch = scheme::symmetric;  ///< symmetric (scale only) or asymmetric (scale and zero point)
+    scheme sch = scheme::symmetric;              ///< symmetric (scale only) or asymmetric (scale and zero point)
     granularity gran = granularity::per_tensor;  ///< how scale groups map onto the tensor
-    int bits = 8;  ///< code bit-width b, 2..8
+    int bits = 8;                                ///< code bit-width b, 2..8
     std::vector<float> scale;  ///< Δ per group (uniform), Δ₊ per group (post-GELU), {Δ_low} (post-softmax)
     std::vector<std::int32_t> zero_point;  ///< one per group for scheme::asymmetric, empty otherwise
     float neg_scale = 0.0f;                ///< post-GELU Δ₋ = 0.16997124254703522 / 2^(b−1)
@@ -4167,8 +4167,8 @@ struct operand_spec {
     quantizer_kind kind = quantizer_kind::uniform;  ///< uniform, post_gelu_twin, post_softmax_twin or none
     granularity gran = granularity::per_tensor;     ///< per_tensor, per_row_block, per_channel (weights), per_head
     std::size_t blocks = 1;                         ///< number of row blocks for per_row_block (qkv: 3)
-    int bits = 8;  ///< code bit-width b, 2..8
-    scheme sch = scheme::symmetric;  ///< symmetric or asymmetric (uniform only)
+    int bits = 8;                                   ///< code bit-width b, 2..8
+    scheme sch = scheme::symmetric;                 ///< symmetric or asymmetric (uniform only)
 
     friend bool operator==(const operand_spec& x, const operand_spec& y) {
         return x.kind == y.kind && x.gran == y.gran && x.blocks == y.blocks && x.bits == y.bits && x.sch == y.sch;
@@ -4232,7 +4232,7 @@ inline float symmetric_scale_from_absmax(float absmax, int bits, const char* wha
 
 /// An affine scale and zero point.
 struct affine_qparams {
-    float scale;  ///< Δ
+    float scale;              ///< Δ
     std::int32_t zero_point;  ///< z, an integer code
 };
 
@@ -4548,7 +4548,8 @@ public:
     /// Mean lower / upper percentile per group. Throws: zoa::error(argument) before the first observe().
     std::vector<float> min() const { return mean(lo_sum_); }
     std::vector<float> max() const { return mean(hi_sum_); }
-    /// Affine b-bit parameters from the mean percentile ranges. Throws: as min()/max(), and as affine_params_from_ranges.
+    /// Affine b-bit parameters from the mean percentile ranges. Throws: as min()/max(), and as
+    /// affine_params_from_ranges.
     quant_params affine_params(int bits, granularity g) const {
         return affine_params_from_ranges(bits, g, min(), max());
     }
@@ -4584,8 +4585,8 @@ class mse_observer {
 public:
     /// granularity per_tensor (95 iterations) or per_channel (groups = channels, 80 iterations);
     /// ema_ratio < 0 ⇒ MSEObserver, otherwise EMAMSEObserver with that ratio (MQBench: 0.9).
-    /// Throws: zoa::error(argument) unless 2 <= bits <= 8, groups >= 1, g is per_tensor with 1 group or per_channel, and
-    /// ema_ratio < 1.
+    /// Throws: zoa::error(argument) unless 2 <= bits <= 8, groups >= 1, g is per_tensor with 1 group or per_channel,
+    /// and ema_ratio < 1.
     mse_observer(int bits, granularity g, std::size_t groups = 1, double ema_ratio = -1.0)
         : bits_(bits),
           gran_(g),
@@ -4693,7 +4694,7 @@ enum class module_kind : int {
 /// The two quantizers of one module (a linear/conv layer or an attention matmul).
 struct module_params {
     module_kind kind = module_kind::weighted;  ///< what the two operands are
-    std::array<quant_params, 2> operand{};  ///< operand 0 = weight / A, operand 1 = input / B
+    std::array<quant_params, 2> operand{};     ///< operand 0 = weight / A, operand 1 = input / B
 
     /// Named access to the operands: weight()/input() for weighted modules, a()/b() for matmuls.
     quant_params& weight() noexcept { return operand[0]; }
@@ -4872,8 +4873,8 @@ enum class search_metric : int {
 /// Options of the PTQ4ViT search (defaults = quant_library/configs/PTQ4ViT.py).
 struct search_options {
     search_metric metric = search_metric::hessian;  ///< similarity used to rank candidates
-    double eq_alpha = 0.01;  ///< candidate ratios eq_alpha + i·(eq_beta − eq_alpha)/eq_n ...
-    double eq_beta = 1.2;  ///< (upper end)
+    double eq_alpha = 0.01;                         ///< candidate ratios eq_alpha + i·(eq_beta − eq_alpha)/eq_n ...
+    double eq_beta = 1.2;                           ///< (upper end)
     int eq_n = 100;        ///< ... for i = 0..eq_n−1 (the reference never evaluates i = eq_n)
     int search_round = 3;  ///< rounds of (operand 0, then operand 1)
     int split_count = 20;  ///< post-softmax split candidates 2^−i, i = 0..split_count−1
@@ -4890,9 +4891,9 @@ struct search_options {
 /// attention matmul per head: {heads, rows, 1, cols}; conv per output channel: {channels, 1, 1, H·W}.
 struct search_layout {
     std::size_t outer_groups = 1;  ///< e.g. heads or output channels
-    std::size_t rows = 1;  ///< e.g. tokens
+    std::size_t rows = 1;          ///< e.g. tokens
     std::size_t inner_groups = 1;  ///< e.g. row blocks
-    std::size_t features = 1;  ///< the dimension cosine similarity runs over
+    std::size_t features = 1;      ///< the dimension cosine similarity runs over
     /// Scale groups (outer_groups · inner_groups) and outputs per sample (the product of all four).
     std::size_t groups() const noexcept { return outer_groups * inner_groups; }
     std::size_t size() const noexcept { return outer_groups * rows * inner_groups * features; }
@@ -4900,16 +4901,16 @@ struct search_layout {
 
 /// Outcome of one module's search.
 struct search_result {
-    module_params params;  ///< the chosen quantizer parameters
+    module_params params;                                ///< the chosen quantizer parameters
     search_metric metric_used = search_metric::hessian;  ///< the metric actually used (l2 after a fallback)
-    bool hessian_fallback = false;             ///< the zero-gradient guard replaced Hessian by L2
+    bool hessian_fallback = false;                       ///< the zero-gradient guard replaced Hessian by L2
     std::array<std::vector<int>, 2> chosen{};  ///< last round: winning candidate index per group (split index for SoS)
 };
 
 /// Counts over many modules, for the log of a whole-model calibration.
 struct search_report {
-    std::size_t modules = 0;  ///< modules searched
-    std::size_t hessian_fallbacks = 0;  ///< modules where the zero-gradient guard switched to L2
+    std::size_t modules = 0;                    ///< modules searched
+    std::size_t hessian_fallbacks = 0;          ///< modules where the zero-gradient guard switched to L2
     std::vector<std::string> fallback_modules;  ///< their names
     /// Counts one module's result.
     void record(const std::string& name, const search_result& r) {
@@ -5398,9 +5399,9 @@ private:
 /// gradients, the initial parameters, the two layouts and a thread-safe fake-quant forward.
 struct function_module {
     std::size_t sample_count = 0, per_sample = 0;  ///< samples and outputs per sample
-    std::vector<float> raw, grad;  ///< sample_count·per_sample each (grad may be empty)
-    module_params init;  ///< the parameters the search starts from
-    std::array<search_layout, 2> layouts{};  ///< output layout for operand 0 and operand 1
+    std::vector<float> raw, grad;                  ///< sample_count·per_sample each (grad may be empty)
+    module_params init;                            ///< the parameters the search starts from
+    std::array<search_layout, 2> layouts{};        ///< output layout for operand 0 and operand 1
     std::function<void(const module_params&, float*)> forward_fn;  ///< fake-quant forward of all samples
 
     /// Search-module interface (is_search_module_v) over the fields above.
@@ -5481,7 +5482,7 @@ using mqbench_policy =
 /// The quantizers of one module: operand 0 = weight / A, operand 1 = input / B (module_params order).
 struct layer_quant_spec {
     module_kind kind = module_kind::weighted;  ///< weighted (linear/conv) or matmul
-    operand_spec operand[2];  ///< operand 0 = weight / A, operand 1 = input / B
+    operand_spec operand[2];                   ///< operand 0 = weight / A, operand 1 = input / B
 };
 
 // ---- PTQ4ViT (spec §4.1) --------------------------------------------------------------------------------------
@@ -7028,10 +7029,10 @@ enum class model_family { vit, resnet };
 /// One adapted normalization layer (LayerNorm or BatchNorm): its source affine parameters.
 /// The pointers stay owned by the (immutable) model and must outlive the adapter.
 struct norm_layer_info {
-    std::string name;            ///< e.g. "blocks.1.norm1" or "layer2.0.bn1"
-    std::size_t channels = 0;    ///< length of weight and of bias
+    std::string name;               ///< e.g. "blocks.1.norm1" or "layer2.0.bn1"
+    std::size_t channels = 0;       ///< length of weight and of bias
     const float* weight = nullptr;  ///< source γ (channels floats, owned by the model)
-    const float* bias = nullptr;  ///< source β (channels floats, owned by the model)
+    const float* bias = nullptr;    ///< source β (channels floats, owned by the model)
 };
 
 /// What a model exposes for adaptation. Flat parameter layout used everywhere in zoa::adapt:
@@ -7565,7 +7566,7 @@ struct tensor_info {
 
 /// The validated content of a header. tensors are in header (JSON) order.
 struct safetensors_header {
-    std::vector<tensor_info> tensors;  ///< in header order
+    std::vector<tensor_info> tensors;             ///< in header order
     std::map<std::string, std::string> metadata;  ///< `__metadata__`, empty if absent
     std::size_t header_size = 0;                  ///< N, the JSON byte length (including padding)
     std::size_t data_offset = 0;                  ///< 8 + N
@@ -7946,7 +7947,7 @@ namespace zoa::io {
 /// Read-only view of bytes inside a safetensors image (no alignment promised).
 struct byte_view {
     const unsigned char* data = nullptr;  ///< first byte
-    std::size_t size = 0;  ///< bytes
+    std::size_t size = 0;                 ///< bytes
 };
 
 /// Orders for safetensors_file::keys().
@@ -8197,6 +8198,7 @@ enum class resnet_block { basic, bottleneck };
 /// (3×3/1 pad 1 conv, BN, ReLU, no max-pool; for 28×28 / 32×32 inputs).
 enum class resnet_stem { imagenet, small };
 
+/// Names: "basic" / "bottleneck" and "imagenet" / "small".
 inline const char* to_string(resnet_block b) noexcept { return b == resnet_block::basic ? "basic" : "bottleneck"; }
 inline const char* to_string(resnet_stem s) noexcept { return s == resnet_stem::imagenet ? "imagenet" : "small"; }
 
@@ -8205,13 +8207,13 @@ inline const char* to_string(resnet_stem s) noexcept { return s == resnet_stem::
 /// downsample (1×1 conv with the stride + BN) wherever the stride or the channel count changes, global average
 /// pooling and the fc classifier. BatchNorm eps bn_eps. Default: resnet50.
 struct resnet_config {
-    resnet_block block = resnet_block::bottleneck;
-    std::array<std::size_t, 4> layers{3, 4, 6, 3};
-    std::array<std::size_t, 4> widths{64, 128, 256, 512};
-    std::size_t in_chans = 3;
-    std::size_t num_classes = 1000;
-    resnet_stem stem = resnet_stem::imagenet;
-    float bn_eps = 1e-5f;
+    resnet_block block = resnet_block::bottleneck;         ///< block type
+    std::array<std::size_t, 4> layers{3, 4, 6, 3};         ///< blocks per stage
+    std::array<std::size_t, 4> widths{64, 128, 256, 512};  ///< planes per stage
+    std::size_t in_chans = 3;                              ///< image channels
+    std::size_t num_classes = 1000;                        ///< classifier outputs
+    resnet_stem stem = resnet_stem::imagenet;              ///< stem type
+    float bn_eps = 1e-5f;                                  ///< BatchNorm ε
 
     /// 1 (basic) or 4 (bottleneck).
     std::size_t expansion() const noexcept { return block == resnet_block::basic ? 1 : 4; }
@@ -8237,9 +8239,11 @@ struct resnet_config {
     /// torchvision presets (ImageNet stem, 3 input channels).
     static resnet_config resnet18(std::size_t classes = 1000) { return make(resnet_block::basic, {2, 2, 2, 2}, classes); }
     static resnet_config resnet34(std::size_t classes = 1000) { return make(resnet_block::basic, {3, 4, 6, 3}, classes); }
+    /// ResNet-50: bottleneck blocks {3, 4, 6, 3}.
     static resnet_config resnet50(std::size_t classes = 1000) {
         return make(resnet_block::bottleneck, {3, 4, 6, 3}, classes);
     }
+    /// ResNet-101: bottleneck blocks {3, 4, 23, 3}.
     static resnet_config resnet101(std::size_t classes = 1000) {
         return make(resnet_block::bottleneck, {3, 4, 23, 3}, classes);
     }
@@ -8351,19 +8355,20 @@ private:
 
 namespace zoa::models {
 
+/// "No such index" marker, e.g. a block position without an activation quantizer site.
 inline constexpr std::size_t no_index = static_cast<std::size_t>(-1);
 
 /// One residual block of a config, in module order.
 struct resnet_block_desc {
-    std::string name;                 ///< torchvision prefix, e.g. "layer2.0"
-    std::size_t stage = 0;            ///< 0..3 (layer1..layer4)
-    std::size_t index = 0;            ///< block index inside its stage
-    std::size_t in_channels = 0;      ///< channels entering the block
-    std::size_t width = 0;            ///< planes: channels of bn1 and bn2
-    std::size_t out_channels = 0;     ///< width · expansion
-    std::size_t stride = 1;           ///< 2 in the first block of stages 2..4 (on conv1 for basic, conv2 for bottleneck)
-    bool downsample = false;          ///< stride ≠ 1 or in ≠ out: identity = downsample.1(downsample.0(x))
-    bool last_in_stage = false;
+    std::string name;              ///< torchvision prefix, e.g. "layer2.0"
+    std::size_t stage = 0;         ///< 0..3 (layer1..layer4)
+    std::size_t index = 0;         ///< block index inside its stage
+    std::size_t in_channels = 0;   ///< channels entering the block
+    std::size_t width = 0;         ///< planes: channels of bn1 and bn2
+    std::size_t out_channels = 0;  ///< width · expansion
+    std::size_t stride = 1;        ///< 2 in the first block of stages 2..4 (on conv1 for basic, conv2 for bottleneck)
+    bool downsample = false;       ///< stride ≠ 1 or in ≠ out: identity = downsample.1(downsample.0(x))
+    bool last_in_stage = false;    ///< the stage's last block (its output is a feature group)
     /// ZOA adapts bn1 and bn2 of every block except layer1.0 and all of layer4 (zoa-algorithm.md §1.2).
     bool adapted = false;
 };
@@ -8413,15 +8418,15 @@ inline nn::conv2d_geometry stem_geometry(const resnet_config& c) {
 
 /// A tensor the model expects in a weight file.
 struct tensor_spec {
-    std::string key;
-    std::vector<std::size_t> shape;
+    std::string key;                 ///< torchvision/timm tensor name
+    std::vector<std::size_t> shape;  ///< expected shape
 };
 
 /// A conv/linear module: name (torchvision) and geometry (the fc is a 1×1 conv over the pooled [B, C, 1, 1] map).
 struct conv_module {
-    std::string name;
-    nn::conv2d_geometry geometry;
-    bool bias = false;
+    std::string name;              ///< torchvision module name, e.g. "layer1.0.conv2"
+    nn::conv2d_geometry geometry;  ///< channels, kernel, stride, padding
+    bool bias = false;             ///< has a bias (only fc)
 };
 
 /// Every conv/linear module in module order: conv1, layerL.j.conv1..3, layerL.j.downsample.0, fc.
@@ -8466,7 +8471,7 @@ inline std::vector<tensor_spec> resnet_tensor_specs(const resnet_config& c) {
 /// A residual block's layers. Conv = nn::conv2d (fp32) or nn::qconv2d<A, W> (MQBench).
 template <class Conv>
 struct residual_block {
-    resnet_block_desc desc;
+    resnet_block_desc desc;           ///< position and sizes of the block
     std::vector<Conv> convs;          ///< conv1, conv2 (, conv3)
     std::vector<nn::batch_norm> bns;  ///< bn1, bn2 (, bn3)
     Conv down_conv;                   ///< downsample.0 (valid when desc.downsample)
@@ -8638,6 +8643,7 @@ public:
         }
         ++batches_;
     }
+    /// The kept ranges per group (+inf / −inf before the first observe()).
     const std::vector<float>& min() const noexcept { return min_; }
     const std::vector<float>& max() const noexcept { return max_; }
     /// Affine parameters from the kept ranges (MQBench calculate_qparams).
@@ -8884,12 +8890,14 @@ namespace zoa::models {
 ///   "fc"                 the flattened pooled features                             (8 bit: last layer)
 /// The last block's output feeds only the average pool, so it has no quantizer.
 struct resnet_sites {
-    std::vector<std::string> names;
-    std::vector<bool> eight_bit;  ///< forced to 8 bits (input of conv1 and of fc)
+    std::vector<std::string> names;  ///< one per activation quantizer, in forward order (the module each one feeds)
+    std::vector<bool> eight_bit;     ///< forced to 8 bits (input of conv1 and of fc)
+    /// Indices of the image-input site (conv1), the stem-output site and the pooled-features site (fc).
     std::size_t input = 0, stem = 1, flatten = 0;
     /// Per block: {in (conv1 and downsample.0 input), mid1 (conv2 input), mid2 (conv3 input), out}; no_index = none.
     std::vector<std::array<std::size_t, 4>> block;
 
+    /// Number of sites.
     std::size_t size() const noexcept { return names.size(); }
 
     /// The site feeding a conv/linear module ("layer2.0.downsample.0" → the block's "layer2.0.conv1").
@@ -8941,6 +8949,7 @@ struct resnet_memory {
     std::size_t float_param_bytes = 0;    ///< fp32 kept: BN weight/bias/running stats, biases, scales, fp32 twins
     std::size_t scratch_bytes = 0;        ///< activation buffers of one forward at the given batch and image size
 
+    /// One line: "packed weights … B, fp32 params … B, scratch … B".
     std::string to_string() const {
         std::ostringstream os;
         os << "packed weights " << packed_weight_bytes << " B, fp32 params " << float_param_bytes << " B, scratch "
@@ -8977,11 +8986,12 @@ namespace zoa::models {
 /// What a load found: expected keys absent from the file, file keys the model does not use, and skipped buffers
 /// (BatchNorm num_batches_tracked, I64).
 struct load_report {
-    std::vector<std::string> missing;
-    std::vector<std::string> unused;
-    std::vector<std::string> skipped;
-    std::size_t loaded = 0;  ///< tensors read
+    std::vector<std::string> missing;  ///< expected keys absent from the file
+    std::vector<std::string> unused;   ///< file keys the model does not use
+    std::vector<std::string> skipped;  ///< num_batches_tracked buffers skipped
+    std::size_t loaded = 0;            ///< tensors read
 
+    /// True when nothing was missing.
     bool complete() const noexcept { return missing.empty(); }
     /// One line: "loaded 320 tensors; skipped 53 num_batches_tracked; missing: ...; unused: ...".
     std::string to_string() const {
@@ -9066,8 +9076,8 @@ inline resnet_config resolve_resnet_config(const io::safetensors_file& f, const 
 
 /// The tensors of a ResNet file: floats (F32/F16/BF16 → F32) and weight codes (U8, calibrated files).
 struct resnet_tensors {
-    std::map<std::string, std::vector<float>> floats;
-    std::map<std::string, std::vector<std::uint8_t>> codes;
+    std::map<std::string, std::vector<float>> floats;        ///< key → values (converted to F32)
+    std::map<std::string, std::vector<std::uint8_t>> codes;  ///< key → U8 weight codes
 
     /// Throws: zoa::error(format) naming the key when it is absent from `floats`.
     const std::vector<float>& f(const std::string& key) const {
@@ -9154,6 +9164,7 @@ class resnet {
     using qc = quant::quant_config<Policy>;
 
 public:
+    /// True for an integer (MQBench) model, false for fp32.
     static constexpr bool quantized = qc::quantized;
     static_assert(!quantized || (qc::weight_scheme == quant::scheme::asymmetric &&
                                  qc::weight_granularity == quant::granularity::per_channel &&
@@ -9161,10 +9172,13 @@ public:
                                  qc::activation_granularity == quant::granularity::per_tensor),
                   "zoa: resnet<Policy>: quantized ResNets use MQBench's academic scheme (asymmetric per-channel "
                   "weights, asymmetric per-tensor activations): use zoa::mqbench<zoa::w8a8> (or w6a6, w4a4)");
+    /// Bit-widths (32 for fp32) and the policy the model was instantiated with.
     static constexpr int weight_bits = quantized ? qc::weight_bits : 32;
     static constexpr int activation_bits = quantized ? qc::activation_bits : 32;
     using policy = Policy;
     using batch_type = xt::xtensor<float, 4>;  ///< NCHW images, already normalized
+    /// Code ranges (conv1 and fc are forced to 8 bits, MQBench academic), the conv layer types and the activation code
+    /// type.
     using edge_range = quant::unsigned_range<8>;
     using a_range = quant::unsigned_range<quantized ? qc::activation_bits : 8>;
     using w_range = quant::unsigned_range<quantized ? qc::weight_bits : 8>;
@@ -9306,15 +9320,18 @@ public:
 
     // ---- properties --------------------------------------------------------------------------------------------
 
+    /// The architecture, and the load report (missing/unused/skipped keys) of from_file().
     const resnet_config& config() const noexcept { return config_; }
     const load_report& report() const noexcept { return report_; }
     /// Metadata carried over from the file (e.g. "zoa.preprocess", "zoa.class_names").
     const std::map<std::string, std::string>& metadata() const noexcept { return meta_; }
+    /// Width of the adaptation features: Σ stage channels (256 + 512 + 1024 + 2048 for ResNet-50).
     std::size_t feature_width() const noexcept {
         std::size_t w = 0;
         for (std::size_t s = 0; s < 4; ++s) w += config_.stage_channels(s);
         return w;
     }
+    /// Floats of FOA's input-prompt conv (C × C × 7 × 7), and the thread count of the execution context.
     std::size_t prompt_unit() const noexcept { return config_.in_chans * config_.in_chans * 49; }
     std::size_t threads() const noexcept { return ctx_->threads(); }
     /// A new execution context with n threads (results do not depend on the thread count). Not while a forward runs.
@@ -9325,6 +9342,7 @@ public:
         require(ctx != nullptr, error_code::argument, "resnet::set_context: null context");
         ctx_ = std::move(ctx);
     }
+    /// The execution context forwards run on.
     execution_context& context() const noexcept { return *ctx_; }
     /// Quantized models: true ⇒ run the reference's float fake-quant arithmetic instead of the integer kernels
     /// (keeps every conv's fake-quantized weights as fp32 in addition). fp32 models: throws zoa::error(policy).
@@ -9334,6 +9352,7 @@ public:
             if (on) for_each_conv([](auto& c) { c.enable_float_twin(); });
         simulated_ = on;
     }
+    /// True after set_simulated(true).
     bool simulated() const noexcept { return simulated_; }
     /// Calibrated activation quantizers, one per resnet_sites() entry (empty for fp32 models).
     const std::vector<quant::quant_params>& activation_params() const noexcept { return site_params_; }
@@ -10194,22 +10213,25 @@ inline constexpr const char* quant_metadata_key = "zoa.quant";              ///<
 /// [cls, patches], pre-norm blocks, no layer-scale / fc_norm / norm_pre, exact-erf GELU (spec §1.1, ecosystem §2.2).
 /// Everything here is runtime data; only the quantization policy is a template parameter of models::vit.
 struct vit_config {
-    std::size_t img_size = 224;
-    std::size_t patch_size = 16;
-    std::size_t in_chans = 3;
-    std::size_t embed_dim = 768;
-    std::size_t depth = 12;
-    std::size_t num_heads = 12;
-    double mlp_ratio = 4.0;  ///< hidden = int(embed_dim · mlp_ratio), as timm
-    std::size_t num_classes = 1000;
-    bool qkv_bias = true;
-    double ln_eps = 1e-6;  ///< as written in the config; the LayerNorms use float(ln_eps)
+    std::size_t img_size = 224;      ///< square input side
+    std::size_t patch_size = 16;     ///< square patch side
+    std::size_t in_chans = 3;        ///< image channels
+    std::size_t embed_dim = 768;     ///< D
+    std::size_t depth = 12;          ///< transformer blocks
+    std::size_t num_heads = 12;      ///< attention heads (D % heads == 0)
+    double mlp_ratio = 4.0;          ///< hidden = int(embed_dim · mlp_ratio), as timm
+    std::size_t num_classes = 1000;  ///< head outputs
+    bool qkv_bias = true;            ///< the qkv linear has a bias
+    double ln_eps = 1e-6;            ///< as written in the config; the LayerNorms use float(ln_eps)
 
+    /// Patches per side (img/patch) and patches N = grid².
     std::size_t grid() const noexcept { return patch_size ? img_size / patch_size : 0; }
     std::size_t num_patches() const noexcept { return grid() * grid(); }
     /// Tokens per image without prompts: 1 (class token) + patches.
     std::size_t tokens() const noexcept { return 1 + num_patches(); }
+    /// D / heads.
     std::size_t head_dim() const noexcept { return num_heads ? embed_dim / num_heads : 0; }
+    /// MLP hidden width int(D · mlp_ratio).
     std::size_t mlp_hidden() const noexcept {
         return static_cast<std::size_t>(static_cast<double>(embed_dim) * mlp_ratio);
     }
@@ -10391,21 +10413,22 @@ namespace zoa::models {
 
 /// One transformer block's parameters (PyTorch layouts: Linear weights [out, in]).
 struct vit_block_weights {
-    std::vector<float> norm1_w, norm1_b;
-    std::vector<float> qkv_w, qkv_b;  ///< [3D, D], [3D] (empty when qkv_bias is false)
-    std::vector<float> proj_w, proj_b;
-    std::vector<float> norm2_w, norm2_b;
-    std::vector<float> fc1_w, fc1_b;  ///< [hidden, D], [hidden]
-    std::vector<float> fc2_w, fc2_b;  ///< [D, hidden], [D]
+    std::vector<float> norm1_w, norm1_b;  ///< [D], [D]
+    std::vector<float> qkv_w, qkv_b;      ///< [3D, D], [3D] (empty when qkv_bias is false)
+    std::vector<float> proj_w, proj_b;    ///< [D, D], [D]
+    std::vector<float> norm2_w, norm2_b;  ///< [D], [D]
+    std::vector<float> fc1_w, fc1_b;      ///< [hidden, D], [hidden]
+    std::vector<float> fc2_w, fc2_b;      ///< [D, hidden], [D]
 };
 
 /// All parameters of a ViT in fp32, plus its config and the calibrated quantizer parameters found in the file.
 struct vit_weights {
-    vit_config config;
-    std::vector<float> patch_w, patch_b;  ///< [D, C, p, p], [D]
-    std::vector<float> cls_token;         ///< [D]
-    std::vector<float> pos_embed;         ///< [1 + N, D]
-    std::vector<vit_block_weights> blocks;
+    vit_config config;                      ///< the topology the tensors belong to
+    std::vector<float> patch_w, patch_b;    ///< [D, C, p, p], [D]
+    std::vector<float> cls_token;           ///< [D]
+    std::vector<float> pos_embed;           ///< [1 + N, D]
+    std::vector<vit_block_weights> blocks;  ///< depth entries
+    /// Final LayerNorm [D], [D] and classifier head [classes, D], [classes].
     std::vector<float> norm_w, norm_b, head_w, head_b;
     quant::model_quant_params quant;              ///< `<module>.<role>_quant.*` tensors of the file (empty if none)
     std::map<std::string, std::string> metadata;  ///< the file's __metadata__
@@ -10417,9 +10440,11 @@ enum class vit_naming { automatic, timm, torchvision };
 /// What a load found: the naming used, tensors the model needs but the file lacks (a load with missing keys
 /// throws), tensors of the file the model does not use, and whether weights were stored as int8 codes.
 struct vit_load_report {
-    vit_naming naming = vit_naming::timm;
+    vit_naming naming = vit_naming::timm;  ///< the naming the file used
+    /// Tensors the model needs but the file lacks, and file tensors the model does not use.
     std::vector<std::string> missing, unused;
-    bool quantized_codes = false;
+    bool quantized_codes = false;  ///< weights were stored as int8 codes
+    /// One line: "timm names, int8 weight codes, 2 unused: a, b".
     std::string summary() const {
         std::string s = naming == vit_naming::torchvision ? "torchvision" : "timm";
         s += " names";
@@ -10433,8 +10458,8 @@ struct vit_load_report {
 
 /// Options of load_vit_weights.
 struct vit_load_options {
-    vit_naming naming = vit_naming::automatic;
-    bool strict = false;  ///< unused tensors are an error too
+    vit_naming naming = vit_naming::automatic;  ///< automatic = detect from the keys
+    bool strict = false;                        ///< unused tensors are an error too
 };
 
 namespace detail {
@@ -10651,6 +10676,7 @@ struct memory_report {
     std::size_t packed_weight_bytes = 0;  ///< GEMM-ready weights (fp32 panels, or int8/int16 code panels + codes)
     std::size_t float_param_bytes = 0;    ///< fp32 parameters kept: LayerNorms, biases, cls/pos, scales
     std::size_t scratch_bytes = 0;        ///< peak temporary buffers of one forward at the given batch size
+    /// Sum of the three.
     std::size_t total() const noexcept { return packed_weight_bytes + float_param_bytes + scratch_bytes; }
 };
 
@@ -10686,6 +10712,8 @@ class vit {
                   "zoa::policy<Bits>");
 
 public:
+    /// The policy, its bit-width option, whether the model is integer-quantized, and the linear layer type
+    /// (nn::linear for fp32, nn::qlinear<bits> otherwise).
     using policy_type = Policy;
     using bits = typename qconfig::bit_width;
     static constexpr bool quantized = bits::quantized;
@@ -10693,10 +10721,10 @@ public:
 
     /// One transformer block: x = x + attn(norm1(x)); x = x + mlp(norm2(x)).
     struct block {
-        nn::layer_norm norm1;
-        nn::attention<bits> attn;
-        nn::layer_norm norm2;
-        nn::mlp<bits> mlp;
+        nn::layer_norm norm1;      ///< before attention (adapted in adapted_blocks())
+        nn::attention<bits> attn;  ///< multi-head self-attention
+        nn::layer_norm norm2;      ///< before the MLP (adapted in adapted_blocks())
+        nn::mlp<bits> mlp;         ///< fc1 → GELU → fc2
     };
 
     /// Builds the model from loaded weights; a quantized model takes its quantizer parameters from `qp` (or, when
@@ -10738,6 +10766,7 @@ public:
         return vit(load_vit_weights(path, cfg, opt, report));
     }
 
+    /// The architecture.
     const vit_config& config() const noexcept { return cfg_; }
     /// The __metadata__ of the file the model came from (zoa.preprocess, zoa.class_names, ...).
     const std::map<std::string, std::string>& metadata() const noexcept { return metadata_; }
@@ -10750,9 +10779,11 @@ public:
         require(ctx != nullptr, error_code::argument, "vit::set_context: null context");
         ctx_ = std::move(ctx);
     }
+    /// The execution context forwards run on.
     execution_context& context() const noexcept { return *ctx_; }
     /// Quantized models: integer kernels (default) or the simulated fake-quant arithmetic (for comparisons).
     void set_exec(nn::quant_exec mode) noexcept { exec_ = mode; }
+    /// The execution mode set by set_exec().
     nn::quant_exec exec() const noexcept { return exec_; }
     /// Blocks whose norm1/norm2 are adapted (strictly increasing, each < depth). Default: default_adapted_blocks.
     /// Throws: zoa::error(argument) naming the offending index.
@@ -10763,9 +10794,12 @@ public:
                     " and larger than the previous entry");
         adapted_ = std::move(blocks);
     }
+    /// The blocks whose norms are adapted.
     const std::vector<std::size_t>& adapted_blocks() const noexcept { return adapted_; }
 
     // ---- layers --------------------------------------------------------------------------------------------------
+    /// The layers, read-only: patch embedding, cls token [D], position embedding [(1 + N) × D], blocks, final norm,
+    /// head.
     const nn::patch_embed<bits>& patch_embed() const noexcept { return patch_; }
     const std::vector<float>& cls_token() const noexcept { return cls_; }
     const std::vector<float>& pos_embed() const noexcept { return pos_; }
@@ -11037,9 +11071,10 @@ namespace zoa::models {
 /// degenerate "all scales 0.01 × max" outcome).
 struct vit_calibration_options {
     std::size_t max_images = 32;  ///< calibration images used (the first ones of the batch); PTQ4ViT uses 32
-    quant::search_options search = l2_search();
-    quant::ptq4vit_options layers;  ///< the post-GELU / post-softmax twin switches (ablations)
+    quant::search_options search = l2_search();  ///< the PTQ4ViT search options (metric L2 by default)
+    quant::ptq4vit_options layers;               ///< the post-GELU / post-softmax twin switches (ablations)
 
+    /// PTQ4ViT's search options with the L2 metric (the default above).
     static quant::search_options l2_search() {
         quant::search_options s;
         s.metric = quant::search_metric::l2;
@@ -11049,7 +11084,7 @@ struct vit_calibration_options {
 
 /// What a calibration did.
 struct calibration_report {
-    std::size_t images = 0;
+    std::size_t images = 0;       ///< calibration images used
     quant::search_report search;  ///< modules searched, Hessian → L2 fallbacks and their names
 };
 
@@ -11650,7 +11685,7 @@ struct preprocess_config {
     std::vector<float> mean{0.0f};     ///< subtracted after /255
     std::vector<float> std_dev{1.0f};  ///< divides after the mean (named std in torchvision; `std` is reserved here)
     interpolation_mode interpolation = interpolation_mode::bilinear;  ///< resampling filter for step 3
-    std::size_t resize = 0;    ///< shorter side before cropping; 0 = no resize
+    std::size_t resize = 0;                                           ///< shorter side before cropping; 0 = no resize
     std::size_t crop = 0;      ///< square center crop = model input size; 0 = no crop (images must then agree in size)
     std::size_t channels = 3;  ///< 1 or 3
 
@@ -12553,8 +12588,8 @@ namespace zoa::adapt {
 /// Batches smaller than min_batch neither trigger nor update (the reference's hard-coded 64).
 class shift_detector {
 public:
-    float threshold = 0.1f;       ///< domain_t
-    float ema = 0.8f;             ///< v_dom ← ema·v_dom + (1 − ema)·v_cur, same for m
+    float threshold = 0.1f;      ///< domain_t
+    float ema = 0.8f;            ///< v_dom ← ema·v_dom + (1 − ema)·v_cur, same for m
     std::size_t min_batch = 64;  ///< smaller batches neither check nor update
 
     /// True once domain statistics exist (after the first update() or assign()).
@@ -13142,7 +13177,7 @@ namespace bank {
 /// bank::no_bank: capacity 0, on_shift does nothing.
 struct no_bank {
     using axis = zoa::axis::knowledge_bank;
-    static constexpr std::size_t capacity = 0;  ///< no stored domains
+    static constexpr std::size_t capacity = 0;           ///< no stored domains
     static void on_shift(adapt::norm_bank&) noexcept {}  ///< nothing to do
 };
 /// bank::reset_on_shift: capacity 0, on_shift zeroes ε.
@@ -13155,7 +13190,7 @@ struct reset_on_shift {
 template <std::size_t N>
 struct fused_bank {
     using axis = zoa::axis::knowledge_bank;
-    static constexpr std::size_t capacity = N;  ///< stored domains kept
+    static constexpr std::size_t capacity = N;               ///< stored domains kept
     static void on_shift(adapt::norm_bank& b) { b.save(); }  ///< store θ − θ⁰
 };
 }  // namespace bank
@@ -13491,7 +13526,7 @@ struct rademacher {
 struct gaussian {
     using axis = zoa::axis::perturbation;
     static float sample(rng& r) noexcept { return r.normal(); }  ///< u ~ N(0, 1)
-    static float weight(float u) noexcept { return u; }         ///< u (multiply, do not divide)
+    static float weight(float u) noexcept { return u; }          ///< u (multiply, do not divide)
 };
 
 namespace detail {
@@ -14171,7 +14206,7 @@ inline void eigen_symmetric_inplace(std::size_t n, double* a, double* values) {
 
 /// Result of eigen_symmetric: values ascending; vectors row-major with row j = unit eigenvector j.
 struct eigen_result {
-    std::vector<double> values;  ///< n eigenvalues, ascending
+    std::vector<double> values;   ///< n eigenvalues, ascending
     std::vector<double> vectors;  ///< n × n, row j = eigenvector of values[j]
 };
 
@@ -14302,10 +14337,10 @@ class cma_es {
 public:
     /// Best told point so far (asked or injected) and its fitness.
     struct best_solution {
-        std::vector<float> x;  ///< the point
+        std::vector<float> x;                                ///< the point
         double f = std::numeric_limits<double>::infinity();  ///< its fitness (lower is better)
-        std::size_t generation = 0;  ///< generation whose tell() saw it (0-based)
-        bool valid = false;  ///< false until the first tell()
+        std::size_t generation = 0;                          ///< generation whose tell() saw it (0-based)
+        bool valid = false;                                  ///< false until the first tell()
     };
 
     /// Requires: x0 non-empty and finite, sigma0 > 0 finite, opt.popsize 0 or ≥ 2, condition_limit > 1.
@@ -14658,14 +14693,14 @@ namespace zoa::adapt {
 
 /// FOA's knobs (reference defaults).
 struct foa_options {
-    std::size_t num_prompts = 3;   ///< ViT prompt tokens (--num_prompts); ResNet uses one 3×3×7×7 input conv
-    std::size_t popsize = 27;      ///< CMA-ES λ (--popsize); each batch evaluates λ + 1 candidates
-    double sigma0 = 1.0;           ///< CMA-ES initial step size
-    float lambda = 0.4f;           ///< --fitness_lambda
-    float shift_ema = 0.9f;        ///< activation-shift history EMA
-    bool activation_shift = true;  ///< FOA's activation shifting of the head input
+    std::size_t num_prompts = 3;       ///< ViT prompt tokens (--num_prompts); ResNet uses one 3×3×7×7 input conv
+    std::size_t popsize = 27;          ///< CMA-ES λ (--popsize); each batch evaluates λ + 1 candidates
+    double sigma0 = 1.0;               ///< CMA-ES initial step size
+    float lambda = 0.4f;               ///< --fitness_lambda
+    float shift_ema = 0.9f;            ///< activation-shift history EMA
+    bool activation_shift = true;      ///< FOA's activation shifting of the head input
     bool resnet_shift_vector = false;  ///< fix of spec §6 item 2 (reference: scalar source mean)
-    std::uint64_t seed = 2020;  ///< CMA-ES and prompt-initialisation seed
+    std::uint64_t seed = 2020;         ///< CMA-ES and prompt-initialisation seed
 };
 
 /// FOA fitness (spec §2.1, §2.2):

@@ -1360,7 +1360,7 @@ using data::image;
 /// Size and stored channel count of an encoded image, read from its header only.
 struct image_info {
     std::size_t width = 0, height = 0;  ///< pixels
-    std::size_t channels = 0;  ///< as stored: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA
+    std::size_t channels = 0;           ///< as stored: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA
 };
 
 /// True when the file name ends in .png, .jpg, .jpeg or .bmp (case-insensitive): the formats zoa decodes.
@@ -1949,13 +1949,13 @@ struct image_folder_options {
 /// One file of the folder and its class index.
 struct image_sample {
     std::string path;  ///< the file: <root>/<class>/…/<name>
-    int label = 0;  ///< index into the sorted class names
+    int label = 0;     ///< index into the sorted class names
 };
 
 /// Images with their labels (one batch of a stream).
 struct labeled_images {
     std::vector<image> images;  ///< decoded images, in stream order
-    std::vector<int> labels;  ///< one label per image
+    std::vector<int> labels;    ///< one label per image
 };
 
 /// A dataset laid out as torchvision's ImageFolder: <root>/<class>/**/<file>.

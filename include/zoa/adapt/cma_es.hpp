@@ -126,10 +126,10 @@ class cma_es {
 public:
     /// Best told point so far (asked or injected) and its fitness.
     struct best_solution {
-        std::vector<float> x;  ///< the point
+        std::vector<float> x;                                ///< the point
         double f = std::numeric_limits<double>::infinity();  ///< its fitness (lower is better)
-        std::size_t generation = 0;  ///< generation whose tell() saw it (0-based)
-        bool valid = false;  ///< false until the first tell()
+        std::size_t generation = 0;                          ///< generation whose tell() saw it (0-based)
+        bool valid = false;                                  ///< false until the first tell()
     };
 
     /// Requires: x0 non-empty and finite, sigma0 > 0 finite, opt.popsize 0 or ≥ 2, condition_limit > 1.

@@ -209,7 +209,7 @@ inline void eigen_symmetric_inplace(std::size_t n, double* a, double* values) {
 
 /// Result of eigen_symmetric: values ascending; vectors row-major with row j = unit eigenvector j.
 struct eigen_result {
-    std::vector<double> values;  ///< n eigenvalues, ascending
+    std::vector<double> values;   ///< n eigenvalues, ascending
     std::vector<double> vectors;  ///< n × n, row j = eigenvector of values[j]
 };
 

@@ -22,14 +22,14 @@ namespace zoa::adapt {
 
 /// FOA's knobs (reference defaults).
 struct foa_options {
-    std::size_t num_prompts = 3;   ///< ViT prompt tokens (--num_prompts); ResNet uses one 3×3×7×7 input conv
-    std::size_t popsize = 27;      ///< CMA-ES λ (--popsize); each batch evaluates λ + 1 candidates
-    double sigma0 = 1.0;           ///< CMA-ES initial step size
-    float lambda = 0.4f;           ///< --fitness_lambda
-    float shift_ema = 0.9f;        ///< activation-shift history EMA
-    bool activation_shift = true;  ///< FOA's activation shifting of the head input
+    std::size_t num_prompts = 3;       ///< ViT prompt tokens (--num_prompts); ResNet uses one 3×3×7×7 input conv
+    std::size_t popsize = 27;          ///< CMA-ES λ (--popsize); each batch evaluates λ + 1 candidates
+    double sigma0 = 1.0;               ///< CMA-ES initial step size
+    float lambda = 0.4f;               ///< --fitness_lambda
+    float shift_ema = 0.9f;            ///< activation-shift history EMA
+    bool activation_shift = true;      ///< FOA's activation shifting of the head input
     bool resnet_shift_vector = false;  ///< fix of spec §6 item 2 (reference: scalar source mean)
-    std::uint64_t seed = 2020;  ///< CMA-ES and prompt-initialisation seed
+    std::uint64_t seed = 2020;         ///< CMA-ES and prompt-initialisation seed
 };
 
 /// FOA fitness (spec §2.1, §2.2):

@@ -279,7 +279,7 @@ namespace bank {
 /// bank::no_bank: capacity 0, on_shift does nothing.
 struct no_bank {
     using axis = zoa::axis::knowledge_bank;
-    static constexpr std::size_t capacity = 0;  ///< no stored domains
+    static constexpr std::size_t capacity = 0;           ///< no stored domains
     static void on_shift(adapt::norm_bank&) noexcept {}  ///< nothing to do
 };
 /// bank::reset_on_shift: capacity 0, on_shift zeroes ε.
@@ -292,7 +292,7 @@ struct reset_on_shift {
 template <std::size_t N>
 struct fused_bank {
     using axis = zoa::axis::knowledge_bank;
-    static constexpr std::size_t capacity = N;  ///< stored domains kept
+    static constexpr std::size_t capacity = N;               ///< stored domains kept
     static void on_shift(adapt::norm_bank& b) { b.save(); }  ///< store θ − θ⁰
 };
 }  // namespace bank

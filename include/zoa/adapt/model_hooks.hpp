@@ -18,10 +18,10 @@ enum class model_family { vit, resnet };
 /// One adapted normalization layer (LayerNorm or BatchNorm): its source affine parameters.
 /// The pointers stay owned by the (immutable) model and must outlive the adapter.
 struct norm_layer_info {
-    std::string name;            ///< e.g. "blocks.1.norm1" or "layer2.0.bn1"
-    std::size_t channels = 0;    ///< length of weight and of bias
+    std::string name;               ///< e.g. "blocks.1.norm1" or "layer2.0.bn1"
+    std::size_t channels = 0;       ///< length of weight and of bias
     const float* weight = nullptr;  ///< source γ (channels floats, owned by the model)
-    const float* bias = nullptr;  ///< source β (channels floats, owned by the model)
+    const float* bias = nullptr;    ///< source β (channels floats, owned by the model)
 };
 
 /// What a model exposes for adaptation. Flat parameter layout used everywhere in zoa::adapt:

@@ -55,7 +55,7 @@ struct rademacher {
 struct gaussian {
     using axis = zoa::axis::perturbation;
     static float sample(rng& r) noexcept { return r.normal(); }  ///< u ~ N(0, 1)
-    static float weight(float u) noexcept { return u; }         ///< u (multiply, do not divide)
+    static float weight(float u) noexcept { return u; }          ///< u (multiply, do not divide)
 };
 
 namespace detail {

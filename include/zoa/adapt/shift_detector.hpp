@@ -16,8 +16,8 @@ namespace zoa::adapt {
 /// Batches smaller than min_batch neither trigger nor update (the reference's hard-coded 64).
 class shift_detector {
 public:
-    float threshold = 0.1f;       ///< domain_t
-    float ema = 0.8f;             ///< v_dom ← ema·v_dom + (1 − ema)·v_cur, same for m
+    float threshold = 0.1f;      ///< domain_t
+    float ema = 0.8f;            ///< v_dom ← ema·v_dom + (1 − ema)·v_cur, same for m
     std::size_t min_batch = 64;  ///< smaller batches neither check nor update
 
     /// True once domain statistics exist (after the first update() or assign()).

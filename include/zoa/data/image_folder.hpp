@@ -29,13 +29,13 @@ struct image_folder_options {
 /// One file of the folder and its class index.
 struct image_sample {
     std::string path;  ///< the file: <root>/<class>/…/<name>
-    int label = 0;  ///< index into the sorted class names
+    int label = 0;     ///< index into the sorted class names
 };
 
 /// Images with their labels (one batch of a stream).
 struct labeled_images {
     std::vector<image> images;  ///< decoded images, in stream order
-    std::vector<int> labels;  ///< one label per image
+    std::vector<int> labels;    ///< one label per image
 };
 
 /// A dataset laid out as torchvision's ImageFolder: <root>/<class>/**/<file>.

@@ -113,7 +113,7 @@ using data::image;
 /// Size and stored channel count of an encoded image, read from its header only.
 struct image_info {
     std::size_t width = 0, height = 0;  ///< pixels
-    std::size_t channels = 0;  ///< as stored: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA
+    std::size_t channels = 0;           ///< as stored: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA
 };
 
 /// True when the file name ends in .png, .jpg, .jpeg or .bmp (case-insensitive): the formats zoa decodes.

@@ -238,7 +238,7 @@ struct preprocess_config {
     std::vector<float> mean{0.0f};     ///< subtracted after /255
     std::vector<float> std_dev{1.0f};  ///< divides after the mean (named std in torchvision; `std` is reserved here)
     interpolation_mode interpolation = interpolation_mode::bilinear;  ///< resampling filter for step 3
-    std::size_t resize = 0;    ///< shorter side before cropping; 0 = no resize
+    std::size_t resize = 0;                                           ///< shorter side before cropping; 0 = no resize
     std::size_t crop = 0;      ///< square center crop = model input size; 0 = no crop (images must then agree in size)
     std::size_t channels = 3;  ///< 1 or 3
 

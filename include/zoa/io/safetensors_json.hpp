@@ -36,7 +36,7 @@ struct tensor_info {
 
 /// The validated content of a header. tensors are in header (JSON) order.
 struct safetensors_header {
-    std::vector<tensor_info> tensors;  ///< in header order
+    std::vector<tensor_info> tensors;             ///< in header order
     std::map<std::string, std::string> metadata;  ///< `__metadata__`, empty if absent
     std::size_t header_size = 0;                  ///< N, the JSON byte length (including padding)
     std::size_t data_offset = 0;                  ///< 8 + N

@@ -24,7 +24,7 @@ namespace zoa::io {
 /// Read-only view of bytes inside a safetensors image (no alignment promised).
 struct byte_view {
     const unsigned char* data = nullptr;  ///< first byte
-    std::size_t size = 0;  ///< bytes
+    std::size_t size = 0;                 ///< bytes
 };
 
 /// Orders for safetensors_file::keys().

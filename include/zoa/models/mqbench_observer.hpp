@@ -114,6 +114,7 @@ public:
         }
         ++batches_;
     }
+    /// The kept ranges per group (+inf / −inf before the first observe()).
     const std::vector<float>& min() const noexcept { return min_; }
     const std::vector<float>& max() const noexcept { return max_; }
     /// Affine parameters from the kept ranges (MQBench calculate_qparams).

@@ -51,6 +51,7 @@ class resnet {
     using qc = quant::quant_config<Policy>;
 
 public:
+    /// True for an integer (MQBench) model, false for fp32.
     static constexpr bool quantized = qc::quantized;
     static_assert(!quantized || (qc::weight_scheme == quant::scheme::asymmetric &&
                                  qc::weight_granularity == quant::granularity::per_channel &&
@@ -58,10 +59,13 @@ public:
                                  qc::activation_granularity == quant::granularity::per_tensor),
                   "zoa: resnet<Policy>: quantized ResNets use MQBench's academic scheme (asymmetric per-channel "
                   "weights, asymmetric per-tensor activations): use zoa::mqbench<zoa::w8a8> (or w6a6, w4a4)");
+    /// Bit-widths (32 for fp32) and the policy the model was instantiated with.
     static constexpr int weight_bits = quantized ? qc::weight_bits : 32;
     static constexpr int activation_bits = quantized ? qc::activation_bits : 32;
     using policy = Policy;
     using batch_type = xt::xtensor<float, 4>;  ///< NCHW images, already normalized
+    /// Code ranges (conv1 and fc are forced to 8 bits, MQBench academic), the conv layer types and the activation code
+    /// type.
     using edge_range = quant::unsigned_range<8>;
     using a_range = quant::unsigned_range<quantized ? qc::activation_bits : 8>;
     using w_range = quant::unsigned_range<quantized ? qc::weight_bits : 8>;
@@ -203,15 +207,18 @@ public:
 
     // ---- properties --------------------------------------------------------------------------------------------
 
+    /// The architecture, and the load report (missing/unused/skipped keys) of from_file().
     const resnet_config& config() const noexcept { return config_; }
     const load_report& report() const noexcept { return report_; }
     /// Metadata carried over from the file (e.g. "zoa.preprocess", "zoa.class_names").
     const std::map<std::string, std::string>& metadata() const noexcept { return meta_; }
+    /// Width of the adaptation features: Σ stage channels (256 + 512 + 1024 + 2048 for ResNet-50).
     std::size_t feature_width() const noexcept {
         std::size_t w = 0;
         for (std::size_t s = 0; s < 4; ++s) w += config_.stage_channels(s);
         return w;
     }
+    /// Floats of FOA's input-prompt conv (C × C × 7 × 7), and the thread count of the execution context.
     std::size_t prompt_unit() const noexcept { return config_.in_chans * config_.in_chans * 49; }
     std::size_t threads() const noexcept { return ctx_->threads(); }
     /// A new execution context with n threads (results do not depend on the thread count). Not while a forward runs.
@@ -222,6 +229,7 @@ public:
         require(ctx != nullptr, error_code::argument, "resnet::set_context: null context");
         ctx_ = std::move(ctx);
     }
+    /// The execution context forwards run on.
     execution_context& context() const noexcept { return *ctx_; }
     /// Quantized models: true ⇒ run the reference's float fake-quant arithmetic instead of the integer kernels
     /// (keeps every conv's fake-quantized weights as fp32 in addition). fp32 models: throws zoa::error(policy).
@@ -231,6 +239,7 @@ public:
             if (on) for_each_conv([](auto& c) { c.enable_float_twin(); });
         simulated_ = on;
     }
+    /// True after set_simulated(true).
     bool simulated() const noexcept { return simulated_; }
     /// Calibrated activation quantizers, one per resnet_sites() entry (empty for fp32 models).
     const std::vector<quant::quant_params>& activation_params() const noexcept { return site_params_; }

@@ -13,19 +13,20 @@
 
 namespace zoa::models {
 
+/// "No such index" marker, e.g. a block position without an activation quantizer site.
 inline constexpr std::size_t no_index = static_cast<std::size_t>(-1);
 
 /// One residual block of a config, in module order.
 struct resnet_block_desc {
-    std::string name;                 ///< torchvision prefix, e.g. "layer2.0"
-    std::size_t stage = 0;            ///< 0..3 (layer1..layer4)
-    std::size_t index = 0;            ///< block index inside its stage
-    std::size_t in_channels = 0;      ///< channels entering the block
-    std::size_t width = 0;            ///< planes: channels of bn1 and bn2
-    std::size_t out_channels = 0;     ///< width · expansion
-    std::size_t stride = 1;           ///< 2 in the first block of stages 2..4 (on conv1 for basic, conv2 for bottleneck)
-    bool downsample = false;          ///< stride ≠ 1 or in ≠ out: identity = downsample.1(downsample.0(x))
-    bool last_in_stage = false;
+    std::string name;              ///< torchvision prefix, e.g. "layer2.0"
+    std::size_t stage = 0;         ///< 0..3 (layer1..layer4)
+    std::size_t index = 0;         ///< block index inside its stage
+    std::size_t in_channels = 0;   ///< channels entering the block
+    std::size_t width = 0;         ///< planes: channels of bn1 and bn2
+    std::size_t out_channels = 0;  ///< width · expansion
+    std::size_t stride = 1;        ///< 2 in the first block of stages 2..4 (on conv1 for basic, conv2 for bottleneck)
+    bool downsample = false;       ///< stride ≠ 1 or in ≠ out: identity = downsample.1(downsample.0(x))
+    bool last_in_stage = false;    ///< the stage's last block (its output is a feature group)
     /// ZOA adapts bn1 and bn2 of every block except layer1.0 and all of layer4 (zoa-algorithm.md §1.2).
     bool adapted = false;
 };
@@ -75,15 +76,15 @@ inline nn::conv2d_geometry stem_geometry(const resnet_config& c) {
 
 /// A tensor the model expects in a weight file.
 struct tensor_spec {
-    std::string key;
-    std::vector<std::size_t> shape;
+    std::string key;                 ///< torchvision/timm tensor name
+    std::vector<std::size_t> shape;  ///< expected shape
 };
 
 /// A conv/linear module: name (torchvision) and geometry (the fc is a 1×1 conv over the pooled [B, C, 1, 1] map).
 struct conv_module {
-    std::string name;
-    nn::conv2d_geometry geometry;
-    bool bias = false;
+    std::string name;              ///< torchvision module name, e.g. "layer1.0.conv2"
+    nn::conv2d_geometry geometry;  ///< channels, kernel, stride, padding
+    bool bias = false;             ///< has a bias (only fc)
 };
 
 /// Every conv/linear module in module order: conv1, layerL.j.conv1..3, layerL.j.downsample.0, fc.
@@ -128,7 +129,7 @@ inline std::vector<tensor_spec> resnet_tensor_specs(const resnet_config& c) {
 /// A residual block's layers. Conv = nn::conv2d (fp32) or nn::qconv2d<A, W> (MQBench).
 template <class Conv>
 struct residual_block {
-    resnet_block_desc desc;
+    resnet_block_desc desc;           ///< position and sizes of the block
     std::vector<Conv> convs;          ///< conv1, conv2 (, conv3)
     std::vector<nn::batch_norm> bns;  ///< bn1, bn2 (, bn3)
     Conv down_conv;                   ///< downsample.0 (valid when desc.downsample)

@@ -21,6 +21,7 @@ enum class resnet_block { basic, bottleneck };
 /// (3×3/1 pad 1 conv, BN, ReLU, no max-pool; for 28×28 / 32×32 inputs).
 enum class resnet_stem { imagenet, small };
 
+/// Names: "basic" / "bottleneck" and "imagenet" / "small".
 inline const char* to_string(resnet_block b) noexcept { return b == resnet_block::basic ? "basic" : "bottleneck"; }
 inline const char* to_string(resnet_stem s) noexcept { return s == resnet_stem::imagenet ? "imagenet" : "small"; }
 
@@ -29,13 +30,13 @@ inline const char* to_string(resnet_stem s) noexcept { return s == resnet_stem::
 /// downsample (1×1 conv with the stride + BN) wherever the stride or the channel count changes, global average
 /// pooling and the fc classifier. BatchNorm eps bn_eps. Default: resnet50.
 struct resnet_config {
-    resnet_block block = resnet_block::bottleneck;
-    std::array<std::size_t, 4> layers{3, 4, 6, 3};
-    std::array<std::size_t, 4> widths{64, 128, 256, 512};
-    std::size_t in_chans = 3;
-    std::size_t num_classes = 1000;
-    resnet_stem stem = resnet_stem::imagenet;
-    float bn_eps = 1e-5f;
+    resnet_block block = resnet_block::bottleneck;         ///< block type
+    std::array<std::size_t, 4> layers{3, 4, 6, 3};         ///< blocks per stage
+    std::array<std::size_t, 4> widths{64, 128, 256, 512};  ///< planes per stage
+    std::size_t in_chans = 3;                              ///< image channels
+    std::size_t num_classes = 1000;                        ///< classifier outputs
+    resnet_stem stem = resnet_stem::imagenet;              ///< stem type
+    float bn_eps = 1e-5f;                                  ///< BatchNorm ε
 
     /// 1 (basic) or 4 (bottleneck).
     std::size_t expansion() const noexcept { return block == resnet_block::basic ? 1 : 4; }
@@ -61,9 +62,11 @@ struct resnet_config {
     /// torchvision presets (ImageNet stem, 3 input channels).
     static resnet_config resnet18(std::size_t classes = 1000) { return make(resnet_block::basic, {2, 2, 2, 2}, classes); }
     static resnet_config resnet34(std::size_t classes = 1000) { return make(resnet_block::basic, {3, 4, 6, 3}, classes); }
+    /// ResNet-50: bottleneck blocks {3, 4, 6, 3}.
     static resnet_config resnet50(std::size_t classes = 1000) {
         return make(resnet_block::bottleneck, {3, 4, 6, 3}, classes);
     }
+    /// ResNet-101: bottleneck blocks {3, 4, 23, 3}.
     static resnet_config resnet101(std::size_t classes = 1000) {
         return make(resnet_block::bottleneck, {3, 4, 23, 3}, classes);
     }

@@ -25,12 +25,14 @@ namespace zoa::models {
 ///   "fc"                 the flattened pooled features                             (8 bit: last layer)
 /// The last block's output feeds only the average pool, so it has no quantizer.
 struct resnet_sites {
-    std::vector<std::string> names;
-    std::vector<bool> eight_bit;  ///< forced to 8 bits (input of conv1 and of fc)
+    std::vector<std::string> names;  ///< one per activation quantizer, in forward order (the module each one feeds)
+    std::vector<bool> eight_bit;     ///< forced to 8 bits (input of conv1 and of fc)
+    /// Indices of the image-input site (conv1), the stem-output site and the pooled-features site (fc).
     std::size_t input = 0, stem = 1, flatten = 0;
     /// Per block: {in (conv1 and downsample.0 input), mid1 (conv2 input), mid2 (conv3 input), out}; no_index = none.
     std::vector<std::array<std::size_t, 4>> block;
 
+    /// Number of sites.
     std::size_t size() const noexcept { return names.size(); }
 
     /// The site feeding a conv/linear module ("layer2.0.downsample.0" → the block's "layer2.0.conv1").
@@ -82,6 +84,7 @@ struct resnet_memory {
     std::size_t float_param_bytes = 0;    ///< fp32 kept: BN weight/bias/running stats, biases, scales, fp32 twins
     std::size_t scratch_bytes = 0;        ///< activation buffers of one forward at the given batch and image size
 
+    /// One line: "packed weights … B, fp32 params … B, scratch … B".
     std::string to_string() const {
         std::ostringstream os;
         os << "packed weights " << packed_weight_bytes << " B, fp32 params " << float_param_bytes << " B, scratch "

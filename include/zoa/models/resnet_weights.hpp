@@ -24,11 +24,12 @@ namespace zoa::models {
 /// What a load found: expected keys absent from the file, file keys the model does not use, and skipped buffers
 /// (BatchNorm num_batches_tracked, I64).
 struct load_report {
-    std::vector<std::string> missing;
-    std::vector<std::string> unused;
-    std::vector<std::string> skipped;
-    std::size_t loaded = 0;  ///< tensors read
+    std::vector<std::string> missing;  ///< expected keys absent from the file
+    std::vector<std::string> unused;   ///< file keys the model does not use
+    std::vector<std::string> skipped;  ///< num_batches_tracked buffers skipped
+    std::size_t loaded = 0;            ///< tensors read
 
+    /// True when nothing was missing.
     bool complete() const noexcept { return missing.empty(); }
     /// One line: "loaded 320 tensors; skipped 53 num_batches_tracked; missing: ...; unused: ...".
     std::string to_string() const {
@@ -113,8 +114,8 @@ inline resnet_config resolve_resnet_config(const io::safetensors_file& f, const 
 
 /// The tensors of a ResNet file: floats (F32/F16/BF16 → F32) and weight codes (U8, calibrated files).
 struct resnet_tensors {
-    std::map<std::string, std::vector<float>> floats;
-    std::map<std::string, std::vector<std::uint8_t>> codes;
+    std::map<std::string, std::vector<float>> floats;        ///< key → values (converted to F32)
+    std::map<std::string, std::vector<std::uint8_t>> codes;  ///< key → U8 weight codes
 
     /// Throws: zoa::error(format) naming the key when it is absent from `floats`.
     const std::vector<float>& f(const std::string& key) const {

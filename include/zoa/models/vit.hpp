@@ -36,6 +36,7 @@ struct memory_report {
     std::size_t packed_weight_bytes = 0;  ///< GEMM-ready weights (fp32 panels, or int8/int16 code panels + codes)
     std::size_t float_param_bytes = 0;    ///< fp32 parameters kept: LayerNorms, biases, cls/pos, scales
     std::size_t scratch_bytes = 0;        ///< peak temporary buffers of one forward at the given batch size
+    /// Sum of the three.
     std::size_t total() const noexcept { return packed_weight_bytes + float_param_bytes + scratch_bytes; }
 };
 
@@ -71,6 +72,8 @@ class vit {
                   "zoa::policy<Bits>");
 
 public:
+    /// The policy, its bit-width option, whether the model is integer-quantized, and the linear layer type
+    /// (nn::linear for fp32, nn::qlinear<bits> otherwise).
     using policy_type = Policy;
     using bits = typename qconfig::bit_width;
     static constexpr bool quantized = bits::quantized;
@@ -78,10 +81,10 @@ public:
 
     /// One transformer block: x = x + attn(norm1(x)); x = x + mlp(norm2(x)).
     struct block {
-        nn::layer_norm norm1;
-        nn::attention<bits> attn;
-        nn::layer_norm norm2;
-        nn::mlp<bits> mlp;
+        nn::layer_norm norm1;      ///< before attention (adapted in adapted_blocks())
+        nn::attention<bits> attn;  ///< multi-head self-attention
+        nn::layer_norm norm2;      ///< before the MLP (adapted in adapted_blocks())
+        nn::mlp<bits> mlp;         ///< fc1 → GELU → fc2
     };
 
     /// Builds the model from loaded weights; a quantized model takes its quantizer parameters from `qp` (or, when
@@ -123,6 +126,7 @@ public:
         return vit(load_vit_weights(path, cfg, opt, report));
     }
 
+    /// The architecture.
     const vit_config& config() const noexcept { return cfg_; }
     /// The __metadata__ of the file the model came from (zoa.preprocess, zoa.class_names, ...).
     const std::map<std::string, std::string>& metadata() const noexcept { return metadata_; }
@@ -135,9 +139,11 @@ public:
         require(ctx != nullptr, error_code::argument, "vit::set_context: null context");
         ctx_ = std::move(ctx);
     }
+    /// The execution context forwards run on.
     execution_context& context() const noexcept { return *ctx_; }
     /// Quantized models: integer kernels (default) or the simulated fake-quant arithmetic (for comparisons).
     void set_exec(nn::quant_exec mode) noexcept { exec_ = mode; }
+    /// The execution mode set by set_exec().
     nn::quant_exec exec() const noexcept { return exec_; }
     /// Blocks whose norm1/norm2 are adapted (strictly increasing, each < depth). Default: default_adapted_blocks.
     /// Throws: zoa::error(argument) naming the offending index.
@@ -148,9 +154,12 @@ public:
                     " and larger than the previous entry");
         adapted_ = std::move(blocks);
     }
+    /// The blocks whose norms are adapted.
     const std::vector<std::size_t>& adapted_blocks() const noexcept { return adapted_; }
 
     // ---- layers --------------------------------------------------------------------------------------------------
+    /// The layers, read-only: patch embedding, cls token [D], position embedding [(1 + N) × D], blocks, final norm,
+    /// head.
     const nn::patch_embed<bits>& patch_embed() const noexcept { return patch_; }
     const std::vector<float>& cls_token() const noexcept { return cls_; }
     const std::vector<float>& pos_embed() const noexcept { return pos_; }

@@ -34,9 +34,10 @@ namespace zoa::models {
 /// degenerate "all scales 0.01 × max" outcome).
 struct vit_calibration_options {
     std::size_t max_images = 32;  ///< calibration images used (the first ones of the batch); PTQ4ViT uses 32
-    quant::search_options search = l2_search();
-    quant::ptq4vit_options layers;  ///< the post-GELU / post-softmax twin switches (ablations)
+    quant::search_options search = l2_search();  ///< the PTQ4ViT search options (metric L2 by default)
+    quant::ptq4vit_options layers;               ///< the post-GELU / post-softmax twin switches (ablations)
 
+    /// PTQ4ViT's search options with the L2 metric (the default above).
     static quant::search_options l2_search() {
         quant::search_options s;
         s.metric = quant::search_metric::l2;
@@ -46,7 +47,7 @@ struct vit_calibration_options {
 
 /// What a calibration did.
 struct calibration_report {
-    std::size_t images = 0;
+    std::size_t images = 0;       ///< calibration images used
     quant::search_report search;  ///< modules searched, Hessian → L2 fallbacks and their names
 };
 

@@ -24,22 +24,25 @@ inline constexpr const char* quant_metadata_key = "zoa.quant";              ///<
 /// [cls, patches], pre-norm blocks, no layer-scale / fc_norm / norm_pre, exact-erf GELU (spec §1.1, ecosystem §2.2).
 /// Everything here is runtime data; only the quantization policy is a template parameter of models::vit.
 struct vit_config {
-    std::size_t img_size = 224;
-    std::size_t patch_size = 16;
-    std::size_t in_chans = 3;
-    std::size_t embed_dim = 768;
-    std::size_t depth = 12;
-    std::size_t num_heads = 12;
-    double mlp_ratio = 4.0;  ///< hidden = int(embed_dim · mlp_ratio), as timm
-    std::size_t num_classes = 1000;
-    bool qkv_bias = true;
-    double ln_eps = 1e-6;  ///< as written in the config; the LayerNorms use float(ln_eps)
+    std::size_t img_size = 224;      ///< square input side
+    std::size_t patch_size = 16;     ///< square patch side
+    std::size_t in_chans = 3;        ///< image channels
+    std::size_t embed_dim = 768;     ///< D
+    std::size_t depth = 12;          ///< transformer blocks
+    std::size_t num_heads = 12;      ///< attention heads (D % heads == 0)
+    double mlp_ratio = 4.0;          ///< hidden = int(embed_dim · mlp_ratio), as timm
+    std::size_t num_classes = 1000;  ///< head outputs
+    bool qkv_bias = true;            ///< the qkv linear has a bias
+    double ln_eps = 1e-6;            ///< as written in the config; the LayerNorms use float(ln_eps)
 
+    /// Patches per side (img/patch) and patches N = grid².
     std::size_t grid() const noexcept { return patch_size ? img_size / patch_size : 0; }
     std::size_t num_patches() const noexcept { return grid() * grid(); }
     /// Tokens per image without prompts: 1 (class token) + patches.
     std::size_t tokens() const noexcept { return 1 + num_patches(); }
+    /// D / heads.
     std::size_t head_dim() const noexcept { return num_heads ? embed_dim / num_heads : 0; }
+    /// MLP hidden width int(D · mlp_ratio).
     std::size_t mlp_hidden() const noexcept {
         return static_cast<std::size_t>(static_cast<double>(embed_dim) * mlp_ratio);
     }

@@ -21,21 +21,22 @@ namespace zoa::models {
 
 /// One transformer block's parameters (PyTorch layouts: Linear weights [out, in]).
 struct vit_block_weights {
-    std::vector<float> norm1_w, norm1_b;
-    std::vector<float> qkv_w, qkv_b;  ///< [3D, D], [3D] (empty when qkv_bias is false)
-    std::vector<float> proj_w, proj_b;
-    std::vector<float> norm2_w, norm2_b;
-    std::vector<float> fc1_w, fc1_b;  ///< [hidden, D], [hidden]
-    std::vector<float> fc2_w, fc2_b;  ///< [D, hidden], [D]
+    std::vector<float> norm1_w, norm1_b;  ///< [D], [D]
+    std::vector<float> qkv_w, qkv_b;      ///< [3D, D], [3D] (empty when qkv_bias is false)
+    std::vector<float> proj_w, proj_b;    ///< [D, D], [D]
+    std::vector<float> norm2_w, norm2_b;  ///< [D], [D]
+    std::vector<float> fc1_w, fc1_b;      ///< [hidden, D], [hidden]
+    std::vector<float> fc2_w, fc2_b;      ///< [D, hidden], [D]
 };
 
 /// All parameters of a ViT in fp32, plus its config and the calibrated quantizer parameters found in the file.
 struct vit_weights {
-    vit_config config;
-    std::vector<float> patch_w, patch_b;  ///< [D, C, p, p], [D]
-    std::vector<float> cls_token;         ///< [D]
-    std::vector<float> pos_embed;         ///< [1 + N, D]
-    std::vector<vit_block_weights> blocks;
+    vit_config config;                      ///< the topology the tensors belong to
+    std::vector<float> patch_w, patch_b;    ///< [D, C, p, p], [D]
+    std::vector<float> cls_token;           ///< [D]
+    std::vector<float> pos_embed;           ///< [1 + N, D]
+    std::vector<vit_block_weights> blocks;  ///< depth entries
+    /// Final LayerNorm [D], [D] and classifier head [classes, D], [classes].
     std::vector<float> norm_w, norm_b, head_w, head_b;
     quant::model_quant_params quant;              ///< `<module>.<role>_quant.*` tensors of the file (empty if none)
     std::map<std::string, std::string> metadata;  ///< the file's __metadata__
@@ -47,9 +48,11 @@ enum class vit_naming { automatic, timm, torchvision };
 /// What a load found: the naming used, tensors the model needs but the file lacks (a load with missing keys
 /// throws), tensors of the file the model does not use, and whether weights were stored as int8 codes.
 struct vit_load_report {
-    vit_naming naming = vit_naming::timm;
+    vit_naming naming = vit_naming::timm;  ///< the naming the file used
+    /// Tensors the model needs but the file lacks, and file tensors the model does not use.
     std::vector<std::string> missing, unused;
-    bool quantized_codes = false;
+    bool quantized_codes = false;  ///< weights were stored as int8 codes
+    /// One line: "timm names, int8 weight codes, 2 unused: a, b".
     std::string summary() const {
         std::string s = naming == vit_naming::torchvision ? "torchvision" : "timm";
         s += " names";
@@ -63,8 +66,8 @@ struct vit_load_report {
 
 /// Options of load_vit_weights.
 struct vit_load_options {
-    vit_naming naming = vit_naming::automatic;
-    bool strict = false;  ///< unused tensors are an error too
+    vit_naming naming = vit_naming::automatic;  ///< automatic = detect from the keys
+    bool strict = false;                        ///< unused tensors are an error too
 };
 
 namespace detail {

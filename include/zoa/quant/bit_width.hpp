@@ -78,13 +78,13 @@ template <int W, int A>
 struct bits {
     static_assert(detail::valid_bits(W) && detail::valid_bits(A), "zoa: bits<W,A>: bit-widths must be in 2..8");
     using axis = ::zoa::axis::bit_width;
-    static constexpr bool quantized = true;  ///< integer kernels are used
-    static constexpr int weight_bits = detail::safe_bits(W);  ///< W
+    static constexpr bool quantized = true;                       ///< integer kernels are used
+    static constexpr int weight_bits = detail::safe_bits(W);      ///< W
     static constexpr int activation_bits = detail::safe_bits(A);  ///< A
-    using weight_range = signed_range<W>;               ///< symmetric weights  [−2^(W−1), 2^(W−1)−1]
-    using weight_affine_range = unsigned_range<W>;      ///< asymmetric weights [0, 2^W−1]
-    using activation_range = signed_range<A>;           ///< symmetric activations
-    using activation_affine_range = unsigned_range<A>;  ///< asymmetric activations
+    using weight_range = signed_range<W>;                         ///< symmetric weights  [−2^(W−1), 2^(W−1)−1]
+    using weight_affine_range = unsigned_range<W>;                ///< asymmetric weights [0, 2^W−1]
+    using activation_range = signed_range<A>;                     ///< symmetric activations
+    using activation_affine_range = unsigned_range<A>;            ///< asymmetric activations
     /// See maddubs_exact(W, A).
     static constexpr bool maddubs_exact = ::zoa::quant::maddubs_exact(weight_bits, activation_bits);
 };
@@ -92,9 +92,9 @@ struct bits {
 /// Bit-width policy option: no quantization at all (fp32 weights and activations).
 struct fp32_bits {
     using axis = ::zoa::axis::bit_width;
-    static constexpr bool quantized = false;  ///< float kernels, no quantizers
-    static constexpr int weight_bits = 32;  ///< nominal, for reports
-    static constexpr int activation_bits = 32;  ///< nominal, for reports
+    static constexpr bool quantized = false;      ///< float kernels, no quantizers
+    static constexpr int weight_bits = 32;        ///< nominal, for reports
+    static constexpr int activation_bits = 32;    ///< nominal, for reports
     static constexpr bool maddubs_exact = false;  ///< no integer GEMM is used
 };
 

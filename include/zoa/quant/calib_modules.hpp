@@ -298,9 +298,9 @@ private:
 /// gradients, the initial parameters, the two layouts and a thread-safe fake-quant forward.
 struct function_module {
     std::size_t sample_count = 0, per_sample = 0;  ///< samples and outputs per sample
-    std::vector<float> raw, grad;  ///< sample_count·per_sample each (grad may be empty)
-    module_params init;  ///< the parameters the search starts from
-    std::array<search_layout, 2> layouts{};  ///< output layout for operand 0 and operand 1
+    std::vector<float> raw, grad;                  ///< sample_count·per_sample each (grad may be empty)
+    module_params init;                            ///< the parameters the search starts from
+    std::array<search_layout, 2> layouts{};        ///< output layout for operand 0 and operand 1
     std::function<void(const module_params&, float*)> forward_fn;  ///< fake-quant forward of all samples
 
     /// Search-module interface (is_search_module_v) over the fields above.

@@ -45,7 +45,7 @@ template <int N>
 struct per_row_block {
     static_assert(N >= 1, "zoa: per_row_block<N>: N must be >= 1");
     static constexpr granularity value = granularity::per_row_block;  ///< the runtime enum value
-    static constexpr int blocks = N;  ///< row blocks per tensor
+    static constexpr int blocks = N;                                  ///< row blocks per tensor
 };
 /// Granularity tag: one scale per attention head.
 struct per_head {

@@ -115,7 +115,8 @@ public:
     /// Mean lower / upper percentile per group. Throws: zoa::error(argument) before the first observe().
     std::vector<float> min() const { return mean(lo_sum_); }
     std::vector<float> max() const { return mean(hi_sum_); }
-    /// Affine b-bit parameters from the mean percentile ranges. Throws: as min()/max(), and as affine_params_from_ranges.
+    /// Affine b-bit parameters from the mean percentile ranges. Throws: as min()/max(), and as
+    /// affine_params_from_ranges.
     quant_params affine_params(int bits, granularity g) const {
         return affine_params_from_ranges(bits, g, min(), max());
     }
@@ -151,8 +152,8 @@ class mse_observer {
 public:
     /// granularity per_tensor (95 iterations) or per_channel (groups = channels, 80 iterations);
     /// ema_ratio < 0 ⇒ MSEObserver, otherwise EMAMSEObserver with that ratio (MQBench: 0.9).
-    /// Throws: zoa::error(argument) unless 2 <= bits <= 8, groups >= 1, g is per_tensor with 1 group or per_channel, and
-    /// ema_ratio < 1.
+    /// Throws: zoa::error(argument) unless 2 <= bits <= 8, groups >= 1, g is per_tensor with 1 group or per_channel,
+    /// and ema_ratio < 1.
     mse_observer(int bits, granularity g, std::size_t groups = 1, double ema_ratio = -1.0)
         : bits_(bits),
           gran_(g),

@@ -31,7 +31,7 @@ enum class module_kind : int {
 /// The two quantizers of one module (a linear/conv layer or an attention matmul).
 struct module_params {
     module_kind kind = module_kind::weighted;  ///< what the two operands are
-    std::array<quant_params, 2> operand{};  ///< operand 0 = weight / A, operand 1 = input / B
+    std::array<quant_params, 2> operand{};     ///< operand 0 = weight / A, operand 1 = input / B
 
     /// Named access to the operands: weight()/input() for weighted modules, a()/b() for matmuls.
     quant_params& weight() noexcept { return operand[0]; }

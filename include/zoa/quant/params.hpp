@@ -44,9 +44,9 @@ inline const char* to_string(quantizer_kind k) noexcept {
 /// The parameters of one quantizer (one operand of one layer). Plain data: copyable, comparable, serialisable.
 struct quant_params {
     quantizer_kind kind = quantizer_kind::none;  ///< the formula applied
-    scheme sch = scheme::symmetric;  ///< symmetric (scale only) or asymmetric (scale and zero point)
+    scheme sch = scheme::symmetric;              ///< symmetric (scale only) or asymmetric (scale and zero point)
     granularity gran = granularity::per_tensor;  ///< how scale groups map onto the tensor
-    int bits = 8;  ///< code bit-width b, 2..8
+    int bits = 8;                                ///< code bit-width b, 2..8
     std::vector<float> scale;  ///< Δ per group (uniform), Δ₊ per group (post-GELU), {Δ_low} (post-softmax)
     std::vector<std::int32_t> zero_point;  ///< one per group for scheme::asymmetric, empty otherwise
     float neg_scale = 0.0f;                ///< post-GELU Δ₋ = 0.16997124254703522 / 2^(b−1)
@@ -111,8 +111,8 @@ struct operand_spec {
     quantizer_kind kind = quantizer_kind::uniform;  ///< uniform, post_gelu_twin, post_softmax_twin or none
     granularity gran = granularity::per_tensor;     ///< per_tensor, per_row_block, per_channel (weights), per_head
     std::size_t blocks = 1;                         ///< number of row blocks for per_row_block (qkv: 3)
-    int bits = 8;  ///< code bit-width b, 2..8
-    scheme sch = scheme::symmetric;  ///< symmetric or asymmetric (uniform only)
+    int bits = 8;                                   ///< code bit-width b, 2..8
+    scheme sch = scheme::symmetric;                 ///< symmetric or asymmetric (uniform only)
 
     friend bool operator==(const operand_spec& x, const operand_spec& y) {
         return x.kind == y.kind && x.gran == y.gran && x.blocks == y.blocks && x.bits == y.bits && x.sch == y.sch;
@@ -176,7 +176,7 @@ inline float symmetric_scale_from_absmax(float absmax, int bits, const char* wha
 
 /// An affine scale and zero point.
 struct affine_qparams {
-    float scale;  ///< Δ
+    float scale;              ///< Δ
     std::int32_t zero_point;  ///< z, an integer code
 };
 

@@ -55,7 +55,7 @@ using mqbench_policy =
 /// The quantizers of one module: operand 0 = weight / A, operand 1 = input / B (module_params order).
 struct layer_quant_spec {
     module_kind kind = module_kind::weighted;  ///< weighted (linear/conv) or matmul
-    operand_spec operand[2];  ///< operand 0 = weight / A, operand 1 = input / B
+    operand_spec operand[2];                   ///< operand 0 = weight / A, operand 1 = input / B
 };
 
 // ---- PTQ4ViT (spec §4.1) --------------------------------------------------------------------------------------

@@ -29,8 +29,8 @@ enum class search_metric : int {
 /// Options of the PTQ4ViT search (defaults = quant_library/configs/PTQ4ViT.py).
 struct search_options {
     search_metric metric = search_metric::hessian;  ///< similarity used to rank candidates
-    double eq_alpha = 0.01;  ///< candidate ratios eq_alpha + i·(eq_beta − eq_alpha)/eq_n ...
-    double eq_beta = 1.2;  ///< (upper end)
+    double eq_alpha = 0.01;                         ///< candidate ratios eq_alpha + i·(eq_beta − eq_alpha)/eq_n ...
+    double eq_beta = 1.2;                           ///< (upper end)
     int eq_n = 100;        ///< ... for i = 0..eq_n−1 (the reference never evaluates i = eq_n)
     int search_round = 3;  ///< rounds of (operand 0, then operand 1)
     int split_count = 20;  ///< post-softmax split candidates 2^−i, i = 0..split_count−1
@@ -47,9 +47,9 @@ struct search_options {
 /// attention matmul per head: {heads, rows, 1, cols}; conv per output channel: {channels, 1, 1, H·W}.
 struct search_layout {
     std::size_t outer_groups = 1;  ///< e.g. heads or output channels
-    std::size_t rows = 1;  ///< e.g. tokens
+    std::size_t rows = 1;          ///< e.g. tokens
     std::size_t inner_groups = 1;  ///< e.g. row blocks
-    std::size_t features = 1;  ///< the dimension cosine similarity runs over
+    std::size_t features = 1;      ///< the dimension cosine similarity runs over
     /// Scale groups (outer_groups · inner_groups) and outputs per sample (the product of all four).
     std::size_t groups() const noexcept { return outer_groups * inner_groups; }
     std::size_t size() const noexcept { return outer_groups * rows * inner_groups * features; }
@@ -57,16 +57,16 @@ struct search_layout {
 
 /// Outcome of one module's search.
 struct search_result {
-    module_params params;  ///< the chosen quantizer parameters
+    module_params params;                                ///< the chosen quantizer parameters
     search_metric metric_used = search_metric::hessian;  ///< the metric actually used (l2 after a fallback)
-    bool hessian_fallback = false;             ///< the zero-gradient guard replaced Hessian by L2
+    bool hessian_fallback = false;                       ///< the zero-gradient guard replaced Hessian by L2
     std::array<std::vector<int>, 2> chosen{};  ///< last round: winning candidate index per group (split index for SoS)
 };
 
 /// Counts over many modules, for the log of a whole-model calibration.
 struct search_report {
-    std::size_t modules = 0;  ///< modules searched
-    std::size_t hessian_fallbacks = 0;  ///< modules where the zero-gradient guard switched to L2
+    std::size_t modules = 0;                    ///< modules searched
+    std::size_t hessian_fallbacks = 0;          ///< modules where the zero-gradient guard switched to L2
     std::vector<std::string> fallback_modules;  ///< their names
     /// Counts one module's result.
     void record(const std::string& name, const search_result& r) {
