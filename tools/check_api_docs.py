@@ -1,16 +1,20 @@
 #!/usr/bin/env python3
 """List public declarations in include/zoa/ that have no `///` comment (heuristic, stdlib only).
 
-A declaration is a statement at namespace scope or in the public part of a class/struct, outside any namespace whose
-name contains `detail`. It counts as documented when the line right above it (above its `template <...>` header)
-starts with `///`, when one of its lines carries a trailing `///<`, or when it directly follows (no blank line) a
-documented declaration of the same name (an overload group under one comment, a specialisation of a documented
-template), or when it is a one-line declaration right below a documented one-line declaration (a block of one-liners,
-e.g. accessors, under one comment). Not counted: preprocessor lines, access labels, static_assert, friend, `using namespace`, forward
-declarations, `= default` / `= delete` members, destructors, copy/move constructors and assignments, enumerators, the
-policy protocol lines `using axis = ...;` / `using default_option = ...;`, class template specialisations (their
-primary template carries the comment), classes nested in a private part, out-of-class member definitions
-(`T<P>::f(...) {...}`: the declaration in the class carries the comment), and anything inside function bodies.
+A declaration is a statement at namespace scope or in the public part of a class/struct, outside any namespace
+whose name is `detail` or ends in `_detail`. It counts as documented when
+  - the line right above it (above its `template <...>` header; plain `//` lines in between are skipped) starts
+    with `///`, or one of its lines carries a trailing `///<`;
+  - it directly follows (no blank line) a documented declaration of the same name (an overload group under one
+    comment, a specialisation of a documented template);
+  - it is a one-line declaration right below a one-line declaration documented by a `///` line above it (a block
+    of one-liners, e.g. accessors, under one comment; a trailing `///<` documents only its own line).
+Not counted: preprocessor lines, lines holding only an ALL_CAPS macro, access labels, static_assert, friend,
+`using namespace`, forward declarations, `= default` / `= delete` members, destructors, copy/move constructors and
+assignments, enumerators, the policy protocol lines `using axis = ...;` / `using default_option = ...;`, class
+template specialisations (their primary template carries the comment), classes nested in a private part,
+out-of-class member definitions (`T<P>::f(...) {...}`: the declaration in the class carries the comment), and
+anything inside function bodies.
 
 Usage: tools/check_api_docs.py [--detail] [--summary] [--quiet] [paths...]
   paths     headers or directories (default: include/zoa)
@@ -148,13 +152,15 @@ def skipped(s, class_name):
         return True
     if re.match(r"^(static_assert|friend|using\s+namespace|extern\s+template)\b", t):
         return True
+    if re.match(r"^(true|false|[-+\w.]+)\s*;$", t):  # the other branch of an #if inside an initialiser
+        return True
     if re.match(r"^using\s+(axis|default_option)\s*=", t):
         return True
     if re.match(r"^(?:struct|class|union)\s+\w+\s*;$", t):  # forward declaration
         return True
     if re.search(r"=\s*(default|delete)\s*;$", t):
         return True
-    if re.match(r"^[^(]*?\b\w+\s*(?:<[^;{()]*>)?\s*::\s*~?\w+\s*\(", t) and not re.match(r"^[^(]*\boperator\b", t):
+    if re.match(r"^[^(=]*?\b\w+\s*(?:<[^;{()=]*>)?\s*::\s*~?\w+\s*\(", t) and not re.match(r"^[^(]*\boperator\b", t):
         return True  # out-of-class definition of a member declared (and documented) in its class
     if class_name:
         if re.match(r"^(?:virtual\s+)?~", t):
@@ -281,7 +287,8 @@ def scan(path, include_detail=False):
             m = NAMESPACE_KW.match(head)
             if m and "(" not in head:
                 name = m.group(1)
-                stack.append(Scope("ns", name, "public", sc.detail or "detail" in name.split("::")))
+                is_detail = any(p == "detail" or p.endswith("_detail") for p in name.split("::"))
+                stack.append(Scope("ns", name, "public", sc.detail or is_detail))
                 stmt, stmt_start = [], None
             elif CLASS_KW.match(head) and "=" not in head.split("<")[0]:
                 kw = CLASS_KW.match(head).group(1)

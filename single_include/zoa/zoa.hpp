@@ -1197,10 +1197,10 @@ namespace zoa::kernels {
 /// row_major(ldc) is the usual C[m*ldc + n]; conv2d uses groups (one per image) with col_stride = pixels
 /// to write NCHW directly.
 struct out_layout {
-    std::ptrdiff_t row_stride = 0;
-    std::ptrdiff_t col_stride = 1;
-    std::size_t group_rows = 0;
-    std::ptrdiff_t group_stride = 0;
+    std::ptrdiff_t row_stride = 0;    ///< elements between consecutive rows of a group
+    std::ptrdiff_t col_stride = 1;    ///< elements between consecutive columns
+    std::size_t group_rows = 0;       ///< rows per group (0 = a single group)
+    std::ptrdiff_t group_stride = 0;  ///< elements between consecutive groups
 
     /// Offset of the first element of row m.
     std::ptrdiff_t row_offset(std::size_t m) const noexcept {
@@ -1215,7 +1215,9 @@ inline out_layout row_major(std::ptrdiff_t ldc) noexcept { return out_layout{ldc
 
 /// Raw accumulators: C[m,n] = acc[m,n] = sum_k (a[m,k] - za) * (w[n,k] - zw[n])  (exact int32).
 struct out_i32 {
+    /// destination
     std::int32_t* c = nullptr;
+    /// where C[m, n] goes
     out_layout layout{};
 };
 
@@ -1224,11 +1226,14 @@ struct out_i32 {
 /// bias may be null (then the "+ bias[n]" is omitted). Float results may differ from the reference by the
 /// rounding of a fused multiply-add when the compiler contracts (tests use a 1e-6 relative tolerance).
 struct out_dequant {
+    /// destination
     float* c = nullptr;
+    /// where C[m, n] goes
     out_layout layout{};
-    float a_scale = 1.0f;
-    const float* w_scale = nullptr;
-    std::size_t w_scale_count = 0;
+    float a_scale = 1.0f;            ///< activation scale
+    const float* w_scale = nullptr;  ///< weight scales (1 or N)
+    std::size_t w_scale_count = 0;   ///< entries of w_scale
+    /// N float biases or null
     const float* bias = nullptr;
 };
 
@@ -1242,23 +1247,29 @@ template <class T>
 struct out_requant {
     static_assert(std::is_same_v<T, std::int8_t> || std::is_same_v<T, std::uint8_t>,
                   "zoa::kernels::out_requant: T must be int8_t or uint8_t");
+    /// destination
     T* c = nullptr;
+    /// where C[m, n] goes
     out_layout layout{};
-    const float* multiplier = nullptr;
-    std::size_t multiplier_count = 0;
-    const std::int32_t* bias = nullptr;
-    std::int32_t zero_point = 0;
-    std::int32_t min = std::numeric_limits<T>::min();
-    std::int32_t max = std::numeric_limits<T>::max();
+    const float* multiplier = nullptr;                 ///< 1 or N multipliers
+    std::size_t multiplier_count = 0;                  ///< entries of multiplier
+    const std::int32_t* bias = nullptr;                ///< N int32 biases or null
+    std::int32_t zero_point = 0;                       ///< output zero point
+    std::int32_t min = std::numeric_limits<T>::min();  ///< output clamp, inside T's range
+    std::int32_t max = std::numeric_limits<T>::max();  ///< output clamp, inside T's range
 };
 
 /// Float GEMM output: C[m,n] = (sum_k a[m,k] * w[n,k]) + bias[n] (bias may be null).
 struct out_f32 {
+    /// destination
     float* c = nullptr;
+    /// where C[m, n] goes
     out_layout layout{};
+    /// N float biases or null
     const float* bias = nullptr;
 };
 
+/// True for the output stages gemm_q8 accepts (out_i32, out_dequant, out_requant<int8_t / uint8_t>).
 template <class S>
 inline constexpr bool is_q8_stage_v = std::is_same_v<S, out_i32> || std::is_same_v<S, out_dequant> ||
                                       std::is_same_v<S, out_requant<std::int8_t>> ||
@@ -1370,13 +1381,17 @@ namespace zoa::kernels {
 template <class Arch = default_arch>
 class packed_f32 {
 public:
+    /// Panel width: two SIMD registers of floats.
     static constexpr std::size_t nr = 2 * xsimd::batch<float, Arch>::size;
 
     packed_f32() = default;
+    /// Packs W at construction (see pack()).
     packed_f32(const float* w, std::size_t n, std::size_t k, std::ptrdiff_t stride_n, std::ptrdiff_t stride_k) {
         pack(w, n, k, stride_n, stride_k);
     }
 
+    /// (Re)packs W, reusing the storage. Throws: zoa::error(argument) for a null w or n, k == 0; zoa::error(numeric)
+    /// naming (n, k) for a NaN/Inf weight.
     void pack(const float* w, std::size_t n, std::size_t k, std::ptrdiff_t stride_n, std::ptrdiff_t stride_k) {
         require(w != nullptr && n > 0 && k > 0, error_code::argument, "packed_f32: empty weights (n = ", n, ", k = ", k,
                 ")");
@@ -1401,6 +1416,7 @@ public:
         }
     }
 
+    /// Columns N, depth K, panels, emptiness, panel p's K·nr floats, and the bytes held.
     std::size_t n() const noexcept { return n_; }
     std::size_t k() const noexcept { return k_; }
     std::size_t panels() const noexcept { return panels_; }
@@ -1626,9 +1642,10 @@ namespace zoa::kernels {
 /// same kernel distinct symbols (ODR-safe).
 template <class Base>
 struct with_vnni : Base {
-    static constexpr const char* name() noexcept { return "vnni"; }
+    static constexpr const char* name() noexcept { return "vnni"; }  ///< arch name for logs and benchmarks
 };
 
+/// True for with_vnni<Base> tags.
 template <class Arch>
 inline constexpr bool is_vnni_arch_v = false;
 template <class Base>
@@ -1659,6 +1676,7 @@ struct is_code_range<R, std::void_t<typename R::storage, decltype(R::min), declt
                          int(R::min) < int(R::max) &&
                          int(R::min) >= int(std::numeric_limits<typename R::storage>::min()) &&
                          int(R::max) <= int(std::numeric_limits<typename R::storage>::max())> {};
+/// is_code_range<R>::value.
 template <class R>
 inline constexpr bool is_code_range_v = is_code_range<R>::value;
 
@@ -1695,6 +1713,7 @@ template <class ARange, class WRange, bool Vnni = false, int MaxDepth = 64>
 struct q8_plan {
     static_assert(is_code_range_v<ARange> && is_code_range_v<WRange>,
                   "zoa::kernels::q8_plan: ARange and WRange must be code ranges (e.g. zoa::quant::signed_range<b>)");
+    /// The ranges, their bounds and their 8-bit storage types.
     using a_range = ARange;
     using w_range = WRange;
     static constexpr int a_min = int(ARange::min), a_max = int(ARange::max);
@@ -1704,16 +1723,18 @@ struct q8_plan {
 
     /// a_u = a + a_shift >= 0 (activations made unsigned for vpmaddubsw).
     static constexpr int a_shift = a_min < 0 ? -a_min : 0;
+    /// Largest shifted activation code.
     static constexpr int a_umax = a_max + a_shift;
     /// w_s = w - w_offset: unsigned weight codes are centred (u8 [0,255] -> [-128,127], u6 [0,63] -> [-32,31]).
     static constexpr int w_offset = w_min < 0 ? 0 : (w_min + w_max + 1) / 2;
+    /// Largest |centred weight code|.
     static constexpr int w_abs = static_cast<int>(
         detail::max_l(detail::abs_l(w_min - w_offset), detail::abs_l(w_max - w_offset)));
     static_assert(w_min - w_offset >= -128 && w_max - w_offset <= 127, "centred weights fit int8");
 
     /// Largest |u0*s0 + u1*s1| one vpmaddubsw lane can produce.
     static constexpr long pair_bound = 2L * a_umax * w_abs;
-    static constexpr bool vnni = Vnni;
+    static constexpr bool vnni = Vnni;  ///< the VNNI (vpdpbusd) path
     /// vpmaddubsw is exact for these ranges (used when there is no VNNI).
     static constexpr bool use_maddubs = !Vnni && pair_bound <= 32767;
     /// Byte layout (a_u x w_s with the offset algebra) instead of the int16 layout (a - za) x (w - zw).
@@ -1760,8 +1781,10 @@ namespace zoa::kernels::x86 {
 /// Running min/max of 16 codes (as int) for the range check.
 template <class T>
 struct code_bounds {
+    /// Lane-wise running minimum and maximum (start at T's max / min).
     __m128i lo = _mm_set1_epi8(static_cast<char>(std::is_signed_v<T> ? 127 : -1));
     __m128i hi = _mm_set1_epi8(static_cast<char>(std::is_signed_v<T> ? -128 : 0));
+    /// Folds 16 codes into the bounds.
     void add(__m128i v) noexcept {
         if constexpr (std::is_signed_v<T>) {
             lo = _mm_min_epi8(lo, v);
@@ -1771,6 +1794,7 @@ struct code_bounds {
             hi = _mm_max_epu8(hi, v);
         }
     }
+    /// True when every code seen lies in [mn, mx].
     bool inside(int mn, int mx) const noexcept {
         alignas(16) T a[16], b[16];
         _mm_store_si128(reinterpret_cast<__m128i*>(a), lo);
@@ -1894,6 +1918,8 @@ namespace zoa::kernels {
 template <class ARange, class WRange, class Arch = q8_default_arch>
 class packed_q8 {
 public:
+    /// The arithmetic plan (layout, offsets, depth), the ranges, the target arch, the weight storage type and the panel
+    /// width nr = 16 columns.
     using plan = q8_plan<ARange, WRange, is_vnni_arch_v<Arch>>;
     using a_range = ARange;
     using w_range = WRange;
@@ -1949,6 +1975,7 @@ public:
         }
     }
 
+    /// Columns N, depth K, K padded to plan::k_step, 16-column panels, and whether nothing is packed.
     std::size_t n() const noexcept { return n_; }
     std::size_t k() const noexcept { return k_; }
     std::size_t k_padded() const noexcept { return kp_; }
@@ -1965,6 +1992,7 @@ public:
     const std::int16_t* panel_s16(std::size_t p) const noexcept {
         return reinterpret_cast<const std::int16_t*>(data_.data()) + p * kp_ * nr;
     }
+    /// Per-column data (panels·16 entries): Σ_k w_s[n, k] and the centred zero points zw[n] − w_offset.
     const std::int32_t* col_sums() const noexcept { return col_sums_.data(); }
     const std::int32_t* centred_zero_points() const noexcept { return zw_.data(); }
     /// Bytes held (weights + per-column data).
@@ -2076,9 +2104,10 @@ namespace zoa::kernels::x86 {
 
 /// Register tile of the q8 microkernels: 4 rows x 16 columns of int32 (8 ymm accumulators).
 struct tile_4x16 {
-    __m256i v[4][2];
+    __m256i v[4][2];  ///< v[row][half]: columns 0–7 and 8–15
 };
 
+/// The 4 bytes at p (unaligned) broadcast to every int32 lane.
 inline __m256i bcast32(const void* p) noexcept {
     std::int32_t x;
     std::memcpy(&x, p, 4);
@@ -2140,6 +2169,7 @@ inline tile_4x16 kernel_maddubs(const std::uint8_t* a, const std::int8_t* b, std
 }
 
 #if defined(__AVXVNNI__) || (defined(__AVX512VNNI__) && defined(__AVX512VL__))
+/// acc + Σ of 4 adjacent u8·s8 products per int32 lane (AVX-VNNI or AVX512-VNNI+VL vpdpbusd).
 inline __m256i dpbusd(__m256i acc, __m256i u8, __m256i s8) noexcept {
 #if defined(__AVXVNNI__)
     return _mm256_dpbusd_avx_epi32(acc, u8, s8);
@@ -2768,9 +2798,13 @@ namespace zoa::kernels {
 /// As a GEMM: M = batch*out_h*out_w rows (one per output pixel, image-major), N = out_channels,
 /// K = kernel_h*kernel_w*in_channels in (kh, kw, c) order (the packers reorder PyTorch's OIHW weights to it).
 struct conv2d_shape {
+    /// The NCHW input (batch, channels, height, width) and the output channels.
     std::size_t batch = 1, in_channels = 1, height = 1, width = 1, out_channels = 1;
+    /// Kernel extent, stride and zero padding per axis.
     std::size_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
 
+    /// Output extent and the GEMM sizes K = kernel_h·kernel_w·in_channels, M = batch·out_h·out_w.
+    /// Requires: the kernel fits the padded input (not checked here; the conv kernels check it).
     std::size_t out_h() const noexcept { return (height + 2 * pad_h - kernel_h) / stride_h + 1; }
     std::size_t out_w() const noexcept { return (width + 2 * pad_w - kernel_w) / stride_w + 1; }
     std::size_t k() const noexcept { return kernel_h * kernel_w * in_channels; }

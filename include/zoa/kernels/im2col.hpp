@@ -20,9 +20,13 @@ namespace zoa::kernels {
 /// As a GEMM: M = batch*out_h*out_w rows (one per output pixel, image-major), N = out_channels,
 /// K = kernel_h*kernel_w*in_channels in (kh, kw, c) order (the packers reorder PyTorch's OIHW weights to it).
 struct conv2d_shape {
+    /// The NCHW input (batch, channels, height, width) and the output channels.
     std::size_t batch = 1, in_channels = 1, height = 1, width = 1, out_channels = 1;
+    /// Kernel extent, stride and zero padding per axis.
     std::size_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
 
+    /// Output extent and the GEMM sizes K = kernel_h·kernel_w·in_channels, M = batch·out_h·out_w.
+    /// Requires: the kernel fits the padded input (not checked here; the conv kernels check it).
     std::size_t out_h() const noexcept { return (height + 2 * pad_h - kernel_h) / stride_h + 1; }
     std::size_t out_w() const noexcept { return (width + 2 * pad_w - kernel_w) / stride_w + 1; }
     std::size_t k() const noexcept { return kernel_h * kernel_w * in_channels; }

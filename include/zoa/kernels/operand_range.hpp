@@ -16,9 +16,10 @@ namespace zoa::kernels {
 /// same kernel distinct symbols (ODR-safe).
 template <class Base>
 struct with_vnni : Base {
-    static constexpr const char* name() noexcept { return "vnni"; }
+    static constexpr const char* name() noexcept { return "vnni"; }  ///< arch name for logs and benchmarks
 };
 
+/// True for with_vnni<Base> tags.
 template <class Arch>
 inline constexpr bool is_vnni_arch_v = false;
 template <class Base>
@@ -49,6 +50,7 @@ struct is_code_range<R, std::void_t<typename R::storage, decltype(R::min), declt
                          int(R::min) < int(R::max) &&
                          int(R::min) >= int(std::numeric_limits<typename R::storage>::min()) &&
                          int(R::max) <= int(std::numeric_limits<typename R::storage>::max())> {};
+/// is_code_range<R>::value.
 template <class R>
 inline constexpr bool is_code_range_v = is_code_range<R>::value;
 
@@ -85,6 +87,7 @@ template <class ARange, class WRange, bool Vnni = false, int MaxDepth = 64>
 struct q8_plan {
     static_assert(is_code_range_v<ARange> && is_code_range_v<WRange>,
                   "zoa::kernels::q8_plan: ARange and WRange must be code ranges (e.g. zoa::quant::signed_range<b>)");
+    /// The ranges, their bounds and their 8-bit storage types.
     using a_range = ARange;
     using w_range = WRange;
     static constexpr int a_min = int(ARange::min), a_max = int(ARange::max);
@@ -94,16 +97,18 @@ struct q8_plan {
 
     /// a_u = a + a_shift >= 0 (activations made unsigned for vpmaddubsw).
     static constexpr int a_shift = a_min < 0 ? -a_min : 0;
+    /// Largest shifted activation code.
     static constexpr int a_umax = a_max + a_shift;
     /// w_s = w - w_offset: unsigned weight codes are centred (u8 [0,255] -> [-128,127], u6 [0,63] -> [-32,31]).
     static constexpr int w_offset = w_min < 0 ? 0 : (w_min + w_max + 1) / 2;
+    /// Largest |centred weight code|.
     static constexpr int w_abs = static_cast<int>(
         detail::max_l(detail::abs_l(w_min - w_offset), detail::abs_l(w_max - w_offset)));
     static_assert(w_min - w_offset >= -128 && w_max - w_offset <= 127, "centred weights fit int8");
 
     /// Largest |u0*s0 + u1*s1| one vpmaddubsw lane can produce.
     static constexpr long pair_bound = 2L * a_umax * w_abs;
-    static constexpr bool vnni = Vnni;
+    static constexpr bool vnni = Vnni;  ///< the VNNI (vpdpbusd) path
     /// vpmaddubsw is exact for these ranges (used when there is no VNNI).
     static constexpr bool use_maddubs = !Vnni && pair_bound <= 32767;
     /// Byte layout (a_u x w_s with the offset algebra) instead of the int16 layout (a - za) x (w - zw).

@@ -19,10 +19,10 @@ namespace zoa::kernels {
 /// row_major(ldc) is the usual C[m*ldc + n]; conv2d uses groups (one per image) with col_stride = pixels
 /// to write NCHW directly.
 struct out_layout {
-    std::ptrdiff_t row_stride = 0;
-    std::ptrdiff_t col_stride = 1;
-    std::size_t group_rows = 0;
-    std::ptrdiff_t group_stride = 0;
+    std::ptrdiff_t row_stride = 0;    ///< elements between consecutive rows of a group
+    std::ptrdiff_t col_stride = 1;    ///< elements between consecutive columns
+    std::size_t group_rows = 0;       ///< rows per group (0 = a single group)
+    std::ptrdiff_t group_stride = 0;  ///< elements between consecutive groups
 
     /// Offset of the first element of row m.
     std::ptrdiff_t row_offset(std::size_t m) const noexcept {
@@ -37,7 +37,9 @@ inline out_layout row_major(std::ptrdiff_t ldc) noexcept { return out_layout{ldc
 
 /// Raw accumulators: C[m,n] = acc[m,n] = sum_k (a[m,k] - za) * (w[n,k] - zw[n])  (exact int32).
 struct out_i32 {
+    /// destination
     std::int32_t* c = nullptr;
+    /// where C[m, n] goes
     out_layout layout{};
 };
 
@@ -46,11 +48,14 @@ struct out_i32 {
 /// bias may be null (then the "+ bias[n]" is omitted). Float results may differ from the reference by the
 /// rounding of a fused multiply-add when the compiler contracts (tests use a 1e-6 relative tolerance).
 struct out_dequant {
+    /// destination
     float* c = nullptr;
+    /// where C[m, n] goes
     out_layout layout{};
-    float a_scale = 1.0f;
-    const float* w_scale = nullptr;
-    std::size_t w_scale_count = 0;
+    float a_scale = 1.0f;            ///< activation scale
+    const float* w_scale = nullptr;  ///< weight scales (1 or N)
+    std::size_t w_scale_count = 0;   ///< entries of w_scale
+    /// N float biases or null
     const float* bias = nullptr;
 };
 
@@ -64,23 +69,29 @@ template <class T>
 struct out_requant {
     static_assert(std::is_same_v<T, std::int8_t> || std::is_same_v<T, std::uint8_t>,
                   "zoa::kernels::out_requant: T must be int8_t or uint8_t");
+    /// destination
     T* c = nullptr;
+    /// where C[m, n] goes
     out_layout layout{};
-    const float* multiplier = nullptr;
-    std::size_t multiplier_count = 0;
-    const std::int32_t* bias = nullptr;
-    std::int32_t zero_point = 0;
-    std::int32_t min = std::numeric_limits<T>::min();
-    std::int32_t max = std::numeric_limits<T>::max();
+    const float* multiplier = nullptr;                 ///< 1 or N multipliers
+    std::size_t multiplier_count = 0;                  ///< entries of multiplier
+    const std::int32_t* bias = nullptr;                ///< N int32 biases or null
+    std::int32_t zero_point = 0;                       ///< output zero point
+    std::int32_t min = std::numeric_limits<T>::min();  ///< output clamp, inside T's range
+    std::int32_t max = std::numeric_limits<T>::max();  ///< output clamp, inside T's range
 };
 
 /// Float GEMM output: C[m,n] = (sum_k a[m,k] * w[n,k]) + bias[n] (bias may be null).
 struct out_f32 {
+    /// destination
     float* c = nullptr;
+    /// where C[m, n] goes
     out_layout layout{};
+    /// N float biases or null
     const float* bias = nullptr;
 };
 
+/// True for the output stages gemm_q8 accepts (out_i32, out_dequant, out_requant<int8_t / uint8_t>).
 template <class S>
 inline constexpr bool is_q8_stage_v = std::is_same_v<S, out_i32> || std::is_same_v<S, out_dequant> ||
                                       std::is_same_v<S, out_requant<std::int8_t>> ||

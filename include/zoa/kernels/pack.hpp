@@ -30,6 +30,8 @@ namespace zoa::kernels {
 template <class ARange, class WRange, class Arch = q8_default_arch>
 class packed_q8 {
 public:
+    /// The arithmetic plan (layout, offsets, depth), the ranges, the target arch, the weight storage type and the panel
+    /// width nr = 16 columns.
     using plan = q8_plan<ARange, WRange, is_vnni_arch_v<Arch>>;
     using a_range = ARange;
     using w_range = WRange;
@@ -85,6 +87,7 @@ public:
         }
     }
 
+    /// Columns N, depth K, K padded to plan::k_step, 16-column panels, and whether nothing is packed.
     std::size_t n() const noexcept { return n_; }
     std::size_t k() const noexcept { return k_; }
     std::size_t k_padded() const noexcept { return kp_; }
@@ -101,6 +104,7 @@ public:
     const std::int16_t* panel_s16(std::size_t p) const noexcept {
         return reinterpret_cast<const std::int16_t*>(data_.data()) + p * kp_ * nr;
     }
+    /// Per-column data (panels·16 entries): Σ_k w_s[n, k] and the centred zero points zw[n] − w_offset.
     const std::int32_t* col_sums() const noexcept { return col_sums_.data(); }
     const std::int32_t* centred_zero_points() const noexcept { return zw_.data(); }
     /// Bytes held (weights + per-column data).

@@ -20,13 +20,17 @@ namespace zoa::kernels {
 template <class Arch = default_arch>
 class packed_f32 {
 public:
+    /// Panel width: two SIMD registers of floats.
     static constexpr std::size_t nr = 2 * xsimd::batch<float, Arch>::size;
 
     packed_f32() = default;
+    /// Packs W at construction (see pack()).
     packed_f32(const float* w, std::size_t n, std::size_t k, std::ptrdiff_t stride_n, std::ptrdiff_t stride_k) {
         pack(w, n, k, stride_n, stride_k);
     }
 
+    /// (Re)packs W, reusing the storage. Throws: zoa::error(argument) for a null w or n, k == 0; zoa::error(numeric)
+    /// naming (n, k) for a NaN/Inf weight.
     void pack(const float* w, std::size_t n, std::size_t k, std::ptrdiff_t stride_n, std::ptrdiff_t stride_k) {
         require(w != nullptr && n > 0 && k > 0, error_code::argument, "packed_f32: empty weights (n = ", n, ", k = ", k,
                 ")");
@@ -51,6 +55,7 @@ public:
         }
     }
 
+    /// Columns N, depth K, panels, emptiness, panel p's K·nr floats, and the bytes held.
     std::size_t n() const noexcept { return n_; }
     std::size_t k() const noexcept { return k_; }
     std::size_t panels() const noexcept { return panels_; }

@@ -12,6 +12,7 @@ namespace zoa::kernels::reference {
 
 namespace batch_norm_detail {
 
+/// Argument checks shared by the reference BatchNorm twins (pointers, extents, overflow, eps).
 inline void check(const char* fn, const float* x, const float* y, std::size_t n, std::size_t channels, std::size_t hw,
                   float eps) {
     kernels::detail::require_pointer(fn, "x", x);

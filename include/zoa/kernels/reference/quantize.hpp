@@ -25,6 +25,7 @@ T quantize_one(const char* fn, float x, float s, std::int32_t zp, std::int32_t q
     return static_cast<T>(static_cast<std::int32_t>(c));
 }
 
+/// Argument checks shared by the reference quantize twins (pointers, size, code range within T).
 template <class T>
 void check(const char* fn, const void* in, const void* out, std::size_t n, std::int32_t qmin, std::int32_t qmax) {
     static_assert(kernels::detail::is_quantized_storage_v<T>,

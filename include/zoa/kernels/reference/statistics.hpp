@@ -26,6 +26,7 @@ void mean_var_double(At&& at, std::size_t n, double& mean, double& var) {
     var = q / static_cast<double>(n - 1);
 }
 
+/// mean[index] and spread[index] (variance, or std when take_sqrt) of at(0..n) in double; null outputs are skipped.
 template <class At>
 void write_stats(At&& at, std::size_t n, std::size_t index, float* mean, float* spread, bool take_sqrt) {
     double m = 0.0, v = 0.0;
@@ -34,6 +35,7 @@ void write_stats(At&& at, std::size_t n, std::size_t index, float* mean, float* 
     if (spread) spread[index] = static_cast<float>(take_sqrt ? std::sqrt(v) : v);
 }
 
+/// Argument checks shared by the reference statistics twins (x, dim, at least 2 samples).
 inline void check(const char* fn, const float* x, std::size_t count, std::size_t dim) {
     kernels::detail::require_pointer(fn, "x", x);
     kernels::detail::require_extent(fn, "dim", dim);

@@ -16,9 +16,10 @@ namespace zoa::kernels::x86 {
 
 /// Register tile of the q8 microkernels: 4 rows x 16 columns of int32 (8 ymm accumulators).
 struct tile_4x16 {
-    __m256i v[4][2];
+    __m256i v[4][2];  ///< v[row][half]: columns 0–7 and 8–15
 };
 
+/// The 4 bytes at p (unaligned) broadcast to every int32 lane.
 inline __m256i bcast32(const void* p) noexcept {
     std::int32_t x;
     std::memcpy(&x, p, 4);
@@ -80,6 +81,7 @@ inline tile_4x16 kernel_maddubs(const std::uint8_t* a, const std::int8_t* b, std
 }
 
 #if defined(__AVXVNNI__) || (defined(__AVX512VNNI__) && defined(__AVX512VL__))
+/// acc + Σ of 4 adjacent u8·s8 products per int32 lane (AVX-VNNI or AVX512-VNNI+VL vpdpbusd).
 inline __m256i dpbusd(__m256i acc, __m256i u8, __m256i s8) noexcept {
 #if defined(__AVXVNNI__)
     return _mm256_dpbusd_avx_epi32(acc, u8, s8);

@@ -15,8 +15,10 @@ namespace zoa::kernels::x86 {
 /// Running min/max of 16 codes (as int) for the range check.
 template <class T>
 struct code_bounds {
+    /// Lane-wise running minimum and maximum (start at T's max / min).
     __m128i lo = _mm_set1_epi8(static_cast<char>(std::is_signed_v<T> ? 127 : -1));
     __m128i hi = _mm_set1_epi8(static_cast<char>(std::is_signed_v<T> ? -128 : 0));
+    /// Folds 16 codes into the bounds.
     void add(__m128i v) noexcept {
         if constexpr (std::is_signed_v<T>) {
             lo = _mm_min_epi8(lo, v);
@@ -26,6 +28,7 @@ struct code_bounds {
             hi = _mm_max_epu8(hi, v);
         }
     }
+    /// True when every code seen lies in [mn, mx].
     bool inside(int mn, int mx) const noexcept {
         alignas(16) T a[16], b[16];
         _mm_store_si128(reinterpret_cast<__m128i*>(a), lo);
