@@ -22,7 +22,7 @@ Usage: tools/check_api_docs.py [--detail] [--summary] [--quiet] [paths...]
   --summary print counts per directory instead of one line per declaration
   --quiet   print only the total
   --throws  instead, list documented declarations whose body calls zoa::require/zoa::fail directly but whose
-            comment has no `Throws:` line (callees that throw are not followed)
+            comment has no `Throws:` line nor "Same contract as" (callees that throw are not followed)
 Exit status: 0 always (a report, not a gate); the last line is `undocumented: N of M declarations`.
 """
 import re
@@ -212,7 +212,7 @@ def scan(path, include_detail=False):
             k -= 1
         found = False
         while k >= 0 and lines[k].strip().startswith("//"):
-            found = found or "Throws" in lines[k] or "throws" in lines[k]
+            found = found or any(w in lines[k] for w in ("Throws", "throws", "Same contract as", "same contract as"))
             k -= 1
         return found
 

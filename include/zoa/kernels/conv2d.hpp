@@ -58,6 +58,8 @@ packed_q8<ARange, WRange, Arch> pack_conv2d_q8(const typename WRange::storage* w
 }
 
 /// Packs PyTorch conv weights (OIHW) for conv2d_f32.
+/// Throws: zoa::error(shape) from s.validate(), zoa::error(argument) for null weights, zoa::error(numeric) for a
+/// NaN/Inf weight.
 template <class Arch = default_arch>
 packed_f32<Arch> pack_conv2d_f32(const float* w_oihw, const conv2d_shape& s) {
     s.validate();
@@ -93,6 +95,8 @@ void conv2d_q8(const conv2d_shape& s, const typename ARange::storage* x, std::in
 
 /// Float convolution: y[b,o,oy,ox] = bias[o] + sum_{c,kh,kw} xpad[b,c,oy*sh+kh-ph,ox*sw+kw-pw] * w[o,c,kh,kw]
 /// (zero padding; bias may be null). x, y NCHW; w from pack_conv2d_f32.
+/// Throws: zoa::error(shape) when s is invalid or w was packed for another shape, zoa::error(argument) for a null
+/// x or y.
 template <class Arch = default_arch>
 void conv2d_f32(const conv2d_shape& s, const float* x, const packed_f32<Arch>& w, const float* bias, float* y,
                 execution_context* ctx = nullptr) {

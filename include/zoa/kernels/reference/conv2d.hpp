@@ -13,6 +13,8 @@ namespace zoa::kernels::reference {
 
 /// y[b,o,oy,ox] = stage(sum_{c,kh,kw} (xv - za) * (w[o,c,kh,kw] - zw[o])), xv = x[b,c,iy,ix] inside the image and
 /// za outside (iy = oy*sh + kh - ph, ix = ox*sw + kw - pw). Weights OIHW; output NCHW at stage.c (layout ignored).
+/// Throws: zoa::error(shape) from s.validate(); zoa::error(argument) from the output stage's checks (null output,
+/// wrong scale/multiplier counts). Inputs are trusted: no pointer or code-range checks here.
 template <class ARange, class WRange, class Stage>
 void conv2d_q8(const conv2d_shape& s, const typename ARange::storage* x, std::int32_t x_zero_point,
                const typename WRange::storage* w, const std::int32_t* w_zero_points, std::size_t w_zero_point_count,
