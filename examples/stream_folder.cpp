@@ -2,11 +2,13 @@
 // SPDX-License-Identifier: MIT
 //
 // Usage:
-//   stream_folder MODEL_FILE FOLDER --source SOURCE [--batch N] [--limit N] [--threads N]
+//   stream_folder MODEL_FILE FOLDER --source SOURCE [--batch N] [--limit N] [--threads N] [--sorted]
 //       MODEL_FILE  a ViT file: fp32, or calibrated W8A8/W6A6 (zoa predict --calib DIR --save FILE); its zoa.preprocess
 //                   metadata says how images become inputs (else timm's ViT pipeline: bicubic, mean = std = 0.5)
 //       FOLDER      the test stream: <FOLDER>/<class>/**.{png,jpg,jpeg,bmp}; classes sorted by name = the model's
-//                   class indices (torchvision ImageFolder order), images streamed in sorted order
+//                   class indices (torchvision ImageFolder order); images are streamed in a seeded random order
+//                   (a class-sorted stream is a label shift that entropy minimisation handles badly), or sorted
+//                   by path with --sorted
 //       SOURCE      clean, in-distribution images for ZOA's source statistics: a class folder (labels unused) or
 //                   "fmnist-train" (Fashion-MNIST training images, for the shipped demo models)
 //   stream_folder --export-fmnist DIR CORRUPTION N
@@ -32,6 +34,7 @@ using batch_t = xt::xtensor<float, 4>;
 struct args {
     std::string model, folder, source;
     std::size_t batch = 64, limit = 0, threads = 2;
+    bool sorted = false;
 };
 
 /// Writes an image (1 or 3 channels, values in [0, 255]) as a 24-bit uncompressed BMP (bottom-up rows, each padded
@@ -119,6 +122,8 @@ int run(const args& a, int bits) {
     zoa::data::image_folder_options fo;
     fo.channels = pre.channels;
     fo.limit = a.limit;
+    fo.shuffle = !a.sorted;
+    fo.seed = 2020;
     const zoa::data::image_folder folder(a.folder, fo);
     std::printf("%s: %zu images in %zu classes; model: %zu classes, %d-bit\n", a.folder.c_str(), folder.size(),
                 folder.classes().size(), vit.config().num_classes, bits);
@@ -175,7 +180,8 @@ std::size_t count_arg(const std::string& flag, const char* v) {
 
 int main(int argc, char** argv) try {
     const std::string usage =
-        "usage: stream_folder MODEL_FILE FOLDER --source DIR|fmnist-train [--batch N] [--limit N] [--threads N]\n"
+        "usage: stream_folder MODEL_FILE FOLDER --source DIR|fmnist-train [--batch N] [--limit N] [--threads N] "
+        "[--sorted]\n"
         "       stream_folder --export-fmnist DIR CORRUPTION|none N";
     if (argc == 5 && std::string(argv[1]) == "--export-fmnist")
         return export_fmnist(argv[2], argv[3], count_arg("N", argv[4]));
@@ -192,6 +198,8 @@ int main(int argc, char** argv) try {
             a.limit = count_arg(k, argv[++i]);
         else if (k == "--threads" && has_value)
             a.threads = count_arg(k, argv[++i]);
+        else if (k == "--sorted")
+            a.sorted = true;
         else if (!k.empty() && k[0] != '-')
             positional.push_back(k);
         else
