@@ -2468,6 +2468,76 @@ inline void store_tile(const Stage& s, const zoa::kernels::detail::prepared_colu
 
 #endif  // __AVX2__
 // ---- end zoa/kernels/x86/gemm_q8_avx2.hpp
+// #include "zoa/kernels/x86/gemm_q8_avx512.hpp"
+// ---- begin zoa/kernels/x86/gemm_q8_avx512.hpp
+// zoa — AVX-512 VNNI microkernel for gemm_q8's byte layout: 8 rows x 16·P columns per call with 512-bit vpdpbusd
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+// #include "zoa/kernels/x86/gemm_q8_avx2.hpp"
+
+#if defined(__AVX2__) && defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512VL__)
+#include <immintrin.h>
+
+namespace zoa::kernels::x86 {
+
+/// True when this translation unit has the 512-bit VNNI microkernel (-mavx512f -mavx512vnni -mavx512vl).
+inline constexpr bool vnni512_compiled = true;
+
+/// VNNI with 512-bit vectors on the byte layout of packed_q8 (one k quad of a 16-column panel = 64 bytes = one
+/// zmm). For P panels b[0..P) and 8 rows of packed A (row stride kp):
+///   acc[r][p·16 + c] = Σ_k a[r][k]·b_p(k, c)  (vpdpbusd: four u8 × s8 products per int32 lane, wrapping int32),
+/// the same integers as kernel_dpbusd (integer sums are exact, only the instruction width differs).
+/// Results: t[2p] = rows 0-3 of panel p, t[2p + 1] = rows 4-7, as the 256-bit tiles store_tile takes.
+/// Requires: a holds 8 rows of kp bytes (kp a multiple of 4); every panel holds kp·16 bytes.
+template <int P>
+inline void kernel_vnni512_8x16p(const std::uint8_t* a, const std::int8_t* const (&b)[P], std::size_t kp,
+                                 tile_4x16 (&t)[2 * P]) noexcept {
+    static_assert(P == 1 || P == 2, "zoa: kernel_vnni512_8x16p: 1 or 2 panels");
+    __m512i c[8][P];
+#pragma GCC unroll 8
+    for (int r = 0; r < 8; ++r)
+#pragma GCC unroll 2
+        for (int p = 0; p < P; ++p) c[r][p] = _mm512_setzero_si512();
+    const std::size_t nq = kp / 4;
+    for (std::size_t q = 0; q < nq; ++q) {
+        __m512i bv[P];
+#pragma GCC unroll 2
+        for (int p = 0; p < P; ++p) bv[p] = _mm512_loadu_si512(static_cast<const void*>(b[p] + q * 64));
+#pragma GCC unroll 8
+        for (int r = 0; r < 8; ++r) {
+            std::int32_t x;
+            std::memcpy(&x, a + static_cast<std::size_t>(r) * kp + 4 * q, 4);
+            const __m512i xv = _mm512_set1_epi32(x);
+#pragma GCC unroll 2
+            for (int p = 0; p < P; ++p) c[r][p] = _mm512_dpbusd_epi32(c[r][p], xv, bv[p]);
+        }
+    }
+#pragma GCC unroll 2
+    for (int p = 0; p < P; ++p)
+#pragma GCC unroll 8
+        for (int r = 0; r < 8; ++r) {
+            // through memory: GCC 12's _mm512_extracti64x4_epi64 trips -Wuninitialized (_mm256_undefined_si256)
+            alignas(64) std::int32_t lanes[16];
+            _mm512_store_si512(static_cast<void*>(lanes), c[r][p]);
+            tile_4x16& d = t[2 * p + r / 4];
+            d.v[r % 4][0] = _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes));
+            d.v[r % 4][1] = _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes + 8));
+        }
+}
+
+}  // namespace zoa::kernels::x86
+
+#else
+
+namespace zoa::kernels::x86 {
+inline constexpr bool vnni512_compiled = false;
+}  // namespace zoa::kernels::x86
+
+#endif
+// ---- end zoa/kernels/x86/gemm_q8_avx512.hpp
 
 namespace zoa::kernels {
 
@@ -2651,10 +2721,37 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
         }
     };
     // Two 4-row tiles (rows i..i+7, the second possibly ragged) in one VNNI microkernel call.
+    // With 512-bit VNNI compiled in, P (1 or 2) panels at once: panels p..p+P−1, rows i..i+7.
+    [[maybe_unused]] auto tile8_512 = [&](const std::uint8_t* a_blk, const std::int32_t* row_sums, std::size_t r0,
+                                          std::size_t i, std::size_t rows, std::size_t p, auto panels_tag) {
+        constexpr int P = decltype(panels_tag)::value;
+#if defined(__AVX2__) && defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512VL__)
+        if constexpr (plan::vnni && has_avx2_v<Arch>) {
+            x86::tile_4x16 t[2 * P];
+            const std::int8_t* b[P];
+            for (int j = 0; j < P; ++j) b[j] = w.panel_s8(p + static_cast<std::size_t>(j));
+            x86::kernel_vnni512_8x16p<P>(a_blk + i * kp, b, kp, t);
+            for (int j = 0; j < P; ++j) {
+                const std::size_t n0 = (p + static_cast<std::size_t>(j)) * 16, ncols = std::min<std::size_t>(16, n - n0);
+                x86::correct(t[2 * j], col_term.data() + n0, w.centred_zero_points() + n0,
+                             row_term ? row_sums + i : nullptr);
+                x86::correct(t[2 * j + 1], col_term.data() + n0, w.centred_zero_points() + n0,
+                             row_term ? row_sums + i + 4 : nullptr);
+                x86::store_tile(stage, cols, t[2 * j], r0 + i, n0, 4, ncols);
+                x86::store_tile(stage, cols, t[2 * j + 1], r0 + i + 4, n0, std::min<std::size_t>(4, rows - i - 4), ncols);
+            }
+        }
+#else
+        (void)a_blk, (void)row_sums, (void)r0, (void)i, (void)rows, (void)p;
+#endif
+    };
     [[maybe_unused]] auto tile8 = [&](const std::uint8_t* a_blk, const std::int32_t* row_sums, std::size_t r0,
                                       std::size_t i, std::size_t rows, std::size_t p) {
 #if defined(__AVXVNNI__) || (defined(__AVX512VNNI__) && defined(__AVX512VL__))
-        if constexpr (plan::vnni && has_avx2_v<Arch>) {
+        if constexpr (plan::vnni && has_avx2_v<Arch> && x86::vnni512_compiled) {
+            tile8_512(a_blk, row_sums, r0, i, rows, p, std::integral_constant<int, 1>{});
+            return;
+        } else if constexpr (plan::vnni && has_avx2_v<Arch>) {
             const std::size_t n0 = p * 16, ncols = std::min<std::size_t>(16, n - n0);
             x86::tile_4x16 t0, t1;
             x86::kernel_dpbusd_8x16(a_blk + i * kp, w.panel_s8(p), kp, t0, t1);
@@ -2683,9 +2780,20 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
             pack_a<plan, Arch>(src, r0, rows, k, kp, za, scratch.a.data(), scratch.row_sums.data());
             for (std::size_t g0 = p0; g0 < p1; g0 += group)
                 for (std::size_t i = 0; i < rows; i += step)
-                    for (std::size_t p = g0; p < std::min(p1, g0 + group); ++p) {
-                        if (step == 8 && i + 4 < rows) tile8(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p);
-                        else tile(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p);
+                    for (std::size_t p = g0, pe = std::min(p1, g0 + group); p < pe; ++p) {
+                        if (step == 8 && i + 4 < rows) {
+                            if constexpr (plan::vnni && has_avx2_v<Arch> && x86::vnni512_compiled) {
+                                if (p + 1 < pe) {  // two panels per call: 16 zmm accumulators
+                                    tile8_512(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p,
+                                              std::integral_constant<int, 2>{});
+                                    ++p;
+                                    continue;
+                                }
+                            }
+                            tile8(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p);
+                        } else {
+                            tile(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p);
+                        }
                     }
         }
     };
@@ -14901,9 +15009,13 @@ private:
 // ---- begin zoa/adapt/state_io.hpp
 // zoa — safetensors files for source statistics (with provenance) and adapter state (a fleet shares domains)
 
+#include <cmath>
+#include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 // #include "zoa/adapt/objective.hpp"
@@ -14926,10 +15038,11 @@ inline void save_source_statistics(const source_statistics& s, const std::string
     w.save(path);
 }
 
-/// Reads a file written by save_source_statistics.
-/// Throws: zoa::error(format) when it is not a source-statistics file or sizes disagree.
-inline source_statistics load_source_statistics(const std::string& path) {
-    const auto f = io::safetensors_file::open(path);
+/// Reads source statistics from a validated safetensors image (a file or a buffer; f.path() names it in messages).
+/// Throws: zoa::error(format) when it is not a source-statistics file, sizes disagree, a mean/std value is not
+/// finite or a std value is negative.
+inline source_statistics load_source_statistics(const io::safetensors_file& f) {
+    const std::string& path = f.path();
     const auto& meta = f.metadata();
     const auto kind = meta.find("zoa.kind");
     require(kind != meta.end() && kind->second == "source_statistics", error_code::format, path,
@@ -14943,12 +15056,26 @@ inline source_statistics load_source_statistics(const std::string& path) {
         s.groups.push_back(static_cast<std::size_t>(g));
     }
     std::size_t total = 0;
-    for (auto g : s.groups) total += g;
+    bool overflow = false;
+    for (auto g : s.groups) {
+        overflow = overflow || g > std::numeric_limits<std::size_t>::max() - total;
+        total = overflow ? total : total + g;
+    }
+    require(!overflow, error_code::format, path, ": tensor 'groups' sizes overflow size_t");
     require(s.mean.size() == s.std.size() && total == s.mean.size(), error_code::format, path, ": 'mean' has ",
             s.mean.size(), " entries, 'std' ", s.std.size(), ", 'groups' sum to ", total);
+    for (std::size_t i = 0; i < s.mean.size(); ++i)
+        require(std::isfinite(s.mean[i]) && std::isfinite(s.std[i]) && s.std[i] >= 0.0f, error_code::format, path,
+                ": source statistics entry ", i, " is mean ", s.mean[i], ", std ", s.std[i],
+                " (expected finite values, std >= 0)");
     for (const auto& [k, v] : meta)
         if (k != "zoa.kind") s.provenance[k] = v;
     return s;
+}
+
+/// Reads a file written by save_source_statistics. Throws: as above; zoa::error(io) when it cannot be opened.
+inline source_statistics load_source_statistics(const std::string& path) {
+    return load_source_statistics(io::safetensors_file::open(path));
 }
 
 /// Throws zoa::error(argument) naming the first provenance key whose value differs from `expected`
@@ -14984,10 +15111,13 @@ inline void save_zoa_state(const zoa_state& s, const std::string& path) {
     w.save(path);
 }
 
-/// Reads a file written by save_zoa_state; pass the result to zoa_adapter::restore (which checks the sizes
-/// against the model and the bank capacity).
-inline zoa_state load_zoa_state(const std::string& path) {
-    const auto f = io::safetensors_file::open(path);
+/// Reads adapter state written by save_zoa_state from a validated safetensors image (a file or a buffer; f.path()
+/// names it in messages); pass the result to zoa_adapter::restore (which checks the sizes against the model and the
+/// bank capacity).
+/// Throws: zoa::error(format) when it is not an adapter-state file, a tensor is missing or has the wrong dtype, a
+/// value is not finite, or 'counters' does not hold 4 non-negative entries.
+inline zoa_state load_zoa_state(const io::safetensors_file& f) {
+    const std::string& path = f.path();
     const auto kind = f.metadata().find("zoa.kind");
     require(kind != f.metadata().end() && kind->second == "zoa_state", error_code::format, path,
             ": not a zoa adapter-state file");
@@ -15002,12 +15132,24 @@ inline zoa_state load_zoa_state(const std::string& path) {
     s.domain_var = f.to_f32("domain_var");
     const auto c = f.read<std::int64_t>("counters");
     require(c.size() == 4, error_code::format, path, ": tensor 'counters' has ", c.size(), " entries, expected 4");
+    for (std::size_t i = 0; i < 4; ++i)
+        require(c[i] >= 0, error_code::format, path, ": tensor 'counters' entry ", i, " is negative (", c[i], ")");
+    const std::pair<const char*, const std::vector<float>*> all[] = {
+        {"alpha", &s.alpha},      {"deltas", &s.deltas}, {"epsilon", &s.epsilon},         {"similarity", &s.similarity},
+        {"sgd_buffer", &s.sgd_buffer}, {"hist", &s.hist}, {"domain_mean", &s.domain_mean}, {"domain_var", &s.domain_var}};
+    for (const auto& [name, v] : all)
+        for (std::size_t i = 0; i < v->size(); ++i)
+            require(std::isfinite((*v)[i]), error_code::format, path, ": tensor '", name, "' entry ", i, " is ",
+                    (*v)[i], " (adapter state must be finite)");
     s.stats.batches = static_cast<std::uint64_t>(c[0]);
     s.stats.forwards = static_cast<std::uint64_t>(c[1]);
     s.stats.domain_shifts = static_cast<std::uint64_t>(c[2]);
     s.stats.skipped_updates = static_cast<std::uint64_t>(c[3]);
     return s;
 }
+
+/// Reads a file written by save_zoa_state. Throws: as above; zoa::error(io) when it cannot be opened.
+inline zoa_state load_zoa_state(const std::string& path) { return load_zoa_state(io::safetensors_file::open(path)); }
 
 }  // namespace zoa::adapt
 // ---- end zoa/adapt/state_io.hpp

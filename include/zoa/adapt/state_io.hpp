@@ -2,9 +2,13 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <cmath>
+#include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "zoa/adapt/objective.hpp"
@@ -27,10 +31,11 @@ inline void save_source_statistics(const source_statistics& s, const std::string
     w.save(path);
 }
 
-/// Reads a file written by save_source_statistics.
-/// Throws: zoa::error(format) when it is not a source-statistics file or sizes disagree.
-inline source_statistics load_source_statistics(const std::string& path) {
-    const auto f = io::safetensors_file::open(path);
+/// Reads source statistics from a validated safetensors image (a file or a buffer; f.path() names it in messages).
+/// Throws: zoa::error(format) when it is not a source-statistics file, sizes disagree, a mean/std value is not
+/// finite or a std value is negative.
+inline source_statistics load_source_statistics(const io::safetensors_file& f) {
+    const std::string& path = f.path();
     const auto& meta = f.metadata();
     const auto kind = meta.find("zoa.kind");
     require(kind != meta.end() && kind->second == "source_statistics", error_code::format, path,
@@ -44,12 +49,26 @@ inline source_statistics load_source_statistics(const std::string& path) {
         s.groups.push_back(static_cast<std::size_t>(g));
     }
     std::size_t total = 0;
-    for (auto g : s.groups) total += g;
+    bool overflow = false;
+    for (auto g : s.groups) {
+        overflow = overflow || g > std::numeric_limits<std::size_t>::max() - total;
+        total = overflow ? total : total + g;
+    }
+    require(!overflow, error_code::format, path, ": tensor 'groups' sizes overflow size_t");
     require(s.mean.size() == s.std.size() && total == s.mean.size(), error_code::format, path, ": 'mean' has ",
             s.mean.size(), " entries, 'std' ", s.std.size(), ", 'groups' sum to ", total);
+    for (std::size_t i = 0; i < s.mean.size(); ++i)
+        require(std::isfinite(s.mean[i]) && std::isfinite(s.std[i]) && s.std[i] >= 0.0f, error_code::format, path,
+                ": source statistics entry ", i, " is mean ", s.mean[i], ", std ", s.std[i],
+                " (expected finite values, std >= 0)");
     for (const auto& [k, v] : meta)
         if (k != "zoa.kind") s.provenance[k] = v;
     return s;
+}
+
+/// Reads a file written by save_source_statistics. Throws: as above; zoa::error(io) when it cannot be opened.
+inline source_statistics load_source_statistics(const std::string& path) {
+    return load_source_statistics(io::safetensors_file::open(path));
 }
 
 /// Throws zoa::error(argument) naming the first provenance key whose value differs from `expected`
@@ -85,10 +104,13 @@ inline void save_zoa_state(const zoa_state& s, const std::string& path) {
     w.save(path);
 }
 
-/// Reads a file written by save_zoa_state; pass the result to zoa_adapter::restore (which checks the sizes
-/// against the model and the bank capacity).
-inline zoa_state load_zoa_state(const std::string& path) {
-    const auto f = io::safetensors_file::open(path);
+/// Reads adapter state written by save_zoa_state from a validated safetensors image (a file or a buffer; f.path()
+/// names it in messages); pass the result to zoa_adapter::restore (which checks the sizes against the model and the
+/// bank capacity).
+/// Throws: zoa::error(format) when it is not an adapter-state file, a tensor is missing or has the wrong dtype, a
+/// value is not finite, or 'counters' does not hold 4 non-negative entries.
+inline zoa_state load_zoa_state(const io::safetensors_file& f) {
+    const std::string& path = f.path();
     const auto kind = f.metadata().find("zoa.kind");
     require(kind != f.metadata().end() && kind->second == "zoa_state", error_code::format, path,
             ": not a zoa adapter-state file");
@@ -103,11 +125,23 @@ inline zoa_state load_zoa_state(const std::string& path) {
     s.domain_var = f.to_f32("domain_var");
     const auto c = f.read<std::int64_t>("counters");
     require(c.size() == 4, error_code::format, path, ": tensor 'counters' has ", c.size(), " entries, expected 4");
+    for (std::size_t i = 0; i < 4; ++i)
+        require(c[i] >= 0, error_code::format, path, ": tensor 'counters' entry ", i, " is negative (", c[i], ")");
+    const std::pair<const char*, const std::vector<float>*> all[] = {
+        {"alpha", &s.alpha},      {"deltas", &s.deltas}, {"epsilon", &s.epsilon},         {"similarity", &s.similarity},
+        {"sgd_buffer", &s.sgd_buffer}, {"hist", &s.hist}, {"domain_mean", &s.domain_mean}, {"domain_var", &s.domain_var}};
+    for (const auto& [name, v] : all)
+        for (std::size_t i = 0; i < v->size(); ++i)
+            require(std::isfinite((*v)[i]), error_code::format, path, ": tensor '", name, "' entry ", i, " is ",
+                    (*v)[i], " (adapter state must be finite)");
     s.stats.batches = static_cast<std::uint64_t>(c[0]);
     s.stats.forwards = static_cast<std::uint64_t>(c[1]);
     s.stats.domain_shifts = static_cast<std::uint64_t>(c[2]);
     s.stats.skipped_updates = static_cast<std::uint64_t>(c[3]);
     return s;
 }
+
+/// Reads a file written by save_zoa_state. Throws: as above; zoa::error(io) when it cannot be opened.
+inline zoa_state load_zoa_state(const std::string& path) { return load_zoa_state(io::safetensors_file::open(path)); }
 
 }  // namespace zoa::adapt
