@@ -116,6 +116,7 @@ private:
 };
 
 namespace detail {
+/// The parts streamed with operator<< into one string.
 template <class... Parts>
 std::string concat(Parts&&... parts) {
     std::ostringstream os;
@@ -784,6 +785,7 @@ void map_elements(const float* x, float* y, std::size_t n, execution_context& ct
     });
 }
 
+/// Throws: zoa::error(argument) naming fn for a null x or y, or n == 0.
 inline void check_elementwise(const char* fn, const float* x, const float* y, std::size_t n) {
     require_pointer(fn, "x", x);
     require_pointer(fn, "y", y);
@@ -960,6 +962,7 @@ moments channel_moments(const float* x, std::size_t n, std::size_t channels, std
     return segment_moments<Arch>([=](std::size_t k) { return x + (k * channels + c) * hw; }, n, hw);
 }
 
+/// Per-channel mean and unbiased variance (or std when take_sqrt) of NCHW x over (N, H, W); null outputs skipped.
 template <class Arch>
 void channel_statistics(const char* fn, const float* x, std::size_t n, std::size_t channels, std::size_t hw,
                         float* mean, float* spread, bool take_sqrt, execution_context& ctx) {
@@ -1064,6 +1067,7 @@ void batch_norm_plane(const float* x, float* y, std::size_t len, float c, float 
     for (; i < len; ++i) y[i] = std::fma((x[i] - c) - r, a, b);
 }
 
+/// Throws: zoa::error(argument) naming fn for null pointers, zero extents, n·channels·hw overflow or a bad eps.
 inline void check_batch_norm(const char* fn, const float* x, const float* y, std::size_t n, std::size_t channels,
                              std::size_t hw, float eps) {
     require_pointer(fn, "x", x);
@@ -1287,11 +1291,14 @@ struct prepared_columns {
     std::int32_t zero_point = 0;
 };
 
+/// Throws: zoa::error(argument) unless count is 1 or n.
 inline void check_count(std::size_t count, std::size_t n, const char* what) {
     require(count == 1 || count == n, error_code::argument, what, ": expected 1 or N = ", n, " entries, got ",
             count);
 }
 
+/// Checks stage s for n columns and fills p (padded to n_padded). Throws: zoa::error(argument) for null pointers or
+/// wrong scale/multiplier counts.
 template <class Stage>
 void prepare_columns(const Stage& s, std::size_t n, std::size_t n_padded, prepared_columns& p) {
     static_assert(is_q8_stage_v<Stage>, "zoa::kernels: unknown output stage");
@@ -1482,9 +1489,11 @@ void kernel_f32(const float* const* a, const float* b, std::size_t kc, const flo
     acc[3][0] = c30, acc[3][1] = c31, acc[4][0] = c40, acc[4][1] = c41, acc[5][0] = c50, acc[5][1] = c51;
 }
 
+/// Per-thread buffers of gemm_f32 (materialized A rows, partial sums).
 struct f32_scratch {
     aligned_buffer<float> a, partial;
 };
+/// This thread's gemm_f32 scratch.
 inline f32_scratch& thread_f32_scratch() {
     thread_local f32_scratch s;
     return s;
@@ -1495,6 +1504,7 @@ struct f32_matrix {
     const float* a;
     std::ptrdiff_t lda;
     static constexpr bool materialize = false;
+    /// Row m of A, in place.
     const float* row(std::size_t m) const noexcept { return a + static_cast<std::ptrdiff_t>(m) * lda; }
 };
 
@@ -1681,6 +1691,7 @@ template <class R>
 inline constexpr bool is_code_range_v = is_code_range<R>::value;
 
 namespace detail {
+/// constexpr |v|, max and min for the plan's bounds.
 constexpr long abs_l(long v) { return v < 0 ? -v : v; }
 constexpr long max_l(long a, long b) { return a < b ? b : a; }
 constexpr long min_l(long a, long b) { return a < b ? a : b; }
@@ -2468,76 +2479,6 @@ inline void store_tile(const Stage& s, const zoa::kernels::detail::prepared_colu
 
 #endif  // __AVX2__
 // ---- end zoa/kernels/x86/gemm_q8_avx2.hpp
-// #include "zoa/kernels/x86/gemm_q8_avx512.hpp"
-// ---- begin zoa/kernels/x86/gemm_q8_avx512.hpp
-// zoa — AVX-512 VNNI microkernel for gemm_q8's byte layout: 8 rows x 16·P columns per call with 512-bit vpdpbusd
-
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
-
-// #include "zoa/kernels/x86/gemm_q8_avx2.hpp"
-
-#if defined(__AVX2__) && defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512VL__)
-#include <immintrin.h>
-
-namespace zoa::kernels::x86 {
-
-/// True when this translation unit has the 512-bit VNNI microkernel (-mavx512f -mavx512vnni -mavx512vl).
-inline constexpr bool vnni512_compiled = true;
-
-/// VNNI with 512-bit vectors on the byte layout of packed_q8 (one k quad of a 16-column panel = 64 bytes = one
-/// zmm). For P panels b[0..P) and 8 rows of packed A (row stride kp):
-///   acc[r][p·16 + c] = Σ_k a[r][k]·b_p(k, c)  (vpdpbusd: four u8 × s8 products per int32 lane, wrapping int32),
-/// the same integers as kernel_dpbusd (integer sums are exact, only the instruction width differs).
-/// Results: t[2p] = rows 0-3 of panel p, t[2p + 1] = rows 4-7, as the 256-bit tiles store_tile takes.
-/// Requires: a holds 8 rows of kp bytes (kp a multiple of 4); every panel holds kp·16 bytes.
-template <int P>
-inline void kernel_vnni512_8x16p(const std::uint8_t* a, const std::int8_t* const (&b)[P], std::size_t kp,
-                                 tile_4x16 (&t)[2 * P]) noexcept {
-    static_assert(P == 1 || P == 2, "zoa: kernel_vnni512_8x16p: 1 or 2 panels");
-    __m512i c[8][P];
-#pragma GCC unroll 8
-    for (int r = 0; r < 8; ++r)
-#pragma GCC unroll 2
-        for (int p = 0; p < P; ++p) c[r][p] = _mm512_setzero_si512();
-    const std::size_t nq = kp / 4;
-    for (std::size_t q = 0; q < nq; ++q) {
-        __m512i bv[P];
-#pragma GCC unroll 2
-        for (int p = 0; p < P; ++p) bv[p] = _mm512_loadu_si512(static_cast<const void*>(b[p] + q * 64));
-#pragma GCC unroll 8
-        for (int r = 0; r < 8; ++r) {
-            std::int32_t x;
-            std::memcpy(&x, a + static_cast<std::size_t>(r) * kp + 4 * q, 4);
-            const __m512i xv = _mm512_set1_epi32(x);
-#pragma GCC unroll 2
-            for (int p = 0; p < P; ++p) c[r][p] = _mm512_dpbusd_epi32(c[r][p], xv, bv[p]);
-        }
-    }
-#pragma GCC unroll 2
-    for (int p = 0; p < P; ++p)
-#pragma GCC unroll 8
-        for (int r = 0; r < 8; ++r) {
-            // through memory: GCC 12's _mm512_extracti64x4_epi64 trips -Wuninitialized (_mm256_undefined_si256)
-            alignas(64) std::int32_t lanes[16];
-            _mm512_store_si512(static_cast<void*>(lanes), c[r][p]);
-            tile_4x16& d = t[2 * p + r / 4];
-            d.v[r % 4][0] = _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes));
-            d.v[r % 4][1] = _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes + 8));
-        }
-}
-
-}  // namespace zoa::kernels::x86
-
-#else
-
-namespace zoa::kernels::x86 {
-inline constexpr bool vnni512_compiled = false;
-}  // namespace zoa::kernels::x86
-
-#endif
-// ---- end zoa/kernels/x86/gemm_q8_avx512.hpp
 
 namespace zoa::kernels {
 
@@ -2721,37 +2662,10 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
         }
     };
     // Two 4-row tiles (rows i..i+7, the second possibly ragged) in one VNNI microkernel call.
-    // With 512-bit VNNI compiled in, P (1 or 2) panels at once: panels p..p+P−1, rows i..i+7.
-    [[maybe_unused]] auto tile8_512 = [&](const std::uint8_t* a_blk, const std::int32_t* row_sums, std::size_t r0,
-                                          std::size_t i, std::size_t rows, std::size_t p, auto panels_tag) {
-        constexpr int P = decltype(panels_tag)::value;
-#if defined(__AVX2__) && defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512VL__)
-        if constexpr (plan::vnni && has_avx2_v<Arch>) {
-            x86::tile_4x16 t[2 * P];
-            const std::int8_t* b[P];
-            for (int j = 0; j < P; ++j) b[j] = w.panel_s8(p + static_cast<std::size_t>(j));
-            x86::kernel_vnni512_8x16p<P>(a_blk + i * kp, b, kp, t);
-            for (int j = 0; j < P; ++j) {
-                const std::size_t n0 = (p + static_cast<std::size_t>(j)) * 16, ncols = std::min<std::size_t>(16, n - n0);
-                x86::correct(t[2 * j], col_term.data() + n0, w.centred_zero_points() + n0,
-                             row_term ? row_sums + i : nullptr);
-                x86::correct(t[2 * j + 1], col_term.data() + n0, w.centred_zero_points() + n0,
-                             row_term ? row_sums + i + 4 : nullptr);
-                x86::store_tile(stage, cols, t[2 * j], r0 + i, n0, 4, ncols);
-                x86::store_tile(stage, cols, t[2 * j + 1], r0 + i + 4, n0, std::min<std::size_t>(4, rows - i - 4), ncols);
-            }
-        }
-#else
-        (void)a_blk, (void)row_sums, (void)r0, (void)i, (void)rows, (void)p;
-#endif
-    };
     [[maybe_unused]] auto tile8 = [&](const std::uint8_t* a_blk, const std::int32_t* row_sums, std::size_t r0,
                                       std::size_t i, std::size_t rows, std::size_t p) {
 #if defined(__AVXVNNI__) || (defined(__AVX512VNNI__) && defined(__AVX512VL__))
-        if constexpr (plan::vnni && has_avx2_v<Arch> && x86::vnni512_compiled) {
-            tile8_512(a_blk, row_sums, r0, i, rows, p, std::integral_constant<int, 1>{});
-            return;
-        } else if constexpr (plan::vnni && has_avx2_v<Arch>) {
+        if constexpr (plan::vnni && has_avx2_v<Arch>) {
             const std::size_t n0 = p * 16, ncols = std::min<std::size_t>(16, n - n0);
             x86::tile_4x16 t0, t1;
             x86::kernel_dpbusd_8x16(a_blk + i * kp, w.panel_s8(p), kp, t0, t1);
@@ -2780,20 +2694,9 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
             pack_a<plan, Arch>(src, r0, rows, k, kp, za, scratch.a.data(), scratch.row_sums.data());
             for (std::size_t g0 = p0; g0 < p1; g0 += group)
                 for (std::size_t i = 0; i < rows; i += step)
-                    for (std::size_t p = g0, pe = std::min(p1, g0 + group); p < pe; ++p) {
-                        if (step == 8 && i + 4 < rows) {
-                            if constexpr (plan::vnni && has_avx2_v<Arch> && x86::vnni512_compiled) {
-                                if (p + 1 < pe) {  // two panels per call: 16 zmm accumulators
-                                    tile8_512(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p,
-                                              std::integral_constant<int, 2>{});
-                                    ++p;
-                                    continue;
-                                }
-                            }
-                            tile8(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p);
-                        } else {
-                            tile(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p);
-                        }
+                    for (std::size_t p = g0; p < std::min(p1, g0 + group); ++p) {
+                        if (step == 8 && i + 4 < rows) tile8(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p);
+                        else tile(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p);
                     }
         }
     };
@@ -2947,6 +2850,7 @@ inline constexpr std::size_t simd_block =
     1;
 #endif
 
+/// Transposes one simd_block<T> × simd_block<T> tile (SSE2 byte / float shuffles).
 template <class T>
 void transpose_block(const T* src, std::size_t src_stride, T* dst, std::size_t dst_stride) noexcept {
 #if defined(__SSE2__)
@@ -3003,6 +2907,7 @@ struct im2col_source {
     conv2d_shape s;
     static constexpr bool materialize = true;
 
+    /// Calls f(pointer, length) for the kernel_h contiguous runs of row m's K codes.
     template <class F>
     void for_each_segment(std::size_t m, F&& f) const {
         const std::size_t ohw = s.out_h() * s.out_w(), b = m / ohw, p = m % ohw;
@@ -3038,12 +2943,14 @@ std::vector<T> conv_weights_to_rows(const T* w, const conv2d_shape& s) {
     return rows;
 }
 
+/// Throws: zoa::error(shape) when s is invalid or the packed weights are not out_channels × K.
 inline void check_conv_weights(const conv2d_shape& s, std::size_t n, std::size_t k, const char* fn) {
     s.validate();
     require(n == s.out_channels && k == s.k(), error_code::shape, fn, ": packed weights are ", n, " x ", k,
             ", the shape needs out_channels x in_channels*kernel_h*kernel_w = ", s.out_channels, " x ", s.k());
 }
 
+/// This thread's conv scratch, grown to at least n elements (contents unspecified).
 template <class T>
 T* thread_conv_scratch(std::size_t n) {
     thread_local aligned_buffer<T> buf;
@@ -3179,6 +3086,7 @@ void layer_norm_store(std::size_t n, VecFn&& xhat_at, ScalarFn&& xhat_scalar, fl
     }
 }
 
+/// Throws: zoa::error(argument) naming fn for null x/y, zero extents, rows·dim overflow or a bad eps.
 inline void check_layer_norm(const char* fn, const float* x, const float* y, const float* x_hat, std::size_t rows,
                              std::size_t dim, float eps) {
     require_pointer(fn, "x", x);
@@ -3411,6 +3319,7 @@ void dequantize_span(const T* q, float* x, std::size_t n, float scale, std::int3
     for (; i < n; ++i) x[i] = scale * static_cast<float>(static_cast<std::int32_t>(q[i]) - zp);
 }
 
+/// Throws: zoa::error(argument) naming fn for null pointers, n == 0 or [qmin, qmax] outside T's range.
 template <class T>
 void check_quantize(const char* fn, const void* in, const void* out, std::size_t n, std::int32_t qmin,
                     std::int32_t qmax) {
@@ -3693,13 +3602,15 @@ struct value_range {
 };
 
 namespace detail {
+/// True for 2 <= b <= 8.
 constexpr bool valid_bits(int b) noexcept {
     return b >= 2 && b <= 8;
 }
+/// 2^e.
 constexpr int pow2(int e) noexcept {
     return 1 << e;
 }
-// Clamp an invalid width to 8 so that a failed static_assert does not cascade into more errors.
+/// Clamp an invalid width to 8 so that a failed static_assert does not cascade into more errors.
 constexpr int safe_bits(int b) noexcept {
     return valid_bits(b) ? b : 8;
 }
@@ -3961,9 +3872,9 @@ inline float clamp_propagate(float v, float lo, float hi) noexcept {
 }
 
 namespace detail {
-// Returns v unchanged but forces it to be rounded to its type first: the compiler can no longer fuse the product that
-// produced v into a following add (FMA contraction, on by default in GNU C++ with -march=native). Used where the
-// reference adds two rounded products (e.g. the post-softmax twin) so results stay bit-exact with PyTorch.
+/// Returns v unchanged but forces it to be rounded to its type first: the compiler can no longer fuse the product that
+/// produced v into a following add (FMA contraction, on by default in GNU C++ with -march=native). Used where the
+/// reference adds two rounded products (e.g. the post-softmax twin) so results stay bit-exact with PyTorch.
 template <class T>
 inline T fp_barrier(T v) noexcept {
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && defined(__SSE_MATH__)
@@ -3977,7 +3888,7 @@ inline T fp_barrier(T v) noexcept {
     return v;
 }
 
-// float code → int code; NaN maps to lo (integer codes cannot hold NaN; bulk encoders reject non-finite input).
+/// float code → int code; NaN maps to lo (integer codes cannot hold NaN; bulk encoders reject non-finite input).
 inline std::int32_t to_code(float c, int lo) noexcept {
     return c == c ? static_cast<std::int32_t>(c) : static_cast<std::int32_t>(lo);
 }
@@ -4477,6 +4388,7 @@ inline std::vector<float> fake_quant(const quant_params& p, const std::vector<fl
 }
 
 namespace detail {
+/// Throws: zoa::error(numeric) naming the first non-finite element of x[0, n).
 inline void require_finite_input(const float* x, std::size_t n, const char* what) {
     for (std::size_t i = 0; i < n; ++i)
         require(std::isfinite(x[i]), error_code::numeric, what, ": input element ", i, " is ", x[i],
@@ -4596,11 +4508,13 @@ inline void decode_post_softmax(const quant_params& p, const std::int8_t* high, 
 namespace zoa::quant {
 
 namespace detail {
+/// Throws: zoa::error(argument) for n == 0, zoa::error(numeric) naming the first non-finite element.
 inline void require_finite_batch(const float* x, std::size_t n, const char* what) {
     require(n > 0, error_code::argument, what, ": empty batch");
     for (std::size_t i = 0; i < n; ++i)
         require(std::isfinite(x[i]), error_code::numeric, what, ": element ", i, " is ", x[i]);
 }
+/// Minimum and maximum of x[0, gs). Requires: gs >= 1.
 inline void group_min_max(const float* x, std::size_t gs, float& lo, float& hi) {
     lo = x[0];
     hi = x[0];
@@ -4609,8 +4523,8 @@ inline void group_min_max(const float* x, std::size_t gs, float& lo, float& hi) 
         hi = x[i] > hi ? x[i] : hi;
     }
 }
-// torch.quantile(..., interpolation='linear'): v sorted, pos = q·(n−1), v[⌊pos⌋] + (pos − ⌊pos⌋)·(v[⌊pos⌋+1] −
-// v[⌊pos⌋]).
+/// torch.quantile(..., interpolation='linear'): v sorted, pos = q·(n−1), v[⌊pos⌋] + (pos − ⌊pos⌋)·(v[⌊pos⌋+1] −
+/// v[⌊pos⌋]).
 inline float quantile_linear(std::vector<float>& v, double q) {
     const double pos = q * static_cast<double>(v.size() - 1);
     const std::size_t k = static_cast<std::size_t>(std::floor(pos));
@@ -4883,11 +4797,13 @@ inline void to_tensors(const quant_params& p, const std::string& prefix, tensor_
 }
 
 namespace detail {
+/// m[key]. Throws: zoa::error(format) naming a missing key.
 inline const std::vector<float>& find_key(const tensor_map& m, const std::string& key) {
     const auto it = m.find(key);
     if (it == m.end()) fail(error_code::format, "quant params: missing tensor '", key, "'");
     return it->second;
 }
+/// v as an int. Throws: zoa::error(format) unless v is an integer in [lo, hi].
 inline int small_int(float v, int lo, int hi, const std::string& key, const char* field) {
     require(std::isfinite(v) && v == std::floor(v) && v >= float(lo) && v <= float(hi), error_code::format,
             "quant params: '", key, "' field ", field, " must be an integer in [", lo, ", ", hi, "], got ", v);
@@ -5100,7 +5016,7 @@ inline float candidate_ratio(const search_options& o, int i) noexcept {
 }
 
 namespace detail {
-// Per-group similarity of one sample (double accumulation, fixed order), added into sim[g].
+/// Per-group similarity of one sample (double accumulation, fixed order), added into sim[g].
 inline void add_similarity(search_metric metric, const search_layout& L, const float* raw, const float* sim_out,
                            const float* grad, double* sim) {
     const std::size_t row_len = L.inner_groups * L.features;
@@ -5133,7 +5049,7 @@ inline void add_similarity(search_metric metric, const search_layout& L, const f
         }
 }
 
-// Evaluates candidates [0, n): make(i) builds the trial params; returns sims[i·groups + g] summed over samples.
+/// Evaluates candidates [0, n): make(i) builds the trial params; returns sims[i·groups + g] summed over samples.
 template <class Module, class Make>
 std::vector<double> evaluate_candidates(const Module& m, std::size_t operand, std::size_t n, search_metric metric,
                                         execution_context* ctx, Make&& make) {
@@ -5161,7 +5077,7 @@ std::vector<double> evaluate_candidates(const Module& m, std::size_t operand, st
     return sims;
 }
 
-// First index of the maximum of sims[i·G + g] over i (torch.argmax keeps the first of equal maxima).
+/// First index of the maximum of sims[i·G + g] over i (torch.argmax keeps the first of equal maxima).
 inline int argmax_group(const std::vector<double>& sims, std::size_t n, std::size_t G, std::size_t g) {
     std::size_t best = 0;
     for (std::size_t i = 1; i < n; ++i)
@@ -5267,7 +5183,7 @@ search_result ptq4vit_search(const Module& m, const search_options& opt = {}) {
 namespace zoa::quant {
 
 namespace detail {
-// o[t][j] = Σ_k a[t][k]·w[j][k] (+ bias[j]); float accumulation in k order (8 interleaved partial sums).
+/// o[t][j] = Σ_k a[t][k]·w[j][k] (+ bias[j]); float accumulation in k order (8 interleaved partial sums).
 inline void matmul_nt(const float* a, const float* w, const float* bias, std::size_t rows, std::size_t cols,
                       std::size_t k, float* o) {
     for (std::size_t t = 0; t < rows; ++t)
@@ -6536,6 +6452,8 @@ struct conv2d_geometry {
 
 namespace detail {
 
+/// Throws: zoa::error(shape) naming `name` for a zero size, a weight count other than O·I·k·k, or a bias count other
+/// than 0 or O.
 inline void check_conv_args(const conv2d_geometry& g, std::size_t weights, std::size_t bias, const std::string& name) {
     require(g.in_channels > 0 && g.out_channels > 0 && g.kernel > 0 && g.stride > 0, error_code::shape, name,
             ": zero channel count, kernel or stride");
@@ -7570,6 +7488,7 @@ inline constexpr dtype_row dtype_table[] = {
     {dtype::i64, "I64", 64},
     {dtype::u64, "U64", 64},
 };
+/// True when dtype_table[i].type == i for every row (checked at compile time below).
 constexpr bool dtype_table_in_enum_order() {
     for (std::size_t i = 0; i < sizeof(dtype_table) / sizeof(dtype_table[0]); ++i)
         if (static_cast<std::size_t>(dtype_table[i].type) != i) return false;
@@ -7799,18 +7718,25 @@ inline bool valid_utf8(const unsigned char* s, std::size_t n, std::size_t& bad) 
 /// the schema, so hostile headers never build deep or large structures.
 class header_sax {
 public:
+    /// Fills out; label names the file in error messages.
     header_sax(const std::string& label, safetensors_header& out) : label_(label), out_(out) {}
 
+    /// SAX callbacks (nlohmann::json_sax): each accepts the event where the schema allows it and otherwise throws
+    /// zoa::error(format) naming the key, what was expected and what was found.
     bool null() { return mismatch("null"); }
     bool boolean(bool v) { return mismatch(v ? "true" : "false"); }
+    /// Negative integers never fit the schema.
     bool number_integer(std::int64_t v) {
         return mismatch(v == 0 ? "the number -0" : "the number " + std::to_string(v));
     }
+    /// A shape or data_offsets element.
     bool number_unsigned(std::uint64_t v) {
         if (level_ == 3) return array_element(v);
         return mismatch("the number " + std::to_string(v));
     }
+    /// Floats never fit the schema.
     bool number_float(double, const std::string& text) { return mismatch("the number " + text); }
+    /// A metadata value or a tensor's dtype.
     bool string(std::string& v) {
         if (level_ == 2 && in_metadata_) {
             out_.metadata.emplace(field_, std::move(v));
@@ -7824,8 +7750,10 @@ public:
         }
         return mismatch("the string " + quote_key(v));
     }
+    /// Binary values never fit the schema.
     bool binary(nlohmann::json::binary_t&) { return mismatch("binary data"); }
 
+    /// The root object, a tensor entry or __metadata__.
     bool start_object(std::size_t) {
         if (level_ == 0) {
             level_ = 1;
@@ -7838,6 +7766,7 @@ public:
         }
         return mismatch("an object");
     }
+    /// Completes a tensor entry (all three fields present) or the root.
     bool end_object() {
         if (level_ == 2 && !in_metadata_) {
             static const char* const names[] = {"dtype", "shape", "data_offsets"};
@@ -7851,6 +7780,7 @@ public:
         --level_;
         return true;
     }
+    /// The shape or data_offsets array of a tensor entry.
     bool start_array(std::size_t) {
         if (level_ == 2 && !in_metadata_ && (field_ == "shape" || field_ == "data_offsets")) {
             level_ = 3;
@@ -7859,6 +7789,7 @@ public:
         }
         return mismatch("an array");
     }
+    /// Ends shape / data_offsets (data_offsets must hold exactly 2 entries).
     bool end_array() {
         if (field_ == "data_offsets" && count_ != 2)
             fail(error_code::format, label_, ": tensor ", quote_key(tensor_.name), ": data_offsets has ", count_,
@@ -7866,6 +7797,7 @@ public:
         level_ = 2;
         return true;
     }
+    /// A root key (tensor name or __metadata__, no duplicates) or a field of an entry.
     bool key(std::string& k) {
         if (level_ == 1) {
             if (!root_keys_.insert(k).second)
@@ -7897,6 +7829,7 @@ public:
         field_ = k;
         return true;
     }
+    /// Throws zoa::error(format) with the byte position of the JSON syntax error.
     bool parse_error(std::size_t position, const std::string&, const nlohmann::json::exception& ex) {
         fail(error_code::format, label_, ": header is not valid JSON (byte ", position, " of the header): ", ex.what());
     }
@@ -8893,6 +8826,7 @@ struct run_outputs {
 /// An activation held by the executor: a pool slot and its per-image extents (the batch is the executor's).
 struct act {
     std::size_t slot = no_index, c = 0, h = 0, w = 0;
+    /// Elements per image, c·h·w.
     std::size_t per_image() const noexcept { return c * h * w; }
 };
 
@@ -8905,6 +8839,7 @@ struct resnet_workspace {
     aligned_buffer<float> in_f, prompt, gap, tmp;
     aligned_buffer<std::uint8_t> in_q, gap_q;
 
+    /// Bytes currently held by every buffer of the workspace.
     std::size_t bytes() const noexcept {
         std::size_t b = (in_f.size() + prompt.size() + gap.size() + tmp.size()) * sizeof(float) + in_q.size() +
                         gap_q.size();
@@ -8918,12 +8853,15 @@ struct resnet_workspace {
 template <class Code>
 class resnet_exec {
 public:
+    /// Runs on ws's buffers (every slot marked free) with ctx; sites/observer are the activation quantizers /
+    /// calibration observer (may be null in fp32 mode).
     resnet_exec(resnet_workspace<Code>& ws, execution_context& ctx, run_mode mode, nn::bn_mode bn, std::size_t batch,
                 const std::vector<quant::quant_params>* sites, const site_observer* observer)
         : ws_(ws), ctx_(ctx), mode_(mode), bn_(bn), batch_(batch), sites_(sites), observer_(observer) {
         for (auto& u : ws_.used) u = 0;
     }
 
+    /// The context, the execution mode and the batch size of this run.
     execution_context& ctx() noexcept { return ctx_; }
     run_mode mode() const noexcept { return mode_; }
     std::size_t batch() const noexcept { return batch_; }
@@ -8943,6 +8881,7 @@ public:
         if (mode_ == run_mode::integer) ws_.q[s].ensure(n);
         return act{s, c, h, w};
     }
+    /// Returns a's slot to the pool; f/q are a's float and code buffers; size = batch·c·h·w.
     void give(const act& a) noexcept { ws_.used[a.slot] = 0; }
     float* f(const act& a) noexcept { return ws_.f[a.slot].data(); }
     Code* q(const act& a) noexcept { return ws_.q[a.slot].data(); }
@@ -8965,6 +8904,7 @@ public:
         layer.forward(f(a), f(a), batch_, a.h * a.w, bn_, ctx_, w, b);
     }
 
+    /// In place: x = max(x, 0).
     void relu(const act& a) { kernels::relu(f(a), f(a), size(a), ctx_); }
 
     /// out = relu(out + id), elementwise: v = out + id; out = (0 > v) ? 0 : v.
@@ -8985,6 +8925,7 @@ public:
     /// simulated → x̂ (quant::fake_quant); fp32 → the calibration observer (if any) sees the float tensor.
     void site(std::size_t idx, const act& a) { site(idx, f(a), mode_ == run_mode::integer ? q(a) : nullptr, size(a)); }
 
+    /// The same on raw buffers of n floats (codes may be null unless the mode is integer).
     template <class T>
     void site(std::size_t idx, float* x, T* codes, std::size_t n) {
         if (idx == no_index) return;
@@ -12173,6 +12114,7 @@ inline bool build_huffman(huffman& h, const std::uint8_t* lengths, std::size_t n
 /// reach before `start` (each gzip member is an independent stream).
 class inflater {
 public:
+    /// Decodes data[0, size) into out (at most max_output bytes in total); name and base_offset locate errors.
     inflater(const std::uint8_t* data, std::size_t size, std::vector<std::uint8_t>& out, std::size_t max_output,
              const std::string& name, std::size_t base_offset)
         : data_(data), size_(size), out_(out), n_(out.size()), start_(out.size()), max_(max_output), name_(name),

@@ -232,6 +232,7 @@ struct folded_taps {
     std::vector<float> weight;         ///< dense weights over [first, first + count)
 };
 
+/// The folded taps of kernel k over an axis of length n with border mode b (see folded_taps).
 inline folded_taps fold_kernel(std::size_t n, const std::vector<float>& k, border b) {
     folded_taps t;
     t.first.resize(n);
@@ -1371,6 +1372,7 @@ inline bool is_image_file_name(const std::filesystem::path& path) {
 }
 
 namespace detail {
+/// size as stb_image's int length. Throws: zoa::error(format) for an empty file or one over INT_MAX bytes.
 inline int checked_length(std::size_t size, const std::string& name) {
     require(size > 0, error_code::format, name, ": cannot decode image: the file is empty");
     require(size <= static_cast<std::size_t>(INT_MAX), error_code::format, name,
@@ -1413,12 +1415,14 @@ inline std::size_t jpeg_oversized_huffman_table(const std::uint8_t* p, std::size
     }
     return 0;
 }
+/// Throws: zoa::error(format) when a JPEG Huffman table declares more than 256 codes (stb_image 2.27 overflow).
 inline void check_jpeg_tables(const std::uint8_t* data, std::size_t size, const std::string& name) {
     const std::size_t codes = jpeg_oversized_huffman_table(data, size);
     if (codes != 0)
         fail(error_code::format, name, ": cannot decode image: Corrupt JPEG (a Huffman table declares ", codes,
              " codes, at most 256 are allowed)");
 }
+/// stb_image's last failure reason, or "unknown reason".
 inline const char* stb_reason() {
     const char* r = stbi_failure_reason();
     return r != nullptr ? r : "unknown reason";

@@ -48,6 +48,7 @@ private:
 };
 
 namespace detail {
+/// The parts streamed with operator<< into one string.
 template <class... Parts>
 std::string concat(Parts&&... parts) {
     std::ostringstream os;

@@ -99,6 +99,7 @@ inline bool build_huffman(huffman& h, const std::uint8_t* lengths, std::size_t n
 /// reach before `start` (each gzip member is an independent stream).
 class inflater {
 public:
+    /// Decodes data[0, size) into out (at most max_output bytes in total); name and base_offset locate errors.
     inflater(const std::uint8_t* data, std::size_t size, std::vector<std::uint8_t>& out, std::size_t max_output,
              const std::string& name, std::size_t base_offset)
         : data_(data), size_(size), out_(out), n_(out.size()), start_(out.size()), max_(max_output), name_(name),

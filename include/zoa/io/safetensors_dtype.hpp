@@ -66,6 +66,7 @@ inline constexpr dtype_row dtype_table[] = {
     {dtype::i64, "I64", 64},
     {dtype::u64, "U64", 64},
 };
+/// True when dtype_table[i].type == i for every row (checked at compile time below).
 constexpr bool dtype_table_in_enum_order() {
     for (std::size_t i = 0; i < sizeof(dtype_table) / sizeof(dtype_table[0]); ++i)
         if (static_cast<std::size_t>(dtype_table[i].type) != i) return false;

@@ -123,18 +123,25 @@ inline bool valid_utf8(const unsigned char* s, std::size_t n, std::size_t& bad) 
 /// the schema, so hostile headers never build deep or large structures.
 class header_sax {
 public:
+    /// Fills out; label names the file in error messages.
     header_sax(const std::string& label, safetensors_header& out) : label_(label), out_(out) {}
 
+    /// SAX callbacks (nlohmann::json_sax): each accepts the event where the schema allows it and otherwise throws
+    /// zoa::error(format) naming the key, what was expected and what was found.
     bool null() { return mismatch("null"); }
     bool boolean(bool v) { return mismatch(v ? "true" : "false"); }
+    /// Negative integers never fit the schema.
     bool number_integer(std::int64_t v) {
         return mismatch(v == 0 ? "the number -0" : "the number " + std::to_string(v));
     }
+    /// A shape or data_offsets element.
     bool number_unsigned(std::uint64_t v) {
         if (level_ == 3) return array_element(v);
         return mismatch("the number " + std::to_string(v));
     }
+    /// Floats never fit the schema.
     bool number_float(double, const std::string& text) { return mismatch("the number " + text); }
+    /// A metadata value or a tensor's dtype.
     bool string(std::string& v) {
         if (level_ == 2 && in_metadata_) {
             out_.metadata.emplace(field_, std::move(v));
@@ -148,8 +155,10 @@ public:
         }
         return mismatch("the string " + quote_key(v));
     }
+    /// Binary values never fit the schema.
     bool binary(nlohmann::json::binary_t&) { return mismatch("binary data"); }
 
+    /// The root object, a tensor entry or __metadata__.
     bool start_object(std::size_t) {
         if (level_ == 0) {
             level_ = 1;
@@ -162,6 +171,7 @@ public:
         }
         return mismatch("an object");
     }
+    /// Completes a tensor entry (all three fields present) or the root.
     bool end_object() {
         if (level_ == 2 && !in_metadata_) {
             static const char* const names[] = {"dtype", "shape", "data_offsets"};
@@ -175,6 +185,7 @@ public:
         --level_;
         return true;
     }
+    /// The shape or data_offsets array of a tensor entry.
     bool start_array(std::size_t) {
         if (level_ == 2 && !in_metadata_ && (field_ == "shape" || field_ == "data_offsets")) {
             level_ = 3;
@@ -183,6 +194,7 @@ public:
         }
         return mismatch("an array");
     }
+    /// Ends shape / data_offsets (data_offsets must hold exactly 2 entries).
     bool end_array() {
         if (field_ == "data_offsets" && count_ != 2)
             fail(error_code::format, label_, ": tensor ", quote_key(tensor_.name), ": data_offsets has ", count_,
@@ -190,6 +202,7 @@ public:
         level_ = 2;
         return true;
     }
+    /// A root key (tensor name or __metadata__, no duplicates) or a field of an entry.
     bool key(std::string& k) {
         if (level_ == 1) {
             if (!root_keys_.insert(k).second)
@@ -221,6 +234,7 @@ public:
         field_ = k;
         return true;
     }
+    /// Throws zoa::error(format) with the byte position of the JSON syntax error.
     bool parse_error(std::size_t position, const std::string&, const nlohmann::json::exception& ex) {
         fail(error_code::format, label_, ": header is not valid JSON (byte ", position, " of the header): ", ex.what());
     }

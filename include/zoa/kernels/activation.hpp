@@ -35,6 +35,7 @@ void map_elements(const float* x, float* y, std::size_t n, execution_context& ct
     });
 }
 
+/// Throws: zoa::error(argument) naming fn for a null x or y, or n == 0.
 inline void check_elementwise(const char* fn, const float* x, const float* y, std::size_t n) {
     require_pointer(fn, "x", x);
     require_pointer(fn, "y", y);

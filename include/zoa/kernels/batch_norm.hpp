@@ -30,6 +30,7 @@ void batch_norm_plane(const float* x, float* y, std::size_t len, float c, float 
     for (; i < len; ++i) y[i] = std::fma((x[i] - c) - r, a, b);
 }
 
+/// Throws: zoa::error(argument) naming fn for null pointers, zero extents, n·channels·hw overflow or a bad eps.
 inline void check_batch_norm(const char* fn, const float* x, const float* y, std::size_t n, std::size_t channels,
                              std::size_t hw, float eps) {
     require_pointer(fn, "x", x);

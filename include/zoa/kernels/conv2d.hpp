@@ -30,12 +30,14 @@ std::vector<T> conv_weights_to_rows(const T* w, const conv2d_shape& s) {
     return rows;
 }
 
+/// Throws: zoa::error(shape) when s is invalid or the packed weights are not out_channels × K.
 inline void check_conv_weights(const conv2d_shape& s, std::size_t n, std::size_t k, const char* fn) {
     s.validate();
     require(n == s.out_channels && k == s.k(), error_code::shape, fn, ": packed weights are ", n, " x ", k,
             ", the shape needs out_channels x in_channels*kernel_h*kernel_w = ", s.out_channels, " x ", s.k());
 }
 
+/// This thread's conv scratch, grown to at least n elements (contents unspecified).
 template <class T>
 T* thread_conv_scratch(std::size_t n) {
     thread_local aligned_buffer<T> buf;

@@ -65,9 +65,11 @@ void kernel_f32(const float* const* a, const float* b, std::size_t kc, const flo
     acc[3][0] = c30, acc[3][1] = c31, acc[4][0] = c40, acc[4][1] = c41, acc[5][0] = c50, acc[5][1] = c51;
 }
 
+/// Per-thread buffers of gemm_f32 (materialized A rows, partial sums).
 struct f32_scratch {
     aligned_buffer<float> a, partial;
 };
+/// This thread's gemm_f32 scratch.
 inline f32_scratch& thread_f32_scratch() {
     thread_local f32_scratch s;
     return s;
@@ -78,6 +80,7 @@ struct f32_matrix {
     const float* a;
     std::ptrdiff_t lda;
     static constexpr bool materialize = false;
+    /// Row m of A, in place.
     const float* row(std::size_t m) const noexcept { return a + static_cast<std::ptrdiff_t>(m) * lda; }
 };
 

@@ -61,6 +61,7 @@ inline constexpr std::size_t simd_block =
     1;
 #endif
 
+/// Transposes one simd_block<T> × simd_block<T> tile (SSE2 byte / float shuffles).
 template <class T>
 void transpose_block(const T* src, std::size_t src_stride, T* dst, std::size_t dst_stride) noexcept {
 #if defined(__SSE2__)
@@ -117,6 +118,7 @@ struct im2col_source {
     conv2d_shape s;
     static constexpr bool materialize = true;
 
+    /// Calls f(pointer, length) for the kernel_h contiguous runs of row m's K codes.
     template <class F>
     void for_each_segment(std::size_t m, F&& f) const {
         const std::size_t ohw = s.out_h() * s.out_w(), b = m / ohw, p = m % ohw;

@@ -53,6 +53,7 @@ void layer_norm_store(std::size_t n, VecFn&& xhat_at, ScalarFn&& xhat_scalar, fl
     }
 }
 
+/// Throws: zoa::error(argument) naming fn for null x/y, zero extents, rows·dim overflow or a bad eps.
 inline void check_layer_norm(const char* fn, const float* x, const float* y, const float* x_hat, std::size_t rows,
                              std::size_t dim, float eps) {
     require_pointer(fn, "x", x);

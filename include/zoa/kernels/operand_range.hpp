@@ -55,6 +55,7 @@ template <class R>
 inline constexpr bool is_code_range_v = is_code_range<R>::value;
 
 namespace detail {
+/// constexpr |v|, max and min for the plan's bounds.
 constexpr long abs_l(long v) { return v < 0 ? -v : v; }
 constexpr long max_l(long a, long b) { return a < b ? b : a; }
 constexpr long min_l(long a, long b) { return a < b ? a : b; }

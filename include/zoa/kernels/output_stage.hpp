@@ -109,11 +109,14 @@ struct prepared_columns {
     std::int32_t zero_point = 0;
 };
 
+/// Throws: zoa::error(argument) unless count is 1 or n.
 inline void check_count(std::size_t count, std::size_t n, const char* what) {
     require(count == 1 || count == n, error_code::argument, what, ": expected 1 or N = ", n, " entries, got ",
             count);
 }
 
+/// Checks stage s for n columns and fills p (padded to n_padded). Throws: zoa::error(argument) for null pointers or
+/// wrong scale/multiplier counts.
 template <class Stage>
 void prepare_columns(const Stage& s, std::size_t n, std::size_t n_padded, prepared_columns& p) {
     static_assert(is_q8_stage_v<Stage>, "zoa::kernels: unknown output stage");

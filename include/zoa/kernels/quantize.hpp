@@ -147,6 +147,7 @@ void dequantize_span(const T* q, float* x, std::size_t n, float scale, std::int3
     for (; i < n; ++i) x[i] = scale * static_cast<float>(static_cast<std::int32_t>(q[i]) - zp);
 }
 
+/// Throws: zoa::error(argument) naming fn for null pointers, n == 0 or [qmin, qmax] outside T's range.
 template <class T>
 void check_quantize(const char* fn, const void* in, const void* out, std::size_t n, std::int32_t qmin,
                     std::int32_t qmax) {

@@ -118,6 +118,7 @@ moments channel_moments(const float* x, std::size_t n, std::size_t channels, std
     return segment_moments<Arch>([=](std::size_t k) { return x + (k * channels + c) * hw; }, n, hw);
 }
 
+/// Per-channel mean and unbiased variance (or std when take_sqrt) of NCHW x over (N, H, W); null outputs skipped.
 template <class Arch>
 void channel_statistics(const char* fn, const float* x, std::size_t n, std::size_t channels, std::size_t hw,
                         float* mean, float* spread, bool take_sqrt, execution_context& ctx) {

@@ -50,6 +50,7 @@ struct run_outputs {
 /// An activation held by the executor: a pool slot and its per-image extents (the batch is the executor's).
 struct act {
     std::size_t slot = no_index, c = 0, h = 0, w = 0;
+    /// Elements per image, c·h·w.
     std::size_t per_image() const noexcept { return c * h * w; }
 };
 
@@ -62,6 +63,7 @@ struct resnet_workspace {
     aligned_buffer<float> in_f, prompt, gap, tmp;
     aligned_buffer<std::uint8_t> in_q, gap_q;
 
+    /// Bytes currently held by every buffer of the workspace.
     std::size_t bytes() const noexcept {
         std::size_t b = (in_f.size() + prompt.size() + gap.size() + tmp.size()) * sizeof(float) + in_q.size() +
                         gap_q.size();
@@ -75,12 +77,15 @@ struct resnet_workspace {
 template <class Code>
 class resnet_exec {
 public:
+    /// Runs on ws's buffers (every slot marked free) with ctx; sites/observer are the activation quantizers /
+    /// calibration observer (may be null in fp32 mode).
     resnet_exec(resnet_workspace<Code>& ws, execution_context& ctx, run_mode mode, nn::bn_mode bn, std::size_t batch,
                 const std::vector<quant::quant_params>* sites, const site_observer* observer)
         : ws_(ws), ctx_(ctx), mode_(mode), bn_(bn), batch_(batch), sites_(sites), observer_(observer) {
         for (auto& u : ws_.used) u = 0;
     }
 
+    /// The context, the execution mode and the batch size of this run.
     execution_context& ctx() noexcept { return ctx_; }
     run_mode mode() const noexcept { return mode_; }
     std::size_t batch() const noexcept { return batch_; }
@@ -100,6 +105,7 @@ public:
         if (mode_ == run_mode::integer) ws_.q[s].ensure(n);
         return act{s, c, h, w};
     }
+    /// Returns a's slot to the pool; f/q are a's float and code buffers; size = batch·c·h·w.
     void give(const act& a) noexcept { ws_.used[a.slot] = 0; }
     float* f(const act& a) noexcept { return ws_.f[a.slot].data(); }
     Code* q(const act& a) noexcept { return ws_.q[a.slot].data(); }
@@ -122,6 +128,7 @@ public:
         layer.forward(f(a), f(a), batch_, a.h * a.w, bn_, ctx_, w, b);
     }
 
+    /// In place: x = max(x, 0).
     void relu(const act& a) { kernels::relu(f(a), f(a), size(a), ctx_); }
 
     /// out = relu(out + id), elementwise: v = out + id; out = (0 > v) ? 0 : v.
@@ -142,6 +149,7 @@ public:
     /// simulated → x̂ (quant::fake_quant); fp32 → the calibration observer (if any) sees the float tensor.
     void site(std::size_t idx, const act& a) { site(idx, f(a), mode_ == run_mode::integer ? q(a) : nullptr, size(a)); }
 
+    /// The same on raw buffers of n floats (codes may be null unless the mode is integer).
     template <class T>
     void site(std::size_t idx, float* x, T* codes, std::size_t n) {
         if (idx == no_index) return;

@@ -52,6 +52,8 @@ struct conv2d_geometry {
 
 namespace detail {
 
+/// Throws: zoa::error(shape) naming `name` for a zero size, a weight count other than O·I·k·k, or a bias count other
+/// than 0 or O.
 inline void check_conv_args(const conv2d_geometry& g, std::size_t weights, std::size_t bias, const std::string& name) {
     require(g.in_channels > 0 && g.out_channels > 0 && g.kernel > 0 && g.stride > 0, error_code::shape, name,
             ": zero channel count, kernel or stride");

@@ -29,13 +29,15 @@ struct value_range {
 };
 
 namespace detail {
+/// True for 2 <= b <= 8.
 constexpr bool valid_bits(int b) noexcept {
     return b >= 2 && b <= 8;
 }
+/// 2^e.
 constexpr int pow2(int e) noexcept {
     return 1 << e;
 }
-// Clamp an invalid width to 8 so that a failed static_assert does not cascade into more errors.
+/// Clamp an invalid width to 8 so that a failed static_assert does not cascade into more errors.
 constexpr int safe_bits(int b) noexcept {
     return valid_bits(b) ? b : 8;
 }

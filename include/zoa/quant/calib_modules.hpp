@@ -20,7 +20,7 @@
 namespace zoa::quant {
 
 namespace detail {
-// o[t][j] = Σ_k a[t][k]·w[j][k] (+ bias[j]); float accumulation in k order (8 interleaved partial sums).
+/// o[t][j] = Σ_k a[t][k]·w[j][k] (+ bias[j]); float accumulation in k order (8 interleaved partial sums).
 inline void matmul_nt(const float* a, const float* w, const float* bias, std::size_t rows, std::size_t cols,
                       std::size_t k, float* o) {
     for (std::size_t t = 0; t < rows; ++t)

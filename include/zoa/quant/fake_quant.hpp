@@ -61,6 +61,7 @@ inline std::vector<float> fake_quant(const quant_params& p, const std::vector<fl
 }
 
 namespace detail {
+/// Throws: zoa::error(numeric) naming the first non-finite element of x[0, n).
 inline void require_finite_input(const float* x, std::size_t n, const char* what) {
     for (std::size_t i = 0; i < n; ++i)
         require(std::isfinite(x[i]), error_code::numeric, what, ": input element ", i, " is ", x[i],

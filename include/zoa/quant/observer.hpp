@@ -17,11 +17,13 @@
 namespace zoa::quant {
 
 namespace detail {
+/// Throws: zoa::error(argument) for n == 0, zoa::error(numeric) naming the first non-finite element.
 inline void require_finite_batch(const float* x, std::size_t n, const char* what) {
     require(n > 0, error_code::argument, what, ": empty batch");
     for (std::size_t i = 0; i < n; ++i)
         require(std::isfinite(x[i]), error_code::numeric, what, ": element ", i, " is ", x[i]);
 }
+/// Minimum and maximum of x[0, gs). Requires: gs >= 1.
 inline void group_min_max(const float* x, std::size_t gs, float& lo, float& hi) {
     lo = x[0];
     hi = x[0];
@@ -30,8 +32,8 @@ inline void group_min_max(const float* x, std::size_t gs, float& lo, float& hi) 
         hi = x[i] > hi ? x[i] : hi;
     }
 }
-// torch.quantile(..., interpolation='linear'): v sorted, pos = q·(n−1), v[⌊pos⌋] + (pos − ⌊pos⌋)·(v[⌊pos⌋+1] −
-// v[⌊pos⌋]).
+/// torch.quantile(..., interpolation='linear'): v sorted, pos = q·(n−1), v[⌊pos⌋] + (pos − ⌊pos⌋)·(v[⌊pos⌋+1] −
+/// v[⌊pos⌋]).
 inline float quantile_linear(std::vector<float>& v, double q) {
     const double pos = q * static_cast<double>(v.size() - 1);
     const std::size_t k = static_cast<std::size_t>(std::floor(pos));

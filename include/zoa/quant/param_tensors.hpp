@@ -74,11 +74,13 @@ inline void to_tensors(const quant_params& p, const std::string& prefix, tensor_
 }
 
 namespace detail {
+/// m[key]. Throws: zoa::error(format) naming a missing key.
 inline const std::vector<float>& find_key(const tensor_map& m, const std::string& key) {
     const auto it = m.find(key);
     if (it == m.end()) fail(error_code::format, "quant params: missing tensor '", key, "'");
     return it->second;
 }
+/// v as an int. Throws: zoa::error(format) unless v is an integer in [lo, hi].
 inline int small_int(float v, int lo, int hi, const std::string& key, const char* field) {
     require(std::isfinite(v) && v == std::floor(v) && v >= float(lo) && v <= float(hi), error_code::format,
             "quant params: '", key, "' field ", field, " must be an integer in [", lo, ", ", hi, "], got ", v);

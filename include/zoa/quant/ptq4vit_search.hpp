@@ -110,7 +110,7 @@ inline float candidate_ratio(const search_options& o, int i) noexcept {
 }
 
 namespace detail {
-// Per-group similarity of one sample (double accumulation, fixed order), added into sim[g].
+/// Per-group similarity of one sample (double accumulation, fixed order), added into sim[g].
 inline void add_similarity(search_metric metric, const search_layout& L, const float* raw, const float* sim_out,
                            const float* grad, double* sim) {
     const std::size_t row_len = L.inner_groups * L.features;
@@ -143,7 +143,7 @@ inline void add_similarity(search_metric metric, const search_layout& L, const f
         }
 }
 
-// Evaluates candidates [0, n): make(i) builds the trial params; returns sims[i·groups + g] summed over samples.
+/// Evaluates candidates [0, n): make(i) builds the trial params; returns sims[i·groups + g] summed over samples.
 template <class Module, class Make>
 std::vector<double> evaluate_candidates(const Module& m, std::size_t operand, std::size_t n, search_metric metric,
                                         execution_context* ctx, Make&& make) {
@@ -171,7 +171,7 @@ std::vector<double> evaluate_candidates(const Module& m, std::size_t operand, st
     return sims;
 }
 
-// First index of the maximum of sims[i·G + g] over i (torch.argmax keeps the first of equal maxima).
+/// First index of the maximum of sims[i·G + g] over i (torch.argmax keeps the first of equal maxima).
 inline int argmax_group(const std::vector<double>& sims, std::size_t n, std::size_t G, std::size_t g) {
     std::size_t best = 0;
     for (std::size_t i = 1; i < n; ++i)

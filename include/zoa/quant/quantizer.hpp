@@ -41,9 +41,9 @@ inline float clamp_propagate(float v, float lo, float hi) noexcept {
 }
 
 namespace detail {
-// Returns v unchanged but forces it to be rounded to its type first: the compiler can no longer fuse the product that
-// produced v into a following add (FMA contraction, on by default in GNU C++ with -march=native). Used where the
-// reference adds two rounded products (e.g. the post-softmax twin) so results stay bit-exact with PyTorch.
+/// Returns v unchanged but forces it to be rounded to its type first: the compiler can no longer fuse the product that
+/// produced v into a following add (FMA contraction, on by default in GNU C++ with -march=native). Used where the
+/// reference adds two rounded products (e.g. the post-softmax twin) so results stay bit-exact with PyTorch.
 template <class T>
 inline T fp_barrier(T v) noexcept {
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && defined(__SSE_MATH__)
@@ -57,7 +57,7 @@ inline T fp_barrier(T v) noexcept {
     return v;
 }
 
-// float code → int code; NaN maps to lo (integer codes cannot hold NaN; bulk encoders reject non-finite input).
+/// float code → int code; NaN maps to lo (integer codes cannot hold NaN; bulk encoders reject non-finite input).
 inline std::int32_t to_code(float c, int lo) noexcept {
     return c == c ? static_cast<std::int32_t>(c) : static_cast<std::int32_t>(lo);
 }

@@ -65,6 +65,7 @@ struct folded_taps {
     std::vector<float> weight;         ///< dense weights over [first, first + count)
 };
 
+/// The folded taps of kernel k over an axis of length n with border mode b (see folded_taps).
 inline folded_taps fold_kernel(std::size_t n, const std::vector<float>& k, border b) {
     folded_taps t;
     t.first.resize(n);

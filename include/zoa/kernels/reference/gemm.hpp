@@ -13,6 +13,7 @@
 namespace zoa::kernels::reference {
 
 namespace detail {
+/// Throws: zoa::error(numeric) when code v at (i, j) lies outside Range.
 template <class Range, class T>
 void check_in_range(T v, const char* what, std::size_t i, std::size_t j) {
     require(int(v) >= int(Range::min) && int(v) <= int(Range::max), error_code::numeric, "reference: ", what, "(", i,
