@@ -6639,7 +6639,8 @@ public:
         kernels::conv2d_f32<default_arch>(g_.shape(batch, h, w), x, wf_, bias_ptr(), y, &ctx);
     }
 
-    /// The geometry, the quantizers (weight per channel or per tensor, input per tensor) and the float bias (empty = none).
+    /// The geometry, the quantizers (weight per channel or per tensor, input per tensor) and the float bias
+    /// (empty = none).
     const conv2d_geometry& geometry() const noexcept { return g_; }
     const quant::module_params& params() const noexcept { return params_; }
     const std::vector<float>& bias() const noexcept { return bias_; }
