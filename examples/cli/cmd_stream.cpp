@@ -3,6 +3,8 @@
 // SPDX-License-Identifier: MIT
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdarg>
 #include <cstdio>
 #include <memory>
 #include <numeric>
@@ -31,6 +33,17 @@
 #include "zoa/models/vit_io.hpp"
 
 namespace {
+
+/// Status lines ("loading...", "calibrating...") go to stderr only on a terminal: in logs and scripts stderr then
+/// holds nothing but the one-line error of a failed run (exit status 2).
+__attribute__((format(printf, 1, 2))) void note(const char* fmt, ...) {
+    static const bool tty = isatty(fileno(stderr)) != 0;
+    if (!tty) return;
+    va_list args;
+    va_start(args, fmt);
+    std::vfprintf(stderr, fmt, args);
+    va_end(args);
+}
 
 using batch_t = xt::xtensor<float, 4>;
 
@@ -196,7 +209,7 @@ std::vector<double> run_method(Method& method, const std::string& name, const st
         for (std::size_t d = 0; d < domains.size(); ++d) {
             const domain_data& dd = data[d];
             const std::size_t N = dd.labels.size();
-            std::size_t ok = 0, batches = 0;
+            std::size_t ok = 0, batches = 0, nonfinite = 0;
             std::uint64_t forwards = 0;
             double ms = 0;
             for (std::size_t b = 0; b < N; b += a.batch) {
@@ -206,6 +219,7 @@ std::vector<double> run_method(Method& method, const std::string& name, const st
                 const auto& logits = method.predict_and_adapt(x);
                 ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
                 ok += correct(logits, dd.labels, b);
+                nonfinite += std::any_of(logits.begin(), logits.end(), [](float v) { return !std::isfinite(v); });
                 forwards += method.stats().last_forwards;
                 ++batches;
                 if (tty)
@@ -217,9 +231,12 @@ std::vector<double> run_method(Method& method, const std::string& name, const st
             const double pct = N ? 100.0 * double(ok) / double(N) : 0.0;
             acc.push_back(pct);
             total += pct;
-            std::printf("domain=%s round=%zu images=%zu accuracy=%.2f forwards_per_batch=%.2f ms_per_batch=%.2f\n",
+            const auto st = method.stats();
+            std::printf("domain=%s round=%zu images=%zu accuracy=%.2f forwards_per_batch=%.2f ms_per_batch=%.2f "
+                        "bank=%zu skipped=%llu nonfinite_batches=%zu\n",
                         domains[d].name.c_str(), r, N, pct, batches ? double(forwards) / double(batches) : 0.0,
-                        batches ? ms / double(batches) : 0.0);
+                        batches ? ms / double(batches) : 0.0, st.bank_size,
+                        static_cast<unsigned long long>(st.skipped_updates), nonfinite);
             std::fflush(stdout);
         }
     }
@@ -307,7 +324,7 @@ std::vector<std::vector<double>> run_all(const Model& model, int bits, data_sour
         return m == "zoa" || m == "zoa_nobank" || m == "foa";
     });
     if (need_src) {
-        std::fprintf(stderr, "computing source statistics on %zu images of %s...\n", a.source_images, a.source.c_str());
+        note("computing source statistics on %zu images of %s...\n", a.source_images, a.source.c_str());
         const domain_data clean = ds.load(parse_domain(a.source), a.source_images, a.seed + 1, ctx);
         primed.threshold = 0.2f;
         std::vector<batch_t> batches;
@@ -330,10 +347,10 @@ std::vector<std::vector<double>> run_vit(const zoa::models::vit_weights& w, bool
     std::unique_ptr<model_t> m;
     if constexpr (model_t::quantized) {
         if (calibrated) {
-            std::fprintf(stderr, "using the %s calibration stored in %s\n", a.precision.c_str(), a.weights.c_str());
+            note("using the %s calibration stored in %s\n", a.precision.c_str(), a.weights.c_str());
             m = std::make_unique<model_t>(w);
         } else {
-            std::fprintf(stderr, "calibrating %s (PTQ4ViT) on %zu images of %s...\n", a.precision.c_str(),
+            note("calibrating %s (PTQ4ViT) on %zu images of %s...\n", a.precision.c_str(),
                          a.calib_images, a.calib.c_str());
             const domain_data calib = ds.load(parse_domain(a.calib), a.calib_images, 3, *ctx);
             zoa::models::vit_calibration_options opt;
@@ -343,7 +360,7 @@ std::vector<std::vector<double>> run_vit(const zoa::models::vit_weights& w, bool
             m = std::make_unique<model_t>(w, &qp);
             if (!a.save.empty()) {
                 zoa::models::save_vit(*m, a.save);
-                std::fprintf(stderr, "wrote the calibrated model to %s\n", a.save.c_str());
+                note("wrote the calibrated model to %s\n", a.save.c_str());
             }
         }
     } else {
@@ -363,17 +380,17 @@ std::vector<std::vector<double>> run_resnet(const zoa::io::safetensors_file& f, 
     lo.threads = a.threads;
     if constexpr (model_t::quantized) {
         if (calibrated) {
-            std::fprintf(stderr, "using the %s calibration stored in %s\n", a.precision.c_str(), a.weights.c_str());
+            note("using the %s calibration stored in %s\n", a.precision.c_str(), a.weights.c_str());
             return run_all(model_t::from_file(f, lo), bits, ds, domains, data, a, *ctx);
         }
-        std::fprintf(stderr, "calibrating %s (MQBench academic) on %zu images of %s...\n", a.precision.c_str(),
+        note("calibrating %s (MQBench academic) on %zu images of %s...\n", a.precision.c_str(),
                      a.calib_images, a.calib.c_str());
         const domain_data calib = ds.load(parse_domain(a.calib), a.calib_images, 3, *ctx);
         const auto fp = zoa::models::resnet<zoa::policy<zoa::fp32>>::from_file(f, lo);
         const auto q = model_t::calibrate(fp, calib.images);
         if (!a.save.empty()) {
             q.save(a.save);
-            std::fprintf(stderr, "wrote the calibrated model to %s\n", a.save.c_str());
+            note("wrote the calibrated model to %s\n", a.save.c_str());
         }
         return run_all(q, bits, ds, domains, data, a, *ctx);
     } else {
@@ -478,7 +495,7 @@ int cmd_stream(const std::vector<std::string>& args) {
     }
     if (ds.pre.crop == 0) ds.pre.crop = ds.size;
 
-    std::fprintf(stderr, "loading %zu domain(s)...\n", domains.size());
+    note("loading %zu domain(s)...\n", domains.size());
     std::vector<domain_data> data;
     for (const auto& d : domains) data.push_back(ds.load(d, a.limit, a.seed, *ctx));
 
@@ -515,11 +532,11 @@ int cmd_stream(const std::vector<std::string>& args) {
         for (const auto& s : args) md += " " + s;
         md += "`\n\n" + zoa_cli::markdown_table(labels, rows);
         zoa_cli::write_file(a.out, md);
-        std::fprintf(stderr, "wrote %s\n", a.out.c_str());
+        note("wrote %s\n", a.out.c_str());
     }
     if (!a.svg.empty()) {
         zoa_cli::write_file(a.svg, zoa_cli::svg_chart(labels, rows, title));
-        std::fprintf(stderr, "wrote %s\n", a.svg.c_str());
+        note("wrote %s\n", a.svg.c_str());
     }
     return 0;
 }

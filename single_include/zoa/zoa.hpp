@@ -2479,6 +2479,76 @@ inline void store_tile(const Stage& s, const zoa::kernels::detail::prepared_colu
 
 #endif  // __AVX2__
 // ---- end zoa/kernels/x86/gemm_q8_avx2.hpp
+// #include "zoa/kernels/x86/gemm_q8_avx512.hpp"
+// ---- begin zoa/kernels/x86/gemm_q8_avx512.hpp
+// zoa — AVX-512 VNNI microkernel for gemm_q8's byte layout: 8 rows x 16·P columns per call with 512-bit vpdpbusd
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+// #include "zoa/kernels/x86/gemm_q8_avx2.hpp"
+
+#if defined(__AVX2__) && defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512VL__)
+#include <immintrin.h>
+
+namespace zoa::kernels::x86 {
+
+/// True when this translation unit has the 512-bit VNNI microkernel (-mavx512f -mavx512vnni -mavx512vl).
+inline constexpr bool vnni512_compiled = true;
+
+/// VNNI with 512-bit vectors on the byte layout of packed_q8 (one k quad of a 16-column panel = 64 bytes = one
+/// zmm). For P panels b[0..P) and 8 rows of packed A (row stride kp):
+///   acc[r][p·16 + c] = Σ_k a[r][k]·b_p(k, c)  (vpdpbusd: four u8 × s8 products per int32 lane, wrapping int32),
+/// the same integers as kernel_dpbusd (integer sums are exact, only the instruction width differs).
+/// Results: t[2p] = rows 0-3 of panel p, t[2p + 1] = rows 4-7, as the 256-bit tiles store_tile takes.
+/// Requires: a holds 8 rows of kp bytes (kp a multiple of 4); every panel holds kp·16 bytes.
+template <int P>
+inline void kernel_vnni512_8x16p(const std::uint8_t* a, const std::int8_t* const (&b)[P], std::size_t kp,
+                                 tile_4x16 (&t)[2 * P]) noexcept {
+    static_assert(P == 1 || P == 2, "zoa: kernel_vnni512_8x16p: 1 or 2 panels");
+    __m512i c[8][P];
+#pragma GCC unroll 8
+    for (int r = 0; r < 8; ++r)
+#pragma GCC unroll 2
+        for (int p = 0; p < P; ++p) c[r][p] = _mm512_setzero_si512();
+    const std::size_t nq = kp / 4;
+    for (std::size_t q = 0; q < nq; ++q) {
+        __m512i bv[P];
+#pragma GCC unroll 2
+        for (int p = 0; p < P; ++p) bv[p] = _mm512_loadu_si512(static_cast<const void*>(b[p] + q * 64));
+#pragma GCC unroll 8
+        for (int r = 0; r < 8; ++r) {
+            std::int32_t x;
+            std::memcpy(&x, a + static_cast<std::size_t>(r) * kp + 4 * q, 4);
+            const __m512i xv = _mm512_set1_epi32(x);
+#pragma GCC unroll 2
+            for (int p = 0; p < P; ++p) c[r][p] = _mm512_dpbusd_epi32(c[r][p], xv, bv[p]);
+        }
+    }
+#pragma GCC unroll 2
+    for (int p = 0; p < P; ++p)
+#pragma GCC unroll 8
+        for (int r = 0; r < 8; ++r) {
+            // through memory: GCC 12's _mm512_extracti64x4_epi64 trips -Wuninitialized (_mm256_undefined_si256)
+            alignas(64) std::int32_t lanes[16];
+            _mm512_store_si512(static_cast<void*>(lanes), c[r][p]);
+            tile_4x16& d = t[2 * p + r / 4];
+            d.v[r % 4][0] = _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes));
+            d.v[r % 4][1] = _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes + 8));
+        }
+}
+
+}  // namespace zoa::kernels::x86
+
+#else
+
+namespace zoa::kernels::x86 {
+inline constexpr bool vnni512_compiled = false;
+}  // namespace zoa::kernels::x86
+
+#endif
+// ---- end zoa/kernels/x86/gemm_q8_avx512.hpp
 
 namespace zoa::kernels {
 
@@ -2662,10 +2732,37 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
         }
     };
     // Two 4-row tiles (rows i..i+7, the second possibly ragged) in one VNNI microkernel call.
+    // With 512-bit VNNI compiled in, P (1 or 2) panels at once: panels p..p+P−1, rows i..i+7.
+    [[maybe_unused]] auto tile8_512 = [&](const std::uint8_t* a_blk, const std::int32_t* row_sums, std::size_t r0,
+                                          std::size_t i, std::size_t rows, std::size_t p, auto panels_tag) {
+        constexpr int P = decltype(panels_tag)::value;
+#if defined(__AVX2__) && defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512VL__)
+        if constexpr (plan::vnni && has_avx2_v<Arch>) {
+            x86::tile_4x16 t[2 * P];
+            const std::int8_t* b[P];
+            for (int j = 0; j < P; ++j) b[j] = w.panel_s8(p + static_cast<std::size_t>(j));
+            x86::kernel_vnni512_8x16p<P>(a_blk + i * kp, b, kp, t);
+            for (int j = 0; j < P; ++j) {
+                const std::size_t n0 = (p + static_cast<std::size_t>(j)) * 16, ncols = std::min<std::size_t>(16, n - n0);
+                x86::correct(t[2 * j], col_term.data() + n0, w.centred_zero_points() + n0,
+                             row_term ? row_sums + i : nullptr);
+                x86::correct(t[2 * j + 1], col_term.data() + n0, w.centred_zero_points() + n0,
+                             row_term ? row_sums + i + 4 : nullptr);
+                x86::store_tile(stage, cols, t[2 * j], r0 + i, n0, 4, ncols);
+                x86::store_tile(stage, cols, t[2 * j + 1], r0 + i + 4, n0, std::min<std::size_t>(4, rows - i - 4), ncols);
+            }
+        }
+#else
+        (void)a_blk, (void)row_sums, (void)r0, (void)i, (void)rows, (void)p;
+#endif
+    };
     [[maybe_unused]] auto tile8 = [&](const std::uint8_t* a_blk, const std::int32_t* row_sums, std::size_t r0,
                                       std::size_t i, std::size_t rows, std::size_t p) {
 #if defined(__AVXVNNI__) || (defined(__AVX512VNNI__) && defined(__AVX512VL__))
-        if constexpr (plan::vnni && has_avx2_v<Arch>) {
+        if constexpr (plan::vnni && has_avx2_v<Arch> && x86::vnni512_compiled) {
+            tile8_512(a_blk, row_sums, r0, i, rows, p, std::integral_constant<int, 1>{});
+            return;
+        } else if constexpr (plan::vnni && has_avx2_v<Arch>) {
             const std::size_t n0 = p * 16, ncols = std::min<std::size_t>(16, n - n0);
             x86::tile_4x16 t0, t1;
             x86::kernel_dpbusd_8x16(a_blk + i * kp, w.panel_s8(p), kp, t0, t1);
@@ -2694,9 +2791,20 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
             pack_a<plan, Arch>(src, r0, rows, k, kp, za, scratch.a.data(), scratch.row_sums.data());
             for (std::size_t g0 = p0; g0 < p1; g0 += group)
                 for (std::size_t i = 0; i < rows; i += step)
-                    for (std::size_t p = g0; p < std::min(p1, g0 + group); ++p) {
-                        if (step == 8 && i + 4 < rows) tile8(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p);
-                        else tile(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p);
+                    for (std::size_t p = g0, pe = std::min(p1, g0 + group); p < pe; ++p) {
+                        if (step == 8 && i + 4 < rows) {
+                            if constexpr (plan::vnni && has_avx2_v<Arch> && x86::vnni512_compiled) {
+                                if (p + 1 < pe) {  // two panels per call: 16 zmm accumulators
+                                    tile8_512(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p,
+                                              std::integral_constant<int, 2>{});
+                                    ++p;
+                                    continue;
+                                }
+                            }
+                            tile8(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p);
+                        } else {
+                            tile(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p);
+                        }
                     }
         }
     };
@@ -5776,6 +5884,8 @@ ZOA_DETAIL_AVX512_WARNINGS_END
 #include <utility>
 #include <vector>
 
+#include <xsimd/xsimd.hpp>
+
 // #include "zoa/core/aligned_buffer.hpp"
 // #include "zoa/core/error.hpp"
 // #include "zoa/core/execution.hpp"
@@ -5805,6 +5915,56 @@ ZOA_DETAIL_AVX512_WARNINGS_END
 // #include "zoa/kernels/pack.hpp"
 // #include "zoa/kernels/pack_f32.hpp"
 // #include "zoa/kernels/quantize.hpp"
+// #include "zoa/nn/scratch.hpp"
+// ---- begin zoa/nn/scratch.hpp
+// zoa — per-thread scratch buffers of the layers' forward passes, reused across calls (no allocation, page faults
+// or zero-filling per forward once a buffer has reached its size)
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+// #include "zoa/core/aligned_buffer.hpp"
+
+namespace zoa::nn {
+
+/// The scratch slots. Buffers that are alive at the same time on one thread have distinct slots; buffers that never
+/// overlap share one (the attention's qkv and the MLP's hidden layer both use layer_0: one block runs one then the
+/// other), so the memory kept equals the peak of one forward, not the sum of every layer's temporaries.
+enum class scratch_slot : std::size_t {
+    model_x = 0,   ///< model-level activations (ViT: residual stream x, normalised h, branch output a)
+    model_h,
+    model_a,
+    layer_0,       ///< attention qkv / MLP hidden
+    layer_1,       ///< attention merged heads
+    layer_2,       ///< attention q/k/v codes
+    linear_codes,  ///< qlinear input codes
+    linear_neg,    ///< qlinear post-GELU negative plane
+    linear_tmp,    ///< qlinear second GEMM output
+    head_0,        ///< per-thread attention-head work (inside parallel regions)
+    head_1,
+    head_2,
+    head_3,
+    head_4,
+    count
+};
+
+/// A 64-byte aligned buffer of at least n elements of T owned by the calling thread, valid until the same thread
+/// asks for the same slot again. Contents are unspecified (a grown buffer is zeroed, a reused one keeps old
+/// values). Memory: each slot keeps its largest size until the thread exits (steady state = one forward's peak).
+/// Throws: zoa::error(argument) when the size overflows; std::bad_alloc.
+template <class T>
+T* thread_scratch(scratch_slot slot, std::size_t n) {
+    thread_local std::vector<aligned_buffer<unsigned char>> buffers(static_cast<std::size_t>(scratch_slot::count));
+    aligned_buffer<unsigned char>& b = buffers[static_cast<std::size_t>(slot)];
+    require(n <= static_cast<std::size_t>(-1) / sizeof(T), error_code::argument, "thread_scratch: ", n,
+            " elements overflow size_t");
+    b.ensure(n * sizeof(T));
+    return reinterpret_cast<T*>(b.data());  // operator new storage aligned to 64 bytes: any trivial T
+}
+
+}  // namespace zoa::nn
+// ---- end zoa/nn/scratch.hpp
 // #include "zoa/quant/bit_width.hpp"
 // #include "zoa/quant/fake_quant.hpp"
 // #include "zoa/quant/param_tensors.hpp"
@@ -5970,30 +6130,30 @@ public:
                               &ctx);
             return;
         }
-        aligned_buffer<std::int8_t> codes(n);
+        std::int8_t* const codes = thread_scratch<std::int8_t>(scratch_slot::linear_codes, n);
         const auto lda = static_cast<std::ptrdiff_t>(in_);
         const auto out_layout = kernels::row_major(static_cast<std::ptrdiff_t>(out_));
         if (in.kind == quant::quantizer_kind::uniform) {
-            kernels::quantize_per_tensor(x, codes.data(), n, in.scale[0], 0, int(a_range::min), int(a_range::max), ctx);
+            kernels::quantize_per_tensor(x, codes, n, in.scale[0], 0, int(a_range::min), int(a_range::max), ctx);
             kernels::gemm_q8<a_range, w_range>(
-                codes.data(), rows, lda, 0, w_,
+                codes, rows, lda, 0, w_,
                 kernels::out_dequant{y, out_layout, in.scale[0], w_scale_.data(), w_scale_.size(), bias_ptr()}, &ctx);
             return;
         }
         // post-GELU twin: c⁺ = clamp(round(x/Δ₊), 0, qmax−1) and c⁻ = clamp(round(x/Δ₋), −qmax, 0) as two
         // per-tensor quantizations (for x > 0, c⁻ = 0; for x ≤ 0, c⁺ = 0: exactly the twin's single code c split by
         // sign), then one GEMM per plane
-        aligned_buffer<std::int8_t> neg(n);
+        std::int8_t* const neg = thread_scratch<std::int8_t>(scratch_slot::linear_neg, n);
         const int qmax = 1 << (in.bits - 1);
-        kernels::quantize_per_tensor(x, codes.data(), n, in.scale[0], 0, 0, qmax - 1, ctx);
-        kernels::quantize_per_tensor(x, neg.data(), n, in.neg_scale, 0, -qmax, 0, ctx);
+        kernels::quantize_per_tensor(x, codes, n, in.scale[0], 0, 0, qmax - 1, ctx);
+        kernels::quantize_per_tensor(x, neg, n, in.neg_scale, 0, -qmax, 0, ctx);
         kernels::gemm_q8<a_range, w_range>(
-            codes.data(), rows, lda, 0, w_,
+            codes, rows, lda, 0, w_,
             kernels::out_dequant{y, out_layout, in.scale[0], w_scale_.data(), w_scale_.size(), bias_ptr()}, &ctx);
-        aligned_buffer<float> tmp(rows * out_);
+        float* const tmp = thread_scratch<float>(scratch_slot::linear_tmp, rows * out_);
         kernels::gemm_q8<a_range, w_range>(
-            neg.data(), rows, lda, 0, w_,
-            kernels::out_dequant{tmp.data(), out_layout, in.neg_scale, w_scale_.data(), w_scale_.size(), nullptr},
+            neg, rows, lda, 0, w_,
+            kernels::out_dequant{tmp, out_layout, in.neg_scale, w_scale_.data(), w_scale_.size(), nullptr},
             &ctx);
         ctx.parallel_for(rows, [&](std::size_t r0, std::size_t r1) {
             for (std::size_t i = r0 * out_; i < r1 * out_; ++i) y[i] += tmp[i];
@@ -6069,6 +6229,7 @@ using linear_for = std::conditional_t<Bits::quantized, qlinear<Bits>, linear>;
 
 }  // namespace zoa::nn
 // ---- end zoa/nn/linear.hpp
+// #include "zoa/nn/scratch.hpp"
 // #include "zoa/quant/fake_quant.hpp"
 // #include "zoa/quant/param_tensors.hpp"
 
@@ -6119,25 +6280,27 @@ public:
                  quant_exec mode = quant_exec::integer) const {
         const std::size_t rows = batch * tokens;
         if (rows == 0) return;
-        aligned_buffer<float> qkv(rows * 3 * dim_), merged(rows * dim_);
+        float* const qkv = thread_scratch<float>(scratch_slot::layer_0, rows * 3 * dim_);
+        float* const merged = thread_scratch<float>(scratch_slot::layer_1, rows * dim_);
         if constexpr (Bits::quantized) {
-            qkv_.forward(x, rows, qkv.data(), ctx, mode);
-            aligned_buffer<std::int8_t> codes(rows * 3 * dim_);
-            kernels::quantize_per_channel(qkv.data(), codes.data(), rows, 3 * heads_, head_dim_, qkv_scale_.data(),
-                                          nullptr, int(a_range::min), int(a_range::max), ctx);
+            qkv_.forward(x, rows, qkv, ctx, mode);
+            const std::size_t n = rows * 3 * dim_;
+            std::int8_t* const codes = thread_scratch<std::int8_t>(scratch_slot::layer_2, n);
+            kernels::quantize_per_channel(qkv, codes, rows, 3 * heads_, head_dim_, qkv_scale_.data(), nullptr,
+                                          int(a_range::min), int(a_range::max), ctx);
             if (mode == quant_exec::simulated) {
-                for (std::size_t i = 0; i < codes.size(); ++i)
+                for (std::size_t i = 0; i < n; ++i)
                     qkv[i] = static_cast<float>(codes[i]) * qkv_scale_[(i / head_dim_) % (3 * heads_)];
-                core_f32(qkv.data(), merged.data(), batch, tokens, ctx, true);
+                core_f32(qkv, merged, batch, tokens, ctx, true);
             } else {
-                core_q8(codes.data(), merged.data(), batch, tokens, ctx);
+                core_q8(codes, merged, batch, tokens, ctx);
             }
-            proj_.forward(merged.data(), rows, y, ctx, mode);
+            proj_.forward(merged, rows, y, ctx, mode);
         } else {
             (void)mode;
-            qkv_.forward(x, rows, qkv.data(), ctx);
-            core_f32(qkv.data(), merged.data(), batch, tokens, ctx, false);
-            proj_.forward(merged.data(), rows, y, ctx);
+            qkv_.forward(x, rows, qkv, ctx);
+            core_f32(qkv, merged, batch, tokens, ctx, false);
+            proj_.forward(merged, rows, y, ctx);
         }
     }
 
@@ -6242,6 +6405,35 @@ private:
         });
     }
 
+    // The post-softmax twin codes of n probabilities (no NaN): exactly quant::encode_post_softmax per element,
+    //   high = clamp(round(clamp(p, split, 1)·q), 0, q),  low = clamp(round(clamp(p, 0, split) / Δ_low), 0, q),
+    // with q = 2^(b−1) − 1 and round = round-half-even (nearbyint in the default rounding mode), on SIMD vectors.
+    static void encode_softmax_twin(const float* p, std::size_t n, float split, int bits, std::int8_t* hi,
+                                    std::int8_t* lo) {
+        using fb = xsimd::batch<float, default_arch>;
+        constexpr std::size_t w = fb::size;
+        const float q = static_cast<float>((1 << (bits - 1)) - 1), low_scale = quant::post_softmax_low_scale(split, bits);
+        const fb vs(split), v1(1.0f), v0(0.0f), vq(q), vl(low_scale);
+        alignas(64) float th[w], tl[w];
+        std::size_t j = 0;
+        for (; j + w <= n; j += w) {
+            const fb x = fb::load_unaligned(p + j);
+            const fb h = xsimd::min(xsimd::max(xsimd::nearbyint(xsimd::min(xsimd::max(x, vs), v1) * vq), v0), vq);
+            const fb l = xsimd::min(xsimd::max(xsimd::nearbyint(xsimd::min(xsimd::max(x, v0), vs) / vl), v0), vq);
+            h.store_aligned(th);
+            l.store_aligned(tl);
+            for (std::size_t e = 0; e < w; ++e) {
+                hi[j + e] = static_cast<std::int8_t>(th[e]);
+                lo[j + e] = static_cast<std::int8_t>(tl[e]);
+            }
+        }
+        for (; j < n; ++j) {
+            const quant::softmax_twin_codes c = quant::encode_post_softmax(p[j], split, bits);
+            hi[j] = static_cast<std::int8_t>(c.high);
+            lo[j] = static_cast<std::int8_t>(c.low);
+        }
+    }
+
     // Integer attention core on the per-head codes of q/k/v (qkv layout) → merged [B·T × D].
     void core_q8(const std::int8_t* codes, float* merged, std::size_t batch, std::size_t tokens,
                  execution_context& ctx) const {
@@ -6250,10 +6442,12 @@ private:
         const quant::quant_params& a = mm2_.a();
         const bool twin = a.kind == quant::quantizer_kind::post_softmax_twin;
         ctx.parallel_for(batch * H, [&](std::size_t i0, std::size_t i1) {
-            kernels::packed_q8<a_range, a_range> kp, vp;
-            aligned_buffer<float> s(T * T);
-            aligned_buffer<std::int8_t> hi(T * T), lo(T * T);
-            aligned_buffer<std::int32_t> acc_hi(T * hd), acc_lo(T * hd);
+            thread_local kernels::packed_q8<a_range, a_range> kp, vp;  // repacked per head, storage reused
+            float* const s = thread_scratch<float>(scratch_slot::head_0, T * T);
+            std::int8_t* const hi = thread_scratch<std::int8_t>(scratch_slot::head_1, T * T);
+            std::int8_t* const lo = thread_scratch<std::int8_t>(scratch_slot::head_2, T * T);
+            std::int32_t* const acc_hi = thread_scratch<std::int32_t>(scratch_slot::head_3, T * hd);
+            std::int32_t* const acc_lo = thread_scratch<std::int32_t>(scratch_slot::head_4, T * hd);
             for (std::size_t i = i0; i < i1; ++i) {
                 const std::size_t b = i / H, h = i % H;
                 const std::int8_t* base = codes + b * T * 3 * D + h * hd;
@@ -6261,12 +6455,13 @@ private:
                 kp.pack(base + D, T, hd, ld, 1);
                 kernels::gemm_q8<a_range, a_range>(
                     base, T, ld, 0, kp,
-                    kernels::out_dequant{s.data(), kernels::row_major(std::ptrdiff_t(T)), dq, &dk, 1});
+                    kernels::out_dequant{s, kernels::row_major(std::ptrdiff_t(T)), dq, &dk, 1});
                 for (std::size_t j = 0; j < T * T; ++j) s[j] *= scale_;
-                kernels::softmax(s.data(), s.data(), T, T, ctx);
-                for (std::size_t j = 0; j < T * T; ++j)
-                    require(!std::isnan(s[j]), error_code::numeric, "attention: NaN attention probability (image ", b,
-                            ", head ", h, "); integer codes cannot carry NaN");
+                kernels::softmax(s, s, T, T, ctx);
+                bool nan = false;
+                for (std::size_t j = 0; j < T * T; ++j) nan |= std::isnan(s[j]);
+                require(!nan, error_code::numeric, "attention: NaN attention probability (image ", b, ", head ", h,
+                        "); integer codes cannot carry NaN");
                 vp.pack(base + 2 * D, hd, T, 1, ld);
                 float* out = merged + b * T * D + h * hd;
                 const auto out_layout = kernels::row_major(static_cast<std::ptrdiff_t>(D));
@@ -6274,20 +6469,16 @@ private:
                     const float da = group_scale(a, h);
                     for (std::size_t j = 0; j < T * T; ++j)
                         hi[j] = static_cast<std::int8_t>(quant::encode_symmetric(s[j], da, a.qmin(), a.qmax()));
-                    kernels::gemm_q8<a_range, a_range>(hi.data(), T, std::ptrdiff_t(T), 0, vp,
+                    kernels::gemm_q8<a_range, a_range>(hi, T, std::ptrdiff_t(T), 0, vp,
                                                        kernels::out_dequant{out, out_layout, da, &dv, 1});
                     continue;
                 }
-                for (std::size_t j = 0; j < T * T; ++j) {
-                    const quant::softmax_twin_codes c = quant::encode_post_softmax(s[j], a.split, a.bits);
-                    hi[j] = static_cast<std::int8_t>(c.high);
-                    lo[j] = static_cast<std::int8_t>(c.low);
-                }
+                encode_softmax_twin(s, T * T, a.split, a.bits, hi, lo);
                 const auto acc_layout = kernels::row_major(static_cast<std::ptrdiff_t>(hd));
-                kernels::gemm_q8<a_range, a_range>(hi.data(), T, std::ptrdiff_t(T), 0, vp,
-                                                   kernels::out_i32{acc_hi.data(), acc_layout});
-                kernels::gemm_q8<a_range, a_range>(lo.data(), T, std::ptrdiff_t(T), 0, vp,
-                                                   kernels::out_i32{acc_lo.data(), acc_layout});
+                kernels::gemm_q8<a_range, a_range>(hi, T, std::ptrdiff_t(T), 0, vp,
+                                                   kernels::out_i32{acc_hi, acc_layout});
+                kernels::gemm_q8<a_range, a_range>(lo, T, std::ptrdiff_t(T), 0, vp,
+                                                   kernels::out_i32{acc_lo, acc_layout});
                 const float q = static_cast<float>((1 << (a.bits - 1)) - 1);
                 const float s_hi = dv / q, s_lo = a.scale[0] * dv;
                 for (std::size_t t = 0; t < T; ++t)
@@ -6776,6 +6967,7 @@ private:
 // #include "zoa/core/execution.hpp"
 // #include "zoa/kernels/activation.hpp"
 // #include "zoa/nn/linear.hpp"
+// #include "zoa/nn/scratch.hpp"
 
 namespace zoa::nn {
 
@@ -6802,16 +6994,17 @@ public:
     void forward(const float* x, std::size_t rows, float* y, execution_context& ctx,
                  quant_exec mode = quant_exec::integer) const {
         if (rows == 0) return;
-        aligned_buffer<float> h(rows * hidden());
+        const std::size_t n = rows * hidden();
+        float* const h = thread_scratch<float>(scratch_slot::layer_0, n);
         if constexpr (Bits::quantized)
-            fc1_.forward(x, rows, h.data(), ctx, mode);
+            fc1_.forward(x, rows, h, ctx, mode);
         else
-            fc1_.forward(x, rows, h.data(), ctx);
-        kernels::gelu(h.data(), h.data(), h.size(), ctx);
+            fc1_.forward(x, rows, h, ctx);
+        kernels::gelu(h, h, n, ctx);
         if constexpr (Bits::quantized)
-            fc2_.forward(h.data(), rows, y, ctx, mode);
+            fc2_.forward(h, rows, y, ctx, mode);
         else
-            (void)mode, fc2_.forward(h.data(), rows, y, ctx);
+            (void)mode, fc2_.forward(h, rows, y, ctx);
     }
 
     /// Input width D, hidden width, the two layers and the bytes held (packed integer weights / float parameters).
@@ -6846,6 +7039,7 @@ private:
 // #include "zoa/nn/linear.hpp"
 // #include "zoa/quant/fake_quant.hpp"
 // #include "zoa/quant/param_tensors.hpp"
+// #include "zoa/nn/scratch.hpp"
 
 namespace zoa::nn {
 
@@ -6938,10 +7132,10 @@ public:
                  execution_context& ctx) const {
         if (batch == 0) return;
         const std::size_t N = num_patches(), K = patch_values();
-        aligned_buffer<float> patches(batch * N * K);
-        unfold(x, batch, patches.data(), ctx);
+        float* const patches = thread_scratch<float>(scratch_slot::layer_0, batch * N * K);  // reused per thread
+        unfold(x, batch, patches, ctx);
         kernels::out_layout layout{static_cast<std::ptrdiff_t>(dim_), 1, N, static_cast<std::ptrdiff_t>(image_stride)};
-        kernels::gemm_f32(patches.data(), batch * N, static_cast<std::ptrdiff_t>(K), w_,
+        kernels::gemm_f32(patches, batch * N, static_cast<std::ptrdiff_t>(K), w_,
                           kernels::out_f32{out, layout, bias_.data()}, &ctx);
     }
 
@@ -9054,6 +9248,7 @@ struct resnet_memory {
 // inference from tensor shapes), key map with missing/unused report, shape/dtype errors naming the key
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -9221,7 +9416,11 @@ inline resnet_tensors read_resnet_tensors(const io::safetensors_file& f, const r
             require(t.dtype == io::dtype::f32 || t.dtype == io::dtype::f16 || t.dtype == io::dtype::bf16,
                     error_code::format, f.path(), ": tensor '", s.key, "' has dtype ", io::to_string(t.dtype),
                     ", expected F32, F16 or BF16", weight ? " (or U8 codes of a calibrated model)" : "");
-            out.floats[s.key] = f.to_f32(s.key);
+            std::vector<float> v = f.to_f32(s.key);  // NaN/Inf would poison every prediction: refuse it here
+            for (std::size_t i = 0; i < v.size(); ++i)
+                require(std::isfinite(v[i]), error_code::format, f.path(), ": tensor '", s.key, "' element ", i, " is ",
+                        v[i], ", weights and BatchNorm statistics must be finite");
+            out.floats[s.key] = std::move(v);
         }
         ++report.loaded;
     }
@@ -10483,6 +10682,7 @@ inline std::string vit_config_to_json(const vit_config& c) {
 // zoa — ViT weights in timm naming: loading from safetensors (timm or torchvision keys, F32/F16/BF16 or the I8
 // codes of a quantized zoa file), shape checks naming the key, missing/unused key report
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -10690,7 +10890,13 @@ inline vit_weights load_vit_weights(const io::safetensors_file& f, const vit_con
         f.expect_shape(key, shape);
         used.insert(key);
         const io::tensor_info& t = f.info(key);
-        if (t.dtype != io::dtype::i8) return f.to_f32(key);
+        if (t.dtype != io::dtype::i8) {  // a NaN/Inf weight would turn every prediction into NaN: refuse it here
+            std::vector<float> v = f.to_f32(key);
+            for (std::size_t i = 0; i < v.size(); ++i)
+                require(std::isfinite(v[i]), error_code::format, f.path(), ": tensor '", key, "' element ", i, " is ",
+                        v[i], ", weights must be finite");
+            return v;
+        }
         const std::string module = detail::quant_module_of(timm);
         const auto m = w.quant.modules.find(module);
         require(!module.empty() && m != w.quant.modules.end(), error_code::format, f.path(), ": tensor '", key,
@@ -10755,6 +10961,7 @@ inline vit_weights load_vit_weights(const std::string& path, const vit_config* c
 // #include "zoa/nn/linear.hpp"
 // #include "zoa/nn/mlp.hpp"
 // #include "zoa/nn/patch_embed.hpp"
+// #include "zoa/nn/scratch.hpp"
 // #include "zoa/quant/presets.hpp"
 
 namespace zoa::models {
@@ -10933,12 +11140,15 @@ public:
         else
             out.shifted_logits = xt::xtensor<float, 2>();
 
-        aligned_buffer<float> x(rows * D), h(rows * D), a(rows * D);
-        embed(batch.data(), B, req.prompt, P, x.data(), ctx);
+        // per-thread buffers reused across forwards (nn/scratch.hpp)
+        float* const x = nn::thread_scratch<float>(nn::scratch_slot::model_x, rows * D);
+        float* const h = nn::thread_scratch<float>(nn::scratch_slot::model_h, rows * D);
+        float* const a = nn::thread_scratch<float>(nn::scratch_slot::model_a, rows * D);
+        embed(batch.data(), B, req.prompt, P, x, ctx);
         if (req.embedding_stats) {
             out.embed_mean.resize(D);
             out.embed_var.resize(D);
-            kernels::token_mean_var(x.data(), B, T, D, 1 + P, out.embed_mean.data(), out.embed_var.data(), ctx);
+            kernels::token_mean_var(x, B, T, D, 1 + P, out.embed_mean.data(), out.embed_var.data(), ctx);
         } else {
             out.embed_mean.clear();
             out.embed_var.clear();
@@ -10954,19 +11164,19 @@ public:
         float* feats = out.features.data();
         for (std::size_t i = 0; i < depth; ++i) {
             const block& blk = blocks_[i];
-            blk.norm1.forward(x.data(), rows, h.data(), ctx, w1[i], b1[i]);
+            blk.norm1.forward(x, rows, h, ctx, w1[i], b1[i]);
             if (i > 0)
                 for (std::size_t b = 0; b < B; ++b)
-                    std::memcpy(feats + b * depth * D + (i - 1) * D, h.data() + b * T * D, D * sizeof(float));
-            blk.attn.forward(h.data(), B, T, a.data(), ctx, exec_);
-            add_inplace(x.data(), a.data(), rows * D, ctx);
-            blk.norm2.forward(x.data(), rows, h.data(), ctx, w2[i], b2[i]);
-            blk.mlp.forward(h.data(), rows, a.data(), ctx, exec_);
-            add_inplace(x.data(), a.data(), rows * D, ctx);
+                    std::memcpy(feats + b * depth * D + (i - 1) * D, h + b * T * D, D * sizeof(float));
+            blk.attn.forward(h, B, T, a, ctx, exec_);
+            add_inplace(x, a, rows * D, ctx);
+            blk.norm2.forward(x, rows, h, ctx, w2[i], b2[i]);
+            blk.mlp.forward(h, rows, a, ctx, exec_);
+            add_inplace(x, a, rows * D, ctx);
         }
         // final norm on the class tokens only (the head reads nothing else)
         std::vector<float> cls(B * D), last(B * D);
-        for (std::size_t b = 0; b < B; ++b) std::memcpy(cls.data() + b * D, x.data() + b * T * D, D * sizeof(float));
+        for (std::size_t b = 0; b < B; ++b) std::memcpy(cls.data() + b * D, x + b * T * D, D * sizeof(float));
         norm_.forward(cls.data(), B, last.data(), ctx);
         for (std::size_t b = 0; b < B; ++b)
             std::memcpy(feats + b * depth * D + (depth - 1) * D, last.data() + b * D, D * sizeof(float));

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -171,7 +172,11 @@ inline resnet_tensors read_resnet_tensors(const io::safetensors_file& f, const r
             require(t.dtype == io::dtype::f32 || t.dtype == io::dtype::f16 || t.dtype == io::dtype::bf16,
                     error_code::format, f.path(), ": tensor '", s.key, "' has dtype ", io::to_string(t.dtype),
                     ", expected F32, F16 or BF16", weight ? " (or U8 codes of a calibrated model)" : "");
-            out.floats[s.key] = f.to_f32(s.key);
+            std::vector<float> v = f.to_f32(s.key);  // NaN/Inf would poison every prediction: refuse it here
+            for (std::size_t i = 0; i < v.size(); ++i)
+                require(std::isfinite(v[i]), error_code::format, f.path(), ": tensor '", s.key, "' element ", i, " is ",
+                        v[i], ", weights and BatchNorm statistics must be finite");
+            out.floats[s.key] = std::move(v);
         }
         ++report.loaded;
     }

@@ -3,6 +3,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -210,7 +211,13 @@ inline vit_weights load_vit_weights(const io::safetensors_file& f, const vit_con
         f.expect_shape(key, shape);
         used.insert(key);
         const io::tensor_info& t = f.info(key);
-        if (t.dtype != io::dtype::i8) return f.to_f32(key);
+        if (t.dtype != io::dtype::i8) {  // a NaN/Inf weight would turn every prediction into NaN: refuse it here
+            std::vector<float> v = f.to_f32(key);
+            for (std::size_t i = 0; i < v.size(); ++i)
+                require(std::isfinite(v[i]), error_code::format, f.path(), ": tensor '", key, "' element ", i, " is ",
+                        v[i], ", weights must be finite");
+            return v;
+        }
         const std::string module = detail::quant_module_of(timm);
         const auto m = w.quant.modules.find(module);
         require(!module.empty() && m != w.quant.modules.end(), error_code::format, f.path(), ": tensor '", key,

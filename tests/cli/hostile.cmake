@@ -1,0 +1,73 @@
+# zoa — the CLI on hostile and degenerate inputs: every failure exits 2 with exactly one line on stderr naming
+# what was wrong; more threads than cores and a batch of one work. Files come from make_hostile.py.
+# Usage: cmake -DZOA=<bin/zoa> -DPYTHON=<python3> -DFIXTURES=<tests/fixtures> -DRESNET=<fmnist_resnet.safetensors>
+#              -DWORK=<dir> -P hostile.cmake
+file(REMOVE_RECURSE ${WORK})
+execute_process(COMMAND ${PYTHON} ${CMAKE_CURRENT_LIST_DIR}/make_hostile.py ${FIXTURES} ${WORK} RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "make_hostile.py failed (${rc})")
+endif()
+set(VIT ${FIXTURES}/models/vit_tiny_timm.safetensors)
+set(IMG ${FIXTURES}/images/decode/rgb.png)
+set(failures 0)
+
+# expect_fail(<name> <substring of the message> <args...>): exit 2, one stderr line containing the substring
+function(expect_fail name expected)
+  execute_process(COMMAND ${ZOA} ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  string(REGEX MATCHALL "\n" nl "${err}")
+  list(LENGTH nl lines)
+  string(FIND "${err}" "${expected}" at)
+  if(NOT rc EQUAL 2 OR NOT lines EQUAL 1 OR at EQUAL -1)
+    message(SEND_ERROR "${name}: expected exit 2 and one stderr line containing '${expected}', got exit ${rc}, "
+                       "${lines} line(s): ${err}")
+  else()
+    string(STRIP "${err}" err)
+    message(STATUS "ok ${name}: ${err}")
+  endif()
+endfunction()
+
+expect_fail(truncated_file "file truncated?" info ${WORK}/truncated.safetensors)
+expect_fail(overlapping_tensors "overlap" info ${WORK}/overlap.safetensors)
+expect_fail(aliased_tensors "alias" info ${WORK}/aliased.safetensors)
+expect_fail(oversized_header "exceeds the" info ${WORK}/huge_header.safetensors)
+expect_fail(size_disagrees_with_dtype "needs 4" info ${WORK}/wrong_dtype_size.safetensors)
+expect_fail(missing_file "missing.safetensors: cannot open" info ${WORK}/missing.safetensors)
+expect_fail(directory_as_model "" info ${WORK}/empty_dir)
+expect_fail(nan_weight "blocks.1.attn.qkv.weight' element 7 is nan" predict --weights ${WORK}/vit_nan.safetensors ${IMG})
+expect_fail(image_not_decodable "broken.png: cannot decode image" predict --weights ${VIT} ${WORK}/broken.png)
+expect_fail(image_empty "the file is empty" predict --weights ${VIT} ${WORK}/empty.png)
+expect_fail(image_not_an_image "text.jpg: cannot decode image" predict --weights ${VIT} ${WORK}/text.jpg)
+expect_fail(image_missing "no such file" predict --weights ${VIT} ${WORK}/missing.png)
+expect_fail(threads_zero "--threads" predict --weights ${VIT} --threads 0 ${IMG})
+expect_fail(threads_absurd "--threads" predict --weights ${VIT} --threads 100000 ${IMG})
+expect_fail(unknown_command "unknown command" frobnicate)
+
+# more threads than cores: the same logits as one thread
+execute_process(COMMAND ${ZOA} predict --weights ${VIT} --threads 1 ${IMG} RESULT_VARIABLE rc1 OUTPUT_VARIABLE o1)
+execute_process(COMMAND ${ZOA} predict --weights ${VIT} --threads 64 ${IMG} RESULT_VARIABLE rc64 OUTPUT_VARIABLE o64)
+if(NOT rc1 EQUAL 0 OR NOT rc64 EQUAL 0 OR NOT o1 STREQUAL o64 OR o1 STREQUAL "")
+  message(SEND_ERROR "--threads 64 vs 1: exit ${rc64}/${rc1}, '${o64}' vs '${o1}'")
+else()
+  message(STATUS "ok threads_64_equals_1")
+endif()
+
+if(EXISTS /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz)
+  set(S stream --weights ${RESNET} --method zoa --limit 8 --source-images 16)
+  expect_fail(stream_empty_folder "no class subdirectories" ${S} --data ${WORK}/empty_dir)
+  expect_fail(stream_undecodable_folder "cannot decode image" ${S} --data ${WORK}/broken_folder)
+  expect_fail(stream_batch_zero "--batch" ${S} --data fmnist --batch 0)
+  expect_fail(stream_rounds_zero "--rounds" ${S} --data fmnist --rounds 0)
+  expect_fail(stream_unknown_corruption "nope" ${S} --data fmnist-c:nope:5)
+  expect_fail(stream_bad_severity "severity" ${S} --data fmnist-c:fog:9)
+  expect_fail(stream_threads_zero "--threads" ${S} --data fmnist --threads 0)
+  # a batch of one: ZOA runs, no batch has a non-finite logit, nothing is skipped
+  execute_process(COMMAND ${ZOA} ${S} --data fmnist --batch 1 --threads 3
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0 OR NOT out MATCHES "images=8 accuracy=[0-9.]+ forwards_per_batch=2.00 ms_per_batch=[0-9.]+ bank=[0-9]+ skipped=0 nonfinite_batches=0")
+    message(SEND_ERROR "stream --batch 1: exit ${rc}: ${out} ${err}")
+  else()
+    message(STATUS "ok stream_batch_of_one")
+  endif()
+else()
+  message(STATUS "SKIP the stream cases: Debian's dataset-fashion-mnist is not installed")
+endif()

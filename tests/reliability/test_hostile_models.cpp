@@ -1,0 +1,200 @@
+// zoa — hostile and degenerate inputs to models and adapters: NaN/Inf weights, constant images, a batch of one,
+// NaN batches mid-stream, mismatched source statistics, thread counts of 0 and above the core count
+// SPDX-License-Identifier: MIT
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+#include <thread>
+#include <vector>
+
+#include "reliability_util.hpp"
+#include "zoa/adapt/baselines.hpp"
+#include "zoa/adapt/foa_adapter.hpp"
+#include "zoa/adapt/state_io.hpp"
+#include "zoa/adapt/zoa_adapter.hpp"
+#include "zoa/core/execution.hpp"
+
+namespace {
+
+const rel::vit32& vit() {
+    static const rel::vit32 m = rel::vit32::load(rel::vit_file());
+    return m;
+}
+const rel::resnet32& resnet() {
+    static const rel::resnet32 m = rel::resnet32::load(rel::resnet_file());
+    return m;
+}
+
+template <class Model>
+zoa::adapt::source_statistics source_of(const Model& m, std::size_t hw, bool batch_stats) {
+    zoa::adapt::forward_request req;
+    req.batch_statistics = batch_stats;
+    const std::vector<rel::batch4> clean{rel::batch(8, 3, hw, hw, 11), rel::batch(8, 3, hw, hw, 12)};
+    return zoa::adapt::compute_source_statistics(m, clean, req);
+}
+
+constexpr float nan_v = std::numeric_limits<float>::quiet_NaN();
+constexpr float inf_v = std::numeric_limits<float>::infinity();
+
+}  // namespace
+
+TEST_CASE("NaN or Inf weights are refused at load time, naming the file, tensor and element") {
+    for (float bad : {nan_v, inf_v, -inf_v}) {
+        CAPTURE(bad);
+        const auto vf = rel::with_value(rel::vit_file(), "blocks.2.mlp.fc1.weight", 17, bad);
+        const std::string ve = rel::error_of([&] { (void)rel::vit32(zoa::models::load_vit_weights(vf)); });
+        CHECK(rel::contains(ve, "blocks.2.mlp.fc1.weight"));
+        CHECK(rel::contains(ve, "element 17"));
+        CHECK(rel::contains(ve, "finite"));
+        const auto rf = rel::with_value(rel::resnet_file(), "layer1.0.bn1.running_var", 2, bad);
+        const std::string re = rel::error_of([&] { (void)rel::resnet32::from_file(rf); });
+        CHECK(rel::contains(re, "layer1.0.bn1.running_var"));
+        CHECK(rel::contains(re, "element 2"));
+    }
+}
+
+TEST_CASE("constant (zero-variance) images give finite logits and finite ZOA updates, ViT and ResNet") {
+    for (float level : {0.0f, 1.0f, -3.0f}) {
+        CAPTURE(level);
+        rel::batch4 flat = rel::batch4::from_shape({4, 3, 16, 16});
+        flat.fill(level);
+        CHECK(rel::all_finite(vit().predict(flat)));
+        CHECK(rel::all_finite(resnet().predict(flat)));
+        zoa::adapt::zoa_adapter<rel::vit32> za(
+            vit(), zoa::adapt::zoa_options::paper(zoa::adapt::model_family::vit, 4), source_of(vit(), 16, false));
+        zoa::adapt::zoa_adapter<rel::resnet32> zr(
+            resnet(), zoa::adapt::zoa_options::paper(zoa::adapt::model_family::resnet, 4),
+            source_of(resnet(), 16, true));
+        for (int step = 0; step < 2; ++step) {
+            CHECK(rel::all_finite(za.predict_and_adapt(flat)));
+            CHECK(rel::all_finite(zr.predict_and_adapt(flat)));
+        }
+        for (float v : za.effective_parameters()) CHECK(std::isfinite(v));
+        for (float v : zr.effective_parameters()) CHECK(std::isfinite(v));
+    }
+}
+
+TEST_CASE("a batch of one image: ZOA and FOA give finite predictions on the ViT and the ResNet") {
+    const rel::batch4 one = rel::batch(1, 3, 16, 16, 5);
+    zoa::adapt::zoa_adapter<rel::vit32> za(vit(), zoa::adapt::zoa_options::paper(zoa::adapt::model_family::vit, 1),
+                                           source_of(vit(), 16, false));
+    zoa::adapt::zoa_adapter<rel::resnet32> zr(
+        resnet(), zoa::adapt::zoa_options::paper(zoa::adapt::model_family::resnet, 1), source_of(resnet(), 16, true));
+    zoa::adapt::foa_options fo;
+    fo.popsize = 4;
+    zoa::adapt::foa_adapter<rel::vit32> fa(vit(), fo, source_of(vit(), 16, false));
+    for (int step = 0; step < 3; ++step) {
+        CAPTURE(step);
+        const auto& a = za.predict_and_adapt(one);
+        CHECK((a.shape(0) == 1 && rel::all_finite(a)));
+        const auto& r = zr.predict_and_adapt(one);
+        CHECK((r.shape(0) == 1 && rel::all_finite(r)));
+        CHECK(rel::all_finite(fa.predict_and_adapt(one)));
+    }
+    CHECK(za.stats().skipped_updates == 0);
+    CHECK(zr.stats().skipped_updates == 0);
+}
+
+TEST_CASE("a NaN batch mid-stream: ZOA and FOA skip the update, keep their state and recover") {
+    const rel::batch4 a = rel::batch(4, 3, 16, 16, 21), b = rel::batch(4, 3, 16, 16, 22);
+    rel::batch4 poisoned = a;
+    poisoned(2, 1, 3, 4) = nan_v;
+
+    zoa::adapt::zoa_adapter<rel::vit32> za(vit(), zoa::adapt::zoa_options::paper(zoa::adapt::model_family::vit, 4),
+                                           source_of(vit(), 16, false));
+    zoa::adapt::zoa_adapter<rel::resnet32> zr(
+        resnet(), zoa::adapt::zoa_options::paper(zoa::adapt::model_family::resnet, 4), source_of(resnet(), 16, true));
+    za.predict_and_adapt(a);
+    zr.predict_and_adapt(a);
+    const auto theta_a = za.effective_parameters(), theta_r = zr.effective_parameters();
+    const auto bank_a = za.stats().bank_size;
+    za.predict_and_adapt(poisoned);
+    zr.predict_and_adapt(poisoned);
+    CHECK(za.stats().skipped_updates == 1);
+    CHECK(zr.stats().skipped_updates == 1);
+    CHECK(za.effective_parameters() == theta_a);  // nothing learnt from the bad batch
+    CHECK(zr.effective_parameters() == theta_r);
+    CHECK(za.stats().bank_size == bank_a);
+    for (int step = 0; step < 2; ++step) {
+        CHECK(rel::all_finite(za.predict_and_adapt(b)));
+        CHECK(rel::all_finite(zr.predict_and_adapt(b)));
+    }
+    CHECK(za.stats().skipped_updates == 1);
+    for (float v : za.effective_parameters()) CHECK(std::isfinite(v));
+    for (float v : zr.effective_parameters()) CHECK(std::isfinite(v));
+
+    zoa::adapt::foa_options fo;
+    fo.popsize = 4;
+    zoa::adapt::foa_adapter<rel::vit32> fa(vit(), fo, source_of(vit(), 16, false));
+    fa.predict_and_adapt(a);
+    fa.predict_and_adapt(poisoned);
+    CHECK(fa.stats().skipped_updates == 1);
+    CHECK(rel::all_finite(fa.predict_and_adapt(b)));
+    CHECK(fa.stats().skipped_updates == 1);
+}
+
+TEST_CASE("mismatched source statistics are refused: other model, wrong groups, NaN or negative std in a file") {
+    const auto sv = source_of(vit(), 16, false), sr = source_of(resnet(), 16, true);
+    const auto opt = zoa::adapt::zoa_options::paper(zoa::adapt::model_family::vit, 4);
+    const std::string e1 = rel::error_of([&] { zoa::adapt::zoa_adapter<rel::vit32> z(vit(), opt, sr); });
+    CHECK(rel::contains(e1, "source statistics have"));
+    zoa::adapt::source_statistics empty;
+    CHECK(rel::contains(rel::error_of([&] { zoa::adapt::zoa_adapter<rel::vit32> z(vit(), opt, empty); }),
+                        "source statistics are required"));
+    CHECK_THROWS_AS((zoa::adapt::foa_adapter<rel::vit32>(vit(), zoa::adapt::foa_options{}, sr)), zoa::error);
+    for (float bad : {nan_v, inf_v, -1.0f}) {
+        CAPTURE(bad);
+        zoa::io::safetensors_writer w;
+        std::vector<float> std_v = sv.std;
+        std_v[3] = bad;
+        w.add("mean", {sv.mean.size()}, sv.mean);
+        w.add("std", {std_v.size()}, std_v);
+        const std::vector<std::int64_t> groups(sv.groups.begin(), sv.groups.end());
+        w.add("groups", {groups.size()}, groups);
+        w.set_metadata("zoa.kind", "source_statistics");
+        const auto f = zoa::io::safetensors_file::from_bytes("stats.safetensors", w.to_bytes());
+        const std::string e = rel::error_of([&] { (void)zoa::adapt::load_source_statistics(f); });
+        CHECK(rel::contains(e, "stats.safetensors"));
+        CHECK(rel::contains(e, "entry 3"));
+    }
+}
+
+TEST_CASE("adapter state with a NaN or from another model is refused") {
+    zoa::adapt::zoa_adapter<rel::vit32> za(vit(), zoa::adapt::zoa_options::paper(zoa::adapt::model_family::vit, 4),
+                                           source_of(vit(), 16, false));
+    za.predict_and_adapt(rel::batch(4, 3, 16, 16, 31));
+    auto s = za.snapshot();
+    s.epsilon[5] = nan_v;
+    zoa::io::safetensors_writer w;
+    for (const auto& [name, v] : {std::pair<const char*, const std::vector<float>*>{"alpha", &s.alpha},
+                                  {"deltas", &s.deltas}, {"epsilon", &s.epsilon}, {"similarity", &s.similarity},
+                                  {"sgd_buffer", &s.sgd_buffer}, {"hist", &s.hist}, {"domain_mean", &s.domain_mean},
+                                  {"domain_var", &s.domain_var}})
+        w.add(name, {v->size()}, *v);
+    w.add("counters", {4}, std::vector<std::int64_t>{1, 2, 0, 0});
+    w.set_metadata("zoa.kind", "zoa_state");
+    const auto f = zoa::io::safetensors_file::from_bytes("state.safetensors", w.to_bytes());
+    const std::string e = rel::error_of([&] { (void)zoa::adapt::load_zoa_state(f); });
+    CHECK(rel::contains(e, "'epsilon' entry 5"));
+    // a ResNet adapter's state does not fit the ViT adapter
+    zoa::adapt::zoa_adapter<rel::resnet32> zr(
+        resnet(), zoa::adapt::zoa_options::paper(zoa::adapt::model_family::resnet, 4), source_of(resnet(), 16, true));
+    zr.predict_and_adapt(rel::batch(4, 3, 16, 16, 32));
+    CHECK_THROWS_AS(za.restore(zr.snapshot()), zoa::error);
+}
+
+TEST_CASE("thread counts: 0 is refused, more threads than cores give bit-identical results") {
+    CHECK(rel::contains(rel::error_of([] { zoa::execution_context c(0); }), "thread count must be >= 1"));
+    rel::vit32 v = rel::vit32::load(rel::vit_file());
+    rel::resnet32 r = rel::resnet32::load(rel::resnet_file());
+    CHECK_THROWS_AS(v.set_threads(0), zoa::error);
+    CHECK_THROWS_AS(r.set_threads(0), zoa::error);
+    const rel::batch4 x = rel::batch(5, 3, 16, 16, 41);
+    const auto v1 = v.predict(x), r1 = r.predict(x);
+    const std::size_t many = 4 * std::max(1u, std::thread::hardware_concurrency()) + 3;
+    v.set_threads(many);
+    r.set_threads(many);
+    CHECK(v.predict(x) == v1);
+    CHECK(r.predict(x) == r1);
+}
