@@ -5890,6 +5890,7 @@ ZOA_DETAIL_AVX512_WARNINGS_END
 // #include "zoa/core/error.hpp"
 // #include "zoa/core/execution.hpp"
 // #include "zoa/kernels/gemm_f32.hpp"
+// #include "zoa/kernels/detail/elementwise_simd.hpp"
 // #include "zoa/kernels/gemm_q8.hpp"
 // #include "zoa/kernels/quantize.hpp"
 // #include "zoa/kernels/softmax.hpp"
@@ -6233,6 +6234,8 @@ using linear_for = std::conditional_t<Bits::quantized, qlinear<Bits>, linear>;
 // #include "zoa/quant/fake_quant.hpp"
 // #include "zoa/quant/param_tensors.hpp"
 
+ZOA_DETAIL_AVX512_WARNINGS_BEGIN
+
 namespace zoa::nn {
 
 /// timm Attention over a batch of token sequences x [B, T, D] (rows contiguous), H heads of hd = D/H:
@@ -6499,6 +6502,8 @@ private:
 };
 
 }  // namespace zoa::nn
+
+ZOA_DETAIL_AVX512_WARNINGS_END
 // ---- end zoa/nn/attention.hpp
 // #include "zoa/nn/batch_norm.hpp"
 // ---- begin zoa/nn/batch_norm.hpp
@@ -7037,9 +7042,9 @@ private:
 // #include "zoa/kernels/gemm_f32.hpp"
 // #include "zoa/kernels/pack_f32.hpp"
 // #include "zoa/nn/linear.hpp"
+// #include "zoa/nn/scratch.hpp"
 // #include "zoa/quant/fake_quant.hpp"
 // #include "zoa/quant/param_tensors.hpp"
-// #include "zoa/nn/scratch.hpp"
 
 namespace zoa::nn {
 

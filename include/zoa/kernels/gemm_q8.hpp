@@ -16,6 +16,7 @@
 #include "zoa/kernels/output_stage.hpp"
 #include "zoa/kernels/pack.hpp"
 #include "zoa/kernels/x86/gemm_q8_avx2.hpp"
+#include "zoa/kernels/x86/gemm_q8_avx512.hpp"
 
 namespace zoa::kernels {
 
@@ -199,10 +200,37 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
         }
     };
     // Two 4-row tiles (rows i..i+7, the second possibly ragged) in one VNNI microkernel call.
+    // With 512-bit VNNI compiled in, P (1 or 2) panels at once: panels p..p+P−1, rows i..i+7.
+    [[maybe_unused]] auto tile8_512 = [&](const std::uint8_t* a_blk, const std::int32_t* row_sums, std::size_t r0,
+                                          std::size_t i, std::size_t rows, std::size_t p, auto panels_tag) {
+        constexpr int P = decltype(panels_tag)::value;
+#if defined(__AVX2__) && defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512VL__)
+        if constexpr (plan::vnni && has_avx2_v<Arch>) {
+            x86::tile_4x16 t[2 * P];
+            const std::int8_t* b[P];
+            for (int j = 0; j < P; ++j) b[j] = w.panel_s8(p + static_cast<std::size_t>(j));
+            x86::kernel_vnni512_8x16p<P>(a_blk + i * kp, b, kp, t);
+            for (int j = 0; j < P; ++j) {
+                const std::size_t n0 = (p + static_cast<std::size_t>(j)) * 16, ncols = std::min<std::size_t>(16, n - n0);
+                x86::correct(t[2 * j], col_term.data() + n0, w.centred_zero_points() + n0,
+                             row_term ? row_sums + i : nullptr);
+                x86::correct(t[2 * j + 1], col_term.data() + n0, w.centred_zero_points() + n0,
+                             row_term ? row_sums + i + 4 : nullptr);
+                x86::store_tile(stage, cols, t[2 * j], r0 + i, n0, 4, ncols);
+                x86::store_tile(stage, cols, t[2 * j + 1], r0 + i + 4, n0, std::min<std::size_t>(4, rows - i - 4), ncols);
+            }
+        }
+#else
+        (void)a_blk, (void)row_sums, (void)r0, (void)i, (void)rows, (void)p;
+#endif
+    };
     [[maybe_unused]] auto tile8 = [&](const std::uint8_t* a_blk, const std::int32_t* row_sums, std::size_t r0,
                                       std::size_t i, std::size_t rows, std::size_t p) {
 #if defined(__AVXVNNI__) || (defined(__AVX512VNNI__) && defined(__AVX512VL__))
-        if constexpr (plan::vnni && has_avx2_v<Arch>) {
+        if constexpr (plan::vnni && has_avx2_v<Arch> && x86::vnni512_compiled) {
+            tile8_512(a_blk, row_sums, r0, i, rows, p, std::integral_constant<int, 1>{});
+            return;
+        } else if constexpr (plan::vnni && has_avx2_v<Arch>) {
             const std::size_t n0 = p * 16, ncols = std::min<std::size_t>(16, n - n0);
             x86::tile_4x16 t0, t1;
             x86::kernel_dpbusd_8x16(a_blk + i * kp, w.panel_s8(p), kp, t0, t1);
@@ -231,9 +259,20 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
             pack_a<plan, Arch>(src, r0, rows, k, kp, za, scratch.a.data(), scratch.row_sums.data());
             for (std::size_t g0 = p0; g0 < p1; g0 += group)
                 for (std::size_t i = 0; i < rows; i += step)
-                    for (std::size_t p = g0; p < std::min(p1, g0 + group); ++p) {
-                        if (step == 8 && i + 4 < rows) tile8(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p);
-                        else tile(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p);
+                    for (std::size_t p = g0, pe = std::min(p1, g0 + group); p < pe; ++p) {
+                        if (step == 8 && i + 4 < rows) {
+                            if constexpr (plan::vnni && has_avx2_v<Arch> && x86::vnni512_compiled) {
+                                if (p + 1 < pe) {  // two panels per call: 16 zmm accumulators
+                                    tile8_512(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p,
+                                              std::integral_constant<int, 2>{});
+                                    ++p;
+                                    continue;
+                                }
+                            }
+                            tile8(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p);
+                        } else {
+                            tile(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p);
+                        }
                     }
         }
     };

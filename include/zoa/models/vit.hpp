@@ -27,6 +27,7 @@
 #include "zoa/nn/linear.hpp"
 #include "zoa/nn/mlp.hpp"
 #include "zoa/nn/patch_embed.hpp"
+#include "zoa/nn/scratch.hpp"
 #include "zoa/quant/presets.hpp"
 
 namespace zoa::models {
@@ -205,12 +206,15 @@ public:
         else
             out.shifted_logits = xt::xtensor<float, 2>();
 
-        aligned_buffer<float> x(rows * D), h(rows * D), a(rows * D);
-        embed(batch.data(), B, req.prompt, P, x.data(), ctx);
+        // per-thread buffers reused across forwards (nn/scratch.hpp)
+        float* const x = nn::thread_scratch<float>(nn::scratch_slot::model_x, rows * D);
+        float* const h = nn::thread_scratch<float>(nn::scratch_slot::model_h, rows * D);
+        float* const a = nn::thread_scratch<float>(nn::scratch_slot::model_a, rows * D);
+        embed(batch.data(), B, req.prompt, P, x, ctx);
         if (req.embedding_stats) {
             out.embed_mean.resize(D);
             out.embed_var.resize(D);
-            kernels::token_mean_var(x.data(), B, T, D, 1 + P, out.embed_mean.data(), out.embed_var.data(), ctx);
+            kernels::token_mean_var(x, B, T, D, 1 + P, out.embed_mean.data(), out.embed_var.data(), ctx);
         } else {
             out.embed_mean.clear();
             out.embed_var.clear();
@@ -226,19 +230,19 @@ public:
         float* feats = out.features.data();
         for (std::size_t i = 0; i < depth; ++i) {
             const block& blk = blocks_[i];
-            blk.norm1.forward(x.data(), rows, h.data(), ctx, w1[i], b1[i]);
+            blk.norm1.forward(x, rows, h, ctx, w1[i], b1[i]);
             if (i > 0)
                 for (std::size_t b = 0; b < B; ++b)
-                    std::memcpy(feats + b * depth * D + (i - 1) * D, h.data() + b * T * D, D * sizeof(float));
-            blk.attn.forward(h.data(), B, T, a.data(), ctx, exec_);
-            add_inplace(x.data(), a.data(), rows * D, ctx);
-            blk.norm2.forward(x.data(), rows, h.data(), ctx, w2[i], b2[i]);
-            blk.mlp.forward(h.data(), rows, a.data(), ctx, exec_);
-            add_inplace(x.data(), a.data(), rows * D, ctx);
+                    std::memcpy(feats + b * depth * D + (i - 1) * D, h + b * T * D, D * sizeof(float));
+            blk.attn.forward(h, B, T, a, ctx, exec_);
+            add_inplace(x, a, rows * D, ctx);
+            blk.norm2.forward(x, rows, h, ctx, w2[i], b2[i]);
+            blk.mlp.forward(h, rows, a, ctx, exec_);
+            add_inplace(x, a, rows * D, ctx);
         }
         // final norm on the class tokens only (the head reads nothing else)
         std::vector<float> cls(B * D), last(B * D);
-        for (std::size_t b = 0; b < B; ++b) std::memcpy(cls.data() + b * D, x.data() + b * T * D, D * sizeof(float));
+        for (std::size_t b = 0; b < B; ++b) std::memcpy(cls.data() + b * D, x + b * T * D, D * sizeof(float));
         norm_.forward(cls.data(), B, last.data(), ctx);
         for (std::size_t b = 0; b < B; ++b)
             std::memcpy(feats + b * depth * D + (depth - 1) * D, last.data() + b * D, D * sizeof(float));

@@ -10,16 +10,22 @@
 #include <utility>
 #include <vector>
 
+#include <xsimd/xsimd.hpp>
+
 #include "zoa/core/aligned_buffer.hpp"
 #include "zoa/core/error.hpp"
 #include "zoa/core/execution.hpp"
 #include "zoa/kernels/gemm_f32.hpp"
+#include "zoa/kernels/detail/elementwise_simd.hpp"
 #include "zoa/kernels/gemm_q8.hpp"
 #include "zoa/kernels/quantize.hpp"
 #include "zoa/kernels/softmax.hpp"
 #include "zoa/nn/linear.hpp"
+#include "zoa/nn/scratch.hpp"
 #include "zoa/quant/fake_quant.hpp"
 #include "zoa/quant/param_tensors.hpp"
+
+ZOA_DETAIL_AVX512_WARNINGS_BEGIN
 
 namespace zoa::nn {
 
@@ -68,25 +74,27 @@ public:
                  quant_exec mode = quant_exec::integer) const {
         const std::size_t rows = batch * tokens;
         if (rows == 0) return;
-        aligned_buffer<float> qkv(rows * 3 * dim_), merged(rows * dim_);
+        float* const qkv = thread_scratch<float>(scratch_slot::layer_0, rows * 3 * dim_);
+        float* const merged = thread_scratch<float>(scratch_slot::layer_1, rows * dim_);
         if constexpr (Bits::quantized) {
-            qkv_.forward(x, rows, qkv.data(), ctx, mode);
-            aligned_buffer<std::int8_t> codes(rows * 3 * dim_);
-            kernels::quantize_per_channel(qkv.data(), codes.data(), rows, 3 * heads_, head_dim_, qkv_scale_.data(),
-                                          nullptr, int(a_range::min), int(a_range::max), ctx);
+            qkv_.forward(x, rows, qkv, ctx, mode);
+            const std::size_t n = rows * 3 * dim_;
+            std::int8_t* const codes = thread_scratch<std::int8_t>(scratch_slot::layer_2, n);
+            kernels::quantize_per_channel(qkv, codes, rows, 3 * heads_, head_dim_, qkv_scale_.data(), nullptr,
+                                          int(a_range::min), int(a_range::max), ctx);
             if (mode == quant_exec::simulated) {
-                for (std::size_t i = 0; i < codes.size(); ++i)
+                for (std::size_t i = 0; i < n; ++i)
                     qkv[i] = static_cast<float>(codes[i]) * qkv_scale_[(i / head_dim_) % (3 * heads_)];
-                core_f32(qkv.data(), merged.data(), batch, tokens, ctx, true);
+                core_f32(qkv, merged, batch, tokens, ctx, true);
             } else {
-                core_q8(codes.data(), merged.data(), batch, tokens, ctx);
+                core_q8(codes, merged, batch, tokens, ctx);
             }
-            proj_.forward(merged.data(), rows, y, ctx, mode);
+            proj_.forward(merged, rows, y, ctx, mode);
         } else {
             (void)mode;
-            qkv_.forward(x, rows, qkv.data(), ctx);
-            core_f32(qkv.data(), merged.data(), batch, tokens, ctx, false);
-            proj_.forward(merged.data(), rows, y, ctx);
+            qkv_.forward(x, rows, qkv, ctx);
+            core_f32(qkv, merged, batch, tokens, ctx, false);
+            proj_.forward(merged, rows, y, ctx);
         }
     }
 
@@ -191,6 +199,35 @@ private:
         });
     }
 
+    // The post-softmax twin codes of n probabilities (no NaN): exactly quant::encode_post_softmax per element,
+    //   high = clamp(round(clamp(p, split, 1)·q), 0, q),  low = clamp(round(clamp(p, 0, split) / Δ_low), 0, q),
+    // with q = 2^(b−1) − 1 and round = round-half-even (nearbyint in the default rounding mode), on SIMD vectors.
+    static void encode_softmax_twin(const float* p, std::size_t n, float split, int bits, std::int8_t* hi,
+                                    std::int8_t* lo) {
+        using fb = xsimd::batch<float, default_arch>;
+        constexpr std::size_t w = fb::size;
+        const float q = static_cast<float>((1 << (bits - 1)) - 1), low_scale = quant::post_softmax_low_scale(split, bits);
+        const fb vs(split), v1(1.0f), v0(0.0f), vq(q), vl(low_scale);
+        alignas(64) float th[w], tl[w];
+        std::size_t j = 0;
+        for (; j + w <= n; j += w) {
+            const fb x = fb::load_unaligned(p + j);
+            const fb h = xsimd::min(xsimd::max(xsimd::nearbyint(xsimd::min(xsimd::max(x, vs), v1) * vq), v0), vq);
+            const fb l = xsimd::min(xsimd::max(xsimd::nearbyint(xsimd::min(xsimd::max(x, v0), vs) / vl), v0), vq);
+            h.store_aligned(th);
+            l.store_aligned(tl);
+            for (std::size_t e = 0; e < w; ++e) {
+                hi[j + e] = static_cast<std::int8_t>(th[e]);
+                lo[j + e] = static_cast<std::int8_t>(tl[e]);
+            }
+        }
+        for (; j < n; ++j) {
+            const quant::softmax_twin_codes c = quant::encode_post_softmax(p[j], split, bits);
+            hi[j] = static_cast<std::int8_t>(c.high);
+            lo[j] = static_cast<std::int8_t>(c.low);
+        }
+    }
+
     // Integer attention core on the per-head codes of q/k/v (qkv layout) → merged [B·T × D].
     void core_q8(const std::int8_t* codes, float* merged, std::size_t batch, std::size_t tokens,
                  execution_context& ctx) const {
@@ -199,10 +236,12 @@ private:
         const quant::quant_params& a = mm2_.a();
         const bool twin = a.kind == quant::quantizer_kind::post_softmax_twin;
         ctx.parallel_for(batch * H, [&](std::size_t i0, std::size_t i1) {
-            kernels::packed_q8<a_range, a_range> kp, vp;
-            aligned_buffer<float> s(T * T);
-            aligned_buffer<std::int8_t> hi(T * T), lo(T * T);
-            aligned_buffer<std::int32_t> acc_hi(T * hd), acc_lo(T * hd);
+            thread_local kernels::packed_q8<a_range, a_range> kp, vp;  // repacked per head, storage reused
+            float* const s = thread_scratch<float>(scratch_slot::head_0, T * T);
+            std::int8_t* const hi = thread_scratch<std::int8_t>(scratch_slot::head_1, T * T);
+            std::int8_t* const lo = thread_scratch<std::int8_t>(scratch_slot::head_2, T * T);
+            std::int32_t* const acc_hi = thread_scratch<std::int32_t>(scratch_slot::head_3, T * hd);
+            std::int32_t* const acc_lo = thread_scratch<std::int32_t>(scratch_slot::head_4, T * hd);
             for (std::size_t i = i0; i < i1; ++i) {
                 const std::size_t b = i / H, h = i % H;
                 const std::int8_t* base = codes + b * T * 3 * D + h * hd;
@@ -210,12 +249,13 @@ private:
                 kp.pack(base + D, T, hd, ld, 1);
                 kernels::gemm_q8<a_range, a_range>(
                     base, T, ld, 0, kp,
-                    kernels::out_dequant{s.data(), kernels::row_major(std::ptrdiff_t(T)), dq, &dk, 1});
+                    kernels::out_dequant{s, kernels::row_major(std::ptrdiff_t(T)), dq, &dk, 1});
                 for (std::size_t j = 0; j < T * T; ++j) s[j] *= scale_;
-                kernels::softmax(s.data(), s.data(), T, T, ctx);
-                for (std::size_t j = 0; j < T * T; ++j)
-                    require(!std::isnan(s[j]), error_code::numeric, "attention: NaN attention probability (image ", b,
-                            ", head ", h, "); integer codes cannot carry NaN");
+                kernels::softmax(s, s, T, T, ctx);
+                bool nan = false;
+                for (std::size_t j = 0; j < T * T; ++j) nan |= std::isnan(s[j]);
+                require(!nan, error_code::numeric, "attention: NaN attention probability (image ", b, ", head ", h,
+                        "); integer codes cannot carry NaN");
                 vp.pack(base + 2 * D, hd, T, 1, ld);
                 float* out = merged + b * T * D + h * hd;
                 const auto out_layout = kernels::row_major(static_cast<std::ptrdiff_t>(D));
@@ -223,20 +263,16 @@ private:
                     const float da = group_scale(a, h);
                     for (std::size_t j = 0; j < T * T; ++j)
                         hi[j] = static_cast<std::int8_t>(quant::encode_symmetric(s[j], da, a.qmin(), a.qmax()));
-                    kernels::gemm_q8<a_range, a_range>(hi.data(), T, std::ptrdiff_t(T), 0, vp,
+                    kernels::gemm_q8<a_range, a_range>(hi, T, std::ptrdiff_t(T), 0, vp,
                                                        kernels::out_dequant{out, out_layout, da, &dv, 1});
                     continue;
                 }
-                for (std::size_t j = 0; j < T * T; ++j) {
-                    const quant::softmax_twin_codes c = quant::encode_post_softmax(s[j], a.split, a.bits);
-                    hi[j] = static_cast<std::int8_t>(c.high);
-                    lo[j] = static_cast<std::int8_t>(c.low);
-                }
+                encode_softmax_twin(s, T * T, a.split, a.bits, hi, lo);
                 const auto acc_layout = kernels::row_major(static_cast<std::ptrdiff_t>(hd));
-                kernels::gemm_q8<a_range, a_range>(hi.data(), T, std::ptrdiff_t(T), 0, vp,
-                                                   kernels::out_i32{acc_hi.data(), acc_layout});
-                kernels::gemm_q8<a_range, a_range>(lo.data(), T, std::ptrdiff_t(T), 0, vp,
-                                                   kernels::out_i32{acc_lo.data(), acc_layout});
+                kernels::gemm_q8<a_range, a_range>(hi, T, std::ptrdiff_t(T), 0, vp,
+                                                   kernels::out_i32{acc_hi, acc_layout});
+                kernels::gemm_q8<a_range, a_range>(lo, T, std::ptrdiff_t(T), 0, vp,
+                                                   kernels::out_i32{acc_lo, acc_layout});
                 const float q = static_cast<float>((1 << (a.bits - 1)) - 1);
                 const float s_hi = dv / q, s_lo = a.scale[0] * dv;
                 for (std::size_t t = 0; t < T; ++t)
@@ -257,3 +293,5 @@ private:
 };
 
 }  // namespace zoa::nn
+
+ZOA_DETAIL_AVX512_WARNINGS_END

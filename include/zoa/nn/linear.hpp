@@ -20,6 +20,7 @@
 #include "zoa/kernels/pack.hpp"
 #include "zoa/kernels/pack_f32.hpp"
 #include "zoa/kernels/quantize.hpp"
+#include "zoa/nn/scratch.hpp"
 #include "zoa/quant/bit_width.hpp"
 #include "zoa/quant/fake_quant.hpp"
 #include "zoa/quant/param_tensors.hpp"
@@ -185,30 +186,30 @@ public:
                               &ctx);
             return;
         }
-        aligned_buffer<std::int8_t> codes(n);
+        std::int8_t* const codes = thread_scratch<std::int8_t>(scratch_slot::linear_codes, n);
         const auto lda = static_cast<std::ptrdiff_t>(in_);
         const auto out_layout = kernels::row_major(static_cast<std::ptrdiff_t>(out_));
         if (in.kind == quant::quantizer_kind::uniform) {
-            kernels::quantize_per_tensor(x, codes.data(), n, in.scale[0], 0, int(a_range::min), int(a_range::max), ctx);
+            kernels::quantize_per_tensor(x, codes, n, in.scale[0], 0, int(a_range::min), int(a_range::max), ctx);
             kernels::gemm_q8<a_range, w_range>(
-                codes.data(), rows, lda, 0, w_,
+                codes, rows, lda, 0, w_,
                 kernels::out_dequant{y, out_layout, in.scale[0], w_scale_.data(), w_scale_.size(), bias_ptr()}, &ctx);
             return;
         }
         // post-GELU twin: c⁺ = clamp(round(x/Δ₊), 0, qmax−1) and c⁻ = clamp(round(x/Δ₋), −qmax, 0) as two
         // per-tensor quantizations (for x > 0, c⁻ = 0; for x ≤ 0, c⁺ = 0: exactly the twin's single code c split by
         // sign), then one GEMM per plane
-        aligned_buffer<std::int8_t> neg(n);
+        std::int8_t* const neg = thread_scratch<std::int8_t>(scratch_slot::linear_neg, n);
         const int qmax = 1 << (in.bits - 1);
-        kernels::quantize_per_tensor(x, codes.data(), n, in.scale[0], 0, 0, qmax - 1, ctx);
-        kernels::quantize_per_tensor(x, neg.data(), n, in.neg_scale, 0, -qmax, 0, ctx);
+        kernels::quantize_per_tensor(x, codes, n, in.scale[0], 0, 0, qmax - 1, ctx);
+        kernels::quantize_per_tensor(x, neg, n, in.neg_scale, 0, -qmax, 0, ctx);
         kernels::gemm_q8<a_range, w_range>(
-            codes.data(), rows, lda, 0, w_,
+            codes, rows, lda, 0, w_,
             kernels::out_dequant{y, out_layout, in.scale[0], w_scale_.data(), w_scale_.size(), bias_ptr()}, &ctx);
-        aligned_buffer<float> tmp(rows * out_);
+        float* const tmp = thread_scratch<float>(scratch_slot::linear_tmp, rows * out_);
         kernels::gemm_q8<a_range, w_range>(
-            neg.data(), rows, lda, 0, w_,
-            kernels::out_dequant{tmp.data(), out_layout, in.neg_scale, w_scale_.data(), w_scale_.size(), nullptr},
+            neg, rows, lda, 0, w_,
+            kernels::out_dequant{tmp, out_layout, in.neg_scale, w_scale_.data(), w_scale_.size(), nullptr},
             &ctx);
         ctx.parallel_for(rows, [&](std::size_t r0, std::size_t r1) {
             for (std::size_t i = r0 * out_; i < r1 * out_; ++i) y[i] += tmp[i];

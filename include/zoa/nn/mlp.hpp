@@ -11,6 +11,7 @@
 #include "zoa/core/execution.hpp"
 #include "zoa/kernels/activation.hpp"
 #include "zoa/nn/linear.hpp"
+#include "zoa/nn/scratch.hpp"
 
 namespace zoa::nn {
 
@@ -37,16 +38,17 @@ public:
     void forward(const float* x, std::size_t rows, float* y, execution_context& ctx,
                  quant_exec mode = quant_exec::integer) const {
         if (rows == 0) return;
-        aligned_buffer<float> h(rows * hidden());
+        const std::size_t n = rows * hidden();
+        float* const h = thread_scratch<float>(scratch_slot::layer_0, n);
         if constexpr (Bits::quantized)
-            fc1_.forward(x, rows, h.data(), ctx, mode);
+            fc1_.forward(x, rows, h, ctx, mode);
         else
-            fc1_.forward(x, rows, h.data(), ctx);
-        kernels::gelu(h.data(), h.data(), h.size(), ctx);
+            fc1_.forward(x, rows, h, ctx);
+        kernels::gelu(h, h, n, ctx);
         if constexpr (Bits::quantized)
-            fc2_.forward(h.data(), rows, y, ctx, mode);
+            fc2_.forward(h, rows, y, ctx, mode);
         else
-            (void)mode, fc2_.forward(h.data(), rows, y, ctx);
+            (void)mode, fc2_.forward(h, rows, y, ctx);
     }
 
     /// Input width D, hidden width, the two layers and the bytes held (packed integer weights / float parameters).

@@ -14,6 +14,7 @@
 #include "zoa/kernels/gemm_f32.hpp"
 #include "zoa/kernels/pack_f32.hpp"
 #include "zoa/nn/linear.hpp"
+#include "zoa/nn/scratch.hpp"
 #include "zoa/quant/fake_quant.hpp"
 #include "zoa/quant/param_tensors.hpp"
 
@@ -108,10 +109,10 @@ public:
                  execution_context& ctx) const {
         if (batch == 0) return;
         const std::size_t N = num_patches(), K = patch_values();
-        aligned_buffer<float> patches(batch * N * K);
-        unfold(x, batch, patches.data(), ctx);
+        float* const patches = thread_scratch<float>(scratch_slot::layer_0, batch * N * K);  // reused per thread
+        unfold(x, batch, patches, ctx);
         kernels::out_layout layout{static_cast<std::ptrdiff_t>(dim_), 1, N, static_cast<std::ptrdiff_t>(image_stride)};
-        kernels::gemm_f32(patches.data(), batch * N, static_cast<std::ptrdiff_t>(K), w_,
+        kernels::gemm_f32(patches, batch * N, static_cast<std::ptrdiff_t>(K), w_,
                           kernels::out_f32{out, layout, bias_.data()}, &ctx);
     }
 
