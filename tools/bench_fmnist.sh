@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # zoa — the Fashion-MNIST-C benchmark behind docs/results.md: for each model × precision, one continual round over
-# the 15 corruptions at severity 5 with every method, plus the clean test set; every run's raw output is kept in
-# $OUT/<model>_<precision>.txt and the Markdown tables are printed to stdout.
-# usage: tools/bench_fmnist.sh [MODELS="vit resnet"] [PRECISIONS="fp32 w8a8 w6a6 w4a4"] [LIMIT=2000] [OUT=bench-out]
+# the 15 corruptions at severity 5 with every method, the clean test set, and a 3-round continual run with the
+# knowledge bank on vs off; every run's raw output is kept in $OUT and the Markdown tables are printed to stdout.
+# usage: tools/bench_fmnist.sh   [MODELS="vit resnet"] [PRECISIONS="fp32 w8a8 w6a6 w4a4"] [LIMIT=2000] [OUT=bench-out]
+#                                [FOA="vit:w6a6 resnet:w8a8"] [BANK="vit:w6a6 resnet:w8a8"] [ROUNDS=3]
+# FOA costs 28 forward passes per batch (≈ 10 min per model × precision here), so it runs only for the
+# model:precision pairs listed in FOA ("all" = every pair). BANK lists the pairs for the bank on/off run.
+# Quantized models are calibrated once (PTQ4ViT / MQBench on 32 / 64 train images) and the calibrated file is reused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODELS=${MODELS:-"vit resnet"}
@@ -11,27 +15,54 @@ LIMIT=${LIMIT:-2000}
 OUT=${OUT:-bench-out}
 THREADS=${THREADS:-$(nproc)}
 ZOA=${ZOA:-build/bin/zoa}
+FOA=${FOA:-"vit:w6a6 resnet:w8a8"}
+BANK=${BANK:-"vit:w6a6 resnet:w8a8"}
+ROUNDS=${ROUNDS:-3}
 mkdir -p "$OUT"
 corruptions="gaussian_noise shot_noise impulse_noise defocus_blur glass_blur motion_blur zoom_blur snow frost fog brightness contrast elastic_transform pixelate jpeg_compression"
 data=$(for c in $corruptions; do printf 'fmnist-c:%s:5,' "$c"; done)
 data=${data%,}
-for m in $MODELS; do
-  methods="none,t3a,foa,zoa"
-  [ "$m" = resnet ] && methods="none,bn,t3a,foa,zoa"
-  for p in $PRECISIONS; do
-    log="$OUT/${m}_${p}.txt"
-    echo "== $m $p (methods $methods, $LIMIT images per domain) -> $log" >&2
-    "$ZOA" stream --weights "examples/assets/fmnist_${m}.safetensors" --precision "$p" --method "$methods" \
-      --data "$data" --limit "$LIMIT" --threads "$THREADS" > "$log"
+listed() { [ "$1" = all ] || [[ " $1 " == *" $2 "* ]]; }
+
+weights_for() {  # $1 model, $2 precision: the fp32 asset, or a calibrated copy made once in $OUT
+  local m=$1 p=$2 w
+  if [ "$p" = fp32 ]; then echo "examples/assets/fmnist_${m}.safetensors"; return; fi
+  w="$OUT/${m}_${p}.safetensors"
+  if [ ! -f "$w" ]; then
+    echo "== calibrating $m $p -> $w" >&2
     "$ZOA" stream --weights "examples/assets/fmnist_${m}.safetensors" --precision "$p" --method none \
-      --data fmnist --limit "$LIMIT" --threads "$THREADS" > "$OUT/${m}_${p}_clean.txt"
+      --data fmnist-train --limit 64 --threads "$THREADS" --save-calibrated "$w" > /dev/null
+  fi
+  echo "$w"
+}
+
+for m in $MODELS; do
+  for p in $PRECISIONS; do
+    w=$(weights_for "$m" "$p")
+    methods="none,t3a"
+    [ "$m" = resnet ] && methods="none,bn,t3a"
+    listed "$FOA" "$m:$p" && methods="$methods,foa"
+    methods="$methods,zoa"
+    log="$OUT/${m}_${p}.txt"
+    if [ ! -s "$log" ]; then
+      echo "== $m $p (methods $methods, $LIMIT images per domain) -> $log" >&2
+      "$ZOA" stream --weights "$w" --method "$methods" --data "$data" --limit "$LIMIT" --threads "$THREADS" > "$log"
+    fi
+    [ -s "$OUT/${m}_${p}_clean.txt" ] || "$ZOA" stream --weights "$w" --method none --data fmnist --limit 10000 \
+      --threads "$THREADS" > "$OUT/${m}_${p}_clean.txt"
+    if listed "$BANK" "$m:$p" && [ ! -s "$OUT/${m}_${p}_bank.txt" ]; then
+      echo "== $m $p bank on vs off, $ROUNDS rounds -> $OUT/${m}_${p}_bank.txt" >&2
+      "$ZOA" stream --weights "$w" --method zoa,zoa_nobank --rounds "$ROUNDS" --data "$data" --limit "$LIMIT" \
+        --threads "$THREADS" > "$OUT/${m}_${p}_bank.txt"
+    fi
   done
 done
-# one table per model: rows precision × method, columns corruptions, mean, clean, forwards/batch, ms/batch
+
+# One table per model: rows precision × method, columns corruptions, mean, clean, forwards/batch, ms/batch.
 for m in $MODELS; do
-  printf '\n### %s\n\n| precision | method |' "$m"
+  printf '\n### %s, one continual round, %s images per corruption\n\n| precision | method |' "$m" "$LIMIT"
   for c in $corruptions; do printf ' %s |' "$c"; done
-  printf ' mean | clean (no adapt) | fwd/batch | ms/batch |\n|---|---|'
+  printf ' mean | clean (no adapt, 10k) | fwd/batch | ms/batch |\n|---|---|'
   for _ in $corruptions; do printf -- '---:|'; done
   printf -- '---:|---:|---:|---:|\n'
   for p in $PRECISIONS; do
@@ -42,5 +73,26 @@ for m in $MODELS; do
                    row = row " " v["accuracy"] " |"; fwd += v["forwards_per_batch"]; ms += v["ms_per_batch"]; ++n }
       /^mean_accuracy=/ { split($0, a, "="); printf "| %s | %s |%s %s | %s | %.1f | %.1f |\n", p, method, row, a[2], clean, fwd / n, ms / n }
     ' "$OUT/${m}_${p}.txt"
+  done
+done
+
+# Bank on vs off: the mean over the 15 corruptions in each round of one continual stream.
+printf '\n### knowledge bank on (zoa) vs off (zoa_nobank), %s continual rounds, %s images per corruption\n\n' "$ROUNDS" "$LIMIT"
+printf '| model | precision | method |'
+for r in $(seq 1 "$ROUNDS"); do printf ' round %s |' "$r"; done
+printf ' all rounds |\n|---|---|---|'
+for _ in $(seq 1 "$ROUNDS"); do printf -- '---:|'; done
+printf -- '---:|\n'
+for m in $MODELS; do
+  for p in $PRECISIONS; do
+    [ -s "$OUT/${m}_${p}_bank.txt" ] || continue
+    awk -v m="$m" -v p="$p" -v R="$ROUNDS" '
+      /^# method=/ { split($2, a, "="); method = a[2]; for (r = 1; r <= R; ++r) { s[r] = 0; c[r] = 0 } }
+      /^domain=/ { for (i = 1; i <= NF; ++i) { split($i, kv, "="); v[kv[1]] = kv[2] }
+                   s[v["round"]] += v["accuracy"]; ++c[v["round"]] }
+      /^mean_accuracy=/ { split($0, a, "="); printf "| %s | %s | %s |", m, p, method
+                          for (r = 1; r <= R; ++r) printf " %.2f |", s[r] / c[r]
+                          printf " %s |\n", a[2] }
+    ' "$OUT/${m}_${p}_bank.txt"
   done
 done
