@@ -7179,9 +7179,11 @@ private:
 // ---- begin zoa/nn/pool.hpp
 // zoa — pooling over NCHW batches: max-pool (torchvision's 3×3/2 pad 1 stem) and global average pooling
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <vector>
 
 // #include "zoa/core/error.hpp"
 // #include "zoa/core/execution.hpp"
@@ -7207,26 +7209,37 @@ inline void max_pool2d(const float* x, float* y, std::size_t n, std::size_t c, s
     require(n > 0 && c > 0 && h > 0 && w > 0, error_code::argument, "max_pool2d: zero extent (", n, "x", c, "x", h,
             "x", w, ")");
     const std::size_t oh = pool_out_size(h, kernel, stride, pad), ow = pool_out_size(w, kernel, stride, pad);
+    // Separable: hm[y, ox] = max over the in-bounds kx of row y, then y[oy, ox] = max over the in-bounds ky of hm.
+    // Taps are visited in the same row-major order as the 2-D loop with the same update rule
+    //   m ← (v > m or v is NaN) ? v : m   (m starts at −∞; a NaN m stays NaN),
+    // so the result (the first maximal tap, or NaN) is the same; the vertical pass runs on contiguous rows (SIMD).
+    const auto update = [](float m, float v) { return (v > m || v != v) ? v : m; };
     ctx.parallel_for(n * c, [&](std::size_t p0, std::size_t p1) {
+        std::vector<float> hm(h * ow);
         for (std::size_t p = p0; p < p1; ++p) {
             const float* src = x + p * h * w;
             float* dst = y + p * oh * ow;
-            for (std::size_t oy = 0; oy < oh; ++oy) {
-                const std::size_t y0 = oy * stride;  // padded coordinates
+            for (std::size_t r = 0; r < h; ++r) {
+                const float* row = src + r * w;
+                float* hr = hm.data() + r * ow;
                 for (std::size_t ox = 0; ox < ow; ++ox) {
-                    const std::size_t x0 = ox * stride;
+                    const std::size_t x0 = ox * stride;  // padded coordinate of the first tap
+                    const std::size_t k0 = x0 < pad ? pad - x0 : 0;
+                    const std::size_t k1 = w + pad > x0 ? std::min(kernel, w + pad - x0) : 0;
                     float m = -std::numeric_limits<float>::infinity();
-                    for (std::size_t ky = 0; ky < kernel; ++ky) {
-                        if (y0 + ky < pad || y0 + ky - pad >= h) continue;
-                        const float* row = src + (y0 + ky - pad) * w;
-                        for (std::size_t kx = 0; kx < kernel; ++kx) {
-                            if (x0 + kx < pad || x0 + kx - pad >= w) continue;
-                            const float v = row[x0 + kx - pad];
-                            if (v > m || std::isnan(v)) m = v;
-                            if (std::isnan(m)) break;
-                        }
-                    }
-                    dst[oy * ow + ox] = m;
+                    for (std::size_t kx = k0; kx < k1; ++kx) m = update(m, row[x0 + kx - pad]);
+                    hr[ox] = m;
+                }
+            }
+            for (std::size_t oy = 0; oy < oh; ++oy) {
+                const std::size_t y0 = oy * stride;
+                const std::size_t k0 = y0 < pad ? pad - y0 : 0;
+                const std::size_t k1 = h + pad > y0 ? std::min(kernel, h + pad - y0) : 0;
+                float* out = dst + oy * ow;
+                for (std::size_t ox = 0; ox < ow; ++ox) out[ox] = -std::numeric_limits<float>::infinity();
+                for (std::size_t ky = k0; ky < k1; ++ky) {
+                    const float* hr = hm.data() + (y0 + ky - pad) * ow;
+                    for (std::size_t ox = 0; ox < ow; ++ox) out[ox] = update(out[ox], hr[ox]);
                 }
             }
         }
