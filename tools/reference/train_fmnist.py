@@ -97,7 +97,7 @@ def evaluate(model, images, labels, in_chans=3, batch=500):
 
 
 DEFAULTS = {
-    "vit": dict(epochs=10, batch=128, opt="adamw", lr=1e-3, wd=0.05, warmup=1, label_smoothing=0.1, clip=1.0,
+    "vit": dict(epochs=20, batch=128, opt="adamw", lr=1e-3, wd=0.05, warmup=1, label_smoothing=0.1, clip=1.0,
                 embed_dim=96, depth=6, num_heads=3, mlp_ratio=2.0),
     "resnet": dict(epochs=10, batch=128, opt="sgd", lr=0.1, wd=5e-4, warmup=1, label_smoothing=0.0, clip=0.0,
                    layers=[2, 2, 2, 2], widths=[16, 32, 64, 128]),
