@@ -136,7 +136,8 @@ struct data_source {
         return *slot;
     }
 
-    /// Up to `limit` images (0 = all) of the domain, in a seeded shuffled order, corrupted per image with
+    /// Up to `limit` images (0 = all) of the domain (Fashion-MNIST or a class folder), in a seeded shuffled order,
+    /// Fashion-MNIST images corrupted per image with
     /// seed·1000003 + image index (the same corrupted image in every round), preprocessed to NCHW.
     domain_data load(const domain& d, std::size_t limit, std::uint64_t seed, zoa::execution_context& ctx) {
         domain_data out;
@@ -162,7 +163,13 @@ struct data_source {
                 }
             });
         } else {
-            zoa::data::image_folder folder(d.folder);
+            // Seeded shuffle, as the reference's test loaders (shuffle=True): sorted class order would feed the
+            // adapter one class at a time, and --limit would keep only the first classes.
+            zoa::data::image_folder_options fo;
+            fo.shuffle = true;
+            fo.seed = seed;
+            fo.channels = pre.channels;
+            zoa::data::image_folder folder(d.folder, fo);
             const std::size_t n = limit ? std::min(limit, folder.size()) : folder.size();
             auto loaded = folder.load_range(0, n, &ctx);
             imgs = std::move(loaded.images);
