@@ -10,6 +10,7 @@
 #   REPS / WARMUP        timed / untimed repetitions per case (default 3 / 1)
 #   MODELS, BATCHES      default "vit resnet" and "1 8"
 #   ADAPT_BATCH          batch of the adapt lines (default 8); SKIP_ADAPT=1, SKIP_STREAM=1, SKIP_TORCH=1 skip parts
+#   FOA_WARMUP           untimed FOA steps before the one timed step (default 1; FOA = 28 forwards per step)
 #   STREAM_BATCHES       batches of the long-stream memory check (default 1000)
 #   PYTHON               Python with torch (default /usr/bin/python3)
 # Output: the `e2e`, `adapt` and `stream` lines on stdout (and in $ZOA_COMPARE_BUILD/bench-compare.txt); raw lines
@@ -106,10 +107,10 @@ if [ "${SKIP_ADAPT:-0}" != 1 ]; then
         q="$(field "$l" peak_rss_mb)"
         for method in zoa foa; do
             # FOA evaluates popsize + 1 = 28 forwards per batch: fewer repetitions
-            r="$reps"
-            [ "$method" = foa ] && r=1
+            r="$reps" wu=1
+            [ "$method" = foa ] && r=1 wu="${FOA_WARMUP:-1}"
             a="$("$bin" adapt --model "$m" --precision "$p" --weights "${f}_$p.safetensors" --batch "$adapt_batch" \
-                --method "$method" --threads "$threads" --warmup 1 --reps "$r")"
+                --method "$method" --threads "$threads" --warmup "$wu" --reps "$r")"
             echo "$a" >> "$raw"
             s="$(field "$a" step_ms)"
             emit "adapt model=$m method=$method step_ms=$s infer_ms=$i ratio=$(ratio "$s" "$i") peak_rss_mb=$(field "$a" peak_rss_mb) infer_peak_rss_mb=$q"
