@@ -12726,13 +12726,18 @@ inline idx_header parse_idx_header(const std::uint8_t* data, std::size_t size, c
     h.data_offset = 4 + 4 * rank;
     require(size >= h.data_offset, error_code::format, name, ": IDX header truncated: rank ", rank, " needs ",
             h.data_offset, " header bytes, file has ", size);
-    std::size_t count = 1;
+    // nonzero = the product of the non-zero extents: it must fit in ptrdiff_t (times the element size) even when
+    // another extent is 0, because tensor strides are products of extents (N = 0 with rows·cols ≥ 2^63 would
+    // overflow them).
+    std::size_t count = 1, nonzero = 1;
+    const auto limit = static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max());
     for (std::size_t d = 0; d < rank; ++d) {
         const std::uint8_t* p = data + 4 + 4 * d;
         const std::size_t extent = (std::size_t{p[0]} << 24) | (std::size_t{p[1]} << 16) | (std::size_t{p[2]} << 8) | p[3];
         h.dims.push_back(extent);
-        require(extent == 0 || count <= std::numeric_limits<std::size_t>::max() / elem / extent, error_code::format,
-                name, ": IDX extents overflow the addressable size");
+        require(extent == 0 || nonzero <= limit / elem / extent, error_code::format, name,
+                ": IDX extents overflow the addressable size");
+        if (extent != 0) nonzero *= extent;
         count *= extent;
     }
     const std::size_t expected = count * elem, actual = size - h.data_offset;

@@ -52,3 +52,14 @@ TEST_CASE("fuzz entries accept the empty input and single bytes") {
         CHECK_NOTHROW(zoa_fuzz::adapter_state(&byte, n));
     }
 }
+
+TEST_CASE("fuzz findings stay fixed: IDX extents whose product overflows although N = 0, a BMP of height 0") {
+    const auto idx = zoa::data::read_file_bytes(std::string(ZOA_SOURCE_DIR) +
+                                                "/tests/fuzz/corpus/idx_gzip/crash-idx-zero-count-stride-overflow");
+    // [0, 4206981509, 3347112519] u8: 0 bytes of data, but xtensor's strides rows·cols overflow ptrdiff_t
+    CHECK_THROWS_WITH_AS(zoa::data::parse_idx_images(idx, "x.idx"), doctest::Contains("overflow"), zoa::error);
+    const auto bmp = zoa::data::read_file_bytes(std::string(ZOA_SOURCE_DIR) +
+                                                "/tests/fuzz/corpus/image/crash-bmp-zero-height.bmp");
+    CHECK_THROWS_WITH_AS(zoa::io::decode_image_info(bmp.data(), bmp.size(), "x.bmp"),
+                         doctest::Contains("expected a positive size"), zoa::error);
+}

@@ -62,9 +62,9 @@ TEST_CASE("constant (zero-variance) images give finite logits and finite ZOA upd
         CHECK(rel::all_finite(vit().predict(flat)));
         CHECK(rel::all_finite(resnet().predict(flat)));
         zoa::adapt::zoa_adapter<rel::vit32> za(
-            vit(), zoa::adapt::zoa_options::paper(zoa::adapt::model_family::vit, 4), source_of(vit(), 16, false));
+            vit(), zoa::adapt::zoa_options::paper(zoa::adapt::model_family::vit, 32), source_of(vit(), 16, false));
         zoa::adapt::zoa_adapter<rel::resnet32> zr(
-            resnet(), zoa::adapt::zoa_options::paper(zoa::adapt::model_family::resnet, 4),
+            resnet(), zoa::adapt::zoa_options::paper(zoa::adapt::model_family::resnet, 32),
             source_of(resnet(), 16, true));
         for (int step = 0; step < 2; ++step) {
             CHECK(rel::all_finite(za.predict_and_adapt(flat)));
@@ -77,10 +77,10 @@ TEST_CASE("constant (zero-variance) images give finite logits and finite ZOA upd
 
 TEST_CASE("a batch of one image: ZOA and FOA give finite predictions on the ViT and the ResNet") {
     const rel::batch4 one = rel::batch(1, 3, 16, 16, 5);
-    zoa::adapt::zoa_adapter<rel::vit32> za(vit(), zoa::adapt::zoa_options::paper(zoa::adapt::model_family::vit, 1),
+    zoa::adapt::zoa_adapter<rel::vit32> za(vit(), zoa::adapt::zoa_options::paper(zoa::adapt::model_family::vit, 32),
                                            source_of(vit(), 16, false));
     zoa::adapt::zoa_adapter<rel::resnet32> zr(
-        resnet(), zoa::adapt::zoa_options::paper(zoa::adapt::model_family::resnet, 1), source_of(resnet(), 16, true));
+        resnet(), zoa::adapt::zoa_options::paper(zoa::adapt::model_family::resnet, 32), source_of(resnet(), 16, true));
     zoa::adapt::foa_options fo;
     fo.popsize = 4;
     zoa::adapt::foa_adapter<rel::vit32> fa(vit(), fo, source_of(vit(), 16, false));
@@ -101,10 +101,10 @@ TEST_CASE("a NaN batch mid-stream: ZOA and FOA skip the update, keep their state
     rel::batch4 poisoned = a;
     poisoned(2, 1, 3, 4) = nan_v;
 
-    zoa::adapt::zoa_adapter<rel::vit32> za(vit(), zoa::adapt::zoa_options::paper(zoa::adapt::model_family::vit, 4),
+    zoa::adapt::zoa_adapter<rel::vit32> za(vit(), zoa::adapt::zoa_options::paper(zoa::adapt::model_family::vit, 32),
                                            source_of(vit(), 16, false));
     zoa::adapt::zoa_adapter<rel::resnet32> zr(
-        resnet(), zoa::adapt::zoa_options::paper(zoa::adapt::model_family::resnet, 4), source_of(resnet(), 16, true));
+        resnet(), zoa::adapt::zoa_options::paper(zoa::adapt::model_family::resnet, 32), source_of(resnet(), 16, true));
     za.predict_and_adapt(a);
     zr.predict_and_adapt(a);
     const auto theta_a = za.effective_parameters(), theta_r = zr.effective_parameters();
@@ -136,7 +136,7 @@ TEST_CASE("a NaN batch mid-stream: ZOA and FOA skip the update, keep their state
 
 TEST_CASE("mismatched source statistics are refused: other model, wrong groups, NaN or negative std in a file") {
     const auto sv = source_of(vit(), 16, false), sr = source_of(resnet(), 16, true);
-    const auto opt = zoa::adapt::zoa_options::paper(zoa::adapt::model_family::vit, 4);
+    const auto opt = zoa::adapt::zoa_options::paper(zoa::adapt::model_family::vit, 32);
     const std::string e1 = rel::error_of([&] { zoa::adapt::zoa_adapter<rel::vit32> z(vit(), opt, sr); });
     CHECK(rel::contains(e1, "source statistics have"));
     zoa::adapt::source_statistics empty;
@@ -161,7 +161,7 @@ TEST_CASE("mismatched source statistics are refused: other model, wrong groups, 
 }
 
 TEST_CASE("adapter state with a NaN or from another model is refused") {
-    zoa::adapt::zoa_adapter<rel::vit32> za(vit(), zoa::adapt::zoa_options::paper(zoa::adapt::model_family::vit, 4),
+    zoa::adapt::zoa_adapter<rel::vit32> za(vit(), zoa::adapt::zoa_options::paper(zoa::adapt::model_family::vit, 32),
                                            source_of(vit(), 16, false));
     za.predict_and_adapt(rel::batch(4, 3, 16, 16, 31));
     auto s = za.snapshot();
@@ -179,7 +179,7 @@ TEST_CASE("adapter state with a NaN or from another model is refused") {
     CHECK(rel::contains(e, "'epsilon' entry 5"));
     // a ResNet adapter's state does not fit the ViT adapter
     zoa::adapt::zoa_adapter<rel::resnet32> zr(
-        resnet(), zoa::adapt::zoa_options::paper(zoa::adapt::model_family::resnet, 4), source_of(resnet(), 16, true));
+        resnet(), zoa::adapt::zoa_options::paper(zoa::adapt::model_family::resnet, 32), source_of(resnet(), 16, true));
     zr.predict_and_adapt(rel::batch(4, 3, 16, 16, 32));
     CHECK_THROWS_AS(za.restore(zr.snapshot()), zoa::error);
 }

@@ -189,6 +189,10 @@ inline image_info decode_image_info(const std::uint8_t* data, std::size_t size, 
     int w = 0, h = 0, c = 0;
     if (stbi_info_from_memory(data, len, &w, &h, &c) == 0)
         fail(error_code::format, name, ": cannot decode image (PNG, JPEG or BMP expected): ", detail::stb_reason());
+    // stb_image's BMP header reader accepts a height of 0 (found by fuzzing): an empty image is not an image.
+    if (w <= 0 || h <= 0 || c < 1 || c > 4)
+        fail(error_code::format, name, ": cannot decode image: header declares ", w, "x", h, " pixels with ", c,
+             " channels, expected a positive size and 1 to 4 channels");
     return {static_cast<std::size_t>(w), static_cast<std::size_t>(h), static_cast<std::size_t>(c)};
 }
 
