@@ -70,13 +70,17 @@ for t in "${targets[@]}"; do
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
   ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
   corp=$(grep -o 'corp: [0-9]*/[0-9]*[a-zA-Z]*' "$log" | tail -1 | cut -d' ' -f2)
-  artifacts=$(find "$art" -type f | wc -l)
+  # crash-, leak-, timeout-, oom- files are findings; slow-unit- files only mark inputs slower than 10 s (on a
+  # loaded machine often a scheduling pause: re-run them with `fuzz_<target> <file>` to check)
+  artifacts=$(find "$art" -type f ! -name 'slow-unit-*' | wc -l)
+  slow=$(find "$art" -type f -name 'slow-unit-*' | wc -l)
   if [ "$rc" -ne 0 ] || [ "$artifacts" -ne 0 ]; then
-    status="FOUND (exit $rc): $(find "$art" -type f | head -3 | tr '\n' ' ')"
+    status="FOUND (exit $rc): $(find "$art" -type f ! -name 'slow-unit-*' | head -3 | tr '\n' ' ')"
     found=1
     grep -m1 -E 'ERROR: (AddressSanitizer|libFuzzer)|runtime error|terminate called|uncaught|==ERROR' "$log" || true
   else
     status="no crash"
+    [ "$slow" -ne 0 ] && status="no crash ($slow slow-unit file(s), see $art)"
   fi
   line=$(printf '%-14s %6ss %12s execs %8s/s  cov %6s  ft %7s  corpus %-12s rss %5sMB  %s' "$t" "$wall" \
     "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "${rss:-?}" "$status")
