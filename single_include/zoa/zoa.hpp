@@ -2544,6 +2544,7 @@ inline void kernel_vnni512_8x16p(const std::uint8_t* a, const std::int8_t* const
 #else
 
 namespace zoa::kernels::x86 {
+/// False: this translation unit was not compiled with AVX512-VNNI, so the 512-bit microkernel is absent.
 inline constexpr bool vnni512_compiled = false;
 }  // namespace zoa::kernels::x86
 
