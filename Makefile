@@ -1,5 +1,6 @@
 # zoa — top-level entry points. `make demo` and `make test` work on a fresh Debian 12 machine as root:
 # each installs the Debian packages it needs first (tools/install-deps.sh) and says so.
+MAKEFLAGS += --no-print-directory  # no "Entering directory" noise from the CMake-generated makefiles
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
