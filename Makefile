@@ -5,7 +5,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps deps-bench deps-fuzz configure build demo test test-sanitize bench bench-compare fuzz single-include format clean
+.PHONY: all deps deps-bench deps-fuzz configure build demo test test-sanitize test-sanitize-ci bench bench-compare fuzz single-include format clean
 
 all: build
 
@@ -54,6 +54,14 @@ test-sanitize: deps
 	@cmake -S . -B $(BUILD)-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZOA_SANITIZE=ON $(CMAKE_FLAGS) > $(BUILD)-sanitize.configure.log 2>&1 || { cat $(BUILD)-sanitize.configure.log; exit 1; }
 	@cmake --build $(BUILD)-sanitize -j $(JOBS)
 	@cd $(BUILD)-sanitize && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
+# The CI subset under ASan + UBSan (.ci/run): every parser and the fuzz-corpus replay (reliability, io, data, image),
+# the adapters, and the CLI on hostile inputs. 12.4 min from scratch on the idle 2-core VM (docs/reliability.md).
+SANITIZE_CI_TARGETS := test_reliability test_io test_data test_image test_adapt zoa_cli
+test-sanitize-ci: deps
+	@cmake -S . -B $(BUILD)-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZOA_SANITIZE=ON $(CMAKE_FLAGS) > $(BUILD)-sanitize.configure.log 2>&1 || { cat $(BUILD)-sanitize.configure.log; exit 1; }
+	@cmake --build $(BUILD)-sanitize --target $(SANITIZE_CI_TARGETS) -j $(JOBS)
+	@cd $(BUILD)-sanitize && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS) -R '^(unit_(reliability|io|data|image|adapt)|cli_hostile_inputs)$$'
 
 # zoa vs PyTorch (fp32, dynamic int8, fake-quant) end to end, and the adaptation step cost (docs/performance.md).
 bench-compare: deps-bench
