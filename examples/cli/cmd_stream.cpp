@@ -26,6 +26,7 @@
 #include "zoa/data/idx.hpp"
 #include "zoa/data/image_folder.hpp"
 #include "zoa/io/image.hpp"
+#include "zoa/io/preprocess.hpp"
 #include "zoa/io/preprocess_metadata.hpp"
 #include "zoa/models/resnet.hpp"
 #include "zoa/models/vit.hpp"
@@ -256,15 +257,9 @@ void apply_zoa_set(zoa::adapt::zoa_options& o, const std::vector<std::string>& s
     for (const auto& kv : sets) {
         const std::size_t eq = kv.find('=');
         const std::string k = kv.substr(0, eq), v = eq == std::string::npos ? "" : kv.substr(eq + 1);
-        float x = 0.0f;
-        std::size_t pos = 0;
-        try {
-            x = std::stof(v, &pos);
-        } catch (...) {
-            pos = 0;
-        }
-        zoa::require(!v.empty() && pos == v.size(), zoa::error_code::argument, "zoa stream: --zoa-set ", kv,
-                     ": expected key=number");
+        const std::vector<float> xs = zoa::io::parse_float_list(v, "zoa stream: --zoa-set " + k);
+        zoa::require(xs.size() == 1, zoa::error_code::argument, "zoa stream: --zoa-set ", kv, ": expected key=number");
+        const float x = xs[0];
         if (k == "lr") o.lr = x;
         else if (k == "spsa_c") o.spsa_c = x;
         else if (k == "lambda") o.lambda = x;
@@ -273,7 +268,11 @@ void apply_zoa_set(zoa::adapt::zoa_options& o, const std::vector<std::string>& s
         else if (k == "lr_alpha") o.lr_alpha = x;
         else if (k == "spsa_c_alpha") o.spsa_c_alpha = x;
         else if (k == "momentum") o.momentum = x;
-        else if (k == "sp_avg") o.sp_avg = static_cast<int>(x);
+        else if (k == "sp_avg") {
+            zoa::require(x == std::floor(x), zoa::error_code::argument, "zoa stream: --zoa-set sp_avg=", v,
+                         ": expected an integer");
+            o.sp_avg = static_cast<int>(x);
+        }
         else
             zoa::fail(zoa::error_code::argument, "zoa stream: --zoa-set: unknown key '", k,
                       "' (expected lr, spsa_c, lambda, domain_t, weight_decay, lr_alpha, spsa_c_alpha, momentum, "
