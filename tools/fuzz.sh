@@ -8,6 +8,9 @@
 # Per target it prints executions, coverage (cov: edges, ft: features from libFuzzer's last status line) and
 # whether a crash/leak/timeout/OOM was found; artifacts go to <build>/fuzz-artifacts/<target>/, logs to
 # <build>/fuzz-logs/<target>.log. The committed corpus tests/fuzz/corpus/<target>/ is never modified.
+# tests/fuzz/known/<target>/ holds inputs that hit third-party undefined behaviour which only the clang ignore list
+# (tests/fuzz/ubsan_ignorelist.txt) excludes, so they cannot be in the corpus that test_reliability replays under
+# g++'s sanitizers; they are added to the seeds here, so every campaign first re-runs them (a report = a finding).
 # Exit status: 0 when no target found anything, 1 when one did, 2 on a usage/build error.
 set -euo pipefail
 
@@ -53,9 +56,15 @@ for t in "${targets[@]}"; do
   rm -rf "$work" "$art"
   mkdir -p "$work" "$art"
   [ -d "$seeds" ] && cp -r "$seeds"/. "$work"/
+  known="$root/tests/fuzz/known/$t"
+  nknown=0
+  if [ -d "$known" ]; then
+    cp -r "$known"/. "$work"/
+    nknown=$(find "$known" -type f | wc -l)
+  fi
   dict=()
   [ -f "$root/tests/fuzz/$t.dict" ] && dict=(-dict="$root/tests/fuzz/$t.dict")
-  echo "fuzz.sh: fuzz_$t for ${seconds}s ($(find "$work" -type f | wc -l) seed files)"
+  echo "fuzz.sh: fuzz_$t for ${seconds}s ($(find "$work" -type f | wc -l) seed files, incl. $nknown known)"
   start=$(date +%s)
   set +e
   # shellcheck disable=SC2086
