@@ -1964,7 +1964,8 @@ public:
         kp_ = (k + plan::k_step - 1) / plan::k_step * plan::k_step;
         panels_ = (n + nr - 1) / nr;
         const std::size_t elem = plan::bytes ? 1 : 2;
-        data_.ensure(panels_ * kp_ * nr * elem);
+        // + 1 KiB of zeros after the last panel: the AMX kernel reads B in whole 64-deep slices (gemm_q8_amx.hpp)
+        data_.ensure(panels_ * kp_ * nr * elem + slack);
         col_sums_.ensure(panels_ * nr);
         zw_.ensure(panels_ * nr);
         has_zero_point_ = false;
@@ -1978,7 +1979,7 @@ public:
             zw_[j] = j < n ? zw - plan::w_offset : 0;
             if (zw_[j] != 0) has_zero_point_ = true;
         }
-        std::memset(data_.data(), 0, panels_ * kp_ * nr * elem);  // padding (k >= K, n >= N) is zero
+        std::memset(data_.data(), 0, panels_ * kp_ * nr * elem + slack);  // padding (k >= K, n >= N) is zero
         for (std::size_t j = 0; j < panels_ * nr; ++j) col_sums_[j] = 0;
         if (!pack_fast(w, stride_n, stride_k)) {
             int mn = plan::w_min, mx = plan::w_max;
@@ -2010,6 +2011,7 @@ public:
     std::size_t bytes() const noexcept { return data_.size() + (col_sums_.size() + zw_.size()) * 4; }
 
 private:
+    static constexpr std::size_t slack = 1024;
     static constexpr bool needs_range_check = plan::w_min != int(std::numeric_limits<w_storage>::min()) ||
                                               plan::w_max != int(std::numeric_limits<w_storage>::max());
 
@@ -2097,6 +2099,127 @@ private:
 
 }  // namespace zoa::kernels
 // ---- end zoa/kernels/pack.hpp
+// #include "zoa/kernels/x86/gemm_q8_amx.hpp"
+// ---- begin zoa/kernels/x86/gemm_q8_amx.hpp
+// zoa — AMX int8 microkernel for gemm_q8's byte layout: up to 32 rows x 32 columns per call with tdpbusd tiles
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+// Compiled only when the translation unit targets AMX (-mamx-tile -mamx-int8, e.g. -march=native on Sapphire Rapids
+// or later) on Linux, which must grant the tile state per process (arch_prctl, Linux >= 5.16).
+#if defined(__AMX_TILE__) && defined(__AMX_INT8__) && defined(__AVX512F__) && defined(__linux__)
+#include <immintrin.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace zoa::kernels::x86 {
+
+/// True when this translation unit has the AMX microkernel.
+inline constexpr bool amx_compiled = true;
+
+/// True when the kernel granted this process the AMX tile data state (asked once per process:
+/// arch_prctl(ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18)). False on kernels without AMX support.
+inline bool amx_granted() noexcept {
+    static const bool granted = [] {
+        constexpr long arch_req_xcomp_perm = 0x1023, xfeature_xtiledata = 18;
+        return syscall(SYS_arch_prctl, arch_req_xcomp_perm, xfeature_xtiledata) == 0;
+    }();
+    return granted;
+}
+
+/// The tile configuration every AMX call uses (palette 1): tiles 0-3 hold 16 x 16 int32 results, tiles 4-5 hold 16
+/// rows x 64 u8 of A, tiles 6-7 hold 16 k-quads x 64 s8 of B (one 64-deep slice of a 16-column packed panel).
+struct alignas(64) amx_tile_config {
+    std::uint8_t palette = 1;
+    std::uint8_t start_row = 0;
+    std::uint8_t reserved[14] = {};
+    std::uint16_t colsb[16] = {64, 64, 64, 64, 64, 64, 64, 64};
+    std::uint8_t rows[16] = {16, 16, 16, 16, 16, 16, 16, 16};
+};
+
+/// Loads the tile configuration on the calling thread (tile state is per thread); pair with amx_release().
+inline void amx_configure() noexcept {
+    static const amx_tile_config config{};
+    _tile_loadconfig(&config);
+}
+/// Returns the calling thread's tiles to the init state (cheap context switches afterwards).
+inline void amx_release() noexcept { _tile_release(); }
+
+/// AMX on the byte layout of packed_q8. A: RA·16 rows of u8 codes at a (row stride lda bytes, lda a multiple of
+/// 64), zero-padded to nk·64 columns; B: PB panels b[0..PB) (each a sequence of 64-byte k quads, 16 columns x 4 k).
+/// For the 64-deep slice s < nk, tdpbusd adds Σ_{k in slice} a[r][k]·b_p(k, c) (u8 × s8 in groups of four, int32
+/// accumulation with wrap-around), so
+///   c[r·32 + p·16 + col] = Σ_k a[r][k]·b_p(k, col)   for r < RA·16, p < PB, col < 16,
+/// the same integers as the VNNI kernels. B slices are read in whole 1 KiB blocks: for the last slice the bytes
+/// past the panel's kp·16 bytes are read (packed_q8 keeps 1 KiB of zero slack after the last panel) and meet zero
+/// columns of A, so they add nothing.
+template <int RA, int PB>
+inline void kernel_amx(const std::uint8_t* a, std::size_t lda, const std::int8_t* const (&b)[2], std::size_t nk,
+                       std::int32_t* c) noexcept {
+    static_assert((RA == 1 || RA == 2) && (PB == 1 || PB == 2), "zoa: kernel_amx: 1 or 2 row tiles and panels");
+    const long sa = static_cast<long>(lda);
+    _tile_zero(0);
+    if constexpr (PB == 2) _tile_zero(1);
+    if constexpr (RA == 2) _tile_zero(2);
+    if constexpr (RA == 2 && PB == 2) _tile_zero(3);
+    // The tile instructions are asm statements without memory operands: keep ordinary stores to A/B before them.
+    __asm__ __volatile__("" ::: "memory");
+    for (std::size_t s = 0; s < nk; ++s) {
+        _tile_loadd(6, b[0] + s * 1024, 64);
+        _tile_loadd(4, a + s * 64, sa);
+        _tile_dpbusd(0, 4, 6);
+        if constexpr (PB == 2) {
+            _tile_loadd(7, b[1] + s * 1024, 64);
+            _tile_dpbusd(1, 4, 7);
+        }
+        if constexpr (RA == 2) {
+            _tile_loadd(5, a + 16 * lda + s * 64, sa);
+            _tile_dpbusd(2, 5, 6);
+            if constexpr (PB == 2) _tile_dpbusd(3, 5, 7);
+        }
+    }
+    _tile_stored(0, c, 128);
+    if constexpr (PB == 2) _tile_stored(1, c + 16, 128);
+    if constexpr (RA == 2) _tile_stored(2, c + 16 * 32, 128);
+    if constexpr (RA == 2 && PB == 2) _tile_stored(3, c + 16 * 32 + 16, 128);
+    __asm__ __volatile__("" ::: "memory");  // ... and ordinary loads of c after the tile stores
+}
+
+}  // namespace zoa::kernels::x86
+
+#else
+
+namespace zoa::kernels::x86 {
+/// False: this translation unit was not compiled for AMX (or not for Linux), so the AMX microkernel is absent.
+inline constexpr bool amx_compiled = false;
+/// Always false without the AMX microkernel.
+inline bool amx_granted() noexcept { return false; }
+}  // namespace zoa::kernels::x86
+
+#endif
+
+namespace zoa::kernels {
+
+namespace detail {
+inline std::atomic<bool>& amx_switch() noexcept {
+    static std::atomic<bool> on{true};
+    return on;
+}
+}  // namespace detail
+
+/// Allows (default) or forbids gemm_q8's AMX path for the whole process, e.g. to compare it with the VNNI path.
+/// Results are identical either way (both paths are exact). Thread-safe; affects calls that start afterwards.
+inline void allow_amx(bool allowed) noexcept { detail::amx_switch().store(allowed, std::memory_order_relaxed); }
+
+/// True when gemm_q8 uses AMX for VNNI-packed weights: compiled in, granted by the OS and allowed.
+inline bool amx_active() noexcept {
+    return x86::amx_compiled && detail::amx_switch().load(std::memory_order_relaxed) && x86::amx_granted();
+}
+
+}  // namespace zoa::kernels
+// ---- end zoa/kernels/x86/gemm_q8_amx.hpp
 // #include "zoa/kernels/x86/gemm_q8_avx2.hpp"
 // ---- begin zoa/kernels/x86/gemm_q8_avx2.hpp
 // zoa — AVX2 breakout for gemm_q8: exact vpmaddubsw / vpmaddwd microkernels, A-row packing, fused epilogues
@@ -2687,9 +2810,14 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
     constexpr std::size_t elem = plan::bytes ? 1 : 2;
     const std::size_t row_blocks = (m + 3) / 4;
     const std::size_t threads = ctx ? ctx->threads() : 1;
+    // AMX (when compiled, granted and allowed) takes the VNNI byte layout in 16-row x 64-deep tiles: packed A rows
+    // are then ka = kp rounded up to 64 bytes apart (zeros past K) and blocks hold a multiple of 32 rows.
+    const bool amx = plan::vnni && has_avx2_v<Arch> && amx_active();
+    const std::size_t ka = amx ? (kp + 63) / 64 * 64 : kp;
     // Rows per packed A block: ~192 KiB of packed A stays in L2 while every panel streams past it.
-    std::size_t mb = (192 * 1024) / (kp * elem) / 8 * 8;
+    std::size_t mb = (192 * 1024) / (ka * elem) / 8 * 8;
     mb = mb < 8 ? 8 : (mb > 256 ? 256 : mb);
+    if (amx) mb = std::max<std::size_t>(32, mb / 32 * 32);
     const bool split_n = threads > 1 && row_blocks < 4 * threads && panels >= 2 * threads;
 
     // One 4 x 16 output tile: rows r0 + i.. (packed A at a_blk), panel p.
@@ -2783,10 +2911,60 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
     // ~1 MiB of packed weights with rows outer inside a group, so a group stays in L2 while the 4-row A slice being
     // multiplied stays in L1.
     const std::size_t group = std::max<std::size_t>(1, (1u << 20) / (kp * 16 * elem));
+    // The AMX loop: per block of mb rows, 32 x 32 outputs per kernel call (16-row / 1-panel tails), int32 tiles
+    // through a 4 KiB buffer into the same correction and output stage as the VNNI tiles.
+    [[maybe_unused]] auto work_amx = [&](std::size_t rb0, std::size_t rb1, std::size_t p0, std::size_t p1,
+                                         q8_scratch& scratch) {
+#if defined(__AMX_TILE__) && defined(__AMX_INT8__) && defined(__AVX512F__) && defined(__linux__)
+        if constexpr (plan::vnni && has_avx2_v<Arch>) {
+            x86::amx_configure();
+            alignas(64) std::int32_t cbuf[32 * 32];
+            for (std::size_t r0 = rb0 * 4; r0 < rb1 * 4 && r0 < m; r0 += mb) {
+                const std::size_t rows = std::min({mb, rb1 * 4 - r0, m - r0});
+                const std::size_t rows4 = (rows + 3) / 4 * 4, rows16 = (rows + 15) / 16 * 16;
+                pack_a<plan, Arch>(src, r0, rows, k, ka, za, scratch.a.data(), scratch.row_sums.data());
+                std::memset(scratch.a.data() + rows4 * ka, 0, (rows16 - rows4) * ka);
+                for (std::size_t g0 = p0; g0 < p1; g0 += group)
+                    for (std::size_t i = 0; i < rows; i += 32)
+                        for (std::size_t p = g0, pe = std::min(p1, g0 + group); p < pe; p += 2) {
+                            const bool two_rows = rows - i > 16, two_panels = p + 1 < pe;
+                            const std::int8_t* b[2] = {w.panel_s8(p), w.panel_s8(two_panels ? p + 1 : p)};
+                            const std::uint8_t* ai = scratch.a.data() + i * ka;
+                            if (two_rows && two_panels) x86::kernel_amx<2, 2>(ai, ka, b, ka / 64, cbuf);
+                            else if (two_rows) x86::kernel_amx<2, 1>(ai, ka, b, ka / 64, cbuf);
+                            else if (two_panels) x86::kernel_amx<1, 2>(ai, ka, b, ka / 64, cbuf);
+                            else x86::kernel_amx<1, 1>(ai, ka, b, ka / 64, cbuf);
+                            for (std::size_t j = 0; j < (two_panels ? 2u : 1u); ++j) {
+                                const std::size_t n0 = (p + j) * 16, ncols = std::min<std::size_t>(16, n - n0);
+                                for (std::size_t r = 0; r < (two_rows ? 32u : 16u) && i + r < rows; r += 4) {
+                                    x86::tile_4x16 t;
+                                    for (std::size_t q = 0; q < 4; ++q) {
+                                        const std::int32_t* row = cbuf + (r + q) * 32 + j * 16;
+                                        t.v[q][0] = _mm256_load_si256(reinterpret_cast<const __m256i*>(row));
+                                        t.v[q][1] = _mm256_load_si256(reinterpret_cast<const __m256i*>(row + 8));
+                                    }
+                                    x86::correct(t, col_term.data() + n0, w.centred_zero_points() + n0,
+                                                 row_term ? scratch.row_sums.data() + i + r : nullptr);
+                                    x86::store_tile(stage, cols, t, r0 + i + r, n0, std::min<std::size_t>(4, rows - i - r),
+                                                    ncols);
+                                }
+                            }
+                        }
+            }
+            x86::amx_release();
+        }
+#else
+        (void)rb0, (void)rb1, (void)p0, (void)p1, (void)scratch;
+#endif
+    };
     auto work = [&](std::size_t rb0, std::size_t rb1, std::size_t p0, std::size_t p1) {
         q8_scratch& scratch = thread_q8_scratch();
-        scratch.a.ensure(mb * kp * elem + 64);
+        scratch.a.ensure(mb * ka * elem + 64);
         scratch.row_sums.ensure(mb);
+        if (amx) {
+            work_amx(rb0, rb1, p0, p1, scratch);
+            return;
+        }
         for (std::size_t r0 = rb0 * 4; r0 < rb1 * 4 && r0 < m; r0 += mb) {
             const std::size_t rows = std::min({mb, rb1 * 4 - r0, m - r0});
             pack_a<plan, Arch>(src, r0, rows, k, kp, za, scratch.a.data(), scratch.row_sums.data());

@@ -147,11 +147,17 @@ void random_shapes(std::uint64_t seed) {
 
 #define ZOA_Q8_CONFIGS vit8, r50_8, vit6, r50_6, vit4, r50_4, sm7, a8w6
 
-// Every integer path this build has: q8_default_arch (VNNI when compiled with it), zoa::default_arch (the AVX2
-// breakout under -mavx2 / -march=native) and the portable path (sse2 tag). Duplicates are skipped.
+// Every integer path this build has: q8_default_arch (AMX when compiled in and granted, then VNNI with AMX
+// forbidden), zoa::default_arch (the AVX2 breakout under -mavx2 / -march=native) and the portable path (sse2 tag).
+// Duplicates are skipped.
 template <template <class, class> class Check, class C>
 void on_every_arch() {
     Check<C, zk::q8_default_arch>::run();
+    if (zk::amx_active()) {
+        zk::allow_amx(false);
+        Check<C, zk::q8_default_arch>::run();
+        zk::allow_amx(true);
+    }
     if constexpr (!std::is_same_v<zoa::default_arch, zk::q8_default_arch>) Check<C, zoa::default_arch>::run();
     if constexpr (!std::is_same_v<zoa::default_arch, xsimd::sse2>) Check<C, xsimd::sse2>::run();
 }
@@ -161,6 +167,8 @@ struct random_check {
 };
 
 TEST_CASE_TEMPLATE("gemm_q8 equals the reference on random ragged shapes, every path", C, ZOA_Q8_CONFIGS) {
+    const std::string path = std::string("q8 arch ") + zoa::arch_name<zk::q8_default_arch>() + ", AMX " + (zk::amx_active() ? "on" : "off");
+    MESSAGE(path);
     on_every_arch<random_check, C>();
 }
 
@@ -409,6 +417,11 @@ TEST_CASE_TEMPLATE("gemm_q8 with several packed-A blocks per thread (large K)", 
         CHECK(c2 == r);
     };
     run(zk::q8_default_arch{});
+    if (zk::amx_active()) {
+        zk::allow_amx(false);
+        run(zk::q8_default_arch{});
+        zk::allow_amx(true);
+    }
     run(zoa::default_arch{});
     run(xsimd::sse2{});
 }

@@ -15,6 +15,7 @@
 #include "zoa/kernels/operand_range.hpp"
 #include "zoa/kernels/output_stage.hpp"
 #include "zoa/kernels/pack.hpp"
+#include "zoa/kernels/x86/gemm_q8_amx.hpp"
 #include "zoa/kernels/x86/gemm_q8_avx2.hpp"
 #include "zoa/kernels/x86/gemm_q8_avx512.hpp"
 
@@ -154,9 +155,14 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
     constexpr std::size_t elem = plan::bytes ? 1 : 2;
     const std::size_t row_blocks = (m + 3) / 4;
     const std::size_t threads = ctx ? ctx->threads() : 1;
+    // AMX (when compiled, granted and allowed) takes the VNNI byte layout in 16-row x 64-deep tiles: packed A rows
+    // are then ka = kp rounded up to 64 bytes apart (zeros past K) and blocks hold a multiple of 32 rows.
+    const bool amx = plan::vnni && has_avx2_v<Arch> && amx_active();
+    const std::size_t ka = amx ? (kp + 63) / 64 * 64 : kp;
     // Rows per packed A block: ~192 KiB of packed A stays in L2 while every panel streams past it.
-    std::size_t mb = (192 * 1024) / (kp * elem) / 8 * 8;
+    std::size_t mb = (192 * 1024) / (ka * elem) / 8 * 8;
     mb = mb < 8 ? 8 : (mb > 256 ? 256 : mb);
+    if (amx) mb = std::max<std::size_t>(32, mb / 32 * 32);
     const bool split_n = threads > 1 && row_blocks < 4 * threads && panels >= 2 * threads;
 
     // One 4 x 16 output tile: rows r0 + i.. (packed A at a_blk), panel p.
@@ -250,10 +256,60 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
     // ~1 MiB of packed weights with rows outer inside a group, so a group stays in L2 while the 4-row A slice being
     // multiplied stays in L1.
     const std::size_t group = std::max<std::size_t>(1, (1u << 20) / (kp * 16 * elem));
+    // The AMX loop: per block of mb rows, 32 x 32 outputs per kernel call (16-row / 1-panel tails), int32 tiles
+    // through a 4 KiB buffer into the same correction and output stage as the VNNI tiles.
+    [[maybe_unused]] auto work_amx = [&](std::size_t rb0, std::size_t rb1, std::size_t p0, std::size_t p1,
+                                         q8_scratch& scratch) {
+#if defined(__AMX_TILE__) && defined(__AMX_INT8__) && defined(__AVX512F__) && defined(__linux__)
+        if constexpr (plan::vnni && has_avx2_v<Arch>) {
+            x86::amx_configure();
+            alignas(64) std::int32_t cbuf[32 * 32];
+            for (std::size_t r0 = rb0 * 4; r0 < rb1 * 4 && r0 < m; r0 += mb) {
+                const std::size_t rows = std::min({mb, rb1 * 4 - r0, m - r0});
+                const std::size_t rows4 = (rows + 3) / 4 * 4, rows16 = (rows + 15) / 16 * 16;
+                pack_a<plan, Arch>(src, r0, rows, k, ka, za, scratch.a.data(), scratch.row_sums.data());
+                std::memset(scratch.a.data() + rows4 * ka, 0, (rows16 - rows4) * ka);
+                for (std::size_t g0 = p0; g0 < p1; g0 += group)
+                    for (std::size_t i = 0; i < rows; i += 32)
+                        for (std::size_t p = g0, pe = std::min(p1, g0 + group); p < pe; p += 2) {
+                            const bool two_rows = rows - i > 16, two_panels = p + 1 < pe;
+                            const std::int8_t* b[2] = {w.panel_s8(p), w.panel_s8(two_panels ? p + 1 : p)};
+                            const std::uint8_t* ai = scratch.a.data() + i * ka;
+                            if (two_rows && two_panels) x86::kernel_amx<2, 2>(ai, ka, b, ka / 64, cbuf);
+                            else if (two_rows) x86::kernel_amx<2, 1>(ai, ka, b, ka / 64, cbuf);
+                            else if (two_panels) x86::kernel_amx<1, 2>(ai, ka, b, ka / 64, cbuf);
+                            else x86::kernel_amx<1, 1>(ai, ka, b, ka / 64, cbuf);
+                            for (std::size_t j = 0; j < (two_panels ? 2u : 1u); ++j) {
+                                const std::size_t n0 = (p + j) * 16, ncols = std::min<std::size_t>(16, n - n0);
+                                for (std::size_t r = 0; r < (two_rows ? 32u : 16u) && i + r < rows; r += 4) {
+                                    x86::tile_4x16 t;
+                                    for (std::size_t q = 0; q < 4; ++q) {
+                                        const std::int32_t* row = cbuf + (r + q) * 32 + j * 16;
+                                        t.v[q][0] = _mm256_load_si256(reinterpret_cast<const __m256i*>(row));
+                                        t.v[q][1] = _mm256_load_si256(reinterpret_cast<const __m256i*>(row + 8));
+                                    }
+                                    x86::correct(t, col_term.data() + n0, w.centred_zero_points() + n0,
+                                                 row_term ? scratch.row_sums.data() + i + r : nullptr);
+                                    x86::store_tile(stage, cols, t, r0 + i + r, n0, std::min<std::size_t>(4, rows - i - r),
+                                                    ncols);
+                                }
+                            }
+                        }
+            }
+            x86::amx_release();
+        }
+#else
+        (void)rb0, (void)rb1, (void)p0, (void)p1, (void)scratch;
+#endif
+    };
     auto work = [&](std::size_t rb0, std::size_t rb1, std::size_t p0, std::size_t p1) {
         q8_scratch& scratch = thread_q8_scratch();
-        scratch.a.ensure(mb * kp * elem + 64);
+        scratch.a.ensure(mb * ka * elem + 64);
         scratch.row_sums.ensure(mb);
+        if (amx) {
+            work_amx(rb0, rb1, p0, p1, scratch);
+            return;
+        }
         for (std::size_t r0 = rb0 * 4; r0 < rb1 * 4 && r0 < m; r0 += mb) {
             const std::size_t rows = std::min({mb, rb1 * 4 - r0, m - r0});
             pack_a<plan, Arch>(src, r0, rows, k, kp, za, scratch.a.data(), scratch.row_sums.data());
