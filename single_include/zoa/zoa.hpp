@@ -557,6 +557,7 @@ private:
 
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 
 #include <xsimd/xsimd.hpp>
 
@@ -761,6 +762,309 @@ void parallel_blocks(execution_context& ctx, std::size_t n, std::size_t block, F
 
 }  // namespace zoa::kernels::detail
 // ---- end zoa/kernels/detail/elementwise_simd.hpp
+// #include "zoa/kernels/quantize.hpp"
+// ---- begin zoa/kernels/quantize.hpp
+// zoa — fp32 ↔ int8/uint8 quantize (round half to even, saturating) and dequantize, per tensor and per channel
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+
+#include <xsimd/xsimd.hpp>
+#if XSIMD_WITH_SSE2
+#include <immintrin.h>
+#endif
+
+// #include "zoa/core/arch.hpp"
+// #include "zoa/core/execution.hpp"
+// #include "zoa/kernels/detail/elementwise_checks.hpp"
+// #include "zoa/kernels/detail/elementwise_simd.hpp"
+
+ZOA_DETAIL_AVX512_WARNINGS_BEGIN
+
+namespace zoa::kernels {
+
+namespace detail {
+
+/// Stores the lanes of v (already inside T's range) as T: AVX-512 vpmov[u]sdb, AVX2/SSE2 pack instructions
+/// (saturating, hence exact for in-range lanes), otherwise a scalar loop.
+template <class Arch, class T>
+void store_narrow(const xsimd::batch<std::int32_t, Arch>& v, T* dst) noexcept {
+    constexpr bool is_signed = std::is_same_v<T, std::int8_t>;
+#if XSIMD_WITH_AVX512F
+    if constexpr (arch_at_least_v<Arch, xsimd::avx512f>) {
+        const __m512i r = v;
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst),
+                         is_signed ? _mm512_cvtsepi32_epi8(r) : _mm512_cvtusepi32_epi8(r));
+        return;
+    }
+#endif
+#if XSIMD_WITH_AVX2
+    if constexpr (arch_at_least_v<Arch, xsimd::avx2>) {  // 256-bit registers (AVX-512 tags took the branch above)
+        const __m256i r = v;
+        const __m128i w16 = _mm_packs_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(dst),
+                         is_signed ? _mm_packs_epi16(w16, w16) : _mm_packus_epi16(w16, w16));
+        return;
+    }
+#endif
+#if XSIMD_WITH_SSE2
+    if constexpr (arch_at_least_v<Arch, xsimd::sse2>) {
+        const __m128i r = v;
+        const __m128i w16 = _mm_packs_epi32(r, r);
+        const int bytes = _mm_cvtsi128_si32(is_signed ? _mm_packs_epi16(w16, w16) : _mm_packus_epi16(w16, w16));
+        std::memcpy(dst, &bytes, 4);  // x86: little-endian, lane 0 → dst[0]
+        return;
+    }
+#endif
+    alignas(64) std::int32_t lanes[xsimd::batch<std::int32_t, Arch>::size];
+    v.store_aligned(lanes);
+    for (std::size_t l = 0; l < xsimd::batch<std::int32_t, Arch>::size; ++l) dst[l] = static_cast<T>(lanes[l]);
+}
+
+/// Loads batch<int32>::size codes from src, sign- or zero-extended to int32: AVX-512 vpmov[sz]xbd, AVX2
+/// vpmov[sz]xbd, SSE2 unpack (+ arithmetic shift for int8), otherwise a scalar loop.
+template <class Arch, class T>
+xsimd::batch<std::int32_t, Arch> load_widen(const T* src) noexcept {
+    using ibatch = xsimd::batch<std::int32_t, Arch>;
+    constexpr bool is_signed = std::is_same_v<T, std::int8_t>;
+#if XSIMD_WITH_AVX512F
+    if constexpr (arch_at_least_v<Arch, xsimd::avx512f>) {
+        const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src));
+        return ibatch(is_signed ? _mm512_cvtepi8_epi32(b) : _mm512_cvtepu8_epi32(b));
+    }
+#endif
+#if XSIMD_WITH_AVX2
+    if constexpr (arch_at_least_v<Arch, xsimd::avx2>) {  // 256-bit registers (AVX-512 tags took the branch above)
+        const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src));
+        return ibatch(is_signed ? _mm256_cvtepi8_epi32(b) : _mm256_cvtepu8_epi32(b));
+    }
+#endif
+#if XSIMD_WITH_SSE2
+    if constexpr (arch_at_least_v<Arch, xsimd::sse2>) {
+        std::int32_t word;
+        std::memcpy(&word, src, sizeof(word));
+        const __m128i b = _mm_cvtsi32_si128(word);
+        if constexpr (is_signed) {  // byte k → 32-bit lane k holding it 4 times, then shift its sign down
+            const __m128i w16 = _mm_unpacklo_epi8(b, b);
+            return ibatch(_mm_srai_epi32(_mm_unpacklo_epi16(w16, w16), 24));
+        } else {
+            const __m128i z = _mm_setzero_si128();
+            return ibatch(_mm_unpacklo_epi16(_mm_unpacklo_epi8(b, z), z));
+        }
+    }
+#endif
+    alignas(64) std::int32_t lanes[ibatch::size];
+    for (std::size_t l = 0; l < ibatch::size; ++l) lanes[l] = static_cast<std::int32_t>(src[l]);
+    return ibatch::load_aligned(lanes);
+}
+
+/// Scalar twin of the vector step: v = fl(x / s), clamped to [lo, hi] = [qmin − zp, qmax − zp] (exact integers),
+/// rounded half to even, plus zp. Equals clamp(nearbyint(x/s) + zp, qmin, qmax) because rounding is monotone and
+/// fixes integers. x must not be NaN.
+template <class T>
+T quantize_one(float x, float s, float lo, float hi, std::int32_t zp) noexcept {
+    float v = x / s;
+    v = v < lo ? lo : (v > hi ? hi : v);
+    return static_cast<T>(static_cast<std::int32_t>(std::nearbyint(v)) + zp);
+}
+
+/// Quantizes n contiguous floats with one (scale, zp); throws zoa::error(numeric) after the pass if a NaN was seen.
+/// `base` is the index of x[0] in the caller's tensor (for the error message).
+template <class Arch, class T>
+void quantize_span(const float* x, T* q, std::size_t n, float scale, std::int32_t zp, std::int32_t qmin,
+                   std::int32_t qmax, const char* fn, std::size_t base) {
+    using fbatch = xsimd::batch<float, Arch>;
+    using ibatch = xsimd::batch<std::int32_t, Arch>;
+    constexpr std::size_t w = fbatch::size;
+    const float lo = static_cast<float>(qmin - zp), hi = static_cast<float>(qmax - zp);
+    const fbatch vs(scale), vlo(lo), vhi(hi);
+    const ibatch vzp(zp);
+    auto nan_seen = fbatch(0.0f) != fbatch(0.0f);
+    std::size_t i = 0;
+    for (; i + w <= n; i += w) {
+        const fbatch v = fbatch::load_unaligned(x + i) / vs;
+        nan_seen = nan_seen | xsimd::isnan(v);
+        store_narrow<Arch, T>(xsimd::nearbyint_as_int(xsimd::min(xsimd::max(v, vlo), vhi)) + vzp, q + i);
+    }
+    bool tail_nan = false;
+    for (; i < n; ++i) {
+        tail_nan = tail_nan || x[i] != x[i];
+        if (x[i] == x[i]) q[i] = quantize_one<T>(x[i], scale, lo, hi, zp);
+    }
+    if (xsimd::any(nan_seen) || tail_nan) require_no_nan(fn, x, n, base);
+}
+
+/// Dequantizes n contiguous codes with one (scale, zp): x = scale · float(q − zp).
+template <class Arch, class T>
+void dequantize_span(const T* q, float* x, std::size_t n, float scale, std::int32_t zp) noexcept {
+    using fbatch = xsimd::batch<float, Arch>;
+    using ibatch = xsimd::batch<std::int32_t, Arch>;
+    constexpr std::size_t w = fbatch::size;
+    const fbatch vs(scale);
+    const ibatch vzp(zp);
+    std::size_t i = 0;
+    for (; i + w <= n; i += w) (vs * xsimd::to_float(load_widen<Arch>(q + i) - vzp)).store_unaligned(x + i);
+    for (; i < n; ++i) x[i] = scale * static_cast<float>(static_cast<std::int32_t>(q[i]) - zp);
+}
+
+/// Throws: zoa::error(argument) naming fn for null pointers, n == 0 or [qmin, qmax] outside T's range.
+template <class T>
+void check_quantize(const char* fn, const void* in, const void* out, std::size_t n, std::int32_t qmin,
+                    std::int32_t qmax) {
+    static_assert(is_quantized_storage_v<T>, "zoa: quantize/dequantize store codes as std::int8_t or std::uint8_t");
+    require_pointer(fn, "input", in);
+    require_pointer(fn, "output", out);
+    require_extent(fn, "size", n);
+    require_qrange<T>(fn, qmin, qmax);
+}
+
+}  // namespace detail
+
+/// Per-tensor affine quantization, round half to even, saturating:
+///   q[i] = clamp(nearbyint(x[i] / scale) + zero_point, qmin, qmax)
+/// with x/scale one IEEE float division (as torch's `round(x / scale)`) and nearbyint in the current rounding mode
+/// (FE_TONEAREST = ties to even by default; the SIMD path, cvtps2dq, uses the same MXCSR mode, so both agree).
+/// ±Inf and out-of-range values saturate to qmin/qmax. T = std::int8_t or std::uint8_t; qmin/qmax may describe any
+/// narrower range, e.g. [−8, 7] for 4-bit codes in int8 storage.
+/// Threads: fixed blocks of 16384 elements over ctx; results are bit-identical to the reference for any thread count.
+/// Throws: zoa::error(argument) for null pointers, n = 0, qmin > qmax, a range outside T, scale not finite and > 0,
+///         or zero_point outside [qmin, qmax]; zoa::error(numeric) naming the element when x contains NaN (q is then
+///         partially written).
+template <class Arch = default_arch, class T>
+void quantize_per_tensor(const float* x, T* q, std::size_t n, float scale, std::int32_t zero_point, std::int32_t qmin,
+                         std::int32_t qmax, execution_context& ctx) {
+    const char* fn = "quantize_per_tensor";
+    detail::check_quantize<T>(fn, x, q, n, qmin, qmax);
+    detail::require_qparams(fn, scale, zero_point, qmin, qmax);
+    detail::parallel_blocks(ctx, n, detail::elementwise_block, [&](std::size_t b, std::size_t e) {
+        detail::quantize_span<Arch>(x + b, q + b, e - b, scale, zero_point, qmin, qmax, fn, b);
+    });
+}
+
+/// Per-channel affine quantization of x viewed as [outer × channels × inner] (channel axis in the middle: weights
+/// [N × K] are outer = 1, channels = N, inner = K; NCHW activations are outer = N, inner = H·W; channels-last
+/// [M × C] is outer = M, inner = 1):
+///   q[o,c,i] = clamp(nearbyint(x[o,c,i] / scale[c]) + zero_point[c], qmin, qmax).
+/// zero_point may be null (all zeros: symmetric). Same rounding, saturation, threads and errors as
+/// quantize_per_tensor (parameters are checked per channel and named by index).
+template <class Arch = default_arch, class T>
+void quantize_per_channel(const float* x, T* q, std::size_t outer, std::size_t channels, std::size_t inner,
+                          const float* scale, const std::int32_t* zero_point, std::int32_t qmin, std::int32_t qmax,
+                          execution_context& ctx) {
+    const char* fn = "quantize_per_channel";
+    detail::require_extent(fn, "outer", outer);
+    detail::require_extent(fn, "channels", channels);
+    detail::require_extent(fn, "inner", inner);
+    const std::size_t n = detail::checked_mul(fn, detail::checked_mul(fn, outer, channels), inner);
+    detail::check_quantize<T>(fn, x, q, n, qmin, qmax);
+    detail::require_pointer(fn, "scale", scale);
+    for (std::size_t c = 0; c < channels; ++c)
+        detail::require_qparams(fn, scale[c], zero_point ? zero_point[c] : 0, qmin, qmax, static_cast<long long>(c));
+    if (inner == 1) {  // channels-last rows: vectors run across channels with per-lane parameters
+        using fbatch = xsimd::batch<float, Arch>;
+        using ibatch = xsimd::batch<std::int32_t, Arch>;
+        constexpr std::size_t w = fbatch::size;
+        ctx.parallel_for(outer, [&](std::size_t r0, std::size_t r1) {
+            for (std::size_t r = r0; r < r1; ++r) {
+                const float* xr = x + r * channels;
+                T* qr = q + r * channels;
+                auto nan_seen = fbatch(0.0f) != fbatch(0.0f);
+                std::size_t c = 0;
+                for (; c + w <= channels; c += w) {
+                    const ibatch zp = zero_point ? ibatch::load_unaligned(zero_point + c) : ibatch(0);
+                    const fbatch lo = xsimd::to_float(ibatch(qmin) - zp), hi = xsimd::to_float(ibatch(qmax) - zp);
+                    const fbatch v = fbatch::load_unaligned(xr + c) / fbatch::load_unaligned(scale + c);
+                    nan_seen = nan_seen | xsimd::isnan(v);
+                    detail::store_narrow<Arch, T>(xsimd::nearbyint_as_int(xsimd::min(xsimd::max(v, lo), hi)) + zp,
+                                                  qr + c);
+                }
+                bool tail_nan = false;
+                for (; c < channels; ++c) {
+                    const std::int32_t zp = zero_point ? zero_point[c] : 0;
+                    tail_nan = tail_nan || xr[c] != xr[c];
+                    if (xr[c] == xr[c])
+                        qr[c] = detail::quantize_one<T>(xr[c], scale[c], static_cast<float>(qmin - zp),
+                                                        static_cast<float>(qmax - zp), zp);
+                }
+                if (xsimd::any(nan_seen) || tail_nan) detail::require_no_nan(fn, xr, channels, r * channels);
+            }
+        });
+        return;
+    }
+    ctx.parallel_for(outer * channels, [&](std::size_t p0, std::size_t p1) {
+        for (std::size_t p = p0; p < p1; ++p) {
+            const std::size_t c = p % channels;
+            detail::quantize_span<Arch>(x + p * inner, q + p * inner, inner, scale[c], zero_point ? zero_point[c] : 0,
+                                        qmin, qmax, fn, p * inner);
+        }
+    });
+}
+
+/// Per-tensor dequantization: x[i] = scale · (q[i] − zero_point), the difference exact in int32, then one float
+/// multiply (bit-identical to the reference). T = std::int8_t or std::uint8_t.
+/// Throws: zoa::error(argument) for null pointers, n = 0 or scale not finite and > 0.
+template <class Arch = default_arch, class T>
+void dequantize_per_tensor(const T* q, float* x, std::size_t n, float scale, std::int32_t zero_point,
+                           execution_context& ctx) {
+    const char* fn = "dequantize_per_tensor";
+    detail::check_quantize<T>(fn, q, x, n, std::numeric_limits<T>::min(), std::numeric_limits<T>::max());
+    detail::require_scale(fn, scale);
+    detail::parallel_blocks(ctx, n, detail::elementwise_block, [&](std::size_t b, std::size_t e) {
+        detail::dequantize_span<Arch>(q + b, x + b, e - b, scale, zero_point);
+    });
+}
+
+/// Per-channel dequantization of [outer × channels × inner]: x[o,c,i] = scale[c] · (q[o,c,i] − zero_point[c]);
+/// zero_point may be null (zeros). Throws as dequantize_per_tensor (scales checked per channel).
+template <class Arch = default_arch, class T>
+void dequantize_per_channel(const T* q, float* x, std::size_t outer, std::size_t channels, std::size_t inner,
+                            const float* scale, const std::int32_t* zero_point, execution_context& ctx) {
+    const char* fn = "dequantize_per_channel";
+    detail::require_extent(fn, "outer", outer);
+    detail::require_extent(fn, "channels", channels);
+    detail::require_extent(fn, "inner", inner);
+    const std::size_t n = detail::checked_mul(fn, detail::checked_mul(fn, outer, channels), inner);
+    detail::check_quantize<T>(fn, q, x, n, std::numeric_limits<T>::min(), std::numeric_limits<T>::max());
+    detail::require_pointer(fn, "scale", scale);
+    for (std::size_t c = 0; c < channels; ++c) detail::require_scale(fn, scale[c], static_cast<long long>(c));
+    if (inner == 1) {
+        using fbatch = xsimd::batch<float, Arch>;
+        using ibatch = xsimd::batch<std::int32_t, Arch>;
+        constexpr std::size_t w = fbatch::size;
+        ctx.parallel_for(outer, [&](std::size_t r0, std::size_t r1) {
+            for (std::size_t r = r0; r < r1; ++r) {
+                const T* qr = q + r * channels;
+                float* xr = x + r * channels;
+                std::size_t c = 0;
+                for (; c + w <= channels; c += w) {
+                    const ibatch zp = zero_point ? ibatch::load_unaligned(zero_point + c) : ibatch(0);
+                    (fbatch::load_unaligned(scale + c) * xsimd::to_float(detail::load_widen<Arch>(qr + c) - zp))
+                        .store_unaligned(xr + c);
+                }
+                for (; c < channels; ++c)
+                    xr[c] = scale[c] *
+                            static_cast<float>(static_cast<std::int32_t>(qr[c]) - (zero_point ? zero_point[c] : 0));
+            }
+        });
+        return;
+    }
+    ctx.parallel_for(outer * channels, [&](std::size_t p0, std::size_t p1) {
+        for (std::size_t p = p0; p < p1; ++p) {
+            const std::size_t c = p % channels;
+            detail::dequantize_span<Arch>(q + p * inner, x + p * inner, inner, scale[c],
+                                          zero_point ? zero_point[c] : 0);
+        }
+    });
+}
+
+}  // namespace zoa::kernels
+
+ZOA_DETAIL_AVX512_WARNINGS_END
+// ---- end zoa/kernels/quantize.hpp
 
 ZOA_DETAIL_AVX512_WARNINGS_BEGIN
 
@@ -810,6 +1114,59 @@ void gelu(const float* x, float* y, std::size_t n, execution_context& ctx) {
     detail::map_elements<Arch>(
         x, y, n, ctx, [&](const batch& v) { return (half * v) * xsimd::erfc(v * k); },
         [](float v) { return (0.5f * v) * std::erfc(v * detail::minus_inv_sqrt2); });
+}
+
+/// GELU fused with the post-GELU twin quantization of the next layer's input (PTQ4ViT, spec §4.1), without writing
+/// GELU's floats. With g = gelu(x[i]) (the same arithmetic as gelu(), vectors and tail alike) and q = qmax:
+///   pos[i] = clamp(nearbyint(g / scale_pos), 0, q − 1),   neg[i] = clamp(nearbyint(g / scale_neg), −q, 0),
+/// i.e. exactly quantize_per_tensor(gelu(x), pos, n, scale_pos, 0, 0, q − 1) and
+/// quantize_per_tensor(gelu(x), neg, n, scale_neg, 0, −q, 0) (for g > 0 neg is 0, for g ≤ 0 pos is 0).
+/// Threads: fixed blocks of 16384 elements over ctx (bit-identical for any thread count).
+/// Throws: zoa::error(argument) for null pointers, n = 0, a scale that is not finite and > 0, or q outside
+/// [1, 128]; zoa::error(numeric) naming the element when gelu(x) is NaN (x NaN or −Inf); pos/neg are then partially
+/// written.
+template <class Arch = default_arch>
+void gelu_quantize_twin(const float* x, std::int8_t* pos, std::int8_t* neg, std::size_t n, float scale_pos,
+                        float scale_neg, std::int32_t qmax, execution_context& ctx) {
+    const char* fn = "gelu_quantize_twin";
+    detail::require_pointer(fn, "x", x);
+    detail::require_pointer(fn, "pos", pos);
+    detail::require_pointer(fn, "neg", neg);
+    detail::require_extent(fn, "n", n);
+    require(qmax >= 1 && qmax <= 128, error_code::argument, fn, ": qmax = ", qmax, " is outside [1, 128]");
+    detail::require_qparams(fn, scale_pos, 0, 0, qmax - 1);
+    detail::require_qparams(fn, scale_neg, 0, -qmax, 0);
+    using fb = xsimd::batch<float, Arch>;
+    constexpr std::size_t w = fb::size;
+    const fb half(0.5f), k(detail::minus_inv_sqrt2), sp(scale_pos), sn(scale_neg), zero(0.0f);
+    const fb pos_hi(static_cast<float>(qmax - 1)), neg_lo(static_cast<float>(-qmax));
+    detail::parallel_blocks(ctx, n, detail::elementwise_block, [&](std::size_t b, std::size_t e) {
+        auto nan_seen = fb(0.0f) != fb(0.0f);
+        std::size_t i = b;
+        for (; i + w <= e; i += w) {
+            const fb v = fb::load_unaligned(x + i);
+            const fb g = (half * v) * xsimd::erfc(v * k);
+            nan_seen = nan_seen | xsimd::isnan(g);
+            detail::store_narrow<Arch, std::int8_t>(xsimd::nearbyint_as_int(xsimd::min(xsimd::max(g / sp, zero), pos_hi)),
+                                                    pos + i);
+            detail::store_narrow<Arch, std::int8_t>(xsimd::nearbyint_as_int(xsimd::min(xsimd::max(g / sn, neg_lo), zero)),
+                                                    neg + i);
+        }
+        bool tail_nan = false;
+        for (; i < e; ++i) {
+            const float g = (0.5f * x[i]) * std::erfc(x[i] * detail::minus_inv_sqrt2);
+            if (std::isnan(g)) {
+                tail_nan = true;
+                continue;
+            }
+            pos[i] = detail::quantize_one<std::int8_t>(g, scale_pos, 0.0f, static_cast<float>(qmax - 1), 0);
+            neg[i] = detail::quantize_one<std::int8_t>(g, scale_neg, static_cast<float>(-qmax), 0.0f, 0);
+        }
+        if (xsimd::any(nan_seen) || tail_nan)
+            for (std::size_t j = b; j < e; ++j)
+                require(!std::isnan((0.5f * x[j]) * std::erfc(x[j] * detail::minus_inv_sqrt2)), error_code::numeric,
+                        fn, ": GELU of input element ", j, " (", x[j], ") is NaN (cannot be quantized)");
+    });
 }
 
 /// ReLU: y = (0 > x) ? 0 : x, so NaN propagates and relu(−0) = −0 (as torch.relu). y may alias x exactly.
@@ -3458,308 +3815,6 @@ void layer_norm_affine(const float* x_hat, float* y, std::size_t rows, std::size
 }  // namespace zoa::kernels
 // ---- end zoa/kernels/layer_norm.hpp
 // #include "zoa/kernels/quantize.hpp"
-// ---- begin zoa/kernels/quantize.hpp
-// zoa — fp32 ↔ int8/uint8 quantize (round half to even, saturating) and dequantize, per tensor and per channel
-
-#include <cmath>
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
-#include <limits>
-#include <type_traits>
-
-#include <xsimd/xsimd.hpp>
-#if XSIMD_WITH_SSE2
-#include <immintrin.h>
-#endif
-
-// #include "zoa/core/arch.hpp"
-// #include "zoa/core/execution.hpp"
-// #include "zoa/kernels/detail/elementwise_checks.hpp"
-// #include "zoa/kernels/detail/elementwise_simd.hpp"
-
-ZOA_DETAIL_AVX512_WARNINGS_BEGIN
-
-namespace zoa::kernels {
-
-namespace detail {
-
-/// Stores the lanes of v (already inside T's range) as T: AVX-512 vpmov[u]sdb, AVX2/SSE2 pack instructions
-/// (saturating, hence exact for in-range lanes), otherwise a scalar loop.
-template <class Arch, class T>
-void store_narrow(const xsimd::batch<std::int32_t, Arch>& v, T* dst) noexcept {
-    constexpr bool is_signed = std::is_same_v<T, std::int8_t>;
-#if XSIMD_WITH_AVX512F
-    if constexpr (arch_at_least_v<Arch, xsimd::avx512f>) {
-        const __m512i r = v;
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst),
-                         is_signed ? _mm512_cvtsepi32_epi8(r) : _mm512_cvtusepi32_epi8(r));
-        return;
-    }
-#endif
-#if XSIMD_WITH_AVX2
-    if constexpr (arch_at_least_v<Arch, xsimd::avx2>) {  // 256-bit registers (AVX-512 tags took the branch above)
-        const __m256i r = v;
-        const __m128i w16 = _mm_packs_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
-        _mm_storel_epi64(reinterpret_cast<__m128i*>(dst),
-                         is_signed ? _mm_packs_epi16(w16, w16) : _mm_packus_epi16(w16, w16));
-        return;
-    }
-#endif
-#if XSIMD_WITH_SSE2
-    if constexpr (arch_at_least_v<Arch, xsimd::sse2>) {
-        const __m128i r = v;
-        const __m128i w16 = _mm_packs_epi32(r, r);
-        const int bytes = _mm_cvtsi128_si32(is_signed ? _mm_packs_epi16(w16, w16) : _mm_packus_epi16(w16, w16));
-        std::memcpy(dst, &bytes, 4);  // x86: little-endian, lane 0 → dst[0]
-        return;
-    }
-#endif
-    alignas(64) std::int32_t lanes[xsimd::batch<std::int32_t, Arch>::size];
-    v.store_aligned(lanes);
-    for (std::size_t l = 0; l < xsimd::batch<std::int32_t, Arch>::size; ++l) dst[l] = static_cast<T>(lanes[l]);
-}
-
-/// Loads batch<int32>::size codes from src, sign- or zero-extended to int32: AVX-512 vpmov[sz]xbd, AVX2
-/// vpmov[sz]xbd, SSE2 unpack (+ arithmetic shift for int8), otherwise a scalar loop.
-template <class Arch, class T>
-xsimd::batch<std::int32_t, Arch> load_widen(const T* src) noexcept {
-    using ibatch = xsimd::batch<std::int32_t, Arch>;
-    constexpr bool is_signed = std::is_same_v<T, std::int8_t>;
-#if XSIMD_WITH_AVX512F
-    if constexpr (arch_at_least_v<Arch, xsimd::avx512f>) {
-        const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src));
-        return ibatch(is_signed ? _mm512_cvtepi8_epi32(b) : _mm512_cvtepu8_epi32(b));
-    }
-#endif
-#if XSIMD_WITH_AVX2
-    if constexpr (arch_at_least_v<Arch, xsimd::avx2>) {  // 256-bit registers (AVX-512 tags took the branch above)
-        const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src));
-        return ibatch(is_signed ? _mm256_cvtepi8_epi32(b) : _mm256_cvtepu8_epi32(b));
-    }
-#endif
-#if XSIMD_WITH_SSE2
-    if constexpr (arch_at_least_v<Arch, xsimd::sse2>) {
-        std::int32_t word;
-        std::memcpy(&word, src, sizeof(word));
-        const __m128i b = _mm_cvtsi32_si128(word);
-        if constexpr (is_signed) {  // byte k → 32-bit lane k holding it 4 times, then shift its sign down
-            const __m128i w16 = _mm_unpacklo_epi8(b, b);
-            return ibatch(_mm_srai_epi32(_mm_unpacklo_epi16(w16, w16), 24));
-        } else {
-            const __m128i z = _mm_setzero_si128();
-            return ibatch(_mm_unpacklo_epi16(_mm_unpacklo_epi8(b, z), z));
-        }
-    }
-#endif
-    alignas(64) std::int32_t lanes[ibatch::size];
-    for (std::size_t l = 0; l < ibatch::size; ++l) lanes[l] = static_cast<std::int32_t>(src[l]);
-    return ibatch::load_aligned(lanes);
-}
-
-/// Scalar twin of the vector step: v = fl(x / s), clamped to [lo, hi] = [qmin − zp, qmax − zp] (exact integers),
-/// rounded half to even, plus zp. Equals clamp(nearbyint(x/s) + zp, qmin, qmax) because rounding is monotone and
-/// fixes integers. x must not be NaN.
-template <class T>
-T quantize_one(float x, float s, float lo, float hi, std::int32_t zp) noexcept {
-    float v = x / s;
-    v = v < lo ? lo : (v > hi ? hi : v);
-    return static_cast<T>(static_cast<std::int32_t>(std::nearbyint(v)) + zp);
-}
-
-/// Quantizes n contiguous floats with one (scale, zp); throws zoa::error(numeric) after the pass if a NaN was seen.
-/// `base` is the index of x[0] in the caller's tensor (for the error message).
-template <class Arch, class T>
-void quantize_span(const float* x, T* q, std::size_t n, float scale, std::int32_t zp, std::int32_t qmin,
-                   std::int32_t qmax, const char* fn, std::size_t base) {
-    using fbatch = xsimd::batch<float, Arch>;
-    using ibatch = xsimd::batch<std::int32_t, Arch>;
-    constexpr std::size_t w = fbatch::size;
-    const float lo = static_cast<float>(qmin - zp), hi = static_cast<float>(qmax - zp);
-    const fbatch vs(scale), vlo(lo), vhi(hi);
-    const ibatch vzp(zp);
-    auto nan_seen = fbatch(0.0f) != fbatch(0.0f);
-    std::size_t i = 0;
-    for (; i + w <= n; i += w) {
-        const fbatch v = fbatch::load_unaligned(x + i) / vs;
-        nan_seen = nan_seen | xsimd::isnan(v);
-        store_narrow<Arch, T>(xsimd::nearbyint_as_int(xsimd::min(xsimd::max(v, vlo), vhi)) + vzp, q + i);
-    }
-    bool tail_nan = false;
-    for (; i < n; ++i) {
-        tail_nan = tail_nan || x[i] != x[i];
-        if (x[i] == x[i]) q[i] = quantize_one<T>(x[i], scale, lo, hi, zp);
-    }
-    if (xsimd::any(nan_seen) || tail_nan) require_no_nan(fn, x, n, base);
-}
-
-/// Dequantizes n contiguous codes with one (scale, zp): x = scale · float(q − zp).
-template <class Arch, class T>
-void dequantize_span(const T* q, float* x, std::size_t n, float scale, std::int32_t zp) noexcept {
-    using fbatch = xsimd::batch<float, Arch>;
-    using ibatch = xsimd::batch<std::int32_t, Arch>;
-    constexpr std::size_t w = fbatch::size;
-    const fbatch vs(scale);
-    const ibatch vzp(zp);
-    std::size_t i = 0;
-    for (; i + w <= n; i += w) (vs * xsimd::to_float(load_widen<Arch>(q + i) - vzp)).store_unaligned(x + i);
-    for (; i < n; ++i) x[i] = scale * static_cast<float>(static_cast<std::int32_t>(q[i]) - zp);
-}
-
-/// Throws: zoa::error(argument) naming fn for null pointers, n == 0 or [qmin, qmax] outside T's range.
-template <class T>
-void check_quantize(const char* fn, const void* in, const void* out, std::size_t n, std::int32_t qmin,
-                    std::int32_t qmax) {
-    static_assert(is_quantized_storage_v<T>, "zoa: quantize/dequantize store codes as std::int8_t or std::uint8_t");
-    require_pointer(fn, "input", in);
-    require_pointer(fn, "output", out);
-    require_extent(fn, "size", n);
-    require_qrange<T>(fn, qmin, qmax);
-}
-
-}  // namespace detail
-
-/// Per-tensor affine quantization, round half to even, saturating:
-///   q[i] = clamp(nearbyint(x[i] / scale) + zero_point, qmin, qmax)
-/// with x/scale one IEEE float division (as torch's `round(x / scale)`) and nearbyint in the current rounding mode
-/// (FE_TONEAREST = ties to even by default; the SIMD path, cvtps2dq, uses the same MXCSR mode, so both agree).
-/// ±Inf and out-of-range values saturate to qmin/qmax. T = std::int8_t or std::uint8_t; qmin/qmax may describe any
-/// narrower range, e.g. [−8, 7] for 4-bit codes in int8 storage.
-/// Threads: fixed blocks of 16384 elements over ctx; results are bit-identical to the reference for any thread count.
-/// Throws: zoa::error(argument) for null pointers, n = 0, qmin > qmax, a range outside T, scale not finite and > 0,
-///         or zero_point outside [qmin, qmax]; zoa::error(numeric) naming the element when x contains NaN (q is then
-///         partially written).
-template <class Arch = default_arch, class T>
-void quantize_per_tensor(const float* x, T* q, std::size_t n, float scale, std::int32_t zero_point, std::int32_t qmin,
-                         std::int32_t qmax, execution_context& ctx) {
-    const char* fn = "quantize_per_tensor";
-    detail::check_quantize<T>(fn, x, q, n, qmin, qmax);
-    detail::require_qparams(fn, scale, zero_point, qmin, qmax);
-    detail::parallel_blocks(ctx, n, detail::elementwise_block, [&](std::size_t b, std::size_t e) {
-        detail::quantize_span<Arch>(x + b, q + b, e - b, scale, zero_point, qmin, qmax, fn, b);
-    });
-}
-
-/// Per-channel affine quantization of x viewed as [outer × channels × inner] (channel axis in the middle: weights
-/// [N × K] are outer = 1, channels = N, inner = K; NCHW activations are outer = N, inner = H·W; channels-last
-/// [M × C] is outer = M, inner = 1):
-///   q[o,c,i] = clamp(nearbyint(x[o,c,i] / scale[c]) + zero_point[c], qmin, qmax).
-/// zero_point may be null (all zeros: symmetric). Same rounding, saturation, threads and errors as
-/// quantize_per_tensor (parameters are checked per channel and named by index).
-template <class Arch = default_arch, class T>
-void quantize_per_channel(const float* x, T* q, std::size_t outer, std::size_t channels, std::size_t inner,
-                          const float* scale, const std::int32_t* zero_point, std::int32_t qmin, std::int32_t qmax,
-                          execution_context& ctx) {
-    const char* fn = "quantize_per_channel";
-    detail::require_extent(fn, "outer", outer);
-    detail::require_extent(fn, "channels", channels);
-    detail::require_extent(fn, "inner", inner);
-    const std::size_t n = detail::checked_mul(fn, detail::checked_mul(fn, outer, channels), inner);
-    detail::check_quantize<T>(fn, x, q, n, qmin, qmax);
-    detail::require_pointer(fn, "scale", scale);
-    for (std::size_t c = 0; c < channels; ++c)
-        detail::require_qparams(fn, scale[c], zero_point ? zero_point[c] : 0, qmin, qmax, static_cast<long long>(c));
-    if (inner == 1) {  // channels-last rows: vectors run across channels with per-lane parameters
-        using fbatch = xsimd::batch<float, Arch>;
-        using ibatch = xsimd::batch<std::int32_t, Arch>;
-        constexpr std::size_t w = fbatch::size;
-        ctx.parallel_for(outer, [&](std::size_t r0, std::size_t r1) {
-            for (std::size_t r = r0; r < r1; ++r) {
-                const float* xr = x + r * channels;
-                T* qr = q + r * channels;
-                auto nan_seen = fbatch(0.0f) != fbatch(0.0f);
-                std::size_t c = 0;
-                for (; c + w <= channels; c += w) {
-                    const ibatch zp = zero_point ? ibatch::load_unaligned(zero_point + c) : ibatch(0);
-                    const fbatch lo = xsimd::to_float(ibatch(qmin) - zp), hi = xsimd::to_float(ibatch(qmax) - zp);
-                    const fbatch v = fbatch::load_unaligned(xr + c) / fbatch::load_unaligned(scale + c);
-                    nan_seen = nan_seen | xsimd::isnan(v);
-                    detail::store_narrow<Arch, T>(xsimd::nearbyint_as_int(xsimd::min(xsimd::max(v, lo), hi)) + zp,
-                                                  qr + c);
-                }
-                bool tail_nan = false;
-                for (; c < channels; ++c) {
-                    const std::int32_t zp = zero_point ? zero_point[c] : 0;
-                    tail_nan = tail_nan || xr[c] != xr[c];
-                    if (xr[c] == xr[c])
-                        qr[c] = detail::quantize_one<T>(xr[c], scale[c], static_cast<float>(qmin - zp),
-                                                        static_cast<float>(qmax - zp), zp);
-                }
-                if (xsimd::any(nan_seen) || tail_nan) detail::require_no_nan(fn, xr, channels, r * channels);
-            }
-        });
-        return;
-    }
-    ctx.parallel_for(outer * channels, [&](std::size_t p0, std::size_t p1) {
-        for (std::size_t p = p0; p < p1; ++p) {
-            const std::size_t c = p % channels;
-            detail::quantize_span<Arch>(x + p * inner, q + p * inner, inner, scale[c], zero_point ? zero_point[c] : 0,
-                                        qmin, qmax, fn, p * inner);
-        }
-    });
-}
-
-/// Per-tensor dequantization: x[i] = scale · (q[i] − zero_point), the difference exact in int32, then one float
-/// multiply (bit-identical to the reference). T = std::int8_t or std::uint8_t.
-/// Throws: zoa::error(argument) for null pointers, n = 0 or scale not finite and > 0.
-template <class Arch = default_arch, class T>
-void dequantize_per_tensor(const T* q, float* x, std::size_t n, float scale, std::int32_t zero_point,
-                           execution_context& ctx) {
-    const char* fn = "dequantize_per_tensor";
-    detail::check_quantize<T>(fn, q, x, n, std::numeric_limits<T>::min(), std::numeric_limits<T>::max());
-    detail::require_scale(fn, scale);
-    detail::parallel_blocks(ctx, n, detail::elementwise_block, [&](std::size_t b, std::size_t e) {
-        detail::dequantize_span<Arch>(q + b, x + b, e - b, scale, zero_point);
-    });
-}
-
-/// Per-channel dequantization of [outer × channels × inner]: x[o,c,i] = scale[c] · (q[o,c,i] − zero_point[c]);
-/// zero_point may be null (zeros). Throws as dequantize_per_tensor (scales checked per channel).
-template <class Arch = default_arch, class T>
-void dequantize_per_channel(const T* q, float* x, std::size_t outer, std::size_t channels, std::size_t inner,
-                            const float* scale, const std::int32_t* zero_point, execution_context& ctx) {
-    const char* fn = "dequantize_per_channel";
-    detail::require_extent(fn, "outer", outer);
-    detail::require_extent(fn, "channels", channels);
-    detail::require_extent(fn, "inner", inner);
-    const std::size_t n = detail::checked_mul(fn, detail::checked_mul(fn, outer, channels), inner);
-    detail::check_quantize<T>(fn, q, x, n, std::numeric_limits<T>::min(), std::numeric_limits<T>::max());
-    detail::require_pointer(fn, "scale", scale);
-    for (std::size_t c = 0; c < channels; ++c) detail::require_scale(fn, scale[c], static_cast<long long>(c));
-    if (inner == 1) {
-        using fbatch = xsimd::batch<float, Arch>;
-        using ibatch = xsimd::batch<std::int32_t, Arch>;
-        constexpr std::size_t w = fbatch::size;
-        ctx.parallel_for(outer, [&](std::size_t r0, std::size_t r1) {
-            for (std::size_t r = r0; r < r1; ++r) {
-                const T* qr = q + r * channels;
-                float* xr = x + r * channels;
-                std::size_t c = 0;
-                for (; c + w <= channels; c += w) {
-                    const ibatch zp = zero_point ? ibatch::load_unaligned(zero_point + c) : ibatch(0);
-                    (fbatch::load_unaligned(scale + c) * xsimd::to_float(detail::load_widen<Arch>(qr + c) - zp))
-                        .store_unaligned(xr + c);
-                }
-                for (; c < channels; ++c)
-                    xr[c] = scale[c] *
-                            static_cast<float>(static_cast<std::int32_t>(qr[c]) - (zero_point ? zero_point[c] : 0));
-            }
-        });
-        return;
-    }
-    ctx.parallel_for(outer * channels, [&](std::size_t p0, std::size_t p1) {
-        for (std::size_t p = p0; p < p1; ++p) {
-            const std::size_t c = p % channels;
-            detail::dequantize_span<Arch>(q + p * inner, x + p * inner, inner, scale[c],
-                                          zero_point ? zero_point[c] : 0);
-        }
-    });
-}
-
-}  // namespace zoa::kernels
-
-ZOA_DETAIL_AVX512_WARNINGS_END
-// ---- end zoa/kernels/quantize.hpp
 // #include "zoa/kernels/softmax.hpp"
 // ---- begin zoa/kernels/softmax.hpp
 // zoa — numerically stable row softmax (xsimd exp, row-parallel)
@@ -6327,8 +6382,24 @@ public:
         const int qmax = 1 << (in.bits - 1);
         kernels::quantize_per_tensor(x, codes, n, in.scale[0], 0, 0, qmax - 1, ctx);
         kernels::quantize_per_tensor(x, neg, n, in.neg_scale, 0, -qmax, 0, ctx);
+        forward_twin_codes(codes, neg, rows, y, ctx);
+    }
+
+    /// The integer path of forward() for a post-GELU twin input given as its two code planes (rows × in each):
+    ///   y = float(Σ c⁺·Wc)·fl(Δ₊·Δw_n) + b_n + float(Σ c⁻·Wc)·fl(Δ₋·Δw_n)
+    /// (e.g. from kernels::gelu_quantize_twin, which fuses GELU with the split). Bit-identical for any thread count.
+    /// Throws: zoa::error(policy) unless the input quantizer is post-GELU twin; zoa::error(numeric) for codes outside
+    /// the activation range.
+    void forward_twin_codes(const std::int8_t* pos, const std::int8_t* neg, std::size_t rows, float* y,
+                            execution_context& ctx) const {
+        const quant::quant_params& in = params_.input();
+        require(in.kind == quant::quantizer_kind::post_gelu_twin, error_code::policy,
+                "qlinear::forward_twin_codes: the input quantizer is ", quant::to_string(in.kind), ", not post-GELU twin");
+        if (rows == 0) return;
+        const auto lda = static_cast<std::ptrdiff_t>(in_);
+        const auto out_layout = kernels::row_major(static_cast<std::ptrdiff_t>(out_));
         kernels::gemm_q8<a_range, w_range>(
-            codes, rows, lda, 0, w_,
+            pos, rows, lda, 0, w_,
             kernels::out_dequant{y, out_layout, in.scale[0], w_scale_.data(), w_scale_.size(), bias_ptr()}, &ctx);
         float* const tmp = thread_scratch<float>(scratch_slot::linear_tmp, rows * out_);
         kernels::gemm_q8<a_range, w_range>(
@@ -6589,31 +6660,39 @@ private:
 
     // The post-softmax twin codes of n probabilities (no NaN): exactly quant::encode_post_softmax per element,
     //   high = clamp(round(clamp(p, split, 1)·q), 0, q),  low = clamp(round(clamp(p, 0, split) / Δ_low), 0, q),
-    // with q = 2^(b−1) − 1 and round = round-half-even (nearbyint in the default rounding mode), on SIMD vectors.
+    // with q = 2^(b−1) − 1 and round = round-half-even (nearbyint in the default rounding mode), on SIMD vectors
+    // (clamping to the integer bounds before or after rounding gives the same integer).
     static void encode_softmax_twin(const float* p, std::size_t n, float split, int bits, std::int8_t* hi,
                                     std::int8_t* lo) {
         using fb = xsimd::batch<float, default_arch>;
         constexpr std::size_t w = fb::size;
         const float q = static_cast<float>((1 << (bits - 1)) - 1), low_scale = quant::post_softmax_low_scale(split, bits);
         const fb vs(split), v1(1.0f), v0(0.0f), vq(q), vl(low_scale);
-        alignas(64) float th[w], tl[w];
         std::size_t j = 0;
         for (; j + w <= n; j += w) {
             const fb x = fb::load_unaligned(p + j);
-            const fb h = xsimd::min(xsimd::max(xsimd::nearbyint(xsimd::min(xsimd::max(x, vs), v1) * vq), v0), vq);
-            const fb l = xsimd::min(xsimd::max(xsimd::nearbyint(xsimd::min(xsimd::max(x, v0), vs) / vl), v0), vq);
-            h.store_aligned(th);
-            l.store_aligned(tl);
-            for (std::size_t e = 0; e < w; ++e) {
-                hi[j + e] = static_cast<std::int8_t>(th[e]);
-                lo[j + e] = static_cast<std::int8_t>(tl[e]);
-            }
+            const fb h = xsimd::min(xsimd::max(xsimd::min(xsimd::max(x, vs), v1) * vq, v0), vq);
+            const fb l = xsimd::min(xsimd::max(xsimd::min(xsimd::max(x, v0), vs) / vl, v0), vq);
+            kernels::detail::store_narrow<default_arch, std::int8_t>(xsimd::nearbyint_as_int(h), hi + j);
+            kernels::detail::store_narrow<default_arch, std::int8_t>(xsimd::nearbyint_as_int(l), lo + j);
         }
         for (; j < n; ++j) {
             const quant::softmax_twin_codes c = quant::encode_post_softmax(p[j], split, bits);
             hi[j] = static_cast<std::int8_t>(c.high);
             lo[j] = static_cast<std::int8_t>(c.low);
         }
+    }
+
+    // True when some p[i], i < n, is NaN (SIMD).
+    static bool any_nan(const float* p, std::size_t n) {
+        using fb = xsimd::batch<float, default_arch>;
+        constexpr std::size_t w = fb::size;
+        auto seen = fb(0.0f) != fb(0.0f);
+        std::size_t j = 0;
+        for (; j + w <= n; j += w) seen = seen | xsimd::isnan(fb::load_unaligned(p + j));
+        bool tail = false;
+        for (; j < n; ++j) tail = tail || std::isnan(p[j]);
+        return tail || xsimd::any(seen);
     }
 
     // Integer attention core on the per-head codes of q/k/v (qkv layout) → merged [B·T × D].
@@ -6640,9 +6719,7 @@ private:
                     kernels::out_dequant{s, kernels::row_major(std::ptrdiff_t(T)), dq, &dk, 1});
                 for (std::size_t j = 0; j < T * T; ++j) s[j] *= scale_;
                 kernels::softmax(s, s, T, T, ctx);
-                bool nan = false;
-                for (std::size_t j = 0; j < T * T; ++j) nan |= std::isnan(s[j]);
-                require(!nan, error_code::numeric, "attention: NaN attention probability (image ", b, ", head ", h,
+                require(!any_nan(s, T * T), error_code::numeric, "attention: NaN attention probability (image ", b, ", head ", h,
                         "); integer codes cannot carry NaN");
                 vp.pack(base + 2 * D, hd, T, 1, ld);
                 float* out = merged + b * T * D + h * hd;
@@ -7143,6 +7220,7 @@ private:
 // zoa — transformer MLP: fc1 → exact GELU → fc2, fp32 or PTQ4ViT-quantized (post-GELU twin on fc2's input)
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <utility>
 
@@ -7184,6 +7262,17 @@ public:
             fc1_.forward(x, rows, h, ctx, mode);
         else
             fc1_.forward(x, rows, h, ctx);
+        if constexpr (Bits::quantized) {
+            const quant::quant_params& in = fc2_.params().input();
+            if (mode == quant_exec::integer && in.kind == quant::quantizer_kind::post_gelu_twin) {
+                // GELU and the twin split in one pass (the same codes as gelu() then fc2's own quantization)
+                std::int8_t* const pos = thread_scratch<std::int8_t>(scratch_slot::linear_codes, n);
+                std::int8_t* const neg = thread_scratch<std::int8_t>(scratch_slot::linear_neg, n);
+                kernels::gelu_quantize_twin(h, pos, neg, n, in.scale[0], in.neg_scale, 1 << (in.bits - 1), ctx);
+                fc2_.forward_twin_codes(pos, neg, rows, y, ctx);
+                return;
+            }
+        }
         kernels::gelu(h, h, n, ctx);
         if constexpr (Bits::quantized)
             fc2_.forward(h, rows, y, ctx, mode);

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "elementwise_testing.hpp"
 #include "zoa/core/execution.hpp"
 #include "zoa/kernels/activation.hpp"
+#include "zoa/kernels/quantize.hpp"
 #include "zoa/kernels/reference/activation.hpp"
 
 namespace {
@@ -94,4 +96,49 @@ TEST_CASE("activations reject bad arguments with zoa::error") {
     CHECK_THROWS_WITH_AS(zoa::kernels::relu(nullptr, v, 4, ctx), "zoa: argument: relu: x must not be null", zoa::error);
     CHECK_THROWS_AS(ref::gelu(v, nullptr, 4, ctx), zoa::error);
     CHECK_THROWS_AS(ref::relu(v, v, 0, ctx), zoa::error);
+}
+
+TEST_CASE_TEMPLATE("gelu_quantize_twin equals gelu then the two per-tensor quantizations, bit for bit", Arch,
+                   ZOA_ELEMENTWISE_TEST_ARCHS) {
+    const std::string arch = Arch::name();
+    CAPTURE(arch);
+    zoa::execution_context ctx1(1), ctx2(2);
+    zoa::rng g(3, 10);
+    // Finite inputs across GELU's range, many exactly on .5 ties of the scales below, length with a ragged tail
+    // and more than one 16384-element block (the SIMD/tail split of gelu() must be reproduced).
+    std::vector<float> x;
+    for (int i = 0; i < 40001; ++i) x.push_back(i % 7 == 0 ? static_cast<float>(i % 200 - 100) * 0.0625f : 3.0f * g.normal());
+    for (const int bits : {8, 6, 4}) {
+        CAPTURE(bits);
+        const int q = 1 << (bits - 1);
+        const float sp = 4.0f / static_cast<float>(q - 1), sn = 0.17f / static_cast<float>(q);
+        std::vector<float> h(x.size());
+        zoa::kernels::gelu<Arch>(x.data(), h.data(), x.size(), ctx1);
+        std::vector<std::int8_t> pr(x.size()), nr(x.size()), p1(x.size()), n1(x.size()), p2(x.size()), n2(x.size());
+        zoa::kernels::quantize_per_tensor<Arch>(h.data(), pr.data(), h.size(), sp, 0, 0, q - 1, ctx1);
+        zoa::kernels::quantize_per_tensor<Arch>(h.data(), nr.data(), h.size(), sn, 0, -q, 0, ctx1);
+        zoa::kernels::gelu_quantize_twin<Arch>(x.data(), p1.data(), n1.data(), x.size(), sp, sn, q, ctx1);
+        zoa::kernels::gelu_quantize_twin<Arch>(x.data(), p2.data(), n2.data(), x.size(), sp, sn, q, ctx2);
+        CHECK(p1 == pr);
+        CHECK(n1 == nr);
+        CHECK(p2 == pr);
+        CHECK(n2 == nr);
+        std::size_t both = 0;
+        for (std::size_t i = 0; i < x.size(); ++i) both += (pr[i] != 0 && nr[i] != 0);
+        CHECK(both == 0);  // the twin split: at most one plane is nonzero per element
+    }
+    std::vector<float> bad = x;
+    bad[20000] = -std::numeric_limits<float>::infinity();  // GELU(−Inf) = NaN
+    std::vector<std::int8_t> p(bad.size()), n(bad.size());
+    CHECK_THROWS_WITH_AS(zoa::kernels::gelu_quantize_twin<Arch>(bad.data(), p.data(), n.data(), bad.size(), 0.1f, 0.01f,
+                                                                128, ctx2),
+                         "zoa: numeric: gelu_quantize_twin: GELU of input element 20000 (-inf) is NaN (cannot be "
+                         "quantized)",
+                         zoa::error);
+    CHECK_THROWS_AS(zoa::kernels::gelu_quantize_twin<Arch>(x.data(), p.data(), n.data(), x.size(), 0.1f, 0.01f, 129,
+                                                           ctx1),
+                    zoa::error);
+    CHECK_THROWS_AS(zoa::kernels::gelu_quantize_twin<Arch>(x.data(), p.data(), n.data(), x.size(), 0.0f, 0.01f, 128,
+                                                           ctx1),
+                    zoa::error);
 }

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 
 #include <xsimd/xsimd.hpp>
 
@@ -11,6 +12,7 @@
 #include "zoa/core/execution.hpp"
 #include "zoa/kernels/detail/elementwise_checks.hpp"
 #include "zoa/kernels/detail/elementwise_simd.hpp"
+#include "zoa/kernels/quantize.hpp"
 
 ZOA_DETAIL_AVX512_WARNINGS_BEGIN
 
@@ -60,6 +62,59 @@ void gelu(const float* x, float* y, std::size_t n, execution_context& ctx) {
     detail::map_elements<Arch>(
         x, y, n, ctx, [&](const batch& v) { return (half * v) * xsimd::erfc(v * k); },
         [](float v) { return (0.5f * v) * std::erfc(v * detail::minus_inv_sqrt2); });
+}
+
+/// GELU fused with the post-GELU twin quantization of the next layer's input (PTQ4ViT, spec §4.1), without writing
+/// GELU's floats. With g = gelu(x[i]) (the same arithmetic as gelu(), vectors and tail alike) and q = qmax:
+///   pos[i] = clamp(nearbyint(g / scale_pos), 0, q − 1),   neg[i] = clamp(nearbyint(g / scale_neg), −q, 0),
+/// i.e. exactly quantize_per_tensor(gelu(x), pos, n, scale_pos, 0, 0, q − 1) and
+/// quantize_per_tensor(gelu(x), neg, n, scale_neg, 0, −q, 0) (for g > 0 neg is 0, for g ≤ 0 pos is 0).
+/// Threads: fixed blocks of 16384 elements over ctx (bit-identical for any thread count).
+/// Throws: zoa::error(argument) for null pointers, n = 0, a scale that is not finite and > 0, or q outside
+/// [1, 128]; zoa::error(numeric) naming the element when gelu(x) is NaN (x NaN or −Inf); pos/neg are then partially
+/// written.
+template <class Arch = default_arch>
+void gelu_quantize_twin(const float* x, std::int8_t* pos, std::int8_t* neg, std::size_t n, float scale_pos,
+                        float scale_neg, std::int32_t qmax, execution_context& ctx) {
+    const char* fn = "gelu_quantize_twin";
+    detail::require_pointer(fn, "x", x);
+    detail::require_pointer(fn, "pos", pos);
+    detail::require_pointer(fn, "neg", neg);
+    detail::require_extent(fn, "n", n);
+    require(qmax >= 1 && qmax <= 128, error_code::argument, fn, ": qmax = ", qmax, " is outside [1, 128]");
+    detail::require_qparams(fn, scale_pos, 0, 0, qmax - 1);
+    detail::require_qparams(fn, scale_neg, 0, -qmax, 0);
+    using fb = xsimd::batch<float, Arch>;
+    constexpr std::size_t w = fb::size;
+    const fb half(0.5f), k(detail::minus_inv_sqrt2), sp(scale_pos), sn(scale_neg), zero(0.0f);
+    const fb pos_hi(static_cast<float>(qmax - 1)), neg_lo(static_cast<float>(-qmax));
+    detail::parallel_blocks(ctx, n, detail::elementwise_block, [&](std::size_t b, std::size_t e) {
+        auto nan_seen = fb(0.0f) != fb(0.0f);
+        std::size_t i = b;
+        for (; i + w <= e; i += w) {
+            const fb v = fb::load_unaligned(x + i);
+            const fb g = (half * v) * xsimd::erfc(v * k);
+            nan_seen = nan_seen | xsimd::isnan(g);
+            detail::store_narrow<Arch, std::int8_t>(xsimd::nearbyint_as_int(xsimd::min(xsimd::max(g / sp, zero), pos_hi)),
+                                                    pos + i);
+            detail::store_narrow<Arch, std::int8_t>(xsimd::nearbyint_as_int(xsimd::min(xsimd::max(g / sn, neg_lo), zero)),
+                                                    neg + i);
+        }
+        bool tail_nan = false;
+        for (; i < e; ++i) {
+            const float g = (0.5f * x[i]) * std::erfc(x[i] * detail::minus_inv_sqrt2);
+            if (std::isnan(g)) {
+                tail_nan = true;
+                continue;
+            }
+            pos[i] = detail::quantize_one<std::int8_t>(g, scale_pos, 0.0f, static_cast<float>(qmax - 1), 0);
+            neg[i] = detail::quantize_one<std::int8_t>(g, scale_neg, static_cast<float>(-qmax), 0.0f, 0);
+        }
+        if (xsimd::any(nan_seen) || tail_nan)
+            for (std::size_t j = b; j < e; ++j)
+                require(!std::isnan((0.5f * x[j]) * std::erfc(x[j] * detail::minus_inv_sqrt2)), error_code::numeric,
+                        fn, ": GELU of input element ", j, " (", x[j], ") is NaN (cannot be quantized)");
+    });
 }
 
 /// ReLU: y = (0 > x) ? 0 : x, so NaN propagates and relu(−0) = −0 (as torch.relu). y may alias x exactly.

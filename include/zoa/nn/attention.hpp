@@ -201,31 +201,39 @@ private:
 
     // The post-softmax twin codes of n probabilities (no NaN): exactly quant::encode_post_softmax per element,
     //   high = clamp(round(clamp(p, split, 1)·q), 0, q),  low = clamp(round(clamp(p, 0, split) / Δ_low), 0, q),
-    // with q = 2^(b−1) − 1 and round = round-half-even (nearbyint in the default rounding mode), on SIMD vectors.
+    // with q = 2^(b−1) − 1 and round = round-half-even (nearbyint in the default rounding mode), on SIMD vectors
+    // (clamping to the integer bounds before or after rounding gives the same integer).
     static void encode_softmax_twin(const float* p, std::size_t n, float split, int bits, std::int8_t* hi,
                                     std::int8_t* lo) {
         using fb = xsimd::batch<float, default_arch>;
         constexpr std::size_t w = fb::size;
         const float q = static_cast<float>((1 << (bits - 1)) - 1), low_scale = quant::post_softmax_low_scale(split, bits);
         const fb vs(split), v1(1.0f), v0(0.0f), vq(q), vl(low_scale);
-        alignas(64) float th[w], tl[w];
         std::size_t j = 0;
         for (; j + w <= n; j += w) {
             const fb x = fb::load_unaligned(p + j);
-            const fb h = xsimd::min(xsimd::max(xsimd::nearbyint(xsimd::min(xsimd::max(x, vs), v1) * vq), v0), vq);
-            const fb l = xsimd::min(xsimd::max(xsimd::nearbyint(xsimd::min(xsimd::max(x, v0), vs) / vl), v0), vq);
-            h.store_aligned(th);
-            l.store_aligned(tl);
-            for (std::size_t e = 0; e < w; ++e) {
-                hi[j + e] = static_cast<std::int8_t>(th[e]);
-                lo[j + e] = static_cast<std::int8_t>(tl[e]);
-            }
+            const fb h = xsimd::min(xsimd::max(xsimd::min(xsimd::max(x, vs), v1) * vq, v0), vq);
+            const fb l = xsimd::min(xsimd::max(xsimd::min(xsimd::max(x, v0), vs) / vl, v0), vq);
+            kernels::detail::store_narrow<default_arch, std::int8_t>(xsimd::nearbyint_as_int(h), hi + j);
+            kernels::detail::store_narrow<default_arch, std::int8_t>(xsimd::nearbyint_as_int(l), lo + j);
         }
         for (; j < n; ++j) {
             const quant::softmax_twin_codes c = quant::encode_post_softmax(p[j], split, bits);
             hi[j] = static_cast<std::int8_t>(c.high);
             lo[j] = static_cast<std::int8_t>(c.low);
         }
+    }
+
+    // True when some p[i], i < n, is NaN (SIMD).
+    static bool any_nan(const float* p, std::size_t n) {
+        using fb = xsimd::batch<float, default_arch>;
+        constexpr std::size_t w = fb::size;
+        auto seen = fb(0.0f) != fb(0.0f);
+        std::size_t j = 0;
+        for (; j + w <= n; j += w) seen = seen | xsimd::isnan(fb::load_unaligned(p + j));
+        bool tail = false;
+        for (; j < n; ++j) tail = tail || std::isnan(p[j]);
+        return tail || xsimd::any(seen);
     }
 
     // Integer attention core on the per-head codes of q/k/v (qkv layout) → merged [B·T × D].
@@ -252,9 +260,7 @@ private:
                     kernels::out_dequant{s, kernels::row_major(std::ptrdiff_t(T)), dq, &dk, 1});
                 for (std::size_t j = 0; j < T * T; ++j) s[j] *= scale_;
                 kernels::softmax(s, s, T, T, ctx);
-                bool nan = false;
-                for (std::size_t j = 0; j < T * T; ++j) nan |= std::isnan(s[j]);
-                require(!nan, error_code::numeric, "attention: NaN attention probability (image ", b, ", head ", h,
+                require(!any_nan(s, T * T), error_code::numeric, "attention: NaN attention probability (image ", b, ", head ", h,
                         "); integer codes cannot carry NaN");
                 vp.pack(base + 2 * D, hd, T, 1, ld);
                 float* out = merged + b * T * D + h * hd;

@@ -203,8 +203,24 @@ public:
         const int qmax = 1 << (in.bits - 1);
         kernels::quantize_per_tensor(x, codes, n, in.scale[0], 0, 0, qmax - 1, ctx);
         kernels::quantize_per_tensor(x, neg, n, in.neg_scale, 0, -qmax, 0, ctx);
+        forward_twin_codes(codes, neg, rows, y, ctx);
+    }
+
+    /// The integer path of forward() for a post-GELU twin input given as its two code planes (rows × in each):
+    ///   y = float(Σ c⁺·Wc)·fl(Δ₊·Δw_n) + b_n + float(Σ c⁻·Wc)·fl(Δ₋·Δw_n)
+    /// (e.g. from kernels::gelu_quantize_twin, which fuses GELU with the split). Bit-identical for any thread count.
+    /// Throws: zoa::error(policy) unless the input quantizer is post-GELU twin; zoa::error(numeric) for codes outside
+    /// the activation range.
+    void forward_twin_codes(const std::int8_t* pos, const std::int8_t* neg, std::size_t rows, float* y,
+                            execution_context& ctx) const {
+        const quant::quant_params& in = params_.input();
+        require(in.kind == quant::quantizer_kind::post_gelu_twin, error_code::policy,
+                "qlinear::forward_twin_codes: the input quantizer is ", quant::to_string(in.kind), ", not post-GELU twin");
+        if (rows == 0) return;
+        const auto lda = static_cast<std::ptrdiff_t>(in_);
+        const auto out_layout = kernels::row_major(static_cast<std::ptrdiff_t>(out_));
         kernels::gemm_q8<a_range, w_range>(
-            codes, rows, lda, 0, w_,
+            pos, rows, lda, 0, w_,
             kernels::out_dequant{y, out_layout, in.scale[0], w_scale_.data(), w_scale_.size(), bias_ptr()}, &ctx);
         float* const tmp = thread_scratch<float>(scratch_slot::linear_tmp, rows * out_);
         kernels::gemm_q8<a_range, w_range>(

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <utility>
 
@@ -44,6 +45,17 @@ public:
             fc1_.forward(x, rows, h, ctx, mode);
         else
             fc1_.forward(x, rows, h, ctx);
+        if constexpr (Bits::quantized) {
+            const quant::quant_params& in = fc2_.params().input();
+            if (mode == quant_exec::integer && in.kind == quant::quantizer_kind::post_gelu_twin) {
+                // GELU and the twin split in one pass (the same codes as gelu() then fc2's own quantization)
+                std::int8_t* const pos = thread_scratch<std::int8_t>(scratch_slot::linear_codes, n);
+                std::int8_t* const neg = thread_scratch<std::int8_t>(scratch_slot::linear_neg, n);
+                kernels::gelu_quantize_twin(h, pos, neg, n, in.scale[0], in.neg_scale, 1 << (in.bits - 1), ctx);
+                fc2_.forward_twin_codes(pos, neg, rows, y, ctx);
+                return;
+            }
+        }
         kernels::gelu(h, h, n, ctx);
         if constexpr (Bits::quantized)
             fc2_.forward(h, rows, y, ctx, mode);
