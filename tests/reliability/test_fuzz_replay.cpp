@@ -87,3 +87,75 @@ TEST_CASE("fuzz findings stay fixed: a JPEG that hits stb_image 2.27's shift-exp
                              doctest::Contains("x.jpg: cannot decode image"), zoa::error);
     CHECK_NOTHROW(zoa_fuzz::image(jpg.data(), jpg.size()));
 }
+
+namespace {
+/// The PNG chunks of `png` as (offset, length, type) from the 8-byte signature on, up to the end of the buffer.
+struct png_chunk {
+    std::size_t at;
+    std::uint32_t length;
+    std::string type;
+};
+std::uint32_t read_be32(const std::vector<std::uint8_t>& b, std::size_t at) {
+    return (std::uint32_t{b[at]} << 24) | (std::uint32_t{b[at + 1]} << 16) | (std::uint32_t{b[at + 2]} << 8) |
+           std::uint32_t{b[at + 3]};
+}
+void write_be32(std::vector<std::uint8_t>& b, std::size_t at, std::uint32_t v) {
+    for (std::size_t k = 0; k < 4; ++k) b[at + k] = static_cast<std::uint8_t>(v >> (24 - 8 * k));
+}
+std::vector<png_chunk> png_chunks(const std::vector<std::uint8_t>& png) {
+    std::vector<png_chunk> chunks;
+    for (std::size_t i = 8; i + 8 <= png.size();) {
+        const std::uint32_t length = read_be32(png, i);
+        chunks.push_back({i, length, std::string(png.begin() + static_cast<std::ptrdiff_t>(i + 4),
+                                                 png.begin() + static_cast<std::ptrdiff_t>(i + 8))});
+        i += 12 + std::size_t{length};
+    }
+    return chunks;
+}
+}  // namespace
+
+// Found by fuzz_image (27 Nov 2026, 141 s): a 214-byte PNG whose second IDAT chunk declares 1 076 297 753 bytes.
+// stb_image 2.27 grows its IDAT buffer to the declared size (4096 doubled to 2 GiB) before it finds the data missing,
+// so one tiny file made it allocate 2 GiB (libFuzzer: "out-of-memory (malloc(2147483648))"). decode_image now refuses
+// an IDAT chunk that runs past the end of the buffer before stb_image sees it (io::detail::png_truncated_idat).
+TEST_CASE("fuzz findings stay fixed: a PNG IDAT chunk declaring more bytes than the file has is refused up front") {
+    const std::string dir = std::string(ZOA_SOURCE_DIR) + "/tests/fuzz/corpus/image/";
+    const auto oom = zoa::data::read_file_bytes(dir + "oom-png-idat-declares-1gib.png");
+    CHECK(zoa::io::detail::png_truncated_idat(oom.data(), oom.size()) == 181);
+    CHECK_THROWS_WITH_AS(zoa::io::decode_image(oom.data(), oom.size(), "x.png"),
+                         doctest::Contains("x.png: cannot decode image: Corrupt PNG (the IDAT chunk at byte 181 "
+                                           "declares 1076297753 bytes of data, only 25 remain in the file)"),
+                         zoa::error);
+
+    // The check refuses nothing stb_image can decode: a valid PNG, the same PNG with its IDAT data split over two
+    // IDAT chunks, and with an IEND chunk declaring 2^31 - 1 bytes (stb_image stops at IEND) decode identically.
+    const auto png = zoa::data::read_file_bytes(dir + "rgba.png");
+    const auto chunks = png_chunks(png);
+    REQUIRE(chunks.size() == 3);
+    REQUIRE(chunks[1].type == "IDAT");
+    REQUIRE(chunks[2].type == "IEND");
+    const auto reference = zoa::io::decode_image(png, "rgba.png");
+    CHECK(zoa::io::detail::png_truncated_idat(png.data(), png.size()) == 0);
+
+    const std::size_t idat = chunks[1].at, half = chunks[1].length / 2;
+    std::vector<std::uint8_t> split(png.begin(), png.begin() + static_cast<std::ptrdiff_t>(idat + 8 + half));
+    split.insert(split.end(), 4, 0);  // CRC of the first half (stb_image does not check CRCs)
+    const std::vector<std::uint8_t> header2 = {0, 0, 0, 0, 'I', 'D', 'A', 'T'};
+    split.insert(split.end(), header2.begin(), header2.end());
+    write_be32(split, idat, static_cast<std::uint32_t>(half));
+    write_be32(split, split.size() - 8, chunks[1].length - static_cast<std::uint32_t>(half));
+    split.insert(split.end(), png.begin() + static_cast<std::ptrdiff_t>(idat + 8 + half), png.end());
+    REQUIRE(png_chunks(split).size() == 4);
+    CHECK(zoa::io::detail::png_truncated_idat(split.data(), split.size()) == 0);
+    CHECK(zoa::io::decode_image(split, "split.png") == reference);
+
+    std::vector<std::uint8_t> long_iend = png;
+    write_be32(long_iend, chunks[2].at, 0x7FFFFFFFu);
+    CHECK(zoa::io::decode_image(long_iend, "long_iend.png") == reference);
+
+    // One byte short: the IDAT data now runs past the end of the file; stb_image would fail on it as well.
+    const std::vector<std::uint8_t> cut(png.begin(), png.begin() + static_cast<std::ptrdiff_t>(idat + 8 + chunks[1].length - 1));
+    CHECK(zoa::io::detail::png_truncated_idat(cut.data(), cut.size()) == idat);
+    CHECK_THROWS_WITH_AS(zoa::io::decode_image(cut, "cut.png"), doctest::Contains("Corrupt PNG (the IDAT chunk"),
+                         zoa::error);
+}

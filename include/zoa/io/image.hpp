@@ -174,6 +174,41 @@ inline void check_jpeg_tables(const std::uint8_t* data, std::size_t size, const 
         fail(error_code::format, name, ": cannot decode image: Corrupt JPEG (a Huffman table declares ", codes,
              " codes, at most 256 are allowed)");
 }
+/// Pre-check of PNG IDAT chunk lengths. stb_image 2.27 grows its IDAT buffer to fit a chunk's *declared* length
+/// (from 4096 bytes, doubling) before it checks that the bytes exist, so a 214-byte PNG declaring a 1 GiB IDAT chunk
+/// makes it allocate 2 GiB, then fail with "outofdata" (found by fuzzing). The scan follows stb_image's chunk walk
+/// (8-byte signature, then per chunk: 4-byte length, 4-byte type, data, 4-byte CRC; stop at IEND) and stops where stb
+/// fails without allocating anyway (a non-IDAT chunk running past the end). A rejected IDAT is one stb_image could
+/// not read either, so no image stb_image decodes is refused; only the large allocation is avoided.
+/// Returns the byte offset of the first IDAT chunk whose declared data runs past the end of the buffer (> 0), or 0.
+inline std::size_t png_truncated_idat(const std::uint8_t* p, std::size_t n) noexcept {
+    static constexpr std::uint8_t signature[8] = {0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A};
+    if (n < 8 || !std::equal(signature, signature + 8, p)) return 0;  // not a PNG stream
+    const auto be32 = [p](std::size_t at) {
+        return (std::uint32_t{p[at]} << 24) | (std::uint32_t{p[at + 1]} << 16) | (std::uint32_t{p[at + 2]} << 8) |
+               std::uint32_t{p[at + 3]};
+    };
+    constexpr std::uint32_t idat = 0x49444154u, iend = 0x49454E44u;  // "IDAT", "IEND"
+    for (std::size_t i = 8; n - i >= 8;) {  // invariant: i <= n
+        const std::uint32_t length = be32(i), type = be32(i + 4);
+        if (type == iend) return 0;
+        if (length > n - i - 8) return type == idat ? i : 0;
+        if (n - i - 8 - length < 4) return 0;  // no room for the CRC: stb reads zeros and fails
+        i += 8 + std::size_t{length} + 4;
+    }
+    return 0;
+}
+/// Throws: zoa::error(format) when a PNG IDAT chunk declares more bytes than the file has (stb_image 2.27 would
+/// allocate the declared size first).
+inline void check_png_chunks(const std::uint8_t* data, std::size_t size, const std::string& name) {
+    const std::size_t at = png_truncated_idat(data, size);
+    if (at != 0) {
+        const std::uint32_t length = (std::uint32_t{data[at]} << 24) | (std::uint32_t{data[at + 1]} << 16) |
+                                     (std::uint32_t{data[at + 2]} << 8) | std::uint32_t{data[at + 3]};
+        fail(error_code::format, name, ": cannot decode image: Corrupt PNG (the IDAT chunk at byte ", at,
+             " declares ", length, " bytes of data, only ", size - at - 8, " remain in the file)");
+    }
+}
 /// stb_image's last failure reason, or "unknown reason".
 inline const char* stb_reason() {
     const char* r = stbi_failure_reason();
@@ -208,6 +243,7 @@ inline image decode_image(const std::uint8_t* data, std::size_t size, const std:
             ": requested channel count must be 0 (as stored), 1 or 3, got ", channels);
     const image_info info = decode_image_info(data, size, name);
     const int stored = info.channels <= 2 ? 1 : 3;
+    detail::check_png_chunks(data, size, name);
     int w = 0, h = 0, c = 0;
     std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
         stbi_load_from_memory(data, detail::checked_length(size, name), &w, &h, &c, stored), stbi_image_free);
