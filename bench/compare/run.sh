@@ -6,6 +6,9 @@
 # Environment (all optional):
 #   ZOA_COMPARE_BUILD    build directory (default: build-compare in the repository)
 #   ZOA_COMPARE_MARCH    -march of the driver (default native; haswell = AVX2-only build)
+#   ZOA_COMPARE_ISA      avx2: emulate an AVX2-only machine (no AVX-512, VNNI or AMX) on BOTH sides: zoa built with
+#                        -march=haswell (unless ZOA_COMPARE_MARCH says otherwise), PyTorch with
+#                        ATEN_CPU_CAPABILITY=avx2, ONEDNN_MAX_CPU_ISA=AVX2 and OPENBLAS_CORETYPE=Haswell
 #   THREADS              threads for both zoa and PyTorch (default 2)
 #   REPS / WARMUP        timed / untimed repetitions per case (default 3 / 1)
 #   MODELS, BATCHES      default "vit resnet" and "1 8"
@@ -19,7 +22,14 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build="${ZOA_COMPARE_BUILD:-$root/build-compare}"
-march="${ZOA_COMPARE_MARCH:-native}"
+isa="${ZOA_COMPARE_ISA:-native}"
+case "$isa" in
+    native) march="${ZOA_COMPARE_MARCH:-native}" ;;
+    avx2)
+        march="${ZOA_COMPARE_MARCH:-haswell}"
+        export ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 OPENBLAS_CORETYPE=Haswell ;;
+    *) echo "bench-compare: ZOA_COMPARE_ISA must be native or avx2, got '$isa'" >&2; exit 2 ;;
+esac
 threads="${THREADS:-2}"
 reps="${REPS:-3}"
 warmup="${WARMUP:-1}"
@@ -65,7 +75,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'
 emit() { echo "$1" | tee -a "$out"; }
 note() { echo "# $1" | tee -a "$out"; }
 
-note "$(date -u '+%Y-%m-%d %H:%M:%S UTC') host=$(hostname) threads=$threads reps=$reps warmup=$warmup march=$march"
+note "$(date -u '+%Y-%m-%d %H:%M:%S UTC') host=$(hostname) threads=$threads reps=$reps warmup=$warmup march=$march isa=$isa"
 note "uptime:$(uptime)"
 declare -A infer_line
 for m in $models; do

@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -53,7 +54,20 @@ args parse(int argc, char** argv) {
         const std::string k = argv[i];
         zoa::require(i + 1 < argc, zoa::error_code::argument, "zoa_compare: ", k, " needs a value");
         const std::string v = argv[++i];
-        const auto count = [&]() { return static_cast<std::size_t>(std::stoull(v)); };
+        // a whole decimal count (no sign, no trailing text, no overflow), else zoa::error naming the option
+        const auto count = [&]() {
+            std::size_t pos = 0;
+            unsigned long long n = 0;
+            bool ok = !v.empty() && v[0] >= '0' && v[0] <= '9';
+            try {
+                if (ok) n = std::stoull(v, &pos);
+            } catch (const std::exception&) {
+                ok = false;
+            }
+            zoa::require(ok && pos == v.size(), zoa::error_code::argument, "zoa_compare: ", k,
+                         " expects a whole number, got '", v, "'");
+            return static_cast<std::size_t>(n);
+        };
         if (k == "--model") a.model = v;
         else if (k == "--precision") a.precision = v;
         else if (k == "--fp32") a.fp32 = v;
