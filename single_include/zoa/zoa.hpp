@@ -2321,8 +2321,7 @@ public:
         kp_ = (k + plan::k_step - 1) / plan::k_step * plan::k_step;
         panels_ = (n + nr - 1) / nr;
         const std::size_t elem = plan::bytes ? 1 : 2;
-        // + 1 KiB of zeros after the last panel: the AMX kernel reads B in whole 64-deep slices (gemm_q8_amx.hpp)
-        data_.ensure(panels_ * kp_ * nr * elem + slack);
+        data_.ensure(panels_ * kp_ * nr * elem);
         col_sums_.ensure(panels_ * nr);
         zw_.ensure(panels_ * nr);
         has_zero_point_ = false;
@@ -2336,7 +2335,7 @@ public:
             zw_[j] = j < n ? zw - plan::w_offset : 0;
             if (zw_[j] != 0) has_zero_point_ = true;
         }
-        std::memset(data_.data(), 0, panels_ * kp_ * nr * elem + slack);  // padding (k >= K, n >= N) is zero
+        std::memset(data_.data(), 0, panels_ * kp_ * nr * elem);  // padding (k >= K, n >= N) is zero
         for (std::size_t j = 0; j < panels_ * nr; ++j) col_sums_[j] = 0;
         if (!pack_fast(w, stride_n, stride_k)) {
             int mn = plan::w_min, mx = plan::w_max;
@@ -2368,7 +2367,6 @@ public:
     std::size_t bytes() const noexcept { return data_.size() + (col_sums_.size() + zw_.size()) * 4; }
 
 private:
-    static constexpr std::size_t slack = 1024;
     static constexpr bool needs_range_check = plan::w_min != int(std::numeric_limits<w_storage>::min()) ||
                                               plan::w_max != int(std::numeric_limits<w_storage>::max());
 
@@ -2509,12 +2507,12 @@ inline void amx_release() noexcept { _tile_release(); }
 /// For the 64-deep slice s < nk, tdpbusd adds Σ_{k in slice} a[r][k]·b_p(k, c) (u8 × s8 in groups of four, int32
 /// accumulation with wrap-around), so
 ///   c[r·32 + p·16 + col] = Σ_k a[r][k]·b_p(k, col)   for r < RA·16, p < PB, col < 16,
-/// the same integers as the VNNI kernels. B slices are read in whole 1 KiB blocks: for the last slice the bytes
-/// past the panel's kp·16 bytes are read (packed_q8 keeps 1 KiB of zero slack after the last panel) and meet zero
-/// columns of A, so they add nothing.
+/// the same integers as the VNNI kernels. B slices are read as whole 1 KiB blocks; the last one (s = nk − 1) from
+/// b_last[p], which the caller points at b[p] + (nk − 1)·1024 or, where that block would run past the packed data
+/// (a K not a multiple of 64 on the last panel), at a zero-padded copy. Bytes past K meet zero columns of A.
 template <int RA, int PB>
-inline void kernel_amx(const std::uint8_t* a, std::size_t lda, const std::int8_t* const (&b)[2], std::size_t nk,
-                       std::int32_t* c) noexcept {
+inline void kernel_amx(const std::uint8_t* a, std::size_t lda, const std::int8_t* const (&b)[2],
+                       const std::int8_t* const (&b_last)[2], std::size_t nk, std::int32_t* c) noexcept {
     static_assert((RA == 1 || RA == 2) && (PB == 1 || PB == 2), "zoa: kernel_amx: 1 or 2 row tiles and panels");
     const long sa = static_cast<long>(lda);
     _tile_zero(0);
@@ -2524,11 +2522,12 @@ inline void kernel_amx(const std::uint8_t* a, std::size_t lda, const std::int8_t
     // The tile instructions are asm statements without memory operands: keep ordinary stores to A/B before them.
     __asm__ __volatile__("" ::: "memory");
     for (std::size_t s = 0; s < nk; ++s) {
-        _tile_loadd(6, b[0] + s * 1024, 64);
+        const bool last = s + 1 == nk;
+        _tile_loadd(6, last ? b_last[0] : b[0] + s * 1024, 64);
         _tile_loadd(4, a + s * 64, sa);
         _tile_dpbusd(0, 4, 6);
         if constexpr (PB == 2) {
-            _tile_loadd(7, b[1] + s * 1024, 64);
+            _tile_loadd(7, last ? b_last[1] : b[1] + s * 1024, 64);
             _tile_dpbusd(1, 4, 7);
         }
         if constexpr (RA == 2) {
@@ -3276,6 +3275,16 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
         if constexpr (plan::vnni && has_avx2_v<Arch>) {
             x86::amx_configure();
             alignas(64) std::int32_t cbuf[32 * 32];
+            // The last 64-deep slice of the last panel as a zero-padded 1 KiB block when K is not a multiple of 64
+            // (other panels' last blocks run into the next panel, which meets zero columns of A).
+            const std::size_t nk = ka / 64, tail_bytes = kp * 16 - (nk - 1) * 1024;
+            alignas(64) std::int8_t last_tail[1024];
+            std::memcpy(last_tail, w.panel_s8(panels - 1) + (nk - 1) * 1024, tail_bytes);
+            std::memset(last_tail + tail_bytes, 0, 1024 - tail_bytes);
+            const auto last_block = [&](std::size_t panel) {
+                return panel + 1 == panels ? static_cast<const std::int8_t*>(last_tail)
+                                           : w.panel_s8(panel) + (nk - 1) * 1024;
+            };
             for (std::size_t r0 = rb0 * 4; r0 < rb1 * 4 && r0 < m; r0 += mb) {
                 const std::size_t rows = std::min({mb, rb1 * 4 - r0, m - r0});
                 const std::size_t rows4 = (rows + 3) / 4 * 4, rows16 = (rows + 15) / 16 * 16;
@@ -3285,12 +3294,14 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
                     for (std::size_t i = 0; i < rows; i += 32)
                         for (std::size_t p = g0, pe = std::min(p1, g0 + group); p < pe; p += 2) {
                             const bool two_rows = rows - i > 16, two_panels = p + 1 < pe;
-                            const std::int8_t* b[2] = {w.panel_s8(p), w.panel_s8(two_panels ? p + 1 : p)};
+                            const std::size_t p1s = two_panels ? p + 1 : p;
+                            const std::int8_t* b[2] = {w.panel_s8(p), w.panel_s8(p1s)};
+                            const std::int8_t* bl[2] = {last_block(p), last_block(p1s)};
                             const std::uint8_t* ai = scratch.a.data() + i * ka;
-                            if (two_rows && two_panels) x86::kernel_amx<2, 2>(ai, ka, b, ka / 64, cbuf);
-                            else if (two_rows) x86::kernel_amx<2, 1>(ai, ka, b, ka / 64, cbuf);
-                            else if (two_panels) x86::kernel_amx<1, 2>(ai, ka, b, ka / 64, cbuf);
-                            else x86::kernel_amx<1, 1>(ai, ka, b, ka / 64, cbuf);
+                            if (two_rows && two_panels) x86::kernel_amx<2, 2>(ai, ka, b, bl, nk, cbuf);
+                            else if (two_rows) x86::kernel_amx<2, 1>(ai, ka, b, bl, nk, cbuf);
+                            else if (two_panels) x86::kernel_amx<1, 2>(ai, ka, b, bl, nk, cbuf);
+                            else x86::kernel_amx<1, 1>(ai, ka, b, bl, nk, cbuf);
                             for (std::size_t j = 0; j < (two_panels ? 2u : 1u); ++j) {
                                 const std::size_t n0 = (p + j) * 16, ncols = std::min<std::size_t>(16, n - n0);
                                 for (std::size_t r = 0; r < (two_rows ? 32u : 16u) && i + r < rows; r += 4) {

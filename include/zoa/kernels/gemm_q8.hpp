@@ -264,6 +264,16 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
         if constexpr (plan::vnni && has_avx2_v<Arch>) {
             x86::amx_configure();
             alignas(64) std::int32_t cbuf[32 * 32];
+            // The last 64-deep slice of the last panel as a zero-padded 1 KiB block when K is not a multiple of 64
+            // (other panels' last blocks run into the next panel, which meets zero columns of A).
+            const std::size_t nk = ka / 64, tail_bytes = kp * 16 - (nk - 1) * 1024;
+            alignas(64) std::int8_t last_tail[1024];
+            std::memcpy(last_tail, w.panel_s8(panels - 1) + (nk - 1) * 1024, tail_bytes);
+            std::memset(last_tail + tail_bytes, 0, 1024 - tail_bytes);
+            const auto last_block = [&](std::size_t panel) {
+                return panel + 1 == panels ? static_cast<const std::int8_t*>(last_tail)
+                                           : w.panel_s8(panel) + (nk - 1) * 1024;
+            };
             for (std::size_t r0 = rb0 * 4; r0 < rb1 * 4 && r0 < m; r0 += mb) {
                 const std::size_t rows = std::min({mb, rb1 * 4 - r0, m - r0});
                 const std::size_t rows4 = (rows + 3) / 4 * 4, rows16 = (rows + 15) / 16 * 16;
@@ -273,12 +283,14 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
                     for (std::size_t i = 0; i < rows; i += 32)
                         for (std::size_t p = g0, pe = std::min(p1, g0 + group); p < pe; p += 2) {
                             const bool two_rows = rows - i > 16, two_panels = p + 1 < pe;
-                            const std::int8_t* b[2] = {w.panel_s8(p), w.panel_s8(two_panels ? p + 1 : p)};
+                            const std::size_t p1s = two_panels ? p + 1 : p;
+                            const std::int8_t* b[2] = {w.panel_s8(p), w.panel_s8(p1s)};
+                            const std::int8_t* bl[2] = {last_block(p), last_block(p1s)};
                             const std::uint8_t* ai = scratch.a.data() + i * ka;
-                            if (two_rows && two_panels) x86::kernel_amx<2, 2>(ai, ka, b, ka / 64, cbuf);
-                            else if (two_rows) x86::kernel_amx<2, 1>(ai, ka, b, ka / 64, cbuf);
-                            else if (two_panels) x86::kernel_amx<1, 2>(ai, ka, b, ka / 64, cbuf);
-                            else x86::kernel_amx<1, 1>(ai, ka, b, ka / 64, cbuf);
+                            if (two_rows && two_panels) x86::kernel_amx<2, 2>(ai, ka, b, bl, nk, cbuf);
+                            else if (two_rows) x86::kernel_amx<2, 1>(ai, ka, b, bl, nk, cbuf);
+                            else if (two_panels) x86::kernel_amx<1, 2>(ai, ka, b, bl, nk, cbuf);
+                            else x86::kernel_amx<1, 1>(ai, ka, b, bl, nk, cbuf);
                             for (std::size_t j = 0; j < (two_panels ? 2u : 1u); ++j) {
                                 const std::size_t n0 = (p + j) * 16, ncols = std::min<std::size_t>(16, n - n0);
                                 for (std::size_t r = 0; r < (two_rows ? 32u : 16u) && i + r < rows; r += 4) {

@@ -65,8 +65,7 @@ public:
         kp_ = (k + plan::k_step - 1) / plan::k_step * plan::k_step;
         panels_ = (n + nr - 1) / nr;
         const std::size_t elem = plan::bytes ? 1 : 2;
-        // + 1 KiB of zeros after the last panel: the AMX kernel reads B in whole 64-deep slices (gemm_q8_amx.hpp)
-        data_.ensure(panels_ * kp_ * nr * elem + slack);
+        data_.ensure(panels_ * kp_ * nr * elem);
         col_sums_.ensure(panels_ * nr);
         zw_.ensure(panels_ * nr);
         has_zero_point_ = false;
@@ -80,7 +79,7 @@ public:
             zw_[j] = j < n ? zw - plan::w_offset : 0;
             if (zw_[j] != 0) has_zero_point_ = true;
         }
-        std::memset(data_.data(), 0, panels_ * kp_ * nr * elem + slack);  // padding (k >= K, n >= N) is zero
+        std::memset(data_.data(), 0, panels_ * kp_ * nr * elem);  // padding (k >= K, n >= N) is zero
         for (std::size_t j = 0; j < panels_ * nr; ++j) col_sums_[j] = 0;
         if (!pack_fast(w, stride_n, stride_k)) {
             int mn = plan::w_min, mx = plan::w_max;
@@ -112,7 +111,6 @@ public:
     std::size_t bytes() const noexcept { return data_.size() + (col_sums_.size() + zw_.size()) * 4; }
 
 private:
-    static constexpr std::size_t slack = 1024;
     static constexpr bool needs_range_check = plan::w_min != int(std::numeric_limits<w_storage>::min()) ||
                                               plan::w_max != int(std::numeric_limits<w_storage>::max());
 

@@ -51,12 +51,12 @@ inline void amx_release() noexcept { _tile_release(); }
 /// For the 64-deep slice s < nk, tdpbusd adds Σ_{k in slice} a[r][k]·b_p(k, c) (u8 × s8 in groups of four, int32
 /// accumulation with wrap-around), so
 ///   c[r·32 + p·16 + col] = Σ_k a[r][k]·b_p(k, col)   for r < RA·16, p < PB, col < 16,
-/// the same integers as the VNNI kernels. B slices are read in whole 1 KiB blocks: for the last slice the bytes
-/// past the panel's kp·16 bytes are read (packed_q8 keeps 1 KiB of zero slack after the last panel) and meet zero
-/// columns of A, so they add nothing.
+/// the same integers as the VNNI kernels. B slices are read as whole 1 KiB blocks; the last one (s = nk − 1) from
+/// b_last[p], which the caller points at b[p] + (nk − 1)·1024 or, where that block would run past the packed data
+/// (a K not a multiple of 64 on the last panel), at a zero-padded copy. Bytes past K meet zero columns of A.
 template <int RA, int PB>
-inline void kernel_amx(const std::uint8_t* a, std::size_t lda, const std::int8_t* const (&b)[2], std::size_t nk,
-                       std::int32_t* c) noexcept {
+inline void kernel_amx(const std::uint8_t* a, std::size_t lda, const std::int8_t* const (&b)[2],
+                       const std::int8_t* const (&b_last)[2], std::size_t nk, std::int32_t* c) noexcept {
     static_assert((RA == 1 || RA == 2) && (PB == 1 || PB == 2), "zoa: kernel_amx: 1 or 2 row tiles and panels");
     const long sa = static_cast<long>(lda);
     _tile_zero(0);
@@ -66,11 +66,12 @@ inline void kernel_amx(const std::uint8_t* a, std::size_t lda, const std::int8_t
     // The tile instructions are asm statements without memory operands: keep ordinary stores to A/B before them.
     __asm__ __volatile__("" ::: "memory");
     for (std::size_t s = 0; s < nk; ++s) {
-        _tile_loadd(6, b[0] + s * 1024, 64);
+        const bool last = s + 1 == nk;
+        _tile_loadd(6, last ? b_last[0] : b[0] + s * 1024, 64);
         _tile_loadd(4, a + s * 64, sa);
         _tile_dpbusd(0, 4, 6);
         if constexpr (PB == 2) {
-            _tile_loadd(7, b[1] + s * 1024, 64);
+            _tile_loadd(7, last ? b_last[1] : b[1] + s * 1024, 64);
             _tile_dpbusd(1, 4, 7);
         }
         if constexpr (RA == 2) {
