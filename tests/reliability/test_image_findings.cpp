@@ -9,6 +9,7 @@
 #include "../fuzz/fuzz_entries.hpp"
 #include "zoa/data/inflate.hpp"
 #include "zoa/io/image.hpp"
+#include "zoa/io/image_precheck.hpp"
 
 #ifndef ZOA_TEST_SANITIZED
 #define ZOA_TEST_SANITIZED 0  // 1 in the ASan + UBSan build (tests/reliability/extra.cmake)
@@ -61,6 +62,19 @@ bytes insert_chunk(const bytes& png, std::size_t at, const std::string& type, co
     out.insert(out.end(), chunk.begin(), chunk.end());
     out.insert(out.end(), png.begin() + static_cast<std::ptrdiff_t>(at), png.end());
     return out;
+}
+
+/// Byte offsets of the SOS markers (FF DA) of a JPEG: in entropy-coded data FF is followed by 00 or a restart marker.
+std::vector<std::size_t> jpeg_sos_offsets(const bytes& jpg) {
+    std::vector<std::size_t> at;
+    for (std::size_t i = 0; i + 1 < jpg.size(); ++i)
+        if (jpg[i] == 0xFF && jpg[i + 1] == 0xDA) at.push_back(i);
+    return at;
+}
+
+/// The byte offset of the first scan using an undefined Huffman table, 0 when none does.
+std::size_t undefined_table_scan(const bytes& jpg) {
+    return zoa::io::detail::scan_jpeg_huffman(jpg.data(), jpg.size(), true).undefined_at;
 }
 
 png_defect defect_of(const bytes& b, bool header_only = false) {
@@ -174,6 +188,65 @@ TEST_CASE("the PNG chunk pre-check accepts IDAT data split over chunks, ancillar
     write_be32(long_iend, chunks[2].at, 0x7FFFFFFFu);
     CHECK(defect_of(long_iend) == png_defect::none);
     CHECK(zoa::io::decode_image(long_iend, "long_iend.png") == reference);
+}
+
+// Found by fuzz_image (27 Nov 2026, after 169 s): a progressive JPEG whose AC scan selects AC Huffman table 1, which
+// no DHT segment defines. stb_image 2.27 malloc's its decoder state without zeroing it, so the table is heap garbage:
+// UBSan "index -61 out of bounds for type 'stbi_uc[256]'" in stbi__jpeg_huff_decode (an index computed from
+// uninitialised memory; valgrind: "use of uninitialised value"). stb_image 2.28 zeroes the state (nothings/stb#1297).
+// zoa now refuses a scan that uses an undefined table before stb_image decodes it.
+TEST_CASE("fuzz findings stay fixed: a JPEG scan using a Huffman table no DHT defined is refused before decoding") {
+    const bytes found = zoa::data::read_file_bytes(corpus_dir + "crash-jpeg-scan-uses-undefined-huffman-table.jpg");
+    CHECK(undefined_table_scan(found) == 193);
+    CHECK_THROWS_WITH_AS(zoa::io::decode_image(found, "x.jpg"),
+                         doctest::Contains("x.jpg: cannot decode image: Corrupt JPEG (the scan at byte 193 uses AC "
+                                           "Huffman table 1, which no DHT segment before it defines)"),
+                         zoa::error);
+    // stbi_info does not read scans: the header is still readable.
+    CHECK(zoa::io::decode_image_info(found.data(), found.size(), "x.jpg").width == 16);
+
+    // progressive.jpg (PIL): DHT segments before each scan define DC 0, 1 and AC 0, 1.
+    const bytes prog = zoa::data::read_file_bytes(corpus_dir + "progressive.jpg");
+    const auto reference = zoa::io::decode_image(prog, "p.jpg");
+    const auto sos = jpeg_sos_offsets(prog);
+    REQUIRE(sos.size() == 10);
+    CHECK(undefined_table_scan(prog) == 0);
+    // Scan 0: DC first scan (Ss = 0, Ah = 0) of 3 components; its second component's DC table becomes 2.
+    REQUIRE(prog[sos[0] + 4] == 3);
+    REQUIRE(prog[sos[0] + 5 + 2 * 3] == 0);
+    bytes dc_first = prog;
+    dc_first[sos[0] + 8] = 0x20;
+    CHECK(undefined_table_scan(dc_first) == sos[0]);
+    CHECK_THROWS_WITH_AS(zoa::io::decode_image(dc_first, "p.jpg"), doctest::Contains("uses DC Huffman table 2"),
+                         zoa::error);
+    // Scan 1: AC scan (Ss = 1) of one component; its AC table becomes 3.
+    REQUIRE(prog[sos[1] + 4] == 1);
+    REQUIRE(prog[sos[1] + 7] == 1);
+    bytes ac = prog;
+    ac[sos[1] + 6] = 0x03;
+    CHECK(undefined_table_scan(ac) == sos[1]);
+    CHECK_THROWS_WITH_AS(zoa::io::decode_image(ac, "p.jpg"), doctest::Contains("uses AC Huffman table 3"),
+                         zoa::error);
+    // Scan 6: DC refinement scan (Ss = 0, Ah = 1) reads raw bits, no Huffman table: undefined selectors are accepted
+    // and the image decodes to the same pixels.
+    REQUIRE(prog[sos[6] + 4] == 3);
+    REQUIRE(prog[sos[6] + 5 + 2 * 3] == 0);
+    REQUIRE((prog[sos[6] + 7 + 2 * 3] >> 4) == 1);
+    bytes dc_refine = prog;
+    for (std::size_t c = 0; c < 3; ++c) dc_refine[sos[6] + 6 + 2 * c] = 0x33;
+    CHECK(undefined_table_scan(dc_refine) == 0);
+    CHECK(zoa::io::decode_image(dc_refine, "p.jpg") == reference);
+
+    // Baseline smooth.jpg: one scan using DC and AC tables 0 and 1; pointing a component at AC table 2 is refused.
+    const bytes base = zoa::data::read_file_bytes(corpus_dir + "smooth.jpg");
+    const auto base_sos = jpeg_sos_offsets(base);
+    REQUIRE(base_sos.size() == 1);
+    CHECK(undefined_table_scan(base) == 0);
+    bytes base_bad = base;
+    base_bad[base_sos[0] + 6] = static_cast<std::uint8_t>((base[base_sos[0] + 6] & 0xF0) | 2);
+    CHECK(undefined_table_scan(base_bad) == base_sos[0]);
+    CHECK_THROWS_WITH_AS(zoa::io::decode_image(base_bad, "b.jpg"), doctest::Contains("uses AC Huffman table 2"),
+                         zoa::error);
 }
 
 // Inputs that hit undefined behaviour inside stb_image 2.27 itself, which zoa cannot refuse up front (kept in
