@@ -2,7 +2,9 @@
 // SPDX-License-Identifier: MIT
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -286,4 +288,50 @@ TEST_CASE("fast_mse_observer: bit-identical to quant::mse_observer (MSE / EMA-MS
     zoa::execution_context ctx;
     CHECK_THROWS_AS(o.observe(bad.data(), bad.size(), ctx), zoa::error);
     CHECK_THROWS_AS(zoa::models::fast_mse_observer(9, zoa::quant::granularity::per_tensor), zoa::error);
+}
+
+TEST_CASE("max-pool equals the 2-D loop (row-major taps, first maximum, NaN wins) on every small shape") {
+    // Reference: m = −∞; for ky, kx in row-major order over in-bounds taps: m = (v > m or v is NaN) ? v : m.
+    const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+    const float specials[] = {0.0f, -0.0f, inf, -inf, nan, 1.0f, -1.0f};
+    zoa::execution_context ctx1(1), ctx2(2);
+    std::size_t shapes = 0;
+    for (const auto& win : {std::array<std::size_t, 3>{3, 2, 1}, {2, 2, 0}, {3, 1, 1}, {3, 3, 0}, {5, 2, 2}})
+        for (std::size_t h = win[0] - 2 * win[2] > 0 ? win[0] - 2 * win[2] : 1; h <= 13; ++h)
+            for (std::size_t w = h > 2 ? h - 2 : 1; w <= h + 2; ++w) {
+                if (h + 2 * win[2] < win[0] || w + 2 * win[2] < win[0]) continue;
+                const std::size_t n = 2, c = 3, k = win[0], s = win[1], pad = win[2];
+                // mostly negative values, every other element a zero of either sign (so which of +0/−0 wins a window
+                // shows the tap order), and the special values
+                std::vector<float> x = randn(n * c * h * w, h * 31 + w, 1.0f, -1.5f);
+                for (std::size_t i = 0; i < x.size(); i += 2) x[i] = (i / 2 + h) % 3 == 0 ? -0.0f : 0.0f;
+                for (std::size_t i = 1; i < x.size(); i += 7) x[i] = specials[(i / 7 + h + w) % 7];
+                const std::size_t oh = zoa::nn::pool_out_size(h, k, s, pad), ow = zoa::nn::pool_out_size(w, k, s, pad);
+                std::vector<float> y1(n * c * oh * ow), y2(y1.size()), r(y1.size());
+                for (std::size_t p = 0; p < n * c; ++p)
+                    for (std::size_t oy = 0; oy < oh; ++oy)
+                        for (std::size_t ox = 0; ox < ow; ++ox) {
+                            float m = -inf;
+                            for (std::size_t ky = 0; ky < k; ++ky)
+                                for (std::size_t kx = 0; kx < k; ++kx) {
+                                    const long iy = long(oy * s + ky) - long(pad), ix = long(ox * s + kx) - long(pad);
+                                    if (iy < 0 || ix < 0 || iy >= long(h) || ix >= long(w)) continue;
+                                    const float v = x[p * h * w + std::size_t(iy) * w + std::size_t(ix)];
+                                    m = (v > m || v != v) ? v : m;
+                                }
+                            r[(p * oh + oy) * ow + ox] = m;
+                        }
+                zoa::nn::max_pool2d(x.data(), y1.data(), n, c, h, w, k, s, pad, ctx1);
+                zoa::nn::max_pool2d(x.data(), y2.data(), n, c, h, w, k, s, pad, ctx2);
+                CAPTURE(k);
+                CAPTURE(s);
+                CAPTURE(pad);
+                CAPTURE(h);
+                CAPTURE(w);
+                REQUIRE(std::memcmp(y1.data(), r.data(), r.size() * sizeof(float)) == 0);  // bits: ±0 and NaN too
+                REQUIRE(std::memcmp(y2.data(), r.data(), r.size() * sizeof(float)) == 0);
+                ++shapes;
+            }
+    MESSAGE("max-pool checked on ", shapes, " shapes");
+    CHECK(shapes > 100);
 }
