@@ -7492,15 +7492,29 @@ inline void max_pool2d(const float* x, float* y, std::size_t n, std::size_t c, s
     // Taps are visited in the same row-major order as the 2-D loop with the same update rule
     //   m ← (v > m or v is NaN) ? v : m   (m starts at −∞; a NaN m stays NaN),
     // so the result (the first maximal tap, or NaN) is the same; the vertical pass runs on contiguous rows (SIMD).
-    const auto update = [](float m, float v) { return (v > m || v != v) ? v : m; };
+    // For the ResNet stem window (3, stride 2, pad 1) the row maxima come from the row split into even and odd
+    // columns, E[j] = row[2j], O[j] = row[2j + 1]: hm[ox] = update(update(O[ox − 1], E[ox]), O[ox]) over the in-bounds
+    // taps, the same taps in the same order (update(−∞, v) = v), on contiguous arrays the compiler vectorizes.
+    const auto update = [](float m, float v) { return ((v > m) | (v != v)) ? v : m; };
+    const bool stem = kernel == 3 && stride == 2 && pad == 1;
     ctx.parallel_for(n * c, [&](std::size_t p0, std::size_t p1) {
-        std::vector<float> hm(h * ow);
+        std::vector<float> hm(h * ow), even((w + 1) / 2), odd(w / 2);
         for (std::size_t p = p0; p < p1; ++p) {
             const float* src = x + p * h * w;
             float* dst = y + p * oh * ow;
             for (std::size_t r = 0; r < h; ++r) {
                 const float* row = src + r * w;
                 float* hr = hm.data() + r * ow;
+                if (stem) {
+                    const std::size_t ne = even.size(), no = odd.size();  // ow == ne
+                    for (std::size_t j = 0; j < ne; ++j) even[j] = row[2 * j];
+                    for (std::size_t j = 0; j < no; ++j) odd[j] = row[2 * j + 1];
+                    hr[0] = no > 0 ? update(even[0], odd[0]) : even[0];
+                    const std::size_t full = std::max<std::size_t>(1, std::min(ow, no));
+                    for (std::size_t ox = 1; ox < full; ++ox) hr[ox] = update(update(odd[ox - 1], even[ox]), odd[ox]);
+                    for (std::size_t ox = full; ox < ow; ++ox) hr[ox] = update(odd[ox - 1], even[ox]);
+                    continue;
+                }
                 for (std::size_t ox = 0; ox < ow; ++ox) {
                     const std::size_t x0 = ox * stride;  // padded coordinate of the first tap
                     const std::size_t k0 = x0 < pad ? pad - x0 : 0;
