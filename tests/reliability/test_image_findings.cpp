@@ -74,7 +74,12 @@ std::vector<std::size_t> jpeg_sos_offsets(const bytes& jpg) {
 
 /// The byte offset of the first scan using an undefined Huffman table, 0 when none does.
 std::size_t undefined_table_scan(const bytes& jpg) {
-    return zoa::io::detail::scan_jpeg_huffman(jpg.data(), jpg.size(), true).undefined_at;
+    const auto r = zoa::io::detail::scan_jpeg(jpg.data(), jpg.size(), true);
+    return r.defect == zoa::io::detail::jpeg_defect::undefined_huffman_table ? r.at : 0;
+}
+
+zoa::io::detail::jpeg_defect jpeg_defect_of(const bytes& jpg) {
+    return zoa::io::detail::scan_jpeg(jpg.data(), jpg.size(), true).defect;
 }
 
 png_defect defect_of(const bytes& b, bool header_only = false) {
@@ -197,6 +202,7 @@ TEST_CASE("the PNG chunk pre-check accepts IDAT data split over chunks, ancillar
 // zoa now refuses a scan that uses an undefined table before stb_image decodes it.
 TEST_CASE("fuzz findings stay fixed: a JPEG scan using a Huffman table no DHT defined is refused before decoding") {
     const bytes found = zoa::data::read_file_bytes(corpus_dir + "crash-jpeg-scan-uses-undefined-huffman-table.jpg");
+    REQUIRE(jpeg_defect_of(found) == zoa::io::detail::jpeg_defect::undefined_huffman_table);
     CHECK(undefined_table_scan(found) == 193);
     CHECK_THROWS_WITH_AS(zoa::io::decode_image(found, "x.jpg"),
                          doctest::Contains("x.jpg: cannot decode image: Corrupt JPEG (the scan at byte 193 uses AC "
@@ -247,6 +253,68 @@ TEST_CASE("fuzz findings stay fixed: a JPEG scan using a Huffman table no DHT de
     CHECK(undefined_table_scan(base_bad) == base_sos[0]);
     CHECK_THROWS_WITH_AS(zoa::io::decode_image(base_bad, "b.jpg"), doctest::Contains("uses AC Huffman table 2"),
                          zoa::error);
+}
+
+// Found while triaging the finding above (valgrind on stb_image 2.27, not by the fuzzer: ASan and UBSan do not see
+// reads of uninitialised memory): stb_image also dequantises with a quantisation table no DQT defined, and leaves the
+// samples of a component that no scan codes uninitialised, so such a JPEG decodes "successfully" to pixels computed
+// from heap garbage (a progressive file without its DC first scan even decoded once and failed the next time).
+TEST_CASE("JPEGs using an undefined quantisation table or leaving a component uncoded are refused before decoding") {
+    using zoa::io::detail::jpeg_defect;
+    const bytes base = zoa::data::read_file_bytes(corpus_dir + "smooth.jpg");
+    const bytes prog = zoa::data::read_file_bytes(corpus_dir + "progressive.jpg");
+    CHECK(jpeg_defect_of(base) == jpeg_defect::none);
+    CHECK(jpeg_defect_of(prog) == jpeg_defect::none);
+    const auto sof_of = [](const bytes& jpg, std::uint8_t marker) {
+        for (std::size_t i = 0; i + 1 < jpg.size(); ++i)
+            if (jpg[i] == 0xFF && jpg[i + 1] == marker) return i;
+        return std::size_t{0};
+    };
+
+    // Baseline: component 1 (SOF byte 12) dequantised with table 3, which no DQT defines: refused at the scan.
+    const std::size_t sof0 = sof_of(base, 0xC0);
+    REQUIRE(sof0 != 0);
+    REQUIRE(base[sof0 + 9] == 3);
+    bytes base_q = base;
+    base_q[sof0 + 12] = 3;
+    CHECK(jpeg_defect_of(base_q) == jpeg_defect::undefined_quant_table);
+    const std::string quant_msg = "Corrupt JPEG (quantisation table 3 is used (marker at byte " +
+                                  std::to_string(jpeg_sos_offsets(base)[0]) + ") but no DQT segment before it";
+    CHECK_THROWS_WITH_AS(zoa::io::decode_image(base_q, "q.jpg"), doctest::Contains(quant_msg.c_str()), zoa::error);
+    // Progressive: dequantised at the end, so checked at EOI.
+    const std::size_t sof2 = sof_of(prog, 0xC2);
+    REQUIRE(sof2 != 0);
+    bytes prog_q = prog;
+    prog_q[sof2 + 15] = 3;  // component 2
+    CHECK(jpeg_defect_of(prog_q) == jpeg_defect::undefined_quant_table);
+
+    // Baseline: the scan lists only components 1 and 2 of 3 (Ns 3 -> 2, Ls 12 -> 10): component 3 is never coded.
+    const std::size_t sos = jpeg_sos_offsets(base)[0];
+    REQUIRE(base[sos + 3] == 12);
+    REQUIRE(base[sos + 4] == 3);
+    REQUIRE(base[sos + 9] == 3);  // third component id
+    bytes base_two(base.begin(), base.begin() + static_cast<std::ptrdiff_t>(sos + 9));
+    base_two.insert(base_two.end(), base.begin() + static_cast<std::ptrdiff_t>(sos + 11), base.end());
+    base_two[sos + 3] = 10;
+    base_two[sos + 4] = 2;
+    const auto uncoded = zoa::io::detail::scan_jpeg(base_two.data(), base_two.size(), true);
+    CHECK(uncoded.defect == jpeg_defect::uncoded_component);
+    CHECK(uncoded.value == 3);
+    // Progressive without its DC first scan (SOS at byte 223 and its entropy data, up to the next DHT at 242): the
+    // AC and refinement scans then work on uninitialised coefficients.
+    const auto prog_sos = jpeg_sos_offsets(prog);
+    REQUIRE(prog_sos[0] == 223);
+    REQUIRE(prog[242] == 0xFF);
+    REQUIRE(prog[243] == 0xC4);
+    bytes no_dc(prog.begin(), prog.begin() + 223);
+    no_dc.insert(no_dc.end(), prog.begin() + 242, prog.end());
+    CHECK(jpeg_defect_of(no_dc) == jpeg_defect::uncoded_component);
+    CHECK_THROWS_WITH_AS(zoa::io::decode_image(no_dc, "p.jpg"),
+                         doctest::Contains("Corrupt JPEG (component 1 is never coded by a scan before EOI"),
+                         zoa::error);
+    // decode_image_info reads headers only and still works for all of them.
+    for (const bytes* b : {&base_q, &prog_q, &base_two, &no_dc})
+        CHECK(zoa::io::decode_image_info(b->data(), b->size(), "x.jpg").width == 16);
 }
 
 // Inputs that hit undefined behaviour inside stb_image 2.27 itself, which zoa cannot refuse up front (kept in

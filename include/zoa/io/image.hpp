@@ -143,7 +143,7 @@ inline const char* stb_reason() {
 /// Throws: zoa::error(format) naming `name` and stb_image's reason when the header is not a supported image.
 inline image_info decode_image_info(const std::uint8_t* data, std::size_t size, const std::string& name) {
     const int len = detail::checked_length(size, name);
-    detail::check_jpeg_tables(data, size, name, false);
+    detail::check_jpeg_structure(data, size, name, false);
     detail::check_png_chunks(data, size, name, true);
     int w = 0, h = 0, c = 0;
     if (stbi_info_from_memory(data, len, &w, &h, &c) == 0)
@@ -167,7 +167,7 @@ inline image decode_image(const std::uint8_t* data, std::size_t size, const std:
             ": requested channel count must be 0 (as stored), 1 or 3, got ", channels);
     const image_info info = decode_image_info(data, size, name);
     const int stored = info.channels <= 2 ? 1 : 3;
-    detail::check_jpeg_tables(data, size, name, true);
+    detail::check_jpeg_structure(data, size, name, true);
     detail::check_png_chunks(data, size, name, false);
     int w = 0, h = 0, c = 0;
     std::unique_ptr<stbi_uc, void (*)(void*)> pixels(

@@ -17,38 +17,61 @@
 
 namespace zoa::io::detail {
 
-/// What scan_jpeg_huffman found: the first oversized Huffman table or the first scan using an undefined table.
-struct jpeg_huffman_scan {
-    std::size_t oversized_codes = 0;  ///< codes declared by the first DHT table with more than 256, else 0
-    std::size_t undefined_at = 0;     ///< byte offset of the first SOS marker that uses an undefined table, else 0
-    int table_class = 0;              ///< of that table: 0 DC, 1 AC
-    int table_id = 0;                 ///< of that table: 0..3
+/// What scan_jpeg found wrong with a JPEG stream, before stb_image sees it.
+enum class jpeg_defect {
+    none,                     ///< nothing: stb_image decides
+    oversized_huffman_table,  ///< a DHT table declares more than 256 codes
+    undefined_huffman_table,  ///< a scan uses a Huffman table no DHT segment before it defined
+    undefined_quant_table,    ///< a component is dequantised with a table no DQT segment defined
+    uncoded_component         ///< a frame component no scan codes (baseline) or no DC first scan codes (progressive)
+};
+/// Result of scan_jpeg: the defect and where.
+struct jpeg_scan {
+    jpeg_defect defect = jpeg_defect::none;
+    std::size_t at = 0;     ///< byte offset of the marker concerned (DHT, SOS or EOI)
+    std::size_t value = 0;  ///< codes of the oversized table; id of the undefined table; id of the uncoded component
+    int table_class = 0;    ///< undefined Huffman table: 0 DC, 1 AC
 };
 
-/// Pre-check of JPEG Huffman tables, for two stb_image 2.27 weaknesses:
+/// Pre-check of a JPEG's tables and scans, for stb_image 2.27 weaknesses:
 /// - a DHT table declaring more than 256 codes makes it write past its 257-entry tables (nothings/stb#1289);
-/// - a scan (SOS) using a Huffman table that no DHT segment before it defined makes it decode with that table's
-///   uninitialised memory (its decoder state is malloc'd, not zeroed): symbol indexes computed from heap garbage,
-///   out of bounds of the table (found by fuzzing; stb_image 2.28 zeroes the state, nothings/stb#1297). Such a file
-///   is invalid JPEG (tables must be defined before use); stb_image 2.27 would decode it from garbage.
-/// The scan follows the marker structure as stb_image does: segments are skipped by their declared length,
-/// entropy-coded data byte by byte (FF 00 stuffing, FF D0–D7 restarts and FF fill bytes are not markers); a DHT
-/// segment's tables are walked like stb's loop (while bytes of the declared length remain; bytes past the end of the
-/// buffer read as 0, as stbi__get8 returns them), and each defines table (class, id) when class <= 1 and id <= 3.
-/// With `check_scans` (decoding; stbi_info never reads scans), each SOS after the frame header (SOF0/1/2) must find
-/// every table it uses defined: baseline scans use the DC and AC table of each component, progressive DC first
-/// scans (Ss = 0, Ah = 0) the DC tables, progressive DC refinement scans none, progressive AC scans the AC tables.
-/// SOS headers stb_image rejects (component count or length wrong, table id > 3) are left to it.
-inline jpeg_huffman_scan scan_jpeg_huffman(const std::uint8_t* p, std::size_t n, bool check_scans) noexcept {
-    jpeg_huffman_scan r;
+/// - its decoder state and its per-component sample and coefficient buffers are malloc'd, not zeroed, so a scan using
+///   a Huffman table no DHT defined decodes with heap garbage as the table (symbol indexes out of bounds, found by
+///   fuzzing; stb_image 2.28 zeroes the state, nothings/stb#1297), a component whose quantisation table no DQT
+///   defined is dequantised with garbage, and a component no scan codes keeps garbage samples: all three give pixels
+///   computed from uninitialised memory (valgrind: "uninitialised value"). Such files are invalid JPEG (T.81: tables
+///   are defined before the scans that use them, every component is coded).
+/// The walk follows the marker structure as stb_image does: segments are skipped by their declared length,
+/// entropy-coded data byte by byte (FF 00 stuffing, FF D0–D7 restarts and FF fill bytes are not markers); DHT and DQT
+/// segments are walked like stb's loops (table after table while bytes of the declared length remain; bytes past the
+/// end of the buffer read as 0, as stbi__get8 returns them). A DHT table (class <= 1, id <= 3) or DQT table (id <= 3)
+/// is defined from then on. The frame header is the first SOF0/1/2 (the only ones stb_image decodes).
+/// With `check_scans` (decoding; stbi_info never reads scans), each SOS after the frame header must find defined
+/// every table it uses: baseline scans the DC and AC table and the quantisation table of each component (stb
+/// dequantises while decoding), progressive DC first scans (Ss = 0, Ah = 0) the DC tables, DC refinement scans
+/// none, AC scans the AC tables; at EOI every frame component must have been coded (baseline: by a scan; progressive:
+/// by a DC first scan, which zeroes its coefficients) and, for progressive, have a defined quantisation table (stb
+/// dequantises at the end). Headers stb_image rejects itself (bad component counts, lengths or table ids, unknown
+/// scan components) end the checks: stb_image fails on them. A stream without EOI fails in stb_image too.
+inline jpeg_scan scan_jpeg(const std::uint8_t* p, std::size_t n, bool check_scans) noexcept {
+    jpeg_scan r;
     const auto byte = [p, n](std::size_t k) -> std::size_t { return k < n ? p[k] : 0; };  // stb: past the end is 0
-    bool defined[2][4] = {};
-    bool frame = false, progressive = false;
+    const auto found = [&r](jpeg_defect d, std::size_t at, std::size_t value, int table_class) {
+        r = {d, at, value, table_class};
+        return r;
+    };
+    bool huffman[2][4] = {}, quant[4] = {};
+    struct component {
+        std::size_t id, tq;
+        bool coded;
+    } comps[4] = {};
+    std::size_t nf = 0;  // frame components, 0 before the frame header
+    bool progressive = false, checking = check_scans;
     std::size_t i = 0;  // stb accepts fill bytes before SOI: FF FF … FF D8
     while (i < n && p[i] == 0xFF) ++i;
     if (i == 0 || i >= n || p[i] != 0xD8) return r;  // not a JPEG stream
     ++i;
-    while (i + 4 <= n) {
+    while (i + 2 <= n) {
         const std::uint8_t m = p[i + 1];
         if (p[i] != 0xFF || m == 0xFF) {  // entropy-coded data or fill byte
             ++i;
@@ -58,37 +81,64 @@ inline jpeg_huffman_scan scan_jpeg_huffman(const std::uint8_t* p, std::size_t n,
             i += 2;
             continue;
         }
-        if (m == 0xD9) return r;  // EOI
+        if (m == 0xD9) {  // EOI
+            if (checking && nf != 0)
+                for (std::size_t c = 0; c < nf; ++c) {
+                    if (!comps[c].coded) return found(jpeg_defect::uncoded_component, i, comps[c].id, 0);
+                    if (progressive && !quant[comps[c].tq])
+                        return found(jpeg_defect::undefined_quant_table, i, comps[c].tq, 0);
+                }
+            return r;
+        }
+        if (i + 4 > n) break;  // a marker without its length field: stb_image reads zeros and fails
         const std::size_t len = (std::size_t{p[i + 2]} << 8) | p[i + 3], end = i + 2 + len;
-        if (m == 0xC0 || m == 0xC1 || m == 0xC2) {  // the frame header stb_image accepts (SOF0, SOF1, SOF2)
-            frame = true;
-            progressive = m == 0xC2;
-        } else if (m == 0xC4) {  // DHT
+        if (m == 0xC4) {  // DHT
             for (std::size_t q = i + 4; q < end && q < n;) {
                 std::size_t codes = 0;
                 for (std::size_t k = 1; k <= 16 && q + k < n; ++k) codes += p[q + k];
-                if (codes > 256) {
-                    r.oversized_codes = codes;
-                    return r;
-                }
-                const std::size_t cls = p[q] >> 4, id = p[q] & 15;
-                if (cls <= 1 && id <= 3) defined[cls][id] = true;
+                if (codes > 256) return found(jpeg_defect::oversized_huffman_table, i, codes, 0);
+                if ((p[q] >> 4) <= 1 && (p[q] & 15) <= 3) huffman[p[q] >> 4][p[q] & 15] = true;
                 q += 17 + codes;
             }
-        } else if (m == 0xDA && check_scans && frame) {  // SOS: Ls, Ns, Ns × (Cs, Td|Ta), Ss, Se, Ah|Al
+        } else if (m == 0xDB) {  // DQT: Pq|Tq, then 64 entries of 1 (Pq = 0) or 2 (Pq = 1) bytes
+            for (std::size_t q = i + 4; q < end;) {
+                const std::size_t pq = byte(q) >> 4, tq = byte(q) & 15;
+                if (pq > 1 || tq > 3) break;  // stb_image: "bad DQT type" / "bad DQT table"
+                quant[tq] = true;
+                q += 1 + 64 * (pq + 1);
+            }
+        } else if ((m == 0xC0 || m == 0xC1 || m == 0xC2) && nf == 0) {  // frame header: P, Y, X, Nf, Nf × (C, H|V, Tq)
+            const std::size_t count = byte(i + 9);
+            progressive = m == 0xC2;
+            if ((count != 1 && count != 3 && count != 4) || len != 8 + 3 * count) {
+                checking = false;  // stb_image: "bad component count" / "bad SOF len"
+            } else {
+                for (std::size_t c = 0; c < count; ++c) {
+                    comps[c] = {byte(i + 10 + 3 * c), byte(i + 12 + 3 * c), false};
+                    if (comps[c].tq > 3) checking = false;  // stb_image: "bad TQ"
+                }
+                nf = count;
+            }
+        } else if (m == 0xDA && checking && nf != 0) {  // SOS: Ls, Ns, Ns × (Cs, Td|Ta), Ss, Se, Ah|Al
             const std::size_t ns = byte(i + 4), ss = byte(i + 5 + 2 * ns), ah = byte(i + 7 + 2 * ns) >> 4;
-            if (ns >= 1 && ns <= 4 && len == 6 + 2 * ns) {
-                for (std::size_t c = 0; c < ns; ++c) {
-                    const std::size_t td = byte(i + 6 + 2 * c) >> 4, ta = byte(i + 6 + 2 * c) & 15;
-                    if (td > 3 || ta > 3) break;  // stb_image: "bad DC huff" / "bad AC huff"
-                    const bool dc = !progressive || (ss == 0 && ah == 0), ac = !progressive || ss != 0;
-                    const int missing = dc && !defined[0][td] ? 0 : ac && !defined[1][ta] ? 1 : -1;
-                    if (missing >= 0) {
-                        r.undefined_at = i;
-                        r.table_class = missing;
-                        r.table_id = static_cast<int>(missing == 0 ? td : ta);
-                        return r;
+            if (ns < 1 || ns > nf || len != 6 + 2 * ns) {
+                checking = false;  // stb_image: "bad SOS component count" / "bad SOS len"
+            } else {
+                for (std::size_t s = 0; s < ns && checking; ++s) {
+                    const std::size_t id = byte(i + 5 + 2 * s), td = byte(i + 6 + 2 * s) >> 4,
+                                      ta = byte(i + 6 + 2 * s) & 15;
+                    std::size_t c = 0;
+                    while (c < nf && comps[c].id != id) ++c;
+                    if (c == nf || td > 3 || ta > 3) {
+                        checking = false;  // stb_image: unknown component, "bad DC huff" / "bad AC huff"
+                        break;
                     }
+                    const bool dc = !progressive || (ss == 0 && ah == 0), ac = !progressive || ss != 0;
+                    if (dc && !huffman[0][td]) return found(jpeg_defect::undefined_huffman_table, i, td, 0);
+                    if (ac && !huffman[1][ta]) return found(jpeg_defect::undefined_huffman_table, i, ta, 1);
+                    if (!progressive && !quant[comps[c].tq])
+                        return found(jpeg_defect::undefined_quant_table, i, comps[c].tq, 0);
+                    if (!progressive || (ss == 0 && ah == 0)) comps[c].coded = true;
                 }
             }
         }
@@ -97,17 +147,27 @@ inline jpeg_huffman_scan scan_jpeg_huffman(const std::uint8_t* p, std::size_t n,
     return r;
 }
 
-/// Throws: zoa::error(format) naming `name` when a JPEG Huffman table declares more than 256 codes or, with
-/// `check_scans`, a scan uses a Huffman table that was never defined (see scan_jpeg_huffman).
-inline void check_jpeg_tables(const std::uint8_t* data, std::size_t size, const std::string& name, bool check_scans) {
-    const jpeg_huffman_scan r = scan_jpeg_huffman(data, size, check_scans);
-    if (r.oversized_codes != 0)
-        fail(error_code::format, name, ": cannot decode image: Corrupt JPEG (a Huffman table declares ",
-             r.oversized_codes, " codes, at most 256 are allowed)");
-    if (r.undefined_at != 0)
-        fail(error_code::format, name, ": cannot decode image: Corrupt JPEG (the scan at byte ", r.undefined_at,
-             " uses ", r.table_class == 0 ? "DC" : "AC", " Huffman table ", r.table_id,
-             ", which no DHT segment before it defines)");
+/// Throws: zoa::error(format) naming `name` and the marker's byte offset for any defect scan_jpeg reports.
+inline void check_jpeg_structure(const std::uint8_t* data, std::size_t size, const std::string& name,
+                                 bool check_scans) {
+    const jpeg_scan r = scan_jpeg(data, size, check_scans);
+    switch (r.defect) {
+        case jpeg_defect::oversized_huffman_table:
+            fail(error_code::format, name, ": cannot decode image: Corrupt JPEG (a Huffman table declares ", r.value,
+                 " codes, at most 256 are allowed)");
+        case jpeg_defect::undefined_huffman_table:
+            fail(error_code::format, name, ": cannot decode image: Corrupt JPEG (the scan at byte ", r.at, " uses ",
+                 r.table_class == 0 ? "DC" : "AC", " Huffman table ", r.value,
+                 ", which no DHT segment before it defines)");
+        case jpeg_defect::undefined_quant_table:
+            fail(error_code::format, name, ": cannot decode image: Corrupt JPEG (quantisation table ", r.value,
+                 " is used (marker at byte ", r.at, ") but no DQT segment before it defines it)");
+        case jpeg_defect::uncoded_component:
+            fail(error_code::format, name, ": cannot decode image: Corrupt JPEG (component ", r.value,
+                 " is never coded by a scan before EOI at byte ", r.at, ")");
+        case jpeg_defect::none:
+            break;
+    }
 }
 
 /// What scan_png_chunks found wrong with a PNG stream, before stb_image sees it.
