@@ -6065,12 +6065,13 @@ void require_affine_per_tensor(const quant::quant_params& p, const std::string& 
 ///                                                                          not x/s, as torch's fake_quantize)
 ///   x̂[i] = fl(q[i] − z)·s                                                    (= quant::decode_affine)
 /// so x̂ == quant::fake_quant(p, x) bit for bit. Rounding: cvtps2dq / nearbyint in FE_TONEAREST (ties to even).
+/// relu_first: quantize relu(x[i]) = (0 > x[i]) ? 0 : x[i] instead (kernels::relu then this, in one pass).
 /// Threads: fixed 16384-element blocks over ctx (bit-identical for any thread count).
 /// Throws: zoa::error(policy) when p is not per-tensor affine or its codes do not fit T; zoa::error(numeric) naming
 /// the first NaN element (outputs are then partially written; ±Inf saturate like PyTorch).
 template <class Arch = default_arch, class T>
 void quantize_activation(const float* x, std::size_t n, const quant::quant_params& p, T* codes, float* xhat,
-                         execution_context& ctx) {
+                         execution_context& ctx, bool relu_first = false) {
     static_assert(std::is_same_v<T, std::int8_t> || std::is_same_v<T, std::uint8_t>,
                   "zoa: quantize_activation stores codes as int8_t or uint8_t");
     require_affine_per_tensor<T>(p, "quantize_activation");
@@ -6090,7 +6091,9 @@ void quantize_activation(const float* x, std::size_t n, const quant::quant_param
         std::size_t nan_at = n;
         std::size_t i = b;
         for (; i + w <= e; i += w) {
-            const fbatch v = fbatch::load_unaligned(x + i) * vinv;
+            fbatch xv = fbatch::load_unaligned(x + i);
+            if (relu_first) xv = xsimd::select(fbatch(0.0f) > xv, fbatch(0.0f), xv);
+            const fbatch v = xv * vinv;
             if (nan_at == n && xsimd::any(xsimd::isnan(v)))
                 for (std::size_t l = 0; l < w && nan_at == n; ++l)
                     if (x[i + l] != x[i + l]) nan_at = i + l;
@@ -6099,7 +6102,7 @@ void quantize_activation(const float* x, std::size_t n, const quant::quant_param
             if (xhat) (xsimd::to_float(r) * vs).store_unaligned(xhat + i);
         }
         for (; i < e; ++i) {
-            const float v = x[i];
+            const float v = relu_first && 0.0f > x[i] ? 0.0f : x[i];
             if (nan_at == n && v != v) nan_at = i;
             const std::int32_t q = quant::encode_affine(v, s, z, p.qmin(), p.qmax());
             if (codes) codes[i] = static_cast<T>(q);
@@ -9086,8 +9089,7 @@ struct residual_block {
         Act a = ex.take(g1.out_channels, g1.out_size(h), g1.out_size(w));
         ex.conv(convs[0], x, a);
         ex.bn(bns[0], a, bn_w[0], bn_b[0]);
-        ex.relu(a);
-        ex.site(site_mid1, a);
+        ex.relu_site(site_mid1, a, false);  // a feeds only convs[1]
         Act out = ex.take(desc.out_channels, oh, ow);
         if (convs.size() == 2) {
             ex.conv(convs[1], a, out);
@@ -9096,8 +9098,7 @@ struct residual_block {
             Act b = ex.take(desc.width, oh, ow);
             ex.conv(convs[1], a, b);
             ex.bn(bns[1], b, bn_w[1], bn_b[1]);
-            ex.relu(b);
-            ex.site(site_mid2, b);
+            ex.relu_site(site_mid2, b, false);  // b feeds only convs[2]
             ex.conv(convs[2], b, out);
             ex.bn(bns[2], out, nullptr, nullptr);
             ex.give(b);
@@ -9425,6 +9426,17 @@ public:
                 y[i] = 0.0f > v ? 0.0f : v;
             }
         });
+    }
+
+    /// relu(a), then site(idx, a). On the integer path both run in one pass, and with keep_float = false (a's floats
+    /// are not read again: its codes feed the next conv) only the codes are written.
+    void relu_site(std::size_t idx, const act& a, bool keep_float) {
+        if (mode_ == run_mode::integer && idx != no_index) {
+            nn::quantize_activation(f(a), size(a), (*sites_)[idx], q(a), keep_float ? f(a) : nullptr, ctx_, true);
+            return;
+        }
+        relu(a);
+        site(idx, a);
     }
 
     /// The activation quantizer at site `idx` (no_index: none) applied to a in place: integer → codes + x̂;

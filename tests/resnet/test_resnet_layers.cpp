@@ -128,6 +128,17 @@ TEST_CASE("quantize_activation: bit-exact with quant::fake_quant / encode_affine
         zoa::nn::quantize_activation(inplace.data(), inplace.size(), p, static_cast<std::uint8_t*>(nullptr),
                                      inplace.data(), c1);
         CHECK(inplace == want);
+        // relu_first: exactly relu, then the quantizer (codes and x̂), 1 and 3 threads, codes only
+        std::vector<float> rx(x.size()), rwant(x.size()), rgot(x.size());
+        for (std::size_t i = 0; i < x.size(); ++i) rx[i] = 0.0f > x[i] ? 0.0f : x[i];
+        zoa::quant::fake_quant(p, rx.data(), rwant.data(), rx.size());
+        std::vector<std::uint8_t> rq(x.size()), rq3(x.size()), rq_ref(x.size());
+        zoa::nn::quantize_activation(rx.data(), rx.size(), p, rq_ref.data(), static_cast<float*>(nullptr), c1);
+        zoa::nn::quantize_activation(x.data(), x.size(), p, rq.data(), rgot.data(), c1, true);
+        zoa::nn::quantize_activation(x.data(), x.size(), p, rq3.data(), static_cast<float*>(nullptr), c3, true);
+        CHECK(rgot == rwant);
+        CHECK(rq == rq_ref);
+        CHECK(rq3 == rq_ref);
     }
     std::vector<float> x(50000, 1.0f);
     x[40001] = std::nanf("");

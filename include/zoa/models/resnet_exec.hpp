@@ -145,6 +145,17 @@ public:
         });
     }
 
+    /// relu(a), then site(idx, a). On the integer path both run in one pass, and with keep_float = false (a's floats
+    /// are not read again: its codes feed the next conv) only the codes are written.
+    void relu_site(std::size_t idx, const act& a, bool keep_float) {
+        if (mode_ == run_mode::integer && idx != no_index) {
+            nn::quantize_activation(f(a), size(a), (*sites_)[idx], q(a), keep_float ? f(a) : nullptr, ctx_, true);
+            return;
+        }
+        relu(a);
+        site(idx, a);
+    }
+
     /// The activation quantizer at site `idx` (no_index: none) applied to a in place: integer → codes + x̂;
     /// simulated → x̂ (quant::fake_quant); fp32 → the calibration observer (if any) sees the float tensor.
     void site(std::size_t idx, const act& a) { site(idx, f(a), mode_ == run_mode::integer ? q(a) : nullptr, size(a)); }
