@@ -7543,7 +7543,8 @@ inline void max_pool2d(const float* x, float* y, std::size_t n, std::size_t c, s
 }
 
 /// Global average pooling (AdaptiveAvgPool2d(1) + flatten) on x [n × c × hw] → y [n × c]:
-///   y[k, ch] = fl( (Σ_i x[k, ch, i]) / hw ), the sum in double.
+///   y[k, ch] = fl( (Σ_i x[k, ch, i]) / hw ), the sum in double: eight partial sums s_j = Σ_{i ≡ j mod 8} x[i]
+///   (independent chains, so the adds pipeline), then ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)).
 /// Threads: planes over ctx (bit-identical for any thread count).
 /// Throws: zoa::error(argument) for null pointers or a zero extent.
 inline void global_avg_pool(const float* x, float* y, std::size_t n, std::size_t c, std::size_t hw,
@@ -7553,9 +7554,13 @@ inline void global_avg_pool(const float* x, float* y, std::size_t n, std::size_t
     ctx.parallel_for(n * c, [&](std::size_t p0, std::size_t p1) {
         for (std::size_t p = p0; p < p1; ++p) {
             const float* src = x + p * hw;
-            double s = 0.0;
-            for (std::size_t i = 0; i < hw; ++i) s += src[i];
-            y[p] = static_cast<float>(s / static_cast<double>(hw));
+            double s[8] = {};
+            std::size_t i = 0;
+            for (; i + 8 <= hw; i += 8)
+                for (std::size_t j = 0; j < 8; ++j) s[j] += static_cast<double>(src[i + j]);
+            for (std::size_t j = 0; i < hw; ++i, ++j) s[j] += static_cast<double>(src[i]);
+            const double sum = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+            y[p] = static_cast<float>(sum / static_cast<double>(hw));
         }
     });
 }
