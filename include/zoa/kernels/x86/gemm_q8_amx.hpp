@@ -31,11 +31,11 @@ inline bool amx_granted() noexcept {
 /// The tile configuration every AMX call uses (palette 1): tiles 0-3 hold 16 x 16 int32 results, tiles 4-5 hold 16
 /// rows x 64 u8 of A, tiles 6-7 hold 16 k-quads x 64 s8 of B (one 64-deep slice of a 16-column packed panel).
 struct alignas(64) amx_tile_config {
-    std::uint8_t palette = 1;
-    std::uint8_t start_row = 0;
-    std::uint8_t reserved[14] = {};
-    std::uint16_t colsb[16] = {64, 64, 64, 64, 64, 64, 64, 64};
-    std::uint8_t rows[16] = {16, 16, 16, 16, 16, 16, 16, 16};
+    std::uint8_t palette = 1;        ///< palette 1: 8 tiles of up to 16 rows × 64 bytes
+    std::uint8_t start_row = 0;      ///< restart row after an interrupted load/store (0 = none)
+    std::uint8_t reserved[14] = {};  ///< must be zero
+    std::uint16_t colsb[16] = {64, 64, 64, 64, 64, 64, 64, 64};  ///< bytes per row of tiles 0-7 (8-15 unused)
+    std::uint8_t rows[16] = {16, 16, 16, 16, 16, 16, 16, 16};     ///< rows of tiles 0-7
 };
 
 /// Loads the tile configuration on the calling thread (tile state is per thread); pair with amx_release().
