@@ -56,7 +56,7 @@ test-sanitize: deps
 	@cd $(BUILD)-sanitize && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 
 # The CI subset under ASan + UBSan (.ci/run): every parser and the fuzz-corpus replay (reliability, io, data, image),
-# the adapters, and the CLI on hostile inputs. 12.4 min from scratch on the idle 2-core VM (docs/reliability.md).
+# the adapters, and the CLI on hostile inputs. 13.7 min from scratch on the idle 2-core VM (docs/reliability.md).
 SANITIZE_CI_TARGETS := test_reliability test_io test_data test_image test_adapt zoa_cli
 test-sanitize-ci: deps
 	@cmake -S . -B $(BUILD)-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZOA_SANITIZE=ON $(CMAKE_FLAGS) > $(BUILD)-sanitize.configure.log 2>&1 || { cat $(BUILD)-sanitize.configure.log; exit 1; }
