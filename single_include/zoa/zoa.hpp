@@ -3575,24 +3575,33 @@ template <int P>
 inline void kernel_vnni512_8x16p_zmm(const std::uint8_t* a, const std::int8_t* const (&b)[P], std::size_t kp,
                                      __m512i (&c)[8][P]) noexcept {
     static_assert(P == 1 || P == 2, "zoa: kernel_vnni512_8x16p: 1 or 2 panels");
+    // The accumulators are locals (registers): accumulating into c itself made GCC store all 16 zmm to memory on
+    // every k quad (c may alias a and b), which halved the throughput.
+    __m512i acc[8][P];
 #pragma GCC unroll 8
     for (int r = 0; r < 8; ++r)
 #pragma GCC unroll 2
-        for (int p = 0; p < P; ++p) c[r][p] = _mm512_setzero_si512();
+        for (int p = 0; p < P; ++p) acc[r][p] = _mm512_setzero_si512();
+    const std::int8_t* b0 = b[0];
+    const std::int8_t* b1 = b[P - 1];
     const std::size_t nq = kp / 4;
     for (std::size_t q = 0; q < nq; ++q) {
         __m512i bv[P];
-#pragma GCC unroll 2
-        for (int p = 0; p < P; ++p) bv[p] = _mm512_loadu_si512(static_cast<const void*>(b[p] + q * 64));
+        bv[0] = _mm512_loadu_si512(static_cast<const void*>(b0 + q * 64));
+        if constexpr (P == 2) bv[P - 1] = _mm512_loadu_si512(static_cast<const void*>(b1 + q * 64));
 #pragma GCC unroll 8
         for (int r = 0; r < 8; ++r) {
             std::int32_t x;
             std::memcpy(&x, a + static_cast<std::size_t>(r) * kp + 4 * q, 4);
             const __m512i xv = _mm512_set1_epi32(x);
 #pragma GCC unroll 2
-            for (int p = 0; p < P; ++p) c[r][p] = _mm512_dpbusd_epi32(c[r][p], xv, bv[p]);
+            for (int p = 0; p < P; ++p) acc[r][p] = _mm512_dpbusd_epi32(acc[r][p], xv, bv[p]);
         }
     }
+#pragma GCC unroll 8
+    for (int r = 0; r < 8; ++r)
+#pragma GCC unroll 2
+        for (int p = 0; p < P; ++p) c[r][p] = acc[r][p];
 }
 
 /// kernel_vnni512_8x16p_zmm with the results as the 256-bit tiles store_tile takes.
