@@ -224,11 +224,15 @@ void adapt(const args& a, std::size_t hw) {
     src_batches.shrink_to_fit();
     const batch_t x = random_images(a.batch, 3, hw, 7);
     const double load_peak = status_mb("VmHWM");
-    double ms = 0;
+    double ms = 0, cpu = 0;
     std::uint64_t forwards = 0;
     const auto run = [&](auto& adapter) {
         reset_peak();
-        ms = time_ms(a.warmup, a.reps, [&] { (void)adapter.predict_and_adapt(x); });
+        ms = time_ms(a.warmup, a.reps, [&] {
+            const double c0 = cpu_ms();
+            (void)adapter.predict_and_adapt(x);
+            cpu += cpu_ms() - c0;
+        });
         forwards = adapter.stats().last_forwards;
     };
     if (a.method == "foa") {
@@ -240,10 +244,11 @@ void adapt(const args& a, std::size_t hw) {
         zoa::adapt::zoa_adapter<Model> z(m, zoa::adapt::zoa_options::paper(family, bits), src);
         run(z);
     }
-    std::printf("adapt model=%s precision=%s method=%s batch=%zu threads=%zu step_ms=%.2f forwards=%llu "
-                "peak_rss_mb=%.1f load_peak_rss_mb=%.1f\n",
+    std::printf("adapt model=%s precision=%s method=%s batch=%zu threads=%zu step_ms=%.2f step_cpu_ms=%.2f "
+                "forwards=%llu peak_rss_mb=%.1f load_peak_rss_mb=%.1f\n",
                 a.model.c_str(), a.precision.c_str(), a.method.c_str(), a.batch, a.threads, ms,
-                static_cast<unsigned long long>(forwards), status_mb("VmHWM"), load_peak);
+                cpu / double(a.warmup + a.reps), static_cast<unsigned long long>(forwards), status_mb("VmHWM"),
+                load_peak);
 }
 
 /// ZOA over a long stream of random batches on a small calibrated W6A6 ViT: RSS sampled every batches/10 batches.

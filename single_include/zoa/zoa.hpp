@@ -3416,7 +3416,7 @@ inline __m256i fused_lanes(const out_fused<T, R>& s, const zoa::kernels::detail:
         zoa::kernels::detail::round_here(r);
         t = _mm256_add_ps(t, r);
     }
-    if (s.relu) t = _mm256_blendv_ps(t, _mm256_setzero_ps(), _mm256_cmp_ps(_mm256_setzero_ps(), t, _CMP_GT_OQ));
+    if (s.relu) t = _mm256_max_ps(_mm256_setzero_ps(), t);  // vmaxps(0, t) = (0 > t) ? 0 : t, as the scalar
     if constexpr (std::is_same_v<T, float>) {
         return _mm256_castps_si256(t);
     } else {
@@ -3656,6 +3656,18 @@ namespace zoa::kernels::x86 {
 /// True when this translation unit has the 512-bit epilogue.
 inline constexpr bool store512_compiled = true;
 
+/// The residual code type of an out_fused stage (uint8_t for the other stages, unused there).
+template <class Stage>
+struct residual_code {
+    using type = std::uint8_t;
+};
+template <class T, class R>
+struct residual_code<out_fused<T, R>> {
+    using type = R;
+};
+template <class Stage>
+using residual_code_t = typename residual_code<Stage>::type;
+
 /// The output stage for the 16 columns n0..n0+15 (all valid) of a row-major destination (layout.col_stride == 1):
 /// the per-column constants are loaded once into registers, then row(v, m) applies the stage to the corrected
 /// accumulators v of row m and stores them at s.c + layout.row_offset(m) + n0. The formulas and their order are those
@@ -3664,7 +3676,13 @@ template <class Stage>
 class store_panel16 {
 public:
     store_panel16(const Stage& s, const zoa::kernels::detail::prepared_columns& p, std::size_t n0) noexcept
-        : s_(s), n0_(n0) {
+        : c_(s.c + n0), row_stride_(s.layout.row_stride), group_stride_(s.layout.group_stride),
+          group_rows_(s.layout.group_rows) {
+        if constexpr (is_fused_stage_v<Stage>) {
+            res_f_ = s.res_f ? s.res_f + n0 : nullptr;
+            res_q_ = s.res_q ? s.res_q + n0 : nullptr;
+            relu_ = s.relu;
+        }
         if constexpr (std::is_same_v<Stage, out_dequant>) {
             f0_ = _mm512_load_ps(p.f0.data() + n0);
             f1_ = _mm512_load_ps(p.f1.data() + n0);
@@ -3691,9 +3709,13 @@ public:
     }
 
     void row(__m512i v, std::size_t m) const noexcept {
-        using T = std::remove_pointer_t<decltype(s_.c)>;
-        const std::ptrdiff_t off = s_.layout.row_offset(m) + static_cast<std::ptrdiff_t>(n0_);
-        T* dst = s_.c + off;
+        // row offset as out_layout::row_offset (the stage's pointers and flags are copies in this object: a byte
+        // store may alias anything, so reading them through the stage would reload them after every row)
+        const std::ptrdiff_t off =
+            group_rows_ == 0 ? static_cast<std::ptrdiff_t>(m) * row_stride_
+                             : static_cast<std::ptrdiff_t>(m / group_rows_) * group_stride_ +
+                                   static_cast<std::ptrdiff_t>(m % group_rows_) * row_stride_;
+        T* dst = c_ + off;
         if constexpr (std::is_same_v<Stage, out_i32>) {
             _mm512_storeu_si512(static_cast<void*>(dst), v);
         } else if constexpr (std::is_same_v<Stage, out_dequant>) {
@@ -3701,7 +3723,6 @@ public:
         } else {
             __m512i q;
             if constexpr (is_fused_stage_v<Stage>) {
-                using R = std::remove_const_t<std::remove_pointer_t<decltype(s_.res_q)>>;
                 __m512 t = _mm512_mul_ps(_mm512_cvtepi32_ps(v), f0_);
                 if (has_bias_) t = _mm512_add_ps(t, f1_);
                 zoa::kernels::detail::round_here(t);
@@ -3710,17 +3731,17 @@ public:
                     if (has_mres_) t = _mm512_sub_ps(t, f3_);  // (t − mean) − 0 = t − mean: skipped when absent
                     t = _mm512_fmadd_ps(t, f4_, f5_);
                 }
-                if (s_.res_f) {
-                    t = _mm512_add_ps(t, _mm512_loadu_ps(s_.res_f + off));
-                } else if (s_.res_q) {
-                    const __m128i q8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s_.res_q + off));
+                if (res_f_) {
+                    t = _mm512_add_ps(t, _mm512_loadu_ps(res_f_ + off));
+                } else if (res_q_) {
+                    const __m128i q8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(res_q_ + off));
                     const __m512i r = std::is_same_v<R, std::int8_t> ? _mm512_cvtepi8_epi32(q8) : _mm512_cvtepu8_epi32(q8);
                     __m512 d = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(r, rz_)), rs_);
                     zoa::kernels::detail::round_here(d);
                     t = _mm512_add_ps(t, d);
                 }
-                if (s_.relu) t = _mm512_mask_mov_ps(t, _mm512_cmp_ps_mask(_mm512_setzero_ps(), t, _CMP_GT_OQ),
-                                                    _mm512_setzero_ps());  // (0 > t) ? 0 : t
+                // vmaxps(a, b) = (a > b) ? a : b, so max(0, t) = (0 > t) ? 0 : t (−0 and NaN pass as in the scalar)
+                if (relu_) t = _mm512_max_ps(_mm512_setzero_ps(), t);
                 if constexpr (std::is_same_v<T, float>) {
                     _mm512_storeu_ps(dst, t);
                     return;
@@ -3742,8 +3763,14 @@ public:
     }
 
 private:
-    const Stage& s_;
-    std::size_t n0_;
+    using T = std::remove_pointer_t<decltype(Stage::c)>;
+    using R = residual_code_t<Stage>;
+    T* c_;
+    std::ptrdiff_t row_stride_, group_stride_;
+    std::size_t group_rows_;
+    const float* res_f_ = nullptr;
+    const R* res_q_ = nullptr;
+    bool relu_ = false;
     __m512 f0_{}, f1_{}, f2_{}, f3_{}, f4_{}, f5_{}, rs_{}, inv_{}, lo_{}, hi_{};
     __m512i i0_{}, rz_{}, zp_{};
     bool has_bias_ = false, has_bn_ = false, has_mres_ = false;

@@ -370,7 +370,7 @@ inline __m256i fused_lanes(const out_fused<T, R>& s, const zoa::kernels::detail:
         zoa::kernels::detail::round_here(r);
         t = _mm256_add_ps(t, r);
     }
-    if (s.relu) t = _mm256_blendv_ps(t, _mm256_setzero_ps(), _mm256_cmp_ps(_mm256_setzero_ps(), t, _CMP_GT_OQ));
+    if (s.relu) t = _mm256_max_ps(_mm256_setzero_ps(), t);  // vmaxps(0, t) = (0 > t) ? 0 : t, as the scalar
     if constexpr (std::is_same_v<T, float>) {
         return _mm256_castps_si256(t);
     } else {
