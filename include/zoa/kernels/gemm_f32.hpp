@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <cstring>
 
-#include <xsimd/xsimd.hpp>
+#include "zoa/core/xsimd.hpp"
 
 #include "zoa/core/aligned_buffer.hpp"
 #include "zoa/core/arch.hpp"

@@ -209,7 +209,7 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
     // With 512-bit VNNI compiled in, P (1 or 2) panels at once: panels p..p+P−1, rows i..i+7.
     [[maybe_unused]] auto tile8_512 = [&](const std::uint8_t* a_blk, const std::int32_t* row_sums, std::size_t r0,
                                           std::size_t i, std::size_t rows, std::size_t p, auto panels_tag) {
-        constexpr int P = decltype(panels_tag)::value;
+        [[maybe_unused]] constexpr int P = decltype(panels_tag)::value;  // used only with 512-bit VNNI
 #if defined(__AVX2__) && defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512VL__)
         if constexpr (plan::vnni && has_avx2_v<Arch>) {
             x86::tile_4x16 t[2 * P];
