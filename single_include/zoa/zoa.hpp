@@ -8122,13 +8122,11 @@ inline constexpr dtype dtype_of_v = dtype_of<T>::value;
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 // #include "zoa/core/error.hpp"
 // #include "zoa/io/safetensors_dtype.hpp"
 // #include "zoa/io/safetensors_json.hpp"
 // ---- begin zoa/io/safetensors_json.hpp
-// zoa — safetensors header text layer: tensor_info, UTF-8 check, and the schema-checking SAX handler for nlohmann
+// zoa — safetensors header text layer: tensor_info and the schema-checking SAX handler for zoa/io/json.hpp
 
 #include <cstddef>
 #include <cstdint>
@@ -8138,9 +8136,647 @@ inline constexpr dtype dtype_of_v = dtype_of<T>::value;
 #include <unordered_set>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+// #include "zoa/core/error.hpp"
+// #include "zoa/io/json.hpp"
+// ---- begin zoa/io/json.hpp
+// zoa — a small strict JSON reader (SAX events, or a value tree) and writer: safetensors headers and zoa metadata
+
+#include <algorithm>
+#include <charconv>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 // #include "zoa/core/error.hpp"
+
+// The grammar is RFC 8259's: one value, optional whitespace (space, tab, LF, CR) around it; strings are UTF-8 with
+// the escapes \" \\ \/ \b \f \n \r \t \uXXXX (surrogate pairs combined, lone surrogates refused) and no raw control
+// byte; numbers are -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?. A number without fraction or exponent that fits
+// int64/uint64 is an integer; any other is the nearest double (one that overflows is refused, one that underflows
+// is ±0). Nothing else is accepted: no comments, trailing commas, NaN, single quotes or bytes after the value.
+// Parsing needs no recursion (nesting depth is bounded only by memory; value trees refuse depth > 512).
+
+namespace zoa::io {
+
+namespace detail {
+
+/// Ensures: true iff s[0, n) is well-formed UTF-8 (no overlongs, no surrogates, ≤ U+10FFFF);
+/// otherwise bad is the offset of the first byte of the offending sequence.
+inline bool valid_utf8(const unsigned char* s, std::size_t n, std::size_t& bad) noexcept {
+    std::size_t i = 0;
+    while (i < n) {
+        const unsigned c = s[i];
+        std::size_t len = 0;
+        unsigned lo = 0x80, hi = 0xbf;  // allowed range of the second byte
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf)
+            len = 2;
+        else if (c == 0xe0) {
+            len = 3;
+            lo = 0xa0;
+        } else if ((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef)
+            len = 3;
+        else if (c == 0xed) {
+            len = 3;
+            hi = 0x9f;
+        } else if (c == 0xf0) {
+            len = 4;
+            lo = 0x90;
+        } else if (c >= 0xf1 && c <= 0xf3)
+            len = 4;
+        else if (c == 0xf4) {
+            len = 4;
+            hi = 0x8f;
+        }
+        if (len == 0 || n - i < len || s[i + 1] < lo || s[i + 1] > hi) {
+            bad = i;
+            return false;
+        }
+        for (std::size_t k = 2; k < len; ++k)
+            if (s[i + k] < 0x80 || s[i + k] > 0xbf) {
+                bad = i;
+                return false;
+            }
+        i += len;
+    }
+    return true;
+}
+
+}  // namespace detail
+
+namespace json {
+
+/// The reader's state over text[0, size): position, the event handler's view of errors. Used by sax_parse.
+class reader {
+public:
+    reader(const char* text, std::size_t size) : s_(text), n_(size) {}
+
+    /// Parses one JSON value followed only by whitespace, calling h's events in document order:
+    ///   null() boolean(bool) number_integer(int64) number_unsigned(uint64) number_float(double, const string& text)
+    ///   string(string&) key(string&) start_object(size_t) end_object() start_array(size_t) end_array()
+    /// (each returns bool: false stops the parse, and parse returns false). A syntax error calls
+    /// h.parse_error(byte offset, message) and returns its result (false) unless the handler throws.
+    template <class Handler>
+    bool parse(Handler& h) {
+        std::vector<char> stack;  // 'o' object, 'a' array: the open containers
+        std::string buf;
+        for (;;) {
+            // ---- a value
+            skip_ws();
+            if (i_ == n_) return h.parse_error(i_, "unexpected end of input, expected a value");
+            const char c = s_[i_];
+            if (c == '{') {
+                ++i_;
+                if (!h.start_object(static_cast<std::size_t>(-1))) return false;
+                skip_ws();
+                if (i_ < n_ && s_[i_] == '}') {
+                    ++i_;
+                    if (!h.end_object()) return false;
+                } else {
+                    stack.push_back('o');
+                    if (!read_key(h, buf)) return false;
+                    continue;
+                }
+            } else if (c == '[') {
+                ++i_;
+                if (!h.start_array(static_cast<std::size_t>(-1))) return false;
+                skip_ws();
+                if (i_ < n_ && s_[i_] == ']') {
+                    ++i_;
+                    if (!h.end_array()) return false;
+                } else {
+                    stack.push_back('a');
+                    continue;
+                }
+            } else if (c == '"') {
+                if (!read_string(h, buf)) return false;
+                if (!h.string(buf)) return false;
+            } else if (c == '-' || (c >= '0' && c <= '9')) {
+                if (!read_number(h)) return false;
+            } else if (c == 't' || c == 'f' || c == 'n') {
+                const std::string_view word = c == 't' ? "true" : c == 'f' ? "false" : "null";
+                if (std::string_view(s_ + i_, std::min(word.size(), n_ - i_)) != word)
+                    return h.parse_error(i_, "invalid literal, expected " + std::string(word));
+                i_ += word.size();
+                if (!(c == 'n' ? h.null() : h.boolean(c == 't'))) return false;
+            } else {
+                return h.parse_error(i_, "unexpected " + describe(i_) + ", expected a value");
+            }
+            // ---- after a value: close containers, or read the separator of the next member/element
+            for (;;) {
+                skip_ws();
+                if (stack.empty()) {
+                    if (i_ != n_) return h.parse_error(i_, "unexpected " + describe(i_) + " after the JSON value");
+                    return true;
+                }
+                if (i_ == n_)
+                    return h.parse_error(i_, std::string("unexpected end of input, expected ',' or '") +
+                                                 (stack.back() == 'o' ? "}'" : "]'"));
+                const char d = s_[i_];
+                if (d == ',') {
+                    ++i_;
+                    if (stack.back() == 'o' && !read_key(h, buf)) return false;
+                    break;  // the next value
+                }
+                if (d == (stack.back() == 'o' ? '}' : ']')) {
+                    ++i_;
+                    if (!(stack.back() == 'o' ? h.end_object() : h.end_array())) return false;
+                    stack.pop_back();
+                    continue;
+                }
+                return h.parse_error(i_, "unexpected " + describe(i_) + ", expected ',' or '" +
+                                             (stack.back() == 'o' ? "}'" : "]'"));
+            }
+        }
+    }
+
+private:
+    void skip_ws() noexcept {
+        while (i_ < n_ && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) ++i_;
+    }
+
+    std::string describe(std::size_t at) const {
+        if (at >= n_) return "end of input";
+        const auto c = static_cast<unsigned char>(s_[at]);
+        if (c >= 0x20 && c < 0x7f) return std::string("'") + static_cast<char>(c) + "'";
+        const char* hex = "0123456789abcdef";
+        return std::string("byte 0x") + hex[c >> 4] + hex[c & 15];
+    }
+
+    // `"key" :` after skipping whitespace; calls h.key.
+    template <class Handler>
+    bool read_key(Handler& h, std::string& buf) {
+        skip_ws();
+        if (i_ == n_ || s_[i_] != '"')
+            return h.parse_error(i_, "unexpected " + describe(i_) + ", expected an object key (a string)");
+        if (!read_string(h, buf)) return false;
+        skip_ws();
+        if (i_ == n_ || s_[i_] != ':') return h.parse_error(i_, "unexpected " + describe(i_) + ", expected ':'");
+        ++i_;
+        return h.key(buf);
+    }
+
+    static int hex_value(char c) noexcept {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    }
+
+    // Four hex digits at i_ (after "\u"), or -1.
+    long read_hex4() noexcept {
+        if (n_ - i_ < 4) return -1;
+        long v = 0;
+        for (int k = 0; k < 4; ++k) {
+            const int d = hex_value(s_[i_ + static_cast<std::size_t>(k)]);
+            if (d < 0) return -1;
+            v = v * 16 + d;
+        }
+        i_ += 4;
+        return v;
+    }
+
+    static void append_utf8(std::string& out, unsigned long cp) {
+        if (cp < 0x80) {
+            out += static_cast<char>(cp);
+        } else if (cp < 0x800) {
+            out += static_cast<char>(0xc0 | (cp >> 6));
+            out += static_cast<char>(0x80 | (cp & 0x3f));
+        } else if (cp < 0x10000) {
+            out += static_cast<char>(0xe0 | (cp >> 12));
+            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+            out += static_cast<char>(0x80 | (cp & 0x3f));
+        } else {
+            out += static_cast<char>(0xf0 | (cp >> 18));
+            out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
+            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+            out += static_cast<char>(0x80 | (cp & 0x3f));
+        }
+    }
+
+    // A string starting at the opening quote; its decoded UTF-8 bytes into out.
+    template <class Handler>
+    bool read_string(Handler& h, std::string& out) {
+        out.clear();
+        const std::size_t start = i_++;
+        for (;;) {
+            std::size_t run = i_;  // copy runs of plain bytes at once
+            while (run < n_ && s_[run] != '"' && s_[run] != '\\' && static_cast<unsigned char>(s_[run]) >= 0x20) ++run;
+            if (run > i_) {
+                std::size_t bad = 0;
+                if (!detail::valid_utf8(reinterpret_cast<const unsigned char*>(s_ + i_), run - i_, bad))
+                    return h.parse_error(i_ + bad, "invalid UTF-8 in a string");
+                out.append(s_ + i_, run - i_);
+                i_ = run;
+            }
+            if (i_ == n_) return h.parse_error(start, "unterminated string");
+            const char c = s_[i_];
+            if (c == '"') {
+                ++i_;
+                return true;
+            }
+            if (c != '\\') return h.parse_error(i_, "control " + describe(i_) + " in a string (must be escaped)");
+            if (++i_ == n_) return h.parse_error(start, "unterminated string");
+            const char e = s_[i_++];
+            switch (e) {
+                case '"': out += '"'; break;
+                case '\\': out += '\\'; break;
+                case '/': out += '/'; break;
+                case 'b': out += '\b'; break;
+                case 'f': out += '\f'; break;
+                case 'n': out += '\n'; break;
+                case 'r': out += '\r'; break;
+                case 't': out += '\t'; break;
+                case 'u': {
+                    const std::size_t at = i_ - 2;
+                    long cp = read_hex4();
+                    if (cp < 0) return h.parse_error(at, "\\u must be followed by 4 hex digits");
+                    if (cp >= 0xdc00 && cp <= 0xdfff) return h.parse_error(at, "lone low surrogate \\u escape");
+                    if (cp >= 0xd800 && cp <= 0xdbff) {  // a high surrogate: a low one must follow
+                        if (n_ - i_ < 2 || s_[i_] != '\\' || s_[i_ + 1] != 'u')
+                            return h.parse_error(at, "high surrogate \\u escape without a low surrogate");
+                        i_ += 2;
+                        const long lo = read_hex4();
+                        if (lo < 0xdc00 || lo > 0xdfff)
+                            return h.parse_error(at, "high surrogate \\u escape without a low surrogate");
+                        cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                    }
+                    append_utf8(out, static_cast<unsigned long>(cp));
+                    break;
+                }
+                default: return h.parse_error(i_ - 2, "invalid escape: backslash followed by " + describe(i_ - 1));
+            }
+        }
+    }
+
+    template <class Handler>
+    bool read_number(Handler& h) {
+        const std::size_t start = i_;
+        const auto digit = [&](std::size_t k) { return k < n_ && s_[k] >= '0' && s_[k] <= '9'; };
+        const bool negative = s_[i_] == '-';
+        if (negative) ++i_;
+        if (!digit(i_)) return h.parse_error(i_, "invalid number: expected a digit, found " + describe(i_));
+        const std::size_t int_begin = i_;
+        if (s_[i_] == '0') {
+            ++i_;
+            if (digit(i_)) return h.parse_error(i_, "invalid number: leading zero");
+        } else {
+            while (digit(i_)) ++i_;
+        }
+        const std::size_t int_end = i_;
+        bool integer = true;
+        if (i_ < n_ && s_[i_] == '.') {
+            ++i_;
+            if (!digit(i_)) return h.parse_error(i_, "invalid number: expected a digit after '.'");
+            while (digit(i_)) ++i_;
+            integer = false;
+        }
+        if (i_ < n_ && (s_[i_] == 'e' || s_[i_] == 'E')) {
+            ++i_;
+            if (i_ < n_ && (s_[i_] == '+' || s_[i_] == '-')) ++i_;
+            if (!digit(i_)) return h.parse_error(i_, "invalid number: expected a digit in the exponent");
+            while (digit(i_)) ++i_;
+            integer = false;
+        }
+        if (integer) {  // exact when it fits 64 bits
+            std::uint64_t u = 0;
+            const auto r = std::from_chars(s_ + int_begin, s_ + int_end, u);
+            if (r.ec == std::errc{}) {
+                if (!negative) return h.number_unsigned(u);
+                if (u <= (std::uint64_t{1} << 63))
+                    return h.number_integer(u == (std::uint64_t{1} << 63) ? INT64_MIN : -static_cast<std::int64_t>(u));
+            }
+        }
+        std::string text(s_ + start, i_ - start);
+        double d = 0.0;
+        const auto r = std::from_chars(text.data(), text.data() + text.size(), d);
+        if (r.ec == std::errc::result_out_of_range) {
+            if (decimal_exponent(text) >= 0) return h.parse_error(start, "number " + text + " overflows a double");
+            d = negative ? -0.0 : 0.0;  // underflow: the nearest double is zero
+        }
+        return h.number_float(d, text);
+    }
+
+    // floor(log10 |x|) of a number literal that has a nonzero digit: with D its mantissa digits (no sign, no '.'),
+    // p the count of integer digits and f the index of the first nonzero digit in D, |x| = 0.D × 10^(p + e), so
+    // floor(log10 |x|) = p − f − 1 + e. Only its sign matters (overflow vs underflow); e is clamped.
+    static long decimal_exponent(const std::string& t) {
+        std::size_t k = t[0] == '-' ? 1 : 0;
+        long p = 0, f = -1, digits = 0;
+        bool point = false;
+        for (; k < t.size() && t[k] != 'e' && t[k] != 'E'; ++k) {
+            if (t[k] == '.') {
+                point = true;
+                continue;
+            }
+            if (f < 0 && t[k] != '0') f = digits;
+            ++digits;
+            if (!point) ++p;
+        }
+        long e = 0, sign = 1;
+        if (k < t.size()) {
+            std::size_t j = k + 1;
+            if (t[j] == '+' || t[j] == '-') sign = t[j++] == '-' ? -1 : 1;
+            for (; j < t.size() && e < 1000000; ++j) e = e * 10 + (t[j] - '0');
+        }
+        return p - f - 1 + sign * e;
+    }
+
+    const char* s_;
+    std::size_t n_;
+    std::size_t i_ = 0;
+};
+
+/// Parses text[0, size) with handler h (see reader::parse). Returns false when a handler event stopped the parse.
+template <class Handler>
+bool sax_parse(const char* text, std::size_t size, Handler& h) {
+    reader r(text, size);
+    return r.parse(h);
+}
+
+/// A JSON value tree node. Objects keep their members in document (or insertion) order; parse() refuses
+/// duplicate keys. Numbers keep whether they are exact integers.
+class value {
+public:
+    /// The kind of a value.
+    enum class kind { null, boolean, number, string, array, object };
+    using member = std::pair<std::string, value>;
+
+    value() = default;  ///< null
+    /// A boolean.
+    value(bool b) : kind_(kind::boolean), bool_(b) {}
+    /// An integer (exact).
+    template <class Int, std::enable_if_t<std::is_integral_v<Int> && !std::is_same_v<Int, bool>, int> = 0>
+    value(Int v) : kind_(kind::number), integer_(true), double_(static_cast<double>(v)) {
+        if constexpr (std::is_signed_v<Int>) {
+            negative_ = v < 0;
+            bits_ = negative_ ? 0u - static_cast<std::uint64_t>(static_cast<std::int64_t>(v)) : static_cast<std::uint64_t>(v);
+        } else {
+            bits_ = static_cast<std::uint64_t>(v);
+        }
+    }
+    /// A floating-point number (written with the shortest digits that read back to the same double).
+    value(double d) : kind_(kind::number), double_(d) {}
+    /// A string (UTF-8).
+    value(std::string s) : kind_(kind::string), string_(std::move(s)) {}
+    /// A string (UTF-8).
+    value(const char* s) : kind_(kind::string), string_(s) {}
+
+    /// An empty object.
+    static value object() {
+        value v;
+        v.kind_ = kind::object;
+        return v;
+    }
+    /// An empty array.
+    static value array() {
+        value v;
+        v.kind_ = kind::array;
+        return v;
+    }
+    /// An array of the elements of c (numbers, strings, ...).
+    template <class Container>
+    static value array_of(const Container& c) {
+        value v = array();
+        for (const auto& x : c) v.items_.emplace_back(x);
+        return v;
+    }
+
+    kind type() const noexcept { return kind_; }  ///< the kind of the value
+    bool is_null() const noexcept { return kind_ == kind::null; }          ///< null
+    bool is_bool() const noexcept { return kind_ == kind::boolean; }       ///< true or false
+    bool is_number() const noexcept { return kind_ == kind::number; }      ///< any number
+    bool is_string() const noexcept { return kind_ == kind::string; }      ///< a string
+    bool is_array() const noexcept { return kind_ == kind::array; }        ///< an array
+    bool is_object() const noexcept { return kind_ == kind::object; }      ///< an object
+    /// A number without fraction or exponent that fits uint64 (0, 1, 2, ...; "-0" too).
+    bool is_unsigned() const noexcept { return kind_ == kind::number && integer_ && (!negative_ || bits_ == 0); }
+
+    /// The boolean. Requires: is_bool().
+    bool as_bool() const noexcept { return bool_; }
+    /// The number as the nearest double. Requires: is_number().
+    double as_double() const noexcept { return double_; }
+    /// The exact integer. Requires: is_unsigned().
+    std::uint64_t as_unsigned() const noexcept { return bits_; }
+    /// The string. Requires: is_string().
+    const std::string& as_string() const noexcept { return string_; }
+    /// Elements of an array. Requires: is_array().
+    const std::vector<value>& items() const noexcept { return items_; }
+    /// Members of an object, in order. Requires: is_object().
+    const std::vector<member>& members() const noexcept { return members_; }
+    /// Element or member count (0 for scalars).
+    std::size_t size() const noexcept { return kind_ == kind::array ? items_.size() : members_.size(); }
+    /// The member named key, or nullptr (also when this is not an object).
+    const value* find(std::string_view key) const noexcept {
+        for (const auto& m : members_)
+            if (m.first == key) return &m.second;
+        return nullptr;
+    }
+    /// True when this is the string s.
+    bool equals(std::string_view s) const noexcept { return kind_ == kind::string && string_ == s; }
+
+    /// Appends an element. Requires: is_array().
+    void push_back(value v) { items_.push_back(std::move(v)); }
+    /// Appends member key without looking for an existing one (O(1)). Requires: is_object(), key not present.
+    void push_back(std::string key, value v) { members_.emplace_back(std::move(key), std::move(v)); }
+    /// Sets member key (replacing an existing one, else appending). Requires: is_object(). Returns *this.
+    value& set(std::string key, value v) {
+        for (auto& m : members_)
+            if (m.first == key) {
+                m.second = std::move(v);
+                return *this;
+            }
+        members_.emplace_back(std::move(key), std::move(v));
+        return *this;
+    }
+
+    /// Compact JSON text (no spaces). Doubles use the shortest digits that read back exactly, with ".0" added
+    /// when those are all integer digits. Throws: zoa::error(argument) for a NaN/infinite number or a string that
+    /// is not valid UTF-8.
+    std::string dump() const {
+        std::string out;
+        dump_to(out);
+        return out;
+    }
+    /// Appends the compact JSON text to out (see dump()).
+    void dump_to(std::string& out) const {
+        switch (kind_) {
+            case kind::null: out += "null"; break;
+            case kind::boolean: out += bool_ ? "true" : "false"; break;
+            case kind::number: dump_number(out); break;
+            case kind::string: quote_to(out, string_); break;
+            case kind::array:
+                out += '[';
+                for (std::size_t k = 0; k < items_.size(); ++k) {
+                    if (k) out += ',';
+                    items_[k].dump_to(out);
+                }
+                out += ']';
+                break;
+            case kind::object:
+                out += '{';
+                for (std::size_t k = 0; k < members_.size(); ++k) {
+                    if (k) out += ',';
+                    quote_to(out, members_[k].first);
+                    out += ':';
+                    members_[k].second.dump_to(out);
+                }
+                out += '}';
+                break;
+        }
+    }
+
+    /// Appends s as a JSON string: quotes, \" \\ \b \f \n \r \t and \u00XX for other control bytes; other bytes
+    /// (UTF-8) as they are. Throws: zoa::error(argument) when s is not valid UTF-8.
+    static void quote_to(std::string& out, std::string_view s) {
+        std::size_t bad = 0;
+        if (!detail::valid_utf8(reinterpret_cast<const unsigned char*>(s.data()), s.size(), bad))
+            fail(error_code::argument, "JSON writer: string is not valid UTF-8 (byte ", bad, " of \"",
+                 s.substr(0, bad), "...\")");
+        out += '"';
+        for (const char ch : s) {
+            const auto c = static_cast<unsigned char>(ch);
+            switch (c) {
+                case '"': out += "\\\""; break;
+                case '\\': out += "\\\\"; break;
+                case '\b': out += "\\b"; break;
+                case '\f': out += "\\f"; break;
+                case '\n': out += "\\n"; break;
+                case '\r': out += "\\r"; break;
+                case '\t': out += "\\t"; break;
+                default:
+                    if (c < 0x20) {
+                        const char* hex = "0123456789abcdef";
+                        out += "\\u00";
+                        out += hex[c >> 4];
+                        out += hex[c & 15];
+                    } else {
+                        out += ch;
+                    }
+            }
+        }
+        out += '"';
+    }
+
+private:
+    friend class tree_builder;
+
+    void dump_number(std::string& out) const {
+        char buf[32];
+        if (integer_) {
+            if (negative_ && bits_ != 0) out += '-';
+            const auto r = std::to_chars(buf, buf + sizeof buf, bits_);
+            out.append(buf, r.ptr);
+            return;
+        }
+        if (!(double_ - double_ == 0.0))
+            fail(error_code::argument, "JSON writer: ", double_, " is not a JSON number (NaN and infinities have none)");
+        const auto r = std::to_chars(buf, buf + sizeof buf, double_);  // shortest round-trip digits
+        const std::string_view digits(buf, static_cast<std::size_t>(r.ptr - buf));
+        out += digits;
+        if (digits.find_first_not_of("-0123456789") == std::string_view::npos) out += ".0";
+    }
+
+    kind kind_ = kind::null;
+    bool bool_ = false;
+    bool integer_ = false;   // number: an exact integer (bits_, negative_)
+    bool negative_ = false;  // integer sign
+    std::uint64_t bits_ = 0;  // integer magnitude
+    double double_ = 0.0;
+    std::string string_;
+    std::vector<value> items_;
+    std::vector<member> members_;
+};
+
+/// SAX handler that builds a value tree (parse()). Refuses duplicate keys and nesting deeper than max_depth.
+class tree_builder {
+public:
+    static constexpr std::size_t max_depth = 512;  ///< deepest nesting parse() accepts
+
+    /// label prefixes errors ("<label> is not valid JSON: byte N: ...").
+    explicit tree_builder(std::string_view label) : label_(label) {}
+
+    bool null() { return put(value()); }
+    bool boolean(bool b) { return put(value(b)); }
+    bool number_integer(std::int64_t v) { return put(value(v)); }
+    bool number_unsigned(std::uint64_t v) { return put(value(v)); }
+    bool number_float(double d, const std::string&) { return put(value(d)); }
+    bool string(std::string& s) { return put(value(std::move(s))); }
+    bool key(std::string& k) {
+        value& obj = *open_.back();
+        for (const auto& m : obj.members_)
+            if (m.first == k) fail(error_code::format, label_, " is not valid JSON: duplicate key \"", k, "\"");
+        key_ = std::move(k);
+        return true;
+    }
+    bool start_object(std::size_t) { return open(value::object()); }
+    bool start_array(std::size_t) { return open(value::array()); }
+    bool end_object() { return close(); }
+    bool end_array() { return close(); }
+    [[noreturn]] bool parse_error(std::size_t at, const std::string& message) {
+        fail(error_code::format, label_, " is not valid JSON: byte ", at, ": ", message);
+    }
+
+    /// The parsed value (after a successful sax_parse).
+    value take() { return std::move(root_); }
+
+private:
+    // Stores v where the parse is: the root, the next array element or the member named key_.
+    value* place(value v) {
+        if (open_.empty()) {
+            root_ = std::move(v);
+            return &root_;
+        }
+        value& parent = *open_.back();
+        if (parent.kind_ == value::kind::array) {
+            parent.items_.push_back(std::move(v));
+            return &parent.items_.back();
+        }
+        parent.members_.emplace_back(std::move(key_), std::move(v));
+        return &parent.members_.back().second;
+    }
+    bool put(value v) {
+        place(std::move(v));
+        return true;
+    }
+    bool open(value v) {
+        if (open_.size() >= max_depth)
+            fail(error_code::format, label_, " is not valid JSON: nesting deeper than ", max_depth, " levels");
+        open_.push_back(place(std::move(v)));  // children are appended to the vectors of open containers only:
+        return true;                           // a container's own address is stable while it is open
+    }
+    bool close() {
+        open_.pop_back();
+        return true;
+    }
+
+    std::string label_;
+    value root_;
+    std::vector<value*> open_;
+    std::string key_;
+};
+
+/// Parses text into a value tree. label names the text in errors.
+/// Throws: zoa::error(format) "<label> is not valid JSON: byte N: <what>" on a syntax error, a duplicate key or
+/// nesting deeper than tree_builder::max_depth.
+inline value parse(std::string_view text, std::string_view label) {
+    tree_builder b(label);
+    sax_parse(text.data(), text.size(), b);
+    return b.take();
+}
+
+}  // namespace json
+
+}  // namespace zoa::io
+// ---- end zoa/io/json.hpp
 // #include "zoa/io/safetensors_dtype.hpp"
 namespace zoa::io {
 
@@ -8200,61 +8836,16 @@ std::string shape_string(const std::vector<Int>& shape) {
     return s + "]";
 }
 
-/// Ensures: true iff s[0, n) is well-formed UTF-8 (no overlongs, no surrogates, ≤ U+10FFFF);
-/// otherwise bad is the offset of the first byte of the offending sequence.
-inline bool valid_utf8(const unsigned char* s, std::size_t n, std::size_t& bad) noexcept {
-    std::size_t i = 0;
-    while (i < n) {
-        const unsigned c = s[i];
-        std::size_t len = 0;
-        unsigned lo = 0x80, hi = 0xbf;  // allowed range of the second byte
-        if (c < 0x80) {
-            ++i;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf)
-            len = 2;
-        else if (c == 0xe0) {
-            len = 3;
-            lo = 0xa0;
-        } else if ((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef)
-            len = 3;
-        else if (c == 0xed) {
-            len = 3;
-            hi = 0x9f;
-        } else if (c == 0xf0) {
-            len = 4;
-            lo = 0x90;
-        } else if (c >= 0xf1 && c <= 0xf3)
-            len = 4;
-        else if (c == 0xf4) {
-            len = 4;
-            hi = 0x8f;
-        }
-        if (len == 0 || n - i < len || s[i + 1] < lo || s[i + 1] > hi) {
-            bad = i;
-            return false;
-        }
-        for (std::size_t k = 2; k < len; ++k)
-            if (s[i + k] < 0x80 || s[i + k] > 0xbf) {
-                bad = i;
-                return false;
-            }
-        i += len;
-    }
-    return true;
-}
-
-/// nlohmann SAX handler accepting exactly the safetensors schema: a root object whose values are tensor entries
+/// SAX handler (zoa::io::json::sax_parse) accepting exactly the safetensors schema: a root object whose values are tensor entries
 /// {dtype: string, shape: [uint...], data_offsets: [uint, uint]} or `__metadata__`: {string: string}.
-/// Rejects duplicate keys at every level (nlohmann's DOM would silently keep the last) and any nesting deeper than
+/// Rejects duplicate keys at every level (a JSON object reader would silently keep the last) and any nesting deeper than
 /// the schema, so hostile headers never build deep or large structures.
 class header_sax {
 public:
     /// Fills out; label names the file in error messages.
     header_sax(const std::string& label, safetensors_header& out) : label_(label), out_(out) {}
 
-    /// SAX callbacks (nlohmann::json_sax): each accepts the event where the schema allows it and otherwise throws
+    /// SAX callbacks: each accepts the event where the schema allows it and otherwise throws
     /// zoa::error(format) naming the key, what was expected and what was found.
     bool null() { return mismatch("null"); }
     bool boolean(bool v) { return mismatch(v ? "true" : "false"); }
@@ -8283,8 +8874,6 @@ public:
         }
         return mismatch("the string " + quote_key(v));
     }
-    /// Binary values never fit the schema.
-    bool binary(nlohmann::json::binary_t&) { return mismatch("binary data"); }
 
     /// The root object, a tensor entry or __metadata__.
     bool start_object(std::size_t) {
@@ -8363,8 +8952,8 @@ public:
         return true;
     }
     /// Throws zoa::error(format) with the byte position of the JSON syntax error.
-    bool parse_error(std::size_t position, const std::string&, const nlohmann::json::exception& ex) {
-        fail(error_code::format, label_, ": header is not valid JSON (byte ", position, " of the header): ", ex.what());
+    bool parse_error(std::size_t position, const std::string& message) {
+        fail(error_code::format, label_, ": header is not valid JSON (byte ", position, " of the header): ", message);
     }
 
 private:
@@ -8478,8 +9067,8 @@ inline safetensors_header parse_safetensors_header(const std::string& label, con
     if (!detail::valid_utf8(json, h.header_size, bad))
         fail(error_code::format, label, ": header is not valid UTF-8 (byte 0x", std::hex, unsigned{json[bad]}, std::dec,
              " at header offset ", bad, ")");
-    // A raw NUL is never valid JSON (control characters inside strings must be escaped), and nlohmann's lexer would
-    // take it for the end of input and ignore what follows: reject it here.
+    // A raw NUL is never valid JSON (control characters inside strings must be escaped); many JSON readers take it
+    // for the end of input and ignore what follows: refused here with its own message.
     if (const void* nul = std::memchr(json, 0, h.header_size))
         fail(error_code::format, label, ": header contains a NUL byte at header offset ",
              static_cast<const unsigned char*>(nul) - json, " (not valid JSON; pad with spaces)");
@@ -8492,8 +9081,7 @@ inline safetensors_header parse_safetensors_header(const std::string& label, con
              first < h.header_size ? zoa::detail::concat(", found byte 0x", std::hex, unsigned{json[first]})
                                    : std::string(", found only whitespace"));
     detail::header_sax sax(label, h);
-    const char* text = reinterpret_cast<const char*>(json);
-    nlohmann::json::sax_parse(text + first, text + h.header_size, &sax, nlohmann::json::input_format_t::json, true);
+    io::json::sax_parse(reinterpret_cast<const char*>(json), h.header_size, sax);  // byte offsets are header offsets
 
     for (auto& t : h.tensors) {
         if (t.end < t.begin)
@@ -8796,9 +9384,9 @@ private:
 #include <cstddef>
 #include <string>
 
-#include <nlohmann/json.hpp>
 
 // #include "zoa/core/error.hpp"
+// #include "zoa/io/json.hpp"
 
 namespace zoa::models {
 
@@ -8877,14 +9465,10 @@ struct resnet_config {
 
     /// The "zoa.config" JSON (keys sorted as tools/reference/models.py writes them with sort_keys=True).
     std::string to_json() const {
-        nlohmann::json j;
-        j["block"] = to_string(block);
-        j["bn_eps"] = bn_eps;
-        j["in_chans"] = in_chans;
-        j["layers"] = layers;
-        j["num_classes"] = num_classes;
-        j["stem"] = to_string(stem);
-        j["widths"] = widths;
+        io::json::value j = io::json::value::object();
+        j.set("block", to_string(block)).set("bn_eps", static_cast<double>(bn_eps)).set("in_chans", in_chans);
+        j.set("layers", io::json::value::array_of(layers)).set("num_classes", num_classes);
+        j.set("stem", to_string(stem)).set("widths", io::json::value::array_of(widths));
         return j.dump();
     }
 
@@ -8893,20 +9477,13 @@ struct resnet_config {
     /// messages. Throws: zoa::error(format) naming the key for malformed JSON, a missing/unknown key or a bad value;
     /// zoa::error(argument) from validate().
     static resnet_config from_json(const std::string& text, const std::string& what = "zoa.config") {
-        nlohmann::json j;
-        try {
-            j = nlohmann::json::parse(text);
-        } catch (const std::exception& e) {
-            fail(error_code::format, what, ": not valid JSON: ", e.what());
-        }
+        const io::json::value j = io::json::parse(text, what);
         require(j.is_object(), error_code::format, what, ": expected a JSON object");
         resnet_config c;
-        for (auto it = j.begin(); it != j.end(); ++it) {
-            const std::string& k = it.key();
-            const nlohmann::json& v = it.value();
+        for (const auto& [k, v] : j.members()) {
             if (k == "block" || k == "stem") {
                 require(v.is_string(), error_code::format, what, ": '", k, "' must be a string");
-                const std::string s = v.get<std::string>();
+                const std::string& s = v.as_string();
                 if (k == "block") {
                     require(s == "basic" || s == "bottleneck", error_code::format, what,
                             ": 'block' must be \"basic\" or \"bottleneck\", got \"", s, "\"");
@@ -8920,21 +9497,21 @@ struct resnet_config {
                 require(v.is_array() && v.size() == 4, error_code::format, what, ": '", k,
                         "' must be an array of 4 integers, got ", v.dump());
                 auto& dst = k == "layers" ? c.layers : c.widths;
-                for (std::size_t s = 0; s < 4; ++s) dst[s] = count(v[s], what, k);
+                for (std::size_t s = 0; s < 4; ++s) dst[s] = count(v.items()[s], what, k);
             } else if (k == "in_chans") {
                 c.in_chans = count(v, what, k);
             } else if (k == "num_classes") {
                 c.num_classes = count(v, what, k);
             } else if (k == "bn_eps") {
                 require(v.is_number(), error_code::format, what, ": 'bn_eps' must be a number");
-                c.bn_eps = v.get<float>();
+                c.bn_eps = static_cast<float>(v.as_double());
             } else {
                 fail(error_code::format, what, ": unknown key '", k,
                      "' (expected block, layers, widths, in_chans, num_classes, stem, bn_eps)");
             }
         }
         for (const char* k : {"block", "layers", "widths", "num_classes", "stem"})
-            require(j.contains(k), error_code::format, what, ": missing key '", k, "'");
+            require(j.find(k) != nullptr, error_code::format, what, ": missing key '", k, "'");
         c.validate();
         return c;
     }
@@ -8953,10 +9530,10 @@ private:
         c.num_classes = classes;
         return c;
     }
-    static std::size_t count(const nlohmann::json& v, const std::string& what, const std::string& key) {
-        require(v.is_number_unsigned() || (v.is_number_integer() && v.get<long long>() >= 0), error_code::format,
-                what, ": '", key, "' must hold non-negative integers, got ", v.dump());
-        return v.get<std::size_t>();
+    static std::size_t count(const io::json::value& v, const std::string& what, const std::string& key) {
+        require(v.is_unsigned(), error_code::format, what, ": '", key, "' must hold non-negative integers, got ",
+                v.dump());
+        return static_cast<std::size_t>(v.as_unsigned());
     }
 };
 
@@ -10203,10 +10780,9 @@ private:
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
-
 // #include "zoa/core/error.hpp"
 // #include "zoa/io/half.hpp"
+// #include "zoa/io/json.hpp"
 // #include "zoa/io/safetensors_dtype.hpp"
 // #include "zoa/io/safetensors_header.hpp"
 
@@ -10398,17 +10974,19 @@ private:
             offsets[kv->first] = {pos, pos + kv->second.bytes.size()};
             pos += kv->second.bytes.size();
         }
-        nlohmann::ordered_json header = nlohmann::ordered_json::object();
+        json::value header = json::value::object();  // members in insertion order
         if (!metadata_.empty()) {
-            nlohmann::ordered_json meta = nlohmann::ordered_json::object();
-            for (const auto& kv : metadata_) meta[kv.first] = kv.second;
-            header["__metadata__"] = std::move(meta);
+            json::value meta = json::value::object();
+            for (const auto& kv : metadata_) meta.push_back(kv.first, kv.second);  // map keys: unique
+            header.push_back("__metadata__", std::move(meta));
         }
         for (const auto& kv : entries_) {
             const auto& off = offsets[kv.first];
-            header[kv.first] = {{"dtype", std::string(to_string(kv.second.type))},
-                                {"shape", kv.second.shape},
-                                {"data_offsets", {off.first, off.second}}};
+            json::value e = json::value::object();
+            e.set("dtype", std::string(to_string(kv.second.type)));
+            e.set("shape", json::value::array_of(kv.second.shape));
+            e.set("data_offsets", json::value::array_of(std::vector<std::size_t>{off.first, off.second}));
+            header.push_back(kv.first, std::move(e));
         }
         std::string text = header.dump();
         text.append((8 - text.size() % 8) % 8, ' ');  // 8 + N ≡ 0 (mod 8)
@@ -10831,9 +11409,8 @@ void resnet<Policy>::save(const std::string& path) const {
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 // #include "zoa/core/error.hpp"
+// #include "zoa/io/json.hpp"
 
 namespace zoa::models {
 
@@ -10948,38 +11525,34 @@ inline vit_config vit_preset(const std::string& name, std::size_t num_classes = 
 /// implement must not be ignored silently). `name` (the file) prefixes errors.
 /// Throws: zoa::error(format) for invalid JSON, a missing/unknown key or a wrong type; errors of validate().
 inline vit_config vit_config_from_json(const std::string& text, const std::string& name) {
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception& e) {
-        fail(error_code::format, name, ": ", config_metadata_key, " is not valid JSON: ", e.what());
-    }
+    const io::json::value j = io::json::parse(text, name + ": " + config_metadata_key);
     require(j.is_object(), error_code::format, name, ": ", config_metadata_key, " must be a JSON object");
     static const char* const known[] = {"img_size",  "patch_size", "in_chans",    "num_classes",
                                         "embed_dim", "depth",      "num_heads",   "mlp_ratio",
                                         "qkv_bias",  "ln_eps",     "class_token", "global_pool"};
-    for (auto it = j.begin(); it != j.end(); ++it) {
+    for (const auto& m : j.members()) {
         bool ok = false;
-        for (const char* k : known) ok = ok || it.key() == k;
-        require(ok, error_code::format, name, ": ", config_metadata_key, " has unsupported key '", it.key(),
+        for (const char* k : known) ok = ok || m.first == k;
+        require(ok, error_code::format, name, ": ", config_metadata_key, " has unsupported key '", m.first,
                 "' (zoa's ViT implements: img_size, patch_size, in_chans, num_classes, embed_dim, depth, num_heads, "
                 "mlp_ratio, qkv_bias, ln_eps, class_token, global_pool)");
     }
-    const auto get = [&](const char* key) -> const nlohmann::json& {
-        require(j.contains(key), error_code::format, name, ": ", config_metadata_key, " lacks '", key, "'");
-        return j[key];
+    const auto get = [&](const char* key) -> const io::json::value& {
+        const io::json::value* v = j.find(key);
+        require(v != nullptr, error_code::format, name, ": ", config_metadata_key, " lacks '", key, "'");
+        return *v;
     };
     const auto size = [&](const char* key) {
         const auto& v = get(key);
-        require(v.is_number_unsigned() || (v.is_number_integer() && v.get<long long>() >= 0), error_code::format, name,
-                ": ", config_metadata_key, ".", key, " must be a non-negative integer, got ", v.dump());
-        return v.get<std::size_t>();
+        require(v.is_unsigned(), error_code::format, name, ": ", config_metadata_key, ".", key,
+                " must be a non-negative integer, got ", v.dump());
+        return static_cast<std::size_t>(v.as_unsigned());
     };
     const auto number = [&](const char* key) {
         const auto& v = get(key);
         require(v.is_number(), error_code::format, name, ": ", config_metadata_key, ".", key, " must be a number, got ",
                 v.dump());
-        return v.get<double>();
+        return v.as_double();
     };
     vit_config c;
     c.img_size = size("img_size");
@@ -10991,34 +11564,26 @@ inline vit_config vit_config_from_json(const std::string& text, const std::strin
     c.num_heads = size("num_heads");
     c.mlp_ratio = number("mlp_ratio");
     c.ln_eps = number("ln_eps");
-    require(get("qkv_bias").is_boolean(), error_code::format, name, ": ", config_metadata_key,
+    require(get("qkv_bias").is_bool(), error_code::format, name, ": ", config_metadata_key,
             ".qkv_bias must be true or false, got ", get("qkv_bias").dump());
-    c.qkv_bias = get("qkv_bias").get<bool>();
-    if (j.contains("class_token"))
-        require(j["class_token"] == true, error_code::format, name, ": ", config_metadata_key,
-                ".class_token must be true (zoa's ViT classifies the class token), got ", j["class_token"].dump());
-    if (j.contains("global_pool"))
-        require(j["global_pool"] == "token", error_code::format, name, ": ", config_metadata_key,
-                ".global_pool must be \"token\", got ", j["global_pool"].dump());
+    c.qkv_bias = get("qkv_bias").as_bool();
+    if (const auto* v = j.find("class_token"))
+        require(v->is_bool() && v->as_bool(), error_code::format, name, ": ", config_metadata_key,
+                ".class_token must be true (zoa's ViT classifies the class token), got ", v->dump());
+    if (const auto* v = j.find("global_pool"))
+        require(v->equals("token"), error_code::format, name, ": ", config_metadata_key,
+                ".global_pool must be \"token\", got ", v->dump());
     c.validate();
     return c;
 }
 
-/// The "zoa.config" JSON object of c (vit_config_from_json reads it back into an equal config).
+/// The "zoa.config" JSON object of c (vit_config_from_json reads it back into an equal config), keys sorted.
 inline std::string vit_config_to_json(const vit_config& c) {
-    nlohmann::json j;
-    j["img_size"] = c.img_size;
-    j["patch_size"] = c.patch_size;
-    j["in_chans"] = c.in_chans;
-    j["num_classes"] = c.num_classes;
-    j["embed_dim"] = c.embed_dim;
-    j["depth"] = c.depth;
-    j["num_heads"] = c.num_heads;
-    j["mlp_ratio"] = c.mlp_ratio;
-    j["qkv_bias"] = c.qkv_bias;
-    j["ln_eps"] = c.ln_eps;
-    j["class_token"] = true;
-    j["global_pool"] = "token";
+    io::json::value j = io::json::value::object();
+    j.set("class_token", true).set("depth", c.depth).set("embed_dim", c.embed_dim).set("global_pool", "token");
+    j.set("img_size", c.img_size).set("in_chans", c.in_chans).set("ln_eps", c.ln_eps).set("mlp_ratio", c.mlp_ratio);
+    j.set("num_classes", c.num_classes).set("num_heads", c.num_heads).set("patch_size", c.patch_size);
+    j.set("qkv_bias", c.qkv_bias);
     return j.dump();
 }
 
@@ -11927,8 +12492,7 @@ vit<Policy> calibrate_vit(const vit_weights& w, const xt::xtensor<float, 4>& ima
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+// #include "zoa/io/json.hpp"
 // #include "zoa/io/safetensors_writer.hpp"
 // #include "zoa/models/vit.hpp"
 // #include "zoa/models/vit_config.hpp"
@@ -11987,10 +12551,9 @@ void save_vit(const vit<Policy>& m, const std::string& path, const std::map<std:
     put_linear("head", m.head(), c.num_classes, D);
     if constexpr (model::quantized) {
         for (const auto& kv : m.quant_params().to_tensors()) put(kv.first, {kv.second.size()}, kv.second);
-        nlohmann::json q;
-        q["scheme"] = "ptq4vit";
-        q["weight_bits"] = model::bits::weight_bits;
-        q["activation_bits"] = model::bits::activation_bits;
+        io::json::value q = io::json::value::object();  // keys sorted
+        q.set("activation_bits", model::bits::activation_bits).set("scheme", "ptq4vit");
+        q.set("weight_bits", model::bits::weight_bits);
         meta[quant_metadata_key] = q.dump();
     }
     for (const auto& kv : extra) meta[kv.first] = kv.second;
@@ -12431,9 +12994,8 @@ inline xt::xtensor<float, 4> make_batch(const std::vector<image>& images, const 
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 // #include "zoa/core/error.hpp"
+// #include "zoa/io/json.hpp"
 // #include "zoa/io/preprocess.hpp"
 
 namespace zoa::io {
@@ -12455,40 +13017,36 @@ inline constexpr const char* preprocess_metadata_key = "zoa.preprocess";
 /// Throws: zoa::error(format) on invalid JSON or a key of the wrong type/value; errors of validate().
 inline preprocess_config preprocess_from_json(const std::string& text, const std::string& name,
                                               preprocess_config fallback = {}) {
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception& e) {
-        fail(error_code::format, name, ": ", preprocess_metadata_key, " is not valid JSON: ", e.what());
-    }
+    const json::value j = json::parse(text, name + ": " + preprocess_metadata_key);
     require(j.is_object(), error_code::format, name, ": ", preprocess_metadata_key, " must be a JSON object");
     preprocess_config cfg = std::move(fallback);
     const auto floats = [&](const char* key, std::vector<float>& out) {
-        if (!j.contains(key)) return;
-        const auto& v = j[key];
-        require(v.is_array() && !v.empty(), error_code::format, name, ": ", preprocess_metadata_key, ".", key,
+        const json::value* p = j.find(key);
+        if (p == nullptr) return;
+        const auto& v = *p;
+        require(v.is_array() && v.size() > 0, error_code::format, name, ": ", preprocess_metadata_key, ".", key,
                 " must be a non-empty number array, got ", v.dump());
         out.clear();
-        for (const auto& x : v) {
+        for (const auto& x : v.items()) {
             require(x.is_number(), error_code::format, name, ": ", preprocess_metadata_key, ".", key,
                     " must hold numbers, got ", x.dump());
-            out.push_back(x.get<float>());
+            out.push_back(static_cast<float>(x.as_double()));
         }
     };
     const auto size_of = [&](const char* key) {
-        const auto& v = j[key];
-        require(v.is_number_unsigned() || (v.is_number_integer() && v.get<long long>() >= 0), error_code::format,
-                name, ": ", preprocess_metadata_key, ".", key, " must be a non-negative integer, got ", v.dump());
-        return v.get<std::size_t>();
+        const auto& v = *j.find(key);
+        require(v.is_unsigned(), error_code::format, name, ": ", preprocess_metadata_key, ".", key,
+                " must be a non-negative integer, got ", v.dump());
+        return static_cast<std::size_t>(v.as_unsigned());
     };
-    if (j.contains("channels") && j["channels"].is_number()) cfg.channels = size_of("channels");
+    if (j.find("channels") && j.find("channels")->is_number()) cfg.channels = size_of("channels");
     floats("mean", cfg.mean);
     floats("std", cfg.std_dev);
     bool resample = true;
-    if (j.contains("interpolation")) {
-        require(j["interpolation"].is_string(), error_code::format, name, ": ", preprocess_metadata_key,
-                ".interpolation must be a string, got ", j["interpolation"].dump());
-        const std::string mode = j["interpolation"].get<std::string>();
+    if (const json::value* interp = j.find("interpolation")) {
+        require(interp->is_string(), error_code::format, name, ": ", preprocess_metadata_key,
+                ".interpolation must be a string, got ", interp->dump());
+        const std::string& mode = interp->as_string();
         if (mode == "none") {
             resample = false;
             cfg.resize = 0;
@@ -12499,30 +13057,33 @@ inline preprocess_config preprocess_from_json(const std::string& text, const std
             cfg.interpolation = parse_interpolation(mode);
         }
     }
-    if (j.contains("input_size")) {
-        const auto& v = j["input_size"];
-        require(v.is_array() && v.size() == 3 && v[0].is_number_unsigned() && v[1].is_number_unsigned() &&
-                    v[2].is_number_unsigned(),
+    if (const json::value* in = j.find("input_size")) {
+        const auto& v = *in;
+        require(v.is_array() && v.size() == 3 && v.items()[0].is_unsigned() && v.items()[1].is_unsigned() &&
+                    v.items()[2].is_unsigned(),
                 error_code::format, name, ": ", preprocess_metadata_key, ".input_size must be [C, H, W], got ",
                 v.dump());
-        const auto c = v[0].get<std::size_t>(), h = v[1].get<std::size_t>(), w = v[2].get<std::size_t>();
+        const auto c = static_cast<std::size_t>(v.items()[0].as_unsigned()),
+                   h = static_cast<std::size_t>(v.items()[1].as_unsigned()),
+                   w = static_cast<std::size_t>(v.items()[2].as_unsigned());
         require(h == w && h > 0, error_code::format, name, ": ", preprocess_metadata_key,
                 ".input_size must be square and non-empty, got ", v.dump());
         cfg.channels = c;
         cfg.crop = h;
         if (resample) cfg.resize = h;
     }
-    if (j.contains("crop_pct") && resample && cfg.crop > 0) {
-        require(j["crop_pct"].is_number() && j["crop_pct"].get<double>() > 0.0 && j["crop_pct"].get<double>() <= 1.0,
+    const json::value* crop_pct = j.find("crop_pct");
+    if (crop_pct && resample && cfg.crop > 0) {
+        require(crop_pct->is_number() && crop_pct->as_double() > 0.0 && crop_pct->as_double() <= 1.0,
                 error_code::format, name, ": ", preprocess_metadata_key, ".crop_pct must be in (0, 1], got ",
-                j["crop_pct"].dump());
-        cfg.resize = static_cast<std::size_t>(std::floor(static_cast<double>(cfg.crop) / j["crop_pct"].get<double>()));
+                crop_pct->dump());
+        cfg.resize = static_cast<std::size_t>(std::floor(static_cast<double>(cfg.crop) / crop_pct->as_double()));
     }
-    if (j.contains("resize")) cfg.resize = size_of("resize");
-    if (j.contains("crop")) cfg.crop = size_of("crop");
-    if (j.contains("pixel_scale"))
-        require(j["pixel_scale"] == "x/255", error_code::format, name, ": ", preprocess_metadata_key,
-                ".pixel_scale must be \"x/255\", got ", j["pixel_scale"].dump());
+    if (j.find("resize")) cfg.resize = size_of("resize");
+    if (j.find("crop")) cfg.crop = size_of("crop");
+    if (const json::value* scale = j.find("pixel_scale"))
+        require(scale->equals("x/255"), error_code::format, name, ": ", preprocess_metadata_key,
+                ".pixel_scale must be \"x/255\", got ", scale->dump());
     cfg.validate();
     return cfg;
 }
@@ -12530,15 +13091,12 @@ inline preprocess_config preprocess_from_json(const std::string& text, const std
 /// The JSON object preprocess_from_json reads back into an equal config (explicit resize and crop, no crop_pct).
 inline std::string preprocess_to_json(const preprocess_config& cfg) {
     cfg.validate();
-    nlohmann::json j;
-    j["mean"] = cfg.mean;
-    j["std"] = cfg.std_dev;
-    j["interpolation"] = to_string(cfg.interpolation);
-    j["resize"] = cfg.resize;
-    j["crop"] = cfg.crop;
-    if (cfg.crop > 0) j["input_size"] = {cfg.channels, cfg.crop, cfg.crop};
-    else j["channels"] = cfg.channels;
-    j["pixel_scale"] = "x/255";
+    json::value j = json::value::object();  // keys sorted
+    if (cfg.crop == 0) j.set("channels", cfg.channels);
+    j.set("crop", cfg.crop);
+    if (cfg.crop > 0) j.set("input_size", json::value::array_of(std::vector<std::size_t>{cfg.channels, cfg.crop, cfg.crop}));
+    j.set("interpolation", to_string(cfg.interpolation)).set("mean", json::value::array_of(cfg.mean));
+    j.set("pixel_scale", "x/255").set("resize", cfg.resize).set("std", json::value::array_of(cfg.std_dev));
     return j.dump();
 }
 
