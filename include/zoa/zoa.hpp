@@ -52,9 +52,7 @@
 #include "zoa/io/preprocess_metadata.hpp"
 #include "zoa/io/safetensors.hpp"
 
-#include "zoa/data/idx.hpp"
 #include "zoa/data/image.hpp"
-#include "zoa/data/inflate.hpp"
 
 #include "zoa/adapt/baselines.hpp"
 #include "zoa/adapt/cma_es.hpp"

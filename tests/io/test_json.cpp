@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "zoa/core/rng.hpp"
 #include "zoa/io/json.hpp"
 
 namespace json = zoa::io::json;
@@ -157,4 +158,45 @@ TEST_CASE("json: writer output reads back to the same value") {
         CHECK(json::parse(json::value(d).dump(), "t").as_double() == d);
     CHECK_THROWS_AS(json::value(std::nan("")).dump(), zoa::error);
     CHECK_THROWS_AS(json::value(std::string("\xff")).dump(), zoa::error);
+}
+
+TEST_CASE("json: agrees with nlohmann on 200,000 random short texts") {
+    // Texts over an alphabet of JSON's own characters, so that most are near misses of valid JSON.
+    struct acceptor {
+        std::string error;
+        bool null() { return true; }
+        bool boolean(bool) { return true; }
+        bool number_integer(std::int64_t) { return true; }
+        bool number_unsigned(std::uint64_t) { return true; }
+        bool number_float(double, const std::string&) { return true; }
+        bool string(std::string&) { return true; }
+        bool key(std::string&) { return true; }
+        bool start_object(std::size_t) { return true; }
+        bool start_array(std::size_t) { return true; }
+        bool end_object() { return true; }
+        bool end_array() { return true; }
+        bool parse_error(std::size_t, const std::string& m) { return error = m, false; }
+    };
+    const std::string alphabet = "{}[]\",:0123456789.eE+- \\utrfnlsa\x01\xc3\xa9";
+    zoa::rng r(2020);
+    std::size_t accepted = 0, disagreements = 0;
+    for (int k = 0; k < 200000; ++k) {
+        std::string t;
+        const std::size_t len = 1 + static_cast<std::size_t>(r.uniform() * 12.0f);
+        for (std::size_t i = 0; i < len; ++i)
+            t += alphabet[static_cast<std::size_t>(r.uniform() * static_cast<float>(alphabet.size())) % alphabet.size()];
+        acceptor a;
+        const bool ours = json::sax_parse(t.data(), t.size(), a);
+        const bool theirs = nlohmann::json::accept(t);
+        if (!ours && theirs && a.error.find("overflows a double") != std::string::npos) continue;  // 1e999: inf there
+        accepted += ours;
+        if (ours != theirs && ++disagreements <= 5) {
+            CAPTURE(t);
+            CAPTURE(a.error);
+            CHECK(ours == theirs);
+        }
+    }
+    CHECK(disagreements == 0);
+    MESSAGE(accepted << " of 200000 random texts are JSON");
+    CHECK(accepted > 1000);
 }

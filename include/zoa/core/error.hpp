@@ -59,27 +59,29 @@ namespace detail {
 /// std::ostringstream per distinct argument list.
 class message_part {
 public:
-    template <class T>
-    message_part(const T& v) noexcept {  // NOLINT: implicit by design (fail's arguments)
-        if constexpr (std::is_same_v<T, bool>) {
-            kind_ = kind::boolean, u_ = v;
-        } else if constexpr (std::is_same_v<T, char> || std::is_same_v<T, signed char> ||
-                             std::is_same_v<T, unsigned char>) {
-            kind_ = kind::character, c_ = static_cast<char>(v);  // streamed as a character, as operator<< does
-        } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
-            kind_ = kind::signed_int, i_ = v;
-        } else if constexpr (std::is_integral_v<T>) {
-            kind_ = kind::unsigned_int, u_ = v;
-        } else if constexpr (std::is_floating_point_v<T>) {
-            kind_ = kind::floating, d_ = static_cast<long double>(v), is_long_double_ = std::is_same_v<T, long double>;
-        } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
-            kind_ = kind::text, s_ = std::string_view(v);
-        } else if constexpr (std::is_convertible_v<const T&, std::ios_base& (*)(std::ios_base&)>) {
-            kind_ = kind::manipulator, m_ = v;
-        } else {
-            kind_ = kind::other, p_ = &v, put_ = [](std::ostream& os, const void* p) { os << *static_cast<const T*>(p); };
-        }
-    }
+    // Non-template constructors for the common types (string literals of any length decay to const char*), so a
+    // fail(...) call instantiates nothing new for them; other types go through their operator<<.
+    message_part(const char* s) noexcept : kind_(kind::text), s_(s) {}                    ///< a C string
+    message_part(const std::string& s) noexcept : kind_(kind::text), s_(s) {}             ///< a string
+    message_part(std::string_view s) noexcept : kind_(kind::text), s_(s) {}               ///< a string view
+    message_part(char c) noexcept : kind_(kind::character), c_(c) {}                      ///< a character
+    message_part(signed char c) noexcept : kind_(kind::character), c_(static_cast<char>(c)) {}    ///< as a character
+    message_part(unsigned char c) noexcept : kind_(kind::character), c_(static_cast<char>(c)) {}  ///< as a character
+    message_part(bool b) noexcept : kind_(kind::boolean), u_(b) {}                        ///< 1 or 0, as operator<<
+    message_part(int v) noexcept : kind_(kind::signed_int), i_(v) {}                     ///< an integer
+    message_part(long v) noexcept : kind_(kind::signed_int), i_(v) {}                    ///< an integer
+    message_part(long long v) noexcept : kind_(kind::signed_int), i_(v) {}               ///< an integer
+    message_part(unsigned v) noexcept : kind_(kind::unsigned_int), u_(v) {}               ///< an integer
+    message_part(unsigned long v) noexcept : kind_(kind::unsigned_int), u_(v) {}          ///< an integer
+    message_part(unsigned long long v) noexcept : kind_(kind::unsigned_int), u_(v) {}     ///< an integer
+    message_part(double d) noexcept : kind_(kind::floating), d_(d) {}                     ///< a number
+    message_part(float f) noexcept : kind_(kind::floating), d_(f) {}                      ///< a number (as double)
+    message_part(long double d) noexcept : kind_(kind::floating), d_(d), is_long_double_(true) {}  ///< a number
+    message_part(std::ios_base& (*m)(std::ios_base&)) noexcept : kind_(kind::manipulator), m_(m) {}  ///< std::hex
+    /// Any other type with an operator<< (short integers, enums, paths, ...), streamed when the message is built.
+    template <class T, std::enable_if_t<!std::is_convertible_v<const T&, std::string_view>, int> = 0>
+    message_part(const T& v) noexcept
+        : kind_(kind::other), p_(&v), put_([](std::ostream& os, const void* p) { os << *static_cast<const T*>(p); }) {}
 
     /// Streams the part into os (with os's current flags, e.g. after std::hex).
     void put(std::ostream& os) const {
@@ -101,12 +103,12 @@ public:
 private:
     enum class kind { text, character, boolean, signed_int, unsigned_int, floating, manipulator, other };
     kind kind_ = kind::text;
-    bool is_long_double_ = false;
+    std::string_view s_;
     char c_ = 0;
     long long i_ = 0;
     unsigned long long u_ = 0;
     long double d_ = 0;
-    std::string_view s_;
+    bool is_long_double_ = false;
     std::ios_base& (*m_)(std::ios_base&) = nullptr;
     const void* p_ = nullptr;
     void (*put_)(std::ostream&, const void*) = nullptr;

@@ -75,7 +75,8 @@ inline bool valid_utf8(const unsigned char* s, std::size_t n, std::size_t& bad) 
 
 namespace json {
 
-/// The reader's state over text[0, size): position, the event handler's view of errors. Used by sax_parse.
+/// Tokenizer and parser over text[0, size). The lexing (whitespace, strings, numbers, literals) is not a template,
+/// so every handler shares one copy of it; only the grammar loop in parse() is instantiated per handler.
 class reader {
 public:
     reader(const char* text, std::size_t size) : s_(text), n_(size) {}
@@ -88,80 +89,87 @@ public:
     template <class Handler>
     bool parse(Handler& h) {
         std::vector<char> stack;  // 'o' object, 'a' array: the open containers
-        std::string buf;
-        for (;;) {
-            // ---- a value
-            skip_ws();
-            if (i_ == n_) return h.parse_error(i_, "unexpected end of input, expected a value");
-            const char c = s_[i_];
-            if (c == '{') {
-                ++i_;
-                if (!h.start_object(static_cast<std::size_t>(-1))) return false;
-                skip_ws();
-                if (i_ < n_ && s_[i_] == '}') {
-                    ++i_;
-                    if (!h.end_object()) return false;
-                } else {
+        for (token t = next();;) {
+            // ---- t starts a value
+            bool ok = true;
+            switch (t) {
+                case token::begin_object:
+                    if (!h.start_object(static_cast<std::size_t>(-1))) return false;
+                    t = next();
+                    if (t == token::end_object) {
+                        ok = h.end_object();
+                        break;
+                    }
                     stack.push_back('o');
-                    if (!read_key(h, buf)) return false;
+                    if (!member_key(h, t)) return false;
+                    t = next();
                     continue;
-                }
-            } else if (c == '[') {
-                ++i_;
-                if (!h.start_array(static_cast<std::size_t>(-1))) return false;
-                skip_ws();
-                if (i_ < n_ && s_[i_] == ']') {
-                    ++i_;
-                    if (!h.end_array()) return false;
-                } else {
+                case token::begin_array:
+                    if (!h.start_array(static_cast<std::size_t>(-1))) return false;
+                    t = next();
+                    if (t == token::end_array) {
+                        ok = h.end_array();
+                        break;
+                    }
                     stack.push_back('a');
                     continue;
-                }
-            } else if (c == '"') {
-                if (!read_string(h, buf)) return false;
-                if (!h.string(buf)) return false;
-            } else if (c == '-' || (c >= '0' && c <= '9')) {
-                if (!read_number(h)) return false;
-            } else if (c == 't' || c == 'f' || c == 'n') {
-                const std::string_view word = c == 't' ? "true" : c == 'f' ? "false" : "null";
-                if (std::string_view(s_ + i_, std::min(word.size(), n_ - i_)) != word)
-                    return h.parse_error(i_, "invalid literal, expected " + std::string(word));
-                i_ += word.size();
-                if (!(c == 'n' ? h.null() : h.boolean(c == 't'))) return false;
-            } else {
-                return h.parse_error(i_, "unexpected " + describe(i_) + ", expected a value");
+                case token::string: ok = h.string(text_); break;
+                case token::number_unsigned: ok = h.number_unsigned(u_); break;
+                case token::number_integer: ok = h.number_integer(i_value_); break;
+                case token::number_float: ok = h.number_float(d_, text_); break;
+                case token::literal_true: ok = h.boolean(true); break;
+                case token::literal_false: ok = h.boolean(false); break;
+                case token::literal_null: ok = h.null(); break;
+                default: return h.parse_error(at_, unexpected(t, "a value"));
             }
+            if (!ok) return false;
             // ---- after a value: close containers, or read the separator of the next member/element
             for (;;) {
-                skip_ws();
+                t = next();
                 if (stack.empty()) {
-                    if (i_ != n_) return h.parse_error(i_, "unexpected " + describe(i_) + " after the JSON value");
+                    if (t != token::end)
+                        return h.parse_error(at_, t == token::error && !error_.empty()
+                                                      ? error_
+                                                      : "unexpected " + describe(at_) + " after the JSON value");
                     return true;
                 }
-                if (i_ == n_)
-                    return h.parse_error(i_, std::string("unexpected end of input, expected ',' or '") +
-                                                 (stack.back() == 'o' ? "}'" : "]'"));
-                const char d = s_[i_];
-                if (d == ',') {
-                    ++i_;
-                    if (stack.back() == 'o' && !read_key(h, buf)) return false;
-                    break;  // the next value
+                const bool object = stack.back() == 'o';
+                if (t == token::comma) {
+                    t = next();
+                    if (object) {
+                        if (!member_key(h, t)) return false;
+                        t = next();
+                    }
+                    break;  // t starts the next value
                 }
-                if (d == (stack.back() == 'o' ? '}' : ']')) {
-                    ++i_;
-                    if (!(stack.back() == 'o' ? h.end_object() : h.end_array())) return false;
+                if (t == (object ? token::end_object : token::end_array)) {
+                    if (!(object ? h.end_object() : h.end_array())) return false;
                     stack.pop_back();
                     continue;
                 }
-                return h.parse_error(i_, "unexpected " + describe(i_) + ", expected ',' or '" +
-                                             (stack.back() == 'o' ? "}'" : "]'"));
+                return h.parse_error(at_, unexpected(t, object ? "',' or '}'" : "',' or ']'"));
             }
         }
     }
 
 private:
-    void skip_ws() noexcept {
-        while (i_ < n_ && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) ++i_;
+    enum class token {
+        begin_object, end_object, begin_array, end_array, colon, comma, string, number_unsigned, number_integer,
+        number_float, literal_true, literal_false, literal_null, end, error
+    };
+
+    // `"key" :` with t the token after '{' or ','; calls h.key.
+    template <class Handler>
+    bool member_key(Handler& h, token t) {
+        if (t != token::string) return h.parse_error(at_, unexpected(t, "an object key (a string)"));
+        if (next() != token::colon) return h.parse_error(at_, unexpected(token::error, "':'"));
+        return h.key(text_);
+    }
+
+    // The message for token t where `expected` was: a lexical error as the lexer worded it, else "unexpected ...".
+    std::string unexpected(token t, const char* expected) const {
+        if (t == token::error && !error_.empty()) return error_;
+        return "unexpected " + describe(at_) + ", expected " + expected;
     }
 
     std::string describe(std::size_t at) const {
@@ -172,17 +180,42 @@ private:
         return std::string("byte 0x") + hex[c >> 4] + hex[c & 15];
     }
 
-    // `"key" :` after skipping whitespace; calls h.key.
-    template <class Handler>
-    bool read_key(Handler& h, std::string& buf) {
-        skip_ws();
-        if (i_ == n_ || s_[i_] != '"')
-            return h.parse_error(i_, "unexpected " + describe(i_) + ", expected an object key (a string)");
-        if (!read_string(h, buf)) return false;
-        skip_ws();
-        if (i_ == n_ || s_[i_] != ':') return h.parse_error(i_, "unexpected " + describe(i_) + ", expected ':'");
-        ++i_;
-        return h.key(buf);
+    // Reads the next token after whitespace; at_ is its first byte. Lexical errors return token::error with error_
+    // set (an unexpected character leaves error_ empty: the parser words it with what it expected).
+    token next() {
+        while (i_ < n_ && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) ++i_;
+        at_ = i_;
+        error_.clear();
+        if (i_ == n_) return token::end;
+        const char c = s_[i_];
+        switch (c) {
+            case '{': ++i_; return token::begin_object;
+            case '}': ++i_; return token::end_object;
+            case '[': ++i_; return token::begin_array;
+            case ']': ++i_; return token::end_array;
+            case ':': ++i_; return token::colon;
+            case ',': ++i_; return token::comma;
+            case '"': return read_string();
+            case 't': return literal("true", token::literal_true);
+            case 'f': return literal("false", token::literal_false);
+            case 'n': return literal("null", token::literal_null);
+            default:
+                if (c == '-' || (c >= '0' && c <= '9')) return read_number();
+                return token::error;
+        }
+    }
+
+    token lex_error(std::size_t at, std::string message) {
+        at_ = at;
+        error_ = std::move(message);
+        return token::error;
+    }
+
+    token literal(std::string_view word, token t) {
+        if (std::string_view(s_ + i_, std::min(word.size(), n_ - i_)) != word)
+            return lex_error(i_, "invalid literal, expected " + std::string(word));
+        i_ += word.size();
+        return t;
     }
 
     static int hex_value(char c) noexcept {
@@ -223,10 +256,9 @@ private:
         }
     }
 
-    // A string starting at the opening quote; its decoded UTF-8 bytes into out.
-    template <class Handler>
-    bool read_string(Handler& h, std::string& out) {
-        out.clear();
+    // A string starting at the opening quote; its decoded UTF-8 bytes into text_.
+    token read_string() {
+        text_.clear();
         const std::size_t start = i_++;
         for (;;) {
             std::size_t run = i_;  // copy runs of plain bytes at once
@@ -234,61 +266,61 @@ private:
             if (run > i_) {
                 std::size_t bad = 0;
                 if (!detail::valid_utf8(reinterpret_cast<const unsigned char*>(s_ + i_), run - i_, bad))
-                    return h.parse_error(i_ + bad, "invalid UTF-8 in a string");
-                out.append(s_ + i_, run - i_);
+                    return lex_error(i_ + bad, "invalid UTF-8 in a string");
+                text_.append(s_ + i_, run - i_);
                 i_ = run;
             }
-            if (i_ == n_) return h.parse_error(start, "unterminated string");
+            if (i_ == n_) return lex_error(start, "unterminated string");
             const char c = s_[i_];
             if (c == '"') {
                 ++i_;
-                return true;
+                return token::string;
             }
-            if (c != '\\') return h.parse_error(i_, "control " + describe(i_) + " in a string (must be escaped)");
-            if (++i_ == n_) return h.parse_error(start, "unterminated string");
+            if (c != '\\') return lex_error(i_, "control " + describe(i_) + " in a string (must be escaped)");
+            if (++i_ == n_) return lex_error(start, "unterminated string");
             const char e = s_[i_++];
             switch (e) {
-                case '"': out += '"'; break;
-                case '\\': out += '\\'; break;
-                case '/': out += '/'; break;
-                case 'b': out += '\b'; break;
-                case 'f': out += '\f'; break;
-                case 'n': out += '\n'; break;
-                case 'r': out += '\r'; break;
-                case 't': out += '\t'; break;
+                case '"': text_ += '"'; break;
+                case '\\': text_ += '\\'; break;
+                case '/': text_ += '/'; break;
+                case 'b': text_ += '\b'; break;
+                case 'f': text_ += '\f'; break;
+                case 'n': text_ += '\n'; break;
+                case 'r': text_ += '\r'; break;
+                case 't': text_ += '\t'; break;
                 case 'u': {
                     const std::size_t at = i_ - 2;
                     long cp = read_hex4();
-                    if (cp < 0) return h.parse_error(at, "\\u must be followed by 4 hex digits");
-                    if (cp >= 0xdc00 && cp <= 0xdfff) return h.parse_error(at, "lone low surrogate \\u escape");
+                    if (cp < 0) return lex_error(at, "\\u must be followed by 4 hex digits");
+                    if (cp >= 0xdc00 && cp <= 0xdfff) return lex_error(at, "lone low surrogate \\u escape");
                     if (cp >= 0xd800 && cp <= 0xdbff) {  // a high surrogate: a low one must follow
                         if (n_ - i_ < 2 || s_[i_] != '\\' || s_[i_ + 1] != 'u')
-                            return h.parse_error(at, "high surrogate \\u escape without a low surrogate");
+                            return lex_error(at, "high surrogate \\u escape without a low surrogate");
                         i_ += 2;
                         const long lo = read_hex4();
                         if (lo < 0xdc00 || lo > 0xdfff)
-                            return h.parse_error(at, "high surrogate \\u escape without a low surrogate");
+                            return lex_error(at, "high surrogate \\u escape without a low surrogate");
                         cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
                     }
-                    append_utf8(out, static_cast<unsigned long>(cp));
+                    append_utf8(text_, static_cast<unsigned long>(cp));
                     break;
                 }
-                default: return h.parse_error(i_ - 2, "invalid escape: backslash followed by " + describe(i_ - 1));
+                default: return lex_error(i_ - 2, "invalid escape: backslash followed by " + describe(i_ - 1));
             }
         }
     }
 
-    template <class Handler>
-    bool read_number(Handler& h) {
+    // A number: u_ (non-negative integer), i_ (negative integer) or d_ and text_ (any other).
+    token read_number() {
         const std::size_t start = i_;
         const auto digit = [&](std::size_t k) { return k < n_ && s_[k] >= '0' && s_[k] <= '9'; };
         const bool negative = s_[i_] == '-';
         if (negative) ++i_;
-        if (!digit(i_)) return h.parse_error(i_, "invalid number: expected a digit, found " + describe(i_));
+        if (!digit(i_)) return lex_error(i_, "invalid number: expected a digit, found " + describe(i_));
         const std::size_t int_begin = i_;
         if (s_[i_] == '0') {
             ++i_;
-            if (digit(i_)) return h.parse_error(i_, "invalid number: leading zero");
+            if (digit(i_)) return lex_error(i_, "invalid number: leading zero");
         } else {
             while (digit(i_)) ++i_;
         }
@@ -296,14 +328,14 @@ private:
         bool integer = true;
         if (i_ < n_ && s_[i_] == '.') {
             ++i_;
-            if (!digit(i_)) return h.parse_error(i_, "invalid number: expected a digit after '.'");
+            if (!digit(i_)) return lex_error(i_, "invalid number: expected a digit after '.'");
             while (digit(i_)) ++i_;
             integer = false;
         }
         if (i_ < n_ && (s_[i_] == 'e' || s_[i_] == 'E')) {
             ++i_;
             if (i_ < n_ && (s_[i_] == '+' || s_[i_] == '-')) ++i_;
-            if (!digit(i_)) return h.parse_error(i_, "invalid number: expected a digit in the exponent");
+            if (!digit(i_)) return lex_error(i_, "invalid number: expected a digit in the exponent");
             while (digit(i_)) ++i_;
             integer = false;
         }
@@ -311,19 +343,23 @@ private:
             std::uint64_t u = 0;
             const auto r = std::from_chars(s_ + int_begin, s_ + int_end, u);
             if (r.ec == std::errc{}) {
-                if (!negative) return h.number_unsigned(u);
-                if (u <= (std::uint64_t{1} << 63))
-                    return h.number_integer(u == (std::uint64_t{1} << 63) ? INT64_MIN : -static_cast<std::int64_t>(u));
+                if (!negative) {
+                    u_ = u;
+                    return token::number_unsigned;
+                }
+                if (u <= (std::uint64_t{1} << 63)) {
+                    i_value_ = u == (std::uint64_t{1} << 63) ? INT64_MIN : -static_cast<std::int64_t>(u);
+                    return token::number_integer;
+                }
             }
         }
-        std::string text(s_ + start, i_ - start);
-        double d = 0.0;
-        const auto r = std::from_chars(text.data(), text.data() + text.size(), d);
+        text_.assign(s_ + start, i_ - start);
+        const auto r = std::from_chars(text_.data(), text_.data() + text_.size(), d_);
         if (r.ec == std::errc::result_out_of_range) {
-            if (decimal_exponent(text) >= 0) return h.parse_error(start, "number " + text + " overflows a double");
-            d = negative ? -0.0 : 0.0;  // underflow: the nearest double is zero
+            if (decimal_exponent(text_) >= 0) return lex_error(start, "number " + text_ + " overflows a double");
+            d_ = negative ? -0.0 : 0.0;  // underflow: the nearest double is zero
         }
-        return h.number_float(d, text);
+        return token::number_float;
     }
 
     // floor(log10 |x|) of a number literal that has a nonzero digit: with D its mantissa digits (no sign, no '.'),
@@ -353,7 +389,13 @@ private:
 
     const char* s_;
     std::size_t n_;
-    std::size_t i_ = 0;
+    std::size_t i_ = 0;      // read position
+    std::size_t at_ = 0;     // first byte of the current token (or of a lexical error)
+    std::string text_;       // string token: decoded bytes; float token: the literal
+    std::string error_;      // lexical error message
+    std::uint64_t u_ = 0;
+    std::int64_t i_value_ = 0;
+    double d_ = 0.0;
 };
 
 /// Parses text[0, size) with handler h (see reader::parse). Returns false when a handler event stopped the parse.
