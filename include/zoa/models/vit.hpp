@@ -76,6 +76,8 @@ public:
     /// The policy, its bit-width option, whether the model is integer-quantized, and the linear layer type
     /// (nn::linear for fp32, nn::qlinear<bits> otherwise).
     using policy_type = Policy;
+    /// The adaptation family (ZOA's LayerNorm/ViT loss form and options; zoa_options::paper<vit<P>>() reads it).
+    static constexpr adapt::model_family family = adapt::model_family::vit;
     using bits = typename qconfig::bit_width;
     static constexpr bool quantized = bits::quantized;
     using linear_type = nn::linear_for<bits>;
@@ -182,6 +184,7 @@ public:
         l.feature_groups.assign(cfg_.depth, cfg_.embed_dim);
         l.num_classes = cfg_.num_classes;
         l.prompt_unit = cfg_.embed_dim;
+        l.family = family;
         return l;
     }
 
