@@ -6196,7 +6196,7 @@ class layer_calibrator {
                   "weights and per_tensor activations");
 
 public:
-    using quant_config = config;
+    using config_type = config;
 
     /// Throws: zoa::error(argument) from options.validate().
     explicit layer_calibrator(calibration_options options = {})
@@ -6567,7 +6567,7 @@ void check_layer_params(const quant::module_params& p, std::size_t out, const st
     require(p.kind == quant::module_kind::weighted, error_code::policy, name,
             ": expected weight/input quantizers, got a/b (matmul) parameters");
     require(w.kind == quant::quantizer_kind::uniform && w.sch == Config::weight_scheme, error_code::policy, name,
-            ": weights need a ", quant::to_string(Config::weight_scheme), " uniform quantizer, got ",
+            ": weights need a uniform ", quant::to_string(Config::weight_scheme), " quantizer, got ",
             quant::to_string(w.kind), "/", quant::to_string(w.sch));
     require(w.bits == Config::weight_bits, error_code::policy, name, ": weight quantizer has ", w.bits,
             " bits, the policy has ", Config::weight_bits);
@@ -6575,8 +6575,8 @@ void check_layer_params(const quant::module_params& p, std::size_t out, const st
             w.groups(), " weight scale groups do not divide ", out, " outputs");
     const bool uniform = x.kind == quant::quantizer_kind::uniform && x.sch == Config::activation_scheme;
     const bool twin = !affine_inputs && x.kind == quant::quantizer_kind::post_gelu_twin;
-    require((uniform && x.groups() == 1) || twin, error_code::policy, name, ": inputs need a ",
-            quant::to_string(Config::activation_scheme), " per-tensor", affine_inputs ? "" : " or post-GELU twin",
+    require((uniform && x.groups() == 1) || twin, error_code::policy, name, ": inputs need a per-tensor ",
+            quant::to_string(Config::activation_scheme), affine_inputs ? "" : " (or post-GELU twin)",
             " quantizer, got ", quant::to_string(x.kind), "/", quant::to_string(x.sch), " with ", x.groups(),
             " groups");
     require(x.bits == Config::activation_bits, error_code::policy, name, ": input quantizer has ", x.bits,
@@ -6670,7 +6670,7 @@ class qlinear {
 
 public:
     /// The resolved quantization choices, the code ranges of the activations and weights, and the packed weight type.
-    using quant_config = config;
+    using config_type = config;
     using a_range = typename config::activation_range;
     using w_range = typename config::weight_range;
     using packed_type = kernels::packed_q8<a_range, w_range>;
@@ -7973,7 +7973,7 @@ class quantized_conv2d {
 
 public:
     /// The resolved quantization choices, the code ranges and the packed weight type.
-    using quant_config = config;
+    using config_type = config;
     using a_range = typename config::activation_range;
     using w_range = typename config::weight_range;
     using packed_type = kernels::packed_q8<a_range, w_range>;
@@ -10974,6 +10974,63 @@ private:
 
 }  // namespace zoa::io
 // ---- end zoa/io/safetensors_writer.hpp
+// #include "zoa/models/precision.hpp"
+// ---- begin zoa/models/precision.hpp
+// zoa — the precision of a model file and of a model type as users write them ("W6A6", "fp32"), for the message when
+// the two disagree
+
+#include <string>
+
+// #include "zoa/io/safetensors_reader.hpp"
+// #include "zoa/quant/param_tensors.hpp"
+
+namespace zoa::models {
+
+/// "W<w>A<a>" (e.g. "W6A6") for quantized bit-widths, "fp32" when either is 32 or more.
+inline std::string precision_name(int weight_bits, int activation_bits) {
+    if (weight_bits >= 32 || activation_bits >= 32) return "fp32";
+    return "W" + std::to_string(weight_bits) + "A" + std::to_string(activation_bits);
+}
+
+/// The bit-width option of a precision as C++ source: "zoa::w6a6" for the presets (8/6/4 bits, equal widths),
+/// "zoa::quant::bits<6, 4>" otherwise, "zoa::fp32" for 32 bits.
+inline std::string bits_option_name(int weight_bits, int activation_bits) {
+    if (weight_bits >= 32 || activation_bits >= 32) return "zoa::fp32";
+    if (weight_bits == activation_bits && (weight_bits == 8 || weight_bits == 6 || weight_bits == 4))
+        return "zoa::w" + std::to_string(weight_bits) + "a" + std::to_string(activation_bits);
+    return "zoa::quant::bits<" + std::to_string(weight_bits) + ", " + std::to_string(activation_bits) + ">";
+}
+
+/// A model file's precision: "fp32" when it holds no quantizer parameters, else the bit-widths of the weight and
+/// input quantizers of `probe` (a module calibrated at the model's own widths, e.g. "head" for a ViT,
+/// "layer1.0.conv1" for a ResNet, whose first conv and fc are forced to 8 bits), or "calibrated (no '<probe>')" when
+/// the file lacks that module. weight_bits / activation_bits receive the widths (32 for fp32, 0 when unknown).
+/// Throws: zoa::error(format) for malformed quantizer tensors (quant::model_quant_params::from_tensors).
+inline std::string file_precision(const io::safetensors_file& f, const std::string& probe, int* weight_bits = nullptr,
+                                  int* activation_bits = nullptr) {
+    quant::tensor_map qm;
+    for (const auto& k : f.keys())
+        if (quant::is_param_key(k)) qm[k] = f.to_f32(k);
+    const quant::model_quant_params q = quant::model_quant_params::from_tensors(qm);
+    int w = 32, a = 32;
+    std::string name = "fp32";
+    if (!q.modules.empty()) {
+        const auto it = q.modules.find(probe);
+        w = a = 0;
+        name = "calibrated (no '" + probe + "')";
+        if (it != q.modules.end()) {
+            w = it->second.weight().bits;
+            a = it->second.input().bits;
+            name = precision_name(w, a);
+        }
+    }
+    if (weight_bits) *weight_bits = w;
+    if (activation_bits) *activation_bits = a;
+    return name;
+}
+
+}  // namespace zoa::models
+// ---- end zoa/models/precision.hpp
 // #include "zoa/models/resnet.hpp"
 
 namespace zoa::models {
@@ -11120,13 +11177,22 @@ resnet<Policy> resnet<Policy>::from_file(const io::safetensors_file& f, const re
     for (const auto& mod : modules) coded += t.codes.count(mod.name + ".weight");
     require(coded == 0 || coded == modules.size(), error_code::format, f.path(), ": ", coded, " of ",
             modules.size(), " conv/fc weights are U8 codes, the others floats (a file is fp32 or calibrated)");
+    // precision check first: "file is W6A6, model type is W8A8" (layer1.0.conv1 carries the policy's widths; conv1
+    // and fc are 8-bit in every MQBench model)
+    int wb = 32, ab = 32;
+    const std::string file = coded ? file_precision(f, "layer1.0.conv1", &wb, &ab) : "fp32";
+    const std::string type = precision_name(weight_bits, activation_bits);
     if constexpr (quantized) {
-        require(coded > 0, error_code::policy, f.path(),
-                ": holds an fp32 model; load it as resnet<zoa::policy<zoa::fp32>> and calibrate()");
+        require(coded > 0, error_code::policy, f.path(), ": file is fp32, model type is ", type,
+                ": load it as zoa::models::resnet<zoa::policy<zoa::fp32>> and calibrate() it");
+        require(wb == 0 || (wb == weight_bits && ab == activation_bits), error_code::policy, f.path(), ": file is ",
+                file, ", model type is ", type, ": load it as zoa::models::resnet<zoa::mqbench<",
+                bits_option_name(wb, ab), ">>");
         m.build_quantized(f, t, modules);
     } else {
-        require(coded == 0, error_code::policy, f.path(),
-                ": holds a calibrated (quantized) model; load it as resnet<zoa::mqbench<...>>");
+        require(coded == 0, error_code::policy, f.path(), ": file is ", file,
+                ", model type is fp32: load it as zoa::models::resnet<zoa::mqbench<",
+                wb ? bits_option_name(wb, ab) : std::string("..."), ">>");
         m.build_fp32(t, modules);
     }
     for (const auto& [k, v] : f.metadata())
@@ -11362,6 +11428,7 @@ void resnet<Policy>::save(const std::string& path) const {
 // #include "zoa/core/execution.hpp"
 // #include "zoa/core/policy.hpp"
 // #include "zoa/kernels/statistics.hpp"
+// #include "zoa/models/precision.hpp"
 // #include "zoa/models/vit_config.hpp"
 // ---- begin zoa/models/vit_config.hpp
 // zoa — ViT topology as runtime configuration: vit_config, the timm presets, the "zoa.config" JSON form
@@ -11946,9 +12013,25 @@ public:
 
     /// Loads a model file: load_vit_weights (config from `cfg` or the file's metadata, timm or torchvision names)
     /// and, for a quantized policy, the file's calibrated parameters. `report` receives the load report.
+    /// Throws: zoa::error(policy) naming both precisions when a quantized model type meets a file of another one,
+    /// e.g. "<path>: file is W6A6, model type is W8A8: load it as zoa::models::vit<zoa::ptq4vit<zoa::w6a6>>" or
+    /// "<path>: file is fp32, model type is W8A8: ..." (an fp32 model type reads any file: quantized weights are
+    /// dequantized); the errors of load_vit_weights.
     static vit load(const std::string& path, const vit_config* cfg = nullptr, const vit_load_options& opt = {},
                     vit_load_report* report = nullptr) {
-        return vit(load_vit_weights(path, cfg, opt, report));
+        const io::safetensors_file f = io::safetensors_file::open(path);
+        if constexpr (quantized) {
+            int wb = 0, ab = 0;
+            const std::string file = file_precision(f, "head", &wb, &ab);
+            const std::string type = precision_name(bits::weight_bits, bits::activation_bits);
+            require(wb != 32, error_code::policy, path, ": file is fp32, model type is ", type,
+                    ": calibrate it (zoa::models::calibrate_vit) or load a calibrated ", type, " file");
+            require(wb == 0 || (wb == bits::weight_bits && ab == bits::activation_bits), error_code::policy, path,
+                    ": file is ",
+                    file, ", model type is ", type, ": load it as zoa::models::vit<zoa::ptq4vit<",
+                    bits_option_name(wb, ab), ">>");
+        }
+        return vit(load_vit_weights(f, cfg, opt, report));
     }
 
     /// The architecture.

@@ -167,9 +167,18 @@ TEST_CASE("resnet quantized: save and load a calibrated model") {
                      << double(fsize) / double(fp_size) << "; BN, biases and quantizer parameters stay fp32)");
 
         // an fp32 file is not a calibrated model and vice versa; other bit-widths are refused
-        CHECK_THROWS_WITH_AS(rt::w8_resnet::load(rt::model_path(name)), doctest::Contains("calibrate"), zoa::error);
-        CHECK_THROWS_WITH_AS(rt::fp_resnet::load(tf.path), doctest::Contains("calibrated"), zoa::error);
-        CHECK_THROWS_WITH_AS(rt::w4_resnet::load(tf.path), doctest::Contains("calibrated with 8-bit weights"), zoa::error);
+        CHECK_THROWS_WITH_AS(rt::w8_resnet::load(rt::model_path(name)),
+                             doctest::Contains(": file is fp32, model type is W8A8: load it as "
+                                               "zoa::models::resnet<zoa::policy<zoa::fp32>> and calibrate() it"),
+                             zoa::error);
+        CHECK_THROWS_WITH_AS(rt::fp_resnet::load(tf.path),
+                             doctest::Contains(": file is W8A8, model type is fp32: load it as "
+                                               "zoa::models::resnet<zoa::mqbench<zoa::w8a8>>"),
+                             zoa::error);
+        CHECK_THROWS_WITH_AS(rt::w4_resnet::load(tf.path),
+                             doctest::Contains(": file is W8A8, model type is W4A4: load it as "
+                                               "zoa::models::resnet<zoa::mqbench<zoa::w8a8>>"),
+                             zoa::error);
 
         // a module's input quantizer must equal the quantizer of the tensor it shares (downsample.0 vs conv1)
         const rt::temp_file bad("q8bad");

@@ -132,7 +132,7 @@ void check_layer_params(const quant::module_params& p, std::size_t out, const st
     require(p.kind == quant::module_kind::weighted, error_code::policy, name,
             ": expected weight/input quantizers, got a/b (matmul) parameters");
     require(w.kind == quant::quantizer_kind::uniform && w.sch == Config::weight_scheme, error_code::policy, name,
-            ": weights need a ", quant::to_string(Config::weight_scheme), " uniform quantizer, got ",
+            ": weights need a uniform ", quant::to_string(Config::weight_scheme), " quantizer, got ",
             quant::to_string(w.kind), "/", quant::to_string(w.sch));
     require(w.bits == Config::weight_bits, error_code::policy, name, ": weight quantizer has ", w.bits,
             " bits, the policy has ", Config::weight_bits);
@@ -140,8 +140,8 @@ void check_layer_params(const quant::module_params& p, std::size_t out, const st
             w.groups(), " weight scale groups do not divide ", out, " outputs");
     const bool uniform = x.kind == quant::quantizer_kind::uniform && x.sch == Config::activation_scheme;
     const bool twin = !affine_inputs && x.kind == quant::quantizer_kind::post_gelu_twin;
-    require((uniform && x.groups() == 1) || twin, error_code::policy, name, ": inputs need a ",
-            quant::to_string(Config::activation_scheme), " per-tensor", affine_inputs ? "" : " or post-GELU twin",
+    require((uniform && x.groups() == 1) || twin, error_code::policy, name, ": inputs need a per-tensor ",
+            quant::to_string(Config::activation_scheme), affine_inputs ? "" : " (or post-GELU twin)",
             " quantizer, got ", quant::to_string(x.kind), "/", quant::to_string(x.sch), " with ", x.groups(),
             " groups");
     require(x.bits == Config::activation_bits, error_code::policy, name, ": input quantizer has ", x.bits,
