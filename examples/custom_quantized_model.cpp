@@ -59,7 +59,7 @@ public:
     }
     void forward_adapt(const batch_t& x, const zoa::adapt::forward_request& req,
                        zoa::adapt::forward_result& out) const {
-        run(x, req, out, [](int, const float*, std::size_t) {});
+        run(x, req, out, [](std::size_t, const float*, std::size_t) {});
     }
 
     // ---- building the two networks -------------------------------------------------------------------------------
@@ -89,7 +89,7 @@ public:
         std::vector<zq::layer_calibrator<Policy>> cal(4, zq::layer_calibrator<Policy>(opt));  // conv1 fc1 fc2 head
         zoa::adapt::forward_result r;
         for (const batch_t& x : calibration)
-            fp.run(x, {}, r, [&](int layer, const float* in, std::size_t n) { cal[static_cast<std::size_t>(layer)].observe_input(in, n); });
+            fp.run(x, {}, r, [&](std::size_t i, const float* in, std::size_t n) { cal[i].observe_input(in, n); });
         conv1_ = zoa::nn::quantize(fp.conv1_, cal[0], "conv1");
         fc1_ = zoa::nn::quantize(fp.fc1_, cal[1], "fc1");
         fc2_ = zoa::nn::quantize(fp.fc2_, cal[2], "fc2");

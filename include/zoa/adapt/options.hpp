@@ -11,7 +11,7 @@
 #include "zoa/adapt/model_hooks.hpp"
 #include "zoa/core/error.hpp"
 #include "zoa/core/policy.hpp"
-#include "zoa/quant/presets.hpp"
+#include "zoa/quant/bit_width.hpp"
 
 namespace zoa::adapt {
 
@@ -84,10 +84,10 @@ struct zoa_options {
         static_assert(has_model_traits_v<Model>,
                       "zoa: zoa_options::paper<Model>(): Model must declare `using policy_type = zoa::policy<...>;` "
                       "and `static constexpr zoa::adapt::model_family family` (or call paper(family, bits))");
-        using C = quant::quant_config<typename Model::policy_type>;
-        constexpr int bits = !C::quantized                             ? 32
-                             : C::weight_bits < C::activation_bits ? C::weight_bits
-                                                                     : C::activation_bits;
+        using B = policy_get_t<typename Model::policy_type, axis::bit_width>;
+        constexpr int bits = !B::quantized                             ? 32
+                             : B::weight_bits < B::activation_bits ? B::weight_bits
+                                                                     : B::activation_bits;
         return paper(Model::family, bits);
     }
 
