@@ -213,8 +213,8 @@ int main(int argc, char** argv) try {
     const char* names[] = {"conv1", "fc1", "fc2", "head"};
     for (int i = 0; i < 4; ++i) {
         const zq::module_params& p = qnet.params(i);
-        std::printf("%-5s weights %d-bit %s, %zu scale groups; input %d-bit %s, scale %.4g, zero point %d\n",
-                    names[i], p.weight().bits, zq::to_string(p.weight().sch), p.weight().groups(), p.input().bits,
+        std::printf("%-5s weights %d-bit %s, %zu scale groups; input %d-bit %s, scale %.4g, zero point %d\n", names[i],
+                    p.weight().bits, zq::to_string(p.weight().sch), p.weight().groups(), p.input().bits,
                     zq::to_string(p.input().sch), double(p.input().scale[0]), p.input().zero_point[0]);
     }
 
@@ -225,7 +225,7 @@ int main(int argc, char** argv) try {
     zoa::adapt::no_adapt<small_cnn<fp32>> fp_none(net);
     zoa::adapt::no_adapt<small_cnn<policy>> q_none(qnet);
     zoa::adapt::zoa_adapter<small_cnn<policy>, policy> q_zoa(qnet, zoa::adapt::zoa_options::paper<small_cnn<policy>>(),
-                                                              source);
+                                                             source);
     const std::vector<std::string> domains{"none", "fog", "brightness", "contrast", "gaussian_noise"};
     std::printf("%-16s %8s %8s %10s\n", "domain", "fp32", "W4A4", "W4A4+ZOA");
     double sums[3] = {0, 0, 0};

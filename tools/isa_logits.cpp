@@ -68,10 +68,13 @@ int compare(const std::string& a_path, const std::string& b_path) {
         top1 += (std::max_element(x, x + 10) - x) != (std::max_element(y, y + 10) - y);
     }
     std::sort(nonzero.begin(), nonzero.end());
-    const auto pct = [&](double q) { return nonzero.empty() ? 0.0 : nonzero[std::size_t(q * double(nonzero.size() - 1))]; };
-    std::printf("%zu images: %zu of %zu logits differ (%zu images), max |difference| %.4g (median %.2g, 90th percentile "
-                "%.2g of those that differ), top-1 changes %zu\n",
-                a.size() / 10, differ, a.size(), rows_differ, max_diff, pct(0.5), pct(0.9), top1);
+    const auto pct = [&](double q) {
+        return nonzero.empty() ? 0.0 : nonzero[std::size_t(q * double(nonzero.size() - 1))];
+    };
+    std::printf(
+        "%zu images: %zu of %zu logits differ (%zu images), max |difference| %.4g (median %.2g, 90th percentile "
+        "%.2g of those that differ), top-1 changes %zu\n",
+        a.size() / 10, differ, a.size(), rows_differ, max_diff, pct(0.5), pct(0.9), top1);
     return 0;
 }
 

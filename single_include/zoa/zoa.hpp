@@ -5928,6 +5928,7 @@ struct quant_config {
     /// asymmetric → unsigned_range<b> (8-bit affine codes are uint8_t, narrower ones int8_t).
     using weight_range = std::conditional_t<weight_scheme == scheme::asymmetric, unsigned_range<weight_bits>,
                                             signed_range<weight_bits>>;
+    /// The activation code range (see weight_range).
     using activation_range = std::conditional_t<activation_scheme == scheme::asymmetric,
                                                 unsigned_range<activation_bits>, signed_range<activation_bits>>;
 };
@@ -6196,6 +6197,7 @@ class layer_calibrator {
                   "weights and per_tensor activations");
 
 public:
+    /// The policy's resolved quantization choices.
     using config_type = config;
 
     /// Throws: zoa::error(argument) from options.validate().
@@ -12039,11 +12041,12 @@ public:
             int wb = 0, ab = 0;
             const std::string file = file_precision(f, "head", &wb, &ab);
             const std::string type = precision_name(bits::weight_bits, bits::activation_bits);
-            require(wb != 32, error_code::policy, path, ": file is fp32, model type is ", type,
+            bool codes = false;  // int8 weights without parameters: load_vit_weights names the missing tensors
+            for (const auto& t : f.tensors()) codes = codes || t.dtype == io::dtype::i8;
+            require(wb != 32 || codes, error_code::policy, path, ": file is fp32, model type is ", type,
                     ": calibrate it (zoa::models::calibrate_vit) or load a calibrated ", type, " file");
-            require(wb == 0 || (wb == bits::weight_bits && ab == bits::activation_bits), error_code::policy, path,
-                    ": file is ",
-                    file, ", model type is ", type, ": load it as zoa::models::vit<zoa::ptq4vit<",
+            require(wb == 0 || wb == 32 || (wb == bits::weight_bits && ab == bits::activation_bits), error_code::policy,
+                    path, ": file is ", file, ", model type is ", type, ": load it as zoa::models::vit<zoa::ptq4vit<",
                     bits_option_name(wb, ab), ">>");
         }
         return vit(load_vit_weights(f, cfg, opt, report));

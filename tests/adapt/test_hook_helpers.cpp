@@ -60,9 +60,9 @@ TEST_CASE("write_logits: head(last) and head(last + shift) only when a shift is 
     za::forward_request req;
     req.shift = shift.data();
     za::write_logits(out, req, last.data(), 2, 2, 2, head);
-    CHECK(out.logits(0, 0) == 3);                // unshifted: enters the loss
-    CHECK(out.shifted_logits(0, 0) == 2.5f);     // [1 + 0.5, 2 − 1] → 1.5 + 1
-    CHECK(out.shifted_logits(1, 1) == -0.5f);    // [3 + 0.5, 5 − 1] → 3.5 − 4
+    CHECK(out.logits(0, 0) == 3);                   // unshifted: enters the loss
+    CHECK(out.shifted_logits(0, 0) == 2.5f);        // [1 + 0.5, 2 − 1] → 1.5 + 1
+    CHECK(out.shifted_logits(1, 1) == -0.5f);       // [3 + 0.5, 5 − 1] → 3.5 − 4
     CHECK(last == std::vector<float>{1, 2, 3, 5});  // the caller's buffer is left alone
 }
 

@@ -24,8 +24,8 @@ namespace zn = zoa::nn;
 namespace {
 
 // The policies under test: every scheme pair, the three weight granularities, 8/6/4 and mixed bits.
-using asym_pc_w4a4 = zoa::policy<zoa::w4a4, zq::weight_scheme<zq::asymmetric, zq::per_channel>,
-                                 zq::activation_scheme<zq::asymmetric>>;
+using asym_pc_w4a4 =
+    zoa::policy<zoa::w4a4, zq::weight_scheme<zq::asymmetric, zq::per_channel>, zq::activation_scheme<zq::asymmetric>>;
 using sym_pc_asym_w8a8 =
     zoa::policy<zoa::w8a8, zq::weight_scheme<zq::symmetric, zq::per_channel>, zq::activation_scheme<zq::asymmetric>>;
 using asym_pt_sym_w8a8 =
@@ -35,7 +35,8 @@ using asym_pc_w8a8 = zoa::mqbench<zoa::w8a8>;
 using asym_pc_w4a8 = zoa::policy<zq::bits<4, 8>, zq::weight_scheme<zq::asymmetric, zq::per_channel>,
                                  zq::activation_scheme<zq::asymmetric>>;
 using sym_pt_w8a4 = zoa::policy<zq::bits<8, 4>, zq::weight_scheme<zq::symmetric, zq::per_tensor>>;
-#define ZOA_POLICIES asym_pc_w4a4, sym_pc_asym_w8a8, asym_pt_sym_w8a8, sym_rb_w6a6, asym_pc_w8a8, asym_pc_w4a8, sym_pt_w8a4
+#define ZOA_POLICIES \
+    asym_pc_w4a4, sym_pc_asym_w8a8, asym_pt_sym_w8a8, sym_rb_w6a6, asym_pc_w8a8, asym_pc_w4a8, sym_pt_w8a4
 
 std::vector<float> normal(zoa::rng& r, std::size_t n, float mean = 0.0f, float sd = 1.0f) {
     std::vector<float> v(n);
@@ -129,7 +130,7 @@ TEST_CASE_TEMPLATE("qlinear<Policy>: integer path equals the scalar reference GE
                             b.data()});
         layer.forward(x.data(), rows, y1.data(), one);
         layer.forward(x.data(), rows, y2.data(), two);
-        CHECK(y1 == y2);  // thread-count independent
+        CHECK(y1 == y2);                       // thread-count independent
         CHECK(max_rel_gap(y1, ref) <= 1e-6f);  // the dequant epilogue may fuse a multiply-add (1 ulp)
         // the simulated (fake-quant float) path: same quantized operands, float summation
         layer.forward(x.data(), rows, sim.data(), one, zn::quant_exec::simulated);
@@ -206,8 +207,8 @@ TEST_CASE("quantized layers enforce the policy with named errors") {
     zoa::rng r(5);
     const auto w = normal(r, 6 * 4);
     zq::module_params p;
-    p.weight() = zq::make_affine(4, zq::granularity::per_channel, std::vector<float>(6, 0.1f),
-                                 std::vector<std::int32_t>(6, 8));
+    p.weight() =
+        zq::make_affine(4, zq::granularity::per_channel, std::vector<float>(6, 0.1f), std::vector<std::int32_t>(6, 8));
     p.input() = zq::make_affine(4, zq::granularity::per_tensor, {0.1f}, {3});
     CHECK_NOTHROW(zn::qlinear<P>(w, {}, 6, 4, p, "fc"));
     auto msg = [&](const zq::module_params& q) {
@@ -227,7 +228,8 @@ TEST_CASE("quantized layers enforce the policy with named errors") {
     CHECK(msg(bits8).find("blocks.0.fc: input quantizer has 8 bits, the policy has 4") != std::string::npos);
     zq::module_params sym_in = p;
     sym_in.input() = zq::make_symmetric(4, zq::granularity::per_tensor, {0.1f});
-    CHECK(msg(sym_in).find("inputs need a per-tensor asymmetric quantizer, got uniform/symmetric") != std::string::npos);
+    CHECK(msg(sym_in).find("inputs need a per-tensor asymmetric quantizer, got uniform/symmetric") !=
+          std::string::npos);
     zq::module_params twin = p;
     twin.input() = zq::make_post_gelu(4, {0.1f});
     CHECK(msg(twin).find("inputs need a per-tensor asymmetric quantizer, got post_gelu_twin") != std::string::npos);

@@ -13,8 +13,8 @@
 namespace zq = zoa::quant;
 
 namespace {
-using asym_pc_w4a4 = zoa::policy<zoa::w4a4, zq::weight_scheme<zq::asymmetric, zq::per_channel>,
-                                 zq::activation_scheme<zq::asymmetric>>;
+using asym_pc_w4a4 =
+    zoa::policy<zoa::w4a4, zq::weight_scheme<zq::asymmetric, zq::per_channel>, zq::activation_scheme<zq::asymmetric>>;
 using sym_rb_w6a8 = zoa::policy<zq::bits<6, 8>, zq::weight_scheme<zq::symmetric, zq::per_row_block<3>>>;
 using asym_pt_sym_w8a8 =
     zoa::policy<zoa::w8a8, zq::weight_scheme<zq::asymmetric, zq::per_tensor>, zq::activation_scheme<zq::symmetric>>;

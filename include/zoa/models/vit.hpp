@@ -136,11 +136,12 @@ public:
             int wb = 0, ab = 0;
             const std::string file = file_precision(f, "head", &wb, &ab);
             const std::string type = precision_name(bits::weight_bits, bits::activation_bits);
-            require(wb != 32, error_code::policy, path, ": file is fp32, model type is ", type,
+            bool codes = false;  // int8 weights without parameters: load_vit_weights names the missing tensors
+            for (const auto& t : f.tensors()) codes = codes || t.dtype == io::dtype::i8;
+            require(wb != 32 || codes, error_code::policy, path, ": file is fp32, model type is ", type,
                     ": calibrate it (zoa::models::calibrate_vit) or load a calibrated ", type, " file");
-            require(wb == 0 || (wb == bits::weight_bits && ab == bits::activation_bits), error_code::policy, path,
-                    ": file is ",
-                    file, ", model type is ", type, ": load it as zoa::models::vit<zoa::ptq4vit<",
+            require(wb == 0 || wb == 32 || (wb == bits::weight_bits && ab == bits::activation_bits), error_code::policy,
+                    path, ": file is ", file, ", model type is ", type, ": load it as zoa::models::vit<zoa::ptq4vit<",
                     bits_option_name(wb, ab), ">>");
         }
         return vit(load_vit_weights(f, cfg, opt, report));

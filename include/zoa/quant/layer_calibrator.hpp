@@ -130,6 +130,7 @@ class layer_calibrator {
                   "weights and per_tensor activations");
 
 public:
+    /// The policy's resolved quantization choices.
     using config_type = config;
 
     /// Throws: zoa::error(argument) from options.validate().

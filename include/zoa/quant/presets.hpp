@@ -46,6 +46,7 @@ struct quant_config {
     /// asymmetric → unsigned_range<b> (8-bit affine codes are uint8_t, narrower ones int8_t).
     using weight_range = std::conditional_t<weight_scheme == scheme::asymmetric, unsigned_range<weight_bits>,
                                             signed_range<weight_bits>>;
+    /// The activation code range (see weight_range).
     using activation_range = std::conditional_t<activation_scheme == scheme::asymmetric,
                                                 unsigned_range<activation_bits>, signed_range<activation_bits>>;
 };
