@@ -5084,29 +5084,37 @@ private:
 };
 
 /// MQBench MSEObserver (weights) and EMAMSEObserver (activations), affine b-bit codes [0, 2^b−1].
-/// Per batch and group: for i in [0, iters) (95 per-tensor, 80 per-channel) the candidate range is
+/// Per batch and group: for i in [0, iters) (95 per-tensor, 80 per-channel or per-row-block) the candidate range is
 ///     lo_i = min·float(1 − 0.01·i),  hi_i = max·float(1 − 0.01·i)            (factor computed in double)
 /// with (s, z) = affine_from_range(lo_i, hi_i), score_i = mean((fake_quant_affine(x) − x)²) (float differences and
 /// squares as torch, no FMA, summed in double); the first strictly smaller score wins (start 1e10). Batches combine as
 ///     MSE:  min ← min(min, lo*), max ← max(max, hi*);     EMA (ratio r = 0.9): first batch sets, then
 ///     min ← min·float(r) + lo*·float(1 − r), same for max.
+/// With scheme::symmetric (zoa's extension, for policies with symmetric quantizers) the candidates are the clipping
+/// magnitudes a_i = max(|min|, |max|)·float(1 − 0.01·i), Δ_i = a_i / (2^(b−1) − 0.5) (PTQ4ViT's rule), scored with
+/// fake_quant_symmetric; the kept range is (−a*, a*) and combines across batches as above.
 class mse_observer {
 public:
-    /// granularity per_tensor (95 iterations) or per_channel (groups = channels, 80 iterations);
-    /// ema_ratio < 0 ⇒ MSEObserver, otherwise EMAMSEObserver with that ratio (MQBench: 0.9).
-    /// Throws: zoa::error(argument) unless 2 <= bits <= 8, groups >= 1, g is per_tensor with 1 group or per_channel,
-    /// and ema_ratio < 1.
-    mse_observer(int bits, granularity g, std::size_t groups = 1, double ema_ratio = -1.0)
+    /// granularity per_tensor (95 iterations), per_channel or per_row_block (groups = channels or blocks, 80
+    /// iterations); ema_ratio < 0 ⇒ MSEObserver, otherwise EMAMSEObserver with that ratio (MQBench: 0.9);
+    /// s = the quantizer scheme searched (MQBench: asymmetric).
+    /// Throws: zoa::error(argument) unless 2 <= bits <= 8, groups >= 1, g is per_tensor with 1 group, per_channel or
+    /// per_row_block, and ema_ratio < 1.
+    mse_observer(int bits, granularity g, std::size_t groups = 1, double ema_ratio = -1.0,
+                 scheme s = scheme::asymmetric)
         : bits_(bits),
           gran_(g),
+          sch_(s),
           ema_(ema_ratio),
           min_(groups, std::numeric_limits<float>::infinity()),
           max_(groups, -std::numeric_limits<float>::infinity()) {
         require(bits >= 2 && bits <= 8, error_code::argument, "mse_observer: bits must be in 2..8, got ", bits);
         require(groups >= 1, error_code::argument, "mse_observer: groups must be >= 1");
-        require(g == granularity::per_tensor ? groups == 1 : g == granularity::per_channel, error_code::argument,
-                "mse_observer: granularity must be per_tensor (1 group) or per_channel, got ", to_string(g), " with ",
-                groups, " groups");
+        require(g == granularity::per_tensor ? groups == 1
+                                             : (g == granularity::per_channel || g == granularity::per_row_block),
+                error_code::argument,
+                "mse_observer: granularity must be per_tensor (1 group), per_channel or per_row_block, got ",
+                to_string(g), " with ", groups, " groups");
         require(ema_ratio < 0.0 || ema_ratio < 1.0, error_code::argument, "mse_observer: ema ratio must be < 1");
     }
     /// Observe one batch. Throws: zoa::error(numeric) for non-finite input, zoa::error(shape) when n % groups != 0.
@@ -5131,25 +5139,42 @@ public:
     /// The kept ranges per group (+inf / −inf before the first observe()).
     const std::vector<float>& min() const noexcept { return min_; }
     const std::vector<float>& max() const noexcept { return max_; }
-    /// Affine parameters from the kept ranges (MQBench calculate_qparams).
-    quant_params params() const { return affine_params_from_ranges(bits_, gran_, min_, max_); }
+    /// Parameters from the kept ranges: affine (MQBench calculate_qparams) or, for scheme::symmetric,
+    /// Δ = max(|min|, |max|) / (2^(b−1) − 0.5) per group.
+    quant_params params() const {
+        if (sch_ == scheme::asymmetric) return affine_params_from_ranges(bits_, gran_, min_, max_);
+        std::vector<float> a(min_.size());
+        for (std::size_t i = 0; i < a.size(); ++i) a[i] = std::max(std::fabs(min_[i]), std::fabs(max_[i]));
+        return symmetric_params_from_absmax(bits_, gran_, a);
+    }
 
     /// One MSE range search on n values (exposed for tests): writes the winning (lo, hi).
     void search(const float* x, std::size_t n, int iters, float& best_lo, float& best_hi) const {
         float mn, mx;
         detail::group_min_max(x, n, mn, mx);
-        best_lo = mn;
-        best_hi = mx;
+        const bool sym = sch_ == scheme::symmetric;
+        const float amax = std::max(std::fabs(mn), std::fabs(mx));
+        best_lo = sym ? -amax : mn;
+        best_hi = sym ? amax : mx;
         double best = 1e10;
         const int qmax = unsigned_max(bits_);
         for (int i = 0; i < iters; ++i) {
             const float f = static_cast<float>(1.0 - detail::fp_barrier(i * 0.01));  // as Python: no FMA
-            const float lo = mn * f, hi = mx * f;
-            const affine_qparams q = affine_from_range(lo, hi, 0, qmax);
+            const float lo = sym ? -(amax * f) : mn * f, hi = sym ? amax * f : mx * f;
             double acc = 0.0;
-            for (std::size_t k = 0; k < n; ++k) {
-                const float d = detail::fp_barrier(fake_quant_affine(x[k], q.scale, q.zero_point, 0, qmax)) - x[k];
-                acc += static_cast<double>(d * d);
+            if (sym) {
+                const float d = symmetric_scale_from_absmax(hi, bits_, "mse_observer");
+                for (std::size_t k = 0; k < n; ++k) {
+                    const float e =
+                        detail::fp_barrier(fake_quant_symmetric(x[k], d, signed_min(bits_), signed_max(bits_))) - x[k];
+                    acc += static_cast<double>(e * e);
+                }
+            } else {
+                const affine_qparams q = affine_from_range(lo, hi, 0, qmax);
+                for (std::size_t k = 0; k < n; ++k) {
+                    const float e = detail::fp_barrier(fake_quant_affine(x[k], q.scale, q.zero_point, 0, qmax)) - x[k];
+                    acc += static_cast<double>(e * e);
+                }
             }
             const double score = acc / double(n);
             if (score < best) {
@@ -5163,6 +5188,7 @@ public:
 private:
     int bits_;
     granularity gran_;
+    scheme sch_;
     double ema_;
     std::vector<float> min_, max_;
     std::size_t batches_ = 0;
@@ -5933,6 +5959,20 @@ struct function_module {
 // ---- end zoa/quant/calib_modules.hpp
 // #include "zoa/quant/fake_quant.hpp"
 // #include "zoa/quant/granularity.hpp"
+// #include "zoa/quant/layer_calibrator.hpp"
+// ---- begin zoa/quant/layer_calibrator.hpp
+// zoa — calibration of one user layer for a policy bundle: observers on its inputs (batch by batch) and on its
+// weights choose the quantizer parameters the policy asks for (scheme, granularity, bit-widths)
+
+#include <cstddef>
+#include <string>
+#include <type_traits>
+#include <variant>
+#include <vector>
+
+// #include "zoa/core/error.hpp"
+// #include "zoa/core/policy.hpp"
+// #include "zoa/quant/granularity.hpp"
 // #include "zoa/quant/observer.hpp"
 // #include "zoa/quant/param_tensors.hpp"
 // #include "zoa/quant/params.hpp"
@@ -5942,6 +5982,7 @@ struct function_module {
 // policy bundles, and their per-layer tables (spec §4.1 / §4.2)
 
 #include <cstddef>
+#include <type_traits>
 
 // #include "zoa/core/error.hpp"
 // #include "zoa/core/policy.hpp"
@@ -5978,12 +6019,36 @@ struct quant_config {
     static constexpr granularity weight_granularity = weight::granularity_value;
     static constexpr scheme activation_scheme = activation::scheme_value;
     static constexpr granularity activation_granularity = activation::granularity_value;
+
+    /// The integer code ranges the schemes select (meaningful when quantized): symmetric → signed_range<b>,
+    /// asymmetric → unsigned_range<b> (8-bit affine codes are uint8_t, narrower ones int8_t).
+    using weight_range = std::conditional_t<weight_scheme == scheme::asymmetric, unsigned_range<weight_bits>,
+                                            signed_range<weight_bits>>;
+    /// The activation code range (see weight_range).
+    using activation_range = std::conditional_t<activation_scheme == scheme::asymmetric,
+                                                unsigned_range<activation_bits>, signed_range<activation_bits>>;
 };
 
 /// PTQ4ViT policy bundle: b-bit symmetric weights and activations (layer overrides in ptq4vit_layer()).
 template <class Bits = w8a8>
 using ptq4vit_policy =
     ::zoa::policy<Bits, weight_scheme<symmetric, per_tensor>, activation_scheme<symmetric, per_tensor>>;
+
+namespace detail {
+template <class Q, bool IsPolicy = ::zoa::is_policy_v<Q>>
+struct config_of {
+    using type = quant_config<Q>;
+};
+template <class Q>
+struct config_of<Q, false> {
+    using type = quant_config<ptq4vit_policy<Q>>;
+};
+}  // namespace detail
+
+/// quant_config of Q, where Q is a policy bundle or a bare bit-width option (which means PTQ4ViT's symmetric
+/// scheme, e.g. nn::qlinear<zoa::w8a8>): config_of_t<zoa::w6a6> == quant_config<ptq4vit_policy<zoa::w6a6>>.
+template <class Q>
+using config_of_t = typename detail::config_of<Q>::type;
 
 /// MQBench academic policy bundle: per-channel asymmetric weights, per-tensor asymmetric activations.
 template <class Bits = w8a8>
@@ -6114,6 +6179,185 @@ template <class Bits = w8a8>
 using mqbench = quant::mqbench_policy<Bits>;
 }  // namespace zoa
 // ---- end zoa/quant/presets.hpp
+// #include "zoa/quant/quantizer.hpp"
+
+namespace zoa::quant {
+
+/// How a range is chosen from observed values (observer.hpp):
+/// - min_max:    the running minimum and maximum (min_max_observer);
+/// - percentile: the mean over batches of the (1 − p, p) quantiles (percentile_observer);
+/// - mse:        the clipping factor 1 − 0.01·i minimising the quantization MSE (mse_observer, MQBench's MSEObserver;
+///               its EMA variant for inputs, see calibration_options::input_ema).
+enum class range_method : int { min_max = 0, percentile = 1, mse = 2 };
+
+/// Name of a range method, e.g. "percentile".
+inline const char* to_string(range_method m) noexcept {
+    switch (m) {
+        case range_method::min_max:
+            return "min_max";
+        case range_method::percentile:
+            return "percentile";
+        case range_method::mse:
+            return "mse";
+    }
+    return "unknown";
+}
+
+/// How layer_calibrator chooses ranges. The defaults are MQBench's academic choice (MSE search for weights,
+/// EMA-of-MSE-searches with ratio 0.9 for inputs).
+struct calibration_options {
+    range_method weights = range_method::mse;  ///< weight ranges, one per scale group of the policy's granularity
+    range_method inputs = range_method::mse;   ///< input ranges (per tensor), over all observed batches
+    double percentile = 0.9999;  ///< range_method::percentile: keep the (1 − p, p) quantiles, p in (0.5, 1]
+    double input_ema = 0.9;      ///< range_method::mse inputs: EMA ratio across batches (< 0: min/max over batches)
+
+    /// Throws: zoa::error(argument) naming the field for a percentile outside (0.5, 1] or input_ema >= 1.
+    void validate() const {
+        require(percentile > 0.5 && percentile <= 1.0, error_code::argument,
+                "calibration_options: percentile must be in (0.5, 1], got ", percentile);
+        require(input_ema < 1.0, error_code::argument, "calibration_options: input_ema must be < 1, got ", input_ema);
+    }
+};
+
+/// One observer of the kind a range_method names, giving parameters of a scheme.
+class range_observer {
+public:
+    /// Requires: 2 <= bits <= 8; groups >= 1 (1 for per_tensor). ema is used by range_method::mse only.
+    /// Throws: zoa::error(argument) as the observers' constructors.
+    range_observer(range_method m, int bits, scheme s, granularity g, std::size_t groups, double percentile, double ema)
+        : bits_(bits), sch_(s), gran_(g), obs_(make(m, bits, s, g, groups, percentile, ema)) {}
+
+    /// Observes one batch of n values (viewed as [groups, n / groups]).
+    /// Throws: zoa::error(numeric) for non-finite values, zoa::error(shape) when n % groups != 0.
+    void observe(const float* x, std::size_t n) {
+        std::visit([&](auto& o) { o.observe(x, n); }, obs_);
+        ++batches_;
+    }
+    /// Batches observed so far.
+    std::size_t batches() const noexcept { return batches_; }
+
+    /// The parameters: affine (PyTorch qparams from the range) or symmetric (Δ = max(|lo|, |hi|) / (2^(b−1) − 0.5)).
+    /// Throws: zoa::error(argument) naming `what` before the first observe().
+    quant_params params(const std::string& what) const {
+        require(batches_ > 0, error_code::argument, what, ": no values observed yet (observe at least one batch)");
+        return std::visit(
+            [&](const auto& o) -> quant_params {
+                using O = std::decay_t<decltype(o)>;
+                if constexpr (std::is_same_v<O, mse_observer>)
+                    return o.params();
+                else
+                    return sch_ == scheme::asymmetric ? o.affine_params(bits_, gran_)
+                                                      : o.symmetric_params(bits_, gran_);
+            },
+            obs_);
+    }
+
+private:
+    using any_observer = std::variant<min_max_observer, percentile_observer, mse_observer>;
+    static any_observer make(range_method m, int bits, scheme s, granularity g, std::size_t groups, double p,
+                             double ema) {
+        switch (m) {
+            case range_method::min_max:
+                return min_max_observer(groups);
+            case range_method::percentile:
+                return percentile_observer(p, groups);
+            case range_method::mse:
+                break;
+        }
+        return mse_observer(bits, g, groups, ema, s);
+    }
+
+    int bits_;
+    scheme sch_;
+    granularity gran_;
+    any_observer obs_;
+    std::size_t batches_ = 0;
+};
+
+/// Calibrates one linear or conv layer for the policy bundle Policy (quant_config<Policy>): feed it the layer's inputs
+/// batch by batch (observe_input), then ask for the parameters of its weights (params). The result is the
+/// quant::module_params of a weighted layer, ready for nn::qlinear<Policy> / nn::quantized_conv2d<Policy>:
+///   weight: uniform, Policy's weight scheme and bits, one group per tensor / output channel / row block
+///           (per_row_block<N>: N groups of out/N rows), range from calibration_options::weights over the weights;
+///   input:  uniform per tensor, Policy's activation scheme and bits, range from calibration_options::inputs over
+///           every observed batch.
+/// Weights are [out × per_out] row-major: a Linear's [out, in], a Conv2d's OIHW (per_out = in·k·k).
+template <class Policy>
+class layer_calibrator {
+    static_assert(::zoa::is_policy_v<Policy>, "zoa: layer_calibrator<Policy>: Policy must be a zoa::policy<...>");
+    using config = quant_config<Policy>;
+    static_assert(config::quantized, "zoa: layer_calibrator<Policy>: the policy's bit-width must be quantized");
+    static_assert(config::weight_granularity != granularity::per_head &&
+                      config::activation_granularity == granularity::per_tensor,
+                  "zoa: layer_calibrator<Policy>: linear/conv layers take per_tensor, per_channel or per_row_block<N> "
+                  "weights and per_tensor activations");
+
+public:
+    /// The policy's resolved quantization choices.
+    using config_type = config;
+
+    /// Throws: zoa::error(argument) from options.validate().
+    explicit layer_calibrator(calibration_options options = {})
+        : opt_((options.validate(), options)),
+          input_(opt_.inputs, config::activation_bits, config::activation_scheme, granularity::per_tensor, 1,
+                 opt_.percentile, opt_.input_ema) {}
+
+    /// Observes one batch of the layer's input (n values, any layout: the input quantizer is per tensor).
+    /// Throws: zoa::error(numeric) naming the element for a non-finite value; zoa::error(argument) for n == 0.
+    void observe_input(const float* x, std::size_t n) { input_.observe(x, n); }
+    /// Input batches observed so far.
+    std::size_t batches() const noexcept { return input_.batches(); }
+    /// The options in use.
+    const calibration_options& options() const noexcept { return opt_; }
+
+    /// Number of weight scale groups for `out` output rows: 1 (per_tensor), out (per_channel), N (per_row_block<N>).
+    /// Throws: zoa::error(shape) naming `name` when out is not a multiple of N.
+    static std::size_t weight_groups(std::size_t out, const std::string& name) {
+        if constexpr (config::weight_granularity == granularity::per_channel) {
+            return out;
+        } else if constexpr (config::weight_granularity == granularity::per_row_block) {
+            constexpr std::size_t blocks = static_cast<std::size_t>(config::weight::granularity_tag::blocks);
+            require(out % blocks == 0, error_code::shape, name, ": ", out, " outputs cannot be split into ", blocks,
+                    " row blocks");
+            return blocks;
+        } else {
+            return 1;
+        }
+    }
+
+    /// The module parameters of a layer with weights [out × per_out] (see the class comment).
+    /// Throws: zoa::error(argument) naming `name` before any observe_input(); zoa::error(shape) for an empty weight
+    /// or a row-block count that does not divide out; zoa::error(numeric) for a non-finite weight.
+    module_params params(const float* weight, std::size_t out, std::size_t per_out, const std::string& name) const {
+        require(weight != nullptr && out > 0 && per_out > 0, error_code::shape, name, ": empty weight (", out, " x ",
+                per_out, ")");
+        range_observer w(opt_.weights, config::weight_bits, config::weight_scheme, config::weight_granularity,
+                         weight_groups(out, name), opt_.percentile, -1.0);
+        w.observe(weight, out * per_out);
+        module_params m;
+        m.kind = module_kind::weighted;
+        m.weight() = w.params(name + ".weight_quant");
+        m.input() = input_.params(name + ".input_quant");
+        return m;
+    }
+    /// As above for a weight vector of out rows. Throws: zoa::error(shape) when its size is not a multiple of out.
+    module_params params(const std::vector<float>& weight, std::size_t out, const std::string& name) const {
+        require(out > 0 && !weight.empty() && weight.size() % out == 0, error_code::shape, name, ": weight has ",
+                weight.size(), " values, not a multiple of ", out, " outputs");
+        return params(weight.data(), out, weight.size() / out, name);
+    }
+
+private:
+    calibration_options opt_;
+    range_observer input_;
+};
+
+}  // namespace zoa::quant
+// ---- end zoa/quant/layer_calibrator.hpp
+// #include "zoa/quant/observer.hpp"
+// #include "zoa/quant/param_tensors.hpp"
+// #include "zoa/quant/params.hpp"
+// #include "zoa/quant/presets.hpp"
 // #include "zoa/quant/ptq4vit_search.hpp"
 // #include "zoa/quant/quantizer.hpp"
 // #include "zoa/quant/twin.hpp"
@@ -6260,6 +6504,7 @@ ZOA_DETAIL_AVX512_WARNINGS_END
 // #include "zoa/kernels/pack.hpp"
 // #include "zoa/kernels/pack_f32.hpp"
 // #include "zoa/kernels/quantize.hpp"
+// #include "zoa/nn/affine_quant.hpp"
 // #include "zoa/nn/scratch.hpp"
 // ---- begin zoa/nn/scratch.hpp
 // zoa — per-thread scratch buffers of the layers' forward passes, reused across calls (no allocation, page faults
@@ -6313,6 +6558,7 @@ T* thread_scratch(scratch_slot slot, std::size_t n) {
 // #include "zoa/quant/bit_width.hpp"
 // #include "zoa/quant/fake_quant.hpp"
 // #include "zoa/quant/param_tensors.hpp"
+// #include "zoa/quant/presets.hpp"
 
 namespace zoa::nn {
 
@@ -6321,29 +6567,26 @@ namespace zoa::nn {
 /// The two agree up to float summation order; tests compare them.
 enum class quant_exec { integer, simulated };
 
-/// Recovers the row-major float matrix W [n × k] of a packed_f32 through the public GEMM (independent of the packed
-/// layout): C = I·Wᵀ with identity rows, exact (every sum is one weight plus zeros). Costs n·k² multiply-adds.
+/// Recovers the row-major float matrix W [n × k] of a packed_f32 from its documented panel layout (pack_f32.hpp:
+/// panel p holds W(p·nr + c, k) at float index k·nr + c): W(j, k) = panel(j / nr)[k·nr + j % nr]. O(n·k).
 template <class Arch>
 std::vector<float> unpack_f32(const kernels::packed_f32<Arch>& p) {
-    const std::size_t n = p.n(), k = p.k(), chunk = 64;
-    std::vector<float> w(n * k), eye(chunk * k);
-    for (std::size_t k0 = 0; k0 < k; k0 += chunk) {
-        const std::size_t rows = std::min(chunk, k - k0);
-        std::fill(eye.begin(), eye.end(), 0.0f);
-        for (std::size_t r = 0; r < rows; ++r) eye[r * k + k0 + r] = 1.0f;
-        const kernels::out_layout layout{1, static_cast<std::ptrdiff_t>(k), 0, 0};  // C[m, j] → w[j·k + k0 + m]
-        kernels::gemm_f32(eye.data(), rows, static_cast<std::ptrdiff_t>(k), p, kernels::out_f32{w.data() + k0, layout});
-    }
+    constexpr std::size_t nr = kernels::packed_f32<Arch>::nr;
+    const std::size_t n = p.n(), k = p.k();
+    std::vector<float> w(n * k);
+    for (std::size_t j = 0; j < n; ++j)
+        for (std::size_t kk = 0; kk < k; ++kk) w[j * k + kk] = p.panel(j / nr)[kk * nr + j % nr];
     return w;
 }
 
-/// Recovers the int8 weight codes W [n × k] of a packed_q8 without zero points through the public GEMM (so it does not
-/// depend on the packed layout): C = I·Wᵀ with identity activation rows, exact in int32. Costs n·k² multiply-adds
-/// (a one-off: saving a model, the simulated path).
+/// Recovers the weight codes W [n × k] of a packed_q8 through the public GEMM (so it does not depend on the packed
+/// layout): C = I·(W − zw)ᵀ with identity activation rows is exact in int32, and W(j, k) = C[k, j] + zw[j] with zw the
+/// per-column zero points (0 for symmetric weights). Costs n·k² multiply-adds (a one-off: saving a model, the
+/// simulated path).
 template <class ARange, class WRange>
-std::vector<std::int8_t> unpack_q8(const kernels::packed_q8<ARange, WRange>& p) {
-    static_assert(std::is_same_v<typename WRange::storage, std::int8_t>, "zoa: unpack_q8: signed weight codes only");
+std::vector<typename WRange::storage> unpack_q8(const kernels::packed_q8<ARange, WRange>& p) {
     static_assert(ARange::min <= 0 && ARange::max >= 1, "zoa: unpack_q8: the activation range must hold 0 and 1");
+    using plan = typename kernels::packed_q8<ARange, WRange>::plan;
     const std::size_t n = p.n(), k = p.k(), chunk = 64;
     std::vector<std::int32_t> acc(n * k);
     std::vector<typename ARange::storage> eye(chunk * k);
@@ -6351,13 +6594,16 @@ std::vector<std::int8_t> unpack_q8(const kernels::packed_q8<ARange, WRange>& p) 
         const std::size_t rows = std::min(chunk, k - k0);
         std::fill(eye.begin(), eye.end(), typename ARange::storage(0));
         for (std::size_t r = 0; r < rows; ++r) eye[r * k + k0 + r] = 1;
-        // C[m, j] = W(j, k0 + m) written to acc[j·k + k0 + m]
+        // C[m, j] = W(j, k0 + m) − zw[j] written to acc[j·k + k0 + m]
         const kernels::out_layout layout{1, static_cast<std::ptrdiff_t>(k), 0, 0};
         kernels::gemm_q8<ARange, WRange>(eye.data(), rows, static_cast<std::ptrdiff_t>(k), 0, p,
                                          kernels::out_i32{acc.data() + k0, layout});
     }
-    std::vector<std::int8_t> w(n * k);
-    for (std::size_t i = 0; i < w.size(); ++i) w[i] = static_cast<std::int8_t>(acc[i]);
+    std::vector<typename WRange::storage> w(n * k);
+    for (std::size_t j = 0; j < n; ++j) {
+        const std::int32_t zw = p.centred_zero_points()[j] + plan::w_offset;
+        for (std::size_t i = j * k; i < (j + 1) * k; ++i) w[i] = static_cast<typename WRange::storage>(acc[i] + zw);
+    }
     return w;
 }
 
@@ -6405,31 +6651,141 @@ private:
     std::size_t out_ = 0, in_ = 0;
 };
 
-/// Quantized Linear for a bit-width option Bits = zoa::quant::bits<W, A> (PTQ4ViT arithmetic, symmetric codes):
-///   weights  Wc = clamp(round(W/Δw_g), −2^(W−1), 2^(W−1)−1), Δw per tensor, per row block (qkv: q/k/v) or per
-///            output row; packed once for kernels::gemm_q8, the float weights are not kept;
-///   inputs   uniform: xc = clamp(round(x/Δx), −2^(A−1), 2^(A−1)−1), y = float(Σ_k xc·Wc)·fl(Δx·Δw_n) + b_n;
-///            post-GELU twin: one signed code c (twin.hpp), split into c⁺ = max(c, 0) and c⁻ = min(c, 0),
-///            y = float(Σ c⁺·Wc)·fl(Δ₊·Δw_n) + b_n + float(Σ c⁻·Wc)·fl(Δ₋·Δw_n)   (two integer GEMMs).
-/// The simulated path computes x̂ = fake_quant(x), Ŵ = Wc·Δw and y = x̂·Ŵᵀ + b in float.
-template <class Bits>
+namespace detail {
+
+/// Throws zoa::error(policy) naming `name` unless p fits a quantized layer of quant_config Config with `out` outputs:
+/// weights uniform with Config's weight scheme and bit-width, 1 group or a divisor of `out` (row blocks, channels);
+/// inputs uniform per tensor with Config's activation scheme and bit-width, or a post-GELU twin (symmetric
+/// activations only); then both quantizers' own validate() (zoa::error(argument)).
+template <class Config>
+void check_layer_params(const quant::module_params& p, std::size_t out, const std::string& name) {
+    constexpr bool affine_inputs = Config::activation_scheme == quant::scheme::asymmetric;
+    const quant::quant_params& w = p.weight();
+    const quant::quant_params& x = p.input();
+    require(p.kind == quant::module_kind::weighted, error_code::policy, name,
+            ": expected weight/input quantizers, got a/b (matmul) parameters");
+    require(w.kind == quant::quantizer_kind::uniform && w.sch == Config::weight_scheme, error_code::policy, name,
+            ": weights need a uniform ", quant::to_string(Config::weight_scheme), " quantizer, got ",
+            quant::to_string(w.kind), "/", quant::to_string(w.sch));
+    require(w.bits == Config::weight_bits, error_code::policy, name, ": weight quantizer has ", w.bits,
+            " bits, the policy has ", Config::weight_bits);
+    require(w.groups() == 1 || (w.groups() <= out && out % w.groups() == 0), error_code::policy, name, ": ",
+            w.groups(), " weight scale groups do not divide ", out, " outputs");
+    const bool uniform = x.kind == quant::quantizer_kind::uniform && x.sch == Config::activation_scheme;
+    const bool twin = !affine_inputs && x.kind == quant::quantizer_kind::post_gelu_twin;
+    require((uniform && x.groups() == 1) || twin, error_code::policy, name, ": inputs need a per-tensor ",
+            quant::to_string(Config::activation_scheme), affine_inputs ? "" : " (or post-GELU twin)",
+            " quantizer, got ", quant::to_string(x.kind), "/", quant::to_string(x.sch), " with ", x.groups(),
+            " groups");
+    require(x.bits == Config::activation_bits, error_code::policy, name, ": input quantizer has ", x.bits,
+            " bits, the policy has ", Config::activation_bits);
+    w.validate(name + ".weight_quant");
+    x.validate(name + ".input_quant");
+}
+
+/// Quantizes n inputs with the uniform per-tensor quantizer p of a layer of quant_config Config into codes and
+/// returns the input zero point za:
+///   symmetric:  c = clamp(round(x/Δ), −2^(A−1), 2^(A−1)−1),   za = 0   (kernels::quantize_per_tensor)
+///   asymmetric: c = clamp(round(x·fl(1/s)) + z, 0, 2^A−1),    za = z   (nn::quantize_activation, as PyTorch)
+/// both equal to quant::encode / fake_quant element by element. Throws: zoa::error(numeric) for a NaN input.
+template <class Config>
+std::int32_t quantize_input(const float* x, std::size_t n, const quant::quant_params& p,
+                            typename Config::activation_range::storage* codes, execution_context& ctx) {
+    using range = typename Config::activation_range;
+    if constexpr (Config::activation_scheme == quant::scheme::asymmetric) {
+        quantize_activation(x, n, p, codes, static_cast<float*>(nullptr), ctx);
+        return p.zero_point[0];
+    } else {
+        kernels::quantize_per_tensor(x, codes, n, p.scale[0], 0, int(range::min), int(range::max), ctx);
+        return 0;
+    }
+}
+
+/// The per-output weight scales and zero points (empty for symmetric weights) of `out` outputs from quantizer w,
+/// whose groups split the outputs into equal consecutive blocks.
+inline void expand_weight_groups(const quant::quant_params& w, std::size_t out, std::vector<float>& scale,
+                                 std::vector<std::int32_t>& zero_point) {
+    const std::size_t per = out / w.groups();
+    scale.resize(out);
+    zero_point.resize(w.zero_point.empty() ? 0 : out);
+    for (std::size_t j = 0; j < out; ++j) {
+        scale[j] = w.scale[j / per];
+        if (!w.zero_point.empty()) zero_point[j] = w.zero_point[j / per];
+    }
+}
+
+/// Codes as the layer stores them, checked against WRange: zoa::error(numeric) naming `name`, the element and the
+/// range for a code outside it (`cols` = elements per output, for the (row, column) in the message).
+template <class WRange, class Code>
+std::vector<typename WRange::storage> checked_codes(const std::vector<Code>& codes, std::size_t cols,
+                                                    const std::string& name) {
+    std::vector<typename WRange::storage> stored(codes.size());
+    for (std::size_t i = 0; i < codes.size(); ++i) {
+        require(int(codes[i]) >= int(WRange::min) && int(codes[i]) <= int(WRange::max), error_code::numeric, name,
+                ": weight code ", int(codes[i]), " at (", i / cols, ", ", i % cols, ") outside [", int(WRange::min),
+                ", ", int(WRange::max), "]");
+        stored[i] = static_cast<typename WRange::storage>(codes[i]);
+    }
+    return stored;
+}
+
+/// Ŵ = decode(codes) for weights of `out` rows quantized by w: (c − z_g)·s_g (affine) or c·Δ_g (symmetric).
+template <class Code>
+std::vector<float> decode_weights(const std::vector<Code>& c, std::size_t out, const quant::quant_params& w) {
+    const std::size_t per_out = c.size() / out, per = out / w.groups();
+    std::vector<float> r(c.size());
+    for (std::size_t i = 0; i < c.size(); ++i) {
+        const std::size_t g = i / per_out / per;
+        r[i] = w.zero_point.empty() ? quant::decode_symmetric(c[i], w.scale[g])
+                                    : quant::decode_affine(c[i], w.scale[g], w.zero_point[g]);
+    }
+    return r;
+}
+
+}  // namespace detail
+
+/// Quantized Linear. Q is a zoa::policy<...> bundle (bit-width, weight scheme, activation scheme) or a bare bit-width
+/// option Bits = zoa::quant::bits<W, A>, which means PTQ4ViT's symmetric scheme (the ViT's layers). With
+/// config = quant::config_of_t<Q>:
+///   weights  symmetric:  Wc = clamp(round(W/Δw_g), −2^(W−1), 2^(W−1)−1),                         zw_g = 0;
+///            asymmetric: Wc = clamp(round(W·fl(1/s_g)) + zw_g, 0, 2^W−1)  (affine, as PyTorch/MQBench);
+///            one (Δ, zw) per tensor, per row block (qkv: q/k/v) or per output row; packed once for kernels::gemm_q8
+///            (which carries the per-column zero points), the float weights are not kept;
+///   inputs   symmetric uniform:  xc = clamp(round(x/Δx), −2^(A−1), 2^(A−1)−1),                  za = 0;
+///            asymmetric uniform: xc = clamp(round(x·fl(1/s)) + za, 0, 2^A−1) (nn::quantize_activation);
+///            y = float(Σ_k (xc − za)·(Wc − zw_n))·fl(Δx·Δw_n) + b_n   (exact int32 sum: gemm_q8 removes both zero
+///            points with the row/column-sum algebra of kernels/operand_range.hpp, kernels::reference::gemm_q8 is the
+///            scalar twin);
+///            post-GELU twin (symmetric activations only): one signed code c (twin.hpp), split into c⁺ = max(c, 0)
+///            and c⁻ = min(c, 0), y = float(Σ c⁺·Wc)·fl(Δ₊·Δw_n) + b_n + float(Σ c⁻·Wc)·fl(Δ₋·Δw_n).
+/// The simulated path computes x̂ = fake_quant(x), Ŵ = decode(Wc) and y = x̂·Ŵᵀ + b in float; the two paths agree up
+/// to float summation order (tests compare them).
+template <class Q>
 class qlinear {
-    static_assert(quant::is_bit_width_v<Bits> && Bits::quantized,
-                  "zoa: nn::qlinear<Bits>: Bits must be a quantized bit-width option, e.g. zoa::w8a8");
+    using config = quant::config_of_t<Q>;
+    static_assert(config::quantized,
+                  "zoa: nn::qlinear<Q>: Q must be a quantized policy or bit-width option, e.g. zoa::w8a8");
 
 public:
-    /// Signed symmetric code ranges of the activations and weights, and the packed weight type.
-    using a_range = quant::signed_range<Bits::activation_bits>;
-    using w_range = quant::signed_range<Bits::weight_bits>;
+    /// The resolved quantization choices, the code ranges of the activations and weights, and the packed weight type.
+    using config_type = config;
+    using a_range = typename config::activation_range;
+    using w_range = typename config::weight_range;
     using packed_type = kernels::packed_q8<a_range, w_range>;
+    /// True when the weights / inputs carry zero points (asymmetric scheme).
+    static constexpr bool affine_weights = config::weight_scheme == quant::scheme::asymmetric;
+    static constexpr bool affine_inputs = config::activation_scheme == quant::scheme::asymmetric;
+    /// Weight codes as stored in files and returned by codes(): int8_t (signed) or uint8_t (affine, any width).
+    using code_type = std::conditional_t<affine_weights, std::uint8_t, std::int8_t>;
 
     qlinear() = default;
 
     /// Quantizes weight [out, in] with p.weight() and packs the codes; p.input() is used on every call.
-    /// Requires: p.weight() symmetric uniform with Bits::weight_bits (1, row-block or `out` groups);
-    /// p.input() symmetric uniform per tensor or post-GELU twin with Bits::activation_bits.
+    /// Requires: p.weight() uniform with the policy's weight scheme and bit-width (1, row-block or `out` groups);
+    /// p.input() uniform per tensor with the policy's activation scheme and bit-width, or (symmetric activations)
+    /// a post-GELU twin.
     /// Throws: zoa::error(shape) naming `name` on size mismatches, zoa::error(policy) when the parameters do not
-    /// fit Bits or the layer, zoa::error(argument/numeric) for invalid parameters or non-finite weights.
+    /// fit the policy or the layer, zoa::error(argument/numeric) for invalid parameters or non-finite weights.
     qlinear(const std::vector<float>& weight, std::vector<float> bias, std::size_t out, std::size_t in,
             const quant::module_params& p, const std::string& name = "qlinear")
         : bias_(std::move(bias)), out_(out), in_(in), params_(p) {
@@ -6437,23 +6793,24 @@ public:
                 " values, expected ", out, " x ", in);
         require(bias_.empty() || bias_.size() == out, error_code::shape, name, ": bias has ", bias_.size(),
                 " values, expected ", out);
-        check_params(p, out, name);
-        std::vector<std::int8_t> codes(out * in);
+        detail::check_layer_params<config>(p, out, name);
+        std::vector<code_type> codes(out * in);
         quant::encode(p.weight(), weight.data(), codes.size(), codes.data());
         init(codes, name);
     }
 
     /// Builds the layer from already quantized weight codes [out, in] (e.g. read from a quantized model file).
     /// Throws: zoa::error(shape) naming `name` when codes is not out × in or bias is neither empty nor out long;
-    /// zoa::error(policy) as the float-weight constructor when the parameters do not fit Bits.
-    qlinear(const std::vector<std::int8_t>& codes, std::vector<float> bias, std::size_t out, std::size_t in,
+    /// zoa::error(policy) as the float-weight constructor when the parameters do not fit the policy;
+    /// zoa::error(numeric) naming the element for a code outside the weight range.
+    qlinear(const std::vector<code_type>& codes, std::vector<float> bias, std::size_t out, std::size_t in,
             const quant::module_params& p, const std::string& name)
         : bias_(std::move(bias)), out_(out), in_(in), params_(p) {
         require(out > 0 && in > 0 && codes.size() == out * in, error_code::shape, name, ": weight codes have ",
                 codes.size(), " values, expected ", out, " x ", in);
         require(bias_.empty() || bias_.size() == out, error_code::shape, name, ": bias has ", bias_.size(),
                 " values, expected ", out);
-        check_params(p, out, name);
+        detail::check_layer_params<config>(p, out, name);
         init(codes, name);
     }
 
@@ -6475,33 +6832,37 @@ public:
                               &ctx);
             return;
         }
-        std::int8_t* const codes = thread_scratch<std::int8_t>(scratch_slot::linear_codes, n);
+        a_storage* const codes = thread_scratch<a_storage>(scratch_slot::linear_codes, n);
         const auto lda = static_cast<std::ptrdiff_t>(in_);
         const auto out_layout = kernels::row_major(static_cast<std::ptrdiff_t>(out_));
         if (in.kind == quant::quantizer_kind::uniform) {
-            kernels::quantize_per_tensor(x, codes, n, in.scale[0], 0, int(a_range::min), int(a_range::max), ctx);
+            const std::int32_t za = detail::quantize_input<config>(x, n, in, codes, ctx);
             kernels::gemm_q8<a_range, w_range>(
-                codes, rows, lda, 0, w_,
+                codes, rows, lda, za, w_,
                 kernels::out_dequant{y, out_layout, in.scale[0], w_scale_.data(), w_scale_.size(), bias_ptr()}, &ctx);
             return;
         }
-        // post-GELU twin: c⁺ = clamp(round(x/Δ₊), 0, qmax−1) and c⁻ = clamp(round(x/Δ₋), −qmax, 0) as two
-        // per-tensor quantizations (for x > 0, c⁻ = 0; for x ≤ 0, c⁺ = 0: exactly the twin's single code c split by
-        // sign), then one GEMM per plane
-        std::int8_t* const neg = thread_scratch<std::int8_t>(scratch_slot::linear_neg, n);
-        const int qmax = 1 << (in.bits - 1);
-        kernels::quantize_per_tensor(x, codes, n, in.scale[0], 0, 0, qmax - 1, ctx);
-        kernels::quantize_per_tensor(x, neg, n, in.neg_scale, 0, -qmax, 0, ctx);
-        forward_twin_codes(codes, neg, rows, y, ctx);
+        if constexpr (!affine_inputs) {
+            // post-GELU twin: c⁺ = clamp(round(x/Δ₊), 0, qmax−1) and c⁻ = clamp(round(x/Δ₋), −qmax, 0) as two
+            // per-tensor quantizations (for x > 0, c⁻ = 0; for x ≤ 0, c⁺ = 0: exactly the twin's single code c split
+            // by sign), then one GEMM per plane
+            std::int8_t* const neg = thread_scratch<std::int8_t>(scratch_slot::linear_neg, n);
+            const int qmax = 1 << (in.bits - 1);
+            kernels::quantize_per_tensor(x, codes, n, in.scale[0], 0, 0, qmax - 1, ctx);
+            kernels::quantize_per_tensor(x, neg, n, in.neg_scale, 0, -qmax, 0, ctx);
+            forward_twin_codes(codes, neg, rows, y, ctx);
+        }
     }
 
     /// The integer path of forward() for a post-GELU twin input given as its two code planes (rows × in each):
     ///   y = float(Σ c⁺·Wc)·fl(Δ₊·Δw_n) + b_n + float(Σ c⁻·Wc)·fl(Δ₋·Δw_n)
     /// (e.g. from kernels::gelu_quantize_twin, which fuses GELU with the split). Bit-identical for any thread count.
+    /// Requires: symmetric activations (the twin's codes are signed).
     /// Throws: zoa::error(policy) unless the input quantizer is post-GELU twin; zoa::error(numeric) for codes outside
     /// the activation range.
     void forward_twin_codes(const std::int8_t* pos, const std::int8_t* neg, std::size_t rows, float* y,
                             execution_context& ctx) const {
+        static_assert(!affine_inputs, "zoa: qlinear::forward_twin_codes: the post-GELU twin needs symmetric inputs");
         const quant::quant_params& in = params_.input();
         require(in.kind == quant::quantizer_kind::post_gelu_twin, error_code::policy,
                 "qlinear::forward_twin_codes: the input quantizer is ", quant::to_string(in.kind), ", not post-GELU twin");
@@ -6527,55 +6888,28 @@ public:
     const std::vector<float>& bias() const noexcept { return bias_; }
     const quant::module_params& params() const noexcept { return params_; }
     /// The weight codes [out, in] (unpacked copy).
-    std::vector<std::int8_t> codes() const { return unpack_q8(w_); }
-    /// Ŵ = Wc·Δw [out, in]: exactly the reference's fake-quantized weights.
-    std::vector<float> dequantized_weight() const {
-        std::vector<std::int8_t> c = codes();
-        std::vector<float> w(c.size());
-        for (std::size_t j = 0; j < out_; ++j)
-            for (std::size_t k = 0; k < in_; ++k) w[j * in_ + k] = quant::decode_symmetric(c[j * in_ + k], w_scale_[j]);
-        return w;
+    std::vector<code_type> codes() const {
+        const auto w = unpack_q8(w_);
+        return std::vector<code_type>(w.begin(), w.end());
     }
+    /// Ŵ = decode(Wc) [out, in] (Wc·Δw, or (Wc − zw)·s for affine weights): exactly the reference's fake-quantized
+    /// weights.
+    std::vector<float> dequantized_weight() const { return detail::decode_weights(codes(), out_, params_.weight()); }
     /// Bytes of packed weights (+ per-column data).
     std::size_t packed_bytes() const noexcept { return w_.bytes(); }
     /// Bytes of fp32 parameters kept (bias and per-output weight scales).
     std::size_t float_bytes() const noexcept { return (bias_.size() + w_scale_.size()) * sizeof(float); }
 
 private:
+    using a_storage = typename a_range::storage;
+
     const float* bias_ptr() const noexcept { return bias_.empty() ? nullptr : bias_.data(); }
 
-    static void check_params(const quant::module_params& p, std::size_t out, const std::string& name) {
-        const quant::quant_params& w = p.weight();
-        const quant::quant_params& x = p.input();
-        require(p.kind == quant::module_kind::weighted, error_code::policy, name,
-                ": expected weight/input quantizers, got a/b (matmul) parameters");
-        require(w.kind == quant::quantizer_kind::uniform && w.sch == quant::scheme::symmetric, error_code::policy, name,
-                ": weights need a symmetric uniform quantizer, got ", quant::to_string(w.kind), "/",
-                quant::to_string(w.sch));
-        require(w.bits == Bits::weight_bits, error_code::policy, name, ": weight quantizer has ", w.bits,
-                " bits, the policy has ", Bits::weight_bits);
-        require(w.groups() == 1 || (w.groups() <= out && out % w.groups() == 0), error_code::policy, name, ": ",
-                w.groups(), " weight scale groups do not divide ", out, " outputs");
-        require((x.kind == quant::quantizer_kind::uniform && x.sch == quant::scheme::symmetric && x.groups() == 1) ||
-                    x.kind == quant::quantizer_kind::post_gelu_twin,
-                error_code::policy, name, ": inputs need a symmetric per-tensor or post-GELU twin quantizer, got ",
-                quant::to_string(x.kind), " with ", x.groups(), " groups");
-        require(x.bits == Bits::activation_bits, error_code::policy, name, ": input quantizer has ", x.bits,
-                " bits, the policy has ", Bits::activation_bits);
-        w.validate(name + ".weight_quant");
-        x.validate(name + ".input_quant");
-    }
-
-    void init(const std::vector<std::int8_t>& codes, const std::string& name) {
-        const quant::quant_params& w = params_.weight();
-        const std::size_t per = out_ / w.groups();
-        w_scale_.resize(out_);
-        for (std::size_t j = 0; j < out_; ++j) w_scale_[j] = w.scale[j / per];
-        for (std::size_t i = 0; i < codes.size(); ++i)
-            require(codes[i] >= w_range::min && codes[i] <= w_range::max, error_code::numeric, name, ": weight code ",
-                    int(codes[i]), " at (", i / in_, ", ", i % in_, ") outside [", int(w_range::min), ", ",
-                    int(w_range::max), "]");
-        w_.pack(codes.data(), out_, in_, static_cast<std::ptrdiff_t>(in_), 1);
+    void init(const std::vector<code_type>& codes, const std::string& name) {
+        std::vector<std::int32_t> zp;
+        detail::expand_weight_groups(params_.weight(), out_, w_scale_, zp);
+        const auto stored = detail::checked_codes<w_range>(codes, in_, name);
+        w_.pack(stored.data(), out_, in_, static_cast<std::ptrdiff_t>(in_), 1, zp.data(), zp.size());
     }
 
     packed_type w_;
@@ -6584,9 +6918,26 @@ private:
     quant::module_params params_;
 };
 
-/// The Linear layer type for a bit-width option: nn::linear for zoa::fp32, nn::qlinear<Bits> otherwise.
-template <class Bits>
-using linear_for = std::conditional_t<Bits::quantized, qlinear<Bits>, linear>;
+/// A user layer quantized by a policy bundle: quantized_linear<zoa::policy<zoa::w4a4,
+/// quant::weight_scheme<quant::asymmetric, quant::per_channel>, quant::activation_scheme<quant::asymmetric>>>.
+template <class Policy>
+using quantized_linear = qlinear<Policy>;
+
+namespace detail {
+template <class Q, bool IsPolicy = is_policy_v<Q>>
+struct quantized_of {
+    static constexpr bool value = Q::quantized;  // a bit-width option
+};
+template <class Q>
+struct quantized_of<Q, true> {
+    static constexpr bool value = quant::quant_config<Q>::quantized;
+};
+}  // namespace detail
+
+/// The Linear layer type for a bit-width option or a policy bundle Q: nn::linear when Q's bit-width is zoa::fp32,
+/// nn::qlinear<Q> otherwise.
+template <class Q>
+using linear_for = std::conditional_t<detail::quantized_of<Q>::value, qlinear<Q>, linear>;
 
 }  // namespace zoa::nn
 // ---- end zoa/nn/linear.hpp
@@ -7663,6 +8014,214 @@ inline void global_avg_pool(const float* x, float* y, std::size_t n, std::size_t
 
 }  // namespace zoa::nn
 // ---- end zoa/nn/pool.hpp
+// #include "zoa/nn/quantize_layer.hpp"
+// ---- begin zoa/nn/quantize_layer.hpp
+// zoa — quantizing a user's fp32 Linear / Conv2d for a policy bundle from a layer_calibrator that has seen its inputs
+
+#include <string>
+#include <vector>
+
+// #include "zoa/nn/conv2d.hpp"
+// #include "zoa/nn/linear.hpp"
+// #include "zoa/nn/quantized_conv2d.hpp"
+// ---- begin zoa/nn/quantized_conv2d.hpp
+// zoa — a Conv2d quantized by a policy bundle (bit-width, weight scheme and granularity, activation scheme) on the
+// integer convolution kernel, with its simulated (fake-quant) twin
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+// #include "zoa/core/arch.hpp"
+// #include "zoa/core/error.hpp"
+// #include "zoa/core/execution.hpp"
+// #include "zoa/core/policy.hpp"
+// #include "zoa/kernels/conv2d.hpp"
+// #include "zoa/nn/conv2d.hpp"
+// #include "zoa/nn/linear.hpp"
+// #include "zoa/nn/scratch.hpp"
+// #include "zoa/quant/fake_quant.hpp"
+// #include "zoa/quant/param_tensors.hpp"
+// #include "zoa/quant/presets.hpp"
+
+namespace zoa::nn {
+
+/// Conv2d quantized as the policy bundle Policy says (config = quant::quant_config<Policy>), NCHW, square kernel:
+///   weights  symmetric:  Wc = clamp(round(W/Δ_g), −2^(W−1), 2^(W−1)−1),               zw_g = 0;
+///            asymmetric: Wc = clamp(round(W·fl(1/s_g)) + zw_g, 0, 2^W−1);
+///            one (Δ, zw) per tensor or per output channel (any grouping of consecutive filters), packed once;
+///   inputs   per tensor, symmetric xc = clamp(round(x/Δx), −2^(A−1), 2^(A−1)−1) with za = 0, or asymmetric
+///            xc = clamp(round(x·fl(1/s)) + za, 0, 2^A−1);
+///   output   y[b,o,·] = float(Σ_{c,ky,kx} (xc − za)·(Wc − zw_o))·fl(Δx·Δw_o) + bias[o]   (kernels::conv2d_q8:
+///            exact int32, zero points removed by the row/column-sum algebra, padded taps read za, i.e. real zero
+///            padding; kernels::reference::conv2d_q8 is the scalar twin).
+/// The simulated path computes x̂ = fake_quant(x), Ŵ = decode(Wc) and conv(x̂, Ŵ) + bias in float; the two agree up
+/// to float summation order. MQBench's academic scheme is Policy = zoa::mqbench<Bits> (the shipped ResNet uses its
+/// own nn::qconv2d for that); any other scheme, e.g. symmetric per-channel weights, works the same way.
+template <class Policy>
+class quantized_conv2d {
+    static_assert(is_policy_v<Policy>, "zoa: nn::quantized_conv2d<Policy>: Policy must be a zoa::policy<...>");
+    using config = quant::quant_config<Policy>;
+    static_assert(config::quantized,
+                  "zoa: nn::quantized_conv2d<Policy>: the policy's bit-width must be quantized "
+                  "(use nn::conv2d or nn::conv2d_for<Policy> for zoa::fp32)");
+
+public:
+    /// The resolved quantization choices, the code ranges and the packed weight type.
+    using config_type = config;
+    using a_range = typename config::activation_range;
+    using w_range = typename config::weight_range;
+    using packed_type = kernels::packed_q8<a_range, w_range>;
+    /// Weight codes as stored in files and returned by codes(): int8_t (symmetric) or uint8_t (affine, any width).
+    using code_type = std::conditional_t<config::weight_scheme == quant::scheme::asymmetric, std::uint8_t, std::int8_t>;
+
+    quantized_conv2d() = default;
+
+    /// Quantizes the OIHW float weights with p.weight() and packs them; p.input() quantizes every input.
+    /// Requires: p.weight() uniform with the policy's weight scheme and bits, 1 group or a divisor of out_channels;
+    /// p.input() uniform per tensor with the policy's activation scheme and bits.
+    /// Throws: zoa::error(shape) / (policy) / (argument) naming `name`; zoa::error(numeric) for non-finite weights.
+    quantized_conv2d(const std::vector<float>& weight, std::vector<float> bias, const conv2d_geometry& g,
+                     const quant::module_params& p, const std::string& name = "quantized_conv2d")
+        : g_(g), bias_(std::move(bias)), params_(p) {
+        detail::check_conv_args(g, weight.size(), bias_.size(), name);
+        check_params(name);
+        std::vector<code_type> codes(weight.size());
+        quant::encode(p.weight(), weight.data(), codes.size(), codes.data());
+        init(codes, name);
+    }
+
+    /// Builds the layer from OIHW weight codes (e.g. read from a file).
+    /// Throws: as above, and zoa::error(numeric) naming the element for a code outside the weight range.
+    quantized_conv2d(const std::vector<code_type>& codes, std::vector<float> bias, const conv2d_geometry& g,
+                     const quant::module_params& p, const std::string& name)
+        : g_(g), bias_(std::move(bias)), params_(p) {
+        detail::check_conv_args(g, codes.size(), bias_.size(), name);
+        check_params(name);
+        init(codes, name);
+    }
+
+    /// y [batch × out × oh × ow] from x [batch × in × h × w] (see the class comment). Bit-identical for any thread
+    /// count of ctx. Throws: zoa::error(numeric) for a NaN input on the integer path (the simulated path propagates
+    /// it); zoa::error(shape) when the kernel does not fit the input.
+    void forward(const float* x, std::size_t batch, std::size_t h, std::size_t w, float* y, execution_context& ctx,
+                 quant_exec mode = quant_exec::integer) const {
+        const kernels::conv2d_shape s = g_.shape(batch, h, w);
+        const std::size_t n = batch * g_.in_channels * h * w;
+        if (n == 0) return;
+        const quant::quant_params& in = params_.input();
+        if (mode == quant_exec::simulated) {
+            std::vector<float> xq(n);
+            quant::fake_quant(in, x, xq.data(), n);
+            const std::vector<float> wd = dequantized_weight();
+            const auto wf = kernels::pack_conv2d_f32<default_arch>(wd.data(), g_.shape(1, g_.kernel, g_.kernel));
+            kernels::conv2d_f32<default_arch>(s, xq.data(), wf, bias_ptr(), y, &ctx);
+            return;
+        }
+        auto* const codes = thread_scratch<typename a_range::storage>(scratch_slot::linear_codes, n);
+        const std::int32_t za = detail::quantize_input<config>(x, n, in, codes, ctx);
+        kernels::conv2d_q8(s, codes, za, w_,
+                           kernels::out_dequant{y, {}, in.scale[0], w_scale_.data(), w_scale_.size(), bias_ptr()},
+                           &ctx);
+    }
+
+    /// The geometry, the quantizers (weight, input) and the float bias (empty = none).
+    const conv2d_geometry& geometry() const noexcept { return g_; }
+    const quant::module_params& params() const noexcept { return params_; }
+    const std::vector<float>& bias() const noexcept { return bias_; }
+    /// The weight codes, OIHW (unpacked copy, read back through the GEMM: independent of the packed layout).
+    std::vector<code_type> codes() const {
+        const auto rows = unpack_q8(w_);  // [out, (kh, kw, c)]
+        const std::size_t khw = g_.kernel * g_.kernel, k = khw * g_.in_channels;
+        std::vector<code_type> c(rows.size());
+        for (std::size_t o = 0; o < g_.out_channels; ++o)
+            for (std::size_t t = 0; t < khw; ++t)
+                for (std::size_t ch = 0; ch < g_.in_channels; ++ch)
+                    c[(o * g_.in_channels + ch) * khw + t] =
+                        static_cast<code_type>(rows[o * k + t * g_.in_channels + ch]);
+        return c;
+    }
+    /// Ŵ = decode(Wc), OIHW: exactly the reference's fake-quantized weights.
+    std::vector<float> dequantized_weight() const {
+        return detail::decode_weights(codes(), g_.out_channels, params_.weight());
+    }
+    /// Bytes of packed integer weights (+ per-column sums and zero points).
+    std::size_t packed_bytes() const noexcept { return w_.bytes(); }
+    /// Bytes of fp32 parameters kept besides the packed weights (bias, per-channel scales).
+    std::size_t float_bytes() const noexcept { return (bias_.size() + w_scale_.size()) * sizeof(float); }
+
+private:
+    const float* bias_ptr() const noexcept { return bias_.empty() ? nullptr : bias_.data(); }
+
+    void check_params(const std::string& name) const {
+        detail::check_layer_params<config>(params_, g_.out_channels, name);
+        require(params_.input().kind == quant::quantizer_kind::uniform, error_code::policy, name,
+                ": inputs need a uniform per-tensor quantizer, got ", quant::to_string(params_.input().kind));
+    }
+
+    void init(const std::vector<code_type>& codes, const std::string& name) {
+        std::vector<std::int32_t> zp;
+        detail::expand_weight_groups(params_.weight(), g_.out_channels, w_scale_, zp);
+        const auto stored = detail::checked_codes<w_range>(codes, codes.size() / g_.out_channels, name);
+        w_ = kernels::pack_conv2d_q8<a_range, w_range>(stored.data(), g_.shape(1, g_.kernel, g_.kernel), zp.data(),
+                                                       zp.size());
+    }
+
+    conv2d_geometry g_;
+    packed_type w_;
+    std::vector<float> bias_, w_scale_;
+    quant::module_params params_;
+};
+
+namespace detail {
+template <class Q, bool IsPolicy = is_policy_v<Q>>
+struct conv2d_for_impl {
+    static_assert(IsPolicy, "zoa: nn::conv2d_for<Policy>: Policy must be a zoa::policy<...>");
+    using type = conv2d;
+};
+template <class Q>
+struct conv2d_for_impl<Q, true> {
+    using type = std::conditional_t<quant::quant_config<Q>::quantized, quantized_conv2d<Q>, conv2d>;
+};
+}  // namespace detail
+
+/// The Conv2d layer type for a policy bundle: nn::conv2d when its bit-width is zoa::fp32, nn::quantized_conv2d<Policy>
+/// otherwise.
+template <class Policy>
+using conv2d_for = typename detail::conv2d_for_impl<Policy>::type;
+
+}  // namespace zoa::nn
+// ---- end zoa/nn/quantized_conv2d.hpp
+// #include "zoa/quant/layer_calibrator.hpp"
+
+namespace zoa::nn {
+
+/// The quantized twin of an fp32 Linear: qlinear<Policy> with the same weights and bias, quantized with
+/// cal.params(weight, out, name) (the policy's scheme, granularity and bits; ranges from the inputs cal observed).
+/// Throws: zoa::error(argument) when cal has observed no input yet; as qlinear's constructor.
+template <class Policy>
+qlinear<Policy> quantize(const linear& fp, const quant::layer_calibrator<Policy>& cal, const std::string& name) {
+    const std::vector<float> w = fp.weight();
+    return qlinear<Policy>(w, fp.bias(), fp.out_features(), fp.in_features(), cal.params(w, fp.out_features(), name),
+                           name);
+}
+
+/// The quantized twin of an fp32 Conv2d: quantized_conv2d<Policy> with the same geometry, weights and bias.
+/// Throws: zoa::error(argument) when cal has observed no input yet; as quantized_conv2d's constructor.
+template <class Policy>
+quantized_conv2d<Policy> quantize(const conv2d& fp, const quant::layer_calibrator<Policy>& cal,
+                                  const std::string& name) {
+    const std::vector<float> w = fp.weight();
+    const conv2d_geometry& g = fp.geometry();
+    return quantized_conv2d<Policy>(w, fp.bias(), g, cal.params(w, g.out_channels, name), name);
+}
+
+}  // namespace zoa::nn
+// ---- end zoa/nn/quantize_layer.hpp
+// #include "zoa/nn/quantized_conv2d.hpp"
 
 // #include "zoa/models/resnet.hpp"
 // ---- begin zoa/models/resnet.hpp
@@ -10486,6 +11045,9 @@ namespace zoa::models {
 ///                                    at every tensor feeding a conv/linear (resnet_sites), conv1 and fc and their
 ///                                    inputs at 8 bits, BatchNorm kept separate (never folded). Runs on the integer
 ///                                    kernels, or as the reference's float fake-quant (set_simulated(true)).
+///   resnet<zoa::policy<B, quant::weight_scheme<quant::asymmetric, quant::per_tensor>,
+///                      quant::activation_scheme<quant::asymmetric>>>   the same with one weight (scale, zero point)
+///                                    per conv/fc instead of per channel.
 /// Quantized models come from calibrate(fp32 model, images) or from a file written by save().
 /// Adaptation hooks: layout(), forward_adapt(), classify(), classifier_weight() (zoa/adapt/model_hooks.hpp).
 /// Thread safety: const members may be called from several threads; forwards on one model run one at a time.
@@ -10497,15 +11059,23 @@ public:
     /// True for an integer (MQBench) model, false for fp32.
     static constexpr bool quantized = qc::quantized;
     static_assert(!quantized || (qc::weight_scheme == quant::scheme::asymmetric &&
-                                 qc::weight_granularity == quant::granularity::per_channel &&
+                                 (qc::weight_granularity == quant::granularity::per_channel ||
+                                  qc::weight_granularity == quant::granularity::per_tensor) &&
                                  qc::activation_scheme == quant::scheme::asymmetric &&
                                  qc::activation_granularity == quant::granularity::per_tensor),
-                  "zoa: resnet<Policy>: quantized ResNets use MQBench's academic scheme (asymmetric per-channel "
-                  "weights, asymmetric per-tensor activations): use zoa::mqbench<zoa::w8a8> (or w6a6, w4a4)");
+                  "zoa: resnet<Policy>: quantized ResNets use MQBench's academic scheme (asymmetric weights per "
+                  "channel or per tensor, asymmetric per-tensor activations): use zoa::mqbench<zoa::w8a8> (or w6a6, "
+                  "w4a4)");
+    /// True when the weights have one (scale, zero point) per output channel (MQBench, the default), false for one
+    /// per conv/fc (policy weight_scheme<asymmetric, per_tensor>).
+    static constexpr bool per_channel_weights = qc::weight_granularity == quant::granularity::per_channel;
     /// Bit-widths (32 for fp32) and the policy the model was instantiated with.
     static constexpr int weight_bits = quantized ? qc::weight_bits : 32;
     static constexpr int activation_bits = quantized ? qc::activation_bits : 32;
     using policy = Policy;
+    using policy_type = Policy;  ///< as every zoa model (zoa_options::paper<resnet<P>>() reads it)
+    /// The adaptation family (ZOA's BatchNorm/ResNet loss form and options).
+    static constexpr adapt::model_family family = adapt::model_family::resnet;
     using batch_type = xt::xtensor<float, 4>;  ///< NCHW images, already normalized
     /// Code ranges (conv1 and fc are forced to 8 bits, MQBench academic), the conv layer types and the activation code
     /// type.
@@ -10623,7 +11193,7 @@ public:
         for (std::size_t s = 0; s < 4; ++s) l.feature_groups.push_back(config_.stage_channels(s));
         l.num_classes = config_.num_classes;
         l.reference_scalar_shift = true;
-        l.family = adapt::model_family::resnet;
+        l.family = family;
         l.prompt_unit = prompt_unit();
         l.prompt_init_scale = static_cast<float>(std::sqrt(2.0 / (1.0 + 0.01 * 0.01)) /
                                                  std::sqrt(static_cast<double>(config_.in_chans * 49)));
@@ -11130,6 +11700,63 @@ private:
 
 }  // namespace zoa::io
 // ---- end zoa/io/safetensors_writer.hpp
+// #include "zoa/models/precision.hpp"
+// ---- begin zoa/models/precision.hpp
+// zoa — the precision of a model file and of a model type as users write them ("W6A6", "fp32"), for the message when
+// the two disagree
+
+#include <string>
+
+// #include "zoa/io/safetensors_reader.hpp"
+// #include "zoa/quant/param_tensors.hpp"
+
+namespace zoa::models {
+
+/// "W<w>A<a>" (e.g. "W6A6") for quantized bit-widths, "fp32" when either is 32 or more.
+inline std::string precision_name(int weight_bits, int activation_bits) {
+    if (weight_bits >= 32 || activation_bits >= 32) return "fp32";
+    return "W" + std::to_string(weight_bits) + "A" + std::to_string(activation_bits);
+}
+
+/// The bit-width option of a precision as C++ source: "zoa::w6a6" for the presets (8/6/4 bits, equal widths),
+/// "zoa::quant::bits<6, 4>" otherwise, "zoa::fp32" for 32 bits.
+inline std::string bits_option_name(int weight_bits, int activation_bits) {
+    if (weight_bits >= 32 || activation_bits >= 32) return "zoa::fp32";
+    if (weight_bits == activation_bits && (weight_bits == 8 || weight_bits == 6 || weight_bits == 4))
+        return "zoa::w" + std::to_string(weight_bits) + "a" + std::to_string(activation_bits);
+    return "zoa::quant::bits<" + std::to_string(weight_bits) + ", " + std::to_string(activation_bits) + ">";
+}
+
+/// A model file's precision: "fp32" when it holds no quantizer parameters, else the bit-widths of the weight and
+/// input quantizers of `probe` (a module calibrated at the model's own widths, e.g. "head" for a ViT,
+/// "layer1.0.conv1" for a ResNet, whose first conv and fc are forced to 8 bits), or "calibrated (no '<probe>')" when
+/// the file lacks that module. weight_bits / activation_bits receive the widths (32 for fp32, 0 when unknown).
+/// Throws: zoa::error(format) for malformed quantizer tensors (quant::model_quant_params::from_tensors).
+inline std::string file_precision(const io::safetensors_file& f, const std::string& probe, int* weight_bits = nullptr,
+                                  int* activation_bits = nullptr) {
+    quant::tensor_map qm;
+    for (const auto& k : f.keys())
+        if (quant::is_param_key(k)) qm[k] = f.to_f32(k);
+    const quant::model_quant_params q = quant::model_quant_params::from_tensors(qm);
+    int w = 32, a = 32;
+    std::string name = "fp32";
+    if (!q.modules.empty()) {
+        const auto it = q.modules.find(probe);
+        w = a = 0;
+        name = "calibrated (no '" + probe + "')";
+        if (it != q.modules.end()) {
+            w = it->second.weight().bits;
+            a = it->second.input().bits;
+            name = precision_name(w, a);
+        }
+    }
+    if (weight_bits) *weight_bits = w;
+    if (activation_bits) *activation_bits = a;
+    return name;
+}
+
+}  // namespace zoa::models
+// ---- end zoa/models/precision.hpp
 // #include "zoa/models/resnet.hpp"
 
 namespace zoa::models {
@@ -11276,13 +11903,22 @@ resnet<Policy> resnet<Policy>::from_file(const io::safetensors_file& f, const re
     for (const auto& mod : modules) coded += t.codes.count(mod.name + ".weight");
     require(coded == 0 || coded == modules.size(), error_code::format, f.path(), ": ", coded, " of ",
             modules.size(), " conv/fc weights are U8 codes, the others floats (a file is fp32 or calibrated)");
+    // precision check first: "file is W6A6, model type is W8A8" (layer1.0.conv1 carries the policy's widths; conv1
+    // and fc are 8-bit in every MQBench model)
+    int wb = 32, ab = 32;
+    const std::string file = coded ? file_precision(f, "layer1.0.conv1", &wb, &ab) : "fp32";
+    const std::string type = precision_name(weight_bits, activation_bits);
     if constexpr (quantized) {
-        require(coded > 0, error_code::policy, f.path(),
-                ": holds an fp32 model; load it as resnet<zoa::policy<zoa::fp32>> and calibrate()");
+        require(coded > 0, error_code::policy, f.path(), ": file is fp32, model type is ", type,
+                ": load it as zoa::models::resnet<zoa::policy<zoa::fp32>> and calibrate() it");
+        require(wb == 0 || (wb == weight_bits && ab == activation_bits), error_code::policy, f.path(), ": file is ",
+                file, ", model type is ", type, ": load it as zoa::models::resnet<zoa::mqbench<",
+                bits_option_name(wb, ab), ">>");
         m.build_quantized(f, t, modules);
     } else {
-        require(coded == 0, error_code::policy, f.path(),
-                ": holds a calibrated (quantized) model; load it as resnet<zoa::mqbench<...>>");
+        require(coded == 0, error_code::policy, f.path(), ": file is ", file,
+                ", model type is fp32: load it as zoa::models::resnet<zoa::mqbench<",
+                wb ? bits_option_name(wb, ab) : std::string("..."), ">>");
         m.build_fp32(t, modules);
     }
     for (const auto& [k, v] : f.metadata())
@@ -11329,8 +11965,9 @@ resnet<Policy> resnet<Policy>::calibrate(const resnet<FP>& fp, const batch_type&
     for (std::size_t i = 0; i < modules.size(); ++i) {
         w[i] = fp.conv_weight(i);
         const bool eight = modules[i].name == "conv1" || modules[i].name == "fc";
-        fast_mse_observer o(eight ? 8 : weight_bits, quant::granularity::per_channel,
-                            modules[i].geometry.out_channels);
+        fast_mse_observer o(eight ? 8 : weight_bits,
+                            per_channel_weights ? quant::granularity::per_channel : quant::granularity::per_tensor,
+                            per_channel_weights ? modules[i].geometry.out_channels : 1);
         o.observe(w[i].data(), w[i].size(), *fp.ctx_);
         wp[i] = o.params();
     }
@@ -11364,6 +12001,12 @@ void resnet<Policy>::build_quantized(const io::safetensors_file& f, const resnet
             const bool eight = m.name == "conv1" || m.name == "fc";
             const int wb = it->second.weight().bits, ab = it->second.input().bits;
             const int want_w = eight ? 8 : weight_bits, want_a = eight ? 8 : activation_bits;
+            const bool file_per_channel = it->second.weight().gran == quant::granularity::per_channel;
+            require(file_per_channel == per_channel_weights, error_code::policy, f.path(), ": file has ",
+                    file_per_channel ? "per-channel" : "per-tensor", " weights (module '", m.name,
+                    "'), model type has ", per_channel_weights ? "per-channel" : "per-tensor",
+                    ": choose the weight_quantizer option zoa::quant::weight_scheme<zoa::quant::asymmetric, "
+                    "zoa::quant::", file_per_channel ? "per_channel" : "per_tensor", ">");
             require(wb == want_w && ab == want_a, error_code::policy, f.path(), ": module '", m.name,
                     "' was calibrated with ", wb, "-bit weights and ", ab, "-bit inputs, this resnet<W", weight_bits,
                     "A", activation_bits, "> expects ", want_w, "/", want_a, " (see metadata zoa.quant)");
@@ -11518,6 +12161,7 @@ void resnet<Policy>::save(const std::string& path) const {
 // #include "zoa/core/execution.hpp"
 // #include "zoa/core/policy.hpp"
 // #include "zoa/kernels/statistics.hpp"
+// #include "zoa/models/precision.hpp"
 // #include "zoa/models/vit_config.hpp"
 // ---- begin zoa/models/vit_config.hpp
 // zoa — ViT topology as runtime configuration: vit_config, the timm presets, the "zoa.config" JSON form
@@ -12041,6 +12685,8 @@ public:
     /// The policy, its bit-width option, whether the model is integer-quantized, and the linear layer type
     /// (nn::linear for fp32, nn::qlinear<bits> otherwise).
     using policy_type = Policy;
+    /// The adaptation family (ZOA's LayerNorm/ViT loss form and options; zoa_options::paper<vit<P>>() reads it).
+    static constexpr adapt::model_family family = adapt::model_family::vit;
     using bits = typename qconfig::bit_width;
     static constexpr bool quantized = bits::quantized;
     using linear_type = nn::linear_for<bits>;
@@ -12087,9 +12733,26 @@ public:
 
     /// Loads a model file: load_vit_weights (config from `cfg` or the file's metadata, timm or torchvision names)
     /// and, for a quantized policy, the file's calibrated parameters. `report` receives the load report.
+    /// Throws: zoa::error(policy) naming both precisions when a quantized model type meets a file of another one,
+    /// e.g. "<path>: file is W6A6, model type is W8A8: load it as zoa::models::vit<zoa::ptq4vit<zoa::w6a6>>" or
+    /// "<path>: file is fp32, model type is W8A8: ..." (an fp32 model type reads any file: quantized weights are
+    /// dequantized); the errors of load_vit_weights.
     static vit load(const std::string& path, const vit_config* cfg = nullptr, const vit_load_options& opt = {},
                     vit_load_report* report = nullptr) {
-        return vit(load_vit_weights(path, cfg, opt, report));
+        const io::safetensors_file f = io::safetensors_file::open(path);
+        if constexpr (quantized) {
+            int wb = 0, ab = 0;
+            const std::string file = file_precision(f, "head", &wb, &ab);
+            const std::string type = precision_name(bits::weight_bits, bits::activation_bits);
+            bool codes = false;  // int8 weights without parameters: load_vit_weights names the missing tensors
+            for (const auto& t : f.tensors()) codes = codes || t.dtype == io::dtype::i8;
+            require(wb != 32 || codes, error_code::policy, path, ": file is fp32, model type is ", type,
+                    ": calibrate it (zoa::models::calibrate_vit) or load a calibrated ", type, " file");
+            require(wb == 0 || wb == 32 || (wb == bits::weight_bits && ab == bits::activation_bits), error_code::policy,
+                    path, ": file is ", file, ", model type is ", type, ": load it as zoa::models::vit<zoa::ptq4vit<",
+                    bits_option_name(wb, ab), ">>");
+        }
+        return vit(load_vit_weights(f, cfg, opt, report));
     }
 
     /// The architecture.
@@ -12147,6 +12810,7 @@ public:
         l.feature_groups.assign(cfg_.depth, cfg_.embed_dim);
         l.num_classes = cfg_.num_classes;
         l.prompt_unit = cfg_.embed_dim;
+        l.family = family;
         return l;
     }
 
@@ -14067,15 +14731,32 @@ struct adamw_first_step {
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 // #include "zoa/adapt/knowledge_bank.hpp"
 // #include "zoa/adapt/model_hooks.hpp"
 // #include "zoa/core/error.hpp"
+// #include "zoa/core/policy.hpp"
+// #include "zoa/quant/bit_width.hpp"
 
 namespace zoa::adapt {
 
-/// ZOA's knobs. Defaults are main.py's argparse defaults; use zoa_options::paper(family, bits) for the released
-/// scripts' per-setting values.
+namespace detail {
+template <class M, class = void>
+struct has_model_traits : std::false_type {};
+template <class M>
+struct has_model_traits<M, std::void_t<typename M::policy_type, decltype(&M::family)>>
+    : std::bool_constant<std::is_convertible_v<decltype(&M::family), const model_family*> &&
+                         ::zoa::is_policy_v<typename M::policy_type>> {};
+}  // namespace detail
+
+/// True when Model declares what zoa_options::paper<Model>() reads: `using policy_type = zoa::policy<...>;` (its
+/// bit-width) and `static constexpr zoa::adapt::model_family family` (models::vit and models::resnet do).
+template <class Model>
+inline constexpr bool has_model_traits_v = detail::has_model_traits<Model>::value;
+
+/// ZOA's knobs. Defaults are main.py's argparse defaults; use zoa_options::paper<Model>() (or paper(family, bits)) for
+/// the released scripts' per-setting values.
 struct zoa_options {
     float lr = 0.005f;                 ///< SGD learning rate for ε (--lr)
     float momentum = 0.0f;             ///< SGD momentum (--spsa_momentum)
@@ -14118,6 +14799,22 @@ struct zoa_options {
             o.domain_t = 0.2f;
         }
         return o;
+    }
+
+    /// paper(family, bits) for a model type: the family is Model::family and the bits are those of
+    /// Model::policy_type's bit-width (the smaller of weight and activation bits; zoa::fp32 = 32), so the options
+    /// cannot disagree with the model: zoa_options::paper<models::vit<zoa::ptq4vit<zoa::w6a6>>>() ==
+    /// paper(model_family::vit, 6).
+    template <class Model>
+    static zoa_options paper() {
+        static_assert(has_model_traits_v<Model>,
+                      "zoa: zoa_options::paper<Model>(): Model must declare `using policy_type = zoa::policy<...>;` "
+                      "and `static constexpr zoa::adapt::model_family family` (or call paper(family, bits))");
+        using B = policy_get_t<typename Model::policy_type, axis::bit_width>;
+        constexpr int bits = !B::quantized                             ? 32
+                             : B::weight_bits < B::activation_bits ? B::weight_bits
+                                                                     : B::activation_bits;
+        return paper(Model::family, bits);
     }
 
     /// Throws: zoa::error(argument) naming the first invalid field.
@@ -14309,6 +15006,14 @@ public:
         bank_ = norm_bank(layout_, bank_policy::capacity, opt_.alpha_scale, opt_.weight_margin, opt_.alpha_clip,
                           opt_.fixes, initial_alpha());
         reset();
+    }
+
+    /// Refused at compile time: the adapter keeps a pointer to the model, which a temporary would leave dangling.
+    /// Keep the model in a variable that outlives the adapter.
+    zoa_adapter(const Model&&, zoa_options, source_statistics) : model_(nullptr) {
+        static_assert(zoa::detail::dependent_false<Model>,
+                      "zoa: zoa_adapter keeps a pointer to the model: construct it from a model variable that outlives "
+                      "the adapter, not from a temporary");
     }
 
     /// Predicts the batch (logits B × C) and adapts. The returned reference stays valid until the next call.
@@ -14530,6 +15235,7 @@ private:
 
 }  // namespace zoa::adapt
 // ---- end zoa/adapt/zoa_adapter.hpp
+// #include "zoa/core/policy.hpp"
 
 namespace zoa::adapt {
 
@@ -14539,6 +15245,13 @@ class no_adapt {
 public:
     /// Keeps a pointer to model. Requires: model outlives the adapter.
     explicit no_adapt(const Model& model) : model_(&model) {}
+    /// Refused at compile time: the adapter keeps a pointer to the model, which a temporary would leave dangling.
+    /// Keep the model in a variable that outlives the adapter.
+    explicit no_adapt(const Model&&) : model_(nullptr) {
+        static_assert(zoa::detail::dependent_false<Model>,
+                      "zoa: no_adapt keeps a pointer to the model: construct it from a model variable that outlives "
+                      "the adapter, not from a temporary");
+    }
     /// One forward pass → logits B × C (valid until the next call). Nothing is adapted.
     /// Throws: whatever the model's forward_adapt throws (zoa::error(shape) for a wrong input shape).
     template <class Batch>
@@ -14572,6 +15285,13 @@ class bn_adapt : public no_adapt<Model> {
 public:
     /// Keeps a pointer to model. Requires: model outlives the adapter.
     explicit bn_adapt(const Model& model) : no_adapt<Model>(model) { this->batch_statistics_ = true; }
+    /// Refused at compile time: the adapter keeps a pointer to the model, which a temporary would leave dangling.
+    /// Keep the model in a variable that outlives the adapter.
+    explicit bn_adapt(const Model&& model) : no_adapt<Model>(model) {
+        static_assert(zoa::detail::dependent_false<Model>,
+                      "zoa: bn_adapt keeps a pointer to the model: construct it from a model variable that outlives "
+                      "the adapter, not from a temporary");
+    }
 };
 
 /// T3A on a model with classify() and classifier_weight(): features from the forward (BatchNorm on batch
@@ -14584,6 +15304,13 @@ public:
     /// Throws: zoa::error(argument) when filter_k == 0, zoa::error(shape) when the classifier weight is not
     /// classes × last-group dim.
     t3a_adapter(const Model& model, t3a_options opt = {}) : model_(&model), opt_(opt) { reset(); }
+    /// Refused at compile time: the adapter keeps a pointer to the model, which a temporary would leave dangling.
+    /// Keep the model in a variable that outlives the adapter.
+    t3a_adapter(const Model&&, t3a_options = {}) : model_(nullptr) {
+        static_assert(zoa::detail::dependent_false<Model>,
+                      "zoa: t3a_adapter keeps a pointer to the model: construct it from a model variable that outlives "
+                      "the adapter, not from a temporary");
+    }
 
     /// One forward (BatchNorm on batch statistics), then t3a::adapt_and_predict on the last feature group: logits B × C
     /// from the support classifier (valid until the next call).
@@ -15359,6 +16086,7 @@ private:
 // #include "zoa/adapt/objective.hpp"
 // #include "zoa/adapt/zoa_adapter.hpp"
 // #include "zoa/core/error.hpp"
+// #include "zoa/core/policy.hpp"
 // #include "zoa/core/rng.hpp"
 
 namespace zoa::adapt {
@@ -15407,6 +16135,14 @@ public:
         require(opt_.popsize >= 2, error_code::argument, "foa_adapter: popsize must be >= 2, got ", opt_.popsize);
         reset();
     }
+    /// Refused at compile time: the adapter keeps a pointer to the model, which a temporary would leave dangling.
+    /// Keep the model in a variable that outlives the adapter.
+    foa_adapter(const Model&&, foa_options, source_statistics) : model_(nullptr) {
+        static_assert(zoa::detail::dependent_false<Model>,
+                      "zoa: foa_adapter keeps a pointer to the model: construct it from a model variable that outlives "
+                      "the adapter, not from a temporary");
+    }
+
 
     /// Predicts the batch (the best candidate's logits B × C, valid until the next call) and runs one CMA-ES
     /// generation: popsize + 1 forward passes.
@@ -15523,6 +16259,143 @@ private:
 
 }  // namespace zoa::adapt
 // ---- end zoa/adapt/foa_adapter.hpp
+// #include "zoa/adapt/hook_helpers.hpp"
+// ---- begin zoa/adapt/hook_helpers.hpp
+// zoa — helpers for writing a model's adaptation hooks (model_hooks.hpp): the requested norm parameters per layer,
+// feature packing, logits with and without the activation shift, embedding statistics
+
+#include <cstddef>
+#include <cstring>
+#include <initializer_list>
+#include <vector>
+
+#include <xtensor/xtensor.hpp>
+
+// #include "zoa/adapt/model_hooks.hpp"
+// #include "zoa/core/error.hpp"
+// #include "zoa/core/execution.hpp"
+// #include "zoa/kernels/statistics.hpp"
+
+namespace zoa::adapt {
+
+/// The affine parameters a forward_request asks for, per adapted norm layer: in the flat layout
+/// [w_0 (c_0), b_0 (c_0), w_1 (c_1), b_1 (c_1), ...] layer i's weight starts at Σ_{j<i} 2·c_j and its bias c_i later.
+/// weight(i) / bias(i) are null when the request carries no parameters (nn::layer_norm / nn::batch_norm then use their
+/// own), so one forward serves both cases:
+///     const zoa::adapt::norm_view theta(req, {256, 256});        // the widths of layout().norms, in order
+///     ln1.forward(x, rows, y, ctx, theta.weight(0), theta.bias(0));
+class norm_view {
+public:
+    /// channels: the widths of the adapted layers in layout().norms order.
+    norm_view(const forward_request& req, std::initializer_list<std::size_t> channels)
+        : p_(req.norm_params), offset_(channels.size() + 1, 0), width_(channels) {
+        std::size_t i = 0;
+        for (std::size_t c : channels) offset_[i + 1] = offset_[i] + 2 * c, ++i;
+    }
+    /// Layer i's requested weight γ (channels_i floats) or null. Throws: zoa::error(argument) for i out of range.
+    const float* weight(std::size_t i) const { return p_ ? p_ + at(i) : nullptr; }
+    /// Layer i's requested bias β (channels_i floats) or null. Throws: zoa::error(argument) for i out of range.
+    const float* bias(std::size_t i) const { return p_ ? p_ + at(i) + width_[i] : nullptr; }
+
+private:
+    std::size_t at(std::size_t i) const {
+        require(i < width_.size(), error_code::argument, "norm_view: layer ", i, " of ", width_.size());
+        return offset_[i];
+    }
+    const float* p_;
+    std::vector<std::size_t> offset_, width_;
+};
+
+/// One feature group of write_features: `width` floats per sample, sample b's at data + b·stride (stride 0 = width,
+/// i.e. rows packed one after the other; a ViT's class token is every T·D floats: stride T·D).
+struct feature_group {
+    const float* data = nullptr;  ///< sample 0's features
+    std::size_t width = 0;        ///< floats per sample
+    std::size_t stride = 0;       ///< floats between samples (0 = width)
+};
+
+/// out.features [batch × Σ width] = the groups side by side, in the order of layout().feature_groups.
+/// Throws: zoa::error(argument) for a group without data.
+inline void write_features(forward_result& out, std::size_t batch, std::initializer_list<feature_group> groups) {
+    std::size_t total = 0;
+    for (const feature_group& g : groups) {
+        require(g.data != nullptr || batch == 0, error_code::argument, "write_features: a feature group has no data");
+        total += g.width;
+    }
+    if (out.features.dimension() != 2 || out.features.shape(0) != batch || out.features.shape(1) != total)
+        out.features = xt::xtensor<float, 2>::from_shape({batch, total});
+    float* f = out.features.data();
+    for (std::size_t b = 0; b < batch; ++b)
+        for (const feature_group& g : groups) {
+            std::memcpy(f, g.data + b * (g.stride ? g.stride : g.width), g.width * sizeof(float));
+            f += g.width;
+        }
+}
+
+/// out.logits = head(last) and, when req.shift is set, out.shifted_logits = head(last + shift) (the activation shift
+/// added to every sample's classifier input; empty otherwise). last: batch × dim floats, contiguous; head is any
+/// callable head(const float* x, std::size_t rows, float* logits) writing rows × classes floats, e.g.
+///     [&](const float* x, std::size_t rows, float* y) { head_.forward(x, rows, y, ctx); }
+template <class Head>
+void write_logits(forward_result& out, const forward_request& req, const float* last, std::size_t batch,
+                  std::size_t dim, std::size_t classes, Head&& head) {
+    out.logits = xt::xtensor<float, 2>::from_shape({batch, classes});
+    head(last, batch, out.logits.data());
+    if (!req.shift) {
+        out.shifted_logits = xt::xtensor<float, 2>();
+        return;
+    }
+    std::vector<float> shifted(last, last + batch * dim);
+    for (std::size_t b = 0; b < batch; ++b)
+        for (std::size_t d = 0; d < dim; ++d) shifted[b * dim + d] += req.shift[d];
+    out.shifted_logits = xt::xtensor<float, 2>::from_shape({batch, classes});
+    head(shifted.data(), batch, out.shifted_logits.data());
+}
+
+/// When req.embedding_stats: out.embed_mean / embed_var = the per-dim mean and unbiased variance of the embedding e
+/// [rows × dim] over its rows (kernels::feature_mean_var: mean_d = (1/n) Σ e[r,d], var_d = 1/(n−1) Σ (e[r,d] −
+/// mean_d)²; one row: mean = the row, var = 0); otherwise both are cleared. For token embeddings pass
+/// rows = batch·tokens.
+inline void write_embedding_stats(forward_result& out, const forward_request& req, const float* e, std::size_t rows,
+                                  std::size_t dim, execution_context& ctx) {
+    if (!req.embedding_stats) {
+        out.embed_mean.clear();
+        out.embed_var.clear();
+        return;
+    }
+    out.embed_mean.resize(dim);
+    out.embed_var.resize(dim);
+    if (rows >= 2) {
+        kernels::feature_mean_var(e, rows, dim, out.embed_mean.data(), out.embed_var.data(), ctx);
+    } else {
+        require(rows == 1 && e != nullptr, error_code::argument, "write_embedding_stats: no embedding rows");
+        out.embed_mean.assign(e, e + dim);
+        out.embed_var.assign(dim, 0.0f);
+    }
+}
+
+/// As write_embedding_stats for an NCHW activation x [batch × channels × hw]: per-channel mean and unbiased variance
+/// over (N, H, W) (kernels::channel_mean_var; a single value per channel gives var 0).
+inline void write_channel_stats(forward_result& out, const forward_request& req, const float* x, std::size_t batch,
+                                std::size_t channels, std::size_t hw, execution_context& ctx) {
+    if (!req.embedding_stats) {
+        out.embed_mean.clear();
+        out.embed_var.clear();
+        return;
+    }
+    out.embed_mean.resize(channels);
+    out.embed_var.resize(channels);
+    if (batch * hw >= 2) {
+        kernels::channel_mean_var(x, batch, channels, hw, out.embed_mean.data(), out.embed_var.data(), ctx);
+    } else {
+        require(batch * hw == 1 && x != nullptr, error_code::argument, "write_channel_stats: empty activation");
+        out.embed_mean.assign(x, x + channels);
+        out.embed_var.assign(channels, 0.0f);
+    }
+}
+
+}  // namespace zoa::adapt
+// ---- end zoa/adapt/hook_helpers.hpp
 // #include "zoa/adapt/knowledge_bank.hpp"
 // #include "zoa/adapt/model_hooks.hpp"
 // #include "zoa/adapt/objective.hpp"

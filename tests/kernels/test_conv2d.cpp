@@ -74,6 +74,24 @@ TEST_CASE_TEMPLATE("conv2d_q8 equals the reference over geometries (default arch
     if constexpr (!std::is_same_v<zoa::default_arch, zk::q8_default_arch>) quantized_geometries<R, R, zoa::default_arch>(33);
 }
 
+template <class A_, class W_>
+struct ranges {
+    using A = A_;
+    using W = W_;
+};
+// mixed schemes a policy bundle can ask for (nn::quantized_conv2d<Policy>): symmetric inputs (za = 0 padding) with
+// affine weights, affine inputs with symmetric weights, mixed widths
+TEST_CASE_TEMPLATE("conv2d_q8 equals the reference for mixed input/weight schemes, every arch", P,
+                   ranges<zq::signed_range<8>, zq::unsigned_range<8>>, ranges<zq::unsigned_range<8>, zq::signed_range<8>>,
+                   ranges<zq::signed_range<4>, zq::unsigned_range<4>>, ranges<zq::unsigned_range<4>, zq::signed_range<4>>,
+                   ranges<zq::unsigned_range<8>, zq::unsigned_range<4>>) {
+    quantized_geometries<typename P::A, typename P::W, zk::q8_default_arch>(34);
+    if constexpr (!std::is_same_v<zoa::default_arch, zk::q8_default_arch>)
+        quantized_geometries<typename P::A, typename P::W, zoa::default_arch>(35);
+    if constexpr (!std::is_same_v<zoa::default_arch, xsimd::sse2>)
+        quantized_geometries<typename P::A, typename P::W, xsimd::sse2>(36);
+}
+
 TEST_CASE_TEMPLATE("conv2d_q8 portable path equals the reference", R, zq::unsigned_range<8>, zq::unsigned_range<4>) {
     quantized_geometries<R, R, xsimd::sse2>(32);
 }
