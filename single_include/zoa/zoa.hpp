@@ -741,24 +741,32 @@ inline void require_no_nan(const char* fn, const float* x, std::size_t n, std::s
 // zoa — SIMD building blocks of the element-wise/reduction kernels: shifted block sums, moments, block partition
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 
 // #include "zoa/core/xsimd.hpp"
 
 // #include "zoa/core/arch.hpp"
 // #include "zoa/core/execution.hpp"
+// #include "zoa/kernels/detail/avx512_warnings.hpp"
+// ---- begin zoa/kernels/detail/avx512_warnings.hpp
+// zoa — ZOA_DETAIL_AVX512_WARNINGS_BEGIN / _END: silence GCC 12's false uninitialized warnings from AVX-512 intrinsics
 
 // g++ 12 (GCC PR 105593, seen with Debian 12.2): AVX-512 intrinsics built on _mm512_undefined_*() raise a false
-// -Wmaybe-uninitialized once inlined into user code (xsimd::exp, erfc, nearbyint on avx512). The element-wise
-// kernels that call them are wrapped in these macros so strict -Werror builds with -march=native stay clean.
+// -Wmaybe-uninitialized / -Wuninitialized once inlined into user code (xsimd::exp, erfc, nearbyint on avx512; the
+// 512-bit GEMM epilogue's conversions, min/max and narrowing). The kernels that call them are wrapped in these macros
+// so strict -Werror builds with -march=native stay clean.
 #if defined(__GNUC__) && !defined(__clang__)
-#define ZOA_DETAIL_AVX512_WARNINGS_BEGIN \
-    _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"")
+#define ZOA_DETAIL_AVX512_WARNINGS_BEGIN                                                                           \
+    _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"")                    \
+        _Pragma("GCC diagnostic ignored \"-Wuninitialized\"")
 #define ZOA_DETAIL_AVX512_WARNINGS_END _Pragma("GCC diagnostic pop")
 #else
 #define ZOA_DETAIL_AVX512_WARNINGS_BEGIN
 #define ZOA_DETAIL_AVX512_WARNINGS_END
 #endif
+// ---- end zoa/kernels/detail/avx512_warnings.hpp
+
 
 namespace zoa::kernels::detail {
 
@@ -845,6 +853,45 @@ moments segment_moments(SegFn&& seg, std::size_t nseg, std::size_t len) noexcept
     const double m2 = s2 - s1 * s1 / count;
     m.m2 = m2 > 0.0 ? m2 : (m2 == m2 ? 0.0 : m2);  // keep NaN, clamp rounding below 0
     return m;
+}
+
+/// True when xsimd's fma is one fused instruction for Arch (FMA3 tags, NEON vfmaq).
+template <class Arch>
+inline constexpr bool xsimd_fma_fused_v =
+#if XSIMD_WITH_FMA3_SSE
+    arch_at_least_v<Arch, xsimd::fma3<xsimd::sse4_2>> ||
+#endif
+#if XSIMD_WITH_FMA3_AVX
+    arch_at_least_v<Arch, xsimd::fma3<xsimd::avx>> ||
+#endif
+#if XSIMD_WITH_FMA3_AVX2
+    arch_at_least_v<Arch, xsimd::fma3<xsimd::avx2>> ||
+#endif
+#if XSIMD_WITH_NEON
+    arch_at_least_v<Arch, xsimd::neon> ||
+#endif
+    false;
+
+/// x·y + z rounded once (= std::fma lane by lane) on every ISA: vfmadd for AVX-512 (xsimd 8.1 has no AVX-512 fma:
+/// its generic x·y + z is fused or not depending on the optimization level), xsimd's fma where it is one fused
+/// instruction, std::fma per lane where the ISA has no FMA (plain SSE2 builds).
+template <class Arch>
+xsimd::batch<float, Arch> fma_once(const xsimd::batch<float, Arch>& x, const xsimd::batch<float, Arch>& y,
+                                   const xsimd::batch<float, Arch>& z) noexcept {
+    using batch = xsimd::batch<float, Arch>;
+#if XSIMD_WITH_AVX512F
+    if constexpr (arch_at_least_v<Arch, xsimd::avx512f>) return batch(_mm512_fmadd_ps(x, y, z));
+#endif
+    if constexpr (xsimd_fma_fused_v<Arch>) {
+        return xsimd::fma(x, y, z);
+    } else {
+        alignas(64) float a[batch::size], b[batch::size], c[batch::size];
+        x.store_aligned(a);
+        y.store_aligned(b);
+        z.store_aligned(c);
+        for (std::size_t l = 0; l < batch::size; ++l) a[l] = std::fma(a[l], b[l], c[l]);
+        return batch::load_aligned(a);
+    }
 }
 
 /// Calls fn(begin, end) on ctx over [0, n) cut at multiples of `block` (a multiple of every vector width).
@@ -1286,8 +1333,12 @@ ZOA_DETAIL_AVX512_WARNINGS_END
 // ---- begin zoa/kernels/batch_norm.hpp
 // zoa — BatchNorm over NCHW channels, eval (running stats) and batch-statistics modes, runtime affine (xsimd)
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <type_traits>
+#include <vector>
 
 // #include "zoa/core/xsimd.hpp"
 
@@ -1295,6 +1346,346 @@ ZOA_DETAIL_AVX512_WARNINGS_END
 // #include "zoa/core/execution.hpp"
 // #include "zoa/kernels/detail/elementwise_checks.hpp"
 // #include "zoa/kernels/detail/elementwise_simd.hpp"
+// #include "zoa/kernels/output_stage.hpp"
+// ---- begin zoa/kernels/output_stage.hpp
+// zoa — fused GEMM output stages (raw int32, dequantize to fp32, requantize to 8 bits) and output layouts
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+
+// #include "zoa/core/aligned_buffer.hpp"
+// #include "zoa/core/error.hpp"
+
+namespace zoa::kernels {
+
+/// Where output element (m, n) of an M x N result is written:
+///   c + (m / group_rows) * group_stride + (m % group_rows) * row_stride + n * col_stride
+/// (group_rows == 0 means one group: c + m * row_stride + n * col_stride).
+/// row_major(ldc) is the usual C[m*ldc + n]; conv2d uses groups (one per image) with col_stride = pixels
+/// to write NCHW directly.
+struct out_layout {
+    std::ptrdiff_t row_stride = 0;    ///< elements between consecutive rows of a group
+    std::ptrdiff_t col_stride = 1;    ///< elements between consecutive columns
+    std::size_t group_rows = 0;       ///< rows per group (0 = a single group)
+    std::ptrdiff_t group_stride = 0;  ///< elements between consecutive groups
+
+    /// Offset of the first element of row m.
+    std::ptrdiff_t row_offset(std::size_t m) const noexcept {
+        if (group_rows == 0) return static_cast<std::ptrdiff_t>(m) * row_stride;
+        return static_cast<std::ptrdiff_t>(m / group_rows) * group_stride +
+               static_cast<std::ptrdiff_t>(m % group_rows) * row_stride;
+    }
+};
+
+/// C[m*ldc + n].
+inline out_layout row_major(std::ptrdiff_t ldc) noexcept { return out_layout{ldc, 1, 0, 0}; }
+
+/// Raw accumulators: C[m,n] = acc[m,n] = sum_k (a[m,k] - za) * (w[n,k] - zw[n])  (exact int32).
+struct out_i32 {
+    /// destination
+    std::int32_t* c = nullptr;
+    /// where C[m, n] goes
+    out_layout layout{};
+};
+
+/// Dequantize: C[m,n] = float(acc[m,n]) * s[n] + bias[n], with s[n] = a_scale * w_scale[n] rounded to float
+/// first (w_scale has 1 entry = per tensor, or N = per output channel / per row block expanded by the caller);
+/// bias may be null (then the "+ bias[n]" is omitted). Float results may differ from the reference by the
+/// rounding of a fused multiply-add when the compiler contracts (tests use a 1e-6 relative tolerance).
+struct out_dequant {
+    /// destination
+    float* c = nullptr;
+    /// where C[m, n] goes
+    out_layout layout{};
+    float a_scale = 1.0f;            ///< activation scale
+    const float* w_scale = nullptr;  ///< weight scales (1 or N)
+    std::size_t w_scale_count = 0;   ///< entries of w_scale
+    /// N float biases or null
+    const float* bias = nullptr;
+};
+
+/// Requantize to 8 bits (XNNPACK "fp32" requantization, round half to even):
+///   v = float(acc[m,n] + bias[n]) * multiplier[n]         (int32 add wraps; one float rounding each step)
+///   C[m,n] = nearbyint(clamp(v, min - zero_point, max - zero_point)) + zero_point
+/// nearbyint rounds half to even (default FP environment). Typically multiplier[n] = a_scale*w_scale[n]/out_scale
+/// and bias[n] = nearbyint(float_bias[n] / (a_scale*w_scale[n])). bias may be null; multiplier has 1 or N
+/// entries; [min, max] must lie inside T's range.
+template <class T>
+struct out_requant {
+    static_assert(std::is_same_v<T, std::int8_t> || std::is_same_v<T, std::uint8_t>,
+                  "zoa::kernels::out_requant: T must be int8_t or uint8_t");
+    /// destination
+    T* c = nullptr;
+    /// where C[m, n] goes
+    out_layout layout{};
+    const float* multiplier = nullptr;                 ///< 1 or N multipliers
+    std::size_t multiplier_count = 0;                  ///< entries of multiplier
+    const std::int32_t* bias = nullptr;                ///< N int32 biases or null
+    std::int32_t zero_point = 0;                       ///< output zero point
+    std::int32_t min = std::numeric_limits<T>::min();  ///< output clamp, inside T's range
+    std::int32_t max = std::numeric_limits<T>::max();  ///< output clamp, inside T's range
+};
+
+/// Float GEMM output: C[m,n] = (sum_k a[m,k] * w[n,k]) + bias[n] (bias may be null).
+struct out_f32 {
+    /// destination
+    float* c = nullptr;
+    /// where C[m, n] goes
+    out_layout layout{};
+    /// N float biases or null
+    const float* bias = nullptr;
+};
+
+/// Fused convolution epilogue (the ResNet integer path: conv → BatchNorm → [+ identity] → [ReLU] → next quantizer in
+/// one pass over the int32 accumulators). Per element, in this order (every step one float rounding, no contraction):
+///   t = float(acc)·s[n]                 s[n] = fl(a_scale·w_scale[n]), as out_dequant
+///   t = t + bias[n]                     when bias is non-null
+///   t = fma(fl(t − mean[n]) − mean_residual[n], bn_scale[n], bn_shift[n])
+///                                       when bn_scale is non-null (BatchNorm; mean_residual null = 0, i.e. t − mean)
+///   t = t + res_f[m, n]                 float residual (same layout as C), or
+///   t = t + fl(float(res_q[m, n] − res_zero_point)·res_scale)   a residual held as codes (decoded exactly as
+///                                       nn::quantize_activation's x̂)
+///   t = (0 > t) ? 0 : t                 when relu
+///   C = t (T = float), or C = nearbyint(clamp(fl(t·inv), qmin − z, qmax − z)) + z with inv = fl(1/out_scale)
+///                                       (T = int8_t / uint8_t: the codes of nn::quantize_activation, bit for bit)
+/// Every per-column constant must be finite (checked: zoa::error(numeric)), so finite accumulators give finite t.
+/// R is the storage type of res_q.
+template <class T, class R = std::uint8_t>
+struct out_fused {
+    static_assert(std::is_same_v<T, float> || std::is_same_v<T, std::int8_t> || std::is_same_v<T, std::uint8_t>,
+                  "zoa::kernels::out_fused: T must be float, int8_t or uint8_t");
+    static_assert(std::is_same_v<R, std::int8_t> || std::is_same_v<R, std::uint8_t>,
+                  "zoa::kernels::out_fused: R (residual codes) must be int8_t or uint8_t");
+    /// destination
+    T* c = nullptr;
+    /// where C[m, n] goes (and where the residual of (m, n) is read)
+    out_layout layout{};
+    float a_scale = 1.0f;            ///< activation scale
+    const float* w_scale = nullptr;  ///< weight scales (1 or N)
+    std::size_t w_scale_count = 0;   ///< entries of w_scale
+    const float* bias = nullptr;     ///< N float biases or null
+    /// BatchNorm as a per-channel affine map (N entries each; bn_scale null = no BatchNorm, mean_residual may be null)
+    const float *bn_mean = nullptr, *bn_mean_residual = nullptr, *bn_scale = nullptr, *bn_shift = nullptr;
+    const float* res_f = nullptr;  ///< float residual, or null
+    const R* res_q = nullptr;      ///< residual codes (used when res_f is null), or null
+    float res_scale = 1.0f;        ///< scale of res_q
+    std::int32_t res_zero_point = 0;  ///< zero point of res_q
+    bool relu = false;                ///< ReLU after the residual
+    float out_scale = 1.0f;           ///< quantizer of the codes (T integer)
+    std::int32_t out_zero_point = 0;  ///< its zero point
+    std::int32_t out_min = 0;         ///< smallest code
+    std::int32_t out_max = 255;       ///< largest code
+};
+
+/// True for out_fused<T, R>.
+template <class S>
+inline constexpr bool is_fused_stage_v = false;
+template <class T, class R>
+inline constexpr bool is_fused_stage_v<out_fused<T, R>> = true;
+
+/// True for the output stages gemm_q8 accepts (out_i32, out_dequant, out_requant<int8_t / uint8_t>, out_fused).
+template <class S>
+inline constexpr bool is_q8_stage_v = std::is_same_v<S, out_i32> || std::is_same_v<S, out_dequant> ||
+                                      std::is_same_v<S, out_requant<std::int8_t>> ||
+                                      std::is_same_v<S, out_requant<std::uint8_t>> || is_fused_stage_v<S>;
+
+namespace detail {
+
+/// Per-call, per-column constants of a stage, padded with zeros to a multiple of the column tile so SIMD
+/// epilogues can load whole vectors: dequant -> f0 = s[n], f1 = bias[n]; requant -> f0 = multiplier[n],
+/// i0 = bias[n]. Built once per GEMM call (O(N)).
+struct prepared_columns {
+    aligned_buffer<float> f0, f1;
+    aligned_buffer<std::int32_t> i0;
+    float lo = 0, hi = 0;  // requant clamp bounds min - zp, max - zp (exact in float: |.| < 2^24)
+    std::int32_t zero_point = 0;
+    // out_fused: f2..f5 = BatchNorm mean, mean residual, scale, shift (0, 0, 1, 0 without BatchNorm); inv = fl(1/s)
+    aligned_buffer<float> f2, f3, f4, f5;
+    bool has_bias = false, has_bn = false;
+    float inv = 1.0f, res_scale = 1.0f;
+    std::int32_t res_zero_point = 0;
+};
+
+/// Throws: zoa::error(argument) unless count is 1 or n.
+inline void check_count(std::size_t count, std::size_t n, const char* what) {
+    require(count == 1 || count == n, error_code::argument, what, ": expected 1 or N = ", n, " entries, got ",
+            count);
+}
+
+/// The part of out_fused's preparation after the dequantization: f1 = bias (0), f2..f5 = BatchNorm (identity), the
+/// residual decoding and the output quantizer. f0 is allocated (zeros), not filled.
+/// Throws: zoa::error(argument) for inconsistent pointers or a bad code range, zoa::error(numeric) for a non-finite
+/// constant.
+template <class T, class R>
+void prepare_fused_tail(const out_fused<T, R>& s, std::size_t n, std::size_t n_padded, prepared_columns& p) {
+    require(s.c != nullptr, error_code::argument, "out_fused: output pointer is null");
+    require(s.bn_scale == nullptr || (s.bn_mean != nullptr && s.bn_shift != nullptr), error_code::argument,
+            "out_fused: bn_scale is set but bn_mean or bn_shift is null");
+    p.has_bias = s.bias != nullptr;
+    p.has_bn = s.bn_scale != nullptr;
+    for (auto* b : {&p.f0, &p.f1, &p.f2, &p.f3, &p.f4, &p.f5}) b->reset(n_padded);
+    for (std::size_t j = 0; j < n; ++j) {
+        p.f1[j] = s.bias ? s.bias[j] : 0.0f;
+        p.f2[j] = p.has_bn ? s.bn_mean[j] : 0.0f;
+        p.f3[j] = p.has_bn && s.bn_mean_residual ? s.bn_mean_residual[j] : 0.0f;
+        p.f4[j] = p.has_bn ? s.bn_scale[j] : 1.0f;
+        p.f5[j] = p.has_bn ? s.bn_shift[j] : 0.0f;
+        require(std::isfinite(p.f2[j]) && std::isfinite(p.f3[j]) && std::isfinite(p.f4[j]) && std::isfinite(p.f5[j]),
+                error_code::numeric, "out_fused: the BatchNorm of channel ", j, " is not finite (mean ", p.f2[j],
+                " + ", p.f3[j], ", scale ", p.f4[j], ", shift ", p.f5[j], ")");
+    }
+    require(std::isfinite(s.res_scale), error_code::numeric, "out_fused: res_scale is not finite: ", s.res_scale);
+    p.res_scale = s.res_scale;
+    p.res_zero_point = s.res_zero_point;
+    if constexpr (!std::is_same_v<T, float>) {
+        require(std::isfinite(s.out_scale) && s.out_scale > 0.0f, error_code::numeric,
+                "out_fused: out_scale must be finite and > 0, got ", s.out_scale);
+        require(s.out_min <= s.out_max && s.out_min >= std::numeric_limits<T>::min() &&
+                    s.out_max <= std::numeric_limits<T>::max(),
+                error_code::argument, "out_fused: code range [", s.out_min, ", ", s.out_max, "] is empty or outside [",
+                int(std::numeric_limits<T>::min()), ", ", int(std::numeric_limits<T>::max()), "]");
+        require(s.out_zero_point >= s.out_min && s.out_zero_point <= s.out_max, error_code::argument,
+                "out_fused: zero point ", s.out_zero_point, " outside [", s.out_min, ", ", s.out_max, "]");
+        p.inv = 1.0f / s.out_scale;
+        p.lo = static_cast<float>(s.out_min - s.out_zero_point);
+        p.hi = static_cast<float>(s.out_max - s.out_zero_point);
+        p.zero_point = s.out_zero_point;
+    }
+}
+
+/// Checks stage s for n columns and fills p (padded to n_padded). Throws: zoa::error(argument) for null pointers or
+/// wrong scale/multiplier counts.
+template <class Stage>
+void prepare_columns(const Stage& s, std::size_t n, std::size_t n_padded, prepared_columns& p) {
+    static_assert(is_q8_stage_v<Stage>, "zoa::kernels: unknown output stage");
+    if constexpr (std::is_same_v<Stage, out_i32>) {
+        require(s.c != nullptr, error_code::argument, "out_i32: output pointer is null");
+    } else if constexpr (std::is_same_v<Stage, out_dequant>) {
+        require(s.c != nullptr && s.w_scale != nullptr, error_code::argument,
+                "out_dequant: output or w_scale pointer is null");
+        check_count(s.w_scale_count, n, "out_dequant.w_scale");
+        require(std::isfinite(s.a_scale), error_code::numeric, "out_dequant: a_scale is not finite: ", s.a_scale);
+        p.f0.reset(n_padded);
+        p.f1.reset(n_padded);
+        for (std::size_t j = 0; j < n; ++j) {
+            const float ws = s.w_scale[s.w_scale_count == 1 ? 0 : j];
+            require(std::isfinite(ws), error_code::numeric, "out_dequant: w_scale[", j, "] is not finite: ", ws);
+            p.f0[j] = s.a_scale * ws;
+            p.f1[j] = s.bias ? s.bias[j] : 0.0f;
+        }
+    } else if constexpr (is_fused_stage_v<Stage>) {
+        require(s.c != nullptr && s.w_scale != nullptr, error_code::argument,
+                "out_fused: output or w_scale pointer is null");
+        check_count(s.w_scale_count, n, "out_fused.w_scale");
+        require(std::isfinite(s.a_scale), error_code::numeric, "out_fused: a_scale is not finite: ", s.a_scale);
+        prepare_fused_tail(s, n, n_padded, p);
+        for (std::size_t j = 0; j < n; ++j) {
+            const float ws = s.w_scale[s.w_scale_count == 1 ? 0 : j];
+            require(std::isfinite(ws) && std::isfinite(p.f1[j]), error_code::numeric, "out_fused: w_scale[", j,
+                    "] = ", ws, " or bias[", j, "] = ", p.f1[j], " is not finite");
+            p.f0[j] = s.a_scale * ws;
+        }
+    } else {
+        using T = std::remove_pointer_t<decltype(s.c)>;
+        require(s.c != nullptr && s.multiplier != nullptr, error_code::argument,
+                "out_requant: output or multiplier pointer is null");
+        check_count(s.multiplier_count, n, "out_requant.multiplier");
+        require(s.min <= s.max && s.min >= std::numeric_limits<T>::min() && s.max <= std::numeric_limits<T>::max(),
+                error_code::argument, "out_requant: clamp range [", s.min, ", ", s.max, "] is empty or outside [",
+                int(std::numeric_limits<T>::min()), ", ", int(std::numeric_limits<T>::max()), "]");
+        require(s.zero_point >= -(1 << 20) && s.zero_point <= (1 << 20), error_code::argument,
+                "out_requant: zero_point ", s.zero_point, " outside [-2^20, 2^20]");
+        p.f0.reset(n_padded);
+        p.i0.reset(n_padded);
+        for (std::size_t j = 0; j < n; ++j) {
+            const float mul = s.multiplier[s.multiplier_count == 1 ? 0 : j];
+            require(std::isfinite(mul), error_code::numeric, "out_requant: multiplier[", j, "] is not finite: ", mul);
+            p.f0[j] = mul;
+            p.i0[j] = s.bias ? s.bias[j] : 0;
+        }
+        p.lo = static_cast<float>(s.min - s.zero_point);
+        p.hi = static_cast<float>(s.max - s.zero_point);
+        p.zero_point = s.zero_point;
+    }
+}
+
+/// Makes v opaque to the optimizer at this point, so the operation that produced it is rounded on its own: GCC
+/// contracts a multiply followed by an add into one fused multiply-add (one rounding instead of two) even in ISO
+/// mode, which would change the bits of out_fused's chain against the layer-by-layer path (there the product is
+/// stored, i.e. rounded, before the next layer reads it). Works for float and for x86 vector registers.
+template <class V>
+inline void round_here(V& v) noexcept {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    __asm__("" : "+v"(v));
+#elif defined(__GNUC__) && defined(__aarch64__)
+    __asm__("" : "+w"(v));
+#elif defined(__GNUC__)
+    __asm__("" : "+m"(v));
+#else
+    volatile V t = v;
+    v = t;
+#endif
+}
+
+/// int32 addition with two's-complement wrap-around (no signed-overflow UB).
+inline std::int32_t wrap_add(std::int32_t a, std::int32_t b) noexcept {
+    return static_cast<std::int32_t>(static_cast<std::uint32_t>(a) + static_cast<std::uint32_t>(b));
+}
+
+/// out_fused's steps after the dequantization on one value t of column n, stored at offset off (the scalar
+/// definition the SIMD epilogues and batch_norm_act_nhwc match; t and the decoded residual are rounded on their own,
+/// see round_here).
+template <class T, class R>
+void fused_tail_scalar(const out_fused<T, R>& s, const prepared_columns& p, std::ptrdiff_t off, std::size_t n,
+                       float t) {
+    round_here(t);
+    if (p.has_bn) t = std::fma((t - p.f2[n]) - p.f3[n], p.f4[n], p.f5[n]);
+    if (s.res_f) {
+        t = t + s.res_f[off];
+    } else if (s.res_q) {
+        float r = static_cast<float>(std::int32_t{s.res_q[off]} - p.res_zero_point) * p.res_scale;
+        round_here(r);
+        t = t + r;
+    }
+    if (s.relu) t = 0.0f > t ? 0.0f : t;
+    if constexpr (std::is_same_v<T, float>) {
+        s.c[off] = t;
+    } else {
+        float v = t * p.inv;
+        v = v > p.lo ? v : p.lo;  // max, then min (t is finite here: the order is immaterial)
+        v = v < p.hi ? v : p.hi;
+        s.c[off] = static_cast<T>(static_cast<std::int32_t>(std::nearbyint(v)) + p.zero_point);
+    }
+}
+
+/// Applies the stage formula to one accumulator (the scalar definition every SIMD epilogue must match).
+template <class Stage>
+void store_scalar(const Stage& s, const prepared_columns& p, std::size_t m, std::size_t n, std::int32_t acc) {
+    const std::ptrdiff_t off = s.layout.row_offset(m) + static_cast<std::ptrdiff_t>(n) * s.layout.col_stride;
+    if constexpr (std::is_same_v<Stage, out_i32>) {
+        s.c[off] = acc;
+    } else if constexpr (std::is_same_v<Stage, out_dequant>) {
+        const float t = static_cast<float>(acc) * p.f0[n];
+        s.c[off] = t + p.f1[n];
+    } else if constexpr (is_fused_stage_v<Stage>) {
+        float t = static_cast<float>(acc) * p.f0[n];
+        if (p.has_bias) t = t + p.f1[n];
+        fused_tail_scalar(s, p, off, n, t);
+    } else {
+        using T = std::remove_pointer_t<decltype(s.c)>;
+        float v = static_cast<float>(wrap_add(acc, p.i0[n])) * p.f0[n];
+        v = v < p.lo ? p.lo : (v > p.hi ? p.hi : v);
+        s.c[off] = static_cast<T>(static_cast<std::int32_t>(std::nearbyint(v)) + p.zero_point);
+    }
+}
+
+}  // namespace detail
+}  // namespace zoa::kernels
+// ---- end zoa/kernels/output_stage.hpp
+// #include "zoa/kernels/quantize.hpp"
 // #include "zoa/kernels/statistics.hpp"
 // ---- begin zoa/kernels/statistics.hpp
 // zoa — per-feature / per-channel batch mean and unbiased variance or std (xsimd, two-pass shifted moments)
@@ -1302,6 +1693,7 @@ ZOA_DETAIL_AVX512_WARNINGS_END
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <vector>
 
 // #include "zoa/core/xsimd.hpp"
 
@@ -1415,6 +1807,129 @@ moments channel_moments(const float* x, std::size_t n, std::size_t channels, std
     return segment_moments<Arch>([=](std::size_t k) { return x + (k * channels + c) * hw; }, n, hw);
 }
 
+/// h[j] = xsimd::hadd(batch of the W lanes a[l·cw + j], l < W) for j < cw (a multiple of W), bit for bit: xsimd 8.1's
+/// reduction trees (commutative float adds, so only the pairing matters) evaluated on vectors across channels —
+///   avx512f: r_j = x_j + x_{j+8}, then the avx tree on r;   avx (avx2, fma3): t_j = x_j + x_{j+4},
+///   (t0 + t1) + (t2 + t3);   sse3 and later: (x0 + x1) + (x2 + x3);   sse2: (x0 + x2) + (x1 + x3);
+/// any other ISA: xsimd::hadd itself, channel by channel. (The NHWC statistics tests compare every ISA this build
+/// has with the NCHW kernels, which call xsimd::hadd.)
+template <class Arch>
+void lane_hadd(const float* a, std::size_t cw, float* h) noexcept {
+    using batch = xsimd::batch<float, Arch>;
+    constexpr std::size_t w = batch::size;
+    const auto x = [&](std::size_t l, std::size_t j) { return batch::load_aligned(a + l * cw + j); };
+    for (std::size_t j = 0; j < cw; j += w) {
+        batch r;
+        if constexpr (arch_at_least_v<Arch, xsimd::avx512f> && w == 16) {
+            batch t[8];
+            for (std::size_t l = 0; l < 8; ++l) t[l] = x(l, j) + x(l + 8, j);
+            const batch u0 = t[0] + t[4], u1 = t[1] + t[5], u2 = t[2] + t[6], u3 = t[3] + t[7];
+            r = (u0 + u1) + (u2 + u3);
+        } else if constexpr (arch_at_least_v<Arch, xsimd::avx> && w == 8) {
+            const batch t0 = x(0, j) + x(4, j), t1 = x(1, j) + x(5, j), t2 = x(2, j) + x(6, j), t3 = x(3, j) + x(7, j);
+            r = (t0 + t1) + (t2 + t3);
+        } else if constexpr (arch_at_least_v<Arch, xsimd::sse3> && w == 4) {
+            r = (x(0, j) + x(1, j)) + (x(2, j) + x(3, j));
+        } else if constexpr (arch_at_least_v<Arch, xsimd::sse2> && w == 4) {
+            r = (x(0, j) + x(2, j)) + (x(1, j) + x(3, j));
+        } else {
+            alignas(64) float lanes[w], out[w];
+            for (std::size_t c = 0; c < w; ++c) {
+                for (std::size_t l = 0; l < w; ++l) lanes[l] = a[l * cw + j + c];
+                out[c] = xsimd::hadd(batch::load_aligned(lanes));
+            }
+            r = batch::load_aligned(out);
+        }
+        r.store_unaligned(h + j);
+    }
+}
+
+/// channel_moments for every channel of an NHWC (channels-last) tensor x [n × hw × channels]: moments[c] is, bit for
+/// bit, channel_moments<Arch> of the NCHW transpose. Each channel's segments (its hw values per image, stride
+/// `channels`) go through exactly the arithmetic of segment_moments: W = batch<float, Arch>::size float lanes (lane
+/// = pixel index mod W) flushed to double by xsimd::hadd every flush_vectors·W pixels, the hw mod W tail added in
+/// double, per image in image order. Here the lanes of W adjacent channels are one vector across those channels:
+/// pixel-major loops over up to 256 channels at a time, their W lane accumulators (two arrays of 16 KiB) in L1.
+/// Channels past the last full group of W run segment_moments itself on a gathered copy.
+/// Threads: channel groups over ctx (bit-identical for any thread count).
+template <class Arch>
+void channel_moments_nhwc(const float* x, std::size_t n, std::size_t hw, std::size_t channels, moments* out,
+                          execution_context& ctx) {
+    using batch = xsimd::batch<float, Arch>;
+    constexpr std::size_t w = batch::size, chunk = 256 / w;  // groups of w channels per pass
+    const std::size_t nv = hw - hw % w, groups = channels / w;
+    const double count = static_cast<double>(n) * static_cast<double>(hw);
+    // acc[j] += hadd(lanes of channel j) for the cw channels of lane-major accumulators a[l·cw + j]
+    const auto flush = [](const float* a, std::size_t cw, double* acc) {
+        alignas(64) float h[chunk * w];
+        lane_hadd<Arch>(a, cw, h);
+        for (std::size_t j = 0; j < cw; ++j) acc[j] += static_cast<double>(h[j]);
+    };
+    // Σ over one image's pixels of fl(x − c) (and its square), lanes flushed per block, tail in double
+    const auto image_sums = [&](const float* img, std::size_t cw, const float* c, float* a1, float* a2, double* s1,
+                                double* s2) {
+        for (std::size_t i = 0; i < nv;) {
+            const std::size_t end = std::min(nv, i + flush_vectors * w);
+            std::fill(a1, a1 + w * cw, 0.0f);
+            if (a2) std::fill(a2, a2 + w * cw, 0.0f);
+            for (; i < end; ++i) {
+                const float* row = img + i * channels;
+                float* l1 = a1 + (i % w) * cw;
+                float* l2 = a2 ? a2 + (i % w) * cw : nullptr;
+                for (std::size_t j = 0; j < cw; j += w) {
+                    const batch d = batch::load_unaligned(row + j) - batch::load_aligned(c + j);
+                    (batch::load_aligned(l1 + j) + d).store_aligned(l1 + j);
+                    if (l2) (batch::load_aligned(l2 + j) + d * d).store_aligned(l2 + j);
+                }
+            }
+            flush(a1, cw, s1);
+            if (a2) flush(a2, cw, s2);
+        }
+        for (std::size_t i = nv; i < hw; ++i)
+            for (std::size_t j = 0; j < cw; ++j) {
+                const double d = static_cast<double>(img[i * channels + j] - c[j]);
+                s1[j] += d;
+                if (s2) s2[j] += d * d;
+            }
+    };
+    const std::size_t tasks = groups + (channels % w ? 1 : 0);
+    ctx.parallel_for(tasks, [&](std::size_t g0, std::size_t g1) {
+        alignas(64) float a1[w * chunk * w], a2[w * chunk * w], c[chunk * w];
+        double s[chunk * w], total[chunk * w], s1[chunk * w], s2[chunk * w];
+        for (std::size_t ga = g0; ga < std::min(g1, groups); ga += chunk) {
+            const std::size_t cb = ga * w, cw = (std::min({g1, groups, ga + chunk}) - ga) * w;
+            std::copy(x + cb, x + cb + cw, c);  // pass 1: shift by c₀ = each channel's first value
+            std::fill(s, s + cw, 0.0);
+            for (std::size_t k = 0; k < n; ++k) {
+                std::fill(total, total + cw, 0.0);
+                image_sums(x + k * hw * channels + cb, cw, c, a1, nullptr, total, nullptr);
+                for (std::size_t j = 0; j < cw; ++j) s[j] += total[j];
+            }
+            for (std::size_t j = 0; j < cw; ++j) {
+                moments& m = out[cb + j];
+                m.mean = static_cast<double>(c[j]) + s[j] / count;
+                m.center = static_cast<float>(m.mean);
+                m.residual = static_cast<float>(m.mean - static_cast<double>(m.center));
+                c[j] = m.center;
+            }
+            std::fill(s1, s1 + cw, 0.0);  // pass 2: shift by fl(μ)
+            std::fill(s2, s2 + cw, 0.0);
+            for (std::size_t k = 0; k < n; ++k) image_sums(x + k * hw * channels + cb, cw, c, a1, a2, s1, s2);
+            for (std::size_t j = 0; j < cw; ++j) {
+                const double m2 = s2[j] - s1[j] * s1[j] / count;
+                out[cb + j].m2 = m2 > 0.0 ? m2 : (m2 == m2 ? 0.0 : m2);
+            }
+        }
+        if (g1 > groups) {  // channels past the last full group: gathered planes through segment_moments itself
+            std::vector<float> plane(n * hw);
+            for (std::size_t ch = groups * w; ch < channels; ++ch) {
+                for (std::size_t i = 0; i < n * hw; ++i) plane[i] = x[i * channels + ch];
+                out[ch] = segment_moments<Arch>([&](std::size_t k) { return plane.data() + k * hw; }, n, hw);
+            }
+        }
+    });
+}
+
 /// Per-channel mean and unbiased variance (or std when take_sqrt) of NCHW x over (N, H, W); null outputs skipped.
 template <class Arch>
 void channel_statistics(const char* fn, const float* x, std::size_t n, std::size_t channels, std::size_t hw,
@@ -1493,6 +2008,28 @@ void channel_mean_var(const float* x, std::size_t n, std::size_t channels, std::
     detail::channel_statistics<Arch>("channel_mean_var", x, n, channels, hw, mean, var, false, ctx);
 }
 
+/// channel_mean_var of a channels-last tensor x [n × hw × channels] (NHWC): bit for bit the values channel_mean_var
+/// gives for the NCHW transpose (detail::channel_moments_nhwc). Either output may be null.
+/// Threads: channel groups over ctx (bit-identical for any thread count).
+/// Throws: zoa::error(argument) when x is null, n, channels or hw is 0, or n·hw < 2.
+template <class Arch = default_arch>
+void channel_mean_var_nhwc(const float* x, std::size_t n, std::size_t hw, std::size_t channels, float* mean,
+                           float* var, execution_context& ctx) {
+    const char* fn = "channel_mean_var_nhwc";
+    detail::require_extent(fn, "n", n);
+    detail::require_extent(fn, "channels", channels);
+    detail::require_extent(fn, "hw", hw);
+    detail::checked_mul(fn, detail::checked_mul(fn, n, channels), hw);
+    detail::check_statistics(fn, x, n * hw, channels);
+    std::vector<detail::moments> m(channels);
+    detail::channel_moments_nhwc<Arch>(x, n, hw, channels, m.data(), ctx);
+    const double count = static_cast<double>(n) * static_cast<double>(hw);
+    for (std::size_t c = 0; c < channels; ++c) {
+        if (mean) mean[c] = static_cast<float>(m[c].mean);
+        if (var) var[c] = static_cast<float>(m[c].m2 / (count - 1.0));
+    }
+}
+
 /// As channel_mean_var but writes the unbiased standard deviation std[c] = sqrt(var[c]).
 template <class Arch = default_arch>
 void channel_mean_std(const float* x, std::size_t n, std::size_t channels, std::size_t hw, float* mean, float* std,
@@ -1507,8 +2044,8 @@ namespace zoa::kernels {
 
 namespace detail {
 
-/// y[i] = fma(fl(fl(x[i] − c) − r), a, b) over one contiguous plane of len floats (explicit fma: the result does not
-/// depend on compiler contraction; xsimd emulates fma as mul+add on ISAs without FMA).
+/// y[i] = fma(fl(fl(x[i] − c) − r), a, b) over one contiguous plane of len floats (one rounding, fma_once: the result
+/// does not depend on compiler contraction; emulated as mul+add on ISAs without FMA).
 template <class Arch>
 void batch_norm_plane(const float* x, float* y, std::size_t len, float c, float r, float a, float b) noexcept {
     using batch = xsimd::batch<float, Arch>;
@@ -1516,8 +2053,14 @@ void batch_norm_plane(const float* x, float* y, std::size_t len, float c, float 
     const batch vc(c), vr(r), va(a), vb(b);
     const std::size_t nv = len - len % w;
     std::size_t i = 0;
-    for (; i < nv; i += w) xsimd::fma((batch::load_unaligned(x + i) - vc) - vr, va, vb).store_unaligned(y + i);
+    for (; i < nv; i += w) fma_once<Arch>((batch::load_unaligned(x + i) - vc) - vr, va, vb).store_unaligned(y + i);
     for (; i < len; ++i) y[i] = std::fma((x[i] - c) - r, a, b);
+}
+
+/// The BatchNorm scale a_c = fl(w_c / sqrt(var_c + eps)), in double (null weight = 1), as both modes compute it.
+inline float batch_norm_scale(const float* weight, std::size_t c, double var, float eps) noexcept {
+    const double w = weight ? static_cast<double>(weight[c]) : 1.0;
+    return static_cast<float>(w / std::sqrt(var + static_cast<double>(eps)));
 }
 
 /// Throws: zoa::error(argument) naming fn for null pointers, zero extents, n·channels·hw overflow or a bad eps.
@@ -1555,8 +2098,7 @@ void batch_norm_eval(const float* x, float* y, std::size_t n, std::size_t channe
                 running_var[c]);
     ctx.parallel_for(channels, [&](std::size_t c0, std::size_t c1) {
         for (std::size_t c = c0; c < c1; ++c) {
-            const double w = weight ? static_cast<double>(weight[c]) : 1.0;
-            const float a = static_cast<float>(w / std::sqrt(static_cast<double>(running_var[c]) + eps));
+            const float a = detail::batch_norm_scale(weight, c, static_cast<double>(running_var[c]), eps);
             const float b = bias ? bias[c] : 0.0f;
             for (std::size_t k = 0; k < n; ++k) {
                 const std::size_t off = (k * channels + c) * hw;
@@ -1591,8 +2133,7 @@ void batch_norm_batch_stats(const float* x, float* y, float* batch_mean, float* 
         for (std::size_t c = c0; c < c1; ++c) {
             const detail::moments m = detail::channel_moments<Arch>(x, n, channels, hw, c);
             const double var = m.m2 / count;
-            const double w = weight ? static_cast<double>(weight[c]) : 1.0;
-            const float a = static_cast<float>(w / std::sqrt(var + static_cast<double>(eps)));
+            const float a = detail::batch_norm_scale(weight, c, var, eps);
             const float b = bias ? bias[c] : 0.0f;
             for (std::size_t k = 0; k < n; ++k) {
                 const std::size_t off = (k * channels + c) * hw;
@@ -1603,6 +2144,117 @@ void batch_norm_batch_stats(const float* x, float* y, float* batch_mean, float* 
         }
     });
 }
+
+/// A BatchNorm as the per-channel affine map the kernels apply: y = fma(fl(x − center_c) − residual_c, scale_c, shift_c)
+/// (see batch_norm_eval / batch_norm_batch_stats for how each mode defines the four).
+struct batch_norm_affine {
+    std::vector<float> center, residual, scale, shift;  ///< channels entries each
+};
+
+/// The affine map of BatchNorm with running statistics: center = running_mean, residual = 0, scale = a_c as
+/// batch_norm_eval, shift = bias (null weight = ones, null bias = zeros).
+/// Throws: zoa::error(numeric) for a negative or NaN running_var, zoa::error(argument) for a bad eps.
+inline batch_norm_affine batch_norm_running_affine(std::size_t channels, const float* running_mean,
+                                                   const float* running_var, const float* weight, const float* bias,
+                                                   float eps) {
+    detail::require_eps("batch_norm_running_affine", eps);
+    batch_norm_affine f;
+    f.center.assign(running_mean, running_mean + channels);
+    f.residual.assign(channels, 0.0f);
+    f.scale.resize(channels);
+    f.shift.resize(channels);
+    for (std::size_t c = 0; c < channels; ++c) {
+        require(running_var[c] >= 0.0f, error_code::numeric, "batch_norm_running_affine: running_var[", c,
+                "] must be >= 0, got ", running_var[c]);
+        f.scale[c] = detail::batch_norm_scale(weight, c, static_cast<double>(running_var[c]), eps);
+        f.shift[c] = bias ? bias[c] : 0.0f;
+    }
+    return f;
+}
+
+/// The affine map of BatchNorm with the statistics of an NHWC batch x [n × hw × channels] (batch_norm_batch_stats's
+/// μ, σ² and rounding, bit for bit: detail::channel_moments_nhwc). batch_mean / batch_var (biased) are written when
+/// non-null. Throws: zoa::error(argument) for n·hw < 2 or a bad eps.
+template <class Arch = default_arch>
+batch_norm_affine batch_norm_batch_affine(const float* x, std::size_t n, std::size_t hw, std::size_t channels,
+                                          const float* weight, const float* bias, float eps, execution_context& ctx,
+                                          float* batch_mean = nullptr, float* batch_var = nullptr) {
+    const char* fn = "batch_norm_batch_affine";
+    detail::check_batch_norm(fn, x, x, n, channels, hw, eps);
+    require(n * hw >= 2, error_code::argument, fn,
+            ": batch statistics need more than 1 value per channel, got n*hw = ", n * hw);
+    std::vector<detail::moments> m(channels);
+    detail::channel_moments_nhwc<Arch>(x, n, hw, channels, m.data(), ctx);
+    const double count = static_cast<double>(n) * static_cast<double>(hw);
+    batch_norm_affine f;
+    f.center.resize(channels);
+    f.residual.resize(channels);
+    f.scale.resize(channels);
+    f.shift.resize(channels);
+    for (std::size_t c = 0; c < channels; ++c) {
+        const double var = m[c].m2 / count;
+        f.center[c] = m[c].center;
+        f.residual[c] = m[c].residual;
+        f.scale[c] = detail::batch_norm_scale(weight, c, var, eps);
+        f.shift[c] = bias ? bias[c] : 0.0f;
+        if (batch_mean) batch_mean[c] = static_cast<float>(m[c].mean);
+        if (batch_var) batch_var[c] = static_cast<float>(var);
+    }
+    return f;
+}
+
+ZOA_DETAIL_AVX512_WARNINGS_BEGIN
+
+/// Applies out_fused's steps after its dequantization (BatchNorm from the stage's bn_* arrays, residual, ReLU,
+/// quantization or float output) to float values y [rows × channels] (row-major, e.g. NHWC pixels × channels), the
+/// stage's destination and residual being row-major [rows × channels] too (stage.layout, a_scale, w_scale and bias
+/// are not used). Bit-identical to the fused GEMM epilogue on the same floats: vectors across channels, one
+/// detail::fused_tail_scalar per element of the channel tail.
+/// Threads: rows in fixed blocks over ctx (bit-identical for any thread count).
+/// Throws: as detail::prepare_fused_tail (non-finite BatchNorm constants: zoa::error(numeric)).
+template <class Arch = default_arch, class T, class R>
+void batch_norm_act_nhwc(const float* y, std::size_t rows, std::size_t channels, const out_fused<T, R>& s,
+                         execution_context& ctx) {
+    detail::require_pointer("batch_norm_act_nhwc", "y", y);
+    detail::prepared_columns p;
+    detail::prepare_fused_tail(s, channels, channels, p);
+    using fbatch = xsimd::batch<float, Arch>;
+    using ibatch = xsimd::batch<std::int32_t, Arch>;
+    constexpr std::size_t w = fbatch::size;
+    const std::size_t cv = channels - channels % w;
+    const std::size_t block = std::max<std::size_t>(1, detail::elementwise_block / channels);
+    ctx.parallel_for((rows + block - 1) / block, [&](std::size_t b0, std::size_t b1) {
+        const fbatch zero(0.0f), inv(p.inv), lo(p.lo), hi(p.hi), rs(p.res_scale);
+        const ibatch zp(p.zero_point), rz(p.res_zero_point);
+        for (std::size_t m = b0 * block; m < std::min(rows, b1 * block); ++m) {
+            const std::ptrdiff_t row = static_cast<std::ptrdiff_t>(m * channels);
+            for (std::size_t j = 0; j < cv; j += w) {
+                const std::ptrdiff_t off = row + static_cast<std::ptrdiff_t>(j);
+                fbatch t = fbatch::load_unaligned(y + off);
+                if (p.has_bn)
+                    t = detail::fma_once<Arch>((t - fbatch::load_aligned(p.f2.data() + j)) - fbatch::load_aligned(p.f3.data() + j),
+                                               fbatch::load_aligned(p.f4.data() + j), fbatch::load_aligned(p.f5.data() + j));
+                if (s.res_f) {
+                    t = t + fbatch::load_unaligned(s.res_f + off);
+                } else if (s.res_q) {
+                    auto r = (xsimd::to_float(detail::load_widen<Arch>(s.res_q + off) - rz) * rs).data;
+                    detail::round_here(r);
+                    t = t + fbatch(r);
+                }
+                if (s.relu) t = xsimd::select(zero > t, zero, t);
+                if constexpr (std::is_same_v<T, float>)
+                    t.store_unaligned(s.c + off);
+                else
+                    detail::store_narrow<Arch, T>(xsimd::nearbyint_as_int(xsimd::min(xsimd::max(t * inv, lo), hi)) + zp,
+                                                  s.c + off);
+            }
+            for (std::size_t j = cv; j < channels; ++j)
+                detail::fused_tail_scalar(s, p, row + static_cast<std::ptrdiff_t>(j), j, y[row + static_cast<std::ptrdiff_t>(j)]);
+        }
+    });
+}
+
+ZOA_DETAIL_AVX512_WARNINGS_END
 
 }  // namespace zoa::kernels
 // ---- end zoa/kernels/batch_norm.hpp
@@ -1634,191 +2286,6 @@ void batch_norm_batch_stats(const float* x, float* y, float* batch_mean, float* 
 // #include "zoa/core/error.hpp"
 // #include "zoa/core/execution.hpp"
 // #include "zoa/kernels/output_stage.hpp"
-// ---- begin zoa/kernels/output_stage.hpp
-// zoa — fused GEMM output stages (raw int32, dequantize to fp32, requantize to 8 bits) and output layouts
-
-#include <cmath>
-#include <cstddef>
-#include <cstdint>
-#include <limits>
-#include <type_traits>
-
-// #include "zoa/core/aligned_buffer.hpp"
-// #include "zoa/core/error.hpp"
-
-namespace zoa::kernels {
-
-/// Where output element (m, n) of an M x N result is written:
-///   c + (m / group_rows) * group_stride + (m % group_rows) * row_stride + n * col_stride
-/// (group_rows == 0 means one group: c + m * row_stride + n * col_stride).
-/// row_major(ldc) is the usual C[m*ldc + n]; conv2d uses groups (one per image) with col_stride = pixels
-/// to write NCHW directly.
-struct out_layout {
-    std::ptrdiff_t row_stride = 0;    ///< elements between consecutive rows of a group
-    std::ptrdiff_t col_stride = 1;    ///< elements between consecutive columns
-    std::size_t group_rows = 0;       ///< rows per group (0 = a single group)
-    std::ptrdiff_t group_stride = 0;  ///< elements between consecutive groups
-
-    /// Offset of the first element of row m.
-    std::ptrdiff_t row_offset(std::size_t m) const noexcept {
-        if (group_rows == 0) return static_cast<std::ptrdiff_t>(m) * row_stride;
-        return static_cast<std::ptrdiff_t>(m / group_rows) * group_stride +
-               static_cast<std::ptrdiff_t>(m % group_rows) * row_stride;
-    }
-};
-
-/// C[m*ldc + n].
-inline out_layout row_major(std::ptrdiff_t ldc) noexcept { return out_layout{ldc, 1, 0, 0}; }
-
-/// Raw accumulators: C[m,n] = acc[m,n] = sum_k (a[m,k] - za) * (w[n,k] - zw[n])  (exact int32).
-struct out_i32 {
-    /// destination
-    std::int32_t* c = nullptr;
-    /// where C[m, n] goes
-    out_layout layout{};
-};
-
-/// Dequantize: C[m,n] = float(acc[m,n]) * s[n] + bias[n], with s[n] = a_scale * w_scale[n] rounded to float
-/// first (w_scale has 1 entry = per tensor, or N = per output channel / per row block expanded by the caller);
-/// bias may be null (then the "+ bias[n]" is omitted). Float results may differ from the reference by the
-/// rounding of a fused multiply-add when the compiler contracts (tests use a 1e-6 relative tolerance).
-struct out_dequant {
-    /// destination
-    float* c = nullptr;
-    /// where C[m, n] goes
-    out_layout layout{};
-    float a_scale = 1.0f;            ///< activation scale
-    const float* w_scale = nullptr;  ///< weight scales (1 or N)
-    std::size_t w_scale_count = 0;   ///< entries of w_scale
-    /// N float biases or null
-    const float* bias = nullptr;
-};
-
-/// Requantize to 8 bits (XNNPACK "fp32" requantization, round half to even):
-///   v = float(acc[m,n] + bias[n]) * multiplier[n]         (int32 add wraps; one float rounding each step)
-///   C[m,n] = nearbyint(clamp(v, min - zero_point, max - zero_point)) + zero_point
-/// nearbyint rounds half to even (default FP environment). Typically multiplier[n] = a_scale*w_scale[n]/out_scale
-/// and bias[n] = nearbyint(float_bias[n] / (a_scale*w_scale[n])). bias may be null; multiplier has 1 or N
-/// entries; [min, max] must lie inside T's range.
-template <class T>
-struct out_requant {
-    static_assert(std::is_same_v<T, std::int8_t> || std::is_same_v<T, std::uint8_t>,
-                  "zoa::kernels::out_requant: T must be int8_t or uint8_t");
-    /// destination
-    T* c = nullptr;
-    /// where C[m, n] goes
-    out_layout layout{};
-    const float* multiplier = nullptr;                 ///< 1 or N multipliers
-    std::size_t multiplier_count = 0;                  ///< entries of multiplier
-    const std::int32_t* bias = nullptr;                ///< N int32 biases or null
-    std::int32_t zero_point = 0;                       ///< output zero point
-    std::int32_t min = std::numeric_limits<T>::min();  ///< output clamp, inside T's range
-    std::int32_t max = std::numeric_limits<T>::max();  ///< output clamp, inside T's range
-};
-
-/// Float GEMM output: C[m,n] = (sum_k a[m,k] * w[n,k]) + bias[n] (bias may be null).
-struct out_f32 {
-    /// destination
-    float* c = nullptr;
-    /// where C[m, n] goes
-    out_layout layout{};
-    /// N float biases or null
-    const float* bias = nullptr;
-};
-
-/// True for the output stages gemm_q8 accepts (out_i32, out_dequant, out_requant<int8_t / uint8_t>).
-template <class S>
-inline constexpr bool is_q8_stage_v = std::is_same_v<S, out_i32> || std::is_same_v<S, out_dequant> ||
-                                      std::is_same_v<S, out_requant<std::int8_t>> ||
-                                      std::is_same_v<S, out_requant<std::uint8_t>>;
-
-namespace detail {
-
-/// Per-call, per-column constants of a stage, padded with zeros to a multiple of the column tile so SIMD
-/// epilogues can load whole vectors: dequant -> f0 = s[n], f1 = bias[n]; requant -> f0 = multiplier[n],
-/// i0 = bias[n]. Built once per GEMM call (O(N)).
-struct prepared_columns {
-    aligned_buffer<float> f0, f1;
-    aligned_buffer<std::int32_t> i0;
-    float lo = 0, hi = 0;  // requant clamp bounds min - zp, max - zp (exact in float: |.| < 2^24)
-    std::int32_t zero_point = 0;
-};
-
-/// Throws: zoa::error(argument) unless count is 1 or n.
-inline void check_count(std::size_t count, std::size_t n, const char* what) {
-    require(count == 1 || count == n, error_code::argument, what, ": expected 1 or N = ", n, " entries, got ",
-            count);
-}
-
-/// Checks stage s for n columns and fills p (padded to n_padded). Throws: zoa::error(argument) for null pointers or
-/// wrong scale/multiplier counts.
-template <class Stage>
-void prepare_columns(const Stage& s, std::size_t n, std::size_t n_padded, prepared_columns& p) {
-    static_assert(is_q8_stage_v<Stage>, "zoa::kernels: unknown output stage");
-    if constexpr (std::is_same_v<Stage, out_i32>) {
-        require(s.c != nullptr, error_code::argument, "out_i32: output pointer is null");
-    } else if constexpr (std::is_same_v<Stage, out_dequant>) {
-        require(s.c != nullptr && s.w_scale != nullptr, error_code::argument,
-                "out_dequant: output or w_scale pointer is null");
-        check_count(s.w_scale_count, n, "out_dequant.w_scale");
-        require(std::isfinite(s.a_scale), error_code::numeric, "out_dequant: a_scale is not finite: ", s.a_scale);
-        p.f0.reset(n_padded);
-        p.f1.reset(n_padded);
-        for (std::size_t j = 0; j < n; ++j) {
-            const float ws = s.w_scale[s.w_scale_count == 1 ? 0 : j];
-            require(std::isfinite(ws), error_code::numeric, "out_dequant: w_scale[", j, "] is not finite: ", ws);
-            p.f0[j] = s.a_scale * ws;
-            p.f1[j] = s.bias ? s.bias[j] : 0.0f;
-        }
-    } else {
-        using T = std::remove_pointer_t<decltype(s.c)>;
-        require(s.c != nullptr && s.multiplier != nullptr, error_code::argument,
-                "out_requant: output or multiplier pointer is null");
-        check_count(s.multiplier_count, n, "out_requant.multiplier");
-        require(s.min <= s.max && s.min >= std::numeric_limits<T>::min() && s.max <= std::numeric_limits<T>::max(),
-                error_code::argument, "out_requant: clamp range [", s.min, ", ", s.max, "] is empty or outside [",
-                int(std::numeric_limits<T>::min()), ", ", int(std::numeric_limits<T>::max()), "]");
-        require(s.zero_point >= -(1 << 20) && s.zero_point <= (1 << 20), error_code::argument,
-                "out_requant: zero_point ", s.zero_point, " outside [-2^20, 2^20]");
-        p.f0.reset(n_padded);
-        p.i0.reset(n_padded);
-        for (std::size_t j = 0; j < n; ++j) {
-            const float mul = s.multiplier[s.multiplier_count == 1 ? 0 : j];
-            require(std::isfinite(mul), error_code::numeric, "out_requant: multiplier[", j, "] is not finite: ", mul);
-            p.f0[j] = mul;
-            p.i0[j] = s.bias ? s.bias[j] : 0;
-        }
-        p.lo = static_cast<float>(s.min - s.zero_point);
-        p.hi = static_cast<float>(s.max - s.zero_point);
-        p.zero_point = s.zero_point;
-    }
-}
-
-/// int32 addition with two's-complement wrap-around (no signed-overflow UB).
-inline std::int32_t wrap_add(std::int32_t a, std::int32_t b) noexcept {
-    return static_cast<std::int32_t>(static_cast<std::uint32_t>(a) + static_cast<std::uint32_t>(b));
-}
-
-/// Applies the stage formula to one accumulator (the scalar definition every SIMD epilogue must match).
-template <class Stage>
-void store_scalar(const Stage& s, const prepared_columns& p, std::size_t m, std::size_t n, std::int32_t acc) {
-    const std::ptrdiff_t off = s.layout.row_offset(m) + static_cast<std::ptrdiff_t>(n) * s.layout.col_stride;
-    if constexpr (std::is_same_v<Stage, out_i32>) {
-        s.c[off] = acc;
-    } else if constexpr (std::is_same_v<Stage, out_dequant>) {
-        const float t = static_cast<float>(acc) * p.f0[n];
-        s.c[off] = t + p.f1[n];
-    } else {
-        using T = std::remove_pointer_t<decltype(s.c)>;
-        float v = static_cast<float>(wrap_add(acc, p.i0[n])) * p.f0[n];
-        v = v < p.lo ? p.lo : (v > p.hi ? p.hi : v);
-        s.c[off] = static_cast<T>(static_cast<std::int32_t>(std::nearbyint(v)) + p.zero_point);
-    }
-}
-
-}  // namespace detail
-}  // namespace zoa::kernels
-// ---- end zoa/kernels/output_stage.hpp
 // #include "zoa/kernels/pack_f32.hpp"
 // ---- begin zoa/kernels/pack_f32.hpp
 // zoa — packing of fp32 GEMM weights into panels of 2 SIMD vectors (once at load)
@@ -2087,6 +2554,7 @@ void gemm_f32(const float* a, std::size_t m, std::ptrdiff_t lda, const packed_f3
 // #include "zoa/core/arch.hpp"
 // #include "zoa/core/error.hpp"
 // #include "zoa/core/execution.hpp"
+// #include "zoa/kernels/detail/avx512_warnings.hpp"
 // #include "zoa/kernels/operand_range.hpp"
 // ---- begin zoa/kernels/operand_range.hpp
 // zoa — compile-time value ranges of quantized GEMM operands and the exact kernel path they select
@@ -2900,6 +3368,52 @@ inline std::int64_t convert_u8(const T* src, std::size_t len, std::uint8_t shift
     return total;
 }
 
+/// dst[i] = src[i] + shift (as uint8, wrapping), i < len: the byte layout's a_u without any bookkeeping.
+template <class T>
+inline void copy_shift_u8(const T* src, std::size_t len, std::uint8_t shift, std::uint8_t* dst) noexcept {
+    if (shift == 0) {
+        std::memcpy(dst, src, len);
+        return;
+    }
+    const __m256i vs = _mm256_set1_epi8(static_cast<char>(shift));
+    std::size_t i = 0;
+    for (; i + 32 <= len; i += 32)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i),
+                            _mm256_add_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i)), vs));
+    for (; i < len; ++i) dst[i] = static_cast<std::uint8_t>(src[i] + shift);
+}
+
+/// Σ d[i] over len unsigned bytes, and their unsigned minimum / maximum (umin, umax).
+inline std::int64_t sum_bounds_u8(const std::uint8_t* d, std::size_t len, int& umin, int& umax) noexcept {
+    const __m256i zero = _mm256_setzero_si256();
+    __m256i sum = zero, vmin = _mm256_set1_epi8(-1), vmax = zero;
+    std::size_t i = 0;
+    for (; i + 32 <= len; i += 32) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(d + i));
+        vmin = _mm256_min_epu8(vmin, v);
+        vmax = _mm256_max_epu8(vmax, v);
+        sum = _mm256_add_epi64(sum, _mm256_sad_epu8(v, zero));
+    }
+    // fold 32 lanes to 1: min/max over byte halves, then the 16-bit minpos trick for the minimum
+    __m128i mn = _mm_min_epu8(_mm256_castsi256_si128(vmin), _mm256_extracti128_si256(vmin, 1));
+    __m128i mx = _mm_max_epu8(_mm256_castsi256_si128(vmax), _mm256_extracti128_si256(vmax, 1));
+    mn = _mm_min_epu8(mn, _mm_srli_epi16(mn, 8));
+    mx = _mm_max_epu8(mx, _mm_srli_epi16(mx, 8));
+    const __m128i lowbytes = _mm_set1_epi16(0x00FF);
+    umin = _mm_cvtsi128_si32(_mm_minpos_epu16(_mm_and_si128(mn, lowbytes))) & 0xFFFF;
+    umax = 255 - (_mm_cvtsi128_si32(_mm_minpos_epu16(_mm_andnot_si128(mx, lowbytes))) & 0xFFFF);
+    alignas(32) std::int64_t s4[4];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(s4), sum);
+    std::int64_t total = s4[0] + s4[1] + s4[2] + s4[3];
+    for (; i < len; ++i) {
+        const int v = d[i];
+        umin = v < umin ? v : umin;
+        umax = v > umax ? v : umax;
+        total += v;
+    }
+    return total;
+}
+
 /// dst[i] = int16(src[i] - zero_point), i < len; tracks min/max of src.
 template <class T>
 inline void convert_s16(const T* src, std::size_t len, std::int32_t zero_point, std::int16_t* dst, int& mn,
@@ -2966,10 +3480,84 @@ inline void transpose_4x8(const __m256i (&r)[4], __m256i (&u)[4]) noexcept {
 /// Layouts: row-major tiles are stored with vector stores; column-major tiles whose 4 rows are adjacent in memory
 /// (conv2d's NCHW output: row_stride 1 inside one image) are transposed in registers and stored as 4-element runs;
 /// anything else goes through a scalar scatter.
+/// True when this translation unit has FMA (-mfma; every AVX2 CPU has it): the vector out_fused epilogue needs it
+/// for the BatchNorm step (without it the fused stage runs per element, with std::fma).
+inline constexpr bool fma_compiled =
+#if defined(__FMA__)
+    true;
+#else
+    false;
+#endif
+
+#if defined(__FMA__)
+/// out_fused on 8 accumulator lanes (columns n..n+7 of one row whose residual, if any, starts at res_off): the chain
+/// of detail::store_scalar, lane by lane the same float operations. Returns the codes as int32 lanes (T integer) or
+/// the float bit patterns (T = float).
+template <class T, class R>
+inline __m256i fused_lanes(const out_fused<T, R>& s, const zoa::kernels::detail::prepared_columns& p, __m256i acc,
+                           std::size_t n, std::ptrdiff_t res_off) noexcept {
+    __m256 t = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), _mm256_load_ps(p.f0.data() + n));
+    if (p.has_bias) t = _mm256_add_ps(t, _mm256_load_ps(p.f1.data() + n));
+    zoa::kernels::detail::round_here(t);
+    if (p.has_bn)
+        t = _mm256_fmadd_ps(_mm256_sub_ps(_mm256_sub_ps(t, _mm256_load_ps(p.f2.data() + n)), _mm256_load_ps(p.f3.data() + n)),
+                            _mm256_load_ps(p.f4.data() + n), _mm256_load_ps(p.f5.data() + n));
+    if (s.res_f) {
+        t = _mm256_add_ps(t, _mm256_loadu_ps(s.res_f + res_off));
+    } else if (s.res_q) {
+        const __m128i q8 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(s.res_q + res_off));
+        const __m256i q = std::is_same_v<R, std::int8_t> ? _mm256_cvtepi8_epi32(q8) : _mm256_cvtepu8_epi32(q8);
+        __m256 r = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(q, _mm256_set1_epi32(p.res_zero_point))),
+                                 _mm256_set1_ps(p.res_scale));
+        zoa::kernels::detail::round_here(r);
+        t = _mm256_add_ps(t, r);
+    }
+    if (s.relu) t = _mm256_blendv_ps(t, _mm256_setzero_ps(), _mm256_cmp_ps(_mm256_setzero_ps(), t, _CMP_GT_OQ));
+    if constexpr (std::is_same_v<T, float>) {
+        return _mm256_castps_si256(t);
+    } else {
+        __m256 v = _mm256_mul_ps(t, _mm256_set1_ps(p.inv));
+        v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(p.lo)), _mm256_set1_ps(p.hi));
+        return _mm256_add_epi32(_mm256_cvtps_epi32(v), _mm256_set1_epi32(p.zero_point));  // MXCSR: half to even
+    }
+}
+#endif
+
 template <class Stage>
 inline void store_tile(const Stage& s, const zoa::kernels::detail::prepared_columns& p, const tile_4x16& t,
                        std::size_t m0, std::size_t n0, std::size_t rows, std::size_t cols) noexcept {
     using T = std::remove_pointer_t<decltype(s.c)>;
+    if constexpr (is_fused_stage_v<Stage>) {
+        // full row-major tiles on vectors (the residual sits at the output's positions), anything else per element
+        const out_layout& lay = s.layout;
+#if defined(__FMA__)
+        if (rows == 4 && cols == 16 && lay.col_stride == 1) {
+            for (std::size_t r = 0; r < 4; ++r) {
+                const std::ptrdiff_t off = lay.row_offset(m0 + r) + static_cast<std::ptrdiff_t>(n0);
+                const __m256i lo = fused_lanes(s, p, t.v[r][0], n0, off), hi = fused_lanes(s, p, t.v[r][1], n0 + 8, off + 8);
+                T* dst = s.c + off;
+                if constexpr (std::is_same_v<T, float>) {
+                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), lo);
+                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 8), hi);
+                } else {
+                    const __m256i w16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(lo, hi), 0xD8);
+                    const __m128i a = _mm256_castsi256_si128(w16), b = _mm256_extracti128_si256(w16, 1);
+                    const __m128i bytes = std::is_same_v<T, std::int8_t> ? _mm_packs_epi16(a, b) : _mm_packus_epi16(a, b);
+                    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), bytes);
+                }
+            }
+            return;
+        }
+#endif
+        alignas(32) std::int32_t acc[4][16];
+        for (int r = 0; r < 4; ++r) {
+            _mm256_store_si256(reinterpret_cast<__m256i*>(acc[r]), t.v[r][0]);
+            _mm256_store_si256(reinterpret_cast<__m256i*>(acc[r] + 8), t.v[r][1]);
+        }
+        for (std::size_t r = 0; r < rows; ++r)
+            for (std::size_t c = 0; c < cols; ++c) zoa::kernels::detail::store_scalar(s, p, m0 + r, n0 + c, acc[r][c]);
+        return;
+    } else {
     // 1. the stage formula on all 64 lanes, as int32 (i32/requant codes) or float bit patterns (dequant)
     __m256i v[2][4];
     if constexpr (std::is_same_v<Stage, out_i32>) {
@@ -3048,6 +3636,7 @@ inline void store_tile(const Stage& s, const zoa::kernels::detail::prepared_colu
             else dst = static_cast<T>(tmp[r][c]);
         }
     }
+    }
 }
 
 }  // namespace zoa::kernels::x86
@@ -3076,13 +3665,12 @@ inline constexpr bool vnni512_compiled = true;
 /// zmm). For P panels b[0..P) and 8 rows of packed A (row stride kp):
 ///   acc[r][p·16 + c] = Σ_k a[r][k]·b_p(k, c)  (vpdpbusd: four u8 × s8 products per int32 lane, wrapping int32),
 /// the same integers as kernel_dpbusd (integer sums are exact, only the instruction width differs).
-/// Results: t[2p] = rows 0-3 of panel p, t[2p + 1] = rows 4-7, as the 256-bit tiles store_tile takes.
+/// Results: c[r][p] = row r of panel p (16 int32 lanes).
 /// Requires: a holds 8 rows of kp bytes (kp a multiple of 4); every panel holds kp·16 bytes.
 template <int P>
-inline void kernel_vnni512_8x16p(const std::uint8_t* a, const std::int8_t* const (&b)[P], std::size_t kp,
-                                 tile_4x16 (&t)[2 * P]) noexcept {
+inline void kernel_vnni512_8x16p_zmm(const std::uint8_t* a, const std::int8_t* const (&b)[P], std::size_t kp,
+                                     __m512i (&c)[8][P]) noexcept {
     static_assert(P == 1 || P == 2, "zoa: kernel_vnni512_8x16p: 1 or 2 panels");
-    __m512i c[8][P];
 #pragma GCC unroll 8
     for (int r = 0; r < 8; ++r)
 #pragma GCC unroll 2
@@ -3101,6 +3689,14 @@ inline void kernel_vnni512_8x16p(const std::uint8_t* a, const std::int8_t* const
             for (int p = 0; p < P; ++p) c[r][p] = _mm512_dpbusd_epi32(c[r][p], xv, bv[p]);
         }
     }
+}
+
+/// kernel_vnni512_8x16p_zmm with the results as the 256-bit tiles store_tile takes.
+template <int P>
+inline void kernel_vnni512_8x16p(const std::uint8_t* a, const std::int8_t* const (&b)[P], std::size_t kp,
+                                 tile_4x16 (&t)[2 * P]) noexcept {
+    __m512i c[8][P];
+    kernel_vnni512_8x16p_zmm<P>(a, b, kp, c);
 #pragma GCC unroll 2
     for (int p = 0; p < P; ++p)
 #pragma GCC unroll 8
@@ -3125,6 +3721,136 @@ inline constexpr bool vnni512_compiled = false;
 
 #endif
 // ---- end zoa/kernels/x86/gemm_q8_avx512.hpp
+// #include "zoa/kernels/x86/store_avx512.hpp"
+// ---- begin zoa/kernels/x86/store_avx512.hpp
+// zoa — AVX-512 output stages for gemm_q8: rows of 16 corrected int32 accumulators through any stage, stored to a
+// row-major destination with one vector store per row (the AMX epilogue)
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+// #include "zoa/kernels/detail/avx512_warnings.hpp"
+// #include "zoa/kernels/output_stage.hpp"
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__FMA__)
+#include <immintrin.h>
+
+ZOA_DETAIL_AVX512_WARNINGS_BEGIN
+
+namespace zoa::kernels::x86 {
+
+/// True when this translation unit has the 512-bit epilogue.
+inline constexpr bool store512_compiled = true;
+
+/// The output stage for the 16 columns n0..n0+15 (all valid) of a row-major destination (layout.col_stride == 1):
+/// the per-column constants are loaded once into registers, then row(v, m) applies the stage to the corrected
+/// accumulators v of row m and stores them at s.c + layout.row_offset(m) + n0. The formulas and their order are those
+/// of detail::store_scalar (and of store_tile), so the results are the same bits.
+template <class Stage>
+class store_panel16 {
+public:
+    store_panel16(const Stage& s, const zoa::kernels::detail::prepared_columns& p, std::size_t n0) noexcept
+        : s_(s), n0_(n0) {
+        if constexpr (std::is_same_v<Stage, out_dequant>) {
+            f0_ = _mm512_load_ps(p.f0.data() + n0);
+            f1_ = _mm512_load_ps(p.f1.data() + n0);
+        } else if constexpr (is_fused_stage_v<Stage>) {
+            f0_ = _mm512_load_ps(p.f0.data() + n0);
+            f1_ = _mm512_load_ps(p.f1.data() + n0);
+            f2_ = _mm512_load_ps(p.f2.data() + n0);
+            f3_ = _mm512_load_ps(p.f3.data() + n0);
+            f4_ = _mm512_load_ps(p.f4.data() + n0);
+            f5_ = _mm512_load_ps(p.f5.data() + n0);
+            has_bias_ = p.has_bias;
+            has_bn_ = p.has_bn;
+            has_mres_ = s.bn_mean_residual != nullptr;
+            rs_ = _mm512_set1_ps(p.res_scale);
+            rz_ = _mm512_set1_epi32(p.res_zero_point);
+            inv_ = _mm512_set1_ps(p.inv);
+        } else if constexpr (!std::is_same_v<Stage, out_i32>) {  // out_requant<T>
+            f0_ = _mm512_load_ps(p.f0.data() + n0);
+            i0_ = _mm512_load_si512(p.i0.data() + n0);
+        }
+        lo_ = _mm512_set1_ps(p.lo);
+        hi_ = _mm512_set1_ps(p.hi);
+        zp_ = _mm512_set1_epi32(p.zero_point);
+    }
+
+    void row(__m512i v, std::size_t m) const noexcept {
+        using T = std::remove_pointer_t<decltype(s_.c)>;
+        const std::ptrdiff_t off = s_.layout.row_offset(m) + static_cast<std::ptrdiff_t>(n0_);
+        T* dst = s_.c + off;
+        if constexpr (std::is_same_v<Stage, out_i32>) {
+            _mm512_storeu_si512(static_cast<void*>(dst), v);
+        } else if constexpr (std::is_same_v<Stage, out_dequant>) {
+            _mm512_storeu_ps(dst, _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(v), f0_), f1_));
+        } else {
+            __m512i q;
+            if constexpr (is_fused_stage_v<Stage>) {
+                using R = std::remove_const_t<std::remove_pointer_t<decltype(s_.res_q)>>;
+                __m512 t = _mm512_mul_ps(_mm512_cvtepi32_ps(v), f0_);
+                if (has_bias_) t = _mm512_add_ps(t, f1_);
+                zoa::kernels::detail::round_here(t);
+                if (has_bn_) {
+                    t = _mm512_sub_ps(t, f2_);
+                    if (has_mres_) t = _mm512_sub_ps(t, f3_);  // (t − mean) − 0 = t − mean: skipped when absent
+                    t = _mm512_fmadd_ps(t, f4_, f5_);
+                }
+                if (s_.res_f) {
+                    t = _mm512_add_ps(t, _mm512_loadu_ps(s_.res_f + off));
+                } else if (s_.res_q) {
+                    const __m128i q8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s_.res_q + off));
+                    const __m512i r = std::is_same_v<R, std::int8_t> ? _mm512_cvtepi8_epi32(q8) : _mm512_cvtepu8_epi32(q8);
+                    __m512 d = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(r, rz_)), rs_);
+                    zoa::kernels::detail::round_here(d);
+                    t = _mm512_add_ps(t, d);
+                }
+                if (s_.relu) t = _mm512_mask_mov_ps(t, _mm512_cmp_ps_mask(_mm512_setzero_ps(), t, _CMP_GT_OQ),
+                                                    _mm512_setzero_ps());  // (0 > t) ? 0 : t
+                if constexpr (std::is_same_v<T, float>) {
+                    _mm512_storeu_ps(dst, t);
+                    return;
+                } else {
+                    const __m512 f = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(t, inv_), lo_), hi_);
+                    q = _mm512_add_epi32(_mm512_cvtps_epi32(f), zp_);  // MXCSR: half to even
+                }
+            } else {  // out_requant<T>
+                __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(v, i0_)), f0_);
+                f = _mm512_max_ps(_mm512_min_ps(f, hi_), lo_);
+                q = _mm512_add_epi32(_mm512_cvtps_epi32(f), zp_);
+            }
+            if constexpr (!std::is_same_v<T, float>) {
+                // the codes lie inside T's range, so the saturating narrowing is exact
+                const __m128i b = std::is_same_v<T, std::int8_t> ? _mm512_cvtsepi32_epi8(q) : _mm512_cvtusepi32_epi8(q);
+                _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), b);
+            }
+        }
+    }
+
+private:
+    const Stage& s_;
+    std::size_t n0_;
+    __m512 f0_{}, f1_{}, f2_{}, f3_{}, f4_{}, f5_{}, rs_{}, inv_{}, lo_{}, hi_{};
+    __m512i i0_{}, rz_{}, zp_{};
+    bool has_bias_ = false, has_bn_ = false, has_mres_ = false;
+};
+
+}  // namespace zoa::kernels::x86
+
+ZOA_DETAIL_AVX512_WARNINGS_END
+
+#else
+
+namespace zoa::kernels::x86 {
+/// False: no 512-bit epilogue in this translation unit.
+inline constexpr bool store512_compiled = false;
+}  // namespace zoa::kernels::x86
+
+#endif
+// ---- end zoa/kernels/x86/store_avx512.hpp
+
+ZOA_DETAIL_AVX512_WARNINGS_BEGIN
 
 namespace zoa::kernels {
 
@@ -3178,8 +3904,16 @@ std::int64_t convert_row(const T* src, std::size_t len, std::int32_t za, void* d
     return sum;
 }
 
+/// Throws zoa::error(numeric) naming row m and the bounds [mn, mx] of its codes.
+template <class Plan>
+[[noreturn]] void fail_row_range(std::size_t m, int mn, int mx) {
+    fail(error_code::numeric, "gemm_q8: activation row ", m, " has codes in [", mn, ", ", mx, "], outside the range [",
+         Plan::a_min, ", ", Plan::a_max, "]");
+}
+
 /// Packs rows [m0, m0 + rows) of the source into dst (row-major, kp elements per row, rows rounded up to 4 with
 /// zero rows). maddubs path: uint8 a + a_shift and row_sums[r] = sum_k (a + a_shift); int16 path: a - za.
+/// A source segment with a null pointer stands for `len` codes equal to za (implicit zero padding of a conv).
 /// Throws: zoa::error(numeric) when a code lies outside ARange.
 template <class Plan, class Arch, class Source>
 void pack_a(const Source& src, std::size_t m0, std::size_t rows, std::size_t k, std::size_t kp, std::int32_t za,
@@ -3190,15 +3924,45 @@ void pack_a(const Source& src, std::size_t m0, std::size_t rows, std::size_t k, 
         std::uint8_t* d = dst + r * kp * elem;
         std::int64_t sum = 0;
         if (r < rows) {
-            int mn = Plan::a_max, mx = Plan::a_min;
             std::size_t off = 0;
-            src.for_each_segment(m0 + r, [&](const auto* p, std::size_t len) {
-                sum += convert_row<Plan, Arch>(p, len, za, d + off * elem, mn, mx);
-                off += len;
-            });
-            if (mn < Plan::a_min || mx > Plan::a_max)
-                fail(error_code::numeric, "gemm_q8: activation row ", m0 + r, " has codes in [", mn, ", ", mx,
-                     "], outside the range [", Plan::a_min, ", ", Plan::a_max, "]");
+            if constexpr (Plan::bytes && has_avx2_v<Arch>) {
+#if defined(__AVX2__)
+                // AVX2 byte layout: copy the segments shifted to unsigned, then one pass over the packed row for its
+                // sum and its unsigned bounds. A signed code outside ARange lands above a_umax after the shift.
+                const auto fill = static_cast<std::uint8_t>(za + Plan::a_shift);
+                src.for_each_segment(m0 + r, [&](const auto* p, std::size_t len) {
+                    if (p) x86::copy_shift_u8(p, len, static_cast<std::uint8_t>(Plan::a_shift), d + off);
+                    else std::memset(d + off, fill, len);
+                    off += len;
+                });
+                int umin = 0, umax = 0;
+                sum = x86::sum_bounds_u8(d, k, umin, umax);
+                if (umin < Plan::a_min + Plan::a_shift || umax > Plan::a_max + Plan::a_shift) {
+                    int mn = Plan::a_max, mx = Plan::a_min;  // the bounds in code units, for the message
+                    src.for_each_segment(m0 + r, [&](const auto* p, std::size_t len) {
+                        for (std::size_t i = 0; p && i < len; ++i) {
+                            mn = std::min<int>(mn, p[i]);
+                            mx = std::max<int>(mx, p[i]);
+                        }
+                    });
+                    fail_row_range<Plan>(m0 + r, mn, mx);
+                }
+#endif
+            } else {
+                int mn = Plan::a_max, mx = Plan::a_min;
+                src.for_each_segment(m0 + r, [&](const auto* p, std::size_t len) {
+                    if (p) {
+                        sum += convert_row<Plan, Arch>(p, len, za, d + off * elem, mn, mx);
+                    } else if constexpr (Plan::bytes) {
+                        std::memset(d + off, static_cast<std::uint8_t>(za + Plan::a_shift), len);
+                        sum += static_cast<std::int64_t>(len) * (za + Plan::a_shift);
+                    } else {
+                        std::memset(d + off * elem, 0, len * elem);  // a - za = 0
+                    }
+                    off += len;
+                });
+                if (mn < Plan::a_min || mx > Plan::a_max) fail_row_range<Plan>(m0 + r, mn, mx);
+            }
             std::memset(d + k * elem, 0, (kp - k) * elem);
         } else {
             std::memset(d, 0, kp * elem);
@@ -3270,7 +4034,10 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
     std::size_t mb = (192 * 1024) / (ka * elem) / 8 * 8;
     mb = mb < 8 ? 8 : (mb > 256 ? 256 : mb);
     if (amx) mb = std::max<std::size_t>(32, mb / 32 * 32);
-    const bool split_n = threads > 1 && row_blocks < 4 * threads && panels >= 2 * threads;
+    // Threads split the rows (each packs its own rows of A and reads every panel of W), or, when the weights are
+    // more than twice the size of A (late ResNet stages, batch 1), the column panels (each thread packs all of A and
+    // reads only its share of W).
+    const bool split_n = threads > 1 && panels >= 2 * threads && (row_blocks < 4 * threads || n > 2 * m);
 
     // One 4 x 16 output tile: rows r0 + i.. (packed A at a_blk), panel p.
     auto tile = [&](const std::uint8_t* a_blk, const std::int32_t* row_sums, std::size_t r0, std::size_t i,
@@ -3319,9 +4086,31 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
         [[maybe_unused]] constexpr int P = decltype(panels_tag)::value;  // used only with 512-bit VNNI
 #if defined(__AVX2__) && defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512VL__)
         if constexpr (plan::vnni && has_avx2_v<Arch>) {
-            x86::tile_4x16 t[2 * P];
             const std::int8_t* b[P];
             for (int j = 0; j < P; ++j) b[j] = w.panel_s8(p + static_cast<std::size_t>(j));
+            if constexpr (x86::store512_compiled) {
+                // row-major destination, full panels: the zmm accumulators straight into the 512-bit epilogue
+                const std::size_t last = (p + static_cast<std::size_t>(P)) * 16;
+                if (stage.layout.col_stride == 1 && last <= n) {
+                    __m512i c[8][P];
+                    x86::kernel_vnni512_8x16p_zmm<P>(a_blk + i * kp, b, kp, c);
+                    const std::size_t nr = std::min<std::size_t>(8, rows - i);
+                    for (int j = 0; j < P; ++j) {
+                        const std::size_t n0 = (p + static_cast<std::size_t>(j)) * 16;
+                        const __m512i col = _mm512_load_si512(col_term.data() + n0);
+                        const __m512i zw = _mm512_load_si512(w.centred_zero_points() + n0);
+                        const x86::store_panel16<Stage> out(stage, cols, n0);
+                        for (std::size_t r = 0; r < nr; ++r) {
+                            __m512i v = _mm512_add_epi32(c[r][j], col);
+                            if (row_term)  // v -= zw_s[n] * rowsum[m]  (mod 2^32)
+                                v = _mm512_sub_epi32(v, _mm512_mullo_epi32(zw, _mm512_set1_epi32(row_sums[i + r])));
+                            out.row(v, r0 + i + r);
+                        }
+                    }
+                    return;
+                }
+            }
+            x86::tile_4x16 t[2 * P];
             x86::kernel_vnni512_8x16p<P>(a_blk + i * kp, b, kp, t);
             for (int j = 0; j < P; ++j) {
                 const std::size_t n0 = (p + static_cast<std::size_t>(j)) * 16, ncols = std::min<std::size_t>(16, n - n0);
@@ -3400,6 +4189,20 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
                             else x86::kernel_amx<1, 1>(ai, ka, b, bl, nk, cbuf);
                             for (std::size_t j = 0; j < (two_panels ? 2u : 1u); ++j) {
                                 const std::size_t n0 = (p + j) * 16, ncols = std::min<std::size_t>(16, n - n0);
+                                if constexpr (x86::store512_compiled) {
+                                    if (ncols == 16 && stage.layout.col_stride == 1) {  // one zmm per output row
+                                        const __m512i col = _mm512_load_si512(col_term.data() + n0);
+                                        const __m512i zw = _mm512_load_si512(w.centred_zero_points() + n0);
+                                        const x86::store_panel16<Stage> out(stage, cols, n0);
+                                        for (std::size_t r = 0; r < (two_rows ? 32u : 16u) && i + r < rows; ++r) {
+                                            __m512i v = _mm512_add_epi32(_mm512_load_si512(cbuf + r * 32 + j * 16), col);
+                                            if (row_term)  // v -= zw_s[n] * rowsum[m]  (mod 2^32)
+                                                v = _mm512_sub_epi32(v, _mm512_mullo_epi32(zw, _mm512_set1_epi32(scratch.row_sums[i + r])));
+                                            out.row(v, r0 + i + r);
+                                        }
+                                        continue;
+                                    }
+                                }
                                 for (std::size_t r = 0; r < (two_rows ? 32u : 16u) && i + r < rows; r += 4) {
                                     x86::tile_4x16 t;
                                     for (std::size_t q = 0; q < 4; ++q) {
@@ -3479,6 +4282,8 @@ void gemm_q8(const typename ARange::storage* a, std::size_t m, std::ptrdiff_t ld
 }
 
 }  // namespace zoa::kernels
+
+ZOA_DETAIL_AVX512_WARNINGS_END
 // ---- end zoa/kernels/gemm_q8.hpp
 // #include "zoa/kernels/im2col.hpp"
 // ---- begin zoa/kernels/im2col.hpp
@@ -3669,6 +4474,40 @@ struct im2col_source {
     }
 };
 
+/// GEMM row source over an NHWC batch x[b][y][x][c] (no padded copy): row m = output pixel (b, oy, ox), its K codes
+/// in (kh, kw, c) order. Taps inside the image are contiguous runs of NHWC memory (adjacent taps of one kernel row
+/// are adjacent pixels); taps in the padding are segments with a null pointer, which gemm_q8's packing fills with
+/// the input zero point (so they contribute (za − za)·w = 0, real-valued zero padding).
+template <class T>
+struct nhwc_source {
+    const T* x;
+    conv2d_shape s;
+
+    /// Calls f(pointer or nullptr, length) for the runs of row m's K codes, in K order.
+    template <class F>
+    void for_each_segment(std::size_t m, F&& f) const {
+        const std::size_t ow = s.out_w(), ohw = s.out_h() * ow, b = m / ohw, p = m % ohw;
+        const std::size_t oy = p / ow, ox = p % ow, c = s.in_channels, kw = s.kernel_w;
+        const std::ptrdiff_t iy0 = std::ptrdiff_t(oy * s.stride_h) - std::ptrdiff_t(s.pad_h);
+        const std::ptrdiff_t ix0 = std::ptrdiff_t(ox * s.stride_w) - std::ptrdiff_t(s.pad_w);
+        const std::ptrdiff_t w = std::ptrdiff_t(s.width);
+        // kernel columns [k0, k1) fall inside the image
+        const std::size_t k0 = ix0 < 0 ? std::min<std::size_t>(kw, std::size_t(-ix0)) : 0;
+        const std::size_t k1 = ix0 >= w ? k0 : std::max(k0, std::min<std::size_t>(kw, std::size_t(w - ix0)));
+        const T* none = nullptr;
+        for (std::size_t kh = 0; kh < s.kernel_h; ++kh) {
+            const std::ptrdiff_t iy = iy0 + std::ptrdiff_t(kh);
+            if (iy < 0 || iy >= std::ptrdiff_t(s.height)) {
+                f(none, kw * c);
+                continue;
+            }
+            if (k0 > 0) f(none, k0 * c);
+            if (k1 > k0) f(x + ((b * s.height + std::size_t(iy)) * s.width + std::size_t(ix0 + std::ptrdiff_t(k0))) * c, (k1 - k0) * c);
+            if (k1 < kw) f(none, (kw - k1) * c);
+        }
+    }
+};
+
 /// Output layout writing GEMM row m = (b, pixel), column n = channel to NCHW y[b][n][pixel].
 inline out_layout nchw_layout(const conv2d_shape& s) {
     const std::size_t ohw = s.out_h() * s.out_w();
@@ -3757,6 +4596,31 @@ void conv2d_q8(const conv2d_shape& s, const typename ARange::storage* x, std::in
                                                   s.m(), x_zero_point, w, stage, ctx);
     else
         detail::gemm_q8_run<ARange, WRange, Arch>(detail::im2col_source<T>{xp, s}, s.m(), x_zero_point, w, stage, ctx);
+}
+
+/// Quantized convolution over NHWC (channels-last) codes, the same sums as conv2d_q8:
+///   acc[b,oy,ox,o] = Σ_{kh,kw,c} (x[b, oy·sh+kh−ph, ox·sw+kw−pw, c] − za)·(w[o,c,kh,kw] − zw[o])   (padded taps: 0)
+/// x: [B, H, W, C] codes in ARange; output element (row m = (b·OH + oy)·OW + ox, column o) goes where stage.layout
+/// puts it (row_major(OC) = NHWC [B, OH, OW, OC], the default when stage.layout.row_stride is 0). No padded copy and
+/// no col buffer: 1×1 stride-1 convs multiply x itself, every other conv gathers its GEMM rows (im2col) straight into
+/// gemm_q8's packed A blocks, padding filled with za. Exact; bit-identical for any thread count.
+/// Throws: zoa::error(shape) for inconsistent shapes, and whatever gemm_q8 throws.
+template <class ARange, class WRange, class Arch, class Stage>
+void conv2d_q8_nhwc(const conv2d_shape& s, const typename ARange::storage* x, std::int32_t x_zero_point,
+                    const packed_q8<ARange, WRange, Arch>& w, Stage stage, execution_context* ctx = nullptr) {
+    using T = typename ARange::storage;
+    detail::check_conv_weights(s, w.n(), w.k(), "conv2d_q8_nhwc");
+    require(x != nullptr, error_code::argument, "conv2d_q8_nhwc: input is null");
+    require(x_zero_point >= int(ARange::min) && x_zero_point <= int(ARange::max), error_code::argument,
+            "conv2d_q8_nhwc: input zero point ", x_zero_point, " outside [", int(ARange::min), ", ",
+            int(ARange::max), "]");
+    if (stage.layout.row_stride == 0 && stage.layout.group_rows == 0)
+        stage.layout = row_major(static_cast<std::ptrdiff_t>(s.out_channels));
+    if (s.is_pointwise())
+        detail::gemm_q8_run<ARange, WRange, Arch>(detail::a_matrix<T>{x, static_cast<std::ptrdiff_t>(s.in_channels), s.k()},
+                                                  s.m(), x_zero_point, w, stage, ctx);
+    else
+        detail::gemm_q8_run<ARange, WRange, Arch>(detail::nhwc_source<T>{x, s}, s.m(), x_zero_point, w, stage, ctx);
 }
 
 /// Float convolution: y[b,o,oy,ox] = bias[o] + sum_{c,kh,kw} xpad[b,c,oy*sh+kh-ph,ox*sw+kw-pw] * w[o,c,kh,kw]
@@ -7525,6 +8389,32 @@ public:
             kernels::out_dequant{y, {}, in.scale[0], w_scale_.data(), w_scale_.size(), bias_ptr()}, &ctx);
     }
 
+    /// forward_codes() on channels-last data: xq [batch × h × w × in] codes, y [batch × oh × ow × out] floats
+    /// (the same values as forward_codes(), transposed). 1×1 convs multiply xq itself, others gather im2col rows from
+    /// it (kernels::conv2d_q8_nhwc). Throws: as forward_codes().
+    void forward_codes_nhwc(const a_storage* xq, std::size_t batch, std::size_t h, std::size_t w, float* y,
+                            execution_context& ctx) const {
+        const quant::quant_params& in = params_.input();
+        kernels::conv2d_q8_nhwc(
+            g_.shape(batch, h, w), xq, in.zero_point[0], w_,
+            kernels::out_dequant{y, {}, in.scale[0], w_scale_.data(), w_scale_.size(), bias_ptr()}, &ctx);
+    }
+
+    /// The convolution on channels-last codes xq [batch × h × w × in] through a fused output stage
+    /// (kernels::out_fused: BatchNorm, residual, ReLU, next quantizer); the layer fills the stage's dequantization
+    /// (a_scale = the input scale, w_scale = the per-channel weight scales, bias). The destination defaults to NHWC
+    /// [batch × oh × ow × out]. Throws: as forward_codes(), and the stage's checks.
+    template <class T, class R>
+    void forward_fused_nhwc(const a_storage* xq, std::size_t batch, std::size_t h, std::size_t w,
+                            kernels::out_fused<T, R> stage, execution_context& ctx) const {
+        const quant::quant_params& in = params_.input();
+        stage.a_scale = in.scale[0];
+        stage.w_scale = w_scale_.data();
+        stage.w_scale_count = w_scale_.size();
+        stage.bias = bias_ptr();
+        kernels::conv2d_q8_nhwc(g_.shape(batch, h, w), xq, in.zero_point[0], w_, stage, &ctx);
+    }
+
     /// Quantizes the float input x with params().input(), then forward_codes().
     /// Throws: zoa::error(numeric) when x contains NaN.
     void forward(const float* x, std::size_t batch, std::size_t h, std::size_t w, float* y,
@@ -7906,12 +8796,14 @@ private:
 // ---- end zoa/nn/patch_embed.hpp
 // #include "zoa/nn/pool.hpp"
 // ---- begin zoa/nn/pool.hpp
-// zoa — pooling over NCHW batches: max-pool (torchvision's 3×3/2 pad 1 stem) and global average pooling
+// zoa — pooling over NCHW and NHWC batches: max-pool (torchvision's 3×3/2 pad 1 stem) and global average pooling
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 // #include "zoa/core/error.hpp"
@@ -8010,6 +8902,95 @@ inline void global_avg_pool(const float* x, float* y, std::size_t n, std::size_t
             y[p] = static_cast<float>(sum / static_cast<double>(hw));
         }
     });
+}
+
+/// max_pool2d on channels-last data x [n × h × w × c] → y [n × oh × ow × c]: y[p, oy, ox, ch] = the largest of the
+/// in-bounds taps (padding ignored), for integer codes (the ResNet integer path pools the stem's codes: quantization
+/// is monotone, so the codes of the pooled floats are the pooled codes) or floats (NaN wins, as max_pool2d).
+/// Threads: output rows over ctx (bit-identical for any thread count).
+/// Throws: zoa::error(argument) for null pointers or a zero extent, zoa::error(shape) as pool_out_size.
+template <class T>
+void max_pool2d_nhwc(const T* x, T* y, std::size_t n, std::size_t h, std::size_t w, std::size_t c, std::size_t kernel,
+                     std::size_t stride, std::size_t pad, execution_context& ctx) {
+    require(x != nullptr && y != nullptr, error_code::argument, "max_pool2d_nhwc: input or output is null");
+    require(n > 0 && c > 0 && h > 0 && w > 0, error_code::argument, "max_pool2d_nhwc: zero extent (", n, "x", h, "x",
+            w, "x", c, ")");
+    const std::size_t oh = pool_out_size(h, kernel, stride, pad), ow = pool_out_size(w, kernel, stride, pad);
+    ctx.parallel_for(n * oh, [&](std::size_t r0, std::size_t r1) {
+        for (std::size_t r = r0; r < r1; ++r) {
+            const std::size_t b = r / oh, oy = r % oh;
+            const std::size_t y0 = oy * stride, ky0 = y0 < pad ? pad - y0 : 0;
+            const std::size_t ky1 = h + pad > y0 ? std::min(kernel, h + pad - y0) : 0;
+            for (std::size_t ox = 0; ox < ow; ++ox) {
+                const std::size_t x0 = ox * stride, kx0 = x0 < pad ? pad - x0 : 0;
+                const std::size_t kx1 = w + pad > x0 ? std::min(kernel, w + pad - x0) : 0;
+                T* out = y + ((b * oh + oy) * ow + ox) * c;
+                bool first = true;
+                for (std::size_t ky = ky0; ky < ky1; ++ky)
+                    for (std::size_t kx = kx0; kx < kx1; ++kx) {
+                        const T* in = x + ((b * h + (y0 + ky - pad)) * w + (x0 + kx - pad)) * c;
+                        if (first) {
+                            std::copy(in, in + c, out);
+                            first = false;
+                            continue;
+                        }
+                        for (std::size_t ch = 0; ch < c; ++ch) {
+                            const T v = in[ch], m = out[ch];
+                            if constexpr (std::is_floating_point_v<T>) out[ch] = ((v > m) | (v != v)) ? v : m;
+                            else out[ch] = v > m ? v : m;
+                        }
+                    }
+            }
+        }
+    });
+}
+
+/// global_avg_pool on channels-last data: y[k, ch] = the same double sums as global_avg_pool of the NCHW transpose
+/// (eight partial sums s_j over the pixels i ≡ j mod 8, combined as ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)),
+/// then fl(sum / hw)), bit for bit, with value(i) = the float of element i = pixel·c + ch of image k: x[i] for
+/// floats, or the codes' x̂ = fl(float(q − z)·s) (global_avg_pool_nhwc_codes).
+/// Threads: (image, 64-channel group) tasks over ctx (bit-identical for any thread count).
+/// Throws: zoa::error(argument) for null pointers or a zero extent.
+template <class Value>
+void global_avg_pool_nhwc_values(Value&& value, float* y, std::size_t n, std::size_t hw, std::size_t c,
+                                 execution_context& ctx) {
+    require(y != nullptr, error_code::argument, "global_avg_pool_nhwc: output is null");
+    require(n > 0 && c > 0 && hw > 0, error_code::argument, "global_avg_pool_nhwc: zero extent (", n, "x", hw, "x", c,
+            ")");
+    constexpr std::size_t group = 64;
+    const std::size_t groups = (c + group - 1) / group;
+    ctx.parallel_for(n * groups, [&](std::size_t t0, std::size_t t1) {
+        double s[8][group];
+        for (std::size_t t = t0; t < t1; ++t) {
+            const std::size_t k = t / groups, c0 = (t % groups) * group, len = std::min(group, c - c0);
+            for (auto& row : s) std::fill(row, row + group, 0.0);
+            for (std::size_t i = 0; i < hw; ++i) {
+                const std::size_t base = (k * hw + i) * c + c0;
+                double* acc = s[i % 8];
+                for (std::size_t j = 0; j < len; ++j) acc[j] += static_cast<double>(value(base + j));
+            }
+            for (std::size_t j = 0; j < len; ++j) {
+                const double sum = ((s[0][j] + s[1][j]) + (s[2][j] + s[3][j])) + ((s[4][j] + s[5][j]) + (s[6][j] + s[7][j]));
+                y[k * c + c0 + j] = static_cast<float>(sum / static_cast<double>(hw));
+            }
+        }
+    });
+}
+
+/// global_avg_pool of channels-last floats x [n × hw × c] → y [n × c] (see global_avg_pool_nhwc_values).
+inline void global_avg_pool_nhwc(const float* x, float* y, std::size_t n, std::size_t hw, std::size_t c,
+                                 execution_context& ctx) {
+    require(x != nullptr, error_code::argument, "global_avg_pool_nhwc: input is null");
+    global_avg_pool_nhwc_values([x](std::size_t i) { return x[i]; }, y, n, hw, c, ctx);
+}
+
+/// global_avg_pool of the dequantized codes x̂ = fl(float(q − zero_point)·scale) of channels-last q [n × hw × c].
+template <class T>
+void global_avg_pool_nhwc_codes(const T* q, float scale, std::int32_t zero_point, float* y, std::size_t n,
+                                std::size_t hw, std::size_t c, execution_context& ctx) {
+    require(q != nullptr, error_code::argument, "global_avg_pool_nhwc: input is null");
+    global_avg_pool_nhwc_values(
+        [=](std::size_t i) { return static_cast<float>(std::int32_t{q[i]} - zero_point) * scale; }, y, n, hw, c, ctx);
 }
 
 }  // namespace zoa::nn
@@ -10368,7 +11349,7 @@ struct residual_block {
         Act a = ex.take(g1.out_channels, g1.out_size(h), g1.out_size(w));
         ex.conv(convs[0], x, a);
         ex.bn(bns[0], a, bn_w[0], bn_b[0]);
-        ex.relu_site(site_mid1, a, false);  // a feeds only convs[1]
+        ex.relu_site(site_mid1, a);
         Act out = ex.take(desc.out_channels, oh, ow);
         if (convs.size() == 2) {
             ex.conv(convs[1], a, out);
@@ -10377,7 +11358,7 @@ struct residual_block {
             Act b = ex.take(desc.width, oh, ow);
             ex.conv(convs[1], a, b);
             ex.bn(bns[1], b, bn_w[1], bn_b[1]);
-            ex.relu_site(site_mid2, b, false);  // b feeds only convs[2]
+            ex.relu_site(site_mid2, b);
             ex.conv(convs[2], b, out);
             ex.bn(bns[2], out, nullptr, nullptr);
             ex.give(b);
@@ -10584,9 +11565,10 @@ ZOA_DETAIL_AVX512_WARNINGS_END
 
 namespace zoa::models::detail {
 
-/// How a forward computes: the fp32 network (also the MQBench calibration pass, observers on, fake-quant off), the
-/// quantized network on the integer kernels, or its simulated (float fake-quant) twin.
-enum class run_mode { fp32, integer, simulated };
+/// How a layer-by-layer (NCHW float) forward computes: the fp32 network (also the MQBench calibration pass, observers
+/// on, fake-quant off) or the quantized network's simulated (float fake-quant) twin. The quantized network on the
+/// integer kernels runs channels-last instead (resnet_integer.hpp).
+enum class run_mode { fp32, simulated };
 
 /// Calibration hook: called with every activation-quantizer site's float tensor (fp32 mode).
 using site_observer = std::function<void(std::size_t site, const float* x, std::size_t n)>;
@@ -10623,7 +11605,7 @@ struct resnet_workspace {
     std::vector<aligned_buffer<Code>> q;
     std::vector<char> used;
     aligned_buffer<float> in_f, prompt, gap, tmp;
-    aligned_buffer<std::uint8_t> in_q, gap_q;
+    aligned_buffer<std::uint8_t> in_q, gap_q;  // integer path: input codes (NHWC, then NCHW), pooled features' codes
 
     /// Bytes currently held by every buffer of the workspace.
     std::size_t bytes() const noexcept {
@@ -10635,7 +11617,7 @@ struct resnet_workspace {
     }
 };
 
-/// Executes layers on pooled activations for a batch of `batch` images. Code = the inner activation code storage.
+/// Executes layers on pooled NCHW float activations for a batch of `batch` images (fp32 and simulated modes).
 template <class Code>
 class resnet_exec {
 public:
@@ -10652,7 +11634,7 @@ public:
     run_mode mode() const noexcept { return mode_; }
     std::size_t batch() const noexcept { return batch_; }
 
-    /// A free slot sized for batch × c × h × w floats (and codes when quantized).
+    /// A free slot sized for batch × c × h × w floats.
     act take(std::size_t c, std::size_t h, std::size_t w) {
         std::size_t s = 0;
         while (s < ws_.used.size() && ws_.used[s]) ++s;
@@ -10664,25 +11646,18 @@ public:
         ws_.used[s] = 1;
         const std::size_t n = batch_ * c * h * w;
         ws_.f[s].ensure(n);
-        if (mode_ == run_mode::integer) ws_.q[s].ensure(n);
         return act{s, c, h, w};
     }
-    /// Returns a's slot to the pool; f/q are a's float and code buffers; size = batch·c·h·w.
+    /// Returns a's slot to the pool; f is a's float buffer; size = batch·c·h·w.
     void give(const act& a) noexcept { ws_.used[a.slot] = 0; }
     float* f(const act& a) noexcept { return ws_.f[a.slot].data(); }
-    Code* q(const act& a) noexcept { return ws_.q[a.slot].data(); }
     std::size_t size(const act& a) const noexcept { return batch_ * a.per_image(); }
 
-    /// out = conv(in): fp32 conv on floats; quantized conv on the input's codes (integer) or its x̂ (simulated).
+    /// out = conv(in): fp32 conv on floats; quantized conv (simulated) on the input's x̂ with the fake-quantized weights.
     template <class Conv>
     void conv(const Conv& c, const act& in, const act& out) {
-        if constexpr (std::is_same_v<Conv, nn::conv2d>) {
-            c.forward(f(in), batch_, in.h, in.w, f(out), ctx_);
-        } else {
-            static_assert(std::is_same_v<typename Conv::a_storage, Code>, "zoa: resnet_exec: code type mismatch");
-            if (mode_ == run_mode::integer) c.forward_codes(q(in), batch_, in.h, in.w, f(out), ctx_);
-            else c.forward_float(f(in), batch_, in.h, in.w, f(out), ctx_);
-        }
+        if constexpr (std::is_same_v<Conv, nn::conv2d>) c.forward(f(in), batch_, in.h, in.w, f(out), ctx_);
+        else c.forward_float(f(in), batch_, in.h, in.w, f(out), ctx_);
     }
 
     /// a = BN(a) in the executor's statistics mode; w/b replace the layer's affine parameters when non-null.
@@ -10707,29 +11682,21 @@ public:
         });
     }
 
-    /// relu(a), then site(idx, a). On the integer path both run in one pass, and with keep_float = false (a's floats
-    /// are not read again: its codes feed the next conv) only the codes are written.
-    void relu_site(std::size_t idx, const act& a, bool keep_float) {
-        if (mode_ == run_mode::integer && idx != no_index) {
-            nn::quantize_activation(f(a), size(a), (*sites_)[idx], q(a), keep_float ? f(a) : nullptr, ctx_, true);
-            return;
-        }
+    /// relu(a), then site(idx, a).
+    void relu_site(std::size_t idx, const act& a) {
         relu(a);
         site(idx, a);
     }
 
-    /// The activation quantizer at site `idx` (no_index: none) applied to a in place: integer → codes + x̂;
-    /// simulated → x̂ (quant::fake_quant); fp32 → the calibration observer (if any) sees the float tensor.
-    void site(std::size_t idx, const act& a) { site(idx, f(a), mode_ == run_mode::integer ? q(a) : nullptr, size(a)); }
+    /// The activation quantizer at site `idx` (no_index: none) applied to a in place: simulated → x̂
+    /// (quant::fake_quant); fp32 → the calibration observer (if any) sees the float tensor.
+    void site(std::size_t idx, const act& a) { site(idx, f(a), size(a)); }
 
-    /// The same on raw buffers of n floats (codes may be null unless the mode is integer).
-    template <class T>
-    void site(std::size_t idx, float* x, T* codes, std::size_t n) {
+    /// The same on a raw buffer of n floats.
+    void site(std::size_t idx, float* x, std::size_t n) {
         if (idx == no_index) return;
         if (mode_ == run_mode::fp32) {
             if (observer_ && *observer_) (*observer_)(idx, x, n);
-        } else if (mode_ == run_mode::integer) {
-            nn::quantize_activation(x, n, (*sites_)[idx], codes, x, ctx_);
         } else {
             quant::fake_quant((*sites_)[idx], x, x, n);
         }
@@ -10747,6 +11714,202 @@ private:
 
 }  // namespace zoa::models::detail
 // ---- end zoa/models/resnet_exec.hpp
+// #include "zoa/models/resnet_integer.hpp"
+// ---- begin zoa/models/resnet_integer.hpp
+// zoa — the ResNet integer forward on channels-last (NHWC) codes: every conv → BatchNorm → [+ identity] → ReLU →
+// next quantizer in one fused GEMM epilogue (running statistics) or through NHWC moments (batch statistics)
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+#include <vector>
+
+// #include "zoa/core/error.hpp"
+// #include "zoa/core/execution.hpp"
+// #include "zoa/kernels/batch_norm.hpp"
+// #include "zoa/kernels/im2col.hpp"
+// #include "zoa/kernels/output_stage.hpp"
+// #include "zoa/models/resnet_blocks.hpp"
+// #include "zoa/models/resnet_exec.hpp"
+// #include "zoa/nn/batch_norm.hpp"
+// #include "zoa/nn/pool.hpp"
+// #include "zoa/quant/params.hpp"
+
+namespace zoa::models::detail {
+
+/// A channels-last activation of the integer path: a pool slot holding batch × h × w × c codes and/or floats.
+struct nhwc_act {
+    std::size_t slot = no_index, c = 0, h = 0, w = 0;
+};
+
+/// The identity added before a block's last ReLU: floats (downsample branch) or the block input's codes, decoded as
+/// their quantizer's x̂ = fl(float(q − z)·s).
+template <class Code>
+struct nhwc_residual {
+    const float* f = nullptr;
+    const Code* q = nullptr;
+    float scale = 1.0f;
+    std::int32_t zero_point = 0;
+};
+
+/// Runs the integer ResNet layers on NHWC activations held in a resnet_workspace's slots (codes in q, floats in f,
+/// each allocated on first use). Every value is computed with the float operations of the NCHW layer-by-layer
+/// path (conv → out_dequant, batch_norm_eval / batch_norm_batch_stats, add, relu, quantize_activation), in the same
+/// order per element, so codes, features and logits are the same bits; only the memory traffic differs.
+template <class Code>
+class resnet_nhwc_exec {
+public:
+    /// batch_stats: BatchNorm on the batch's statistics (else running statistics); sites: the activation quantizers.
+    resnet_nhwc_exec(resnet_workspace<Code>& ws, execution_context& ctx, bool batch_stats, std::size_t batch,
+                     const std::vector<quant::quant_params>& sites)
+        : ws_(ws), ctx_(ctx), batch_stats_(batch_stats), batch_(batch), sites_(sites) {
+        for (auto& u : ws_.used) u = 0;
+    }
+
+    /// A free slot for batch × h × w × c values (buffers are sized on first use by q() / f()).
+    nhwc_act take(std::size_t c, std::size_t h, std::size_t w) {
+        std::size_t s = 0;
+        while (s < ws_.used.size() && ws_.used[s]) ++s;
+        if (s == ws_.used.size()) {
+            ws_.used.push_back(0);
+            ws_.f.emplace_back();
+            ws_.q.emplace_back();
+        }
+        ws_.used[s] = 1;
+        return nhwc_act{s, c, h, w};
+    }
+    void give(const nhwc_act& a) noexcept { ws_.used[a.slot] = 0; }
+    std::size_t size(const nhwc_act& a) const noexcept { return batch_ * a.c * a.h * a.w; }
+    /// a's codes / floats (NHWC), allocated (or grown) on first use.
+    Code* q(const nhwc_act& a) {
+        ws_.q[a.slot].ensure(size(a));
+        return ws_.q[a.slot].data();
+    }
+    float* f(const nhwc_act& a) {
+        ws_.f[a.slot].ensure(size(a));
+        return ws_.f[a.slot].data();
+    }
+    bool batch_stats() const noexcept { return batch_stats_; }
+    std::size_t batch() const noexcept { return batch_; }
+    execution_context& ctx() noexcept { return ctx_; }
+
+    /// The stage's BatchNorm: running statistics (w/b replace the layer's affine parameters when non-null), or the
+    /// statistics of the NHWC floats y (batch mode). The returned map must outlive the stage.
+    kernels::batch_norm_affine affine(const nn::batch_norm& bn, const float* w, const float* b, const float* y,
+                                      std::size_t hw) {
+        const float* weight = w ? w : bn.weight().data();
+        const float* bias = b ? b : bn.bias().data();
+        if (!batch_stats_)
+            return kernels::batch_norm_running_affine(bn.channels(), bn.running_mean().data(), bn.running_var().data(),
+                                                      weight, bias, bn.eps());
+        return kernels::batch_norm_batch_affine(y, batch_, hw, bn.channels(), weight, bias, bn.eps(), ctx_);
+    }
+
+    /// The tail of an out_fused stage writing out: BatchNorm f, residual, ReLU, and the quantizer `site` (codes into
+    /// q(out)) or floats into f(out) when site == no_index.
+    template <class T>
+    kernels::out_fused<T, Code> stage(const nhwc_act& out, const kernels::batch_norm_affine& f,
+                                      const nhwc_residual<Code>& res, bool relu, std::size_t site) {
+        kernels::out_fused<T, Code> st;
+        if constexpr (std::is_same_v<T, float>) {
+            st.c = this->f(out);
+        } else {
+            st.c = q(out);
+            const quant::quant_params& p = sites_[site];
+            st.out_scale = p.scale[0];
+            st.out_zero_point = p.zero_point[0];
+            st.out_min = p.qmin();
+            st.out_max = p.qmax();
+        }
+        st.bn_mean = f.center.data();
+        st.bn_mean_residual = batch_stats_ ? f.residual.data() : nullptr;  // running statistics: residual 0
+        st.bn_scale = f.scale.data();
+        st.bn_shift = f.shift.data();
+        st.res_f = res.f;
+        st.res_q = res.q;
+        st.res_scale = res.scale;
+        st.res_zero_point = res.zero_point;
+        st.relu = relu;
+        return st;
+    }
+
+    /// out = Q_site(relu?(bn(conv(in)) + res)) on in's codes: running statistics in the conv's GEMM epilogue; batch
+    /// statistics from the dequantized conv output (NHWC floats), then one batch_norm_act_nhwc pass.
+    /// site == no_index: out holds the floats (no quantizer).
+    template <class Conv>
+    void conv_bn(const Conv& conv, const nhwc_act& in, const nhwc_act& out, const nn::batch_norm& bn, const float* w,
+                 const float* b, const nhwc_residual<Code>& res, bool relu, std::size_t site) {
+        if (site == no_index) run<float>(conv, in, out, bn, w, b, res, relu, site);
+        else run<Code>(conv, in, out, bn, w, b, res, relu, site);
+    }
+
+private:
+    template <class T, class Conv>
+    void run(const Conv& conv, const nhwc_act& in, const nhwc_act& out, const nn::batch_norm& bn, const float* w,
+             const float* b, const nhwc_residual<Code>& res, bool relu, std::size_t site) {
+        const typename Conv::a_storage* x = q(in);
+        const std::size_t hw = out.h * out.w;
+        if (!batch_stats_) {
+            const kernels::batch_norm_affine f = affine(bn, w, b, nullptr, hw);
+            conv.forward_fused_nhwc(x, batch_, in.h, in.w, stage<T>(out, f, res, relu, site), ctx_);
+            return;
+        }
+        float* y = this->f(out);
+        conv.forward_codes_nhwc(x, batch_, in.h, in.w, y, ctx_);
+        const kernels::batch_norm_affine f = affine(bn, w, b, y, hw);
+        kernels::batch_norm_act_nhwc(y, batch_ * hw, out.c, stage<T>(out, f, res, relu, site), ctx_);
+    }
+
+    resnet_workspace<Code>& ws_;
+    execution_context& ctx_;
+    bool batch_stats_;
+    std::size_t batch_;
+    const std::vector<quant::quant_params>& sites_;
+};
+
+/// torchvision's block forward (residual_block::forward) on the integer NHWC path, x = the block input's codes
+/// (quantized by site_in), result y = its output: codes of site_out, or floats when site_out == no_index.
+///   identity = downsample ? bn_d(conv_d(x)) : x̂;  a = Q_mid1(relu(bn1(conv1(x))));
+///   basic: y = Q_out(relu(bn2(conv2(a)) + identity));  bottleneck: b = Q_mid2(relu(bn2(conv2(a)))),
+///   y = Q_out(relu(bn3(conv3(b)) + identity)).
+template <class Code, class Conv>
+void block_forward_nhwc(resnet_nhwc_exec<Code>& ex, const residual_block<Conv>& blk, const nhwc_act& x, nhwc_act& y,
+                        const float* const (&bn_w)[2], const float* const (&bn_b)[2],
+                        const std::vector<quant::quant_params>& sites, std::size_t site_in, std::size_t site_mid1,
+                        std::size_t site_mid2, std::size_t site_out) {
+    const auto& d = blk.desc;
+    const auto g1 = blk.convs[0].geometry();
+    const auto gs = blk.convs[blk.convs.size() == 2 ? 0 : 1].geometry();  // the conv with the block's stride
+    const std::size_t oh = d.stride == 1 ? x.h : gs.out_size(x.h), ow = d.stride == 1 ? x.w : gs.out_size(x.w);
+    nhwc_residual<Code> res;
+    nhwc_act id;
+    if (d.downsample) {
+        id = ex.take(d.out_channels, oh, ow);
+        ex.conv_bn(blk.down_conv, x, id, blk.down_bn, nullptr, nullptr, {}, false, no_index);
+        res.f = ex.f(id);
+    } else {
+        const quant::quant_params& p = sites[site_in];
+        res.q = ex.q(x);
+        res.scale = p.scale[0];
+        res.zero_point = p.zero_point[0];
+    }
+    const nhwc_act a = ex.take(g1.out_channels, g1.out_size(x.h), g1.out_size(x.w));
+    ex.conv_bn(blk.convs[0], x, a, blk.bns[0], bn_w[0], bn_b[0], {}, true, site_mid1);
+    y = ex.take(d.out_channels, oh, ow);
+    if (blk.convs.size() == 2) {
+        ex.conv_bn(blk.convs[1], a, y, blk.bns[1], bn_w[1], bn_b[1], res, true, site_out);
+    } else {
+        const nhwc_act b = ex.take(d.width, oh, ow);
+        ex.conv_bn(blk.convs[1], a, b, blk.bns[1], bn_w[1], bn_b[1], {}, true, site_mid2);
+        ex.conv_bn(blk.convs[2], b, y, blk.bns[2], nullptr, nullptr, res, true, site_out);
+        ex.give(b);
+    }
+    ex.give(a);
+    if (d.downsample) ex.give(id);
+}
+
+}  // namespace zoa::models::detail
+// ---- end zoa/models/resnet_integer.hpp
 // #include "zoa/models/resnet_sites.hpp"
 // ---- begin zoa/models/resnet_sites.hpp
 // zoa — MQBench academic activation-quantizer sites of a ResNet (every tensor feeding a conv/linear), calibration
@@ -11414,6 +12577,19 @@ private:
 
     void run(const float* x, std::size_t batch, std::size_t h, std::size_t w, const run_args& a,
              const run_outputs& o) const;
+    void run_integer(const float* x, std::size_t batch, std::size_t h, std::size_t w, const run_args& a,
+                     const run_outputs& o) const;
+    /// ws_->prompt = P(x̂): FOA's in_chans → in_chans 7×7 prompt conv (pad 3, no bias) of the input x̂ (NCHW floats).
+    void prompt_forward(const float* prompt, const float* xhat, std::size_t batch, std::size_t h, std::size_t w) const;
+    /// The replacement affine parameters of block i's bn1 / bn2 inside norm_params (layout() order), if adapted.
+    void adapted_params(std::size_t block, const float* norm_params, const float* (&bw)[2], const float* (&bb)[2]) const;
+    /// The buffer a stage's pooled output goes to (stages 0-2: ws tmp, layer4: ws gap), n floats.
+    float* stage_pool_buffer(std::size_t stage, std::size_t n) const;
+    /// Copies stage 0-2 pooled outputs [batch × c] into o.features at column feat_off (advanced by c).
+    void copy_features(std::size_t stage, const float* pooled, std::size_t batch, std::size_t c, const run_outputs& o,
+                       std::size_t& feat_off) const;
+    /// Layer4 features (the flatten quantizer's x̂ f4) into o.features, and the shifted logits fc_float(f4 + shift).
+    void finish(const float* f4, std::size_t batch, const run_args& a, const run_outputs& o, std::size_t feat_off) const;
 
     /// logits = fc(x) in float (fp32 fc, or the quantized fc's fake-quantized weights), x [rows × C4].
     void fc_float(const float* x, std::size_t rows, float* logits) const {
@@ -11772,8 +12948,14 @@ void resnet<Policy>::run(const float* x, std::size_t batch, std::size_t h, std::
                          const run_outputs& o) const {
     using detail::run_mode;
     std::lock_guard<std::mutex> lk(*mutex_);
+    if constexpr (quantized) {
+        if (!simulated_) {
+            run_integer(x, batch, h, w, a, o);
+            return;
+        }
+    }
     execution_context& ctx = *ctx_;
-    const run_mode mode = !quantized ? run_mode::fp32 : (simulated_ ? run_mode::simulated : run_mode::integer);
+    const run_mode mode = !quantized ? run_mode::fp32 : run_mode::simulated;
     detail::resnet_exec<code_type> ex(*ws_, ctx, mode, a.batch_stats ? nn::bn_mode::batch : nn::bn_mode::running,
                                       batch, &site_params_, a.observer);
     auto& ws = *ws_;
@@ -11782,48 +12964,24 @@ void resnet<Policy>::run(const float* x, std::size_t batch, std::size_t h, std::
     // input quantizer (8 bit) and FOA prompt
     const float* xin = x;
     if (mode != run_mode::fp32 || a.prompt) ws.in_f.ensure(nin);
-    if (mode == run_mode::integer) {
-        ws.in_q.ensure(nin);
-        nn::quantize_activation(x, nin, site_params_[sites_.input], ws.in_q.data(), ws.in_f.data(), ctx);
-        xin = ws.in_f.data();
-    } else if (mode == run_mode::simulated) {
+    if (mode == run_mode::simulated) {
         quant::fake_quant(site_params_[sites_.input], x, ws.in_f.data(), nin);
         xin = ws.in_f.data();
     } else if (a.observer && *a.observer) {
         (*a.observer)(sites_.input, x, nin);
     }
     if (a.prompt) {
-        const std::vector<float> pw(a.prompt, a.prompt + prompt_unit());
-        const nn::conv2d prompt_conv(pw, {}, nn::conv2d_geometry{cin, cin, 7, 1, 3}, "prompt");
-        ws.prompt.ensure(nin);
-        prompt_conv.forward(xin, batch, h, w, ws.prompt.data(), ctx);
-        if (mode != run_mode::integer) {  // x ← x̂ + P(x̂) in float
-            for (std::size_t i = 0; i < nin; ++i) ws.in_f[i] = xin[i] + ws.prompt[i];
-            xin = ws.in_f.data();
-        }
+        prompt_forward(a.prompt, xin, batch, h, w);
+        for (std::size_t i = 0; i < nin; ++i) ws.in_f[i] = xin[i] + ws.prompt[i];  // x ← x̂ + P(x̂) in float
+        xin = ws.in_f.data();
     }
 
     // stem
     const nn::conv2d_geometry g0 = stem_geometry(config_);
     const std::size_t h1 = g0.out_size(h), w1 = g0.out_size(w);
     detail::act e = ex.take(g0.out_channels, h1, w1);
-    if constexpr (quantized) {
-        if (mode == run_mode::integer) {
-            stem_conv_.forward_codes(ws.in_q.data(), batch, h, w, ex.f(e), ctx);
-            if (a.prompt) {
-                detail::act t = ex.take(g0.out_channels, h1, w1);
-                stem_conv_.forward_float(ws.prompt.data(), batch, h, w, ex.f(t), ctx);
-                float* ef = ex.f(e);
-                const float* tf = ex.f(t);
-                for (std::size_t i = 0, n = ex.size(e); i < n; ++i) ef[i] += tf[i];
-                ex.give(t);
-            }
-        } else {
-            stem_conv_.forward_float(xin, batch, h, w, ex.f(e), ctx);
-        }
-    } else {
-        stem_conv_.forward(xin, batch, h, w, ex.f(e), ctx);
-    }
+    if constexpr (quantized) stem_conv_.forward_float(xin, batch, h, w, ex.f(e), ctx);
+    else stem_conv_.forward(xin, batch, h, w, ex.f(e), ctx);
     if (o.embed_mean || o.embed_var)
         kernels::channel_mean_var(ex.f(e), batch, g0.out_channels, h1 * w1, o.embed_mean, o.embed_var, ctx);
     ex.bn(stem_bn_, e, nullptr, nullptr);
@@ -11837,60 +12995,185 @@ void resnet<Policy>::run(const float* x, std::size_t batch, std::size_t h, std::
     ex.site(sites_.stem, x_act);
 
     // residual stages
-    const std::size_t fw = feature_width();
-    std::size_t np_off = 0, feat_off = 0;
+    std::size_t feat_off = 0;
     for (std::size_t i = 0; i < blocks_.size(); ++i) {
         const auto& blk = blocks_[i];
         const float* bw[2] = {nullptr, nullptr};
         const float* bb[2] = {nullptr, nullptr};
-        if (blk.desc.adapted) {
-            for (std::size_t k = 0; k < 2; ++k) {
-                const std::size_t ch = blk.bns[k].channels();
-                if (a.norm_params) {
-                    bw[k] = a.norm_params + np_off;
-                    bb[k] = a.norm_params + np_off + ch;
-                }
-                np_off += 2 * ch;
-            }
-        }
+        adapted_params(i, a.norm_params, bw, bb);
         detail::act y;
         blk.forward(ex, x_act, y, bw, bb, sites_.block[i][1], sites_.block[i][2], sites_.block[i][3]);
         ex.give(x_act);
         x_act = y;
-        if (!blk.desc.last_in_stage) continue;
-        const std::size_t c = x_act.c;
-        if (blk.desc.stage < 3 && !o.features) continue;
-        float* dst = blk.desc.stage < 3 ? (ws.tmp.ensure(batch * c), ws.tmp.data()) : (ws.gap.ensure(batch * c), ws.gap.data());
-        nn::global_avg_pool(ex.f(x_act), dst, batch, c, x_act.h * x_act.w, ctx);
-        if (blk.desc.stage < 3) {
-            for (std::size_t b = 0; b < batch; ++b) std::copy(dst + b * c, dst + (b + 1) * c, o.features + b * fw + feat_off);
-            feat_off += c;
-        }
+        if (!blk.desc.last_in_stage || (blk.desc.stage < 3 && !o.features)) continue;
+        float* dst = stage_pool_buffer(blk.desc.stage, batch * x_act.c);
+        nn::global_avg_pool(ex.f(x_act), dst, batch, x_act.c, x_act.h * x_act.w, ctx);
+        copy_features(blk.desc.stage, dst, batch, x_act.c, o, feat_off);
     }
     ex.give(x_act);
 
     // flatten quantizer (8 bit), layer4 features, classifier
     const std::size_t c4 = config_.stage_channels(3);
     float* f4 = ws.gap.data();
-    if (mode == run_mode::integer) {
+    ex.site(sites_.flatten, f4, batch * c4);
+    if constexpr (quantized) fc_.forward_float(f4, batch, 1, 1, o.logits, ctx);
+    else fc_.forward(f4, batch, 1, 1, o.logits, ctx);
+    finish(f4, batch, a, o, feat_off);
+}
+
+// The integer forward on NHWC codes (resnet_integer.hpp): the same values as the layer-by-layer path, in one GEMM
+// epilogue per conv (running statistics) or conv → NHWC moments → one pass (batch statistics).
+//   x̂ codes = Q_in(x) (NCHW → NHWC); e = conv1(codes) [+ conv1_float(P(x̂)) FOA prompt];
+//   stem codes = Q_stem(relu(bn1(e))), max-pooled as codes (Q is monotone: pooling codes = coding the pooled floats);
+//   blocks: block_forward_nhwc; stage features = GAP(x̂ of the stage output), layer4: GAP of its floats.
+template <class Policy>
+void resnet<Policy>::run_integer(const float* x, std::size_t batch, std::size_t h, std::size_t w, const run_args& a,
+                                 const run_outputs& o) const {
+    if constexpr (quantized) {
+        execution_context& ctx = *ctx_;
+        auto& ws = *ws_;
+        detail::resnet_nhwc_exec<code_type> ex(ws, ctx, a.batch_stats, batch, site_params_);
+        const std::size_t cin = config_.in_chans, nin = batch * cin * h * w;
+
+        // input quantizer (8 bit), codes transposed to NHWC; x̂ only for the FOA prompt
+        ws.in_q.ensure(2 * nin);
+        if (a.prompt) ws.in_f.ensure(nin);
+        std::uint8_t* in_nchw = ws.in_q.data() + nin;
+        nn::quantize_activation(x, nin, site_params_[sites_.input], in_nchw, a.prompt ? ws.in_f.data() : nullptr, ctx);
+        kernels::conv2d_shape ts;
+        ts.batch = batch;
+        ts.in_channels = cin;
+        ts.height = h;
+        ts.width = w;
+        kernels::detail::to_padded_nhwc(ts, in_nchw, std::uint8_t{0}, ws.in_q.data(), &ctx);
+        if (a.prompt) prompt_forward(a.prompt, ws.in_f.data(), batch, h, w);
+
+        // stem: fused when nothing reads its floats, else floats → (prompt, embedding statistics) → one BN pass
+        const nn::conv2d_geometry g0 = stem_geometry(config_);
+        const std::size_t h1 = g0.out_size(h), w1 = g0.out_size(w), c0 = g0.out_channels;
+        const detail::nhwc_act e = ex.take(c0, h1, w1);
+        const bool stem_floats = a.batch_stats || a.prompt || o.embed_mean || o.embed_var;
+        if (!stem_floats) {
+            const kernels::batch_norm_affine f = ex.affine(stem_bn_, nullptr, nullptr, nullptr, h1 * w1);
+            stem_conv_.forward_fused_nhwc(ws.in_q.data(), batch, h, w, ex.template stage<code_type>(e, f, {}, true, sites_.stem),
+                                          ctx);
+        } else {
+            float* ef = ex.f(e);
+            stem_conv_.forward_codes_nhwc(ws.in_q.data(), batch, h, w, ef, ctx);
+            if (a.prompt) {  // e += conv1_float(P(x̂)), the NCHW float term added at the NHWC positions
+                const detail::nhwc_act t = ex.take(c0, h1, w1);
+                float* tf = ex.f(t);
+                stem_conv_.forward_float(ws.prompt.data(), batch, h, w, tf, ctx);
+                const std::size_t hw1 = h1 * w1;
+                for (std::size_t b = 0; b < batch; ++b)
+                    for (std::size_t p = 0; p < hw1; ++p)
+                        for (std::size_t c = 0; c < c0; ++c) ef[(b * hw1 + p) * c0 + c] += tf[(b * c0 + c) * hw1 + p];
+                ex.give(t);
+            }
+            if (o.embed_mean || o.embed_var)
+                kernels::channel_mean_var_nhwc(ef, batch, h1 * w1, c0, o.embed_mean, o.embed_var, ctx);
+            const kernels::batch_norm_affine f = ex.affine(stem_bn_, nullptr, nullptr, ef, h1 * w1);
+            kernels::batch_norm_act_nhwc(ef, batch * h1 * w1, c0, ex.template stage<code_type>(e, f, {}, true, sites_.stem),
+                                         ctx);
+        }
+        detail::nhwc_act x_act = e;
+        if (config_.stem == resnet_stem::imagenet) {
+            x_act = ex.take(c0, nn::pool_out_size(h1, 3, 2, 1), nn::pool_out_size(w1, 3, 2, 1));
+            nn::max_pool2d_nhwc(ex.q(e), ex.q(x_act), batch, h1, w1, c0, 3, 2, 1, ctx);
+            ex.give(e);
+        }
+
+        // residual stages
+        std::size_t feat_off = 0;
+        for (std::size_t i = 0; i < blocks_.size(); ++i) {
+            const auto& blk = blocks_[i];
+            const float* bw[2] = {nullptr, nullptr};
+            const float* bb[2] = {nullptr, nullptr};
+            adapted_params(i, a.norm_params, bw, bb);
+            const auto& st = sites_.block[i];
+            detail::nhwc_act y;
+            detail::block_forward_nhwc(ex, blk, x_act, y, bw, bb, site_params_, st[0], st[1], st[2], st[3]);
+            ex.give(x_act);
+            x_act = y;
+            if (!blk.desc.last_in_stage || (blk.desc.stage < 3 && !o.features)) continue;
+            float* dst = stage_pool_buffer(blk.desc.stage, batch * x_act.c);
+            if (st[3] == no_index) {
+                nn::global_avg_pool_nhwc(ex.f(x_act), dst, batch, x_act.h * x_act.w, x_act.c, ctx);
+            } else {
+                const quant::quant_params& p = site_params_[st[3]];
+                nn::global_avg_pool_nhwc_codes(ex.q(x_act), p.scale[0], p.zero_point[0], dst, batch, x_act.h * x_act.w,
+                                               x_act.c, ctx);
+            }
+            copy_features(blk.desc.stage, dst, batch, x_act.c, o, feat_off);
+        }
+        ex.give(x_act);
+
+        // flatten quantizer (8 bit), classifier on its codes
+        const std::size_t c4 = config_.stage_channels(3);
+        float* f4 = ws.gap.data();
         ws.gap_q.ensure(batch * c4);
         nn::quantize_activation(f4, batch * c4, site_params_[sites_.flatten], ws.gap_q.data(), f4, ctx);
+        fc_.forward_codes(ws.gap_q.data(), batch, 1, 1, o.logits, ctx);
+        finish(f4, batch, a, o, feat_off);
     } else {
-        ex.site(sites_.flatten, f4, static_cast<std::uint8_t*>(nullptr), batch * c4);
+        (void)x, (void)batch, (void)h, (void)w, (void)a, (void)o;
     }
+}
+
+template <class Policy>
+void resnet<Policy>::prompt_forward(const float* prompt, const float* xhat, std::size_t batch, std::size_t h,
+                                    std::size_t w) const {
+    const std::size_t cin = config_.in_chans;
+    const std::vector<float> pw(prompt, prompt + prompt_unit());
+    const nn::conv2d prompt_conv(pw, {}, nn::conv2d_geometry{cin, cin, 7, 1, 3}, "prompt");
+    ws_->prompt.ensure(batch * cin * h * w);
+    prompt_conv.forward(xhat, batch, h, w, ws_->prompt.data(), *ctx_);
+}
+
+template <class Policy>
+void resnet<Policy>::adapted_params(std::size_t block, const float* norm_params, const float* (&bw)[2],
+                                    const float* (&bb)[2]) const {
+    if (!norm_params || !blocks_[block].desc.adapted) return;
+    std::size_t off = 0;  // layout() order: bn1, bn2 of every adapted block
+    for (std::size_t i = 0; i < block; ++i)
+        if (blocks_[i].desc.adapted) off += 2 * (blocks_[i].bns[0].channels() + blocks_[i].bns[1].channels());
+    for (std::size_t k = 0; k < 2; ++k) {
+        const std::size_t ch = blocks_[block].bns[k].channels();
+        bw[k] = norm_params + off;
+        bb[k] = norm_params + off + ch;
+        off += 2 * ch;
+    }
+}
+
+template <class Policy>
+float* resnet<Policy>::stage_pool_buffer(std::size_t stage, std::size_t n) const {
+    aligned_buffer<float>& b = stage < 3 ? ws_->tmp : ws_->gap;
+    b.ensure(n);
+    return b.data();
+}
+
+template <class Policy>
+void resnet<Policy>::copy_features(std::size_t stage, const float* pooled, std::size_t batch, std::size_t c,
+                                   const run_outputs& o, std::size_t& feat_off) const {
+    if (stage >= 3 || !o.features) return;
+    const std::size_t fw = feature_width();
+    for (std::size_t b = 0; b < batch; ++b)
+        std::copy(pooled + b * c, pooled + (b + 1) * c, o.features + b * fw + feat_off);
+    feat_off += c;
+}
+
+template <class Policy>
+void resnet<Policy>::finish(const float* f4, std::size_t batch, const run_args& a, const run_outputs& o,
+                            std::size_t feat_off) const {
+    const std::size_t c4 = config_.stage_channels(3), fw = feature_width();
     if (o.features)
         for (std::size_t b = 0; b < batch; ++b) std::copy(f4 + b * c4, f4 + (b + 1) * c4, o.features + b * fw + feat_off);
-    if constexpr (quantized) {
-        if (mode == run_mode::integer) fc_.forward_codes(ws.gap_q.data(), batch, 1, 1, o.logits, ctx);
-        else fc_.forward_float(f4, batch, 1, 1, o.logits, ctx);
-    } else {
-        fc_.forward(f4, batch, 1, 1, o.logits, ctx);
-    }
     if (o.shifted) {
-        ws.tmp.ensure(batch * c4);
+        auto& tmp = ws_->tmp;
+        tmp.ensure(batch * c4);
         for (std::size_t b = 0; b < batch; ++b)
-            for (std::size_t d = 0; d < c4; ++d) ws.tmp[b * c4 + d] = f4[b * c4 + d] + a.shift[d];
-        fc_float(ws.tmp.data(), batch, o.shifted);
+            for (std::size_t d = 0; d < c4; ++d) tmp[b * c4 + d] = f4[b * c4 + d] + a.shift[d];
+        fc_float(tmp.data(), batch, o.shifted);
     }
 }
 
@@ -12052,8 +13335,9 @@ resnet_memory resnet<Policy>::memory(std::size_t batch, std::size_t h, std::size
         if (b.desc.downsample) r.float_param_bytes += b.down_bn.float_bytes();
     }
     // activations: the pool holds at most 5 slots (x, identity, conv1/conv2/conv3 outputs), each sized to the
-    // largest activation; plus the input copy/codes, the prompt and the pooled features; plus the conv kernels'
-    // padded NHWC copy of the largest conv input (per thread that runs a conv).
+    // largest activation (floats, and codes on the integer path); plus the input copy/codes, the prompt and the
+    // pooled features; plus, for the float convs (fp32, simulated), the padded NHWC copy of the largest conv input
+    // (per thread that runs a conv). The integer path convolves its NHWC codes in place (no copy).
     const auto g0 = stem_geometry(config_);
     std::size_t hh = g0.out_size(h), ww = g0.out_size(w);
     std::size_t largest = g0.out_channels * hh * ww, padded = cin_padded(g0, h, w);
@@ -12075,11 +13359,12 @@ resnet_memory resnet<Policy>::memory(std::size_t batch, std::size_t h, std::size
         largest = std::max(largest, b.desc.in_channels * hh * ww);
     }
     const std::size_t slots = config_.block == resnet_block::bottleneck ? 5 : 4;
-    const std::size_t code = (quantized && !simulated_) ? sizeof(code_type) : 0;
-    const std::size_t elem = quantized && !simulated_ ? 1 : sizeof(float);
+    const bool integer = quantized && !simulated_;
+    const std::size_t code = integer ? sizeof(code_type) : 0;
     const std::size_t c4 = config_.stage_channels(3);
-    r.scratch_bytes = batch * (slots * largest * (sizeof(float) + code) + config_.in_chans * h * w * (2 * sizeof(float) + code) +
-                               c4 * (2 * sizeof(float) + 1) + padded * elem);
+    r.scratch_bytes = batch * (slots * largest * (sizeof(float) + code) +
+                               config_.in_chans * h * w * (2 * sizeof(float) + 2 * code) + c4 * (2 * sizeof(float) + 1) +
+                               (integer ? 0 : padded * sizeof(float)));
     return r;
 }
 

@@ -27,6 +27,7 @@
 #include "zoa/models/mqbench_observer.hpp"
 #include "zoa/models/resnet_config.hpp"
 #include "zoa/models/resnet_exec.hpp"
+#include "zoa/models/resnet_integer.hpp"
 #include "zoa/models/resnet_sites.hpp"
 #include "zoa/models/resnet_weights.hpp"
 #include "zoa/nn/batch_norm.hpp"
@@ -412,6 +413,19 @@ private:
 
     void run(const float* x, std::size_t batch, std::size_t h, std::size_t w, const run_args& a,
              const run_outputs& o) const;
+    void run_integer(const float* x, std::size_t batch, std::size_t h, std::size_t w, const run_args& a,
+                     const run_outputs& o) const;
+    /// ws_->prompt = P(x̂): FOA's in_chans → in_chans 7×7 prompt conv (pad 3, no bias) of the input x̂ (NCHW floats).
+    void prompt_forward(const float* prompt, const float* xhat, std::size_t batch, std::size_t h, std::size_t w) const;
+    /// The replacement affine parameters of block i's bn1 / bn2 inside norm_params (layout() order), if adapted.
+    void adapted_params(std::size_t block, const float* norm_params, const float* (&bw)[2], const float* (&bb)[2]) const;
+    /// The buffer a stage's pooled output goes to (stages 0-2: ws tmp, layer4: ws gap), n floats.
+    float* stage_pool_buffer(std::size_t stage, std::size_t n) const;
+    /// Copies stage 0-2 pooled outputs [batch × c] into o.features at column feat_off (advanced by c).
+    void copy_features(std::size_t stage, const float* pooled, std::size_t batch, std::size_t c, const run_outputs& o,
+                       std::size_t& feat_off) const;
+    /// Layer4 features (the flatten quantizer's x̂ f4) into o.features, and the shifted logits fc_float(f4 + shift).
+    void finish(const float* f4, std::size_t batch, const run_args& a, const run_outputs& o, std::size_t feat_off) const;
 
     /// logits = fc(x) in float (fp32 fc, or the quantized fc's fake-quantized weights), x [rows × C4].
     void fc_float(const float* x, std::size_t rows, float* logits) const {
