@@ -22,14 +22,15 @@ std::string kernel_of() {
     return zk::q8_kernel_name(zk::q8_kernel_of<typename Packed::plan, typename Packed::arch>);
 }
 
-/// The kernel each level must run for a plan: the level's instruction, or (ARMv8.0) SMULL for 8-bit x 8-bit codes
-/// and SMLAL chains for narrower ones.
+/// The kernel each level must run for a plan: the level's instruction, or (ARMv8.0) SMULL for 8-bit x 8-bit codes,
+/// MUL for codes whose products fit int8 (4-bit x 4-bit) and SMLAL chains for the others.
 template <class Packed>
 std::string expected_kernel() {
     using plan = typename Packed::plan;
     if constexpr (zk::neon_level_compiled == 2) return "neon-smmla";
     else if constexpr (zk::neon_level_compiled == 1) return "neon-sdot";
-    else if constexpr (zk::neon_level_compiled == 0) return plan::depth > 1 ? "neon-smlal" : "neon-smull";
+    else if constexpr (zk::neon_level_compiled == 0)
+        return plan::byte_products ? "neon-mul8" : plan::depth > 1 ? "neon-smlal" : "neon-smull";
     else if constexpr (zk::is_vnni_arch_v<zk::q8_default_arch>) return "vnni";
     else if constexpr (zoa::has_avx2_v<zk::q8_default_arch>) return plan::use_maddubs ? "avx2-maddubs" : "avx2-madd16";
     else return "portable";
@@ -76,6 +77,8 @@ TEST_CASE("kernel names") {
     using neon = xsimd::neon64;
     CHECK(zk::q8_kernel_for<zq::signed_range<8>, zq::signed_range<8>, neon> == zk::q8_kernel::neon_smull);
     CHECK(zk::q8_kernel_for<zq::signed_range<6>, zq::signed_range<6>, neon> == zk::q8_kernel::neon_smlal);
+    CHECK(zk::q8_kernel_for<zq::unsigned_range<4>, zq::unsigned_range<4>, neon> == zk::q8_kernel::neon_mul8);
+    CHECK(zk::q8_kernel_for<zq::signed_range<4>, zq::signed_range<5>, neon> == zk::q8_kernel::neon_smlal);  // 8*16
     CHECK(zk::q8_kernel_for<zq::signed_range<8>, zq::signed_range<8>, zk::with_dotprod<neon>> == zk::q8_kernel::neon_sdot);
     CHECK(zk::q8_kernel_for<zq::signed_range<4>, zq::signed_range<4>, zk::with_i8mm<neon>> == zk::q8_kernel::neon_smmla);
     const std::string compiled = zk::q8_kernels_compiled();
@@ -94,7 +97,8 @@ TEST_CASE("AArch64 plans: signed centred operands and the SMLAL int16 chain dept
     static_assert(pu8::a_offset == 128 && pu8::w_offset == 128 && pu8::depth == 1);
     static_assert(zk::q8_plan_neon<zq::signed_range<6>, zq::signed_range<6>, 0>::depth == 31);  // 31 * 1024 <= 32767
     static_assert(zk::q8_plan_neon<zq::unsigned_range<6>, zq::unsigned_range<6>, 0>::depth == 31);
-    static_assert(zk::q8_plan_neon<zq::signed_range<4>, zq::signed_range<4>, 0>::depth == 64);  // capped (511 exact)
+    using p4 = zk::q8_plan_neon<zq::signed_range<4>, zq::signed_range<4>, 0>;
+    static_assert(p4::byte_products && p4::product_bound == 64 && p4::depth == 64);  // capped (255 exact: 255*2*64)
     static_assert(zk::q8_plan_neon<zq::unsigned_range<7>, zq::signed_range<8>, 0>::depth == 3);  // 64 * 128 = 8192
     static_assert(zk::q8_plan_neon<u8, zq::signed_range<6>, 0>::depth == 7);                    // 128 * 32 = 4096
     static_assert(zk::q8_plan_neon<s8, s8, 2>::k_group == 8 && zk::q8_plan_neon<s8, s8, 1>::k_group == 4);

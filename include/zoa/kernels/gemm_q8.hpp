@@ -24,15 +24,17 @@ namespace zoa::kernels {
 
 /// The microkernel family gemm_q8 runs (gemm_q8_run dispatches on it): the portable scalar loops, the x86 AVX2
 /// int16 (vpmaddwd) / maddubs / VNNI kernels (AMX is a run-time choice on top of VNNI), the AArch64 NEON kernels
-/// SMULL+SADALP (8-bit, depth 1), SMLAL+SADALP (narrower codes, int16 chains of plan::depth quads), SDOT, SMMLA.
-enum class q8_kernel { portable, avx2_int16, avx2_maddubs, vnni, neon_smull, neon_smlal, neon_sdot, neon_smmla };
+/// SMULL+SADALP (8-bit, depth 1), SMLAL+SADALP (narrower codes, int16 chains of plan::depth quads), MUL+SADALP
+/// (products that fit int8: 4-bit codes), SDOT, SMMLA.
+enum class q8_kernel { portable, avx2_int16, avx2_maddubs, vnni, neon_smull, neon_smlal, neon_mul8, neon_sdot, neon_smmla };
 
 /// The kernel family for a plan (q8_plan_for<A, W, Arch>) and Arch.
 template <class Plan, class Arch>
 inline constexpr q8_kernel q8_kernel_of =
     Plan::neon_level == 2   ? q8_kernel::neon_smmla
     : Plan::neon_level == 1 ? q8_kernel::neon_sdot
-    : Plan::neon_level == 0 ? (Plan::depth > 1 ? q8_kernel::neon_smlal : q8_kernel::neon_smull)
+    : Plan::neon_level == 0 ? (Plan::byte_products ? q8_kernel::neon_mul8
+                               : Plan::depth > 1 ? q8_kernel::neon_smlal : q8_kernel::neon_smull)
     : !has_avx2_v<Arch>     ? q8_kernel::portable
     : Plan::vnni            ? q8_kernel::vnni
     : Plan::use_maddubs     ? q8_kernel::avx2_maddubs
@@ -43,7 +45,7 @@ template <class ARange, class WRange, class Arch = q8_default_arch>
 inline constexpr q8_kernel q8_kernel_for = q8_kernel_of<q8_plan_for<ARange, WRange, Arch>, Arch>;
 
 /// Name of a kernel family: "portable", "avx2-madd16", "avx2-maddubs", "vnni", "neon-smull", "neon-smlal",
-/// "neon-sdot", "neon-smmla".
+/// "neon-mul8", "neon-sdot", "neon-smmla".
 constexpr const char* q8_kernel_name(q8_kernel k) noexcept {
     switch (k) {
         case q8_kernel::avx2_int16: return "avx2-madd16";
@@ -51,6 +53,7 @@ constexpr const char* q8_kernel_name(q8_kernel k) noexcept {
         case q8_kernel::vnni: return "vnni";
         case q8_kernel::neon_smull: return "neon-smull";
         case q8_kernel::neon_smlal: return "neon-smlal";
+        case q8_kernel::neon_mul8: return "neon-mul8";
         case q8_kernel::neon_sdot: return "neon-sdot";
         case q8_kernel::neon_smmla: return "neon-smmla";
         case q8_kernel::portable: break;
@@ -232,8 +235,7 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
         const std::size_t n0 = p * 16, ncols = std::min<std::size_t>(16, n - n0), nrows = std::min<std::size_t>(4, rows - i);
         const std::uint8_t* ai = a_blk + i * kp * elem;
         const std::int32_t* rs = row_term ? row_sums + i : nullptr;
-        if constexpr (kern == q8_kernel::neon_smull || kern == q8_kernel::neon_smlal || kern == q8_kernel::neon_sdot ||
-                      kern == q8_kernel::neon_smmla) {
+        if constexpr (plan::neon_level >= 0) {
 #if defined(__aarch64__) && defined(__ARM_NEON)
             const auto* a8 = reinterpret_cast<const std::int8_t*>(ai);
             arm::tile_4x16 t;
@@ -246,7 +248,7 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
                 t = arm::kernel_sdot(a8, w.panel_s8(p), kp);
 #endif
             } else {
-                t = arm::kernel_smlal<plan::depth>(a8, w.panel_s8(p), kp);
+                t = arm::kernel_neon<plan::byte_products, plan::depth>(a8, w.panel_s8(p), kp);
             }
             arm::correct(t, col_term.data() + n0, w.centred_zero_points() + n0, rs);
             arm::store_tile(stage, cols, t, r0 + i, n0, nrows, ncols);

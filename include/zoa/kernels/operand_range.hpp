@@ -169,8 +169,9 @@ struct q8_plan : q8_ranges<ARange, WRange> {
     static constexpr int k_step = bytes ? 4 : 2;
     /// Consecutive k of one column stored together in the byte layout (a lane quad).
     static constexpr int k_group = 4;
-    /// Not an AArch64 plan.
+    /// Not an AArch64 plan (and no int8-lane products).
     static constexpr int neon_level = -1;
+    static constexpr bool byte_products = false;
 };
 
 /// How gemm_q8 multiplies A by W on AArch64 (Level = neon_level_v<Arch>: 0 NEON, 1 dot product, 2 i8mm).
@@ -187,7 +188,11 @@ struct q8_plan : q8_ranges<ARange, WRange> {
 ///   k mod 4). One product fits int16 (|.| <= 16384). `depth` = min(floor(32767 / product_bound), MaxDepth)
 ///   consecutive k quads are multiply-accumulated in the same int16 lane by SMLAL (|sum| <= depth*product_bound
 ///   <= 32767: no wrap) before SADALP/SADDLP widen the lanes into int32. Depth 1 (8-bit x 8-bit, 128*128 = 16384)
-///   is SMULL + SADALP; s6 x s6 (32*32 = 1024) runs 31 quads per widening, s4 x s4 (8*8) 64 (capped).
+///   is SMULL + SADALP; s6 x s6 (32*32 = 1024) runs 31 quads per widening.
+///   `byte_products` (product_bound <= 127, e.g. 4-bit x 4-bit: 8*8 = 64): one product fits an int8 lane, so MUL
+///   (16 products per instruction, exact: no wrap) replaces SMULL/SMLAL (8), and SADALP adds the products' pairs into
+///   int16 lanes for `depth` = min(floor(32767 / (2 * product_bound)), MaxDepth) quads before a second SADALP widens
+///   them into int32.
 /// int32 accumulation wraps exactly as on x86; exact within max_k.
 template <class ARange, class WRange, int Level, int MaxDepth = 64>
 struct q8_plan_neon : q8_ranges<ARange, WRange> {
@@ -206,9 +211,13 @@ struct q8_plan_neon : q8_ranges<ARange, WRange> {
     static constexpr bool vnni = false;         ///< not the x86 VNNI path
     static constexpr bool use_maddubs = false;  ///< not the x86 maddubs path
     static constexpr bool bytes = true;         ///< always the byte layout (a_s x w_s with the offset algebra)
-    /// Level 0: k quads multiply-accumulated per int16 lane before widening (1 = widen every product).
+    /// Level 0: products fit int8 lanes (MUL + SADALP instead of SMULL/SMLAL).
+    static constexpr bool byte_products = Level == 0 && product_bound <= 127;
+    /// Level 0: k quads accumulated per int16 lane before widening to int32 (1 = widen every product).
     static constexpr int depth =
-        Level == 0 ? static_cast<int>(detail::max_l(1, detail::min_l(32767 / product_bound, MaxDepth))) : 0;
+        Level != 0      ? 0
+        : byte_products ? static_cast<int>(detail::min_l(32767 / (2 * product_bound), MaxDepth))
+                        : static_cast<int>(detail::max_l(1, detail::min_l(32767 / product_bound, MaxDepth)));
     /// Consecutive k of one column stored together (SMMLA reads 8, SDOT and SMLAL 4); K is padded to it.
     static constexpr int k_group = Level == 2 ? 8 : 4;
     static constexpr int k_step = k_group;

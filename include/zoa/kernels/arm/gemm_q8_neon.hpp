@@ -1,4 +1,4 @@
-// zoa — AArch64 breakout for gemm_q8: exact SMULL/SMLAL+SADALP (ARMv8.0), SDOT (+dotprod) and SMMLA (+i8mm)
+// zoa — AArch64 breakout for gemm_q8: exact SMULL/SMLAL/MUL+SADALP (ARMv8.0), SDOT (+dotprod) and SMMLA (+i8mm)
 // microkernels on the signed byte layout, A-row packing and the fused NEON epilogues
 // SPDX-License-Identifier: MIT
 #pragma once
@@ -95,14 +95,50 @@ inline void kernel_smlal_2x16(const std::int8_t* a0, const std::int8_t* a1, cons
     }
 }
 
-/// ARMv8.0 NEON tile: rows 0-1 and rows 2-3 of a (4 rows of kp bytes, row stride kp) against panel b, two passes
-/// of kernel_smlal_2x16.
+/// ARMv8.0 NEON for codes whose products fit int8 (|a * w| <= 127, e.g. 4-bit x 4-bit), two rows x one panel:
+/// MUL multiplies a row's k quad (broadcast) by 4 columns x 4 k of b into 16 int8 lanes (exact: no product wraps),
+/// SADALP adds each (column, k pair) into an int16 lane for Depth quads (|sum| <= Depth * 2 * product_bound <= 32767),
+/// then SADALP adds the (column, k half) int16 lanes into the int32 sums. 16 multiply-accumulates per MUL, against 8
+/// per SMULL/SMLAL. Exact; the int32 sums wrap mod 2^32 like the other kernels'.
 template <int Depth>
-inline tile_4x16 kernel_smlal(const std::int8_t* a, const std::int8_t* b, std::size_t kp) noexcept {
+inline void kernel_mul8_2x16(const std::int8_t* a0, const std::int8_t* a1, const std::int8_t* b, std::size_t nq,
+                             int32x4_t (&c0)[4], int32x4_t (&c1)[4]) noexcept {
+    for (int j = 0; j < 4; ++j) c0[j] = c1[j] = vdupq_n_s32(0);
+    for (std::size_t q0 = 0; q0 < nq; q0 += Depth) {
+        const std::size_t q1 = q0 + Depth < nq ? q0 + Depth : nq;
+        int16x8_t s0[4], s1[4];
+        for (int j = 0; j < 4; ++j) s0[j] = s1[j] = vdupq_n_s16(0);
+        for (std::size_t q = q0; q < q1; ++q) {
+            const int8x16_t x0 = dup_quad(a0 + 4 * q), x1 = dup_quad(a1 + 4 * q);
+            const std::int8_t* bq = b + q * 64;
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; ++j) {
+                const int8x16_t bj = vld1q_s8(bq + 16 * j);
+                s0[j] = vpadalq_s8(s0[j], vmulq_s8(bj, x0));
+                s1[j] = vpadalq_s8(s1[j], vmulq_s8(bj, x1));
+            }
+        }
+        // int16 lanes (column, k pair) -> int32 lanes (column)
+        for (int j = 0; j < 4; ++j) {
+            c0[j] = vpadalq_s16(c0[j], s0[j]);
+            c1[j] = vpadalq_s16(c1[j], s1[j]);
+        }
+    }
+}
+
+/// ARMv8.0 NEON tile: rows 0-1 and rows 2-3 of a (4 rows of kp bytes, row stride kp) against panel b, two passes
+/// of kernel_mul8_2x16 (BytesOnly: the products fit int8) or kernel_smlal_2x16.
+template <bool BytesOnly, int Depth>
+inline tile_4x16 kernel_neon(const std::int8_t* a, const std::int8_t* b, std::size_t kp) noexcept {
     tile_4x16 t;
     const std::size_t nq = kp / 4;
-    kernel_smlal_2x16<Depth>(a, a + kp, b, nq, t.v[0], t.v[1]);
-    kernel_smlal_2x16<Depth>(a + 2 * kp, a + 3 * kp, b, nq, t.v[2], t.v[3]);
+    if constexpr (BytesOnly) {
+        kernel_mul8_2x16<Depth>(a, a + kp, b, nq, t.v[0], t.v[1]);
+        kernel_mul8_2x16<Depth>(a + 2 * kp, a + 3 * kp, b, nq, t.v[2], t.v[3]);
+    } else {
+        kernel_smlal_2x16<Depth>(a, a + kp, b, nq, t.v[0], t.v[1]);
+        kernel_smlal_2x16<Depth>(a + 2 * kp, a + 3 * kp, b, nq, t.v[2], t.v[3]);
+    }
     return t;
 }
 
