@@ -37,7 +37,24 @@ inline constexpr const char* version_string = "0.1.0";
 #include <cstddef>
 #include <type_traits>
 
+// #include "zoa/core/xsimd.hpp"
+// ---- begin zoa/core/xsimd.hpp
+// zoa — <xsimd/xsimd.hpp> with its compiler warnings contained: zoa headers include this, never xsimd directly
+
+// g++ 12 (GCC PR 105593, fixed in GCC 13): the AVX-512 intrinsics xsimd's exp, erfc and nearbyint are built on
+// start from `__m512 __Y = __Y;` and raise a false -Wmaybe-uninitialized at -O2 -march=native on AVX-512 machines,
+// also where g++ emits those xsimd functions out of line, far from zoa's code. The warning is silenced for the
+// locations of xsimd's headers only: a diagnostic whose inlining chain passes through them is ignored, zoa's own
+// code and yours keep every warning.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <xsimd/xsimd.hpp>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+// ---- end zoa/core/xsimd.hpp
 
 namespace zoa {
 
@@ -70,10 +87,14 @@ constexpr const char* arch_name() noexcept {
 // ---- begin zoa/core/error.hpp
 // zoa — the one exception type: zoa::error with a machine-readable code
 
+#include <initializer_list>
+#include <ios>
+#include <ostream>
 #include <sstream>
 #include <stdexcept>
 #include <string>
-#include <utility>
+#include <string_view>
+#include <type_traits>
 
 namespace zoa {
 
@@ -116,25 +137,98 @@ private:
 };
 
 namespace detail {
+
+/// One part of an error message, held by reference until the message is built: strings, characters, integers,
+/// floating-point numbers and stream manipulators (std::hex) directly, any other type through its operator<<.
+/// Type-erasing the parts keeps each fail(...) call site small: one message builder per program, not one
+/// std::ostringstream per distinct argument list.
+class message_part {
+public:
+    // Non-template constructors for the common types (string literals of any length decay to const char*), so a
+    // fail(...) call instantiates nothing new for them; other types go through their operator<<.
+    message_part(const char* s) noexcept : kind_(kind::text), s_(s) {}                    ///< a C string
+    message_part(const std::string& s) noexcept : kind_(kind::text), s_(s) {}             ///< a string
+    message_part(std::string_view s) noexcept : kind_(kind::text), s_(s) {}               ///< a string view
+    message_part(char c) noexcept : kind_(kind::character), c_(c) {}                      ///< a character
+    message_part(signed char c) noexcept : kind_(kind::character), c_(static_cast<char>(c)) {}    ///< as a character
+    message_part(unsigned char c) noexcept : kind_(kind::character), c_(static_cast<char>(c)) {}  ///< as a character
+    message_part(bool b) noexcept : kind_(kind::boolean), u_(b) {}                        ///< 1 or 0, as operator<<
+    message_part(int v) noexcept : kind_(kind::signed_int), i_(v) {}                     ///< an integer
+    message_part(long v) noexcept : kind_(kind::signed_int), i_(v) {}                    ///< an integer
+    message_part(long long v) noexcept : kind_(kind::signed_int), i_(v) {}               ///< an integer
+    message_part(unsigned v) noexcept : kind_(kind::unsigned_int), u_(v) {}               ///< an integer
+    message_part(unsigned long v) noexcept : kind_(kind::unsigned_int), u_(v) {}          ///< an integer
+    message_part(unsigned long long v) noexcept : kind_(kind::unsigned_int), u_(v) {}     ///< an integer
+    message_part(double d) noexcept : kind_(kind::floating), d_(d) {}                     ///< a number
+    message_part(float f) noexcept : kind_(kind::floating), d_(f) {}                      ///< a number (as double)
+    message_part(long double d) noexcept : kind_(kind::floating), d_(d), is_long_double_(true) {}  ///< a number
+    message_part(std::ios_base& (*m)(std::ios_base&)) noexcept : kind_(kind::manipulator), m_(m) {}  ///< std::hex
+    /// Any other type with an operator<< (short integers, enums, paths, ...), streamed when the message is built.
+    template <class T, std::enable_if_t<!std::is_convertible_v<const T&, std::string_view>, int> = 0>
+    message_part(const T& v) noexcept
+        : kind_(kind::other), p_(&v), put_([](std::ostream& os, const void* p) { os << *static_cast<const T*>(p); }) {}
+
+    /// Streams the part into os (with os's current flags, e.g. after std::hex).
+    void put(std::ostream& os) const {
+        switch (kind_) {
+            case kind::text: os << s_; break;
+            case kind::character: os << c_; break;
+            case kind::boolean: os << (u_ != 0); break;
+            case kind::signed_int: os << i_; break;
+            case kind::unsigned_int: os << u_; break;
+            case kind::floating:
+                if (is_long_double_) os << d_;
+                else os << static_cast<double>(d_);
+                break;
+            case kind::manipulator: os << m_; break;
+            case kind::other: put_(os, p_); break;
+        }
+    }
+
+private:
+    enum class kind { text, character, boolean, signed_int, unsigned_int, floating, manipulator, other };
+    kind kind_ = kind::text;
+    std::string_view s_;
+    char c_ = 0;
+    long long i_ = 0;
+    unsigned long long u_ = 0;
+    long double d_ = 0;
+    bool is_long_double_ = false;
+    std::ios_base& (*m_)(std::ios_base&) = nullptr;
+    const void* p_ = nullptr;
+    void (*put_)(std::ostream&, const void*) = nullptr;
+};
+
 /// The parts streamed with operator<< into one string.
-template <class... Parts>
-std::string concat(Parts&&... parts) {
+inline std::string concat_parts(std::initializer_list<message_part> parts) {
     std::ostringstream os;
-    (os << ... << std::forward<Parts>(parts));
+    for (const auto& p : parts) p.put(os);
     return os.str();
 }
+
+/// The parts streamed with operator<< into one string.
+template <class... Parts>
+std::string concat(const Parts&... parts) {
+    return concat_parts({message_part(parts)...});
+}
+
+/// Throws zoa::error(code, concat_parts(parts)): out of line and cold, so call sites stay small.
+[[noreturn, gnu::noinline, gnu::cold]] inline void throw_error(error_code code, std::initializer_list<message_part> parts) {
+    throw error(code, concat_parts(parts));
+}
+
 }  // namespace detail
 
 /// Throws zoa::error(code, concatenation of parts streamed with operator<<).
 template <class... Parts>
-[[noreturn]] void fail(error_code code, Parts&&... parts) {
-    throw error(code, detail::concat(std::forward<Parts>(parts)...));
+[[noreturn]] void fail(error_code code, const Parts&... parts) {
+    detail::throw_error(code, {detail::message_part(parts)...});
 }
 
 /// Throws zoa::error(code, parts...) unless cond holds.
 template <class... Parts>
-void require(bool cond, error_code code, Parts&&... parts) {
-    if (!cond) fail(code, std::forward<Parts>(parts)...);
+void require(bool cond, error_code code, const Parts&... parts) {
+    if (!cond) detail::throw_error(code, {detail::message_part(parts)...});
 }
 
 }  // namespace zoa
@@ -559,7 +653,7 @@ private:
 #include <cstddef>
 #include <cstdint>
 
-#include <xsimd/xsimd.hpp>
+// #include "zoa/core/xsimd.hpp"
 
 // #include "zoa/core/arch.hpp"
 // #include "zoa/core/execution.hpp"
@@ -650,7 +744,7 @@ inline void require_no_nan(const char* fn, const float* x, std::size_t n, std::s
 #include <cmath>
 #include <cstddef>
 
-#include <xsimd/xsimd.hpp>
+// #include "zoa/core/xsimd.hpp"
 
 // #include "zoa/core/arch.hpp"
 // #include "zoa/core/execution.hpp"
@@ -683,6 +777,17 @@ inline constexpr std::size_t flush_vectors = 64;
 /// Elements per task of the element-wise kernels: a multiple of every vector width, so which elements take the SIMD
 /// body and which the scalar tail depends only on n, never on the thread count.
 inline constexpr std::size_t elementwise_block = 16384;
+
+/// a / b lane by lane, one IEEE division each (round to nearest even). xsimd 8.1 divides float batches on neon64 with
+/// its ARMv7 kernel, a reciprocal estimate refined by two Newton steps, which can be an ulp off (and moves values
+/// across rounding ties: quantization codes change); zoa's kernels divide through this helper (FDIV on AArch64).
+template <class Arch>
+xsimd::batch<float, Arch> divide(const xsimd::batch<float, Arch>& a, const xsimd::batch<float, Arch>& b) noexcept {
+#if XSIMD_WITH_NEON64
+    if constexpr (arch_at_least_v<Arch, xsimd::neon64>) return vdivq_f32(a, b);
+#endif
+    return a / b;
+}
 
 /// s1 = Σ_i (x[i] − c) over n contiguous floats. Differences and lane sums in float, flushed to double every
 /// flush_vectors vectors; scalar tail (n mod width) adds fl(x[i] − c) in double.
@@ -820,9 +925,14 @@ void parallel_blocks(execution_context& ctx, std::size_t n, std::size_t block, F
 #include <limits>
 #include <type_traits>
 
-#include <xsimd/xsimd.hpp>
-#if XSIMD_WITH_SSE2
+// #include "zoa/core/xsimd.hpp"
+#if XSIMD_WITH_AVX
 #include <immintrin.h>
+#elif XSIMD_WITH_SSE2
+#include <emmintrin.h>  // SSE2 only: <immintrin.h> would declare every AVX-512 intrinsic (+90 MB per TU)
+#endif
+#if XSIMD_WITH_NEON64
+#include <arm_neon.h>
 #endif
 
 // #include "zoa/core/arch.hpp"
@@ -836,8 +946,8 @@ namespace zoa::kernels {
 
 namespace detail {
 
-/// Stores the lanes of v (already inside T's range) as T: AVX-512 vpmov[u]sdb, AVX2/SSE2 pack instructions
-/// (saturating, hence exact for in-range lanes), otherwise a scalar loop.
+/// Stores the lanes of v (already inside T's range) as T: AVX-512 vpmov[u]sdb, AVX2/SSE2 pack instructions, NEON
+/// SQXTN/SQXTUN (saturating, hence exact for in-range lanes), otherwise a scalar loop.
 template <class Arch, class T>
 void store_narrow(const xsimd::batch<std::int32_t, Arch>& v, T* dst) noexcept {
     constexpr bool is_signed = std::is_same_v<T, std::int8_t>;
@@ -867,13 +977,24 @@ void store_narrow(const xsimd::batch<std::int32_t, Arch>& v, T* dst) noexcept {
         return;
     }
 #endif
+#if XSIMD_WITH_NEON64
+    if constexpr (arch_at_least_v<Arch, xsimd::neon64>) {
+        const int16x4_t w16 = vqmovn_s32(v);
+        const int16x8_t w = vcombine_s16(w16, w16);
+        const std::int32_t bytes = is_signed ? vget_lane_s32(vreinterpret_s32_s8(vqmovn_s16(w)), 0)
+                                             : vget_lane_s32(vreinterpret_s32_u8(vqmovun_s16(w)), 0);
+        std::memcpy(dst, &bytes, 4);  // little-endian AArch64: lane 0 → dst[0]
+        return;
+    }
+#endif
+    (void)is_signed;
     alignas(64) std::int32_t lanes[xsimd::batch<std::int32_t, Arch>::size];
     v.store_aligned(lanes);
     for (std::size_t l = 0; l < xsimd::batch<std::int32_t, Arch>::size; ++l) dst[l] = static_cast<T>(lanes[l]);
 }
 
 /// Loads batch<int32>::size codes from src, sign- or zero-extended to int32: AVX-512 vpmov[sz]xbd, AVX2
-/// vpmov[sz]xbd, SSE2 unpack (+ arithmetic shift for int8), otherwise a scalar loop.
+/// vpmov[sz]xbd, SSE2 unpack (+ arithmetic shift for int8), NEON SXTL/UXTL, otherwise a scalar loop.
 template <class Arch, class T>
 xsimd::batch<std::int32_t, Arch> load_widen(const T* src) noexcept {
     using ibatch = xsimd::batch<std::int32_t, Arch>;
@@ -902,6 +1023,15 @@ xsimd::batch<std::int32_t, Arch> load_widen(const T* src) noexcept {
             const __m128i z = _mm_setzero_si128();
             return ibatch(_mm_unpacklo_epi16(_mm_unpacklo_epi8(b, z), z));
         }
+    }
+#endif
+#if XSIMD_WITH_NEON64
+    if constexpr (arch_at_least_v<Arch, xsimd::neon64>) {
+        std::int32_t word;
+        std::memcpy(&word, src, sizeof(word));
+        const int32x2_t w = vdup_n_s32(word);
+        if constexpr (is_signed) return ibatch(vmovl_s16(vget_low_s16(vmovl_s8(vreinterpret_s8_s32(w)))));
+        else return ibatch(vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(vmovl_u8(vreinterpret_u8_s32(w))))));
     }
 #endif
     alignas(64) std::int32_t lanes[ibatch::size];
@@ -933,7 +1063,7 @@ void quantize_span(const float* x, T* q, std::size_t n, float scale, std::int32_
     auto nan_seen = fbatch(0.0f) != fbatch(0.0f);
     std::size_t i = 0;
     for (; i + w <= n; i += w) {
-        const fbatch v = fbatch::load_unaligned(x + i) / vs;
+        const fbatch v = divide(fbatch::load_unaligned(x + i), vs);
         nan_seen = nan_seen | xsimd::isnan(v);
         store_narrow<Arch, T>(xsimd::nearbyint_as_int(xsimd::min(xsimd::max(v, vlo), vhi)) + vzp, q + i);
     }
@@ -1024,7 +1154,7 @@ void quantize_per_channel(const float* x, T* q, std::size_t outer, std::size_t c
                 for (; c + w <= channels; c += w) {
                     const ibatch zp = zero_point ? ibatch::load_unaligned(zero_point + c) : ibatch(0);
                     const fbatch lo = xsimd::to_float(ibatch(qmin) - zp), hi = xsimd::to_float(ibatch(qmax) - zp);
-                    const fbatch v = fbatch::load_unaligned(xr + c) / fbatch::load_unaligned(scale + c);
+                    const fbatch v = detail::divide(fbatch::load_unaligned(xr + c), fbatch::load_unaligned(scale + c));
                     nan_seen = nan_seen | xsimd::isnan(v);
                     detail::store_narrow<Arch, T>(xsimd::nearbyint_as_int(xsimd::min(xsimd::max(v, lo), hi)) + zp,
                                                   qr + c);
@@ -1194,10 +1324,10 @@ void gelu_quantize_twin(const float* x, std::int8_t* pos, std::int8_t* neg, std:
             const fb v = fb::load_unaligned(x + i);
             const fb g = (half * v) * xsimd::erfc(v * k);
             nan_seen = nan_seen | xsimd::isnan(g);
-            detail::store_narrow<Arch, std::int8_t>(xsimd::nearbyint_as_int(xsimd::min(xsimd::max(g / sp, zero), pos_hi)),
-                                                    pos + i);
-            detail::store_narrow<Arch, std::int8_t>(xsimd::nearbyint_as_int(xsimd::min(xsimd::max(g / sn, neg_lo), zero)),
-                                                    neg + i);
+            const fb gp = xsimd::min(xsimd::max(detail::divide(g, sp), zero), pos_hi);
+            const fb gn = xsimd::min(xsimd::max(detail::divide(g, sn), neg_lo), zero);
+            detail::store_narrow<Arch, std::int8_t>(xsimd::nearbyint_as_int(gp), pos + i);
+            detail::store_narrow<Arch, std::int8_t>(xsimd::nearbyint_as_int(gn), neg + i);
         }
         bool tail_nan = false;
         for (; i < e; ++i) {
@@ -1244,7 +1374,7 @@ ZOA_DETAIL_AVX512_WARNINGS_END
 #include <type_traits>
 #include <vector>
 
-#include <xsimd/xsimd.hpp>
+// #include "zoa/core/xsimd.hpp"
 
 // #include "zoa/core/arch.hpp"
 // #include "zoa/core/execution.hpp"
@@ -1599,7 +1729,7 @@ void store_scalar(const Stage& s, const prepared_columns& p, std::size_t m, std:
 #include <cstddef>
 #include <vector>
 
-#include <xsimd/xsimd.hpp>
+// #include "zoa/core/xsimd.hpp"
 
 // #include "zoa/core/arch.hpp"
 // #include "zoa/core/execution.hpp"
@@ -2182,13 +2312,88 @@ ZOA_DETAIL_AVX512_WARNINGS_END
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <type_traits>
 
-#include <xsimd/xsimd.hpp>
+// #include "zoa/core/xsimd.hpp"
 
 // #include "zoa/core/aligned_buffer.hpp"
 // #include "zoa/core/arch.hpp"
 // #include "zoa/core/error.hpp"
 // #include "zoa/core/execution.hpp"
+// #include "zoa/kernels/arm/gemm_f32_neon.hpp"
+// ---- begin zoa/kernels/arm/gemm_f32_neon.hpp
+// zoa — AArch64 fp32 GEMM microkernel: 8 rows x 8 columns of NEON FMA (FMLA by element) per k step
+
+#include <cstddef>
+
+#if defined(__aarch64__) && defined(__ARM_NEON)
+#include <arm_neon.h>
+
+namespace zoa::kernels::arm {
+
+/// True when this translation unit has the NEON fp32 microkernel (AArch64).
+inline constexpr bool f32_kernel_compiled = true;
+
+/// One k step: c[r][v] = fma(x[r][U], bk[4v..4v+3], c[r][v]) for the 8 rows (lane U of the rows' A vectors).
+template <int U>
+inline void fma_step(float32x4_t (&c)[8][2], const float32x4_t (&x)[8], const float* bk) noexcept {
+    const float32x4_t b0 = vld1q_f32(bk), b1 = vld1q_f32(bk + 4);
+#pragma GCC unroll 8
+    for (int r = 0; r < 8; ++r) {
+        c[r][0] = vfmaq_laneq_f32(c[r][0], b0, x[r], U);
+        c[r][1] = vfmaq_laneq_f32(c[r][1], b1, x[r], U);
+    }
+}
+
+/// acc[r][v] (+)= sum_k a_r[k] * panel[k*8 + 4v + lane] for r < 8, k < kc: one chain of fused multiply-adds per
+/// element in k order, acc = fma(a_r[k], b(k, c), acc) (FMLA by element: the a_r[k] of four consecutive k come from
+/// one 128-bit load of row r). With init, the chains continue from init[r*8 + c] (a K-blocked product is the same
+/// chain as an unblocked one). The same roundings, in the same order, as the xsimd kernel (kernel_f32 with 4-lane
+/// FMA), so both give identical floats; this one needs 10 loads per 64 FMAs instead of 8 per 12.
+/// Registers: 16 accumulators, 8 A vectors, 2 B vectors.
+inline void kernel_f32_8x8(const float* const* a, const float* b, std::size_t kc, const float* init,
+                           float32x4_t (&acc)[8][2]) noexcept {
+    float32x4_t c[8][2];
+#pragma GCC unroll 8
+    for (int r = 0; r < 8; ++r) {
+        c[r][0] = init ? vld1q_f32(init + 8 * r) : vdupq_n_f32(0.0f);
+        c[r][1] = init ? vld1q_f32(init + 8 * r + 4) : vdupq_n_f32(0.0f);
+    }
+    std::size_t k = 0;
+    for (; k + 4 <= kc; k += 4) {
+        float32x4_t x[8];
+#pragma GCC unroll 8
+        for (int r = 0; r < 8; ++r) x[r] = vld1q_f32(a[r] + k);
+        const float* bk = b + k * 8;
+        fma_step<0>(c, x, bk);
+        fma_step<1>(c, x, bk + 8);
+        fma_step<2>(c, x, bk + 16);
+        fma_step<3>(c, x, bk + 24);
+    }
+    for (; k < kc; ++k) {
+        const float32x4_t b0 = vld1q_f32(b + k * 8), b1 = vld1q_f32(b + k * 8 + 4);
+#pragma GCC unroll 8
+        for (int r = 0; r < 8; ++r) {
+            const float32x4_t x = vdupq_n_f32(a[r][k]);
+            c[r][0] = vfmaq_f32(c[r][0], b0, x);
+            c[r][1] = vfmaq_f32(c[r][1], b1, x);
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < 8; ++r) acc[r][0] = c[r][0], acc[r][1] = c[r][1];
+}
+
+}  // namespace zoa::kernels::arm
+
+#else
+
+namespace zoa::kernels::arm {
+/// False: not an AArch64 translation unit (no NEON fp32 microkernel).
+inline constexpr bool f32_kernel_compiled = false;
+}  // namespace zoa::kernels::arm
+
+#endif
+// ---- end zoa/kernels/arm/gemm_f32_neon.hpp
 // #include "zoa/kernels/output_stage.hpp"
 // #include "zoa/kernels/pack_f32.hpp"
 // ---- begin zoa/kernels/pack_f32.hpp
@@ -2197,7 +2402,7 @@ ZOA_DETAIL_AVX512_WARNINGS_END
 #include <cmath>
 #include <cstddef>
 
-#include <xsimd/xsimd.hpp>
+// #include "zoa/core/xsimd.hpp"
 
 // #include "zoa/core/aligned_buffer.hpp"
 // #include "zoa/core/arch.hpp"
@@ -2266,8 +2471,14 @@ private:
 namespace zoa::kernels {
 namespace detail {
 
-/// Rows per register tile: 6 rows x 2 vectors = 12 accumulators (16 vector registers on SSE2/AVX2).
-inline constexpr std::size_t f32_mr = 6;
+/// True when gemm_f32<Arch> runs the AArch64 NEON microkernel (arm::kernel_f32_8x8) instead of kernel_f32.
+template <class Arch>
+inline constexpr bool f32_uses_neon_v = arm::f32_kernel_compiled && std::is_same_v<Arch, xsimd::neon64>;
+
+/// Rows per register tile: 6 rows x 2 vectors = 12 accumulators (16 vector registers on SSE2/AVX2); 8 rows on
+/// AArch64 (16 accumulators + 8 A vectors of 32 registers).
+template <class Arch>
+inline constexpr std::size_t f32_mr = f32_uses_neon_v<Arch> ? 8 : 6;
 
 /// acc[r][v] (+)= sum_k a_r[k] * panel[k*nr + v*L + lane] for k < kc, as a chain of fused multiply-adds in k order
 /// (xsimd::fma: one rounding per step with FMA hardware, mul+add without). With init, the chain continues from
@@ -2338,7 +2549,7 @@ template <class Arch, class Source>
 void gemm_f32_run(const Source& src, std::size_t m, const packed_f32<Arch>& w, const out_f32& out,
                   execution_context* ctx) {
     using batch = xsimd::batch<float, Arch>;
-    constexpr std::size_t L = batch::size, nr = 2 * L, mr = f32_mr;
+    constexpr std::size_t L = batch::size, nr = 2 * L, mr = f32_mr<Arch>;
     require(!w.empty(), error_code::argument, "gemm_f32: the packed weights are empty");
     require(out.c != nullptr, error_code::argument, "gemm_f32: output pointer is null");
     if (m == 0) return;
@@ -2360,11 +2571,11 @@ void gemm_f32_run(const Source& src, std::size_t m, const packed_f32<Arch>& w, c
     if constexpr (Source::materialize) mb = std::min(mb, (1u << 20) / (k * sizeof(float)) / mr * mr);  // copy <= 1 MiB
     mb = mb < mr ? mr : (mb > 32 * mr ? 32 * mr : mb);
 
-    auto epilogue = [&](const batch (&acc)[6][2], std::size_t m0, std::size_t nrows, std::size_t p) {
+    auto epilogue = [&](const batch (&acc)[mr][2], std::size_t m0, std::size_t nrows, std::size_t p) {
         const std::size_t n0 = p * nr, ncols = std::min(nr, n - n0);
         const batch bias0 = batch::load_aligned(bias.data() + n0), bias1 = batch::load_aligned(bias.data() + n0 + L);
         const bool direct = nrows == mr && ncols == nr && out.layout.col_stride == 1;
-        alignas(64) float tmp[6][nr];
+        alignas(64) float tmp[mr][nr];
         for (std::size_t r = 0; r < nrows; ++r) {
             float* dst = direct ? out.c + out.layout.row_offset(m0 + r) + static_cast<std::ptrdiff_t>(n0) : tmp[r];
             (acc[r][0] + bias0).store_unaligned(dst);
@@ -2399,18 +2610,26 @@ void gemm_f32_run(const Source& src, std::size_t m, const packed_f32<Arch>& w, c
                     for (std::size_t p = g0; p < g1; ++p)
                         for (std::size_t i = 0; i < rows; i += mr) {
                             const std::size_t nrows = std::min(mr, rows - i);
-                            const float* arows[6];
-                            for (std::size_t r = 0; r < 6; ++r) {
+                            const float* arows[mr];
+                            for (std::size_t r = 0; r < mr; ++r) {
                                 const std::size_t rr = r < nrows ? i + r : i;  // rows past M reuse a valid row
                                 if constexpr (Source::materialize) arows[r] = scratch.a.data() + rr * k + k0;
                                 else arows[r] = src.row(r0 + rr) + k0;
                             }
                             float* part = nkb > 1 ? scratch.partial.data() + ((i / mr) * group + (p - g0)) * mr * nr
                                                   : nullptr;
-                            batch acc[6][2];
-                            kernel_f32<Arch>(arows, w.panel(p) + k0 * nr, klen, kb > 0 ? part : nullptr, acc);
+                            batch acc[mr][2];
+                            if constexpr (f32_uses_neon_v<Arch>) {
+#if defined(__aarch64__) && defined(__ARM_NEON)
+                                float32x4_t v[8][2];
+                                arm::kernel_f32_8x8(arows, w.panel(p) + k0 * nr, klen, kb > 0 ? part : nullptr, v);
+                                for (std::size_t r = 0; r < mr; ++r) acc[r][0] = v[r][0], acc[r][1] = v[r][1];
+#endif
+                            } else {
+                                kernel_f32<Arch>(arows, w.panel(p) + k0 * nr, klen, kb > 0 ? part : nullptr, acc);
+                            }
                             if (kb + 1 < nkb) {
-                                for (std::size_t r = 0; r < 6; ++r) {
+                                for (std::size_t r = 0; r < mr; ++r) {
                                     acc[r][0].store_aligned(part + r * nr);
                                     acc[r][1].store_aligned(part + r * nr + L);
                                 }
@@ -2428,6 +2647,19 @@ void gemm_f32_run(const Source& src, std::size_t m, const packed_f32<Arch>& w, c
 }
 
 }  // namespace detail
+
+/// The fp32 kernel gemm_f32<Arch> runs, for `zoa version` and benchmark headers: "neon-fma" (AArch64 microkernel),
+/// "avx512-fma", "avx2-fma", "avx2", "sse2" (xsimd kernel on that arch; without FMA hardware the chain is
+/// multiply then add), or the xsimd arch name.
+template <class Arch = default_arch>
+constexpr const char* f32_kernel_name() noexcept {
+    if constexpr (detail::f32_uses_neon_v<Arch>) return "neon-fma";
+    else if constexpr (arch_at_least_v<Arch, xsimd::avx512f>) return "avx512-fma";
+    else if constexpr (arch_at_least_v<Arch, xsimd::fma3<xsimd::avx2>>) return "avx2-fma";
+    else if constexpr (arch_at_least_v<Arch, xsimd::avx2>) return "avx2";
+    else if constexpr (std::is_same_v<Arch, xsimd::sse2>) return "sse2";
+    else return Arch::name();
+}
 
 /// C[m,n] = (sum_k a[m*lda + k] * w(n,k)) + bias[n] for m < M, n < w.n() (out.layout places C; bias may be null).
 /// The k-sum is a chain of xsimd::fma in k order (exactly one rounding per step with FMA hardware); results agree
@@ -2486,6 +2718,27 @@ inline constexpr bool is_vnni_arch_v = false;
 template <class Base>
 inline constexpr bool is_vnni_arch_v<with_vnni<Base>> = true;
 
+/// AArch64 arch tags for zoa's integer kernels (xsimd 8.1 knows only neon64): Base (xsimd::neon64) plus the ARMv8.2
+/// dot product (SDOT, -march=armv8.2-a+dotprod), or plus the ARMv8.6 int8 matrix multiply (SMMLA,
+/// -march=armv8.6-a+i8mm; implies the dot product). Like with_vnni, read only by gemm_q8/conv2d_q8.
+template <class Base>
+struct with_dotprod : Base {
+    static constexpr const char* name() noexcept { return "arm64+neon+dotprod"; }  ///< arch name for logs
+};
+template <class Base>
+struct with_i8mm : with_dotprod<Base> {
+    static constexpr const char* name() noexcept { return "arm64+neon+i8mm"; }  ///< arch name for logs
+};
+
+/// AArch64 integer kernel level of Arch: -1 = not a NEON arch, 0 = NEON (SMULL/SMLAL + SADALP), 1 = dot product
+/// (SDOT), 2 = int8 matrix multiply (SMMLA).
+template <class Arch>
+inline constexpr int neon_level_v = arch_at_least_v<Arch, xsimd::neon64> ? 0 : -1;
+template <class Base>
+inline constexpr int neon_level_v<with_dotprod<Base>> = 1;
+template <class Base>
+inline constexpr int neon_level_v<with_i8mm<Base>> = 2;
+
 /// True when this translation unit is compiled with 256-bit VNNI (-mavxvnni, or -mavx512vnni -mavx512vl).
 inline constexpr bool vnni_compiled =
 #if defined(__AVX2__) && (defined(__AVXVNNI__) || (defined(__AVX512VNNI__) && defined(__AVX512VL__)))
@@ -2494,9 +2747,27 @@ inline constexpr bool vnni_compiled =
     false;
 #endif
 
-/// The Arch gemm_q8 uses by default: zoa::default_arch, plus VNNI when the compile flags enable it.
-using q8_default_arch = std::conditional_t<vnni_compiled && has_avx2_v<default_arch>, with_vnni<default_arch>,
-                                           default_arch>;
+/// The AArch64 integer kernel level this translation unit is compiled for (see neon_level_v; -1 off AArch64):
+/// __ARM_FEATURE_MATMUL_INT8 (e.g. -march=armv8.6-a+i8mm) -> 2, __ARM_FEATURE_DOTPROD (-march=armv8.2-a+dotprod)
+/// -> 1, plain AArch64 (NEON is part of ARMv8-A) -> 0.
+inline constexpr int neon_level_compiled =
+#if defined(__aarch64__) && defined(__ARM_NEON) && defined(__ARM_FEATURE_MATMUL_INT8) && defined(__ARM_FEATURE_DOTPROD)
+    2;
+#elif defined(__aarch64__) && defined(__ARM_NEON) && defined(__ARM_FEATURE_DOTPROD)
+    1;
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+    0;
+#else
+    -1;
+#endif
+
+/// The Arch gemm_q8 uses by default: zoa::default_arch, plus VNNI when the compile flags enable it (x86), or plus
+/// the dot product / int8 matrix multiply when they do (AArch64).
+using q8_default_arch = std::conditional_t<
+    vnni_compiled && has_avx2_v<default_arch>, with_vnni<default_arch>,
+    std::conditional_t<neon_level_compiled == 2 && neon_level_v<default_arch> == 0, with_i8mm<default_arch>,
+                       std::conditional_t<neon_level_compiled == 1 && neon_level_v<default_arch> == 0,
+                                          with_dotprod<default_arch>, default_arch>>>;
 
 /// A code range type: `storage` (int8_t or uint8_t) and static constexpr `min` < `max` inside storage's range,
 /// e.g. zoa::quant::value_range<Lo, Hi>, zoa::quant::signed_range<b> ([-2^(b-1), 2^(b-1)-1], PTQ4ViT) or
@@ -2522,7 +2793,32 @@ constexpr long max_l(long a, long b) { return a < b ? b : a; }
 constexpr long min_l(long a, long b) { return a < b ? a : b; }
 }  // namespace detail
 
-/// How gemm_q8 multiplies A (activations, ARange) by W (weights, WRange), chosen at compile time.
+/// The bounds every plan shares: the ranges, the centred weight codes and the K that keeps int32 exact.
+template <class ARange, class WRange>
+struct q8_ranges {
+    static_assert(is_code_range_v<ARange> && is_code_range_v<WRange>,
+                  "zoa::kernels::q8_plan: ARange and WRange must be code ranges (e.g. zoa::quant::signed_range<b>)");
+    /// The ranges, their bounds and their 8-bit storage types.
+    using a_range = ARange;
+    using w_range = WRange;
+    static constexpr int a_min = int(ARange::min), a_max = int(ARange::max);
+    static constexpr int w_min = int(WRange::min), w_max = int(WRange::max);
+    using a_storage = typename ARange::storage;
+    using w_storage = typename WRange::storage;
+
+    /// w_s = w - w_offset: unsigned weight codes are centred (u8 [0,255] -> [-128,127], u6 [0,63] -> [-32,31]).
+    static constexpr int w_offset = w_min < 0 ? 0 : (w_min + w_max + 1) / 2;
+    /// Largest |centred weight code|.
+    static constexpr int w_abs = static_cast<int>(
+        detail::max_l(detail::abs_l(w_min - w_offset), detail::abs_l(w_max - w_offset)));
+    static_assert(w_min - w_offset >= -128 && w_max - w_offset <= 127, "centred weights fit int8");
+
+    /// Largest K for which the int32 result is exact: K * (Amax-Amin) * (Wmax-Wmin) <= 2^31 - 1.
+    static constexpr long max_k = 2147483647L / (long(a_max - a_min) * long(w_max - w_min));
+};
+
+/// How gemm_q8 multiplies A (activations, ARange) by W (weights, WRange) on x86 and in the portable kernel, chosen
+/// at compile time.
 ///
 /// With VNNI (`Vnni`): vpdpbusd multiplies unsigned by signed bytes and sums four products into int32 without any
 /// intermediate saturation, so every range uses the byte layout below (a_u, w_s) and the offset algebra: exact.
@@ -2546,30 +2842,15 @@ constexpr long min_l(long a, long b) { return a < b ? a : b; }
 /// Both paths accumulate in int32 with wrap-around; the result is exact when the true value fits in int32,
 /// which `max_k` guarantees: K * (Amax-Amin) * (Wmax-Wmin) <= 2^31 - 1 (zero points lie inside the ranges).
 template <class ARange, class WRange, bool Vnni = false, int MaxDepth = 64>
-struct q8_plan {
-    static_assert(is_code_range_v<ARange> && is_code_range_v<WRange>,
-                  "zoa::kernels::q8_plan: ARange and WRange must be code ranges (e.g. zoa::quant::signed_range<b>)");
-    /// The ranges, their bounds and their 8-bit storage types.
-    using a_range = ARange;
-    using w_range = WRange;
-    static constexpr int a_min = int(ARange::min), a_max = int(ARange::max);
-    static constexpr int w_min = int(WRange::min), w_max = int(WRange::max);
-    using a_storage = typename ARange::storage;
-    using w_storage = typename WRange::storage;
-
+struct q8_plan : q8_ranges<ARange, WRange> {
+    using base = q8_ranges<ARange, WRange>;
     /// a_u = a + a_shift >= 0 (activations made unsigned for vpmaddubsw).
-    static constexpr int a_shift = a_min < 0 ? -a_min : 0;
+    static constexpr int a_shift = base::a_min < 0 ? -base::a_min : 0;
     /// Largest shifted activation code.
-    static constexpr int a_umax = a_max + a_shift;
-    /// w_s = w - w_offset: unsigned weight codes are centred (u8 [0,255] -> [-128,127], u6 [0,63] -> [-32,31]).
-    static constexpr int w_offset = w_min < 0 ? 0 : (w_min + w_max + 1) / 2;
-    /// Largest |centred weight code|.
-    static constexpr int w_abs = static_cast<int>(
-        detail::max_l(detail::abs_l(w_min - w_offset), detail::abs_l(w_max - w_offset)));
-    static_assert(w_min - w_offset >= -128 && w_max - w_offset <= 127, "centred weights fit int8");
+    static constexpr int a_umax = base::a_max + a_shift;
 
     /// Largest |u0*s0 + u1*s1| one vpmaddubsw lane can produce.
-    static constexpr long pair_bound = 2L * a_umax * w_abs;
+    static constexpr long pair_bound = 2L * a_umax * base::w_abs;
     static constexpr bool vnni = Vnni;  ///< the VNNI (vpdpbusd) path
     /// vpmaddubsw is exact for these ranges (used when there is no VNNI).
     static constexpr bool use_maddubs = !Vnni && pair_bound <= 32767;
@@ -2579,10 +2860,68 @@ struct q8_plan {
     static constexpr int depth = use_maddubs ? static_cast<int>(detail::min_l(32767 / pair_bound, MaxDepth)) : 0;
     /// K is zero-padded to a multiple of k_step in the packed layouts (4 bytes per lane quad, 2 int16 per pair).
     static constexpr int k_step = bytes ? 4 : 2;
-
-    /// Largest K for which the int32 result is exact: K * (Amax-Amin) * (Wmax-Wmin) <= 2^31 - 1.
-    static constexpr long max_k = 2147483647L / (long(a_max - a_min) * long(w_max - w_min));
+    /// Consecutive k of one column stored together in the byte layout (a lane quad).
+    static constexpr int k_group = 4;
+    /// Not an AArch64 plan (and no int8-lane products).
+    static constexpr int neon_level = -1;
+    static constexpr bool byte_products = false;
 };
+
+/// How gemm_q8 multiplies A by W on AArch64 (Level = neon_level_v<Arch>: 0 NEON, 1 dot product, 2 i8mm).
+///
+/// Both operands are signed bytes: A is stored centred, a_s = a - a_offset (a_offset = 0 for signed ranges, the
+/// middle of the range for unsigned ones: u8 [0,255] -> [-128,127], u7 softmax codes [0,127] -> [-64,63]); W is
+/// stored centred as on x86, w_s = w - w_offset. The offset algebra of q8_plan removes the offsets and zero points
+/// with a_shift = -a_offset (c = za - a_offset). So one |product| is at most product_bound = a_abs * w_abs <= 2^14.
+/// * Level 2, SMMLA (ARMv8.6 i8mm): a 2 x 8 by 8 x 2 block of s8 x s8 products summed into four int32 lanes, no
+///   intermediate rounding or saturation: exact for every range. Byte layout in k octets (k_group = 8).
+/// * Level 1, SDOT (ARMv8.2 dot product): four s8 x s8 products summed into one int32 lane: exact for every range.
+///   Byte layout in k quads (k_group = 4), the same bytes as the x86 layout's.
+/// * Level 0, SMULL/SMLAL + SADALP (ARMv8.0 NEON): s8 x s8 products widened to int16 lanes, one lane per (column,
+///   k mod 4). One product fits int16 (|.| <= 16384). `depth` = min(floor(32767 / product_bound), MaxDepth)
+///   consecutive k quads are multiply-accumulated in the same int16 lane by SMLAL (|sum| <= depth*product_bound
+///   <= 32767: no wrap) before SADALP/SADDLP widen the lanes into int32. Depth 1 (8-bit x 8-bit, 128*128 = 16384)
+///   is SMULL + SADALP; s6 x s6 (32*32 = 1024) runs 31 quads per widening.
+///   `byte_products` (product_bound <= 127, e.g. 4-bit x 4-bit: 8*8 = 64): one product fits an int8 lane, so MUL
+///   (16 products per instruction, exact: no wrap) replaces SMULL/SMLAL (8), and SADALP adds the products' pairs into
+///   int16 lanes for `depth` = min(floor(32767 / (2 * product_bound)), MaxDepth) quads before a second SADALP widens
+///   them into int32.
+/// int32 accumulation wraps exactly as on x86; exact within max_k.
+template <class ARange, class WRange, int Level, int MaxDepth = 64>
+struct q8_plan_neon : q8_ranges<ARange, WRange> {
+    using base = q8_ranges<ARange, WRange>;
+    static_assert(Level >= 0 && Level <= 2, "zoa::kernels::q8_plan_neon: Level is 0 (NEON), 1 (dotprod) or 2 (i8mm)");
+    /// a_s = a - a_offset in [-128, 127] (activations made signed for SMULL/SDOT/SMMLA).
+    static constexpr int a_offset = base::a_min < 0 ? 0 : (base::a_min + base::a_max + 1) / 2;
+    /// The offset algebra's shift (a_s = a + a_shift).
+    static constexpr int a_shift = -a_offset;
+    /// Largest |centred activation code|.
+    static constexpr int a_abs = static_cast<int>(
+        detail::max_l(detail::abs_l(base::a_min - a_offset), detail::abs_l(base::a_max - a_offset)));
+    static_assert(base::a_min - a_offset >= -128 && base::a_max - a_offset <= 127, "centred activations fit int8");
+    /// Largest |a_s * w_s|.
+    static constexpr long product_bound = long(a_abs) * base::w_abs;
+    static constexpr bool vnni = false;         ///< not the x86 VNNI path
+    static constexpr bool use_maddubs = false;  ///< not the x86 maddubs path
+    static constexpr bool bytes = true;         ///< always the byte layout (a_s x w_s with the offset algebra)
+    /// Level 0: products fit int8 lanes (MUL + SADALP instead of SMULL/SMLAL).
+    static constexpr bool byte_products = Level == 0 && product_bound <= 127;
+    /// Level 0: k quads accumulated per int16 lane before widening to int32 (1 = widen every product).
+    static constexpr int depth =
+        Level != 0      ? 0
+        : byte_products ? static_cast<int>(detail::min_l(32767 / (2 * product_bound), MaxDepth))
+                        : static_cast<int>(detail::max_l(1, detail::min_l(32767 / product_bound, MaxDepth)));
+    /// Consecutive k of one column stored together (SMMLA reads 8, SDOT and SMLAL 4); K is padded to it.
+    static constexpr int k_group = Level == 2 ? 8 : 4;
+    static constexpr int k_step = k_group;
+    /// The AArch64 level.
+    static constexpr int neon_level = Level;
+};
+
+/// The plan packed_q8 and gemm_q8 use for Arch: q8_plan_neon on AArch64 tags, q8_plan otherwise.
+template <class ARange, class WRange, class Arch>
+using q8_plan_for = std::conditional_t<(neon_level_v<Arch> >= 0), q8_plan_neon<ARange, WRange, (neon_level_v<Arch> < 0 ? 0 : neon_level_v<Arch>)>,
+                                       q8_plan<ARange, WRange, is_vnni_arch_v<Arch>>>;
 
 }  // namespace zoa::kernels
 // ---- end zoa/kernels/operand_range.hpp
@@ -2742,12 +3081,13 @@ namespace zoa::kernels {
 /// Weights W (N x K, W(n,k) = w[n*stride_n + k*stride_k], PyTorch Linear layout is stride_n = K, stride_k = 1)
 /// repacked for gemm_q8 with activations in ARange and weights in WRange.
 ///
-/// The layout depends on q8_plan<ARange, WRange, Arch has VNNI> (so gemm_q8 takes Arch from the packed weights).
+/// The layout depends on plan = q8_plan_for<ARange, WRange, Arch> (so gemm_q8 takes Arch from the packed weights).
 /// N is split into panels of nr = 16 columns (zero-padded), K is zero-padded to k_padded() (a multiple of
-/// plan::k_step). Inside a panel:
-///   byte layout (plan::bytes):  int8 w_s = w - w_offset at byte     (k/4)*64 + c*4 + k%4   (c = column in panel)
+/// plan::k_step). Inside a panel, with g = plan::k_group (4; 8 for the AArch64 i8mm plan):
+///   byte layout (plan::bytes):  int8 w_s = w - w_offset at byte     (k/g)*16g + c*g + k%g   (c = column in panel)
 ///   int16 layout:               int16 (w - zw[n])       at element  (k/2)*32 + c*2 + k%2
-/// so one k-quad (k-pair) of 16 columns is 64 contiguous bytes = two 256-bit vectors.
+/// so one k-quad (k-pair) of 16 columns is 64 contiguous bytes = two 256-bit vectors (x86), four 128-bit SDOT
+/// operands of 4 columns (AArch64); one k octet (i8mm) is eight SMMLA operands of 2 columns x 8 k.
 /// Column data (padded to panels*16): col_sums()[n] = sum_k w_s[n,k]; centred_zero_points()[n] = zw[n] - w_offset
 /// (byte layout; the int16 layout bakes zw into the weights).
 /// Packing costs O(N*K) and reuses the storage, so attention can repack K/V per head cheaply.
@@ -2756,7 +3096,7 @@ class packed_q8 {
 public:
     /// The arithmetic plan (layout, offsets, depth), the ranges, the target arch, the weight storage type and the panel
     /// width nr = 16 columns.
-    using plan = q8_plan<ARange, WRange, is_vnni_arch_v<Arch>>;
+    using plan = q8_plan_for<ARange, WRange, Arch>;
     using a_range = ARange;
     using w_range = WRange;
     using arch = Arch;
@@ -2831,6 +3171,13 @@ public:
     /// Per-column data (panels·16 entries): Σ_k w_s[n, k] and the centred zero points zw[n] − w_offset.
     const std::int32_t* col_sums() const noexcept { return col_sums_.data(); }
     const std::int32_t* centred_zero_points() const noexcept { return zw_.data(); }
+    /// The weight code W(n, k) that was packed (n < n(), k < k()), read back from the layout.
+    int weight_code(std::size_t n, std::size_t k) const noexcept {
+        const std::size_t p = n / nr, c = n % nr;
+        constexpr std::size_t g = static_cast<std::size_t>(plan::k_group);
+        if constexpr (plan::bytes) return panel_s8(p)[(k / g) * nr * g + c * g + k % g] + plan::w_offset;
+        else return panel_s16(p)[(k / 2) * 32 + c * 2 + k % 2] + zw_[n] + plan::w_offset;
+    }
     /// Bytes held (weights + per-column data).
     std::size_t bytes() const noexcept { return data_.size() + (col_sums_.size() + zw_.size()) * 4; }
 
@@ -2854,7 +3201,8 @@ private:
                 if constexpr (plan::bytes) {
                     const int ws = v - plan::w_offset;
                     col_sums_[j] += ws;
-                    reinterpret_cast<std::int8_t*>(data_.data())[p * kp_ * nr + (kk / 4) * 64 + c * 4 + kk % 4] =
+                    constexpr std::size_t g = static_cast<std::size_t>(plan::k_group);
+                    reinterpret_cast<std::int8_t*>(data_.data())[p * kp_ * nr + (kk / g) * nr * g + c * g + kk % g] =
                         static_cast<std::int8_t>(ws);
                 } else {
                     reinterpret_cast<std::int16_t*>(data_.data())[p * kp_ * nr + (kk / 2) * 32 + c * 2 + kk % 2] =
@@ -2868,6 +3216,7 @@ private:
     /// applicable or when a code is outside WRange (the caller then repacks element by element and throws).
     bool pack_fast(const w_storage* w, std::ptrdiff_t stride_n, std::ptrdiff_t stride_k) {
 #if defined(__AVX2__)
+        if constexpr (plan::k_group != 4) return false;
         x86::code_bounds<w_storage> b;
         int mn = plan::w_min, mx = plan::w_max;  // bounds of the codes packed by the scalar remainders
         if (stride_k == 1) {
@@ -2922,6 +3271,398 @@ private:
 
 }  // namespace zoa::kernels
 // ---- end zoa/kernels/pack.hpp
+// #include "zoa/kernels/arm/gemm_q8_neon.hpp"
+// ---- begin zoa/kernels/arm/gemm_q8_neon.hpp
+// zoa — AArch64 breakout for gemm_q8: exact SMULL/SMLAL/MUL+SADALP (ARMv8.0), SDOT (+dotprod) and SMMLA (+i8mm)
+// microkernels on the signed byte layout, A-row packing and the fused NEON epilogues
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+// #include "zoa/kernels/output_stage.hpp"
+
+#if defined(__aarch64__) && defined(__ARM_NEON)
+#include <arm_neon.h>
+
+namespace zoa::kernels::arm {
+
+/// Register tile of the q8 microkernels: 4 rows x 16 columns of int32 (16 q registers), v[row][j] = columns
+/// 4j..4j+3.
+struct tile_4x16 {
+    int32x4_t v[4][4];  ///< v[row][column quad]
+};
+
+/// The 4 bytes at p (any alignment) in every 32-bit lane.
+inline int8x16_t dup_quad(const std::int8_t* p) noexcept {
+    std::int32_t x;
+    std::memcpy(&x, p, 4);
+    return vreinterpretq_s8_s32(vdupq_n_s32(x));
+}
+
+/// ARMv8.0 NEON, two rows (a0, a1: kp signed bytes each) x one 16-column panel b (byte layout in k quads):
+///   c_r[j] = columns 4j..4j+3 of sum_k a_r[k] * b(k, c).
+/// SMULL/SMLAL multiply a row's k quad (broadcast) by 4 columns x 4 k of b into int16 lanes, one per (column, k % 4).
+/// Depth == 1 (8-bit x 8-bit: one product fits int16, two may not): every product goes straight into int32 pairs
+/// (SADALP). Depth > 1: Depth quads are accumulated per int16 lane (SMLAL; |sum| <= Depth * product_bound <= 32767,
+/// the plan's bound) before SADDLP/ADDP widen them. Exact; the int32 sums wrap mod 2^32 like the x86 kernels'.
+template <int Depth>
+inline void kernel_smlal_2x16(const std::int8_t* a0, const std::int8_t* a1, const std::int8_t* b, std::size_t nq,
+                              int32x4_t (&c0)[4], int32x4_t (&c1)[4]) noexcept {
+    if constexpr (Depth == 1) {
+        int32x4_t p0[8], p1[8];
+        for (int j = 0; j < 8; ++j) p0[j] = p1[j] = vdupq_n_s32(0);
+        for (std::size_t q = 0; q < nq; ++q) {
+            const int8x16_t x0 = dup_quad(a0 + 4 * q), x1 = dup_quad(a1 + 4 * q);
+            const std::int8_t* bq = b + q * 64;
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; ++j) {
+                const int8x16_t bj = vld1q_s8(bq + 16 * j);
+                p0[2 * j] = vpadalq_s16(p0[2 * j], vmull_s8(vget_low_s8(bj), vget_low_s8(x0)));
+                p0[2 * j + 1] = vpadalq_s16(p0[2 * j + 1], vmull_high_s8(bj, x0));
+                p1[2 * j] = vpadalq_s16(p1[2 * j], vmull_s8(vget_low_s8(bj), vget_low_s8(x1)));
+                p1[2 * j + 1] = vpadalq_s16(p1[2 * j + 1], vmull_high_s8(bj, x1));
+            }
+        }
+        // lanes (column, k pair) -> one lane per column
+        for (int j = 0; j < 4; ++j) {
+            c0[j] = vpaddq_s32(p0[2 * j], p0[2 * j + 1]);
+            c1[j] = vpaddq_s32(p1[2 * j], p1[2 * j + 1]);
+        }
+    } else {
+        for (int j = 0; j < 4; ++j) c0[j] = c1[j] = vdupq_n_s32(0);
+        for (std::size_t q0 = 0; q0 < nq; q0 += Depth) {
+            const std::size_t q1 = q0 + Depth < nq ? q0 + Depth : nq;
+            int16x8_t s0[8], s1[8];
+            {  // the group's first quad initialises the int16 sums
+                const int8x16_t x0 = dup_quad(a0 + 4 * q0), x1 = dup_quad(a1 + 4 * q0);
+                const std::int8_t* bq = b + q0 * 64;
+#pragma GCC unroll 4
+                for (int j = 0; j < 4; ++j) {
+                    const int8x16_t bj = vld1q_s8(bq + 16 * j);
+                    s0[2 * j] = vmull_s8(vget_low_s8(bj), vget_low_s8(x0));
+                    s0[2 * j + 1] = vmull_high_s8(bj, x0);
+                    s1[2 * j] = vmull_s8(vget_low_s8(bj), vget_low_s8(x1));
+                    s1[2 * j + 1] = vmull_high_s8(bj, x1);
+                }
+            }
+            for (std::size_t q = q0 + 1; q < q1; ++q) {
+                const int8x16_t x0 = dup_quad(a0 + 4 * q), x1 = dup_quad(a1 + 4 * q);
+                const std::int8_t* bq = b + q * 64;
+#pragma GCC unroll 4
+                for (int j = 0; j < 4; ++j) {
+                    const int8x16_t bj = vld1q_s8(bq + 16 * j);
+                    s0[2 * j] = vmlal_s8(s0[2 * j], vget_low_s8(bj), vget_low_s8(x0));
+                    s0[2 * j + 1] = vmlal_high_s8(s0[2 * j + 1], bj, x0);
+                    s1[2 * j] = vmlal_s8(s1[2 * j], vget_low_s8(bj), vget_low_s8(x1));
+                    s1[2 * j + 1] = vmlal_high_s8(s1[2 * j + 1], bj, x1);
+                }
+            }
+            // int16 lanes (column, k % 4) -> int32 (column, k pair) -> one int32 lane per column
+            for (int j = 0; j < 4; ++j) {
+                c0[j] = vaddq_s32(c0[j], vpaddq_s32(vpaddlq_s16(s0[2 * j]), vpaddlq_s16(s0[2 * j + 1])));
+                c1[j] = vaddq_s32(c1[j], vpaddq_s32(vpaddlq_s16(s1[2 * j]), vpaddlq_s16(s1[2 * j + 1])));
+            }
+        }
+    }
+}
+
+/// ARMv8.0 NEON for codes whose products fit int8 (|a * w| <= 127, e.g. 4-bit x 4-bit), two rows x one panel:
+/// MUL multiplies a row's k quad (broadcast) by 4 columns x 4 k of b into 16 int8 lanes (exact: no product wraps),
+/// SADALP adds each (column, k pair) into an int16 lane for Depth quads (|sum| <= Depth * 2 * product_bound <= 32767),
+/// then SADALP adds the (column, k half) int16 lanes into the int32 sums. 16 multiply-accumulates per MUL, against 8
+/// per SMULL/SMLAL. Exact; the int32 sums wrap mod 2^32 like the other kernels'.
+template <int Depth>
+inline void kernel_mul8_2x16(const std::int8_t* a0, const std::int8_t* a1, const std::int8_t* b, std::size_t nq,
+                             int32x4_t (&c0)[4], int32x4_t (&c1)[4]) noexcept {
+    for (int j = 0; j < 4; ++j) c0[j] = c1[j] = vdupq_n_s32(0);
+    for (std::size_t q0 = 0; q0 < nq; q0 += Depth) {
+        const std::size_t q1 = q0 + Depth < nq ? q0 + Depth : nq;
+        int16x8_t s0[4], s1[4];
+        for (int j = 0; j < 4; ++j) s0[j] = s1[j] = vdupq_n_s16(0);
+        for (std::size_t q = q0; q < q1; ++q) {
+            const int8x16_t x0 = dup_quad(a0 + 4 * q), x1 = dup_quad(a1 + 4 * q);
+            const std::int8_t* bq = b + q * 64;
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; ++j) {
+                const int8x16_t bj = vld1q_s8(bq + 16 * j);
+                s0[j] = vpadalq_s8(s0[j], vmulq_s8(bj, x0));
+                s1[j] = vpadalq_s8(s1[j], vmulq_s8(bj, x1));
+            }
+        }
+        // int16 lanes (column, k pair) -> int32 lanes (column)
+        for (int j = 0; j < 4; ++j) {
+            c0[j] = vpadalq_s16(c0[j], s0[j]);
+            c1[j] = vpadalq_s16(c1[j], s1[j]);
+        }
+    }
+}
+
+/// ARMv8.0 NEON tile: rows 0-1 and rows 2-3 of a (4 rows of kp bytes, row stride kp) against panel b, two passes
+/// of kernel_mul8_2x16 (BytesOnly: the products fit int8) or kernel_smlal_2x16.
+template <bool BytesOnly, int Depth>
+inline tile_4x16 kernel_neon(const std::int8_t* a, const std::int8_t* b, std::size_t kp) noexcept {
+    tile_4x16 t;
+    const std::size_t nq = kp / 4;
+    if constexpr (BytesOnly) {
+        kernel_mul8_2x16<Depth>(a, a + kp, b, nq, t.v[0], t.v[1]);
+        kernel_mul8_2x16<Depth>(a + 2 * kp, a + 3 * kp, b, nq, t.v[2], t.v[3]);
+    } else {
+        kernel_smlal_2x16<Depth>(a, a + kp, b, nq, t.v[0], t.v[1]);
+        kernel_smlal_2x16<Depth>(a + 2 * kp, a + 3 * kp, b, nq, t.v[2], t.v[3]);
+    }
+    return t;
+}
+
+#if defined(__ARM_FEATURE_DOTPROD)
+/// One k quad u of the 4-quad A registers x[r] (16 bytes = k quads q..q+3 of row r) times the quad's 4 B registers.
+template <int U>
+inline void sdot_step(int32x4_t (&c)[4][4], const int8x16_t (&x)[4], const std::int8_t* bq) noexcept {
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+        const int8x16_t bj = vld1q_s8(bq + 16 * j);
+        c[0][j] = vdotq_laneq_s32(c[0][j], bj, x[0], U);
+        c[1][j] = vdotq_laneq_s32(c[1][j], bj, x[1], U);
+        c[2][j] = vdotq_laneq_s32(c[2][j], bj, x[2], U);
+        c[3][j] = vdotq_laneq_s32(c[3][j], bj, x[3], U);
+    }
+}
+
+/// ARMv8.2 dot product: acc[r][c] = sum_k a[r][k] * b(k, c) for 4 rows of kp signed bytes (row stride kp) and one
+/// 16-column panel in k quads. SDOT (by element) adds the four s8 x s8 products of a (column, k quad) to the
+/// column's int32 lane: 16 multiply-accumulates per instruction, no intermediate rounding: exact for every range.
+inline tile_4x16 kernel_sdot(const std::int8_t* a, const std::int8_t* b, std::size_t kp) noexcept {
+    tile_4x16 t;
+    for (auto& row : t.v)
+        for (auto& v : row) v = vdupq_n_s32(0);
+    const std::size_t nq = kp / 4;
+    std::size_t q = 0;
+    for (; q + 4 <= nq; q += 4) {
+        const int8x16_t x[4] = {vld1q_s8(a + 4 * q), vld1q_s8(a + kp + 4 * q), vld1q_s8(a + 2 * kp + 4 * q),
+                                vld1q_s8(a + 3 * kp + 4 * q)};
+        const std::int8_t* bq = b + q * 64;
+        sdot_step<0>(t.v, x, bq);
+        sdot_step<1>(t.v, x, bq + 64);
+        sdot_step<2>(t.v, x, bq + 128);
+        sdot_step<3>(t.v, x, bq + 192);
+    }
+    for (; q < nq; ++q) {
+        const int8x16_t x[4] = {dup_quad(a + 4 * q), dup_quad(a + kp + 4 * q), dup_quad(a + 2 * kp + 4 * q),
+                                dup_quad(a + 3 * kp + 4 * q)};
+        sdot_step<0>(t.v, x, b + q * 64);
+    }
+    return t;
+}
+#endif
+
+#if defined(__ARM_FEATURE_MATMUL_INT8)
+/// One k octet: the row pairs' A operands p01, p23 (rows 0-1 / 2-3, 8 k each) times the octet's 8 B registers
+/// (column pairs). c[pair][j] = [r c2j, r c2j+1, r' c2j, r' c2j+1].
+inline void smmla_step(int32x4_t (&c)[2][8], int8x16_t p01, int8x16_t p23, const std::int8_t* bo) noexcept {
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; ++j) {
+        const int8x16_t bj = vld1q_s8(bo + 16 * j);
+        c[0][j] = vmmlaq_s32(c[0][j], p01, bj);
+        c[1][j] = vmmlaq_s32(c[1][j], p23, bj);
+    }
+}
+
+/// Two rows' 16 bytes (k octets o, o+1) -> the SMMLA operands [r k0..7 | r' k0..7] of each octet.
+inline void zip_rows(int8x16_t r, int8x16_t r2, int8x16_t& lo, int8x16_t& hi) noexcept {
+    lo = vreinterpretq_s8_s64(vzip1q_s64(vreinterpretq_s64_s8(r), vreinterpretq_s64_s8(r2)));
+    hi = vreinterpretq_s8_s64(vzip2q_s64(vreinterpretq_s64_s8(r), vreinterpretq_s64_s8(r2)));
+}
+
+/// ARMv8.6 int8 matrix multiply: acc[r][c] = sum_k a[r][k] * b(k, c) for 4 rows of kp signed bytes (kp a multiple
+/// of 8, row stride kp) and one 16-column panel in k octets (column c's 8 k at c*8). SMMLA multiplies a 2 x 8 block
+/// of A (a row pair) by an 8 x 2 block of B (a column pair) into 2 x 2 int32 lanes: 32 multiply-accumulates per
+/// instruction, no intermediate rounding: exact for every range.
+inline tile_4x16 kernel_smmla(const std::int8_t* a, const std::int8_t* b, std::size_t kp) noexcept {
+    int32x4_t c[2][8];
+    for (auto& pair : c)
+        for (auto& v : pair) v = vdupq_n_s32(0);
+    const std::int8_t *a0 = a, *a1 = a + kp, *a2 = a + 2 * kp, *a3 = a + 3 * kp;
+    const std::size_t no = kp / 8;
+    std::size_t o = 0;
+    for (; o + 2 <= no; o += 2) {
+        int8x16_t p01[2], p23[2];
+        zip_rows(vld1q_s8(a0 + 8 * o), vld1q_s8(a1 + 8 * o), p01[0], p01[1]);
+        zip_rows(vld1q_s8(a2 + 8 * o), vld1q_s8(a3 + 8 * o), p23[0], p23[1]);
+        smmla_step(c, p01[0], p23[0], b + o * 128);
+        smmla_step(c, p01[1], p23[1], b + o * 128 + 128);
+    }
+    if (o < no)
+        smmla_step(c, vcombine_s8(vld1_s8(a0 + 8 * o), vld1_s8(a1 + 8 * o)),
+                   vcombine_s8(vld1_s8(a2 + 8 * o), vld1_s8(a3 + 8 * o)), b + o * 128);
+    tile_4x16 t;
+    for (int p = 0; p < 2; ++p)
+        for (int j = 0; j < 4; ++j) {
+            const int64x2_t lo = vreinterpretq_s64_s32(c[p][2 * j]), hi = vreinterpretq_s64_s32(c[p][2 * j + 1]);
+            t.v[2 * p][j] = vreinterpretq_s32_s64(vzip1q_s64(lo, hi));
+            t.v[2 * p + 1][j] = vreinterpretq_s32_s64(vzip2q_s64(lo, hi));
+        }
+    return t;
+}
+#endif
+
+/// dst[i] = int8(src[i] + shift) (shift = the plan's a_shift: 0, or -a_offset for unsigned codes), i < len; returns
+/// sum_i dst[i]; tracks min/max of src (as int). Byte additions wrap, exact for codes inside the range.
+template <class T>
+inline std::int64_t convert_s8(const T* src, std::size_t len, int shift, std::int8_t* dst, int& mn, int& mx) noexcept {
+    const uint8x16_t vs = vdupq_n_u8(static_cast<std::uint8_t>(shift));
+    int32x4_t sum = vdupq_n_s32(0);
+    std::size_t i = 0;
+    if (len >= 16) {
+        using vec = std::conditional_t<std::is_signed_v<T>, int8x16_t, uint8x16_t>;
+        vec lo, hi;
+        if constexpr (std::is_signed_v<T>) lo = vdupq_n_s8(127), hi = vdupq_n_s8(-128);
+        else lo = vdupq_n_u8(255), hi = vdupq_n_u8(0);
+        for (; i + 16 <= len; i += 16) {
+            uint8x16_t u;
+            if constexpr (std::is_signed_v<T>) {
+                const int8x16_t v = vld1q_s8(reinterpret_cast<const std::int8_t*>(src + i));
+                lo = vminq_s8(lo, v), hi = vmaxq_s8(hi, v);
+                u = vreinterpretq_u8_s8(v);
+            } else {
+                u = vld1q_u8(reinterpret_cast<const std::uint8_t*>(src + i));
+                lo = vminq_u8(lo, u), hi = vmaxq_u8(hi, u);
+            }
+            const int8x16_t d = vreinterpretq_s8_u8(vaddq_u8(u, vs));
+            vst1q_s8(dst + i, d);
+            sum = vpadalq_s16(sum, vpaddlq_s8(d));
+        }
+        int l, h;
+        if constexpr (std::is_signed_v<T>) l = vminvq_s8(lo), h = vmaxvq_s8(hi);
+        else l = vminvq_u8(lo), h = vmaxvq_u8(hi);
+        mn = l < mn ? l : mn;
+        mx = h > mx ? h : mx;
+    }
+    std::int64_t total = vaddlvq_s32(sum);
+    for (; i < len; ++i) {
+        const int v = src[i];
+        mn = v < mn ? v : mn;
+        mx = v > mx ? v : mx;
+        dst[i] = static_cast<std::int8_t>(static_cast<std::uint8_t>(v + shift));
+        total += dst[i];
+    }
+    return total;
+}
+
+/// Adds the per-column correction col[n0..n0+15] and, when row_sums is non-null, subtracts zw[n] * row_sums[r]
+/// (wrapping int32): the offset algebra (see gemm_q8.hpp).
+inline void correct(tile_4x16& t, const std::int32_t* col, const std::int32_t* zw, const std::int32_t* row_sums) noexcept {
+    int32x4_t c[4];
+    for (int j = 0; j < 4; ++j) c[j] = vld1q_s32(col + 4 * j);
+    for (int r = 0; r < 4; ++r)
+        for (int j = 0; j < 4; ++j) t.v[r][j] = vaddq_s32(t.v[r][j], c[j]);
+    if (row_sums) {
+        int32x4_t z[4];
+        for (int j = 0; j < 4; ++j) z[j] = vld1q_s32(zw + 4 * j);
+        for (int r = 0; r < 4; ++r)
+            for (int j = 0; j < 4; ++j) t.v[r][j] = vmlsq_n_s32(t.v[r][j], z[j], row_sums[r]);
+    }
+}
+
+/// Applies the output stage to the tile (rows m0.., columns n0.. of the result; `rows` x `cols` valid) and stores it.
+/// Same formulas, in the same order, as detail::store_scalar (requantized codes are bit-identical; FCVTNS rounds half
+/// to even like nearbyint). Row-major full tiles: vector stores; column-major tiles whose 4 rows are adjacent
+/// (conv2d's NCHW output) are transposed in registers and stored as 4-element runs; anything else: scalar scatter.
+template <class Stage>
+inline void store_tile(const Stage& s, const zoa::kernels::detail::prepared_columns& p, const tile_4x16& t,
+                       std::size_t m0, std::size_t n0, std::size_t rows, std::size_t cols) noexcept {
+    using T = std::remove_pointer_t<decltype(s.c)>;
+    // 1. the stage formula on all 64 lanes, as int32 (i32/requant codes) or float bit patterns (dequant)
+    int32x4_t v[4][4];
+    if constexpr (std::is_same_v<Stage, out_i32>) {
+        for (int r = 0; r < 4; ++r)
+            for (int j = 0; j < 4; ++j) v[r][j] = t.v[r][j];
+    } else if constexpr (std::is_same_v<Stage, out_dequant>) {
+        for (int j = 0; j < 4; ++j) {
+            const float32x4_t sc = vld1q_f32(p.f0.data() + n0 + 4 * j), bi = vld1q_f32(p.f1.data() + n0 + 4 * j);
+            for (int r = 0; r < 4; ++r)
+                v[r][j] = vreinterpretq_s32_f32(vaddq_f32(vmulq_f32(vcvtq_f32_s32(t.v[r][j]), sc), bi));
+        }
+    } else {
+        const float32x4_t lo = vdupq_n_f32(p.lo), hi = vdupq_n_f32(p.hi);
+        const int32x4_t zp = vdupq_n_s32(p.zero_point);
+        for (int j = 0; j < 4; ++j) {
+            const float32x4_t mul = vld1q_f32(p.f0.data() + n0 + 4 * j);
+            const int32x4_t bias = vld1q_s32(p.i0.data() + n0 + 4 * j);
+            for (int r = 0; r < 4; ++r) {
+                float32x4_t f = vmulq_f32(vcvtq_f32_s32(vaddq_s32(t.v[r][j], bias)), mul);
+                f = vmaxq_f32(vminq_f32(f, hi), lo);
+                v[r][j] = vaddq_s32(vcvtnq_s32_f32(f), zp);  // round to nearest, ties to even
+            }
+        }
+    }
+    const out_layout& lay = s.layout;
+    // 2a. row-major full tile
+    if (rows == 4 && cols == 16 && lay.col_stride == 1) {
+        for (std::size_t r = 0; r < 4; ++r) {
+            T* dst = s.c + lay.row_offset(m0 + r) + static_cast<std::ptrdiff_t>(n0);
+            if constexpr (sizeof(T) == 4) {
+                for (int j = 0; j < 4; ++j) vst1q_s32(reinterpret_cast<std::int32_t*>(dst) + 4 * j, v[r][j]);
+            } else {
+                const int16x8_t lo16 = vcombine_s16(vqmovn_s32(v[r][0]), vqmovn_s32(v[r][1]));
+                const int16x8_t hi16 = vcombine_s16(vqmovn_s32(v[r][2]), vqmovn_s32(v[r][3]));
+                if constexpr (std::is_same_v<T, std::int8_t>)
+                    vst1q_s8(dst, vcombine_s8(vqmovn_s16(lo16), vqmovn_s16(hi16)));
+                else
+                    vst1q_u8(dst, vcombine_u8(vqmovun_s16(lo16), vqmovun_s16(hi16)));
+            }
+        }
+        return;
+    }
+    // 2b. column-major: 4 adjacent rows (same group) per column
+    const bool same_group = lay.group_rows == 0 || (m0 % lay.group_rows) + 4 <= lay.group_rows;
+    if (rows == 4 && lay.row_stride == 1 && same_group) {
+        T* base = s.c + lay.row_offset(m0);
+        for (int j = 0; j < 4; ++j) {
+            // 4 rows x 4 columns -> u[c] = column 4j + c, rows 0..3
+            const int32x4_t t0 = vtrn1q_s32(v[0][j], v[1][j]), t1 = vtrn2q_s32(v[0][j], v[1][j]);
+            const int32x4_t t2 = vtrn1q_s32(v[2][j], v[3][j]), t3 = vtrn2q_s32(v[2][j], v[3][j]);
+            int32x4_t u[4];
+            u[0] = vreinterpretq_s32_s64(vtrn1q_s64(vreinterpretq_s64_s32(t0), vreinterpretq_s64_s32(t2)));
+            u[1] = vreinterpretq_s32_s64(vtrn1q_s64(vreinterpretq_s64_s32(t1), vreinterpretq_s64_s32(t3)));
+            u[2] = vreinterpretq_s32_s64(vtrn2q_s64(vreinterpretq_s64_s32(t0), vreinterpretq_s64_s32(t2)));
+            u[3] = vreinterpretq_s32_s64(vtrn2q_s64(vreinterpretq_s64_s32(t1), vreinterpretq_s64_s32(t3)));
+            for (std::size_t c = 0; c < 4; ++c) {
+                const std::size_t col = 4 * static_cast<std::size_t>(j) + c;
+                if (col >= cols) break;
+                T* dst = base + static_cast<std::ptrdiff_t>(n0 + col) * lay.col_stride;
+                if constexpr (sizeof(T) == 4) {
+                    vst1q_s32(reinterpret_cast<std::int32_t*>(dst), u[c]);
+                } else {
+                    const int16x4_t w16 = vqmovn_s32(u[c]);
+                    const int16x8_t w = vcombine_s16(w16, w16);
+                    std::int32_t four;
+                    if constexpr (std::is_same_v<T, std::int8_t>) four = vget_lane_s32(vreinterpret_s32_s8(vqmovn_s16(w)), 0);
+                    else four = vget_lane_s32(vreinterpret_s32_u8(vqmovun_s16(w)), 0);
+                    std::memcpy(dst, &four, 4);
+                }
+            }
+        }
+        return;
+    }
+    // 2c. anything else (ragged tiles, tiles across groups): scalar scatter of the computed lanes
+    alignas(16) std::int32_t tmp[4][16];
+    for (int r = 0; r < 4; ++r)
+        for (int j = 0; j < 4; ++j) vst1q_s32(tmp[r] + 4 * j, v[r][j]);
+    for (std::size_t r = 0; r < rows; ++r) {
+        T* row = s.c + lay.row_offset(m0 + r);
+        for (std::size_t c = 0; c < cols; ++c) {
+            T& dst = row[static_cast<std::ptrdiff_t>(n0 + c) * lay.col_stride];
+            if constexpr (std::is_same_v<T, float>) std::memcpy(&dst, &tmp[r][c], 4);
+            else dst = static_cast<T>(tmp[r][c]);
+        }
+    }
+}
+
+}  // namespace zoa::kernels::arm
+
+#endif  // __aarch64__ && __ARM_NEON
+// ---- end zoa/kernels/arm/gemm_q8_neon.hpp
 // #include "zoa/kernels/x86/gemm_q8_amx.hpp"
 // ---- begin zoa/kernels/x86/gemm_q8_amx.hpp
 // zoa — AMX int8 microkernel for gemm_q8's byte layout: up to 32 rows x 32 columns per call with tdpbusd tiles
@@ -3794,6 +4535,60 @@ ZOA_DETAIL_AVX512_WARNINGS_BEGIN
 
 namespace zoa::kernels {
 
+/// The microkernel family gemm_q8 runs (gemm_q8_run dispatches on it): the portable scalar loops, the x86 AVX2
+/// int16 (vpmaddwd) / maddubs / VNNI kernels (AMX is a run-time choice on top of VNNI), the AArch64 NEON kernels
+/// SMULL+SADALP (8-bit, depth 1), SMLAL+SADALP (narrower codes, int16 chains of plan::depth quads), MUL+SADALP
+/// (products that fit int8: 4-bit codes), SDOT, SMMLA.
+enum class q8_kernel { portable, avx2_int16, avx2_maddubs, vnni, neon_smull, neon_smlal, neon_mul8, neon_sdot, neon_smmla };
+
+/// The kernel family for a plan (q8_plan_for<A, W, Arch>) and Arch.
+template <class Plan, class Arch>
+inline constexpr q8_kernel q8_kernel_of =
+    Plan::neon_level == 2   ? q8_kernel::neon_smmla
+    : Plan::neon_level == 1 ? q8_kernel::neon_sdot
+    : Plan::neon_level == 0 ? (Plan::byte_products ? q8_kernel::neon_mul8
+                               : Plan::depth > 1 ? q8_kernel::neon_smlal : q8_kernel::neon_smull)
+    : !has_avx2_v<Arch>     ? q8_kernel::portable
+    : Plan::vnni            ? q8_kernel::vnni
+    : Plan::use_maddubs     ? q8_kernel::avx2_maddubs
+                            : q8_kernel::avx2_int16;
+
+/// The kernel gemm_q8 runs for weights packed as packed_q8<ARange, WRange, Arch>.
+template <class ARange, class WRange, class Arch = q8_default_arch>
+inline constexpr q8_kernel q8_kernel_for = q8_kernel_of<q8_plan_for<ARange, WRange, Arch>, Arch>;
+
+/// Name of a kernel family: "portable", "avx2-madd16", "avx2-maddubs", "vnni", "neon-smull", "neon-smlal",
+/// "neon-mul8", "neon-sdot", "neon-smmla".
+constexpr const char* q8_kernel_name(q8_kernel k) noexcept {
+    switch (k) {
+        case q8_kernel::avx2_int16: return "avx2-madd16";
+        case q8_kernel::avx2_maddubs: return "avx2-maddubs";
+        case q8_kernel::vnni: return "vnni";
+        case q8_kernel::neon_smull: return "neon-smull";
+        case q8_kernel::neon_smlal: return "neon-smlal";
+        case q8_kernel::neon_mul8: return "neon-mul8";
+        case q8_kernel::neon_sdot: return "neon-sdot";
+        case q8_kernel::neon_smmla: return "neon-smmla";
+        case q8_kernel::portable: break;
+    }
+    return "portable";
+}
+
+/// The integer kernels the default gemm_q8 (q8_default_arch) of this translation unit compiles in, for `zoa version`
+/// and benchmark headers: "neon", "neon-dotprod", "neon-i8mm" (AArch64), "avx2", "avx-vnni", "avx512-vnni",
+/// "avx512-vnni+amx" (x86; AMX still needs the kernel's permission at run time, see amx_active()), "portable".
+constexpr const char* q8_kernels_compiled() noexcept {
+    using arch = q8_default_arch;
+    if constexpr (neon_level_v<arch> == 2) return "neon-i8mm";
+    else if constexpr (neon_level_v<arch> == 1) return "neon-dotprod";
+    else if constexpr (neon_level_v<arch> == 0) return "neon";
+    else if constexpr (is_vnni_arch_v<arch> && x86::amx_compiled) return "avx512-vnni+amx";
+    else if constexpr (is_vnni_arch_v<arch> && x86::vnni512_compiled) return "avx512-vnni";
+    else if constexpr (is_vnni_arch_v<arch>) return "avx-vnni";
+    else if constexpr (has_avx2_v<arch>) return "avx2";
+    else return "portable";
+}
+
 namespace detail {
 
 /// Row-major A: row m is K contiguous codes at a + m*lda (one segment).
@@ -3819,7 +4614,11 @@ inline q8_scratch& thread_q8_scratch() {
 
 template <class Plan, class Arch, class T>
 std::int64_t convert_row(const T* src, std::size_t len, std::int32_t za, void* dst, int& mn, int& mx) {
-    if constexpr (has_avx2_v<Arch>) {
+    if constexpr (Plan::neon_level >= 0) {
+#if defined(__aarch64__) && defined(__ARM_NEON)
+        return arm::convert_s8(src, len, Plan::a_shift, static_cast<std::int8_t*>(dst), mn, mx);
+#endif
+    } else if constexpr (has_avx2_v<Arch>) {
 #if defined(__AVX2__)
         if constexpr (Plan::bytes)
             return x86::convert_u8(src, len, static_cast<std::uint8_t>(Plan::a_shift), static_cast<std::uint8_t*>(dst),
@@ -3852,8 +4651,9 @@ template <class Plan>
 }
 
 /// Packs rows [m0, m0 + rows) of the source into dst (row-major, kp elements per row, rows rounded up to 4 with
-/// zero rows). maddubs path: uint8 a + a_shift and row_sums[r] = sum_k (a + a_shift); int16 path: a - za.
-/// A source segment with a null pointer stands for `len` codes equal to za (implicit zero padding of a conv).
+/// zero rows). Byte layouts: byte a + a_shift (uint8 on x86, int8 on AArch64) and row_sums[r] = sum_k (a + a_shift);
+/// int16 layout: a - za. A source segment with a null pointer stands for `len` codes equal to za (implicit zero
+/// padding of a conv).
 /// Throws: zoa::error(numeric) when a code lies outside ARange.
 template <class Plan, class Arch, class Source>
 void pack_a(const Source& src, std::size_t m0, std::size_t rows, std::size_t k, std::size_t kp, std::int32_t za,
@@ -3911,7 +4711,7 @@ void pack_a(const Source& src, std::size_t m0, std::size_t rows, std::size_t k, 
     }
 }
 
-/// Portable microkernel: the same integers as the x86 kernels, from the same packed layouts.
+/// Portable microkernel: the same integers as the x86 kernels, from the same packed layouts (q8_plan, k quads).
 template <class Plan>
 void kernel_portable(const std::uint8_t* a, const void* b, std::size_t kp, std::int32_t (&acc)[4][16]) {
     for (auto& row : acc)
@@ -3944,6 +4744,10 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
 #endif
     static_assert(!plan::vnni || (vnni_compiled && has_avx2_v<Arch>),
                   "zoa::kernels::gemm_q8: with_vnni<Arch> needs -mavxvnni (or -mavx512vnni -mavx512vl) and AVX2");
+    static_assert(plan::neon_level <= neon_level_compiled,
+                  "zoa::kernels::gemm_q8: this AArch64 Arch needs -march=armv8.2-a+dotprod (with_dotprod), "
+                  "-march=armv8.6-a+i8mm (with_i8mm) or an AArch64 target (neon64)");
+    constexpr q8_kernel kern = q8_kernel_of<plan, Arch>;
     require(!w.empty(), error_code::argument, "gemm_q8: the packed weights are empty");
     require(za >= plan::a_min && za <= plan::a_max, error_code::argument, "gemm_q8: activation zero point ", za,
             " outside [", plan::a_min, ", ", plan::a_max, "]");
@@ -3985,15 +4789,33 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
         const std::size_t n0 = p * 16, ncols = std::min<std::size_t>(16, n - n0), nrows = std::min<std::size_t>(4, rows - i);
         const std::uint8_t* ai = a_blk + i * kp * elem;
         const std::int32_t* rs = row_term ? row_sums + i : nullptr;
-        if constexpr (has_avx2_v<Arch>) {
+        if constexpr (plan::neon_level >= 0) {
+#if defined(__aarch64__) && defined(__ARM_NEON)
+            const auto* a8 = reinterpret_cast<const std::int8_t*>(ai);
+            arm::tile_4x16 t;
+            if constexpr (kern == q8_kernel::neon_smmla) {
+#if defined(__ARM_FEATURE_MATMUL_INT8)
+                t = arm::kernel_smmla(a8, w.panel_s8(p), kp);
+#endif
+            } else if constexpr (kern == q8_kernel::neon_sdot) {
+#if defined(__ARM_FEATURE_DOTPROD)
+                t = arm::kernel_sdot(a8, w.panel_s8(p), kp);
+#endif
+            } else {
+                t = arm::kernel_neon<plan::byte_products, plan::depth>(a8, w.panel_s8(p), kp);
+            }
+            arm::correct(t, col_term.data() + n0, w.centred_zero_points() + n0, rs);
+            arm::store_tile(stage, cols, t, r0 + i, n0, nrows, ncols);
+#endif
+        } else if constexpr (kern != q8_kernel::portable) {
 #if defined(__AVX2__)
             x86::tile_4x16 t;
-            if constexpr (plan::vnni) {
+            if constexpr (kern == q8_kernel::vnni) {
 #if defined(__AVXVNNI__) || (defined(__AVX512VNNI__) && defined(__AVX512VL__))
                 t = x86::kernel_dpbusd(ai, w.panel_s8(p), kp);
 #endif
                 x86::correct(t, col_term.data() + n0, w.centred_zero_points() + n0, rs);
-            } else if constexpr (plan::use_maddubs) {
+            } else if constexpr (kern == q8_kernel::avx2_maddubs) {
                 t = x86::kernel_maddubs<plan::depth>(ai, w.panel_s8(p), kp);
                 x86::correct(t, col_term.data() + n0, w.centred_zero_points() + n0, rs);
             } else {
@@ -4023,7 +4845,7 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
     // With 512-bit VNNI compiled in, P (1 or 2) panels at once: panels p..p+P−1, rows i..i+7.
     [[maybe_unused]] auto tile8_512 = [&](const std::uint8_t* a_blk, const std::int32_t* row_sums, std::size_t r0,
                                           std::size_t i, std::size_t rows, std::size_t p, auto panels_tag) {
-        constexpr int P = decltype(panels_tag)::value;
+        [[maybe_unused]] constexpr int P = decltype(panels_tag)::value;  // used only with 512-bit VNNI
 #if defined(__AVX2__) && defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512VL__)
         if constexpr (plan::vnni && has_avx2_v<Arch>) {
             const std::int8_t* b[P];
@@ -4593,7 +5415,7 @@ void conv2d_f32(const conv2d_shape& s, const float* x, const packed_f32<Arch>& w
 #include <cmath>
 #include <cstddef>
 
-#include <xsimd/xsimd.hpp>
+// #include "zoa/core/xsimd.hpp"
 
 // #include "zoa/core/arch.hpp"
 // #include "zoa/core/execution.hpp"
@@ -4735,7 +5557,7 @@ void layer_norm_affine(const float* x_hat, float* y, std::size_t rows, std::size
 #include <cstddef>
 #include <limits>
 
-#include <xsimd/xsimd.hpp>
+// #include "zoa/core/xsimd.hpp"
 
 // #include "zoa/core/arch.hpp"
 // #include "zoa/core/execution.hpp"
@@ -5888,29 +6710,37 @@ private:
 };
 
 /// MQBench MSEObserver (weights) and EMAMSEObserver (activations), affine b-bit codes [0, 2^b−1].
-/// Per batch and group: for i in [0, iters) (95 per-tensor, 80 per-channel) the candidate range is
+/// Per batch and group: for i in [0, iters) (95 per-tensor, 80 per-channel or per-row-block) the candidate range is
 ///     lo_i = min·float(1 − 0.01·i),  hi_i = max·float(1 − 0.01·i)            (factor computed in double)
 /// with (s, z) = affine_from_range(lo_i, hi_i), score_i = mean((fake_quant_affine(x) − x)²) (float differences and
 /// squares as torch, no FMA, summed in double); the first strictly smaller score wins (start 1e10). Batches combine as
 ///     MSE:  min ← min(min, lo*), max ← max(max, hi*);     EMA (ratio r = 0.9): first batch sets, then
 ///     min ← min·float(r) + lo*·float(1 − r), same for max.
+/// With scheme::symmetric (zoa's extension, for policies with symmetric quantizers) the candidates are the clipping
+/// magnitudes a_i = max(|min|, |max|)·float(1 − 0.01·i), Δ_i = a_i / (2^(b−1) − 0.5) (PTQ4ViT's rule), scored with
+/// fake_quant_symmetric; the kept range is (−a*, a*) and combines across batches as above.
 class mse_observer {
 public:
-    /// granularity per_tensor (95 iterations) or per_channel (groups = channels, 80 iterations);
-    /// ema_ratio < 0 ⇒ MSEObserver, otherwise EMAMSEObserver with that ratio (MQBench: 0.9).
-    /// Throws: zoa::error(argument) unless 2 <= bits <= 8, groups >= 1, g is per_tensor with 1 group or per_channel,
-    /// and ema_ratio < 1.
-    mse_observer(int bits, granularity g, std::size_t groups = 1, double ema_ratio = -1.0)
+    /// granularity per_tensor (95 iterations), per_channel or per_row_block (groups = channels or blocks, 80
+    /// iterations); ema_ratio < 0 ⇒ MSEObserver, otherwise EMAMSEObserver with that ratio (MQBench: 0.9);
+    /// s = the quantizer scheme searched (MQBench: asymmetric).
+    /// Throws: zoa::error(argument) unless 2 <= bits <= 8, groups >= 1, g is per_tensor with 1 group, per_channel or
+    /// per_row_block, and ema_ratio < 1.
+    mse_observer(int bits, granularity g, std::size_t groups = 1, double ema_ratio = -1.0,
+                 scheme s = scheme::asymmetric)
         : bits_(bits),
           gran_(g),
+          sch_(s),
           ema_(ema_ratio),
           min_(groups, std::numeric_limits<float>::infinity()),
           max_(groups, -std::numeric_limits<float>::infinity()) {
         require(bits >= 2 && bits <= 8, error_code::argument, "mse_observer: bits must be in 2..8, got ", bits);
         require(groups >= 1, error_code::argument, "mse_observer: groups must be >= 1");
-        require(g == granularity::per_tensor ? groups == 1 : g == granularity::per_channel, error_code::argument,
-                "mse_observer: granularity must be per_tensor (1 group) or per_channel, got ", to_string(g), " with ",
-                groups, " groups");
+        require(g == granularity::per_tensor ? groups == 1
+                                             : (g == granularity::per_channel || g == granularity::per_row_block),
+                error_code::argument,
+                "mse_observer: granularity must be per_tensor (1 group), per_channel or per_row_block, got ",
+                to_string(g), " with ", groups, " groups");
         require(ema_ratio < 0.0 || ema_ratio < 1.0, error_code::argument, "mse_observer: ema ratio must be < 1");
     }
     /// Observe one batch. Throws: zoa::error(numeric) for non-finite input, zoa::error(shape) when n % groups != 0.
@@ -5935,25 +6765,42 @@ public:
     /// The kept ranges per group (+inf / −inf before the first observe()).
     const std::vector<float>& min() const noexcept { return min_; }
     const std::vector<float>& max() const noexcept { return max_; }
-    /// Affine parameters from the kept ranges (MQBench calculate_qparams).
-    quant_params params() const { return affine_params_from_ranges(bits_, gran_, min_, max_); }
+    /// Parameters from the kept ranges: affine (MQBench calculate_qparams) or, for scheme::symmetric,
+    /// Δ = max(|min|, |max|) / (2^(b−1) − 0.5) per group.
+    quant_params params() const {
+        if (sch_ == scheme::asymmetric) return affine_params_from_ranges(bits_, gran_, min_, max_);
+        std::vector<float> a(min_.size());
+        for (std::size_t i = 0; i < a.size(); ++i) a[i] = std::max(std::fabs(min_[i]), std::fabs(max_[i]));
+        return symmetric_params_from_absmax(bits_, gran_, a);
+    }
 
     /// One MSE range search on n values (exposed for tests): writes the winning (lo, hi).
     void search(const float* x, std::size_t n, int iters, float& best_lo, float& best_hi) const {
         float mn, mx;
         detail::group_min_max(x, n, mn, mx);
-        best_lo = mn;
-        best_hi = mx;
+        const bool sym = sch_ == scheme::symmetric;
+        const float amax = std::max(std::fabs(mn), std::fabs(mx));
+        best_lo = sym ? -amax : mn;
+        best_hi = sym ? amax : mx;
         double best = 1e10;
         const int qmax = unsigned_max(bits_);
         for (int i = 0; i < iters; ++i) {
             const float f = static_cast<float>(1.0 - detail::fp_barrier(i * 0.01));  // as Python: no FMA
-            const float lo = mn * f, hi = mx * f;
-            const affine_qparams q = affine_from_range(lo, hi, 0, qmax);
+            const float lo = sym ? -(amax * f) : mn * f, hi = sym ? amax * f : mx * f;
             double acc = 0.0;
-            for (std::size_t k = 0; k < n; ++k) {
-                const float d = detail::fp_barrier(fake_quant_affine(x[k], q.scale, q.zero_point, 0, qmax)) - x[k];
-                acc += static_cast<double>(d * d);
+            if (sym) {
+                const float d = symmetric_scale_from_absmax(hi, bits_, "mse_observer");
+                for (std::size_t k = 0; k < n; ++k) {
+                    const float e =
+                        detail::fp_barrier(fake_quant_symmetric(x[k], d, signed_min(bits_), signed_max(bits_))) - x[k];
+                    acc += static_cast<double>(e * e);
+                }
+            } else {
+                const affine_qparams q = affine_from_range(lo, hi, 0, qmax);
+                for (std::size_t k = 0; k < n; ++k) {
+                    const float e = detail::fp_barrier(fake_quant_affine(x[k], q.scale, q.zero_point, 0, qmax)) - x[k];
+                    acc += static_cast<double>(e * e);
+                }
             }
             const double score = acc / double(n);
             if (score < best) {
@@ -5967,6 +6814,7 @@ public:
 private:
     int bits_;
     granularity gran_;
+    scheme sch_;
     double ema_;
     std::vector<float> min_, max_;
     std::size_t batches_ = 0;
@@ -6737,6 +7585,20 @@ struct function_module {
 // ---- end zoa/quant/calib_modules.hpp
 // #include "zoa/quant/fake_quant.hpp"
 // #include "zoa/quant/granularity.hpp"
+// #include "zoa/quant/layer_calibrator.hpp"
+// ---- begin zoa/quant/layer_calibrator.hpp
+// zoa — calibration of one user layer for a policy bundle: observers on its inputs (batch by batch) and on its
+// weights choose the quantizer parameters the policy asks for (scheme, granularity, bit-widths)
+
+#include <cstddef>
+#include <string>
+#include <type_traits>
+#include <variant>
+#include <vector>
+
+// #include "zoa/core/error.hpp"
+// #include "zoa/core/policy.hpp"
+// #include "zoa/quant/granularity.hpp"
 // #include "zoa/quant/observer.hpp"
 // #include "zoa/quant/param_tensors.hpp"
 // #include "zoa/quant/params.hpp"
@@ -6746,6 +7608,7 @@ struct function_module {
 // policy bundles, and their per-layer tables (spec §4.1 / §4.2)
 
 #include <cstddef>
+#include <type_traits>
 
 // #include "zoa/core/error.hpp"
 // #include "zoa/core/policy.hpp"
@@ -6782,12 +7645,36 @@ struct quant_config {
     static constexpr granularity weight_granularity = weight::granularity_value;
     static constexpr scheme activation_scheme = activation::scheme_value;
     static constexpr granularity activation_granularity = activation::granularity_value;
+
+    /// The integer code ranges the schemes select (meaningful when quantized): symmetric → signed_range<b>,
+    /// asymmetric → unsigned_range<b> (8-bit affine codes are uint8_t, narrower ones int8_t).
+    using weight_range = std::conditional_t<weight_scheme == scheme::asymmetric, unsigned_range<weight_bits>,
+                                            signed_range<weight_bits>>;
+    /// The activation code range (see weight_range).
+    using activation_range = std::conditional_t<activation_scheme == scheme::asymmetric,
+                                                unsigned_range<activation_bits>, signed_range<activation_bits>>;
 };
 
 /// PTQ4ViT policy bundle: b-bit symmetric weights and activations (layer overrides in ptq4vit_layer()).
 template <class Bits = w8a8>
 using ptq4vit_policy =
     ::zoa::policy<Bits, weight_scheme<symmetric, per_tensor>, activation_scheme<symmetric, per_tensor>>;
+
+namespace detail {
+template <class Q, bool IsPolicy = ::zoa::is_policy_v<Q>>
+struct config_of {
+    using type = quant_config<Q>;
+};
+template <class Q>
+struct config_of<Q, false> {
+    using type = quant_config<ptq4vit_policy<Q>>;
+};
+}  // namespace detail
+
+/// quant_config of Q, where Q is a policy bundle or a bare bit-width option (which means PTQ4ViT's symmetric
+/// scheme, e.g. nn::qlinear<zoa::w8a8>): config_of_t<zoa::w6a6> == quant_config<ptq4vit_policy<zoa::w6a6>>.
+template <class Q>
+using config_of_t = typename detail::config_of<Q>::type;
 
 /// MQBench academic policy bundle: per-channel asymmetric weights, per-tensor asymmetric activations.
 template <class Bits = w8a8>
@@ -6918,6 +7805,185 @@ template <class Bits = w8a8>
 using mqbench = quant::mqbench_policy<Bits>;
 }  // namespace zoa
 // ---- end zoa/quant/presets.hpp
+// #include "zoa/quant/quantizer.hpp"
+
+namespace zoa::quant {
+
+/// How a range is chosen from observed values (observer.hpp):
+/// - min_max:    the running minimum and maximum (min_max_observer);
+/// - percentile: the mean over batches of the (1 − p, p) quantiles (percentile_observer);
+/// - mse:        the clipping factor 1 − 0.01·i minimising the quantization MSE (mse_observer, MQBench's MSEObserver;
+///               its EMA variant for inputs, see calibration_options::input_ema).
+enum class range_method : int { min_max = 0, percentile = 1, mse = 2 };
+
+/// Name of a range method, e.g. "percentile".
+inline const char* to_string(range_method m) noexcept {
+    switch (m) {
+        case range_method::min_max:
+            return "min_max";
+        case range_method::percentile:
+            return "percentile";
+        case range_method::mse:
+            return "mse";
+    }
+    return "unknown";
+}
+
+/// How layer_calibrator chooses ranges. The defaults are MQBench's academic choice (MSE search for weights,
+/// EMA-of-MSE-searches with ratio 0.9 for inputs).
+struct calibration_options {
+    range_method weights = range_method::mse;  ///< weight ranges, one per scale group of the policy's granularity
+    range_method inputs = range_method::mse;   ///< input ranges (per tensor), over all observed batches
+    double percentile = 0.9999;  ///< range_method::percentile: keep the (1 − p, p) quantiles, p in (0.5, 1]
+    double input_ema = 0.9;      ///< range_method::mse inputs: EMA ratio across batches (< 0: min/max over batches)
+
+    /// Throws: zoa::error(argument) naming the field for a percentile outside (0.5, 1] or input_ema >= 1.
+    void validate() const {
+        require(percentile > 0.5 && percentile <= 1.0, error_code::argument,
+                "calibration_options: percentile must be in (0.5, 1], got ", percentile);
+        require(input_ema < 1.0, error_code::argument, "calibration_options: input_ema must be < 1, got ", input_ema);
+    }
+};
+
+/// One observer of the kind a range_method names, giving parameters of a scheme.
+class range_observer {
+public:
+    /// Requires: 2 <= bits <= 8; groups >= 1 (1 for per_tensor). ema is used by range_method::mse only.
+    /// Throws: zoa::error(argument) as the observers' constructors.
+    range_observer(range_method m, int bits, scheme s, granularity g, std::size_t groups, double percentile, double ema)
+        : bits_(bits), sch_(s), gran_(g), obs_(make(m, bits, s, g, groups, percentile, ema)) {}
+
+    /// Observes one batch of n values (viewed as [groups, n / groups]).
+    /// Throws: zoa::error(numeric) for non-finite values, zoa::error(shape) when n % groups != 0.
+    void observe(const float* x, std::size_t n) {
+        std::visit([&](auto& o) { o.observe(x, n); }, obs_);
+        ++batches_;
+    }
+    /// Batches observed so far.
+    std::size_t batches() const noexcept { return batches_; }
+
+    /// The parameters: affine (PyTorch qparams from the range) or symmetric (Δ = max(|lo|, |hi|) / (2^(b−1) − 0.5)).
+    /// Throws: zoa::error(argument) naming `what` before the first observe().
+    quant_params params(const std::string& what) const {
+        require(batches_ > 0, error_code::argument, what, ": no values observed yet (observe at least one batch)");
+        return std::visit(
+            [&](const auto& o) -> quant_params {
+                using O = std::decay_t<decltype(o)>;
+                if constexpr (std::is_same_v<O, mse_observer>)
+                    return o.params();
+                else
+                    return sch_ == scheme::asymmetric ? o.affine_params(bits_, gran_)
+                                                      : o.symmetric_params(bits_, gran_);
+            },
+            obs_);
+    }
+
+private:
+    using any_observer = std::variant<min_max_observer, percentile_observer, mse_observer>;
+    static any_observer make(range_method m, int bits, scheme s, granularity g, std::size_t groups, double p,
+                             double ema) {
+        switch (m) {
+            case range_method::min_max:
+                return min_max_observer(groups);
+            case range_method::percentile:
+                return percentile_observer(p, groups);
+            case range_method::mse:
+                break;
+        }
+        return mse_observer(bits, g, groups, ema, s);
+    }
+
+    int bits_;
+    scheme sch_;
+    granularity gran_;
+    any_observer obs_;
+    std::size_t batches_ = 0;
+};
+
+/// Calibrates one linear or conv layer for the policy bundle Policy (quant_config<Policy>): feed it the layer's inputs
+/// batch by batch (observe_input), then ask for the parameters of its weights (params). The result is the
+/// quant::module_params of a weighted layer, ready for nn::qlinear<Policy> / nn::quantized_conv2d<Policy>:
+///   weight: uniform, Policy's weight scheme and bits, one group per tensor / output channel / row block
+///           (per_row_block<N>: N groups of out/N rows), range from calibration_options::weights over the weights;
+///   input:  uniform per tensor, Policy's activation scheme and bits, range from calibration_options::inputs over
+///           every observed batch.
+/// Weights are [out × per_out] row-major: a Linear's [out, in], a Conv2d's OIHW (per_out = in·k·k).
+template <class Policy>
+class layer_calibrator {
+    static_assert(::zoa::is_policy_v<Policy>, "zoa: layer_calibrator<Policy>: Policy must be a zoa::policy<...>");
+    using config = quant_config<Policy>;
+    static_assert(config::quantized, "zoa: layer_calibrator<Policy>: the policy's bit-width must be quantized");
+    static_assert(config::weight_granularity != granularity::per_head &&
+                      config::activation_granularity == granularity::per_tensor,
+                  "zoa: layer_calibrator<Policy>: linear/conv layers take per_tensor, per_channel or per_row_block<N> "
+                  "weights and per_tensor activations");
+
+public:
+    /// The policy's resolved quantization choices.
+    using config_type = config;
+
+    /// Throws: zoa::error(argument) from options.validate().
+    explicit layer_calibrator(calibration_options options = {})
+        : opt_((options.validate(), options)),
+          input_(opt_.inputs, config::activation_bits, config::activation_scheme, granularity::per_tensor, 1,
+                 opt_.percentile, opt_.input_ema) {}
+
+    /// Observes one batch of the layer's input (n values, any layout: the input quantizer is per tensor).
+    /// Throws: zoa::error(numeric) naming the element for a non-finite value; zoa::error(argument) for n == 0.
+    void observe_input(const float* x, std::size_t n) { input_.observe(x, n); }
+    /// Input batches observed so far.
+    std::size_t batches() const noexcept { return input_.batches(); }
+    /// The options in use.
+    const calibration_options& options() const noexcept { return opt_; }
+
+    /// Number of weight scale groups for `out` output rows: 1 (per_tensor), out (per_channel), N (per_row_block<N>).
+    /// Throws: zoa::error(shape) naming `name` when out is not a multiple of N.
+    static std::size_t weight_groups(std::size_t out, const std::string& name) {
+        if constexpr (config::weight_granularity == granularity::per_channel) {
+            return out;
+        } else if constexpr (config::weight_granularity == granularity::per_row_block) {
+            constexpr std::size_t blocks = static_cast<std::size_t>(config::weight::granularity_tag::blocks);
+            require(out % blocks == 0, error_code::shape, name, ": ", out, " outputs cannot be split into ", blocks,
+                    " row blocks");
+            return blocks;
+        } else {
+            return 1;
+        }
+    }
+
+    /// The module parameters of a layer with weights [out × per_out] (see the class comment).
+    /// Throws: zoa::error(argument) naming `name` before any observe_input(); zoa::error(shape) for an empty weight
+    /// or a row-block count that does not divide out; zoa::error(numeric) for a non-finite weight.
+    module_params params(const float* weight, std::size_t out, std::size_t per_out, const std::string& name) const {
+        require(weight != nullptr && out > 0 && per_out > 0, error_code::shape, name, ": empty weight (", out, " x ",
+                per_out, ")");
+        range_observer w(opt_.weights, config::weight_bits, config::weight_scheme, config::weight_granularity,
+                         weight_groups(out, name), opt_.percentile, -1.0);
+        w.observe(weight, out * per_out);
+        module_params m;
+        m.kind = module_kind::weighted;
+        m.weight() = w.params(name + ".weight_quant");
+        m.input() = input_.params(name + ".input_quant");
+        return m;
+    }
+    /// As above for a weight vector of out rows. Throws: zoa::error(shape) when its size is not a multiple of out.
+    module_params params(const std::vector<float>& weight, std::size_t out, const std::string& name) const {
+        require(out > 0 && !weight.empty() && weight.size() % out == 0, error_code::shape, name, ": weight has ",
+                weight.size(), " values, not a multiple of ", out, " outputs");
+        return params(weight.data(), out, weight.size() / out, name);
+    }
+
+private:
+    calibration_options opt_;
+    range_observer input_;
+};
+
+}  // namespace zoa::quant
+// ---- end zoa/quant/layer_calibrator.hpp
+// #include "zoa/quant/observer.hpp"
+// #include "zoa/quant/param_tensors.hpp"
+// #include "zoa/quant/params.hpp"
+// #include "zoa/quant/presets.hpp"
 // #include "zoa/quant/ptq4vit_search.hpp"
 // #include "zoa/quant/quantizer.hpp"
 // #include "zoa/quant/twin.hpp"
@@ -6933,7 +7999,7 @@ using mqbench = quant::mqbench_policy<Bits>;
 #include <string>
 #include <type_traits>
 
-#include <xsimd/xsimd.hpp>
+// #include "zoa/core/xsimd.hpp"
 
 // #include "zoa/core/arch.hpp"
 // #include "zoa/core/error.hpp"
@@ -7032,7 +8098,7 @@ ZOA_DETAIL_AVX512_WARNINGS_END
 #include <utility>
 #include <vector>
 
-#include <xsimd/xsimd.hpp>
+// #include "zoa/core/xsimd.hpp"
 
 // #include "zoa/core/aligned_buffer.hpp"
 // #include "zoa/core/error.hpp"
@@ -7064,6 +8130,7 @@ ZOA_DETAIL_AVX512_WARNINGS_END
 // #include "zoa/kernels/pack.hpp"
 // #include "zoa/kernels/pack_f32.hpp"
 // #include "zoa/kernels/quantize.hpp"
+// #include "zoa/nn/affine_quant.hpp"
 // #include "zoa/nn/scratch.hpp"
 // ---- begin zoa/nn/scratch.hpp
 // zoa — per-thread scratch buffers of the layers' forward passes, reused across calls (no allocation, page faults
@@ -7117,6 +8184,7 @@ T* thread_scratch(scratch_slot slot, std::size_t n) {
 // #include "zoa/quant/bit_width.hpp"
 // #include "zoa/quant/fake_quant.hpp"
 // #include "zoa/quant/param_tensors.hpp"
+// #include "zoa/quant/presets.hpp"
 
 namespace zoa::nn {
 
@@ -7125,29 +8193,26 @@ namespace zoa::nn {
 /// The two agree up to float summation order; tests compare them.
 enum class quant_exec { integer, simulated };
 
-/// Recovers the row-major float matrix W [n × k] of a packed_f32 through the public GEMM (independent of the packed
-/// layout): C = I·Wᵀ with identity rows, exact (every sum is one weight plus zeros). Costs n·k² multiply-adds.
+/// Recovers the row-major float matrix W [n × k] of a packed_f32 from its documented panel layout (pack_f32.hpp:
+/// panel p holds W(p·nr + c, k) at float index k·nr + c): W(j, k) = panel(j / nr)[k·nr + j % nr]. O(n·k).
 template <class Arch>
 std::vector<float> unpack_f32(const kernels::packed_f32<Arch>& p) {
-    const std::size_t n = p.n(), k = p.k(), chunk = 64;
-    std::vector<float> w(n * k), eye(chunk * k);
-    for (std::size_t k0 = 0; k0 < k; k0 += chunk) {
-        const std::size_t rows = std::min(chunk, k - k0);
-        std::fill(eye.begin(), eye.end(), 0.0f);
-        for (std::size_t r = 0; r < rows; ++r) eye[r * k + k0 + r] = 1.0f;
-        const kernels::out_layout layout{1, static_cast<std::ptrdiff_t>(k), 0, 0};  // C[m, j] → w[j·k + k0 + m]
-        kernels::gemm_f32(eye.data(), rows, static_cast<std::ptrdiff_t>(k), p, kernels::out_f32{w.data() + k0, layout});
-    }
+    constexpr std::size_t nr = kernels::packed_f32<Arch>::nr;
+    const std::size_t n = p.n(), k = p.k();
+    std::vector<float> w(n * k);
+    for (std::size_t j = 0; j < n; ++j)
+        for (std::size_t kk = 0; kk < k; ++kk) w[j * k + kk] = p.panel(j / nr)[kk * nr + j % nr];
     return w;
 }
 
-/// Recovers the int8 weight codes W [n × k] of a packed_q8 without zero points through the public GEMM (so it does not
-/// depend on the packed layout): C = I·Wᵀ with identity activation rows, exact in int32. Costs n·k² multiply-adds
-/// (a one-off: saving a model, the simulated path).
+/// Recovers the weight codes W [n × k] of a packed_q8 through the public GEMM (so it does not depend on the packed
+/// layout): C = I·(W − zw)ᵀ with identity activation rows is exact in int32, and W(j, k) = C[k, j] + zw[j] with zw the
+/// per-column zero points (0 for symmetric weights). Costs n·k² multiply-adds (a one-off: saving a model, the
+/// simulated path).
 template <class ARange, class WRange>
-std::vector<std::int8_t> unpack_q8(const kernels::packed_q8<ARange, WRange>& p) {
-    static_assert(std::is_same_v<typename WRange::storage, std::int8_t>, "zoa: unpack_q8: signed weight codes only");
+std::vector<typename WRange::storage> unpack_q8(const kernels::packed_q8<ARange, WRange>& p) {
     static_assert(ARange::min <= 0 && ARange::max >= 1, "zoa: unpack_q8: the activation range must hold 0 and 1");
+    using plan = typename kernels::packed_q8<ARange, WRange>::plan;
     const std::size_t n = p.n(), k = p.k(), chunk = 64;
     std::vector<std::int32_t> acc(n * k);
     std::vector<typename ARange::storage> eye(chunk * k);
@@ -7155,13 +8220,16 @@ std::vector<std::int8_t> unpack_q8(const kernels::packed_q8<ARange, WRange>& p) 
         const std::size_t rows = std::min(chunk, k - k0);
         std::fill(eye.begin(), eye.end(), typename ARange::storage(0));
         for (std::size_t r = 0; r < rows; ++r) eye[r * k + k0 + r] = 1;
-        // C[m, j] = W(j, k0 + m) written to acc[j·k + k0 + m]
+        // C[m, j] = W(j, k0 + m) − zw[j] written to acc[j·k + k0 + m]
         const kernels::out_layout layout{1, static_cast<std::ptrdiff_t>(k), 0, 0};
         kernels::gemm_q8<ARange, WRange>(eye.data(), rows, static_cast<std::ptrdiff_t>(k), 0, p,
                                          kernels::out_i32{acc.data() + k0, layout});
     }
-    std::vector<std::int8_t> w(n * k);
-    for (std::size_t i = 0; i < w.size(); ++i) w[i] = static_cast<std::int8_t>(acc[i]);
+    std::vector<typename WRange::storage> w(n * k);
+    for (std::size_t j = 0; j < n; ++j) {
+        const std::int32_t zw = p.centred_zero_points()[j] + plan::w_offset;
+        for (std::size_t i = j * k; i < (j + 1) * k; ++i) w[i] = static_cast<typename WRange::storage>(acc[i] + zw);
+    }
     return w;
 }
 
@@ -7209,31 +8277,141 @@ private:
     std::size_t out_ = 0, in_ = 0;
 };
 
-/// Quantized Linear for a bit-width option Bits = zoa::quant::bits<W, A> (PTQ4ViT arithmetic, symmetric codes):
-///   weights  Wc = clamp(round(W/Δw_g), −2^(W−1), 2^(W−1)−1), Δw per tensor, per row block (qkv: q/k/v) or per
-///            output row; packed once for kernels::gemm_q8, the float weights are not kept;
-///   inputs   uniform: xc = clamp(round(x/Δx), −2^(A−1), 2^(A−1)−1), y = float(Σ_k xc·Wc)·fl(Δx·Δw_n) + b_n;
-///            post-GELU twin: one signed code c (twin.hpp), split into c⁺ = max(c, 0) and c⁻ = min(c, 0),
-///            y = float(Σ c⁺·Wc)·fl(Δ₊·Δw_n) + b_n + float(Σ c⁻·Wc)·fl(Δ₋·Δw_n)   (two integer GEMMs).
-/// The simulated path computes x̂ = fake_quant(x), Ŵ = Wc·Δw and y = x̂·Ŵᵀ + b in float.
-template <class Bits>
+namespace detail {
+
+/// Throws zoa::error(policy) naming `name` unless p fits a quantized layer of quant_config Config with `out` outputs:
+/// weights uniform with Config's weight scheme and bit-width, 1 group or a divisor of `out` (row blocks, channels);
+/// inputs uniform per tensor with Config's activation scheme and bit-width, or a post-GELU twin (symmetric
+/// activations only); then both quantizers' own validate() (zoa::error(argument)).
+template <class Config>
+void check_layer_params(const quant::module_params& p, std::size_t out, const std::string& name) {
+    constexpr bool affine_inputs = Config::activation_scheme == quant::scheme::asymmetric;
+    const quant::quant_params& w = p.weight();
+    const quant::quant_params& x = p.input();
+    require(p.kind == quant::module_kind::weighted, error_code::policy, name,
+            ": expected weight/input quantizers, got a/b (matmul) parameters");
+    require(w.kind == quant::quantizer_kind::uniform && w.sch == Config::weight_scheme, error_code::policy, name,
+            ": weights need a uniform ", quant::to_string(Config::weight_scheme), " quantizer, got ",
+            quant::to_string(w.kind), "/", quant::to_string(w.sch));
+    require(w.bits == Config::weight_bits, error_code::policy, name, ": weight quantizer has ", w.bits,
+            " bits, the policy has ", Config::weight_bits);
+    require(w.groups() == 1 || (w.groups() <= out && out % w.groups() == 0), error_code::policy, name, ": ",
+            w.groups(), " weight scale groups do not divide ", out, " outputs");
+    const bool uniform = x.kind == quant::quantizer_kind::uniform && x.sch == Config::activation_scheme;
+    const bool twin = !affine_inputs && x.kind == quant::quantizer_kind::post_gelu_twin;
+    require((uniform && x.groups() == 1) || twin, error_code::policy, name, ": inputs need a per-tensor ",
+            quant::to_string(Config::activation_scheme), affine_inputs ? "" : " (or post-GELU twin)",
+            " quantizer, got ", quant::to_string(x.kind), "/", quant::to_string(x.sch), " with ", x.groups(),
+            " groups");
+    require(x.bits == Config::activation_bits, error_code::policy, name, ": input quantizer has ", x.bits,
+            " bits, the policy has ", Config::activation_bits);
+    w.validate(name + ".weight_quant");
+    x.validate(name + ".input_quant");
+}
+
+/// Quantizes n inputs with the uniform per-tensor quantizer p of a layer of quant_config Config into codes and
+/// returns the input zero point za:
+///   symmetric:  c = clamp(round(x/Δ), −2^(A−1), 2^(A−1)−1),   za = 0   (kernels::quantize_per_tensor)
+///   asymmetric: c = clamp(round(x·fl(1/s)) + z, 0, 2^A−1),    za = z   (nn::quantize_activation, as PyTorch)
+/// both equal to quant::encode / fake_quant element by element. Throws: zoa::error(numeric) for a NaN input.
+template <class Config>
+std::int32_t quantize_input(const float* x, std::size_t n, const quant::quant_params& p,
+                            typename Config::activation_range::storage* codes, execution_context& ctx) {
+    using range = typename Config::activation_range;
+    if constexpr (Config::activation_scheme == quant::scheme::asymmetric) {
+        quantize_activation(x, n, p, codes, static_cast<float*>(nullptr), ctx);
+        return p.zero_point[0];
+    } else {
+        kernels::quantize_per_tensor(x, codes, n, p.scale[0], 0, int(range::min), int(range::max), ctx);
+        return 0;
+    }
+}
+
+/// The per-output weight scales and zero points (empty for symmetric weights) of `out` outputs from quantizer w,
+/// whose groups split the outputs into equal consecutive blocks.
+inline void expand_weight_groups(const quant::quant_params& w, std::size_t out, std::vector<float>& scale,
+                                 std::vector<std::int32_t>& zero_point) {
+    const std::size_t per = out / w.groups();
+    scale.resize(out);
+    zero_point.resize(w.zero_point.empty() ? 0 : out);
+    for (std::size_t j = 0; j < out; ++j) {
+        scale[j] = w.scale[j / per];
+        if (!w.zero_point.empty()) zero_point[j] = w.zero_point[j / per];
+    }
+}
+
+/// Codes as the layer stores them, checked against WRange: zoa::error(numeric) naming `name`, the element and the
+/// range for a code outside it (`cols` = elements per output, for the (row, column) in the message).
+template <class WRange, class Code>
+std::vector<typename WRange::storage> checked_codes(const std::vector<Code>& codes, std::size_t cols,
+                                                    const std::string& name) {
+    std::vector<typename WRange::storage> stored(codes.size());
+    for (std::size_t i = 0; i < codes.size(); ++i) {
+        require(int(codes[i]) >= int(WRange::min) && int(codes[i]) <= int(WRange::max), error_code::numeric, name,
+                ": weight code ", int(codes[i]), " at (", i / cols, ", ", i % cols, ") outside [", int(WRange::min),
+                ", ", int(WRange::max), "]");
+        stored[i] = static_cast<typename WRange::storage>(codes[i]);
+    }
+    return stored;
+}
+
+/// Ŵ = decode(codes) for weights of `out` rows quantized by w: (c − z_g)·s_g (affine) or c·Δ_g (symmetric).
+template <class Code>
+std::vector<float> decode_weights(const std::vector<Code>& c, std::size_t out, const quant::quant_params& w) {
+    const std::size_t per_out = c.size() / out, per = out / w.groups();
+    std::vector<float> r(c.size());
+    for (std::size_t i = 0; i < c.size(); ++i) {
+        const std::size_t g = i / per_out / per;
+        r[i] = w.zero_point.empty() ? quant::decode_symmetric(c[i], w.scale[g])
+                                    : quant::decode_affine(c[i], w.scale[g], w.zero_point[g]);
+    }
+    return r;
+}
+
+}  // namespace detail
+
+/// Quantized Linear. Q is a zoa::policy<...> bundle (bit-width, weight scheme, activation scheme) or a bare bit-width
+/// option Bits = zoa::quant::bits<W, A>, which means PTQ4ViT's symmetric scheme (the ViT's layers). With
+/// config = quant::config_of_t<Q>:
+///   weights  symmetric:  Wc = clamp(round(W/Δw_g), −2^(W−1), 2^(W−1)−1),                         zw_g = 0;
+///            asymmetric: Wc = clamp(round(W·fl(1/s_g)) + zw_g, 0, 2^W−1)  (affine, as PyTorch/MQBench);
+///            one (Δ, zw) per tensor, per row block (qkv: q/k/v) or per output row; packed once for kernels::gemm_q8
+///            (which carries the per-column zero points), the float weights are not kept;
+///   inputs   symmetric uniform:  xc = clamp(round(x/Δx), −2^(A−1), 2^(A−1)−1),                  za = 0;
+///            asymmetric uniform: xc = clamp(round(x·fl(1/s)) + za, 0, 2^A−1) (nn::quantize_activation);
+///            y = float(Σ_k (xc − za)·(Wc − zw_n))·fl(Δx·Δw_n) + b_n   (exact int32 sum: gemm_q8 removes both zero
+///            points with the row/column-sum algebra of kernels/operand_range.hpp, kernels::reference::gemm_q8 is the
+///            scalar twin);
+///            post-GELU twin (symmetric activations only): one signed code c (twin.hpp), split into c⁺ = max(c, 0)
+///            and c⁻ = min(c, 0), y = float(Σ c⁺·Wc)·fl(Δ₊·Δw_n) + b_n + float(Σ c⁻·Wc)·fl(Δ₋·Δw_n).
+/// The simulated path computes x̂ = fake_quant(x), Ŵ = decode(Wc) and y = x̂·Ŵᵀ + b in float; the two paths agree up
+/// to float summation order (tests compare them).
+template <class Q>
 class qlinear {
-    static_assert(quant::is_bit_width_v<Bits> && Bits::quantized,
-                  "zoa: nn::qlinear<Bits>: Bits must be a quantized bit-width option, e.g. zoa::w8a8");
+    using config = quant::config_of_t<Q>;
+    static_assert(config::quantized,
+                  "zoa: nn::qlinear<Q>: Q must be a quantized policy or bit-width option, e.g. zoa::w8a8");
 
 public:
-    /// Signed symmetric code ranges of the activations and weights, and the packed weight type.
-    using a_range = quant::signed_range<Bits::activation_bits>;
-    using w_range = quant::signed_range<Bits::weight_bits>;
+    /// The resolved quantization choices, the code ranges of the activations and weights, and the packed weight type.
+    using config_type = config;
+    using a_range = typename config::activation_range;
+    using w_range = typename config::weight_range;
     using packed_type = kernels::packed_q8<a_range, w_range>;
+    /// True when the weights / inputs carry zero points (asymmetric scheme).
+    static constexpr bool affine_weights = config::weight_scheme == quant::scheme::asymmetric;
+    static constexpr bool affine_inputs = config::activation_scheme == quant::scheme::asymmetric;
+    /// Weight codes as stored in files and returned by codes(): int8_t (signed) or uint8_t (affine, any width).
+    using code_type = std::conditional_t<affine_weights, std::uint8_t, std::int8_t>;
 
     qlinear() = default;
 
     /// Quantizes weight [out, in] with p.weight() and packs the codes; p.input() is used on every call.
-    /// Requires: p.weight() symmetric uniform with Bits::weight_bits (1, row-block or `out` groups);
-    /// p.input() symmetric uniform per tensor or post-GELU twin with Bits::activation_bits.
+    /// Requires: p.weight() uniform with the policy's weight scheme and bit-width (1, row-block or `out` groups);
+    /// p.input() uniform per tensor with the policy's activation scheme and bit-width, or (symmetric activations)
+    /// a post-GELU twin.
     /// Throws: zoa::error(shape) naming `name` on size mismatches, zoa::error(policy) when the parameters do not
-    /// fit Bits or the layer, zoa::error(argument/numeric) for invalid parameters or non-finite weights.
+    /// fit the policy or the layer, zoa::error(argument/numeric) for invalid parameters or non-finite weights.
     qlinear(const std::vector<float>& weight, std::vector<float> bias, std::size_t out, std::size_t in,
             const quant::module_params& p, const std::string& name = "qlinear")
         : bias_(std::move(bias)), out_(out), in_(in), params_(p) {
@@ -7241,23 +8419,24 @@ public:
                 " values, expected ", out, " x ", in);
         require(bias_.empty() || bias_.size() == out, error_code::shape, name, ": bias has ", bias_.size(),
                 " values, expected ", out);
-        check_params(p, out, name);
-        std::vector<std::int8_t> codes(out * in);
+        detail::check_layer_params<config>(p, out, name);
+        std::vector<code_type> codes(out * in);
         quant::encode(p.weight(), weight.data(), codes.size(), codes.data());
         init(codes, name);
     }
 
     /// Builds the layer from already quantized weight codes [out, in] (e.g. read from a quantized model file).
     /// Throws: zoa::error(shape) naming `name` when codes is not out × in or bias is neither empty nor out long;
-    /// zoa::error(policy) as the float-weight constructor when the parameters do not fit Bits.
-    qlinear(const std::vector<std::int8_t>& codes, std::vector<float> bias, std::size_t out, std::size_t in,
+    /// zoa::error(policy) as the float-weight constructor when the parameters do not fit the policy;
+    /// zoa::error(numeric) naming the element for a code outside the weight range.
+    qlinear(const std::vector<code_type>& codes, std::vector<float> bias, std::size_t out, std::size_t in,
             const quant::module_params& p, const std::string& name)
         : bias_(std::move(bias)), out_(out), in_(in), params_(p) {
         require(out > 0 && in > 0 && codes.size() == out * in, error_code::shape, name, ": weight codes have ",
                 codes.size(), " values, expected ", out, " x ", in);
         require(bias_.empty() || bias_.size() == out, error_code::shape, name, ": bias has ", bias_.size(),
                 " values, expected ", out);
-        check_params(p, out, name);
+        detail::check_layer_params<config>(p, out, name);
         init(codes, name);
     }
 
@@ -7279,33 +8458,37 @@ public:
                               &ctx);
             return;
         }
-        std::int8_t* const codes = thread_scratch<std::int8_t>(scratch_slot::linear_codes, n);
+        a_storage* const codes = thread_scratch<a_storage>(scratch_slot::linear_codes, n);
         const auto lda = static_cast<std::ptrdiff_t>(in_);
         const auto out_layout = kernels::row_major(static_cast<std::ptrdiff_t>(out_));
         if (in.kind == quant::quantizer_kind::uniform) {
-            kernels::quantize_per_tensor(x, codes, n, in.scale[0], 0, int(a_range::min), int(a_range::max), ctx);
+            const std::int32_t za = detail::quantize_input<config>(x, n, in, codes, ctx);
             kernels::gemm_q8<a_range, w_range>(
-                codes, rows, lda, 0, w_,
+                codes, rows, lda, za, w_,
                 kernels::out_dequant{y, out_layout, in.scale[0], w_scale_.data(), w_scale_.size(), bias_ptr()}, &ctx);
             return;
         }
-        // post-GELU twin: c⁺ = clamp(round(x/Δ₊), 0, qmax−1) and c⁻ = clamp(round(x/Δ₋), −qmax, 0) as two
-        // per-tensor quantizations (for x > 0, c⁻ = 0; for x ≤ 0, c⁺ = 0: exactly the twin's single code c split by
-        // sign), then one GEMM per plane
-        std::int8_t* const neg = thread_scratch<std::int8_t>(scratch_slot::linear_neg, n);
-        const int qmax = 1 << (in.bits - 1);
-        kernels::quantize_per_tensor(x, codes, n, in.scale[0], 0, 0, qmax - 1, ctx);
-        kernels::quantize_per_tensor(x, neg, n, in.neg_scale, 0, -qmax, 0, ctx);
-        forward_twin_codes(codes, neg, rows, y, ctx);
+        if constexpr (!affine_inputs) {
+            // post-GELU twin: c⁺ = clamp(round(x/Δ₊), 0, qmax−1) and c⁻ = clamp(round(x/Δ₋), −qmax, 0) as two
+            // per-tensor quantizations (for x > 0, c⁻ = 0; for x ≤ 0, c⁺ = 0: exactly the twin's single code c split
+            // by sign), then one GEMM per plane
+            std::int8_t* const neg = thread_scratch<std::int8_t>(scratch_slot::linear_neg, n);
+            const int qmax = 1 << (in.bits - 1);
+            kernels::quantize_per_tensor(x, codes, n, in.scale[0], 0, 0, qmax - 1, ctx);
+            kernels::quantize_per_tensor(x, neg, n, in.neg_scale, 0, -qmax, 0, ctx);
+            forward_twin_codes(codes, neg, rows, y, ctx);
+        }
     }
 
     /// The integer path of forward() for a post-GELU twin input given as its two code planes (rows × in each):
     ///   y = float(Σ c⁺·Wc)·fl(Δ₊·Δw_n) + b_n + float(Σ c⁻·Wc)·fl(Δ₋·Δw_n)
     /// (e.g. from kernels::gelu_quantize_twin, which fuses GELU with the split). Bit-identical for any thread count.
+    /// Requires: symmetric activations (the twin's codes are signed).
     /// Throws: zoa::error(policy) unless the input quantizer is post-GELU twin; zoa::error(numeric) for codes outside
     /// the activation range.
     void forward_twin_codes(const std::int8_t* pos, const std::int8_t* neg, std::size_t rows, float* y,
                             execution_context& ctx) const {
+        static_assert(!affine_inputs, "zoa: qlinear::forward_twin_codes: the post-GELU twin needs symmetric inputs");
         const quant::quant_params& in = params_.input();
         require(in.kind == quant::quantizer_kind::post_gelu_twin, error_code::policy,
                 "qlinear::forward_twin_codes: the input quantizer is ", quant::to_string(in.kind), ", not post-GELU twin");
@@ -7331,55 +8514,28 @@ public:
     const std::vector<float>& bias() const noexcept { return bias_; }
     const quant::module_params& params() const noexcept { return params_; }
     /// The weight codes [out, in] (unpacked copy).
-    std::vector<std::int8_t> codes() const { return unpack_q8(w_); }
-    /// Ŵ = Wc·Δw [out, in]: exactly the reference's fake-quantized weights.
-    std::vector<float> dequantized_weight() const {
-        std::vector<std::int8_t> c = codes();
-        std::vector<float> w(c.size());
-        for (std::size_t j = 0; j < out_; ++j)
-            for (std::size_t k = 0; k < in_; ++k) w[j * in_ + k] = quant::decode_symmetric(c[j * in_ + k], w_scale_[j]);
-        return w;
+    std::vector<code_type> codes() const {
+        const auto w = unpack_q8(w_);
+        return std::vector<code_type>(w.begin(), w.end());
     }
+    /// Ŵ = decode(Wc) [out, in] (Wc·Δw, or (Wc − zw)·s for affine weights): exactly the reference's fake-quantized
+    /// weights.
+    std::vector<float> dequantized_weight() const { return detail::decode_weights(codes(), out_, params_.weight()); }
     /// Bytes of packed weights (+ per-column data).
     std::size_t packed_bytes() const noexcept { return w_.bytes(); }
     /// Bytes of fp32 parameters kept (bias and per-output weight scales).
     std::size_t float_bytes() const noexcept { return (bias_.size() + w_scale_.size()) * sizeof(float); }
 
 private:
+    using a_storage = typename a_range::storage;
+
     const float* bias_ptr() const noexcept { return bias_.empty() ? nullptr : bias_.data(); }
 
-    static void check_params(const quant::module_params& p, std::size_t out, const std::string& name) {
-        const quant::quant_params& w = p.weight();
-        const quant::quant_params& x = p.input();
-        require(p.kind == quant::module_kind::weighted, error_code::policy, name,
-                ": expected weight/input quantizers, got a/b (matmul) parameters");
-        require(w.kind == quant::quantizer_kind::uniform && w.sch == quant::scheme::symmetric, error_code::policy, name,
-                ": weights need a symmetric uniform quantizer, got ", quant::to_string(w.kind), "/",
-                quant::to_string(w.sch));
-        require(w.bits == Bits::weight_bits, error_code::policy, name, ": weight quantizer has ", w.bits,
-                " bits, the policy has ", Bits::weight_bits);
-        require(w.groups() == 1 || (w.groups() <= out && out % w.groups() == 0), error_code::policy, name, ": ",
-                w.groups(), " weight scale groups do not divide ", out, " outputs");
-        require((x.kind == quant::quantizer_kind::uniform && x.sch == quant::scheme::symmetric && x.groups() == 1) ||
-                    x.kind == quant::quantizer_kind::post_gelu_twin,
-                error_code::policy, name, ": inputs need a symmetric per-tensor or post-GELU twin quantizer, got ",
-                quant::to_string(x.kind), " with ", x.groups(), " groups");
-        require(x.bits == Bits::activation_bits, error_code::policy, name, ": input quantizer has ", x.bits,
-                " bits, the policy has ", Bits::activation_bits);
-        w.validate(name + ".weight_quant");
-        x.validate(name + ".input_quant");
-    }
-
-    void init(const std::vector<std::int8_t>& codes, const std::string& name) {
-        const quant::quant_params& w = params_.weight();
-        const std::size_t per = out_ / w.groups();
-        w_scale_.resize(out_);
-        for (std::size_t j = 0; j < out_; ++j) w_scale_[j] = w.scale[j / per];
-        for (std::size_t i = 0; i < codes.size(); ++i)
-            require(codes[i] >= w_range::min && codes[i] <= w_range::max, error_code::numeric, name, ": weight code ",
-                    int(codes[i]), " at (", i / in_, ", ", i % in_, ") outside [", int(w_range::min), ", ",
-                    int(w_range::max), "]");
-        w_.pack(codes.data(), out_, in_, static_cast<std::ptrdiff_t>(in_), 1);
+    void init(const std::vector<code_type>& codes, const std::string& name) {
+        std::vector<std::int32_t> zp;
+        detail::expand_weight_groups(params_.weight(), out_, w_scale_, zp);
+        const auto stored = detail::checked_codes<w_range>(codes, in_, name);
+        w_.pack(stored.data(), out_, in_, static_cast<std::ptrdiff_t>(in_), 1, zp.data(), zp.size());
     }
 
     packed_type w_;
@@ -7388,9 +8544,26 @@ private:
     quant::module_params params_;
 };
 
-/// The Linear layer type for a bit-width option: nn::linear for zoa::fp32, nn::qlinear<Bits> otherwise.
-template <class Bits>
-using linear_for = std::conditional_t<Bits::quantized, qlinear<Bits>, linear>;
+/// A user layer quantized by a policy bundle: quantized_linear<zoa::policy<zoa::w4a4,
+/// quant::weight_scheme<quant::asymmetric, quant::per_channel>, quant::activation_scheme<quant::asymmetric>>>.
+template <class Policy>
+using quantized_linear = qlinear<Policy>;
+
+namespace detail {
+template <class Q, bool IsPolicy = is_policy_v<Q>>
+struct quantized_of {
+    static constexpr bool value = Q::quantized;  // a bit-width option
+};
+template <class Q>
+struct quantized_of<Q, true> {
+    static constexpr bool value = quant::quant_config<Q>::quantized;
+};
+}  // namespace detail
+
+/// The Linear layer type for a bit-width option or a policy bundle Q: nn::linear when Q's bit-width is zoa::fp32,
+/// nn::qlinear<Q> otherwise.
+template <class Q>
+using linear_for = std::conditional_t<detail::quantized_of<Q>::value, qlinear<Q>, linear>;
 
 }  // namespace zoa::nn
 // ---- end zoa/nn/linear.hpp
@@ -7586,7 +8759,8 @@ private:
         for (; j + w <= n; j += w) {
             const fb x = fb::load_unaligned(p + j);
             const fb h = xsimd::min(xsimd::max(xsimd::min(xsimd::max(x, vs), v1) * vq, v0), vq);
-            const fb l = xsimd::min(xsimd::max(xsimd::min(xsimd::max(x, v0), vs) / vl, v0), vq);
+            const fb l =
+                xsimd::min(xsimd::max(kernels::detail::divide(xsimd::min(xsimd::max(x, v0), vs), vl), v0), vq);
             kernels::detail::store_narrow<default_arch, std::int8_t>(xsimd::nearbyint_as_int(h), hi + j);
             kernels::detail::store_narrow<default_arch, std::int8_t>(xsimd::nearbyint_as_int(l), lo + j);
         }
@@ -7842,24 +9016,15 @@ std::vector<float> unpack_conv_f32(const kernels::packed_f32<Arch>& p, const con
     return w;
 }
 
-/// packed_q8 codes (layout in pack.hpp: byte layout int8 w − w_offset at byte (k/4)·64 + col·4 + k%4, int16 layout
-/// int16 w − zw at element (k/2)·32 + col·2 + k%2; K in (kh, kw, c) order) back to PyTorch OIHW codes.
+/// packed_q8 codes (K in (kh, kw, c) order) back to PyTorch OIHW codes.
 template <class ARange, class WRange, class Arch>
 std::vector<std::uint8_t> unpack_conv_q8(const kernels::packed_q8<ARange, WRange, Arch>& p, const conv2d_geometry& g) {
-    using plan = typename kernels::packed_q8<ARange, WRange, Arch>::plan;
     const std::size_t khw = g.kernel * g.kernel;
     std::vector<std::uint8_t> w(g.weight_count());
-    for (std::size_t o = 0; o < g.out_channels; ++o) {
-        const std::size_t pn = o / 16, col = o % 16;
+    for (std::size_t o = 0; o < g.out_channels; ++o)
         for (std::size_t t = 0; t < khw; ++t)
-            for (std::size_t c = 0; c < g.in_channels; ++c) {
-                const std::size_t kk = t * g.in_channels + c;
-                int v;
-                if constexpr (plan::bytes) v = p.panel_s8(pn)[(kk / 4) * 64 + col * 4 + kk % 4] + plan::w_offset;
-                else v = p.panel_s16(pn)[(kk / 2) * 32 + col * 2 + kk % 2] + p.centred_zero_points()[o] + plan::w_offset;
-                w[(o * g.in_channels + c) * khw + t] = static_cast<std::uint8_t>(v);
-            }
-    }
+            for (std::size_t c = 0; c < g.in_channels; ++c)
+                w[(o * g.in_channels + c) * khw + t] = static_cast<std::uint8_t>(p.weight_code(o, t * g.in_channels + c));
     return w;
 }
 
@@ -8584,6 +9749,214 @@ void global_avg_pool_nhwc_codes(const T* q, float scale, std::int32_t zero_point
 
 }  // namespace zoa::nn
 // ---- end zoa/nn/pool.hpp
+// #include "zoa/nn/quantize_layer.hpp"
+// ---- begin zoa/nn/quantize_layer.hpp
+// zoa — quantizing a user's fp32 Linear / Conv2d for a policy bundle from a layer_calibrator that has seen its inputs
+
+#include <string>
+#include <vector>
+
+// #include "zoa/nn/conv2d.hpp"
+// #include "zoa/nn/linear.hpp"
+// #include "zoa/nn/quantized_conv2d.hpp"
+// ---- begin zoa/nn/quantized_conv2d.hpp
+// zoa — a Conv2d quantized by a policy bundle (bit-width, weight scheme and granularity, activation scheme) on the
+// integer convolution kernel, with its simulated (fake-quant) twin
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+// #include "zoa/core/arch.hpp"
+// #include "zoa/core/error.hpp"
+// #include "zoa/core/execution.hpp"
+// #include "zoa/core/policy.hpp"
+// #include "zoa/kernels/conv2d.hpp"
+// #include "zoa/nn/conv2d.hpp"
+// #include "zoa/nn/linear.hpp"
+// #include "zoa/nn/scratch.hpp"
+// #include "zoa/quant/fake_quant.hpp"
+// #include "zoa/quant/param_tensors.hpp"
+// #include "zoa/quant/presets.hpp"
+
+namespace zoa::nn {
+
+/// Conv2d quantized as the policy bundle Policy says (config = quant::quant_config<Policy>), NCHW, square kernel:
+///   weights  symmetric:  Wc = clamp(round(W/Δ_g), −2^(W−1), 2^(W−1)−1),               zw_g = 0;
+///            asymmetric: Wc = clamp(round(W·fl(1/s_g)) + zw_g, 0, 2^W−1);
+///            one (Δ, zw) per tensor or per output channel (any grouping of consecutive filters), packed once;
+///   inputs   per tensor, symmetric xc = clamp(round(x/Δx), −2^(A−1), 2^(A−1)−1) with za = 0, or asymmetric
+///            xc = clamp(round(x·fl(1/s)) + za, 0, 2^A−1);
+///   output   y[b,o,·] = float(Σ_{c,ky,kx} (xc − za)·(Wc − zw_o))·fl(Δx·Δw_o) + bias[o]   (kernels::conv2d_q8:
+///            exact int32, zero points removed by the row/column-sum algebra, padded taps read za, i.e. real zero
+///            padding; kernels::reference::conv2d_q8 is the scalar twin).
+/// The simulated path computes x̂ = fake_quant(x), Ŵ = decode(Wc) and conv(x̂, Ŵ) + bias in float; the two agree up
+/// to float summation order. MQBench's academic scheme is Policy = zoa::mqbench<Bits> (the shipped ResNet uses its
+/// own nn::qconv2d for that); any other scheme, e.g. symmetric per-channel weights, works the same way.
+template <class Policy>
+class quantized_conv2d {
+    static_assert(is_policy_v<Policy>, "zoa: nn::quantized_conv2d<Policy>: Policy must be a zoa::policy<...>");
+    using config = quant::quant_config<Policy>;
+    static_assert(config::quantized,
+                  "zoa: nn::quantized_conv2d<Policy>: the policy's bit-width must be quantized "
+                  "(use nn::conv2d or nn::conv2d_for<Policy> for zoa::fp32)");
+
+public:
+    /// The resolved quantization choices, the code ranges and the packed weight type.
+    using config_type = config;
+    using a_range = typename config::activation_range;
+    using w_range = typename config::weight_range;
+    using packed_type = kernels::packed_q8<a_range, w_range>;
+    /// Weight codes as stored in files and returned by codes(): int8_t (symmetric) or uint8_t (affine, any width).
+    using code_type = std::conditional_t<config::weight_scheme == quant::scheme::asymmetric, std::uint8_t, std::int8_t>;
+
+    quantized_conv2d() = default;
+
+    /// Quantizes the OIHW float weights with p.weight() and packs them; p.input() quantizes every input.
+    /// Requires: p.weight() uniform with the policy's weight scheme and bits, 1 group or a divisor of out_channels;
+    /// p.input() uniform per tensor with the policy's activation scheme and bits.
+    /// Throws: zoa::error(shape) / (policy) / (argument) naming `name`; zoa::error(numeric) for non-finite weights.
+    quantized_conv2d(const std::vector<float>& weight, std::vector<float> bias, const conv2d_geometry& g,
+                     const quant::module_params& p, const std::string& name = "quantized_conv2d")
+        : g_(g), bias_(std::move(bias)), params_(p) {
+        detail::check_conv_args(g, weight.size(), bias_.size(), name);
+        check_params(name);
+        std::vector<code_type> codes(weight.size());
+        quant::encode(p.weight(), weight.data(), codes.size(), codes.data());
+        init(codes, name);
+    }
+
+    /// Builds the layer from OIHW weight codes (e.g. read from a file).
+    /// Throws: as above, and zoa::error(numeric) naming the element for a code outside the weight range.
+    quantized_conv2d(const std::vector<code_type>& codes, std::vector<float> bias, const conv2d_geometry& g,
+                     const quant::module_params& p, const std::string& name)
+        : g_(g), bias_(std::move(bias)), params_(p) {
+        detail::check_conv_args(g, codes.size(), bias_.size(), name);
+        check_params(name);
+        init(codes, name);
+    }
+
+    /// y [batch × out × oh × ow] from x [batch × in × h × w] (see the class comment). Bit-identical for any thread
+    /// count of ctx. Throws: zoa::error(numeric) for a NaN input on the integer path (the simulated path propagates
+    /// it); zoa::error(shape) when the kernel does not fit the input.
+    void forward(const float* x, std::size_t batch, std::size_t h, std::size_t w, float* y, execution_context& ctx,
+                 quant_exec mode = quant_exec::integer) const {
+        const kernels::conv2d_shape s = g_.shape(batch, h, w);
+        const std::size_t n = batch * g_.in_channels * h * w;
+        if (n == 0) return;
+        const quant::quant_params& in = params_.input();
+        if (mode == quant_exec::simulated) {
+            std::vector<float> xq(n);
+            quant::fake_quant(in, x, xq.data(), n);
+            const std::vector<float> wd = dequantized_weight();
+            const auto wf = kernels::pack_conv2d_f32<default_arch>(wd.data(), g_.shape(1, g_.kernel, g_.kernel));
+            kernels::conv2d_f32<default_arch>(s, xq.data(), wf, bias_ptr(), y, &ctx);
+            return;
+        }
+        auto* const codes = thread_scratch<typename a_range::storage>(scratch_slot::linear_codes, n);
+        const std::int32_t za = detail::quantize_input<config>(x, n, in, codes, ctx);
+        kernels::conv2d_q8(s, codes, za, w_,
+                           kernels::out_dequant{y, {}, in.scale[0], w_scale_.data(), w_scale_.size(), bias_ptr()},
+                           &ctx);
+    }
+
+    /// The geometry, the quantizers (weight, input) and the float bias (empty = none).
+    const conv2d_geometry& geometry() const noexcept { return g_; }
+    const quant::module_params& params() const noexcept { return params_; }
+    const std::vector<float>& bias() const noexcept { return bias_; }
+    /// The weight codes, OIHW (unpacked copy, read back through the GEMM: independent of the packed layout).
+    std::vector<code_type> codes() const {
+        const auto rows = unpack_q8(w_);  // [out, (kh, kw, c)]
+        const std::size_t khw = g_.kernel * g_.kernel, k = khw * g_.in_channels;
+        std::vector<code_type> c(rows.size());
+        for (std::size_t o = 0; o < g_.out_channels; ++o)
+            for (std::size_t t = 0; t < khw; ++t)
+                for (std::size_t ch = 0; ch < g_.in_channels; ++ch)
+                    c[(o * g_.in_channels + ch) * khw + t] =
+                        static_cast<code_type>(rows[o * k + t * g_.in_channels + ch]);
+        return c;
+    }
+    /// Ŵ = decode(Wc), OIHW: exactly the reference's fake-quantized weights.
+    std::vector<float> dequantized_weight() const {
+        return detail::decode_weights(codes(), g_.out_channels, params_.weight());
+    }
+    /// Bytes of packed integer weights (+ per-column sums and zero points).
+    std::size_t packed_bytes() const noexcept { return w_.bytes(); }
+    /// Bytes of fp32 parameters kept besides the packed weights (bias, per-channel scales).
+    std::size_t float_bytes() const noexcept { return (bias_.size() + w_scale_.size()) * sizeof(float); }
+
+private:
+    const float* bias_ptr() const noexcept { return bias_.empty() ? nullptr : bias_.data(); }
+
+    void check_params(const std::string& name) const {
+        detail::check_layer_params<config>(params_, g_.out_channels, name);
+        require(params_.input().kind == quant::quantizer_kind::uniform, error_code::policy, name,
+                ": inputs need a uniform per-tensor quantizer, got ", quant::to_string(params_.input().kind));
+    }
+
+    void init(const std::vector<code_type>& codes, const std::string& name) {
+        std::vector<std::int32_t> zp;
+        detail::expand_weight_groups(params_.weight(), g_.out_channels, w_scale_, zp);
+        const auto stored = detail::checked_codes<w_range>(codes, codes.size() / g_.out_channels, name);
+        w_ = kernels::pack_conv2d_q8<a_range, w_range>(stored.data(), g_.shape(1, g_.kernel, g_.kernel), zp.data(),
+                                                       zp.size());
+    }
+
+    conv2d_geometry g_;
+    packed_type w_;
+    std::vector<float> bias_, w_scale_;
+    quant::module_params params_;
+};
+
+namespace detail {
+template <class Q, bool IsPolicy = is_policy_v<Q>>
+struct conv2d_for_impl {
+    static_assert(IsPolicy, "zoa: nn::conv2d_for<Policy>: Policy must be a zoa::policy<...>");
+    using type = conv2d;
+};
+template <class Q>
+struct conv2d_for_impl<Q, true> {
+    using type = std::conditional_t<quant::quant_config<Q>::quantized, quantized_conv2d<Q>, conv2d>;
+};
+}  // namespace detail
+
+/// The Conv2d layer type for a policy bundle: nn::conv2d when its bit-width is zoa::fp32, nn::quantized_conv2d<Policy>
+/// otherwise.
+template <class Policy>
+using conv2d_for = typename detail::conv2d_for_impl<Policy>::type;
+
+}  // namespace zoa::nn
+// ---- end zoa/nn/quantized_conv2d.hpp
+// #include "zoa/quant/layer_calibrator.hpp"
+
+namespace zoa::nn {
+
+/// The quantized twin of an fp32 Linear: qlinear<Policy> with the same weights and bias, quantized with
+/// cal.params(weight, out, name) (the policy's scheme, granularity and bits; ranges from the inputs cal observed).
+/// Throws: zoa::error(argument) when cal has observed no input yet; as qlinear's constructor.
+template <class Policy>
+qlinear<Policy> quantize(const linear& fp, const quant::layer_calibrator<Policy>& cal, const std::string& name) {
+    const std::vector<float> w = fp.weight();
+    return qlinear<Policy>(w, fp.bias(), fp.out_features(), fp.in_features(), cal.params(w, fp.out_features(), name),
+                           name);
+}
+
+/// The quantized twin of an fp32 Conv2d: quantized_conv2d<Policy> with the same geometry, weights and bias.
+/// Throws: zoa::error(argument) when cal has observed no input yet; as quantized_conv2d's constructor.
+template <class Policy>
+quantized_conv2d<Policy> quantize(const conv2d& fp, const quant::layer_calibrator<Policy>& cal,
+                                  const std::string& name) {
+    const std::vector<float> w = fp.weight();
+    const conv2d_geometry& g = fp.geometry();
+    return quantized_conv2d<Policy>(w, fp.bias(), g, cal.params(w, g.out_channels, name), name);
+}
+
+}  // namespace zoa::nn
+// ---- end zoa/nn/quantize_layer.hpp
+// #include "zoa/nn/quantized_conv2d.hpp"
 
 // #include "zoa/models/resnet.hpp"
 // ---- begin zoa/models/resnet.hpp
@@ -9120,13 +10493,11 @@ inline constexpr dtype dtype_of_v = dtype_of<T>::value;
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 // #include "zoa/core/error.hpp"
 // #include "zoa/io/safetensors_dtype.hpp"
 // #include "zoa/io/safetensors_json.hpp"
 // ---- begin zoa/io/safetensors_json.hpp
-// zoa — safetensors header text layer: tensor_info, UTF-8 check, and the schema-checking SAX handler for nlohmann
+// zoa — safetensors header text layer: tensor_info and the schema-checking SAX handler for zoa/io/json.hpp
 
 #include <cstddef>
 #include <cstdint>
@@ -9136,9 +10507,689 @@ inline constexpr dtype dtype_of_v = dtype_of<T>::value;
 #include <unordered_set>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+// #include "zoa/core/error.hpp"
+// #include "zoa/io/json.hpp"
+// ---- begin zoa/io/json.hpp
+// zoa — a small strict JSON reader (SAX events, or a value tree) and writer: safetensors headers and zoa metadata
+
+#include <algorithm>
+#include <charconv>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 // #include "zoa/core/error.hpp"
+
+// The grammar is RFC 8259's: one value, optional whitespace (space, tab, LF, CR) around it; strings are UTF-8 with
+// the escapes \" \\ \/ \b \f \n \r \t \uXXXX (surrogate pairs combined, lone surrogates refused) and no raw control
+// byte; numbers are -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?. A number without fraction or exponent that fits
+// int64/uint64 is an integer; any other is the nearest double (one that overflows is refused, one that underflows
+// is ±0). Nothing else is accepted: no comments, trailing commas, NaN, single quotes or bytes after the value.
+// Parsing needs no recursion (nesting depth is bounded only by memory; value trees refuse depth > 512).
+
+namespace zoa::io {
+
+namespace detail {
+
+/// Ensures: true iff s[0, n) is well-formed UTF-8 (no overlongs, no surrogates, ≤ U+10FFFF);
+/// otherwise bad is the offset of the first byte of the offending sequence.
+inline bool valid_utf8(const unsigned char* s, std::size_t n, std::size_t& bad) noexcept {
+    std::size_t i = 0;
+    while (i < n) {
+        const unsigned c = s[i];
+        std::size_t len = 0;
+        unsigned lo = 0x80, hi = 0xbf;  // allowed range of the second byte
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf)
+            len = 2;
+        else if (c == 0xe0) {
+            len = 3;
+            lo = 0xa0;
+        } else if ((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef)
+            len = 3;
+        else if (c == 0xed) {
+            len = 3;
+            hi = 0x9f;
+        } else if (c == 0xf0) {
+            len = 4;
+            lo = 0x90;
+        } else if (c >= 0xf1 && c <= 0xf3)
+            len = 4;
+        else if (c == 0xf4) {
+            len = 4;
+            hi = 0x8f;
+        }
+        if (len == 0 || n - i < len || s[i + 1] < lo || s[i + 1] > hi) {
+            bad = i;
+            return false;
+        }
+        for (std::size_t k = 2; k < len; ++k)
+            if (s[i + k] < 0x80 || s[i + k] > 0xbf) {
+                bad = i;
+                return false;
+            }
+        i += len;
+    }
+    return true;
+}
+
+}  // namespace detail
+
+namespace json {
+
+/// Tokenizer and parser over text[0, size). The lexing (whitespace, strings, numbers, literals) is not a template,
+/// so every handler shares one copy of it; only the grammar loop in parse() is instantiated per handler.
+class reader {
+public:
+    reader(const char* text, std::size_t size) : s_(text), n_(size) {}
+
+    /// Parses one JSON value followed only by whitespace, calling h's events in document order:
+    ///   null() boolean(bool) number_integer(int64) number_unsigned(uint64) number_float(double, const string& text)
+    ///   string(string&) key(string&) start_object(size_t) end_object() start_array(size_t) end_array()
+    /// (each returns bool: false stops the parse, and parse returns false). A syntax error calls
+    /// h.parse_error(byte offset, message) and returns its result (false) unless the handler throws.
+    template <class Handler>
+    bool parse(Handler& h) {
+        std::vector<char> stack;  // 'o' object, 'a' array: the open containers
+        for (token t = next();;) {
+            // ---- t starts a value
+            bool ok = true;
+            switch (t) {
+                case token::begin_object:
+                    if (!h.start_object(static_cast<std::size_t>(-1))) return false;
+                    t = next();
+                    if (t == token::end_object) {
+                        ok = h.end_object();
+                        break;
+                    }
+                    stack.push_back('o');
+                    if (!member_key(h, t)) return false;
+                    t = next();
+                    continue;
+                case token::begin_array:
+                    if (!h.start_array(static_cast<std::size_t>(-1))) return false;
+                    t = next();
+                    if (t == token::end_array) {
+                        ok = h.end_array();
+                        break;
+                    }
+                    stack.push_back('a');
+                    continue;
+                case token::string: ok = h.string(text_); break;
+                case token::number_unsigned: ok = h.number_unsigned(u_); break;
+                case token::number_integer: ok = h.number_integer(i_value_); break;
+                case token::number_float: ok = h.number_float(d_, text_); break;
+                case token::literal_true: ok = h.boolean(true); break;
+                case token::literal_false: ok = h.boolean(false); break;
+                case token::literal_null: ok = h.null(); break;
+                default: return h.parse_error(at_, unexpected(t, "a value"));
+            }
+            if (!ok) return false;
+            // ---- after a value: close containers, or read the separator of the next member/element
+            for (;;) {
+                t = next();
+                if (stack.empty()) {
+                    if (t != token::end)
+                        return h.parse_error(at_, t == token::error && !error_.empty()
+                                                      ? error_
+                                                      : "unexpected " + describe(at_) + " after the JSON value");
+                    return true;
+                }
+                const bool object = stack.back() == 'o';
+                if (t == token::comma) {
+                    t = next();
+                    if (object) {
+                        if (!member_key(h, t)) return false;
+                        t = next();
+                    }
+                    break;  // t starts the next value
+                }
+                if (t == (object ? token::end_object : token::end_array)) {
+                    if (!(object ? h.end_object() : h.end_array())) return false;
+                    stack.pop_back();
+                    continue;
+                }
+                return h.parse_error(at_, unexpected(t, object ? "',' or '}'" : "',' or ']'"));
+            }
+        }
+    }
+
+private:
+    enum class token {
+        begin_object, end_object, begin_array, end_array, colon, comma, string, number_unsigned, number_integer,
+        number_float, literal_true, literal_false, literal_null, end, error
+    };
+
+    // `"key" :` with t the token after '{' or ','; calls h.key.
+    template <class Handler>
+    bool member_key(Handler& h, token t) {
+        if (t != token::string) return h.parse_error(at_, unexpected(t, "an object key (a string)"));
+        if (next() != token::colon) return h.parse_error(at_, unexpected(token::error, "':'"));
+        return h.key(text_);
+    }
+
+    // The message for token t where `expected` was: a lexical error as the lexer worded it, else "unexpected ...".
+    std::string unexpected(token t, const char* expected) const {
+        if (t == token::error && !error_.empty()) return error_;
+        return "unexpected " + describe(at_) + ", expected " + expected;
+    }
+
+    std::string describe(std::size_t at) const {
+        if (at >= n_) return "end of input";
+        const auto c = static_cast<unsigned char>(s_[at]);
+        if (c >= 0x20 && c < 0x7f) return std::string("'") + static_cast<char>(c) + "'";
+        const char* hex = "0123456789abcdef";
+        return std::string("byte 0x") + hex[c >> 4] + hex[c & 15];
+    }
+
+    // Reads the next token after whitespace; at_ is its first byte. Lexical errors return token::error with error_
+    // set (an unexpected character leaves error_ empty: the parser words it with what it expected).
+    token next() {
+        while (i_ < n_ && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) ++i_;
+        at_ = i_;
+        error_.clear();
+        if (i_ == n_) return token::end;
+        const char c = s_[i_];
+        switch (c) {
+            case '{': ++i_; return token::begin_object;
+            case '}': ++i_; return token::end_object;
+            case '[': ++i_; return token::begin_array;
+            case ']': ++i_; return token::end_array;
+            case ':': ++i_; return token::colon;
+            case ',': ++i_; return token::comma;
+            case '"': return read_string();
+            case 't': return literal("true", token::literal_true);
+            case 'f': return literal("false", token::literal_false);
+            case 'n': return literal("null", token::literal_null);
+            default:
+                if (c == '-' || (c >= '0' && c <= '9')) return read_number();
+                return token::error;
+        }
+    }
+
+    token lex_error(std::size_t at, std::string message) {
+        at_ = at;
+        error_ = std::move(message);
+        return token::error;
+    }
+
+    token literal(std::string_view word, token t) {
+        if (std::string_view(s_ + i_, std::min(word.size(), n_ - i_)) != word)
+            return lex_error(i_, "invalid literal, expected " + std::string(word));
+        i_ += word.size();
+        return t;
+    }
+
+    static int hex_value(char c) noexcept {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    }
+
+    // Four hex digits at i_ (after "\u"), or -1.
+    long read_hex4() noexcept {
+        if (n_ - i_ < 4) return -1;
+        long v = 0;
+        for (int k = 0; k < 4; ++k) {
+            const int d = hex_value(s_[i_ + static_cast<std::size_t>(k)]);
+            if (d < 0) return -1;
+            v = v * 16 + d;
+        }
+        i_ += 4;
+        return v;
+    }
+
+    static void append_utf8(std::string& out, unsigned long cp) {
+        if (cp < 0x80) {
+            out += static_cast<char>(cp);
+        } else if (cp < 0x800) {
+            out += static_cast<char>(0xc0 | (cp >> 6));
+            out += static_cast<char>(0x80 | (cp & 0x3f));
+        } else if (cp < 0x10000) {
+            out += static_cast<char>(0xe0 | (cp >> 12));
+            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+            out += static_cast<char>(0x80 | (cp & 0x3f));
+        } else {
+            out += static_cast<char>(0xf0 | (cp >> 18));
+            out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
+            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+            out += static_cast<char>(0x80 | (cp & 0x3f));
+        }
+    }
+
+    // A string starting at the opening quote; its decoded UTF-8 bytes into text_.
+    token read_string() {
+        text_.clear();
+        const std::size_t start = i_++;
+        for (;;) {
+            std::size_t run = i_;  // copy runs of plain bytes at once
+            while (run < n_ && s_[run] != '"' && s_[run] != '\\' && static_cast<unsigned char>(s_[run]) >= 0x20) ++run;
+            if (run > i_) {
+                std::size_t bad = 0;
+                if (!detail::valid_utf8(reinterpret_cast<const unsigned char*>(s_ + i_), run - i_, bad))
+                    return lex_error(i_ + bad, "invalid UTF-8 in a string");
+                text_.append(s_ + i_, run - i_);
+                i_ = run;
+            }
+            if (i_ == n_) return lex_error(start, "unterminated string");
+            const char c = s_[i_];
+            if (c == '"') {
+                ++i_;
+                return token::string;
+            }
+            if (c != '\\') return lex_error(i_, "control " + describe(i_) + " in a string (must be escaped)");
+            if (++i_ == n_) return lex_error(start, "unterminated string");
+            const char e = s_[i_++];
+            switch (e) {
+                case '"': text_ += '"'; break;
+                case '\\': text_ += '\\'; break;
+                case '/': text_ += '/'; break;
+                case 'b': text_ += '\b'; break;
+                case 'f': text_ += '\f'; break;
+                case 'n': text_ += '\n'; break;
+                case 'r': text_ += '\r'; break;
+                case 't': text_ += '\t'; break;
+                case 'u': {
+                    const std::size_t at = i_ - 2;
+                    long cp = read_hex4();
+                    if (cp < 0) return lex_error(at, "\\u must be followed by 4 hex digits");
+                    if (cp >= 0xdc00 && cp <= 0xdfff) return lex_error(at, "lone low surrogate \\u escape");
+                    if (cp >= 0xd800 && cp <= 0xdbff) {  // a high surrogate: a low one must follow
+                        if (n_ - i_ < 2 || s_[i_] != '\\' || s_[i_ + 1] != 'u')
+                            return lex_error(at, "high surrogate \\u escape without a low surrogate");
+                        i_ += 2;
+                        const long lo = read_hex4();
+                        if (lo < 0xdc00 || lo > 0xdfff)
+                            return lex_error(at, "high surrogate \\u escape without a low surrogate");
+                        cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                    }
+                    append_utf8(text_, static_cast<unsigned long>(cp));
+                    break;
+                }
+                default: return lex_error(i_ - 2, "invalid escape: backslash followed by " + describe(i_ - 1));
+            }
+        }
+    }
+
+    // A number: u_ (non-negative integer), i_ (negative integer) or d_ and text_ (any other).
+    token read_number() {
+        const std::size_t start = i_;
+        const auto digit = [&](std::size_t k) { return k < n_ && s_[k] >= '0' && s_[k] <= '9'; };
+        const bool negative = s_[i_] == '-';
+        if (negative) ++i_;
+        if (!digit(i_)) return lex_error(i_, "invalid number: expected a digit, found " + describe(i_));
+        const std::size_t int_begin = i_;
+        if (s_[i_] == '0') {
+            ++i_;
+            if (digit(i_)) return lex_error(i_, "invalid number: leading zero");
+        } else {
+            while (digit(i_)) ++i_;
+        }
+        const std::size_t int_end = i_;
+        bool integer = true;
+        if (i_ < n_ && s_[i_] == '.') {
+            ++i_;
+            if (!digit(i_)) return lex_error(i_, "invalid number: expected a digit after '.'");
+            while (digit(i_)) ++i_;
+            integer = false;
+        }
+        if (i_ < n_ && (s_[i_] == 'e' || s_[i_] == 'E')) {
+            ++i_;
+            if (i_ < n_ && (s_[i_] == '+' || s_[i_] == '-')) ++i_;
+            if (!digit(i_)) return lex_error(i_, "invalid number: expected a digit in the exponent");
+            while (digit(i_)) ++i_;
+            integer = false;
+        }
+        if (integer) {  // exact when it fits 64 bits
+            std::uint64_t u = 0;
+            const auto r = std::from_chars(s_ + int_begin, s_ + int_end, u);
+            if (r.ec == std::errc{}) {
+                if (!negative) {
+                    u_ = u;
+                    return token::number_unsigned;
+                }
+                if (u <= (std::uint64_t{1} << 63)) {
+                    i_value_ = u == (std::uint64_t{1} << 63) ? INT64_MIN : -static_cast<std::int64_t>(u);
+                    return token::number_integer;
+                }
+            }
+        }
+        text_.assign(s_ + start, i_ - start);
+        const auto r = std::from_chars(text_.data(), text_.data() + text_.size(), d_);
+        if (r.ec == std::errc::result_out_of_range) {
+            if (decimal_exponent(text_) >= 0) return lex_error(start, "number " + text_ + " overflows a double");
+            d_ = negative ? -0.0 : 0.0;  // underflow: the nearest double is zero
+        }
+        return token::number_float;
+    }
+
+    // floor(log10 |x|) of a number literal that has a nonzero digit: with D its mantissa digits (no sign, no '.'),
+    // p the count of integer digits and f the index of the first nonzero digit in D, |x| = 0.D × 10^(p + e), so
+    // floor(log10 |x|) = p − f − 1 + e. Only its sign matters (overflow vs underflow); e is clamped.
+    static long decimal_exponent(const std::string& t) {
+        std::size_t k = t[0] == '-' ? 1 : 0;
+        long p = 0, f = -1, digits = 0;
+        bool point = false;
+        for (; k < t.size() && t[k] != 'e' && t[k] != 'E'; ++k) {
+            if (t[k] == '.') {
+                point = true;
+                continue;
+            }
+            if (f < 0 && t[k] != '0') f = digits;
+            ++digits;
+            if (!point) ++p;
+        }
+        long e = 0, sign = 1;
+        if (k < t.size()) {
+            std::size_t j = k + 1;
+            if (t[j] == '+' || t[j] == '-') sign = t[j++] == '-' ? -1 : 1;
+            for (; j < t.size() && e < 1000000; ++j) e = e * 10 + (t[j] - '0');
+        }
+        return p - f - 1 + sign * e;
+    }
+
+    const char* s_;
+    std::size_t n_;
+    std::size_t i_ = 0;      // read position
+    std::size_t at_ = 0;     // first byte of the current token (or of a lexical error)
+    std::string text_;       // string token: decoded bytes; float token: the literal
+    std::string error_;      // lexical error message
+    std::uint64_t u_ = 0;
+    std::int64_t i_value_ = 0;
+    double d_ = 0.0;
+};
+
+/// Parses text[0, size) with handler h (see reader::parse). Returns false when a handler event stopped the parse.
+template <class Handler>
+bool sax_parse(const char* text, std::size_t size, Handler& h) {
+    reader r(text, size);
+    return r.parse(h);
+}
+
+/// A JSON value tree node. Objects keep their members in document (or insertion) order; parse() refuses
+/// duplicate keys. Numbers keep whether they are exact integers.
+class value {
+public:
+    /// The kind of a value.
+    enum class kind { null, boolean, number, string, array, object };
+    using member = std::pair<std::string, value>;
+
+    value() = default;  ///< null
+    /// A boolean.
+    value(bool b) : kind_(kind::boolean), bool_(b) {}
+    /// An integer (exact).
+    template <class Int, std::enable_if_t<std::is_integral_v<Int> && !std::is_same_v<Int, bool>, int> = 0>
+    value(Int v) : kind_(kind::number), integer_(true), double_(static_cast<double>(v)) {
+        if constexpr (std::is_signed_v<Int>) {
+            negative_ = v < 0;
+            bits_ = negative_ ? 0u - static_cast<std::uint64_t>(static_cast<std::int64_t>(v)) : static_cast<std::uint64_t>(v);
+        } else {
+            bits_ = static_cast<std::uint64_t>(v);
+        }
+    }
+    /// A floating-point number (written with the shortest digits that read back to the same double).
+    value(double d) : kind_(kind::number), double_(d) {}
+    /// A string (UTF-8).
+    value(std::string s) : kind_(kind::string), string_(std::move(s)) {}
+    /// A string (UTF-8).
+    value(const char* s) : kind_(kind::string), string_(s) {}
+
+    /// An empty object.
+    static value object() {
+        value v;
+        v.kind_ = kind::object;
+        return v;
+    }
+    /// An empty array.
+    static value array() {
+        value v;
+        v.kind_ = kind::array;
+        return v;
+    }
+    /// An array of the elements of c (numbers, strings, ...).
+    template <class Container>
+    static value array_of(const Container& c) {
+        value v = array();
+        for (const auto& x : c) v.items_.emplace_back(x);
+        return v;
+    }
+
+    kind type() const noexcept { return kind_; }  ///< the kind of the value
+    bool is_null() const noexcept { return kind_ == kind::null; }          ///< null
+    bool is_bool() const noexcept { return kind_ == kind::boolean; }       ///< true or false
+    bool is_number() const noexcept { return kind_ == kind::number; }      ///< any number
+    bool is_string() const noexcept { return kind_ == kind::string; }      ///< a string
+    bool is_array() const noexcept { return kind_ == kind::array; }        ///< an array
+    bool is_object() const noexcept { return kind_ == kind::object; }      ///< an object
+    /// A number without fraction or exponent that fits uint64 (0, 1, 2, ...; "-0" too).
+    bool is_unsigned() const noexcept { return kind_ == kind::number && integer_ && (!negative_ || bits_ == 0); }
+
+    /// The boolean. Requires: is_bool().
+    bool as_bool() const noexcept { return bool_; }
+    /// The number as the nearest double. Requires: is_number().
+    double as_double() const noexcept { return double_; }
+    /// The exact integer. Requires: is_unsigned().
+    std::uint64_t as_unsigned() const noexcept { return bits_; }
+    /// The string. Requires: is_string().
+    const std::string& as_string() const noexcept { return string_; }
+    /// Elements of an array. Requires: is_array().
+    const std::vector<value>& items() const noexcept { return items_; }
+    /// Members of an object, in order. Requires: is_object().
+    const std::vector<member>& members() const noexcept { return members_; }
+    /// Element or member count (0 for scalars).
+    std::size_t size() const noexcept { return kind_ == kind::array ? items_.size() : members_.size(); }
+    /// The member named key, or nullptr (also when this is not an object).
+    const value* find(std::string_view key) const noexcept {
+        for (const auto& m : members_)
+            if (m.first == key) return &m.second;
+        return nullptr;
+    }
+    /// True when this is the string s.
+    bool equals(std::string_view s) const noexcept { return kind_ == kind::string && string_ == s; }
+
+    /// Appends an element. Requires: is_array().
+    void push_back(value v) { items_.push_back(std::move(v)); }
+    /// Appends member key without looking for an existing one (O(1)). Requires: is_object(), key not present.
+    void push_back(std::string key, value v) { members_.emplace_back(std::move(key), std::move(v)); }
+    /// Sets member key (replacing an existing one, else appending). Requires: is_object(). Returns *this.
+    value& set(std::string key, value v) {
+        for (auto& m : members_)
+            if (m.first == key) {
+                m.second = std::move(v);
+                return *this;
+            }
+        members_.emplace_back(std::move(key), std::move(v));
+        return *this;
+    }
+
+    /// Compact JSON text (no spaces). Doubles use the shortest digits that read back exactly, with ".0" added
+    /// when those are all integer digits. Throws: zoa::error(argument) for a NaN/infinite number or a string that
+    /// is not valid UTF-8.
+    std::string dump() const {
+        std::string out;
+        dump_to(out);
+        return out;
+    }
+    /// Appends the compact JSON text to out (see dump()).
+    void dump_to(std::string& out) const {
+        switch (kind_) {
+            case kind::null: out += "null"; break;
+            case kind::boolean: out += bool_ ? "true" : "false"; break;
+            case kind::number: dump_number(out); break;
+            case kind::string: quote_to(out, string_); break;
+            case kind::array:
+                out += '[';
+                for (std::size_t k = 0; k < items_.size(); ++k) {
+                    if (k) out += ',';
+                    items_[k].dump_to(out);
+                }
+                out += ']';
+                break;
+            case kind::object:
+                out += '{';
+                for (std::size_t k = 0; k < members_.size(); ++k) {
+                    if (k) out += ',';
+                    quote_to(out, members_[k].first);
+                    out += ':';
+                    members_[k].second.dump_to(out);
+                }
+                out += '}';
+                break;
+        }
+    }
+
+    /// Appends s as a JSON string: quotes, \" \\ \b \f \n \r \t and \u00XX for other control bytes; other bytes
+    /// (UTF-8) as they are. Throws: zoa::error(argument) when s is not valid UTF-8.
+    static void quote_to(std::string& out, std::string_view s) {
+        std::size_t bad = 0;
+        if (!detail::valid_utf8(reinterpret_cast<const unsigned char*>(s.data()), s.size(), bad))
+            fail(error_code::argument, "JSON writer: string is not valid UTF-8 (byte ", bad, " of \"",
+                 s.substr(0, bad), "...\")");
+        out += '"';
+        for (const char ch : s) {
+            const auto c = static_cast<unsigned char>(ch);
+            switch (c) {
+                case '"': out += "\\\""; break;
+                case '\\': out += "\\\\"; break;
+                case '\b': out += "\\b"; break;
+                case '\f': out += "\\f"; break;
+                case '\n': out += "\\n"; break;
+                case '\r': out += "\\r"; break;
+                case '\t': out += "\\t"; break;
+                default:
+                    if (c < 0x20) {
+                        const char* hex = "0123456789abcdef";
+                        out += "\\u00";
+                        out += hex[c >> 4];
+                        out += hex[c & 15];
+                    } else {
+                        out += ch;
+                    }
+            }
+        }
+        out += '"';
+    }
+
+private:
+    friend class tree_builder;
+
+    void dump_number(std::string& out) const {
+        char buf[32];
+        if (integer_) {
+            if (negative_ && bits_ != 0) out += '-';
+            const auto r = std::to_chars(buf, buf + sizeof buf, bits_);
+            out.append(buf, r.ptr);
+            return;
+        }
+        if (!(double_ - double_ == 0.0))
+            fail(error_code::argument, "JSON writer: ", double_, " is not a JSON number (NaN and infinities have none)");
+        const auto r = std::to_chars(buf, buf + sizeof buf, double_);  // shortest round-trip digits
+        const std::string_view digits(buf, static_cast<std::size_t>(r.ptr - buf));
+        out += digits;
+        if (digits.find_first_not_of("-0123456789") == std::string_view::npos) out += ".0";
+    }
+
+    kind kind_ = kind::null;
+    bool bool_ = false;
+    bool integer_ = false;   // number: an exact integer (bits_, negative_)
+    bool negative_ = false;  // integer sign
+    std::uint64_t bits_ = 0;  // integer magnitude
+    double double_ = 0.0;
+    std::string string_;
+    std::vector<value> items_;
+    std::vector<member> members_;
+};
+
+/// SAX handler that builds a value tree (parse()). Refuses duplicate keys and nesting deeper than max_depth.
+class tree_builder {
+public:
+    static constexpr std::size_t max_depth = 512;  ///< deepest nesting parse() accepts
+
+    /// label prefixes errors ("<label> is not valid JSON: byte N: ...").
+    explicit tree_builder(std::string_view label) : label_(label) {}
+
+    bool null() { return put(value()); }
+    bool boolean(bool b) { return put(value(b)); }
+    bool number_integer(std::int64_t v) { return put(value(v)); }
+    bool number_unsigned(std::uint64_t v) { return put(value(v)); }
+    bool number_float(double d, const std::string&) { return put(value(d)); }
+    bool string(std::string& s) { return put(value(std::move(s))); }
+    bool key(std::string& k) {
+        value& obj = *open_.back();
+        for (const auto& m : obj.members_)
+            if (m.first == k) fail(error_code::format, label_, " is not valid JSON: duplicate key \"", k, "\"");
+        key_ = std::move(k);
+        return true;
+    }
+    bool start_object(std::size_t) { return open(value::object()); }
+    bool start_array(std::size_t) { return open(value::array()); }
+    bool end_object() { return close(); }
+    bool end_array() { return close(); }
+    [[noreturn]] bool parse_error(std::size_t at, const std::string& message) {
+        fail(error_code::format, label_, " is not valid JSON: byte ", at, ": ", message);
+    }
+
+    /// The parsed value (after a successful sax_parse).
+    value take() { return std::move(root_); }
+
+private:
+    // Stores v where the parse is: the root, the next array element or the member named key_.
+    value* place(value v) {
+        if (open_.empty()) {
+            root_ = std::move(v);
+            return &root_;
+        }
+        value& parent = *open_.back();
+        if (parent.kind_ == value::kind::array) {
+            parent.items_.push_back(std::move(v));
+            return &parent.items_.back();
+        }
+        parent.members_.emplace_back(std::move(key_), std::move(v));
+        return &parent.members_.back().second;
+    }
+    bool put(value v) {
+        place(std::move(v));
+        return true;
+    }
+    bool open(value v) {
+        if (open_.size() >= max_depth)
+            fail(error_code::format, label_, " is not valid JSON: nesting deeper than ", max_depth, " levels");
+        open_.push_back(place(std::move(v)));  // children are appended to the vectors of open containers only:
+        return true;                           // a container's own address is stable while it is open
+    }
+    bool close() {
+        open_.pop_back();
+        return true;
+    }
+
+    std::string label_;
+    value root_;
+    std::vector<value*> open_;
+    std::string key_;
+};
+
+/// Parses text into a value tree. label names the text in errors.
+/// Throws: zoa::error(format) "<label> is not valid JSON: byte N: <what>" on a syntax error, a duplicate key or
+/// nesting deeper than tree_builder::max_depth.
+inline value parse(std::string_view text, std::string_view label) {
+    tree_builder b(label);
+    sax_parse(text.data(), text.size(), b);
+    return b.take();
+}
+
+}  // namespace json
+
+}  // namespace zoa::io
+// ---- end zoa/io/json.hpp
 // #include "zoa/io/safetensors_dtype.hpp"
 namespace zoa::io {
 
@@ -9198,61 +11249,16 @@ std::string shape_string(const std::vector<Int>& shape) {
     return s + "]";
 }
 
-/// Ensures: true iff s[0, n) is well-formed UTF-8 (no overlongs, no surrogates, ≤ U+10FFFF);
-/// otherwise bad is the offset of the first byte of the offending sequence.
-inline bool valid_utf8(const unsigned char* s, std::size_t n, std::size_t& bad) noexcept {
-    std::size_t i = 0;
-    while (i < n) {
-        const unsigned c = s[i];
-        std::size_t len = 0;
-        unsigned lo = 0x80, hi = 0xbf;  // allowed range of the second byte
-        if (c < 0x80) {
-            ++i;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf)
-            len = 2;
-        else if (c == 0xe0) {
-            len = 3;
-            lo = 0xa0;
-        } else if ((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef)
-            len = 3;
-        else if (c == 0xed) {
-            len = 3;
-            hi = 0x9f;
-        } else if (c == 0xf0) {
-            len = 4;
-            lo = 0x90;
-        } else if (c >= 0xf1 && c <= 0xf3)
-            len = 4;
-        else if (c == 0xf4) {
-            len = 4;
-            hi = 0x8f;
-        }
-        if (len == 0 || n - i < len || s[i + 1] < lo || s[i + 1] > hi) {
-            bad = i;
-            return false;
-        }
-        for (std::size_t k = 2; k < len; ++k)
-            if (s[i + k] < 0x80 || s[i + k] > 0xbf) {
-                bad = i;
-                return false;
-            }
-        i += len;
-    }
-    return true;
-}
-
-/// nlohmann SAX handler accepting exactly the safetensors schema: a root object whose values are tensor entries
+/// SAX handler (zoa::io::json::sax_parse) accepting exactly the safetensors schema: a root object whose values are tensor entries
 /// {dtype: string, shape: [uint...], data_offsets: [uint, uint]} or `__metadata__`: {string: string}.
-/// Rejects duplicate keys at every level (nlohmann's DOM would silently keep the last) and any nesting deeper than
+/// Rejects duplicate keys at every level (a JSON object reader would silently keep the last) and any nesting deeper than
 /// the schema, so hostile headers never build deep or large structures.
 class header_sax {
 public:
     /// Fills out; label names the file in error messages.
     header_sax(const std::string& label, safetensors_header& out) : label_(label), out_(out) {}
 
-    /// SAX callbacks (nlohmann::json_sax): each accepts the event where the schema allows it and otherwise throws
+    /// SAX callbacks: each accepts the event where the schema allows it and otherwise throws
     /// zoa::error(format) naming the key, what was expected and what was found.
     bool null() { return mismatch("null"); }
     bool boolean(bool v) { return mismatch(v ? "true" : "false"); }
@@ -9281,8 +11287,6 @@ public:
         }
         return mismatch("the string " + quote_key(v));
     }
-    /// Binary values never fit the schema.
-    bool binary(nlohmann::json::binary_t&) { return mismatch("binary data"); }
 
     /// The root object, a tensor entry or __metadata__.
     bool start_object(std::size_t) {
@@ -9361,8 +11365,8 @@ public:
         return true;
     }
     /// Throws zoa::error(format) with the byte position of the JSON syntax error.
-    bool parse_error(std::size_t position, const std::string&, const nlohmann::json::exception& ex) {
-        fail(error_code::format, label_, ": header is not valid JSON (byte ", position, " of the header): ", ex.what());
+    bool parse_error(std::size_t position, const std::string& message) {
+        fail(error_code::format, label_, ": header is not valid JSON (byte ", position, " of the header): ", message);
     }
 
 private:
@@ -9476,8 +11480,8 @@ inline safetensors_header parse_safetensors_header(const std::string& label, con
     if (!detail::valid_utf8(json, h.header_size, bad))
         fail(error_code::format, label, ": header is not valid UTF-8 (byte 0x", std::hex, unsigned{json[bad]}, std::dec,
              " at header offset ", bad, ")");
-    // A raw NUL is never valid JSON (control characters inside strings must be escaped), and nlohmann's lexer would
-    // take it for the end of input and ignore what follows: reject it here.
+    // A raw NUL is never valid JSON (control characters inside strings must be escaped); many JSON readers take it
+    // for the end of input and ignore what follows: refused here with its own message.
     if (const void* nul = std::memchr(json, 0, h.header_size))
         fail(error_code::format, label, ": header contains a NUL byte at header offset ",
              static_cast<const unsigned char*>(nul) - json, " (not valid JSON; pad with spaces)");
@@ -9490,8 +11494,7 @@ inline safetensors_header parse_safetensors_header(const std::string& label, con
              first < h.header_size ? zoa::detail::concat(", found byte 0x", std::hex, unsigned{json[first]})
                                    : std::string(", found only whitespace"));
     detail::header_sax sax(label, h);
-    const char* text = reinterpret_cast<const char*>(json);
-    nlohmann::json::sax_parse(text + first, text + h.header_size, &sax, nlohmann::json::input_format_t::json, true);
+    io::json::sax_parse(reinterpret_cast<const char*>(json), h.header_size, sax);  // byte offsets are header offsets
 
     for (auto& t : h.tensors) {
         if (t.end < t.begin)
@@ -9794,9 +11797,9 @@ private:
 #include <cstddef>
 #include <string>
 
-#include <nlohmann/json.hpp>
 
 // #include "zoa/core/error.hpp"
+// #include "zoa/io/json.hpp"
 
 namespace zoa::models {
 
@@ -9875,14 +11878,10 @@ struct resnet_config {
 
     /// The "zoa.config" JSON (keys sorted as tools/reference/models.py writes them with sort_keys=True).
     std::string to_json() const {
-        nlohmann::json j;
-        j["block"] = to_string(block);
-        j["bn_eps"] = bn_eps;
-        j["in_chans"] = in_chans;
-        j["layers"] = layers;
-        j["num_classes"] = num_classes;
-        j["stem"] = to_string(stem);
-        j["widths"] = widths;
+        io::json::value j = io::json::value::object();
+        j.set("block", to_string(block)).set("bn_eps", static_cast<double>(bn_eps)).set("in_chans", in_chans);
+        j.set("layers", io::json::value::array_of(layers)).set("num_classes", num_classes);
+        j.set("stem", to_string(stem)).set("widths", io::json::value::array_of(widths));
         return j.dump();
     }
 
@@ -9891,20 +11890,13 @@ struct resnet_config {
     /// messages. Throws: zoa::error(format) naming the key for malformed JSON, a missing/unknown key or a bad value;
     /// zoa::error(argument) from validate().
     static resnet_config from_json(const std::string& text, const std::string& what = "zoa.config") {
-        nlohmann::json j;
-        try {
-            j = nlohmann::json::parse(text);
-        } catch (const std::exception& e) {
-            fail(error_code::format, what, ": not valid JSON: ", e.what());
-        }
+        const io::json::value j = io::json::parse(text, what);
         require(j.is_object(), error_code::format, what, ": expected a JSON object");
         resnet_config c;
-        for (auto it = j.begin(); it != j.end(); ++it) {
-            const std::string& k = it.key();
-            const nlohmann::json& v = it.value();
+        for (const auto& [k, v] : j.members()) {
             if (k == "block" || k == "stem") {
                 require(v.is_string(), error_code::format, what, ": '", k, "' must be a string");
-                const std::string s = v.get<std::string>();
+                const std::string& s = v.as_string();
                 if (k == "block") {
                     require(s == "basic" || s == "bottleneck", error_code::format, what,
                             ": 'block' must be \"basic\" or \"bottleneck\", got \"", s, "\"");
@@ -9918,21 +11910,21 @@ struct resnet_config {
                 require(v.is_array() && v.size() == 4, error_code::format, what, ": '", k,
                         "' must be an array of 4 integers, got ", v.dump());
                 auto& dst = k == "layers" ? c.layers : c.widths;
-                for (std::size_t s = 0; s < 4; ++s) dst[s] = count(v[s], what, k);
+                for (std::size_t s = 0; s < 4; ++s) dst[s] = count(v.items()[s], what, k);
             } else if (k == "in_chans") {
                 c.in_chans = count(v, what, k);
             } else if (k == "num_classes") {
                 c.num_classes = count(v, what, k);
             } else if (k == "bn_eps") {
                 require(v.is_number(), error_code::format, what, ": 'bn_eps' must be a number");
-                c.bn_eps = v.get<float>();
+                c.bn_eps = static_cast<float>(v.as_double());
             } else {
                 fail(error_code::format, what, ": unknown key '", k,
                      "' (expected block, layers, widths, in_chans, num_classes, stem, bn_eps)");
             }
         }
         for (const char* k : {"block", "layers", "widths", "num_classes", "stem"})
-            require(j.contains(k), error_code::format, what, ": missing key '", k, "'");
+            require(j.find(k) != nullptr, error_code::format, what, ": missing key '", k, "'");
         c.validate();
         return c;
     }
@@ -9951,10 +11943,10 @@ private:
         c.num_classes = classes;
         return c;
     }
-    static std::size_t count(const nlohmann::json& v, const std::string& what, const std::string& key) {
-        require(v.is_number_unsigned() || (v.is_number_integer() && v.get<long long>() >= 0), error_code::format,
-                what, ": '", key, "' must hold non-negative integers, got ", v.dump());
-        return v.get<std::size_t>();
+    static std::size_t count(const io::json::value& v, const std::string& what, const std::string& key) {
+        require(v.is_unsigned(), error_code::format, what, ": '", key, "' must hold non-negative integers, got ",
+                v.dump());
+        return static_cast<std::size_t>(v.as_unsigned());
     }
 };
 
@@ -10146,7 +12138,7 @@ struct residual_block {
 #include <limits>
 #include <vector>
 
-#include <xsimd/xsimd.hpp>
+// #include "zoa/core/xsimd.hpp"
 
 // #include "zoa/core/arch.hpp"
 // #include "zoa/core/error.hpp"
@@ -10970,6 +12962,9 @@ namespace zoa::models {
 ///                                    at every tensor feeding a conv/linear (resnet_sites), conv1 and fc and their
 ///                                    inputs at 8 bits, BatchNorm kept separate (never folded). Runs on the integer
 ///                                    kernels, or as the reference's float fake-quant (set_simulated(true)).
+///   resnet<zoa::policy<B, quant::weight_scheme<quant::asymmetric, quant::per_tensor>,
+///                      quant::activation_scheme<quant::asymmetric>>>   the same with one weight (scale, zero point)
+///                                    per conv/fc instead of per channel.
 /// Quantized models come from calibrate(fp32 model, images) or from a file written by save().
 /// Adaptation hooks: layout(), forward_adapt(), classify(), classifier_weight() (zoa/adapt/model_hooks.hpp).
 /// Thread safety: const members may be called from several threads; forwards on one model run one at a time.
@@ -10981,15 +12976,23 @@ public:
     /// True for an integer (MQBench) model, false for fp32.
     static constexpr bool quantized = qc::quantized;
     static_assert(!quantized || (qc::weight_scheme == quant::scheme::asymmetric &&
-                                 qc::weight_granularity == quant::granularity::per_channel &&
+                                 (qc::weight_granularity == quant::granularity::per_channel ||
+                                  qc::weight_granularity == quant::granularity::per_tensor) &&
                                  qc::activation_scheme == quant::scheme::asymmetric &&
                                  qc::activation_granularity == quant::granularity::per_tensor),
-                  "zoa: resnet<Policy>: quantized ResNets use MQBench's academic scheme (asymmetric per-channel "
-                  "weights, asymmetric per-tensor activations): use zoa::mqbench<zoa::w8a8> (or w6a6, w4a4)");
+                  "zoa: resnet<Policy>: quantized ResNets use MQBench's academic scheme (asymmetric weights per "
+                  "channel or per tensor, asymmetric per-tensor activations): use zoa::mqbench<zoa::w8a8> (or w6a6, "
+                  "w4a4)");
+    /// True when the weights have one (scale, zero point) per output channel (MQBench, the default), false for one
+    /// per conv/fc (policy weight_scheme<asymmetric, per_tensor>).
+    static constexpr bool per_channel_weights = qc::weight_granularity == quant::granularity::per_channel;
     /// Bit-widths (32 for fp32) and the policy the model was instantiated with.
     static constexpr int weight_bits = quantized ? qc::weight_bits : 32;
     static constexpr int activation_bits = quantized ? qc::activation_bits : 32;
     using policy = Policy;
+    using policy_type = Policy;  ///< as every zoa model (zoa_options::paper<resnet<P>>() reads it)
+    /// The adaptation family (ZOA's BatchNorm/ResNet loss form and options).
+    static constexpr adapt::model_family family = adapt::model_family::resnet;
     using batch_type = xt::xtensor<float, 4>;  ///< NCHW images, already normalized
     /// Code ranges (conv1 and fc are forced to 8 bits, MQBench academic), the conv layer types and the activation code
     /// type.
@@ -11107,7 +13110,7 @@ public:
         for (std::size_t s = 0; s < 4; ++s) l.feature_groups.push_back(config_.stage_channels(s));
         l.num_classes = config_.num_classes;
         l.reference_scalar_shift = true;
-        l.family = adapt::model_family::resnet;
+        l.family = family;
         l.prompt_unit = prompt_unit();
         l.prompt_init_scale = static_cast<float>(std::sqrt(2.0 / (1.0 + 0.01 * 0.01)) /
                                                  std::sqrt(static_cast<double>(config_.in_chans * 49)));
@@ -11396,10 +13399,9 @@ private:
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
-
 // #include "zoa/core/error.hpp"
 // #include "zoa/io/half.hpp"
+// #include "zoa/io/json.hpp"
 // #include "zoa/io/safetensors_dtype.hpp"
 // #include "zoa/io/safetensors_header.hpp"
 
@@ -11591,17 +13593,19 @@ private:
             offsets[kv->first] = {pos, pos + kv->second.bytes.size()};
             pos += kv->second.bytes.size();
         }
-        nlohmann::ordered_json header = nlohmann::ordered_json::object();
+        json::value header = json::value::object();  // members in insertion order
         if (!metadata_.empty()) {
-            nlohmann::ordered_json meta = nlohmann::ordered_json::object();
-            for (const auto& kv : metadata_) meta[kv.first] = kv.second;
-            header["__metadata__"] = std::move(meta);
+            json::value meta = json::value::object();
+            for (const auto& kv : metadata_) meta.push_back(kv.first, kv.second);  // map keys: unique
+            header.push_back("__metadata__", std::move(meta));
         }
         for (const auto& kv : entries_) {
             const auto& off = offsets[kv.first];
-            header[kv.first] = {{"dtype", std::string(to_string(kv.second.type))},
-                                {"shape", kv.second.shape},
-                                {"data_offsets", {off.first, off.second}}};
+            json::value e = json::value::object();
+            e.set("dtype", std::string(to_string(kv.second.type)));
+            e.set("shape", json::value::array_of(kv.second.shape));
+            e.set("data_offsets", json::value::array_of(std::vector<std::size_t>{off.first, off.second}));
+            header.push_back(kv.first, std::move(e));
         }
         std::string text = header.dump();
         text.append((8 - text.size() % 8) % 8, ' ');  // 8 + N ≡ 0 (mod 8)
@@ -11626,6 +13630,63 @@ private:
 
 }  // namespace zoa::io
 // ---- end zoa/io/safetensors_writer.hpp
+// #include "zoa/models/precision.hpp"
+// ---- begin zoa/models/precision.hpp
+// zoa — the precision of a model file and of a model type as users write them ("W6A6", "fp32"), for the message when
+// the two disagree
+
+#include <string>
+
+// #include "zoa/io/safetensors_reader.hpp"
+// #include "zoa/quant/param_tensors.hpp"
+
+namespace zoa::models {
+
+/// "W<w>A<a>" (e.g. "W6A6") for quantized bit-widths, "fp32" when either is 32 or more.
+inline std::string precision_name(int weight_bits, int activation_bits) {
+    if (weight_bits >= 32 || activation_bits >= 32) return "fp32";
+    return "W" + std::to_string(weight_bits) + "A" + std::to_string(activation_bits);
+}
+
+/// The bit-width option of a precision as C++ source: "zoa::w6a6" for the presets (8/6/4 bits, equal widths),
+/// "zoa::quant::bits<6, 4>" otherwise, "zoa::fp32" for 32 bits.
+inline std::string bits_option_name(int weight_bits, int activation_bits) {
+    if (weight_bits >= 32 || activation_bits >= 32) return "zoa::fp32";
+    if (weight_bits == activation_bits && (weight_bits == 8 || weight_bits == 6 || weight_bits == 4))
+        return "zoa::w" + std::to_string(weight_bits) + "a" + std::to_string(activation_bits);
+    return "zoa::quant::bits<" + std::to_string(weight_bits) + ", " + std::to_string(activation_bits) + ">";
+}
+
+/// A model file's precision: "fp32" when it holds no quantizer parameters, else the bit-widths of the weight and
+/// input quantizers of `probe` (a module calibrated at the model's own widths, e.g. "head" for a ViT,
+/// "layer1.0.conv1" for a ResNet, whose first conv and fc are forced to 8 bits), or "calibrated (no '<probe>')" when
+/// the file lacks that module. weight_bits / activation_bits receive the widths (32 for fp32, 0 when unknown).
+/// Throws: zoa::error(format) for malformed quantizer tensors (quant::model_quant_params::from_tensors).
+inline std::string file_precision(const io::safetensors_file& f, const std::string& probe, int* weight_bits = nullptr,
+                                  int* activation_bits = nullptr) {
+    quant::tensor_map qm;
+    for (const auto& k : f.keys())
+        if (quant::is_param_key(k)) qm[k] = f.to_f32(k);
+    const quant::model_quant_params q = quant::model_quant_params::from_tensors(qm);
+    int w = 32, a = 32;
+    std::string name = "fp32";
+    if (!q.modules.empty()) {
+        const auto it = q.modules.find(probe);
+        w = a = 0;
+        name = "calibrated (no '" + probe + "')";
+        if (it != q.modules.end()) {
+            w = it->second.weight().bits;
+            a = it->second.input().bits;
+            name = precision_name(w, a);
+        }
+    }
+    if (weight_bits) *weight_bits = w;
+    if (activation_bits) *activation_bits = a;
+    return name;
+}
+
+}  // namespace zoa::models
+// ---- end zoa/models/precision.hpp
 // #include "zoa/models/resnet.hpp"
 
 namespace zoa::models {
@@ -11879,13 +13940,22 @@ resnet<Policy> resnet<Policy>::from_file(const io::safetensors_file& f, const re
     for (const auto& mod : modules) coded += t.codes.count(mod.name + ".weight");
     require(coded == 0 || coded == modules.size(), error_code::format, f.path(), ": ", coded, " of ",
             modules.size(), " conv/fc weights are U8 codes, the others floats (a file is fp32 or calibrated)");
+    // precision check first: "file is W6A6, model type is W8A8" (layer1.0.conv1 carries the policy's widths; conv1
+    // and fc are 8-bit in every MQBench model)
+    int wb = 32, ab = 32;
+    const std::string file = coded ? file_precision(f, "layer1.0.conv1", &wb, &ab) : "fp32";
+    const std::string type = precision_name(weight_bits, activation_bits);
     if constexpr (quantized) {
-        require(coded > 0, error_code::policy, f.path(),
-                ": holds an fp32 model; load it as resnet<zoa::policy<zoa::fp32>> and calibrate()");
+        require(coded > 0, error_code::policy, f.path(), ": file is fp32, model type is ", type,
+                ": load it as zoa::models::resnet<zoa::policy<zoa::fp32>> and calibrate() it");
+        require(wb == 0 || (wb == weight_bits && ab == activation_bits), error_code::policy, f.path(), ": file is ",
+                file, ", model type is ", type, ": load it as zoa::models::resnet<zoa::mqbench<",
+                bits_option_name(wb, ab), ">>");
         m.build_quantized(f, t, modules);
     } else {
-        require(coded == 0, error_code::policy, f.path(),
-                ": holds a calibrated (quantized) model; load it as resnet<zoa::mqbench<...>>");
+        require(coded == 0, error_code::policy, f.path(), ": file is ", file,
+                ", model type is fp32: load it as zoa::models::resnet<zoa::mqbench<",
+                wb ? bits_option_name(wb, ab) : std::string("..."), ">>");
         m.build_fp32(t, modules);
     }
     for (const auto& [k, v] : f.metadata())
@@ -11932,8 +14002,9 @@ resnet<Policy> resnet<Policy>::calibrate(const resnet<FP>& fp, const batch_type&
     for (std::size_t i = 0; i < modules.size(); ++i) {
         w[i] = fp.conv_weight(i);
         const bool eight = modules[i].name == "conv1" || modules[i].name == "fc";
-        fast_mse_observer o(eight ? 8 : weight_bits, quant::granularity::per_channel,
-                            modules[i].geometry.out_channels);
+        fast_mse_observer o(eight ? 8 : weight_bits,
+                            per_channel_weights ? quant::granularity::per_channel : quant::granularity::per_tensor,
+                            per_channel_weights ? modules[i].geometry.out_channels : 1);
         o.observe(w[i].data(), w[i].size(), *fp.ctx_);
         wp[i] = o.params();
     }
@@ -11967,6 +14038,12 @@ void resnet<Policy>::build_quantized(const io::safetensors_file& f, const resnet
             const bool eight = m.name == "conv1" || m.name == "fc";
             const int wb = it->second.weight().bits, ab = it->second.input().bits;
             const int want_w = eight ? 8 : weight_bits, want_a = eight ? 8 : activation_bits;
+            const bool file_per_channel = it->second.weight().gran == quant::granularity::per_channel;
+            require(file_per_channel == per_channel_weights, error_code::policy, f.path(), ": file has ",
+                    file_per_channel ? "per-channel" : "per-tensor", " weights (module '", m.name,
+                    "'), model type has ", per_channel_weights ? "per-channel" : "per-tensor",
+                    ": choose the weight_quantizer option zoa::quant::weight_scheme<zoa::quant::asymmetric, "
+                    "zoa::quant::", file_per_channel ? "per_channel" : "per_tensor", ">");
             require(wb == want_w && ab == want_a, error_code::policy, f.path(), ": module '", m.name,
                     "' was calibrated with ", wb, "-bit weights and ", ab, "-bit inputs, this resnet<W", weight_bits,
                     "A", activation_bits, "> expects ", want_w, "/", want_a, " (see metadata zoa.quant)");
@@ -12123,6 +14200,7 @@ void resnet<Policy>::save(const std::string& path) const {
 // #include "zoa/core/execution.hpp"
 // #include "zoa/core/policy.hpp"
 // #include "zoa/kernels/statistics.hpp"
+// #include "zoa/models/precision.hpp"
 // #include "zoa/models/vit_config.hpp"
 // ---- begin zoa/models/vit_config.hpp
 // zoa — ViT topology as runtime configuration: vit_config, the timm presets, the "zoa.config" JSON form
@@ -12133,9 +14211,8 @@ void resnet<Policy>::save(const std::string& path) const {
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 // #include "zoa/core/error.hpp"
+// #include "zoa/io/json.hpp"
 
 namespace zoa::models {
 
@@ -12250,38 +14327,34 @@ inline vit_config vit_preset(const std::string& name, std::size_t num_classes = 
 /// implement must not be ignored silently). `name` (the file) prefixes errors.
 /// Throws: zoa::error(format) for invalid JSON, a missing/unknown key or a wrong type; errors of validate().
 inline vit_config vit_config_from_json(const std::string& text, const std::string& name) {
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception& e) {
-        fail(error_code::format, name, ": ", config_metadata_key, " is not valid JSON: ", e.what());
-    }
+    const io::json::value j = io::json::parse(text, name + ": " + config_metadata_key);
     require(j.is_object(), error_code::format, name, ": ", config_metadata_key, " must be a JSON object");
     static const char* const known[] = {"img_size",  "patch_size", "in_chans",    "num_classes",
                                         "embed_dim", "depth",      "num_heads",   "mlp_ratio",
                                         "qkv_bias",  "ln_eps",     "class_token", "global_pool"};
-    for (auto it = j.begin(); it != j.end(); ++it) {
+    for (const auto& m : j.members()) {
         bool ok = false;
-        for (const char* k : known) ok = ok || it.key() == k;
-        require(ok, error_code::format, name, ": ", config_metadata_key, " has unsupported key '", it.key(),
+        for (const char* k : known) ok = ok || m.first == k;
+        require(ok, error_code::format, name, ": ", config_metadata_key, " has unsupported key '", m.first,
                 "' (zoa's ViT implements: img_size, patch_size, in_chans, num_classes, embed_dim, depth, num_heads, "
                 "mlp_ratio, qkv_bias, ln_eps, class_token, global_pool)");
     }
-    const auto get = [&](const char* key) -> const nlohmann::json& {
-        require(j.contains(key), error_code::format, name, ": ", config_metadata_key, " lacks '", key, "'");
-        return j[key];
+    const auto get = [&](const char* key) -> const io::json::value& {
+        const io::json::value* v = j.find(key);
+        require(v != nullptr, error_code::format, name, ": ", config_metadata_key, " lacks '", key, "'");
+        return *v;
     };
     const auto size = [&](const char* key) {
         const auto& v = get(key);
-        require(v.is_number_unsigned() || (v.is_number_integer() && v.get<long long>() >= 0), error_code::format, name,
-                ": ", config_metadata_key, ".", key, " must be a non-negative integer, got ", v.dump());
-        return v.get<std::size_t>();
+        require(v.is_unsigned(), error_code::format, name, ": ", config_metadata_key, ".", key,
+                " must be a non-negative integer, got ", v.dump());
+        return static_cast<std::size_t>(v.as_unsigned());
     };
     const auto number = [&](const char* key) {
         const auto& v = get(key);
         require(v.is_number(), error_code::format, name, ": ", config_metadata_key, ".", key, " must be a number, got ",
                 v.dump());
-        return v.get<double>();
+        return v.as_double();
     };
     vit_config c;
     c.img_size = size("img_size");
@@ -12293,34 +14366,26 @@ inline vit_config vit_config_from_json(const std::string& text, const std::strin
     c.num_heads = size("num_heads");
     c.mlp_ratio = number("mlp_ratio");
     c.ln_eps = number("ln_eps");
-    require(get("qkv_bias").is_boolean(), error_code::format, name, ": ", config_metadata_key,
+    require(get("qkv_bias").is_bool(), error_code::format, name, ": ", config_metadata_key,
             ".qkv_bias must be true or false, got ", get("qkv_bias").dump());
-    c.qkv_bias = get("qkv_bias").get<bool>();
-    if (j.contains("class_token"))
-        require(j["class_token"] == true, error_code::format, name, ": ", config_metadata_key,
-                ".class_token must be true (zoa's ViT classifies the class token), got ", j["class_token"].dump());
-    if (j.contains("global_pool"))
-        require(j["global_pool"] == "token", error_code::format, name, ": ", config_metadata_key,
-                ".global_pool must be \"token\", got ", j["global_pool"].dump());
+    c.qkv_bias = get("qkv_bias").as_bool();
+    if (const auto* v = j.find("class_token"))
+        require(v->is_bool() && v->as_bool(), error_code::format, name, ": ", config_metadata_key,
+                ".class_token must be true (zoa's ViT classifies the class token), got ", v->dump());
+    if (const auto* v = j.find("global_pool"))
+        require(v->equals("token"), error_code::format, name, ": ", config_metadata_key,
+                ".global_pool must be \"token\", got ", v->dump());
     c.validate();
     return c;
 }
 
-/// The "zoa.config" JSON object of c (vit_config_from_json reads it back into an equal config).
+/// The "zoa.config" JSON object of c (vit_config_from_json reads it back into an equal config), keys sorted.
 inline std::string vit_config_to_json(const vit_config& c) {
-    nlohmann::json j;
-    j["img_size"] = c.img_size;
-    j["patch_size"] = c.patch_size;
-    j["in_chans"] = c.in_chans;
-    j["num_classes"] = c.num_classes;
-    j["embed_dim"] = c.embed_dim;
-    j["depth"] = c.depth;
-    j["num_heads"] = c.num_heads;
-    j["mlp_ratio"] = c.mlp_ratio;
-    j["qkv_bias"] = c.qkv_bias;
-    j["ln_eps"] = c.ln_eps;
-    j["class_token"] = true;
-    j["global_pool"] = "token";
+    io::json::value j = io::json::value::object();
+    j.set("class_token", true).set("depth", c.depth).set("embed_dim", c.embed_dim).set("global_pool", "token");
+    j.set("img_size", c.img_size).set("in_chans", c.in_chans).set("ln_eps", c.ln_eps).set("mlp_ratio", c.mlp_ratio);
+    j.set("num_classes", c.num_classes).set("num_heads", c.num_heads).set("patch_size", c.patch_size);
+    j.set("qkv_bias", c.qkv_bias);
     return j.dump();
 }
 
@@ -12659,6 +14724,8 @@ public:
     /// The policy, its bit-width option, whether the model is integer-quantized, and the linear layer type
     /// (nn::linear for fp32, nn::qlinear<bits> otherwise).
     using policy_type = Policy;
+    /// The adaptation family (ZOA's LayerNorm/ViT loss form and options; zoa_options::paper<vit<P>>() reads it).
+    static constexpr adapt::model_family family = adapt::model_family::vit;
     using bits = typename qconfig::bit_width;
     static constexpr bool quantized = bits::quantized;
     using linear_type = nn::linear_for<bits>;
@@ -12705,9 +14772,26 @@ public:
 
     /// Loads a model file: load_vit_weights (config from `cfg` or the file's metadata, timm or torchvision names)
     /// and, for a quantized policy, the file's calibrated parameters. `report` receives the load report.
+    /// Throws: zoa::error(policy) naming both precisions when a quantized model type meets a file of another one,
+    /// e.g. "<path>: file is W6A6, model type is W8A8: load it as zoa::models::vit<zoa::ptq4vit<zoa::w6a6>>" or
+    /// "<path>: file is fp32, model type is W8A8: ..." (an fp32 model type reads any file: quantized weights are
+    /// dequantized); the errors of load_vit_weights.
     static vit load(const std::string& path, const vit_config* cfg = nullptr, const vit_load_options& opt = {},
                     vit_load_report* report = nullptr) {
-        return vit(load_vit_weights(path, cfg, opt, report));
+        const io::safetensors_file f = io::safetensors_file::open(path);
+        if constexpr (quantized) {
+            int wb = 0, ab = 0;
+            const std::string file = file_precision(f, "head", &wb, &ab);
+            const std::string type = precision_name(bits::weight_bits, bits::activation_bits);
+            bool codes = false;  // int8 weights without parameters: load_vit_weights names the missing tensors
+            for (const auto& t : f.tensors()) codes = codes || t.dtype == io::dtype::i8;
+            require(wb != 32 || codes, error_code::policy, path, ": file is fp32, model type is ", type,
+                    ": calibrate it (zoa::models::calibrate_vit) or load a calibrated ", type, " file");
+            require(wb == 0 || wb == 32 || (wb == bits::weight_bits && ab == bits::activation_bits), error_code::policy,
+                    path, ": file is ", file, ", model type is ", type, ": load it as zoa::models::vit<zoa::ptq4vit<",
+                    bits_option_name(wb, ab), ">>");
+        }
+        return vit(load_vit_weights(f, cfg, opt, report));
     }
 
     /// The architecture.
@@ -12765,6 +14849,7 @@ public:
         l.feature_groups.assign(cfg_.depth, cfg_.embed_dim);
         l.num_classes = cfg_.num_classes;
         l.prompt_unit = cfg_.embed_dim;
+        l.family = family;
         return l;
     }
 
@@ -13229,8 +15314,7 @@ vit<Policy> calibrate_vit(const vit_weights& w, const xt::xtensor<float, 4>& ima
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+// #include "zoa/io/json.hpp"
 // #include "zoa/io/safetensors_writer.hpp"
 // #include "zoa/models/vit.hpp"
 // #include "zoa/models/vit_config.hpp"
@@ -13289,10 +15373,9 @@ void save_vit(const vit<Policy>& m, const std::string& path, const std::map<std:
     put_linear("head", m.head(), c.num_classes, D);
     if constexpr (model::quantized) {
         for (const auto& kv : m.quant_params().to_tensors()) put(kv.first, {kv.second.size()}, kv.second);
-        nlohmann::json q;
-        q["scheme"] = "ptq4vit";
-        q["weight_bits"] = model::bits::weight_bits;
-        q["activation_bits"] = model::bits::activation_bits;
+        io::json::value q = io::json::value::object();  // keys sorted
+        q.set("activation_bits", model::bits::activation_bits).set("scheme", "ptq4vit");
+        q.set("weight_bits", model::bits::weight_bits);
         meta[quant_metadata_key] = q.dump();
     }
     for (const auto& kv : extra) meta[kv.first] = kv.second;
@@ -13733,9 +15816,8 @@ inline xt::xtensor<float, 4> make_batch(const std::vector<image>& images, const 
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 // #include "zoa/core/error.hpp"
+// #include "zoa/io/json.hpp"
 // #include "zoa/io/preprocess.hpp"
 
 namespace zoa::io {
@@ -13757,40 +15839,36 @@ inline constexpr const char* preprocess_metadata_key = "zoa.preprocess";
 /// Throws: zoa::error(format) on invalid JSON or a key of the wrong type/value; errors of validate().
 inline preprocess_config preprocess_from_json(const std::string& text, const std::string& name,
                                               preprocess_config fallback = {}) {
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception& e) {
-        fail(error_code::format, name, ": ", preprocess_metadata_key, " is not valid JSON: ", e.what());
-    }
+    const json::value j = json::parse(text, name + ": " + preprocess_metadata_key);
     require(j.is_object(), error_code::format, name, ": ", preprocess_metadata_key, " must be a JSON object");
     preprocess_config cfg = std::move(fallback);
     const auto floats = [&](const char* key, std::vector<float>& out) {
-        if (!j.contains(key)) return;
-        const auto& v = j[key];
-        require(v.is_array() && !v.empty(), error_code::format, name, ": ", preprocess_metadata_key, ".", key,
+        const json::value* p = j.find(key);
+        if (p == nullptr) return;
+        const auto& v = *p;
+        require(v.is_array() && v.size() > 0, error_code::format, name, ": ", preprocess_metadata_key, ".", key,
                 " must be a non-empty number array, got ", v.dump());
         out.clear();
-        for (const auto& x : v) {
+        for (const auto& x : v.items()) {
             require(x.is_number(), error_code::format, name, ": ", preprocess_metadata_key, ".", key,
                     " must hold numbers, got ", x.dump());
-            out.push_back(x.get<float>());
+            out.push_back(static_cast<float>(x.as_double()));
         }
     };
     const auto size_of = [&](const char* key) {
-        const auto& v = j[key];
-        require(v.is_number_unsigned() || (v.is_number_integer() && v.get<long long>() >= 0), error_code::format,
-                name, ": ", preprocess_metadata_key, ".", key, " must be a non-negative integer, got ", v.dump());
-        return v.get<std::size_t>();
+        const auto& v = *j.find(key);
+        require(v.is_unsigned(), error_code::format, name, ": ", preprocess_metadata_key, ".", key,
+                " must be a non-negative integer, got ", v.dump());
+        return static_cast<std::size_t>(v.as_unsigned());
     };
-    if (j.contains("channels") && j["channels"].is_number()) cfg.channels = size_of("channels");
+    if (j.find("channels") && j.find("channels")->is_number()) cfg.channels = size_of("channels");
     floats("mean", cfg.mean);
     floats("std", cfg.std_dev);
     bool resample = true;
-    if (j.contains("interpolation")) {
-        require(j["interpolation"].is_string(), error_code::format, name, ": ", preprocess_metadata_key,
-                ".interpolation must be a string, got ", j["interpolation"].dump());
-        const std::string mode = j["interpolation"].get<std::string>();
+    if (const json::value* interp = j.find("interpolation")) {
+        require(interp->is_string(), error_code::format, name, ": ", preprocess_metadata_key,
+                ".interpolation must be a string, got ", interp->dump());
+        const std::string& mode = interp->as_string();
         if (mode == "none") {
             resample = false;
             cfg.resize = 0;
@@ -13801,30 +15879,33 @@ inline preprocess_config preprocess_from_json(const std::string& text, const std
             cfg.interpolation = parse_interpolation(mode);
         }
     }
-    if (j.contains("input_size")) {
-        const auto& v = j["input_size"];
-        require(v.is_array() && v.size() == 3 && v[0].is_number_unsigned() && v[1].is_number_unsigned() &&
-                    v[2].is_number_unsigned(),
+    if (const json::value* in = j.find("input_size")) {
+        const auto& v = *in;
+        require(v.is_array() && v.size() == 3 && v.items()[0].is_unsigned() && v.items()[1].is_unsigned() &&
+                    v.items()[2].is_unsigned(),
                 error_code::format, name, ": ", preprocess_metadata_key, ".input_size must be [C, H, W], got ",
                 v.dump());
-        const auto c = v[0].get<std::size_t>(), h = v[1].get<std::size_t>(), w = v[2].get<std::size_t>();
+        const auto c = static_cast<std::size_t>(v.items()[0].as_unsigned()),
+                   h = static_cast<std::size_t>(v.items()[1].as_unsigned()),
+                   w = static_cast<std::size_t>(v.items()[2].as_unsigned());
         require(h == w && h > 0, error_code::format, name, ": ", preprocess_metadata_key,
                 ".input_size must be square and non-empty, got ", v.dump());
         cfg.channels = c;
         cfg.crop = h;
         if (resample) cfg.resize = h;
     }
-    if (j.contains("crop_pct") && resample && cfg.crop > 0) {
-        require(j["crop_pct"].is_number() && j["crop_pct"].get<double>() > 0.0 && j["crop_pct"].get<double>() <= 1.0,
+    const json::value* crop_pct = j.find("crop_pct");
+    if (crop_pct && resample && cfg.crop > 0) {
+        require(crop_pct->is_number() && crop_pct->as_double() > 0.0 && crop_pct->as_double() <= 1.0,
                 error_code::format, name, ": ", preprocess_metadata_key, ".crop_pct must be in (0, 1], got ",
-                j["crop_pct"].dump());
-        cfg.resize = static_cast<std::size_t>(std::floor(static_cast<double>(cfg.crop) / j["crop_pct"].get<double>()));
+                crop_pct->dump());
+        cfg.resize = static_cast<std::size_t>(std::floor(static_cast<double>(cfg.crop) / crop_pct->as_double()));
     }
-    if (j.contains("resize")) cfg.resize = size_of("resize");
-    if (j.contains("crop")) cfg.crop = size_of("crop");
-    if (j.contains("pixel_scale"))
-        require(j["pixel_scale"] == "x/255", error_code::format, name, ": ", preprocess_metadata_key,
-                ".pixel_scale must be \"x/255\", got ", j["pixel_scale"].dump());
+    if (j.find("resize")) cfg.resize = size_of("resize");
+    if (j.find("crop")) cfg.crop = size_of("crop");
+    if (const json::value* scale = j.find("pixel_scale"))
+        require(scale->equals("x/255"), error_code::format, name, ": ", preprocess_metadata_key,
+                ".pixel_scale must be \"x/255\", got ", scale->dump());
     cfg.validate();
     return cfg;
 }
@@ -13832,15 +15913,12 @@ inline preprocess_config preprocess_from_json(const std::string& text, const std
 /// The JSON object preprocess_from_json reads back into an equal config (explicit resize and crop, no crop_pct).
 inline std::string preprocess_to_json(const preprocess_config& cfg) {
     cfg.validate();
-    nlohmann::json j;
-    j["mean"] = cfg.mean;
-    j["std"] = cfg.std_dev;
-    j["interpolation"] = to_string(cfg.interpolation);
-    j["resize"] = cfg.resize;
-    j["crop"] = cfg.crop;
-    if (cfg.crop > 0) j["input_size"] = {cfg.channels, cfg.crop, cfg.crop};
-    else j["channels"] = cfg.channels;
-    j["pixel_scale"] = "x/255";
+    json::value j = json::value::object();  // keys sorted
+    if (cfg.crop == 0) j.set("channels", cfg.channels);
+    j.set("crop", cfg.crop);
+    if (cfg.crop > 0) j.set("input_size", json::value::array_of(std::vector<std::size_t>{cfg.channels, cfg.crop, cfg.crop}));
+    j.set("interpolation", to_string(cfg.interpolation)).set("mean", json::value::array_of(cfg.mean));
+    j.set("pixel_scale", "x/255").set("resize", cfg.resize).set("std", json::value::array_of(cfg.std_dev));
     return j.dump();
 }
 
@@ -13854,663 +15932,7 @@ inline std::string preprocess_to_json(const preprocess_config& cfg) {
 // #include "zoa/io/safetensors_writer.hpp"
 // ---- end zoa/io/safetensors.hpp
 
-// #include "zoa/data/idx.hpp"
-// ---- begin zoa/data/idx.hpp
-// zoa — IDX files (MNIST, Fashion-MNIST; raw or .gz) and the Debian dataset-fashion-mnist paths and class names
-
-#include <algorithm>
-#include <array>
-#include <cstddef>
-#include <cstdint>
-#include <cstdlib>
-#include <filesystem>
-#include <limits>
-#include <string>
-#include <utility>
-#include <vector>
-
-#include <xtensor/xtensor.hpp>
-
-// #include "zoa/core/error.hpp"
 // #include "zoa/data/image.hpp"
-// #include "zoa/data/inflate.hpp"
-// ---- begin zoa/data/inflate.hpp
-// zoa — gzip (RFC 1952) and raw DEFLATE (RFC 1951) decoding with our own CRC-32; no zlib, no runtime dependency
-
-#include <algorithm>
-#include <array>
-#include <cerrno>
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <limits>
-#include <string>
-#include <vector>
-
-// #include "zoa/core/error.hpp"
-
-namespace zoa::data {
-
-/// Default bound on the decompressed size of one gzip/deflate call (4 GiB, or SIZE_MAX on 32-bit hosts).
-inline constexpr std::size_t default_max_inflated_bytes =
-    static_cast<std::size_t>(std::min<std::uint64_t>(std::uint64_t{1} << 32, std::numeric_limits<std::size_t>::max()));
-
-namespace detail {
-/// T[i] = CRC of the single byte i: 8 rounds of c = (c & 1) ? 0xEDB88320 ^ (c >> 1) : c >> 1.
-inline const std::array<std::uint32_t, 256>& crc32_table() noexcept {
-    static const std::array<std::uint32_t, 256> table = [] {
-        std::array<std::uint32_t, 256> t{};
-        for (std::uint32_t i = 0; i < 256; ++i) {
-            std::uint32_t c = i;
-            for (int k = 0; k < 8; ++k) c = (c & 1u) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            t[i] = c;
-        }
-        return t;
-    }();
-    return table;
-}
-}  // namespace detail
-
-/// CRC-32 as gzip, zlib and PNG use it (ISO-HDLC: reflected polynomial 0xEDB88320, init and final xor 0xFFFFFFFF).
-/// Continues a running CRC: c = ~crc; per byte b: c = T[(c ^ b) & 0xFF] ^ (c >> 8); return ~c.
-/// crc32_update(crc32(a), b) == crc32(a ‖ b); crc32 of "123456789" is 0xCBF43926.
-inline std::uint32_t crc32_update(std::uint32_t crc, const std::uint8_t* data, std::size_t size) noexcept {
-    const auto& t = detail::crc32_table();
-    std::uint32_t c = ~crc;
-    for (std::size_t i = 0; i < size; ++i) c = t[(c ^ data[i]) & 0xFFu] ^ (c >> 8);
-    return ~c;
-}
-
-/// CRC-32 of data[0, size).
-inline std::uint32_t crc32(const std::uint8_t* data, std::size_t size) noexcept { return crc32_update(0, data, size); }
-
-namespace detail {
-
-/// A canonical Huffman code (RFC 1951 §3.2.2) plus a 2^10-entry table that decodes codes of ≤ 10 bits in one step.
-struct huffman {
-    static constexpr int max_bits = 15, fast_bits = 10;
-    std::array<std::uint16_t, 1u << fast_bits> fast{};  ///< index = next 10 stream bits; (length << 9) | symbol, 0 = none
-    std::array<std::uint16_t, max_bits + 1> count{};    ///< number of codes of each length
-    std::array<std::uint16_t, 288> symbol{};            ///< symbols ordered by (code length, symbol value)
-};
-
-/// Builds `h` from code lengths[0, n) (0 = unused symbol). Returns false when the lengths over-subscribe the code
-/// space, or leave it incomplete, except for the empty code and a single 1-bit code, which RFC 1951 streams may use
-/// (as zlib accepts them) when `allow_single` is set.
-inline bool build_huffman(huffman& h, const std::uint8_t* lengths, std::size_t n, bool allow_single) noexcept {
-    h.count.fill(0);
-    h.fast.fill(0);
-    for (std::size_t s = 0; s < n; ++s) ++h.count[lengths[s]];
-    h.count[0] = 0;
-    int left = 1, used = 0;
-    for (int len = 1; len <= huffman::max_bits; ++len) {
-        left = 2 * left - h.count[static_cast<std::size_t>(len)];
-        used += h.count[static_cast<std::size_t>(len)];
-        if (left < 0) return false;  // over-subscribed
-    }
-    if (left > 0 && !(allow_single && (used == 0 || (used == 1 && h.count[1] == 1)))) return false;
-    std::array<std::uint16_t, huffman::max_bits + 2> offset{}, next_code{};
-    for (std::size_t len = 1; len <= huffman::max_bits; ++len) {
-        offset[len + 1] = static_cast<std::uint16_t>(offset[len] + h.count[len]);
-        next_code[len] = static_cast<std::uint16_t>((next_code[len - 1] + h.count[len - 1]) << 1);
-    }
-    for (std::size_t s = 0; s < n; ++s) {
-        const std::size_t len = lengths[s];
-        if (len == 0) continue;
-        h.symbol[offset[len]++] = static_cast<std::uint16_t>(s);
-        const unsigned code = next_code[len]++;
-        if (len > static_cast<std::size_t>(huffman::fast_bits)) continue;
-        unsigned rev = 0;  // codes are sent most-significant bit first into an LSB-first bit stream
-        for (std::size_t b = 0; b < len; ++b) rev |= ((code >> b) & 1u) << (len - 1 - b);
-        for (unsigned k = rev; k < (1u << huffman::fast_bits); k += 1u << len)
-            h.fast[k] = static_cast<std::uint16_t>((len << 9) | s);
-    }
-    return true;
-}
-
-/// One raw DEFLATE stream decoder. Output is appended to `out` starting at index `start`; back-references may not
-/// reach before `start` (each gzip member is an independent stream).
-class inflater {
-public:
-    /// Decodes data[0, size) into out (at most max_output bytes in total); name and base_offset locate errors.
-    inflater(const std::uint8_t* data, std::size_t size, std::vector<std::uint8_t>& out, std::size_t max_output,
-             const std::string& name, std::size_t base_offset)
-        : data_(data), size_(size), out_(out), n_(out.size()), start_(out.size()), max_(max_output), name_(name),
-          base_(base_offset) {}
-
-    /// Decodes blocks until the final one; returns the number of input bytes consumed (the partial last byte
-    /// included). `out` is resized to the decoded size.
-    std::size_t run() {
-        bool last = false;
-        while (!last) {
-            last = bits(1) != 0;
-            const unsigned type = bits(2);
-            if (type == 0) {
-                stored();
-            } else if (type == 1) {
-                fixed();
-            } else if (type == 2) {
-                dynamic();
-            } else {
-                bad("invalid block type 3");
-            }
-        }
-        pos_ -= bitcnt_ / 8;  // unread whole bytes go back to the caller (gzip trailer, next member)
-        out_.resize(n_);
-        return pos_;
-    }
-
-private:
-    [[noreturn]] void bad(const char* what) const {
-        fail(error_code::format, name_, ": deflate stream at byte ", base_ + pos_, ": ", what);
-    }
-    [[noreturn]] void truncated() const {
-        fail(error_code::format, name_, ": deflate stream truncated at byte ", base_ + size_,
-             " (compressed data ends before the final block)");
-    }
-
-    void refill() noexcept {
-        while (bitcnt_ <= 56 && pos_ < size_) {
-            bitbuf_ |= std::uint64_t{data_[pos_++]} << bitcnt_;
-            bitcnt_ += 8;
-        }
-    }
-    unsigned bits(unsigned n) {
-        if (bitcnt_ < n) {
-            refill();
-            if (bitcnt_ < n) truncated();
-        }
-        const auto v = static_cast<unsigned>(bitbuf_ & ((std::uint64_t{1} << n) - 1));
-        bitbuf_ >>= n;
-        bitcnt_ -= n;
-        return v;
-    }
-    void consume(unsigned n) {
-        if (n > bitcnt_) truncated();
-        bitbuf_ >>= n;
-        bitcnt_ -= n;
-    }
-    /// Decodes one symbol: one table lookup for short codes, else the canonical walk (first code of each length).
-    unsigned decode(const huffman& h) {
-        if (bitcnt_ < huffman::max_bits) refill();
-        const auto peek = static_cast<unsigned>(bitbuf_ & 0x7FFFu);
-        const unsigned e = h.fast[peek & ((1u << huffman::fast_bits) - 1)];
-        if (e != 0) {
-            consume(e >> 9);
-            return e & 0x1FFu;
-        }
-        int code = 0, first = 0, index = 0;
-        for (unsigned len = 1; len <= static_cast<unsigned>(huffman::max_bits); ++len) {
-            code |= static_cast<int>((peek >> (len - 1)) & 1u);
-            const int count = h.count[len];
-            if (code - count < first) {
-                consume(len);
-                return h.symbol[static_cast<std::size_t>(index + code - first)];
-            }
-            index += count;
-            first = (first + count) << 1;
-            code <<= 1;
-        }
-        if (bitcnt_ < static_cast<unsigned>(huffman::max_bits)) truncated();
-        bad("invalid Huffman code");
-    }
-    void grow(std::size_t extra) {
-        if (extra > max_ - n_) fail(error_code::format, name_, ": decompressed data exceeds the limit of ", max_, " bytes");
-        if (n_ + extra <= out_.size()) return;
-        const std::size_t want = std::max({n_ + extra, out_.size() * 2, std::size_t{1} << 16});
-        out_.resize(std::min(want, max_));
-    }
-    void stored() {
-        const unsigned drop = bitcnt_ % 8;  // skip to the byte boundary
-        bitbuf_ >>= drop;
-        bitcnt_ -= drop;
-        pos_ -= bitcnt_ / 8;
-        bitbuf_ = 0;
-        bitcnt_ = 0;
-        if (size_ - pos_ < 4) truncated();
-        const unsigned len = data_[pos_] | (unsigned{data_[pos_ + 1]} << 8);
-        const unsigned nlen = data_[pos_ + 2] | (unsigned{data_[pos_ + 3]} << 8);
-        if (len != (~nlen & 0xFFFFu)) bad("stored block length does not match its one's complement (LEN != ~NLEN)");
-        pos_ += 4;
-        if (size_ - pos_ < len) truncated();
-        grow(len);
-        if (len > 0) std::memcpy(out_.data() + n_, data_ + pos_, len);
-        n_ += len;
-        pos_ += len;
-    }
-    void fixed() {
-        if (!fixed_built_) {
-            std::array<std::uint8_t, 288> l{};
-            for (std::size_t s = 0; s < 288; ++s) l[s] = s < 144 ? 8 : s < 256 ? 9 : s < 280 ? 7 : 8;
-            build_huffman(fixed_lit_, l.data(), 288, false);
-            l.fill(5);
-            build_huffman(fixed_dist_, l.data(), 32, false);
-            fixed_built_ = true;
-        }
-        codes(fixed_lit_, fixed_dist_);
-    }
-    void dynamic() {
-        static constexpr std::array<std::uint8_t, 19> order{16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15};
-        const unsigned hlit = bits(5) + 257, hdist = bits(5) + 1, hclen = bits(4) + 4;
-        if (hlit > 286 || hdist > 30) bad("too many literal/length or distance codes (HLIT > 286 or HDIST > 30)");
-        std::array<std::uint8_t, 320> len{};
-        for (unsigned i = 0; i < hclen; ++i) len[order[i]] = static_cast<std::uint8_t>(bits(3));
-        if (!build_huffman(lit_, len.data(), 19, false)) bad("invalid code-length code");
-        len.fill(0);
-        for (unsigned i = 0; i < hlit + hdist;) {
-            const unsigned sym = decode(lit_);
-            if (sym < 16) {
-                len[i++] = static_cast<std::uint8_t>(sym);
-                continue;
-            }
-            unsigned rep = 0;
-            std::uint8_t val = 0;
-            if (sym == 16) {
-                if (i == 0) bad("code-length repeat (16) with no previous length");
-                val = len[i - 1];
-                rep = 3 + bits(2);
-            } else {
-                rep = sym == 17 ? 3 + bits(3) : 11 + bits(7);
-            }
-            if (i + rep > hlit + hdist) bad("code lengths run past HLIT + HDIST");
-            for (unsigned k = 0; k < rep; ++k) len[i++] = val;
-        }
-        if (len[256] == 0) bad("literal/length code has no end-of-block symbol");
-        if (!build_huffman(lit_, len.data(), hlit, true)) bad("invalid literal/length code lengths");
-        if (!build_huffman(dist_, len.data() + hlit, hdist, true)) bad("invalid distance code lengths");
-        codes(lit_, dist_);
-    }
-    /// Literal/length + distance decoding (RFC 1951 §3.2.5): length = base[s] + extra bits, distance likewise.
-    void codes(const huffman& lit, const huffman& dist) {
-        static constexpr std::array<std::uint16_t, 29> lbase{3,  4,  5,  6,  7,  8,  9,  10, 11,  13,  15,  17,  19,  23, 27,
-                                                             31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
-        static constexpr std::array<std::uint8_t, 29> lextra{0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
-                                                             2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
-        static constexpr std::array<std::uint16_t, 30> dbase{1,   2,   3,   4,    5,    7,    9,    13,   17,    25,
-                                                             33,  49,  65,  97,   129,  193,  257,  385,  513,   769,
-                                                             1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
-        static constexpr std::array<std::uint8_t, 30> dextra{0, 0, 0, 0, 1, 1, 2, 2,  3,  3,  4,  4,  5,  5,  6,
-                                                             6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
-        for (;;) {
-            unsigned sym = decode(lit);
-            if (sym < 256) {
-                if (n_ == out_.size()) grow(1);  // n_ < out_.size() <= max_ otherwise
-                out_[n_++] = static_cast<std::uint8_t>(sym);
-                continue;
-            }
-            if (sym == 256) return;
-            sym -= 257;
-            if (sym >= 29) bad("invalid literal/length symbol (286 or 287)");
-            const std::size_t length = lbase[sym] + bits(lextra[sym]);
-            const unsigned dsym = decode(dist);
-            if (dsym >= 30) bad("invalid distance symbol (30 or 31)");
-            const std::size_t distance = dbase[dsym] + bits(dextra[dsym]);
-            if (distance > n_ - start_) bad("back-reference distance reaches before the start of the stream");
-            grow(length);
-            std::uint8_t* o = out_.data() + n_;
-            const std::uint8_t* s = o - distance;
-            if (distance >= length) {
-                std::memcpy(o, s, length);
-            } else {
-                for (std::size_t k = 0; k < length; ++k) o[k] = s[k];  // overlapping copy repeats the pattern
-            }
-            n_ += length;
-        }
-    }
-
-    const std::uint8_t* data_;
-    std::size_t size_, pos_ = 0;
-    std::uint64_t bitbuf_ = 0;
-    unsigned bitcnt_ = 0;
-    std::vector<std::uint8_t>& out_;
-    std::size_t n_, start_, max_;
-    const std::string& name_;
-    std::size_t base_;
-    huffman lit_, dist_, fixed_lit_, fixed_dist_;
-    bool fixed_built_ = false;
-};
-
-}  // namespace detail
-
-/// Decodes one raw DEFLATE stream (RFC 1951, no zlib/gzip wrapper) from data[0, size) and appends the result to
-/// `out`. Returns the number of input bytes the stream occupies (its last partial byte included).
-/// `name` (file or buffer name) prefixes every error message.
-/// Throws: zoa::error(format) on a truncated or malformed stream or when out would exceed max_output bytes.
-inline std::size_t inflate_raw(const std::uint8_t* data, std::size_t size, std::vector<std::uint8_t>& out,
-                               const std::string& name, std::size_t max_output = default_max_inflated_bytes) {
-    require(out.size() <= max_output, error_code::argument, name, ": output already exceeds max_output");
-    return detail::inflater(data, size, out, max_output, name, 0).run();
-}
-
-/// True when the buffer starts with the gzip magic bytes 0x1F 0x8B.
-inline bool is_gzip(const std::uint8_t* data, std::size_t size) noexcept {
-    return size >= 2 && data[0] == 0x1F && data[1] == 0x8B;
-}
-
-/// Decompresses a gzip file image (RFC 1952): one or more members, each = header (magic 1F 8B, CM = 8, FLG with
-/// FTEXT/FHCRC/FEXTRA/FNAME/FCOMMENT, reserved bits 0, MTIME, XFL, OS, optional fields) + DEFLATE data + trailer
-/// (CRC-32 of the member's output, ISIZE = its length mod 2^32, both little-endian). Members are concatenated.
-/// After the last member only zero padding may follow.
-/// Throws: zoa::error(format) naming `name` and the byte offset on a bad magic, method, flag, header CRC, data CRC,
-/// size, truncation, trailing garbage, or output beyond max_output bytes.
-inline std::vector<std::uint8_t> gunzip(const std::uint8_t* data, std::size_t size, const std::string& name,
-                                        std::size_t max_output = default_max_inflated_bytes) {
-    require(size > 0, error_code::format, name, ": empty file, expected gzip data");
-    std::vector<std::uint8_t> out;
-    if (size >= 18) {  // ISIZE of the last member is a hint; deflate cannot expand more than 1032:1
-        const std::size_t isize = data[size - 4] | (std::size_t{data[size - 3]} << 8) |
-                                  (std::size_t{data[size - 2]} << 16) | (std::size_t{data[size - 1]} << 24);
-        out.reserve(std::min({isize, max_output, size * 1032}));
-    }
-    std::size_t pos = 0;
-    for (std::size_t member = 0;; ++member) {
-        const std::size_t start = pos;
-        const auto need = [&](std::size_t n, const char* what) {
-            if (size - pos < n) fail(error_code::format, name, ": gzip member ", member, " truncated in its ", what,
-                                     " (byte ", size, ")");
-        };
-        need(10, "header");
-        if (data[pos] != 0x1F || data[pos + 1] != 0x8B)
-            fail(error_code::format, name, ": not gzip data at byte ", pos, ": expected magic 1f 8b, got ", std::hex,
-                 unsigned{data[pos]}, " ", unsigned{data[pos + 1]});
-        if (data[pos + 2] != 8)
-            fail(error_code::format, name, ": gzip member ", member, ": compression method ", unsigned{data[pos + 2]},
-                 " is not 8 (deflate)");
-        const unsigned flags = data[pos + 3];
-        if (flags & 0xE0u)
-            fail(error_code::format, name, ": gzip member ", member, ": reserved flag bits set (FLG = ", flags, ")");
-        pos += 10;
-        if (flags & 0x04u) {  // FEXTRA: XLEN then XLEN bytes
-            need(2, "FEXTRA length");
-            const std::size_t xlen = data[pos] | (std::size_t{data[pos + 1]} << 8);
-            pos += 2;
-            need(xlen, "FEXTRA field");
-            pos += xlen;
-        }
-        for (unsigned bit : {0x08u, 0x10u}) {  // FNAME, FCOMMENT: zero-terminated strings
-            if (!(flags & bit)) continue;
-            const auto* end = static_cast<const std::uint8_t*>(std::memchr(data + pos, 0, size - pos));
-            if (end == nullptr) need(size - pos + 1, bit == 0x08u ? "file name" : "comment");
-            pos = static_cast<std::size_t>(end - data) + 1;
-        }
-        if (flags & 0x02u) {  // FHCRC: low 16 bits of the CRC-32 of the header bytes so far
-            need(2, "header CRC");
-            const unsigned stored = data[pos] | (unsigned{data[pos + 1]} << 8);
-            const unsigned actual = crc32(data + start, pos - start) & 0xFFFFu;
-            if (stored != actual)
-                fail(error_code::format, name, ": gzip member ", member, ": header CRC mismatch (stored ", stored,
-                     ", computed ", actual, ")");
-            pos += 2;
-        }
-        const std::size_t out_start = out.size();
-        pos += detail::inflater(data + pos, size - pos, out, max_output, name, pos).run();
-        need(8, "trailer");
-        const auto le32 = [&](std::size_t p) {
-            return std::uint32_t{data[p]} | (std::uint32_t{data[p + 1]} << 8) | (std::uint32_t{data[p + 2]} << 16) |
-                   (std::uint32_t{data[p + 3]} << 24);
-        };
-        const std::uint32_t crc = crc32(out.data() + out_start, out.size() - out_start);
-        if (le32(pos) != crc)
-            fail(error_code::format, name, ": gzip member ", member, ": CRC-32 mismatch (stored ", le32(pos),
-                 ", computed ", crc, "): the data is corrupt");
-        const auto isize = static_cast<std::uint32_t>(out.size() - out_start);
-        if (le32(pos + 4) != isize)
-            fail(error_code::format, name, ": gzip member ", member, ": ISIZE mismatch (stored ", le32(pos + 4),
-                 ", decoded ", isize, " mod 2^32)");
-        pos += 8;
-        if (pos == size) break;
-        if (std::all_of(data + pos, data + size, [](std::uint8_t b) { return b == 0; })) break;  // zero padding
-        if (!is_gzip(data + pos, size - pos))
-            fail(error_code::format, name, ": trailing garbage after gzip member ", member, " at byte ", pos);
-    }
-    return out;
-}
-
-/// gunzip over a byte vector.
-inline std::vector<std::uint8_t> gunzip(const std::vector<std::uint8_t>& bytes, const std::string& name,
-                                        std::size_t max_output = default_max_inflated_bytes) {
-    return gunzip(bytes.data(), bytes.size(), name, max_output);
-}
-
-/// Reads a whole file into memory.
-/// Throws: zoa::error(io) naming the path when it does not exist, is not a regular file, or cannot be read.
-inline std::vector<std::uint8_t> read_file_bytes(const std::string& path) {
-    std::error_code ec;
-    const auto status = std::filesystem::status(path, ec);
-    require(!ec && std::filesystem::exists(status), error_code::io, path, ": cannot open: no such file");
-    require(std::filesystem::is_regular_file(status), error_code::io, path, ": cannot open: not a regular file");
-    std::ifstream f(path, std::ios::binary);
-    require(f.good(), error_code::io, path, ": cannot open: ", std::strerror(errno));
-    f.seekg(0, std::ios::end);
-    const std::streamoff end = f.tellg();
-    f.seekg(0, std::ios::beg);
-    require(end >= 0, error_code::io, path, ": cannot determine the file size");
-    std::vector<std::uint8_t> bytes(static_cast<std::size_t>(end));
-    if (!bytes.empty()) f.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(end));
-    require(f.good() && f.gcount() == static_cast<std::streamsize>(end), error_code::io, path, ": read failed after ",
-            f.gcount(), " of ", end, " bytes");
-    return bytes;
-}
-
-/// Reads a file and gunzips it when it starts with the gzip magic; otherwise returns its bytes unchanged.
-/// Throws: as read_file_bytes and gunzip.
-inline std::vector<std::uint8_t> read_file_maybe_gzip(const std::string& path,
-                                                      std::size_t max_output = default_max_inflated_bytes) {
-    std::vector<std::uint8_t> bytes = read_file_bytes(path);
-    if (!is_gzip(bytes.data(), bytes.size())) return bytes;
-    return gunzip(bytes, path, max_output);
-}
-
-}  // namespace zoa::data
-// ---- end zoa/data/inflate.hpp
-
-namespace zoa::data {
-
-/// Header of an IDX file: bytes 0–1 are zero, byte 2 is the element type, byte 3 the rank, then `rank` big-endian
-/// uint32 extents, then the elements in row-major order (multi-byte elements big-endian).
-struct idx_header {
-    std::uint8_t dtype = 0;          ///< 0x08 u8, 0x09 s8, 0x0B i16, 0x0C i32, 0x0D f32, 0x0E f64
-    std::vector<std::size_t> dims;   ///< extents, outermost first
-    std::size_t data_offset = 0;     ///< 4 + 4 · rank
-};
-
-/// Bytes per element of an IDX type code, 0 for an unknown code.
-inline std::size_t idx_dtype_size(std::uint8_t dtype) noexcept {
-    switch (dtype) {
-        case 0x08: case 0x09: return 1;
-        case 0x0B: return 2;
-        case 0x0C: case 0x0D: return 4;
-        case 0x0E: return 8;
-        default: return 0;
-    }
-}
-
-/// Name of an IDX type code ("u8", "f32", ...; "unknown" otherwise).
-inline const char* idx_dtype_name(std::uint8_t dtype) noexcept {
-    switch (dtype) {
-        case 0x08: return "u8";
-        case 0x09: return "s8";
-        case 0x0B: return "i16";
-        case 0x0C: return "i32";
-        case 0x0D: return "f32";
-        case 0x0E: return "f64";
-        default: return "unknown";
-    }
-}
-
-/// Parses and validates an IDX header against the buffer: zero magic bytes, a known type, rank ≥ 1, the extents
-/// present, and exactly prod(dims) · sizeof(type) data bytes after them (checked without overflow).
-/// Throws: zoa::error(format) naming `name`, the expected and the found value.
-inline idx_header parse_idx_header(const std::uint8_t* data, std::size_t size, const std::string& name) {
-    require(size >= 4, error_code::format, name, ": IDX file too short for its magic number (", size, " bytes, need 4)");
-    require(data[0] == 0 && data[1] == 0, error_code::format, name, ": not an IDX file: magic starts with ",
-            unsigned{data[0]}, " ", unsigned{data[1]}, ", expected 0 0");
-    idx_header h;
-    h.dtype = data[2];
-    const std::size_t elem = idx_dtype_size(h.dtype);
-    require(elem != 0, error_code::format, name, ": unknown IDX element type ", unsigned{h.dtype},
-            " (expected 8, 9, 11, 12, 13 or 14)");
-    const std::size_t rank = data[3];
-    require(rank >= 1, error_code::format, name, ": IDX rank is 0");
-    h.data_offset = 4 + 4 * rank;
-    require(size >= h.data_offset, error_code::format, name, ": IDX header truncated: rank ", rank, " needs ",
-            h.data_offset, " header bytes, file has ", size);
-    // nonzero = the product of the non-zero extents: it must fit in ptrdiff_t (times the element size) even when
-    // another extent is 0, because tensor strides are products of extents (N = 0 with rows·cols ≥ 2^63 would
-    // overflow them).
-    std::size_t count = 1, nonzero = 1;
-    const auto limit = static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max());
-    for (std::size_t d = 0; d < rank; ++d) {
-        const std::uint8_t* p = data + 4 + 4 * d;
-        const std::size_t extent = (std::size_t{p[0]} << 24) | (std::size_t{p[1]} << 16) | (std::size_t{p[2]} << 8) | p[3];
-        h.dims.push_back(extent);
-        require(extent == 0 || nonzero <= limit / elem / extent, error_code::format, name,
-                ": IDX extents overflow the addressable size");
-        if (extent != 0) nonzero *= extent;
-        count *= extent;
-    }
-    const std::size_t expected = count * elem, actual = size - h.data_offset;
-    require(actual >= expected, error_code::format, name, ": IDX data truncated: extents need ", expected,
-            " data bytes, file has ", actual);
-    require(actual == expected, error_code::format, name, ": IDX file has ", actual - expected,
-            " trailing bytes after the ", expected, " data bytes its extents describe");
-    return h;
-}
-
-/// Images of an IDX file of type u8 and rank 3 [N, rows, cols] (the MNIST image layout).
-/// Throws: zoa::error(format) as parse_idx_header, or when the type is not u8, the rank not 3, or rows/cols are 0.
-inline xt::xtensor<std::uint8_t, 3> parse_idx_images(const std::vector<std::uint8_t>& bytes, const std::string& name) {
-    const idx_header h = parse_idx_header(bytes.data(), bytes.size(), name);
-    require(h.dtype == 0x08, error_code::format, name, ": IDX images must have element type u8 (8), got ",
-            idx_dtype_name(h.dtype), " (", unsigned{h.dtype}, ")");
-    require(h.dims.size() == 3, error_code::format, name, ": IDX images must have rank 3 [N, rows, cols], got rank ",
-            h.dims.size());
-    require(h.dims[1] > 0 && h.dims[2] > 0, error_code::format, name, ": IDX images have an empty extent (",
-            h.dims[1], "x", h.dims[2], ")");
-    xt::xtensor<std::uint8_t, 3> images(std::array<std::size_t, 3>{h.dims[0], h.dims[1], h.dims[2]});
-    std::copy(bytes.begin() + static_cast<std::ptrdiff_t>(h.data_offset), bytes.end(), images.data());
-    return images;
-}
-
-/// Labels of an IDX file of type u8 and rank 1 [N] (the MNIST label layout).
-/// Throws: zoa::error(format) as parse_idx_header, or when the type is not u8 or the rank not 1.
-inline std::vector<int> parse_idx_labels(const std::vector<std::uint8_t>& bytes, const std::string& name) {
-    const idx_header h = parse_idx_header(bytes.data(), bytes.size(), name);
-    require(h.dtype == 0x08, error_code::format, name, ": IDX labels must have element type u8 (8), got ",
-            idx_dtype_name(h.dtype), " (", unsigned{h.dtype}, ")");
-    require(h.dims.size() == 1, error_code::format, name, ": IDX labels must have rank 1 [N], got rank ",
-            h.dims.size());
-    return std::vector<int>(bytes.begin() + static_cast<std::ptrdiff_t>(h.data_offset), bytes.end());
-}
-
-/// Reads IDX images from a raw or gzip-compressed file. Throws: as read_file_maybe_gzip and parse_idx_images.
-inline xt::xtensor<std::uint8_t, 3> read_idx_images(const std::string& path) {
-    return parse_idx_images(read_file_maybe_gzip(path), path);
-}
-
-/// Reads IDX labels from a raw or gzip-compressed file. Throws: as read_file_maybe_gzip and parse_idx_labels.
-inline std::vector<int> read_idx_labels(const std::string& path) {
-    return parse_idx_labels(read_file_maybe_gzip(path), path);
-}
-
-/// A labelled set of 8-bit grayscale images held compactly (1 byte per pixel).
-struct idx_dataset {
-    xt::xtensor<std::uint8_t, 3> images;   ///< [N, rows, cols]
-    std::vector<int> labels;               ///< N labels, each in [0, class_names.size())
-    std::vector<std::string> class_names;  ///< class index → name
-
-    /// Number of images N.
-    std::size_t size() const noexcept { return labels.size(); }
-
-    /// Image i as a zoa::data::image [rows, cols, channels]: channels 1 keeps the gray value, 3 replicates it
-    /// into R, G and B. Pixel values are the file's bytes as floats in [0, 255].
-    /// Throws: zoa::error(argument) when i ≥ size() or channels is not 1 or 3.
-    image get(std::size_t i, std::size_t channels = 1) const {
-        require(i < size(), error_code::argument, "idx_dataset::get: index ", i, " out of range (size ", size(), ")");
-        const std::size_t rows = images.shape()[1], cols = images.shape()[2];
-        const image gray = image_from_u8(images.data() + i * rows * cols, rows, cols, 1);
-        return channels == 1 ? gray : to_channels(gray, channels);
-    }
-};
-
-/// Reads an images file and a labels file (raw or .gz) into a dataset and checks they agree: same N, and every
-/// label in [0, class_names.size()).
-/// Throws: zoa::error(io/format) from the readers; zoa::error(format) on a count mismatch or a label out of range.
-inline idx_dataset read_idx_dataset(const std::string& images_path, const std::string& labels_path,
-                                    std::vector<std::string> class_names) {
-    idx_dataset ds;
-    ds.images = read_idx_images(images_path);
-    ds.labels = read_idx_labels(labels_path);
-    ds.class_names = std::move(class_names);
-    require(ds.images.shape()[0] == ds.labels.size(), error_code::format, labels_path, ": ", ds.labels.size(),
-            " labels, but ", images_path, " has ", ds.images.shape()[0], " images");
-    for (std::size_t i = 0; i < ds.labels.size(); ++i)
-        require(static_cast<std::size_t>(ds.labels[i]) < ds.class_names.size(), error_code::format, labels_path,
-                ": label ", ds.labels[i], " of item ", i, " is not a class index in [0, ", ds.class_names.size(), ")");
-    return ds;
-}
-
-/// Fashion-MNIST splits (train: 60 000 images, test = "t10k": 10 000 images, 28×28, 10 classes).
-enum class fashion_mnist_split { train, test };
-
-/// The 10 Fashion-MNIST class names in label order (Xiao et al. 2017; torchvision.datasets.FashionMNIST.classes).
-inline const std::vector<std::string>& fashion_mnist_class_names() {
-    static const std::vector<std::string> names{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                                                "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
-    return names;
-}
-
-/// Where Debian's dataset-fashion-mnist package installs the files.
-inline constexpr const char* fashion_mnist_debian_dir = "/usr/share/datasets/fashion-mnist";
-
-/// The Fashion-MNIST directory: $ZOA_FASHION_MNIST_DIR when set and non-empty, else fashion_mnist_debian_dir.
-inline std::string fashion_mnist_dir() {
-    const char* env = std::getenv("ZOA_FASHION_MNIST_DIR");
-    return env != nullptr && *env != '\0' ? std::string(env) : std::string(fashion_mnist_debian_dir);
-}
-
-/// <dir>/{train,t10k}-images-idx3-ubyte.gz
-inline std::string fashion_mnist_images_path(fashion_mnist_split split, const std::string& dir = fashion_mnist_dir()) {
-    return (std::filesystem::path(dir) /
-            (split == fashion_mnist_split::train ? "train-images-idx3-ubyte.gz" : "t10k-images-idx3-ubyte.gz"))
-        .string();
-}
-
-/// <dir>/{train,t10k}-labels-idx1-ubyte.gz
-inline std::string fashion_mnist_labels_path(fashion_mnist_split split, const std::string& dir = fashion_mnist_dir()) {
-    return (std::filesystem::path(dir) /
-            (split == fashion_mnist_split::train ? "train-labels-idx1-ubyte.gz" : "t10k-labels-idx1-ubyte.gz"))
-        .string();
-}
-
-/// True when both files of the split exist in `dir`.
-inline bool fashion_mnist_available(fashion_mnist_split split, const std::string& dir = fashion_mnist_dir()) {
-    std::error_code ec;
-    return std::filesystem::is_regular_file(fashion_mnist_images_path(split, dir), ec) &&
-           std::filesystem::is_regular_file(fashion_mnist_labels_path(split, dir), ec);
-}
-
-/// Loads a Fashion-MNIST split: images [N, 28, 28] u8, labels in [0, 10), the class names.
-/// Throws: zoa::error(io) with an installation hint when the files are absent; the readers' errors otherwise;
-/// zoa::error(format) when the images are not 28×28.
-inline idx_dataset load_fashion_mnist(fashion_mnist_split split, const std::string& dir = fashion_mnist_dir()) {
-    require(fashion_mnist_available(split, dir), error_code::io, "Fashion-MNIST not found: ",
-            fashion_mnist_images_path(split, dir), " or ", fashion_mnist_labels_path(split, dir),
-            " is missing (install the Debian package dataset-fashion-mnist, or set ZOA_FASHION_MNIST_DIR)");
-    idx_dataset ds = read_idx_dataset(fashion_mnist_images_path(split, dir), fashion_mnist_labels_path(split, dir),
-                                      fashion_mnist_class_names());
-    require(ds.images.shape()[1] == 28 && ds.images.shape()[2] == 28, error_code::format,
-            fashion_mnist_images_path(split, dir), ": Fashion-MNIST images must be 28x28, got ", ds.images.shape()[1],
-            "x", ds.images.shape()[2]);
-    return ds;
-}
-
-}  // namespace zoa::data
-// ---- end zoa/data/idx.hpp
-// #include "zoa/data/image.hpp"
-// #include "zoa/data/inflate.hpp"
 
 // #include "zoa/adapt/baselines.hpp"
 // ---- begin zoa/adapt/baselines.hpp
@@ -15348,15 +16770,32 @@ struct adamw_first_step {
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 // #include "zoa/adapt/knowledge_bank.hpp"
 // #include "zoa/adapt/model_hooks.hpp"
 // #include "zoa/core/error.hpp"
+// #include "zoa/core/policy.hpp"
+// #include "zoa/quant/bit_width.hpp"
 
 namespace zoa::adapt {
 
-/// ZOA's knobs. Defaults are main.py's argparse defaults; use zoa_options::paper(family, bits) for the released
-/// scripts' per-setting values.
+namespace detail {
+template <class M, class = void>
+struct has_model_traits : std::false_type {};
+template <class M>
+struct has_model_traits<M, std::void_t<typename M::policy_type, decltype(&M::family)>>
+    : std::bool_constant<std::is_convertible_v<decltype(&M::family), const model_family*> &&
+                         ::zoa::is_policy_v<typename M::policy_type>> {};
+}  // namespace detail
+
+/// True when Model declares what zoa_options::paper<Model>() reads: `using policy_type = zoa::policy<...>;` (its
+/// bit-width) and `static constexpr zoa::adapt::model_family family` (models::vit and models::resnet do).
+template <class Model>
+inline constexpr bool has_model_traits_v = detail::has_model_traits<Model>::value;
+
+/// ZOA's knobs. Defaults are main.py's argparse defaults; use zoa_options::paper<Model>() (or paper(family, bits)) for
+/// the released scripts' per-setting values.
 struct zoa_options {
     float lr = 0.005f;                 ///< SGD learning rate for ε (--lr)
     float momentum = 0.0f;             ///< SGD momentum (--spsa_momentum)
@@ -15399,6 +16838,22 @@ struct zoa_options {
             o.domain_t = 0.2f;
         }
         return o;
+    }
+
+    /// paper(family, bits) for a model type: the family is Model::family and the bits are those of
+    /// Model::policy_type's bit-width (the smaller of weight and activation bits; zoa::fp32 = 32), so the options
+    /// cannot disagree with the model: zoa_options::paper<models::vit<zoa::ptq4vit<zoa::w6a6>>>() ==
+    /// paper(model_family::vit, 6).
+    template <class Model>
+    static zoa_options paper() {
+        static_assert(has_model_traits_v<Model>,
+                      "zoa: zoa_options::paper<Model>(): Model must declare `using policy_type = zoa::policy<...>;` "
+                      "and `static constexpr zoa::adapt::model_family family` (or call paper(family, bits))");
+        using B = policy_get_t<typename Model::policy_type, axis::bit_width>;
+        constexpr int bits = !B::quantized                             ? 32
+                             : B::weight_bits < B::activation_bits ? B::weight_bits
+                                                                     : B::activation_bits;
+        return paper(Model::family, bits);
     }
 
     /// Throws: zoa::error(argument) naming the first invalid field.
@@ -15590,6 +17045,14 @@ public:
         bank_ = norm_bank(layout_, bank_policy::capacity, opt_.alpha_scale, opt_.weight_margin, opt_.alpha_clip,
                           opt_.fixes, initial_alpha());
         reset();
+    }
+
+    /// Refused at compile time: the adapter keeps a pointer to the model, which a temporary would leave dangling.
+    /// Keep the model in a variable that outlives the adapter.
+    zoa_adapter(const Model&&, zoa_options, source_statistics) : model_(nullptr) {
+        static_assert(zoa::detail::dependent_false<Model>,
+                      "zoa: zoa_adapter keeps a pointer to the model: construct it from a model variable that outlives "
+                      "the adapter, not from a temporary");
     }
 
     /// Predicts the batch (logits B × C) and adapts. The returned reference stays valid until the next call.
@@ -15811,6 +17274,7 @@ private:
 
 }  // namespace zoa::adapt
 // ---- end zoa/adapt/zoa_adapter.hpp
+// #include "zoa/core/policy.hpp"
 
 namespace zoa::adapt {
 
@@ -15820,6 +17284,13 @@ class no_adapt {
 public:
     /// Keeps a pointer to model. Requires: model outlives the adapter.
     explicit no_adapt(const Model& model) : model_(&model) {}
+    /// Refused at compile time: the adapter keeps a pointer to the model, which a temporary would leave dangling.
+    /// Keep the model in a variable that outlives the adapter.
+    explicit no_adapt(const Model&&) : model_(nullptr) {
+        static_assert(zoa::detail::dependent_false<Model>,
+                      "zoa: no_adapt keeps a pointer to the model: construct it from a model variable that outlives "
+                      "the adapter, not from a temporary");
+    }
     /// One forward pass → logits B × C (valid until the next call). Nothing is adapted.
     /// Throws: whatever the model's forward_adapt throws (zoa::error(shape) for a wrong input shape).
     template <class Batch>
@@ -15853,6 +17324,13 @@ class bn_adapt : public no_adapt<Model> {
 public:
     /// Keeps a pointer to model. Requires: model outlives the adapter.
     explicit bn_adapt(const Model& model) : no_adapt<Model>(model) { this->batch_statistics_ = true; }
+    /// Refused at compile time: the adapter keeps a pointer to the model, which a temporary would leave dangling.
+    /// Keep the model in a variable that outlives the adapter.
+    explicit bn_adapt(const Model&& model) : no_adapt<Model>(model) {
+        static_assert(zoa::detail::dependent_false<Model>,
+                      "zoa: bn_adapt keeps a pointer to the model: construct it from a model variable that outlives "
+                      "the adapter, not from a temporary");
+    }
 };
 
 /// T3A on a model with classify() and classifier_weight(): features from the forward (BatchNorm on batch
@@ -15865,6 +17343,13 @@ public:
     /// Throws: zoa::error(argument) when filter_k == 0, zoa::error(shape) when the classifier weight is not
     /// classes × last-group dim.
     t3a_adapter(const Model& model, t3a_options opt = {}) : model_(&model), opt_(opt) { reset(); }
+    /// Refused at compile time: the adapter keeps a pointer to the model, which a temporary would leave dangling.
+    /// Keep the model in a variable that outlives the adapter.
+    t3a_adapter(const Model&&, t3a_options = {}) : model_(nullptr) {
+        static_assert(zoa::detail::dependent_false<Model>,
+                      "zoa: t3a_adapter keeps a pointer to the model: construct it from a model variable that outlives "
+                      "the adapter, not from a temporary");
+    }
 
     /// One forward (BatchNorm on batch statistics), then t3a::adapt_and_predict on the last feature group: logits B × C
     /// from the support classifier (valid until the next call).
@@ -16640,6 +18125,7 @@ private:
 // #include "zoa/adapt/objective.hpp"
 // #include "zoa/adapt/zoa_adapter.hpp"
 // #include "zoa/core/error.hpp"
+// #include "zoa/core/policy.hpp"
 // #include "zoa/core/rng.hpp"
 
 namespace zoa::adapt {
@@ -16688,6 +18174,14 @@ public:
         require(opt_.popsize >= 2, error_code::argument, "foa_adapter: popsize must be >= 2, got ", opt_.popsize);
         reset();
     }
+    /// Refused at compile time: the adapter keeps a pointer to the model, which a temporary would leave dangling.
+    /// Keep the model in a variable that outlives the adapter.
+    foa_adapter(const Model&&, foa_options, source_statistics) : model_(nullptr) {
+        static_assert(zoa::detail::dependent_false<Model>,
+                      "zoa: foa_adapter keeps a pointer to the model: construct it from a model variable that outlives "
+                      "the adapter, not from a temporary");
+    }
+
 
     /// Predicts the batch (the best candidate's logits B × C, valid until the next call) and runs one CMA-ES
     /// generation: popsize + 1 forward passes.
@@ -16804,6 +18298,143 @@ private:
 
 }  // namespace zoa::adapt
 // ---- end zoa/adapt/foa_adapter.hpp
+// #include "zoa/adapt/hook_helpers.hpp"
+// ---- begin zoa/adapt/hook_helpers.hpp
+// zoa — helpers for writing a model's adaptation hooks (model_hooks.hpp): the requested norm parameters per layer,
+// feature packing, logits with and without the activation shift, embedding statistics
+
+#include <cstddef>
+#include <cstring>
+#include <initializer_list>
+#include <vector>
+
+#include <xtensor/xtensor.hpp>
+
+// #include "zoa/adapt/model_hooks.hpp"
+// #include "zoa/core/error.hpp"
+// #include "zoa/core/execution.hpp"
+// #include "zoa/kernels/statistics.hpp"
+
+namespace zoa::adapt {
+
+/// The affine parameters a forward_request asks for, per adapted norm layer: in the flat layout
+/// [w_0 (c_0), b_0 (c_0), w_1 (c_1), b_1 (c_1), ...] layer i's weight starts at Σ_{j<i} 2·c_j and its bias c_i later.
+/// weight(i) / bias(i) are null when the request carries no parameters (nn::layer_norm / nn::batch_norm then use their
+/// own), so one forward serves both cases:
+///     const zoa::adapt::norm_view theta(req, {256, 256});        // the widths of layout().norms, in order
+///     ln1.forward(x, rows, y, ctx, theta.weight(0), theta.bias(0));
+class norm_view {
+public:
+    /// channels: the widths of the adapted layers in layout().norms order.
+    norm_view(const forward_request& req, std::initializer_list<std::size_t> channels)
+        : p_(req.norm_params), offset_(channels.size() + 1, 0), width_(channels) {
+        std::size_t i = 0;
+        for (std::size_t c : channels) offset_[i + 1] = offset_[i] + 2 * c, ++i;
+    }
+    /// Layer i's requested weight γ (channels_i floats) or null. Throws: zoa::error(argument) for i out of range.
+    const float* weight(std::size_t i) const { return p_ ? p_ + at(i) : nullptr; }
+    /// Layer i's requested bias β (channels_i floats) or null. Throws: zoa::error(argument) for i out of range.
+    const float* bias(std::size_t i) const { return p_ ? p_ + at(i) + width_[i] : nullptr; }
+
+private:
+    std::size_t at(std::size_t i) const {
+        require(i < width_.size(), error_code::argument, "norm_view: layer ", i, " of ", width_.size());
+        return offset_[i];
+    }
+    const float* p_;
+    std::vector<std::size_t> offset_, width_;
+};
+
+/// One feature group of write_features: `width` floats per sample, sample b's at data + b·stride (stride 0 = width,
+/// i.e. rows packed one after the other; a ViT's class token is every T·D floats: stride T·D).
+struct feature_group {
+    const float* data = nullptr;  ///< sample 0's features
+    std::size_t width = 0;        ///< floats per sample
+    std::size_t stride = 0;       ///< floats between samples (0 = width)
+};
+
+/// out.features [batch × Σ width] = the groups side by side, in the order of layout().feature_groups.
+/// Throws: zoa::error(argument) for a group without data.
+inline void write_features(forward_result& out, std::size_t batch, std::initializer_list<feature_group> groups) {
+    std::size_t total = 0;
+    for (const feature_group& g : groups) {
+        require(g.data != nullptr || batch == 0, error_code::argument, "write_features: a feature group has no data");
+        total += g.width;
+    }
+    if (out.features.dimension() != 2 || out.features.shape(0) != batch || out.features.shape(1) != total)
+        out.features = xt::xtensor<float, 2>::from_shape({batch, total});
+    float* f = out.features.data();
+    for (std::size_t b = 0; b < batch; ++b)
+        for (const feature_group& g : groups) {
+            std::memcpy(f, g.data + b * (g.stride ? g.stride : g.width), g.width * sizeof(float));
+            f += g.width;
+        }
+}
+
+/// out.logits = head(last) and, when req.shift is set, out.shifted_logits = head(last + shift) (the activation shift
+/// added to every sample's classifier input; empty otherwise). last: batch × dim floats, contiguous; head is any
+/// callable head(const float* x, std::size_t rows, float* logits) writing rows × classes floats, e.g.
+///     [&](const float* x, std::size_t rows, float* y) { head_.forward(x, rows, y, ctx); }
+template <class Head>
+void write_logits(forward_result& out, const forward_request& req, const float* last, std::size_t batch,
+                  std::size_t dim, std::size_t classes, Head&& head) {
+    out.logits = xt::xtensor<float, 2>::from_shape({batch, classes});
+    head(last, batch, out.logits.data());
+    if (!req.shift) {
+        out.shifted_logits = xt::xtensor<float, 2>();
+        return;
+    }
+    std::vector<float> shifted(last, last + batch * dim);
+    for (std::size_t b = 0; b < batch; ++b)
+        for (std::size_t d = 0; d < dim; ++d) shifted[b * dim + d] += req.shift[d];
+    out.shifted_logits = xt::xtensor<float, 2>::from_shape({batch, classes});
+    head(shifted.data(), batch, out.shifted_logits.data());
+}
+
+/// When req.embedding_stats: out.embed_mean / embed_var = the per-dim mean and unbiased variance of the embedding e
+/// [rows × dim] over its rows (kernels::feature_mean_var: mean_d = (1/n) Σ e[r,d], var_d = 1/(n−1) Σ (e[r,d] −
+/// mean_d)²; one row: mean = the row, var = 0); otherwise both are cleared. For token embeddings pass
+/// rows = batch·tokens.
+inline void write_embedding_stats(forward_result& out, const forward_request& req, const float* e, std::size_t rows,
+                                  std::size_t dim, execution_context& ctx) {
+    if (!req.embedding_stats) {
+        out.embed_mean.clear();
+        out.embed_var.clear();
+        return;
+    }
+    out.embed_mean.resize(dim);
+    out.embed_var.resize(dim);
+    if (rows >= 2) {
+        kernels::feature_mean_var(e, rows, dim, out.embed_mean.data(), out.embed_var.data(), ctx);
+    } else {
+        require(rows == 1 && e != nullptr, error_code::argument, "write_embedding_stats: no embedding rows");
+        out.embed_mean.assign(e, e + dim);
+        out.embed_var.assign(dim, 0.0f);
+    }
+}
+
+/// As write_embedding_stats for an NCHW activation x [batch × channels × hw]: per-channel mean and unbiased variance
+/// over (N, H, W) (kernels::channel_mean_var; a single value per channel gives var 0).
+inline void write_channel_stats(forward_result& out, const forward_request& req, const float* x, std::size_t batch,
+                                std::size_t channels, std::size_t hw, execution_context& ctx) {
+    if (!req.embedding_stats) {
+        out.embed_mean.clear();
+        out.embed_var.clear();
+        return;
+    }
+    out.embed_mean.resize(channels);
+    out.embed_var.resize(channels);
+    if (batch * hw >= 2) {
+        kernels::channel_mean_var(x, batch, channels, hw, out.embed_mean.data(), out.embed_var.data(), ctx);
+    } else {
+        require(batch * hw == 1 && x != nullptr, error_code::argument, "write_channel_stats: empty activation");
+        out.embed_mean.assign(x, x + channels);
+        out.embed_var.assign(channels, 0.0f);
+    }
+}
+
+}  // namespace zoa::adapt
+// ---- end zoa/adapt/hook_helpers.hpp
 // #include "zoa/adapt/knowledge_bank.hpp"
 // #include "zoa/adapt/model_hooks.hpp"
 // #include "zoa/adapt/objective.hpp"

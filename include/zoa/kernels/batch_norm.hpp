@@ -9,7 +9,7 @@
 #include <type_traits>
 #include <vector>
 
-#include <xsimd/xsimd.hpp>
+#include "zoa/core/xsimd.hpp"
 
 #include "zoa/core/arch.hpp"
 #include "zoa/core/execution.hpp"

@@ -44,6 +44,9 @@ namespace zoa::models {
 ///                                    at every tensor feeding a conv/linear (resnet_sites), conv1 and fc and their
 ///                                    inputs at 8 bits, BatchNorm kept separate (never folded). Runs on the integer
 ///                                    kernels, or as the reference's float fake-quant (set_simulated(true)).
+///   resnet<zoa::policy<B, quant::weight_scheme<quant::asymmetric, quant::per_tensor>,
+///                      quant::activation_scheme<quant::asymmetric>>>   the same with one weight (scale, zero point)
+///                                    per conv/fc instead of per channel.
 /// Quantized models come from calibrate(fp32 model, images) or from a file written by save().
 /// Adaptation hooks: layout(), forward_adapt(), classify(), classifier_weight() (zoa/adapt/model_hooks.hpp).
 /// Thread safety: const members may be called from several threads; forwards on one model run one at a time.
@@ -55,15 +58,23 @@ public:
     /// True for an integer (MQBench) model, false for fp32.
     static constexpr bool quantized = qc::quantized;
     static_assert(!quantized || (qc::weight_scheme == quant::scheme::asymmetric &&
-                                 qc::weight_granularity == quant::granularity::per_channel &&
+                                 (qc::weight_granularity == quant::granularity::per_channel ||
+                                  qc::weight_granularity == quant::granularity::per_tensor) &&
                                  qc::activation_scheme == quant::scheme::asymmetric &&
                                  qc::activation_granularity == quant::granularity::per_tensor),
-                  "zoa: resnet<Policy>: quantized ResNets use MQBench's academic scheme (asymmetric per-channel "
-                  "weights, asymmetric per-tensor activations): use zoa::mqbench<zoa::w8a8> (or w6a6, w4a4)");
+                  "zoa: resnet<Policy>: quantized ResNets use MQBench's academic scheme (asymmetric weights per "
+                  "channel or per tensor, asymmetric per-tensor activations): use zoa::mqbench<zoa::w8a8> (or w6a6, "
+                  "w4a4)");
+    /// True when the weights have one (scale, zero point) per output channel (MQBench, the default), false for one
+    /// per conv/fc (policy weight_scheme<asymmetric, per_tensor>).
+    static constexpr bool per_channel_weights = qc::weight_granularity == quant::granularity::per_channel;
     /// Bit-widths (32 for fp32) and the policy the model was instantiated with.
     static constexpr int weight_bits = quantized ? qc::weight_bits : 32;
     static constexpr int activation_bits = quantized ? qc::activation_bits : 32;
     using policy = Policy;
+    using policy_type = Policy;  ///< as every zoa model (zoa_options::paper<resnet<P>>() reads it)
+    /// The adaptation family (ZOA's BatchNorm/ResNet loss form and options).
+    static constexpr adapt::model_family family = adapt::model_family::resnet;
     using batch_type = xt::xtensor<float, 4>;  ///< NCHW images, already normalized
     /// Code ranges (conv1 and fc are forced to 8 bits, MQBench academic), the conv layer types and the activation code
     /// type.
@@ -181,7 +192,7 @@ public:
         for (std::size_t s = 0; s < 4; ++s) l.feature_groups.push_back(config_.stage_channels(s));
         l.num_classes = config_.num_classes;
         l.reference_scalar_shift = true;
-        l.family = adapt::model_family::resnet;
+        l.family = family;
         l.prompt_unit = prompt_unit();
         l.prompt_init_scale = static_cast<float>(std::sqrt(2.0 / (1.0 + 0.01 * 0.01)) /
                                                  std::sqrt(static_cast<double>(config_.in_chans * 49)));

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "zoa/io/safetensors_writer.hpp"
+#include "zoa/models/precision.hpp"
 #include "zoa/models/resnet.hpp"
 
 namespace zoa::models {
@@ -262,13 +263,22 @@ resnet<Policy> resnet<Policy>::from_file(const io::safetensors_file& f, const re
     for (const auto& mod : modules) coded += t.codes.count(mod.name + ".weight");
     require(coded == 0 || coded == modules.size(), error_code::format, f.path(), ": ", coded, " of ",
             modules.size(), " conv/fc weights are U8 codes, the others floats (a file is fp32 or calibrated)");
+    // precision check first: "file is W6A6, model type is W8A8" (layer1.0.conv1 carries the policy's widths; conv1
+    // and fc are 8-bit in every MQBench model)
+    int wb = 32, ab = 32;
+    const std::string file = coded ? file_precision(f, "layer1.0.conv1", &wb, &ab) : "fp32";
+    const std::string type = precision_name(weight_bits, activation_bits);
     if constexpr (quantized) {
-        require(coded > 0, error_code::policy, f.path(),
-                ": holds an fp32 model; load it as resnet<zoa::policy<zoa::fp32>> and calibrate()");
+        require(coded > 0, error_code::policy, f.path(), ": file is fp32, model type is ", type,
+                ": load it as zoa::models::resnet<zoa::policy<zoa::fp32>> and calibrate() it");
+        require(wb == 0 || (wb == weight_bits && ab == activation_bits), error_code::policy, f.path(), ": file is ",
+                file, ", model type is ", type, ": load it as zoa::models::resnet<zoa::mqbench<",
+                bits_option_name(wb, ab), ">>");
         m.build_quantized(f, t, modules);
     } else {
-        require(coded == 0, error_code::policy, f.path(),
-                ": holds a calibrated (quantized) model; load it as resnet<zoa::mqbench<...>>");
+        require(coded == 0, error_code::policy, f.path(), ": file is ", file,
+                ", model type is fp32: load it as zoa::models::resnet<zoa::mqbench<",
+                wb ? bits_option_name(wb, ab) : std::string("..."), ">>");
         m.build_fp32(t, modules);
     }
     for (const auto& [k, v] : f.metadata())
@@ -315,8 +325,9 @@ resnet<Policy> resnet<Policy>::calibrate(const resnet<FP>& fp, const batch_type&
     for (std::size_t i = 0; i < modules.size(); ++i) {
         w[i] = fp.conv_weight(i);
         const bool eight = modules[i].name == "conv1" || modules[i].name == "fc";
-        fast_mse_observer o(eight ? 8 : weight_bits, quant::granularity::per_channel,
-                            modules[i].geometry.out_channels);
+        fast_mse_observer o(eight ? 8 : weight_bits,
+                            per_channel_weights ? quant::granularity::per_channel : quant::granularity::per_tensor,
+                            per_channel_weights ? modules[i].geometry.out_channels : 1);
         o.observe(w[i].data(), w[i].size(), *fp.ctx_);
         wp[i] = o.params();
     }
@@ -350,6 +361,12 @@ void resnet<Policy>::build_quantized(const io::safetensors_file& f, const resnet
             const bool eight = m.name == "conv1" || m.name == "fc";
             const int wb = it->second.weight().bits, ab = it->second.input().bits;
             const int want_w = eight ? 8 : weight_bits, want_a = eight ? 8 : activation_bits;
+            const bool file_per_channel = it->second.weight().gran == quant::granularity::per_channel;
+            require(file_per_channel == per_channel_weights, error_code::policy, f.path(), ": file has ",
+                    file_per_channel ? "per-channel" : "per-tensor", " weights (module '", m.name,
+                    "'), model type has ", per_channel_weights ? "per-channel" : "per-tensor",
+                    ": choose the weight_quantizer option zoa::quant::weight_scheme<zoa::quant::asymmetric, "
+                    "zoa::quant::", file_per_channel ? "per_channel" : "per_tensor", ">");
             require(wb == want_w && ab == want_a, error_code::policy, f.path(), ": module '", m.name,
                     "' was calibrated with ", wb, "-bit weights and ", ab, "-bit inputs, this resnet<W", weight_bits,
                     "A", activation_bits, "> expects ", want_w, "/", want_a, " (see metadata zoa.quant)");
