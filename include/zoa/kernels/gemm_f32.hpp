@@ -7,7 +7,7 @@
 #include <cstring>
 #include <type_traits>
 
-#include <xsimd/xsimd.hpp>
+#include "zoa/core/xsimd.hpp"
 
 #include "zoa/core/aligned_buffer.hpp"
 #include "zoa/core/arch.hpp"

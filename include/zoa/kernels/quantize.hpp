@@ -9,9 +9,11 @@
 #include <limits>
 #include <type_traits>
 
-#include <xsimd/xsimd.hpp>
-#if XSIMD_WITH_SSE2
+#include "zoa/core/xsimd.hpp"
+#if XSIMD_WITH_AVX
 #include <immintrin.h>
+#elif XSIMD_WITH_SSE2
+#include <emmintrin.h>  // SSE2 only: <immintrin.h> would declare every AVX-512 intrinsic (+90 MB per TU)
 #endif
 #if XSIMD_WITH_NEON64
 #include <arm_neon.h>

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include <xsimd/xsimd.hpp>
+#include "zoa/core/xsimd.hpp"
 
 #include "zoa/core/aligned_buffer.hpp"
 #include "zoa/core/error.hpp"
