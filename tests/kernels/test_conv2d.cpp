@@ -209,6 +209,9 @@ TEST_CASE_TEMPLATE("conv2d_q8_nhwc with the fused epilogue (BatchNorm, residual,
         fused_geometries<R, R, zk::q8_default_arch>(54);
         zk::allow_amx(true);
     }
+    // AArch64: the level's kernel above (SMMLA / SDOT / ARMv8.0); the lower levels' kernels compiled in as well
+    if constexpr (zk::neon_level_compiled >= 1) fused_geometries<R, R, zoa::default_arch>(55);  // SMULL/SMLAL/MUL
+    if constexpr (zk::neon_level_compiled == 2) fused_geometries<R, R, zk::with_dotprod<zoa::default_arch>>(56);
 }
 
 TEST_CASE("out_fused rejects non-finite BatchNorm constants and bad code ranges, naming them") {

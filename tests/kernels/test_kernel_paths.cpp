@@ -54,7 +54,8 @@ TEST_CASE("the quantized layers' GEMMs and convolutions run this build's SIMD ke
     check_layer<zoa::nn::qlinear<zoa::w4a4>::packed_type>("ViT W4A4 linear");
     check_layer<zk::packed_q8<zq::signed_range<8>, zq::signed_range<8>>>("ViT W8A8 attention");
     check_layer<zk::packed_q8<zq::signed_range<6>, zq::signed_range<6>>>("ViT W6A6 attention");
-    // ResNet (MQBench): unsigned asymmetric codes with per-channel weight zero points; conv1 and fc at 8 bits
+    // ResNet (MQBench): unsigned asymmetric codes with per-channel weight zero points; conv1 and fc at 8 bits. The
+    // NCHW conv2d_q8 and the NHWC integer path's conv2d_q8_nhwc (fused epilogues) both run gemm_q8 on this packed type.
     using u8 = zq::unsigned_range<8>;
     using u6 = zq::unsigned_range<6>;
     using u4 = zq::unsigned_range<4>;

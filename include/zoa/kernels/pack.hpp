@@ -11,6 +11,7 @@
 #include "zoa/core/aligned_buffer.hpp"
 #include "zoa/core/error.hpp"
 #include "zoa/kernels/operand_range.hpp"
+#include "zoa/kernels/arm/pack_q8_neon.hpp"
 #include "zoa/kernels/x86/pack_q8_avx2.hpp"
 
 namespace zoa::kernels {
@@ -149,38 +150,75 @@ private:
         }
     }
 
-    /// SIMD packing of k-contiguous (stride_k == 1) or n-contiguous (stride_n == 1) sources; false when not
-    /// applicable or when a code is outside WRange (the caller then repacks element by element and throws).
+    /// SIMD packing of k-contiguous (stride_k == 1) or n-contiguous (stride_n == 1) sources (AVX2 on x86, NEON on
+    /// AArch64); false when not applicable or when a code is outside WRange (the caller then repacks element by
+    /// element and throws).
     bool pack_fast(const w_storage* w, std::ptrdiff_t stride_n, std::ptrdiff_t stride_k) {
 #if defined(__AVX2__)
-        if constexpr (plan::k_group != 4) return false;
-        x86::code_bounds<w_storage> b;
+        if constexpr (plan::k_group == 4) {
+            using bounds = x86::code_bounds<w_storage>;
+            return pack_fast_with<bounds>(
+                w, stride_n, stride_k,
+                [&](const w_storage* col, std::size_t kfull, std::size_t j, bounds& b) {
+                    std::uint8_t* panel = data_.data() + (j / nr) * kp_ * nr * (plan::bytes ? 1 : 2);
+                    if constexpr (plan::bytes)
+                        col_sums_[j] = static_cast<std::int32_t>(x86::bytes_column(
+                            col, kfull, plan::w_offset, reinterpret_cast<std::int8_t*>(panel) + (j % nr) * 4, b));
+                    else
+                        x86::s16_column(col, kfull, zw_[j] + plan::w_offset,
+                                        reinterpret_cast<std::int16_t*>(panel) + (j % nr) * 2, b);
+                },
+                [&](const w_storage* src, std::size_t kfull, std::size_t p, bounds& b) {
+                    if constexpr (plan::bytes) {
+                        x86::bytes_panel(src, stride_k, kfull, plan::w_offset,
+                                         reinterpret_cast<std::int8_t*>(data_.data()) + p * kp_ * nr,
+                                         col_sums_.data() + p * nr, b);
+                    } else {
+                        std::int32_t z[nr];
+                        for (std::size_t c = 0; c < nr; ++c) z[c] = zw_[p * nr + c] + plan::w_offset;
+                        x86::s16_panel(src, stride_k, kfull, z,
+                                       reinterpret_cast<std::int16_t*>(data_.data()) + p * kp_ * nr, b);
+                    }
+                });
+        }
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+        if constexpr (plan::neon_level >= 0) {
+            using bounds = arm::code_bounds<w_storage>;
+            constexpr int g = plan::k_group;
+            return pack_fast_with<bounds>(
+                w, stride_n, stride_k,
+                [&](const w_storage* col, std::size_t kfull, std::size_t j, bounds& b) {
+                    std::int8_t* panel = reinterpret_cast<std::int8_t*>(data_.data()) + (j / nr) * kp_ * nr;
+                    col_sums_[j] = static_cast<std::int32_t>(
+                        arm::bytes_column<g>(col, kfull, plan::w_offset, panel + (j % nr) * g, b));
+                },
+                [&](const w_storage* src, std::size_t kfull, std::size_t p, bounds& b) {
+                    arm::bytes_panel<g>(src, stride_k, kfull, plan::w_offset,
+                                        reinterpret_cast<std::int8_t*>(data_.data()) + p * kp_ * nr,
+                                        col_sums_.data() + p * nr, b);
+                });
+        }
+#endif
+        (void)w, (void)stride_n, (void)stride_k;
+        return false;
+    }
+
+    /// The loops of pack_fast around an ISA's column and panel packers: k-contiguous columns take column(src, kfull,
+    /// j, bounds) for the first kfull = K rounded down to 16 codes, n-contiguous full panels take panel(src, kfull, p,
+    /// bounds) for kfull = K rounded down to a k group; pack_scalar does the rest. Checks the codes' range at the end.
+    template <class Bounds, class Column, class Panel>
+    bool pack_fast_with(const w_storage* w, std::ptrdiff_t stride_n, std::ptrdiff_t stride_k, Column&& column,
+                        Panel&& panel) {
+        Bounds b;
         int mn = plan::w_min, mx = plan::w_max;  // bounds of the codes packed by the scalar remainders
         if (stride_k == 1) {
             const std::size_t kfull = k_ / 16 * 16;
-            for (std::size_t j = 0; j < n_; ++j) {
-                const w_storage* col = w + static_cast<std::ptrdiff_t>(j) * stride_n;
-                const std::size_t p = j / nr, c = j % nr;
-                if constexpr (plan::bytes)
-                    col_sums_[j] = static_cast<std::int32_t>(x86::bytes_column(
-                        col, kfull, plan::w_offset, reinterpret_cast<std::int8_t*>(data_.data()) + p * kp_ * nr + c * 4, b));
-                else
-                    x86::s16_column(col, kfull, zw_[j] + plan::w_offset,
-                                    reinterpret_cast<std::int16_t*>(data_.data()) + p * kp_ * nr + c * 2, b);
-            }
+            for (std::size_t j = 0; j < n_; ++j) column(w + static_cast<std::ptrdiff_t>(j) * stride_n, kfull, j, b);
             pack_scalar(w, 0, n_, kfull, k_, stride_n, 1, false, mn, mx);
         } else if (stride_n == 1) {
-            const std::size_t full = n_ / nr, kfull = plan::bytes ? k_ / 4 * 4 : k_ / 2 * 2;
-            for (std::size_t p = 0; p < full; ++p) {
-                if constexpr (plan::bytes)
-                    x86::bytes_panel(w + p * nr, stride_k, kfull, plan::w_offset,
-                                     reinterpret_cast<std::int8_t*>(data_.data()) + p * kp_ * nr, col_sums_.data() + p * nr, b);
-                else {
-                    std::int32_t z[nr];
-                    for (std::size_t c = 0; c < nr; ++c) z[c] = zw_[p * nr + c] + plan::w_offset;
-                    x86::s16_panel(w + p * nr, stride_k, kfull, z, reinterpret_cast<std::int16_t*>(data_.data()) + p * kp_ * nr, b);
-                }
-            }
+            constexpr std::size_t group = plan::bytes ? static_cast<std::size_t>(plan::k_group) : 2;
+            const std::size_t full = n_ / nr, kfull = k_ / group * group;
+            for (std::size_t p = 0; p < full; ++p) panel(w + p * nr, kfull, p, b);
             pack_scalar(w, 0, full * nr, kfull, k_, 1, stride_k, false, mn, mx);
             pack_scalar(w, full * nr, n_, 0, k_, 1, stride_k, false, mn, mx);
         } else {
@@ -194,10 +232,6 @@ private:
             }
         }
         return true;
-#else
-        (void)w, (void)stride_n, (void)stride_k;
-        return false;
-#endif
     }
 
     aligned_buffer<std::uint8_t> data_;

@@ -296,8 +296,8 @@ inline void correct(tile_4x16& t, const std::int32_t* col, const std::int32_t* z
 /// to even like nearbyint). Row-major full tiles: vector stores; column-major tiles whose 4 rows are adjacent
 /// (conv2d's NCHW output) are transposed in registers and stored as 4-element runs; anything else: scalar scatter.
 template <class Stage>
-inline void store_tile(const Stage& s, const zoa::kernels::detail::prepared_columns& p, const tile_4x16& t,
-                       std::size_t m0, std::size_t n0, std::size_t rows, std::size_t cols) noexcept {
+inline void store_tile_linear(const Stage& s, const zoa::kernels::detail::prepared_columns& p, const tile_4x16& t,
+                              std::size_t m0, std::size_t n0, std::size_t rows, std::size_t cols) noexcept {
     using T = std::remove_pointer_t<decltype(s.c)>;
     // 1. the stage formula on all 64 lanes, as int32 (i32/requant codes) or float bit patterns (dequant)
     int32x4_t v[4][4];
@@ -384,6 +384,29 @@ inline void store_tile(const Stage& s, const zoa::kernels::detail::prepared_colu
             else dst = static_cast<T>(tmp[r][c]);
         }
     }
+}
+
+/// out_fused (conv -> BatchNorm -> [+ residual] -> [ReLU] -> quantizer): the accumulators leave the NEON registers and
+/// every valid element goes through detail::store_scalar, the reference twin's own float chain (its rounding points
+/// and std::fma), so the codes are those of the portable path bit for bit. The integer products stay on the NEON
+/// kernels; only the per-element epilogue is scalar.
+template <class T, class R>
+inline void store_tile_fused(const out_fused<T, R>& s, const zoa::kernels::detail::prepared_columns& p,
+                             const tile_4x16& t, std::size_t m0, std::size_t n0, std::size_t rows,
+                             std::size_t cols) noexcept {
+    alignas(16) std::int32_t acc[4][16];
+    for (int r = 0; r < 4; ++r)
+        for (int j = 0; j < 4; ++j) vst1q_s32(acc[r] + 4 * j, t.v[r][j]);
+    for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t c = 0; c < cols; ++c) zoa::kernels::detail::store_scalar(s, p, m0 + r, n0 + c, acc[r][c]);
+}
+
+/// store_tile_linear for out_i32 / out_dequant / out_requant, store_tile_fused for out_fused.
+template <class Stage>
+inline void store_tile(const Stage& s, const zoa::kernels::detail::prepared_columns& p, const tile_4x16& t,
+                       std::size_t m0, std::size_t n0, std::size_t rows, std::size_t cols) noexcept {
+    if constexpr (is_fused_stage_v<Stage>) store_tile_fused(s, p, t, m0, n0, rows, cols);
+    else store_tile_linear(s, p, t, m0, n0, rows, cols);
 }
 
 }  // namespace zoa::kernels::arm
