@@ -5,12 +5,15 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps deps-bench deps-fuzz configure build demo test test-sanitize test-sanitize-ci bench bench-compare fuzz single-include format clean
+.PHONY: all deps deps-test deps-bench deps-fuzz configure build demo test test-sanitize test-sanitize-ci bench bench-compare fuzz single-include format clean
 
 all: build
 
 deps:
 	@tools/install-deps.sh build
+
+deps-test:
+	@tools/install-deps.sh test
 
 deps-bench:
 	@tools/install-deps.sh bench
@@ -42,6 +45,7 @@ demo: configure
 	@echo "wrote demo-results.md and demo-results.svg"
 
 test: build
+	@tools/install-deps.sh test  # clang++ for the compiler matrix (after the build: never two apt runs at once)
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 bench: deps-bench

@@ -14,10 +14,12 @@ Pages mark what is checked with HTML comments (invisible when the page is render
 Commands run as a user following the page from the repository root would type them, but in a scratch directory
 that holds symlinks to the repository's examples/, tools/ and to the build directory (as build/), so a command that
 writes into the current directory cannot touch the repository; `/tmp/...` paths and `/path/to/zoa` are redirected
-into the scratch directory too (and mapped back in the output). The check fails when a command leaves a file in
+into the scratch directory too (and mapped back in the output); build commands (`cmake --build`, `make`) are skipped,
+the check runs against the given build. The check fails when a command leaves a file in
 the scratch directory itself (tutorials must write only under /tmp/) or changes `git status` of the repository.
-Runs execute in page order, pages in the order given, all in one scratch directory (a later page may use files an
-earlier one wrote, as the user's /tmp would hold them).
+All runs execute first, in page order (pages in the order given; by default the tutorials alphabetically, their
+README last), in one scratch directory (a later run may use files an earlier one wrote, as the user's /tmp would
+hold them); then every output block and number is compared, so a page may quote a run defined on another page.
 
 usage: tools/check_docs.py [--build DIR] [--keep] [--list] [PAGE...]    (default: docs/tutorials/*.md)
        tools/check_docs.py --links [FILE...]    (default: README.md and docs/**/*.md): relative links resolve inside
@@ -76,6 +78,12 @@ class Page:
         i = 0
         while i < len(self.lines):
             line = self.lines[i]
+            if line.lstrip().startswith("```"):  # a block no marker claims: markers inside it are examples
+                i += 1
+                while i < len(self.lines) and not self.lines[i].lstrip().startswith("```"):
+                    i += 1
+                i += 1
+                continue
             m = MARK.match(line)
             if m:
                 kind, ident, rest = m.group(1), m.group(2), m.group(3).strip()
@@ -118,6 +126,8 @@ def scratch_dir(build):
 
 
 def to_scratch(text, d):
+    # the check runs against an existing build: build commands are skipped (no second build racing the first)
+    text = re.sub(r"(?m)^\s*(cmake --build|make)\b.*$", ":", text)
     text = text.replace("/path/to/zoa", str(d))
     return TMP.sub(str(d / "tmp") + "/", text)
 
@@ -199,7 +209,8 @@ def main():
     if args.links:
         files = [Path(p).resolve() for p in args.pages] or [ROOT / "README.md"] + sorted((ROOT / "docs").rglob("*.md"))
         return 1 if check_links(files) else 0
-    pages = [Path(p).resolve() for p in args.pages] or sorted((ROOT / "docs" / "tutorials").glob("*.md"))
+    pages = [Path(p).resolve() for p in args.pages] or sorted((ROOT / "docs" / "tutorials").glob("*.md"),
+                                                              key=lambda p: (p.name == "README.md", p.name))
     parsed = [Page(p) for p in pages]
     if args.list:
         for p in parsed:
@@ -214,36 +225,40 @@ def main():
     before = git_status()
     outputs, failures, checks, total = {}, 0, 0, time.time()
     try:
-        for p in parsed:
+        for p in parsed:  # 1. every run, in page order
             for it in p.items:
-                where = "%s:%d" % (p.rel(), it[-1])
-                if it[0] == "run":
-                    ident, command = it[1], it[2]
-                    if ident in outputs:
-                        p.error(it[-1], "run id %r used twice" % ident)
-                    t0 = time.time()
-                    r = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", to_scratch(command, d)], cwd=d,
-                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-                    outputs[ident] = from_scratch(r.stdout, d)
-                    print("check_docs: %s: run %s: exit %d, %.1f s" % (where, ident, r.returncode, time.time() - t0))
-                    if r.returncode != 0:
-                        failures += 1
-                        print("  FAILED (exit %d); output:\n%s" % (r.returncode, outputs[ident]))
-                    stray = sorted(x.name for x in d.iterdir() if x.name not in ("examples", "tools", "build", "tmp"))
-                    if stray:
-                        failures += 1
-                        print("  FAILED: wrote %s into the current directory (tutorials write only under /tmp/)"
-                              % ", ".join(stray))
-                        for x in stray:
-                            shutil.rmtree(d / x) if (d / x).is_dir() else (d / x).unlink()
+                if it[0] != "run":
                     continue
-                ident = it[1]
+                where, ident, command = "%s:%d" % (p.rel(), it[-1]), it[1], it[2]
+                if ident in outputs:
+                    p.error(it[-1], "run id %r used twice" % ident)
+                t0 = time.time()
+                r = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", to_scratch(command, d)], cwd=d,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                outputs[ident] = from_scratch(r.stdout, d)
+                print("check_docs: %s: run %s: exit %d, %.1f s" % (where, ident, r.returncode, time.time() - t0),
+                      flush=True)
+                if r.returncode != 0:
+                    failures += 1
+                    print("  FAILED (exit %d); output:\n%s" % (r.returncode, outputs[ident]))
+                stray = sorted(x.name for x in d.iterdir() if x.name not in ("examples", "tools", "build", "tmp"))
+                if stray:
+                    failures += 1
+                    print("  FAILED: wrote %s into the current directory (tutorials write only under /tmp/)"
+                          % ", ".join(stray))
+                    for x in stray:
+                        shutil.rmtree(d / x) if (d / x).is_dir() else (d / x).unlink()
+        for p in parsed:  # 2. every output block and number against the runs' outputs
+            for it in p.items:
+                if it[0] == "run":
+                    continue
+                where, ident = "%s:%d" % (p.rel(), it[-1]), it[1]
                 if ident not in outputs:
-                    p.error(it[-1], "check refers to run %r, which no earlier marker defines" % ident)
+                    p.error(it[-1], "check refers to run %r, which no marker defines" % ident)
                 out = outputs[ident]
                 if it[0] == "output":
                     block, ignore = it[2], it[3]
-                    blank = (lambda s: ignore.sub("…", s)) if ignore else (lambda s: s)
+                    blank = (lambda s, ig=ignore: ig.sub("…", s)) if ignore else (lambda s: s)
                     actual = [blank(line).rstrip() for line in out.splitlines()]
                     pos = 0
                     for k, want in enumerate(block):

@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # zoa — install the Debian 12 packages a make target needs (idempotent; apt-get update only when something is missing)
-# usage: tools/install-deps.sh [build|bench|fuzz]...   (default: build)
+# usage: tools/install-deps.sh [build|test|bench|fuzz]...   (default: build)
 set -euo pipefail
 
 build_pkgs=(g++ cmake make python3 libxtensor-dev libxsimd-dev doctest-dev libstb-dev nlohmann-json3-dev dataset-fashion-mnist)
 bench_pkgs=(libbenchmark-dev libdnnl-dev python3-torch python3-torchvision libopenblas0-pthread)
+test_pkgs=(clang)  # the compiler matrix (tools/check_compilers.py) builds with clang++ too
 fuzz_pkgs=(clang libclang-rt-14-dev)
 
 want=()
 for target in "${@:-build}"; do
   case "$target" in
     build) want+=("${build_pkgs[@]}") ;;
+    test) want+=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
     bench) want+=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
     fuzz) want+=("${build_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
-    *) echo "install-deps.sh: unknown target '$target' (expected build, bench or fuzz)" >&2; exit 2 ;;
+    *) echo "install-deps.sh: unknown target '$target' (expected build, test, bench or fuzz)" >&2; exit 2 ;;
   esac
 done
 
