@@ -4,7 +4,10 @@
 set -euo pipefail
 
 build_pkgs=(g++ cmake make python3 libxtensor-dev libxsimd-dev doctest-dev libstb-dev nlohmann-json3-dev dataset-fashion-mnist)
-bench_pkgs=(libbenchmark-dev libdnnl-dev python3-torch python3-torchvision libopenblas0-pthread)
+# libdnnl-dev's CMake config (dnnl-config.cmake) calls find_package(OpenCL): without the OpenCL loader and headers
+# `make bench` fails at configure time ("Could NOT find OpenCL"), although zoa_bench only uses oneDNN's CPU engine.
+bench_pkgs=(libbenchmark-dev libdnnl-dev ocl-icd-opencl-dev opencl-c-headers python3-torch python3-torchvision
+            libopenblas0-pthread)
 test_pkgs=(clang)  # the compiler matrix (tools/check_compilers.py) builds with clang++ too
 fuzz_pkgs=(clang libclang-rt-14-dev)
 

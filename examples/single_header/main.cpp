@@ -25,7 +25,7 @@ int main(int argc, char** argv) try {
     };
     std::vector<xt::xtensor<float, 4>> clean;
     for (std::size_t first = 0; first < 512; first += B) clean.push_back(batch(train, first, ""));
-    zoa::adapt::zoa_adapter<model_t> zoa(vit, zoa::adapt::zoa_options::paper(zoa::adapt::model_family::vit, 32),
+    zoa::adapt::zoa_adapter<model_t> zoa(vit, zoa::adapt::zoa_options::paper<model_t>(),
                                          zoa::adapt::compute_source_statistics(vit, clean));
     std::printf("zoa %s, %s kernels\n", zoa::version_string, zoa::arch_name());
     for (const std::string corruption : {"snow", "frost", "pixelate"}) {

@@ -32,6 +32,13 @@ using vit4 = cfg<zq::signed_range<4>, zq::signed_range<4>>;
 using r50_4 = cfg<zq::unsigned_range<4>, zq::unsigned_range<4>>;
 using sm7 = cfg<zq::unsigned_range<7>, zq::signed_range<8>>;    // softmax codes (7-bit) x 8-bit v: maddubs, depth 1
 using a8w6 = cfg<zq::unsigned_range<8>, zq::signed_range<6>>;   // maddubs, depth 2
+// the other pairs a policy bundle can ask for (nn::qlinear<Policy>, nn::quantized_conv2d<Policy>): mixed schemes
+using s8u8 = cfg<zq::signed_range<8>, zq::unsigned_range<8>>;    // symmetric inputs, affine weights: int16 path
+using u8s8 = cfg<zq::unsigned_range<8>, zq::signed_range<8>>;    // affine inputs, symmetric weights: int16 path
+using s4u4 = cfg<zq::signed_range<4>, zq::unsigned_range<4>>;    // maddubs with both zero-point corrections
+using u4s4 = cfg<zq::unsigned_range<4>, zq::signed_range<4>>;
+using u8u4 = cfg<zq::unsigned_range<8>, zq::unsigned_range<4>>;  // W4A8 affine: maddubs
+using s4s8 = cfg<zq::signed_range<4>, zq::signed_range<8>>;      // W8A4 symmetric: maddubs
 
 static_assert(!zk::q8_plan<zq::signed_range<8>, zq::signed_range<8>>::use_maddubs);
 static_assert(!zk::q8_plan<zq::unsigned_range<8>, zq::unsigned_range<8>>::use_maddubs);
@@ -145,7 +152,7 @@ void random_shapes(std::uint64_t seed) {
 
 }  // namespace
 
-#define ZOA_Q8_CONFIGS vit8, r50_8, vit6, r50_6, vit4, r50_4, sm7, a8w6
+#define ZOA_Q8_CONFIGS vit8, r50_8, vit6, r50_6, vit4, r50_4, sm7, a8w6, s8u8, u8s8, s4u4, u4s4, u8u4, s4s8
 
 // Every integer path this build has: q8_default_arch (AMX when compiled in and granted, then VNNI with AMX
 // forbidden), zoa::default_arch (the AVX2 breakout under -mavx2 / -march=native) and the portable path (sse2 tag).

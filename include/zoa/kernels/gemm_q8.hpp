@@ -12,12 +12,16 @@
 #include "zoa/core/arch.hpp"
 #include "zoa/core/error.hpp"
 #include "zoa/core/execution.hpp"
+#include "zoa/kernels/detail/avx512_warnings.hpp"
 #include "zoa/kernels/operand_range.hpp"
 #include "zoa/kernels/output_stage.hpp"
 #include "zoa/kernels/pack.hpp"
 #include "zoa/kernels/x86/gemm_q8_amx.hpp"
 #include "zoa/kernels/x86/gemm_q8_avx2.hpp"
 #include "zoa/kernels/x86/gemm_q8_avx512.hpp"
+#include "zoa/kernels/x86/store_avx512.hpp"
+
+ZOA_DETAIL_AVX512_WARNINGS_BEGIN
 
 namespace zoa::kernels {
 
@@ -71,8 +75,16 @@ std::int64_t convert_row(const T* src, std::size_t len, std::int32_t za, void* d
     return sum;
 }
 
+/// Throws zoa::error(numeric) naming row m and the bounds [mn, mx] of its codes.
+template <class Plan>
+[[noreturn]] void fail_row_range(std::size_t m, int mn, int mx) {
+    fail(error_code::numeric, "gemm_q8: activation row ", m, " has codes in [", mn, ", ", mx, "], outside the range [",
+         Plan::a_min, ", ", Plan::a_max, "]");
+}
+
 /// Packs rows [m0, m0 + rows) of the source into dst (row-major, kp elements per row, rows rounded up to 4 with
 /// zero rows). maddubs path: uint8 a + a_shift and row_sums[r] = sum_k (a + a_shift); int16 path: a - za.
+/// A source segment with a null pointer stands for `len` codes equal to za (implicit zero padding of a conv).
 /// Throws: zoa::error(numeric) when a code lies outside ARange.
 template <class Plan, class Arch, class Source>
 void pack_a(const Source& src, std::size_t m0, std::size_t rows, std::size_t k, std::size_t kp, std::int32_t za,
@@ -83,15 +95,45 @@ void pack_a(const Source& src, std::size_t m0, std::size_t rows, std::size_t k, 
         std::uint8_t* d = dst + r * kp * elem;
         std::int64_t sum = 0;
         if (r < rows) {
-            int mn = Plan::a_max, mx = Plan::a_min;
             std::size_t off = 0;
-            src.for_each_segment(m0 + r, [&](const auto* p, std::size_t len) {
-                sum += convert_row<Plan, Arch>(p, len, za, d + off * elem, mn, mx);
-                off += len;
-            });
-            if (mn < Plan::a_min || mx > Plan::a_max)
-                fail(error_code::numeric, "gemm_q8: activation row ", m0 + r, " has codes in [", mn, ", ", mx,
-                     "], outside the range [", Plan::a_min, ", ", Plan::a_max, "]");
+            if constexpr (Plan::bytes && has_avx2_v<Arch>) {
+#if defined(__AVX2__)
+                // AVX2 byte layout: copy the segments shifted to unsigned, then one pass over the packed row for its
+                // sum and its unsigned bounds. A signed code outside ARange lands above a_umax after the shift.
+                const auto fill = static_cast<std::uint8_t>(za + Plan::a_shift);
+                src.for_each_segment(m0 + r, [&](const auto* p, std::size_t len) {
+                    if (p) x86::copy_shift_u8(p, len, static_cast<std::uint8_t>(Plan::a_shift), d + off);
+                    else std::memset(d + off, fill, len);
+                    off += len;
+                });
+                int umin = 0, umax = 0;
+                sum = x86::sum_bounds_u8(d, k, umin, umax);
+                if (umin < Plan::a_min + Plan::a_shift || umax > Plan::a_max + Plan::a_shift) {
+                    int mn = Plan::a_max, mx = Plan::a_min;  // the bounds in code units, for the message
+                    src.for_each_segment(m0 + r, [&](const auto* p, std::size_t len) {
+                        for (std::size_t i = 0; p && i < len; ++i) {
+                            mn = std::min<int>(mn, p[i]);
+                            mx = std::max<int>(mx, p[i]);
+                        }
+                    });
+                    fail_row_range<Plan>(m0 + r, mn, mx);
+                }
+#endif
+            } else {
+                int mn = Plan::a_max, mx = Plan::a_min;
+                src.for_each_segment(m0 + r, [&](const auto* p, std::size_t len) {
+                    if (p) {
+                        sum += convert_row<Plan, Arch>(p, len, za, d + off * elem, mn, mx);
+                    } else if constexpr (Plan::bytes) {
+                        std::memset(d + off, static_cast<std::uint8_t>(za + Plan::a_shift), len);
+                        sum += static_cast<std::int64_t>(len) * (za + Plan::a_shift);
+                    } else {
+                        std::memset(d + off * elem, 0, len * elem);  // a - za = 0
+                    }
+                    off += len;
+                });
+                if (mn < Plan::a_min || mx > Plan::a_max) fail_row_range<Plan>(m0 + r, mn, mx);
+            }
             std::memset(d + k * elem, 0, (kp - k) * elem);
         } else {
             std::memset(d, 0, kp * elem);
@@ -163,7 +205,10 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
     std::size_t mb = (192 * 1024) / (ka * elem) / 8 * 8;
     mb = mb < 8 ? 8 : (mb > 256 ? 256 : mb);
     if (amx) mb = std::max<std::size_t>(32, mb / 32 * 32);
-    const bool split_n = threads > 1 && row_blocks < 4 * threads && panels >= 2 * threads;
+    // Threads split the rows (each packs its own rows of A and reads every panel of W), or, when the weights are
+    // more than twice the size of A (late ResNet stages, batch 1), the column panels (each thread packs all of A and
+    // reads only its share of W).
+    const bool split_n = threads > 1 && panels >= 2 * threads && (row_blocks < 4 * threads || n > 2 * m);
 
     // One 4 x 16 output tile: rows r0 + i.. (packed A at a_blk), panel p.
     auto tile = [&](const std::uint8_t* a_blk, const std::int32_t* row_sums, std::size_t r0, std::size_t i,
@@ -212,9 +257,31 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
         [[maybe_unused]] constexpr int P = decltype(panels_tag)::value;  // used only with 512-bit VNNI
 #if defined(__AVX2__) && defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512VL__)
         if constexpr (plan::vnni && has_avx2_v<Arch>) {
-            x86::tile_4x16 t[2 * P];
             const std::int8_t* b[P];
             for (int j = 0; j < P; ++j) b[j] = w.panel_s8(p + static_cast<std::size_t>(j));
+            if constexpr (x86::store512_compiled) {
+                // row-major destination, full panels: the zmm accumulators straight into the 512-bit epilogue
+                const std::size_t last = (p + static_cast<std::size_t>(P)) * 16;
+                if (stage.layout.col_stride == 1 && last <= n) {
+                    __m512i c[8][P];
+                    x86::kernel_vnni512_8x16p_zmm<P>(a_blk + i * kp, b, kp, c);
+                    const std::size_t nr = std::min<std::size_t>(8, rows - i);
+                    for (int j = 0; j < P; ++j) {
+                        const std::size_t n0 = (p + static_cast<std::size_t>(j)) * 16;
+                        const __m512i col = _mm512_load_si512(col_term.data() + n0);
+                        const __m512i zw = _mm512_load_si512(w.centred_zero_points() + n0);
+                        const x86::store_panel16<Stage> out(stage, cols, n0);
+                        for (std::size_t r = 0; r < nr; ++r) {
+                            __m512i v = _mm512_add_epi32(c[r][j], col);
+                            if (row_term)  // v -= zw_s[n] * rowsum[m]  (mod 2^32)
+                                v = _mm512_sub_epi32(v, _mm512_mullo_epi32(zw, _mm512_set1_epi32(row_sums[i + r])));
+                            out.row(v, r0 + i + r);
+                        }
+                    }
+                    return;
+                }
+            }
+            x86::tile_4x16 t[2 * P];
             x86::kernel_vnni512_8x16p<P>(a_blk + i * kp, b, kp, t);
             for (int j = 0; j < P; ++j) {
                 const std::size_t n0 = (p + static_cast<std::size_t>(j)) * 16, ncols = std::min<std::size_t>(16, n - n0);
@@ -293,6 +360,20 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
                             else x86::kernel_amx<1, 1>(ai, ka, b, bl, nk, cbuf);
                             for (std::size_t j = 0; j < (two_panels ? 2u : 1u); ++j) {
                                 const std::size_t n0 = (p + j) * 16, ncols = std::min<std::size_t>(16, n - n0);
+                                if constexpr (x86::store512_compiled) {
+                                    if (ncols == 16 && stage.layout.col_stride == 1) {  // one zmm per output row
+                                        const __m512i col = _mm512_load_si512(col_term.data() + n0);
+                                        const __m512i zw = _mm512_load_si512(w.centred_zero_points() + n0);
+                                        const x86::store_panel16<Stage> out(stage, cols, n0);
+                                        for (std::size_t r = 0; r < (two_rows ? 32u : 16u) && i + r < rows; ++r) {
+                                            __m512i v = _mm512_add_epi32(_mm512_load_si512(cbuf + r * 32 + j * 16), col);
+                                            if (row_term)  // v -= zw_s[n] * rowsum[m]  (mod 2^32)
+                                                v = _mm512_sub_epi32(v, _mm512_mullo_epi32(zw, _mm512_set1_epi32(scratch.row_sums[i + r])));
+                                            out.row(v, r0 + i + r);
+                                        }
+                                        continue;
+                                    }
+                                }
                                 for (std::size_t r = 0; r < (two_rows ? 32u : 16u) && i + r < rows; r += 4) {
                                     x86::tile_4x16 t;
                                     for (std::size_t q = 0; q < 4; ++q) {
@@ -372,3 +453,5 @@ void gemm_q8(const typename ARange::storage* a, std::size_t m, std::ptrdiff_t ld
 }
 
 }  // namespace zoa::kernels
+
+ZOA_DETAIL_AVX512_WARNINGS_END

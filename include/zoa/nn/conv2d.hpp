@@ -212,6 +212,32 @@ public:
             kernels::out_dequant{y, {}, in.scale[0], w_scale_.data(), w_scale_.size(), bias_ptr()}, &ctx);
     }
 
+    /// forward_codes() on channels-last data: xq [batch × h × w × in] codes, y [batch × oh × ow × out] floats
+    /// (the same values as forward_codes(), transposed). 1×1 convs multiply xq itself, others gather im2col rows from
+    /// it (kernels::conv2d_q8_nhwc). Throws: as forward_codes().
+    void forward_codes_nhwc(const a_storage* xq, std::size_t batch, std::size_t h, std::size_t w, float* y,
+                            execution_context& ctx) const {
+        const quant::quant_params& in = params_.input();
+        kernels::conv2d_q8_nhwc(
+            g_.shape(batch, h, w), xq, in.zero_point[0], w_,
+            kernels::out_dequant{y, {}, in.scale[0], w_scale_.data(), w_scale_.size(), bias_ptr()}, &ctx);
+    }
+
+    /// The convolution on channels-last codes xq [batch × h × w × in] through a fused output stage
+    /// (kernels::out_fused: BatchNorm, residual, ReLU, next quantizer); the layer fills the stage's dequantization
+    /// (a_scale = the input scale, w_scale = the per-channel weight scales, bias). The destination defaults to NHWC
+    /// [batch × oh × ow × out]. Throws: as forward_codes(), and the stage's checks.
+    template <class T, class R>
+    void forward_fused_nhwc(const a_storage* xq, std::size_t batch, std::size_t h, std::size_t w,
+                            kernels::out_fused<T, R> stage, execution_context& ctx) const {
+        const quant::quant_params& in = params_.input();
+        stage.a_scale = in.scale[0];
+        stage.w_scale = w_scale_.data();
+        stage.w_scale_count = w_scale_.size();
+        stage.bias = bias_ptr();
+        kernels::conv2d_q8_nhwc(g_.shape(batch, h, w), xq, in.zero_point[0], w_, stage, &ctx);
+    }
+
     /// Quantizes the float input x with params().input(), then forward_codes().
     /// Throws: zoa::error(numeric) when x contains NaN.
     void forward(const float* x, std::size_t batch, std::size_t h, std::size_t w, float* y,
