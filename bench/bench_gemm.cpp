@@ -303,13 +303,14 @@ int main(int argc, char** argv) {
     };
     if (mode == "native") {
         register_all<zk::q8_default_arch, zoa::default_arch>();
-        zoa_isa = std::string("int ") + (zk::is_vnni_arch_v<zk::q8_default_arch> ? "vnni+" : "") +
-                  zoa::default_arch::name() + ", fp32 " + zoa::default_arch::name();
+        zoa_isa = std::string("int8: ") + zk::q8_kernels_compiled() +
+                  (zk::x86::amx_compiled && !zk::amx_active() ? " (AMX not granted)" : "") +
+                  ", fp32: " + zk::f32_kernel_name<zoa::default_arch>();
         if (onednn_isa.empty()) onednn_isa = "native";
     } else if (mode == "avx2_vnni") {
         if constexpr (zk::vnni_compiled) {
             register_all<zk::with_vnni<avx2_arch>, avx2_arch>();
-            zoa_isa = "int vnni+fma3+avx2, fp32 fma3+avx2";
+            zoa_isa = "int8: avx-vnni, fp32: avx2-fma";
             cap(dnnl_cpu_isa_avx2_vnni, "avx2_vnni");
         } else {
             std::fprintf(stderr, "zoa_bench: ZOA_BENCH_ISA=avx2_vnni needs a build with AVX-VNNI (-march=native)\n");
@@ -317,7 +318,7 @@ int main(int argc, char** argv) {
         }
     } else if (mode == "avx2") {
         register_all<avx2_arch, avx2_arch>();
-        zoa_isa = "fma3+avx2";
+        zoa_isa = "int8: avx2, fp32: avx2-fma";
         cap(dnnl_cpu_isa_avx2, "avx2");
     } else {
         std::fprintf(stderr, "zoa_bench: unknown ZOA_BENCH_ISA=%s (avx2, avx2_vnni, native)\n", mode.c_str());

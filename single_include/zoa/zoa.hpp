@@ -778,6 +778,17 @@ inline constexpr std::size_t flush_vectors = 64;
 /// body and which the scalar tail depends only on n, never on the thread count.
 inline constexpr std::size_t elementwise_block = 16384;
 
+/// a / b lane by lane, one IEEE division each (round to nearest even). xsimd 8.1 divides float batches on neon64 with
+/// its ARMv7 kernel, a reciprocal estimate refined by two Newton steps, which can be an ulp off (and moves values
+/// across rounding ties: quantization codes change); zoa's kernels divide through this helper (FDIV on AArch64).
+template <class Arch>
+xsimd::batch<float, Arch> divide(const xsimd::batch<float, Arch>& a, const xsimd::batch<float, Arch>& b) noexcept {
+#if XSIMD_WITH_NEON64
+    if constexpr (arch_at_least_v<Arch, xsimd::neon64>) return vdivq_f32(a, b);
+#endif
+    return a / b;
+}
+
 /// s1 = Σ_i (x[i] − c) over n contiguous floats. Differences and lane sums in float, flushed to double every
 /// flush_vectors vectors; scalar tail (n mod width) adds fl(x[i] − c) in double.
 template <class Arch>
@@ -920,6 +931,9 @@ void parallel_blocks(execution_context& ctx, std::size_t n, std::size_t block, F
 #elif XSIMD_WITH_SSE2
 #include <emmintrin.h>  // SSE2 only: <immintrin.h> would declare every AVX-512 intrinsic (+90 MB per TU)
 #endif
+#if XSIMD_WITH_NEON64
+#include <arm_neon.h>
+#endif
 
 // #include "zoa/core/arch.hpp"
 // #include "zoa/core/execution.hpp"
@@ -932,8 +946,8 @@ namespace zoa::kernels {
 
 namespace detail {
 
-/// Stores the lanes of v (already inside T's range) as T: AVX-512 vpmov[u]sdb, AVX2/SSE2 pack instructions
-/// (saturating, hence exact for in-range lanes), otherwise a scalar loop.
+/// Stores the lanes of v (already inside T's range) as T: AVX-512 vpmov[u]sdb, AVX2/SSE2 pack instructions, NEON
+/// SQXTN/SQXTUN (saturating, hence exact for in-range lanes), otherwise a scalar loop.
 template <class Arch, class T>
 void store_narrow(const xsimd::batch<std::int32_t, Arch>& v, T* dst) noexcept {
     constexpr bool is_signed = std::is_same_v<T, std::int8_t>;
@@ -963,13 +977,24 @@ void store_narrow(const xsimd::batch<std::int32_t, Arch>& v, T* dst) noexcept {
         return;
     }
 #endif
+#if XSIMD_WITH_NEON64
+    if constexpr (arch_at_least_v<Arch, xsimd::neon64>) {
+        const int16x4_t w16 = vqmovn_s32(v);
+        const int16x8_t w = vcombine_s16(w16, w16);
+        const std::int32_t bytes = is_signed ? vget_lane_s32(vreinterpret_s32_s8(vqmovn_s16(w)), 0)
+                                             : vget_lane_s32(vreinterpret_s32_u8(vqmovun_s16(w)), 0);
+        std::memcpy(dst, &bytes, 4);  // little-endian AArch64: lane 0 → dst[0]
+        return;
+    }
+#endif
+    (void)is_signed;
     alignas(64) std::int32_t lanes[xsimd::batch<std::int32_t, Arch>::size];
     v.store_aligned(lanes);
     for (std::size_t l = 0; l < xsimd::batch<std::int32_t, Arch>::size; ++l) dst[l] = static_cast<T>(lanes[l]);
 }
 
 /// Loads batch<int32>::size codes from src, sign- or zero-extended to int32: AVX-512 vpmov[sz]xbd, AVX2
-/// vpmov[sz]xbd, SSE2 unpack (+ arithmetic shift for int8), otherwise a scalar loop.
+/// vpmov[sz]xbd, SSE2 unpack (+ arithmetic shift for int8), NEON SXTL/UXTL, otherwise a scalar loop.
 template <class Arch, class T>
 xsimd::batch<std::int32_t, Arch> load_widen(const T* src) noexcept {
     using ibatch = xsimd::batch<std::int32_t, Arch>;
@@ -998,6 +1023,15 @@ xsimd::batch<std::int32_t, Arch> load_widen(const T* src) noexcept {
             const __m128i z = _mm_setzero_si128();
             return ibatch(_mm_unpacklo_epi16(_mm_unpacklo_epi8(b, z), z));
         }
+    }
+#endif
+#if XSIMD_WITH_NEON64
+    if constexpr (arch_at_least_v<Arch, xsimd::neon64>) {
+        std::int32_t word;
+        std::memcpy(&word, src, sizeof(word));
+        const int32x2_t w = vdup_n_s32(word);
+        if constexpr (is_signed) return ibatch(vmovl_s16(vget_low_s16(vmovl_s8(vreinterpret_s8_s32(w)))));
+        else return ibatch(vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(vmovl_u8(vreinterpret_u8_s32(w))))));
     }
 #endif
     alignas(64) std::int32_t lanes[ibatch::size];
@@ -1029,7 +1063,7 @@ void quantize_span(const float* x, T* q, std::size_t n, float scale, std::int32_
     auto nan_seen = fbatch(0.0f) != fbatch(0.0f);
     std::size_t i = 0;
     for (; i + w <= n; i += w) {
-        const fbatch v = fbatch::load_unaligned(x + i) / vs;
+        const fbatch v = divide(fbatch::load_unaligned(x + i), vs);
         nan_seen = nan_seen | xsimd::isnan(v);
         store_narrow<Arch, T>(xsimd::nearbyint_as_int(xsimd::min(xsimd::max(v, vlo), vhi)) + vzp, q + i);
     }
@@ -1120,7 +1154,7 @@ void quantize_per_channel(const float* x, T* q, std::size_t outer, std::size_t c
                 for (; c + w <= channels; c += w) {
                     const ibatch zp = zero_point ? ibatch::load_unaligned(zero_point + c) : ibatch(0);
                     const fbatch lo = xsimd::to_float(ibatch(qmin) - zp), hi = xsimd::to_float(ibatch(qmax) - zp);
-                    const fbatch v = fbatch::load_unaligned(xr + c) / fbatch::load_unaligned(scale + c);
+                    const fbatch v = detail::divide(fbatch::load_unaligned(xr + c), fbatch::load_unaligned(scale + c));
                     nan_seen = nan_seen | xsimd::isnan(v);
                     detail::store_narrow<Arch, T>(xsimd::nearbyint_as_int(xsimd::min(xsimd::max(v, lo), hi)) + zp,
                                                   qr + c);
@@ -1290,10 +1324,10 @@ void gelu_quantize_twin(const float* x, std::int8_t* pos, std::int8_t* neg, std:
             const fb v = fb::load_unaligned(x + i);
             const fb g = (half * v) * xsimd::erfc(v * k);
             nan_seen = nan_seen | xsimd::isnan(g);
-            detail::store_narrow<Arch, std::int8_t>(xsimd::nearbyint_as_int(xsimd::min(xsimd::max(g / sp, zero), pos_hi)),
-                                                    pos + i);
-            detail::store_narrow<Arch, std::int8_t>(xsimd::nearbyint_as_int(xsimd::min(xsimd::max(g / sn, neg_lo), zero)),
-                                                    neg + i);
+            const fb gp = xsimd::min(xsimd::max(detail::divide(g, sp), zero), pos_hi);
+            const fb gn = xsimd::min(xsimd::max(detail::divide(g, sn), neg_lo), zero);
+            detail::store_narrow<Arch, std::int8_t>(xsimd::nearbyint_as_int(gp), pos + i);
+            detail::store_narrow<Arch, std::int8_t>(xsimd::nearbyint_as_int(gn), neg + i);
         }
         bool tail_nan = false;
         for (; i < e; ++i) {
@@ -2278,6 +2312,7 @@ ZOA_DETAIL_AVX512_WARNINGS_END
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <type_traits>
 
 // #include "zoa/core/xsimd.hpp"
 
@@ -2285,6 +2320,80 @@ ZOA_DETAIL_AVX512_WARNINGS_END
 // #include "zoa/core/arch.hpp"
 // #include "zoa/core/error.hpp"
 // #include "zoa/core/execution.hpp"
+// #include "zoa/kernels/arm/gemm_f32_neon.hpp"
+// ---- begin zoa/kernels/arm/gemm_f32_neon.hpp
+// zoa — AArch64 fp32 GEMM microkernel: 8 rows x 8 columns of NEON FMA (FMLA by element) per k step
+
+#include <cstddef>
+
+#if defined(__aarch64__) && defined(__ARM_NEON)
+#include <arm_neon.h>
+
+namespace zoa::kernels::arm {
+
+/// True when this translation unit has the NEON fp32 microkernel (AArch64).
+inline constexpr bool f32_kernel_compiled = true;
+
+/// One k step: c[r][v] = fma(x[r][U], bk[4v..4v+3], c[r][v]) for the 8 rows (lane U of the rows' A vectors).
+template <int U>
+inline void fma_step(float32x4_t (&c)[8][2], const float32x4_t (&x)[8], const float* bk) noexcept {
+    const float32x4_t b0 = vld1q_f32(bk), b1 = vld1q_f32(bk + 4);
+#pragma GCC unroll 8
+    for (int r = 0; r < 8; ++r) {
+        c[r][0] = vfmaq_laneq_f32(c[r][0], b0, x[r], U);
+        c[r][1] = vfmaq_laneq_f32(c[r][1], b1, x[r], U);
+    }
+}
+
+/// acc[r][v] (+)= sum_k a_r[k] * panel[k*8 + 4v + lane] for r < 8, k < kc: one chain of fused multiply-adds per
+/// element in k order, acc = fma(a_r[k], b(k, c), acc) (FMLA by element: the a_r[k] of four consecutive k come from
+/// one 128-bit load of row r). With init, the chains continue from init[r*8 + c] (a K-blocked product is the same
+/// chain as an unblocked one). The same roundings, in the same order, as the xsimd kernel (kernel_f32 with 4-lane
+/// FMA), so both give identical floats; this one needs 10 loads per 64 FMAs instead of 8 per 12.
+/// Registers: 16 accumulators, 8 A vectors, 2 B vectors.
+inline void kernel_f32_8x8(const float* const* a, const float* b, std::size_t kc, const float* init,
+                           float32x4_t (&acc)[8][2]) noexcept {
+    float32x4_t c[8][2];
+#pragma GCC unroll 8
+    for (int r = 0; r < 8; ++r) {
+        c[r][0] = init ? vld1q_f32(init + 8 * r) : vdupq_n_f32(0.0f);
+        c[r][1] = init ? vld1q_f32(init + 8 * r + 4) : vdupq_n_f32(0.0f);
+    }
+    std::size_t k = 0;
+    for (; k + 4 <= kc; k += 4) {
+        float32x4_t x[8];
+#pragma GCC unroll 8
+        for (int r = 0; r < 8; ++r) x[r] = vld1q_f32(a[r] + k);
+        const float* bk = b + k * 8;
+        fma_step<0>(c, x, bk);
+        fma_step<1>(c, x, bk + 8);
+        fma_step<2>(c, x, bk + 16);
+        fma_step<3>(c, x, bk + 24);
+    }
+    for (; k < kc; ++k) {
+        const float32x4_t b0 = vld1q_f32(b + k * 8), b1 = vld1q_f32(b + k * 8 + 4);
+#pragma GCC unroll 8
+        for (int r = 0; r < 8; ++r) {
+            const float32x4_t x = vdupq_n_f32(a[r][k]);
+            c[r][0] = vfmaq_f32(c[r][0], b0, x);
+            c[r][1] = vfmaq_f32(c[r][1], b1, x);
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < 8; ++r) acc[r][0] = c[r][0], acc[r][1] = c[r][1];
+}
+
+}  // namespace zoa::kernels::arm
+
+#else
+
+namespace zoa::kernels::arm {
+/// False: not an AArch64 translation unit (no NEON fp32 microkernel).
+inline constexpr bool f32_kernel_compiled = false;
+}  // namespace zoa::kernels::arm
+
+#endif
+// ---- end zoa/kernels/arm/gemm_f32_neon.hpp
 // #include "zoa/kernels/output_stage.hpp"
 // #include "zoa/kernels/pack_f32.hpp"
 // ---- begin zoa/kernels/pack_f32.hpp
@@ -2362,8 +2471,14 @@ private:
 namespace zoa::kernels {
 namespace detail {
 
-/// Rows per register tile: 6 rows x 2 vectors = 12 accumulators (16 vector registers on SSE2/AVX2).
-inline constexpr std::size_t f32_mr = 6;
+/// True when gemm_f32<Arch> runs the AArch64 NEON microkernel (arm::kernel_f32_8x8) instead of kernel_f32.
+template <class Arch>
+inline constexpr bool f32_uses_neon_v = arm::f32_kernel_compiled && std::is_same_v<Arch, xsimd::neon64>;
+
+/// Rows per register tile: 6 rows x 2 vectors = 12 accumulators (16 vector registers on SSE2/AVX2); 8 rows on
+/// AArch64 (16 accumulators + 8 A vectors of 32 registers).
+template <class Arch>
+inline constexpr std::size_t f32_mr = f32_uses_neon_v<Arch> ? 8 : 6;
 
 /// acc[r][v] (+)= sum_k a_r[k] * panel[k*nr + v*L + lane] for k < kc, as a chain of fused multiply-adds in k order
 /// (xsimd::fma: one rounding per step with FMA hardware, mul+add without). With init, the chain continues from
@@ -2434,7 +2549,7 @@ template <class Arch, class Source>
 void gemm_f32_run(const Source& src, std::size_t m, const packed_f32<Arch>& w, const out_f32& out,
                   execution_context* ctx) {
     using batch = xsimd::batch<float, Arch>;
-    constexpr std::size_t L = batch::size, nr = 2 * L, mr = f32_mr;
+    constexpr std::size_t L = batch::size, nr = 2 * L, mr = f32_mr<Arch>;
     require(!w.empty(), error_code::argument, "gemm_f32: the packed weights are empty");
     require(out.c != nullptr, error_code::argument, "gemm_f32: output pointer is null");
     if (m == 0) return;
@@ -2456,11 +2571,11 @@ void gemm_f32_run(const Source& src, std::size_t m, const packed_f32<Arch>& w, c
     if constexpr (Source::materialize) mb = std::min(mb, (1u << 20) / (k * sizeof(float)) / mr * mr);  // copy <= 1 MiB
     mb = mb < mr ? mr : (mb > 32 * mr ? 32 * mr : mb);
 
-    auto epilogue = [&](const batch (&acc)[6][2], std::size_t m0, std::size_t nrows, std::size_t p) {
+    auto epilogue = [&](const batch (&acc)[mr][2], std::size_t m0, std::size_t nrows, std::size_t p) {
         const std::size_t n0 = p * nr, ncols = std::min(nr, n - n0);
         const batch bias0 = batch::load_aligned(bias.data() + n0), bias1 = batch::load_aligned(bias.data() + n0 + L);
         const bool direct = nrows == mr && ncols == nr && out.layout.col_stride == 1;
-        alignas(64) float tmp[6][nr];
+        alignas(64) float tmp[mr][nr];
         for (std::size_t r = 0; r < nrows; ++r) {
             float* dst = direct ? out.c + out.layout.row_offset(m0 + r) + static_cast<std::ptrdiff_t>(n0) : tmp[r];
             (acc[r][0] + bias0).store_unaligned(dst);
@@ -2495,18 +2610,26 @@ void gemm_f32_run(const Source& src, std::size_t m, const packed_f32<Arch>& w, c
                     for (std::size_t p = g0; p < g1; ++p)
                         for (std::size_t i = 0; i < rows; i += mr) {
                             const std::size_t nrows = std::min(mr, rows - i);
-                            const float* arows[6];
-                            for (std::size_t r = 0; r < 6; ++r) {
+                            const float* arows[mr];
+                            for (std::size_t r = 0; r < mr; ++r) {
                                 const std::size_t rr = r < nrows ? i + r : i;  // rows past M reuse a valid row
                                 if constexpr (Source::materialize) arows[r] = scratch.a.data() + rr * k + k0;
                                 else arows[r] = src.row(r0 + rr) + k0;
                             }
                             float* part = nkb > 1 ? scratch.partial.data() + ((i / mr) * group + (p - g0)) * mr * nr
                                                   : nullptr;
-                            batch acc[6][2];
-                            kernel_f32<Arch>(arows, w.panel(p) + k0 * nr, klen, kb > 0 ? part : nullptr, acc);
+                            batch acc[mr][2];
+                            if constexpr (f32_uses_neon_v<Arch>) {
+#if defined(__aarch64__) && defined(__ARM_NEON)
+                                float32x4_t v[8][2];
+                                arm::kernel_f32_8x8(arows, w.panel(p) + k0 * nr, klen, kb > 0 ? part : nullptr, v);
+                                for (std::size_t r = 0; r < mr; ++r) acc[r][0] = v[r][0], acc[r][1] = v[r][1];
+#endif
+                            } else {
+                                kernel_f32<Arch>(arows, w.panel(p) + k0 * nr, klen, kb > 0 ? part : nullptr, acc);
+                            }
                             if (kb + 1 < nkb) {
-                                for (std::size_t r = 0; r < 6; ++r) {
+                                for (std::size_t r = 0; r < mr; ++r) {
                                     acc[r][0].store_aligned(part + r * nr);
                                     acc[r][1].store_aligned(part + r * nr + L);
                                 }
@@ -2524,6 +2647,19 @@ void gemm_f32_run(const Source& src, std::size_t m, const packed_f32<Arch>& w, c
 }
 
 }  // namespace detail
+
+/// The fp32 kernel gemm_f32<Arch> runs, for `zoa version` and benchmark headers: "neon-fma" (AArch64 microkernel),
+/// "avx512-fma", "avx2-fma", "avx2", "sse2" (xsimd kernel on that arch; without FMA hardware the chain is
+/// multiply then add), or the xsimd arch name.
+template <class Arch = default_arch>
+constexpr const char* f32_kernel_name() noexcept {
+    if constexpr (detail::f32_uses_neon_v<Arch>) return "neon-fma";
+    else if constexpr (arch_at_least_v<Arch, xsimd::avx512f>) return "avx512-fma";
+    else if constexpr (arch_at_least_v<Arch, xsimd::fma3<xsimd::avx2>>) return "avx2-fma";
+    else if constexpr (arch_at_least_v<Arch, xsimd::avx2>) return "avx2";
+    else if constexpr (std::is_same_v<Arch, xsimd::sse2>) return "sse2";
+    else return Arch::name();
+}
 
 /// C[m,n] = (sum_k a[m*lda + k] * w(n,k)) + bias[n] for m < M, n < w.n() (out.layout places C; bias may be null).
 /// The k-sum is a chain of xsimd::fma in k order (exactly one rounding per step with FMA hardware); results agree
@@ -2582,6 +2718,27 @@ inline constexpr bool is_vnni_arch_v = false;
 template <class Base>
 inline constexpr bool is_vnni_arch_v<with_vnni<Base>> = true;
 
+/// AArch64 arch tags for zoa's integer kernels (xsimd 8.1 knows only neon64): Base (xsimd::neon64) plus the ARMv8.2
+/// dot product (SDOT, -march=armv8.2-a+dotprod), or plus the ARMv8.6 int8 matrix multiply (SMMLA,
+/// -march=armv8.6-a+i8mm; implies the dot product). Like with_vnni, read only by gemm_q8/conv2d_q8.
+template <class Base>
+struct with_dotprod : Base {
+    static constexpr const char* name() noexcept { return "arm64+neon+dotprod"; }  ///< arch name for logs
+};
+template <class Base>
+struct with_i8mm : with_dotprod<Base> {
+    static constexpr const char* name() noexcept { return "arm64+neon+i8mm"; }  ///< arch name for logs
+};
+
+/// AArch64 integer kernel level of Arch: -1 = not a NEON arch, 0 = NEON (SMULL/SMLAL + SADALP), 1 = dot product
+/// (SDOT), 2 = int8 matrix multiply (SMMLA).
+template <class Arch>
+inline constexpr int neon_level_v = arch_at_least_v<Arch, xsimd::neon64> ? 0 : -1;
+template <class Base>
+inline constexpr int neon_level_v<with_dotprod<Base>> = 1;
+template <class Base>
+inline constexpr int neon_level_v<with_i8mm<Base>> = 2;
+
 /// True when this translation unit is compiled with 256-bit VNNI (-mavxvnni, or -mavx512vnni -mavx512vl).
 inline constexpr bool vnni_compiled =
 #if defined(__AVX2__) && (defined(__AVXVNNI__) || (defined(__AVX512VNNI__) && defined(__AVX512VL__)))
@@ -2590,9 +2747,27 @@ inline constexpr bool vnni_compiled =
     false;
 #endif
 
-/// The Arch gemm_q8 uses by default: zoa::default_arch, plus VNNI when the compile flags enable it.
-using q8_default_arch = std::conditional_t<vnni_compiled && has_avx2_v<default_arch>, with_vnni<default_arch>,
-                                           default_arch>;
+/// The AArch64 integer kernel level this translation unit is compiled for (see neon_level_v; -1 off AArch64):
+/// __ARM_FEATURE_MATMUL_INT8 (e.g. -march=armv8.6-a+i8mm) -> 2, __ARM_FEATURE_DOTPROD (-march=armv8.2-a+dotprod)
+/// -> 1, plain AArch64 (NEON is part of ARMv8-A) -> 0.
+inline constexpr int neon_level_compiled =
+#if defined(__aarch64__) && defined(__ARM_NEON) && defined(__ARM_FEATURE_MATMUL_INT8) && defined(__ARM_FEATURE_DOTPROD)
+    2;
+#elif defined(__aarch64__) && defined(__ARM_NEON) && defined(__ARM_FEATURE_DOTPROD)
+    1;
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+    0;
+#else
+    -1;
+#endif
+
+/// The Arch gemm_q8 uses by default: zoa::default_arch, plus VNNI when the compile flags enable it (x86), or plus
+/// the dot product / int8 matrix multiply when they do (AArch64).
+using q8_default_arch = std::conditional_t<
+    vnni_compiled && has_avx2_v<default_arch>, with_vnni<default_arch>,
+    std::conditional_t<neon_level_compiled == 2 && neon_level_v<default_arch> == 0, with_i8mm<default_arch>,
+                       std::conditional_t<neon_level_compiled == 1 && neon_level_v<default_arch> == 0,
+                                          with_dotprod<default_arch>, default_arch>>>;
 
 /// A code range type: `storage` (int8_t or uint8_t) and static constexpr `min` < `max` inside storage's range,
 /// e.g. zoa::quant::value_range<Lo, Hi>, zoa::quant::signed_range<b> ([-2^(b-1), 2^(b-1)-1], PTQ4ViT) or
@@ -2618,7 +2793,32 @@ constexpr long max_l(long a, long b) { return a < b ? b : a; }
 constexpr long min_l(long a, long b) { return a < b ? a : b; }
 }  // namespace detail
 
-/// How gemm_q8 multiplies A (activations, ARange) by W (weights, WRange), chosen at compile time.
+/// The bounds every plan shares: the ranges, the centred weight codes and the K that keeps int32 exact.
+template <class ARange, class WRange>
+struct q8_ranges {
+    static_assert(is_code_range_v<ARange> && is_code_range_v<WRange>,
+                  "zoa::kernels::q8_plan: ARange and WRange must be code ranges (e.g. zoa::quant::signed_range<b>)");
+    /// The ranges, their bounds and their 8-bit storage types.
+    using a_range = ARange;
+    using w_range = WRange;
+    static constexpr int a_min = int(ARange::min), a_max = int(ARange::max);
+    static constexpr int w_min = int(WRange::min), w_max = int(WRange::max);
+    using a_storage = typename ARange::storage;
+    using w_storage = typename WRange::storage;
+
+    /// w_s = w - w_offset: unsigned weight codes are centred (u8 [0,255] -> [-128,127], u6 [0,63] -> [-32,31]).
+    static constexpr int w_offset = w_min < 0 ? 0 : (w_min + w_max + 1) / 2;
+    /// Largest |centred weight code|.
+    static constexpr int w_abs = static_cast<int>(
+        detail::max_l(detail::abs_l(w_min - w_offset), detail::abs_l(w_max - w_offset)));
+    static_assert(w_min - w_offset >= -128 && w_max - w_offset <= 127, "centred weights fit int8");
+
+    /// Largest K for which the int32 result is exact: K * (Amax-Amin) * (Wmax-Wmin) <= 2^31 - 1.
+    static constexpr long max_k = 2147483647L / (long(a_max - a_min) * long(w_max - w_min));
+};
+
+/// How gemm_q8 multiplies A (activations, ARange) by W (weights, WRange) on x86 and in the portable kernel, chosen
+/// at compile time.
 ///
 /// With VNNI (`Vnni`): vpdpbusd multiplies unsigned by signed bytes and sums four products into int32 without any
 /// intermediate saturation, so every range uses the byte layout below (a_u, w_s) and the offset algebra: exact.
@@ -2642,30 +2842,15 @@ constexpr long min_l(long a, long b) { return a < b ? a : b; }
 /// Both paths accumulate in int32 with wrap-around; the result is exact when the true value fits in int32,
 /// which `max_k` guarantees: K * (Amax-Amin) * (Wmax-Wmin) <= 2^31 - 1 (zero points lie inside the ranges).
 template <class ARange, class WRange, bool Vnni = false, int MaxDepth = 64>
-struct q8_plan {
-    static_assert(is_code_range_v<ARange> && is_code_range_v<WRange>,
-                  "zoa::kernels::q8_plan: ARange and WRange must be code ranges (e.g. zoa::quant::signed_range<b>)");
-    /// The ranges, their bounds and their 8-bit storage types.
-    using a_range = ARange;
-    using w_range = WRange;
-    static constexpr int a_min = int(ARange::min), a_max = int(ARange::max);
-    static constexpr int w_min = int(WRange::min), w_max = int(WRange::max);
-    using a_storage = typename ARange::storage;
-    using w_storage = typename WRange::storage;
-
+struct q8_plan : q8_ranges<ARange, WRange> {
+    using base = q8_ranges<ARange, WRange>;
     /// a_u = a + a_shift >= 0 (activations made unsigned for vpmaddubsw).
-    static constexpr int a_shift = a_min < 0 ? -a_min : 0;
+    static constexpr int a_shift = base::a_min < 0 ? -base::a_min : 0;
     /// Largest shifted activation code.
-    static constexpr int a_umax = a_max + a_shift;
-    /// w_s = w - w_offset: unsigned weight codes are centred (u8 [0,255] -> [-128,127], u6 [0,63] -> [-32,31]).
-    static constexpr int w_offset = w_min < 0 ? 0 : (w_min + w_max + 1) / 2;
-    /// Largest |centred weight code|.
-    static constexpr int w_abs = static_cast<int>(
-        detail::max_l(detail::abs_l(w_min - w_offset), detail::abs_l(w_max - w_offset)));
-    static_assert(w_min - w_offset >= -128 && w_max - w_offset <= 127, "centred weights fit int8");
+    static constexpr int a_umax = base::a_max + a_shift;
 
     /// Largest |u0*s0 + u1*s1| one vpmaddubsw lane can produce.
-    static constexpr long pair_bound = 2L * a_umax * w_abs;
+    static constexpr long pair_bound = 2L * a_umax * base::w_abs;
     static constexpr bool vnni = Vnni;  ///< the VNNI (vpdpbusd) path
     /// vpmaddubsw is exact for these ranges (used when there is no VNNI).
     static constexpr bool use_maddubs = !Vnni && pair_bound <= 32767;
@@ -2675,10 +2860,68 @@ struct q8_plan {
     static constexpr int depth = use_maddubs ? static_cast<int>(detail::min_l(32767 / pair_bound, MaxDepth)) : 0;
     /// K is zero-padded to a multiple of k_step in the packed layouts (4 bytes per lane quad, 2 int16 per pair).
     static constexpr int k_step = bytes ? 4 : 2;
-
-    /// Largest K for which the int32 result is exact: K * (Amax-Amin) * (Wmax-Wmin) <= 2^31 - 1.
-    static constexpr long max_k = 2147483647L / (long(a_max - a_min) * long(w_max - w_min));
+    /// Consecutive k of one column stored together in the byte layout (a lane quad).
+    static constexpr int k_group = 4;
+    /// Not an AArch64 plan (and no int8-lane products).
+    static constexpr int neon_level = -1;
+    static constexpr bool byte_products = false;
 };
+
+/// How gemm_q8 multiplies A by W on AArch64 (Level = neon_level_v<Arch>: 0 NEON, 1 dot product, 2 i8mm).
+///
+/// Both operands are signed bytes: A is stored centred, a_s = a - a_offset (a_offset = 0 for signed ranges, the
+/// middle of the range for unsigned ones: u8 [0,255] -> [-128,127], u7 softmax codes [0,127] -> [-64,63]); W is
+/// stored centred as on x86, w_s = w - w_offset. The offset algebra of q8_plan removes the offsets and zero points
+/// with a_shift = -a_offset (c = za - a_offset). So one |product| is at most product_bound = a_abs * w_abs <= 2^14.
+/// * Level 2, SMMLA (ARMv8.6 i8mm): a 2 x 8 by 8 x 2 block of s8 x s8 products summed into four int32 lanes, no
+///   intermediate rounding or saturation: exact for every range. Byte layout in k octets (k_group = 8).
+/// * Level 1, SDOT (ARMv8.2 dot product): four s8 x s8 products summed into one int32 lane: exact for every range.
+///   Byte layout in k quads (k_group = 4), the same bytes as the x86 layout's.
+/// * Level 0, SMULL/SMLAL + SADALP (ARMv8.0 NEON): s8 x s8 products widened to int16 lanes, one lane per (column,
+///   k mod 4). One product fits int16 (|.| <= 16384). `depth` = min(floor(32767 / product_bound), MaxDepth)
+///   consecutive k quads are multiply-accumulated in the same int16 lane by SMLAL (|sum| <= depth*product_bound
+///   <= 32767: no wrap) before SADALP/SADDLP widen the lanes into int32. Depth 1 (8-bit x 8-bit, 128*128 = 16384)
+///   is SMULL + SADALP; s6 x s6 (32*32 = 1024) runs 31 quads per widening.
+///   `byte_products` (product_bound <= 127, e.g. 4-bit x 4-bit: 8*8 = 64): one product fits an int8 lane, so MUL
+///   (16 products per instruction, exact: no wrap) replaces SMULL/SMLAL (8), and SADALP adds the products' pairs into
+///   int16 lanes for `depth` = min(floor(32767 / (2 * product_bound)), MaxDepth) quads before a second SADALP widens
+///   them into int32.
+/// int32 accumulation wraps exactly as on x86; exact within max_k.
+template <class ARange, class WRange, int Level, int MaxDepth = 64>
+struct q8_plan_neon : q8_ranges<ARange, WRange> {
+    using base = q8_ranges<ARange, WRange>;
+    static_assert(Level >= 0 && Level <= 2, "zoa::kernels::q8_plan_neon: Level is 0 (NEON), 1 (dotprod) or 2 (i8mm)");
+    /// a_s = a - a_offset in [-128, 127] (activations made signed for SMULL/SDOT/SMMLA).
+    static constexpr int a_offset = base::a_min < 0 ? 0 : (base::a_min + base::a_max + 1) / 2;
+    /// The offset algebra's shift (a_s = a + a_shift).
+    static constexpr int a_shift = -a_offset;
+    /// Largest |centred activation code|.
+    static constexpr int a_abs = static_cast<int>(
+        detail::max_l(detail::abs_l(base::a_min - a_offset), detail::abs_l(base::a_max - a_offset)));
+    static_assert(base::a_min - a_offset >= -128 && base::a_max - a_offset <= 127, "centred activations fit int8");
+    /// Largest |a_s * w_s|.
+    static constexpr long product_bound = long(a_abs) * base::w_abs;
+    static constexpr bool vnni = false;         ///< not the x86 VNNI path
+    static constexpr bool use_maddubs = false;  ///< not the x86 maddubs path
+    static constexpr bool bytes = true;         ///< always the byte layout (a_s x w_s with the offset algebra)
+    /// Level 0: products fit int8 lanes (MUL + SADALP instead of SMULL/SMLAL).
+    static constexpr bool byte_products = Level == 0 && product_bound <= 127;
+    /// Level 0: k quads accumulated per int16 lane before widening to int32 (1 = widen every product).
+    static constexpr int depth =
+        Level != 0      ? 0
+        : byte_products ? static_cast<int>(detail::min_l(32767 / (2 * product_bound), MaxDepth))
+                        : static_cast<int>(detail::max_l(1, detail::min_l(32767 / product_bound, MaxDepth)));
+    /// Consecutive k of one column stored together (SMMLA reads 8, SDOT and SMLAL 4); K is padded to it.
+    static constexpr int k_group = Level == 2 ? 8 : 4;
+    static constexpr int k_step = k_group;
+    /// The AArch64 level.
+    static constexpr int neon_level = Level;
+};
+
+/// The plan packed_q8 and gemm_q8 use for Arch: q8_plan_neon on AArch64 tags, q8_plan otherwise.
+template <class ARange, class WRange, class Arch>
+using q8_plan_for = std::conditional_t<(neon_level_v<Arch> >= 0), q8_plan_neon<ARange, WRange, (neon_level_v<Arch> < 0 ? 0 : neon_level_v<Arch>)>,
+                                       q8_plan<ARange, WRange, is_vnni_arch_v<Arch>>>;
 
 }  // namespace zoa::kernels
 // ---- end zoa/kernels/operand_range.hpp
@@ -2838,12 +3081,13 @@ namespace zoa::kernels {
 /// Weights W (N x K, W(n,k) = w[n*stride_n + k*stride_k], PyTorch Linear layout is stride_n = K, stride_k = 1)
 /// repacked for gemm_q8 with activations in ARange and weights in WRange.
 ///
-/// The layout depends on q8_plan<ARange, WRange, Arch has VNNI> (so gemm_q8 takes Arch from the packed weights).
+/// The layout depends on plan = q8_plan_for<ARange, WRange, Arch> (so gemm_q8 takes Arch from the packed weights).
 /// N is split into panels of nr = 16 columns (zero-padded), K is zero-padded to k_padded() (a multiple of
-/// plan::k_step). Inside a panel:
-///   byte layout (plan::bytes):  int8 w_s = w - w_offset at byte     (k/4)*64 + c*4 + k%4   (c = column in panel)
+/// plan::k_step). Inside a panel, with g = plan::k_group (4; 8 for the AArch64 i8mm plan):
+///   byte layout (plan::bytes):  int8 w_s = w - w_offset at byte     (k/g)*16g + c*g + k%g   (c = column in panel)
 ///   int16 layout:               int16 (w - zw[n])       at element  (k/2)*32 + c*2 + k%2
-/// so one k-quad (k-pair) of 16 columns is 64 contiguous bytes = two 256-bit vectors.
+/// so one k-quad (k-pair) of 16 columns is 64 contiguous bytes = two 256-bit vectors (x86), four 128-bit SDOT
+/// operands of 4 columns (AArch64); one k octet (i8mm) is eight SMMLA operands of 2 columns x 8 k.
 /// Column data (padded to panels*16): col_sums()[n] = sum_k w_s[n,k]; centred_zero_points()[n] = zw[n] - w_offset
 /// (byte layout; the int16 layout bakes zw into the weights).
 /// Packing costs O(N*K) and reuses the storage, so attention can repack K/V per head cheaply.
@@ -2852,7 +3096,7 @@ class packed_q8 {
 public:
     /// The arithmetic plan (layout, offsets, depth), the ranges, the target arch, the weight storage type and the panel
     /// width nr = 16 columns.
-    using plan = q8_plan<ARange, WRange, is_vnni_arch_v<Arch>>;
+    using plan = q8_plan_for<ARange, WRange, Arch>;
     using a_range = ARange;
     using w_range = WRange;
     using arch = Arch;
@@ -2927,6 +3171,13 @@ public:
     /// Per-column data (panels·16 entries): Σ_k w_s[n, k] and the centred zero points zw[n] − w_offset.
     const std::int32_t* col_sums() const noexcept { return col_sums_.data(); }
     const std::int32_t* centred_zero_points() const noexcept { return zw_.data(); }
+    /// The weight code W(n, k) that was packed (n < n(), k < k()), read back from the layout.
+    int weight_code(std::size_t n, std::size_t k) const noexcept {
+        const std::size_t p = n / nr, c = n % nr;
+        constexpr std::size_t g = static_cast<std::size_t>(plan::k_group);
+        if constexpr (plan::bytes) return panel_s8(p)[(k / g) * nr * g + c * g + k % g] + plan::w_offset;
+        else return panel_s16(p)[(k / 2) * 32 + c * 2 + k % 2] + zw_[n] + plan::w_offset;
+    }
     /// Bytes held (weights + per-column data).
     std::size_t bytes() const noexcept { return data_.size() + (col_sums_.size() + zw_.size()) * 4; }
 
@@ -2950,7 +3201,8 @@ private:
                 if constexpr (plan::bytes) {
                     const int ws = v - plan::w_offset;
                     col_sums_[j] += ws;
-                    reinterpret_cast<std::int8_t*>(data_.data())[p * kp_ * nr + (kk / 4) * 64 + c * 4 + kk % 4] =
+                    constexpr std::size_t g = static_cast<std::size_t>(plan::k_group);
+                    reinterpret_cast<std::int8_t*>(data_.data())[p * kp_ * nr + (kk / g) * nr * g + c * g + kk % g] =
                         static_cast<std::int8_t>(ws);
                 } else {
                     reinterpret_cast<std::int16_t*>(data_.data())[p * kp_ * nr + (kk / 2) * 32 + c * 2 + kk % 2] =
@@ -2964,6 +3216,7 @@ private:
     /// applicable or when a code is outside WRange (the caller then repacks element by element and throws).
     bool pack_fast(const w_storage* w, std::ptrdiff_t stride_n, std::ptrdiff_t stride_k) {
 #if defined(__AVX2__)
+        if constexpr (plan::k_group != 4) return false;
         x86::code_bounds<w_storage> b;
         int mn = plan::w_min, mx = plan::w_max;  // bounds of the codes packed by the scalar remainders
         if (stride_k == 1) {
@@ -3018,6 +3271,398 @@ private:
 
 }  // namespace zoa::kernels
 // ---- end zoa/kernels/pack.hpp
+// #include "zoa/kernels/arm/gemm_q8_neon.hpp"
+// ---- begin zoa/kernels/arm/gemm_q8_neon.hpp
+// zoa — AArch64 breakout for gemm_q8: exact SMULL/SMLAL/MUL+SADALP (ARMv8.0), SDOT (+dotprod) and SMMLA (+i8mm)
+// microkernels on the signed byte layout, A-row packing and the fused NEON epilogues
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+// #include "zoa/kernels/output_stage.hpp"
+
+#if defined(__aarch64__) && defined(__ARM_NEON)
+#include <arm_neon.h>
+
+namespace zoa::kernels::arm {
+
+/// Register tile of the q8 microkernels: 4 rows x 16 columns of int32 (16 q registers), v[row][j] = columns
+/// 4j..4j+3.
+struct tile_4x16 {
+    int32x4_t v[4][4];  ///< v[row][column quad]
+};
+
+/// The 4 bytes at p (any alignment) in every 32-bit lane.
+inline int8x16_t dup_quad(const std::int8_t* p) noexcept {
+    std::int32_t x;
+    std::memcpy(&x, p, 4);
+    return vreinterpretq_s8_s32(vdupq_n_s32(x));
+}
+
+/// ARMv8.0 NEON, two rows (a0, a1: kp signed bytes each) x one 16-column panel b (byte layout in k quads):
+///   c_r[j] = columns 4j..4j+3 of sum_k a_r[k] * b(k, c).
+/// SMULL/SMLAL multiply a row's k quad (broadcast) by 4 columns x 4 k of b into int16 lanes, one per (column, k % 4).
+/// Depth == 1 (8-bit x 8-bit: one product fits int16, two may not): every product goes straight into int32 pairs
+/// (SADALP). Depth > 1: Depth quads are accumulated per int16 lane (SMLAL; |sum| <= Depth * product_bound <= 32767,
+/// the plan's bound) before SADDLP/ADDP widen them. Exact; the int32 sums wrap mod 2^32 like the x86 kernels'.
+template <int Depth>
+inline void kernel_smlal_2x16(const std::int8_t* a0, const std::int8_t* a1, const std::int8_t* b, std::size_t nq,
+                              int32x4_t (&c0)[4], int32x4_t (&c1)[4]) noexcept {
+    if constexpr (Depth == 1) {
+        int32x4_t p0[8], p1[8];
+        for (int j = 0; j < 8; ++j) p0[j] = p1[j] = vdupq_n_s32(0);
+        for (std::size_t q = 0; q < nq; ++q) {
+            const int8x16_t x0 = dup_quad(a0 + 4 * q), x1 = dup_quad(a1 + 4 * q);
+            const std::int8_t* bq = b + q * 64;
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; ++j) {
+                const int8x16_t bj = vld1q_s8(bq + 16 * j);
+                p0[2 * j] = vpadalq_s16(p0[2 * j], vmull_s8(vget_low_s8(bj), vget_low_s8(x0)));
+                p0[2 * j + 1] = vpadalq_s16(p0[2 * j + 1], vmull_high_s8(bj, x0));
+                p1[2 * j] = vpadalq_s16(p1[2 * j], vmull_s8(vget_low_s8(bj), vget_low_s8(x1)));
+                p1[2 * j + 1] = vpadalq_s16(p1[2 * j + 1], vmull_high_s8(bj, x1));
+            }
+        }
+        // lanes (column, k pair) -> one lane per column
+        for (int j = 0; j < 4; ++j) {
+            c0[j] = vpaddq_s32(p0[2 * j], p0[2 * j + 1]);
+            c1[j] = vpaddq_s32(p1[2 * j], p1[2 * j + 1]);
+        }
+    } else {
+        for (int j = 0; j < 4; ++j) c0[j] = c1[j] = vdupq_n_s32(0);
+        for (std::size_t q0 = 0; q0 < nq; q0 += Depth) {
+            const std::size_t q1 = q0 + Depth < nq ? q0 + Depth : nq;
+            int16x8_t s0[8], s1[8];
+            {  // the group's first quad initialises the int16 sums
+                const int8x16_t x0 = dup_quad(a0 + 4 * q0), x1 = dup_quad(a1 + 4 * q0);
+                const std::int8_t* bq = b + q0 * 64;
+#pragma GCC unroll 4
+                for (int j = 0; j < 4; ++j) {
+                    const int8x16_t bj = vld1q_s8(bq + 16 * j);
+                    s0[2 * j] = vmull_s8(vget_low_s8(bj), vget_low_s8(x0));
+                    s0[2 * j + 1] = vmull_high_s8(bj, x0);
+                    s1[2 * j] = vmull_s8(vget_low_s8(bj), vget_low_s8(x1));
+                    s1[2 * j + 1] = vmull_high_s8(bj, x1);
+                }
+            }
+            for (std::size_t q = q0 + 1; q < q1; ++q) {
+                const int8x16_t x0 = dup_quad(a0 + 4 * q), x1 = dup_quad(a1 + 4 * q);
+                const std::int8_t* bq = b + q * 64;
+#pragma GCC unroll 4
+                for (int j = 0; j < 4; ++j) {
+                    const int8x16_t bj = vld1q_s8(bq + 16 * j);
+                    s0[2 * j] = vmlal_s8(s0[2 * j], vget_low_s8(bj), vget_low_s8(x0));
+                    s0[2 * j + 1] = vmlal_high_s8(s0[2 * j + 1], bj, x0);
+                    s1[2 * j] = vmlal_s8(s1[2 * j], vget_low_s8(bj), vget_low_s8(x1));
+                    s1[2 * j + 1] = vmlal_high_s8(s1[2 * j + 1], bj, x1);
+                }
+            }
+            // int16 lanes (column, k % 4) -> int32 (column, k pair) -> one int32 lane per column
+            for (int j = 0; j < 4; ++j) {
+                c0[j] = vaddq_s32(c0[j], vpaddq_s32(vpaddlq_s16(s0[2 * j]), vpaddlq_s16(s0[2 * j + 1])));
+                c1[j] = vaddq_s32(c1[j], vpaddq_s32(vpaddlq_s16(s1[2 * j]), vpaddlq_s16(s1[2 * j + 1])));
+            }
+        }
+    }
+}
+
+/// ARMv8.0 NEON for codes whose products fit int8 (|a * w| <= 127, e.g. 4-bit x 4-bit), two rows x one panel:
+/// MUL multiplies a row's k quad (broadcast) by 4 columns x 4 k of b into 16 int8 lanes (exact: no product wraps),
+/// SADALP adds each (column, k pair) into an int16 lane for Depth quads (|sum| <= Depth * 2 * product_bound <= 32767),
+/// then SADALP adds the (column, k half) int16 lanes into the int32 sums. 16 multiply-accumulates per MUL, against 8
+/// per SMULL/SMLAL. Exact; the int32 sums wrap mod 2^32 like the other kernels'.
+template <int Depth>
+inline void kernel_mul8_2x16(const std::int8_t* a0, const std::int8_t* a1, const std::int8_t* b, std::size_t nq,
+                             int32x4_t (&c0)[4], int32x4_t (&c1)[4]) noexcept {
+    for (int j = 0; j < 4; ++j) c0[j] = c1[j] = vdupq_n_s32(0);
+    for (std::size_t q0 = 0; q0 < nq; q0 += Depth) {
+        const std::size_t q1 = q0 + Depth < nq ? q0 + Depth : nq;
+        int16x8_t s0[4], s1[4];
+        for (int j = 0; j < 4; ++j) s0[j] = s1[j] = vdupq_n_s16(0);
+        for (std::size_t q = q0; q < q1; ++q) {
+            const int8x16_t x0 = dup_quad(a0 + 4 * q), x1 = dup_quad(a1 + 4 * q);
+            const std::int8_t* bq = b + q * 64;
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; ++j) {
+                const int8x16_t bj = vld1q_s8(bq + 16 * j);
+                s0[j] = vpadalq_s8(s0[j], vmulq_s8(bj, x0));
+                s1[j] = vpadalq_s8(s1[j], vmulq_s8(bj, x1));
+            }
+        }
+        // int16 lanes (column, k pair) -> int32 lanes (column)
+        for (int j = 0; j < 4; ++j) {
+            c0[j] = vpadalq_s16(c0[j], s0[j]);
+            c1[j] = vpadalq_s16(c1[j], s1[j]);
+        }
+    }
+}
+
+/// ARMv8.0 NEON tile: rows 0-1 and rows 2-3 of a (4 rows of kp bytes, row stride kp) against panel b, two passes
+/// of kernel_mul8_2x16 (BytesOnly: the products fit int8) or kernel_smlal_2x16.
+template <bool BytesOnly, int Depth>
+inline tile_4x16 kernel_neon(const std::int8_t* a, const std::int8_t* b, std::size_t kp) noexcept {
+    tile_4x16 t;
+    const std::size_t nq = kp / 4;
+    if constexpr (BytesOnly) {
+        kernel_mul8_2x16<Depth>(a, a + kp, b, nq, t.v[0], t.v[1]);
+        kernel_mul8_2x16<Depth>(a + 2 * kp, a + 3 * kp, b, nq, t.v[2], t.v[3]);
+    } else {
+        kernel_smlal_2x16<Depth>(a, a + kp, b, nq, t.v[0], t.v[1]);
+        kernel_smlal_2x16<Depth>(a + 2 * kp, a + 3 * kp, b, nq, t.v[2], t.v[3]);
+    }
+    return t;
+}
+
+#if defined(__ARM_FEATURE_DOTPROD)
+/// One k quad u of the 4-quad A registers x[r] (16 bytes = k quads q..q+3 of row r) times the quad's 4 B registers.
+template <int U>
+inline void sdot_step(int32x4_t (&c)[4][4], const int8x16_t (&x)[4], const std::int8_t* bq) noexcept {
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+        const int8x16_t bj = vld1q_s8(bq + 16 * j);
+        c[0][j] = vdotq_laneq_s32(c[0][j], bj, x[0], U);
+        c[1][j] = vdotq_laneq_s32(c[1][j], bj, x[1], U);
+        c[2][j] = vdotq_laneq_s32(c[2][j], bj, x[2], U);
+        c[3][j] = vdotq_laneq_s32(c[3][j], bj, x[3], U);
+    }
+}
+
+/// ARMv8.2 dot product: acc[r][c] = sum_k a[r][k] * b(k, c) for 4 rows of kp signed bytes (row stride kp) and one
+/// 16-column panel in k quads. SDOT (by element) adds the four s8 x s8 products of a (column, k quad) to the
+/// column's int32 lane: 16 multiply-accumulates per instruction, no intermediate rounding: exact for every range.
+inline tile_4x16 kernel_sdot(const std::int8_t* a, const std::int8_t* b, std::size_t kp) noexcept {
+    tile_4x16 t;
+    for (auto& row : t.v)
+        for (auto& v : row) v = vdupq_n_s32(0);
+    const std::size_t nq = kp / 4;
+    std::size_t q = 0;
+    for (; q + 4 <= nq; q += 4) {
+        const int8x16_t x[4] = {vld1q_s8(a + 4 * q), vld1q_s8(a + kp + 4 * q), vld1q_s8(a + 2 * kp + 4 * q),
+                                vld1q_s8(a + 3 * kp + 4 * q)};
+        const std::int8_t* bq = b + q * 64;
+        sdot_step<0>(t.v, x, bq);
+        sdot_step<1>(t.v, x, bq + 64);
+        sdot_step<2>(t.v, x, bq + 128);
+        sdot_step<3>(t.v, x, bq + 192);
+    }
+    for (; q < nq; ++q) {
+        const int8x16_t x[4] = {dup_quad(a + 4 * q), dup_quad(a + kp + 4 * q), dup_quad(a + 2 * kp + 4 * q),
+                                dup_quad(a + 3 * kp + 4 * q)};
+        sdot_step<0>(t.v, x, b + q * 64);
+    }
+    return t;
+}
+#endif
+
+#if defined(__ARM_FEATURE_MATMUL_INT8)
+/// One k octet: the row pairs' A operands p01, p23 (rows 0-1 / 2-3, 8 k each) times the octet's 8 B registers
+/// (column pairs). c[pair][j] = [r c2j, r c2j+1, r' c2j, r' c2j+1].
+inline void smmla_step(int32x4_t (&c)[2][8], int8x16_t p01, int8x16_t p23, const std::int8_t* bo) noexcept {
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; ++j) {
+        const int8x16_t bj = vld1q_s8(bo + 16 * j);
+        c[0][j] = vmmlaq_s32(c[0][j], p01, bj);
+        c[1][j] = vmmlaq_s32(c[1][j], p23, bj);
+    }
+}
+
+/// Two rows' 16 bytes (k octets o, o+1) -> the SMMLA operands [r k0..7 | r' k0..7] of each octet.
+inline void zip_rows(int8x16_t r, int8x16_t r2, int8x16_t& lo, int8x16_t& hi) noexcept {
+    lo = vreinterpretq_s8_s64(vzip1q_s64(vreinterpretq_s64_s8(r), vreinterpretq_s64_s8(r2)));
+    hi = vreinterpretq_s8_s64(vzip2q_s64(vreinterpretq_s64_s8(r), vreinterpretq_s64_s8(r2)));
+}
+
+/// ARMv8.6 int8 matrix multiply: acc[r][c] = sum_k a[r][k] * b(k, c) for 4 rows of kp signed bytes (kp a multiple
+/// of 8, row stride kp) and one 16-column panel in k octets (column c's 8 k at c*8). SMMLA multiplies a 2 x 8 block
+/// of A (a row pair) by an 8 x 2 block of B (a column pair) into 2 x 2 int32 lanes: 32 multiply-accumulates per
+/// instruction, no intermediate rounding: exact for every range.
+inline tile_4x16 kernel_smmla(const std::int8_t* a, const std::int8_t* b, std::size_t kp) noexcept {
+    int32x4_t c[2][8];
+    for (auto& pair : c)
+        for (auto& v : pair) v = vdupq_n_s32(0);
+    const std::int8_t *a0 = a, *a1 = a + kp, *a2 = a + 2 * kp, *a3 = a + 3 * kp;
+    const std::size_t no = kp / 8;
+    std::size_t o = 0;
+    for (; o + 2 <= no; o += 2) {
+        int8x16_t p01[2], p23[2];
+        zip_rows(vld1q_s8(a0 + 8 * o), vld1q_s8(a1 + 8 * o), p01[0], p01[1]);
+        zip_rows(vld1q_s8(a2 + 8 * o), vld1q_s8(a3 + 8 * o), p23[0], p23[1]);
+        smmla_step(c, p01[0], p23[0], b + o * 128);
+        smmla_step(c, p01[1], p23[1], b + o * 128 + 128);
+    }
+    if (o < no)
+        smmla_step(c, vcombine_s8(vld1_s8(a0 + 8 * o), vld1_s8(a1 + 8 * o)),
+                   vcombine_s8(vld1_s8(a2 + 8 * o), vld1_s8(a3 + 8 * o)), b + o * 128);
+    tile_4x16 t;
+    for (int p = 0; p < 2; ++p)
+        for (int j = 0; j < 4; ++j) {
+            const int64x2_t lo = vreinterpretq_s64_s32(c[p][2 * j]), hi = vreinterpretq_s64_s32(c[p][2 * j + 1]);
+            t.v[2 * p][j] = vreinterpretq_s32_s64(vzip1q_s64(lo, hi));
+            t.v[2 * p + 1][j] = vreinterpretq_s32_s64(vzip2q_s64(lo, hi));
+        }
+    return t;
+}
+#endif
+
+/// dst[i] = int8(src[i] + shift) (shift = the plan's a_shift: 0, or -a_offset for unsigned codes), i < len; returns
+/// sum_i dst[i]; tracks min/max of src (as int). Byte additions wrap, exact for codes inside the range.
+template <class T>
+inline std::int64_t convert_s8(const T* src, std::size_t len, int shift, std::int8_t* dst, int& mn, int& mx) noexcept {
+    const uint8x16_t vs = vdupq_n_u8(static_cast<std::uint8_t>(shift));
+    int32x4_t sum = vdupq_n_s32(0);
+    std::size_t i = 0;
+    if (len >= 16) {
+        using vec = std::conditional_t<std::is_signed_v<T>, int8x16_t, uint8x16_t>;
+        vec lo, hi;
+        if constexpr (std::is_signed_v<T>) lo = vdupq_n_s8(127), hi = vdupq_n_s8(-128);
+        else lo = vdupq_n_u8(255), hi = vdupq_n_u8(0);
+        for (; i + 16 <= len; i += 16) {
+            uint8x16_t u;
+            if constexpr (std::is_signed_v<T>) {
+                const int8x16_t v = vld1q_s8(reinterpret_cast<const std::int8_t*>(src + i));
+                lo = vminq_s8(lo, v), hi = vmaxq_s8(hi, v);
+                u = vreinterpretq_u8_s8(v);
+            } else {
+                u = vld1q_u8(reinterpret_cast<const std::uint8_t*>(src + i));
+                lo = vminq_u8(lo, u), hi = vmaxq_u8(hi, u);
+            }
+            const int8x16_t d = vreinterpretq_s8_u8(vaddq_u8(u, vs));
+            vst1q_s8(dst + i, d);
+            sum = vpadalq_s16(sum, vpaddlq_s8(d));
+        }
+        int l, h;
+        if constexpr (std::is_signed_v<T>) l = vminvq_s8(lo), h = vmaxvq_s8(hi);
+        else l = vminvq_u8(lo), h = vmaxvq_u8(hi);
+        mn = l < mn ? l : mn;
+        mx = h > mx ? h : mx;
+    }
+    std::int64_t total = vaddlvq_s32(sum);
+    for (; i < len; ++i) {
+        const int v = src[i];
+        mn = v < mn ? v : mn;
+        mx = v > mx ? v : mx;
+        dst[i] = static_cast<std::int8_t>(static_cast<std::uint8_t>(v + shift));
+        total += dst[i];
+    }
+    return total;
+}
+
+/// Adds the per-column correction col[n0..n0+15] and, when row_sums is non-null, subtracts zw[n] * row_sums[r]
+/// (wrapping int32): the offset algebra (see gemm_q8.hpp).
+inline void correct(tile_4x16& t, const std::int32_t* col, const std::int32_t* zw, const std::int32_t* row_sums) noexcept {
+    int32x4_t c[4];
+    for (int j = 0; j < 4; ++j) c[j] = vld1q_s32(col + 4 * j);
+    for (int r = 0; r < 4; ++r)
+        for (int j = 0; j < 4; ++j) t.v[r][j] = vaddq_s32(t.v[r][j], c[j]);
+    if (row_sums) {
+        int32x4_t z[4];
+        for (int j = 0; j < 4; ++j) z[j] = vld1q_s32(zw + 4 * j);
+        for (int r = 0; r < 4; ++r)
+            for (int j = 0; j < 4; ++j) t.v[r][j] = vmlsq_n_s32(t.v[r][j], z[j], row_sums[r]);
+    }
+}
+
+/// Applies the output stage to the tile (rows m0.., columns n0.. of the result; `rows` x `cols` valid) and stores it.
+/// Same formulas, in the same order, as detail::store_scalar (requantized codes are bit-identical; FCVTNS rounds half
+/// to even like nearbyint). Row-major full tiles: vector stores; column-major tiles whose 4 rows are adjacent
+/// (conv2d's NCHW output) are transposed in registers and stored as 4-element runs; anything else: scalar scatter.
+template <class Stage>
+inline void store_tile(const Stage& s, const zoa::kernels::detail::prepared_columns& p, const tile_4x16& t,
+                       std::size_t m0, std::size_t n0, std::size_t rows, std::size_t cols) noexcept {
+    using T = std::remove_pointer_t<decltype(s.c)>;
+    // 1. the stage formula on all 64 lanes, as int32 (i32/requant codes) or float bit patterns (dequant)
+    int32x4_t v[4][4];
+    if constexpr (std::is_same_v<Stage, out_i32>) {
+        for (int r = 0; r < 4; ++r)
+            for (int j = 0; j < 4; ++j) v[r][j] = t.v[r][j];
+    } else if constexpr (std::is_same_v<Stage, out_dequant>) {
+        for (int j = 0; j < 4; ++j) {
+            const float32x4_t sc = vld1q_f32(p.f0.data() + n0 + 4 * j), bi = vld1q_f32(p.f1.data() + n0 + 4 * j);
+            for (int r = 0; r < 4; ++r)
+                v[r][j] = vreinterpretq_s32_f32(vaddq_f32(vmulq_f32(vcvtq_f32_s32(t.v[r][j]), sc), bi));
+        }
+    } else {
+        const float32x4_t lo = vdupq_n_f32(p.lo), hi = vdupq_n_f32(p.hi);
+        const int32x4_t zp = vdupq_n_s32(p.zero_point);
+        for (int j = 0; j < 4; ++j) {
+            const float32x4_t mul = vld1q_f32(p.f0.data() + n0 + 4 * j);
+            const int32x4_t bias = vld1q_s32(p.i0.data() + n0 + 4 * j);
+            for (int r = 0; r < 4; ++r) {
+                float32x4_t f = vmulq_f32(vcvtq_f32_s32(vaddq_s32(t.v[r][j], bias)), mul);
+                f = vmaxq_f32(vminq_f32(f, hi), lo);
+                v[r][j] = vaddq_s32(vcvtnq_s32_f32(f), zp);  // round to nearest, ties to even
+            }
+        }
+    }
+    const out_layout& lay = s.layout;
+    // 2a. row-major full tile
+    if (rows == 4 && cols == 16 && lay.col_stride == 1) {
+        for (std::size_t r = 0; r < 4; ++r) {
+            T* dst = s.c + lay.row_offset(m0 + r) + static_cast<std::ptrdiff_t>(n0);
+            if constexpr (sizeof(T) == 4) {
+                for (int j = 0; j < 4; ++j) vst1q_s32(reinterpret_cast<std::int32_t*>(dst) + 4 * j, v[r][j]);
+            } else {
+                const int16x8_t lo16 = vcombine_s16(vqmovn_s32(v[r][0]), vqmovn_s32(v[r][1]));
+                const int16x8_t hi16 = vcombine_s16(vqmovn_s32(v[r][2]), vqmovn_s32(v[r][3]));
+                if constexpr (std::is_same_v<T, std::int8_t>)
+                    vst1q_s8(dst, vcombine_s8(vqmovn_s16(lo16), vqmovn_s16(hi16)));
+                else
+                    vst1q_u8(dst, vcombine_u8(vqmovun_s16(lo16), vqmovun_s16(hi16)));
+            }
+        }
+        return;
+    }
+    // 2b. column-major: 4 adjacent rows (same group) per column
+    const bool same_group = lay.group_rows == 0 || (m0 % lay.group_rows) + 4 <= lay.group_rows;
+    if (rows == 4 && lay.row_stride == 1 && same_group) {
+        T* base = s.c + lay.row_offset(m0);
+        for (int j = 0; j < 4; ++j) {
+            // 4 rows x 4 columns -> u[c] = column 4j + c, rows 0..3
+            const int32x4_t t0 = vtrn1q_s32(v[0][j], v[1][j]), t1 = vtrn2q_s32(v[0][j], v[1][j]);
+            const int32x4_t t2 = vtrn1q_s32(v[2][j], v[3][j]), t3 = vtrn2q_s32(v[2][j], v[3][j]);
+            int32x4_t u[4];
+            u[0] = vreinterpretq_s32_s64(vtrn1q_s64(vreinterpretq_s64_s32(t0), vreinterpretq_s64_s32(t2)));
+            u[1] = vreinterpretq_s32_s64(vtrn1q_s64(vreinterpretq_s64_s32(t1), vreinterpretq_s64_s32(t3)));
+            u[2] = vreinterpretq_s32_s64(vtrn2q_s64(vreinterpretq_s64_s32(t0), vreinterpretq_s64_s32(t2)));
+            u[3] = vreinterpretq_s32_s64(vtrn2q_s64(vreinterpretq_s64_s32(t1), vreinterpretq_s64_s32(t3)));
+            for (std::size_t c = 0; c < 4; ++c) {
+                const std::size_t col = 4 * static_cast<std::size_t>(j) + c;
+                if (col >= cols) break;
+                T* dst = base + static_cast<std::ptrdiff_t>(n0 + col) * lay.col_stride;
+                if constexpr (sizeof(T) == 4) {
+                    vst1q_s32(reinterpret_cast<std::int32_t*>(dst), u[c]);
+                } else {
+                    const int16x4_t w16 = vqmovn_s32(u[c]);
+                    const int16x8_t w = vcombine_s16(w16, w16);
+                    std::int32_t four;
+                    if constexpr (std::is_same_v<T, std::int8_t>) four = vget_lane_s32(vreinterpret_s32_s8(vqmovn_s16(w)), 0);
+                    else four = vget_lane_s32(vreinterpret_s32_u8(vqmovun_s16(w)), 0);
+                    std::memcpy(dst, &four, 4);
+                }
+            }
+        }
+        return;
+    }
+    // 2c. anything else (ragged tiles, tiles across groups): scalar scatter of the computed lanes
+    alignas(16) std::int32_t tmp[4][16];
+    for (int r = 0; r < 4; ++r)
+        for (int j = 0; j < 4; ++j) vst1q_s32(tmp[r] + 4 * j, v[r][j]);
+    for (std::size_t r = 0; r < rows; ++r) {
+        T* row = s.c + lay.row_offset(m0 + r);
+        for (std::size_t c = 0; c < cols; ++c) {
+            T& dst = row[static_cast<std::ptrdiff_t>(n0 + c) * lay.col_stride];
+            if constexpr (std::is_same_v<T, float>) std::memcpy(&dst, &tmp[r][c], 4);
+            else dst = static_cast<T>(tmp[r][c]);
+        }
+    }
+}
+
+}  // namespace zoa::kernels::arm
+
+#endif  // __aarch64__ && __ARM_NEON
+// ---- end zoa/kernels/arm/gemm_q8_neon.hpp
 // #include "zoa/kernels/x86/gemm_q8_amx.hpp"
 // ---- begin zoa/kernels/x86/gemm_q8_amx.hpp
 // zoa — AMX int8 microkernel for gemm_q8's byte layout: up to 32 rows x 32 columns per call with tdpbusd tiles
@@ -3854,6 +4499,60 @@ ZOA_DETAIL_AVX512_WARNINGS_BEGIN
 
 namespace zoa::kernels {
 
+/// The microkernel family gemm_q8 runs (gemm_q8_run dispatches on it): the portable scalar loops, the x86 AVX2
+/// int16 (vpmaddwd) / maddubs / VNNI kernels (AMX is a run-time choice on top of VNNI), the AArch64 NEON kernels
+/// SMULL+SADALP (8-bit, depth 1), SMLAL+SADALP (narrower codes, int16 chains of plan::depth quads), MUL+SADALP
+/// (products that fit int8: 4-bit codes), SDOT, SMMLA.
+enum class q8_kernel { portable, avx2_int16, avx2_maddubs, vnni, neon_smull, neon_smlal, neon_mul8, neon_sdot, neon_smmla };
+
+/// The kernel family for a plan (q8_plan_for<A, W, Arch>) and Arch.
+template <class Plan, class Arch>
+inline constexpr q8_kernel q8_kernel_of =
+    Plan::neon_level == 2   ? q8_kernel::neon_smmla
+    : Plan::neon_level == 1 ? q8_kernel::neon_sdot
+    : Plan::neon_level == 0 ? (Plan::byte_products ? q8_kernel::neon_mul8
+                               : Plan::depth > 1 ? q8_kernel::neon_smlal : q8_kernel::neon_smull)
+    : !has_avx2_v<Arch>     ? q8_kernel::portable
+    : Plan::vnni            ? q8_kernel::vnni
+    : Plan::use_maddubs     ? q8_kernel::avx2_maddubs
+                            : q8_kernel::avx2_int16;
+
+/// The kernel gemm_q8 runs for weights packed as packed_q8<ARange, WRange, Arch>.
+template <class ARange, class WRange, class Arch = q8_default_arch>
+inline constexpr q8_kernel q8_kernel_for = q8_kernel_of<q8_plan_for<ARange, WRange, Arch>, Arch>;
+
+/// Name of a kernel family: "portable", "avx2-madd16", "avx2-maddubs", "vnni", "neon-smull", "neon-smlal",
+/// "neon-mul8", "neon-sdot", "neon-smmla".
+constexpr const char* q8_kernel_name(q8_kernel k) noexcept {
+    switch (k) {
+        case q8_kernel::avx2_int16: return "avx2-madd16";
+        case q8_kernel::avx2_maddubs: return "avx2-maddubs";
+        case q8_kernel::vnni: return "vnni";
+        case q8_kernel::neon_smull: return "neon-smull";
+        case q8_kernel::neon_smlal: return "neon-smlal";
+        case q8_kernel::neon_mul8: return "neon-mul8";
+        case q8_kernel::neon_sdot: return "neon-sdot";
+        case q8_kernel::neon_smmla: return "neon-smmla";
+        case q8_kernel::portable: break;
+    }
+    return "portable";
+}
+
+/// The integer kernels the default gemm_q8 (q8_default_arch) of this translation unit compiles in, for `zoa version`
+/// and benchmark headers: "neon", "neon-dotprod", "neon-i8mm" (AArch64), "avx2", "avx-vnni", "avx512-vnni",
+/// "avx512-vnni+amx" (x86; AMX still needs the kernel's permission at run time, see amx_active()), "portable".
+constexpr const char* q8_kernels_compiled() noexcept {
+    using arch = q8_default_arch;
+    if constexpr (neon_level_v<arch> == 2) return "neon-i8mm";
+    else if constexpr (neon_level_v<arch> == 1) return "neon-dotprod";
+    else if constexpr (neon_level_v<arch> == 0) return "neon";
+    else if constexpr (is_vnni_arch_v<arch> && x86::amx_compiled) return "avx512-vnni+amx";
+    else if constexpr (is_vnni_arch_v<arch> && x86::vnni512_compiled) return "avx512-vnni";
+    else if constexpr (is_vnni_arch_v<arch>) return "avx-vnni";
+    else if constexpr (has_avx2_v<arch>) return "avx2";
+    else return "portable";
+}
+
 namespace detail {
 
 /// Row-major A: row m is K contiguous codes at a + m*lda (one segment).
@@ -3879,7 +4578,11 @@ inline q8_scratch& thread_q8_scratch() {
 
 template <class Plan, class Arch, class T>
 std::int64_t convert_row(const T* src, std::size_t len, std::int32_t za, void* dst, int& mn, int& mx) {
-    if constexpr (has_avx2_v<Arch>) {
+    if constexpr (Plan::neon_level >= 0) {
+#if defined(__aarch64__) && defined(__ARM_NEON)
+        return arm::convert_s8(src, len, Plan::a_shift, static_cast<std::int8_t*>(dst), mn, mx);
+#endif
+    } else if constexpr (has_avx2_v<Arch>) {
 #if defined(__AVX2__)
         if constexpr (Plan::bytes)
             return x86::convert_u8(src, len, static_cast<std::uint8_t>(Plan::a_shift), static_cast<std::uint8_t*>(dst),
@@ -3912,8 +4615,9 @@ template <class Plan>
 }
 
 /// Packs rows [m0, m0 + rows) of the source into dst (row-major, kp elements per row, rows rounded up to 4 with
-/// zero rows). maddubs path: uint8 a + a_shift and row_sums[r] = sum_k (a + a_shift); int16 path: a - za.
-/// A source segment with a null pointer stands for `len` codes equal to za (implicit zero padding of a conv).
+/// zero rows). Byte layouts: byte a + a_shift (uint8 on x86, int8 on AArch64) and row_sums[r] = sum_k (a + a_shift);
+/// int16 layout: a - za. A source segment with a null pointer stands for `len` codes equal to za (implicit zero
+/// padding of a conv).
 /// Throws: zoa::error(numeric) when a code lies outside ARange.
 template <class Plan, class Arch, class Source>
 void pack_a(const Source& src, std::size_t m0, std::size_t rows, std::size_t k, std::size_t kp, std::int32_t za,
@@ -3971,7 +4675,7 @@ void pack_a(const Source& src, std::size_t m0, std::size_t rows, std::size_t k, 
     }
 }
 
-/// Portable microkernel: the same integers as the x86 kernels, from the same packed layouts.
+/// Portable microkernel: the same integers as the x86 kernels, from the same packed layouts (q8_plan, k quads).
 template <class Plan>
 void kernel_portable(const std::uint8_t* a, const void* b, std::size_t kp, std::int32_t (&acc)[4][16]) {
     for (auto& row : acc)
@@ -4004,6 +4708,10 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
 #endif
     static_assert(!plan::vnni || (vnni_compiled && has_avx2_v<Arch>),
                   "zoa::kernels::gemm_q8: with_vnni<Arch> needs -mavxvnni (or -mavx512vnni -mavx512vl) and AVX2");
+    static_assert(plan::neon_level <= neon_level_compiled,
+                  "zoa::kernels::gemm_q8: this AArch64 Arch needs -march=armv8.2-a+dotprod (with_dotprod), "
+                  "-march=armv8.6-a+i8mm (with_i8mm) or an AArch64 target (neon64)");
+    constexpr q8_kernel kern = q8_kernel_of<plan, Arch>;
     require(!w.empty(), error_code::argument, "gemm_q8: the packed weights are empty");
     require(za >= plan::a_min && za <= plan::a_max, error_code::argument, "gemm_q8: activation zero point ", za,
             " outside [", plan::a_min, ", ", plan::a_max, "]");
@@ -4045,15 +4753,33 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
         const std::size_t n0 = p * 16, ncols = std::min<std::size_t>(16, n - n0), nrows = std::min<std::size_t>(4, rows - i);
         const std::uint8_t* ai = a_blk + i * kp * elem;
         const std::int32_t* rs = row_term ? row_sums + i : nullptr;
-        if constexpr (has_avx2_v<Arch>) {
+        if constexpr (plan::neon_level >= 0) {
+#if defined(__aarch64__) && defined(__ARM_NEON)
+            const auto* a8 = reinterpret_cast<const std::int8_t*>(ai);
+            arm::tile_4x16 t;
+            if constexpr (kern == q8_kernel::neon_smmla) {
+#if defined(__ARM_FEATURE_MATMUL_INT8)
+                t = arm::kernel_smmla(a8, w.panel_s8(p), kp);
+#endif
+            } else if constexpr (kern == q8_kernel::neon_sdot) {
+#if defined(__ARM_FEATURE_DOTPROD)
+                t = arm::kernel_sdot(a8, w.panel_s8(p), kp);
+#endif
+            } else {
+                t = arm::kernel_neon<plan::byte_products, plan::depth>(a8, w.panel_s8(p), kp);
+            }
+            arm::correct(t, col_term.data() + n0, w.centred_zero_points() + n0, rs);
+            arm::store_tile(stage, cols, t, r0 + i, n0, nrows, ncols);
+#endif
+        } else if constexpr (kern != q8_kernel::portable) {
 #if defined(__AVX2__)
             x86::tile_4x16 t;
-            if constexpr (plan::vnni) {
+            if constexpr (kern == q8_kernel::vnni) {
 #if defined(__AVXVNNI__) || (defined(__AVX512VNNI__) && defined(__AVX512VL__))
                 t = x86::kernel_dpbusd(ai, w.panel_s8(p), kp);
 #endif
                 x86::correct(t, col_term.data() + n0, w.centred_zero_points() + n0, rs);
-            } else if constexpr (plan::use_maddubs) {
+            } else if constexpr (kern == q8_kernel::avx2_maddubs) {
                 t = x86::kernel_maddubs<plan::depth>(ai, w.panel_s8(p), kp);
                 x86::correct(t, col_term.data() + n0, w.centred_zero_points() + n0, rs);
             } else {
@@ -7997,7 +8723,8 @@ private:
         for (; j + w <= n; j += w) {
             const fb x = fb::load_unaligned(p + j);
             const fb h = xsimd::min(xsimd::max(xsimd::min(xsimd::max(x, vs), v1) * vq, v0), vq);
-            const fb l = xsimd::min(xsimd::max(xsimd::min(xsimd::max(x, v0), vs) / vl, v0), vq);
+            const fb l =
+                xsimd::min(xsimd::max(kernels::detail::divide(xsimd::min(xsimd::max(x, v0), vs), vl), v0), vq);
             kernels::detail::store_narrow<default_arch, std::int8_t>(xsimd::nearbyint_as_int(h), hi + j);
             kernels::detail::store_narrow<default_arch, std::int8_t>(xsimd::nearbyint_as_int(l), lo + j);
         }
@@ -8253,24 +8980,15 @@ std::vector<float> unpack_conv_f32(const kernels::packed_f32<Arch>& p, const con
     return w;
 }
 
-/// packed_q8 codes (layout in pack.hpp: byte layout int8 w − w_offset at byte (k/4)·64 + col·4 + k%4, int16 layout
-/// int16 w − zw at element (k/2)·32 + col·2 + k%2; K in (kh, kw, c) order) back to PyTorch OIHW codes.
+/// packed_q8 codes (K in (kh, kw, c) order) back to PyTorch OIHW codes.
 template <class ARange, class WRange, class Arch>
 std::vector<std::uint8_t> unpack_conv_q8(const kernels::packed_q8<ARange, WRange, Arch>& p, const conv2d_geometry& g) {
-    using plan = typename kernels::packed_q8<ARange, WRange, Arch>::plan;
     const std::size_t khw = g.kernel * g.kernel;
     std::vector<std::uint8_t> w(g.weight_count());
-    for (std::size_t o = 0; o < g.out_channels; ++o) {
-        const std::size_t pn = o / 16, col = o % 16;
+    for (std::size_t o = 0; o < g.out_channels; ++o)
         for (std::size_t t = 0; t < khw; ++t)
-            for (std::size_t c = 0; c < g.in_channels; ++c) {
-                const std::size_t kk = t * g.in_channels + c;
-                int v;
-                if constexpr (plan::bytes) v = p.panel_s8(pn)[(kk / 4) * 64 + col * 4 + kk % 4] + plan::w_offset;
-                else v = p.panel_s16(pn)[(kk / 2) * 32 + col * 2 + kk % 2] + p.centred_zero_points()[o] + plan::w_offset;
-                w[(o * g.in_channels + c) * khw + t] = static_cast<std::uint8_t>(v);
-            }
-    }
+            for (std::size_t c = 0; c < g.in_channels; ++c)
+                w[(o * g.in_channels + c) * khw + t] = static_cast<std::uint8_t>(p.weight_code(o, t * g.in_channels + c));
     return w;
 }
 

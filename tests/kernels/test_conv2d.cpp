@@ -6,6 +6,7 @@
 #include "zoa/kernels/conv2d.hpp"
 #include "zoa/kernels/reference/conv2d.hpp"
 #include "zoa/quant/bit_width.hpp"
+#include "kernel_archs.hpp"
 
 #include <cmath>
 #include <cstring>
@@ -261,7 +262,7 @@ TEST_CASE_TEMPLATE("conv2d_q8 equals the reference for mixed input/weight scheme
 }
 
 TEST_CASE_TEMPLATE("conv2d_q8 portable path equals the reference", R, zq::unsigned_range<8>, zq::unsigned_range<4>) {
-    quantized_geometries<R, R, xsimd::sse2>(32);
+    quantized_geometries<R, R, zoa_test::portable_q8_arch>(32);
 }
 
 TEST_CASE("conv2d_q8 pads with the input zero point: an all-zero-point input gives exactly zero") {
@@ -286,12 +287,12 @@ TEST_CASE("conv2d_f32 agrees with the reference over geometries, 1 and 2 threads
         for (auto& v : w) v = 2.0f * g.uniform() - 1.0f;
         for (auto& v : bias) v = g.uniform();
         const auto pw = zk::pack_conv2d_f32(w.data(), s);
-        const auto pw_sse = zk::pack_conv2d_f32<xsimd::sse2>(w.data(), s);
+        const auto pw_sse = zk::pack_conv2d_f32<zoa_test::second_f32_arch>(w.data(), s);
         const std::size_t ny = s.batch * s.out_channels * s.out_h() * s.out_w();
         std::vector<float> y1(ny), y2(ny), y3(ny), r(ny);
         zk::conv2d_f32(s, x.data(), pw, bias.data(), y1.data());
         zk::conv2d_f32(s, x.data(), pw, bias.data(), y2.data(), &two);
-        zk::conv2d_f32<xsimd::sse2>(s, x.data(), pw_sse, bias.data(), y3.data(), &two);
+        zk::conv2d_f32<zoa_test::second_f32_arch>(s, x.data(), pw_sse, bias.data(), y3.data(), &two);
         zk::reference::conv2d_f32(s, x.data(), w.data(), bias.data(), r.data());
         REQUIRE(y1 == y2);
         for (std::size_t i = 0; i < ny; ++i) {

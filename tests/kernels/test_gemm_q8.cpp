@@ -6,6 +6,7 @@
 #include "zoa/kernels/reference/gemm.hpp"
 #include "zoa/core/rng.hpp"
 #include "zoa/quant/bit_width.hpp"
+#include "kernel_archs.hpp"
 
 #include <cmath>
 #include <cstdint>
@@ -156,6 +157,7 @@ void random_shapes(std::uint64_t seed) {
 
 // Every integer path this build has: q8_default_arch (AMX when compiled in and granted, then VNNI with AMX
 // forbidden), zoa::default_arch (the AVX2 breakout under -mavx2 / -march=native) and the portable path (sse2 tag).
+// AArch64: q8_default_arch (SMMLA or SDOT), SDOT again in i8mm builds, neon64 (SMULL/SMLAL) and the portable path.
 // Duplicates are skipped.
 template <template <class, class> class Check, class C>
 void on_every_arch() {
@@ -166,7 +168,8 @@ void on_every_arch() {
         zk::allow_amx(true);
     }
     if constexpr (!std::is_same_v<zoa::default_arch, zk::q8_default_arch>) Check<C, zoa::default_arch>::run();
-    if constexpr (!std::is_same_v<zoa::default_arch, xsimd::sse2>) Check<C, xsimd::sse2>::run();
+    if constexpr (zk::neon_level_compiled == 2) Check<C, zk::with_dotprod<zoa::default_arch>>::run();
+    if constexpr (!std::is_same_v<zoa::default_arch, xsimd::sse2>) Check<C, zoa_test::portable_q8_arch>::run();
 }
 template <class C, class Arch>
 struct random_check {
@@ -312,7 +315,7 @@ TEST_CASE("gemm_q8 rejects out-of-range codes and bad arguments with named error
     CHECK_THROWS_WITH_AS((zk::gemm_q8(a.data(), 3, 8, 0, pw, out)),
                          "zoa: numeric: gemm_q8: activation row 1 has codes in [-33, 2], outside the range [-32, 31]",
                          zoa::error);
-    zk::packed_q8<S6, S6, xsimd::sse2> pw_portable(w.data(), 4, 8, 8, 1);
+    zk::packed_q8<S6, S6, zoa_test::portable_q8_arch> pw_portable(w.data(), 4, 8, 8, 1);
     CHECK_THROWS_WITH_AS((zk::gemm_q8(a.data(), 3, 8, 0, pw_portable, out)),
                          "zoa: numeric: gemm_q8: activation row 1 has codes in [-33, 2], outside the range [-32, 31]",
                          zoa::error);
@@ -430,5 +433,5 @@ TEST_CASE_TEMPLATE("gemm_q8 with several packed-A blocks per thread (large K)", 
         zk::allow_amx(true);
     }
     run(zoa::default_arch{});
-    run(xsimd::sse2{});
+    run(zoa_test::portable_q8_arch{});
 }

@@ -76,24 +76,15 @@ std::vector<float> unpack_conv_f32(const kernels::packed_f32<Arch>& p, const con
     return w;
 }
 
-/// packed_q8 codes (layout in pack.hpp: byte layout int8 w − w_offset at byte (k/4)·64 + col·4 + k%4, int16 layout
-/// int16 w − zw at element (k/2)·32 + col·2 + k%2; K in (kh, kw, c) order) back to PyTorch OIHW codes.
+/// packed_q8 codes (K in (kh, kw, c) order) back to PyTorch OIHW codes.
 template <class ARange, class WRange, class Arch>
 std::vector<std::uint8_t> unpack_conv_q8(const kernels::packed_q8<ARange, WRange, Arch>& p, const conv2d_geometry& g) {
-    using plan = typename kernels::packed_q8<ARange, WRange, Arch>::plan;
     const std::size_t khw = g.kernel * g.kernel;
     std::vector<std::uint8_t> w(g.weight_count());
-    for (std::size_t o = 0; o < g.out_channels; ++o) {
-        const std::size_t pn = o / 16, col = o % 16;
+    for (std::size_t o = 0; o < g.out_channels; ++o)
         for (std::size_t t = 0; t < khw; ++t)
-            for (std::size_t c = 0; c < g.in_channels; ++c) {
-                const std::size_t kk = t * g.in_channels + c;
-                int v;
-                if constexpr (plan::bytes) v = p.panel_s8(pn)[(kk / 4) * 64 + col * 4 + kk % 4] + plan::w_offset;
-                else v = p.panel_s16(pn)[(kk / 2) * 32 + col * 2 + kk % 2] + p.centred_zero_points()[o] + plan::w_offset;
-                w[(o * g.in_channels + c) * khw + t] = static_cast<std::uint8_t>(v);
-            }
-    }
+            for (std::size_t c = 0; c < g.in_channels; ++c)
+                w[(o * g.in_channels + c) * khw + t] = static_cast<std::uint8_t>(p.weight_code(o, t * g.in_channels + c));
     return w;
 }
 

@@ -23,6 +23,17 @@ inline constexpr std::size_t flush_vectors = 64;
 /// body and which the scalar tail depends only on n, never on the thread count.
 inline constexpr std::size_t elementwise_block = 16384;
 
+/// a / b lane by lane, one IEEE division each (round to nearest even). xsimd 8.1 divides float batches on neon64 with
+/// its ARMv7 kernel, a reciprocal estimate refined by two Newton steps, which can be an ulp off (and moves values
+/// across rounding ties: quantization codes change); zoa's kernels divide through this helper (FDIV on AArch64).
+template <class Arch>
+xsimd::batch<float, Arch> divide(const xsimd::batch<float, Arch>& a, const xsimd::batch<float, Arch>& b) noexcept {
+#if XSIMD_WITH_NEON64
+    if constexpr (arch_at_least_v<Arch, xsimd::neon64>) return vdivq_f32(a, b);
+#endif
+    return a / b;
+}
+
 /// s1 = Σ_i (x[i] − c) over n contiguous floats. Differences and lane sums in float, flushed to double every
 /// flush_vectors vectors; scalar tail (n mod width) adds fl(x[i] − c) in double.
 template <class Arch>
