@@ -5,15 +5,15 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps deps-test deps-bench deps-fuzz deps-arm64 configure build demo test test-sanitize test-sanitize-ci test-arm64 bench bench-compare fuzz single-include format clean
+.PHONY: all deps deps-compilers deps-bench deps-fuzz deps-arm64 configure build demo test test-sanitize test-sanitize-ci test-compilers check-docs test-arm64 bench bench-compare fuzz single-include format clean
 
 all: build
 
 deps:
 	@tools/install-deps.sh build
 
-deps-test:
-	@tools/install-deps.sh test
+deps-compilers:
+	@tools/install-deps.sh compilers
 
 deps-bench:
 	@tools/install-deps.sh bench
@@ -48,7 +48,6 @@ demo: configure
 	@echo "wrote demo-results.md and demo-results.svg"
 
 test: build
-	@tools/install-deps.sh test  # clang++ for the compiler matrix (after the build: never two apt runs at once)
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 bench: deps-bench
@@ -69,6 +68,18 @@ test-sanitize-ci: deps
 	@cmake -S . -B $(BUILD)-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZOA_SANITIZE=ON $(CMAKE_FLAGS) > $(BUILD)-sanitize.configure.log 2>&1 || { cat $(BUILD)-sanitize.configure.log; exit 1; }
 	@cmake --build $(BUILD)-sanitize --target $(SANITIZE_CI_TARGETS) -j $(JOBS)
 	@cd $(BUILD)-sanitize && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS) -R '^(unit_(reliability|io|data|image|adapt)|cli_hostile_inputs)$$'
+
+# The compiler matrix (docs/building.md#compilers-and-standard): every header alone with clang++ (g++: make test), and
+# examples/quickstart.cpp against single_include/ with g++ and clang++ x (no -m flags, -mavx2 -mfma, -march=native)
+# x (C++17, C++20) at -O2 with -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror; C++17 and C++20 runs compared.
+test-compilers: deps-compilers
+	@python3 tools/check_compilers.py selfcontained --cxx clang++ --jobs $(JOBS)  # g++: ctest headers_selfcontained
+	@python3 tools/check_compilers.py matrix --jobs $(JOBS)
+
+# The tutorials' commands re-run and their printed numbers compared with the pages (also the ctest docs_tutorials).
+check-docs: build
+	@python3 tools/check_docs.py --links
+	@python3 tools/check_docs.py --build $(BUILD)
 
 # Cross-compiled for 64-bit ARM (ARMv8.0 NEON, +dotprod, +i8mm) and tested under qemu-aarch64: kernel tests, model
 # golden/parity tests, and NoAdapt stream accuracies equal to the x86 build's (tools/test-arm64.sh, docs/building.md).
