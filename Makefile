@@ -5,7 +5,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps deps-compilers deps-bench deps-fuzz deps-arm64 configure build demo test test-sanitize test-sanitize-ci test-compilers check-docs test-arm64 bench bench-compare fuzz single-include format clean
+.PHONY: all deps deps-compilers deps-bench deps-format deps-fuzz deps-arm64 configure build demo test test-sanitize test-sanitize-ci test-compilers check-docs test-arm64 bench bench-compare fuzz single-include format clean
 
 all: build
 
@@ -17,6 +17,9 @@ deps-compilers:
 
 deps-bench:
 	@tools/install-deps.sh bench
+
+deps-format:
+	@tools/install-deps.sh format
 
 deps-fuzz:
 	@tools/install-deps.sh fuzz
@@ -94,10 +97,11 @@ bench-compare: deps-bench
 fuzz: deps-fuzz
 	@tools/fuzz.sh
 
-single-include:
+single-include: deps
 	@python3 tools/amalgamate.py
 
 format:
+	@tools/install-deps.sh format
 	@find include tests examples bench -name '*.hpp' -o -name '*.cpp' | xargs clang-format -i
 
 clean:

@@ -7,8 +7,9 @@ recommends for applications):
   quickstart  examples/quickstart.cpp (load a quantized ViT, stream three corruptions, adapt with ZOA)
 For each TU and each tree (the working tree, and with --before REV a git revision, checked out by `git archive`
 into a temporary directory), REPEAT compiles, interleaved (before, after, before, after, ...) so that load on a
-shared machine hits both sides alike. Reported: median and minimum wall seconds, peak RSS (the compiler driver and
-cc1plus, from wait4), and the load average before and after.
+shared machine hits both sides alike. Reported: CPU seconds (user + system of the driver and cc1plus, from wait4:
+what a user waits for on an idle machine, and much less sensitive to other jobs than wall time), median and
+minimum; median wall seconds; peak RSS; and the load average before and after.
 
 usage: tools/include_cost.py [--before REV] [--repeat N] [--cxx g++] [--flags "-O2 -march=native"]
 """
@@ -26,7 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def compile_once(cmd):
-    """Wall seconds and peak RSS (MB) of one compiler run (wait4's ru_maxrss covers the driver's children)."""
+    """Wall seconds, CPU seconds (user + system) and peak RSS (MB) of one compiler run (wait4's rusage covers the
+    driver's children: cc1plus, as)."""
     t0 = time.time()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     out = p.stdout.read()
@@ -34,7 +36,7 @@ def compile_once(cmd):
     secs = time.time() - t0
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit("include_cost: compile failed: %s\n%s" % (" ".join(cmd), out.decode(errors="replace")))
-    return secs, usage.ru_maxrss / 1024.0
+    return secs, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0
 
 
 def main():
@@ -68,10 +70,11 @@ def main():
                            str(tu(tree)), "-o", str(tmp / "out.o")]
                     results[name].append(compile_once(cmd))
             for name, _ in trees:
-                secs = [r[0] for r in results[name]]
-                rss = max(r[1] for r in results[name])
-                print("%-30s %-22s wall median %5.2f s (min %5.2f)   peak RSS %4.0f MB"
-                      % (tu_name, name, statistics.median(secs), min(secs), rss), flush=True)
+                wall = [r[0] for r in results[name]]
+                cpu = [r[1] for r in results[name]]
+                rss = max(r[2] for r in results[name])
+                print("%-28s %-20s CPU median %5.2f s (min %5.2f)  wall median %5.1f s  peak RSS %4.0f MB"
+                      % (tu_name, name, statistics.median(cpu), min(cpu), statistics.median(wall), rss), flush=True)
         print("load after: %s" % open("/proc/loadavg").read().split()[:3])
 
 
