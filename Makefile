@@ -5,15 +5,21 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps deps-bench deps-fuzz deps-arm64 configure build demo test test-sanitize test-sanitize-ci test-arm64 bench bench-compare fuzz single-include format clean
+.PHONY: all deps deps-compilers deps-bench deps-format deps-fuzz deps-arm64 configure build demo test test-sanitize test-sanitize-ci test-compilers check-docs test-arm64 bench bench-compare fuzz single-include format clean
 
 all: build
 
 deps:
 	@tools/install-deps.sh build
 
+deps-compilers:
+	@tools/install-deps.sh compilers
+
 deps-bench:
 	@tools/install-deps.sh bench
+
+deps-format:
+	@tools/install-deps.sh format
 
 deps-fuzz:
 	@tools/install-deps.sh fuzz
@@ -66,6 +72,18 @@ test-sanitize-ci: deps
 	@cmake --build $(BUILD)-sanitize --target $(SANITIZE_CI_TARGETS) -j $(JOBS)
 	@cd $(BUILD)-sanitize && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS) -R '^(unit_(reliability|io|data|image|adapt)|cli_hostile_inputs)$$'
 
+# The compiler matrix (docs/building.md#compilers-and-standard): every header alone with clang++ (g++: make test), and
+# examples/quickstart.cpp against single_include/ with g++ and clang++ x (no -m flags, -mavx2 -mfma, -march=native)
+# x (C++17, C++20) at -O2 with -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror; C++17 and C++20 runs compared.
+test-compilers: deps-compilers
+	@python3 tools/check_compilers.py selfcontained --cxx clang++ --jobs $(JOBS)  # g++: ctest headers_selfcontained
+	@python3 tools/check_compilers.py matrix --jobs $(JOBS)
+
+# The tutorials' commands re-run and their printed numbers compared with the pages (also the ctest docs_tutorials).
+check-docs: build
+	@python3 tools/check_docs.py --links
+	@python3 tools/check_docs.py --build $(BUILD)
+
 # Cross-compiled for 64-bit ARM (ARMv8.0 NEON, +dotprod, +i8mm) and tested under qemu-aarch64: kernel tests, model
 # golden/parity tests, and NoAdapt stream accuracies equal to the x86 build's (tools/test-arm64.sh, docs/building.md).
 test-arm64: deps-arm64
@@ -79,10 +97,11 @@ bench-compare: deps-bench
 fuzz: deps-fuzz
 	@tools/fuzz.sh
 
-single-include:
+single-include: deps
 	@python3 tools/amalgamate.py
 
 format:
+	@tools/install-deps.sh format
 	@find include tests examples bench -name '*.hpp' -o -name '*.cpp' | xargs clang-format -i
 
 clean:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # zoa — install the Debian 12 packages a make target needs (idempotent; apt-get update only when something is missing)
-# usage: tools/install-deps.sh [build|bench|fuzz|arm64]...   (default: build)
+# usage: tools/install-deps.sh [build|compilers|bench|fuzz|arm64|format]...   (default: build)
 set -euo pipefail
 
 build_pkgs=(g++ cmake make python3 libxtensor-dev libxsimd-dev doctest-dev libstb-dev nlohmann-json3-dev dataset-fashion-mnist)
@@ -8,7 +8,9 @@ build_pkgs=(g++ cmake make python3 libxtensor-dev libxsimd-dev doctest-dev libst
 # `make bench` fails at configure time ("Could NOT find OpenCL"), although zoa_bench only uses oneDNN's CPU engine.
 bench_pkgs=(libbenchmark-dev libdnnl-dev ocl-icd-opencl-dev opencl-c-headers python3-torch python3-torchvision
             libopenblas0-pthread)
+compilers_pkgs=(clang)  # make test-compilers (tools/check_compilers.py) builds with clang++ too
 fuzz_pkgs=(clang libclang-rt-14-dev)
+format_pkgs=(clang-format)  # make format
 # make test-arm64: the AArch64 cross compiler (pulls in the arm64 libc/libstdc++ cross packages) and qemu-aarch64
 arm64_pkgs=(g++-aarch64-linux-gnu qemu-user)
 
@@ -16,10 +18,12 @@ want=()
 for target in "${@:-build}"; do
   case "$target" in
     build) want+=("${build_pkgs[@]}") ;;
+    compilers) want+=("${build_pkgs[@]}" "${compilers_pkgs[@]}") ;;
     bench) want+=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
     fuzz) want+=("${build_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
     arm64) want+=("${build_pkgs[@]}" "${arm64_pkgs[@]}") ;;
-    *) echo "install-deps.sh: unknown target '$target' (expected build, bench, fuzz or arm64)" >&2; exit 2 ;;
+    format) want+=("${format_pkgs[@]}") ;;
+    *) echo "install-deps.sh: unknown target '$target' (expected build, compilers, bench, fuzz, arm64 or format)" >&2; exit 2 ;;
   esac
 done
 

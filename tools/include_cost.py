@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""What including zoa costs a user's translation unit: compile wall time and the compiler's peak RSS (stdlib only).
+
+Two translation units, each compiled with `g++ -std=c++17 -O2 -march=native -c` (the flags docs/building.md
+recommends for applications):
+  bare        a file holding only `#include <zoa/zoa.hpp>`
+  quickstart  examples/quickstart.cpp (load a quantized ViT, stream three corruptions, adapt with ZOA)
+For each TU and each tree (the working tree, and with --before REV a git revision, checked out by `git archive`
+into a temporary directory), REPEAT compiles, interleaved (before, after, before, after, ...) so that load on a
+shared machine hits both sides alike. Reported: CPU seconds (user + system of the driver and cc1plus, from wait4:
+what a user waits for on an idle machine, and much less sensitive to other jobs than wall time), median and
+minimum; median wall seconds; peak RSS; and the load average before and after.
+
+usage: tools/include_cost.py [--before REV] [--repeat N] [--cxx g++] [--flags "-O2 -march=native"]
+"""
+import argparse
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def compile_once(cmd):
+    """Wall seconds, CPU seconds (user + system) and peak RSS (MB) of one compiler run (wait4's rusage covers the
+    driver's children: cc1plus, as)."""
+    t0 = time.time()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = p.stdout.read()
+    _, status, usage = os.wait4(p.pid, 0)
+    secs = time.time() - t0
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit("include_cost: compile failed: %s\n%s" % (" ".join(cmd), out.decode(errors="replace")))
+    return secs, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--before", help="a git revision to compare with (e.g. 71053fe)")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--cxx", default="g++")
+    ap.add_argument("--flags", default="-O2 -march=native")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="zoa-include-cost-") as tmp:
+        tmp = Path(tmp)
+        trees = []
+        if args.before:
+            before = tmp / "before"
+            before.mkdir()
+            archive = subprocess.run(["git", "archive", args.before, "include", "examples/quickstart.cpp"], cwd=ROOT,
+                                     stdout=subprocess.PIPE, check=True).stdout
+            subprocess.run(["tar", "-x", "-C", str(before)], input=archive, check=True)
+            trees.append(("before " + args.before, before))
+        trees.append(("working tree", ROOT))
+        (tmp / "bare.cpp").write_text("#include <zoa/zoa.hpp>\n")
+        tus = [("bare #include <zoa/zoa.hpp>", lambda tree: tmp / "bare.cpp"),
+               ("examples/quickstart.cpp", lambda tree: tree / "examples" / "quickstart.cpp")]
+        print("load before: %s" % open("/proc/loadavg").read().split()[:3])
+        print("%s -std=c++17 %s -c, %d runs per cell, interleaved" % (args.cxx, args.flags, args.repeat))
+        for tu_name, tu in tus:
+            results = {name: [] for name, _ in trees}
+            for _ in range(args.repeat):
+                for name, tree in trees:
+                    cmd = [args.cxx, "-std=c++17", *shlex.split(args.flags), "-I", str(tree / "include"), "-c",
+                           str(tu(tree)), "-o", str(tmp / "out.o")]
+                    results[name].append(compile_once(cmd))
+            for name, _ in trees:
+                wall = [r[0] for r in results[name]]
+                cpu = [r[1] for r in results[name]]
+                rss = max(r[2] for r in results[name])
+                print("%-28s %-20s CPU median %5.2f s (min %5.2f)  wall median %5.1f s  peak RSS %4.0f MB"
+                      % (tu_name, name, statistics.median(cpu), min(cpu), statistics.median(wall), rss), flush=True)
+        print("load after: %s" % open("/proc/loadavg").read().split()[:3])
+
+
+if __name__ == "__main__":
+    main()
