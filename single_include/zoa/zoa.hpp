@@ -243,22 +243,29 @@ namespace zoa {
 /// issued from inside a task runs inline on the calling thread.
 class execution_context {
 public:
-    /// Throws: zoa::error(argument) when threads == 0.
+    /// Largest thread count a context accepts (a larger request is a typo, not a machine).
+    static constexpr std::size_t max_threads = 1024;
+
+    /// Starts threads − 1 worker threads. When the system cannot start one (thread limit, address space), the
+    /// workers already started are stopped and joined before the error is thrown: nothing is left running.
+    /// Throws: zoa::error(argument) when threads is 0 or above max_threads, or a worker cannot be started (naming
+    /// which one and the system's reason).
     explicit execution_context(std::size_t threads = 1) : threads_(threads) {
-        require(threads >= 1, error_code::argument, "execution_context: thread count must be >= 1, got 0");
+        require(threads >= 1 && threads <= max_threads, error_code::argument,
+                "execution_context: thread count must be in 1..", max_threads, ", got ", threads);
         workers_.reserve(threads - 1);
-        for (std::size_t t = 1; t < threads; ++t) workers_.emplace_back([this, t] { worker_loop(t); });
+        std::size_t t = 1;
+        try {
+            for (; t < threads; ++t) workers_.emplace_back([this, t] { worker_loop(t); });
+        } catch (const std::exception& e) {
+            stop_workers();
+            fail(error_code::argument, "execution_context: cannot start thread ", t + 1, " of ", threads, " (",
+                 e.what(), "); use fewer threads");
+        }
     }
     execution_context(const execution_context&) = delete;
     execution_context& operator=(const execution_context&) = delete;
-    ~execution_context() {
-        {
-            std::lock_guard<std::mutex> lk(m_);
-            stop_ = true;
-        }
-        cv_start_.notify_all();
-        for (auto& w : workers_) w.join();
-    }
+    ~execution_context() { stop_workers(); }
 
     /// The thread count given at construction (including the caller's thread).
     std::size_t threads() const noexcept { return threads_; }
@@ -293,6 +300,16 @@ public:
     }
 
 private:
+    void stop_workers() noexcept {
+        {
+            std::lock_guard<std::mutex> lk(m_);
+            stop_ = true;
+        }
+        cv_start_.notify_all();
+        for (auto& w : workers_) w.join();
+        workers_.clear();
+    }
+
     static bool& in_task() noexcept {
         thread_local bool flag = false;
         return flag;
@@ -3929,6 +3946,7 @@ ZOA_DETAIL_AVX512_WARNINGS_END
 // zoa — bit-width policies: compile-time value ranges for W/A quantization (2..8 bits in 8-bit storage), presets
 
 #include <cstdint>
+#include <string>
 #include <type_traits>
 
 // #include "zoa/core/policy.hpp"
@@ -4044,6 +4062,13 @@ struct is_bit_width<T, std::void_t<typename T::axis, decltype(T::quantized), dec
 /// True when T is a bit-width option (axis bit_width, members quantized, weight_bits, activation_bits, maddubs_exact).
 template <class T>
 inline constexpr bool is_bit_width_v = detail::is_bit_width<T>::value;
+
+/// The precision's name as the CLI and adapter-state files spell it: "fp32", or "w<W>a<A>" (e.g. "w6a6").
+template <class Bits>
+std::string precision_name() {
+    if (!Bits::quantized) return "fp32";
+    return "w" + std::to_string(Bits::weight_bits) + "a" + std::to_string(Bits::activation_bits);
+}
 
 }  // namespace zoa::quant
 
@@ -7591,6 +7616,7 @@ inline void global_avg_pool(const float* x, float* y, std::size_t n, std::size_t
 // ---- begin zoa/adapt/model_hooks.hpp
 // zoa — the contract between a model and the adapters: adapted norm layers, features, logits, embedding stats
 
+#include <cmath>
 #include <cstddef>
 #include <string>
 #include <type_traits>
@@ -7598,6 +7624,8 @@ inline void global_avg_pool(const float* x, float* y, std::size_t n, std::size_t
 #include <vector>
 
 #include <xtensor/xtensor.hpp>
+
+// #include "zoa/core/error.hpp"
 
 namespace zoa::adapt {
 
@@ -7630,6 +7658,11 @@ struct adapt_layout {
     /// FOA's initial prompt: ViT draws U(−scale, scale) with scale = sqrt(6/(in_chans·patch² + embed_dim)) and starts
     /// CMA-ES at 0; ResNet draws N(0, scale²) (kaiming fan_out) and starts CMA-ES at that draw.
     float prompt_init_scale = 0.0f;
+    /// Dims of forward_result::embed_mean/embed_var (domain-shift statistics; 0 = not stated, then unchecked).
+    std::size_t embedding_dim = 0;
+    /// The model's numeric precision ("fp32", "w8a8", "w6a6", ...; "" = not stated). Part of an adapter state's
+    /// identity: a state adapted on one precision is refused by an adapter of another.
+    std::string precision;
 
     /// Total number of adapted scalars (Σ 2·channels).
     std::size_t parameter_count() const {
@@ -7676,6 +7709,20 @@ struct is_adaptable<M, Batch,
     : std::is_convertible<decltype(std::declval<const M&>().layout()), adapt_layout> {};
 }  // namespace detail
 
+/// Throws zoa::error(numeric) naming the first non-finite value of an N × C × H × W batch (n = N·C·H·W floats):
+/// "<who>: input element 17 (image 0, channel 0, row 0, column 17) is inf; inputs must be finite". Models call it
+/// before anything else, so a NaN/Inf pixel is refused as such (not reported later as a NaN inside some layer) and
+/// an adapter that forwards it first changes nothing.
+inline void require_finite_input(const float* x, std::size_t n, std::size_t C, std::size_t H, std::size_t W,
+                                 const char* who) {
+    std::size_t i = 0;
+    while (i < n && std::isfinite(x[i])) ++i;
+    if (i == n) return;
+    const std::size_t hw = H * W, chw = C * hw;
+    fail(error_code::numeric, who, ": input element ", i, " (image ", i / chw, ", channel ", i % chw / hw, ", row ",
+         i % hw / W, ", column ", i % W, ") is ", x[i], "; inputs must be finite");
+}
+
 /// Optional, for T3A: `void classify(const xt::xtensor<float, 2>& features, xt::xtensor<float, 2>& logits) const`
 /// applies the (possibly quantized) classifier head to rows of last-group features, and
 /// `std::vector<float> classifier_weight() const` returns the head's float weight (C × last-group dim, row-major).
@@ -7693,7 +7740,8 @@ inline constexpr bool is_adaptable_v = detail::is_adaptable<M, Batch>::value;
 // #include "zoa/core/policy.hpp"
 // #include "zoa/io/safetensors_reader.hpp"
 // ---- begin zoa/io/safetensors_reader.hpp
-// zoa — safetensors reader: mmap a file, validate it completely, expose tensors as raw bytes, fp32 or typed copies
+// zoa — safetensors reader: read a file into memory, validate it completely, expose tensors as raw bytes, fp32 or
+// typed copies
 
 #include <algorithm>
 #include <cstddef>
@@ -7831,18 +7879,18 @@ inline void bf16_to_f32(const unsigned char* src, float* dst, std::size_t n) noe
 
 }  // namespace zoa::io
 // ---- end zoa/io/half.hpp
-// #include "zoa/io/mapped_file.hpp"
-// ---- begin zoa/io/mapped_file.hpp
-// zoa — read-only memory mapping of a whole regular file (POSIX mmap), RAII and move-only
+// #include "zoa/io/read_file.hpp"
+// ---- begin zoa/io/read_file.hpp
+// zoa — read a whole regular file into memory, refusing a file that changes while it is read
 
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <limits>
 #include <string>
-#include <utility>
+#include <vector>
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -7850,90 +7898,77 @@ inline void bf16_to_f32(const unsigned char* src, float* dst, std::size_t n) noe
 
 namespace zoa::io {
 
-/// A regular file mapped read-only into memory; the bytes are never copied.
-/// An empty file is valid and has data() == nullptr, size() == 0.
-/// Thread safety: all const members may be called concurrently.
-/// Caveat (POSIX): if another process truncates the file while it is mapped, touching the lost pages raises SIGBUS;
-/// zoa never writes files in place (its writer renames a temporary file over the target), so zoa-written files are
-/// safe.
-class mapped_file {
-public:
-    mapped_file() noexcept = default;
-
-    /// Maps `path` read-only.
-    /// Throws: zoa::error(io) naming the path and the reason when it does not exist, cannot be opened, is a directory
-    /// or another non-regular file (FIFO, device, socket), or cannot be mapped.
-    static mapped_file open(const std::string& path) {
-        // O_NONBLOCK: opening a FIFO must not wait for a writer; it is rejected below as non-regular.
-        int fd = -1;
-        do {
-            fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        } while (fd < 0 && errno == EINTR);
-        if (fd < 0) fail(error_code::io, path, ": cannot open for reading: ", std::strerror(errno));
-        fd_guard guard{fd};
-        struct stat st {};
-        if (::fstat(fd, &st) != 0) fail(error_code::io, path, ": cannot stat: ", std::strerror(errno));
-        if (S_ISDIR(st.st_mode)) fail(error_code::io, path, ": is a directory, expected a regular file");
-        if (!S_ISREG(st.st_mode)) fail(error_code::io, path, ": is not a regular file (FIFO, device or socket)");
-        require(st.st_size >= 0, error_code::io, path, ": negative file size ", st.st_size);
-        const auto size = static_cast<unsigned long long>(st.st_size);
-        require(size <= static_cast<unsigned long long>(static_cast<std::size_t>(-1)), error_code::io, path,
-                ": file of ", size, " bytes does not fit in the address space");
-        mapped_file m;
-        m.path_ = path;
-        if (size == 0) return m;
-        void* p = ::mmap(nullptr, static_cast<std::size_t>(size), PROT_READ, MAP_PRIVATE, fd, 0);
-        if (p == MAP_FAILED) fail(error_code::io, path, ": cannot map ", size, " bytes: ", std::strerror(errno));
-        m.data_ = static_cast<const unsigned char*>(p);
-        m.size_ = static_cast<std::size_t>(size);
-        return m;  // the descriptor closes here; the mapping stays valid until munmap
+namespace detail {
+/// Closes a POSIX file descriptor on scope exit.
+struct fd_closer {
+    int fd;
+    explicit fd_closer(int f) noexcept : fd(f) {}
+    fd_closer(const fd_closer&) = delete;
+    fd_closer& operator=(const fd_closer&) = delete;
+    ~fd_closer() {
+        if (fd >= 0) ::close(fd);
     }
-
-    mapped_file(mapped_file&& o) noexcept
-        : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)), path_(std::move(o.path_)) {}
-    mapped_file& operator=(mapped_file&& o) noexcept {
-        if (this != &o) {
-            unmap();
-            data_ = std::exchange(o.data_, nullptr);
-            size_ = std::exchange(o.size_, 0);
-            path_ = std::move(o.path_);
-        }
-        return *this;
-    }
-    mapped_file(const mapped_file&) = delete;
-    mapped_file& operator=(const mapped_file&) = delete;
-    ~mapped_file() { unmap(); }
-
-    /// First byte of the mapping (nullptr when the file is empty). No alignment beyond the page start is promised
-    /// for interior offsets: copy with memcpy or use unaligned loads.
-    const unsigned char* data() const noexcept { return data_; }
-    /// Size of the file in bytes.
-    std::size_t size() const noexcept { return size_; }
-    /// The path given to open().
-    const std::string& path() const noexcept { return path_; }
-
-private:
-    struct fd_guard {
-        int fd;
-        explicit fd_guard(int f) noexcept : fd(f) {}
-        fd_guard(const fd_guard&) = delete;
-        fd_guard& operator=(const fd_guard&) = delete;
-        ~fd_guard() { ::close(fd); }
-    };
-
-    void unmap() noexcept {
-        if (data_ != nullptr) ::munmap(const_cast<unsigned char*>(data_), size_);
-        data_ = nullptr;
-        size_ = 0;
-    }
-
-    const unsigned char* data_ = nullptr;
-    std::size_t size_ = 0;
-    std::string path_;
 };
 
+inline bool same_timestamp(const struct timespec& a, const struct timespec& b) noexcept {
+    return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+}  // namespace detail
+
+/// Reads the regular file `path` completely into memory (a private copy: what happens to the file afterwards —
+/// replaced, truncated, rewritten in place — cannot affect the bytes, unlike a memory map, whose pages raise SIGBUS
+/// when the file shrinks under them).
+/// The file must not change while it is read: it is an error when it ends before the size it had when opened,
+/// holds more bytes than that size, or its size or modification time differ after the read.
+/// Throws: zoa::error(io) naming the path and the reason when it does not exist, cannot be opened or read, is a
+/// directory or another non-regular file (FIFO, device, socket; opening never blocks), exceeds max_bytes, or changed
+/// while being read.
+inline std::vector<unsigned char> read_file(const std::string& path,
+                                            std::size_t max_bytes = std::numeric_limits<std::size_t>::max()) {
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; it is rejected below as non-regular.
+    int fd = -1;
+    do {
+        fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) fail(error_code::io, path, ": cannot open for reading: ", std::strerror(errno));
+    detail::fd_closer guard{fd};
+    struct stat before {};
+    if (::fstat(fd, &before) != 0) fail(error_code::io, path, ": cannot stat: ", std::strerror(errno));
+    if (S_ISDIR(before.st_mode)) fail(error_code::io, path, ": is a directory, expected a regular file");
+    if (!S_ISREG(before.st_mode)) fail(error_code::io, path, ": is not a regular file (FIFO, device or socket)");
+    require(before.st_size >= 0, error_code::io, path, ": negative file size ", before.st_size);
+    const auto size = static_cast<unsigned long long>(before.st_size);
+    require(size <= max_bytes, error_code::io, path, ": file of ", size, " bytes exceeds the ", max_bytes,
+            "-byte limit");
+    std::vector<unsigned char> bytes(static_cast<std::size_t>(size));
+    std::size_t got = 0;
+    while (got < bytes.size()) {
+        const ::ssize_t r = ::read(fd, bytes.data() + got, bytes.size() - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) fail(error_code::io, path, ": read failed after ", got, " of ", size, " bytes: ", std::strerror(errno));
+        if (r == 0)
+            fail(error_code::io, path, ": changed while being read: it ended after ", got, " of the ", size,
+                 " bytes it had when opened (is another process writing it?)");
+        got += static_cast<std::size_t>(r);
+    }
+    unsigned char extra = 0;
+    ::ssize_t r = 0;
+    do {
+        r = ::read(fd, &extra, 1);
+    } while (r < 0 && errno == EINTR);
+    if (r > 0)
+        fail(error_code::io, path, ": changed while being read: it grew beyond the ", size,
+             " bytes it had when opened (is another process writing it?)");
+    struct stat after {};
+    if (::fstat(fd, &after) != 0) fail(error_code::io, path, ": cannot stat: ", std::strerror(errno));
+    if (after.st_size != before.st_size || !detail::same_timestamp(after.st_mtim, before.st_mtim))
+        fail(error_code::io, path, ": changed while being read (size ", size, " -> ", after.st_size,
+             " bytes, or modified; is another process writing it?)");
+    return bytes;
+}
+
 }  // namespace zoa::io
-// ---- end zoa/io/mapped_file.hpp
+// ---- end zoa/io/read_file.hpp
 // #include "zoa/io/safetensors_dtype.hpp"
 // ---- begin zoa/io/safetensors_dtype.hpp
 // zoa — the safetensors element types: names, bit sizes, alignment
@@ -8564,22 +8599,19 @@ inline void copy_little_endian(void* dst, const unsigned char* src, std::size_t 
 }
 }  // namespace detail
 
-/// A validated safetensors file. open() maps the file (no copy) and checks every rule of the format before returning
+/// A validated safetensors file. open() reads the file into memory (io::read_file: a file replaced or truncated
+/// later cannot affect it, and one that changes while it is read is refused) and checks every rule of the format
+/// before returning
 /// (see parse_safetensors_header); a failed open throws and leaves no object. Afterwards every tensor's bytes are
 /// known to lie inside the file, so accessors only check the caller's request (name, dtype, element count).
 /// Move-only. Thread safety: immutable after construction; const members may be called concurrently.
 class safetensors_file {
 public:
-    /// Maps and validates `path`.
-    /// Throws: zoa::error(io) if the file cannot be opened/mapped (missing, directory, FIFO, permissions);
-    ///         zoa::error(format) for any violation of the format, naming the path, the key, expected and actual.
-    static safetensors_file open(const std::string& path) {
-        safetensors_file f;
-        f.map_ = mapped_file::open(path);
-        f.label_ = path;
-        f.init(f.map_.data(), f.map_.size());
-        return f;
-    }
+    /// Reads and validates `path`.
+    /// Throws: zoa::error(io) if the file cannot be opened or read (missing, directory, FIFO, permissions, changed
+    ///         while being read); zoa::error(format) for any violation of the format, naming the path, the key,
+    ///         expected and actual.
+    static safetensors_file open(const std::string& path) { return from_bytes(path, read_file(path)); }
 
     /// Validates an in-memory image without copying it; `label` names it in messages.
     /// Requires: data[0, size) stays valid and unchanged for the lifetime of the returned object.
@@ -8658,7 +8690,7 @@ public:
         return *t;
     }
 
-    /// The tensor's bytes inside the mapping (little-endian, row-major, possibly unaligned).
+    /// The tensor's bytes inside the file image (little-endian, row-major, possibly unaligned).
     byte_view bytes(std::string_view name) const { return bytes(info(name)); }
     /// Same, for a tensor_info obtained from this file.
     byte_view bytes(const tensor_info& t) const noexcept {
@@ -8748,7 +8780,6 @@ private:
     }
 
     std::string label_;
-    mapped_file map_;
     std::vector<unsigned char> owned_;
     const unsigned char* base_ = nullptr;
     std::size_t size_ = 0;
@@ -9912,6 +9943,8 @@ public:
         l.prompt_unit = prompt_unit();
         l.prompt_init_scale = static_cast<float>(std::sqrt(2.0 / (1.0 + 0.01 * 0.01)) /
                                                  std::sqrt(static_cast<double>(config_.in_chans * 49)));
+        l.embedding_dim = config_.widths[0];
+        l.precision = quantized ? "w" + std::to_string(weight_bits) + "a" + std::to_string(activation_bits) : "fp32";
         return l;
     }
 
@@ -10018,6 +10051,7 @@ private:
             w = nn::pool_out_size(w, 3, 2, 1);
         }
         require(h >= 1 && w >= 1, error_code::shape, "resnet: image ", x.shape(2), "x", x.shape(3), " is too small");
+        adapt::require_finite_input(x.data(), x.size(), x.shape(1), x.shape(2), x.shape(3), "resnet");
     }
 
     template <class F>
@@ -10165,14 +10199,11 @@ private:
 
 // #include "zoa/io/safetensors_writer.hpp"
 // ---- begin zoa/io/safetensors_writer.hpp
-// zoa — safetensors writer: deterministic layout, space-padded header, atomic save (temporary file + rename)
+// zoa — safetensors writer: deterministic layout, space-padded header, atomic save (io::atomic_file)
 
 #include <algorithm>
-#include <atomic>
-#include <cerrno>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
 #include <map>
 #include <string>
@@ -10180,13 +10211,262 @@ private:
 #include <utility>
 #include <vector>
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <nlohmann/json.hpp>
 
 // #include "zoa/core/error.hpp"
+// #include "zoa/io/atomic_file.hpp"
+// ---- begin zoa/io/atomic_file.hpp
+// zoa — files written completely or not at all: an unnamed temporary file, renamed over the target on commit
+
+#include <atomic>
+#include <cerrno>
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+// #include "zoa/core/error.hpp"
+
+namespace zoa::io {
+
+/// A file that appears complete or not at all.
+/// The constructor creates the new contents' file next to the target, without a name (Linux O_TMPFILE), so a
+/// missing directory, missing permissions or a read-only file system show up before any work; write() appends;
+/// commit() flushes the data to disk, links the file under a short temporary name (".zoa-tmp-<pid>-<n>", at most
+/// 40 characters whatever the target's name) and renames it over the target, then flushes the directory. Until
+/// commit() the target is untouched; a process that dies before it (even by kill -9) leaves nothing behind, because
+/// the kernel frees an unnamed file with its last descriptor. Destroying an uncommitted atomic_file discards it.
+///
+/// Details:
+/// - File systems without O_TMPFILE get a named temporary file (".zoa-tmp-<pid>-<n>") from the start; such files of
+///   processes that no longer exist (killed during a save) are removed by the next atomic_file in that directory.
+/// - An existing target keeps its permission bits; a symbolic link is followed (the file it names is replaced).
+/// - A target that exists and is not a regular file or directory (/dev/null, /dev/full, a FIFO, /dev/stdout) is
+///   written directly, without a temporary file; writes to it are still checked (/dev/full fails), and a FIFO
+///   without a reader is an error, not a wait.
+/// Throws (every member): zoa::error(io) naming the target and the system's reason.
+/// Thread safety: one object per thread; distinct objects are independent.
+class atomic_file {
+public:
+    /// Prepares `path` for writing (see the class comment). unnamed = false always takes the named temporary file of
+    /// file systems without O_TMPFILE (for such file systems behind a layer that claims it, and for tests).
+    /// Throws: zoa::error(io) when the target is a directory, its directory does not exist or is not writable, or a
+    /// device/FIFO target cannot be opened.
+    explicit atomic_file(std::string path, bool unnamed = true) : path_(std::move(path)) {
+        require(!path_.empty(), error_code::io, "atomic_file: empty file name");
+        target_ = path_;
+        struct stat st {};
+        if (::lstat(path_.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+            char* real = ::realpath(path_.c_str(), nullptr);  // follow the link to the file it names
+            if (real != nullptr) {
+                target_ = real;
+                std::free(real);
+            }
+        }
+        const bool exists = ::stat(target_.c_str(), &st) == 0;
+        if (exists && S_ISDIR(st.st_mode)) fail(error_code::io, path_, ": is a directory, cannot write a file there");
+        if (exists && !S_ISREG(st.st_mode)) {  // device or FIFO: written in place
+            direct_ = true;
+            fd_ = open_retry(target_.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
+            if (fd_ < 0)
+                fail(error_code::io, path_, ": cannot open for writing: ", std::strerror(errno),
+                     errno == ENXIO ? " (a FIFO without a reader)" : "");
+            const int flags = ::fcntl(fd_, F_GETFL);
+            if (flags >= 0) ::fcntl(fd_, F_SETFL, flags & ~O_NONBLOCK);
+            return;
+        }
+        const std::size_t slash = target_.rfind('/');
+        dir_ = slash == std::string::npos ? "." : slash == 0 ? "/" : target_.substr(0, slash);
+        mode_ = exists ? static_cast<unsigned>(st.st_mode & 07777) : 0u;
+        keep_mode_ = exists;
+#ifdef O_TMPFILE
+        if (unnamed) {
+            fd_ = open_retry(dir_.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+            if (fd_ >= 0) return;
+            if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+                fail(error_code::io, path_, ": cannot create a file in ", dir_, ": ", std::strerror(errno));
+        }
+#else
+        (void)unnamed;
+#endif
+        sweep_stale();
+        fd_ = create_named();
+    }
+    atomic_file(const atomic_file&) = delete;
+    atomic_file& operator=(const atomic_file&) = delete;
+    ~atomic_file() { discard(); }
+
+    /// The path given to the constructor.
+    const std::string& path() const noexcept { return path_; }
+    /// Whether commit() succeeded.
+    bool committed() const noexcept { return committed_; }
+
+    /// Appends n bytes. Throws: zoa::error(io) on a write error (disk full, /dev/full, ...) or after commit().
+    void write(const void* data, std::size_t n) {
+        require(fd_ >= 0 && !committed_, error_code::io, path_, ": write after commit or discard");
+        const auto* p = static_cast<const unsigned char*>(data);
+        while (n > 0) {
+            const ::ssize_t w = ::write(fd_, p, n);
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) fail(error_code::io, path_, ": cannot write: ", w < 0 ? std::strerror(errno) : "no progress");
+            p += w;
+            n -= static_cast<std::size_t>(w);
+        }
+    }
+    /// Appends a string's bytes.
+    void write(const std::string& text) { write(text.data(), text.size()); }
+
+    /// Makes the written bytes the target's contents (see the class comment).
+    /// Throws: zoa::error(io) when flushing, linking or renaming fails; the target is then unchanged.
+    void commit() {
+        require(fd_ >= 0 && !committed_, error_code::io, path_, ": commit after commit or discard");
+        if (direct_) {
+            if (::fsync(fd_) != 0 && errno != EINVAL && errno != EROFS && errno != ENOTSUP)
+                fail(error_code::io, path_, ": cannot flush: ", std::strerror(errno));
+            close_checked();
+            committed_ = true;
+            return;
+        }
+        if (keep_mode_) ::fchmod(fd_, static_cast<mode_t>(mode_));
+        if (::fsync(fd_) != 0) fail(error_code::io, path_, ": cannot flush to disk: ", std::strerror(errno));
+        if (temp_.empty()) link_unnamed();
+        close_checked();
+        if (std::rename(temp_.c_str(), target_.c_str()) != 0) {
+            const int e = errno;
+            ::unlink(temp_.c_str());
+            temp_.clear();
+            fail(error_code::io, path_, ": cannot rename the temporary file over it: ", std::strerror(e));
+        }
+        temp_.clear();
+        committed_ = true;
+        const int d = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);  // make the rename durable
+        if (d >= 0) {
+            ::fsync(d);
+            ::close(d);
+        }
+    }
+
+    /// Drops the uncommitted contents (the target stays as it was). Called by the destructor.
+    void discard() noexcept {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = -1;
+        if (!temp_.empty()) ::unlink(temp_.c_str());
+        temp_.clear();
+    }
+
+private:
+    static int open_retry(const char* p, int flags, unsigned mode) {
+        int fd = -1;
+        do {
+            fd = ::open(p, flags, static_cast<mode_t>(mode));
+        } while (fd < 0 && errno == EINTR);
+        return fd;
+    }
+
+    static constexpr const char* temp_prefix = ".zoa-tmp-";
+
+    std::string temp_name() const {
+        static std::atomic<unsigned> counter{0};
+        return dir_ + "/" + temp_prefix + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+    }
+
+    // A named temporary file (file systems without O_TMPFILE).
+    int create_named() {
+        for (int attempt = 0; attempt < 100; ++attempt) {
+            std::string t = temp_name();
+            const int fd = open_retry(t.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+            if (fd >= 0) {
+                temp_ = std::move(t);
+                return fd;
+            }
+            if (errno != EEXIST) fail(error_code::io, path_, ": cannot create a file in ", dir_, ": ", std::strerror(errno));
+        }
+        fail(error_code::io, path_, ": cannot create a temporary file in ", dir_, " (100 names taken)");
+    }
+
+    // Gives the unnamed file a temporary name: linkat by descriptor (needs CAP_DAC_READ_SEARCH), else through
+    // /proc/self/fd, else copy it into a named temporary file.
+    void link_unnamed() {
+        for (int attempt = 0; attempt < 100; ++attempt) {
+            std::string t = temp_name();
+            int rc = ::linkat(fd_, "", AT_FDCWD, t.c_str(), AT_EMPTY_PATH);
+            if (rc != 0 && errno != EEXIST) {
+                const std::string proc = "/proc/self/fd/" + std::to_string(fd_);
+                rc = ::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, t.c_str(), AT_SYMLINK_FOLLOW);
+            }
+            if (rc == 0) {
+                temp_ = std::move(t);
+                return;
+            }
+            if (errno != EEXIST) break;
+        }
+        copy_to_named();
+    }
+
+    void copy_to_named() {
+        const int src = fd_;
+        const off_t size = ::lseek(src, 0, SEEK_END);
+        if (size < 0) fail(error_code::io, path_, ": cannot size the temporary file: ", std::strerror(errno));
+        fd_ = create_named();
+        char buf[1 << 16];
+        for (off_t off = 0; off < size;) {
+            const ::ssize_t r = ::pread(src, buf, sizeof buf, off);
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) {
+                ::close(src);
+                fail(error_code::io, path_, ": cannot read back the temporary file: ", std::strerror(errno));
+            }
+            try {
+                write(buf, static_cast<std::size_t>(r));
+            } catch (...) {
+                ::close(src);
+                throw;
+            }
+            off += r;
+        }
+        ::close(src);
+        if (keep_mode_) ::fchmod(fd_, static_cast<mode_t>(mode_));
+        if (::fsync(fd_) != 0) fail(error_code::io, path_, ": cannot flush to disk: ", std::strerror(errno));
+    }
+
+    void close_checked() {
+        const int rc = ::close(fd_);
+        fd_ = -1;
+        if (rc != 0) fail(error_code::io, path_, ": cannot close: ", std::strerror(errno));
+    }
+
+    // Removes ".zoa-tmp-<pid>-<n>" files in dir_ whose process no longer exists (left by a killed save).
+    void sweep_stale() const noexcept {
+        DIR* d = ::opendir(dir_.c_str());
+        if (d == nullptr) return;
+        const std::size_t plen = std::strlen(temp_prefix);
+        while (const dirent* e = ::readdir(d)) {
+            if (std::strncmp(e->d_name, temp_prefix, plen) != 0) continue;
+            char* end = nullptr;
+            const long pid = std::strtol(e->d_name + plen, &end, 10);
+            if (pid <= 0 || end == nullptr || *end != '-' || pid == static_cast<long>(::getpid())) continue;
+            if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
+                ::unlinkat(::dirfd(d), e->d_name, 0);
+        }
+        ::closedir(d);
+    }
+
+    std::string path_, target_, dir_, temp_;
+    int fd_ = -1;
+    unsigned mode_ = 0;
+    bool keep_mode_ = false, direct_ = false, committed_ = false;
+};
+
+}  // namespace zoa::io
+// ---- end zoa/io/atomic_file.hpp
 // #include "zoa/io/half.hpp"
 // #include "zoa/io/safetensors_dtype.hpp"
 // #include "zoa/io/safetensors_header.hpp"
@@ -10284,38 +10564,19 @@ public:
         return out;
     }
 
-    /// Writes the file atomically: to "<path>.tmp.<pid>.<n>" in the same directory, fsync, then rename over `path`.
-    /// On failure the temporary file is removed and `path` is untouched.
+    /// Writes the file atomically (io::atomic_file: an unnamed temporary file in the same directory, flushed, then
+    /// renamed over `path`; a crash or kill -9 before the rename leaves `path` untouched and no temporary file).
     /// Throws: zoa::error(io) naming the path and the reason (directory missing, permissions, disk full, ...).
     void save(const std::string& path) const {
-        static std::atomic<unsigned> counter{0};
-        const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
-        int fd = -1;
-        do {
-            fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        } while (fd < 0 && errno == EINTR);
-        if (fd < 0) fail(error_code::io, path, ": cannot create temporary file ", tmp, ": ", std::strerror(errno));
-        try {
-            emit([&](const unsigned char* p, std::size_t n) {
-                while (n > 0) {
-                    const ::ssize_t w = ::write(fd, p, n);
-                    if (w < 0 && errno == EINTR) continue;
-                    if (w <= 0) fail(error_code::io, path, ": cannot write ", tmp, ": ", std::strerror(errno));
-                    p += w;
-                    n -= static_cast<std::size_t>(w);
-                }
-            });
-            if (::fsync(fd) != 0) fail(error_code::io, path, ": cannot flush ", tmp, ": ", std::strerror(errno));
-            const int rc = ::close(fd);
-            fd = -1;
-            if (rc != 0) fail(error_code::io, path, ": cannot close ", tmp, ": ", std::strerror(errno));
-            if (std::rename(tmp.c_str(), path.c_str()) != 0)
-                fail(error_code::io, path, ": cannot rename ", tmp, " to it: ", std::strerror(errno));
-        } catch (...) {
-            if (fd >= 0) ::close(fd);
-            ::unlink(tmp.c_str());
-            throw;
-        }
+        atomic_file out(path);
+        save(out);
+    }
+
+    /// Writes the file image into `out` and commits it (for callers that create their outputs before the work that
+    /// fills them, so an unwritable path fails early). Throws: zoa::error(io) as above.
+    void save(atomic_file& out) const {
+        emit([&](const unsigned char* p, std::size_t n) { out.write(p, n); });
+        out.commit();
     }
 
 private:
@@ -10786,6 +11047,7 @@ void resnet<Policy>::save(const std::string& path) const {
 // with the adaptation hooks (adapted LayerNorms, per-block CLS features, embedding statistics, FOA prompts)
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstring>
 #include <map>
@@ -11432,7 +11694,8 @@ public:
 
     // ---- adaptation hooks ----------------------------------------------------------------------------------------
     /// The adapted norms (blocks.{i}.norm1, blocks.{i}.norm2 for i in adapted_blocks(), module order), depth feature
-    /// groups of embed_dim, the class count, and prompt_unit = embed_dim.
+    /// groups of embed_dim, the class count, prompt_unit = embed_dim and FOA's prompt initialisation scale
+    /// a = sqrt(6 / (in_chans·patch² + embed_dim)) (the reference's PromptViT: U(−a, a); 0.0625 for ViT-B/16).
     adapt::adapt_layout layout() const {
         adapt::adapt_layout l;
         for (std::size_t i : adapted_) {
@@ -11444,13 +11707,18 @@ public:
         l.feature_groups.assign(cfg_.depth, cfg_.embed_dim);
         l.num_classes = cfg_.num_classes;
         l.prompt_unit = cfg_.embed_dim;
+        l.prompt_init_scale = static_cast<float>(
+            std::sqrt(6.0 / static_cast<double>(cfg_.in_chans * cfg_.patch_size * cfg_.patch_size + cfg_.embed_dim)));
+        l.embedding_dim = cfg_.embed_dim;
+        l.precision = quant::precision_name<bits>();
         return l;
     }
 
     /// One forward pass of batch [B, in_chans, img_size, img_size] (normalized images) computing features, logits,
     /// shifted logits (when req.shift) and embedding statistics (when req.embedding_stats); see the class comment.
     /// Throws: zoa::error(shape) for a batch or prompt of the wrong size, zoa::error(argument) for a prompt without
-    /// data, zoa::error(numeric) when a quantized layer meets a non-finite value.
+    /// data, zoa::error(numeric) naming a non-finite input value (checked first) or when a quantized layer meets a
+    /// non-finite value.
     void forward_adapt(const xt::xtensor<float, 4>& batch, const adapt::forward_request& req,
                        adapt::forward_result& out) const {
         check_batch(batch);
@@ -11645,6 +11913,7 @@ private:
                     x.shape(3) == cfg_.img_size,
                 error_code::shape, "vit: input batch has shape [", x.shape(0), ", ", x.shape(1), ", ", x.shape(2), ", ",
                 x.shape(3), "], expected [B >= 1, ", cfg_.in_chans, ", ", cfg_.img_size, ", ", cfg_.img_size, "]");
+        adapt::require_finite_input(x.data(), x.size(), x.shape(1), x.shape(2), x.shape(3), "vit");
     }
 
     vit_config cfg_;
@@ -12558,17 +12827,15 @@ inline std::string preprocess_to_json(const preprocess_config& cfg) {
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <limits>
 #include <string>
 #include <vector>
 
 // #include "zoa/core/error.hpp"
+// #include "zoa/io/read_file.hpp"
 
 namespace zoa::data {
 
@@ -12953,25 +13220,10 @@ inline std::vector<std::uint8_t> gunzip(const std::vector<std::uint8_t>& bytes, 
     return gunzip(bytes.data(), bytes.size(), name, max_output);
 }
 
-/// Reads a whole file into memory.
-/// Throws: zoa::error(io) naming the path when it does not exist, is not a regular file, or cannot be read.
-inline std::vector<std::uint8_t> read_file_bytes(const std::string& path) {
-    std::error_code ec;
-    const auto status = std::filesystem::status(path, ec);
-    require(!ec && std::filesystem::exists(status), error_code::io, path, ": cannot open: no such file");
-    require(std::filesystem::is_regular_file(status), error_code::io, path, ": cannot open: not a regular file");
-    std::ifstream f(path, std::ios::binary);
-    require(f.good(), error_code::io, path, ": cannot open: ", std::strerror(errno));
-    f.seekg(0, std::ios::end);
-    const std::streamoff end = f.tellg();
-    f.seekg(0, std::ios::beg);
-    require(end >= 0, error_code::io, path, ": cannot determine the file size");
-    std::vector<std::uint8_t> bytes(static_cast<std::size_t>(end));
-    if (!bytes.empty()) f.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(end));
-    require(f.good() && f.gcount() == static_cast<std::streamsize>(end), error_code::io, path, ": read failed after ",
-            f.gcount(), " of ", end, " bytes");
-    return bytes;
-}
+/// Reads a whole file into memory (io::read_file).
+/// Throws: zoa::error(io) naming the path when it does not exist, is not a regular file, cannot be read or changed
+/// while being read.
+inline std::vector<std::uint8_t> read_file_bytes(const std::string& path) { return io::read_file(path); }
 
 /// Reads a file and gunzips it when it starts with the gzip magic; otherwise returns its bytes unchanged.
 /// Throws: as read_file_bytes and gunzip.
@@ -13524,6 +13776,7 @@ private:
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include <xtensor/xtensor.hpp>
@@ -14228,8 +14481,48 @@ struct adapter_stats {
     loss_terms last_loss;                 ///< loss of the last unperturbed forward
 };
 
+/// Which model an adapter state belongs to. A state is deltas relative to one model's source norm parameters, so
+/// zoa_adapter::restore refuses a state whose identity differs from its own model's in any field.
+struct state_identity {
+    std::string family;       ///< "vit" or "resnet"
+    std::string precision;    ///< adapt_layout::precision ("fp32", "w6a6", ...)
+    std::string layout;       ///< the adapted layout: "<norm>:<channels>,...;features=<g>,...;classes=<C>;embedding=<E>"
+    std::string fingerprint;  ///< 16 hex digits: FNV-1a (64-bit) of the source norm parameters' bytes, layout order
+
+    bool operator==(const state_identity& o) const {
+        return family == o.family && precision == o.precision && layout == o.layout && fingerprint == o.fingerprint;
+    }
+    bool operator!=(const state_identity& o) const { return !(*this == o); }
+};
+
+/// The identity of a model as an adapter sees it (layout() of the model).
+inline state_identity identity_of(const adapt_layout& l) {
+    state_identity id;
+    id.family = l.family == model_family::resnet ? "resnet" : "vit";
+    id.precision = l.precision;
+    std::uint64_t h = 1469598103934665603ull;  // FNV-1a: h = (h XOR byte)·1099511628211 per byte
+    const auto hash = [&h](const float* p, std::size_t n) {
+        const auto* b = reinterpret_cast<const unsigned char*>(p);
+        for (std::size_t i = 0; i < n * sizeof(float); ++i) h = (h ^ b[i]) * 1099511628211ull;
+    };
+    for (std::size_t i = 0; i < l.norms.size(); ++i) {
+        const auto& n = l.norms[i];
+        id.layout += (i ? "," : "") + n.name + ":" + std::to_string(n.channels);
+        if (n.weight) hash(n.weight, n.channels);
+        if (n.bias) hash(n.bias, n.channels);
+    }
+    id.layout += ";features=";
+    for (std::size_t i = 0; i < l.feature_groups.size(); ++i)
+        id.layout += (i ? "," : "") + std::to_string(l.feature_groups[i]);
+    id.layout += ";classes=" + std::to_string(l.num_classes) + ";embedding=" + std::to_string(l.embedding_dim);
+    static const char* digits = "0123456789abcdef";
+    for (int shift = 60; shift >= 0; shift -= 4) id.fingerprint += digits[(h >> shift) & 0xfu];
+    return id;
+}
+
 /// Everything mutable in a zoa_adapter (the model itself is never modified).
 struct zoa_state {
+    state_identity identity;  ///< the model the state belongs to (snapshot() fills it)
     /// The knowledge bank (α, Δ rows, ε, similarity matrix) and the SGD momentum buffer.
     std::vector<float> alpha, deltas, epsilon, similarity, sgd_buffer;
     std::vector<float> hist;                  ///< activation-shift history (empty = none)
@@ -14257,7 +14550,7 @@ public:
     /// Throws: zoa::error(argument) when the source statistics are missing, (shape) when they do not match the
     /// model's feature groups, or when options are invalid.
     zoa_adapter(const Model& model, zoa_options options, source_statistics source)
-        : model_(&model), opt_(options), src_(std::move(source)), layout_(model.layout()) {
+        : model_(&model), opt_(options), src_(std::move(source)), layout_(model.layout()), identity_(identity_of(layout_)) {
         opt_.validate();
         require(!src_.empty(), error_code::argument,
                 "zoa_adapter: source statistics are required (compute them on clean source images first)");
@@ -14272,18 +14565,21 @@ public:
     }
 
     /// Predicts the batch (logits B × C) and adapts. The returned reference stays valid until the next call.
+    /// A batch the model rejects with an error changes nothing (stats() included).
     template <class Batch>
     const xt::xtensor<float, 2>& predict_and_adapt(const Batch& x) {
         static_assert(is_adaptable_v<Model, Batch>, "zoa: Model must provide layout() and forward_adapt(batch, request, result)");
         rng r(opt_.seed, stats_.batches);
-        ++stats_.batches;
         const std::uint64_t forwards_before = stats_.forwards;
         const std::size_t P = bank_.size();
         theta_.resize(P);
         bank_.effective(theta_.data());
         const bool use_shift = opt_.activation_shift && !hist_.empty();
         if (use_shift) make_shift();
+        // A batch the model rejects (wrong shape, non-finite input) throws here, before anything changed: the
+        // counters (which seed the perturbations) and the state stay as if the batch had never been offered.
         forward(x, theta_.data(), use_shift ? shift_.data() : nullptr, r0_);
+        ++stats_.batches;
         const std::size_t B = r0_.features.shape(0);
         prediction_ = use_shift ? r0_.shifted_logits : r0_.logits;
         if (!finite(r0_)) {
@@ -14340,9 +14636,10 @@ public:
         stats_ = adapter_stats{};
     }
 
-    /// A copy of all mutable state; restore(snapshot()) is the identity.
+    /// A copy of all mutable state, with the model's identity; restore(snapshot()) is the identity.
     zoa_state snapshot() const {
         zoa_state s;
+        s.identity = identity_;
         s.alpha = bank_.alpha();
         s.deltas = bank_.deltas();
         s.epsilon = bank_.epsilon();
@@ -14354,20 +14651,34 @@ public:
         s.stats = stats_;
         return s;
     }
-    /// Throws: zoa::error(shape) when the state belongs to another model layout or bank capacity.
+
+    /// Largest |α| a restored state may hold: α are softmax logits scaled by alpha_scale (10), saturated far below
+    /// this; 1e30 would overflow the reference's exp(s·α) in the next save.
+    static constexpr float max_abs_alpha = 1e4f;
+
+    /// Replaces all mutable state with `s`, after checking all of it (strong guarantee: on an error nothing changed).
+    /// Checks: the identity equals this adapter's model's (family, precision, adapted layout, fingerprint of the
+    /// source norm parameters); sizes against the layout and the bank capacity (α: 1..capacity+1, Δ: rows × P with
+    /// row 0 zero, ε and the SGD buffer: P, similarity: capacity², history: last feature group, domain statistics:
+    /// both empty or both embedding_dim); every value finite, |α| <= max_abs_alpha, similarities in [−1, 1],
+    /// domain variances >= 0.
+    /// Throws: zoa::error(argument) for another model's state, zoa::error(shape) for sizes, zoa::error(numeric) for
+    /// values; each message names the field, the expected and the actual value.
     void restore(const zoa_state& s) {
-        require(s.hist.empty() || s.hist.size() == layout_.feature_groups.back(), error_code::shape,
-                "zoa_adapter::restore: shift history has ", s.hist.size(), " dims, expected ",
-                layout_.feature_groups.back());
-        require(s.sgd_buffer.empty() || s.sgd_buffer.size() == bank_.size(), error_code::shape,
-                "zoa_adapter::restore: SGD buffer has ", s.sgd_buffer.size(), " entries, expected ", bank_.size());
-        bank_.assign(s.alpha, s.deltas, s.epsilon, s.similarity);
-        sgd_.buffer = s.sgd_buffer;
-        hist_ = s.hist;
+        validate(s);
+        norm_bank bank = bank_;
+        bank.assign(s.alpha, s.deltas, s.epsilon, s.similarity);
+        std::vector<float> buffer = s.sgd_buffer, hist = s.hist;
+        shift_detector detector = detector_;
         if (s.domain_mean.empty())
-            detector_.clear();
+            detector.clear();
         else
-            detector_.assign(s.domain_mean, s.domain_var);
+            detector.assign(s.domain_mean, s.domain_var);
+        // commit: moves only, nothing can throw from here on
+        bank_ = std::move(bank);
+        sgd_.buffer = std::move(buffer);
+        hist_ = std::move(hist);
+        detector_ = std::move(detector);
         stats_ = s.stats;
     }
 
@@ -14395,6 +14706,57 @@ public:
     }
 
 private:
+    void validate(const zoa_state& s) const {
+        const char* who = "zoa_adapter::restore: ";
+        const state_identity& a = s.identity;
+        const state_identity& b = identity_;
+        require(a.family == b.family, error_code::argument, who, "the state belongs to a ", a.family.empty() ? "<unnamed>" : a.family,
+                " model, this adapter's model is a ", b.family);
+        require(a.precision == b.precision, error_code::argument, who, "the state was adapted on a ",
+                a.precision.empty() ? "<unstated>" : a.precision, " model, this adapter's model is ",
+                b.precision.empty() ? "<unstated>" : b.precision);
+        require(a.layout == b.layout, error_code::argument, who, "the state's adapted layout '", a.layout,
+                "' differs from this model's '", b.layout, "'");
+        require(a.fingerprint == b.fingerprint, error_code::argument, who, "the state belongs to a model whose source ",
+                "norm parameters have fingerprint ", a.fingerprint.empty() ? "<none>" : a.fingerprint,
+                ", this adapter's model has ", b.fingerprint, " (other weights)");
+        const std::size_t P = bank_.size(), C = bank_.capacity(), D = layout_.feature_groups.back();
+        require(!s.alpha.empty() && s.alpha.size() <= C + 1, error_code::shape, who, "alpha has ", s.alpha.size(),
+                " entries, expected 1..", C + 1, " (bank capacity ", C, ")");
+        require(s.deltas.size() == s.alpha.size() * P, error_code::shape, who, "deltas has ", s.deltas.size(),
+                " entries, expected ", s.alpha.size(), " rows of ", P);
+        require(s.epsilon.size() == P, error_code::shape, who, "epsilon has ", s.epsilon.size(), " entries, expected ",
+                P);
+        require(s.similarity.empty() || s.similarity.size() == C * C, error_code::shape, who, "similarity has ",
+                s.similarity.size(), " entries, expected 0 or ", C * C);
+        require(s.sgd_buffer.empty() || s.sgd_buffer.size() == P, error_code::shape, who, "sgd_buffer has ",
+                s.sgd_buffer.size(), " entries, expected 0 or ", P);
+        require(s.hist.empty() || s.hist.size() == D, error_code::shape, who, "shift history has ", s.hist.size(),
+                " dims, expected 0 or ", D);
+        const std::size_t E = layout_.embedding_dim;
+        require(s.domain_mean.size() == s.domain_var.size() &&
+                    (s.domain_mean.empty() || E == 0 || s.domain_mean.size() == E),
+                error_code::shape, who, "domain statistics have ", s.domain_mean.size(), " means and ",
+                s.domain_var.size(), " variances, expected both 0 or both ", E);
+        const auto finite = [&](const char* name, const std::vector<float>& v, float lo, float hi) {
+            for (std::size_t i = 0; i < v.size(); ++i)
+                require(std::isfinite(v[i]) && v[i] >= lo && v[i] <= hi, error_code::numeric, who, name, " entry ", i,
+                        " is ", v[i], ", expected a finite value in [", lo, ", ", hi, "]");
+        };
+        const float inf = std::numeric_limits<float>::max();
+        finite("alpha", s.alpha, -max_abs_alpha, max_abs_alpha);
+        finite("deltas", s.deltas, -inf, inf);
+        for (std::size_t i = 0; i < P; ++i)
+            require(s.deltas[i] == 0.0f, error_code::numeric, who, "deltas row 0 (the source entry) has ", s.deltas[i],
+                    " at ", i, ", expected 0");
+        finite("epsilon", s.epsilon, -inf, inf);
+        finite("similarity", s.similarity, -1.0f - 1e-4f, 1.0f + 1e-4f);
+        finite("sgd_buffer", s.sgd_buffer, -inf, inf);
+        finite("hist", s.hist, -inf, inf);
+        finite("domain_mean", s.domain_mean, -inf, inf);
+        finite("domain_var", s.domain_var, 0.0f, inf);
+    }
+
     float initial_alpha() const { return rng(opt_.seed, ~std::uint64_t{0}).normal(); }
 
     template <class Batch>
@@ -14404,12 +14766,12 @@ private:
         req.shift = shift;
         req.batch_statistics = layout_.family == model_family::resnet;  // spec §1.2: every BN on batch statistics
         model_->forward_adapt(x, req, out);
-        ++stats_.forwards;
         require(out.features.dimension() == 2 && out.features.shape(1) == layout_.feature_width() &&
                     out.logits.shape(0) == out.features.shape(0),
                 error_code::shape, "zoa_adapter: the model returned features of width ", out.features.shape(1),
                 ", expected ", layout_.feature_width());
         require(out.features.shape(0) >= 1, error_code::argument, "zoa_adapter: empty batch");
+        ++stats_.forwards;  // counted once accepted
     }
 
     static bool finite(const forward_result& r) {
@@ -14478,6 +14840,7 @@ private:
     zoa_options opt_;
     source_statistics src_;
     adapt_layout layout_;
+    state_identity identity_;
     norm_bank bank_;
     sgd sgd_;
     adamw_first_step adamw_;
@@ -15314,6 +15677,7 @@ private:
 
 #include <xtensor/xtensor.hpp>
 
+// #include "zoa/adapt/baselines.hpp"
 // #include "zoa/adapt/cma_es.hpp"
 // #include "zoa/adapt/model_hooks.hpp"
 // #include "zoa/adapt/objective.hpp"
@@ -15348,6 +15712,35 @@ inline float foa_loss(const xt::xtensor<float, 2>& features, const xt::xtensor<f
     return feature_discrepancy(features, src, lambda) * F * B / 64.0f + mean_entropy(logits) * B;
 }
 
+/// FOA's initial prompt, a function of the model's layout and the seed only (spec §2.1, §2.2): ViT
+/// num_prompts·prompt_unit draws of U(−a, a), a = layout.prompt_init_scale (PromptViT; it seeds the first "previous
+/// best", CMA-ES starts at 0); ResNet prompt_unit draws of N(0, a²) (PromptResNet's kaiming conv; CMA-ES starts at it).
+inline std::vector<float> foa_initial_prompt(const adapt_layout& l, const foa_options& opt) {
+    const bool resnet = l.family == model_family::resnet;
+    std::vector<float> p(resnet ? l.prompt_unit : opt.num_prompts * l.prompt_unit);
+    rng r(opt.seed, 0x70726f6d7074ull);
+    for (float& v : p) v = resnet ? l.prompt_init_scale * r.normal() : l.prompt_init_scale * (2.0f * r.uniform() - 1.0f);
+    return p;
+}
+
+/// FOA's source statistics over clean batches, as the reference's obtain_origin_stat computes them:
+///   ViT: without prompts, identical to compute_source_statistics (spec §2.1);
+///   ResNet: BatchNorm on batch statistics and the initial prompt conv active (foa_initial_prompt): main.py wraps the
+///           model in PromptResNet, whose conv is random (kaiming) and applied, before the statistics pass (§2.2).
+/// Throws: whatever the model's forward throws.
+template <class Model, class Batches>
+source_statistics compute_foa_source_statistics(const Model& model, const Batches& batches,
+                                                const foa_options& opt = {}) {
+    const adapt_layout l = model.layout();
+    if (l.family != model_family::resnet) return compute_source_statistics(model, batches);
+    const std::vector<float> prompt = foa_initial_prompt(l, opt);
+    forward_request req;
+    req.batch_statistics = true;
+    req.prompt = prompt.data();
+    req.prompt_size = prompt.size();
+    return compute_source_statistics(model, batches, req);
+}
+
 /// FOA for any adaptable model with a prompt hook (layout().prompt_unit > 0). Per batch: shift from the history;
 /// candidates = CMA-ES ask() (λ) + the previous batch's best prompt; one forward each (so λ + 1 = 28 passes);
 /// the prediction is the lowest-loss candidate's output (shifted); tell(all candidates, losses); the history
@@ -15369,7 +15762,10 @@ public:
     }
 
     /// Predicts the batch (the best candidate's logits B × C, valid until the next call) and runs one CMA-ES
-    /// generation: popsize + 1 forward passes.
+    /// generation: popsize + 1 forward passes. The previous best prompt is evaluated first (it needs no CMA-ES draw),
+    /// so a batch the model rejects (wrong shape, non-finite input) throws before anything changes: the CMA-ES
+    /// state, the counters and the shift history are exactly as before the call. Candidates are then ranked in the
+    /// reference's order (the CMA-ES samples, then the previous best), so results do not depend on this.
     template <class Batch>
     const xt::xtensor<float, 2>& predict_and_adapt(const Batch& x) {
         const std::size_t D = layout_.feature_groups.back(), F = layout_.feature_width();
@@ -15379,37 +15775,29 @@ public:
             const bool scalar = layout_.family == model_family::resnet && !opt_.resnet_shift_vector;
             for (std::size_t i = 0; i < D; ++i) shift_[i] = (scalar ? src_.mean.back() : src_.mean[F - D + i]) - hist_[i];
         }
+        std::vector<double> mean_last(D, 0.0), mean_prev(D, 0.0);
+        const double loss_prev = evaluate(x, best_prompt_, use_shift, mean_prev);  // may throw: nothing changed yet
+        prev_logits_ = use_shift ? r_.shifted_logits : r_.logits;
         candidates_ = es_->ask();
         candidates_.push_back(best_prompt_);
         losses_.assign(candidates_.size(), std::numeric_limits<double>::quiet_NaN());
-        std::vector<double> mean_last(D, 0.0);
         double best = std::numeric_limits<double>::infinity();
         std::size_t best_k = candidates_.size() - 1, finite_count = 0;
-        for (std::size_t k = 0; k < candidates_.size(); ++k) {
-            forward_request req;
-            req.prompt = candidates_[k].data();
-            req.prompt_size = candidates_[k].size();
-            req.shift = use_shift ? shift_.data() : nullptr;
-            req.embedding_stats = false;
-            req.batch_statistics = layout_.family == model_family::resnet;
-            model_->forward_adapt(x, req, r_);
-            ++stats_.forwards;
-            const float loss = foa_loss(r_.features, r_.logits, src_, opt_.lambda, layout_.family);
-            const std::size_t B = r_.features.shape(0);
-            for (std::size_t i = 0; i < D; ++i) {
-                double s = 0;
-                for (std::size_t b = 0; b < B; ++b) s += r_.features(b, F - D + i);
-                mean_last[i] += s / double(B);
-            }
-            if (!std::isfinite(loss)) continue;
+        const auto rank = [&](std::size_t k, double loss) {
+            if (!std::isfinite(loss)) return false;
             losses_[k] = loss;
             ++finite_count;
-            if (loss < best) {
-                best = loss;
-                best_k = k;
-                prediction_ = use_shift ? r_.shifted_logits : r_.logits;
-            }
+            if (loss >= best) return false;
+            best = loss;
+            best_k = k;
+            return true;
+        };
+        for (std::size_t k = 0; k + 1 < candidates_.size(); ++k) {
+            const double loss = evaluate(x, candidates_[k], use_shift, mean_last);
+            if (rank(k, loss)) prediction_ = use_shift ? r_.shifted_logits : r_.logits;
         }
+        for (std::size_t i = 0; i < D; ++i) mean_last[i] += mean_prev[i];
+        if (rank(candidates_.size() - 1, loss_prev)) prediction_ = prev_logits_;
         ++stats_.batches;
         stats_.last_forwards = candidates_.size();
         if (finite_count == 0) {  // nothing to learn from: keep the state, predict with the previous best
@@ -15437,19 +15825,9 @@ public:
 
     /// New CMA-ES, new initial prompt, no shift history (the reference's reset()).
     void reset() {
-        const std::size_t n = layout_.family == model_family::resnet ? layout_.prompt_unit
-                                                                       : opt_.num_prompts * layout_.prompt_unit;
-        rng r(opt_.seed, 0x70726f6d7074ull);
-        best_prompt_.resize(n);
-        std::vector<double> x0(n, 0.0);
-        for (std::size_t i = 0; i < n; ++i) {
-            if (layout_.family == model_family::resnet) {  // kaiming-normal conv prompt; CMA starts from it
-                best_prompt_[i] = layout_.prompt_init_scale * r.normal();
-                x0[i] = best_prompt_[i];
-            } else {  // U(−v, v) seeds only the first "previous best"; CMA mean starts at 0
-                best_prompt_[i] = layout_.prompt_init_scale * (2.0f * r.uniform() - 1.0f);
-            }
-        }
+        best_prompt_ = foa_initial_prompt(layout_, opt_);
+        std::vector<double> x0(best_prompt_.size(), 0.0);
+        if (layout_.family == model_family::resnet) x0.assign(best_prompt_.begin(), best_prompt_.end());
         cma_options co;
         co.popsize = opt_.popsize;
         co.seed = opt_.seed;
@@ -15468,6 +15846,26 @@ public:
     const std::vector<float>& best_prompt() const noexcept { return best_prompt_; }
 
 private:
+    // One candidate's forward (counted); returns its FOA loss and adds its last-group batch mean to mean_last.
+    template <class Batch>
+    double evaluate(const Batch& x, const std::vector<float>& prompt, bool use_shift, std::vector<double>& mean_last) {
+        forward_request req;
+        req.prompt = prompt.data();
+        req.prompt_size = prompt.size();
+        req.shift = use_shift ? shift_.data() : nullptr;
+        req.embedding_stats = false;
+        req.batch_statistics = layout_.family == model_family::resnet;
+        model_->forward_adapt(x, req, r_);
+        ++stats_.forwards;
+        const std::size_t B = r_.features.shape(0), D = mean_last.size(), F = layout_.feature_width();
+        for (std::size_t i = 0; i < D; ++i) {
+            double s = 0;
+            for (std::size_t b = 0; b < B; ++b) s += r_.features(b, F - D + i);
+            mean_last[i] += s / double(B);
+        }
+        return foa_loss(r_.features, r_.logits, src_, opt_.lambda, layout_.family);
+    }
+
     const Model* model_;
     foa_options opt_;
     source_statistics src_;
@@ -15477,7 +15875,7 @@ private:
     std::vector<double> losses_;
     std::vector<float> best_prompt_, hist_, shift_;
     forward_result r_;
-    xt::xtensor<float, 2> prediction_;
+    xt::xtensor<float, 2> prediction_, prev_logits_;
     adapter_stats stats_;
 };
 
@@ -15576,8 +15974,17 @@ inline void check_provenance(const source_statistics& s, const std::map<std::str
     }
 }
 
-/// Writes an adapter's mutable state (bank, α, ε, similarity, SGD buffer, shift history, domain statistics).
+/// Metadata keys of the model identity in an adapter-state file (state_identity's fields).
+inline constexpr const char* state_identity_keys[4] = {"zoa.model_family", "zoa.precision", "zoa.adapted_layout",
+                                                       "zoa.weights_fingerprint"};
+
+/// Writes an adapter's mutable state (bank, α, ε, similarity, SGD buffer, shift history, domain statistics) and the
+/// identity of its model (metadata zoa.model_family, zoa.precision, zoa.adapted_layout, zoa.weights_fingerprint),
+/// atomically (io::atomic_file).
+/// Throws: zoa::error(argument) when the state carries no identity (not from snapshot()); zoa::error(io).
 inline void save_zoa_state(const zoa_state& s, const std::string& path) {
+    require(!s.identity.family.empty() && !s.identity.fingerprint.empty(), error_code::argument, path,
+            ": the adapter state has no model identity (take it with zoa_adapter::snapshot())");
     io::safetensors_writer w;
     auto put = [&](const char* name, const std::vector<float>& v) { w.add(name, {v.size()}, v); };
     put("alpha", s.alpha);
@@ -15594,20 +16001,30 @@ inline void save_zoa_state(const zoa_state& s, const std::string& path) {
                                              static_cast<std::int64_t>(s.stats.skipped_updates)};
     w.add("counters", {counters.size()}, counters);
     w.set_metadata("zoa.kind", "zoa_state");
+    const std::string* id[4] = {&s.identity.family, &s.identity.precision, &s.identity.layout,
+                                &s.identity.fingerprint};
+    for (int i = 0; i < 4; ++i) w.set_metadata(state_identity_keys[i], *id[i]);
     w.save(path);
 }
 
 /// Reads adapter state written by save_zoa_state from a validated safetensors image (a file or a buffer; f.path()
-/// names it in messages); pass the result to zoa_adapter::restore (which checks the sizes against the model and the
-/// bank capacity).
-/// Throws: zoa::error(format) when it is not an adapter-state file, a tensor is missing or has the wrong dtype, a
-/// value is not finite, or 'counters' does not hold 4 non-negative entries.
+/// names it in messages); pass the result to zoa_adapter::restore (which checks the identity, the sizes against the
+/// model and the bank capacity, and the value ranges, before changing anything).
+/// Throws: zoa::error(format) when it is not an adapter-state file, the model identity metadata is missing, a tensor
+/// is missing or has the wrong dtype, a value is not finite, or 'counters' does not hold 4 non-negative entries.
 inline zoa_state load_zoa_state(const io::safetensors_file& f) {
     const std::string& path = f.path();
     const auto kind = f.metadata().find("zoa.kind");
     require(kind != f.metadata().end() && kind->second == "zoa_state", error_code::format, path,
             ": not a zoa adapter-state file");
     zoa_state s;
+    std::string* id[4] = {&s.identity.family, &s.identity.precision, &s.identity.layout, &s.identity.fingerprint};
+    for (int i = 0; i < 4; ++i) {
+        const auto it = f.metadata().find(state_identity_keys[i]);
+        require(it != f.metadata().end(), error_code::format, path, ": adapter state without metadata '",
+                state_identity_keys[i], "' (which names the model it was adapted on)");
+        *id[i] = it->second;
+    }
     s.alpha = f.to_f32("alpha");
     s.deltas = f.to_f32("deltas");
     s.epsilon = f.to_f32("epsilon");

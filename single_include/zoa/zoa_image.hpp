@@ -2146,7 +2146,6 @@ inline xt::xtensor<float, 3> corrupt(const xt::xtensor<float, 3>& img, std::stri
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
@@ -2154,6 +2153,138 @@ inline xt::xtensor<float, 3> corrupt(const xt::xtensor<float, 3>& img, std::stri
 // #include "zoa/core/error.hpp"
 // #include "zoa/core/execution.hpp"
 // #include "zoa/core/rng.hpp"
+// #include "zoa/data/folder_scan.hpp"
+// ---- begin zoa/data/folder_scan.hpp
+// zoa — listing image files and class folders: directory links followed without cycles or escapes
+
+#include <algorithm>
+#include <cstddef>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <sys/stat.h>
+
+// #include "zoa/core/error.hpp"
+// #include "zoa/io/image.hpp"
+
+namespace zoa::data {
+
+/// One class of a class folder: its name (the entry under the root) and its image files.
+struct class_files {
+    std::string name;                ///< the class directory's name
+    std::string dir;                 ///< <root>/<name>
+    std::vector<std::string> files;  ///< image files below dir, sorted (list_image_files)
+};
+
+namespace detail {
+/// Whether canonical path `inner` is `outer` or lies below it (both canonical, so a component-wise prefix test).
+inline bool path_within(const std::filesystem::path& inner, const std::filesystem::path& outer) {
+    auto i = inner.begin();
+    for (auto o = outer.begin(); o != outer.end(); ++o, ++i) {
+        if (o->empty()) continue;  // trailing separator
+        if (i == inner.end() || *i != *o) return false;
+    }
+    return true;
+}
+
+inline std::filesystem::path canonical_dir(const std::filesystem::path& p) {
+    std::error_code ec;
+    std::filesystem::path c = std::filesystem::canonical(p, ec);
+    require(!ec, error_code::io, p.string(), ": cannot resolve the directory: ", ec.message());
+    return c;
+}
+}  // namespace detail
+
+/// The image files (.png .jpg .jpeg .bmp, any case) below `dir`, recursively, sorted by (directory path, file name)
+/// as torchvision's sorted(os.walk(dir, followlinks=True)). Directory links are followed with two rules that keep
+/// the walk finite and every image under the directory it belongs to:
+///  - every physical directory (device, inode) is listed once: a link to a directory already listed — a cycle such
+///    as `s -> .`, or a second link to the same place — adds nothing;
+///  - a directory link must resolve to a place inside `dir`: `up -> ..` would list a sibling's images (in a class
+///    folder: another class's images under this class's label), so it is an error.
+/// File links are followed wherever they point; broken links are ignored.
+/// Throws: zoa::error(io) when a directory cannot be listed; zoa::error(format) naming a link that leaves `dir`.
+inline std::vector<std::string> list_image_files(const std::string& dir) {
+    namespace fs = std::filesystem;
+    const fs::path realm = detail::canonical_dir(dir);
+    std::set<std::pair<dev_t, ino_t>> seen;
+    struct stat st {};
+    if (::stat(realm.c_str(), &st) == 0) seen.insert({st.st_dev, st.st_ino});
+    std::vector<std::pair<fs::path, fs::path>> todo = {{fs::path(dir), realm}};  // (listed path, canonical path)
+    std::vector<std::pair<std::string, std::string>> files;                      // (directory, file name)
+    while (!todo.empty()) {
+        const auto [path, canon] = todo.back();
+        todo.pop_back();
+        std::error_code ec;
+        std::vector<fs::directory_entry> entries;
+        for (fs::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) entries.push_back(*it);
+        require(!ec, error_code::io, path.string(), ": cannot list directory: ", ec.message());
+        std::sort(entries.begin(), entries.end(),
+                  [](const fs::directory_entry& a, const fs::directory_entry& b) { return a.path() < b.path(); });
+        std::vector<std::pair<fs::path, fs::path>> subdirs;
+        for (const fs::directory_entry& e : entries) {
+            std::error_code eec;  // a broken link is neither a directory nor a file: not an error
+            if (e.is_directory(eec)) {
+                const bool link = e.is_symlink(eec);
+                fs::path c = link ? fs::canonical(e.path(), eec) : canon / e.path().filename();
+                if (eec) continue;
+                if (link && !detail::path_within(c, realm))
+                    fail(error_code::format, e.path().string(), ": directory link to ", c.string(), " leads outside ",
+                         dir, " (", realm.string(), "); its images would be listed under the wrong directory");
+                if (::stat(e.path().c_str(), &st) != 0 || !seen.insert({st.st_dev, st.st_ino}).second) continue;
+                subdirs.emplace_back(e.path(), std::move(c));
+            } else if (e.is_regular_file(eec) && io::is_image_file_name(e.path())) {
+                files.emplace_back(path.string(), e.path().filename().string());
+            }
+        }
+        todo.insert(todo.end(), subdirs.rbegin(), subdirs.rend());  // depth first, in name order
+    }
+    std::sort(files.begin(), files.end());
+    std::vector<std::string> out;
+    out.reserve(files.size());
+    for (const auto& f : files) out.push_back((fs::path(f.first) / f.second).string());
+    return out;
+}
+
+/// The classes of a torchvision ImageFolder layout: the immediate subdirectories of `root` (links followed, hidden
+/// ones included), sorted by name (byte order), each with list_image_files (possibly empty).
+/// A class directory may be a link to anywhere (a subset assembled from links), except to `root` or above it (it
+/// would hold every class) or into another class directory (that class's images would get two labels).
+/// Throws: zoa::error(io) when root is not a directory or cannot be listed; zoa::error(format) for the link rules
+/// here and in list_image_files.
+inline std::vector<class_files> scan_class_folder(const std::string& root) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    require(fs::is_directory(root, ec), error_code::io, root, ": image folder root is not a directory");
+    const fs::path canon_root = detail::canonical_dir(root);
+    std::vector<class_files> classes;
+    std::error_code entry_ec;  // a broken symlink is neither a directory nor a file; not an error
+    for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec))
+        if (it->is_directory(entry_ec)) classes.push_back({it->path().filename().string(), it->path().string(), {}});
+    require(!ec, error_code::io, root, ": cannot list directory: ", ec.message());
+    std::sort(classes.begin(), classes.end(), [](const class_files& a, const class_files& b) { return a.name < b.name; });
+    std::vector<std::pair<fs::path, std::size_t>> canon;  // canonical class directory, class index
+    for (std::size_t c = 0; c < classes.size(); ++c) {
+        fs::path p = detail::canonical_dir(classes[c].dir);
+        require(!detail::path_within(canon_root, p), error_code::format, classes[c].dir, ": class directory links to ",
+                p.string(), ", which contains the root ", root, " itself");
+        canon.emplace_back(std::move(p), c);
+    }
+    std::sort(canon.begin(), canon.end());
+    for (std::size_t i = 0; i + 1 < canon.size(); ++i)  // sorted, so a nested pair is adjacent to its container
+        for (std::size_t j = i + 1; j < canon.size() && detail::path_within(canon[j].first, canon[i].first); ++j)
+            fail(error_code::format, classes[canon[j].second].dir, " (", canon[j].first.string(), ") lies inside class '",
+                 classes[canon[i].second].name, "' (", canon[i].first.string(),
+                 "): its images would have two labels");
+    for (auto& c : classes) c.files = list_image_files(c.dir);
+    return classes;
+}
+
+}  // namespace zoa::data
+// ---- end zoa/data/folder_scan.hpp
 // #include "zoa/data/image.hpp"
 // #include "zoa/io/image.hpp"
 
@@ -2184,41 +2315,28 @@ struct labeled_images {
 ///   sorted()); class index = position in that order. Hidden directories count, as in torchvision.
 /// - Files are searched recursively below each class directory; .png, .jpg, .jpeg, .bmp (any case) are kept, other
 ///   files ignored; order = sorted by (directory path, file name), as torchvision's sorted(os.walk(...)).
+/// - Directory links (folder_scan.hpp): each directory is listed once (cycles end), a link inside a class directory
+///   must stay inside it, and a class directory may not link to the root or into another class.
 /// - ImageNet-C: pass <imagenet-c>/<corruption>/<severity> as root.
 /// Construction lists files only; images are decoded on load(). Copyable; thread-safe for concurrent const use.
 class image_folder {
 public:
-    /// Throws: zoa::error(io) when root is not a directory; zoa::error(format) when it has no class subdirectory
-    /// or a class directory holds no supported image; zoa::error(argument) when options.channels is not 0, 1 or 3.
+    /// Throws: zoa::error(io) when root is not a directory; zoa::error(format) when it has no class subdirectory,
+    /// a class directory holds no supported image or a directory link breaks the rules above;
+    /// zoa::error(argument) when options.channels is not 0, 1 or 3.
     explicit image_folder(const std::string& root, image_folder_options options = {})
         : root_(root), options_(options) {
-        namespace fs = std::filesystem;
         require(options.channels == 0 || options.channels == 1 || options.channels == 3, error_code::argument,
                 "image_folder: channels must be 0, 1 or 3, got ", options.channels);
-        std::error_code ec;
-        require(fs::is_directory(root, ec), error_code::io, root, ": image folder root is not a directory");
-        std::error_code entry_ec;  // a broken symlink is neither a directory nor a file; not an error
-        for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec))
-            if (it->is_directory(entry_ec)) classes_.push_back(it->path().filename().string());
-        require(!ec, error_code::io, root, ": cannot list directory: ", ec.message());
-        std::sort(classes_.begin(), classes_.end());
+        for (class_files& c : scan_class_folder(root)) {  // cycle-safe walk, links stay in their class
+            require(!c.files.empty(), error_code::format, c.dir, ": class '", c.name,
+                    "' has no image files (supported: .png .jpg .jpeg .bmp)");
+            const int label = static_cast<int>(classes_.size());
+            for (auto& f : c.files) samples_.push_back({std::move(f), label});
+            classes_.push_back(std::move(c.name));
+        }
         require(!classes_.empty(), error_code::format, root,
                 ": no class subdirectories (expected <root>/<class>/<image files>)");
-        for (std::size_t c = 0; c < classes_.size(); ++c) {
-            const fs::path dir = fs::path(root) / classes_[c];
-            std::vector<std::pair<std::string, std::string>> files;  // (directory, file name)
-            for (fs::recursive_directory_iterator it(dir, fs::directory_options::follow_directory_symlink, ec), end;
-                 !ec && it != end; it.increment(ec)) {
-                if (it->is_regular_file(entry_ec) && io::is_image_file_name(it->path()))
-                    files.emplace_back(it->path().parent_path().string(), it->path().filename().string());
-            }
-            require(!ec, error_code::io, dir.string(), ": cannot list directory: ", ec.message());
-            require(!files.empty(), error_code::format, dir.string(), ": class '", classes_[c],
-                    "' has no image files (supported: .png .jpg .jpeg .bmp)");
-            std::sort(files.begin(), files.end());
-            for (const auto& f : files)
-                samples_.push_back({(fs::path(f.first) / f.second).string(), static_cast<int>(c)});
-        }
         if (options.shuffle) {
             rng r(options.seed);
             for (std::size_t i = samples_.size(); i > 1; --i)

@@ -83,8 +83,17 @@ inline void check_provenance(const source_statistics& s, const std::map<std::str
     }
 }
 
-/// Writes an adapter's mutable state (bank, α, ε, similarity, SGD buffer, shift history, domain statistics).
+/// Metadata keys of the model identity in an adapter-state file (state_identity's fields).
+inline constexpr const char* state_identity_keys[4] = {"zoa.model_family", "zoa.precision", "zoa.adapted_layout",
+                                                       "zoa.weights_fingerprint"};
+
+/// Writes an adapter's mutable state (bank, α, ε, similarity, SGD buffer, shift history, domain statistics) and the
+/// identity of its model (metadata zoa.model_family, zoa.precision, zoa.adapted_layout, zoa.weights_fingerprint),
+/// atomically (io::atomic_file).
+/// Throws: zoa::error(argument) when the state carries no identity (not from snapshot()); zoa::error(io).
 inline void save_zoa_state(const zoa_state& s, const std::string& path) {
+    require(!s.identity.family.empty() && !s.identity.fingerprint.empty(), error_code::argument, path,
+            ": the adapter state has no model identity (take it with zoa_adapter::snapshot())");
     io::safetensors_writer w;
     auto put = [&](const char* name, const std::vector<float>& v) { w.add(name, {v.size()}, v); };
     put("alpha", s.alpha);
@@ -101,20 +110,30 @@ inline void save_zoa_state(const zoa_state& s, const std::string& path) {
                                              static_cast<std::int64_t>(s.stats.skipped_updates)};
     w.add("counters", {counters.size()}, counters);
     w.set_metadata("zoa.kind", "zoa_state");
+    const std::string* id[4] = {&s.identity.family, &s.identity.precision, &s.identity.layout,
+                                &s.identity.fingerprint};
+    for (int i = 0; i < 4; ++i) w.set_metadata(state_identity_keys[i], *id[i]);
     w.save(path);
 }
 
 /// Reads adapter state written by save_zoa_state from a validated safetensors image (a file or a buffer; f.path()
-/// names it in messages); pass the result to zoa_adapter::restore (which checks the sizes against the model and the
-/// bank capacity).
-/// Throws: zoa::error(format) when it is not an adapter-state file, a tensor is missing or has the wrong dtype, a
-/// value is not finite, or 'counters' does not hold 4 non-negative entries.
+/// names it in messages); pass the result to zoa_adapter::restore (which checks the identity, the sizes against the
+/// model and the bank capacity, and the value ranges, before changing anything).
+/// Throws: zoa::error(format) when it is not an adapter-state file, the model identity metadata is missing, a tensor
+/// is missing or has the wrong dtype, a value is not finite, or 'counters' does not hold 4 non-negative entries.
 inline zoa_state load_zoa_state(const io::safetensors_file& f) {
     const std::string& path = f.path();
     const auto kind = f.metadata().find("zoa.kind");
     require(kind != f.metadata().end() && kind->second == "zoa_state", error_code::format, path,
             ": not a zoa adapter-state file");
     zoa_state s;
+    std::string* id[4] = {&s.identity.family, &s.identity.precision, &s.identity.layout, &s.identity.fingerprint};
+    for (int i = 0; i < 4; ++i) {
+        const auto it = f.metadata().find(state_identity_keys[i]);
+        require(it != f.metadata().end(), error_code::format, path, ": adapter state without metadata '",
+                state_identity_keys[i], "' (which names the model it was adapted on)");
+        *id[i] = it->second;
+    }
     s.alpha = f.to_f32("alpha");
     s.deltas = f.to_f32("deltas");
     s.epsilon = f.to_f32("epsilon");

@@ -184,6 +184,8 @@ public:
         l.prompt_unit = prompt_unit();
         l.prompt_init_scale = static_cast<float>(std::sqrt(2.0 / (1.0 + 0.01 * 0.01)) /
                                                  std::sqrt(static_cast<double>(config_.in_chans * 49)));
+        l.embedding_dim = config_.widths[0];
+        l.precision = quantized ? "w" + std::to_string(weight_bits) + "a" + std::to_string(activation_bits) : "fp32";
         return l;
     }
 
@@ -290,6 +292,7 @@ private:
             w = nn::pool_out_size(w, 3, 2, 1);
         }
         require(h >= 1 && w >= 1, error_code::shape, "resnet: image ", x.shape(2), "x", x.shape(3), " is too small");
+        adapt::require_finite_input(x.data(), x.size(), x.shape(1), x.shape(2), x.shape(3), "resnet");
     }
 
     template <class F>
