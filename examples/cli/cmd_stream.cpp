@@ -50,6 +50,7 @@ using batch_t = xt::xtensor<float, 4>;
 
 struct stream_args {
     std::string weights, precision, source = "fmnist-train", calib = "fmnist-train", out, svg, save;
+    std::string source_transform = "model";  ///< "model" (the file's preprocessing) or "reference" (Resize 256/224)
     std::vector<std::string> methods, data, zoa_set;  // zoa_set: key=value overrides of zoa_options
     std::size_t rounds = 1, batch = 64, limit = 0, threads = 1, source_images = 2048, calib_images = 32;
     std::uint64_t seed = 2020;
@@ -140,7 +141,9 @@ struct data_source {
     /// Up to `limit` images (0 = all) of the domain (Fashion-MNIST or a class folder), in a seeded shuffled order,
     /// Fashion-MNIST images corrupted per image with
     /// seed·1000003 + image index (the same corrupted image in every round), preprocessed to NCHW.
-    domain_data load(const domain& d, std::size_t limit, std::uint64_t seed, zoa::execution_context& ctx) {
+    domain_data load(const domain& d, std::size_t limit, std::uint64_t seed, zoa::execution_context& ctx,
+                     const zoa::io::preprocess_config* transform = nullptr) {
+        const zoa::io::preprocess_config& tf = transform ? *transform : pre;
         domain_data out;
         std::vector<zoa::data::image> imgs;
         if (d.folder.empty()) {
@@ -156,7 +159,7 @@ struct data_source {
             ctx.parallel_for(n, [&](std::size_t b, std::size_t e) {
                 for (std::size_t i = b; i < e; ++i) {
                     const std::size_t k = order[i];
-                    zoa::data::image img = ds.get(k, pre.channels);
+                    zoa::data::image img = ds.get(k, tf.channels);
                     if (!d.corruption.empty())
                         img = zoa::data::corrupt(img, d.corruption, d.severity, seed * 1000003ull + k);
                     imgs[i] = std::move(img);
@@ -169,18 +172,18 @@ struct data_source {
             zoa::data::image_folder_options fo;
             fo.shuffle = true;
             fo.seed = seed;
-            fo.channels = pre.channels;
+            fo.channels = tf.channels;
             zoa::data::image_folder folder(d.folder, fo);
             const std::size_t n = limit ? std::min(limit, folder.size()) : folder.size();
             auto loaded = folder.load_range(0, n, &ctx);
             imgs = std::move(loaded.images);
             out.labels = std::move(loaded.labels);
         }
-        const std::size_t C = pre.channels;
+        const std::size_t C = tf.channels;
         out.images = batch_t::from_shape({imgs.size(), C, size, size});
         ctx.parallel_for(imgs.size(), [&](std::size_t b, std::size_t e) {
             for (std::size_t i = b; i < e; ++i)
-                zoa::io::normalize_chw(zoa::io::prepare_image(imgs[i], pre), pre,
+                zoa::io::normalize_chw(zoa::io::prepare_image(imgs[i], tf), tf,
                                        out.images.data() + i * C * size * size);
         });
         return out;
@@ -281,9 +284,16 @@ void apply_zoa_set(zoa::adapt::zoa_options& o, const std::vector<std::string>& s
     o.validate();
 }
 
+zoa::adapt::foa_options foa_options_of(const stream_args& a) {
+    zoa::adapt::foa_options o;
+    o.seed = a.seed;
+    return o;
+}
+
 template <class Model>
 std::vector<double> run_named(const std::string& method, const Model& model, int bits,
-                              const zoa::adapt::source_statistics& src, const zoa::adapt::shift_detector& primed,
+                              const zoa::adapt::source_statistics& src, const zoa::adapt::source_statistics& foa_src,
+                              const zoa::adapt::shift_detector& primed,
                               const std::vector<domain>& domains, const std::vector<domain_data>& data,
                               const stream_args& a) {
     const bool header = a.methods.size() > 1;
@@ -301,9 +311,7 @@ std::vector<double> run_named(const std::string& method, const Model& model, int
         return run_method(m, method, domains, data, a, header);
     }
     if (method == "foa") {
-        zoa::adapt::foa_options o;
-        o.seed = a.seed;
-        zoa::adapt::foa_adapter<Model> m(model, o, src);
+        zoa::adapt::foa_adapter<Model> m(model, foa_options_of(a), foa_src);
         return run_method(m, method, domains, data, a, header);
     }
     zoa::adapt::zoa_options o = zoa::adapt::zoa_options::paper(family, bits);
@@ -324,14 +332,16 @@ std::vector<std::vector<double>> run_all(const Model& model, int bits, data_sour
                                          const std::vector<domain>& domains, const std::vector<domain_data>& data,
                                          const stream_args& a, zoa::execution_context& ctx) {
     const bool resnet = model.layout().family == zoa::adapt::model_family::resnet;
-    zoa::adapt::source_statistics src;
+    zoa::adapt::source_statistics src, foa_src;
     zoa::adapt::shift_detector primed;
     const bool need_src = std::any_of(a.methods.begin(), a.methods.end(), [](const std::string& m) {
         return m == "zoa" || m == "zoa_nobank" || m == "foa";
     });
     if (need_src) {
         note("computing source statistics on %zu images of %s...\n", a.source_images, a.source.c_str());
-        const domain_data clean = ds.load(parse_domain(a.source), a.source_images, a.seed + 1, ctx);
+        const zoa::io::preprocess_config reference = ds.pre.reference_source();
+        const domain_data clean = ds.load(parse_domain(a.source), a.source_images, a.seed + 1, ctx,
+                                          a.source_transform == "reference" ? &reference : nullptr);
         primed.threshold = 0.2f;
         std::vector<batch_t> batches;
         for (std::size_t b = 0; b < clean.images.shape(0); b += a.batch)
@@ -339,9 +349,12 @@ std::vector<std::vector<double>> run_all(const Model& model, int bits, data_sour
         zoa::adapt::forward_request req;
         req.batch_statistics = resnet;
         src = zoa::adapt::compute_source_statistics(model, batches, req, resnet ? &primed : nullptr);
+        // FOA-ResNet: the reference computes FOA's statistics with its random prompt conv already active
+        const bool foa = std::find(a.methods.begin(), a.methods.end(), "foa") != a.methods.end();
+        foa_src = foa && resnet ? zoa::adapt::compute_foa_source_statistics(model, batches, foa_options_of(a)) : src;
     }
     std::vector<std::vector<double>> out;
-    for (const auto& m : a.methods) out.push_back(run_named(m, model, bits, src, primed, domains, data, a));
+    for (const auto& m : a.methods) out.push_back(run_named(m, model, bits, src, foa_src, primed, domains, data, a));
     return out;
 }
 
@@ -445,6 +458,8 @@ stream_args parse(const std::vector<std::string>& args) {
             a.svg = value();
         else if (k == "--save-calibrated")
             a.save = value();
+        else if (k == "--source-transform")
+            a.source_transform = value();
         else if (k == "--zoa-set") {
             for (auto& kv : split_list(value())) a.zoa_set.push_back(kv);
         }
@@ -455,6 +470,8 @@ stream_args parse(const std::vector<std::string>& args) {
     zoa::require(!data.empty(), zoa::error_code::argument, "zoa stream: --data SPEC[,SPEC...] is required");
     a.methods = split_list(methods);
     a.data = split_list(data);
+    zoa::require(a.source_transform == "model" || a.source_transform == "reference", zoa::error_code::argument,
+                 "zoa stream: --source-transform must be model or reference, got '", a.source_transform, "'");
     zoa::adapt::zoa_options check;
     apply_zoa_set(check, a.zoa_set);  // bad --zoa-set keys fail before any data is loaded
     for (const auto& m : a.methods)

@@ -5,13 +5,17 @@
 #include <string>
 #include <vector>
 
+// Every command returns 0 on success and throws zoa::error for bad input; main() prints it as one line on stderr
+// (zoa_cli::report_error) and exits with status 2.
+
 /// `zoa info FILE`: tensors, parameter count, detected architecture, config and metadata of a safetensors model file.
-/// args = everything after "info". Returns 0, or 2 after one line on stderr for bad input.
+/// args = everything after "info".
 int cmd_info(const std::vector<std::string>& args);
 
 /// `zoa predict --weights FILE [--arch NAME] [--precision fp32|w8a8|w6a6|w4a4] [--calib DIR] [--mean a,b,c]
-/// [--std a,b,c] [--threads N] [--save FILE] IMAGE...`: one line per image, `<path>\t<top-1>\t<logit_0>,<logit_1>,...` (%.9g).
-/// args = everything after "predict". Returns 0, or 2 after one line on stderr for bad input.
+/// [--std a,b,c] [--threads N] [--save FILE] [--allow-unused] [--] IMAGE...`: one line per image,
+/// `<path>\t<top-1>\t<logit_0>,<logit_1>,...` (%.9g; the path with control characters and '\' escaped).
+/// args = everything after "predict".
 int cmd_predict(const std::vector<std::string>& args);
 
 /// `zoa stream --weights FILE --method none|bn|t3a|foa|zoa|zoa_nobank[,...] [--precision fp32|w8a8|w6a6|w4a4]

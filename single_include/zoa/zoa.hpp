@@ -8789,6 +8789,484 @@ private:
 
 }  // namespace zoa::io
 // ---- end zoa/io/safetensors_reader.hpp
+// #include "zoa/io/safetensors_writer.hpp"
+// ---- begin zoa/io/safetensors_writer.hpp
+// zoa — safetensors writer: deterministic layout, space-padded header, atomic save (io::atomic_file)
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+// #include "zoa/core/error.hpp"
+// #include "zoa/io/atomic_file.hpp"
+// ---- begin zoa/io/atomic_file.hpp
+// zoa — files written completely or not at all: an unnamed temporary file, renamed over the target on commit
+
+#include <atomic>
+#include <cerrno>
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+// #include "zoa/core/error.hpp"
+
+namespace zoa::io {
+
+/// A file that appears complete or not at all.
+/// The constructor creates the new contents' file next to the target, without a name (Linux O_TMPFILE), so a
+/// missing directory, missing permissions or a read-only file system show up before any work; write() appends;
+/// commit() flushes the data to disk, links the file under a short temporary name (".zoa-tmp-<pid>-<n>", at most
+/// 40 characters whatever the target's name) and renames it over the target, then flushes the directory. Until
+/// commit() the target is untouched; a process that dies before it (even by kill -9) leaves nothing behind, because
+/// the kernel frees an unnamed file with its last descriptor. Destroying an uncommitted atomic_file discards it.
+///
+/// Details:
+/// - File systems without O_TMPFILE get a named temporary file (".zoa-tmp-<pid>-<n>") from the start; such files of
+///   processes that no longer exist (killed during a save) are removed by the next atomic_file in that directory.
+/// - An existing target keeps its permission bits; a symbolic link is followed (the file it names is replaced).
+/// - A target that exists and is not a regular file or directory (/dev/null, /dev/full, a FIFO, /dev/stdout) is
+///   written directly, without a temporary file; writes to it are still checked (/dev/full fails), and a FIFO
+///   without a reader is an error, not a wait.
+/// Throws (every member): zoa::error(io) naming the target and the system's reason.
+/// Thread safety: one object per thread; distinct objects are independent.
+class atomic_file {
+public:
+    /// Prepares `path` for writing (see the class comment). unnamed = false always takes the named temporary file of
+    /// file systems without O_TMPFILE (for such file systems behind a layer that claims it, and for tests).
+    /// Throws: zoa::error(io) when the target is a directory, its directory does not exist or is not writable, or a
+    /// device/FIFO target cannot be opened.
+    explicit atomic_file(std::string path, bool unnamed = true) : path_(std::move(path)) {
+        require(!path_.empty(), error_code::io, "atomic_file: empty file name");
+        target_ = path_;
+        struct stat st {};
+        if (::lstat(path_.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+            char* real = ::realpath(path_.c_str(), nullptr);  // follow the link to the file it names
+            if (real != nullptr) {
+                target_ = real;
+                std::free(real);
+            }
+        }
+        const bool exists = ::stat(target_.c_str(), &st) == 0;
+        if (exists && S_ISDIR(st.st_mode)) fail(error_code::io, path_, ": is a directory, cannot write a file there");
+        if (exists && !S_ISREG(st.st_mode)) {  // device or FIFO: written in place
+            direct_ = true;
+            fd_ = open_retry(target_.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
+            if (fd_ < 0)
+                fail(error_code::io, path_, ": cannot open for writing: ", std::strerror(errno),
+                     errno == ENXIO ? " (a FIFO without a reader)" : "");
+            const int flags = ::fcntl(fd_, F_GETFL);
+            if (flags >= 0) ::fcntl(fd_, F_SETFL, flags & ~O_NONBLOCK);
+            return;
+        }
+        const std::size_t slash = target_.rfind('/');
+        dir_ = slash == std::string::npos ? "." : slash == 0 ? "/" : target_.substr(0, slash);
+        mode_ = exists ? static_cast<unsigned>(st.st_mode & 07777) : 0u;
+        keep_mode_ = exists;
+#ifdef O_TMPFILE
+        if (unnamed) {
+            fd_ = open_retry(dir_.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+            if (fd_ >= 0) return;
+            if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+                fail(error_code::io, path_, ": cannot create a file in ", dir_, ": ", std::strerror(errno));
+        }
+#else
+        (void)unnamed;
+#endif
+        sweep_stale();
+        fd_ = create_named();
+    }
+    atomic_file(const atomic_file&) = delete;
+    atomic_file& operator=(const atomic_file&) = delete;
+    ~atomic_file() { discard(); }
+
+    /// The path given to the constructor.
+    const std::string& path() const noexcept { return path_; }
+    /// Whether commit() succeeded.
+    bool committed() const noexcept { return committed_; }
+
+    /// Appends n bytes. Throws: zoa::error(io) on a write error (disk full, /dev/full, ...) or after commit().
+    void write(const void* data, std::size_t n) {
+        require(fd_ >= 0 && !committed_, error_code::io, path_, ": write after commit or discard");
+        const auto* p = static_cast<const unsigned char*>(data);
+        while (n > 0) {
+            const ::ssize_t w = ::write(fd_, p, n);
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) fail(error_code::io, path_, ": cannot write: ", w < 0 ? std::strerror(errno) : "no progress");
+            p += w;
+            n -= static_cast<std::size_t>(w);
+        }
+    }
+    /// Appends a string's bytes.
+    void write(const std::string& text) { write(text.data(), text.size()); }
+
+    /// Makes the written bytes the target's contents (see the class comment).
+    /// Throws: zoa::error(io) when flushing, linking or renaming fails; the target is then unchanged.
+    void commit() {
+        require(fd_ >= 0 && !committed_, error_code::io, path_, ": commit after commit or discard");
+        if (direct_) {
+            if (::fsync(fd_) != 0 && errno != EINVAL && errno != EROFS && errno != ENOTSUP)
+                fail(error_code::io, path_, ": cannot flush: ", std::strerror(errno));
+            close_checked();
+            committed_ = true;
+            return;
+        }
+        if (keep_mode_) ::fchmod(fd_, static_cast<mode_t>(mode_));
+        if (::fsync(fd_) != 0) fail(error_code::io, path_, ": cannot flush to disk: ", std::strerror(errno));
+        if (temp_.empty()) link_unnamed();
+        close_checked();
+        if (std::rename(temp_.c_str(), target_.c_str()) != 0) {
+            const int e = errno;
+            ::unlink(temp_.c_str());
+            temp_.clear();
+            fail(error_code::io, path_, ": cannot rename the temporary file over it: ", std::strerror(e));
+        }
+        temp_.clear();
+        committed_ = true;
+        const int d = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);  // make the rename durable
+        if (d >= 0) {
+            ::fsync(d);
+            ::close(d);
+        }
+    }
+
+    /// Drops the uncommitted contents (the target stays as it was). Called by the destructor.
+    void discard() noexcept {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = -1;
+        if (!temp_.empty()) ::unlink(temp_.c_str());
+        temp_.clear();
+    }
+
+private:
+    static int open_retry(const char* p, int flags, unsigned mode) {
+        int fd = -1;
+        do {
+            fd = ::open(p, flags, static_cast<mode_t>(mode));
+        } while (fd < 0 && errno == EINTR);
+        return fd;
+    }
+
+    static constexpr const char* temp_prefix = ".zoa-tmp-";
+
+    std::string temp_name() const {
+        static std::atomic<unsigned> counter{0};
+        return dir_ + "/" + temp_prefix + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+    }
+
+    // A named temporary file (file systems without O_TMPFILE).
+    int create_named() {
+        for (int attempt = 0; attempt < 100; ++attempt) {
+            std::string t = temp_name();
+            const int fd = open_retry(t.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+            if (fd >= 0) {
+                temp_ = std::move(t);
+                return fd;
+            }
+            if (errno != EEXIST) fail(error_code::io, path_, ": cannot create a file in ", dir_, ": ", std::strerror(errno));
+        }
+        fail(error_code::io, path_, ": cannot create a temporary file in ", dir_, " (100 names taken)");
+    }
+
+    // Gives the unnamed file a temporary name: linkat by descriptor (needs CAP_DAC_READ_SEARCH), else through
+    // /proc/self/fd, else copy it into a named temporary file.
+    void link_unnamed() {
+        for (int attempt = 0; attempt < 100; ++attempt) {
+            std::string t = temp_name();
+            int rc = ::linkat(fd_, "", AT_FDCWD, t.c_str(), AT_EMPTY_PATH);
+            if (rc != 0 && errno != EEXIST) {
+                const std::string proc = "/proc/self/fd/" + std::to_string(fd_);
+                rc = ::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, t.c_str(), AT_SYMLINK_FOLLOW);
+            }
+            if (rc == 0) {
+                temp_ = std::move(t);
+                return;
+            }
+            if (errno != EEXIST) break;
+        }
+        copy_to_named();
+    }
+
+    void copy_to_named() {
+        const int src = fd_;
+        const off_t size = ::lseek(src, 0, SEEK_END);
+        if (size < 0) fail(error_code::io, path_, ": cannot size the temporary file: ", std::strerror(errno));
+        fd_ = create_named();
+        char buf[1 << 16];
+        for (off_t off = 0; off < size;) {
+            const ::ssize_t r = ::pread(src, buf, sizeof buf, off);
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) {
+                ::close(src);
+                fail(error_code::io, path_, ": cannot read back the temporary file: ", std::strerror(errno));
+            }
+            try {
+                write(buf, static_cast<std::size_t>(r));
+            } catch (...) {
+                ::close(src);
+                throw;
+            }
+            off += r;
+        }
+        ::close(src);
+        if (keep_mode_) ::fchmod(fd_, static_cast<mode_t>(mode_));
+        if (::fsync(fd_) != 0) fail(error_code::io, path_, ": cannot flush to disk: ", std::strerror(errno));
+    }
+
+    void close_checked() {
+        const int rc = ::close(fd_);
+        fd_ = -1;
+        if (rc != 0) fail(error_code::io, path_, ": cannot close: ", std::strerror(errno));
+    }
+
+    // Removes ".zoa-tmp-<pid>-<n>" files in dir_ whose process no longer exists (left by a killed save).
+    void sweep_stale() const noexcept {
+        DIR* d = ::opendir(dir_.c_str());
+        if (d == nullptr) return;
+        const std::size_t plen = std::strlen(temp_prefix);
+        while (const dirent* e = ::readdir(d)) {
+            if (std::strncmp(e->d_name, temp_prefix, plen) != 0) continue;
+            char* end = nullptr;
+            const long pid = std::strtol(e->d_name + plen, &end, 10);
+            if (pid <= 0 || end == nullptr || *end != '-' || pid == static_cast<long>(::getpid())) continue;
+            if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
+                ::unlinkat(::dirfd(d), e->d_name, 0);
+        }
+        ::closedir(d);
+    }
+
+    std::string path_, target_, dir_, temp_;
+    int fd_ = -1;
+    unsigned mode_ = 0;
+    bool keep_mode_ = false, direct_ = false, committed_ = false;
+};
+
+}  // namespace zoa::io
+// ---- end zoa/io/atomic_file.hpp
+// #include "zoa/io/half.hpp"
+// #include "zoa/io/safetensors_dtype.hpp"
+// #include "zoa/io/safetensors_header.hpp"
+
+namespace zoa::io {
+
+/// Collects tensors (copies of their bytes) and `__metadata__`, then writes a safetensors file.
+/// Layout, identical for identical inputs: header = {"__metadata__": {keys sorted}, tensors sorted by name}, compact
+/// JSON padded with spaces so that 8 + N is a multiple of 8; data ordered by descending dtype alignment, then name
+/// (the reference writer's order), so every tensor starts at a multiple of its alignment when the data section does.
+/// Reading the file back yields bit-identical tensor bytes.
+class safetensors_writer {
+public:
+    /// Adds a tensor of arithmetic T (float→F32, int8_t→I8, uint8_t→U8, int32_t→I32, int64_t→I64, ...) by copying
+    /// data[0, count). Throws: zoa::error(argument) on a duplicate, reserved ("__metadata__") or non-UTF-8
+    /// name, if count != Π shape, or if the rank exceeds safetensors_max_rank.
+    template <class T>
+    void add(const std::string& name, const std::vector<std::size_t>& shape, const T* data, std::size_t count) {
+        static_assert(std::is_arithmetic_v<T>, "zoa::io::safetensors_writer::add: T must be an arithmetic type");
+        entry e = new_entry(name, dtype_of_v<T>, shape, count);
+        e.bytes.resize(count * sizeof(T));
+        if (count != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+            for (std::size_t i = 0; i < count; ++i)
+                for (std::size_t b = 0; b < sizeof(T); ++b)
+                    e.bytes[i * sizeof(T) + b] = reinterpret_cast<const unsigned char*>(data + i)[sizeof(T) - 1 - b];
+#else
+            std::memcpy(e.bytes.data(), data, count * sizeof(T));
+#endif
+        }
+        commit(name, std::move(e));
+    }
+
+    /// add(name, shape, data.data(), data.size()).
+    template <class T>
+    void add(const std::string& name, const std::vector<std::size_t>& shape, const std::vector<T>& data) {
+        add(name, shape, data.data(), data.size());
+    }
+
+    /// Adds fp32 values stored as F16, each rounded with float_to_half (round-to-nearest-even, overflow → ±inf).
+    void add_f16(const std::string& name, const std::vector<std::size_t>& shape, const float* data, std::size_t count) {
+        entry e = new_entry(name, dtype::f16, shape, count);
+        e.bytes.resize(2 * count);
+        for (std::size_t i = 0; i < count; ++i) store_le16(e.bytes.data() + 2 * i, float_to_half(data[i]));
+        commit(name, std::move(e));
+    }
+
+    /// Adds fp32 values stored as BF16, each rounded with float_to_bf16 (round-to-nearest-even).
+    void add_bf16(const std::string& name, const std::vector<std::size_t>& shape, const float* data,
+                  std::size_t count) {
+        entry e = new_entry(name, dtype::bf16, shape, count);
+        e.bytes.resize(2 * count);
+        for (std::size_t i = 0; i < count; ++i) store_le16(e.bytes.data() + 2 * i, float_to_bf16(data[i]));
+        commit(name, std::move(e));
+    }
+
+    /// Adds already-encoded little-endian bytes of any dtype (e.g. copied from a safetensors_file).
+    /// Throws: zoa::error(argument) as add(), or if nbytes != Π shape × bit_size(type) / 8 (or that is fractional).
+    void add_raw(const std::string& name, dtype type, const std::vector<std::size_t>& shape, const void* data,
+                 std::size_t nbytes) {
+        const std::size_t elements = element_count(name, shape);
+        std::size_t bits = 0;
+        if (!detail::checked_mul(elements, bit_size(type), bits))
+            fail(error_code::argument, "safetensors_writer: tensor ", detail::quote_key(name), ": shape ",
+                 detail::shape_string(shape), " × ", to_string(type), " overflows size_t bits");
+        if (bits % 8 != 0 || bits / 8 != nbytes)
+            fail(error_code::argument, "safetensors_writer: tensor ", detail::quote_key(name), ": ", nbytes,
+                 " bytes given, shape ", detail::shape_string(shape), " × ", to_string(type), " needs ",
+                 bits % 8 == 0 ? std::to_string(bits / 8) : std::to_string(bits) + " bits");
+        entry e = new_entry(name, type, shape, elements);
+        e.bytes.assign(static_cast<const unsigned char*>(data), static_cast<const unsigned char*>(data) + nbytes);
+        commit(name, std::move(e));
+    }
+
+    /// Sets one `__metadata__` entry (replacing an earlier value). Throws: zoa::error(argument) on non-UTF-8 text.
+    void set_metadata(const std::string& key, const std::string& value) {
+        check_utf8("metadata key", key);
+        check_utf8("metadata value", value);
+        metadata_[key] = value;
+    }
+
+    /// Number of tensors added.
+    std::size_t size() const noexcept {
+        return entries_.size();
+    }
+    /// Whether a tensor called `name` was added.
+    bool contains(const std::string& name) const {
+        return entries_.count(name) != 0;
+    }
+
+    /// The complete file image.
+    std::vector<unsigned char> to_bytes() const {
+        std::vector<unsigned char> out;
+        emit([&](const unsigned char* p, std::size_t n) { out.insert(out.end(), p, p + n); });
+        return out;
+    }
+
+    /// Writes the file atomically (io::atomic_file: an unnamed temporary file in the same directory, flushed, then
+    /// renamed over `path`; a crash or kill -9 before the rename leaves `path` untouched and no temporary file).
+    /// Throws: zoa::error(io) naming the path and the reason (directory missing, permissions, disk full, ...).
+    void save(const std::string& path) const {
+        atomic_file out(path);
+        save(out);
+    }
+
+    /// Writes the file image into `out` and commits it (for callers that create their outputs before the work that
+    /// fills them, so an unwritable path fails early). Throws: zoa::error(io) as above.
+    void save(atomic_file& out) const {
+        emit([&](const unsigned char* p, std::size_t n) { out.write(p, n); });
+        out.commit();
+    }
+
+private:
+    struct entry {
+        dtype type = dtype::f32;
+        std::vector<std::size_t> shape;
+        std::vector<unsigned char> bytes;
+    };
+
+    static void check_utf8(const char* what, const std::string& s) {
+        std::size_t bad = 0;
+        if (!detail::valid_utf8(reinterpret_cast<const unsigned char*>(s.data()), s.size(), bad))
+            fail(error_code::argument, "safetensors_writer: ", what, " ", detail::quote_key(s),
+                 " is not valid UTF-8 (byte offset ", bad, ")");
+    }
+
+    static std::size_t element_count(const std::string& name, const std::vector<std::size_t>& shape) {
+        if (shape.size() > safetensors_max_rank)
+            fail(error_code::argument, "safetensors_writer: tensor ", detail::quote_key(name), ": rank ", shape.size(),
+                 " exceeds ", safetensors_max_rank);
+        std::size_t n = 1;
+        for (std::size_t d : shape)
+            if (!detail::checked_mul(n, d, n))
+                fail(error_code::argument, "safetensors_writer: tensor ", detail::quote_key(name), ": shape ",
+                     detail::shape_string(shape), " overflows size_t");
+        return n;
+    }
+
+    // Validates name and shape and returns an entry to fill; commit() inserts it (so a failed add inserts nothing).
+    entry new_entry(const std::string& name, dtype type, const std::vector<std::size_t>& shape, std::size_t count) {
+        if (name == "__metadata__")
+            fail(error_code::argument, "safetensors_writer: '__metadata__' is reserved and cannot name a tensor");
+        check_utf8("tensor name", name);
+        if (entries_.count(name) != 0)
+            fail(error_code::argument, "safetensors_writer: duplicate tensor ", detail::quote_key(name));
+        const std::size_t n = element_count(name, shape);
+        if (n != count)
+            fail(error_code::argument, "safetensors_writer: tensor ", detail::quote_key(name), ": shape ",
+                 detail::shape_string(shape), " has ", n, " elements, ", count, " given");
+        entry e;
+        e.type = type;
+        e.shape = shape;
+        return e;
+    }
+
+    void commit(const std::string& name, entry&& e) {
+        entries_.emplace(name, std::move(e));
+    }
+
+    // Streams the file image to sink(const unsigned char*, size_t) in order.
+    template <class Sink>
+    void emit(Sink&& sink) const {
+        std::vector<const std::pair<const std::string, entry>*> order;
+        for (const auto& kv : entries_) order.push_back(&kv);
+        std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
+            return alignment_of(a->second.type) > alignment_of(b->second.type);  // names stay sorted within a class
+        });
+        std::map<std::string, std::pair<std::size_t, std::size_t>> offsets;
+        std::size_t pos = 0;
+        for (const auto* kv : order) {
+            offsets[kv->first] = {pos, pos + kv->second.bytes.size()};
+            pos += kv->second.bytes.size();
+        }
+        nlohmann::ordered_json header = nlohmann::ordered_json::object();
+        if (!metadata_.empty()) {
+            nlohmann::ordered_json meta = nlohmann::ordered_json::object();
+            for (const auto& kv : metadata_) meta[kv.first] = kv.second;
+            header["__metadata__"] = std::move(meta);
+        }
+        for (const auto& kv : entries_) {
+            const auto& off = offsets[kv.first];
+            header[kv.first] = {{"dtype", std::string(to_string(kv.second.type))},
+                                {"shape", kv.second.shape},
+                                {"data_offsets", {off.first, off.second}}};
+        }
+        std::string text = header.dump();
+        text.append((8 - text.size() % 8) % 8, ' ');  // 8 + N ≡ 0 (mod 8)
+        if (text.size() > safetensors_max_header_size)
+            fail(error_code::argument, "safetensors_writer: header of ", text.size(), " bytes exceeds the ",
+                 safetensors_max_header_size, "-byte limit readers accept");
+        unsigned char len[8];
+        std::uint64_t n = text.size();
+        for (unsigned char& b : len) {
+            b = static_cast<unsigned char>(n & 0xffu);
+            n >>= 8;
+        }
+        sink(len, 8);
+        sink(reinterpret_cast<const unsigned char*>(text.data()), text.size());
+        for (const auto* kv : order)
+            if (!kv->second.bytes.empty()) sink(kv->second.bytes.data(), kv->second.bytes.size());
+    }
+
+    std::map<std::string, entry> entries_;
+    std::map<std::string, std::string> metadata_;
+};
+
+}  // namespace zoa::io
+// ---- end zoa/io/safetensors_writer.hpp
 // #include "zoa/kernels/statistics.hpp"
 // #include "zoa/models/resnet_blocks.hpp"
 // ---- begin zoa/models/resnet_blocks.hpp
@@ -9657,8 +10135,10 @@ struct resnet_load_options {
     /// file's "zoa.config" metadata; else inferred from the tensor shapes (infer_resnet_config).
     std::optional<resnet_config> config;
     std::string arch;
-    /// false (default): keys the model does not use are only reported (load_report::unused); true: they are an error.
-    bool strict = false;
+    /// true (default): keys the model does not use are an error listing them, as PyTorch's strict load_state_dict
+    /// (tensors of another architecture would otherwise be ignored silently); false: they are only reported
+    /// (load_report::unused).
+    bool strict = true;
     std::size_t threads = 1;  ///< worker threads of the model's execution context
 };
 
@@ -9729,6 +10209,16 @@ struct resnet_tensors {
     }
 };
 
+/// Throws zoa::error(format) listing report.unused (first 12) when it is not empty.
+inline void require_all_used(const io::safetensors_file& f, const load_report& report) {
+    if (report.unused.empty()) return;
+    std::ostringstream os;
+    for (std::size_t i = 0; i < report.unused.size() && i < 12; ++i) os << (i ? ", " : "") << report.unused[i];
+    if (report.unused.size() > 12) os << ", ... (" << report.unused.size() << " in all)";
+    fail(error_code::format, f.path(), ": ", report.unused.size(), " tensor(s) not used by the model: ", os.str(),
+         " (a different architecture? load with strict = false, or --allow-unused, to ignore them)");
+}
+
 /// Reads every tensor of resnet_tensor_specs(c) from f, checking names, shapes and dtypes, before anything is built.
 /// Float tensors may be F32, F16 or BF16; `.weight` tensors of conv/fc modules may also be U8 codes (calibrated
 /// files). Keys ending in num_batches_tracked are skipped; quantizer-parameter keys are left to the caller;
@@ -9761,9 +10251,7 @@ inline resnet_tensors read_resnet_tensors(const io::safetensors_file& f, const r
              to_string(c.block), " ", c.layers[0], "-", c.layers[1], "-", c.layers[2], "-", c.layers[3], ", ",
              to_string(c.stem), " stem): ", os.str());
     }
-    if (strict && !report.unused.empty())
-        fail(error_code::format, f.path(), ": ", report.unused.size(), " tensor(s) not used by the model, first '",
-             report.unused.front(), "' (load without strict to ignore them)");
+    if (strict) require_all_used(f, report);
     resnet_tensors out;
     for (const auto& s : specs) {
         f.expect_shape(s.key, s.shape);
@@ -10017,10 +10505,12 @@ public:
     resnet_memory memory(std::size_t batch, std::size_t h, std::size_t w) const;
     /// Multi-line summary: config, policy, parameter bytes.
     std::string summary() const;
-    /// Writes the model: fp32 → torchvision keys (F32) + zoa metadata; quantized → U8 weight codes, F32 biases and
-    /// BatchNorms, every module's quantizer parameters (quant::model_quant_params keys) + metadata "zoa.quant".
-    /// Throws: zoa::error(io) naming the path.
+    /// Writes the model atomically (io::atomic_file): fp32 → torchvision keys (F32) + zoa metadata; quantized → U8
+    /// weight codes, F32 biases and BatchNorms, every module's quantizer parameters (quant::model_quant_params keys)
+    /// + metadata "zoa.quant". Throws: zoa::error(io) naming the path.
     void save(const std::string& path) const;
+    /// The file image save() writes (for io::atomic_file targets created before the work: .save(file)).
+    io::safetensors_writer to_safetensors() const;
 
 private:
     template <class>
@@ -10198,483 +10688,6 @@ private:
 #include <vector>
 
 // #include "zoa/io/safetensors_writer.hpp"
-// ---- begin zoa/io/safetensors_writer.hpp
-// zoa — safetensors writer: deterministic layout, space-padded header, atomic save (io::atomic_file)
-
-#include <algorithm>
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
-#include <map>
-#include <string>
-#include <type_traits>
-#include <utility>
-#include <vector>
-
-#include <nlohmann/json.hpp>
-
-// #include "zoa/core/error.hpp"
-// #include "zoa/io/atomic_file.hpp"
-// ---- begin zoa/io/atomic_file.hpp
-// zoa — files written completely or not at all: an unnamed temporary file, renamed over the target on commit
-
-#include <atomic>
-#include <cerrno>
-#include <cstddef>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <string>
-#include <utility>
-
-#include <dirent.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-// #include "zoa/core/error.hpp"
-
-namespace zoa::io {
-
-/// A file that appears complete or not at all.
-/// The constructor creates the new contents' file next to the target, without a name (Linux O_TMPFILE), so a
-/// missing directory, missing permissions or a read-only file system show up before any work; write() appends;
-/// commit() flushes the data to disk, links the file under a short temporary name (".zoa-tmp-<pid>-<n>", at most
-/// 40 characters whatever the target's name) and renames it over the target, then flushes the directory. Until
-/// commit() the target is untouched; a process that dies before it (even by kill -9) leaves nothing behind, because
-/// the kernel frees an unnamed file with its last descriptor. Destroying an uncommitted atomic_file discards it.
-///
-/// Details:
-/// - File systems without O_TMPFILE get a named temporary file (".zoa-tmp-<pid>-<n>") from the start; such files of
-///   processes that no longer exist (killed during a save) are removed by the next atomic_file in that directory.
-/// - An existing target keeps its permission bits; a symbolic link is followed (the file it names is replaced).
-/// - A target that exists and is not a regular file or directory (/dev/null, /dev/full, a FIFO, /dev/stdout) is
-///   written directly, without a temporary file; writes to it are still checked (/dev/full fails), and a FIFO
-///   without a reader is an error, not a wait.
-/// Throws (every member): zoa::error(io) naming the target and the system's reason.
-/// Thread safety: one object per thread; distinct objects are independent.
-class atomic_file {
-public:
-    /// Prepares `path` for writing (see the class comment). unnamed = false always takes the named temporary file of
-    /// file systems without O_TMPFILE (for such file systems behind a layer that claims it, and for tests).
-    /// Throws: zoa::error(io) when the target is a directory, its directory does not exist or is not writable, or a
-    /// device/FIFO target cannot be opened.
-    explicit atomic_file(std::string path, bool unnamed = true) : path_(std::move(path)) {
-        require(!path_.empty(), error_code::io, "atomic_file: empty file name");
-        target_ = path_;
-        struct stat st {};
-        if (::lstat(path_.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
-            char* real = ::realpath(path_.c_str(), nullptr);  // follow the link to the file it names
-            if (real != nullptr) {
-                target_ = real;
-                std::free(real);
-            }
-        }
-        const bool exists = ::stat(target_.c_str(), &st) == 0;
-        if (exists && S_ISDIR(st.st_mode)) fail(error_code::io, path_, ": is a directory, cannot write a file there");
-        if (exists && !S_ISREG(st.st_mode)) {  // device or FIFO: written in place
-            direct_ = true;
-            fd_ = open_retry(target_.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
-            if (fd_ < 0)
-                fail(error_code::io, path_, ": cannot open for writing: ", std::strerror(errno),
-                     errno == ENXIO ? " (a FIFO without a reader)" : "");
-            const int flags = ::fcntl(fd_, F_GETFL);
-            if (flags >= 0) ::fcntl(fd_, F_SETFL, flags & ~O_NONBLOCK);
-            return;
-        }
-        const std::size_t slash = target_.rfind('/');
-        dir_ = slash == std::string::npos ? "." : slash == 0 ? "/" : target_.substr(0, slash);
-        mode_ = exists ? static_cast<unsigned>(st.st_mode & 07777) : 0u;
-        keep_mode_ = exists;
-#ifdef O_TMPFILE
-        if (unnamed) {
-            fd_ = open_retry(dir_.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
-            if (fd_ >= 0) return;
-            if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
-                fail(error_code::io, path_, ": cannot create a file in ", dir_, ": ", std::strerror(errno));
-        }
-#else
-        (void)unnamed;
-#endif
-        sweep_stale();
-        fd_ = create_named();
-    }
-    atomic_file(const atomic_file&) = delete;
-    atomic_file& operator=(const atomic_file&) = delete;
-    ~atomic_file() { discard(); }
-
-    /// The path given to the constructor.
-    const std::string& path() const noexcept { return path_; }
-    /// Whether commit() succeeded.
-    bool committed() const noexcept { return committed_; }
-
-    /// Appends n bytes. Throws: zoa::error(io) on a write error (disk full, /dev/full, ...) or after commit().
-    void write(const void* data, std::size_t n) {
-        require(fd_ >= 0 && !committed_, error_code::io, path_, ": write after commit or discard");
-        const auto* p = static_cast<const unsigned char*>(data);
-        while (n > 0) {
-            const ::ssize_t w = ::write(fd_, p, n);
-            if (w < 0 && errno == EINTR) continue;
-            if (w <= 0) fail(error_code::io, path_, ": cannot write: ", w < 0 ? std::strerror(errno) : "no progress");
-            p += w;
-            n -= static_cast<std::size_t>(w);
-        }
-    }
-    /// Appends a string's bytes.
-    void write(const std::string& text) { write(text.data(), text.size()); }
-
-    /// Makes the written bytes the target's contents (see the class comment).
-    /// Throws: zoa::error(io) when flushing, linking or renaming fails; the target is then unchanged.
-    void commit() {
-        require(fd_ >= 0 && !committed_, error_code::io, path_, ": commit after commit or discard");
-        if (direct_) {
-            if (::fsync(fd_) != 0 && errno != EINVAL && errno != EROFS && errno != ENOTSUP)
-                fail(error_code::io, path_, ": cannot flush: ", std::strerror(errno));
-            close_checked();
-            committed_ = true;
-            return;
-        }
-        if (keep_mode_) ::fchmod(fd_, static_cast<mode_t>(mode_));
-        if (::fsync(fd_) != 0) fail(error_code::io, path_, ": cannot flush to disk: ", std::strerror(errno));
-        if (temp_.empty()) link_unnamed();
-        close_checked();
-        if (std::rename(temp_.c_str(), target_.c_str()) != 0) {
-            const int e = errno;
-            ::unlink(temp_.c_str());
-            temp_.clear();
-            fail(error_code::io, path_, ": cannot rename the temporary file over it: ", std::strerror(e));
-        }
-        temp_.clear();
-        committed_ = true;
-        const int d = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);  // make the rename durable
-        if (d >= 0) {
-            ::fsync(d);
-            ::close(d);
-        }
-    }
-
-    /// Drops the uncommitted contents (the target stays as it was). Called by the destructor.
-    void discard() noexcept {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = -1;
-        if (!temp_.empty()) ::unlink(temp_.c_str());
-        temp_.clear();
-    }
-
-private:
-    static int open_retry(const char* p, int flags, unsigned mode) {
-        int fd = -1;
-        do {
-            fd = ::open(p, flags, static_cast<mode_t>(mode));
-        } while (fd < 0 && errno == EINTR);
-        return fd;
-    }
-
-    static constexpr const char* temp_prefix = ".zoa-tmp-";
-
-    std::string temp_name() const {
-        static std::atomic<unsigned> counter{0};
-        return dir_ + "/" + temp_prefix + std::to_string(::getpid()) + "-" + std::to_string(counter++);
-    }
-
-    // A named temporary file (file systems without O_TMPFILE).
-    int create_named() {
-        for (int attempt = 0; attempt < 100; ++attempt) {
-            std::string t = temp_name();
-            const int fd = open_retry(t.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-            if (fd >= 0) {
-                temp_ = std::move(t);
-                return fd;
-            }
-            if (errno != EEXIST) fail(error_code::io, path_, ": cannot create a file in ", dir_, ": ", std::strerror(errno));
-        }
-        fail(error_code::io, path_, ": cannot create a temporary file in ", dir_, " (100 names taken)");
-    }
-
-    // Gives the unnamed file a temporary name: linkat by descriptor (needs CAP_DAC_READ_SEARCH), else through
-    // /proc/self/fd, else copy it into a named temporary file.
-    void link_unnamed() {
-        for (int attempt = 0; attempt < 100; ++attempt) {
-            std::string t = temp_name();
-            int rc = ::linkat(fd_, "", AT_FDCWD, t.c_str(), AT_EMPTY_PATH);
-            if (rc != 0 && errno != EEXIST) {
-                const std::string proc = "/proc/self/fd/" + std::to_string(fd_);
-                rc = ::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, t.c_str(), AT_SYMLINK_FOLLOW);
-            }
-            if (rc == 0) {
-                temp_ = std::move(t);
-                return;
-            }
-            if (errno != EEXIST) break;
-        }
-        copy_to_named();
-    }
-
-    void copy_to_named() {
-        const int src = fd_;
-        const off_t size = ::lseek(src, 0, SEEK_END);
-        if (size < 0) fail(error_code::io, path_, ": cannot size the temporary file: ", std::strerror(errno));
-        fd_ = create_named();
-        char buf[1 << 16];
-        for (off_t off = 0; off < size;) {
-            const ::ssize_t r = ::pread(src, buf, sizeof buf, off);
-            if (r < 0 && errno == EINTR) continue;
-            if (r <= 0) {
-                ::close(src);
-                fail(error_code::io, path_, ": cannot read back the temporary file: ", std::strerror(errno));
-            }
-            try {
-                write(buf, static_cast<std::size_t>(r));
-            } catch (...) {
-                ::close(src);
-                throw;
-            }
-            off += r;
-        }
-        ::close(src);
-        if (keep_mode_) ::fchmod(fd_, static_cast<mode_t>(mode_));
-        if (::fsync(fd_) != 0) fail(error_code::io, path_, ": cannot flush to disk: ", std::strerror(errno));
-    }
-
-    void close_checked() {
-        const int rc = ::close(fd_);
-        fd_ = -1;
-        if (rc != 0) fail(error_code::io, path_, ": cannot close: ", std::strerror(errno));
-    }
-
-    // Removes ".zoa-tmp-<pid>-<n>" files in dir_ whose process no longer exists (left by a killed save).
-    void sweep_stale() const noexcept {
-        DIR* d = ::opendir(dir_.c_str());
-        if (d == nullptr) return;
-        const std::size_t plen = std::strlen(temp_prefix);
-        while (const dirent* e = ::readdir(d)) {
-            if (std::strncmp(e->d_name, temp_prefix, plen) != 0) continue;
-            char* end = nullptr;
-            const long pid = std::strtol(e->d_name + plen, &end, 10);
-            if (pid <= 0 || end == nullptr || *end != '-' || pid == static_cast<long>(::getpid())) continue;
-            if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
-                ::unlinkat(::dirfd(d), e->d_name, 0);
-        }
-        ::closedir(d);
-    }
-
-    std::string path_, target_, dir_, temp_;
-    int fd_ = -1;
-    unsigned mode_ = 0;
-    bool keep_mode_ = false, direct_ = false, committed_ = false;
-};
-
-}  // namespace zoa::io
-// ---- end zoa/io/atomic_file.hpp
-// #include "zoa/io/half.hpp"
-// #include "zoa/io/safetensors_dtype.hpp"
-// #include "zoa/io/safetensors_header.hpp"
-
-namespace zoa::io {
-
-/// Collects tensors (copies of their bytes) and `__metadata__`, then writes a safetensors file.
-/// Layout, identical for identical inputs: header = {"__metadata__": {keys sorted}, tensors sorted by name}, compact
-/// JSON padded with spaces so that 8 + N is a multiple of 8; data ordered by descending dtype alignment, then name
-/// (the reference writer's order), so every tensor starts at a multiple of its alignment when the data section does.
-/// Reading the file back yields bit-identical tensor bytes.
-class safetensors_writer {
-public:
-    /// Adds a tensor of arithmetic T (float→F32, int8_t→I8, uint8_t→U8, int32_t→I32, int64_t→I64, ...) by copying
-    /// data[0, count). Throws: zoa::error(argument) on a duplicate, reserved ("__metadata__") or non-UTF-8
-    /// name, if count != Π shape, or if the rank exceeds safetensors_max_rank.
-    template <class T>
-    void add(const std::string& name, const std::vector<std::size_t>& shape, const T* data, std::size_t count) {
-        static_assert(std::is_arithmetic_v<T>, "zoa::io::safetensors_writer::add: T must be an arithmetic type");
-        entry e = new_entry(name, dtype_of_v<T>, shape, count);
-        e.bytes.resize(count * sizeof(T));
-        if (count != 0) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-            for (std::size_t i = 0; i < count; ++i)
-                for (std::size_t b = 0; b < sizeof(T); ++b)
-                    e.bytes[i * sizeof(T) + b] = reinterpret_cast<const unsigned char*>(data + i)[sizeof(T) - 1 - b];
-#else
-            std::memcpy(e.bytes.data(), data, count * sizeof(T));
-#endif
-        }
-        commit(name, std::move(e));
-    }
-
-    /// add(name, shape, data.data(), data.size()).
-    template <class T>
-    void add(const std::string& name, const std::vector<std::size_t>& shape, const std::vector<T>& data) {
-        add(name, shape, data.data(), data.size());
-    }
-
-    /// Adds fp32 values stored as F16, each rounded with float_to_half (round-to-nearest-even, overflow → ±inf).
-    void add_f16(const std::string& name, const std::vector<std::size_t>& shape, const float* data, std::size_t count) {
-        entry e = new_entry(name, dtype::f16, shape, count);
-        e.bytes.resize(2 * count);
-        for (std::size_t i = 0; i < count; ++i) store_le16(e.bytes.data() + 2 * i, float_to_half(data[i]));
-        commit(name, std::move(e));
-    }
-
-    /// Adds fp32 values stored as BF16, each rounded with float_to_bf16 (round-to-nearest-even).
-    void add_bf16(const std::string& name, const std::vector<std::size_t>& shape, const float* data,
-                  std::size_t count) {
-        entry e = new_entry(name, dtype::bf16, shape, count);
-        e.bytes.resize(2 * count);
-        for (std::size_t i = 0; i < count; ++i) store_le16(e.bytes.data() + 2 * i, float_to_bf16(data[i]));
-        commit(name, std::move(e));
-    }
-
-    /// Adds already-encoded little-endian bytes of any dtype (e.g. copied from a safetensors_file).
-    /// Throws: zoa::error(argument) as add(), or if nbytes != Π shape × bit_size(type) / 8 (or that is fractional).
-    void add_raw(const std::string& name, dtype type, const std::vector<std::size_t>& shape, const void* data,
-                 std::size_t nbytes) {
-        const std::size_t elements = element_count(name, shape);
-        std::size_t bits = 0;
-        if (!detail::checked_mul(elements, bit_size(type), bits))
-            fail(error_code::argument, "safetensors_writer: tensor ", detail::quote_key(name), ": shape ",
-                 detail::shape_string(shape), " × ", to_string(type), " overflows size_t bits");
-        if (bits % 8 != 0 || bits / 8 != nbytes)
-            fail(error_code::argument, "safetensors_writer: tensor ", detail::quote_key(name), ": ", nbytes,
-                 " bytes given, shape ", detail::shape_string(shape), " × ", to_string(type), " needs ",
-                 bits % 8 == 0 ? std::to_string(bits / 8) : std::to_string(bits) + " bits");
-        entry e = new_entry(name, type, shape, elements);
-        e.bytes.assign(static_cast<const unsigned char*>(data), static_cast<const unsigned char*>(data) + nbytes);
-        commit(name, std::move(e));
-    }
-
-    /// Sets one `__metadata__` entry (replacing an earlier value). Throws: zoa::error(argument) on non-UTF-8 text.
-    void set_metadata(const std::string& key, const std::string& value) {
-        check_utf8("metadata key", key);
-        check_utf8("metadata value", value);
-        metadata_[key] = value;
-    }
-
-    /// Number of tensors added.
-    std::size_t size() const noexcept {
-        return entries_.size();
-    }
-    /// Whether a tensor called `name` was added.
-    bool contains(const std::string& name) const {
-        return entries_.count(name) != 0;
-    }
-
-    /// The complete file image.
-    std::vector<unsigned char> to_bytes() const {
-        std::vector<unsigned char> out;
-        emit([&](const unsigned char* p, std::size_t n) { out.insert(out.end(), p, p + n); });
-        return out;
-    }
-
-    /// Writes the file atomically (io::atomic_file: an unnamed temporary file in the same directory, flushed, then
-    /// renamed over `path`; a crash or kill -9 before the rename leaves `path` untouched and no temporary file).
-    /// Throws: zoa::error(io) naming the path and the reason (directory missing, permissions, disk full, ...).
-    void save(const std::string& path) const {
-        atomic_file out(path);
-        save(out);
-    }
-
-    /// Writes the file image into `out` and commits it (for callers that create their outputs before the work that
-    /// fills them, so an unwritable path fails early). Throws: zoa::error(io) as above.
-    void save(atomic_file& out) const {
-        emit([&](const unsigned char* p, std::size_t n) { out.write(p, n); });
-        out.commit();
-    }
-
-private:
-    struct entry {
-        dtype type = dtype::f32;
-        std::vector<std::size_t> shape;
-        std::vector<unsigned char> bytes;
-    };
-
-    static void check_utf8(const char* what, const std::string& s) {
-        std::size_t bad = 0;
-        if (!detail::valid_utf8(reinterpret_cast<const unsigned char*>(s.data()), s.size(), bad))
-            fail(error_code::argument, "safetensors_writer: ", what, " ", detail::quote_key(s),
-                 " is not valid UTF-8 (byte offset ", bad, ")");
-    }
-
-    static std::size_t element_count(const std::string& name, const std::vector<std::size_t>& shape) {
-        if (shape.size() > safetensors_max_rank)
-            fail(error_code::argument, "safetensors_writer: tensor ", detail::quote_key(name), ": rank ", shape.size(),
-                 " exceeds ", safetensors_max_rank);
-        std::size_t n = 1;
-        for (std::size_t d : shape)
-            if (!detail::checked_mul(n, d, n))
-                fail(error_code::argument, "safetensors_writer: tensor ", detail::quote_key(name), ": shape ",
-                     detail::shape_string(shape), " overflows size_t");
-        return n;
-    }
-
-    // Validates name and shape and returns an entry to fill; commit() inserts it (so a failed add inserts nothing).
-    entry new_entry(const std::string& name, dtype type, const std::vector<std::size_t>& shape, std::size_t count) {
-        if (name == "__metadata__")
-            fail(error_code::argument, "safetensors_writer: '__metadata__' is reserved and cannot name a tensor");
-        check_utf8("tensor name", name);
-        if (entries_.count(name) != 0)
-            fail(error_code::argument, "safetensors_writer: duplicate tensor ", detail::quote_key(name));
-        const std::size_t n = element_count(name, shape);
-        if (n != count)
-            fail(error_code::argument, "safetensors_writer: tensor ", detail::quote_key(name), ": shape ",
-                 detail::shape_string(shape), " has ", n, " elements, ", count, " given");
-        entry e;
-        e.type = type;
-        e.shape = shape;
-        return e;
-    }
-
-    void commit(const std::string& name, entry&& e) {
-        entries_.emplace(name, std::move(e));
-    }
-
-    // Streams the file image to sink(const unsigned char*, size_t) in order.
-    template <class Sink>
-    void emit(Sink&& sink) const {
-        std::vector<const std::pair<const std::string, entry>*> order;
-        for (const auto& kv : entries_) order.push_back(&kv);
-        std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
-            return alignment_of(a->second.type) > alignment_of(b->second.type);  // names stay sorted within a class
-        });
-        std::map<std::string, std::pair<std::size_t, std::size_t>> offsets;
-        std::size_t pos = 0;
-        for (const auto* kv : order) {
-            offsets[kv->first] = {pos, pos + kv->second.bytes.size()};
-            pos += kv->second.bytes.size();
-        }
-        nlohmann::ordered_json header = nlohmann::ordered_json::object();
-        if (!metadata_.empty()) {
-            nlohmann::ordered_json meta = nlohmann::ordered_json::object();
-            for (const auto& kv : metadata_) meta[kv.first] = kv.second;
-            header["__metadata__"] = std::move(meta);
-        }
-        for (const auto& kv : entries_) {
-            const auto& off = offsets[kv.first];
-            header[kv.first] = {{"dtype", std::string(to_string(kv.second.type))},
-                                {"shape", kv.second.shape},
-                                {"data_offsets", {off.first, off.second}}};
-        }
-        std::string text = header.dump();
-        text.append((8 - text.size() % 8) % 8, ' ');  // 8 + N ≡ 0 (mod 8)
-        if (text.size() > safetensors_max_header_size)
-            fail(error_code::argument, "safetensors_writer: header of ", text.size(), " bytes exceeds the ",
-                 safetensors_max_header_size, "-byte limit readers accept");
-        unsigned char len[8];
-        std::uint64_t n = text.size();
-        for (unsigned char& b : len) {
-            b = static_cast<unsigned char>(n & 0xffu);
-            n >>= 8;
-        }
-        sink(len, 8);
-        sink(reinterpret_cast<const unsigned char*>(text.data()), text.size());
-        for (const auto* kv : order)
-            if (!kv->second.bytes.empty()) sink(kv->second.bytes.data(), kv->second.bytes.size());
-    }
-
-    std::map<std::string, entry> entries_;
-    std::map<std::string, std::string> metadata_;
-};
-
-}  // namespace zoa::io
-// ---- end zoa/io/safetensors_writer.hpp
 // #include "zoa/models/resnet.hpp"
 
 namespace zoa::models {
@@ -10830,6 +10843,7 @@ resnet<Policy> resnet<Policy>::from_file(const io::safetensors_file& f, const re
                 ": holds a calibrated (quantized) model; load it as resnet<zoa::mqbench<...>>");
         m.build_fp32(t, modules);
     }
+    if (opt.strict) require_all_used(f, m.report_);  // quantizer parameters of unknown modules too
     for (const auto& [k, v] : f.metadata())
         if (k != "zoa.arch" && k != "zoa.config" && k != "zoa.quant") m.meta_[k] = v;
     return m;
@@ -11003,6 +11017,11 @@ std::string resnet<Policy>::summary() const {
 
 template <class Policy>
 void resnet<Policy>::save(const std::string& path) const {
+    to_safetensors().save(path);
+}
+
+template <class Policy>
+io::safetensors_writer resnet<Policy>::to_safetensors() const {
     io::safetensors_writer wr;
     const auto modules = resnet_conv_modules(config_);
     std::size_t i = 0;
@@ -11035,7 +11054,7 @@ void resnet<Policy>::save(const std::string& path) const {
     for (const auto& [k, v] : meta_) wr.set_metadata(k, v);
     wr.set_metadata("zoa.arch", "resnet");
     wr.set_metadata("zoa.config", config_.to_json());
-    wr.save(path);
+    return wr;
 }
 
 }  // namespace zoa::models
@@ -11337,7 +11356,10 @@ struct vit_load_report {
 /// Options of load_vit_weights.
 struct vit_load_options {
     vit_naming naming = vit_naming::automatic;  ///< automatic = detect from the keys
-    bool strict = false;                        ///< unused tensors are an error too
+    /// true (default): tensors the ViT does not use are an error listing them, as PyTorch's strict load_state_dict
+    /// (a file whose zoa.config says 5 blocks but holds 6 would otherwise load and silently compute other logits);
+    /// false: they are only listed in vit_load_report::unused.
+    bool strict = true;
 };
 
 namespace detail {
@@ -11427,7 +11449,8 @@ inline std::vector<std::pair<std::string, std::vector<std::size_t>>> vit_tensor_
 ///   dtypes:  F32, F16, BF16 (converted exactly); I8 weight codes of a quantized zoa file, decoded with the file's
 ///            `<module>.weight_quant.*` parameters (Ŵ = code·Δ, which the quantized model re-encodes exactly).
 /// Throws (leaving nothing behind): zoa::error(shape) "<file>: tensor '<key>': shape [..], expected [..]";
-/// zoa::error(format) listing all missing keys, or unused keys when options.strict; dtype errors of the reader.
+/// zoa::error(format) listing the missing keys, or the unused keys unless options.strict is false; dtype errors of
+/// the reader.
 inline vit_weights load_vit_weights(const io::safetensors_file& f, const vit_config* cfg = nullptr,
                                     const vit_load_options& opt = {}, vit_load_report* report = nullptr) {
     vit_weights w;
@@ -11529,10 +11552,14 @@ inline vit_weights load_vit_weights(const io::safetensors_file& f, const vit_con
 
     for (const auto& key : f.keys(io::key_order::sorted))
         if (!used.count(key)) rep.unused.push_back(key);
-    if (opt.strict && !rep.unused.empty())
-        fail(error_code::format, f.path(), ": ", rep.unused.size(),
-             " tensor(s) not used by the ViT (strict load): ", rep.unused.front(),
-             rep.unused.size() > 1 ? ", ..." : "");
+    if (opt.strict && !rep.unused.empty()) {
+        std::string list;
+        for (std::size_t i = 0; i < rep.unused.size() && i < 12; ++i) list += (i ? ", " : "") + rep.unused[i];
+        if (rep.unused.size() > 12) list += ", ... (" + std::to_string(rep.unused.size()) + " in all)";
+        fail(error_code::format, f.path(), ": ", rep.unused.size(), " tensor(s) not used by a ViT with ",
+             w.config.depth, " blocks, dim ", w.config.embed_dim, ": ", list,
+             " (a different architecture? load with strict = false, or --allow-unused, to ignore them)");
+    }
     if (report) *report = std::move(rep);
     return w;
 }
@@ -12185,15 +12212,15 @@ vit<Policy> calibrate_vit(const vit_weights& w, const xt::xtensor<float, 4>& ima
 
 namespace zoa::models {
 
-/// Writes m to `path` (atomically) with timm keys and metadata: the source file's entries (zoa.preprocess,
+/// The safetensors image of m, with timm keys and metadata: the source file's entries (zoa.preprocess,
 /// zoa.class_names, ...) plus zoa.arch = "vit" and zoa.config. Quantized models store the weights of
 /// patch_embed.proj, every qkv/proj/fc1/fc2 and head as I8 codes under their usual keys, their quantizer parameters
 /// as `<module>.<role>_quant.{config,scale}` F32 tensors, and metadata zoa.quant = {"scheme": "ptq4vit",
 /// "weight_bits": W, "activation_bits": A}; everything else is F32. `extra` metadata entries are added last.
 /// models::vit<P>::load reads either kind back (a W8A8 file is ≈ 0.26× its fp32 size for ViT-B).
-/// Throws: zoa::error(io) when the file cannot be written.
+/// Write it with .save(path) or .save(io::atomic_file&) (save_vit below).
 template <class Policy>
-void save_vit(const vit<Policy>& m, const std::string& path, const std::map<std::string, std::string>& extra = {}) {
+io::safetensors_writer vit_to_safetensors(const vit<Policy>& m, const std::map<std::string, std::string>& extra = {}) {
     using model = vit<Policy>;
     const vit_config& c = m.config();
     const std::size_t D = c.embed_dim, Hd = c.mlp_hidden();
@@ -12245,7 +12272,14 @@ void save_vit(const vit<Policy>& m, const std::string& path, const std::map<std:
     }
     for (const auto& kv : extra) meta[kv.first] = kv.second;
     for (const auto& kv : meta) wr.set_metadata(kv.first, kv.second);
-    wr.save(path);
+    return wr;
+}
+
+/// Writes vit_to_safetensors(m, extra) to `path` atomically (io::atomic_file).
+/// Throws: zoa::error(io) when the file cannot be written.
+template <class Policy>
+void save_vit(const vit<Policy>& m, const std::string& path, const std::map<std::string, std::string>& extra = {}) {
+    vit_to_safetensors(m, extra).save(path);
 }
 
 }  // namespace zoa::models
@@ -12260,6 +12294,8 @@ void save_vit(const vit<Policy>& m, const std::string& path, const std::map<std:
 #include <cctype>
 #include <cmath>
 #include <cstddef>
+#include <cstdlib>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -12389,23 +12425,26 @@ inline interpolation_mode parse_interpolation(const std::string& text) {
 }
 
 /// Parses a comma-separated list of finite floats ("0.485,0.456,0.406"). `what` names the value in errors.
-/// Throws: zoa::error(argument) on an empty list, an empty item, or an item that is not a finite number.
+/// Throws: zoa::error(argument) on an empty list or item, an item that is not a number, or one outside the float
+/// range (|x| > 3.4e38, or 0 < |x| < 1.2e-38: each says so, instead of "not a finite number").
 inline std::vector<float> parse_float_list(const std::string& text, const std::string& what) {
     std::vector<float> values;
     std::size_t begin = 0;
     for (;;) {
         const std::size_t end = std::min(text.find(',', begin), text.size());
         const std::string item = text.substr(begin, end - begin);
-        std::size_t used = 0;
-        float v = 0.0f;
-        try {
-            v = std::stof(item, &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        require(used > 0 && item.find_first_not_of(" \t", used) == std::string::npos && std::isfinite(v),
-                error_code::argument, what, ": '", item, "' in '", text, "' is not a finite number");
-        values.push_back(v);
+        const char* b = item.c_str();
+        char* stop = nullptr;
+        const double v = std::strtod(b, &stop);
+        require(stop != nullptr && stop != b && item.find_first_not_of(" \t", std::size_t(stop - b)) == std::string::npos,
+                error_code::argument, what, ": '", item, "' in '", text, "' is not a number");
+        require(std::isfinite(v) && std::fabs(v) <= double(std::numeric_limits<float>::max()), error_code::argument,
+                what, ": '", item, "' in '", text, "' is not a finite float (|x| <= ", std::numeric_limits<float>::max(),
+                ")");
+        require(v == 0.0 || std::fabs(v) >= double(std::numeric_limits<float>::min()), error_code::argument, what,
+                ": '", item, "' in '", text, "' is too small for a float (0, or |x| >= ",
+                std::numeric_limits<float>::min(), ")");
+        values.push_back(static_cast<float>(v));
         if (end == text.size()) break;
         begin = end + 1;
     }
@@ -12592,6 +12631,17 @@ struct preprocess_config {
     static preprocess_config timm_inception(std::size_t input = 224, double crop_pct = 0.9) {
         return {{0.5f, 0.5f, 0.5f}, {0.5f, 0.5f, 0.5f}, interpolation_mode::bicubic,
                 static_cast<std::size_t>(std::floor(static_cast<double>(input) / crop_pct)), input, 3};
+    }
+
+    /// The reference's transform of the clean source images (ZOA's main.py: Resize(256) + CenterCrop(224) for the
+    /// ViT and the ResNet alike — the geometry ImageNet-C itself was made with) for this config's input size:
+    /// Resize(⌊crop·256/224⌋) bilinear, CenterCrop(crop), this config's mean, std and channels.
+    /// Requires: crop > 0.
+    preprocess_config reference_source() const {
+        preprocess_config c = *this;
+        c.interpolation = interpolation_mode::bilinear;
+        c.resize = crop * 256 / 224;
+        return c;
     }
 
     /// Throws: zoa::error(argument) when channels is not 1 or 3, mean/std_dev sizes are not 1 or channels, a
@@ -14277,9 +14327,11 @@ struct adamw_first_step {
 // ---- begin zoa/adapt/options.hpp
 // zoa — ZOA's runtime options and the paper's per-architecture/bit-width defaults (spec §1.13)
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 // #include "zoa/adapt/knowledge_bank.hpp"
 // #include "zoa/adapt/model_hooks.hpp"
@@ -14333,22 +14385,76 @@ struct zoa_options {
         return o;
     }
 
-    /// Throws: zoa::error(argument) naming the first invalid field.
+    /// Every field's accepted range (the reference's defaults lie well inside; values outside are typos or
+    /// experiments that wreck the stream, e.g. lr = 1e30 or momentum = 5):
+    ///   lr, lr_alpha ∈ [0, 1]; momentum ∈ [0, 1); weight_decay, weight_decay_alpha ∈ [0, 10];
+    ///   spsa_c, spsa_c_alpha ∈ [1e-6, 1]; sp_avg ∈ [1, 64]; steps ∈ [0, 64]; lambda ∈ [0, 1e4];
+    ///   alpha_scale, alpha_clip ∈ (0, 1e3]; weight_margin ∈ (0, 1]; domain_t ∈ [0, 1e6];
+    ///   domain_ema, shift_ema ∈ [0, 1].
+    /// Throws: zoa::error(argument) naming the first invalid field, its value and its range.
     void validate() const {
-        auto positive = [](float v, const char* name) {
-            require(v > 0.0f && v == v, error_code::argument, "zoa_options: ", name, " must be > 0, got ", v);
+        for (const auto& f : fields()) check(f, f.get(*this));
+    }
+
+    /// Sets the field named `key` (any name listed in validate(), and min_detect_batch ≥ 1) from a number, checked
+    /// against its range before it is converted (sp_avg = 3e9 is refused, not wrapped to a negative int); integer
+    /// fields take whole numbers only.
+    /// Throws: zoa::error(argument) naming the key, the value and the range, or listing the known keys.
+    void set(const std::string& key, double value) {
+        for (const auto& f : fields())
+            if (key == f.name) {
+                check(f, value);
+                f.set(*this, value);
+                return;
+            }
+        std::string names;
+        for (const auto& f : fields()) names += std::string(names.empty() ? "" : ", ") + f.name;
+        fail(error_code::argument, "zoa_options: unknown key '", key, "' (expected one of ", names, ")");
+    }
+
+private:
+    struct field {
+        const char* name;
+        double lo, hi;
+        bool lo_open, hi_open, integer;
+        double (*get)(const zoa_options&);
+        void (*set)(zoa_options&, double);
+    };
+
+    static const std::vector<field>& fields() {
+#define ZOA_OPTION_FIELD(member, lo, hi, lo_open, hi_open, integer)                                          \
+    field {                                                                                                   \
+        #member, lo, hi, lo_open, hi_open, integer, [](const zoa_options& o) { return double(o.member); },   \
+            [](zoa_options& o, double v) { o.member = static_cast<decltype(o.member)>(v); }                 \
+    }
+        static const std::vector<field> f = {
+            ZOA_OPTION_FIELD(lr, 0.0, 1.0, false, false, false),
+            ZOA_OPTION_FIELD(momentum, 0.0, 1.0, false, true, false),
+            ZOA_OPTION_FIELD(weight_decay, 0.0, 10.0, false, false, false),
+            ZOA_OPTION_FIELD(lr_alpha, 0.0, 1.0, false, false, false),
+            ZOA_OPTION_FIELD(weight_decay_alpha, 0.0, 10.0, false, false, false),
+            ZOA_OPTION_FIELD(spsa_c, 1e-6, 1.0, false, false, false),
+            ZOA_OPTION_FIELD(spsa_c_alpha, 1e-6, 1.0, false, false, false),
+            ZOA_OPTION_FIELD(sp_avg, 1.0, 64.0, false, false, true),
+            ZOA_OPTION_FIELD(steps, 0.0, 64.0, false, false, true),
+            ZOA_OPTION_FIELD(lambda, 0.0, 1e4, false, false, false),
+            ZOA_OPTION_FIELD(alpha_scale, 0.0, 1e3, true, false, false),
+            ZOA_OPTION_FIELD(weight_margin, 0.0, 1.0, true, false, false),
+            ZOA_OPTION_FIELD(alpha_clip, 0.0, 1e3, true, false, false),
+            ZOA_OPTION_FIELD(domain_t, 0.0, 1e6, false, false, false),
+            ZOA_OPTION_FIELD(domain_ema, 0.0, 1.0, false, false, false),
+            ZOA_OPTION_FIELD(shift_ema, 0.0, 1.0, false, false, false),
+            ZOA_OPTION_FIELD(min_detect_batch, 1.0, 1e9, false, false, true),
         };
-        positive(spsa_c, "spsa_c");
-        positive(spsa_c_alpha, "spsa_c_alpha");
-        positive(alpha_scale, "alpha_scale");
-        positive(weight_margin, "weight_margin");
-        positive(alpha_clip, "alpha_clip");
-        require(lr >= 0.0f && lr_alpha >= 0.0f && lambda >= 0.0f, error_code::argument,
-                "zoa_options: lr, lr_alpha and lambda must be >= 0");
-        require(sp_avg >= 1 && steps >= 0, error_code::argument, "zoa_options: sp_avg must be >= 1 and steps >= 0, got ",
-                sp_avg, " and ", steps);
-        require(domain_ema >= 0.0f && domain_ema <= 1.0f && shift_ema >= 0.0f && shift_ema <= 1.0f,
-                error_code::argument, "zoa_options: EMA factors must be in [0, 1]");
+#undef ZOA_OPTION_FIELD
+        return f;
+    }
+
+    static void check(const field& f, double v) {
+        const bool ok = std::isfinite(v) && (f.lo_open ? v > f.lo : v >= f.lo) && (f.hi_open ? v < f.hi : v <= f.hi) &&
+                        (!f.integer || v == std::floor(v));
+        require(ok, error_code::argument, "zoa_options: ", f.name, " = ", v, " is outside ", f.lo_open ? "(" : "[",
+                f.lo, ", ", f.hi, f.hi_open ? ")" : "]", f.integer ? " (a whole number)" : "");
     }
 };
 

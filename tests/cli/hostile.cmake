@@ -37,7 +37,7 @@ expect_fail(nan_weight "blocks.1.attn.qkv.weight' element 7 is nan" predict --we
 expect_fail(image_not_decodable "broken.png: cannot decode image" predict --weights ${VIT} ${WORK}/broken.png)
 expect_fail(image_empty "the file is empty" predict --weights ${VIT} ${WORK}/empty.png)
 expect_fail(image_not_an_image "text.jpg: cannot decode image" predict --weights ${VIT} ${WORK}/text.jpg)
-expect_fail(image_missing "no such file" predict --weights ${VIT} ${WORK}/missing.png)
+expect_fail(image_missing "missing.png: cannot open" predict --weights ${VIT} ${WORK}/missing.png)
 expect_fail(threads_zero "--threads" predict --weights ${VIT} --threads 0 ${IMG})
 expect_fail(threads_absurd "--threads" predict --weights ${VIT} --threads 100000 ${IMG})
 expect_fail(unknown_command "unknown command" frobnicate)

@@ -133,13 +133,15 @@ TEST_CASE("atomic_file: bad targets fail when created, before any work; devices 
     const std::string m = error_of([&] { atomic_file f(missing); });
     CHECK(m.find("zoa: io: " + missing + ": cannot create a file in") == 0);
     CHECK(error_of([&] { atomic_file f(dir.path().string()); }).find("is a directory") != std::string::npos);
-    {
-        atomic_file f("/dev/null");
-        f.write("discarded");
-        f.commit();
+    if (fs::is_character_file("/dev/null")) {
+        {
+            atomic_file f("/dev/null");
+            f.write("discarded");
+            f.commit();
+        }
+        CHECK(fs::is_character_file("/dev/null"));  // not replaced by a regular file
     }
-    CHECK(fs::is_character_file("/dev/null"));  // not replaced by a regular file
-    if (fs::exists("/dev/full")) {
+    if (fs::is_character_file("/dev/full")) {
         atomic_file f("/dev/full");
         CHECK(error_of([&] { f.write(std::string(1 << 16, 'x')); }).find("/dev/full: cannot write: No space left") !=
               std::string::npos);

@@ -211,19 +211,28 @@ TEST_CASE("vit: load errors name the key, expected and actual shapes; missing an
     std::string e = error_of([&] { (void)zm::load_vit_weights(f1); });
     CHECK(e.find("missing 1 tensor") != std::string::npos);
     CHECK(e.find("blocks.1.mlp.fc2.bias") != std::string::npos);
-    // unused tensor: reported, or an error when strict
+    // unused tensor: an error listing it (strict, the default, issue #16 item 10), or reported with strict = false
     auto f2 = edited([](auto& w, const auto& t) { copy_tensor(w, t, t.name); },
                      [](auto& w) {
                          w.add("head_dist.weight", {2, 2}, std::vector<float>{1, 2, 3, 4});
                      });
+    CHECK(error_of([&] { (void)zm::load_vit_weights(f2); }).find("1 tensor(s) not used by a ViT with 4 blocks, dim 32: "
+                                                               "head_dist.weight") != std::string::npos);
+    zm::vit_load_options lenient;
+    lenient.strict = false;
     zm::vit_load_report rep;
-    (void)zm::load_vit_weights(f2, nullptr, {}, &rep);
+    (void)zm::load_vit_weights(f2, nullptr, lenient, &rep);
     CHECK(rep.unused == std::vector<std::string>{"head_dist.weight"});
     CHECK(rep.summary().find("head_dist.weight") != std::string::npos);
-    zm::vit_load_options strict;
-    strict.strict = true;
-    CHECK(error_of([&] { (void)zm::load_vit_weights(f2, nullptr, strict); }).find("head_dist.weight") !=
-          std::string::npos);
+    // zoa.config says one block fewer than the file holds: the last block's 12 tensors are listed, not ignored
+    auto f_depth = edited([](auto& w, const auto& t) { copy_tensor(w, t, t.name); },
+                          [](auto& w) {
+                              zm::vit_config c = model().config();
+                              c.depth = 3;
+                              w.set_metadata(zm::config_metadata_key, zm::vit_config_to_json(c));
+                          });
+    e = error_of([&] { (void)zm::load_vit_weights(f_depth); });
+    CHECK(e.find("12 tensor(s) not used by a ViT with 3 blocks, dim 32: blocks.3.attn.proj.bias") != std::string::npos);
     // wrong shape
     auto f3 = edited([](auto& w, const auto& t) {
         if (t.name == "blocks.0.attn.qkv.weight")

@@ -7,6 +7,8 @@
 #include <cctype>
 #include <cmath>
 #include <cstddef>
+#include <cstdlib>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -47,23 +49,26 @@ inline interpolation_mode parse_interpolation(const std::string& text) {
 }
 
 /// Parses a comma-separated list of finite floats ("0.485,0.456,0.406"). `what` names the value in errors.
-/// Throws: zoa::error(argument) on an empty list, an empty item, or an item that is not a finite number.
+/// Throws: zoa::error(argument) on an empty list or item, an item that is not a number, or one outside the float
+/// range (|x| > 3.4e38, or 0 < |x| < 1.2e-38: each says so, instead of "not a finite number").
 inline std::vector<float> parse_float_list(const std::string& text, const std::string& what) {
     std::vector<float> values;
     std::size_t begin = 0;
     for (;;) {
         const std::size_t end = std::min(text.find(',', begin), text.size());
         const std::string item = text.substr(begin, end - begin);
-        std::size_t used = 0;
-        float v = 0.0f;
-        try {
-            v = std::stof(item, &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        require(used > 0 && item.find_first_not_of(" \t", used) == std::string::npos && std::isfinite(v),
-                error_code::argument, what, ": '", item, "' in '", text, "' is not a finite number");
-        values.push_back(v);
+        const char* b = item.c_str();
+        char* stop = nullptr;
+        const double v = std::strtod(b, &stop);
+        require(stop != nullptr && stop != b && item.find_first_not_of(" \t", std::size_t(stop - b)) == std::string::npos,
+                error_code::argument, what, ": '", item, "' in '", text, "' is not a number");
+        require(std::isfinite(v) && std::fabs(v) <= double(std::numeric_limits<float>::max()), error_code::argument,
+                what, ": '", item, "' in '", text, "' is not a finite float (|x| <= ", std::numeric_limits<float>::max(),
+                ")");
+        require(v == 0.0 || std::fabs(v) >= double(std::numeric_limits<float>::min()), error_code::argument, what,
+                ": '", item, "' in '", text, "' is too small for a float (0, or |x| >= ",
+                std::numeric_limits<float>::min(), ")");
+        values.push_back(static_cast<float>(v));
         if (end == text.size()) break;
         begin = end + 1;
     }
@@ -250,6 +255,17 @@ struct preprocess_config {
     static preprocess_config timm_inception(std::size_t input = 224, double crop_pct = 0.9) {
         return {{0.5f, 0.5f, 0.5f}, {0.5f, 0.5f, 0.5f}, interpolation_mode::bicubic,
                 static_cast<std::size_t>(std::floor(static_cast<double>(input) / crop_pct)), input, 3};
+    }
+
+    /// The reference's transform of the clean source images (ZOA's main.py: Resize(256) + CenterCrop(224) for the
+    /// ViT and the ResNet alike — the geometry ImageNet-C itself was made with) for this config's input size:
+    /// Resize(⌊crop·256/224⌋) bilinear, CenterCrop(crop), this config's mean, std and channels.
+    /// Requires: crop > 0.
+    preprocess_config reference_source() const {
+        preprocess_config c = *this;
+        c.interpolation = interpolation_mode::bilinear;
+        c.resize = crop * 256 / 224;
+        return c;
     }
 
     /// Throws: zoa::error(argument) when channels is not 1 or 3, mean/std_dev sizes are not 1 or channels, a

@@ -22,6 +22,7 @@
 #include "zoa/core/execution.hpp"
 #include "zoa/core/policy.hpp"
 #include "zoa/io/safetensors_reader.hpp"
+#include "zoa/io/safetensors_writer.hpp"
 #include "zoa/kernels/statistics.hpp"
 #include "zoa/models/resnet_blocks.hpp"
 #include "zoa/models/mqbench_observer.hpp"
@@ -258,10 +259,12 @@ public:
     resnet_memory memory(std::size_t batch, std::size_t h, std::size_t w) const;
     /// Multi-line summary: config, policy, parameter bytes.
     std::string summary() const;
-    /// Writes the model: fp32 → torchvision keys (F32) + zoa metadata; quantized → U8 weight codes, F32 biases and
-    /// BatchNorms, every module's quantizer parameters (quant::model_quant_params keys) + metadata "zoa.quant".
-    /// Throws: zoa::error(io) naming the path.
+    /// Writes the model atomically (io::atomic_file): fp32 → torchvision keys (F32) + zoa metadata; quantized → U8
+    /// weight codes, F32 biases and BatchNorms, every module's quantizer parameters (quant::model_quant_params keys)
+    /// + metadata "zoa.quant". Throws: zoa::error(io) naming the path.
     void save(const std::string& path) const;
+    /// The file image save() writes (for io::atomic_file targets created before the work: .save(file)).
+    io::safetensors_writer to_safetensors() const;
 
 private:
     template <class>
