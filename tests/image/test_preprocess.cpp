@@ -176,10 +176,10 @@ TEST_CASE("parsing interpolation names and float lists") {
     CHECK(error_of([] { zoa::io::parse_float_list("0.5x", "--mean"); }).find("'0.5x' in '0.5x' is not a number") !=
           std::string::npos);
     // out of the float range: said so (issue #16 item 17; 1e-45 used to be "not a finite number")
-    CHECK(error_of([] { zoa::io::parse_float_list("1e-45", "--std"); }).find("'1e-45' in '1e-45' is too small for a float") !=
-          std::string::npos);
-    CHECK(error_of([] { zoa::io::parse_float_list("0.5,1e39", "--std"); }).find("'1e39' in '0.5,1e39' is not a finite float") !=
-          std::string::npos);
+    CHECK(error_of([] { zoa::io::parse_float_list("1e-45", "--std"); })
+              .find("'1e-45' in '1e-45' is too small for a float") != std::string::npos);
+    CHECK(error_of([] { zoa::io::parse_float_list("0.5,1e39", "--std"); })
+              .find("'1e39' in '0.5,1e39' is not a finite float") != std::string::npos);
     CHECK_THROWS_AS(zoa::io::parse_float_list("nan", "--mean"), zoa::error);
     CHECK_THROWS_AS(zoa::io::parse_float_list("", "--mean"), zoa::error);
 }

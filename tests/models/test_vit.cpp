@@ -319,6 +319,31 @@ TEST_CASE("vit: ZOA and FOA adapters run on the ViT (two forwards per ZOA batch,
     CHECK(std::isfinite(lf(0, 0)));
 }
 
+// Issue #16 item 19: vit::layout() left prompt_init_scale at 0, so FOA's first "previous best" prompt was all zeros
+// instead of the reference's U(-a, a), a = sqrt(6 / (in_chans·patch² + embed_dim)).
+TEST_CASE("vit: FOA's initial prompt is U(-a, a) with the reference's xavier scale; its statistics are prompt-free") {
+    const vit32& m = model();
+    const float a = std::sqrt(6.0f / float(3 * 4 * 4 + 32));
+    CHECK(m.layout().prompt_init_scale == doctest::Approx(a).epsilon(1e-6));
+    zoa::adapt::foa_options fo;
+    const auto p = zoa::adapt::foa_initial_prompt(m.layout(), fo);
+    REQUIRE(p.size() == 3 * 32);
+    float lo = 0, hi = 0;
+    for (float v : p) lo = std::min(lo, v), hi = std::max(hi, v);
+    CHECK(lo >= -a);
+    CHECK(hi <= a);
+    CHECK(hi - lo > a);  // spread over the interval, not zeros
+    std::vector<batch4> clean = {vit_test::images(0, 8)};
+    fo.popsize = 4;
+    zoa::adapt::foa_adapter<vit32> foa(m, fo, zoa::adapt::compute_source_statistics(m, clean));
+    CHECK(foa.best_prompt() == p);
+    // ViT: FOA's source statistics are ZOA's (the reference computes them without prompts)
+    const auto s1 = zoa::adapt::compute_foa_source_statistics(m, clean, fo);
+    const auto s2 = zoa::adapt::compute_source_statistics(m, clean);
+    CHECK(s1.mean == s2.mean);
+    CHECK(s1.std == s2.std);
+}
+
 TEST_CASE("vit: qkv_bias = false and one input channel (save/load round trip)") {
     zm::vit_config c;
     c.img_size = 8;

@@ -149,8 +149,8 @@ TEST_CASE("torchvision key map: missing, unused, shape, dtype and arch errors na
     REQUIRE(m.report().unused.size() == 1);
     CHECK(m.report().unused[0] == "head.extra.weight");
     // strict is the default (issue #16 item 10): unused tensors are an error listing them
-    CHECK_THROWS_WITH_AS(rt::fp_resnet::load(tf.path), doctest::Contains("1 tensor(s) not used by the model: head.extra.weight"),
-                         zoa::error);
+    CHECK_THROWS_WITH_AS(rt::fp_resnet::load(tf.path),
+                         doctest::Contains("1 tensor(s) not used by the model: head.extra.weight"), zoa::error);
 
     rt::copy_file(src, tf.path, [](const std::string& k) { return k != "layer3.1.conv2.weight"; },
                   [](zoa::io::safetensors_writer& w) {

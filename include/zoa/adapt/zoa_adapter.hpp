@@ -266,8 +266,8 @@ private:
         const char* who = "zoa_adapter::restore: ";
         const state_identity& a = s.identity;
         const state_identity& b = identity_;
-        require(a.family == b.family, error_code::argument, who, "the state belongs to a ", a.family.empty() ? "<unnamed>" : a.family,
-                " model, this adapter's model is a ", b.family);
+        require(a.family == b.family, error_code::argument, who, "the state belongs to a ",
+                a.family.empty() ? "<unnamed>" : a.family, " model, this adapter's model is a ", b.family);
         require(a.precision == b.precision, error_code::argument, who, "the state was adapted on a ",
                 a.precision.empty() ? "<unstated>" : a.precision, " model, this adapter's model is ",
                 b.precision.empty() ? "<unstated>" : b.precision);

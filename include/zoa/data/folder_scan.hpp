@@ -110,7 +110,8 @@ inline std::vector<class_files> scan_class_folder(const std::string& root) {
     for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec))
         if (it->is_directory(entry_ec)) classes.push_back({it->path().filename().string(), it->path().string(), {}});
     require(!ec, error_code::io, root, ": cannot list directory: ", ec.message());
-    std::sort(classes.begin(), classes.end(), [](const class_files& a, const class_files& b) { return a.name < b.name; });
+    std::sort(classes.begin(), classes.end(),
+              [](const class_files& a, const class_files& b) { return a.name < b.name; });
     std::vector<std::pair<fs::path, std::size_t>> canon;  // canonical class directory, class index
     for (std::size_t c = 0; c < classes.size(); ++c) {
         fs::path p = detail::canonical_dir(classes[c].dir);
@@ -119,10 +120,10 @@ inline std::vector<class_files> scan_class_folder(const std::string& root) {
         canon.emplace_back(std::move(p), c);
     }
     std::sort(canon.begin(), canon.end());
-    for (std::size_t i = 0; i + 1 < canon.size(); ++i)  // sorted, so a nested pair is adjacent to its container
-        for (std::size_t j = i + 1; j < canon.size() && detail::path_within(canon[j].first, canon[i].first); ++j)
-            fail(error_code::format, classes[canon[j].second].dir, " (", canon[j].first.string(), ") lies inside class '",
-                 classes[canon[i].second].name, "' (", canon[i].first.string(),
+    for (std::size_t i = 0; i + 1 < canon.size(); ++i)  // sorted, so a directory's descendants follow it directly
+        if (detail::path_within(canon[i + 1].first, canon[i].first))
+            fail(error_code::format, classes[canon[i + 1].second].dir, " (", canon[i + 1].first.string(),
+                 ") lies inside class '", classes[canon[i].second].name, "' (", canon[i].first.string(),
                  "): its images would have two labels");
     for (auto& c : classes) c.files = list_image_files(c.dir);
     return classes;

@@ -171,7 +171,8 @@ private:
                 temp_ = std::move(t);
                 return fd;
             }
-            if (errno != EEXIST) fail(error_code::io, path_, ": cannot create a file in ", dir_, ": ", std::strerror(errno));
+            if (errno != EEXIST)
+                fail(error_code::io, path_, ": cannot create a file in ", dir_, ": ", std::strerror(errno));
         }
         fail(error_code::io, path_, ": cannot create a temporary file in ", dir_, " (100 names taken)");
     }

@@ -64,7 +64,8 @@ inline std::vector<unsigned char> read_file(const std::string& path,
     while (got < bytes.size()) {
         const ::ssize_t r = ::read(fd, bytes.data() + got, bytes.size() - got);
         if (r < 0 && errno == EINTR) continue;
-        if (r < 0) fail(error_code::io, path, ": read failed after ", got, " of ", size, " bytes: ", std::strerror(errno));
+        if (r < 0)
+            fail(error_code::io, path, ": read failed after ", got, " of ", size, " bytes: ", std::strerror(errno));
         if (r == 0)
             fail(error_code::io, path, ": changed while being read: it ended after ", got, " of the ", size,
                  " bytes it had when opened (is another process writing it?)");
