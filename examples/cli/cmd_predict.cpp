@@ -15,6 +15,7 @@
 
 #include "commands.hpp"
 #include "model_files.hpp"
+#include "model_options.hpp"
 #include "zoa/core/error.hpp"
 #include "zoa/core/execution.hpp"
 #include "zoa/io/image.hpp"
@@ -30,7 +31,8 @@ namespace {
 
 const char* const predict_usage =
     "usage: zoa predict --weights FILE [--arch NAME] [--precision fp32|w8a8|w6a6|w4a4] [--calib DIR] "
-    "[--mean a,b,c] [--std a,b,c] [--threads N] [--save FILE] IMAGE...";
+    "[--preprocess imagenet] [--mean a,b,c] [--std a,b,c] [--resize N | --crop-pct P] [--interpolation M] "
+    "[--threads N] [--save FILE] IMAGE...";
 
 /// Images per forward (bounds memory; results do not depend on it).
 constexpr std::size_t predict_chunk = 32;
@@ -38,8 +40,8 @@ constexpr std::size_t predict_chunk = 32;
 constexpr std::size_t calib_images = 32;
 
 struct predict_args {
-    std::string weights, arch, precision, calib, save;
-    std::vector<float> mean, std_dev;
+    std::string weights, precision, calib, save;
+    zoa_cli::model_flags model;  // --arch and the preprocessing flags (model_options.hpp)
     std::size_t threads = 1;
     std::vector<std::string> images;
 };
@@ -53,20 +55,16 @@ predict_args parse(const std::vector<std::string>& args) {
                          predict_usage, ")");
             return args[++i];
         };
+        if (zoa_cli::parse_model_flag(args, i, a.model, "zoa predict"))
+            continue;
         if (s == "--weights")
             a.weights = value();
-        else if (s == "--arch")
-            a.arch = value();
         else if (s == "--precision")
             a.precision = value();
         else if (s == "--calib")
             a.calib = value();
         else if (s == "--save")
             a.save = value();
-        else if (s == "--mean")
-            a.mean = zoa::io::parse_float_list(value(), "--mean");
-        else if (s == "--std")
-            a.std_dev = zoa::io::parse_float_list(value(), "--std");
         else if (s == "--threads") {
             const std::string& v = value();
             char* end = nullptr;
@@ -88,23 +86,6 @@ predict_args parse(const std::vector<std::string>& args) {
                  zoa::error_code::argument, "zoa predict: --precision must be fp32, w8a8, w6a6 or w4a4, got '",
                  a.precision, "'");
     return a;
-}
-
-/// Preprocessing: the file's zoa.preprocess metadata when present, else `fallback` (the family's usual pipeline);
-/// --mean / --std override; the crop is always the model's input size.
-zoa::io::preprocess_config preprocessing(const zoa::io::safetensors_file& f, const predict_args& a,
-                                         zoa::io::preprocess_config fallback, std::size_t input, std::size_t channels) {
-    zoa::io::preprocess_config cfg = std::move(fallback);
-    const auto it = f.metadata().find(zoa::io::preprocess_metadata_key);
-    if (it != f.metadata().end()) cfg = zoa::io::preprocess_from_json(it->second, f.path(), cfg);
-    if (!a.mean.empty()) cfg.mean = a.mean;
-    if (!a.std_dev.empty()) cfg.std_dev = a.std_dev;
-    zoa::require(cfg.crop == 0 || cfg.crop == input, zoa::error_code::argument, f.path(), ": preprocessing crops to ",
-                 cfg.crop, " px but the model's input is ", input, " px");
-    cfg.crop = input;
-    cfg.channels = channels;
-    cfg.validate();
-    return cfg;
 }
 
 /// The first `limit` image files under dir (recursive, sorted by path).
@@ -181,8 +162,8 @@ int run_vit(const predict_args& a, const zoa::io::safetensors_file& f, const zoa
 int predict_vit(const predict_args& a, const zoa::io::safetensors_file& f,
                 const std::shared_ptr<zoa::execution_context>& ctx) {
     std::unique_ptr<zoa::models::vit_config> preset;
-    if (!a.arch.empty()) {
-        preset = std::make_unique<zoa::models::vit_config>(zoa::models::vit_preset(a.arch));
+    if (!a.model.arch.empty()) {
+        preset = std::make_unique<zoa::models::vit_config>(zoa::models::vit_preset(a.model.arch));
         // a fine-tuned preset keeps its topology but not the 1000 ImageNet classes: take the head's size
         for (const char* head : {"head.weight", "heads.head.weight"})
             if (f.contains(head) && f.info(head).shape.size() == 2) preset->num_classes = f.info(head).shape[0];
@@ -190,8 +171,8 @@ int predict_vit(const predict_args& a, const zoa::io::safetensors_file& f,
     zoa::models::vit_load_report report;
     const zoa::models::vit_weights w = zoa::models::load_vit_weights(f, preset.get(), {}, &report);
     const zoa::models::vit_config& c = w.config;
-    const zoa::io::preprocess_config pre =
-        preprocessing(f, a, zoa::io::preprocess_config::timm_inception(c.img_size), c.img_size, c.in_chans);
+    const zoa::io::preprocess_config pre = zoa_cli::resolve_preprocessing(
+        f, a.model, zoa::io::preprocess_config::timm_inception(c.img_size), c.img_size, c.in_chans);
     std::string precision = a.precision.empty() ? zoa_cli::file_precision(f) : a.precision;
     if (precision.empty()) precision = "fp32";
     predict_args b = a;
@@ -237,14 +218,14 @@ int run_resnet(const predict_args& a, const zoa::io::safetensors_file& f, const 
 int predict_resnet(const predict_args& a, const zoa::io::safetensors_file& f,
                    const std::shared_ptr<zoa::execution_context>& ctx) {
     zoa::models::resnet_load_options lo;
-    lo.arch = a.arch;
+    lo.arch = a.model.arch;
     lo.threads = a.threads;
     const zoa::models::resnet_config c = zoa::models::resolve_resnet_config(f, lo);
     zoa::io::preprocess_config fallback = zoa::io::preprocess_config::torchvision_imagenet(224);
     const auto it = f.metadata().find(zoa::io::preprocess_metadata_key);
     if (it != f.metadata().end()) fallback = zoa::io::preprocess_from_json(it->second, f.path(), fallback);
     const std::size_t input = fallback.crop ? fallback.crop : 224;
-    const zoa::io::preprocess_config pre = preprocessing(f, a, fallback, input, c.in_chans);
+    const zoa::io::preprocess_config pre = zoa_cli::resolve_preprocessing(f, a.model, fallback, input, c.in_chans);
     std::string precision = a.precision.empty() ? zoa_cli::file_precision(f) : a.precision;
     if (precision.empty()) precision = "fp32";
     predict_args b = a;
@@ -264,7 +245,7 @@ int run_predict(const std::vector<std::string>& args) {
     }
     const predict_args a = parse(args);
     const auto f = zoa::io::safetensors_file::open(a.weights);
-    const zoa_cli::arch_info arch = zoa_cli::detect_arch(f, a.arch);
+    const zoa_cli::arch_info arch = zoa_cli::detect_arch(f, a.model.arch);
     const auto ctx = std::make_shared<zoa::execution_context>(a.threads);
     if (arch.family == "vit") return predict_vit(a, f, ctx);
     if (arch.family == "resnet") return predict_resnet(a, f, ctx);

@@ -10,9 +10,11 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -38,6 +40,8 @@ struct labeled_image {
 struct sample_source {
     std::size_t size = 0;
     std::function<labeled_image(std::size_t)> get;
+    /// Optional: what item i is called (a file path), to name it in preprocessing errors. Thread-safe like get.
+    std::function<std::string(std::size_t)> name;
 };
 
 /// Opens a source when the stream reaches it: a folder is listed, a data set read, only then; the loader drops it
@@ -216,7 +220,15 @@ private:
         std::size_t h = 0, w = 0;
         for (std::size_t i = 0; i < j.count; ++i) {
             labeled_image item = j.source->get(j.first + i);
-            const image prepared = io::prepare_image(item.pixels, pre_);
+            image prepared;
+            try {
+                prepared = io::prepare_image(item.pixels, pre_);
+            } catch (const error& e) {  // name the item: "zoa: shape: <file>: prepare_image: ..."
+                if (!j.source->name) throw;
+                const std::string what = e.what(), head = std::string("zoa: ") + to_string(e.code()) + ": ";
+                throw error(e.code(), j.source->name(j.first + i) + ": " +
+                                          (what.rfind(head, 0) == 0 ? what.substr(head.size()) : what));
+            }
             item.pixels = image();  // release the decoded image before the next one
             if (i == 0) {
                 h = image_height(prepared);
@@ -295,5 +307,45 @@ private:
     std::exception_ptr error_;  // depth-0 mode
     std::vector<std::thread> workers_;
 };
+
+/// A single-pass input range over a loader's batch tensors, for functions that take a range of batches
+/// (e.g. adapt::compute_source_statistics(model, images_of(loader))). Each element is a stream_batch's images.
+class batch_images {
+public:
+    explicit batch_images(batch_loader& loader) : loader_(&loader) {}
+    class iterator {
+    public:
+        using iterator_category = std::input_iterator_tag;
+        using value_type = xt::xtensor<float, 4>;
+        using difference_type = std::ptrdiff_t;
+        using pointer = const value_type*;
+        using reference = const value_type&;
+        iterator() = default;
+        explicit iterator(batch_loader* l) : loader_(l), batch_(std::make_shared<stream_batch>()) { advance(); }
+        reference operator*() const { return batch_->images; }
+        pointer operator->() const { return &batch_->images; }
+        iterator& operator++() {
+            advance();
+            return *this;
+        }
+        bool operator==(const iterator& o) const noexcept { return loader_ == o.loader_; }
+        bool operator!=(const iterator& o) const noexcept { return loader_ != o.loader_; }
+
+    private:
+        void advance() {
+            if (!loader_->next(*batch_)) loader_ = nullptr;
+        }
+        batch_loader* loader_ = nullptr;  // nullptr = end
+        std::shared_ptr<stream_batch> batch_;
+    };
+    iterator begin() const { return iterator(loader_); }
+    iterator end() const { return iterator(); }
+
+private:
+    batch_loader* loader_;
+};
+
+/// See batch_images.
+inline batch_images images_of(batch_loader& loader) { return batch_images(loader); }
 
 }  // namespace zoa::data

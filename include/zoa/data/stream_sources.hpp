@@ -23,7 +23,8 @@ inline sample_source folder_source(std::shared_ptr<const image_folder> folder) {
     require(folder != nullptr, error_code::argument, "folder_source: no folder");
     sample_source s;
     s.size = folder->size();
-    s.get = [f = std::move(folder)](std::size_t i) { return labeled_image{f->load(i), f->samples()[i].label}; };
+    s.get = [f = folder](std::size_t i) { return labeled_image{f->load(i), f->samples()[i].label}; };
+    s.name = [f = std::move(folder)](std::size_t i) { return f->samples()[i].path; };
     return s;
 }
 
