@@ -6,7 +6,8 @@
 // Usage:
 //   make_imagenet_c ROOT [--images N] [--classes K] [--corruptions all|validation|NAME[,NAME...]]
 //                        [--severity S] [--from DIR] [--size 224] [--quality 85] [--seed 0] [--threads T]
-//     --images N        images per domain (default 100), spread over the classes in turn (image i → class i % K)
+//     --images N        images per domain (default 100), spread over the classes in turn (image i → class i % K;
+//                       with --from: the first N images of DIR in sorted order, 50000 for all of ImageNet val)
 //     --classes K       synthetic classes, named n00000000, n00000001, ... (default 10; ignored with --from)
 //     --corruptions     which domains (default all = the 15 benchmark corruptions in the paper's order;
 //                       validation = the 4 validation ones; "clean" = the images uncorrupted, written to
@@ -166,7 +167,8 @@ int run(int argc, char** argv) {
         const auto t0 = std::chrono::steady_clock::now();
         const bool clean = c == "clean";
         const fs::path dir = clean ? fs::path(o.root) / c : fs::path(o.root) / c / std::to_string(o.severity);
-        for (const auto& w : wnids) fs::create_directories(dir / w);
+        // class folders are made when an image goes into them: an empty one would be refused by image_folder (with
+        // fewer images than classes, the tree holds the first classes, so labels still match the sorted wnids)
         ctx.parallel_for(o.images, [&](std::size_t b, std::size_t e) {
             for (std::size_t i = b; i < e; ++i) {
                 const std::size_t k = folder ? static_cast<std::size_t>(folder->samples()[i].label) : i % o.classes;
@@ -174,6 +176,10 @@ int run(int argc, char** argv) {
                 std::snprintf(name, sizeof name, "ILSVRC2012_val_%08zu.JPEG", i + 1);
                 const fs::path out = dir / wnids[k] / name;
                 if (fs::exists(out)) continue;
+                std::error_code ec;
+                fs::create_directories(out.parent_path(), ec);  // concurrent creation of the same folder is fine
+                zoa::require(fs::is_directory(out.parent_path()), zoa::error_code::io, out.parent_path().string(),
+                             ": cannot create the folder");
                 zoa::data::image img = folder ? zoa::io::prepare_image(folder->load(i), pre) : synthetic(i, k, o.size, o.seed);
                 if (!clean) img = zoa::data::corrupt(img, c, o.severity, o.seed * 1000003ull + i);
                 write_jpeg(img, o.quality, out);

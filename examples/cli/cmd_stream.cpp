@@ -118,7 +118,7 @@ struct stream_args {
     std::size_t rounds = 1, batch = 64, limit = 0, threads = 1, source_images = 2048, calib_images = 32;
     std::size_t checkpoint_every = 50, prefetch = 2, loader_threads = 0;
     std::uint64_t seed = 2020;
-    bool progress = false;
+    bool progress = false, source_given = false, calib_given = false;
     zoa_cli::model_flags model;
     zoa::io::decode_limits limits;
     std::vector<std::string> command;  // the arguments, for --out (without --resume FILE)
@@ -568,8 +568,10 @@ struct stream_run {
         w.set_metadata("zoa.kind", checkpoint_kind);
         nlohmann::ordered_json id;
         for (const auto& [k, v] : identity) id[k] = v;
-        w.set_metadata("zoa.stream.run", id.dump());
-        w.set_metadata("zoa.stream.report", rep.to_json().dump());
+        // paths that are not UTF-8 get U+FFFD in the JSON (the checkpoint must still be written)
+        constexpr auto replace = nlohmann::json::error_handler_t::replace;
+        w.set_metadata("zoa.stream.run", id.dump(-1, ' ', false, replace));
+        w.set_metadata("zoa.stream.report", rep.to_json().dump(-1, ' ', false, replace));
         w.save(a.checkpoint);
     }
 };
@@ -638,11 +640,12 @@ std::vector<double> run_method(Method& method, const std::string& name, stream_r
             j["entropy"] = st.last_loss.entropy;
             j["discrepancy"] = st.last_loss.discrepancy;
             j["bank"] = st.bank_size;
+            j["state_bytes"] = st.state_bytes;
             j["shift"] = st.domain_shifts > shifts;
             j["forwards"] = st.last_forwards;
             j["ms"] = std::round(ms * 1000.0) / 1000.0;  // timing fields: ms, wait_ms
             j["wait_ms"] = std::round(wait_ms * 1000.0) / 1000.0;
-            run.log.write(j.dump());
+            run.log.write(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
         }
         if (b.last_in_segment()) {
             run.progress.clear();
@@ -881,11 +884,11 @@ stream_args parse(const std::vector<std::string>& args) {
         else if (k == "--loader-threads")
             a.loader_threads = parse_count(k, value(), 1);
         else if (k == "--source")
-            a.source = value();
+            a.source = value(), a.source_given = true;
         else if (k == "--source-images")
             a.source_images = parse_count(k, value(), 2);
         else if (k == "--calib")
-            a.calib = value();
+            a.calib = value(), a.calib_given = true;
         else if (k == "--calib-images")
             a.calib_images = parse_count(k, value(), 1);
         else if (k == "--out")
@@ -973,7 +976,12 @@ void check_identity(const std::vector<std::pair<std::string, std::string>>& now,
         zoa::fail(zoa::error_code::format, ck.path(), ": metadata zoa.stream.run is not a JSON object of strings");
     }
     const auto shown = [](const std::string& v) { return v.empty() ? std::string("<none>") : v; };
-    for (const auto& [k, v] : now) {
+    const auto as_stored = [](const std::string& v) {  // the checkpoint holds non-UTF-8 bytes as U+FFFD
+        return nlohmann::json::parse(nlohmann::json(v).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
+            .get<std::string>();
+    };
+    for (const auto& [k, raw] : now) {
+        const std::string v = as_stored(raw);
         const auto t = then.find(k);
         const std::string was = t == then.end() ? "<unknown>" : t->second;
         zoa::require(was == v, zoa::error_code::argument, "zoa stream: --resume ", ck.path(),
@@ -1021,6 +1029,18 @@ int run_stream(const std::vector<std::string>& args) {
     zoa::require(stored.empty() || stored == a.precision, zoa::error_code::argument, a.weights,
                  " holds a model calibrated for ", stored, "; --precision ", a.precision, " needs the fp32 file");
     const bool calibrated = !stored.empty();
+    // ImageNet-C models must not silently take Fashion-MNIST's defaults for their clean images
+    const bool imagenet = std::any_of(a.data.begin(), a.data.end(),
+                                      [](const std::string& s) { return s.rfind("imagenet-c:", 0) == 0; });
+    const bool need_source = std::any_of(a.methods.begin(), a.methods.end(), [](const std::string& m) {
+        return m == "zoa" || m == "zoa_nobank" || m == "foa";
+    });
+    zoa::require(!imagenet || !need_source || a.source_given, zoa::error_code::argument,
+                 "zoa stream: imagenet-c data needs --source DIR: clean in-distribution images (e.g. ImageNet train) "
+                 "for the source statistics of ", join(a.methods));
+    zoa::require(!imagenet || calibrated || a.precision == "fp32" || a.calib_given, zoa::error_code::argument,
+                 "zoa stream: imagenet-c data needs --calib DIR: clean images (e.g. 32 ImageNet train images) to "
+                 "calibrate ", a.precision, ", or a calibrated --weights file");
     const int bits = a.precision == "fp32" ? 32 : a.precision[1] - '0';
 
     // the model's topology and input, then its preprocessing (file metadata, family default, flags)

@@ -13,7 +13,8 @@ endif()
 message(STATUS "${out}")
 
 set(DATA imagenet-c:${WORK}/inc:gaussian_noise:5,imagenet-c:${WORK}/inc:fog:5)
-set(S stream --weights ${WEIGHTS} --method none,zoa --data ${DATA} --batch 16 --source-images 64 --threads 2)
+set(S stream --weights ${WEIGHTS} --method none,zoa --data ${DATA} --batch 16 --source fmnist-train --source-images 64
+      --threads 2)
 execute_process(COMMAND ${ZOA} ${S} --prefetch 2 --loader-threads 2 --log ${WORK}/a.jsonl
                 RESULT_VARIABLE rc OUTPUT_VARIABLE a ERROR_VARIABLE err)
 if(NOT rc EQUAL 0)
@@ -67,3 +68,6 @@ execute_process(COMMAND ${ZOA} stream --help RESULT_VARIABLE rc OUTPUT_VARIABLE 
 if(NOT rc EQUAL 0 OR NOT out MATCHES "imagenet-c:ROOT" OR NOT out MATCHES "--checkpoint FILE")
   message(FATAL_ERROR "zoa stream --help: exit ${rc}, '${out}'")
 endif()
+# ImageNet-C data must not take Fashion-MNIST's default clean images for the source statistics
+expect_fail(imagenet_c_needs_source "imagenet-c data needs --source DIR"
+            stream --weights ${WEIGHTS} --method zoa --data imagenet-c:${WORK}/inc:fog:5)
