@@ -78,9 +78,10 @@ inline parsed_args parse_args(const std::string& command, const std::vector<std:
                          " takes no value, got '", a, "'");
         }
         const auto prev = out.values.find(name);
-        zoa::require(prev == out.values.end(), zoa::error_code::argument, command, ": ", name, " given twice ",
-                     valued ? "('" + prev->second + "' and '" + value + "')" : std::string(),
-                     "; give each option once");
+        if (prev != out.values.end())  // (not a require: its message reads prev->second)
+            zoa::fail(zoa::error_code::argument, command, ": ", name, " given twice ",
+                      valued ? "('" + prev->second + "' and '" + value + "')" : std::string(),
+                      "; give each option once");
         out.values.emplace(name, std::move(value));
     }
     return out;

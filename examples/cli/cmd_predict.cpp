@@ -20,6 +20,7 @@
 #include "args.hpp"
 #include "commands.hpp"
 #include "model_files.hpp"
+#include "model_options.hpp"
 #include "outputs.hpp"
 #include "zoa/core/error.hpp"
 #include "zoa/core/execution.hpp"
@@ -37,7 +38,8 @@ namespace {
 
 const char* const predict_usage =
     "usage: zoa predict --weights FILE [--arch NAME] [--precision fp32|w8a8|w6a6|w4a4] [--calib DIR] "
-    "[--mean a,b,c] [--std a,b,c] [--threads N] [--save FILE] [--allow-unused] [--] IMAGE...";
+    "[--preprocess imagenet] [--mean a,b,c] [--std a,b,c] [--resize N | --crop-pct P] [--interpolation M] "
+    "[--threads N] [--save FILE] [--allow-unused] [--] IMAGE...";
 
 /// Images per forward (bounds memory; results do not depend on it).
 constexpr std::size_t predict_chunk = 32;
@@ -45,8 +47,8 @@ constexpr std::size_t predict_chunk = 32;
 constexpr std::size_t calib_images = 32;
 
 struct predict_args {
-    std::string weights, arch, precision, calib, save;
-    std::vector<float> mean, std_dev;
+    std::string weights, precision, calib, save;
+    zoa_cli::model_flags model;  // --arch and the preprocessing flags (model_options.hpp)
     std::size_t threads = 1;
     bool allow_unused = false;
     std::vector<std::string> images;
@@ -54,17 +56,15 @@ struct predict_args {
 
 predict_args parse(const std::vector<std::string>& args) {
     const std::string cmd = "zoa predict";
-    const zoa_cli::parsed_args p = zoa_cli::parse_args(
-        cmd, args, {"--weights", "--arch", "--precision", "--calib", "--save", "--mean", "--std", "--threads"},
-        {"--allow-unused"}, true, predict_usage);
+    std::vector<std::string> valued = {"--weights", "--precision", "--calib", "--save", "--threads"};
+    valued.insert(valued.end(), zoa_cli::model_option_names.begin(), zoa_cli::model_option_names.end());
+    const zoa_cli::parsed_args p = zoa_cli::parse_args(cmd, args, valued, {"--allow-unused"}, true, predict_usage);
     predict_args a;
     a.weights = p.get("--weights");
-    a.arch = p.get("--arch");
+    a.model = zoa_cli::model_flags_from(p, cmd);
     a.precision = p.get("--precision");
     a.calib = p.get("--calib");
     a.save = p.get("--save");
-    if (p.has("--mean")) a.mean = zoa::io::parse_float_list(p.get("--mean"), cmd + ": --mean");
-    if (p.has("--std")) a.std_dev = zoa::io::parse_float_list(p.get("--std"), cmd + ": --std");
     if (p.has("--threads"))
         a.threads = zoa_cli::parse_integer(cmd + ": --threads", p.get("--threads"), 1,
                                            zoa::execution_context::max_threads);
@@ -88,23 +88,6 @@ predict_args parse(const std::vector<std::string>& args) {
         zoa::require(S_ISREG(st.st_mode), zoa::error_code::io, img, ": is not a regular file");
     }
     return a;
-}
-
-/// Preprocessing: the file's zoa.preprocess metadata when present, else `fallback` (the family's usual pipeline);
-/// --mean / --std override; the crop is always the model's input size.
-zoa::io::preprocess_config preprocessing(const zoa::io::safetensors_file& f, const predict_args& a,
-                                         zoa::io::preprocess_config fallback, std::size_t input, std::size_t channels) {
-    zoa::io::preprocess_config cfg = std::move(fallback);
-    const auto it = f.metadata().find(zoa::io::preprocess_metadata_key);
-    if (it != f.metadata().end()) cfg = zoa::io::preprocess_from_json(it->second, f.path(), cfg);
-    if (!a.mean.empty()) cfg.mean = a.mean;
-    if (!a.std_dev.empty()) cfg.std_dev = a.std_dev;
-    zoa::require(cfg.crop == 0 || cfg.crop == input, zoa::error_code::argument, f.path(), ": preprocessing crops to ",
-                 cfg.crop, " px but the model's input is ", input, " px");
-    cfg.crop = input;
-    cfg.channels = channels;
-    cfg.validate();
-    return cfg;
 }
 
 /// The first `limit` image files under dir (recursive, sorted by path; directory links followed without cycles and
@@ -198,8 +181,8 @@ int run_vit(const predict_args& a, std::unique_ptr<zoa::io::safetensors_file>& f
 int predict_vit(const predict_args& a, std::unique_ptr<zoa::io::safetensors_file>& f,
                 const std::shared_ptr<zoa::execution_context>& ctx, zoa::io::atomic_file* save) {
     std::unique_ptr<zoa::models::vit_config> preset;
-    if (!a.arch.empty()) {
-        preset = std::make_unique<zoa::models::vit_config>(zoa::models::vit_preset(a.arch));
+    if (!a.model.arch.empty()) {
+        preset = std::make_unique<zoa::models::vit_config>(zoa::models::vit_preset(a.model.arch));
         // a fine-tuned preset keeps its topology but not the 1000 ImageNet classes: take the head's size
         for (const char* head : {"head.weight", "heads.head.weight"})
             if (f->contains(head) && f->info(head).shape.size() == 2) preset->num_classes = f->info(head).shape[0];
@@ -210,8 +193,8 @@ int predict_vit(const predict_args& a, std::unique_ptr<zoa::io::safetensors_file
     zoa_cli::step s("loading the ViT weights of " + a.weights);
     const zoa::models::vit_weights w = zoa::models::load_vit_weights(*f, preset.get(), lo, &report);
     const zoa::models::vit_config& c = w.config;
-    const zoa::io::preprocess_config pre =
-        preprocessing(*f, a, zoa::io::preprocess_config::timm_inception(c.img_size), c.img_size, c.in_chans);
+    const zoa::io::preprocess_config pre = zoa_cli::resolve_preprocessing(
+        *f, a.model, zoa::io::preprocess_config::timm_inception(c.img_size), c.img_size, c.in_chans);
     std::string precision = a.precision.empty() ? zoa_cli::file_precision(*f) : a.precision;
     if (precision.empty()) precision = "fp32";
     predict_args b = a;
@@ -263,7 +246,7 @@ int run_resnet(const predict_args& a, std::unique_ptr<zoa::io::safetensors_file>
 int predict_resnet(const predict_args& a, std::unique_ptr<zoa::io::safetensors_file>& f,
                    const std::shared_ptr<zoa::execution_context>& ctx, zoa::io::atomic_file* save) {
     zoa::models::resnet_load_options lo;
-    lo.arch = a.arch;
+    lo.arch = a.model.arch;
     lo.threads = a.threads;
     lo.strict = !a.allow_unused;
     const zoa::models::resnet_config c = zoa::models::resolve_resnet_config(*f, lo);
@@ -271,7 +254,7 @@ int predict_resnet(const predict_args& a, std::unique_ptr<zoa::io::safetensors_f
     const auto it = f->metadata().find(zoa::io::preprocess_metadata_key);
     if (it != f->metadata().end()) fallback = zoa::io::preprocess_from_json(it->second, f->path(), fallback);
     const std::size_t input = fallback.crop ? fallback.crop : 224;
-    const zoa::io::preprocess_config pre = preprocessing(*f, a, fallback, input, c.in_chans);
+    const zoa::io::preprocess_config pre = zoa_cli::resolve_preprocessing(*f, a.model, fallback, input, c.in_chans);
     std::string precision = a.precision.empty() ? zoa_cli::file_precision(*f) : a.precision;
     if (precision.empty()) precision = "fp32";
     predict_args b = a;
@@ -303,7 +286,7 @@ int cmd_predict(const std::vector<std::string>& args) {
         zoa_cli::step s("reading " + a.weights);
         return zoa::io::safetensors_file::open(a.weights);
     }());
-    const zoa_cli::arch_info arch = zoa_cli::detect_arch(*f, a.arch);
+    const zoa_cli::arch_info arch = zoa_cli::detect_arch(*f, a.model.arch);
     const auto ctx = std::make_shared<zoa::execution_context>(a.threads);
     if (arch.family == "vit") return predict_vit(a, f, ctx, save);
     if (arch.family == "resnet") return predict_resnet(a, f, ctx, save);

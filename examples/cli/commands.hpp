@@ -18,10 +18,9 @@ int cmd_info(const std::vector<std::string>& args);
 /// args = everything after "predict".
 int cmd_predict(const std::vector<std::string>& args);
 
-/// `zoa stream --weights FILE --method none|bn|t3a|foa|zoa|zoa_nobank[,...] [--precision fp32|w8a8|w6a6|w4a4]
-/// --data SPEC[,SPEC...] [--rounds R] [--batch B] [--limit N] [--seed S] [--threads T] [--source SPEC]
-/// [--calib SPEC] [--save-calibrated FILE] [--out results.md] [--svg chart.svg]`: a continual stream (no reset
-/// between domains), one line
-/// per (round, domain): `domain=<name> round=<r> images=<n> accuracy=<pct> forwards_per_batch=<f> ms_per_batch=<t>`,
-/// then `mean_accuracy=<pct>`. Returns 0, or 2 after one line on stderr for bad input.
+/// `zoa stream --weights FILE --data SPEC[,SPEC...] [options]` (zoa stream --help lists them): a continual stream (no
+/// reset between domains), streamed batch by batch, one line per (round, domain): `domain=<name> round=<r>
+/// images=<n> accuracy=<pct> forwards_per_batch=<f> ms_per_batch=<t> bank=<N> skipped=<k> nonfinite_batches=<m>`,
+/// then `mean_accuracy=<pct>`; optional per-batch JSON log, checkpoints and resume.
+/// args = everything after "stream". Returns 0, or 2 after one line on stderr for bad input.
 int cmd_stream(const std::vector<std::string>& args);

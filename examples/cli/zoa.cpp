@@ -25,20 +25,18 @@ const char* const usage =
     "  version        print the library version and the SIMD architecture compiled in\n"
     "  info FILE      tensors, parameters, architecture, config and metadata of a model file\n"
     "  predict ...    classify images: zoa predict --weights FILE [options] IMAGE... (zoa predict --help)\n"
-    "  stream ...     continual test-time adaptation over a stream of domains:\n"
+    "  stream ...     continual test-time adaptation over a stream of domains (zoa stream --help):\n"
     "                 zoa stream --weights FILE --method none|bn|t3a|foa|zoa|zoa_nobank[,...]\n"
-    "                   [--precision fp32|w8a8|w6a6|w4a4]\n"
-    "                   --data SPEC[,SPEC...] [--rounds R] [--batch B] [--limit N] [--seed S] [--threads T]\n"
-    "                   [--source SPEC] [--source-transform model|reference] [--calib SPEC]\n"
-    "                   [--save-calibrated FILE] [--zoa-set k=v,...]\n"
-    "                   [--out results.md] [--svg chart.svg]\n"
-    "                 SPEC: a class-folder directory, fmnist (clean test set), fmnist-train, or\n"
-    "                 fmnist-c:<corruption>:<severity 1..5>; prints one line per (round, domain)\n"
+    "                   --data SPEC[,SPEC...] [--precision fp32|w8a8|w6a6|w4a4] [--arch NAME]\n"
+    "                   [--rounds R] [--batch B] [--limit N] [--seed S] [--threads T] [--log FILE.jsonl]\n"
+    "                   [--checkpoint FILE] [--resume FILE] [--out results.md] [--svg chart.svg] ...\n"
+    "                 SPEC: imagenet-c:ROOT[:SEV], imagenet-c:ROOT:CORRUPTION:SEV, a class-folder directory,\n"
+    "                 fmnist, fmnist-train, fmnist-c:CORRUPTION:SEV; one line per (round, domain)\n"
     "  --help, help   print this text\n"
     "\n"
-    "Exit status: 0 on success, 2 on bad input (one line on stderr). Options are given at most once; outputs\n"
-    "(--out, --svg, --save, --save-calibrated) are created before any work, never name an input file, and are\n"
-    "written completely or not at all.\n";
+    "Exit status: 0 on success, 2 on bad input (one line on stderr). Options are given at most once. Outputs\n"
+    "are created before any work and never name an input file; --out, --svg, --save, --save-calibrated and\n"
+    "--checkpoint are written completely or not at all (--log grows as the run goes).\n";
 
 int run(const std::vector<std::string>& args) {
     if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {

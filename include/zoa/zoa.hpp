@@ -52,6 +52,7 @@
 #include "zoa/io/preprocess_metadata.hpp"
 #include "zoa/io/safetensors.hpp"
 
+#include "zoa/data/batch_loader.hpp"
 #include "zoa/data/idx.hpp"
 #include "zoa/data/image.hpp"
 #include "zoa/data/inflate.hpp"

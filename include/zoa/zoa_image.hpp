@@ -7,4 +7,5 @@
 
 #include "zoa/data/corruptions.hpp"
 #include "zoa/data/image_folder.hpp"
+#include "zoa/data/stream_sources.hpp"
 #include "zoa/io/image.hpp"

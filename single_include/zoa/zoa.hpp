@@ -7945,7 +7945,8 @@ inline std::vector<unsigned char> read_file(const std::string& path,
     while (got < bytes.size()) {
         const ::ssize_t r = ::read(fd, bytes.data() + got, bytes.size() - got);
         if (r < 0 && errno == EINTR) continue;
-        if (r < 0) fail(error_code::io, path, ": read failed after ", got, " of ", size, " bytes: ", std::strerror(errno));
+        if (r < 0)
+            fail(error_code::io, path, ": read failed after ", got, " of ", size, " bytes: ", std::strerror(errno));
         if (r == 0)
             fail(error_code::io, path, ": changed while being read: it ended after ", got, " of the ", size,
                  " bytes it had when opened (is another process writing it?)");
@@ -8979,7 +8980,8 @@ private:
                 temp_ = std::move(t);
                 return fd;
             }
-            if (errno != EEXIST) fail(error_code::io, path_, ": cannot create a file in ", dir_, ": ", std::strerror(errno));
+            if (errno != EEXIST)
+                fail(error_code::io, path_, ": cannot create a file in ", dir_, ": ", std::strerror(errno));
         }
         fail(error_code::io, path_, ": cannot create a temporary file in ", dir_, " (100 names taken)");
     }
@@ -12595,6 +12597,12 @@ inline image center_crop(const image& img, std::size_t crop_h, std::size_t crop_
     return out;
 }
 
+/// Bounds of a preprocessing (a hostile model file's zoa.preprocess must not make every image gigabytes):
+/// resize and crop at most max_preprocess_side pixels; an image resized to its shorter side (whose longer side grows
+/// with the aspect ratio) at most max_preprocess_pixels.
+inline constexpr std::size_t max_preprocess_side = 4096;
+inline constexpr std::size_t max_preprocess_pixels = 64000000;
+
 /// ImageNet channel statistics (torchvision / timm IMAGENET_DEFAULT_MEAN / _STD).
 inline const std::vector<float>& imagenet_mean() {
     static const std::vector<float> v{0.485f, 0.456f, 0.406f};
@@ -12645,10 +12653,13 @@ struct preprocess_config {
     }
 
     /// Throws: zoa::error(argument) when channels is not 1 or 3, mean/std_dev sizes are not 1 or channels, a
-    /// std_dev entry is not > 0, or a value is not finite.
+    /// std_dev entry is not > 0, a value is not finite, or resize or crop exceeds max_preprocess_side.
     void validate() const {
         require(channels == 1 || channels == 3, error_code::argument, "preprocess_config: channels must be 1 or 3, got ",
                 channels);
+        require(resize <= max_preprocess_side && crop <= max_preprocess_side, error_code::argument,
+                "preprocess_config: resize ", resize, " and crop ", crop, " must be at most ", max_preprocess_side,
+                " pixels");
         require(mean.size() == 1 || mean.size() == channels, error_code::argument, "preprocess_config: mean has ",
                 mean.size(), " values, expected 1 or ", channels);
         require(std_dev.size() == 1 || std_dev.size() == channels, error_code::argument, "preprocess_config: std has ",
@@ -12663,13 +12674,18 @@ struct preprocess_config {
 };
 
 /// Steps 1–4 of preprocess_config: the image at model input size, HWC, values in [0, 255].
-/// Throws: as preprocess_config::validate, data::check_image and resize.
+/// Throws: as preprocess_config::validate, data::check_image and resize; zoa::error(shape) when the resized image
+/// would exceed max_preprocess_pixels (an extreme aspect ratio).
 inline image prepare_image(const image& img, const preprocess_config& cfg) {
     cfg.validate();
     data::check_image(img, "prepare_image");
     image out = data::image_channels(img) == cfg.channels ? img : data::to_channels(img, cfg.channels);
     if (cfg.crop > 0 && data::image_height(out) == cfg.crop && data::image_width(out) == cfg.crop) return out;
     if (cfg.resize > 0) {
+        const auto hw = shorter_side_size(data::image_height(out), data::image_width(out), cfg.resize);
+        require(hw[0] <= max_preprocess_pixels / hw[1], error_code::shape, "prepare_image: resizing a ",
+                data::image_height(out), "x", data::image_width(out), " image to shorter side ", cfg.resize, " gives ",
+                hw[0], "x", hw[1], " pixels, above the budget of ", max_preprocess_pixels, " pixels");
         out = resize_shorter_side(out, cfg.resize, cfg.interpolation);
         if (cfg.interpolation == interpolation_mode::bicubic) data::clamp_pixels(out);
     }
@@ -12779,6 +12795,8 @@ inline preprocess_config preprocess_from_json(const std::string& text, const std
         const auto& v = j[key];
         require(v.is_number_unsigned() || (v.is_number_integer() && v.get<long long>() >= 0), error_code::format,
                 name, ": ", preprocess_metadata_key, ".", key, " must be a non-negative integer, got ", v.dump());
+        require(v.get<std::size_t>() <= max_preprocess_side, error_code::format, name, ": ", preprocess_metadata_key,
+                ".", key, " is ", v.dump(), ", expected at most ", max_preprocess_side);
         return v.get<std::size_t>();
     };
     if (j.contains("channels") && j["channels"].is_number()) cfg.channels = size_of("channels");
@@ -12808,6 +12826,8 @@ inline preprocess_config preprocess_from_json(const std::string& text, const std
         const auto c = v[0].get<std::size_t>(), h = v[1].get<std::size_t>(), w = v[2].get<std::size_t>();
         require(h == w && h > 0, error_code::format, name, ": ", preprocess_metadata_key,
                 ".input_size must be square and non-empty, got ", v.dump());
+        require(h <= max_preprocess_side, error_code::format, name, ": ", preprocess_metadata_key, ".input_size is ",
+                v.dump(), ", expected sides of at most ", max_preprocess_side);
         cfg.channels = c;
         cfg.crop = h;
         if (resample) cfg.resize = h;
@@ -12816,7 +12836,11 @@ inline preprocess_config preprocess_from_json(const std::string& text, const std
         require(j["crop_pct"].is_number() && j["crop_pct"].get<double>() > 0.0 && j["crop_pct"].get<double>() <= 1.0,
                 error_code::format, name, ": ", preprocess_metadata_key, ".crop_pct must be in (0, 1], got ",
                 j["crop_pct"].dump());
-        cfg.resize = static_cast<std::size_t>(std::floor(static_cast<double>(cfg.crop) / j["crop_pct"].get<double>()));
+        const double resize = std::floor(static_cast<double>(cfg.crop) / j["crop_pct"].get<double>());
+        require(resize <= static_cast<double>(max_preprocess_side), error_code::format, name, ": ",
+                preprocess_metadata_key, ".crop_pct ", j["crop_pct"].dump(), " resizes to ", resize,
+                " pixels, expected at most ", max_preprocess_side);
+        cfg.resize = static_cast<std::size_t>(resize);
     }
     if (j.contains("resize")) cfg.resize = size_of("resize");
     if (j.contains("crop")) cfg.crop = size_of("crop");
@@ -12852,6 +12876,358 @@ inline std::string preprocess_to_json(const preprocess_config& cfg) {
 // #include "zoa/io/safetensors_writer.hpp"
 // ---- end zoa/io/safetensors.hpp
 
+// #include "zoa/data/batch_loader.hpp"
+// ---- begin zoa/data/batch_loader.hpp
+// zoa — streaming batch pipeline: worker threads read, corrupt and preprocess the next batches of a stream while the
+// model runs the current one; a bounded queue keeps memory independent of the number of images
+
+#include <algorithm>
+#include <array>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <xtensor/xtensor.hpp>
+
+// #include "zoa/core/error.hpp"
+// #include "zoa/core/rng.hpp"
+// #include "zoa/data/image.hpp"
+// #include "zoa/io/preprocess.hpp"
+
+namespace zoa::data {
+
+/// One labelled image of a stream: HWC pixels in [0, 255] (data/image.hpp) and its class index.
+struct labeled_image {
+    image pixels;
+    int label = 0;
+};
+
+/// A finite source of labelled images read by index: stream item i (i < size) is get(i).
+/// A batch_loader calls get from its worker threads, for different i at the same time: get must be thread-safe,
+/// and deterministic (the same i gives the same image) for results that do not depend on the thread count.
+struct sample_source {
+    std::size_t size = 0;
+    std::function<labeled_image(std::size_t)> get;
+    /// Optional: what item i is called (a file path), to name it in preprocessing errors. Thread-safe like get.
+    std::function<std::string(std::size_t)> name;
+};
+
+/// Opens a source when the stream reaches it: a folder is listed, a data set read, only then; the loader drops it
+/// after its last batch is built. Called on a loader thread (one at a time); may throw (the error reaches next()).
+using source_opener = std::function<sample_source()>;
+
+/// The permutation a seeded shuffle of n items gives: Fisher–Yates from the end, swap(order[i−1], order[j]) with
+/// j = rng(seed, 0x5348554646 "SHUFF").uniform_index(i) for i = n … 2. Identical on every platform.
+/// Throws: zoa::error(argument) when n exceeds 2^32 − 1 (uniform_index draws 32-bit indices).
+inline std::vector<std::size_t> shuffled_order(std::size_t n, std::uint64_t seed) {
+    require(n <= 0xFFFFFFFFull, error_code::argument, "shuffled_order: ", n, " items exceed 2^32 - 1");
+    std::vector<std::size_t> order(n);
+    for (std::size_t i = 0; i < n; ++i) order[i] = i;
+    rng r(seed, 0x5348554646ull);
+    for (std::size_t i = n; i > 1; --i) std::swap(order[i - 1], order[r.uniform_index(static_cast<std::uint32_t>(i))]);
+    return order;
+}
+
+/// A batch ready for the model, and where it sits in the stream.
+struct stream_batch {
+    xt::xtensor<float, 4> images;  ///< N × C × H × W: io::prepare_image then io::normalize_chw of each item
+    std::vector<int> labels;       ///< N labels
+    std::size_t sequence = 0;      ///< batch number over the whole stream (0-based, counts every segment)
+    std::size_t segment = 0;       ///< which source of the stream (index into the openers)
+    std::size_t index = 0;         ///< batch number within the segment
+    std::size_t first = 0;         ///< segment item of images[0] (= index · batch_size)
+    std::size_t segment_size = 0;  ///< items in the segment
+    std::size_t segment_batches = 0;  ///< batches in the segment: ⌈segment_size / batch_size⌉
+    /// True for the segment's last batch.
+    bool last_in_segment() const noexcept { return index + 1 == segment_batches; }
+};
+
+/// How a batch_loader cuts and prefetches its stream.
+struct batch_loader_options {
+    std::size_t batch_size = 64;  ///< images per batch; a segment's last batch may be smaller
+    /// Batches built ahead of the consumer (the bounded queue: built or being built, not yet taken by next()).
+    /// 0 = no prefetch: next() builds each batch on the calling thread, no thread is started.
+    std::size_t depth = 2;
+    /// Worker threads building batches (each builds whole batches, so at most `depth` are busy); ignored when
+    /// depth is 0. Results do not depend on it.
+    std::size_t workers = 1;
+    /// First batch to deliver (a stream position, e.g. from a checkpoint): batches before it are skipped without
+    /// reading any image (their segments are opened only to learn their sizes).
+    std::size_t start = 0;
+};
+
+/// A continual stream cut into batches: the segments (sources) in order, each cut into consecutive batches of
+/// batch_size items (a batch never spans two segments; empty segments give no batch).
+/// Batch contents: item i of the segment → pixels = io::prepare_image(get(i).pixels, pre), then
+/// io::normalize_chw into row i − first of the batch, exactly as io::make_batch computes them, so a batch is
+/// bit-identical to make_batch over the same images, for any depth and worker count.
+/// Memory: at most `depth` batches queued plus the one the consumer holds, plus one image per worker being
+/// prepared; nothing grows with the number of images. Segments are opened when the stream reaches them.
+/// Errors (an opener or get throwing, an image whose prepared size differs from the batch's) are rethrown by
+/// next() when the stream reaches the failing batch; earlier batches are delivered first.
+/// One consumer thread calls next(); destruction stops and joins the workers.
+class batch_loader {
+public:
+    /// Throws: zoa::error(argument) when batch_size is 0 or depth > 0 with workers == 0; errors of
+    /// preprocess_config::validate.
+    batch_loader(std::vector<source_opener> segments, io::preprocess_config pre, batch_loader_options options = {})
+        : segments_(std::move(segments)), pre_(std::move(pre)), opt_(options), consumed_(options.start),
+          next_seq_(options.start) {
+        require(opt_.batch_size > 0, error_code::argument, "batch_loader: batch_size must be > 0");
+        require(opt_.depth == 0 || opt_.workers > 0, error_code::argument,
+                "batch_loader: workers must be > 0 when depth > 0");
+        pre_.validate();
+        const std::size_t threads = opt_.depth == 0 ? 0 : std::min(opt_.workers, opt_.depth);
+        workers_.reserve(threads);
+        for (std::size_t t = 0; t < threads; ++t) workers_.emplace_back([this] { worker_loop(); });
+    }
+    /// A stream of one source.
+    batch_loader(sample_source source, io::preprocess_config pre, batch_loader_options options = {})
+        : batch_loader(std::vector<source_opener>{[s = std::move(source)] { return s; }}, std::move(pre), options) {}
+
+    batch_loader(const batch_loader&) = delete;
+    batch_loader& operator=(const batch_loader&) = delete;
+    ~batch_loader() {
+        {
+            std::lock_guard<std::mutex> lk(m_);
+            stop_ = true;
+        }
+        cv_slot_.notify_all();
+        cv_ready_.notify_all();
+        for (auto& w : workers_) w.join();
+    }
+
+    /// Moves the next batch into `out` (waiting for a worker if it is not built yet); false at the end of the
+    /// stream. Throws: the error of the batch the stream has reached (see the class comment); afterwards every
+    /// call throws it again.
+    bool next(stream_batch& out) {
+        if (workers_.empty()) {  // depth 0: build on this thread
+            if (error_) std::rethrow_exception(error_);
+            job j;
+            try {
+                if (!claim(j)) return false;
+                build(j, out);
+            } catch (...) {
+                error_ = std::current_exception();
+                throw;
+            }
+            ++consumed_;
+            return true;
+        }
+        std::unique_lock<std::mutex> lk(m_);
+        cv_ready_.wait(lk, [&] { return ready_.count(consumed_) != 0 || (end_known_ && consumed_ >= end_); });
+        const auto it = ready_.find(consumed_);
+        if (it == ready_.end()) return false;
+        if (it->second.error) std::rethrow_exception(it->second.error);  // stays queued: the stream stops here
+        out = std::move(it->second.batch);
+        ready_.erase(it);
+        ++consumed_;
+        lk.unlock();
+        cv_slot_.notify_all();
+        return true;
+    }
+
+    /// The batch number next() delivers next (the stream position; pass it as options.start to resume there).
+    std::size_t position() const {
+        std::lock_guard<std::mutex> lk(m_);
+        return consumed_;
+    }
+    const batch_loader_options& options() const noexcept { return opt_; }
+    const io::preprocess_config& preprocessing() const noexcept { return pre_; }
+
+private:
+    struct job {
+        std::shared_ptr<const sample_source> source;
+        std::size_t sequence = 0, segment = 0, index = 0, first = 0, count = 0, batches = 0;
+    };
+    struct slot {
+        stream_batch batch;
+        std::exception_ptr error;
+    };
+
+    /// The next job of the stream (skipping those before options.start); false at the end. Opens segments.
+    /// Called by one thread at a time (claim_m_ or the consumer in depth-0 mode).
+    bool claim(job& j) {
+        for (;;) {
+            if (!cur_) {
+                if (seg_ >= segments_.size()) return false;
+                sample_source s = segments_[seg_]();
+                require(s.size == 0 || static_cast<bool>(s.get), error_code::argument, "batch_loader: segment ", seg_,
+                        " has ", s.size, " items but no get function");
+                cur_ = std::make_shared<const sample_source>(std::move(s));
+                pos_ = 0;
+                batch_in_seg_ = 0;
+            }
+            const std::size_t n = cur_->size;
+            if (pos_ >= n) {  // segment done (or empty): release it
+                cur_.reset();
+                ++seg_;
+                continue;
+            }
+            j.source = cur_;
+            j.segment = seg_;
+            j.index = batch_in_seg_++;
+            j.first = pos_;
+            j.count = std::min(opt_.batch_size, n - pos_);
+            j.batches = (n + opt_.batch_size - 1) / opt_.batch_size;
+            j.sequence = seq_counter_++;
+            pos_ += j.count;
+            if (j.sequence >= opt_.start) return true;
+        }
+    }
+
+    /// Reads, preprocesses and normalizes the job's items into `out` (the same per-item steps as io::make_batch).
+    void build(const job& j, stream_batch& out) const {
+        out.sequence = j.sequence;
+        out.segment = j.segment;
+        out.index = j.index;
+        out.first = j.first;
+        out.segment_size = j.source->size;
+        out.segment_batches = j.batches;
+        out.labels.assign(j.count, 0);
+        std::size_t h = 0, w = 0;
+        for (std::size_t i = 0; i < j.count; ++i) {
+            labeled_image item = j.source->get(j.first + i);
+            image prepared;
+            try {
+                prepared = io::prepare_image(item.pixels, pre_);
+            } catch (const error& e) {  // name the item: "zoa: shape: <file>: prepare_image: ..."
+                if (!j.source->name) throw;
+                const std::string what = e.what(), head = std::string("zoa: ") + to_string(e.code()) + ": ";
+                throw error(e.code(), j.source->name(j.first + i) + ": " +
+                                          (what.rfind(head, 0) == 0 ? what.substr(head.size()) : what));
+            }
+            item.pixels = image();  // release the decoded image before the next one
+            if (i == 0) {
+                h = image_height(prepared);
+                w = image_width(prepared);
+                out.images = xt::xtensor<float, 4>::from_shape({j.count, pre_.channels, h, w});
+            }
+            require(image_height(prepared) == h && image_width(prepared) == w, error_code::shape, "batch_loader: item ",
+                    j.first + i, " of segment ", j.segment, " is ", image_height(prepared), "x", image_width(prepared),
+                    " after preprocessing, item ", j.first, " is ", h, "x", w, " (set preprocess_config::crop)");
+            io::normalize_chw(prepared, pre_, out.images.data() + i * pre_.channels * h * w);
+            out.labels[i] = item.label;
+        }
+    }
+
+    void worker_loop() {
+        for (;;) {
+            job j;
+            std::exception_ptr err;
+            std::size_t seq = 0;
+            {
+                std::lock_guard<std::mutex> claim_lock(claim_m_);
+                {
+                    std::unique_lock<std::mutex> lk(m_);
+                    cv_slot_.wait(lk, [&] { return stop_ || end_known_ || next_seq_ < consumed_ + opt_.depth; });
+                    if (stop_ || end_known_) return;
+                }
+                bool more = false;
+                try {
+                    more = claim(j);
+                } catch (...) {
+                    err = std::current_exception();
+                }
+                std::lock_guard<std::mutex> lk(m_);
+                seq = next_seq_;
+                if (!more || err) {  // the end, or an opener failed: nothing after this position
+                    end_known_ = true;
+                    end_ = err ? seq + 1 : seq;
+                    if (err) ready_[seq].error = err;
+                    cv_ready_.notify_all();
+                    cv_slot_.notify_all();
+                    return;
+                }
+                ++next_seq_;
+            }
+            slot s;
+            try {
+                build(j, s.batch);
+            } catch (...) {
+                s.error = std::current_exception();
+            }
+            j.source.reset();
+            std::lock_guard<std::mutex> lk(m_);
+            if (s.error && (!end_known_ || seq + 1 < end_)) {  // nothing after a failed batch is delivered
+                end_known_ = true;
+                end_ = seq + 1;
+                cv_slot_.notify_all();
+            }
+            ready_[seq] = std::move(s);
+            cv_ready_.notify_all();
+        }
+    }
+
+    std::vector<source_opener> segments_;
+    io::preprocess_config pre_;
+    batch_loader_options opt_;
+    // claim() cursor (claim_m_, or the consumer thread in depth-0 mode)
+    std::shared_ptr<const sample_source> cur_;
+    std::size_t seg_ = 0, pos_ = 0, batch_in_seg_ = 0, seq_counter_ = 0;
+    // queue state (m_)
+    mutable std::mutex m_;
+    std::mutex claim_m_;
+    std::condition_variable cv_slot_, cv_ready_;
+    std::map<std::size_t, slot> ready_;
+    std::size_t consumed_, next_seq_, end_ = 0;
+    bool end_known_ = false, stop_ = false;
+    std::exception_ptr error_;  // depth-0 mode
+    std::vector<std::thread> workers_;
+};
+
+/// A single-pass input range over a loader's batch tensors, for functions that take a range of batches
+/// (e.g. adapt::compute_source_statistics(model, images_of(loader))). Each element is a stream_batch's images.
+class batch_images {
+public:
+    explicit batch_images(batch_loader& loader) : loader_(&loader) {}
+    class iterator {
+    public:
+        using iterator_category = std::input_iterator_tag;
+        using value_type = xt::xtensor<float, 4>;
+        using difference_type = std::ptrdiff_t;
+        using pointer = const value_type*;
+        using reference = const value_type&;
+        iterator() = default;
+        explicit iterator(batch_loader* l) : loader_(l), batch_(std::make_shared<stream_batch>()) { advance(); }
+        reference operator*() const { return batch_->images; }
+        pointer operator->() const { return &batch_->images; }
+        iterator& operator++() {
+            advance();
+            return *this;
+        }
+        bool operator==(const iterator& o) const noexcept { return loader_ == o.loader_; }
+        bool operator!=(const iterator& o) const noexcept { return loader_ != o.loader_; }
+
+    private:
+        void advance() {
+            if (!loader_->next(*batch_)) loader_ = nullptr;
+        }
+        batch_loader* loader_ = nullptr;  // nullptr = end
+        std::shared_ptr<stream_batch> batch_;
+    };
+    iterator begin() const { return iterator(loader_); }
+    iterator end() const { return iterator(); }
+
+private:
+    batch_loader* loader_;
+};
+
+/// See batch_images.
+inline batch_images images_of(batch_loader& loader) { return batch_images(loader); }
+
+}  // namespace zoa::data
+// ---- end zoa/data/batch_loader.hpp
 // #include "zoa/data/idx.hpp"
 // ---- begin zoa/data/idx.hpp
 // zoa — IDX files (MNIST, Fashion-MNIST; raw or .gz) and the Debian dataset-fashion-mnist paths and class names
@@ -13701,6 +14077,52 @@ public:
         refresh();
     }
 
+    /// The supports of every class (the whole adaptation state), flattened.
+    struct supports_state {
+        std::vector<std::size_t> counts;  ///< supports per class (C entries, each ≤ filter_k)
+        std::vector<float> rows;          ///< Σ counts × d normalised supports, class by class, ascending entropy
+        std::vector<double> entropies;    ///< Σ counts entropies, same order
+    };
+    /// A copy of the supports; restore(snapshot()) continues bitwise.
+    supports_state snapshot() const {
+        supports_state s;
+        for (const auto& k : sup_) {
+            s.counts.push_back(k.ent.size());
+            s.rows.insert(s.rows.end(), k.rows.begin(), k.rows.end());
+            s.entropies.insert(s.entropies.end(), k.ent.begin(), k.ent.end());
+        }
+        return s;
+    }
+    /// Continues from a snapshot of a t3a with the same classes, dim and filter_k (the adjusted classifier is
+    /// recomputed from the supports, as after every change).
+    /// Throws: zoa::error(shape) on sizes that do not match, zoa::error(numeric) on a non-finite value or
+    /// entropies out of order; the state is unchanged then.
+    void restore(const supports_state& s) {
+        require(s.counts.size() == c_, error_code::shape, "t3a::restore: ", s.counts.size(), " classes, expected ", c_);
+        std::size_t total = 0;
+        for (std::size_t c = 0; c < c_; ++c) {
+            require(s.counts[c] <= opt_.filter_k, error_code::shape, "t3a::restore: class ", c, " has ", s.counts[c],
+                    " supports, filter_k is ", opt_.filter_k);
+            total += s.counts[c];
+        }
+        require(s.rows.size() == total * d_ && s.entropies.size() == total, error_code::shape, "t3a::restore: ",
+                s.rows.size(), " row values and ", s.entropies.size(), " entropies for ", total,
+                " supports of dim ", d_);
+        for (float v : s.rows) require(std::isfinite(v), error_code::numeric, "t3a::restore: a support is not finite");
+        std::vector<bank> next(c_);
+        for (std::size_t c = 0, at = 0; c < c_; at += s.counts[c], ++c) {
+            next[c].ent.assign(s.entropies.begin() + static_cast<std::ptrdiff_t>(at),
+                               s.entropies.begin() + static_cast<std::ptrdiff_t>(at + s.counts[c]));
+            require(std::is_sorted(next[c].ent.begin(), next[c].ent.end()) &&
+                        std::all_of(next[c].ent.begin(), next[c].ent.end(), [](double e) { return std::isfinite(e); }),
+                    error_code::numeric, "t3a::restore: entropies of class ", c, " are not finite and ascending");
+            next[c].rows.assign(s.rows.begin() + static_cast<std::ptrdiff_t>(at * d_),
+                                s.rows.begin() + static_cast<std::ptrdiff_t>((at + s.counts[c]) * d_));
+        }
+        sup_ = std::move(next);
+        dirty_.assign(c_, 1);
+        refresh();
+    }
     /// Number of classes C, feature dimension d, and the options given at construction.
     std::size_t classes() const noexcept { return c_; }
     std::size_t dim() const noexcept { return d_; }
@@ -14816,8 +15238,8 @@ private:
         const char* who = "zoa_adapter::restore: ";
         const state_identity& a = s.identity;
         const state_identity& b = identity_;
-        require(a.family == b.family, error_code::argument, who, "the state belongs to a ", a.family.empty() ? "<unnamed>" : a.family,
-                " model, this adapter's model is a ", b.family);
+        require(a.family == b.family, error_code::argument, who, "the state belongs to a ",
+                a.family.empty() ? "<unnamed>" : a.family, " model, this adapter's model is a ", b.family);
         require(a.precision == b.precision, error_code::argument, who, "the state was adapted on a ",
                 a.precision.empty() ? "<unstated>" : a.precision, " model, this adapter's model is ",
                 b.precision.empty() ? "<unstated>" : b.precision);
@@ -14984,6 +15406,9 @@ public:
     adapter_stats stats() const { return stats_; }
     /// Clears the counters (there is no other state).
     void reset() { stats_ = {}; }
+    /// The counters are the whole state: restore(snapshot()) is the identity.
+    adapter_stats snapshot() const { return stats_; }
+    void restore(const adapter_stats& s) { stats_ = s; }
 
 protected:
     bool batch_statistics_ = false;
@@ -15039,6 +15464,18 @@ public:
         adapter_stats s = stats_;
         s.state_bytes = t3a_->state_bytes();
         return s;
+    }
+    /// Everything mutable: the supports and the counters.
+    struct state {
+        t3a::supports_state supports;
+        adapter_stats stats;
+    };
+    /// A copy of all mutable state; restore(snapshot()) continues bitwise.
+    state snapshot() const { return {t3a_->snapshot(), stats_}; }
+    /// Continues from a snapshot of an adapter on the same model. Throws: as t3a::restore.
+    void restore(const state& s) {
+        t3a_->restore(s.supports);
+        stats_ = s.stats;
     }
     /// Back to the warm-up supports (the classifier's weight rows).
     void reset() {
@@ -15630,6 +16067,51 @@ public:
         asked_valid_ = false;
     }
 
+    /// Everything ask() and tell() carry from one generation to the next. The last asked population is not part of
+    /// it: ask() regenerates it bitwise from (seed, generation) and the restored B, D.
+    struct state {
+        std::vector<double> mean, pc, ps, c, bt, d;  ///< m, p_c, p_σ, packed C, Bᵀ (n×n), D
+        double sigma = 1.0;
+        bool identity = true, dirty = false;  ///< B = I still; C changed since the last decomposition
+        std::size_t generation = 0, evaluations = 0, last_eigen_generation = 0, eigen_updates = 0;
+        best_solution best;
+    };
+    /// A copy of the strategy's state; restore(snapshot()) continues bitwise as if nothing happened.
+    state snapshot() const {
+        return {mean_, pc_, ps_, c_, bt_, d_, sigma_, identity_, dirty_, gen_, evals_, last_eigen_gen_, eigen_count_,
+                best_};
+    }
+    /// Continues from a snapshot of a cma_es with the same dimension, popsize and options.
+    /// Throws: zoa::error(shape) when a vector's size does not match the dimension n; zoa::error(numeric) when σ
+    /// is not finite and > 0; the strategy is unchanged then.
+    void restore(const state& s) {
+        const std::size_t n = par_.n;
+        const auto check = [](const std::vector<double>& v, std::size_t want, const char* what) {
+            require(v.size() == want, error_code::shape, "cma_es::restore: ", what, " has ", v.size(),
+                    " entries, expected ", want);
+        };
+        check(s.mean, n, "mean");
+        check(s.pc, n, "p_c");
+        check(s.ps, n, "p_sigma");
+        check(s.c, n * (n + 1) / 2, "C (packed)");
+        check(s.bt, n * n, "B");
+        check(s.d, n, "D");
+        require(!s.best.valid || s.best.x.size() == n, error_code::shape, "cma_es::restore: best point has ",
+                s.best.x.size(), " entries, expected ", n);
+        require(std::isfinite(s.sigma) && s.sigma > 0, error_code::numeric, "cma_es::restore: sigma ", s.sigma,
+                " is not finite and > 0");
+        mean_ = s.mean, pc_ = s.pc, ps_ = s.ps, c_ = s.c, bt_ = s.bt, d_ = s.d;
+        sigma_ = s.sigma;
+        identity_ = s.identity, dirty_ = s.dirty;
+        gen_ = s.generation, evals_ = s.evaluations, last_eigen_gen_ = s.last_eigen_generation;
+        eigen_count_ = s.eigen_updates;
+        best_ = s.best;
+        asked_x_.clear();
+        asked_y_.clear();
+        asked_z2_.clear();
+        asked_valid_ = false;
+    }
+
     /// Distribution mean m (double precision).
     const std::vector<double>& mean() const noexcept { return mean_; }
     /// Step size σ.
@@ -15805,6 +16287,13 @@ struct foa_options {
     std::uint64_t seed = 2020;         ///< CMA-ES and prompt-initialisation seed
 };
 
+/// Everything mutable in a foa_adapter: the CMA-ES state, the previous batch's best prompt, the shift history.
+struct foa_state {
+    cma_es::state es;
+    std::vector<float> best_prompt, hist;
+    adapter_stats stats;  ///< counters at snapshot time
+};
+
 /// FOA fitness (spec §2.1, §2.2):
 ///   ViT:    λ·(Σ_d (σ_d − σ^S_d)² + Σ_d (μ_d − μ^S_d)²)·B/64 + Σ_b H(softmax(z_b))      (sums)
 ///   ResNet: λ·(¼Σ_k MSE(σ_k, σ^S_k) + ¼Σ_k MSE(μ_k, μ^S_k)) + mean_b H(softmax(z_b))  (means per stage)
@@ -15942,6 +16431,23 @@ public:
         stats_ = {};
     }
 
+    /// A copy of all mutable state; restore(snapshot()) continues bitwise.
+    foa_state snapshot() const { return {es_->snapshot(), best_prompt_, hist_, stats_}; }
+    /// Continues from a snapshot of an adapter on the same model with the same options.
+    /// Throws: zoa::error(shape) when the prompt or history size does not match the model, errors of
+    /// cma_es::restore; the adapter is unchanged then.
+    void restore(const foa_state& s) {
+        require(s.best_prompt.size() == best_prompt_.size(), error_code::shape, "foa_adapter::restore: prompt has ",
+                s.best_prompt.size(), " entries, expected ", best_prompt_.size());
+        require(s.hist.empty() || s.hist.size() == layout_.feature_groups.back(), error_code::shape,
+                "foa_adapter::restore: shift history has ", s.hist.size(), " dims, expected ",
+                layout_.feature_groups.back());
+        es_->restore(s.es);
+        best_prompt_ = s.best_prompt;
+        hist_ = s.hist;
+        stats_ = s.stats;
+    }
+
     /// Counters; state_bytes = CMA-ES state + best prompt + shift history.
     adapter_stats stats() const {
         adapter_stats s = stats_;
@@ -16008,6 +16514,7 @@ private:
 #include <utility>
 #include <vector>
 
+// #include "zoa/adapt/foa_adapter.hpp"
 // #include "zoa/adapt/objective.hpp"
 // #include "zoa/adapt/zoa_adapter.hpp"
 // #include "zoa/core/error.hpp"
@@ -16015,34 +16522,24 @@ private:
 
 namespace zoa::adapt {
 
-/// Writes source statistics: tensors "mean", "std" (F32) and "groups" (I64); the provenance map goes to
-/// __metadata__ together with "zoa.kind" = "source_statistics".
-inline void save_source_statistics(const source_statistics& s, const std::string& path) {
-    io::safetensors_writer w;
-    w.add("mean", {s.mean.size()}, s.mean);
-    w.add("std", {s.std.size()}, s.std);
+/// Adds source statistics to a writer: tensors `<prefix>mean`, `<prefix>std` (F32) and `<prefix>groups` (I64).
+inline void write_source_statistics(io::safetensors_writer& w, const source_statistics& s,
+                                    const std::string& prefix = "") {
+    w.add(prefix + "mean", {s.mean.size()}, s.mean);
+    w.add(prefix + "std", {s.std.size()}, s.std);
     const std::vector<std::int64_t> groups(s.groups.begin(), s.groups.end());
-    w.add("groups", {groups.size()}, groups);
-    for (const auto& [k, v] : s.provenance) w.set_metadata(k, v);
-    w.set_metadata("zoa.kind", "source_statistics");
-    w.save(path);
+    w.add(prefix + "groups", {groups.size()}, groups);
 }
 
-/// Reads source statistics from a validated safetensors image (a file or a buffer; f.path() names it in messages).
-/// Throws: zoa::error(format) when it is not a source-statistics file, sizes disagree, a mean/std value is not
-/// finite or a std value is negative.
-inline source_statistics load_source_statistics(const io::safetensors_file& f) {
+/// Reads what write_source_statistics wrote under `prefix` (no provenance).
+/// Throws: zoa::error(format) when sizes disagree, a mean/std value is not finite or a std value is negative.
+inline source_statistics read_source_statistics(const io::safetensors_file& f, const std::string& prefix = "") {
     const std::string& path = f.path();
-    const auto& meta = f.metadata();
-    const auto kind = meta.find("zoa.kind");
-    require(kind != meta.end() && kind->second == "source_statistics", error_code::format, path,
-            ": not a zoa source-statistics file (metadata zoa.kind is '",
-            kind == meta.end() ? std::string("<missing>") : kind->second, "')");
     source_statistics s;
-    s.mean = f.to_f32("mean");
-    s.std = f.to_f32("std");
-    for (auto g : f.read<std::int64_t>("groups")) {
-        require(g > 0, error_code::format, path, ": tensor 'groups' has a non-positive size ", g);
+    s.mean = f.to_f32(prefix + "mean");
+    s.std = f.to_f32(prefix + "std");
+    for (auto g : f.read<std::int64_t>(prefix + "groups")) {
+        require(g > 0, error_code::format, path, ": tensor '", prefix, "groups' has a non-positive size ", g);
         s.groups.push_back(static_cast<std::size_t>(g));
     }
     std::size_t total = 0;
@@ -16051,13 +16548,36 @@ inline source_statistics load_source_statistics(const io::safetensors_file& f) {
         overflow = overflow || g > std::numeric_limits<std::size_t>::max() - total;
         total = overflow ? total : total + g;
     }
-    require(!overflow, error_code::format, path, ": tensor 'groups' sizes overflow size_t");
-    require(s.mean.size() == s.std.size() && total == s.mean.size(), error_code::format, path, ": 'mean' has ",
-            s.mean.size(), " entries, 'std' ", s.std.size(), ", 'groups' sum to ", total);
+    require(!overflow, error_code::format, path, ": tensor '", prefix, "groups' sizes overflow size_t");
+    require(s.mean.size() == s.std.size() && total == s.mean.size(), error_code::format, path, ": '", prefix,
+            "mean' has ", s.mean.size(), " entries, '", prefix, "std' ", s.std.size(), ", '", prefix,
+            "groups' sum to ", total);
     for (std::size_t i = 0; i < s.mean.size(); ++i)
         require(std::isfinite(s.mean[i]) && std::isfinite(s.std[i]) && s.std[i] >= 0.0f, error_code::format, path,
                 ": source statistics entry ", i, " is mean ", s.mean[i], ", std ", s.std[i],
                 " (expected finite values, std >= 0)");
+    return s;
+}
+
+/// Writes source statistics (write_source_statistics); the provenance map goes to __metadata__ together with
+/// "zoa.kind" = "source_statistics".
+inline void save_source_statistics(const source_statistics& s, const std::string& path) {
+    io::safetensors_writer w;
+    write_source_statistics(w, s);
+    for (const auto& [k, v] : s.provenance) w.set_metadata(k, v);
+    w.set_metadata("zoa.kind", "source_statistics");
+    w.save(path);
+}
+
+/// Reads source statistics from a validated safetensors image (a file or a buffer; f.path() names it in messages).
+/// Throws: zoa::error(format) when it is not a source-statistics file, and as read_source_statistics.
+inline source_statistics load_source_statistics(const io::safetensors_file& f) {
+    const auto& meta = f.metadata();
+    const auto kind = meta.find("zoa.kind");
+    require(kind != meta.end() && kind->second == "source_statistics", error_code::format, f.path(),
+            ": not a zoa source-statistics file (metadata zoa.kind is '",
+            kind == meta.end() ? std::string("<missing>") : kind->second, "')");
+    source_statistics s = read_source_statistics(f);
     for (const auto& [k, v] : meta)
         if (k != "zoa.kind") s.provenance[k] = v;
     return s;
@@ -16080,19 +16600,56 @@ inline void check_provenance(const source_statistics& s, const std::map<std::str
     }
 }
 
-/// Metadata keys of the model identity in an adapter-state file (state_identity's fields).
+/// Adds adapter counters as the I64 tensor `<prefix>counters` = [batches, forwards, domain_shifts, skipped_updates].
+inline void write_adapter_stats(io::safetensors_writer& w, const adapter_stats& s, const std::string& prefix = "") {
+    const std::vector<std::int64_t> counters{static_cast<std::int64_t>(s.batches), static_cast<std::int64_t>(s.forwards),
+                                             static_cast<std::int64_t>(s.domain_shifts),
+                                             static_cast<std::int64_t>(s.skipped_updates)};
+    w.add(prefix + "counters", {counters.size()}, counters);
+}
+
+/// Reads what write_adapter_stats wrote. Throws: zoa::error(format) unless `<prefix>counters` holds 4
+/// non-negative entries.
+inline adapter_stats read_adapter_stats(const io::safetensors_file& f, const std::string& prefix = "") {
+    const std::string name = prefix + "counters";
+    const auto c = f.read<std::int64_t>(name);
+    require(c.size() == 4, error_code::format, f.path(), ": tensor '", name, "' has ", c.size(), " entries, expected 4");
+    for (std::size_t i = 0; i < 4; ++i)
+        require(c[i] >= 0, error_code::format, f.path(), ": tensor '", name, "' entry ", i, " is negative (", c[i], ")");
+    adapter_stats s;
+    s.batches = static_cast<std::uint64_t>(c[0]);
+    s.forwards = static_cast<std::uint64_t>(c[1]);
+    s.domain_shifts = static_cast<std::uint64_t>(c[2]);
+    s.skipped_updates = static_cast<std::uint64_t>(c[3]);
+    return s;
+}
+
+namespace detail {
+/// `<prefix><name>` as F32, every entry finite. Throws: zoa::error(format) naming the tensor and the entry.
+inline std::vector<float> read_finite_f32(const io::safetensors_file& f, const std::string& name) {
+    std::vector<float> v = f.to_f32(name);
+    for (std::size_t i = 0; i < v.size(); ++i)
+        require(std::isfinite(v[i]), error_code::format, f.path(), ": tensor '", name, "' entry ", i, " is ", v[i],
+                " (adapter state must be finite)");
+    return v;
+}
+}  // namespace detail
+
+/// Metadata keys of the model identity of an adapter state (state_identity's fields; prefixed like the tensors).
 inline constexpr const char* state_identity_keys[4] = {"zoa.model_family", "zoa.precision", "zoa.adapted_layout",
                                                        "zoa.weights_fingerprint"};
 
-/// Writes an adapter's mutable state (bank, α, ε, similarity, SGD buffer, shift history, domain statistics) and the
-/// identity of its model (metadata zoa.model_family, zoa.precision, zoa.adapted_layout, zoa.weights_fingerprint),
-/// atomically (io::atomic_file).
-/// Throws: zoa::error(argument) when the state carries no identity (not from snapshot()); zoa::error(io).
-inline void save_zoa_state(const zoa_state& s, const std::string& path) {
-    require(!s.identity.family.empty() && !s.identity.fingerprint.empty(), error_code::argument, path,
-            ": the adapter state has no model identity (take it with zoa_adapter::snapshot())");
-    io::safetensors_writer w;
-    auto put = [&](const char* name, const std::vector<float>& v) { w.add(name, {v.size()}, v); };
+/// Adds a ZOA adapter's mutable state (bank, α, ε, similarity, SGD buffer, shift history, domain statistics,
+/// counters) to a writer, every tensor name prefixed with `prefix`, and the identity of its model as metadata
+/// `<prefix>zoa.model_family`, `<prefix>zoa.precision`, `<prefix>zoa.adapted_layout`, `<prefix>zoa.weights_fingerprint`.
+/// Throws: zoa::error(argument) when the state carries no identity (it did not come from zoa_adapter::snapshot()).
+inline void write_zoa_state(io::safetensors_writer& w, const zoa_state& s, const std::string& prefix = "") {
+    require(!s.identity.family.empty() && !s.identity.fingerprint.empty(), error_code::argument,
+            "write_zoa_state: the adapter state has no model identity (take it with zoa_adapter::snapshot())");
+    const std::string* id[4] = {&s.identity.family, &s.identity.precision, &s.identity.layout,
+                                &s.identity.fingerprint};
+    for (int i = 0; i < 4; ++i) w.set_metadata(prefix + state_identity_keys[i], *id[i]);
+    auto put = [&](const char* name, const std::vector<float>& v) { w.add(prefix + name, {v.size()}, v); };
     put("alpha", s.alpha);
     put("deltas", s.deltas);
     put("epsilon", s.epsilon);
@@ -16101,60 +16658,145 @@ inline void save_zoa_state(const zoa_state& s, const std::string& path) {
     put("hist", s.hist);
     put("domain_mean", s.domain_mean);
     put("domain_var", s.domain_var);
-    const std::vector<std::int64_t> counters{static_cast<std::int64_t>(s.stats.batches),
-                                             static_cast<std::int64_t>(s.stats.forwards),
-                                             static_cast<std::int64_t>(s.stats.domain_shifts),
-                                             static_cast<std::int64_t>(s.stats.skipped_updates)};
-    w.add("counters", {counters.size()}, counters);
+    write_adapter_stats(w, s.stats, prefix);
+}
+
+/// Reads what write_zoa_state wrote under `prefix`; pass the result to zoa_adapter::restore (which checks the
+/// identity, the sizes against the model and the bank capacity, and the value ranges, before changing anything).
+/// Throws: zoa::error(format) when the model identity metadata is missing, a tensor is missing or has the wrong
+/// dtype, a value is not finite, or 'counters' does not hold 4 non-negative entries.
+inline zoa_state read_zoa_state(const io::safetensors_file& f, const std::string& prefix = "") {
+    zoa_state s;
+    std::string* id[4] = {&s.identity.family, &s.identity.precision, &s.identity.layout, &s.identity.fingerprint};
+    for (int i = 0; i < 4; ++i) {
+        const auto it = f.metadata().find(prefix + state_identity_keys[i]);
+        require(it != f.metadata().end(), error_code::format, f.path(), ": adapter state without metadata '",
+                prefix + state_identity_keys[i], "' (which names the model it was adapted on)");
+        *id[i] = it->second;
+    }
+    s.alpha = detail::read_finite_f32(f, prefix + "alpha");
+    s.deltas = detail::read_finite_f32(f, prefix + "deltas");
+    s.epsilon = detail::read_finite_f32(f, prefix + "epsilon");
+    s.similarity = detail::read_finite_f32(f, prefix + "similarity");
+    s.sgd_buffer = detail::read_finite_f32(f, prefix + "sgd_buffer");
+    s.hist = detail::read_finite_f32(f, prefix + "hist");
+    s.domain_mean = detail::read_finite_f32(f, prefix + "domain_mean");
+    s.domain_var = detail::read_finite_f32(f, prefix + "domain_var");
+    s.stats = read_adapter_stats(f, prefix);
+    return s;
+}
+
+/// Writes an adapter's mutable state (write_zoa_state) as a file of its own, metadata zoa.kind = "zoa_state",
+/// atomically (io::atomic_file: a crash or kill -9 during the save leaves the previous file and no temporary).
+inline void save_zoa_state(const zoa_state& s, const std::string& path) {
+    io::safetensors_writer w;
+    write_zoa_state(w, s);
     w.set_metadata("zoa.kind", "zoa_state");
-    const std::string* id[4] = {&s.identity.family, &s.identity.precision, &s.identity.layout,
-                                &s.identity.fingerprint};
-    for (int i = 0; i < 4; ++i) w.set_metadata(state_identity_keys[i], *id[i]);
     w.save(path);
 }
 
 /// Reads adapter state written by save_zoa_state from a validated safetensors image (a file or a buffer; f.path()
-/// names it in messages); pass the result to zoa_adapter::restore (which checks the identity, the sizes against the
-/// model and the bank capacity, and the value ranges, before changing anything).
-/// Throws: zoa::error(format) when it is not an adapter-state file, the model identity metadata is missing, a tensor
-/// is missing or has the wrong dtype, a value is not finite, or 'counters' does not hold 4 non-negative entries.
+/// names it in messages); pass the result to zoa_adapter::restore.
+/// Throws: zoa::error(format) when it is not an adapter-state file, and as read_zoa_state.
 inline zoa_state load_zoa_state(const io::safetensors_file& f) {
-    const std::string& path = f.path();
     const auto kind = f.metadata().find("zoa.kind");
-    require(kind != f.metadata().end() && kind->second == "zoa_state", error_code::format, path,
+    require(kind != f.metadata().end() && kind->second == "zoa_state", error_code::format, f.path(),
             ": not a zoa adapter-state file");
-    zoa_state s;
-    std::string* id[4] = {&s.identity.family, &s.identity.precision, &s.identity.layout, &s.identity.fingerprint};
-    for (int i = 0; i < 4; ++i) {
-        const auto it = f.metadata().find(state_identity_keys[i]);
-        require(it != f.metadata().end(), error_code::format, path, ": adapter state without metadata '",
-                state_identity_keys[i], "' (which names the model it was adapted on)");
-        *id[i] = it->second;
-    }
-    s.alpha = f.to_f32("alpha");
-    s.deltas = f.to_f32("deltas");
-    s.epsilon = f.to_f32("epsilon");
-    s.similarity = f.to_f32("similarity");
-    s.sgd_buffer = f.to_f32("sgd_buffer");
-    s.hist = f.to_f32("hist");
-    s.domain_mean = f.to_f32("domain_mean");
-    s.domain_var = f.to_f32("domain_var");
-    const auto c = f.read<std::int64_t>("counters");
-    require(c.size() == 4, error_code::format, path, ": tensor 'counters' has ", c.size(), " entries, expected 4");
-    for (std::size_t i = 0; i < 4; ++i)
-        require(c[i] >= 0, error_code::format, path, ": tensor 'counters' entry ", i, " is negative (", c[i], ")");
-    const std::pair<const char*, const std::vector<float>*> all[] = {
-        {"alpha", &s.alpha},      {"deltas", &s.deltas}, {"epsilon", &s.epsilon},         {"similarity", &s.similarity},
-        {"sgd_buffer", &s.sgd_buffer}, {"hist", &s.hist}, {"domain_mean", &s.domain_mean}, {"domain_var", &s.domain_var}};
-    for (const auto& [name, v] : all)
-        for (std::size_t i = 0; i < v->size(); ++i)
-            require(std::isfinite((*v)[i]), error_code::format, path, ": tensor '", name, "' entry ", i, " is ",
-                    (*v)[i], " (adapter state must be finite)");
-    s.stats.batches = static_cast<std::uint64_t>(c[0]);
-    s.stats.forwards = static_cast<std::uint64_t>(c[1]);
-    s.stats.domain_shifts = static_cast<std::uint64_t>(c[2]);
-    s.stats.skipped_updates = static_cast<std::uint64_t>(c[3]);
+    return read_zoa_state(f);
+}
+
+/// Adds a FOA adapter's state: the CMA-ES state (F64 `<prefix>es.{mean,pc,ps,c,bt,d,best_x}`, `es.scalars` =
+/// [σ, best f], I64 `es.counters` = [identity, dirty, generation, evaluations, last eigen generation, eigen
+/// updates, best generation, best valid]), `best_prompt`, `hist` (F32) and the counters.
+inline void write_foa_state(io::safetensors_writer& w, const foa_state& s, const std::string& prefix = "") {
+    const auto put = [&](const std::string& name, const std::vector<double>& v) { w.add(prefix + name, {v.size()}, v); };
+    put("es.mean", s.es.mean);
+    put("es.pc", s.es.pc);
+    put("es.ps", s.es.ps);
+    put("es.c", s.es.c);
+    put("es.bt", s.es.bt);
+    put("es.d", s.es.d);
+    const std::vector<double> best(s.es.best.x.begin(), s.es.best.x.end());
+    put("es.best_x", best);
+    put("es.scalars", {s.es.sigma, s.es.best.f});
+    const std::vector<std::int64_t> c{s.es.identity, s.es.dirty, static_cast<std::int64_t>(s.es.generation),
+                                      static_cast<std::int64_t>(s.es.evaluations),
+                                      static_cast<std::int64_t>(s.es.last_eigen_generation),
+                                      static_cast<std::int64_t>(s.es.eigen_updates),
+                                      static_cast<std::int64_t>(s.es.best.generation), s.es.best.valid};
+    w.add(prefix + "es.counters", {c.size()}, c);
+    w.add(prefix + "best_prompt", {s.best_prompt.size()}, s.best_prompt);
+    w.add(prefix + "hist", {s.hist.size()}, s.hist);
+    write_adapter_stats(w, s.stats, prefix);
+}
+
+/// Reads what write_foa_state wrote under `prefix`; foa_adapter::restore checks the sizes against the model.
+/// Throws: zoa::error(format) when a tensor is missing, has the wrong dtype or count, or a value is not finite
+/// (best f may be +inf before the first generation).
+inline foa_state read_foa_state(const io::safetensors_file& f, const std::string& prefix = "") {
+    const auto get = [&](const std::string& name) {
+        std::vector<double> v = f.read<double>(prefix + name);
+        for (std::size_t i = 0; i < v.size(); ++i)
+            require(std::isfinite(v[i]), error_code::format, f.path(), ": tensor '", prefix + name, "' entry ", i,
+                    " is ", v[i], " (adapter state must be finite)");
+        return v;
+    };
+    foa_state s;
+    s.es.mean = get("es.mean");
+    s.es.pc = get("es.pc");
+    s.es.ps = get("es.ps");
+    s.es.c = get("es.c");
+    s.es.bt = get("es.bt");
+    s.es.d = get("es.d");
+    const std::vector<double> best = get("es.best_x");
+    s.es.best.x.assign(best.begin(), best.end());
+    const std::vector<double> sc = f.read<double>(prefix + "es.scalars");
+    const std::vector<std::int64_t> c = f.read<std::int64_t>(prefix + "es.counters");
+    require(sc.size() == 2 && c.size() == 8, error_code::format, f.path(), ": tensors '", prefix, "es.scalars' and '",
+            prefix, "es.counters' have ", sc.size(), " and ", c.size(), " entries, expected 2 and 8");
+    require(std::isfinite(sc[0]) && !std::isnan(sc[1]), error_code::format, f.path(), ": tensor '", prefix,
+            "es.scalars' holds ", sc[0], ", ", sc[1], " (expected a finite sigma and a best fitness)");
+    for (std::size_t i = 0; i < 8; ++i)
+        require(c[i] >= 0, error_code::format, f.path(), ": tensor '", prefix, "es.counters' entry ", i,
+                " is negative (", c[i], ")");
+    s.es.sigma = sc[0];
+    s.es.best.f = sc[1];
+    s.es.identity = c[0] != 0;
+    s.es.dirty = c[1] != 0;
+    s.es.generation = static_cast<std::size_t>(c[2]);
+    s.es.evaluations = static_cast<std::size_t>(c[3]);
+    s.es.last_eigen_generation = static_cast<std::size_t>(c[4]);
+    s.es.eigen_updates = static_cast<std::size_t>(c[5]);
+    s.es.best.generation = static_cast<std::size_t>(c[6]);
+    s.es.best.valid = c[7] != 0;
+    s.best_prompt = detail::read_finite_f32(f, prefix + "best_prompt");
+    s.hist = detail::read_finite_f32(f, prefix + "hist");
+    s.stats = read_adapter_stats(f, prefix);
     return s;
+}
+
+/// Adds a T3A adapter's state: I64 `<prefix>t3a.counts` (supports per class), F32 `t3a.rows`, F64
+/// `t3a.entropies`, and the counters.
+template <class State>
+void write_t3a_state(io::safetensors_writer& w, const State& s, const std::string& prefix = "") {
+    const std::vector<std::int64_t> counts(s.supports.counts.begin(), s.supports.counts.end());
+    w.add(prefix + "t3a.counts", {counts.size()}, counts);
+    w.add(prefix + "t3a.rows", {s.supports.rows.size()}, s.supports.rows);
+    w.add(prefix + "t3a.entropies", {s.supports.entropies.size()}, s.supports.entropies);
+    write_adapter_stats(w, s.stats, prefix);
+}
+
+/// Reads what write_t3a_state wrote into `s` (t3a_adapter<Model>::state); t3a_adapter::restore checks the sizes.
+/// Throws: zoa::error(format) when a tensor is missing or has the wrong dtype, a count is negative.
+template <class State>
+void read_t3a_state(const io::safetensors_file& f, State& s, const std::string& prefix = "") {
+    for (const auto c : f.read<std::int64_t>(prefix + "t3a.counts")) {
+        require(c >= 0, error_code::format, f.path(), ": tensor '", prefix, "t3a.counts' holds a negative count ", c);
+        s.supports.counts.push_back(static_cast<std::size_t>(c));
+    }
+    s.supports.rows = f.read<float>(prefix + "t3a.rows");
+    s.supports.entropies = f.read<double>(prefix + "t3a.entropies");
+    s.stats = read_adapter_stats(f, prefix);
 }
 
 /// Reads a file written by save_zoa_state. Throws: as above; zoa::error(io) when it cannot be opened.

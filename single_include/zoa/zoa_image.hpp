@@ -1617,6 +1617,14 @@ struct image_info {
     std::size_t channels = 0;           ///< as stored: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA
 };
 
+/// What a decode may cost, checked before anything large is allocated: the header's width × height against
+/// max_pixels (before any pixel buffer exists), a file's size against max_file_bytes (before it is read).
+/// Defaults: 64 Mpx (64 · 10^6 pixels, e.g. 8000 × 8000: 768 MB as float RGB) and 256 MiB. 0 = no limit.
+struct decode_limits {
+    std::size_t max_pixels = 64000000;
+    std::size_t max_file_bytes = std::size_t{256} << 20;
+};
+
 /// True when the file name ends in .png, .jpg, .jpeg or .bmp (case-insensitive): the formats zoa decodes.
 inline bool is_image_file_name(const std::filesystem::path& path) {
     std::string ext = path.extension().string();
@@ -1631,6 +1639,11 @@ inline int checked_length(std::size_t size, const std::string& name) {
     require(size <= static_cast<std::size_t>(INT_MAX), error_code::format, name,
             ": cannot decode image: encoded size ", size, " exceeds stb_image's limit of ", INT_MAX, " bytes");
     return static_cast<int>(size);
+}
+/// n pixels in Mpx (10^6 pixels) with one decimal, for messages.
+inline std::string megapixels(std::size_t n) {
+    const std::size_t tenths = (n + 50000) / 100000;
+    return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10);
 }
 /// stb_image's last failure reason, or "unknown reason".
 inline const char* stb_reason() {
@@ -1661,11 +1674,17 @@ inline image_info decode_image_info(const std::uint8_t* data, std::size_t size, 
 /// composited (as PIL's convert("RGB")). 16-bit PNG samples are reduced to 8 bits (v >> 8).
 /// Throws: zoa::error(argument) when channels is not 0, 1 or 3; zoa::error(format) naming `name` and stb_image's
 /// failure reason ("bad png sig", "unknown image type", "Corrupt JPEG", ...) when decoding fails.
+/// Throws also: zoa::error(format) naming `name` and the header's dimensions when width × height exceeds
+/// limits.max_pixels (checked on the header, before any pixel buffer is allocated).
 inline image decode_image(const std::uint8_t* data, std::size_t size, const std::string& name,
-                          std::size_t channels = 0) {
+                          std::size_t channels = 0, const decode_limits& limits = {}) {
     require(channels == 0 || channels == 1 || channels == 3, error_code::argument, name,
             ": requested channel count must be 0 (as stored), 1 or 3, got ", channels);
     const image_info info = decode_image_info(data, size, name);
+    if (limits.max_pixels != 0 && info.width * info.height > limits.max_pixels)
+        fail(error_code::format, name, ": image is ", info.width, "x", info.height, " pixels (",
+             detail::megapixels(info.width * info.height), " Mpx), above the pixel budget of ",
+             detail::megapixels(limits.max_pixels), " Mpx (decode_limits::max_pixels)");
     const int stored = info.channels <= 2 ? 1 : 3;
     detail::check_jpeg_structure(data, size, name, true);
     detail::check_png_chunks(data, size, name, false);
@@ -1680,14 +1699,29 @@ inline image decode_image(const std::uint8_t* data, std::size_t size, const std:
 }
 
 /// Decodes an in-memory image from a byte vector.
-inline image decode_image(const std::vector<std::uint8_t>& bytes, const std::string& name, std::size_t channels = 0) {
-    return decode_image(bytes.data(), bytes.size(), name, channels);
+inline image decode_image(const std::vector<std::uint8_t>& bytes, const std::string& name, std::size_t channels = 0,
+                          const decode_limits& limits = {}) {
+    return decode_image(bytes.data(), bytes.size(), name, channels, limits);
+}
+
+/// Throws: zoa::error(format) naming the file and its size when it is larger than limits.max_file_bytes (checked
+/// before it is read).
+inline void check_file_size(const std::string& path, const decode_limits& limits) {
+    if (limits.max_file_bytes == 0) return;
+    std::error_code ec;
+    const auto bytes = std::filesystem::file_size(path, ec);
+    if (ec) return;  // not a regular file or unreadable: read_file_bytes reports it
+    if (bytes > limits.max_file_bytes)
+        fail(error_code::format, path, ": image file is ", bytes, " bytes, above the size cap of ",
+             limits.max_file_bytes, " bytes (decode_limits::max_file_bytes)");
 }
 
 /// Loads a PNG, JPEG or BMP file (any extension; the content decides) into HWC floats in [0, 255].
-/// Throws: zoa::error(io) when the file cannot be read; otherwise as decode_image, with the path as name.
-inline image load_image(const std::string& path, std::size_t channels = 0) {
-    return decode_image(data::read_file_bytes(path), path, channels);
+/// Throws: zoa::error(io) when the file cannot be read; zoa::error(format) above the limits (check_file_size,
+/// decode_image); otherwise as decode_image, with the path as name.
+inline image load_image(const std::string& path, std::size_t channels = 0, const decode_limits& limits = {}) {
+    check_file_size(path, limits);
+    return decode_image(data::read_file_bytes(path), path, channels, limits);
 }
 
 /// Reads the header of an image file. Throws: as read_file_bytes and decode_image_info.
@@ -2265,7 +2299,8 @@ inline std::vector<class_files> scan_class_folder(const std::string& root) {
     for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec))
         if (it->is_directory(entry_ec)) classes.push_back({it->path().filename().string(), it->path().string(), {}});
     require(!ec, error_code::io, root, ": cannot list directory: ", ec.message());
-    std::sort(classes.begin(), classes.end(), [](const class_files& a, const class_files& b) { return a.name < b.name; });
+    std::sort(classes.begin(), classes.end(),
+              [](const class_files& a, const class_files& b) { return a.name < b.name; });
     std::vector<std::pair<fs::path, std::size_t>> canon;  // canonical class directory, class index
     for (std::size_t c = 0; c < classes.size(); ++c) {
         fs::path p = detail::canonical_dir(classes[c].dir);
@@ -2274,10 +2309,10 @@ inline std::vector<class_files> scan_class_folder(const std::string& root) {
         canon.emplace_back(std::move(p), c);
     }
     std::sort(canon.begin(), canon.end());
-    for (std::size_t i = 0; i + 1 < canon.size(); ++i)  // sorted, so a nested pair is adjacent to its container
-        for (std::size_t j = i + 1; j < canon.size() && detail::path_within(canon[j].first, canon[i].first); ++j)
-            fail(error_code::format, classes[canon[j].second].dir, " (", canon[j].first.string(), ") lies inside class '",
-                 classes[canon[i].second].name, "' (", canon[i].first.string(),
+    for (std::size_t i = 0; i + 1 < canon.size(); ++i)  // sorted, so a directory's descendants follow it directly
+        if (detail::path_within(canon[i + 1].first, canon[i].first))
+            fail(error_code::format, classes[canon[i + 1].second].dir, " (", canon[i + 1].first.string(),
+                 ") lies inside class '", classes[canon[i].second].name, "' (", canon[i].first.string(),
                  "): its images would have two labels");
     for (auto& c : classes) c.files = list_image_files(c.dir);
     return classes;
@@ -2296,6 +2331,7 @@ struct image_folder_options {
     std::uint64_t seed = 0;     ///< shuffle seed (same seed ⇒ same order on every platform)
     std::size_t limit = 0;      ///< keep only the first `limit` samples (after shuffling); 0 = all
     std::size_t channels = 3;   ///< channels of loaded images: 0 = as stored, 1 or 3 (see io::decode_image)
+    io::decode_limits limits;   ///< pixel budget and file size cap of every decode (io::load_image)
 };
 
 /// One file of the folder and its class index.
@@ -2354,11 +2390,11 @@ public:
     const std::vector<image_sample>& samples() const noexcept { return samples_; }
     std::size_t size() const noexcept { return samples_.size(); }
 
-    /// Decodes sample i with options().channels channels.
+    /// Decodes sample i with options().channels channels, within options().limits.
     /// Throws: zoa::error(argument) when i ≥ size(); the decoder's errors naming the file.
     image load(std::size_t i) const {
         require(i < size(), error_code::argument, root_, ": sample index ", i, " out of range (size ", size(), ")");
-        return io::load_image(samples_[i].path, options_.channels);
+        return io::load_image(samples_[i].path, options_.channels, options_.limits);
     }
 
     /// Decodes samples [begin, begin + count) ∩ [0, size()), in parallel when a context is given.
@@ -2412,5 +2448,83 @@ private:
 
 }  // namespace zoa::data
 // ---- end zoa/data/image_folder.hpp
+// #include "zoa/data/stream_sources.hpp"
+// ---- begin zoa/data/stream_sources.hpp
+// zoa — sources for batch_loader: a class folder (decoded per item) and an IDX data set corrupted on the fly
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+// #include "zoa/core/error.hpp"
+// #include "zoa/data/batch_loader.hpp"
+// #include "zoa/data/corruptions.hpp"
+// #include "zoa/data/idx.hpp"
+// #include "zoa/data/image_folder.hpp"
+
+namespace zoa::data {
+
+/// The folder's samples in its order (image_folder_options: shuffle, seed, limit, channels, decode limits): item i
+/// = {folder.load(i), samples()[i].label}. Images are decoded when a loader worker asks for them.
+inline sample_source folder_source(std::shared_ptr<const image_folder> folder) {
+    require(folder != nullptr, error_code::argument, "folder_source: no folder");
+    sample_source s;
+    s.size = folder->size();
+    s.get = [f = folder](std::size_t i) { return labeled_image{f->load(i), f->samples()[i].label}; };
+    s.name = [f = std::move(folder)](std::size_t i) { return f->samples()[i].path; };
+    return s;
+}
+
+/// An opener that lists the folder when the stream reaches it (and releases the listing after its last batch).
+inline source_opener folder_opener(std::string root, image_folder_options options) {
+    return [root = std::move(root), options] {
+        return folder_source(std::make_shared<const image_folder>(root, options));
+    };
+}
+
+/// Which items of an IDX data set a stream takes, and how they are corrupted.
+struct idx_source_options {
+    std::size_t channels = 3;  ///< 1 or 3 (gray replicated)
+    bool shuffle = true;       ///< items in shuffled_order(size, seed); false = file order
+    std::uint64_t seed = 0;    ///< order seed, and the corruption seed base
+    std::size_t limit = 0;     ///< keep the first `limit` items of the order; 0 = all
+    std::string corruption;    ///< corruptions.hpp name; empty = clean
+    int severity = 5;          ///< 1..5
+};
+
+/// Item i of the stream = data set image k = order[i] (shuffled_order(size, seed), or k = i), corrupted with
+/// corrupt(image, corruption, severity, seed · 1000003 + k): the corruption seed follows the image, not its
+/// position, so an image is corrupted the same way whatever the limit, and in every round.
+/// Throws: zoa::error(argument) for an unknown corruption or a severity outside 1..5 (at once, not per item).
+inline sample_source idx_source(std::shared_ptr<const idx_dataset> ds, idx_source_options options) {
+    require(ds != nullptr, error_code::argument, "idx_source: no data set");
+    if (!options.corruption.empty()) {
+        corruption(options.corruption);  // throws with the valid names
+        require(options.severity >= 1 && options.severity <= 5, error_code::argument, "idx_source: severity ",
+                options.severity, " of '", options.corruption, "' is not in 1..5");
+    }
+    auto order = std::make_shared<std::vector<std::size_t>>(
+        options.shuffle ? shuffled_order(ds->size(), options.seed) : std::vector<std::size_t>{});
+    if (!options.shuffle) {
+        order->resize(ds->size());
+        for (std::size_t i = 0; i < order->size(); ++i) (*order)[i] = i;
+    }
+    if (options.limit > 0 && options.limit < order->size()) order->resize(options.limit);
+    sample_source s;
+    s.size = order->size();
+    s.get = [ds = std::move(ds), order, o = std::move(options)](std::size_t i) {
+        const std::size_t k = (*order)[i];
+        labeled_image item{ds->get(k, o.channels), ds->labels[k]};
+        if (!o.corruption.empty()) item.pixels = corrupt(item.pixels, o.corruption, o.severity, o.seed * 1000003ull + k);
+        return item;
+    };
+    return s;
+}
+
+}  // namespace zoa::data
+// ---- end zoa/data/stream_sources.hpp
 // #include "zoa/io/image.hpp"
 // ---- end zoa/zoa_image.hpp

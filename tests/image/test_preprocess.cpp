@@ -183,3 +183,19 @@ TEST_CASE("parsing interpolation names and float lists") {
     CHECK_THROWS_AS(zoa::io::parse_float_list("nan", "--mean"), zoa::error);
     CHECK_THROWS_AS(zoa::io::parse_float_list("", "--mean"), zoa::error);
 }
+
+TEST_CASE("a resize whose longer side explodes with the aspect ratio is refused") {
+    // 1 × 20000 resized to shorter side 256: 256 × 5,120,000 pixels
+    const zoa::data::image thin = zoa::data::make_image(1, 20000, 3);
+    const auto cfg = zoa::io::preprocess_config::torchvision_imagenet(224);
+    try {
+        (void)zoa::io::prepare_image(thin, cfg);
+        FAIL("expected an error");
+    } catch (const zoa::error& e) {
+        CHECK(std::string(e.what()) == "zoa: shape: prepare_image: resizing a 1x20000 image to shorter side 256 gives "
+                                       "256x5120000 pixels, above the budget of 64000000 pixels");
+    }
+    zoa::io::preprocess_config big;
+    big.crop = 5000;
+    CHECK_THROWS_AS(big.validate(), zoa::error);
+}

@@ -33,6 +33,13 @@ struct foa_options {
     std::uint64_t seed = 2020;         ///< CMA-ES and prompt-initialisation seed
 };
 
+/// Everything mutable in a foa_adapter: the CMA-ES state, the previous batch's best prompt, the shift history.
+struct foa_state {
+    cma_es::state es;
+    std::vector<float> best_prompt, hist;
+    adapter_stats stats;  ///< counters at snapshot time
+};
+
 /// FOA fitness (spec §2.1, §2.2):
 ///   ViT:    λ·(Σ_d (σ_d − σ^S_d)² + Σ_d (μ_d − μ^S_d)²)·B/64 + Σ_b H(softmax(z_b))      (sums)
 ///   ResNet: λ·(¼Σ_k MSE(σ_k, σ^S_k) + ¼Σ_k MSE(μ_k, μ^S_k)) + mean_b H(softmax(z_b))  (means per stage)
@@ -168,6 +175,23 @@ public:
         es_.emplace(std::move(x0), opt_.sigma0, co);
         hist_.clear();
         stats_ = {};
+    }
+
+    /// A copy of all mutable state; restore(snapshot()) continues bitwise.
+    foa_state snapshot() const { return {es_->snapshot(), best_prompt_, hist_, stats_}; }
+    /// Continues from a snapshot of an adapter on the same model with the same options.
+    /// Throws: zoa::error(shape) when the prompt or history size does not match the model, errors of
+    /// cma_es::restore; the adapter is unchanged then.
+    void restore(const foa_state& s) {
+        require(s.best_prompt.size() == best_prompt_.size(), error_code::shape, "foa_adapter::restore: prompt has ",
+                s.best_prompt.size(), " entries, expected ", best_prompt_.size());
+        require(s.hist.empty() || s.hist.size() == layout_.feature_groups.back(), error_code::shape,
+                "foa_adapter::restore: shift history has ", s.hist.size(), " dims, expected ",
+                layout_.feature_groups.back());
+        es_->restore(s.es);
+        best_prompt_ = s.best_prompt;
+        hist_ = s.hist;
+        stats_ = s.stats;
     }
 
     /// Counters; state_bytes = CMA-ES state + best prompt + shift history.

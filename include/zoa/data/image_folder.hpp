@@ -24,6 +24,7 @@ struct image_folder_options {
     std::uint64_t seed = 0;     ///< shuffle seed (same seed ⇒ same order on every platform)
     std::size_t limit = 0;      ///< keep only the first `limit` samples (after shuffling); 0 = all
     std::size_t channels = 3;   ///< channels of loaded images: 0 = as stored, 1 or 3 (see io::decode_image)
+    io::decode_limits limits;   ///< pixel budget and file size cap of every decode (io::load_image)
 };
 
 /// One file of the folder and its class index.
@@ -82,11 +83,11 @@ public:
     const std::vector<image_sample>& samples() const noexcept { return samples_; }
     std::size_t size() const noexcept { return samples_.size(); }
 
-    /// Decodes sample i with options().channels channels.
+    /// Decodes sample i with options().channels channels, within options().limits.
     /// Throws: zoa::error(argument) when i ≥ size(); the decoder's errors naming the file.
     image load(std::size_t i) const {
         require(i < size(), error_code::argument, root_, ": sample index ", i, " out of range (size ", size(), ")");
-        return io::load_image(samples_[i].path, options_.channels);
+        return io::load_image(samples_[i].path, options_.channels, options_.limits);
     }
 
     /// Decodes samples [begin, begin + count) ∩ [0, size()), in parallel when a context is given.

@@ -219,6 +219,12 @@ inline image center_crop(const image& img, std::size_t crop_h, std::size_t crop_
     return out;
 }
 
+/// Bounds of a preprocessing (a hostile model file's zoa.preprocess must not make every image gigabytes):
+/// resize and crop at most max_preprocess_side pixels; an image resized to its shorter side (whose longer side grows
+/// with the aspect ratio) at most max_preprocess_pixels.
+inline constexpr std::size_t max_preprocess_side = 4096;
+inline constexpr std::size_t max_preprocess_pixels = 64000000;
+
 /// ImageNet channel statistics (torchvision / timm IMAGENET_DEFAULT_MEAN / _STD).
 inline const std::vector<float>& imagenet_mean() {
     static const std::vector<float> v{0.485f, 0.456f, 0.406f};
@@ -269,10 +275,13 @@ struct preprocess_config {
     }
 
     /// Throws: zoa::error(argument) when channels is not 1 or 3, mean/std_dev sizes are not 1 or channels, a
-    /// std_dev entry is not > 0, or a value is not finite.
+    /// std_dev entry is not > 0, a value is not finite, or resize or crop exceeds max_preprocess_side.
     void validate() const {
         require(channels == 1 || channels == 3, error_code::argument, "preprocess_config: channels must be 1 or 3, got ",
                 channels);
+        require(resize <= max_preprocess_side && crop <= max_preprocess_side, error_code::argument,
+                "preprocess_config: resize ", resize, " and crop ", crop, " must be at most ", max_preprocess_side,
+                " pixels");
         require(mean.size() == 1 || mean.size() == channels, error_code::argument, "preprocess_config: mean has ",
                 mean.size(), " values, expected 1 or ", channels);
         require(std_dev.size() == 1 || std_dev.size() == channels, error_code::argument, "preprocess_config: std has ",
@@ -287,13 +296,18 @@ struct preprocess_config {
 };
 
 /// Steps 1–4 of preprocess_config: the image at model input size, HWC, values in [0, 255].
-/// Throws: as preprocess_config::validate, data::check_image and resize.
+/// Throws: as preprocess_config::validate, data::check_image and resize; zoa::error(shape) when the resized image
+/// would exceed max_preprocess_pixels (an extreme aspect ratio).
 inline image prepare_image(const image& img, const preprocess_config& cfg) {
     cfg.validate();
     data::check_image(img, "prepare_image");
     image out = data::image_channels(img) == cfg.channels ? img : data::to_channels(img, cfg.channels);
     if (cfg.crop > 0 && data::image_height(out) == cfg.crop && data::image_width(out) == cfg.crop) return out;
     if (cfg.resize > 0) {
+        const auto hw = shorter_side_size(data::image_height(out), data::image_width(out), cfg.resize);
+        require(hw[0] <= max_preprocess_pixels / hw[1], error_code::shape, "prepare_image: resizing a ",
+                data::image_height(out), "x", data::image_width(out), " image to shorter side ", cfg.resize, " gives ",
+                hw[0], "x", hw[1], " pixels, above the budget of ", max_preprocess_pixels, " pixels");
         out = resize_shorter_side(out, cfg.resize, cfg.interpolation);
         if (cfg.interpolation == interpolation_mode::bicubic) data::clamp_pixels(out);
     }

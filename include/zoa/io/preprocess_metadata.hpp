@@ -56,6 +56,8 @@ inline preprocess_config preprocess_from_json(const std::string& text, const std
         const auto& v = j[key];
         require(v.is_number_unsigned() || (v.is_number_integer() && v.get<long long>() >= 0), error_code::format,
                 name, ": ", preprocess_metadata_key, ".", key, " must be a non-negative integer, got ", v.dump());
+        require(v.get<std::size_t>() <= max_preprocess_side, error_code::format, name, ": ", preprocess_metadata_key,
+                ".", key, " is ", v.dump(), ", expected at most ", max_preprocess_side);
         return v.get<std::size_t>();
     };
     if (j.contains("channels") && j["channels"].is_number()) cfg.channels = size_of("channels");
@@ -85,6 +87,8 @@ inline preprocess_config preprocess_from_json(const std::string& text, const std
         const auto c = v[0].get<std::size_t>(), h = v[1].get<std::size_t>(), w = v[2].get<std::size_t>();
         require(h == w && h > 0, error_code::format, name, ": ", preprocess_metadata_key,
                 ".input_size must be square and non-empty, got ", v.dump());
+        require(h <= max_preprocess_side, error_code::format, name, ": ", preprocess_metadata_key, ".input_size is ",
+                v.dump(), ", expected sides of at most ", max_preprocess_side);
         cfg.channels = c;
         cfg.crop = h;
         if (resample) cfg.resize = h;
@@ -93,7 +97,11 @@ inline preprocess_config preprocess_from_json(const std::string& text, const std
         require(j["crop_pct"].is_number() && j["crop_pct"].get<double>() > 0.0 && j["crop_pct"].get<double>() <= 1.0,
                 error_code::format, name, ": ", preprocess_metadata_key, ".crop_pct must be in (0, 1], got ",
                 j["crop_pct"].dump());
-        cfg.resize = static_cast<std::size_t>(std::floor(static_cast<double>(cfg.crop) / j["crop_pct"].get<double>()));
+        const double resize = std::floor(static_cast<double>(cfg.crop) / j["crop_pct"].get<double>());
+        require(resize <= static_cast<double>(max_preprocess_side), error_code::format, name, ": ",
+                preprocess_metadata_key, ".crop_pct ", j["crop_pct"].dump(), " resizes to ", resize,
+                " pixels, expected at most ", max_preprocess_side);
+        cfg.resize = static_cast<std::size_t>(resize);
     }
     if (j.contains("resize")) cfg.resize = size_of("resize");
     if (j.contains("crop")) cfg.crop = size_of("crop");
