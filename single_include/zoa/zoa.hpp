@@ -12587,16 +12587,16 @@ namespace zoa::data {
 
 /// One labelled image of a stream: HWC pixels in [0, 255] (data/image.hpp) and its class index.
 struct labeled_image {
-    image pixels;
-    int label = 0;
+    image pixels;   ///< HWC, values in [0, 255]
+    int label = 0;  ///< class index
 };
 
 /// A finite source of labelled images read by index: stream item i (i < size) is get(i).
 /// A batch_loader calls get from its worker threads, for different i at the same time: get must be thread-safe,
 /// and deterministic (the same i gives the same image) for results that do not depend on the thread count.
 struct sample_source {
-    std::size_t size = 0;
-    std::function<labeled_image(std::size_t)> get;
+    std::size_t size = 0;                           ///< items: i = 0 … size − 1
+    std::function<labeled_image(std::size_t)> get;  ///< item i (thread-safe, deterministic)
     /// Optional: what item i is called (a file path), to name it in preprocessing errors. Thread-safe like get.
     std::function<std::string(std::size_t)> name;
 };
@@ -12721,6 +12721,7 @@ public:
         std::lock_guard<std::mutex> lk(m_);
         return consumed_;
     }
+    /// The options and the preprocessing given at construction (validated).
     const batch_loader_options& options() const noexcept { return opt_; }
     const io::preprocess_config& preprocessing() const noexcept { return pre_; }
 
@@ -12869,22 +12870,29 @@ private:
 /// (e.g. adapt::compute_source_statistics(model, images_of(loader))). Each element is a stream_batch's images.
 class batch_images {
 public:
+    /// The range over `loader` (which must outlive it); iterating takes its batches.
     explicit batch_images(batch_loader& loader) : loader_(&loader) {}
+    /// Input iterator: dereferences to the current batch's images; end() once the loader is exhausted.
     class iterator {
     public:
+        /// std::iterator_traits members of an input iterator over batch tensors.
         using iterator_category = std::input_iterator_tag;
         using value_type = xt::xtensor<float, 4>;
         using difference_type = std::ptrdiff_t;
         using pointer = const value_type*;
         using reference = const value_type&;
         iterator() = default;
+        /// Takes the loader's first batch (throws as batch_loader::next).
         explicit iterator(batch_loader* l) : loader_(l), batch_(std::make_shared<stream_batch>()) { advance(); }
+        /// The current batch's images.
         reference operator*() const { return batch_->images; }
         pointer operator->() const { return &batch_->images; }
+        /// Takes the next batch (throws as batch_loader::next).
         iterator& operator++() {
             advance();
             return *this;
         }
+        /// Equal when both are at the end, or iterate the same loader.
         bool operator==(const iterator& o) const noexcept { return loader_ == o.loader_; }
         bool operator!=(const iterator& o) const noexcept { return loader_ != o.loader_; }
 
@@ -12895,6 +12903,7 @@ public:
         batch_loader* loader_ = nullptr;  // nullptr = end
         std::shared_ptr<stream_batch> batch_;
     };
+    /// Single pass: begin() takes the loader's next batch.
     iterator begin() const { return iterator(loader_); }
     iterator end() const { return iterator(); }
 
@@ -14996,8 +15005,8 @@ public:
     }
     /// Everything mutable: the supports and the counters.
     struct state {
-        t3a::supports_state supports;
-        adapter_stats stats;
+        t3a::supports_state supports;  ///< the supports of every class
+        adapter_stats stats;           ///< counters at snapshot time
     };
     /// A copy of all mutable state; restore(snapshot()) continues bitwise.
     state snapshot() const { return {t3a_->snapshot(), stats_}; }
@@ -15600,10 +15609,11 @@ public:
     /// it: ask() regenerates it bitwise from (seed, generation) and the restored B, D.
     struct state {
         std::vector<double> mean, pc, ps, c, bt, d;  ///< m, p_c, p_σ, packed C, Bᵀ (n×n), D
-        double sigma = 1.0;
+        double sigma = 1.0;                   ///< step size σ
         bool identity = true, dirty = false;  ///< B = I still; C changed since the last decomposition
+        /// Completed generations, told points, generation of the last decomposition, decompositions so far.
         std::size_t generation = 0, evaluations = 0, last_eigen_generation = 0, eigen_updates = 0;
-        best_solution best;
+        best_solution best;                   ///< best told point so far
     };
     /// A copy of the strategy's state; restore(snapshot()) continues bitwise as if nothing happened.
     state snapshot() const {
@@ -15817,8 +15827,8 @@ struct foa_options {
 
 /// Everything mutable in a foa_adapter: the CMA-ES state, the previous batch's best prompt, the shift history.
 struct foa_state {
-    cma_es::state es;
-    std::vector<float> best_prompt, hist;
+    cma_es::state es;                      ///< the CMA-ES distribution
+    std::vector<float> best_prompt, hist;  ///< the prompt the next batch starts from; the shift history
     adapter_stats stats;  ///< counters at snapshot time
 };
 

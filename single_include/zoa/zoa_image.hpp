@@ -1621,8 +1621,8 @@ struct image_info {
 /// max_pixels (before any pixel buffer exists), a file's size against max_file_bytes (before it is read).
 /// Defaults: 64 Mpx (64 · 10^6 pixels, e.g. 8000 × 8000: 768 MB as float RGB) and 256 MiB. 0 = no limit.
 struct decode_limits {
-    std::size_t max_pixels = 64000000;
-    std::size_t max_file_bytes = std::size_t{256} << 20;
+    std::size_t max_pixels = 64000000;                    ///< width × height of one image
+    std::size_t max_file_bytes = std::size_t{256} << 20;  ///< bytes of one image file
 };
 
 /// True when the file name ends in .png, .jpg, .jpeg or .bmp (case-insensitive): the formats zoa decodes.
@@ -2349,7 +2349,8 @@ private:
 namespace zoa::data {
 
 /// The folder's samples in its order (image_folder_options: shuffle, seed, limit, channels, decode limits): item i
-/// = {folder.load(i), samples()[i].label}. Images are decoded when a loader worker asks for them.
+/// = {folder.load(i), samples()[i].label}, named by its path. Images are decoded when a loader worker asks for them.
+/// Throws: zoa::error(argument) for a null folder.
 inline sample_source folder_source(std::shared_ptr<const image_folder> folder) {
     require(folder != nullptr, error_code::argument, "folder_source: no folder");
     sample_source s;

@@ -98,8 +98,8 @@ public:
     }
     /// Everything mutable: the supports and the counters.
     struct state {
-        t3a::supports_state supports;
-        adapter_stats stats;
+        t3a::supports_state supports;  ///< the supports of every class
+        adapter_stats stats;           ///< counters at snapshot time
     };
     /// A copy of all mutable state; restore(snapshot()) continues bitwise.
     state snapshot() const { return {t3a_->snapshot(), stats_}; }

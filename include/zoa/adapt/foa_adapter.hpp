@@ -34,8 +34,8 @@ struct foa_options {
 
 /// Everything mutable in a foa_adapter: the CMA-ES state, the previous batch's best prompt, the shift history.
 struct foa_state {
-    cma_es::state es;
-    std::vector<float> best_prompt, hist;
+    cma_es::state es;                      ///< the CMA-ES distribution
+    std::vector<float> best_prompt, hist;  ///< the prompt the next batch starts from; the shift history
     adapter_stats stats;  ///< counters at snapshot time
 };
 
