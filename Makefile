@@ -5,7 +5,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps deps-bench deps-fuzz configure build demo test test-sanitize test-sanitize-ci bench bench-compare fuzz single-include format clean
+.PHONY: all deps deps-bench deps-fuzz deps-arm64 configure build demo test test-sanitize test-sanitize-ci test-arm64 bench bench-compare fuzz single-include format clean
 
 all: build
 
@@ -17,6 +17,9 @@ deps-bench:
 
 deps-fuzz:
 	@tools/install-deps.sh fuzz
+
+deps-arm64:
+	@tools/install-deps.sh arm64
 
 configure: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) > $(BUILD).configure.log 2>&1 || { cat $(BUILD).configure.log; exit 1; }
@@ -63,6 +66,11 @@ test-sanitize-ci: deps
 	@cmake --build $(BUILD)-sanitize --target $(SANITIZE_CI_TARGETS) -j $(JOBS)
 	@cd $(BUILD)-sanitize && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS) -R '^(unit_(reliability|io|data|image|adapt)|cli_hostile_(inputs|user))$$'
 
+# Cross-compiled for 64-bit ARM (ARMv8.0 NEON, +dotprod, +i8mm) and tested under qemu-aarch64: kernel tests, model
+# golden/parity tests, and NoAdapt stream accuracies equal to the x86 build's (tools/test-arm64.sh, docs/building.md).
+test-arm64: deps-arm64
+	@BUILD=$(BUILD) JOBS=$(JOBS) tools/test-arm64.sh
+
 # zoa vs PyTorch (fp32, dynamic int8, fake-quant) end to end, and the adaptation step cost (docs/performance.md).
 bench-compare: deps-bench
 	@bench/compare/run.sh
@@ -78,4 +86,5 @@ format:
 	@find include tests examples bench -name '*.hpp' -o -name '*.cpp' | xargs clang-format -i
 
 clean:
-	@rm -rf $(BUILD) $(BUILD)-bench $(BUILD)-sanitize $(BUILD)-fuzz $(BUILD).configure.log $(BUILD)-sanitize.configure.log
+	@rm -rf $(BUILD) $(BUILD)-bench $(BUILD)-sanitize $(BUILD)-fuzz $(BUILD).configure.log $(BUILD)-sanitize.configure.log \
+	    build-arm64 build-arm64-dotprod build-arm64-i8mm build-arm64*.configure.log

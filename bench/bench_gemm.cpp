@@ -3,8 +3,11 @@
 //
 // Prints, after the Google Benchmark table, one line per shape and bit-width:
 //   gemm shape=<name> bits=<8|6|4|32> zoa_gops=<x> onednn_gops=<y> ratio=<x/y>
-// bits 8/6/4: zoa's integer kernels for that code range vs oneDNN's 8-bit u8s8s32 GEMM (or u8 x s8 -> s32 conv);
-// bits 32: zoa's fp32 GEMM/conv vs dnnl_sgemm (or an f32 oneDNN conv). Each number is the best of 3 repetitions
+//   conv shape=<r50_...> bits=<8|6|4|32> zoa_gops=<x> onednn_gops=<y> ratio=<x/y> onednn_impl=<oneDNN's kernel>
+// gemm bits 8/6/4: zoa's integer GEMM for that code range vs oneDNN's 8-bit u8s8s32 GEMM; bits 32: zoa's fp32 GEMM
+// vs dnnl_sgemm. conv bits 8/6/4: a ResNet-50 layer as zoa's integer ResNet runs it (NHWC codes → conv2d_q8_nhwc with
+// the fused BatchNorm + ReLU + requantization epilogue → NHWC codes) vs oneDNN's int8 convolution primitive (u8 → u8
+// with output scales and a ReLU post-op, layouts of its choice); bits 32: zoa's conv2d_f32 vs oneDNN's f32 conv. Each number is the best of 3 repetitions
 // (GOP/s = 2*M*N*K / wall time). Both sides run the same instruction set, chosen by ZOA_BENCH_ISA:
 //   avx2 (default)  zoa Arch = xsimd::fma3<xsimd::avx2>,            oneDNN dnnl_set_max_cpu_isa(avx2)
 //   avx2_vnni       zoa int Arch = with_vnni<fma3<avx2>>, fp32 avx2, oneDNN avx2_vnni
@@ -54,9 +57,17 @@ const gemm_case gemm_cases[] = {{"vit_qkv", 1576, 2304, 768},
                                 {"vit_proj", 1576, 768, 768},
                                 {"vit_fc1", 1576, 3072, 768},
                                 {"vit_fc2", 1576, 768, 3072}};
-const conv_case conv_cases[] = {{"r50_conv3x3_56", {8, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1}},
+// ResNet-50 convolutions at batch 8 (224×224 images): the stem, the 3×3 of every stage, the 1×1 expand / reduce of
+// layer1, the stride-2 downsample of layer2 and layer3's 1×1 expand.
+const conv_case conv_cases[] = {{"r50_stem_7x7", {8, 3, 224, 224, 64, 7, 7, 2, 2, 3, 3}},
+                                {"r50_conv1x1_56", {8, 64, 56, 56, 256, 1, 1, 1, 1, 0, 0}},
+                                {"r50_conv1x1_56r", {8, 256, 56, 56, 64, 1, 1, 1, 1, 0, 0}},
+                                {"r50_conv3x3_56", {8, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1}},
+                                {"r50_down_56", {8, 256, 56, 56, 512, 1, 1, 2, 2, 0, 0}},
                                 {"r50_conv3x3_28", {8, 128, 28, 28, 128, 3, 3, 1, 1, 1, 1}},
-                                {"r50_conv1x1_14", {8, 256, 14, 14, 1024, 1, 1, 1, 1, 0, 0}}};
+                                {"r50_conv3x3_14", {8, 256, 14, 14, 256, 3, 3, 1, 1, 1, 1}},
+                                {"r50_conv1x1_14", {8, 256, 14, 14, 1024, 1, 1, 1, 1, 0, 0}},
+                                {"r50_conv3x3_7", {8, 512, 7, 7, 512, 3, 3, 1, 1, 1, 1}}};
 
 zoa::execution_context& pool() {
     static zoa::execution_context ctx(bench_threads);
@@ -103,16 +114,33 @@ void zoa_gemm_f32(benchmark::State& st, gemm_case c) {
     set_ops(st, 2.0 * double(c.m) * double(c.n) * double(c.k));
 }
 
+/// A ResNet layer as the integer path runs it: NHWC codes in, conv2d_q8_nhwc with the fused epilogue (dequantize,
+/// BatchNorm, ReLU, requantize) out to NHWC codes.
 template <int Bits, class Arch>
 void zoa_conv_q8(benchmark::State& st, conv_case c) {
     using R = zq::unsigned_range<Bits>;  // MQBench: affine activations, per-channel affine weights
+    using T = typename R::storage;
     const auto& s = c.s;
     const auto x = codes<R>(s.batch * s.in_channels * s.height * s.width, 4), w = codes<R>(s.out_channels * s.k(), 5);
     std::vector<std::int32_t> zw(s.out_channels);
     for (std::size_t o = 0; o < zw.size(); ++o) zw[o] = static_cast<std::int32_t>(o % (R::levels / 2)) + 1;
     const auto pw = zk::pack_conv2d_q8<R, R, Arch>(w.data(), s, zw.data(), zw.size());
-    std::vector<std::int32_t> y(s.batch * s.out_channels * s.out_h() * s.out_w());
-    for (auto _ : st) zk::conv2d_q8(s, x.data(), 3, pw, zk::out_i32{y.data()}, &pool());
+    const std::vector<float> ws(s.out_channels, 1e-3f), mean(s.out_channels, 0.1f), scale(s.out_channels, 0.9f),
+        shift(s.out_channels, 0.05f);
+    std::vector<T> y(s.batch * s.out_channels * s.out_h() * s.out_w());
+    zk::out_fused<T, T> stage;
+    stage.c = y.data();
+    stage.a_scale = 0.02f;
+    stage.w_scale = ws.data();
+    stage.w_scale_count = ws.size();
+    stage.bn_mean = mean.data();
+    stage.bn_scale = scale.data();
+    stage.bn_shift = shift.data();
+    stage.relu = true;
+    stage.out_scale = 0.05f;
+    stage.out_zero_point = 0;
+    stage.out_max = int(R::max);
+    for (auto _ : st) zk::conv2d_q8_nhwc(s, x.data(), 3, pw, stage, &pool());
     set_ops(st, 2.0 * double(s.m()) * double(s.out_channels) * double(s.k()));
 }
 
@@ -150,7 +178,15 @@ void onednn_sgemm(benchmark::State& st, gemm_case c) {
     set_ops(st, 2.0 * double(c.m) * double(c.n) * double(c.k));
 }
 
-// A oneDNN forward convolution with layouts of its choice ("any"); only the primitive execution is timed.
+/// oneDNN's implementation names, per benchmark (e.g. "brg_conv_fwd:avx512_core_amx"), for the summary.
+std::map<std::string, std::string>& onednn_impls() {
+    static std::map<std::string, std::string> m;
+    return m;
+}
+
+// A oneDNN forward convolution with layouts of its choice ("any"); only the primitive execution is timed. int8: u8
+// source, s8 weights, u8 destination with per-channel output scales and a ReLU post-op (the static-int8 ResNet
+// layer PyTorch runs on oneDNN); fp32: f32 throughout.
 void onednn_conv(benchmark::State& st, conv_case c, bool int8) {
     using namespace dnnl;
     const auto& s = c.s;
@@ -162,13 +198,20 @@ void onednn_conv(benchmark::State& st, conv_case c, bool int8) {
     const memory::dims dst{d(s.batch), d(s.out_channels), d(s.out_h()), d(s.out_w())};
     const auto ts = int8 ? memory::data_type::u8 : memory::data_type::f32;
     const auto tw = int8 ? memory::data_type::s8 : memory::data_type::f32;
-    const auto td = int8 ? memory::data_type::s32 : memory::data_type::f32;
+    const auto td = int8 ? memory::data_type::u8 : memory::data_type::f32;
     const convolution_forward::desc desc(prop_kind::forward_inference, algorithm::convolution_direct,
                                          memory::desc(src, ts, memory::format_tag::any),
                                          memory::desc(wei, tw, memory::format_tag::any),
                                          memory::desc(dst, td, memory::format_tag::any), {d(s.stride_h), d(s.stride_w)},
                                          {d(s.pad_h), d(s.pad_w)}, {d(s.pad_h), d(s.pad_w)});
-    const convolution_forward::primitive_desc pd(desc, eng);
+    primitive_attr attr;
+    if (int8) {
+        attr.set_output_scales(2, std::vector<float>(s.out_channels, 1e-3f));  // mask 2: per output channel
+        post_ops po;
+        po.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
+        attr.set_post_ops(po);
+    }
+    const convolution_forward::primitive_desc pd(desc, attr, eng);
     memory msrc(pd.src_desc(), eng), mwei(pd.weights_desc(), eng), mdst(pd.dst_desc(), eng);
     std::memset(msrc.get_data_handle(), 1, pd.src_desc().get_size());
     std::memset(mwei.get_data_handle(), 1, pd.weights_desc().get_size());
@@ -178,6 +221,7 @@ void onednn_conv(benchmark::State& st, conv_case c, bool int8) {
         strm.wait();
     }
     st.SetLabel(pd.impl_info_str());
+    onednn_impls()[std::string(c.name) + (int8 ? "/8" : "/32")] = pd.impl_info_str();
     set_ops(st, 2.0 * double(s.m()) * double(s.out_channels) * double(s.k()));
 }
 
@@ -259,13 +303,14 @@ int main(int argc, char** argv) {
     };
     if (mode == "native") {
         register_all<zk::q8_default_arch, zoa::default_arch>();
-        zoa_isa = std::string("int ") + (zk::is_vnni_arch_v<zk::q8_default_arch> ? "vnni+" : "") +
-                  zoa::default_arch::name() + ", fp32 " + zoa::default_arch::name();
+        zoa_isa = std::string("int8: ") + zk::q8_kernels_compiled() +
+                  (zk::x86::amx_compiled && !zk::amx_active() ? " (AMX not granted)" : "") +
+                  ", fp32: " + zk::f32_kernel_name<zoa::default_arch>();
         if (onednn_isa.empty()) onednn_isa = "native";
     } else if (mode == "avx2_vnni") {
         if constexpr (zk::vnni_compiled) {
             register_all<zk::with_vnni<avx2_arch>, avx2_arch>();
-            zoa_isa = "int vnni+fma3+avx2, fp32 fma3+avx2";
+            zoa_isa = "int8: avx-vnni, fp32: avx2-fma";
             cap(dnnl_cpu_isa_avx2_vnni, "avx2_vnni");
         } else {
             std::fprintf(stderr, "zoa_bench: ZOA_BENCH_ISA=avx2_vnni needs a build with AVX-VNNI (-march=native)\n");
@@ -273,7 +318,7 @@ int main(int argc, char** argv) {
         }
     } else if (mode == "avx2") {
         register_all<avx2_arch, avx2_arch>();
-        zoa_isa = "fma3+avx2";
+        zoa_isa = "int8: avx2, fp32: avx2-fma";
         cap(dnnl_cpu_isa_avx2, "avx2");
     } else {
         std::fprintf(stderr, "zoa_bench: unknown ZOA_BENCH_ISA=%s (avx2, avx2_vnni, native)\n", mode.c_str());
@@ -294,16 +339,20 @@ int main(int argc, char** argv) {
                 zoa_isa.c_str(), onednn_isa.c_str(), bench_threads,
                 bench_threads == 1 ? "thread CPU time" : "wall time");
     std::printf("# load average (1/5/15 min) before: %s, after: %s\n", load_before.c_str(), load_average().c_str());
-    auto line = [&](const char* shape, int bits) {
+    auto line = [&](const char* kind, const char* shape, int bits) {
         const std::string s = shape, b = std::to_string(bits), ob = bits == 32 ? "32" : "8";
         const auto z = rep.best.find("zoa/" + s + "/" + b), o = rep.best.find("onednn/" + s + "/" + ob);
         if (z == rep.best.end() || o == rep.best.end()) return;
-        std::printf("gemm shape=%s bits=%d zoa_gops=%.1f onednn_gops=%.1f ratio=%.3f\n", shape, bits, z->second,
+        std::printf("%s shape=%s bits=%d zoa_gops=%.1f onednn_gops=%.1f ratio=%.3f", kind, shape, bits, z->second,
                     o->second, z->second / o->second);
+        const auto impl = onednn_impls().find(s + "/" + ob);
+        if (impl != onednn_impls().end()) std::printf(" onednn_impl=%s", impl->second.c_str());
+        std::printf("\n");
     };
     for (const auto& c : gemm_cases)
-        for (int bits : {8, 6, 4, 32}) line(c.name, bits);
+        for (int bits : {8, 6, 4, 32}) line("gemm", c.name, bits);
+    // convolutions: zoa conv2d_q8_nhwc with the fused ResNet epilogue vs oneDNN's convolution primitive
     for (const auto& c : conv_cases)
-        for (int bits : {8, 6, 4, 32}) line(c.name, bits);
+        for (int bits : {8, 6, 4, 32}) line("conv", c.name, bits);
     return 0;
 }

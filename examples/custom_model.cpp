@@ -13,6 +13,7 @@
 // zoa::io::safetensors_file and pass them to the same constructors (docs/tutorials/adapt-your-own-network.md).
 //
 // Usage: custom_model [images per corruption, default 512]
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -71,7 +72,9 @@ public:
         has_head_ = true;
     }
 
-    // ---- the two members ZOA needs (zoa::adapt::is_adaptable_v<tiny_mlp, batch_t>) --------------------------------
+    // ---- what ZOA needs: the model type's policy and family, layout() and forward_adapt() -----------------------
+    using policy_type = zoa::policy<zoa::fp32>;                       // an fp32 network (zoa_options::paper reads it)
+    static constexpr auto family = zoa::adapt::model_family::vit;     // LayerNorm networks take ZOA's ViT loss form
 
     /// What ZOA may change (the affine parameters of LN1 and LN2, in this order) and what it observes (two feature
     /// groups of 256: h1 and h2; the last one feeds the classifier).
@@ -81,63 +84,36 @@ public:
                    {"ln2", dim, ln2_.weight().data(), ln2_.bias().data()}};
         l.feature_groups = {dim, dim};
         l.num_classes = classes;
-        l.family = zoa::adapt::model_family::vit;  // LayerNorm models take ZOA's ViT loss form and options
+        l.family = family;
         return l;
     }
 
-    /// One forward pass with the affine parameters ZOA asks for: req.norm_params = [w_ln1, b_ln1, w_ln2, b_ln2]
-    /// (256 floats each; nullptr = the layers' own), req.shift added to h2 for the shifted logits.
+    /// One forward pass with the affine parameters ZOA asks for (req.norm_params, or the layers' own), the features
+    /// [h1 | h2], the logits with and without req.shift added to h2, and the statistics of the embedding e.
     void forward_adapt(const batch_t& x, const zoa::adapt::forward_request& req,
                        zoa::adapt::forward_result& out) const {
         zoa::require(x.dimension() == 4 && x.shape(1) * x.shape(2) * x.shape(3) == in, zoa::error_code::shape,
                      "tiny_mlp: expected a batch [B, 1, 28, 28], got ", x.shape(1), "x", x.shape(2), "x", x.shape(3));
         const std::size_t B = x.shape(0);
-        const float* p = req.norm_params;
+        const zoa::adapt::norm_view theta(req, {dim, dim});  // LN1's and LN2's requested γ, β (null = their own)
         auto& ctx = *ctx_;
         std::vector<float> e(B * dim), h(B * dim), t(B * dim);
         fc1_.forward(x.data(), B, e.data(), ctx);
-        ln1_.forward(e.data(), B, h.data(), ctx, p, p ? p + dim : nullptr);
+        ln1_.forward(e.data(), B, h.data(), ctx, theta.weight(0), theta.bias(0));
         zoa::kernels::gelu(h.data(), h.data(), h.size(), ctx);
         fc2_.forward(h.data(), B, t.data(), ctx);
-        out.features = xt::xtensor<float, 2>::from_shape({B, 2 * dim});
-        ln2_.forward(t.data(), B, t.data(), ctx, p ? p + 2 * dim : nullptr, p ? p + 3 * dim : nullptr);
-        for (std::size_t b = 0; b < B; ++b)
-            for (std::size_t d = 0; d < dim; ++d) {
-                out.features(b, d) = h[b * dim + d];
-                out.features(b, dim + d) = t[b * dim + d];
-            }
-        out.logits = head(t, B);
-        if (req.shift) {
-            for (std::size_t b = 0; b < B; ++b)
-                for (std::size_t d = 0; d < dim; ++d) t[b * dim + d] += req.shift[d];
-            out.shifted_logits = head(t, B);
-        } else {
-            out.shifted_logits = {};
-        }
-        // per-dim mean and unbiased variance of the embedding e over the batch
-        out.embed_mean.assign(dim, 0.0f);
-        out.embed_var.assign(dim, 0.0f);
-        if (!req.embedding_stats) return;
-        for (std::size_t d = 0; d < dim; ++d) {
-            double m = 0, v = 0;
-            for (std::size_t b = 0; b < B; ++b) m += e[b * dim + d];
-            m /= double(B);
-            for (std::size_t b = 0; b < B; ++b) v += (e[b * dim + d] - m) * (e[b * dim + d] - m);
-            out.embed_mean[d] = static_cast<float>(m);
-            out.embed_var[d] = static_cast<float>(B > 1 ? v / double(B - 1) : 0.0);
-        }
+        ln2_.forward(t.data(), B, t.data(), ctx, theta.weight(1), theta.bias(1));
+        zoa::adapt::write_features(out, B, {{h.data(), dim}, {t.data(), dim}});
+        zoa::adapt::write_logits(out, req, t.data(), B, dim, classes, [&](const float* f, std::size_t n, float* y) {
+            if (has_head_)
+                head_.forward(f, n, y, ctx);
+            else
+                std::fill(y, y + n * classes, 0.0f);  // before fit_head: uniform predictions
+        });
+        zoa::adapt::write_embedding_stats(out, req, e.data(), B, dim, ctx);
     }
 
 private:
-    xt::xtensor<float, 2> head(const std::vector<float>& h2, std::size_t B) const {
-        auto logits = xt::xtensor<float, 2>::from_shape({B, classes});
-        if (has_head_)
-            head_.forward(h2.data(), B, logits.data(), *ctx_);
-        else
-            logits.fill(0.0f);  // before fit_head: uniform predictions
-        return logits;
-    }
-
     zoa::nn::linear fc1_, fc2_, head_;
     zoa::nn::layer_norm ln1_, ln2_;
     bool has_head_ = false;
@@ -190,8 +166,7 @@ int main(int argc, char** argv) try {
     // 3. a continual stream of corrupted test images, without adaptation and with ZOA
     const std::vector<std::string> domains{"none", "fog", "brightness", "contrast", "gaussian_noise"};
     zoa::adapt::no_adapt<tiny_mlp> none(net);
-    zoa::adapt::zoa_adapter<tiny_mlp> zoa(net, zoa::adapt::zoa_options::paper(zoa::adapt::model_family::vit, 32),
-                                          source);
+    zoa::adapt::zoa_adapter<tiny_mlp> zoa(net, zoa::adapt::zoa_options::paper<tiny_mlp>(), source);
     std::printf("%-16s %8s %8s\n", "domain", "none", "zoa");
     for (const auto& domain : domains) {
         std::size_t ok_none = 0, ok_zoa = 0;

@@ -32,7 +32,7 @@ int main(int argc, char** argv) try {
         }
     };
     run(zoa::adapt::no_adapt<model_t>(vit), "none");                // the quantized model as it is
-    zoa::adapt::zoa_adapter<model_t> zoa(vit, zoa::adapt::zoa_options::paper(zoa::adapt::model_family::vit, 6), source);
+    zoa::adapt::zoa_adapter<model_t> zoa(vit, zoa::adapt::zoa_options::paper<model_t>(), source);
     run(zoa, "zoa");                                                // 2 forward passes per batch, no backprop
 } catch (const std::exception& e) {
     std::fprintf(stderr, "quickstart: %s\n", e.what());

@@ -69,7 +69,7 @@ void device_a(const std::string& model_file, std::size_t n, const zoa::data::idx
     source.provenance = provenance(model_file);
     zoa::adapt::save_source_statistics(source, "source_stats.safetensors");
 
-    zoa::adapt::zoa_adapter<model_t> zoa(vit, zoa::adapt::zoa_options::paper(zoa::adapt::model_family::vit, 6), source);
+    zoa::adapt::zoa_adapter<model_t> zoa(vit, zoa::adapt::zoa_options::paper<model_t>(), source);
     for (const char* corruption : {"fog", "brightness", "contrast"})
         std::printf("device A  %-10s zoa %.2f%%\n", corruption, stream(zoa, domain_batches(test, pre, corruption, 0, n),
                                                                        test.labels, 0));
@@ -85,7 +85,7 @@ void device_b(const std::string& model_file, std::size_t n, const zoa::data::idx
     const auto pre = zoa::io::preprocess_from_json(vit.metadata().at("zoa.preprocess"), model_file);
     const zoa::adapt::source_statistics source = zoa::adapt::load_source_statistics("source_stats.safetensors");
     zoa::adapt::check_provenance(source, provenance(model_file));  // throws if they belong to another model
-    const auto options = zoa::adapt::zoa_options::paper(zoa::adapt::model_family::vit, 6);
+    const auto options = zoa::adapt::zoa_options::paper<model_t>();
 
     zoa::adapt::zoa_adapter<model_t> shared(vit, options, source);
     shared.restore(zoa::adapt::load_zoa_state("zoa_state.safetensors"));  // checks sizes against the model

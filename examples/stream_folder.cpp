@@ -23,8 +23,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "zoa/zoa_image.hpp"
 
 namespace {
@@ -213,7 +211,13 @@ int main(int argc, char** argv) try {
     // the precision of a calibrated file is in its zoa.quant metadata; fp32 files have none
     const auto file = zoa::io::safetensors_file::open(a.model);
     const auto q = file.metadata().find(zoa::models::quant_metadata_key);
-    const int bits = q == file.metadata().end() ? 32 : nlohmann::json::parse(q->second).at("weight_bits").get<int>();
+    int bits = 32;
+    if (q != file.metadata().end()) {
+        const auto quant = zoa::io::json::parse(q->second, a.model + ": zoa.quant");
+        const auto* w = quant.find("weight_bits");
+        zoa::require(w && w->is_unsigned(), zoa::error_code::format, a.model, ": zoa.quant lacks weight_bits");
+        bits = static_cast<int>(w->as_unsigned());
+    }
     if (bits == 32) return run<zoa::policy<zoa::fp32>>(a, bits);
     if (bits == 8) return run<zoa::ptq4vit<zoa::w8a8>>(a, bits);
     if (bits == 6) return run<zoa::ptq4vit<zoa::w6a6>>(a, bits);

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # zoa — install the Debian 12 packages a make target needs (idempotent; apt-get update only when something is missing)
-# usage: tools/install-deps.sh [build|bench|fuzz]...   (default: build)
+# usage: tools/install-deps.sh [build|bench|fuzz|arm64]...   (default: build)
 set -euo pipefail
 
 build_pkgs=(g++ cmake make python3 libxtensor-dev libxsimd-dev doctest-dev libstb-dev nlohmann-json3-dev dataset-fashion-mnist)
-bench_pkgs=(libbenchmark-dev libdnnl-dev python3-torch python3-torchvision libopenblas0-pthread)
+# libdnnl-dev's CMake config (dnnl-config.cmake) calls find_package(OpenCL): without the OpenCL loader and headers
+# `make bench` fails at configure time ("Could NOT find OpenCL"), although zoa_bench only uses oneDNN's CPU engine.
+bench_pkgs=(libbenchmark-dev libdnnl-dev ocl-icd-opencl-dev opencl-c-headers python3-torch python3-torchvision
+            libopenblas0-pthread)
 fuzz_pkgs=(clang libclang-rt-14-dev)
+# make test-arm64: the AArch64 cross compiler (pulls in the arm64 libc/libstdc++ cross packages) and qemu-aarch64
+arm64_pkgs=(g++-aarch64-linux-gnu qemu-user)
 
 want=()
 for target in "${@:-build}"; do
@@ -13,7 +18,8 @@ for target in "${@:-build}"; do
     build) want+=("${build_pkgs[@]}") ;;
     bench) want+=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
     fuzz) want+=("${build_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
-    *) echo "install-deps.sh: unknown target '$target' (expected build, bench or fuzz)" >&2; exit 2 ;;
+    arm64) want+=("${build_pkgs[@]}" "${arm64_pkgs[@]}") ;;
+    *) echo "install-deps.sh: unknown target '$target' (expected build, bench, fuzz or arm64)" >&2; exit 2 ;;
   esac
 done
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# zoa — `make bench-compare`: zoa vs PyTorch (fp32, dynamic int8 on the onednn engine, reference-style fake-quant)
-# end to end, and the ZOA/FOA step cost and peak RSS, on random-weight ViT-B/16 and ResNet-50 (docs/performance.md)
+# zoa — `make bench-compare`: zoa vs PyTorch (fp32, dynamic int8 on the onednn engine, static int8 on oneDNN for the
+# ResNet, reference-style fake-quant) end to end, and the ZOA/FOA step cost and peak RSS, on random-weight ViT-B/16
+# and ResNet-50 (docs/performance.md)
 # SPDX-License-Identifier: MIT
 #
 # Environment (all optional):
@@ -82,7 +83,7 @@ for m in $models; do
     f="$(file_of "$m")"
     for b in $batches; do
         if [ "${SKIP_TORCH:-0}" = 1 ]; then
-            t="torch model=$m batch=$b fp32_ms=0 int8_ms=0 fakequant_ms=0"
+            t="torch model=$m batch=$b fp32_ms=0 int8_ms=0 fakequant_ms=0 static_int8_ms=0"
         else
             t="$("$python" "$root/bench/compare/torch_compare.py" time --model "$m" --batch "$b" --threads "$threads" \
                 --warmup "$warmup" --reps "$reps")"
@@ -91,13 +92,18 @@ for m in $models; do
         y="$(field "$t" fp32_ms)"
         z="$(field "$t" int8_ms)"
         fq="$(field "$t" fakequant_ms)"
+        st="$(field "$t" static_int8_ms)"
         for p in w8a8 w6a6; do
             l="$("$bin" infer --model "$m" --precision "$p" --weights "${f}_$p.safetensors" --batch "$b" \
                 --threads "$threads" --warmup "$warmup" --reps "$reps")"
             echo "$l" >> "$raw"
             infer_line["$m/$p/$b"]="$l"
             x="$(field "$l" ms_per_image)"
-            emit "e2e model=$m batch=$b precision=$p zoa_ms=$x torch_fp32_ms=$y torch_int8_ms=$z speedup_fp32=$(ratio "$y" "$x")"
+            if [ "$m" = resnet ]; then  # the int8 peer a ResNet user picks: PyTorch static int8 (oneDNN)
+                emit "e2e model=$m batch=$b precision=$p zoa_ms=$x torch_fp32_ms=$y torch_int8_ms=$z torch_static_int8_ms=$st speedup_fp32=$(ratio "$y" "$x") zoa_over_static=$(ratio "$x" "$st")"
+            else
+                emit "e2e model=$m batch=$b precision=$p zoa_ms=$x torch_fp32_ms=$y torch_int8_ms=$z speedup_fp32=$(ratio "$y" "$x")"
+            fi
             echo "# e2e-extra model=$m batch=$b precision=$p torch_fakequant_w8a8_ms=$fq speedup_int8=$(ratio "$z" "$x") speedup_fakequant=$(ratio "$fq" "$x")" | tee -a "$out" >&2
         done
     done

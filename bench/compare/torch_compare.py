@@ -9,7 +9,7 @@
         files are kept.
     torch_compare.py time --model vit|resnet --batch B [--threads 2] [--warmup 1] [--reps 3]
         prints `torch model=<m> batch=<b> threads=<t> fp32_ms=<x> int8_ms=<y> fakequant_ms=<z>` (ms per image,
-        median of the timed repetitions, inputs N(0, 1)).
+        median of the timed repetitions, inputs N(0, 1)), plus ` static_int8_ms=<s>` for the ResNet.
 
 The three PyTorch paths:
     fp32       model.eval() under torch.no_grad() (Debian python3-torch 1.13: OpenBLAS GEMMs, oneDNN convolutions).
@@ -17,6 +17,11 @@ The three PyTorch paths:
                torch.backends.quantized.engine = "onednn": int8 weights, activations quantized per call (ViT: every
                qkv/proj/fc1/fc2/head; ResNet: only fc, its convolutions stay fp32 because dynamic quantization has
                no convolutions).
+    static_int8 (ResNet only) the int8 deployment a ResNet user picks: PyTorch eager-mode static quantization on the
+               onednn engine, torchvision.models.quantization.resnet50 (same weights), fuse_model() (conv+bn+relu),
+               qconfig get_default_qconfig("onednn") (histogram observer, per-tensor u8 activations, per-channel
+               symmetric s8 weights), prepare, 2 calibration batches of 8 N(0, 1) images, convert: every convolution,
+               the residual adds and the fc run as oneDNN int8 primitives.
     fakequant  what the ZOA/PTQ4ViT (ViT) and MQBench (ResNet) reference code runs after calibration: float modules
                with quantize-dequantize of the weights (per output channel, recomputed every forward as the
                reference's quant_weight_bias / FakeQuantize do) and of the inputs (per tensor, fixed scale) of every
@@ -172,6 +177,21 @@ def time_ms(model, x, warmup, reps):
     return statistics.median(t) / x.shape[0]
 
 
+def static_int8_resnet():
+    """torchvision's quantizable ResNet-50 with build("resnet")'s weights, statically quantized for onednn."""
+    from torchvision.models import quantization as tq
+    m = tq.resnet50(weights=None, quantize=False).eval()
+    m.load_state_dict(build("resnet").state_dict())
+    m.fuse_model()
+    m.qconfig = torch.ao.quantization.get_default_qconfig("onednn")
+    torch.ao.quantization.prepare(m, inplace=True)
+    g = torch.Generator().manual_seed(11)
+    with torch.no_grad():
+        for _ in range(2):
+            m(torch.randn(8, 3, 224, 224, generator=g))
+    return torch.ao.quantization.convert(m, inplace=True)
+
+
 def run_time(a):
     torch.set_num_threads(a.threads)
     torch.backends.quantized.engine = "onednn"
@@ -182,8 +202,11 @@ def run_time(a):
     int8_ms = time_ms(int8, x, a.warmup, a.reps)
     del int8
     fq_ms = time_ms(fake_quant_model(a.model, x[:1]), x, a.warmup, a.reps)
+    static = ""
+    if a.model == "resnet":
+        static = f" static_int8_ms={time_ms(static_int8_resnet(), x, a.warmup, a.reps):.2f}"
     print(f"torch model={a.model} batch={a.batch} threads={torch.get_num_threads()} fp32_ms={fp32_ms:.2f} "
-          f"int8_ms={int8_ms:.2f} fakequant_ms={fq_ms:.2f}", flush=True)
+          f"int8_ms={int8_ms:.2f} fakequant_ms={fq_ms:.2f}{static}", flush=True)
 
 
 def main():

@@ -180,21 +180,14 @@ int run_vit(const predict_args& a, std::unique_ptr<zoa::io::safetensors_file>& f
 
 int predict_vit(const predict_args& a, std::unique_ptr<zoa::io::safetensors_file>& f,
                 const std::shared_ptr<zoa::execution_context>& ctx, zoa::io::atomic_file* save) {
-    std::unique_ptr<zoa::models::vit_config> preset;
-    if (!a.model.arch.empty()) {
-        preset = std::make_unique<zoa::models::vit_config>(zoa::models::vit_preset(a.model.arch));
-        // a fine-tuned preset keeps its topology but not the 1000 ImageNet classes: take the head's size
-        for (const char* head : {"head.weight", "heads.head.weight"})
-            if (f->contains(head) && f->info(head).shape.size() == 2) preset->num_classes = f->info(head).shape[0];
-    }
+    const auto preset = zoa_cli::vit_arch_config(*f, a.model.arch);
     zoa::models::vit_load_options lo;
     lo.strict = !a.allow_unused;
     zoa::models::vit_load_report report;
     zoa_cli::step s("loading the ViT weights of " + a.weights);
     const zoa::models::vit_weights w = zoa::models::load_vit_weights(*f, preset.get(), lo, &report);
     const zoa::models::vit_config& c = w.config;
-    const zoa::io::preprocess_config pre = zoa_cli::resolve_preprocessing(
-        *f, a.model, zoa::io::preprocess_config::timm_inception(c.img_size), c.img_size, c.in_chans);
+    const zoa::io::preprocess_config pre = zoa_cli::vit_preprocessing(*f, a.model, c.img_size, c.in_chans);
     std::string precision = a.precision.empty() ? zoa_cli::file_precision(*f) : a.precision;
     if (precision.empty()) precision = "fp32";
     predict_args b = a;
@@ -250,11 +243,7 @@ int predict_resnet(const predict_args& a, std::unique_ptr<zoa::io::safetensors_f
     lo.threads = a.threads;
     lo.strict = !a.allow_unused;
     const zoa::models::resnet_config c = zoa::models::resolve_resnet_config(*f, lo);
-    zoa::io::preprocess_config fallback = zoa::io::preprocess_config::torchvision_imagenet(224);
-    const auto it = f->metadata().find(zoa::io::preprocess_metadata_key);
-    if (it != f->metadata().end()) fallback = zoa::io::preprocess_from_json(it->second, f->path(), fallback);
-    const std::size_t input = fallback.crop ? fallback.crop : 224;
-    const zoa::io::preprocess_config pre = zoa_cli::resolve_preprocessing(*f, a.model, fallback, input, c.in_chans);
+    const zoa::io::preprocess_config pre = zoa_cli::resnet_preprocessing(*f, a.model, c.in_chans);
     std::string precision = a.precision.empty() ? zoa_cli::file_precision(*f) : a.precision;
     if (precision.empty()) precision = "fp32";
     predict_args b = a;

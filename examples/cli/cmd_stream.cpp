@@ -1005,26 +1005,16 @@ int run_stream(const std::vector<std::string>& args) {
     std::size_t classes = 0;
     std::string pre_source;
     if (arch.family == "vit") {
-        std::unique_ptr<zoa::models::vit_config> preset;
-        if (!a.model.arch.empty()) {
-            preset = std::make_unique<zoa::models::vit_config>(zoa::models::vit_preset(a.model.arch));
-            for (const char* head : {"head.weight", "heads.head.weight"})  // a fine-tuned head keeps its class count
-                if (f.contains(head) && f.info(head).shape.size() == 2) preset->num_classes = f.info(head).shape[0];
-        }
+        const auto preset = zoa_cli::vit_arch_config(f, a.model.arch);
         vw = std::make_unique<zoa::models::vit_weights>(zoa::models::load_vit_weights(f, preset.get(), {}, nullptr));
         const auto& c = vw->config;
-        run.ds.pre = zoa_cli::resolve_preprocessing(f, a.model, zoa::io::preprocess_config::timm_inception(c.img_size),
-                                                    c.img_size, c.in_chans, &pre_source);
+        run.ds.pre = zoa_cli::vit_preprocessing(f, a.model, c.img_size, c.in_chans, &pre_source);
         classes = c.num_classes;
     } else {
         lo.arch = a.model.arch;
         lo.threads = a.threads;
         const zoa::models::resnet_config c = zoa::models::resolve_resnet_config(f, lo);
-        zoa::io::preprocess_config fallback = zoa::io::preprocess_config::torchvision_imagenet(224);
-        const auto it = f.metadata().find(zoa::io::preprocess_metadata_key);
-        if (it != f.metadata().end()) fallback = zoa::io::preprocess_from_json(it->second, f.path(), fallback);
-        const std::size_t input = fallback.crop ? fallback.crop : 224;  // ResNets take any size: the file decides
-        run.ds.pre = zoa_cli::resolve_preprocessing(f, a.model, fallback, input, c.in_chans, &pre_source);
+        run.ds.pre = zoa_cli::resnet_preprocessing(f, a.model, c.in_chans, &pre_source);
         classes = c.num_classes;
     }
     run.ds.limits = a.limits;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstdio>
 #include <cstddef>
 #include <cstdlib>
 #include <memory>
@@ -138,6 +139,37 @@ inline zoa::io::preprocess_config resolve_preprocessing(const zoa::io::safetenso
     cfg.validate();
     if (source != nullptr) *source = from;
     return cfg;
+}
+
+/// --arch as a ViT config (nullptr when --arch is not given): the preset's topology with the file's head size (a
+/// fine-tuned head keeps the preset's topology but not its 1000 ImageNet classes).
+/// Throws: zoa::error(argument) for a name that is not a ViT preset.
+inline std::unique_ptr<zoa::models::vit_config> vit_arch_config(const zoa::io::safetensors_file& f,
+                                                                const std::string& arch) {
+    if (arch.empty()) return nullptr;
+    auto c = std::make_unique<zoa::models::vit_config>(zoa::models::vit_preset(arch));
+    for (const char* head : {"head.weight", "heads.head.weight"})
+        if (f.contains(head) && f.info(head).shape.size() == 2) c->num_classes = f.info(head).shape[0];
+    return c;
+}
+
+/// A ViT's preprocessing: resolve_preprocessing over timm's default (timm_inception) for its input size.
+inline zoa::io::preprocess_config vit_preprocessing(const zoa::io::safetensors_file& f, const model_flags& flags,
+                                                    std::size_t img_size, std::size_t in_chans,
+                                                    std::string* source = nullptr) {
+    return resolve_preprocessing(f, flags, zoa::io::preprocess_config::timm_inception(img_size), img_size, in_chans,
+                                 source);
+}
+
+/// A ResNet's preprocessing: resolve_preprocessing over torchvision's ImageNet eval transform; the input size is the
+/// file's zoa.preprocess crop (ResNets take any size), else 224.
+inline zoa::io::preprocess_config resnet_preprocessing(const zoa::io::safetensors_file& f, const model_flags& flags,
+                                                       std::size_t in_chans, std::string* source = nullptr) {
+    zoa::io::preprocess_config fallback = zoa::io::preprocess_config::torchvision_imagenet(224);
+    const auto it = f.metadata().find(zoa::io::preprocess_metadata_key);
+    if (it != f.metadata().end()) fallback = zoa::io::preprocess_from_json(it->second, f.path(), fallback);
+    const std::size_t input = fallback.crop ? fallback.crop : 224;
+    return resolve_preprocessing(f, flags, fallback, input, in_chans, source);
 }
 
 /// One line describing a preprocessing ("resize 248 bicubic, crop 224, mean 0.5,0.5,0.5, std 0.5,0.5,0.5").

@@ -6,6 +6,8 @@
 #include "outputs.hpp"
 #include "zoa/core/arch.hpp"
 #include "zoa/core/error.hpp"
+#include "zoa/kernels/gemm_f32.hpp"
+#include "zoa/kernels/gemm_q8.hpp"
 #include "zoa/version.hpp"
 
 #include <cstdio>
@@ -22,7 +24,7 @@ const char* const usage =
     "usage: zoa <command> [options]\n"
     "\n"
     "commands:\n"
-    "  version        print the library version and the SIMD architecture compiled in\n"
+    "  version        print the library version, the SIMD architecture and the int8 / fp32 GEMM kernels compiled in\n"
     "  info FILE      tensors, parameters, architecture, config and metadata of a model file\n"
     "  predict ...    classify images: zoa predict --weights FILE [options] IMAGE... (zoa predict --help)\n"
     "  stream ...     continual test-time adaptation over a stream of domains (zoa stream --help):\n"
@@ -45,7 +47,11 @@ int run(const std::vector<std::string>& args) {
         return 0;
     }
     if (args[0] == "version" || args[0] == "--version") {
-        std::printf("zoa %s (%s)\n", zoa::version_string, zoa::arch_name());
+        // e.g. "zoa 0.4.0 (arm64+neon; int8: neon-dotprod; fp32: neon-fma)"
+        const bool amx_refused = zoa::kernels::x86::amx_compiled && !zoa::kernels::amx_active();
+        std::printf("zoa %s (%s; int8: %s%s; fp32: %s)\n", zoa::version_string, zoa::arch_name(),
+                    zoa::kernels::q8_kernels_compiled(), amx_refused ? " (AMX not granted by the OS: avx512-vnni runs)" : "",
+                    zoa::kernels::f32_kernel_name());
         zoa_cli::flush_stdout();
         return 0;
     }

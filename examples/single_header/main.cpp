@@ -1,6 +1,6 @@
 // zoa — single_header: ZOA on the shipped fp32 ViT in a program built with nothing but `-I single_include`
 // SPDX-License-Identifier: MIT
-// xtensor, xsimd, nlohmann-json and stb come from the system's include path. Build by hand from the repository root:
+// xtensor, xsimd and stb come from the system's include path. Build by hand from the repository root:
 //   g++ -std=c++17 -O2 -march=native -I single_include examples/single_header/main.cpp -o zoa_single_header
 // It adapts the shipped fp32 Fashion-MNIST ViT with ZOA in episodic mode (reset() before every domain).
 #include <zoa/zoa_image.hpp>  // single_include/zoa/zoa_image.hpp: the whole library + image data in two files
@@ -25,7 +25,7 @@ int main(int argc, char** argv) try {
     };
     std::vector<xt::xtensor<float, 4>> clean;
     for (std::size_t first = 0; first < 512; first += B) clean.push_back(batch(train, first, ""));
-    zoa::adapt::zoa_adapter<model_t> zoa(vit, zoa::adapt::zoa_options::paper(zoa::adapt::model_family::vit, 32),
+    zoa::adapt::zoa_adapter<model_t> zoa(vit, zoa::adapt::zoa_options::paper<model_t>(),
                                          zoa::adapt::compute_source_statistics(vit, clean));
     std::printf("zoa %s, %s kernels\n", zoa::version_string, zoa::arch_name());
     for (const std::string corruption : {"snow", "frost", "pixelate"}) {

@@ -25,6 +25,7 @@
 #include "zoa/quant/calib_modules.hpp"
 #include "zoa/quant/fake_quant.hpp"
 #include "zoa/quant/granularity.hpp"
+#include "zoa/quant/layer_calibrator.hpp"
 #include "zoa/quant/observer.hpp"
 #include "zoa/quant/param_tensors.hpp"
 #include "zoa/quant/params.hpp"
@@ -42,6 +43,8 @@
 #include "zoa/nn/mlp.hpp"
 #include "zoa/nn/patch_embed.hpp"
 #include "zoa/nn/pool.hpp"
+#include "zoa/nn/quantize_layer.hpp"
+#include "zoa/nn/quantized_conv2d.hpp"
 
 #include "zoa/models/resnet.hpp"
 #include "zoa/models/vit.hpp"
@@ -53,14 +56,13 @@
 #include "zoa/io/safetensors.hpp"
 
 #include "zoa/data/batch_loader.hpp"
-#include "zoa/data/idx.hpp"
 #include "zoa/data/image.hpp"
-#include "zoa/data/inflate.hpp"
 
 #include "zoa/adapt/baselines.hpp"
 #include "zoa/adapt/cma_es.hpp"
 #include "zoa/adapt/eigen_sym.hpp"
 #include "zoa/adapt/foa_adapter.hpp"
+#include "zoa/adapt/hook_helpers.hpp"
 #include "zoa/adapt/knowledge_bank.hpp"
 #include "zoa/adapt/model_hooks.hpp"
 #include "zoa/adapt/objective.hpp"

@@ -6,6 +6,8 @@
 #include "zoa/zoa.hpp"
 
 #include "zoa/data/corruptions.hpp"
+#include "zoa/data/idx.hpp"
 #include "zoa/data/image_folder.hpp"
+#include "zoa/data/inflate.hpp"
 #include "zoa/data/stream_sources.hpp"
 #include "zoa/io/image.hpp"

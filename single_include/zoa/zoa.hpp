@@ -37,7 +37,24 @@ inline constexpr const char* version_string = "0.1.0";
 #include <cstddef>
 #include <type_traits>
 
+// #include "zoa/core/xsimd.hpp"
+// ---- begin zoa/core/xsimd.hpp
+// zoa — <xsimd/xsimd.hpp> with its compiler warnings contained: zoa headers include this, never xsimd directly
+
+// g++ 12 (GCC PR 105593, fixed in GCC 13): the AVX-512 intrinsics xsimd's exp, erfc and nearbyint are built on
+// start from `__m512 __Y = __Y;` and raise a false -Wmaybe-uninitialized at -O2 -march=native on AVX-512 machines,
+// also where g++ emits those xsimd functions out of line, far from zoa's code. The warning is silenced for the
+// locations of xsimd's headers only: a diagnostic whose inlining chain passes through them is ignored, zoa's own
+// code and yours keep every warning.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <xsimd/xsimd.hpp>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+// ---- end zoa/core/xsimd.hpp
 
 namespace zoa {
 
@@ -70,10 +87,14 @@ constexpr const char* arch_name() noexcept {
 // ---- begin zoa/core/error.hpp
 // zoa — the one exception type: zoa::error with a machine-readable code
 
+#include <initializer_list>
+#include <ios>
+#include <ostream>
 #include <sstream>
 #include <stdexcept>
 #include <string>
-#include <utility>
+#include <string_view>
+#include <type_traits>
 
 namespace zoa {
 
@@ -116,25 +137,98 @@ private:
 };
 
 namespace detail {
+
+/// One part of an error message, held by reference until the message is built: strings, characters, integers,
+/// floating-point numbers and stream manipulators (std::hex) directly, any other type through its operator<<.
+/// Type-erasing the parts keeps each fail(...) call site small: one message builder per program, not one
+/// std::ostringstream per distinct argument list.
+class message_part {
+public:
+    // Non-template constructors for the common types (string literals of any length decay to const char*), so a
+    // fail(...) call instantiates nothing new for them; other types go through their operator<<.
+    message_part(const char* s) noexcept : kind_(kind::text), s_(s) {}                    ///< a C string
+    message_part(const std::string& s) noexcept : kind_(kind::text), s_(s) {}             ///< a string
+    message_part(std::string_view s) noexcept : kind_(kind::text), s_(s) {}               ///< a string view
+    message_part(char c) noexcept : kind_(kind::character), c_(c) {}                      ///< a character
+    message_part(signed char c) noexcept : kind_(kind::character), c_(static_cast<char>(c)) {}    ///< as a character
+    message_part(unsigned char c) noexcept : kind_(kind::character), c_(static_cast<char>(c)) {}  ///< as a character
+    message_part(bool b) noexcept : kind_(kind::boolean), u_(b) {}                        ///< 1 or 0, as operator<<
+    message_part(int v) noexcept : kind_(kind::signed_int), i_(v) {}                     ///< an integer
+    message_part(long v) noexcept : kind_(kind::signed_int), i_(v) {}                    ///< an integer
+    message_part(long long v) noexcept : kind_(kind::signed_int), i_(v) {}               ///< an integer
+    message_part(unsigned v) noexcept : kind_(kind::unsigned_int), u_(v) {}               ///< an integer
+    message_part(unsigned long v) noexcept : kind_(kind::unsigned_int), u_(v) {}          ///< an integer
+    message_part(unsigned long long v) noexcept : kind_(kind::unsigned_int), u_(v) {}     ///< an integer
+    message_part(double d) noexcept : kind_(kind::floating), d_(d) {}                     ///< a number
+    message_part(float f) noexcept : kind_(kind::floating), d_(f) {}                      ///< a number (as double)
+    message_part(long double d) noexcept : kind_(kind::floating), d_(d), is_long_double_(true) {}  ///< a number
+    message_part(std::ios_base& (*m)(std::ios_base&)) noexcept : kind_(kind::manipulator), m_(m) {}  ///< std::hex
+    /// Any other type with an operator<< (short integers, enums, paths, ...), streamed when the message is built.
+    template <class T, std::enable_if_t<!std::is_convertible_v<const T&, std::string_view>, int> = 0>
+    message_part(const T& v) noexcept
+        : kind_(kind::other), p_(&v), put_([](std::ostream& os, const void* p) { os << *static_cast<const T*>(p); }) {}
+
+    /// Streams the part into os (with os's current flags, e.g. after std::hex).
+    void put(std::ostream& os) const {
+        switch (kind_) {
+            case kind::text: os << s_; break;
+            case kind::character: os << c_; break;
+            case kind::boolean: os << (u_ != 0); break;
+            case kind::signed_int: os << i_; break;
+            case kind::unsigned_int: os << u_; break;
+            case kind::floating:
+                if (is_long_double_) os << d_;
+                else os << static_cast<double>(d_);
+                break;
+            case kind::manipulator: os << m_; break;
+            case kind::other: put_(os, p_); break;
+        }
+    }
+
+private:
+    enum class kind { text, character, boolean, signed_int, unsigned_int, floating, manipulator, other };
+    kind kind_ = kind::text;
+    std::string_view s_;
+    char c_ = 0;
+    long long i_ = 0;
+    unsigned long long u_ = 0;
+    long double d_ = 0;
+    bool is_long_double_ = false;
+    std::ios_base& (*m_)(std::ios_base&) = nullptr;
+    const void* p_ = nullptr;
+    void (*put_)(std::ostream&, const void*) = nullptr;
+};
+
 /// The parts streamed with operator<< into one string.
-template <class... Parts>
-std::string concat(Parts&&... parts) {
+inline std::string concat_parts(std::initializer_list<message_part> parts) {
     std::ostringstream os;
-    (os << ... << std::forward<Parts>(parts));
+    for (const auto& p : parts) p.put(os);
     return os.str();
 }
+
+/// The parts streamed with operator<< into one string.
+template <class... Parts>
+std::string concat(const Parts&... parts) {
+    return concat_parts({message_part(parts)...});
+}
+
+/// Throws zoa::error(code, concat_parts(parts)): out of line and cold, so call sites stay small.
+[[noreturn, gnu::noinline, gnu::cold]] inline void throw_error(error_code code, std::initializer_list<message_part> parts) {
+    throw error(code, concat_parts(parts));
+}
+
 }  // namespace detail
 
 /// Throws zoa::error(code, concatenation of parts streamed with operator<<).
 template <class... Parts>
-[[noreturn]] void fail(error_code code, Parts&&... parts) {
-    throw error(code, detail::concat(std::forward<Parts>(parts)...));
+[[noreturn]] void fail(error_code code, const Parts&... parts) {
+    detail::throw_error(code, {detail::message_part(parts)...});
 }
 
 /// Throws zoa::error(code, parts...) unless cond holds.
 template <class... Parts>
-void require(bool cond, error_code code, Parts&&... parts) {
-    if (!cond) fail(code, std::forward<Parts>(parts)...);
+void require(bool cond, error_code code, const Parts&... parts) {
+    if (!cond) detail::throw_error(code, {detail::message_part(parts)...});
 }
 
 }  // namespace zoa
@@ -576,7 +670,7 @@ private:
 #include <cstddef>
 #include <cstdint>
 
-#include <xsimd/xsimd.hpp>
+// #include "zoa/core/xsimd.hpp"
 
 // #include "zoa/core/arch.hpp"
 // #include "zoa/core/execution.hpp"
@@ -664,24 +758,32 @@ inline void require_no_nan(const char* fn, const float* x, std::size_t n, std::s
 // zoa — SIMD building blocks of the element-wise/reduction kernels: shifted block sums, moments, block partition
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 
-#include <xsimd/xsimd.hpp>
+// #include "zoa/core/xsimd.hpp"
 
 // #include "zoa/core/arch.hpp"
 // #include "zoa/core/execution.hpp"
+// #include "zoa/kernels/detail/avx512_warnings.hpp"
+// ---- begin zoa/kernels/detail/avx512_warnings.hpp
+// zoa — ZOA_DETAIL_AVX512_WARNINGS_BEGIN / _END: silence GCC 12's false uninitialized warnings from AVX-512 intrinsics
 
 // g++ 12 (GCC PR 105593, seen with Debian 12.2): AVX-512 intrinsics built on _mm512_undefined_*() raise a false
-// -Wmaybe-uninitialized once inlined into user code (xsimd::exp, erfc, nearbyint on avx512). The element-wise
-// kernels that call them are wrapped in these macros so strict -Werror builds with -march=native stay clean.
+// -Wmaybe-uninitialized / -Wuninitialized once inlined into user code (xsimd::exp, erfc, nearbyint on avx512; the
+// 512-bit GEMM epilogue's conversions, min/max and narrowing). The kernels that call them are wrapped in these macros
+// so strict -Werror builds with -march=native stay clean.
 #if defined(__GNUC__) && !defined(__clang__)
-#define ZOA_DETAIL_AVX512_WARNINGS_BEGIN \
-    _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"")
+#define ZOA_DETAIL_AVX512_WARNINGS_BEGIN                                                                           \
+    _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"")                    \
+        _Pragma("GCC diagnostic ignored \"-Wuninitialized\"")
 #define ZOA_DETAIL_AVX512_WARNINGS_END _Pragma("GCC diagnostic pop")
 #else
 #define ZOA_DETAIL_AVX512_WARNINGS_BEGIN
 #define ZOA_DETAIL_AVX512_WARNINGS_END
 #endif
+// ---- end zoa/kernels/detail/avx512_warnings.hpp
+
 
 namespace zoa::kernels::detail {
 
@@ -692,6 +794,17 @@ inline constexpr std::size_t flush_vectors = 64;
 /// Elements per task of the element-wise kernels: a multiple of every vector width, so which elements take the SIMD
 /// body and which the scalar tail depends only on n, never on the thread count.
 inline constexpr std::size_t elementwise_block = 16384;
+
+/// a / b lane by lane, one IEEE division each (round to nearest even). xsimd 8.1 divides float batches on neon64 with
+/// its ARMv7 kernel, a reciprocal estimate refined by two Newton steps, which can be an ulp off (and moves values
+/// across rounding ties: quantization codes change); zoa's kernels divide through this helper (FDIV on AArch64).
+template <class Arch>
+xsimd::batch<float, Arch> divide(const xsimd::batch<float, Arch>& a, const xsimd::batch<float, Arch>& b) noexcept {
+#if XSIMD_WITH_NEON64
+    if constexpr (arch_at_least_v<Arch, xsimd::neon64>) return vdivq_f32(a, b);
+#endif
+    return a / b;
+}
 
 /// s1 = Σ_i (x[i] − c) over n contiguous floats. Differences and lane sums in float, flushed to double every
 /// flush_vectors vectors; scalar tail (n mod width) adds fl(x[i] − c) in double.
@@ -770,6 +883,45 @@ moments segment_moments(SegFn&& seg, std::size_t nseg, std::size_t len) noexcept
     return m;
 }
 
+/// True when xsimd's fma is one fused instruction for Arch (FMA3 tags, NEON vfmaq).
+template <class Arch>
+inline constexpr bool xsimd_fma_fused_v =
+#if XSIMD_WITH_FMA3_SSE
+    arch_at_least_v<Arch, xsimd::fma3<xsimd::sse4_2>> ||
+#endif
+#if XSIMD_WITH_FMA3_AVX
+    arch_at_least_v<Arch, xsimd::fma3<xsimd::avx>> ||
+#endif
+#if XSIMD_WITH_FMA3_AVX2
+    arch_at_least_v<Arch, xsimd::fma3<xsimd::avx2>> ||
+#endif
+#if XSIMD_WITH_NEON
+    arch_at_least_v<Arch, xsimd::neon> ||
+#endif
+    false;
+
+/// x·y + z rounded once (= std::fma lane by lane) on every ISA: vfmadd for AVX-512 (xsimd 8.1 has no AVX-512 fma:
+/// its generic x·y + z is fused or not depending on the optimization level), xsimd's fma where it is one fused
+/// instruction, std::fma per lane where the ISA has no FMA (plain SSE2 builds).
+template <class Arch>
+xsimd::batch<float, Arch> fma_once(const xsimd::batch<float, Arch>& x, const xsimd::batch<float, Arch>& y,
+                                   const xsimd::batch<float, Arch>& z) noexcept {
+    using batch = xsimd::batch<float, Arch>;
+#if XSIMD_WITH_AVX512F
+    if constexpr (arch_at_least_v<Arch, xsimd::avx512f>) return batch(_mm512_fmadd_ps(x, y, z));
+#endif
+    if constexpr (xsimd_fma_fused_v<Arch>) {
+        return xsimd::fma(x, y, z);
+    } else {
+        alignas(64) float a[batch::size], b[batch::size], c[batch::size];
+        x.store_aligned(a);
+        y.store_aligned(b);
+        z.store_aligned(c);
+        for (std::size_t l = 0; l < batch::size; ++l) a[l] = std::fma(a[l], b[l], c[l]);
+        return batch::load_aligned(a);
+    }
+}
+
 /// Calls fn(begin, end) on ctx over [0, n) cut at multiples of `block` (a multiple of every vector width).
 template <class Fn>
 void parallel_blocks(execution_context& ctx, std::size_t n, std::size_t block, Fn&& fn) {
@@ -790,9 +942,14 @@ void parallel_blocks(execution_context& ctx, std::size_t n, std::size_t block, F
 #include <limits>
 #include <type_traits>
 
-#include <xsimd/xsimd.hpp>
-#if XSIMD_WITH_SSE2
+// #include "zoa/core/xsimd.hpp"
+#if XSIMD_WITH_AVX
 #include <immintrin.h>
+#elif XSIMD_WITH_SSE2
+#include <emmintrin.h>  // SSE2 only: <immintrin.h> would declare every AVX-512 intrinsic (+90 MB per TU)
+#endif
+#if XSIMD_WITH_NEON64
+#include <arm_neon.h>
 #endif
 
 // #include "zoa/core/arch.hpp"
@@ -806,8 +963,8 @@ namespace zoa::kernels {
 
 namespace detail {
 
-/// Stores the lanes of v (already inside T's range) as T: AVX-512 vpmov[u]sdb, AVX2/SSE2 pack instructions
-/// (saturating, hence exact for in-range lanes), otherwise a scalar loop.
+/// Stores the lanes of v (already inside T's range) as T: AVX-512 vpmov[u]sdb, AVX2/SSE2 pack instructions, NEON
+/// SQXTN/SQXTUN (saturating, hence exact for in-range lanes), otherwise a scalar loop.
 template <class Arch, class T>
 void store_narrow(const xsimd::batch<std::int32_t, Arch>& v, T* dst) noexcept {
     constexpr bool is_signed = std::is_same_v<T, std::int8_t>;
@@ -837,13 +994,24 @@ void store_narrow(const xsimd::batch<std::int32_t, Arch>& v, T* dst) noexcept {
         return;
     }
 #endif
+#if XSIMD_WITH_NEON64
+    if constexpr (arch_at_least_v<Arch, xsimd::neon64>) {
+        const int16x4_t w16 = vqmovn_s32(v);
+        const int16x8_t w = vcombine_s16(w16, w16);
+        const std::int32_t bytes = is_signed ? vget_lane_s32(vreinterpret_s32_s8(vqmovn_s16(w)), 0)
+                                             : vget_lane_s32(vreinterpret_s32_u8(vqmovun_s16(w)), 0);
+        std::memcpy(dst, &bytes, 4);  // little-endian AArch64: lane 0 → dst[0]
+        return;
+    }
+#endif
+    (void)is_signed;
     alignas(64) std::int32_t lanes[xsimd::batch<std::int32_t, Arch>::size];
     v.store_aligned(lanes);
     for (std::size_t l = 0; l < xsimd::batch<std::int32_t, Arch>::size; ++l) dst[l] = static_cast<T>(lanes[l]);
 }
 
 /// Loads batch<int32>::size codes from src, sign- or zero-extended to int32: AVX-512 vpmov[sz]xbd, AVX2
-/// vpmov[sz]xbd, SSE2 unpack (+ arithmetic shift for int8), otherwise a scalar loop.
+/// vpmov[sz]xbd, SSE2 unpack (+ arithmetic shift for int8), NEON SXTL/UXTL, otherwise a scalar loop.
 template <class Arch, class T>
 xsimd::batch<std::int32_t, Arch> load_widen(const T* src) noexcept {
     using ibatch = xsimd::batch<std::int32_t, Arch>;
@@ -872,6 +1040,15 @@ xsimd::batch<std::int32_t, Arch> load_widen(const T* src) noexcept {
             const __m128i z = _mm_setzero_si128();
             return ibatch(_mm_unpacklo_epi16(_mm_unpacklo_epi8(b, z), z));
         }
+    }
+#endif
+#if XSIMD_WITH_NEON64
+    if constexpr (arch_at_least_v<Arch, xsimd::neon64>) {
+        std::int32_t word;
+        std::memcpy(&word, src, sizeof(word));
+        const int32x2_t w = vdup_n_s32(word);
+        if constexpr (is_signed) return ibatch(vmovl_s16(vget_low_s16(vmovl_s8(vreinterpret_s8_s32(w)))));
+        else return ibatch(vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(vmovl_u8(vreinterpret_u8_s32(w))))));
     }
 #endif
     alignas(64) std::int32_t lanes[ibatch::size];
@@ -903,7 +1080,7 @@ void quantize_span(const float* x, T* q, std::size_t n, float scale, std::int32_
     auto nan_seen = fbatch(0.0f) != fbatch(0.0f);
     std::size_t i = 0;
     for (; i + w <= n; i += w) {
-        const fbatch v = fbatch::load_unaligned(x + i) / vs;
+        const fbatch v = divide(fbatch::load_unaligned(x + i), vs);
         nan_seen = nan_seen | xsimd::isnan(v);
         store_narrow<Arch, T>(xsimd::nearbyint_as_int(xsimd::min(xsimd::max(v, vlo), vhi)) + vzp, q + i);
     }
@@ -994,7 +1171,7 @@ void quantize_per_channel(const float* x, T* q, std::size_t outer, std::size_t c
                 for (; c + w <= channels; c += w) {
                     const ibatch zp = zero_point ? ibatch::load_unaligned(zero_point + c) : ibatch(0);
                     const fbatch lo = xsimd::to_float(ibatch(qmin) - zp), hi = xsimd::to_float(ibatch(qmax) - zp);
-                    const fbatch v = fbatch::load_unaligned(xr + c) / fbatch::load_unaligned(scale + c);
+                    const fbatch v = detail::divide(fbatch::load_unaligned(xr + c), fbatch::load_unaligned(scale + c));
                     nan_seen = nan_seen | xsimd::isnan(v);
                     detail::store_narrow<Arch, T>(xsimd::nearbyint_as_int(xsimd::min(xsimd::max(v, lo), hi)) + zp,
                                                   qr + c);
@@ -1164,10 +1341,10 @@ void gelu_quantize_twin(const float* x, std::int8_t* pos, std::int8_t* neg, std:
             const fb v = fb::load_unaligned(x + i);
             const fb g = (half * v) * xsimd::erfc(v * k);
             nan_seen = nan_seen | xsimd::isnan(g);
-            detail::store_narrow<Arch, std::int8_t>(xsimd::nearbyint_as_int(xsimd::min(xsimd::max(g / sp, zero), pos_hi)),
-                                                    pos + i);
-            detail::store_narrow<Arch, std::int8_t>(xsimd::nearbyint_as_int(xsimd::min(xsimd::max(g / sn, neg_lo), zero)),
-                                                    neg + i);
+            const fb gp = xsimd::min(xsimd::max(detail::divide(g, sp), zero), pos_hi);
+            const fb gn = xsimd::min(xsimd::max(detail::divide(g, sn), neg_lo), zero);
+            detail::store_narrow<Arch, std::int8_t>(xsimd::nearbyint_as_int(gp), pos + i);
+            detail::store_narrow<Arch, std::int8_t>(xsimd::nearbyint_as_int(gn), neg + i);
         }
         bool tail_nan = false;
         for (; i < e; ++i) {
@@ -1207,15 +1384,359 @@ ZOA_DETAIL_AVX512_WARNINGS_END
 // ---- begin zoa/kernels/batch_norm.hpp
 // zoa — BatchNorm over NCHW channels, eval (running stats) and batch-statistics modes, runtime affine (xsimd)
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <type_traits>
+#include <vector>
 
-#include <xsimd/xsimd.hpp>
+// #include "zoa/core/xsimd.hpp"
 
 // #include "zoa/core/arch.hpp"
 // #include "zoa/core/execution.hpp"
 // #include "zoa/kernels/detail/elementwise_checks.hpp"
 // #include "zoa/kernels/detail/elementwise_simd.hpp"
+// #include "zoa/kernels/output_stage.hpp"
+// ---- begin zoa/kernels/output_stage.hpp
+// zoa — fused GEMM output stages (raw int32, dequantize to fp32, requantize to 8 bits) and output layouts
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+
+// #include "zoa/core/aligned_buffer.hpp"
+// #include "zoa/core/error.hpp"
+
+namespace zoa::kernels {
+
+/// Where output element (m, n) of an M x N result is written:
+///   c + (m / group_rows) * group_stride + (m % group_rows) * row_stride + n * col_stride
+/// (group_rows == 0 means one group: c + m * row_stride + n * col_stride).
+/// row_major(ldc) is the usual C[m*ldc + n]; conv2d uses groups (one per image) with col_stride = pixels
+/// to write NCHW directly.
+struct out_layout {
+    std::ptrdiff_t row_stride = 0;    ///< elements between consecutive rows of a group
+    std::ptrdiff_t col_stride = 1;    ///< elements between consecutive columns
+    std::size_t group_rows = 0;       ///< rows per group (0 = a single group)
+    std::ptrdiff_t group_stride = 0;  ///< elements between consecutive groups
+
+    /// Offset of the first element of row m.
+    std::ptrdiff_t row_offset(std::size_t m) const noexcept {
+        if (group_rows == 0) return static_cast<std::ptrdiff_t>(m) * row_stride;
+        return static_cast<std::ptrdiff_t>(m / group_rows) * group_stride +
+               static_cast<std::ptrdiff_t>(m % group_rows) * row_stride;
+    }
+};
+
+/// C[m*ldc + n].
+inline out_layout row_major(std::ptrdiff_t ldc) noexcept { return out_layout{ldc, 1, 0, 0}; }
+
+/// Raw accumulators: C[m,n] = acc[m,n] = sum_k (a[m,k] - za) * (w[n,k] - zw[n])  (exact int32).
+struct out_i32 {
+    /// destination
+    std::int32_t* c = nullptr;
+    /// where C[m, n] goes
+    out_layout layout{};
+};
+
+/// Dequantize: C[m,n] = float(acc[m,n]) * s[n] + bias[n], with s[n] = a_scale * w_scale[n] rounded to float
+/// first (w_scale has 1 entry = per tensor, or N = per output channel / per row block expanded by the caller);
+/// bias may be null (then the "+ bias[n]" is omitted). Float results may differ from the reference by the
+/// rounding of a fused multiply-add when the compiler contracts (tests use a 1e-6 relative tolerance).
+struct out_dequant {
+    /// destination
+    float* c = nullptr;
+    /// where C[m, n] goes
+    out_layout layout{};
+    float a_scale = 1.0f;            ///< activation scale
+    const float* w_scale = nullptr;  ///< weight scales (1 or N)
+    std::size_t w_scale_count = 0;   ///< entries of w_scale
+    /// N float biases or null
+    const float* bias = nullptr;
+};
+
+/// Requantize to 8 bits (XNNPACK "fp32" requantization, round half to even):
+///   v = float(acc[m,n] + bias[n]) * multiplier[n]         (int32 add wraps; one float rounding each step)
+///   C[m,n] = nearbyint(clamp(v, min - zero_point, max - zero_point)) + zero_point
+/// nearbyint rounds half to even (default FP environment). Typically multiplier[n] = a_scale*w_scale[n]/out_scale
+/// and bias[n] = nearbyint(float_bias[n] / (a_scale*w_scale[n])). bias may be null; multiplier has 1 or N
+/// entries; [min, max] must lie inside T's range.
+template <class T>
+struct out_requant {
+    static_assert(std::is_same_v<T, std::int8_t> || std::is_same_v<T, std::uint8_t>,
+                  "zoa::kernels::out_requant: T must be int8_t or uint8_t");
+    /// destination
+    T* c = nullptr;
+    /// where C[m, n] goes
+    out_layout layout{};
+    const float* multiplier = nullptr;                 ///< 1 or N multipliers
+    std::size_t multiplier_count = 0;                  ///< entries of multiplier
+    const std::int32_t* bias = nullptr;                ///< N int32 biases or null
+    std::int32_t zero_point = 0;                       ///< output zero point
+    std::int32_t min = std::numeric_limits<T>::min();  ///< output clamp, inside T's range
+    std::int32_t max = std::numeric_limits<T>::max();  ///< output clamp, inside T's range
+};
+
+/// Float GEMM output: C[m,n] = (sum_k a[m,k] * w[n,k]) + bias[n] (bias may be null).
+struct out_f32 {
+    /// destination
+    float* c = nullptr;
+    /// where C[m, n] goes
+    out_layout layout{};
+    /// N float biases or null
+    const float* bias = nullptr;
+};
+
+/// Fused convolution epilogue (the ResNet integer path: conv → BatchNorm → [+ identity] → [ReLU] → next quantizer in
+/// one pass over the int32 accumulators). Per element, in this order (every step one float rounding, no contraction):
+///   t = float(acc)·s[n]                 s[n] = fl(a_scale·w_scale[n]), as out_dequant
+///   t = t + bias[n]                     when bias is non-null
+///   t = fma(fl(t − mean[n]) − mean_residual[n], bn_scale[n], bn_shift[n])
+///                                       when bn_scale is non-null (BatchNorm; mean_residual null = 0, i.e. t − mean)
+///   t = t + res_f[m, n]                 float residual (same layout as C), or
+///   t = t + fl(float(res_q[m, n] − res_zero_point)·res_scale)   a residual held as codes (decoded exactly as
+///                                       nn::quantize_activation's x̂)
+///   t = (0 > t) ? 0 : t                 when relu
+///   C = t (T = float), or C = nearbyint(clamp(fl(t·inv), qmin − z, qmax − z)) + z with inv = fl(1/out_scale)
+///                                       (T = int8_t / uint8_t: the codes of nn::quantize_activation, bit for bit)
+/// Every per-column constant must be finite (checked: zoa::error(numeric)), so finite accumulators give finite t.
+/// R is the storage type of res_q.
+template <class T, class R = std::uint8_t>
+struct out_fused {
+    static_assert(std::is_same_v<T, float> || std::is_same_v<T, std::int8_t> || std::is_same_v<T, std::uint8_t>,
+                  "zoa::kernels::out_fused: T must be float, int8_t or uint8_t");
+    static_assert(std::is_same_v<R, std::int8_t> || std::is_same_v<R, std::uint8_t>,
+                  "zoa::kernels::out_fused: R (residual codes) must be int8_t or uint8_t");
+    /// destination
+    T* c = nullptr;
+    /// where C[m, n] goes (and where the residual of (m, n) is read)
+    out_layout layout{};
+    float a_scale = 1.0f;            ///< activation scale
+    const float* w_scale = nullptr;  ///< weight scales (1 or N)
+    std::size_t w_scale_count = 0;   ///< entries of w_scale
+    const float* bias = nullptr;     ///< N float biases or null
+    /// BatchNorm as a per-channel affine map (N entries each; bn_scale null = no BatchNorm, mean_residual may be null)
+    const float *bn_mean = nullptr, *bn_mean_residual = nullptr, *bn_scale = nullptr, *bn_shift = nullptr;
+    const float* res_f = nullptr;  ///< float residual, or null
+    const R* res_q = nullptr;      ///< residual codes (used when res_f is null), or null
+    float res_scale = 1.0f;        ///< scale of res_q
+    std::int32_t res_zero_point = 0;  ///< zero point of res_q
+    bool relu = false;                ///< ReLU after the residual
+    float out_scale = 1.0f;           ///< quantizer of the codes (T integer)
+    std::int32_t out_zero_point = 0;  ///< its zero point
+    std::int32_t out_min = 0;         ///< smallest code
+    std::int32_t out_max = 255;       ///< largest code
+};
+
+/// True for out_fused<T, R>.
+template <class S>
+inline constexpr bool is_fused_stage_v = false;
+template <class T, class R>
+inline constexpr bool is_fused_stage_v<out_fused<T, R>> = true;
+
+/// True for the output stages gemm_q8 accepts (out_i32, out_dequant, out_requant<int8_t / uint8_t>, out_fused).
+template <class S>
+inline constexpr bool is_q8_stage_v = std::is_same_v<S, out_i32> || std::is_same_v<S, out_dequant> ||
+                                      std::is_same_v<S, out_requant<std::int8_t>> ||
+                                      std::is_same_v<S, out_requant<std::uint8_t>> || is_fused_stage_v<S>;
+
+namespace detail {
+
+/// Per-call, per-column constants of a stage, padded with zeros to a multiple of the column tile so SIMD
+/// epilogues can load whole vectors: dequant -> f0 = s[n], f1 = bias[n]; requant -> f0 = multiplier[n],
+/// i0 = bias[n]. Built once per GEMM call (O(N)).
+struct prepared_columns {
+    aligned_buffer<float> f0, f1;
+    aligned_buffer<std::int32_t> i0;
+    float lo = 0, hi = 0;  // requant clamp bounds min - zp, max - zp (exact in float: |.| < 2^24)
+    std::int32_t zero_point = 0;
+    // out_fused: f2..f5 = BatchNorm mean, mean residual, scale, shift (0, 0, 1, 0 without BatchNorm); inv = fl(1/s)
+    aligned_buffer<float> f2, f3, f4, f5;
+    bool has_bias = false, has_bn = false;
+    float inv = 1.0f, res_scale = 1.0f;
+    std::int32_t res_zero_point = 0;
+};
+
+/// Throws: zoa::error(argument) unless count is 1 or n.
+inline void check_count(std::size_t count, std::size_t n, const char* what) {
+    require(count == 1 || count == n, error_code::argument, what, ": expected 1 or N = ", n, " entries, got ",
+            count);
+}
+
+/// The part of out_fused's preparation after the dequantization: f1 = bias (0), f2..f5 = BatchNorm (identity), the
+/// residual decoding and the output quantizer. f0 is allocated (zeros), not filled.
+/// Throws: zoa::error(argument) for inconsistent pointers or a bad code range, zoa::error(numeric) for a non-finite
+/// constant.
+template <class T, class R>
+void prepare_fused_tail(const out_fused<T, R>& s, std::size_t n, std::size_t n_padded, prepared_columns& p) {
+    require(s.c != nullptr, error_code::argument, "out_fused: output pointer is null");
+    require(s.bn_scale == nullptr || (s.bn_mean != nullptr && s.bn_shift != nullptr), error_code::argument,
+            "out_fused: bn_scale is set but bn_mean or bn_shift is null");
+    p.has_bias = s.bias != nullptr;
+    p.has_bn = s.bn_scale != nullptr;
+    for (auto* b : {&p.f0, &p.f1, &p.f2, &p.f3, &p.f4, &p.f5}) b->reset(n_padded);
+    for (std::size_t j = 0; j < n; ++j) {
+        p.f1[j] = s.bias ? s.bias[j] : 0.0f;
+        p.f2[j] = p.has_bn ? s.bn_mean[j] : 0.0f;
+        p.f3[j] = p.has_bn && s.bn_mean_residual ? s.bn_mean_residual[j] : 0.0f;
+        p.f4[j] = p.has_bn ? s.bn_scale[j] : 1.0f;
+        p.f5[j] = p.has_bn ? s.bn_shift[j] : 0.0f;
+        require(std::isfinite(p.f2[j]) && std::isfinite(p.f3[j]) && std::isfinite(p.f4[j]) && std::isfinite(p.f5[j]),
+                error_code::numeric, "out_fused: the BatchNorm of channel ", j, " is not finite (mean ", p.f2[j],
+                " + ", p.f3[j], ", scale ", p.f4[j], ", shift ", p.f5[j], ")");
+    }
+    require(std::isfinite(s.res_scale), error_code::numeric, "out_fused: res_scale is not finite: ", s.res_scale);
+    p.res_scale = s.res_scale;
+    p.res_zero_point = s.res_zero_point;
+    if constexpr (!std::is_same_v<T, float>) {
+        require(std::isfinite(s.out_scale) && s.out_scale > 0.0f, error_code::numeric,
+                "out_fused: out_scale must be finite and > 0, got ", s.out_scale);
+        require(s.out_min <= s.out_max && s.out_min >= std::numeric_limits<T>::min() &&
+                    s.out_max <= std::numeric_limits<T>::max(),
+                error_code::argument, "out_fused: code range [", s.out_min, ", ", s.out_max, "] is empty or outside [",
+                int(std::numeric_limits<T>::min()), ", ", int(std::numeric_limits<T>::max()), "]");
+        require(s.out_zero_point >= s.out_min && s.out_zero_point <= s.out_max, error_code::argument,
+                "out_fused: zero point ", s.out_zero_point, " outside [", s.out_min, ", ", s.out_max, "]");
+        p.inv = 1.0f / s.out_scale;
+        p.lo = static_cast<float>(s.out_min - s.out_zero_point);
+        p.hi = static_cast<float>(s.out_max - s.out_zero_point);
+        p.zero_point = s.out_zero_point;
+    }
+}
+
+/// Checks stage s for n columns and fills p (padded to n_padded). Throws: zoa::error(argument) for null pointers or
+/// wrong scale/multiplier counts.
+template <class Stage>
+void prepare_columns(const Stage& s, std::size_t n, std::size_t n_padded, prepared_columns& p) {
+    static_assert(is_q8_stage_v<Stage>, "zoa::kernels: unknown output stage");
+    if constexpr (std::is_same_v<Stage, out_i32>) {
+        require(s.c != nullptr, error_code::argument, "out_i32: output pointer is null");
+    } else if constexpr (std::is_same_v<Stage, out_dequant>) {
+        require(s.c != nullptr && s.w_scale != nullptr, error_code::argument,
+                "out_dequant: output or w_scale pointer is null");
+        check_count(s.w_scale_count, n, "out_dequant.w_scale");
+        require(std::isfinite(s.a_scale), error_code::numeric, "out_dequant: a_scale is not finite: ", s.a_scale);
+        p.f0.reset(n_padded);
+        p.f1.reset(n_padded);
+        for (std::size_t j = 0; j < n; ++j) {
+            const float ws = s.w_scale[s.w_scale_count == 1 ? 0 : j];
+            require(std::isfinite(ws), error_code::numeric, "out_dequant: w_scale[", j, "] is not finite: ", ws);
+            p.f0[j] = s.a_scale * ws;
+            p.f1[j] = s.bias ? s.bias[j] : 0.0f;
+        }
+    } else if constexpr (is_fused_stage_v<Stage>) {
+        require(s.c != nullptr && s.w_scale != nullptr, error_code::argument,
+                "out_fused: output or w_scale pointer is null");
+        check_count(s.w_scale_count, n, "out_fused.w_scale");
+        require(std::isfinite(s.a_scale), error_code::numeric, "out_fused: a_scale is not finite: ", s.a_scale);
+        prepare_fused_tail(s, n, n_padded, p);
+        for (std::size_t j = 0; j < n; ++j) {
+            const float ws = s.w_scale[s.w_scale_count == 1 ? 0 : j];
+            require(std::isfinite(ws) && std::isfinite(p.f1[j]), error_code::numeric, "out_fused: w_scale[", j,
+                    "] = ", ws, " or bias[", j, "] = ", p.f1[j], " is not finite");
+            p.f0[j] = s.a_scale * ws;
+        }
+    } else {
+        using T = std::remove_pointer_t<decltype(s.c)>;
+        require(s.c != nullptr && s.multiplier != nullptr, error_code::argument,
+                "out_requant: output or multiplier pointer is null");
+        check_count(s.multiplier_count, n, "out_requant.multiplier");
+        require(s.min <= s.max && s.min >= std::numeric_limits<T>::min() && s.max <= std::numeric_limits<T>::max(),
+                error_code::argument, "out_requant: clamp range [", s.min, ", ", s.max, "] is empty or outside [",
+                int(std::numeric_limits<T>::min()), ", ", int(std::numeric_limits<T>::max()), "]");
+        require(s.zero_point >= -(1 << 20) && s.zero_point <= (1 << 20), error_code::argument,
+                "out_requant: zero_point ", s.zero_point, " outside [-2^20, 2^20]");
+        p.f0.reset(n_padded);
+        p.i0.reset(n_padded);
+        for (std::size_t j = 0; j < n; ++j) {
+            const float mul = s.multiplier[s.multiplier_count == 1 ? 0 : j];
+            require(std::isfinite(mul), error_code::numeric, "out_requant: multiplier[", j, "] is not finite: ", mul);
+            p.f0[j] = mul;
+            p.i0[j] = s.bias ? s.bias[j] : 0;
+        }
+        p.lo = static_cast<float>(s.min - s.zero_point);
+        p.hi = static_cast<float>(s.max - s.zero_point);
+        p.zero_point = s.zero_point;
+    }
+}
+
+/// Makes v opaque to the optimizer at this point, so the operation that produced it is rounded on its own: GCC
+/// contracts a multiply followed by an add into one fused multiply-add (one rounding instead of two) even in ISO
+/// mode, which would change the bits of out_fused's chain against the layer-by-layer path (there the product is
+/// stored, i.e. rounded, before the next layer reads it). Works for float and for x86 vector registers.
+template <class V>
+inline void round_here(V& v) noexcept {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    __asm__("" : "+v"(v));
+#elif defined(__GNUC__) && defined(__aarch64__)
+    __asm__("" : "+w"(v));
+#elif defined(__GNUC__)
+    __asm__("" : "+m"(v));
+#else
+    volatile V t = v;
+    v = t;
+#endif
+}
+
+/// int32 addition with two's-complement wrap-around (no signed-overflow UB).
+inline std::int32_t wrap_add(std::int32_t a, std::int32_t b) noexcept {
+    return static_cast<std::int32_t>(static_cast<std::uint32_t>(a) + static_cast<std::uint32_t>(b));
+}
+
+/// out_fused's steps after the dequantization on one value t of column n, stored at offset off (the scalar
+/// definition the SIMD epilogues and batch_norm_act_nhwc match; t and the decoded residual are rounded on their own,
+/// see round_here).
+template <class T, class R>
+void fused_tail_scalar(const out_fused<T, R>& s, const prepared_columns& p, std::ptrdiff_t off, std::size_t n,
+                       float t) {
+    round_here(t);
+    if (p.has_bn) t = std::fma((t - p.f2[n]) - p.f3[n], p.f4[n], p.f5[n]);
+    if (s.res_f) {
+        t = t + s.res_f[off];
+    } else if (s.res_q) {
+        float r = static_cast<float>(std::int32_t{s.res_q[off]} - p.res_zero_point) * p.res_scale;
+        round_here(r);
+        t = t + r;
+    }
+    if (s.relu) t = 0.0f > t ? 0.0f : t;
+    if constexpr (std::is_same_v<T, float>) {
+        s.c[off] = t;
+    } else {
+        float v = t * p.inv;
+        v = v > p.lo ? v : p.lo;  // max, then min (t is finite here: the order is immaterial)
+        v = v < p.hi ? v : p.hi;
+        s.c[off] = static_cast<T>(static_cast<std::int32_t>(std::nearbyint(v)) + p.zero_point);
+    }
+}
+
+/// Applies the stage formula to one accumulator (the scalar definition every SIMD epilogue must match).
+template <class Stage>
+void store_scalar(const Stage& s, const prepared_columns& p, std::size_t m, std::size_t n, std::int32_t acc) {
+    const std::ptrdiff_t off = s.layout.row_offset(m) + static_cast<std::ptrdiff_t>(n) * s.layout.col_stride;
+    if constexpr (std::is_same_v<Stage, out_i32>) {
+        s.c[off] = acc;
+    } else if constexpr (std::is_same_v<Stage, out_dequant>) {
+        const float t = static_cast<float>(acc) * p.f0[n];
+        s.c[off] = t + p.f1[n];
+    } else if constexpr (is_fused_stage_v<Stage>) {
+        float t = static_cast<float>(acc) * p.f0[n];
+        if (p.has_bias) t = t + p.f1[n];
+        fused_tail_scalar(s, p, off, n, t);
+    } else {
+        using T = std::remove_pointer_t<decltype(s.c)>;
+        float v = static_cast<float>(wrap_add(acc, p.i0[n])) * p.f0[n];
+        v = v < p.lo ? p.lo : (v > p.hi ? p.hi : v);
+        s.c[off] = static_cast<T>(static_cast<std::int32_t>(std::nearbyint(v)) + p.zero_point);
+    }
+}
+
+}  // namespace detail
+}  // namespace zoa::kernels
+// ---- end zoa/kernels/output_stage.hpp
+// #include "zoa/kernels/quantize.hpp"
 // #include "zoa/kernels/statistics.hpp"
 // ---- begin zoa/kernels/statistics.hpp
 // zoa — per-feature / per-channel batch mean and unbiased variance or std (xsimd, two-pass shifted moments)
@@ -1223,8 +1744,9 @@ ZOA_DETAIL_AVX512_WARNINGS_END
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <vector>
 
-#include <xsimd/xsimd.hpp>
+// #include "zoa/core/xsimd.hpp"
 
 // #include "zoa/core/arch.hpp"
 // #include "zoa/core/execution.hpp"
@@ -1336,6 +1858,129 @@ moments channel_moments(const float* x, std::size_t n, std::size_t channels, std
     return segment_moments<Arch>([=](std::size_t k) { return x + (k * channels + c) * hw; }, n, hw);
 }
 
+/// h[j] = xsimd::hadd(batch of the W lanes a[l·cw + j], l < W) for j < cw (a multiple of W), bit for bit: xsimd 8.1's
+/// reduction trees (commutative float adds, so only the pairing matters) evaluated on vectors across channels —
+///   avx512f: r_j = x_j + x_{j+8}, then the avx tree on r;   avx (avx2, fma3): t_j = x_j + x_{j+4},
+///   (t0 + t1) + (t2 + t3);   sse3 and later: (x0 + x1) + (x2 + x3);   sse2: (x0 + x2) + (x1 + x3);
+/// any other ISA: xsimd::hadd itself, channel by channel. (The NHWC statistics tests compare every ISA this build
+/// has with the NCHW kernels, which call xsimd::hadd.)
+template <class Arch>
+void lane_hadd(const float* a, std::size_t cw, float* h) noexcept {
+    using batch = xsimd::batch<float, Arch>;
+    constexpr std::size_t w = batch::size;
+    const auto x = [&](std::size_t l, std::size_t j) { return batch::load_aligned(a + l * cw + j); };
+    for (std::size_t j = 0; j < cw; j += w) {
+        batch r;
+        if constexpr (arch_at_least_v<Arch, xsimd::avx512f> && w == 16) {
+            batch t[8];
+            for (std::size_t l = 0; l < 8; ++l) t[l] = x(l, j) + x(l + 8, j);
+            const batch u0 = t[0] + t[4], u1 = t[1] + t[5], u2 = t[2] + t[6], u3 = t[3] + t[7];
+            r = (u0 + u1) + (u2 + u3);
+        } else if constexpr (arch_at_least_v<Arch, xsimd::avx> && w == 8) {
+            const batch t0 = x(0, j) + x(4, j), t1 = x(1, j) + x(5, j), t2 = x(2, j) + x(6, j), t3 = x(3, j) + x(7, j);
+            r = (t0 + t1) + (t2 + t3);
+        } else if constexpr (arch_at_least_v<Arch, xsimd::sse3> && w == 4) {
+            r = (x(0, j) + x(1, j)) + (x(2, j) + x(3, j));
+        } else if constexpr (arch_at_least_v<Arch, xsimd::sse2> && w == 4) {
+            r = (x(0, j) + x(2, j)) + (x(1, j) + x(3, j));
+        } else {
+            alignas(64) float lanes[w], out[w];
+            for (std::size_t c = 0; c < w; ++c) {
+                for (std::size_t l = 0; l < w; ++l) lanes[l] = a[l * cw + j + c];
+                out[c] = xsimd::hadd(batch::load_aligned(lanes));
+            }
+            r = batch::load_aligned(out);
+        }
+        r.store_unaligned(h + j);
+    }
+}
+
+/// channel_moments for every channel of an NHWC (channels-last) tensor x [n × hw × channels]: moments[c] is, bit for
+/// bit, channel_moments<Arch> of the NCHW transpose. Each channel's segments (its hw values per image, stride
+/// `channels`) go through exactly the arithmetic of segment_moments: W = batch<float, Arch>::size float lanes (lane
+/// = pixel index mod W) flushed to double by xsimd::hadd every flush_vectors·W pixels, the hw mod W tail added in
+/// double, per image in image order. Here the lanes of W adjacent channels are one vector across those channels:
+/// pixel-major loops over up to 256 channels at a time, their W lane accumulators (two arrays of 16 KiB) in L1.
+/// Channels past the last full group of W run segment_moments itself on a gathered copy.
+/// Threads: channel groups over ctx (bit-identical for any thread count).
+template <class Arch>
+void channel_moments_nhwc(const float* x, std::size_t n, std::size_t hw, std::size_t channels, moments* out,
+                          execution_context& ctx) {
+    using batch = xsimd::batch<float, Arch>;
+    constexpr std::size_t w = batch::size, chunk = 256 / w;  // groups of w channels per pass
+    const std::size_t nv = hw - hw % w, groups = channels / w;
+    const double count = static_cast<double>(n) * static_cast<double>(hw);
+    // acc[j] += hadd(lanes of channel j) for the cw channels of lane-major accumulators a[l·cw + j]
+    const auto flush = [](const float* a, std::size_t cw, double* acc) {
+        alignas(64) float h[chunk * w];
+        lane_hadd<Arch>(a, cw, h);
+        for (std::size_t j = 0; j < cw; ++j) acc[j] += static_cast<double>(h[j]);
+    };
+    // Σ over one image's pixels of fl(x − c) (and its square), lanes flushed per block, tail in double
+    const auto image_sums = [&](const float* img, std::size_t cw, const float* c, float* a1, float* a2, double* s1,
+                                double* s2) {
+        for (std::size_t i = 0; i < nv;) {
+            const std::size_t end = std::min(nv, i + flush_vectors * w);
+            std::fill(a1, a1 + w * cw, 0.0f);
+            if (a2) std::fill(a2, a2 + w * cw, 0.0f);
+            for (; i < end; ++i) {
+                const float* row = img + i * channels;
+                float* l1 = a1 + (i % w) * cw;
+                float* l2 = a2 ? a2 + (i % w) * cw : nullptr;
+                for (std::size_t j = 0; j < cw; j += w) {
+                    const batch d = batch::load_unaligned(row + j) - batch::load_aligned(c + j);
+                    (batch::load_aligned(l1 + j) + d).store_aligned(l1 + j);
+                    if (l2) (batch::load_aligned(l2 + j) + d * d).store_aligned(l2 + j);
+                }
+            }
+            flush(a1, cw, s1);
+            if (a2) flush(a2, cw, s2);
+        }
+        for (std::size_t i = nv; i < hw; ++i)
+            for (std::size_t j = 0; j < cw; ++j) {
+                const double d = static_cast<double>(img[i * channels + j] - c[j]);
+                s1[j] += d;
+                if (s2) s2[j] += d * d;
+            }
+    };
+    const std::size_t tasks = groups + (channels % w ? 1 : 0);
+    ctx.parallel_for(tasks, [&](std::size_t g0, std::size_t g1) {
+        alignas(64) float a1[w * chunk * w], a2[w * chunk * w], c[chunk * w];
+        double s[chunk * w], total[chunk * w], s1[chunk * w], s2[chunk * w];
+        for (std::size_t ga = g0; ga < std::min(g1, groups); ga += chunk) {
+            const std::size_t cb = ga * w, cw = (std::min({g1, groups, ga + chunk}) - ga) * w;
+            std::copy(x + cb, x + cb + cw, c);  // pass 1: shift by c₀ = each channel's first value
+            std::fill(s, s + cw, 0.0);
+            for (std::size_t k = 0; k < n; ++k) {
+                std::fill(total, total + cw, 0.0);
+                image_sums(x + k * hw * channels + cb, cw, c, a1, nullptr, total, nullptr);
+                for (std::size_t j = 0; j < cw; ++j) s[j] += total[j];
+            }
+            for (std::size_t j = 0; j < cw; ++j) {
+                moments& m = out[cb + j];
+                m.mean = static_cast<double>(c[j]) + s[j] / count;
+                m.center = static_cast<float>(m.mean);
+                m.residual = static_cast<float>(m.mean - static_cast<double>(m.center));
+                c[j] = m.center;
+            }
+            std::fill(s1, s1 + cw, 0.0);  // pass 2: shift by fl(μ)
+            std::fill(s2, s2 + cw, 0.0);
+            for (std::size_t k = 0; k < n; ++k) image_sums(x + k * hw * channels + cb, cw, c, a1, a2, s1, s2);
+            for (std::size_t j = 0; j < cw; ++j) {
+                const double m2 = s2[j] - s1[j] * s1[j] / count;
+                out[cb + j].m2 = m2 > 0.0 ? m2 : (m2 == m2 ? 0.0 : m2);
+            }
+        }
+        if (g1 > groups) {  // channels past the last full group: gathered planes through segment_moments itself
+            std::vector<float> plane(n * hw);
+            for (std::size_t ch = groups * w; ch < channels; ++ch) {
+                for (std::size_t i = 0; i < n * hw; ++i) plane[i] = x[i * channels + ch];
+                out[ch] = segment_moments<Arch>([&](std::size_t k) { return plane.data() + k * hw; }, n, hw);
+            }
+        }
+    });
+}
+
 /// Per-channel mean and unbiased variance (or std when take_sqrt) of NCHW x over (N, H, W); null outputs skipped.
 template <class Arch>
 void channel_statistics(const char* fn, const float* x, std::size_t n, std::size_t channels, std::size_t hw,
@@ -1414,6 +2059,28 @@ void channel_mean_var(const float* x, std::size_t n, std::size_t channels, std::
     detail::channel_statistics<Arch>("channel_mean_var", x, n, channels, hw, mean, var, false, ctx);
 }
 
+/// channel_mean_var of a channels-last tensor x [n × hw × channels] (NHWC): bit for bit the values channel_mean_var
+/// gives for the NCHW transpose (detail::channel_moments_nhwc). Either output may be null.
+/// Threads: channel groups over ctx (bit-identical for any thread count).
+/// Throws: zoa::error(argument) when x is null, n, channels or hw is 0, or n·hw < 2.
+template <class Arch = default_arch>
+void channel_mean_var_nhwc(const float* x, std::size_t n, std::size_t hw, std::size_t channels, float* mean,
+                           float* var, execution_context& ctx) {
+    const char* fn = "channel_mean_var_nhwc";
+    detail::require_extent(fn, "n", n);
+    detail::require_extent(fn, "channels", channels);
+    detail::require_extent(fn, "hw", hw);
+    detail::checked_mul(fn, detail::checked_mul(fn, n, channels), hw);
+    detail::check_statistics(fn, x, n * hw, channels);
+    std::vector<detail::moments> m(channels);
+    detail::channel_moments_nhwc<Arch>(x, n, hw, channels, m.data(), ctx);
+    const double count = static_cast<double>(n) * static_cast<double>(hw);
+    for (std::size_t c = 0; c < channels; ++c) {
+        if (mean) mean[c] = static_cast<float>(m[c].mean);
+        if (var) var[c] = static_cast<float>(m[c].m2 / (count - 1.0));
+    }
+}
+
 /// As channel_mean_var but writes the unbiased standard deviation std[c] = sqrt(var[c]).
 template <class Arch = default_arch>
 void channel_mean_std(const float* x, std::size_t n, std::size_t channels, std::size_t hw, float* mean, float* std,
@@ -1428,8 +2095,8 @@ namespace zoa::kernels {
 
 namespace detail {
 
-/// y[i] = fma(fl(fl(x[i] − c) − r), a, b) over one contiguous plane of len floats (explicit fma: the result does not
-/// depend on compiler contraction; xsimd emulates fma as mul+add on ISAs without FMA).
+/// y[i] = fma(fl(fl(x[i] − c) − r), a, b) over one contiguous plane of len floats (one rounding, fma_once: the result
+/// does not depend on compiler contraction; emulated as mul+add on ISAs without FMA).
 template <class Arch>
 void batch_norm_plane(const float* x, float* y, std::size_t len, float c, float r, float a, float b) noexcept {
     using batch = xsimd::batch<float, Arch>;
@@ -1437,8 +2104,14 @@ void batch_norm_plane(const float* x, float* y, std::size_t len, float c, float 
     const batch vc(c), vr(r), va(a), vb(b);
     const std::size_t nv = len - len % w;
     std::size_t i = 0;
-    for (; i < nv; i += w) xsimd::fma((batch::load_unaligned(x + i) - vc) - vr, va, vb).store_unaligned(y + i);
+    for (; i < nv; i += w) fma_once<Arch>((batch::load_unaligned(x + i) - vc) - vr, va, vb).store_unaligned(y + i);
     for (; i < len; ++i) y[i] = std::fma((x[i] - c) - r, a, b);
+}
+
+/// The BatchNorm scale a_c = fl(w_c / sqrt(var_c + eps)), in double (null weight = 1), as both modes compute it.
+inline float batch_norm_scale(const float* weight, std::size_t c, double var, float eps) noexcept {
+    const double w = weight ? static_cast<double>(weight[c]) : 1.0;
+    return static_cast<float>(w / std::sqrt(var + static_cast<double>(eps)));
 }
 
 /// Throws: zoa::error(argument) naming fn for null pointers, zero extents, n·channels·hw overflow or a bad eps.
@@ -1476,8 +2149,7 @@ void batch_norm_eval(const float* x, float* y, std::size_t n, std::size_t channe
                 running_var[c]);
     ctx.parallel_for(channels, [&](std::size_t c0, std::size_t c1) {
         for (std::size_t c = c0; c < c1; ++c) {
-            const double w = weight ? static_cast<double>(weight[c]) : 1.0;
-            const float a = static_cast<float>(w / std::sqrt(static_cast<double>(running_var[c]) + eps));
+            const float a = detail::batch_norm_scale(weight, c, static_cast<double>(running_var[c]), eps);
             const float b = bias ? bias[c] : 0.0f;
             for (std::size_t k = 0; k < n; ++k) {
                 const std::size_t off = (k * channels + c) * hw;
@@ -1512,8 +2184,7 @@ void batch_norm_batch_stats(const float* x, float* y, float* batch_mean, float* 
         for (std::size_t c = c0; c < c1; ++c) {
             const detail::moments m = detail::channel_moments<Arch>(x, n, channels, hw, c);
             const double var = m.m2 / count;
-            const double w = weight ? static_cast<double>(weight[c]) : 1.0;
-            const float a = static_cast<float>(w / std::sqrt(var + static_cast<double>(eps)));
+            const float a = detail::batch_norm_scale(weight, c, var, eps);
             const float b = bias ? bias[c] : 0.0f;
             for (std::size_t k = 0; k < n; ++k) {
                 const std::size_t off = (k * channels + c) * hw;
@@ -1524,6 +2195,117 @@ void batch_norm_batch_stats(const float* x, float* y, float* batch_mean, float* 
         }
     });
 }
+
+/// A BatchNorm as the per-channel affine map the kernels apply: y = fma(fl(x − center_c) − residual_c, scale_c, shift_c)
+/// (see batch_norm_eval / batch_norm_batch_stats for how each mode defines the four).
+struct batch_norm_affine {
+    std::vector<float> center, residual, scale, shift;  ///< channels entries each
+};
+
+/// The affine map of BatchNorm with running statistics: center = running_mean, residual = 0, scale = a_c as
+/// batch_norm_eval, shift = bias (null weight = ones, null bias = zeros).
+/// Throws: zoa::error(numeric) for a negative or NaN running_var, zoa::error(argument) for a bad eps.
+inline batch_norm_affine batch_norm_running_affine(std::size_t channels, const float* running_mean,
+                                                   const float* running_var, const float* weight, const float* bias,
+                                                   float eps) {
+    detail::require_eps("batch_norm_running_affine", eps);
+    batch_norm_affine f;
+    f.center.assign(running_mean, running_mean + channels);
+    f.residual.assign(channels, 0.0f);
+    f.scale.resize(channels);
+    f.shift.resize(channels);
+    for (std::size_t c = 0; c < channels; ++c) {
+        require(running_var[c] >= 0.0f, error_code::numeric, "batch_norm_running_affine: running_var[", c,
+                "] must be >= 0, got ", running_var[c]);
+        f.scale[c] = detail::batch_norm_scale(weight, c, static_cast<double>(running_var[c]), eps);
+        f.shift[c] = bias ? bias[c] : 0.0f;
+    }
+    return f;
+}
+
+/// The affine map of BatchNorm with the statistics of an NHWC batch x [n × hw × channels] (batch_norm_batch_stats's
+/// μ, σ² and rounding, bit for bit: detail::channel_moments_nhwc). batch_mean / batch_var (biased) are written when
+/// non-null. Throws: zoa::error(argument) for n·hw < 2 or a bad eps.
+template <class Arch = default_arch>
+batch_norm_affine batch_norm_batch_affine(const float* x, std::size_t n, std::size_t hw, std::size_t channels,
+                                          const float* weight, const float* bias, float eps, execution_context& ctx,
+                                          float* batch_mean = nullptr, float* batch_var = nullptr) {
+    const char* fn = "batch_norm_batch_affine";
+    detail::check_batch_norm(fn, x, x, n, channels, hw, eps);
+    require(n * hw >= 2, error_code::argument, fn,
+            ": batch statistics need more than 1 value per channel, got n*hw = ", n * hw);
+    std::vector<detail::moments> m(channels);
+    detail::channel_moments_nhwc<Arch>(x, n, hw, channels, m.data(), ctx);
+    const double count = static_cast<double>(n) * static_cast<double>(hw);
+    batch_norm_affine f;
+    f.center.resize(channels);
+    f.residual.resize(channels);
+    f.scale.resize(channels);
+    f.shift.resize(channels);
+    for (std::size_t c = 0; c < channels; ++c) {
+        const double var = m[c].m2 / count;
+        f.center[c] = m[c].center;
+        f.residual[c] = m[c].residual;
+        f.scale[c] = detail::batch_norm_scale(weight, c, var, eps);
+        f.shift[c] = bias ? bias[c] : 0.0f;
+        if (batch_mean) batch_mean[c] = static_cast<float>(m[c].mean);
+        if (batch_var) batch_var[c] = static_cast<float>(var);
+    }
+    return f;
+}
+
+ZOA_DETAIL_AVX512_WARNINGS_BEGIN
+
+/// Applies out_fused's steps after its dequantization (BatchNorm from the stage's bn_* arrays, residual, ReLU,
+/// quantization or float output) to float values y [rows × channels] (row-major, e.g. NHWC pixels × channels), the
+/// stage's destination and residual being row-major [rows × channels] too (stage.layout, a_scale, w_scale and bias
+/// are not used). Bit-identical to the fused GEMM epilogue on the same floats: vectors across channels, one
+/// detail::fused_tail_scalar per element of the channel tail.
+/// Threads: rows in fixed blocks over ctx (bit-identical for any thread count).
+/// Throws: as detail::prepare_fused_tail (non-finite BatchNorm constants: zoa::error(numeric)).
+template <class Arch = default_arch, class T, class R>
+void batch_norm_act_nhwc(const float* y, std::size_t rows, std::size_t channels, const out_fused<T, R>& s,
+                         execution_context& ctx) {
+    detail::require_pointer("batch_norm_act_nhwc", "y", y);
+    detail::prepared_columns p;
+    detail::prepare_fused_tail(s, channels, channels, p);
+    using fbatch = xsimd::batch<float, Arch>;
+    using ibatch = xsimd::batch<std::int32_t, Arch>;
+    constexpr std::size_t w = fbatch::size;
+    const std::size_t cv = channels - channels % w;
+    const std::size_t block = std::max<std::size_t>(1, detail::elementwise_block / channels);
+    ctx.parallel_for((rows + block - 1) / block, [&](std::size_t b0, std::size_t b1) {
+        const fbatch zero(0.0f), inv(p.inv), lo(p.lo), hi(p.hi), rs(p.res_scale);
+        const ibatch zp(p.zero_point), rz(p.res_zero_point);
+        for (std::size_t m = b0 * block; m < std::min(rows, b1 * block); ++m) {
+            const std::ptrdiff_t row = static_cast<std::ptrdiff_t>(m * channels);
+            for (std::size_t j = 0; j < cv; j += w) {
+                const std::ptrdiff_t off = row + static_cast<std::ptrdiff_t>(j);
+                fbatch t = fbatch::load_unaligned(y + off);
+                if (p.has_bn)
+                    t = detail::fma_once<Arch>((t - fbatch::load_aligned(p.f2.data() + j)) - fbatch::load_aligned(p.f3.data() + j),
+                                               fbatch::load_aligned(p.f4.data() + j), fbatch::load_aligned(p.f5.data() + j));
+                if (s.res_f) {
+                    t = t + fbatch::load_unaligned(s.res_f + off);
+                } else if (s.res_q) {
+                    auto r = (xsimd::to_float(detail::load_widen<Arch>(s.res_q + off) - rz) * rs).data;
+                    detail::round_here(r);
+                    t = t + fbatch(r);
+                }
+                if (s.relu) t = xsimd::select(zero > t, zero, t);
+                if constexpr (std::is_same_v<T, float>)
+                    t.store_unaligned(s.c + off);
+                else
+                    detail::store_narrow<Arch, T>(xsimd::nearbyint_as_int(xsimd::min(xsimd::max(t * inv, lo), hi)) + zp,
+                                                  s.c + off);
+            }
+            for (std::size_t j = cv; j < channels; ++j)
+                detail::fused_tail_scalar(s, p, row + static_cast<std::ptrdiff_t>(j), j, y[row + static_cast<std::ptrdiff_t>(j)]);
+        }
+    });
+}
+
+ZOA_DETAIL_AVX512_WARNINGS_END
 
 }  // namespace zoa::kernels
 // ---- end zoa/kernels/batch_norm.hpp
@@ -1547,199 +2329,89 @@ void batch_norm_batch_stats(const float* x, float* y, float* batch_mean, float* 
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <type_traits>
 
-#include <xsimd/xsimd.hpp>
+// #include "zoa/core/xsimd.hpp"
 
 // #include "zoa/core/aligned_buffer.hpp"
 // #include "zoa/core/arch.hpp"
 // #include "zoa/core/error.hpp"
 // #include "zoa/core/execution.hpp"
-// #include "zoa/kernels/output_stage.hpp"
-// ---- begin zoa/kernels/output_stage.hpp
-// zoa — fused GEMM output stages (raw int32, dequantize to fp32, requantize to 8 bits) and output layouts
+// #include "zoa/kernels/arm/gemm_f32_neon.hpp"
+// ---- begin zoa/kernels/arm/gemm_f32_neon.hpp
+// zoa — AArch64 fp32 GEMM microkernel: 8 rows x 8 columns of NEON FMA (FMLA by element) per k step
 
-#include <cmath>
 #include <cstddef>
-#include <cstdint>
-#include <limits>
-#include <type_traits>
 
-// #include "zoa/core/aligned_buffer.hpp"
-// #include "zoa/core/error.hpp"
+#if defined(__aarch64__) && defined(__ARM_NEON)
+#include <arm_neon.h>
 
-namespace zoa::kernels {
+namespace zoa::kernels::arm {
 
-/// Where output element (m, n) of an M x N result is written:
-///   c + (m / group_rows) * group_stride + (m % group_rows) * row_stride + n * col_stride
-/// (group_rows == 0 means one group: c + m * row_stride + n * col_stride).
-/// row_major(ldc) is the usual C[m*ldc + n]; conv2d uses groups (one per image) with col_stride = pixels
-/// to write NCHW directly.
-struct out_layout {
-    std::ptrdiff_t row_stride = 0;    ///< elements between consecutive rows of a group
-    std::ptrdiff_t col_stride = 1;    ///< elements between consecutive columns
-    std::size_t group_rows = 0;       ///< rows per group (0 = a single group)
-    std::ptrdiff_t group_stride = 0;  ///< elements between consecutive groups
+/// True when this translation unit has the NEON fp32 microkernel (AArch64).
+inline constexpr bool f32_kernel_compiled = true;
 
-    /// Offset of the first element of row m.
-    std::ptrdiff_t row_offset(std::size_t m) const noexcept {
-        if (group_rows == 0) return static_cast<std::ptrdiff_t>(m) * row_stride;
-        return static_cast<std::ptrdiff_t>(m / group_rows) * group_stride +
-               static_cast<std::ptrdiff_t>(m % group_rows) * row_stride;
+/// One k step: c[r][v] = fma(x[r][U], bk[4v..4v+3], c[r][v]) for the 8 rows (lane U of the rows' A vectors).
+template <int U>
+inline void fma_step(float32x4_t (&c)[8][2], const float32x4_t (&x)[8], const float* bk) noexcept {
+    const float32x4_t b0 = vld1q_f32(bk), b1 = vld1q_f32(bk + 4);
+#pragma GCC unroll 8
+    for (int r = 0; r < 8; ++r) {
+        c[r][0] = vfmaq_laneq_f32(c[r][0], b0, x[r], U);
+        c[r][1] = vfmaq_laneq_f32(c[r][1], b1, x[r], U);
     }
-};
-
-/// C[m*ldc + n].
-inline out_layout row_major(std::ptrdiff_t ldc) noexcept { return out_layout{ldc, 1, 0, 0}; }
-
-/// Raw accumulators: C[m,n] = acc[m,n] = sum_k (a[m,k] - za) * (w[n,k] - zw[n])  (exact int32).
-struct out_i32 {
-    /// destination
-    std::int32_t* c = nullptr;
-    /// where C[m, n] goes
-    out_layout layout{};
-};
-
-/// Dequantize: C[m,n] = float(acc[m,n]) * s[n] + bias[n], with s[n] = a_scale * w_scale[n] rounded to float
-/// first (w_scale has 1 entry = per tensor, or N = per output channel / per row block expanded by the caller);
-/// bias may be null (then the "+ bias[n]" is omitted). Float results may differ from the reference by the
-/// rounding of a fused multiply-add when the compiler contracts (tests use a 1e-6 relative tolerance).
-struct out_dequant {
-    /// destination
-    float* c = nullptr;
-    /// where C[m, n] goes
-    out_layout layout{};
-    float a_scale = 1.0f;            ///< activation scale
-    const float* w_scale = nullptr;  ///< weight scales (1 or N)
-    std::size_t w_scale_count = 0;   ///< entries of w_scale
-    /// N float biases or null
-    const float* bias = nullptr;
-};
-
-/// Requantize to 8 bits (XNNPACK "fp32" requantization, round half to even):
-///   v = float(acc[m,n] + bias[n]) * multiplier[n]         (int32 add wraps; one float rounding each step)
-///   C[m,n] = nearbyint(clamp(v, min - zero_point, max - zero_point)) + zero_point
-/// nearbyint rounds half to even (default FP environment). Typically multiplier[n] = a_scale*w_scale[n]/out_scale
-/// and bias[n] = nearbyint(float_bias[n] / (a_scale*w_scale[n])). bias may be null; multiplier has 1 or N
-/// entries; [min, max] must lie inside T's range.
-template <class T>
-struct out_requant {
-    static_assert(std::is_same_v<T, std::int8_t> || std::is_same_v<T, std::uint8_t>,
-                  "zoa::kernels::out_requant: T must be int8_t or uint8_t");
-    /// destination
-    T* c = nullptr;
-    /// where C[m, n] goes
-    out_layout layout{};
-    const float* multiplier = nullptr;                 ///< 1 or N multipliers
-    std::size_t multiplier_count = 0;                  ///< entries of multiplier
-    const std::int32_t* bias = nullptr;                ///< N int32 biases or null
-    std::int32_t zero_point = 0;                       ///< output zero point
-    std::int32_t min = std::numeric_limits<T>::min();  ///< output clamp, inside T's range
-    std::int32_t max = std::numeric_limits<T>::max();  ///< output clamp, inside T's range
-};
-
-/// Float GEMM output: C[m,n] = (sum_k a[m,k] * w[n,k]) + bias[n] (bias may be null).
-struct out_f32 {
-    /// destination
-    float* c = nullptr;
-    /// where C[m, n] goes
-    out_layout layout{};
-    /// N float biases or null
-    const float* bias = nullptr;
-};
-
-/// True for the output stages gemm_q8 accepts (out_i32, out_dequant, out_requant<int8_t / uint8_t>).
-template <class S>
-inline constexpr bool is_q8_stage_v = std::is_same_v<S, out_i32> || std::is_same_v<S, out_dequant> ||
-                                      std::is_same_v<S, out_requant<std::int8_t>> ||
-                                      std::is_same_v<S, out_requant<std::uint8_t>>;
-
-namespace detail {
-
-/// Per-call, per-column constants of a stage, padded with zeros to a multiple of the column tile so SIMD
-/// epilogues can load whole vectors: dequant -> f0 = s[n], f1 = bias[n]; requant -> f0 = multiplier[n],
-/// i0 = bias[n]. Built once per GEMM call (O(N)).
-struct prepared_columns {
-    aligned_buffer<float> f0, f1;
-    aligned_buffer<std::int32_t> i0;
-    float lo = 0, hi = 0;  // requant clamp bounds min - zp, max - zp (exact in float: |.| < 2^24)
-    std::int32_t zero_point = 0;
-};
-
-/// Throws: zoa::error(argument) unless count is 1 or n.
-inline void check_count(std::size_t count, std::size_t n, const char* what) {
-    require(count == 1 || count == n, error_code::argument, what, ": expected 1 or N = ", n, " entries, got ",
-            count);
 }
 
-/// Checks stage s for n columns and fills p (padded to n_padded). Throws: zoa::error(argument) for null pointers or
-/// wrong scale/multiplier counts.
-template <class Stage>
-void prepare_columns(const Stage& s, std::size_t n, std::size_t n_padded, prepared_columns& p) {
-    static_assert(is_q8_stage_v<Stage>, "zoa::kernels: unknown output stage");
-    if constexpr (std::is_same_v<Stage, out_i32>) {
-        require(s.c != nullptr, error_code::argument, "out_i32: output pointer is null");
-    } else if constexpr (std::is_same_v<Stage, out_dequant>) {
-        require(s.c != nullptr && s.w_scale != nullptr, error_code::argument,
-                "out_dequant: output or w_scale pointer is null");
-        check_count(s.w_scale_count, n, "out_dequant.w_scale");
-        require(std::isfinite(s.a_scale), error_code::numeric, "out_dequant: a_scale is not finite: ", s.a_scale);
-        p.f0.reset(n_padded);
-        p.f1.reset(n_padded);
-        for (std::size_t j = 0; j < n; ++j) {
-            const float ws = s.w_scale[s.w_scale_count == 1 ? 0 : j];
-            require(std::isfinite(ws), error_code::numeric, "out_dequant: w_scale[", j, "] is not finite: ", ws);
-            p.f0[j] = s.a_scale * ws;
-            p.f1[j] = s.bias ? s.bias[j] : 0.0f;
+/// acc[r][v] (+)= sum_k a_r[k] * panel[k*8 + 4v + lane] for r < 8, k < kc: one chain of fused multiply-adds per
+/// element in k order, acc = fma(a_r[k], b(k, c), acc) (FMLA by element: the a_r[k] of four consecutive k come from
+/// one 128-bit load of row r). With init, the chains continue from init[r*8 + c] (a K-blocked product is the same
+/// chain as an unblocked one). The same roundings, in the same order, as the xsimd kernel (kernel_f32 with 4-lane
+/// FMA), so both give identical floats; this one needs 10 loads per 64 FMAs instead of 8 per 12.
+/// Registers: 16 accumulators, 8 A vectors, 2 B vectors.
+inline void kernel_f32_8x8(const float* const* a, const float* b, std::size_t kc, const float* init,
+                           float32x4_t (&acc)[8][2]) noexcept {
+    float32x4_t c[8][2];
+#pragma GCC unroll 8
+    for (int r = 0; r < 8; ++r) {
+        c[r][0] = init ? vld1q_f32(init + 8 * r) : vdupq_n_f32(0.0f);
+        c[r][1] = init ? vld1q_f32(init + 8 * r + 4) : vdupq_n_f32(0.0f);
+    }
+    std::size_t k = 0;
+    for (; k + 4 <= kc; k += 4) {
+        float32x4_t x[8];
+#pragma GCC unroll 8
+        for (int r = 0; r < 8; ++r) x[r] = vld1q_f32(a[r] + k);
+        const float* bk = b + k * 8;
+        fma_step<0>(c, x, bk);
+        fma_step<1>(c, x, bk + 8);
+        fma_step<2>(c, x, bk + 16);
+        fma_step<3>(c, x, bk + 24);
+    }
+    for (; k < kc; ++k) {
+        const float32x4_t b0 = vld1q_f32(b + k * 8), b1 = vld1q_f32(b + k * 8 + 4);
+#pragma GCC unroll 8
+        for (int r = 0; r < 8; ++r) {
+            const float32x4_t x = vdupq_n_f32(a[r][k]);
+            c[r][0] = vfmaq_f32(c[r][0], b0, x);
+            c[r][1] = vfmaq_f32(c[r][1], b1, x);
         }
-    } else {
-        using T = std::remove_pointer_t<decltype(s.c)>;
-        require(s.c != nullptr && s.multiplier != nullptr, error_code::argument,
-                "out_requant: output or multiplier pointer is null");
-        check_count(s.multiplier_count, n, "out_requant.multiplier");
-        require(s.min <= s.max && s.min >= std::numeric_limits<T>::min() && s.max <= std::numeric_limits<T>::max(),
-                error_code::argument, "out_requant: clamp range [", s.min, ", ", s.max, "] is empty or outside [",
-                int(std::numeric_limits<T>::min()), ", ", int(std::numeric_limits<T>::max()), "]");
-        require(s.zero_point >= -(1 << 20) && s.zero_point <= (1 << 20), error_code::argument,
-                "out_requant: zero_point ", s.zero_point, " outside [-2^20, 2^20]");
-        p.f0.reset(n_padded);
-        p.i0.reset(n_padded);
-        for (std::size_t j = 0; j < n; ++j) {
-            const float mul = s.multiplier[s.multiplier_count == 1 ? 0 : j];
-            require(std::isfinite(mul), error_code::numeric, "out_requant: multiplier[", j, "] is not finite: ", mul);
-            p.f0[j] = mul;
-            p.i0[j] = s.bias ? s.bias[j] : 0;
-        }
-        p.lo = static_cast<float>(s.min - s.zero_point);
-        p.hi = static_cast<float>(s.max - s.zero_point);
-        p.zero_point = s.zero_point;
     }
+#pragma GCC unroll 8
+    for (int r = 0; r < 8; ++r) acc[r][0] = c[r][0], acc[r][1] = c[r][1];
 }
 
-/// int32 addition with two's-complement wrap-around (no signed-overflow UB).
-inline std::int32_t wrap_add(std::int32_t a, std::int32_t b) noexcept {
-    return static_cast<std::int32_t>(static_cast<std::uint32_t>(a) + static_cast<std::uint32_t>(b));
-}
+}  // namespace zoa::kernels::arm
 
-/// Applies the stage formula to one accumulator (the scalar definition every SIMD epilogue must match).
-template <class Stage>
-void store_scalar(const Stage& s, const prepared_columns& p, std::size_t m, std::size_t n, std::int32_t acc) {
-    const std::ptrdiff_t off = s.layout.row_offset(m) + static_cast<std::ptrdiff_t>(n) * s.layout.col_stride;
-    if constexpr (std::is_same_v<Stage, out_i32>) {
-        s.c[off] = acc;
-    } else if constexpr (std::is_same_v<Stage, out_dequant>) {
-        const float t = static_cast<float>(acc) * p.f0[n];
-        s.c[off] = t + p.f1[n];
-    } else {
-        using T = std::remove_pointer_t<decltype(s.c)>;
-        float v = static_cast<float>(wrap_add(acc, p.i0[n])) * p.f0[n];
-        v = v < p.lo ? p.lo : (v > p.hi ? p.hi : v);
-        s.c[off] = static_cast<T>(static_cast<std::int32_t>(std::nearbyint(v)) + p.zero_point);
-    }
-}
+#else
 
-}  // namespace detail
-}  // namespace zoa::kernels
-// ---- end zoa/kernels/output_stage.hpp
+namespace zoa::kernels::arm {
+/// False: not an AArch64 translation unit (no NEON fp32 microkernel).
+inline constexpr bool f32_kernel_compiled = false;
+}  // namespace zoa::kernels::arm
+
+#endif
+// ---- end zoa/kernels/arm/gemm_f32_neon.hpp
+// #include "zoa/kernels/output_stage.hpp"
 // #include "zoa/kernels/pack_f32.hpp"
 // ---- begin zoa/kernels/pack_f32.hpp
 // zoa — packing of fp32 GEMM weights into panels of 2 SIMD vectors (once at load)
@@ -1747,7 +2419,7 @@ void store_scalar(const Stage& s, const prepared_columns& p, std::size_t m, std:
 #include <cmath>
 #include <cstddef>
 
-#include <xsimd/xsimd.hpp>
+// #include "zoa/core/xsimd.hpp"
 
 // #include "zoa/core/aligned_buffer.hpp"
 // #include "zoa/core/arch.hpp"
@@ -1816,8 +2488,14 @@ private:
 namespace zoa::kernels {
 namespace detail {
 
-/// Rows per register tile: 6 rows x 2 vectors = 12 accumulators (16 vector registers on SSE2/AVX2).
-inline constexpr std::size_t f32_mr = 6;
+/// True when gemm_f32<Arch> runs the AArch64 NEON microkernel (arm::kernel_f32_8x8) instead of kernel_f32.
+template <class Arch>
+inline constexpr bool f32_uses_neon_v = arm::f32_kernel_compiled && std::is_same_v<Arch, xsimd::neon64>;
+
+/// Rows per register tile: 6 rows x 2 vectors = 12 accumulators (16 vector registers on SSE2/AVX2); 8 rows on
+/// AArch64 (16 accumulators + 8 A vectors of 32 registers).
+template <class Arch>
+inline constexpr std::size_t f32_mr = f32_uses_neon_v<Arch> ? 8 : 6;
 
 /// acc[r][v] (+)= sum_k a_r[k] * panel[k*nr + v*L + lane] for k < kc, as a chain of fused multiply-adds in k order
 /// (xsimd::fma: one rounding per step with FMA hardware, mul+add without). With init, the chain continues from
@@ -1888,7 +2566,7 @@ template <class Arch, class Source>
 void gemm_f32_run(const Source& src, std::size_t m, const packed_f32<Arch>& w, const out_f32& out,
                   execution_context* ctx) {
     using batch = xsimd::batch<float, Arch>;
-    constexpr std::size_t L = batch::size, nr = 2 * L, mr = f32_mr;
+    constexpr std::size_t L = batch::size, nr = 2 * L, mr = f32_mr<Arch>;
     require(!w.empty(), error_code::argument, "gemm_f32: the packed weights are empty");
     require(out.c != nullptr, error_code::argument, "gemm_f32: output pointer is null");
     if (m == 0) return;
@@ -1910,11 +2588,11 @@ void gemm_f32_run(const Source& src, std::size_t m, const packed_f32<Arch>& w, c
     if constexpr (Source::materialize) mb = std::min(mb, (1u << 20) / (k * sizeof(float)) / mr * mr);  // copy <= 1 MiB
     mb = mb < mr ? mr : (mb > 32 * mr ? 32 * mr : mb);
 
-    auto epilogue = [&](const batch (&acc)[6][2], std::size_t m0, std::size_t nrows, std::size_t p) {
+    auto epilogue = [&](const batch (&acc)[mr][2], std::size_t m0, std::size_t nrows, std::size_t p) {
         const std::size_t n0 = p * nr, ncols = std::min(nr, n - n0);
         const batch bias0 = batch::load_aligned(bias.data() + n0), bias1 = batch::load_aligned(bias.data() + n0 + L);
         const bool direct = nrows == mr && ncols == nr && out.layout.col_stride == 1;
-        alignas(64) float tmp[6][nr];
+        alignas(64) float tmp[mr][nr];
         for (std::size_t r = 0; r < nrows; ++r) {
             float* dst = direct ? out.c + out.layout.row_offset(m0 + r) + static_cast<std::ptrdiff_t>(n0) : tmp[r];
             (acc[r][0] + bias0).store_unaligned(dst);
@@ -1949,18 +2627,26 @@ void gemm_f32_run(const Source& src, std::size_t m, const packed_f32<Arch>& w, c
                     for (std::size_t p = g0; p < g1; ++p)
                         for (std::size_t i = 0; i < rows; i += mr) {
                             const std::size_t nrows = std::min(mr, rows - i);
-                            const float* arows[6];
-                            for (std::size_t r = 0; r < 6; ++r) {
+                            const float* arows[mr];
+                            for (std::size_t r = 0; r < mr; ++r) {
                                 const std::size_t rr = r < nrows ? i + r : i;  // rows past M reuse a valid row
                                 if constexpr (Source::materialize) arows[r] = scratch.a.data() + rr * k + k0;
                                 else arows[r] = src.row(r0 + rr) + k0;
                             }
                             float* part = nkb > 1 ? scratch.partial.data() + ((i / mr) * group + (p - g0)) * mr * nr
                                                   : nullptr;
-                            batch acc[6][2];
-                            kernel_f32<Arch>(arows, w.panel(p) + k0 * nr, klen, kb > 0 ? part : nullptr, acc);
+                            batch acc[mr][2];
+                            if constexpr (f32_uses_neon_v<Arch>) {
+#if defined(__aarch64__) && defined(__ARM_NEON)
+                                float32x4_t v[8][2];
+                                arm::kernel_f32_8x8(arows, w.panel(p) + k0 * nr, klen, kb > 0 ? part : nullptr, v);
+                                for (std::size_t r = 0; r < mr; ++r) acc[r][0] = v[r][0], acc[r][1] = v[r][1];
+#endif
+                            } else {
+                                kernel_f32<Arch>(arows, w.panel(p) + k0 * nr, klen, kb > 0 ? part : nullptr, acc);
+                            }
                             if (kb + 1 < nkb) {
-                                for (std::size_t r = 0; r < 6; ++r) {
+                                for (std::size_t r = 0; r < mr; ++r) {
                                     acc[r][0].store_aligned(part + r * nr);
                                     acc[r][1].store_aligned(part + r * nr + L);
                                 }
@@ -1978,6 +2664,19 @@ void gemm_f32_run(const Source& src, std::size_t m, const packed_f32<Arch>& w, c
 }
 
 }  // namespace detail
+
+/// The fp32 kernel gemm_f32<Arch> runs, for `zoa version` and benchmark headers: "neon-fma" (AArch64 microkernel),
+/// "avx512-fma", "avx2-fma", "avx2", "sse2" (xsimd kernel on that arch; without FMA hardware the chain is
+/// multiply then add), or the xsimd arch name.
+template <class Arch = default_arch>
+constexpr const char* f32_kernel_name() noexcept {
+    if constexpr (detail::f32_uses_neon_v<Arch>) return "neon-fma";
+    else if constexpr (arch_at_least_v<Arch, xsimd::avx512f>) return "avx512-fma";
+    else if constexpr (arch_at_least_v<Arch, xsimd::fma3<xsimd::avx2>>) return "avx2-fma";
+    else if constexpr (arch_at_least_v<Arch, xsimd::avx2>) return "avx2";
+    else if constexpr (std::is_same_v<Arch, xsimd::sse2>) return "sse2";
+    else return Arch::name();
+}
 
 /// C[m,n] = (sum_k a[m*lda + k] * w(n,k)) + bias[n] for m < M, n < w.n() (out.layout places C; bias may be null).
 /// The k-sum is a chain of xsimd::fma in k order (exactly one rounding per step with FMA hardware); results agree
@@ -2008,6 +2707,7 @@ void gemm_f32(const float* a, std::size_t m, std::ptrdiff_t lda, const packed_f3
 // #include "zoa/core/arch.hpp"
 // #include "zoa/core/error.hpp"
 // #include "zoa/core/execution.hpp"
+// #include "zoa/kernels/detail/avx512_warnings.hpp"
 // #include "zoa/kernels/operand_range.hpp"
 // ---- begin zoa/kernels/operand_range.hpp
 // zoa — compile-time value ranges of quantized GEMM operands and the exact kernel path they select
@@ -2035,6 +2735,27 @@ inline constexpr bool is_vnni_arch_v = false;
 template <class Base>
 inline constexpr bool is_vnni_arch_v<with_vnni<Base>> = true;
 
+/// AArch64 arch tags for zoa's integer kernels (xsimd 8.1 knows only neon64): Base (xsimd::neon64) plus the ARMv8.2
+/// dot product (SDOT, -march=armv8.2-a+dotprod), or plus the ARMv8.6 int8 matrix multiply (SMMLA,
+/// -march=armv8.6-a+i8mm; implies the dot product). Like with_vnni, read only by gemm_q8/conv2d_q8.
+template <class Base>
+struct with_dotprod : Base {
+    static constexpr const char* name() noexcept { return "arm64+neon+dotprod"; }  ///< arch name for logs
+};
+template <class Base>
+struct with_i8mm : with_dotprod<Base> {
+    static constexpr const char* name() noexcept { return "arm64+neon+i8mm"; }  ///< arch name for logs
+};
+
+/// AArch64 integer kernel level of Arch: -1 = not a NEON arch, 0 = NEON (SMULL/SMLAL + SADALP), 1 = dot product
+/// (SDOT), 2 = int8 matrix multiply (SMMLA).
+template <class Arch>
+inline constexpr int neon_level_v = arch_at_least_v<Arch, xsimd::neon64> ? 0 : -1;
+template <class Base>
+inline constexpr int neon_level_v<with_dotprod<Base>> = 1;
+template <class Base>
+inline constexpr int neon_level_v<with_i8mm<Base>> = 2;
+
 /// True when this translation unit is compiled with 256-bit VNNI (-mavxvnni, or -mavx512vnni -mavx512vl).
 inline constexpr bool vnni_compiled =
 #if defined(__AVX2__) && (defined(__AVXVNNI__) || (defined(__AVX512VNNI__) && defined(__AVX512VL__)))
@@ -2043,9 +2764,27 @@ inline constexpr bool vnni_compiled =
     false;
 #endif
 
-/// The Arch gemm_q8 uses by default: zoa::default_arch, plus VNNI when the compile flags enable it.
-using q8_default_arch = std::conditional_t<vnni_compiled && has_avx2_v<default_arch>, with_vnni<default_arch>,
-                                           default_arch>;
+/// The AArch64 integer kernel level this translation unit is compiled for (see neon_level_v; -1 off AArch64):
+/// __ARM_FEATURE_MATMUL_INT8 (e.g. -march=armv8.6-a+i8mm) -> 2, __ARM_FEATURE_DOTPROD (-march=armv8.2-a+dotprod)
+/// -> 1, plain AArch64 (NEON is part of ARMv8-A) -> 0.
+inline constexpr int neon_level_compiled =
+#if defined(__aarch64__) && defined(__ARM_NEON) && defined(__ARM_FEATURE_MATMUL_INT8) && defined(__ARM_FEATURE_DOTPROD)
+    2;
+#elif defined(__aarch64__) && defined(__ARM_NEON) && defined(__ARM_FEATURE_DOTPROD)
+    1;
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+    0;
+#else
+    -1;
+#endif
+
+/// The Arch gemm_q8 uses by default: zoa::default_arch, plus VNNI when the compile flags enable it (x86), or plus
+/// the dot product / int8 matrix multiply when they do (AArch64).
+using q8_default_arch = std::conditional_t<
+    vnni_compiled && has_avx2_v<default_arch>, with_vnni<default_arch>,
+    std::conditional_t<neon_level_compiled == 2 && neon_level_v<default_arch> == 0, with_i8mm<default_arch>,
+                       std::conditional_t<neon_level_compiled == 1 && neon_level_v<default_arch> == 0,
+                                          with_dotprod<default_arch>, default_arch>>>;
 
 /// A code range type: `storage` (int8_t or uint8_t) and static constexpr `min` < `max` inside storage's range,
 /// e.g. zoa::quant::value_range<Lo, Hi>, zoa::quant::signed_range<b> ([-2^(b-1), 2^(b-1)-1], PTQ4ViT) or
@@ -2071,7 +2810,32 @@ constexpr long max_l(long a, long b) { return a < b ? b : a; }
 constexpr long min_l(long a, long b) { return a < b ? a : b; }
 }  // namespace detail
 
-/// How gemm_q8 multiplies A (activations, ARange) by W (weights, WRange), chosen at compile time.
+/// The bounds every plan shares: the ranges, the centred weight codes and the K that keeps int32 exact.
+template <class ARange, class WRange>
+struct q8_ranges {
+    static_assert(is_code_range_v<ARange> && is_code_range_v<WRange>,
+                  "zoa::kernels::q8_plan: ARange and WRange must be code ranges (e.g. zoa::quant::signed_range<b>)");
+    /// The ranges, their bounds and their 8-bit storage types.
+    using a_range = ARange;
+    using w_range = WRange;
+    static constexpr int a_min = int(ARange::min), a_max = int(ARange::max);
+    static constexpr int w_min = int(WRange::min), w_max = int(WRange::max);
+    using a_storage = typename ARange::storage;
+    using w_storage = typename WRange::storage;
+
+    /// w_s = w - w_offset: unsigned weight codes are centred (u8 [0,255] -> [-128,127], u6 [0,63] -> [-32,31]).
+    static constexpr int w_offset = w_min < 0 ? 0 : (w_min + w_max + 1) / 2;
+    /// Largest |centred weight code|.
+    static constexpr int w_abs = static_cast<int>(
+        detail::max_l(detail::abs_l(w_min - w_offset), detail::abs_l(w_max - w_offset)));
+    static_assert(w_min - w_offset >= -128 && w_max - w_offset <= 127, "centred weights fit int8");
+
+    /// Largest K for which the int32 result is exact: K * (Amax-Amin) * (Wmax-Wmin) <= 2^31 - 1.
+    static constexpr long max_k = 2147483647L / (long(a_max - a_min) * long(w_max - w_min));
+};
+
+/// How gemm_q8 multiplies A (activations, ARange) by W (weights, WRange) on x86 and in the portable kernel, chosen
+/// at compile time.
 ///
 /// With VNNI (`Vnni`): vpdpbusd multiplies unsigned by signed bytes and sums four products into int32 without any
 /// intermediate saturation, so every range uses the byte layout below (a_u, w_s) and the offset algebra: exact.
@@ -2095,30 +2859,15 @@ constexpr long min_l(long a, long b) { return a < b ? a : b; }
 /// Both paths accumulate in int32 with wrap-around; the result is exact when the true value fits in int32,
 /// which `max_k` guarantees: K * (Amax-Amin) * (Wmax-Wmin) <= 2^31 - 1 (zero points lie inside the ranges).
 template <class ARange, class WRange, bool Vnni = false, int MaxDepth = 64>
-struct q8_plan {
-    static_assert(is_code_range_v<ARange> && is_code_range_v<WRange>,
-                  "zoa::kernels::q8_plan: ARange and WRange must be code ranges (e.g. zoa::quant::signed_range<b>)");
-    /// The ranges, their bounds and their 8-bit storage types.
-    using a_range = ARange;
-    using w_range = WRange;
-    static constexpr int a_min = int(ARange::min), a_max = int(ARange::max);
-    static constexpr int w_min = int(WRange::min), w_max = int(WRange::max);
-    using a_storage = typename ARange::storage;
-    using w_storage = typename WRange::storage;
-
+struct q8_plan : q8_ranges<ARange, WRange> {
+    using base = q8_ranges<ARange, WRange>;
     /// a_u = a + a_shift >= 0 (activations made unsigned for vpmaddubsw).
-    static constexpr int a_shift = a_min < 0 ? -a_min : 0;
+    static constexpr int a_shift = base::a_min < 0 ? -base::a_min : 0;
     /// Largest shifted activation code.
-    static constexpr int a_umax = a_max + a_shift;
-    /// w_s = w - w_offset: unsigned weight codes are centred (u8 [0,255] -> [-128,127], u6 [0,63] -> [-32,31]).
-    static constexpr int w_offset = w_min < 0 ? 0 : (w_min + w_max + 1) / 2;
-    /// Largest |centred weight code|.
-    static constexpr int w_abs = static_cast<int>(
-        detail::max_l(detail::abs_l(w_min - w_offset), detail::abs_l(w_max - w_offset)));
-    static_assert(w_min - w_offset >= -128 && w_max - w_offset <= 127, "centred weights fit int8");
+    static constexpr int a_umax = base::a_max + a_shift;
 
     /// Largest |u0*s0 + u1*s1| one vpmaddubsw lane can produce.
-    static constexpr long pair_bound = 2L * a_umax * w_abs;
+    static constexpr long pair_bound = 2L * a_umax * base::w_abs;
     static constexpr bool vnni = Vnni;  ///< the VNNI (vpdpbusd) path
     /// vpmaddubsw is exact for these ranges (used when there is no VNNI).
     static constexpr bool use_maddubs = !Vnni && pair_bound <= 32767;
@@ -2128,10 +2877,68 @@ struct q8_plan {
     static constexpr int depth = use_maddubs ? static_cast<int>(detail::min_l(32767 / pair_bound, MaxDepth)) : 0;
     /// K is zero-padded to a multiple of k_step in the packed layouts (4 bytes per lane quad, 2 int16 per pair).
     static constexpr int k_step = bytes ? 4 : 2;
-
-    /// Largest K for which the int32 result is exact: K * (Amax-Amin) * (Wmax-Wmin) <= 2^31 - 1.
-    static constexpr long max_k = 2147483647L / (long(a_max - a_min) * long(w_max - w_min));
+    /// Consecutive k of one column stored together in the byte layout (a lane quad).
+    static constexpr int k_group = 4;
+    /// Not an AArch64 plan (and no int8-lane products).
+    static constexpr int neon_level = -1;
+    static constexpr bool byte_products = false;
 };
+
+/// How gemm_q8 multiplies A by W on AArch64 (Level = neon_level_v<Arch>: 0 NEON, 1 dot product, 2 i8mm).
+///
+/// Both operands are signed bytes: A is stored centred, a_s = a - a_offset (a_offset = 0 for signed ranges, the
+/// middle of the range for unsigned ones: u8 [0,255] -> [-128,127], u7 softmax codes [0,127] -> [-64,63]); W is
+/// stored centred as on x86, w_s = w - w_offset. The offset algebra of q8_plan removes the offsets and zero points
+/// with a_shift = -a_offset (c = za - a_offset). So one |product| is at most product_bound = a_abs * w_abs <= 2^14.
+/// * Level 2, SMMLA (ARMv8.6 i8mm): a 2 x 8 by 8 x 2 block of s8 x s8 products summed into four int32 lanes, no
+///   intermediate rounding or saturation: exact for every range. Byte layout in k octets (k_group = 8).
+/// * Level 1, SDOT (ARMv8.2 dot product): four s8 x s8 products summed into one int32 lane: exact for every range.
+///   Byte layout in k quads (k_group = 4), the same bytes as the x86 layout's.
+/// * Level 0, SMULL/SMLAL + SADALP (ARMv8.0 NEON): s8 x s8 products widened to int16 lanes, one lane per (column,
+///   k mod 4). One product fits int16 (|.| <= 16384). `depth` = min(floor(32767 / product_bound), MaxDepth)
+///   consecutive k quads are multiply-accumulated in the same int16 lane by SMLAL (|sum| <= depth*product_bound
+///   <= 32767: no wrap) before SADALP/SADDLP widen the lanes into int32. Depth 1 (8-bit x 8-bit, 128*128 = 16384)
+///   is SMULL + SADALP; s6 x s6 (32*32 = 1024) runs 31 quads per widening.
+///   `byte_products` (product_bound <= 127, e.g. 4-bit x 4-bit: 8*8 = 64): one product fits an int8 lane, so MUL
+///   (16 products per instruction, exact: no wrap) replaces SMULL/SMLAL (8), and SADALP adds the products' pairs into
+///   int16 lanes for `depth` = min(floor(32767 / (2 * product_bound)), MaxDepth) quads before a second SADALP widens
+///   them into int32.
+/// int32 accumulation wraps exactly as on x86; exact within max_k.
+template <class ARange, class WRange, int Level, int MaxDepth = 64>
+struct q8_plan_neon : q8_ranges<ARange, WRange> {
+    using base = q8_ranges<ARange, WRange>;
+    static_assert(Level >= 0 && Level <= 2, "zoa::kernels::q8_plan_neon: Level is 0 (NEON), 1 (dotprod) or 2 (i8mm)");
+    /// a_s = a - a_offset in [-128, 127] (activations made signed for SMULL/SDOT/SMMLA).
+    static constexpr int a_offset = base::a_min < 0 ? 0 : (base::a_min + base::a_max + 1) / 2;
+    /// The offset algebra's shift (a_s = a + a_shift).
+    static constexpr int a_shift = -a_offset;
+    /// Largest |centred activation code|.
+    static constexpr int a_abs = static_cast<int>(
+        detail::max_l(detail::abs_l(base::a_min - a_offset), detail::abs_l(base::a_max - a_offset)));
+    static_assert(base::a_min - a_offset >= -128 && base::a_max - a_offset <= 127, "centred activations fit int8");
+    /// Largest |a_s * w_s|.
+    static constexpr long product_bound = long(a_abs) * base::w_abs;
+    static constexpr bool vnni = false;         ///< not the x86 VNNI path
+    static constexpr bool use_maddubs = false;  ///< not the x86 maddubs path
+    static constexpr bool bytes = true;         ///< always the byte layout (a_s x w_s with the offset algebra)
+    /// Level 0: products fit int8 lanes (MUL + SADALP instead of SMULL/SMLAL).
+    static constexpr bool byte_products = Level == 0 && product_bound <= 127;
+    /// Level 0: k quads accumulated per int16 lane before widening to int32 (1 = widen every product).
+    static constexpr int depth =
+        Level != 0      ? 0
+        : byte_products ? static_cast<int>(detail::min_l(32767 / (2 * product_bound), MaxDepth))
+                        : static_cast<int>(detail::max_l(1, detail::min_l(32767 / product_bound, MaxDepth)));
+    /// Consecutive k of one column stored together (SMMLA reads 8, SDOT and SMLAL 4); K is padded to it.
+    static constexpr int k_group = Level == 2 ? 8 : 4;
+    static constexpr int k_step = k_group;
+    /// The AArch64 level.
+    static constexpr int neon_level = Level;
+};
+
+/// The plan packed_q8 and gemm_q8 use for Arch: q8_plan_neon on AArch64 tags, q8_plan otherwise.
+template <class ARange, class WRange, class Arch>
+using q8_plan_for = std::conditional_t<(neon_level_v<Arch> >= 0), q8_plan_neon<ARange, WRange, (neon_level_v<Arch> < 0 ? 0 : neon_level_v<Arch>)>,
+                                       q8_plan<ARange, WRange, is_vnni_arch_v<Arch>>>;
 
 }  // namespace zoa::kernels
 // ---- end zoa/kernels/operand_range.hpp
@@ -2291,12 +3098,13 @@ namespace zoa::kernels {
 /// Weights W (N x K, W(n,k) = w[n*stride_n + k*stride_k], PyTorch Linear layout is stride_n = K, stride_k = 1)
 /// repacked for gemm_q8 with activations in ARange and weights in WRange.
 ///
-/// The layout depends on q8_plan<ARange, WRange, Arch has VNNI> (so gemm_q8 takes Arch from the packed weights).
+/// The layout depends on plan = q8_plan_for<ARange, WRange, Arch> (so gemm_q8 takes Arch from the packed weights).
 /// N is split into panels of nr = 16 columns (zero-padded), K is zero-padded to k_padded() (a multiple of
-/// plan::k_step). Inside a panel:
-///   byte layout (plan::bytes):  int8 w_s = w - w_offset at byte     (k/4)*64 + c*4 + k%4   (c = column in panel)
+/// plan::k_step). Inside a panel, with g = plan::k_group (4; 8 for the AArch64 i8mm plan):
+///   byte layout (plan::bytes):  int8 w_s = w - w_offset at byte     (k/g)*16g + c*g + k%g   (c = column in panel)
 ///   int16 layout:               int16 (w - zw[n])       at element  (k/2)*32 + c*2 + k%2
-/// so one k-quad (k-pair) of 16 columns is 64 contiguous bytes = two 256-bit vectors.
+/// so one k-quad (k-pair) of 16 columns is 64 contiguous bytes = two 256-bit vectors (x86), four 128-bit SDOT
+/// operands of 4 columns (AArch64); one k octet (i8mm) is eight SMMLA operands of 2 columns x 8 k.
 /// Column data (padded to panels*16): col_sums()[n] = sum_k w_s[n,k]; centred_zero_points()[n] = zw[n] - w_offset
 /// (byte layout; the int16 layout bakes zw into the weights).
 /// Packing costs O(N*K) and reuses the storage, so attention can repack K/V per head cheaply.
@@ -2305,7 +3113,7 @@ class packed_q8 {
 public:
     /// The arithmetic plan (layout, offsets, depth), the ranges, the target arch, the weight storage type and the panel
     /// width nr = 16 columns.
-    using plan = q8_plan<ARange, WRange, is_vnni_arch_v<Arch>>;
+    using plan = q8_plan_for<ARange, WRange, Arch>;
     using a_range = ARange;
     using w_range = WRange;
     using arch = Arch;
@@ -2380,6 +3188,13 @@ public:
     /// Per-column data (panels·16 entries): Σ_k w_s[n, k] and the centred zero points zw[n] − w_offset.
     const std::int32_t* col_sums() const noexcept { return col_sums_.data(); }
     const std::int32_t* centred_zero_points() const noexcept { return zw_.data(); }
+    /// The weight code W(n, k) that was packed (n < n(), k < k()), read back from the layout.
+    int weight_code(std::size_t n, std::size_t k) const noexcept {
+        const std::size_t p = n / nr, c = n % nr;
+        constexpr std::size_t g = static_cast<std::size_t>(plan::k_group);
+        if constexpr (plan::bytes) return panel_s8(p)[(k / g) * nr * g + c * g + k % g] + plan::w_offset;
+        else return panel_s16(p)[(k / 2) * 32 + c * 2 + k % 2] + zw_[n] + plan::w_offset;
+    }
     /// Bytes held (weights + per-column data).
     std::size_t bytes() const noexcept { return data_.size() + (col_sums_.size() + zw_.size()) * 4; }
 
@@ -2403,7 +3218,8 @@ private:
                 if constexpr (plan::bytes) {
                     const int ws = v - plan::w_offset;
                     col_sums_[j] += ws;
-                    reinterpret_cast<std::int8_t*>(data_.data())[p * kp_ * nr + (kk / 4) * 64 + c * 4 + kk % 4] =
+                    constexpr std::size_t g = static_cast<std::size_t>(plan::k_group);
+                    reinterpret_cast<std::int8_t*>(data_.data())[p * kp_ * nr + (kk / g) * nr * g + c * g + kk % g] =
                         static_cast<std::int8_t>(ws);
                 } else {
                     reinterpret_cast<std::int16_t*>(data_.data())[p * kp_ * nr + (kk / 2) * 32 + c * 2 + kk % 2] =
@@ -2417,6 +3233,7 @@ private:
     /// applicable or when a code is outside WRange (the caller then repacks element by element and throws).
     bool pack_fast(const w_storage* w, std::ptrdiff_t stride_n, std::ptrdiff_t stride_k) {
 #if defined(__AVX2__)
+        if constexpr (plan::k_group != 4) return false;
         x86::code_bounds<w_storage> b;
         int mn = plan::w_min, mx = plan::w_max;  // bounds of the codes packed by the scalar remainders
         if (stride_k == 1) {
@@ -2471,6 +3288,398 @@ private:
 
 }  // namespace zoa::kernels
 // ---- end zoa/kernels/pack.hpp
+// #include "zoa/kernels/arm/gemm_q8_neon.hpp"
+// ---- begin zoa/kernels/arm/gemm_q8_neon.hpp
+// zoa — AArch64 breakout for gemm_q8: exact SMULL/SMLAL/MUL+SADALP (ARMv8.0), SDOT (+dotprod) and SMMLA (+i8mm)
+// microkernels on the signed byte layout, A-row packing and the fused NEON epilogues
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+// #include "zoa/kernels/output_stage.hpp"
+
+#if defined(__aarch64__) && defined(__ARM_NEON)
+#include <arm_neon.h>
+
+namespace zoa::kernels::arm {
+
+/// Register tile of the q8 microkernels: 4 rows x 16 columns of int32 (16 q registers), v[row][j] = columns
+/// 4j..4j+3.
+struct tile_4x16 {
+    int32x4_t v[4][4];  ///< v[row][column quad]
+};
+
+/// The 4 bytes at p (any alignment) in every 32-bit lane.
+inline int8x16_t dup_quad(const std::int8_t* p) noexcept {
+    std::int32_t x;
+    std::memcpy(&x, p, 4);
+    return vreinterpretq_s8_s32(vdupq_n_s32(x));
+}
+
+/// ARMv8.0 NEON, two rows (a0, a1: kp signed bytes each) x one 16-column panel b (byte layout in k quads):
+///   c_r[j] = columns 4j..4j+3 of sum_k a_r[k] * b(k, c).
+/// SMULL/SMLAL multiply a row's k quad (broadcast) by 4 columns x 4 k of b into int16 lanes, one per (column, k % 4).
+/// Depth == 1 (8-bit x 8-bit: one product fits int16, two may not): every product goes straight into int32 pairs
+/// (SADALP). Depth > 1: Depth quads are accumulated per int16 lane (SMLAL; |sum| <= Depth * product_bound <= 32767,
+/// the plan's bound) before SADDLP/ADDP widen them. Exact; the int32 sums wrap mod 2^32 like the x86 kernels'.
+template <int Depth>
+inline void kernel_smlal_2x16(const std::int8_t* a0, const std::int8_t* a1, const std::int8_t* b, std::size_t nq,
+                              int32x4_t (&c0)[4], int32x4_t (&c1)[4]) noexcept {
+    if constexpr (Depth == 1) {
+        int32x4_t p0[8], p1[8];
+        for (int j = 0; j < 8; ++j) p0[j] = p1[j] = vdupq_n_s32(0);
+        for (std::size_t q = 0; q < nq; ++q) {
+            const int8x16_t x0 = dup_quad(a0 + 4 * q), x1 = dup_quad(a1 + 4 * q);
+            const std::int8_t* bq = b + q * 64;
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; ++j) {
+                const int8x16_t bj = vld1q_s8(bq + 16 * j);
+                p0[2 * j] = vpadalq_s16(p0[2 * j], vmull_s8(vget_low_s8(bj), vget_low_s8(x0)));
+                p0[2 * j + 1] = vpadalq_s16(p0[2 * j + 1], vmull_high_s8(bj, x0));
+                p1[2 * j] = vpadalq_s16(p1[2 * j], vmull_s8(vget_low_s8(bj), vget_low_s8(x1)));
+                p1[2 * j + 1] = vpadalq_s16(p1[2 * j + 1], vmull_high_s8(bj, x1));
+            }
+        }
+        // lanes (column, k pair) -> one lane per column
+        for (int j = 0; j < 4; ++j) {
+            c0[j] = vpaddq_s32(p0[2 * j], p0[2 * j + 1]);
+            c1[j] = vpaddq_s32(p1[2 * j], p1[2 * j + 1]);
+        }
+    } else {
+        for (int j = 0; j < 4; ++j) c0[j] = c1[j] = vdupq_n_s32(0);
+        for (std::size_t q0 = 0; q0 < nq; q0 += Depth) {
+            const std::size_t q1 = q0 + Depth < nq ? q0 + Depth : nq;
+            int16x8_t s0[8], s1[8];
+            {  // the group's first quad initialises the int16 sums
+                const int8x16_t x0 = dup_quad(a0 + 4 * q0), x1 = dup_quad(a1 + 4 * q0);
+                const std::int8_t* bq = b + q0 * 64;
+#pragma GCC unroll 4
+                for (int j = 0; j < 4; ++j) {
+                    const int8x16_t bj = vld1q_s8(bq + 16 * j);
+                    s0[2 * j] = vmull_s8(vget_low_s8(bj), vget_low_s8(x0));
+                    s0[2 * j + 1] = vmull_high_s8(bj, x0);
+                    s1[2 * j] = vmull_s8(vget_low_s8(bj), vget_low_s8(x1));
+                    s1[2 * j + 1] = vmull_high_s8(bj, x1);
+                }
+            }
+            for (std::size_t q = q0 + 1; q < q1; ++q) {
+                const int8x16_t x0 = dup_quad(a0 + 4 * q), x1 = dup_quad(a1 + 4 * q);
+                const std::int8_t* bq = b + q * 64;
+#pragma GCC unroll 4
+                for (int j = 0; j < 4; ++j) {
+                    const int8x16_t bj = vld1q_s8(bq + 16 * j);
+                    s0[2 * j] = vmlal_s8(s0[2 * j], vget_low_s8(bj), vget_low_s8(x0));
+                    s0[2 * j + 1] = vmlal_high_s8(s0[2 * j + 1], bj, x0);
+                    s1[2 * j] = vmlal_s8(s1[2 * j], vget_low_s8(bj), vget_low_s8(x1));
+                    s1[2 * j + 1] = vmlal_high_s8(s1[2 * j + 1], bj, x1);
+                }
+            }
+            // int16 lanes (column, k % 4) -> int32 (column, k pair) -> one int32 lane per column
+            for (int j = 0; j < 4; ++j) {
+                c0[j] = vaddq_s32(c0[j], vpaddq_s32(vpaddlq_s16(s0[2 * j]), vpaddlq_s16(s0[2 * j + 1])));
+                c1[j] = vaddq_s32(c1[j], vpaddq_s32(vpaddlq_s16(s1[2 * j]), vpaddlq_s16(s1[2 * j + 1])));
+            }
+        }
+    }
+}
+
+/// ARMv8.0 NEON for codes whose products fit int8 (|a * w| <= 127, e.g. 4-bit x 4-bit), two rows x one panel:
+/// MUL multiplies a row's k quad (broadcast) by 4 columns x 4 k of b into 16 int8 lanes (exact: no product wraps),
+/// SADALP adds each (column, k pair) into an int16 lane for Depth quads (|sum| <= Depth * 2 * product_bound <= 32767),
+/// then SADALP adds the (column, k half) int16 lanes into the int32 sums. 16 multiply-accumulates per MUL, against 8
+/// per SMULL/SMLAL. Exact; the int32 sums wrap mod 2^32 like the other kernels'.
+template <int Depth>
+inline void kernel_mul8_2x16(const std::int8_t* a0, const std::int8_t* a1, const std::int8_t* b, std::size_t nq,
+                             int32x4_t (&c0)[4], int32x4_t (&c1)[4]) noexcept {
+    for (int j = 0; j < 4; ++j) c0[j] = c1[j] = vdupq_n_s32(0);
+    for (std::size_t q0 = 0; q0 < nq; q0 += Depth) {
+        const std::size_t q1 = q0 + Depth < nq ? q0 + Depth : nq;
+        int16x8_t s0[4], s1[4];
+        for (int j = 0; j < 4; ++j) s0[j] = s1[j] = vdupq_n_s16(0);
+        for (std::size_t q = q0; q < q1; ++q) {
+            const int8x16_t x0 = dup_quad(a0 + 4 * q), x1 = dup_quad(a1 + 4 * q);
+            const std::int8_t* bq = b + q * 64;
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; ++j) {
+                const int8x16_t bj = vld1q_s8(bq + 16 * j);
+                s0[j] = vpadalq_s8(s0[j], vmulq_s8(bj, x0));
+                s1[j] = vpadalq_s8(s1[j], vmulq_s8(bj, x1));
+            }
+        }
+        // int16 lanes (column, k pair) -> int32 lanes (column)
+        for (int j = 0; j < 4; ++j) {
+            c0[j] = vpadalq_s16(c0[j], s0[j]);
+            c1[j] = vpadalq_s16(c1[j], s1[j]);
+        }
+    }
+}
+
+/// ARMv8.0 NEON tile: rows 0-1 and rows 2-3 of a (4 rows of kp bytes, row stride kp) against panel b, two passes
+/// of kernel_mul8_2x16 (BytesOnly: the products fit int8) or kernel_smlal_2x16.
+template <bool BytesOnly, int Depth>
+inline tile_4x16 kernel_neon(const std::int8_t* a, const std::int8_t* b, std::size_t kp) noexcept {
+    tile_4x16 t;
+    const std::size_t nq = kp / 4;
+    if constexpr (BytesOnly) {
+        kernel_mul8_2x16<Depth>(a, a + kp, b, nq, t.v[0], t.v[1]);
+        kernel_mul8_2x16<Depth>(a + 2 * kp, a + 3 * kp, b, nq, t.v[2], t.v[3]);
+    } else {
+        kernel_smlal_2x16<Depth>(a, a + kp, b, nq, t.v[0], t.v[1]);
+        kernel_smlal_2x16<Depth>(a + 2 * kp, a + 3 * kp, b, nq, t.v[2], t.v[3]);
+    }
+    return t;
+}
+
+#if defined(__ARM_FEATURE_DOTPROD)
+/// One k quad u of the 4-quad A registers x[r] (16 bytes = k quads q..q+3 of row r) times the quad's 4 B registers.
+template <int U>
+inline void sdot_step(int32x4_t (&c)[4][4], const int8x16_t (&x)[4], const std::int8_t* bq) noexcept {
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+        const int8x16_t bj = vld1q_s8(bq + 16 * j);
+        c[0][j] = vdotq_laneq_s32(c[0][j], bj, x[0], U);
+        c[1][j] = vdotq_laneq_s32(c[1][j], bj, x[1], U);
+        c[2][j] = vdotq_laneq_s32(c[2][j], bj, x[2], U);
+        c[3][j] = vdotq_laneq_s32(c[3][j], bj, x[3], U);
+    }
+}
+
+/// ARMv8.2 dot product: acc[r][c] = sum_k a[r][k] * b(k, c) for 4 rows of kp signed bytes (row stride kp) and one
+/// 16-column panel in k quads. SDOT (by element) adds the four s8 x s8 products of a (column, k quad) to the
+/// column's int32 lane: 16 multiply-accumulates per instruction, no intermediate rounding: exact for every range.
+inline tile_4x16 kernel_sdot(const std::int8_t* a, const std::int8_t* b, std::size_t kp) noexcept {
+    tile_4x16 t;
+    for (auto& row : t.v)
+        for (auto& v : row) v = vdupq_n_s32(0);
+    const std::size_t nq = kp / 4;
+    std::size_t q = 0;
+    for (; q + 4 <= nq; q += 4) {
+        const int8x16_t x[4] = {vld1q_s8(a + 4 * q), vld1q_s8(a + kp + 4 * q), vld1q_s8(a + 2 * kp + 4 * q),
+                                vld1q_s8(a + 3 * kp + 4 * q)};
+        const std::int8_t* bq = b + q * 64;
+        sdot_step<0>(t.v, x, bq);
+        sdot_step<1>(t.v, x, bq + 64);
+        sdot_step<2>(t.v, x, bq + 128);
+        sdot_step<3>(t.v, x, bq + 192);
+    }
+    for (; q < nq; ++q) {
+        const int8x16_t x[4] = {dup_quad(a + 4 * q), dup_quad(a + kp + 4 * q), dup_quad(a + 2 * kp + 4 * q),
+                                dup_quad(a + 3 * kp + 4 * q)};
+        sdot_step<0>(t.v, x, b + q * 64);
+    }
+    return t;
+}
+#endif
+
+#if defined(__ARM_FEATURE_MATMUL_INT8)
+/// One k octet: the row pairs' A operands p01, p23 (rows 0-1 / 2-3, 8 k each) times the octet's 8 B registers
+/// (column pairs). c[pair][j] = [r c2j, r c2j+1, r' c2j, r' c2j+1].
+inline void smmla_step(int32x4_t (&c)[2][8], int8x16_t p01, int8x16_t p23, const std::int8_t* bo) noexcept {
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; ++j) {
+        const int8x16_t bj = vld1q_s8(bo + 16 * j);
+        c[0][j] = vmmlaq_s32(c[0][j], p01, bj);
+        c[1][j] = vmmlaq_s32(c[1][j], p23, bj);
+    }
+}
+
+/// Two rows' 16 bytes (k octets o, o+1) -> the SMMLA operands [r k0..7 | r' k0..7] of each octet.
+inline void zip_rows(int8x16_t r, int8x16_t r2, int8x16_t& lo, int8x16_t& hi) noexcept {
+    lo = vreinterpretq_s8_s64(vzip1q_s64(vreinterpretq_s64_s8(r), vreinterpretq_s64_s8(r2)));
+    hi = vreinterpretq_s8_s64(vzip2q_s64(vreinterpretq_s64_s8(r), vreinterpretq_s64_s8(r2)));
+}
+
+/// ARMv8.6 int8 matrix multiply: acc[r][c] = sum_k a[r][k] * b(k, c) for 4 rows of kp signed bytes (kp a multiple
+/// of 8, row stride kp) and one 16-column panel in k octets (column c's 8 k at c*8). SMMLA multiplies a 2 x 8 block
+/// of A (a row pair) by an 8 x 2 block of B (a column pair) into 2 x 2 int32 lanes: 32 multiply-accumulates per
+/// instruction, no intermediate rounding: exact for every range.
+inline tile_4x16 kernel_smmla(const std::int8_t* a, const std::int8_t* b, std::size_t kp) noexcept {
+    int32x4_t c[2][8];
+    for (auto& pair : c)
+        for (auto& v : pair) v = vdupq_n_s32(0);
+    const std::int8_t *a0 = a, *a1 = a + kp, *a2 = a + 2 * kp, *a3 = a + 3 * kp;
+    const std::size_t no = kp / 8;
+    std::size_t o = 0;
+    for (; o + 2 <= no; o += 2) {
+        int8x16_t p01[2], p23[2];
+        zip_rows(vld1q_s8(a0 + 8 * o), vld1q_s8(a1 + 8 * o), p01[0], p01[1]);
+        zip_rows(vld1q_s8(a2 + 8 * o), vld1q_s8(a3 + 8 * o), p23[0], p23[1]);
+        smmla_step(c, p01[0], p23[0], b + o * 128);
+        smmla_step(c, p01[1], p23[1], b + o * 128 + 128);
+    }
+    if (o < no)
+        smmla_step(c, vcombine_s8(vld1_s8(a0 + 8 * o), vld1_s8(a1 + 8 * o)),
+                   vcombine_s8(vld1_s8(a2 + 8 * o), vld1_s8(a3 + 8 * o)), b + o * 128);
+    tile_4x16 t;
+    for (int p = 0; p < 2; ++p)
+        for (int j = 0; j < 4; ++j) {
+            const int64x2_t lo = vreinterpretq_s64_s32(c[p][2 * j]), hi = vreinterpretq_s64_s32(c[p][2 * j + 1]);
+            t.v[2 * p][j] = vreinterpretq_s32_s64(vzip1q_s64(lo, hi));
+            t.v[2 * p + 1][j] = vreinterpretq_s32_s64(vzip2q_s64(lo, hi));
+        }
+    return t;
+}
+#endif
+
+/// dst[i] = int8(src[i] + shift) (shift = the plan's a_shift: 0, or -a_offset for unsigned codes), i < len; returns
+/// sum_i dst[i]; tracks min/max of src (as int). Byte additions wrap, exact for codes inside the range.
+template <class T>
+inline std::int64_t convert_s8(const T* src, std::size_t len, int shift, std::int8_t* dst, int& mn, int& mx) noexcept {
+    const uint8x16_t vs = vdupq_n_u8(static_cast<std::uint8_t>(shift));
+    int32x4_t sum = vdupq_n_s32(0);
+    std::size_t i = 0;
+    if (len >= 16) {
+        using vec = std::conditional_t<std::is_signed_v<T>, int8x16_t, uint8x16_t>;
+        vec lo, hi;
+        if constexpr (std::is_signed_v<T>) lo = vdupq_n_s8(127), hi = vdupq_n_s8(-128);
+        else lo = vdupq_n_u8(255), hi = vdupq_n_u8(0);
+        for (; i + 16 <= len; i += 16) {
+            uint8x16_t u;
+            if constexpr (std::is_signed_v<T>) {
+                const int8x16_t v = vld1q_s8(reinterpret_cast<const std::int8_t*>(src + i));
+                lo = vminq_s8(lo, v), hi = vmaxq_s8(hi, v);
+                u = vreinterpretq_u8_s8(v);
+            } else {
+                u = vld1q_u8(reinterpret_cast<const std::uint8_t*>(src + i));
+                lo = vminq_u8(lo, u), hi = vmaxq_u8(hi, u);
+            }
+            const int8x16_t d = vreinterpretq_s8_u8(vaddq_u8(u, vs));
+            vst1q_s8(dst + i, d);
+            sum = vpadalq_s16(sum, vpaddlq_s8(d));
+        }
+        int l, h;
+        if constexpr (std::is_signed_v<T>) l = vminvq_s8(lo), h = vmaxvq_s8(hi);
+        else l = vminvq_u8(lo), h = vmaxvq_u8(hi);
+        mn = l < mn ? l : mn;
+        mx = h > mx ? h : mx;
+    }
+    std::int64_t total = vaddlvq_s32(sum);
+    for (; i < len; ++i) {
+        const int v = src[i];
+        mn = v < mn ? v : mn;
+        mx = v > mx ? v : mx;
+        dst[i] = static_cast<std::int8_t>(static_cast<std::uint8_t>(v + shift));
+        total += dst[i];
+    }
+    return total;
+}
+
+/// Adds the per-column correction col[n0..n0+15] and, when row_sums is non-null, subtracts zw[n] * row_sums[r]
+/// (wrapping int32): the offset algebra (see gemm_q8.hpp).
+inline void correct(tile_4x16& t, const std::int32_t* col, const std::int32_t* zw, const std::int32_t* row_sums) noexcept {
+    int32x4_t c[4];
+    for (int j = 0; j < 4; ++j) c[j] = vld1q_s32(col + 4 * j);
+    for (int r = 0; r < 4; ++r)
+        for (int j = 0; j < 4; ++j) t.v[r][j] = vaddq_s32(t.v[r][j], c[j]);
+    if (row_sums) {
+        int32x4_t z[4];
+        for (int j = 0; j < 4; ++j) z[j] = vld1q_s32(zw + 4 * j);
+        for (int r = 0; r < 4; ++r)
+            for (int j = 0; j < 4; ++j) t.v[r][j] = vmlsq_n_s32(t.v[r][j], z[j], row_sums[r]);
+    }
+}
+
+/// Applies the output stage to the tile (rows m0.., columns n0.. of the result; `rows` x `cols` valid) and stores it.
+/// Same formulas, in the same order, as detail::store_scalar (requantized codes are bit-identical; FCVTNS rounds half
+/// to even like nearbyint). Row-major full tiles: vector stores; column-major tiles whose 4 rows are adjacent
+/// (conv2d's NCHW output) are transposed in registers and stored as 4-element runs; anything else: scalar scatter.
+template <class Stage>
+inline void store_tile(const Stage& s, const zoa::kernels::detail::prepared_columns& p, const tile_4x16& t,
+                       std::size_t m0, std::size_t n0, std::size_t rows, std::size_t cols) noexcept {
+    using T = std::remove_pointer_t<decltype(s.c)>;
+    // 1. the stage formula on all 64 lanes, as int32 (i32/requant codes) or float bit patterns (dequant)
+    int32x4_t v[4][4];
+    if constexpr (std::is_same_v<Stage, out_i32>) {
+        for (int r = 0; r < 4; ++r)
+            for (int j = 0; j < 4; ++j) v[r][j] = t.v[r][j];
+    } else if constexpr (std::is_same_v<Stage, out_dequant>) {
+        for (int j = 0; j < 4; ++j) {
+            const float32x4_t sc = vld1q_f32(p.f0.data() + n0 + 4 * j), bi = vld1q_f32(p.f1.data() + n0 + 4 * j);
+            for (int r = 0; r < 4; ++r)
+                v[r][j] = vreinterpretq_s32_f32(vaddq_f32(vmulq_f32(vcvtq_f32_s32(t.v[r][j]), sc), bi));
+        }
+    } else {
+        const float32x4_t lo = vdupq_n_f32(p.lo), hi = vdupq_n_f32(p.hi);
+        const int32x4_t zp = vdupq_n_s32(p.zero_point);
+        for (int j = 0; j < 4; ++j) {
+            const float32x4_t mul = vld1q_f32(p.f0.data() + n0 + 4 * j);
+            const int32x4_t bias = vld1q_s32(p.i0.data() + n0 + 4 * j);
+            for (int r = 0; r < 4; ++r) {
+                float32x4_t f = vmulq_f32(vcvtq_f32_s32(vaddq_s32(t.v[r][j], bias)), mul);
+                f = vmaxq_f32(vminq_f32(f, hi), lo);
+                v[r][j] = vaddq_s32(vcvtnq_s32_f32(f), zp);  // round to nearest, ties to even
+            }
+        }
+    }
+    const out_layout& lay = s.layout;
+    // 2a. row-major full tile
+    if (rows == 4 && cols == 16 && lay.col_stride == 1) {
+        for (std::size_t r = 0; r < 4; ++r) {
+            T* dst = s.c + lay.row_offset(m0 + r) + static_cast<std::ptrdiff_t>(n0);
+            if constexpr (sizeof(T) == 4) {
+                for (int j = 0; j < 4; ++j) vst1q_s32(reinterpret_cast<std::int32_t*>(dst) + 4 * j, v[r][j]);
+            } else {
+                const int16x8_t lo16 = vcombine_s16(vqmovn_s32(v[r][0]), vqmovn_s32(v[r][1]));
+                const int16x8_t hi16 = vcombine_s16(vqmovn_s32(v[r][2]), vqmovn_s32(v[r][3]));
+                if constexpr (std::is_same_v<T, std::int8_t>)
+                    vst1q_s8(dst, vcombine_s8(vqmovn_s16(lo16), vqmovn_s16(hi16)));
+                else
+                    vst1q_u8(dst, vcombine_u8(vqmovun_s16(lo16), vqmovun_s16(hi16)));
+            }
+        }
+        return;
+    }
+    // 2b. column-major: 4 adjacent rows (same group) per column
+    const bool same_group = lay.group_rows == 0 || (m0 % lay.group_rows) + 4 <= lay.group_rows;
+    if (rows == 4 && lay.row_stride == 1 && same_group) {
+        T* base = s.c + lay.row_offset(m0);
+        for (int j = 0; j < 4; ++j) {
+            // 4 rows x 4 columns -> u[c] = column 4j + c, rows 0..3
+            const int32x4_t t0 = vtrn1q_s32(v[0][j], v[1][j]), t1 = vtrn2q_s32(v[0][j], v[1][j]);
+            const int32x4_t t2 = vtrn1q_s32(v[2][j], v[3][j]), t3 = vtrn2q_s32(v[2][j], v[3][j]);
+            int32x4_t u[4];
+            u[0] = vreinterpretq_s32_s64(vtrn1q_s64(vreinterpretq_s64_s32(t0), vreinterpretq_s64_s32(t2)));
+            u[1] = vreinterpretq_s32_s64(vtrn1q_s64(vreinterpretq_s64_s32(t1), vreinterpretq_s64_s32(t3)));
+            u[2] = vreinterpretq_s32_s64(vtrn2q_s64(vreinterpretq_s64_s32(t0), vreinterpretq_s64_s32(t2)));
+            u[3] = vreinterpretq_s32_s64(vtrn2q_s64(vreinterpretq_s64_s32(t1), vreinterpretq_s64_s32(t3)));
+            for (std::size_t c = 0; c < 4; ++c) {
+                const std::size_t col = 4 * static_cast<std::size_t>(j) + c;
+                if (col >= cols) break;
+                T* dst = base + static_cast<std::ptrdiff_t>(n0 + col) * lay.col_stride;
+                if constexpr (sizeof(T) == 4) {
+                    vst1q_s32(reinterpret_cast<std::int32_t*>(dst), u[c]);
+                } else {
+                    const int16x4_t w16 = vqmovn_s32(u[c]);
+                    const int16x8_t w = vcombine_s16(w16, w16);
+                    std::int32_t four;
+                    if constexpr (std::is_same_v<T, std::int8_t>) four = vget_lane_s32(vreinterpret_s32_s8(vqmovn_s16(w)), 0);
+                    else four = vget_lane_s32(vreinterpret_s32_u8(vqmovun_s16(w)), 0);
+                    std::memcpy(dst, &four, 4);
+                }
+            }
+        }
+        return;
+    }
+    // 2c. anything else (ragged tiles, tiles across groups): scalar scatter of the computed lanes
+    alignas(16) std::int32_t tmp[4][16];
+    for (int r = 0; r < 4; ++r)
+        for (int j = 0; j < 4; ++j) vst1q_s32(tmp[r] + 4 * j, v[r][j]);
+    for (std::size_t r = 0; r < rows; ++r) {
+        T* row = s.c + lay.row_offset(m0 + r);
+        for (std::size_t c = 0; c < cols; ++c) {
+            T& dst = row[static_cast<std::ptrdiff_t>(n0 + c) * lay.col_stride];
+            if constexpr (std::is_same_v<T, float>) std::memcpy(&dst, &tmp[r][c], 4);
+            else dst = static_cast<T>(tmp[r][c]);
+        }
+    }
+}
+
+}  // namespace zoa::kernels::arm
+
+#endif  // __aarch64__ && __ARM_NEON
+// ---- end zoa/kernels/arm/gemm_q8_neon.hpp
 // #include "zoa/kernels/x86/gemm_q8_amx.hpp"
 // ---- begin zoa/kernels/x86/gemm_q8_amx.hpp
 // zoa — AMX int8 microkernel for gemm_q8's byte layout: up to 32 rows x 32 columns per call with tdpbusd tiles
@@ -2821,6 +4030,52 @@ inline std::int64_t convert_u8(const T* src, std::size_t len, std::uint8_t shift
     return total;
 }
 
+/// dst[i] = src[i] + shift (as uint8, wrapping), i < len: the byte layout's a_u without any bookkeeping.
+template <class T>
+inline void copy_shift_u8(const T* src, std::size_t len, std::uint8_t shift, std::uint8_t* dst) noexcept {
+    if (shift == 0) {
+        std::memcpy(dst, src, len);
+        return;
+    }
+    const __m256i vs = _mm256_set1_epi8(static_cast<char>(shift));
+    std::size_t i = 0;
+    for (; i + 32 <= len; i += 32)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i),
+                            _mm256_add_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i)), vs));
+    for (; i < len; ++i) dst[i] = static_cast<std::uint8_t>(src[i] + shift);
+}
+
+/// Σ d[i] over len unsigned bytes, and their unsigned minimum / maximum (umin, umax).
+inline std::int64_t sum_bounds_u8(const std::uint8_t* d, std::size_t len, int& umin, int& umax) noexcept {
+    const __m256i zero = _mm256_setzero_si256();
+    __m256i sum = zero, vmin = _mm256_set1_epi8(-1), vmax = zero;
+    std::size_t i = 0;
+    for (; i + 32 <= len; i += 32) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(d + i));
+        vmin = _mm256_min_epu8(vmin, v);
+        vmax = _mm256_max_epu8(vmax, v);
+        sum = _mm256_add_epi64(sum, _mm256_sad_epu8(v, zero));
+    }
+    // fold 32 lanes to 1: min/max over byte halves, then the 16-bit minpos trick for the minimum
+    __m128i mn = _mm_min_epu8(_mm256_castsi256_si128(vmin), _mm256_extracti128_si256(vmin, 1));
+    __m128i mx = _mm_max_epu8(_mm256_castsi256_si128(vmax), _mm256_extracti128_si256(vmax, 1));
+    mn = _mm_min_epu8(mn, _mm_srli_epi16(mn, 8));
+    mx = _mm_max_epu8(mx, _mm_srli_epi16(mx, 8));
+    const __m128i lowbytes = _mm_set1_epi16(0x00FF);
+    umin = _mm_cvtsi128_si32(_mm_minpos_epu16(_mm_and_si128(mn, lowbytes))) & 0xFFFF;
+    umax = 255 - (_mm_cvtsi128_si32(_mm_minpos_epu16(_mm_andnot_si128(mx, lowbytes))) & 0xFFFF);
+    alignas(32) std::int64_t s4[4];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(s4), sum);
+    std::int64_t total = s4[0] + s4[1] + s4[2] + s4[3];
+    for (; i < len; ++i) {
+        const int v = d[i];
+        umin = v < umin ? v : umin;
+        umax = v > umax ? v : umax;
+        total += v;
+    }
+    return total;
+}
+
 /// dst[i] = int16(src[i] - zero_point), i < len; tracks min/max of src.
 template <class T>
 inline void convert_s16(const T* src, std::size_t len, std::int32_t zero_point, std::int16_t* dst, int& mn,
@@ -2887,10 +4142,84 @@ inline void transpose_4x8(const __m256i (&r)[4], __m256i (&u)[4]) noexcept {
 /// Layouts: row-major tiles are stored with vector stores; column-major tiles whose 4 rows are adjacent in memory
 /// (conv2d's NCHW output: row_stride 1 inside one image) are transposed in registers and stored as 4-element runs;
 /// anything else goes through a scalar scatter.
+/// True when this translation unit has FMA (-mfma; every AVX2 CPU has it): the vector out_fused epilogue needs it
+/// for the BatchNorm step (without it the fused stage runs per element, with std::fma).
+inline constexpr bool fma_compiled =
+#if defined(__FMA__)
+    true;
+#else
+    false;
+#endif
+
+#if defined(__FMA__)
+/// out_fused on 8 accumulator lanes (columns n..n+7 of one row whose residual, if any, starts at res_off): the chain
+/// of detail::store_scalar, lane by lane the same float operations. Returns the codes as int32 lanes (T integer) or
+/// the float bit patterns (T = float).
+template <class T, class R>
+inline __m256i fused_lanes(const out_fused<T, R>& s, const zoa::kernels::detail::prepared_columns& p, __m256i acc,
+                           std::size_t n, std::ptrdiff_t res_off) noexcept {
+    __m256 t = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), _mm256_load_ps(p.f0.data() + n));
+    if (p.has_bias) t = _mm256_add_ps(t, _mm256_load_ps(p.f1.data() + n));
+    zoa::kernels::detail::round_here(t);
+    if (p.has_bn)
+        t = _mm256_fmadd_ps(_mm256_sub_ps(_mm256_sub_ps(t, _mm256_load_ps(p.f2.data() + n)), _mm256_load_ps(p.f3.data() + n)),
+                            _mm256_load_ps(p.f4.data() + n), _mm256_load_ps(p.f5.data() + n));
+    if (s.res_f) {
+        t = _mm256_add_ps(t, _mm256_loadu_ps(s.res_f + res_off));
+    } else if (s.res_q) {
+        const __m128i q8 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(s.res_q + res_off));
+        const __m256i q = std::is_same_v<R, std::int8_t> ? _mm256_cvtepi8_epi32(q8) : _mm256_cvtepu8_epi32(q8);
+        __m256 r = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(q, _mm256_set1_epi32(p.res_zero_point))),
+                                 _mm256_set1_ps(p.res_scale));
+        zoa::kernels::detail::round_here(r);
+        t = _mm256_add_ps(t, r);
+    }
+    if (s.relu) t = _mm256_blendv_ps(t, _mm256_setzero_ps(), _mm256_cmp_ps(_mm256_setzero_ps(), t, _CMP_GT_OQ));
+    if constexpr (std::is_same_v<T, float>) {
+        return _mm256_castps_si256(t);
+    } else {
+        __m256 v = _mm256_mul_ps(t, _mm256_set1_ps(p.inv));
+        v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(p.lo)), _mm256_set1_ps(p.hi));
+        return _mm256_add_epi32(_mm256_cvtps_epi32(v), _mm256_set1_epi32(p.zero_point));  // MXCSR: half to even
+    }
+}
+#endif
+
 template <class Stage>
 inline void store_tile(const Stage& s, const zoa::kernels::detail::prepared_columns& p, const tile_4x16& t,
                        std::size_t m0, std::size_t n0, std::size_t rows, std::size_t cols) noexcept {
     using T = std::remove_pointer_t<decltype(s.c)>;
+    if constexpr (is_fused_stage_v<Stage>) {
+        // full row-major tiles on vectors (the residual sits at the output's positions), anything else per element
+        const out_layout& lay = s.layout;
+#if defined(__FMA__)
+        if (rows == 4 && cols == 16 && lay.col_stride == 1) {
+            for (std::size_t r = 0; r < 4; ++r) {
+                const std::ptrdiff_t off = lay.row_offset(m0 + r) + static_cast<std::ptrdiff_t>(n0);
+                const __m256i lo = fused_lanes(s, p, t.v[r][0], n0, off), hi = fused_lanes(s, p, t.v[r][1], n0 + 8, off + 8);
+                T* dst = s.c + off;
+                if constexpr (std::is_same_v<T, float>) {
+                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), lo);
+                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 8), hi);
+                } else {
+                    const __m256i w16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(lo, hi), 0xD8);
+                    const __m128i a = _mm256_castsi256_si128(w16), b = _mm256_extracti128_si256(w16, 1);
+                    const __m128i bytes = std::is_same_v<T, std::int8_t> ? _mm_packs_epi16(a, b) : _mm_packus_epi16(a, b);
+                    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), bytes);
+                }
+            }
+            return;
+        }
+#endif
+        alignas(32) std::int32_t acc[4][16];
+        for (int r = 0; r < 4; ++r) {
+            _mm256_store_si256(reinterpret_cast<__m256i*>(acc[r]), t.v[r][0]);
+            _mm256_store_si256(reinterpret_cast<__m256i*>(acc[r] + 8), t.v[r][1]);
+        }
+        for (std::size_t r = 0; r < rows; ++r)
+            for (std::size_t c = 0; c < cols; ++c) zoa::kernels::detail::store_scalar(s, p, m0 + r, n0 + c, acc[r][c]);
+        return;
+    } else {
     // 1. the stage formula on all 64 lanes, as int32 (i32/requant codes) or float bit patterns (dequant)
     __m256i v[2][4];
     if constexpr (std::is_same_v<Stage, out_i32>) {
@@ -2969,6 +4298,7 @@ inline void store_tile(const Stage& s, const zoa::kernels::detail::prepared_colu
             else dst = static_cast<T>(tmp[r][c]);
         }
     }
+    }
 }
 
 }  // namespace zoa::kernels::x86
@@ -2997,13 +4327,12 @@ inline constexpr bool vnni512_compiled = true;
 /// zmm). For P panels b[0..P) and 8 rows of packed A (row stride kp):
 ///   acc[r][p·16 + c] = Σ_k a[r][k]·b_p(k, c)  (vpdpbusd: four u8 × s8 products per int32 lane, wrapping int32),
 /// the same integers as kernel_dpbusd (integer sums are exact, only the instruction width differs).
-/// Results: t[2p] = rows 0-3 of panel p, t[2p + 1] = rows 4-7, as the 256-bit tiles store_tile takes.
+/// Results: c[r][p] = row r of panel p (16 int32 lanes).
 /// Requires: a holds 8 rows of kp bytes (kp a multiple of 4); every panel holds kp·16 bytes.
 template <int P>
-inline void kernel_vnni512_8x16p(const std::uint8_t* a, const std::int8_t* const (&b)[P], std::size_t kp,
-                                 tile_4x16 (&t)[2 * P]) noexcept {
+inline void kernel_vnni512_8x16p_zmm(const std::uint8_t* a, const std::int8_t* const (&b)[P], std::size_t kp,
+                                     __m512i (&c)[8][P]) noexcept {
     static_assert(P == 1 || P == 2, "zoa: kernel_vnni512_8x16p: 1 or 2 panels");
-    __m512i c[8][P];
 #pragma GCC unroll 8
     for (int r = 0; r < 8; ++r)
 #pragma GCC unroll 2
@@ -3022,6 +4351,14 @@ inline void kernel_vnni512_8x16p(const std::uint8_t* a, const std::int8_t* const
             for (int p = 0; p < P; ++p) c[r][p] = _mm512_dpbusd_epi32(c[r][p], xv, bv[p]);
         }
     }
+}
+
+/// kernel_vnni512_8x16p_zmm with the results as the 256-bit tiles store_tile takes.
+template <int P>
+inline void kernel_vnni512_8x16p(const std::uint8_t* a, const std::int8_t* const (&b)[P], std::size_t kp,
+                                 tile_4x16 (&t)[2 * P]) noexcept {
+    __m512i c[8][P];
+    kernel_vnni512_8x16p_zmm<P>(a, b, kp, c);
 #pragma GCC unroll 2
     for (int p = 0; p < P; ++p)
 #pragma GCC unroll 8
@@ -3046,8 +4383,192 @@ inline constexpr bool vnni512_compiled = false;
 
 #endif
 // ---- end zoa/kernels/x86/gemm_q8_avx512.hpp
+// #include "zoa/kernels/x86/store_avx512.hpp"
+// ---- begin zoa/kernels/x86/store_avx512.hpp
+// zoa — AVX-512 output stages for gemm_q8: rows of 16 corrected int32 accumulators through any stage, stored to a
+// row-major destination with one vector store per row (the AMX epilogue)
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+// #include "zoa/kernels/detail/avx512_warnings.hpp"
+// #include "zoa/kernels/output_stage.hpp"
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__FMA__)
+#include <immintrin.h>
+
+ZOA_DETAIL_AVX512_WARNINGS_BEGIN
+
+namespace zoa::kernels::x86 {
+
+/// True when this translation unit has the 512-bit epilogue.
+inline constexpr bool store512_compiled = true;
+
+/// The output stage for the 16 columns n0..n0+15 (all valid) of a row-major destination (layout.col_stride == 1):
+/// the per-column constants are loaded once into registers, then row(v, m) applies the stage to the corrected
+/// accumulators v of row m and stores them at s.c + layout.row_offset(m) + n0. The formulas and their order are those
+/// of detail::store_scalar (and of store_tile), so the results are the same bits.
+template <class Stage>
+class store_panel16 {
+public:
+    store_panel16(const Stage& s, const zoa::kernels::detail::prepared_columns& p, std::size_t n0) noexcept
+        : s_(s), n0_(n0) {
+        if constexpr (std::is_same_v<Stage, out_dequant>) {
+            f0_ = _mm512_load_ps(p.f0.data() + n0);
+            f1_ = _mm512_load_ps(p.f1.data() + n0);
+        } else if constexpr (is_fused_stage_v<Stage>) {
+            f0_ = _mm512_load_ps(p.f0.data() + n0);
+            f1_ = _mm512_load_ps(p.f1.data() + n0);
+            f2_ = _mm512_load_ps(p.f2.data() + n0);
+            f3_ = _mm512_load_ps(p.f3.data() + n0);
+            f4_ = _mm512_load_ps(p.f4.data() + n0);
+            f5_ = _mm512_load_ps(p.f5.data() + n0);
+            has_bias_ = p.has_bias;
+            has_bn_ = p.has_bn;
+            has_mres_ = s.bn_mean_residual != nullptr;
+            rs_ = _mm512_set1_ps(p.res_scale);
+            rz_ = _mm512_set1_epi32(p.res_zero_point);
+            inv_ = _mm512_set1_ps(p.inv);
+        } else if constexpr (!std::is_same_v<Stage, out_i32>) {  // out_requant<T>
+            f0_ = _mm512_load_ps(p.f0.data() + n0);
+            i0_ = _mm512_load_si512(p.i0.data() + n0);
+        }
+        lo_ = _mm512_set1_ps(p.lo);
+        hi_ = _mm512_set1_ps(p.hi);
+        zp_ = _mm512_set1_epi32(p.zero_point);
+    }
+
+    void row(__m512i v, std::size_t m) const noexcept {
+        using T = std::remove_pointer_t<decltype(s_.c)>;
+        const std::ptrdiff_t off = s_.layout.row_offset(m) + static_cast<std::ptrdiff_t>(n0_);
+        T* dst = s_.c + off;
+        if constexpr (std::is_same_v<Stage, out_i32>) {
+            _mm512_storeu_si512(static_cast<void*>(dst), v);
+        } else if constexpr (std::is_same_v<Stage, out_dequant>) {
+            _mm512_storeu_ps(dst, _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(v), f0_), f1_));
+        } else {
+            __m512i q;
+            if constexpr (is_fused_stage_v<Stage>) {
+                using R = std::remove_const_t<std::remove_pointer_t<decltype(s_.res_q)>>;
+                __m512 t = _mm512_mul_ps(_mm512_cvtepi32_ps(v), f0_);
+                if (has_bias_) t = _mm512_add_ps(t, f1_);
+                zoa::kernels::detail::round_here(t);
+                if (has_bn_) {
+                    t = _mm512_sub_ps(t, f2_);
+                    if (has_mres_) t = _mm512_sub_ps(t, f3_);  // (t − mean) − 0 = t − mean: skipped when absent
+                    t = _mm512_fmadd_ps(t, f4_, f5_);
+                }
+                if (s_.res_f) {
+                    t = _mm512_add_ps(t, _mm512_loadu_ps(s_.res_f + off));
+                } else if (s_.res_q) {
+                    const __m128i q8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s_.res_q + off));
+                    const __m512i r = std::is_same_v<R, std::int8_t> ? _mm512_cvtepi8_epi32(q8) : _mm512_cvtepu8_epi32(q8);
+                    __m512 d = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(r, rz_)), rs_);
+                    zoa::kernels::detail::round_here(d);
+                    t = _mm512_add_ps(t, d);
+                }
+                if (s_.relu) t = _mm512_mask_mov_ps(t, _mm512_cmp_ps_mask(_mm512_setzero_ps(), t, _CMP_GT_OQ),
+                                                    _mm512_setzero_ps());  // (0 > t) ? 0 : t
+                if constexpr (std::is_same_v<T, float>) {
+                    _mm512_storeu_ps(dst, t);
+                    return;
+                } else {
+                    const __m512 f = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(t, inv_), lo_), hi_);
+                    q = _mm512_add_epi32(_mm512_cvtps_epi32(f), zp_);  // MXCSR: half to even
+                }
+            } else {  // out_requant<T>
+                __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(v, i0_)), f0_);
+                f = _mm512_max_ps(_mm512_min_ps(f, hi_), lo_);
+                q = _mm512_add_epi32(_mm512_cvtps_epi32(f), zp_);
+            }
+            if constexpr (!std::is_same_v<T, float>) {
+                // the codes lie inside T's range, so the saturating narrowing is exact
+                const __m128i b = std::is_same_v<T, std::int8_t> ? _mm512_cvtsepi32_epi8(q) : _mm512_cvtusepi32_epi8(q);
+                _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), b);
+            }
+        }
+    }
+
+private:
+    const Stage& s_;
+    std::size_t n0_;
+    __m512 f0_{}, f1_{}, f2_{}, f3_{}, f4_{}, f5_{}, rs_{}, inv_{}, lo_{}, hi_{};
+    __m512i i0_{}, rz_{}, zp_{};
+    bool has_bias_ = false, has_bn_ = false, has_mres_ = false;
+};
+
+}  // namespace zoa::kernels::x86
+
+ZOA_DETAIL_AVX512_WARNINGS_END
+
+#else
+
+namespace zoa::kernels::x86 {
+/// False: no 512-bit epilogue in this translation unit.
+inline constexpr bool store512_compiled = false;
+}  // namespace zoa::kernels::x86
+
+#endif
+// ---- end zoa/kernels/x86/store_avx512.hpp
+
+ZOA_DETAIL_AVX512_WARNINGS_BEGIN
 
 namespace zoa::kernels {
+
+/// The microkernel family gemm_q8 runs (gemm_q8_run dispatches on it): the portable scalar loops, the x86 AVX2
+/// int16 (vpmaddwd) / maddubs / VNNI kernels (AMX is a run-time choice on top of VNNI), the AArch64 NEON kernels
+/// SMULL+SADALP (8-bit, depth 1), SMLAL+SADALP (narrower codes, int16 chains of plan::depth quads), MUL+SADALP
+/// (products that fit int8: 4-bit codes), SDOT, SMMLA.
+enum class q8_kernel { portable, avx2_int16, avx2_maddubs, vnni, neon_smull, neon_smlal, neon_mul8, neon_sdot, neon_smmla };
+
+/// The kernel family for a plan (q8_plan_for<A, W, Arch>) and Arch.
+template <class Plan, class Arch>
+inline constexpr q8_kernel q8_kernel_of =
+    Plan::neon_level == 2   ? q8_kernel::neon_smmla
+    : Plan::neon_level == 1 ? q8_kernel::neon_sdot
+    : Plan::neon_level == 0 ? (Plan::byte_products ? q8_kernel::neon_mul8
+                               : Plan::depth > 1 ? q8_kernel::neon_smlal : q8_kernel::neon_smull)
+    : !has_avx2_v<Arch>     ? q8_kernel::portable
+    : Plan::vnni            ? q8_kernel::vnni
+    : Plan::use_maddubs     ? q8_kernel::avx2_maddubs
+                            : q8_kernel::avx2_int16;
+
+/// The kernel gemm_q8 runs for weights packed as packed_q8<ARange, WRange, Arch>.
+template <class ARange, class WRange, class Arch = q8_default_arch>
+inline constexpr q8_kernel q8_kernel_for = q8_kernel_of<q8_plan_for<ARange, WRange, Arch>, Arch>;
+
+/// Name of a kernel family: "portable", "avx2-madd16", "avx2-maddubs", "vnni", "neon-smull", "neon-smlal",
+/// "neon-mul8", "neon-sdot", "neon-smmla".
+constexpr const char* q8_kernel_name(q8_kernel k) noexcept {
+    switch (k) {
+        case q8_kernel::avx2_int16: return "avx2-madd16";
+        case q8_kernel::avx2_maddubs: return "avx2-maddubs";
+        case q8_kernel::vnni: return "vnni";
+        case q8_kernel::neon_smull: return "neon-smull";
+        case q8_kernel::neon_smlal: return "neon-smlal";
+        case q8_kernel::neon_mul8: return "neon-mul8";
+        case q8_kernel::neon_sdot: return "neon-sdot";
+        case q8_kernel::neon_smmla: return "neon-smmla";
+        case q8_kernel::portable: break;
+    }
+    return "portable";
+}
+
+/// The integer kernels the default gemm_q8 (q8_default_arch) of this translation unit compiles in, for `zoa version`
+/// and benchmark headers: "neon", "neon-dotprod", "neon-i8mm" (AArch64), "avx2", "avx-vnni", "avx512-vnni",
+/// "avx512-vnni+amx" (x86; AMX still needs the kernel's permission at run time, see amx_active()), "portable".
+constexpr const char* q8_kernels_compiled() noexcept {
+    using arch = q8_default_arch;
+    if constexpr (neon_level_v<arch> == 2) return "neon-i8mm";
+    else if constexpr (neon_level_v<arch> == 1) return "neon-dotprod";
+    else if constexpr (neon_level_v<arch> == 0) return "neon";
+    else if constexpr (is_vnni_arch_v<arch> && x86::amx_compiled) return "avx512-vnni+amx";
+    else if constexpr (is_vnni_arch_v<arch> && x86::vnni512_compiled) return "avx512-vnni";
+    else if constexpr (is_vnni_arch_v<arch>) return "avx-vnni";
+    else if constexpr (has_avx2_v<arch>) return "avx2";
+    else return "portable";
+}
 
 namespace detail {
 
@@ -3074,7 +4595,11 @@ inline q8_scratch& thread_q8_scratch() {
 
 template <class Plan, class Arch, class T>
 std::int64_t convert_row(const T* src, std::size_t len, std::int32_t za, void* dst, int& mn, int& mx) {
-    if constexpr (has_avx2_v<Arch>) {
+    if constexpr (Plan::neon_level >= 0) {
+#if defined(__aarch64__) && defined(__ARM_NEON)
+        return arm::convert_s8(src, len, Plan::a_shift, static_cast<std::int8_t*>(dst), mn, mx);
+#endif
+    } else if constexpr (has_avx2_v<Arch>) {
 #if defined(__AVX2__)
         if constexpr (Plan::bytes)
             return x86::convert_u8(src, len, static_cast<std::uint8_t>(Plan::a_shift), static_cast<std::uint8_t*>(dst),
@@ -3099,8 +4624,17 @@ std::int64_t convert_row(const T* src, std::size_t len, std::int32_t za, void* d
     return sum;
 }
 
+/// Throws zoa::error(numeric) naming row m and the bounds [mn, mx] of its codes.
+template <class Plan>
+[[noreturn]] void fail_row_range(std::size_t m, int mn, int mx) {
+    fail(error_code::numeric, "gemm_q8: activation row ", m, " has codes in [", mn, ", ", mx, "], outside the range [",
+         Plan::a_min, ", ", Plan::a_max, "]");
+}
+
 /// Packs rows [m0, m0 + rows) of the source into dst (row-major, kp elements per row, rows rounded up to 4 with
-/// zero rows). maddubs path: uint8 a + a_shift and row_sums[r] = sum_k (a + a_shift); int16 path: a - za.
+/// zero rows). Byte layouts: byte a + a_shift (uint8 on x86, int8 on AArch64) and row_sums[r] = sum_k (a + a_shift);
+/// int16 layout: a - za. A source segment with a null pointer stands for `len` codes equal to za (implicit zero
+/// padding of a conv).
 /// Throws: zoa::error(numeric) when a code lies outside ARange.
 template <class Plan, class Arch, class Source>
 void pack_a(const Source& src, std::size_t m0, std::size_t rows, std::size_t k, std::size_t kp, std::int32_t za,
@@ -3111,15 +4645,45 @@ void pack_a(const Source& src, std::size_t m0, std::size_t rows, std::size_t k, 
         std::uint8_t* d = dst + r * kp * elem;
         std::int64_t sum = 0;
         if (r < rows) {
-            int mn = Plan::a_max, mx = Plan::a_min;
             std::size_t off = 0;
-            src.for_each_segment(m0 + r, [&](const auto* p, std::size_t len) {
-                sum += convert_row<Plan, Arch>(p, len, za, d + off * elem, mn, mx);
-                off += len;
-            });
-            if (mn < Plan::a_min || mx > Plan::a_max)
-                fail(error_code::numeric, "gemm_q8: activation row ", m0 + r, " has codes in [", mn, ", ", mx,
-                     "], outside the range [", Plan::a_min, ", ", Plan::a_max, "]");
+            if constexpr (Plan::bytes && has_avx2_v<Arch>) {
+#if defined(__AVX2__)
+                // AVX2 byte layout: copy the segments shifted to unsigned, then one pass over the packed row for its
+                // sum and its unsigned bounds. A signed code outside ARange lands above a_umax after the shift.
+                const auto fill = static_cast<std::uint8_t>(za + Plan::a_shift);
+                src.for_each_segment(m0 + r, [&](const auto* p, std::size_t len) {
+                    if (p) x86::copy_shift_u8(p, len, static_cast<std::uint8_t>(Plan::a_shift), d + off);
+                    else std::memset(d + off, fill, len);
+                    off += len;
+                });
+                int umin = 0, umax = 0;
+                sum = x86::sum_bounds_u8(d, k, umin, umax);
+                if (umin < Plan::a_min + Plan::a_shift || umax > Plan::a_max + Plan::a_shift) {
+                    int mn = Plan::a_max, mx = Plan::a_min;  // the bounds in code units, for the message
+                    src.for_each_segment(m0 + r, [&](const auto* p, std::size_t len) {
+                        for (std::size_t i = 0; p && i < len; ++i) {
+                            mn = std::min<int>(mn, p[i]);
+                            mx = std::max<int>(mx, p[i]);
+                        }
+                    });
+                    fail_row_range<Plan>(m0 + r, mn, mx);
+                }
+#endif
+            } else {
+                int mn = Plan::a_max, mx = Plan::a_min;
+                src.for_each_segment(m0 + r, [&](const auto* p, std::size_t len) {
+                    if (p) {
+                        sum += convert_row<Plan, Arch>(p, len, za, d + off * elem, mn, mx);
+                    } else if constexpr (Plan::bytes) {
+                        std::memset(d + off, static_cast<std::uint8_t>(za + Plan::a_shift), len);
+                        sum += static_cast<std::int64_t>(len) * (za + Plan::a_shift);
+                    } else {
+                        std::memset(d + off * elem, 0, len * elem);  // a - za = 0
+                    }
+                    off += len;
+                });
+                if (mn < Plan::a_min || mx > Plan::a_max) fail_row_range<Plan>(m0 + r, mn, mx);
+            }
             std::memset(d + k * elem, 0, (kp - k) * elem);
         } else {
             std::memset(d, 0, kp * elem);
@@ -3128,7 +4692,7 @@ void pack_a(const Source& src, std::size_t m0, std::size_t rows, std::size_t k, 
     }
 }
 
-/// Portable microkernel: the same integers as the x86 kernels, from the same packed layouts.
+/// Portable microkernel: the same integers as the x86 kernels, from the same packed layouts (q8_plan, k quads).
 template <class Plan>
 void kernel_portable(const std::uint8_t* a, const void* b, std::size_t kp, std::int32_t (&acc)[4][16]) {
     for (auto& row : acc)
@@ -3161,6 +4725,10 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
 #endif
     static_assert(!plan::vnni || (vnni_compiled && has_avx2_v<Arch>),
                   "zoa::kernels::gemm_q8: with_vnni<Arch> needs -mavxvnni (or -mavx512vnni -mavx512vl) and AVX2");
+    static_assert(plan::neon_level <= neon_level_compiled,
+                  "zoa::kernels::gemm_q8: this AArch64 Arch needs -march=armv8.2-a+dotprod (with_dotprod), "
+                  "-march=armv8.6-a+i8mm (with_i8mm) or an AArch64 target (neon64)");
+    constexpr q8_kernel kern = q8_kernel_of<plan, Arch>;
     require(!w.empty(), error_code::argument, "gemm_q8: the packed weights are empty");
     require(za >= plan::a_min && za <= plan::a_max, error_code::argument, "gemm_q8: activation zero point ", za,
             " outside [", plan::a_min, ", ", plan::a_max, "]");
@@ -3191,7 +4759,10 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
     std::size_t mb = (192 * 1024) / (ka * elem) / 8 * 8;
     mb = mb < 8 ? 8 : (mb > 256 ? 256 : mb);
     if (amx) mb = std::max<std::size_t>(32, mb / 32 * 32);
-    const bool split_n = threads > 1 && row_blocks < 4 * threads && panels >= 2 * threads;
+    // Threads split the rows (each packs its own rows of A and reads every panel of W), or, when the weights are
+    // more than twice the size of A (late ResNet stages, batch 1), the column panels (each thread packs all of A and
+    // reads only its share of W).
+    const bool split_n = threads > 1 && panels >= 2 * threads && (row_blocks < 4 * threads || n > 2 * m);
 
     // One 4 x 16 output tile: rows r0 + i.. (packed A at a_blk), panel p.
     auto tile = [&](const std::uint8_t* a_blk, const std::int32_t* row_sums, std::size_t r0, std::size_t i,
@@ -3199,15 +4770,33 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
         const std::size_t n0 = p * 16, ncols = std::min<std::size_t>(16, n - n0), nrows = std::min<std::size_t>(4, rows - i);
         const std::uint8_t* ai = a_blk + i * kp * elem;
         const std::int32_t* rs = row_term ? row_sums + i : nullptr;
-        if constexpr (has_avx2_v<Arch>) {
+        if constexpr (plan::neon_level >= 0) {
+#if defined(__aarch64__) && defined(__ARM_NEON)
+            const auto* a8 = reinterpret_cast<const std::int8_t*>(ai);
+            arm::tile_4x16 t;
+            if constexpr (kern == q8_kernel::neon_smmla) {
+#if defined(__ARM_FEATURE_MATMUL_INT8)
+                t = arm::kernel_smmla(a8, w.panel_s8(p), kp);
+#endif
+            } else if constexpr (kern == q8_kernel::neon_sdot) {
+#if defined(__ARM_FEATURE_DOTPROD)
+                t = arm::kernel_sdot(a8, w.panel_s8(p), kp);
+#endif
+            } else {
+                t = arm::kernel_neon<plan::byte_products, plan::depth>(a8, w.panel_s8(p), kp);
+            }
+            arm::correct(t, col_term.data() + n0, w.centred_zero_points() + n0, rs);
+            arm::store_tile(stage, cols, t, r0 + i, n0, nrows, ncols);
+#endif
+        } else if constexpr (kern != q8_kernel::portable) {
 #if defined(__AVX2__)
             x86::tile_4x16 t;
-            if constexpr (plan::vnni) {
+            if constexpr (kern == q8_kernel::vnni) {
 #if defined(__AVXVNNI__) || (defined(__AVX512VNNI__) && defined(__AVX512VL__))
                 t = x86::kernel_dpbusd(ai, w.panel_s8(p), kp);
 #endif
                 x86::correct(t, col_term.data() + n0, w.centred_zero_points() + n0, rs);
-            } else if constexpr (plan::use_maddubs) {
+            } else if constexpr (kern == q8_kernel::avx2_maddubs) {
                 t = x86::kernel_maddubs<plan::depth>(ai, w.panel_s8(p), kp);
                 x86::correct(t, col_term.data() + n0, w.centred_zero_points() + n0, rs);
             } else {
@@ -3237,12 +4826,34 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
     // With 512-bit VNNI compiled in, P (1 or 2) panels at once: panels p..p+P−1, rows i..i+7.
     [[maybe_unused]] auto tile8_512 = [&](const std::uint8_t* a_blk, const std::int32_t* row_sums, std::size_t r0,
                                           std::size_t i, std::size_t rows, std::size_t p, auto panels_tag) {
-        constexpr int P = decltype(panels_tag)::value;
+        [[maybe_unused]] constexpr int P = decltype(panels_tag)::value;  // used only with 512-bit VNNI
 #if defined(__AVX2__) && defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512VL__)
         if constexpr (plan::vnni && has_avx2_v<Arch>) {
-            x86::tile_4x16 t[2 * P];
             const std::int8_t* b[P];
             for (int j = 0; j < P; ++j) b[j] = w.panel_s8(p + static_cast<std::size_t>(j));
+            if constexpr (x86::store512_compiled) {
+                // row-major destination, full panels: the zmm accumulators straight into the 512-bit epilogue
+                const std::size_t last = (p + static_cast<std::size_t>(P)) * 16;
+                if (stage.layout.col_stride == 1 && last <= n) {
+                    __m512i c[8][P];
+                    x86::kernel_vnni512_8x16p_zmm<P>(a_blk + i * kp, b, kp, c);
+                    const std::size_t nr = std::min<std::size_t>(8, rows - i);
+                    for (int j = 0; j < P; ++j) {
+                        const std::size_t n0 = (p + static_cast<std::size_t>(j)) * 16;
+                        const __m512i col = _mm512_load_si512(col_term.data() + n0);
+                        const __m512i zw = _mm512_load_si512(w.centred_zero_points() + n0);
+                        const x86::store_panel16<Stage> out(stage, cols, n0);
+                        for (std::size_t r = 0; r < nr; ++r) {
+                            __m512i v = _mm512_add_epi32(c[r][j], col);
+                            if (row_term)  // v -= zw_s[n] * rowsum[m]  (mod 2^32)
+                                v = _mm512_sub_epi32(v, _mm512_mullo_epi32(zw, _mm512_set1_epi32(row_sums[i + r])));
+                            out.row(v, r0 + i + r);
+                        }
+                    }
+                    return;
+                }
+            }
+            x86::tile_4x16 t[2 * P];
             x86::kernel_vnni512_8x16p<P>(a_blk + i * kp, b, kp, t);
             for (int j = 0; j < P; ++j) {
                 const std::size_t n0 = (p + static_cast<std::size_t>(j)) * 16, ncols = std::min<std::size_t>(16, n - n0);
@@ -3321,6 +4932,20 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
                             else x86::kernel_amx<1, 1>(ai, ka, b, bl, nk, cbuf);
                             for (std::size_t j = 0; j < (two_panels ? 2u : 1u); ++j) {
                                 const std::size_t n0 = (p + j) * 16, ncols = std::min<std::size_t>(16, n - n0);
+                                if constexpr (x86::store512_compiled) {
+                                    if (ncols == 16 && stage.layout.col_stride == 1) {  // one zmm per output row
+                                        const __m512i col = _mm512_load_si512(col_term.data() + n0);
+                                        const __m512i zw = _mm512_load_si512(w.centred_zero_points() + n0);
+                                        const x86::store_panel16<Stage> out(stage, cols, n0);
+                                        for (std::size_t r = 0; r < (two_rows ? 32u : 16u) && i + r < rows; ++r) {
+                                            __m512i v = _mm512_add_epi32(_mm512_load_si512(cbuf + r * 32 + j * 16), col);
+                                            if (row_term)  // v -= zw_s[n] * rowsum[m]  (mod 2^32)
+                                                v = _mm512_sub_epi32(v, _mm512_mullo_epi32(zw, _mm512_set1_epi32(scratch.row_sums[i + r])));
+                                            out.row(v, r0 + i + r);
+                                        }
+                                        continue;
+                                    }
+                                }
                                 for (std::size_t r = 0; r < (two_rows ? 32u : 16u) && i + r < rows; r += 4) {
                                     x86::tile_4x16 t;
                                     for (std::size_t q = 0; q < 4; ++q) {
@@ -3400,6 +5025,8 @@ void gemm_q8(const typename ARange::storage* a, std::size_t m, std::ptrdiff_t ld
 }
 
 }  // namespace zoa::kernels
+
+ZOA_DETAIL_AVX512_WARNINGS_END
 // ---- end zoa/kernels/gemm_q8.hpp
 // #include "zoa/kernels/im2col.hpp"
 // ---- begin zoa/kernels/im2col.hpp
@@ -3590,6 +5217,40 @@ struct im2col_source {
     }
 };
 
+/// GEMM row source over an NHWC batch x[b][y][x][c] (no padded copy): row m = output pixel (b, oy, ox), its K codes
+/// in (kh, kw, c) order. Taps inside the image are contiguous runs of NHWC memory (adjacent taps of one kernel row
+/// are adjacent pixels); taps in the padding are segments with a null pointer, which gemm_q8's packing fills with
+/// the input zero point (so they contribute (za − za)·w = 0, real-valued zero padding).
+template <class T>
+struct nhwc_source {
+    const T* x;
+    conv2d_shape s;
+
+    /// Calls f(pointer or nullptr, length) for the runs of row m's K codes, in K order.
+    template <class F>
+    void for_each_segment(std::size_t m, F&& f) const {
+        const std::size_t ow = s.out_w(), ohw = s.out_h() * ow, b = m / ohw, p = m % ohw;
+        const std::size_t oy = p / ow, ox = p % ow, c = s.in_channels, kw = s.kernel_w;
+        const std::ptrdiff_t iy0 = std::ptrdiff_t(oy * s.stride_h) - std::ptrdiff_t(s.pad_h);
+        const std::ptrdiff_t ix0 = std::ptrdiff_t(ox * s.stride_w) - std::ptrdiff_t(s.pad_w);
+        const std::ptrdiff_t w = std::ptrdiff_t(s.width);
+        // kernel columns [k0, k1) fall inside the image
+        const std::size_t k0 = ix0 < 0 ? std::min<std::size_t>(kw, std::size_t(-ix0)) : 0;
+        const std::size_t k1 = ix0 >= w ? k0 : std::max(k0, std::min<std::size_t>(kw, std::size_t(w - ix0)));
+        const T* none = nullptr;
+        for (std::size_t kh = 0; kh < s.kernel_h; ++kh) {
+            const std::ptrdiff_t iy = iy0 + std::ptrdiff_t(kh);
+            if (iy < 0 || iy >= std::ptrdiff_t(s.height)) {
+                f(none, kw * c);
+                continue;
+            }
+            if (k0 > 0) f(none, k0 * c);
+            if (k1 > k0) f(x + ((b * s.height + std::size_t(iy)) * s.width + std::size_t(ix0 + std::ptrdiff_t(k0))) * c, (k1 - k0) * c);
+            if (k1 < kw) f(none, (kw - k1) * c);
+        }
+    }
+};
+
 /// Output layout writing GEMM row m = (b, pixel), column n = channel to NCHW y[b][n][pixel].
 inline out_layout nchw_layout(const conv2d_shape& s) {
     const std::size_t ohw = s.out_h() * s.out_w();
@@ -3680,6 +5341,31 @@ void conv2d_q8(const conv2d_shape& s, const typename ARange::storage* x, std::in
         detail::gemm_q8_run<ARange, WRange, Arch>(detail::im2col_source<T>{xp, s}, s.m(), x_zero_point, w, stage, ctx);
 }
 
+/// Quantized convolution over NHWC (channels-last) codes, the same sums as conv2d_q8:
+///   acc[b,oy,ox,o] = Σ_{kh,kw,c} (x[b, oy·sh+kh−ph, ox·sw+kw−pw, c] − za)·(w[o,c,kh,kw] − zw[o])   (padded taps: 0)
+/// x: [B, H, W, C] codes in ARange; output element (row m = (b·OH + oy)·OW + ox, column o) goes where stage.layout
+/// puts it (row_major(OC) = NHWC [B, OH, OW, OC], the default when stage.layout.row_stride is 0). No padded copy and
+/// no col buffer: 1×1 stride-1 convs multiply x itself, every other conv gathers its GEMM rows (im2col) straight into
+/// gemm_q8's packed A blocks, padding filled with za. Exact; bit-identical for any thread count.
+/// Throws: zoa::error(shape) for inconsistent shapes, and whatever gemm_q8 throws.
+template <class ARange, class WRange, class Arch, class Stage>
+void conv2d_q8_nhwc(const conv2d_shape& s, const typename ARange::storage* x, std::int32_t x_zero_point,
+                    const packed_q8<ARange, WRange, Arch>& w, Stage stage, execution_context* ctx = nullptr) {
+    using T = typename ARange::storage;
+    detail::check_conv_weights(s, w.n(), w.k(), "conv2d_q8_nhwc");
+    require(x != nullptr, error_code::argument, "conv2d_q8_nhwc: input is null");
+    require(x_zero_point >= int(ARange::min) && x_zero_point <= int(ARange::max), error_code::argument,
+            "conv2d_q8_nhwc: input zero point ", x_zero_point, " outside [", int(ARange::min), ", ",
+            int(ARange::max), "]");
+    if (stage.layout.row_stride == 0 && stage.layout.group_rows == 0)
+        stage.layout = row_major(static_cast<std::ptrdiff_t>(s.out_channels));
+    if (s.is_pointwise())
+        detail::gemm_q8_run<ARange, WRange, Arch>(detail::a_matrix<T>{x, static_cast<std::ptrdiff_t>(s.in_channels), s.k()},
+                                                  s.m(), x_zero_point, w, stage, ctx);
+    else
+        detail::gemm_q8_run<ARange, WRange, Arch>(detail::nhwc_source<T>{x, s}, s.m(), x_zero_point, w, stage, ctx);
+}
+
 /// Float convolution: y[b,o,oy,ox] = bias[o] + sum_{c,kh,kw} xpad[b,c,oy*sh+kh-ph,ox*sw+kw-pw] * w[o,c,kh,kw]
 /// (zero padding; bias may be null). x, y NCHW; w from pack_conv2d_f32.
 /// Throws: zoa::error(shape) when s is invalid or w was packed for another shape, zoa::error(argument) for a null
@@ -3710,7 +5396,7 @@ void conv2d_f32(const conv2d_shape& s, const float* x, const packed_f32<Arch>& w
 #include <cmath>
 #include <cstddef>
 
-#include <xsimd/xsimd.hpp>
+// #include "zoa/core/xsimd.hpp"
 
 // #include "zoa/core/arch.hpp"
 // #include "zoa/core/execution.hpp"
@@ -3852,7 +5538,7 @@ void layer_norm_affine(const float* x_hat, float* y, std::size_t rows, std::size
 #include <cstddef>
 #include <limits>
 
-#include <xsimd/xsimd.hpp>
+// #include "zoa/core/xsimd.hpp"
 
 // #include "zoa/core/arch.hpp"
 // #include "zoa/core/execution.hpp"
@@ -5013,29 +6699,37 @@ private:
 };
 
 /// MQBench MSEObserver (weights) and EMAMSEObserver (activations), affine b-bit codes [0, 2^b−1].
-/// Per batch and group: for i in [0, iters) (95 per-tensor, 80 per-channel) the candidate range is
+/// Per batch and group: for i in [0, iters) (95 per-tensor, 80 per-channel or per-row-block) the candidate range is
 ///     lo_i = min·float(1 − 0.01·i),  hi_i = max·float(1 − 0.01·i)            (factor computed in double)
 /// with (s, z) = affine_from_range(lo_i, hi_i), score_i = mean((fake_quant_affine(x) − x)²) (float differences and
 /// squares as torch, no FMA, summed in double); the first strictly smaller score wins (start 1e10). Batches combine as
 ///     MSE:  min ← min(min, lo*), max ← max(max, hi*);     EMA (ratio r = 0.9): first batch sets, then
 ///     min ← min·float(r) + lo*·float(1 − r), same for max.
+/// With scheme::symmetric (zoa's extension, for policies with symmetric quantizers) the candidates are the clipping
+/// magnitudes a_i = max(|min|, |max|)·float(1 − 0.01·i), Δ_i = a_i / (2^(b−1) − 0.5) (PTQ4ViT's rule), scored with
+/// fake_quant_symmetric; the kept range is (−a*, a*) and combines across batches as above.
 class mse_observer {
 public:
-    /// granularity per_tensor (95 iterations) or per_channel (groups = channels, 80 iterations);
-    /// ema_ratio < 0 ⇒ MSEObserver, otherwise EMAMSEObserver with that ratio (MQBench: 0.9).
-    /// Throws: zoa::error(argument) unless 2 <= bits <= 8, groups >= 1, g is per_tensor with 1 group or per_channel,
-    /// and ema_ratio < 1.
-    mse_observer(int bits, granularity g, std::size_t groups = 1, double ema_ratio = -1.0)
+    /// granularity per_tensor (95 iterations), per_channel or per_row_block (groups = channels or blocks, 80
+    /// iterations); ema_ratio < 0 ⇒ MSEObserver, otherwise EMAMSEObserver with that ratio (MQBench: 0.9);
+    /// s = the quantizer scheme searched (MQBench: asymmetric).
+    /// Throws: zoa::error(argument) unless 2 <= bits <= 8, groups >= 1, g is per_tensor with 1 group, per_channel or
+    /// per_row_block, and ema_ratio < 1.
+    mse_observer(int bits, granularity g, std::size_t groups = 1, double ema_ratio = -1.0,
+                 scheme s = scheme::asymmetric)
         : bits_(bits),
           gran_(g),
+          sch_(s),
           ema_(ema_ratio),
           min_(groups, std::numeric_limits<float>::infinity()),
           max_(groups, -std::numeric_limits<float>::infinity()) {
         require(bits >= 2 && bits <= 8, error_code::argument, "mse_observer: bits must be in 2..8, got ", bits);
         require(groups >= 1, error_code::argument, "mse_observer: groups must be >= 1");
-        require(g == granularity::per_tensor ? groups == 1 : g == granularity::per_channel, error_code::argument,
-                "mse_observer: granularity must be per_tensor (1 group) or per_channel, got ", to_string(g), " with ",
-                groups, " groups");
+        require(g == granularity::per_tensor ? groups == 1
+                                             : (g == granularity::per_channel || g == granularity::per_row_block),
+                error_code::argument,
+                "mse_observer: granularity must be per_tensor (1 group), per_channel or per_row_block, got ",
+                to_string(g), " with ", groups, " groups");
         require(ema_ratio < 0.0 || ema_ratio < 1.0, error_code::argument, "mse_observer: ema ratio must be < 1");
     }
     /// Observe one batch. Throws: zoa::error(numeric) for non-finite input, zoa::error(shape) when n % groups != 0.
@@ -5060,25 +6754,42 @@ public:
     /// The kept ranges per group (+inf / −inf before the first observe()).
     const std::vector<float>& min() const noexcept { return min_; }
     const std::vector<float>& max() const noexcept { return max_; }
-    /// Affine parameters from the kept ranges (MQBench calculate_qparams).
-    quant_params params() const { return affine_params_from_ranges(bits_, gran_, min_, max_); }
+    /// Parameters from the kept ranges: affine (MQBench calculate_qparams) or, for scheme::symmetric,
+    /// Δ = max(|min|, |max|) / (2^(b−1) − 0.5) per group.
+    quant_params params() const {
+        if (sch_ == scheme::asymmetric) return affine_params_from_ranges(bits_, gran_, min_, max_);
+        std::vector<float> a(min_.size());
+        for (std::size_t i = 0; i < a.size(); ++i) a[i] = std::max(std::fabs(min_[i]), std::fabs(max_[i]));
+        return symmetric_params_from_absmax(bits_, gran_, a);
+    }
 
     /// One MSE range search on n values (exposed for tests): writes the winning (lo, hi).
     void search(const float* x, std::size_t n, int iters, float& best_lo, float& best_hi) const {
         float mn, mx;
         detail::group_min_max(x, n, mn, mx);
-        best_lo = mn;
-        best_hi = mx;
+        const bool sym = sch_ == scheme::symmetric;
+        const float amax = std::max(std::fabs(mn), std::fabs(mx));
+        best_lo = sym ? -amax : mn;
+        best_hi = sym ? amax : mx;
         double best = 1e10;
         const int qmax = unsigned_max(bits_);
         for (int i = 0; i < iters; ++i) {
             const float f = static_cast<float>(1.0 - detail::fp_barrier(i * 0.01));  // as Python: no FMA
-            const float lo = mn * f, hi = mx * f;
-            const affine_qparams q = affine_from_range(lo, hi, 0, qmax);
+            const float lo = sym ? -(amax * f) : mn * f, hi = sym ? amax * f : mx * f;
             double acc = 0.0;
-            for (std::size_t k = 0; k < n; ++k) {
-                const float d = detail::fp_barrier(fake_quant_affine(x[k], q.scale, q.zero_point, 0, qmax)) - x[k];
-                acc += static_cast<double>(d * d);
+            if (sym) {
+                const float d = symmetric_scale_from_absmax(hi, bits_, "mse_observer");
+                for (std::size_t k = 0; k < n; ++k) {
+                    const float e =
+                        detail::fp_barrier(fake_quant_symmetric(x[k], d, signed_min(bits_), signed_max(bits_))) - x[k];
+                    acc += static_cast<double>(e * e);
+                }
+            } else {
+                const affine_qparams q = affine_from_range(lo, hi, 0, qmax);
+                for (std::size_t k = 0; k < n; ++k) {
+                    const float e = detail::fp_barrier(fake_quant_affine(x[k], q.scale, q.zero_point, 0, qmax)) - x[k];
+                    acc += static_cast<double>(e * e);
+                }
             }
             const double score = acc / double(n);
             if (score < best) {
@@ -5092,6 +6803,7 @@ public:
 private:
     int bits_;
     granularity gran_;
+    scheme sch_;
     double ema_;
     std::vector<float> min_, max_;
     std::size_t batches_ = 0;
@@ -5862,6 +7574,20 @@ struct function_module {
 // ---- end zoa/quant/calib_modules.hpp
 // #include "zoa/quant/fake_quant.hpp"
 // #include "zoa/quant/granularity.hpp"
+// #include "zoa/quant/layer_calibrator.hpp"
+// ---- begin zoa/quant/layer_calibrator.hpp
+// zoa — calibration of one user layer for a policy bundle: observers on its inputs (batch by batch) and on its
+// weights choose the quantizer parameters the policy asks for (scheme, granularity, bit-widths)
+
+#include <cstddef>
+#include <string>
+#include <type_traits>
+#include <variant>
+#include <vector>
+
+// #include "zoa/core/error.hpp"
+// #include "zoa/core/policy.hpp"
+// #include "zoa/quant/granularity.hpp"
 // #include "zoa/quant/observer.hpp"
 // #include "zoa/quant/param_tensors.hpp"
 // #include "zoa/quant/params.hpp"
@@ -5871,6 +7597,7 @@ struct function_module {
 // policy bundles, and their per-layer tables (spec §4.1 / §4.2)
 
 #include <cstddef>
+#include <type_traits>
 
 // #include "zoa/core/error.hpp"
 // #include "zoa/core/policy.hpp"
@@ -5907,12 +7634,36 @@ struct quant_config {
     static constexpr granularity weight_granularity = weight::granularity_value;
     static constexpr scheme activation_scheme = activation::scheme_value;
     static constexpr granularity activation_granularity = activation::granularity_value;
+
+    /// The integer code ranges the schemes select (meaningful when quantized): symmetric → signed_range<b>,
+    /// asymmetric → unsigned_range<b> (8-bit affine codes are uint8_t, narrower ones int8_t).
+    using weight_range = std::conditional_t<weight_scheme == scheme::asymmetric, unsigned_range<weight_bits>,
+                                            signed_range<weight_bits>>;
+    /// The activation code range (see weight_range).
+    using activation_range = std::conditional_t<activation_scheme == scheme::asymmetric,
+                                                unsigned_range<activation_bits>, signed_range<activation_bits>>;
 };
 
 /// PTQ4ViT policy bundle: b-bit symmetric weights and activations (layer overrides in ptq4vit_layer()).
 template <class Bits = w8a8>
 using ptq4vit_policy =
     ::zoa::policy<Bits, weight_scheme<symmetric, per_tensor>, activation_scheme<symmetric, per_tensor>>;
+
+namespace detail {
+template <class Q, bool IsPolicy = ::zoa::is_policy_v<Q>>
+struct config_of {
+    using type = quant_config<Q>;
+};
+template <class Q>
+struct config_of<Q, false> {
+    using type = quant_config<ptq4vit_policy<Q>>;
+};
+}  // namespace detail
+
+/// quant_config of Q, where Q is a policy bundle or a bare bit-width option (which means PTQ4ViT's symmetric
+/// scheme, e.g. nn::qlinear<zoa::w8a8>): config_of_t<zoa::w6a6> == quant_config<ptq4vit_policy<zoa::w6a6>>.
+template <class Q>
+using config_of_t = typename detail::config_of<Q>::type;
 
 /// MQBench academic policy bundle: per-channel asymmetric weights, per-tensor asymmetric activations.
 template <class Bits = w8a8>
@@ -6043,6 +7794,185 @@ template <class Bits = w8a8>
 using mqbench = quant::mqbench_policy<Bits>;
 }  // namespace zoa
 // ---- end zoa/quant/presets.hpp
+// #include "zoa/quant/quantizer.hpp"
+
+namespace zoa::quant {
+
+/// How a range is chosen from observed values (observer.hpp):
+/// - min_max:    the running minimum and maximum (min_max_observer);
+/// - percentile: the mean over batches of the (1 − p, p) quantiles (percentile_observer);
+/// - mse:        the clipping factor 1 − 0.01·i minimising the quantization MSE (mse_observer, MQBench's MSEObserver;
+///               its EMA variant for inputs, see calibration_options::input_ema).
+enum class range_method : int { min_max = 0, percentile = 1, mse = 2 };
+
+/// Name of a range method, e.g. "percentile".
+inline const char* to_string(range_method m) noexcept {
+    switch (m) {
+        case range_method::min_max:
+            return "min_max";
+        case range_method::percentile:
+            return "percentile";
+        case range_method::mse:
+            return "mse";
+    }
+    return "unknown";
+}
+
+/// How layer_calibrator chooses ranges. The defaults are MQBench's academic choice (MSE search for weights,
+/// EMA-of-MSE-searches with ratio 0.9 for inputs).
+struct calibration_options {
+    range_method weights = range_method::mse;  ///< weight ranges, one per scale group of the policy's granularity
+    range_method inputs = range_method::mse;   ///< input ranges (per tensor), over all observed batches
+    double percentile = 0.9999;  ///< range_method::percentile: keep the (1 − p, p) quantiles, p in (0.5, 1]
+    double input_ema = 0.9;      ///< range_method::mse inputs: EMA ratio across batches (< 0: min/max over batches)
+
+    /// Throws: zoa::error(argument) naming the field for a percentile outside (0.5, 1] or input_ema >= 1.
+    void validate() const {
+        require(percentile > 0.5 && percentile <= 1.0, error_code::argument,
+                "calibration_options: percentile must be in (0.5, 1], got ", percentile);
+        require(input_ema < 1.0, error_code::argument, "calibration_options: input_ema must be < 1, got ", input_ema);
+    }
+};
+
+/// One observer of the kind a range_method names, giving parameters of a scheme.
+class range_observer {
+public:
+    /// Requires: 2 <= bits <= 8; groups >= 1 (1 for per_tensor). ema is used by range_method::mse only.
+    /// Throws: zoa::error(argument) as the observers' constructors.
+    range_observer(range_method m, int bits, scheme s, granularity g, std::size_t groups, double percentile, double ema)
+        : bits_(bits), sch_(s), gran_(g), obs_(make(m, bits, s, g, groups, percentile, ema)) {}
+
+    /// Observes one batch of n values (viewed as [groups, n / groups]).
+    /// Throws: zoa::error(numeric) for non-finite values, zoa::error(shape) when n % groups != 0.
+    void observe(const float* x, std::size_t n) {
+        std::visit([&](auto& o) { o.observe(x, n); }, obs_);
+        ++batches_;
+    }
+    /// Batches observed so far.
+    std::size_t batches() const noexcept { return batches_; }
+
+    /// The parameters: affine (PyTorch qparams from the range) or symmetric (Δ = max(|lo|, |hi|) / (2^(b−1) − 0.5)).
+    /// Throws: zoa::error(argument) naming `what` before the first observe().
+    quant_params params(const std::string& what) const {
+        require(batches_ > 0, error_code::argument, what, ": no values observed yet (observe at least one batch)");
+        return std::visit(
+            [&](const auto& o) -> quant_params {
+                using O = std::decay_t<decltype(o)>;
+                if constexpr (std::is_same_v<O, mse_observer>)
+                    return o.params();
+                else
+                    return sch_ == scheme::asymmetric ? o.affine_params(bits_, gran_)
+                                                      : o.symmetric_params(bits_, gran_);
+            },
+            obs_);
+    }
+
+private:
+    using any_observer = std::variant<min_max_observer, percentile_observer, mse_observer>;
+    static any_observer make(range_method m, int bits, scheme s, granularity g, std::size_t groups, double p,
+                             double ema) {
+        switch (m) {
+            case range_method::min_max:
+                return min_max_observer(groups);
+            case range_method::percentile:
+                return percentile_observer(p, groups);
+            case range_method::mse:
+                break;
+        }
+        return mse_observer(bits, g, groups, ema, s);
+    }
+
+    int bits_;
+    scheme sch_;
+    granularity gran_;
+    any_observer obs_;
+    std::size_t batches_ = 0;
+};
+
+/// Calibrates one linear or conv layer for the policy bundle Policy (quant_config<Policy>): feed it the layer's inputs
+/// batch by batch (observe_input), then ask for the parameters of its weights (params). The result is the
+/// quant::module_params of a weighted layer, ready for nn::qlinear<Policy> / nn::quantized_conv2d<Policy>:
+///   weight: uniform, Policy's weight scheme and bits, one group per tensor / output channel / row block
+///           (per_row_block<N>: N groups of out/N rows), range from calibration_options::weights over the weights;
+///   input:  uniform per tensor, Policy's activation scheme and bits, range from calibration_options::inputs over
+///           every observed batch.
+/// Weights are [out × per_out] row-major: a Linear's [out, in], a Conv2d's OIHW (per_out = in·k·k).
+template <class Policy>
+class layer_calibrator {
+    static_assert(::zoa::is_policy_v<Policy>, "zoa: layer_calibrator<Policy>: Policy must be a zoa::policy<...>");
+    using config = quant_config<Policy>;
+    static_assert(config::quantized, "zoa: layer_calibrator<Policy>: the policy's bit-width must be quantized");
+    static_assert(config::weight_granularity != granularity::per_head &&
+                      config::activation_granularity == granularity::per_tensor,
+                  "zoa: layer_calibrator<Policy>: linear/conv layers take per_tensor, per_channel or per_row_block<N> "
+                  "weights and per_tensor activations");
+
+public:
+    /// The policy's resolved quantization choices.
+    using config_type = config;
+
+    /// Throws: zoa::error(argument) from options.validate().
+    explicit layer_calibrator(calibration_options options = {})
+        : opt_((options.validate(), options)),
+          input_(opt_.inputs, config::activation_bits, config::activation_scheme, granularity::per_tensor, 1,
+                 opt_.percentile, opt_.input_ema) {}
+
+    /// Observes one batch of the layer's input (n values, any layout: the input quantizer is per tensor).
+    /// Throws: zoa::error(numeric) naming the element for a non-finite value; zoa::error(argument) for n == 0.
+    void observe_input(const float* x, std::size_t n) { input_.observe(x, n); }
+    /// Input batches observed so far.
+    std::size_t batches() const noexcept { return input_.batches(); }
+    /// The options in use.
+    const calibration_options& options() const noexcept { return opt_; }
+
+    /// Number of weight scale groups for `out` output rows: 1 (per_tensor), out (per_channel), N (per_row_block<N>).
+    /// Throws: zoa::error(shape) naming `name` when out is not a multiple of N.
+    static std::size_t weight_groups(std::size_t out, const std::string& name) {
+        if constexpr (config::weight_granularity == granularity::per_channel) {
+            return out;
+        } else if constexpr (config::weight_granularity == granularity::per_row_block) {
+            constexpr std::size_t blocks = static_cast<std::size_t>(config::weight::granularity_tag::blocks);
+            require(out % blocks == 0, error_code::shape, name, ": ", out, " outputs cannot be split into ", blocks,
+                    " row blocks");
+            return blocks;
+        } else {
+            return 1;
+        }
+    }
+
+    /// The module parameters of a layer with weights [out × per_out] (see the class comment).
+    /// Throws: zoa::error(argument) naming `name` before any observe_input(); zoa::error(shape) for an empty weight
+    /// or a row-block count that does not divide out; zoa::error(numeric) for a non-finite weight.
+    module_params params(const float* weight, std::size_t out, std::size_t per_out, const std::string& name) const {
+        require(weight != nullptr && out > 0 && per_out > 0, error_code::shape, name, ": empty weight (", out, " x ",
+                per_out, ")");
+        range_observer w(opt_.weights, config::weight_bits, config::weight_scheme, config::weight_granularity,
+                         weight_groups(out, name), opt_.percentile, -1.0);
+        w.observe(weight, out * per_out);
+        module_params m;
+        m.kind = module_kind::weighted;
+        m.weight() = w.params(name + ".weight_quant");
+        m.input() = input_.params(name + ".input_quant");
+        return m;
+    }
+    /// As above for a weight vector of out rows. Throws: zoa::error(shape) when its size is not a multiple of out.
+    module_params params(const std::vector<float>& weight, std::size_t out, const std::string& name) const {
+        require(out > 0 && !weight.empty() && weight.size() % out == 0, error_code::shape, name, ": weight has ",
+                weight.size(), " values, not a multiple of ", out, " outputs");
+        return params(weight.data(), out, weight.size() / out, name);
+    }
+
+private:
+    calibration_options opt_;
+    range_observer input_;
+};
+
+}  // namespace zoa::quant
+// ---- end zoa/quant/layer_calibrator.hpp
+// #include "zoa/quant/observer.hpp"
+// #include "zoa/quant/param_tensors.hpp"
+// #include "zoa/quant/params.hpp"
+// #include "zoa/quant/presets.hpp"
 // #include "zoa/quant/ptq4vit_search.hpp"
 // #include "zoa/quant/quantizer.hpp"
 // #include "zoa/quant/twin.hpp"
@@ -6058,7 +7988,7 @@ using mqbench = quant::mqbench_policy<Bits>;
 #include <string>
 #include <type_traits>
 
-#include <xsimd/xsimd.hpp>
+// #include "zoa/core/xsimd.hpp"
 
 // #include "zoa/core/arch.hpp"
 // #include "zoa/core/error.hpp"
@@ -6157,7 +8087,7 @@ ZOA_DETAIL_AVX512_WARNINGS_END
 #include <utility>
 #include <vector>
 
-#include <xsimd/xsimd.hpp>
+// #include "zoa/core/xsimd.hpp"
 
 // #include "zoa/core/aligned_buffer.hpp"
 // #include "zoa/core/error.hpp"
@@ -6189,6 +8119,7 @@ ZOA_DETAIL_AVX512_WARNINGS_END
 // #include "zoa/kernels/pack.hpp"
 // #include "zoa/kernels/pack_f32.hpp"
 // #include "zoa/kernels/quantize.hpp"
+// #include "zoa/nn/affine_quant.hpp"
 // #include "zoa/nn/scratch.hpp"
 // ---- begin zoa/nn/scratch.hpp
 // zoa — per-thread scratch buffers of the layers' forward passes, reused across calls (no allocation, page faults
@@ -6242,6 +8173,7 @@ T* thread_scratch(scratch_slot slot, std::size_t n) {
 // #include "zoa/quant/bit_width.hpp"
 // #include "zoa/quant/fake_quant.hpp"
 // #include "zoa/quant/param_tensors.hpp"
+// #include "zoa/quant/presets.hpp"
 
 namespace zoa::nn {
 
@@ -6250,29 +8182,26 @@ namespace zoa::nn {
 /// The two agree up to float summation order; tests compare them.
 enum class quant_exec { integer, simulated };
 
-/// Recovers the row-major float matrix W [n × k] of a packed_f32 through the public GEMM (independent of the packed
-/// layout): C = I·Wᵀ with identity rows, exact (every sum is one weight plus zeros). Costs n·k² multiply-adds.
+/// Recovers the row-major float matrix W [n × k] of a packed_f32 from its documented panel layout (pack_f32.hpp:
+/// panel p holds W(p·nr + c, k) at float index k·nr + c): W(j, k) = panel(j / nr)[k·nr + j % nr]. O(n·k).
 template <class Arch>
 std::vector<float> unpack_f32(const kernels::packed_f32<Arch>& p) {
-    const std::size_t n = p.n(), k = p.k(), chunk = 64;
-    std::vector<float> w(n * k), eye(chunk * k);
-    for (std::size_t k0 = 0; k0 < k; k0 += chunk) {
-        const std::size_t rows = std::min(chunk, k - k0);
-        std::fill(eye.begin(), eye.end(), 0.0f);
-        for (std::size_t r = 0; r < rows; ++r) eye[r * k + k0 + r] = 1.0f;
-        const kernels::out_layout layout{1, static_cast<std::ptrdiff_t>(k), 0, 0};  // C[m, j] → w[j·k + k0 + m]
-        kernels::gemm_f32(eye.data(), rows, static_cast<std::ptrdiff_t>(k), p, kernels::out_f32{w.data() + k0, layout});
-    }
+    constexpr std::size_t nr = kernels::packed_f32<Arch>::nr;
+    const std::size_t n = p.n(), k = p.k();
+    std::vector<float> w(n * k);
+    for (std::size_t j = 0; j < n; ++j)
+        for (std::size_t kk = 0; kk < k; ++kk) w[j * k + kk] = p.panel(j / nr)[kk * nr + j % nr];
     return w;
 }
 
-/// Recovers the int8 weight codes W [n × k] of a packed_q8 without zero points through the public GEMM (so it does not
-/// depend on the packed layout): C = I·Wᵀ with identity activation rows, exact in int32. Costs n·k² multiply-adds
-/// (a one-off: saving a model, the simulated path).
+/// Recovers the weight codes W [n × k] of a packed_q8 through the public GEMM (so it does not depend on the packed
+/// layout): C = I·(W − zw)ᵀ with identity activation rows is exact in int32, and W(j, k) = C[k, j] + zw[j] with zw the
+/// per-column zero points (0 for symmetric weights). Costs n·k² multiply-adds (a one-off: saving a model, the
+/// simulated path).
 template <class ARange, class WRange>
-std::vector<std::int8_t> unpack_q8(const kernels::packed_q8<ARange, WRange>& p) {
-    static_assert(std::is_same_v<typename WRange::storage, std::int8_t>, "zoa: unpack_q8: signed weight codes only");
+std::vector<typename WRange::storage> unpack_q8(const kernels::packed_q8<ARange, WRange>& p) {
     static_assert(ARange::min <= 0 && ARange::max >= 1, "zoa: unpack_q8: the activation range must hold 0 and 1");
+    using plan = typename kernels::packed_q8<ARange, WRange>::plan;
     const std::size_t n = p.n(), k = p.k(), chunk = 64;
     std::vector<std::int32_t> acc(n * k);
     std::vector<typename ARange::storage> eye(chunk * k);
@@ -6280,13 +8209,16 @@ std::vector<std::int8_t> unpack_q8(const kernels::packed_q8<ARange, WRange>& p) 
         const std::size_t rows = std::min(chunk, k - k0);
         std::fill(eye.begin(), eye.end(), typename ARange::storage(0));
         for (std::size_t r = 0; r < rows; ++r) eye[r * k + k0 + r] = 1;
-        // C[m, j] = W(j, k0 + m) written to acc[j·k + k0 + m]
+        // C[m, j] = W(j, k0 + m) − zw[j] written to acc[j·k + k0 + m]
         const kernels::out_layout layout{1, static_cast<std::ptrdiff_t>(k), 0, 0};
         kernels::gemm_q8<ARange, WRange>(eye.data(), rows, static_cast<std::ptrdiff_t>(k), 0, p,
                                          kernels::out_i32{acc.data() + k0, layout});
     }
-    std::vector<std::int8_t> w(n * k);
-    for (std::size_t i = 0; i < w.size(); ++i) w[i] = static_cast<std::int8_t>(acc[i]);
+    std::vector<typename WRange::storage> w(n * k);
+    for (std::size_t j = 0; j < n; ++j) {
+        const std::int32_t zw = p.centred_zero_points()[j] + plan::w_offset;
+        for (std::size_t i = j * k; i < (j + 1) * k; ++i) w[i] = static_cast<typename WRange::storage>(acc[i] + zw);
+    }
     return w;
 }
 
@@ -6334,31 +8266,141 @@ private:
     std::size_t out_ = 0, in_ = 0;
 };
 
-/// Quantized Linear for a bit-width option Bits = zoa::quant::bits<W, A> (PTQ4ViT arithmetic, symmetric codes):
-///   weights  Wc = clamp(round(W/Δw_g), −2^(W−1), 2^(W−1)−1), Δw per tensor, per row block (qkv: q/k/v) or per
-///            output row; packed once for kernels::gemm_q8, the float weights are not kept;
-///   inputs   uniform: xc = clamp(round(x/Δx), −2^(A−1), 2^(A−1)−1), y = float(Σ_k xc·Wc)·fl(Δx·Δw_n) + b_n;
-///            post-GELU twin: one signed code c (twin.hpp), split into c⁺ = max(c, 0) and c⁻ = min(c, 0),
-///            y = float(Σ c⁺·Wc)·fl(Δ₊·Δw_n) + b_n + float(Σ c⁻·Wc)·fl(Δ₋·Δw_n)   (two integer GEMMs).
-/// The simulated path computes x̂ = fake_quant(x), Ŵ = Wc·Δw and y = x̂·Ŵᵀ + b in float.
-template <class Bits>
+namespace detail {
+
+/// Throws zoa::error(policy) naming `name` unless p fits a quantized layer of quant_config Config with `out` outputs:
+/// weights uniform with Config's weight scheme and bit-width, 1 group or a divisor of `out` (row blocks, channels);
+/// inputs uniform per tensor with Config's activation scheme and bit-width, or a post-GELU twin (symmetric
+/// activations only); then both quantizers' own validate() (zoa::error(argument)).
+template <class Config>
+void check_layer_params(const quant::module_params& p, std::size_t out, const std::string& name) {
+    constexpr bool affine_inputs = Config::activation_scheme == quant::scheme::asymmetric;
+    const quant::quant_params& w = p.weight();
+    const quant::quant_params& x = p.input();
+    require(p.kind == quant::module_kind::weighted, error_code::policy, name,
+            ": expected weight/input quantizers, got a/b (matmul) parameters");
+    require(w.kind == quant::quantizer_kind::uniform && w.sch == Config::weight_scheme, error_code::policy, name,
+            ": weights need a uniform ", quant::to_string(Config::weight_scheme), " quantizer, got ",
+            quant::to_string(w.kind), "/", quant::to_string(w.sch));
+    require(w.bits == Config::weight_bits, error_code::policy, name, ": weight quantizer has ", w.bits,
+            " bits, the policy has ", Config::weight_bits);
+    require(w.groups() == 1 || (w.groups() <= out && out % w.groups() == 0), error_code::policy, name, ": ",
+            w.groups(), " weight scale groups do not divide ", out, " outputs");
+    const bool uniform = x.kind == quant::quantizer_kind::uniform && x.sch == Config::activation_scheme;
+    const bool twin = !affine_inputs && x.kind == quant::quantizer_kind::post_gelu_twin;
+    require((uniform && x.groups() == 1) || twin, error_code::policy, name, ": inputs need a per-tensor ",
+            quant::to_string(Config::activation_scheme), affine_inputs ? "" : " (or post-GELU twin)",
+            " quantizer, got ", quant::to_string(x.kind), "/", quant::to_string(x.sch), " with ", x.groups(),
+            " groups");
+    require(x.bits == Config::activation_bits, error_code::policy, name, ": input quantizer has ", x.bits,
+            " bits, the policy has ", Config::activation_bits);
+    w.validate(name + ".weight_quant");
+    x.validate(name + ".input_quant");
+}
+
+/// Quantizes n inputs with the uniform per-tensor quantizer p of a layer of quant_config Config into codes and
+/// returns the input zero point za:
+///   symmetric:  c = clamp(round(x/Δ), −2^(A−1), 2^(A−1)−1),   za = 0   (kernels::quantize_per_tensor)
+///   asymmetric: c = clamp(round(x·fl(1/s)) + z, 0, 2^A−1),    za = z   (nn::quantize_activation, as PyTorch)
+/// both equal to quant::encode / fake_quant element by element. Throws: zoa::error(numeric) for a NaN input.
+template <class Config>
+std::int32_t quantize_input(const float* x, std::size_t n, const quant::quant_params& p,
+                            typename Config::activation_range::storage* codes, execution_context& ctx) {
+    using range = typename Config::activation_range;
+    if constexpr (Config::activation_scheme == quant::scheme::asymmetric) {
+        quantize_activation(x, n, p, codes, static_cast<float*>(nullptr), ctx);
+        return p.zero_point[0];
+    } else {
+        kernels::quantize_per_tensor(x, codes, n, p.scale[0], 0, int(range::min), int(range::max), ctx);
+        return 0;
+    }
+}
+
+/// The per-output weight scales and zero points (empty for symmetric weights) of `out` outputs from quantizer w,
+/// whose groups split the outputs into equal consecutive blocks.
+inline void expand_weight_groups(const quant::quant_params& w, std::size_t out, std::vector<float>& scale,
+                                 std::vector<std::int32_t>& zero_point) {
+    const std::size_t per = out / w.groups();
+    scale.resize(out);
+    zero_point.resize(w.zero_point.empty() ? 0 : out);
+    for (std::size_t j = 0; j < out; ++j) {
+        scale[j] = w.scale[j / per];
+        if (!w.zero_point.empty()) zero_point[j] = w.zero_point[j / per];
+    }
+}
+
+/// Codes as the layer stores them, checked against WRange: zoa::error(numeric) naming `name`, the element and the
+/// range for a code outside it (`cols` = elements per output, for the (row, column) in the message).
+template <class WRange, class Code>
+std::vector<typename WRange::storage> checked_codes(const std::vector<Code>& codes, std::size_t cols,
+                                                    const std::string& name) {
+    std::vector<typename WRange::storage> stored(codes.size());
+    for (std::size_t i = 0; i < codes.size(); ++i) {
+        require(int(codes[i]) >= int(WRange::min) && int(codes[i]) <= int(WRange::max), error_code::numeric, name,
+                ": weight code ", int(codes[i]), " at (", i / cols, ", ", i % cols, ") outside [", int(WRange::min),
+                ", ", int(WRange::max), "]");
+        stored[i] = static_cast<typename WRange::storage>(codes[i]);
+    }
+    return stored;
+}
+
+/// Ŵ = decode(codes) for weights of `out` rows quantized by w: (c − z_g)·s_g (affine) or c·Δ_g (symmetric).
+template <class Code>
+std::vector<float> decode_weights(const std::vector<Code>& c, std::size_t out, const quant::quant_params& w) {
+    const std::size_t per_out = c.size() / out, per = out / w.groups();
+    std::vector<float> r(c.size());
+    for (std::size_t i = 0; i < c.size(); ++i) {
+        const std::size_t g = i / per_out / per;
+        r[i] = w.zero_point.empty() ? quant::decode_symmetric(c[i], w.scale[g])
+                                    : quant::decode_affine(c[i], w.scale[g], w.zero_point[g]);
+    }
+    return r;
+}
+
+}  // namespace detail
+
+/// Quantized Linear. Q is a zoa::policy<...> bundle (bit-width, weight scheme, activation scheme) or a bare bit-width
+/// option Bits = zoa::quant::bits<W, A>, which means PTQ4ViT's symmetric scheme (the ViT's layers). With
+/// config = quant::config_of_t<Q>:
+///   weights  symmetric:  Wc = clamp(round(W/Δw_g), −2^(W−1), 2^(W−1)−1),                         zw_g = 0;
+///            asymmetric: Wc = clamp(round(W·fl(1/s_g)) + zw_g, 0, 2^W−1)  (affine, as PyTorch/MQBench);
+///            one (Δ, zw) per tensor, per row block (qkv: q/k/v) or per output row; packed once for kernels::gemm_q8
+///            (which carries the per-column zero points), the float weights are not kept;
+///   inputs   symmetric uniform:  xc = clamp(round(x/Δx), −2^(A−1), 2^(A−1)−1),                  za = 0;
+///            asymmetric uniform: xc = clamp(round(x·fl(1/s)) + za, 0, 2^A−1) (nn::quantize_activation);
+///            y = float(Σ_k (xc − za)·(Wc − zw_n))·fl(Δx·Δw_n) + b_n   (exact int32 sum: gemm_q8 removes both zero
+///            points with the row/column-sum algebra of kernels/operand_range.hpp, kernels::reference::gemm_q8 is the
+///            scalar twin);
+///            post-GELU twin (symmetric activations only): one signed code c (twin.hpp), split into c⁺ = max(c, 0)
+///            and c⁻ = min(c, 0), y = float(Σ c⁺·Wc)·fl(Δ₊·Δw_n) + b_n + float(Σ c⁻·Wc)·fl(Δ₋·Δw_n).
+/// The simulated path computes x̂ = fake_quant(x), Ŵ = decode(Wc) and y = x̂·Ŵᵀ + b in float; the two paths agree up
+/// to float summation order (tests compare them).
+template <class Q>
 class qlinear {
-    static_assert(quant::is_bit_width_v<Bits> && Bits::quantized,
-                  "zoa: nn::qlinear<Bits>: Bits must be a quantized bit-width option, e.g. zoa::w8a8");
+    using config = quant::config_of_t<Q>;
+    static_assert(config::quantized,
+                  "zoa: nn::qlinear<Q>: Q must be a quantized policy or bit-width option, e.g. zoa::w8a8");
 
 public:
-    /// Signed symmetric code ranges of the activations and weights, and the packed weight type.
-    using a_range = quant::signed_range<Bits::activation_bits>;
-    using w_range = quant::signed_range<Bits::weight_bits>;
+    /// The resolved quantization choices, the code ranges of the activations and weights, and the packed weight type.
+    using config_type = config;
+    using a_range = typename config::activation_range;
+    using w_range = typename config::weight_range;
     using packed_type = kernels::packed_q8<a_range, w_range>;
+    /// True when the weights / inputs carry zero points (asymmetric scheme).
+    static constexpr bool affine_weights = config::weight_scheme == quant::scheme::asymmetric;
+    static constexpr bool affine_inputs = config::activation_scheme == quant::scheme::asymmetric;
+    /// Weight codes as stored in files and returned by codes(): int8_t (signed) or uint8_t (affine, any width).
+    using code_type = std::conditional_t<affine_weights, std::uint8_t, std::int8_t>;
 
     qlinear() = default;
 
     /// Quantizes weight [out, in] with p.weight() and packs the codes; p.input() is used on every call.
-    /// Requires: p.weight() symmetric uniform with Bits::weight_bits (1, row-block or `out` groups);
-    /// p.input() symmetric uniform per tensor or post-GELU twin with Bits::activation_bits.
+    /// Requires: p.weight() uniform with the policy's weight scheme and bit-width (1, row-block or `out` groups);
+    /// p.input() uniform per tensor with the policy's activation scheme and bit-width, or (symmetric activations)
+    /// a post-GELU twin.
     /// Throws: zoa::error(shape) naming `name` on size mismatches, zoa::error(policy) when the parameters do not
-    /// fit Bits or the layer, zoa::error(argument/numeric) for invalid parameters or non-finite weights.
+    /// fit the policy or the layer, zoa::error(argument/numeric) for invalid parameters or non-finite weights.
     qlinear(const std::vector<float>& weight, std::vector<float> bias, std::size_t out, std::size_t in,
             const quant::module_params& p, const std::string& name = "qlinear")
         : bias_(std::move(bias)), out_(out), in_(in), params_(p) {
@@ -6366,23 +8408,24 @@ public:
                 " values, expected ", out, " x ", in);
         require(bias_.empty() || bias_.size() == out, error_code::shape, name, ": bias has ", bias_.size(),
                 " values, expected ", out);
-        check_params(p, out, name);
-        std::vector<std::int8_t> codes(out * in);
+        detail::check_layer_params<config>(p, out, name);
+        std::vector<code_type> codes(out * in);
         quant::encode(p.weight(), weight.data(), codes.size(), codes.data());
         init(codes, name);
     }
 
     /// Builds the layer from already quantized weight codes [out, in] (e.g. read from a quantized model file).
     /// Throws: zoa::error(shape) naming `name` when codes is not out × in or bias is neither empty nor out long;
-    /// zoa::error(policy) as the float-weight constructor when the parameters do not fit Bits.
-    qlinear(const std::vector<std::int8_t>& codes, std::vector<float> bias, std::size_t out, std::size_t in,
+    /// zoa::error(policy) as the float-weight constructor when the parameters do not fit the policy;
+    /// zoa::error(numeric) naming the element for a code outside the weight range.
+    qlinear(const std::vector<code_type>& codes, std::vector<float> bias, std::size_t out, std::size_t in,
             const quant::module_params& p, const std::string& name)
         : bias_(std::move(bias)), out_(out), in_(in), params_(p) {
         require(out > 0 && in > 0 && codes.size() == out * in, error_code::shape, name, ": weight codes have ",
                 codes.size(), " values, expected ", out, " x ", in);
         require(bias_.empty() || bias_.size() == out, error_code::shape, name, ": bias has ", bias_.size(),
                 " values, expected ", out);
-        check_params(p, out, name);
+        detail::check_layer_params<config>(p, out, name);
         init(codes, name);
     }
 
@@ -6404,33 +8447,37 @@ public:
                               &ctx);
             return;
         }
-        std::int8_t* const codes = thread_scratch<std::int8_t>(scratch_slot::linear_codes, n);
+        a_storage* const codes = thread_scratch<a_storage>(scratch_slot::linear_codes, n);
         const auto lda = static_cast<std::ptrdiff_t>(in_);
         const auto out_layout = kernels::row_major(static_cast<std::ptrdiff_t>(out_));
         if (in.kind == quant::quantizer_kind::uniform) {
-            kernels::quantize_per_tensor(x, codes, n, in.scale[0], 0, int(a_range::min), int(a_range::max), ctx);
+            const std::int32_t za = detail::quantize_input<config>(x, n, in, codes, ctx);
             kernels::gemm_q8<a_range, w_range>(
-                codes, rows, lda, 0, w_,
+                codes, rows, lda, za, w_,
                 kernels::out_dequant{y, out_layout, in.scale[0], w_scale_.data(), w_scale_.size(), bias_ptr()}, &ctx);
             return;
         }
-        // post-GELU twin: c⁺ = clamp(round(x/Δ₊), 0, qmax−1) and c⁻ = clamp(round(x/Δ₋), −qmax, 0) as two
-        // per-tensor quantizations (for x > 0, c⁻ = 0; for x ≤ 0, c⁺ = 0: exactly the twin's single code c split by
-        // sign), then one GEMM per plane
-        std::int8_t* const neg = thread_scratch<std::int8_t>(scratch_slot::linear_neg, n);
-        const int qmax = 1 << (in.bits - 1);
-        kernels::quantize_per_tensor(x, codes, n, in.scale[0], 0, 0, qmax - 1, ctx);
-        kernels::quantize_per_tensor(x, neg, n, in.neg_scale, 0, -qmax, 0, ctx);
-        forward_twin_codes(codes, neg, rows, y, ctx);
+        if constexpr (!affine_inputs) {
+            // post-GELU twin: c⁺ = clamp(round(x/Δ₊), 0, qmax−1) and c⁻ = clamp(round(x/Δ₋), −qmax, 0) as two
+            // per-tensor quantizations (for x > 0, c⁻ = 0; for x ≤ 0, c⁺ = 0: exactly the twin's single code c split
+            // by sign), then one GEMM per plane
+            std::int8_t* const neg = thread_scratch<std::int8_t>(scratch_slot::linear_neg, n);
+            const int qmax = 1 << (in.bits - 1);
+            kernels::quantize_per_tensor(x, codes, n, in.scale[0], 0, 0, qmax - 1, ctx);
+            kernels::quantize_per_tensor(x, neg, n, in.neg_scale, 0, -qmax, 0, ctx);
+            forward_twin_codes(codes, neg, rows, y, ctx);
+        }
     }
 
     /// The integer path of forward() for a post-GELU twin input given as its two code planes (rows × in each):
     ///   y = float(Σ c⁺·Wc)·fl(Δ₊·Δw_n) + b_n + float(Σ c⁻·Wc)·fl(Δ₋·Δw_n)
     /// (e.g. from kernels::gelu_quantize_twin, which fuses GELU with the split). Bit-identical for any thread count.
+    /// Requires: symmetric activations (the twin's codes are signed).
     /// Throws: zoa::error(policy) unless the input quantizer is post-GELU twin; zoa::error(numeric) for codes outside
     /// the activation range.
     void forward_twin_codes(const std::int8_t* pos, const std::int8_t* neg, std::size_t rows, float* y,
                             execution_context& ctx) const {
+        static_assert(!affine_inputs, "zoa: qlinear::forward_twin_codes: the post-GELU twin needs symmetric inputs");
         const quant::quant_params& in = params_.input();
         require(in.kind == quant::quantizer_kind::post_gelu_twin, error_code::policy,
                 "qlinear::forward_twin_codes: the input quantizer is ", quant::to_string(in.kind), ", not post-GELU twin");
@@ -6456,55 +8503,28 @@ public:
     const std::vector<float>& bias() const noexcept { return bias_; }
     const quant::module_params& params() const noexcept { return params_; }
     /// The weight codes [out, in] (unpacked copy).
-    std::vector<std::int8_t> codes() const { return unpack_q8(w_); }
-    /// Ŵ = Wc·Δw [out, in]: exactly the reference's fake-quantized weights.
-    std::vector<float> dequantized_weight() const {
-        std::vector<std::int8_t> c = codes();
-        std::vector<float> w(c.size());
-        for (std::size_t j = 0; j < out_; ++j)
-            for (std::size_t k = 0; k < in_; ++k) w[j * in_ + k] = quant::decode_symmetric(c[j * in_ + k], w_scale_[j]);
-        return w;
+    std::vector<code_type> codes() const {
+        const auto w = unpack_q8(w_);
+        return std::vector<code_type>(w.begin(), w.end());
     }
+    /// Ŵ = decode(Wc) [out, in] (Wc·Δw, or (Wc − zw)·s for affine weights): exactly the reference's fake-quantized
+    /// weights.
+    std::vector<float> dequantized_weight() const { return detail::decode_weights(codes(), out_, params_.weight()); }
     /// Bytes of packed weights (+ per-column data).
     std::size_t packed_bytes() const noexcept { return w_.bytes(); }
     /// Bytes of fp32 parameters kept (bias and per-output weight scales).
     std::size_t float_bytes() const noexcept { return (bias_.size() + w_scale_.size()) * sizeof(float); }
 
 private:
+    using a_storage = typename a_range::storage;
+
     const float* bias_ptr() const noexcept { return bias_.empty() ? nullptr : bias_.data(); }
 
-    static void check_params(const quant::module_params& p, std::size_t out, const std::string& name) {
-        const quant::quant_params& w = p.weight();
-        const quant::quant_params& x = p.input();
-        require(p.kind == quant::module_kind::weighted, error_code::policy, name,
-                ": expected weight/input quantizers, got a/b (matmul) parameters");
-        require(w.kind == quant::quantizer_kind::uniform && w.sch == quant::scheme::symmetric, error_code::policy, name,
-                ": weights need a symmetric uniform quantizer, got ", quant::to_string(w.kind), "/",
-                quant::to_string(w.sch));
-        require(w.bits == Bits::weight_bits, error_code::policy, name, ": weight quantizer has ", w.bits,
-                " bits, the policy has ", Bits::weight_bits);
-        require(w.groups() == 1 || (w.groups() <= out && out % w.groups() == 0), error_code::policy, name, ": ",
-                w.groups(), " weight scale groups do not divide ", out, " outputs");
-        require((x.kind == quant::quantizer_kind::uniform && x.sch == quant::scheme::symmetric && x.groups() == 1) ||
-                    x.kind == quant::quantizer_kind::post_gelu_twin,
-                error_code::policy, name, ": inputs need a symmetric per-tensor or post-GELU twin quantizer, got ",
-                quant::to_string(x.kind), " with ", x.groups(), " groups");
-        require(x.bits == Bits::activation_bits, error_code::policy, name, ": input quantizer has ", x.bits,
-                " bits, the policy has ", Bits::activation_bits);
-        w.validate(name + ".weight_quant");
-        x.validate(name + ".input_quant");
-    }
-
-    void init(const std::vector<std::int8_t>& codes, const std::string& name) {
-        const quant::quant_params& w = params_.weight();
-        const std::size_t per = out_ / w.groups();
-        w_scale_.resize(out_);
-        for (std::size_t j = 0; j < out_; ++j) w_scale_[j] = w.scale[j / per];
-        for (std::size_t i = 0; i < codes.size(); ++i)
-            require(codes[i] >= w_range::min && codes[i] <= w_range::max, error_code::numeric, name, ": weight code ",
-                    int(codes[i]), " at (", i / in_, ", ", i % in_, ") outside [", int(w_range::min), ", ",
-                    int(w_range::max), "]");
-        w_.pack(codes.data(), out_, in_, static_cast<std::ptrdiff_t>(in_), 1);
+    void init(const std::vector<code_type>& codes, const std::string& name) {
+        std::vector<std::int32_t> zp;
+        detail::expand_weight_groups(params_.weight(), out_, w_scale_, zp);
+        const auto stored = detail::checked_codes<w_range>(codes, in_, name);
+        w_.pack(stored.data(), out_, in_, static_cast<std::ptrdiff_t>(in_), 1, zp.data(), zp.size());
     }
 
     packed_type w_;
@@ -6513,9 +8533,26 @@ private:
     quant::module_params params_;
 };
 
-/// The Linear layer type for a bit-width option: nn::linear for zoa::fp32, nn::qlinear<Bits> otherwise.
-template <class Bits>
-using linear_for = std::conditional_t<Bits::quantized, qlinear<Bits>, linear>;
+/// A user layer quantized by a policy bundle: quantized_linear<zoa::policy<zoa::w4a4,
+/// quant::weight_scheme<quant::asymmetric, quant::per_channel>, quant::activation_scheme<quant::asymmetric>>>.
+template <class Policy>
+using quantized_linear = qlinear<Policy>;
+
+namespace detail {
+template <class Q, bool IsPolicy = is_policy_v<Q>>
+struct quantized_of {
+    static constexpr bool value = Q::quantized;  // a bit-width option
+};
+template <class Q>
+struct quantized_of<Q, true> {
+    static constexpr bool value = quant::quant_config<Q>::quantized;
+};
+}  // namespace detail
+
+/// The Linear layer type for a bit-width option or a policy bundle Q: nn::linear when Q's bit-width is zoa::fp32,
+/// nn::qlinear<Q> otherwise.
+template <class Q>
+using linear_for = std::conditional_t<detail::quantized_of<Q>::value, qlinear<Q>, linear>;
 
 }  // namespace zoa::nn
 // ---- end zoa/nn/linear.hpp
@@ -6711,7 +8748,8 @@ private:
         for (; j + w <= n; j += w) {
             const fb x = fb::load_unaligned(p + j);
             const fb h = xsimd::min(xsimd::max(xsimd::min(xsimd::max(x, vs), v1) * vq, v0), vq);
-            const fb l = xsimd::min(xsimd::max(xsimd::min(xsimd::max(x, v0), vs) / vl, v0), vq);
+            const fb l =
+                xsimd::min(xsimd::max(kernels::detail::divide(xsimd::min(xsimd::max(x, v0), vs), vl), v0), vq);
             kernels::detail::store_narrow<default_arch, std::int8_t>(xsimd::nearbyint_as_int(h), hi + j);
             kernels::detail::store_narrow<default_arch, std::int8_t>(xsimd::nearbyint_as_int(l), lo + j);
         }
@@ -6967,24 +9005,15 @@ std::vector<float> unpack_conv_f32(const kernels::packed_f32<Arch>& p, const con
     return w;
 }
 
-/// packed_q8 codes (layout in pack.hpp: byte layout int8 w − w_offset at byte (k/4)·64 + col·4 + k%4, int16 layout
-/// int16 w − zw at element (k/2)·32 + col·2 + k%2; K in (kh, kw, c) order) back to PyTorch OIHW codes.
+/// packed_q8 codes (K in (kh, kw, c) order) back to PyTorch OIHW codes.
 template <class ARange, class WRange, class Arch>
 std::vector<std::uint8_t> unpack_conv_q8(const kernels::packed_q8<ARange, WRange, Arch>& p, const conv2d_geometry& g) {
-    using plan = typename kernels::packed_q8<ARange, WRange, Arch>::plan;
     const std::size_t khw = g.kernel * g.kernel;
     std::vector<std::uint8_t> w(g.weight_count());
-    for (std::size_t o = 0; o < g.out_channels; ++o) {
-        const std::size_t pn = o / 16, col = o % 16;
+    for (std::size_t o = 0; o < g.out_channels; ++o)
         for (std::size_t t = 0; t < khw; ++t)
-            for (std::size_t c = 0; c < g.in_channels; ++c) {
-                const std::size_t kk = t * g.in_channels + c;
-                int v;
-                if constexpr (plan::bytes) v = p.panel_s8(pn)[(kk / 4) * 64 + col * 4 + kk % 4] + plan::w_offset;
-                else v = p.panel_s16(pn)[(kk / 2) * 32 + col * 2 + kk % 2] + p.centred_zero_points()[o] + plan::w_offset;
-                w[(o * g.in_channels + c) * khw + t] = static_cast<std::uint8_t>(v);
-            }
-    }
+            for (std::size_t c = 0; c < g.in_channels; ++c)
+                w[(o * g.in_channels + c) * khw + t] = static_cast<std::uint8_t>(p.weight_code(o, t * g.in_channels + c));
     return w;
 }
 
@@ -7101,6 +9130,32 @@ public:
         kernels::conv2d_q8(
             g_.shape(batch, h, w), xq, in.zero_point[0], w_,
             kernels::out_dequant{y, {}, in.scale[0], w_scale_.data(), w_scale_.size(), bias_ptr()}, &ctx);
+    }
+
+    /// forward_codes() on channels-last data: xq [batch × h × w × in] codes, y [batch × oh × ow × out] floats
+    /// (the same values as forward_codes(), transposed). 1×1 convs multiply xq itself, others gather im2col rows from
+    /// it (kernels::conv2d_q8_nhwc). Throws: as forward_codes().
+    void forward_codes_nhwc(const a_storage* xq, std::size_t batch, std::size_t h, std::size_t w, float* y,
+                            execution_context& ctx) const {
+        const quant::quant_params& in = params_.input();
+        kernels::conv2d_q8_nhwc(
+            g_.shape(batch, h, w), xq, in.zero_point[0], w_,
+            kernels::out_dequant{y, {}, in.scale[0], w_scale_.data(), w_scale_.size(), bias_ptr()}, &ctx);
+    }
+
+    /// The convolution on channels-last codes xq [batch × h × w × in] through a fused output stage
+    /// (kernels::out_fused: BatchNorm, residual, ReLU, next quantizer); the layer fills the stage's dequantization
+    /// (a_scale = the input scale, w_scale = the per-channel weight scales, bias). The destination defaults to NHWC
+    /// [batch × oh × ow × out]. Throws: as forward_codes(), and the stage's checks.
+    template <class T, class R>
+    void forward_fused_nhwc(const a_storage* xq, std::size_t batch, std::size_t h, std::size_t w,
+                            kernels::out_fused<T, R> stage, execution_context& ctx) const {
+        const quant::quant_params& in = params_.input();
+        stage.a_scale = in.scale[0];
+        stage.w_scale = w_scale_.data();
+        stage.w_scale_count = w_scale_.size();
+        stage.bias = bias_ptr();
+        kernels::conv2d_q8_nhwc(g_.shape(batch, h, w), xq, in.zero_point[0], w_, stage, &ctx);
     }
 
     /// Quantizes the float input x with params().input(), then forward_codes().
@@ -7484,12 +9539,14 @@ private:
 // ---- end zoa/nn/patch_embed.hpp
 // #include "zoa/nn/pool.hpp"
 // ---- begin zoa/nn/pool.hpp
-// zoa — pooling over NCHW batches: max-pool (torchvision's 3×3/2 pad 1 stem) and global average pooling
+// zoa — pooling over NCHW and NHWC batches: max-pool (torchvision's 3×3/2 pad 1 stem) and global average pooling
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 // #include "zoa/core/error.hpp"
@@ -7590,8 +9647,305 @@ inline void global_avg_pool(const float* x, float* y, std::size_t n, std::size_t
     });
 }
 
+/// max_pool2d on channels-last data x [n × h × w × c] → y [n × oh × ow × c]: y[p, oy, ox, ch] = the largest of the
+/// in-bounds taps (padding ignored), for integer codes (the ResNet integer path pools the stem's codes: quantization
+/// is monotone, so the codes of the pooled floats are the pooled codes) or floats (NaN wins, as max_pool2d).
+/// Threads: output rows over ctx (bit-identical for any thread count).
+/// Throws: zoa::error(argument) for null pointers or a zero extent, zoa::error(shape) as pool_out_size.
+template <class T>
+void max_pool2d_nhwc(const T* x, T* y, std::size_t n, std::size_t h, std::size_t w, std::size_t c, std::size_t kernel,
+                     std::size_t stride, std::size_t pad, execution_context& ctx) {
+    require(x != nullptr && y != nullptr, error_code::argument, "max_pool2d_nhwc: input or output is null");
+    require(n > 0 && c > 0 && h > 0 && w > 0, error_code::argument, "max_pool2d_nhwc: zero extent (", n, "x", h, "x",
+            w, "x", c, ")");
+    const std::size_t oh = pool_out_size(h, kernel, stride, pad), ow = pool_out_size(w, kernel, stride, pad);
+    ctx.parallel_for(n * oh, [&](std::size_t r0, std::size_t r1) {
+        for (std::size_t r = r0; r < r1; ++r) {
+            const std::size_t b = r / oh, oy = r % oh;
+            const std::size_t y0 = oy * stride, ky0 = y0 < pad ? pad - y0 : 0;
+            const std::size_t ky1 = h + pad > y0 ? std::min(kernel, h + pad - y0) : 0;
+            for (std::size_t ox = 0; ox < ow; ++ox) {
+                const std::size_t x0 = ox * stride, kx0 = x0 < pad ? pad - x0 : 0;
+                const std::size_t kx1 = w + pad > x0 ? std::min(kernel, w + pad - x0) : 0;
+                T* out = y + ((b * oh + oy) * ow + ox) * c;
+                bool first = true;
+                for (std::size_t ky = ky0; ky < ky1; ++ky)
+                    for (std::size_t kx = kx0; kx < kx1; ++kx) {
+                        const T* in = x + ((b * h + (y0 + ky - pad)) * w + (x0 + kx - pad)) * c;
+                        if (first) {
+                            std::copy(in, in + c, out);
+                            first = false;
+                            continue;
+                        }
+                        for (std::size_t ch = 0; ch < c; ++ch) {
+                            const T v = in[ch], m = out[ch];
+                            if constexpr (std::is_floating_point_v<T>) out[ch] = ((v > m) | (v != v)) ? v : m;
+                            else out[ch] = v > m ? v : m;
+                        }
+                    }
+            }
+        }
+    });
+}
+
+/// global_avg_pool on channels-last data: y[k, ch] = the same double sums as global_avg_pool of the NCHW transpose
+/// (eight partial sums s_j over the pixels i ≡ j mod 8, combined as ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)),
+/// then fl(sum / hw)), bit for bit, with value(i) = the float of element i = pixel·c + ch of image k: x[i] for
+/// floats, or the codes' x̂ = fl(float(q − z)·s) (global_avg_pool_nhwc_codes).
+/// Threads: (image, 64-channel group) tasks over ctx (bit-identical for any thread count).
+/// Throws: zoa::error(argument) for null pointers or a zero extent.
+template <class Value>
+void global_avg_pool_nhwc_values(Value&& value, float* y, std::size_t n, std::size_t hw, std::size_t c,
+                                 execution_context& ctx) {
+    require(y != nullptr, error_code::argument, "global_avg_pool_nhwc: output is null");
+    require(n > 0 && c > 0 && hw > 0, error_code::argument, "global_avg_pool_nhwc: zero extent (", n, "x", hw, "x", c,
+            ")");
+    constexpr std::size_t group = 64;
+    const std::size_t groups = (c + group - 1) / group;
+    ctx.parallel_for(n * groups, [&](std::size_t t0, std::size_t t1) {
+        double s[8][group];
+        for (std::size_t t = t0; t < t1; ++t) {
+            const std::size_t k = t / groups, c0 = (t % groups) * group, len = std::min(group, c - c0);
+            for (auto& row : s) std::fill(row, row + group, 0.0);
+            for (std::size_t i = 0; i < hw; ++i) {
+                const std::size_t base = (k * hw + i) * c + c0;
+                double* acc = s[i % 8];
+                for (std::size_t j = 0; j < len; ++j) acc[j] += static_cast<double>(value(base + j));
+            }
+            for (std::size_t j = 0; j < len; ++j) {
+                const double sum = ((s[0][j] + s[1][j]) + (s[2][j] + s[3][j])) + ((s[4][j] + s[5][j]) + (s[6][j] + s[7][j]));
+                y[k * c + c0 + j] = static_cast<float>(sum / static_cast<double>(hw));
+            }
+        }
+    });
+}
+
+/// global_avg_pool of channels-last floats x [n × hw × c] → y [n × c] (see global_avg_pool_nhwc_values).
+inline void global_avg_pool_nhwc(const float* x, float* y, std::size_t n, std::size_t hw, std::size_t c,
+                                 execution_context& ctx) {
+    require(x != nullptr, error_code::argument, "global_avg_pool_nhwc: input is null");
+    global_avg_pool_nhwc_values([x](std::size_t i) { return x[i]; }, y, n, hw, c, ctx);
+}
+
+/// global_avg_pool of the dequantized codes x̂ = fl(float(q − zero_point)·scale) of channels-last q [n × hw × c].
+template <class T>
+void global_avg_pool_nhwc_codes(const T* q, float scale, std::int32_t zero_point, float* y, std::size_t n,
+                                std::size_t hw, std::size_t c, execution_context& ctx) {
+    require(q != nullptr, error_code::argument, "global_avg_pool_nhwc: input is null");
+    global_avg_pool_nhwc_values(
+        [=](std::size_t i) { return static_cast<float>(std::int32_t{q[i]} - zero_point) * scale; }, y, n, hw, c, ctx);
+}
+
 }  // namespace zoa::nn
 // ---- end zoa/nn/pool.hpp
+// #include "zoa/nn/quantize_layer.hpp"
+// ---- begin zoa/nn/quantize_layer.hpp
+// zoa — quantizing a user's fp32 Linear / Conv2d for a policy bundle from a layer_calibrator that has seen its inputs
+
+#include <string>
+#include <vector>
+
+// #include "zoa/nn/conv2d.hpp"
+// #include "zoa/nn/linear.hpp"
+// #include "zoa/nn/quantized_conv2d.hpp"
+// ---- begin zoa/nn/quantized_conv2d.hpp
+// zoa — a Conv2d quantized by a policy bundle (bit-width, weight scheme and granularity, activation scheme) on the
+// integer convolution kernel, with its simulated (fake-quant) twin
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+// #include "zoa/core/arch.hpp"
+// #include "zoa/core/error.hpp"
+// #include "zoa/core/execution.hpp"
+// #include "zoa/core/policy.hpp"
+// #include "zoa/kernels/conv2d.hpp"
+// #include "zoa/nn/conv2d.hpp"
+// #include "zoa/nn/linear.hpp"
+// #include "zoa/nn/scratch.hpp"
+// #include "zoa/quant/fake_quant.hpp"
+// #include "zoa/quant/param_tensors.hpp"
+// #include "zoa/quant/presets.hpp"
+
+namespace zoa::nn {
+
+/// Conv2d quantized as the policy bundle Policy says (config = quant::quant_config<Policy>), NCHW, square kernel:
+///   weights  symmetric:  Wc = clamp(round(W/Δ_g), −2^(W−1), 2^(W−1)−1),               zw_g = 0;
+///            asymmetric: Wc = clamp(round(W·fl(1/s_g)) + zw_g, 0, 2^W−1);
+///            one (Δ, zw) per tensor or per output channel (any grouping of consecutive filters), packed once;
+///   inputs   per tensor, symmetric xc = clamp(round(x/Δx), −2^(A−1), 2^(A−1)−1) with za = 0, or asymmetric
+///            xc = clamp(round(x·fl(1/s)) + za, 0, 2^A−1);
+///   output   y[b,o,·] = float(Σ_{c,ky,kx} (xc − za)·(Wc − zw_o))·fl(Δx·Δw_o) + bias[o]   (kernels::conv2d_q8:
+///            exact int32, zero points removed by the row/column-sum algebra, padded taps read za, i.e. real zero
+///            padding; kernels::reference::conv2d_q8 is the scalar twin).
+/// The simulated path computes x̂ = fake_quant(x), Ŵ = decode(Wc) and conv(x̂, Ŵ) + bias in float; the two agree up
+/// to float summation order. MQBench's academic scheme is Policy = zoa::mqbench<Bits> (the shipped ResNet uses its
+/// own nn::qconv2d for that); any other scheme, e.g. symmetric per-channel weights, works the same way.
+template <class Policy>
+class quantized_conv2d {
+    static_assert(is_policy_v<Policy>, "zoa: nn::quantized_conv2d<Policy>: Policy must be a zoa::policy<...>");
+    using config = quant::quant_config<Policy>;
+    static_assert(config::quantized,
+                  "zoa: nn::quantized_conv2d<Policy>: the policy's bit-width must be quantized "
+                  "(use nn::conv2d or nn::conv2d_for<Policy> for zoa::fp32)");
+
+public:
+    /// The resolved quantization choices, the code ranges and the packed weight type.
+    using config_type = config;
+    using a_range = typename config::activation_range;
+    using w_range = typename config::weight_range;
+    using packed_type = kernels::packed_q8<a_range, w_range>;
+    /// Weight codes as stored in files and returned by codes(): int8_t (symmetric) or uint8_t (affine, any width).
+    using code_type = std::conditional_t<config::weight_scheme == quant::scheme::asymmetric, std::uint8_t, std::int8_t>;
+
+    quantized_conv2d() = default;
+
+    /// Quantizes the OIHW float weights with p.weight() and packs them; p.input() quantizes every input.
+    /// Requires: p.weight() uniform with the policy's weight scheme and bits, 1 group or a divisor of out_channels;
+    /// p.input() uniform per tensor with the policy's activation scheme and bits.
+    /// Throws: zoa::error(shape) / (policy) / (argument) naming `name`; zoa::error(numeric) for non-finite weights.
+    quantized_conv2d(const std::vector<float>& weight, std::vector<float> bias, const conv2d_geometry& g,
+                     const quant::module_params& p, const std::string& name = "quantized_conv2d")
+        : g_(g), bias_(std::move(bias)), params_(p) {
+        detail::check_conv_args(g, weight.size(), bias_.size(), name);
+        check_params(name);
+        std::vector<code_type> codes(weight.size());
+        quant::encode(p.weight(), weight.data(), codes.size(), codes.data());
+        init(codes, name);
+    }
+
+    /// Builds the layer from OIHW weight codes (e.g. read from a file).
+    /// Throws: as above, and zoa::error(numeric) naming the element for a code outside the weight range.
+    quantized_conv2d(const std::vector<code_type>& codes, std::vector<float> bias, const conv2d_geometry& g,
+                     const quant::module_params& p, const std::string& name)
+        : g_(g), bias_(std::move(bias)), params_(p) {
+        detail::check_conv_args(g, codes.size(), bias_.size(), name);
+        check_params(name);
+        init(codes, name);
+    }
+
+    /// y [batch × out × oh × ow] from x [batch × in × h × w] (see the class comment). Bit-identical for any thread
+    /// count of ctx. Throws: zoa::error(numeric) for a NaN input on the integer path (the simulated path propagates
+    /// it); zoa::error(shape) when the kernel does not fit the input.
+    void forward(const float* x, std::size_t batch, std::size_t h, std::size_t w, float* y, execution_context& ctx,
+                 quant_exec mode = quant_exec::integer) const {
+        const kernels::conv2d_shape s = g_.shape(batch, h, w);
+        const std::size_t n = batch * g_.in_channels * h * w;
+        if (n == 0) return;
+        const quant::quant_params& in = params_.input();
+        if (mode == quant_exec::simulated) {
+            std::vector<float> xq(n);
+            quant::fake_quant(in, x, xq.data(), n);
+            const std::vector<float> wd = dequantized_weight();
+            const auto wf = kernels::pack_conv2d_f32<default_arch>(wd.data(), g_.shape(1, g_.kernel, g_.kernel));
+            kernels::conv2d_f32<default_arch>(s, xq.data(), wf, bias_ptr(), y, &ctx);
+            return;
+        }
+        auto* const codes = thread_scratch<typename a_range::storage>(scratch_slot::linear_codes, n);
+        const std::int32_t za = detail::quantize_input<config>(x, n, in, codes, ctx);
+        kernels::conv2d_q8(s, codes, za, w_,
+                           kernels::out_dequant{y, {}, in.scale[0], w_scale_.data(), w_scale_.size(), bias_ptr()},
+                           &ctx);
+    }
+
+    /// The geometry, the quantizers (weight, input) and the float bias (empty = none).
+    const conv2d_geometry& geometry() const noexcept { return g_; }
+    const quant::module_params& params() const noexcept { return params_; }
+    const std::vector<float>& bias() const noexcept { return bias_; }
+    /// The weight codes, OIHW (unpacked copy, read back through the GEMM: independent of the packed layout).
+    std::vector<code_type> codes() const {
+        const auto rows = unpack_q8(w_);  // [out, (kh, kw, c)]
+        const std::size_t khw = g_.kernel * g_.kernel, k = khw * g_.in_channels;
+        std::vector<code_type> c(rows.size());
+        for (std::size_t o = 0; o < g_.out_channels; ++o)
+            for (std::size_t t = 0; t < khw; ++t)
+                for (std::size_t ch = 0; ch < g_.in_channels; ++ch)
+                    c[(o * g_.in_channels + ch) * khw + t] =
+                        static_cast<code_type>(rows[o * k + t * g_.in_channels + ch]);
+        return c;
+    }
+    /// Ŵ = decode(Wc), OIHW: exactly the reference's fake-quantized weights.
+    std::vector<float> dequantized_weight() const {
+        return detail::decode_weights(codes(), g_.out_channels, params_.weight());
+    }
+    /// Bytes of packed integer weights (+ per-column sums and zero points).
+    std::size_t packed_bytes() const noexcept { return w_.bytes(); }
+    /// Bytes of fp32 parameters kept besides the packed weights (bias, per-channel scales).
+    std::size_t float_bytes() const noexcept { return (bias_.size() + w_scale_.size()) * sizeof(float); }
+
+private:
+    const float* bias_ptr() const noexcept { return bias_.empty() ? nullptr : bias_.data(); }
+
+    void check_params(const std::string& name) const {
+        detail::check_layer_params<config>(params_, g_.out_channels, name);
+        require(params_.input().kind == quant::quantizer_kind::uniform, error_code::policy, name,
+                ": inputs need a uniform per-tensor quantizer, got ", quant::to_string(params_.input().kind));
+    }
+
+    void init(const std::vector<code_type>& codes, const std::string& name) {
+        std::vector<std::int32_t> zp;
+        detail::expand_weight_groups(params_.weight(), g_.out_channels, w_scale_, zp);
+        const auto stored = detail::checked_codes<w_range>(codes, codes.size() / g_.out_channels, name);
+        w_ = kernels::pack_conv2d_q8<a_range, w_range>(stored.data(), g_.shape(1, g_.kernel, g_.kernel), zp.data(),
+                                                       zp.size());
+    }
+
+    conv2d_geometry g_;
+    packed_type w_;
+    std::vector<float> bias_, w_scale_;
+    quant::module_params params_;
+};
+
+namespace detail {
+template <class Q, bool IsPolicy = is_policy_v<Q>>
+struct conv2d_for_impl {
+    static_assert(IsPolicy, "zoa: nn::conv2d_for<Policy>: Policy must be a zoa::policy<...>");
+    using type = conv2d;
+};
+template <class Q>
+struct conv2d_for_impl<Q, true> {
+    using type = std::conditional_t<quant::quant_config<Q>::quantized, quantized_conv2d<Q>, conv2d>;
+};
+}  // namespace detail
+
+/// The Conv2d layer type for a policy bundle: nn::conv2d when its bit-width is zoa::fp32, nn::quantized_conv2d<Policy>
+/// otherwise.
+template <class Policy>
+using conv2d_for = typename detail::conv2d_for_impl<Policy>::type;
+
+}  // namespace zoa::nn
+// ---- end zoa/nn/quantized_conv2d.hpp
+// #include "zoa/quant/layer_calibrator.hpp"
+
+namespace zoa::nn {
+
+/// The quantized twin of an fp32 Linear: qlinear<Policy> with the same weights and bias, quantized with
+/// cal.params(weight, out, name) (the policy's scheme, granularity and bits; ranges from the inputs cal observed).
+/// Throws: zoa::error(argument) when cal has observed no input yet; as qlinear's constructor.
+template <class Policy>
+qlinear<Policy> quantize(const linear& fp, const quant::layer_calibrator<Policy>& cal, const std::string& name) {
+    const std::vector<float> w = fp.weight();
+    return qlinear<Policy>(w, fp.bias(), fp.out_features(), fp.in_features(), cal.params(w, fp.out_features(), name),
+                           name);
+}
+
+/// The quantized twin of an fp32 Conv2d: quantized_conv2d<Policy> with the same geometry, weights and bias.
+/// Throws: zoa::error(argument) when cal has observed no input yet; as quantized_conv2d's constructor.
+template <class Policy>
+quantized_conv2d<Policy> quantize(const conv2d& fp, const quant::layer_calibrator<Policy>& cal,
+                                  const std::string& name) {
+    const std::vector<float> w = fp.weight();
+    const conv2d_geometry& g = fp.geometry();
+    return quantized_conv2d<Policy>(w, fp.bias(), g, cal.params(w, g.out_channels, name), name);
+}
+
+}  // namespace zoa::nn
+// ---- end zoa/nn/quantize_layer.hpp
+// #include "zoa/nn/quantized_conv2d.hpp"
 
 // #include "zoa/models/resnet.hpp"
 // ---- begin zoa/models/resnet.hpp
@@ -8139,13 +10493,11 @@ inline constexpr dtype dtype_of_v = dtype_of<T>::value;
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 // #include "zoa/core/error.hpp"
 // #include "zoa/io/safetensors_dtype.hpp"
 // #include "zoa/io/safetensors_json.hpp"
 // ---- begin zoa/io/safetensors_json.hpp
-// zoa — safetensors header text layer: tensor_info, UTF-8 check, and the schema-checking SAX handler for nlohmann
+// zoa — safetensors header text layer: tensor_info and the schema-checking SAX handler for zoa/io/json.hpp
 
 #include <cstddef>
 #include <cstdint>
@@ -8155,9 +10507,689 @@ inline constexpr dtype dtype_of_v = dtype_of<T>::value;
 #include <unordered_set>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+// #include "zoa/core/error.hpp"
+// #include "zoa/io/json.hpp"
+// ---- begin zoa/io/json.hpp
+// zoa — a small strict JSON reader (SAX events, or a value tree) and writer: safetensors headers and zoa metadata
+
+#include <algorithm>
+#include <charconv>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 // #include "zoa/core/error.hpp"
+
+// The grammar is RFC 8259's: one value, optional whitespace (space, tab, LF, CR) around it; strings are UTF-8 with
+// the escapes \" \\ \/ \b \f \n \r \t \uXXXX (surrogate pairs combined, lone surrogates refused) and no raw control
+// byte; numbers are -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?. A number without fraction or exponent that fits
+// int64/uint64 is an integer; any other is the nearest double (one that overflows is refused, one that underflows
+// is ±0). Nothing else is accepted: no comments, trailing commas, NaN, single quotes or bytes after the value.
+// Parsing needs no recursion (nesting depth is bounded only by memory; value trees refuse depth > 512).
+
+namespace zoa::io {
+
+namespace detail {
+
+/// Ensures: true iff s[0, n) is well-formed UTF-8 (no overlongs, no surrogates, ≤ U+10FFFF);
+/// otherwise bad is the offset of the first byte of the offending sequence.
+inline bool valid_utf8(const unsigned char* s, std::size_t n, std::size_t& bad) noexcept {
+    std::size_t i = 0;
+    while (i < n) {
+        const unsigned c = s[i];
+        std::size_t len = 0;
+        unsigned lo = 0x80, hi = 0xbf;  // allowed range of the second byte
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf)
+            len = 2;
+        else if (c == 0xe0) {
+            len = 3;
+            lo = 0xa0;
+        } else if ((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef)
+            len = 3;
+        else if (c == 0xed) {
+            len = 3;
+            hi = 0x9f;
+        } else if (c == 0xf0) {
+            len = 4;
+            lo = 0x90;
+        } else if (c >= 0xf1 && c <= 0xf3)
+            len = 4;
+        else if (c == 0xf4) {
+            len = 4;
+            hi = 0x8f;
+        }
+        if (len == 0 || n - i < len || s[i + 1] < lo || s[i + 1] > hi) {
+            bad = i;
+            return false;
+        }
+        for (std::size_t k = 2; k < len; ++k)
+            if (s[i + k] < 0x80 || s[i + k] > 0xbf) {
+                bad = i;
+                return false;
+            }
+        i += len;
+    }
+    return true;
+}
+
+}  // namespace detail
+
+namespace json {
+
+/// Tokenizer and parser over text[0, size). The lexing (whitespace, strings, numbers, literals) is not a template,
+/// so every handler shares one copy of it; only the grammar loop in parse() is instantiated per handler.
+class reader {
+public:
+    reader(const char* text, std::size_t size) : s_(text), n_(size) {}
+
+    /// Parses one JSON value followed only by whitespace, calling h's events in document order:
+    ///   null() boolean(bool) number_integer(int64) number_unsigned(uint64) number_float(double, const string& text)
+    ///   string(string&) key(string&) start_object(size_t) end_object() start_array(size_t) end_array()
+    /// (each returns bool: false stops the parse, and parse returns false). A syntax error calls
+    /// h.parse_error(byte offset, message) and returns its result (false) unless the handler throws.
+    template <class Handler>
+    bool parse(Handler& h) {
+        std::vector<char> stack;  // 'o' object, 'a' array: the open containers
+        for (token t = next();;) {
+            // ---- t starts a value
+            bool ok = true;
+            switch (t) {
+                case token::begin_object:
+                    if (!h.start_object(static_cast<std::size_t>(-1))) return false;
+                    t = next();
+                    if (t == token::end_object) {
+                        ok = h.end_object();
+                        break;
+                    }
+                    stack.push_back('o');
+                    if (!member_key(h, t)) return false;
+                    t = next();
+                    continue;
+                case token::begin_array:
+                    if (!h.start_array(static_cast<std::size_t>(-1))) return false;
+                    t = next();
+                    if (t == token::end_array) {
+                        ok = h.end_array();
+                        break;
+                    }
+                    stack.push_back('a');
+                    continue;
+                case token::string: ok = h.string(text_); break;
+                case token::number_unsigned: ok = h.number_unsigned(u_); break;
+                case token::number_integer: ok = h.number_integer(i_value_); break;
+                case token::number_float: ok = h.number_float(d_, text_); break;
+                case token::literal_true: ok = h.boolean(true); break;
+                case token::literal_false: ok = h.boolean(false); break;
+                case token::literal_null: ok = h.null(); break;
+                default: return h.parse_error(at_, unexpected(t, "a value"));
+            }
+            if (!ok) return false;
+            // ---- after a value: close containers, or read the separator of the next member/element
+            for (;;) {
+                t = next();
+                if (stack.empty()) {
+                    if (t != token::end)
+                        return h.parse_error(at_, t == token::error && !error_.empty()
+                                                      ? error_
+                                                      : "unexpected " + describe(at_) + " after the JSON value");
+                    return true;
+                }
+                const bool object = stack.back() == 'o';
+                if (t == token::comma) {
+                    t = next();
+                    if (object) {
+                        if (!member_key(h, t)) return false;
+                        t = next();
+                    }
+                    break;  // t starts the next value
+                }
+                if (t == (object ? token::end_object : token::end_array)) {
+                    if (!(object ? h.end_object() : h.end_array())) return false;
+                    stack.pop_back();
+                    continue;
+                }
+                return h.parse_error(at_, unexpected(t, object ? "',' or '}'" : "',' or ']'"));
+            }
+        }
+    }
+
+private:
+    enum class token {
+        begin_object, end_object, begin_array, end_array, colon, comma, string, number_unsigned, number_integer,
+        number_float, literal_true, literal_false, literal_null, end, error
+    };
+
+    // `"key" :` with t the token after '{' or ','; calls h.key.
+    template <class Handler>
+    bool member_key(Handler& h, token t) {
+        if (t != token::string) return h.parse_error(at_, unexpected(t, "an object key (a string)"));
+        if (next() != token::colon) return h.parse_error(at_, unexpected(token::error, "':'"));
+        return h.key(text_);
+    }
+
+    // The message for token t where `expected` was: a lexical error as the lexer worded it, else "unexpected ...".
+    std::string unexpected(token t, const char* expected) const {
+        if (t == token::error && !error_.empty()) return error_;
+        return "unexpected " + describe(at_) + ", expected " + expected;
+    }
+
+    std::string describe(std::size_t at) const {
+        if (at >= n_) return "end of input";
+        const auto c = static_cast<unsigned char>(s_[at]);
+        if (c >= 0x20 && c < 0x7f) return std::string("'") + static_cast<char>(c) + "'";
+        const char* hex = "0123456789abcdef";
+        return std::string("byte 0x") + hex[c >> 4] + hex[c & 15];
+    }
+
+    // Reads the next token after whitespace; at_ is its first byte. Lexical errors return token::error with error_
+    // set (an unexpected character leaves error_ empty: the parser words it with what it expected).
+    token next() {
+        while (i_ < n_ && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) ++i_;
+        at_ = i_;
+        error_.clear();
+        if (i_ == n_) return token::end;
+        const char c = s_[i_];
+        switch (c) {
+            case '{': ++i_; return token::begin_object;
+            case '}': ++i_; return token::end_object;
+            case '[': ++i_; return token::begin_array;
+            case ']': ++i_; return token::end_array;
+            case ':': ++i_; return token::colon;
+            case ',': ++i_; return token::comma;
+            case '"': return read_string();
+            case 't': return literal("true", token::literal_true);
+            case 'f': return literal("false", token::literal_false);
+            case 'n': return literal("null", token::literal_null);
+            default:
+                if (c == '-' || (c >= '0' && c <= '9')) return read_number();
+                return token::error;
+        }
+    }
+
+    token lex_error(std::size_t at, std::string message) {
+        at_ = at;
+        error_ = std::move(message);
+        return token::error;
+    }
+
+    token literal(std::string_view word, token t) {
+        if (std::string_view(s_ + i_, std::min(word.size(), n_ - i_)) != word)
+            return lex_error(i_, "invalid literal, expected " + std::string(word));
+        i_ += word.size();
+        return t;
+    }
+
+    static int hex_value(char c) noexcept {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    }
+
+    // Four hex digits at i_ (after "\u"), or -1.
+    long read_hex4() noexcept {
+        if (n_ - i_ < 4) return -1;
+        long v = 0;
+        for (int k = 0; k < 4; ++k) {
+            const int d = hex_value(s_[i_ + static_cast<std::size_t>(k)]);
+            if (d < 0) return -1;
+            v = v * 16 + d;
+        }
+        i_ += 4;
+        return v;
+    }
+
+    static void append_utf8(std::string& out, unsigned long cp) {
+        if (cp < 0x80) {
+            out += static_cast<char>(cp);
+        } else if (cp < 0x800) {
+            out += static_cast<char>(0xc0 | (cp >> 6));
+            out += static_cast<char>(0x80 | (cp & 0x3f));
+        } else if (cp < 0x10000) {
+            out += static_cast<char>(0xe0 | (cp >> 12));
+            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+            out += static_cast<char>(0x80 | (cp & 0x3f));
+        } else {
+            out += static_cast<char>(0xf0 | (cp >> 18));
+            out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
+            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+            out += static_cast<char>(0x80 | (cp & 0x3f));
+        }
+    }
+
+    // A string starting at the opening quote; its decoded UTF-8 bytes into text_.
+    token read_string() {
+        text_.clear();
+        const std::size_t start = i_++;
+        for (;;) {
+            std::size_t run = i_;  // copy runs of plain bytes at once
+            while (run < n_ && s_[run] != '"' && s_[run] != '\\' && static_cast<unsigned char>(s_[run]) >= 0x20) ++run;
+            if (run > i_) {
+                std::size_t bad = 0;
+                if (!detail::valid_utf8(reinterpret_cast<const unsigned char*>(s_ + i_), run - i_, bad))
+                    return lex_error(i_ + bad, "invalid UTF-8 in a string");
+                text_.append(s_ + i_, run - i_);
+                i_ = run;
+            }
+            if (i_ == n_) return lex_error(start, "unterminated string");
+            const char c = s_[i_];
+            if (c == '"') {
+                ++i_;
+                return token::string;
+            }
+            if (c != '\\') return lex_error(i_, "control " + describe(i_) + " in a string (must be escaped)");
+            if (++i_ == n_) return lex_error(start, "unterminated string");
+            const char e = s_[i_++];
+            switch (e) {
+                case '"': text_ += '"'; break;
+                case '\\': text_ += '\\'; break;
+                case '/': text_ += '/'; break;
+                case 'b': text_ += '\b'; break;
+                case 'f': text_ += '\f'; break;
+                case 'n': text_ += '\n'; break;
+                case 'r': text_ += '\r'; break;
+                case 't': text_ += '\t'; break;
+                case 'u': {
+                    const std::size_t at = i_ - 2;
+                    long cp = read_hex4();
+                    if (cp < 0) return lex_error(at, "\\u must be followed by 4 hex digits");
+                    if (cp >= 0xdc00 && cp <= 0xdfff) return lex_error(at, "lone low surrogate \\u escape");
+                    if (cp >= 0xd800 && cp <= 0xdbff) {  // a high surrogate: a low one must follow
+                        if (n_ - i_ < 2 || s_[i_] != '\\' || s_[i_ + 1] != 'u')
+                            return lex_error(at, "high surrogate \\u escape without a low surrogate");
+                        i_ += 2;
+                        const long lo = read_hex4();
+                        if (lo < 0xdc00 || lo > 0xdfff)
+                            return lex_error(at, "high surrogate \\u escape without a low surrogate");
+                        cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                    }
+                    append_utf8(text_, static_cast<unsigned long>(cp));
+                    break;
+                }
+                default: return lex_error(i_ - 2, "invalid escape: backslash followed by " + describe(i_ - 1));
+            }
+        }
+    }
+
+    // A number: u_ (non-negative integer), i_ (negative integer) or d_ and text_ (any other).
+    token read_number() {
+        const std::size_t start = i_;
+        const auto digit = [&](std::size_t k) { return k < n_ && s_[k] >= '0' && s_[k] <= '9'; };
+        const bool negative = s_[i_] == '-';
+        if (negative) ++i_;
+        if (!digit(i_)) return lex_error(i_, "invalid number: expected a digit, found " + describe(i_));
+        const std::size_t int_begin = i_;
+        if (s_[i_] == '0') {
+            ++i_;
+            if (digit(i_)) return lex_error(i_, "invalid number: leading zero");
+        } else {
+            while (digit(i_)) ++i_;
+        }
+        const std::size_t int_end = i_;
+        bool integer = true;
+        if (i_ < n_ && s_[i_] == '.') {
+            ++i_;
+            if (!digit(i_)) return lex_error(i_, "invalid number: expected a digit after '.'");
+            while (digit(i_)) ++i_;
+            integer = false;
+        }
+        if (i_ < n_ && (s_[i_] == 'e' || s_[i_] == 'E')) {
+            ++i_;
+            if (i_ < n_ && (s_[i_] == '+' || s_[i_] == '-')) ++i_;
+            if (!digit(i_)) return lex_error(i_, "invalid number: expected a digit in the exponent");
+            while (digit(i_)) ++i_;
+            integer = false;
+        }
+        if (integer) {  // exact when it fits 64 bits
+            std::uint64_t u = 0;
+            const auto r = std::from_chars(s_ + int_begin, s_ + int_end, u);
+            if (r.ec == std::errc{}) {
+                if (!negative) {
+                    u_ = u;
+                    return token::number_unsigned;
+                }
+                if (u <= (std::uint64_t{1} << 63)) {
+                    i_value_ = u == (std::uint64_t{1} << 63) ? INT64_MIN : -static_cast<std::int64_t>(u);
+                    return token::number_integer;
+                }
+            }
+        }
+        text_.assign(s_ + start, i_ - start);
+        const auto r = std::from_chars(text_.data(), text_.data() + text_.size(), d_);
+        if (r.ec == std::errc::result_out_of_range) {
+            if (decimal_exponent(text_) >= 0) return lex_error(start, "number " + text_ + " overflows a double");
+            d_ = negative ? -0.0 : 0.0;  // underflow: the nearest double is zero
+        }
+        return token::number_float;
+    }
+
+    // floor(log10 |x|) of a number literal that has a nonzero digit: with D its mantissa digits (no sign, no '.'),
+    // p the count of integer digits and f the index of the first nonzero digit in D, |x| = 0.D × 10^(p + e), so
+    // floor(log10 |x|) = p − f − 1 + e. Only its sign matters (overflow vs underflow); e is clamped.
+    static long decimal_exponent(const std::string& t) {
+        std::size_t k = t[0] == '-' ? 1 : 0;
+        long p = 0, f = -1, digits = 0;
+        bool point = false;
+        for (; k < t.size() && t[k] != 'e' && t[k] != 'E'; ++k) {
+            if (t[k] == '.') {
+                point = true;
+                continue;
+            }
+            if (f < 0 && t[k] != '0') f = digits;
+            ++digits;
+            if (!point) ++p;
+        }
+        long e = 0, sign = 1;
+        if (k < t.size()) {
+            std::size_t j = k + 1;
+            if (t[j] == '+' || t[j] == '-') sign = t[j++] == '-' ? -1 : 1;
+            for (; j < t.size() && e < 1000000; ++j) e = e * 10 + (t[j] - '0');
+        }
+        return p - f - 1 + sign * e;
+    }
+
+    const char* s_;
+    std::size_t n_;
+    std::size_t i_ = 0;      // read position
+    std::size_t at_ = 0;     // first byte of the current token (or of a lexical error)
+    std::string text_;       // string token: decoded bytes; float token: the literal
+    std::string error_;      // lexical error message
+    std::uint64_t u_ = 0;
+    std::int64_t i_value_ = 0;
+    double d_ = 0.0;
+};
+
+/// Parses text[0, size) with handler h (see reader::parse). Returns false when a handler event stopped the parse.
+template <class Handler>
+bool sax_parse(const char* text, std::size_t size, Handler& h) {
+    reader r(text, size);
+    return r.parse(h);
+}
+
+/// A JSON value tree node. Objects keep their members in document (or insertion) order; parse() refuses
+/// duplicate keys. Numbers keep whether they are exact integers.
+class value {
+public:
+    /// The kind of a value.
+    enum class kind { null, boolean, number, string, array, object };
+    using member = std::pair<std::string, value>;
+
+    value() = default;  ///< null
+    /// A boolean.
+    value(bool b) : kind_(kind::boolean), bool_(b) {}
+    /// An integer (exact).
+    template <class Int, std::enable_if_t<std::is_integral_v<Int> && !std::is_same_v<Int, bool>, int> = 0>
+    value(Int v) : kind_(kind::number), integer_(true), double_(static_cast<double>(v)) {
+        if constexpr (std::is_signed_v<Int>) {
+            negative_ = v < 0;
+            bits_ = negative_ ? 0u - static_cast<std::uint64_t>(static_cast<std::int64_t>(v)) : static_cast<std::uint64_t>(v);
+        } else {
+            bits_ = static_cast<std::uint64_t>(v);
+        }
+    }
+    /// A floating-point number (written with the shortest digits that read back to the same double).
+    value(double d) : kind_(kind::number), double_(d) {}
+    /// A string (UTF-8).
+    value(std::string s) : kind_(kind::string), string_(std::move(s)) {}
+    /// A string (UTF-8).
+    value(const char* s) : kind_(kind::string), string_(s) {}
+
+    /// An empty object.
+    static value object() {
+        value v;
+        v.kind_ = kind::object;
+        return v;
+    }
+    /// An empty array.
+    static value array() {
+        value v;
+        v.kind_ = kind::array;
+        return v;
+    }
+    /// An array of the elements of c (numbers, strings, ...).
+    template <class Container>
+    static value array_of(const Container& c) {
+        value v = array();
+        for (const auto& x : c) v.items_.emplace_back(x);
+        return v;
+    }
+
+    kind type() const noexcept { return kind_; }  ///< the kind of the value
+    bool is_null() const noexcept { return kind_ == kind::null; }          ///< null
+    bool is_bool() const noexcept { return kind_ == kind::boolean; }       ///< true or false
+    bool is_number() const noexcept { return kind_ == kind::number; }      ///< any number
+    bool is_string() const noexcept { return kind_ == kind::string; }      ///< a string
+    bool is_array() const noexcept { return kind_ == kind::array; }        ///< an array
+    bool is_object() const noexcept { return kind_ == kind::object; }      ///< an object
+    /// A number without fraction or exponent that fits uint64 (0, 1, 2, ...; "-0" too).
+    bool is_unsigned() const noexcept { return kind_ == kind::number && integer_ && (!negative_ || bits_ == 0); }
+
+    /// The boolean. Requires: is_bool().
+    bool as_bool() const noexcept { return bool_; }
+    /// The number as the nearest double. Requires: is_number().
+    double as_double() const noexcept { return double_; }
+    /// The exact integer. Requires: is_unsigned().
+    std::uint64_t as_unsigned() const noexcept { return bits_; }
+    /// The string. Requires: is_string().
+    const std::string& as_string() const noexcept { return string_; }
+    /// Elements of an array. Requires: is_array().
+    const std::vector<value>& items() const noexcept { return items_; }
+    /// Members of an object, in order. Requires: is_object().
+    const std::vector<member>& members() const noexcept { return members_; }
+    /// Element or member count (0 for scalars).
+    std::size_t size() const noexcept { return kind_ == kind::array ? items_.size() : members_.size(); }
+    /// The member named key, or nullptr (also when this is not an object).
+    const value* find(std::string_view key) const noexcept {
+        for (const auto& m : members_)
+            if (m.first == key) return &m.second;
+        return nullptr;
+    }
+    /// True when this is the string s.
+    bool equals(std::string_view s) const noexcept { return kind_ == kind::string && string_ == s; }
+
+    /// Appends an element. Requires: is_array().
+    void push_back(value v) { items_.push_back(std::move(v)); }
+    /// Appends member key without looking for an existing one (O(1)). Requires: is_object(), key not present.
+    void push_back(std::string key, value v) { members_.emplace_back(std::move(key), std::move(v)); }
+    /// Sets member key (replacing an existing one, else appending). Requires: is_object(). Returns *this.
+    value& set(std::string key, value v) {
+        for (auto& m : members_)
+            if (m.first == key) {
+                m.second = std::move(v);
+                return *this;
+            }
+        members_.emplace_back(std::move(key), std::move(v));
+        return *this;
+    }
+
+    /// Compact JSON text (no spaces). Doubles use the shortest digits that read back exactly, with ".0" added
+    /// when those are all integer digits. Throws: zoa::error(argument) for a NaN/infinite number or a string that
+    /// is not valid UTF-8.
+    std::string dump() const {
+        std::string out;
+        dump_to(out);
+        return out;
+    }
+    /// Appends the compact JSON text to out (see dump()).
+    void dump_to(std::string& out) const {
+        switch (kind_) {
+            case kind::null: out += "null"; break;
+            case kind::boolean: out += bool_ ? "true" : "false"; break;
+            case kind::number: dump_number(out); break;
+            case kind::string: quote_to(out, string_); break;
+            case kind::array:
+                out += '[';
+                for (std::size_t k = 0; k < items_.size(); ++k) {
+                    if (k) out += ',';
+                    items_[k].dump_to(out);
+                }
+                out += ']';
+                break;
+            case kind::object:
+                out += '{';
+                for (std::size_t k = 0; k < members_.size(); ++k) {
+                    if (k) out += ',';
+                    quote_to(out, members_[k].first);
+                    out += ':';
+                    members_[k].second.dump_to(out);
+                }
+                out += '}';
+                break;
+        }
+    }
+
+    /// Appends s as a JSON string: quotes, \" \\ \b \f \n \r \t and \u00XX for other control bytes; other bytes
+    /// (UTF-8) as they are. Throws: zoa::error(argument) when s is not valid UTF-8.
+    static void quote_to(std::string& out, std::string_view s) {
+        std::size_t bad = 0;
+        if (!detail::valid_utf8(reinterpret_cast<const unsigned char*>(s.data()), s.size(), bad))
+            fail(error_code::argument, "JSON writer: string is not valid UTF-8 (byte ", bad, " of \"",
+                 s.substr(0, bad), "...\")");
+        out += '"';
+        for (const char ch : s) {
+            const auto c = static_cast<unsigned char>(ch);
+            switch (c) {
+                case '"': out += "\\\""; break;
+                case '\\': out += "\\\\"; break;
+                case '\b': out += "\\b"; break;
+                case '\f': out += "\\f"; break;
+                case '\n': out += "\\n"; break;
+                case '\r': out += "\\r"; break;
+                case '\t': out += "\\t"; break;
+                default:
+                    if (c < 0x20) {
+                        const char* hex = "0123456789abcdef";
+                        out += "\\u00";
+                        out += hex[c >> 4];
+                        out += hex[c & 15];
+                    } else {
+                        out += ch;
+                    }
+            }
+        }
+        out += '"';
+    }
+
+private:
+    friend class tree_builder;
+
+    void dump_number(std::string& out) const {
+        char buf[32];
+        if (integer_) {
+            if (negative_ && bits_ != 0) out += '-';
+            const auto r = std::to_chars(buf, buf + sizeof buf, bits_);
+            out.append(buf, r.ptr);
+            return;
+        }
+        if (!(double_ - double_ == 0.0))
+            fail(error_code::argument, "JSON writer: ", double_, " is not a JSON number (NaN and infinities have none)");
+        const auto r = std::to_chars(buf, buf + sizeof buf, double_);  // shortest round-trip digits
+        const std::string_view digits(buf, static_cast<std::size_t>(r.ptr - buf));
+        out += digits;
+        if (digits.find_first_not_of("-0123456789") == std::string_view::npos) out += ".0";
+    }
+
+    kind kind_ = kind::null;
+    bool bool_ = false;
+    bool integer_ = false;   // number: an exact integer (bits_, negative_)
+    bool negative_ = false;  // integer sign
+    std::uint64_t bits_ = 0;  // integer magnitude
+    double double_ = 0.0;
+    std::string string_;
+    std::vector<value> items_;
+    std::vector<member> members_;
+};
+
+/// SAX handler that builds a value tree (parse()). Refuses duplicate keys and nesting deeper than max_depth.
+class tree_builder {
+public:
+    static constexpr std::size_t max_depth = 512;  ///< deepest nesting parse() accepts
+
+    /// label prefixes errors ("<label> is not valid JSON: byte N: ...").
+    explicit tree_builder(std::string_view label) : label_(label) {}
+
+    bool null() { return put(value()); }
+    bool boolean(bool b) { return put(value(b)); }
+    bool number_integer(std::int64_t v) { return put(value(v)); }
+    bool number_unsigned(std::uint64_t v) { return put(value(v)); }
+    bool number_float(double d, const std::string&) { return put(value(d)); }
+    bool string(std::string& s) { return put(value(std::move(s))); }
+    bool key(std::string& k) {
+        value& obj = *open_.back();
+        for (const auto& m : obj.members_)
+            if (m.first == k) fail(error_code::format, label_, " is not valid JSON: duplicate key \"", k, "\"");
+        key_ = std::move(k);
+        return true;
+    }
+    bool start_object(std::size_t) { return open(value::object()); }
+    bool start_array(std::size_t) { return open(value::array()); }
+    bool end_object() { return close(); }
+    bool end_array() { return close(); }
+    [[noreturn]] bool parse_error(std::size_t at, const std::string& message) {
+        fail(error_code::format, label_, " is not valid JSON: byte ", at, ": ", message);
+    }
+
+    /// The parsed value (after a successful sax_parse).
+    value take() { return std::move(root_); }
+
+private:
+    // Stores v where the parse is: the root, the next array element or the member named key_.
+    value* place(value v) {
+        if (open_.empty()) {
+            root_ = std::move(v);
+            return &root_;
+        }
+        value& parent = *open_.back();
+        if (parent.kind_ == value::kind::array) {
+            parent.items_.push_back(std::move(v));
+            return &parent.items_.back();
+        }
+        parent.members_.emplace_back(std::move(key_), std::move(v));
+        return &parent.members_.back().second;
+    }
+    bool put(value v) {
+        place(std::move(v));
+        return true;
+    }
+    bool open(value v) {
+        if (open_.size() >= max_depth)
+            fail(error_code::format, label_, " is not valid JSON: nesting deeper than ", max_depth, " levels");
+        open_.push_back(place(std::move(v)));  // children are appended to the vectors of open containers only:
+        return true;                           // a container's own address is stable while it is open
+    }
+    bool close() {
+        open_.pop_back();
+        return true;
+    }
+
+    std::string label_;
+    value root_;
+    std::vector<value*> open_;
+    std::string key_;
+};
+
+/// Parses text into a value tree. label names the text in errors.
+/// Throws: zoa::error(format) "<label> is not valid JSON: byte N: <what>" on a syntax error, a duplicate key or
+/// nesting deeper than tree_builder::max_depth.
+inline value parse(std::string_view text, std::string_view label) {
+    tree_builder b(label);
+    sax_parse(text.data(), text.size(), b);
+    return b.take();
+}
+
+}  // namespace json
+
+}  // namespace zoa::io
+// ---- end zoa/io/json.hpp
 // #include "zoa/io/safetensors_dtype.hpp"
 namespace zoa::io {
 
@@ -8217,61 +11249,16 @@ std::string shape_string(const std::vector<Int>& shape) {
     return s + "]";
 }
 
-/// Ensures: true iff s[0, n) is well-formed UTF-8 (no overlongs, no surrogates, ≤ U+10FFFF);
-/// otherwise bad is the offset of the first byte of the offending sequence.
-inline bool valid_utf8(const unsigned char* s, std::size_t n, std::size_t& bad) noexcept {
-    std::size_t i = 0;
-    while (i < n) {
-        const unsigned c = s[i];
-        std::size_t len = 0;
-        unsigned lo = 0x80, hi = 0xbf;  // allowed range of the second byte
-        if (c < 0x80) {
-            ++i;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf)
-            len = 2;
-        else if (c == 0xe0) {
-            len = 3;
-            lo = 0xa0;
-        } else if ((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef)
-            len = 3;
-        else if (c == 0xed) {
-            len = 3;
-            hi = 0x9f;
-        } else if (c == 0xf0) {
-            len = 4;
-            lo = 0x90;
-        } else if (c >= 0xf1 && c <= 0xf3)
-            len = 4;
-        else if (c == 0xf4) {
-            len = 4;
-            hi = 0x8f;
-        }
-        if (len == 0 || n - i < len || s[i + 1] < lo || s[i + 1] > hi) {
-            bad = i;
-            return false;
-        }
-        for (std::size_t k = 2; k < len; ++k)
-            if (s[i + k] < 0x80 || s[i + k] > 0xbf) {
-                bad = i;
-                return false;
-            }
-        i += len;
-    }
-    return true;
-}
-
-/// nlohmann SAX handler accepting exactly the safetensors schema: a root object whose values are tensor entries
+/// SAX handler (zoa::io::json::sax_parse) accepting exactly the safetensors schema: a root object whose values are tensor entries
 /// {dtype: string, shape: [uint...], data_offsets: [uint, uint]} or `__metadata__`: {string: string}.
-/// Rejects duplicate keys at every level (nlohmann's DOM would silently keep the last) and any nesting deeper than
+/// Rejects duplicate keys at every level (a JSON object reader would silently keep the last) and any nesting deeper than
 /// the schema, so hostile headers never build deep or large structures.
 class header_sax {
 public:
     /// Fills out; label names the file in error messages.
     header_sax(const std::string& label, safetensors_header& out) : label_(label), out_(out) {}
 
-    /// SAX callbacks (nlohmann::json_sax): each accepts the event where the schema allows it and otherwise throws
+    /// SAX callbacks: each accepts the event where the schema allows it and otherwise throws
     /// zoa::error(format) naming the key, what was expected and what was found.
     bool null() { return mismatch("null"); }
     bool boolean(bool v) { return mismatch(v ? "true" : "false"); }
@@ -8300,8 +11287,6 @@ public:
         }
         return mismatch("the string " + quote_key(v));
     }
-    /// Binary values never fit the schema.
-    bool binary(nlohmann::json::binary_t&) { return mismatch("binary data"); }
 
     /// The root object, a tensor entry or __metadata__.
     bool start_object(std::size_t) {
@@ -8380,8 +11365,8 @@ public:
         return true;
     }
     /// Throws zoa::error(format) with the byte position of the JSON syntax error.
-    bool parse_error(std::size_t position, const std::string&, const nlohmann::json::exception& ex) {
-        fail(error_code::format, label_, ": header is not valid JSON (byte ", position, " of the header): ", ex.what());
+    bool parse_error(std::size_t position, const std::string& message) {
+        fail(error_code::format, label_, ": header is not valid JSON (byte ", position, " of the header): ", message);
     }
 
 private:
@@ -8495,8 +11480,8 @@ inline safetensors_header parse_safetensors_header(const std::string& label, con
     if (!detail::valid_utf8(json, h.header_size, bad))
         fail(error_code::format, label, ": header is not valid UTF-8 (byte 0x", std::hex, unsigned{json[bad]}, std::dec,
              " at header offset ", bad, ")");
-    // A raw NUL is never valid JSON (control characters inside strings must be escaped), and nlohmann's lexer would
-    // take it for the end of input and ignore what follows: reject it here.
+    // A raw NUL is never valid JSON (control characters inside strings must be escaped); many JSON readers take it
+    // for the end of input and ignore what follows: refused here with its own message.
     if (const void* nul = std::memchr(json, 0, h.header_size))
         fail(error_code::format, label, ": header contains a NUL byte at header offset ",
              static_cast<const unsigned char*>(nul) - json, " (not valid JSON; pad with spaces)");
@@ -8509,8 +11494,7 @@ inline safetensors_header parse_safetensors_header(const std::string& label, con
              first < h.header_size ? zoa::detail::concat(", found byte 0x", std::hex, unsigned{json[first]})
                                    : std::string(", found only whitespace"));
     detail::header_sax sax(label, h);
-    const char* text = reinterpret_cast<const char*>(json);
-    nlohmann::json::sax_parse(text + first, text + h.header_size, &sax, nlohmann::json::input_format_t::json, true);
+    io::json::sax_parse(reinterpret_cast<const char*>(json), h.header_size, sax);  // byte offsets are header offsets
 
     for (auto& t : h.tensors) {
         if (t.end < t.begin)
@@ -8804,8 +11788,6 @@ private:
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 // #include "zoa/core/error.hpp"
 // #include "zoa/io/atomic_file.hpp"
 // ---- begin zoa/io/atomic_file.hpp
@@ -9062,6 +12044,7 @@ private:
 }  // namespace zoa::io
 // ---- end zoa/io/atomic_file.hpp
 // #include "zoa/io/half.hpp"
+// #include "zoa/io/json.hpp"
 // #include "zoa/io/safetensors_dtype.hpp"
 // #include "zoa/io/safetensors_header.hpp"
 
@@ -9234,17 +12217,19 @@ private:
             offsets[kv->first] = {pos, pos + kv->second.bytes.size()};
             pos += kv->second.bytes.size();
         }
-        nlohmann::ordered_json header = nlohmann::ordered_json::object();
+        json::value header = json::value::object();  // members in insertion order
         if (!metadata_.empty()) {
-            nlohmann::ordered_json meta = nlohmann::ordered_json::object();
-            for (const auto& kv : metadata_) meta[kv.first] = kv.second;
-            header["__metadata__"] = std::move(meta);
+            json::value meta = json::value::object();
+            for (const auto& kv : metadata_) meta.push_back(kv.first, kv.second);  // map keys: unique
+            header.push_back("__metadata__", std::move(meta));
         }
         for (const auto& kv : entries_) {
             const auto& off = offsets[kv.first];
-            header[kv.first] = {{"dtype", std::string(to_string(kv.second.type))},
-                                {"shape", kv.second.shape},
-                                {"data_offsets", {off.first, off.second}}};
+            json::value e = json::value::object();
+            e.set("dtype", std::string(to_string(kv.second.type)));
+            e.set("shape", json::value::array_of(kv.second.shape));
+            e.set("data_offsets", json::value::array_of(std::vector<std::size_t>{off.first, off.second}));
+            header.push_back(kv.first, std::move(e));
         }
         std::string text = header.dump();
         text.append((8 - text.size() % 8) % 8, ' ');  // 8 + N ≡ 0 (mod 8)
@@ -9288,9 +12273,9 @@ private:
 #include <cstddef>
 #include <string>
 
-#include <nlohmann/json.hpp>
 
 // #include "zoa/core/error.hpp"
+// #include "zoa/io/json.hpp"
 
 namespace zoa::models {
 
@@ -9369,14 +12354,10 @@ struct resnet_config {
 
     /// The "zoa.config" JSON (keys sorted as tools/reference/models.py writes them with sort_keys=True).
     std::string to_json() const {
-        nlohmann::json j;
-        j["block"] = to_string(block);
-        j["bn_eps"] = bn_eps;
-        j["in_chans"] = in_chans;
-        j["layers"] = layers;
-        j["num_classes"] = num_classes;
-        j["stem"] = to_string(stem);
-        j["widths"] = widths;
+        io::json::value j = io::json::value::object();
+        j.set("block", to_string(block)).set("bn_eps", static_cast<double>(bn_eps)).set("in_chans", in_chans);
+        j.set("layers", io::json::value::array_of(layers)).set("num_classes", num_classes);
+        j.set("stem", to_string(stem)).set("widths", io::json::value::array_of(widths));
         return j.dump();
     }
 
@@ -9385,20 +12366,13 @@ struct resnet_config {
     /// messages. Throws: zoa::error(format) naming the key for malformed JSON, a missing/unknown key or a bad value;
     /// zoa::error(argument) from validate().
     static resnet_config from_json(const std::string& text, const std::string& what = "zoa.config") {
-        nlohmann::json j;
-        try {
-            j = nlohmann::json::parse(text);
-        } catch (const std::exception& e) {
-            fail(error_code::format, what, ": not valid JSON: ", e.what());
-        }
+        const io::json::value j = io::json::parse(text, what);
         require(j.is_object(), error_code::format, what, ": expected a JSON object");
         resnet_config c;
-        for (auto it = j.begin(); it != j.end(); ++it) {
-            const std::string& k = it.key();
-            const nlohmann::json& v = it.value();
+        for (const auto& [k, v] : j.members()) {
             if (k == "block" || k == "stem") {
                 require(v.is_string(), error_code::format, what, ": '", k, "' must be a string");
-                const std::string s = v.get<std::string>();
+                const std::string& s = v.as_string();
                 if (k == "block") {
                     require(s == "basic" || s == "bottleneck", error_code::format, what,
                             ": 'block' must be \"basic\" or \"bottleneck\", got \"", s, "\"");
@@ -9412,21 +12386,21 @@ struct resnet_config {
                 require(v.is_array() && v.size() == 4, error_code::format, what, ": '", k,
                         "' must be an array of 4 integers, got ", v.dump());
                 auto& dst = k == "layers" ? c.layers : c.widths;
-                for (std::size_t s = 0; s < 4; ++s) dst[s] = count(v[s], what, k);
+                for (std::size_t s = 0; s < 4; ++s) dst[s] = count(v.items()[s], what, k);
             } else if (k == "in_chans") {
                 c.in_chans = count(v, what, k);
             } else if (k == "num_classes") {
                 c.num_classes = count(v, what, k);
             } else if (k == "bn_eps") {
                 require(v.is_number(), error_code::format, what, ": 'bn_eps' must be a number");
-                c.bn_eps = v.get<float>();
+                c.bn_eps = static_cast<float>(v.as_double());
             } else {
                 fail(error_code::format, what, ": unknown key '", k,
                      "' (expected block, layers, widths, in_chans, num_classes, stem, bn_eps)");
             }
         }
         for (const char* k : {"block", "layers", "widths", "num_classes", "stem"})
-            require(j.contains(k), error_code::format, what, ": missing key '", k, "'");
+            require(j.find(k) != nullptr, error_code::format, what, ": missing key '", k, "'");
         c.validate();
         return c;
     }
@@ -9445,10 +12419,10 @@ private:
         c.num_classes = classes;
         return c;
     }
-    static std::size_t count(const nlohmann::json& v, const std::string& what, const std::string& key) {
-        require(v.is_number_unsigned() || (v.is_number_integer() && v.get<long long>() >= 0), error_code::format,
-                what, ": '", key, "' must hold non-negative integers, got ", v.dump());
-        return v.get<std::size_t>();
+    static std::size_t count(const io::json::value& v, const std::string& what, const std::string& key) {
+        require(v.is_unsigned(), error_code::format, what, ": '", key, "' must hold non-negative integers, got ",
+                v.dump());
+        return static_cast<std::size_t>(v.as_unsigned());
     }
 };
 
@@ -9605,7 +12579,7 @@ struct residual_block {
         Act a = ex.take(g1.out_channels, g1.out_size(h), g1.out_size(w));
         ex.conv(convs[0], x, a);
         ex.bn(bns[0], a, bn_w[0], bn_b[0]);
-        ex.relu_site(site_mid1, a, false);  // a feeds only convs[1]
+        ex.relu_site(site_mid1, a);
         Act out = ex.take(desc.out_channels, oh, ow);
         if (convs.size() == 2) {
             ex.conv(convs[1], a, out);
@@ -9614,7 +12588,7 @@ struct residual_block {
             Act b = ex.take(desc.width, oh, ow);
             ex.conv(convs[1], a, b);
             ex.bn(bns[1], b, bn_w[1], bn_b[1]);
-            ex.relu_site(site_mid2, b, false);  // b feeds only convs[2]
+            ex.relu_site(site_mid2, b);
             ex.conv(convs[2], b, out);
             ex.bn(bns[2], out, nullptr, nullptr);
             ex.give(b);
@@ -9640,7 +12614,7 @@ struct residual_block {
 #include <limits>
 #include <vector>
 
-#include <xsimd/xsimd.hpp>
+// #include "zoa/core/xsimd.hpp"
 
 // #include "zoa/core/arch.hpp"
 // #include "zoa/core/error.hpp"
@@ -9821,9 +12795,10 @@ ZOA_DETAIL_AVX512_WARNINGS_END
 
 namespace zoa::models::detail {
 
-/// How a forward computes: the fp32 network (also the MQBench calibration pass, observers on, fake-quant off), the
-/// quantized network on the integer kernels, or its simulated (float fake-quant) twin.
-enum class run_mode { fp32, integer, simulated };
+/// How a layer-by-layer (NCHW float) forward computes: the fp32 network (also the MQBench calibration pass, observers
+/// on, fake-quant off) or the quantized network's simulated (float fake-quant) twin. The quantized network on the
+/// integer kernels runs channels-last instead (resnet_integer.hpp).
+enum class run_mode { fp32, simulated };
 
 /// Calibration hook: called with every activation-quantizer site's float tensor (fp32 mode).
 using site_observer = std::function<void(std::size_t site, const float* x, std::size_t n)>;
@@ -9860,7 +12835,7 @@ struct resnet_workspace {
     std::vector<aligned_buffer<Code>> q;
     std::vector<char> used;
     aligned_buffer<float> in_f, prompt, gap, tmp;
-    aligned_buffer<std::uint8_t> in_q, gap_q;
+    aligned_buffer<std::uint8_t> in_q, gap_q;  // integer path: input codes (NHWC, then NCHW), pooled features' codes
 
     /// Bytes currently held by every buffer of the workspace.
     std::size_t bytes() const noexcept {
@@ -9872,7 +12847,7 @@ struct resnet_workspace {
     }
 };
 
-/// Executes layers on pooled activations for a batch of `batch` images. Code = the inner activation code storage.
+/// Executes layers on pooled NCHW float activations for a batch of `batch` images (fp32 and simulated modes).
 template <class Code>
 class resnet_exec {
 public:
@@ -9889,7 +12864,7 @@ public:
     run_mode mode() const noexcept { return mode_; }
     std::size_t batch() const noexcept { return batch_; }
 
-    /// A free slot sized for batch × c × h × w floats (and codes when quantized).
+    /// A free slot sized for batch × c × h × w floats.
     act take(std::size_t c, std::size_t h, std::size_t w) {
         std::size_t s = 0;
         while (s < ws_.used.size() && ws_.used[s]) ++s;
@@ -9901,25 +12876,18 @@ public:
         ws_.used[s] = 1;
         const std::size_t n = batch_ * c * h * w;
         ws_.f[s].ensure(n);
-        if (mode_ == run_mode::integer) ws_.q[s].ensure(n);
         return act{s, c, h, w};
     }
-    /// Returns a's slot to the pool; f/q are a's float and code buffers; size = batch·c·h·w.
+    /// Returns a's slot to the pool; f is a's float buffer; size = batch·c·h·w.
     void give(const act& a) noexcept { ws_.used[a.slot] = 0; }
     float* f(const act& a) noexcept { return ws_.f[a.slot].data(); }
-    Code* q(const act& a) noexcept { return ws_.q[a.slot].data(); }
     std::size_t size(const act& a) const noexcept { return batch_ * a.per_image(); }
 
-    /// out = conv(in): fp32 conv on floats; quantized conv on the input's codes (integer) or its x̂ (simulated).
+    /// out = conv(in): fp32 conv on floats; quantized conv (simulated) on the input's x̂ with the fake-quantized weights.
     template <class Conv>
     void conv(const Conv& c, const act& in, const act& out) {
-        if constexpr (std::is_same_v<Conv, nn::conv2d>) {
-            c.forward(f(in), batch_, in.h, in.w, f(out), ctx_);
-        } else {
-            static_assert(std::is_same_v<typename Conv::a_storage, Code>, "zoa: resnet_exec: code type mismatch");
-            if (mode_ == run_mode::integer) c.forward_codes(q(in), batch_, in.h, in.w, f(out), ctx_);
-            else c.forward_float(f(in), batch_, in.h, in.w, f(out), ctx_);
-        }
+        if constexpr (std::is_same_v<Conv, nn::conv2d>) c.forward(f(in), batch_, in.h, in.w, f(out), ctx_);
+        else c.forward_float(f(in), batch_, in.h, in.w, f(out), ctx_);
     }
 
     /// a = BN(a) in the executor's statistics mode; w/b replace the layer's affine parameters when non-null.
@@ -9944,29 +12912,21 @@ public:
         });
     }
 
-    /// relu(a), then site(idx, a). On the integer path both run in one pass, and with keep_float = false (a's floats
-    /// are not read again: its codes feed the next conv) only the codes are written.
-    void relu_site(std::size_t idx, const act& a, bool keep_float) {
-        if (mode_ == run_mode::integer && idx != no_index) {
-            nn::quantize_activation(f(a), size(a), (*sites_)[idx], q(a), keep_float ? f(a) : nullptr, ctx_, true);
-            return;
-        }
+    /// relu(a), then site(idx, a).
+    void relu_site(std::size_t idx, const act& a) {
         relu(a);
         site(idx, a);
     }
 
-    /// The activation quantizer at site `idx` (no_index: none) applied to a in place: integer → codes + x̂;
-    /// simulated → x̂ (quant::fake_quant); fp32 → the calibration observer (if any) sees the float tensor.
-    void site(std::size_t idx, const act& a) { site(idx, f(a), mode_ == run_mode::integer ? q(a) : nullptr, size(a)); }
+    /// The activation quantizer at site `idx` (no_index: none) applied to a in place: simulated → x̂
+    /// (quant::fake_quant); fp32 → the calibration observer (if any) sees the float tensor.
+    void site(std::size_t idx, const act& a) { site(idx, f(a), size(a)); }
 
-    /// The same on raw buffers of n floats (codes may be null unless the mode is integer).
-    template <class T>
-    void site(std::size_t idx, float* x, T* codes, std::size_t n) {
+    /// The same on a raw buffer of n floats.
+    void site(std::size_t idx, float* x, std::size_t n) {
         if (idx == no_index) return;
         if (mode_ == run_mode::fp32) {
             if (observer_ && *observer_) (*observer_)(idx, x, n);
-        } else if (mode_ == run_mode::integer) {
-            nn::quantize_activation(x, n, (*sites_)[idx], codes, x, ctx_);
         } else {
             quant::fake_quant((*sites_)[idx], x, x, n);
         }
@@ -9984,6 +12944,202 @@ private:
 
 }  // namespace zoa::models::detail
 // ---- end zoa/models/resnet_exec.hpp
+// #include "zoa/models/resnet_integer.hpp"
+// ---- begin zoa/models/resnet_integer.hpp
+// zoa — the ResNet integer forward on channels-last (NHWC) codes: every conv → BatchNorm → [+ identity] → ReLU →
+// next quantizer in one fused GEMM epilogue (running statistics) or through NHWC moments (batch statistics)
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+#include <vector>
+
+// #include "zoa/core/error.hpp"
+// #include "zoa/core/execution.hpp"
+// #include "zoa/kernels/batch_norm.hpp"
+// #include "zoa/kernels/im2col.hpp"
+// #include "zoa/kernels/output_stage.hpp"
+// #include "zoa/models/resnet_blocks.hpp"
+// #include "zoa/models/resnet_exec.hpp"
+// #include "zoa/nn/batch_norm.hpp"
+// #include "zoa/nn/pool.hpp"
+// #include "zoa/quant/params.hpp"
+
+namespace zoa::models::detail {
+
+/// A channels-last activation of the integer path: a pool slot holding batch × h × w × c codes and/or floats.
+struct nhwc_act {
+    std::size_t slot = no_index, c = 0, h = 0, w = 0;
+};
+
+/// The identity added before a block's last ReLU: floats (downsample branch) or the block input's codes, decoded as
+/// their quantizer's x̂ = fl(float(q − z)·s).
+template <class Code>
+struct nhwc_residual {
+    const float* f = nullptr;
+    const Code* q = nullptr;
+    float scale = 1.0f;
+    std::int32_t zero_point = 0;
+};
+
+/// Runs the integer ResNet layers on NHWC activations held in a resnet_workspace's slots (codes in q, floats in f,
+/// each allocated on first use). Every value is computed with the float operations of the NCHW layer-by-layer
+/// path (conv → out_dequant, batch_norm_eval / batch_norm_batch_stats, add, relu, quantize_activation), in the same
+/// order per element, so codes, features and logits are the same bits; only the memory traffic differs.
+template <class Code>
+class resnet_nhwc_exec {
+public:
+    /// batch_stats: BatchNorm on the batch's statistics (else running statistics); sites: the activation quantizers.
+    resnet_nhwc_exec(resnet_workspace<Code>& ws, execution_context& ctx, bool batch_stats, std::size_t batch,
+                     const std::vector<quant::quant_params>& sites)
+        : ws_(ws), ctx_(ctx), batch_stats_(batch_stats), batch_(batch), sites_(sites) {
+        for (auto& u : ws_.used) u = 0;
+    }
+
+    /// A free slot for batch × h × w × c values (buffers are sized on first use by q() / f()).
+    nhwc_act take(std::size_t c, std::size_t h, std::size_t w) {
+        std::size_t s = 0;
+        while (s < ws_.used.size() && ws_.used[s]) ++s;
+        if (s == ws_.used.size()) {
+            ws_.used.push_back(0);
+            ws_.f.emplace_back();
+            ws_.q.emplace_back();
+        }
+        ws_.used[s] = 1;
+        return nhwc_act{s, c, h, w};
+    }
+    void give(const nhwc_act& a) noexcept { ws_.used[a.slot] = 0; }
+    std::size_t size(const nhwc_act& a) const noexcept { return batch_ * a.c * a.h * a.w; }
+    /// a's codes / floats (NHWC), allocated (or grown) on first use.
+    Code* q(const nhwc_act& a) {
+        ws_.q[a.slot].ensure(size(a));
+        return ws_.q[a.slot].data();
+    }
+    float* f(const nhwc_act& a) {
+        ws_.f[a.slot].ensure(size(a));
+        return ws_.f[a.slot].data();
+    }
+    bool batch_stats() const noexcept { return batch_stats_; }
+    std::size_t batch() const noexcept { return batch_; }
+    execution_context& ctx() noexcept { return ctx_; }
+
+    /// The stage's BatchNorm: running statistics (w/b replace the layer's affine parameters when non-null), or the
+    /// statistics of the NHWC floats y (batch mode). The returned map must outlive the stage.
+    kernels::batch_norm_affine affine(const nn::batch_norm& bn, const float* w, const float* b, const float* y,
+                                      std::size_t hw) {
+        const float* weight = w ? w : bn.weight().data();
+        const float* bias = b ? b : bn.bias().data();
+        if (!batch_stats_)
+            return kernels::batch_norm_running_affine(bn.channels(), bn.running_mean().data(), bn.running_var().data(),
+                                                      weight, bias, bn.eps());
+        return kernels::batch_norm_batch_affine(y, batch_, hw, bn.channels(), weight, bias, bn.eps(), ctx_);
+    }
+
+    /// The tail of an out_fused stage writing out: BatchNorm f, residual, ReLU, and the quantizer `site` (codes into
+    /// q(out)) or floats into f(out) when site == no_index.
+    template <class T>
+    kernels::out_fused<T, Code> stage(const nhwc_act& out, const kernels::batch_norm_affine& f,
+                                      const nhwc_residual<Code>& res, bool relu, std::size_t site) {
+        kernels::out_fused<T, Code> st;
+        if constexpr (std::is_same_v<T, float>) {
+            st.c = this->f(out);
+        } else {
+            st.c = q(out);
+            const quant::quant_params& p = sites_[site];
+            st.out_scale = p.scale[0];
+            st.out_zero_point = p.zero_point[0];
+            st.out_min = p.qmin();
+            st.out_max = p.qmax();
+        }
+        st.bn_mean = f.center.data();
+        st.bn_mean_residual = batch_stats_ ? f.residual.data() : nullptr;  // running statistics: residual 0
+        st.bn_scale = f.scale.data();
+        st.bn_shift = f.shift.data();
+        st.res_f = res.f;
+        st.res_q = res.q;
+        st.res_scale = res.scale;
+        st.res_zero_point = res.zero_point;
+        st.relu = relu;
+        return st;
+    }
+
+    /// out = Q_site(relu?(bn(conv(in)) + res)) on in's codes: running statistics in the conv's GEMM epilogue; batch
+    /// statistics from the dequantized conv output (NHWC floats), then one batch_norm_act_nhwc pass.
+    /// site == no_index: out holds the floats (no quantizer).
+    template <class Conv>
+    void conv_bn(const Conv& conv, const nhwc_act& in, const nhwc_act& out, const nn::batch_norm& bn, const float* w,
+                 const float* b, const nhwc_residual<Code>& res, bool relu, std::size_t site) {
+        if (site == no_index) run<float>(conv, in, out, bn, w, b, res, relu, site);
+        else run<Code>(conv, in, out, bn, w, b, res, relu, site);
+    }
+
+private:
+    template <class T, class Conv>
+    void run(const Conv& conv, const nhwc_act& in, const nhwc_act& out, const nn::batch_norm& bn, const float* w,
+             const float* b, const nhwc_residual<Code>& res, bool relu, std::size_t site) {
+        const typename Conv::a_storage* x = q(in);
+        const std::size_t hw = out.h * out.w;
+        if (!batch_stats_) {
+            const kernels::batch_norm_affine f = affine(bn, w, b, nullptr, hw);
+            conv.forward_fused_nhwc(x, batch_, in.h, in.w, stage<T>(out, f, res, relu, site), ctx_);
+            return;
+        }
+        float* y = this->f(out);
+        conv.forward_codes_nhwc(x, batch_, in.h, in.w, y, ctx_);
+        const kernels::batch_norm_affine f = affine(bn, w, b, y, hw);
+        kernels::batch_norm_act_nhwc(y, batch_ * hw, out.c, stage<T>(out, f, res, relu, site), ctx_);
+    }
+
+    resnet_workspace<Code>& ws_;
+    execution_context& ctx_;
+    bool batch_stats_;
+    std::size_t batch_;
+    const std::vector<quant::quant_params>& sites_;
+};
+
+/// torchvision's block forward (residual_block::forward) on the integer NHWC path, x = the block input's codes
+/// (quantized by site_in), result y = its output: codes of site_out, or floats when site_out == no_index.
+///   identity = downsample ? bn_d(conv_d(x)) : x̂;  a = Q_mid1(relu(bn1(conv1(x))));
+///   basic: y = Q_out(relu(bn2(conv2(a)) + identity));  bottleneck: b = Q_mid2(relu(bn2(conv2(a)))),
+///   y = Q_out(relu(bn3(conv3(b)) + identity)).
+template <class Code, class Conv>
+void block_forward_nhwc(resnet_nhwc_exec<Code>& ex, const residual_block<Conv>& blk, const nhwc_act& x, nhwc_act& y,
+                        const float* const (&bn_w)[2], const float* const (&bn_b)[2],
+                        const std::vector<quant::quant_params>& sites, std::size_t site_in, std::size_t site_mid1,
+                        std::size_t site_mid2, std::size_t site_out) {
+    const auto& d = blk.desc;
+    const auto g1 = blk.convs[0].geometry();
+    const auto gs = blk.convs[blk.convs.size() == 2 ? 0 : 1].geometry();  // the conv with the block's stride
+    const std::size_t oh = d.stride == 1 ? x.h : gs.out_size(x.h), ow = d.stride == 1 ? x.w : gs.out_size(x.w);
+    nhwc_residual<Code> res;
+    nhwc_act id;
+    if (d.downsample) {
+        id = ex.take(d.out_channels, oh, ow);
+        ex.conv_bn(blk.down_conv, x, id, blk.down_bn, nullptr, nullptr, {}, false, no_index);
+        res.f = ex.f(id);
+    } else {
+        const quant::quant_params& p = sites[site_in];
+        res.q = ex.q(x);
+        res.scale = p.scale[0];
+        res.zero_point = p.zero_point[0];
+    }
+    const nhwc_act a = ex.take(g1.out_channels, g1.out_size(x.h), g1.out_size(x.w));
+    ex.conv_bn(blk.convs[0], x, a, blk.bns[0], bn_w[0], bn_b[0], {}, true, site_mid1);
+    y = ex.take(d.out_channels, oh, ow);
+    if (blk.convs.size() == 2) {
+        ex.conv_bn(blk.convs[1], a, y, blk.bns[1], bn_w[1], bn_b[1], res, true, site_out);
+    } else {
+        const nhwc_act b = ex.take(d.width, oh, ow);
+        ex.conv_bn(blk.convs[1], a, b, blk.bns[1], bn_w[1], bn_b[1], {}, true, site_mid2);
+        ex.conv_bn(blk.convs[2], b, y, blk.bns[2], nullptr, nullptr, res, true, site_out);
+        ex.give(b);
+    }
+    ex.give(a);
+    if (d.downsample) ex.give(id);
+}
+
+}  // namespace zoa::models::detail
+// ---- end zoa/models/resnet_integer.hpp
 // #include "zoa/models/resnet_sites.hpp"
 // ---- begin zoa/models/resnet_sites.hpp
 // zoa — MQBench academic activation-quantizer sites of a ResNet (every tensor feeding a conv/linear), calibration
@@ -10292,6 +13448,9 @@ namespace zoa::models {
 ///                                    at every tensor feeding a conv/linear (resnet_sites), conv1 and fc and their
 ///                                    inputs at 8 bits, BatchNorm kept separate (never folded). Runs on the integer
 ///                                    kernels, or as the reference's float fake-quant (set_simulated(true)).
+///   resnet<zoa::policy<B, quant::weight_scheme<quant::asymmetric, quant::per_tensor>,
+///                      quant::activation_scheme<quant::asymmetric>>>   the same with one weight (scale, zero point)
+///                                    per conv/fc instead of per channel.
 /// Quantized models come from calibrate(fp32 model, images) or from a file written by save().
 /// Adaptation hooks: layout(), forward_adapt(), classify(), classifier_weight() (zoa/adapt/model_hooks.hpp).
 /// Thread safety: const members may be called from several threads; forwards on one model run one at a time.
@@ -10303,15 +13462,23 @@ public:
     /// True for an integer (MQBench) model, false for fp32.
     static constexpr bool quantized = qc::quantized;
     static_assert(!quantized || (qc::weight_scheme == quant::scheme::asymmetric &&
-                                 qc::weight_granularity == quant::granularity::per_channel &&
+                                 (qc::weight_granularity == quant::granularity::per_channel ||
+                                  qc::weight_granularity == quant::granularity::per_tensor) &&
                                  qc::activation_scheme == quant::scheme::asymmetric &&
                                  qc::activation_granularity == quant::granularity::per_tensor),
-                  "zoa: resnet<Policy>: quantized ResNets use MQBench's academic scheme (asymmetric per-channel "
-                  "weights, asymmetric per-tensor activations): use zoa::mqbench<zoa::w8a8> (or w6a6, w4a4)");
+                  "zoa: resnet<Policy>: quantized ResNets use MQBench's academic scheme (asymmetric weights per "
+                  "channel or per tensor, asymmetric per-tensor activations): use zoa::mqbench<zoa::w8a8> (or w6a6, "
+                  "w4a4)");
+    /// True when the weights have one (scale, zero point) per output channel (MQBench, the default), false for one
+    /// per conv/fc (policy weight_scheme<asymmetric, per_tensor>).
+    static constexpr bool per_channel_weights = qc::weight_granularity == quant::granularity::per_channel;
     /// Bit-widths (32 for fp32) and the policy the model was instantiated with.
     static constexpr int weight_bits = quantized ? qc::weight_bits : 32;
     static constexpr int activation_bits = quantized ? qc::activation_bits : 32;
     using policy = Policy;
+    using policy_type = Policy;  ///< as every zoa model (zoa_options::paper<resnet<P>>() reads it)
+    /// The adaptation family (ZOA's BatchNorm/ResNet loss form and options).
+    static constexpr adapt::model_family family = adapt::model_family::resnet;
     using batch_type = xt::xtensor<float, 4>;  ///< NCHW images, already normalized
     /// Code ranges (conv1 and fc are forced to 8 bits, MQBench academic), the conv layer types and the activation code
     /// type.
@@ -10429,7 +13596,7 @@ public:
         for (std::size_t s = 0; s < 4; ++s) l.feature_groups.push_back(config_.stage_channels(s));
         l.num_classes = config_.num_classes;
         l.reference_scalar_shift = true;
-        l.family = adapt::model_family::resnet;
+        l.family = family;
         l.prompt_unit = prompt_unit();
         l.prompt_init_scale = static_cast<float>(std::sqrt(2.0 / (1.0 + 0.01 * 0.01)) /
                                                  std::sqrt(static_cast<double>(config_.in_chans * 49)));
@@ -10655,6 +13822,19 @@ private:
 
     void run(const float* x, std::size_t batch, std::size_t h, std::size_t w, const run_args& a,
              const run_outputs& o) const;
+    void run_integer(const float* x, std::size_t batch, std::size_t h, std::size_t w, const run_args& a,
+                     const run_outputs& o) const;
+    /// ws_->prompt = P(x̂): FOA's in_chans → in_chans 7×7 prompt conv (pad 3, no bias) of the input x̂ (NCHW floats).
+    void prompt_forward(const float* prompt, const float* xhat, std::size_t batch, std::size_t h, std::size_t w) const;
+    /// The replacement affine parameters of block i's bn1 / bn2 inside norm_params (layout() order), if adapted.
+    void adapted_params(std::size_t block, const float* norm_params, const float* (&bw)[2], const float* (&bb)[2]) const;
+    /// The buffer a stage's pooled output goes to (stages 0-2: ws tmp, layer4: ws gap), n floats.
+    float* stage_pool_buffer(std::size_t stage, std::size_t n) const;
+    /// Copies stage 0-2 pooled outputs [batch × c] into o.features at column feat_off (advanced by c).
+    void copy_features(std::size_t stage, const float* pooled, std::size_t batch, std::size_t c, const run_outputs& o,
+                       std::size_t& feat_off) const;
+    /// Layer4 features (the flatten quantizer's x̂ f4) into o.features, and the shifted logits fc_float(f4 + shift).
+    void finish(const float* f4, std::size_t batch, const run_args& a, const run_outputs& o, std::size_t feat_off) const;
 
     /// logits = fc(x) in float (fp32 fc, or the quantized fc's fake-quantized weights), x [rows × C4].
     void fc_float(const float* x, std::size_t rows, float* logits) const {
@@ -10690,6 +13870,63 @@ private:
 #include <vector>
 
 // #include "zoa/io/safetensors_writer.hpp"
+// #include "zoa/models/precision.hpp"
+// ---- begin zoa/models/precision.hpp
+// zoa — the precision of a model file and of a model type as users write them ("W6A6", "fp32"), for the message when
+// the two disagree
+
+#include <string>
+
+// #include "zoa/io/safetensors_reader.hpp"
+// #include "zoa/quant/param_tensors.hpp"
+
+namespace zoa::models {
+
+/// "W<w>A<a>" (e.g. "W6A6") for quantized bit-widths, "fp32" when either is 32 or more.
+inline std::string precision_name(int weight_bits, int activation_bits) {
+    if (weight_bits >= 32 || activation_bits >= 32) return "fp32";
+    return "W" + std::to_string(weight_bits) + "A" + std::to_string(activation_bits);
+}
+
+/// The bit-width option of a precision as C++ source: "zoa::w6a6" for the presets (8/6/4 bits, equal widths),
+/// "zoa::quant::bits<6, 4>" otherwise, "zoa::fp32" for 32 bits.
+inline std::string bits_option_name(int weight_bits, int activation_bits) {
+    if (weight_bits >= 32 || activation_bits >= 32) return "zoa::fp32";
+    if (weight_bits == activation_bits && (weight_bits == 8 || weight_bits == 6 || weight_bits == 4))
+        return "zoa::w" + std::to_string(weight_bits) + "a" + std::to_string(activation_bits);
+    return "zoa::quant::bits<" + std::to_string(weight_bits) + ", " + std::to_string(activation_bits) + ">";
+}
+
+/// A model file's precision: "fp32" when it holds no quantizer parameters, else the bit-widths of the weight and
+/// input quantizers of `probe` (a module calibrated at the model's own widths, e.g. "head" for a ViT,
+/// "layer1.0.conv1" for a ResNet, whose first conv and fc are forced to 8 bits), or "calibrated (no '<probe>')" when
+/// the file lacks that module. weight_bits / activation_bits receive the widths (32 for fp32, 0 when unknown).
+/// Throws: zoa::error(format) for malformed quantizer tensors (quant::model_quant_params::from_tensors).
+inline std::string file_precision(const io::safetensors_file& f, const std::string& probe, int* weight_bits = nullptr,
+                                  int* activation_bits = nullptr) {
+    quant::tensor_map qm;
+    for (const auto& k : f.keys())
+        if (quant::is_param_key(k)) qm[k] = f.to_f32(k);
+    const quant::model_quant_params q = quant::model_quant_params::from_tensors(qm);
+    int w = 32, a = 32;
+    std::string name = "fp32";
+    if (!q.modules.empty()) {
+        const auto it = q.modules.find(probe);
+        w = a = 0;
+        name = "calibrated (no '" + probe + "')";
+        if (it != q.modules.end()) {
+            w = it->second.weight().bits;
+            a = it->second.input().bits;
+            name = precision_name(w, a);
+        }
+    }
+    if (weight_bits) *weight_bits = w;
+    if (activation_bits) *activation_bits = a;
+    return name;
+}
+
+}  // namespace zoa::models
+// ---- end zoa/models/precision.hpp
 // #include "zoa/models/resnet.hpp"
 
 namespace zoa::models {
@@ -10705,8 +13942,14 @@ void resnet<Policy>::run(const float* x, std::size_t batch, std::size_t h, std::
                          const run_outputs& o) const {
     using detail::run_mode;
     std::lock_guard<std::mutex> lk(*mutex_);
+    if constexpr (quantized) {
+        if (!simulated_) {
+            run_integer(x, batch, h, w, a, o);
+            return;
+        }
+    }
     execution_context& ctx = *ctx_;
-    const run_mode mode = !quantized ? run_mode::fp32 : (simulated_ ? run_mode::simulated : run_mode::integer);
+    const run_mode mode = !quantized ? run_mode::fp32 : run_mode::simulated;
     detail::resnet_exec<code_type> ex(*ws_, ctx, mode, a.batch_stats ? nn::bn_mode::batch : nn::bn_mode::running,
                                       batch, &site_params_, a.observer);
     auto& ws = *ws_;
@@ -10715,48 +13958,24 @@ void resnet<Policy>::run(const float* x, std::size_t batch, std::size_t h, std::
     // input quantizer (8 bit) and FOA prompt
     const float* xin = x;
     if (mode != run_mode::fp32 || a.prompt) ws.in_f.ensure(nin);
-    if (mode == run_mode::integer) {
-        ws.in_q.ensure(nin);
-        nn::quantize_activation(x, nin, site_params_[sites_.input], ws.in_q.data(), ws.in_f.data(), ctx);
-        xin = ws.in_f.data();
-    } else if (mode == run_mode::simulated) {
+    if (mode == run_mode::simulated) {
         quant::fake_quant(site_params_[sites_.input], x, ws.in_f.data(), nin);
         xin = ws.in_f.data();
     } else if (a.observer && *a.observer) {
         (*a.observer)(sites_.input, x, nin);
     }
     if (a.prompt) {
-        const std::vector<float> pw(a.prompt, a.prompt + prompt_unit());
-        const nn::conv2d prompt_conv(pw, {}, nn::conv2d_geometry{cin, cin, 7, 1, 3}, "prompt");
-        ws.prompt.ensure(nin);
-        prompt_conv.forward(xin, batch, h, w, ws.prompt.data(), ctx);
-        if (mode != run_mode::integer) {  // x ← x̂ + P(x̂) in float
-            for (std::size_t i = 0; i < nin; ++i) ws.in_f[i] = xin[i] + ws.prompt[i];
-            xin = ws.in_f.data();
-        }
+        prompt_forward(a.prompt, xin, batch, h, w);
+        for (std::size_t i = 0; i < nin; ++i) ws.in_f[i] = xin[i] + ws.prompt[i];  // x ← x̂ + P(x̂) in float
+        xin = ws.in_f.data();
     }
 
     // stem
     const nn::conv2d_geometry g0 = stem_geometry(config_);
     const std::size_t h1 = g0.out_size(h), w1 = g0.out_size(w);
     detail::act e = ex.take(g0.out_channels, h1, w1);
-    if constexpr (quantized) {
-        if (mode == run_mode::integer) {
-            stem_conv_.forward_codes(ws.in_q.data(), batch, h, w, ex.f(e), ctx);
-            if (a.prompt) {
-                detail::act t = ex.take(g0.out_channels, h1, w1);
-                stem_conv_.forward_float(ws.prompt.data(), batch, h, w, ex.f(t), ctx);
-                float* ef = ex.f(e);
-                const float* tf = ex.f(t);
-                for (std::size_t i = 0, n = ex.size(e); i < n; ++i) ef[i] += tf[i];
-                ex.give(t);
-            }
-        } else {
-            stem_conv_.forward_float(xin, batch, h, w, ex.f(e), ctx);
-        }
-    } else {
-        stem_conv_.forward(xin, batch, h, w, ex.f(e), ctx);
-    }
+    if constexpr (quantized) stem_conv_.forward_float(xin, batch, h, w, ex.f(e), ctx);
+    else stem_conv_.forward(xin, batch, h, w, ex.f(e), ctx);
     if (o.embed_mean || o.embed_var)
         kernels::channel_mean_var(ex.f(e), batch, g0.out_channels, h1 * w1, o.embed_mean, o.embed_var, ctx);
     ex.bn(stem_bn_, e, nullptr, nullptr);
@@ -10770,60 +13989,185 @@ void resnet<Policy>::run(const float* x, std::size_t batch, std::size_t h, std::
     ex.site(sites_.stem, x_act);
 
     // residual stages
-    const std::size_t fw = feature_width();
-    std::size_t np_off = 0, feat_off = 0;
+    std::size_t feat_off = 0;
     for (std::size_t i = 0; i < blocks_.size(); ++i) {
         const auto& blk = blocks_[i];
         const float* bw[2] = {nullptr, nullptr};
         const float* bb[2] = {nullptr, nullptr};
-        if (blk.desc.adapted) {
-            for (std::size_t k = 0; k < 2; ++k) {
-                const std::size_t ch = blk.bns[k].channels();
-                if (a.norm_params) {
-                    bw[k] = a.norm_params + np_off;
-                    bb[k] = a.norm_params + np_off + ch;
-                }
-                np_off += 2 * ch;
-            }
-        }
+        adapted_params(i, a.norm_params, bw, bb);
         detail::act y;
         blk.forward(ex, x_act, y, bw, bb, sites_.block[i][1], sites_.block[i][2], sites_.block[i][3]);
         ex.give(x_act);
         x_act = y;
-        if (!blk.desc.last_in_stage) continue;
-        const std::size_t c = x_act.c;
-        if (blk.desc.stage < 3 && !o.features) continue;
-        float* dst = blk.desc.stage < 3 ? (ws.tmp.ensure(batch * c), ws.tmp.data()) : (ws.gap.ensure(batch * c), ws.gap.data());
-        nn::global_avg_pool(ex.f(x_act), dst, batch, c, x_act.h * x_act.w, ctx);
-        if (blk.desc.stage < 3) {
-            for (std::size_t b = 0; b < batch; ++b) std::copy(dst + b * c, dst + (b + 1) * c, o.features + b * fw + feat_off);
-            feat_off += c;
-        }
+        if (!blk.desc.last_in_stage || (blk.desc.stage < 3 && !o.features)) continue;
+        float* dst = stage_pool_buffer(blk.desc.stage, batch * x_act.c);
+        nn::global_avg_pool(ex.f(x_act), dst, batch, x_act.c, x_act.h * x_act.w, ctx);
+        copy_features(blk.desc.stage, dst, batch, x_act.c, o, feat_off);
     }
     ex.give(x_act);
 
     // flatten quantizer (8 bit), layer4 features, classifier
     const std::size_t c4 = config_.stage_channels(3);
     float* f4 = ws.gap.data();
-    if (mode == run_mode::integer) {
+    ex.site(sites_.flatten, f4, batch * c4);
+    if constexpr (quantized) fc_.forward_float(f4, batch, 1, 1, o.logits, ctx);
+    else fc_.forward(f4, batch, 1, 1, o.logits, ctx);
+    finish(f4, batch, a, o, feat_off);
+}
+
+// The integer forward on NHWC codes (resnet_integer.hpp): the same values as the layer-by-layer path, in one GEMM
+// epilogue per conv (running statistics) or conv → NHWC moments → one pass (batch statistics).
+//   x̂ codes = Q_in(x) (NCHW → NHWC); e = conv1(codes) [+ conv1_float(P(x̂)) FOA prompt];
+//   stem codes = Q_stem(relu(bn1(e))), max-pooled as codes (Q is monotone: pooling codes = coding the pooled floats);
+//   blocks: block_forward_nhwc; stage features = GAP(x̂ of the stage output), layer4: GAP of its floats.
+template <class Policy>
+void resnet<Policy>::run_integer(const float* x, std::size_t batch, std::size_t h, std::size_t w, const run_args& a,
+                                 const run_outputs& o) const {
+    if constexpr (quantized) {
+        execution_context& ctx = *ctx_;
+        auto& ws = *ws_;
+        detail::resnet_nhwc_exec<code_type> ex(ws, ctx, a.batch_stats, batch, site_params_);
+        const std::size_t cin = config_.in_chans, nin = batch * cin * h * w;
+
+        // input quantizer (8 bit), codes transposed to NHWC; x̂ only for the FOA prompt
+        ws.in_q.ensure(2 * nin);
+        if (a.prompt) ws.in_f.ensure(nin);
+        std::uint8_t* in_nchw = ws.in_q.data() + nin;
+        nn::quantize_activation(x, nin, site_params_[sites_.input], in_nchw, a.prompt ? ws.in_f.data() : nullptr, ctx);
+        kernels::conv2d_shape ts;
+        ts.batch = batch;
+        ts.in_channels = cin;
+        ts.height = h;
+        ts.width = w;
+        kernels::detail::to_padded_nhwc(ts, in_nchw, std::uint8_t{0}, ws.in_q.data(), &ctx);
+        if (a.prompt) prompt_forward(a.prompt, ws.in_f.data(), batch, h, w);
+
+        // stem: fused when nothing reads its floats, else floats → (prompt, embedding statistics) → one BN pass
+        const nn::conv2d_geometry g0 = stem_geometry(config_);
+        const std::size_t h1 = g0.out_size(h), w1 = g0.out_size(w), c0 = g0.out_channels;
+        const detail::nhwc_act e = ex.take(c0, h1, w1);
+        const bool stem_floats = a.batch_stats || a.prompt || o.embed_mean || o.embed_var;
+        if (!stem_floats) {
+            const kernels::batch_norm_affine f = ex.affine(stem_bn_, nullptr, nullptr, nullptr, h1 * w1);
+            stem_conv_.forward_fused_nhwc(ws.in_q.data(), batch, h, w, ex.template stage<code_type>(e, f, {}, true, sites_.stem),
+                                          ctx);
+        } else {
+            float* ef = ex.f(e);
+            stem_conv_.forward_codes_nhwc(ws.in_q.data(), batch, h, w, ef, ctx);
+            if (a.prompt) {  // e += conv1_float(P(x̂)), the NCHW float term added at the NHWC positions
+                const detail::nhwc_act t = ex.take(c0, h1, w1);
+                float* tf = ex.f(t);
+                stem_conv_.forward_float(ws.prompt.data(), batch, h, w, tf, ctx);
+                const std::size_t hw1 = h1 * w1;
+                for (std::size_t b = 0; b < batch; ++b)
+                    for (std::size_t p = 0; p < hw1; ++p)
+                        for (std::size_t c = 0; c < c0; ++c) ef[(b * hw1 + p) * c0 + c] += tf[(b * c0 + c) * hw1 + p];
+                ex.give(t);
+            }
+            if (o.embed_mean || o.embed_var)
+                kernels::channel_mean_var_nhwc(ef, batch, h1 * w1, c0, o.embed_mean, o.embed_var, ctx);
+            const kernels::batch_norm_affine f = ex.affine(stem_bn_, nullptr, nullptr, ef, h1 * w1);
+            kernels::batch_norm_act_nhwc(ef, batch * h1 * w1, c0, ex.template stage<code_type>(e, f, {}, true, sites_.stem),
+                                         ctx);
+        }
+        detail::nhwc_act x_act = e;
+        if (config_.stem == resnet_stem::imagenet) {
+            x_act = ex.take(c0, nn::pool_out_size(h1, 3, 2, 1), nn::pool_out_size(w1, 3, 2, 1));
+            nn::max_pool2d_nhwc(ex.q(e), ex.q(x_act), batch, h1, w1, c0, 3, 2, 1, ctx);
+            ex.give(e);
+        }
+
+        // residual stages
+        std::size_t feat_off = 0;
+        for (std::size_t i = 0; i < blocks_.size(); ++i) {
+            const auto& blk = blocks_[i];
+            const float* bw[2] = {nullptr, nullptr};
+            const float* bb[2] = {nullptr, nullptr};
+            adapted_params(i, a.norm_params, bw, bb);
+            const auto& st = sites_.block[i];
+            detail::nhwc_act y;
+            detail::block_forward_nhwc(ex, blk, x_act, y, bw, bb, site_params_, st[0], st[1], st[2], st[3]);
+            ex.give(x_act);
+            x_act = y;
+            if (!blk.desc.last_in_stage || (blk.desc.stage < 3 && !o.features)) continue;
+            float* dst = stage_pool_buffer(blk.desc.stage, batch * x_act.c);
+            if (st[3] == no_index) {
+                nn::global_avg_pool_nhwc(ex.f(x_act), dst, batch, x_act.h * x_act.w, x_act.c, ctx);
+            } else {
+                const quant::quant_params& p = site_params_[st[3]];
+                nn::global_avg_pool_nhwc_codes(ex.q(x_act), p.scale[0], p.zero_point[0], dst, batch, x_act.h * x_act.w,
+                                               x_act.c, ctx);
+            }
+            copy_features(blk.desc.stage, dst, batch, x_act.c, o, feat_off);
+        }
+        ex.give(x_act);
+
+        // flatten quantizer (8 bit), classifier on its codes
+        const std::size_t c4 = config_.stage_channels(3);
+        float* f4 = ws.gap.data();
         ws.gap_q.ensure(batch * c4);
         nn::quantize_activation(f4, batch * c4, site_params_[sites_.flatten], ws.gap_q.data(), f4, ctx);
+        fc_.forward_codes(ws.gap_q.data(), batch, 1, 1, o.logits, ctx);
+        finish(f4, batch, a, o, feat_off);
     } else {
-        ex.site(sites_.flatten, f4, static_cast<std::uint8_t*>(nullptr), batch * c4);
+        (void)x, (void)batch, (void)h, (void)w, (void)a, (void)o;
     }
+}
+
+template <class Policy>
+void resnet<Policy>::prompt_forward(const float* prompt, const float* xhat, std::size_t batch, std::size_t h,
+                                    std::size_t w) const {
+    const std::size_t cin = config_.in_chans;
+    const std::vector<float> pw(prompt, prompt + prompt_unit());
+    const nn::conv2d prompt_conv(pw, {}, nn::conv2d_geometry{cin, cin, 7, 1, 3}, "prompt");
+    ws_->prompt.ensure(batch * cin * h * w);
+    prompt_conv.forward(xhat, batch, h, w, ws_->prompt.data(), *ctx_);
+}
+
+template <class Policy>
+void resnet<Policy>::adapted_params(std::size_t block, const float* norm_params, const float* (&bw)[2],
+                                    const float* (&bb)[2]) const {
+    if (!norm_params || !blocks_[block].desc.adapted) return;
+    std::size_t off = 0;  // layout() order: bn1, bn2 of every adapted block
+    for (std::size_t i = 0; i < block; ++i)
+        if (blocks_[i].desc.adapted) off += 2 * (blocks_[i].bns[0].channels() + blocks_[i].bns[1].channels());
+    for (std::size_t k = 0; k < 2; ++k) {
+        const std::size_t ch = blocks_[block].bns[k].channels();
+        bw[k] = norm_params + off;
+        bb[k] = norm_params + off + ch;
+        off += 2 * ch;
+    }
+}
+
+template <class Policy>
+float* resnet<Policy>::stage_pool_buffer(std::size_t stage, std::size_t n) const {
+    aligned_buffer<float>& b = stage < 3 ? ws_->tmp : ws_->gap;
+    b.ensure(n);
+    return b.data();
+}
+
+template <class Policy>
+void resnet<Policy>::copy_features(std::size_t stage, const float* pooled, std::size_t batch, std::size_t c,
+                                   const run_outputs& o, std::size_t& feat_off) const {
+    if (stage >= 3 || !o.features) return;
+    const std::size_t fw = feature_width();
+    for (std::size_t b = 0; b < batch; ++b)
+        std::copy(pooled + b * c, pooled + (b + 1) * c, o.features + b * fw + feat_off);
+    feat_off += c;
+}
+
+template <class Policy>
+void resnet<Policy>::finish(const float* f4, std::size_t batch, const run_args& a, const run_outputs& o,
+                            std::size_t feat_off) const {
+    const std::size_t c4 = config_.stage_channels(3), fw = feature_width();
     if (o.features)
         for (std::size_t b = 0; b < batch; ++b) std::copy(f4 + b * c4, f4 + (b + 1) * c4, o.features + b * fw + feat_off);
-    if constexpr (quantized) {
-        if (mode == run_mode::integer) fc_.forward_codes(ws.gap_q.data(), batch, 1, 1, o.logits, ctx);
-        else fc_.forward_float(f4, batch, 1, 1, o.logits, ctx);
-    } else {
-        fc_.forward(f4, batch, 1, 1, o.logits, ctx);
-    }
     if (o.shifted) {
-        ws.tmp.ensure(batch * c4);
+        auto& tmp = ws_->tmp;
+        tmp.ensure(batch * c4);
         for (std::size_t b = 0; b < batch; ++b)
-            for (std::size_t d = 0; d < c4; ++d) ws.tmp[b * c4 + d] = f4[b * c4 + d] + a.shift[d];
-        fc_float(ws.tmp.data(), batch, o.shifted);
+            for (std::size_t d = 0; d < c4; ++d) tmp[b * c4 + d] = f4[b * c4 + d] + a.shift[d];
+        fc_float(tmp.data(), batch, o.shifted);
     }
 }
 
@@ -10836,13 +14180,22 @@ resnet<Policy> resnet<Policy>::from_file(const io::safetensors_file& f, const re
     for (const auto& mod : modules) coded += t.codes.count(mod.name + ".weight");
     require(coded == 0 || coded == modules.size(), error_code::format, f.path(), ": ", coded, " of ",
             modules.size(), " conv/fc weights are U8 codes, the others floats (a file is fp32 or calibrated)");
+    // precision check first: "file is W6A6, model type is W8A8" (layer1.0.conv1 carries the policy's widths; conv1
+    // and fc are 8-bit in every MQBench model)
+    int wb = 32, ab = 32;
+    const std::string file = coded ? file_precision(f, "layer1.0.conv1", &wb, &ab) : "fp32";
+    const std::string type = precision_name(weight_bits, activation_bits);
     if constexpr (quantized) {
-        require(coded > 0, error_code::policy, f.path(),
-                ": holds an fp32 model; load it as resnet<zoa::policy<zoa::fp32>> and calibrate()");
+        require(coded > 0, error_code::policy, f.path(), ": file is fp32, model type is ", type,
+                ": load it as zoa::models::resnet<zoa::policy<zoa::fp32>> and calibrate() it");
+        require(wb == 0 || (wb == weight_bits && ab == activation_bits), error_code::policy, f.path(), ": file is ",
+                file, ", model type is ", type, ": load it as zoa::models::resnet<zoa::mqbench<",
+                bits_option_name(wb, ab), ">>");
         m.build_quantized(f, t, modules);
     } else {
-        require(coded == 0, error_code::policy, f.path(),
-                ": holds a calibrated (quantized) model; load it as resnet<zoa::mqbench<...>>");
+        require(coded == 0, error_code::policy, f.path(), ": file is ", file,
+                ", model type is fp32: load it as zoa::models::resnet<zoa::mqbench<",
+                wb ? bits_option_name(wb, ab) : std::string("..."), ">>");
         m.build_fp32(t, modules);
     }
     if (opt.strict) require_all_used(f, m.report_);  // quantizer parameters of unknown modules too
@@ -10890,8 +14243,9 @@ resnet<Policy> resnet<Policy>::calibrate(const resnet<FP>& fp, const batch_type&
     for (std::size_t i = 0; i < modules.size(); ++i) {
         w[i] = fp.conv_weight(i);
         const bool eight = modules[i].name == "conv1" || modules[i].name == "fc";
-        fast_mse_observer o(eight ? 8 : weight_bits, quant::granularity::per_channel,
-                            modules[i].geometry.out_channels);
+        fast_mse_observer o(eight ? 8 : weight_bits,
+                            per_channel_weights ? quant::granularity::per_channel : quant::granularity::per_tensor,
+                            per_channel_weights ? modules[i].geometry.out_channels : 1);
         o.observe(w[i].data(), w[i].size(), *fp.ctx_);
         wp[i] = o.params();
     }
@@ -10925,6 +14279,12 @@ void resnet<Policy>::build_quantized(const io::safetensors_file& f, const resnet
             const bool eight = m.name == "conv1" || m.name == "fc";
             const int wb = it->second.weight().bits, ab = it->second.input().bits;
             const int want_w = eight ? 8 : weight_bits, want_a = eight ? 8 : activation_bits;
+            const bool file_per_channel = it->second.weight().gran == quant::granularity::per_channel;
+            require(file_per_channel == per_channel_weights, error_code::policy, f.path(), ": file has ",
+                    file_per_channel ? "per-channel" : "per-tensor", " weights (module '", m.name,
+                    "'), model type has ", per_channel_weights ? "per-channel" : "per-tensor",
+                    ": choose the weight_quantizer option zoa::quant::weight_scheme<zoa::quant::asymmetric, "
+                    "zoa::quant::", file_per_channel ? "per_channel" : "per_tensor", ">");
             require(wb == want_w && ab == want_a, error_code::policy, f.path(), ": module '", m.name,
                     "' was calibrated with ", wb, "-bit weights and ", ab, "-bit inputs, this resnet<W", weight_bits,
                     "A", activation_bits, "> expects ", want_w, "/", want_a, " (see metadata zoa.quant)");
@@ -10970,8 +14330,9 @@ resnet_memory resnet<Policy>::memory(std::size_t batch, std::size_t h, std::size
         if (b.desc.downsample) r.float_param_bytes += b.down_bn.float_bytes();
     }
     // activations: the pool holds at most 5 slots (x, identity, conv1/conv2/conv3 outputs), each sized to the
-    // largest activation; plus the input copy/codes, the prompt and the pooled features; plus the conv kernels'
-    // padded NHWC copy of the largest conv input (per thread that runs a conv).
+    // largest activation (floats, and codes on the integer path); plus the input copy/codes, the prompt and the
+    // pooled features; plus, for the float convs (fp32, simulated), the padded NHWC copy of the largest conv input
+    // (per thread that runs a conv). The integer path convolves its NHWC codes in place (no copy).
     const auto g0 = stem_geometry(config_);
     std::size_t hh = g0.out_size(h), ww = g0.out_size(w);
     std::size_t largest = g0.out_channels * hh * ww, padded = cin_padded(g0, h, w);
@@ -10993,11 +14354,12 @@ resnet_memory resnet<Policy>::memory(std::size_t batch, std::size_t h, std::size
         largest = std::max(largest, b.desc.in_channels * hh * ww);
     }
     const std::size_t slots = config_.block == resnet_block::bottleneck ? 5 : 4;
-    const std::size_t code = (quantized && !simulated_) ? sizeof(code_type) : 0;
-    const std::size_t elem = quantized && !simulated_ ? 1 : sizeof(float);
+    const bool integer = quantized && !simulated_;
+    const std::size_t code = integer ? sizeof(code_type) : 0;
     const std::size_t c4 = config_.stage_channels(3);
-    r.scratch_bytes = batch * (slots * largest * (sizeof(float) + code) + config_.in_chans * h * w * (2 * sizeof(float) + code) +
-                               c4 * (2 * sizeof(float) + 1) + padded * elem);
+    r.scratch_bytes = batch * (slots * largest * (sizeof(float) + code) +
+                               config_.in_chans * h * w * (2 * sizeof(float) + 2 * code) + c4 * (2 * sizeof(float) + 1) +
+                               (integer ? 0 : padded * sizeof(float)));
     return r;
 }
 
@@ -11085,6 +14447,7 @@ io::safetensors_writer resnet<Policy>::to_safetensors() const {
 // #include "zoa/core/execution.hpp"
 // #include "zoa/core/policy.hpp"
 // #include "zoa/kernels/statistics.hpp"
+// #include "zoa/models/precision.hpp"
 // #include "zoa/models/vit_config.hpp"
 // ---- begin zoa/models/vit_config.hpp
 // zoa — ViT topology as runtime configuration: vit_config, the timm presets, the "zoa.config" JSON form
@@ -11095,9 +14458,8 @@ io::safetensors_writer resnet<Policy>::to_safetensors() const {
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 // #include "zoa/core/error.hpp"
+// #include "zoa/io/json.hpp"
 
 namespace zoa::models {
 
@@ -11212,38 +14574,34 @@ inline vit_config vit_preset(const std::string& name, std::size_t num_classes = 
 /// implement must not be ignored silently). `name` (the file) prefixes errors.
 /// Throws: zoa::error(format) for invalid JSON, a missing/unknown key or a wrong type; errors of validate().
 inline vit_config vit_config_from_json(const std::string& text, const std::string& name) {
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception& e) {
-        fail(error_code::format, name, ": ", config_metadata_key, " is not valid JSON: ", e.what());
-    }
+    const io::json::value j = io::json::parse(text, name + ": " + config_metadata_key);
     require(j.is_object(), error_code::format, name, ": ", config_metadata_key, " must be a JSON object");
     static const char* const known[] = {"img_size",  "patch_size", "in_chans",    "num_classes",
                                         "embed_dim", "depth",      "num_heads",   "mlp_ratio",
                                         "qkv_bias",  "ln_eps",     "class_token", "global_pool"};
-    for (auto it = j.begin(); it != j.end(); ++it) {
+    for (const auto& m : j.members()) {
         bool ok = false;
-        for (const char* k : known) ok = ok || it.key() == k;
-        require(ok, error_code::format, name, ": ", config_metadata_key, " has unsupported key '", it.key(),
+        for (const char* k : known) ok = ok || m.first == k;
+        require(ok, error_code::format, name, ": ", config_metadata_key, " has unsupported key '", m.first,
                 "' (zoa's ViT implements: img_size, patch_size, in_chans, num_classes, embed_dim, depth, num_heads, "
                 "mlp_ratio, qkv_bias, ln_eps, class_token, global_pool)");
     }
-    const auto get = [&](const char* key) -> const nlohmann::json& {
-        require(j.contains(key), error_code::format, name, ": ", config_metadata_key, " lacks '", key, "'");
-        return j[key];
+    const auto get = [&](const char* key) -> const io::json::value& {
+        const io::json::value* v = j.find(key);
+        require(v != nullptr, error_code::format, name, ": ", config_metadata_key, " lacks '", key, "'");
+        return *v;
     };
     const auto size = [&](const char* key) {
         const auto& v = get(key);
-        require(v.is_number_unsigned() || (v.is_number_integer() && v.get<long long>() >= 0), error_code::format, name,
-                ": ", config_metadata_key, ".", key, " must be a non-negative integer, got ", v.dump());
-        return v.get<std::size_t>();
+        require(v.is_unsigned(), error_code::format, name, ": ", config_metadata_key, ".", key,
+                " must be a non-negative integer, got ", v.dump());
+        return static_cast<std::size_t>(v.as_unsigned());
     };
     const auto number = [&](const char* key) {
         const auto& v = get(key);
         require(v.is_number(), error_code::format, name, ": ", config_metadata_key, ".", key, " must be a number, got ",
                 v.dump());
-        return v.get<double>();
+        return v.as_double();
     };
     vit_config c;
     c.img_size = size("img_size");
@@ -11255,34 +14613,26 @@ inline vit_config vit_config_from_json(const std::string& text, const std::strin
     c.num_heads = size("num_heads");
     c.mlp_ratio = number("mlp_ratio");
     c.ln_eps = number("ln_eps");
-    require(get("qkv_bias").is_boolean(), error_code::format, name, ": ", config_metadata_key,
+    require(get("qkv_bias").is_bool(), error_code::format, name, ": ", config_metadata_key,
             ".qkv_bias must be true or false, got ", get("qkv_bias").dump());
-    c.qkv_bias = get("qkv_bias").get<bool>();
-    if (j.contains("class_token"))
-        require(j["class_token"] == true, error_code::format, name, ": ", config_metadata_key,
-                ".class_token must be true (zoa's ViT classifies the class token), got ", j["class_token"].dump());
-    if (j.contains("global_pool"))
-        require(j["global_pool"] == "token", error_code::format, name, ": ", config_metadata_key,
-                ".global_pool must be \"token\", got ", j["global_pool"].dump());
+    c.qkv_bias = get("qkv_bias").as_bool();
+    if (const auto* v = j.find("class_token"))
+        require(v->is_bool() && v->as_bool(), error_code::format, name, ": ", config_metadata_key,
+                ".class_token must be true (zoa's ViT classifies the class token), got ", v->dump());
+    if (const auto* v = j.find("global_pool"))
+        require(v->equals("token"), error_code::format, name, ": ", config_metadata_key,
+                ".global_pool must be \"token\", got ", v->dump());
     c.validate();
     return c;
 }
 
-/// The "zoa.config" JSON object of c (vit_config_from_json reads it back into an equal config).
+/// The "zoa.config" JSON object of c (vit_config_from_json reads it back into an equal config), keys sorted.
 inline std::string vit_config_to_json(const vit_config& c) {
-    nlohmann::json j;
-    j["img_size"] = c.img_size;
-    j["patch_size"] = c.patch_size;
-    j["in_chans"] = c.in_chans;
-    j["num_classes"] = c.num_classes;
-    j["embed_dim"] = c.embed_dim;
-    j["depth"] = c.depth;
-    j["num_heads"] = c.num_heads;
-    j["mlp_ratio"] = c.mlp_ratio;
-    j["qkv_bias"] = c.qkv_bias;
-    j["ln_eps"] = c.ln_eps;
-    j["class_token"] = true;
-    j["global_pool"] = "token";
+    io::json::value j = io::json::value::object();
+    j.set("class_token", true).set("depth", c.depth).set("embed_dim", c.embed_dim).set("global_pool", "token");
+    j.set("img_size", c.img_size).set("in_chans", c.in_chans).set("ln_eps", c.ln_eps).set("mlp_ratio", c.mlp_ratio);
+    j.set("num_classes", c.num_classes).set("num_heads", c.num_heads).set("patch_size", c.patch_size);
+    j.set("qkv_bias", c.qkv_bias);
     return j.dump();
 }
 
@@ -11629,6 +14979,8 @@ public:
     /// The policy, its bit-width option, whether the model is integer-quantized, and the linear layer type
     /// (nn::linear for fp32, nn::qlinear<bits> otherwise).
     using policy_type = Policy;
+    /// The adaptation family (ZOA's LayerNorm/ViT loss form and options; zoa_options::paper<vit<P>>() reads it).
+    static constexpr adapt::model_family family = adapt::model_family::vit;
     using bits = typename qconfig::bit_width;
     static constexpr bool quantized = bits::quantized;
     using linear_type = nn::linear_for<bits>;
@@ -11675,9 +15027,26 @@ public:
 
     /// Loads a model file: load_vit_weights (config from `cfg` or the file's metadata, timm or torchvision names)
     /// and, for a quantized policy, the file's calibrated parameters. `report` receives the load report.
+    /// Throws: zoa::error(policy) naming both precisions when a quantized model type meets a file of another one,
+    /// e.g. "<path>: file is W6A6, model type is W8A8: load it as zoa::models::vit<zoa::ptq4vit<zoa::w6a6>>" or
+    /// "<path>: file is fp32, model type is W8A8: ..." (an fp32 model type reads any file: quantized weights are
+    /// dequantized); the errors of load_vit_weights.
     static vit load(const std::string& path, const vit_config* cfg = nullptr, const vit_load_options& opt = {},
                     vit_load_report* report = nullptr) {
-        return vit(load_vit_weights(path, cfg, opt, report));
+        const io::safetensors_file f = io::safetensors_file::open(path);
+        if constexpr (quantized) {
+            int wb = 0, ab = 0;
+            const std::string file = file_precision(f, "head", &wb, &ab);
+            const std::string type = precision_name(bits::weight_bits, bits::activation_bits);
+            bool codes = false;  // int8 weights without parameters: load_vit_weights names the missing tensors
+            for (const auto& t : f.tensors()) codes = codes || t.dtype == io::dtype::i8;
+            require(wb != 32 || codes, error_code::policy, path, ": file is fp32, model type is ", type,
+                    ": calibrate it (zoa::models::calibrate_vit) or load a calibrated ", type, " file");
+            require(wb == 0 || wb == 32 || (wb == bits::weight_bits && ab == bits::activation_bits), error_code::policy,
+                    path, ": file is ", file, ", model type is ", type, ": load it as zoa::models::vit<zoa::ptq4vit<",
+                    bits_option_name(wb, ab), ">>");
+        }
+        return vit(load_vit_weights(f, cfg, opt, report));
     }
 
     /// The architecture.
@@ -11736,6 +15105,7 @@ public:
         l.feature_groups.assign(cfg_.depth, cfg_.embed_dim);
         l.num_classes = cfg_.num_classes;
         l.prompt_unit = cfg_.embed_dim;
+        l.family = family;
         l.prompt_init_scale = static_cast<float>(
             std::sqrt(6.0 / static_cast<double>(cfg_.in_chans * cfg_.patch_size * cfg_.patch_size + cfg_.embed_dim)));
         l.embedding_dim = cfg_.embed_dim;
@@ -12206,8 +15576,7 @@ vit<Policy> calibrate_vit(const vit_weights& w, const xt::xtensor<float, 4>& ima
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+// #include "zoa/io/json.hpp"
 // #include "zoa/io/safetensors_writer.hpp"
 // #include "zoa/models/vit.hpp"
 // #include "zoa/models/vit_config.hpp"
@@ -12266,10 +15635,9 @@ io::safetensors_writer vit_to_safetensors(const vit<Policy>& m, const std::map<s
     put_linear("head", m.head(), c.num_classes, D);
     if constexpr (model::quantized) {
         for (const auto& kv : m.quant_params().to_tensors()) put(kv.first, {kv.second.size()}, kv.second);
-        nlohmann::json q;
-        q["scheme"] = "ptq4vit";
-        q["weight_bits"] = model::bits::weight_bits;
-        q["activation_bits"] = model::bits::activation_bits;
+        io::json::value q = io::json::value::object();  // keys sorted
+        q.set("activation_bits", model::bits::activation_bits).set("scheme", "ptq4vit");
+        q.set("weight_bits", model::bits::weight_bits);
         meta[quant_metadata_key] = q.dump();
     }
     for (const auto& kv : extra) meta[kv.first] = kv.second;
@@ -12747,9 +16115,8 @@ inline xt::xtensor<float, 4> make_batch(const std::vector<image>& images, const 
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 // #include "zoa/core/error.hpp"
+// #include "zoa/io/json.hpp"
 // #include "zoa/io/preprocess.hpp"
 
 namespace zoa::io {
@@ -12771,42 +16138,38 @@ inline constexpr const char* preprocess_metadata_key = "zoa.preprocess";
 /// Throws: zoa::error(format) on invalid JSON or a key of the wrong type/value; errors of validate().
 inline preprocess_config preprocess_from_json(const std::string& text, const std::string& name,
                                               preprocess_config fallback = {}) {
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception& e) {
-        fail(error_code::format, name, ": ", preprocess_metadata_key, " is not valid JSON: ", e.what());
-    }
+    const json::value j = json::parse(text, name + ": " + preprocess_metadata_key);
     require(j.is_object(), error_code::format, name, ": ", preprocess_metadata_key, " must be a JSON object");
     preprocess_config cfg = std::move(fallback);
     const auto floats = [&](const char* key, std::vector<float>& out) {
-        if (!j.contains(key)) return;
-        const auto& v = j[key];
-        require(v.is_array() && !v.empty(), error_code::format, name, ": ", preprocess_metadata_key, ".", key,
+        const json::value* p = j.find(key);
+        if (p == nullptr) return;
+        const auto& v = *p;
+        require(v.is_array() && v.size() > 0, error_code::format, name, ": ", preprocess_metadata_key, ".", key,
                 " must be a non-empty number array, got ", v.dump());
         out.clear();
-        for (const auto& x : v) {
+        for (const auto& x : v.items()) {
             require(x.is_number(), error_code::format, name, ": ", preprocess_metadata_key, ".", key,
                     " must hold numbers, got ", x.dump());
-            out.push_back(x.get<float>());
+            out.push_back(static_cast<float>(x.as_double()));
         }
     };
     const auto size_of = [&](const char* key) {
-        const auto& v = j[key];
-        require(v.is_number_unsigned() || (v.is_number_integer() && v.get<long long>() >= 0), error_code::format,
-                name, ": ", preprocess_metadata_key, ".", key, " must be a non-negative integer, got ", v.dump());
-        require(v.get<std::size_t>() <= max_preprocess_side, error_code::format, name, ": ", preprocess_metadata_key,
-                ".", key, " is ", v.dump(), ", expected at most ", max_preprocess_side);
-        return v.get<std::size_t>();
+        const auto& v = *j.find(key);
+        require(v.is_unsigned(), error_code::format, name, ": ", preprocess_metadata_key, ".", key,
+                " must be a non-negative integer, got ", v.dump());
+        require(v.as_unsigned() <= max_preprocess_side, error_code::format, name, ": ", preprocess_metadata_key, ".",
+                key, " is ", v.dump(), ", expected at most ", max_preprocess_side);
+        return static_cast<std::size_t>(v.as_unsigned());
     };
-    if (j.contains("channels") && j["channels"].is_number()) cfg.channels = size_of("channels");
+    if (j.find("channels") && j.find("channels")->is_number()) cfg.channels = size_of("channels");
     floats("mean", cfg.mean);
     floats("std", cfg.std_dev);
     bool resample = true;
-    if (j.contains("interpolation")) {
-        require(j["interpolation"].is_string(), error_code::format, name, ": ", preprocess_metadata_key,
-                ".interpolation must be a string, got ", j["interpolation"].dump());
-        const std::string mode = j["interpolation"].get<std::string>();
+    if (const json::value* interp = j.find("interpolation")) {
+        require(interp->is_string(), error_code::format, name, ": ", preprocess_metadata_key,
+                ".interpolation must be a string, got ", interp->dump());
+        const std::string& mode = interp->as_string();
         if (mode == "none") {
             resample = false;
             cfg.resize = 0;
@@ -12817,13 +16180,15 @@ inline preprocess_config preprocess_from_json(const std::string& text, const std
             cfg.interpolation = parse_interpolation(mode);
         }
     }
-    if (j.contains("input_size")) {
-        const auto& v = j["input_size"];
-        require(v.is_array() && v.size() == 3 && v[0].is_number_unsigned() && v[1].is_number_unsigned() &&
-                    v[2].is_number_unsigned(),
+    if (const json::value* in = j.find("input_size")) {
+        const auto& v = *in;
+        require(v.is_array() && v.size() == 3 && v.items()[0].is_unsigned() && v.items()[1].is_unsigned() &&
+                    v.items()[2].is_unsigned(),
                 error_code::format, name, ": ", preprocess_metadata_key, ".input_size must be [C, H, W], got ",
                 v.dump());
-        const auto c = v[0].get<std::size_t>(), h = v[1].get<std::size_t>(), w = v[2].get<std::size_t>();
+        const auto c = static_cast<std::size_t>(v.items()[0].as_unsigned()),
+                   h = static_cast<std::size_t>(v.items()[1].as_unsigned()),
+                   w = static_cast<std::size_t>(v.items()[2].as_unsigned());
         require(h == w && h > 0, error_code::format, name, ": ", preprocess_metadata_key,
                 ".input_size must be square and non-empty, got ", v.dump());
         require(h <= max_preprocess_side, error_code::format, name, ": ", preprocess_metadata_key, ".input_size is ",
@@ -12832,21 +16197,22 @@ inline preprocess_config preprocess_from_json(const std::string& text, const std
         cfg.crop = h;
         if (resample) cfg.resize = h;
     }
-    if (j.contains("crop_pct") && resample && cfg.crop > 0) {
-        require(j["crop_pct"].is_number() && j["crop_pct"].get<double>() > 0.0 && j["crop_pct"].get<double>() <= 1.0,
+    const json::value* crop_pct = j.find("crop_pct");
+    if (crop_pct && resample && cfg.crop > 0) {
+        require(crop_pct->is_number() && crop_pct->as_double() > 0.0 && crop_pct->as_double() <= 1.0,
                 error_code::format, name, ": ", preprocess_metadata_key, ".crop_pct must be in (0, 1], got ",
-                j["crop_pct"].dump());
-        const double resize = std::floor(static_cast<double>(cfg.crop) / j["crop_pct"].get<double>());
+                crop_pct->dump());
+        const double resize = std::floor(static_cast<double>(cfg.crop) / crop_pct->as_double());
         require(resize <= static_cast<double>(max_preprocess_side), error_code::format, name, ": ",
-                preprocess_metadata_key, ".crop_pct ", j["crop_pct"].dump(), " resizes to ", resize,
+                preprocess_metadata_key, ".crop_pct ", crop_pct->dump(), " resizes to ", resize,
                 " pixels, expected at most ", max_preprocess_side);
         cfg.resize = static_cast<std::size_t>(resize);
     }
-    if (j.contains("resize")) cfg.resize = size_of("resize");
-    if (j.contains("crop")) cfg.crop = size_of("crop");
-    if (j.contains("pixel_scale"))
-        require(j["pixel_scale"] == "x/255", error_code::format, name, ": ", preprocess_metadata_key,
-                ".pixel_scale must be \"x/255\", got ", j["pixel_scale"].dump());
+    if (j.find("resize")) cfg.resize = size_of("resize");
+    if (j.find("crop")) cfg.crop = size_of("crop");
+    if (const json::value* scale = j.find("pixel_scale"))
+        require(scale->equals("x/255"), error_code::format, name, ": ", preprocess_metadata_key,
+                ".pixel_scale must be \"x/255\", got ", scale->dump());
     cfg.validate();
     return cfg;
 }
@@ -12854,15 +16220,12 @@ inline preprocess_config preprocess_from_json(const std::string& text, const std
 /// The JSON object preprocess_from_json reads back into an equal config (explicit resize and crop, no crop_pct).
 inline std::string preprocess_to_json(const preprocess_config& cfg) {
     cfg.validate();
-    nlohmann::json j;
-    j["mean"] = cfg.mean;
-    j["std"] = cfg.std_dev;
-    j["interpolation"] = to_string(cfg.interpolation);
-    j["resize"] = cfg.resize;
-    j["crop"] = cfg.crop;
-    if (cfg.crop > 0) j["input_size"] = {cfg.channels, cfg.crop, cfg.crop};
-    else j["channels"] = cfg.channels;
-    j["pixel_scale"] = "x/255";
+    json::value j = json::value::object();  // keys sorted
+    if (cfg.crop == 0) j.set("channels", cfg.channels);
+    j.set("crop", cfg.crop);
+    if (cfg.crop > 0) j.set("input_size", json::value::array_of(std::vector<std::size_t>{cfg.channels, cfg.crop, cfg.crop}));
+    j.set("interpolation", to_string(cfg.interpolation)).set("mean", json::value::array_of(cfg.mean));
+    j.set("pixel_scale", "x/255").set("resize", cfg.resize).set("std", json::value::array_of(cfg.std_dev));
     return j.dump();
 }
 
@@ -12908,16 +16271,16 @@ namespace zoa::data {
 
 /// One labelled image of a stream: HWC pixels in [0, 255] (data/image.hpp) and its class index.
 struct labeled_image {
-    image pixels;
-    int label = 0;
+    image pixels;   ///< HWC, values in [0, 255]
+    int label = 0;  ///< class index
 };
 
 /// A finite source of labelled images read by index: stream item i (i < size) is get(i).
 /// A batch_loader calls get from its worker threads, for different i at the same time: get must be thread-safe,
 /// and deterministic (the same i gives the same image) for results that do not depend on the thread count.
 struct sample_source {
-    std::size_t size = 0;
-    std::function<labeled_image(std::size_t)> get;
+    std::size_t size = 0;                           ///< items: i = 0 … size − 1
+    std::function<labeled_image(std::size_t)> get;  ///< item i (thread-safe, deterministic)
     /// Optional: what item i is called (a file path), to name it in preprocessing errors. Thread-safe like get.
     std::function<std::string(std::size_t)> name;
 };
@@ -13042,6 +16405,7 @@ public:
         std::lock_guard<std::mutex> lk(m_);
         return consumed_;
     }
+    /// The options and the preprocessing given at construction (validated).
     const batch_loader_options& options() const noexcept { return opt_; }
     const io::preprocess_config& preprocessing() const noexcept { return pre_; }
 
@@ -13190,22 +16554,29 @@ private:
 /// (e.g. adapt::compute_source_statistics(model, images_of(loader))). Each element is a stream_batch's images.
 class batch_images {
 public:
+    /// The range over `loader` (which must outlive it); iterating takes its batches.
     explicit batch_images(batch_loader& loader) : loader_(&loader) {}
+    /// Input iterator: dereferences to the current batch's images; end() once the loader is exhausted.
     class iterator {
     public:
+        /// std::iterator_traits members of an input iterator over batch tensors.
         using iterator_category = std::input_iterator_tag;
         using value_type = xt::xtensor<float, 4>;
         using difference_type = std::ptrdiff_t;
         using pointer = const value_type*;
         using reference = const value_type&;
         iterator() = default;
+        /// Takes the loader's first batch (throws as batch_loader::next).
         explicit iterator(batch_loader* l) : loader_(l), batch_(std::make_shared<stream_batch>()) { advance(); }
+        /// The current batch's images.
         reference operator*() const { return batch_->images; }
         pointer operator->() const { return &batch_->images; }
+        /// Takes the next batch (throws as batch_loader::next).
         iterator& operator++() {
             advance();
             return *this;
         }
+        /// Equal when both are at the end, or iterate the same loader.
         bool operator==(const iterator& o) const noexcept { return loader_ == o.loader_; }
         bool operator!=(const iterator& o) const noexcept { return loader_ != o.loader_; }
 
@@ -13216,6 +16587,7 @@ public:
         batch_loader* loader_ = nullptr;  // nullptr = end
         std::shared_ptr<stream_batch> batch_;
     };
+    /// Single pass: begin() takes the loader's next batch.
     iterator begin() const { return iterator(loader_); }
     iterator end() const { return iterator(); }
 
@@ -13228,646 +16600,7 @@ inline batch_images images_of(batch_loader& loader) { return batch_images(loader
 
 }  // namespace zoa::data
 // ---- end zoa/data/batch_loader.hpp
-// #include "zoa/data/idx.hpp"
-// ---- begin zoa/data/idx.hpp
-// zoa — IDX files (MNIST, Fashion-MNIST; raw or .gz) and the Debian dataset-fashion-mnist paths and class names
-
-#include <algorithm>
-#include <array>
-#include <cstddef>
-#include <cstdint>
-#include <cstdlib>
-#include <filesystem>
-#include <limits>
-#include <string>
-#include <utility>
-#include <vector>
-
-#include <xtensor/xtensor.hpp>
-
-// #include "zoa/core/error.hpp"
 // #include "zoa/data/image.hpp"
-// #include "zoa/data/inflate.hpp"
-// ---- begin zoa/data/inflate.hpp
-// zoa — gzip (RFC 1952) and raw DEFLATE (RFC 1951) decoding with our own CRC-32; no zlib, no runtime dependency
-
-#include <algorithm>
-#include <array>
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
-#include <limits>
-#include <string>
-#include <vector>
-
-// #include "zoa/core/error.hpp"
-// #include "zoa/io/read_file.hpp"
-
-namespace zoa::data {
-
-/// Default bound on the decompressed size of one gzip/deflate call (4 GiB, or SIZE_MAX on 32-bit hosts).
-inline constexpr std::size_t default_max_inflated_bytes =
-    static_cast<std::size_t>(std::min<std::uint64_t>(std::uint64_t{1} << 32, std::numeric_limits<std::size_t>::max()));
-
-namespace detail {
-/// T[i] = CRC of the single byte i: 8 rounds of c = (c & 1) ? 0xEDB88320 ^ (c >> 1) : c >> 1.
-inline const std::array<std::uint32_t, 256>& crc32_table() noexcept {
-    static const std::array<std::uint32_t, 256> table = [] {
-        std::array<std::uint32_t, 256> t{};
-        for (std::uint32_t i = 0; i < 256; ++i) {
-            std::uint32_t c = i;
-            for (int k = 0; k < 8; ++k) c = (c & 1u) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            t[i] = c;
-        }
-        return t;
-    }();
-    return table;
-}
-}  // namespace detail
-
-/// CRC-32 as gzip, zlib and PNG use it (ISO-HDLC: reflected polynomial 0xEDB88320, init and final xor 0xFFFFFFFF).
-/// Continues a running CRC: c = ~crc; per byte b: c = T[(c ^ b) & 0xFF] ^ (c >> 8); return ~c.
-/// crc32_update(crc32(a), b) == crc32(a ‖ b); crc32 of "123456789" is 0xCBF43926.
-inline std::uint32_t crc32_update(std::uint32_t crc, const std::uint8_t* data, std::size_t size) noexcept {
-    const auto& t = detail::crc32_table();
-    std::uint32_t c = ~crc;
-    for (std::size_t i = 0; i < size; ++i) c = t[(c ^ data[i]) & 0xFFu] ^ (c >> 8);
-    return ~c;
-}
-
-/// CRC-32 of data[0, size).
-inline std::uint32_t crc32(const std::uint8_t* data, std::size_t size) noexcept { return crc32_update(0, data, size); }
-
-namespace detail {
-
-/// A canonical Huffman code (RFC 1951 §3.2.2) plus a 2^10-entry table that decodes codes of ≤ 10 bits in one step.
-struct huffman {
-    static constexpr int max_bits = 15, fast_bits = 10;
-    std::array<std::uint16_t, 1u << fast_bits> fast{};  ///< index = next 10 stream bits; (length << 9) | symbol, 0 = none
-    std::array<std::uint16_t, max_bits + 1> count{};    ///< number of codes of each length
-    std::array<std::uint16_t, 288> symbol{};            ///< symbols ordered by (code length, symbol value)
-};
-
-/// Builds `h` from code lengths[0, n) (0 = unused symbol). Returns false when the lengths over-subscribe the code
-/// space, or leave it incomplete, except for the empty code and a single 1-bit code, which RFC 1951 streams may use
-/// (as zlib accepts them) when `allow_single` is set.
-inline bool build_huffman(huffman& h, const std::uint8_t* lengths, std::size_t n, bool allow_single) noexcept {
-    h.count.fill(0);
-    h.fast.fill(0);
-    for (std::size_t s = 0; s < n; ++s) ++h.count[lengths[s]];
-    h.count[0] = 0;
-    int left = 1, used = 0;
-    for (int len = 1; len <= huffman::max_bits; ++len) {
-        left = 2 * left - h.count[static_cast<std::size_t>(len)];
-        used += h.count[static_cast<std::size_t>(len)];
-        if (left < 0) return false;  // over-subscribed
-    }
-    if (left > 0 && !(allow_single && (used == 0 || (used == 1 && h.count[1] == 1)))) return false;
-    std::array<std::uint16_t, huffman::max_bits + 2> offset{}, next_code{};
-    for (std::size_t len = 1; len <= huffman::max_bits; ++len) {
-        offset[len + 1] = static_cast<std::uint16_t>(offset[len] + h.count[len]);
-        next_code[len] = static_cast<std::uint16_t>((next_code[len - 1] + h.count[len - 1]) << 1);
-    }
-    for (std::size_t s = 0; s < n; ++s) {
-        const std::size_t len = lengths[s];
-        if (len == 0) continue;
-        h.symbol[offset[len]++] = static_cast<std::uint16_t>(s);
-        const unsigned code = next_code[len]++;
-        if (len > static_cast<std::size_t>(huffman::fast_bits)) continue;
-        unsigned rev = 0;  // codes are sent most-significant bit first into an LSB-first bit stream
-        for (std::size_t b = 0; b < len; ++b) rev |= ((code >> b) & 1u) << (len - 1 - b);
-        for (unsigned k = rev; k < (1u << huffman::fast_bits); k += 1u << len)
-            h.fast[k] = static_cast<std::uint16_t>((len << 9) | s);
-    }
-    return true;
-}
-
-/// One raw DEFLATE stream decoder. Output is appended to `out` starting at index `start`; back-references may not
-/// reach before `start` (each gzip member is an independent stream).
-class inflater {
-public:
-    /// Decodes data[0, size) into out (at most max_output bytes in total); name and base_offset locate errors.
-    inflater(const std::uint8_t* data, std::size_t size, std::vector<std::uint8_t>& out, std::size_t max_output,
-             const std::string& name, std::size_t base_offset)
-        : data_(data), size_(size), out_(out), n_(out.size()), start_(out.size()), max_(max_output), name_(name),
-          base_(base_offset) {}
-
-    /// Decodes blocks until the final one; returns the number of input bytes consumed (the partial last byte
-    /// included). `out` is resized to the decoded size.
-    std::size_t run() {
-        bool last = false;
-        while (!last) {
-            last = bits(1) != 0;
-            const unsigned type = bits(2);
-            if (type == 0) {
-                stored();
-            } else if (type == 1) {
-                fixed();
-            } else if (type == 2) {
-                dynamic();
-            } else {
-                bad("invalid block type 3");
-            }
-        }
-        pos_ -= bitcnt_ / 8;  // unread whole bytes go back to the caller (gzip trailer, next member)
-        out_.resize(n_);
-        return pos_;
-    }
-
-private:
-    [[noreturn]] void bad(const char* what) const {
-        fail(error_code::format, name_, ": deflate stream at byte ", base_ + pos_, ": ", what);
-    }
-    [[noreturn]] void truncated() const {
-        fail(error_code::format, name_, ": deflate stream truncated at byte ", base_ + size_,
-             " (compressed data ends before the final block)");
-    }
-
-    void refill() noexcept {
-        while (bitcnt_ <= 56 && pos_ < size_) {
-            bitbuf_ |= std::uint64_t{data_[pos_++]} << bitcnt_;
-            bitcnt_ += 8;
-        }
-    }
-    unsigned bits(unsigned n) {
-        if (bitcnt_ < n) {
-            refill();
-            if (bitcnt_ < n) truncated();
-        }
-        const auto v = static_cast<unsigned>(bitbuf_ & ((std::uint64_t{1} << n) - 1));
-        bitbuf_ >>= n;
-        bitcnt_ -= n;
-        return v;
-    }
-    void consume(unsigned n) {
-        if (n > bitcnt_) truncated();
-        bitbuf_ >>= n;
-        bitcnt_ -= n;
-    }
-    /// Decodes one symbol: one table lookup for short codes, else the canonical walk (first code of each length).
-    unsigned decode(const huffman& h) {
-        if (bitcnt_ < huffman::max_bits) refill();
-        const auto peek = static_cast<unsigned>(bitbuf_ & 0x7FFFu);
-        const unsigned e = h.fast[peek & ((1u << huffman::fast_bits) - 1)];
-        if (e != 0) {
-            consume(e >> 9);
-            return e & 0x1FFu;
-        }
-        int code = 0, first = 0, index = 0;
-        for (unsigned len = 1; len <= static_cast<unsigned>(huffman::max_bits); ++len) {
-            code |= static_cast<int>((peek >> (len - 1)) & 1u);
-            const int count = h.count[len];
-            if (code - count < first) {
-                consume(len);
-                return h.symbol[static_cast<std::size_t>(index + code - first)];
-            }
-            index += count;
-            first = (first + count) << 1;
-            code <<= 1;
-        }
-        if (bitcnt_ < static_cast<unsigned>(huffman::max_bits)) truncated();
-        bad("invalid Huffman code");
-    }
-    void grow(std::size_t extra) {
-        if (extra > max_ - n_) fail(error_code::format, name_, ": decompressed data exceeds the limit of ", max_, " bytes");
-        if (n_ + extra <= out_.size()) return;
-        const std::size_t want = std::max({n_ + extra, out_.size() * 2, std::size_t{1} << 16});
-        out_.resize(std::min(want, max_));
-    }
-    void stored() {
-        const unsigned drop = bitcnt_ % 8;  // skip to the byte boundary
-        bitbuf_ >>= drop;
-        bitcnt_ -= drop;
-        pos_ -= bitcnt_ / 8;
-        bitbuf_ = 0;
-        bitcnt_ = 0;
-        if (size_ - pos_ < 4) truncated();
-        const unsigned len = data_[pos_] | (unsigned{data_[pos_ + 1]} << 8);
-        const unsigned nlen = data_[pos_ + 2] | (unsigned{data_[pos_ + 3]} << 8);
-        if (len != (~nlen & 0xFFFFu)) bad("stored block length does not match its one's complement (LEN != ~NLEN)");
-        pos_ += 4;
-        if (size_ - pos_ < len) truncated();
-        grow(len);
-        if (len > 0) std::memcpy(out_.data() + n_, data_ + pos_, len);
-        n_ += len;
-        pos_ += len;
-    }
-    void fixed() {
-        if (!fixed_built_) {
-            std::array<std::uint8_t, 288> l{};
-            for (std::size_t s = 0; s < 288; ++s) l[s] = s < 144 ? 8 : s < 256 ? 9 : s < 280 ? 7 : 8;
-            build_huffman(fixed_lit_, l.data(), 288, false);
-            l.fill(5);
-            build_huffman(fixed_dist_, l.data(), 32, false);
-            fixed_built_ = true;
-        }
-        codes(fixed_lit_, fixed_dist_);
-    }
-    void dynamic() {
-        static constexpr std::array<std::uint8_t, 19> order{16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15};
-        const unsigned hlit = bits(5) + 257, hdist = bits(5) + 1, hclen = bits(4) + 4;
-        if (hlit > 286 || hdist > 30) bad("too many literal/length or distance codes (HLIT > 286 or HDIST > 30)");
-        std::array<std::uint8_t, 320> len{};
-        for (unsigned i = 0; i < hclen; ++i) len[order[i]] = static_cast<std::uint8_t>(bits(3));
-        if (!build_huffman(lit_, len.data(), 19, false)) bad("invalid code-length code");
-        len.fill(0);
-        for (unsigned i = 0; i < hlit + hdist;) {
-            const unsigned sym = decode(lit_);
-            if (sym < 16) {
-                len[i++] = static_cast<std::uint8_t>(sym);
-                continue;
-            }
-            unsigned rep = 0;
-            std::uint8_t val = 0;
-            if (sym == 16) {
-                if (i == 0) bad("code-length repeat (16) with no previous length");
-                val = len[i - 1];
-                rep = 3 + bits(2);
-            } else {
-                rep = sym == 17 ? 3 + bits(3) : 11 + bits(7);
-            }
-            if (i + rep > hlit + hdist) bad("code lengths run past HLIT + HDIST");
-            for (unsigned k = 0; k < rep; ++k) len[i++] = val;
-        }
-        if (len[256] == 0) bad("literal/length code has no end-of-block symbol");
-        if (!build_huffman(lit_, len.data(), hlit, true)) bad("invalid literal/length code lengths");
-        if (!build_huffman(dist_, len.data() + hlit, hdist, true)) bad("invalid distance code lengths");
-        codes(lit_, dist_);
-    }
-    /// Literal/length + distance decoding (RFC 1951 §3.2.5): length = base[s] + extra bits, distance likewise.
-    void codes(const huffman& lit, const huffman& dist) {
-        static constexpr std::array<std::uint16_t, 29> lbase{3,  4,  5,  6,  7,  8,  9,  10, 11,  13,  15,  17,  19,  23, 27,
-                                                             31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
-        static constexpr std::array<std::uint8_t, 29> lextra{0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
-                                                             2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
-        static constexpr std::array<std::uint16_t, 30> dbase{1,   2,   3,   4,    5,    7,    9,    13,   17,    25,
-                                                             33,  49,  65,  97,   129,  193,  257,  385,  513,   769,
-                                                             1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
-        static constexpr std::array<std::uint8_t, 30> dextra{0, 0, 0, 0, 1, 1, 2, 2,  3,  3,  4,  4,  5,  5,  6,
-                                                             6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
-        for (;;) {
-            unsigned sym = decode(lit);
-            if (sym < 256) {
-                if (n_ == out_.size()) grow(1);  // n_ < out_.size() <= max_ otherwise
-                out_[n_++] = static_cast<std::uint8_t>(sym);
-                continue;
-            }
-            if (sym == 256) return;
-            sym -= 257;
-            if (sym >= 29) bad("invalid literal/length symbol (286 or 287)");
-            const std::size_t length = lbase[sym] + bits(lextra[sym]);
-            const unsigned dsym = decode(dist);
-            if (dsym >= 30) bad("invalid distance symbol (30 or 31)");
-            const std::size_t distance = dbase[dsym] + bits(dextra[dsym]);
-            if (distance > n_ - start_) bad("back-reference distance reaches before the start of the stream");
-            grow(length);
-            std::uint8_t* o = out_.data() + n_;
-            const std::uint8_t* s = o - distance;
-            if (distance >= length) {
-                std::memcpy(o, s, length);
-            } else {
-                for (std::size_t k = 0; k < length; ++k) o[k] = s[k];  // overlapping copy repeats the pattern
-            }
-            n_ += length;
-        }
-    }
-
-    const std::uint8_t* data_;
-    std::size_t size_, pos_ = 0;
-    std::uint64_t bitbuf_ = 0;
-    unsigned bitcnt_ = 0;
-    std::vector<std::uint8_t>& out_;
-    std::size_t n_, start_, max_;
-    const std::string& name_;
-    std::size_t base_;
-    huffman lit_, dist_, fixed_lit_, fixed_dist_;
-    bool fixed_built_ = false;
-};
-
-}  // namespace detail
-
-/// Decodes one raw DEFLATE stream (RFC 1951, no zlib/gzip wrapper) from data[0, size) and appends the result to
-/// `out`. Returns the number of input bytes the stream occupies (its last partial byte included).
-/// `name` (file or buffer name) prefixes every error message.
-/// Throws: zoa::error(format) on a truncated or malformed stream or when out would exceed max_output bytes.
-inline std::size_t inflate_raw(const std::uint8_t* data, std::size_t size, std::vector<std::uint8_t>& out,
-                               const std::string& name, std::size_t max_output = default_max_inflated_bytes) {
-    require(out.size() <= max_output, error_code::argument, name, ": output already exceeds max_output");
-    return detail::inflater(data, size, out, max_output, name, 0).run();
-}
-
-/// True when the buffer starts with the gzip magic bytes 0x1F 0x8B.
-inline bool is_gzip(const std::uint8_t* data, std::size_t size) noexcept {
-    return size >= 2 && data[0] == 0x1F && data[1] == 0x8B;
-}
-
-/// Decompresses a gzip file image (RFC 1952): one or more members, each = header (magic 1F 8B, CM = 8, FLG with
-/// FTEXT/FHCRC/FEXTRA/FNAME/FCOMMENT, reserved bits 0, MTIME, XFL, OS, optional fields) + DEFLATE data + trailer
-/// (CRC-32 of the member's output, ISIZE = its length mod 2^32, both little-endian). Members are concatenated.
-/// After the last member only zero padding may follow.
-/// Throws: zoa::error(format) naming `name` and the byte offset on a bad magic, method, flag, header CRC, data CRC,
-/// size, truncation, trailing garbage, or output beyond max_output bytes.
-inline std::vector<std::uint8_t> gunzip(const std::uint8_t* data, std::size_t size, const std::string& name,
-                                        std::size_t max_output = default_max_inflated_bytes) {
-    require(size > 0, error_code::format, name, ": empty file, expected gzip data");
-    std::vector<std::uint8_t> out;
-    if (size >= 18) {  // ISIZE of the last member is a hint; deflate cannot expand more than 1032:1
-        const std::size_t isize = data[size - 4] | (std::size_t{data[size - 3]} << 8) |
-                                  (std::size_t{data[size - 2]} << 16) | (std::size_t{data[size - 1]} << 24);
-        out.reserve(std::min({isize, max_output, size * 1032}));
-    }
-    std::size_t pos = 0;
-    for (std::size_t member = 0;; ++member) {
-        const std::size_t start = pos;
-        const auto need = [&](std::size_t n, const char* what) {
-            if (size - pos < n) fail(error_code::format, name, ": gzip member ", member, " truncated in its ", what,
-                                     " (byte ", size, ")");
-        };
-        need(10, "header");
-        if (data[pos] != 0x1F || data[pos + 1] != 0x8B)
-            fail(error_code::format, name, ": not gzip data at byte ", pos, ": expected magic 1f 8b, got ", std::hex,
-                 unsigned{data[pos]}, " ", unsigned{data[pos + 1]});
-        if (data[pos + 2] != 8)
-            fail(error_code::format, name, ": gzip member ", member, ": compression method ", unsigned{data[pos + 2]},
-                 " is not 8 (deflate)");
-        const unsigned flags = data[pos + 3];
-        if (flags & 0xE0u)
-            fail(error_code::format, name, ": gzip member ", member, ": reserved flag bits set (FLG = ", flags, ")");
-        pos += 10;
-        if (flags & 0x04u) {  // FEXTRA: XLEN then XLEN bytes
-            need(2, "FEXTRA length");
-            const std::size_t xlen = data[pos] | (std::size_t{data[pos + 1]} << 8);
-            pos += 2;
-            need(xlen, "FEXTRA field");
-            pos += xlen;
-        }
-        for (unsigned bit : {0x08u, 0x10u}) {  // FNAME, FCOMMENT: zero-terminated strings
-            if (!(flags & bit)) continue;
-            const auto* end = static_cast<const std::uint8_t*>(std::memchr(data + pos, 0, size - pos));
-            if (end == nullptr) need(size - pos + 1, bit == 0x08u ? "file name" : "comment");
-            pos = static_cast<std::size_t>(end - data) + 1;
-        }
-        if (flags & 0x02u) {  // FHCRC: low 16 bits of the CRC-32 of the header bytes so far
-            need(2, "header CRC");
-            const unsigned stored = data[pos] | (unsigned{data[pos + 1]} << 8);
-            const unsigned actual = crc32(data + start, pos - start) & 0xFFFFu;
-            if (stored != actual)
-                fail(error_code::format, name, ": gzip member ", member, ": header CRC mismatch (stored ", stored,
-                     ", computed ", actual, ")");
-            pos += 2;
-        }
-        const std::size_t out_start = out.size();
-        pos += detail::inflater(data + pos, size - pos, out, max_output, name, pos).run();
-        need(8, "trailer");
-        const auto le32 = [&](std::size_t p) {
-            return std::uint32_t{data[p]} | (std::uint32_t{data[p + 1]} << 8) | (std::uint32_t{data[p + 2]} << 16) |
-                   (std::uint32_t{data[p + 3]} << 24);
-        };
-        const std::uint32_t crc = crc32(out.data() + out_start, out.size() - out_start);
-        if (le32(pos) != crc)
-            fail(error_code::format, name, ": gzip member ", member, ": CRC-32 mismatch (stored ", le32(pos),
-                 ", computed ", crc, "): the data is corrupt");
-        const auto isize = static_cast<std::uint32_t>(out.size() - out_start);
-        if (le32(pos + 4) != isize)
-            fail(error_code::format, name, ": gzip member ", member, ": ISIZE mismatch (stored ", le32(pos + 4),
-                 ", decoded ", isize, " mod 2^32)");
-        pos += 8;
-        if (pos == size) break;
-        if (std::all_of(data + pos, data + size, [](std::uint8_t b) { return b == 0; })) break;  // zero padding
-        if (!is_gzip(data + pos, size - pos))
-            fail(error_code::format, name, ": trailing garbage after gzip member ", member, " at byte ", pos);
-    }
-    return out;
-}
-
-/// gunzip over a byte vector.
-inline std::vector<std::uint8_t> gunzip(const std::vector<std::uint8_t>& bytes, const std::string& name,
-                                        std::size_t max_output = default_max_inflated_bytes) {
-    return gunzip(bytes.data(), bytes.size(), name, max_output);
-}
-
-/// Reads a whole file into memory (io::read_file).
-/// Throws: zoa::error(io) naming the path when it does not exist, is not a regular file, cannot be read or changed
-/// while being read.
-inline std::vector<std::uint8_t> read_file_bytes(const std::string& path) { return io::read_file(path); }
-
-/// Reads a file and gunzips it when it starts with the gzip magic; otherwise returns its bytes unchanged.
-/// Throws: as read_file_bytes and gunzip.
-inline std::vector<std::uint8_t> read_file_maybe_gzip(const std::string& path,
-                                                      std::size_t max_output = default_max_inflated_bytes) {
-    std::vector<std::uint8_t> bytes = read_file_bytes(path);
-    if (!is_gzip(bytes.data(), bytes.size())) return bytes;
-    return gunzip(bytes, path, max_output);
-}
-
-}  // namespace zoa::data
-// ---- end zoa/data/inflate.hpp
-
-namespace zoa::data {
-
-/// Header of an IDX file: bytes 0–1 are zero, byte 2 is the element type, byte 3 the rank, then `rank` big-endian
-/// uint32 extents, then the elements in row-major order (multi-byte elements big-endian).
-struct idx_header {
-    std::uint8_t dtype = 0;          ///< 0x08 u8, 0x09 s8, 0x0B i16, 0x0C i32, 0x0D f32, 0x0E f64
-    std::vector<std::size_t> dims;   ///< extents, outermost first
-    std::size_t data_offset = 0;     ///< 4 + 4 · rank
-};
-
-/// Bytes per element of an IDX type code, 0 for an unknown code.
-inline std::size_t idx_dtype_size(std::uint8_t dtype) noexcept {
-    switch (dtype) {
-        case 0x08: case 0x09: return 1;
-        case 0x0B: return 2;
-        case 0x0C: case 0x0D: return 4;
-        case 0x0E: return 8;
-        default: return 0;
-    }
-}
-
-/// Name of an IDX type code ("u8", "f32", ...; "unknown" otherwise).
-inline const char* idx_dtype_name(std::uint8_t dtype) noexcept {
-    switch (dtype) {
-        case 0x08: return "u8";
-        case 0x09: return "s8";
-        case 0x0B: return "i16";
-        case 0x0C: return "i32";
-        case 0x0D: return "f32";
-        case 0x0E: return "f64";
-        default: return "unknown";
-    }
-}
-
-/// Parses and validates an IDX header against the buffer: zero magic bytes, a known type, rank ≥ 1, the extents
-/// present, and exactly prod(dims) · sizeof(type) data bytes after them (checked without overflow).
-/// Throws: zoa::error(format) naming `name`, the expected and the found value.
-inline idx_header parse_idx_header(const std::uint8_t* data, std::size_t size, const std::string& name) {
-    require(size >= 4, error_code::format, name, ": IDX file too short for its magic number (", size, " bytes, need 4)");
-    require(data[0] == 0 && data[1] == 0, error_code::format, name, ": not an IDX file: magic starts with ",
-            unsigned{data[0]}, " ", unsigned{data[1]}, ", expected 0 0");
-    idx_header h;
-    h.dtype = data[2];
-    const std::size_t elem = idx_dtype_size(h.dtype);
-    require(elem != 0, error_code::format, name, ": unknown IDX element type ", unsigned{h.dtype},
-            " (expected 8, 9, 11, 12, 13 or 14)");
-    const std::size_t rank = data[3];
-    require(rank >= 1, error_code::format, name, ": IDX rank is 0");
-    h.data_offset = 4 + 4 * rank;
-    require(size >= h.data_offset, error_code::format, name, ": IDX header truncated: rank ", rank, " needs ",
-            h.data_offset, " header bytes, file has ", size);
-    // nonzero = the product of the non-zero extents: it must fit in ptrdiff_t (times the element size) even when
-    // another extent is 0, because tensor strides are products of extents (N = 0 with rows·cols ≥ 2^63 would
-    // overflow them).
-    std::size_t count = 1, nonzero = 1;
-    const auto limit = static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max());
-    for (std::size_t d = 0; d < rank; ++d) {
-        const std::uint8_t* p = data + 4 + 4 * d;
-        const std::size_t extent = (std::size_t{p[0]} << 24) | (std::size_t{p[1]} << 16) | (std::size_t{p[2]} << 8) | p[3];
-        h.dims.push_back(extent);
-        require(extent == 0 || nonzero <= limit / elem / extent, error_code::format, name,
-                ": IDX extents overflow the addressable size");
-        if (extent != 0) nonzero *= extent;
-        count *= extent;
-    }
-    const std::size_t expected = count * elem, actual = size - h.data_offset;
-    require(actual >= expected, error_code::format, name, ": IDX data truncated: extents need ", expected,
-            " data bytes, file has ", actual);
-    require(actual == expected, error_code::format, name, ": IDX file has ", actual - expected,
-            " trailing bytes after the ", expected, " data bytes its extents describe");
-    return h;
-}
-
-/// Images of an IDX file of type u8 and rank 3 [N, rows, cols] (the MNIST image layout).
-/// Throws: zoa::error(format) as parse_idx_header, or when the type is not u8, the rank not 3, or rows/cols are 0.
-inline xt::xtensor<std::uint8_t, 3> parse_idx_images(const std::vector<std::uint8_t>& bytes, const std::string& name) {
-    const idx_header h = parse_idx_header(bytes.data(), bytes.size(), name);
-    require(h.dtype == 0x08, error_code::format, name, ": IDX images must have element type u8 (8), got ",
-            idx_dtype_name(h.dtype), " (", unsigned{h.dtype}, ")");
-    require(h.dims.size() == 3, error_code::format, name, ": IDX images must have rank 3 [N, rows, cols], got rank ",
-            h.dims.size());
-    require(h.dims[1] > 0 && h.dims[2] > 0, error_code::format, name, ": IDX images have an empty extent (",
-            h.dims[1], "x", h.dims[2], ")");
-    xt::xtensor<std::uint8_t, 3> images(std::array<std::size_t, 3>{h.dims[0], h.dims[1], h.dims[2]});
-    std::copy(bytes.begin() + static_cast<std::ptrdiff_t>(h.data_offset), bytes.end(), images.data());
-    return images;
-}
-
-/// Labels of an IDX file of type u8 and rank 1 [N] (the MNIST label layout).
-/// Throws: zoa::error(format) as parse_idx_header, or when the type is not u8 or the rank not 1.
-inline std::vector<int> parse_idx_labels(const std::vector<std::uint8_t>& bytes, const std::string& name) {
-    const idx_header h = parse_idx_header(bytes.data(), bytes.size(), name);
-    require(h.dtype == 0x08, error_code::format, name, ": IDX labels must have element type u8 (8), got ",
-            idx_dtype_name(h.dtype), " (", unsigned{h.dtype}, ")");
-    require(h.dims.size() == 1, error_code::format, name, ": IDX labels must have rank 1 [N], got rank ",
-            h.dims.size());
-    return std::vector<int>(bytes.begin() + static_cast<std::ptrdiff_t>(h.data_offset), bytes.end());
-}
-
-/// Reads IDX images from a raw or gzip-compressed file. Throws: as read_file_maybe_gzip and parse_idx_images.
-inline xt::xtensor<std::uint8_t, 3> read_idx_images(const std::string& path) {
-    return parse_idx_images(read_file_maybe_gzip(path), path);
-}
-
-/// Reads IDX labels from a raw or gzip-compressed file. Throws: as read_file_maybe_gzip and parse_idx_labels.
-inline std::vector<int> read_idx_labels(const std::string& path) {
-    return parse_idx_labels(read_file_maybe_gzip(path), path);
-}
-
-/// A labelled set of 8-bit grayscale images held compactly (1 byte per pixel).
-struct idx_dataset {
-    xt::xtensor<std::uint8_t, 3> images;   ///< [N, rows, cols]
-    std::vector<int> labels;               ///< N labels, each in [0, class_names.size())
-    std::vector<std::string> class_names;  ///< class index → name
-
-    /// Number of images N.
-    std::size_t size() const noexcept { return labels.size(); }
-
-    /// Image i as a zoa::data::image [rows, cols, channels]: channels 1 keeps the gray value, 3 replicates it
-    /// into R, G and B. Pixel values are the file's bytes as floats in [0, 255].
-    /// Throws: zoa::error(argument) when i ≥ size() or channels is not 1 or 3.
-    image get(std::size_t i, std::size_t channels = 1) const {
-        require(i < size(), error_code::argument, "idx_dataset::get: index ", i, " out of range (size ", size(), ")");
-        const std::size_t rows = images.shape()[1], cols = images.shape()[2];
-        const image gray = image_from_u8(images.data() + i * rows * cols, rows, cols, 1);
-        return channels == 1 ? gray : to_channels(gray, channels);
-    }
-};
-
-/// Reads an images file and a labels file (raw or .gz) into a dataset and checks they agree: same N, and every
-/// label in [0, class_names.size()).
-/// Throws: zoa::error(io/format) from the readers; zoa::error(format) on a count mismatch or a label out of range.
-inline idx_dataset read_idx_dataset(const std::string& images_path, const std::string& labels_path,
-                                    std::vector<std::string> class_names) {
-    idx_dataset ds;
-    ds.images = read_idx_images(images_path);
-    ds.labels = read_idx_labels(labels_path);
-    ds.class_names = std::move(class_names);
-    require(ds.images.shape()[0] == ds.labels.size(), error_code::format, labels_path, ": ", ds.labels.size(),
-            " labels, but ", images_path, " has ", ds.images.shape()[0], " images");
-    for (std::size_t i = 0; i < ds.labels.size(); ++i)
-        require(static_cast<std::size_t>(ds.labels[i]) < ds.class_names.size(), error_code::format, labels_path,
-                ": label ", ds.labels[i], " of item ", i, " is not a class index in [0, ", ds.class_names.size(), ")");
-    return ds;
-}
-
-/// Fashion-MNIST splits (train: 60 000 images, test = "t10k": 10 000 images, 28×28, 10 classes).
-enum class fashion_mnist_split { train, test };
-
-/// The 10 Fashion-MNIST class names in label order (Xiao et al. 2017; torchvision.datasets.FashionMNIST.classes).
-inline const std::vector<std::string>& fashion_mnist_class_names() {
-    static const std::vector<std::string> names{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                                                "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
-    return names;
-}
-
-/// Where Debian's dataset-fashion-mnist package installs the files.
-inline constexpr const char* fashion_mnist_debian_dir = "/usr/share/datasets/fashion-mnist";
-
-/// The Fashion-MNIST directory: $ZOA_FASHION_MNIST_DIR when set and non-empty, else fashion_mnist_debian_dir.
-inline std::string fashion_mnist_dir() {
-    const char* env = std::getenv("ZOA_FASHION_MNIST_DIR");
-    return env != nullptr && *env != '\0' ? std::string(env) : std::string(fashion_mnist_debian_dir);
-}
-
-/// <dir>/{train,t10k}-images-idx3-ubyte.gz
-inline std::string fashion_mnist_images_path(fashion_mnist_split split, const std::string& dir = fashion_mnist_dir()) {
-    return (std::filesystem::path(dir) /
-            (split == fashion_mnist_split::train ? "train-images-idx3-ubyte.gz" : "t10k-images-idx3-ubyte.gz"))
-        .string();
-}
-
-/// <dir>/{train,t10k}-labels-idx1-ubyte.gz
-inline std::string fashion_mnist_labels_path(fashion_mnist_split split, const std::string& dir = fashion_mnist_dir()) {
-    return (std::filesystem::path(dir) /
-            (split == fashion_mnist_split::train ? "train-labels-idx1-ubyte.gz" : "t10k-labels-idx1-ubyte.gz"))
-        .string();
-}
-
-/// True when both files of the split exist in `dir`.
-inline bool fashion_mnist_available(fashion_mnist_split split, const std::string& dir = fashion_mnist_dir()) {
-    std::error_code ec;
-    return std::filesystem::is_regular_file(fashion_mnist_images_path(split, dir), ec) &&
-           std::filesystem::is_regular_file(fashion_mnist_labels_path(split, dir), ec);
-}
-
-/// Loads a Fashion-MNIST split: images [N, 28, 28] u8, labels in [0, 10), the class names.
-/// Throws: zoa::error(io) with an installation hint when the files are absent; the readers' errors otherwise;
-/// zoa::error(format) when the images are not 28×28.
-inline idx_dataset load_fashion_mnist(fashion_mnist_split split, const std::string& dir = fashion_mnist_dir()) {
-    require(fashion_mnist_available(split, dir), error_code::io, "Fashion-MNIST not found: ",
-            fashion_mnist_images_path(split, dir), " or ", fashion_mnist_labels_path(split, dir),
-            " is missing (install the Debian package dataset-fashion-mnist, or set ZOA_FASHION_MNIST_DIR)");
-    idx_dataset ds = read_idx_dataset(fashion_mnist_images_path(split, dir), fashion_mnist_labels_path(split, dir),
-                                      fashion_mnist_class_names());
-    require(ds.images.shape()[1] == 28 && ds.images.shape()[2] == 28, error_code::format,
-            fashion_mnist_images_path(split, dir), ": Fashion-MNIST images must be 28x28, got ", ds.images.shape()[1],
-            "x", ds.images.shape()[2]);
-    return ds;
-}
-
-}  // namespace zoa::data
-// ---- end zoa/data/idx.hpp
-// #include "zoa/data/image.hpp"
-// #include "zoa/data/inflate.hpp"
 
 // #include "zoa/adapt/baselines.hpp"
 // ---- begin zoa/adapt/baselines.hpp
@@ -14753,16 +17486,33 @@ struct adamw_first_step {
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 // #include "zoa/adapt/knowledge_bank.hpp"
 // #include "zoa/adapt/model_hooks.hpp"
 // #include "zoa/core/error.hpp"
+// #include "zoa/core/policy.hpp"
+// #include "zoa/quant/bit_width.hpp"
 
 namespace zoa::adapt {
 
-/// ZOA's knobs. Defaults are main.py's argparse defaults; use zoa_options::paper(family, bits) for the released
-/// scripts' per-setting values.
+namespace detail {
+template <class M, class = void>
+struct has_model_traits : std::false_type {};
+template <class M>
+struct has_model_traits<M, std::void_t<typename M::policy_type, decltype(&M::family)>>
+    : std::bool_constant<std::is_convertible_v<decltype(&M::family), const model_family*> &&
+                         ::zoa::is_policy_v<typename M::policy_type>> {};
+}  // namespace detail
+
+/// True when Model declares what zoa_options::paper<Model>() reads: `using policy_type = zoa::policy<...>;` (its
+/// bit-width) and `static constexpr zoa::adapt::model_family family` (models::vit and models::resnet do).
+template <class Model>
+inline constexpr bool has_model_traits_v = detail::has_model_traits<Model>::value;
+
+/// ZOA's knobs. Defaults are main.py's argparse defaults; use zoa_options::paper<Model>() (or paper(family, bits)) for
+/// the released scripts' per-setting values.
 struct zoa_options {
     float lr = 0.005f;                 ///< SGD learning rate for ε (--lr)
     float momentum = 0.0f;             ///< SGD momentum (--spsa_momentum)
@@ -14805,6 +17555,22 @@ struct zoa_options {
             o.domain_t = 0.2f;
         }
         return o;
+    }
+
+    /// paper(family, bits) for a model type: the family is Model::family and the bits are those of
+    /// Model::policy_type's bit-width (the smaller of weight and activation bits; zoa::fp32 = 32), so the options
+    /// cannot disagree with the model: zoa_options::paper<models::vit<zoa::ptq4vit<zoa::w6a6>>>() ==
+    /// paper(model_family::vit, 6).
+    template <class Model>
+    static zoa_options paper() {
+        static_assert(has_model_traits_v<Model>,
+                      "zoa: zoa_options::paper<Model>(): Model must declare `using policy_type = zoa::policy<...>;` "
+                      "and `static constexpr zoa::adapt::model_family family` (or call paper(family, bits))");
+        using B = policy_get_t<typename Model::policy_type, axis::bit_width>;
+        constexpr int bits = !B::quantized                             ? 32
+                             : B::weight_bits < B::activation_bits ? B::weight_bits
+                                                                     : B::activation_bits;
+        return paper(Model::family, bits);
     }
 
     /// Every field's accepted range (the reference's defaults lie well inside; values outside are typos or
@@ -15090,6 +17856,14 @@ public:
         bank_ = norm_bank(layout_, bank_policy::capacity, opt_.alpha_scale, opt_.weight_margin, opt_.alpha_clip,
                           opt_.fixes, initial_alpha());
         reset();
+    }
+
+    /// Refused at compile time: the adapter keeps a pointer to the model, which a temporary would leave dangling.
+    /// Keep the model in a variable that outlives the adapter.
+    zoa_adapter(const Model&&, zoa_options, source_statistics) : model_(nullptr) {
+        static_assert(zoa::detail::dependent_false<Model>,
+                      "zoa: zoa_adapter keeps a pointer to the model: construct it from a model variable that outlives "
+                      "the adapter, not from a temporary");
     }
 
     /// Predicts the batch (logits B × C) and adapts. The returned reference stays valid until the next call.
@@ -15381,6 +18155,7 @@ private:
 
 }  // namespace zoa::adapt
 // ---- end zoa/adapt/zoa_adapter.hpp
+// #include "zoa/core/policy.hpp"
 
 namespace zoa::adapt {
 
@@ -15390,6 +18165,13 @@ class no_adapt {
 public:
     /// Keeps a pointer to model. Requires: model outlives the adapter.
     explicit no_adapt(const Model& model) : model_(&model) {}
+    /// Refused at compile time: the adapter keeps a pointer to the model, which a temporary would leave dangling.
+    /// Keep the model in a variable that outlives the adapter.
+    explicit no_adapt(const Model&&) : model_(nullptr) {
+        static_assert(zoa::detail::dependent_false<Model>,
+                      "zoa: no_adapt keeps a pointer to the model: construct it from a model variable that outlives "
+                      "the adapter, not from a temporary");
+    }
     /// One forward pass → logits B × C (valid until the next call). Nothing is adapted.
     /// Throws: whatever the model's forward_adapt throws (zoa::error(shape) for a wrong input shape).
     template <class Batch>
@@ -15426,6 +18208,13 @@ class bn_adapt : public no_adapt<Model> {
 public:
     /// Keeps a pointer to model. Requires: model outlives the adapter.
     explicit bn_adapt(const Model& model) : no_adapt<Model>(model) { this->batch_statistics_ = true; }
+    /// Refused at compile time: the adapter keeps a pointer to the model, which a temporary would leave dangling.
+    /// Keep the model in a variable that outlives the adapter.
+    explicit bn_adapt(const Model&& model) : no_adapt<Model>(model) {
+        static_assert(zoa::detail::dependent_false<Model>,
+                      "zoa: bn_adapt keeps a pointer to the model: construct it from a model variable that outlives "
+                      "the adapter, not from a temporary");
+    }
 };
 
 /// T3A on a model with classify() and classifier_weight(): features from the forward (BatchNorm on batch
@@ -15438,6 +18227,13 @@ public:
     /// Throws: zoa::error(argument) when filter_k == 0, zoa::error(shape) when the classifier weight is not
     /// classes × last-group dim.
     t3a_adapter(const Model& model, t3a_options opt = {}) : model_(&model), opt_(opt) { reset(); }
+    /// Refused at compile time: the adapter keeps a pointer to the model, which a temporary would leave dangling.
+    /// Keep the model in a variable that outlives the adapter.
+    t3a_adapter(const Model&&, t3a_options = {}) : model_(nullptr) {
+        static_assert(zoa::detail::dependent_false<Model>,
+                      "zoa: t3a_adapter keeps a pointer to the model: construct it from a model variable that outlives "
+                      "the adapter, not from a temporary");
+    }
 
     /// One forward (BatchNorm on batch statistics), then t3a::adapt_and_predict on the last feature group: logits B × C
     /// from the support classifier (valid until the next call).
@@ -15467,8 +18263,8 @@ public:
     }
     /// Everything mutable: the supports and the counters.
     struct state {
-        t3a::supports_state supports;
-        adapter_stats stats;
+        t3a::supports_state supports;  ///< the supports of every class
+        adapter_stats stats;           ///< counters at snapshot time
     };
     /// A copy of all mutable state; restore(snapshot()) continues bitwise.
     state snapshot() const { return {t3a_->snapshot(), stats_}; }
@@ -16071,10 +18867,11 @@ public:
     /// it: ask() regenerates it bitwise from (seed, generation) and the restored B, D.
     struct state {
         std::vector<double> mean, pc, ps, c, bt, d;  ///< m, p_c, p_σ, packed C, Bᵀ (n×n), D
-        double sigma = 1.0;
+        double sigma = 1.0;                   ///< step size σ
         bool identity = true, dirty = false;  ///< B = I still; C changed since the last decomposition
+        /// Completed generations, told points, generation of the last decomposition, decompositions so far.
         std::size_t generation = 0, evaluations = 0, last_eigen_generation = 0, eigen_updates = 0;
-        best_solution best;
+        best_solution best;                   ///< best told point so far
     };
     /// A copy of the strategy's state; restore(snapshot()) continues bitwise as if nothing happened.
     state snapshot() const {
@@ -16271,6 +19068,7 @@ private:
 // #include "zoa/adapt/objective.hpp"
 // #include "zoa/adapt/zoa_adapter.hpp"
 // #include "zoa/core/error.hpp"
+// #include "zoa/core/policy.hpp"
 // #include "zoa/core/rng.hpp"
 
 namespace zoa::adapt {
@@ -16289,8 +19087,8 @@ struct foa_options {
 
 /// Everything mutable in a foa_adapter: the CMA-ES state, the previous batch's best prompt, the shift history.
 struct foa_state {
-    cma_es::state es;
-    std::vector<float> best_prompt, hist;
+    cma_es::state es;                      ///< the CMA-ES distribution
+    std::vector<float> best_prompt, hist;  ///< the prompt the next batch starts from; the shift history
     adapter_stats stats;  ///< counters at snapshot time
 };
 
@@ -16355,6 +19153,14 @@ public:
         require(opt_.popsize >= 2, error_code::argument, "foa_adapter: popsize must be >= 2, got ", opt_.popsize);
         reset();
     }
+    /// Refused at compile time: the adapter keeps a pointer to the model, which a temporary would leave dangling.
+    /// Keep the model in a variable that outlives the adapter.
+    foa_adapter(const Model&&, foa_options, source_statistics) : model_(nullptr) {
+        static_assert(zoa::detail::dependent_false<Model>,
+                      "zoa: foa_adapter keeps a pointer to the model: construct it from a model variable that outlives "
+                      "the adapter, not from a temporary");
+    }
+
 
     /// Predicts the batch (the best candidate's logits B × C, valid until the next call) and runs one CMA-ES
     /// generation: popsize + 1 forward passes. The previous best prompt is evaluated first (it needs no CMA-ES draw),
@@ -16493,6 +19299,143 @@ private:
 
 }  // namespace zoa::adapt
 // ---- end zoa/adapt/foa_adapter.hpp
+// #include "zoa/adapt/hook_helpers.hpp"
+// ---- begin zoa/adapt/hook_helpers.hpp
+// zoa — helpers for writing a model's adaptation hooks (model_hooks.hpp): the requested norm parameters per layer,
+// feature packing, logits with and without the activation shift, embedding statistics
+
+#include <cstddef>
+#include <cstring>
+#include <initializer_list>
+#include <vector>
+
+#include <xtensor/xtensor.hpp>
+
+// #include "zoa/adapt/model_hooks.hpp"
+// #include "zoa/core/error.hpp"
+// #include "zoa/core/execution.hpp"
+// #include "zoa/kernels/statistics.hpp"
+
+namespace zoa::adapt {
+
+/// The affine parameters a forward_request asks for, per adapted norm layer: in the flat layout
+/// [w_0 (c_0), b_0 (c_0), w_1 (c_1), b_1 (c_1), ...] layer i's weight starts at Σ_{j<i} 2·c_j and its bias c_i later.
+/// weight(i) / bias(i) are null when the request carries no parameters (nn::layer_norm / nn::batch_norm then use their
+/// own), so one forward serves both cases:
+///     const zoa::adapt::norm_view theta(req, {256, 256});        // the widths of layout().norms, in order
+///     ln1.forward(x, rows, y, ctx, theta.weight(0), theta.bias(0));
+class norm_view {
+public:
+    /// channels: the widths of the adapted layers in layout().norms order.
+    norm_view(const forward_request& req, std::initializer_list<std::size_t> channels)
+        : p_(req.norm_params), offset_(channels.size() + 1, 0), width_(channels) {
+        std::size_t i = 0;
+        for (std::size_t c : channels) offset_[i + 1] = offset_[i] + 2 * c, ++i;
+    }
+    /// Layer i's requested weight γ (channels_i floats) or null. Throws: zoa::error(argument) for i out of range.
+    const float* weight(std::size_t i) const { return p_ ? p_ + at(i) : nullptr; }
+    /// Layer i's requested bias β (channels_i floats) or null. Throws: zoa::error(argument) for i out of range.
+    const float* bias(std::size_t i) const { return p_ ? p_ + at(i) + width_[i] : nullptr; }
+
+private:
+    std::size_t at(std::size_t i) const {
+        require(i < width_.size(), error_code::argument, "norm_view: layer ", i, " of ", width_.size());
+        return offset_[i];
+    }
+    const float* p_;
+    std::vector<std::size_t> offset_, width_;
+};
+
+/// One feature group of write_features: `width` floats per sample, sample b's at data + b·stride (stride 0 = width,
+/// i.e. rows packed one after the other; a ViT's class token is every T·D floats: stride T·D).
+struct feature_group {
+    const float* data = nullptr;  ///< sample 0's features
+    std::size_t width = 0;        ///< floats per sample
+    std::size_t stride = 0;       ///< floats between samples (0 = width)
+};
+
+/// out.features [batch × Σ width] = the groups side by side, in the order of layout().feature_groups.
+/// Throws: zoa::error(argument) for a group without data.
+inline void write_features(forward_result& out, std::size_t batch, std::initializer_list<feature_group> groups) {
+    std::size_t total = 0;
+    for (const feature_group& g : groups) {
+        require(g.data != nullptr || batch == 0, error_code::argument, "write_features: a feature group has no data");
+        total += g.width;
+    }
+    if (out.features.dimension() != 2 || out.features.shape(0) != batch || out.features.shape(1) != total)
+        out.features = xt::xtensor<float, 2>::from_shape({batch, total});
+    float* f = out.features.data();
+    for (std::size_t b = 0; b < batch; ++b)
+        for (const feature_group& g : groups) {
+            std::memcpy(f, g.data + b * (g.stride ? g.stride : g.width), g.width * sizeof(float));
+            f += g.width;
+        }
+}
+
+/// out.logits = head(last) and, when req.shift is set, out.shifted_logits = head(last + shift) (the activation shift
+/// added to every sample's classifier input; empty otherwise). last: batch × dim floats, contiguous; head is any
+/// callable head(const float* x, std::size_t rows, float* logits) writing rows × classes floats, e.g.
+///     [&](const float* x, std::size_t rows, float* y) { head_.forward(x, rows, y, ctx); }
+template <class Head>
+void write_logits(forward_result& out, const forward_request& req, const float* last, std::size_t batch,
+                  std::size_t dim, std::size_t classes, Head&& head) {
+    out.logits = xt::xtensor<float, 2>::from_shape({batch, classes});
+    head(last, batch, out.logits.data());
+    if (!req.shift) {
+        out.shifted_logits = xt::xtensor<float, 2>();
+        return;
+    }
+    std::vector<float> shifted(last, last + batch * dim);
+    for (std::size_t b = 0; b < batch; ++b)
+        for (std::size_t d = 0; d < dim; ++d) shifted[b * dim + d] += req.shift[d];
+    out.shifted_logits = xt::xtensor<float, 2>::from_shape({batch, classes});
+    head(shifted.data(), batch, out.shifted_logits.data());
+}
+
+/// When req.embedding_stats: out.embed_mean / embed_var = the per-dim mean and unbiased variance of the embedding e
+/// [rows × dim] over its rows (kernels::feature_mean_var: mean_d = (1/n) Σ e[r,d], var_d = 1/(n−1) Σ (e[r,d] −
+/// mean_d)²; one row: mean = the row, var = 0); otherwise both are cleared. For token embeddings pass
+/// rows = batch·tokens.
+inline void write_embedding_stats(forward_result& out, const forward_request& req, const float* e, std::size_t rows,
+                                  std::size_t dim, execution_context& ctx) {
+    if (!req.embedding_stats) {
+        out.embed_mean.clear();
+        out.embed_var.clear();
+        return;
+    }
+    out.embed_mean.resize(dim);
+    out.embed_var.resize(dim);
+    if (rows >= 2) {
+        kernels::feature_mean_var(e, rows, dim, out.embed_mean.data(), out.embed_var.data(), ctx);
+    } else {
+        require(rows == 1 && e != nullptr, error_code::argument, "write_embedding_stats: no embedding rows");
+        out.embed_mean.assign(e, e + dim);
+        out.embed_var.assign(dim, 0.0f);
+    }
+}
+
+/// As write_embedding_stats for an NCHW activation x [batch × channels × hw]: per-channel mean and unbiased variance
+/// over (N, H, W) (kernels::channel_mean_var; a single value per channel gives var 0).
+inline void write_channel_stats(forward_result& out, const forward_request& req, const float* x, std::size_t batch,
+                                std::size_t channels, std::size_t hw, execution_context& ctx) {
+    if (!req.embedding_stats) {
+        out.embed_mean.clear();
+        out.embed_var.clear();
+        return;
+    }
+    out.embed_mean.resize(channels);
+    out.embed_var.resize(channels);
+    if (batch * hw >= 2) {
+        kernels::channel_mean_var(x, batch, channels, hw, out.embed_mean.data(), out.embed_var.data(), ctx);
+    } else {
+        require(batch * hw == 1 && x != nullptr, error_code::argument, "write_channel_stats: empty activation");
+        out.embed_mean.assign(x, x + channels);
+        out.embed_var.assign(channels, 0.0f);
+    }
+}
+
+}  // namespace zoa::adapt
+// ---- end zoa/adapt/hook_helpers.hpp
 // #include "zoa/adapt/knowledge_bank.hpp"
 // #include "zoa/adapt/model_hooks.hpp"
 // #include "zoa/adapt/objective.hpp"

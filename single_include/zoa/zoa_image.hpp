@@ -1352,6 +1352,420 @@ inline xt::xtensor<float, 3> frost(const xt::xtensor<float, 3>& x, int severity,
 // #include "zoa/core/error.hpp"
 // #include "zoa/data/image.hpp"
 // #include "zoa/data/inflate.hpp"
+// ---- begin zoa/data/inflate.hpp
+// zoa — gzip (RFC 1952) and raw DEFLATE (RFC 1951) decoding with our own CRC-32; no zlib, no runtime dependency
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+// #include "zoa/core/error.hpp"
+// #include "zoa/io/read_file.hpp"
+
+namespace zoa::data {
+
+/// Default bound on the decompressed size of one gzip/deflate call (4 GiB, or SIZE_MAX on 32-bit hosts).
+inline constexpr std::size_t default_max_inflated_bytes =
+    static_cast<std::size_t>(std::min<std::uint64_t>(std::uint64_t{1} << 32, std::numeric_limits<std::size_t>::max()));
+
+namespace detail {
+/// T[i] = CRC of the single byte i: 8 rounds of c = (c & 1) ? 0xEDB88320 ^ (c >> 1) : c >> 1.
+inline const std::array<std::uint32_t, 256>& crc32_table() noexcept {
+    static const std::array<std::uint32_t, 256> table = [] {
+        std::array<std::uint32_t, 256> t{};
+        for (std::uint32_t i = 0; i < 256; ++i) {
+            std::uint32_t c = i;
+            for (int k = 0; k < 8; ++k) c = (c & 1u) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            t[i] = c;
+        }
+        return t;
+    }();
+    return table;
+}
+}  // namespace detail
+
+/// CRC-32 as gzip, zlib and PNG use it (ISO-HDLC: reflected polynomial 0xEDB88320, init and final xor 0xFFFFFFFF).
+/// Continues a running CRC: c = ~crc; per byte b: c = T[(c ^ b) & 0xFF] ^ (c >> 8); return ~c.
+/// crc32_update(crc32(a), b) == crc32(a ‖ b); crc32 of "123456789" is 0xCBF43926.
+inline std::uint32_t crc32_update(std::uint32_t crc, const std::uint8_t* data, std::size_t size) noexcept {
+    const auto& t = detail::crc32_table();
+    std::uint32_t c = ~crc;
+    for (std::size_t i = 0; i < size; ++i) c = t[(c ^ data[i]) & 0xFFu] ^ (c >> 8);
+    return ~c;
+}
+
+/// CRC-32 of data[0, size).
+inline std::uint32_t crc32(const std::uint8_t* data, std::size_t size) noexcept { return crc32_update(0, data, size); }
+
+namespace detail {
+
+/// A canonical Huffman code (RFC 1951 §3.2.2) plus a 2^10-entry table that decodes codes of ≤ 10 bits in one step.
+struct huffman {
+    static constexpr int max_bits = 15, fast_bits = 10;
+    std::array<std::uint16_t, 1u << fast_bits> fast{};  ///< index = next 10 stream bits; (length << 9) | symbol, 0 = none
+    std::array<std::uint16_t, max_bits + 1> count{};    ///< number of codes of each length
+    std::array<std::uint16_t, 288> symbol{};            ///< symbols ordered by (code length, symbol value)
+};
+
+/// Builds `h` from code lengths[0, n) (0 = unused symbol). Returns false when the lengths over-subscribe the code
+/// space, or leave it incomplete, except for the empty code and a single 1-bit code, which RFC 1951 streams may use
+/// (as zlib accepts them) when `allow_single` is set.
+inline bool build_huffman(huffman& h, const std::uint8_t* lengths, std::size_t n, bool allow_single) noexcept {
+    h.count.fill(0);
+    h.fast.fill(0);
+    for (std::size_t s = 0; s < n; ++s) ++h.count[lengths[s]];
+    h.count[0] = 0;
+    int left = 1, used = 0;
+    for (int len = 1; len <= huffman::max_bits; ++len) {
+        left = 2 * left - h.count[static_cast<std::size_t>(len)];
+        used += h.count[static_cast<std::size_t>(len)];
+        if (left < 0) return false;  // over-subscribed
+    }
+    if (left > 0 && !(allow_single && (used == 0 || (used == 1 && h.count[1] == 1)))) return false;
+    std::array<std::uint16_t, huffman::max_bits + 2> offset{}, next_code{};
+    for (std::size_t len = 1; len <= huffman::max_bits; ++len) {
+        offset[len + 1] = static_cast<std::uint16_t>(offset[len] + h.count[len]);
+        next_code[len] = static_cast<std::uint16_t>((next_code[len - 1] + h.count[len - 1]) << 1);
+    }
+    for (std::size_t s = 0; s < n; ++s) {
+        const std::size_t len = lengths[s];
+        if (len == 0) continue;
+        h.symbol[offset[len]++] = static_cast<std::uint16_t>(s);
+        const unsigned code = next_code[len]++;
+        if (len > static_cast<std::size_t>(huffman::fast_bits)) continue;
+        unsigned rev = 0;  // codes are sent most-significant bit first into an LSB-first bit stream
+        for (std::size_t b = 0; b < len; ++b) rev |= ((code >> b) & 1u) << (len - 1 - b);
+        for (unsigned k = rev; k < (1u << huffman::fast_bits); k += 1u << len)
+            h.fast[k] = static_cast<std::uint16_t>((len << 9) | s);
+    }
+    return true;
+}
+
+/// One raw DEFLATE stream decoder. Output is appended to `out` starting at index `start`; back-references may not
+/// reach before `start` (each gzip member is an independent stream).
+class inflater {
+public:
+    /// Decodes data[0, size) into out (at most max_output bytes in total); name and base_offset locate errors.
+    inflater(const std::uint8_t* data, std::size_t size, std::vector<std::uint8_t>& out, std::size_t max_output,
+             const std::string& name, std::size_t base_offset)
+        : data_(data), size_(size), out_(out), n_(out.size()), start_(out.size()), max_(max_output), name_(name),
+          base_(base_offset) {}
+
+    /// Decodes blocks until the final one; returns the number of input bytes consumed (the partial last byte
+    /// included). `out` is resized to the decoded size.
+    std::size_t run() {
+        bool last = false;
+        while (!last) {
+            last = bits(1) != 0;
+            const unsigned type = bits(2);
+            if (type == 0) {
+                stored();
+            } else if (type == 1) {
+                fixed();
+            } else if (type == 2) {
+                dynamic();
+            } else {
+                bad("invalid block type 3");
+            }
+        }
+        pos_ -= bitcnt_ / 8;  // unread whole bytes go back to the caller (gzip trailer, next member)
+        out_.resize(n_);
+        return pos_;
+    }
+
+private:
+    [[noreturn]] void bad(const char* what) const {
+        fail(error_code::format, name_, ": deflate stream at byte ", base_ + pos_, ": ", what);
+    }
+    [[noreturn]] void truncated() const {
+        fail(error_code::format, name_, ": deflate stream truncated at byte ", base_ + size_,
+             " (compressed data ends before the final block)");
+    }
+
+    void refill() noexcept {
+        while (bitcnt_ <= 56 && pos_ < size_) {
+            bitbuf_ |= std::uint64_t{data_[pos_++]} << bitcnt_;
+            bitcnt_ += 8;
+        }
+    }
+    unsigned bits(unsigned n) {
+        if (bitcnt_ < n) {
+            refill();
+            if (bitcnt_ < n) truncated();
+        }
+        const auto v = static_cast<unsigned>(bitbuf_ & ((std::uint64_t{1} << n) - 1));
+        bitbuf_ >>= n;
+        bitcnt_ -= n;
+        return v;
+    }
+    void consume(unsigned n) {
+        if (n > bitcnt_) truncated();
+        bitbuf_ >>= n;
+        bitcnt_ -= n;
+    }
+    /// Decodes one symbol: one table lookup for short codes, else the canonical walk (first code of each length).
+    unsigned decode(const huffman& h) {
+        if (bitcnt_ < huffman::max_bits) refill();
+        const auto peek = static_cast<unsigned>(bitbuf_ & 0x7FFFu);
+        const unsigned e = h.fast[peek & ((1u << huffman::fast_bits) - 1)];
+        if (e != 0) {
+            consume(e >> 9);
+            return e & 0x1FFu;
+        }
+        int code = 0, first = 0, index = 0;
+        for (unsigned len = 1; len <= static_cast<unsigned>(huffman::max_bits); ++len) {
+            code |= static_cast<int>((peek >> (len - 1)) & 1u);
+            const int count = h.count[len];
+            if (code - count < first) {
+                consume(len);
+                return h.symbol[static_cast<std::size_t>(index + code - first)];
+            }
+            index += count;
+            first = (first + count) << 1;
+            code <<= 1;
+        }
+        if (bitcnt_ < static_cast<unsigned>(huffman::max_bits)) truncated();
+        bad("invalid Huffman code");
+    }
+    void grow(std::size_t extra) {
+        if (extra > max_ - n_) fail(error_code::format, name_, ": decompressed data exceeds the limit of ", max_, " bytes");
+        if (n_ + extra <= out_.size()) return;
+        const std::size_t want = std::max({n_ + extra, out_.size() * 2, std::size_t{1} << 16});
+        out_.resize(std::min(want, max_));
+    }
+    void stored() {
+        const unsigned drop = bitcnt_ % 8;  // skip to the byte boundary
+        bitbuf_ >>= drop;
+        bitcnt_ -= drop;
+        pos_ -= bitcnt_ / 8;
+        bitbuf_ = 0;
+        bitcnt_ = 0;
+        if (size_ - pos_ < 4) truncated();
+        const unsigned len = data_[pos_] | (unsigned{data_[pos_ + 1]} << 8);
+        const unsigned nlen = data_[pos_ + 2] | (unsigned{data_[pos_ + 3]} << 8);
+        if (len != (~nlen & 0xFFFFu)) bad("stored block length does not match its one's complement (LEN != ~NLEN)");
+        pos_ += 4;
+        if (size_ - pos_ < len) truncated();
+        grow(len);
+        if (len > 0) std::memcpy(out_.data() + n_, data_ + pos_, len);
+        n_ += len;
+        pos_ += len;
+    }
+    void fixed() {
+        if (!fixed_built_) {
+            std::array<std::uint8_t, 288> l{};
+            for (std::size_t s = 0; s < 288; ++s) l[s] = s < 144 ? 8 : s < 256 ? 9 : s < 280 ? 7 : 8;
+            build_huffman(fixed_lit_, l.data(), 288, false);
+            l.fill(5);
+            build_huffman(fixed_dist_, l.data(), 32, false);
+            fixed_built_ = true;
+        }
+        codes(fixed_lit_, fixed_dist_);
+    }
+    void dynamic() {
+        static constexpr std::array<std::uint8_t, 19> order{16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15};
+        const unsigned hlit = bits(5) + 257, hdist = bits(5) + 1, hclen = bits(4) + 4;
+        if (hlit > 286 || hdist > 30) bad("too many literal/length or distance codes (HLIT > 286 or HDIST > 30)");
+        std::array<std::uint8_t, 320> len{};
+        for (unsigned i = 0; i < hclen; ++i) len[order[i]] = static_cast<std::uint8_t>(bits(3));
+        if (!build_huffman(lit_, len.data(), 19, false)) bad("invalid code-length code");
+        len.fill(0);
+        for (unsigned i = 0; i < hlit + hdist;) {
+            const unsigned sym = decode(lit_);
+            if (sym < 16) {
+                len[i++] = static_cast<std::uint8_t>(sym);
+                continue;
+            }
+            unsigned rep = 0;
+            std::uint8_t val = 0;
+            if (sym == 16) {
+                if (i == 0) bad("code-length repeat (16) with no previous length");
+                val = len[i - 1];
+                rep = 3 + bits(2);
+            } else {
+                rep = sym == 17 ? 3 + bits(3) : 11 + bits(7);
+            }
+            if (i + rep > hlit + hdist) bad("code lengths run past HLIT + HDIST");
+            for (unsigned k = 0; k < rep; ++k) len[i++] = val;
+        }
+        if (len[256] == 0) bad("literal/length code has no end-of-block symbol");
+        if (!build_huffman(lit_, len.data(), hlit, true)) bad("invalid literal/length code lengths");
+        if (!build_huffman(dist_, len.data() + hlit, hdist, true)) bad("invalid distance code lengths");
+        codes(lit_, dist_);
+    }
+    /// Literal/length + distance decoding (RFC 1951 §3.2.5): length = base[s] + extra bits, distance likewise.
+    void codes(const huffman& lit, const huffman& dist) {
+        static constexpr std::array<std::uint16_t, 29> lbase{3,  4,  5,  6,  7,  8,  9,  10, 11,  13,  15,  17,  19,  23, 27,
+                                                             31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
+        static constexpr std::array<std::uint8_t, 29> lextra{0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
+                                                             2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
+        static constexpr std::array<std::uint16_t, 30> dbase{1,   2,   3,   4,    5,    7,    9,    13,   17,    25,
+                                                             33,  49,  65,  97,   129,  193,  257,  385,  513,   769,
+                                                             1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
+        static constexpr std::array<std::uint8_t, 30> dextra{0, 0, 0, 0, 1, 1, 2, 2,  3,  3,  4,  4,  5,  5,  6,
+                                                             6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
+        for (;;) {
+            unsigned sym = decode(lit);
+            if (sym < 256) {
+                if (n_ == out_.size()) grow(1);  // n_ < out_.size() <= max_ otherwise
+                out_[n_++] = static_cast<std::uint8_t>(sym);
+                continue;
+            }
+            if (sym == 256) return;
+            sym -= 257;
+            if (sym >= 29) bad("invalid literal/length symbol (286 or 287)");
+            const std::size_t length = lbase[sym] + bits(lextra[sym]);
+            const unsigned dsym = decode(dist);
+            if (dsym >= 30) bad("invalid distance symbol (30 or 31)");
+            const std::size_t distance = dbase[dsym] + bits(dextra[dsym]);
+            if (distance > n_ - start_) bad("back-reference distance reaches before the start of the stream");
+            grow(length);
+            std::uint8_t* o = out_.data() + n_;
+            const std::uint8_t* s = o - distance;
+            if (distance >= length) {
+                std::memcpy(o, s, length);
+            } else {
+                for (std::size_t k = 0; k < length; ++k) o[k] = s[k];  // overlapping copy repeats the pattern
+            }
+            n_ += length;
+        }
+    }
+
+    const std::uint8_t* data_;
+    std::size_t size_, pos_ = 0;
+    std::uint64_t bitbuf_ = 0;
+    unsigned bitcnt_ = 0;
+    std::vector<std::uint8_t>& out_;
+    std::size_t n_, start_, max_;
+    const std::string& name_;
+    std::size_t base_;
+    huffman lit_, dist_, fixed_lit_, fixed_dist_;
+    bool fixed_built_ = false;
+};
+
+}  // namespace detail
+
+/// Decodes one raw DEFLATE stream (RFC 1951, no zlib/gzip wrapper) from data[0, size) and appends the result to
+/// `out`. Returns the number of input bytes the stream occupies (its last partial byte included).
+/// `name` (file or buffer name) prefixes every error message.
+/// Throws: zoa::error(format) on a truncated or malformed stream or when out would exceed max_output bytes.
+inline std::size_t inflate_raw(const std::uint8_t* data, std::size_t size, std::vector<std::uint8_t>& out,
+                               const std::string& name, std::size_t max_output = default_max_inflated_bytes) {
+    require(out.size() <= max_output, error_code::argument, name, ": output already exceeds max_output");
+    return detail::inflater(data, size, out, max_output, name, 0).run();
+}
+
+/// True when the buffer starts with the gzip magic bytes 0x1F 0x8B.
+inline bool is_gzip(const std::uint8_t* data, std::size_t size) noexcept {
+    return size >= 2 && data[0] == 0x1F && data[1] == 0x8B;
+}
+
+/// Decompresses a gzip file image (RFC 1952): one or more members, each = header (magic 1F 8B, CM = 8, FLG with
+/// FTEXT/FHCRC/FEXTRA/FNAME/FCOMMENT, reserved bits 0, MTIME, XFL, OS, optional fields) + DEFLATE data + trailer
+/// (CRC-32 of the member's output, ISIZE = its length mod 2^32, both little-endian). Members are concatenated.
+/// After the last member only zero padding may follow.
+/// Throws: zoa::error(format) naming `name` and the byte offset on a bad magic, method, flag, header CRC, data CRC,
+/// size, truncation, trailing garbage, or output beyond max_output bytes.
+inline std::vector<std::uint8_t> gunzip(const std::uint8_t* data, std::size_t size, const std::string& name,
+                                        std::size_t max_output = default_max_inflated_bytes) {
+    require(size > 0, error_code::format, name, ": empty file, expected gzip data");
+    std::vector<std::uint8_t> out;
+    if (size >= 18) {  // ISIZE of the last member is a hint; deflate cannot expand more than 1032:1
+        const std::size_t isize = data[size - 4] | (std::size_t{data[size - 3]} << 8) |
+                                  (std::size_t{data[size - 2]} << 16) | (std::size_t{data[size - 1]} << 24);
+        out.reserve(std::min({isize, max_output, size * 1032}));
+    }
+    std::size_t pos = 0;
+    for (std::size_t member = 0;; ++member) {
+        const std::size_t start = pos;
+        const auto need = [&](std::size_t n, const char* what) {
+            if (size - pos < n) fail(error_code::format, name, ": gzip member ", member, " truncated in its ", what,
+                                     " (byte ", size, ")");
+        };
+        need(10, "header");
+        if (data[pos] != 0x1F || data[pos + 1] != 0x8B)
+            fail(error_code::format, name, ": not gzip data at byte ", pos, ": expected magic 1f 8b, got ", std::hex,
+                 unsigned{data[pos]}, " ", unsigned{data[pos + 1]});
+        if (data[pos + 2] != 8)
+            fail(error_code::format, name, ": gzip member ", member, ": compression method ", unsigned{data[pos + 2]},
+                 " is not 8 (deflate)");
+        const unsigned flags = data[pos + 3];
+        if (flags & 0xE0u)
+            fail(error_code::format, name, ": gzip member ", member, ": reserved flag bits set (FLG = ", flags, ")");
+        pos += 10;
+        if (flags & 0x04u) {  // FEXTRA: XLEN then XLEN bytes
+            need(2, "FEXTRA length");
+            const std::size_t xlen = data[pos] | (std::size_t{data[pos + 1]} << 8);
+            pos += 2;
+            need(xlen, "FEXTRA field");
+            pos += xlen;
+        }
+        for (unsigned bit : {0x08u, 0x10u}) {  // FNAME, FCOMMENT: zero-terminated strings
+            if (!(flags & bit)) continue;
+            const auto* end = static_cast<const std::uint8_t*>(std::memchr(data + pos, 0, size - pos));
+            if (end == nullptr) need(size - pos + 1, bit == 0x08u ? "file name" : "comment");
+            pos = static_cast<std::size_t>(end - data) + 1;
+        }
+        if (flags & 0x02u) {  // FHCRC: low 16 bits of the CRC-32 of the header bytes so far
+            need(2, "header CRC");
+            const unsigned stored = data[pos] | (unsigned{data[pos + 1]} << 8);
+            const unsigned actual = crc32(data + start, pos - start) & 0xFFFFu;
+            if (stored != actual)
+                fail(error_code::format, name, ": gzip member ", member, ": header CRC mismatch (stored ", stored,
+                     ", computed ", actual, ")");
+            pos += 2;
+        }
+        const std::size_t out_start = out.size();
+        pos += detail::inflater(data + pos, size - pos, out, max_output, name, pos).run();
+        need(8, "trailer");
+        const auto le32 = [&](std::size_t p) {
+            return std::uint32_t{data[p]} | (std::uint32_t{data[p + 1]} << 8) | (std::uint32_t{data[p + 2]} << 16) |
+                   (std::uint32_t{data[p + 3]} << 24);
+        };
+        const std::uint32_t crc = crc32(out.data() + out_start, out.size() - out_start);
+        if (le32(pos) != crc)
+            fail(error_code::format, name, ": gzip member ", member, ": CRC-32 mismatch (stored ", le32(pos),
+                 ", computed ", crc, "): the data is corrupt");
+        const auto isize = static_cast<std::uint32_t>(out.size() - out_start);
+        if (le32(pos + 4) != isize)
+            fail(error_code::format, name, ": gzip member ", member, ": ISIZE mismatch (stored ", le32(pos + 4),
+                 ", decoded ", isize, " mod 2^32)");
+        pos += 8;
+        if (pos == size) break;
+        if (std::all_of(data + pos, data + size, [](std::uint8_t b) { return b == 0; })) break;  // zero padding
+        if (!is_gzip(data + pos, size - pos))
+            fail(error_code::format, name, ": trailing garbage after gzip member ", member, " at byte ", pos);
+    }
+    return out;
+}
+
+/// gunzip over a byte vector.
+inline std::vector<std::uint8_t> gunzip(const std::vector<std::uint8_t>& bytes, const std::string& name,
+                                        std::size_t max_output = default_max_inflated_bytes) {
+    return gunzip(bytes.data(), bytes.size(), name, max_output);
+}
+
+/// Reads a whole file into memory (io::read_file).
+/// Throws: zoa::error(io) naming the path when it does not exist, is not a regular file, cannot be read or changed
+/// while being read.
+inline std::vector<std::uint8_t> read_file_bytes(const std::string& path) { return io::read_file(path); }
+
+/// Reads a file and gunzips it when it starts with the gzip magic; otherwise returns its bytes unchanged.
+/// Throws: as read_file_bytes and gunzip.
+inline std::vector<std::uint8_t> read_file_maybe_gzip(const std::string& path,
+                                                      std::size_t max_output = default_max_inflated_bytes) {
+    std::vector<std::uint8_t> bytes = read_file_bytes(path);
+    if (!is_gzip(bytes.data(), bytes.size())) return bytes;
+    return gunzip(bytes, path, max_output);
+}
+
+}  // namespace zoa::data
+// ---- end zoa/data/inflate.hpp
 // #include "zoa/io/image_precheck.hpp"
 // ---- begin zoa/io/image_precheck.hpp
 // zoa — structural pre-checks of PNG and JPEG streams for stb_image 2.27 weaknesses, run before stb_image sees them
@@ -1621,8 +2035,8 @@ struct image_info {
 /// max_pixels (before any pixel buffer exists), a file's size against max_file_bytes (before it is read).
 /// Defaults: 64 Mpx (64 · 10^6 pixels, e.g. 8000 × 8000: 768 MB as float RGB) and 256 MiB. 0 = no limit.
 struct decode_limits {
-    std::size_t max_pixels = 64000000;
-    std::size_t max_file_bytes = std::size_t{256} << 20;
+    std::size_t max_pixels = 64000000;                    ///< width × height of one image
+    std::size_t max_file_bytes = std::size_t{256} << 20;  ///< bytes of one image file
 };
 
 /// True when the file name ends in .png, .jpg, .jpeg or .bmp (case-insensitive): the formats zoa decodes.
@@ -2173,6 +2587,230 @@ inline xt::xtensor<float, 3> corrupt(const xt::xtensor<float, 3>& img, std::stri
 
 }  // namespace zoa::data
 // ---- end zoa/data/corruptions.hpp
+// #include "zoa/data/idx.hpp"
+// ---- begin zoa/data/idx.hpp
+// zoa — IDX files (MNIST, Fashion-MNIST; raw or .gz) and the Debian dataset-fashion-mnist paths and class names
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <xtensor/xtensor.hpp>
+
+// #include "zoa/core/error.hpp"
+// #include "zoa/data/image.hpp"
+// #include "zoa/data/inflate.hpp"
+
+namespace zoa::data {
+
+/// Header of an IDX file: bytes 0–1 are zero, byte 2 is the element type, byte 3 the rank, then `rank` big-endian
+/// uint32 extents, then the elements in row-major order (multi-byte elements big-endian).
+struct idx_header {
+    std::uint8_t dtype = 0;          ///< 0x08 u8, 0x09 s8, 0x0B i16, 0x0C i32, 0x0D f32, 0x0E f64
+    std::vector<std::size_t> dims;   ///< extents, outermost first
+    std::size_t data_offset = 0;     ///< 4 + 4 · rank
+};
+
+/// Bytes per element of an IDX type code, 0 for an unknown code.
+inline std::size_t idx_dtype_size(std::uint8_t dtype) noexcept {
+    switch (dtype) {
+        case 0x08: case 0x09: return 1;
+        case 0x0B: return 2;
+        case 0x0C: case 0x0D: return 4;
+        case 0x0E: return 8;
+        default: return 0;
+    }
+}
+
+/// Name of an IDX type code ("u8", "f32", ...; "unknown" otherwise).
+inline const char* idx_dtype_name(std::uint8_t dtype) noexcept {
+    switch (dtype) {
+        case 0x08: return "u8";
+        case 0x09: return "s8";
+        case 0x0B: return "i16";
+        case 0x0C: return "i32";
+        case 0x0D: return "f32";
+        case 0x0E: return "f64";
+        default: return "unknown";
+    }
+}
+
+/// Parses and validates an IDX header against the buffer: zero magic bytes, a known type, rank ≥ 1, the extents
+/// present, and exactly prod(dims) · sizeof(type) data bytes after them (checked without overflow).
+/// Throws: zoa::error(format) naming `name`, the expected and the found value.
+inline idx_header parse_idx_header(const std::uint8_t* data, std::size_t size, const std::string& name) {
+    require(size >= 4, error_code::format, name, ": IDX file too short for its magic number (", size, " bytes, need 4)");
+    require(data[0] == 0 && data[1] == 0, error_code::format, name, ": not an IDX file: magic starts with ",
+            unsigned{data[0]}, " ", unsigned{data[1]}, ", expected 0 0");
+    idx_header h;
+    h.dtype = data[2];
+    const std::size_t elem = idx_dtype_size(h.dtype);
+    require(elem != 0, error_code::format, name, ": unknown IDX element type ", unsigned{h.dtype},
+            " (expected 8, 9, 11, 12, 13 or 14)");
+    const std::size_t rank = data[3];
+    require(rank >= 1, error_code::format, name, ": IDX rank is 0");
+    h.data_offset = 4 + 4 * rank;
+    require(size >= h.data_offset, error_code::format, name, ": IDX header truncated: rank ", rank, " needs ",
+            h.data_offset, " header bytes, file has ", size);
+    // nonzero = the product of the non-zero extents: it must fit in ptrdiff_t (times the element size) even when
+    // another extent is 0, because tensor strides are products of extents (N = 0 with rows·cols ≥ 2^63 would
+    // overflow them).
+    std::size_t count = 1, nonzero = 1;
+    const auto limit = static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max());
+    for (std::size_t d = 0; d < rank; ++d) {
+        const std::uint8_t* p = data + 4 + 4 * d;
+        const std::size_t extent = (std::size_t{p[0]} << 24) | (std::size_t{p[1]} << 16) | (std::size_t{p[2]} << 8) | p[3];
+        h.dims.push_back(extent);
+        require(extent == 0 || nonzero <= limit / elem / extent, error_code::format, name,
+                ": IDX extents overflow the addressable size");
+        if (extent != 0) nonzero *= extent;
+        count *= extent;
+    }
+    const std::size_t expected = count * elem, actual = size - h.data_offset;
+    require(actual >= expected, error_code::format, name, ": IDX data truncated: extents need ", expected,
+            " data bytes, file has ", actual);
+    require(actual == expected, error_code::format, name, ": IDX file has ", actual - expected,
+            " trailing bytes after the ", expected, " data bytes its extents describe");
+    return h;
+}
+
+/// Images of an IDX file of type u8 and rank 3 [N, rows, cols] (the MNIST image layout).
+/// Throws: zoa::error(format) as parse_idx_header, or when the type is not u8, the rank not 3, or rows/cols are 0.
+inline xt::xtensor<std::uint8_t, 3> parse_idx_images(const std::vector<std::uint8_t>& bytes, const std::string& name) {
+    const idx_header h = parse_idx_header(bytes.data(), bytes.size(), name);
+    require(h.dtype == 0x08, error_code::format, name, ": IDX images must have element type u8 (8), got ",
+            idx_dtype_name(h.dtype), " (", unsigned{h.dtype}, ")");
+    require(h.dims.size() == 3, error_code::format, name, ": IDX images must have rank 3 [N, rows, cols], got rank ",
+            h.dims.size());
+    require(h.dims[1] > 0 && h.dims[2] > 0, error_code::format, name, ": IDX images have an empty extent (",
+            h.dims[1], "x", h.dims[2], ")");
+    xt::xtensor<std::uint8_t, 3> images(std::array<std::size_t, 3>{h.dims[0], h.dims[1], h.dims[2]});
+    std::copy(bytes.begin() + static_cast<std::ptrdiff_t>(h.data_offset), bytes.end(), images.data());
+    return images;
+}
+
+/// Labels of an IDX file of type u8 and rank 1 [N] (the MNIST label layout).
+/// Throws: zoa::error(format) as parse_idx_header, or when the type is not u8 or the rank not 1.
+inline std::vector<int> parse_idx_labels(const std::vector<std::uint8_t>& bytes, const std::string& name) {
+    const idx_header h = parse_idx_header(bytes.data(), bytes.size(), name);
+    require(h.dtype == 0x08, error_code::format, name, ": IDX labels must have element type u8 (8), got ",
+            idx_dtype_name(h.dtype), " (", unsigned{h.dtype}, ")");
+    require(h.dims.size() == 1, error_code::format, name, ": IDX labels must have rank 1 [N], got rank ",
+            h.dims.size());
+    return std::vector<int>(bytes.begin() + static_cast<std::ptrdiff_t>(h.data_offset), bytes.end());
+}
+
+/// Reads IDX images from a raw or gzip-compressed file. Throws: as read_file_maybe_gzip and parse_idx_images.
+inline xt::xtensor<std::uint8_t, 3> read_idx_images(const std::string& path) {
+    return parse_idx_images(read_file_maybe_gzip(path), path);
+}
+
+/// Reads IDX labels from a raw or gzip-compressed file. Throws: as read_file_maybe_gzip and parse_idx_labels.
+inline std::vector<int> read_idx_labels(const std::string& path) {
+    return parse_idx_labels(read_file_maybe_gzip(path), path);
+}
+
+/// A labelled set of 8-bit grayscale images held compactly (1 byte per pixel).
+struct idx_dataset {
+    xt::xtensor<std::uint8_t, 3> images;   ///< [N, rows, cols]
+    std::vector<int> labels;               ///< N labels, each in [0, class_names.size())
+    std::vector<std::string> class_names;  ///< class index → name
+
+    /// Number of images N.
+    std::size_t size() const noexcept { return labels.size(); }
+
+    /// Image i as a zoa::data::image [rows, cols, channels]: channels 1 keeps the gray value, 3 replicates it
+    /// into R, G and B. Pixel values are the file's bytes as floats in [0, 255].
+    /// Throws: zoa::error(argument) when i ≥ size() or channels is not 1 or 3.
+    image get(std::size_t i, std::size_t channels = 1) const {
+        require(i < size(), error_code::argument, "idx_dataset::get: index ", i, " out of range (size ", size(), ")");
+        const std::size_t rows = images.shape()[1], cols = images.shape()[2];
+        const image gray = image_from_u8(images.data() + i * rows * cols, rows, cols, 1);
+        return channels == 1 ? gray : to_channels(gray, channels);
+    }
+};
+
+/// Reads an images file and a labels file (raw or .gz) into a dataset and checks they agree: same N, and every
+/// label in [0, class_names.size()).
+/// Throws: zoa::error(io/format) from the readers; zoa::error(format) on a count mismatch or a label out of range.
+inline idx_dataset read_idx_dataset(const std::string& images_path, const std::string& labels_path,
+                                    std::vector<std::string> class_names) {
+    idx_dataset ds;
+    ds.images = read_idx_images(images_path);
+    ds.labels = read_idx_labels(labels_path);
+    ds.class_names = std::move(class_names);
+    require(ds.images.shape()[0] == ds.labels.size(), error_code::format, labels_path, ": ", ds.labels.size(),
+            " labels, but ", images_path, " has ", ds.images.shape()[0], " images");
+    for (std::size_t i = 0; i < ds.labels.size(); ++i)
+        require(static_cast<std::size_t>(ds.labels[i]) < ds.class_names.size(), error_code::format, labels_path,
+                ": label ", ds.labels[i], " of item ", i, " is not a class index in [0, ", ds.class_names.size(), ")");
+    return ds;
+}
+
+/// Fashion-MNIST splits (train: 60 000 images, test = "t10k": 10 000 images, 28×28, 10 classes).
+enum class fashion_mnist_split { train, test };
+
+/// The 10 Fashion-MNIST class names in label order (Xiao et al. 2017; torchvision.datasets.FashionMNIST.classes).
+inline const std::vector<std::string>& fashion_mnist_class_names() {
+    static const std::vector<std::string> names{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                                "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+    return names;
+}
+
+/// Where Debian's dataset-fashion-mnist package installs the files.
+inline constexpr const char* fashion_mnist_debian_dir = "/usr/share/datasets/fashion-mnist";
+
+/// The Fashion-MNIST directory: $ZOA_FASHION_MNIST_DIR when set and non-empty, else fashion_mnist_debian_dir.
+inline std::string fashion_mnist_dir() {
+    const char* env = std::getenv("ZOA_FASHION_MNIST_DIR");
+    return env != nullptr && *env != '\0' ? std::string(env) : std::string(fashion_mnist_debian_dir);
+}
+
+/// <dir>/{train,t10k}-images-idx3-ubyte.gz
+inline std::string fashion_mnist_images_path(fashion_mnist_split split, const std::string& dir = fashion_mnist_dir()) {
+    return (std::filesystem::path(dir) /
+            (split == fashion_mnist_split::train ? "train-images-idx3-ubyte.gz" : "t10k-images-idx3-ubyte.gz"))
+        .string();
+}
+
+/// <dir>/{train,t10k}-labels-idx1-ubyte.gz
+inline std::string fashion_mnist_labels_path(fashion_mnist_split split, const std::string& dir = fashion_mnist_dir()) {
+    return (std::filesystem::path(dir) /
+            (split == fashion_mnist_split::train ? "train-labels-idx1-ubyte.gz" : "t10k-labels-idx1-ubyte.gz"))
+        .string();
+}
+
+/// True when both files of the split exist in `dir`.
+inline bool fashion_mnist_available(fashion_mnist_split split, const std::string& dir = fashion_mnist_dir()) {
+    std::error_code ec;
+    return std::filesystem::is_regular_file(fashion_mnist_images_path(split, dir), ec) &&
+           std::filesystem::is_regular_file(fashion_mnist_labels_path(split, dir), ec);
+}
+
+/// Loads a Fashion-MNIST split: images [N, 28, 28] u8, labels in [0, 10), the class names.
+/// Throws: zoa::error(io) with an installation hint when the files are absent; the readers' errors otherwise;
+/// zoa::error(format) when the images are not 28×28.
+inline idx_dataset load_fashion_mnist(fashion_mnist_split split, const std::string& dir = fashion_mnist_dir()) {
+    require(fashion_mnist_available(split, dir), error_code::io, "Fashion-MNIST not found: ",
+            fashion_mnist_images_path(split, dir), " or ", fashion_mnist_labels_path(split, dir),
+            " is missing (install the Debian package dataset-fashion-mnist, or set ZOA_FASHION_MNIST_DIR)");
+    idx_dataset ds = read_idx_dataset(fashion_mnist_images_path(split, dir), fashion_mnist_labels_path(split, dir),
+                                      fashion_mnist_class_names());
+    require(ds.images.shape()[1] == 28 && ds.images.shape()[2] == 28, error_code::format,
+            fashion_mnist_images_path(split, dir), ": Fashion-MNIST images must be 28x28, got ", ds.images.shape()[1],
+            "x", ds.images.shape()[2]);
+    return ds;
+}
+
+}  // namespace zoa::data
+// ---- end zoa/data/idx.hpp
 // #include "zoa/data/image_folder.hpp"
 // ---- begin zoa/data/image_folder.hpp
 // zoa — class-folder image datasets (torchvision ImageFolder layout, also ImageNet-C's <root>/<class>/<file>)
@@ -2448,6 +3086,7 @@ private:
 
 }  // namespace zoa::data
 // ---- end zoa/data/image_folder.hpp
+// #include "zoa/data/inflate.hpp"
 // #include "zoa/data/stream_sources.hpp"
 // ---- begin zoa/data/stream_sources.hpp
 // zoa — sources for batch_loader: a class folder (decoded per item) and an IDX data set corrupted on the fly
@@ -2468,7 +3107,8 @@ private:
 namespace zoa::data {
 
 /// The folder's samples in its order (image_folder_options: shuffle, seed, limit, channels, decode limits): item i
-/// = {folder.load(i), samples()[i].label}. Images are decoded when a loader worker asks for them.
+/// = {folder.load(i), samples()[i].label}, named by its path. Images are decoded when a loader worker asks for them.
+/// Throws: zoa::error(argument) for a null folder.
 inline sample_source folder_source(std::shared_ptr<const image_folder> folder) {
     require(folder != nullptr, error_code::argument, "folder_source: no folder");
     sample_source s;

@@ -21,6 +21,7 @@
 #include "zoa/data/batch_loader.hpp"
 #include "zoa/data/stream_sources.hpp"
 #include "zoa/io/preprocess.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using zoa::data::batch_loader;
@@ -54,18 +55,7 @@ void check_same(const std::vector<stream_batch>& got, const xt::xtensor<float, 4
     CHECK(at == labels.size());
 }
 
-struct temp_dir {
-    fs::path path;
-    explicit temp_dir(const std::string& tag)
-        : path(fs::temp_directory_path() / ("zoa_test_" + tag + "_" + std::to_string(::getpid()))) {
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
+using zoa_test::temp_dir;
 
 /// A labelled synthetic source: item i is an h × w RGB image whose pixels depend on i; label i % 7.
 zoa::data::sample_source synthetic(std::size_t n, std::size_t h = 12, std::size_t w = 10) {

@@ -2,7 +2,9 @@
 // SPDX-License-Identifier: MIT
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <string>
 #include <vector>
@@ -115,6 +117,106 @@ TEST_CASE_TEMPLATE("batch_norm reads affine parameters at call time and works in
     zoa::kernels::batch_norm_batch_stats<Arch>(in_place.data(), in_place.data(), nullptr, nullptr, n, c, hw, w.data(),
                                                b.data(), 1e-5f, ctx);
     CHECK(zoa_test::same_bits(in_place, y));
+}
+
+template <class Arch>
+void nhwc_case(zoa::rng& g, std::size_t n, std::size_t c, std::size_t hw, const regime& r) {
+    const std::string arch = Arch::name(), name = r.name;
+    CAPTURE(arch);
+    CAPTURE(name);
+    CAPTURE(n);
+    CAPTURE(c);
+    CAPTURE(hw);
+    zoa::execution_context ctx1(1), ctx2(2);
+    const std::size_t total = n * c * hw;
+    const std::vector<float> x = zoa_test::normal_vector(g, total, r.mean, r.sd);
+    const std::vector<float> w = zoa_test::normal_vector(g, c, 1.0f, 0.3f), b = zoa_test::normal_vector(g, c, 0.0f, 1.0f);
+    std::vector<float> xn(total), y(total), m(c), v(c);
+    for (std::size_t k = 0; k < n; ++k)
+        for (std::size_t ch = 0; ch < c; ++ch)
+            for (std::size_t p = 0; p < hw; ++p) xn[(k * hw + p) * c + ch] = x[(k * c + ch) * hw + p];
+    const auto nhwc = [&](const zoa::kernels::batch_norm_affine& f, zoa::execution_context& ctx) {
+        std::vector<float> out(total), back(total);
+        zoa::kernels::out_fused<float> st;
+        st.c = out.data();
+        st.bn_mean = f.center.data();
+        st.bn_mean_residual = f.residual.data();
+        st.bn_scale = f.scale.data();
+        st.bn_shift = f.shift.data();
+        zoa::kernels::batch_norm_act_nhwc<Arch>(xn.data(), n * hw, c, st, ctx);
+        for (std::size_t k = 0; k < n; ++k)
+            for (std::size_t ch = 0; ch < c; ++ch)
+                for (std::size_t p = 0; p < hw; ++p) back[(k * c + ch) * hw + p] = out[(k * hw + p) * c + ch];
+        return back;
+    };
+    // batch statistics: the same μ, σ², scale and outputs as the NCHW kernel, bit for bit, any thread count
+    zoa::kernels::batch_norm_batch_stats<Arch>(x.data(), y.data(), m.data(), v.data(), n, c, hw, w.data(), b.data(),
+                                               1e-5f, ctx1);
+    for (auto* ctx : {&ctx1, &ctx2}) {
+        std::vector<float> mn(c), vn(c);
+        const auto f = zoa::kernels::batch_norm_batch_affine<Arch>(xn.data(), n, hw, c, w.data(), b.data(), 1e-5f, *ctx,
+                                                                   mn.data(), vn.data());
+        CHECK(zoa_test::same_bits(mn, m));
+        CHECK(zoa_test::same_bits(vn, v));
+        CHECK(zoa_test::same_bits(nhwc(f, *ctx), y));
+    }
+    // running statistics
+    std::vector<float> rm(c), rv(c);
+    for (std::size_t i = 0; i < c; ++i) {
+        rm[i] = m[i] + 0.1f * r.sd * g.normal();
+        rv[i] = v[i] * (0.5f + g.uniform());
+    }
+    zoa::kernels::batch_norm_eval<Arch>(x.data(), y.data(), n, c, hw, rm.data(), rv.data(), w.data(), b.data(), 1e-5f,
+                                        ctx1);
+    const auto f = zoa::kernels::batch_norm_running_affine(c, rm.data(), rv.data(), w.data(), b.data(), 1e-5f);
+    CHECK(zoa_test::same_bits(nhwc(f, ctx2), y));
+}
+
+TEST_CASE_TEMPLATE("batch_norm on NHWC (batch_norm_*_affine + batch_norm_act_nhwc) equals the NCHW kernels bit for bit",
+                   Arch, ZOA_ELEMENTWISE_TEST_ARCHS) {
+    zoa::rng g(77, 3);
+    for (const auto& r : regimes) {
+        nhwc_case<Arch>(g, 1, 3, 2, r);
+        for (int t = 0; t < 4; ++t)
+            nhwc_case<Arch>(g, zoa_test::pick(g, 1, 3), zoa_test::pick(g, 1, 40), zoa_test::pick(g, 2, 300), r);
+    }
+    nhwc_case<Arch>(g, 2, 35, 33 * 33, regimes[0]);  // several float-lane flushes per plane, a channel tail
+    nhwc_case<Arch>(g, 3, 64, 7 * 7, regimes[1]);    // a ResNet-50 layer4 plane
+}
+
+TEST_CASE("batch_norm_act_nhwc: residual codes, ReLU and requantization as the fused epilogue's scalar definition") {
+    zoa::execution_context ctx(2);
+    zoa::rng g(5, 1);
+    const std::size_t rows = 37, c = 21;
+    const std::vector<float> y = zoa_test::normal_vector(g, rows * c, 0.0f, 2.0f);
+    std::vector<std::uint8_t> res(rows * c), q(rows * c);
+    for (auto& v : res) v = static_cast<std::uint8_t>(g.uniform_index(256));
+    const auto f = zoa::kernels::batch_norm_running_affine(c, zoa_test::normal_vector(g, c, 0.0f, 1.0f).data(),
+                                                           zoa_test::uniform_vector(g, c, 0.5f, 2.0f).data(), nullptr,
+                                                           nullptr, 1e-5f);
+    zoa::kernels::out_fused<std::uint8_t> st;
+    st.c = q.data();
+    st.bn_mean = f.center.data();
+    st.bn_mean_residual = f.residual.data();
+    st.bn_scale = f.scale.data();
+    st.bn_shift = f.shift.data();
+    st.res_q = res.data();
+    st.res_scale = 0.01f;
+    st.res_zero_point = 128;
+    st.relu = true;
+    st.out_scale = 0.02f;
+    st.out_zero_point = 3;
+    zoa::kernels::batch_norm_act_nhwc(y.data(), rows, c, st, ctx);
+    for (std::size_t i = 0; i < rows * c; ++i) {
+        const std::size_t ch = i % c;
+        volatile float t = std::fma(y[i] - f.center[ch], f.scale[ch], f.shift[ch]);
+        volatile float d = static_cast<float>(int(res[i]) - 128) * 0.01f;
+        float u = t + d;
+        u = 0.0f > u ? 0.0f : u;
+        volatile float v = u * (1.0f / 0.02f);
+        const float cl = std::min(std::max(float(v), -3.0f), 252.0f);
+        REQUIRE(int(q[i]) == int(std::nearbyint(cl)) + 3);
+    }
 }
 
 TEST_CASE("batch_norm_batch_stats propagates NaN within its channel only") {

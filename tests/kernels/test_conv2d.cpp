@@ -6,8 +6,10 @@
 #include "zoa/kernels/conv2d.hpp"
 #include "zoa/kernels/reference/conv2d.hpp"
 #include "zoa/quant/bit_width.hpp"
+#include "kernel_archs.hpp"
 
 #include <cmath>
+#include <cstring>
 #include <type_traits>
 #include <vector>
 
@@ -22,7 +24,20 @@ const zk::conv2d_shape geometries[] = {
     {1, 9, 6, 5, 16, 1, 1, 2, 2, 0, 0},  {2, 3, 8, 8, 20, 4, 4, 4, 4, 0, 0}, {1, 4, 5, 9, 5, 2, 3, 1, 2, 2, 1},
     {3, 1, 1, 1, 3, 1, 1, 1, 1, 0, 0},   {1, 7, 3, 3, 9, 3, 3, 1, 1, 2, 2},  {2, 20, 7, 7, 18, 3, 3, 1, 1, 1, 1},
     {1, 64, 5, 5, 9, 3, 3, 1, 1, 1, 1},  // K = 576: the fp32 path is K-blocked
+    {2, 3, 11, 10, 16, 7, 7, 2, 2, 3, 3},  // the ResNet stem (7×7/2 pad 3)
+    {1, 64, 9, 9, 32, 1, 1, 2, 2, 0, 0},   // a ResNet downsample (1×1/2)
+    {1, 32, 7, 7, 48, 3, 3, 2, 2, 1, 1},   // a stride-2 bottleneck 3×3
 };
+
+/// NCHW [b, c, h, w] → NHWC [b, h, w, c].
+template <class T>
+std::vector<T> to_nhwc(const std::vector<T>& x, std::size_t b, std::size_t c, std::size_t hw) {
+    std::vector<T> y(x.size());
+    for (std::size_t i = 0; i < b; ++i)
+        for (std::size_t ch = 0; ch < c; ++ch)
+            for (std::size_t p = 0; p < hw; ++p) y[(i * hw + p) * c + ch] = x[(i * c + ch) * hw + p];
+    return y;
+}
 
 template <class Range>
 std::vector<typename Range::storage> codes(zoa::rng& g, std::size_t n) {
@@ -63,10 +78,164 @@ void quantized_geometries(std::uint64_t seed) {
         zk::reference::conv2d_q8<AR, WR>(s, x.data(), za, w.data(), zw.data(), zw.size(),
                                          zk::out_requant<std::uint8_t>{qr.data(), {}, mult.data(), mult.size(), nullptr, 7, 0, 255});
         REQUIRE(q == qr);
+        // channels-last: the same sums at the NHWC positions, 1 and 2 threads
+        const std::size_t ohw = s.out_h() * s.out_w();
+        const auto xn = to_nhwc(x, s.batch, s.in_channels, s.height * s.width);
+        const auto rn = to_nhwc(r, s.batch, s.out_channels, ohw);
+        std::vector<std::int32_t> n1(ny, 4), n2(ny, 5);
+        zk::conv2d_q8_nhwc(s, xn.data(), za, pw, zk::out_i32{n1.data()});
+        zk::conv2d_q8_nhwc(s, xn.data(), za, pw, zk::out_i32{n2.data()}, &two);
+        REQUIRE(n1 == rn);
+        REQUIRE(n2 == rn);
+    }
+}
+
+/// The layer-by-layer definition of out_fused (every intermediate stored, i.e. rounded on its own): BatchNorm
+/// fma(fl(y − mean) − residual, scale, shift) on the dequantized y, + residual, ReLU, requantization.
+struct fused_ref {
+    const float *mean, *mres, *scale, *shift;
+    float inv, lo, hi;
+    std::int32_t zp;
+    float apply(float y, std::size_t n, float res, bool relu) const {
+        volatile float t = std::fma((y - mean[n]) - mres[n], scale[n], shift[n]);
+        t = t + res;
+        float u = t;
+        if (relu) u = 0.0f > u ? 0.0f : u;
+        return u;
+    }
+    std::int32_t code(float u) const {
+        volatile float v = u * inv;
+        float c = v;
+        c = c < lo ? lo : (c > hi ? hi : c);
+        return static_cast<std::int32_t>(std::nearbyint(c)) + zp;
+    }
+};
+
+/// conv2d_q8_nhwc with out_fused (codes with a code residual and ReLU; floats with a float residual) equals the
+/// dequantized reference convolution followed by fused_ref, bit for bit, 1 and 2 threads.
+template <class AR, class WR, class Arch>
+void fused_geometries(std::uint64_t seed) {
+    using T = typename AR::storage;
+    zoa::rng g(seed);
+    zoa::execution_context two(2);
+    for (const auto& s : geometries) {
+        CAPTURE(s.in_channels);
+        CAPTURE(s.kernel_h);
+        CAPTURE(s.out_channels);
+        const auto x = codes<AR>(g, s.batch * s.in_channels * s.height * s.width);
+        const auto w = codes<WR>(g, s.out_channels * s.k());
+        const std::int32_t za = int(AR::min) + int(g.uniform_index(AR::levels));
+        std::vector<std::int32_t> zw;
+        for (std::size_t o = 0; o < s.out_channels; ++o) zw.push_back(int(WR::min) + int(g.uniform_index(WR::levels)));
+        const auto pw = zk::pack_conv2d_q8<AR, WR, Arch>(w.data(), s, zw.data(), zw.size());
+        const std::size_t oc = s.out_channels, ohw = s.out_h() * s.out_w(), ny = s.batch * oc * ohw;
+        std::vector<float> ws(oc), mean(oc), mres(oc), scale(oc), shift(oc);
+        for (std::size_t o = 0; o < oc; ++o) {
+            ws[o] = 1e-4f * (1.0f + 9.0f * g.uniform());
+            mean[o] = g.uniform() - 0.5f;
+            mres[o] = 1e-8f * (g.uniform() - 0.5f);
+            scale[o] = (g.uniform() < 0.2f ? -1.0f : 1.0f) * (0.2f + g.uniform());
+            shift[o] = 0.5f * (g.uniform() - 0.5f);
+        }
+        const float a_scale = 0.03f + 0.01f * g.uniform(), res_scale = 0.02f, out_scale = 0.015f;
+        const std::int32_t res_zp = int(AR::min) + 3, out_zp = int(AR::min) + int(g.uniform_index(AR::levels / 4));
+        std::vector<float> yd(ny);  // dequantized reference, NCHW
+        zk::reference::conv2d_q8<AR, WR>(s, x.data(), za, w.data(), zw.data(), zw.size(),
+                                         zk::out_dequant{yd.data(), {}, a_scale, ws.data(), oc, nullptr});
+        const auto ydn = to_nhwc(yd, s.batch, oc, ohw);
+        const auto xn = to_nhwc(x, s.batch, s.in_channels, s.height * s.width);
+        const auto resq = codes<AR>(g, ny);
+        std::vector<float> resf(ny);
+        for (auto& v : resf) v = 4.0f * (g.uniform() - 0.5f);
+        const fused_ref ref{mean.data(), mres.data(), scale.data(), shift.data(), 1.0f / out_scale,
+                            float(int(AR::min) - out_zp), float(int(AR::max) - out_zp), out_zp};
+        for (int threads = 1; threads <= 2; ++threads) {
+            zoa::execution_context* ctx = threads == 2 ? &two : nullptr;
+            std::vector<T> q(ny);
+            zk::out_fused<T, T> st;
+            st.c = q.data();
+            st.a_scale = a_scale;
+            st.w_scale = ws.data();
+            st.w_scale_count = oc;
+            st.bn_mean = mean.data();
+            st.bn_mean_residual = mres.data();
+            st.bn_scale = scale.data();
+            st.bn_shift = shift.data();
+            st.res_q = resq.data();
+            st.res_scale = res_scale;
+            st.res_zero_point = res_zp;
+            st.relu = true;
+            st.out_scale = out_scale;
+            st.out_zero_point = out_zp;
+            st.out_min = int(AR::min);
+            st.out_max = int(AR::max);
+            zk::conv2d_q8_nhwc(s, xn.data(), za, pw, st, ctx);
+            std::vector<float> f(ny);
+            zk::out_fused<float, T> sf;
+            sf.c = f.data();
+            sf.a_scale = a_scale;
+            sf.w_scale = ws.data();
+            sf.w_scale_count = oc;
+            sf.bn_mean = mean.data();
+            sf.bn_scale = scale.data();
+            sf.bn_shift = shift.data();
+            sf.res_f = resf.data();
+            const std::vector<float> zero(oc, 0.0f);
+            const fused_ref ref0{mean.data(), zero.data(), scale.data(), shift.data(), 0, 0, 0, 0};
+            zk::conv2d_q8_nhwc(s, xn.data(), za, pw, sf, ctx);
+            for (std::size_t i = 0; i < ny; ++i) {
+                const std::size_t n = i % oc;
+                volatile float r = static_cast<float>(std::int32_t{resq[i]} - res_zp) * res_scale;
+                REQUIRE(int(q[i]) == ref.code(ref.apply(ydn[i], n, r, true)));
+                const float want = ref0.apply(ydn[i], n, resf[i], false);
+                REQUIRE(std::memcmp(&f[i], &want, 4) == 0);
+            }
+        }
     }
 }
 
 }  // namespace
+
+TEST_CASE_TEMPLATE("conv2d_q8_nhwc with the fused epilogue (BatchNorm, residual, ReLU, requantization) equals the "
+                   "layer-by-layer values bit for bit", R, zq::unsigned_range<8>, zq::unsigned_range<6>,
+                   zq::unsigned_range<4>) {
+    fused_geometries<R, R, zk::q8_default_arch>(51);
+    fused_geometries<R, R, xsimd::sse2>(52);
+#if defined(__AVX2__) && defined(__FMA__)
+    fused_geometries<R, R, xsimd::fma3<xsimd::avx2>>(53);  // maddubs / int16 paths with the 256-bit epilogue
+#endif
+    if constexpr (zk::vnni_compiled) {  // VNNI tiles (the AMX path forbidden)
+        zk::allow_amx(false);
+        fused_geometries<R, R, zk::q8_default_arch>(54);
+        zk::allow_amx(true);
+    }
+}
+
+TEST_CASE("out_fused rejects non-finite BatchNorm constants and bad code ranges, naming them") {
+    using U8 = zq::unsigned_range<8>;
+    const zk::conv2d_shape s{1, 4, 3, 3, 16, 1, 1, 1, 1, 0, 0};
+    zoa::rng g(9);
+    const auto w = codes<U8>(g, s.out_channels * s.k());
+    const auto x = codes<U8>(g, s.batch * s.in_channels * s.height * s.width);
+    const auto pw = zk::pack_conv2d_q8<U8, U8>(w.data(), s);
+    std::vector<float> ws(16, 0.01f), mean(16, 0.0f), scale(16, 1.0f), shift(16, 0.0f);
+    std::vector<std::uint8_t> q(s.m() * 16);
+    zk::out_fused<std::uint8_t> st;
+    st.c = q.data();
+    st.w_scale = ws.data();
+    st.w_scale_count = 16;
+    st.bn_mean = mean.data();
+    st.bn_scale = scale.data();
+    st.bn_shift = shift.data();
+    scale[5] = std::nanf("");
+    CHECK_THROWS_WITH_AS(zk::conv2d_q8_nhwc(s, x.data(), 0, pw, st), doctest::Contains("channel 5"), zoa::error);
+    scale[5] = 1.0f;
+    st.out_zero_point = 300;
+    CHECK_THROWS_WITH_AS(zk::conv2d_q8_nhwc(s, x.data(), 0, pw, st), doctest::Contains("zero point 300"), zoa::error);
+    st.out_zero_point = 0;
+    st.bn_shift = nullptr;
+    CHECK_THROWS_WITH_AS(zk::conv2d_q8_nhwc(s, x.data(), 0, pw, st), doctest::Contains("bn_shift"), zoa::error);
+}
 
 TEST_CASE_TEMPLATE("conv2d_q8 equals the reference over geometries (default arches)", R, zq::unsigned_range<8>,
                    zq::unsigned_range<6>, zq::unsigned_range<4>, zq::signed_range<8>, zq::signed_range<6>) {
@@ -74,8 +243,26 @@ TEST_CASE_TEMPLATE("conv2d_q8 equals the reference over geometries (default arch
     if constexpr (!std::is_same_v<zoa::default_arch, zk::q8_default_arch>) quantized_geometries<R, R, zoa::default_arch>(33);
 }
 
+template <class A_, class W_>
+struct ranges {
+    using A = A_;
+    using W = W_;
+};
+// mixed schemes a policy bundle can ask for (nn::quantized_conv2d<Policy>): symmetric inputs (za = 0 padding) with
+// affine weights, affine inputs with symmetric weights, mixed widths
+TEST_CASE_TEMPLATE("conv2d_q8 equals the reference for mixed input/weight schemes, every arch", P,
+                   ranges<zq::signed_range<8>, zq::unsigned_range<8>>, ranges<zq::unsigned_range<8>, zq::signed_range<8>>,
+                   ranges<zq::signed_range<4>, zq::unsigned_range<4>>, ranges<zq::unsigned_range<4>, zq::signed_range<4>>,
+                   ranges<zq::unsigned_range<8>, zq::unsigned_range<4>>) {
+    quantized_geometries<typename P::A, typename P::W, zk::q8_default_arch>(34);
+    if constexpr (!std::is_same_v<zoa::default_arch, zk::q8_default_arch>)
+        quantized_geometries<typename P::A, typename P::W, zoa::default_arch>(35);
+    if constexpr (!std::is_same_v<zoa::default_arch, xsimd::sse2>)
+        quantized_geometries<typename P::A, typename P::W, xsimd::sse2>(36);
+}
+
 TEST_CASE_TEMPLATE("conv2d_q8 portable path equals the reference", R, zq::unsigned_range<8>, zq::unsigned_range<4>) {
-    quantized_geometries<R, R, xsimd::sse2>(32);
+    quantized_geometries<R, R, zoa_test::portable_q8_arch>(32);
 }
 
 TEST_CASE("conv2d_q8 pads with the input zero point: an all-zero-point input gives exactly zero") {
@@ -100,12 +287,12 @@ TEST_CASE("conv2d_f32 agrees with the reference over geometries, 1 and 2 threads
         for (auto& v : w) v = 2.0f * g.uniform() - 1.0f;
         for (auto& v : bias) v = g.uniform();
         const auto pw = zk::pack_conv2d_f32(w.data(), s);
-        const auto pw_sse = zk::pack_conv2d_f32<xsimd::sse2>(w.data(), s);
+        const auto pw_sse = zk::pack_conv2d_f32<zoa_test::second_f32_arch>(w.data(), s);
         const std::size_t ny = s.batch * s.out_channels * s.out_h() * s.out_w();
         std::vector<float> y1(ny), y2(ny), y3(ny), r(ny);
         zk::conv2d_f32(s, x.data(), pw, bias.data(), y1.data());
         zk::conv2d_f32(s, x.data(), pw, bias.data(), y2.data(), &two);
-        zk::conv2d_f32<xsimd::sse2>(s, x.data(), pw_sse, bias.data(), y3.data(), &two);
+        zk::conv2d_f32<zoa_test::second_f32_arch>(s, x.data(), pw_sse, bias.data(), y3.data(), &two);
         zk::reference::conv2d_f32(s, x.data(), w.data(), bias.data(), r.data());
         REQUIRE(y1 == y2);
         for (std::size_t i = 0; i < ny; ++i) {

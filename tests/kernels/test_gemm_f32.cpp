@@ -5,6 +5,7 @@
 #include "zoa/core/rng.hpp"
 #include "zoa/kernels/gemm_f32.hpp"
 #include "zoa/kernels/reference/gemm.hpp"
+#include "kernel_archs.hpp"
 
 #include <cmath>
 #include <limits>
@@ -65,7 +66,9 @@ TEST_CASE("gemm_f32 agrees with the reference on ragged shapes, 1 and 2 threads 
     random_shapes<zoa::default_arch>(11);
 }
 
-TEST_CASE("gemm_f32 portable (sse2) path agrees with the reference") { random_shapes<xsimd::sse2>(12); }
+TEST_CASE("gemm_f32 second kernel (x86: sse2, AArch64: xsimd's neon kernel) agrees with the reference") {
+    random_shapes<zoa_test::second_f32_arch>(12);
+}
 
 TEST_CASE("gemm_f32 reads transposed weight views and writes transposed / grouped outputs") {
     zoa::rng g(5);
@@ -105,4 +108,28 @@ TEST_CASE("gemm_f32 rejects bad arguments with named errors") {
                          "zoa: argument: gemm_f32: output pointer is null", zoa::error);
     CHECK_THROWS_WITH_AS(zk::gemm_f32(a.data(), 4, 3, zk::packed_f32<>{}, zk::out_f32{c.data(), zk::row_major(4), nullptr}),
                          "zoa: argument: gemm_f32: the packed weights are empty", zoa::error);
+}
+
+TEST_CASE("gemm_f32: the AArch64 NEON microkernel gives the same floats as xsimd's kernel (same FMA chains)") {
+    if constexpr (zk::detail::f32_uses_neon_v<zoa::default_arch>) {
+        zoa::rng g(17);
+        zoa::execution_context two(2);
+        const std::size_t shapes[][3] = {{1, 1, 1}, {7, 9, 3}, {8, 8, 4}, {17, 23, 37}, {9, 40, 1100}, {30, 17, 2100}};
+        for (const auto& s : shapes) {
+            const std::size_t m = s[0], n = s[1], k = s[2];
+            CAPTURE(m);
+            CAPTURE(n);
+            CAPTURE(k);
+            const auto a = random_floats(g, m * k), w = random_floats(g, n * k), bias = random_floats(g, n);
+            const zk::packed_f32<zoa::default_arch> pn(w.data(), n, k, static_cast<std::ptrdiff_t>(k), 1);
+            const zk::packed_f32<zoa_test::second_f32_arch> px(w.data(), n, k, static_cast<std::ptrdiff_t>(k), 1);
+            std::vector<float> c1(m * n), c2(m * n);
+            const auto ldc = zk::row_major(static_cast<std::ptrdiff_t>(n));
+            zk::gemm_f32(a.data(), m, static_cast<std::ptrdiff_t>(k), pn, zk::out_f32{c1.data(), ldc, bias.data()}, &two);
+            zk::gemm_f32(a.data(), m, static_cast<std::ptrdiff_t>(k), px, zk::out_f32{c2.data(), ldc, bias.data()});
+            REQUIRE(c1 == c2);
+        }
+    } else {
+        MESSAGE("not an AArch64 build: fp32 kernel " << zk::f32_kernel_name());
+    }
 }

@@ -6,6 +6,7 @@
 #include "zoa/kernels/reference/gemm.hpp"
 #include "zoa/core/rng.hpp"
 #include "zoa/quant/bit_width.hpp"
+#include "kernel_archs.hpp"
 
 #include <cmath>
 #include <cstdint>
@@ -32,6 +33,13 @@ using vit4 = cfg<zq::signed_range<4>, zq::signed_range<4>>;
 using r50_4 = cfg<zq::unsigned_range<4>, zq::unsigned_range<4>>;
 using sm7 = cfg<zq::unsigned_range<7>, zq::signed_range<8>>;    // softmax codes (7-bit) x 8-bit v: maddubs, depth 1
 using a8w6 = cfg<zq::unsigned_range<8>, zq::signed_range<6>>;   // maddubs, depth 2
+// the other pairs a policy bundle can ask for (nn::qlinear<Policy>, nn::quantized_conv2d<Policy>): mixed schemes
+using s8u8 = cfg<zq::signed_range<8>, zq::unsigned_range<8>>;    // symmetric inputs, affine weights: int16 path
+using u8s8 = cfg<zq::unsigned_range<8>, zq::signed_range<8>>;    // affine inputs, symmetric weights: int16 path
+using s4u4 = cfg<zq::signed_range<4>, zq::unsigned_range<4>>;    // maddubs with both zero-point corrections
+using u4s4 = cfg<zq::unsigned_range<4>, zq::signed_range<4>>;
+using u8u4 = cfg<zq::unsigned_range<8>, zq::unsigned_range<4>>;  // W4A8 affine: maddubs
+using s4s8 = cfg<zq::signed_range<4>, zq::signed_range<8>>;      // W8A4 symmetric: maddubs
 
 static_assert(!zk::q8_plan<zq::signed_range<8>, zq::signed_range<8>>::use_maddubs);
 static_assert(!zk::q8_plan<zq::unsigned_range<8>, zq::unsigned_range<8>>::use_maddubs);
@@ -145,10 +153,11 @@ void random_shapes(std::uint64_t seed) {
 
 }  // namespace
 
-#define ZOA_Q8_CONFIGS vit8, r50_8, vit6, r50_6, vit4, r50_4, sm7, a8w6
+#define ZOA_Q8_CONFIGS vit8, r50_8, vit6, r50_6, vit4, r50_4, sm7, a8w6, s8u8, u8s8, s4u4, u4s4, u8u4, s4s8
 
 // Every integer path this build has: q8_default_arch (AMX when compiled in and granted, then VNNI with AMX
 // forbidden), zoa::default_arch (the AVX2 breakout under -mavx2 / -march=native) and the portable path (sse2 tag).
+// AArch64: q8_default_arch (SMMLA or SDOT), SDOT again in i8mm builds, neon64 (SMULL/SMLAL) and the portable path.
 // Duplicates are skipped.
 template <template <class, class> class Check, class C>
 void on_every_arch() {
@@ -159,7 +168,8 @@ void on_every_arch() {
         zk::allow_amx(true);
     }
     if constexpr (!std::is_same_v<zoa::default_arch, zk::q8_default_arch>) Check<C, zoa::default_arch>::run();
-    if constexpr (!std::is_same_v<zoa::default_arch, xsimd::sse2>) Check<C, xsimd::sse2>::run();
+    if constexpr (zk::neon_level_compiled == 2) Check<C, zk::with_dotprod<zoa::default_arch>>::run();
+    if constexpr (!std::is_same_v<zoa::default_arch, xsimd::sse2>) Check<C, zoa_test::portable_q8_arch>::run();
 }
 template <class C, class Arch>
 struct random_check {
@@ -305,7 +315,7 @@ TEST_CASE("gemm_q8 rejects out-of-range codes and bad arguments with named error
     CHECK_THROWS_WITH_AS((zk::gemm_q8(a.data(), 3, 8, 0, pw, out)),
                          "zoa: numeric: gemm_q8: activation row 1 has codes in [-33, 2], outside the range [-32, 31]",
                          zoa::error);
-    zk::packed_q8<S6, S6, xsimd::sse2> pw_portable(w.data(), 4, 8, 8, 1);
+    zk::packed_q8<S6, S6, zoa_test::portable_q8_arch> pw_portable(w.data(), 4, 8, 8, 1);
     CHECK_THROWS_WITH_AS((zk::gemm_q8(a.data(), 3, 8, 0, pw_portable, out)),
                          "zoa: numeric: gemm_q8: activation row 1 has codes in [-33, 2], outside the range [-32, 31]",
                          zoa::error);
@@ -423,5 +433,5 @@ TEST_CASE_TEMPLATE("gemm_q8 with several packed-A blocks per thread (large K)", 
         zk::allow_amx(true);
     }
     run(zoa::default_arch{});
-    run(xsimd::sse2{});
+    run(zoa_test::portable_q8_arch{});
 }

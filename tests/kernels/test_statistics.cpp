@@ -152,6 +152,32 @@ TEST_CASE_TEMPLATE("channel_mean_var/std reduce NCHW over (N, H, W)", Arch, ZOA_
         }
 }
 
+TEST_CASE_TEMPLATE("channel_mean_var_nhwc equals channel_mean_var of the NCHW transpose bit for bit", Arch,
+                   ZOA_ELEMENTWISE_TEST_ARCHS) {
+    zoa::rng g(12, 5);
+    zoa::execution_context one(1), two(2);
+    for (const auto& r : regimes)
+        for (int t = 0; t < 6; ++t) {
+            const std::size_t n = zoa_test::pick(g, 1, 4), c = t == 0 ? 64 : zoa_test::pick(g, 1, 40),
+                              hw = t == 1 ? 1100 : zoa_test::pick(g, 1, 300);
+            if (n * hw < 2) continue;
+            CAPTURE(n);
+            CAPTURE(c);
+            CAPTURE(hw);
+            const std::vector<float> x = zoa_test::normal_vector(g, n * c * hw, r.mean, r.sd);
+            std::vector<float> xn(x.size()), m(c), v(c), mn(c), vn(c);
+            for (std::size_t k = 0; k < n; ++k)
+                for (std::size_t ch = 0; ch < c; ++ch)
+                    for (std::size_t p = 0; p < hw; ++p) xn[(k * hw + p) * c + ch] = x[(k * c + ch) * hw + p];
+            zoa::kernels::channel_mean_var<Arch>(x.data(), n, c, hw, m.data(), v.data(), one);
+            for (auto* ctx : {&one, &two}) {
+                zoa::kernels::channel_mean_var_nhwc<Arch>(xn.data(), n, hw, c, mn.data(), vn.data(), *ctx);
+                CHECK(zoa_test::same_bits(m, mn));
+                CHECK(zoa_test::same_bits(v, vn));
+            }
+        }
+}
+
 TEST_CASE("statistics: constant features give zero variance, NaN stays in its column, null outputs are skipped") {
     zoa::execution_context ctx(2);
     const std::size_t b = 5, d = 11;

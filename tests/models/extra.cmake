@@ -1,12 +1,9 @@
-# zoa — extras of test_models: nlohmann-json (safetensors headers, "zoa.config"), and the `zoa predict` checks
+# zoa — extras of test_models: the `zoa predict` checks
 # against PyTorch (tools/reference/check_vit_predict.py, run with Debian's /usr/bin/python3 when present):
 #   cli_vit_predict        the committed tiny fixture: PNG -> logits vs stored PyTorch logits, exit status 2 cases
 #   vit_fullsize_vs_torch  OPT-IN, label "heavy": random-weight vit_base_patch16_224 (344 MB file, ~1 min); skipped
 #                          (exit 77) unless ZOA_HEAVY_TESTS=1 and torch is importable.
 #                          Run: ZOA_HEAVY_TESTS=1 ctest --test-dir build -L heavy --output-on-failure
-find_package(nlohmann_json 3.10 REQUIRED)
-target_link_libraries(test_${area} PRIVATE nlohmann_json::nlohmann_json)
-
 if(TARGET zoa_cli)
   if(EXISTS /usr/bin/python3)
     set(_zoa_torch_python /usr/bin/python3)

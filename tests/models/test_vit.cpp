@@ -387,3 +387,17 @@ TEST_CASE("vit: qkv_bias = false and one input channel (save/load round trip)") 
     CHECK(vit_test::max_diff(back.predict(x).data(), m.predict(x).data(), 6) == 0.0);
     CHECK(std::isfinite(m.predict(x)(1, 2)));
 }
+
+TEST_CASE("vit: zoa_options::paper<vit<P>>() takes the family and bit-width from the model type") {
+    const auto same = [](const zoa::adapt::zoa_options& a, const zoa::adapt::zoa_options& b) {
+        return a.lr == b.lr && a.spsa_c == b.spsa_c && a.lambda == b.lambda && a.domain_t == b.domain_t;
+    };
+    using zoa::adapt::model_family;
+    using zoa::adapt::zoa_options;
+    static_assert(zoa::models::vit<zoa::ptq4vit<zoa::w6a6>>::family == model_family::vit);
+    CHECK(same(zoa_options::paper<zoa::models::vit<zoa::ptq4vit<zoa::w6a6>>>(), zoa_options::paper(model_family::vit, 6)));
+    CHECK(same(zoa_options::paper<zoa::models::vit<zoa::ptq4vit<zoa::w8a8>>>(), zoa_options::paper(model_family::vit, 8)));
+    CHECK(same(zoa_options::paper<vit32>(), zoa_options::paper(model_family::vit, 32)));
+    CHECK(!same(zoa_options::paper<zoa::models::vit<zoa::ptq4vit<zoa::w6a6>>>(), zoa_options::paper(model_family::vit, 8)));
+    CHECK(model().layout().family == vit32::family);
+}

@@ -1,5 +1,9 @@
-# Installs zoa from BUILD_DIR into a staging prefix, then configures, builds and runs a separate project
-# (SRC) that uses find_package(zoa). Usage: cmake -DBUILD_DIR=... -DSRC=... -DWORK=... -P cmake_consumer.cmake
+# The three ways a project uses zoa through CMake, and what `cmake --install` delivers:
+#   1. install BUILD_DIR into a staging prefix: headers, zoa::zoa config, the `zoa` CLI (runs) and the single headers;
+#      a separate project (SRC) finds it with find_package(zoa), builds and runs;
+#   2. add_subdirectory(zoa) and 3. FetchContent (local SOURCE_DIR, no network) from a parent that sets no build type:
+#      the parent's CMAKE_BUILD_TYPE stays empty (zoa forces Release only when it is the top-level project).
+# Usage: cmake -DBUILD_DIR=... -DSRC=... -DSUB=... -DZOA_SOURCE=... -DWORK=... -P cmake_consumer.cmake
 file(REMOVE_RECURSE ${WORK})
 function(run)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
@@ -9,6 +13,29 @@ function(run)
   message(STATUS "${out}")
 endfunction()
 run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${WORK}/stage)
+foreach(f share/zoa/single_include/zoa/zoa.hpp share/zoa/single_include/zoa/zoa_image.hpp include/zoa/zoa.hpp)
+  if(NOT EXISTS ${WORK}/stage/${f})
+    message(FATAL_ERROR "cmake --install did not install ${f}")
+  endif()
+endforeach()
+if(EXISTS ${BUILD_DIR}/bin/zoa)  # built with the examples (ZOA_BUILD_EXAMPLES)
+  run(${WORK}/stage/bin/zoa version)
+endif()
 run(${CMAKE_COMMAND} -S ${SRC} -B ${WORK}/build -DCMAKE_PREFIX_PATH=${WORK}/stage -DCMAKE_BUILD_TYPE=Release)
 run(${CMAKE_COMMAND} --build ${WORK}/build)
 run(${WORK}/build/consumer)
+foreach(mode subdirectory fetch)
+  if(mode STREQUAL "fetch")
+    set(fetch -DZOA_FETCH=ON)
+  else()
+    set(fetch "")
+  endif()
+  run(${CMAKE_COMMAND} -S ${SUB} -B ${WORK}/${mode} -DZOA_SOURCE=${ZOA_SOURCE} ${fetch})
+  file(READ ${WORK}/${mode}/build_type.txt bt)
+  if(NOT bt STREQUAL "[]")
+    message(FATAL_ERROR "${mode}: zoa changed the parent's CMAKE_BUILD_TYPE to ${bt} (the parent set none)")
+  endif()
+  message(STATUS "${mode}: the parent's CMAKE_BUILD_TYPE stays unset")
+endforeach()
+run(${CMAKE_COMMAND} --build ${WORK}/subdirectory)
+run(${WORK}/subdirectory/subproject)

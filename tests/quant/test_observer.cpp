@@ -134,6 +134,51 @@ TEST_CASE("MSE observer: per-channel (80 candidates) and batch combination") {
     CHECK_THROWS_AS(q::mse_observer(9, q::granularity::per_tensor), zoa::error);
 }
 
+TEST_CASE("MSE observer, symmetric scheme: the best clipping magnitude of the grid, PTQ4ViT's Δ rule") {
+    const std::vector<float> x = skewed(600, 9.0f);
+    for (int bits : {8, 4}) {
+        q::mse_observer obs(bits, q::granularity::per_tensor, 1, -1.0, q::scheme::symmetric);
+        obs.observe(x.data(), x.size());
+        float amax = 0.0f;
+        for (float v : x) amax = std::max(amax, std::fabs(v));
+        double best = 1e10;
+        float ba = amax;
+        for (int i = 0; i < 95; ++i) {  // brute force: a_i = amax·f_i, Δ_i = a_i / (2^(b−1) − 0.5)
+            const float a = amax * static_cast<float>(1.0 - q::detail::fp_barrier(i * 0.01));
+            const float d = a / static_cast<float>((1 << (bits - 1)) - 0.5);
+            double acc = 0;
+            for (float v : x) {
+                const float e =
+                    q::detail::fp_barrier(q::fake_quant_symmetric(v, d, q::signed_min(bits), q::signed_max(bits))) - v;
+                acc += double(e * e);
+            }
+            if (acc / double(x.size()) < best) best = acc / double(x.size()), ba = a;
+        }
+        CAPTURE(bits);
+        CHECK(obs.min()[0] == -ba);
+        CHECK(obs.max()[0] == ba);
+        if (bits == 4) CHECK(ba < amax);  // at 4 bits clipping the outlier pays off
+        const q::quant_params p = obs.params();
+        CHECK(p.sch == q::scheme::symmetric);
+        CHECK(p.zero_point.empty());
+        CHECK(p.scale[0] == q::symmetric_scale_from_absmax(ba, bits, "x"));
+    }
+    // per-row-block groups search independently (80 candidates each)
+    std::vector<float> w = skewed(60, 4.0f);
+    const std::vector<float> w2 = skewed(60, 0.5f);
+    w.insert(w.end(), w2.begin(), w2.end());
+    q::mse_observer rb(6, q::granularity::per_row_block, 2, -1.0, q::scheme::symmetric);
+    rb.observe(w.data(), w.size());
+    for (std::size_t g = 0; g < 2; ++g) {
+        float lo, hi;
+        rb.search(w.data() + 60 * g, 60, 80, lo, hi);
+        CHECK(rb.max()[g] == hi);
+        CHECK(lo == -hi);
+    }
+    CHECK(rb.params().gran == q::granularity::per_row_block);
+    CHECK_THROWS_AS(q::mse_observer(8, q::granularity::per_head, 2), zoa::error);
+}
+
 TEST_CASE("EMA-MSE observer: first batch sets, then min = min*0.9 + cur*0.1") {
     q::mse_observer ema(8, q::granularity::per_tensor, 1, 0.9);
     const std::vector<float> a = skewed(300, 3.0f), b = skewed(300, 7.0f);

@@ -100,3 +100,15 @@ TEST_CASE("resnet under the adapters (fp32 and W8A8): shapes, finiteness, BN-ada
         run_adapters(q, g);
     }
 }
+
+TEST_CASE("resnet: zoa_options::paper<resnet<P>>() takes the family and bit-width from the model type") {
+    using zoa::adapt::model_family;
+    using zoa::adapt::zoa_options;
+    using q8 = zoa::models::resnet<zoa::mqbench<zoa::w8a8>>;
+    static_assert(q8::family == model_family::resnet);
+    const zoa_options a = zoa_options::paper<q8>(), b = zoa_options::paper(model_family::resnet, 8);
+    CHECK(a.lr == b.lr);
+    CHECK(a.lambda == b.lambda);
+    CHECK(a.domain_t == b.domain_t);
+    CHECK(zoa_options::paper<zoa::models::resnet<zoa::policy<zoa::fp32>>>().lambda == 1.0f);
+}

@@ -267,6 +267,49 @@ TEST_CASE("pooling: max-pool 3x3/2 pad 1 (padding ignored, NaN propagates), glob
     CHECK(g == std::vector<float>{2.5f, 0.5f});
 }
 
+TEST_CASE("NHWC pooling: codes max-pooled = codes of the max-pooled floats; global average bit-identical to NCHW") {
+    zoa::execution_context one(1), two(2);
+    zoa::quant::quant_params qp;
+    qp.bits = 6;
+    qp.scale = {0.05f};
+    qp.zero_point = {7};
+    qp.sch = zoa::quant::scheme::asymmetric;
+    qp.kind = zoa::quant::quantizer_kind::uniform;
+    for (const auto& d : std::vector<std::array<std::size_t, 4>>{{1, 4, 4, 3}, {2, 7, 5, 17}, {3, 112, 112, 2}, {1, 1, 1, 5}}) {
+        const std::size_t n = d[0], h = d[1], w = d[2], c = d[3], hw = h * w;
+        CAPTURE(h);
+        CAPTURE(w);
+        CAPTURE(c);
+        const auto x = randn(n * c * hw, 17 + h, 1.5f, 0.2f);  // NCHW
+        std::vector<float> xn(x.size());
+        for (std::size_t k = 0; k < n; ++k)
+            for (std::size_t ch = 0; ch < c; ++ch)
+                for (std::size_t p = 0; p < hw; ++p) xn[(k * hw + p) * c + ch] = x[(k * c + ch) * hw + p];
+        // max-pool 3×3/2 pad 1 on codes (NHWC) vs quantize(max-pool on floats (NCHW))
+        const std::size_t oh = zoa::nn::pool_out_size(h, 3, 2, 1), ow = zoa::nn::pool_out_size(w, 3, 2, 1);
+        std::vector<float> pooled(n * c * oh * ow);
+        zoa::nn::max_pool2d(x.data(), pooled.data(), n, c, h, w, 3, 2, 1, one);
+        std::vector<std::int8_t> want(pooled.size()), qn(xn.size()), got(pooled.size());
+        zoa::nn::quantize_activation(pooled.data(), pooled.size(), qp, want.data(), static_cast<float*>(nullptr), one);
+        zoa::nn::quantize_activation(xn.data(), xn.size(), qp, qn.data(), static_cast<float*>(nullptr), one);
+        zoa::nn::max_pool2d_nhwc(qn.data(), got.data(), n, h, w, c, 3, 2, 1, two);
+        for (std::size_t k = 0; k < n; ++k)
+            for (std::size_t ch = 0; ch < c; ++ch)
+                for (std::size_t p = 0; p < oh * ow; ++p)
+                    REQUIRE(got[(k * oh * ow + p) * c + ch] == want[(k * c + ch) * oh * ow + p]);
+        // global average pooling of floats and of codes' x̂, bit for bit
+        std::vector<float> g1(n * c), g2(n * c), g3(n * c), xhat(x.size());
+        zoa::nn::global_avg_pool(x.data(), g1.data(), n, c, hw, one);
+        zoa::nn::global_avg_pool_nhwc(xn.data(), g2.data(), n, hw, c, two);
+        CHECK(std::memcmp(g1.data(), g2.data(), g1.size() * 4) == 0);
+        std::vector<std::int8_t> qx(x.size());
+        zoa::nn::quantize_activation(x.data(), x.size(), qp, qx.data(), xhat.data(), one);
+        zoa::nn::global_avg_pool(xhat.data(), g1.data(), n, c, hw, one);
+        zoa::nn::global_avg_pool_nhwc_codes(qn.data(), 0.05f, 7, g3.data(), n, hw, c, two);
+        CHECK(std::memcmp(g1.data(), g3.data(), g1.size() * 4) == 0);
+    }
+}
+
 TEST_CASE("fast_mse_observer: bit-identical to quant::mse_observer (MSE / EMA-MSE, per tensor / channel, threads)") {
     for (int bits : {8, 4, 2}) {
         CAPTURE(bits);

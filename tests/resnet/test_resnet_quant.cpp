@@ -167,9 +167,18 @@ TEST_CASE("resnet quantized: save and load a calibrated model") {
                      << double(fsize) / double(fp_size) << "; BN, biases and quantizer parameters stay fp32)");
 
         // an fp32 file is not a calibrated model and vice versa; other bit-widths are refused
-        CHECK_THROWS_WITH_AS(rt::w8_resnet::load(rt::model_path(name)), doctest::Contains("calibrate"), zoa::error);
-        CHECK_THROWS_WITH_AS(rt::fp_resnet::load(tf.path), doctest::Contains("calibrated"), zoa::error);
-        CHECK_THROWS_WITH_AS(rt::w4_resnet::load(tf.path), doctest::Contains("calibrated with 8-bit weights"), zoa::error);
+        CHECK_THROWS_WITH_AS(rt::w8_resnet::load(rt::model_path(name)),
+                             doctest::Contains(": file is fp32, model type is W8A8: load it as "
+                                               "zoa::models::resnet<zoa::policy<zoa::fp32>> and calibrate() it"),
+                             zoa::error);
+        CHECK_THROWS_WITH_AS(rt::fp_resnet::load(tf.path),
+                             doctest::Contains(": file is W8A8, model type is fp32: load it as "
+                                               "zoa::models::resnet<zoa::mqbench<zoa::w8a8>>"),
+                             zoa::error);
+        CHECK_THROWS_WITH_AS(rt::w4_resnet::load(tf.path),
+                             doctest::Contains(": file is W8A8, model type is W4A4: load it as "
+                                               "zoa::models::resnet<zoa::mqbench<zoa::w8a8>>"),
+                             zoa::error);
 
         // a module's input quantizer must equal the quantizer of the tensor it shares (downsample.0 vs conv1)
         const rt::temp_file bad("q8bad");
@@ -227,4 +236,37 @@ TEST_CASE("resnet: memory report and adaptability") {
     CHECK(mf.scratch_bytes > 0);
     CHECK(mq.float_param_bytes > 0);
     MESSAGE(q.summary());
+}
+
+TEST_CASE("resnet: the policy's weight granularity is a real choice (per tensor next to MQBench's per channel)") {
+    using per_tensor = zoa::models::resnet<zoa::policy<zoa::w8a8, zoa::quant::weight_scheme<zoa::quant::asymmetric,
+                                                                                             zoa::quant::per_tensor>,
+                                                       zoa::quant::activation_scheme<zoa::quant::asymmetric>>>;
+    static_assert(!per_tensor::per_channel_weights && rt::w8_resnet::per_channel_weights);
+    const std::string name = "basic";
+    const rt::golden g(name);
+    const auto fp = rt::fp_resnet::load(rt::model_path(name));
+    const auto pt = calibrated<per_tensor>(name);
+    const auto pc = calibrated<rt::w8_resnet>(name);
+    for (const auto& [module, mp] : pt.quant_params().modules) {
+        CAPTURE(module);
+        CHECK(mp.weight().groups() == 1);
+        CHECK(mp.weight().gran == zoa::quant::granularity::per_tensor);
+        CHECK(mp.input() == pc.quant_params().modules.at(module).input());  // activations: the same observers
+    }
+    const auto x = g.images("calib.images");
+    const auto t = rt::top1(fp.predict(x)), tt = rt::top1(pt.predict(x)), tc = rt::top1(pc.predict(x));
+    std::size_t agree_t = 0, agree_c = 0;
+    for (std::size_t i = 0; i < t.size(); ++i) agree_t += tt[i] == t[i], agree_c += tc[i] == t[i];
+    MESSAGE("W8A8 top-1 agreement with fp32 on " << t.size() << " images: per-tensor weights " << agree_t
+                                                 << ", per-channel weights " << agree_c);
+    CHECK(agree_t * 10 >= t.size() * 8);
+    // a calibrated file keeps its granularity, and the other granularity's type refuses it by name
+    const rt::temp_file tf("q8pt");
+    pt.save(tf.path);
+    const auto back = per_tensor::load(tf.path);
+    CHECK(rt::max_diff(back.predict(x), pt.predict(x)) == 0.0f);
+    CHECK_THROWS_WITH_AS(rt::w8_resnet::load(tf.path),
+                         doctest::Contains("file has per-tensor weights (module 'conv1'), model type has per-channel"),
+                         zoa::error);
 }

@@ -21,7 +21,7 @@
 #   input                      [B, C, H, W]
 #   eval.{logits,features,embed_mean,embed_var}        BN with running statistics
 #   batch.{logits,features}                            BN with the batch's statistics (F.batch_norm training=True)
-#   adapted.params             flat [w_0, b_0, w_1, b_1, ...] over the adapted BNs (zoa-algorithm.md §1.2 rule)
+#   adapted.params             flat [w_0, b_0, w_1, b_1, ...] over the adapted BNs (docs/algorithm.md §1.1 rule)
 #   adapted.{logits,features}  batch statistics, adapted BNs replaced by adapted.params
 #   shift.vector, shift.logits fc(feature_4 + shift), eval mode
 #   prompt.weight [3, 3, 7, 7], prompt.{logits,features,embed_mean,embed_var}   FOA-ResNet input prompt
@@ -31,7 +31,7 @@
 #   w<b>a<b>.input_scale / .input_zero_point / .weight_scale_sum   per quantized module (conv/linear) in module
 #                              order: its input quantizer's (s, z) and Σ of its per-channel weight scales
 #
-# The MQBench academic scheme (zoa-algorithm.md §4.2): per-channel asymmetric weights (MSEObserver, 80 candidates),
+# The MQBench academic scheme (docs/algorithm.md §4): per-channel asymmetric weights (MSEObserver, 80 candidates),
 # per-tensor asymmetric activations (EMAMSEObserver ema 0.9, 95 candidates) on every tensor that feeds a Conv2d or
 # Linear — the input, the stem output (max-pool output; the ReLU output for the small stem), each in-block ReLU output,
 # each block output that feeds another block, the flattened pooled features — conv1 / fc and their inputs at 8 bits,

@@ -2,7 +2,7 @@
 # zoa — golden fixture for zoa::adapt::t3a from a PyTorch port of the reference T3A
 # SPDX-License-Identifier: MIT
 """Writes tests/fixtures/t3a_golden.json from a float32 PyTorch port of T3A as in
-[ZOA]/[FOA] tta_library/t3a.py (spec /work/shared/spec/zoa-algorithm.md §3):
+[ZOA]/[FOA] tta_library/t3a.py (docs/algorithm.md §3):
 
     warm-up   supports = W (C x d), labels = one_hot(argmax(W W^T + b)), ent = H(softmax(W W^T + b))
     forward   (adapt) append (z, one_hot(argmax p), H(p)); select the filter_K lowest-entropy supports per class

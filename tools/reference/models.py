@@ -299,7 +299,7 @@ def zoa_features(model, x):
 
     Returns a dict:
       "logits":    [B, num_classes]
-      "features":  list of per-layer features (see zoa-algorithm.md §1.4)
+      "features":  list of per-layer features (see docs/algorithm.md §1.7)
          ViT:    for i in 0..depth-1, f_i = blocks[i+1].norm1(x_i[:, 0]) for i < depth-1 and norm(x_i[:, 0]) for
                  the last block, where x_i is the token sequence after block i and [:, 0] is the CLS token
                  -> depth tensors of [B, D]

@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: MIT
 """Read and write the safetensors format without the `safetensors` package.
 
-Format (docs: /work/shared/notes/ecosystem.md §2.1, huggingface/safetensors README "Format"):
+Format (docs/io.md §1, huggingface/safetensors README "Format"):
 
     [0, 8)        N: u64 little-endian, byte length of the JSON header
     [8, 8+N)      UTF-8 JSON object, padded with spaces (0x20) so that 8+N is a multiple of 8

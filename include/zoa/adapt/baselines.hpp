@@ -12,6 +12,7 @@
 #include "zoa/adapt/shift_detector.hpp"
 #include "zoa/adapt/t3a.hpp"
 #include "zoa/adapt/zoa_adapter.hpp"
+#include "zoa/core/policy.hpp"
 
 namespace zoa::adapt {
 
@@ -21,6 +22,13 @@ class no_adapt {
 public:
     /// Keeps a pointer to model. Requires: model outlives the adapter.
     explicit no_adapt(const Model& model) : model_(&model) {}
+    /// Refused at compile time: the adapter keeps a pointer to the model, which a temporary would leave dangling.
+    /// Keep the model in a variable that outlives the adapter.
+    explicit no_adapt(const Model&&) : model_(nullptr) {
+        static_assert(zoa::detail::dependent_false<Model>,
+                      "zoa: no_adapt keeps a pointer to the model: construct it from a model variable that outlives "
+                      "the adapter, not from a temporary");
+    }
     /// One forward pass → logits B × C (valid until the next call). Nothing is adapted.
     /// Throws: whatever the model's forward_adapt throws (zoa::error(shape) for a wrong input shape).
     template <class Batch>
@@ -57,6 +65,13 @@ class bn_adapt : public no_adapt<Model> {
 public:
     /// Keeps a pointer to model. Requires: model outlives the adapter.
     explicit bn_adapt(const Model& model) : no_adapt<Model>(model) { this->batch_statistics_ = true; }
+    /// Refused at compile time: the adapter keeps a pointer to the model, which a temporary would leave dangling.
+    /// Keep the model in a variable that outlives the adapter.
+    explicit bn_adapt(const Model&& model) : no_adapt<Model>(model) {
+        static_assert(zoa::detail::dependent_false<Model>,
+                      "zoa: bn_adapt keeps a pointer to the model: construct it from a model variable that outlives "
+                      "the adapter, not from a temporary");
+    }
 };
 
 /// T3A on a model with classify() and classifier_weight(): features from the forward (BatchNorm on batch
@@ -69,6 +84,13 @@ public:
     /// Throws: zoa::error(argument) when filter_k == 0, zoa::error(shape) when the classifier weight is not
     /// classes × last-group dim.
     t3a_adapter(const Model& model, t3a_options opt = {}) : model_(&model), opt_(opt) { reset(); }
+    /// Refused at compile time: the adapter keeps a pointer to the model, which a temporary would leave dangling.
+    /// Keep the model in a variable that outlives the adapter.
+    t3a_adapter(const Model&&, t3a_options = {}) : model_(nullptr) {
+        static_assert(zoa::detail::dependent_false<Model>,
+                      "zoa: t3a_adapter keeps a pointer to the model: construct it from a model variable that outlives "
+                      "the adapter, not from a temporary");
+    }
 
     /// One forward (BatchNorm on batch statistics), then t3a::adapt_and_predict on the last feature group: logits B × C
     /// from the support classifier (valid until the next call).
@@ -98,8 +120,8 @@ public:
     }
     /// Everything mutable: the supports and the counters.
     struct state {
-        t3a::supports_state supports;
-        adapter_stats stats;
+        t3a::supports_state supports;  ///< the supports of every class
+        adapter_stats stats;           ///< counters at snapshot time
     };
     /// A copy of all mutable state; restore(snapshot()) continues bitwise.
     state snapshot() const { return {t3a_->snapshot(), stats_}; }

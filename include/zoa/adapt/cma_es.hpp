@@ -322,10 +322,11 @@ public:
     /// it: ask() regenerates it bitwise from (seed, generation) and the restored B, D.
     struct state {
         std::vector<double> mean, pc, ps, c, bt, d;  ///< m, p_c, p_σ, packed C, Bᵀ (n×n), D
-        double sigma = 1.0;
+        double sigma = 1.0;                   ///< step size σ
         bool identity = true, dirty = false;  ///< B = I still; C changed since the last decomposition
+        /// Completed generations, told points, generation of the last decomposition, decompositions so far.
         std::size_t generation = 0, evaluations = 0, last_eigen_generation = 0, eigen_updates = 0;
-        best_solution best;
+        best_solution best;                   ///< best told point so far
     };
     /// A copy of the strategy's state; restore(snapshot()) continues bitwise as if nothing happened.
     state snapshot() const {

@@ -17,6 +17,7 @@
 #include "zoa/adapt/objective.hpp"
 #include "zoa/adapt/zoa_adapter.hpp"
 #include "zoa/core/error.hpp"
+#include "zoa/core/policy.hpp"
 #include "zoa/core/rng.hpp"
 
 namespace zoa::adapt {
@@ -35,8 +36,8 @@ struct foa_options {
 
 /// Everything mutable in a foa_adapter: the CMA-ES state, the previous batch's best prompt, the shift history.
 struct foa_state {
-    cma_es::state es;
-    std::vector<float> best_prompt, hist;
+    cma_es::state es;                      ///< the CMA-ES distribution
+    std::vector<float> best_prompt, hist;  ///< the prompt the next batch starts from; the shift history
     adapter_stats stats;  ///< counters at snapshot time
 };
 
@@ -101,6 +102,14 @@ public:
         require(opt_.popsize >= 2, error_code::argument, "foa_adapter: popsize must be >= 2, got ", opt_.popsize);
         reset();
     }
+    /// Refused at compile time: the adapter keeps a pointer to the model, which a temporary would leave dangling.
+    /// Keep the model in a variable that outlives the adapter.
+    foa_adapter(const Model&&, foa_options, source_statistics) : model_(nullptr) {
+        static_assert(zoa::detail::dependent_false<Model>,
+                      "zoa: foa_adapter keeps a pointer to the model: construct it from a model variable that outlives "
+                      "the adapter, not from a temporary");
+    }
+
 
     /// Predicts the batch (the best candidate's logits B × C, valid until the next call) and runs one CMA-ES
     /// generation: popsize + 1 forward passes. The previous best prompt is evaluated first (it needs no CMA-ES draw),

@@ -6,16 +6,33 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "zoa/adapt/knowledge_bank.hpp"
 #include "zoa/adapt/model_hooks.hpp"
 #include "zoa/core/error.hpp"
+#include "zoa/core/policy.hpp"
+#include "zoa/quant/bit_width.hpp"
 
 namespace zoa::adapt {
 
-/// ZOA's knobs. Defaults are main.py's argparse defaults; use zoa_options::paper(family, bits) for the released
-/// scripts' per-setting values.
+namespace detail {
+template <class M, class = void>
+struct has_model_traits : std::false_type {};
+template <class M>
+struct has_model_traits<M, std::void_t<typename M::policy_type, decltype(&M::family)>>
+    : std::bool_constant<std::is_convertible_v<decltype(&M::family), const model_family*> &&
+                         ::zoa::is_policy_v<typename M::policy_type>> {};
+}  // namespace detail
+
+/// True when Model declares what zoa_options::paper<Model>() reads: `using policy_type = zoa::policy<...>;` (its
+/// bit-width) and `static constexpr zoa::adapt::model_family family` (models::vit and models::resnet do).
+template <class Model>
+inline constexpr bool has_model_traits_v = detail::has_model_traits<Model>::value;
+
+/// ZOA's knobs. Defaults are main.py's argparse defaults; use zoa_options::paper<Model>() (or paper(family, bits)) for
+/// the released scripts' per-setting values.
 struct zoa_options {
     float lr = 0.005f;                 ///< SGD learning rate for ε (--lr)
     float momentum = 0.0f;             ///< SGD momentum (--spsa_momentum)
@@ -58,6 +75,22 @@ struct zoa_options {
             o.domain_t = 0.2f;
         }
         return o;
+    }
+
+    /// paper(family, bits) for a model type: the family is Model::family and the bits are those of
+    /// Model::policy_type's bit-width (the smaller of weight and activation bits; zoa::fp32 = 32), so the options
+    /// cannot disagree with the model: zoa_options::paper<models::vit<zoa::ptq4vit<zoa::w6a6>>>() ==
+    /// paper(model_family::vit, 6).
+    template <class Model>
+    static zoa_options paper() {
+        static_assert(has_model_traits_v<Model>,
+                      "zoa: zoa_options::paper<Model>(): Model must declare `using policy_type = zoa::policy<...>;` "
+                      "and `static constexpr zoa::adapt::model_family family` (or call paper(family, bits))");
+        using B = policy_get_t<typename Model::policy_type, axis::bit_width>;
+        constexpr int bits = !B::quantized                             ? 32
+                             : B::weight_bits < B::activation_bits ? B::weight_bits
+                                                                     : B::activation_bits;
+        return paper(Model::family, bits);
     }
 
     /// Every field's accepted range (the reference's defaults lie well inside; values outside are typos or

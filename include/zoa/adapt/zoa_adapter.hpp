@@ -120,6 +120,14 @@ public:
         reset();
     }
 
+    /// Refused at compile time: the adapter keeps a pointer to the model, which a temporary would leave dangling.
+    /// Keep the model in a variable that outlives the adapter.
+    zoa_adapter(const Model&&, zoa_options, source_statistics) : model_(nullptr) {
+        static_assert(zoa::detail::dependent_false<Model>,
+                      "zoa: zoa_adapter keeps a pointer to the model: construct it from a model variable that outlives "
+                      "the adapter, not from a temporary");
+    }
+
     /// Predicts the batch (logits B × C) and adapts. The returned reference stays valid until the next call.
     /// A batch the model rejects with an error changes nothing (stats() included).
     template <class Batch>

@@ -2,10 +2,14 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <initializer_list>
+#include <ios>
+#include <ostream>
 #include <sstream>
 #include <stdexcept>
 #include <string>
-#include <utility>
+#include <string_view>
+#include <type_traits>
 
 namespace zoa {
 
@@ -48,25 +52,98 @@ private:
 };
 
 namespace detail {
+
+/// One part of an error message, held by reference until the message is built: strings, characters, integers,
+/// floating-point numbers and stream manipulators (std::hex) directly, any other type through its operator<<.
+/// Type-erasing the parts keeps each fail(...) call site small: one message builder per program, not one
+/// std::ostringstream per distinct argument list.
+class message_part {
+public:
+    // Non-template constructors for the common types (string literals of any length decay to const char*), so a
+    // fail(...) call instantiates nothing new for them; other types go through their operator<<.
+    message_part(const char* s) noexcept : kind_(kind::text), s_(s) {}                    ///< a C string
+    message_part(const std::string& s) noexcept : kind_(kind::text), s_(s) {}             ///< a string
+    message_part(std::string_view s) noexcept : kind_(kind::text), s_(s) {}               ///< a string view
+    message_part(char c) noexcept : kind_(kind::character), c_(c) {}                      ///< a character
+    message_part(signed char c) noexcept : kind_(kind::character), c_(static_cast<char>(c)) {}    ///< as a character
+    message_part(unsigned char c) noexcept : kind_(kind::character), c_(static_cast<char>(c)) {}  ///< as a character
+    message_part(bool b) noexcept : kind_(kind::boolean), u_(b) {}                        ///< 1 or 0, as operator<<
+    message_part(int v) noexcept : kind_(kind::signed_int), i_(v) {}                     ///< an integer
+    message_part(long v) noexcept : kind_(kind::signed_int), i_(v) {}                    ///< an integer
+    message_part(long long v) noexcept : kind_(kind::signed_int), i_(v) {}               ///< an integer
+    message_part(unsigned v) noexcept : kind_(kind::unsigned_int), u_(v) {}               ///< an integer
+    message_part(unsigned long v) noexcept : kind_(kind::unsigned_int), u_(v) {}          ///< an integer
+    message_part(unsigned long long v) noexcept : kind_(kind::unsigned_int), u_(v) {}     ///< an integer
+    message_part(double d) noexcept : kind_(kind::floating), d_(d) {}                     ///< a number
+    message_part(float f) noexcept : kind_(kind::floating), d_(f) {}                      ///< a number (as double)
+    message_part(long double d) noexcept : kind_(kind::floating), d_(d), is_long_double_(true) {}  ///< a number
+    message_part(std::ios_base& (*m)(std::ios_base&)) noexcept : kind_(kind::manipulator), m_(m) {}  ///< std::hex
+    /// Any other type with an operator<< (short integers, enums, paths, ...), streamed when the message is built.
+    template <class T, std::enable_if_t<!std::is_convertible_v<const T&, std::string_view>, int> = 0>
+    message_part(const T& v) noexcept
+        : kind_(kind::other), p_(&v), put_([](std::ostream& os, const void* p) { os << *static_cast<const T*>(p); }) {}
+
+    /// Streams the part into os (with os's current flags, e.g. after std::hex).
+    void put(std::ostream& os) const {
+        switch (kind_) {
+            case kind::text: os << s_; break;
+            case kind::character: os << c_; break;
+            case kind::boolean: os << (u_ != 0); break;
+            case kind::signed_int: os << i_; break;
+            case kind::unsigned_int: os << u_; break;
+            case kind::floating:
+                if (is_long_double_) os << d_;
+                else os << static_cast<double>(d_);
+                break;
+            case kind::manipulator: os << m_; break;
+            case kind::other: put_(os, p_); break;
+        }
+    }
+
+private:
+    enum class kind { text, character, boolean, signed_int, unsigned_int, floating, manipulator, other };
+    kind kind_ = kind::text;
+    std::string_view s_;
+    char c_ = 0;
+    long long i_ = 0;
+    unsigned long long u_ = 0;
+    long double d_ = 0;
+    bool is_long_double_ = false;
+    std::ios_base& (*m_)(std::ios_base&) = nullptr;
+    const void* p_ = nullptr;
+    void (*put_)(std::ostream&, const void*) = nullptr;
+};
+
 /// The parts streamed with operator<< into one string.
-template <class... Parts>
-std::string concat(Parts&&... parts) {
+inline std::string concat_parts(std::initializer_list<message_part> parts) {
     std::ostringstream os;
-    (os << ... << std::forward<Parts>(parts));
+    for (const auto& p : parts) p.put(os);
     return os.str();
 }
+
+/// The parts streamed with operator<< into one string.
+template <class... Parts>
+std::string concat(const Parts&... parts) {
+    return concat_parts({message_part(parts)...});
+}
+
+/// Throws zoa::error(code, concat_parts(parts)): out of line and cold, so call sites stay small.
+[[noreturn, gnu::noinline, gnu::cold]] inline void throw_error(error_code code, std::initializer_list<message_part> parts) {
+    throw error(code, concat_parts(parts));
+}
+
 }  // namespace detail
 
 /// Throws zoa::error(code, concatenation of parts streamed with operator<<).
 template <class... Parts>
-[[noreturn]] void fail(error_code code, Parts&&... parts) {
-    throw error(code, detail::concat(std::forward<Parts>(parts)...));
+[[noreturn]] void fail(error_code code, const Parts&... parts) {
+    detail::throw_error(code, {detail::message_part(parts)...});
 }
 
 /// Throws zoa::error(code, parts...) unless cond holds.
 template <class... Parts>
-void require(bool cond, error_code code, Parts&&... parts) {
-    if (!cond) fail(code, std::forward<Parts>(parts)...);
+void require(bool cond, error_code code, const Parts&... parts) {
+    if (!cond) detail::throw_error(code, {detail::message_part(parts)...});
 }
 
 }  // namespace zoa

@@ -30,16 +30,16 @@ namespace zoa::data {
 
 /// One labelled image of a stream: HWC pixels in [0, 255] (data/image.hpp) and its class index.
 struct labeled_image {
-    image pixels;
-    int label = 0;
+    image pixels;   ///< HWC, values in [0, 255]
+    int label = 0;  ///< class index
 };
 
 /// A finite source of labelled images read by index: stream item i (i < size) is get(i).
 /// A batch_loader calls get from its worker threads, for different i at the same time: get must be thread-safe,
 /// and deterministic (the same i gives the same image) for results that do not depend on the thread count.
 struct sample_source {
-    std::size_t size = 0;
-    std::function<labeled_image(std::size_t)> get;
+    std::size_t size = 0;                           ///< items: i = 0 … size − 1
+    std::function<labeled_image(std::size_t)> get;  ///< item i (thread-safe, deterministic)
     /// Optional: what item i is called (a file path), to name it in preprocessing errors. Thread-safe like get.
     std::function<std::string(std::size_t)> name;
 };
@@ -164,6 +164,7 @@ public:
         std::lock_guard<std::mutex> lk(m_);
         return consumed_;
     }
+    /// The options and the preprocessing given at construction (validated).
     const batch_loader_options& options() const noexcept { return opt_; }
     const io::preprocess_config& preprocessing() const noexcept { return pre_; }
 
@@ -312,22 +313,29 @@ private:
 /// (e.g. adapt::compute_source_statistics(model, images_of(loader))). Each element is a stream_batch's images.
 class batch_images {
 public:
+    /// The range over `loader` (which must outlive it); iterating takes its batches.
     explicit batch_images(batch_loader& loader) : loader_(&loader) {}
+    /// Input iterator: dereferences to the current batch's images; end() once the loader is exhausted.
     class iterator {
     public:
+        /// std::iterator_traits members of an input iterator over batch tensors.
         using iterator_category = std::input_iterator_tag;
         using value_type = xt::xtensor<float, 4>;
         using difference_type = std::ptrdiff_t;
         using pointer = const value_type*;
         using reference = const value_type&;
         iterator() = default;
+        /// Takes the loader's first batch (throws as batch_loader::next).
         explicit iterator(batch_loader* l) : loader_(l), batch_(std::make_shared<stream_batch>()) { advance(); }
+        /// The current batch's images.
         reference operator*() const { return batch_->images; }
         pointer operator->() const { return &batch_->images; }
+        /// Takes the next batch (throws as batch_loader::next).
         iterator& operator++() {
             advance();
             return *this;
         }
+        /// Equal when both are at the end, or iterate the same loader.
         bool operator==(const iterator& o) const noexcept { return loader_ == o.loader_; }
         bool operator!=(const iterator& o) const noexcept { return loader_ != o.loader_; }
 
@@ -338,6 +346,7 @@ public:
         batch_loader* loader_ = nullptr;  // nullptr = end
         std::shared_ptr<stream_batch> batch_;
     };
+    /// Single pass: begin() takes the loader's next batch.
     iterator begin() const { return iterator(loader_); }
     iterator end() const { return iterator(); }
 

@@ -18,7 +18,8 @@
 namespace zoa::data {
 
 /// The folder's samples in its order (image_folder_options: shuffle, seed, limit, channels, decode limits): item i
-/// = {folder.load(i), samples()[i].label}. Images are decoded when a loader worker asks for them.
+/// = {folder.load(i), samples()[i].label}, named by its path. Images are decoded when a loader worker asks for them.
+/// Throws: zoa::error(argument) for a null folder.
 inline sample_source folder_source(std::shared_ptr<const image_folder> folder) {
     require(folder != nullptr, error_code::argument, "folder_source: no folder");
     sample_source s;

@@ -121,8 +121,8 @@ struct image_info {
 /// max_pixels (before any pixel buffer exists), a file's size against max_file_bytes (before it is read).
 /// Defaults: 64 Mpx (64 · 10^6 pixels, e.g. 8000 × 8000: 768 MB as float RGB) and 256 MiB. 0 = no limit.
 struct decode_limits {
-    std::size_t max_pixels = 64000000;
-    std::size_t max_file_bytes = std::size_t{256} << 20;
+    std::size_t max_pixels = 64000000;                    ///< width × height of one image
+    std::size_t max_file_bytes = std::size_t{256} << 20;  ///< bytes of one image file
 };
 
 /// True when the file name ends in .png, .jpg, .jpeg or .bmp (case-insensitive): the formats zoa decodes.

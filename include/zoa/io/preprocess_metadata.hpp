@@ -8,9 +8,8 @@
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "zoa/core/error.hpp"
+#include "zoa/io/json.hpp"
 #include "zoa/io/preprocess.hpp"
 
 namespace zoa::io {
@@ -32,42 +31,38 @@ inline constexpr const char* preprocess_metadata_key = "zoa.preprocess";
 /// Throws: zoa::error(format) on invalid JSON or a key of the wrong type/value; errors of validate().
 inline preprocess_config preprocess_from_json(const std::string& text, const std::string& name,
                                               preprocess_config fallback = {}) {
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception& e) {
-        fail(error_code::format, name, ": ", preprocess_metadata_key, " is not valid JSON: ", e.what());
-    }
+    const json::value j = json::parse(text, name + ": " + preprocess_metadata_key);
     require(j.is_object(), error_code::format, name, ": ", preprocess_metadata_key, " must be a JSON object");
     preprocess_config cfg = std::move(fallback);
     const auto floats = [&](const char* key, std::vector<float>& out) {
-        if (!j.contains(key)) return;
-        const auto& v = j[key];
-        require(v.is_array() && !v.empty(), error_code::format, name, ": ", preprocess_metadata_key, ".", key,
+        const json::value* p = j.find(key);
+        if (p == nullptr) return;
+        const auto& v = *p;
+        require(v.is_array() && v.size() > 0, error_code::format, name, ": ", preprocess_metadata_key, ".", key,
                 " must be a non-empty number array, got ", v.dump());
         out.clear();
-        for (const auto& x : v) {
+        for (const auto& x : v.items()) {
             require(x.is_number(), error_code::format, name, ": ", preprocess_metadata_key, ".", key,
                     " must hold numbers, got ", x.dump());
-            out.push_back(x.get<float>());
+            out.push_back(static_cast<float>(x.as_double()));
         }
     };
     const auto size_of = [&](const char* key) {
-        const auto& v = j[key];
-        require(v.is_number_unsigned() || (v.is_number_integer() && v.get<long long>() >= 0), error_code::format,
-                name, ": ", preprocess_metadata_key, ".", key, " must be a non-negative integer, got ", v.dump());
-        require(v.get<std::size_t>() <= max_preprocess_side, error_code::format, name, ": ", preprocess_metadata_key,
-                ".", key, " is ", v.dump(), ", expected at most ", max_preprocess_side);
-        return v.get<std::size_t>();
+        const auto& v = *j.find(key);
+        require(v.is_unsigned(), error_code::format, name, ": ", preprocess_metadata_key, ".", key,
+                " must be a non-negative integer, got ", v.dump());
+        require(v.as_unsigned() <= max_preprocess_side, error_code::format, name, ": ", preprocess_metadata_key, ".",
+                key, " is ", v.dump(), ", expected at most ", max_preprocess_side);
+        return static_cast<std::size_t>(v.as_unsigned());
     };
-    if (j.contains("channels") && j["channels"].is_number()) cfg.channels = size_of("channels");
+    if (j.find("channels") && j.find("channels")->is_number()) cfg.channels = size_of("channels");
     floats("mean", cfg.mean);
     floats("std", cfg.std_dev);
     bool resample = true;
-    if (j.contains("interpolation")) {
-        require(j["interpolation"].is_string(), error_code::format, name, ": ", preprocess_metadata_key,
-                ".interpolation must be a string, got ", j["interpolation"].dump());
-        const std::string mode = j["interpolation"].get<std::string>();
+    if (const json::value* interp = j.find("interpolation")) {
+        require(interp->is_string(), error_code::format, name, ": ", preprocess_metadata_key,
+                ".interpolation must be a string, got ", interp->dump());
+        const std::string& mode = interp->as_string();
         if (mode == "none") {
             resample = false;
             cfg.resize = 0;
@@ -78,13 +73,15 @@ inline preprocess_config preprocess_from_json(const std::string& text, const std
             cfg.interpolation = parse_interpolation(mode);
         }
     }
-    if (j.contains("input_size")) {
-        const auto& v = j["input_size"];
-        require(v.is_array() && v.size() == 3 && v[0].is_number_unsigned() && v[1].is_number_unsigned() &&
-                    v[2].is_number_unsigned(),
+    if (const json::value* in = j.find("input_size")) {
+        const auto& v = *in;
+        require(v.is_array() && v.size() == 3 && v.items()[0].is_unsigned() && v.items()[1].is_unsigned() &&
+                    v.items()[2].is_unsigned(),
                 error_code::format, name, ": ", preprocess_metadata_key, ".input_size must be [C, H, W], got ",
                 v.dump());
-        const auto c = v[0].get<std::size_t>(), h = v[1].get<std::size_t>(), w = v[2].get<std::size_t>();
+        const auto c = static_cast<std::size_t>(v.items()[0].as_unsigned()),
+                   h = static_cast<std::size_t>(v.items()[1].as_unsigned()),
+                   w = static_cast<std::size_t>(v.items()[2].as_unsigned());
         require(h == w && h > 0, error_code::format, name, ": ", preprocess_metadata_key,
                 ".input_size must be square and non-empty, got ", v.dump());
         require(h <= max_preprocess_side, error_code::format, name, ": ", preprocess_metadata_key, ".input_size is ",
@@ -93,21 +90,22 @@ inline preprocess_config preprocess_from_json(const std::string& text, const std
         cfg.crop = h;
         if (resample) cfg.resize = h;
     }
-    if (j.contains("crop_pct") && resample && cfg.crop > 0) {
-        require(j["crop_pct"].is_number() && j["crop_pct"].get<double>() > 0.0 && j["crop_pct"].get<double>() <= 1.0,
+    const json::value* crop_pct = j.find("crop_pct");
+    if (crop_pct && resample && cfg.crop > 0) {
+        require(crop_pct->is_number() && crop_pct->as_double() > 0.0 && crop_pct->as_double() <= 1.0,
                 error_code::format, name, ": ", preprocess_metadata_key, ".crop_pct must be in (0, 1], got ",
-                j["crop_pct"].dump());
-        const double resize = std::floor(static_cast<double>(cfg.crop) / j["crop_pct"].get<double>());
+                crop_pct->dump());
+        const double resize = std::floor(static_cast<double>(cfg.crop) / crop_pct->as_double());
         require(resize <= static_cast<double>(max_preprocess_side), error_code::format, name, ": ",
-                preprocess_metadata_key, ".crop_pct ", j["crop_pct"].dump(), " resizes to ", resize,
+                preprocess_metadata_key, ".crop_pct ", crop_pct->dump(), " resizes to ", resize,
                 " pixels, expected at most ", max_preprocess_side);
         cfg.resize = static_cast<std::size_t>(resize);
     }
-    if (j.contains("resize")) cfg.resize = size_of("resize");
-    if (j.contains("crop")) cfg.crop = size_of("crop");
-    if (j.contains("pixel_scale"))
-        require(j["pixel_scale"] == "x/255", error_code::format, name, ": ", preprocess_metadata_key,
-                ".pixel_scale must be \"x/255\", got ", j["pixel_scale"].dump());
+    if (j.find("resize")) cfg.resize = size_of("resize");
+    if (j.find("crop")) cfg.crop = size_of("crop");
+    if (const json::value* scale = j.find("pixel_scale"))
+        require(scale->equals("x/255"), error_code::format, name, ": ", preprocess_metadata_key,
+                ".pixel_scale must be \"x/255\", got ", scale->dump());
     cfg.validate();
     return cfg;
 }
@@ -115,15 +113,12 @@ inline preprocess_config preprocess_from_json(const std::string& text, const std
 /// The JSON object preprocess_from_json reads back into an equal config (explicit resize and crop, no crop_pct).
 inline std::string preprocess_to_json(const preprocess_config& cfg) {
     cfg.validate();
-    nlohmann::json j;
-    j["mean"] = cfg.mean;
-    j["std"] = cfg.std_dev;
-    j["interpolation"] = to_string(cfg.interpolation);
-    j["resize"] = cfg.resize;
-    j["crop"] = cfg.crop;
-    if (cfg.crop > 0) j["input_size"] = {cfg.channels, cfg.crop, cfg.crop};
-    else j["channels"] = cfg.channels;
-    j["pixel_scale"] = "x/255";
+    json::value j = json::value::object();  // keys sorted
+    if (cfg.crop == 0) j.set("channels", cfg.channels);
+    j.set("crop", cfg.crop);
+    if (cfg.crop > 0) j.set("input_size", json::value::array_of(std::vector<std::size_t>{cfg.channels, cfg.crop, cfg.crop}));
+    j.set("interpolation", to_string(cfg.interpolation)).set("mean", json::value::array_of(cfg.mean));
+    j.set("pixel_scale", "x/255").set("resize", cfg.resize).set("std", json::value::array_of(cfg.std_dev));
     return j.dump();
 }
 

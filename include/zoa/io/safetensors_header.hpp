@@ -10,8 +10,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "zoa/core/error.hpp"
 #include "zoa/io/safetensors_dtype.hpp"
 #include "zoa/io/safetensors_json.hpp"
@@ -50,8 +48,8 @@ inline safetensors_header parse_safetensors_header(const std::string& label, con
     if (!detail::valid_utf8(json, h.header_size, bad))
         fail(error_code::format, label, ": header is not valid UTF-8 (byte 0x", std::hex, unsigned{json[bad]}, std::dec,
              " at header offset ", bad, ")");
-    // A raw NUL is never valid JSON (control characters inside strings must be escaped), and nlohmann's lexer would
-    // take it for the end of input and ignore what follows: reject it here.
+    // A raw NUL is never valid JSON (control characters inside strings must be escaped); many JSON readers take it
+    // for the end of input and ignore what follows: refused here with its own message.
     if (const void* nul = std::memchr(json, 0, h.header_size))
         fail(error_code::format, label, ": header contains a NUL byte at header offset ",
              static_cast<const unsigned char*>(nul) - json, " (not valid JSON; pad with spaces)");
@@ -64,8 +62,7 @@ inline safetensors_header parse_safetensors_header(const std::string& label, con
              first < h.header_size ? zoa::detail::concat(", found byte 0x", std::hex, unsigned{json[first]})
                                    : std::string(", found only whitespace"));
     detail::header_sax sax(label, h);
-    const char* text = reinterpret_cast<const char*>(json);
-    nlohmann::json::sax_parse(text + first, text + h.header_size, &sax, nlohmann::json::input_format_t::json, true);
+    io::json::sax_parse(reinterpret_cast<const char*>(json), h.header_size, sax);  // byte offsets are header offsets
 
     for (auto& t : h.tensors) {
         if (t.end < t.begin)

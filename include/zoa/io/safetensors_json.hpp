@@ -1,4 +1,4 @@
-// zoa — safetensors header text layer: tensor_info, UTF-8 check, and the schema-checking SAX handler for nlohmann
+// zoa — safetensors header text layer: tensor_info and the schema-checking SAX handler for zoa/io/json.hpp
 // SPDX-License-Identifier: MIT
 #pragma once
 
@@ -10,9 +10,8 @@
 #include <unordered_set>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "zoa/core/error.hpp"
+#include "zoa/io/json.hpp"
 #include "zoa/io/safetensors_dtype.hpp"
 namespace zoa::io {
 
@@ -72,61 +71,16 @@ std::string shape_string(const std::vector<Int>& shape) {
     return s + "]";
 }
 
-/// Ensures: true iff s[0, n) is well-formed UTF-8 (no overlongs, no surrogates, ≤ U+10FFFF);
-/// otherwise bad is the offset of the first byte of the offending sequence.
-inline bool valid_utf8(const unsigned char* s, std::size_t n, std::size_t& bad) noexcept {
-    std::size_t i = 0;
-    while (i < n) {
-        const unsigned c = s[i];
-        std::size_t len = 0;
-        unsigned lo = 0x80, hi = 0xbf;  // allowed range of the second byte
-        if (c < 0x80) {
-            ++i;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf)
-            len = 2;
-        else if (c == 0xe0) {
-            len = 3;
-            lo = 0xa0;
-        } else if ((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef)
-            len = 3;
-        else if (c == 0xed) {
-            len = 3;
-            hi = 0x9f;
-        } else if (c == 0xf0) {
-            len = 4;
-            lo = 0x90;
-        } else if (c >= 0xf1 && c <= 0xf3)
-            len = 4;
-        else if (c == 0xf4) {
-            len = 4;
-            hi = 0x8f;
-        }
-        if (len == 0 || n - i < len || s[i + 1] < lo || s[i + 1] > hi) {
-            bad = i;
-            return false;
-        }
-        for (std::size_t k = 2; k < len; ++k)
-            if (s[i + k] < 0x80 || s[i + k] > 0xbf) {
-                bad = i;
-                return false;
-            }
-        i += len;
-    }
-    return true;
-}
-
-/// nlohmann SAX handler accepting exactly the safetensors schema: a root object whose values are tensor entries
+/// SAX handler (zoa::io::json::sax_parse) accepting exactly the safetensors schema: a root object whose values are tensor entries
 /// {dtype: string, shape: [uint...], data_offsets: [uint, uint]} or `__metadata__`: {string: string}.
-/// Rejects duplicate keys at every level (nlohmann's DOM would silently keep the last) and any nesting deeper than
+/// Rejects duplicate keys at every level (a JSON object reader would silently keep the last) and any nesting deeper than
 /// the schema, so hostile headers never build deep or large structures.
 class header_sax {
 public:
     /// Fills out; label names the file in error messages.
     header_sax(const std::string& label, safetensors_header& out) : label_(label), out_(out) {}
 
-    /// SAX callbacks (nlohmann::json_sax): each accepts the event where the schema allows it and otherwise throws
+    /// SAX callbacks: each accepts the event where the schema allows it and otherwise throws
     /// zoa::error(format) naming the key, what was expected and what was found.
     bool null() { return mismatch("null"); }
     bool boolean(bool v) { return mismatch(v ? "true" : "false"); }
@@ -155,8 +109,6 @@ public:
         }
         return mismatch("the string " + quote_key(v));
     }
-    /// Binary values never fit the schema.
-    bool binary(nlohmann::json::binary_t&) { return mismatch("binary data"); }
 
     /// The root object, a tensor entry or __metadata__.
     bool start_object(std::size_t) {
@@ -235,8 +187,8 @@ public:
         return true;
     }
     /// Throws zoa::error(format) with the byte position of the JSON syntax error.
-    bool parse_error(std::size_t position, const std::string&, const nlohmann::json::exception& ex) {
-        fail(error_code::format, label_, ": header is not valid JSON (byte ", position, " of the header): ", ex.what());
+    bool parse_error(std::size_t position, const std::string& message) {
+        fail(error_code::format, label_, ": header is not valid JSON (byte ", position, " of the header): ", message);
     }
 
 private:

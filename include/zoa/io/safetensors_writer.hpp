@@ -12,11 +12,10 @@
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "zoa/core/error.hpp"
 #include "zoa/io/atomic_file.hpp"
 #include "zoa/io/half.hpp"
+#include "zoa/io/json.hpp"
 #include "zoa/io/safetensors_dtype.hpp"
 #include "zoa/io/safetensors_header.hpp"
 
@@ -189,17 +188,19 @@ private:
             offsets[kv->first] = {pos, pos + kv->second.bytes.size()};
             pos += kv->second.bytes.size();
         }
-        nlohmann::ordered_json header = nlohmann::ordered_json::object();
+        json::value header = json::value::object();  // members in insertion order
         if (!metadata_.empty()) {
-            nlohmann::ordered_json meta = nlohmann::ordered_json::object();
-            for (const auto& kv : metadata_) meta[kv.first] = kv.second;
-            header["__metadata__"] = std::move(meta);
+            json::value meta = json::value::object();
+            for (const auto& kv : metadata_) meta.push_back(kv.first, kv.second);  // map keys: unique
+            header.push_back("__metadata__", std::move(meta));
         }
         for (const auto& kv : entries_) {
             const auto& off = offsets[kv.first];
-            header[kv.first] = {{"dtype", std::string(to_string(kv.second.type))},
-                                {"shape", kv.second.shape},
-                                {"data_offsets", {off.first, off.second}}};
+            json::value e = json::value::object();
+            e.set("dtype", std::string(to_string(kv.second.type)));
+            e.set("shape", json::value::array_of(kv.second.shape));
+            e.set("data_offsets", json::value::array_of(std::vector<std::size_t>{off.first, off.second}));
+            header.push_back(kv.first, std::move(e));
         }
         std::string text = header.dump();
         text.append((8 - text.size() % 8) % 8, ' ');  // 8 + N ≡ 0 (mod 8)

@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include <xsimd/xsimd.hpp>
+#include "zoa/core/xsimd.hpp"
 
 #include "zoa/core/arch.hpp"
 #include "zoa/core/execution.hpp"
@@ -95,10 +95,10 @@ void gelu_quantize_twin(const float* x, std::int8_t* pos, std::int8_t* neg, std:
             const fb v = fb::load_unaligned(x + i);
             const fb g = (half * v) * xsimd::erfc(v * k);
             nan_seen = nan_seen | xsimd::isnan(g);
-            detail::store_narrow<Arch, std::int8_t>(xsimd::nearbyint_as_int(xsimd::min(xsimd::max(g / sp, zero), pos_hi)),
-                                                    pos + i);
-            detail::store_narrow<Arch, std::int8_t>(xsimd::nearbyint_as_int(xsimd::min(xsimd::max(g / sn, neg_lo), zero)),
-                                                    neg + i);
+            const fb gp = xsimd::min(xsimd::max(detail::divide(g, sp), zero), pos_hi);
+            const fb gn = xsimd::min(xsimd::max(detail::divide(g, sn), neg_lo), zero);
+            detail::store_narrow<Arch, std::int8_t>(xsimd::nearbyint_as_int(gp), pos + i);
+            detail::store_narrow<Arch, std::int8_t>(xsimd::nearbyint_as_int(gn), neg + i);
         }
         bool tail_nan = false;
         for (; i < e; ++i) {

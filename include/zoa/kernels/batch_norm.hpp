@@ -2,23 +2,29 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <type_traits>
+#include <vector>
 
-#include <xsimd/xsimd.hpp>
+#include "zoa/core/xsimd.hpp"
 
 #include "zoa/core/arch.hpp"
 #include "zoa/core/execution.hpp"
 #include "zoa/kernels/detail/elementwise_checks.hpp"
 #include "zoa/kernels/detail/elementwise_simd.hpp"
+#include "zoa/kernels/output_stage.hpp"
+#include "zoa/kernels/quantize.hpp"
 #include "zoa/kernels/statistics.hpp"
 
 namespace zoa::kernels {
 
 namespace detail {
 
-/// y[i] = fma(fl(fl(x[i] − c) − r), a, b) over one contiguous plane of len floats (explicit fma: the result does not
-/// depend on compiler contraction; xsimd emulates fma as mul+add on ISAs without FMA).
+/// y[i] = fma(fl(fl(x[i] − c) − r), a, b) over one contiguous plane of len floats (one rounding, fma_once: the result
+/// does not depend on compiler contraction; emulated as mul+add on ISAs without FMA).
 template <class Arch>
 void batch_norm_plane(const float* x, float* y, std::size_t len, float c, float r, float a, float b) noexcept {
     using batch = xsimd::batch<float, Arch>;
@@ -26,8 +32,14 @@ void batch_norm_plane(const float* x, float* y, std::size_t len, float c, float 
     const batch vc(c), vr(r), va(a), vb(b);
     const std::size_t nv = len - len % w;
     std::size_t i = 0;
-    for (; i < nv; i += w) xsimd::fma((batch::load_unaligned(x + i) - vc) - vr, va, vb).store_unaligned(y + i);
+    for (; i < nv; i += w) fma_once<Arch>((batch::load_unaligned(x + i) - vc) - vr, va, vb).store_unaligned(y + i);
     for (; i < len; ++i) y[i] = std::fma((x[i] - c) - r, a, b);
+}
+
+/// The BatchNorm scale a_c = fl(w_c / sqrt(var_c + eps)), in double (null weight = 1), as both modes compute it.
+inline float batch_norm_scale(const float* weight, std::size_t c, double var, float eps) noexcept {
+    const double w = weight ? static_cast<double>(weight[c]) : 1.0;
+    return static_cast<float>(w / std::sqrt(var + static_cast<double>(eps)));
 }
 
 /// Throws: zoa::error(argument) naming fn for null pointers, zero extents, n·channels·hw overflow or a bad eps.
@@ -65,8 +77,7 @@ void batch_norm_eval(const float* x, float* y, std::size_t n, std::size_t channe
                 running_var[c]);
     ctx.parallel_for(channels, [&](std::size_t c0, std::size_t c1) {
         for (std::size_t c = c0; c < c1; ++c) {
-            const double w = weight ? static_cast<double>(weight[c]) : 1.0;
-            const float a = static_cast<float>(w / std::sqrt(static_cast<double>(running_var[c]) + eps));
+            const float a = detail::batch_norm_scale(weight, c, static_cast<double>(running_var[c]), eps);
             const float b = bias ? bias[c] : 0.0f;
             for (std::size_t k = 0; k < n; ++k) {
                 const std::size_t off = (k * channels + c) * hw;
@@ -101,8 +112,7 @@ void batch_norm_batch_stats(const float* x, float* y, float* batch_mean, float* 
         for (std::size_t c = c0; c < c1; ++c) {
             const detail::moments m = detail::channel_moments<Arch>(x, n, channels, hw, c);
             const double var = m.m2 / count;
-            const double w = weight ? static_cast<double>(weight[c]) : 1.0;
-            const float a = static_cast<float>(w / std::sqrt(var + static_cast<double>(eps)));
+            const float a = detail::batch_norm_scale(weight, c, var, eps);
             const float b = bias ? bias[c] : 0.0f;
             for (std::size_t k = 0; k < n; ++k) {
                 const std::size_t off = (k * channels + c) * hw;
@@ -113,5 +123,116 @@ void batch_norm_batch_stats(const float* x, float* y, float* batch_mean, float* 
         }
     });
 }
+
+/// A BatchNorm as the per-channel affine map the kernels apply: y = fma(fl(x − center_c) − residual_c, scale_c, shift_c)
+/// (see batch_norm_eval / batch_norm_batch_stats for how each mode defines the four).
+struct batch_norm_affine {
+    std::vector<float> center, residual, scale, shift;  ///< channels entries each
+};
+
+/// The affine map of BatchNorm with running statistics: center = running_mean, residual = 0, scale = a_c as
+/// batch_norm_eval, shift = bias (null weight = ones, null bias = zeros).
+/// Throws: zoa::error(numeric) for a negative or NaN running_var, zoa::error(argument) for a bad eps.
+inline batch_norm_affine batch_norm_running_affine(std::size_t channels, const float* running_mean,
+                                                   const float* running_var, const float* weight, const float* bias,
+                                                   float eps) {
+    detail::require_eps("batch_norm_running_affine", eps);
+    batch_norm_affine f;
+    f.center.assign(running_mean, running_mean + channels);
+    f.residual.assign(channels, 0.0f);
+    f.scale.resize(channels);
+    f.shift.resize(channels);
+    for (std::size_t c = 0; c < channels; ++c) {
+        require(running_var[c] >= 0.0f, error_code::numeric, "batch_norm_running_affine: running_var[", c,
+                "] must be >= 0, got ", running_var[c]);
+        f.scale[c] = detail::batch_norm_scale(weight, c, static_cast<double>(running_var[c]), eps);
+        f.shift[c] = bias ? bias[c] : 0.0f;
+    }
+    return f;
+}
+
+/// The affine map of BatchNorm with the statistics of an NHWC batch x [n × hw × channels] (batch_norm_batch_stats's
+/// μ, σ² and rounding, bit for bit: detail::channel_moments_nhwc). batch_mean / batch_var (biased) are written when
+/// non-null. Throws: zoa::error(argument) for n·hw < 2 or a bad eps.
+template <class Arch = default_arch>
+batch_norm_affine batch_norm_batch_affine(const float* x, std::size_t n, std::size_t hw, std::size_t channels,
+                                          const float* weight, const float* bias, float eps, execution_context& ctx,
+                                          float* batch_mean = nullptr, float* batch_var = nullptr) {
+    const char* fn = "batch_norm_batch_affine";
+    detail::check_batch_norm(fn, x, x, n, channels, hw, eps);
+    require(n * hw >= 2, error_code::argument, fn,
+            ": batch statistics need more than 1 value per channel, got n*hw = ", n * hw);
+    std::vector<detail::moments> m(channels);
+    detail::channel_moments_nhwc<Arch>(x, n, hw, channels, m.data(), ctx);
+    const double count = static_cast<double>(n) * static_cast<double>(hw);
+    batch_norm_affine f;
+    f.center.resize(channels);
+    f.residual.resize(channels);
+    f.scale.resize(channels);
+    f.shift.resize(channels);
+    for (std::size_t c = 0; c < channels; ++c) {
+        const double var = m[c].m2 / count;
+        f.center[c] = m[c].center;
+        f.residual[c] = m[c].residual;
+        f.scale[c] = detail::batch_norm_scale(weight, c, var, eps);
+        f.shift[c] = bias ? bias[c] : 0.0f;
+        if (batch_mean) batch_mean[c] = static_cast<float>(m[c].mean);
+        if (batch_var) batch_var[c] = static_cast<float>(var);
+    }
+    return f;
+}
+
+ZOA_DETAIL_AVX512_WARNINGS_BEGIN
+
+/// Applies out_fused's steps after its dequantization (BatchNorm from the stage's bn_* arrays, residual, ReLU,
+/// quantization or float output) to float values y [rows × channels] (row-major, e.g. NHWC pixels × channels), the
+/// stage's destination and residual being row-major [rows × channels] too (stage.layout, a_scale, w_scale and bias
+/// are not used). Bit-identical to the fused GEMM epilogue on the same floats: vectors across channels, one
+/// detail::fused_tail_scalar per element of the channel tail.
+/// Threads: rows in fixed blocks over ctx (bit-identical for any thread count).
+/// Throws: as detail::prepare_fused_tail (non-finite BatchNorm constants: zoa::error(numeric)).
+template <class Arch = default_arch, class T, class R>
+void batch_norm_act_nhwc(const float* y, std::size_t rows, std::size_t channels, const out_fused<T, R>& s,
+                         execution_context& ctx) {
+    detail::require_pointer("batch_norm_act_nhwc", "y", y);
+    detail::prepared_columns p;
+    detail::prepare_fused_tail(s, channels, channels, p);
+    using fbatch = xsimd::batch<float, Arch>;
+    using ibatch = xsimd::batch<std::int32_t, Arch>;
+    constexpr std::size_t w = fbatch::size;
+    const std::size_t cv = channels - channels % w;
+    const std::size_t block = std::max<std::size_t>(1, detail::elementwise_block / channels);
+    ctx.parallel_for((rows + block - 1) / block, [&](std::size_t b0, std::size_t b1) {
+        const fbatch zero(0.0f), inv(p.inv), lo(p.lo), hi(p.hi), rs(p.res_scale);
+        const ibatch zp(p.zero_point), rz(p.res_zero_point);
+        for (std::size_t m = b0 * block; m < std::min(rows, b1 * block); ++m) {
+            const std::ptrdiff_t row = static_cast<std::ptrdiff_t>(m * channels);
+            for (std::size_t j = 0; j < cv; j += w) {
+                const std::ptrdiff_t off = row + static_cast<std::ptrdiff_t>(j);
+                fbatch t = fbatch::load_unaligned(y + off);
+                if (p.has_bn)
+                    t = detail::fma_once<Arch>((t - fbatch::load_aligned(p.f2.data() + j)) - fbatch::load_aligned(p.f3.data() + j),
+                                               fbatch::load_aligned(p.f4.data() + j), fbatch::load_aligned(p.f5.data() + j));
+                if (s.res_f) {
+                    t = t + fbatch::load_unaligned(s.res_f + off);
+                } else if (s.res_q) {
+                    auto r = (xsimd::to_float(detail::load_widen<Arch>(s.res_q + off) - rz) * rs).data;
+                    detail::round_here(r);
+                    t = t + fbatch(r);
+                }
+                if (s.relu) t = xsimd::select(zero > t, zero, t);
+                if constexpr (std::is_same_v<T, float>)
+                    t.store_unaligned(s.c + off);
+                else
+                    detail::store_narrow<Arch, T>(xsimd::nearbyint_as_int(xsimd::min(xsimd::max(t * inv, lo), hi)) + zp,
+                                                  s.c + off);
+            }
+            for (std::size_t j = cv; j < channels; ++j)
+                detail::fused_tail_scalar(s, p, row + static_cast<std::ptrdiff_t>(j), j, y[row + static_cast<std::ptrdiff_t>(j)]);
+        }
+    });
+}
+
+ZOA_DETAIL_AVX512_WARNINGS_END
 
 }  // namespace zoa::kernels

@@ -95,6 +95,31 @@ void conv2d_q8(const conv2d_shape& s, const typename ARange::storage* x, std::in
         detail::gemm_q8_run<ARange, WRange, Arch>(detail::im2col_source<T>{xp, s}, s.m(), x_zero_point, w, stage, ctx);
 }
 
+/// Quantized convolution over NHWC (channels-last) codes, the same sums as conv2d_q8:
+///   acc[b,oy,ox,o] = Σ_{kh,kw,c} (x[b, oy·sh+kh−ph, ox·sw+kw−pw, c] − za)·(w[o,c,kh,kw] − zw[o])   (padded taps: 0)
+/// x: [B, H, W, C] codes in ARange; output element (row m = (b·OH + oy)·OW + ox, column o) goes where stage.layout
+/// puts it (row_major(OC) = NHWC [B, OH, OW, OC], the default when stage.layout.row_stride is 0). No padded copy and
+/// no col buffer: 1×1 stride-1 convs multiply x itself, every other conv gathers its GEMM rows (im2col) straight into
+/// gemm_q8's packed A blocks, padding filled with za. Exact; bit-identical for any thread count.
+/// Throws: zoa::error(shape) for inconsistent shapes, and whatever gemm_q8 throws.
+template <class ARange, class WRange, class Arch, class Stage>
+void conv2d_q8_nhwc(const conv2d_shape& s, const typename ARange::storage* x, std::int32_t x_zero_point,
+                    const packed_q8<ARange, WRange, Arch>& w, Stage stage, execution_context* ctx = nullptr) {
+    using T = typename ARange::storage;
+    detail::check_conv_weights(s, w.n(), w.k(), "conv2d_q8_nhwc");
+    require(x != nullptr, error_code::argument, "conv2d_q8_nhwc: input is null");
+    require(x_zero_point >= int(ARange::min) && x_zero_point <= int(ARange::max), error_code::argument,
+            "conv2d_q8_nhwc: input zero point ", x_zero_point, " outside [", int(ARange::min), ", ",
+            int(ARange::max), "]");
+    if (stage.layout.row_stride == 0 && stage.layout.group_rows == 0)
+        stage.layout = row_major(static_cast<std::ptrdiff_t>(s.out_channels));
+    if (s.is_pointwise())
+        detail::gemm_q8_run<ARange, WRange, Arch>(detail::a_matrix<T>{x, static_cast<std::ptrdiff_t>(s.in_channels), s.k()},
+                                                  s.m(), x_zero_point, w, stage, ctx);
+    else
+        detail::gemm_q8_run<ARange, WRange, Arch>(detail::nhwc_source<T>{x, s}, s.m(), x_zero_point, w, stage, ctx);
+}
+
 /// Float convolution: y[b,o,oy,ox] = bias[o] + sum_{c,kh,kw} xpad[b,c,oy*sh+kh-ph,ox*sw+kw-pw] * w[o,c,kh,kw]
 /// (zero padding; bias may be null). x, y NCHW; w from pack_conv2d_f32.
 /// Throws: zoa::error(shape) when s is invalid or w was packed for another shape, zoa::error(argument) for a null

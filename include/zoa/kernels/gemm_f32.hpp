@@ -5,21 +5,29 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <type_traits>
 
-#include <xsimd/xsimd.hpp>
+#include "zoa/core/xsimd.hpp"
 
 #include "zoa/core/aligned_buffer.hpp"
 #include "zoa/core/arch.hpp"
 #include "zoa/core/error.hpp"
 #include "zoa/core/execution.hpp"
+#include "zoa/kernels/arm/gemm_f32_neon.hpp"
 #include "zoa/kernels/output_stage.hpp"
 #include "zoa/kernels/pack_f32.hpp"
 
 namespace zoa::kernels {
 namespace detail {
 
-/// Rows per register tile: 6 rows x 2 vectors = 12 accumulators (16 vector registers on SSE2/AVX2).
-inline constexpr std::size_t f32_mr = 6;
+/// True when gemm_f32<Arch> runs the AArch64 NEON microkernel (arm::kernel_f32_8x8) instead of kernel_f32.
+template <class Arch>
+inline constexpr bool f32_uses_neon_v = arm::f32_kernel_compiled && std::is_same_v<Arch, xsimd::neon64>;
+
+/// Rows per register tile: 6 rows x 2 vectors = 12 accumulators (16 vector registers on SSE2/AVX2); 8 rows on
+/// AArch64 (16 accumulators + 8 A vectors of 32 registers).
+template <class Arch>
+inline constexpr std::size_t f32_mr = f32_uses_neon_v<Arch> ? 8 : 6;
 
 /// acc[r][v] (+)= sum_k a_r[k] * panel[k*nr + v*L + lane] for k < kc, as a chain of fused multiply-adds in k order
 /// (xsimd::fma: one rounding per step with FMA hardware, mul+add without). With init, the chain continues from
@@ -90,7 +98,7 @@ template <class Arch, class Source>
 void gemm_f32_run(const Source& src, std::size_t m, const packed_f32<Arch>& w, const out_f32& out,
                   execution_context* ctx) {
     using batch = xsimd::batch<float, Arch>;
-    constexpr std::size_t L = batch::size, nr = 2 * L, mr = f32_mr;
+    constexpr std::size_t L = batch::size, nr = 2 * L, mr = f32_mr<Arch>;
     require(!w.empty(), error_code::argument, "gemm_f32: the packed weights are empty");
     require(out.c != nullptr, error_code::argument, "gemm_f32: output pointer is null");
     if (m == 0) return;
@@ -112,11 +120,11 @@ void gemm_f32_run(const Source& src, std::size_t m, const packed_f32<Arch>& w, c
     if constexpr (Source::materialize) mb = std::min(mb, (1u << 20) / (k * sizeof(float)) / mr * mr);  // copy <= 1 MiB
     mb = mb < mr ? mr : (mb > 32 * mr ? 32 * mr : mb);
 
-    auto epilogue = [&](const batch (&acc)[6][2], std::size_t m0, std::size_t nrows, std::size_t p) {
+    auto epilogue = [&](const batch (&acc)[mr][2], std::size_t m0, std::size_t nrows, std::size_t p) {
         const std::size_t n0 = p * nr, ncols = std::min(nr, n - n0);
         const batch bias0 = batch::load_aligned(bias.data() + n0), bias1 = batch::load_aligned(bias.data() + n0 + L);
         const bool direct = nrows == mr && ncols == nr && out.layout.col_stride == 1;
-        alignas(64) float tmp[6][nr];
+        alignas(64) float tmp[mr][nr];
         for (std::size_t r = 0; r < nrows; ++r) {
             float* dst = direct ? out.c + out.layout.row_offset(m0 + r) + static_cast<std::ptrdiff_t>(n0) : tmp[r];
             (acc[r][0] + bias0).store_unaligned(dst);
@@ -151,18 +159,26 @@ void gemm_f32_run(const Source& src, std::size_t m, const packed_f32<Arch>& w, c
                     for (std::size_t p = g0; p < g1; ++p)
                         for (std::size_t i = 0; i < rows; i += mr) {
                             const std::size_t nrows = std::min(mr, rows - i);
-                            const float* arows[6];
-                            for (std::size_t r = 0; r < 6; ++r) {
+                            const float* arows[mr];
+                            for (std::size_t r = 0; r < mr; ++r) {
                                 const std::size_t rr = r < nrows ? i + r : i;  // rows past M reuse a valid row
                                 if constexpr (Source::materialize) arows[r] = scratch.a.data() + rr * k + k0;
                                 else arows[r] = src.row(r0 + rr) + k0;
                             }
                             float* part = nkb > 1 ? scratch.partial.data() + ((i / mr) * group + (p - g0)) * mr * nr
                                                   : nullptr;
-                            batch acc[6][2];
-                            kernel_f32<Arch>(arows, w.panel(p) + k0 * nr, klen, kb > 0 ? part : nullptr, acc);
+                            batch acc[mr][2];
+                            if constexpr (f32_uses_neon_v<Arch>) {
+#if defined(__aarch64__) && defined(__ARM_NEON)
+                                float32x4_t v[8][2];
+                                arm::kernel_f32_8x8(arows, w.panel(p) + k0 * nr, klen, kb > 0 ? part : nullptr, v);
+                                for (std::size_t r = 0; r < mr; ++r) acc[r][0] = v[r][0], acc[r][1] = v[r][1];
+#endif
+                            } else {
+                                kernel_f32<Arch>(arows, w.panel(p) + k0 * nr, klen, kb > 0 ? part : nullptr, acc);
+                            }
                             if (kb + 1 < nkb) {
-                                for (std::size_t r = 0; r < 6; ++r) {
+                                for (std::size_t r = 0; r < mr; ++r) {
                                     acc[r][0].store_aligned(part + r * nr);
                                     acc[r][1].store_aligned(part + r * nr + L);
                                 }
@@ -180,6 +196,19 @@ void gemm_f32_run(const Source& src, std::size_t m, const packed_f32<Arch>& w, c
 }
 
 }  // namespace detail
+
+/// The fp32 kernel gemm_f32<Arch> runs, for `zoa version` and benchmark headers: "neon-fma" (AArch64 microkernel),
+/// "avx512-fma", "avx2-fma", "avx2", "sse2" (xsimd kernel on that arch; without FMA hardware the chain is
+/// multiply then add), or the xsimd arch name.
+template <class Arch = default_arch>
+constexpr const char* f32_kernel_name() noexcept {
+    if constexpr (detail::f32_uses_neon_v<Arch>) return "neon-fma";
+    else if constexpr (arch_at_least_v<Arch, xsimd::avx512f>) return "avx512-fma";
+    else if constexpr (arch_at_least_v<Arch, xsimd::fma3<xsimd::avx2>>) return "avx2-fma";
+    else if constexpr (arch_at_least_v<Arch, xsimd::avx2>) return "avx2";
+    else if constexpr (std::is_same_v<Arch, xsimd::sse2>) return "sse2";
+    else return Arch::name();
+}
 
 /// C[m,n] = (sum_k a[m*lda + k] * w(n,k)) + bias[n] for m < M, n < w.n() (out.layout places C; bias may be null).
 /// The k-sum is a chain of xsimd::fma in k order (exactly one rounding per step with FMA hardware); results agree

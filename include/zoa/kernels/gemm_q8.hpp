@@ -12,14 +12,73 @@
 #include "zoa/core/arch.hpp"
 #include "zoa/core/error.hpp"
 #include "zoa/core/execution.hpp"
+#include "zoa/kernels/detail/avx512_warnings.hpp"
 #include "zoa/kernels/operand_range.hpp"
 #include "zoa/kernels/output_stage.hpp"
 #include "zoa/kernels/pack.hpp"
+#include "zoa/kernels/arm/gemm_q8_neon.hpp"
 #include "zoa/kernels/x86/gemm_q8_amx.hpp"
 #include "zoa/kernels/x86/gemm_q8_avx2.hpp"
 #include "zoa/kernels/x86/gemm_q8_avx512.hpp"
+#include "zoa/kernels/x86/store_avx512.hpp"
+
+ZOA_DETAIL_AVX512_WARNINGS_BEGIN
 
 namespace zoa::kernels {
+
+/// The microkernel family gemm_q8 runs (gemm_q8_run dispatches on it): the portable scalar loops, the x86 AVX2
+/// int16 (vpmaddwd) / maddubs / VNNI kernels (AMX is a run-time choice on top of VNNI), the AArch64 NEON kernels
+/// SMULL+SADALP (8-bit, depth 1), SMLAL+SADALP (narrower codes, int16 chains of plan::depth quads), MUL+SADALP
+/// (products that fit int8: 4-bit codes), SDOT, SMMLA.
+enum class q8_kernel { portable, avx2_int16, avx2_maddubs, vnni, neon_smull, neon_smlal, neon_mul8, neon_sdot, neon_smmla };
+
+/// The kernel family for a plan (q8_plan_for<A, W, Arch>) and Arch.
+template <class Plan, class Arch>
+inline constexpr q8_kernel q8_kernel_of =
+    Plan::neon_level == 2   ? q8_kernel::neon_smmla
+    : Plan::neon_level == 1 ? q8_kernel::neon_sdot
+    : Plan::neon_level == 0 ? (Plan::byte_products ? q8_kernel::neon_mul8
+                               : Plan::depth > 1 ? q8_kernel::neon_smlal : q8_kernel::neon_smull)
+    : !has_avx2_v<Arch>     ? q8_kernel::portable
+    : Plan::vnni            ? q8_kernel::vnni
+    : Plan::use_maddubs     ? q8_kernel::avx2_maddubs
+                            : q8_kernel::avx2_int16;
+
+/// The kernel gemm_q8 runs for weights packed as packed_q8<ARange, WRange, Arch>.
+template <class ARange, class WRange, class Arch = q8_default_arch>
+inline constexpr q8_kernel q8_kernel_for = q8_kernel_of<q8_plan_for<ARange, WRange, Arch>, Arch>;
+
+/// Name of a kernel family: "portable", "avx2-madd16", "avx2-maddubs", "vnni", "neon-smull", "neon-smlal",
+/// "neon-mul8", "neon-sdot", "neon-smmla".
+constexpr const char* q8_kernel_name(q8_kernel k) noexcept {
+    switch (k) {
+        case q8_kernel::avx2_int16: return "avx2-madd16";
+        case q8_kernel::avx2_maddubs: return "avx2-maddubs";
+        case q8_kernel::vnni: return "vnni";
+        case q8_kernel::neon_smull: return "neon-smull";
+        case q8_kernel::neon_smlal: return "neon-smlal";
+        case q8_kernel::neon_mul8: return "neon-mul8";
+        case q8_kernel::neon_sdot: return "neon-sdot";
+        case q8_kernel::neon_smmla: return "neon-smmla";
+        case q8_kernel::portable: break;
+    }
+    return "portable";
+}
+
+/// The integer kernels the default gemm_q8 (q8_default_arch) of this translation unit compiles in, for `zoa version`
+/// and benchmark headers: "neon", "neon-dotprod", "neon-i8mm" (AArch64), "avx2", "avx-vnni", "avx512-vnni",
+/// "avx512-vnni+amx" (x86; AMX still needs the kernel's permission at run time, see amx_active()), "portable".
+constexpr const char* q8_kernels_compiled() noexcept {
+    using arch = q8_default_arch;
+    if constexpr (neon_level_v<arch> == 2) return "neon-i8mm";
+    else if constexpr (neon_level_v<arch> == 1) return "neon-dotprod";
+    else if constexpr (neon_level_v<arch> == 0) return "neon";
+    else if constexpr (is_vnni_arch_v<arch> && x86::amx_compiled) return "avx512-vnni+amx";
+    else if constexpr (is_vnni_arch_v<arch> && x86::vnni512_compiled) return "avx512-vnni";
+    else if constexpr (is_vnni_arch_v<arch>) return "avx-vnni";
+    else if constexpr (has_avx2_v<arch>) return "avx2";
+    else return "portable";
+}
 
 namespace detail {
 
@@ -46,7 +105,11 @@ inline q8_scratch& thread_q8_scratch() {
 
 template <class Plan, class Arch, class T>
 std::int64_t convert_row(const T* src, std::size_t len, std::int32_t za, void* dst, int& mn, int& mx) {
-    if constexpr (has_avx2_v<Arch>) {
+    if constexpr (Plan::neon_level >= 0) {
+#if defined(__aarch64__) && defined(__ARM_NEON)
+        return arm::convert_s8(src, len, Plan::a_shift, static_cast<std::int8_t*>(dst), mn, mx);
+#endif
+    } else if constexpr (has_avx2_v<Arch>) {
 #if defined(__AVX2__)
         if constexpr (Plan::bytes)
             return x86::convert_u8(src, len, static_cast<std::uint8_t>(Plan::a_shift), static_cast<std::uint8_t*>(dst),
@@ -71,8 +134,17 @@ std::int64_t convert_row(const T* src, std::size_t len, std::int32_t za, void* d
     return sum;
 }
 
+/// Throws zoa::error(numeric) naming row m and the bounds [mn, mx] of its codes.
+template <class Plan>
+[[noreturn]] void fail_row_range(std::size_t m, int mn, int mx) {
+    fail(error_code::numeric, "gemm_q8: activation row ", m, " has codes in [", mn, ", ", mx, "], outside the range [",
+         Plan::a_min, ", ", Plan::a_max, "]");
+}
+
 /// Packs rows [m0, m0 + rows) of the source into dst (row-major, kp elements per row, rows rounded up to 4 with
-/// zero rows). maddubs path: uint8 a + a_shift and row_sums[r] = sum_k (a + a_shift); int16 path: a - za.
+/// zero rows). Byte layouts: byte a + a_shift (uint8 on x86, int8 on AArch64) and row_sums[r] = sum_k (a + a_shift);
+/// int16 layout: a - za. A source segment with a null pointer stands for `len` codes equal to za (implicit zero
+/// padding of a conv).
 /// Throws: zoa::error(numeric) when a code lies outside ARange.
 template <class Plan, class Arch, class Source>
 void pack_a(const Source& src, std::size_t m0, std::size_t rows, std::size_t k, std::size_t kp, std::int32_t za,
@@ -83,15 +155,45 @@ void pack_a(const Source& src, std::size_t m0, std::size_t rows, std::size_t k, 
         std::uint8_t* d = dst + r * kp * elem;
         std::int64_t sum = 0;
         if (r < rows) {
-            int mn = Plan::a_max, mx = Plan::a_min;
             std::size_t off = 0;
-            src.for_each_segment(m0 + r, [&](const auto* p, std::size_t len) {
-                sum += convert_row<Plan, Arch>(p, len, za, d + off * elem, mn, mx);
-                off += len;
-            });
-            if (mn < Plan::a_min || mx > Plan::a_max)
-                fail(error_code::numeric, "gemm_q8: activation row ", m0 + r, " has codes in [", mn, ", ", mx,
-                     "], outside the range [", Plan::a_min, ", ", Plan::a_max, "]");
+            if constexpr (Plan::bytes && has_avx2_v<Arch>) {
+#if defined(__AVX2__)
+                // AVX2 byte layout: copy the segments shifted to unsigned, then one pass over the packed row for its
+                // sum and its unsigned bounds. A signed code outside ARange lands above a_umax after the shift.
+                const auto fill = static_cast<std::uint8_t>(za + Plan::a_shift);
+                src.for_each_segment(m0 + r, [&](const auto* p, std::size_t len) {
+                    if (p) x86::copy_shift_u8(p, len, static_cast<std::uint8_t>(Plan::a_shift), d + off);
+                    else std::memset(d + off, fill, len);
+                    off += len;
+                });
+                int umin = 0, umax = 0;
+                sum = x86::sum_bounds_u8(d, k, umin, umax);
+                if (umin < Plan::a_min + Plan::a_shift || umax > Plan::a_max + Plan::a_shift) {
+                    int mn = Plan::a_max, mx = Plan::a_min;  // the bounds in code units, for the message
+                    src.for_each_segment(m0 + r, [&](const auto* p, std::size_t len) {
+                        for (std::size_t i = 0; p && i < len; ++i) {
+                            mn = std::min<int>(mn, p[i]);
+                            mx = std::max<int>(mx, p[i]);
+                        }
+                    });
+                    fail_row_range<Plan>(m0 + r, mn, mx);
+                }
+#endif
+            } else {
+                int mn = Plan::a_max, mx = Plan::a_min;
+                src.for_each_segment(m0 + r, [&](const auto* p, std::size_t len) {
+                    if (p) {
+                        sum += convert_row<Plan, Arch>(p, len, za, d + off * elem, mn, mx);
+                    } else if constexpr (Plan::bytes) {
+                        std::memset(d + off, static_cast<std::uint8_t>(za + Plan::a_shift), len);
+                        sum += static_cast<std::int64_t>(len) * (za + Plan::a_shift);
+                    } else {
+                        std::memset(d + off * elem, 0, len * elem);  // a - za = 0
+                    }
+                    off += len;
+                });
+                if (mn < Plan::a_min || mx > Plan::a_max) fail_row_range<Plan>(m0 + r, mn, mx);
+            }
             std::memset(d + k * elem, 0, (kp - k) * elem);
         } else {
             std::memset(d, 0, kp * elem);
@@ -100,7 +202,7 @@ void pack_a(const Source& src, std::size_t m0, std::size_t rows, std::size_t k, 
     }
 }
 
-/// Portable microkernel: the same integers as the x86 kernels, from the same packed layouts.
+/// Portable microkernel: the same integers as the x86 kernels, from the same packed layouts (q8_plan, k quads).
 template <class Plan>
 void kernel_portable(const std::uint8_t* a, const void* b, std::size_t kp, std::int32_t (&acc)[4][16]) {
     for (auto& row : acc)
@@ -133,6 +235,10 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
 #endif
     static_assert(!plan::vnni || (vnni_compiled && has_avx2_v<Arch>),
                   "zoa::kernels::gemm_q8: with_vnni<Arch> needs -mavxvnni (or -mavx512vnni -mavx512vl) and AVX2");
+    static_assert(plan::neon_level <= neon_level_compiled,
+                  "zoa::kernels::gemm_q8: this AArch64 Arch needs -march=armv8.2-a+dotprod (with_dotprod), "
+                  "-march=armv8.6-a+i8mm (with_i8mm) or an AArch64 target (neon64)");
+    constexpr q8_kernel kern = q8_kernel_of<plan, Arch>;
     require(!w.empty(), error_code::argument, "gemm_q8: the packed weights are empty");
     require(za >= plan::a_min && za <= plan::a_max, error_code::argument, "gemm_q8: activation zero point ", za,
             " outside [", plan::a_min, ", ", plan::a_max, "]");
@@ -163,7 +269,10 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
     std::size_t mb = (192 * 1024) / (ka * elem) / 8 * 8;
     mb = mb < 8 ? 8 : (mb > 256 ? 256 : mb);
     if (amx) mb = std::max<std::size_t>(32, mb / 32 * 32);
-    const bool split_n = threads > 1 && row_blocks < 4 * threads && panels >= 2 * threads;
+    // Threads split the rows (each packs its own rows of A and reads every panel of W), or, when the weights are
+    // more than twice the size of A (late ResNet stages, batch 1), the column panels (each thread packs all of A and
+    // reads only its share of W).
+    const bool split_n = threads > 1 && panels >= 2 * threads && (row_blocks < 4 * threads || n > 2 * m);
 
     // One 4 x 16 output tile: rows r0 + i.. (packed A at a_blk), panel p.
     auto tile = [&](const std::uint8_t* a_blk, const std::int32_t* row_sums, std::size_t r0, std::size_t i,
@@ -171,15 +280,33 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
         const std::size_t n0 = p * 16, ncols = std::min<std::size_t>(16, n - n0), nrows = std::min<std::size_t>(4, rows - i);
         const std::uint8_t* ai = a_blk + i * kp * elem;
         const std::int32_t* rs = row_term ? row_sums + i : nullptr;
-        if constexpr (has_avx2_v<Arch>) {
+        if constexpr (plan::neon_level >= 0) {
+#if defined(__aarch64__) && defined(__ARM_NEON)
+            const auto* a8 = reinterpret_cast<const std::int8_t*>(ai);
+            arm::tile_4x16 t;
+            if constexpr (kern == q8_kernel::neon_smmla) {
+#if defined(__ARM_FEATURE_MATMUL_INT8)
+                t = arm::kernel_smmla(a8, w.panel_s8(p), kp);
+#endif
+            } else if constexpr (kern == q8_kernel::neon_sdot) {
+#if defined(__ARM_FEATURE_DOTPROD)
+                t = arm::kernel_sdot(a8, w.panel_s8(p), kp);
+#endif
+            } else {
+                t = arm::kernel_neon<plan::byte_products, plan::depth>(a8, w.panel_s8(p), kp);
+            }
+            arm::correct(t, col_term.data() + n0, w.centred_zero_points() + n0, rs);
+            arm::store_tile(stage, cols, t, r0 + i, n0, nrows, ncols);
+#endif
+        } else if constexpr (kern != q8_kernel::portable) {
 #if defined(__AVX2__)
             x86::tile_4x16 t;
-            if constexpr (plan::vnni) {
+            if constexpr (kern == q8_kernel::vnni) {
 #if defined(__AVXVNNI__) || (defined(__AVX512VNNI__) && defined(__AVX512VL__))
                 t = x86::kernel_dpbusd(ai, w.panel_s8(p), kp);
 #endif
                 x86::correct(t, col_term.data() + n0, w.centred_zero_points() + n0, rs);
-            } else if constexpr (plan::use_maddubs) {
+            } else if constexpr (kern == q8_kernel::avx2_maddubs) {
                 t = x86::kernel_maddubs<plan::depth>(ai, w.panel_s8(p), kp);
                 x86::correct(t, col_term.data() + n0, w.centred_zero_points() + n0, rs);
             } else {
@@ -209,12 +336,34 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
     // With 512-bit VNNI compiled in, P (1 or 2) panels at once: panels p..p+P−1, rows i..i+7.
     [[maybe_unused]] auto tile8_512 = [&](const std::uint8_t* a_blk, const std::int32_t* row_sums, std::size_t r0,
                                           std::size_t i, std::size_t rows, std::size_t p, auto panels_tag) {
-        constexpr int P = decltype(panels_tag)::value;
+        [[maybe_unused]] constexpr int P = decltype(panels_tag)::value;  // used only with 512-bit VNNI
 #if defined(__AVX2__) && defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512VL__)
         if constexpr (plan::vnni && has_avx2_v<Arch>) {
-            x86::tile_4x16 t[2 * P];
             const std::int8_t* b[P];
             for (int j = 0; j < P; ++j) b[j] = w.panel_s8(p + static_cast<std::size_t>(j));
+            if constexpr (x86::store512_compiled) {
+                // row-major destination, full panels: the zmm accumulators straight into the 512-bit epilogue
+                const std::size_t last = (p + static_cast<std::size_t>(P)) * 16;
+                if (stage.layout.col_stride == 1 && last <= n) {
+                    __m512i c[8][P];
+                    x86::kernel_vnni512_8x16p_zmm<P>(a_blk + i * kp, b, kp, c);
+                    const std::size_t nr = std::min<std::size_t>(8, rows - i);
+                    for (int j = 0; j < P; ++j) {
+                        const std::size_t n0 = (p + static_cast<std::size_t>(j)) * 16;
+                        const __m512i col = _mm512_load_si512(col_term.data() + n0);
+                        const __m512i zw = _mm512_load_si512(w.centred_zero_points() + n0);
+                        const x86::store_panel16<Stage> out(stage, cols, n0);
+                        for (std::size_t r = 0; r < nr; ++r) {
+                            __m512i v = _mm512_add_epi32(c[r][j], col);
+                            if (row_term)  // v -= zw_s[n] * rowsum[m]  (mod 2^32)
+                                v = _mm512_sub_epi32(v, _mm512_mullo_epi32(zw, _mm512_set1_epi32(row_sums[i + r])));
+                            out.row(v, r0 + i + r);
+                        }
+                    }
+                    return;
+                }
+            }
+            x86::tile_4x16 t[2 * P];
             x86::kernel_vnni512_8x16p<P>(a_blk + i * kp, b, kp, t);
             for (int j = 0; j < P; ++j) {
                 const std::size_t n0 = (p + static_cast<std::size_t>(j)) * 16, ncols = std::min<std::size_t>(16, n - n0);
@@ -293,6 +442,20 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
                             else x86::kernel_amx<1, 1>(ai, ka, b, bl, nk, cbuf);
                             for (std::size_t j = 0; j < (two_panels ? 2u : 1u); ++j) {
                                 const std::size_t n0 = (p + j) * 16, ncols = std::min<std::size_t>(16, n - n0);
+                                if constexpr (x86::store512_compiled) {
+                                    if (ncols == 16 && stage.layout.col_stride == 1) {  // one zmm per output row
+                                        const __m512i col = _mm512_load_si512(col_term.data() + n0);
+                                        const __m512i zw = _mm512_load_si512(w.centred_zero_points() + n0);
+                                        const x86::store_panel16<Stage> out(stage, cols, n0);
+                                        for (std::size_t r = 0; r < (two_rows ? 32u : 16u) && i + r < rows; ++r) {
+                                            __m512i v = _mm512_add_epi32(_mm512_load_si512(cbuf + r * 32 + j * 16), col);
+                                            if (row_term)  // v -= zw_s[n] * rowsum[m]  (mod 2^32)
+                                                v = _mm512_sub_epi32(v, _mm512_mullo_epi32(zw, _mm512_set1_epi32(scratch.row_sums[i + r])));
+                                            out.row(v, r0 + i + r);
+                                        }
+                                        continue;
+                                    }
+                                }
                                 for (std::size_t r = 0; r < (two_rows ? 32u : 16u) && i + r < rows; r += 4) {
                                     x86::tile_4x16 t;
                                     for (std::size_t q = 0; q < 4; ++q) {
@@ -372,3 +535,5 @@ void gemm_q8(const typename ARange::storage* a, std::size_t m, std::ptrdiff_t ld
 }
 
 }  // namespace zoa::kernels
+
+ZOA_DETAIL_AVX512_WARNINGS_END

@@ -129,6 +129,40 @@ struct im2col_source {
     }
 };
 
+/// GEMM row source over an NHWC batch x[b][y][x][c] (no padded copy): row m = output pixel (b, oy, ox), its K codes
+/// in (kh, kw, c) order. Taps inside the image are contiguous runs of NHWC memory (adjacent taps of one kernel row
+/// are adjacent pixels); taps in the padding are segments with a null pointer, which gemm_q8's packing fills with
+/// the input zero point (so they contribute (za − za)·w = 0, real-valued zero padding).
+template <class T>
+struct nhwc_source {
+    const T* x;
+    conv2d_shape s;
+
+    /// Calls f(pointer or nullptr, length) for the runs of row m's K codes, in K order.
+    template <class F>
+    void for_each_segment(std::size_t m, F&& f) const {
+        const std::size_t ow = s.out_w(), ohw = s.out_h() * ow, b = m / ohw, p = m % ohw;
+        const std::size_t oy = p / ow, ox = p % ow, c = s.in_channels, kw = s.kernel_w;
+        const std::ptrdiff_t iy0 = std::ptrdiff_t(oy * s.stride_h) - std::ptrdiff_t(s.pad_h);
+        const std::ptrdiff_t ix0 = std::ptrdiff_t(ox * s.stride_w) - std::ptrdiff_t(s.pad_w);
+        const std::ptrdiff_t w = std::ptrdiff_t(s.width);
+        // kernel columns [k0, k1) fall inside the image
+        const std::size_t k0 = ix0 < 0 ? std::min<std::size_t>(kw, std::size_t(-ix0)) : 0;
+        const std::size_t k1 = ix0 >= w ? k0 : std::max(k0, std::min<std::size_t>(kw, std::size_t(w - ix0)));
+        const T* none = nullptr;
+        for (std::size_t kh = 0; kh < s.kernel_h; ++kh) {
+            const std::ptrdiff_t iy = iy0 + std::ptrdiff_t(kh);
+            if (iy < 0 || iy >= std::ptrdiff_t(s.height)) {
+                f(none, kw * c);
+                continue;
+            }
+            if (k0 > 0) f(none, k0 * c);
+            if (k1 > k0) f(x + ((b * s.height + std::size_t(iy)) * s.width + std::size_t(ix0 + std::ptrdiff_t(k0))) * c, (k1 - k0) * c);
+            if (k1 < kw) f(none, (kw - k1) * c);
+        }
+    }
+};
+
 /// Output layout writing GEMM row m = (b, pixel), column n = channel to NCHW y[b][n][pixel].
 inline out_layout nchw_layout(const conv2d_shape& s) {
     const std::size_t ohw = s.out_h() * s.out_w();

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstddef>
 
-#include <xsimd/xsimd.hpp>
+#include "zoa/core/xsimd.hpp"
 
 #include "zoa/core/arch.hpp"
 #include "zoa/core/execution.hpp"

@@ -91,11 +91,58 @@ struct out_f32 {
     const float* bias = nullptr;
 };
 
-/// True for the output stages gemm_q8 accepts (out_i32, out_dequant, out_requant<int8_t / uint8_t>).
+/// Fused convolution epilogue (the ResNet integer path: conv → BatchNorm → [+ identity] → [ReLU] → next quantizer in
+/// one pass over the int32 accumulators). Per element, in this order (every step one float rounding, no contraction):
+///   t = float(acc)·s[n]                 s[n] = fl(a_scale·w_scale[n]), as out_dequant
+///   t = t + bias[n]                     when bias is non-null
+///   t = fma(fl(t − mean[n]) − mean_residual[n], bn_scale[n], bn_shift[n])
+///                                       when bn_scale is non-null (BatchNorm; mean_residual null = 0, i.e. t − mean)
+///   t = t + res_f[m, n]                 float residual (same layout as C), or
+///   t = t + fl(float(res_q[m, n] − res_zero_point)·res_scale)   a residual held as codes (decoded exactly as
+///                                       nn::quantize_activation's x̂)
+///   t = (0 > t) ? 0 : t                 when relu
+///   C = t (T = float), or C = nearbyint(clamp(fl(t·inv), qmin − z, qmax − z)) + z with inv = fl(1/out_scale)
+///                                       (T = int8_t / uint8_t: the codes of nn::quantize_activation, bit for bit)
+/// Every per-column constant must be finite (checked: zoa::error(numeric)), so finite accumulators give finite t.
+/// R is the storage type of res_q.
+template <class T, class R = std::uint8_t>
+struct out_fused {
+    static_assert(std::is_same_v<T, float> || std::is_same_v<T, std::int8_t> || std::is_same_v<T, std::uint8_t>,
+                  "zoa::kernels::out_fused: T must be float, int8_t or uint8_t");
+    static_assert(std::is_same_v<R, std::int8_t> || std::is_same_v<R, std::uint8_t>,
+                  "zoa::kernels::out_fused: R (residual codes) must be int8_t or uint8_t");
+    /// destination
+    T* c = nullptr;
+    /// where C[m, n] goes (and where the residual of (m, n) is read)
+    out_layout layout{};
+    float a_scale = 1.0f;            ///< activation scale
+    const float* w_scale = nullptr;  ///< weight scales (1 or N)
+    std::size_t w_scale_count = 0;   ///< entries of w_scale
+    const float* bias = nullptr;     ///< N float biases or null
+    /// BatchNorm as a per-channel affine map (N entries each; bn_scale null = no BatchNorm, mean_residual may be null)
+    const float *bn_mean = nullptr, *bn_mean_residual = nullptr, *bn_scale = nullptr, *bn_shift = nullptr;
+    const float* res_f = nullptr;  ///< float residual, or null
+    const R* res_q = nullptr;      ///< residual codes (used when res_f is null), or null
+    float res_scale = 1.0f;        ///< scale of res_q
+    std::int32_t res_zero_point = 0;  ///< zero point of res_q
+    bool relu = false;                ///< ReLU after the residual
+    float out_scale = 1.0f;           ///< quantizer of the codes (T integer)
+    std::int32_t out_zero_point = 0;  ///< its zero point
+    std::int32_t out_min = 0;         ///< smallest code
+    std::int32_t out_max = 255;       ///< largest code
+};
+
+/// True for out_fused<T, R>.
+template <class S>
+inline constexpr bool is_fused_stage_v = false;
+template <class T, class R>
+inline constexpr bool is_fused_stage_v<out_fused<T, R>> = true;
+
+/// True for the output stages gemm_q8 accepts (out_i32, out_dequant, out_requant<int8_t / uint8_t>, out_fused).
 template <class S>
 inline constexpr bool is_q8_stage_v = std::is_same_v<S, out_i32> || std::is_same_v<S, out_dequant> ||
                                       std::is_same_v<S, out_requant<std::int8_t>> ||
-                                      std::is_same_v<S, out_requant<std::uint8_t>>;
+                                      std::is_same_v<S, out_requant<std::uint8_t>> || is_fused_stage_v<S>;
 
 namespace detail {
 
@@ -107,12 +154,58 @@ struct prepared_columns {
     aligned_buffer<std::int32_t> i0;
     float lo = 0, hi = 0;  // requant clamp bounds min - zp, max - zp (exact in float: |.| < 2^24)
     std::int32_t zero_point = 0;
+    // out_fused: f2..f5 = BatchNorm mean, mean residual, scale, shift (0, 0, 1, 0 without BatchNorm); inv = fl(1/s)
+    aligned_buffer<float> f2, f3, f4, f5;
+    bool has_bias = false, has_bn = false;
+    float inv = 1.0f, res_scale = 1.0f;
+    std::int32_t res_zero_point = 0;
 };
 
 /// Throws: zoa::error(argument) unless count is 1 or n.
 inline void check_count(std::size_t count, std::size_t n, const char* what) {
     require(count == 1 || count == n, error_code::argument, what, ": expected 1 or N = ", n, " entries, got ",
             count);
+}
+
+/// The part of out_fused's preparation after the dequantization: f1 = bias (0), f2..f5 = BatchNorm (identity), the
+/// residual decoding and the output quantizer. f0 is allocated (zeros), not filled.
+/// Throws: zoa::error(argument) for inconsistent pointers or a bad code range, zoa::error(numeric) for a non-finite
+/// constant.
+template <class T, class R>
+void prepare_fused_tail(const out_fused<T, R>& s, std::size_t n, std::size_t n_padded, prepared_columns& p) {
+    require(s.c != nullptr, error_code::argument, "out_fused: output pointer is null");
+    require(s.bn_scale == nullptr || (s.bn_mean != nullptr && s.bn_shift != nullptr), error_code::argument,
+            "out_fused: bn_scale is set but bn_mean or bn_shift is null");
+    p.has_bias = s.bias != nullptr;
+    p.has_bn = s.bn_scale != nullptr;
+    for (auto* b : {&p.f0, &p.f1, &p.f2, &p.f3, &p.f4, &p.f5}) b->reset(n_padded);
+    for (std::size_t j = 0; j < n; ++j) {
+        p.f1[j] = s.bias ? s.bias[j] : 0.0f;
+        p.f2[j] = p.has_bn ? s.bn_mean[j] : 0.0f;
+        p.f3[j] = p.has_bn && s.bn_mean_residual ? s.bn_mean_residual[j] : 0.0f;
+        p.f4[j] = p.has_bn ? s.bn_scale[j] : 1.0f;
+        p.f5[j] = p.has_bn ? s.bn_shift[j] : 0.0f;
+        require(std::isfinite(p.f2[j]) && std::isfinite(p.f3[j]) && std::isfinite(p.f4[j]) && std::isfinite(p.f5[j]),
+                error_code::numeric, "out_fused: the BatchNorm of channel ", j, " is not finite (mean ", p.f2[j],
+                " + ", p.f3[j], ", scale ", p.f4[j], ", shift ", p.f5[j], ")");
+    }
+    require(std::isfinite(s.res_scale), error_code::numeric, "out_fused: res_scale is not finite: ", s.res_scale);
+    p.res_scale = s.res_scale;
+    p.res_zero_point = s.res_zero_point;
+    if constexpr (!std::is_same_v<T, float>) {
+        require(std::isfinite(s.out_scale) && s.out_scale > 0.0f, error_code::numeric,
+                "out_fused: out_scale must be finite and > 0, got ", s.out_scale);
+        require(s.out_min <= s.out_max && s.out_min >= std::numeric_limits<T>::min() &&
+                    s.out_max <= std::numeric_limits<T>::max(),
+                error_code::argument, "out_fused: code range [", s.out_min, ", ", s.out_max, "] is empty or outside [",
+                int(std::numeric_limits<T>::min()), ", ", int(std::numeric_limits<T>::max()), "]");
+        require(s.out_zero_point >= s.out_min && s.out_zero_point <= s.out_max, error_code::argument,
+                "out_fused: zero point ", s.out_zero_point, " outside [", s.out_min, ", ", s.out_max, "]");
+        p.inv = 1.0f / s.out_scale;
+        p.lo = static_cast<float>(s.out_min - s.out_zero_point);
+        p.hi = static_cast<float>(s.out_max - s.out_zero_point);
+        p.zero_point = s.out_zero_point;
+    }
 }
 
 /// Checks stage s for n columns and fills p (padded to n_padded). Throws: zoa::error(argument) for null pointers or
@@ -134,6 +227,18 @@ void prepare_columns(const Stage& s, std::size_t n, std::size_t n_padded, prepar
             require(std::isfinite(ws), error_code::numeric, "out_dequant: w_scale[", j, "] is not finite: ", ws);
             p.f0[j] = s.a_scale * ws;
             p.f1[j] = s.bias ? s.bias[j] : 0.0f;
+        }
+    } else if constexpr (is_fused_stage_v<Stage>) {
+        require(s.c != nullptr && s.w_scale != nullptr, error_code::argument,
+                "out_fused: output or w_scale pointer is null");
+        check_count(s.w_scale_count, n, "out_fused.w_scale");
+        require(std::isfinite(s.a_scale), error_code::numeric, "out_fused: a_scale is not finite: ", s.a_scale);
+        prepare_fused_tail(s, n, n_padded, p);
+        for (std::size_t j = 0; j < n; ++j) {
+            const float ws = s.w_scale[s.w_scale_count == 1 ? 0 : j];
+            require(std::isfinite(ws) && std::isfinite(p.f1[j]), error_code::numeric, "out_fused: w_scale[", j,
+                    "] = ", ws, " or bias[", j, "] = ", p.f1[j], " is not finite");
+            p.f0[j] = s.a_scale * ws;
         }
     } else {
         using T = std::remove_pointer_t<decltype(s.c)>;
@@ -159,9 +264,53 @@ void prepare_columns(const Stage& s, std::size_t n, std::size_t n_padded, prepar
     }
 }
 
+/// Makes v opaque to the optimizer at this point, so the operation that produced it is rounded on its own: GCC
+/// contracts a multiply followed by an add into one fused multiply-add (one rounding instead of two) even in ISO
+/// mode, which would change the bits of out_fused's chain against the layer-by-layer path (there the product is
+/// stored, i.e. rounded, before the next layer reads it). Works for float and for x86 vector registers.
+template <class V>
+inline void round_here(V& v) noexcept {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    __asm__("" : "+v"(v));
+#elif defined(__GNUC__) && defined(__aarch64__)
+    __asm__("" : "+w"(v));
+#elif defined(__GNUC__)
+    __asm__("" : "+m"(v));
+#else
+    volatile V t = v;
+    v = t;
+#endif
+}
+
 /// int32 addition with two's-complement wrap-around (no signed-overflow UB).
 inline std::int32_t wrap_add(std::int32_t a, std::int32_t b) noexcept {
     return static_cast<std::int32_t>(static_cast<std::uint32_t>(a) + static_cast<std::uint32_t>(b));
+}
+
+/// out_fused's steps after the dequantization on one value t of column n, stored at offset off (the scalar
+/// definition the SIMD epilogues and batch_norm_act_nhwc match; t and the decoded residual are rounded on their own,
+/// see round_here).
+template <class T, class R>
+void fused_tail_scalar(const out_fused<T, R>& s, const prepared_columns& p, std::ptrdiff_t off, std::size_t n,
+                       float t) {
+    round_here(t);
+    if (p.has_bn) t = std::fma((t - p.f2[n]) - p.f3[n], p.f4[n], p.f5[n]);
+    if (s.res_f) {
+        t = t + s.res_f[off];
+    } else if (s.res_q) {
+        float r = static_cast<float>(std::int32_t{s.res_q[off]} - p.res_zero_point) * p.res_scale;
+        round_here(r);
+        t = t + r;
+    }
+    if (s.relu) t = 0.0f > t ? 0.0f : t;
+    if constexpr (std::is_same_v<T, float>) {
+        s.c[off] = t;
+    } else {
+        float v = t * p.inv;
+        v = v > p.lo ? v : p.lo;  // max, then min (t is finite here: the order is immaterial)
+        v = v < p.hi ? v : p.hi;
+        s.c[off] = static_cast<T>(static_cast<std::int32_t>(std::nearbyint(v)) + p.zero_point);
+    }
 }
 
 /// Applies the stage formula to one accumulator (the scalar definition every SIMD epilogue must match).
@@ -173,6 +322,10 @@ void store_scalar(const Stage& s, const prepared_columns& p, std::size_t m, std:
     } else if constexpr (std::is_same_v<Stage, out_dequant>) {
         const float t = static_cast<float>(acc) * p.f0[n];
         s.c[off] = t + p.f1[n];
+    } else if constexpr (is_fused_stage_v<Stage>) {
+        float t = static_cast<float>(acc) * p.f0[n];
+        if (p.has_bias) t = t + p.f1[n];
+        fused_tail_scalar(s, p, off, n, t);
     } else {
         using T = std::remove_pointer_t<decltype(s.c)>;
         float v = static_cast<float>(wrap_add(acc, p.i0[n])) * p.f0[n];

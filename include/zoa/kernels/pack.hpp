@@ -18,12 +18,13 @@ namespace zoa::kernels {
 /// Weights W (N x K, W(n,k) = w[n*stride_n + k*stride_k], PyTorch Linear layout is stride_n = K, stride_k = 1)
 /// repacked for gemm_q8 with activations in ARange and weights in WRange.
 ///
-/// The layout depends on q8_plan<ARange, WRange, Arch has VNNI> (so gemm_q8 takes Arch from the packed weights).
+/// The layout depends on plan = q8_plan_for<ARange, WRange, Arch> (so gemm_q8 takes Arch from the packed weights).
 /// N is split into panels of nr = 16 columns (zero-padded), K is zero-padded to k_padded() (a multiple of
-/// plan::k_step). Inside a panel:
-///   byte layout (plan::bytes):  int8 w_s = w - w_offset at byte     (k/4)*64 + c*4 + k%4   (c = column in panel)
+/// plan::k_step). Inside a panel, with g = plan::k_group (4; 8 for the AArch64 i8mm plan):
+///   byte layout (plan::bytes):  int8 w_s = w - w_offset at byte     (k/g)*16g + c*g + k%g   (c = column in panel)
 ///   int16 layout:               int16 (w - zw[n])       at element  (k/2)*32 + c*2 + k%2
-/// so one k-quad (k-pair) of 16 columns is 64 contiguous bytes = two 256-bit vectors.
+/// so one k-quad (k-pair) of 16 columns is 64 contiguous bytes = two 256-bit vectors (x86), four 128-bit SDOT
+/// operands of 4 columns (AArch64); one k octet (i8mm) is eight SMMLA operands of 2 columns x 8 k.
 /// Column data (padded to panels*16): col_sums()[n] = sum_k w_s[n,k]; centred_zero_points()[n] = zw[n] - w_offset
 /// (byte layout; the int16 layout bakes zw into the weights).
 /// Packing costs O(N*K) and reuses the storage, so attention can repack K/V per head cheaply.
@@ -32,7 +33,7 @@ class packed_q8 {
 public:
     /// The arithmetic plan (layout, offsets, depth), the ranges, the target arch, the weight storage type and the panel
     /// width nr = 16 columns.
-    using plan = q8_plan<ARange, WRange, is_vnni_arch_v<Arch>>;
+    using plan = q8_plan_for<ARange, WRange, Arch>;
     using a_range = ARange;
     using w_range = WRange;
     using arch = Arch;
@@ -107,6 +108,13 @@ public:
     /// Per-column data (panels·16 entries): Σ_k w_s[n, k] and the centred zero points zw[n] − w_offset.
     const std::int32_t* col_sums() const noexcept { return col_sums_.data(); }
     const std::int32_t* centred_zero_points() const noexcept { return zw_.data(); }
+    /// The weight code W(n, k) that was packed (n < n(), k < k()), read back from the layout.
+    int weight_code(std::size_t n, std::size_t k) const noexcept {
+        const std::size_t p = n / nr, c = n % nr;
+        constexpr std::size_t g = static_cast<std::size_t>(plan::k_group);
+        if constexpr (plan::bytes) return panel_s8(p)[(k / g) * nr * g + c * g + k % g] + plan::w_offset;
+        else return panel_s16(p)[(k / 2) * 32 + c * 2 + k % 2] + zw_[n] + plan::w_offset;
+    }
     /// Bytes held (weights + per-column data).
     std::size_t bytes() const noexcept { return data_.size() + (col_sums_.size() + zw_.size()) * 4; }
 
@@ -130,7 +138,8 @@ private:
                 if constexpr (plan::bytes) {
                     const int ws = v - plan::w_offset;
                     col_sums_[j] += ws;
-                    reinterpret_cast<std::int8_t*>(data_.data())[p * kp_ * nr + (kk / 4) * 64 + c * 4 + kk % 4] =
+                    constexpr std::size_t g = static_cast<std::size_t>(plan::k_group);
+                    reinterpret_cast<std::int8_t*>(data_.data())[p * kp_ * nr + (kk / g) * nr * g + c * g + kk % g] =
                         static_cast<std::int8_t>(ws);
                 } else {
                     reinterpret_cast<std::int16_t*>(data_.data())[p * kp_ * nr + (kk / 2) * 32 + c * 2 + kk % 2] =
@@ -144,6 +153,7 @@ private:
     /// applicable or when a code is outside WRange (the caller then repacks element by element and throws).
     bool pack_fast(const w_storage* w, std::ptrdiff_t stride_n, std::ptrdiff_t stride_k) {
 #if defined(__AVX2__)
+        if constexpr (plan::k_group != 4) return false;
         x86::code_bounds<w_storage> b;
         int mn = plan::w_min, mx = plan::w_max;  // bounds of the codes packed by the scalar remainders
         if (stride_k == 1) {

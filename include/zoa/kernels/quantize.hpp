@@ -9,9 +9,14 @@
 #include <limits>
 #include <type_traits>
 
-#include <xsimd/xsimd.hpp>
-#if XSIMD_WITH_SSE2
+#include "zoa/core/xsimd.hpp"
+#if XSIMD_WITH_AVX
 #include <immintrin.h>
+#elif XSIMD_WITH_SSE2
+#include <emmintrin.h>  // SSE2 only: <immintrin.h> would declare every AVX-512 intrinsic (+90 MB per TU)
+#endif
+#if XSIMD_WITH_NEON64
+#include <arm_neon.h>
 #endif
 
 #include "zoa/core/arch.hpp"
@@ -25,8 +30,8 @@ namespace zoa::kernels {
 
 namespace detail {
 
-/// Stores the lanes of v (already inside T's range) as T: AVX-512 vpmov[u]sdb, AVX2/SSE2 pack instructions
-/// (saturating, hence exact for in-range lanes), otherwise a scalar loop.
+/// Stores the lanes of v (already inside T's range) as T: AVX-512 vpmov[u]sdb, AVX2/SSE2 pack instructions, NEON
+/// SQXTN/SQXTUN (saturating, hence exact for in-range lanes), otherwise a scalar loop.
 template <class Arch, class T>
 void store_narrow(const xsimd::batch<std::int32_t, Arch>& v, T* dst) noexcept {
     constexpr bool is_signed = std::is_same_v<T, std::int8_t>;
@@ -56,13 +61,24 @@ void store_narrow(const xsimd::batch<std::int32_t, Arch>& v, T* dst) noexcept {
         return;
     }
 #endif
+#if XSIMD_WITH_NEON64
+    if constexpr (arch_at_least_v<Arch, xsimd::neon64>) {
+        const int16x4_t w16 = vqmovn_s32(v);
+        const int16x8_t w = vcombine_s16(w16, w16);
+        const std::int32_t bytes = is_signed ? vget_lane_s32(vreinterpret_s32_s8(vqmovn_s16(w)), 0)
+                                             : vget_lane_s32(vreinterpret_s32_u8(vqmovun_s16(w)), 0);
+        std::memcpy(dst, &bytes, 4);  // little-endian AArch64: lane 0 → dst[0]
+        return;
+    }
+#endif
+    (void)is_signed;
     alignas(64) std::int32_t lanes[xsimd::batch<std::int32_t, Arch>::size];
     v.store_aligned(lanes);
     for (std::size_t l = 0; l < xsimd::batch<std::int32_t, Arch>::size; ++l) dst[l] = static_cast<T>(lanes[l]);
 }
 
 /// Loads batch<int32>::size codes from src, sign- or zero-extended to int32: AVX-512 vpmov[sz]xbd, AVX2
-/// vpmov[sz]xbd, SSE2 unpack (+ arithmetic shift for int8), otherwise a scalar loop.
+/// vpmov[sz]xbd, SSE2 unpack (+ arithmetic shift for int8), NEON SXTL/UXTL, otherwise a scalar loop.
 template <class Arch, class T>
 xsimd::batch<std::int32_t, Arch> load_widen(const T* src) noexcept {
     using ibatch = xsimd::batch<std::int32_t, Arch>;
@@ -91,6 +107,15 @@ xsimd::batch<std::int32_t, Arch> load_widen(const T* src) noexcept {
             const __m128i z = _mm_setzero_si128();
             return ibatch(_mm_unpacklo_epi16(_mm_unpacklo_epi8(b, z), z));
         }
+    }
+#endif
+#if XSIMD_WITH_NEON64
+    if constexpr (arch_at_least_v<Arch, xsimd::neon64>) {
+        std::int32_t word;
+        std::memcpy(&word, src, sizeof(word));
+        const int32x2_t w = vdup_n_s32(word);
+        if constexpr (is_signed) return ibatch(vmovl_s16(vget_low_s16(vmovl_s8(vreinterpret_s8_s32(w)))));
+        else return ibatch(vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(vmovl_u8(vreinterpret_u8_s32(w))))));
     }
 #endif
     alignas(64) std::int32_t lanes[ibatch::size];
@@ -122,7 +147,7 @@ void quantize_span(const float* x, T* q, std::size_t n, float scale, std::int32_
     auto nan_seen = fbatch(0.0f) != fbatch(0.0f);
     std::size_t i = 0;
     for (; i + w <= n; i += w) {
-        const fbatch v = fbatch::load_unaligned(x + i) / vs;
+        const fbatch v = divide(fbatch::load_unaligned(x + i), vs);
         nan_seen = nan_seen | xsimd::isnan(v);
         store_narrow<Arch, T>(xsimd::nearbyint_as_int(xsimd::min(xsimd::max(v, vlo), vhi)) + vzp, q + i);
     }
@@ -213,7 +238,7 @@ void quantize_per_channel(const float* x, T* q, std::size_t outer, std::size_t c
                 for (; c + w <= channels; c += w) {
                     const ibatch zp = zero_point ? ibatch::load_unaligned(zero_point + c) : ibatch(0);
                     const fbatch lo = xsimd::to_float(ibatch(qmin) - zp), hi = xsimd::to_float(ibatch(qmax) - zp);
-                    const fbatch v = fbatch::load_unaligned(xr + c) / fbatch::load_unaligned(scale + c);
+                    const fbatch v = detail::divide(fbatch::load_unaligned(xr + c), fbatch::load_unaligned(scale + c));
                     nan_seen = nan_seen | xsimd::isnan(v);
                     detail::store_narrow<Arch, T>(xsimd::nearbyint_as_int(xsimd::min(xsimd::max(v, lo), hi)) + zp,
                                                   qr + c);

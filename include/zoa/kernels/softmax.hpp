@@ -7,7 +7,7 @@
 #include <cstddef>
 #include <limits>
 
-#include <xsimd/xsimd.hpp>
+#include "zoa/core/xsimd.hpp"
 
 #include "zoa/core/arch.hpp"
 #include "zoa/core/execution.hpp"

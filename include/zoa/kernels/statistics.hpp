@@ -5,8 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <vector>
 
-#include <xsimd/xsimd.hpp>
+#include "zoa/core/xsimd.hpp"
 
 #include "zoa/core/arch.hpp"
 #include "zoa/core/execution.hpp"
@@ -118,6 +119,129 @@ moments channel_moments(const float* x, std::size_t n, std::size_t channels, std
     return segment_moments<Arch>([=](std::size_t k) { return x + (k * channels + c) * hw; }, n, hw);
 }
 
+/// h[j] = xsimd::hadd(batch of the W lanes a[l·cw + j], l < W) for j < cw (a multiple of W), bit for bit: xsimd 8.1's
+/// reduction trees (commutative float adds, so only the pairing matters) evaluated on vectors across channels —
+///   avx512f: r_j = x_j + x_{j+8}, then the avx tree on r;   avx (avx2, fma3): t_j = x_j + x_{j+4},
+///   (t0 + t1) + (t2 + t3);   sse3 and later: (x0 + x1) + (x2 + x3);   sse2: (x0 + x2) + (x1 + x3);
+/// any other ISA: xsimd::hadd itself, channel by channel. (The NHWC statistics tests compare every ISA this build
+/// has with the NCHW kernels, which call xsimd::hadd.)
+template <class Arch>
+void lane_hadd(const float* a, std::size_t cw, float* h) noexcept {
+    using batch = xsimd::batch<float, Arch>;
+    constexpr std::size_t w = batch::size;
+    const auto x = [&](std::size_t l, std::size_t j) { return batch::load_aligned(a + l * cw + j); };
+    for (std::size_t j = 0; j < cw; j += w) {
+        batch r;
+        if constexpr (arch_at_least_v<Arch, xsimd::avx512f> && w == 16) {
+            batch t[8];
+            for (std::size_t l = 0; l < 8; ++l) t[l] = x(l, j) + x(l + 8, j);
+            const batch u0 = t[0] + t[4], u1 = t[1] + t[5], u2 = t[2] + t[6], u3 = t[3] + t[7];
+            r = (u0 + u1) + (u2 + u3);
+        } else if constexpr (arch_at_least_v<Arch, xsimd::avx> && w == 8) {
+            const batch t0 = x(0, j) + x(4, j), t1 = x(1, j) + x(5, j), t2 = x(2, j) + x(6, j), t3 = x(3, j) + x(7, j);
+            r = (t0 + t1) + (t2 + t3);
+        } else if constexpr (arch_at_least_v<Arch, xsimd::sse3> && w == 4) {
+            r = (x(0, j) + x(1, j)) + (x(2, j) + x(3, j));
+        } else if constexpr (arch_at_least_v<Arch, xsimd::sse2> && w == 4) {
+            r = (x(0, j) + x(2, j)) + (x(1, j) + x(3, j));
+        } else {
+            alignas(64) float lanes[w], out[w];
+            for (std::size_t c = 0; c < w; ++c) {
+                for (std::size_t l = 0; l < w; ++l) lanes[l] = a[l * cw + j + c];
+                out[c] = xsimd::hadd(batch::load_aligned(lanes));
+            }
+            r = batch::load_aligned(out);
+        }
+        r.store_unaligned(h + j);
+    }
+}
+
+/// channel_moments for every channel of an NHWC (channels-last) tensor x [n × hw × channels]: moments[c] is, bit for
+/// bit, channel_moments<Arch> of the NCHW transpose. Each channel's segments (its hw values per image, stride
+/// `channels`) go through exactly the arithmetic of segment_moments: W = batch<float, Arch>::size float lanes (lane
+/// = pixel index mod W) flushed to double by xsimd::hadd every flush_vectors·W pixels, the hw mod W tail added in
+/// double, per image in image order. Here the lanes of W adjacent channels are one vector across those channels:
+/// pixel-major loops over up to 256 channels at a time, their W lane accumulators (two arrays of 16 KiB) in L1.
+/// Channels past the last full group of W run segment_moments itself on a gathered copy.
+/// Threads: channel groups over ctx (bit-identical for any thread count).
+template <class Arch>
+void channel_moments_nhwc(const float* x, std::size_t n, std::size_t hw, std::size_t channels, moments* out,
+                          execution_context& ctx) {
+    using batch = xsimd::batch<float, Arch>;
+    constexpr std::size_t w = batch::size, chunk = 256 / w;  // groups of w channels per pass
+    const std::size_t nv = hw - hw % w, groups = channels / w;
+    const double count = static_cast<double>(n) * static_cast<double>(hw);
+    // acc[j] += hadd(lanes of channel j) for the cw channels of lane-major accumulators a[l·cw + j]
+    const auto flush = [](const float* a, std::size_t cw, double* acc) {
+        alignas(64) float h[chunk * w];
+        lane_hadd<Arch>(a, cw, h);
+        for (std::size_t j = 0; j < cw; ++j) acc[j] += static_cast<double>(h[j]);
+    };
+    // Σ over one image's pixels of fl(x − c) (and its square), lanes flushed per block, tail in double
+    const auto image_sums = [&](const float* img, std::size_t cw, const float* c, float* a1, float* a2, double* s1,
+                                double* s2) {
+        for (std::size_t i = 0; i < nv;) {
+            const std::size_t end = std::min(nv, i + flush_vectors * w);
+            std::fill(a1, a1 + w * cw, 0.0f);
+            if (a2) std::fill(a2, a2 + w * cw, 0.0f);
+            for (; i < end; ++i) {
+                const float* row = img + i * channels;
+                float* l1 = a1 + (i % w) * cw;
+                float* l2 = a2 ? a2 + (i % w) * cw : nullptr;
+                for (std::size_t j = 0; j < cw; j += w) {
+                    const batch d = batch::load_unaligned(row + j) - batch::load_aligned(c + j);
+                    (batch::load_aligned(l1 + j) + d).store_aligned(l1 + j);
+                    if (l2) (batch::load_aligned(l2 + j) + d * d).store_aligned(l2 + j);
+                }
+            }
+            flush(a1, cw, s1);
+            if (a2) flush(a2, cw, s2);
+        }
+        for (std::size_t i = nv; i < hw; ++i)
+            for (std::size_t j = 0; j < cw; ++j) {
+                const double d = static_cast<double>(img[i * channels + j] - c[j]);
+                s1[j] += d;
+                if (s2) s2[j] += d * d;
+            }
+    };
+    const std::size_t tasks = groups + (channels % w ? 1 : 0);
+    ctx.parallel_for(tasks, [&](std::size_t g0, std::size_t g1) {
+        alignas(64) float a1[w * chunk * w], a2[w * chunk * w], c[chunk * w];
+        double s[chunk * w], total[chunk * w], s1[chunk * w], s2[chunk * w];
+        for (std::size_t ga = g0; ga < std::min(g1, groups); ga += chunk) {
+            const std::size_t cb = ga * w, cw = (std::min({g1, groups, ga + chunk}) - ga) * w;
+            std::copy(x + cb, x + cb + cw, c);  // pass 1: shift by c₀ = each channel's first value
+            std::fill(s, s + cw, 0.0);
+            for (std::size_t k = 0; k < n; ++k) {
+                std::fill(total, total + cw, 0.0);
+                image_sums(x + k * hw * channels + cb, cw, c, a1, nullptr, total, nullptr);
+                for (std::size_t j = 0; j < cw; ++j) s[j] += total[j];
+            }
+            for (std::size_t j = 0; j < cw; ++j) {
+                moments& m = out[cb + j];
+                m.mean = static_cast<double>(c[j]) + s[j] / count;
+                m.center = static_cast<float>(m.mean);
+                m.residual = static_cast<float>(m.mean - static_cast<double>(m.center));
+                c[j] = m.center;
+            }
+            std::fill(s1, s1 + cw, 0.0);  // pass 2: shift by fl(μ)
+            std::fill(s2, s2 + cw, 0.0);
+            for (std::size_t k = 0; k < n; ++k) image_sums(x + k * hw * channels + cb, cw, c, a1, a2, s1, s2);
+            for (std::size_t j = 0; j < cw; ++j) {
+                const double m2 = s2[j] - s1[j] * s1[j] / count;
+                out[cb + j].m2 = m2 > 0.0 ? m2 : (m2 == m2 ? 0.0 : m2);
+            }
+        }
+        if (g1 > groups) {  // channels past the last full group: gathered planes through segment_moments itself
+            std::vector<float> plane(n * hw);
+            for (std::size_t ch = groups * w; ch < channels; ++ch) {
+                for (std::size_t i = 0; i < n * hw; ++i) plane[i] = x[i * channels + ch];
+                out[ch] = segment_moments<Arch>([&](std::size_t k) { return plane.data() + k * hw; }, n, hw);
+            }
+        }
+    });
+}
+
 /// Per-channel mean and unbiased variance (or std when take_sqrt) of NCHW x over (N, H, W); null outputs skipped.
 template <class Arch>
 void channel_statistics(const char* fn, const float* x, std::size_t n, std::size_t channels, std::size_t hw,
@@ -194,6 +318,28 @@ template <class Arch = default_arch>
 void channel_mean_var(const float* x, std::size_t n, std::size_t channels, std::size_t hw, float* mean, float* var,
                       execution_context& ctx) {
     detail::channel_statistics<Arch>("channel_mean_var", x, n, channels, hw, mean, var, false, ctx);
+}
+
+/// channel_mean_var of a channels-last tensor x [n × hw × channels] (NHWC): bit for bit the values channel_mean_var
+/// gives for the NCHW transpose (detail::channel_moments_nhwc). Either output may be null.
+/// Threads: channel groups over ctx (bit-identical for any thread count).
+/// Throws: zoa::error(argument) when x is null, n, channels or hw is 0, or n·hw < 2.
+template <class Arch = default_arch>
+void channel_mean_var_nhwc(const float* x, std::size_t n, std::size_t hw, std::size_t channels, float* mean,
+                           float* var, execution_context& ctx) {
+    const char* fn = "channel_mean_var_nhwc";
+    detail::require_extent(fn, "n", n);
+    detail::require_extent(fn, "channels", channels);
+    detail::require_extent(fn, "hw", hw);
+    detail::checked_mul(fn, detail::checked_mul(fn, n, channels), hw);
+    detail::check_statistics(fn, x, n * hw, channels);
+    std::vector<detail::moments> m(channels);
+    detail::channel_moments_nhwc<Arch>(x, n, hw, channels, m.data(), ctx);
+    const double count = static_cast<double>(n) * static_cast<double>(hw);
+    for (std::size_t c = 0; c < channels; ++c) {
+        if (mean) mean[c] = static_cast<float>(m[c].mean);
+        if (var) var[c] = static_cast<float>(m[c].m2 / (count - 1.0));
+    }
 }
 
 /// As channel_mean_var but writes the unbiased standard deviation std[c] = sqrt(var[c]).

@@ -28,6 +28,7 @@
 #include "zoa/models/mqbench_observer.hpp"
 #include "zoa/models/resnet_config.hpp"
 #include "zoa/models/resnet_exec.hpp"
+#include "zoa/models/resnet_integer.hpp"
 #include "zoa/models/resnet_sites.hpp"
 #include "zoa/models/resnet_weights.hpp"
 #include "zoa/nn/batch_norm.hpp"
@@ -44,6 +45,9 @@ namespace zoa::models {
 ///                                    at every tensor feeding a conv/linear (resnet_sites), conv1 and fc and their
 ///                                    inputs at 8 bits, BatchNorm kept separate (never folded). Runs on the integer
 ///                                    kernels, or as the reference's float fake-quant (set_simulated(true)).
+///   resnet<zoa::policy<B, quant::weight_scheme<quant::asymmetric, quant::per_tensor>,
+///                      quant::activation_scheme<quant::asymmetric>>>   the same with one weight (scale, zero point)
+///                                    per conv/fc instead of per channel.
 /// Quantized models come from calibrate(fp32 model, images) or from a file written by save().
 /// Adaptation hooks: layout(), forward_adapt(), classify(), classifier_weight() (zoa/adapt/model_hooks.hpp).
 /// Thread safety: const members may be called from several threads; forwards on one model run one at a time.
@@ -55,15 +59,23 @@ public:
     /// True for an integer (MQBench) model, false for fp32.
     static constexpr bool quantized = qc::quantized;
     static_assert(!quantized || (qc::weight_scheme == quant::scheme::asymmetric &&
-                                 qc::weight_granularity == quant::granularity::per_channel &&
+                                 (qc::weight_granularity == quant::granularity::per_channel ||
+                                  qc::weight_granularity == quant::granularity::per_tensor) &&
                                  qc::activation_scheme == quant::scheme::asymmetric &&
                                  qc::activation_granularity == quant::granularity::per_tensor),
-                  "zoa: resnet<Policy>: quantized ResNets use MQBench's academic scheme (asymmetric per-channel "
-                  "weights, asymmetric per-tensor activations): use zoa::mqbench<zoa::w8a8> (or w6a6, w4a4)");
+                  "zoa: resnet<Policy>: quantized ResNets use MQBench's academic scheme (asymmetric weights per "
+                  "channel or per tensor, asymmetric per-tensor activations): use zoa::mqbench<zoa::w8a8> (or w6a6, "
+                  "w4a4)");
+    /// True when the weights have one (scale, zero point) per output channel (MQBench, the default), false for one
+    /// per conv/fc (policy weight_scheme<asymmetric, per_tensor>).
+    static constexpr bool per_channel_weights = qc::weight_granularity == quant::granularity::per_channel;
     /// Bit-widths (32 for fp32) and the policy the model was instantiated with.
     static constexpr int weight_bits = quantized ? qc::weight_bits : 32;
     static constexpr int activation_bits = quantized ? qc::activation_bits : 32;
     using policy = Policy;
+    using policy_type = Policy;  ///< as every zoa model (zoa_options::paper<resnet<P>>() reads it)
+    /// The adaptation family (ZOA's BatchNorm/ResNet loss form and options).
+    static constexpr adapt::model_family family = adapt::model_family::resnet;
     using batch_type = xt::xtensor<float, 4>;  ///< NCHW images, already normalized
     /// Code ranges (conv1 and fc are forced to 8 bits, MQBench academic), the conv layer types and the activation code
     /// type.
@@ -181,7 +193,7 @@ public:
         for (std::size_t s = 0; s < 4; ++s) l.feature_groups.push_back(config_.stage_channels(s));
         l.num_classes = config_.num_classes;
         l.reference_scalar_shift = true;
-        l.family = adapt::model_family::resnet;
+        l.family = family;
         l.prompt_unit = prompt_unit();
         l.prompt_init_scale = static_cast<float>(std::sqrt(2.0 / (1.0 + 0.01 * 0.01)) /
                                                  std::sqrt(static_cast<double>(config_.in_chans * 49)));
@@ -407,6 +419,19 @@ private:
 
     void run(const float* x, std::size_t batch, std::size_t h, std::size_t w, const run_args& a,
              const run_outputs& o) const;
+    void run_integer(const float* x, std::size_t batch, std::size_t h, std::size_t w, const run_args& a,
+                     const run_outputs& o) const;
+    /// ws_->prompt = P(x̂): FOA's in_chans → in_chans 7×7 prompt conv (pad 3, no bias) of the input x̂ (NCHW floats).
+    void prompt_forward(const float* prompt, const float* xhat, std::size_t batch, std::size_t h, std::size_t w) const;
+    /// The replacement affine parameters of block i's bn1 / bn2 inside norm_params (layout() order), if adapted.
+    void adapted_params(std::size_t block, const float* norm_params, const float* (&bw)[2], const float* (&bb)[2]) const;
+    /// The buffer a stage's pooled output goes to (stages 0-2: ws tmp, layer4: ws gap), n floats.
+    float* stage_pool_buffer(std::size_t stage, std::size_t n) const;
+    /// Copies stage 0-2 pooled outputs [batch × c] into o.features at column feat_off (advanced by c).
+    void copy_features(std::size_t stage, const float* pooled, std::size_t batch, std::size_t c, const run_outputs& o,
+                       std::size_t& feat_off) const;
+    /// Layer4 features (the flatten quantizer's x̂ f4) into o.features, and the shifted logits fc_float(f4 + shift).
+    void finish(const float* f4, std::size_t batch, const run_args& a, const run_outputs& o, std::size_t feat_off) const;
 
     /// logits = fc(x) in float (fp32 fc, or the quantized fc's fake-quantized weights), x [rows × C4].
     void fc_float(const float* x, std::size_t rows, float* logits) const {

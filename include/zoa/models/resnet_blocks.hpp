@@ -159,7 +159,7 @@ struct residual_block {
         Act a = ex.take(g1.out_channels, g1.out_size(h), g1.out_size(w));
         ex.conv(convs[0], x, a);
         ex.bn(bns[0], a, bn_w[0], bn_b[0]);
-        ex.relu_site(site_mid1, a, false);  // a feeds only convs[1]
+        ex.relu_site(site_mid1, a);
         Act out = ex.take(desc.out_channels, oh, ow);
         if (convs.size() == 2) {
             ex.conv(convs[1], a, out);
@@ -168,7 +168,7 @@ struct residual_block {
             Act b = ex.take(desc.width, oh, ow);
             ex.conv(convs[1], a, b);
             ex.bn(bns[1], b, bn_w[1], bn_b[1]);
-            ex.relu_site(site_mid2, b, false);  // b feeds only convs[2]
+            ex.relu_site(site_mid2, b);
             ex.conv(convs[2], b, out);
             ex.bn(bns[2], out, nullptr, nullptr);
             ex.give(b);

@@ -7,9 +7,9 @@
 #include <cstddef>
 #include <string>
 
-#include <nlohmann/json.hpp>
 
 #include "zoa/core/error.hpp"
+#include "zoa/io/json.hpp"
 
 namespace zoa::models {
 
@@ -88,14 +88,10 @@ struct resnet_config {
 
     /// The "zoa.config" JSON (keys sorted as tools/reference/models.py writes them with sort_keys=True).
     std::string to_json() const {
-        nlohmann::json j;
-        j["block"] = to_string(block);
-        j["bn_eps"] = bn_eps;
-        j["in_chans"] = in_chans;
-        j["layers"] = layers;
-        j["num_classes"] = num_classes;
-        j["stem"] = to_string(stem);
-        j["widths"] = widths;
+        io::json::value j = io::json::value::object();
+        j.set("block", to_string(block)).set("bn_eps", static_cast<double>(bn_eps)).set("in_chans", in_chans);
+        j.set("layers", io::json::value::array_of(layers)).set("num_classes", num_classes);
+        j.set("stem", to_string(stem)).set("widths", io::json::value::array_of(widths));
         return j.dump();
     }
 
@@ -104,20 +100,13 @@ struct resnet_config {
     /// messages. Throws: zoa::error(format) naming the key for malformed JSON, a missing/unknown key or a bad value;
     /// zoa::error(argument) from validate().
     static resnet_config from_json(const std::string& text, const std::string& what = "zoa.config") {
-        nlohmann::json j;
-        try {
-            j = nlohmann::json::parse(text);
-        } catch (const std::exception& e) {
-            fail(error_code::format, what, ": not valid JSON: ", e.what());
-        }
+        const io::json::value j = io::json::parse(text, what);
         require(j.is_object(), error_code::format, what, ": expected a JSON object");
         resnet_config c;
-        for (auto it = j.begin(); it != j.end(); ++it) {
-            const std::string& k = it.key();
-            const nlohmann::json& v = it.value();
+        for (const auto& [k, v] : j.members()) {
             if (k == "block" || k == "stem") {
                 require(v.is_string(), error_code::format, what, ": '", k, "' must be a string");
-                const std::string s = v.get<std::string>();
+                const std::string& s = v.as_string();
                 if (k == "block") {
                     require(s == "basic" || s == "bottleneck", error_code::format, what,
                             ": 'block' must be \"basic\" or \"bottleneck\", got \"", s, "\"");
@@ -131,21 +120,21 @@ struct resnet_config {
                 require(v.is_array() && v.size() == 4, error_code::format, what, ": '", k,
                         "' must be an array of 4 integers, got ", v.dump());
                 auto& dst = k == "layers" ? c.layers : c.widths;
-                for (std::size_t s = 0; s < 4; ++s) dst[s] = count(v[s], what, k);
+                for (std::size_t s = 0; s < 4; ++s) dst[s] = count(v.items()[s], what, k);
             } else if (k == "in_chans") {
                 c.in_chans = count(v, what, k);
             } else if (k == "num_classes") {
                 c.num_classes = count(v, what, k);
             } else if (k == "bn_eps") {
                 require(v.is_number(), error_code::format, what, ": 'bn_eps' must be a number");
-                c.bn_eps = v.get<float>();
+                c.bn_eps = static_cast<float>(v.as_double());
             } else {
                 fail(error_code::format, what, ": unknown key '", k,
                      "' (expected block, layers, widths, in_chans, num_classes, stem, bn_eps)");
             }
         }
         for (const char* k : {"block", "layers", "widths", "num_classes", "stem"})
-            require(j.contains(k), error_code::format, what, ": missing key '", k, "'");
+            require(j.find(k) != nullptr, error_code::format, what, ": missing key '", k, "'");
         c.validate();
         return c;
     }
@@ -164,10 +153,10 @@ private:
         c.num_classes = classes;
         return c;
     }
-    static std::size_t count(const nlohmann::json& v, const std::string& what, const std::string& key) {
-        require(v.is_number_unsigned() || (v.is_number_integer() && v.get<long long>() >= 0), error_code::format,
-                what, ": '", key, "' must hold non-negative integers, got ", v.dump());
-        return v.get<std::size_t>();
+    static std::size_t count(const io::json::value& v, const std::string& what, const std::string& key) {
+        require(v.is_unsigned(), error_code::format, what, ": '", key, "' must hold non-negative integers, got ",
+                v.dump());
+        return static_cast<std::size_t>(v.as_unsigned());
     }
 };
 

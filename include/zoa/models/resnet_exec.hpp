@@ -22,9 +22,10 @@
 
 namespace zoa::models::detail {
 
-/// How a forward computes: the fp32 network (also the MQBench calibration pass, observers on, fake-quant off), the
-/// quantized network on the integer kernels, or its simulated (float fake-quant) twin.
-enum class run_mode { fp32, integer, simulated };
+/// How a layer-by-layer (NCHW float) forward computes: the fp32 network (also the MQBench calibration pass, observers
+/// on, fake-quant off) or the quantized network's simulated (float fake-quant) twin. The quantized network on the
+/// integer kernels runs channels-last instead (resnet_integer.hpp).
+enum class run_mode { fp32, simulated };
 
 /// Calibration hook: called with every activation-quantizer site's float tensor (fp32 mode).
 using site_observer = std::function<void(std::size_t site, const float* x, std::size_t n)>;
@@ -61,7 +62,7 @@ struct resnet_workspace {
     std::vector<aligned_buffer<Code>> q;
     std::vector<char> used;
     aligned_buffer<float> in_f, prompt, gap, tmp;
-    aligned_buffer<std::uint8_t> in_q, gap_q;
+    aligned_buffer<std::uint8_t> in_q, gap_q;  // integer path: input codes (NHWC, then NCHW), pooled features' codes
 
     /// Bytes currently held by every buffer of the workspace.
     std::size_t bytes() const noexcept {
@@ -73,7 +74,7 @@ struct resnet_workspace {
     }
 };
 
-/// Executes layers on pooled activations for a batch of `batch` images. Code = the inner activation code storage.
+/// Executes layers on pooled NCHW float activations for a batch of `batch` images (fp32 and simulated modes).
 template <class Code>
 class resnet_exec {
 public:
@@ -90,7 +91,7 @@ public:
     run_mode mode() const noexcept { return mode_; }
     std::size_t batch() const noexcept { return batch_; }
 
-    /// A free slot sized for batch × c × h × w floats (and codes when quantized).
+    /// A free slot sized for batch × c × h × w floats.
     act take(std::size_t c, std::size_t h, std::size_t w) {
         std::size_t s = 0;
         while (s < ws_.used.size() && ws_.used[s]) ++s;
@@ -102,25 +103,18 @@ public:
         ws_.used[s] = 1;
         const std::size_t n = batch_ * c * h * w;
         ws_.f[s].ensure(n);
-        if (mode_ == run_mode::integer) ws_.q[s].ensure(n);
         return act{s, c, h, w};
     }
-    /// Returns a's slot to the pool; f/q are a's float and code buffers; size = batch·c·h·w.
+    /// Returns a's slot to the pool; f is a's float buffer; size = batch·c·h·w.
     void give(const act& a) noexcept { ws_.used[a.slot] = 0; }
     float* f(const act& a) noexcept { return ws_.f[a.slot].data(); }
-    Code* q(const act& a) noexcept { return ws_.q[a.slot].data(); }
     std::size_t size(const act& a) const noexcept { return batch_ * a.per_image(); }
 
-    /// out = conv(in): fp32 conv on floats; quantized conv on the input's codes (integer) or its x̂ (simulated).
+    /// out = conv(in): fp32 conv on floats; quantized conv (simulated) on the input's x̂ with the fake-quantized weights.
     template <class Conv>
     void conv(const Conv& c, const act& in, const act& out) {
-        if constexpr (std::is_same_v<Conv, nn::conv2d>) {
-            c.forward(f(in), batch_, in.h, in.w, f(out), ctx_);
-        } else {
-            static_assert(std::is_same_v<typename Conv::a_storage, Code>, "zoa: resnet_exec: code type mismatch");
-            if (mode_ == run_mode::integer) c.forward_codes(q(in), batch_, in.h, in.w, f(out), ctx_);
-            else c.forward_float(f(in), batch_, in.h, in.w, f(out), ctx_);
-        }
+        if constexpr (std::is_same_v<Conv, nn::conv2d>) c.forward(f(in), batch_, in.h, in.w, f(out), ctx_);
+        else c.forward_float(f(in), batch_, in.h, in.w, f(out), ctx_);
     }
 
     /// a = BN(a) in the executor's statistics mode; w/b replace the layer's affine parameters when non-null.
@@ -145,29 +139,21 @@ public:
         });
     }
 
-    /// relu(a), then site(idx, a). On the integer path both run in one pass, and with keep_float = false (a's floats
-    /// are not read again: its codes feed the next conv) only the codes are written.
-    void relu_site(std::size_t idx, const act& a, bool keep_float) {
-        if (mode_ == run_mode::integer && idx != no_index) {
-            nn::quantize_activation(f(a), size(a), (*sites_)[idx], q(a), keep_float ? f(a) : nullptr, ctx_, true);
-            return;
-        }
+    /// relu(a), then site(idx, a).
+    void relu_site(std::size_t idx, const act& a) {
         relu(a);
         site(idx, a);
     }
 
-    /// The activation quantizer at site `idx` (no_index: none) applied to a in place: integer → codes + x̂;
-    /// simulated → x̂ (quant::fake_quant); fp32 → the calibration observer (if any) sees the float tensor.
-    void site(std::size_t idx, const act& a) { site(idx, f(a), mode_ == run_mode::integer ? q(a) : nullptr, size(a)); }
+    /// The activation quantizer at site `idx` (no_index: none) applied to a in place: simulated → x̂
+    /// (quant::fake_quant); fp32 → the calibration observer (if any) sees the float tensor.
+    void site(std::size_t idx, const act& a) { site(idx, f(a), size(a)); }
 
-    /// The same on raw buffers of n floats (codes may be null unless the mode is integer).
-    template <class T>
-    void site(std::size_t idx, float* x, T* codes, std::size_t n) {
+    /// The same on a raw buffer of n floats.
+    void site(std::size_t idx, float* x, std::size_t n) {
         if (idx == no_index) return;
         if (mode_ == run_mode::fp32) {
             if (observer_ && *observer_) (*observer_)(idx, x, n);
-        } else if (mode_ == run_mode::integer) {
-            nn::quantize_activation(x, n, (*sites_)[idx], codes, x, ctx_);
         } else {
             quant::fake_quant((*sites_)[idx], x, x, n);
         }

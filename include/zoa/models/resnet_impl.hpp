@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "zoa/io/safetensors_writer.hpp"
+#include "zoa/models/precision.hpp"
 #include "zoa/models/resnet.hpp"
 
 namespace zoa::models {
@@ -24,8 +25,14 @@ void resnet<Policy>::run(const float* x, std::size_t batch, std::size_t h, std::
                          const run_outputs& o) const {
     using detail::run_mode;
     std::lock_guard<std::mutex> lk(*mutex_);
+    if constexpr (quantized) {
+        if (!simulated_) {
+            run_integer(x, batch, h, w, a, o);
+            return;
+        }
+    }
     execution_context& ctx = *ctx_;
-    const run_mode mode = !quantized ? run_mode::fp32 : (simulated_ ? run_mode::simulated : run_mode::integer);
+    const run_mode mode = !quantized ? run_mode::fp32 : run_mode::simulated;
     detail::resnet_exec<code_type> ex(*ws_, ctx, mode, a.batch_stats ? nn::bn_mode::batch : nn::bn_mode::running,
                                       batch, &site_params_, a.observer);
     auto& ws = *ws_;
@@ -34,48 +41,24 @@ void resnet<Policy>::run(const float* x, std::size_t batch, std::size_t h, std::
     // input quantizer (8 bit) and FOA prompt
     const float* xin = x;
     if (mode != run_mode::fp32 || a.prompt) ws.in_f.ensure(nin);
-    if (mode == run_mode::integer) {
-        ws.in_q.ensure(nin);
-        nn::quantize_activation(x, nin, site_params_[sites_.input], ws.in_q.data(), ws.in_f.data(), ctx);
-        xin = ws.in_f.data();
-    } else if (mode == run_mode::simulated) {
+    if (mode == run_mode::simulated) {
         quant::fake_quant(site_params_[sites_.input], x, ws.in_f.data(), nin);
         xin = ws.in_f.data();
     } else if (a.observer && *a.observer) {
         (*a.observer)(sites_.input, x, nin);
     }
     if (a.prompt) {
-        const std::vector<float> pw(a.prompt, a.prompt + prompt_unit());
-        const nn::conv2d prompt_conv(pw, {}, nn::conv2d_geometry{cin, cin, 7, 1, 3}, "prompt");
-        ws.prompt.ensure(nin);
-        prompt_conv.forward(xin, batch, h, w, ws.prompt.data(), ctx);
-        if (mode != run_mode::integer) {  // x ← x̂ + P(x̂) in float
-            for (std::size_t i = 0; i < nin; ++i) ws.in_f[i] = xin[i] + ws.prompt[i];
-            xin = ws.in_f.data();
-        }
+        prompt_forward(a.prompt, xin, batch, h, w);
+        for (std::size_t i = 0; i < nin; ++i) ws.in_f[i] = xin[i] + ws.prompt[i];  // x ← x̂ + P(x̂) in float
+        xin = ws.in_f.data();
     }
 
     // stem
     const nn::conv2d_geometry g0 = stem_geometry(config_);
     const std::size_t h1 = g0.out_size(h), w1 = g0.out_size(w);
     detail::act e = ex.take(g0.out_channels, h1, w1);
-    if constexpr (quantized) {
-        if (mode == run_mode::integer) {
-            stem_conv_.forward_codes(ws.in_q.data(), batch, h, w, ex.f(e), ctx);
-            if (a.prompt) {
-                detail::act t = ex.take(g0.out_channels, h1, w1);
-                stem_conv_.forward_float(ws.prompt.data(), batch, h, w, ex.f(t), ctx);
-                float* ef = ex.f(e);
-                const float* tf = ex.f(t);
-                for (std::size_t i = 0, n = ex.size(e); i < n; ++i) ef[i] += tf[i];
-                ex.give(t);
-            }
-        } else {
-            stem_conv_.forward_float(xin, batch, h, w, ex.f(e), ctx);
-        }
-    } else {
-        stem_conv_.forward(xin, batch, h, w, ex.f(e), ctx);
-    }
+    if constexpr (quantized) stem_conv_.forward_float(xin, batch, h, w, ex.f(e), ctx);
+    else stem_conv_.forward(xin, batch, h, w, ex.f(e), ctx);
     if (o.embed_mean || o.embed_var)
         kernels::channel_mean_var(ex.f(e), batch, g0.out_channels, h1 * w1, o.embed_mean, o.embed_var, ctx);
     ex.bn(stem_bn_, e, nullptr, nullptr);
@@ -89,60 +72,185 @@ void resnet<Policy>::run(const float* x, std::size_t batch, std::size_t h, std::
     ex.site(sites_.stem, x_act);
 
     // residual stages
-    const std::size_t fw = feature_width();
-    std::size_t np_off = 0, feat_off = 0;
+    std::size_t feat_off = 0;
     for (std::size_t i = 0; i < blocks_.size(); ++i) {
         const auto& blk = blocks_[i];
         const float* bw[2] = {nullptr, nullptr};
         const float* bb[2] = {nullptr, nullptr};
-        if (blk.desc.adapted) {
-            for (std::size_t k = 0; k < 2; ++k) {
-                const std::size_t ch = blk.bns[k].channels();
-                if (a.norm_params) {
-                    bw[k] = a.norm_params + np_off;
-                    bb[k] = a.norm_params + np_off + ch;
-                }
-                np_off += 2 * ch;
-            }
-        }
+        adapted_params(i, a.norm_params, bw, bb);
         detail::act y;
         blk.forward(ex, x_act, y, bw, bb, sites_.block[i][1], sites_.block[i][2], sites_.block[i][3]);
         ex.give(x_act);
         x_act = y;
-        if (!blk.desc.last_in_stage) continue;
-        const std::size_t c = x_act.c;
-        if (blk.desc.stage < 3 && !o.features) continue;
-        float* dst = blk.desc.stage < 3 ? (ws.tmp.ensure(batch * c), ws.tmp.data()) : (ws.gap.ensure(batch * c), ws.gap.data());
-        nn::global_avg_pool(ex.f(x_act), dst, batch, c, x_act.h * x_act.w, ctx);
-        if (blk.desc.stage < 3) {
-            for (std::size_t b = 0; b < batch; ++b) std::copy(dst + b * c, dst + (b + 1) * c, o.features + b * fw + feat_off);
-            feat_off += c;
-        }
+        if (!blk.desc.last_in_stage || (blk.desc.stage < 3 && !o.features)) continue;
+        float* dst = stage_pool_buffer(blk.desc.stage, batch * x_act.c);
+        nn::global_avg_pool(ex.f(x_act), dst, batch, x_act.c, x_act.h * x_act.w, ctx);
+        copy_features(blk.desc.stage, dst, batch, x_act.c, o, feat_off);
     }
     ex.give(x_act);
 
     // flatten quantizer (8 bit), layer4 features, classifier
     const std::size_t c4 = config_.stage_channels(3);
     float* f4 = ws.gap.data();
-    if (mode == run_mode::integer) {
+    ex.site(sites_.flatten, f4, batch * c4);
+    if constexpr (quantized) fc_.forward_float(f4, batch, 1, 1, o.logits, ctx);
+    else fc_.forward(f4, batch, 1, 1, o.logits, ctx);
+    finish(f4, batch, a, o, feat_off);
+}
+
+// The integer forward on NHWC codes (resnet_integer.hpp): the same values as the layer-by-layer path, in one GEMM
+// epilogue per conv (running statistics) or conv → NHWC moments → one pass (batch statistics).
+//   x̂ codes = Q_in(x) (NCHW → NHWC); e = conv1(codes) [+ conv1_float(P(x̂)) FOA prompt];
+//   stem codes = Q_stem(relu(bn1(e))), max-pooled as codes (Q is monotone: pooling codes = coding the pooled floats);
+//   blocks: block_forward_nhwc; stage features = GAP(x̂ of the stage output), layer4: GAP of its floats.
+template <class Policy>
+void resnet<Policy>::run_integer(const float* x, std::size_t batch, std::size_t h, std::size_t w, const run_args& a,
+                                 const run_outputs& o) const {
+    if constexpr (quantized) {
+        execution_context& ctx = *ctx_;
+        auto& ws = *ws_;
+        detail::resnet_nhwc_exec<code_type> ex(ws, ctx, a.batch_stats, batch, site_params_);
+        const std::size_t cin = config_.in_chans, nin = batch * cin * h * w;
+
+        // input quantizer (8 bit), codes transposed to NHWC; x̂ only for the FOA prompt
+        ws.in_q.ensure(2 * nin);
+        if (a.prompt) ws.in_f.ensure(nin);
+        std::uint8_t* in_nchw = ws.in_q.data() + nin;
+        nn::quantize_activation(x, nin, site_params_[sites_.input], in_nchw, a.prompt ? ws.in_f.data() : nullptr, ctx);
+        kernels::conv2d_shape ts;
+        ts.batch = batch;
+        ts.in_channels = cin;
+        ts.height = h;
+        ts.width = w;
+        kernels::detail::to_padded_nhwc(ts, in_nchw, std::uint8_t{0}, ws.in_q.data(), &ctx);
+        if (a.prompt) prompt_forward(a.prompt, ws.in_f.data(), batch, h, w);
+
+        // stem: fused when nothing reads its floats, else floats → (prompt, embedding statistics) → one BN pass
+        const nn::conv2d_geometry g0 = stem_geometry(config_);
+        const std::size_t h1 = g0.out_size(h), w1 = g0.out_size(w), c0 = g0.out_channels;
+        const detail::nhwc_act e = ex.take(c0, h1, w1);
+        const bool stem_floats = a.batch_stats || a.prompt || o.embed_mean || o.embed_var;
+        if (!stem_floats) {
+            const kernels::batch_norm_affine f = ex.affine(stem_bn_, nullptr, nullptr, nullptr, h1 * w1);
+            stem_conv_.forward_fused_nhwc(ws.in_q.data(), batch, h, w, ex.template stage<code_type>(e, f, {}, true, sites_.stem),
+                                          ctx);
+        } else {
+            float* ef = ex.f(e);
+            stem_conv_.forward_codes_nhwc(ws.in_q.data(), batch, h, w, ef, ctx);
+            if (a.prompt) {  // e += conv1_float(P(x̂)), the NCHW float term added at the NHWC positions
+                const detail::nhwc_act t = ex.take(c0, h1, w1);
+                float* tf = ex.f(t);
+                stem_conv_.forward_float(ws.prompt.data(), batch, h, w, tf, ctx);
+                const std::size_t hw1 = h1 * w1;
+                for (std::size_t b = 0; b < batch; ++b)
+                    for (std::size_t p = 0; p < hw1; ++p)
+                        for (std::size_t c = 0; c < c0; ++c) ef[(b * hw1 + p) * c0 + c] += tf[(b * c0 + c) * hw1 + p];
+                ex.give(t);
+            }
+            if (o.embed_mean || o.embed_var)
+                kernels::channel_mean_var_nhwc(ef, batch, h1 * w1, c0, o.embed_mean, o.embed_var, ctx);
+            const kernels::batch_norm_affine f = ex.affine(stem_bn_, nullptr, nullptr, ef, h1 * w1);
+            kernels::batch_norm_act_nhwc(ef, batch * h1 * w1, c0, ex.template stage<code_type>(e, f, {}, true, sites_.stem),
+                                         ctx);
+        }
+        detail::nhwc_act x_act = e;
+        if (config_.stem == resnet_stem::imagenet) {
+            x_act = ex.take(c0, nn::pool_out_size(h1, 3, 2, 1), nn::pool_out_size(w1, 3, 2, 1));
+            nn::max_pool2d_nhwc(ex.q(e), ex.q(x_act), batch, h1, w1, c0, 3, 2, 1, ctx);
+            ex.give(e);
+        }
+
+        // residual stages
+        std::size_t feat_off = 0;
+        for (std::size_t i = 0; i < blocks_.size(); ++i) {
+            const auto& blk = blocks_[i];
+            const float* bw[2] = {nullptr, nullptr};
+            const float* bb[2] = {nullptr, nullptr};
+            adapted_params(i, a.norm_params, bw, bb);
+            const auto& st = sites_.block[i];
+            detail::nhwc_act y;
+            detail::block_forward_nhwc(ex, blk, x_act, y, bw, bb, site_params_, st[0], st[1], st[2], st[3]);
+            ex.give(x_act);
+            x_act = y;
+            if (!blk.desc.last_in_stage || (blk.desc.stage < 3 && !o.features)) continue;
+            float* dst = stage_pool_buffer(blk.desc.stage, batch * x_act.c);
+            if (st[3] == no_index) {
+                nn::global_avg_pool_nhwc(ex.f(x_act), dst, batch, x_act.h * x_act.w, x_act.c, ctx);
+            } else {
+                const quant::quant_params& p = site_params_[st[3]];
+                nn::global_avg_pool_nhwc_codes(ex.q(x_act), p.scale[0], p.zero_point[0], dst, batch, x_act.h * x_act.w,
+                                               x_act.c, ctx);
+            }
+            copy_features(blk.desc.stage, dst, batch, x_act.c, o, feat_off);
+        }
+        ex.give(x_act);
+
+        // flatten quantizer (8 bit), classifier on its codes
+        const std::size_t c4 = config_.stage_channels(3);
+        float* f4 = ws.gap.data();
         ws.gap_q.ensure(batch * c4);
         nn::quantize_activation(f4, batch * c4, site_params_[sites_.flatten], ws.gap_q.data(), f4, ctx);
+        fc_.forward_codes(ws.gap_q.data(), batch, 1, 1, o.logits, ctx);
+        finish(f4, batch, a, o, feat_off);
     } else {
-        ex.site(sites_.flatten, f4, static_cast<std::uint8_t*>(nullptr), batch * c4);
+        (void)x, (void)batch, (void)h, (void)w, (void)a, (void)o;
     }
+}
+
+template <class Policy>
+void resnet<Policy>::prompt_forward(const float* prompt, const float* xhat, std::size_t batch, std::size_t h,
+                                    std::size_t w) const {
+    const std::size_t cin = config_.in_chans;
+    const std::vector<float> pw(prompt, prompt + prompt_unit());
+    const nn::conv2d prompt_conv(pw, {}, nn::conv2d_geometry{cin, cin, 7, 1, 3}, "prompt");
+    ws_->prompt.ensure(batch * cin * h * w);
+    prompt_conv.forward(xhat, batch, h, w, ws_->prompt.data(), *ctx_);
+}
+
+template <class Policy>
+void resnet<Policy>::adapted_params(std::size_t block, const float* norm_params, const float* (&bw)[2],
+                                    const float* (&bb)[2]) const {
+    if (!norm_params || !blocks_[block].desc.adapted) return;
+    std::size_t off = 0;  // layout() order: bn1, bn2 of every adapted block
+    for (std::size_t i = 0; i < block; ++i)
+        if (blocks_[i].desc.adapted) off += 2 * (blocks_[i].bns[0].channels() + blocks_[i].bns[1].channels());
+    for (std::size_t k = 0; k < 2; ++k) {
+        const std::size_t ch = blocks_[block].bns[k].channels();
+        bw[k] = norm_params + off;
+        bb[k] = norm_params + off + ch;
+        off += 2 * ch;
+    }
+}
+
+template <class Policy>
+float* resnet<Policy>::stage_pool_buffer(std::size_t stage, std::size_t n) const {
+    aligned_buffer<float>& b = stage < 3 ? ws_->tmp : ws_->gap;
+    b.ensure(n);
+    return b.data();
+}
+
+template <class Policy>
+void resnet<Policy>::copy_features(std::size_t stage, const float* pooled, std::size_t batch, std::size_t c,
+                                   const run_outputs& o, std::size_t& feat_off) const {
+    if (stage >= 3 || !o.features) return;
+    const std::size_t fw = feature_width();
+    for (std::size_t b = 0; b < batch; ++b)
+        std::copy(pooled + b * c, pooled + (b + 1) * c, o.features + b * fw + feat_off);
+    feat_off += c;
+}
+
+template <class Policy>
+void resnet<Policy>::finish(const float* f4, std::size_t batch, const run_args& a, const run_outputs& o,
+                            std::size_t feat_off) const {
+    const std::size_t c4 = config_.stage_channels(3), fw = feature_width();
     if (o.features)
         for (std::size_t b = 0; b < batch; ++b) std::copy(f4 + b * c4, f4 + (b + 1) * c4, o.features + b * fw + feat_off);
-    if constexpr (quantized) {
-        if (mode == run_mode::integer) fc_.forward_codes(ws.gap_q.data(), batch, 1, 1, o.logits, ctx);
-        else fc_.forward_float(f4, batch, 1, 1, o.logits, ctx);
-    } else {
-        fc_.forward(f4, batch, 1, 1, o.logits, ctx);
-    }
     if (o.shifted) {
-        ws.tmp.ensure(batch * c4);
+        auto& tmp = ws_->tmp;
+        tmp.ensure(batch * c4);
         for (std::size_t b = 0; b < batch; ++b)
-            for (std::size_t d = 0; d < c4; ++d) ws.tmp[b * c4 + d] = f4[b * c4 + d] + a.shift[d];
-        fc_float(ws.tmp.data(), batch, o.shifted);
+            for (std::size_t d = 0; d < c4; ++d) tmp[b * c4 + d] = f4[b * c4 + d] + a.shift[d];
+        fc_float(tmp.data(), batch, o.shifted);
     }
 }
 
@@ -155,13 +263,22 @@ resnet<Policy> resnet<Policy>::from_file(const io::safetensors_file& f, const re
     for (const auto& mod : modules) coded += t.codes.count(mod.name + ".weight");
     require(coded == 0 || coded == modules.size(), error_code::format, f.path(), ": ", coded, " of ",
             modules.size(), " conv/fc weights are U8 codes, the others floats (a file is fp32 or calibrated)");
+    // precision check first: "file is W6A6, model type is W8A8" (layer1.0.conv1 carries the policy's widths; conv1
+    // and fc are 8-bit in every MQBench model)
+    int wb = 32, ab = 32;
+    const std::string file = coded ? file_precision(f, "layer1.0.conv1", &wb, &ab) : "fp32";
+    const std::string type = precision_name(weight_bits, activation_bits);
     if constexpr (quantized) {
-        require(coded > 0, error_code::policy, f.path(),
-                ": holds an fp32 model; load it as resnet<zoa::policy<zoa::fp32>> and calibrate()");
+        require(coded > 0, error_code::policy, f.path(), ": file is fp32, model type is ", type,
+                ": load it as zoa::models::resnet<zoa::policy<zoa::fp32>> and calibrate() it");
+        require(wb == 0 || (wb == weight_bits && ab == activation_bits), error_code::policy, f.path(), ": file is ",
+                file, ", model type is ", type, ": load it as zoa::models::resnet<zoa::mqbench<",
+                bits_option_name(wb, ab), ">>");
         m.build_quantized(f, t, modules);
     } else {
-        require(coded == 0, error_code::policy, f.path(),
-                ": holds a calibrated (quantized) model; load it as resnet<zoa::mqbench<...>>");
+        require(coded == 0, error_code::policy, f.path(), ": file is ", file,
+                ", model type is fp32: load it as zoa::models::resnet<zoa::mqbench<",
+                wb ? bits_option_name(wb, ab) : std::string("..."), ">>");
         m.build_fp32(t, modules);
     }
     if (opt.strict) require_all_used(f, m.report_);  // quantizer parameters of unknown modules too
@@ -209,8 +326,9 @@ resnet<Policy> resnet<Policy>::calibrate(const resnet<FP>& fp, const batch_type&
     for (std::size_t i = 0; i < modules.size(); ++i) {
         w[i] = fp.conv_weight(i);
         const bool eight = modules[i].name == "conv1" || modules[i].name == "fc";
-        fast_mse_observer o(eight ? 8 : weight_bits, quant::granularity::per_channel,
-                            modules[i].geometry.out_channels);
+        fast_mse_observer o(eight ? 8 : weight_bits,
+                            per_channel_weights ? quant::granularity::per_channel : quant::granularity::per_tensor,
+                            per_channel_weights ? modules[i].geometry.out_channels : 1);
         o.observe(w[i].data(), w[i].size(), *fp.ctx_);
         wp[i] = o.params();
     }
@@ -244,6 +362,12 @@ void resnet<Policy>::build_quantized(const io::safetensors_file& f, const resnet
             const bool eight = m.name == "conv1" || m.name == "fc";
             const int wb = it->second.weight().bits, ab = it->second.input().bits;
             const int want_w = eight ? 8 : weight_bits, want_a = eight ? 8 : activation_bits;
+            const bool file_per_channel = it->second.weight().gran == quant::granularity::per_channel;
+            require(file_per_channel == per_channel_weights, error_code::policy, f.path(), ": file has ",
+                    file_per_channel ? "per-channel" : "per-tensor", " weights (module '", m.name,
+                    "'), model type has ", per_channel_weights ? "per-channel" : "per-tensor",
+                    ": choose the weight_quantizer option zoa::quant::weight_scheme<zoa::quant::asymmetric, "
+                    "zoa::quant::", file_per_channel ? "per_channel" : "per_tensor", ">");
             require(wb == want_w && ab == want_a, error_code::policy, f.path(), ": module '", m.name,
                     "' was calibrated with ", wb, "-bit weights and ", ab, "-bit inputs, this resnet<W", weight_bits,
                     "A", activation_bits, "> expects ", want_w, "/", want_a, " (see metadata zoa.quant)");
@@ -289,8 +413,9 @@ resnet_memory resnet<Policy>::memory(std::size_t batch, std::size_t h, std::size
         if (b.desc.downsample) r.float_param_bytes += b.down_bn.float_bytes();
     }
     // activations: the pool holds at most 5 slots (x, identity, conv1/conv2/conv3 outputs), each sized to the
-    // largest activation; plus the input copy/codes, the prompt and the pooled features; plus the conv kernels'
-    // padded NHWC copy of the largest conv input (per thread that runs a conv).
+    // largest activation (floats, and codes on the integer path); plus the input copy/codes, the prompt and the
+    // pooled features; plus, for the float convs (fp32, simulated), the padded NHWC copy of the largest conv input
+    // (per thread that runs a conv). The integer path convolves its NHWC codes in place (no copy).
     const auto g0 = stem_geometry(config_);
     std::size_t hh = g0.out_size(h), ww = g0.out_size(w);
     std::size_t largest = g0.out_channels * hh * ww, padded = cin_padded(g0, h, w);
@@ -312,11 +437,12 @@ resnet_memory resnet<Policy>::memory(std::size_t batch, std::size_t h, std::size
         largest = std::max(largest, b.desc.in_channels * hh * ww);
     }
     const std::size_t slots = config_.block == resnet_block::bottleneck ? 5 : 4;
-    const std::size_t code = (quantized && !simulated_) ? sizeof(code_type) : 0;
-    const std::size_t elem = quantized && !simulated_ ? 1 : sizeof(float);
+    const bool integer = quantized && !simulated_;
+    const std::size_t code = integer ? sizeof(code_type) : 0;
     const std::size_t c4 = config_.stage_channels(3);
-    r.scratch_bytes = batch * (slots * largest * (sizeof(float) + code) + config_.in_chans * h * w * (2 * sizeof(float) + code) +
-                               c4 * (2 * sizeof(float) + 1) + padded * elem);
+    r.scratch_bytes = batch * (slots * largest * (sizeof(float) + code) +
+                               config_.in_chans * h * w * (2 * sizeof(float) + 2 * code) + c4 * (2 * sizeof(float) + 1) +
+                               (integer ? 0 : padded * sizeof(float)));
     return r;
 }
 

@@ -21,6 +21,7 @@
 #include "zoa/core/execution.hpp"
 #include "zoa/core/policy.hpp"
 #include "zoa/kernels/statistics.hpp"
+#include "zoa/models/precision.hpp"
 #include "zoa/models/vit_config.hpp"
 #include "zoa/models/vit_weights.hpp"
 #include "zoa/nn/attention.hpp"
@@ -77,6 +78,8 @@ public:
     /// The policy, its bit-width option, whether the model is integer-quantized, and the linear layer type
     /// (nn::linear for fp32, nn::qlinear<bits> otherwise).
     using policy_type = Policy;
+    /// The adaptation family (ZOA's LayerNorm/ViT loss form and options; zoa_options::paper<vit<P>>() reads it).
+    static constexpr adapt::model_family family = adapt::model_family::vit;
     using bits = typename qconfig::bit_width;
     static constexpr bool quantized = bits::quantized;
     using linear_type = nn::linear_for<bits>;
@@ -123,9 +126,26 @@ public:
 
     /// Loads a model file: load_vit_weights (config from `cfg` or the file's metadata, timm or torchvision names)
     /// and, for a quantized policy, the file's calibrated parameters. `report` receives the load report.
+    /// Throws: zoa::error(policy) naming both precisions when a quantized model type meets a file of another one,
+    /// e.g. "<path>: file is W6A6, model type is W8A8: load it as zoa::models::vit<zoa::ptq4vit<zoa::w6a6>>" or
+    /// "<path>: file is fp32, model type is W8A8: ..." (an fp32 model type reads any file: quantized weights are
+    /// dequantized); the errors of load_vit_weights.
     static vit load(const std::string& path, const vit_config* cfg = nullptr, const vit_load_options& opt = {},
                     vit_load_report* report = nullptr) {
-        return vit(load_vit_weights(path, cfg, opt, report));
+        const io::safetensors_file f = io::safetensors_file::open(path);
+        if constexpr (quantized) {
+            int wb = 0, ab = 0;
+            const std::string file = file_precision(f, "head", &wb, &ab);
+            const std::string type = precision_name(bits::weight_bits, bits::activation_bits);
+            bool codes = false;  // int8 weights without parameters: load_vit_weights names the missing tensors
+            for (const auto& t : f.tensors()) codes = codes || t.dtype == io::dtype::i8;
+            require(wb != 32 || codes, error_code::policy, path, ": file is fp32, model type is ", type,
+                    ": calibrate it (zoa::models::calibrate_vit) or load a calibrated ", type, " file");
+            require(wb == 0 || wb == 32 || (wb == bits::weight_bits && ab == bits::activation_bits), error_code::policy,
+                    path, ": file is ", file, ", model type is ", type, ": load it as zoa::models::vit<zoa::ptq4vit<",
+                    bits_option_name(wb, ab), ">>");
+        }
+        return vit(load_vit_weights(f, cfg, opt, report));
     }
 
     /// The architecture.
@@ -184,6 +204,7 @@ public:
         l.feature_groups.assign(cfg_.depth, cfg_.embed_dim);
         l.num_classes = cfg_.num_classes;
         l.prompt_unit = cfg_.embed_dim;
+        l.family = family;
         l.prompt_init_scale = static_cast<float>(
             std::sqrt(6.0 / static_cast<double>(cfg_.in_chans * cfg_.patch_size * cfg_.patch_size + cfg_.embed_dim)));
         l.embedding_dim = cfg_.embed_dim;

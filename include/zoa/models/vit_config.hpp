@@ -8,9 +8,8 @@
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "zoa/core/error.hpp"
+#include "zoa/io/json.hpp"
 
 namespace zoa::models {
 
@@ -125,38 +124,34 @@ inline vit_config vit_preset(const std::string& name, std::size_t num_classes = 
 /// implement must not be ignored silently). `name` (the file) prefixes errors.
 /// Throws: zoa::error(format) for invalid JSON, a missing/unknown key or a wrong type; errors of validate().
 inline vit_config vit_config_from_json(const std::string& text, const std::string& name) {
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception& e) {
-        fail(error_code::format, name, ": ", config_metadata_key, " is not valid JSON: ", e.what());
-    }
+    const io::json::value j = io::json::parse(text, name + ": " + config_metadata_key);
     require(j.is_object(), error_code::format, name, ": ", config_metadata_key, " must be a JSON object");
     static const char* const known[] = {"img_size",  "patch_size", "in_chans",    "num_classes",
                                         "embed_dim", "depth",      "num_heads",   "mlp_ratio",
                                         "qkv_bias",  "ln_eps",     "class_token", "global_pool"};
-    for (auto it = j.begin(); it != j.end(); ++it) {
+    for (const auto& m : j.members()) {
         bool ok = false;
-        for (const char* k : known) ok = ok || it.key() == k;
-        require(ok, error_code::format, name, ": ", config_metadata_key, " has unsupported key '", it.key(),
+        for (const char* k : known) ok = ok || m.first == k;
+        require(ok, error_code::format, name, ": ", config_metadata_key, " has unsupported key '", m.first,
                 "' (zoa's ViT implements: img_size, patch_size, in_chans, num_classes, embed_dim, depth, num_heads, "
                 "mlp_ratio, qkv_bias, ln_eps, class_token, global_pool)");
     }
-    const auto get = [&](const char* key) -> const nlohmann::json& {
-        require(j.contains(key), error_code::format, name, ": ", config_metadata_key, " lacks '", key, "'");
-        return j[key];
+    const auto get = [&](const char* key) -> const io::json::value& {
+        const io::json::value* v = j.find(key);
+        require(v != nullptr, error_code::format, name, ": ", config_metadata_key, " lacks '", key, "'");
+        return *v;
     };
     const auto size = [&](const char* key) {
         const auto& v = get(key);
-        require(v.is_number_unsigned() || (v.is_number_integer() && v.get<long long>() >= 0), error_code::format, name,
-                ": ", config_metadata_key, ".", key, " must be a non-negative integer, got ", v.dump());
-        return v.get<std::size_t>();
+        require(v.is_unsigned(), error_code::format, name, ": ", config_metadata_key, ".", key,
+                " must be a non-negative integer, got ", v.dump());
+        return static_cast<std::size_t>(v.as_unsigned());
     };
     const auto number = [&](const char* key) {
         const auto& v = get(key);
         require(v.is_number(), error_code::format, name, ": ", config_metadata_key, ".", key, " must be a number, got ",
                 v.dump());
-        return v.get<double>();
+        return v.as_double();
     };
     vit_config c;
     c.img_size = size("img_size");
@@ -168,34 +163,26 @@ inline vit_config vit_config_from_json(const std::string& text, const std::strin
     c.num_heads = size("num_heads");
     c.mlp_ratio = number("mlp_ratio");
     c.ln_eps = number("ln_eps");
-    require(get("qkv_bias").is_boolean(), error_code::format, name, ": ", config_metadata_key,
+    require(get("qkv_bias").is_bool(), error_code::format, name, ": ", config_metadata_key,
             ".qkv_bias must be true or false, got ", get("qkv_bias").dump());
-    c.qkv_bias = get("qkv_bias").get<bool>();
-    if (j.contains("class_token"))
-        require(j["class_token"] == true, error_code::format, name, ": ", config_metadata_key,
-                ".class_token must be true (zoa's ViT classifies the class token), got ", j["class_token"].dump());
-    if (j.contains("global_pool"))
-        require(j["global_pool"] == "token", error_code::format, name, ": ", config_metadata_key,
-                ".global_pool must be \"token\", got ", j["global_pool"].dump());
+    c.qkv_bias = get("qkv_bias").as_bool();
+    if (const auto* v = j.find("class_token"))
+        require(v->is_bool() && v->as_bool(), error_code::format, name, ": ", config_metadata_key,
+                ".class_token must be true (zoa's ViT classifies the class token), got ", v->dump());
+    if (const auto* v = j.find("global_pool"))
+        require(v->equals("token"), error_code::format, name, ": ", config_metadata_key,
+                ".global_pool must be \"token\", got ", v->dump());
     c.validate();
     return c;
 }
 
-/// The "zoa.config" JSON object of c (vit_config_from_json reads it back into an equal config).
+/// The "zoa.config" JSON object of c (vit_config_from_json reads it back into an equal config), keys sorted.
 inline std::string vit_config_to_json(const vit_config& c) {
-    nlohmann::json j;
-    j["img_size"] = c.img_size;
-    j["patch_size"] = c.patch_size;
-    j["in_chans"] = c.in_chans;
-    j["num_classes"] = c.num_classes;
-    j["embed_dim"] = c.embed_dim;
-    j["depth"] = c.depth;
-    j["num_heads"] = c.num_heads;
-    j["mlp_ratio"] = c.mlp_ratio;
-    j["qkv_bias"] = c.qkv_bias;
-    j["ln_eps"] = c.ln_eps;
-    j["class_token"] = true;
-    j["global_pool"] = "token";
+    io::json::value j = io::json::value::object();
+    j.set("class_token", true).set("depth", c.depth).set("embed_dim", c.embed_dim).set("global_pool", "token");
+    j.set("img_size", c.img_size).set("in_chans", c.in_chans).set("ln_eps", c.ln_eps).set("mlp_ratio", c.mlp_ratio);
+    j.set("num_classes", c.num_classes).set("num_heads", c.num_heads).set("patch_size", c.patch_size);
+    j.set("qkv_bias", c.qkv_bias);
     return j.dump();
 }
 

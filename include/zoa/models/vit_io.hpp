@@ -9,8 +9,7 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "zoa/io/json.hpp"
 #include "zoa/io/safetensors_writer.hpp"
 #include "zoa/models/vit.hpp"
 #include "zoa/models/vit_config.hpp"
@@ -69,10 +68,9 @@ io::safetensors_writer vit_to_safetensors(const vit<Policy>& m, const std::map<s
     put_linear("head", m.head(), c.num_classes, D);
     if constexpr (model::quantized) {
         for (const auto& kv : m.quant_params().to_tensors()) put(kv.first, {kv.second.size()}, kv.second);
-        nlohmann::json q;
-        q["scheme"] = "ptq4vit";
-        q["weight_bits"] = model::bits::weight_bits;
-        q["activation_bits"] = model::bits::activation_bits;
+        io::json::value q = io::json::value::object();  // keys sorted
+        q.set("activation_bits", model::bits::activation_bits).set("scheme", "ptq4vit");
+        q.set("weight_bits", model::bits::weight_bits);
         meta[quant_metadata_key] = q.dump();
     }
     for (const auto& kv : extra) meta[kv.first] = kv.second;

@@ -9,7 +9,7 @@
 #include <string>
 #include <type_traits>
 
-#include <xsimd/xsimd.hpp>
+#include "zoa/core/xsimd.hpp"
 
 #include "zoa/core/arch.hpp"
 #include "zoa/core/error.hpp"

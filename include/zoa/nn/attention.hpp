@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include <xsimd/xsimd.hpp>
+#include "zoa/core/xsimd.hpp"
 
 #include "zoa/core/aligned_buffer.hpp"
 #include "zoa/core/error.hpp"
@@ -213,7 +213,8 @@ private:
         for (; j + w <= n; j += w) {
             const fb x = fb::load_unaligned(p + j);
             const fb h = xsimd::min(xsimd::max(xsimd::min(xsimd::max(x, vs), v1) * vq, v0), vq);
-            const fb l = xsimd::min(xsimd::max(xsimd::min(xsimd::max(x, v0), vs) / vl, v0), vq);
+            const fb l =
+                xsimd::min(xsimd::max(kernels::detail::divide(xsimd::min(xsimd::max(x, v0), vs), vl), v0), vq);
             kernels::detail::store_narrow<default_arch, std::int8_t>(xsimd::nearbyint_as_int(h), hi + j);
             kernels::detail::store_narrow<default_arch, std::int8_t>(xsimd::nearbyint_as_int(l), lo + j);
         }

@@ -76,24 +76,15 @@ std::vector<float> unpack_conv_f32(const kernels::packed_f32<Arch>& p, const con
     return w;
 }
 
-/// packed_q8 codes (layout in pack.hpp: byte layout int8 w − w_offset at byte (k/4)·64 + col·4 + k%4, int16 layout
-/// int16 w − zw at element (k/2)·32 + col·2 + k%2; K in (kh, kw, c) order) back to PyTorch OIHW codes.
+/// packed_q8 codes (K in (kh, kw, c) order) back to PyTorch OIHW codes.
 template <class ARange, class WRange, class Arch>
 std::vector<std::uint8_t> unpack_conv_q8(const kernels::packed_q8<ARange, WRange, Arch>& p, const conv2d_geometry& g) {
-    using plan = typename kernels::packed_q8<ARange, WRange, Arch>::plan;
     const std::size_t khw = g.kernel * g.kernel;
     std::vector<std::uint8_t> w(g.weight_count());
-    for (std::size_t o = 0; o < g.out_channels; ++o) {
-        const std::size_t pn = o / 16, col = o % 16;
+    for (std::size_t o = 0; o < g.out_channels; ++o)
         for (std::size_t t = 0; t < khw; ++t)
-            for (std::size_t c = 0; c < g.in_channels; ++c) {
-                const std::size_t kk = t * g.in_channels + c;
-                int v;
-                if constexpr (plan::bytes) v = p.panel_s8(pn)[(kk / 4) * 64 + col * 4 + kk % 4] + plan::w_offset;
-                else v = p.panel_s16(pn)[(kk / 2) * 32 + col * 2 + kk % 2] + p.centred_zero_points()[o] + plan::w_offset;
-                w[(o * g.in_channels + c) * khw + t] = static_cast<std::uint8_t>(v);
-            }
-    }
+            for (std::size_t c = 0; c < g.in_channels; ++c)
+                w[(o * g.in_channels + c) * khw + t] = static_cast<std::uint8_t>(p.weight_code(o, t * g.in_channels + c));
     return w;
 }
 
@@ -210,6 +201,32 @@ public:
         kernels::conv2d_q8(
             g_.shape(batch, h, w), xq, in.zero_point[0], w_,
             kernels::out_dequant{y, {}, in.scale[0], w_scale_.data(), w_scale_.size(), bias_ptr()}, &ctx);
+    }
+
+    /// forward_codes() on channels-last data: xq [batch × h × w × in] codes, y [batch × oh × ow × out] floats
+    /// (the same values as forward_codes(), transposed). 1×1 convs multiply xq itself, others gather im2col rows from
+    /// it (kernels::conv2d_q8_nhwc). Throws: as forward_codes().
+    void forward_codes_nhwc(const a_storage* xq, std::size_t batch, std::size_t h, std::size_t w, float* y,
+                            execution_context& ctx) const {
+        const quant::quant_params& in = params_.input();
+        kernels::conv2d_q8_nhwc(
+            g_.shape(batch, h, w), xq, in.zero_point[0], w_,
+            kernels::out_dequant{y, {}, in.scale[0], w_scale_.data(), w_scale_.size(), bias_ptr()}, &ctx);
+    }
+
+    /// The convolution on channels-last codes xq [batch × h × w × in] through a fused output stage
+    /// (kernels::out_fused: BatchNorm, residual, ReLU, next quantizer); the layer fills the stage's dequantization
+    /// (a_scale = the input scale, w_scale = the per-channel weight scales, bias). The destination defaults to NHWC
+    /// [batch × oh × ow × out]. Throws: as forward_codes(), and the stage's checks.
+    template <class T, class R>
+    void forward_fused_nhwc(const a_storage* xq, std::size_t batch, std::size_t h, std::size_t w,
+                            kernels::out_fused<T, R> stage, execution_context& ctx) const {
+        const quant::quant_params& in = params_.input();
+        stage.a_scale = in.scale[0];
+        stage.w_scale = w_scale_.data();
+        stage.w_scale_count = w_scale_.size();
+        stage.bias = bias_ptr();
+        kernels::conv2d_q8_nhwc(g_.shape(batch, h, w), xq, in.zero_point[0], w_, stage, &ctx);
     }
 
     /// Quantizes the float input x with params().input(), then forward_codes().

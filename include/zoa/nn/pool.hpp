@@ -1,11 +1,13 @@
-// zoa — pooling over NCHW batches: max-pool (torchvision's 3×3/2 pad 1 stem) and global average pooling
+// zoa — pooling over NCHW and NHWC batches: max-pool (torchvision's 3×3/2 pad 1 stem) and global average pooling
 // SPDX-License-Identifier: MIT
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "zoa/core/error.hpp"
@@ -104,6 +106,95 @@ inline void global_avg_pool(const float* x, float* y, std::size_t n, std::size_t
             y[p] = static_cast<float>(sum / static_cast<double>(hw));
         }
     });
+}
+
+/// max_pool2d on channels-last data x [n × h × w × c] → y [n × oh × ow × c]: y[p, oy, ox, ch] = the largest of the
+/// in-bounds taps (padding ignored), for integer codes (the ResNet integer path pools the stem's codes: quantization
+/// is monotone, so the codes of the pooled floats are the pooled codes) or floats (NaN wins, as max_pool2d).
+/// Threads: output rows over ctx (bit-identical for any thread count).
+/// Throws: zoa::error(argument) for null pointers or a zero extent, zoa::error(shape) as pool_out_size.
+template <class T>
+void max_pool2d_nhwc(const T* x, T* y, std::size_t n, std::size_t h, std::size_t w, std::size_t c, std::size_t kernel,
+                     std::size_t stride, std::size_t pad, execution_context& ctx) {
+    require(x != nullptr && y != nullptr, error_code::argument, "max_pool2d_nhwc: input or output is null");
+    require(n > 0 && c > 0 && h > 0 && w > 0, error_code::argument, "max_pool2d_nhwc: zero extent (", n, "x", h, "x",
+            w, "x", c, ")");
+    const std::size_t oh = pool_out_size(h, kernel, stride, pad), ow = pool_out_size(w, kernel, stride, pad);
+    ctx.parallel_for(n * oh, [&](std::size_t r0, std::size_t r1) {
+        for (std::size_t r = r0; r < r1; ++r) {
+            const std::size_t b = r / oh, oy = r % oh;
+            const std::size_t y0 = oy * stride, ky0 = y0 < pad ? pad - y0 : 0;
+            const std::size_t ky1 = h + pad > y0 ? std::min(kernel, h + pad - y0) : 0;
+            for (std::size_t ox = 0; ox < ow; ++ox) {
+                const std::size_t x0 = ox * stride, kx0 = x0 < pad ? pad - x0 : 0;
+                const std::size_t kx1 = w + pad > x0 ? std::min(kernel, w + pad - x0) : 0;
+                T* out = y + ((b * oh + oy) * ow + ox) * c;
+                bool first = true;
+                for (std::size_t ky = ky0; ky < ky1; ++ky)
+                    for (std::size_t kx = kx0; kx < kx1; ++kx) {
+                        const T* in = x + ((b * h + (y0 + ky - pad)) * w + (x0 + kx - pad)) * c;
+                        if (first) {
+                            std::copy(in, in + c, out);
+                            first = false;
+                            continue;
+                        }
+                        for (std::size_t ch = 0; ch < c; ++ch) {
+                            const T v = in[ch], m = out[ch];
+                            if constexpr (std::is_floating_point_v<T>) out[ch] = ((v > m) | (v != v)) ? v : m;
+                            else out[ch] = v > m ? v : m;
+                        }
+                    }
+            }
+        }
+    });
+}
+
+/// global_avg_pool on channels-last data: y[k, ch] = the same double sums as global_avg_pool of the NCHW transpose
+/// (eight partial sums s_j over the pixels i ≡ j mod 8, combined as ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)),
+/// then fl(sum / hw)), bit for bit, with value(i) = the float of element i = pixel·c + ch of image k: x[i] for
+/// floats, or the codes' x̂ = fl(float(q − z)·s) (global_avg_pool_nhwc_codes).
+/// Threads: (image, 64-channel group) tasks over ctx (bit-identical for any thread count).
+/// Throws: zoa::error(argument) for null pointers or a zero extent.
+template <class Value>
+void global_avg_pool_nhwc_values(Value&& value, float* y, std::size_t n, std::size_t hw, std::size_t c,
+                                 execution_context& ctx) {
+    require(y != nullptr, error_code::argument, "global_avg_pool_nhwc: output is null");
+    require(n > 0 && c > 0 && hw > 0, error_code::argument, "global_avg_pool_nhwc: zero extent (", n, "x", hw, "x", c,
+            ")");
+    constexpr std::size_t group = 64;
+    const std::size_t groups = (c + group - 1) / group;
+    ctx.parallel_for(n * groups, [&](std::size_t t0, std::size_t t1) {
+        double s[8][group];
+        for (std::size_t t = t0; t < t1; ++t) {
+            const std::size_t k = t / groups, c0 = (t % groups) * group, len = std::min(group, c - c0);
+            for (auto& row : s) std::fill(row, row + group, 0.0);
+            for (std::size_t i = 0; i < hw; ++i) {
+                const std::size_t base = (k * hw + i) * c + c0;
+                double* acc = s[i % 8];
+                for (std::size_t j = 0; j < len; ++j) acc[j] += static_cast<double>(value(base + j));
+            }
+            for (std::size_t j = 0; j < len; ++j) {
+                const double sum = ((s[0][j] + s[1][j]) + (s[2][j] + s[3][j])) + ((s[4][j] + s[5][j]) + (s[6][j] + s[7][j]));
+                y[k * c + c0 + j] = static_cast<float>(sum / static_cast<double>(hw));
+            }
+        }
+    });
+}
+
+/// global_avg_pool of channels-last floats x [n × hw × c] → y [n × c] (see global_avg_pool_nhwc_values).
+inline void global_avg_pool_nhwc(const float* x, float* y, std::size_t n, std::size_t hw, std::size_t c,
+                                 execution_context& ctx) {
+    require(x != nullptr, error_code::argument, "global_avg_pool_nhwc: input is null");
+    global_avg_pool_nhwc_values([x](std::size_t i) { return x[i]; }, y, n, hw, c, ctx);
+}
+
+/// global_avg_pool of the dequantized codes x̂ = fl(float(q − zero_point)·scale) of channels-last q [n × hw × c].
+template <class T>
+void global_avg_pool_nhwc_codes(const T* q, float scale, std::int32_t zero_point, float* y, std::size_t n,
+                                std::size_t hw, std::size_t c, execution_context& ctx) {
+    require(q != nullptr, error_code::argument, "global_avg_pool_nhwc: input is null");
+    global_avg_pool_nhwc_values(
+        [=](std::size_t i) { return static_cast<float>(std::int32_t{q[i]} - zero_point) * scale; }, y, n, hw, c, ctx);
 }
 
 }  // namespace zoa::nn

@@ -144,29 +144,37 @@ private:
 };
 
 /// MQBench MSEObserver (weights) and EMAMSEObserver (activations), affine b-bit codes [0, 2^b−1].
-/// Per batch and group: for i in [0, iters) (95 per-tensor, 80 per-channel) the candidate range is
+/// Per batch and group: for i in [0, iters) (95 per-tensor, 80 per-channel or per-row-block) the candidate range is
 ///     lo_i = min·float(1 − 0.01·i),  hi_i = max·float(1 − 0.01·i)            (factor computed in double)
 /// with (s, z) = affine_from_range(lo_i, hi_i), score_i = mean((fake_quant_affine(x) − x)²) (float differences and
 /// squares as torch, no FMA, summed in double); the first strictly smaller score wins (start 1e10). Batches combine as
 ///     MSE:  min ← min(min, lo*), max ← max(max, hi*);     EMA (ratio r = 0.9): first batch sets, then
 ///     min ← min·float(r) + lo*·float(1 − r), same for max.
+/// With scheme::symmetric (zoa's extension, for policies with symmetric quantizers) the candidates are the clipping
+/// magnitudes a_i = max(|min|, |max|)·float(1 − 0.01·i), Δ_i = a_i / (2^(b−1) − 0.5) (PTQ4ViT's rule), scored with
+/// fake_quant_symmetric; the kept range is (−a*, a*) and combines across batches as above.
 class mse_observer {
 public:
-    /// granularity per_tensor (95 iterations) or per_channel (groups = channels, 80 iterations);
-    /// ema_ratio < 0 ⇒ MSEObserver, otherwise EMAMSEObserver with that ratio (MQBench: 0.9).
-    /// Throws: zoa::error(argument) unless 2 <= bits <= 8, groups >= 1, g is per_tensor with 1 group or per_channel,
-    /// and ema_ratio < 1.
-    mse_observer(int bits, granularity g, std::size_t groups = 1, double ema_ratio = -1.0)
+    /// granularity per_tensor (95 iterations), per_channel or per_row_block (groups = channels or blocks, 80
+    /// iterations); ema_ratio < 0 ⇒ MSEObserver, otherwise EMAMSEObserver with that ratio (MQBench: 0.9);
+    /// s = the quantizer scheme searched (MQBench: asymmetric).
+    /// Throws: zoa::error(argument) unless 2 <= bits <= 8, groups >= 1, g is per_tensor with 1 group, per_channel or
+    /// per_row_block, and ema_ratio < 1.
+    mse_observer(int bits, granularity g, std::size_t groups = 1, double ema_ratio = -1.0,
+                 scheme s = scheme::asymmetric)
         : bits_(bits),
           gran_(g),
+          sch_(s),
           ema_(ema_ratio),
           min_(groups, std::numeric_limits<float>::infinity()),
           max_(groups, -std::numeric_limits<float>::infinity()) {
         require(bits >= 2 && bits <= 8, error_code::argument, "mse_observer: bits must be in 2..8, got ", bits);
         require(groups >= 1, error_code::argument, "mse_observer: groups must be >= 1");
-        require(g == granularity::per_tensor ? groups == 1 : g == granularity::per_channel, error_code::argument,
-                "mse_observer: granularity must be per_tensor (1 group) or per_channel, got ", to_string(g), " with ",
-                groups, " groups");
+        require(g == granularity::per_tensor ? groups == 1
+                                             : (g == granularity::per_channel || g == granularity::per_row_block),
+                error_code::argument,
+                "mse_observer: granularity must be per_tensor (1 group), per_channel or per_row_block, got ",
+                to_string(g), " with ", groups, " groups");
         require(ema_ratio < 0.0 || ema_ratio < 1.0, error_code::argument, "mse_observer: ema ratio must be < 1");
     }
     /// Observe one batch. Throws: zoa::error(numeric) for non-finite input, zoa::error(shape) when n % groups != 0.
@@ -191,25 +199,42 @@ public:
     /// The kept ranges per group (+inf / −inf before the first observe()).
     const std::vector<float>& min() const noexcept { return min_; }
     const std::vector<float>& max() const noexcept { return max_; }
-    /// Affine parameters from the kept ranges (MQBench calculate_qparams).
-    quant_params params() const { return affine_params_from_ranges(bits_, gran_, min_, max_); }
+    /// Parameters from the kept ranges: affine (MQBench calculate_qparams) or, for scheme::symmetric,
+    /// Δ = max(|min|, |max|) / (2^(b−1) − 0.5) per group.
+    quant_params params() const {
+        if (sch_ == scheme::asymmetric) return affine_params_from_ranges(bits_, gran_, min_, max_);
+        std::vector<float> a(min_.size());
+        for (std::size_t i = 0; i < a.size(); ++i) a[i] = std::max(std::fabs(min_[i]), std::fabs(max_[i]));
+        return symmetric_params_from_absmax(bits_, gran_, a);
+    }
 
     /// One MSE range search on n values (exposed for tests): writes the winning (lo, hi).
     void search(const float* x, std::size_t n, int iters, float& best_lo, float& best_hi) const {
         float mn, mx;
         detail::group_min_max(x, n, mn, mx);
-        best_lo = mn;
-        best_hi = mx;
+        const bool sym = sch_ == scheme::symmetric;
+        const float amax = std::max(std::fabs(mn), std::fabs(mx));
+        best_lo = sym ? -amax : mn;
+        best_hi = sym ? amax : mx;
         double best = 1e10;
         const int qmax = unsigned_max(bits_);
         for (int i = 0; i < iters; ++i) {
             const float f = static_cast<float>(1.0 - detail::fp_barrier(i * 0.01));  // as Python: no FMA
-            const float lo = mn * f, hi = mx * f;
-            const affine_qparams q = affine_from_range(lo, hi, 0, qmax);
+            const float lo = sym ? -(amax * f) : mn * f, hi = sym ? amax * f : mx * f;
             double acc = 0.0;
-            for (std::size_t k = 0; k < n; ++k) {
-                const float d = detail::fp_barrier(fake_quant_affine(x[k], q.scale, q.zero_point, 0, qmax)) - x[k];
-                acc += static_cast<double>(d * d);
+            if (sym) {
+                const float d = symmetric_scale_from_absmax(hi, bits_, "mse_observer");
+                for (std::size_t k = 0; k < n; ++k) {
+                    const float e =
+                        detail::fp_barrier(fake_quant_symmetric(x[k], d, signed_min(bits_), signed_max(bits_))) - x[k];
+                    acc += static_cast<double>(e * e);
+                }
+            } else {
+                const affine_qparams q = affine_from_range(lo, hi, 0, qmax);
+                for (std::size_t k = 0; k < n; ++k) {
+                    const float e = detail::fp_barrier(fake_quant_affine(x[k], q.scale, q.zero_point, 0, qmax)) - x[k];
+                    acc += static_cast<double>(e * e);
+                }
             }
             const double score = acc / double(n);
             if (score < best) {
@@ -223,6 +248,7 @@ public:
 private:
     int bits_;
     granularity gran_;
+    scheme sch_;
     double ema_;
     std::vector<float> min_, max_;
     std::size_t batches_ = 0;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <type_traits>
 
 #include "zoa/core/error.hpp"
 #include "zoa/core/policy.hpp"
@@ -40,12 +41,36 @@ struct quant_config {
     static constexpr granularity weight_granularity = weight::granularity_value;
     static constexpr scheme activation_scheme = activation::scheme_value;
     static constexpr granularity activation_granularity = activation::granularity_value;
+
+    /// The integer code ranges the schemes select (meaningful when quantized): symmetric → signed_range<b>,
+    /// asymmetric → unsigned_range<b> (8-bit affine codes are uint8_t, narrower ones int8_t).
+    using weight_range = std::conditional_t<weight_scheme == scheme::asymmetric, unsigned_range<weight_bits>,
+                                            signed_range<weight_bits>>;
+    /// The activation code range (see weight_range).
+    using activation_range = std::conditional_t<activation_scheme == scheme::asymmetric,
+                                                unsigned_range<activation_bits>, signed_range<activation_bits>>;
 };
 
 /// PTQ4ViT policy bundle: b-bit symmetric weights and activations (layer overrides in ptq4vit_layer()).
 template <class Bits = w8a8>
 using ptq4vit_policy =
     ::zoa::policy<Bits, weight_scheme<symmetric, per_tensor>, activation_scheme<symmetric, per_tensor>>;
+
+namespace detail {
+template <class Q, bool IsPolicy = ::zoa::is_policy_v<Q>>
+struct config_of {
+    using type = quant_config<Q>;
+};
+template <class Q>
+struct config_of<Q, false> {
+    using type = quant_config<ptq4vit_policy<Q>>;
+};
+}  // namespace detail
+
+/// quant_config of Q, where Q is a policy bundle or a bare bit-width option (which means PTQ4ViT's symmetric
+/// scheme, e.g. nn::qlinear<zoa::w8a8>): config_of_t<zoa::w6a6> == quant_config<ptq4vit_policy<zoa::w6a6>>.
+template <class Q>
+using config_of_t = typename detail::config_of<Q>::type;
 
 /// MQBench academic policy bundle: per-channel asymmetric weights, per-tensor asymmetric activations.
 template <class Bits = w8a8>

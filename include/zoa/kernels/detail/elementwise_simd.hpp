@@ -3,24 +3,15 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 
-#include <xsimd/xsimd.hpp>
+#include "zoa/core/xsimd.hpp"
 
 #include "zoa/core/arch.hpp"
 #include "zoa/core/execution.hpp"
+#include "zoa/kernels/detail/avx512_warnings.hpp"
 
-// g++ 12 (GCC PR 105593, seen with Debian 12.2): AVX-512 intrinsics built on _mm512_undefined_*() raise a false
-// -Wmaybe-uninitialized once inlined into user code (xsimd::exp, erfc, nearbyint on avx512). The element-wise
-// kernels that call them are wrapped in these macros so strict -Werror builds with -march=native stay clean.
-#if defined(__GNUC__) && !defined(__clang__)
-#define ZOA_DETAIL_AVX512_WARNINGS_BEGIN \
-    _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"")
-#define ZOA_DETAIL_AVX512_WARNINGS_END _Pragma("GCC diagnostic pop")
-#else
-#define ZOA_DETAIL_AVX512_WARNINGS_BEGIN
-#define ZOA_DETAIL_AVX512_WARNINGS_END
-#endif
 
 namespace zoa::kernels::detail {
 
@@ -31,6 +22,17 @@ inline constexpr std::size_t flush_vectors = 64;
 /// Elements per task of the element-wise kernels: a multiple of every vector width, so which elements take the SIMD
 /// body and which the scalar tail depends only on n, never on the thread count.
 inline constexpr std::size_t elementwise_block = 16384;
+
+/// a / b lane by lane, one IEEE division each (round to nearest even). xsimd 8.1 divides float batches on neon64 with
+/// its ARMv7 kernel, a reciprocal estimate refined by two Newton steps, which can be an ulp off (and moves values
+/// across rounding ties: quantization codes change); zoa's kernels divide through this helper (FDIV on AArch64).
+template <class Arch>
+xsimd::batch<float, Arch> divide(const xsimd::batch<float, Arch>& a, const xsimd::batch<float, Arch>& b) noexcept {
+#if XSIMD_WITH_NEON64
+    if constexpr (arch_at_least_v<Arch, xsimd::neon64>) return vdivq_f32(a, b);
+#endif
+    return a / b;
+}
 
 /// s1 = Σ_i (x[i] − c) over n contiguous floats. Differences and lane sums in float, flushed to double every
 /// flush_vectors vectors; scalar tail (n mod width) adds fl(x[i] − c) in double.
@@ -107,6 +109,45 @@ moments segment_moments(SegFn&& seg, std::size_t nseg, std::size_t len) noexcept
     const double m2 = s2 - s1 * s1 / count;
     m.m2 = m2 > 0.0 ? m2 : (m2 == m2 ? 0.0 : m2);  // keep NaN, clamp rounding below 0
     return m;
+}
+
+/// True when xsimd's fma is one fused instruction for Arch (FMA3 tags, NEON vfmaq).
+template <class Arch>
+inline constexpr bool xsimd_fma_fused_v =
+#if XSIMD_WITH_FMA3_SSE
+    arch_at_least_v<Arch, xsimd::fma3<xsimd::sse4_2>> ||
+#endif
+#if XSIMD_WITH_FMA3_AVX
+    arch_at_least_v<Arch, xsimd::fma3<xsimd::avx>> ||
+#endif
+#if XSIMD_WITH_FMA3_AVX2
+    arch_at_least_v<Arch, xsimd::fma3<xsimd::avx2>> ||
+#endif
+#if XSIMD_WITH_NEON
+    arch_at_least_v<Arch, xsimd::neon> ||
+#endif
+    false;
+
+/// x·y + z rounded once (= std::fma lane by lane) on every ISA: vfmadd for AVX-512 (xsimd 8.1 has no AVX-512 fma:
+/// its generic x·y + z is fused or not depending on the optimization level), xsimd's fma where it is one fused
+/// instruction, std::fma per lane where the ISA has no FMA (plain SSE2 builds).
+template <class Arch>
+xsimd::batch<float, Arch> fma_once(const xsimd::batch<float, Arch>& x, const xsimd::batch<float, Arch>& y,
+                                   const xsimd::batch<float, Arch>& z) noexcept {
+    using batch = xsimd::batch<float, Arch>;
+#if XSIMD_WITH_AVX512F
+    if constexpr (arch_at_least_v<Arch, xsimd::avx512f>) return batch(_mm512_fmadd_ps(x, y, z));
+#endif
+    if constexpr (xsimd_fma_fused_v<Arch>) {
+        return xsimd::fma(x, y, z);
+    } else {
+        alignas(64) float a[batch::size], b[batch::size], c[batch::size];
+        x.store_aligned(a);
+        y.store_aligned(b);
+        z.store_aligned(c);
+        for (std::size_t l = 0; l < batch::size; ++l) a[l] = std::fma(a[l], b[l], c[l]);
+        return batch::load_aligned(a);
+    }
 }
 
 /// Calls fn(begin, end) on ctx over [0, n) cut at multiples of `block` (a multiple of every vector width).

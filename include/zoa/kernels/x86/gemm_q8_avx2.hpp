@@ -226,6 +226,52 @@ inline std::int64_t convert_u8(const T* src, std::size_t len, std::uint8_t shift
     return total;
 }
 
+/// dst[i] = src[i] + shift (as uint8, wrapping), i < len: the byte layout's a_u without any bookkeeping.
+template <class T>
+inline void copy_shift_u8(const T* src, std::size_t len, std::uint8_t shift, std::uint8_t* dst) noexcept {
+    if (shift == 0) {
+        std::memcpy(dst, src, len);
+        return;
+    }
+    const __m256i vs = _mm256_set1_epi8(static_cast<char>(shift));
+    std::size_t i = 0;
+    for (; i + 32 <= len; i += 32)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i),
+                            _mm256_add_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i)), vs));
+    for (; i < len; ++i) dst[i] = static_cast<std::uint8_t>(src[i] + shift);
+}
+
+/// Σ d[i] over len unsigned bytes, and their unsigned minimum / maximum (umin, umax).
+inline std::int64_t sum_bounds_u8(const std::uint8_t* d, std::size_t len, int& umin, int& umax) noexcept {
+    const __m256i zero = _mm256_setzero_si256();
+    __m256i sum = zero, vmin = _mm256_set1_epi8(-1), vmax = zero;
+    std::size_t i = 0;
+    for (; i + 32 <= len; i += 32) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(d + i));
+        vmin = _mm256_min_epu8(vmin, v);
+        vmax = _mm256_max_epu8(vmax, v);
+        sum = _mm256_add_epi64(sum, _mm256_sad_epu8(v, zero));
+    }
+    // fold 32 lanes to 1: min/max over byte halves, then the 16-bit minpos trick for the minimum
+    __m128i mn = _mm_min_epu8(_mm256_castsi256_si128(vmin), _mm256_extracti128_si256(vmin, 1));
+    __m128i mx = _mm_max_epu8(_mm256_castsi256_si128(vmax), _mm256_extracti128_si256(vmax, 1));
+    mn = _mm_min_epu8(mn, _mm_srli_epi16(mn, 8));
+    mx = _mm_max_epu8(mx, _mm_srli_epi16(mx, 8));
+    const __m128i lowbytes = _mm_set1_epi16(0x00FF);
+    umin = _mm_cvtsi128_si32(_mm_minpos_epu16(_mm_and_si128(mn, lowbytes))) & 0xFFFF;
+    umax = 255 - (_mm_cvtsi128_si32(_mm_minpos_epu16(_mm_andnot_si128(mx, lowbytes))) & 0xFFFF);
+    alignas(32) std::int64_t s4[4];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(s4), sum);
+    std::int64_t total = s4[0] + s4[1] + s4[2] + s4[3];
+    for (; i < len; ++i) {
+        const int v = d[i];
+        umin = v < umin ? v : umin;
+        umax = v > umax ? v : umax;
+        total += v;
+    }
+    return total;
+}
+
 /// dst[i] = int16(src[i] - zero_point), i < len; tracks min/max of src.
 template <class T>
 inline void convert_s16(const T* src, std::size_t len, std::int32_t zero_point, std::int16_t* dst, int& mn,
@@ -292,10 +338,84 @@ inline void transpose_4x8(const __m256i (&r)[4], __m256i (&u)[4]) noexcept {
 /// Layouts: row-major tiles are stored with vector stores; column-major tiles whose 4 rows are adjacent in memory
 /// (conv2d's NCHW output: row_stride 1 inside one image) are transposed in registers and stored as 4-element runs;
 /// anything else goes through a scalar scatter.
+/// True when this translation unit has FMA (-mfma; every AVX2 CPU has it): the vector out_fused epilogue needs it
+/// for the BatchNorm step (without it the fused stage runs per element, with std::fma).
+inline constexpr bool fma_compiled =
+#if defined(__FMA__)
+    true;
+#else
+    false;
+#endif
+
+#if defined(__FMA__)
+/// out_fused on 8 accumulator lanes (columns n..n+7 of one row whose residual, if any, starts at res_off): the chain
+/// of detail::store_scalar, lane by lane the same float operations. Returns the codes as int32 lanes (T integer) or
+/// the float bit patterns (T = float).
+template <class T, class R>
+inline __m256i fused_lanes(const out_fused<T, R>& s, const zoa::kernels::detail::prepared_columns& p, __m256i acc,
+                           std::size_t n, std::ptrdiff_t res_off) noexcept {
+    __m256 t = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), _mm256_load_ps(p.f0.data() + n));
+    if (p.has_bias) t = _mm256_add_ps(t, _mm256_load_ps(p.f1.data() + n));
+    zoa::kernels::detail::round_here(t);
+    if (p.has_bn)
+        t = _mm256_fmadd_ps(_mm256_sub_ps(_mm256_sub_ps(t, _mm256_load_ps(p.f2.data() + n)), _mm256_load_ps(p.f3.data() + n)),
+                            _mm256_load_ps(p.f4.data() + n), _mm256_load_ps(p.f5.data() + n));
+    if (s.res_f) {
+        t = _mm256_add_ps(t, _mm256_loadu_ps(s.res_f + res_off));
+    } else if (s.res_q) {
+        const __m128i q8 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(s.res_q + res_off));
+        const __m256i q = std::is_same_v<R, std::int8_t> ? _mm256_cvtepi8_epi32(q8) : _mm256_cvtepu8_epi32(q8);
+        __m256 r = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(q, _mm256_set1_epi32(p.res_zero_point))),
+                                 _mm256_set1_ps(p.res_scale));
+        zoa::kernels::detail::round_here(r);
+        t = _mm256_add_ps(t, r);
+    }
+    if (s.relu) t = _mm256_blendv_ps(t, _mm256_setzero_ps(), _mm256_cmp_ps(_mm256_setzero_ps(), t, _CMP_GT_OQ));
+    if constexpr (std::is_same_v<T, float>) {
+        return _mm256_castps_si256(t);
+    } else {
+        __m256 v = _mm256_mul_ps(t, _mm256_set1_ps(p.inv));
+        v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(p.lo)), _mm256_set1_ps(p.hi));
+        return _mm256_add_epi32(_mm256_cvtps_epi32(v), _mm256_set1_epi32(p.zero_point));  // MXCSR: half to even
+    }
+}
+#endif
+
 template <class Stage>
 inline void store_tile(const Stage& s, const zoa::kernels::detail::prepared_columns& p, const tile_4x16& t,
                        std::size_t m0, std::size_t n0, std::size_t rows, std::size_t cols) noexcept {
     using T = std::remove_pointer_t<decltype(s.c)>;
+    if constexpr (is_fused_stage_v<Stage>) {
+        // full row-major tiles on vectors (the residual sits at the output's positions), anything else per element
+        const out_layout& lay = s.layout;
+#if defined(__FMA__)
+        if (rows == 4 && cols == 16 && lay.col_stride == 1) {
+            for (std::size_t r = 0; r < 4; ++r) {
+                const std::ptrdiff_t off = lay.row_offset(m0 + r) + static_cast<std::ptrdiff_t>(n0);
+                const __m256i lo = fused_lanes(s, p, t.v[r][0], n0, off), hi = fused_lanes(s, p, t.v[r][1], n0 + 8, off + 8);
+                T* dst = s.c + off;
+                if constexpr (std::is_same_v<T, float>) {
+                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), lo);
+                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 8), hi);
+                } else {
+                    const __m256i w16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(lo, hi), 0xD8);
+                    const __m128i a = _mm256_castsi256_si128(w16), b = _mm256_extracti128_si256(w16, 1);
+                    const __m128i bytes = std::is_same_v<T, std::int8_t> ? _mm_packs_epi16(a, b) : _mm_packus_epi16(a, b);
+                    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), bytes);
+                }
+            }
+            return;
+        }
+#endif
+        alignas(32) std::int32_t acc[4][16];
+        for (int r = 0; r < 4; ++r) {
+            _mm256_store_si256(reinterpret_cast<__m256i*>(acc[r]), t.v[r][0]);
+            _mm256_store_si256(reinterpret_cast<__m256i*>(acc[r] + 8), t.v[r][1]);
+        }
+        for (std::size_t r = 0; r < rows; ++r)
+            for (std::size_t c = 0; c < cols; ++c) zoa::kernels::detail::store_scalar(s, p, m0 + r, n0 + c, acc[r][c]);
+        return;
+    } else {
     // 1. the stage formula on all 64 lanes, as int32 (i32/requant codes) or float bit patterns (dequant)
     __m256i v[2][4];
     if constexpr (std::is_same_v<Stage, out_i32>) {
@@ -373,6 +493,7 @@ inline void store_tile(const Stage& s, const zoa::kernels::detail::prepared_colu
             if constexpr (std::is_same_v<T, float>) std::memcpy(&dst, &tmp[r][c], 4);
             else dst = static_cast<T>(tmp[r][c]);
         }
+    }
     }
 }
 

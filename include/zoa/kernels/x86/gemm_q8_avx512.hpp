@@ -20,13 +20,12 @@ inline constexpr bool vnni512_compiled = true;
 /// zmm). For P panels b[0..P) and 8 rows of packed A (row stride kp):
 ///   acc[r][p·16 + c] = Σ_k a[r][k]·b_p(k, c)  (vpdpbusd: four u8 × s8 products per int32 lane, wrapping int32),
 /// the same integers as kernel_dpbusd (integer sums are exact, only the instruction width differs).
-/// Results: t[2p] = rows 0-3 of panel p, t[2p + 1] = rows 4-7, as the 256-bit tiles store_tile takes.
+/// Results: c[r][p] = row r of panel p (16 int32 lanes).
 /// Requires: a holds 8 rows of kp bytes (kp a multiple of 4); every panel holds kp·16 bytes.
 template <int P>
-inline void kernel_vnni512_8x16p(const std::uint8_t* a, const std::int8_t* const (&b)[P], std::size_t kp,
-                                 tile_4x16 (&t)[2 * P]) noexcept {
+inline void kernel_vnni512_8x16p_zmm(const std::uint8_t* a, const std::int8_t* const (&b)[P], std::size_t kp,
+                                     __m512i (&c)[8][P]) noexcept {
     static_assert(P == 1 || P == 2, "zoa: kernel_vnni512_8x16p: 1 or 2 panels");
-    __m512i c[8][P];
 #pragma GCC unroll 8
     for (int r = 0; r < 8; ++r)
 #pragma GCC unroll 2
@@ -45,6 +44,14 @@ inline void kernel_vnni512_8x16p(const std::uint8_t* a, const std::int8_t* const
             for (int p = 0; p < P; ++p) c[r][p] = _mm512_dpbusd_epi32(c[r][p], xv, bv[p]);
         }
     }
+}
+
+/// kernel_vnni512_8x16p_zmm with the results as the 256-bit tiles store_tile takes.
+template <int P>
+inline void kernel_vnni512_8x16p(const std::uint8_t* a, const std::int8_t* const (&b)[P], std::size_t kp,
+                                 tile_4x16 (&t)[2 * P]) noexcept {
+    __m512i c[8][P];
+    kernel_vnni512_8x16p_zmm<P>(a, b, kp, c);
 #pragma GCC unroll 2
     for (int p = 0; p < P; ++p)
 #pragma GCC unroll 8

@@ -1,0 +1,1 @@
+#include "zoa/data/idx.hpp"
