@@ -62,7 +62,7 @@ const char* const stream_usage_head =
     "\n"
     "A continual test stream (no reset between domains) through each --method in turn; one line per\n"
     "(round, domain): domain=<name> round=<r> images=<n> accuracy=<pct> forwards_per_batch=<f> ms_per_batch=<t>\n"
-    "bank=<N> skipped=<k> nonfinite_batches=<m>, then mean_accuracy=<pct> per method.\n"
+    "bank=<N> skipped=<k>, then mean_accuracy=<pct> per method. A non-finite logit ends the run (exit 2).\n"
     "\n"
     "data (SPEC):\n"
     "  fmnist | fmnist-test       the 10,000 clean Fashion-MNIST test images\n"
@@ -122,7 +122,8 @@ struct stream_args {
     std::size_t rounds = 1, batch = 64, limit = 0, threads = 1, source_images = 2048, calib_images = 32;
     std::size_t checkpoint_every = 50, prefetch = 2, loader_threads = 0;
     std::uint64_t seed = 2020;
-    bool progress = false, source_given = false, calib_given = false;
+    bool progress = false, source_given = false, calib_given = false, calib_images_given = false;
+    bool allow_unused = false;  ///< --allow-unused: tensors the model does not use are not an error
     zoa_cli::model_flags model;
     zoa::io::decode_limits limits;
     std::vector<std::string> command;  // the arguments, for --out (without --resume FILE)
@@ -317,14 +318,14 @@ struct report_state {
     std::size_t method = 0;                 ///< the method in progress (== methods.size(): finished)
     std::size_t next_batch = 0;             ///< its next batch (stream sequence number)
     // the (round, domain) in progress
-    std::uint64_t ok = 0, images = 0, batches = 0, nonfinite = 0, forwards = 0;
+    std::uint64_t ok = 0, images = 0, batches = 0, forwards = 0;
     double ms = 0;
     std::uint64_t log_bytes = 0;            ///< the log's length at this point
     std::uint32_t log_crc = 0;              ///< CRC-32 of those bytes
 
     nlohmann::json to_json() const {
         return {{"printed", printed},     {"acc", acc},         {"method", method},   {"next_batch", next_batch},
-                {"ok", ok},               {"images", images},   {"batches", batches}, {"nonfinite", nonfinite},
+                {"ok", ok},               {"images", images},   {"batches", batches},
                 {"forwards", forwards},   {"ms", ms},           {"log_bytes", log_bytes}, {"log_crc", log_crc}};
     }
     static report_state from_json(const std::string& text, const std::string& file) {
@@ -338,7 +339,6 @@ struct report_state {
             r.ok = j.at("ok").get<std::uint64_t>();
             r.images = j.at("images").get<std::uint64_t>();
             r.batches = j.at("batches").get<std::uint64_t>();
-            r.nonfinite = j.at("nonfinite").get<std::uint64_t>();
             r.forwards = j.at("forwards").get<std::uint64_t>();
             r.ms = j.at("ms").get<double>();
             r.log_bytes = j.at("log_bytes").get<std::uint64_t>();
@@ -419,16 +419,29 @@ public:
     void write(const std::string& line) {
         if (f_ == nullptr) return;
         const std::string l = line + "\n";
-        zoa::require(std::fwrite(l.data(), 1, l.size(), f_) == l.size(), zoa::error_code::io, path_,
-                     ": write failed");
+        if (std::fwrite(l.data(), 1, l.size(), f_) != l.size())
+            zoa::fail(zoa::error_code::io, path_, ": cannot write the log: ", std::strerror(errno));
         bytes_ += l.size();
         crc_ = zoa::data::crc32_update(crc_, reinterpret_cast<const std::uint8_t*>(l.data()), l.size());
     }
-    /// Flushes to disk (before a checkpoint records its length).
+    /// Flushes to disk (before a checkpoint records its length). A file that cannot be synced (a device such as
+    /// /dev/null: EINVAL) is only flushed.
     void sync() {
         if (f_ == nullptr) return;
-        zoa::require(std::fflush(f_) == 0 && ::fsync(fileno(f_)) == 0, zoa::error_code::io, path_,
-                     ": cannot flush the log");
+        // (fail, not require: the message's strerror(errno) must be read after the call that failed)
+        if (std::fflush(f_) != 0) zoa::fail(zoa::error_code::io, path_, ": cannot write the log: ", std::strerror(errno));
+        if (::fsync(fileno(f_)) != 0 && errno != EINVAL && errno != EROFS)
+            zoa::fail(zoa::error_code::io, path_, ": cannot flush the log to disk: ", std::strerror(errno));
+    }
+    /// Flushes and closes the log at the end of the run. Throws: zoa::error(io) when a write failed.
+    void close() {
+        if (f_ == nullptr) return;
+        sync();
+        std::FILE* f = f_;
+        f_ = nullptr;
+        const bool failed = std::ferror(f) != 0;
+        if (std::fclose(f) != 0 || failed)
+            zoa::fail(zoa::error_code::io, path_, ": cannot write the log: ", std::strerror(errno));
     }
     std::uint64_t bytes() const noexcept { return bytes_; }
     std::uint32_t crc() const noexcept { return crc_; }
@@ -520,6 +533,7 @@ struct stream_run {
     std::vector<std::pair<std::string, std::string>> identity;  ///< what a resume must match, in checking order
     std::unique_ptr<zoa::io::safetensors_file> resumed;  ///< the checkpoint resumed from
     const zoa::adapt::source_statistics* foa_src = nullptr;  ///< FOA-ResNet's own source statistics (checkpointed)
+    zoa::io::atomic_file* save = nullptr;  ///< --save-calibrated, created before any work (file_set)
     progress_line progress{false};
     std::uint64_t run_total = 0, run_done = 0;  ///< images of the whole run (all methods) and done so far
 
@@ -533,7 +547,7 @@ struct stream_run {
         if (n > 0) std::vsnprintf(&s[0], s.size() + 1, fmt, again);
         va_end(again);
         std::fputs(s.c_str(), stdout);
-        std::fflush(stdout);
+        zoa_cli::flush_stdout();  // a full disk or a closed pipe ends the run now (exit 2), not after hours
         rep.printed += s;
     }
 
@@ -578,7 +592,7 @@ std::vector<double> run_method(Method& method, const std::string& name, stream_r
         if (a.methods.size() > 1) run.print("# method=%s precision=%s\n", name.c_str(), a.precision.c_str());
         rep.acc.emplace_back();
         rep.next_batch = 0;
-        rep.ok = rep.images = rep.batches = rep.nonfinite = rep.forwards = 0;
+        rep.ok = rep.images = rep.batches = rep.forwards = 0;
         rep.ms = 0;
     }
     std::vector<double>& acc = rep.acc.back();
@@ -605,13 +619,18 @@ std::vector<double> run_method(Method& method, const std::string& name, stream_r
         const auto t1 = std::chrono::steady_clock::now();
         const double ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
         const double wait_ms = std::chrono::duration<double, std::milli>(t0 - t_wait).count();
-        const std::size_t n = b.labels.size(), ok = correct(logits, b.labels);
-        const bool nonfinite = std::any_of(logits.begin(), logits.end(), [](float v) { return !std::isfinite(v); });
-        const auto st = method.stats();
         const std::size_t round = b.segment / D + 1, d = b.segment % D;
+        // a non-finite logit would be counted as a prediction of class 0: the run ends instead
+        for (std::size_t i = 0; i < logits.size(); ++i)
+            if (!std::isfinite(logits.data()[i]))
+                zoa::fail(zoa::error_code::numeric, "zoa stream: ", name, " on ", run.domains[d].name, " (round ",
+                          round, ", batch ", b.index + 1, "): logit ", i % logits.shape(1), " of image ",
+                          b.first + i / logits.shape(1) + 1, " is ", logits.data()[i],
+                          "; the model overflows on this data (check its weights and --mean/--std)");
+        const std::size_t n = b.labels.size(), ok = correct(logits, b.labels);
+        const auto st = method.stats();
         rep.ok += ok;
         rep.images += n;
-        rep.nonfinite += nonfinite;
         rep.forwards += st.last_forwards;
         rep.ms += ms;
         ++rep.batches;
@@ -643,13 +662,12 @@ std::vector<double> run_method(Method& method, const std::string& name, stream_r
             const double pct = rep.images ? 100.0 * double(rep.ok) / double(rep.images) : 0.0;
             acc.push_back(pct);
             run.print("domain=%s round=%zu images=%llu accuracy=%.2f forwards_per_batch=%.2f ms_per_batch=%.2f "
-                      "bank=%zu skipped=%llu nonfinite_batches=%llu\n",
+                      "bank=%zu skipped=%llu\n",
                       run.domains[d].name.c_str(), round, static_cast<unsigned long long>(rep.images), pct,
                       rep.batches ? double(rep.forwards) / double(rep.batches) : 0.0,
                       rep.batches ? rep.ms / double(rep.batches) : 0.0, st.bank_size,
-                      static_cast<unsigned long long>(st.skipped_updates),
-                      static_cast<unsigned long long>(rep.nonfinite));
-            rep.ok = rep.images = rep.batches = rep.nonfinite = rep.forwards = 0;
+                      static_cast<unsigned long long>(st.skipped_updates));
+            rep.ok = rep.images = rep.batches = rep.forwards = 0;
             rep.ms = 0;
         } else if (run.progress.on()) {
             char text[512];
@@ -799,8 +817,9 @@ void run_vit(const zoa::models::vit_weights& w, bool calibrated, int bits, strea
                 zoa::models::calibrate_ptq4vit<typename model_t::bits>(w, calib, opt, nullptr, ctx->threads());
             m = std::make_unique<model_t>(w, &qp);
             if (!a.save.empty()) {
-                zoa::models::save_vit(*m, a.save,
-                                      {{zoa::io::preprocess_metadata_key, zoa::io::preprocess_to_json(run.ds.pre)}});
+                zoa::models::vit_to_safetensors(
+                    *m, {{zoa::io::preprocess_metadata_key, zoa::io::preprocess_to_json(run.ds.pre)}})
+                    .save(*run.save);
                 note("wrote the calibrated model to %s\n", a.save.c_str());
             }
         }
@@ -827,7 +846,7 @@ void run_resnet(const zoa::io::safetensors_file& f, bool calibrated, int bits, s
         const auto fp = zoa::models::resnet<zoa::policy<zoa::fp32>>::from_file(f, lo);
         const auto q = model_t::calibrate(fp, calib);
         if (!a.save.empty()) {
-            q.save(a.save);
+            q.to_safetensors().save(*run.save);
             note("wrote the calibrated model to %s\n", a.save.c_str());
         }
         return run_all(q, bits, run);
@@ -846,7 +865,7 @@ stream_args parse(const std::vector<std::string>& args) {
         "--checkpoint",      "--checkpoint-every", "--max-megapixels", "--max-file-mb", "--zoa-set",
         "--resume"};
     valued.insert(valued.end(), zoa_cli::model_option_names.begin(), zoa_cli::model_option_names.end());
-    const zoa_cli::parsed_args p = zoa_cli::parse_args(cmd, args, valued, {"--progress"}, false,
+    const zoa_cli::parsed_args p = zoa_cli::parse_args(cmd, args, valued, {"--progress", "--allow-unused"}, false,
                                                        "see zoa stream --help");
     stream_args a;
     for (std::size_t i = 0; i < args.size(); ++i) {  // the command recorded in --out and checkpoints: no --resume
@@ -888,6 +907,8 @@ stream_args parse(const std::vector<std::string>& args) {
     a.limits.max_pixels = count("--max-megapixels", 64, 1, std::uint64_t{1} << 20) * 1000000;
     a.limits.max_file_bytes = count("--max-file-mb", 256, 1, std::uint64_t{1} << 30) << 20;
     a.progress = p.has("--progress");
+    a.allow_unused = p.has("--allow-unused");
+    a.calib_images_given = p.has("--calib-images");
     zoa::require(!a.weights.empty(), zoa::error_code::argument, cmd, ": --weights FILE is required");
     zoa::require(p.has("--data"), zoa::error_code::argument, cmd, ": --data SPEC[,SPEC...] is required");
     a.methods = zoa_cli::split_list(cmd + ": --method", p.get("--method", "zoa"));
@@ -916,11 +937,6 @@ stream_args parse(const std::vector<std::string>& args) {
     zoa::require(zoa_method || a.zoa_set.empty(), zoa::error_code::argument, cmd,
                  ": --zoa-set sets ZOA's options; --method ", join(a.methods), " has no zoa or zoa_nobank");
     return a;
-}
-
-bool same_file(const std::string& a, const std::string& b) {
-    std::error_code ec;
-    return fs::exists(a, ec) && fs::exists(b, ec) && fs::equivalent(a, b, ec);
 }
 
 /// Refuses a resume whose options differ from the checkpoint's, naming the first difference.
@@ -952,17 +968,41 @@ int run_stream(const std::vector<std::string>& args) {
         std::fputs(stream_usage_head, stdout);
         std::fputs(zoa_cli::model_options_usage, stdout);
         std::fputs(stream_usage_tail, stdout);
+        zoa_cli::flush_stdout();
         return 0;
     }
     stream_run run;
     run.a = parse(args);
     stream_args& a = run.a;
-    for (const std::string* out : {&a.checkpoint, &a.log, &a.out, &a.svg, &a.save})
-        zoa::require(out->empty() || !same_file(*out, a.weights), zoa::error_code::argument, "zoa stream: ", *out,
-                     " is the model file; refusing to overwrite an input");
-    if (!a.checkpoint.empty() && a.resume.empty())
-        zoa::require(!fs::exists(a.checkpoint), zoa::error_code::argument, "zoa stream: --checkpoint ", a.checkpoint,
-                     " exists; continue it with --resume ", a.checkpoint, ", or remove it to start over");
+    for (const auto& s : a.data)
+        for (auto& d : parse_domains(s)) run.domains.push_back(d);
+    const domain source = parse_one_domain("--source", a.source), calib = parse_one_domain("--calib", a.calib);
+
+    // Inputs first: the model, the checkpoint resumed from, every data folder (Fashion-MNIST's too). Then each output
+    // is checked against them and created (--out, --svg, --save-calibrated: committed at the end) or tried
+    // (--checkpoint, saved atomically again and again; --log, appended to as the run goes) before any work.
+    // --checkpoint may be the --resume file (continue a run in place); any other existing --checkpoint is refused
+    // (it would be lost). --log is the only output that may exist when resuming: its checkpointed prefix is kept.
+    zoa_cli::file_set files("zoa stream");
+    files.input(a.weights);
+    const bool in_place = !a.resume.empty() && !a.checkpoint.empty() && zoa_cli::same_file(a.resume, a.checkpoint);
+    if (!a.resume.empty() && !in_place) files.input(a.resume);
+    std::vector<domain> read = run.domains;
+    read.push_back(source);
+    read.push_back(calib);
+    for (const auto& d : read) files.input_dir(d.folder.empty() ? zoa::data::fashion_mnist_dir() : d.folder);
+    files.check_stdout();
+    if (!a.checkpoint.empty()) {
+        files.check_output("--checkpoint", a.checkpoint);
+        std::error_code ec;
+        zoa::require(in_place || !fs::is_regular_file(a.checkpoint, ec), zoa::error_code::argument,
+                     "zoa stream: --checkpoint ", a.checkpoint, " exists; continue it with --resume ", a.checkpoint,
+                     ", or remove it to start over");
+    }
+    if (!a.log.empty()) files.check_output("--log", a.log);
+    zoa::io::atomic_file* out_file = a.out.empty() ? nullptr : &files.output("--out", a.out);
+    zoa::io::atomic_file* svg_file = a.svg.empty() ? nullptr : &files.output("--svg", a.svg);
+    run.save = a.save.empty() ? nullptr : &files.output("--save-calibrated", a.save);
     if (!a.resume.empty()) {
         run.resumed = std::make_unique<zoa::io::safetensors_file>(zoa::io::safetensors_file::open(a.resume));
         const auto kind = run.resumed->metadata().find("zoa.kind");
@@ -977,14 +1017,19 @@ int run_stream(const std::vector<std::string>& args) {
                  ": cannot tell whether this is a ViT or a ResNet (no zoa.arch metadata, unknown tensor names); "
                  "pass --arch");
     auto ctx = std::make_shared<zoa::execution_context>(a.threads);
-    for (const auto& s : a.data)
-        for (auto& d : parse_domains(s)) run.domains.push_back(d);
 
     const std::string stored = zoa_cli::file_precision(f);  // a calibrated file's own precision
     if (a.precision.empty()) a.precision = stored.empty() ? "fp32" : stored;
     zoa::require(stored.empty() || stored == a.precision, zoa::error_code::argument, a.weights,
                  " holds a model calibrated for ", stored, "; --precision ", a.precision, " needs the fp32 file");
     const bool calibrated = !stored.empty();
+    // options that would be ignored are errors (a calibrated file or fp32 calibrates nothing)
+    const bool calibrates = !calibrated && a.precision != "fp32";
+    const char* why = calibrated ? " is already calibrated" : " is used at fp32 (--precision fp32)";
+    zoa::require(calibrates || a.save.empty(), zoa::error_code::argument, "zoa stream: --save-calibrated ", a.save,
+                 " would write a model calibrated by this run, but ", a.weights, why);
+    zoa::require(calibrates || (!a.calib_given && !a.calib_images_given), zoa::error_code::argument, "zoa stream: ",
+                 a.calib_given ? "--calib" : "--calib-images", " chooses calibration images, but ", a.weights, why);
     // ImageNet-C models must not silently take Fashion-MNIST's defaults for their clean images
     const bool imagenet = std::any_of(a.data.begin(), a.data.end(),
                                       [](const std::string& s) { return s.rfind("imagenet-c:", 0) == 0; });
@@ -1006,13 +1051,16 @@ int run_stream(const std::vector<std::string>& args) {
     std::string pre_source;
     if (arch.family == "vit") {
         const auto preset = zoa_cli::vit_arch_config(f, a.model.arch);
-        vw = std::make_unique<zoa::models::vit_weights>(zoa::models::load_vit_weights(f, preset.get(), {}, nullptr));
+        zoa::models::vit_load_options vlo;
+        vlo.strict = !a.allow_unused;
+        vw = std::make_unique<zoa::models::vit_weights>(zoa::models::load_vit_weights(f, preset.get(), vlo, nullptr));
         const auto& c = vw->config;
         run.ds.pre = zoa_cli::vit_preprocessing(f, a.model, c.img_size, c.in_chans, &pre_source);
         classes = c.num_classes;
     } else {
         lo.arch = a.model.arch;
         lo.threads = a.threads;
+        lo.strict = !a.allow_unused;
         const zoa::models::resnet_config c = zoa::models::resolve_resnet_config(f, lo);
         run.ds.pre = zoa_cli::resnet_preprocessing(f, a.model, c.in_chans, &pre_source);
         classes = c.num_classes;
@@ -1021,14 +1069,24 @@ int run_stream(const std::vector<std::string>& args) {
     note("preprocessing (%s): %s\n", pre_source.c_str(), zoa_cli::describe(run.ds.pre).c_str());
 
     // every domain exists and fits the model before hours of streaming; the sizes give the progress total
+    // (more classes than the head is an error; fewer is a subset, as ImageNet-R/-A use: said once on stderr at the
+    // end of a successful run, so that a failed run still ends with exactly one line there)
     note("checking %zu domain(s)...\n", run.domains.size());
+    std::string subset_note;
     for (const auto& d : run.domains) {
         const auto [n, k] = run.ds.size_of(d, a.limit, a.seed);
-        zoa::require(k <= classes, zoa::error_code::argument, "zoa stream: ", d.folder.empty() ? d.name : d.folder,
-                     " has ", k, " classes, the model outputs ", classes);
+        const std::string where = d.folder.empty() ? d.name : d.folder;
+        zoa::require(k <= classes, zoa::error_code::argument, "zoa stream: ", where, " has ", k,
+                     " classes, the model outputs ", classes);
+        if (k < classes && subset_note.empty())
+            subset_note = "zoa stream: note: " + where + " has " + std::to_string(k) + " classes, the model outputs " +
+                          std::to_string(classes) + "; its sorted class folders are labels 0.." + std::to_string(k - 1);
         run.domain_images.push_back(n);
         run.run_total += n * a.rounds * a.methods.size();
     }
+    // the clean images exist too (labels unused: any classes)
+    if (need_source) run.ds.size_of(source, a.source_images, a.seed + 1);
+    if (calibrates) run.ds.size_of(calib, a.calib_images, 3);
 
     // what a resume must match (timing, threads, prefetch and outputs other than the log may differ)
     std::vector<std::string> counts;
@@ -1059,7 +1117,7 @@ int run_stream(const std::vector<std::string>& args) {
                          run.rep.acc.size() >= std::min(run.rep.method + (run.rep.next_batch > 0), a.methods.size()),
                      zoa::error_code::format, a.resume, ": inconsistent stream position");
         std::fputs(run.rep.printed.c_str(), stdout);  // everything reported before the interruption
-        std::fflush(stdout);
+        zoa_cli::flush_stdout();
         // images already done: the finished methods, and the current one's batches before next_batch
         const std::uint64_t per_method = run.run_total / a.methods.size();
         run.run_done = per_method * std::min(run.rep.method, a.methods.size());
@@ -1094,6 +1152,7 @@ int run_stream(const std::vector<std::string>& args) {
             run_resnet<zoa::mqbench<zoa::w4a4>>(f, calibrated, bits, run, lo);
     }
     run.progress.clear();
+    run.log.close();
 
     std::vector<std::string> labels;
     for (std::size_t r = 1; r <= a.rounds; ++r)
@@ -1102,18 +1161,22 @@ int run_stream(const std::vector<std::string>& args) {
     std::vector<zoa_cli::series> rows;
     for (std::size_t m = 0; m < a.methods.size(); ++m) rows.push_back({a.methods[m], run.rep.acc[m]});
     const std::string title = "zoa stream: " + arch.family + " " + a.precision + ", accuracy per domain";
-    if (!a.out.empty()) {
-        std::string md = "# " + title + "\n\n";
-        md += "Command: `zoa stream";
-        for (const auto& s : a.command) md += " " + s;
-        md += "`\n\n" + zoa_cli::markdown_table(labels, rows);
-        zoa_cli::write_file(a.out, md);
+    if (out_file != nullptr) {
+        std::vector<std::string> argv = {"zoa", "stream"};
+        argv.insert(argv.end(), a.command.begin(), a.command.end());
+        const std::string md = "# " + zoa_cli::markdown_cell(title) + "\n\nCommand:\n\n" +
+                               zoa_cli::markdown_command(argv) + "\n" + zoa_cli::markdown_table(labels, rows);
+        out_file->write(md);
+        out_file->commit();
         note("wrote %s\n", a.out.c_str());
     }
-    if (!a.svg.empty()) {
-        zoa_cli::write_file(a.svg, zoa_cli::svg_chart(labels, rows, title));
+    if (svg_file != nullptr) {
+        svg_file->write(zoa_cli::svg_chart(labels, rows, title));
+        svg_file->commit();
         note("wrote %s\n", a.svg.c_str());
     }
+    zoa_cli::flush_stdout();
+    if (!subset_note.empty()) std::fprintf(stderr, "%s\n", zoa_cli::escape_control(subset_note).c_str());
     return 0;
 }
 

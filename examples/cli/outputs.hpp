@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -36,24 +37,30 @@ public:
         if (::stat(path.c_str(), &st) == 0) inputs_.push_back({path, st.st_dev, st.st_ino});
     }
 
+    /// Registers a directory of inputs (a class folder, a dataset directory): an existing output file below it is
+    /// refused (it may be one of its images). A directory that does not exist is skipped (its reader reports it).
+    void input_dir(const std::string& path) {
+        char* real = ::realpath(path.c_str(), nullptr);
+        if (real == nullptr) return;
+        input_dirs_.push_back({path, std::string(real)});
+        std::free(real);
+    }
+
     /// Checks `path` (given with `option`) against the inputs and the other outputs, then creates it.
     /// Throws: zoa::error(argument) when it is an input or another output; zoa::error(io) when it cannot be created.
     zoa::io::atomic_file& output(const std::string& option, const std::string& path) {
-        struct stat st {};
-        if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-            for (const auto& in : inputs_)
-                zoa::require(!(in.dev == st.st_dev && in.ino == st.st_ino), zoa::error_code::argument, command_, ": ",
-                             option, " ", path, " is the input file ", in.path, "; refusing to overwrite an input");
-            for (const auto& out : outputs_)
-                zoa::require(!(out.dev == st.st_dev && out.ino == st.st_ino), zoa::error_code::argument, command_,
-                             ": ", option, " ", path, " is also the output ", out.path);
-            outputs_.push_back({path, st.st_dev, st.st_ino});
-        }
-        for (const auto& f : files_)
-            zoa::require(f->path() != path, zoa::error_code::argument, command_, ": ", option, " ", path,
-                         " is already another output");
+        check(option, path);
         files_.push_back(std::make_unique<zoa::io::atomic_file>(path));
         return *files_.back();
+    }
+
+    /// Checks `path` as output() does and that a file can be created there, without keeping one: for an output
+    /// written later by its own writer (a checkpoint saved again and again, a log appended to as the run goes).
+    /// Throws: as output().
+    void check_output(const std::string& option, const std::string& path) {
+        check(option, path);
+        zoa::io::atomic_file probe(path);  // discarded: nothing is written
+        checked_.push_back(path);
     }
 
     /// Throws zoa::error(argument) when standard output is one of the inputs (e.g. `>> model.safetensors`).
@@ -71,10 +78,49 @@ private:
         dev_t dev;
         ino_t ino;
     };
+    struct dir {
+        std::string path, real;
+    };
+
+    void check(const std::string& option, const std::string& path) {
+        struct stat st {};
+        if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+            for (const auto& in : inputs_)
+                zoa::require(!(in.dev == st.st_dev && in.ino == st.st_ino), zoa::error_code::argument, command_, ": ",
+                             option, " ", path, " is the input file ", in.path, "; refusing to overwrite an input");
+            for (const auto& out : outputs_)
+                zoa::require(!(out.dev == st.st_dev && out.ino == st.st_ino), zoa::error_code::argument, command_,
+                             ": ", option, " ", path, " is also the output ", out.path);
+            char* real = ::realpath(path.c_str(), nullptr);
+            const std::string r = real != nullptr ? std::string(real) : std::string();
+            std::free(real);
+            for (const auto& d : input_dirs_)
+                zoa::require(r.empty() || r.compare(0, d.real.size() + 1, d.real + "/") != 0,
+                             zoa::error_code::argument, command_, ": ", option, " ", path,
+                             " is a file inside the input folder ", d.path, "; refusing to overwrite an input");
+            outputs_.push_back({path, st.st_dev, st.st_ino});
+        }
+        for (const auto& f : files_)
+            zoa::require(f->path() != path, zoa::error_code::argument, command_, ": ", option, " ", path,
+                         " is already another output");
+        for (const auto& c : checked_)
+            zoa::require(c != path, zoa::error_code::argument, command_, ": ", option, " ", path,
+                         " is already another output");
+    }
+
     std::string command_;
     std::vector<id> inputs_, outputs_;
+    std::vector<dir> input_dirs_;
+    std::vector<std::string> checked_;
     std::vector<std::unique_ptr<zoa::io::atomic_file>> files_;
 };
+
+/// Whether two paths name the same existing file (same device and inode).
+inline bool same_file(const std::string& a, const std::string& b) {
+    struct stat sa {}, sb {};
+    return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
 
 /// Flushes standard output and throws zoa::error(io) if anything written to it failed (disk full, closed pipe:
 /// SIGPIPE is ignored by main, so a closed pipe is an error here, not a signal).

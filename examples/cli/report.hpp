@@ -167,11 +167,4 @@ inline std::string svg_chart(const std::vector<std::string>& domains, const std:
     return os.str();
 }
 
-/// Writes text to path atomically (io::atomic_file); throws zoa::error(io) naming the path on failure.
-inline void write_file(const std::string& path, const std::string& text) {
-    zoa::io::atomic_file f(path);
-    f.write(text);
-    f.commit();
-}
-
 }  // namespace zoa_cli

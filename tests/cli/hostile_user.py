@@ -100,6 +100,12 @@ os.symlink(".", os.path.join(IN, "cyc", "a", "s2"))
 os.symlink("..", os.path.join(IN, "esc", "a", "up"))
 # item 16: names a report or a line-oriented output must escape
 ODD = put("we<i>rd & |na|me\tx\ny.png", open(IMG, "rb").read())
+# `zoa stream` data: class folders of 16x16 images (the tiny ViT's input): 10 classes (its head), 3 (a subset),
+# 11 (more than its head), and 10 classes under a name that Markdown and SVG must escape
+for root, n in (("cls10", 10), ("cls3", 3), ("cls11", 11), ("we<i>rd & |na|me", 10)):
+    for c in range(n):
+        put(os.path.join(root, f"c{c:02d}", "0.png"), open(IMG2, "rb").read())
+CLS10, CLS3, CLS11, CLS_ODD = (os.path.join(IN, d) for d in ("cls10", "cls3", "cls11", "we<i>rd & |na|me"))
 
 
 def restore_inputs():
@@ -136,8 +142,9 @@ def run(argv, stdout=subprocess.PIPE, limit_as=None, stdin=subprocess.DEVNULL):
     return r.returncode, r.stdout or b"", r.stderr, time.time() - t0
 
 
-def probe(name, argv, expect_rc, expect_err="", expect_out=None, outputs=(), **kw):
-    """Runs zoa; checks exit status, the one stderr line, untouched inputs and the OUT directory afterwards."""
+def probe(name, argv, expect_rc, expect_err="", expect_out=None, outputs=(), inspect=None, **kw):
+    """Runs zoa; checks exit status, the one stderr line, untouched inputs and the OUT directory afterwards
+    (inspect(): more checks of the outputs, returning a list of problems)."""
     if args.only and args.only not in name:
         return None
     before = snapshot()
@@ -152,7 +159,7 @@ def probe(name, argv, expect_rc, expect_err="", expect_out=None, outputs=(), **k
         problems.append(f"exit {rc}, expected {expect_rc}")
     if rc == 2 and text.count("\n") != 1:
         problems.append(f"{text.count(chr(10))} stderr lines")
-    if rc == 0 and text:
+    if rc == 0 and text and not (expect_err and text.count("\n") == 1):
         problems.append("stderr not empty on success")
     if expect_err and expect_err not in text:
         problems.append(f"stderr lacks '{expect_err}'")
@@ -161,6 +168,8 @@ def probe(name, argv, expect_rc, expect_err="", expect_out=None, outputs=(), **k
     if snapshot() != before:
         problems.append("an input file changed")
         restore_inputs()
+    if inspect is not None and rc == expect_rc:
+        problems += inspect()
     left = sorted(set(os.listdir(OUT)) - set(outputs))
     if left:
         problems.append(f"left in the output directory: {left}")
@@ -338,6 +347,101 @@ if not args.sanitized and (not args.only or "memory" in args.only):
         probe("out_of_memory_names_step", ["predict", "--weights", huge, IMG], 2, "out of memory while reading",
               limit_as=(fits + 32) << 20)
     os.remove(huge)
+
+# ---- `zoa stream`: the same contract (the tiny ViT over 10 class folders, no adaptation: about 0.1 s a run) -------
+S = ["stream", "--weights", VIT, "--method", "none", "--data", CLS10, "--batch", "4"]
+CK = os.path.join(WORK, "ck")  # checkpoints that must outlive one probe
+os.makedirs(CK)
+probe("stream_ok", S + ["--out", o("r.md"), "--svg", o("r.svg"), "--log", o("r.jsonl"), "--checkpoint", o("r.ckpt")],
+      0, expect_out="mean_accuracy=", outputs=["r.md", "r.svg", "r.jsonl", "r.ckpt"])
+# 2. thread counts are capped before any thread starts
+probe("stream_threads_1025", S + ["--threads", "1025"], 2, "--threads must be an integer in 1..1024, got '1025'")
+probe("stream_loader_threads_1025", S + ["--loader-threads", "1025"], 2, "--loader-threads must be an integer in 1..1024")
+# 4. outputs that are inputs: the model, an image of the data, the checkpoint resumed from; two outputs in one file
+probe("stream_out_over_weights", S + ["--out", VIT], 2, "--out " + VIT + " is the input file")
+probe("stream_log_over_weights", S + ["--log", VIT], 2, "--log " + VIT + " is the input file")
+probe("stream_checkpoint_over_weights", S + ["--checkpoint", VIT], 2, "is the input file")
+probe("stream_svg_over_data_image", S + ["--svg", os.path.join(CLS10, "c00", "0.png")], 2,
+      "is a file inside the input folder")
+probe("stream_out_is_log", S + ["--out", o("x"), "--log", o("x")], 2, "is already another output")
+# 5. write errors: files (a private copy of the full device) and standard output
+if FULL:
+    for opt in ("--out", "--svg", "--log", "--checkpoint"):
+        probe(f"stream{opt.replace('-', '_')}_dev_full", S + [opt, FULL], 2, "No space left on device")
+    if not os.path.exists(FULL) or not stat.S_ISCHR(os.stat(FULL).st_mode):
+        print("FAIL stream_dev_full: the device node was replaced", flush=True)
+        failures.append("stream_dev_full_replaced")
+if os.path.exists("/dev/full") and stat.S_ISCHR(os.stat("/dev/full").st_mode):
+    probe("stream_stdout_dev_full", S, 2, "cannot write to standard output", stdout=open("/dev/full", "wb"))
+    probe("stream_help_stdout_dev_full", ["stream", "--help"], 2, "cannot write to standard output",
+          stdout=open("/dev/full", "wb"))
+r, w = os.pipe()
+os.close(r)
+probe("stream_stdout_closed_pipe", S, 2, "cannot write to standard output", stdout=w)
+os.close(w)
+# 6. an output that cannot be created fails before any work (nothing on stdout)
+for opt in ("--out", "--svg", "--log", "--checkpoint", "--save-calibrated"):
+    probe(f"stream{opt.replace('-', '_')}_missing_dir", S + [opt, "/nonexistent/dir/f"], 2, "cannot create a file in",
+          expect_out="")
+# checkpoints: --checkpoint may be the --resume file (continue in place); an existing other checkpoint is kept
+ck = os.path.join(CK, "run.ckpt")
+probe("stream_checkpoint_new", S + ["--checkpoint", ck], 0)
+probe("stream_checkpoint_exists", S + ["--checkpoint", ck], 2, "exists; continue it with --resume")
+probe("stream_resume_in_place", S + ["--checkpoint", ck, "--resume", ck], 0, expect_out="mean_accuracy=")
+probe("stream_resume_into_new_checkpoint", S + ["--checkpoint", o("f"), "--resume", ck], 0, outputs=["f"])
+shutil.copyfile(ck, os.path.join(CK, "other.ckpt"))
+probe("stream_resume_into_existing_other", S + ["--checkpoint", os.path.join(CK, "other.ckpt"), "--resume", ck], 2,
+      "exists; continue it with --resume")
+probe("stream_out_over_resumed", S + ["--resume", ck, "--out", ck], 2, "is the input file")
+# 8. options that would be ignored are errors
+probe("stream_save_calibrated_fp32", S + ["--save-calibrated", o("q")], 2, "is used at fp32")
+probe("stream_calib_fp32", S + ["--calib", CLS10], 2, "--calib chooses calibration images")
+probe("stream_calib_missing", S + ["--precision", "w8a8", "--calib", "/nonexistent"], 2, "/nonexistent", expect_out="")
+CAL = ["--precision", "w8a8", "--calib", CLS10, "--calib-images", "8"]
+probe("stream_calibrate_and_save", S + CAL + ["--save-calibrated", o("q.safetensors")], 0, outputs=["q.safetensors"])
+Q = os.path.join(WORK, "q.safetensors")  # a calibrated model (not in IN: made here, then read)
+subprocess.run([ZOA] + S + CAL + ["--save-calibrated", Q], capture_output=True)
+if os.path.exists(Q):
+    probe("stream_save_calibrated_calibrated", ["stream", "--weights", Q, "--method", "none", "--data", CLS10,
+                                                "--save-calibrated", o("q2")], 2, "is already calibrated")
+# 9. strict parsing: repeats, wrapped severities, empty list items; 15: --zoa-set ranges
+probe("stream_repeated_method", S + ["--method", "zoa"], 2, "--method given twice ('none' and 'zoa')")
+probe("stream_severity_wraps", ["stream", "--weights", VIT, "--data", "fmnist-c:fog:4294967297"], 2,
+      "must be an integer in 1..5, got '4294967297'")
+probe("stream_method_comma", ["stream", "--weights", VIT, "--method", ",", "--data", CLS10], 2, "empty item in ','")
+probe("stream_data_comma", ["stream", "--weights", VIT, "--data", ","], 2, "empty item in ','")
+probe("stream_zoa_set_lr_1e30", ["stream", "--weights", VIT, "--data", CLS10, "--zoa-set", "lr=1e30"], 2,
+      "outside [0, 1]")
+probe("stream_zoa_set_empty_key", ["stream", "--weights", VIT, "--data", CLS10, "--zoa-set", "=1"], 2,
+      "has an empty key")
+# 10. unused tensors (strict by default, --allow-unused opts out)
+probe("stream_unused_tensors", ["stream", "--weights", VIT_DEEP, "--method", "none", "--data", CLS10], 2,
+      "12 tensor(s) not used")
+probe("stream_unused_tensors_allowed", ["stream", "--weights", VIT_DEEP, "--method", "none", "--data", CLS10,
+                                        "--allow-unused"], 0)
+# 11. more classes than the head: an error; fewer: a subset, said once on stderr
+probe("stream_11_classes_10_outputs", S[:5] + ["--data", CLS11], 2, "has 11 classes, the model outputs 10")
+probe("stream_3_classes_subset", S[:5] + ["--data", CLS3], 0, "note: " + CLS3 + " has 3 classes")
+# 12. non-finite logits end the run (they used to count as class 0)
+probe("stream_nonfinite_logits", ["stream", "--weights", VIT_HUGE, "--method", "none", "--data", CLS10], 2,
+      "the model overflows on this data")
+# 16. a data folder named like markup: Markdown table and SVG stay valid
+def odd_outputs():
+    import xml.etree.ElementTree as ET
+    problems = []
+    try:
+        ET.parse(o("odd.svg"))
+    except ET.ParseError as e:
+        problems.append(f"odd.svg is not XML: {e}")
+    rows = [l for l in open(o("odd.md"), encoding="utf-8").read().splitlines() if l.startswith("|")]
+    cells = [len(l.replace("\\|", "").split("|")) for l in rows]
+    if len(rows) != 3 or len(set(cells)) != 1:
+        problems.append(f"odd.md table broken: {rows}")
+    return problems
+
+
+probe("stream_odd_folder_name", S[:5] + ["--data", CLS_ODD, "--out", o("odd.md"), "--svg", o("odd.svg")], 0,
+      outputs=["odd.md", "odd.svg"], inspect=odd_outputs)
 
 print(f"{len(failures)} failure(s)" + (f": {failures}" if failures else ""))
 sys.exit(1 if failures else 0)

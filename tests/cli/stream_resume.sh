@@ -64,6 +64,6 @@ kill_at 26   # ZOA, first domain (FOA has lines 13-24)
 diff <(no_timing_out "$WORK/full.txt") <(no_timing_out "$WORK/resumed.txt") || fail "stdout differs"
 diff <(no_timing_log "$WORK/full.jsonl") <(no_timing_log "$WORK/run.jsonl") || fail "--log differs"
 diff <(sed "s#$WORK/full#$WORK/run#g" "$WORK/full.md") "$WORK/run.md" || fail "--out differs"
-leftovers=$(find "$WORK" -name '*.tmp.*' | wc -l)
-[ "$leftovers" -eq 0 ] || fail "temporary files left: $(find "$WORK" -name '*.tmp.*')"
+leftovers=$(find "$WORK" \( -name '*.tmp.*' -o -name '.zoa-tmp-*' \) | wc -l)
+[ "$leftovers" -eq 0 ] || fail "temporary files left: $(find "$WORK" \( -name '*.tmp.*' -o -name '.zoa-tmp-*' \))"
 echo "resumed twice after SIGKILL: stdout, log and report identical to the uninterrupted run (timing fields aside)"
