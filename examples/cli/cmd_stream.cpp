@@ -82,6 +82,9 @@ const char* const stream_usage_tail =
     "  --calib SPEC --calib-images N    calibration images (default fmnist-train, 32)\n"
     "  --save-calibrated FILE           write the calibrated model (reuse it as --weights)\n"
     "  --source SPEC --source-images N  clean images for the source statistics (default fmnist-train, 2048)\n"
+    "  --source-transform model|reference   their transform: the model's (default) or the reference code's\n"
+    "                         Resize(256) + CenterCrop(224) (scaled to the model's input)\n"
+    "  --allow-unused         load a file holding tensors the model does not use (an error by default)\n"
     "\n"
     "stream:\n"
     "  --rounds R --batch B --limit N --seed S   (defaults 1, 64, all images, 2020)\n"
@@ -98,6 +101,8 @@ const char* const stream_usage_tail =
     "  --checkpoint-every N   every N batches (default 50), and at the end of each method\n"
     "  --resume FILE          continue a checkpointed run (same options; differences are refused)\n"
     "  --out results.md --svg chart.svg\n"
+    "Outputs are checked before any work: none may be an input (the model, the --resume file, a data folder's\n"
+    "file) and each must be creatable; --checkpoint may be the --resume file, no other existing file.\n"
     "\n"
     "Exit status: 0 on success, 2 on bad input (one line on stderr).\n";
 
@@ -429,7 +434,8 @@ public:
     void sync() {
         if (f_ == nullptr) return;
         // (fail, not require: the message's strerror(errno) must be read after the call that failed)
-        if (std::fflush(f_) != 0) zoa::fail(zoa::error_code::io, path_, ": cannot write the log: ", std::strerror(errno));
+        if (std::fflush(f_) != 0)
+            zoa::fail(zoa::error_code::io, path_, ": cannot write the log: ", std::strerror(errno));
         if (::fsync(fileno(f_)) != 0 && errno != EINVAL && errno != EROFS)
             zoa::fail(zoa::error_code::io, path_, ": cannot flush the log to disk: ", std::strerror(errno));
     }
@@ -588,6 +594,7 @@ std::vector<double> run_method(Method& method, const std::string& name, stream_r
                                const zoa::adapt::source_statistics* src, const zoa::adapt::shift_detector* primed) {
     stream_args& a = run.a;
     report_state& rep = run.rep;
+    const zoa_cli::step streaming("streaming --method " + name);
     if (!resuming) {
         if (a.methods.size() > 1) run.print("# method=%s precision=%s\n", name.c_str(), a.precision.c_str());
         rep.acc.emplace_back();
@@ -762,6 +769,7 @@ void run_all(const Model& model, int bits, stream_run& run) {
             primed.assign(run.resumed->to_f32("primed.mean"), run.resumed->to_f32("primed.var"));
     } else if (need_src && pending) {
         note("computing source statistics on %zu images of %s...\n", a.source_images, a.source.c_str());
+        zoa_cli::step s("computing source statistics on --source " + a.source);
         // the clean images go through the model's preprocessing, or the reference's Resize(256)+CenterCrop(224)
         const zoa::io::preprocess_config tf =
             a.source_transform == "reference" ? run.ds.pre.reference_source() : run.ds.pre;
@@ -808,6 +816,7 @@ void run_vit(const zoa::models::vit_weights& w, bool calibrated, int bits, strea
             note("using the %s calibration stored in %s\n", a.precision.c_str(), a.weights.c_str());
             m = std::make_unique<model_t>(w);
         } else {
+            zoa_cli::step s("calibrating " + a.precision + " on --calib " + a.calib);
             note("calibrating %s (PTQ4ViT) on %zu images of %s...\n", a.precision.c_str(), a.calib_images,
                  a.calib.c_str());
             const batch_t calib = run.ds.first_images(parse_one_domain("--calib", a.calib), a.calib_images, 3);
@@ -840,6 +849,7 @@ void run_resnet(const zoa::io::safetensors_file& f, bool calibrated, int bits, s
             note("using the %s calibration stored in %s\n", a.precision.c_str(), a.weights.c_str());
             return run_all(model_t::from_file(f, lo), bits, run);
         }
+        zoa_cli::step s("calibrating " + a.precision + " on --calib " + a.calib);
         note("calibrating %s (MQBench academic) on %zu images of %s...\n", a.precision.c_str(), a.calib_images,
              a.calib.c_str());
         const batch_t calib = run.ds.first_images(parse_one_domain("--calib", a.calib), a.calib_images, 3);
@@ -1011,7 +1021,10 @@ int run_stream(const std::vector<std::string>& args) {
                      zoa::error_code::format, a.resume, ": not a zoa stream checkpoint");
     }
 
-    const auto f = zoa::io::safetensors_file::open(a.weights);
+    const auto f = [&] {
+        zoa_cli::step s("reading " + a.weights);  // (errors without context, std::bad_alloc, name the step)
+        return zoa::io::safetensors_file::open(a.weights);
+    }();
     const zoa_cli::arch_info arch = zoa_cli::detect_arch(f, a.model.arch);
     zoa::require(arch.family == "vit" || arch.family == "resnet", zoa::error_code::format, a.weights,
                  ": cannot tell whether this is a ViT or a ResNet (no zoa.arch metadata, unknown tensor names); "

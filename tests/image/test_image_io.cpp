@@ -193,6 +193,14 @@ TEST_CASE("the pixel budget is checked on the header, before any pixel buffer is
     const std::string e = error_of([&] { (void)zoa::io::decode_image(huge, "huge.png"); });
     CHECK(e == "zoa: format: huge.png: image is 16384x16384 pixels (268.4 Mpx), above the pixel budget of 64.0 Mpx "
                "(decode_limits::max_pixels)");
+    // a side over stb_image's 16384-px limit is named as such (stb_image's own reason was "unknown image type"),
+    // whatever the pixel budget (issue #16 item 17)
+    const auto wide = png_header_only(16385, 8);
+    zoa::io::decode_limits unlimited;
+    unlimited.max_pixels = 0;
+    for (const std::string& m : {error_of([&] { (void)zoa::io::decode_image_info(wide.data(), wide.size(), "w.png"); }),
+                                 error_of([&] { (void)zoa::io::decode_image(wide, "w.png", 0, unlimited); })})
+        CHECK(m == "zoa: format: w.png: image is 16385x8 pixels: a side exceeds the decoder's 16384-px limit");
     // a smaller budget refuses a smaller image; 0 turns the check off (stb_image then fails on the empty IDAT)
     zoa::io::decode_limits small;
     small.max_pixels = 1000;

@@ -99,6 +99,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "zoa/core/error.hpp"
@@ -145,6 +146,35 @@ inline std::string megapixels(std::size_t n) {
     const std::size_t tenths = (n + 50000) / 100000;
     return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10);
 }
+/// The largest side stb_image decodes (STBI_MAX_DIMENSIONS; stb's own default when it is compiled elsewhere).
+#ifdef STBI_MAX_DIMENSIONS
+inline constexpr std::size_t stb_max_side = STBI_MAX_DIMENSIONS;
+#else
+inline constexpr std::size_t stb_max_side = std::size_t{1} << 24;
+#endif
+/// The width and height a PNG (IHDR) or JPEG (first SOF0/1/2) header declares, or {0, 0}: what stb_image refuses
+/// above STBI_MAX_DIMENSIONS per side without saying so (its reason for a valid 20000-px PNG is "unknown image type").
+inline std::pair<std::size_t, std::size_t> declared_size(const std::uint8_t* p, std::size_t n) {
+    const auto be = [p](std::size_t at, int bytes) {
+        std::size_t v = 0;
+        for (int k = 0; k < bytes; ++k) v = v << 8 | p[at + static_cast<std::size_t>(k)];
+        return v;
+    };
+    static const std::uint8_t png[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
+    if (n >= 24 && std::equal(png, png + 8, p) && std::equal(p + 12, p + 16, "IHDR")) return {be(16, 4), be(20, 4)};
+    if (n < 4 || p[0] != 0xFF || p[1] != 0xD8) return {0, 0};
+    for (std::size_t i = 2; i + 9 <= n && p[i] == 0xFF;) {  // JPEG segments: FF marker, 16-bit length
+        const std::uint8_t m = p[i + 1];
+        if (m == 0xFF) {  // fill byte
+            ++i;
+            continue;
+        }
+        if (m == 0xC0 || m == 0xC1 || m == 0xC2) return {be(i + 7, 2), be(i + 5, 2)};  // P, Y (height), X (width)
+        if (m == 0xDA || m == 0xD9) break;
+        i += 2 + be(i + 2, 2);
+    }
+    return {0, 0};
+}
 /// stb_image's last failure reason, or "unknown reason".
 inline const char* stb_reason() {
     const char* r = stbi_failure_reason();
@@ -159,8 +189,13 @@ inline image_info decode_image_info(const std::uint8_t* data, std::size_t size, 
     detail::check_jpeg_structure(data, size, name, false);
     detail::check_png_chunks(data, size, name, true);
     int w = 0, h = 0, c = 0;
-    if (stbi_info_from_memory(data, len, &w, &h, &c) == 0)
+    if (stbi_info_from_memory(data, len, &w, &h, &c) == 0) {
+        const auto [dw, dh] = detail::declared_size(data, size);
+        if (dw > detail::stb_max_side || dh > detail::stb_max_side)
+            fail(error_code::format, name, ": image is ", dw, "x", dh, " pixels: a side exceeds the decoder's ",
+                 detail::stb_max_side, "-px limit");
         fail(error_code::format, name, ": cannot decode image (PNG, JPEG or BMP expected): ", detail::stb_reason());
+    }
     // stb_image's BMP header reader accepts a height of 0 (found by fuzzing): an empty image is not an image.
     if (w <= 0 || h <= 0 || c < 1 || c > 4)
         fail(error_code::format, name, ": cannot decode image: header declares ", w, "x", h, " pixels with ", c,
