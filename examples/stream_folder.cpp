@@ -83,26 +83,27 @@ int export_fmnist(const std::string& dir, const std::string& corruption, std::si
     return 0;
 }
 
-/// Source statistics of the model's features on clean images (a class folder or Fashion-MNIST's training set).
+/// Source statistics of the model's features on clean images (a class folder or Fashion-MNIST's training set),
+/// streamed through a batch_loader like the test stream.
 template <class Model>
 zoa::adapt::source_statistics source_statistics(const Model& model, const args& a,
-                                                const zoa::io::preprocess_config& pre, zoa::execution_context& ctx) {
-    std::vector<zoa::data::image> images;
+                                                const zoa::io::preprocess_config& pre) {
+    zoa::data::source_opener open;
     if (a.source == "fmnist-train") {
-        const auto train = zoa::data::load_fashion_mnist(zoa::data::fashion_mnist_split::train);
-        for (std::size_t i = 0; i < 512; ++i) images.push_back(train.get(i, pre.channels));
+        open = [&] {
+            auto train = std::make_shared<const zoa::data::idx_dataset>(
+                zoa::data::load_fashion_mnist(zoa::data::fashion_mnist_split::train));
+            zoa::data::idx_source_options o;
+            o.channels = pre.channels, o.shuffle = false, o.limit = 512;  // the first 512 training images
+            return zoa::data::idx_source(train, o);
+        };
     } else {
         zoa::data::image_folder_options o;
         o.channels = pre.channels, o.shuffle = true, o.limit = 512;  // a random sample of up to 512 images
-        images = zoa::data::image_folder(a.source, o).load_range(0, 512, &ctx).images;
+        open = zoa::data::folder_opener(a.source, o);
     }
-    std::vector<batch_t> batches;
-    for (std::size_t b = 0; b < images.size(); b += a.batch) {
-        const std::vector<zoa::data::image> part(images.begin() + std::ptrdiff_t(b),
-                                                 images.begin() + std::ptrdiff_t(std::min(b + a.batch, images.size())));
-        batches.push_back(zoa::io::make_batch(part, pre, &ctx));
-    }
-    return zoa::adapt::compute_source_statistics(model, batches);
+    zoa::data::batch_loader loader({open}, pre, {a.batch, 2, a.threads, 0});
+    return zoa::adapt::compute_source_statistics(model, zoa::data::images_of(loader));
 }
 
 template <class Policy>
@@ -128,16 +129,17 @@ int run(const args& a, int bits) {
     zoa::require(folder.classes().size() <= vit.config().num_classes, zoa::error_code::argument, a.folder, " has ",
                  folder.classes().size(), " classes, the model only ", vit.config().num_classes);
 
-    const auto source = source_statistics(vit, a, pre, *ctx);
+    const auto source = source_statistics(vit, a, pre);
     zoa::adapt::no_adapt<model_t> none(vit);
     zoa::adapt::zoa_adapter<model_t> zoa(vit, zoa::adapt::zoa_options::paper(zoa::adapt::model_family::vit, bits),
                                          source);
     std::size_t ok_none = 0, ok_zoa = 0, seen = 0;
     double ms_none = 0, ms_zoa = 0;
-    zoa::data::image_folder_stream stream(folder, a.batch);
-    zoa::data::labeled_images part;
-    while (stream.next(part, ctx.get())) {
-        const batch_t x = zoa::io::make_batch(part.images, pre, ctx.get());
+    // the test stream: batches decoded and preprocessed by 2 loader threads while the model runs (bounded queue)
+    zoa::data::batch_loader loader({zoa::data::folder_opener(a.folder, fo)}, pre, {a.batch, 2, a.threads, 0});
+    zoa::data::stream_batch part;
+    while (loader.next(part)) {
+        const batch_t& x = part.images;
         auto count = [&](const xt::xtensor<float, 2>& logits) {
             std::size_t ok = 0;
             for (std::size_t b = 0; b < logits.shape(0); ++b) {
@@ -155,7 +157,7 @@ int run(const args& a, int bits) {
         const auto t2 = std::chrono::steady_clock::now();
         ms_none += std::chrono::duration<double, std::milli>(t1 - t0).count();
         ms_zoa += std::chrono::duration<double, std::milli>(t2 - t1).count();
-        seen += part.images.size();
+        seen += part.labels.size();
     }
     const double batches = double(zoa.stats().batches);
     std::printf("none: accuracy %.2f%%, %.1f ms per batch\n", 100.0 * double(ok_none) / double(seen),

@@ -4,6 +4,7 @@
 # knowledge bank on vs off; every run's raw output is kept in $OUT and the Markdown tables are printed to stdout.
 # usage: tools/bench_fmnist.sh   [MODELS="vit resnet"] [PRECISIONS="fp32 w8a8 w6a6 w4a4"] [LIMIT=2000] [OUT=bench-out]
 #                                [FOA="vit:w6a6 resnet:w8a8"] [BANK="vit:w6a6 resnet:w8a8"] [ROUNDS=3]
+#                                [VIT_LOWBIT_SET=lr=1e-4] [VIT_SET=] [RESNET_SET=]   (--zoa-set per model, below)
 # FOA costs 28 forward passes per batch (≈ 10 min per model × precision here), so it runs only for the
 # model:precision pairs listed in FOA ("all" = every pair). BANK lists the pairs for the bank on/off run.
 # Quantized models are calibrated once (PTQ4ViT / MQBench on 32 / 64 train images) and the calibrated file is reused.
@@ -23,9 +24,14 @@ corruptions="gaussian_noise shot_noise impulse_noise defocus_blur glass_blur mot
 data=$(for c in $corruptions; do printf 'fmnist-c:%s:5,' "$c"; done)
 data=${data%,}
 # ZOA's options beyond the paper's (zoa_options::paper), chosen by tools/search_hparams.sh on the 4 validation
-# corruptions (docs/results.md): ViT W6A6 lr 1e-4 (W4A4 inherits W6A6's values, as the paper maps it); the ResNet
-# search kept the paper's values.
-zoa_set_for() { case "$1:$2" in vit:w6a6 | vit:w4a4) echo "lr=1e-4" ;; *) echo "" ;; esac; }
+# corruptions (docs/results.md): VIT_LOWBIT_SET for the ViT at W6A6 and W4A4 (W4A4 inherits W6A6's values, as the
+# paper maps it), VIT_SET for the ViT at fp32/W8A8, RESNET_SET for the ResNet; empty = the paper's values.
+VIT_LOWBIT_SET=${VIT_LOWBIT_SET-lr=1e-4}
+VIT_SET=${VIT_SET-}
+RESNET_SET=${RESNET_SET-}
+zoa_set_for() {
+  case "$1:$2" in vit:w6a6 | vit:w4a4) echo "$VIT_LOWBIT_SET" ;; vit:*) echo "$VIT_SET" ;; *) echo "$RESNET_SET" ;; esac
+}
 listed() { [ "$1" = all ] || [[ " $1 " == *" $2 "* ]]; }
 
 weights_for() {  # $1 model, $2 precision: the fp32 asset, or a calibrated copy made once in $OUT

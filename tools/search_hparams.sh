@@ -31,7 +31,7 @@ fi
 # Knobs and candidate values; the first value of each list is the paper's (the starting point).
 if [ "$MODEL" = vit ]; then
   if [ "$PRECISION" = w8a8 ] || [ "$PRECISION" = fp32 ]; then lr0=5e-4; else lr0=2e-4; fi
-  knobs=("lr:$lr0 1e-4 5e-4 1e-3 2e-3" "spsa_c:0.02 0.01 0.05" "lambda:30 10 100" "domain_t:0.1 0.05 0.2")
+  knobs=("lr:$lr0 1e-4 5e-4 1e-3 2e-3 5e-3" "spsa_c:0.02 0.01 0.05" "lambda:30 10 100" "domain_t:0.1 0.05 0.2")
 else
   knobs=("lr:1e-4 5e-5 2e-4 5e-4 1e-3" "spsa_c:0.01 0.005 0.02" "lambda:1 0.3 3 10" "domain_t:0.2 0.1 0.4")
 fi

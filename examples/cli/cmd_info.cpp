@@ -1,12 +1,13 @@
 // zoa — `zoa info FILE`: tensors, parameter count, detected architecture, config and metadata of a model file
 // SPDX-License-Identifier: MIT
 #include <cstdio>
-#include <exception>
 #include <string>
 #include <vector>
 
+#include "args.hpp"
 #include "commands.hpp"
 #include "model_files.hpp"
+#include "outputs.hpp"
 #include "zoa/core/error.hpp"
 #include "zoa/io/safetensors_reader.hpp"
 #include "zoa/models/vit_config.hpp"
@@ -19,14 +20,21 @@ std::string shape_text(const std::vector<std::size_t>& s) {
     return t + "]";
 }
 
-int run_info(const std::vector<std::string>& args) {
+}  // namespace
+
+int cmd_info(const std::vector<std::string>& args) {
     if (args.size() == 1 && (args[0] == "--help" || args[0] == "-h")) {
-        std::printf("usage: zoa info FILE\n");
+        std::printf("usage: zoa info [--] FILE\n");
+        zoa_cli::flush_stdout();
         return 0;
     }
-    zoa::require(args.size() == 1 && !args[0].empty() && args[0][0] != '-', zoa::error_code::argument,
-                 "usage: zoa info FILE");
-    const auto f = zoa::io::safetensors_file::open(args[0]);
+    const zoa_cli::parsed_args p = zoa_cli::parse_args("zoa info", args, {}, {}, true, "usage: zoa info [--] FILE");
+    zoa::require(p.positional.size() == 1, zoa::error_code::argument, "zoa info: expected one FILE, got ",
+                 p.positional.size(), " (usage: zoa info [--] FILE)");
+    zoa_cli::file_set files("zoa info");
+    files.input(p.positional[0]);
+    files.check_stdout();
+    const auto f = zoa::io::safetensors_file::open(p.positional[0]);
     std::size_t params = 0, quant_tensors = 0, codes = 0;
     for (const auto& t : f.tensors()) {
         const bool qp = t.name.find("_quant.") != std::string::npos;
@@ -40,7 +48,7 @@ int run_info(const std::vector<std::string>& args) {
             params += t.elements;
     }
     const zoa_cli::arch_info a = zoa_cli::detect_arch(f);
-    std::printf("file:         %s\n", f.path().c_str());
+    std::printf("file:         %s\n", zoa_cli::escape_control(f.path()).c_str());
     std::printf("size:         %zu bytes, %zu tensors\n", f.file_size(), f.size());
     std::printf("parameters:   %zu", params);
     if (codes) std::printf(" (%zu stored as int8 codes)", codes);
@@ -67,26 +75,14 @@ int run_info(const std::vector<std::string>& args) {
     for (const auto& kv : f.metadata()) {
         std::string v = kv.second;
         if (v.size() > 160) v = v.substr(0, 157) + "...";
-        std::printf("  %s = %s\n", kv.first.c_str(), v.c_str());
+        std::printf("  %s = %s\n", zoa_cli::escape_control(kv.first).c_str(), zoa_cli::escape_control(v).c_str());
     }
     std::printf("tensors:\n");
     for (const auto& name : f.keys(zoa::io::key_order::sorted)) {
         const auto& t = f.info(name);
-        std::printf("  %s\t%s\t%s\n", name.c_str(), std::string(zoa::io::to_string(t.dtype)).c_str(),
-                    shape_text(t.shape).c_str());
+        std::printf("  %s\t%s\t%s\n", zoa_cli::escape_control(name).c_str(),
+                    std::string(zoa::io::to_string(t.dtype)).c_str(), shape_text(t.shape).c_str());
     }
+    zoa_cli::flush_stdout();
     return 0;
-}
-
-}  // namespace
-
-int cmd_info(const std::vector<std::string>& args) {
-    try {
-        return run_info(args);
-    } catch (const zoa::error& e) {
-        std::fprintf(stderr, "%s\n", e.what());
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "zoa: %s\n", e.what());
-    }
-    return 2;
 }

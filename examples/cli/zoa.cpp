@@ -1,6 +1,9 @@
 // zoa — the command-line tool: `zoa info`, `zoa predict`, `zoa stream`, `zoa version`
 // SPDX-License-Identifier: MIT
+#include <csignal>
+
 #include "commands.hpp"
+#include "outputs.hpp"
 #include "zoa/core/arch.hpp"
 #include "zoa/core/error.hpp"
 #include "zoa/kernels/gemm_f32.hpp"
@@ -9,6 +12,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -23,21 +27,23 @@ const char* const usage =
     "  version        print the library version, the SIMD architecture and the int8 / fp32 GEMM kernels compiled in\n"
     "  info FILE      tensors, parameters, architecture, config and metadata of a model file\n"
     "  predict ...    classify images: zoa predict --weights FILE [options] IMAGE... (zoa predict --help)\n"
-    "  stream ...     continual test-time adaptation over a stream of domains:\n"
+    "  stream ...     continual test-time adaptation over a stream of domains (zoa stream --help):\n"
     "                 zoa stream --weights FILE --method none|bn|t3a|foa|zoa|zoa_nobank[,...]\n"
-    "                   [--precision fp32|w8a8|w6a6|w4a4]\n"
-    "                   --data SPEC[,SPEC...] [--rounds R] [--batch B] [--limit N] [--seed S] [--threads T]\n"
-    "                   [--source SPEC] [--calib SPEC] [--save-calibrated FILE] [--zoa-set k=v,...]\n"
-    "                   [--out results.md] [--svg chart.svg]\n"
-    "                 SPEC: a class-folder directory, fmnist (clean test set), fmnist-train, or\n"
-    "                 fmnist-c:<corruption>:<severity 1..5>; prints one line per (round, domain)\n"
+    "                   --data SPEC[,SPEC...] [--precision fp32|w8a8|w6a6|w4a4] [--arch NAME]\n"
+    "                   [--rounds R] [--batch B] [--limit N] [--seed S] [--threads T] [--log FILE.jsonl]\n"
+    "                   [--checkpoint FILE] [--resume FILE] [--out results.md] [--svg chart.svg] ...\n"
+    "                 SPEC: imagenet-c:ROOT[:SEV], imagenet-c:ROOT:CORRUPTION:SEV, a class-folder directory,\n"
+    "                 fmnist, fmnist-train, fmnist-c:CORRUPTION:SEV; one line per (round, domain)\n"
     "  --help, help   print this text\n"
     "\n"
-    "Exit status: 0 on success, 2 on bad input (one line on stderr).\n";
+    "Exit status: 0 on success, 2 on bad input (one line on stderr). Options are given at most once. Outputs\n"
+    "are created before any work and never name an input file; --out, --svg, --save, --save-calibrated and\n"
+    "--checkpoint are written completely or not at all (--log grows as the run goes).\n";
 
 int run(const std::vector<std::string>& args) {
     if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
         std::fputs(usage, stdout);
+        zoa_cli::flush_stdout();
         return 0;
     }
     if (args[0] == "version" || args[0] == "--version") {
@@ -46,6 +52,7 @@ int run(const std::vector<std::string>& args) {
         std::printf("zoa %s (%s; int8: %s%s; fp32: %s)\n", zoa::version_string, zoa::arch_name(),
                     zoa::kernels::q8_kernels_compiled(), amx_refused ? " (AMX not granted by the OS: avx512-vnni runs)" : "",
                     zoa::kernels::f32_kernel_name());
+        zoa_cli::flush_stdout();
         return 0;
     }
     if (args[0] == "info") return cmd_info({args.begin() + 1, args.end()});
@@ -57,13 +64,17 @@ int run(const std::vector<std::string>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // A closed pipe on stdout is a write error (exit 2, one line), not a SIGPIPE death.
+    std::signal(SIGPIPE, SIG_IGN);
+    const std::vector<std::string> args(argv + 1, argv + argc);
+    const std::string command = args.empty() ? std::string("zoa") : "zoa " + args[0];
     try {
-        return run(std::vector<std::string>(argv + 1, argv + argc));
-    } catch (const zoa::error& e) {
-        std::fprintf(stderr, "%s\n", e.what());
-        return 2;
+        return run(args);
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "zoa: %s\n", e.what());
+        zoa_cli::report_error(command, e);
+        return 2;
+    } catch (...) {
+        zoa_cli::report_error(command, std::runtime_error("unknown exception"));
         return 2;
     }
 }

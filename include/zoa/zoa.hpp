@@ -55,6 +55,7 @@
 #include "zoa/io/preprocess_metadata.hpp"
 #include "zoa/io/safetensors.hpp"
 
+#include "zoa/data/batch_loader.hpp"
 #include "zoa/data/image.hpp"
 
 #include "zoa/adapt/baselines.hpp"

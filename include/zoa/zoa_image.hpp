@@ -9,4 +9,5 @@
 #include "zoa/data/idx.hpp"
 #include "zoa/data/image_folder.hpp"
 #include "zoa/data/inflate.hpp"
+#include "zoa/data/stream_sources.hpp"
 #include "zoa/io/image.hpp"

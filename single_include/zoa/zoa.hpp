@@ -337,22 +337,29 @@ namespace zoa {
 /// issued from inside a task runs inline on the calling thread.
 class execution_context {
 public:
-    /// Throws: zoa::error(argument) when threads == 0.
+    /// Largest thread count a context accepts (a larger request is a typo, not a machine).
+    static constexpr std::size_t max_threads = 1024;
+
+    /// Starts threads − 1 worker threads. When the system cannot start one (thread limit, address space), the
+    /// workers already started are stopped and joined before the error is thrown: nothing is left running.
+    /// Throws: zoa::error(argument) when threads is 0 or above max_threads, or a worker cannot be started (naming
+    /// which one and the system's reason).
     explicit execution_context(std::size_t threads = 1) : threads_(threads) {
-        require(threads >= 1, error_code::argument, "execution_context: thread count must be >= 1, got 0");
+        require(threads >= 1 && threads <= max_threads, error_code::argument,
+                "execution_context: thread count must be in 1..", max_threads, ", got ", threads);
         workers_.reserve(threads - 1);
-        for (std::size_t t = 1; t < threads; ++t) workers_.emplace_back([this, t] { worker_loop(t); });
+        std::size_t t = 1;
+        try {
+            for (; t < threads; ++t) workers_.emplace_back([this, t] { worker_loop(t); });
+        } catch (const std::exception& e) {
+            stop_workers();
+            fail(error_code::argument, "execution_context: cannot start thread ", t + 1, " of ", threads, " (",
+                 e.what(), "); use fewer threads");
+        }
     }
     execution_context(const execution_context&) = delete;
     execution_context& operator=(const execution_context&) = delete;
-    ~execution_context() {
-        {
-            std::lock_guard<std::mutex> lk(m_);
-            stop_ = true;
-        }
-        cv_start_.notify_all();
-        for (auto& w : workers_) w.join();
-    }
+    ~execution_context() { stop_workers(); }
 
     /// The thread count given at construction (including the caller's thread).
     std::size_t threads() const noexcept { return threads_; }
@@ -387,6 +394,16 @@ public:
     }
 
 private:
+    void stop_workers() noexcept {
+        {
+            std::lock_guard<std::mutex> lk(m_);
+            stop_ = true;
+        }
+        cv_start_.notify_all();
+        for (auto& w : workers_) w.join();
+        workers_.clear();
+    }
+
     static bool& in_task() noexcept {
         thread_local bool flag = false;
         return flag;
@@ -5845,6 +5862,7 @@ ZOA_DETAIL_AVX512_WARNINGS_END
 // zoa — bit-width policies: compile-time value ranges for W/A quantization (2..8 bits in 8-bit storage), presets
 
 #include <cstdint>
+#include <string>
 #include <type_traits>
 
 // #include "zoa/core/policy.hpp"
@@ -5960,6 +5978,13 @@ struct is_bit_width<T, std::void_t<typename T::axis, decltype(T::quantized), dec
 /// True when T is a bit-width option (axis bit_width, members quantized, weight_bits, activation_bits, maddubs_exact).
 template <class T>
 inline constexpr bool is_bit_width_v = detail::is_bit_width<T>::value;
+
+/// The precision's name as the CLI and adapter-state files spell it: "fp32", or "w<W>a<A>" (e.g. "w6a6").
+template <class Bits>
+std::string precision_name() {
+    if (!Bits::quantized) return "fp32";
+    return "w" + std::to_string(Bits::weight_bits) + "a" + std::to_string(Bits::activation_bits);
+}
 
 }  // namespace zoa::quant
 
@@ -10175,6 +10200,7 @@ quantized_conv2d<Policy> quantize(const conv2d& fp, const quant::layer_calibrato
 // ---- begin zoa/adapt/model_hooks.hpp
 // zoa — the contract between a model and the adapters: adapted norm layers, features, logits, embedding stats
 
+#include <cmath>
 #include <cstddef>
 #include <string>
 #include <type_traits>
@@ -10182,6 +10208,8 @@ quantized_conv2d<Policy> quantize(const conv2d& fp, const quant::layer_calibrato
 #include <vector>
 
 #include <xtensor/xtensor.hpp>
+
+// #include "zoa/core/error.hpp"
 
 namespace zoa::adapt {
 
@@ -10214,6 +10242,11 @@ struct adapt_layout {
     /// FOA's initial prompt: ViT draws U(−scale, scale) with scale = sqrt(6/(in_chans·patch² + embed_dim)) and starts
     /// CMA-ES at 0; ResNet draws N(0, scale²) (kaiming fan_out) and starts CMA-ES at that draw.
     float prompt_init_scale = 0.0f;
+    /// Dims of forward_result::embed_mean/embed_var (domain-shift statistics; 0 = not stated, then unchecked).
+    std::size_t embedding_dim = 0;
+    /// The model's numeric precision ("fp32", "w8a8", "w6a6", ...; "" = not stated). Part of an adapter state's
+    /// identity: a state adapted on one precision is refused by an adapter of another.
+    std::string precision;
 
     /// Total number of adapted scalars (Σ 2·channels).
     std::size_t parameter_count() const {
@@ -10260,6 +10293,20 @@ struct is_adaptable<M, Batch,
     : std::is_convertible<decltype(std::declval<const M&>().layout()), adapt_layout> {};
 }  // namespace detail
 
+/// Throws zoa::error(numeric) naming the first non-finite value of an N × C × H × W batch (n = N·C·H·W floats):
+/// "<who>: input element 17 (image 0, channel 0, row 0, column 17) is inf; inputs must be finite". Models call it
+/// before anything else, so a NaN/Inf pixel is refused as such (not reported later as a NaN inside some layer) and
+/// an adapter that forwards it first changes nothing.
+inline void require_finite_input(const float* x, std::size_t n, std::size_t C, std::size_t H, std::size_t W,
+                                 const char* who) {
+    std::size_t i = 0;
+    while (i < n && std::isfinite(x[i])) ++i;
+    if (i == n) return;
+    const std::size_t hw = H * W, chw = C * hw;
+    fail(error_code::numeric, who, ": input element ", i, " (image ", i / chw, ", channel ", i % chw / hw, ", row ",
+         i % hw / W, ", column ", i % W, ") is ", x[i], "; inputs must be finite");
+}
+
 /// Optional, for T3A: `void classify(const xt::xtensor<float, 2>& features, xt::xtensor<float, 2>& logits) const`
 /// applies the (possibly quantized) classifier head to rows of last-group features, and
 /// `std::vector<float> classifier_weight() const` returns the head's float weight (C × last-group dim, row-major).
@@ -10277,7 +10324,8 @@ inline constexpr bool is_adaptable_v = detail::is_adaptable<M, Batch>::value;
 // #include "zoa/core/policy.hpp"
 // #include "zoa/io/safetensors_reader.hpp"
 // ---- begin zoa/io/safetensors_reader.hpp
-// zoa — safetensors reader: mmap a file, validate it completely, expose tensors as raw bytes, fp32 or typed copies
+// zoa — safetensors reader: read a file into memory, validate it completely, expose tensors as raw bytes, fp32 or
+// typed copies
 
 #include <algorithm>
 #include <cstddef>
@@ -10415,18 +10463,18 @@ inline void bf16_to_f32(const unsigned char* src, float* dst, std::size_t n) noe
 
 }  // namespace zoa::io
 // ---- end zoa/io/half.hpp
-// #include "zoa/io/mapped_file.hpp"
-// ---- begin zoa/io/mapped_file.hpp
-// zoa — read-only memory mapping of a whole regular file (POSIX mmap), RAII and move-only
+// #include "zoa/io/read_file.hpp"
+// ---- begin zoa/io/read_file.hpp
+// zoa — read a whole regular file into memory, refusing a file that changes while it is read
 
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <limits>
 #include <string>
-#include <utility>
+#include <vector>
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10434,90 +10482,78 @@ inline void bf16_to_f32(const unsigned char* src, float* dst, std::size_t n) noe
 
 namespace zoa::io {
 
-/// A regular file mapped read-only into memory; the bytes are never copied.
-/// An empty file is valid and has data() == nullptr, size() == 0.
-/// Thread safety: all const members may be called concurrently.
-/// Caveat (POSIX): if another process truncates the file while it is mapped, touching the lost pages raises SIGBUS;
-/// zoa never writes files in place (its writer renames a temporary file over the target), so zoa-written files are
-/// safe.
-class mapped_file {
-public:
-    mapped_file() noexcept = default;
-
-    /// Maps `path` read-only.
-    /// Throws: zoa::error(io) naming the path and the reason when it does not exist, cannot be opened, is a directory
-    /// or another non-regular file (FIFO, device, socket), or cannot be mapped.
-    static mapped_file open(const std::string& path) {
-        // O_NONBLOCK: opening a FIFO must not wait for a writer; it is rejected below as non-regular.
-        int fd = -1;
-        do {
-            fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        } while (fd < 0 && errno == EINTR);
-        if (fd < 0) fail(error_code::io, path, ": cannot open for reading: ", std::strerror(errno));
-        fd_guard guard{fd};
-        struct stat st {};
-        if (::fstat(fd, &st) != 0) fail(error_code::io, path, ": cannot stat: ", std::strerror(errno));
-        if (S_ISDIR(st.st_mode)) fail(error_code::io, path, ": is a directory, expected a regular file");
-        if (!S_ISREG(st.st_mode)) fail(error_code::io, path, ": is not a regular file (FIFO, device or socket)");
-        require(st.st_size >= 0, error_code::io, path, ": negative file size ", st.st_size);
-        const auto size = static_cast<unsigned long long>(st.st_size);
-        require(size <= static_cast<unsigned long long>(static_cast<std::size_t>(-1)), error_code::io, path,
-                ": file of ", size, " bytes does not fit in the address space");
-        mapped_file m;
-        m.path_ = path;
-        if (size == 0) return m;
-        void* p = ::mmap(nullptr, static_cast<std::size_t>(size), PROT_READ, MAP_PRIVATE, fd, 0);
-        if (p == MAP_FAILED) fail(error_code::io, path, ": cannot map ", size, " bytes: ", std::strerror(errno));
-        m.data_ = static_cast<const unsigned char*>(p);
-        m.size_ = static_cast<std::size_t>(size);
-        return m;  // the descriptor closes here; the mapping stays valid until munmap
+namespace detail {
+/// Closes a POSIX file descriptor on scope exit.
+struct fd_closer {
+    int fd;
+    explicit fd_closer(int f) noexcept : fd(f) {}
+    fd_closer(const fd_closer&) = delete;
+    fd_closer& operator=(const fd_closer&) = delete;
+    ~fd_closer() {
+        if (fd >= 0) ::close(fd);
     }
-
-    mapped_file(mapped_file&& o) noexcept
-        : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)), path_(std::move(o.path_)) {}
-    mapped_file& operator=(mapped_file&& o) noexcept {
-        if (this != &o) {
-            unmap();
-            data_ = std::exchange(o.data_, nullptr);
-            size_ = std::exchange(o.size_, 0);
-            path_ = std::move(o.path_);
-        }
-        return *this;
-    }
-    mapped_file(const mapped_file&) = delete;
-    mapped_file& operator=(const mapped_file&) = delete;
-    ~mapped_file() { unmap(); }
-
-    /// First byte of the mapping (nullptr when the file is empty). No alignment beyond the page start is promised
-    /// for interior offsets: copy with memcpy or use unaligned loads.
-    const unsigned char* data() const noexcept { return data_; }
-    /// Size of the file in bytes.
-    std::size_t size() const noexcept { return size_; }
-    /// The path given to open().
-    const std::string& path() const noexcept { return path_; }
-
-private:
-    struct fd_guard {
-        int fd;
-        explicit fd_guard(int f) noexcept : fd(f) {}
-        fd_guard(const fd_guard&) = delete;
-        fd_guard& operator=(const fd_guard&) = delete;
-        ~fd_guard() { ::close(fd); }
-    };
-
-    void unmap() noexcept {
-        if (data_ != nullptr) ::munmap(const_cast<unsigned char*>(data_), size_);
-        data_ = nullptr;
-        size_ = 0;
-    }
-
-    const unsigned char* data_ = nullptr;
-    std::size_t size_ = 0;
-    std::string path_;
 };
 
+inline bool same_timestamp(const struct timespec& a, const struct timespec& b) noexcept {
+    return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+}  // namespace detail
+
+/// Reads the regular file `path` completely into memory (a private copy: what happens to the file afterwards —
+/// replaced, truncated, rewritten in place — cannot affect the bytes, unlike a memory map, whose pages raise SIGBUS
+/// when the file shrinks under them).
+/// The file must not change while it is read: it is an error when it ends before the size it had when opened,
+/// holds more bytes than that size, or its size or modification time differ after the read.
+/// Throws: zoa::error(io) naming the path and the reason when it does not exist, cannot be opened or read, is a
+/// directory or another non-regular file (FIFO, device, socket; opening never blocks), exceeds max_bytes, or changed
+/// while being read.
+inline std::vector<unsigned char> read_file(const std::string& path,
+                                            std::size_t max_bytes = std::numeric_limits<std::size_t>::max()) {
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; it is rejected below as non-regular.
+    int fd = -1;
+    do {
+        fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) fail(error_code::io, path, ": cannot open for reading: ", std::strerror(errno));
+    detail::fd_closer guard{fd};
+    struct stat before {};
+    if (::fstat(fd, &before) != 0) fail(error_code::io, path, ": cannot stat: ", std::strerror(errno));
+    if (S_ISDIR(before.st_mode)) fail(error_code::io, path, ": is a directory, expected a regular file");
+    if (!S_ISREG(before.st_mode)) fail(error_code::io, path, ": is not a regular file (FIFO, device or socket)");
+    require(before.st_size >= 0, error_code::io, path, ": negative file size ", before.st_size);
+    const auto size = static_cast<unsigned long long>(before.st_size);
+    require(size <= max_bytes, error_code::io, path, ": file of ", size, " bytes exceeds the ", max_bytes,
+            "-byte limit");
+    std::vector<unsigned char> bytes(static_cast<std::size_t>(size));
+    std::size_t got = 0;
+    while (got < bytes.size()) {
+        const ::ssize_t r = ::read(fd, bytes.data() + got, bytes.size() - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0)
+            fail(error_code::io, path, ": read failed after ", got, " of ", size, " bytes: ", std::strerror(errno));
+        if (r == 0)
+            fail(error_code::io, path, ": changed while being read: it ended after ", got, " of the ", size,
+                 " bytes it had when opened (is another process writing it?)");
+        got += static_cast<std::size_t>(r);
+    }
+    unsigned char extra = 0;
+    ::ssize_t r = 0;
+    do {
+        r = ::read(fd, &extra, 1);
+    } while (r < 0 && errno == EINTR);
+    if (r > 0)
+        fail(error_code::io, path, ": changed while being read: it grew beyond the ", size,
+             " bytes it had when opened (is another process writing it?)");
+    struct stat after {};
+    if (::fstat(fd, &after) != 0) fail(error_code::io, path, ": cannot stat: ", std::strerror(errno));
+    if (after.st_size != before.st_size || !detail::same_timestamp(after.st_mtim, before.st_mtim))
+        fail(error_code::io, path, ": changed while being read (size ", size, " -> ", after.st_size,
+             " bytes, or modified; is another process writing it?)");
+    return bytes;
+}
+
 }  // namespace zoa::io
-// ---- end zoa/io/mapped_file.hpp
+// ---- end zoa/io/read_file.hpp
 // #include "zoa/io/safetensors_dtype.hpp"
 // ---- begin zoa/io/safetensors_dtype.hpp
 // zoa — the safetensors element types: names, bit sizes, alignment
@@ -11778,22 +11814,19 @@ inline void copy_little_endian(void* dst, const unsigned char* src, std::size_t 
 }
 }  // namespace detail
 
-/// A validated safetensors file. open() maps the file (no copy) and checks every rule of the format before returning
+/// A validated safetensors file. open() reads the file into memory (io::read_file: a file replaced or truncated
+/// later cannot affect it, and one that changes while it is read is refused) and checks every rule of the format
+/// before returning
 /// (see parse_safetensors_header); a failed open throws and leaves no object. Afterwards every tensor's bytes are
 /// known to lie inside the file, so accessors only check the caller's request (name, dtype, element count).
 /// Move-only. Thread safety: immutable after construction; const members may be called concurrently.
 class safetensors_file {
 public:
-    /// Maps and validates `path`.
-    /// Throws: zoa::error(io) if the file cannot be opened/mapped (missing, directory, FIFO, permissions);
-    ///         zoa::error(format) for any violation of the format, naming the path, the key, expected and actual.
-    static safetensors_file open(const std::string& path) {
-        safetensors_file f;
-        f.map_ = mapped_file::open(path);
-        f.label_ = path;
-        f.init(f.map_.data(), f.map_.size());
-        return f;
-    }
+    /// Reads and validates `path`.
+    /// Throws: zoa::error(io) if the file cannot be opened or read (missing, directory, FIFO, permissions, changed
+    ///         while being read); zoa::error(format) for any violation of the format, naming the path, the key,
+    ///         expected and actual.
+    static safetensors_file open(const std::string& path) { return from_bytes(path, read_file(path)); }
 
     /// Validates an in-memory image without copying it; `label` names it in messages.
     /// Requires: data[0, size) stays valid and unchanged for the lifetime of the returned object.
@@ -11872,7 +11905,7 @@ public:
         return *t;
     }
 
-    /// The tensor's bytes inside the mapping (little-endian, row-major, possibly unaligned).
+    /// The tensor's bytes inside the file image (little-endian, row-major, possibly unaligned).
     byte_view bytes(std::string_view name) const { return bytes(info(name)); }
     /// Same, for a tensor_info obtained from this file.
     byte_view bytes(const tensor_info& t) const noexcept {
@@ -11962,7 +11995,6 @@ private:
     }
 
     std::string label_;
-    mapped_file map_;
     std::vector<unsigned char> owned_;
     const unsigned char* base_ = nullptr;
     std::size_t size_ = 0;
@@ -11972,6 +12004,486 @@ private:
 
 }  // namespace zoa::io
 // ---- end zoa/io/safetensors_reader.hpp
+// #include "zoa/io/safetensors_writer.hpp"
+// ---- begin zoa/io/safetensors_writer.hpp
+// zoa — safetensors writer: deterministic layout, space-padded header, atomic save (io::atomic_file)
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+// #include "zoa/core/error.hpp"
+// #include "zoa/io/atomic_file.hpp"
+// ---- begin zoa/io/atomic_file.hpp
+// zoa — files written completely or not at all: an unnamed temporary file, renamed over the target on commit
+
+#include <atomic>
+#include <cerrno>
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+// #include "zoa/core/error.hpp"
+
+namespace zoa::io {
+
+/// A file that appears complete or not at all.
+/// The constructor creates the new contents' file next to the target, without a name (Linux O_TMPFILE), so a
+/// missing directory, missing permissions or a read-only file system show up before any work; write() appends;
+/// commit() flushes the data to disk, links the file under a short temporary name (".zoa-tmp-<pid>-<n>", at most
+/// 40 characters whatever the target's name) and renames it over the target, then flushes the directory. Until
+/// commit() the target is untouched; a process that dies before it (even by kill -9) leaves nothing behind, because
+/// the kernel frees an unnamed file with its last descriptor. Destroying an uncommitted atomic_file discards it.
+///
+/// Details:
+/// - File systems without O_TMPFILE get a named temporary file (".zoa-tmp-<pid>-<n>") from the start; such files of
+///   processes that no longer exist (killed during a save) are removed by the next atomic_file in that directory.
+/// - An existing target keeps its permission bits; a symbolic link is followed (the file it names is replaced).
+/// - A target that exists and is not a regular file or directory (/dev/null, /dev/full, a FIFO, /dev/stdout) is
+///   written directly, without a temporary file; writes to it are still checked (/dev/full fails), and a FIFO
+///   without a reader is an error, not a wait.
+/// Throws (every member): zoa::error(io) naming the target and the system's reason.
+/// Thread safety: one object per thread; distinct objects are independent.
+class atomic_file {
+public:
+    /// Prepares `path` for writing (see the class comment). unnamed = false always takes the named temporary file of
+    /// file systems without O_TMPFILE (for such file systems behind a layer that claims it, and for tests).
+    /// Throws: zoa::error(io) when the target is a directory, its directory does not exist or is not writable, or a
+    /// device/FIFO target cannot be opened.
+    explicit atomic_file(std::string path, bool unnamed = true) : path_(std::move(path)) {
+        require(!path_.empty(), error_code::io, "atomic_file: empty file name");
+        target_ = path_;
+        struct stat st {};
+        if (::lstat(path_.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+            char* real = ::realpath(path_.c_str(), nullptr);  // follow the link to the file it names
+            if (real != nullptr) {
+                target_ = real;
+                std::free(real);
+            }
+        }
+        const bool exists = ::stat(target_.c_str(), &st) == 0;
+        if (exists && S_ISDIR(st.st_mode)) fail(error_code::io, path_, ": is a directory, cannot write a file there");
+        if (exists && !S_ISREG(st.st_mode)) {  // device or FIFO: written in place
+            direct_ = true;
+            fd_ = open_retry(target_.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
+            if (fd_ < 0)
+                fail(error_code::io, path_, ": cannot open for writing: ", std::strerror(errno),
+                     errno == ENXIO ? " (a FIFO without a reader)" : "");
+            const int flags = ::fcntl(fd_, F_GETFL);
+            if (flags >= 0) ::fcntl(fd_, F_SETFL, flags & ~O_NONBLOCK);
+            return;
+        }
+        const std::size_t slash = target_.rfind('/');
+        dir_ = slash == std::string::npos ? "." : slash == 0 ? "/" : target_.substr(0, slash);
+        mode_ = exists ? static_cast<unsigned>(st.st_mode & 07777) : 0u;
+        keep_mode_ = exists;
+#ifdef O_TMPFILE
+        if (unnamed) {
+            fd_ = open_retry(dir_.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+            if (fd_ >= 0) return;
+            if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+                fail(error_code::io, path_, ": cannot create a file in ", dir_, ": ", std::strerror(errno));
+        }
+#else
+        (void)unnamed;
+#endif
+        sweep_stale();
+        fd_ = create_named();
+    }
+    atomic_file(const atomic_file&) = delete;
+    atomic_file& operator=(const atomic_file&) = delete;
+    ~atomic_file() { discard(); }
+
+    /// The path given to the constructor.
+    const std::string& path() const noexcept { return path_; }
+    /// Whether commit() succeeded.
+    bool committed() const noexcept { return committed_; }
+
+    /// Appends n bytes. Throws: zoa::error(io) on a write error (disk full, /dev/full, ...) or after commit().
+    void write(const void* data, std::size_t n) {
+        require(fd_ >= 0 && !committed_, error_code::io, path_, ": write after commit or discard");
+        const auto* p = static_cast<const unsigned char*>(data);
+        while (n > 0) {
+            const ::ssize_t w = ::write(fd_, p, n);
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) fail(error_code::io, path_, ": cannot write: ", w < 0 ? std::strerror(errno) : "no progress");
+            p += w;
+            n -= static_cast<std::size_t>(w);
+        }
+    }
+    /// Appends a string's bytes.
+    void write(const std::string& text) { write(text.data(), text.size()); }
+
+    /// Makes the written bytes the target's contents (see the class comment).
+    /// Throws: zoa::error(io) when flushing, linking or renaming fails; the target is then unchanged.
+    void commit() {
+        require(fd_ >= 0 && !committed_, error_code::io, path_, ": commit after commit or discard");
+        if (direct_) {
+            if (::fsync(fd_) != 0 && errno != EINVAL && errno != EROFS && errno != ENOTSUP)
+                fail(error_code::io, path_, ": cannot flush: ", std::strerror(errno));
+            close_checked();
+            committed_ = true;
+            return;
+        }
+        if (keep_mode_) ::fchmod(fd_, static_cast<mode_t>(mode_));
+        if (::fsync(fd_) != 0) fail(error_code::io, path_, ": cannot flush to disk: ", std::strerror(errno));
+        if (temp_.empty()) link_unnamed();
+        close_checked();
+        if (std::rename(temp_.c_str(), target_.c_str()) != 0) {
+            const int e = errno;
+            ::unlink(temp_.c_str());
+            temp_.clear();
+            fail(error_code::io, path_, ": cannot rename the temporary file over it: ", std::strerror(e));
+        }
+        temp_.clear();
+        committed_ = true;
+        const int d = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);  // make the rename durable
+        if (d >= 0) {
+            ::fsync(d);
+            ::close(d);
+        }
+    }
+
+    /// Drops the uncommitted contents (the target stays as it was). Called by the destructor.
+    void discard() noexcept {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = -1;
+        if (!temp_.empty()) ::unlink(temp_.c_str());
+        temp_.clear();
+    }
+
+private:
+    static int open_retry(const char* p, int flags, unsigned mode) {
+        int fd = -1;
+        do {
+            fd = ::open(p, flags, static_cast<mode_t>(mode));
+        } while (fd < 0 && errno == EINTR);
+        return fd;
+    }
+
+    static constexpr const char* temp_prefix = ".zoa-tmp-";
+
+    std::string temp_name() const {
+        static std::atomic<unsigned> counter{0};
+        return dir_ + "/" + temp_prefix + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+    }
+
+    // A named temporary file (file systems without O_TMPFILE).
+    int create_named() {
+        for (int attempt = 0; attempt < 100; ++attempt) {
+            std::string t = temp_name();
+            const int fd = open_retry(t.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+            if (fd >= 0) {
+                temp_ = std::move(t);
+                return fd;
+            }
+            if (errno != EEXIST)
+                fail(error_code::io, path_, ": cannot create a file in ", dir_, ": ", std::strerror(errno));
+        }
+        fail(error_code::io, path_, ": cannot create a temporary file in ", dir_, " (100 names taken)");
+    }
+
+    // Gives the unnamed file a temporary name: linkat by descriptor (needs CAP_DAC_READ_SEARCH), else through
+    // /proc/self/fd, else copy it into a named temporary file.
+    void link_unnamed() {
+        for (int attempt = 0; attempt < 100; ++attempt) {
+            std::string t = temp_name();
+            int rc = ::linkat(fd_, "", AT_FDCWD, t.c_str(), AT_EMPTY_PATH);
+            if (rc != 0 && errno != EEXIST) {
+                const std::string proc = "/proc/self/fd/" + std::to_string(fd_);
+                rc = ::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, t.c_str(), AT_SYMLINK_FOLLOW);
+            }
+            if (rc == 0) {
+                temp_ = std::move(t);
+                return;
+            }
+            if (errno != EEXIST) break;
+        }
+        copy_to_named();
+    }
+
+    void copy_to_named() {
+        const int src = fd_;
+        const off_t size = ::lseek(src, 0, SEEK_END);
+        if (size < 0) fail(error_code::io, path_, ": cannot size the temporary file: ", std::strerror(errno));
+        fd_ = create_named();
+        char buf[1 << 16];
+        for (off_t off = 0; off < size;) {
+            const ::ssize_t r = ::pread(src, buf, sizeof buf, off);
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) {
+                ::close(src);
+                fail(error_code::io, path_, ": cannot read back the temporary file: ", std::strerror(errno));
+            }
+            try {
+                write(buf, static_cast<std::size_t>(r));
+            } catch (...) {
+                ::close(src);
+                throw;
+            }
+            off += r;
+        }
+        ::close(src);
+        if (keep_mode_) ::fchmod(fd_, static_cast<mode_t>(mode_));
+        if (::fsync(fd_) != 0) fail(error_code::io, path_, ": cannot flush to disk: ", std::strerror(errno));
+    }
+
+    void close_checked() {
+        const int rc = ::close(fd_);
+        fd_ = -1;
+        if (rc != 0) fail(error_code::io, path_, ": cannot close: ", std::strerror(errno));
+    }
+
+    // Removes ".zoa-tmp-<pid>-<n>" files in dir_ whose process no longer exists (left by a killed save).
+    void sweep_stale() const noexcept {
+        DIR* d = ::opendir(dir_.c_str());
+        if (d == nullptr) return;
+        const std::size_t plen = std::strlen(temp_prefix);
+        while (const dirent* e = ::readdir(d)) {
+            if (std::strncmp(e->d_name, temp_prefix, plen) != 0) continue;
+            char* end = nullptr;
+            const long pid = std::strtol(e->d_name + plen, &end, 10);
+            if (pid <= 0 || end == nullptr || *end != '-' || pid == static_cast<long>(::getpid())) continue;
+            if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
+                ::unlinkat(::dirfd(d), e->d_name, 0);
+        }
+        ::closedir(d);
+    }
+
+    std::string path_, target_, dir_, temp_;
+    int fd_ = -1;
+    unsigned mode_ = 0;
+    bool keep_mode_ = false, direct_ = false, committed_ = false;
+};
+
+}  // namespace zoa::io
+// ---- end zoa/io/atomic_file.hpp
+// #include "zoa/io/half.hpp"
+// #include "zoa/io/json.hpp"
+// #include "zoa/io/safetensors_dtype.hpp"
+// #include "zoa/io/safetensors_header.hpp"
+
+namespace zoa::io {
+
+/// Collects tensors (copies of their bytes) and `__metadata__`, then writes a safetensors file.
+/// Layout, identical for identical inputs: header = {"__metadata__": {keys sorted}, tensors sorted by name}, compact
+/// JSON padded with spaces so that 8 + N is a multiple of 8; data ordered by descending dtype alignment, then name
+/// (the reference writer's order), so every tensor starts at a multiple of its alignment when the data section does.
+/// Reading the file back yields bit-identical tensor bytes.
+class safetensors_writer {
+public:
+    /// Adds a tensor of arithmetic T (float→F32, int8_t→I8, uint8_t→U8, int32_t→I32, int64_t→I64, ...) by copying
+    /// data[0, count). Throws: zoa::error(argument) on a duplicate, reserved ("__metadata__") or non-UTF-8
+    /// name, if count != Π shape, or if the rank exceeds safetensors_max_rank.
+    template <class T>
+    void add(const std::string& name, const std::vector<std::size_t>& shape, const T* data, std::size_t count) {
+        static_assert(std::is_arithmetic_v<T>, "zoa::io::safetensors_writer::add: T must be an arithmetic type");
+        entry e = new_entry(name, dtype_of_v<T>, shape, count);
+        e.bytes.resize(count * sizeof(T));
+        if (count != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+            for (std::size_t i = 0; i < count; ++i)
+                for (std::size_t b = 0; b < sizeof(T); ++b)
+                    e.bytes[i * sizeof(T) + b] = reinterpret_cast<const unsigned char*>(data + i)[sizeof(T) - 1 - b];
+#else
+            std::memcpy(e.bytes.data(), data, count * sizeof(T));
+#endif
+        }
+        commit(name, std::move(e));
+    }
+
+    /// add(name, shape, data.data(), data.size()).
+    template <class T>
+    void add(const std::string& name, const std::vector<std::size_t>& shape, const std::vector<T>& data) {
+        add(name, shape, data.data(), data.size());
+    }
+
+    /// Adds fp32 values stored as F16, each rounded with float_to_half (round-to-nearest-even, overflow → ±inf).
+    void add_f16(const std::string& name, const std::vector<std::size_t>& shape, const float* data, std::size_t count) {
+        entry e = new_entry(name, dtype::f16, shape, count);
+        e.bytes.resize(2 * count);
+        for (std::size_t i = 0; i < count; ++i) store_le16(e.bytes.data() + 2 * i, float_to_half(data[i]));
+        commit(name, std::move(e));
+    }
+
+    /// Adds fp32 values stored as BF16, each rounded with float_to_bf16 (round-to-nearest-even).
+    void add_bf16(const std::string& name, const std::vector<std::size_t>& shape, const float* data,
+                  std::size_t count) {
+        entry e = new_entry(name, dtype::bf16, shape, count);
+        e.bytes.resize(2 * count);
+        for (std::size_t i = 0; i < count; ++i) store_le16(e.bytes.data() + 2 * i, float_to_bf16(data[i]));
+        commit(name, std::move(e));
+    }
+
+    /// Adds already-encoded little-endian bytes of any dtype (e.g. copied from a safetensors_file).
+    /// Throws: zoa::error(argument) as add(), or if nbytes != Π shape × bit_size(type) / 8 (or that is fractional).
+    void add_raw(const std::string& name, dtype type, const std::vector<std::size_t>& shape, const void* data,
+                 std::size_t nbytes) {
+        const std::size_t elements = element_count(name, shape);
+        std::size_t bits = 0;
+        if (!detail::checked_mul(elements, bit_size(type), bits))
+            fail(error_code::argument, "safetensors_writer: tensor ", detail::quote_key(name), ": shape ",
+                 detail::shape_string(shape), " × ", to_string(type), " overflows size_t bits");
+        if (bits % 8 != 0 || bits / 8 != nbytes)
+            fail(error_code::argument, "safetensors_writer: tensor ", detail::quote_key(name), ": ", nbytes,
+                 " bytes given, shape ", detail::shape_string(shape), " × ", to_string(type), " needs ",
+                 bits % 8 == 0 ? std::to_string(bits / 8) : std::to_string(bits) + " bits");
+        entry e = new_entry(name, type, shape, elements);
+        e.bytes.assign(static_cast<const unsigned char*>(data), static_cast<const unsigned char*>(data) + nbytes);
+        commit(name, std::move(e));
+    }
+
+    /// Sets one `__metadata__` entry (replacing an earlier value). Throws: zoa::error(argument) on non-UTF-8 text.
+    void set_metadata(const std::string& key, const std::string& value) {
+        check_utf8("metadata key", key);
+        check_utf8("metadata value", value);
+        metadata_[key] = value;
+    }
+
+    /// Number of tensors added.
+    std::size_t size() const noexcept {
+        return entries_.size();
+    }
+    /// Whether a tensor called `name` was added.
+    bool contains(const std::string& name) const {
+        return entries_.count(name) != 0;
+    }
+
+    /// The complete file image.
+    std::vector<unsigned char> to_bytes() const {
+        std::vector<unsigned char> out;
+        emit([&](const unsigned char* p, std::size_t n) { out.insert(out.end(), p, p + n); });
+        return out;
+    }
+
+    /// Writes the file atomically (io::atomic_file: an unnamed temporary file in the same directory, flushed, then
+    /// renamed over `path`; a crash or kill -9 before the rename leaves `path` untouched and no temporary file).
+    /// Throws: zoa::error(io) naming the path and the reason (directory missing, permissions, disk full, ...).
+    void save(const std::string& path) const {
+        atomic_file out(path);
+        save(out);
+    }
+
+    /// Writes the file image into `out` and commits it (for callers that create their outputs before the work that
+    /// fills them, so an unwritable path fails early). Throws: zoa::error(io) as above.
+    void save(atomic_file& out) const {
+        emit([&](const unsigned char* p, std::size_t n) { out.write(p, n); });
+        out.commit();
+    }
+
+private:
+    struct entry {
+        dtype type = dtype::f32;
+        std::vector<std::size_t> shape;
+        std::vector<unsigned char> bytes;
+    };
+
+    static void check_utf8(const char* what, const std::string& s) {
+        std::size_t bad = 0;
+        if (!detail::valid_utf8(reinterpret_cast<const unsigned char*>(s.data()), s.size(), bad))
+            fail(error_code::argument, "safetensors_writer: ", what, " ", detail::quote_key(s),
+                 " is not valid UTF-8 (byte offset ", bad, ")");
+    }
+
+    static std::size_t element_count(const std::string& name, const std::vector<std::size_t>& shape) {
+        if (shape.size() > safetensors_max_rank)
+            fail(error_code::argument, "safetensors_writer: tensor ", detail::quote_key(name), ": rank ", shape.size(),
+                 " exceeds ", safetensors_max_rank);
+        std::size_t n = 1;
+        for (std::size_t d : shape)
+            if (!detail::checked_mul(n, d, n))
+                fail(error_code::argument, "safetensors_writer: tensor ", detail::quote_key(name), ": shape ",
+                     detail::shape_string(shape), " overflows size_t");
+        return n;
+    }
+
+    // Validates name and shape and returns an entry to fill; commit() inserts it (so a failed add inserts nothing).
+    entry new_entry(const std::string& name, dtype type, const std::vector<std::size_t>& shape, std::size_t count) {
+        if (name == "__metadata__")
+            fail(error_code::argument, "safetensors_writer: '__metadata__' is reserved and cannot name a tensor");
+        check_utf8("tensor name", name);
+        if (entries_.count(name) != 0)
+            fail(error_code::argument, "safetensors_writer: duplicate tensor ", detail::quote_key(name));
+        const std::size_t n = element_count(name, shape);
+        if (n != count)
+            fail(error_code::argument, "safetensors_writer: tensor ", detail::quote_key(name), ": shape ",
+                 detail::shape_string(shape), " has ", n, " elements, ", count, " given");
+        entry e;
+        e.type = type;
+        e.shape = shape;
+        return e;
+    }
+
+    void commit(const std::string& name, entry&& e) {
+        entries_.emplace(name, std::move(e));
+    }
+
+    // Streams the file image to sink(const unsigned char*, size_t) in order.
+    template <class Sink>
+    void emit(Sink&& sink) const {
+        std::vector<const std::pair<const std::string, entry>*> order;
+        for (const auto& kv : entries_) order.push_back(&kv);
+        std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
+            return alignment_of(a->second.type) > alignment_of(b->second.type);  // names stay sorted within a class
+        });
+        std::map<std::string, std::pair<std::size_t, std::size_t>> offsets;
+        std::size_t pos = 0;
+        for (const auto* kv : order) {
+            offsets[kv->first] = {pos, pos + kv->second.bytes.size()};
+            pos += kv->second.bytes.size();
+        }
+        json::value header = json::value::object();  // members in insertion order
+        if (!metadata_.empty()) {
+            json::value meta = json::value::object();
+            for (const auto& kv : metadata_) meta.push_back(kv.first, kv.second);  // map keys: unique
+            header.push_back("__metadata__", std::move(meta));
+        }
+        for (const auto& kv : entries_) {
+            const auto& off = offsets[kv.first];
+            json::value e = json::value::object();
+            e.set("dtype", std::string(to_string(kv.second.type)));
+            e.set("shape", json::value::array_of(kv.second.shape));
+            e.set("data_offsets", json::value::array_of(std::vector<std::size_t>{off.first, off.second}));
+            header.push_back(kv.first, std::move(e));
+        }
+        std::string text = header.dump();
+        text.append((8 - text.size() % 8) % 8, ' ');  // 8 + N ≡ 0 (mod 8)
+        if (text.size() > safetensors_max_header_size)
+            fail(error_code::argument, "safetensors_writer: header of ", text.size(), " bytes exceeds the ",
+                 safetensors_max_header_size, "-byte limit readers accept");
+        unsigned char len[8];
+        std::uint64_t n = text.size();
+        for (unsigned char& b : len) {
+            b = static_cast<unsigned char>(n & 0xffu);
+            n >>= 8;
+        }
+        sink(len, 8);
+        sink(reinterpret_cast<const unsigned char*>(text.data()), text.size());
+        for (const auto* kv : order)
+            if (!kv->second.bytes.empty()) sink(kv->second.bytes.data(), kv->second.bytes.size());
+    }
+
+    std::map<std::string, entry> entries_;
+    std::map<std::string, std::string> metadata_;
+};
+
+}  // namespace zoa::io
+// ---- end zoa/io/safetensors_writer.hpp
 // #include "zoa/kernels/statistics.hpp"
 // #include "zoa/models/resnet_blocks.hpp"
 // ---- begin zoa/models/resnet_blocks.hpp
@@ -13011,8 +13523,10 @@ struct resnet_load_options {
     /// file's "zoa.config" metadata; else inferred from the tensor shapes (infer_resnet_config).
     std::optional<resnet_config> config;
     std::string arch;
-    /// false (default): keys the model does not use are only reported (load_report::unused); true: they are an error.
-    bool strict = false;
+    /// true (default): keys the model does not use are an error listing them, as PyTorch's strict load_state_dict
+    /// (tensors of another architecture would otherwise be ignored silently); false: they are only reported
+    /// (load_report::unused).
+    bool strict = true;
     std::size_t threads = 1;  ///< worker threads of the model's execution context
 };
 
@@ -13083,6 +13597,16 @@ struct resnet_tensors {
     }
 };
 
+/// Throws zoa::error(format) listing report.unused (first 12) when it is not empty.
+inline void require_all_used(const io::safetensors_file& f, const load_report& report) {
+    if (report.unused.empty()) return;
+    std::ostringstream os;
+    for (std::size_t i = 0; i < report.unused.size() && i < 12; ++i) os << (i ? ", " : "") << report.unused[i];
+    if (report.unused.size() > 12) os << ", ... (" << report.unused.size() << " in all)";
+    fail(error_code::format, f.path(), ": ", report.unused.size(), " tensor(s) not used by the model: ", os.str(),
+         " (a different architecture? load with strict = false, or --allow-unused, to ignore them)");
+}
+
 /// Reads every tensor of resnet_tensor_specs(c) from f, checking names, shapes and dtypes, before anything is built.
 /// Float tensors may be F32, F16 or BF16; `.weight` tensors of conv/fc modules may also be U8 codes (calibrated
 /// files). Keys ending in num_batches_tracked are skipped; quantizer-parameter keys are left to the caller;
@@ -13115,9 +13639,7 @@ inline resnet_tensors read_resnet_tensors(const io::safetensors_file& f, const r
              to_string(c.block), " ", c.layers[0], "-", c.layers[1], "-", c.layers[2], "-", c.layers[3], ", ",
              to_string(c.stem), " stem): ", os.str());
     }
-    if (strict && !report.unused.empty())
-        fail(error_code::format, f.path(), ": ", report.unused.size(), " tensor(s) not used by the model, first '",
-             report.unused.front(), "' (load without strict to ignore them)");
+    if (strict) require_all_used(f, report);
     resnet_tensors out;
     for (const auto& s : specs) {
         f.expect_shape(s.key, s.shape);
@@ -13308,6 +13830,8 @@ public:
         l.prompt_unit = prompt_unit();
         l.prompt_init_scale = static_cast<float>(std::sqrt(2.0 / (1.0 + 0.01 * 0.01)) /
                                                  std::sqrt(static_cast<double>(config_.in_chans * 49)));
+        l.embedding_dim = config_.widths[0];
+        l.precision = quantized ? "w" + std::to_string(weight_bits) + "a" + std::to_string(activation_bits) : "fp32";
         return l;
     }
 
@@ -13380,10 +13904,12 @@ public:
     resnet_memory memory(std::size_t batch, std::size_t h, std::size_t w) const;
     /// Multi-line summary: config, policy, parameter bytes.
     std::string summary() const;
-    /// Writes the model: fp32 → torchvision keys (F32) + zoa metadata; quantized → U8 weight codes, F32 biases and
-    /// BatchNorms, every module's quantizer parameters (quant::model_quant_params keys) + metadata "zoa.quant".
-    /// Throws: zoa::error(io) naming the path.
+    /// Writes the model atomically (io::atomic_file): fp32 → torchvision keys (F32) + zoa metadata; quantized → U8
+    /// weight codes, F32 biases and BatchNorms, every module's quantizer parameters (quant::model_quant_params keys)
+    /// + metadata "zoa.quant". Throws: zoa::error(io) naming the path.
     void save(const std::string& path) const;
+    /// The file image save() writes (for io::atomic_file targets created before the work: .save(file)).
+    io::safetensors_writer to_safetensors() const;
 
 private:
     template <class>
@@ -13414,6 +13940,7 @@ private:
             w = nn::pool_out_size(w, 3, 2, 1);
         }
         require(h >= 1 && w >= 1, error_code::shape, "resnet: image ", x.shape(2), "x", x.shape(3), " is too small");
+        adapt::require_finite_input(x.data(), x.size(), x.shape(1), x.shape(2), x.shape(3), "resnet");
     }
 
     template <class F>
@@ -13573,257 +14100,6 @@ private:
 #include <vector>
 
 // #include "zoa/io/safetensors_writer.hpp"
-// ---- begin zoa/io/safetensors_writer.hpp
-// zoa — safetensors writer: deterministic layout, space-padded header, atomic save (temporary file + rename)
-
-#include <algorithm>
-#include <atomic>
-#include <cerrno>
-#include <cstddef>
-#include <cstdint>
-#include <cstdio>
-#include <cstring>
-#include <map>
-#include <string>
-#include <type_traits>
-#include <utility>
-#include <vector>
-
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-// #include "zoa/core/error.hpp"
-// #include "zoa/io/half.hpp"
-// #include "zoa/io/json.hpp"
-// #include "zoa/io/safetensors_dtype.hpp"
-// #include "zoa/io/safetensors_header.hpp"
-
-namespace zoa::io {
-
-/// Collects tensors (copies of their bytes) and `__metadata__`, then writes a safetensors file.
-/// Layout, identical for identical inputs: header = {"__metadata__": {keys sorted}, tensors sorted by name}, compact
-/// JSON padded with spaces so that 8 + N is a multiple of 8; data ordered by descending dtype alignment, then name
-/// (the reference writer's order), so every tensor starts at a multiple of its alignment when the data section does.
-/// Reading the file back yields bit-identical tensor bytes.
-class safetensors_writer {
-public:
-    /// Adds a tensor of arithmetic T (float→F32, int8_t→I8, uint8_t→U8, int32_t→I32, int64_t→I64, ...) by copying
-    /// data[0, count). Throws: zoa::error(argument) on a duplicate, reserved ("__metadata__") or non-UTF-8
-    /// name, if count != Π shape, or if the rank exceeds safetensors_max_rank.
-    template <class T>
-    void add(const std::string& name, const std::vector<std::size_t>& shape, const T* data, std::size_t count) {
-        static_assert(std::is_arithmetic_v<T>, "zoa::io::safetensors_writer::add: T must be an arithmetic type");
-        entry e = new_entry(name, dtype_of_v<T>, shape, count);
-        e.bytes.resize(count * sizeof(T));
-        if (count != 0) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-            for (std::size_t i = 0; i < count; ++i)
-                for (std::size_t b = 0; b < sizeof(T); ++b)
-                    e.bytes[i * sizeof(T) + b] = reinterpret_cast<const unsigned char*>(data + i)[sizeof(T) - 1 - b];
-#else
-            std::memcpy(e.bytes.data(), data, count * sizeof(T));
-#endif
-        }
-        commit(name, std::move(e));
-    }
-
-    /// add(name, shape, data.data(), data.size()).
-    template <class T>
-    void add(const std::string& name, const std::vector<std::size_t>& shape, const std::vector<T>& data) {
-        add(name, shape, data.data(), data.size());
-    }
-
-    /// Adds fp32 values stored as F16, each rounded with float_to_half (round-to-nearest-even, overflow → ±inf).
-    void add_f16(const std::string& name, const std::vector<std::size_t>& shape, const float* data, std::size_t count) {
-        entry e = new_entry(name, dtype::f16, shape, count);
-        e.bytes.resize(2 * count);
-        for (std::size_t i = 0; i < count; ++i) store_le16(e.bytes.data() + 2 * i, float_to_half(data[i]));
-        commit(name, std::move(e));
-    }
-
-    /// Adds fp32 values stored as BF16, each rounded with float_to_bf16 (round-to-nearest-even).
-    void add_bf16(const std::string& name, const std::vector<std::size_t>& shape, const float* data,
-                  std::size_t count) {
-        entry e = new_entry(name, dtype::bf16, shape, count);
-        e.bytes.resize(2 * count);
-        for (std::size_t i = 0; i < count; ++i) store_le16(e.bytes.data() + 2 * i, float_to_bf16(data[i]));
-        commit(name, std::move(e));
-    }
-
-    /// Adds already-encoded little-endian bytes of any dtype (e.g. copied from a safetensors_file).
-    /// Throws: zoa::error(argument) as add(), or if nbytes != Π shape × bit_size(type) / 8 (or that is fractional).
-    void add_raw(const std::string& name, dtype type, const std::vector<std::size_t>& shape, const void* data,
-                 std::size_t nbytes) {
-        const std::size_t elements = element_count(name, shape);
-        std::size_t bits = 0;
-        if (!detail::checked_mul(elements, bit_size(type), bits))
-            fail(error_code::argument, "safetensors_writer: tensor ", detail::quote_key(name), ": shape ",
-                 detail::shape_string(shape), " × ", to_string(type), " overflows size_t bits");
-        if (bits % 8 != 0 || bits / 8 != nbytes)
-            fail(error_code::argument, "safetensors_writer: tensor ", detail::quote_key(name), ": ", nbytes,
-                 " bytes given, shape ", detail::shape_string(shape), " × ", to_string(type), " needs ",
-                 bits % 8 == 0 ? std::to_string(bits / 8) : std::to_string(bits) + " bits");
-        entry e = new_entry(name, type, shape, elements);
-        e.bytes.assign(static_cast<const unsigned char*>(data), static_cast<const unsigned char*>(data) + nbytes);
-        commit(name, std::move(e));
-    }
-
-    /// Sets one `__metadata__` entry (replacing an earlier value). Throws: zoa::error(argument) on non-UTF-8 text.
-    void set_metadata(const std::string& key, const std::string& value) {
-        check_utf8("metadata key", key);
-        check_utf8("metadata value", value);
-        metadata_[key] = value;
-    }
-
-    /// Number of tensors added.
-    std::size_t size() const noexcept {
-        return entries_.size();
-    }
-    /// Whether a tensor called `name` was added.
-    bool contains(const std::string& name) const {
-        return entries_.count(name) != 0;
-    }
-
-    /// The complete file image.
-    std::vector<unsigned char> to_bytes() const {
-        std::vector<unsigned char> out;
-        emit([&](const unsigned char* p, std::size_t n) { out.insert(out.end(), p, p + n); });
-        return out;
-    }
-
-    /// Writes the file atomically: to "<path>.tmp.<pid>.<n>" in the same directory, fsync, then rename over `path`.
-    /// On failure the temporary file is removed and `path` is untouched.
-    /// Throws: zoa::error(io) naming the path and the reason (directory missing, permissions, disk full, ...).
-    void save(const std::string& path) const {
-        static std::atomic<unsigned> counter{0};
-        const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
-        int fd = -1;
-        do {
-            fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        } while (fd < 0 && errno == EINTR);
-        if (fd < 0) fail(error_code::io, path, ": cannot create temporary file ", tmp, ": ", std::strerror(errno));
-        try {
-            emit([&](const unsigned char* p, std::size_t n) {
-                while (n > 0) {
-                    const ::ssize_t w = ::write(fd, p, n);
-                    if (w < 0 && errno == EINTR) continue;
-                    if (w <= 0) fail(error_code::io, path, ": cannot write ", tmp, ": ", std::strerror(errno));
-                    p += w;
-                    n -= static_cast<std::size_t>(w);
-                }
-            });
-            if (::fsync(fd) != 0) fail(error_code::io, path, ": cannot flush ", tmp, ": ", std::strerror(errno));
-            const int rc = ::close(fd);
-            fd = -1;
-            if (rc != 0) fail(error_code::io, path, ": cannot close ", tmp, ": ", std::strerror(errno));
-            if (std::rename(tmp.c_str(), path.c_str()) != 0)
-                fail(error_code::io, path, ": cannot rename ", tmp, " to it: ", std::strerror(errno));
-        } catch (...) {
-            if (fd >= 0) ::close(fd);
-            ::unlink(tmp.c_str());
-            throw;
-        }
-    }
-
-private:
-    struct entry {
-        dtype type = dtype::f32;
-        std::vector<std::size_t> shape;
-        std::vector<unsigned char> bytes;
-    };
-
-    static void check_utf8(const char* what, const std::string& s) {
-        std::size_t bad = 0;
-        if (!detail::valid_utf8(reinterpret_cast<const unsigned char*>(s.data()), s.size(), bad))
-            fail(error_code::argument, "safetensors_writer: ", what, " ", detail::quote_key(s),
-                 " is not valid UTF-8 (byte offset ", bad, ")");
-    }
-
-    static std::size_t element_count(const std::string& name, const std::vector<std::size_t>& shape) {
-        if (shape.size() > safetensors_max_rank)
-            fail(error_code::argument, "safetensors_writer: tensor ", detail::quote_key(name), ": rank ", shape.size(),
-                 " exceeds ", safetensors_max_rank);
-        std::size_t n = 1;
-        for (std::size_t d : shape)
-            if (!detail::checked_mul(n, d, n))
-                fail(error_code::argument, "safetensors_writer: tensor ", detail::quote_key(name), ": shape ",
-                     detail::shape_string(shape), " overflows size_t");
-        return n;
-    }
-
-    // Validates name and shape and returns an entry to fill; commit() inserts it (so a failed add inserts nothing).
-    entry new_entry(const std::string& name, dtype type, const std::vector<std::size_t>& shape, std::size_t count) {
-        if (name == "__metadata__")
-            fail(error_code::argument, "safetensors_writer: '__metadata__' is reserved and cannot name a tensor");
-        check_utf8("tensor name", name);
-        if (entries_.count(name) != 0)
-            fail(error_code::argument, "safetensors_writer: duplicate tensor ", detail::quote_key(name));
-        const std::size_t n = element_count(name, shape);
-        if (n != count)
-            fail(error_code::argument, "safetensors_writer: tensor ", detail::quote_key(name), ": shape ",
-                 detail::shape_string(shape), " has ", n, " elements, ", count, " given");
-        entry e;
-        e.type = type;
-        e.shape = shape;
-        return e;
-    }
-
-    void commit(const std::string& name, entry&& e) {
-        entries_.emplace(name, std::move(e));
-    }
-
-    // Streams the file image to sink(const unsigned char*, size_t) in order.
-    template <class Sink>
-    void emit(Sink&& sink) const {
-        std::vector<const std::pair<const std::string, entry>*> order;
-        for (const auto& kv : entries_) order.push_back(&kv);
-        std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
-            return alignment_of(a->second.type) > alignment_of(b->second.type);  // names stay sorted within a class
-        });
-        std::map<std::string, std::pair<std::size_t, std::size_t>> offsets;
-        std::size_t pos = 0;
-        for (const auto* kv : order) {
-            offsets[kv->first] = {pos, pos + kv->second.bytes.size()};
-            pos += kv->second.bytes.size();
-        }
-        json::value header = json::value::object();  // members in insertion order
-        if (!metadata_.empty()) {
-            json::value meta = json::value::object();
-            for (const auto& kv : metadata_) meta.push_back(kv.first, kv.second);  // map keys: unique
-            header.push_back("__metadata__", std::move(meta));
-        }
-        for (const auto& kv : entries_) {
-            const auto& off = offsets[kv.first];
-            json::value e = json::value::object();
-            e.set("dtype", std::string(to_string(kv.second.type)));
-            e.set("shape", json::value::array_of(kv.second.shape));
-            e.set("data_offsets", json::value::array_of(std::vector<std::size_t>{off.first, off.second}));
-            header.push_back(kv.first, std::move(e));
-        }
-        std::string text = header.dump();
-        text.append((8 - text.size() % 8) % 8, ' ');  // 8 + N ≡ 0 (mod 8)
-        if (text.size() > safetensors_max_header_size)
-            fail(error_code::argument, "safetensors_writer: header of ", text.size(), " bytes exceeds the ",
-                 safetensors_max_header_size, "-byte limit readers accept");
-        unsigned char len[8];
-        std::uint64_t n = text.size();
-        for (unsigned char& b : len) {
-            b = static_cast<unsigned char>(n & 0xffu);
-            n >>= 8;
-        }
-        sink(len, 8);
-        sink(reinterpret_cast<const unsigned char*>(text.data()), text.size());
-        for (const auto* kv : order)
-            if (!kv->second.bytes.empty()) sink(kv->second.bytes.data(), kv->second.bytes.size());
-    }
-
-    std::map<std::string, entry> entries_;
-    std::map<std::string, std::string> metadata_;
-};
-
-}  // namespace zoa::io
-// ---- end zoa/io/safetensors_writer.hpp
 // #include "zoa/models/precision.hpp"
 // ---- begin zoa/models/precision.hpp
 // zoa — the precision of a model file and of a model type as users write them ("W6A6", "fp32"), for the message when
@@ -14152,6 +14428,7 @@ resnet<Policy> resnet<Policy>::from_file(const io::safetensors_file& f, const re
                 wb ? bits_option_name(wb, ab) : std::string("..."), ">>");
         m.build_fp32(t, modules);
     }
+    if (opt.strict) require_all_used(f, m.report_);  // quantizer parameters of unknown modules too
     for (const auto& [k, v] : f.metadata())
         if (k != "zoa.arch" && k != "zoa.config" && k != "zoa.quant") m.meta_[k] = v;
     return m;
@@ -14334,6 +14611,11 @@ std::string resnet<Policy>::summary() const {
 
 template <class Policy>
 void resnet<Policy>::save(const std::string& path) const {
+    to_safetensors().save(path);
+}
+
+template <class Policy>
+io::safetensors_writer resnet<Policy>::to_safetensors() const {
     io::safetensors_writer wr;
     const auto modules = resnet_conv_modules(config_);
     std::size_t i = 0;
@@ -14366,7 +14648,7 @@ void resnet<Policy>::save(const std::string& path) const {
     for (const auto& [k, v] : meta_) wr.set_metadata(k, v);
     wr.set_metadata("zoa.arch", "resnet");
     wr.set_metadata("zoa.config", config_.to_json());
-    wr.save(path);
+    return wr;
 }
 
 }  // namespace zoa::models
@@ -14378,6 +14660,7 @@ void resnet<Policy>::save(const std::string& path) const {
 // with the adaptation hooks (adapted LayerNorms, per-block CLS features, embedding statistics, FOA prompts)
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstring>
 #include <map>
@@ -14655,7 +14938,10 @@ struct vit_load_report {
 /// Options of load_vit_weights.
 struct vit_load_options {
     vit_naming naming = vit_naming::automatic;  ///< automatic = detect from the keys
-    bool strict = false;                        ///< unused tensors are an error too
+    /// true (default): tensors the ViT does not use are an error listing them, as PyTorch's strict load_state_dict
+    /// (a file whose zoa.config says 5 blocks but holds 6 would otherwise load and silently compute other logits);
+    /// false: they are only listed in vit_load_report::unused.
+    bool strict = true;
 };
 
 namespace detail {
@@ -14745,7 +15031,8 @@ inline std::vector<std::pair<std::string, std::vector<std::size_t>>> vit_tensor_
 ///   dtypes:  F32, F16, BF16 (converted exactly); I8 weight codes of a quantized zoa file, decoded with the file's
 ///            `<module>.weight_quant.*` parameters (Ŵ = code·Δ, which the quantized model re-encodes exactly).
 /// Throws (leaving nothing behind): zoa::error(shape) "<file>: tensor '<key>': shape [..], expected [..]";
-/// zoa::error(format) listing all missing keys, or unused keys when options.strict; dtype errors of the reader.
+/// zoa::error(format) listing the missing keys, or the unused keys unless options.strict is false; dtype errors of
+/// the reader.
 inline vit_weights load_vit_weights(const io::safetensors_file& f, const vit_config* cfg = nullptr,
                                     const vit_load_options& opt = {}, vit_load_report* report = nullptr) {
     vit_weights w;
@@ -14847,10 +15134,14 @@ inline vit_weights load_vit_weights(const io::safetensors_file& f, const vit_con
 
     for (const auto& key : f.keys(io::key_order::sorted))
         if (!used.count(key)) rep.unused.push_back(key);
-    if (opt.strict && !rep.unused.empty())
-        fail(error_code::format, f.path(), ": ", rep.unused.size(),
-             " tensor(s) not used by the ViT (strict load): ", rep.unused.front(),
-             rep.unused.size() > 1 ? ", ..." : "");
+    if (opt.strict && !rep.unused.empty()) {
+        std::string list;
+        for (std::size_t i = 0; i < rep.unused.size() && i < 12; ++i) list += (i ? ", " : "") + rep.unused[i];
+        if (rep.unused.size() > 12) list += ", ... (" + std::to_string(rep.unused.size()) + " in all)";
+        fail(error_code::format, f.path(), ": ", rep.unused.size(), " tensor(s) not used by a ViT with ",
+             w.config.depth, " blocks, dim ", w.config.embed_dim, ": ", list,
+             " (a different architecture? load with strict = false, or --allow-unused, to ignore them)");
+    }
     if (report) *report = std::move(rep);
     return w;
 }
@@ -15031,7 +15322,8 @@ public:
 
     // ---- adaptation hooks ----------------------------------------------------------------------------------------
     /// The adapted norms (blocks.{i}.norm1, blocks.{i}.norm2 for i in adapted_blocks(), module order), depth feature
-    /// groups of embed_dim, the class count, and prompt_unit = embed_dim.
+    /// groups of embed_dim, the class count, prompt_unit = embed_dim and FOA's prompt initialisation scale
+    /// a = sqrt(6 / (in_chans·patch² + embed_dim)) (the reference's PromptViT: U(−a, a); 0.0625 for ViT-B/16).
     adapt::adapt_layout layout() const {
         adapt::adapt_layout l;
         for (std::size_t i : adapted_) {
@@ -15044,13 +15336,18 @@ public:
         l.num_classes = cfg_.num_classes;
         l.prompt_unit = cfg_.embed_dim;
         l.family = family;
+        l.prompt_init_scale = static_cast<float>(
+            std::sqrt(6.0 / static_cast<double>(cfg_.in_chans * cfg_.patch_size * cfg_.patch_size + cfg_.embed_dim)));
+        l.embedding_dim = cfg_.embed_dim;
+        l.precision = quant::precision_name<bits>();
         return l;
     }
 
     /// One forward pass of batch [B, in_chans, img_size, img_size] (normalized images) computing features, logits,
     /// shifted logits (when req.shift) and embedding statistics (when req.embedding_stats); see the class comment.
     /// Throws: zoa::error(shape) for a batch or prompt of the wrong size, zoa::error(argument) for a prompt without
-    /// data, zoa::error(numeric) when a quantized layer meets a non-finite value.
+    /// data, zoa::error(numeric) naming a non-finite input value (checked first) or when a quantized layer meets a
+    /// non-finite value.
     void forward_adapt(const xt::xtensor<float, 4>& batch, const adapt::forward_request& req,
                        adapt::forward_result& out) const {
         check_batch(batch);
@@ -15245,6 +15542,7 @@ private:
                     x.shape(3) == cfg_.img_size,
                 error_code::shape, "vit: input batch has shape [", x.shape(0), ", ", x.shape(1), ", ", x.shape(2), ", ",
                 x.shape(3), "], expected [B >= 1, ", cfg_.in_chans, ", ", cfg_.img_size, ", ", cfg_.img_size, "]");
+        adapt::require_finite_input(x.data(), x.size(), x.shape(1), x.shape(2), x.shape(3), "vit");
     }
 
     vit_config cfg_;
@@ -15515,15 +15813,15 @@ vit<Policy> calibrate_vit(const vit_weights& w, const xt::xtensor<float, 4>& ima
 
 namespace zoa::models {
 
-/// Writes m to `path` (atomically) with timm keys and metadata: the source file's entries (zoa.preprocess,
+/// The safetensors image of m, with timm keys and metadata: the source file's entries (zoa.preprocess,
 /// zoa.class_names, ...) plus zoa.arch = "vit" and zoa.config. Quantized models store the weights of
 /// patch_embed.proj, every qkv/proj/fc1/fc2 and head as I8 codes under their usual keys, their quantizer parameters
 /// as `<module>.<role>_quant.{config,scale}` F32 tensors, and metadata zoa.quant = {"scheme": "ptq4vit",
 /// "weight_bits": W, "activation_bits": A}; everything else is F32. `extra` metadata entries are added last.
 /// models::vit<P>::load reads either kind back (a W8A8 file is ≈ 0.26× its fp32 size for ViT-B).
-/// Throws: zoa::error(io) when the file cannot be written.
+/// Write it with .save(path) or .save(io::atomic_file&) (save_vit below).
 template <class Policy>
-void save_vit(const vit<Policy>& m, const std::string& path, const std::map<std::string, std::string>& extra = {}) {
+io::safetensors_writer vit_to_safetensors(const vit<Policy>& m, const std::map<std::string, std::string>& extra = {}) {
     using model = vit<Policy>;
     const vit_config& c = m.config();
     const std::size_t D = c.embed_dim, Hd = c.mlp_hidden();
@@ -15574,7 +15872,14 @@ void save_vit(const vit<Policy>& m, const std::string& path, const std::map<std:
     }
     for (const auto& kv : extra) meta[kv.first] = kv.second;
     for (const auto& kv : meta) wr.set_metadata(kv.first, kv.second);
-    wr.save(path);
+    return wr;
+}
+
+/// Writes vit_to_safetensors(m, extra) to `path` atomically (io::atomic_file).
+/// Throws: zoa::error(io) when the file cannot be written.
+template <class Policy>
+void save_vit(const vit<Policy>& m, const std::string& path, const std::map<std::string, std::string>& extra = {}) {
+    vit_to_safetensors(m, extra).save(path);
 }
 
 }  // namespace zoa::models
@@ -15589,6 +15894,8 @@ void save_vit(const vit<Policy>& m, const std::string& path, const std::map<std:
 #include <cctype>
 #include <cmath>
 #include <cstddef>
+#include <cstdlib>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -15718,23 +16025,26 @@ inline interpolation_mode parse_interpolation(const std::string& text) {
 }
 
 /// Parses a comma-separated list of finite floats ("0.485,0.456,0.406"). `what` names the value in errors.
-/// Throws: zoa::error(argument) on an empty list, an empty item, or an item that is not a finite number.
+/// Throws: zoa::error(argument) on an empty list or item, an item that is not a number, or one outside the float
+/// range (|x| > 3.4e38, or 0 < |x| < 1.2e-38: each says so, instead of "not a finite number").
 inline std::vector<float> parse_float_list(const std::string& text, const std::string& what) {
     std::vector<float> values;
     std::size_t begin = 0;
     for (;;) {
         const std::size_t end = std::min(text.find(',', begin), text.size());
         const std::string item = text.substr(begin, end - begin);
-        std::size_t used = 0;
-        float v = 0.0f;
-        try {
-            v = std::stof(item, &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        require(used > 0 && item.find_first_not_of(" \t", used) == std::string::npos && std::isfinite(v),
-                error_code::argument, what, ": '", item, "' in '", text, "' is not a finite number");
-        values.push_back(v);
+        const char* b = item.c_str();
+        char* stop = nullptr;
+        const double v = std::strtod(b, &stop);
+        require(stop != nullptr && stop != b && item.find_first_not_of(" \t", std::size_t(stop - b)) == std::string::npos,
+                error_code::argument, what, ": '", item, "' in '", text, "' is not a number");
+        require(std::isfinite(v) && std::fabs(v) <= double(std::numeric_limits<float>::max()), error_code::argument,
+                what, ": '", item, "' in '", text, "' is not a finite float (|x| <= ", std::numeric_limits<float>::max(),
+                ")");
+        require(v == 0.0 || std::fabs(v) >= double(std::numeric_limits<float>::min()), error_code::argument, what,
+                ": '", item, "' in '", text, "' is too small for a float (0, or |x| >= ",
+                std::numeric_limits<float>::min(), ")");
+        values.push_back(static_cast<float>(v));
         if (end == text.size()) break;
         begin = end + 1;
     }
@@ -15885,6 +16195,12 @@ inline image center_crop(const image& img, std::size_t crop_h, std::size_t crop_
     return out;
 }
 
+/// Bounds of a preprocessing (a hostile model file's zoa.preprocess must not make every image gigabytes):
+/// resize and crop at most max_preprocess_side pixels; an image resized to its shorter side (whose longer side grows
+/// with the aspect ratio) at most max_preprocess_pixels.
+inline constexpr std::size_t max_preprocess_side = 4096;
+inline constexpr std::size_t max_preprocess_pixels = 64000000;
+
 /// ImageNet channel statistics (torchvision / timm IMAGENET_DEFAULT_MEAN / _STD).
 inline const std::vector<float>& imagenet_mean() {
     static const std::vector<float> v{0.485f, 0.456f, 0.406f};
@@ -15923,11 +16239,25 @@ struct preprocess_config {
                 static_cast<std::size_t>(std::floor(static_cast<double>(input) / crop_pct)), input, 3};
     }
 
+    /// The reference's transform of the clean source images (ZOA's main.py: Resize(256) + CenterCrop(224) for the
+    /// ViT and the ResNet alike — the geometry ImageNet-C itself was made with) for this config's input size:
+    /// Resize(⌊crop·256/224⌋) bilinear, CenterCrop(crop), this config's mean, std and channels.
+    /// Requires: crop > 0.
+    preprocess_config reference_source() const {
+        preprocess_config c = *this;
+        c.interpolation = interpolation_mode::bilinear;
+        c.resize = crop * 256 / 224;
+        return c;
+    }
+
     /// Throws: zoa::error(argument) when channels is not 1 or 3, mean/std_dev sizes are not 1 or channels, a
-    /// std_dev entry is not > 0, or a value is not finite.
+    /// std_dev entry is not > 0, a value is not finite, or resize or crop exceeds max_preprocess_side.
     void validate() const {
         require(channels == 1 || channels == 3, error_code::argument, "preprocess_config: channels must be 1 or 3, got ",
                 channels);
+        require(resize <= max_preprocess_side && crop <= max_preprocess_side, error_code::argument,
+                "preprocess_config: resize ", resize, " and crop ", crop, " must be at most ", max_preprocess_side,
+                " pixels");
         require(mean.size() == 1 || mean.size() == channels, error_code::argument, "preprocess_config: mean has ",
                 mean.size(), " values, expected 1 or ", channels);
         require(std_dev.size() == 1 || std_dev.size() == channels, error_code::argument, "preprocess_config: std has ",
@@ -15942,13 +16272,18 @@ struct preprocess_config {
 };
 
 /// Steps 1–4 of preprocess_config: the image at model input size, HWC, values in [0, 255].
-/// Throws: as preprocess_config::validate, data::check_image and resize.
+/// Throws: as preprocess_config::validate, data::check_image and resize; zoa::error(shape) when the resized image
+/// would exceed max_preprocess_pixels (an extreme aspect ratio).
 inline image prepare_image(const image& img, const preprocess_config& cfg) {
     cfg.validate();
     data::check_image(img, "prepare_image");
     image out = data::image_channels(img) == cfg.channels ? img : data::to_channels(img, cfg.channels);
     if (cfg.crop > 0 && data::image_height(out) == cfg.crop && data::image_width(out) == cfg.crop) return out;
     if (cfg.resize > 0) {
+        const auto hw = shorter_side_size(data::image_height(out), data::image_width(out), cfg.resize);
+        require(hw[0] <= max_preprocess_pixels / hw[1], error_code::shape, "prepare_image: resizing a ",
+                data::image_height(out), "x", data::image_width(out), " image to shorter side ", cfg.resize, " gives ",
+                hw[0], "x", hw[1], " pixels, above the budget of ", max_preprocess_pixels, " pixels");
         out = resize_shorter_side(out, cfg.resize, cfg.interpolation);
         if (cfg.interpolation == interpolation_mode::bicubic) data::clamp_pixels(out);
     }
@@ -16053,6 +16388,8 @@ inline preprocess_config preprocess_from_json(const std::string& text, const std
         const auto& v = *j.find(key);
         require(v.is_unsigned(), error_code::format, name, ": ", preprocess_metadata_key, ".", key,
                 " must be a non-negative integer, got ", v.dump());
+        require(v.as_unsigned() <= max_preprocess_side, error_code::format, name, ": ", preprocess_metadata_key, ".",
+                key, " is ", v.dump(), ", expected at most ", max_preprocess_side);
         return static_cast<std::size_t>(v.as_unsigned());
     };
     if (j.find("channels") && j.find("channels")->is_number()) cfg.channels = size_of("channels");
@@ -16084,6 +16421,8 @@ inline preprocess_config preprocess_from_json(const std::string& text, const std
                    w = static_cast<std::size_t>(v.items()[2].as_unsigned());
         require(h == w && h > 0, error_code::format, name, ": ", preprocess_metadata_key,
                 ".input_size must be square and non-empty, got ", v.dump());
+        require(h <= max_preprocess_side, error_code::format, name, ": ", preprocess_metadata_key, ".input_size is ",
+                v.dump(), ", expected sides of at most ", max_preprocess_side);
         cfg.channels = c;
         cfg.crop = h;
         if (resample) cfg.resize = h;
@@ -16093,7 +16432,11 @@ inline preprocess_config preprocess_from_json(const std::string& text, const std
         require(crop_pct->is_number() && crop_pct->as_double() > 0.0 && crop_pct->as_double() <= 1.0,
                 error_code::format, name, ": ", preprocess_metadata_key, ".crop_pct must be in (0, 1], got ",
                 crop_pct->dump());
-        cfg.resize = static_cast<std::size_t>(std::floor(static_cast<double>(cfg.crop) / crop_pct->as_double()));
+        const double resize = std::floor(static_cast<double>(cfg.crop) / crop_pct->as_double());
+        require(resize <= static_cast<double>(max_preprocess_side), error_code::format, name, ": ",
+                preprocess_metadata_key, ".crop_pct ", crop_pct->dump(), " resizes to ", resize,
+                " pixels, expected at most ", max_preprocess_side);
+        cfg.resize = static_cast<std::size_t>(resize);
     }
     if (j.find("resize")) cfg.resize = size_of("resize");
     if (j.find("crop")) cfg.crop = size_of("crop");
@@ -16126,6 +16469,367 @@ inline std::string preprocess_to_json(const preprocess_config& cfg) {
 // #include "zoa/io/safetensors_writer.hpp"
 // ---- end zoa/io/safetensors.hpp
 
+// #include "zoa/data/batch_loader.hpp"
+// ---- begin zoa/data/batch_loader.hpp
+// zoa — streaming batch pipeline: worker threads read, corrupt and preprocess the next batches of a stream while the
+// model runs the current one; a bounded queue keeps memory independent of the number of images
+
+#include <algorithm>
+#include <array>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <xtensor/xtensor.hpp>
+
+// #include "zoa/core/error.hpp"
+// #include "zoa/core/rng.hpp"
+// #include "zoa/data/image.hpp"
+// #include "zoa/io/preprocess.hpp"
+
+namespace zoa::data {
+
+/// One labelled image of a stream: HWC pixels in [0, 255] (data/image.hpp) and its class index.
+struct labeled_image {
+    image pixels;   ///< HWC, values in [0, 255]
+    int label = 0;  ///< class index
+};
+
+/// A finite source of labelled images read by index: stream item i (i < size) is get(i).
+/// A batch_loader calls get from its worker threads, for different i at the same time: get must be thread-safe,
+/// and deterministic (the same i gives the same image) for results that do not depend on the thread count.
+struct sample_source {
+    std::size_t size = 0;                           ///< items: i = 0 … size − 1
+    std::function<labeled_image(std::size_t)> get;  ///< item i (thread-safe, deterministic)
+    /// Optional: what item i is called (a file path), to name it in preprocessing errors. Thread-safe like get.
+    std::function<std::string(std::size_t)> name;
+};
+
+/// Opens a source when the stream reaches it: a folder is listed, a data set read, only then; the loader drops it
+/// after its last batch is built. Called on a loader thread (one at a time); may throw (the error reaches next()).
+using source_opener = std::function<sample_source()>;
+
+/// The permutation a seeded shuffle of n items gives: Fisher–Yates from the end, swap(order[i−1], order[j]) with
+/// j = rng(seed, 0x5348554646 "SHUFF").uniform_index(i) for i = n … 2. Identical on every platform.
+/// Throws: zoa::error(argument) when n exceeds 2^32 − 1 (uniform_index draws 32-bit indices).
+inline std::vector<std::size_t> shuffled_order(std::size_t n, std::uint64_t seed) {
+    require(n <= 0xFFFFFFFFull, error_code::argument, "shuffled_order: ", n, " items exceed 2^32 - 1");
+    std::vector<std::size_t> order(n);
+    for (std::size_t i = 0; i < n; ++i) order[i] = i;
+    rng r(seed, 0x5348554646ull);
+    for (std::size_t i = n; i > 1; --i) std::swap(order[i - 1], order[r.uniform_index(static_cast<std::uint32_t>(i))]);
+    return order;
+}
+
+/// A batch ready for the model, and where it sits in the stream.
+struct stream_batch {
+    xt::xtensor<float, 4> images;  ///< N × C × H × W: io::prepare_image then io::normalize_chw of each item
+    std::vector<int> labels;       ///< N labels
+    std::size_t sequence = 0;      ///< batch number over the whole stream (0-based, counts every segment)
+    std::size_t segment = 0;       ///< which source of the stream (index into the openers)
+    std::size_t index = 0;         ///< batch number within the segment
+    std::size_t first = 0;         ///< segment item of images[0] (= index · batch_size)
+    std::size_t segment_size = 0;  ///< items in the segment
+    std::size_t segment_batches = 0;  ///< batches in the segment: ⌈segment_size / batch_size⌉
+    /// True for the segment's last batch.
+    bool last_in_segment() const noexcept { return index + 1 == segment_batches; }
+};
+
+/// How a batch_loader cuts and prefetches its stream.
+struct batch_loader_options {
+    std::size_t batch_size = 64;  ///< images per batch; a segment's last batch may be smaller
+    /// Batches built ahead of the consumer (the bounded queue: built or being built, not yet taken by next()).
+    /// 0 = no prefetch: next() builds each batch on the calling thread, no thread is started.
+    std::size_t depth = 2;
+    /// Worker threads building batches (each builds whole batches, so at most `depth` are busy); ignored when
+    /// depth is 0. Results do not depend on it.
+    std::size_t workers = 1;
+    /// First batch to deliver (a stream position, e.g. from a checkpoint): batches before it are skipped without
+    /// reading any image (their segments are opened only to learn their sizes).
+    std::size_t start = 0;
+};
+
+/// A continual stream cut into batches: the segments (sources) in order, each cut into consecutive batches of
+/// batch_size items (a batch never spans two segments; empty segments give no batch).
+/// Batch contents: item i of the segment → pixels = io::prepare_image(get(i).pixels, pre), then
+/// io::normalize_chw into row i − first of the batch, exactly as io::make_batch computes them, so a batch is
+/// bit-identical to make_batch over the same images, for any depth and worker count.
+/// Memory: at most `depth` batches queued plus the one the consumer holds, plus one image per worker being
+/// prepared; nothing grows with the number of images. Segments are opened when the stream reaches them.
+/// Errors (an opener or get throwing, an image whose prepared size differs from the batch's) are rethrown by
+/// next() when the stream reaches the failing batch; earlier batches are delivered first.
+/// One consumer thread calls next(); destruction stops and joins the workers.
+class batch_loader {
+public:
+    /// Throws: zoa::error(argument) when batch_size is 0 or depth > 0 with workers == 0; errors of
+    /// preprocess_config::validate.
+    batch_loader(std::vector<source_opener> segments, io::preprocess_config pre, batch_loader_options options = {})
+        : segments_(std::move(segments)), pre_(std::move(pre)), opt_(options), consumed_(options.start),
+          next_seq_(options.start) {
+        require(opt_.batch_size > 0, error_code::argument, "batch_loader: batch_size must be > 0");
+        require(opt_.depth == 0 || opt_.workers > 0, error_code::argument,
+                "batch_loader: workers must be > 0 when depth > 0");
+        pre_.validate();
+        const std::size_t threads = opt_.depth == 0 ? 0 : std::min(opt_.workers, opt_.depth);
+        workers_.reserve(threads);
+        for (std::size_t t = 0; t < threads; ++t) workers_.emplace_back([this] { worker_loop(); });
+    }
+    /// A stream of one source.
+    batch_loader(sample_source source, io::preprocess_config pre, batch_loader_options options = {})
+        : batch_loader(std::vector<source_opener>{[s = std::move(source)] { return s; }}, std::move(pre), options) {}
+
+    batch_loader(const batch_loader&) = delete;
+    batch_loader& operator=(const batch_loader&) = delete;
+    ~batch_loader() {
+        {
+            std::lock_guard<std::mutex> lk(m_);
+            stop_ = true;
+        }
+        cv_slot_.notify_all();
+        cv_ready_.notify_all();
+        for (auto& w : workers_) w.join();
+    }
+
+    /// Moves the next batch into `out` (waiting for a worker if it is not built yet); false at the end of the
+    /// stream. Throws: the error of the batch the stream has reached (see the class comment); afterwards every
+    /// call throws it again.
+    bool next(stream_batch& out) {
+        if (workers_.empty()) {  // depth 0: build on this thread
+            if (error_) std::rethrow_exception(error_);
+            job j;
+            try {
+                if (!claim(j)) return false;
+                build(j, out);
+            } catch (...) {
+                error_ = std::current_exception();
+                throw;
+            }
+            ++consumed_;
+            return true;
+        }
+        std::unique_lock<std::mutex> lk(m_);
+        cv_ready_.wait(lk, [&] { return ready_.count(consumed_) != 0 || (end_known_ && consumed_ >= end_); });
+        const auto it = ready_.find(consumed_);
+        if (it == ready_.end()) return false;
+        if (it->second.error) std::rethrow_exception(it->second.error);  // stays queued: the stream stops here
+        out = std::move(it->second.batch);
+        ready_.erase(it);
+        ++consumed_;
+        lk.unlock();
+        cv_slot_.notify_all();
+        return true;
+    }
+
+    /// The batch number next() delivers next (the stream position; pass it as options.start to resume there).
+    std::size_t position() const {
+        std::lock_guard<std::mutex> lk(m_);
+        return consumed_;
+    }
+    /// The options and the preprocessing given at construction (validated).
+    const batch_loader_options& options() const noexcept { return opt_; }
+    const io::preprocess_config& preprocessing() const noexcept { return pre_; }
+
+private:
+    struct job {
+        std::shared_ptr<const sample_source> source;
+        std::size_t sequence = 0, segment = 0, index = 0, first = 0, count = 0, batches = 0;
+    };
+    struct slot {
+        stream_batch batch;
+        std::exception_ptr error;
+    };
+
+    /// The next job of the stream (skipping those before options.start); false at the end. Opens segments.
+    /// Called by one thread at a time (claim_m_ or the consumer in depth-0 mode).
+    bool claim(job& j) {
+        for (;;) {
+            if (!cur_) {
+                if (seg_ >= segments_.size()) return false;
+                sample_source s = segments_[seg_]();
+                require(s.size == 0 || static_cast<bool>(s.get), error_code::argument, "batch_loader: segment ", seg_,
+                        " has ", s.size, " items but no get function");
+                cur_ = std::make_shared<const sample_source>(std::move(s));
+                pos_ = 0;
+                batch_in_seg_ = 0;
+            }
+            const std::size_t n = cur_->size;
+            if (pos_ >= n) {  // segment done (or empty): release it
+                cur_.reset();
+                ++seg_;
+                continue;
+            }
+            j.source = cur_;
+            j.segment = seg_;
+            j.index = batch_in_seg_++;
+            j.first = pos_;
+            j.count = std::min(opt_.batch_size, n - pos_);
+            j.batches = (n + opt_.batch_size - 1) / opt_.batch_size;
+            j.sequence = seq_counter_++;
+            pos_ += j.count;
+            if (j.sequence >= opt_.start) return true;
+        }
+    }
+
+    /// Reads, preprocesses and normalizes the job's items into `out` (the same per-item steps as io::make_batch).
+    void build(const job& j, stream_batch& out) const {
+        out.sequence = j.sequence;
+        out.segment = j.segment;
+        out.index = j.index;
+        out.first = j.first;
+        out.segment_size = j.source->size;
+        out.segment_batches = j.batches;
+        out.labels.assign(j.count, 0);
+        std::size_t h = 0, w = 0;
+        for (std::size_t i = 0; i < j.count; ++i) {
+            labeled_image item = j.source->get(j.first + i);
+            image prepared;
+            try {
+                prepared = io::prepare_image(item.pixels, pre_);
+            } catch (const error& e) {  // name the item: "zoa: shape: <file>: prepare_image: ..."
+                if (!j.source->name) throw;
+                const std::string what = e.what(), head = std::string("zoa: ") + to_string(e.code()) + ": ";
+                throw error(e.code(), j.source->name(j.first + i) + ": " +
+                                          (what.rfind(head, 0) == 0 ? what.substr(head.size()) : what));
+            }
+            item.pixels = image();  // release the decoded image before the next one
+            if (i == 0) {
+                h = image_height(prepared);
+                w = image_width(prepared);
+                out.images = xt::xtensor<float, 4>::from_shape({j.count, pre_.channels, h, w});
+            }
+            require(image_height(prepared) == h && image_width(prepared) == w, error_code::shape, "batch_loader: item ",
+                    j.first + i, " of segment ", j.segment, " is ", image_height(prepared), "x", image_width(prepared),
+                    " after preprocessing, item ", j.first, " is ", h, "x", w, " (set preprocess_config::crop)");
+            io::normalize_chw(prepared, pre_, out.images.data() + i * pre_.channels * h * w);
+            out.labels[i] = item.label;
+        }
+    }
+
+    void worker_loop() {
+        for (;;) {
+            job j;
+            std::exception_ptr err;
+            std::size_t seq = 0;
+            {
+                std::lock_guard<std::mutex> claim_lock(claim_m_);
+                {
+                    std::unique_lock<std::mutex> lk(m_);
+                    cv_slot_.wait(lk, [&] { return stop_ || end_known_ || next_seq_ < consumed_ + opt_.depth; });
+                    if (stop_ || end_known_) return;
+                }
+                bool more = false;
+                try {
+                    more = claim(j);
+                } catch (...) {
+                    err = std::current_exception();
+                }
+                std::lock_guard<std::mutex> lk(m_);
+                seq = next_seq_;
+                if (!more || err) {  // the end, or an opener failed: nothing after this position
+                    end_known_ = true;
+                    end_ = err ? seq + 1 : seq;
+                    if (err) ready_[seq].error = err;
+                    cv_ready_.notify_all();
+                    cv_slot_.notify_all();
+                    return;
+                }
+                ++next_seq_;
+            }
+            slot s;
+            try {
+                build(j, s.batch);
+            } catch (...) {
+                s.error = std::current_exception();
+            }
+            j.source.reset();
+            std::lock_guard<std::mutex> lk(m_);
+            if (s.error && (!end_known_ || seq + 1 < end_)) {  // nothing after a failed batch is delivered
+                end_known_ = true;
+                end_ = seq + 1;
+                cv_slot_.notify_all();
+            }
+            ready_[seq] = std::move(s);
+            cv_ready_.notify_all();
+        }
+    }
+
+    std::vector<source_opener> segments_;
+    io::preprocess_config pre_;
+    batch_loader_options opt_;
+    // claim() cursor (claim_m_, or the consumer thread in depth-0 mode)
+    std::shared_ptr<const sample_source> cur_;
+    std::size_t seg_ = 0, pos_ = 0, batch_in_seg_ = 0, seq_counter_ = 0;
+    // queue state (m_)
+    mutable std::mutex m_;
+    std::mutex claim_m_;
+    std::condition_variable cv_slot_, cv_ready_;
+    std::map<std::size_t, slot> ready_;
+    std::size_t consumed_, next_seq_, end_ = 0;
+    bool end_known_ = false, stop_ = false;
+    std::exception_ptr error_;  // depth-0 mode
+    std::vector<std::thread> workers_;
+};
+
+/// A single-pass input range over a loader's batch tensors, for functions that take a range of batches
+/// (e.g. adapt::compute_source_statistics(model, images_of(loader))). Each element is a stream_batch's images.
+class batch_images {
+public:
+    /// The range over `loader` (which must outlive it); iterating takes its batches.
+    explicit batch_images(batch_loader& loader) : loader_(&loader) {}
+    /// Input iterator: dereferences to the current batch's images; end() once the loader is exhausted.
+    class iterator {
+    public:
+        /// std::iterator_traits members of an input iterator over batch tensors.
+        using iterator_category = std::input_iterator_tag;
+        using value_type = xt::xtensor<float, 4>;
+        using difference_type = std::ptrdiff_t;
+        using pointer = const value_type*;
+        using reference = const value_type&;
+        iterator() = default;
+        /// Takes the loader's first batch (throws as batch_loader::next).
+        explicit iterator(batch_loader* l) : loader_(l), batch_(std::make_shared<stream_batch>()) { advance(); }
+        /// The current batch's images.
+        reference operator*() const { return batch_->images; }
+        pointer operator->() const { return &batch_->images; }
+        /// Takes the next batch (throws as batch_loader::next).
+        iterator& operator++() {
+            advance();
+            return *this;
+        }
+        /// Equal when both are at the end, or iterate the same loader.
+        bool operator==(const iterator& o) const noexcept { return loader_ == o.loader_; }
+        bool operator!=(const iterator& o) const noexcept { return loader_ != o.loader_; }
+
+    private:
+        void advance() {
+            if (!loader_->next(*batch_)) loader_ = nullptr;
+        }
+        batch_loader* loader_ = nullptr;  // nullptr = end
+        std::shared_ptr<stream_batch> batch_;
+    };
+    /// Single pass: begin() takes the loader's next batch.
+    iterator begin() const { return iterator(loader_); }
+    iterator end() const { return iterator(); }
+
+private:
+    batch_loader* loader_;
+};
+
+/// See batch_images.
+inline batch_images images_of(batch_loader& loader) { return batch_images(loader); }
+
+}  // namespace zoa::data
+// ---- end zoa/data/batch_loader.hpp
 // #include "zoa/data/image.hpp"
 
 // #include "zoa/adapt/baselines.hpp"
@@ -16336,6 +17040,52 @@ public:
         refresh();
     }
 
+    /// The supports of every class (the whole adaptation state), flattened.
+    struct supports_state {
+        std::vector<std::size_t> counts;  ///< supports per class (C entries, each ≤ filter_k)
+        std::vector<float> rows;          ///< Σ counts × d normalised supports, class by class, ascending entropy
+        std::vector<double> entropies;    ///< Σ counts entropies, same order
+    };
+    /// A copy of the supports; restore(snapshot()) continues bitwise.
+    supports_state snapshot() const {
+        supports_state s;
+        for (const auto& k : sup_) {
+            s.counts.push_back(k.ent.size());
+            s.rows.insert(s.rows.end(), k.rows.begin(), k.rows.end());
+            s.entropies.insert(s.entropies.end(), k.ent.begin(), k.ent.end());
+        }
+        return s;
+    }
+    /// Continues from a snapshot of a t3a with the same classes, dim and filter_k (the adjusted classifier is
+    /// recomputed from the supports, as after every change).
+    /// Throws: zoa::error(shape) on sizes that do not match, zoa::error(numeric) on a non-finite value or
+    /// entropies out of order; the state is unchanged then.
+    void restore(const supports_state& s) {
+        require(s.counts.size() == c_, error_code::shape, "t3a::restore: ", s.counts.size(), " classes, expected ", c_);
+        std::size_t total = 0;
+        for (std::size_t c = 0; c < c_; ++c) {
+            require(s.counts[c] <= opt_.filter_k, error_code::shape, "t3a::restore: class ", c, " has ", s.counts[c],
+                    " supports, filter_k is ", opt_.filter_k);
+            total += s.counts[c];
+        }
+        require(s.rows.size() == total * d_ && s.entropies.size() == total, error_code::shape, "t3a::restore: ",
+                s.rows.size(), " row values and ", s.entropies.size(), " entropies for ", total,
+                " supports of dim ", d_);
+        for (float v : s.rows) require(std::isfinite(v), error_code::numeric, "t3a::restore: a support is not finite");
+        std::vector<bank> next(c_);
+        for (std::size_t c = 0, at = 0; c < c_; at += s.counts[c], ++c) {
+            next[c].ent.assign(s.entropies.begin() + static_cast<std::ptrdiff_t>(at),
+                               s.entropies.begin() + static_cast<std::ptrdiff_t>(at + s.counts[c]));
+            require(std::is_sorted(next[c].ent.begin(), next[c].ent.end()) &&
+                        std::all_of(next[c].ent.begin(), next[c].ent.end(), [](double e) { return std::isfinite(e); }),
+                    error_code::numeric, "t3a::restore: entropies of class ", c, " are not finite and ascending");
+            next[c].rows.assign(s.rows.begin() + static_cast<std::ptrdiff_t>(at * d_),
+                                s.rows.begin() + static_cast<std::ptrdiff_t>((at + s.counts[c]) * d_));
+        }
+        sup_ = std::move(next);
+        dirty_.assign(c_, 1);
+        refresh();
+    }
     /// Number of classes C, feature dimension d, and the options given at construction.
     std::size_t classes() const noexcept { return c_; }
     std::size_t dim() const noexcept { return d_; }
@@ -16461,6 +17211,7 @@ private:
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include <xtensor/xtensor.hpp>
@@ -16961,10 +17712,12 @@ struct adamw_first_step {
 // ---- begin zoa/adapt/options.hpp
 // zoa — ZOA's runtime options and the paper's per-architecture/bit-width defaults (spec §1.13)
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 // #include "zoa/adapt/knowledge_bank.hpp"
 // #include "zoa/adapt/model_hooks.hpp"
@@ -17050,22 +17803,76 @@ struct zoa_options {
         return paper(Model::family, bits);
     }
 
-    /// Throws: zoa::error(argument) naming the first invalid field.
+    /// Every field's accepted range (the reference's defaults lie well inside; values outside are typos or
+    /// experiments that wreck the stream, e.g. lr = 1e30 or momentum = 5):
+    ///   lr, lr_alpha ∈ [0, 1]; momentum ∈ [0, 1); weight_decay, weight_decay_alpha ∈ [0, 10];
+    ///   spsa_c, spsa_c_alpha ∈ [1e-6, 1]; sp_avg ∈ [1, 64]; steps ∈ [0, 64]; lambda ∈ [0, 1e4];
+    ///   alpha_scale, alpha_clip ∈ (0, 1e3]; weight_margin ∈ (0, 1]; domain_t ∈ [0, 1e6];
+    ///   domain_ema, shift_ema ∈ [0, 1].
+    /// Throws: zoa::error(argument) naming the first invalid field, its value and its range.
     void validate() const {
-        auto positive = [](float v, const char* name) {
-            require(v > 0.0f && v == v, error_code::argument, "zoa_options: ", name, " must be > 0, got ", v);
+        for (const auto& f : fields()) check(f, f.get(*this));
+    }
+
+    /// Sets the field named `key` (any name listed in validate(), and min_detect_batch ≥ 1) from a number, checked
+    /// against its range before it is converted (sp_avg = 3e9 is refused, not wrapped to a negative int); integer
+    /// fields take whole numbers only.
+    /// Throws: zoa::error(argument) naming the key, the value and the range, or listing the known keys.
+    void set(const std::string& key, double value) {
+        for (const auto& f : fields())
+            if (key == f.name) {
+                check(f, value);
+                f.set(*this, value);
+                return;
+            }
+        std::string names;
+        for (const auto& f : fields()) names += std::string(names.empty() ? "" : ", ") + f.name;
+        fail(error_code::argument, "zoa_options: unknown key '", key, "' (expected one of ", names, ")");
+    }
+
+private:
+    struct field {
+        const char* name;
+        double lo, hi;
+        bool lo_open, hi_open, integer;
+        double (*get)(const zoa_options&);
+        void (*set)(zoa_options&, double);
+    };
+
+    static const std::vector<field>& fields() {
+#define ZOA_OPTION_FIELD(member, lo, hi, lo_open, hi_open, integer)                                          \
+    field {                                                                                                   \
+        #member, lo, hi, lo_open, hi_open, integer, [](const zoa_options& o) { return double(o.member); },   \
+            [](zoa_options& o, double v) { o.member = static_cast<decltype(o.member)>(v); }                 \
+    }
+        static const std::vector<field> f = {
+            ZOA_OPTION_FIELD(lr, 0.0, 1.0, false, false, false),
+            ZOA_OPTION_FIELD(momentum, 0.0, 1.0, false, true, false),
+            ZOA_OPTION_FIELD(weight_decay, 0.0, 10.0, false, false, false),
+            ZOA_OPTION_FIELD(lr_alpha, 0.0, 1.0, false, false, false),
+            ZOA_OPTION_FIELD(weight_decay_alpha, 0.0, 10.0, false, false, false),
+            ZOA_OPTION_FIELD(spsa_c, 1e-6, 1.0, false, false, false),
+            ZOA_OPTION_FIELD(spsa_c_alpha, 1e-6, 1.0, false, false, false),
+            ZOA_OPTION_FIELD(sp_avg, 1.0, 64.0, false, false, true),
+            ZOA_OPTION_FIELD(steps, 0.0, 64.0, false, false, true),
+            ZOA_OPTION_FIELD(lambda, 0.0, 1e4, false, false, false),
+            ZOA_OPTION_FIELD(alpha_scale, 0.0, 1e3, true, false, false),
+            ZOA_OPTION_FIELD(weight_margin, 0.0, 1.0, true, false, false),
+            ZOA_OPTION_FIELD(alpha_clip, 0.0, 1e3, true, false, false),
+            ZOA_OPTION_FIELD(domain_t, 0.0, 1e6, false, false, false),
+            ZOA_OPTION_FIELD(domain_ema, 0.0, 1.0, false, false, false),
+            ZOA_OPTION_FIELD(shift_ema, 0.0, 1.0, false, false, false),
+            ZOA_OPTION_FIELD(min_detect_batch, 1.0, 1e9, false, false, true),
         };
-        positive(spsa_c, "spsa_c");
-        positive(spsa_c_alpha, "spsa_c_alpha");
-        positive(alpha_scale, "alpha_scale");
-        positive(weight_margin, "weight_margin");
-        positive(alpha_clip, "alpha_clip");
-        require(lr >= 0.0f && lr_alpha >= 0.0f && lambda >= 0.0f, error_code::argument,
-                "zoa_options: lr, lr_alpha and lambda must be >= 0");
-        require(sp_avg >= 1 && steps >= 0, error_code::argument, "zoa_options: sp_avg must be >= 1 and steps >= 0, got ",
-                sp_avg, " and ", steps);
-        require(domain_ema >= 0.0f && domain_ema <= 1.0f && shift_ema >= 0.0f && shift_ema <= 1.0f,
-                error_code::argument, "zoa_options: EMA factors must be in [0, 1]");
+#undef ZOA_OPTION_FIELD
+        return f;
+    }
+
+    static void check(const field& f, double v) {
+        const bool ok = std::isfinite(v) && (f.lo_open ? v > f.lo : v >= f.lo) && (f.hi_open ? v < f.hi : v <= f.hi) &&
+                        (!f.integer || v == std::floor(v));
+        require(ok, error_code::argument, "zoa_options: ", f.name, " = ", v, " is outside ", f.lo_open ? "(" : "[",
+                f.lo, ", ", f.hi, f.hi_open ? ")" : "]", f.integer ? " (a whole number)" : "");
     }
 };
 
@@ -17198,8 +18005,48 @@ struct adapter_stats {
     loss_terms last_loss;                 ///< loss of the last unperturbed forward
 };
 
+/// Which model an adapter state belongs to. A state is deltas relative to one model's source norm parameters, so
+/// zoa_adapter::restore refuses a state whose identity differs from its own model's in any field.
+struct state_identity {
+    std::string family;       ///< "vit" or "resnet"
+    std::string precision;    ///< adapt_layout::precision ("fp32", "w6a6", ...)
+    std::string layout;       ///< the adapted layout: "<norm>:<channels>,...;features=<g>,...;classes=<C>;embedding=<E>"
+    std::string fingerprint;  ///< 16 hex digits: FNV-1a (64-bit) of the source norm parameters' bytes, layout order
+
+    bool operator==(const state_identity& o) const {
+        return family == o.family && precision == o.precision && layout == o.layout && fingerprint == o.fingerprint;
+    }
+    bool operator!=(const state_identity& o) const { return !(*this == o); }
+};
+
+/// The identity of a model as an adapter sees it (layout() of the model).
+inline state_identity identity_of(const adapt_layout& l) {
+    state_identity id;
+    id.family = l.family == model_family::resnet ? "resnet" : "vit";
+    id.precision = l.precision;
+    std::uint64_t h = 1469598103934665603ull;  // FNV-1a: h = (h XOR byte)·1099511628211 per byte
+    const auto hash = [&h](const float* p, std::size_t n) {
+        const auto* b = reinterpret_cast<const unsigned char*>(p);
+        for (std::size_t i = 0; i < n * sizeof(float); ++i) h = (h ^ b[i]) * 1099511628211ull;
+    };
+    for (std::size_t i = 0; i < l.norms.size(); ++i) {
+        const auto& n = l.norms[i];
+        id.layout += (i ? "," : "") + n.name + ":" + std::to_string(n.channels);
+        if (n.weight) hash(n.weight, n.channels);
+        if (n.bias) hash(n.bias, n.channels);
+    }
+    id.layout += ";features=";
+    for (std::size_t i = 0; i < l.feature_groups.size(); ++i)
+        id.layout += (i ? "," : "") + std::to_string(l.feature_groups[i]);
+    id.layout += ";classes=" + std::to_string(l.num_classes) + ";embedding=" + std::to_string(l.embedding_dim);
+    static const char* digits = "0123456789abcdef";
+    for (int shift = 60; shift >= 0; shift -= 4) id.fingerprint += digits[(h >> shift) & 0xfu];
+    return id;
+}
+
 /// Everything mutable in a zoa_adapter (the model itself is never modified).
 struct zoa_state {
+    state_identity identity;  ///< the model the state belongs to (snapshot() fills it)
     /// The knowledge bank (α, Δ rows, ε, similarity matrix) and the SGD momentum buffer.
     std::vector<float> alpha, deltas, epsilon, similarity, sgd_buffer;
     std::vector<float> hist;                  ///< activation-shift history (empty = none)
@@ -17227,7 +18074,7 @@ public:
     /// Throws: zoa::error(argument) when the source statistics are missing, (shape) when they do not match the
     /// model's feature groups, or when options are invalid.
     zoa_adapter(const Model& model, zoa_options options, source_statistics source)
-        : model_(&model), opt_(options), src_(std::move(source)), layout_(model.layout()) {
+        : model_(&model), opt_(options), src_(std::move(source)), layout_(model.layout()), identity_(identity_of(layout_)) {
         opt_.validate();
         require(!src_.empty(), error_code::argument,
                 "zoa_adapter: source statistics are required (compute them on clean source images first)");
@@ -17250,18 +18097,21 @@ public:
     }
 
     /// Predicts the batch (logits B × C) and adapts. The returned reference stays valid until the next call.
+    /// A batch the model rejects with an error changes nothing (stats() included).
     template <class Batch>
     const xt::xtensor<float, 2>& predict_and_adapt(const Batch& x) {
         static_assert(is_adaptable_v<Model, Batch>, "zoa: Model must provide layout() and forward_adapt(batch, request, result)");
         rng r(opt_.seed, stats_.batches);
-        ++stats_.batches;
         const std::uint64_t forwards_before = stats_.forwards;
         const std::size_t P = bank_.size();
         theta_.resize(P);
         bank_.effective(theta_.data());
         const bool use_shift = opt_.activation_shift && !hist_.empty();
         if (use_shift) make_shift();
+        // A batch the model rejects (wrong shape, non-finite input) throws here, before anything changed: the
+        // counters (which seed the perturbations) and the state stay as if the batch had never been offered.
         forward(x, theta_.data(), use_shift ? shift_.data() : nullptr, r0_);
+        ++stats_.batches;
         const std::size_t B = r0_.features.shape(0);
         prediction_ = use_shift ? r0_.shifted_logits : r0_.logits;
         if (!finite(r0_)) {
@@ -17318,9 +18168,10 @@ public:
         stats_ = adapter_stats{};
     }
 
-    /// A copy of all mutable state; restore(snapshot()) is the identity.
+    /// A copy of all mutable state, with the model's identity; restore(snapshot()) is the identity.
     zoa_state snapshot() const {
         zoa_state s;
+        s.identity = identity_;
         s.alpha = bank_.alpha();
         s.deltas = bank_.deltas();
         s.epsilon = bank_.epsilon();
@@ -17332,20 +18183,34 @@ public:
         s.stats = stats_;
         return s;
     }
-    /// Throws: zoa::error(shape) when the state belongs to another model layout or bank capacity.
+
+    /// Largest |α| a restored state may hold: α are softmax logits scaled by alpha_scale (10), saturated far below
+    /// this; 1e30 would overflow the reference's exp(s·α) in the next save.
+    static constexpr float max_abs_alpha = 1e4f;
+
+    /// Replaces all mutable state with `s`, after checking all of it (strong guarantee: on an error nothing changed).
+    /// Checks: the identity equals this adapter's model's (family, precision, adapted layout, fingerprint of the
+    /// source norm parameters); sizes against the layout and the bank capacity (α: 1..capacity+1, Δ: rows × P with
+    /// row 0 zero, ε and the SGD buffer: P, similarity: capacity², history: last feature group, domain statistics:
+    /// both empty or both embedding_dim); every value finite, |α| <= max_abs_alpha, similarities in [−1, 1],
+    /// domain variances >= 0.
+    /// Throws: zoa::error(argument) for another model's state, zoa::error(shape) for sizes, zoa::error(numeric) for
+    /// values; each message names the field, the expected and the actual value.
     void restore(const zoa_state& s) {
-        require(s.hist.empty() || s.hist.size() == layout_.feature_groups.back(), error_code::shape,
-                "zoa_adapter::restore: shift history has ", s.hist.size(), " dims, expected ",
-                layout_.feature_groups.back());
-        require(s.sgd_buffer.empty() || s.sgd_buffer.size() == bank_.size(), error_code::shape,
-                "zoa_adapter::restore: SGD buffer has ", s.sgd_buffer.size(), " entries, expected ", bank_.size());
-        bank_.assign(s.alpha, s.deltas, s.epsilon, s.similarity);
-        sgd_.buffer = s.sgd_buffer;
-        hist_ = s.hist;
+        validate(s);
+        norm_bank bank = bank_;
+        bank.assign(s.alpha, s.deltas, s.epsilon, s.similarity);
+        std::vector<float> buffer = s.sgd_buffer, hist = s.hist;
+        shift_detector detector = detector_;
         if (s.domain_mean.empty())
-            detector_.clear();
+            detector.clear();
         else
-            detector_.assign(s.domain_mean, s.domain_var);
+            detector.assign(s.domain_mean, s.domain_var);
+        // commit: moves only, nothing can throw from here on
+        bank_ = std::move(bank);
+        sgd_.buffer = std::move(buffer);
+        hist_ = std::move(hist);
+        detector_ = std::move(detector);
         stats_ = s.stats;
     }
 
@@ -17373,6 +18238,57 @@ public:
     }
 
 private:
+    void validate(const zoa_state& s) const {
+        const char* who = "zoa_adapter::restore: ";
+        const state_identity& a = s.identity;
+        const state_identity& b = identity_;
+        require(a.family == b.family, error_code::argument, who, "the state belongs to a ",
+                a.family.empty() ? "<unnamed>" : a.family, " model, this adapter's model is a ", b.family);
+        require(a.precision == b.precision, error_code::argument, who, "the state was adapted on a ",
+                a.precision.empty() ? "<unstated>" : a.precision, " model, this adapter's model is ",
+                b.precision.empty() ? "<unstated>" : b.precision);
+        require(a.layout == b.layout, error_code::argument, who, "the state's adapted layout '", a.layout,
+                "' differs from this model's '", b.layout, "'");
+        require(a.fingerprint == b.fingerprint, error_code::argument, who, "the state belongs to a model whose source ",
+                "norm parameters have fingerprint ", a.fingerprint.empty() ? "<none>" : a.fingerprint,
+                ", this adapter's model has ", b.fingerprint, " (other weights)");
+        const std::size_t P = bank_.size(), C = bank_.capacity(), D = layout_.feature_groups.back();
+        require(!s.alpha.empty() && s.alpha.size() <= C + 1, error_code::shape, who, "alpha has ", s.alpha.size(),
+                " entries, expected 1..", C + 1, " (bank capacity ", C, ")");
+        require(s.deltas.size() == s.alpha.size() * P, error_code::shape, who, "deltas has ", s.deltas.size(),
+                " entries, expected ", s.alpha.size(), " rows of ", P);
+        require(s.epsilon.size() == P, error_code::shape, who, "epsilon has ", s.epsilon.size(), " entries, expected ",
+                P);
+        require(s.similarity.empty() || s.similarity.size() == C * C, error_code::shape, who, "similarity has ",
+                s.similarity.size(), " entries, expected 0 or ", C * C);
+        require(s.sgd_buffer.empty() || s.sgd_buffer.size() == P, error_code::shape, who, "sgd_buffer has ",
+                s.sgd_buffer.size(), " entries, expected 0 or ", P);
+        require(s.hist.empty() || s.hist.size() == D, error_code::shape, who, "shift history has ", s.hist.size(),
+                " dims, expected 0 or ", D);
+        const std::size_t E = layout_.embedding_dim;
+        require(s.domain_mean.size() == s.domain_var.size() &&
+                    (s.domain_mean.empty() || E == 0 || s.domain_mean.size() == E),
+                error_code::shape, who, "domain statistics have ", s.domain_mean.size(), " means and ",
+                s.domain_var.size(), " variances, expected both 0 or both ", E);
+        const auto finite = [&](const char* name, const std::vector<float>& v, float lo, float hi) {
+            for (std::size_t i = 0; i < v.size(); ++i)
+                require(std::isfinite(v[i]) && v[i] >= lo && v[i] <= hi, error_code::numeric, who, name, " entry ", i,
+                        " is ", v[i], ", expected a finite value in [", lo, ", ", hi, "]");
+        };
+        const float inf = std::numeric_limits<float>::max();
+        finite("alpha", s.alpha, -max_abs_alpha, max_abs_alpha);
+        finite("deltas", s.deltas, -inf, inf);
+        for (std::size_t i = 0; i < P; ++i)
+            require(s.deltas[i] == 0.0f, error_code::numeric, who, "deltas row 0 (the source entry) has ", s.deltas[i],
+                    " at ", i, ", expected 0");
+        finite("epsilon", s.epsilon, -inf, inf);
+        finite("similarity", s.similarity, -1.0f - 1e-4f, 1.0f + 1e-4f);
+        finite("sgd_buffer", s.sgd_buffer, -inf, inf);
+        finite("hist", s.hist, -inf, inf);
+        finite("domain_mean", s.domain_mean, -inf, inf);
+        finite("domain_var", s.domain_var, 0.0f, inf);
+    }
+
     float initial_alpha() const { return rng(opt_.seed, ~std::uint64_t{0}).normal(); }
 
     template <class Batch>
@@ -17382,12 +18298,12 @@ private:
         req.shift = shift;
         req.batch_statistics = layout_.family == model_family::resnet;  // spec §1.2: every BN on batch statistics
         model_->forward_adapt(x, req, out);
-        ++stats_.forwards;
         require(out.features.dimension() == 2 && out.features.shape(1) == layout_.feature_width() &&
                     out.logits.shape(0) == out.features.shape(0),
                 error_code::shape, "zoa_adapter: the model returned features of width ", out.features.shape(1),
                 ", expected ", layout_.feature_width());
         require(out.features.shape(0) >= 1, error_code::argument, "zoa_adapter: empty batch");
+        ++stats_.forwards;  // counted once accepted
     }
 
     static bool finite(const forward_result& r) {
@@ -17456,6 +18372,7 @@ private:
     zoa_options opt_;
     source_statistics src_;
     adapt_layout layout_;
+    state_identity identity_;
     norm_bank bank_;
     sgd sgd_;
     adamw_first_step adamw_;
@@ -17501,6 +18418,9 @@ public:
     adapter_stats stats() const { return stats_; }
     /// Clears the counters (there is no other state).
     void reset() { stats_ = {}; }
+    /// The counters are the whole state: restore(snapshot()) is the identity.
+    adapter_stats snapshot() const { return stats_; }
+    void restore(const adapter_stats& s) { stats_ = s; }
 
 protected:
     bool batch_statistics_ = false;
@@ -17570,6 +18490,18 @@ public:
         adapter_stats s = stats_;
         s.state_bytes = t3a_->state_bytes();
         return s;
+    }
+    /// Everything mutable: the supports and the counters.
+    struct state {
+        t3a::supports_state supports;  ///< the supports of every class
+        adapter_stats stats;           ///< counters at snapshot time
+    };
+    /// A copy of all mutable state; restore(snapshot()) continues bitwise.
+    state snapshot() const { return {t3a_->snapshot(), stats_}; }
+    /// Continues from a snapshot of an adapter on the same model. Throws: as t3a::restore.
+    void restore(const state& s) {
+        t3a_->restore(s.supports);
+        stats_ = s.stats;
     }
     /// Back to the warm-up supports (the classifier's weight rows).
     void reset() {
@@ -18161,6 +19093,52 @@ public:
         asked_valid_ = false;
     }
 
+    /// Everything ask() and tell() carry from one generation to the next. The last asked population is not part of
+    /// it: ask() regenerates it bitwise from (seed, generation) and the restored B, D.
+    struct state {
+        std::vector<double> mean, pc, ps, c, bt, d;  ///< m, p_c, p_σ, packed C, Bᵀ (n×n), D
+        double sigma = 1.0;                   ///< step size σ
+        bool identity = true, dirty = false;  ///< B = I still; C changed since the last decomposition
+        /// Completed generations, told points, generation of the last decomposition, decompositions so far.
+        std::size_t generation = 0, evaluations = 0, last_eigen_generation = 0, eigen_updates = 0;
+        best_solution best;                   ///< best told point so far
+    };
+    /// A copy of the strategy's state; restore(snapshot()) continues bitwise as if nothing happened.
+    state snapshot() const {
+        return {mean_, pc_, ps_, c_, bt_, d_, sigma_, identity_, dirty_, gen_, evals_, last_eigen_gen_, eigen_count_,
+                best_};
+    }
+    /// Continues from a snapshot of a cma_es with the same dimension, popsize and options.
+    /// Throws: zoa::error(shape) when a vector's size does not match the dimension n; zoa::error(numeric) when σ
+    /// is not finite and > 0; the strategy is unchanged then.
+    void restore(const state& s) {
+        const std::size_t n = par_.n;
+        const auto check = [](const std::vector<double>& v, std::size_t want, const char* what) {
+            require(v.size() == want, error_code::shape, "cma_es::restore: ", what, " has ", v.size(),
+                    " entries, expected ", want);
+        };
+        check(s.mean, n, "mean");
+        check(s.pc, n, "p_c");
+        check(s.ps, n, "p_sigma");
+        check(s.c, n * (n + 1) / 2, "C (packed)");
+        check(s.bt, n * n, "B");
+        check(s.d, n, "D");
+        require(!s.best.valid || s.best.x.size() == n, error_code::shape, "cma_es::restore: best point has ",
+                s.best.x.size(), " entries, expected ", n);
+        require(std::isfinite(s.sigma) && s.sigma > 0, error_code::numeric, "cma_es::restore: sigma ", s.sigma,
+                " is not finite and > 0");
+        mean_ = s.mean, pc_ = s.pc, ps_ = s.ps, c_ = s.c, bt_ = s.bt, d_ = s.d;
+        sigma_ = s.sigma;
+        identity_ = s.identity, dirty_ = s.dirty;
+        gen_ = s.generation, evals_ = s.evaluations, last_eigen_gen_ = s.last_eigen_generation;
+        eigen_count_ = s.eigen_updates;
+        best_ = s.best;
+        asked_x_.clear();
+        asked_y_.clear();
+        asked_z2_.clear();
+        asked_valid_ = false;
+    }
+
     /// Distribution mean m (double precision).
     const std::vector<double>& mean() const noexcept { return mean_; }
     /// Step size σ.
@@ -18314,6 +19292,7 @@ private:
 
 #include <xtensor/xtensor.hpp>
 
+// #include "zoa/adapt/baselines.hpp"
 // #include "zoa/adapt/cma_es.hpp"
 // #include "zoa/adapt/model_hooks.hpp"
 // #include "zoa/adapt/objective.hpp"
@@ -18336,6 +19315,13 @@ struct foa_options {
     std::uint64_t seed = 2020;         ///< CMA-ES and prompt-initialisation seed
 };
 
+/// Everything mutable in a foa_adapter: the CMA-ES state, the previous batch's best prompt, the shift history.
+struct foa_state {
+    cma_es::state es;                      ///< the CMA-ES distribution
+    std::vector<float> best_prompt, hist;  ///< the prompt the next batch starts from; the shift history
+    adapter_stats stats;  ///< counters at snapshot time
+};
+
 /// FOA fitness (spec §2.1, §2.2):
 ///   ViT:    λ·(Σ_d (σ_d − σ^S_d)² + Σ_d (μ_d − μ^S_d)²)·B/64 + Σ_b H(softmax(z_b))      (sums)
 ///   ResNet: λ·(¼Σ_k MSE(σ_k, σ^S_k) + ¼Σ_k MSE(μ_k, μ^S_k)) + mean_b H(softmax(z_b))  (means per stage)
@@ -18347,6 +19333,35 @@ inline float foa_loss(const xt::xtensor<float, 2>& features, const xt::xtensor<f
     // equal groups: feature_discrepancy = λ·(Σ_d … + Σ_d …)/F, so multiply back by F
     const auto F = static_cast<float>(features.shape(1));
     return feature_discrepancy(features, src, lambda) * F * B / 64.0f + mean_entropy(logits) * B;
+}
+
+/// FOA's initial prompt, a function of the model's layout and the seed only (spec §2.1, §2.2): ViT
+/// num_prompts·prompt_unit draws of U(−a, a), a = layout.prompt_init_scale (PromptViT; it seeds the first "previous
+/// best", CMA-ES starts at 0); ResNet prompt_unit draws of N(0, a²) (PromptResNet's kaiming conv; CMA-ES starts at it).
+inline std::vector<float> foa_initial_prompt(const adapt_layout& l, const foa_options& opt) {
+    const bool resnet = l.family == model_family::resnet;
+    std::vector<float> p(resnet ? l.prompt_unit : opt.num_prompts * l.prompt_unit);
+    rng r(opt.seed, 0x70726f6d7074ull);
+    for (float& v : p) v = resnet ? l.prompt_init_scale * r.normal() : l.prompt_init_scale * (2.0f * r.uniform() - 1.0f);
+    return p;
+}
+
+/// FOA's source statistics over clean batches, as the reference's obtain_origin_stat computes them:
+///   ViT: without prompts, identical to compute_source_statistics (spec §2.1);
+///   ResNet: BatchNorm on batch statistics and the initial prompt conv active (foa_initial_prompt): main.py wraps the
+///           model in PromptResNet, whose conv is random (kaiming) and applied, before the statistics pass (§2.2).
+/// Throws: whatever the model's forward throws.
+template <class Model, class Batches>
+source_statistics compute_foa_source_statistics(const Model& model, const Batches& batches,
+                                                const foa_options& opt = {}) {
+    const adapt_layout l = model.layout();
+    if (l.family != model_family::resnet) return compute_source_statistics(model, batches);
+    const std::vector<float> prompt = foa_initial_prompt(l, opt);
+    forward_request req;
+    req.batch_statistics = true;
+    req.prompt = prompt.data();
+    req.prompt_size = prompt.size();
+    return compute_source_statistics(model, batches, req);
 }
 
 /// FOA for any adaptable model with a prompt hook (layout().prompt_unit > 0). Per batch: shift from the history;
@@ -18378,7 +19393,10 @@ public:
 
 
     /// Predicts the batch (the best candidate's logits B × C, valid until the next call) and runs one CMA-ES
-    /// generation: popsize + 1 forward passes.
+    /// generation: popsize + 1 forward passes. The previous best prompt is evaluated first (it needs no CMA-ES draw),
+    /// so a batch the model rejects (wrong shape, non-finite input) throws before anything changes: the CMA-ES
+    /// state, the counters and the shift history are exactly as before the call. Candidates are then ranked in the
+    /// reference's order (the CMA-ES samples, then the previous best), so results do not depend on this.
     template <class Batch>
     const xt::xtensor<float, 2>& predict_and_adapt(const Batch& x) {
         const std::size_t D = layout_.feature_groups.back(), F = layout_.feature_width();
@@ -18388,37 +19406,29 @@ public:
             const bool scalar = layout_.family == model_family::resnet && !opt_.resnet_shift_vector;
             for (std::size_t i = 0; i < D; ++i) shift_[i] = (scalar ? src_.mean.back() : src_.mean[F - D + i]) - hist_[i];
         }
+        std::vector<double> mean_last(D, 0.0), mean_prev(D, 0.0);
+        const double loss_prev = evaluate(x, best_prompt_, use_shift, mean_prev);  // may throw: nothing changed yet
+        prev_logits_ = use_shift ? r_.shifted_logits : r_.logits;
         candidates_ = es_->ask();
         candidates_.push_back(best_prompt_);
         losses_.assign(candidates_.size(), std::numeric_limits<double>::quiet_NaN());
-        std::vector<double> mean_last(D, 0.0);
         double best = std::numeric_limits<double>::infinity();
         std::size_t best_k = candidates_.size() - 1, finite_count = 0;
-        for (std::size_t k = 0; k < candidates_.size(); ++k) {
-            forward_request req;
-            req.prompt = candidates_[k].data();
-            req.prompt_size = candidates_[k].size();
-            req.shift = use_shift ? shift_.data() : nullptr;
-            req.embedding_stats = false;
-            req.batch_statistics = layout_.family == model_family::resnet;
-            model_->forward_adapt(x, req, r_);
-            ++stats_.forwards;
-            const float loss = foa_loss(r_.features, r_.logits, src_, opt_.lambda, layout_.family);
-            const std::size_t B = r_.features.shape(0);
-            for (std::size_t i = 0; i < D; ++i) {
-                double s = 0;
-                for (std::size_t b = 0; b < B; ++b) s += r_.features(b, F - D + i);
-                mean_last[i] += s / double(B);
-            }
-            if (!std::isfinite(loss)) continue;
+        const auto rank = [&](std::size_t k, double loss) {
+            if (!std::isfinite(loss)) return false;
             losses_[k] = loss;
             ++finite_count;
-            if (loss < best) {
-                best = loss;
-                best_k = k;
-                prediction_ = use_shift ? r_.shifted_logits : r_.logits;
-            }
+            if (loss >= best) return false;
+            best = loss;
+            best_k = k;
+            return true;
+        };
+        for (std::size_t k = 0; k + 1 < candidates_.size(); ++k) {
+            const double loss = evaluate(x, candidates_[k], use_shift, mean_last);
+            if (rank(k, loss)) prediction_ = use_shift ? r_.shifted_logits : r_.logits;
         }
+        for (std::size_t i = 0; i < D; ++i) mean_last[i] += mean_prev[i];
+        if (rank(candidates_.size() - 1, loss_prev)) prediction_ = prev_logits_;
         ++stats_.batches;
         stats_.last_forwards = candidates_.size();
         if (finite_count == 0) {  // nothing to learn from: keep the state, predict with the previous best
@@ -18446,25 +19456,32 @@ public:
 
     /// New CMA-ES, new initial prompt, no shift history (the reference's reset()).
     void reset() {
-        const std::size_t n = layout_.family == model_family::resnet ? layout_.prompt_unit
-                                                                       : opt_.num_prompts * layout_.prompt_unit;
-        rng r(opt_.seed, 0x70726f6d7074ull);
-        best_prompt_.resize(n);
-        std::vector<double> x0(n, 0.0);
-        for (std::size_t i = 0; i < n; ++i) {
-            if (layout_.family == model_family::resnet) {  // kaiming-normal conv prompt; CMA starts from it
-                best_prompt_[i] = layout_.prompt_init_scale * r.normal();
-                x0[i] = best_prompt_[i];
-            } else {  // U(−v, v) seeds only the first "previous best"; CMA mean starts at 0
-                best_prompt_[i] = layout_.prompt_init_scale * (2.0f * r.uniform() - 1.0f);
-            }
-        }
+        best_prompt_ = foa_initial_prompt(layout_, opt_);
+        std::vector<double> x0(best_prompt_.size(), 0.0);
+        if (layout_.family == model_family::resnet) x0.assign(best_prompt_.begin(), best_prompt_.end());
         cma_options co;
         co.popsize = opt_.popsize;
         co.seed = opt_.seed;
         es_.emplace(std::move(x0), opt_.sigma0, co);
         hist_.clear();
         stats_ = {};
+    }
+
+    /// A copy of all mutable state; restore(snapshot()) continues bitwise.
+    foa_state snapshot() const { return {es_->snapshot(), best_prompt_, hist_, stats_}; }
+    /// Continues from a snapshot of an adapter on the same model with the same options.
+    /// Throws: zoa::error(shape) when the prompt or history size does not match the model, errors of
+    /// cma_es::restore; the adapter is unchanged then.
+    void restore(const foa_state& s) {
+        require(s.best_prompt.size() == best_prompt_.size(), error_code::shape, "foa_adapter::restore: prompt has ",
+                s.best_prompt.size(), " entries, expected ", best_prompt_.size());
+        require(s.hist.empty() || s.hist.size() == layout_.feature_groups.back(), error_code::shape,
+                "foa_adapter::restore: shift history has ", s.hist.size(), " dims, expected ",
+                layout_.feature_groups.back());
+        es_->restore(s.es);
+        best_prompt_ = s.best_prompt;
+        hist_ = s.hist;
+        stats_ = s.stats;
     }
 
     /// Counters; state_bytes = CMA-ES state + best prompt + shift history.
@@ -18477,6 +19494,26 @@ public:
     const std::vector<float>& best_prompt() const noexcept { return best_prompt_; }
 
 private:
+    // One candidate's forward (counted); returns its FOA loss and adds its last-group batch mean to mean_last.
+    template <class Batch>
+    double evaluate(const Batch& x, const std::vector<float>& prompt, bool use_shift, std::vector<double>& mean_last) {
+        forward_request req;
+        req.prompt = prompt.data();
+        req.prompt_size = prompt.size();
+        req.shift = use_shift ? shift_.data() : nullptr;
+        req.embedding_stats = false;
+        req.batch_statistics = layout_.family == model_family::resnet;
+        model_->forward_adapt(x, req, r_);
+        ++stats_.forwards;
+        const std::size_t B = r_.features.shape(0), D = mean_last.size(), F = layout_.feature_width();
+        for (std::size_t i = 0; i < D; ++i) {
+            double s = 0;
+            for (std::size_t b = 0; b < B; ++b) s += r_.features(b, F - D + i);
+            mean_last[i] += s / double(B);
+        }
+        return foa_loss(r_.features, r_.logits, src_, opt_.lambda, layout_.family);
+    }
+
     const Model* model_;
     foa_options opt_;
     source_statistics src_;
@@ -18486,7 +19523,7 @@ private:
     std::vector<double> losses_;
     std::vector<float> best_prompt_, hist_, shift_;
     forward_result r_;
-    xt::xtensor<float, 2> prediction_;
+    xt::xtensor<float, 2> prediction_, prev_logits_;
     adapter_stats stats_;
 };
 
@@ -18650,6 +19687,7 @@ inline void write_channel_stats(forward_result& out, const forward_request& req,
 #include <utility>
 #include <vector>
 
+// #include "zoa/adapt/foa_adapter.hpp"
 // #include "zoa/adapt/objective.hpp"
 // #include "zoa/adapt/zoa_adapter.hpp"
 // #include "zoa/core/error.hpp"
@@ -18657,34 +19695,24 @@ inline void write_channel_stats(forward_result& out, const forward_request& req,
 
 namespace zoa::adapt {
 
-/// Writes source statistics: tensors "mean", "std" (F32) and "groups" (I64); the provenance map goes to
-/// __metadata__ together with "zoa.kind" = "source_statistics".
-inline void save_source_statistics(const source_statistics& s, const std::string& path) {
-    io::safetensors_writer w;
-    w.add("mean", {s.mean.size()}, s.mean);
-    w.add("std", {s.std.size()}, s.std);
+/// Adds source statistics to a writer: tensors `<prefix>mean`, `<prefix>std` (F32) and `<prefix>groups` (I64).
+inline void write_source_statistics(io::safetensors_writer& w, const source_statistics& s,
+                                    const std::string& prefix = "") {
+    w.add(prefix + "mean", {s.mean.size()}, s.mean);
+    w.add(prefix + "std", {s.std.size()}, s.std);
     const std::vector<std::int64_t> groups(s.groups.begin(), s.groups.end());
-    w.add("groups", {groups.size()}, groups);
-    for (const auto& [k, v] : s.provenance) w.set_metadata(k, v);
-    w.set_metadata("zoa.kind", "source_statistics");
-    w.save(path);
+    w.add(prefix + "groups", {groups.size()}, groups);
 }
 
-/// Reads source statistics from a validated safetensors image (a file or a buffer; f.path() names it in messages).
-/// Throws: zoa::error(format) when it is not a source-statistics file, sizes disagree, a mean/std value is not
-/// finite or a std value is negative.
-inline source_statistics load_source_statistics(const io::safetensors_file& f) {
+/// Reads what write_source_statistics wrote under `prefix` (no provenance).
+/// Throws: zoa::error(format) when sizes disagree, a mean/std value is not finite or a std value is negative.
+inline source_statistics read_source_statistics(const io::safetensors_file& f, const std::string& prefix = "") {
     const std::string& path = f.path();
-    const auto& meta = f.metadata();
-    const auto kind = meta.find("zoa.kind");
-    require(kind != meta.end() && kind->second == "source_statistics", error_code::format, path,
-            ": not a zoa source-statistics file (metadata zoa.kind is '",
-            kind == meta.end() ? std::string("<missing>") : kind->second, "')");
     source_statistics s;
-    s.mean = f.to_f32("mean");
-    s.std = f.to_f32("std");
-    for (auto g : f.read<std::int64_t>("groups")) {
-        require(g > 0, error_code::format, path, ": tensor 'groups' has a non-positive size ", g);
+    s.mean = f.to_f32(prefix + "mean");
+    s.std = f.to_f32(prefix + "std");
+    for (auto g : f.read<std::int64_t>(prefix + "groups")) {
+        require(g > 0, error_code::format, path, ": tensor '", prefix, "groups' has a non-positive size ", g);
         s.groups.push_back(static_cast<std::size_t>(g));
     }
     std::size_t total = 0;
@@ -18693,13 +19721,36 @@ inline source_statistics load_source_statistics(const io::safetensors_file& f) {
         overflow = overflow || g > std::numeric_limits<std::size_t>::max() - total;
         total = overflow ? total : total + g;
     }
-    require(!overflow, error_code::format, path, ": tensor 'groups' sizes overflow size_t");
-    require(s.mean.size() == s.std.size() && total == s.mean.size(), error_code::format, path, ": 'mean' has ",
-            s.mean.size(), " entries, 'std' ", s.std.size(), ", 'groups' sum to ", total);
+    require(!overflow, error_code::format, path, ": tensor '", prefix, "groups' sizes overflow size_t");
+    require(s.mean.size() == s.std.size() && total == s.mean.size(), error_code::format, path, ": '", prefix,
+            "mean' has ", s.mean.size(), " entries, '", prefix, "std' ", s.std.size(), ", '", prefix,
+            "groups' sum to ", total);
     for (std::size_t i = 0; i < s.mean.size(); ++i)
         require(std::isfinite(s.mean[i]) && std::isfinite(s.std[i]) && s.std[i] >= 0.0f, error_code::format, path,
                 ": source statistics entry ", i, " is mean ", s.mean[i], ", std ", s.std[i],
                 " (expected finite values, std >= 0)");
+    return s;
+}
+
+/// Writes source statistics (write_source_statistics); the provenance map goes to __metadata__ together with
+/// "zoa.kind" = "source_statistics".
+inline void save_source_statistics(const source_statistics& s, const std::string& path) {
+    io::safetensors_writer w;
+    write_source_statistics(w, s);
+    for (const auto& [k, v] : s.provenance) w.set_metadata(k, v);
+    w.set_metadata("zoa.kind", "source_statistics");
+    w.save(path);
+}
+
+/// Reads source statistics from a validated safetensors image (a file or a buffer; f.path() names it in messages).
+/// Throws: zoa::error(format) when it is not a source-statistics file, and as read_source_statistics.
+inline source_statistics load_source_statistics(const io::safetensors_file& f) {
+    const auto& meta = f.metadata();
+    const auto kind = meta.find("zoa.kind");
+    require(kind != meta.end() && kind->second == "source_statistics", error_code::format, f.path(),
+            ": not a zoa source-statistics file (metadata zoa.kind is '",
+            kind == meta.end() ? std::string("<missing>") : kind->second, "')");
+    source_statistics s = read_source_statistics(f);
     for (const auto& [k, v] : meta)
         if (k != "zoa.kind") s.provenance[k] = v;
     return s;
@@ -18722,10 +19773,56 @@ inline void check_provenance(const source_statistics& s, const std::map<std::str
     }
 }
 
-/// Writes an adapter's mutable state (bank, α, ε, similarity, SGD buffer, shift history, domain statistics).
-inline void save_zoa_state(const zoa_state& s, const std::string& path) {
-    io::safetensors_writer w;
-    auto put = [&](const char* name, const std::vector<float>& v) { w.add(name, {v.size()}, v); };
+/// Adds adapter counters as the I64 tensor `<prefix>counters` = [batches, forwards, domain_shifts, skipped_updates].
+inline void write_adapter_stats(io::safetensors_writer& w, const adapter_stats& s, const std::string& prefix = "") {
+    const std::vector<std::int64_t> counters{static_cast<std::int64_t>(s.batches), static_cast<std::int64_t>(s.forwards),
+                                             static_cast<std::int64_t>(s.domain_shifts),
+                                             static_cast<std::int64_t>(s.skipped_updates)};
+    w.add(prefix + "counters", {counters.size()}, counters);
+}
+
+/// Reads what write_adapter_stats wrote. Throws: zoa::error(format) unless `<prefix>counters` holds 4
+/// non-negative entries.
+inline adapter_stats read_adapter_stats(const io::safetensors_file& f, const std::string& prefix = "") {
+    const std::string name = prefix + "counters";
+    const auto c = f.read<std::int64_t>(name);
+    require(c.size() == 4, error_code::format, f.path(), ": tensor '", name, "' has ", c.size(), " entries, expected 4");
+    for (std::size_t i = 0; i < 4; ++i)
+        require(c[i] >= 0, error_code::format, f.path(), ": tensor '", name, "' entry ", i, " is negative (", c[i], ")");
+    adapter_stats s;
+    s.batches = static_cast<std::uint64_t>(c[0]);
+    s.forwards = static_cast<std::uint64_t>(c[1]);
+    s.domain_shifts = static_cast<std::uint64_t>(c[2]);
+    s.skipped_updates = static_cast<std::uint64_t>(c[3]);
+    return s;
+}
+
+namespace detail {
+/// `<prefix><name>` as F32, every entry finite. Throws: zoa::error(format) naming the tensor and the entry.
+inline std::vector<float> read_finite_f32(const io::safetensors_file& f, const std::string& name) {
+    std::vector<float> v = f.to_f32(name);
+    for (std::size_t i = 0; i < v.size(); ++i)
+        require(std::isfinite(v[i]), error_code::format, f.path(), ": tensor '", name, "' entry ", i, " is ", v[i],
+                " (adapter state must be finite)");
+    return v;
+}
+}  // namespace detail
+
+/// Metadata keys of the model identity of an adapter state (state_identity's fields; prefixed like the tensors).
+inline constexpr const char* state_identity_keys[4] = {"zoa.model_family", "zoa.precision", "zoa.adapted_layout",
+                                                       "zoa.weights_fingerprint"};
+
+/// Adds a ZOA adapter's mutable state (bank, α, ε, similarity, SGD buffer, shift history, domain statistics,
+/// counters) to a writer, every tensor name prefixed with `prefix`, and the identity of its model as metadata
+/// `<prefix>zoa.model_family`, `<prefix>zoa.precision`, `<prefix>zoa.adapted_layout`, `<prefix>zoa.weights_fingerprint`.
+/// Throws: zoa::error(argument) when the state carries no identity (it did not come from zoa_adapter::snapshot()).
+inline void write_zoa_state(io::safetensors_writer& w, const zoa_state& s, const std::string& prefix = "") {
+    require(!s.identity.family.empty() && !s.identity.fingerprint.empty(), error_code::argument,
+            "write_zoa_state: the adapter state has no model identity (take it with zoa_adapter::snapshot())");
+    const std::string* id[4] = {&s.identity.family, &s.identity.precision, &s.identity.layout,
+                                &s.identity.fingerprint};
+    for (int i = 0; i < 4; ++i) w.set_metadata(prefix + state_identity_keys[i], *id[i]);
+    auto put = [&](const char* name, const std::vector<float>& v) { w.add(prefix + name, {v.size()}, v); };
     put("alpha", s.alpha);
     put("deltas", s.deltas);
     put("epsilon", s.epsilon);
@@ -18734,50 +19831,145 @@ inline void save_zoa_state(const zoa_state& s, const std::string& path) {
     put("hist", s.hist);
     put("domain_mean", s.domain_mean);
     put("domain_var", s.domain_var);
-    const std::vector<std::int64_t> counters{static_cast<std::int64_t>(s.stats.batches),
-                                             static_cast<std::int64_t>(s.stats.forwards),
-                                             static_cast<std::int64_t>(s.stats.domain_shifts),
-                                             static_cast<std::int64_t>(s.stats.skipped_updates)};
-    w.add("counters", {counters.size()}, counters);
+    write_adapter_stats(w, s.stats, prefix);
+}
+
+/// Reads what write_zoa_state wrote under `prefix`; pass the result to zoa_adapter::restore (which checks the
+/// identity, the sizes against the model and the bank capacity, and the value ranges, before changing anything).
+/// Throws: zoa::error(format) when the model identity metadata is missing, a tensor is missing or has the wrong
+/// dtype, a value is not finite, or 'counters' does not hold 4 non-negative entries.
+inline zoa_state read_zoa_state(const io::safetensors_file& f, const std::string& prefix = "") {
+    zoa_state s;
+    std::string* id[4] = {&s.identity.family, &s.identity.precision, &s.identity.layout, &s.identity.fingerprint};
+    for (int i = 0; i < 4; ++i) {
+        const auto it = f.metadata().find(prefix + state_identity_keys[i]);
+        require(it != f.metadata().end(), error_code::format, f.path(), ": adapter state without metadata '",
+                prefix + state_identity_keys[i], "' (which names the model it was adapted on)");
+        *id[i] = it->second;
+    }
+    s.alpha = detail::read_finite_f32(f, prefix + "alpha");
+    s.deltas = detail::read_finite_f32(f, prefix + "deltas");
+    s.epsilon = detail::read_finite_f32(f, prefix + "epsilon");
+    s.similarity = detail::read_finite_f32(f, prefix + "similarity");
+    s.sgd_buffer = detail::read_finite_f32(f, prefix + "sgd_buffer");
+    s.hist = detail::read_finite_f32(f, prefix + "hist");
+    s.domain_mean = detail::read_finite_f32(f, prefix + "domain_mean");
+    s.domain_var = detail::read_finite_f32(f, prefix + "domain_var");
+    s.stats = read_adapter_stats(f, prefix);
+    return s;
+}
+
+/// Writes an adapter's mutable state (write_zoa_state) as a file of its own, metadata zoa.kind = "zoa_state",
+/// atomically (io::atomic_file: a crash or kill -9 during the save leaves the previous file and no temporary).
+inline void save_zoa_state(const zoa_state& s, const std::string& path) {
+    io::safetensors_writer w;
+    write_zoa_state(w, s);
     w.set_metadata("zoa.kind", "zoa_state");
     w.save(path);
 }
 
 /// Reads adapter state written by save_zoa_state from a validated safetensors image (a file or a buffer; f.path()
-/// names it in messages); pass the result to zoa_adapter::restore (which checks the sizes against the model and the
-/// bank capacity).
-/// Throws: zoa::error(format) when it is not an adapter-state file, a tensor is missing or has the wrong dtype, a
-/// value is not finite, or 'counters' does not hold 4 non-negative entries.
+/// names it in messages); pass the result to zoa_adapter::restore.
+/// Throws: zoa::error(format) when it is not an adapter-state file, and as read_zoa_state.
 inline zoa_state load_zoa_state(const io::safetensors_file& f) {
-    const std::string& path = f.path();
     const auto kind = f.metadata().find("zoa.kind");
-    require(kind != f.metadata().end() && kind->second == "zoa_state", error_code::format, path,
+    require(kind != f.metadata().end() && kind->second == "zoa_state", error_code::format, f.path(),
             ": not a zoa adapter-state file");
-    zoa_state s;
-    s.alpha = f.to_f32("alpha");
-    s.deltas = f.to_f32("deltas");
-    s.epsilon = f.to_f32("epsilon");
-    s.similarity = f.to_f32("similarity");
-    s.sgd_buffer = f.to_f32("sgd_buffer");
-    s.hist = f.to_f32("hist");
-    s.domain_mean = f.to_f32("domain_mean");
-    s.domain_var = f.to_f32("domain_var");
-    const auto c = f.read<std::int64_t>("counters");
-    require(c.size() == 4, error_code::format, path, ": tensor 'counters' has ", c.size(), " entries, expected 4");
-    for (std::size_t i = 0; i < 4; ++i)
-        require(c[i] >= 0, error_code::format, path, ": tensor 'counters' entry ", i, " is negative (", c[i], ")");
-    const std::pair<const char*, const std::vector<float>*> all[] = {
-        {"alpha", &s.alpha},      {"deltas", &s.deltas}, {"epsilon", &s.epsilon},         {"similarity", &s.similarity},
-        {"sgd_buffer", &s.sgd_buffer}, {"hist", &s.hist}, {"domain_mean", &s.domain_mean}, {"domain_var", &s.domain_var}};
-    for (const auto& [name, v] : all)
-        for (std::size_t i = 0; i < v->size(); ++i)
-            require(std::isfinite((*v)[i]), error_code::format, path, ": tensor '", name, "' entry ", i, " is ",
-                    (*v)[i], " (adapter state must be finite)");
-    s.stats.batches = static_cast<std::uint64_t>(c[0]);
-    s.stats.forwards = static_cast<std::uint64_t>(c[1]);
-    s.stats.domain_shifts = static_cast<std::uint64_t>(c[2]);
-    s.stats.skipped_updates = static_cast<std::uint64_t>(c[3]);
+    return read_zoa_state(f);
+}
+
+/// Adds a FOA adapter's state: the CMA-ES state (F64 `<prefix>es.{mean,pc,ps,c,bt,d,best_x}`, `es.scalars` =
+/// [σ, best f], I64 `es.counters` = [identity, dirty, generation, evaluations, last eigen generation, eigen
+/// updates, best generation, best valid]), `best_prompt`, `hist` (F32) and the counters.
+inline void write_foa_state(io::safetensors_writer& w, const foa_state& s, const std::string& prefix = "") {
+    const auto put = [&](const std::string& name, const std::vector<double>& v) { w.add(prefix + name, {v.size()}, v); };
+    put("es.mean", s.es.mean);
+    put("es.pc", s.es.pc);
+    put("es.ps", s.es.ps);
+    put("es.c", s.es.c);
+    put("es.bt", s.es.bt);
+    put("es.d", s.es.d);
+    const std::vector<double> best(s.es.best.x.begin(), s.es.best.x.end());
+    put("es.best_x", best);
+    put("es.scalars", {s.es.sigma, s.es.best.f});
+    const std::vector<std::int64_t> c{s.es.identity, s.es.dirty, static_cast<std::int64_t>(s.es.generation),
+                                      static_cast<std::int64_t>(s.es.evaluations),
+                                      static_cast<std::int64_t>(s.es.last_eigen_generation),
+                                      static_cast<std::int64_t>(s.es.eigen_updates),
+                                      static_cast<std::int64_t>(s.es.best.generation), s.es.best.valid};
+    w.add(prefix + "es.counters", {c.size()}, c);
+    w.add(prefix + "best_prompt", {s.best_prompt.size()}, s.best_prompt);
+    w.add(prefix + "hist", {s.hist.size()}, s.hist);
+    write_adapter_stats(w, s.stats, prefix);
+}
+
+/// Reads what write_foa_state wrote under `prefix`; foa_adapter::restore checks the sizes against the model.
+/// Throws: zoa::error(format) when a tensor is missing, has the wrong dtype or count, or a value is not finite
+/// (best f may be +inf before the first generation).
+inline foa_state read_foa_state(const io::safetensors_file& f, const std::string& prefix = "") {
+    const auto get = [&](const std::string& name) {
+        std::vector<double> v = f.read<double>(prefix + name);
+        for (std::size_t i = 0; i < v.size(); ++i)
+            require(std::isfinite(v[i]), error_code::format, f.path(), ": tensor '", prefix + name, "' entry ", i,
+                    " is ", v[i], " (adapter state must be finite)");
+        return v;
+    };
+    foa_state s;
+    s.es.mean = get("es.mean");
+    s.es.pc = get("es.pc");
+    s.es.ps = get("es.ps");
+    s.es.c = get("es.c");
+    s.es.bt = get("es.bt");
+    s.es.d = get("es.d");
+    const std::vector<double> best = get("es.best_x");
+    s.es.best.x.assign(best.begin(), best.end());
+    const std::vector<double> sc = f.read<double>(prefix + "es.scalars");
+    const std::vector<std::int64_t> c = f.read<std::int64_t>(prefix + "es.counters");
+    require(sc.size() == 2 && c.size() == 8, error_code::format, f.path(), ": tensors '", prefix, "es.scalars' and '",
+            prefix, "es.counters' have ", sc.size(), " and ", c.size(), " entries, expected 2 and 8");
+    require(std::isfinite(sc[0]) && !std::isnan(sc[1]), error_code::format, f.path(), ": tensor '", prefix,
+            "es.scalars' holds ", sc[0], ", ", sc[1], " (expected a finite sigma and a best fitness)");
+    for (std::size_t i = 0; i < 8; ++i)
+        require(c[i] >= 0, error_code::format, f.path(), ": tensor '", prefix, "es.counters' entry ", i,
+                " is negative (", c[i], ")");
+    s.es.sigma = sc[0];
+    s.es.best.f = sc[1];
+    s.es.identity = c[0] != 0;
+    s.es.dirty = c[1] != 0;
+    s.es.generation = static_cast<std::size_t>(c[2]);
+    s.es.evaluations = static_cast<std::size_t>(c[3]);
+    s.es.last_eigen_generation = static_cast<std::size_t>(c[4]);
+    s.es.eigen_updates = static_cast<std::size_t>(c[5]);
+    s.es.best.generation = static_cast<std::size_t>(c[6]);
+    s.es.best.valid = c[7] != 0;
+    s.best_prompt = detail::read_finite_f32(f, prefix + "best_prompt");
+    s.hist = detail::read_finite_f32(f, prefix + "hist");
+    s.stats = read_adapter_stats(f, prefix);
     return s;
+}
+
+/// Adds a T3A adapter's state: I64 `<prefix>t3a.counts` (supports per class), F32 `t3a.rows`, F64
+/// `t3a.entropies`, and the counters.
+template <class State>
+void write_t3a_state(io::safetensors_writer& w, const State& s, const std::string& prefix = "") {
+    const std::vector<std::int64_t> counts(s.supports.counts.begin(), s.supports.counts.end());
+    w.add(prefix + "t3a.counts", {counts.size()}, counts);
+    w.add(prefix + "t3a.rows", {s.supports.rows.size()}, s.supports.rows);
+    w.add(prefix + "t3a.entropies", {s.supports.entropies.size()}, s.supports.entropies);
+    write_adapter_stats(w, s.stats, prefix);
+}
+
+/// Reads what write_t3a_state wrote into `s` (t3a_adapter<Model>::state); t3a_adapter::restore checks the sizes.
+/// Throws: zoa::error(format) when a tensor is missing or has the wrong dtype, a count is negative.
+template <class State>
+void read_t3a_state(const io::safetensors_file& f, State& s, const std::string& prefix = "") {
+    for (const auto c : f.read<std::int64_t>(prefix + "t3a.counts")) {
+        require(c >= 0, error_code::format, f.path(), ": tensor '", prefix, "t3a.counts' holds a negative count ", c);
+        s.supports.counts.push_back(static_cast<std::size_t>(c));
+    }
+    s.supports.rows = f.read<float>(prefix + "t3a.rows");
+    s.supports.entropies = f.read<double>(prefix + "t3a.entropies");
+    s.stats = read_adapter_stats(f, prefix);
 }
 
 /// Reads a file written by save_zoa_state. Throws: as above; zoa::error(io) when it cannot be opened.

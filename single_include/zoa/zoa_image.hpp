@@ -1347,6 +1347,7 @@ inline xt::xtensor<float, 3> frost(const xt::xtensor<float, 3>& x, int severity,
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 // #include "zoa/core/error.hpp"
@@ -1357,17 +1358,15 @@ inline xt::xtensor<float, 3> frost(const xt::xtensor<float, 3>& x, int severity,
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <limits>
 #include <string>
 #include <vector>
 
 // #include "zoa/core/error.hpp"
+// #include "zoa/io/read_file.hpp"
 
 namespace zoa::data {
 
@@ -1752,25 +1751,10 @@ inline std::vector<std::uint8_t> gunzip(const std::vector<std::uint8_t>& bytes, 
     return gunzip(bytes.data(), bytes.size(), name, max_output);
 }
 
-/// Reads a whole file into memory.
-/// Throws: zoa::error(io) naming the path when it does not exist, is not a regular file, or cannot be read.
-inline std::vector<std::uint8_t> read_file_bytes(const std::string& path) {
-    std::error_code ec;
-    const auto status = std::filesystem::status(path, ec);
-    require(!ec && std::filesystem::exists(status), error_code::io, path, ": cannot open: no such file");
-    require(std::filesystem::is_regular_file(status), error_code::io, path, ": cannot open: not a regular file");
-    std::ifstream f(path, std::ios::binary);
-    require(f.good(), error_code::io, path, ": cannot open: ", std::strerror(errno));
-    f.seekg(0, std::ios::end);
-    const std::streamoff end = f.tellg();
-    f.seekg(0, std::ios::beg);
-    require(end >= 0, error_code::io, path, ": cannot determine the file size");
-    std::vector<std::uint8_t> bytes(static_cast<std::size_t>(end));
-    if (!bytes.empty()) f.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(end));
-    require(f.good() && f.gcount() == static_cast<std::streamsize>(end), error_code::io, path, ": read failed after ",
-            f.gcount(), " of ", end, " bytes");
-    return bytes;
-}
+/// Reads a whole file into memory (io::read_file).
+/// Throws: zoa::error(io) naming the path when it does not exist, is not a regular file, cannot be read or changed
+/// while being read.
+inline std::vector<std::uint8_t> read_file_bytes(const std::string& path) { return io::read_file(path); }
 
 /// Reads a file and gunzips it when it starts with the gzip magic; otherwise returns its bytes unchanged.
 /// Throws: as read_file_bytes and gunzip.
@@ -2048,6 +2032,14 @@ struct image_info {
     std::size_t channels = 0;           ///< as stored: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA
 };
 
+/// What a decode may cost, checked before anything large is allocated: the header's width × height against
+/// max_pixels (before any pixel buffer exists), a file's size against max_file_bytes (before it is read).
+/// Defaults: 64 Mpx (64 · 10^6 pixels, e.g. 8000 × 8000: 768 MB as float RGB) and 256 MiB. 0 = no limit.
+struct decode_limits {
+    std::size_t max_pixels = 64000000;                    ///< width × height of one image
+    std::size_t max_file_bytes = std::size_t{256} << 20;  ///< bytes of one image file
+};
+
 /// True when the file name ends in .png, .jpg, .jpeg or .bmp (case-insensitive): the formats zoa decodes.
 inline bool is_image_file_name(const std::filesystem::path& path) {
     std::string ext = path.extension().string();
@@ -2063,6 +2055,40 @@ inline int checked_length(std::size_t size, const std::string& name) {
             ": cannot decode image: encoded size ", size, " exceeds stb_image's limit of ", INT_MAX, " bytes");
     return static_cast<int>(size);
 }
+/// n pixels in Mpx (10^6 pixels) with one decimal, for messages.
+inline std::string megapixels(std::size_t n) {
+    const std::size_t tenths = (n + 50000) / 100000;
+    return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10);
+}
+/// The largest side stb_image decodes (STBI_MAX_DIMENSIONS; stb's own default when it is compiled elsewhere).
+#ifdef STBI_MAX_DIMENSIONS
+inline constexpr std::size_t stb_max_side = STBI_MAX_DIMENSIONS;
+#else
+inline constexpr std::size_t stb_max_side = std::size_t{1} << 24;
+#endif
+/// The width and height a PNG (IHDR) or JPEG (first SOF0/1/2) header declares, or {0, 0}: what stb_image refuses
+/// above STBI_MAX_DIMENSIONS per side without saying so (its reason for a valid 20000-px PNG is "unknown image type").
+inline std::pair<std::size_t, std::size_t> declared_size(const std::uint8_t* p, std::size_t n) {
+    const auto be = [p](std::size_t at, int bytes) {
+        std::size_t v = 0;
+        for (int k = 0; k < bytes; ++k) v = v << 8 | p[at + static_cast<std::size_t>(k)];
+        return v;
+    };
+    static const std::uint8_t png[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
+    if (n >= 24 && std::equal(png, png + 8, p) && std::equal(p + 12, p + 16, "IHDR")) return {be(16, 4), be(20, 4)};
+    if (n < 4 || p[0] != 0xFF || p[1] != 0xD8) return {0, 0};
+    for (std::size_t i = 2; i + 9 <= n && p[i] == 0xFF;) {  // JPEG segments: FF marker, 16-bit length
+        const std::uint8_t m = p[i + 1];
+        if (m == 0xFF) {  // fill byte
+            ++i;
+            continue;
+        }
+        if (m == 0xC0 || m == 0xC1 || m == 0xC2) return {be(i + 7, 2), be(i + 5, 2)};  // P, Y (height), X (width)
+        if (m == 0xDA || m == 0xD9) break;
+        i += 2 + be(i + 2, 2);
+    }
+    return {0, 0};
+}
 /// stb_image's last failure reason, or "unknown reason".
 inline const char* stb_reason() {
     const char* r = stbi_failure_reason();
@@ -2077,8 +2103,13 @@ inline image_info decode_image_info(const std::uint8_t* data, std::size_t size, 
     detail::check_jpeg_structure(data, size, name, false);
     detail::check_png_chunks(data, size, name, true);
     int w = 0, h = 0, c = 0;
-    if (stbi_info_from_memory(data, len, &w, &h, &c) == 0)
+    if (stbi_info_from_memory(data, len, &w, &h, &c) == 0) {
+        const auto [dw, dh] = detail::declared_size(data, size);
+        if (dw > detail::stb_max_side || dh > detail::stb_max_side)
+            fail(error_code::format, name, ": image is ", dw, "x", dh, " pixels: a side exceeds the decoder's ",
+                 detail::stb_max_side, "-px limit");
         fail(error_code::format, name, ": cannot decode image (PNG, JPEG or BMP expected): ", detail::stb_reason());
+    }
     // stb_image's BMP header reader accepts a height of 0 (found by fuzzing): an empty image is not an image.
     if (w <= 0 || h <= 0 || c < 1 || c > 4)
         fail(error_code::format, name, ": cannot decode image: header declares ", w, "x", h, " pixels with ", c,
@@ -2092,11 +2123,17 @@ inline image_info decode_image_info(const std::uint8_t* data, std::size_t size, 
 /// composited (as PIL's convert("RGB")). 16-bit PNG samples are reduced to 8 bits (v >> 8).
 /// Throws: zoa::error(argument) when channels is not 0, 1 or 3; zoa::error(format) naming `name` and stb_image's
 /// failure reason ("bad png sig", "unknown image type", "Corrupt JPEG", ...) when decoding fails.
+/// Throws also: zoa::error(format) naming `name` and the header's dimensions when width × height exceeds
+/// limits.max_pixels (checked on the header, before any pixel buffer is allocated).
 inline image decode_image(const std::uint8_t* data, std::size_t size, const std::string& name,
-                          std::size_t channels = 0) {
+                          std::size_t channels = 0, const decode_limits& limits = {}) {
     require(channels == 0 || channels == 1 || channels == 3, error_code::argument, name,
             ": requested channel count must be 0 (as stored), 1 or 3, got ", channels);
     const image_info info = decode_image_info(data, size, name);
+    if (limits.max_pixels != 0 && info.width * info.height > limits.max_pixels)
+        fail(error_code::format, name, ": image is ", info.width, "x", info.height, " pixels (",
+             detail::megapixels(info.width * info.height), " Mpx), above the pixel budget of ",
+             detail::megapixels(limits.max_pixels), " Mpx (decode_limits::max_pixels)");
     const int stored = info.channels <= 2 ? 1 : 3;
     detail::check_jpeg_structure(data, size, name, true);
     detail::check_png_chunks(data, size, name, false);
@@ -2111,14 +2148,29 @@ inline image decode_image(const std::uint8_t* data, std::size_t size, const std:
 }
 
 /// Decodes an in-memory image from a byte vector.
-inline image decode_image(const std::vector<std::uint8_t>& bytes, const std::string& name, std::size_t channels = 0) {
-    return decode_image(bytes.data(), bytes.size(), name, channels);
+inline image decode_image(const std::vector<std::uint8_t>& bytes, const std::string& name, std::size_t channels = 0,
+                          const decode_limits& limits = {}) {
+    return decode_image(bytes.data(), bytes.size(), name, channels, limits);
+}
+
+/// Throws: zoa::error(format) naming the file and its size when it is larger than limits.max_file_bytes (checked
+/// before it is read).
+inline void check_file_size(const std::string& path, const decode_limits& limits) {
+    if (limits.max_file_bytes == 0) return;
+    std::error_code ec;
+    const auto bytes = std::filesystem::file_size(path, ec);
+    if (ec) return;  // not a regular file or unreadable: read_file_bytes reports it
+    if (bytes > limits.max_file_bytes)
+        fail(error_code::format, path, ": image file is ", bytes, " bytes, above the size cap of ",
+             limits.max_file_bytes, " bytes (decode_limits::max_file_bytes)");
 }
 
 /// Loads a PNG, JPEG or BMP file (any extension; the content decides) into HWC floats in [0, 255].
-/// Throws: zoa::error(io) when the file cannot be read; otherwise as decode_image, with the path as name.
-inline image load_image(const std::string& path, std::size_t channels = 0) {
-    return decode_image(data::read_file_bytes(path), path, channels);
+/// Throws: zoa::error(io) when the file cannot be read; zoa::error(format) above the limits (check_file_size,
+/// decode_image); otherwise as decode_image, with the path as name.
+inline image load_image(const std::string& path, std::size_t channels = 0, const decode_limits& limits = {}) {
+    check_file_size(path, limits);
+    return decode_image(data::read_file_bytes(path), path, channels, limits);
 }
 
 /// Reads the header of an image file. Throws: as read_file_bytes and decode_image_info.
@@ -2801,7 +2853,6 @@ inline idx_dataset load_fashion_mnist(fashion_mnist_split split, const std::stri
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
@@ -2809,6 +2860,139 @@ inline idx_dataset load_fashion_mnist(fashion_mnist_split split, const std::stri
 // #include "zoa/core/error.hpp"
 // #include "zoa/core/execution.hpp"
 // #include "zoa/core/rng.hpp"
+// #include "zoa/data/folder_scan.hpp"
+// ---- begin zoa/data/folder_scan.hpp
+// zoa — listing image files and class folders: directory links followed without cycles or escapes
+
+#include <algorithm>
+#include <cstddef>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <sys/stat.h>
+
+// #include "zoa/core/error.hpp"
+// #include "zoa/io/image.hpp"
+
+namespace zoa::data {
+
+/// One class of a class folder: its name (the entry under the root) and its image files.
+struct class_files {
+    std::string name;                ///< the class directory's name
+    std::string dir;                 ///< <root>/<name>
+    std::vector<std::string> files;  ///< image files below dir, sorted (list_image_files)
+};
+
+namespace detail {
+/// Whether canonical path `inner` is `outer` or lies below it (both canonical, so a component-wise prefix test).
+inline bool path_within(const std::filesystem::path& inner, const std::filesystem::path& outer) {
+    auto i = inner.begin();
+    for (auto o = outer.begin(); o != outer.end(); ++o, ++i) {
+        if (o->empty()) continue;  // trailing separator
+        if (i == inner.end() || *i != *o) return false;
+    }
+    return true;
+}
+
+inline std::filesystem::path canonical_dir(const std::filesystem::path& p) {
+    std::error_code ec;
+    std::filesystem::path c = std::filesystem::canonical(p, ec);
+    require(!ec, error_code::io, p.string(), ": cannot resolve the directory: ", ec.message());
+    return c;
+}
+}  // namespace detail
+
+/// The image files (.png .jpg .jpeg .bmp, any case) below `dir`, recursively, sorted by (directory path, file name)
+/// as torchvision's sorted(os.walk(dir, followlinks=True)). Directory links are followed with two rules that keep
+/// the walk finite and every image under the directory it belongs to:
+///  - every physical directory (device, inode) is listed once: a link to a directory already listed — a cycle such
+///    as `s -> .`, or a second link to the same place — adds nothing;
+///  - a directory link must resolve to a place inside `dir`: `up -> ..` would list a sibling's images (in a class
+///    folder: another class's images under this class's label), so it is an error.
+/// File links are followed wherever they point; broken links are ignored.
+/// Throws: zoa::error(io) when a directory cannot be listed; zoa::error(format) naming a link that leaves `dir`.
+inline std::vector<std::string> list_image_files(const std::string& dir) {
+    namespace fs = std::filesystem;
+    const fs::path realm = detail::canonical_dir(dir);
+    std::set<std::pair<dev_t, ino_t>> seen;
+    struct stat st {};
+    if (::stat(realm.c_str(), &st) == 0) seen.insert({st.st_dev, st.st_ino});
+    std::vector<std::pair<fs::path, fs::path>> todo = {{fs::path(dir), realm}};  // (listed path, canonical path)
+    std::vector<std::pair<std::string, std::string>> files;                      // (directory, file name)
+    while (!todo.empty()) {
+        const auto [path, canon] = todo.back();
+        todo.pop_back();
+        std::error_code ec;
+        std::vector<fs::directory_entry> entries;
+        for (fs::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) entries.push_back(*it);
+        require(!ec, error_code::io, path.string(), ": cannot list directory: ", ec.message());
+        std::sort(entries.begin(), entries.end(),
+                  [](const fs::directory_entry& a, const fs::directory_entry& b) { return a.path() < b.path(); });
+        std::vector<std::pair<fs::path, fs::path>> subdirs;
+        for (const fs::directory_entry& e : entries) {
+            std::error_code eec;  // a broken link is neither a directory nor a file: not an error
+            if (e.is_directory(eec)) {
+                const bool link = e.is_symlink(eec);
+                fs::path c = link ? fs::canonical(e.path(), eec) : canon / e.path().filename();
+                if (eec) continue;
+                if (link && !detail::path_within(c, realm))
+                    fail(error_code::format, e.path().string(), ": directory link to ", c.string(), " leads outside ",
+                         dir, " (", realm.string(), "); its images would be listed under the wrong directory");
+                if (::stat(e.path().c_str(), &st) != 0 || !seen.insert({st.st_dev, st.st_ino}).second) continue;
+                subdirs.emplace_back(e.path(), std::move(c));
+            } else if (e.is_regular_file(eec) && io::is_image_file_name(e.path())) {
+                files.emplace_back(path.string(), e.path().filename().string());
+            }
+        }
+        todo.insert(todo.end(), subdirs.rbegin(), subdirs.rend());  // depth first, in name order
+    }
+    std::sort(files.begin(), files.end());
+    std::vector<std::string> out;
+    out.reserve(files.size());
+    for (const auto& f : files) out.push_back((fs::path(f.first) / f.second).string());
+    return out;
+}
+
+/// The classes of a torchvision ImageFolder layout: the immediate subdirectories of `root` (links followed, hidden
+/// ones included), sorted by name (byte order), each with list_image_files (possibly empty).
+/// A class directory may be a link to anywhere (a subset assembled from links), except to `root` or above it (it
+/// would hold every class) or into another class directory (that class's images would get two labels).
+/// Throws: zoa::error(io) when root is not a directory or cannot be listed; zoa::error(format) for the link rules
+/// here and in list_image_files.
+inline std::vector<class_files> scan_class_folder(const std::string& root) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    require(fs::is_directory(root, ec), error_code::io, root, ": image folder root is not a directory");
+    const fs::path canon_root = detail::canonical_dir(root);
+    std::vector<class_files> classes;
+    std::error_code entry_ec;  // a broken symlink is neither a directory nor a file; not an error
+    for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec))
+        if (it->is_directory(entry_ec)) classes.push_back({it->path().filename().string(), it->path().string(), {}});
+    require(!ec, error_code::io, root, ": cannot list directory: ", ec.message());
+    std::sort(classes.begin(), classes.end(),
+              [](const class_files& a, const class_files& b) { return a.name < b.name; });
+    std::vector<std::pair<fs::path, std::size_t>> canon;  // canonical class directory, class index
+    for (std::size_t c = 0; c < classes.size(); ++c) {
+        fs::path p = detail::canonical_dir(classes[c].dir);
+        require(!detail::path_within(canon_root, p), error_code::format, classes[c].dir, ": class directory links to ",
+                p.string(), ", which contains the root ", root, " itself");
+        canon.emplace_back(std::move(p), c);
+    }
+    std::sort(canon.begin(), canon.end());
+    for (std::size_t i = 0; i + 1 < canon.size(); ++i)  // sorted, so a directory's descendants follow it directly
+        if (detail::path_within(canon[i + 1].first, canon[i].first))
+            fail(error_code::format, classes[canon[i + 1].second].dir, " (", canon[i + 1].first.string(),
+                 ") lies inside class '", classes[canon[i].second].name, "' (", canon[i].first.string(),
+                 "): its images would have two labels");
+    for (auto& c : classes) c.files = list_image_files(c.dir);
+    return classes;
+}
+
+}  // namespace zoa::data
+// ---- end zoa/data/folder_scan.hpp
 // #include "zoa/data/image.hpp"
 // #include "zoa/io/image.hpp"
 
@@ -2820,6 +3004,7 @@ struct image_folder_options {
     std::uint64_t seed = 0;     ///< shuffle seed (same seed ⇒ same order on every platform)
     std::size_t limit = 0;      ///< keep only the first `limit` samples (after shuffling); 0 = all
     std::size_t channels = 3;   ///< channels of loaded images: 0 = as stored, 1 or 3 (see io::decode_image)
+    io::decode_limits limits;   ///< pixel budget and file size cap of every decode (io::load_image)
 };
 
 /// One file of the folder and its class index.
@@ -2839,41 +3024,28 @@ struct labeled_images {
 ///   sorted()); class index = position in that order. Hidden directories count, as in torchvision.
 /// - Files are searched recursively below each class directory; .png, .jpg, .jpeg, .bmp (any case) are kept, other
 ///   files ignored; order = sorted by (directory path, file name), as torchvision's sorted(os.walk(...)).
+/// - Directory links (folder_scan.hpp): each directory is listed once (cycles end), a link inside a class directory
+///   must stay inside it, and a class directory may not link to the root or into another class.
 /// - ImageNet-C: pass <imagenet-c>/<corruption>/<severity> as root.
 /// Construction lists files only; images are decoded on load(). Copyable; thread-safe for concurrent const use.
 class image_folder {
 public:
-    /// Throws: zoa::error(io) when root is not a directory; zoa::error(format) when it has no class subdirectory
-    /// or a class directory holds no supported image; zoa::error(argument) when options.channels is not 0, 1 or 3.
+    /// Throws: zoa::error(io) when root is not a directory; zoa::error(format) when it has no class subdirectory,
+    /// a class directory holds no supported image or a directory link breaks the rules above;
+    /// zoa::error(argument) when options.channels is not 0, 1 or 3.
     explicit image_folder(const std::string& root, image_folder_options options = {})
         : root_(root), options_(options) {
-        namespace fs = std::filesystem;
         require(options.channels == 0 || options.channels == 1 || options.channels == 3, error_code::argument,
                 "image_folder: channels must be 0, 1 or 3, got ", options.channels);
-        std::error_code ec;
-        require(fs::is_directory(root, ec), error_code::io, root, ": image folder root is not a directory");
-        std::error_code entry_ec;  // a broken symlink is neither a directory nor a file; not an error
-        for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec))
-            if (it->is_directory(entry_ec)) classes_.push_back(it->path().filename().string());
-        require(!ec, error_code::io, root, ": cannot list directory: ", ec.message());
-        std::sort(classes_.begin(), classes_.end());
+        for (class_files& c : scan_class_folder(root)) {  // cycle-safe walk, links stay in their class
+            require(!c.files.empty(), error_code::format, c.dir, ": class '", c.name,
+                    "' has no image files (supported: .png .jpg .jpeg .bmp)");
+            const int label = static_cast<int>(classes_.size());
+            for (auto& f : c.files) samples_.push_back({std::move(f), label});
+            classes_.push_back(std::move(c.name));
+        }
         require(!classes_.empty(), error_code::format, root,
                 ": no class subdirectories (expected <root>/<class>/<image files>)");
-        for (std::size_t c = 0; c < classes_.size(); ++c) {
-            const fs::path dir = fs::path(root) / classes_[c];
-            std::vector<std::pair<std::string, std::string>> files;  // (directory, file name)
-            for (fs::recursive_directory_iterator it(dir, fs::directory_options::follow_directory_symlink, ec), end;
-                 !ec && it != end; it.increment(ec)) {
-                if (it->is_regular_file(entry_ec) && io::is_image_file_name(it->path()))
-                    files.emplace_back(it->path().parent_path().string(), it->path().filename().string());
-            }
-            require(!ec, error_code::io, dir.string(), ": cannot list directory: ", ec.message());
-            require(!files.empty(), error_code::format, dir.string(), ": class '", classes_[c],
-                    "' has no image files (supported: .png .jpg .jpeg .bmp)");
-            std::sort(files.begin(), files.end());
-            for (const auto& f : files)
-                samples_.push_back({(fs::path(f.first) / f.second).string(), static_cast<int>(c)});
-        }
         if (options.shuffle) {
             rng r(options.seed);
             for (std::size_t i = samples_.size(); i > 1; --i)
@@ -2891,11 +3063,11 @@ public:
     const std::vector<image_sample>& samples() const noexcept { return samples_; }
     std::size_t size() const noexcept { return samples_.size(); }
 
-    /// Decodes sample i with options().channels channels.
+    /// Decodes sample i with options().channels channels, within options().limits.
     /// Throws: zoa::error(argument) when i ≥ size(); the decoder's errors naming the file.
     image load(std::size_t i) const {
         require(i < size(), error_code::argument, root_, ": sample index ", i, " out of range (size ", size(), ")");
-        return io::load_image(samples_[i].path, options_.channels);
+        return io::load_image(samples_[i].path, options_.channels, options_.limits);
     }
 
     /// Decodes samples [begin, begin + count) ∩ [0, size()), in parallel when a context is given.
@@ -2950,5 +3122,84 @@ private:
 }  // namespace zoa::data
 // ---- end zoa/data/image_folder.hpp
 // #include "zoa/data/inflate.hpp"
+// #include "zoa/data/stream_sources.hpp"
+// ---- begin zoa/data/stream_sources.hpp
+// zoa — sources for batch_loader: a class folder (decoded per item) and an IDX data set corrupted on the fly
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+// #include "zoa/core/error.hpp"
+// #include "zoa/data/batch_loader.hpp"
+// #include "zoa/data/corruptions.hpp"
+// #include "zoa/data/idx.hpp"
+// #include "zoa/data/image_folder.hpp"
+
+namespace zoa::data {
+
+/// The folder's samples in its order (image_folder_options: shuffle, seed, limit, channels, decode limits): item i
+/// = {folder.load(i), samples()[i].label}, named by its path. Images are decoded when a loader worker asks for them.
+/// Throws: zoa::error(argument) for a null folder.
+inline sample_source folder_source(std::shared_ptr<const image_folder> folder) {
+    require(folder != nullptr, error_code::argument, "folder_source: no folder");
+    sample_source s;
+    s.size = folder->size();
+    s.get = [f = folder](std::size_t i) { return labeled_image{f->load(i), f->samples()[i].label}; };
+    s.name = [f = std::move(folder)](std::size_t i) { return f->samples()[i].path; };
+    return s;
+}
+
+/// An opener that lists the folder when the stream reaches it (and releases the listing after its last batch).
+inline source_opener folder_opener(std::string root, image_folder_options options) {
+    return [root = std::move(root), options] {
+        return folder_source(std::make_shared<const image_folder>(root, options));
+    };
+}
+
+/// Which items of an IDX data set a stream takes, and how they are corrupted.
+struct idx_source_options {
+    std::size_t channels = 3;  ///< 1 or 3 (gray replicated)
+    bool shuffle = true;       ///< items in shuffled_order(size, seed); false = file order
+    std::uint64_t seed = 0;    ///< order seed, and the corruption seed base
+    std::size_t limit = 0;     ///< keep the first `limit` items of the order; 0 = all
+    std::string corruption;    ///< corruptions.hpp name; empty = clean
+    int severity = 5;          ///< 1..5
+};
+
+/// Item i of the stream = data set image k = order[i] (shuffled_order(size, seed), or k = i), corrupted with
+/// corrupt(image, corruption, severity, seed · 1000003 + k): the corruption seed follows the image, not its
+/// position, so an image is corrupted the same way whatever the limit, and in every round.
+/// Throws: zoa::error(argument) for an unknown corruption or a severity outside 1..5 (at once, not per item).
+inline sample_source idx_source(std::shared_ptr<const idx_dataset> ds, idx_source_options options) {
+    require(ds != nullptr, error_code::argument, "idx_source: no data set");
+    if (!options.corruption.empty()) {
+        corruption(options.corruption);  // throws with the valid names
+        require(options.severity >= 1 && options.severity <= 5, error_code::argument, "idx_source: severity ",
+                options.severity, " of '", options.corruption, "' is not in 1..5");
+    }
+    auto order = std::make_shared<std::vector<std::size_t>>(
+        options.shuffle ? shuffled_order(ds->size(), options.seed) : std::vector<std::size_t>{});
+    if (!options.shuffle) {
+        order->resize(ds->size());
+        for (std::size_t i = 0; i < order->size(); ++i) (*order)[i] = i;
+    }
+    if (options.limit > 0 && options.limit < order->size()) order->resize(options.limit);
+    sample_source s;
+    s.size = order->size();
+    s.get = [ds = std::move(ds), order, o = std::move(options)](std::size_t i) {
+        const std::size_t k = (*order)[i];
+        labeled_image item{ds->get(k, o.channels), ds->labels[k]};
+        if (!o.corruption.empty()) item.pixels = corrupt(item.pixels, o.corruption, o.severity, o.seed * 1000003ull + k);
+        return item;
+    };
+    return s;
+}
+
+}  // namespace zoa::data
+// ---- end zoa/data/stream_sources.hpp
 // #include "zoa/io/image.hpp"
 // ---- end zoa/zoa_image.hpp

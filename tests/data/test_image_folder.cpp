@@ -14,6 +14,7 @@
 
 #include "zoa/core/execution.hpp"
 #include "zoa/data/image_folder.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 
@@ -40,18 +41,7 @@ std::string error_of(Fn&& fn) {
     return "";
 }
 
-struct temp_dir {
-    fs::path path;
-    explicit temp_dir(const std::string& tag)
-        : path(fs::temp_directory_path() / ("zoa_test_" + tag + "_" + std::to_string(::getpid()))) {
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
+using zoa_test::temp_dir;
 
 }  // namespace
 

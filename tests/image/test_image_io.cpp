@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <cstdint>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -156,4 +157,69 @@ TEST_CASE("data::image helpers") {
     const zoa::data::image two(std::array<std::size_t, 3>{2, 2, 2});
     CHECK(error_of([&] { zoa::data::check_image(two, "x"); }).find("x: expected 1 or 3 channels, got 2") !=
           std::string::npos);
+}
+
+namespace {
+/// A PNG holding only a signature, an IHDR declaring width × height RGB 8-bit, an empty IDAT and IEND (valid CRCs):
+/// what a tiny hostile file claiming a huge image looks like to the header reader.
+std::vector<std::uint8_t> png_header_only(std::uint32_t width, std::uint32_t height) {
+    std::vector<std::uint8_t> out = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
+    const auto chunk = [&](const char* type, const std::vector<std::uint8_t>& data) {
+        const auto be32 = [&](std::uint32_t v) {
+            for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<std::uint8_t>(v >> s));
+        };
+        be32(static_cast<std::uint32_t>(data.size()));
+        std::vector<std::uint8_t> td(type, type + 4);
+        td.insert(td.end(), data.begin(), data.end());
+        out.insert(out.end(), td.begin(), td.end());
+        be32(zoa::data::crc32(td.data(), td.size()));
+    };
+    std::vector<std::uint8_t> ihdr;
+    for (std::uint32_t v : {width, height})
+        for (int s = 24; s >= 0; s -= 8) ihdr.push_back(static_cast<std::uint8_t>(v >> s));
+    ihdr.insert(ihdr.end(), {8, 2, 0, 0, 0});  // 8 bits, RGB, deflate, filter 0, no interlace
+    chunk("IHDR", ihdr);
+    chunk("IDAT", {0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01});
+    chunk("IEND", {});
+    return out;
+}
+}  // namespace
+
+TEST_CASE("the pixel budget is checked on the header, before any pixel buffer is allocated") {
+    // 16384 × 16384 RGB: 805 MB of 8-bit pixels and 3.2 GB as float, declared by a 60-byte file
+    const auto huge = png_header_only(16384, 16384);
+    const auto info = zoa::io::decode_image_info(huge.data(), huge.size(), "huge.png");
+    CHECK(info.width == 16384);
+    const std::string e = error_of([&] { (void)zoa::io::decode_image(huge, "huge.png"); });
+    CHECK(e == "zoa: format: huge.png: image is 16384x16384 pixels (268.4 Mpx), above the pixel budget of 64.0 Mpx "
+               "(decode_limits::max_pixels)");
+    // a side over stb_image's 16384-px limit is named as such (stb_image's own reason was "unknown image type"),
+    // whatever the pixel budget (issue #16 item 17)
+    const auto wide = png_header_only(16385, 8);
+    zoa::io::decode_limits unlimited;
+    unlimited.max_pixels = 0;
+    for (const std::string& m : {error_of([&] { (void)zoa::io::decode_image_info(wide.data(), wide.size(), "w.png"); }),
+                                 error_of([&] { (void)zoa::io::decode_image(wide, "w.png", 0, unlimited); })})
+        CHECK(m == "zoa: format: w.png: image is 16385x8 pixels: a side exceeds the decoder's 16384-px limit");
+    // a smaller budget refuses a smaller image; 0 turns the check off (stb_image then fails on the empty IDAT)
+    zoa::io::decode_limits small;
+    small.max_pixels = 1000;
+    const auto img = png_header_only(40, 30);
+    CHECK(error_of([&] { (void)zoa::io::decode_image(img, "a.png", 0, small); }).find("40x30 pixels") !=
+          std::string::npos);
+    zoa::io::decode_limits none;
+    none.max_pixels = 0;
+    CHECK(error_of([&] { (void)zoa::io::decode_image(img, "a.png", 0, none); }).find("pixel budget") ==
+          std::string::npos);
+    // a real image within the budget decodes as before
+    CHECK_NOTHROW((void)zoa::io::load_image(decode_dir + "rgb.png", 3, small));
+}
+
+TEST_CASE("a file above the size cap is refused before it is read") {
+    zoa::io::decode_limits cap;
+    cap.max_file_bytes = 16;
+    const std::string path = decode_dir + "rgb.png";
+    const std::string e = error_of([&] { (void)zoa::io::load_image(path, 0, cap); });
+    CHECK(e.find(path + ": image file is ") != std::string::npos);
+    CHECK(e.find("bytes, above the size cap of 16 bytes (decode_limits::max_file_bytes)") != std::string::npos);
 }

@@ -173,8 +173,29 @@ TEST_CASE("parsing interpolation names and float lists") {
     CHECK(zoa::io::parse_float_list("0.5", "--std") == std::vector<float>{0.5f});
     CHECK(error_of([] { zoa::io::parse_float_list("0.5,,0.5", "--std"); }).find("--std: '' in '0.5,,0.5'") !=
           std::string::npos);
-    CHECK(error_of([] { zoa::io::parse_float_list("0.5x", "--mean"); }).find("is not a finite number") !=
+    CHECK(error_of([] { zoa::io::parse_float_list("0.5x", "--mean"); }).find("'0.5x' in '0.5x' is not a number") !=
           std::string::npos);
+    // out of the float range: said so (issue #16 item 17; 1e-45 used to be "not a finite number")
+    CHECK(error_of([] { zoa::io::parse_float_list("1e-45", "--std"); })
+              .find("'1e-45' in '1e-45' is too small for a float") != std::string::npos);
+    CHECK(error_of([] { zoa::io::parse_float_list("0.5,1e39", "--std"); })
+              .find("'1e39' in '0.5,1e39' is not a finite float") != std::string::npos);
     CHECK_THROWS_AS(zoa::io::parse_float_list("nan", "--mean"), zoa::error);
     CHECK_THROWS_AS(zoa::io::parse_float_list("", "--mean"), zoa::error);
+}
+
+TEST_CASE("a resize whose longer side explodes with the aspect ratio is refused") {
+    // 1 × 20000 resized to shorter side 256: 256 × 5,120,000 pixels
+    const zoa::data::image thin = zoa::data::make_image(1, 20000, 3);
+    const auto cfg = zoa::io::preprocess_config::torchvision_imagenet(224);
+    try {
+        (void)zoa::io::prepare_image(thin, cfg);
+        FAIL("expected an error");
+    } catch (const zoa::error& e) {
+        CHECK(std::string(e.what()) == "zoa: shape: prepare_image: resizing a 1x20000 image to shorter side 256 gives "
+                                       "256x5120000 pixels, above the budget of 64000000 pixels");
+    }
+    zoa::io::preprocess_config big;
+    big.crop = 5000;
+    CHECK_THROWS_AS(big.validate(), zoa::error);
 }

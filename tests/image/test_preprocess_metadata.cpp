@@ -72,3 +72,16 @@ TEST_CASE("invalid preprocessing metadata is rejected naming the file and key") 
     CHECK(err(R"({"std": [0]})").find("std 0 must be > 0") != std::string::npos);
     CHECK(err(R"({"input_size": [2, 8, 8]})").find("channels must be 1 or 3, got 2") != std::string::npos);
 }
+
+TEST_CASE("zoa.preprocess sizes are bounded (a hostile file cannot make every image gigabytes)") {
+    CHECK(error_of([] { zoa::io::preprocess_from_json(R"({"input_size": [3, 100000, 100000]})", "m.safetensors"); }) ==
+          "zoa: format: m.safetensors: zoa.preprocess.input_size is [3,100000,100000], expected sides of at most 4096");
+    CHECK(error_of([] { zoa::io::preprocess_from_json(R"({"resize": 5000000})", "m.safetensors"); }) ==
+          "zoa: format: m.safetensors: zoa.preprocess.resize is 5000000, expected at most 4096");
+    CHECK(error_of([] { zoa::io::preprocess_from_json(R"({"crop": 9000})", "m.safetensors"); })
+              .find("zoa.preprocess.crop is 9000") != std::string::npos);
+    CHECK(error_of([] {
+              zoa::io::preprocess_from_json(R"({"input_size": [3, 224, 224], "crop_pct": 1e-6})", "m.safetensors");
+          }).find("zoa.preprocess.crop_pct 1e-06 resizes to") != std::string::npos);
+    CHECK_NOTHROW(zoa::io::preprocess_from_json(R"({"input_size": [3, 4096, 4096]})", "m.safetensors"));
+}

@@ -211,19 +211,28 @@ TEST_CASE("vit: load errors name the key, expected and actual shapes; missing an
     std::string e = error_of([&] { (void)zm::load_vit_weights(f1); });
     CHECK(e.find("missing 1 tensor") != std::string::npos);
     CHECK(e.find("blocks.1.mlp.fc2.bias") != std::string::npos);
-    // unused tensor: reported, or an error when strict
+    // unused tensor: an error listing it (strict, the default, issue #16 item 10), or reported with strict = false
     auto f2 = edited([](auto& w, const auto& t) { copy_tensor(w, t, t.name); },
                      [](auto& w) {
                          w.add("head_dist.weight", {2, 2}, std::vector<float>{1, 2, 3, 4});
                      });
+    CHECK(error_of([&] { (void)zm::load_vit_weights(f2); }).find("1 tensor(s) not used by a ViT with 4 blocks, dim 32: "
+                                                               "head_dist.weight") != std::string::npos);
+    zm::vit_load_options lenient;
+    lenient.strict = false;
     zm::vit_load_report rep;
-    (void)zm::load_vit_weights(f2, nullptr, {}, &rep);
+    (void)zm::load_vit_weights(f2, nullptr, lenient, &rep);
     CHECK(rep.unused == std::vector<std::string>{"head_dist.weight"});
     CHECK(rep.summary().find("head_dist.weight") != std::string::npos);
-    zm::vit_load_options strict;
-    strict.strict = true;
-    CHECK(error_of([&] { (void)zm::load_vit_weights(f2, nullptr, strict); }).find("head_dist.weight") !=
-          std::string::npos);
+    // zoa.config says one block fewer than the file holds: the last block's 12 tensors are listed, not ignored
+    auto f_depth = edited([](auto& w, const auto& t) { copy_tensor(w, t, t.name); },
+                          [](auto& w) {
+                              zm::vit_config c = model().config();
+                              c.depth = 3;
+                              w.set_metadata(zm::config_metadata_key, zm::vit_config_to_json(c));
+                          });
+    e = error_of([&] { (void)zm::load_vit_weights(f_depth); });
+    CHECK(e.find("12 tensor(s) not used by a ViT with 3 blocks, dim 32: blocks.3.attn.proj.bias") != std::string::npos);
     // wrong shape
     auto f3 = edited([](auto& w, const auto& t) {
         if (t.name == "blocks.0.attn.qkv.weight")
@@ -308,6 +317,31 @@ TEST_CASE("vit: ZOA and FOA adapters run on the ViT (two forwards per ZOA batch,
     const auto& lf = foa.predict_and_adapt(shifted);
     CHECK(lf.shape(1) == 10);
     CHECK(std::isfinite(lf(0, 0)));
+}
+
+// Issue #16 item 19: vit::layout() left prompt_init_scale at 0, so FOA's first "previous best" prompt was all zeros
+// instead of the reference's U(-a, a), a = sqrt(6 / (in_chans·patch² + embed_dim)).
+TEST_CASE("vit: FOA's initial prompt is U(-a, a) with the reference's xavier scale; its statistics are prompt-free") {
+    const vit32& m = model();
+    const float a = std::sqrt(6.0f / float(3 * 4 * 4 + 32));
+    CHECK(m.layout().prompt_init_scale == doctest::Approx(a).epsilon(1e-6));
+    zoa::adapt::foa_options fo;
+    const auto p = zoa::adapt::foa_initial_prompt(m.layout(), fo);
+    REQUIRE(p.size() == 3 * 32);
+    float lo = 0, hi = 0;
+    for (float v : p) lo = std::min(lo, v), hi = std::max(hi, v);
+    CHECK(lo >= -a);
+    CHECK(hi <= a);
+    CHECK(hi - lo > a);  // spread over the interval, not zeros
+    std::vector<batch4> clean = {vit_test::images(0, 8)};
+    fo.popsize = 4;
+    zoa::adapt::foa_adapter<vit32> foa(m, fo, zoa::adapt::compute_source_statistics(m, clean));
+    CHECK(foa.best_prompt() == p);
+    // ViT: FOA's source statistics are ZOA's (the reference computes them without prompts)
+    const auto s1 = zoa::adapt::compute_foa_source_statistics(m, clean, fo);
+    const auto s2 = zoa::adapt::compute_source_statistics(m, clean);
+    CHECK(s1.mean == s2.mean);
+    CHECK(s1.std == s2.std);
 }
 
 TEST_CASE("vit: qkv_bias = false and one input channel (save/load round trip)") {

@@ -61,6 +61,33 @@ void run_adapters(const Model& m, const rt::golden& g) {
 
 }  // namespace
 
+// Issue #16 item 18: the reference builds PromptResNet before obtain_origin_stat, so FOA-ResNet's source statistics
+// are computed with the random (kaiming) prompt conv active and BatchNorm on batch statistics; zoa computed them
+// prompt-free, which changed FOA-ResNet's whole trajectory.
+TEST_CASE("resnet: FOA's source statistics are computed with its initial prompt conv active") {
+    const rt::golden g("basic");
+    const auto m = rt::fp_resnet::load(rt::model_path("basic"));
+    const std::vector<rt::fp_resnet::batch_type> clean{g.images("calib.images")};
+    zoa::adapt::foa_options fo;
+    const auto prompt = zoa::adapt::foa_initial_prompt(m.layout(), fo);
+    REQUIRE(prompt.size() == m.layout().prompt_unit);
+    zoa::adapt::forward_request with;
+    with.batch_statistics = true;
+    with.prompt = prompt.data();
+    with.prompt_size = prompt.size();
+    zoa::adapt::forward_request without;
+    without.batch_statistics = true;
+    const auto foa = zoa::adapt::compute_foa_source_statistics(m, clean, fo);
+    const auto expected = zoa::adapt::compute_source_statistics(m, clean, with);
+    const auto prompt_free = zoa::adapt::compute_source_statistics(m, clean, without);
+    CHECK(foa.mean == expected.mean);
+    CHECK(foa.std == expected.std);
+    CHECK(foa.mean != prompt_free.mean);
+    // the adapter starts from the same prompt (its first "previous best" and CMA-ES mean)
+    zoa::adapt::foa_adapter<rt::fp_resnet> adapter(m, fo, foa);
+    CHECK(adapter.best_prompt() == prompt);
+}
+
 TEST_CASE("resnet under the adapters (fp32 and W8A8): shapes, finiteness, BN-adapt, T3A classifier") {
     for (const std::string name : {"basic", "bottleneck"}) {
         CAPTURE(name);

@@ -143,12 +143,14 @@ TEST_CASE("torchvision key map: missing, unused, shape, dtype and arch errors na
 
     rt::copy_file(src, tf.path, [](const std::string&) { return true; },
                   [](zoa::io::safetensors_writer& w) { w.add("head.extra.weight", {2}, std::vector<float>{1, 2}); });
-    const auto m = rt::fp_resnet::load(tf.path);
+    zoa::models::resnet_load_options lenient;
+    lenient.strict = false;
+    const auto m = rt::fp_resnet::load(tf.path, lenient);
     REQUIRE(m.report().unused.size() == 1);
     CHECK(m.report().unused[0] == "head.extra.weight");
-    zoa::models::resnet_load_options strict;
-    strict.strict = true;
-    CHECK_THROWS_WITH_AS(rt::fp_resnet::load(tf.path, strict), doctest::Contains("head.extra.weight"), zoa::error);
+    // strict is the default (issue #16 item 10): unused tensors are an error listing them
+    CHECK_THROWS_WITH_AS(rt::fp_resnet::load(tf.path),
+                         doctest::Contains("1 tensor(s) not used by the model: head.extra.weight"), zoa::error);
 
     rt::copy_file(src, tf.path, [](const std::string& k) { return k != "layer3.1.conv2.weight"; },
                   [](zoa::io::safetensors_writer& w) {

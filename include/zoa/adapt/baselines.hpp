@@ -45,6 +45,9 @@ public:
     adapter_stats stats() const { return stats_; }
     /// Clears the counters (there is no other state).
     void reset() { stats_ = {}; }
+    /// The counters are the whole state: restore(snapshot()) is the identity.
+    adapter_stats snapshot() const { return stats_; }
+    void restore(const adapter_stats& s) { stats_ = s; }
 
 protected:
     bool batch_statistics_ = false;
@@ -114,6 +117,18 @@ public:
         adapter_stats s = stats_;
         s.state_bytes = t3a_->state_bytes();
         return s;
+    }
+    /// Everything mutable: the supports and the counters.
+    struct state {
+        t3a::supports_state supports;  ///< the supports of every class
+        adapter_stats stats;           ///< counters at snapshot time
+    };
+    /// A copy of all mutable state; restore(snapshot()) continues bitwise.
+    state snapshot() const { return {t3a_->snapshot(), stats_}; }
+    /// Continues from a snapshot of an adapter on the same model. Throws: as t3a::restore.
+    void restore(const state& s) {
+        t3a_->restore(s.supports);
+        stats_ = s.stats;
     }
     /// Back to the warm-up supports (the classifier's weight rows).
     void reset() {

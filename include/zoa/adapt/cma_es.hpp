@@ -318,6 +318,52 @@ public:
         asked_valid_ = false;
     }
 
+    /// Everything ask() and tell() carry from one generation to the next. The last asked population is not part of
+    /// it: ask() regenerates it bitwise from (seed, generation) and the restored B, D.
+    struct state {
+        std::vector<double> mean, pc, ps, c, bt, d;  ///< m, p_c, p_σ, packed C, Bᵀ (n×n), D
+        double sigma = 1.0;                   ///< step size σ
+        bool identity = true, dirty = false;  ///< B = I still; C changed since the last decomposition
+        /// Completed generations, told points, generation of the last decomposition, decompositions so far.
+        std::size_t generation = 0, evaluations = 0, last_eigen_generation = 0, eigen_updates = 0;
+        best_solution best;                   ///< best told point so far
+    };
+    /// A copy of the strategy's state; restore(snapshot()) continues bitwise as if nothing happened.
+    state snapshot() const {
+        return {mean_, pc_, ps_, c_, bt_, d_, sigma_, identity_, dirty_, gen_, evals_, last_eigen_gen_, eigen_count_,
+                best_};
+    }
+    /// Continues from a snapshot of a cma_es with the same dimension, popsize and options.
+    /// Throws: zoa::error(shape) when a vector's size does not match the dimension n; zoa::error(numeric) when σ
+    /// is not finite and > 0; the strategy is unchanged then.
+    void restore(const state& s) {
+        const std::size_t n = par_.n;
+        const auto check = [](const std::vector<double>& v, std::size_t want, const char* what) {
+            require(v.size() == want, error_code::shape, "cma_es::restore: ", what, " has ", v.size(),
+                    " entries, expected ", want);
+        };
+        check(s.mean, n, "mean");
+        check(s.pc, n, "p_c");
+        check(s.ps, n, "p_sigma");
+        check(s.c, n * (n + 1) / 2, "C (packed)");
+        check(s.bt, n * n, "B");
+        check(s.d, n, "D");
+        require(!s.best.valid || s.best.x.size() == n, error_code::shape, "cma_es::restore: best point has ",
+                s.best.x.size(), " entries, expected ", n);
+        require(std::isfinite(s.sigma) && s.sigma > 0, error_code::numeric, "cma_es::restore: sigma ", s.sigma,
+                " is not finite and > 0");
+        mean_ = s.mean, pc_ = s.pc, ps_ = s.ps, c_ = s.c, bt_ = s.bt, d_ = s.d;
+        sigma_ = s.sigma;
+        identity_ = s.identity, dirty_ = s.dirty;
+        gen_ = s.generation, evals_ = s.evaluations, last_eigen_gen_ = s.last_eigen_generation;
+        eigen_count_ = s.eigen_updates;
+        best_ = s.best;
+        asked_x_.clear();
+        asked_y_.clear();
+        asked_z2_.clear();
+        asked_valid_ = false;
+    }
+
     /// Distribution mean m (double precision).
     const std::vector<double>& mean() const noexcept { return mean_; }
     /// Step size σ.

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <string>
 #include <type_traits>
@@ -9,6 +10,8 @@
 #include <vector>
 
 #include <xtensor/xtensor.hpp>
+
+#include "zoa/core/error.hpp"
 
 namespace zoa::adapt {
 
@@ -41,6 +44,11 @@ struct adapt_layout {
     /// FOA's initial prompt: ViT draws U(−scale, scale) with scale = sqrt(6/(in_chans·patch² + embed_dim)) and starts
     /// CMA-ES at 0; ResNet draws N(0, scale²) (kaiming fan_out) and starts CMA-ES at that draw.
     float prompt_init_scale = 0.0f;
+    /// Dims of forward_result::embed_mean/embed_var (domain-shift statistics; 0 = not stated, then unchecked).
+    std::size_t embedding_dim = 0;
+    /// The model's numeric precision ("fp32", "w8a8", "w6a6", ...; "" = not stated). Part of an adapter state's
+    /// identity: a state adapted on one precision is refused by an adapter of another.
+    std::string precision;
 
     /// Total number of adapted scalars (Σ 2·channels).
     std::size_t parameter_count() const {
@@ -86,6 +94,20 @@ struct is_adaptable<M, Batch,
                                     std::declval<forward_result&>()))>>
     : std::is_convertible<decltype(std::declval<const M&>().layout()), adapt_layout> {};
 }  // namespace detail
+
+/// Throws zoa::error(numeric) naming the first non-finite value of an N × C × H × W batch (n = N·C·H·W floats):
+/// "<who>: input element 17 (image 0, channel 0, row 0, column 17) is inf; inputs must be finite". Models call it
+/// before anything else, so a NaN/Inf pixel is refused as such (not reported later as a NaN inside some layer) and
+/// an adapter that forwards it first changes nothing.
+inline void require_finite_input(const float* x, std::size_t n, std::size_t C, std::size_t H, std::size_t W,
+                                 const char* who) {
+    std::size_t i = 0;
+    while (i < n && std::isfinite(x[i])) ++i;
+    if (i == n) return;
+    const std::size_t hw = H * W, chw = C * hw;
+    fail(error_code::numeric, who, ": input element ", i, " (image ", i / chw, ", channel ", i % chw / hw, ", row ",
+         i % hw / W, ", column ", i % W, ") is ", x[i], "; inputs must be finite");
+}
 
 /// Optional, for T3A: `void classify(const xt::xtensor<float, 2>& features, xt::xtensor<float, 2>& logits) const`
 /// applies the (possibly quantized) classifier head to rows of last-group features, and

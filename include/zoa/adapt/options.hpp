@@ -2,10 +2,12 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "zoa/adapt/knowledge_bank.hpp"
 #include "zoa/adapt/model_hooks.hpp"
@@ -91,22 +93,76 @@ struct zoa_options {
         return paper(Model::family, bits);
     }
 
-    /// Throws: zoa::error(argument) naming the first invalid field.
+    /// Every field's accepted range (the reference's defaults lie well inside; values outside are typos or
+    /// experiments that wreck the stream, e.g. lr = 1e30 or momentum = 5):
+    ///   lr, lr_alpha ∈ [0, 1]; momentum ∈ [0, 1); weight_decay, weight_decay_alpha ∈ [0, 10];
+    ///   spsa_c, spsa_c_alpha ∈ [1e-6, 1]; sp_avg ∈ [1, 64]; steps ∈ [0, 64]; lambda ∈ [0, 1e4];
+    ///   alpha_scale, alpha_clip ∈ (0, 1e3]; weight_margin ∈ (0, 1]; domain_t ∈ [0, 1e6];
+    ///   domain_ema, shift_ema ∈ [0, 1].
+    /// Throws: zoa::error(argument) naming the first invalid field, its value and its range.
     void validate() const {
-        auto positive = [](float v, const char* name) {
-            require(v > 0.0f && v == v, error_code::argument, "zoa_options: ", name, " must be > 0, got ", v);
+        for (const auto& f : fields()) check(f, f.get(*this));
+    }
+
+    /// Sets the field named `key` (any name listed in validate(), and min_detect_batch ≥ 1) from a number, checked
+    /// against its range before it is converted (sp_avg = 3e9 is refused, not wrapped to a negative int); integer
+    /// fields take whole numbers only.
+    /// Throws: zoa::error(argument) naming the key, the value and the range, or listing the known keys.
+    void set(const std::string& key, double value) {
+        for (const auto& f : fields())
+            if (key == f.name) {
+                check(f, value);
+                f.set(*this, value);
+                return;
+            }
+        std::string names;
+        for (const auto& f : fields()) names += std::string(names.empty() ? "" : ", ") + f.name;
+        fail(error_code::argument, "zoa_options: unknown key '", key, "' (expected one of ", names, ")");
+    }
+
+private:
+    struct field {
+        const char* name;
+        double lo, hi;
+        bool lo_open, hi_open, integer;
+        double (*get)(const zoa_options&);
+        void (*set)(zoa_options&, double);
+    };
+
+    static const std::vector<field>& fields() {
+#define ZOA_OPTION_FIELD(member, lo, hi, lo_open, hi_open, integer)                                          \
+    field {                                                                                                   \
+        #member, lo, hi, lo_open, hi_open, integer, [](const zoa_options& o) { return double(o.member); },   \
+            [](zoa_options& o, double v) { o.member = static_cast<decltype(o.member)>(v); }                 \
+    }
+        static const std::vector<field> f = {
+            ZOA_OPTION_FIELD(lr, 0.0, 1.0, false, false, false),
+            ZOA_OPTION_FIELD(momentum, 0.0, 1.0, false, true, false),
+            ZOA_OPTION_FIELD(weight_decay, 0.0, 10.0, false, false, false),
+            ZOA_OPTION_FIELD(lr_alpha, 0.0, 1.0, false, false, false),
+            ZOA_OPTION_FIELD(weight_decay_alpha, 0.0, 10.0, false, false, false),
+            ZOA_OPTION_FIELD(spsa_c, 1e-6, 1.0, false, false, false),
+            ZOA_OPTION_FIELD(spsa_c_alpha, 1e-6, 1.0, false, false, false),
+            ZOA_OPTION_FIELD(sp_avg, 1.0, 64.0, false, false, true),
+            ZOA_OPTION_FIELD(steps, 0.0, 64.0, false, false, true),
+            ZOA_OPTION_FIELD(lambda, 0.0, 1e4, false, false, false),
+            ZOA_OPTION_FIELD(alpha_scale, 0.0, 1e3, true, false, false),
+            ZOA_OPTION_FIELD(weight_margin, 0.0, 1.0, true, false, false),
+            ZOA_OPTION_FIELD(alpha_clip, 0.0, 1e3, true, false, false),
+            ZOA_OPTION_FIELD(domain_t, 0.0, 1e6, false, false, false),
+            ZOA_OPTION_FIELD(domain_ema, 0.0, 1.0, false, false, false),
+            ZOA_OPTION_FIELD(shift_ema, 0.0, 1.0, false, false, false),
+            ZOA_OPTION_FIELD(min_detect_batch, 1.0, 1e9, false, false, true),
         };
-        positive(spsa_c, "spsa_c");
-        positive(spsa_c_alpha, "spsa_c_alpha");
-        positive(alpha_scale, "alpha_scale");
-        positive(weight_margin, "weight_margin");
-        positive(alpha_clip, "alpha_clip");
-        require(lr >= 0.0f && lr_alpha >= 0.0f && lambda >= 0.0f, error_code::argument,
-                "zoa_options: lr, lr_alpha and lambda must be >= 0");
-        require(sp_avg >= 1 && steps >= 0, error_code::argument, "zoa_options: sp_avg must be >= 1 and steps >= 0, got ",
-                sp_avg, " and ", steps);
-        require(domain_ema >= 0.0f && domain_ema <= 1.0f && shift_ema >= 0.0f && shift_ema <= 1.0f,
-                error_code::argument, "zoa_options: EMA factors must be in [0, 1]");
+#undef ZOA_OPTION_FIELD
+        return f;
+    }
+
+    static void check(const field& f, double v) {
+        const bool ok = std::isfinite(v) && (f.lo_open ? v > f.lo : v >= f.lo) && (f.hi_open ? v < f.hi : v <= f.hi) &&
+                        (!f.integer || v == std::floor(v));
+        require(ok, error_code::argument, "zoa_options: ", f.name, " = ", v, " is outside ", f.lo_open ? "(" : "[",
+                f.lo, ", ", f.hi, f.hi_open ? ")" : "]", f.integer ? " (a whole number)" : "");
     }
 };
 

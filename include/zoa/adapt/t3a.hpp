@@ -111,6 +111,52 @@ public:
         refresh();
     }
 
+    /// The supports of every class (the whole adaptation state), flattened.
+    struct supports_state {
+        std::vector<std::size_t> counts;  ///< supports per class (C entries, each ≤ filter_k)
+        std::vector<float> rows;          ///< Σ counts × d normalised supports, class by class, ascending entropy
+        std::vector<double> entropies;    ///< Σ counts entropies, same order
+    };
+    /// A copy of the supports; restore(snapshot()) continues bitwise.
+    supports_state snapshot() const {
+        supports_state s;
+        for (const auto& k : sup_) {
+            s.counts.push_back(k.ent.size());
+            s.rows.insert(s.rows.end(), k.rows.begin(), k.rows.end());
+            s.entropies.insert(s.entropies.end(), k.ent.begin(), k.ent.end());
+        }
+        return s;
+    }
+    /// Continues from a snapshot of a t3a with the same classes, dim and filter_k (the adjusted classifier is
+    /// recomputed from the supports, as after every change).
+    /// Throws: zoa::error(shape) on sizes that do not match, zoa::error(numeric) on a non-finite value or
+    /// entropies out of order; the state is unchanged then.
+    void restore(const supports_state& s) {
+        require(s.counts.size() == c_, error_code::shape, "t3a::restore: ", s.counts.size(), " classes, expected ", c_);
+        std::size_t total = 0;
+        for (std::size_t c = 0; c < c_; ++c) {
+            require(s.counts[c] <= opt_.filter_k, error_code::shape, "t3a::restore: class ", c, " has ", s.counts[c],
+                    " supports, filter_k is ", opt_.filter_k);
+            total += s.counts[c];
+        }
+        require(s.rows.size() == total * d_ && s.entropies.size() == total, error_code::shape, "t3a::restore: ",
+                s.rows.size(), " row values and ", s.entropies.size(), " entropies for ", total,
+                " supports of dim ", d_);
+        for (float v : s.rows) require(std::isfinite(v), error_code::numeric, "t3a::restore: a support is not finite");
+        std::vector<bank> next(c_);
+        for (std::size_t c = 0, at = 0; c < c_; at += s.counts[c], ++c) {
+            next[c].ent.assign(s.entropies.begin() + static_cast<std::ptrdiff_t>(at),
+                               s.entropies.begin() + static_cast<std::ptrdiff_t>(at + s.counts[c]));
+            require(std::is_sorted(next[c].ent.begin(), next[c].ent.end()) &&
+                        std::all_of(next[c].ent.begin(), next[c].ent.end(), [](double e) { return std::isfinite(e); }),
+                    error_code::numeric, "t3a::restore: entropies of class ", c, " are not finite and ascending");
+            next[c].rows.assign(s.rows.begin() + static_cast<std::ptrdiff_t>(at * d_),
+                                s.rows.begin() + static_cast<std::ptrdiff_t>((at + s.counts[c]) * d_));
+        }
+        sup_ = std::move(next);
+        dirty_.assign(c_, 1);
+        refresh();
+    }
     /// Number of classes C, feature dimension d, and the options given at construction.
     std::size_t classes() const noexcept { return c_; }
     std::size_t dim() const noexcept { return d_; }

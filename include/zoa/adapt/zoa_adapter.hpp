@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include <xtensor/xtensor.hpp>
@@ -36,8 +37,48 @@ struct adapter_stats {
     loss_terms last_loss;                 ///< loss of the last unperturbed forward
 };
 
+/// Which model an adapter state belongs to. A state is deltas relative to one model's source norm parameters, so
+/// zoa_adapter::restore refuses a state whose identity differs from its own model's in any field.
+struct state_identity {
+    std::string family;       ///< "vit" or "resnet"
+    std::string precision;    ///< adapt_layout::precision ("fp32", "w6a6", ...)
+    std::string layout;       ///< the adapted layout: "<norm>:<channels>,...;features=<g>,...;classes=<C>;embedding=<E>"
+    std::string fingerprint;  ///< 16 hex digits: FNV-1a (64-bit) of the source norm parameters' bytes, layout order
+
+    bool operator==(const state_identity& o) const {
+        return family == o.family && precision == o.precision && layout == o.layout && fingerprint == o.fingerprint;
+    }
+    bool operator!=(const state_identity& o) const { return !(*this == o); }
+};
+
+/// The identity of a model as an adapter sees it (layout() of the model).
+inline state_identity identity_of(const adapt_layout& l) {
+    state_identity id;
+    id.family = l.family == model_family::resnet ? "resnet" : "vit";
+    id.precision = l.precision;
+    std::uint64_t h = 1469598103934665603ull;  // FNV-1a: h = (h XOR byte)·1099511628211 per byte
+    const auto hash = [&h](const float* p, std::size_t n) {
+        const auto* b = reinterpret_cast<const unsigned char*>(p);
+        for (std::size_t i = 0; i < n * sizeof(float); ++i) h = (h ^ b[i]) * 1099511628211ull;
+    };
+    for (std::size_t i = 0; i < l.norms.size(); ++i) {
+        const auto& n = l.norms[i];
+        id.layout += (i ? "," : "") + n.name + ":" + std::to_string(n.channels);
+        if (n.weight) hash(n.weight, n.channels);
+        if (n.bias) hash(n.bias, n.channels);
+    }
+    id.layout += ";features=";
+    for (std::size_t i = 0; i < l.feature_groups.size(); ++i)
+        id.layout += (i ? "," : "") + std::to_string(l.feature_groups[i]);
+    id.layout += ";classes=" + std::to_string(l.num_classes) + ";embedding=" + std::to_string(l.embedding_dim);
+    static const char* digits = "0123456789abcdef";
+    for (int shift = 60; shift >= 0; shift -= 4) id.fingerprint += digits[(h >> shift) & 0xfu];
+    return id;
+}
+
 /// Everything mutable in a zoa_adapter (the model itself is never modified).
 struct zoa_state {
+    state_identity identity;  ///< the model the state belongs to (snapshot() fills it)
     /// The knowledge bank (α, Δ rows, ε, similarity matrix) and the SGD momentum buffer.
     std::vector<float> alpha, deltas, epsilon, similarity, sgd_buffer;
     std::vector<float> hist;                  ///< activation-shift history (empty = none)
@@ -65,7 +106,7 @@ public:
     /// Throws: zoa::error(argument) when the source statistics are missing, (shape) when they do not match the
     /// model's feature groups, or when options are invalid.
     zoa_adapter(const Model& model, zoa_options options, source_statistics source)
-        : model_(&model), opt_(options), src_(std::move(source)), layout_(model.layout()) {
+        : model_(&model), opt_(options), src_(std::move(source)), layout_(model.layout()), identity_(identity_of(layout_)) {
         opt_.validate();
         require(!src_.empty(), error_code::argument,
                 "zoa_adapter: source statistics are required (compute them on clean source images first)");
@@ -88,18 +129,21 @@ public:
     }
 
     /// Predicts the batch (logits B × C) and adapts. The returned reference stays valid until the next call.
+    /// A batch the model rejects with an error changes nothing (stats() included).
     template <class Batch>
     const xt::xtensor<float, 2>& predict_and_adapt(const Batch& x) {
         static_assert(is_adaptable_v<Model, Batch>, "zoa: Model must provide layout() and forward_adapt(batch, request, result)");
         rng r(opt_.seed, stats_.batches);
-        ++stats_.batches;
         const std::uint64_t forwards_before = stats_.forwards;
         const std::size_t P = bank_.size();
         theta_.resize(P);
         bank_.effective(theta_.data());
         const bool use_shift = opt_.activation_shift && !hist_.empty();
         if (use_shift) make_shift();
+        // A batch the model rejects (wrong shape, non-finite input) throws here, before anything changed: the
+        // counters (which seed the perturbations) and the state stay as if the batch had never been offered.
         forward(x, theta_.data(), use_shift ? shift_.data() : nullptr, r0_);
+        ++stats_.batches;
         const std::size_t B = r0_.features.shape(0);
         prediction_ = use_shift ? r0_.shifted_logits : r0_.logits;
         if (!finite(r0_)) {
@@ -156,9 +200,10 @@ public:
         stats_ = adapter_stats{};
     }
 
-    /// A copy of all mutable state; restore(snapshot()) is the identity.
+    /// A copy of all mutable state, with the model's identity; restore(snapshot()) is the identity.
     zoa_state snapshot() const {
         zoa_state s;
+        s.identity = identity_;
         s.alpha = bank_.alpha();
         s.deltas = bank_.deltas();
         s.epsilon = bank_.epsilon();
@@ -170,20 +215,34 @@ public:
         s.stats = stats_;
         return s;
     }
-    /// Throws: zoa::error(shape) when the state belongs to another model layout or bank capacity.
+
+    /// Largest |α| a restored state may hold: α are softmax logits scaled by alpha_scale (10), saturated far below
+    /// this; 1e30 would overflow the reference's exp(s·α) in the next save.
+    static constexpr float max_abs_alpha = 1e4f;
+
+    /// Replaces all mutable state with `s`, after checking all of it (strong guarantee: on an error nothing changed).
+    /// Checks: the identity equals this adapter's model's (family, precision, adapted layout, fingerprint of the
+    /// source norm parameters); sizes against the layout and the bank capacity (α: 1..capacity+1, Δ: rows × P with
+    /// row 0 zero, ε and the SGD buffer: P, similarity: capacity², history: last feature group, domain statistics:
+    /// both empty or both embedding_dim); every value finite, |α| <= max_abs_alpha, similarities in [−1, 1],
+    /// domain variances >= 0.
+    /// Throws: zoa::error(argument) for another model's state, zoa::error(shape) for sizes, zoa::error(numeric) for
+    /// values; each message names the field, the expected and the actual value.
     void restore(const zoa_state& s) {
-        require(s.hist.empty() || s.hist.size() == layout_.feature_groups.back(), error_code::shape,
-                "zoa_adapter::restore: shift history has ", s.hist.size(), " dims, expected ",
-                layout_.feature_groups.back());
-        require(s.sgd_buffer.empty() || s.sgd_buffer.size() == bank_.size(), error_code::shape,
-                "zoa_adapter::restore: SGD buffer has ", s.sgd_buffer.size(), " entries, expected ", bank_.size());
-        bank_.assign(s.alpha, s.deltas, s.epsilon, s.similarity);
-        sgd_.buffer = s.sgd_buffer;
-        hist_ = s.hist;
+        validate(s);
+        norm_bank bank = bank_;
+        bank.assign(s.alpha, s.deltas, s.epsilon, s.similarity);
+        std::vector<float> buffer = s.sgd_buffer, hist = s.hist;
+        shift_detector detector = detector_;
         if (s.domain_mean.empty())
-            detector_.clear();
+            detector.clear();
         else
-            detector_.assign(s.domain_mean, s.domain_var);
+            detector.assign(s.domain_mean, s.domain_var);
+        // commit: moves only, nothing can throw from here on
+        bank_ = std::move(bank);
+        sgd_.buffer = std::move(buffer);
+        hist_ = std::move(hist);
+        detector_ = std::move(detector);
         stats_ = s.stats;
     }
 
@@ -211,6 +270,57 @@ public:
     }
 
 private:
+    void validate(const zoa_state& s) const {
+        const char* who = "zoa_adapter::restore: ";
+        const state_identity& a = s.identity;
+        const state_identity& b = identity_;
+        require(a.family == b.family, error_code::argument, who, "the state belongs to a ",
+                a.family.empty() ? "<unnamed>" : a.family, " model, this adapter's model is a ", b.family);
+        require(a.precision == b.precision, error_code::argument, who, "the state was adapted on a ",
+                a.precision.empty() ? "<unstated>" : a.precision, " model, this adapter's model is ",
+                b.precision.empty() ? "<unstated>" : b.precision);
+        require(a.layout == b.layout, error_code::argument, who, "the state's adapted layout '", a.layout,
+                "' differs from this model's '", b.layout, "'");
+        require(a.fingerprint == b.fingerprint, error_code::argument, who, "the state belongs to a model whose source ",
+                "norm parameters have fingerprint ", a.fingerprint.empty() ? "<none>" : a.fingerprint,
+                ", this adapter's model has ", b.fingerprint, " (other weights)");
+        const std::size_t P = bank_.size(), C = bank_.capacity(), D = layout_.feature_groups.back();
+        require(!s.alpha.empty() && s.alpha.size() <= C + 1, error_code::shape, who, "alpha has ", s.alpha.size(),
+                " entries, expected 1..", C + 1, " (bank capacity ", C, ")");
+        require(s.deltas.size() == s.alpha.size() * P, error_code::shape, who, "deltas has ", s.deltas.size(),
+                " entries, expected ", s.alpha.size(), " rows of ", P);
+        require(s.epsilon.size() == P, error_code::shape, who, "epsilon has ", s.epsilon.size(), " entries, expected ",
+                P);
+        require(s.similarity.empty() || s.similarity.size() == C * C, error_code::shape, who, "similarity has ",
+                s.similarity.size(), " entries, expected 0 or ", C * C);
+        require(s.sgd_buffer.empty() || s.sgd_buffer.size() == P, error_code::shape, who, "sgd_buffer has ",
+                s.sgd_buffer.size(), " entries, expected 0 or ", P);
+        require(s.hist.empty() || s.hist.size() == D, error_code::shape, who, "shift history has ", s.hist.size(),
+                " dims, expected 0 or ", D);
+        const std::size_t E = layout_.embedding_dim;
+        require(s.domain_mean.size() == s.domain_var.size() &&
+                    (s.domain_mean.empty() || E == 0 || s.domain_mean.size() == E),
+                error_code::shape, who, "domain statistics have ", s.domain_mean.size(), " means and ",
+                s.domain_var.size(), " variances, expected both 0 or both ", E);
+        const auto finite = [&](const char* name, const std::vector<float>& v, float lo, float hi) {
+            for (std::size_t i = 0; i < v.size(); ++i)
+                require(std::isfinite(v[i]) && v[i] >= lo && v[i] <= hi, error_code::numeric, who, name, " entry ", i,
+                        " is ", v[i], ", expected a finite value in [", lo, ", ", hi, "]");
+        };
+        const float inf = std::numeric_limits<float>::max();
+        finite("alpha", s.alpha, -max_abs_alpha, max_abs_alpha);
+        finite("deltas", s.deltas, -inf, inf);
+        for (std::size_t i = 0; i < P; ++i)
+            require(s.deltas[i] == 0.0f, error_code::numeric, who, "deltas row 0 (the source entry) has ", s.deltas[i],
+                    " at ", i, ", expected 0");
+        finite("epsilon", s.epsilon, -inf, inf);
+        finite("similarity", s.similarity, -1.0f - 1e-4f, 1.0f + 1e-4f);
+        finite("sgd_buffer", s.sgd_buffer, -inf, inf);
+        finite("hist", s.hist, -inf, inf);
+        finite("domain_mean", s.domain_mean, -inf, inf);
+        finite("domain_var", s.domain_var, 0.0f, inf);
+    }
+
     float initial_alpha() const { return rng(opt_.seed, ~std::uint64_t{0}).normal(); }
 
     template <class Batch>
@@ -220,12 +330,12 @@ private:
         req.shift = shift;
         req.batch_statistics = layout_.family == model_family::resnet;  // spec §1.2: every BN on batch statistics
         model_->forward_adapt(x, req, out);
-        ++stats_.forwards;
         require(out.features.dimension() == 2 && out.features.shape(1) == layout_.feature_width() &&
                     out.logits.shape(0) == out.features.shape(0),
                 error_code::shape, "zoa_adapter: the model returned features of width ", out.features.shape(1),
                 ", expected ", layout_.feature_width());
         require(out.features.shape(0) >= 1, error_code::argument, "zoa_adapter: empty batch");
+        ++stats_.forwards;  // counted once accepted
     }
 
     static bool finite(const forward_result& r) {
@@ -294,6 +404,7 @@ private:
     zoa_options opt_;
     source_statistics src_;
     adapt_layout layout_;
+    state_identity identity_;
     norm_bank bank_;
     sgd sgd_;
     adamw_first_step adamw_;

@@ -22,22 +22,29 @@ namespace zoa {
 /// issued from inside a task runs inline on the calling thread.
 class execution_context {
 public:
-    /// Throws: zoa::error(argument) when threads == 0.
+    /// Largest thread count a context accepts (a larger request is a typo, not a machine).
+    static constexpr std::size_t max_threads = 1024;
+
+    /// Starts threads − 1 worker threads. When the system cannot start one (thread limit, address space), the
+    /// workers already started are stopped and joined before the error is thrown: nothing is left running.
+    /// Throws: zoa::error(argument) when threads is 0 or above max_threads, or a worker cannot be started (naming
+    /// which one and the system's reason).
     explicit execution_context(std::size_t threads = 1) : threads_(threads) {
-        require(threads >= 1, error_code::argument, "execution_context: thread count must be >= 1, got 0");
+        require(threads >= 1 && threads <= max_threads, error_code::argument,
+                "execution_context: thread count must be in 1..", max_threads, ", got ", threads);
         workers_.reserve(threads - 1);
-        for (std::size_t t = 1; t < threads; ++t) workers_.emplace_back([this, t] { worker_loop(t); });
+        std::size_t t = 1;
+        try {
+            for (; t < threads; ++t) workers_.emplace_back([this, t] { worker_loop(t); });
+        } catch (const std::exception& e) {
+            stop_workers();
+            fail(error_code::argument, "execution_context: cannot start thread ", t + 1, " of ", threads, " (",
+                 e.what(), "); use fewer threads");
+        }
     }
     execution_context(const execution_context&) = delete;
     execution_context& operator=(const execution_context&) = delete;
-    ~execution_context() {
-        {
-            std::lock_guard<std::mutex> lk(m_);
-            stop_ = true;
-        }
-        cv_start_.notify_all();
-        for (auto& w : workers_) w.join();
-    }
+    ~execution_context() { stop_workers(); }
 
     /// The thread count given at construction (including the caller's thread).
     std::size_t threads() const noexcept { return threads_; }
@@ -72,6 +79,16 @@ public:
     }
 
 private:
+    void stop_workers() noexcept {
+        {
+            std::lock_guard<std::mutex> lk(m_);
+            stop_ = true;
+        }
+        cv_start_.notify_all();
+        for (auto& w : workers_) w.join();
+        workers_.clear();
+    }
+
     static bool& in_task() noexcept {
         thread_local bool flag = false;
         return flag;

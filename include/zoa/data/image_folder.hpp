@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,6 +12,7 @@
 #include "zoa/core/error.hpp"
 #include "zoa/core/execution.hpp"
 #include "zoa/core/rng.hpp"
+#include "zoa/data/folder_scan.hpp"
 #include "zoa/data/image.hpp"
 #include "zoa/io/image.hpp"
 
@@ -24,6 +24,7 @@ struct image_folder_options {
     std::uint64_t seed = 0;     ///< shuffle seed (same seed ⇒ same order on every platform)
     std::size_t limit = 0;      ///< keep only the first `limit` samples (after shuffling); 0 = all
     std::size_t channels = 3;   ///< channels of loaded images: 0 = as stored, 1 or 3 (see io::decode_image)
+    io::decode_limits limits;   ///< pixel budget and file size cap of every decode (io::load_image)
 };
 
 /// One file of the folder and its class index.
@@ -43,41 +44,28 @@ struct labeled_images {
 ///   sorted()); class index = position in that order. Hidden directories count, as in torchvision.
 /// - Files are searched recursively below each class directory; .png, .jpg, .jpeg, .bmp (any case) are kept, other
 ///   files ignored; order = sorted by (directory path, file name), as torchvision's sorted(os.walk(...)).
+/// - Directory links (folder_scan.hpp): each directory is listed once (cycles end), a link inside a class directory
+///   must stay inside it, and a class directory may not link to the root or into another class.
 /// - ImageNet-C: pass <imagenet-c>/<corruption>/<severity> as root.
 /// Construction lists files only; images are decoded on load(). Copyable; thread-safe for concurrent const use.
 class image_folder {
 public:
-    /// Throws: zoa::error(io) when root is not a directory; zoa::error(format) when it has no class subdirectory
-    /// or a class directory holds no supported image; zoa::error(argument) when options.channels is not 0, 1 or 3.
+    /// Throws: zoa::error(io) when root is not a directory; zoa::error(format) when it has no class subdirectory,
+    /// a class directory holds no supported image or a directory link breaks the rules above;
+    /// zoa::error(argument) when options.channels is not 0, 1 or 3.
     explicit image_folder(const std::string& root, image_folder_options options = {})
         : root_(root), options_(options) {
-        namespace fs = std::filesystem;
         require(options.channels == 0 || options.channels == 1 || options.channels == 3, error_code::argument,
                 "image_folder: channels must be 0, 1 or 3, got ", options.channels);
-        std::error_code ec;
-        require(fs::is_directory(root, ec), error_code::io, root, ": image folder root is not a directory");
-        std::error_code entry_ec;  // a broken symlink is neither a directory nor a file; not an error
-        for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec))
-            if (it->is_directory(entry_ec)) classes_.push_back(it->path().filename().string());
-        require(!ec, error_code::io, root, ": cannot list directory: ", ec.message());
-        std::sort(classes_.begin(), classes_.end());
+        for (class_files& c : scan_class_folder(root)) {  // cycle-safe walk, links stay in their class
+            require(!c.files.empty(), error_code::format, c.dir, ": class '", c.name,
+                    "' has no image files (supported: .png .jpg .jpeg .bmp)");
+            const int label = static_cast<int>(classes_.size());
+            for (auto& f : c.files) samples_.push_back({std::move(f), label});
+            classes_.push_back(std::move(c.name));
+        }
         require(!classes_.empty(), error_code::format, root,
                 ": no class subdirectories (expected <root>/<class>/<image files>)");
-        for (std::size_t c = 0; c < classes_.size(); ++c) {
-            const fs::path dir = fs::path(root) / classes_[c];
-            std::vector<std::pair<std::string, std::string>> files;  // (directory, file name)
-            for (fs::recursive_directory_iterator it(dir, fs::directory_options::follow_directory_symlink, ec), end;
-                 !ec && it != end; it.increment(ec)) {
-                if (it->is_regular_file(entry_ec) && io::is_image_file_name(it->path()))
-                    files.emplace_back(it->path().parent_path().string(), it->path().filename().string());
-            }
-            require(!ec, error_code::io, dir.string(), ": cannot list directory: ", ec.message());
-            require(!files.empty(), error_code::format, dir.string(), ": class '", classes_[c],
-                    "' has no image files (supported: .png .jpg .jpeg .bmp)");
-            std::sort(files.begin(), files.end());
-            for (const auto& f : files)
-                samples_.push_back({(fs::path(f.first) / f.second).string(), static_cast<int>(c)});
-        }
         if (options.shuffle) {
             rng r(options.seed);
             for (std::size_t i = samples_.size(); i > 1; --i)
@@ -95,11 +83,11 @@ public:
     const std::vector<image_sample>& samples() const noexcept { return samples_; }
     std::size_t size() const noexcept { return samples_.size(); }
 
-    /// Decodes sample i with options().channels channels.
+    /// Decodes sample i with options().channels channels, within options().limits.
     /// Throws: zoa::error(argument) when i ≥ size(); the decoder's errors naming the file.
     image load(std::size_t i) const {
         require(i < size(), error_code::argument, root_, ": sample index ", i, " out of range (size ", size(), ")");
-        return io::load_image(samples_[i].path, options_.channels);
+        return io::load_image(samples_[i].path, options_.channels, options_.limits);
     }
 
     /// Decodes samples [begin, begin + count) ∩ [0, size()), in parallel when a context is given.

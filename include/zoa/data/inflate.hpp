@@ -4,17 +4,15 @@
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <limits>
 #include <string>
 #include <vector>
 
 #include "zoa/core/error.hpp"
+#include "zoa/io/read_file.hpp"
 
 namespace zoa::data {
 
@@ -399,25 +397,10 @@ inline std::vector<std::uint8_t> gunzip(const std::vector<std::uint8_t>& bytes, 
     return gunzip(bytes.data(), bytes.size(), name, max_output);
 }
 
-/// Reads a whole file into memory.
-/// Throws: zoa::error(io) naming the path when it does not exist, is not a regular file, or cannot be read.
-inline std::vector<std::uint8_t> read_file_bytes(const std::string& path) {
-    std::error_code ec;
-    const auto status = std::filesystem::status(path, ec);
-    require(!ec && std::filesystem::exists(status), error_code::io, path, ": cannot open: no such file");
-    require(std::filesystem::is_regular_file(status), error_code::io, path, ": cannot open: not a regular file");
-    std::ifstream f(path, std::ios::binary);
-    require(f.good(), error_code::io, path, ": cannot open: ", std::strerror(errno));
-    f.seekg(0, std::ios::end);
-    const std::streamoff end = f.tellg();
-    f.seekg(0, std::ios::beg);
-    require(end >= 0, error_code::io, path, ": cannot determine the file size");
-    std::vector<std::uint8_t> bytes(static_cast<std::size_t>(end));
-    if (!bytes.empty()) f.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(end));
-    require(f.good() && f.gcount() == static_cast<std::streamsize>(end), error_code::io, path, ": read failed after ",
-            f.gcount(), " of ", end, " bytes");
-    return bytes;
-}
+/// Reads a whole file into memory (io::read_file).
+/// Throws: zoa::error(io) naming the path when it does not exist, is not a regular file, cannot be read or changed
+/// while being read.
+inline std::vector<std::uint8_t> read_file_bytes(const std::string& path) { return io::read_file(path); }
 
 /// Reads a file and gunzips it when it starts with the gzip magic; otherwise returns its bytes unchanged.
 /// Throws: as read_file_bytes and gunzip.

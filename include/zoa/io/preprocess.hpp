@@ -7,6 +7,8 @@
 #include <cctype>
 #include <cmath>
 #include <cstddef>
+#include <cstdlib>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -47,23 +49,26 @@ inline interpolation_mode parse_interpolation(const std::string& text) {
 }
 
 /// Parses a comma-separated list of finite floats ("0.485,0.456,0.406"). `what` names the value in errors.
-/// Throws: zoa::error(argument) on an empty list, an empty item, or an item that is not a finite number.
+/// Throws: zoa::error(argument) on an empty list or item, an item that is not a number, or one outside the float
+/// range (|x| > 3.4e38, or 0 < |x| < 1.2e-38: each says so, instead of "not a finite number").
 inline std::vector<float> parse_float_list(const std::string& text, const std::string& what) {
     std::vector<float> values;
     std::size_t begin = 0;
     for (;;) {
         const std::size_t end = std::min(text.find(',', begin), text.size());
         const std::string item = text.substr(begin, end - begin);
-        std::size_t used = 0;
-        float v = 0.0f;
-        try {
-            v = std::stof(item, &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        require(used > 0 && item.find_first_not_of(" \t", used) == std::string::npos && std::isfinite(v),
-                error_code::argument, what, ": '", item, "' in '", text, "' is not a finite number");
-        values.push_back(v);
+        const char* b = item.c_str();
+        char* stop = nullptr;
+        const double v = std::strtod(b, &stop);
+        require(stop != nullptr && stop != b && item.find_first_not_of(" \t", std::size_t(stop - b)) == std::string::npos,
+                error_code::argument, what, ": '", item, "' in '", text, "' is not a number");
+        require(std::isfinite(v) && std::fabs(v) <= double(std::numeric_limits<float>::max()), error_code::argument,
+                what, ": '", item, "' in '", text, "' is not a finite float (|x| <= ", std::numeric_limits<float>::max(),
+                ")");
+        require(v == 0.0 || std::fabs(v) >= double(std::numeric_limits<float>::min()), error_code::argument, what,
+                ": '", item, "' in '", text, "' is too small for a float (0, or |x| >= ",
+                std::numeric_limits<float>::min(), ")");
+        values.push_back(static_cast<float>(v));
         if (end == text.size()) break;
         begin = end + 1;
     }
@@ -214,6 +219,12 @@ inline image center_crop(const image& img, std::size_t crop_h, std::size_t crop_
     return out;
 }
 
+/// Bounds of a preprocessing (a hostile model file's zoa.preprocess must not make every image gigabytes):
+/// resize and crop at most max_preprocess_side pixels; an image resized to its shorter side (whose longer side grows
+/// with the aspect ratio) at most max_preprocess_pixels.
+inline constexpr std::size_t max_preprocess_side = 4096;
+inline constexpr std::size_t max_preprocess_pixels = 64000000;
+
 /// ImageNet channel statistics (torchvision / timm IMAGENET_DEFAULT_MEAN / _STD).
 inline const std::vector<float>& imagenet_mean() {
     static const std::vector<float> v{0.485f, 0.456f, 0.406f};
@@ -252,11 +263,25 @@ struct preprocess_config {
                 static_cast<std::size_t>(std::floor(static_cast<double>(input) / crop_pct)), input, 3};
     }
 
+    /// The reference's transform of the clean source images (ZOA's main.py: Resize(256) + CenterCrop(224) for the
+    /// ViT and the ResNet alike — the geometry ImageNet-C itself was made with) for this config's input size:
+    /// Resize(⌊crop·256/224⌋) bilinear, CenterCrop(crop), this config's mean, std and channels.
+    /// Requires: crop > 0.
+    preprocess_config reference_source() const {
+        preprocess_config c = *this;
+        c.interpolation = interpolation_mode::bilinear;
+        c.resize = crop * 256 / 224;
+        return c;
+    }
+
     /// Throws: zoa::error(argument) when channels is not 1 or 3, mean/std_dev sizes are not 1 or channels, a
-    /// std_dev entry is not > 0, or a value is not finite.
+    /// std_dev entry is not > 0, a value is not finite, or resize or crop exceeds max_preprocess_side.
     void validate() const {
         require(channels == 1 || channels == 3, error_code::argument, "preprocess_config: channels must be 1 or 3, got ",
                 channels);
+        require(resize <= max_preprocess_side && crop <= max_preprocess_side, error_code::argument,
+                "preprocess_config: resize ", resize, " and crop ", crop, " must be at most ", max_preprocess_side,
+                " pixels");
         require(mean.size() == 1 || mean.size() == channels, error_code::argument, "preprocess_config: mean has ",
                 mean.size(), " values, expected 1 or ", channels);
         require(std_dev.size() == 1 || std_dev.size() == channels, error_code::argument, "preprocess_config: std has ",
@@ -271,13 +296,18 @@ struct preprocess_config {
 };
 
 /// Steps 1–4 of preprocess_config: the image at model input size, HWC, values in [0, 255].
-/// Throws: as preprocess_config::validate, data::check_image and resize.
+/// Throws: as preprocess_config::validate, data::check_image and resize; zoa::error(shape) when the resized image
+/// would exceed max_preprocess_pixels (an extreme aspect ratio).
 inline image prepare_image(const image& img, const preprocess_config& cfg) {
     cfg.validate();
     data::check_image(img, "prepare_image");
     image out = data::image_channels(img) == cfg.channels ? img : data::to_channels(img, cfg.channels);
     if (cfg.crop > 0 && data::image_height(out) == cfg.crop && data::image_width(out) == cfg.crop) return out;
     if (cfg.resize > 0) {
+        const auto hw = shorter_side_size(data::image_height(out), data::image_width(out), cfg.resize);
+        require(hw[0] <= max_preprocess_pixels / hw[1], error_code::shape, "prepare_image: resizing a ",
+                data::image_height(out), "x", data::image_width(out), " image to shorter side ", cfg.resize, " gives ",
+                hw[0], "x", hw[1], " pixels, above the budget of ", max_preprocess_pixels, " pixels");
         out = resize_shorter_side(out, cfg.resize, cfg.interpolation);
         if (cfg.interpolation == interpolation_mode::bicubic) data::clamp_pixels(out);
     }

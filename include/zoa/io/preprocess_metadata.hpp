@@ -51,6 +51,8 @@ inline preprocess_config preprocess_from_json(const std::string& text, const std
         const auto& v = *j.find(key);
         require(v.is_unsigned(), error_code::format, name, ": ", preprocess_metadata_key, ".", key,
                 " must be a non-negative integer, got ", v.dump());
+        require(v.as_unsigned() <= max_preprocess_side, error_code::format, name, ": ", preprocess_metadata_key, ".",
+                key, " is ", v.dump(), ", expected at most ", max_preprocess_side);
         return static_cast<std::size_t>(v.as_unsigned());
     };
     if (j.find("channels") && j.find("channels")->is_number()) cfg.channels = size_of("channels");
@@ -82,6 +84,8 @@ inline preprocess_config preprocess_from_json(const std::string& text, const std
                    w = static_cast<std::size_t>(v.items()[2].as_unsigned());
         require(h == w && h > 0, error_code::format, name, ": ", preprocess_metadata_key,
                 ".input_size must be square and non-empty, got ", v.dump());
+        require(h <= max_preprocess_side, error_code::format, name, ": ", preprocess_metadata_key, ".input_size is ",
+                v.dump(), ", expected sides of at most ", max_preprocess_side);
         cfg.channels = c;
         cfg.crop = h;
         if (resample) cfg.resize = h;
@@ -91,7 +95,11 @@ inline preprocess_config preprocess_from_json(const std::string& text, const std
         require(crop_pct->is_number() && crop_pct->as_double() > 0.0 && crop_pct->as_double() <= 1.0,
                 error_code::format, name, ": ", preprocess_metadata_key, ".crop_pct must be in (0, 1], got ",
                 crop_pct->dump());
-        cfg.resize = static_cast<std::size_t>(std::floor(static_cast<double>(cfg.crop) / crop_pct->as_double()));
+        const double resize = std::floor(static_cast<double>(cfg.crop) / crop_pct->as_double());
+        require(resize <= static_cast<double>(max_preprocess_side), error_code::format, name, ": ",
+                preprocess_metadata_key, ".crop_pct ", crop_pct->dump(), " resizes to ", resize,
+                " pixels, expected at most ", max_preprocess_side);
+        cfg.resize = static_cast<std::size_t>(resize);
     }
     if (j.find("resize")) cfg.resize = size_of("resize");
     if (j.find("crop")) cfg.crop = size_of("crop");

@@ -1,4 +1,5 @@
-// zoa — safetensors reader: mmap a file, validate it completely, expose tensors as raw bytes, fp32 or typed copies
+// zoa — safetensors reader: read a file into memory, validate it completely, expose tensors as raw bytes, fp32 or
+// typed copies
 // SPDX-License-Identifier: MIT
 #pragma once
 
@@ -15,7 +16,7 @@
 
 #include "zoa/core/error.hpp"
 #include "zoa/io/half.hpp"
-#include "zoa/io/mapped_file.hpp"
+#include "zoa/io/read_file.hpp"
 #include "zoa/io/safetensors_dtype.hpp"
 #include "zoa/io/safetensors_header.hpp"
 
@@ -48,22 +49,19 @@ inline void copy_little_endian(void* dst, const unsigned char* src, std::size_t 
 }
 }  // namespace detail
 
-/// A validated safetensors file. open() maps the file (no copy) and checks every rule of the format before returning
+/// A validated safetensors file. open() reads the file into memory (io::read_file: a file replaced or truncated
+/// later cannot affect it, and one that changes while it is read is refused) and checks every rule of the format
+/// before returning
 /// (see parse_safetensors_header); a failed open throws and leaves no object. Afterwards every tensor's bytes are
 /// known to lie inside the file, so accessors only check the caller's request (name, dtype, element count).
 /// Move-only. Thread safety: immutable after construction; const members may be called concurrently.
 class safetensors_file {
 public:
-    /// Maps and validates `path`.
-    /// Throws: zoa::error(io) if the file cannot be opened/mapped (missing, directory, FIFO, permissions);
-    ///         zoa::error(format) for any violation of the format, naming the path, the key, expected and actual.
-    static safetensors_file open(const std::string& path) {
-        safetensors_file f;
-        f.map_ = mapped_file::open(path);
-        f.label_ = path;
-        f.init(f.map_.data(), f.map_.size());
-        return f;
-    }
+    /// Reads and validates `path`.
+    /// Throws: zoa::error(io) if the file cannot be opened or read (missing, directory, FIFO, permissions, changed
+    ///         while being read); zoa::error(format) for any violation of the format, naming the path, the key,
+    ///         expected and actual.
+    static safetensors_file open(const std::string& path) { return from_bytes(path, read_file(path)); }
 
     /// Validates an in-memory image without copying it; `label` names it in messages.
     /// Requires: data[0, size) stays valid and unchanged for the lifetime of the returned object.
@@ -142,7 +140,7 @@ public:
         return *t;
     }
 
-    /// The tensor's bytes inside the mapping (little-endian, row-major, possibly unaligned).
+    /// The tensor's bytes inside the file image (little-endian, row-major, possibly unaligned).
     byte_view bytes(std::string_view name) const { return bytes(info(name)); }
     /// Same, for a tensor_info obtained from this file.
     byte_view bytes(const tensor_info& t) const noexcept {
@@ -232,7 +230,6 @@ private:
     }
 
     std::string label_;
-    mapped_file map_;
     std::vector<unsigned char> owned_;
     const unsigned char* base_ = nullptr;
     std::size_t size_ = 0;

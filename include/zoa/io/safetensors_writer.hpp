@@ -1,13 +1,10 @@
-// zoa — safetensors writer: deterministic layout, space-padded header, atomic save (temporary file + rename)
+// zoa — safetensors writer: deterministic layout, space-padded header, atomic save (io::atomic_file)
 // SPDX-License-Identifier: MIT
 #pragma once
 
 #include <algorithm>
-#include <atomic>
-#include <cerrno>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
 #include <map>
 #include <string>
@@ -15,11 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include "zoa/core/error.hpp"
+#include "zoa/io/atomic_file.hpp"
 #include "zoa/io/half.hpp"
 #include "zoa/io/json.hpp"
 #include "zoa/io/safetensors_dtype.hpp"
@@ -118,38 +112,19 @@ public:
         return out;
     }
 
-    /// Writes the file atomically: to "<path>.tmp.<pid>.<n>" in the same directory, fsync, then rename over `path`.
-    /// On failure the temporary file is removed and `path` is untouched.
+    /// Writes the file atomically (io::atomic_file: an unnamed temporary file in the same directory, flushed, then
+    /// renamed over `path`; a crash or kill -9 before the rename leaves `path` untouched and no temporary file).
     /// Throws: zoa::error(io) naming the path and the reason (directory missing, permissions, disk full, ...).
     void save(const std::string& path) const {
-        static std::atomic<unsigned> counter{0};
-        const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
-        int fd = -1;
-        do {
-            fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        } while (fd < 0 && errno == EINTR);
-        if (fd < 0) fail(error_code::io, path, ": cannot create temporary file ", tmp, ": ", std::strerror(errno));
-        try {
-            emit([&](const unsigned char* p, std::size_t n) {
-                while (n > 0) {
-                    const ::ssize_t w = ::write(fd, p, n);
-                    if (w < 0 && errno == EINTR) continue;
-                    if (w <= 0) fail(error_code::io, path, ": cannot write ", tmp, ": ", std::strerror(errno));
-                    p += w;
-                    n -= static_cast<std::size_t>(w);
-                }
-            });
-            if (::fsync(fd) != 0) fail(error_code::io, path, ": cannot flush ", tmp, ": ", std::strerror(errno));
-            const int rc = ::close(fd);
-            fd = -1;
-            if (rc != 0) fail(error_code::io, path, ": cannot close ", tmp, ": ", std::strerror(errno));
-            if (std::rename(tmp.c_str(), path.c_str()) != 0)
-                fail(error_code::io, path, ": cannot rename ", tmp, " to it: ", std::strerror(errno));
-        } catch (...) {
-            if (fd >= 0) ::close(fd);
-            ::unlink(tmp.c_str());
-            throw;
-        }
+        atomic_file out(path);
+        save(out);
+    }
+
+    /// Writes the file image into `out` and commits it (for callers that create their outputs before the work that
+    /// fills them, so an unwritable path fails early). Throws: zoa::error(io) as above.
+    void save(atomic_file& out) const {
+        emit([&](const unsigned char* p, std::size_t n) { out.write(p, n); });
+        out.commit();
     }
 
 private:

@@ -22,6 +22,7 @@
 #include "zoa/core/execution.hpp"
 #include "zoa/core/policy.hpp"
 #include "zoa/io/safetensors_reader.hpp"
+#include "zoa/io/safetensors_writer.hpp"
 #include "zoa/kernels/statistics.hpp"
 #include "zoa/models/resnet_blocks.hpp"
 #include "zoa/models/mqbench_observer.hpp"
@@ -196,6 +197,8 @@ public:
         l.prompt_unit = prompt_unit();
         l.prompt_init_scale = static_cast<float>(std::sqrt(2.0 / (1.0 + 0.01 * 0.01)) /
                                                  std::sqrt(static_cast<double>(config_.in_chans * 49)));
+        l.embedding_dim = config_.widths[0];
+        l.precision = quantized ? "w" + std::to_string(weight_bits) + "a" + std::to_string(activation_bits) : "fp32";
         return l;
     }
 
@@ -268,10 +271,12 @@ public:
     resnet_memory memory(std::size_t batch, std::size_t h, std::size_t w) const;
     /// Multi-line summary: config, policy, parameter bytes.
     std::string summary() const;
-    /// Writes the model: fp32 → torchvision keys (F32) + zoa metadata; quantized → U8 weight codes, F32 biases and
-    /// BatchNorms, every module's quantizer parameters (quant::model_quant_params keys) + metadata "zoa.quant".
-    /// Throws: zoa::error(io) naming the path.
+    /// Writes the model atomically (io::atomic_file): fp32 → torchvision keys (F32) + zoa metadata; quantized → U8
+    /// weight codes, F32 biases and BatchNorms, every module's quantizer parameters (quant::model_quant_params keys)
+    /// + metadata "zoa.quant". Throws: zoa::error(io) naming the path.
     void save(const std::string& path) const;
+    /// The file image save() writes (for io::atomic_file targets created before the work: .save(file)).
+    io::safetensors_writer to_safetensors() const;
 
 private:
     template <class>
@@ -302,6 +307,7 @@ private:
             w = nn::pool_out_size(w, 3, 2, 1);
         }
         require(h >= 1 && w >= 1, error_code::shape, "resnet: image ", x.shape(2), "x", x.shape(3), " is too small");
+        adapt::require_finite_input(x.data(), x.size(), x.shape(1), x.shape(2), x.shape(3), "resnet");
     }
 
     template <class F>

@@ -281,6 +281,7 @@ resnet<Policy> resnet<Policy>::from_file(const io::safetensors_file& f, const re
                 wb ? bits_option_name(wb, ab) : std::string("..."), ">>");
         m.build_fp32(t, modules);
     }
+    if (opt.strict) require_all_used(f, m.report_);  // quantizer parameters of unknown modules too
     for (const auto& [k, v] : f.metadata())
         if (k != "zoa.arch" && k != "zoa.config" && k != "zoa.quant") m.meta_[k] = v;
     return m;
@@ -463,6 +464,11 @@ std::string resnet<Policy>::summary() const {
 
 template <class Policy>
 void resnet<Policy>::save(const std::string& path) const {
+    to_safetensors().save(path);
+}
+
+template <class Policy>
+io::safetensors_writer resnet<Policy>::to_safetensors() const {
     io::safetensors_writer wr;
     const auto modules = resnet_conv_modules(config_);
     std::size_t i = 0;
@@ -495,7 +501,7 @@ void resnet<Policy>::save(const std::string& path) const {
     for (const auto& [k, v] : meta_) wr.set_metadata(k, v);
     wr.set_metadata("zoa.arch", "resnet");
     wr.set_metadata("zoa.config", config_.to_json());
-    wr.save(path);
+    return wr;
 }
 
 }  // namespace zoa::models

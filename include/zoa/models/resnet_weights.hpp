@@ -54,8 +54,10 @@ struct resnet_load_options {
     /// file's "zoa.config" metadata; else inferred from the tensor shapes (infer_resnet_config).
     std::optional<resnet_config> config;
     std::string arch;
-    /// false (default): keys the model does not use are only reported (load_report::unused); true: they are an error.
-    bool strict = false;
+    /// true (default): keys the model does not use are an error listing them, as PyTorch's strict load_state_dict
+    /// (tensors of another architecture would otherwise be ignored silently); false: they are only reported
+    /// (load_report::unused).
+    bool strict = true;
     std::size_t threads = 1;  ///< worker threads of the model's execution context
 };
 
@@ -126,6 +128,16 @@ struct resnet_tensors {
     }
 };
 
+/// Throws zoa::error(format) listing report.unused (first 12) when it is not empty.
+inline void require_all_used(const io::safetensors_file& f, const load_report& report) {
+    if (report.unused.empty()) return;
+    std::ostringstream os;
+    for (std::size_t i = 0; i < report.unused.size() && i < 12; ++i) os << (i ? ", " : "") << report.unused[i];
+    if (report.unused.size() > 12) os << ", ... (" << report.unused.size() << " in all)";
+    fail(error_code::format, f.path(), ": ", report.unused.size(), " tensor(s) not used by the model: ", os.str(),
+         " (a different architecture? load with strict = false, or --allow-unused, to ignore them)");
+}
+
 /// Reads every tensor of resnet_tensor_specs(c) from f, checking names, shapes and dtypes, before anything is built.
 /// Float tensors may be F32, F16 or BF16; `.weight` tensors of conv/fc modules may also be U8 codes (calibrated
 /// files). Keys ending in num_batches_tracked are skipped; quantizer-parameter keys are left to the caller;
@@ -158,9 +170,7 @@ inline resnet_tensors read_resnet_tensors(const io::safetensors_file& f, const r
              to_string(c.block), " ", c.layers[0], "-", c.layers[1], "-", c.layers[2], "-", c.layers[3], ", ",
              to_string(c.stem), " stem): ", os.str());
     }
-    if (strict && !report.unused.empty())
-        fail(error_code::format, f.path(), ": ", report.unused.size(), " tensor(s) not used by the model, first '",
-             report.unused.front(), "' (load without strict to ignore them)");
+    if (strict) require_all_used(f, report);
     resnet_tensors out;
     for (const auto& s : specs) {
         f.expect_shape(s.key, s.shape);

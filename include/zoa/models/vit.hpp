@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstring>
 #include <map>
@@ -190,7 +191,8 @@ public:
 
     // ---- adaptation hooks ----------------------------------------------------------------------------------------
     /// The adapted norms (blocks.{i}.norm1, blocks.{i}.norm2 for i in adapted_blocks(), module order), depth feature
-    /// groups of embed_dim, the class count, and prompt_unit = embed_dim.
+    /// groups of embed_dim, the class count, prompt_unit = embed_dim and FOA's prompt initialisation scale
+    /// a = sqrt(6 / (in_chans·patch² + embed_dim)) (the reference's PromptViT: U(−a, a); 0.0625 for ViT-B/16).
     adapt::adapt_layout layout() const {
         adapt::adapt_layout l;
         for (std::size_t i : adapted_) {
@@ -203,13 +205,18 @@ public:
         l.num_classes = cfg_.num_classes;
         l.prompt_unit = cfg_.embed_dim;
         l.family = family;
+        l.prompt_init_scale = static_cast<float>(
+            std::sqrt(6.0 / static_cast<double>(cfg_.in_chans * cfg_.patch_size * cfg_.patch_size + cfg_.embed_dim)));
+        l.embedding_dim = cfg_.embed_dim;
+        l.precision = quant::precision_name<bits>();
         return l;
     }
 
     /// One forward pass of batch [B, in_chans, img_size, img_size] (normalized images) computing features, logits,
     /// shifted logits (when req.shift) and embedding statistics (when req.embedding_stats); see the class comment.
     /// Throws: zoa::error(shape) for a batch or prompt of the wrong size, zoa::error(argument) for a prompt without
-    /// data, zoa::error(numeric) when a quantized layer meets a non-finite value.
+    /// data, zoa::error(numeric) naming a non-finite input value (checked first) or when a quantized layer meets a
+    /// non-finite value.
     void forward_adapt(const xt::xtensor<float, 4>& batch, const adapt::forward_request& req,
                        adapt::forward_result& out) const {
         check_batch(batch);
@@ -404,6 +411,7 @@ private:
                     x.shape(3) == cfg_.img_size,
                 error_code::shape, "vit: input batch has shape [", x.shape(0), ", ", x.shape(1), ", ", x.shape(2), ", ",
                 x.shape(3), "], expected [B >= 1, ", cfg_.in_chans, ", ", cfg_.img_size, ", ", cfg_.img_size, "]");
+        adapt::require_finite_input(x.data(), x.size(), x.shape(1), x.shape(2), x.shape(3), "vit");
     }
 
     vit_config cfg_;

@@ -16,15 +16,15 @@
 
 namespace zoa::models {
 
-/// Writes m to `path` (atomically) with timm keys and metadata: the source file's entries (zoa.preprocess,
+/// The safetensors image of m, with timm keys and metadata: the source file's entries (zoa.preprocess,
 /// zoa.class_names, ...) plus zoa.arch = "vit" and zoa.config. Quantized models store the weights of
 /// patch_embed.proj, every qkv/proj/fc1/fc2 and head as I8 codes under their usual keys, their quantizer parameters
 /// as `<module>.<role>_quant.{config,scale}` F32 tensors, and metadata zoa.quant = {"scheme": "ptq4vit",
 /// "weight_bits": W, "activation_bits": A}; everything else is F32. `extra` metadata entries are added last.
 /// models::vit<P>::load reads either kind back (a W8A8 file is ≈ 0.26× its fp32 size for ViT-B).
-/// Throws: zoa::error(io) when the file cannot be written.
+/// Write it with .save(path) or .save(io::atomic_file&) (save_vit below).
 template <class Policy>
-void save_vit(const vit<Policy>& m, const std::string& path, const std::map<std::string, std::string>& extra = {}) {
+io::safetensors_writer vit_to_safetensors(const vit<Policy>& m, const std::map<std::string, std::string>& extra = {}) {
     using model = vit<Policy>;
     const vit_config& c = m.config();
     const std::size_t D = c.embed_dim, Hd = c.mlp_hidden();
@@ -75,7 +75,14 @@ void save_vit(const vit<Policy>& m, const std::string& path, const std::map<std:
     }
     for (const auto& kv : extra) meta[kv.first] = kv.second;
     for (const auto& kv : meta) wr.set_metadata(kv.first, kv.second);
-    wr.save(path);
+    return wr;
+}
+
+/// Writes vit_to_safetensors(m, extra) to `path` atomically (io::atomic_file).
+/// Throws: zoa::error(io) when the file cannot be written.
+template <class Policy>
+void save_vit(const vit<Policy>& m, const std::string& path, const std::map<std::string, std::string>& extra = {}) {
+    vit_to_safetensors(m, extra).save(path);
 }
 
 }  // namespace zoa::models

@@ -68,7 +68,10 @@ struct vit_load_report {
 /// Options of load_vit_weights.
 struct vit_load_options {
     vit_naming naming = vit_naming::automatic;  ///< automatic = detect from the keys
-    bool strict = false;                        ///< unused tensors are an error too
+    /// true (default): tensors the ViT does not use are an error listing them, as PyTorch's strict load_state_dict
+    /// (a file whose zoa.config says 5 blocks but holds 6 would otherwise load and silently compute other logits);
+    /// false: they are only listed in vit_load_report::unused.
+    bool strict = true;
 };
 
 namespace detail {
@@ -158,7 +161,8 @@ inline std::vector<std::pair<std::string, std::vector<std::size_t>>> vit_tensor_
 ///   dtypes:  F32, F16, BF16 (converted exactly); I8 weight codes of a quantized zoa file, decoded with the file's
 ///            `<module>.weight_quant.*` parameters (Ŵ = code·Δ, which the quantized model re-encodes exactly).
 /// Throws (leaving nothing behind): zoa::error(shape) "<file>: tensor '<key>': shape [..], expected [..]";
-/// zoa::error(format) listing all missing keys, or unused keys when options.strict; dtype errors of the reader.
+/// zoa::error(format) listing the missing keys, or the unused keys unless options.strict is false; dtype errors of
+/// the reader.
 inline vit_weights load_vit_weights(const io::safetensors_file& f, const vit_config* cfg = nullptr,
                                     const vit_load_options& opt = {}, vit_load_report* report = nullptr) {
     vit_weights w;
@@ -260,10 +264,14 @@ inline vit_weights load_vit_weights(const io::safetensors_file& f, const vit_con
 
     for (const auto& key : f.keys(io::key_order::sorted))
         if (!used.count(key)) rep.unused.push_back(key);
-    if (opt.strict && !rep.unused.empty())
-        fail(error_code::format, f.path(), ": ", rep.unused.size(),
-             " tensor(s) not used by the ViT (strict load): ", rep.unused.front(),
-             rep.unused.size() > 1 ? ", ..." : "");
+    if (opt.strict && !rep.unused.empty()) {
+        std::string list;
+        for (std::size_t i = 0; i < rep.unused.size() && i < 12; ++i) list += (i ? ", " : "") + rep.unused[i];
+        if (rep.unused.size() > 12) list += ", ... (" + std::to_string(rep.unused.size()) + " in all)";
+        fail(error_code::format, f.path(), ": ", rep.unused.size(), " tensor(s) not used by a ViT with ",
+             w.config.depth, " blocks, dim ", w.config.embed_dim, ": ", list,
+             " (a different architecture? load with strict = false, or --allow-unused, to ignore them)");
+    }
     if (report) *report = std::move(rep);
     return w;
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <type_traits>
 
 #include "zoa/core/policy.hpp"
@@ -118,6 +119,13 @@ struct is_bit_width<T, std::void_t<typename T::axis, decltype(T::quantized), dec
 /// True when T is a bit-width option (axis bit_width, members quantized, weight_bits, activation_bits, maddubs_exact).
 template <class T>
 inline constexpr bool is_bit_width_v = detail::is_bit_width<T>::value;
+
+/// The precision's name as the CLI and adapter-state files spell it: "fp32", or "w<W>a<A>" (e.g. "w6a6").
+template <class Bits>
+std::string precision_name() {
+    if (!Bits::quantized) return "fp32";
+    return "w" + std::to_string(Bits::weight_bits) + "a" + std::to_string(Bits::activation_bits);
+}
 
 }  // namespace zoa::quant
 
