@@ -22,6 +22,7 @@ Exit status 0 when everything compiles (and the runs agree), 1 otherwise (each f
 import argparse
 import concurrent.futures
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -162,6 +163,7 @@ def main():
         if shutil.which(c) is None:
             print("check_compilers: %s not found (Debian: tools/install-deps.sh compilers installs it)" % c)
             return 1
+    start = time.time()
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="zoa-compilers-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
@@ -174,6 +176,11 @@ def main():
     finally:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print("check_compilers: %s; %.0f s wall, %.0f s CPU in the compilers and programs (on an idle machine with N "
+          "cores, wall ≈ CPU / N); load average now %s" % ("passed" if ok else "FAILED", time.time() - start,
+                                                          usage.ru_utime + usage.ru_stime,
+                                                          " ".join(open("/proc/loadavg").read().split()[:3])))
     return 0 if ok else 1
 
 

@@ -19,7 +19,8 @@ that holds symlinks to the repository's examples/, tools/ and to the build direc
 writes into the current directory cannot touch the repository; `/tmp/...` paths and `/path/to/zoa` are redirected
 into the scratch directory too (and mapped back in the output); build commands (`cmake --build`, `make`) are skipped,
 the check runs against the given build. The check fails when a command leaves a file in
-the scratch directory itself (tutorials must write only under /tmp/) or changes `git status` of the repository.
+the scratch directory itself (tutorials must write only under /tmp/) or changes `git status` of the linked
+examples/ and tools/.
 All runs execute first, in page order (pages in the order given; by default the tutorials alphabetically, their
 README last), in one scratch directory (a later run may use files an earlier one wrote, as the user's /tmp would
 hold them); then every output block and number is compared, so a page may quote a run defined on another page.
@@ -153,8 +154,10 @@ def from_scratch(text, d):
 
 def git_status():
     try:  # without git (or outside a clone) only the scratch-directory check applies
-        r = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=ROOT, capture_output=True,
-                           text=True)
+        # only what the scratch directory links to (build/ is ignored): edits elsewhere during a run (a developer
+        # editing docs/ while make test runs) are not the tutorials' doing
+        r = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all", "--", "examples", "tools"],
+                           cwd=ROOT, capture_output=True, text=True)
     except OSError:
         return set()
     return set(r.stdout.splitlines()) if r.returncode == 0 else set()
