@@ -101,7 +101,7 @@ struct batch_loader_options {
 class batch_loader {
 public:
     /// Throws: zoa::error(argument) when batch_size is 0 or depth > 0 with workers == 0; errors of
-    /// preprocess_config::validate.
+    /// preprocess_config::validate; std::system_error when a worker thread cannot start (none is left running).
     batch_loader(std::vector<source_opener> segments, io::preprocess_config pre, batch_loader_options options = {})
         : segments_(std::move(segments)), pre_(std::move(pre)), opt_(options), consumed_(options.start),
           next_seq_(options.start) {
@@ -111,7 +111,12 @@ public:
         pre_.validate();
         const std::size_t threads = opt_.depth == 0 ? 0 : std::min(opt_.workers, opt_.depth);
         workers_.reserve(threads);
-        for (std::size_t t = 0; t < threads; ++t) workers_.emplace_back([this] { worker_loop(); });
+        try {
+            for (std::size_t t = 0; t < threads; ++t) workers_.emplace_back([this] { worker_loop(); });
+        } catch (...) {  // a thread that cannot start: stop and join those that did, then report it
+            stop_workers();
+            throw;
+        }
     }
     /// A stream of one source.
     batch_loader(sample_source source, io::preprocess_config pre, batch_loader_options options = {})
@@ -119,15 +124,7 @@ public:
 
     batch_loader(const batch_loader&) = delete;
     batch_loader& operator=(const batch_loader&) = delete;
-    ~batch_loader() {
-        {
-            std::lock_guard<std::mutex> lk(m_);
-            stop_ = true;
-        }
-        cv_slot_.notify_all();
-        cv_ready_.notify_all();
-        for (auto& w : workers_) w.join();
-    }
+    ~batch_loader() { stop_workers(); }
 
     /// Moves the next batch into `out` (waiting for a worker if it is not built yet); false at the end of the
     /// stream. Throws: the error of the batch the stream has reached (see the class comment); afterwards every
@@ -242,6 +239,18 @@ private:
             io::normalize_chw(prepared, pre_, out.images.data() + i * pre_.channels * h * w);
             out.labels[i] = item.label;
         }
+    }
+
+    /// Stops the workers (they finish the batch they build) and joins them.
+    void stop_workers() noexcept {
+        {
+            std::lock_guard<std::mutex> lk(m_);
+            stop_ = true;
+        }
+        cv_slot_.notify_all();
+        cv_ready_.notify_all();
+        for (auto& w : workers_) w.join();
+        workers_.clear();
     }
 
     void worker_loop() {
