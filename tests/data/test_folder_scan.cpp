@@ -6,12 +6,14 @@
 #include <string>
 #include <vector>
 
-#include <unistd.h>
 
 #include "zoa/data/folder_scan.hpp"
 #include "zoa/data/image_folder.hpp"
 
+#include "temp_dir.hpp"
+
 namespace fs = std::filesystem;
+using zoa_test::temp_dir;
 
 namespace {
 
@@ -26,19 +28,6 @@ std::string error_of(Fn&& fn) {
     }
     return "";
 }
-
-struct temp_dir {
-    fs::path path;
-    explicit temp_dir(const std::string& tag)
-        : path(fs::temp_directory_path() / ("zoa_scan_" + tag + "_" + std::to_string(::getpid()))) {
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
 
 // root/a/{1.png, sub/2.png}, root/b/{3.png}
 void make_two_classes(const fs::path& root) {
