@@ -4713,7 +4713,10 @@ using residual_code_t = typename residual_code<Stage>::type;
 template <class Stage>
 class store_panel16 {
 public:
-    store_panel16(const Stage& s, const zoa::kernels::detail::prepared_columns& p, std::size_t n0) noexcept
+    // always inlined: called per 16 outputs inside the microkernel loops, where the per-column constants can stay
+    // in registers (an out-of-line call reloads them from the object every row)
+    __attribute__((always_inline)) store_panel16(const Stage& s, const zoa::kernels::detail::prepared_columns& p,
+                                                 std::size_t n0) noexcept
         : c_(s.c + n0), row_stride_(s.layout.row_stride), group_stride_(s.layout.group_stride),
           group_rows_(s.layout.group_rows) {
         if constexpr (is_fused_stage_v<Stage>) {
@@ -4746,7 +4749,7 @@ public:
         zp_ = _mm512_set1_epi32(p.zero_point);
     }
 
-    void row(__m512i v, std::size_t m) const noexcept {
+    __attribute__((always_inline)) void row(__m512i v, std::size_t m) const noexcept {
         // row offset as out_layout::row_offset (the stage's pointers and flags are copies in this object: a byte
         // store may alias anything, so reading them through the stage would reload them after every row)
         const std::ptrdiff_t off =
@@ -5444,9 +5447,11 @@ void apply_q8_stage(const std::int32_t* acc, std::size_t m, std::size_t n, const
         if constexpr (x86::store512_compiled && has_avx2_v<Arch>) {
             if (n % 16 == 0 && stage.layout.col_stride == 1) {  // rows in order: one sequential stream in, one out
                 for (std::size_t r = r0; r < r1; ++r)
-                    for (std::size_t n0 = 0; n0 < n; n0 += 16)
-                        x86::store_panel16<Stage>(stage, cols, n0)
-                            .row(_mm512_loadu_si512(static_cast<const void*>(acc + r * n + n0)), r);
+                    for (std::size_t n0 = 0; n0 < n; n0 += 16) {
+                        const std::int32_t* src = acc + r * n + n0;
+                        _mm_prefetch(reinterpret_cast<const char*>(src + 1024), _MM_HINT_T0);  // 4 KiB ahead
+                        x86::store_panel16<Stage>(stage, cols, n0).row(_mm512_loadu_si512(static_cast<const void*>(src)), r);
+                    }
                 return;
             }
         }

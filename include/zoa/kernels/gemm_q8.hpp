@@ -640,9 +640,11 @@ void apply_q8_stage(const std::int32_t* acc, std::size_t m, std::size_t n, const
         if constexpr (x86::store512_compiled && has_avx2_v<Arch>) {
             if (n % 16 == 0 && stage.layout.col_stride == 1) {  // rows in order: one sequential stream in, one out
                 for (std::size_t r = r0; r < r1; ++r)
-                    for (std::size_t n0 = 0; n0 < n; n0 += 16)
-                        x86::store_panel16<Stage>(stage, cols, n0)
-                            .row(_mm512_loadu_si512(static_cast<const void*>(acc + r * n + n0)), r);
+                    for (std::size_t n0 = 0; n0 < n; n0 += 16) {
+                        const std::int32_t* src = acc + r * n + n0;
+                        _mm_prefetch(reinterpret_cast<const char*>(src + 1024), _MM_HINT_T0);  // 4 KiB ahead
+                        x86::store_panel16<Stage>(stage, cols, n0).row(_mm512_loadu_si512(static_cast<const void*>(src)), r);
+                    }
                 return;
             }
         }
