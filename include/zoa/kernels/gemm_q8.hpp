@@ -619,9 +619,9 @@ void gemm_q8(const typename ARange::storage* a, std::size_t m, std::ptrdiff_t ld
 }
 
 /// Applies an output stage to stored int32 accumulators acc [m × n] (row-major, leading dimension n): C = stage(acc),
-/// element by element, through the epilogues gemm_q8 runs after its microkernels (store_panel16 rows on AVX-512,
-/// 4 × 16 tiles on AVX2, detail::store_scalar otherwise; all the same bits), so C is exactly what gemm_q8 with this
-/// stage writes for these accumulators. Used to finish a convolution whose BatchNorm needed the statistics of its
+/// element by element, through the epilogues gemm_q8 runs after its microkernels (store_panel16 rows on AVX-512 when
+/// N is a multiple of 16, 4 × 16 tiles on AVX2, detail::store_scalar otherwise; all the same bits, as gemm_q8's
+/// paths are), so C is exactly what gemm_q8 with this stage writes for these accumulators. Used to finish a convolution whose BatchNorm needed the statistics of its
 /// whole output first (out_i32 with moments, then this with out_fused).
 /// Threads: fixed 64-row blocks over ctx (elementwise: identical for any thread count).
 /// Throws: zoa::error(argument) for a null acc, and the stage's checks (as gemm_q8).
@@ -637,7 +637,7 @@ void apply_q8_stage(const std::int32_t* acc, std::size_t m, std::size_t n, const
     const auto body = [&](std::size_t b0, std::size_t b1) {
         const std::size_t r0 = b0 * 64, r1 = std::min(m, b1 * 64);
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__FMA__)
-        if constexpr (x86::store512_compiled && has_avx2_v<Arch>) {
+        if constexpr (x86::store512_compiled && arch_at_least_v<Arch, xsimd::avx512f>) {
             if (n % 16 == 0 && stage.layout.col_stride == 1) {  // rows in order: one sequential stream in, one out
                 for (std::size_t r = r0; r < r1; ++r)
                     for (std::size_t n0 = 0; n0 < n; n0 += 16) {
@@ -649,37 +649,35 @@ void apply_q8_stage(const std::int32_t* acc, std::size_t m, std::size_t n, const
             }
         }
 #endif
-        for (std::size_t p = 0; p < panels; ++p) {
-            const std::size_t n0 = p * 16, ncols = std::min<std::size_t>(16, n - n0);
-#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__FMA__)
-            if constexpr (x86::store512_compiled && has_avx2_v<Arch>) {
-                if (ncols == 16 && stage.layout.col_stride == 1) {
-                    const x86::store_panel16<Stage> out(stage, cols, n0);
-                    for (std::size_t r = r0; r < r1; ++r)
-                        out.row(_mm512_loadu_si512(static_cast<const void*>(acc + r * n + n0)), r);
-                    continue;
-                }
-            }
-#endif
 #if defined(__AVX2__)
-            if constexpr (has_avx2_v<Arch>) {
-                for (std::size_t r = r0; r < r1; r += 4) {
-                    const std::size_t nrows = std::min<std::size_t>(4, r1 - r);
-                    alignas(32) std::int32_t buf[4][16] = {};
-                    for (std::size_t q = 0; q < nrows; ++q) std::memcpy(buf[q], acc + (r + q) * n + n0, ncols * 4);
+        if constexpr (has_avx2_v<Arch>) {  // 4-row groups, panels inner: four sequential row streams
+            for (std::size_t r = r0; r < r1; r += 4) {
+                const std::size_t nrows = std::min<std::size_t>(4, r1 - r);
+                for (std::size_t p = 0; p < panels; ++p) {
+                    const std::size_t n0 = p * 16, ncols = std::min<std::size_t>(16, n - n0);
                     x86::tile_4x16 t;
-                    for (std::size_t q = 0; q < 4; ++q) {
-                        t.v[q][0] = _mm256_load_si256(reinterpret_cast<const __m256i*>(buf[q]));
-                        t.v[q][1] = _mm256_load_si256(reinterpret_cast<const __m256i*>(buf[q] + 8));
+                    if (nrows == 4 && ncols == 16) {
+                        for (std::size_t q = 0; q < 4; ++q) {
+                            const std::int32_t* src = acc + (r + q) * n + n0;
+                            t.v[q][0] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src));
+                            t.v[q][1] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + 8));
+                        }
+                    } else {  // ragged tile: through a zero-padded copy (no read past the rows)
+                        alignas(32) std::int32_t buf[4][16] = {};
+                        for (std::size_t q = 0; q < nrows; ++q) std::memcpy(buf[q], acc + (r + q) * n + n0, ncols * 4);
+                        for (std::size_t q = 0; q < 4; ++q) {
+                            t.v[q][0] = _mm256_load_si256(reinterpret_cast<const __m256i*>(buf[q]));
+                            t.v[q][1] = _mm256_load_si256(reinterpret_cast<const __m256i*>(buf[q] + 8));
+                        }
                     }
                     x86::store_tile(stage, cols, t, r, n0, nrows, ncols);
                 }
-                continue;
             }
-#endif
-            for (std::size_t r = r0; r < r1; ++r)
-                for (std::size_t c = 0; c < ncols; ++c) detail::store_scalar(stage, cols, r, n0 + c, acc[r * n + n0 + c]);
+            return;
         }
+#endif
+        for (std::size_t r = r0; r < r1; ++r)
+            for (std::size_t c = 0; c < n; ++c) detail::store_scalar(stage, cols, r, c, acc[r * n + c]);
     };
     if (ctx && ctx->threads() > 1) ctx->parallel_for(blocks, body);
     else body(0, blocks);
