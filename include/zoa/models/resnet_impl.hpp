@@ -139,73 +139,73 @@ void resnet<Policy>::run_integer(const float* x, std::size_t batch, std::size_t 
             if (o.embed_mean) std::copy(pc.embed_mean.begin(), pc.embed_mean.end(), o.embed_mean);
             if (o.embed_var) std::copy(pc.embed_var.begin(), pc.embed_var.end(), o.embed_var);
         } else {
-        kernels::conv2d_shape ts;
-        ts.batch = batch;
-        ts.in_channels = cin;
-        ts.height = h;
-        ts.width = w;
-        kernels::detail::to_padded_nhwc(ts, in_nchw, std::uint8_t{0}, ws.in_q.data(), &ctx);
-        if (a.prompt) prompt_forward(a.prompt, ws.in_f.data(), batch, h, w);
+            kernels::conv2d_shape ts;
+            ts.batch = batch;
+            ts.in_channels = cin;
+            ts.height = h;
+            ts.width = w;
+            kernels::detail::to_padded_nhwc(ts, in_nchw, std::uint8_t{0}, ws.in_q.data(), &ctx);
+            if (a.prompt) prompt_forward(a.prompt, ws.in_f.data(), batch, h, w);
 
-        // stem: fused when nothing reads its floats, else floats → (prompt, embedding statistics) → one BN pass
-        const nn::conv2d_geometry g0 = stem_geometry(config_);
-        const std::size_t h1 = g0.out_size(h), w1 = g0.out_size(w), c0 = g0.out_channels;
-        const detail::nhwc_act e = ex.take(c0, h1, w1);
-        if (!a.batch_stats && !a.prompt && !embed) {
-            const kernels::batch_norm_affine f = ex.affine(stem_bn_, nullptr, nullptr, nullptr, h1 * w1);
-            stem_conv_.forward_fused_nhwc(ws.in_q.data(), batch, h, w, ex.template stage<code_type>(e, f, {}, true, sites_.stem),
-                                          ctx);
-        } else if (!a.prompt) {
-            // int32 accumulators + their exact moments: the embedding statistics (mean, unbiased variance
-            // σ²·m/(m − 1) of the dequantized e, see kernels::acc_output_moments) and the batch-statistics BatchNorm
-            // both come from the same integer sums; then the fused epilogue over the stored accumulators
-            std::int32_t* acc = ex.acc(e);
-            kernels::acc_moments m;
-            stem_conv_.forward_acc_nhwc(ws.in_q.data(), batch, h, w, acc, &m, ctx);
-            if (embed) {
-                require(m.count >= 2, error_code::argument, "resnet: embedding statistics need at least 2 values per "
-                                                            "channel, got ", m.count);
-                const std::vector<float> s = stem_conv_.output_scales();
-                const double cnt = static_cast<double>(m.count);
-                for (std::size_t c = 0; c < c0; ++c) {
-                    double mu = 0, var = 0;
-                    const float cb = stem_conv_.bias().empty() ? 0.0f : stem_conv_.bias()[c];
-                    kernels::acc_output_moments(m, c, s[c], cb, mu, var);
-                    if (o.embed_mean) o.embed_mean[c] = static_cast<float>(mu);
-                    if (o.embed_var) o.embed_var[c] = static_cast<float>(var * cnt / (cnt - 1.0));
+            // stem: fused when nothing reads its floats, else floats → (prompt, embedding statistics) → one BN pass
+            const nn::conv2d_geometry g0 = stem_geometry(config_);
+            const std::size_t h1 = g0.out_size(h), w1 = g0.out_size(w), c0 = g0.out_channels;
+            const detail::nhwc_act e = ex.take(c0, h1, w1);
+            if (!a.batch_stats && !a.prompt && !embed) {
+                const kernels::batch_norm_affine f = ex.affine(stem_bn_, nullptr, nullptr, nullptr, h1 * w1);
+                stem_conv_.forward_fused_nhwc(ws.in_q.data(), batch, h, w, ex.template stage<code_type>(e, f, {}, true, sites_.stem),
+                                              ctx);
+            } else if (!a.prompt) {
+                // int32 accumulators + their exact moments: the embedding statistics (mean, unbiased variance
+                // σ²·m/(m − 1) of the dequantized e, see kernels::acc_output_moments) and the batch-statistics BatchNorm
+                // both come from the same integer sums; then the fused epilogue over the stored accumulators
+                std::int32_t* acc = ex.acc(e);
+                kernels::acc_moments m;
+                stem_conv_.forward_acc_nhwc(ws.in_q.data(), batch, h, w, acc, &m, ctx);
+                if (embed) {
+                    require(m.count >= 2, error_code::argument, "resnet: embedding statistics need at least 2 values per "
+                                                                "channel, got ", m.count);
+                    const std::vector<float> s = stem_conv_.output_scales();
+                    const double cnt = static_cast<double>(m.count);
+                    for (std::size_t c = 0; c < c0; ++c) {
+                        double mu = 0, var = 0;
+                        const float cb = stem_conv_.bias().empty() ? 0.0f : stem_conv_.bias()[c];
+                        kernels::acc_output_moments(m, c, s[c], cb, mu, var);
+                        if (o.embed_mean) o.embed_mean[c] = static_cast<float>(mu);
+                        if (o.embed_var) o.embed_var[c] = static_cast<float>(var * cnt / (cnt - 1.0));
+                    }
                 }
+                const kernels::batch_norm_affine f = a.batch_stats
+                                                         ? ex.acc_affine(stem_conv_, stem_bn_, nullptr, nullptr, m)
+                                                         : ex.affine(stem_bn_, nullptr, nullptr, nullptr, h1 * w1);
+                stem_conv_.apply_fused_nhwc(acc, batch * h1 * w1, ex.template stage<code_type>(e, f, {}, true, sites_.stem),
+                                            ctx);
+            } else {  // FOA prompt: floats (e + the prompt's float conv term), float moments, one BN pass
+                float* ef = ex.f(e);
+                stem_conv_.forward_codes_nhwc(ws.in_q.data(), batch, h, w, ef, ctx);
+                if (a.prompt) {  // e += conv1_float(P(x̂)), the NCHW float term added at the NHWC positions
+                    const detail::nhwc_act t = ex.take(c0, h1, w1);
+                    float* tf = ex.f(t);
+                    stem_conv_.forward_float(ws.prompt.data(), batch, h, w, tf, ctx);
+                    const std::size_t hw1 = h1 * w1;
+                    for (std::size_t b = 0; b < batch; ++b)
+                        for (std::size_t p = 0; p < hw1; ++p)
+                            for (std::size_t c = 0; c < c0; ++c) ef[(b * hw1 + p) * c0 + c] += tf[(b * c0 + c) * hw1 + p];
+                    ex.give(t);
+                }
+                if (o.embed_mean || o.embed_var)
+                    kernels::channel_mean_var_nhwc(ef, batch, h1 * w1, c0, o.embed_mean, o.embed_var, ctx);
+                const kernels::batch_norm_affine f = ex.affine(stem_bn_, nullptr, nullptr, ef, h1 * w1);
+                kernels::batch_norm_act_nhwc(ef, batch * h1 * w1, c0, ex.template stage<code_type>(e, f, {}, true, sites_.stem),
+                                             ctx);
             }
-            const kernels::batch_norm_affine f = a.batch_stats
-                                                     ? ex.acc_affine(stem_conv_, stem_bn_, nullptr, nullptr, m)
-                                                     : ex.affine(stem_bn_, nullptr, nullptr, nullptr, h1 * w1);
-            stem_conv_.apply_fused_nhwc(acc, batch * h1 * w1, ex.template stage<code_type>(e, f, {}, true, sites_.stem),
-                                        ctx);
-        } else {  // FOA prompt: floats (e + the prompt's float conv term), float moments, one BN pass
-            float* ef = ex.f(e);
-            stem_conv_.forward_codes_nhwc(ws.in_q.data(), batch, h, w, ef, ctx);
-            if (a.prompt) {  // e += conv1_float(P(x̂)), the NCHW float term added at the NHWC positions
-                const detail::nhwc_act t = ex.take(c0, h1, w1);
-                float* tf = ex.f(t);
-                stem_conv_.forward_float(ws.prompt.data(), batch, h, w, tf, ctx);
-                const std::size_t hw1 = h1 * w1;
-                for (std::size_t b = 0; b < batch; ++b)
-                    for (std::size_t p = 0; p < hw1; ++p)
-                        for (std::size_t c = 0; c < c0; ++c) ef[(b * hw1 + p) * c0 + c] += tf[(b * c0 + c) * hw1 + p];
-                ex.give(t);
+            x_act = e;
+            if (config_.stem == resnet_stem::imagenet) {
+                x_act = ex.take(c0, nn::pool_out_size(h1, 3, 2, 1), nn::pool_out_size(w1, 3, 2, 1));
+                nn::max_pool2d_nhwc(ex.q(e), ex.q(x_act), batch, h1, w1, c0, 3, 2, 1, ctx);
+                ex.give(e);
             }
-            if (o.embed_mean || o.embed_var)
-                kernels::channel_mean_var_nhwc(ef, batch, h1 * w1, c0, o.embed_mean, o.embed_var, ctx);
-            const kernels::batch_norm_affine f = ex.affine(stem_bn_, nullptr, nullptr, ef, h1 * w1);
-            kernels::batch_norm_act_nhwc(ef, batch * h1 * w1, c0, ex.template stage<code_type>(e, f, {}, true, sites_.stem),
-                                         ctx);
         }
-        x_act = e;
-        if (config_.stem == resnet_stem::imagenet) {
-            x_act = ex.take(c0, nn::pool_out_size(h1, 3, 2, 1), nn::pool_out_size(w1, 3, 2, 1));
-            nn::max_pool2d_nhwc(ex.q(e), ex.q(x_act), batch, h1, w1, c0, 3, 2, 1, ctx);
-            ex.give(e);
-        }
-        }  // !hit
 
         // residual stages
         std::size_t feat_off = 0;
