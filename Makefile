@@ -86,8 +86,9 @@ check-docs: build
 
 # Cross-compiled for 64-bit ARM (ARMv8.0 NEON, +dotprod, +i8mm) and tested under qemu-aarch64: kernel tests, model
 # golden/parity tests, and NoAdapt stream accuracies equal to the x86 build's (tools/test-arm64.sh, docs/building.md).
+# ZOA_ARM64_LEVELS picks the levels (default "v8.0 dotprod i8mm"; CI runs "i8mm").
 test-arm64: deps-arm64
-	@BUILD=$(BUILD) JOBS=$(JOBS) tools/test-arm64.sh
+	@BUILD=$(BUILD) JOBS=$(JOBS) ZOA_ARM64_LEVELS="$(ZOA_ARM64_LEVELS)" tools/test-arm64.sh
 
 # zoa vs PyTorch (fp32, dynamic int8, fake-quant) end to end, and the adaptation step cost (docs/performance.md).
 bench-compare: deps-bench
