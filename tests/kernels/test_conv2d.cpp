@@ -194,6 +194,92 @@ void fused_geometries(std::uint64_t seed) {
     }
 }
 
+/// out_i32 with moments: the exact 128-bit column sums of the stored accumulators (1 and 2 threads), and
+/// apply_q8_stage(out_fused) on those accumulators writes the same bits as conv2d_q8_nhwc with that stage.
+template <class AR, class WR, class Arch>
+void moments_and_apply(std::uint64_t seed) {
+    using T = typename AR::storage;
+    zoa::rng g(seed);
+    zoa::execution_context two(2);
+    for (const auto& s : geometries) {
+        CAPTURE(s.in_channels);
+        CAPTURE(s.kernel_h);
+        CAPTURE(s.out_channels);
+        const auto xn = codes<AR>(g, s.batch * s.in_channels * s.height * s.width);
+        const auto w = codes<WR>(g, s.out_channels * s.k());
+        const std::int32_t za = int(AR::min) + int(g.uniform_index(AR::levels));
+        std::vector<std::int32_t> zw;
+        for (std::size_t o = 0; o < s.out_channels; ++o) zw.push_back(int(WR::min) + int(g.uniform_index(WR::levels)));
+        const auto pw = zk::pack_conv2d_q8<AR, WR, Arch>(w.data(), s, zw.data(), zw.size());
+        const std::size_t oc = s.out_channels, rows = s.batch * s.out_h() * s.out_w(), ny = rows * oc;
+        std::vector<float> ws(oc), mean(oc), scale(oc), shift(oc), bias(oc);
+        for (std::size_t o = 0; o < oc; ++o) {
+            ws[o] = 1e-4f * (1.0f + 9.0f * g.uniform());
+            mean[o] = g.uniform() - 0.5f;
+            scale[o] = 0.2f + g.uniform();
+            shift[o] = 0.5f * (g.uniform() - 0.5f);
+            bias[o] = 0.1f * (g.uniform() - 0.5f);
+        }
+        const auto resq = codes<AR>(g, ny);
+        for (int threads = 1; threads <= 2; ++threads) {
+            zoa::execution_context* ctx = threads == 2 ? &two : nullptr;
+            std::vector<std::int32_t> acc(ny, 7);
+            zk::acc_moments m;
+            m.reset(oc);
+            zk::conv2d_q8_nhwc(s, xn.data(), za, pw, zk::out_i32{acc.data(), {}, &m}, ctx);
+            REQUIRE(m.count == rows);
+            for (std::size_t o = 0; o < oc; ++o) {
+                zk::int128_t s1 = 0;
+                zk::uint128_t s2 = 0;
+                for (std::size_t r = 0; r < rows; ++r) {
+                    const std::int64_t v = acc[r * oc + o];
+                    s1 += v;
+                    s2 += static_cast<zk::uint128_t>(v * v);
+                }
+                REQUIRE(m.s1[o] == s1);
+                REQUIRE(m.s2[o] == s2);
+            }
+            zk::out_fused<T, T> st;
+            st.a_scale = 0.03f;
+            st.w_scale = ws.data();
+            st.w_scale_count = oc;
+            st.bias = bias.data();
+            st.bn_mean = mean.data();
+            st.bn_scale = scale.data();
+            st.bn_shift = shift.data();
+            st.res_q = resq.data();
+            st.res_scale = 0.02f;
+            st.res_zero_point = int(AR::min) + 3;
+            st.relu = true;
+            st.out_scale = 0.015f;
+            st.out_zero_point = int(AR::min) + 5;
+            st.out_min = int(AR::min);
+            st.out_max = int(AR::max);
+            std::vector<T> direct(ny), applied(ny);
+            st.c = direct.data();
+            zk::conv2d_q8_nhwc(s, xn.data(), za, pw, st, ctx);
+            st.c = applied.data();
+            st.layout = zk::row_major(static_cast<std::ptrdiff_t>(oc));
+            zk::apply_q8_stage<Arch>(acc.data(), rows, oc, st, ctx);
+            REQUIRE(direct == applied);
+            zk::out_fused<float, T> sf;
+            sf.a_scale = 0.03f;
+            sf.w_scale = ws.data();
+            sf.w_scale_count = oc;
+            sf.bn_mean = mean.data();
+            sf.bn_scale = scale.data();
+            sf.bn_shift = shift.data();
+            std::vector<float> fd(ny), fa(ny);
+            sf.c = fd.data();
+            zk::conv2d_q8_nhwc(s, xn.data(), za, pw, sf, ctx);
+            sf.c = fa.data();
+            sf.layout = zk::row_major(static_cast<std::ptrdiff_t>(oc));
+            zk::apply_q8_stage<Arch>(acc.data(), rows, oc, sf, ctx);
+            REQUIRE(std::memcmp(fd.data(), fa.data(), ny * sizeof(float)) == 0);
+        }
+    }
+}
+
 }  // namespace
 
 TEST_CASE_TEMPLATE("conv2d_q8_nhwc with the fused epilogue (BatchNorm, residual, ReLU, requantization) equals the "
@@ -329,4 +415,36 @@ TEST_CASE("conv2d rejects inconsistent shapes with named errors") {
     std::vector<std::int32_t> yq(100);
     CHECK_THROWS_WITH_AS((zk::conv2d_q8(s, xq.data(), 300, pq, zk::out_i32{yq.data()})),
                          "zoa: argument: conv2d_q8: input zero point 300 outside [0, 255]", zoa::error);
+}
+
+TEST_CASE_TEMPLATE("conv2d_q8_nhwc: exact accumulator moments (out_i32::moments) and apply_q8_stage on stored "
+                   "accumulators equal the fused epilogue bit for bit", R, zq::unsigned_range<8>, zq::unsigned_range<4>) {
+    moments_and_apply<R, R, zk::q8_default_arch>(61);
+    moments_and_apply<R, R, xsimd::sse2>(62);
+#if defined(__AVX2__) && defined(__FMA__)
+    moments_and_apply<R, R, xsimd::fma3<xsimd::avx2>>(63);
+#endif
+    if constexpr (zk::vnni_compiled) {
+        zk::allow_amx(false);
+        moments_and_apply<R, R, zk::q8_default_arch>(64);
+        zk::allow_amx(true);
+    }
+}
+
+TEST_CASE("acc_moments: mean and biased variance from the exact sums; moments above 64 bits") {
+    zk::acc_moments m;
+    m.reset(2);
+    const std::int64_t big = 2000000000;  // |acc| close to 2^31: acc² sums need more than 64 bits
+    for (int i = 0; i < 8; ++i) {
+        const std::int64_t v = (i % 2 ? big : -big + 1);
+        m.s1[0] += v;
+        m.s2[0] += static_cast<zk::uint128_t>(v * v);
+        m.s1[1] += 3;
+        m.s2[1] += 9;
+    }
+    m.count = 8;
+    CHECK(m.mean(0) == doctest::Approx(0.5));
+    CHECK(m.var(0) == doctest::Approx(4e18 - 2e9 + 0.25).epsilon(1e-12));  // ((2b − 1)/2)² with b = 2e9
+    CHECK(m.mean(1) == 3.0);
+    CHECK(m.var(1) == 0.0);
 }

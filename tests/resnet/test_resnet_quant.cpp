@@ -78,26 +78,28 @@ void paths_agree(Q& q, const rt::golden& g) {
     req.batch_statistics = true;
     req.norm_params = theta.data();
     req.shift = shift.data();
-    req.prompt = prompt.data();
-    req.prompt_size = prompt.size();
-    zoa::adapt::forward_result ri, rs;
-    q.set_simulated(false);
-    q.forward_adapt(x, req, ri);
-    q.set_simulated(true);
-    q.forward_adapt(x, req, rs);
-    q.set_simulated(false);
-    const float dl = rt::rel_diff(ri.logits, rs.logits), ds = rt::rel_diff(ri.shifted_logits, rs.shifted_logits),
-                df = rt::rel_diff(ri.features, rs.features), dm = rt::rel_diff(ri.embed_mean, rs.embed_mean),
-                dv = rt::rel_diff(ri.embed_var, rs.embed_var);
-    MESSAGE("integer vs simulated (batch stats, adapted BNs, shift, prompt): logits " << dl << ", shifted " << ds
-                                                                                     << ", features " << df
-                                                                                     << ", embedding mean/var " << dm
-                                                                                     << "/" << dv);
-    CHECK(dl <= 1e-4f);
-    CHECK(ds <= 1e-4f);
-    CHECK(df <= 1e-4f);
-    CHECK(dm <= 1e-4f);
-    CHECK(dv <= 1e-4f);
+    for (const bool prompted : {true, false}) {  // with the prompt: float stem; without: integer stem moments
+        req.prompt = prompted ? prompt.data() : nullptr;
+        req.prompt_size = prompted ? prompt.size() : 0;
+        zoa::adapt::forward_result ri, rs;
+        q.set_simulated(false);
+        q.forward_adapt(x, req, ri);
+        q.set_simulated(true);
+        q.forward_adapt(x, req, rs);
+        q.set_simulated(false);
+        const float dl = rt::rel_diff(ri.logits, rs.logits), ds = rt::rel_diff(ri.shifted_logits, rs.shifted_logits),
+                    df = rt::rel_diff(ri.features, rs.features), dm = rt::rel_diff(ri.embed_mean, rs.embed_mean),
+                    dv = rt::rel_diff(ri.embed_var, rs.embed_var);
+        MESSAGE("integer vs simulated (batch stats, adapted BNs, shift" << (prompted ? ", prompt" : "") << "): logits "
+                                                                          << dl << ", shifted " << ds << ", features "
+                                                                          << df << ", embedding mean/var " << dm << "/"
+                                                                          << dv);
+        CHECK(dl <= 1e-4f);
+        CHECK(ds <= 1e-4f);
+        CHECK(df <= 1e-4f);
+        CHECK(dm <= 1e-4f);
+        CHECK(dv <= 1e-4f);
+    }
 }
 
 template <class Q>
@@ -221,6 +223,39 @@ TEST_CASE("resnet: results do not depend on the thread count") {
         CHECK(rt::max_diff(a.logits, b.logits) == 0.0f);
         CHECK(rt::max_diff(a.features, b.features) == 0.0f);
         CHECK(rt::max_diff(a.embed_mean, b.embed_mean) == 0.0f);
+    }
+}
+
+TEST_CASE("resnet: a batch-statistics forward on the same input reuses the unadapted prefix, bit for bit") {
+    for (const std::string name : {"basic", "bottleneck"}) {
+        CAPTURE(name);
+        const rt::golden g(name);
+        const auto x = g.images("input");
+        const std::vector<float> theta = g.vec("adapted.params");
+        auto q = calibrated<rt::w8_resnet>(name);
+        zoa::adapt::forward_request req;
+        req.batch_statistics = true;
+        zoa::adapt::forward_result a, b, c;
+        q.forward_adapt(x, req, a);  // keeps the prefix
+        zoa::adapt::forward_request adapted = req;
+        adapted.norm_params = theta.data();
+        q.forward_adapt(x, adapted, b);  // same input codes: the prefix is reused
+        auto fresh = calibrated<rt::w8_resnet>(name);
+        fresh.forward_adapt(x, adapted, c);
+        CHECK(rt::max_diff(b.logits, c.logits) == 0.0f);
+        CHECK(rt::max_diff(b.features, c.features) == 0.0f);
+        CHECK(rt::max_diff(b.embed_mean, c.embed_mean) == 0.0f);
+        CHECK(rt::max_diff(b.embed_var, c.embed_var) == 0.0f);
+        // one pixel changed: recomputed, not served from the kept prefix
+        auto x2 = x;
+        x2(0, 0, 0, 0) += 1.0f;
+        q.forward_adapt(x2, adapted, b);
+        auto fresh2 = calibrated<rt::w8_resnet>(name);
+        fresh2.forward_adapt(x2, adapted, c);
+        CHECK(rt::max_diff(b.logits, c.logits) == 0.0f);
+        CHECK(rt::max_diff(b.features, c.features) == 0.0f);
+        CHECK(rt::max_diff(b.embed_mean, c.embed_mean) == 0.0f);
+        CHECK(rt::max_diff(a.logits, b.logits) > 0.0f);
     }
 }
 

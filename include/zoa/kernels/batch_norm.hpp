@@ -182,6 +182,53 @@ batch_norm_affine batch_norm_batch_affine(const float* x, std::size_t n, std::si
     return f;
 }
 
+/// Moments of a dequantized convolution output y[m,c] = s_c·acc[m,c] + b_c from the exact integer moments of its
+/// accumulators (out_i32::moments), in double: μ_c = s_c·mean(acc_c) + b_c, σ²_c = s_c²·var(acc_c) (biased;
+/// acc_moments states how mean and var are rounded). These are the moments of the exact affine image of the
+/// integers; the float outputs fl(fl(float(acc)·s) + b) differ from it by their own rounding (≤ 1 ulp each).
+inline void acc_output_moments(const acc_moments& m, std::size_t c, float s, float b, double& mean,
+                               double& var) noexcept {
+    const double sd = static_cast<double>(s);
+    mean = sd * m.mean(c) + static_cast<double>(b);
+    var = sd * sd * m.var(c);
+}
+
+/// The affine map of BatchNorm with batch statistics for a convolution output known by its accumulators' exact
+/// moments (out_i32::moments over all n·h·w rows) and its dequantization s_c = out_scale[c], b_c = conv_bias[c]
+/// (null = 0): with μ_c, σ²_c from acc_output_moments,
+///   center = fl(μ_c), residual = fl(μ_c − center), scale = fl(w_c / sqrt(σ²_c + eps)) (double), shift = bias_c,
+/// the same map batch_norm_batch_affine builds from float moments. Apply it with out_fused (apply_q8_stage) to the
+/// stored accumulators. batch_mean / batch_var (biased) are written when non-null. Integer sums: the map is the same
+/// for any thread count, tiling and ISA.
+/// Throws: zoa::error(argument) for fewer than 2 rows, a bad eps, or moments of another channel count.
+inline batch_norm_affine batch_norm_acc_affine(const acc_moments& m, std::size_t channels, const float* out_scale,
+                                               const float* conv_bias, const float* weight, const float* bias,
+                                               float eps, float* batch_mean = nullptr, float* batch_var = nullptr) {
+    const char* fn = "batch_norm_acc_affine";
+    detail::require_eps(fn, eps);
+    detail::require_pointer(fn, "out_scale", out_scale);
+    require(m.s1.size() == channels && m.s2.size() == channels, error_code::argument, fn, ": moments of ",
+            m.s1.size(), " channels, expected ", channels);
+    require(m.count >= 2, error_code::argument, fn, ": batch statistics need more than 1 value per channel, got n*hw = ",
+            m.count);
+    batch_norm_affine f;
+    f.center.resize(channels);
+    f.residual.resize(channels);
+    f.scale.resize(channels);
+    f.shift.resize(channels);
+    for (std::size_t c = 0; c < channels; ++c) {
+        double mu = 0, var = 0;
+        acc_output_moments(m, c, out_scale[c], conv_bias ? conv_bias[c] : 0.0f, mu, var);
+        f.center[c] = static_cast<float>(mu);
+        f.residual[c] = static_cast<float>(mu - static_cast<double>(f.center[c]));
+        f.scale[c] = detail::batch_norm_scale(weight, c, var, eps);
+        f.shift[c] = bias ? bias[c] : 0.0f;
+        if (batch_mean) batch_mean[c] = static_cast<float>(mu);
+        if (batch_var) batch_var[c] = static_cast<float>(var);
+    }
+    return f;
+}
+
 ZOA_DETAIL_AVX512_WARNINGS_BEGIN
 
 /// Applies out_fused's steps after its dequantization (BatchNorm from the stage's bn_* arrays, residual, ReLU,

@@ -6,7 +6,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <mutex>
 #include <type_traits>
+#include <vector>
 
 #include "zoa/core/aligned_buffer.hpp"
 #include "zoa/core/arch.hpp"
@@ -223,6 +225,56 @@ void kernel_portable(const std::uint8_t* a, const void* b, std::size_t kp, std::
         }
 }
 
+/// One thread's share of out_i32::moments: add() sums the stored accumulators of a region (rows [m0, m0 + rows),
+/// columns [n0, n1)) into 64-bit column lanes for at most `flush` rows at a time (flush·max|acc|² < 2^64: no wrap),
+/// then into 128-bit totals; merge() adds the totals to the shared sums under a lock. Integer sums: the result is the
+/// same whatever the regions, their order and the thread count.
+class moment_partial {
+public:
+    /// n columns; |acc| ≤ bound (a bound of the accumulators, < 2^31).
+    moment_partial(std::size_t n, std::uint64_t bound) : p1_(n), p2_(n), t1_(n, 0), t2_(n, 0) {
+        const uint128_t sq = static_cast<uint128_t>(bound) * bound;
+        const uint128_t f = sq == 0 ? 256 : static_cast<uint128_t>(~std::uint64_t{0}) / sq;
+        flush_ = f > 256 ? 256 : (f < 1 ? 1 : static_cast<std::size_t>(f));
+    }
+    void add(const out_i32& s, std::size_t m0, std::size_t rows, std::size_t n0, std::size_t n1) noexcept {
+        const std::size_t len = n1 - n0;
+        std::int64_t* p1 = p1_.data();
+        std::uint64_t* p2 = p2_.data();
+        for (std::size_t r = 0; r < rows; r += flush_) {
+            const std::size_t e = std::min(rows, r + flush_);
+            std::fill(p1, p1 + len, std::int64_t{0});
+            std::fill(p2, p2 + len, std::uint64_t{0});
+            for (std::size_t i = r; i < e; ++i) {
+                const std::int32_t* row = s.c + s.layout.row_offset(m0 + i) + static_cast<std::ptrdiff_t>(n0);
+                for (std::size_t j = 0; j < len; ++j) {  // vectorizes: sign-extend, add, 32x32 -> 64-bit multiply
+                    const std::int64_t v = row[j];
+                    p1[j] += v;
+                    p2[j] += static_cast<std::uint64_t>(v * v);
+                }
+            }
+            for (std::size_t j = 0; j < len; ++j) {
+                t1_[n0 + j] += p1[j];
+                t2_[n0 + j] += p2[j];
+            }
+        }
+    }
+    void merge(acc_moments& m, std::mutex& lock) const {
+        const std::lock_guard<std::mutex> g(lock);
+        for (std::size_t j = 0; j < t1_.size(); ++j) {
+            m.s1[j] += t1_[j];
+            m.s2[j] += t2_[j];
+        }
+    }
+
+private:
+    std::vector<std::int64_t> p1_;
+    std::vector<std::uint64_t> p2_;
+    std::vector<int128_t> t1_;
+    std::vector<uint128_t> t2_;
+    std::size_t flush_ = 1;
+};
+
 /// The GEMM body shared by gemm_q8 and conv2d_q8 (any A source).
 template <class ARange, class WRange, class Arch, class Stage, class Source>
 void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed_q8<ARange, WRange, Arch>& w,
@@ -273,6 +325,28 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
     // more than twice the size of A (late ResNet stages, batch 1), the column panels (each thread packs all of A and
     // reads only its share of W).
     const bool split_n = threads > 1 && panels >= 2 * threads && (row_blocks < 4 * threads || n > 2 * m);
+    // out_i32 with moments: every region a thread has stored (rows of a block x a panel group, still in L2) is summed
+    // right after it is written, into that thread's moment_partial; |acc| ≤ K·(a range)·(w range) bounds the lanes.
+    [[maybe_unused]] std::mutex moments_lock;
+    bool want_moments = false;
+    if constexpr (std::is_same_v<Stage, out_i32>) {
+        want_moments = stage.moments != nullptr;
+        if (want_moments) {
+            require(stage.layout.col_stride == 1 && stage.moments->s1.size() == n && stage.moments->s2.size() == n,
+                    error_code::argument, "out_i32: moments need a row-major destination and sums reset for N = ", n,
+                    " columns");
+            stage.moments->count += m;
+        }
+    }
+    const std::uint64_t acc_bound = std::min<std::uint64_t>(
+        (std::uint64_t{1} << 31) - 1, static_cast<std::uint64_t>(k) * static_cast<std::uint64_t>(plan::a_max - plan::a_min) *
+                                          static_cast<std::uint64_t>(int(WRange::max) - int(WRange::min)));
+    // adds rows [r0, r0 + rows) x panels [g0, g1) to part (out_i32 with moments only)
+    [[maybe_unused]] auto sum_region = [&](moment_partial* part, std::size_t r0, std::size_t rows, std::size_t g0,
+                                           std::size_t g1) {
+        if constexpr (std::is_same_v<Stage, out_i32>)
+            if (part) part->add(stage, r0, rows, g0 * 16, std::min(n, g1 * 16));
+    };
 
     // One 4 x 16 output tile: rows r0 + i.. (packed A at a_blk), panel p.
     auto tile = [&](const std::uint8_t* a_blk, const std::int32_t* row_sums, std::size_t r0, std::size_t i,
@@ -408,7 +482,7 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
     // The AMX loop: per block of mb rows, 32 x 32 outputs per kernel call (16-row / 1-panel tails), int32 tiles
     // through a 4 KiB buffer into the same correction and output stage as the VNNI tiles.
     [[maybe_unused]] auto work_amx = [&](std::size_t rb0, std::size_t rb1, std::size_t p0, std::size_t p1,
-                                         q8_scratch& scratch) {
+                                         q8_scratch& scratch, moment_partial* part) {
 #if defined(__AMX_TILE__) && defined(__AMX_INT8__) && defined(__AVX512F__) && defined(__linux__)
         if constexpr (plan::vnni && has_avx2_v<Arch>) {
             x86::amx_configure();
@@ -470,25 +544,21 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
                                 }
                             }
                         }
+                for (std::size_t g0 = p0; g0 < p1; g0 += group) sum_region(part, r0, rows, g0, std::min(p1, g0 + group));
             }
             x86::amx_release();
         }
 #else
-        (void)rb0, (void)rb1, (void)p0, (void)p1, (void)scratch;
+        (void)rb0, (void)rb1, (void)p0, (void)p1, (void)scratch, (void)part;
 #endif
     };
-    auto work = [&](std::size_t rb0, std::size_t rb1, std::size_t p0, std::size_t p1) {
-        q8_scratch& scratch = thread_q8_scratch();
-        scratch.a.ensure(mb * ka * elem + 64);
-        scratch.row_sums.ensure(mb);
-        if (amx) {
-            work_amx(rb0, rb1, p0, p1, scratch);
-            return;
-        }
+    // the VNNI / AVX2 / portable loop: A packed in blocks of mb rows, panel groups, 8- or 4-row steps
+    auto work_blocks = [&](std::size_t rb0, std::size_t rb1, std::size_t p0, std::size_t p1, q8_scratch& scratch,
+                           moment_partial* part) {
         for (std::size_t r0 = rb0 * 4; r0 < rb1 * 4 && r0 < m; r0 += mb) {
             const std::size_t rows = std::min({mb, rb1 * 4 - r0, m - r0});
             pack_a<plan, Arch>(src, r0, rows, k, kp, za, scratch.a.data(), scratch.row_sums.data());
-            for (std::size_t g0 = p0; g0 < p1; g0 += group)
+            for (std::size_t g0 = p0; g0 < p1; g0 += group) {
                 for (std::size_t i = 0; i < rows; i += step)
                     for (std::size_t p = g0, pe = std::min(p1, g0 + group); p < pe; ++p) {
                         if (step == 8 && i + 4 < rows) {
@@ -505,7 +575,21 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
                             tile(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p);
                         }
                     }
+                sum_region(part, r0, rows, g0, std::min(p1, g0 + group));
+            }
         }
+    };
+    auto work = [&](std::size_t rb0, std::size_t rb1, std::size_t p0, std::size_t p1) {
+        q8_scratch& scratch = thread_q8_scratch();
+        scratch.a.ensure(mb * ka * elem + 64);
+        scratch.row_sums.ensure(mb);
+        std::vector<moment_partial> partial;  // this call's moment sums (out_i32 with moments only)
+        if (want_moments) partial.emplace_back(n, acc_bound);
+        moment_partial* part = want_moments ? &partial[0] : nullptr;
+        if (amx) work_amx(rb0, rb1, p0, p1, scratch, part);
+        else work_blocks(rb0, rb1, p0, p1, scratch, part);
+        if constexpr (std::is_same_v<Stage, out_i32>)
+            if (part) part->merge(*stage.moments, moments_lock);
     };
     if (threads == 1) {
         work(0, row_blocks, 0, panels);
@@ -532,6 +616,71 @@ void gemm_q8(const typename ARange::storage* a, std::size_t m, std::ptrdiff_t ld
             " < K = ", w.k());
     detail::gemm_q8_run<ARange, WRange, Arch>(detail::a_matrix<typename ARange::storage>{a, lda, w.k()}, m,
                                               a_zero_point, w, stage, ctx);
+}
+
+/// Applies an output stage to stored int32 accumulators acc [m × n] (row-major, leading dimension n): C = stage(acc),
+/// element by element, through the epilogues gemm_q8 runs after its microkernels (store_panel16 rows on AVX-512 when
+/// N is a multiple of 16, 4 × 16 tiles on AVX2, detail::store_scalar otherwise; all the same bits, as gemm_q8's
+/// paths are), so C is exactly what gemm_q8 with this stage writes for these accumulators. Used to finish a convolution whose BatchNorm needed the statistics of its
+/// whole output first (out_i32 with moments, then this with out_fused).
+/// Threads: fixed 64-row blocks over ctx (elementwise: identical for any thread count).
+/// Throws: zoa::error(argument) for a null acc, and the stage's checks (as gemm_q8).
+template <class Arch = q8_default_arch, class Stage>
+void apply_q8_stage(const std::int32_t* acc, std::size_t m, std::size_t n, const Stage& stage,
+                    execution_context* ctx = nullptr) {
+    static_assert(is_q8_stage_v<Stage>, "zoa::kernels::apply_q8_stage: unknown output stage");
+    require(acc != nullptr || m == 0, error_code::argument, "apply_q8_stage: accumulators are null");
+    if (m == 0 || n == 0) return;
+    const std::size_t panels = (n + 15) / 16, blocks = (m + 63) / 64;
+    detail::prepared_columns cols;
+    detail::prepare_columns(stage, n, panels * 16, cols);
+    const auto body = [&](std::size_t b0, std::size_t b1) {
+        const std::size_t r0 = b0 * 64, r1 = std::min(m, b1 * 64);
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__FMA__)
+        if constexpr (x86::store512_compiled && arch_at_least_v<Arch, xsimd::avx512f>) {
+            if (n % 16 == 0 && stage.layout.col_stride == 1) {  // rows in order: one sequential stream in, one out
+                for (std::size_t r = r0; r < r1; ++r)
+                    for (std::size_t n0 = 0; n0 < n; n0 += 16) {
+                        const std::int32_t* src = acc + r * n + n0;
+                        _mm_prefetch(reinterpret_cast<const char*>(src + 1024), _MM_HINT_T0);  // 4 KiB ahead
+                        x86::store_panel16<Stage>(stage, cols, n0).row(_mm512_loadu_si512(static_cast<const void*>(src)), r);
+                    }
+                return;
+            }
+        }
+#endif
+#if defined(__AVX2__)
+        if constexpr (has_avx2_v<Arch>) {  // 4-row groups, panels inner: four sequential row streams
+            for (std::size_t r = r0; r < r1; r += 4) {
+                const std::size_t nrows = std::min<std::size_t>(4, r1 - r);
+                for (std::size_t p = 0; p < panels; ++p) {
+                    const std::size_t n0 = p * 16, ncols = std::min<std::size_t>(16, n - n0);
+                    x86::tile_4x16 t;
+                    if (nrows == 4 && ncols == 16) {
+                        for (std::size_t q = 0; q < 4; ++q) {
+                            const std::int32_t* src = acc + (r + q) * n + n0;
+                            t.v[q][0] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src));
+                            t.v[q][1] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + 8));
+                        }
+                    } else {  // ragged tile: through a zero-padded copy (no read past the rows)
+                        alignas(32) std::int32_t buf[4][16] = {};
+                        for (std::size_t q = 0; q < nrows; ++q) std::memcpy(buf[q], acc + (r + q) * n + n0, ncols * 4);
+                        for (std::size_t q = 0; q < 4; ++q) {
+                            t.v[q][0] = _mm256_load_si256(reinterpret_cast<const __m256i*>(buf[q]));
+                            t.v[q][1] = _mm256_load_si256(reinterpret_cast<const __m256i*>(buf[q] + 8));
+                        }
+                    }
+                    x86::store_tile(stage, cols, t, r, n0, nrows, ncols);
+                }
+            }
+            return;
+        }
+#endif
+        for (std::size_t r = r0; r < r1; ++r)
+            for (std::size_t c = 0; c < n; ++c) detail::store_scalar(stage, cols, r, c, acc[r * n + c]);
+    };
+    if (ctx && ctx->threads() > 1) ctx->parallel_for(blocks, body);
+    else body(0, blocks);
 }
 
 }  // namespace zoa::kernels

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <limits>
 #include <type_traits>
+#include <vector>
 
 #include "zoa/core/aligned_buffer.hpp"
 #include "zoa/core/error.hpp"
@@ -35,12 +36,48 @@ struct out_layout {
 /// C[m*ldc + n].
 inline out_layout row_major(std::ptrdiff_t ldc) noexcept { return out_layout{ldc, 1, 0, 0}; }
 
+/// Signed / unsigned 128-bit integers (GCC and Clang on every 64-bit target zoa builds for).
+__extension__ typedef __int128 int128_t;
+__extension__ typedef unsigned __int128 uint128_t;
+
+/// Exact per-column moments of int32 accumulators over rows: count = rows summed, and for every column n
+///   s1[n] = Σ_m acc[m,n]   (int128)      s2[n] = Σ_m acc[m,n]²   (uint128)
+/// Integer sums, so the result does not depend on the order of the rows (thread count, tiling, ISA). From them, in
+/// double (one rounding of each exact integer term, then IEEE operations in this order):
+///   mean(n) = double(s1) / double(count)
+///   var(n)  = double(count·s2 − s1²) / (double(count)·double(count))     (biased; count·s2 − s1² ≥ 0 exactly)
+/// Bounds: |acc| < 2^31 and count < 2^32 keep every term inside 128 bits.
+struct acc_moments {
+    std::size_t count = 0;
+    std::vector<int128_t> s1;
+    std::vector<uint128_t> s2;
+
+    /// Zero sums for n columns.
+    void reset(std::size_t n) {
+        count = 0;
+        s1.assign(n, 0);
+        s2.assign(n, 0);
+    }
+    double mean(std::size_t n) const noexcept { return static_cast<double>(s1[n]) / static_cast<double>(count); }
+    double var(std::size_t n) const noexcept {
+        const int128_t a = s1[n];
+        const uint128_t sq = static_cast<uint128_t>(a < 0 ? -a : a);
+        const uint128_t num = static_cast<uint128_t>(count) * s2[n] - sq * sq;
+        const double c = static_cast<double>(count);
+        return static_cast<double>(num) / (c * c);
+    }
+};
+
 /// Raw accumulators: C[m,n] = acc[m,n] = sum_k (a[m,k] - za) * (w[n,k] - zw[n])  (exact int32).
+/// moments (optional, row-major destinations only: layout.col_stride == 1): gemm_q8 adds every stored row to it
+/// (acc_moments: exact, so identical for any thread count and ISA); the caller resets it first.
 struct out_i32 {
     /// destination
     std::int32_t* c = nullptr;
     /// where C[m, n] goes
     out_layout layout{};
+    /// per-column exact sums of the stored accumulators, or null
+    acc_moments* moments = nullptr;
 };
 
 /// Dequantize: C[m,n] = float(acc[m,n]) * s[n] + bias[n], with s[n] = a_scale * w_scale[n] rounded to float

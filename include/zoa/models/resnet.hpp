@@ -253,6 +253,7 @@ public:
         if constexpr (quantized)
             if (on) for_each_conv([](auto& c) { c.enable_float_twin(); });
         simulated_ = on;
+        ws_->prefix.valid = false;
     }
     /// True after set_simulated(true).
     bool simulated() const noexcept { return simulated_; }
@@ -312,6 +313,7 @@ private:
 
     template <class F>
     void for_each_conv(F&& f) {
+        ws_->prefix.valid = false;  // the convs may change: no reuse of a cached prefix
         f(stem_conv_);
         for (auto& b : blocks_) {
             for (auto& c : b.convs) f(c);

@@ -63,11 +63,22 @@ struct resnet_workspace {
     std::vector<char> used;
     aligned_buffer<float> in_f, prompt, gap, tmp;
     aligned_buffer<std::uint8_t> in_q, gap_q;  // integer path: input codes (NHWC, then NCHW), pooled features' codes
+    aligned_buffer<std::int32_t> acc;           // integer path, batch statistics: one conv's int32 accumulators
+    /// Integer path, batch statistics without prompt: the last call's input codes (NCHW) and the output codes of its
+    /// stem + leading unadapted blocks (NHWC), reused by a call on the same input codes (resnet::run_integer).
+    struct prefix_cache {
+        bool valid = false;
+        std::size_t batch = 0, h = 0, w = 0, blocks = 0, c = 0, oh = 0, ow = 0;
+        aligned_buffer<std::uint8_t> input;
+        aligned_buffer<Code> output;
+        std::vector<float> embed_mean, embed_var;
+    } prefix;
 
     /// Bytes currently held by every buffer of the workspace.
     std::size_t bytes() const noexcept {
         std::size_t b = (in_f.size() + prompt.size() + gap.size() + tmp.size()) * sizeof(float) + in_q.size() +
-                        gap_q.size();
+                        gap_q.size() + acc.size() * sizeof(std::int32_t) + prefix.input.size() +
+                        prefix.output.size() * sizeof(Code);
         for (const auto& s : f) b += s.size() * sizeof(float);
         for (const auto& s : q) b += s.size() * sizeof(Code);
         return b;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstring>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -117,6 +118,27 @@ void resnet<Policy>::run_integer(const float* x, std::size_t batch, std::size_t 
         if (a.prompt) ws.in_f.ensure(nin);
         std::uint8_t* in_nchw = ws.in_q.data() + nin;
         nn::quantize_activation(x, nin, site_params_[sites_.input], in_nchw, a.prompt ? ws.in_f.data() : nullptr, ctx);
+        // ZOA's perturbed forward runs the same batch again with other BatchNorm parameters. With batch statistics and
+        // no prompt, the stem and the leading blocks without an adapted BatchNorm (resnet_block_desc::adapted; not a
+        // stage's last block) depend only on the input codes: their output codes (and the embedding statistics) are
+        // kept, and reused when the next call's input codes are the same bytes (compared in full) — the same values
+        // that recomputing them would give, bit for bit.
+        const bool cacheable = a.batch_stats && !a.prompt;
+        std::size_t prefix = 0;
+        while (prefix < blocks_.size() && !blocks_[prefix].desc.adapted && !blocks_[prefix].desc.last_in_stage) ++prefix;
+        const bool embed = o.embed_mean || o.embed_var;
+        auto& pc = ws.prefix;
+        const bool hit = cacheable && pc.valid && pc.batch == batch && pc.h == h && pc.w == w && pc.blocks == prefix &&
+                         (!o.embed_mean || !pc.embed_mean.empty()) && (!o.embed_var || !pc.embed_var.empty()) &&
+                         std::memcmp(pc.input.data(), in_nchw, nin) == 0;
+        if (cacheable && !hit) pc.valid = false;
+        detail::nhwc_act x_act;
+        if (hit) {
+            x_act = ex.take(pc.c, pc.oh, pc.ow);
+            std::memcpy(ex.q(x_act), pc.output.data(), ex.size(x_act) * sizeof(code_type));
+            if (o.embed_mean) std::copy(pc.embed_mean.begin(), pc.embed_mean.end(), o.embed_mean);
+            if (o.embed_var) std::copy(pc.embed_var.begin(), pc.embed_var.end(), o.embed_var);
+        } else {
         kernels::conv2d_shape ts;
         ts.batch = batch;
         ts.in_channels = cin;
@@ -129,12 +151,36 @@ void resnet<Policy>::run_integer(const float* x, std::size_t batch, std::size_t 
         const nn::conv2d_geometry g0 = stem_geometry(config_);
         const std::size_t h1 = g0.out_size(h), w1 = g0.out_size(w), c0 = g0.out_channels;
         const detail::nhwc_act e = ex.take(c0, h1, w1);
-        const bool stem_floats = a.batch_stats || a.prompt || o.embed_mean || o.embed_var;
-        if (!stem_floats) {
+        if (!a.batch_stats && !a.prompt && !embed) {
             const kernels::batch_norm_affine f = ex.affine(stem_bn_, nullptr, nullptr, nullptr, h1 * w1);
             stem_conv_.forward_fused_nhwc(ws.in_q.data(), batch, h, w, ex.template stage<code_type>(e, f, {}, true, sites_.stem),
                                           ctx);
-        } else {
+        } else if (!a.prompt) {
+            // int32 accumulators + their exact moments: the embedding statistics (mean, unbiased variance
+            // σ²·m/(m − 1) of the dequantized e, see kernels::acc_output_moments) and the batch-statistics BatchNorm
+            // both come from the same integer sums; then the fused epilogue over the stored accumulators
+            std::int32_t* acc = ex.acc(e);
+            kernels::acc_moments m;
+            stem_conv_.forward_acc_nhwc(ws.in_q.data(), batch, h, w, acc, &m, ctx);
+            if (embed) {
+                require(m.count >= 2, error_code::argument, "resnet: embedding statistics need at least 2 values per "
+                                                            "channel, got ", m.count);
+                const std::vector<float> s = stem_conv_.output_scales();
+                const double cnt = static_cast<double>(m.count);
+                for (std::size_t c = 0; c < c0; ++c) {
+                    double mu = 0, var = 0;
+                    const float cb = stem_conv_.bias().empty() ? 0.0f : stem_conv_.bias()[c];
+                    kernels::acc_output_moments(m, c, s[c], cb, mu, var);
+                    if (o.embed_mean) o.embed_mean[c] = static_cast<float>(mu);
+                    if (o.embed_var) o.embed_var[c] = static_cast<float>(var * cnt / (cnt - 1.0));
+                }
+            }
+            const kernels::batch_norm_affine f = a.batch_stats
+                                                     ? ex.acc_affine(stem_conv_, stem_bn_, nullptr, nullptr, m)
+                                                     : ex.affine(stem_bn_, nullptr, nullptr, nullptr, h1 * w1);
+            stem_conv_.apply_fused_nhwc(acc, batch * h1 * w1, ex.template stage<code_type>(e, f, {}, true, sites_.stem),
+                                        ctx);
+        } else {  // FOA prompt: floats (e + the prompt's float conv term), float moments, one BN pass
             float* ef = ex.f(e);
             stem_conv_.forward_codes_nhwc(ws.in_q.data(), batch, h, w, ef, ctx);
             if (a.prompt) {  // e += conv1_float(P(x̂)), the NCHW float term added at the NHWC positions
@@ -153,16 +199,31 @@ void resnet<Policy>::run_integer(const float* x, std::size_t batch, std::size_t 
             kernels::batch_norm_act_nhwc(ef, batch * h1 * w1, c0, ex.template stage<code_type>(e, f, {}, true, sites_.stem),
                                          ctx);
         }
-        detail::nhwc_act x_act = e;
+        x_act = e;
         if (config_.stem == resnet_stem::imagenet) {
             x_act = ex.take(c0, nn::pool_out_size(h1, 3, 2, 1), nn::pool_out_size(w1, 3, 2, 1));
             nn::max_pool2d_nhwc(ex.q(e), ex.q(x_act), batch, h1, w1, c0, 3, 2, 1, ctx);
             ex.give(e);
         }
+        }  // !hit
 
         // residual stages
         std::size_t feat_off = 0;
-        for (std::size_t i = 0; i < blocks_.size(); ++i) {
+        for (std::size_t i = hit ? prefix : 0; i < blocks_.size(); ++i) {
+            if (cacheable && !hit && i == prefix) {  // keep the prefix's output for the next call
+                pc.input.ensure(nin);
+                std::memcpy(pc.input.data(), in_nchw, nin);
+                pc.output.ensure(ex.size(x_act));
+                std::memcpy(pc.output.data(), ex.q(x_act), ex.size(x_act) * sizeof(code_type));
+                const std::size_t c0 = config_.widths[0];
+                if (o.embed_mean) pc.embed_mean.assign(o.embed_mean, o.embed_mean + c0);
+                else pc.embed_mean.clear();
+                if (o.embed_var) pc.embed_var.assign(o.embed_var, o.embed_var + c0);
+                else pc.embed_var.clear();
+                pc.batch = batch, pc.h = h, pc.w = w, pc.blocks = prefix;
+                pc.c = x_act.c, pc.oh = x_act.h, pc.ow = x_act.w;
+                pc.valid = true;
+            }
             const auto& blk = blocks_[i];
             const float* bw[2] = {nullptr, nullptr};
             const float* bb[2] = {nullptr, nullptr};
@@ -440,7 +501,8 @@ resnet_memory resnet<Policy>::memory(std::size_t batch, std::size_t h, std::size
     const bool integer = quantized && !simulated_;
     const std::size_t code = integer ? sizeof(code_type) : 0;
     const std::size_t c4 = config_.stage_channels(3);
-    r.scratch_bytes = batch * (slots * largest * (sizeof(float) + code) +
+    // (+ the int32 accumulators of one conv on the integer path, batch statistics / embedding statistics)
+    r.scratch_bytes = batch * (slots * largest * (sizeof(float) + code) + (integer ? largest * sizeof(std::int32_t) : 0) +
                                config_.in_chans * h * w * (2 * sizeof(float) + 2 * code) + c4 * (2 * sizeof(float) + 1) +
                                (integer ? 0 : padded * sizeof(float)));
     return r;

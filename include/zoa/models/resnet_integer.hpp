@@ -118,7 +118,9 @@ public:
     }
 
     /// out = Q_site(relu?(bn(conv(in)) + res)) on in's codes: running statistics in the conv's GEMM epilogue; batch
-    /// statistics from the dequantized conv output (NHWC floats), then one batch_norm_act_nhwc pass.
+    /// statistics: the conv stores its int32 accumulators (workspace acc) and sums their exact per-channel moments
+    /// while each stored block is still in cache (out_i32::moments), the BatchNorm map follows from them
+    /// (kernels::batch_norm_acc_affine), then one pass applies the same fused epilogue to the stored accumulators.
     /// site == no_index: out holds the floats (no quantizer).
     template <class Conv>
     void conv_bn(const Conv& conv, const nhwc_act& in, const nhwc_act& out, const nn::batch_norm& bn, const float* w,
@@ -138,11 +140,32 @@ private:
             conv.forward_fused_nhwc(x, batch_, in.h, in.w, stage<T>(out, f, res, relu, site), ctx_);
             return;
         }
-        float* y = this->f(out);
-        conv.forward_codes_nhwc(x, batch_, in.h, in.w, y, ctx_);
-        const kernels::batch_norm_affine f = affine(bn, w, b, y, hw);
-        kernels::batch_norm_act_nhwc(y, batch_ * hw, out.c, stage<T>(out, f, res, relu, site), ctx_);
+        std::int32_t* acc = this->acc(out);
+        kernels::acc_moments m;
+        conv.forward_acc_nhwc(x, batch_, in.h, in.w, acc, &m, ctx_);
+        const kernels::batch_norm_affine f = acc_affine(conv, bn, w, b, m);
+        conv.apply_fused_nhwc(acc, batch_ * hw, stage<T>(out, f, res, relu, site), ctx_);
     }
+
+public:
+    /// The workspace's accumulator buffer, sized for out (one conv at a time uses it).
+    std::int32_t* acc(const nhwc_act& out) {
+        ws_.acc.ensure(size(out));
+        return ws_.acc.data();
+    }
+    /// The batch-statistics BatchNorm map of conv's output from its accumulators' moments (w/b: replacement affine
+    /// parameters, null = the layer's).
+    template <class Conv>
+    kernels::batch_norm_affine acc_affine(const Conv& conv, const nn::batch_norm& bn, const float* w, const float* b,
+                                          const kernels::acc_moments& m, float* batch_mean = nullptr,
+                                          float* batch_var = nullptr) const {
+        const std::vector<float> s = conv.output_scales();
+        return kernels::batch_norm_acc_affine(m, bn.channels(), s.data(), conv.bias().empty() ? nullptr : conv.bias().data(),
+                                              w ? w : bn.weight().data(), b ? b : bn.bias().data(), bn.eps(), batch_mean,
+                                              batch_var);
+    }
+
+private:
 
     resnet_workspace<Code>& ws_;
     execution_context& ctx_;

@@ -234,6 +234,37 @@ public:
         kernels::conv2d_q8_nhwc(g_.shape(batch, h, w), xq, in.zero_point[0], w_, stage, &ctx);
     }
 
+    /// The exact int32 accumulators of the convolution on channels-last codes xq [batch × h × w × in] into acc
+    /// [batch·oh·ow × out] (row-major, NHWC), and, when moments is non-null, their exact per-channel sums over all
+    /// rows (kernels::acc_moments, reset here). Finish with apply_fused_nhwc(). Throws: as forward_codes().
+    void forward_acc_nhwc(const a_storage* xq, std::size_t batch, std::size_t h, std::size_t w, std::int32_t* acc,
+                          kernels::acc_moments* moments, execution_context& ctx) const {
+        if (moments) moments->reset(g_.out_channels);
+        kernels::conv2d_q8_nhwc(g_.shape(batch, h, w), xq, params_.input().zero_point[0], w_,
+                                kernels::out_i32{acc, {}, moments}, &ctx);
+    }
+
+    /// forward_fused_nhwc()'s output stage applied to accumulators stored by forward_acc_nhwc() (rows = batch·oh·ow):
+    /// the same bits forward_fused_nhwc() writes with this stage (kernels::apply_q8_stage).
+    template <class T, class R>
+    void apply_fused_nhwc(const std::int32_t* acc, std::size_t rows, kernels::out_fused<T, R> stage,
+                          execution_context& ctx) const {
+        stage.a_scale = params_.input().scale[0];
+        stage.w_scale = w_scale_.data();
+        stage.w_scale_count = w_scale_.size();
+        stage.bias = bias_ptr();
+        if (stage.layout.row_stride == 0 && stage.layout.group_rows == 0)
+            stage.layout = kernels::row_major(static_cast<std::ptrdiff_t>(g_.out_channels));
+        kernels::apply_q8_stage(acc, rows, g_.out_channels, stage, &ctx);
+    }
+
+    /// The dequantization scale of every output channel, s_o = fl(s·s_o) (as the output stages compute it).
+    std::vector<float> output_scales() const {
+        std::vector<float> s(g_.out_channels);
+        for (std::size_t o = 0; o < s.size(); ++o) s[o] = params_.input().scale[0] * w_scale_[o];
+        return s;
+    }
+
     /// Quantizes the float input x with params().input(), then forward_codes().
     /// Throws: zoa::error(numeric) when x contains NaN.
     void forward(const float* x, std::size_t batch, std::size_t h, std::size_t w, float* y,

@@ -39,7 +39,10 @@ using residual_code_t = typename residual_code<Stage>::type;
 template <class Stage>
 class store_panel16 {
 public:
-    store_panel16(const Stage& s, const zoa::kernels::detail::prepared_columns& p, std::size_t n0) noexcept
+    // always inlined: called per 16 outputs inside the microkernel loops, where the per-column constants can stay
+    // in registers (an out-of-line call reloads them from the object every row)
+    __attribute__((always_inline)) store_panel16(const Stage& s, const zoa::kernels::detail::prepared_columns& p,
+                                                 std::size_t n0) noexcept
         : c_(s.c + n0), row_stride_(s.layout.row_stride), group_stride_(s.layout.group_stride),
           group_rows_(s.layout.group_rows) {
         if constexpr (is_fused_stage_v<Stage>) {
@@ -72,7 +75,7 @@ public:
         zp_ = _mm512_set1_epi32(p.zero_point);
     }
 
-    void row(__m512i v, std::size_t m) const noexcept {
+    __attribute__((always_inline)) void row(__m512i v, std::size_t m) const noexcept {
         // row offset as out_layout::row_offset (the stage's pointers and flags are copies in this object: a byte
         // store may alias anything, so reading them through the stage would reload them after every row)
         const std::ptrdiff_t off =
