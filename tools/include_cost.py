@@ -9,9 +9,9 @@ For each TU and each tree (the working tree, and with --before REV a git revisio
 into a temporary directory), REPEAT compiles, interleaved (before, after, before, after, ...) so that load on a
 shared machine hits both sides alike. Reported: CPU seconds (user + system of the driver and cc1plus, from wait4:
 what a user waits for on an idle machine, and much less sensitive to other jobs than wall time), median and
-minimum; median wall seconds; peak RSS; g++'s own count of the memory it allocated (the TOTAL of -ftime-report:
-the same on every run and under any load, so it shows a change even on a busy machine); and the load average before
-and after.
+minimum; median wall seconds; peak RSS; g++'s own count of the memory it allocated (the TOTAL of -ftime-report, from
+one more compile that is not timed: the same on every run and under any load, so it shows a change even on a busy
+machine); and the load average before and after.
 
 usage: tools/include_cost.py [--before REV] [--repeat N] [--cxx g++] [--flags "-O2 -march=native"]
 """
@@ -76,17 +76,21 @@ def main():
                 for name, tree in trees:
                     cmd = [args.cxx, "-std=c++17", *shlex.split(args.flags), "-I", str(tree / "include"), "-c",
                            str(tu(tree)), "-o", str(tmp / "out.o")]
-                    if "clang" not in args.cxx:
-                        cmd.append("-ftime-report")
                     results[name].append(compile_once(cmd))
+            allocated = {}
+            for name, tree in trees:  # one more compile per tree, untimed: -ftime-report's own bookkeeping costs time
+                allocated[name] = None
+                if "clang" not in args.cxx:
+                    cmd = [args.cxx, "-std=c++17", *shlex.split(args.flags), "-I", str(tree / "include"), "-c",
+                           str(tu(tree)), "-o", str(tmp / "out.o"), "-ftime-report"]
+                    allocated[name] = compile_once(cmd)[3]
             for name, _ in trees:
                 wall = [r[0] for r in results[name]]
                 cpu = [r[1] for r in results[name]]
                 rss = max(r[2] for r in results[name])
-                allocated = results[name][0][3]
                 print("%-28s %-20s CPU median %5.2f s (min %5.2f)  wall median %5.1f s  peak RSS %4.0f MB%s"
                       % (tu_name, name, statistics.median(cpu), min(cpu), statistics.median(wall), rss,
-                         "" if allocated is None else "  allocated %4.0f MB" % allocated), flush=True)
+                         "" if allocated[name] is None else "  allocated %4.0f MB" % allocated[name]), flush=True)
         print("load after: %s" % open("/proc/loadavg").read().split()[:3])
 
 
