@@ -9,7 +9,9 @@ For each TU and each tree (the working tree, and with --before REV a git revisio
 into a temporary directory), REPEAT compiles, interleaved (before, after, before, after, ...) so that load on a
 shared machine hits both sides alike. Reported: CPU seconds (user + system of the driver and cc1plus, from wait4:
 what a user waits for on an idle machine, and much less sensitive to other jobs than wall time), median and
-minimum; median wall seconds; peak RSS; and the load average before and after.
+minimum; median wall seconds; peak RSS; g++'s own count of the memory it allocated (the TOTAL of -ftime-report, from
+one more compile that is not timed: the same on every run and under any load, so it shows a change even on a busy
+machine); and the load average before and after.
 
 usage: tools/include_cost.py [--before REV] [--repeat N] [--cxx g++] [--flags "-O2 -march=native"]
 """
@@ -27,8 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def compile_once(cmd):
-    """Wall seconds, CPU seconds (user + system) and peak RSS (MB) of one compiler run (wait4's rusage covers the
-    driver's children: cc1plus, as)."""
+    """Wall seconds, CPU seconds (user + system), peak RSS (MB) of one compiler run (wait4's rusage covers the
+    driver's children: cc1plus, as) and the memory g++ allocated (MB, -ftime-report's TOTAL; None for other
+    compilers)."""
     t0 = time.time()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     out = p.stdout.read()
@@ -36,7 +39,12 @@ def compile_once(cmd):
     secs = time.time() - t0
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit("include_cost: compile failed: %s\n%s" % (" ".join(cmd), out.decode(errors="replace")))
-    return secs, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0
+    allocated = None
+    for line in out.decode(errors="replace").splitlines():  # " TOTAL : 3.10 1.75 5.20 466M"
+        if line.strip().startswith("TOTAL") and line.split()[-1][-1] in "kMG":
+            v = line.split()[-1]
+            allocated = float(v[:-1]) * {"k": 1 / 1024, "M": 1, "G": 1024}[v[-1]]
+    return secs, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0, allocated
 
 
 def main():
@@ -69,12 +77,20 @@ def main():
                     cmd = [args.cxx, "-std=c++17", *shlex.split(args.flags), "-I", str(tree / "include"), "-c",
                            str(tu(tree)), "-o", str(tmp / "out.o")]
                     results[name].append(compile_once(cmd))
+            allocated = {}
+            for name, tree in trees:  # one more compile per tree, untimed: -ftime-report's own bookkeeping costs time
+                allocated[name] = None
+                if "clang" not in args.cxx:
+                    cmd = [args.cxx, "-std=c++17", *shlex.split(args.flags), "-I", str(tree / "include"), "-c",
+                           str(tu(tree)), "-o", str(tmp / "out.o"), "-ftime-report"]
+                    allocated[name] = compile_once(cmd)[3]
             for name, _ in trees:
                 wall = [r[0] for r in results[name]]
                 cpu = [r[1] for r in results[name]]
                 rss = max(r[2] for r in results[name])
-                print("%-28s %-20s CPU median %5.2f s (min %5.2f)  wall median %5.1f s  peak RSS %4.0f MB"
-                      % (tu_name, name, statistics.median(cpu), min(cpu), statistics.median(wall), rss), flush=True)
+                print("%-28s %-20s CPU median %5.2f s (min %5.2f)  wall median %5.1f s  peak RSS %4.0f MB%s"
+                      % (tu_name, name, statistics.median(cpu), min(cpu), statistics.median(wall), rss,
+                         "" if allocated[name] is None else "  allocated %4.0f MB" % allocated[name]), flush=True)
         print("load after: %s" % open("/proc/loadavg").read().split()[:3])
 
 

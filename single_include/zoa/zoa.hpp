@@ -344,6 +344,7 @@ public:
     /// workers already started are stopped and joined before the error is thrown: nothing is left running.
     /// Throws: zoa::error(argument) when threads is 0 or above max_threads, or a worker cannot be started (naming
     /// which one and the system's reason).
+    template <class = void>
     explicit execution_context(std::size_t threads = 1) : threads_(threads) {
         require(threads >= 1 && threads <= max_threads, error_code::argument,
                 "execution_context: thread count must be in 1..", max_threads, ", got ", threads);
@@ -394,6 +395,7 @@ public:
     }
 
 private:
+    template <class = void>
     void stop_workers() noexcept {
         {
             std::lock_guard<std::mutex> lk(m_);
@@ -404,11 +406,13 @@ private:
         workers_.clear();
     }
 
+    template <class = void>
     static bool& in_task() noexcept {
         thread_local bool flag = false;
         return flag;
     }
 
+    template <class = void>
     void run_chunk(std::size_t t) {
         const std::size_t b = n_ * t / parts_, e = n_ * (t + 1) / parts_;
         bool& flag = in_task();
@@ -422,6 +426,7 @@ private:
         flag = false;
     }
 
+    template <class = void>
     void worker_loop(std::size_t t) {
         std::size_t seen = 0;
         for (;;) {
@@ -6670,6 +6675,7 @@ enum class quantizer_kind : int {
 };
 
 /// Name of a quantizer kind, e.g. "post_gelu_twin".
+template <class = void>
 inline const char* to_string(quantizer_kind k) noexcept {
     switch (k) {
         case quantizer_kind::none:
@@ -6698,11 +6704,13 @@ struct quant_params {
     /// Number of scale groups (1 for per-tensor; 0 for kind none).
     std::size_t groups() const noexcept { return scale.size(); }
     /// Smallest integer code: −2^(b−1) (symmetric, post-GELU), 0 (affine, post-softmax).
+    template <class = void>
     int qmin() const noexcept {
         if (kind == quantizer_kind::post_softmax_twin) return 0;
         return (kind == quantizer_kind::uniform && sch == scheme::asymmetric) ? 0 : signed_min(bits);
     }
     /// Largest integer code: 2^(b−1)−1 (symmetric, post-GELU, post-softmax), 2^b−1 (affine).
+    template <class = void>
     int qmax() const noexcept {
         return (kind == quantizer_kind::uniform && sch == scheme::asymmetric) ? unsigned_max(bits) : signed_max(bits);
     }
@@ -6710,6 +6718,7 @@ struct quant_params {
     /// Throws zoa::error(argument) naming `what` when the parameters are inconsistent: bits outside 2..8, no scales,
     /// a scale that is not finite and > 0, zero points missing or outside [qmin, qmax], a twin with several groups or
     /// a split outside (0, 1] or a Δ_low ≠ split/(2^(b−1)−1), a post-GELU Δ₋ that is not finite and > 0.
+    template <class = void>
     void validate(const std::string& what) const {
         if (kind == quantizer_kind::none) return;
         require(bits >= 2 && bits <= 8, error_code::argument, what, ": bits must be in 2..8, got ", bits);
@@ -6765,11 +6774,13 @@ struct operand_spec {
 // ---- constructors ---------------------------------------------------------------------------------------------
 
 /// A pass-through quantizer (fp32 operand).
+template <class = void>
 inline quant_params make_none() {
     return quant_params{};
 }
 
 /// Symmetric uniform quantizer with one Δ per group.
+template <class = void>
 inline quant_params make_symmetric(int bits, granularity g, std::vector<float> scales) {
     quant_params p;
     p.kind = quantizer_kind::uniform;
@@ -6781,6 +6792,7 @@ inline quant_params make_symmetric(int bits, granularity g, std::vector<float> s
 }
 
 /// Affine (asymmetric) uniform quantizer with one (s, z) per group; codes in [0, 2^b−1].
+template <class = void>
 inline quant_params make_affine(int bits, granularity g, std::vector<float> scales, std::vector<std::int32_t> zps) {
     quant_params p = make_symmetric(bits, g, std::move(scales));
     p.sch = scheme::asymmetric;
@@ -6789,6 +6801,7 @@ inline quant_params make_affine(int bits, granularity g, std::vector<float> scal
 }
 
 /// Post-GELU twin with searched Δ₊ per group and the fixed Δ₋ = 0.16997124254703522 / 2^(b−1).
+template <class = void>
 inline quant_params make_post_gelu(int bits, std::vector<float> pos_scales) {
     quant_params p = make_symmetric(bits, granularity::per_tensor, std::move(pos_scales));
     p.kind = quantizer_kind::post_gelu_twin;
@@ -6797,6 +6810,7 @@ inline quant_params make_post_gelu(int bits, std::vector<float> pos_scales) {
 }
 
 /// Post-softmax twin with the given split; scale = {Δ_low = split / (2^(b−1) − 1)}.
+template <class = void>
 inline quant_params make_post_softmax(int bits, float split) {
     quant_params p = make_symmetric(bits, granularity::per_tensor, {post_softmax_low_scale(split, bits)});
     p.kind = quantizer_kind::post_softmax_twin;
@@ -6810,6 +6824,7 @@ inline quant_params make_post_softmax(int bits, float split) {
 /// torch rounds to float). Guard (deviation): absmax == 0 gives Δ = 1 instead of the reference's 0 (which would
 /// turn every code into NaN); any Δ represents an all-zero tensor exactly.
 /// Throws: zoa::error(numeric) when absmax is negative or not finite; `what` names the tensor.
+template <class = void>
 inline float symmetric_scale_from_absmax(float absmax, int bits, const char* what) {
     require(std::isfinite(absmax) && absmax >= 0.0f, error_code::numeric, what,
             ": max |x| must be finite and >= 0, got ", absmax);
@@ -6828,6 +6843,7 @@ struct affine_qparams {
 ///   z = clamp(qmin − round(lo / s), qmin, qmax).
 /// An empty range (min = +inf or max = −inf, i.e. nothing observed) gives {1, 0} like PyTorch.
 /// Throws: zoa::error(numeric) when min > max or either is NaN.
+template <class = void>
 inline affine_qparams affine_from_range(float min_val, float max_val, int qmin, int qmax) {
     if (std::isinf(min_val) && std::isinf(max_val) && min_val > 0.0f && max_val < 0.0f) return {1.0f, 0};
     require(!std::isnan(min_val) && !std::isnan(max_val) && min_val <= max_val, error_code::numeric,
@@ -6844,6 +6860,7 @@ inline affine_qparams affine_from_range(float min_val, float max_val, int qmin, 
 
 /// Affine quant_params from per-group ranges (one (min, max) pair per group), b-bit codes [0, 2^b−1].
 /// Throws: zoa::error(shape) when the vectors differ in length or are empty; see affine_from_range.
+template <class = void>
 inline quant_params affine_params_from_ranges(int bits, granularity g, const std::vector<float>& mins,
                                               const std::vector<float>& maxs) {
     require(!mins.empty() && mins.size() == maxs.size(), error_code::shape,
@@ -6860,6 +6877,7 @@ inline quant_params affine_params_from_ranges(int bits, granularity g, const std
 
 /// Symmetric quant_params from per-group max |x| with the PTQ4ViT rule Δ = absmax / (2^(b−1) − 0.5).
 /// Throws: zoa::error(shape) when absmax is empty; as make_symmetric for bad bits or scales.
+template <class = void>
 inline quant_params symmetric_params_from_absmax(int bits, granularity g, const std::vector<float>& absmax) {
     require(!absmax.empty(), error_code::shape, "symmetric_params_from_absmax: no groups");
     std::vector<float> s(absmax.size());
@@ -7039,12 +7057,14 @@ namespace zoa::quant {
 
 namespace detail {
 /// Throws: zoa::error(argument) for n == 0, zoa::error(numeric) naming the first non-finite element.
+template <class = void>
 inline void require_finite_batch(const float* x, std::size_t n, const char* what) {
     require(n > 0, error_code::argument, what, ": empty batch");
     for (std::size_t i = 0; i < n; ++i)
         require(std::isfinite(x[i]), error_code::numeric, what, ": element ", i, " is ", x[i]);
 }
 /// Minimum and maximum of x[0, gs). Requires: gs >= 1.
+template <class = void>
 inline void group_min_max(const float* x, std::size_t gs, float& lo, float& hi) {
     lo = x[0];
     hi = x[0];
@@ -7055,6 +7075,7 @@ inline void group_min_max(const float* x, std::size_t gs, float& lo, float& hi) 
 }
 /// torch.quantile(..., interpolation='linear'): v sorted, pos = q·(n−1), v[⌊pos⌋] + (pos − ⌊pos⌋)·(v[⌊pos⌋+1] −
 /// v[⌊pos⌋]).
+template <class = void>
 inline float quantile_linear(std::vector<float>& v, double q) {
     const double pos = q * static_cast<double>(v.size() - 1);
     const std::size_t k = static_cast<std::size_t>(std::floor(pos));
@@ -7067,6 +7088,7 @@ inline float quantile_linear(std::vector<float>& v, double q) {
 }  // namespace detail
 
 /// Largest |x| over n elements (0 for n == 0). NaN elements are ignored.
+template <class = void>
 inline float abs_max(const float* x, std::size_t n) noexcept {
     float m = 0.0f;
     for (std::size_t i = 0; i < n; ++i) m = std::fabs(x[i]) > m ? std::fabs(x[i]) : m;
@@ -7084,6 +7106,7 @@ public:
         require(groups >= 1, error_code::argument, "min_max_observer: groups must be >= 1");
     }
     /// Throws: zoa::error(numeric) for non-finite input, zoa::error(shape) when n % groups != 0.
+    template <class = void>
     void observe(const float* x, std::size_t n) {
         detail::require_finite_batch(x, n, "min_max_observer");
         const std::size_t gs = group_size(n, min_.size(), "min_max_observer");
@@ -7098,8 +7121,10 @@ public:
     const std::vector<float>& min() const noexcept { return min_; }
     const std::vector<float>& max() const noexcept { return max_; }
     /// Affine b-bit parameters from the ranges (affine_from_range per group).
+    template <class = void>
     quant_params affine_params(int bits, granularity g) const { return affine_params_from_ranges(bits, g, min_, max_); }
     /// Symmetric b-bit parameters, Δ = max(|min|, |max|) / (2^(b−1) − 0.5) (PTQ4ViT's max-based rule).
+    template <class = void>
     quant_params symmetric_params(int bits, granularity g) const {
         std::vector<float> a(min_.size());
         for (std::size_t i = 0; i < a.size(); ++i) a[i] = std::max(std::fabs(min_[i]), std::fabs(max_[i]));
@@ -7124,6 +7149,7 @@ public:
     }
     /// Observe one batch (x viewed as [groups, n/groups]).
     /// Throws: zoa::error(numeric) for non-finite input, zoa::error(shape) when n % groups != 0.
+    template <class = void>
     void observe(const float* x, std::size_t n) {
         detail::require_finite_batch(x, n, "percentile_observer");
         const std::size_t gs = group_size(n, lo_sum_.size(), "percentile_observer");
@@ -7136,15 +7162,19 @@ public:
         ++batches_;
     }
     /// Mean lower / upper percentile per group. Throws: zoa::error(argument) before the first observe().
+    template <class = void>
     std::vector<float> min() const { return mean(lo_sum_); }
+    template <class = void>
     std::vector<float> max() const { return mean(hi_sum_); }
     /// Affine b-bit parameters from the mean percentile ranges. Throws: as min()/max(), and as
     /// affine_params_from_ranges.
+    template <class = void>
     quant_params affine_params(int bits, granularity g) const {
         return affine_params_from_ranges(bits, g, min(), max());
     }
     /// Symmetric b-bit parameters from absmax = max(|lo|, |hi|) per group (Δ = absmax / (2^(b−1) − 0.5)).
     /// Throws: as min()/max().
+    template <class = void>
     quant_params symmetric_params(int bits, granularity g) const {
         const std::vector<float> lo = min(), hi = max();
         std::vector<float> a(lo.size());
@@ -7153,6 +7183,7 @@ public:
     }
 
 private:
+    template <class = void>
     std::vector<float> mean(const std::vector<double>& s) const {
         require(batches_ > 0, error_code::argument, "percentile_observer: no batch observed yet");
         std::vector<float> r(s.size());
@@ -7199,6 +7230,7 @@ public:
         require(ema_ratio < 0.0 || ema_ratio < 1.0, error_code::argument, "mse_observer: ema ratio must be < 1");
     }
     /// Observe one batch. Throws: zoa::error(numeric) for non-finite input, zoa::error(shape) when n % groups != 0.
+    template <class = void>
     void observe(const float* x, std::size_t n) {
         detail::require_finite_batch(x, n, "mse_observer");
         const std::size_t gs = group_size(n, min_.size(), "mse_observer");
@@ -7222,6 +7254,7 @@ public:
     const std::vector<float>& max() const noexcept { return max_; }
     /// Parameters from the kept ranges: affine (MQBench calculate_qparams) or, for scheme::symmetric,
     /// Δ = max(|min|, |max|) / (2^(b−1) − 0.5) per group.
+    template <class = void>
     quant_params params() const {
         if (sch_ == scheme::asymmetric) return affine_params_from_ranges(bits_, gran_, min_, max_);
         std::vector<float> a(min_.size());
@@ -7230,6 +7263,7 @@ public:
     }
 
     /// One MSE range search on n values (exposed for tests): writes the winning (lo, hi).
+    template <class = void>
     void search(const float* x, std::size_t n, int iters, float& best_lo, float& best_hi) const {
         float mn, mx;
         detail::group_min_max(x, n, mn, mx);
@@ -7323,6 +7357,7 @@ struct module_params {
     const quant_params& b() const noexcept { return operand[1]; }
 
     /// Key role of operand i: "weight"/"input" or "a"/"b".
+    template <class = void>
     const char* role(std::size_t i) const noexcept {
         if (kind == module_kind::matmul) return i == 0 ? "a" : "b";
         return i == 0 ? "weight" : "input";
@@ -7336,6 +7371,7 @@ struct module_params {
 
 /// Writes p under `prefix`: `<prefix>.config` = [format, kind, scheme, granularity, bits, neg_scale, split],
 /// `<prefix>.scale` (when p has scales), `<prefix>.zero_point` (asymmetric only).
+template <class = void>
 inline void to_tensors(const quant_params& p, const std::string& prefix, tensor_map& out) {
     out[prefix + ".config"] = {float(quant_params_format),
                                float(static_cast<int>(p.kind)),
@@ -7354,12 +7390,14 @@ inline void to_tensors(const quant_params& p, const std::string& prefix, tensor_
 
 namespace detail {
 /// m[key]. Throws: zoa::error(format) naming a missing key.
+template <class = void>
 inline const std::vector<float>& find_key(const tensor_map& m, const std::string& key) {
     const auto it = m.find(key);
     if (it == m.end()) fail(error_code::format, "quant params: missing tensor '", key, "'");
     return it->second;
 }
 /// v as an int. Throws: zoa::error(format) unless v is an integer in [lo, hi].
+template <class = void>
 inline int small_int(float v, int lo, int hi, const std::string& key, const char* field) {
     require(std::isfinite(v) && v == std::floor(v) && v >= float(lo) && v <= float(hi), error_code::format,
             "quant params: '", key, "' field ", field, " must be an integer in [", lo, ", ", hi, "], got ", v);
@@ -7370,6 +7408,7 @@ inline int small_int(float v, int lo, int hi, const std::string& key, const char
 /// Reads the quant_params written by to_tensors(p, prefix, ...).
 /// Throws: zoa::error(format) naming the key when a tensor is missing, has the wrong length or a bad field;
 /// zoa::error(argument) from quant_params::validate when the values are inconsistent.
+template <class = void>
 inline quant_params quant_params_from_tensors(const tensor_map& m, const std::string& prefix) {
     const std::string ck = prefix + ".config";
     const std::vector<float>& c = detail::find_key(m, ck);
@@ -7397,12 +7436,14 @@ inline quant_params quant_params_from_tensors(const tensor_map& m, const std::st
 
 /// Writes both operands of a module named `name`: `<name>.<role>_quant.{config,scale,zero_point}`,
 /// e.g. "blocks.0.attn.qkv.weight_quant.scale", "blocks.0.attn.matmul2.a_quant.config".
+template <class = void>
 inline void to_tensors(const module_params& mp, const std::string& name, tensor_map& out) {
     for (std::size_t i = 0; i < 2; ++i) to_tensors(mp.operand[i], name + "." + mp.role(i) + "_quant", out);
 }
 
 /// True for the keys to_tensors() writes: "<module>.<role>_quant.{config,scale,zero_point}" (model loaders use it to
 /// tell quantizer tensors from weights in one file).
+template <class = void>
 inline bool is_param_key(const std::string& k) {
     for (const char* suffix : {"_quant.config", "_quant.scale", "_quant.zero_point"}) {
         const std::string s(suffix);
@@ -7416,6 +7457,7 @@ struct model_quant_params {
     std::map<std::string, module_params> modules;  ///< module name → its quantizers
 
     /// Flat form of every module (see to_tensors(module_params, ...)).
+    template <class = void>
     tensor_map to_tensors() const {
         tensor_map out;
         for (const auto& [name, mp] : modules) ::zoa::quant::to_tensors(mp, name, out);
@@ -7426,6 +7468,7 @@ struct model_quant_params {
     /// end in "_quant.{config,scale,zero_point}" are ignored (so weights may share the map/file).
     /// Throws: zoa::error(format) when a module has only one of its two operands, mixes weight/input with a/b
     /// roles, or an operand's tensors are malformed (see quant_params_from_tensors).
+    template <class = void>
     static model_quant_params from_tensors(const tensor_map& m) {
         static const char* const roles[4] = {"weight", "input", "a", "b"};
         static const std::string suffix = "_quant.config";
@@ -7740,6 +7783,7 @@ namespace zoa::quant {
 
 namespace detail {
 /// o[t][j] = Σ_k a[t][k]·w[j][k] (+ bias[j]); float accumulation in k order (8 interleaved partial sums).
+template <class = void>
 inline void matmul_nt(const float* a, const float* w, const float* bias, std::size_t rows, std::size_t cols,
                       std::size_t k, float* o) {
     for (std::size_t t = 0; t < rows; ++t)
@@ -7829,6 +7873,7 @@ public:
 
     /// PTQ4ViT init: weight Δ_g = max|W_g|/(2^(b−1) − 0.5) per group; input Δ = max|x|/(2^(b−1) − 0.5) over all
     /// samples; post-GELU Δ₊ = max(x)/(2^(b−1) − 0.5) (no abs), Δ₋ fixed.
+    template <class = void>
     module_params initial_params() const {
         module_params p;
         p.kind = module_kind::weighted;
@@ -7848,12 +7893,14 @@ public:
     }
 
     /// Operand 0 (weight): groups are blocks of output features; operand 1 (input): one group over all outputs.
+    template <class = void>
     search_layout layout(std::size_t operand) const noexcept {
         if (operand == 0) return {1, tokens_, groups_, out_ / groups_};
         return {1, tokens_, 1, out_};
     }
 
     /// out[s] = fake_quant(input)[s] · fake_quant(weight)ᵀ + b for every sample.
+    template <class = void>
     void forward(const module_params& p, float* out) const {
         std::vector<float> wq(w_.size()), xq(tokens_ * in_);
         fake_quant(p.weight(), w_.data(), wq.data(), w_.size());
@@ -7864,9 +7911,11 @@ public:
     }
 
     /// Replaces the float GEMM used by forward() (the raw output was already computed or given). Empty = built-in.
+    template <class = void>
     void set_gemm(gemm_nt_fn f) { gemm_ = std::move(f); }
 
 private:
+    template <class = void>
     void gemm(const float* a, const float* w, const float* bias, std::size_t rows, std::size_t cols, std::size_t k,
               float* o) const {
         if (gemm_)
@@ -7939,6 +7988,7 @@ public:
 
     /// PTQ4ViT init: per head (or tensor) Δ = max|·| over all samples / (2^(b−1) − 0.5); SoS split 0.01 (the
     /// reference's placeholder, always overwritten by the split search).
+    template <class = void>
     module_params initial_params() const {
         module_params p;
         p.kind = module_kind::matmul;
@@ -7949,6 +7999,7 @@ public:
     }
 
     /// Both operands group by head ({heads, m, 1, n}) or not at all ({1, heads·m, 1, n}).
+    template <class = void>
     search_layout layout(std::size_t operand) const noexcept {
         const operand_spec& s = operand == 0 ? as_ : bs_;
         if (s.gran == granularity::per_head) return {heads_, m_, 1, n_};
@@ -7956,6 +8007,7 @@ public:
     }
 
     /// out[s][h] = fake_quant(A)[s][h] · fake_quant(B)[s][h].
+    template <class = void>
     void forward(const module_params& p, float* out) const {
         std::vector<float> aq(heads_ * m_ * k_), bq(heads_ * k_ * n_);
         for (std::size_t s = 0; s < samples_; ++s) {
@@ -7966,9 +8018,11 @@ public:
     }
 
     /// Replaces the float GEMM used by forward() (the raw output was already computed or given). Empty = built-in.
+    template <class = void>
     void set_gemm(gemm_nt_fn f) { gemm_ = std::move(f); }
 
 private:
+    template <class = void>
     void gemm(const float* a, const float* w, const float* bias, std::size_t rows, std::size_t cols, std::size_t k,
               float* o) const {
         if (gemm_)
@@ -7977,9 +8031,11 @@ private:
             detail::matmul_nt(a, w, bias, rows, cols, k, o);
     }
     // One sample [heads, rows·cols]: a per-head quantizer has `heads` groups, i.e. one per contiguous head slice.
+    template <class = void>
     void quantize_sample(const quant_params& q, const float* x, float* y, std::size_t per_head) const {
         fake_quant(q, x, y, heads_ * per_head);
     }
+    template <class = void>
     quant_params per_head_init(const std::vector<float>& x, std::size_t per_head, const operand_spec& s) const {
         const std::size_t groups = s.gran == granularity::per_head ? heads_ : 1;
         std::vector<float> amax(groups, 0.0f);
@@ -7992,6 +8048,7 @@ private:
             }
         return symmetric_params_from_absmax(s.bits, s.gran, amax);
     }
+    template <class = void>
     void forward_one(const float* a, const float* b, float* o) const {
         std::vector<float> bt(k_ * n_);
         for (std::size_t h = 0; h < heads_; ++h) {
@@ -8001,6 +8058,7 @@ private:
             gemm(a + h * m_ * k_, bt.data(), nullptr, m_, n_, k_, o + h * m_ * n_);
         }
     }
+    template <class = void>
     void forward_raw(const float* a, const float* b, float* o) const {
         for (std::size_t s = 0; s < samples_; ++s)
             forward_one(a + s * heads_ * m_ * k_, b + s * heads_ * k_ * n_, o + s * sample_size());
@@ -8030,6 +8088,7 @@ struct function_module {
     module_params initial_params() const { return init; }
     search_layout layout(std::size_t operand) const noexcept { return layouts[operand < 2 ? operand : 1]; }
     /// Calls forward_fn(p, out). Throws: zoa::error(argument) when forward_fn is empty.
+    template <class = void>
     void forward(const module_params& p, float* out) const {
         require(static_cast<bool>(forward_fn), error_code::argument, "function_module: no forward function set");
         forward_fn(p, out);
@@ -8272,6 +8331,7 @@ namespace zoa::quant {
 enum class range_method : int { min_max = 0, percentile = 1, mse = 2 };
 
 /// Name of a range method, e.g. "percentile".
+template <class = void>
 inline const char* to_string(range_method m) noexcept {
     switch (m) {
         case range_method::min_max:
@@ -8293,6 +8353,7 @@ struct calibration_options {
     double input_ema = 0.9;      ///< range_method::mse inputs: EMA ratio across batches (< 0: min/max over batches)
 
     /// Throws: zoa::error(argument) naming the field for a percentile outside (0.5, 1] or input_ema >= 1.
+    template <class = void>
     void validate() const {
         require(percentile > 0.5 && percentile <= 1.0, error_code::argument,
                 "calibration_options: percentile must be in (0.5, 1], got ", percentile);
@@ -8310,6 +8371,7 @@ public:
 
     /// Observes one batch of n values (viewed as [groups, n / groups]).
     /// Throws: zoa::error(numeric) for non-finite values, zoa::error(shape) when n % groups != 0.
+    template <class = void>
     void observe(const float* x, std::size_t n) {
         std::visit([&](auto& o) { o.observe(x, n); }, obs_);
         ++batches_;
@@ -8319,6 +8381,7 @@ public:
 
     /// The parameters: affine (PyTorch qparams from the range) or symmetric (Δ = max(|lo|, |hi|) / (2^(b−1) − 0.5)).
     /// Throws: zoa::error(argument) naming `what` before the first observe().
+    template <class = void>
     quant_params params(const std::string& what) const {
         require(batches_ > 0, error_code::argument, what, ": no values observed yet (observe at least one batch)");
         return std::visit(
@@ -8335,6 +8398,7 @@ public:
 
 private:
     using any_observer = std::variant<min_max_observer, percentile_observer, mse_observer>;
+    template <class = void>
     static any_observer make(range_method m, int bits, scheme s, granularity g, std::size_t groups, double p,
                              double ema) {
         switch (m) {
@@ -8707,6 +8771,7 @@ public:
     }
 
     /// y [rows × out] = x [rows × in] · Wᵀ + b (rows contiguous). Bit-identical for any thread count of ctx.
+    template <class = void>
     void forward(const float* x, std::size_t rows, float* y, execution_context& ctx) const {
         if (rows == 0) return;
         kernels::gemm_f32(x, rows, static_cast<std::ptrdiff_t>(in_), w_,
@@ -8719,6 +8784,7 @@ public:
     std::size_t in_features() const noexcept { return in_; }
     std::size_t out_features() const noexcept { return out_; }
     /// The weights [out, in] (unpacked copy).
+    template <class = void>
     std::vector<float> weight() const { return unpack_f32(w_); }
     const std::vector<float>& bias() const noexcept { return bias_; }
     /// Bytes of packed weights.
@@ -8784,6 +8850,7 @@ std::int32_t quantize_input(const float* x, std::size_t n, const quant::quant_pa
 
 /// The per-output weight scales and zero points (empty for symmetric weights) of `out` outputs from quantizer w,
 /// whose groups split the outputs into equal consecutive blocks.
+template <class = void>
 inline void expand_weight_groups(const quant::quant_params& w, std::size_t out, std::vector<float>& scale,
                                  std::vector<std::int32_t>& zero_point) {
     const std::size_t per = out / w.groups();
@@ -9366,6 +9433,7 @@ public:
     /// layer's own affine parameters for this call (nullptr = the layer's). Threads: channels over ctx,
     /// bit-identical for any thread count.
     /// Throws: zoa::error(argument) for a null x/y, a zero extent, or batch mode with n·hw < 2.
+    template <class = void>
     void forward(const float* x, float* y, std::size_t n, std::size_t hw, bn_mode mode, execution_context& ctx,
                  const float* weight = nullptr, const float* bias = nullptr) const {
         const float* w = weight ? weight : weight_.data();
@@ -9422,12 +9490,14 @@ struct conv2d_geometry {
     std::size_t in_channels = 1, out_channels = 1, kernel = 1, stride = 1, pad = 0;
 
     /// Output extent (in + 2·pad − kernel) / stride + 1. Throws: zoa::error(shape) when the kernel does not fit.
+    template <class = void>
     std::size_t out_size(std::size_t in) const {
         require(kernel <= in + 2 * pad, error_code::shape, "conv2d: kernel ", kernel, " larger than the padded input ",
                 in + 2 * pad);
         return (in + 2 * pad - kernel) / stride + 1;
     }
     /// The kernels' shape for a batch × in_channels × h × w input.
+    template <class = void>
     kernels::conv2d_shape shape(std::size_t batch, std::size_t h, std::size_t w) const {
         kernels::conv2d_shape s;
         s.batch = batch;
@@ -9449,6 +9519,7 @@ namespace detail {
 
 /// Throws: zoa::error(shape) naming `name` for a zero size, a weight count other than O·I·k·k, or a bias count other
 /// than 0 or O.
+template <class = void>
 inline void check_conv_args(const conv2d_geometry& g, std::size_t weights, std::size_t bias, const std::string& name) {
     require(g.in_channels > 0 && g.out_channels > 0 && g.kernel > 0 && g.stride > 0, error_code::shape, name,
             ": zero channel count, kernel or stride");
@@ -9501,6 +9572,7 @@ public:
     }
 
     /// y [batch × out × oh × ow] from x [batch × in × h × w]. Bit-identical for any thread count of ctx.
+    template <class = void>
     void forward(const float* x, std::size_t batch, std::size_t h, std::size_t w, float* y,
                  execution_context& ctx) const {
         kernels::conv2d_f32<default_arch>(g_.shape(batch, h, w), x, w_, bias_ptr(), y, &ctx);
@@ -9509,6 +9581,7 @@ public:
     /// The geometry given at construction.
     const conv2d_geometry& geometry() const noexcept { return g_; }
     /// The weights, OIHW (unpacked copy).
+    template <class = void>
     std::vector<float> weight() const { return detail::unpack_conv_f32(w_, g_); }
     const std::vector<float>& bias() const noexcept { return bias_; }
     std::size_t packed_bytes() const noexcept { return w_.bytes(); }
@@ -9784,6 +9857,7 @@ public:
     }
 
     /// y [rows × dim] = LN(x) with the given affine vectors (null = the layer's own). y may alias x.
+    template <class = void>
     void forward(const float* x, std::size_t rows, float* y, execution_context& ctx, const float* weight = nullptr,
                  const float* bias = nullptr) const {
         if (rows == 0) return;
@@ -10053,6 +10127,7 @@ namespace zoa::nn {
 
 /// Output extent of a pooling window: (in + 2·pad − kernel) / stride + 1 (floor, PyTorch ceil_mode=False).
 /// Throws: zoa::error(shape) when the window does not fit or pad > kernel/2 (PyTorch's rule).
+template <class = void>
 inline std::size_t pool_out_size(std::size_t in, std::size_t kernel, std::size_t stride, std::size_t pad) {
     require(kernel > 0 && stride > 0 && 2 * pad <= kernel && in + 2 * pad >= kernel, error_code::shape,
             "max_pool2d: kernel ", kernel, ", stride ", stride, ", pad ", pad, " do not fit an input of extent ", in);
@@ -10064,6 +10139,7 @@ inline std::size_t pool_out_size(std::size_t in, std::size_t kernel, std::size_t
 /// (padding is −∞, i.e. ignored). NaN propagates as in PyTorch (a NaN tap makes the output NaN).
 /// Threads: planes over ctx (bit-identical for any thread count).
 /// Throws: zoa::error(argument) for null pointers or a zero extent, zoa::error(shape) as pool_out_size.
+template <class = void>
 inline void max_pool2d(const float* x, float* y, std::size_t n, std::size_t c, std::size_t h, std::size_t w,
                        std::size_t kernel, std::size_t stride, std::size_t pad, execution_context& ctx) {
     require(x != nullptr && y != nullptr, error_code::argument, "max_pool2d: input or output is null");
@@ -10126,6 +10202,7 @@ inline void max_pool2d(const float* x, float* y, std::size_t n, std::size_t c, s
 ///   (independent chains, so the adds pipeline), then ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)).
 /// Threads: planes over ctx (bit-identical for any thread count).
 /// Throws: zoa::error(argument) for null pointers or a zero extent.
+template <class = void>
 inline void global_avg_pool(const float* x, float* y, std::size_t n, std::size_t c, std::size_t hw,
                             execution_context& ctx) {
     require(x != nullptr && y != nullptr, error_code::argument, "global_avg_pool: input or output is null");
@@ -10218,6 +10295,7 @@ void global_avg_pool_nhwc_values(Value&& value, float* y, std::size_t n, std::si
 }
 
 /// global_avg_pool of channels-last floats x [n × hw × c] → y [n × c] (see global_avg_pool_nhwc_values).
+template <class = void>
 inline void global_avg_pool_nhwc(const float* x, float* y, std::size_t n, std::size_t hw, std::size_t c,
                                  execution_context& ctx) {
     require(x != nullptr, error_code::argument, "global_avg_pool_nhwc: input is null");
@@ -11035,6 +11113,7 @@ namespace detail {
 
 /// Ensures: true iff s[0, n) is well-formed UTF-8 (no overlongs, no surrogates, ≤ U+10FFFF);
 /// otherwise bad is the offset of the first byte of the offending sequence.
+template <class = void>
 inline bool valid_utf8(const unsigned char* s, std::size_t n, std::size_t& bad) noexcept {
     std::size_t i = 0;
     while (i < n) {
@@ -11174,11 +11253,13 @@ private:
     }
 
     // The message for token t where `expected` was: a lexical error as the lexer worded it, else "unexpected ...".
+    template <class = void>
     std::string unexpected(token t, const char* expected) const {
         if (t == token::error && !error_.empty()) return error_;
         return "unexpected " + describe(at_) + ", expected " + expected;
     }
 
+    template <class = void>
     std::string describe(std::size_t at) const {
         if (at >= n_) return "end of input";
         const auto c = static_cast<unsigned char>(s_[at]);
@@ -11189,6 +11270,7 @@ private:
 
     // Reads the next token after whitespace; at_ is its first byte. Lexical errors return token::error with error_
     // set (an unexpected character leaves error_ empty: the parser words it with what it expected).
+    template <class = void>
     token next() {
         while (i_ < n_ && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) ++i_;
         at_ = i_;
@@ -11212,12 +11294,14 @@ private:
         }
     }
 
+    template <class = void>
     token lex_error(std::size_t at, std::string message) {
         at_ = at;
         error_ = std::move(message);
         return token::error;
     }
 
+    template <class = void>
     token literal(std::string_view word, token t) {
         if (std::string_view(s_ + i_, std::min(word.size(), n_ - i_)) != word)
             return lex_error(i_, "invalid literal, expected " + std::string(word));
@@ -11225,6 +11309,7 @@ private:
         return t;
     }
 
+    template <class = void>
     static int hex_value(char c) noexcept {
         if (c >= '0' && c <= '9') return c - '0';
         if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -11233,6 +11318,7 @@ private:
     }
 
     // Four hex digits at i_ (after "\u"), or -1.
+    template <class = void>
     long read_hex4() noexcept {
         if (n_ - i_ < 4) return -1;
         long v = 0;
@@ -11245,6 +11331,7 @@ private:
         return v;
     }
 
+    template <class = void>
     static void append_utf8(std::string& out, unsigned long cp) {
         if (cp < 0x80) {
             out += static_cast<char>(cp);
@@ -11264,6 +11351,7 @@ private:
     }
 
     // A string starting at the opening quote; its decoded UTF-8 bytes into text_.
+    template <class = void>
     token read_string() {
         text_.clear();
         const std::size_t start = i_++;
@@ -11318,6 +11406,7 @@ private:
     }
 
     // A number: u_ (non-negative integer), i_ (negative integer) or d_ and text_ (any other).
+    template <class = void>
     token read_number() {
         const std::size_t start = i_;
         const auto digit = [&](std::size_t k) { return k < n_ && s_[k] >= '0' && s_[k] <= '9'; };
@@ -11372,6 +11461,7 @@ private:
     // floor(log10 |x|) of a number literal that has a nonzero digit: with D its mantissa digits (no sign, no '.'),
     // p the count of integer digits and f the index of the first nonzero digit in D, |x| = 0.D × 10^(p + e), so
     // floor(log10 |x|) = p − f − 1 + e. Only its sign matters (overflow vs underflow); e is clamped.
+    template <class = void>
     static long decimal_exponent(const std::string& t) {
         std::size_t k = t[0] == '-' ? 1 : 0;
         long p = 0, f = -1, digits = 0;
@@ -11441,12 +11531,14 @@ public:
     value(const char* s) : kind_(kind::string), string_(s) {}
 
     /// An empty object.
+    template <class = void>
     static value object() {
         value v;
         v.kind_ = kind::object;
         return v;
     }
     /// An empty array.
+    template <class = void>
     static value array() {
         value v;
         v.kind_ = kind::array;
@@ -11485,6 +11577,7 @@ public:
     /// Element or member count (0 for scalars).
     std::size_t size() const noexcept { return kind_ == kind::array ? items_.size() : members_.size(); }
     /// The member named key, or nullptr (also when this is not an object).
+    template <class = void>
     const value* find(std::string_view key) const noexcept {
         for (const auto& m : members_)
             if (m.first == key) return &m.second;
@@ -11494,10 +11587,13 @@ public:
     bool equals(std::string_view s) const noexcept { return kind_ == kind::string && string_ == s; }
 
     /// Appends an element. Requires: is_array().
+    template <class = void>
     void push_back(value v) { items_.push_back(std::move(v)); }
     /// Appends member key without looking for an existing one (O(1)). Requires: is_object(), key not present.
+    template <class = void>
     void push_back(std::string key, value v) { members_.emplace_back(std::move(key), std::move(v)); }
     /// Sets member key (replacing an existing one, else appending). Requires: is_object(). Returns *this.
+    template <class = void>
     value& set(std::string key, value v) {
         for (auto& m : members_)
             if (m.first == key) {
@@ -11511,12 +11607,14 @@ public:
     /// Compact JSON text (no spaces). Doubles use the shortest digits that read back exactly, with ".0" added
     /// when those are all integer digits. Throws: zoa::error(argument) for a NaN/infinite number or a string that
     /// is not valid UTF-8.
+    template <class = void>
     std::string dump() const {
         std::string out;
         dump_to(out);
         return out;
     }
     /// Appends the compact JSON text to out (see dump()).
+    template <class = void>
     void dump_to(std::string& out) const {
         switch (kind_) {
             case kind::null: out += "null"; break;
@@ -11546,6 +11644,7 @@ public:
 
     /// Appends s as a JSON string: quotes, \" \\ \b \f \n \r \t and \u00XX for other control bytes; other bytes
     /// (UTF-8) as they are. Throws: zoa::error(argument) when s is not valid UTF-8.
+    template <class = void>
     static void quote_to(std::string& out, std::string_view s) {
         std::size_t bad = 0;
         if (!detail::valid_utf8(reinterpret_cast<const unsigned char*>(s.data()), s.size(), bad))
@@ -11579,6 +11678,7 @@ public:
 private:
     friend class tree_builder;
 
+    template <class = void>
     void dump_number(std::string& out) const {
         char buf[32];
         if (integer_) {
@@ -11614,12 +11714,19 @@ public:
     /// label prefixes errors ("<label> is not valid JSON: byte N: ...").
     explicit tree_builder(std::string_view label) : label_(label) {}
 
+    template <class = void>
     bool null() { return put(value()); }
+    template <class = void>
     bool boolean(bool b) { return put(value(b)); }
+    template <class = void>
     bool number_integer(std::int64_t v) { return put(value(v)); }
+    template <class = void>
     bool number_unsigned(std::uint64_t v) { return put(value(v)); }
+    template <class = void>
     bool number_float(double d, const std::string&) { return put(value(d)); }
+    template <class = void>
     bool string(std::string& s) { return put(value(std::move(s))); }
+    template <class = void>
     bool key(std::string& k) {
         value& obj = *open_.back();
         for (const auto& m : obj.members_)
@@ -11627,19 +11734,25 @@ public:
         key_ = std::move(k);
         return true;
     }
+    template <class = void>
     bool start_object(std::size_t) { return open(value::object()); }
+    template <class = void>
     bool start_array(std::size_t) { return open(value::array()); }
+    template <class = void>
     bool end_object() { return close(); }
+    template <class = void>
     bool end_array() { return close(); }
     [[noreturn]] bool parse_error(std::size_t at, const std::string& message) {
         fail(error_code::format, label_, " is not valid JSON: byte ", at, ": ", message);
     }
 
     /// The parsed value (after a successful sax_parse).
+    template <class = void>
     value take() { return std::move(root_); }
 
 private:
     // Stores v where the parse is: the root, the next array element or the member named key_.
+    template <class = void>
     value* place(value v) {
         if (open_.empty()) {
             root_ = std::move(v);
@@ -11653,16 +11766,19 @@ private:
         parent.members_.emplace_back(std::move(key_), std::move(v));
         return &parent.members_.back().second;
     }
+    template <class = void>
     bool put(value v) {
         place(std::move(v));
         return true;
     }
+    template <class = void>
     bool open(value v) {
         if (open_.size() >= max_depth)
             fail(error_code::format, label_, " is not valid JSON: nesting deeper than ", max_depth, " levels");
         open_.push_back(place(std::move(v)));  // children are appended to the vectors of open containers only:
         return true;                           // a container's own address is stable while it is open
     }
+    template <class = void>
     bool close() {
         open_.pop_back();
         return true;
@@ -11677,6 +11793,7 @@ private:
 /// Parses text into a value tree. label names the text in errors.
 /// Throws: zoa::error(format) "<label> is not valid JSON: byte N: <what>" on a syntax error, a duplicate key or
 /// nesting deeper than tree_builder::max_depth.
+template <class = void>
 inline value parse(std::string_view text, std::string_view label) {
     tree_builder b(label);
     sax_parse(text.data(), text.size(), b);
@@ -11720,6 +11837,7 @@ struct safetensors_header {
 namespace detail {
 
 /// A key for messages: quoted, control bytes escaped, cut at 120 bytes so an error stays one line.
+template <class = void>
 inline std::string quote_key(std::string_view s) {
     std::string out = "'";
     const std::size_t limit = 120;
@@ -11757,20 +11875,26 @@ public:
 
     /// SAX callbacks: each accepts the event where the schema allows it and otherwise throws
     /// zoa::error(format) naming the key, what was expected and what was found.
+    template <class = void>
     bool null() { return mismatch("null"); }
+    template <class = void>
     bool boolean(bool v) { return mismatch(v ? "true" : "false"); }
     /// Negative integers never fit the schema.
+    template <class = void>
     bool number_integer(std::int64_t v) {
         return mismatch(v == 0 ? "the number -0" : "the number " + std::to_string(v));
     }
     /// A shape or data_offsets element.
+    template <class = void>
     bool number_unsigned(std::uint64_t v) {
         if (level_ == 3) return array_element(v);
         return mismatch("the number " + std::to_string(v));
     }
     /// Floats never fit the schema.
+    template <class = void>
     bool number_float(double, const std::string& text) { return mismatch("the number " + text); }
     /// A metadata value or a tensor's dtype.
+    template <class = void>
     bool string(std::string& v) {
         if (level_ == 2 && in_metadata_) {
             out_.metadata.emplace(field_, std::move(v));
@@ -11786,6 +11910,7 @@ public:
     }
 
     /// The root object, a tensor entry or __metadata__.
+    template <class = void>
     bool start_object(std::size_t) {
         if (level_ == 0) {
             level_ = 1;
@@ -11799,6 +11924,7 @@ public:
         return mismatch("an object");
     }
     /// Completes a tensor entry (all three fields present) or the root.
+    template <class = void>
     bool end_object() {
         if (level_ == 2 && !in_metadata_) {
             static const char* const names[] = {"dtype", "shape", "data_offsets"};
@@ -11813,6 +11939,7 @@ public:
         return true;
     }
     /// The shape or data_offsets array of a tensor entry.
+    template <class = void>
     bool start_array(std::size_t) {
         if (level_ == 2 && !in_metadata_ && (field_ == "shape" || field_ == "data_offsets")) {
             level_ = 3;
@@ -11822,6 +11949,7 @@ public:
         return mismatch("an array");
     }
     /// Ends shape / data_offsets (data_offsets must hold exactly 2 entries).
+    template <class = void>
     bool end_array() {
         if (field_ == "data_offsets" && count_ != 2)
             fail(error_code::format, label_, ": tensor ", quote_key(tensor_.name), ": data_offsets has ", count_,
@@ -11830,6 +11958,7 @@ public:
         return true;
     }
     /// A root key (tensor name or __metadata__, no duplicates) or a field of an entry.
+    template <class = void>
     bool key(std::string& k) {
         if (level_ == 1) {
             if (!root_keys_.insert(k).second)
@@ -11862,17 +11991,20 @@ public:
         return true;
     }
     /// Throws zoa::error(format) with the byte position of the JSON syntax error.
+    template <class = void>
     bool parse_error(std::size_t position, const std::string& message) {
         fail(error_code::format, label_, ": header is not valid JSON (byte ", position, " of the header): ", message);
     }
 
 private:
+    template <class = void>
     static std::string known_dtypes() {
         std::string s;
         for (const auto& row : dtype_table) s += (s.empty() ? "" : ", ") + std::string(row.name);
         return s;
     }
 
+    template <class = void>
     bool array_element(std::uint64_t v) {
         if (field_ == "shape") {
             if (count_ >= safetensors_max_rank)
@@ -11932,6 +12064,7 @@ private:
 };
 
 /// a · b, or false on size_t overflow.
+template <class = void>
 inline bool checked_mul(std::size_t a, std::size_t b, std::size_t& out) noexcept {
     if (a != 0 && b > static_cast<std::size_t>(-1) / a) return false;
     out = a * b;
@@ -11952,6 +12085,7 @@ namespace zoa::io {
 /// entries sorted by (begin, end) tile the data section from 0 with no hole, overlap or alias;
 /// last end == size − 8 − N.
 /// Throws: zoa::error(format) naming `label`, the tensor key, the expected and the actual values.
+template <class = void>
 inline safetensors_header parse_safetensors_header(const std::string& label, const unsigned char* bytes,
                                                    std::size_t size) {
     using detail::quote_key;
@@ -12069,6 +12203,7 @@ enum class key_order {
 
 namespace detail {
 /// Copies n little-endian elements of `size` bytes from src into dst (memcpy on little-endian hosts).
+template <class = void>
 inline void copy_little_endian(void* dst, const unsigned char* src, std::size_t n, std::size_t size) noexcept {
     if (n == 0) return;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
@@ -12093,10 +12228,12 @@ public:
     /// Throws: zoa::error(io) if the file cannot be opened or read (missing, directory, FIFO, permissions, changed
     ///         while being read); zoa::error(format) for any violation of the format, naming the path, the key,
     ///         expected and actual.
+    template <class = void>
     static safetensors_file open(const std::string& path) { return from_bytes(path, read_file(path)); }
 
     /// Validates an in-memory image without copying it; `label` names it in messages.
     /// Requires: data[0, size) stays valid and unchanged for the lifetime of the returned object.
+    template <class = void>
     static safetensors_file from_buffer(std::string label, const void* data, std::size_t size) {
         safetensors_file f;
         f.label_ = std::move(label);
@@ -12105,6 +12242,7 @@ public:
     }
 
     /// Validates an in-memory image and takes ownership of it.
+    template <class = void>
     static safetensors_file from_bytes(std::string label, std::vector<unsigned char> bytes) {
         safetensors_file f;
         f.label_ = std::move(label);
@@ -12133,6 +12271,7 @@ public:
     const std::map<std::string, std::string>& metadata() const noexcept { return header_.metadata; }
 
     /// Tensor names in the requested order.
+    template <class = void>
     std::vector<std::string> keys(key_order order = key_order::header) const {
         std::vector<std::string> out;
         out.reserve(size());
@@ -12152,6 +12291,7 @@ public:
     }
 
     /// The tensor called `name`, or nullptr. O(log n).
+    template <class = void>
     const tensor_info* find(std::string_view name) const noexcept {
         auto it = std::lower_bound(by_name_.begin(), by_name_.end(), name, [&](std::size_t i, std::string_view n) {
             return std::string_view(header_.tensors[i].name) < n;
@@ -12164,6 +12304,7 @@ public:
     bool contains(std::string_view name) const noexcept { return find(name) != nullptr; }
 
     /// The tensor called `name`. Throws: zoa::error(argument) naming the file and key when absent.
+    template <class = void>
     const tensor_info& info(std::string_view name) const {
         const tensor_info* t = find(name);
         if (t == nullptr)
@@ -12173,13 +12314,16 @@ public:
     }
 
     /// The tensor's bytes inside the file image (little-endian, row-major, possibly unaligned).
+    template <class = void>
     byte_view bytes(std::string_view name) const { return bytes(info(name)); }
     /// Same, for a tensor_info obtained from this file.
+    template <class = void>
     byte_view bytes(const tensor_info& t) const noexcept {
         return {base_ + header_.data_offset + t.begin, t.num_bytes()};
     }
 
     /// Throws: zoa::error(shape) "<file>: tensor '<key>': shape [a, b], expected [c, d]" unless the shapes match.
+    template <class = void>
     void expect_shape(std::string_view name, const std::vector<std::size_t>& expected) const {
         const tensor_info& t = info(name);
         if (t.shape != expected)
@@ -12191,6 +12335,7 @@ public:
     /// subnormals, ±inf and NaN payloads, is representable in fp32). Unaligned data is handled.
     /// Requires: dst holds count floats. Throws: zoa::error(argument) if count != elements;
     ///           zoa::error(format) if the dtype is not F32/F16/BF16 (the message names it).
+    template <class = void>
     void to_f32(std::string_view name, float* dst, std::size_t count) const {
         const tensor_info& t = info(name);
         check_count(t, count);
@@ -12212,6 +12357,7 @@ public:
     }
 
     /// to_f32 into a new vector of elements() floats.
+    template <class = void>
     std::vector<float> to_f32(std::string_view name) const {
         const tensor_info& t = info(name);
         std::vector<float> out(t.elements);
@@ -12245,6 +12391,7 @@ public:
 private:
     safetensors_file() = default;
 
+    template <class = void>
     void init(const unsigned char* data, std::size_t size) {
         base_ = data;
         size_ = size;
@@ -12255,6 +12402,7 @@ private:
                   [&](std::size_t a, std::size_t b) { return header_.tensors[a].name < header_.tensors[b].name; });
     }
 
+    template <class = void>
     void check_count(const tensor_info& t, std::size_t count) const {
         if (count != t.elements)
             fail(error_code::argument, label_, ": tensor ", detail::quote_key(t.name), ": destination holds ", count,
@@ -12581,6 +12729,7 @@ public:
     }
 
     /// Adds fp32 values stored as F16, each rounded with float_to_half (round-to-nearest-even, overflow → ±inf).
+    template <class = void>
     void add_f16(const std::string& name, const std::vector<std::size_t>& shape, const float* data, std::size_t count) {
         entry e = new_entry(name, dtype::f16, shape, count);
         e.bytes.resize(2 * count);
@@ -12589,6 +12738,7 @@ public:
     }
 
     /// Adds fp32 values stored as BF16, each rounded with float_to_bf16 (round-to-nearest-even).
+    template <class = void>
     void add_bf16(const std::string& name, const std::vector<std::size_t>& shape, const float* data,
                   std::size_t count) {
         entry e = new_entry(name, dtype::bf16, shape, count);
@@ -12599,6 +12749,7 @@ public:
 
     /// Adds already-encoded little-endian bytes of any dtype (e.g. copied from a safetensors_file).
     /// Throws: zoa::error(argument) as add(), or if nbytes != Π shape × bit_size(type) / 8 (or that is fractional).
+    template <class = void>
     void add_raw(const std::string& name, dtype type, const std::vector<std::size_t>& shape, const void* data,
                  std::size_t nbytes) {
         const std::size_t elements = element_count(name, shape);
@@ -12616,6 +12767,7 @@ public:
     }
 
     /// Sets one `__metadata__` entry (replacing an earlier value). Throws: zoa::error(argument) on non-UTF-8 text.
+    template <class = void>
     void set_metadata(const std::string& key, const std::string& value) {
         check_utf8("metadata key", key);
         check_utf8("metadata value", value);
@@ -12623,15 +12775,18 @@ public:
     }
 
     /// Number of tensors added.
+    template <class = void>
     std::size_t size() const noexcept {
         return entries_.size();
     }
     /// Whether a tensor called `name` was added.
+    template <class = void>
     bool contains(const std::string& name) const {
         return entries_.count(name) != 0;
     }
 
     /// The complete file image.
+    template <class = void>
     std::vector<unsigned char> to_bytes() const {
         std::vector<unsigned char> out;
         emit([&](const unsigned char* p, std::size_t n) { out.insert(out.end(), p, p + n); });
@@ -12641,6 +12796,7 @@ public:
     /// Writes the file atomically (io::atomic_file: an unnamed temporary file in the same directory, flushed, then
     /// renamed over `path`; a crash or kill -9 before the rename leaves `path` untouched and no temporary file).
     /// Throws: zoa::error(io) naming the path and the reason (directory missing, permissions, disk full, ...).
+    template <class = void>
     void save(const std::string& path) const {
         atomic_file out(path);
         save(out);
@@ -12648,6 +12804,7 @@ public:
 
     /// Writes the file image into `out` and commits it (for callers that create their outputs before the work that
     /// fills them, so an unwritable path fails early). Throws: zoa::error(io) as above.
+    template <class = void>
     void save(atomic_file& out) const {
         emit([&](const unsigned char* p, std::size_t n) { out.write(p, n); });
         out.commit();
@@ -12660,6 +12817,7 @@ private:
         std::vector<unsigned char> bytes;
     };
 
+    template <class = void>
     static void check_utf8(const char* what, const std::string& s) {
         std::size_t bad = 0;
         if (!detail::valid_utf8(reinterpret_cast<const unsigned char*>(s.data()), s.size(), bad))
@@ -12667,6 +12825,7 @@ private:
                  " is not valid UTF-8 (byte offset ", bad, ")");
     }
 
+    template <class = void>
     static std::size_t element_count(const std::string& name, const std::vector<std::size_t>& shape) {
         if (shape.size() > safetensors_max_rank)
             fail(error_code::argument, "safetensors_writer: tensor ", detail::quote_key(name), ": rank ", shape.size(),
@@ -12680,6 +12839,7 @@ private:
     }
 
     // Validates name and shape and returns an entry to fill; commit() inserts it (so a failed add inserts nothing).
+    template <class = void>
     entry new_entry(const std::string& name, dtype type, const std::vector<std::size_t>& shape, std::size_t count) {
         if (name == "__metadata__")
             fail(error_code::argument, "safetensors_writer: '__metadata__' is reserved and cannot name a tensor");
@@ -12696,6 +12856,7 @@ private:
         return e;
     }
 
+    template <class = void>
     void commit(const std::string& name, entry&& e) {
         entries_.emplace(name, std::move(e));
     }
@@ -12809,6 +12970,7 @@ struct resnet_config {
     std::size_t blocks() const noexcept { return layers[0] + layers[1] + layers[2] + layers[3]; }
 
     /// Throws: zoa::error(argument) naming the field for zero depths/widths/channels/classes or eps not > 0.
+    template <class = void>
     void validate() const {
         for (std::size_t s = 0; s < 4; ++s) {
             require(layers[s] >= 1, error_code::argument, "resnet_config: layers[", s, "] must be >= 1, got ",
@@ -12823,18 +12985,23 @@ struct resnet_config {
     }
 
     /// torchvision presets (ImageNet stem, 3 input channels).
+    template <class = void>
     static resnet_config resnet18(std::size_t classes = 1000) { return make(resnet_block::basic, {2, 2, 2, 2}, classes); }
+    template <class = void>
     static resnet_config resnet34(std::size_t classes = 1000) { return make(resnet_block::basic, {3, 4, 6, 3}, classes); }
     /// ResNet-50: bottleneck blocks {3, 4, 6, 3}.
+    template <class = void>
     static resnet_config resnet50(std::size_t classes = 1000) {
         return make(resnet_block::bottleneck, {3, 4, 6, 3}, classes);
     }
     /// ResNet-101: bottleneck blocks {3, 4, 23, 3}.
+    template <class = void>
     static resnet_config resnet101(std::size_t classes = 1000) {
         return make(resnet_block::bottleneck, {3, 4, 23, 3}, classes);
     }
     /// Preset by name: resnet18, resnet34, resnet50, resnet101.
     /// Throws: zoa::error(argument) listing the known names.
+    template <class = void>
     static resnet_config preset(const std::string& name) {
         if (name == "resnet18") return resnet18();
         if (name == "resnet34") return resnet34();
@@ -12843,6 +13010,7 @@ struct resnet_config {
         fail(error_code::argument, "unknown ResNet preset '", name, "', expected resnet18, resnet34, resnet50 or resnet101");
     }
     /// The preset name this config equals ("resnet50"), or "resnet" for any other topology.
+    template <class = void>
     std::string name() const {
         for (const char* n : {"resnet18", "resnet34", "resnet50", "resnet101"})
             if (*this == preset(n)) return n;
@@ -12850,6 +13018,7 @@ struct resnet_config {
     }
 
     /// The "zoa.config" JSON (keys sorted as tools/reference/models.py writes them with sort_keys=True).
+    template <class = void>
     std::string to_json() const {
         io::json::value j = io::json::value::object();
         j.set("block", to_string(block)).set("bn_eps", static_cast<double>(bn_eps)).set("in_chans", in_chans);
@@ -12862,6 +13031,7 @@ struct resnet_config {
     /// in_chans, num_classes, stem ("imagenet"|"small"), optional bn_eps (default 1e-5). `what` names the source in
     /// messages. Throws: zoa::error(format) naming the key for malformed JSON, a missing/unknown key or a bad value;
     /// zoa::error(argument) from validate().
+    template <class = void>
     static resnet_config from_json(const std::string& text, const std::string& what = "zoa.config") {
         const io::json::value j = io::json::parse(text, what);
         require(j.is_object(), error_code::format, what, ": expected a JSON object");
@@ -12909,6 +13079,7 @@ struct resnet_config {
     friend bool operator!=(const resnet_config& a, const resnet_config& b) { return !(a == b); }
 
 private:
+    template <class = void>
     static resnet_config make(resnet_block b, std::array<std::size_t, 4> l, std::size_t classes) {
         resnet_config c;
         c.block = b;
@@ -12916,6 +13087,7 @@ private:
         c.num_classes = classes;
         return c;
     }
+    template <class = void>
     static std::size_t count(const io::json::value& v, const std::string& what, const std::string& key) {
         require(v.is_unsigned(), error_code::format, what, ": '", key, "' must hold non-negative integers, got ",
                 v.dump());
@@ -12949,6 +13121,7 @@ struct resnet_block_desc {
 };
 
 /// The blocks of config c in module order (layer1.0, layer1.1, ..., layer4.N).
+template <class = void>
 inline std::vector<resnet_block_desc> resnet_blocks(const resnet_config& c) {
     std::vector<resnet_block_desc> v;
     std::size_t cin = c.widths[0];
@@ -12973,6 +13146,7 @@ inline std::vector<resnet_block_desc> resnet_blocks(const resnet_config& c) {
 
 /// Geometry of conv i (0 = conv1, 1 = conv2, 2 = conv3) of a block (torchvision: basic 3×3 stride s, 3×3;
 /// bottleneck 1×1, 3×3 stride s, 1×1 to width·4).
+template <class = void>
 inline nn::conv2d_geometry block_conv_geometry(const resnet_config& c, const resnet_block_desc& d, std::size_t i) {
     if (c.block == resnet_block::basic)
         return i == 0 ? nn::conv2d_geometry{d.in_channels, d.width, 3, d.stride, 1}
@@ -12982,10 +13156,12 @@ inline nn::conv2d_geometry block_conv_geometry(const resnet_config& c, const res
     return {d.width, d.out_channels, 1, 1, 0};
 }
 /// downsample.0: 1×1 conv with the block's stride.
+template <class = void>
 inline nn::conv2d_geometry downsample_geometry(const resnet_block_desc& d) {
     return {d.in_channels, d.out_channels, 1, d.stride, 0};
 }
 /// Stem conv1: 7×7/2 pad 3 (imagenet) or 3×3/1 pad 1 (small).
+template <class = void>
 inline nn::conv2d_geometry stem_geometry(const resnet_config& c) {
     return c.stem == resnet_stem::imagenet ? nn::conv2d_geometry{c.in_chans, c.widths[0], 7, 2, 3}
                                            : nn::conv2d_geometry{c.in_chans, c.widths[0], 3, 1, 1};
@@ -13005,6 +13181,7 @@ struct conv_module {
 };
 
 /// Every conv/linear module in module order: conv1, layerL.j.conv1..3, layerL.j.downsample.0, fc.
+template <class = void>
 inline std::vector<conv_module> resnet_conv_modules(const resnet_config& c) {
     std::vector<conv_module> v{{"conv1", stem_geometry(c), false}};
     const std::size_t nconv = c.block == resnet_block::basic ? 2 : 3;
@@ -13019,6 +13196,7 @@ inline std::vector<conv_module> resnet_conv_modules(const resnet_config& c) {
 
 /// Every parameter and BN buffer of a torchvision ResNet in state-dict order (num_batches_tracked excluded):
 /// conv weights [out, in, k, k], BN weight/bias/running_mean/running_var [C], fc.weight [classes, C], fc.bias.
+template <class = void>
 inline std::vector<tensor_spec> resnet_tensor_specs(const resnet_config& c) {
     std::vector<tensor_spec> v;
     auto bn = [&](const std::string& p, std::size_t ch) {
@@ -13192,6 +13370,7 @@ public:
 
     /// Observe one batch of n values viewed as [groups, n/groups].
     /// Throws: zoa::error(numeric) for non-finite input, zoa::error(shape) when n % groups != 0.
+    template <class = void>
     void observe(const float* x, std::size_t n, execution_context& ctx) {
         quant::detail::require_finite_batch(x, n, "fast_mse_observer");
         const std::size_t gs = quant::group_size(n, min_.size(), "fast_mse_observer");
@@ -13220,9 +13399,11 @@ public:
     const std::vector<float>& min() const noexcept { return min_; }
     const std::vector<float>& max() const noexcept { return max_; }
     /// Affine parameters from the kept ranges (MQBench calculate_qparams).
+    template <class = void>
     quant::quant_params params() const { return quant::affine_params_from_ranges(bits_, gran_, min_, max_); }
 
     /// One range search over n values (quant::mse_observer::search); candidates split over ctx when non-null.
+    template <class = void>
     void search(const float* x, std::size_t n, int iters, float& best_lo, float& best_hi, execution_context* ctx) const {
         float mn = x[0], mx = x[0];
         for (std::size_t k = 1; k < n; ++k) {
@@ -13710,6 +13891,7 @@ struct resnet_sites {
 
     /// The site feeding a conv/linear module ("layer2.0.downsample.0" → the block's "layer2.0.conv1").
     /// Throws: zoa::error(argument) for a name that is not a module of the config.
+    template <class = void>
     std::size_t site_of(const std::string& module) const {
         std::string m = module;
         const std::string ds = ".downsample.0";
@@ -13722,6 +13904,7 @@ struct resnet_sites {
 };
 
 /// The sites of config c (see resnet_sites).
+template <class = void>
 inline resnet_sites make_resnet_sites(const resnet_config& c) {
     resnet_sites s;
     auto add = [&](std::string n, bool eight) {
@@ -13758,6 +13941,7 @@ struct resnet_memory {
     std::size_t scratch_bytes = 0;        ///< activation buffers of one forward at the given batch and image size
 
     /// One line: "packed weights … B, fp32 params … B, scratch … B".
+    template <class = void>
     std::string to_string() const {
         std::ostringstream os;
         os << "packed weights " << packed_weight_bytes << " B, fp32 params " << float_param_bytes << " B, scratch "
@@ -13803,6 +13987,7 @@ struct load_report {
     /// True when nothing was missing.
     bool complete() const noexcept { return missing.empty(); }
     /// One line: "loaded 320 tensors; skipped 53 num_batches_tracked; missing: ...; unused: ...".
+    template <class = void>
     std::string to_string() const {
         std::ostringstream os;
         os << "loaded " << loaded << " tensors; skipped " << skipped.size() << " num_batches_tracked";
@@ -13835,6 +14020,7 @@ struct resnet_load_options {
 /// layerS.j.conv1.weight), widths (layerS.0.conv1 out channels), in_chans and stem (conv1 kernel 7 ⇒ imagenet,
 /// 3 ⇒ small), num_classes (fc.weight rows); bn_eps = 1e-5.
 /// Throws: zoa::error(format) naming the file and the tensor that is missing or has an unexpected shape.
+template <class = void>
 inline resnet_config infer_resnet_config(const io::safetensors_file& f) {
     auto shape = [&](const std::string& k) -> const std::vector<std::size_t>& {
         const io::tensor_info* t = f.find(k);
@@ -13869,6 +14055,7 @@ inline resnet_config infer_resnet_config(const io::safetensors_file& f) {
 /// The config for `f` under `opt` (see resnet_load_options::config). Also checks "zoa.arch" when present.
 /// Throws: zoa::error(format) when "zoa.arch" names another architecture or "zoa.config" is malformed;
 /// zoa::error(argument) for an unknown preset name.
+template <class = void>
 inline resnet_config resolve_resnet_config(const io::safetensors_file& f, const resnet_load_options& opt) {
     const auto& meta = f.metadata();
     const auto arch = meta.find("zoa.arch");
@@ -13891,6 +14078,7 @@ struct resnet_tensors {
     std::map<std::string, std::vector<std::uint8_t>> codes;  ///< key → U8 weight codes
 
     /// Throws: zoa::error(format) naming the key when it is absent from `floats`.
+    template <class = void>
     const std::vector<float>& f(const std::string& key) const {
         const auto it = floats.find(key);
         require(it != floats.end(), error_code::format, "resnet: tensor '", key, "' is not a float tensor");
@@ -13899,6 +14087,7 @@ struct resnet_tensors {
 };
 
 /// Throws zoa::error(format) listing report.unused (first 12) when it is not empty.
+template <class = void>
 inline void require_all_used(const io::safetensors_file& f, const load_report& report) {
     if (report.unused.empty()) return;
     std::ostringstream os;
@@ -13915,6 +14104,7 @@ inline void require_all_used(const io::safetensors_file& f, const load_report& r
 /// Throws: zoa::error(format) listing every missing key (first 8) and naming a tensor with an unsupported dtype;
 /// zoa::error(shape) "<file>: tensor '<key>': shape [..], expected [..]"; zoa::error(format) for unused keys when
 /// strict.
+template <class = void>
 inline resnet_tensors read_resnet_tensors(const io::safetensors_file& f, const resnet_config& c, load_report& report,
                                           bool strict) {
     report = load_report{};
@@ -14417,6 +14607,7 @@ private:
 namespace zoa::models {
 
 /// "W<w>A<a>" (e.g. "W6A6") for quantized bit-widths, "fp32" when either is 32 or more.
+template <class = void>
 inline std::string precision_name(int weight_bits, int activation_bits) {
     if (weight_bits >= 32 || activation_bits >= 32) return "fp32";
     return "W" + std::to_string(weight_bits) + "A" + std::to_string(activation_bits);
@@ -14424,6 +14615,7 @@ inline std::string precision_name(int weight_bits, int activation_bits) {
 
 /// The bit-width option of a precision as C++ source: "zoa::w6a6" for the presets (8/6/4 bits, equal widths),
 /// "zoa::quant::bits<6, 4>" otherwise, "zoa::fp32" for 32 bits.
+template <class = void>
 inline std::string bits_option_name(int weight_bits, int activation_bits) {
     if (weight_bits >= 32 || activation_bits >= 32) return "zoa::fp32";
     if (weight_bits == activation_bits && (weight_bits == 8 || weight_bits == 6 || weight_bits == 4))
@@ -14436,6 +14628,7 @@ inline std::string bits_option_name(int weight_bits, int activation_bits) {
 /// "layer1.0.conv1" for a ResNet, whose first conv and fc are forced to 8 bits), or "calibrated (no '<probe>')" when
 /// the file lacks that module. weight_bits / activation_bits receive the widths (32 for fp32, 0 when unknown).
 /// Throws: zoa::error(format) for malformed quantizer tensors (quant::model_quant_params::from_tensors).
+template <class = void>
 inline std::string file_precision(const io::safetensors_file& f, const std::string& probe, int* weight_bits = nullptr,
                                   int* activation_bits = nullptr) {
     quant::tensor_map qm;
@@ -15087,12 +15280,14 @@ struct vit_config {
     /// D / heads.
     std::size_t head_dim() const noexcept { return num_heads ? embed_dim / num_heads : 0; }
     /// MLP hidden width int(D · mlp_ratio).
+    template <class = void>
     std::size_t mlp_hidden() const noexcept {
         return static_cast<std::size_t>(static_cast<double>(embed_dim) * mlp_ratio);
     }
 
     /// Throws: zoa::error(argument) naming the field when the topology is impossible (zero sizes, img_size not a
     /// multiple of patch_size, embed_dim not divisible by num_heads, mlp_ratio or ln_eps out of range).
+    template <class = void>
     void validate() const {
         require(img_size > 0 && patch_size > 0 && img_size % patch_size == 0, error_code::argument,
                 "vit_config: img_size ", img_size, " must be a positive multiple of patch_size ", patch_size);
@@ -15118,6 +15313,7 @@ struct vit_config {
 
 /// Blocks whose norm1/norm2 ZOA adapts by default: 1 .. depth − 1 − ⌈depth/4⌉ (block 0, the last ⌈depth/4⌉ blocks
 /// and the final norm stay frozen). ViT-B (12): 1..8 as the reference's configure_model; depth 6: 1..3.
+template <class = void>
 inline std::vector<std::size_t> default_adapted_blocks(std::size_t depth) {
     std::vector<std::size_t> v;
     const std::size_t frozen_tail = (depth + 3) / 4;
@@ -15126,6 +15322,7 @@ inline std::vector<std::size_t> default_adapted_blocks(std::size_t depth) {
 }
 
 /// timm vit_tiny_patch16_224: D = 192, 3 heads, depth 12, mlp 4, 224 px, patch 16.
+template <class = void>
 inline vit_config vit_tiny_patch16_224(std::size_t num_classes = 1000) {
     vit_config c;
     c.embed_dim = 192;
@@ -15134,6 +15331,7 @@ inline vit_config vit_tiny_patch16_224(std::size_t num_classes = 1000) {
     return c;
 }
 /// timm vit_small_patch16_224: D = 384, 6 heads.
+template <class = void>
 inline vit_config vit_small_patch16_224(std::size_t num_classes = 1000) {
     vit_config c;
     c.embed_dim = 384;
@@ -15142,6 +15340,7 @@ inline vit_config vit_small_patch16_224(std::size_t num_classes = 1000) {
     return c;
 }
 /// timm vit_base_patch16_224: D = 768, 12 heads (the ZOA paper's ViT).
+template <class = void>
 inline vit_config vit_base_patch16_224(std::size_t num_classes = 1000) {
     vit_config c;
     c.num_classes = num_classes;
@@ -15149,11 +15348,13 @@ inline vit_config vit_base_patch16_224(std::size_t num_classes = 1000) {
 }
 
 /// True for the preset names vit_tiny_patch16_224, vit_small_patch16_224, vit_base_patch16_224.
+template <class = void>
 inline bool is_vit_preset(const std::string& name) {
     return name == "vit_tiny_patch16_224" || name == "vit_small_patch16_224" || name == "vit_base_patch16_224";
 }
 
 /// The preset called `name`. Throws: zoa::error(argument) listing the known names otherwise.
+template <class = void>
 inline vit_config vit_preset(const std::string& name, std::size_t num_classes = 1000) {
     if (name == "vit_tiny_patch16_224") return vit_tiny_patch16_224(num_classes);
     if (name == "vit_small_patch16_224") return vit_small_patch16_224(num_classes);
@@ -15168,6 +15369,7 @@ inline vit_config vit_preset(const std::string& name, std::size_t num_classes = 
 /// Every listed key except class_token/global_pool is required; any other key is rejected (a feature zoa does not
 /// implement must not be ignored silently). `name` (the file) prefixes errors.
 /// Throws: zoa::error(format) for invalid JSON, a missing/unknown key or a wrong type; errors of validate().
+template <class = void>
 inline vit_config vit_config_from_json(const std::string& text, const std::string& name) {
     const io::json::value j = io::json::parse(text, name + ": " + config_metadata_key);
     require(j.is_object(), error_code::format, name, ": ", config_metadata_key, " must be a JSON object");
@@ -15222,6 +15424,7 @@ inline vit_config vit_config_from_json(const std::string& text, const std::strin
 }
 
 /// The "zoa.config" JSON object of c (vit_config_from_json reads it back into an equal config), keys sorted.
+template <class = void>
 inline std::string vit_config_to_json(const vit_config& c) {
     io::json::value j = io::json::value::object();
     j.set("class_token", true).set("depth", c.depth).set("embed_dim", c.embed_dim).set("global_pool", "token");
@@ -15289,6 +15492,7 @@ struct vit_load_report {
     std::vector<std::string> missing, unused;
     bool quantized_codes = false;  ///< weights were stored as int8 codes
     /// One line: "timm names, int8 weight codes, 2 unused: a, b".
+    template <class = void>
     std::string summary() const {
         std::string s = naming == vit_naming::torchvision ? "torchvision" : "timm";
         s += " names";
@@ -15312,6 +15516,7 @@ struct vit_load_options {
 namespace detail {
 
 /// timm key → the same tensor's key in torchvision's VisionTransformer (torchvision/models/vision_transformer.py).
+template <class = void>
 inline std::string torchvision_key(const std::string& timm) {
     static const std::pair<const char*, const char*> top[] = {{"patch_embed.proj.weight", "conv_proj.weight"},
                                                               {"patch_embed.proj.bias", "conv_proj.bias"},
@@ -15345,6 +15550,7 @@ inline std::string torchvision_key(const std::string& timm) {
 
 /// The quantized module (PTQ4ViT name) a weight key belongs to, e.g. "blocks.0.attn.qkv.weight" → "blocks.0.attn.qkv";
 /// empty for tensors that are never quantized.
+template <class = void>
 inline std::string quant_module_of(const std::string& timm_key) {
     const std::string suffix = ".weight";
     if (timm_key.size() <= suffix.size() || timm_key.compare(timm_key.size() - suffix.size(), suffix.size(), suffix))
@@ -15361,6 +15567,7 @@ inline std::string quant_module_of(const std::string& timm_key) {
 }  // namespace detail
 
 /// The timm key of every tensor a ViT with this config has, paired with its expected shape, in state-dict order.
+template <class = void>
 inline std::vector<std::pair<std::string, std::vector<std::size_t>>> vit_tensor_shapes(const vit_config& c) {
     const std::size_t D = c.embed_dim, Hd = c.mlp_hidden();
     std::vector<std::pair<std::string, std::vector<std::size_t>>> v = {
@@ -15398,6 +15605,7 @@ inline std::vector<std::pair<std::string, std::vector<std::size_t>>> vit_tensor_
 /// Throws (leaving nothing behind): zoa::error(shape) "<file>: tensor '<key>': shape [..], expected [..]";
 /// zoa::error(format) listing the missing keys, or the unused keys unless options.strict is false; dtype errors of
 /// the reader.
+template <class = void>
 inline vit_weights load_vit_weights(const io::safetensors_file& f, const vit_config* cfg = nullptr,
                                     const vit_load_options& opt = {}, vit_load_report* report = nullptr) {
     vit_weights w;
@@ -15512,6 +15720,7 @@ inline vit_weights load_vit_weights(const io::safetensors_file& f, const vit_con
 }
 
 /// Opens `path` and loads it (see the overload above).
+template <class = void>
 inline vit_weights load_vit_weights(const std::string& path, const vit_config* cfg = nullptr,
                                     const vit_load_options& opt = {}, vit_load_report* report = nullptr) {
     const io::safetensors_file f = io::safetensors_file::open(path);
@@ -15964,6 +16173,7 @@ struct vit_calibration_options {
     quant::ptq4vit_options layers;               ///< the post-GELU / post-softmax twin switches (ablations)
 
     /// PTQ4ViT's search options with the L2 metric (the default above).
+    template <class = void>
     static quant::search_options l2_search() {
         quant::search_options s;
         s.metric = quant::search_metric::l2;
@@ -15981,6 +16191,7 @@ namespace detail {
 /// o = a·wᵀ (+ bias) with the packed fp32 kernel (single-threaded: the search parallelises over candidates).
 /// The modules call it once per sample with the same (fake-quantized) weights, so the packing is reused while the
 /// weight values are unchanged (compared by content, never by address).
+template <class = void>
 inline void fast_gemm_nt(const float* a, const float* w, const float* bias, std::size_t rows, std::size_t cols,
                          std::size_t k, float* o) {
     thread_local kernels::packed_f32<default_arch> packed;
@@ -15995,6 +16206,7 @@ inline void fast_gemm_nt(const float* a, const float* w, const float* bias, std:
 
 /// The PTQ4ViT quantizer spec of a ViT module for W-bit weights and A-bit activations (ptq4vit_layer at A bits,
 /// weights of weighted modules at W bits).
+template <class = void>
 inline quant::layer_quant_spec vit_spec(quant::vit_layer layer, int weight_bits, int act_bits,
                                         const quant::ptq4vit_options& o) {
     quant::layer_quant_spec s = quant::ptq4vit_layer(layer, act_bits, o);
@@ -16369,6 +16581,7 @@ using data::image;
 enum class interpolation_mode { nearest, bilinear, bicubic };
 
 /// "nearest", "bilinear" or "bicubic".
+template <class = void>
 inline const char* to_string(interpolation_mode m) noexcept {
     switch (m) {
         case interpolation_mode::nearest: return "nearest";
@@ -16380,6 +16593,7 @@ inline const char* to_string(interpolation_mode m) noexcept {
 
 /// Parses "nearest", "bilinear" or "bicubic" (case-insensitive).
 /// Throws: zoa::error(argument) naming the text otherwise.
+template <class = void>
 inline interpolation_mode parse_interpolation(const std::string& text) {
     std::string t = text;
     std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -16392,6 +16606,7 @@ inline interpolation_mode parse_interpolation(const std::string& text) {
 /// Parses a comma-separated list of finite floats ("0.485,0.456,0.406"). `what` names the value in errors.
 /// Throws: zoa::error(argument) on an empty list or item, an item that is not a number, or one outside the float
 /// range (|x| > 3.4e38, or 0 < |x| < 1.2e-38: each says so, instead of "not a finite number").
+template <class = void>
 inline std::vector<float> parse_float_list(const std::string& text, const std::string& what) {
     std::vector<float> values;
     std::size_t begin = 0;
@@ -16432,6 +16647,7 @@ struct axis_taps {
 ///             taps at clamp(i0−1+k, 0, in−1), k = 0..3, Keys kernel with A = −0.75:
 ///             w0 = c2(t+1), w1 = c1(t), w2 = c1(1−t), w3 = c2(2−t),
 ///             c1(x) = ((A+2)x − (A+3))x² + 1,  c2(x) = ((Ax − 5A)x + 8A)x − 4A.
+template <class = void>
 inline axis_taps make_taps(std::size_t in, std::size_t out, interpolation_mode mode) {
     axis_taps a;
     a.taps = mode == interpolation_mode::nearest ? 1 : mode == interpolation_mode::bilinear ? 2 : 4;
@@ -16480,6 +16696,7 @@ inline axis_taps make_taps(std::size_t in, std::size_t out, interpolation_mode m
 /// exactly as torch does on floats; call data::clamp_pixels when the invariant matters (prepare_image does).
 /// No antialiasing: downscaling by more than 2× aliases (as torchvision tensors, unlike PIL).
 /// Throws: zoa::error(shape) on an invalid image; zoa::error(argument) when out_h or out_w is 0.
+template <class = void>
 inline image resize(const image& img, std::size_t out_h, std::size_t out_w,
                     interpolation_mode mode = interpolation_mode::bilinear) {
     data::check_image(img, "resize");
@@ -16513,6 +16730,7 @@ inline image resize(const image& img, std::size_t out_h, std::size_t out_w,
 /// Output size {height, width} of torchvision's Resize(shorter) (_compute_resized_output_size): the shorter side
 /// becomes `shorter`, the longer side int(shorter · long / short) (truncated, computed in double).
 /// Throws: zoa::error(argument) when a size is 0.
+template <class = void>
 inline std::array<std::size_t, 2> shorter_side_size(std::size_t height, std::size_t width, std::size_t shorter) {
     require(height > 0 && width > 0 && shorter > 0, error_code::argument, "shorter_side_size: sizes must be > 0, got ",
             height, "x", width, " -> ", shorter);
@@ -16522,6 +16740,7 @@ inline std::array<std::size_t, 2> shorter_side_size(std::size_t height, std::siz
 }
 
 /// torchvision Resize(shorter): scales the shorter side to `shorter`, keeping the aspect ratio (see shorter_side_size).
+template <class = void>
 inline image resize_shorter_side(const image& img, std::size_t shorter, interpolation_mode mode) {
     data::check_image(img, "resize_shorter_side");
     const auto hw = shorter_side_size(data::image_height(img), data::image_width(img), shorter);
@@ -16531,6 +16750,7 @@ inline image resize_shorter_side(const image& img, std::size_t shorter, interpol
 /// Offset of a centered window of `crop` pixels along an axis of `size` pixels, as torchvision's center_crop:
 /// crop ≤ size: int(round((size − crop) / 2)) with Python's round-half-to-even (33 / 2 = 16.5 → 16, 35 / 2 → 18);
 /// crop > size: −((crop − size) // 2), i.e. zero padding of ⌊·/2⌋ before and ⌈·/2⌉ after.
+template <class = void>
 inline std::ptrdiff_t center_crop_offset(std::size_t size, std::size_t crop) noexcept {
     if (crop > size) return -static_cast<std::ptrdiff_t>((crop - size) / 2);
     const std::size_t d = size - crop, k = d / 2;
@@ -16540,6 +16760,7 @@ inline std::ptrdiff_t center_crop_offset(std::size_t size, std::size_t crop) noe
 /// torchvision CenterCrop((crop_h, crop_w)): out(y, x) = in(y + top, x + left), zero where that falls outside the
 /// image (a crop larger than the image pads with 0), top/left from center_crop_offset.
 /// Throws: zoa::error(shape) on an invalid image; zoa::error(argument) when a crop size is 0.
+template <class = void>
 inline image center_crop(const image& img, std::size_t crop_h, std::size_t crop_w) {
     data::check_image(img, "center_crop");
     require(crop_h > 0 && crop_w > 0, error_code::argument, "center_crop: crop size must be > 0, got ", crop_h, "x",
@@ -16567,11 +16788,13 @@ inline constexpr std::size_t max_preprocess_side = 4096;
 inline constexpr std::size_t max_preprocess_pixels = 64000000;
 
 /// ImageNet channel statistics (torchvision / timm IMAGENET_DEFAULT_MEAN / _STD).
+template <class = void>
 inline const std::vector<float>& imagenet_mean() {
     static const std::vector<float> v{0.485f, 0.456f, 0.406f};
     return v;
 }
 /// See imagenet_mean().
+template <class = void>
 inline const std::vector<float>& imagenet_std() {
     static const std::vector<float> v{0.229f, 0.224f, 0.225f};
     return v;
@@ -16595,10 +16818,12 @@ struct preprocess_config {
     std::size_t channels = 3;  ///< 1 or 3
 
     /// torchvision ImageNet eval (ResNet): Resize(input·256/224) bilinear, CenterCrop(input), ImageNet mean/std.
+    template <class = void>
     static preprocess_config torchvision_imagenet(std::size_t input = 224) {
         return {imagenet_mean(), imagenet_std(), interpolation_mode::bilinear, input * 256 / 224, input, 3};
     }
     /// timm ViT (augreg) eval: Resize(floor(input / crop_pct)) bicubic, CenterCrop(input), mean = std = 0.5.
+    template <class = void>
     static preprocess_config timm_inception(std::size_t input = 224, double crop_pct = 0.9) {
         return {{0.5f, 0.5f, 0.5f}, {0.5f, 0.5f, 0.5f}, interpolation_mode::bicubic,
                 static_cast<std::size_t>(std::floor(static_cast<double>(input) / crop_pct)), input, 3};
@@ -16608,6 +16833,7 @@ struct preprocess_config {
     /// ViT and the ResNet alike — the geometry ImageNet-C itself was made with) for this config's input size:
     /// Resize(⌊crop·256/224⌋) bilinear, CenterCrop(crop), this config's mean, std and channels.
     /// Requires: crop > 0.
+    template <class = void>
     preprocess_config reference_source() const {
         preprocess_config c = *this;
         c.interpolation = interpolation_mode::bilinear;
@@ -16617,6 +16843,7 @@ struct preprocess_config {
 
     /// Throws: zoa::error(argument) when channels is not 1 or 3, mean/std_dev sizes are not 1 or channels, a
     /// std_dev entry is not > 0, a value is not finite, or resize or crop exceeds max_preprocess_side.
+    template <class = void>
     void validate() const {
         require(channels == 1 || channels == 3, error_code::argument, "preprocess_config: channels must be 1 or 3, got ",
                 channels);
@@ -16639,6 +16866,7 @@ struct preprocess_config {
 /// Steps 1–4 of preprocess_config: the image at model input size, HWC, values in [0, 255].
 /// Throws: as preprocess_config::validate, data::check_image and resize; zoa::error(shape) when the resized image
 /// would exceed max_preprocess_pixels (an extreme aspect ratio).
+template <class = void>
 inline image prepare_image(const image& img, const preprocess_config& cfg) {
     cfg.validate();
     data::check_image(img, "prepare_image");
@@ -16659,6 +16887,7 @@ inline image prepare_image(const image& img, const preprocess_config& cfg) {
 /// Step 5: writes dst[c·H·W + y·W + x] = (img(y, x, c) / 255 − mean[c]) / std[c] for a prepared image whose channel
 /// count equals cfg.channels. `dst` must hold H·W·C floats.
 /// Throws: zoa::error(shape) when the image's channels differ from cfg.channels.
+template <class = void>
 inline void normalize_chw(const image& img, const preprocess_config& cfg, float* dst) {
     const std::size_t h = data::image_height(img), w = data::image_width(img), c = data::image_channels(img);
     require(c == cfg.channels, error_code::shape, "normalize_chw: image has ", c, " channels, config expects ",
@@ -16675,6 +16904,7 @@ inline void normalize_chw(const image& img, const preprocess_config& cfg, float*
 /// With a context, images are processed in parallel (results identical for any thread count).
 /// Throws: zoa::error(argument) on an empty list; zoa::error(shape) naming the first image whose prepared size
 /// differs from image 0's (set crop, or pass same-size images); errors of prepare_image.
+template <class = void>
 inline xt::xtensor<float, 4> make_batch(const std::vector<image>& images, const preprocess_config& cfg,
                                         execution_context* ctx = nullptr) {
     require(!images.empty(), error_code::argument, "make_batch: no images");
@@ -16731,6 +16961,7 @@ inline constexpr const char* preprocess_metadata_key = "zoa.preprocess";
 ///                       informational
 /// Keys absent from the object keep the value of `fallback`; unknown keys are ignored. `name` prefixes errors.
 /// Throws: zoa::error(format) on invalid JSON or a key of the wrong type/value; errors of validate().
+template <class = void>
 inline preprocess_config preprocess_from_json(const std::string& text, const std::string& name,
                                               preprocess_config fallback = {}) {
     const json::value j = json::parse(text, name + ": " + preprocess_metadata_key);
@@ -16813,6 +17044,7 @@ inline preprocess_config preprocess_from_json(const std::string& text, const std
 }
 
 /// The JSON object preprocess_from_json reads back into an equal config (explicit resize and crop, no crop_pct).
+template <class = void>
 inline std::string preprocess_to_json(const preprocess_config& cfg) {
     cfg.validate();
     json::value j = json::value::object();  // keys sorted
@@ -16887,6 +17119,7 @@ using source_opener = std::function<sample_source()>;
 /// The permutation a seeded shuffle of n items gives: Fisher–Yates from the end, swap(order[i−1], order[j]) with
 /// j = rng(seed, 0x5348554646 "SHUFF").uniform_index(i) for i = n … 2. Identical on every platform.
 /// Throws: zoa::error(argument) when n exceeds 2^32 − 1 (uniform_index draws 32-bit indices).
+template <class = void>
 inline std::vector<std::size_t> shuffled_order(std::size_t n, std::uint64_t seed) {
     require(n <= 0xFFFFFFFFull, error_code::argument, "shuffled_order: ", n, " items exceed 2^32 - 1");
     std::vector<std::size_t> order(n);
@@ -16938,6 +17171,7 @@ class batch_loader {
 public:
     /// Throws: zoa::error(argument) when batch_size is 0 or depth > 0 with workers == 0; errors of
     /// preprocess_config::validate; std::system_error when a worker thread cannot start (none is left running).
+    template <class = void>
     batch_loader(std::vector<source_opener> segments, io::preprocess_config pre, batch_loader_options options = {})
         : segments_(std::move(segments)), pre_(std::move(pre)), opt_(options), consumed_(options.start),
           next_seq_(options.start) {
@@ -16955,6 +17189,7 @@ public:
         }
     }
     /// A stream of one source.
+    template <class = void>
     batch_loader(sample_source source, io::preprocess_config pre, batch_loader_options options = {})
         : batch_loader(std::vector<source_opener>{[s = std::move(source)] { return s; }}, std::move(pre), options) {}
 
@@ -16965,6 +17200,7 @@ public:
     /// Moves the next batch into `out` (waiting for a worker if it is not built yet); false at the end of the
     /// stream. Throws: the error of the batch the stream has reached (see the class comment); afterwards every
     /// call throws it again.
+    template <class = void>
     bool next(stream_batch& out) {
         if (workers_.empty()) {  // depth 0: build on this thread
             if (error_) std::rethrow_exception(error_);
@@ -16993,6 +17229,7 @@ public:
     }
 
     /// The batch number next() delivers next (the stream position; pass it as options.start to resume there).
+    template <class = void>
     std::size_t position() const {
         std::lock_guard<std::mutex> lk(m_);
         return consumed_;
@@ -17013,6 +17250,7 @@ private:
 
     /// The next job of the stream (skipping those before options.start); false at the end. Opens segments.
     /// Called by one thread at a time (claim_m_ or the consumer in depth-0 mode).
+    template <class = void>
     bool claim(job& j) {
         for (;;) {
             if (!cur_) {
@@ -17043,6 +17281,7 @@ private:
     }
 
     /// Reads, preprocesses and normalizes the job's items into `out` (the same per-item steps as io::make_batch).
+    template <class = void>
     void build(const job& j, stream_batch& out) const {
         out.sequence = j.sequence;
         out.segment = j.segment;
@@ -17078,6 +17317,7 @@ private:
     }
 
     /// Stops the workers (they finish the batch they build) and joins them.
+    template <class = void>
     void stop_workers() noexcept {
         {
             std::lock_guard<std::mutex> lk(m_);
@@ -17089,6 +17329,7 @@ private:
         workers_.clear();
     }
 
+    template <class = void>
     void worker_loop() {
         for (;;) {
             job j;
@@ -17192,7 +17433,9 @@ public:
         std::shared_ptr<stream_batch> batch_;
     };
     /// Single pass: begin() takes the loader's next batch.
+    template <class = void>
     iterator begin() const { return iterator(loader_); }
+    template <class = void>
     iterator end() const { return iterator(); }
 
 private:
@@ -17200,6 +17443,7 @@ private:
 };
 
 /// See batch_images.
+template <class = void>
 inline batch_images images_of(batch_loader& loader) { return batch_images(loader); }
 
 }  // namespace zoa::data
@@ -17348,6 +17592,7 @@ public:
     /// with the model's real (possibly quantised) classifier.
     /// Throws: zoa::error(argument) for C == 0, d == 0 or filter_k == 0; (shape) for wrong sizes; (numeric) for
     ///         non-finite values.
+    template <class = void>
     t3a(const std::vector<float>& weight, const std::vector<float>& warm_logits, std::size_t classes, std::size_t dim,
         t3a_options opt = {})
         : opt_(opt), c_(classes), d_(dim) {
@@ -17365,6 +17610,7 @@ public:
 
     /// Warm-up for a float linear classifier: warm_logits = W Wᵀ + b (b may be empty = no bias).
     /// Throws: as the constructor; zoa::error(shape) if b is neither empty nor of size C.
+    template <class = void>
     static t3a from_linear(const std::vector<float>& weight, const std::vector<float>& bias, std::size_t classes,
                            std::size_t dim, t3a_options opt = {}) {
         require(weight.size() == classes * dim, error_code::shape, "t3a: classifier weight has ", weight.size(),
@@ -17385,6 +17631,7 @@ public:
     /// Adapt on a batch and return the adjusted outputs (batch×C, row-major).
     /// Requires: z has batch·d entries, logits has batch·C entries (logits = classifier(z)), all finite.
     /// Throws: zoa::error(shape|numeric); on error the state is unchanged.
+    template <class = void>
     std::vector<float> adapt_and_predict(const std::vector<float>& z, const std::vector<float>& logits,
                                          std::size_t batch) {
         check_batch(z, batch);
@@ -17401,12 +17648,14 @@ public:
 
     /// Output of the current adjusted classifier without adding supports (batch×C).
     /// Throws: zoa::error(shape|numeric).
+    template <class = void>
     std::vector<float> predict(const std::vector<float>& z, std::size_t batch) const {
         check_batch(z, batch);
         return apply(z, batch);
     }
 
     /// Back to the warm-up supports.
+    template <class = void>
     void reset() {
         sup_ = warm_;
         w_.assign(c_ * d_, 0.0f);
@@ -17421,6 +17670,7 @@ public:
         std::vector<double> entropies;    ///< Σ counts entropies, same order
     };
     /// A copy of the supports; restore(snapshot()) continues bitwise.
+    template <class = void>
     supports_state snapshot() const {
         supports_state s;
         for (const auto& k : sup_) {
@@ -17434,6 +17684,7 @@ public:
     /// recomputed from the supports, as after every change).
     /// Throws: zoa::error(shape) on sizes that do not match, zoa::error(numeric) on a non-finite value or
     /// entropies out of order; the state is unchanged then.
+    template <class = void>
     void restore(const supports_state& s) {
         require(s.counts.size() == c_, error_code::shape, "t3a::restore: ", s.counts.size(), " classes, expected ", c_);
         std::size_t total = 0;
@@ -17465,12 +17716,15 @@ public:
     std::size_t dim() const noexcept { return d_; }
     const t3a_options& options() const noexcept { return opt_; }
     /// Supports currently held for class c (≤ filter_k).
+    template <class = void>
     std::size_t supports(std::size_t c) const { return sup_.at(c).ent.size(); }
     /// Entropies of class c's supports, ascending.
+    template <class = void>
     const std::vector<double>& support_entropies(std::size_t c) const { return sup_.at(c).ent; }
     /// The adjusted classifier: row c = u_c/max(‖u_c‖, 1e-12) (C×d, row-major).
     const std::vector<float>& adjusted_weight() const noexcept { return w_; }
     /// Bytes of adaptation state (supports, their entropies, the adjusted classifier).
+    template <class = void>
     std::size_t state_bytes() const noexcept {
         std::size_t b = w_.size() * sizeof(float);
         for (const auto& s : sup_) b += s.rows.size() * sizeof(float) + s.ent.size() * sizeof(double);
@@ -17484,6 +17738,7 @@ private:
         std::size_t seq = 0;  ///< bumps on every change (to find classes whose column must be recomputed)
     };
 
+    template <class = void>
     void check_batch(const std::vector<float>& z, std::size_t batch) const {
         require(z.size() == batch * d_, error_code::shape, "t3a: features have ", z.size(),
                 " entries, expected batch*d = ", batch, "*", d_);
@@ -17494,6 +17749,7 @@ private:
 
     /// Appends rows (count×d) with their logits (count×C) into `b`, keeping each class sorted and ≤ filter_k.
     /// label = first argmax; entropy H = lse − Σ_i softmax_i p_i,  lse = m + ln Σ_i exp(p_i − m), m = max p.
+    template <class = void>
     void append_rows(std::vector<bank>& b, const float* rows, const float* logits, std::size_t count,
                      const char* what) const {
         for (std::size_t r = 0; r < count; ++r) {
@@ -17539,6 +17795,7 @@ private:
     }
 
     /// Recomputes u_c/max(‖u_c‖, 1e-12) for the dirty classes.
+    template <class = void>
     void refresh() {
         std::vector<double> u(d_);
         for (std::size_t c = 0; c < c_; ++c) {
@@ -17556,6 +17813,7 @@ private:
     }
 
     /// out_bc = Σ_j z_bj w_cj (double accumulation).
+    template <class = void>
     std::vector<float> apply(const std::vector<float>& z, std::size_t batch) const {
         std::vector<float> out(batch * c_);
         for (std::size_t b = 0; b < batch; ++b)
@@ -17924,6 +18182,7 @@ struct source_statistics {
 class statistics_accumulator {
 public:
     /// Adds the rows of a B × F feature batch. Throws: zoa::error(shape) when F differs from the first batch's.
+    template <class = void>
     void add(const xt::xtensor<float, 2>& features) {
         const std::size_t B = features.shape(0), F = features.shape(1);
         if (sum_.empty()) sum_.assign(F, 0.0), sq_.assign(F, 0.0);
@@ -17941,6 +18200,7 @@ public:
     std::size_t count() const noexcept { return count_; }
 
     /// Throws: zoa::error(argument) with fewer than 2 rows (the unbiased std is undefined).
+    template <class = void>
     source_statistics finish(std::vector<std::size_t> groups) const {
         require(count_ >= 2, error_code::argument, "source statistics need at least 2 images, got ", count_);
         source_statistics s;
@@ -17966,6 +18226,7 @@ struct loss_terms {
 };
 
 /// Mean over the batch of H(softmax(z_b)) = logsumexp(z_b) − Σ_c softmax(z_b)_c·z_{b,c} (natural log).
+template <class = void>
 inline float mean_entropy(const xt::xtensor<float, 2>& logits) {
     const std::size_t B = logits.shape(0), C = logits.shape(1);
     double total = 0;
@@ -17989,6 +18250,7 @@ inline float mean_entropy(const xt::xtensor<float, 2>& logits) {
 /// A batch of 1 has no std: the σ term is dropped (documented fallback) and only the mean term counts.
 /// Throws: zoa::error(shape) when the feature width or the group sizes do not match src, zoa::error(argument) for an
 /// empty batch.
+template <class = void>
 inline float feature_discrepancy(const xt::xtensor<float, 2>& features, const source_statistics& src, float lambda) {
     const std::size_t B = features.shape(0), F = features.shape(1);
     require(F == src.mean.size() && F == src.std.size(), error_code::shape, "feature_discrepancy: features have ", F,
@@ -18019,6 +18281,7 @@ inline float feature_discrepancy(const xt::xtensor<float, 2>& features, const so
 }
 
 /// ZOA's loss: mean entropy + feature_discrepancy.
+template <class = void>
 inline loss_terms zoa_loss(const xt::xtensor<float, 2>& features, const xt::xtensor<float, 2>& logits,
                            const source_statistics& src, float lambda) {
     loss_terms t;
@@ -18143,6 +18406,7 @@ struct zoa_options {
     /// ResNet-50 W8A8 lr 1e-4, c 0.01, λ 1, domain_t 0.2. Settings without a script take the nearest one
     /// (ViT fp32 → W8A8, ViT W4A4 → W6A6, ResNet any → W8A8); documented in docs/adaptation.md.
     /// Throws: zoa::error(argument) when bits is neither 32 nor in 2..8.
+    template <class = void>
     static zoa_options paper(model_family family, int bits) {
         require(bits == 32 || (bits >= 2 && bits <= 8), error_code::argument, "zoa_options::paper: bits ", bits,
                 " not in {2..8, 32}");
@@ -18184,6 +18448,7 @@ struct zoa_options {
     ///   alpha_scale, alpha_clip ∈ (0, 1e3]; weight_margin ∈ (0, 1]; domain_t ∈ [0, 1e6];
     ///   domain_ema, shift_ema ∈ [0, 1].
     /// Throws: zoa::error(argument) naming the first invalid field, its value and its range.
+    template <class = void>
     void validate() const {
         for (const auto& f : fields()) check(f, f.get(*this));
     }
@@ -18192,6 +18457,7 @@ struct zoa_options {
     /// against its range before it is converted (sp_avg = 3e9 is refused, not wrapped to a negative int); integer
     /// fields take whole numbers only.
     /// Throws: zoa::error(argument) naming the key, the value and the range, or listing the known keys.
+    template <class = void>
     void set(const std::string& key, double value) {
         for (const auto& f : fields())
             if (key == f.name) {
@@ -18213,6 +18479,7 @@ private:
         void (*set)(zoa_options&, double);
     };
 
+    template <class = void>
     static const std::vector<field>& fields() {
 #define ZOA_OPTION_FIELD(member, lo, hi, lo_open, hi_open, integer)                                          \
     field {                                                                                                   \
@@ -18242,6 +18509,7 @@ private:
         return f;
     }
 
+    template <class = void>
     static void check(const field& f, double v) {
         const bool ok = std::isfinite(v) && (f.lo_open ? v > f.lo : v >= f.lo) && (f.hi_open ? v < f.hi : v <= f.hi) &&
                         (!f.integer || v == std::floor(v));
@@ -19193,6 +19461,7 @@ struct cma_parameters {
     /// told ≥ λ: [w_1..w_μ, 0 × (told−λ), w_{μ+1}..w_λ] (extra ranks get zero weight, μ unchanged);
     /// μ < told < λ: [w_1..w_μ, w_{λ−(told−μ)+1}..w_λ];  told = μ: [w_1..w_μ].
     /// Throws: zoa::error(argument) if told < μ.
+    template <class = void>
     std::vector<double> told_weights(std::size_t told) const {
         require(told >= mu, error_code::argument, "cma_es: tell needs at least mu = ", mu, " solutions, got ", told);
         std::vector<double> w(weights.begin(), weights.begin() + static_cast<std::ptrdiff_t>(mu));
@@ -19208,6 +19477,7 @@ struct cma_parameters {
 
 /// Computes cma_parameters for dimension n and population λ (formulas on cma_parameters).
 /// Throws: zoa::error(argument) if n == 0 or λ < 2.
+template <class = void>
 inline cma_parameters make_cma_parameters(std::size_t n, std::size_t lambda, bool active = true,
                                           std::size_t eigen_interval = 0) {
     require(n >= 1, error_code::argument, "cma_es: dimension must be >= 1, got 0");
@@ -19299,6 +19569,7 @@ public:
     }
 
     /// Back to the state right after construction (mean x0, σ0, C = I, generation 0, no best); same seed.
+    template <class = void>
     void reset() {
         const std::size_t n = par_.n;
         mean_ = x0_;
@@ -19322,6 +19593,7 @@ public:
 
     /// λ new candidates x_k = m + σ B D z_k (rounded to float). The reference stays valid until the next
     /// ask/tell/reset. Calling ask() twice in one generation returns the same candidates.
+    template <class = void>
     const std::vector<std::vector<float>>& ask() {
         const std::size_t n = par_.n, lambda = par_.lambda;
         if (dirty_ && gen_ >= last_eigen_gen_ + par_.eigen_interval) update_eigen();
@@ -19356,6 +19628,7 @@ public:
     /// Updates the distribution from told points and their fitness (lower is better).
     /// Requires: candidates.size() == fitness.size() ≥ μ; every candidate has n finite entries; not all NaN.
     /// Throws: zoa::error(argument|shape|numeric) naming the offending index.
+    template <class = void>
     void tell(const std::vector<std::vector<float>>& candidates, const std::vector<double>& fitness) {
         const std::size_t n = par_.n, told = candidates.size();
         require(fitness.size() == told, error_code::argument, "cma_es::tell: ", told, " candidates but ", fitness.size(),
@@ -19478,6 +19751,7 @@ public:
         best_solution best;                   ///< best told point so far
     };
     /// A copy of the strategy's state; restore(snapshot()) continues bitwise as if nothing happened.
+    template <class = void>
     state snapshot() const {
         return {mean_, pc_, ps_, c_, bt_, d_, sigma_, identity_, dirty_, gen_, evals_, last_eigen_gen_, eigen_count_,
                 best_};
@@ -19485,6 +19759,7 @@ public:
     /// Continues from a snapshot of a cma_es with the same dimension, popsize and options.
     /// Throws: zoa::error(shape) when a vector's size does not match the dimension n; zoa::error(numeric) when σ
     /// is not finite and > 0; the strategy is unchanged then.
+    template <class = void>
     void restore(const state& s) {
         const std::size_t n = par_.n;
         const auto check = [](const std::vector<double>& v, std::size_t want, const char* what) {
@@ -19537,8 +19812,10 @@ public:
     /// max D / min D at the last decomposition (√cond(C)).
     double axis_ratio() const noexcept { return *std::max_element(d_.begin(), d_.end()) / *std::min_element(d_.begin(), d_.end()); }
     /// Covariance entry C_ij (current C, not the decomposed one).
+    template <class = void>
     double covariance(std::size_t i, std::size_t j) const { return i <= j ? c_[packed(i, j)] : c_[packed(j, i)]; }
     /// Bytes of the strategy state (C, B, vectors, last asked population).
+    template <class = void>
     std::size_t state_bytes() const noexcept {
         std::size_t b = (c_.size() + bt_.size() + d_.size() + mean_.size() + pc_.size() + ps_.size() + x0_.size() +
                          asked_y_.size() + asked_z2_.size()) * sizeof(double);
@@ -19553,6 +19830,7 @@ private:
     std::size_t packed(std::size_t i, std::size_t j) const noexcept { return i * par_.n - i * (i - 1) / 2 + (j - i); }
 
     /// Which asked point (not yet used) equals x bitwise; tries index `hint` first. npos if none.
+    template <class = void>
     std::size_t match_asked(const std::vector<float>& x, std::size_t hint, const std::vector<char>& used) const {
         if (!asked_valid_) return npos;
         auto same = [&](std::size_t k) { return !used[k] && std::equal(x.begin(), x.end(), asked_x_[k].begin()); };
@@ -19563,6 +19841,7 @@ private:
     }
 
     /// pycma: NaN fitness → median of the non-NaN values (mean of the two middle ones for an even count).
+    template <class = void>
     static std::vector<double> replace_nan_by_median(const std::vector<double>& f) {
         std::vector<double> ok;
         for (double v : f)
@@ -19579,6 +19858,7 @@ private:
     }
 
     /// C^{-1/2} v = B D⁻¹ Bᵀ v with the current (possibly stale) B, D.
+    template <class = void>
     std::vector<double> inv_sqrt_c(const std::vector<double>& v) const {
         const std::size_t n = par_.n;
         std::vector<double> out(n, 0.0);
@@ -19597,6 +19877,7 @@ private:
     }
 
     /// ‖D⁻¹ Bᵀ y‖² (squared Mahalanobis length of a genotype y under the current B, D).
+    template <class = void>
     double mahalanobis2(const double* y) const {
         const std::size_t n = par_.n;
         double s = 0.0;
@@ -19616,6 +19897,7 @@ private:
 
     /// B, D ← eig(C). If λmin ≤ 0 or λmax/λmin > L = condition_limit: C += δI with δ = (λmax − L λmin)/(L − 1),
     /// so that the new condition (λmax + δ)/(λmin + δ) is exactly L (eigenvectors unchanged).
+    template <class = void>
     void update_eigen() {
         const std::size_t n = par_.n;
         for (std::size_t i = 0; i < n; ++i) std::copy_n(&c_[packed(i, i)], n - i, &bt_[i * n + i]);
@@ -19937,11 +20219,14 @@ public:
         for (std::size_t c : channels) offset_[i + 1] = offset_[i] + 2 * c, ++i;
     }
     /// Layer i's requested weight γ (channels_i floats) or null. Throws: zoa::error(argument) for i out of range.
+    template <class = void>
     const float* weight(std::size_t i) const { return p_ ? p_ + at(i) : nullptr; }
     /// Layer i's requested bias β (channels_i floats) or null. Throws: zoa::error(argument) for i out of range.
+    template <class = void>
     const float* bias(std::size_t i) const { return p_ ? p_ + at(i) + width_[i] : nullptr; }
 
 private:
+    template <class = void>
     std::size_t at(std::size_t i) const {
         require(i < width_.size(), error_code::argument, "norm_view: layer ", i, " of ", width_.size());
         return offset_[i];
@@ -19960,6 +20245,7 @@ struct feature_group {
 
 /// out.features [batch × Σ width] = the groups side by side, in the order of layout().feature_groups.
 /// Throws: zoa::error(argument) for a group without data.
+template <class = void>
 inline void write_features(forward_result& out, std::size_t batch, std::initializer_list<feature_group> groups) {
     std::size_t total = 0;
     for (const feature_group& g : groups) {
@@ -20000,6 +20286,7 @@ void write_logits(forward_result& out, const forward_request& req, const float* 
 /// [rows × dim] over its rows (kernels::feature_mean_var: mean_d = (1/n) Σ e[r,d], var_d = 1/(n−1) Σ (e[r,d] −
 /// mean_d)²; one row: mean = the row, var = 0); otherwise both are cleared. For token embeddings pass
 /// rows = batch·tokens.
+template <class = void>
 inline void write_embedding_stats(forward_result& out, const forward_request& req, const float* e, std::size_t rows,
                                   std::size_t dim, execution_context& ctx) {
     if (!req.embedding_stats) {
@@ -20020,6 +20307,7 @@ inline void write_embedding_stats(forward_result& out, const forward_request& re
 
 /// As write_embedding_stats for an NCHW activation x [batch × channels × hw]: per-channel mean and unbiased variance
 /// over (N, H, W) (kernels::channel_mean_var; a single value per channel gives var 0).
+template <class = void>
 inline void write_channel_stats(forward_result& out, const forward_request& req, const float* x, std::size_t batch,
                                 std::size_t channels, std::size_t hw, execution_context& ctx) {
     if (!req.embedding_stats) {
@@ -20070,6 +20358,7 @@ inline void write_channel_stats(forward_result& out, const forward_request& req,
 namespace zoa::adapt {
 
 /// Adds source statistics to a writer: tensors `<prefix>mean`, `<prefix>std` (F32) and `<prefix>groups` (I64).
+template <class = void>
 inline void write_source_statistics(io::safetensors_writer& w, const source_statistics& s,
                                     const std::string& prefix = "") {
     w.add(prefix + "mean", {s.mean.size()}, s.mean);
@@ -20080,6 +20369,7 @@ inline void write_source_statistics(io::safetensors_writer& w, const source_stat
 
 /// Reads what write_source_statistics wrote under `prefix` (no provenance).
 /// Throws: zoa::error(format) when sizes disagree, a mean/std value is not finite or a std value is negative.
+template <class = void>
 inline source_statistics read_source_statistics(const io::safetensors_file& f, const std::string& prefix = "") {
     const std::string& path = f.path();
     source_statistics s;
@@ -20108,6 +20398,7 @@ inline source_statistics read_source_statistics(const io::safetensors_file& f, c
 
 /// Writes source statistics (write_source_statistics); the provenance map goes to __metadata__ together with
 /// "zoa.kind" = "source_statistics".
+template <class = void>
 inline void save_source_statistics(const source_statistics& s, const std::string& path) {
     io::safetensors_writer w;
     write_source_statistics(w, s);
@@ -20118,6 +20409,7 @@ inline void save_source_statistics(const source_statistics& s, const std::string
 
 /// Reads source statistics from a validated safetensors image (a file or a buffer; f.path() names it in messages).
 /// Throws: zoa::error(format) when it is not a source-statistics file, and as read_source_statistics.
+template <class = void>
 inline source_statistics load_source_statistics(const io::safetensors_file& f) {
     const auto& meta = f.metadata();
     const auto kind = meta.find("zoa.kind");
@@ -20131,12 +20423,14 @@ inline source_statistics load_source_statistics(const io::safetensors_file& f) {
 }
 
 /// Reads a file written by save_source_statistics. Throws: as above; zoa::error(io) when it cannot be opened.
+template <class = void>
 inline source_statistics load_source_statistics(const std::string& path) {
     return load_source_statistics(io::safetensors_file::open(path));
 }
 
 /// Throws zoa::error(argument) naming the first provenance key whose value differs from `expected`
 /// (keys absent from the statistics are reported as missing).
+template <class = void>
 inline void check_provenance(const source_statistics& s, const std::map<std::string, std::string>& expected) {
     for (const auto& [k, v] : expected) {
         const auto it = s.provenance.find(k);
@@ -20148,6 +20442,7 @@ inline void check_provenance(const source_statistics& s, const std::map<std::str
 }
 
 /// Adds adapter counters as the I64 tensor `<prefix>counters` = [batches, forwards, domain_shifts, skipped_updates].
+template <class = void>
 inline void write_adapter_stats(io::safetensors_writer& w, const adapter_stats& s, const std::string& prefix = "") {
     const std::vector<std::int64_t> counters{static_cast<std::int64_t>(s.batches), static_cast<std::int64_t>(s.forwards),
                                              static_cast<std::int64_t>(s.domain_shifts),
@@ -20157,6 +20452,7 @@ inline void write_adapter_stats(io::safetensors_writer& w, const adapter_stats& 
 
 /// Reads what write_adapter_stats wrote. Throws: zoa::error(format) unless `<prefix>counters` holds 4
 /// non-negative entries.
+template <class = void>
 inline adapter_stats read_adapter_stats(const io::safetensors_file& f, const std::string& prefix = "") {
     const std::string name = prefix + "counters";
     const auto c = f.read<std::int64_t>(name);
@@ -20173,6 +20469,7 @@ inline adapter_stats read_adapter_stats(const io::safetensors_file& f, const std
 
 namespace detail {
 /// `<prefix><name>` as F32, every entry finite. Throws: zoa::error(format) naming the tensor and the entry.
+template <class = void>
 inline std::vector<float> read_finite_f32(const io::safetensors_file& f, const std::string& name) {
     std::vector<float> v = f.to_f32(name);
     for (std::size_t i = 0; i < v.size(); ++i)
@@ -20190,6 +20487,7 @@ inline constexpr const char* state_identity_keys[4] = {"zoa.model_family", "zoa.
 /// counters) to a writer, every tensor name prefixed with `prefix`, and the identity of its model as metadata
 /// `<prefix>zoa.model_family`, `<prefix>zoa.precision`, `<prefix>zoa.adapted_layout`, `<prefix>zoa.weights_fingerprint`.
 /// Throws: zoa::error(argument) when the state carries no identity (it did not come from zoa_adapter::snapshot()).
+template <class = void>
 inline void write_zoa_state(io::safetensors_writer& w, const zoa_state& s, const std::string& prefix = "") {
     require(!s.identity.family.empty() && !s.identity.fingerprint.empty(), error_code::argument,
             "write_zoa_state: the adapter state has no model identity (take it with zoa_adapter::snapshot())");
@@ -20212,6 +20510,7 @@ inline void write_zoa_state(io::safetensors_writer& w, const zoa_state& s, const
 /// identity, the sizes against the model and the bank capacity, and the value ranges, before changing anything).
 /// Throws: zoa::error(format) when the model identity metadata is missing, a tensor is missing or has the wrong
 /// dtype, a value is not finite, or 'counters' does not hold 4 non-negative entries.
+template <class = void>
 inline zoa_state read_zoa_state(const io::safetensors_file& f, const std::string& prefix = "") {
     zoa_state s;
     std::string* id[4] = {&s.identity.family, &s.identity.precision, &s.identity.layout, &s.identity.fingerprint};
@@ -20235,6 +20534,7 @@ inline zoa_state read_zoa_state(const io::safetensors_file& f, const std::string
 
 /// Writes an adapter's mutable state (write_zoa_state) as a file of its own, metadata zoa.kind = "zoa_state",
 /// atomically (io::atomic_file: a crash or kill -9 during the save leaves the previous file and no temporary).
+template <class = void>
 inline void save_zoa_state(const zoa_state& s, const std::string& path) {
     io::safetensors_writer w;
     write_zoa_state(w, s);
@@ -20245,6 +20545,7 @@ inline void save_zoa_state(const zoa_state& s, const std::string& path) {
 /// Reads adapter state written by save_zoa_state from a validated safetensors image (a file or a buffer; f.path()
 /// names it in messages); pass the result to zoa_adapter::restore.
 /// Throws: zoa::error(format) when it is not an adapter-state file, and as read_zoa_state.
+template <class = void>
 inline zoa_state load_zoa_state(const io::safetensors_file& f) {
     const auto kind = f.metadata().find("zoa.kind");
     require(kind != f.metadata().end() && kind->second == "zoa_state", error_code::format, f.path(),
@@ -20255,6 +20556,7 @@ inline zoa_state load_zoa_state(const io::safetensors_file& f) {
 /// Adds a FOA adapter's state: the CMA-ES state (F64 `<prefix>es.{mean,pc,ps,c,bt,d,best_x}`, `es.scalars` =
 /// [σ, best f], I64 `es.counters` = [identity, dirty, generation, evaluations, last eigen generation, eigen
 /// updates, best generation, best valid]), `best_prompt`, `hist` (F32) and the counters.
+template <class = void>
 inline void write_foa_state(io::safetensors_writer& w, const foa_state& s, const std::string& prefix = "") {
     const auto put = [&](const std::string& name, const std::vector<double>& v) { w.add(prefix + name, {v.size()}, v); };
     put("es.mean", s.es.mean);
@@ -20280,6 +20582,7 @@ inline void write_foa_state(io::safetensors_writer& w, const foa_state& s, const
 /// Reads what write_foa_state wrote under `prefix`; foa_adapter::restore checks the sizes against the model.
 /// Throws: zoa::error(format) when a tensor is missing, has the wrong dtype or count, or a value is not finite
 /// (best f may be +inf before the first generation).
+template <class = void>
 inline foa_state read_foa_state(const io::safetensors_file& f, const std::string& prefix = "") {
     const auto get = [&](const std::string& name) {
         std::vector<double> v = f.read<double>(prefix + name);
@@ -20347,6 +20650,7 @@ void read_t3a_state(const io::safetensors_file& f, State& s, const std::string& 
 }
 
 /// Reads a file written by save_zoa_state. Throws: as above; zoa::error(io) when it cannot be opened.
+template <class = void>
 inline zoa_state load_zoa_state(const std::string& path) { return load_zoa_state(io::safetensors_file::open(path)); }
 
 }  // namespace zoa::adapt

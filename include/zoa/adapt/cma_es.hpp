@@ -44,6 +44,7 @@ struct cma_parameters {
     /// told ≥ λ: [w_1..w_μ, 0 × (told−λ), w_{μ+1}..w_λ] (extra ranks get zero weight, μ unchanged);
     /// μ < told < λ: [w_1..w_μ, w_{λ−(told−μ)+1}..w_λ];  told = μ: [w_1..w_μ].
     /// Throws: zoa::error(argument) if told < μ.
+    template <class = void>
     std::vector<double> told_weights(std::size_t told) const {
         require(told >= mu, error_code::argument, "cma_es: tell needs at least mu = ", mu, " solutions, got ", told);
         std::vector<double> w(weights.begin(), weights.begin() + static_cast<std::ptrdiff_t>(mu));
@@ -59,6 +60,7 @@ struct cma_parameters {
 
 /// Computes cma_parameters for dimension n and population λ (formulas on cma_parameters).
 /// Throws: zoa::error(argument) if n == 0 or λ < 2.
+template <class = void>
 inline cma_parameters make_cma_parameters(std::size_t n, std::size_t lambda, bool active = true,
                                           std::size_t eigen_interval = 0) {
     require(n >= 1, error_code::argument, "cma_es: dimension must be >= 1, got 0");
@@ -150,6 +152,7 @@ public:
     }
 
     /// Back to the state right after construction (mean x0, σ0, C = I, generation 0, no best); same seed.
+    template <class = void>
     void reset() {
         const std::size_t n = par_.n;
         mean_ = x0_;
@@ -173,6 +176,7 @@ public:
 
     /// λ new candidates x_k = m + σ B D z_k (rounded to float). The reference stays valid until the next
     /// ask/tell/reset. Calling ask() twice in one generation returns the same candidates.
+    template <class = void>
     const std::vector<std::vector<float>>& ask() {
         const std::size_t n = par_.n, lambda = par_.lambda;
         if (dirty_ && gen_ >= last_eigen_gen_ + par_.eigen_interval) update_eigen();
@@ -207,6 +211,7 @@ public:
     /// Updates the distribution from told points and their fitness (lower is better).
     /// Requires: candidates.size() == fitness.size() ≥ μ; every candidate has n finite entries; not all NaN.
     /// Throws: zoa::error(argument|shape|numeric) naming the offending index.
+    template <class = void>
     void tell(const std::vector<std::vector<float>>& candidates, const std::vector<double>& fitness) {
         const std::size_t n = par_.n, told = candidates.size();
         require(fitness.size() == told, error_code::argument, "cma_es::tell: ", told, " candidates but ", fitness.size(),
@@ -329,6 +334,7 @@ public:
         best_solution best;                   ///< best told point so far
     };
     /// A copy of the strategy's state; restore(snapshot()) continues bitwise as if nothing happened.
+    template <class = void>
     state snapshot() const {
         return {mean_, pc_, ps_, c_, bt_, d_, sigma_, identity_, dirty_, gen_, evals_, last_eigen_gen_, eigen_count_,
                 best_};
@@ -336,6 +342,7 @@ public:
     /// Continues from a snapshot of a cma_es with the same dimension, popsize and options.
     /// Throws: zoa::error(shape) when a vector's size does not match the dimension n; zoa::error(numeric) when σ
     /// is not finite and > 0; the strategy is unchanged then.
+    template <class = void>
     void restore(const state& s) {
         const std::size_t n = par_.n;
         const auto check = [](const std::vector<double>& v, std::size_t want, const char* what) {
@@ -388,8 +395,10 @@ public:
     /// max D / min D at the last decomposition (√cond(C)).
     double axis_ratio() const noexcept { return *std::max_element(d_.begin(), d_.end()) / *std::min_element(d_.begin(), d_.end()); }
     /// Covariance entry C_ij (current C, not the decomposed one).
+    template <class = void>
     double covariance(std::size_t i, std::size_t j) const { return i <= j ? c_[packed(i, j)] : c_[packed(j, i)]; }
     /// Bytes of the strategy state (C, B, vectors, last asked population).
+    template <class = void>
     std::size_t state_bytes() const noexcept {
         std::size_t b = (c_.size() + bt_.size() + d_.size() + mean_.size() + pc_.size() + ps_.size() + x0_.size() +
                          asked_y_.size() + asked_z2_.size()) * sizeof(double);
@@ -404,6 +413,7 @@ private:
     std::size_t packed(std::size_t i, std::size_t j) const noexcept { return i * par_.n - i * (i - 1) / 2 + (j - i); }
 
     /// Which asked point (not yet used) equals x bitwise; tries index `hint` first. npos if none.
+    template <class = void>
     std::size_t match_asked(const std::vector<float>& x, std::size_t hint, const std::vector<char>& used) const {
         if (!asked_valid_) return npos;
         auto same = [&](std::size_t k) { return !used[k] && std::equal(x.begin(), x.end(), asked_x_[k].begin()); };
@@ -414,6 +424,7 @@ private:
     }
 
     /// pycma: NaN fitness → median of the non-NaN values (mean of the two middle ones for an even count).
+    template <class = void>
     static std::vector<double> replace_nan_by_median(const std::vector<double>& f) {
         std::vector<double> ok;
         for (double v : f)
@@ -430,6 +441,7 @@ private:
     }
 
     /// C^{-1/2} v = B D⁻¹ Bᵀ v with the current (possibly stale) B, D.
+    template <class = void>
     std::vector<double> inv_sqrt_c(const std::vector<double>& v) const {
         const std::size_t n = par_.n;
         std::vector<double> out(n, 0.0);
@@ -448,6 +460,7 @@ private:
     }
 
     /// ‖D⁻¹ Bᵀ y‖² (squared Mahalanobis length of a genotype y under the current B, D).
+    template <class = void>
     double mahalanobis2(const double* y) const {
         const std::size_t n = par_.n;
         double s = 0.0;
@@ -467,6 +480,7 @@ private:
 
     /// B, D ← eig(C). If λmin ≤ 0 or λmax/λmin > L = condition_limit: C += δI with δ = (λmax − L λmin)/(L − 1),
     /// so that the new condition (λmax + δ)/(λmin + δ) is exactly L (eigenvectors unchanged).
+    template <class = void>
     void update_eigen() {
         const std::size_t n = par_.n;
         for (std::size_t i = 0; i < n; ++i) std::copy_n(&c_[packed(i, i)], n - i, &bt_[i * n + i]);

@@ -32,11 +32,14 @@ public:
         for (std::size_t c : channels) offset_[i + 1] = offset_[i] + 2 * c, ++i;
     }
     /// Layer i's requested weight γ (channels_i floats) or null. Throws: zoa::error(argument) for i out of range.
+    template <class = void>
     const float* weight(std::size_t i) const { return p_ ? p_ + at(i) : nullptr; }
     /// Layer i's requested bias β (channels_i floats) or null. Throws: zoa::error(argument) for i out of range.
+    template <class = void>
     const float* bias(std::size_t i) const { return p_ ? p_ + at(i) + width_[i] : nullptr; }
 
 private:
+    template <class = void>
     std::size_t at(std::size_t i) const {
         require(i < width_.size(), error_code::argument, "norm_view: layer ", i, " of ", width_.size());
         return offset_[i];
@@ -55,6 +58,7 @@ struct feature_group {
 
 /// out.features [batch × Σ width] = the groups side by side, in the order of layout().feature_groups.
 /// Throws: zoa::error(argument) for a group without data.
+template <class = void>
 inline void write_features(forward_result& out, std::size_t batch, std::initializer_list<feature_group> groups) {
     std::size_t total = 0;
     for (const feature_group& g : groups) {
@@ -95,6 +99,7 @@ void write_logits(forward_result& out, const forward_request& req, const float* 
 /// [rows × dim] over its rows (kernels::feature_mean_var: mean_d = (1/n) Σ e[r,d], var_d = 1/(n−1) Σ (e[r,d] −
 /// mean_d)²; one row: mean = the row, var = 0); otherwise both are cleared. For token embeddings pass
 /// rows = batch·tokens.
+template <class = void>
 inline void write_embedding_stats(forward_result& out, const forward_request& req, const float* e, std::size_t rows,
                                   std::size_t dim, execution_context& ctx) {
     if (!req.embedding_stats) {
@@ -115,6 +120,7 @@ inline void write_embedding_stats(forward_result& out, const forward_request& re
 
 /// As write_embedding_stats for an NCHW activation x [batch × channels × hw]: per-channel mean and unbiased variance
 /// over (N, H, W) (kernels::channel_mean_var; a single value per channel gives var 0).
+template <class = void>
 inline void write_channel_stats(forward_result& out, const forward_request& req, const float* x, std::size_t batch,
                                 std::size_t channels, std::size_t hw, execution_context& ctx) {
     if (!req.embedding_stats) {

@@ -31,6 +31,7 @@ struct source_statistics {
 class statistics_accumulator {
 public:
     /// Adds the rows of a B × F feature batch. Throws: zoa::error(shape) when F differs from the first batch's.
+    template <class = void>
     void add(const xt::xtensor<float, 2>& features) {
         const std::size_t B = features.shape(0), F = features.shape(1);
         if (sum_.empty()) sum_.assign(F, 0.0), sq_.assign(F, 0.0);
@@ -48,6 +49,7 @@ public:
     std::size_t count() const noexcept { return count_; }
 
     /// Throws: zoa::error(argument) with fewer than 2 rows (the unbiased std is undefined).
+    template <class = void>
     source_statistics finish(std::vector<std::size_t> groups) const {
         require(count_ >= 2, error_code::argument, "source statistics need at least 2 images, got ", count_);
         source_statistics s;
@@ -73,6 +75,7 @@ struct loss_terms {
 };
 
 /// Mean over the batch of H(softmax(z_b)) = logsumexp(z_b) − Σ_c softmax(z_b)_c·z_{b,c} (natural log).
+template <class = void>
 inline float mean_entropy(const xt::xtensor<float, 2>& logits) {
     const std::size_t B = logits.shape(0), C = logits.shape(1);
     double total = 0;
@@ -96,6 +99,7 @@ inline float mean_entropy(const xt::xtensor<float, 2>& logits) {
 /// A batch of 1 has no std: the σ term is dropped (documented fallback) and only the mean term counts.
 /// Throws: zoa::error(shape) when the feature width or the group sizes do not match src, zoa::error(argument) for an
 /// empty batch.
+template <class = void>
 inline float feature_discrepancy(const xt::xtensor<float, 2>& features, const source_statistics& src, float lambda) {
     const std::size_t B = features.shape(0), F = features.shape(1);
     require(F == src.mean.size() && F == src.std.size(), error_code::shape, "feature_discrepancy: features have ", F,
@@ -126,6 +130,7 @@ inline float feature_discrepancy(const xt::xtensor<float, 2>& features, const so
 }
 
 /// ZOA's loss: mean entropy + feature_discrepancy.
+template <class = void>
 inline loss_terms zoa_loss(const xt::xtensor<float, 2>& features, const xt::xtensor<float, 2>& logits,
                            const source_statistics& src, float lambda) {
     loss_terms t;

@@ -59,6 +59,7 @@ struct zoa_options {
     /// ResNet-50 W8A8 lr 1e-4, c 0.01, λ 1, domain_t 0.2. Settings without a script take the nearest one
     /// (ViT fp32 → W8A8, ViT W4A4 → W6A6, ResNet any → W8A8); documented in docs/adaptation.md.
     /// Throws: zoa::error(argument) when bits is neither 32 nor in 2..8.
+    template <class = void>
     static zoa_options paper(model_family family, int bits) {
         require(bits == 32 || (bits >= 2 && bits <= 8), error_code::argument, "zoa_options::paper: bits ", bits,
                 " not in {2..8, 32}");
@@ -100,6 +101,7 @@ struct zoa_options {
     ///   alpha_scale, alpha_clip ∈ (0, 1e3]; weight_margin ∈ (0, 1]; domain_t ∈ [0, 1e6];
     ///   domain_ema, shift_ema ∈ [0, 1].
     /// Throws: zoa::error(argument) naming the first invalid field, its value and its range.
+    template <class = void>
     void validate() const {
         for (const auto& f : fields()) check(f, f.get(*this));
     }
@@ -108,6 +110,7 @@ struct zoa_options {
     /// against its range before it is converted (sp_avg = 3e9 is refused, not wrapped to a negative int); integer
     /// fields take whole numbers only.
     /// Throws: zoa::error(argument) naming the key, the value and the range, or listing the known keys.
+    template <class = void>
     void set(const std::string& key, double value) {
         for (const auto& f : fields())
             if (key == f.name) {
@@ -129,6 +132,7 @@ private:
         void (*set)(zoa_options&, double);
     };
 
+    template <class = void>
     static const std::vector<field>& fields() {
 #define ZOA_OPTION_FIELD(member, lo, hi, lo_open, hi_open, integer)                                          \
     field {                                                                                                   \
@@ -158,6 +162,7 @@ private:
         return f;
     }
 
+    template <class = void>
     static void check(const field& f, double v) {
         const bool ok = std::isfinite(v) && (f.lo_open ? v > f.lo : v >= f.lo) && (f.hi_open ? v < f.hi : v <= f.hi) &&
                         (!f.integer || v == std::floor(v));

@@ -20,6 +20,7 @@
 namespace zoa::adapt {
 
 /// Adds source statistics to a writer: tensors `<prefix>mean`, `<prefix>std` (F32) and `<prefix>groups` (I64).
+template <class = void>
 inline void write_source_statistics(io::safetensors_writer& w, const source_statistics& s,
                                     const std::string& prefix = "") {
     w.add(prefix + "mean", {s.mean.size()}, s.mean);
@@ -30,6 +31,7 @@ inline void write_source_statistics(io::safetensors_writer& w, const source_stat
 
 /// Reads what write_source_statistics wrote under `prefix` (no provenance).
 /// Throws: zoa::error(format) when sizes disagree, a mean/std value is not finite or a std value is negative.
+template <class = void>
 inline source_statistics read_source_statistics(const io::safetensors_file& f, const std::string& prefix = "") {
     const std::string& path = f.path();
     source_statistics s;
@@ -58,6 +60,7 @@ inline source_statistics read_source_statistics(const io::safetensors_file& f, c
 
 /// Writes source statistics (write_source_statistics); the provenance map goes to __metadata__ together with
 /// "zoa.kind" = "source_statistics".
+template <class = void>
 inline void save_source_statistics(const source_statistics& s, const std::string& path) {
     io::safetensors_writer w;
     write_source_statistics(w, s);
@@ -68,6 +71,7 @@ inline void save_source_statistics(const source_statistics& s, const std::string
 
 /// Reads source statistics from a validated safetensors image (a file or a buffer; f.path() names it in messages).
 /// Throws: zoa::error(format) when it is not a source-statistics file, and as read_source_statistics.
+template <class = void>
 inline source_statistics load_source_statistics(const io::safetensors_file& f) {
     const auto& meta = f.metadata();
     const auto kind = meta.find("zoa.kind");
@@ -81,12 +85,14 @@ inline source_statistics load_source_statistics(const io::safetensors_file& f) {
 }
 
 /// Reads a file written by save_source_statistics. Throws: as above; zoa::error(io) when it cannot be opened.
+template <class = void>
 inline source_statistics load_source_statistics(const std::string& path) {
     return load_source_statistics(io::safetensors_file::open(path));
 }
 
 /// Throws zoa::error(argument) naming the first provenance key whose value differs from `expected`
 /// (keys absent from the statistics are reported as missing).
+template <class = void>
 inline void check_provenance(const source_statistics& s, const std::map<std::string, std::string>& expected) {
     for (const auto& [k, v] : expected) {
         const auto it = s.provenance.find(k);
@@ -98,6 +104,7 @@ inline void check_provenance(const source_statistics& s, const std::map<std::str
 }
 
 /// Adds adapter counters as the I64 tensor `<prefix>counters` = [batches, forwards, domain_shifts, skipped_updates].
+template <class = void>
 inline void write_adapter_stats(io::safetensors_writer& w, const adapter_stats& s, const std::string& prefix = "") {
     const std::vector<std::int64_t> counters{static_cast<std::int64_t>(s.batches), static_cast<std::int64_t>(s.forwards),
                                              static_cast<std::int64_t>(s.domain_shifts),
@@ -107,6 +114,7 @@ inline void write_adapter_stats(io::safetensors_writer& w, const adapter_stats& 
 
 /// Reads what write_adapter_stats wrote. Throws: zoa::error(format) unless `<prefix>counters` holds 4
 /// non-negative entries.
+template <class = void>
 inline adapter_stats read_adapter_stats(const io::safetensors_file& f, const std::string& prefix = "") {
     const std::string name = prefix + "counters";
     const auto c = f.read<std::int64_t>(name);
@@ -123,6 +131,7 @@ inline adapter_stats read_adapter_stats(const io::safetensors_file& f, const std
 
 namespace detail {
 /// `<prefix><name>` as F32, every entry finite. Throws: zoa::error(format) naming the tensor and the entry.
+template <class = void>
 inline std::vector<float> read_finite_f32(const io::safetensors_file& f, const std::string& name) {
     std::vector<float> v = f.to_f32(name);
     for (std::size_t i = 0; i < v.size(); ++i)
@@ -140,6 +149,7 @@ inline constexpr const char* state_identity_keys[4] = {"zoa.model_family", "zoa.
 /// counters) to a writer, every tensor name prefixed with `prefix`, and the identity of its model as metadata
 /// `<prefix>zoa.model_family`, `<prefix>zoa.precision`, `<prefix>zoa.adapted_layout`, `<prefix>zoa.weights_fingerprint`.
 /// Throws: zoa::error(argument) when the state carries no identity (it did not come from zoa_adapter::snapshot()).
+template <class = void>
 inline void write_zoa_state(io::safetensors_writer& w, const zoa_state& s, const std::string& prefix = "") {
     require(!s.identity.family.empty() && !s.identity.fingerprint.empty(), error_code::argument,
             "write_zoa_state: the adapter state has no model identity (take it with zoa_adapter::snapshot())");
@@ -162,6 +172,7 @@ inline void write_zoa_state(io::safetensors_writer& w, const zoa_state& s, const
 /// identity, the sizes against the model and the bank capacity, and the value ranges, before changing anything).
 /// Throws: zoa::error(format) when the model identity metadata is missing, a tensor is missing or has the wrong
 /// dtype, a value is not finite, or 'counters' does not hold 4 non-negative entries.
+template <class = void>
 inline zoa_state read_zoa_state(const io::safetensors_file& f, const std::string& prefix = "") {
     zoa_state s;
     std::string* id[4] = {&s.identity.family, &s.identity.precision, &s.identity.layout, &s.identity.fingerprint};
@@ -185,6 +196,7 @@ inline zoa_state read_zoa_state(const io::safetensors_file& f, const std::string
 
 /// Writes an adapter's mutable state (write_zoa_state) as a file of its own, metadata zoa.kind = "zoa_state",
 /// atomically (io::atomic_file: a crash or kill -9 during the save leaves the previous file and no temporary).
+template <class = void>
 inline void save_zoa_state(const zoa_state& s, const std::string& path) {
     io::safetensors_writer w;
     write_zoa_state(w, s);
@@ -195,6 +207,7 @@ inline void save_zoa_state(const zoa_state& s, const std::string& path) {
 /// Reads adapter state written by save_zoa_state from a validated safetensors image (a file or a buffer; f.path()
 /// names it in messages); pass the result to zoa_adapter::restore.
 /// Throws: zoa::error(format) when it is not an adapter-state file, and as read_zoa_state.
+template <class = void>
 inline zoa_state load_zoa_state(const io::safetensors_file& f) {
     const auto kind = f.metadata().find("zoa.kind");
     require(kind != f.metadata().end() && kind->second == "zoa_state", error_code::format, f.path(),
@@ -205,6 +218,7 @@ inline zoa_state load_zoa_state(const io::safetensors_file& f) {
 /// Adds a FOA adapter's state: the CMA-ES state (F64 `<prefix>es.{mean,pc,ps,c,bt,d,best_x}`, `es.scalars` =
 /// [σ, best f], I64 `es.counters` = [identity, dirty, generation, evaluations, last eigen generation, eigen
 /// updates, best generation, best valid]), `best_prompt`, `hist` (F32) and the counters.
+template <class = void>
 inline void write_foa_state(io::safetensors_writer& w, const foa_state& s, const std::string& prefix = "") {
     const auto put = [&](const std::string& name, const std::vector<double>& v) { w.add(prefix + name, {v.size()}, v); };
     put("es.mean", s.es.mean);
@@ -230,6 +244,7 @@ inline void write_foa_state(io::safetensors_writer& w, const foa_state& s, const
 /// Reads what write_foa_state wrote under `prefix`; foa_adapter::restore checks the sizes against the model.
 /// Throws: zoa::error(format) when a tensor is missing, has the wrong dtype or count, or a value is not finite
 /// (best f may be +inf before the first generation).
+template <class = void>
 inline foa_state read_foa_state(const io::safetensors_file& f, const std::string& prefix = "") {
     const auto get = [&](const std::string& name) {
         std::vector<double> v = f.read<double>(prefix + name);
@@ -297,6 +312,7 @@ void read_t3a_state(const io::safetensors_file& f, State& s, const std::string& 
 }
 
 /// Reads a file written by save_zoa_state. Throws: as above; zoa::error(io) when it cannot be opened.
+template <class = void>
 inline zoa_state load_zoa_state(const std::string& path) { return load_zoa_state(io::safetensors_file::open(path)); }
 
 }  // namespace zoa::adapt

@@ -45,6 +45,7 @@ public:
     /// with the model's real (possibly quantised) classifier.
     /// Throws: zoa::error(argument) for C == 0, d == 0 or filter_k == 0; (shape) for wrong sizes; (numeric) for
     ///         non-finite values.
+    template <class = void>
     t3a(const std::vector<float>& weight, const std::vector<float>& warm_logits, std::size_t classes, std::size_t dim,
         t3a_options opt = {})
         : opt_(opt), c_(classes), d_(dim) {
@@ -62,6 +63,7 @@ public:
 
     /// Warm-up for a float linear classifier: warm_logits = W Wᵀ + b (b may be empty = no bias).
     /// Throws: as the constructor; zoa::error(shape) if b is neither empty nor of size C.
+    template <class = void>
     static t3a from_linear(const std::vector<float>& weight, const std::vector<float>& bias, std::size_t classes,
                            std::size_t dim, t3a_options opt = {}) {
         require(weight.size() == classes * dim, error_code::shape, "t3a: classifier weight has ", weight.size(),
@@ -82,6 +84,7 @@ public:
     /// Adapt on a batch and return the adjusted outputs (batch×C, row-major).
     /// Requires: z has batch·d entries, logits has batch·C entries (logits = classifier(z)), all finite.
     /// Throws: zoa::error(shape|numeric); on error the state is unchanged.
+    template <class = void>
     std::vector<float> adapt_and_predict(const std::vector<float>& z, const std::vector<float>& logits,
                                          std::size_t batch) {
         check_batch(z, batch);
@@ -98,12 +101,14 @@ public:
 
     /// Output of the current adjusted classifier without adding supports (batch×C).
     /// Throws: zoa::error(shape|numeric).
+    template <class = void>
     std::vector<float> predict(const std::vector<float>& z, std::size_t batch) const {
         check_batch(z, batch);
         return apply(z, batch);
     }
 
     /// Back to the warm-up supports.
+    template <class = void>
     void reset() {
         sup_ = warm_;
         w_.assign(c_ * d_, 0.0f);
@@ -118,6 +123,7 @@ public:
         std::vector<double> entropies;    ///< Σ counts entropies, same order
     };
     /// A copy of the supports; restore(snapshot()) continues bitwise.
+    template <class = void>
     supports_state snapshot() const {
         supports_state s;
         for (const auto& k : sup_) {
@@ -131,6 +137,7 @@ public:
     /// recomputed from the supports, as after every change).
     /// Throws: zoa::error(shape) on sizes that do not match, zoa::error(numeric) on a non-finite value or
     /// entropies out of order; the state is unchanged then.
+    template <class = void>
     void restore(const supports_state& s) {
         require(s.counts.size() == c_, error_code::shape, "t3a::restore: ", s.counts.size(), " classes, expected ", c_);
         std::size_t total = 0;
@@ -162,12 +169,15 @@ public:
     std::size_t dim() const noexcept { return d_; }
     const t3a_options& options() const noexcept { return opt_; }
     /// Supports currently held for class c (≤ filter_k).
+    template <class = void>
     std::size_t supports(std::size_t c) const { return sup_.at(c).ent.size(); }
     /// Entropies of class c's supports, ascending.
+    template <class = void>
     const std::vector<double>& support_entropies(std::size_t c) const { return sup_.at(c).ent; }
     /// The adjusted classifier: row c = u_c/max(‖u_c‖, 1e-12) (C×d, row-major).
     const std::vector<float>& adjusted_weight() const noexcept { return w_; }
     /// Bytes of adaptation state (supports, their entropies, the adjusted classifier).
+    template <class = void>
     std::size_t state_bytes() const noexcept {
         std::size_t b = w_.size() * sizeof(float);
         for (const auto& s : sup_) b += s.rows.size() * sizeof(float) + s.ent.size() * sizeof(double);
@@ -181,6 +191,7 @@ private:
         std::size_t seq = 0;  ///< bumps on every change (to find classes whose column must be recomputed)
     };
 
+    template <class = void>
     void check_batch(const std::vector<float>& z, std::size_t batch) const {
         require(z.size() == batch * d_, error_code::shape, "t3a: features have ", z.size(),
                 " entries, expected batch*d = ", batch, "*", d_);
@@ -191,6 +202,7 @@ private:
 
     /// Appends rows (count×d) with their logits (count×C) into `b`, keeping each class sorted and ≤ filter_k.
     /// label = first argmax; entropy H = lse − Σ_i softmax_i p_i,  lse = m + ln Σ_i exp(p_i − m), m = max p.
+    template <class = void>
     void append_rows(std::vector<bank>& b, const float* rows, const float* logits, std::size_t count,
                      const char* what) const {
         for (std::size_t r = 0; r < count; ++r) {
@@ -236,6 +248,7 @@ private:
     }
 
     /// Recomputes u_c/max(‖u_c‖, 1e-12) for the dirty classes.
+    template <class = void>
     void refresh() {
         std::vector<double> u(d_);
         for (std::size_t c = 0; c < c_; ++c) {
@@ -253,6 +266,7 @@ private:
     }
 
     /// out_bc = Σ_j z_bj w_cj (double accumulation).
+    template <class = void>
     std::vector<float> apply(const std::vector<float>& z, std::size_t batch) const {
         std::vector<float> out(batch * c_);
         for (std::size_t b = 0; b < batch; ++b)

@@ -29,6 +29,7 @@ public:
     /// workers already started are stopped and joined before the error is thrown: nothing is left running.
     /// Throws: zoa::error(argument) when threads is 0 or above max_threads, or a worker cannot be started (naming
     /// which one and the system's reason).
+    template <class = void>
     explicit execution_context(std::size_t threads = 1) : threads_(threads) {
         require(threads >= 1 && threads <= max_threads, error_code::argument,
                 "execution_context: thread count must be in 1..", max_threads, ", got ", threads);
@@ -79,6 +80,7 @@ public:
     }
 
 private:
+    template <class = void>
     void stop_workers() noexcept {
         {
             std::lock_guard<std::mutex> lk(m_);
@@ -89,11 +91,13 @@ private:
         workers_.clear();
     }
 
+    template <class = void>
     static bool& in_task() noexcept {
         thread_local bool flag = false;
         return flag;
     }
 
+    template <class = void>
     void run_chunk(std::size_t t) {
         const std::size_t b = n_ * t / parts_, e = n_ * (t + 1) / parts_;
         bool& flag = in_task();
@@ -107,6 +111,7 @@ private:
         flag = false;
     }
 
+    template <class = void>
     void worker_loop(std::size_t t) {
         std::size_t seen = 0;
         for (;;) {

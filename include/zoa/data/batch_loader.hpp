@@ -51,6 +51,7 @@ using source_opener = std::function<sample_source()>;
 /// The permutation a seeded shuffle of n items gives: Fisher–Yates from the end, swap(order[i−1], order[j]) with
 /// j = rng(seed, 0x5348554646 "SHUFF").uniform_index(i) for i = n … 2. Identical on every platform.
 /// Throws: zoa::error(argument) when n exceeds 2^32 − 1 (uniform_index draws 32-bit indices).
+template <class = void>
 inline std::vector<std::size_t> shuffled_order(std::size_t n, std::uint64_t seed) {
     require(n <= 0xFFFFFFFFull, error_code::argument, "shuffled_order: ", n, " items exceed 2^32 - 1");
     std::vector<std::size_t> order(n);
@@ -102,6 +103,7 @@ class batch_loader {
 public:
     /// Throws: zoa::error(argument) when batch_size is 0 or depth > 0 with workers == 0; errors of
     /// preprocess_config::validate; std::system_error when a worker thread cannot start (none is left running).
+    template <class = void>
     batch_loader(std::vector<source_opener> segments, io::preprocess_config pre, batch_loader_options options = {})
         : segments_(std::move(segments)), pre_(std::move(pre)), opt_(options), consumed_(options.start),
           next_seq_(options.start) {
@@ -119,6 +121,7 @@ public:
         }
     }
     /// A stream of one source.
+    template <class = void>
     batch_loader(sample_source source, io::preprocess_config pre, batch_loader_options options = {})
         : batch_loader(std::vector<source_opener>{[s = std::move(source)] { return s; }}, std::move(pre), options) {}
 
@@ -129,6 +132,7 @@ public:
     /// Moves the next batch into `out` (waiting for a worker if it is not built yet); false at the end of the
     /// stream. Throws: the error of the batch the stream has reached (see the class comment); afterwards every
     /// call throws it again.
+    template <class = void>
     bool next(stream_batch& out) {
         if (workers_.empty()) {  // depth 0: build on this thread
             if (error_) std::rethrow_exception(error_);
@@ -157,6 +161,7 @@ public:
     }
 
     /// The batch number next() delivers next (the stream position; pass it as options.start to resume there).
+    template <class = void>
     std::size_t position() const {
         std::lock_guard<std::mutex> lk(m_);
         return consumed_;
@@ -177,6 +182,7 @@ private:
 
     /// The next job of the stream (skipping those before options.start); false at the end. Opens segments.
     /// Called by one thread at a time (claim_m_ or the consumer in depth-0 mode).
+    template <class = void>
     bool claim(job& j) {
         for (;;) {
             if (!cur_) {
@@ -207,6 +213,7 @@ private:
     }
 
     /// Reads, preprocesses and normalizes the job's items into `out` (the same per-item steps as io::make_batch).
+    template <class = void>
     void build(const job& j, stream_batch& out) const {
         out.sequence = j.sequence;
         out.segment = j.segment;
@@ -242,6 +249,7 @@ private:
     }
 
     /// Stops the workers (they finish the batch they build) and joins them.
+    template <class = void>
     void stop_workers() noexcept {
         {
             std::lock_guard<std::mutex> lk(m_);
@@ -253,6 +261,7 @@ private:
         workers_.clear();
     }
 
+    template <class = void>
     void worker_loop() {
         for (;;) {
             job j;
@@ -356,7 +365,9 @@ public:
         std::shared_ptr<stream_batch> batch_;
     };
     /// Single pass: begin() takes the loader's next batch.
+    template <class = void>
     iterator begin() const { return iterator(loader_); }
+    template <class = void>
     iterator end() const { return iterator(); }
 
 private:
@@ -364,6 +375,7 @@ private:
 };
 
 /// See batch_images.
+template <class = void>
 inline batch_images images_of(batch_loader& loader) { return batch_images(loader); }
 
 }  // namespace zoa::data

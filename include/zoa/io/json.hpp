@@ -28,6 +28,7 @@ namespace detail {
 
 /// Ensures: true iff s[0, n) is well-formed UTF-8 (no overlongs, no surrogates, ≤ U+10FFFF);
 /// otherwise bad is the offset of the first byte of the offending sequence.
+template <class = void>
 inline bool valid_utf8(const unsigned char* s, std::size_t n, std::size_t& bad) noexcept {
     std::size_t i = 0;
     while (i < n) {
@@ -167,11 +168,13 @@ private:
     }
 
     // The message for token t where `expected` was: a lexical error as the lexer worded it, else "unexpected ...".
+    template <class = void>
     std::string unexpected(token t, const char* expected) const {
         if (t == token::error && !error_.empty()) return error_;
         return "unexpected " + describe(at_) + ", expected " + expected;
     }
 
+    template <class = void>
     std::string describe(std::size_t at) const {
         if (at >= n_) return "end of input";
         const auto c = static_cast<unsigned char>(s_[at]);
@@ -182,6 +185,7 @@ private:
 
     // Reads the next token after whitespace; at_ is its first byte. Lexical errors return token::error with error_
     // set (an unexpected character leaves error_ empty: the parser words it with what it expected).
+    template <class = void>
     token next() {
         while (i_ < n_ && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) ++i_;
         at_ = i_;
@@ -205,12 +209,14 @@ private:
         }
     }
 
+    template <class = void>
     token lex_error(std::size_t at, std::string message) {
         at_ = at;
         error_ = std::move(message);
         return token::error;
     }
 
+    template <class = void>
     token literal(std::string_view word, token t) {
         if (std::string_view(s_ + i_, std::min(word.size(), n_ - i_)) != word)
             return lex_error(i_, "invalid literal, expected " + std::string(word));
@@ -218,6 +224,7 @@ private:
         return t;
     }
 
+    template <class = void>
     static int hex_value(char c) noexcept {
         if (c >= '0' && c <= '9') return c - '0';
         if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -226,6 +233,7 @@ private:
     }
 
     // Four hex digits at i_ (after "\u"), or -1.
+    template <class = void>
     long read_hex4() noexcept {
         if (n_ - i_ < 4) return -1;
         long v = 0;
@@ -238,6 +246,7 @@ private:
         return v;
     }
 
+    template <class = void>
     static void append_utf8(std::string& out, unsigned long cp) {
         if (cp < 0x80) {
             out += static_cast<char>(cp);
@@ -257,6 +266,7 @@ private:
     }
 
     // A string starting at the opening quote; its decoded UTF-8 bytes into text_.
+    template <class = void>
     token read_string() {
         text_.clear();
         const std::size_t start = i_++;
@@ -311,6 +321,7 @@ private:
     }
 
     // A number: u_ (non-negative integer), i_ (negative integer) or d_ and text_ (any other).
+    template <class = void>
     token read_number() {
         const std::size_t start = i_;
         const auto digit = [&](std::size_t k) { return k < n_ && s_[k] >= '0' && s_[k] <= '9'; };
@@ -365,6 +376,7 @@ private:
     // floor(log10 |x|) of a number literal that has a nonzero digit: with D its mantissa digits (no sign, no '.'),
     // p the count of integer digits and f the index of the first nonzero digit in D, |x| = 0.D × 10^(p + e), so
     // floor(log10 |x|) = p − f − 1 + e. Only its sign matters (overflow vs underflow); e is clamped.
+    template <class = void>
     static long decimal_exponent(const std::string& t) {
         std::size_t k = t[0] == '-' ? 1 : 0;
         long p = 0, f = -1, digits = 0;
@@ -434,12 +446,14 @@ public:
     value(const char* s) : kind_(kind::string), string_(s) {}
 
     /// An empty object.
+    template <class = void>
     static value object() {
         value v;
         v.kind_ = kind::object;
         return v;
     }
     /// An empty array.
+    template <class = void>
     static value array() {
         value v;
         v.kind_ = kind::array;
@@ -478,6 +492,7 @@ public:
     /// Element or member count (0 for scalars).
     std::size_t size() const noexcept { return kind_ == kind::array ? items_.size() : members_.size(); }
     /// The member named key, or nullptr (also when this is not an object).
+    template <class = void>
     const value* find(std::string_view key) const noexcept {
         for (const auto& m : members_)
             if (m.first == key) return &m.second;
@@ -487,10 +502,13 @@ public:
     bool equals(std::string_view s) const noexcept { return kind_ == kind::string && string_ == s; }
 
     /// Appends an element. Requires: is_array().
+    template <class = void>
     void push_back(value v) { items_.push_back(std::move(v)); }
     /// Appends member key without looking for an existing one (O(1)). Requires: is_object(), key not present.
+    template <class = void>
     void push_back(std::string key, value v) { members_.emplace_back(std::move(key), std::move(v)); }
     /// Sets member key (replacing an existing one, else appending). Requires: is_object(). Returns *this.
+    template <class = void>
     value& set(std::string key, value v) {
         for (auto& m : members_)
             if (m.first == key) {
@@ -504,12 +522,14 @@ public:
     /// Compact JSON text (no spaces). Doubles use the shortest digits that read back exactly, with ".0" added
     /// when those are all integer digits. Throws: zoa::error(argument) for a NaN/infinite number or a string that
     /// is not valid UTF-8.
+    template <class = void>
     std::string dump() const {
         std::string out;
         dump_to(out);
         return out;
     }
     /// Appends the compact JSON text to out (see dump()).
+    template <class = void>
     void dump_to(std::string& out) const {
         switch (kind_) {
             case kind::null: out += "null"; break;
@@ -539,6 +559,7 @@ public:
 
     /// Appends s as a JSON string: quotes, \" \\ \b \f \n \r \t and \u00XX for other control bytes; other bytes
     /// (UTF-8) as they are. Throws: zoa::error(argument) when s is not valid UTF-8.
+    template <class = void>
     static void quote_to(std::string& out, std::string_view s) {
         std::size_t bad = 0;
         if (!detail::valid_utf8(reinterpret_cast<const unsigned char*>(s.data()), s.size(), bad))
@@ -572,6 +593,7 @@ public:
 private:
     friend class tree_builder;
 
+    template <class = void>
     void dump_number(std::string& out) const {
         char buf[32];
         if (integer_) {
@@ -607,12 +629,19 @@ public:
     /// label prefixes errors ("<label> is not valid JSON: byte N: ...").
     explicit tree_builder(std::string_view label) : label_(label) {}
 
+    template <class = void>
     bool null() { return put(value()); }
+    template <class = void>
     bool boolean(bool b) { return put(value(b)); }
+    template <class = void>
     bool number_integer(std::int64_t v) { return put(value(v)); }
+    template <class = void>
     bool number_unsigned(std::uint64_t v) { return put(value(v)); }
+    template <class = void>
     bool number_float(double d, const std::string&) { return put(value(d)); }
+    template <class = void>
     bool string(std::string& s) { return put(value(std::move(s))); }
+    template <class = void>
     bool key(std::string& k) {
         value& obj = *open_.back();
         for (const auto& m : obj.members_)
@@ -620,19 +649,25 @@ public:
         key_ = std::move(k);
         return true;
     }
+    template <class = void>
     bool start_object(std::size_t) { return open(value::object()); }
+    template <class = void>
     bool start_array(std::size_t) { return open(value::array()); }
+    template <class = void>
     bool end_object() { return close(); }
+    template <class = void>
     bool end_array() { return close(); }
     [[noreturn]] bool parse_error(std::size_t at, const std::string& message) {
         fail(error_code::format, label_, " is not valid JSON: byte ", at, ": ", message);
     }
 
     /// The parsed value (after a successful sax_parse).
+    template <class = void>
     value take() { return std::move(root_); }
 
 private:
     // Stores v where the parse is: the root, the next array element or the member named key_.
+    template <class = void>
     value* place(value v) {
         if (open_.empty()) {
             root_ = std::move(v);
@@ -646,16 +681,19 @@ private:
         parent.members_.emplace_back(std::move(key_), std::move(v));
         return &parent.members_.back().second;
     }
+    template <class = void>
     bool put(value v) {
         place(std::move(v));
         return true;
     }
+    template <class = void>
     bool open(value v) {
         if (open_.size() >= max_depth)
             fail(error_code::format, label_, " is not valid JSON: nesting deeper than ", max_depth, " levels");
         open_.push_back(place(std::move(v)));  // children are appended to the vectors of open containers only:
         return true;                           // a container's own address is stable while it is open
     }
+    template <class = void>
     bool close() {
         open_.pop_back();
         return true;
@@ -670,6 +708,7 @@ private:
 /// Parses text into a value tree. label names the text in errors.
 /// Throws: zoa::error(format) "<label> is not valid JSON: byte N: <what>" on a syntax error, a duplicate key or
 /// nesting deeper than tree_builder::max_depth.
+template <class = void>
 inline value parse(std::string_view text, std::string_view label) {
     tree_builder b(label);
     sax_parse(text.data(), text.size(), b);

@@ -28,6 +28,7 @@ using data::image;
 enum class interpolation_mode { nearest, bilinear, bicubic };
 
 /// "nearest", "bilinear" or "bicubic".
+template <class = void>
 inline const char* to_string(interpolation_mode m) noexcept {
     switch (m) {
         case interpolation_mode::nearest: return "nearest";
@@ -39,6 +40,7 @@ inline const char* to_string(interpolation_mode m) noexcept {
 
 /// Parses "nearest", "bilinear" or "bicubic" (case-insensitive).
 /// Throws: zoa::error(argument) naming the text otherwise.
+template <class = void>
 inline interpolation_mode parse_interpolation(const std::string& text) {
     std::string t = text;
     std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -51,6 +53,7 @@ inline interpolation_mode parse_interpolation(const std::string& text) {
 /// Parses a comma-separated list of finite floats ("0.485,0.456,0.406"). `what` names the value in errors.
 /// Throws: zoa::error(argument) on an empty list or item, an item that is not a number, or one outside the float
 /// range (|x| > 3.4e38, or 0 < |x| < 1.2e-38: each says so, instead of "not a finite number").
+template <class = void>
 inline std::vector<float> parse_float_list(const std::string& text, const std::string& what) {
     std::vector<float> values;
     std::size_t begin = 0;
@@ -91,6 +94,7 @@ struct axis_taps {
 ///             taps at clamp(i0−1+k, 0, in−1), k = 0..3, Keys kernel with A = −0.75:
 ///             w0 = c2(t+1), w1 = c1(t), w2 = c1(1−t), w3 = c2(2−t),
 ///             c1(x) = ((A+2)x − (A+3))x² + 1,  c2(x) = ((Ax − 5A)x + 8A)x − 4A.
+template <class = void>
 inline axis_taps make_taps(std::size_t in, std::size_t out, interpolation_mode mode) {
     axis_taps a;
     a.taps = mode == interpolation_mode::nearest ? 1 : mode == interpolation_mode::bilinear ? 2 : 4;
@@ -139,6 +143,7 @@ inline axis_taps make_taps(std::size_t in, std::size_t out, interpolation_mode m
 /// exactly as torch does on floats; call data::clamp_pixels when the invariant matters (prepare_image does).
 /// No antialiasing: downscaling by more than 2× aliases (as torchvision tensors, unlike PIL).
 /// Throws: zoa::error(shape) on an invalid image; zoa::error(argument) when out_h or out_w is 0.
+template <class = void>
 inline image resize(const image& img, std::size_t out_h, std::size_t out_w,
                     interpolation_mode mode = interpolation_mode::bilinear) {
     data::check_image(img, "resize");
@@ -172,6 +177,7 @@ inline image resize(const image& img, std::size_t out_h, std::size_t out_w,
 /// Output size {height, width} of torchvision's Resize(shorter) (_compute_resized_output_size): the shorter side
 /// becomes `shorter`, the longer side int(shorter · long / short) (truncated, computed in double).
 /// Throws: zoa::error(argument) when a size is 0.
+template <class = void>
 inline std::array<std::size_t, 2> shorter_side_size(std::size_t height, std::size_t width, std::size_t shorter) {
     require(height > 0 && width > 0 && shorter > 0, error_code::argument, "shorter_side_size: sizes must be > 0, got ",
             height, "x", width, " -> ", shorter);
@@ -181,6 +187,7 @@ inline std::array<std::size_t, 2> shorter_side_size(std::size_t height, std::siz
 }
 
 /// torchvision Resize(shorter): scales the shorter side to `shorter`, keeping the aspect ratio (see shorter_side_size).
+template <class = void>
 inline image resize_shorter_side(const image& img, std::size_t shorter, interpolation_mode mode) {
     data::check_image(img, "resize_shorter_side");
     const auto hw = shorter_side_size(data::image_height(img), data::image_width(img), shorter);
@@ -190,6 +197,7 @@ inline image resize_shorter_side(const image& img, std::size_t shorter, interpol
 /// Offset of a centered window of `crop` pixels along an axis of `size` pixels, as torchvision's center_crop:
 /// crop ≤ size: int(round((size − crop) / 2)) with Python's round-half-to-even (33 / 2 = 16.5 → 16, 35 / 2 → 18);
 /// crop > size: −((crop − size) // 2), i.e. zero padding of ⌊·/2⌋ before and ⌈·/2⌉ after.
+template <class = void>
 inline std::ptrdiff_t center_crop_offset(std::size_t size, std::size_t crop) noexcept {
     if (crop > size) return -static_cast<std::ptrdiff_t>((crop - size) / 2);
     const std::size_t d = size - crop, k = d / 2;
@@ -199,6 +207,7 @@ inline std::ptrdiff_t center_crop_offset(std::size_t size, std::size_t crop) noe
 /// torchvision CenterCrop((crop_h, crop_w)): out(y, x) = in(y + top, x + left), zero where that falls outside the
 /// image (a crop larger than the image pads with 0), top/left from center_crop_offset.
 /// Throws: zoa::error(shape) on an invalid image; zoa::error(argument) when a crop size is 0.
+template <class = void>
 inline image center_crop(const image& img, std::size_t crop_h, std::size_t crop_w) {
     data::check_image(img, "center_crop");
     require(crop_h > 0 && crop_w > 0, error_code::argument, "center_crop: crop size must be > 0, got ", crop_h, "x",
@@ -226,11 +235,13 @@ inline constexpr std::size_t max_preprocess_side = 4096;
 inline constexpr std::size_t max_preprocess_pixels = 64000000;
 
 /// ImageNet channel statistics (torchvision / timm IMAGENET_DEFAULT_MEAN / _STD).
+template <class = void>
 inline const std::vector<float>& imagenet_mean() {
     static const std::vector<float> v{0.485f, 0.456f, 0.406f};
     return v;
 }
 /// See imagenet_mean().
+template <class = void>
 inline const std::vector<float>& imagenet_std() {
     static const std::vector<float> v{0.229f, 0.224f, 0.225f};
     return v;
@@ -254,10 +265,12 @@ struct preprocess_config {
     std::size_t channels = 3;  ///< 1 or 3
 
     /// torchvision ImageNet eval (ResNet): Resize(input·256/224) bilinear, CenterCrop(input), ImageNet mean/std.
+    template <class = void>
     static preprocess_config torchvision_imagenet(std::size_t input = 224) {
         return {imagenet_mean(), imagenet_std(), interpolation_mode::bilinear, input * 256 / 224, input, 3};
     }
     /// timm ViT (augreg) eval: Resize(floor(input / crop_pct)) bicubic, CenterCrop(input), mean = std = 0.5.
+    template <class = void>
     static preprocess_config timm_inception(std::size_t input = 224, double crop_pct = 0.9) {
         return {{0.5f, 0.5f, 0.5f}, {0.5f, 0.5f, 0.5f}, interpolation_mode::bicubic,
                 static_cast<std::size_t>(std::floor(static_cast<double>(input) / crop_pct)), input, 3};
@@ -267,6 +280,7 @@ struct preprocess_config {
     /// ViT and the ResNet alike — the geometry ImageNet-C itself was made with) for this config's input size:
     /// Resize(⌊crop·256/224⌋) bilinear, CenterCrop(crop), this config's mean, std and channels.
     /// Requires: crop > 0.
+    template <class = void>
     preprocess_config reference_source() const {
         preprocess_config c = *this;
         c.interpolation = interpolation_mode::bilinear;
@@ -276,6 +290,7 @@ struct preprocess_config {
 
     /// Throws: zoa::error(argument) when channels is not 1 or 3, mean/std_dev sizes are not 1 or channels, a
     /// std_dev entry is not > 0, a value is not finite, or resize or crop exceeds max_preprocess_side.
+    template <class = void>
     void validate() const {
         require(channels == 1 || channels == 3, error_code::argument, "preprocess_config: channels must be 1 or 3, got ",
                 channels);
@@ -298,6 +313,7 @@ struct preprocess_config {
 /// Steps 1–4 of preprocess_config: the image at model input size, HWC, values in [0, 255].
 /// Throws: as preprocess_config::validate, data::check_image and resize; zoa::error(shape) when the resized image
 /// would exceed max_preprocess_pixels (an extreme aspect ratio).
+template <class = void>
 inline image prepare_image(const image& img, const preprocess_config& cfg) {
     cfg.validate();
     data::check_image(img, "prepare_image");
@@ -318,6 +334,7 @@ inline image prepare_image(const image& img, const preprocess_config& cfg) {
 /// Step 5: writes dst[c·H·W + y·W + x] = (img(y, x, c) / 255 − mean[c]) / std[c] for a prepared image whose channel
 /// count equals cfg.channels. `dst` must hold H·W·C floats.
 /// Throws: zoa::error(shape) when the image's channels differ from cfg.channels.
+template <class = void>
 inline void normalize_chw(const image& img, const preprocess_config& cfg, float* dst) {
     const std::size_t h = data::image_height(img), w = data::image_width(img), c = data::image_channels(img);
     require(c == cfg.channels, error_code::shape, "normalize_chw: image has ", c, " channels, config expects ",
@@ -334,6 +351,7 @@ inline void normalize_chw(const image& img, const preprocess_config& cfg, float*
 /// With a context, images are processed in parallel (results identical for any thread count).
 /// Throws: zoa::error(argument) on an empty list; zoa::error(shape) naming the first image whose prepared size
 /// differs from image 0's (set crop, or pass same-size images); errors of prepare_image.
+template <class = void>
 inline xt::xtensor<float, 4> make_batch(const std::vector<image>& images, const preprocess_config& cfg,
                                         execution_context* ctx = nullptr) {
     require(!images.empty(), error_code::argument, "make_batch: no images");

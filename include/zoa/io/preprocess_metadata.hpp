@@ -29,6 +29,7 @@ inline constexpr const char* preprocess_metadata_key = "zoa.preprocess";
 ///                       informational
 /// Keys absent from the object keep the value of `fallback`; unknown keys are ignored. `name` prefixes errors.
 /// Throws: zoa::error(format) on invalid JSON or a key of the wrong type/value; errors of validate().
+template <class = void>
 inline preprocess_config preprocess_from_json(const std::string& text, const std::string& name,
                                               preprocess_config fallback = {}) {
     const json::value j = json::parse(text, name + ": " + preprocess_metadata_key);
@@ -111,6 +112,7 @@ inline preprocess_config preprocess_from_json(const std::string& text, const std
 }
 
 /// The JSON object preprocess_from_json reads back into an equal config (explicit resize and crop, no crop_pct).
+template <class = void>
 inline std::string preprocess_to_json(const preprocess_config& cfg) {
     cfg.validate();
     json::value j = json::value::object();  // keys sorted

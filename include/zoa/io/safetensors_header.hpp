@@ -23,6 +23,7 @@ namespace zoa::io {
 /// entries sorted by (begin, end) tile the data section from 0 with no hole, overlap or alias;
 /// last end == size − 8 − N.
 /// Throws: zoa::error(format) naming `label`, the tensor key, the expected and the actual values.
+template <class = void>
 inline safetensors_header parse_safetensors_header(const std::string& label, const unsigned char* bytes,
                                                    std::size_t size) {
     using detail::quote_key;

@@ -45,6 +45,7 @@ struct safetensors_header {
 namespace detail {
 
 /// A key for messages: quoted, control bytes escaped, cut at 120 bytes so an error stays one line.
+template <class = void>
 inline std::string quote_key(std::string_view s) {
     std::string out = "'";
     const std::size_t limit = 120;
@@ -82,20 +83,26 @@ public:
 
     /// SAX callbacks: each accepts the event where the schema allows it and otherwise throws
     /// zoa::error(format) naming the key, what was expected and what was found.
+    template <class = void>
     bool null() { return mismatch("null"); }
+    template <class = void>
     bool boolean(bool v) { return mismatch(v ? "true" : "false"); }
     /// Negative integers never fit the schema.
+    template <class = void>
     bool number_integer(std::int64_t v) {
         return mismatch(v == 0 ? "the number -0" : "the number " + std::to_string(v));
     }
     /// A shape or data_offsets element.
+    template <class = void>
     bool number_unsigned(std::uint64_t v) {
         if (level_ == 3) return array_element(v);
         return mismatch("the number " + std::to_string(v));
     }
     /// Floats never fit the schema.
+    template <class = void>
     bool number_float(double, const std::string& text) { return mismatch("the number " + text); }
     /// A metadata value or a tensor's dtype.
+    template <class = void>
     bool string(std::string& v) {
         if (level_ == 2 && in_metadata_) {
             out_.metadata.emplace(field_, std::move(v));
@@ -111,6 +118,7 @@ public:
     }
 
     /// The root object, a tensor entry or __metadata__.
+    template <class = void>
     bool start_object(std::size_t) {
         if (level_ == 0) {
             level_ = 1;
@@ -124,6 +132,7 @@ public:
         return mismatch("an object");
     }
     /// Completes a tensor entry (all three fields present) or the root.
+    template <class = void>
     bool end_object() {
         if (level_ == 2 && !in_metadata_) {
             static const char* const names[] = {"dtype", "shape", "data_offsets"};
@@ -138,6 +147,7 @@ public:
         return true;
     }
     /// The shape or data_offsets array of a tensor entry.
+    template <class = void>
     bool start_array(std::size_t) {
         if (level_ == 2 && !in_metadata_ && (field_ == "shape" || field_ == "data_offsets")) {
             level_ = 3;
@@ -147,6 +157,7 @@ public:
         return mismatch("an array");
     }
     /// Ends shape / data_offsets (data_offsets must hold exactly 2 entries).
+    template <class = void>
     bool end_array() {
         if (field_ == "data_offsets" && count_ != 2)
             fail(error_code::format, label_, ": tensor ", quote_key(tensor_.name), ": data_offsets has ", count_,
@@ -155,6 +166,7 @@ public:
         return true;
     }
     /// A root key (tensor name or __metadata__, no duplicates) or a field of an entry.
+    template <class = void>
     bool key(std::string& k) {
         if (level_ == 1) {
             if (!root_keys_.insert(k).second)
@@ -187,17 +199,20 @@ public:
         return true;
     }
     /// Throws zoa::error(format) with the byte position of the JSON syntax error.
+    template <class = void>
     bool parse_error(std::size_t position, const std::string& message) {
         fail(error_code::format, label_, ": header is not valid JSON (byte ", position, " of the header): ", message);
     }
 
 private:
+    template <class = void>
     static std::string known_dtypes() {
         std::string s;
         for (const auto& row : dtype_table) s += (s.empty() ? "" : ", ") + std::string(row.name);
         return s;
     }
 
+    template <class = void>
     bool array_element(std::uint64_t v) {
         if (field_ == "shape") {
             if (count_ >= safetensors_max_rank)
@@ -257,6 +272,7 @@ private:
 };
 
 /// a · b, or false on size_t overflow.
+template <class = void>
 inline bool checked_mul(std::size_t a, std::size_t b, std::size_t& out) noexcept {
     if (a != 0 && b > static_cast<std::size_t>(-1) / a) return false;
     out = a * b;

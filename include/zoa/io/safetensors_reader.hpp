@@ -37,6 +37,7 @@ enum class key_order {
 
 namespace detail {
 /// Copies n little-endian elements of `size` bytes from src into dst (memcpy on little-endian hosts).
+template <class = void>
 inline void copy_little_endian(void* dst, const unsigned char* src, std::size_t n, std::size_t size) noexcept {
     if (n == 0) return;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
@@ -61,10 +62,12 @@ public:
     /// Throws: zoa::error(io) if the file cannot be opened or read (missing, directory, FIFO, permissions, changed
     ///         while being read); zoa::error(format) for any violation of the format, naming the path, the key,
     ///         expected and actual.
+    template <class = void>
     static safetensors_file open(const std::string& path) { return from_bytes(path, read_file(path)); }
 
     /// Validates an in-memory image without copying it; `label` names it in messages.
     /// Requires: data[0, size) stays valid and unchanged for the lifetime of the returned object.
+    template <class = void>
     static safetensors_file from_buffer(std::string label, const void* data, std::size_t size) {
         safetensors_file f;
         f.label_ = std::move(label);
@@ -73,6 +76,7 @@ public:
     }
 
     /// Validates an in-memory image and takes ownership of it.
+    template <class = void>
     static safetensors_file from_bytes(std::string label, std::vector<unsigned char> bytes) {
         safetensors_file f;
         f.label_ = std::move(label);
@@ -101,6 +105,7 @@ public:
     const std::map<std::string, std::string>& metadata() const noexcept { return header_.metadata; }
 
     /// Tensor names in the requested order.
+    template <class = void>
     std::vector<std::string> keys(key_order order = key_order::header) const {
         std::vector<std::string> out;
         out.reserve(size());
@@ -120,6 +125,7 @@ public:
     }
 
     /// The tensor called `name`, or nullptr. O(log n).
+    template <class = void>
     const tensor_info* find(std::string_view name) const noexcept {
         auto it = std::lower_bound(by_name_.begin(), by_name_.end(), name, [&](std::size_t i, std::string_view n) {
             return std::string_view(header_.tensors[i].name) < n;
@@ -132,6 +138,7 @@ public:
     bool contains(std::string_view name) const noexcept { return find(name) != nullptr; }
 
     /// The tensor called `name`. Throws: zoa::error(argument) naming the file and key when absent.
+    template <class = void>
     const tensor_info& info(std::string_view name) const {
         const tensor_info* t = find(name);
         if (t == nullptr)
@@ -141,13 +148,16 @@ public:
     }
 
     /// The tensor's bytes inside the file image (little-endian, row-major, possibly unaligned).
+    template <class = void>
     byte_view bytes(std::string_view name) const { return bytes(info(name)); }
     /// Same, for a tensor_info obtained from this file.
+    template <class = void>
     byte_view bytes(const tensor_info& t) const noexcept {
         return {base_ + header_.data_offset + t.begin, t.num_bytes()};
     }
 
     /// Throws: zoa::error(shape) "<file>: tensor '<key>': shape [a, b], expected [c, d]" unless the shapes match.
+    template <class = void>
     void expect_shape(std::string_view name, const std::vector<std::size_t>& expected) const {
         const tensor_info& t = info(name);
         if (t.shape != expected)
@@ -159,6 +169,7 @@ public:
     /// subnormals, ±inf and NaN payloads, is representable in fp32). Unaligned data is handled.
     /// Requires: dst holds count floats. Throws: zoa::error(argument) if count != elements;
     ///           zoa::error(format) if the dtype is not F32/F16/BF16 (the message names it).
+    template <class = void>
     void to_f32(std::string_view name, float* dst, std::size_t count) const {
         const tensor_info& t = info(name);
         check_count(t, count);
@@ -180,6 +191,7 @@ public:
     }
 
     /// to_f32 into a new vector of elements() floats.
+    template <class = void>
     std::vector<float> to_f32(std::string_view name) const {
         const tensor_info& t = info(name);
         std::vector<float> out(t.elements);
@@ -213,6 +225,7 @@ public:
 private:
     safetensors_file() = default;
 
+    template <class = void>
     void init(const unsigned char* data, std::size_t size) {
         base_ = data;
         size_ = size;
@@ -223,6 +236,7 @@ private:
                   [&](std::size_t a, std::size_t b) { return header_.tensors[a].name < header_.tensors[b].name; });
     }
 
+    template <class = void>
     void check_count(const tensor_info& t, std::size_t count) const {
         if (count != t.elements)
             fail(error_code::argument, label_, ": tensor ", detail::quote_key(t.name), ": destination holds ", count,

@@ -55,6 +55,7 @@ public:
     }
 
     /// Adds fp32 values stored as F16, each rounded with float_to_half (round-to-nearest-even, overflow → ±inf).
+    template <class = void>
     void add_f16(const std::string& name, const std::vector<std::size_t>& shape, const float* data, std::size_t count) {
         entry e = new_entry(name, dtype::f16, shape, count);
         e.bytes.resize(2 * count);
@@ -63,6 +64,7 @@ public:
     }
 
     /// Adds fp32 values stored as BF16, each rounded with float_to_bf16 (round-to-nearest-even).
+    template <class = void>
     void add_bf16(const std::string& name, const std::vector<std::size_t>& shape, const float* data,
                   std::size_t count) {
         entry e = new_entry(name, dtype::bf16, shape, count);
@@ -73,6 +75,7 @@ public:
 
     /// Adds already-encoded little-endian bytes of any dtype (e.g. copied from a safetensors_file).
     /// Throws: zoa::error(argument) as add(), or if nbytes != Π shape × bit_size(type) / 8 (or that is fractional).
+    template <class = void>
     void add_raw(const std::string& name, dtype type, const std::vector<std::size_t>& shape, const void* data,
                  std::size_t nbytes) {
         const std::size_t elements = element_count(name, shape);
@@ -90,6 +93,7 @@ public:
     }
 
     /// Sets one `__metadata__` entry (replacing an earlier value). Throws: zoa::error(argument) on non-UTF-8 text.
+    template <class = void>
     void set_metadata(const std::string& key, const std::string& value) {
         check_utf8("metadata key", key);
         check_utf8("metadata value", value);
@@ -97,15 +101,18 @@ public:
     }
 
     /// Number of tensors added.
+    template <class = void>
     std::size_t size() const noexcept {
         return entries_.size();
     }
     /// Whether a tensor called `name` was added.
+    template <class = void>
     bool contains(const std::string& name) const {
         return entries_.count(name) != 0;
     }
 
     /// The complete file image.
+    template <class = void>
     std::vector<unsigned char> to_bytes() const {
         std::vector<unsigned char> out;
         emit([&](const unsigned char* p, std::size_t n) { out.insert(out.end(), p, p + n); });
@@ -115,6 +122,7 @@ public:
     /// Writes the file atomically (io::atomic_file: an unnamed temporary file in the same directory, flushed, then
     /// renamed over `path`; a crash or kill -9 before the rename leaves `path` untouched and no temporary file).
     /// Throws: zoa::error(io) naming the path and the reason (directory missing, permissions, disk full, ...).
+    template <class = void>
     void save(const std::string& path) const {
         atomic_file out(path);
         save(out);
@@ -122,6 +130,7 @@ public:
 
     /// Writes the file image into `out` and commits it (for callers that create their outputs before the work that
     /// fills them, so an unwritable path fails early). Throws: zoa::error(io) as above.
+    template <class = void>
     void save(atomic_file& out) const {
         emit([&](const unsigned char* p, std::size_t n) { out.write(p, n); });
         out.commit();
@@ -134,6 +143,7 @@ private:
         std::vector<unsigned char> bytes;
     };
 
+    template <class = void>
     static void check_utf8(const char* what, const std::string& s) {
         std::size_t bad = 0;
         if (!detail::valid_utf8(reinterpret_cast<const unsigned char*>(s.data()), s.size(), bad))
@@ -141,6 +151,7 @@ private:
                  " is not valid UTF-8 (byte offset ", bad, ")");
     }
 
+    template <class = void>
     static std::size_t element_count(const std::string& name, const std::vector<std::size_t>& shape) {
         if (shape.size() > safetensors_max_rank)
             fail(error_code::argument, "safetensors_writer: tensor ", detail::quote_key(name), ": rank ", shape.size(),
@@ -154,6 +165,7 @@ private:
     }
 
     // Validates name and shape and returns an entry to fill; commit() inserts it (so a failed add inserts nothing).
+    template <class = void>
     entry new_entry(const std::string& name, dtype type, const std::vector<std::size_t>& shape, std::size_t count) {
         if (name == "__metadata__")
             fail(error_code::argument, "safetensors_writer: '__metadata__' is reserved and cannot name a tensor");
@@ -170,6 +182,7 @@ private:
         return e;
     }
 
+    template <class = void>
     void commit(const std::string& name, entry&& e) {
         entries_.emplace(name, std::move(e));
     }

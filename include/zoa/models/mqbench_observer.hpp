@@ -90,6 +90,7 @@ public:
 
     /// Observe one batch of n values viewed as [groups, n/groups].
     /// Throws: zoa::error(numeric) for non-finite input, zoa::error(shape) when n % groups != 0.
+    template <class = void>
     void observe(const float* x, std::size_t n, execution_context& ctx) {
         quant::detail::require_finite_batch(x, n, "fast_mse_observer");
         const std::size_t gs = quant::group_size(n, min_.size(), "fast_mse_observer");
@@ -118,9 +119,11 @@ public:
     const std::vector<float>& min() const noexcept { return min_; }
     const std::vector<float>& max() const noexcept { return max_; }
     /// Affine parameters from the kept ranges (MQBench calculate_qparams).
+    template <class = void>
     quant::quant_params params() const { return quant::affine_params_from_ranges(bits_, gran_, min_, max_); }
 
     /// One range search over n values (quant::mse_observer::search); candidates split over ctx when non-null.
+    template <class = void>
     void search(const float* x, std::size_t n, int iters, float& best_lo, float& best_hi, execution_context* ctx) const {
         float mn = x[0], mx = x[0];
         for (std::size_t k = 1; k < n; ++k) {

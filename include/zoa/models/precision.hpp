@@ -11,6 +11,7 @@
 namespace zoa::models {
 
 /// "W<w>A<a>" (e.g. "W6A6") for quantized bit-widths, "fp32" when either is 32 or more.
+template <class = void>
 inline std::string precision_name(int weight_bits, int activation_bits) {
     if (weight_bits >= 32 || activation_bits >= 32) return "fp32";
     return "W" + std::to_string(weight_bits) + "A" + std::to_string(activation_bits);
@@ -18,6 +19,7 @@ inline std::string precision_name(int weight_bits, int activation_bits) {
 
 /// The bit-width option of a precision as C++ source: "zoa::w6a6" for the presets (8/6/4 bits, equal widths),
 /// "zoa::quant::bits<6, 4>" otherwise, "zoa::fp32" for 32 bits.
+template <class = void>
 inline std::string bits_option_name(int weight_bits, int activation_bits) {
     if (weight_bits >= 32 || activation_bits >= 32) return "zoa::fp32";
     if (weight_bits == activation_bits && (weight_bits == 8 || weight_bits == 6 || weight_bits == 4))
@@ -30,6 +32,7 @@ inline std::string bits_option_name(int weight_bits, int activation_bits) {
 /// "layer1.0.conv1" for a ResNet, whose first conv and fc are forced to 8 bits), or "calibrated (no '<probe>')" when
 /// the file lacks that module. weight_bits / activation_bits receive the widths (32 for fp32, 0 when unknown).
 /// Throws: zoa::error(format) for malformed quantizer tensors (quant::model_quant_params::from_tensors).
+template <class = void>
 inline std::string file_precision(const io::safetensors_file& f, const std::string& probe, int* weight_bits = nullptr,
                                   int* activation_bits = nullptr) {
     quant::tensor_map qm;

@@ -32,6 +32,7 @@ struct resnet_block_desc {
 };
 
 /// The blocks of config c in module order (layer1.0, layer1.1, ..., layer4.N).
+template <class = void>
 inline std::vector<resnet_block_desc> resnet_blocks(const resnet_config& c) {
     std::vector<resnet_block_desc> v;
     std::size_t cin = c.widths[0];
@@ -56,6 +57,7 @@ inline std::vector<resnet_block_desc> resnet_blocks(const resnet_config& c) {
 
 /// Geometry of conv i (0 = conv1, 1 = conv2, 2 = conv3) of a block (torchvision: basic 3×3 stride s, 3×3;
 /// bottleneck 1×1, 3×3 stride s, 1×1 to width·4).
+template <class = void>
 inline nn::conv2d_geometry block_conv_geometry(const resnet_config& c, const resnet_block_desc& d, std::size_t i) {
     if (c.block == resnet_block::basic)
         return i == 0 ? nn::conv2d_geometry{d.in_channels, d.width, 3, d.stride, 1}
@@ -65,10 +67,12 @@ inline nn::conv2d_geometry block_conv_geometry(const resnet_config& c, const res
     return {d.width, d.out_channels, 1, 1, 0};
 }
 /// downsample.0: 1×1 conv with the block's stride.
+template <class = void>
 inline nn::conv2d_geometry downsample_geometry(const resnet_block_desc& d) {
     return {d.in_channels, d.out_channels, 1, d.stride, 0};
 }
 /// Stem conv1: 7×7/2 pad 3 (imagenet) or 3×3/1 pad 1 (small).
+template <class = void>
 inline nn::conv2d_geometry stem_geometry(const resnet_config& c) {
     return c.stem == resnet_stem::imagenet ? nn::conv2d_geometry{c.in_chans, c.widths[0], 7, 2, 3}
                                            : nn::conv2d_geometry{c.in_chans, c.widths[0], 3, 1, 1};
@@ -88,6 +92,7 @@ struct conv_module {
 };
 
 /// Every conv/linear module in module order: conv1, layerL.j.conv1..3, layerL.j.downsample.0, fc.
+template <class = void>
 inline std::vector<conv_module> resnet_conv_modules(const resnet_config& c) {
     std::vector<conv_module> v{{"conv1", stem_geometry(c), false}};
     const std::size_t nconv = c.block == resnet_block::basic ? 2 : 3;
@@ -102,6 +107,7 @@ inline std::vector<conv_module> resnet_conv_modules(const resnet_config& c) {
 
 /// Every parameter and BN buffer of a torchvision ResNet in state-dict order (num_batches_tracked excluded):
 /// conv weights [out, in, k, k], BN weight/bias/running_mean/running_var [C], fc.weight [classes, C], fc.bias.
+template <class = void>
 inline std::vector<tensor_spec> resnet_tensor_specs(const resnet_config& c) {
     std::vector<tensor_spec> v;
     auto bn = [&](const std::string& p, std::size_t ch) {

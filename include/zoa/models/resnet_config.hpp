@@ -46,6 +46,7 @@ struct resnet_config {
     std::size_t blocks() const noexcept { return layers[0] + layers[1] + layers[2] + layers[3]; }
 
     /// Throws: zoa::error(argument) naming the field for zero depths/widths/channels/classes or eps not > 0.
+    template <class = void>
     void validate() const {
         for (std::size_t s = 0; s < 4; ++s) {
             require(layers[s] >= 1, error_code::argument, "resnet_config: layers[", s, "] must be >= 1, got ",
@@ -60,18 +61,23 @@ struct resnet_config {
     }
 
     /// torchvision presets (ImageNet stem, 3 input channels).
+    template <class = void>
     static resnet_config resnet18(std::size_t classes = 1000) { return make(resnet_block::basic, {2, 2, 2, 2}, classes); }
+    template <class = void>
     static resnet_config resnet34(std::size_t classes = 1000) { return make(resnet_block::basic, {3, 4, 6, 3}, classes); }
     /// ResNet-50: bottleneck blocks {3, 4, 6, 3}.
+    template <class = void>
     static resnet_config resnet50(std::size_t classes = 1000) {
         return make(resnet_block::bottleneck, {3, 4, 6, 3}, classes);
     }
     /// ResNet-101: bottleneck blocks {3, 4, 23, 3}.
+    template <class = void>
     static resnet_config resnet101(std::size_t classes = 1000) {
         return make(resnet_block::bottleneck, {3, 4, 23, 3}, classes);
     }
     /// Preset by name: resnet18, resnet34, resnet50, resnet101.
     /// Throws: zoa::error(argument) listing the known names.
+    template <class = void>
     static resnet_config preset(const std::string& name) {
         if (name == "resnet18") return resnet18();
         if (name == "resnet34") return resnet34();
@@ -80,6 +86,7 @@ struct resnet_config {
         fail(error_code::argument, "unknown ResNet preset '", name, "', expected resnet18, resnet34, resnet50 or resnet101");
     }
     /// The preset name this config equals ("resnet50"), or "resnet" for any other topology.
+    template <class = void>
     std::string name() const {
         for (const char* n : {"resnet18", "resnet34", "resnet50", "resnet101"})
             if (*this == preset(n)) return n;
@@ -87,6 +94,7 @@ struct resnet_config {
     }
 
     /// The "zoa.config" JSON (keys sorted as tools/reference/models.py writes them with sort_keys=True).
+    template <class = void>
     std::string to_json() const {
         io::json::value j = io::json::value::object();
         j.set("block", to_string(block)).set("bn_eps", static_cast<double>(bn_eps)).set("in_chans", in_chans);
@@ -99,6 +107,7 @@ struct resnet_config {
     /// in_chans, num_classes, stem ("imagenet"|"small"), optional bn_eps (default 1e-5). `what` names the source in
     /// messages. Throws: zoa::error(format) naming the key for malformed JSON, a missing/unknown key or a bad value;
     /// zoa::error(argument) from validate().
+    template <class = void>
     static resnet_config from_json(const std::string& text, const std::string& what = "zoa.config") {
         const io::json::value j = io::json::parse(text, what);
         require(j.is_object(), error_code::format, what, ": expected a JSON object");
@@ -146,6 +155,7 @@ struct resnet_config {
     friend bool operator!=(const resnet_config& a, const resnet_config& b) { return !(a == b); }
 
 private:
+    template <class = void>
     static resnet_config make(resnet_block b, std::array<std::size_t, 4> l, std::size_t classes) {
         resnet_config c;
         c.block = b;
@@ -153,6 +163,7 @@ private:
         c.num_classes = classes;
         return c;
     }
+    template <class = void>
     static std::size_t count(const io::json::value& v, const std::string& what, const std::string& key) {
         require(v.is_unsigned(), error_code::format, what, ": '", key, "' must hold non-negative integers, got ",
                 v.dump());

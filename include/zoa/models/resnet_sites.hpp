@@ -37,6 +37,7 @@ struct resnet_sites {
 
     /// The site feeding a conv/linear module ("layer2.0.downsample.0" → the block's "layer2.0.conv1").
     /// Throws: zoa::error(argument) for a name that is not a module of the config.
+    template <class = void>
     std::size_t site_of(const std::string& module) const {
         std::string m = module;
         const std::string ds = ".downsample.0";
@@ -49,6 +50,7 @@ struct resnet_sites {
 };
 
 /// The sites of config c (see resnet_sites).
+template <class = void>
 inline resnet_sites make_resnet_sites(const resnet_config& c) {
     resnet_sites s;
     auto add = [&](std::string n, bool eight) {
@@ -85,6 +87,7 @@ struct resnet_memory {
     std::size_t scratch_bytes = 0;        ///< activation buffers of one forward at the given batch and image size
 
     /// One line: "packed weights … B, fp32 params … B, scratch … B".
+    template <class = void>
     std::string to_string() const {
         std::ostringstream os;
         os << "packed weights " << packed_weight_bytes << " B, fp32 params " << float_param_bytes << " B, scratch "

@@ -33,6 +33,7 @@ struct load_report {
     /// True when nothing was missing.
     bool complete() const noexcept { return missing.empty(); }
     /// One line: "loaded 320 tensors; skipped 53 num_batches_tracked; missing: ...; unused: ...".
+    template <class = void>
     std::string to_string() const {
         std::ostringstream os;
         os << "loaded " << loaded << " tensors; skipped " << skipped.size() << " num_batches_tracked";
@@ -65,6 +66,7 @@ struct resnet_load_options {
 /// layerS.j.conv1.weight), widths (layerS.0.conv1 out channels), in_chans and stem (conv1 kernel 7 ⇒ imagenet,
 /// 3 ⇒ small), num_classes (fc.weight rows); bn_eps = 1e-5.
 /// Throws: zoa::error(format) naming the file and the tensor that is missing or has an unexpected shape.
+template <class = void>
 inline resnet_config infer_resnet_config(const io::safetensors_file& f) {
     auto shape = [&](const std::string& k) -> const std::vector<std::size_t>& {
         const io::tensor_info* t = f.find(k);
@@ -99,6 +101,7 @@ inline resnet_config infer_resnet_config(const io::safetensors_file& f) {
 /// The config for `f` under `opt` (see resnet_load_options::config). Also checks "zoa.arch" when present.
 /// Throws: zoa::error(format) when "zoa.arch" names another architecture or "zoa.config" is malformed;
 /// zoa::error(argument) for an unknown preset name.
+template <class = void>
 inline resnet_config resolve_resnet_config(const io::safetensors_file& f, const resnet_load_options& opt) {
     const auto& meta = f.metadata();
     const auto arch = meta.find("zoa.arch");
@@ -121,6 +124,7 @@ struct resnet_tensors {
     std::map<std::string, std::vector<std::uint8_t>> codes;  ///< key → U8 weight codes
 
     /// Throws: zoa::error(format) naming the key when it is absent from `floats`.
+    template <class = void>
     const std::vector<float>& f(const std::string& key) const {
         const auto it = floats.find(key);
         require(it != floats.end(), error_code::format, "resnet: tensor '", key, "' is not a float tensor");
@@ -129,6 +133,7 @@ struct resnet_tensors {
 };
 
 /// Throws zoa::error(format) listing report.unused (first 12) when it is not empty.
+template <class = void>
 inline void require_all_used(const io::safetensors_file& f, const load_report& report) {
     if (report.unused.empty()) return;
     std::ostringstream os;
@@ -145,6 +150,7 @@ inline void require_all_used(const io::safetensors_file& f, const load_report& r
 /// Throws: zoa::error(format) listing every missing key (first 8) and naming a tensor with an unsupported dtype;
 /// zoa::error(shape) "<file>: tensor '<key>': shape [..], expected [..]"; zoa::error(format) for unused keys when
 /// strict.
+template <class = void>
 inline resnet_tensors read_resnet_tensors(const io::safetensors_file& f, const resnet_config& c, load_report& report,
                                           bool strict) {
     report = load_report{};

@@ -38,6 +38,7 @@ struct vit_calibration_options {
     quant::ptq4vit_options layers;               ///< the post-GELU / post-softmax twin switches (ablations)
 
     /// PTQ4ViT's search options with the L2 metric (the default above).
+    template <class = void>
     static quant::search_options l2_search() {
         quant::search_options s;
         s.metric = quant::search_metric::l2;
@@ -55,6 +56,7 @@ namespace detail {
 /// o = a·wᵀ (+ bias) with the packed fp32 kernel (single-threaded: the search parallelises over candidates).
 /// The modules call it once per sample with the same (fake-quantized) weights, so the packing is reused while the
 /// weight values are unchanged (compared by content, never by address).
+template <class = void>
 inline void fast_gemm_nt(const float* a, const float* w, const float* bias, std::size_t rows, std::size_t cols,
                          std::size_t k, float* o) {
     thread_local kernels::packed_f32<default_arch> packed;
@@ -69,6 +71,7 @@ inline void fast_gemm_nt(const float* a, const float* w, const float* bias, std:
 
 /// The PTQ4ViT quantizer spec of a ViT module for W-bit weights and A-bit activations (ptq4vit_layer at A bits,
 /// weights of weighted modules at W bits).
+template <class = void>
 inline quant::layer_quant_spec vit_spec(quant::vit_layer layer, int weight_bits, int act_bits,
                                         const quant::ptq4vit_options& o) {
     quant::layer_quant_spec s = quant::ptq4vit_layer(layer, act_bits, o);

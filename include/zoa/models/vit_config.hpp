@@ -42,12 +42,14 @@ struct vit_config {
     /// D / heads.
     std::size_t head_dim() const noexcept { return num_heads ? embed_dim / num_heads : 0; }
     /// MLP hidden width int(D · mlp_ratio).
+    template <class = void>
     std::size_t mlp_hidden() const noexcept {
         return static_cast<std::size_t>(static_cast<double>(embed_dim) * mlp_ratio);
     }
 
     /// Throws: zoa::error(argument) naming the field when the topology is impossible (zero sizes, img_size not a
     /// multiple of patch_size, embed_dim not divisible by num_heads, mlp_ratio or ln_eps out of range).
+    template <class = void>
     void validate() const {
         require(img_size > 0 && patch_size > 0 && img_size % patch_size == 0, error_code::argument,
                 "vit_config: img_size ", img_size, " must be a positive multiple of patch_size ", patch_size);
@@ -73,6 +75,7 @@ struct vit_config {
 
 /// Blocks whose norm1/norm2 ZOA adapts by default: 1 .. depth − 1 − ⌈depth/4⌉ (block 0, the last ⌈depth/4⌉ blocks
 /// and the final norm stay frozen). ViT-B (12): 1..8 as the reference's configure_model; depth 6: 1..3.
+template <class = void>
 inline std::vector<std::size_t> default_adapted_blocks(std::size_t depth) {
     std::vector<std::size_t> v;
     const std::size_t frozen_tail = (depth + 3) / 4;
@@ -81,6 +84,7 @@ inline std::vector<std::size_t> default_adapted_blocks(std::size_t depth) {
 }
 
 /// timm vit_tiny_patch16_224: D = 192, 3 heads, depth 12, mlp 4, 224 px, patch 16.
+template <class = void>
 inline vit_config vit_tiny_patch16_224(std::size_t num_classes = 1000) {
     vit_config c;
     c.embed_dim = 192;
@@ -89,6 +93,7 @@ inline vit_config vit_tiny_patch16_224(std::size_t num_classes = 1000) {
     return c;
 }
 /// timm vit_small_patch16_224: D = 384, 6 heads.
+template <class = void>
 inline vit_config vit_small_patch16_224(std::size_t num_classes = 1000) {
     vit_config c;
     c.embed_dim = 384;
@@ -97,6 +102,7 @@ inline vit_config vit_small_patch16_224(std::size_t num_classes = 1000) {
     return c;
 }
 /// timm vit_base_patch16_224: D = 768, 12 heads (the ZOA paper's ViT).
+template <class = void>
 inline vit_config vit_base_patch16_224(std::size_t num_classes = 1000) {
     vit_config c;
     c.num_classes = num_classes;
@@ -104,11 +110,13 @@ inline vit_config vit_base_patch16_224(std::size_t num_classes = 1000) {
 }
 
 /// True for the preset names vit_tiny_patch16_224, vit_small_patch16_224, vit_base_patch16_224.
+template <class = void>
 inline bool is_vit_preset(const std::string& name) {
     return name == "vit_tiny_patch16_224" || name == "vit_small_patch16_224" || name == "vit_base_patch16_224";
 }
 
 /// The preset called `name`. Throws: zoa::error(argument) listing the known names otherwise.
+template <class = void>
 inline vit_config vit_preset(const std::string& name, std::size_t num_classes = 1000) {
     if (name == "vit_tiny_patch16_224") return vit_tiny_patch16_224(num_classes);
     if (name == "vit_small_patch16_224") return vit_small_patch16_224(num_classes);
@@ -123,6 +131,7 @@ inline vit_config vit_preset(const std::string& name, std::size_t num_classes = 
 /// Every listed key except class_token/global_pool is required; any other key is rejected (a feature zoa does not
 /// implement must not be ignored silently). `name` (the file) prefixes errors.
 /// Throws: zoa::error(format) for invalid JSON, a missing/unknown key or a wrong type; errors of validate().
+template <class = void>
 inline vit_config vit_config_from_json(const std::string& text, const std::string& name) {
     const io::json::value j = io::json::parse(text, name + ": " + config_metadata_key);
     require(j.is_object(), error_code::format, name, ": ", config_metadata_key, " must be a JSON object");
@@ -177,6 +186,7 @@ inline vit_config vit_config_from_json(const std::string& text, const std::strin
 }
 
 /// The "zoa.config" JSON object of c (vit_config_from_json reads it back into an equal config), keys sorted.
+template <class = void>
 inline std::string vit_config_to_json(const vit_config& c) {
     io::json::value j = io::json::value::object();
     j.set("class_token", true).set("depth", c.depth).set("embed_dim", c.embed_dim).set("global_pool", "token");

@@ -54,6 +54,7 @@ struct vit_load_report {
     std::vector<std::string> missing, unused;
     bool quantized_codes = false;  ///< weights were stored as int8 codes
     /// One line: "timm names, int8 weight codes, 2 unused: a, b".
+    template <class = void>
     std::string summary() const {
         std::string s = naming == vit_naming::torchvision ? "torchvision" : "timm";
         s += " names";
@@ -77,6 +78,7 @@ struct vit_load_options {
 namespace detail {
 
 /// timm key → the same tensor's key in torchvision's VisionTransformer (torchvision/models/vision_transformer.py).
+template <class = void>
 inline std::string torchvision_key(const std::string& timm) {
     static const std::pair<const char*, const char*> top[] = {{"patch_embed.proj.weight", "conv_proj.weight"},
                                                               {"patch_embed.proj.bias", "conv_proj.bias"},
@@ -110,6 +112,7 @@ inline std::string torchvision_key(const std::string& timm) {
 
 /// The quantized module (PTQ4ViT name) a weight key belongs to, e.g. "blocks.0.attn.qkv.weight" → "blocks.0.attn.qkv";
 /// empty for tensors that are never quantized.
+template <class = void>
 inline std::string quant_module_of(const std::string& timm_key) {
     const std::string suffix = ".weight";
     if (timm_key.size() <= suffix.size() || timm_key.compare(timm_key.size() - suffix.size(), suffix.size(), suffix))
@@ -126,6 +129,7 @@ inline std::string quant_module_of(const std::string& timm_key) {
 }  // namespace detail
 
 /// The timm key of every tensor a ViT with this config has, paired with its expected shape, in state-dict order.
+template <class = void>
 inline std::vector<std::pair<std::string, std::vector<std::size_t>>> vit_tensor_shapes(const vit_config& c) {
     const std::size_t D = c.embed_dim, Hd = c.mlp_hidden();
     std::vector<std::pair<std::string, std::vector<std::size_t>>> v = {
@@ -163,6 +167,7 @@ inline std::vector<std::pair<std::string, std::vector<std::size_t>>> vit_tensor_
 /// Throws (leaving nothing behind): zoa::error(shape) "<file>: tensor '<key>': shape [..], expected [..]";
 /// zoa::error(format) listing the missing keys, or the unused keys unless options.strict is false; dtype errors of
 /// the reader.
+template <class = void>
 inline vit_weights load_vit_weights(const io::safetensors_file& f, const vit_config* cfg = nullptr,
                                     const vit_load_options& opt = {}, vit_load_report* report = nullptr) {
     vit_weights w;
@@ -277,6 +282,7 @@ inline vit_weights load_vit_weights(const io::safetensors_file& f, const vit_con
 }
 
 /// Opens `path` and loads it (see the overload above).
+template <class = void>
 inline vit_weights load_vit_weights(const std::string& path, const vit_config* cfg = nullptr,
                                     const vit_load_options& opt = {}, vit_load_report* report = nullptr) {
     const io::safetensors_file f = io::safetensors_file::open(path);

@@ -60,6 +60,7 @@ public:
     /// layer's own affine parameters for this call (nullptr = the layer's). Threads: channels over ctx,
     /// bit-identical for any thread count.
     /// Throws: zoa::error(argument) for a null x/y, a zero extent, or batch mode with n·hw < 2.
+    template <class = void>
     void forward(const float* x, float* y, std::size_t n, std::size_t hw, bn_mode mode, execution_context& ctx,
                  const float* weight = nullptr, const float* bias = nullptr) const {
         const float* w = weight ? weight : weight_.data();

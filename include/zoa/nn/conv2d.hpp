@@ -27,12 +27,14 @@ struct conv2d_geometry {
     std::size_t in_channels = 1, out_channels = 1, kernel = 1, stride = 1, pad = 0;
 
     /// Output extent (in + 2·pad − kernel) / stride + 1. Throws: zoa::error(shape) when the kernel does not fit.
+    template <class = void>
     std::size_t out_size(std::size_t in) const {
         require(kernel <= in + 2 * pad, error_code::shape, "conv2d: kernel ", kernel, " larger than the padded input ",
                 in + 2 * pad);
         return (in + 2 * pad - kernel) / stride + 1;
     }
     /// The kernels' shape for a batch × in_channels × h × w input.
+    template <class = void>
     kernels::conv2d_shape shape(std::size_t batch, std::size_t h, std::size_t w) const {
         kernels::conv2d_shape s;
         s.batch = batch;
@@ -54,6 +56,7 @@ namespace detail {
 
 /// Throws: zoa::error(shape) naming `name` for a zero size, a weight count other than O·I·k·k, or a bias count other
 /// than 0 or O.
+template <class = void>
 inline void check_conv_args(const conv2d_geometry& g, std::size_t weights, std::size_t bias, const std::string& name) {
     require(g.in_channels > 0 && g.out_channels > 0 && g.kernel > 0 && g.stride > 0, error_code::shape, name,
             ": zero channel count, kernel or stride");
@@ -106,6 +109,7 @@ public:
     }
 
     /// y [batch × out × oh × ow] from x [batch × in × h × w]. Bit-identical for any thread count of ctx.
+    template <class = void>
     void forward(const float* x, std::size_t batch, std::size_t h, std::size_t w, float* y,
                  execution_context& ctx) const {
         kernels::conv2d_f32<default_arch>(g_.shape(batch, h, w), x, w_, bias_ptr(), y, &ctx);
@@ -114,6 +118,7 @@ public:
     /// The geometry given at construction.
     const conv2d_geometry& geometry() const noexcept { return g_; }
     /// The weights, OIHW (unpacked copy).
+    template <class = void>
     std::vector<float> weight() const { return detail::unpack_conv_f32(w_, g_); }
     const std::vector<float>& bias() const noexcept { return bias_; }
     std::size_t packed_bytes() const noexcept { return w_.bytes(); }

@@ -31,6 +31,7 @@ public:
     }
 
     /// y [rows × dim] = LN(x) with the given affine vectors (null = the layer's own). y may alias x.
+    template <class = void>
     void forward(const float* x, std::size_t rows, float* y, execution_context& ctx, const float* weight = nullptr,
                  const float* bias = nullptr) const {
         if (rows == 0) return;

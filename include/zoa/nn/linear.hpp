@@ -93,6 +93,7 @@ public:
     }
 
     /// y [rows × out] = x [rows × in] · Wᵀ + b (rows contiguous). Bit-identical for any thread count of ctx.
+    template <class = void>
     void forward(const float* x, std::size_t rows, float* y, execution_context& ctx) const {
         if (rows == 0) return;
         kernels::gemm_f32(x, rows, static_cast<std::ptrdiff_t>(in_), w_,
@@ -105,6 +106,7 @@ public:
     std::size_t in_features() const noexcept { return in_; }
     std::size_t out_features() const noexcept { return out_; }
     /// The weights [out, in] (unpacked copy).
+    template <class = void>
     std::vector<float> weight() const { return unpack_f32(w_); }
     const std::vector<float>& bias() const noexcept { return bias_; }
     /// Bytes of packed weights.
@@ -170,6 +172,7 @@ std::int32_t quantize_input(const float* x, std::size_t n, const quant::quant_pa
 
 /// The per-output weight scales and zero points (empty for symmetric weights) of `out` outputs from quantizer w,
 /// whose groups split the outputs into equal consecutive blocks.
+template <class = void>
 inline void expand_weight_groups(const quant::quant_params& w, std::size_t out, std::vector<float>& scale,
                                  std::vector<std::int32_t>& zero_point) {
     const std::size_t per = out / w.groups();

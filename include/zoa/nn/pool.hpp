@@ -17,6 +17,7 @@ namespace zoa::nn {
 
 /// Output extent of a pooling window: (in + 2·pad − kernel) / stride + 1 (floor, PyTorch ceil_mode=False).
 /// Throws: zoa::error(shape) when the window does not fit or pad > kernel/2 (PyTorch's rule).
+template <class = void>
 inline std::size_t pool_out_size(std::size_t in, std::size_t kernel, std::size_t stride, std::size_t pad) {
     require(kernel > 0 && stride > 0 && 2 * pad <= kernel && in + 2 * pad >= kernel, error_code::shape,
             "max_pool2d: kernel ", kernel, ", stride ", stride, ", pad ", pad, " do not fit an input of extent ", in);
@@ -28,6 +29,7 @@ inline std::size_t pool_out_size(std::size_t in, std::size_t kernel, std::size_t
 /// (padding is −∞, i.e. ignored). NaN propagates as in PyTorch (a NaN tap makes the output NaN).
 /// Threads: planes over ctx (bit-identical for any thread count).
 /// Throws: zoa::error(argument) for null pointers or a zero extent, zoa::error(shape) as pool_out_size.
+template <class = void>
 inline void max_pool2d(const float* x, float* y, std::size_t n, std::size_t c, std::size_t h, std::size_t w,
                        std::size_t kernel, std::size_t stride, std::size_t pad, execution_context& ctx) {
     require(x != nullptr && y != nullptr, error_code::argument, "max_pool2d: input or output is null");
@@ -90,6 +92,7 @@ inline void max_pool2d(const float* x, float* y, std::size_t n, std::size_t c, s
 ///   (independent chains, so the adds pipeline), then ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)).
 /// Threads: planes over ctx (bit-identical for any thread count).
 /// Throws: zoa::error(argument) for null pointers or a zero extent.
+template <class = void>
 inline void global_avg_pool(const float* x, float* y, std::size_t n, std::size_t c, std::size_t hw,
                             execution_context& ctx) {
     require(x != nullptr && y != nullptr, error_code::argument, "global_avg_pool: input or output is null");
@@ -182,6 +185,7 @@ void global_avg_pool_nhwc_values(Value&& value, float* y, std::size_t n, std::si
 }
 
 /// global_avg_pool of channels-last floats x [n × hw × c] → y [n × c] (see global_avg_pool_nhwc_values).
+template <class = void>
 inline void global_avg_pool_nhwc(const float* x, float* y, std::size_t n, std::size_t hw, std::size_t c,
                                  execution_context& ctx) {
     require(x != nullptr, error_code::argument, "global_avg_pool_nhwc: input is null");

@@ -21,6 +21,7 @@ namespace zoa::quant {
 
 namespace detail {
 /// o[t][j] = Σ_k a[t][k]·w[j][k] (+ bias[j]); float accumulation in k order (8 interleaved partial sums).
+template <class = void>
 inline void matmul_nt(const float* a, const float* w, const float* bias, std::size_t rows, std::size_t cols,
                       std::size_t k, float* o) {
     for (std::size_t t = 0; t < rows; ++t)
@@ -110,6 +111,7 @@ public:
 
     /// PTQ4ViT init: weight Δ_g = max|W_g|/(2^(b−1) − 0.5) per group; input Δ = max|x|/(2^(b−1) − 0.5) over all
     /// samples; post-GELU Δ₊ = max(x)/(2^(b−1) − 0.5) (no abs), Δ₋ fixed.
+    template <class = void>
     module_params initial_params() const {
         module_params p;
         p.kind = module_kind::weighted;
@@ -129,12 +131,14 @@ public:
     }
 
     /// Operand 0 (weight): groups are blocks of output features; operand 1 (input): one group over all outputs.
+    template <class = void>
     search_layout layout(std::size_t operand) const noexcept {
         if (operand == 0) return {1, tokens_, groups_, out_ / groups_};
         return {1, tokens_, 1, out_};
     }
 
     /// out[s] = fake_quant(input)[s] · fake_quant(weight)ᵀ + b for every sample.
+    template <class = void>
     void forward(const module_params& p, float* out) const {
         std::vector<float> wq(w_.size()), xq(tokens_ * in_);
         fake_quant(p.weight(), w_.data(), wq.data(), w_.size());
@@ -145,9 +149,11 @@ public:
     }
 
     /// Replaces the float GEMM used by forward() (the raw output was already computed or given). Empty = built-in.
+    template <class = void>
     void set_gemm(gemm_nt_fn f) { gemm_ = std::move(f); }
 
 private:
+    template <class = void>
     void gemm(const float* a, const float* w, const float* bias, std::size_t rows, std::size_t cols, std::size_t k,
               float* o) const {
         if (gemm_)
@@ -220,6 +226,7 @@ public:
 
     /// PTQ4ViT init: per head (or tensor) Δ = max|·| over all samples / (2^(b−1) − 0.5); SoS split 0.01 (the
     /// reference's placeholder, always overwritten by the split search).
+    template <class = void>
     module_params initial_params() const {
         module_params p;
         p.kind = module_kind::matmul;
@@ -230,6 +237,7 @@ public:
     }
 
     /// Both operands group by head ({heads, m, 1, n}) or not at all ({1, heads·m, 1, n}).
+    template <class = void>
     search_layout layout(std::size_t operand) const noexcept {
         const operand_spec& s = operand == 0 ? as_ : bs_;
         if (s.gran == granularity::per_head) return {heads_, m_, 1, n_};
@@ -237,6 +245,7 @@ public:
     }
 
     /// out[s][h] = fake_quant(A)[s][h] · fake_quant(B)[s][h].
+    template <class = void>
     void forward(const module_params& p, float* out) const {
         std::vector<float> aq(heads_ * m_ * k_), bq(heads_ * k_ * n_);
         for (std::size_t s = 0; s < samples_; ++s) {
@@ -247,9 +256,11 @@ public:
     }
 
     /// Replaces the float GEMM used by forward() (the raw output was already computed or given). Empty = built-in.
+    template <class = void>
     void set_gemm(gemm_nt_fn f) { gemm_ = std::move(f); }
 
 private:
+    template <class = void>
     void gemm(const float* a, const float* w, const float* bias, std::size_t rows, std::size_t cols, std::size_t k,
               float* o) const {
         if (gemm_)
@@ -258,9 +269,11 @@ private:
             detail::matmul_nt(a, w, bias, rows, cols, k, o);
     }
     // One sample [heads, rows·cols]: a per-head quantizer has `heads` groups, i.e. one per contiguous head slice.
+    template <class = void>
     void quantize_sample(const quant_params& q, const float* x, float* y, std::size_t per_head) const {
         fake_quant(q, x, y, heads_ * per_head);
     }
+    template <class = void>
     quant_params per_head_init(const std::vector<float>& x, std::size_t per_head, const operand_spec& s) const {
         const std::size_t groups = s.gran == granularity::per_head ? heads_ : 1;
         std::vector<float> amax(groups, 0.0f);
@@ -273,6 +286,7 @@ private:
             }
         return symmetric_params_from_absmax(s.bits, s.gran, amax);
     }
+    template <class = void>
     void forward_one(const float* a, const float* b, float* o) const {
         std::vector<float> bt(k_ * n_);
         for (std::size_t h = 0; h < heads_; ++h) {
@@ -282,6 +296,7 @@ private:
             gemm(a + h * m_ * k_, bt.data(), nullptr, m_, n_, k_, o + h * m_ * n_);
         }
     }
+    template <class = void>
     void forward_raw(const float* a, const float* b, float* o) const {
         for (std::size_t s = 0; s < samples_; ++s)
             forward_one(a + s * heads_ * m_ * k_, b + s * heads_ * k_ * n_, o + s * sample_size());
@@ -311,6 +326,7 @@ struct function_module {
     module_params initial_params() const { return init; }
     search_layout layout(std::size_t operand) const noexcept { return layouts[operand < 2 ? operand : 1]; }
     /// Calls forward_fn(p, out). Throws: zoa::error(argument) when forward_fn is empty.
+    template <class = void>
     void forward(const module_params& p, float* out) const {
         require(static_cast<bool>(forward_fn), error_code::argument, "function_module: no forward function set");
         forward_fn(p, out);

@@ -28,6 +28,7 @@ namespace zoa::quant {
 enum class range_method : int { min_max = 0, percentile = 1, mse = 2 };
 
 /// Name of a range method, e.g. "percentile".
+template <class = void>
 inline const char* to_string(range_method m) noexcept {
     switch (m) {
         case range_method::min_max:
@@ -49,6 +50,7 @@ struct calibration_options {
     double input_ema = 0.9;      ///< range_method::mse inputs: EMA ratio across batches (< 0: min/max over batches)
 
     /// Throws: zoa::error(argument) naming the field for a percentile outside (0.5, 1] or input_ema >= 1.
+    template <class = void>
     void validate() const {
         require(percentile > 0.5 && percentile <= 1.0, error_code::argument,
                 "calibration_options: percentile must be in (0.5, 1], got ", percentile);
@@ -66,6 +68,7 @@ public:
 
     /// Observes one batch of n values (viewed as [groups, n / groups]).
     /// Throws: zoa::error(numeric) for non-finite values, zoa::error(shape) when n % groups != 0.
+    template <class = void>
     void observe(const float* x, std::size_t n) {
         std::visit([&](auto& o) { o.observe(x, n); }, obs_);
         ++batches_;
@@ -75,6 +78,7 @@ public:
 
     /// The parameters: affine (PyTorch qparams from the range) or symmetric (Δ = max(|lo|, |hi|) / (2^(b−1) − 0.5)).
     /// Throws: zoa::error(argument) naming `what` before the first observe().
+    template <class = void>
     quant_params params(const std::string& what) const {
         require(batches_ > 0, error_code::argument, what, ": no values observed yet (observe at least one batch)");
         return std::visit(
@@ -91,6 +95,7 @@ public:
 
 private:
     using any_observer = std::variant<min_max_observer, percentile_observer, mse_observer>;
+    template <class = void>
     static any_observer make(range_method m, int bits, scheme s, granularity g, std::size_t groups, double p,
                              double ema) {
         switch (m) {

@@ -18,12 +18,14 @@ namespace zoa::quant {
 
 namespace detail {
 /// Throws: zoa::error(argument) for n == 0, zoa::error(numeric) naming the first non-finite element.
+template <class = void>
 inline void require_finite_batch(const float* x, std::size_t n, const char* what) {
     require(n > 0, error_code::argument, what, ": empty batch");
     for (std::size_t i = 0; i < n; ++i)
         require(std::isfinite(x[i]), error_code::numeric, what, ": element ", i, " is ", x[i]);
 }
 /// Minimum and maximum of x[0, gs). Requires: gs >= 1.
+template <class = void>
 inline void group_min_max(const float* x, std::size_t gs, float& lo, float& hi) {
     lo = x[0];
     hi = x[0];
@@ -34,6 +36,7 @@ inline void group_min_max(const float* x, std::size_t gs, float& lo, float& hi) 
 }
 /// torch.quantile(..., interpolation='linear'): v sorted, pos = q·(n−1), v[⌊pos⌋] + (pos − ⌊pos⌋)·(v[⌊pos⌋+1] −
 /// v[⌊pos⌋]).
+template <class = void>
 inline float quantile_linear(std::vector<float>& v, double q) {
     const double pos = q * static_cast<double>(v.size() - 1);
     const std::size_t k = static_cast<std::size_t>(std::floor(pos));
@@ -46,6 +49,7 @@ inline float quantile_linear(std::vector<float>& v, double q) {
 }  // namespace detail
 
 /// Largest |x| over n elements (0 for n == 0). NaN elements are ignored.
+template <class = void>
 inline float abs_max(const float* x, std::size_t n) noexcept {
     float m = 0.0f;
     for (std::size_t i = 0; i < n; ++i) m = std::fabs(x[i]) > m ? std::fabs(x[i]) : m;
@@ -63,6 +67,7 @@ public:
         require(groups >= 1, error_code::argument, "min_max_observer: groups must be >= 1");
     }
     /// Throws: zoa::error(numeric) for non-finite input, zoa::error(shape) when n % groups != 0.
+    template <class = void>
     void observe(const float* x, std::size_t n) {
         detail::require_finite_batch(x, n, "min_max_observer");
         const std::size_t gs = group_size(n, min_.size(), "min_max_observer");
@@ -77,8 +82,10 @@ public:
     const std::vector<float>& min() const noexcept { return min_; }
     const std::vector<float>& max() const noexcept { return max_; }
     /// Affine b-bit parameters from the ranges (affine_from_range per group).
+    template <class = void>
     quant_params affine_params(int bits, granularity g) const { return affine_params_from_ranges(bits, g, min_, max_); }
     /// Symmetric b-bit parameters, Δ = max(|min|, |max|) / (2^(b−1) − 0.5) (PTQ4ViT's max-based rule).
+    template <class = void>
     quant_params symmetric_params(int bits, granularity g) const {
         std::vector<float> a(min_.size());
         for (std::size_t i = 0; i < a.size(); ++i) a[i] = std::max(std::fabs(min_[i]), std::fabs(max_[i]));
@@ -103,6 +110,7 @@ public:
     }
     /// Observe one batch (x viewed as [groups, n/groups]).
     /// Throws: zoa::error(numeric) for non-finite input, zoa::error(shape) when n % groups != 0.
+    template <class = void>
     void observe(const float* x, std::size_t n) {
         detail::require_finite_batch(x, n, "percentile_observer");
         const std::size_t gs = group_size(n, lo_sum_.size(), "percentile_observer");
@@ -115,15 +123,19 @@ public:
         ++batches_;
     }
     /// Mean lower / upper percentile per group. Throws: zoa::error(argument) before the first observe().
+    template <class = void>
     std::vector<float> min() const { return mean(lo_sum_); }
+    template <class = void>
     std::vector<float> max() const { return mean(hi_sum_); }
     /// Affine b-bit parameters from the mean percentile ranges. Throws: as min()/max(), and as
     /// affine_params_from_ranges.
+    template <class = void>
     quant_params affine_params(int bits, granularity g) const {
         return affine_params_from_ranges(bits, g, min(), max());
     }
     /// Symmetric b-bit parameters from absmax = max(|lo|, |hi|) per group (Δ = absmax / (2^(b−1) − 0.5)).
     /// Throws: as min()/max().
+    template <class = void>
     quant_params symmetric_params(int bits, granularity g) const {
         const std::vector<float> lo = min(), hi = max();
         std::vector<float> a(lo.size());
@@ -132,6 +144,7 @@ public:
     }
 
 private:
+    template <class = void>
     std::vector<float> mean(const std::vector<double>& s) const {
         require(batches_ > 0, error_code::argument, "percentile_observer: no batch observed yet");
         std::vector<float> r(s.size());
@@ -178,6 +191,7 @@ public:
         require(ema_ratio < 0.0 || ema_ratio < 1.0, error_code::argument, "mse_observer: ema ratio must be < 1");
     }
     /// Observe one batch. Throws: zoa::error(numeric) for non-finite input, zoa::error(shape) when n % groups != 0.
+    template <class = void>
     void observe(const float* x, std::size_t n) {
         detail::require_finite_batch(x, n, "mse_observer");
         const std::size_t gs = group_size(n, min_.size(), "mse_observer");
@@ -201,6 +215,7 @@ public:
     const std::vector<float>& max() const noexcept { return max_; }
     /// Parameters from the kept ranges: affine (MQBench calculate_qparams) or, for scheme::symmetric,
     /// Δ = max(|min|, |max|) / (2^(b−1) − 0.5) per group.
+    template <class = void>
     quant_params params() const {
         if (sch_ == scheme::asymmetric) return affine_params_from_ranges(bits_, gran_, min_, max_);
         std::vector<float> a(min_.size());
@@ -209,6 +224,7 @@ public:
     }
 
     /// One MSE range search on n values (exposed for tests): writes the winning (lo, hi).
+    template <class = void>
     void search(const float* x, std::size_t n, int iters, float& best_lo, float& best_hi) const {
         float mn, mx;
         detail::group_min_max(x, n, mn, mx);

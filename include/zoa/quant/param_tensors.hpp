@@ -44,6 +44,7 @@ struct module_params {
     const quant_params& b() const noexcept { return operand[1]; }
 
     /// Key role of operand i: "weight"/"input" or "a"/"b".
+    template <class = void>
     const char* role(std::size_t i) const noexcept {
         if (kind == module_kind::matmul) return i == 0 ? "a" : "b";
         return i == 0 ? "weight" : "input";
@@ -57,6 +58,7 @@ struct module_params {
 
 /// Writes p under `prefix`: `<prefix>.config` = [format, kind, scheme, granularity, bits, neg_scale, split],
 /// `<prefix>.scale` (when p has scales), `<prefix>.zero_point` (asymmetric only).
+template <class = void>
 inline void to_tensors(const quant_params& p, const std::string& prefix, tensor_map& out) {
     out[prefix + ".config"] = {float(quant_params_format),
                                float(static_cast<int>(p.kind)),
@@ -75,12 +77,14 @@ inline void to_tensors(const quant_params& p, const std::string& prefix, tensor_
 
 namespace detail {
 /// m[key]. Throws: zoa::error(format) naming a missing key.
+template <class = void>
 inline const std::vector<float>& find_key(const tensor_map& m, const std::string& key) {
     const auto it = m.find(key);
     if (it == m.end()) fail(error_code::format, "quant params: missing tensor '", key, "'");
     return it->second;
 }
 /// v as an int. Throws: zoa::error(format) unless v is an integer in [lo, hi].
+template <class = void>
 inline int small_int(float v, int lo, int hi, const std::string& key, const char* field) {
     require(std::isfinite(v) && v == std::floor(v) && v >= float(lo) && v <= float(hi), error_code::format,
             "quant params: '", key, "' field ", field, " must be an integer in [", lo, ", ", hi, "], got ", v);
@@ -91,6 +95,7 @@ inline int small_int(float v, int lo, int hi, const std::string& key, const char
 /// Reads the quant_params written by to_tensors(p, prefix, ...).
 /// Throws: zoa::error(format) naming the key when a tensor is missing, has the wrong length or a bad field;
 /// zoa::error(argument) from quant_params::validate when the values are inconsistent.
+template <class = void>
 inline quant_params quant_params_from_tensors(const tensor_map& m, const std::string& prefix) {
     const std::string ck = prefix + ".config";
     const std::vector<float>& c = detail::find_key(m, ck);
@@ -118,12 +123,14 @@ inline quant_params quant_params_from_tensors(const tensor_map& m, const std::st
 
 /// Writes both operands of a module named `name`: `<name>.<role>_quant.{config,scale,zero_point}`,
 /// e.g. "blocks.0.attn.qkv.weight_quant.scale", "blocks.0.attn.matmul2.a_quant.config".
+template <class = void>
 inline void to_tensors(const module_params& mp, const std::string& name, tensor_map& out) {
     for (std::size_t i = 0; i < 2; ++i) to_tensors(mp.operand[i], name + "." + mp.role(i) + "_quant", out);
 }
 
 /// True for the keys to_tensors() writes: "<module>.<role>_quant.{config,scale,zero_point}" (model loaders use it to
 /// tell quantizer tensors from weights in one file).
+template <class = void>
 inline bool is_param_key(const std::string& k) {
     for (const char* suffix : {"_quant.config", "_quant.scale", "_quant.zero_point"}) {
         const std::string s(suffix);
@@ -137,6 +144,7 @@ struct model_quant_params {
     std::map<std::string, module_params> modules;  ///< module name → its quantizers
 
     /// Flat form of every module (see to_tensors(module_params, ...)).
+    template <class = void>
     tensor_map to_tensors() const {
         tensor_map out;
         for (const auto& [name, mp] : modules) ::zoa::quant::to_tensors(mp, name, out);
@@ -147,6 +155,7 @@ struct model_quant_params {
     /// end in "_quant.{config,scale,zero_point}" are ignored (so weights may share the map/file).
     /// Throws: zoa::error(format) when a module has only one of its two operands, mixes weight/input with a/b
     /// roles, or an operand's tensors are malformed (see quant_params_from_tensors).
+    template <class = void>
     static model_quant_params from_tensors(const tensor_map& m) {
         static const char* const roles[4] = {"weight", "input", "a", "b"};
         static const std::string suffix = "_quant.config";

@@ -27,6 +27,7 @@ enum class quantizer_kind : int {
 };
 
 /// Name of a quantizer kind, e.g. "post_gelu_twin".
+template <class = void>
 inline const char* to_string(quantizer_kind k) noexcept {
     switch (k) {
         case quantizer_kind::none:
@@ -55,11 +56,13 @@ struct quant_params {
     /// Number of scale groups (1 for per-tensor; 0 for kind none).
     std::size_t groups() const noexcept { return scale.size(); }
     /// Smallest integer code: −2^(b−1) (symmetric, post-GELU), 0 (affine, post-softmax).
+    template <class = void>
     int qmin() const noexcept {
         if (kind == quantizer_kind::post_softmax_twin) return 0;
         return (kind == quantizer_kind::uniform && sch == scheme::asymmetric) ? 0 : signed_min(bits);
     }
     /// Largest integer code: 2^(b−1)−1 (symmetric, post-GELU, post-softmax), 2^b−1 (affine).
+    template <class = void>
     int qmax() const noexcept {
         return (kind == quantizer_kind::uniform && sch == scheme::asymmetric) ? unsigned_max(bits) : signed_max(bits);
     }
@@ -67,6 +70,7 @@ struct quant_params {
     /// Throws zoa::error(argument) naming `what` when the parameters are inconsistent: bits outside 2..8, no scales,
     /// a scale that is not finite and > 0, zero points missing or outside [qmin, qmax], a twin with several groups or
     /// a split outside (0, 1] or a Δ_low ≠ split/(2^(b−1)−1), a post-GELU Δ₋ that is not finite and > 0.
+    template <class = void>
     void validate(const std::string& what) const {
         if (kind == quantizer_kind::none) return;
         require(bits >= 2 && bits <= 8, error_code::argument, what, ": bits must be in 2..8, got ", bits);
@@ -122,11 +126,13 @@ struct operand_spec {
 // ---- constructors ---------------------------------------------------------------------------------------------
 
 /// A pass-through quantizer (fp32 operand).
+template <class = void>
 inline quant_params make_none() {
     return quant_params{};
 }
 
 /// Symmetric uniform quantizer with one Δ per group.
+template <class = void>
 inline quant_params make_symmetric(int bits, granularity g, std::vector<float> scales) {
     quant_params p;
     p.kind = quantizer_kind::uniform;
@@ -138,6 +144,7 @@ inline quant_params make_symmetric(int bits, granularity g, std::vector<float> s
 }
 
 /// Affine (asymmetric) uniform quantizer with one (s, z) per group; codes in [0, 2^b−1].
+template <class = void>
 inline quant_params make_affine(int bits, granularity g, std::vector<float> scales, std::vector<std::int32_t> zps) {
     quant_params p = make_symmetric(bits, g, std::move(scales));
     p.sch = scheme::asymmetric;
@@ -146,6 +153,7 @@ inline quant_params make_affine(int bits, granularity g, std::vector<float> scal
 }
 
 /// Post-GELU twin with searched Δ₊ per group and the fixed Δ₋ = 0.16997124254703522 / 2^(b−1).
+template <class = void>
 inline quant_params make_post_gelu(int bits, std::vector<float> pos_scales) {
     quant_params p = make_symmetric(bits, granularity::per_tensor, std::move(pos_scales));
     p.kind = quantizer_kind::post_gelu_twin;
@@ -154,6 +162,7 @@ inline quant_params make_post_gelu(int bits, std::vector<float> pos_scales) {
 }
 
 /// Post-softmax twin with the given split; scale = {Δ_low = split / (2^(b−1) − 1)}.
+template <class = void>
 inline quant_params make_post_softmax(int bits, float split) {
     quant_params p = make_symmetric(bits, granularity::per_tensor, {post_softmax_low_scale(split, bits)});
     p.kind = quantizer_kind::post_softmax_twin;
@@ -167,6 +176,7 @@ inline quant_params make_post_softmax(int bits, float split) {
 /// torch rounds to float). Guard (deviation): absmax == 0 gives Δ = 1 instead of the reference's 0 (which would
 /// turn every code into NaN); any Δ represents an all-zero tensor exactly.
 /// Throws: zoa::error(numeric) when absmax is negative or not finite; `what` names the tensor.
+template <class = void>
 inline float symmetric_scale_from_absmax(float absmax, int bits, const char* what) {
     require(std::isfinite(absmax) && absmax >= 0.0f, error_code::numeric, what,
             ": max |x| must be finite and >= 0, got ", absmax);
@@ -185,6 +195,7 @@ struct affine_qparams {
 ///   z = clamp(qmin − round(lo / s), qmin, qmax).
 /// An empty range (min = +inf or max = −inf, i.e. nothing observed) gives {1, 0} like PyTorch.
 /// Throws: zoa::error(numeric) when min > max or either is NaN.
+template <class = void>
 inline affine_qparams affine_from_range(float min_val, float max_val, int qmin, int qmax) {
     if (std::isinf(min_val) && std::isinf(max_val) && min_val > 0.0f && max_val < 0.0f) return {1.0f, 0};
     require(!std::isnan(min_val) && !std::isnan(max_val) && min_val <= max_val, error_code::numeric,
@@ -201,6 +212,7 @@ inline affine_qparams affine_from_range(float min_val, float max_val, int qmin, 
 
 /// Affine quant_params from per-group ranges (one (min, max) pair per group), b-bit codes [0, 2^b−1].
 /// Throws: zoa::error(shape) when the vectors differ in length or are empty; see affine_from_range.
+template <class = void>
 inline quant_params affine_params_from_ranges(int bits, granularity g, const std::vector<float>& mins,
                                               const std::vector<float>& maxs) {
     require(!mins.empty() && mins.size() == maxs.size(), error_code::shape,
@@ -217,6 +229,7 @@ inline quant_params affine_params_from_ranges(int bits, granularity g, const std
 
 /// Symmetric quant_params from per-group max |x| with the PTQ4ViT rule Δ = absmax / (2^(b−1) − 0.5).
 /// Throws: zoa::error(shape) when absmax is empty; as make_symmetric for bad bits or scales.
+template <class = void>
 inline quant_params symmetric_params_from_absmax(int bits, granularity g, const std::vector<float>& absmax) {
     require(!absmax.empty(), error_code::shape, "symmetric_params_from_absmax: no groups");
     std::vector<float> s(absmax.size());
