@@ -11,6 +11,7 @@
 #include "zoa/data/image_folder.hpp"
 
 #include "temp_dir.hpp"
+#include "../error_of.hpp"
 
 namespace fs = std::filesystem;
 using zoa_test::temp_dir;
@@ -19,15 +20,7 @@ namespace {
 
 const std::string png = std::string(ZOA_FIXTURES_DIR) + "/images/folder/bee/a.png";
 
-template <class Fn>
-std::string error_of(Fn&& fn) {
-    try {
-        fn();
-    } catch (const zoa::error& e) {
-        return e.what();
-    }
-    return "";
-}
+using zoa_test::error_of;
 
 // root/a/{1.png, sub/2.png}, root/b/{3.png}
 void make_two_classes(const fs::path& root) {

@@ -16,6 +16,7 @@
 
 #include "gzip_builder.hpp"
 #include "zoa/data/idx.hpp"
+#include "../error_of.hpp"
 
 using zoa_test::bytes;
 
@@ -36,15 +37,7 @@ bytes iota_bytes(std::size_t n) {
     return b;
 }
 
-template <class Fn>
-std::string error_of(Fn&& fn) {
-    try {
-        fn();
-    } catch (const zoa::error& e) {
-        return e.what();
-    }
-    return "";
-}
+using zoa_test::error_of;
 
 /// A fresh temporary directory removed at scope exit.
 struct temp_dir {

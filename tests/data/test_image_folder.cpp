@@ -15,6 +15,7 @@
 #include "zoa/core/execution.hpp"
 #include "zoa/data/image_folder.hpp"
 #include "temp_dir.hpp"
+#include "../error_of.hpp"
 
 namespace fs = std::filesystem;
 
@@ -31,15 +32,7 @@ nlohmann::json folder_golden() {
 
 std::string relative(const std::string& path) { return fs::relative(path, folder).generic_string(); }
 
-template <class Fn>
-std::string error_of(Fn&& fn) {
-    try {
-        fn();
-    } catch (const zoa::error& e) {
-        return e.what();
-    }
-    return "";
-}
+using zoa_test::error_of;
 
 using zoa_test::temp_dir;
 

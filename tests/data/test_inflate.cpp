@@ -11,6 +11,7 @@
 
 #include "gzip_builder.hpp"
 #include "zoa/data/inflate.hpp"
+#include "../error_of.hpp"
 
 using zoa_test::bytes;
 using zoa_test::to_bytes;
@@ -42,16 +43,7 @@ std::string lcg_text(std::size_t n) {
 
 std::string as_string(const bytes& b) { return std::string(b.begin(), b.end()); }
 
-/// Message of the zoa::error thrown by fn ("" when nothing is thrown).
-template <class Fn>
-std::string error_of(Fn&& fn) {
-    try {
-        fn();
-    } catch (const zoa::error& e) {
-        return e.what();
-    }
-    return "";
-}
+using zoa_test::error_of;
 
 }  // namespace
 

@@ -12,6 +12,7 @@
 
 #include "zoa/data/image.hpp"
 #include "zoa/io/image.hpp"
+#include "../error_of.hpp"
 
 namespace {
 
@@ -26,15 +27,7 @@ const nlohmann::json& golden() {
     return j;
 }
 
-template <class Fn>
-std::string error_of(Fn&& fn) {
-    try {
-        fn();
-    } catch (const zoa::error& e) {
-        return e.what();
-    }
-    return "";
-}
+using zoa_test::error_of;
 
 /// Largest |img − PIL's pixels| over all values (a 1-channel reference is compared with every channel of a
 /// 3-channel image); -1 when the shapes differ.

@@ -11,6 +11,7 @@
 
 #include "zoa/core/execution.hpp"
 #include "zoa/io/preprocess.hpp"
+#include "../error_of.hpp"
 
 using zoa::data::image;
 
@@ -40,15 +41,7 @@ float max_abs_diff(const float* a, const std::vector<float>& b) {
     return worst;
 }
 
-template <class Fn>
-std::string error_of(Fn&& fn) {
-    try {
-        fn();
-    } catch (const zoa::error& e) {
-        return e.what();
-    }
-    return "";
-}
+using zoa_test::error_of;
 
 }  // namespace
 

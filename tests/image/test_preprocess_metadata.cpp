@@ -5,17 +5,10 @@
 #include <string>
 
 #include "zoa/io/preprocess_metadata.hpp"
+#include "../error_of.hpp"
 
 namespace {
-template <class Fn>
-std::string error_of(Fn&& fn) {
-    try {
-        fn();
-    } catch (const zoa::error& e) {
-        return e.what();
-    }
-    return "";
-}
+using zoa_test::error_of;
 }  // namespace
 
 TEST_CASE("the Fashion-MNIST demo models' metadata (tools/reference/train_fmnist.py)") {

@@ -17,6 +17,7 @@
 #include "zoa/io/read_file.hpp"
 #include "zoa/io/safetensors_reader.hpp"
 #include "zoa/io/safetensors_writer.hpp"
+#include "../error_of.hpp"
 
 namespace fs = std::filesystem;
 using zoa::io::atomic_file;
@@ -35,15 +36,7 @@ std::string text_of(const std::string& p) {
     return std::string(b.begin(), b.end());
 }
 
-template <class Fn>
-std::string error_of(Fn&& fn) {
-    try {
-        fn();
-    } catch (const zoa::error& e) {
-        return e.what();
-    }
-    return "";
-}
+using zoa_test::error_of;
 
 // Runs fn in a child process; fn ends by killing it with SIGKILL (die()); returns when the child is gone.
 void die() { ::kill(::getpid(), SIGKILL); }

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "vit_fixture.hpp"
+#include "../error_of.hpp"
 
 namespace zm = zoa::models;
 using vit32 = zm::vit<zoa::policy<zoa::fp32>>;
@@ -56,14 +57,7 @@ void copy_tensor(zoa::io::safetensors_writer& w, const zoa::io::tensor_info& t, 
     w.add_raw(name, t.dtype, t.shape, b.data, b.size);
 }
 
-std::string error_of(const std::function<void()>& fn) {
-    try {
-        fn();
-    } catch (const zoa::error& e) {
-        return e.what();
-    }
-    return "";
-}
+using zoa_test::error_of;
 
 }  // namespace
 

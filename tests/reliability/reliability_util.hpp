@@ -15,6 +15,7 @@
 #include "zoa/io/safetensors.hpp"
 #include "zoa/models/resnet.hpp"
 #include "zoa/models/vit.hpp"
+#include "../error_of.hpp"
 
 namespace rel {
 
@@ -27,14 +28,7 @@ inline std::string vit_file() { return fixture("models/vit_tiny_timm.safetensors
 inline std::string resnet_file() { return fixture("resnet/basic.safetensors"); }
 
 /// The message of the zoa::error fn throws ("" when it throws nothing).
-inline std::string error_of(const std::function<void()>& fn) {
-    try {
-        fn();
-    } catch (const zoa::error& e) {
-        return e.what();
-    }
-    return "";
-}
+using zoa_test::error_of;
 
 inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
