@@ -3,7 +3,10 @@
 # usage: tools/install-deps.sh [build|compilers|bench|fuzz|arm64|format]...   (default: build)
 set -euo pipefail
 
-build_pkgs=(g++ cmake make python3 libxtensor-dev libxsimd-dev doctest-dev libstb-dev nlohmann-json3-dev dataset-fashion-mnist)
+# python3-numpy: ctest cli_vit_predict (tools/reference/check_vit_predict.py, `zoa predict` vs a numpy reference of the
+# ViT) skips itself without numpy, so a fresh machine's `make test` would pass without running it
+build_pkgs=(g++ cmake make python3 python3-numpy libxtensor-dev libxsimd-dev doctest-dev libstb-dev nlohmann-json3-dev
+            dataset-fashion-mnist)
 # libdnnl-dev's CMake config (dnnl-config.cmake) calls find_package(OpenCL): without the OpenCL loader and headers
 # `make bench` fails at configure time ("Could NOT find OpenCL"), although zoa_bench only uses oneDNN's CPU engine.
 bench_pkgs=(libbenchmark-dev libdnnl-dev ocl-icd-opencl-dev opencl-c-headers python3-torch python3-torchvision
