@@ -66,10 +66,9 @@ test-sanitize: deps
 
 # The CI subset under ASan + UBSan (.ci/run): every parser and the fuzz-corpus replay (reliability, io, data, image),
 # the adapters, and the CLI on hostile inputs. 13.7 min from scratch on the idle 2-core VM (docs/reliability.md).
-SANITIZE_CI_TARGETS := test_reliability test_io test_data test_image test_adapt zoa_cli
 test-sanitize-ci: deps
 	@cmake -S . -B $(BUILD)-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZOA_SANITIZE=ON $(CMAKE_FLAGS) > $(BUILD)-sanitize.configure.log 2>&1 || { cat $(BUILD)-sanitize.configure.log; exit 1; }
-	@cmake --build $(BUILD)-sanitize --target $(SANITIZE_CI_TARGETS) -j $(JOBS)
+	@cmake --build $(BUILD)-sanitize --target sanitize_ci_tests -j $(JOBS)  # tests/CMakeLists.txt
 	@cd $(BUILD)-sanitize && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS) -R '^(unit_(reliability|io|data|image|adapt)|cli_hostile_(inputs|user))$$'
 
 # The compiler matrix (docs/building.md#compilers-and-standard): every header alone with clang++ (g++: make test), and
