@@ -15601,11 +15601,12 @@ inline std::vector<std::pair<std::string, std::vector<std::size_t>>> vit_tensor_
         const char* suffix;
         std::size_t d0, d1;
     };
-    const block_tensor block[] = {{"norm1.weight", D, 0},       {"norm1.bias", D, 0},      {"attn.qkv.weight", 3 * D, D},
-                                  {"attn.qkv.bias", 3 * D, 0},  {"attn.proj.weight", D, D}, {"attn.proj.bias", D, 0},
-                                  {"norm2.weight", D, 0},       {"norm2.bias", D, 0},      {"mlp.fc1.weight", Hd, D},
-                                  {"mlp.fc1.bias", Hd, 0},      {"mlp.fc2.weight", D, Hd}, {"mlp.fc2.bias", D, 0}};
-    for (std::size_t i = 0; i < c.depth; ++i) {  // a loop over a table: one call site per statement was slow to compile
+    const block_tensor block[] = {
+        {"norm1.weight", D, 0},    {"norm1.bias", D, 0},     {"attn.qkv.weight", 3 * D, D},
+        {"attn.qkv.bias", 3 * D, 0}, {"attn.proj.weight", D, D}, {"attn.proj.bias", D, 0},
+        {"norm2.weight", D, 0},    {"norm2.bias", D, 0},     {"mlp.fc1.weight", Hd, D},
+        {"mlp.fc1.bias", Hd, 0},   {"mlp.fc2.weight", D, Hd}, {"mlp.fc2.bias", D, 0}};
+    for (std::size_t i = 0; i < c.depth; ++i) {  // a table, not one call site per tensor: quicker to compile
         const std::string p = "blocks." + std::to_string(i) + ".";
         for (const block_tensor& t : block) {
             if (!c.qkv_bias && std::string_view(t.suffix) == "attn.qkv.bias") continue;

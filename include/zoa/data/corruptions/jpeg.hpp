@@ -117,8 +117,8 @@ inline image3 decode_own_jpeg(const std::vector<unsigned char>& encoded, std::si
 
 /// Encodes x (values rounded to the nearest integer and clamped to 0…255) as a baseline JPEG of the given quality
 /// with stb_image_write (IJG quality scaling: 5000/q for q < 50 else 200 − 2q; 4:2:0 chroma for q ≤ 90; stb always
-/// writes 3 YCbCr components, so a 1-channel image is stored as gray and its decoded Y plane is returned),
-/// decodes it with stb_image (decode_own_jpeg) and returns the decoded samples as float.
+/// writes 3 YCbCr components, so a 1-channel image comes back as RGB and is reduced to its luma by
+/// data::to_channels), decodes it with stb_image (decode_own_jpeg) and returns the decoded samples as float.
 /// Throws: zoa::error(format) if stb fails to encode or decode (names stb's reason).
 inline image3 jpeg_roundtrip(const image3& x, int quality) {
     const std::size_t h = rows(x), w = cols(x), c = chans(x);
