@@ -161,12 +161,12 @@ public:
     message_part(unsigned long long v) noexcept : kind_(kind::unsigned_int), u_(v) {}     ///< an integer
     message_part(double d) noexcept : kind_(kind::floating), d_(d) {}                     ///< a number
     message_part(float f) noexcept : kind_(kind::floating), d_(f) {}                      ///< a number (as double)
-    message_part(long double d) noexcept : kind_(kind::floating), d_(d), is_long_double_(true) {}  ///< a number
+    message_part(const long double& d) noexcept : kind_(kind::long_floating), ld_(&d) {}   ///< a number
     message_part(std::ios_base& (*m)(std::ios_base&)) noexcept : kind_(kind::manipulator), m_(m) {}  ///< std::hex
     /// Any other type with an operator<< (short integers, enums, paths, ...), streamed when the message is built.
     template <class T, std::enable_if_t<!std::is_convertible_v<const T&, std::string_view>, int> = 0>
     message_part(const T& v) noexcept
-        : kind_(kind::other), p_(&v), put_([](std::ostream& os, const void* p) { os << *static_cast<const T*>(p); }) {}
+        : kind_(kind::other), other_{&v, [](std::ostream& os, const void* p) { os << *static_cast<const T*>(p); }} {}
 
     /// Streams the part into os (with os's current flags, e.g. after std::hex).
     void put(std::ostream& os) const {
@@ -176,27 +176,33 @@ public:
             case kind::boolean: os << (u_ != 0); break;
             case kind::signed_int: os << i_; break;
             case kind::unsigned_int: os << u_; break;
-            case kind::floating:
-                if (is_long_double_) os << d_;
-                else os << static_cast<double>(d_);
-                break;
+            case kind::floating: os << d_; break;
+            case kind::long_floating: os << *ld_; break;
             case kind::manipulator: os << m_; break;
-            case kind::other: put_(os, p_); break;
+            case kind::other: other_.put(os, other_.p); break;
         }
     }
 
 private:
-    enum class kind { text, character, boolean, signed_int, unsigned_int, floating, manipulator, other };
-    kind kind_ = kind::text;
-    std::string_view s_;
-    char c_ = 0;
-    long long i_ = 0;
-    unsigned long long u_ = 0;
-    long double d_ = 0;
-    bool is_long_double_ = false;
-    std::ios_base& (*m_)(std::ios_base&) = nullptr;
-    const void* p_ = nullptr;
-    void (*put_)(std::ostream&, const void*) = nullptr;
+    // One tag and one union member: a call site that builds its parts (inline, on the cold path of every
+    // require) stores two words per part, not one per field of every kind.
+    enum class kind : unsigned char { text, character, boolean, signed_int, unsigned_int, floating, long_floating,
+                                      manipulator, other };
+    struct streamable {
+        const void* p;
+        void (*put)(std::ostream&, const void*);
+    };
+    kind kind_;
+    union {
+        std::string_view s_;
+        char c_;
+        long long i_;
+        unsigned long long u_;
+        double d_;
+        const long double* ld_;  // the parts live until the message is built: held by reference like strings
+        std::ios_base& (*m_)(std::ios_base&);
+        streamable other_;
+    };
 };
 
 /// The parts streamed with operator<< into one string.
@@ -320,9 +326,10 @@ private:
 #include <condition_variable>
 #include <cstddef>
 #include <exception>
-#include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 // #include "zoa/core/error.hpp"
@@ -375,11 +382,26 @@ public:
             fn(std::size_t{0}, n);
             return;
         }
+        // Only this call thunk is compiled per loop body; the hand-off to the workers is compiled once.
+        using F = std::remove_reference_t<Fn>;
+        run_parallel(n, parts, task_ref{const_cast<void*>(static_cast<const void*>(std::addressof(fn))),
+                                        [](void* f, std::size_t b, std::size_t e) { (*static_cast<F*>(f))(b, e); }});
+    }
+
+private:
+    /// A loop body by reference: fn(b, e) is call(object, b, e).
+    struct task_ref {
+        void* object = nullptr;
+        void (*call)(void*, std::size_t, std::size_t) = nullptr;
+    };
+
+    /// parallel_for's multi-threaded path: chunk 0 on this thread, chunks 1 … parts − 1 on the workers.
+    template <class = void>
+    void run_parallel(std::size_t n, std::size_t parts, task_ref task) {
         std::lock_guard<std::mutex> call_lock(call_m_);
-        std::function<void(std::size_t, std::size_t)> task = std::ref(fn);
         {
             std::lock_guard<std::mutex> lk(m_);
-            task_ = &task;
+            task_ = task;
             n_ = n;
             parts_ = parts;
             pending_ = parts - 1;
@@ -390,11 +412,10 @@ public:
         run_chunk(0);
         std::unique_lock<std::mutex> lk(m_);
         cv_done_.wait(lk, [this] { return pending_ == 0; });
-        task_ = nullptr;
+        task_ = task_ref{};
         if (error_) std::rethrow_exception(error_);
     }
 
-private:
     template <class = void>
     void stop_workers() noexcept {
         {
@@ -418,7 +439,7 @@ private:
         bool& flag = in_task();
         flag = true;
         try {
-            (*task_)(b, e);
+            task_.call(task_.object, b, e);
         } catch (...) {
             std::lock_guard<std::mutex> lk(m_);
             if (!error_) error_ = std::current_exception();
@@ -447,7 +468,7 @@ private:
     std::vector<std::thread> workers_;
     std::mutex m_, call_m_;
     std::condition_variable cv_start_, cv_done_;
-    std::function<void(std::size_t, std::size_t)>* task_ = nullptr;
+    task_ref task_;
     std::size_t n_ = 0, parts_ = 1, pending_ = 0, generation_ = 0;
     std::exception_ptr error_;
     bool stop_ = false;
@@ -15447,6 +15468,7 @@ inline std::string vit_config_to_json(const vit_config& c) {
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -15575,20 +15597,22 @@ inline std::vector<std::pair<std::string, std::vector<std::size_t>>> vit_tensor_
         {"pos_embed", {1, c.tokens(), D}},
         {"patch_embed.proj.weight", {D, c.in_chans, c.patch_size, c.patch_size}},
         {"patch_embed.proj.bias", {D}}};
-    for (std::size_t i = 0; i < c.depth; ++i) {
+    struct block_tensor {  // "blocks.<i>.<suffix>", shape {d0} or {d0, d1} (d1 = 0)
+        const char* suffix;
+        std::size_t d0, d1;
+    };
+    const block_tensor block[] = {
+        {"norm1.weight", D, 0},    {"norm1.bias", D, 0},     {"attn.qkv.weight", 3 * D, D},
+        {"attn.qkv.bias", 3 * D, 0}, {"attn.proj.weight", D, D}, {"attn.proj.bias", D, 0},
+        {"norm2.weight", D, 0},    {"norm2.bias", D, 0},     {"mlp.fc1.weight", Hd, D},
+        {"mlp.fc1.bias", Hd, 0},   {"mlp.fc2.weight", D, Hd}, {"mlp.fc2.bias", D, 0}};
+    for (std::size_t i = 0; i < c.depth; ++i) {  // a table, not one call site per tensor: quicker to compile
         const std::string p = "blocks." + std::to_string(i) + ".";
-        v.push_back({p + "norm1.weight", {D}});
-        v.push_back({p + "norm1.bias", {D}});
-        v.push_back({p + "attn.qkv.weight", {3 * D, D}});
-        if (c.qkv_bias) v.push_back({p + "attn.qkv.bias", {3 * D}});
-        v.push_back({p + "attn.proj.weight", {D, D}});
-        v.push_back({p + "attn.proj.bias", {D}});
-        v.push_back({p + "norm2.weight", {D}});
-        v.push_back({p + "norm2.bias", {D}});
-        v.push_back({p + "mlp.fc1.weight", {Hd, D}});
-        v.push_back({p + "mlp.fc1.bias", {Hd}});
-        v.push_back({p + "mlp.fc2.weight", {D, Hd}});
-        v.push_back({p + "mlp.fc2.bias", {D}});
+        for (const block_tensor& t : block) {
+            if (!c.qkv_bias && std::string_view(t.suffix) == "attn.qkv.bias") continue;
+            v.emplace_back(p + t.suffix,
+                           t.d1 != 0 ? std::vector<std::size_t>{t.d0, t.d1} : std::vector<std::size_t>{t.d0});
+        }
     }
     v.push_back({"norm.weight", {D}});
     v.push_back({"norm.bias", {D}});
@@ -17412,11 +17436,13 @@ public:
         using reference = const value_type&;
         iterator() = default;
         /// Takes the loader's first batch (throws as batch_loader::next).
+        template <class = void>
         explicit iterator(batch_loader* l) : loader_(l), batch_(std::make_shared<stream_batch>()) { advance(); }
         /// The current batch's images.
         reference operator*() const { return batch_->images; }
         pointer operator->() const { return &batch_->images; }
         /// Takes the next batch (throws as batch_loader::next).
+        template <class = void>
         iterator& operator++() {
             advance();
             return *this;
@@ -17426,6 +17452,7 @@ public:
         bool operator!=(const iterator& o) const noexcept { return loader_ != o.loader_; }
 
     private:
+        template <class = void>
         void advance() {
             if (!loader_->next(*batch_)) loader_ = nullptr;
         }

@@ -76,12 +76,12 @@ public:
     message_part(unsigned long long v) noexcept : kind_(kind::unsigned_int), u_(v) {}     ///< an integer
     message_part(double d) noexcept : kind_(kind::floating), d_(d) {}                     ///< a number
     message_part(float f) noexcept : kind_(kind::floating), d_(f) {}                      ///< a number (as double)
-    message_part(long double d) noexcept : kind_(kind::floating), d_(d), is_long_double_(true) {}  ///< a number
+    message_part(const long double& d) noexcept : kind_(kind::long_floating), ld_(&d) {}   ///< a number
     message_part(std::ios_base& (*m)(std::ios_base&)) noexcept : kind_(kind::manipulator), m_(m) {}  ///< std::hex
     /// Any other type with an operator<< (short integers, enums, paths, ...), streamed when the message is built.
     template <class T, std::enable_if_t<!std::is_convertible_v<const T&, std::string_view>, int> = 0>
     message_part(const T& v) noexcept
-        : kind_(kind::other), p_(&v), put_([](std::ostream& os, const void* p) { os << *static_cast<const T*>(p); }) {}
+        : kind_(kind::other), other_{&v, [](std::ostream& os, const void* p) { os << *static_cast<const T*>(p); }} {}
 
     /// Streams the part into os (with os's current flags, e.g. after std::hex).
     void put(std::ostream& os) const {
@@ -91,27 +91,33 @@ public:
             case kind::boolean: os << (u_ != 0); break;
             case kind::signed_int: os << i_; break;
             case kind::unsigned_int: os << u_; break;
-            case kind::floating:
-                if (is_long_double_) os << d_;
-                else os << static_cast<double>(d_);
-                break;
+            case kind::floating: os << d_; break;
+            case kind::long_floating: os << *ld_; break;
             case kind::manipulator: os << m_; break;
-            case kind::other: put_(os, p_); break;
+            case kind::other: other_.put(os, other_.p); break;
         }
     }
 
 private:
-    enum class kind { text, character, boolean, signed_int, unsigned_int, floating, manipulator, other };
-    kind kind_ = kind::text;
-    std::string_view s_;
-    char c_ = 0;
-    long long i_ = 0;
-    unsigned long long u_ = 0;
-    long double d_ = 0;
-    bool is_long_double_ = false;
-    std::ios_base& (*m_)(std::ios_base&) = nullptr;
-    const void* p_ = nullptr;
-    void (*put_)(std::ostream&, const void*) = nullptr;
+    // One tag and one union member: a call site that builds its parts (inline, on the cold path of every
+    // require) stores two words per part, not one per field of every kind.
+    enum class kind : unsigned char { text, character, boolean, signed_int, unsigned_int, floating, long_floating,
+                                      manipulator, other };
+    struct streamable {
+        const void* p;
+        void (*put)(std::ostream&, const void*);
+    };
+    kind kind_;
+    union {
+        std::string_view s_;
+        char c_;
+        long long i_;
+        unsigned long long u_;
+        double d_;
+        const long double* ld_;  // the parts live until the message is built: held by reference like strings
+        std::ios_base& (*m_)(std::ios_base&);
+        streamable other_;
+    };
 };
 
 /// The parts streamed with operator<< into one string.

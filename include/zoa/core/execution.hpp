@@ -5,9 +5,10 @@
 #include <condition_variable>
 #include <cstddef>
 #include <exception>
-#include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "zoa/core/error.hpp"
@@ -60,11 +61,26 @@ public:
             fn(std::size_t{0}, n);
             return;
         }
+        // Only this call thunk is compiled per loop body; the hand-off to the workers is compiled once.
+        using F = std::remove_reference_t<Fn>;
+        run_parallel(n, parts, task_ref{const_cast<void*>(static_cast<const void*>(std::addressof(fn))),
+                                        [](void* f, std::size_t b, std::size_t e) { (*static_cast<F*>(f))(b, e); }});
+    }
+
+private:
+    /// A loop body by reference: fn(b, e) is call(object, b, e).
+    struct task_ref {
+        void* object = nullptr;
+        void (*call)(void*, std::size_t, std::size_t) = nullptr;
+    };
+
+    /// parallel_for's multi-threaded path: chunk 0 on this thread, chunks 1 … parts − 1 on the workers.
+    template <class = void>
+    void run_parallel(std::size_t n, std::size_t parts, task_ref task) {
         std::lock_guard<std::mutex> call_lock(call_m_);
-        std::function<void(std::size_t, std::size_t)> task = std::ref(fn);
         {
             std::lock_guard<std::mutex> lk(m_);
-            task_ = &task;
+            task_ = task;
             n_ = n;
             parts_ = parts;
             pending_ = parts - 1;
@@ -75,11 +91,10 @@ public:
         run_chunk(0);
         std::unique_lock<std::mutex> lk(m_);
         cv_done_.wait(lk, [this] { return pending_ == 0; });
-        task_ = nullptr;
+        task_ = task_ref{};
         if (error_) std::rethrow_exception(error_);
     }
 
-private:
     template <class = void>
     void stop_workers() noexcept {
         {
@@ -103,7 +118,7 @@ private:
         bool& flag = in_task();
         flag = true;
         try {
-            (*task_)(b, e);
+            task_.call(task_.object, b, e);
         } catch (...) {
             std::lock_guard<std::mutex> lk(m_);
             if (!error_) error_ = std::current_exception();
@@ -132,7 +147,7 @@ private:
     std::vector<std::thread> workers_;
     std::mutex m_, call_m_;
     std::condition_variable cv_start_, cv_done_;
-    std::function<void(std::size_t, std::size_t)>* task_ = nullptr;
+    task_ref task_;
     std::size_t n_ = 0, parts_ = 1, pending_ = 0, generation_ = 0;
     std::exception_ptr error_;
     bool stop_ = false;

@@ -344,11 +344,13 @@ public:
         using reference = const value_type&;
         iterator() = default;
         /// Takes the loader's first batch (throws as batch_loader::next).
+        template <class = void>
         explicit iterator(batch_loader* l) : loader_(l), batch_(std::make_shared<stream_batch>()) { advance(); }
         /// The current batch's images.
         reference operator*() const { return batch_->images; }
         pointer operator->() const { return &batch_->images; }
         /// Takes the next batch (throws as batch_loader::next).
+        template <class = void>
         iterator& operator++() {
             advance();
             return *this;
@@ -358,6 +360,7 @@ public:
         bool operator!=(const iterator& o) const noexcept { return loader_ != o.loader_; }
 
     private:
+        template <class = void>
         void advance() {
             if (!loader_->next(*batch_)) loader_ = nullptr;
         }

@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -137,20 +138,22 @@ inline std::vector<std::pair<std::string, std::vector<std::size_t>>> vit_tensor_
         {"pos_embed", {1, c.tokens(), D}},
         {"patch_embed.proj.weight", {D, c.in_chans, c.patch_size, c.patch_size}},
         {"patch_embed.proj.bias", {D}}};
-    for (std::size_t i = 0; i < c.depth; ++i) {
+    struct block_tensor {  // "blocks.<i>.<suffix>", shape {d0} or {d0, d1} (d1 = 0)
+        const char* suffix;
+        std::size_t d0, d1;
+    };
+    const block_tensor block[] = {
+        {"norm1.weight", D, 0},    {"norm1.bias", D, 0},     {"attn.qkv.weight", 3 * D, D},
+        {"attn.qkv.bias", 3 * D, 0}, {"attn.proj.weight", D, D}, {"attn.proj.bias", D, 0},
+        {"norm2.weight", D, 0},    {"norm2.bias", D, 0},     {"mlp.fc1.weight", Hd, D},
+        {"mlp.fc1.bias", Hd, 0},   {"mlp.fc2.weight", D, Hd}, {"mlp.fc2.bias", D, 0}};
+    for (std::size_t i = 0; i < c.depth; ++i) {  // a table, not one call site per tensor: quicker to compile
         const std::string p = "blocks." + std::to_string(i) + ".";
-        v.push_back({p + "norm1.weight", {D}});
-        v.push_back({p + "norm1.bias", {D}});
-        v.push_back({p + "attn.qkv.weight", {3 * D, D}});
-        if (c.qkv_bias) v.push_back({p + "attn.qkv.bias", {3 * D}});
-        v.push_back({p + "attn.proj.weight", {D, D}});
-        v.push_back({p + "attn.proj.bias", {D}});
-        v.push_back({p + "norm2.weight", {D}});
-        v.push_back({p + "norm2.bias", {D}});
-        v.push_back({p + "mlp.fc1.weight", {Hd, D}});
-        v.push_back({p + "mlp.fc1.bias", {Hd}});
-        v.push_back({p + "mlp.fc2.weight", {D, Hd}});
-        v.push_back({p + "mlp.fc2.bias", {D}});
+        for (const block_tensor& t : block) {
+            if (!c.qkv_bias && std::string_view(t.suffix) == "attn.qkv.bias") continue;
+            v.emplace_back(p + t.suffix,
+                           t.d1 != 0 ? std::vector<std::size_t>{t.d0, t.d1} : std::vector<std::size_t>{t.d0});
+        }
     }
     v.push_back({"norm.weight", {D}});
     v.push_back({"norm.bias", {D}});
