@@ -317,6 +317,8 @@ private:
 // ---- begin zoa/core/execution.hpp
 // zoa — execution context: an explicit thread count and a small std::thread pool (no OpenMP)
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <exception>
@@ -335,10 +337,15 @@ namespace zoa {
 /// kernels write disjoint outputs per index, so results are identical for any thread count.
 /// Thread safety: one parallel_for at a time per context (calls are serialised by a mutex); a parallel_for
 /// issued from inside a task runs inline on the calling thread.
+/// Waiting: an idle worker, and the caller waiting for the workers, poll for up to spin_time before blocking on a
+/// condition variable — a forward pass issues hundreds of parallel_for calls microseconds apart, and waking a
+/// blocked thread (futex + scheduler) costs tens of microseconds, as much as a whole small layer at batch 1.
 class execution_context {
 public:
     /// Largest thread count a context accepts (a larger request is a typo, not a machine).
     static constexpr std::size_t max_threads = 1024;
+    /// How long a waiting thread polls before it blocks.
+    static constexpr std::chrono::microseconds spin_time{100};
 
     /// Starts threads − 1 worker threads. When the system cannot start one (thread limit, address space), the
     /// workers already started are stopped and joined before the error is thrown: nothing is left running.
@@ -388,6 +395,7 @@ public:
         }
         cv_start_.notify_all();
         run_chunk(0);
+        spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; });
         std::unique_lock<std::mutex> lk(m_);
         cv_done_.wait(lk, [this] { return pending_ == 0; });
         task_ = nullptr;
@@ -404,6 +412,20 @@ private:
         cv_start_.notify_all();
         for (auto& w : workers_) w.join();
         workers_.clear();
+    }
+
+    /// Polls done() for up to spin_time (returns early when it holds); the caller then blocks as before.
+    template <class Pred>
+    static void spin_until(Pred&& done) noexcept {
+        const auto end = std::chrono::steady_clock::now() + spin_time;
+        for (unsigned i = 1; !done(); ++i) {
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#elif defined(__aarch64__)
+            __asm__ __volatile__("yield");
+#endif
+            if (i % 64 == 0 && std::chrono::steady_clock::now() >= end) return;
+        }
     }
 
     template <class = void>
@@ -430,6 +452,7 @@ private:
     void worker_loop(std::size_t t) {
         std::size_t seen = 0;
         for (;;) {
+            spin_until([&] { return stop_.load(std::memory_order_relaxed) || generation_.load(std::memory_order_acquire) != seen; });
             {
                 std::unique_lock<std::mutex> lk(m_);
                 cv_start_.wait(lk, [&] { return stop_ || generation_ != seen; });
@@ -448,9 +471,11 @@ private:
     std::mutex m_, call_m_;
     std::condition_variable cv_start_, cv_done_;
     std::function<void(std::size_t, std::size_t)>* task_ = nullptr;
-    std::size_t n_ = 0, parts_ = 1, pending_ = 0, generation_ = 0;
+    std::size_t n_ = 0, parts_ = 1;
+    // written under m_ (the condition variables' predicates), read without it while polling
+    std::atomic<std::size_t> pending_{0}, generation_{0};
     std::exception_ptr error_;
-    bool stop_ = false;
+    std::atomic<bool> stop_{false};
 };
 
 }  // namespace zoa
@@ -4316,18 +4341,23 @@ inline std::int64_t convert_u8(const T* src, std::size_t len, std::uint8_t shift
 }
 
 /// dst[i] = src[i] + shift (as uint8, wrapping), i < len: the byte layout's a_u without any bookkeeping.
+/// Inline vector copies, not a memcpy call: conv rows are gathered from short runs (the ResNet stem's are 21 bytes,
+/// a 3×3 conv's 3·C), where the call costs as much as the copy; the < 32-byte tail is one masked load/store with
+/// AVX-512BW (masked-off bytes are neither read nor written), else bytewise.
 template <class T>
 inline void copy_shift_u8(const T* src, std::size_t len, std::uint8_t shift, std::uint8_t* dst) noexcept {
-    if (shift == 0) {
-        std::memcpy(dst, src, len);
-        return;
-    }
     const __m256i vs = _mm256_set1_epi8(static_cast<char>(shift));
     std::size_t i = 0;
     for (; i + 32 <= len; i += 32)
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i),
                             _mm256_add_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i)), vs));
+    if (i == len) return;
+#if defined(__AVX512BW__) && defined(__AVX512VL__)
+    const __mmask32 m = static_cast<__mmask32>((1u << (len - i)) - 1u);  // len − i < 32
+    _mm256_mask_storeu_epi8(dst + i, m, _mm256_add_epi8(_mm256_maskz_loadu_epi8(m, src + i), vs));
+#else
     for (; i < len; ++i) dst[i] = static_cast<std::uint8_t>(src[i] + shift);
+#endif
 }
 
 /// Σ d[i] over len unsigned bytes, and their unsigned minimum / maximum (umin, umax).
@@ -5045,10 +5075,13 @@ class moment_partial {
 public:
     /// n columns; |acc| ≤ bound (a bound of the accumulators, < 2^31).
     moment_partial(std::size_t n, std::uint64_t bound)
-        : p1_(n), p2_(n), t1_(n, 0), t2_(n, 0), q1_((n + 15) / 16 * 16, 0), q2_((n + 15) / 16 * 16, 0) {
+        : p1_(n), p2_(n), t1_(n, 0), t2_(n, 0), q1_((n + 15) / 16 * 16, 0), q2_((n + 15) / 16 * 16, 0),
+          flush_(flush_for(bound)) {}
+    /// min(256, ⌊(2^64 − 1) / bound²⌋) (at least 1): rows whose squares a 64-bit lane can sum without wrapping.
+    static std::size_t flush_for(std::uint64_t bound) noexcept {
         const uint128_t sq = static_cast<uint128_t>(bound) * bound;
         const uint128_t f = sq == 0 ? 256 : static_cast<uint128_t>(~std::uint64_t{0}) / sq;
-        flush_ = f > 256 ? 256 : (f < 1 ? 1 : static_cast<std::size_t>(f));
+        return f > 256 ? 256 : (f < 1 ? 1 : static_cast<std::size_t>(f));
     }
     void add(const out_i32& s, std::size_t m0, std::size_t rows, std::size_t n0, std::size_t n1) noexcept {
         const std::size_t len = n1 - n0;
@@ -5182,6 +5215,12 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
     const std::uint64_t acc_bound = std::min<std::uint64_t>(
         (std::uint64_t{1} << 31) - 1, static_cast<std::uint64_t>(k) * static_cast<std::uint64_t>(plan::a_max - plan::a_min) *
                                           static_cast<std::uint64_t>(int(WRange::max) - int(WRange::min)));
+    // Moments on the register path: 512-bit VNNI zmm epilogue (row-major, every panel full, not AMX); a region
+    // (packed-A block × panel group) must fit the 64-bit lanes (rows ≤ flush), else its rows are summed from memory.
+    [[maybe_unused]] bool reg_moments = false;
+    if constexpr (std::is_same_v<Stage, out_i32> && plan::vnni && has_avx2_v<Arch> && x86::vnni512_compiled &&
+                  x86::store512_compiled)
+        reg_moments = want_moments && !amx && stage.layout.col_stride == 1 && n % 16 == 0;
     // the register moments sum ≤ 8 rows of a column in int32 when that cannot wrap
     [[maybe_unused]] const bool s1_narrow = acc_bound * 8 < (std::uint64_t{1} << 31);
     // adds rows [r0, r0 + rows) x panels [g0, g1) to part (out_i32 with moments only)
@@ -5426,24 +5465,20 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
 #endif
     };
     // the VNNI / AVX2 / portable loop: A packed in blocks of mb rows, panel groups, 8- or 4-row steps
-    // Moments on the register path: 512-bit VNNI zmm epilogue (row-major, every panel full) and regions short enough
-    // for the 64-bit lanes; the rows of a region's 4-row tail (tile(), 256-bit) are summed from memory instead.
-    [[maybe_unused]] bool reg_moments = false;
-    if constexpr (std::is_same_v<Stage, out_i32> && plan::vnni && has_avx2_v<Arch> && x86::vnni512_compiled &&
-                  x86::store512_compiled)
-        reg_moments = want_moments && stage.layout.col_stride == 1 && n % 16 == 0;
     auto work_blocks = [&](std::size_t rb0, std::size_t rb1, std::size_t p0, std::size_t p1, q8_scratch& scratch,
                            moment_partial* part) {
         for (std::size_t r0 = rb0 * 4; r0 < rb1 * 4 && r0 < m; r0 += mb) {
             const std::size_t rows = std::min({mb, rb1 * 4 - r0, m - r0});
             pack_a<plan, Arch>(src, r0, rows, k, kp, za, scratch.a.data(), scratch.row_sums.data());
+            // the register path takes every row through 8-row tiles (a 1..4-row tail reads 4 zero rows past the
+            // packed rows, which the scratch buffer has room for)
             moment_partial* rm = reg_moments && part && rows <= part->flush_rows() ? part : nullptr;
-            // rows [0, rows8) go through 8-row tiles (tile8 / tile8_512), the rest through 4-row tiles
-            const std::size_t rows8 = step == 8 ? (rows % 8 != 0 && rows % 8 <= 4 ? rows / 8 * 8 : rows) : 0;
+            if (rm && rows % 8 != 0 && rows % 8 <= 4)
+                std::memset(scratch.a.data() + (rows + 3) / 4 * 4 * kp, 0, 4 * kp);
             for (std::size_t g0 = p0; g0 < p1; g0 += group) {
                 for (std::size_t i = 0; i < rows; i += step)
                     for (std::size_t p = g0, pe = std::min(p1, g0 + group); p < pe; ++p) {
-                        if (step == 8 && i + 4 < rows) {
+                        if (step == 8 && (i + 4 < rows || rm)) {
                             if constexpr (plan::vnni && has_avx2_v<Arch> && x86::vnni512_compiled) {
                                 if (p + 1 < pe) {  // two panels per call: 16 zmm accumulators
                                     tile8_512(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p,
@@ -5458,18 +5493,14 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
                         }
                     }
                 const std::size_t g1 = std::min(p1, g0 + group);
-                if (rm) {
-                    rm->flush_panels(g0 * 16, g1 * 16);
-                    if (rows8 < rows) sum_region(part, r0 + rows8, rows - rows8, g0, g1);
-                } else {
-                    sum_region(part, r0, rows, g0, g1);
-                }
+                if (rm) rm->flush_panels(g0 * 16, g1 * 16);
+                else sum_region(part, r0, rows, g0, g1);
             }
         }
     };
     auto work = [&](std::size_t rb0, std::size_t rb1, std::size_t p0, std::size_t p1) {
         q8_scratch& scratch = thread_q8_scratch();
-        scratch.a.ensure(mb * ka * elem + 64);
+        scratch.a.ensure((mb + 4) * ka * elem + 64);  // + 4 rows: the register path's 8-row tiles over a 4-row tail
         scratch.row_sums.ensure(mb);
         std::vector<moment_partial> partial;  // this call's moment sums (out_i32 with moments only)
         if (want_moments) partial.emplace_back(n, acc_bound);
@@ -10325,6 +10356,29 @@ void max_pool2d_nhwc(const T* x, T* y, std::size_t n, std::size_t h, std::size_t
                 const std::size_t x0 = ox * stride, kx0 = x0 < pad ? pad - x0 : 0;
                 const std::size_t kx1 = w + pad > x0 ? std::min(kernel, w + pad - x0) : 0;
                 T* out = y + ((b * oh + oy) * ow + ox) * c;
+                if constexpr (!std::is_floating_point_v<T>) {
+                    // codes: 64-channel chunks maxed in a local array, one store per chunk (the output cannot alias
+                    // the input there, so the loops vectorize)
+                    for (std::size_t c0 = 0; c0 < c; c0 += 64) {
+                        const std::size_t len = std::min<std::size_t>(64, c - c0);
+                        T m[64];
+                        bool any = false;
+                        for (std::size_t ky = ky0; ky < ky1; ++ky)
+                            for (std::size_t kx = kx0; kx < kx1; ++kx) {
+                                const T* in = x + ((b * h + (y0 + ky - pad)) * w + (x0 + kx - pad)) * c + c0;
+                                if (!any) {
+                                    std::copy(in, in + len, m);
+                                    any = true;
+                                } else if (len == 64) {
+                                    for (std::size_t j = 0; j < 64; ++j) m[j] = in[j] > m[j] ? in[j] : m[j];
+                                } else {
+                                    for (std::size_t j = 0; j < len; ++j) m[j] = in[j] > m[j] ? in[j] : m[j];
+                                }
+                            }
+                        if (any) std::copy(m, m + len, out + c0);
+                    }
+                    continue;
+                }
                 bool first = true;
                 for (std::size_t ky = ky0; ky < ky1; ++ky)
                     for (std::size_t kx = kx0; kx < kx1; ++kx) {

@@ -233,10 +233,13 @@ class moment_partial {
 public:
     /// n columns; |acc| ≤ bound (a bound of the accumulators, < 2^31).
     moment_partial(std::size_t n, std::uint64_t bound)
-        : p1_(n), p2_(n), t1_(n, 0), t2_(n, 0), q1_((n + 15) / 16 * 16, 0), q2_((n + 15) / 16 * 16, 0) {
+        : p1_(n), p2_(n), t1_(n, 0), t2_(n, 0), q1_((n + 15) / 16 * 16, 0), q2_((n + 15) / 16 * 16, 0),
+          flush_(flush_for(bound)) {}
+    /// min(256, ⌊(2^64 − 1) / bound²⌋) (at least 1): rows whose squares a 64-bit lane can sum without wrapping.
+    static std::size_t flush_for(std::uint64_t bound) noexcept {
         const uint128_t sq = static_cast<uint128_t>(bound) * bound;
         const uint128_t f = sq == 0 ? 256 : static_cast<uint128_t>(~std::uint64_t{0}) / sq;
-        flush_ = f > 256 ? 256 : (f < 1 ? 1 : static_cast<std::size_t>(f));
+        return f > 256 ? 256 : (f < 1 ? 1 : static_cast<std::size_t>(f));
     }
     void add(const out_i32& s, std::size_t m0, std::size_t rows, std::size_t n0, std::size_t n1) noexcept {
         const std::size_t len = n1 - n0;
@@ -370,6 +373,12 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
     const std::uint64_t acc_bound = std::min<std::uint64_t>(
         (std::uint64_t{1} << 31) - 1, static_cast<std::uint64_t>(k) * static_cast<std::uint64_t>(plan::a_max - plan::a_min) *
                                           static_cast<std::uint64_t>(int(WRange::max) - int(WRange::min)));
+    // Moments on the register path: 512-bit VNNI zmm epilogue (row-major, every panel full, not AMX); a region
+    // (packed-A block × panel group) must fit the 64-bit lanes (rows ≤ flush), else its rows are summed from memory.
+    [[maybe_unused]] bool reg_moments = false;
+    if constexpr (std::is_same_v<Stage, out_i32> && plan::vnni && has_avx2_v<Arch> && x86::vnni512_compiled &&
+                  x86::store512_compiled)
+        reg_moments = want_moments && !amx && stage.layout.col_stride == 1 && n % 16 == 0;
     // the register moments sum ≤ 8 rows of a column in int32 when that cannot wrap
     [[maybe_unused]] const bool s1_narrow = acc_bound * 8 < (std::uint64_t{1} << 31);
     // adds rows [r0, r0 + rows) x panels [g0, g1) to part (out_i32 with moments only)
@@ -614,24 +623,20 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
 #endif
     };
     // the VNNI / AVX2 / portable loop: A packed in blocks of mb rows, panel groups, 8- or 4-row steps
-    // Moments on the register path: 512-bit VNNI zmm epilogue (row-major, every panel full) and regions short enough
-    // for the 64-bit lanes; the rows of a region's 4-row tail (tile(), 256-bit) are summed from memory instead.
-    [[maybe_unused]] bool reg_moments = false;
-    if constexpr (std::is_same_v<Stage, out_i32> && plan::vnni && has_avx2_v<Arch> && x86::vnni512_compiled &&
-                  x86::store512_compiled)
-        reg_moments = want_moments && stage.layout.col_stride == 1 && n % 16 == 0;
     auto work_blocks = [&](std::size_t rb0, std::size_t rb1, std::size_t p0, std::size_t p1, q8_scratch& scratch,
                            moment_partial* part) {
         for (std::size_t r0 = rb0 * 4; r0 < rb1 * 4 && r0 < m; r0 += mb) {
             const std::size_t rows = std::min({mb, rb1 * 4 - r0, m - r0});
             pack_a<plan, Arch>(src, r0, rows, k, kp, za, scratch.a.data(), scratch.row_sums.data());
+            // the register path takes every row through 8-row tiles (a 1..4-row tail reads 4 zero rows past the
+            // packed rows, which the scratch buffer has room for)
             moment_partial* rm = reg_moments && part && rows <= part->flush_rows() ? part : nullptr;
-            // rows [0, rows8) go through 8-row tiles (tile8 / tile8_512), the rest through 4-row tiles
-            const std::size_t rows8 = step == 8 ? (rows % 8 != 0 && rows % 8 <= 4 ? rows / 8 * 8 : rows) : 0;
+            if (rm && rows % 8 != 0 && rows % 8 <= 4)
+                std::memset(scratch.a.data() + (rows + 3) / 4 * 4 * kp, 0, 4 * kp);
             for (std::size_t g0 = p0; g0 < p1; g0 += group) {
                 for (std::size_t i = 0; i < rows; i += step)
                     for (std::size_t p = g0, pe = std::min(p1, g0 + group); p < pe; ++p) {
-                        if (step == 8 && i + 4 < rows) {
+                        if (step == 8 && (i + 4 < rows || rm)) {
                             if constexpr (plan::vnni && has_avx2_v<Arch> && x86::vnni512_compiled) {
                                 if (p + 1 < pe) {  // two panels per call: 16 zmm accumulators
                                     tile8_512(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p,
@@ -646,18 +651,14 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
                         }
                     }
                 const std::size_t g1 = std::min(p1, g0 + group);
-                if (rm) {
-                    rm->flush_panels(g0 * 16, g1 * 16);
-                    if (rows8 < rows) sum_region(part, r0 + rows8, rows - rows8, g0, g1);
-                } else {
-                    sum_region(part, r0, rows, g0, g1);
-                }
+                if (rm) rm->flush_panels(g0 * 16, g1 * 16);
+                else sum_region(part, r0, rows, g0, g1);
             }
         }
     };
     auto work = [&](std::size_t rb0, std::size_t rb1, std::size_t p0, std::size_t p1) {
         q8_scratch& scratch = thread_q8_scratch();
-        scratch.a.ensure(mb * ka * elem + 64);
+        scratch.a.ensure((mb + 4) * ka * elem + 64);  // + 4 rows: the register path's 8-row tiles over a 4-row tail
         scratch.row_sums.ensure(mb);
         std::vector<moment_partial> partial;  // this call's moment sums (out_i32 with moments only)
         if (want_moments) partial.emplace_back(n, acc_bound);

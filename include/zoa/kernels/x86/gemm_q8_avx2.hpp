@@ -227,18 +227,23 @@ inline std::int64_t convert_u8(const T* src, std::size_t len, std::uint8_t shift
 }
 
 /// dst[i] = src[i] + shift (as uint8, wrapping), i < len: the byte layout's a_u without any bookkeeping.
+/// Inline vector copies, not a memcpy call: conv rows are gathered from short runs (the ResNet stem's are 21 bytes,
+/// a 3×3 conv's 3·C), where the call costs as much as the copy; the < 32-byte tail is one masked load/store with
+/// AVX-512BW (masked-off bytes are neither read nor written), else bytewise.
 template <class T>
 inline void copy_shift_u8(const T* src, std::size_t len, std::uint8_t shift, std::uint8_t* dst) noexcept {
-    if (shift == 0) {
-        std::memcpy(dst, src, len);
-        return;
-    }
     const __m256i vs = _mm256_set1_epi8(static_cast<char>(shift));
     std::size_t i = 0;
     for (; i + 32 <= len; i += 32)
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i),
                             _mm256_add_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i)), vs));
+    if (i == len) return;
+#if defined(__AVX512BW__) && defined(__AVX512VL__)
+    const __mmask32 m = static_cast<__mmask32>((1u << (len - i)) - 1u);  // len − i < 32
+    _mm256_mask_storeu_epi8(dst + i, m, _mm256_add_epi8(_mm256_maskz_loadu_epi8(m, src + i), vs));
+#else
     for (; i < len; ++i) dst[i] = static_cast<std::uint8_t>(src[i] + shift);
+#endif
 }
 
 /// Σ d[i] over len unsigned bytes, and their unsigned minimum / maximum (umin, umax).
