@@ -160,16 +160,21 @@ void pack_a(const Source& src, std::size_t m0, std::size_t rows, std::size_t k, 
             std::size_t off = 0;
             if constexpr (Plan::bytes && has_avx2_v<Arch>) {
 #if defined(__AVX2__)
-                // AVX2 byte layout: copy the segments shifted to unsigned, then one pass over the packed row for its
-                // sum and its unsigned bounds. A signed code outside ARange lands above a_umax after the shift.
+                // AVX2 byte layout: the segments copied shifted to unsigned, the row's sum and unsigned bounds taken
+                // on the way. A signed code outside ARange lands above a_umax after the shift.
                 const auto fill = static_cast<std::uint8_t>(za + Plan::a_shift);
+                x86::u8_row_stats st;
                 src.for_each_segment(m0 + r, [&](const auto* p, std::size_t len) {
-                    if (p) x86::copy_shift_u8(p, len, static_cast<std::uint8_t>(Plan::a_shift), d + off);
-                    else std::memset(d + off, fill, len);
+                    if (p) {
+                        x86::copy_shift_u8(p, len, static_cast<std::uint8_t>(Plan::a_shift), d + off, st);
+                    } else {
+                        std::memset(d + off, fill, len);
+                        st.add_fill(fill, len);
+                    }
                     off += len;
                 });
                 int umin = 0, umax = 0;
-                sum = x86::sum_bounds_u8(d, k, umin, umax);
+                sum = st.fold(umin, umax);
                 if (umin < Plan::a_min + Plan::a_shift || umax > Plan::a_max + Plan::a_shift) {
                     int mn = Plan::a_max, mx = Plan::a_min;  // the bounds in code units, for the message
                     src.for_each_segment(m0 + r, [&](const auto* p, std::size_t len) {
