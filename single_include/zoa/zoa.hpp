@@ -4336,50 +4336,68 @@ inline std::int64_t convert_u8(const T* src, std::size_t len, std::uint8_t shift
     return total;
 }
 
-/// dst[i] = src[i] + shift (as uint8, wrapping), i < len: the byte layout's a_u without any bookkeeping.
-template <class T>
-inline void copy_shift_u8(const T* src, std::size_t len, std::uint8_t shift, std::uint8_t* dst) noexcept {
-    if (shift == 0) {
-        std::memcpy(dst, src, len);
-        return;
-    }
-    const __m256i vs = _mm256_set1_epi8(static_cast<char>(shift));
-    std::size_t i = 0;
-    for (; i + 32 <= len; i += 32)
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i),
-                            _mm256_add_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i)), vs));
-    for (; i < len; ++i) dst[i] = static_cast<std::uint8_t>(src[i] + shift);
-}
+/// Running Σ and unsigned bounds of the bytes of one packed A row: vector lanes plus a scalar part (fills, tails).
+struct u8_row_stats {
+    __m256i sum = _mm256_setzero_si256(), vmin = _mm256_set1_epi8(-1), vmax = _mm256_setzero_si256();
+    std::int64_t scalar_sum = 0;
+    int scalar_min = 255, scalar_max = 0;
 
-/// Σ d[i] over len unsigned bytes, and their unsigned minimum / maximum (umin, umax).
-inline std::int64_t sum_bounds_u8(const std::uint8_t* d, std::size_t len, int& umin, int& umax) noexcept {
-    const __m256i zero = _mm256_setzero_si256();
-    __m256i sum = zero, vmin = _mm256_set1_epi8(-1), vmax = zero;
+    /// len bytes equal to v (a padding fill segment).
+    void add_fill(std::uint8_t v, std::size_t len) noexcept {
+        scalar_sum += static_cast<std::int64_t>(len) * v;
+        scalar_min = v < scalar_min ? v : scalar_min;
+        scalar_max = v > scalar_max ? v : scalar_max;
+    }
+    /// The row's Σ, and its unsigned minimum / maximum in umin / umax.
+    std::int64_t fold(int& umin, int& umax) const noexcept {
+        // 32 lanes to 1: min/max over byte halves, then the 16-bit minpos trick
+        __m128i mn = _mm_min_epu8(_mm256_castsi256_si128(vmin), _mm256_extracti128_si256(vmin, 1));
+        __m128i mx = _mm_max_epu8(_mm256_castsi256_si128(vmax), _mm256_extracti128_si256(vmax, 1));
+        mn = _mm_min_epu8(mn, _mm_srli_epi16(mn, 8));
+        mx = _mm_max_epu8(mx, _mm_srli_epi16(mx, 8));
+        const __m128i lowbytes = _mm_set1_epi16(0x00FF);
+        const int vmn = _mm_cvtsi128_si32(_mm_minpos_epu16(_mm_and_si128(mn, lowbytes))) & 0xFFFF;
+        const int vmx = 255 - (_mm_cvtsi128_si32(_mm_minpos_epu16(_mm_andnot_si128(mx, lowbytes))) & 0xFFFF);
+        umin = vmn < scalar_min ? vmn : scalar_min;
+        umax = vmx > scalar_max ? vmx : scalar_max;
+        alignas(32) std::int64_t s4[4];
+        _mm256_store_si256(reinterpret_cast<__m256i*>(s4), sum);
+        return s4[0] + s4[1] + s4[2] + s4[3] + scalar_sum;
+    }
+};
+
+/// dst[i] = src[i] + shift (as uint8, wrapping), i < len, with the copied bytes added to st — taken from the
+/// registers, not re-read from dst (conv rows are gathered from short runs: reading the packed row back right after
+/// its 21-byte stem runs / 3·C runs were stored stalls on store forwarding). The < 32-byte tail is one masked
+/// load/store with AVX-512BW (masked-off bytes are neither read nor written), else bytewise.
+template <class T>
+inline void copy_shift_u8(const T* src, std::size_t len, std::uint8_t shift, std::uint8_t* dst, u8_row_stats& st) noexcept {
+    const __m256i vs = _mm256_set1_epi8(static_cast<char>(shift)), zero = _mm256_setzero_si256();
     std::size_t i = 0;
     for (; i + 32 <= len; i += 32) {
-        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(d + i));
-        vmin = _mm256_min_epu8(vmin, v);
-        vmax = _mm256_max_epu8(vmax, v);
-        sum = _mm256_add_epi64(sum, _mm256_sad_epu8(v, zero));
+        const __m256i v = _mm256_add_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i)), vs);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), v);
+        st.sum = _mm256_add_epi64(st.sum, _mm256_sad_epu8(v, zero));
+        st.vmin = _mm256_min_epu8(st.vmin, v);
+        st.vmax = _mm256_max_epu8(st.vmax, v);
     }
-    // fold 32 lanes to 1: min/max over byte halves, then the 16-bit minpos trick for the minimum
-    __m128i mn = _mm_min_epu8(_mm256_castsi256_si128(vmin), _mm256_extracti128_si256(vmin, 1));
-    __m128i mx = _mm_max_epu8(_mm256_castsi256_si128(vmax), _mm256_extracti128_si256(vmax, 1));
-    mn = _mm_min_epu8(mn, _mm_srli_epi16(mn, 8));
-    mx = _mm_max_epu8(mx, _mm_srli_epi16(mx, 8));
-    const __m128i lowbytes = _mm_set1_epi16(0x00FF);
-    umin = _mm_cvtsi128_si32(_mm_minpos_epu16(_mm_and_si128(mn, lowbytes))) & 0xFFFF;
-    umax = 255 - (_mm_cvtsi128_si32(_mm_minpos_epu16(_mm_andnot_si128(mx, lowbytes))) & 0xFFFF);
-    alignas(32) std::int64_t s4[4];
-    _mm256_store_si256(reinterpret_cast<__m256i*>(s4), sum);
-    std::int64_t total = s4[0] + s4[1] + s4[2] + s4[3];
+    if (i == len) return;
+#if defined(__AVX512BW__) && defined(__AVX512VL__)
+    const __mmask32 m = static_cast<__mmask32>((1u << (len - i)) - 1u);  // len − i < 32
+    const __m256i v = _mm256_maskz_mov_epi8(m, _mm256_add_epi8(_mm256_maskz_loadu_epi8(m, src + i), vs));
+    _mm256_mask_storeu_epi8(dst + i, m, v);
+    st.sum = _mm256_add_epi64(st.sum, _mm256_sad_epu8(v, zero));  // masked-off lanes are 0
+    st.vmin = _mm256_min_epu8(st.vmin, _mm256_mask_blend_epi8(m, _mm256_set1_epi8(-1), v));
+    st.vmax = _mm256_max_epu8(st.vmax, v);
+#else
     for (; i < len; ++i) {
-        const int v = d[i];
-        umin = v < umin ? v : umin;
-        umax = v > umax ? v : umax;
-        total += v;
+        const int v = static_cast<std::uint8_t>(src[i] + shift);
+        dst[i] = static_cast<std::uint8_t>(v);
+        st.scalar_sum += v;
+        st.scalar_min = v < st.scalar_min ? v : st.scalar_min;
+        st.scalar_max = v > st.scalar_max ? v : st.scalar_max;
     }
-    return total;
+#endif
 }
 
 /// dst[i] = int16(src[i] - zero_point), i < len; tracks min/max of src.
@@ -4993,16 +5011,21 @@ void pack_a(const Source& src, std::size_t m0, std::size_t rows, std::size_t k, 
             std::size_t off = 0;
             if constexpr (Plan::bytes && has_avx2_v<Arch>) {
 #if defined(__AVX2__)
-                // AVX2 byte layout: copy the segments shifted to unsigned, then one pass over the packed row for its
-                // sum and its unsigned bounds. A signed code outside ARange lands above a_umax after the shift.
+                // AVX2 byte layout: the segments copied shifted to unsigned, the row's sum and unsigned bounds taken
+                // on the way. A signed code outside ARange lands above a_umax after the shift.
                 const auto fill = static_cast<std::uint8_t>(za + Plan::a_shift);
+                x86::u8_row_stats st;
                 src.for_each_segment(m0 + r, [&](const auto* p, std::size_t len) {
-                    if (p) x86::copy_shift_u8(p, len, static_cast<std::uint8_t>(Plan::a_shift), d + off);
-                    else std::memset(d + off, fill, len);
+                    if (p) {
+                        x86::copy_shift_u8(p, len, static_cast<std::uint8_t>(Plan::a_shift), d + off, st);
+                    } else {
+                        std::memset(d + off, fill, len);
+                        st.add_fill(fill, len);
+                    }
                     off += len;
                 });
                 int umin = 0, umax = 0;
-                sum = x86::sum_bounds_u8(d, k, umin, umax);
+                sum = st.fold(umin, umax);
                 if (umin < Plan::a_min + Plan::a_shift || umax > Plan::a_max + Plan::a_shift) {
                     int mn = Plan::a_max, mx = Plan::a_min;  // the bounds in code units, for the message
                     src.for_each_segment(m0 + r, [&](const auto* p, std::size_t len) {
@@ -5065,10 +5088,14 @@ void kernel_portable(const std::uint8_t* a, const void* b, std::size_t kp, std::
 class moment_partial {
 public:
     /// n columns; |acc| ≤ bound (a bound of the accumulators, < 2^31).
-    moment_partial(std::size_t n, std::uint64_t bound) : p1_(n), p2_(n), t1_(n, 0), t2_(n, 0) {
+    moment_partial(std::size_t n, std::uint64_t bound)
+        : p1_(n), p2_(n), t1_(n, 0), t2_(n, 0), q1_((n + 15) / 16 * 16, 0), q2_((n + 15) / 16 * 16, 0),
+          flush_(flush_for(bound)) {}
+    /// min(256, ⌊(2^64 − 1) / bound²⌋) (at least 1): rows whose squares a 64-bit lane can sum without wrapping.
+    static std::size_t flush_for(std::uint64_t bound) noexcept {
         const uint128_t sq = static_cast<uint128_t>(bound) * bound;
         const uint128_t f = sq == 0 ? 256 : static_cast<uint128_t>(~std::uint64_t{0}) / sq;
-        flush_ = f > 256 ? 256 : (f < 1 ? 1 : static_cast<std::size_t>(f));
+        return f > 256 ? 256 : (f < 1 ? 1 : static_cast<std::size_t>(f));
     }
     void add(const out_i32& s, std::size_t m0, std::size_t rows, std::size_t n0, std::size_t n1) noexcept {
         const std::size_t len = n1 - n0;
@@ -5092,6 +5119,32 @@ public:
             }
         }
     }
+    /// Rows one region may add before its 64-bit lanes must be flushed (flush·max|acc|² < 2^64).
+    std::size_t flush_rows() const noexcept { return flush_; }
+#if defined(__AVX512F__)
+    /// The 512-bit register path (gemm_q8's zmm epilogue, out_i32 with moments): a tile's rows of the 16 columns
+    /// n0..n0+15 summed in registers — s1 = Σ acc per column (lo: columns 0..7, hi: 8..15, int64 lanes), s2e / s2o =
+    /// Σ acc² of the even / odd columns (vpmuldq: exact 64-bit squares) — are added to this panel's 64-bit partials,
+    /// which flush_panels() moves into the 128-bit totals at the end of every region (≤ flush_rows() rows).
+    void add_panel512(std::size_t n0, __m512i s1lo, __m512i s1hi, __m512i s2e, __m512i s2o) noexcept {
+        std::int64_t* q1 = q1_.data() + n0;
+        std::uint64_t* q2 = q2_.data() + n0;  // [0, 8): even columns, [8, 16): odd columns
+        _mm512_storeu_si512(static_cast<void*>(q1), _mm512_add_epi64(_mm512_loadu_si512(q1), s1lo));
+        _mm512_storeu_si512(static_cast<void*>(q1 + 8), _mm512_add_epi64(_mm512_loadu_si512(q1 + 8), s1hi));
+        _mm512_storeu_si512(static_cast<void*>(q2), _mm512_add_epi64(_mm512_loadu_si512(q2), s2e));
+        _mm512_storeu_si512(static_cast<void*>(q2 + 8), _mm512_add_epi64(_mm512_loadu_si512(q2 + 8), s2o));
+    }
+#endif
+    /// Moves the register path's partials of columns [n0, n1) (multiples of 16) into the totals and clears them.
+    void flush_panels(std::size_t n0, std::size_t n1) noexcept {
+        for (std::size_t p = n0; p < n1; p += 16)
+            for (std::size_t j = 0; j < 16; ++j) {
+                t1_[p + j] += q1_[p + j];
+                t2_[p + j] += q2_[p + (j % 2 ? 8 : 0) + j / 2];
+            }
+        std::fill(q1_.begin() + static_cast<std::ptrdiff_t>(n0), q1_.begin() + static_cast<std::ptrdiff_t>(n1), 0);
+        std::fill(q2_.begin() + static_cast<std::ptrdiff_t>(n0), q2_.begin() + static_cast<std::ptrdiff_t>(n1), 0);
+    }
     void merge(acc_moments& m, std::mutex& lock) const {
         const std::lock_guard<std::mutex> g(lock);
         for (std::size_t j = 0; j < t1_.size(); ++j) {
@@ -5105,6 +5158,8 @@ private:
     std::vector<std::uint64_t> p2_;
     std::vector<int128_t> t1_;
     std::vector<uint128_t> t2_;
+    std::vector<std::int64_t> q1_;   // register path: per-column Σ acc of the current region
+    std::vector<std::uint64_t> q2_;  // register path: Σ acc², per panel even columns then odd columns
     std::size_t flush_ = 1;
 };
 
@@ -5174,6 +5229,14 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
     const std::uint64_t acc_bound = std::min<std::uint64_t>(
         (std::uint64_t{1} << 31) - 1, static_cast<std::uint64_t>(k) * static_cast<std::uint64_t>(plan::a_max - plan::a_min) *
                                           static_cast<std::uint64_t>(int(WRange::max) - int(WRange::min)));
+    // Moments on the register path: 512-bit VNNI zmm epilogue (row-major, every panel full, not AMX); a region
+    // (packed-A block × panel group) must fit the 64-bit lanes (rows ≤ flush), else its rows are summed from memory.
+    [[maybe_unused]] bool reg_moments = false;
+    if constexpr (std::is_same_v<Stage, out_i32> && plan::vnni && has_avx2_v<Arch> && x86::vnni512_compiled &&
+                  x86::store512_compiled)
+        reg_moments = want_moments && !amx && stage.layout.col_stride == 1 && n % 16 == 0;
+    // the register moments sum ≤ 8 rows of a column in int32 when that cannot wrap
+    [[maybe_unused]] const bool s1_narrow = acc_bound * 8 < (std::uint64_t{1} << 31);
     // adds rows [r0, r0 + rows) x panels [g0, g1) to part (out_i32 with moments only)
     [[maybe_unused]] auto sum_region = [&](moment_partial* part, std::size_t r0, std::size_t rows, std::size_t g0,
                                            std::size_t g1) {
@@ -5241,8 +5304,10 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
     };
     // Two 4-row tiles (rows i..i+7, the second possibly ragged) in one VNNI microkernel call.
     // With 512-bit VNNI compiled in, P (1 or 2) panels at once: panels p..p+P−1, rows i..i+7.
+    // rm: out_i32 with moments on the register path (work_blocks decides): the stored rows are also summed into rm.
     [[maybe_unused]] auto tile8_512 = [&](const std::uint8_t* a_blk, const std::int32_t* row_sums, std::size_t r0,
-                                          std::size_t i, std::size_t rows, std::size_t p, auto panels_tag) {
+                                          std::size_t i, std::size_t rows, std::size_t p, auto panels_tag,
+                                          [[maybe_unused]] moment_partial* rm) {
         [[maybe_unused]] constexpr int P = decltype(panels_tag)::value;  // used only with 512-bit VNNI
 #if defined(__AVX2__) && defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512VL__)
         if constexpr (plan::vnni && has_avx2_v<Arch>) {
@@ -5260,6 +5325,33 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
                         const __m512i col = _mm512_load_si512(col_term.data() + n0);
                         const __m512i zw = _mm512_load_si512(w.centred_zero_points() + n0);
                         const x86::store_panel16<Stage> out(stage, cols, n0);
+                        if constexpr (std::is_same_v<Stage, out_i32>) {
+                            if (rm) {  // store, and sum the exact moments of these rows while they are in registers
+                                const __m512i zero = _mm512_setzero_si512();
+                                __m512i s1 = zero, s1h = zero, s2e = zero, s2o = zero;
+                                for (std::size_t r = 0; r < nr; ++r) {
+                                    __m512i v = _mm512_add_epi32(c[r][j], col);
+                                    if (row_term)
+                                        v = _mm512_sub_epi32(v, _mm512_mullo_epi32(zw, _mm512_set1_epi32(row_sums[i + r])));
+                                    out.row(v, r0 + i + r);
+                                    if (s1_narrow) {  // 8·max|acc| < 2^31: the tile's column sums fit int32
+                                        s1 = _mm512_add_epi32(s1, v);
+                                    } else {
+                                        s1 = _mm512_add_epi64(s1, _mm512_cvtepi32_epi64(_mm512_castsi512_si256(v)));
+                                        s1h = _mm512_add_epi64(s1h, _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(v, 1)));
+                                    }
+                                    s2e = _mm512_add_epi64(s2e, _mm512_mul_epi32(v, v));  // even columns, exact int64
+                                    const __m512i vo = _mm512_srli_epi64(v, 32);
+                                    s2o = _mm512_add_epi64(s2o, _mm512_mul_epi32(vo, vo));  // odd columns
+                                }
+                                if (s1_narrow) {
+                                    s1h = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(s1, 1));
+                                    s1 = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(s1));
+                                }
+                                rm->add_panel512(n0, s1, s1h, s2e, s2o);
+                                continue;
+                            }
+                        }
                         for (std::size_t r = 0; r < nr; ++r) {
                             __m512i v = _mm512_add_epi32(c[r][j], col);
                             if (row_term)  // v -= zw_s[n] * rowsum[m]  (mod 2^32)
@@ -5287,10 +5379,10 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
 #endif
     };
     [[maybe_unused]] auto tile8 = [&](const std::uint8_t* a_blk, const std::int32_t* row_sums, std::size_t r0,
-                                      std::size_t i, std::size_t rows, std::size_t p) {
+                                      std::size_t i, std::size_t rows, std::size_t p, moment_partial* rm) {
 #if defined(__AVXVNNI__) || (defined(__AVX512VNNI__) && defined(__AVX512VL__))
         if constexpr (plan::vnni && has_avx2_v<Arch> && x86::vnni512_compiled) {
-            tile8_512(a_blk, row_sums, r0, i, rows, p, std::integral_constant<int, 1>{});
+            tile8_512(a_blk, row_sums, r0, i, rows, p, std::integral_constant<int, 1>{}, rm);
             return;
         } else if constexpr (plan::vnni && has_avx2_v<Arch>) {
             const std::size_t n0 = p * 16, ncols = std::min<std::size_t>(16, n - n0);
@@ -5303,6 +5395,7 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
             return;
         }
 #endif
+        (void)rm;  // the register path exists only with 512-bit VNNI (work_blocks never asks for it otherwise)
         tile(a_blk, row_sums, r0, i, rows, p);
         if (i + 4 < rows) tile(a_blk, row_sums, r0, i + 4, rows, p);
     };
@@ -5391,30 +5484,37 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
         for (std::size_t r0 = rb0 * 4; r0 < rb1 * 4 && r0 < m; r0 += mb) {
             const std::size_t rows = std::min({mb, rb1 * 4 - r0, m - r0});
             pack_a<plan, Arch>(src, r0, rows, k, kp, za, scratch.a.data(), scratch.row_sums.data());
+            // the register path takes every row through 8-row tiles (a 1..4-row tail reads 4 zero rows past the
+            // packed rows, which the scratch buffer has room for)
+            moment_partial* rm = reg_moments && part && rows <= part->flush_rows() ? part : nullptr;
+            if (rm && rows % 8 != 0 && rows % 8 <= 4)
+                std::memset(scratch.a.data() + (rows + 3) / 4 * 4 * kp, 0, 4 * kp);
             for (std::size_t g0 = p0; g0 < p1; g0 += group) {
                 for (std::size_t i = 0; i < rows; i += step)
                     for (std::size_t p = g0, pe = std::min(p1, g0 + group); p < pe; ++p) {
-                        if (step == 8 && i + 4 < rows) {
+                        if (step == 8 && (i + 4 < rows || rm)) {
                             if constexpr (plan::vnni && has_avx2_v<Arch> && x86::vnni512_compiled) {
                                 if (p + 1 < pe) {  // two panels per call: 16 zmm accumulators
                                     tile8_512(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p,
-                                              std::integral_constant<int, 2>{});
+                                              std::integral_constant<int, 2>{}, rm);
                                     ++p;
                                     continue;
                                 }
                             }
-                            tile8(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p);
+                            tile8(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p, rm);
                         } else {
                             tile(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p);
                         }
                     }
-                sum_region(part, r0, rows, g0, std::min(p1, g0 + group));
+                const std::size_t g1 = std::min(p1, g0 + group);
+                if (rm) rm->flush_panels(g0 * 16, g1 * 16);
+                else sum_region(part, r0, rows, g0, g1);
             }
         }
     };
     auto work = [&](std::size_t rb0, std::size_t rb1, std::size_t p0, std::size_t p1) {
         q8_scratch& scratch = thread_q8_scratch();
-        scratch.a.ensure(mb * ka * elem + 64);
+        scratch.a.ensure((mb + 4) * ka * elem + 64);  // + 4 rows: the register path's 8-row tiles over a 4-row tail
         scratch.row_sums.ensure(mb);
         std::vector<moment_partial> partial;  // this call's moment sums (out_i32 with moments only)
         if (want_moments) partial.emplace_back(n, acc_bound);
@@ -5471,13 +5571,20 @@ void apply_q8_stage(const std::int32_t* acc, std::size_t m, std::size_t n, const
         const std::size_t r0 = b0 * 64, r1 = std::min(m, b1 * 64);
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__FMA__)
         if constexpr (x86::store512_compiled && arch_at_least_v<Arch, xsimd::avx512f>) {
-            if (n % 16 == 0 && stage.layout.col_stride == 1) {  // rows in order: one sequential stream in, one out
-                for (std::size_t r = r0; r < r1; ++r)
+            if (n % 16 == 0 && stage.layout.col_stride == 1) {
+                // groups of 16 rows, panels outer inside a group: the panel's constants are loaded once per 16 rows,
+                // and each row's line of the next group is prefetched while this group runs
+                for (std::size_t g = r0; g < r1; g += 16) {
+                    const std::size_t ge = std::min(r1, g + 16);
                     for (std::size_t n0 = 0; n0 < n; n0 += 16) {
-                        const std::int32_t* src = acc + r * n + n0;
-                        _mm_prefetch(reinterpret_cast<const char*>(src + 1024), _MM_HINT_T0);  // 4 KiB ahead
-                        x86::store_panel16<Stage>(stage, cols, n0).row(_mm512_loadu_si512(static_cast<const void*>(src)), r);
+                        const x86::store_panel16<Stage> out(stage, cols, n0);
+                        for (std::size_t r = g; r < ge; ++r) {
+                            const std::int32_t* src = acc + r * n + n0;
+                            _mm_prefetch(reinterpret_cast<const char*>(src + 16 * n), _MM_HINT_T0);
+                            out.row(_mm512_loadu_si512(static_cast<const void*>(src)), r);
+                        }
                     }
+                }
                 return;
             }
         }
@@ -5718,8 +5825,12 @@ struct nhwc_source {
     const T* x;
     conv2d_shape s;
 
-    /// Calls f(pointer or nullptr, length) for the runs of row m's K codes, in K order.
+    /// Calls f(pointer or nullptr, length) for the runs of row m's K codes, in K order. (Inlined into the packing
+    /// loop, so its running row sums stay in registers and the shape's fields are loaded once per block.)
     template <class F>
+#if defined(__GNUC__)
+    __attribute__((always_inline))
+#endif
     void for_each_segment(std::size_t m, F&& f) const {
         const std::size_t ow = s.out_w(), ohw = s.out_h() * ow, b = m / ohw, p = m % ohw;
         const std::size_t oy = p / ow, ox = p % ow, c = s.in_channels, kw = s.kernel_w;
@@ -10263,6 +10374,29 @@ void max_pool2d_nhwc(const T* x, T* y, std::size_t n, std::size_t h, std::size_t
                 const std::size_t x0 = ox * stride, kx0 = x0 < pad ? pad - x0 : 0;
                 const std::size_t kx1 = w + pad > x0 ? std::min(kernel, w + pad - x0) : 0;
                 T* out = y + ((b * oh + oy) * ow + ox) * c;
+                if constexpr (!std::is_floating_point_v<T>) {
+                    // codes: 64-channel chunks maxed in a local array, one store per chunk (the output cannot alias
+                    // the input there, so the loops vectorize)
+                    for (std::size_t c0 = 0; c0 < c; c0 += 64) {
+                        const std::size_t len = std::min<std::size_t>(64, c - c0);
+                        T m[64];
+                        bool any = false;
+                        for (std::size_t ky = ky0; ky < ky1; ++ky)
+                            for (std::size_t kx = kx0; kx < kx1; ++kx) {
+                                const T* in = x + ((b * h + (y0 + ky - pad)) * w + (x0 + kx - pad)) * c + c0;
+                                if (!any) {
+                                    std::copy(in, in + len, m);
+                                    any = true;
+                                } else if (len == 64) {
+                                    for (std::size_t j = 0; j < 64; ++j) m[j] = in[j] > m[j] ? in[j] : m[j];
+                                } else {
+                                    for (std::size_t j = 0; j < len; ++j) m[j] = in[j] > m[j] ? in[j] : m[j];
+                                }
+                            }
+                        if (any) std::copy(m, m + len, out + c0);
+                    }
+                    continue;
+                }
                 bool first = true;
                 for (std::size_t ky = ky0; ky < ky1; ++ky)
                     for (std::size_t kx = kx0; kx < kx1; ++kx) {

@@ -435,3 +435,75 @@ TEST_CASE_TEMPLATE("gemm_q8 with several packed-A blocks per thread (large K)", 
     run(zoa::default_arch{});
     run(zoa_test::portable_q8_arch{});
 }
+
+TEST_CASE("out_i32::moments: exact column sums on every path, at the register path's bounds (int32 tile sums, "
+          "64-bit lanes, ragged row tails)") {
+    // acc[m, n] = Σ_k (a − za)(w − zw[n]). Extreme codes make |acc| = K·255² (the bound the kernels plan with):
+    // K = 4096 keeps 8·|acc| < 2^31 (tile column sums in int32), K = 4160 does not (64-bit per row), K = 24000 makes
+    // a packed-A block longer than the 64-bit lanes may take (rows > flush: the sums are read back from memory).
+    // Random codes at K = 64 / 576 cover the ResNet shapes; M leaves 4-row and 5..7-row tails of the 8-row tiles.
+    using R = zq::unsigned_range<8>;
+    zoa::rng g(71);
+    zoa::execution_context two(2);
+    struct shape {
+        std::size_t m, k, n;
+        bool extreme;
+    };
+    for (const shape s : {shape{1003, 4096, 48, true}, shape{517, 4160, 32, true}, shape{45, 24000, 32, true},
+                          shape{777, 64, 64, false}, shape{262, 576, 48, false}, shape{300, 64, 40, false}}) {
+        CAPTURE(s.m);
+        CAPTURE(s.k);
+        CAPTURE(s.n);
+        std::vector<std::uint8_t> a(s.m * s.k), w(s.n * s.k);
+        std::vector<std::int32_t> zw(s.n);
+        std::int32_t za = 0;
+        if (s.extreme) {  // half of the columns at +K·255², half at −K·255²; a few rows at 0
+            for (std::size_t i = 0; i < s.m; ++i)
+                for (std::size_t k = 0; k < s.k; ++k) a[i * s.k + k] = i % 13 == 5 ? 0 : 255;
+            for (std::size_t j = 0; j < s.n; ++j) {
+                zw[j] = j % 2 ? 255 : 0;
+                for (std::size_t k = 0; k < s.k; ++k) w[j * s.k + k] = static_cast<std::uint8_t>(j % 2 ? 0 : 255);
+            }
+        } else {
+            a = random_codes<R>(g, a.size());
+            w = random_codes<R>(g, w.size());
+            za = random_zero_point<R>(g);
+            for (auto& z : zw) z = random_zero_point<R>(g);
+        }
+        const auto ldc = zk::row_major(std::ptrdiff_t(s.n));
+        auto run = [&](auto arch_tag, zoa::execution_context* ctx) {
+            using Arch = decltype(arch_tag);
+            const zk::packed_q8<R, R, Arch> pw(w.data(), s.n, s.k, std::ptrdiff_t(s.k), 1, zw.data(), zw.size());
+            std::vector<std::int32_t> c(s.m * s.n);
+            zk::acc_moments mo;
+            mo.reset(s.n);
+            zk::gemm_q8(a.data(), s.m, std::ptrdiff_t(s.k), za, pw, zk::out_i32{c.data(), ldc, &mo}, ctx);
+            REQUIRE(mo.count == s.m);
+            for (std::size_t j = 0; j < s.n; ++j) {
+                zk::int128_t s1 = 0;
+                zk::uint128_t s2 = 0;
+                for (std::size_t i = 0; i < s.m; ++i) {
+                    const std::int64_t v = c[i * s.n + j];
+                    s1 += v;
+                    s2 += static_cast<zk::uint128_t>(v * v);
+                }
+                REQUIRE(mo.s1[j] == s1);
+                REQUIRE(mo.s2[j] == s2);
+            }
+            return mo;
+        };
+        const zk::acc_moments ref = run(zoa_test::portable_q8_arch{}, nullptr);
+        if (s.extreme) {  // the extremes were reached: |acc| = K·255² in the non-zero rows
+            const std::size_t zero_rows = (s.m + 7) / 13;
+            CHECK(static_cast<double>(ref.s1[0]) == doctest::Approx(double(s.m - zero_rows) * double(s.k) * 65025.0));
+        }
+        for (zoa::execution_context* ctx : {static_cast<zoa::execution_context*>(nullptr), &two}) {
+            const zk::acc_moments d = run(zk::q8_default_arch{}, ctx);
+            CHECK(d.s1 == ref.s1);
+            CHECK(d.s2 == ref.s2);
+            const zk::acc_moments x = run(zoa::default_arch{}, ctx);
+            CHECK(x.s1 == ref.s1);
+            CHECK(x.s2 == ref.s2);
+        }
+    }
+}

@@ -275,7 +275,8 @@ TEST_CASE("NHWC pooling: codes max-pooled = codes of the max-pooled floats; glob
     qp.zero_point = {7};
     qp.sch = zoa::quant::scheme::asymmetric;
     qp.kind = zoa::quant::quantizer_kind::uniform;
-    for (const auto& d : std::vector<std::array<std::size_t, 4>>{{1, 4, 4, 3}, {2, 7, 5, 17}, {3, 112, 112, 2}, {1, 1, 1, 5}}) {
+    for (const auto& d : std::vector<std::array<std::size_t, 4>>{{1, 4, 4, 3}, {2, 7, 5, 17}, {3, 112, 112, 2}, {1, 1, 1, 5},
+                                                                      {2, 9, 11, 64}, {1, 6, 7, 80}}) {
         const std::size_t n = d[0], h = d[1], w = d[2], c = d[3], hw = h * w;
         CAPTURE(h);
         CAPTURE(w);

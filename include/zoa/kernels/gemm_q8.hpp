@@ -160,16 +160,21 @@ void pack_a(const Source& src, std::size_t m0, std::size_t rows, std::size_t k, 
             std::size_t off = 0;
             if constexpr (Plan::bytes && has_avx2_v<Arch>) {
 #if defined(__AVX2__)
-                // AVX2 byte layout: copy the segments shifted to unsigned, then one pass over the packed row for its
-                // sum and its unsigned bounds. A signed code outside ARange lands above a_umax after the shift.
+                // AVX2 byte layout: the segments copied shifted to unsigned, the row's sum and unsigned bounds taken
+                // on the way. A signed code outside ARange lands above a_umax after the shift.
                 const auto fill = static_cast<std::uint8_t>(za + Plan::a_shift);
+                x86::u8_row_stats st;
                 src.for_each_segment(m0 + r, [&](const auto* p, std::size_t len) {
-                    if (p) x86::copy_shift_u8(p, len, static_cast<std::uint8_t>(Plan::a_shift), d + off);
-                    else std::memset(d + off, fill, len);
+                    if (p) {
+                        x86::copy_shift_u8(p, len, static_cast<std::uint8_t>(Plan::a_shift), d + off, st);
+                    } else {
+                        std::memset(d + off, fill, len);
+                        st.add_fill(fill, len);
+                    }
                     off += len;
                 });
                 int umin = 0, umax = 0;
-                sum = x86::sum_bounds_u8(d, k, umin, umax);
+                sum = st.fold(umin, umax);
                 if (umin < Plan::a_min + Plan::a_shift || umax > Plan::a_max + Plan::a_shift) {
                     int mn = Plan::a_max, mx = Plan::a_min;  // the bounds in code units, for the message
                     src.for_each_segment(m0 + r, [&](const auto* p, std::size_t len) {
@@ -232,10 +237,14 @@ void kernel_portable(const std::uint8_t* a, const void* b, std::size_t kp, std::
 class moment_partial {
 public:
     /// n columns; |acc| ≤ bound (a bound of the accumulators, < 2^31).
-    moment_partial(std::size_t n, std::uint64_t bound) : p1_(n), p2_(n), t1_(n, 0), t2_(n, 0) {
+    moment_partial(std::size_t n, std::uint64_t bound)
+        : p1_(n), p2_(n), t1_(n, 0), t2_(n, 0), q1_((n + 15) / 16 * 16, 0), q2_((n + 15) / 16 * 16, 0),
+          flush_(flush_for(bound)) {}
+    /// min(256, ⌊(2^64 − 1) / bound²⌋) (at least 1): rows whose squares a 64-bit lane can sum without wrapping.
+    static std::size_t flush_for(std::uint64_t bound) noexcept {
         const uint128_t sq = static_cast<uint128_t>(bound) * bound;
         const uint128_t f = sq == 0 ? 256 : static_cast<uint128_t>(~std::uint64_t{0}) / sq;
-        flush_ = f > 256 ? 256 : (f < 1 ? 1 : static_cast<std::size_t>(f));
+        return f > 256 ? 256 : (f < 1 ? 1 : static_cast<std::size_t>(f));
     }
     void add(const out_i32& s, std::size_t m0, std::size_t rows, std::size_t n0, std::size_t n1) noexcept {
         const std::size_t len = n1 - n0;
@@ -259,6 +268,32 @@ public:
             }
         }
     }
+    /// Rows one region may add before its 64-bit lanes must be flushed (flush·max|acc|² < 2^64).
+    std::size_t flush_rows() const noexcept { return flush_; }
+#if defined(__AVX512F__)
+    /// The 512-bit register path (gemm_q8's zmm epilogue, out_i32 with moments): a tile's rows of the 16 columns
+    /// n0..n0+15 summed in registers — s1 = Σ acc per column (lo: columns 0..7, hi: 8..15, int64 lanes), s2e / s2o =
+    /// Σ acc² of the even / odd columns (vpmuldq: exact 64-bit squares) — are added to this panel's 64-bit partials,
+    /// which flush_panels() moves into the 128-bit totals at the end of every region (≤ flush_rows() rows).
+    void add_panel512(std::size_t n0, __m512i s1lo, __m512i s1hi, __m512i s2e, __m512i s2o) noexcept {
+        std::int64_t* q1 = q1_.data() + n0;
+        std::uint64_t* q2 = q2_.data() + n0;  // [0, 8): even columns, [8, 16): odd columns
+        _mm512_storeu_si512(static_cast<void*>(q1), _mm512_add_epi64(_mm512_loadu_si512(q1), s1lo));
+        _mm512_storeu_si512(static_cast<void*>(q1 + 8), _mm512_add_epi64(_mm512_loadu_si512(q1 + 8), s1hi));
+        _mm512_storeu_si512(static_cast<void*>(q2), _mm512_add_epi64(_mm512_loadu_si512(q2), s2e));
+        _mm512_storeu_si512(static_cast<void*>(q2 + 8), _mm512_add_epi64(_mm512_loadu_si512(q2 + 8), s2o));
+    }
+#endif
+    /// Moves the register path's partials of columns [n0, n1) (multiples of 16) into the totals and clears them.
+    void flush_panels(std::size_t n0, std::size_t n1) noexcept {
+        for (std::size_t p = n0; p < n1; p += 16)
+            for (std::size_t j = 0; j < 16; ++j) {
+                t1_[p + j] += q1_[p + j];
+                t2_[p + j] += q2_[p + (j % 2 ? 8 : 0) + j / 2];
+            }
+        std::fill(q1_.begin() + static_cast<std::ptrdiff_t>(n0), q1_.begin() + static_cast<std::ptrdiff_t>(n1), 0);
+        std::fill(q2_.begin() + static_cast<std::ptrdiff_t>(n0), q2_.begin() + static_cast<std::ptrdiff_t>(n1), 0);
+    }
     void merge(acc_moments& m, std::mutex& lock) const {
         const std::lock_guard<std::mutex> g(lock);
         for (std::size_t j = 0; j < t1_.size(); ++j) {
@@ -272,6 +307,8 @@ private:
     std::vector<std::uint64_t> p2_;
     std::vector<int128_t> t1_;
     std::vector<uint128_t> t2_;
+    std::vector<std::int64_t> q1_;   // register path: per-column Σ acc of the current region
+    std::vector<std::uint64_t> q2_;  // register path: Σ acc², per panel even columns then odd columns
     std::size_t flush_ = 1;
 };
 
@@ -341,6 +378,14 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
     const std::uint64_t acc_bound = std::min<std::uint64_t>(
         (std::uint64_t{1} << 31) - 1, static_cast<std::uint64_t>(k) * static_cast<std::uint64_t>(plan::a_max - plan::a_min) *
                                           static_cast<std::uint64_t>(int(WRange::max) - int(WRange::min)));
+    // Moments on the register path: 512-bit VNNI zmm epilogue (row-major, every panel full, not AMX); a region
+    // (packed-A block × panel group) must fit the 64-bit lanes (rows ≤ flush), else its rows are summed from memory.
+    [[maybe_unused]] bool reg_moments = false;
+    if constexpr (std::is_same_v<Stage, out_i32> && plan::vnni && has_avx2_v<Arch> && x86::vnni512_compiled &&
+                  x86::store512_compiled)
+        reg_moments = want_moments && !amx && stage.layout.col_stride == 1 && n % 16 == 0;
+    // the register moments sum ≤ 8 rows of a column in int32 when that cannot wrap
+    [[maybe_unused]] const bool s1_narrow = acc_bound * 8 < (std::uint64_t{1} << 31);
     // adds rows [r0, r0 + rows) x panels [g0, g1) to part (out_i32 with moments only)
     [[maybe_unused]] auto sum_region = [&](moment_partial* part, std::size_t r0, std::size_t rows, std::size_t g0,
                                            std::size_t g1) {
@@ -408,8 +453,10 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
     };
     // Two 4-row tiles (rows i..i+7, the second possibly ragged) in one VNNI microkernel call.
     // With 512-bit VNNI compiled in, P (1 or 2) panels at once: panels p..p+P−1, rows i..i+7.
+    // rm: out_i32 with moments on the register path (work_blocks decides): the stored rows are also summed into rm.
     [[maybe_unused]] auto tile8_512 = [&](const std::uint8_t* a_blk, const std::int32_t* row_sums, std::size_t r0,
-                                          std::size_t i, std::size_t rows, std::size_t p, auto panels_tag) {
+                                          std::size_t i, std::size_t rows, std::size_t p, auto panels_tag,
+                                          [[maybe_unused]] moment_partial* rm) {
         [[maybe_unused]] constexpr int P = decltype(panels_tag)::value;  // used only with 512-bit VNNI
 #if defined(__AVX2__) && defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512VL__)
         if constexpr (plan::vnni && has_avx2_v<Arch>) {
@@ -427,6 +474,33 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
                         const __m512i col = _mm512_load_si512(col_term.data() + n0);
                         const __m512i zw = _mm512_load_si512(w.centred_zero_points() + n0);
                         const x86::store_panel16<Stage> out(stage, cols, n0);
+                        if constexpr (std::is_same_v<Stage, out_i32>) {
+                            if (rm) {  // store, and sum the exact moments of these rows while they are in registers
+                                const __m512i zero = _mm512_setzero_si512();
+                                __m512i s1 = zero, s1h = zero, s2e = zero, s2o = zero;
+                                for (std::size_t r = 0; r < nr; ++r) {
+                                    __m512i v = _mm512_add_epi32(c[r][j], col);
+                                    if (row_term)
+                                        v = _mm512_sub_epi32(v, _mm512_mullo_epi32(zw, _mm512_set1_epi32(row_sums[i + r])));
+                                    out.row(v, r0 + i + r);
+                                    if (s1_narrow) {  // 8·max|acc| < 2^31: the tile's column sums fit int32
+                                        s1 = _mm512_add_epi32(s1, v);
+                                    } else {
+                                        s1 = _mm512_add_epi64(s1, _mm512_cvtepi32_epi64(_mm512_castsi512_si256(v)));
+                                        s1h = _mm512_add_epi64(s1h, _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(v, 1)));
+                                    }
+                                    s2e = _mm512_add_epi64(s2e, _mm512_mul_epi32(v, v));  // even columns, exact int64
+                                    const __m512i vo = _mm512_srli_epi64(v, 32);
+                                    s2o = _mm512_add_epi64(s2o, _mm512_mul_epi32(vo, vo));  // odd columns
+                                }
+                                if (s1_narrow) {
+                                    s1h = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(s1, 1));
+                                    s1 = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(s1));
+                                }
+                                rm->add_panel512(n0, s1, s1h, s2e, s2o);
+                                continue;
+                            }
+                        }
                         for (std::size_t r = 0; r < nr; ++r) {
                             __m512i v = _mm512_add_epi32(c[r][j], col);
                             if (row_term)  // v -= zw_s[n] * rowsum[m]  (mod 2^32)
@@ -454,10 +528,10 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
 #endif
     };
     [[maybe_unused]] auto tile8 = [&](const std::uint8_t* a_blk, const std::int32_t* row_sums, std::size_t r0,
-                                      std::size_t i, std::size_t rows, std::size_t p) {
+                                      std::size_t i, std::size_t rows, std::size_t p, moment_partial* rm) {
 #if defined(__AVXVNNI__) || (defined(__AVX512VNNI__) && defined(__AVX512VL__))
         if constexpr (plan::vnni && has_avx2_v<Arch> && x86::vnni512_compiled) {
-            tile8_512(a_blk, row_sums, r0, i, rows, p, std::integral_constant<int, 1>{});
+            tile8_512(a_blk, row_sums, r0, i, rows, p, std::integral_constant<int, 1>{}, rm);
             return;
         } else if constexpr (plan::vnni && has_avx2_v<Arch>) {
             const std::size_t n0 = p * 16, ncols = std::min<std::size_t>(16, n - n0);
@@ -470,6 +544,7 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
             return;
         }
 #endif
+        (void)rm;  // the register path exists only with 512-bit VNNI (work_blocks never asks for it otherwise)
         tile(a_blk, row_sums, r0, i, rows, p);
         if (i + 4 < rows) tile(a_blk, row_sums, r0, i + 4, rows, p);
     };
@@ -558,30 +633,37 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
         for (std::size_t r0 = rb0 * 4; r0 < rb1 * 4 && r0 < m; r0 += mb) {
             const std::size_t rows = std::min({mb, rb1 * 4 - r0, m - r0});
             pack_a<plan, Arch>(src, r0, rows, k, kp, za, scratch.a.data(), scratch.row_sums.data());
+            // the register path takes every row through 8-row tiles (a 1..4-row tail reads 4 zero rows past the
+            // packed rows, which the scratch buffer has room for)
+            moment_partial* rm = reg_moments && part && rows <= part->flush_rows() ? part : nullptr;
+            if (rm && rows % 8 != 0 && rows % 8 <= 4)
+                std::memset(scratch.a.data() + (rows + 3) / 4 * 4 * kp, 0, 4 * kp);
             for (std::size_t g0 = p0; g0 < p1; g0 += group) {
                 for (std::size_t i = 0; i < rows; i += step)
                     for (std::size_t p = g0, pe = std::min(p1, g0 + group); p < pe; ++p) {
-                        if (step == 8 && i + 4 < rows) {
+                        if (step == 8 && (i + 4 < rows || rm)) {
                             if constexpr (plan::vnni && has_avx2_v<Arch> && x86::vnni512_compiled) {
                                 if (p + 1 < pe) {  // two panels per call: 16 zmm accumulators
                                     tile8_512(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p,
-                                              std::integral_constant<int, 2>{});
+                                              std::integral_constant<int, 2>{}, rm);
                                     ++p;
                                     continue;
                                 }
                             }
-                            tile8(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p);
+                            tile8(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p, rm);
                         } else {
                             tile(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p);
                         }
                     }
-                sum_region(part, r0, rows, g0, std::min(p1, g0 + group));
+                const std::size_t g1 = std::min(p1, g0 + group);
+                if (rm) rm->flush_panels(g0 * 16, g1 * 16);
+                else sum_region(part, r0, rows, g0, g1);
             }
         }
     };
     auto work = [&](std::size_t rb0, std::size_t rb1, std::size_t p0, std::size_t p1) {
         q8_scratch& scratch = thread_q8_scratch();
-        scratch.a.ensure(mb * ka * elem + 64);
+        scratch.a.ensure((mb + 4) * ka * elem + 64);  // + 4 rows: the register path's 8-row tiles over a 4-row tail
         scratch.row_sums.ensure(mb);
         std::vector<moment_partial> partial;  // this call's moment sums (out_i32 with moments only)
         if (want_moments) partial.emplace_back(n, acc_bound);
@@ -638,13 +720,20 @@ void apply_q8_stage(const std::int32_t* acc, std::size_t m, std::size_t n, const
         const std::size_t r0 = b0 * 64, r1 = std::min(m, b1 * 64);
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__FMA__)
         if constexpr (x86::store512_compiled && arch_at_least_v<Arch, xsimd::avx512f>) {
-            if (n % 16 == 0 && stage.layout.col_stride == 1) {  // rows in order: one sequential stream in, one out
-                for (std::size_t r = r0; r < r1; ++r)
+            if (n % 16 == 0 && stage.layout.col_stride == 1) {
+                // groups of 16 rows, panels outer inside a group: the panel's constants are loaded once per 16 rows,
+                // and each row's line of the next group is prefetched while this group runs
+                for (std::size_t g = r0; g < r1; g += 16) {
+                    const std::size_t ge = std::min(r1, g + 16);
                     for (std::size_t n0 = 0; n0 < n; n0 += 16) {
-                        const std::int32_t* src = acc + r * n + n0;
-                        _mm_prefetch(reinterpret_cast<const char*>(src + 1024), _MM_HINT_T0);  // 4 KiB ahead
-                        x86::store_panel16<Stage>(stage, cols, n0).row(_mm512_loadu_si512(static_cast<const void*>(src)), r);
+                        const x86::store_panel16<Stage> out(stage, cols, n0);
+                        for (std::size_t r = g; r < ge; ++r) {
+                            const std::int32_t* src = acc + r * n + n0;
+                            _mm_prefetch(reinterpret_cast<const char*>(src + 16 * n), _MM_HINT_T0);
+                            out.row(_mm512_loadu_si512(static_cast<const void*>(src)), r);
+                        }
                     }
+                }
                 return;
             }
         }

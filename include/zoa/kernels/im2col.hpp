@@ -138,8 +138,12 @@ struct nhwc_source {
     const T* x;
     conv2d_shape s;
 
-    /// Calls f(pointer or nullptr, length) for the runs of row m's K codes, in K order.
+    /// Calls f(pointer or nullptr, length) for the runs of row m's K codes, in K order. (Inlined into the packing
+    /// loop, so its running row sums stay in registers and the shape's fields are loaded once per block.)
     template <class F>
+#if defined(__GNUC__)
+    __attribute__((always_inline))
+#endif
     void for_each_segment(std::size_t m, F&& f) const {
         const std::size_t ow = s.out_w(), ohw = s.out_h() * ow, b = m / ohw, p = m % ohw;
         const std::size_t oy = p / ow, ox = p % ow, c = s.in_channels, kw = s.kernel_w;

@@ -132,6 +132,29 @@ void max_pool2d_nhwc(const T* x, T* y, std::size_t n, std::size_t h, std::size_t
                 const std::size_t x0 = ox * stride, kx0 = x0 < pad ? pad - x0 : 0;
                 const std::size_t kx1 = w + pad > x0 ? std::min(kernel, w + pad - x0) : 0;
                 T* out = y + ((b * oh + oy) * ow + ox) * c;
+                if constexpr (!std::is_floating_point_v<T>) {
+                    // codes: 64-channel chunks maxed in a local array, one store per chunk (the output cannot alias
+                    // the input there, so the loops vectorize)
+                    for (std::size_t c0 = 0; c0 < c; c0 += 64) {
+                        const std::size_t len = std::min<std::size_t>(64, c - c0);
+                        T m[64];
+                        bool any = false;
+                        for (std::size_t ky = ky0; ky < ky1; ++ky)
+                            for (std::size_t kx = kx0; kx < kx1; ++kx) {
+                                const T* in = x + ((b * h + (y0 + ky - pad)) * w + (x0 + kx - pad)) * c + c0;
+                                if (!any) {
+                                    std::copy(in, in + len, m);
+                                    any = true;
+                                } else if (len == 64) {
+                                    for (std::size_t j = 0; j < 64; ++j) m[j] = in[j] > m[j] ? in[j] : m[j];
+                                } else {
+                                    for (std::size_t j = 0; j < len; ++j) m[j] = in[j] > m[j] ? in[j] : m[j];
+                                }
+                            }
+                        if (any) std::copy(m, m + len, out + c0);
+                    }
+                    continue;
+                }
                 bool first = true;
                 for (std::size_t ky = ky0; ky < ky1; ++ky)
                     for (std::size_t kx = kx0; kx < kx1; ++kx) {

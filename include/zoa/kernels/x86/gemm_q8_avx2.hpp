@@ -226,50 +226,68 @@ inline std::int64_t convert_u8(const T* src, std::size_t len, std::uint8_t shift
     return total;
 }
 
-/// dst[i] = src[i] + shift (as uint8, wrapping), i < len: the byte layout's a_u without any bookkeeping.
-template <class T>
-inline void copy_shift_u8(const T* src, std::size_t len, std::uint8_t shift, std::uint8_t* dst) noexcept {
-    if (shift == 0) {
-        std::memcpy(dst, src, len);
-        return;
-    }
-    const __m256i vs = _mm256_set1_epi8(static_cast<char>(shift));
-    std::size_t i = 0;
-    for (; i + 32 <= len; i += 32)
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i),
-                            _mm256_add_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i)), vs));
-    for (; i < len; ++i) dst[i] = static_cast<std::uint8_t>(src[i] + shift);
-}
+/// Running Σ and unsigned bounds of the bytes of one packed A row: vector lanes plus a scalar part (fills, tails).
+struct u8_row_stats {
+    __m256i sum = _mm256_setzero_si256(), vmin = _mm256_set1_epi8(-1), vmax = _mm256_setzero_si256();
+    std::int64_t scalar_sum = 0;
+    int scalar_min = 255, scalar_max = 0;
 
-/// Σ d[i] over len unsigned bytes, and their unsigned minimum / maximum (umin, umax).
-inline std::int64_t sum_bounds_u8(const std::uint8_t* d, std::size_t len, int& umin, int& umax) noexcept {
-    const __m256i zero = _mm256_setzero_si256();
-    __m256i sum = zero, vmin = _mm256_set1_epi8(-1), vmax = zero;
+    /// len bytes equal to v (a padding fill segment).
+    void add_fill(std::uint8_t v, std::size_t len) noexcept {
+        scalar_sum += static_cast<std::int64_t>(len) * v;
+        scalar_min = v < scalar_min ? v : scalar_min;
+        scalar_max = v > scalar_max ? v : scalar_max;
+    }
+    /// The row's Σ, and its unsigned minimum / maximum in umin / umax.
+    std::int64_t fold(int& umin, int& umax) const noexcept {
+        // 32 lanes to 1: min/max over byte halves, then the 16-bit minpos trick
+        __m128i mn = _mm_min_epu8(_mm256_castsi256_si128(vmin), _mm256_extracti128_si256(vmin, 1));
+        __m128i mx = _mm_max_epu8(_mm256_castsi256_si128(vmax), _mm256_extracti128_si256(vmax, 1));
+        mn = _mm_min_epu8(mn, _mm_srli_epi16(mn, 8));
+        mx = _mm_max_epu8(mx, _mm_srli_epi16(mx, 8));
+        const __m128i lowbytes = _mm_set1_epi16(0x00FF);
+        const int vmn = _mm_cvtsi128_si32(_mm_minpos_epu16(_mm_and_si128(mn, lowbytes))) & 0xFFFF;
+        const int vmx = 255 - (_mm_cvtsi128_si32(_mm_minpos_epu16(_mm_andnot_si128(mx, lowbytes))) & 0xFFFF);
+        umin = vmn < scalar_min ? vmn : scalar_min;
+        umax = vmx > scalar_max ? vmx : scalar_max;
+        alignas(32) std::int64_t s4[4];
+        _mm256_store_si256(reinterpret_cast<__m256i*>(s4), sum);
+        return s4[0] + s4[1] + s4[2] + s4[3] + scalar_sum;
+    }
+};
+
+/// dst[i] = src[i] + shift (as uint8, wrapping), i < len, with the copied bytes added to st — taken from the
+/// registers, not re-read from dst (conv rows are gathered from short runs: reading the packed row back right after
+/// its 21-byte stem runs / 3·C runs were stored stalls on store forwarding). The < 32-byte tail is one masked
+/// load/store with AVX-512BW (masked-off bytes are neither read nor written), else bytewise.
+template <class T>
+inline void copy_shift_u8(const T* src, std::size_t len, std::uint8_t shift, std::uint8_t* dst, u8_row_stats& st) noexcept {
+    const __m256i vs = _mm256_set1_epi8(static_cast<char>(shift)), zero = _mm256_setzero_si256();
     std::size_t i = 0;
     for (; i + 32 <= len; i += 32) {
-        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(d + i));
-        vmin = _mm256_min_epu8(vmin, v);
-        vmax = _mm256_max_epu8(vmax, v);
-        sum = _mm256_add_epi64(sum, _mm256_sad_epu8(v, zero));
+        const __m256i v = _mm256_add_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i)), vs);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), v);
+        st.sum = _mm256_add_epi64(st.sum, _mm256_sad_epu8(v, zero));
+        st.vmin = _mm256_min_epu8(st.vmin, v);
+        st.vmax = _mm256_max_epu8(st.vmax, v);
     }
-    // fold 32 lanes to 1: min/max over byte halves, then the 16-bit minpos trick for the minimum
-    __m128i mn = _mm_min_epu8(_mm256_castsi256_si128(vmin), _mm256_extracti128_si256(vmin, 1));
-    __m128i mx = _mm_max_epu8(_mm256_castsi256_si128(vmax), _mm256_extracti128_si256(vmax, 1));
-    mn = _mm_min_epu8(mn, _mm_srli_epi16(mn, 8));
-    mx = _mm_max_epu8(mx, _mm_srli_epi16(mx, 8));
-    const __m128i lowbytes = _mm_set1_epi16(0x00FF);
-    umin = _mm_cvtsi128_si32(_mm_minpos_epu16(_mm_and_si128(mn, lowbytes))) & 0xFFFF;
-    umax = 255 - (_mm_cvtsi128_si32(_mm_minpos_epu16(_mm_andnot_si128(mx, lowbytes))) & 0xFFFF);
-    alignas(32) std::int64_t s4[4];
-    _mm256_store_si256(reinterpret_cast<__m256i*>(s4), sum);
-    std::int64_t total = s4[0] + s4[1] + s4[2] + s4[3];
+    if (i == len) return;
+#if defined(__AVX512BW__) && defined(__AVX512VL__)
+    const __mmask32 m = static_cast<__mmask32>((1u << (len - i)) - 1u);  // len − i < 32
+    const __m256i v = _mm256_maskz_mov_epi8(m, _mm256_add_epi8(_mm256_maskz_loadu_epi8(m, src + i), vs));
+    _mm256_mask_storeu_epi8(dst + i, m, v);
+    st.sum = _mm256_add_epi64(st.sum, _mm256_sad_epu8(v, zero));  // masked-off lanes are 0
+    st.vmin = _mm256_min_epu8(st.vmin, _mm256_mask_blend_epi8(m, _mm256_set1_epi8(-1), v));
+    st.vmax = _mm256_max_epu8(st.vmax, v);
+#else
     for (; i < len; ++i) {
-        const int v = d[i];
-        umin = v < umin ? v : umin;
-        umax = v > umax ? v : umax;
-        total += v;
+        const int v = static_cast<std::uint8_t>(src[i] + shift);
+        dst[i] = static_cast<std::uint8_t>(v);
+        st.scalar_sum += v;
+        st.scalar_min = v < st.scalar_min ? v : st.scalar_min;
+        st.scalar_max = v > st.scalar_max ? v : st.scalar_max;
     }
-    return total;
+#endif
 }
 
 /// dst[i] = int16(src[i] - zero_point), i < len; tracks min/max of src.
