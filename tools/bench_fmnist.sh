@@ -8,6 +8,8 @@
 # FOA costs 28 forward passes per batch (≈ 10 min per model × precision here), so it runs only for the
 # model:precision pairs listed in FOA ("all" = every pair). BANK lists the pairs for the bank on/off run.
 # Quantized models are calibrated once (PTQ4ViT / MQBench on 32 / 64 train images) and the calibrated file is reused.
+# Every method is its own run with its own log in $OUT: rerunning the script after an interruption redoes only the
+# runs without a complete log (the full-size evidence, LIMIT=10000 ROUNDS=10, takes hours).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODELS=${MODELS:-"vit resnet"}
@@ -29,8 +31,21 @@ data=${data%,}
 VIT_LOWBIT_SET=${VIT_LOWBIT_SET-lr=1e-4}
 VIT_SET=${VIT_SET-}
 RESNET_SET=${RESNET_SET-}
-zoa_set_for() {
-  case "$1:$2" in vit:w6a6 | vit:w4a4) echo "$VIT_LOWBIT_SET" ;; vit:*) echo "$VIT_SET" ;; *) echo "$RESNET_SET" ;; esac
+zoa_set_for() {  # $1 model, $2 precision, $3 method: the --zoa-set argument pair, none for methods other than ZOA's
+  [[ "$3" == zoa* ]] || return 0
+  local set
+  case "$1:$2" in vit:w6a6 | vit:w4a4) set=$VIT_LOWBIT_SET ;; vit:*) set=$VIT_SET ;; *) set=$RESNET_SET ;; esac
+  [ -z "$set" ] || printf -- '--zoa-set\n%s\n' "$set"
+}
+# run LOG WHAT ARGS...: `zoa stream ARGS` into LOG unless LOG already ends with the run's mean_accuracy line (an
+# interrupted run leaves only LOG.tmp behind, so it is redone).
+run() {
+  local log=$1 what=$2
+  shift 2
+  grep -q '^mean_accuracy=' "$log" 2> /dev/null && return 0
+  echo "== $what -> $log" >&2
+  "$ZOA" stream "$@" --threads "$THREADS" > "$log.tmp"
+  mv "$log.tmp" "$log"
 }
 listed() { [ "$1" = all ] || [[ " $1 " == *" $2 "* ]]; }
 
@@ -49,22 +64,28 @@ weights_for() {  # $1 model, $2 precision: the fp32 asset, or a calibrated copy 
 for m in $MODELS; do
   for p in $PRECISIONS; do
     w=$(weights_for "$m" "$p")
-    methods="none,t3a"
-    [ "$m" = resnet ] && methods="none,bn,t3a"
-    listed "$FOA" "$m:$p" && methods="$methods,foa"
-    methods="$methods,zoa"
+    methods="none t3a"
+    [ "$m" = resnet ] && methods="none bn t3a"
+    listed "$FOA" "$m:$p" && methods="$methods foa"
+    methods="$methods zoa"
+    # One process and one log per method (the methods of a run do not share state), so an interrupted benchmark
+    # resumes at the first method without a complete log; ${m}_${p}.txt is their concatenation, for the tables.
     log="$OUT/${m}_${p}.txt"
     if [ ! -s "$log" ]; then
-      echo "== $m $p (methods $methods, $LIMIT images per domain) -> $log" >&2
-      "$ZOA" stream --weights "$w" --method "$methods" --data "$data" --limit "$LIMIT" --threads "$THREADS" \
-        --zoa-set "$(zoa_set_for "$m" "$p")" > "$log"
+      for method in $methods; do
+        run "$OUT/${m}_${p}.${method}.txt" "$m $p $method, $LIMIT images per domain" \
+          --weights "$w" --method "$method" --data "$data" --limit "$LIMIT" $(zoa_set_for "$m" "$p" "$method")
+      done
+      for method in $methods; do cat "$OUT/${m}_${p}.${method}.txt"; done > "$log.tmp" && mv "$log.tmp" "$log"
     fi
-    [ -s "$OUT/${m}_${p}_clean.txt" ] || "$ZOA" stream --weights "$w" --method none --data fmnist --limit 10000 \
-      --threads "$THREADS" > "$OUT/${m}_${p}_clean.txt"
+    run "$OUT/${m}_${p}_clean.txt" "$m $p clean test set" --weights "$w" --method none --data fmnist --limit 10000
     if listed "$BANK" "$m:$p" && [ ! -s "$OUT/${m}_${p}_bank.txt" ]; then
-      echo "== $m $p bank on vs off, $ROUNDS rounds -> $OUT/${m}_${p}_bank.txt" >&2
-      "$ZOA" stream --weights "$w" --method zoa,zoa_nobank --rounds "$ROUNDS" --data "$data" --limit "$LIMIT" \
-        --threads "$THREADS" --zoa-set "$(zoa_set_for "$m" "$p")" > "$OUT/${m}_${p}_bank.txt"
+      for method in zoa zoa_nobank; do
+        run "$OUT/${m}_${p}_bank.${method}.txt" "$m $p $method, $ROUNDS rounds" --weights "$w" --method "$method" \
+          --rounds "$ROUNDS" --data "$data" --limit "$LIMIT" $(zoa_set_for "$m" "$p" "$method")
+      done
+      cat "$OUT/${m}_${p}_bank.zoa.txt" "$OUT/${m}_${p}_bank.zoa_nobank.txt" > "$OUT/${m}_${p}_bank.txt.tmp"
+      mv "$OUT/${m}_${p}_bank.txt.tmp" "$OUT/${m}_${p}_bank.txt"
     fi
   done
 done
