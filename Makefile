@@ -60,7 +60,7 @@ bench: deps-bench
 
 # Every test under AddressSanitizer + UndefinedBehaviorSanitizer (own build directory), at -O1 -g1: -O1 as ASan's
 # documentation advises, -g1 = line tables (file:line in every report). RelWithDebInfo's -O2 -g compiles twice as
-# long: the CLI's stream code (then one file) took 601 s CPU at -O2 -g, 420 s at -O1 -g, 292 s at -O1 -g1 (g++ 12).
+# long: examples/cli/cmd_stream.cpp took 601 s CPU at -O2 -g, 420 s at -O1 -g, 292 s at -O1 -g1 (g++ 12).
 SANITIZE_CONFIG := -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" -DZOA_SANITIZE=ON
 test-sanitize: deps
 	@cmake -S . -B $(BUILD)-sanitize $(SANITIZE_CONFIG) $(CMAKE_FLAGS) > $(BUILD)-sanitize.configure.log 2>&1 || { cat $(BUILD)-sanitize.configure.log; exit 1; }

@@ -1,7 +1,0 @@
-// zoa — `zoa stream` on a w4a4 ResNet: every method over the stream for this one model type (stream_run.hpp).
-// SPDX-License-Identifier: MIT
-#include "../stream_run.hpp"
-
-namespace zoa_cli::stream {
-ZOA_CLI_RUN_RESNET(zoa::mqbench<zoa::w4a4>);
-}  // namespace zoa_cli::stream
