@@ -47,6 +47,12 @@ run() {
   "$ZOA" stream "$@" --threads "$THREADS" > "$log.tmp"
   mv "$log.tmp" "$log"
 }
+# with_header METHOD PRECISION LOG: a one-method log as a multi-method run prints it ("# method=" line first; a
+# one-method `zoa stream` does not print that line), for the tables below.
+with_header() {
+  echo "# method=$1 precision=$2"
+  grep -v '^# method=' "$3"
+}
 listed() { [ "$1" = all ] || [[ " $1 " == *" $2 "* ]]; }
 
 weights_for() {  # $1 model, $2 precision: the fp32 asset, or a calibrated copy made once in $OUT
@@ -76,7 +82,8 @@ for m in $MODELS; do
         run "$OUT/${m}_${p}.${method}.txt" "$m $p $method, $LIMIT images per domain" \
           --weights "$w" --method "$method" --data "$data" --limit "$LIMIT" $(zoa_set_for "$m" "$p" "$method")
       done
-      for method in $methods; do cat "$OUT/${m}_${p}.${method}.txt"; done > "$log.tmp" && mv "$log.tmp" "$log"
+      for method in $methods; do with_header "$method" "$p" "$OUT/${m}_${p}.${method}.txt"; done > "$log.tmp"
+      mv "$log.tmp" "$log"
     fi
     run "$OUT/${m}_${p}_clean.txt" "$m $p clean test set" --weights "$w" --method none --data fmnist --limit 10000
     if listed "$BANK" "$m:$p" && [ ! -s "$OUT/${m}_${p}_bank.txt" ]; then
@@ -84,7 +91,8 @@ for m in $MODELS; do
         run "$OUT/${m}_${p}_bank.${method}.txt" "$m $p $method, $ROUNDS rounds" --weights "$w" --method "$method" \
           --rounds "$ROUNDS" --data "$data" --limit "$LIMIT" $(zoa_set_for "$m" "$p" "$method")
       done
-      cat "$OUT/${m}_${p}_bank.zoa.txt" "$OUT/${m}_${p}_bank.zoa_nobank.txt" > "$OUT/${m}_${p}_bank.txt.tmp"
+      for method in zoa zoa_nobank; do with_header "$method" "$p" "$OUT/${m}_${p}_bank.${method}.txt"; done \
+        > "$OUT/${m}_${p}_bank.txt.tmp"
       mv "$OUT/${m}_${p}_bank.txt.tmp" "$OUT/${m}_${p}_bank.txt"
     fi
   done
