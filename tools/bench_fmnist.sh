@@ -10,18 +10,28 @@
 # Quantized models are calibrated once (PTQ4ViT / MQBench on 32 / 64 train images) and the calibrated file is reused.
 # Every method is its own run with its own log in $OUT: rerunning the script after an interruption redoes only the
 # runs without a complete log (the full-size evidence, LIMIT=10000 ROUNDS=10, takes hours).
+# TABLES_ONLY=1: run nothing, only print the tables from the logs already in $OUT (a missing log is an error, exit 2;
+# nothing is written to $OUT): how tools/check_results.py re-makes the tables of docs/results.md from the raw logs
+# kept in docs/results/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+TABLES_ONLY=${TABLES_ONLY:-0}
 MODELS=${MODELS:-"vit resnet"}
 PRECISIONS=${PRECISIONS:-"fp32 w8a8 w6a6 w4a4"}
 LIMIT=${LIMIT:-2000}
 OUT=${OUT:-bench-out}
 THREADS=${THREADS:-$(nproc)}
 ZOA=${ZOA:-build/bin/zoa}
-FOA=${FOA:-"vit:w6a6 resnet:w8a8"}
-BANK=${BANK:-"vit:w6a6 resnet:w8a8"}
+FOA=${FOA-"vit:w6a6 resnet:w8a8"}  # empty = no FOA run
+BANK=${BANK-"vit:w6a6 resnet:w8a8"}  # empty = no bank run
 ROUNDS=${ROUNDS:-3}
-mkdir -p "$OUT"
+if [ "$TABLES_ONLY" = 1 ]; then
+  CAT=$(mktemp -d)  # the per-model concatenations of the logs, for the tables
+  trap 'rm -rf "$CAT"' EXIT
+else
+  mkdir -p "$OUT"
+  CAT=$OUT
+fi
 corruptions="gaussian_noise shot_noise impulse_noise defocus_blur glass_blur motion_blur zoom_blur snow frost fog brightness contrast elastic_transform pixelate jpeg_compression"
 data=$(for c in $corruptions; do printf 'fmnist-c:%s:5,' "$c"; done)
 data=${data%,}
@@ -43,6 +53,7 @@ run() {
   local log=$1 what=$2
   shift 2
   grep -q '^mean_accuracy=' "$log" 2> /dev/null && return 0
+  if [ "$TABLES_ONLY" = 1 ]; then echo "bench_fmnist: TABLES_ONLY: $log is missing or incomplete" >&2; exit 2; fi
   echo "== $what -> $log" >&2
   "$ZOA" stream "$@" --threads "$THREADS" > "$log.tmp"
   mv "$log.tmp" "$log"
@@ -57,6 +68,7 @@ listed() { [ "$1" = all ] || [[ " $1 " == *" $2 "* ]]; }
 
 weights_for() {  # $1 model, $2 precision: the fp32 asset, or a calibrated copy made once in $OUT
   local m=$1 p=$2 w
+  [ "$TABLES_ONLY" = 1 ] && return 0  # no run needs it
   if [ "$p" = fp32 ]; then echo "examples/assets/fmnist_${m}.safetensors"; return; fi
   w="$OUT/${m}_${p}.safetensors"
   if [ ! -f "$w" ]; then
@@ -76,7 +88,7 @@ for m in $MODELS; do
     methods="$methods zoa"
     # One process and one log per method (the methods of a run do not share state), so an interrupted benchmark
     # resumes at the first method without a complete log; ${m}_${p}.txt is their concatenation, for the tables.
-    log="$OUT/${m}_${p}.txt"
+    log="$CAT/${m}_${p}.txt"
     if [ ! -s "$log" ]; then
       for method in $methods; do
         run "$OUT/${m}_${p}.${method}.txt" "$m $p $method, $LIMIT images per domain" \
@@ -86,14 +98,14 @@ for m in $MODELS; do
       mv "$log.tmp" "$log"
     fi
     run "$OUT/${m}_${p}_clean.txt" "$m $p clean test set" --weights "$w" --method none --data fmnist --limit 10000
-    if listed "$BANK" "$m:$p" && [ ! -s "$OUT/${m}_${p}_bank.txt" ]; then
+    if listed "$BANK" "$m:$p" && [ ! -s "$CAT/${m}_${p}_bank.txt" ]; then
       for method in zoa zoa_nobank; do
         run "$OUT/${m}_${p}_bank.${method}.txt" "$m $p $method, $ROUNDS rounds" --weights "$w" --method "$method" \
           --rounds "$ROUNDS" --data "$data" --limit "$LIMIT" $(zoa_set_for "$m" "$p" "$method")
       done
       for method in zoa zoa_nobank; do with_header "$method" "$p" "$OUT/${m}_${p}_bank.${method}.txt"; done \
-        > "$OUT/${m}_${p}_bank.txt.tmp"
-      mv "$OUT/${m}_${p}_bank.txt.tmp" "$OUT/${m}_${p}_bank.txt"
+        > "$CAT/${m}_${p}_bank.txt.tmp"
+      mv "$CAT/${m}_${p}_bank.txt.tmp" "$CAT/${m}_${p}_bank.txt"
     fi
   done
 done
@@ -112,7 +124,7 @@ for m in $MODELS; do
       /^domain=/ { for (i = 1; i <= NF; ++i) { split($i, kv, "="); v[kv[1]] = kv[2] }
                    row = row " " v["accuracy"] " |"; fwd += v["forwards_per_batch"]; ms += v["ms_per_batch"]; ++n }
       /^mean_accuracy=/ { split($0, a, "="); printf "| %s | %s |%s %s | %s | %.1f | %.1f |\n", p, method, row, a[2], clean, fwd / n, ms / n }
-    ' "$OUT/${m}_${p}.txt"
+    ' "$CAT/${m}_${p}.txt"
   done
 done
 
@@ -125,7 +137,7 @@ for _ in $(seq 1 "$ROUNDS"); do printf -- '---:|'; done
 printf -- '---:|\n'
 for m in $MODELS; do
   for p in $PRECISIONS; do
-    [ -s "$OUT/${m}_${p}_bank.txt" ] || continue
+    [ -s "$CAT/${m}_${p}_bank.txt" ] || continue
     awk -v m="$m" -v p="$p" -v R="$ROUNDS" '
       /^# method=/ { split($2, a, "="); method = a[2]; for (r = 1; r <= R; ++r) { s[r] = 0; c[r] = 0 } }
       /^domain=/ { for (i = 1; i <= NF; ++i) { split($i, kv, "="); v[kv[1]] = kv[2] }
@@ -133,6 +145,6 @@ for m in $MODELS; do
       /^mean_accuracy=/ { split($0, a, "="); printf "| %s | %s | %s |", m, p, method
                           for (r = 1; r <= R; ++r) printf " %.2f |", s[r] / c[r]
                           printf " %s |\n", a[2] }
-    ' "$OUT/${m}_${p}_bank.txt"
+    ' "$CAT/${m}_${p}_bank.txt"
   done
 done
