@@ -2265,6 +2265,40 @@ struct batch_norm_affine {
     std::vector<float> center, residual, scale, shift;  ///< channels entries each
 };
 
+namespace detail {
+
+/// One channel's batch statistics as the batch-statistics affine maps use them: center = fl(μ), residual =
+/// fl(μ − center), and μ and the biased σ² in double.
+struct batch_stats_channel {
+    float center, residual;
+    double mean, var;
+};
+
+/// The batch-statistics affine map from stats(c) (a batch_stats_channel) for each channel c:
+///   center, residual as given, scale = fl(w_c / sqrt(σ²_c + eps)) (double, batch_norm_scale), shift = bias_c
+///   (null weight = ones, null bias = zeros); batch_mean[c] = fl(μ_c), batch_var[c] = fl(σ²_c) when non-null.
+template <class Stats>
+batch_norm_affine batch_stats_affine(std::size_t channels, Stats stats, const float* weight, const float* bias,
+                                     float eps, float* batch_mean, float* batch_var) {
+    batch_norm_affine f;
+    f.center.resize(channels);
+    f.residual.resize(channels);
+    f.scale.resize(channels);
+    f.shift.resize(channels);
+    for (std::size_t c = 0; c < channels; ++c) {
+        const batch_stats_channel s = stats(c);
+        f.center[c] = s.center;
+        f.residual[c] = s.residual;
+        f.scale[c] = batch_norm_scale(weight, c, s.var, eps);
+        f.shift[c] = bias ? bias[c] : 0.0f;
+        if (batch_mean) batch_mean[c] = static_cast<float>(s.mean);
+        if (batch_var) batch_var[c] = static_cast<float>(s.var);
+    }
+    return f;
+}
+
+}  // namespace detail
+
 /// The affine map of BatchNorm with running statistics: center = running_mean, residual = 0, scale = a_c as
 /// batch_norm_eval, shift = bias (null weight = ones, null bias = zeros).
 /// Throws: zoa::error(numeric) for a negative or NaN running_var, zoa::error(argument) for a bad eps.
@@ -2300,21 +2334,12 @@ batch_norm_affine batch_norm_batch_affine(const float* x, std::size_t n, std::si
     std::vector<detail::moments> m(channels);
     detail::channel_moments_nhwc<Arch>(x, n, hw, channels, m.data(), ctx);
     const double count = static_cast<double>(n) * static_cast<double>(hw);
-    batch_norm_affine f;
-    f.center.resize(channels);
-    f.residual.resize(channels);
-    f.scale.resize(channels);
-    f.shift.resize(channels);
-    for (std::size_t c = 0; c < channels; ++c) {
-        const double var = m[c].m2 / count;
-        f.center[c] = m[c].center;
-        f.residual[c] = m[c].residual;
-        f.scale[c] = detail::batch_norm_scale(weight, c, var, eps);
-        f.shift[c] = bias ? bias[c] : 0.0f;
-        if (batch_mean) batch_mean[c] = static_cast<float>(m[c].mean);
-        if (batch_var) batch_var[c] = static_cast<float>(var);
-    }
-    return f;
+    return detail::batch_stats_affine(
+        channels,
+        [&](std::size_t c) {  // σ² = m2 / count (biased)
+            return detail::batch_stats_channel{m[c].center, m[c].residual, m[c].mean, m[c].m2 / count};
+        },
+        weight, bias, eps, batch_mean, batch_var);
 }
 
 /// Moments of a dequantized convolution output y[m,c] = s_c·acc[m,c] + b_c from the exact integer moments of its
@@ -2346,22 +2371,16 @@ inline batch_norm_affine batch_norm_acc_affine(const acc_moments& m, std::size_t
             m.s1.size(), " channels, expected ", channels);
     require(m.count >= 2, error_code::argument, fn, ": batch statistics need more than 1 value per channel, got n*hw = ",
             m.count);
-    batch_norm_affine f;
-    f.center.resize(channels);
-    f.residual.resize(channels);
-    f.scale.resize(channels);
-    f.shift.resize(channels);
-    for (std::size_t c = 0; c < channels; ++c) {
-        double mu = 0, var = 0;
-        acc_output_moments(m, c, out_scale[c], conv_bias ? conv_bias[c] : 0.0f, mu, var);
-        f.center[c] = static_cast<float>(mu);
-        f.residual[c] = static_cast<float>(mu - static_cast<double>(f.center[c]));
-        f.scale[c] = detail::batch_norm_scale(weight, c, var, eps);
-        f.shift[c] = bias ? bias[c] : 0.0f;
-        if (batch_mean) batch_mean[c] = static_cast<float>(mu);
-        if (batch_var) batch_var[c] = static_cast<float>(var);
-    }
-    return f;
+    return detail::batch_stats_affine(
+        channels,
+        [&](std::size_t c) {  // center = fl(μ), residual = fl(μ − center)
+            detail::batch_stats_channel s{};
+            acc_output_moments(m, c, out_scale[c], conv_bias ? conv_bias[c] : 0.0f, s.mean, s.var);
+            s.center = static_cast<float>(s.mean);
+            s.residual = static_cast<float>(s.mean - static_cast<double>(s.center));
+            return s;
+        },
+        weight, bias, eps, batch_mean, batch_var);
 }
 
 ZOA_DETAIL_AVX512_WARNINGS_BEGIN
@@ -13680,6 +13699,23 @@ struct resnet_workspace {
         std::vector<float> embed_mean, embed_var;
     } prefix;
 
+    /// Marks every slot free (the start of a forward).
+    void release_all() noexcept {
+        for (auto& u : used) u = 0;
+    }
+    /// The index of a free slot, now marked used; a new empty slot (float and code buffers) when all are in use.
+    std::size_t acquire() {
+        std::size_t s = 0;
+        while (s < used.size() && used[s]) ++s;
+        if (s == used.size()) {
+            used.push_back(0);
+            f.emplace_back();
+            q.emplace_back();
+        }
+        used[s] = 1;
+        return s;
+    }
+
     /// Bytes currently held by every buffer of the workspace.
     std::size_t bytes() const noexcept {
         std::size_t b = (in_f.size() + prompt.size() + gap.size() + tmp.size()) * sizeof(float) + in_q.size() +
@@ -13700,7 +13736,7 @@ public:
     resnet_exec(resnet_workspace<Code>& ws, execution_context& ctx, run_mode mode, nn::bn_mode bn, std::size_t batch,
                 const std::vector<quant::quant_params>* sites, const site_observer* observer)
         : ws_(ws), ctx_(ctx), mode_(mode), bn_(bn), batch_(batch), sites_(sites), observer_(observer) {
-        for (auto& u : ws_.used) u = 0;
+        ws_.release_all();
     }
 
     /// The context, the execution mode and the batch size of this run.
@@ -13710,16 +13746,8 @@ public:
 
     /// A free slot sized for batch × c × h × w floats.
     act take(std::size_t c, std::size_t h, std::size_t w) {
-        std::size_t s = 0;
-        while (s < ws_.used.size() && ws_.used[s]) ++s;
-        if (s == ws_.used.size()) {
-            ws_.used.push_back(0);
-            ws_.f.emplace_back();
-            ws_.q.emplace_back();
-        }
-        ws_.used[s] = 1;
-        const std::size_t n = batch_ * c * h * w;
-        ws_.f[s].ensure(n);
+        const std::size_t s = ws_.acquire();
+        ws_.f[s].ensure(batch_ * c * h * w);
         return act{s, c, h, w};
     }
     /// Returns a's slot to the pool; f is a's float buffer; size = batch·c·h·w.
@@ -13837,21 +13865,11 @@ public:
     resnet_nhwc_exec(resnet_workspace<Code>& ws, execution_context& ctx, bool batch_stats, std::size_t batch,
                      const std::vector<quant::quant_params>& sites)
         : ws_(ws), ctx_(ctx), batch_stats_(batch_stats), batch_(batch), sites_(sites) {
-        for (auto& u : ws_.used) u = 0;
+        ws_.release_all();
     }
 
     /// A free slot for batch × h × w × c values (buffers are sized on first use by q() / f()).
-    nhwc_act take(std::size_t c, std::size_t h, std::size_t w) {
-        std::size_t s = 0;
-        while (s < ws_.used.size() && ws_.used[s]) ++s;
-        if (s == ws_.used.size()) {
-            ws_.used.push_back(0);
-            ws_.f.emplace_back();
-            ws_.q.emplace_back();
-        }
-        ws_.used[s] = 1;
-        return nhwc_act{s, c, h, w};
-    }
+    nhwc_act take(std::size_t c, std::size_t h, std::size_t w) { return nhwc_act{ws_.acquire(), c, h, w}; }
     void give(const nhwc_act& a) noexcept { ws_.used[a.slot] = 0; }
     std::size_t size(const nhwc_act& a) const noexcept { return batch_ * a.c * a.h * a.w; }
     /// a's codes / floats (NHWC), allocated (or grown) on first use.

@@ -1247,6 +1247,42 @@ inline xt::xtensor<float, 3> frost(const xt::xtensor<float, 3>& x, int severity,
 // #include "zoa/core/error.hpp"
 // #include "zoa/core/rng.hpp"
 // #include "zoa/data/corruptions/common.hpp"
+// #include "zoa/io/detail/stb_warnings.hpp"
+// ---- begin zoa/io/detail/stb_warnings.hpp
+// zoa — ZOA_DETAIL_STB_WARNINGS_BEGIN / _END: silence the stb code that zoa compiles into the including TU
+
+// io/image.hpp (stb_image) and data/corruptions/jpeg.hpp (stb_image_write) compile stb's implementation into the
+// including translation unit. stb is third-party C-style code that a strict user build (-Wall -Wextra -Wconversion
+// -Wold-style-cast ... -Werror) would reject, so both wrap their stb #include in these macros: diagnostic push, the
+// warnings below ignored (one list; a few exist in only one compiler), pop after the include.
+#define ZOA_DETAIL_STB_PRAGMA(text) _Pragma(#text)
+#if defined(__clang__)  // ZOA_DETAIL_STB_PUSH: push, and ignore the warnings only this compiler has
+#define ZOA_DETAIL_STB_IGNORE(flag) ZOA_DETAIL_STB_PRAGMA(clang diagnostic ignored flag)
+#define ZOA_DETAIL_STB_PUSH _Pragma("clang diagnostic push") ZOA_DETAIL_STB_IGNORE("-Wcomma")
+#define ZOA_DETAIL_STB_WARNINGS_END _Pragma("clang diagnostic pop")
+#elif defined(__GNUC__)
+#define ZOA_DETAIL_STB_IGNORE(flag) ZOA_DETAIL_STB_PRAGMA(GCC diagnostic ignored flag)
+#define ZOA_DETAIL_STB_PUSH                                                                                         \
+    _Pragma("GCC diagnostic push")                                                                                  \
+    ZOA_DETAIL_STB_IGNORE("-Wsign-compare") ZOA_DETAIL_STB_IGNORE("-Wunused-but-set-variable")                     \
+    ZOA_DETAIL_STB_IGNORE("-Wtype-limits") ZOA_DETAIL_STB_IGNORE("-Wuseless-cast")                                 \
+    ZOA_DETAIL_STB_IGNORE("-Wduplicated-branches") ZOA_DETAIL_STB_IGNORE("-Wmaybe-uninitialized")
+#define ZOA_DETAIL_STB_WARNINGS_END _Pragma("GCC diagnostic pop")
+#else
+#define ZOA_DETAIL_STB_IGNORE(flag)
+#define ZOA_DETAIL_STB_PUSH
+#define ZOA_DETAIL_STB_WARNINGS_END
+#endif
+#define ZOA_DETAIL_STB_WARNINGS_BEGIN                                                                               \
+    ZOA_DETAIL_STB_PUSH                                                                                             \
+    ZOA_DETAIL_STB_IGNORE("-Wunused-function") ZOA_DETAIL_STB_IGNORE("-Wunused-variable")                          \
+    ZOA_DETAIL_STB_IGNORE("-Wunused-parameter") ZOA_DETAIL_STB_IGNORE("-Wconversion")                              \
+    ZOA_DETAIL_STB_IGNORE("-Wsign-conversion") ZOA_DETAIL_STB_IGNORE("-Wshadow")                                   \
+    ZOA_DETAIL_STB_IGNORE("-Wimplicit-fallthrough") ZOA_DETAIL_STB_IGNORE("-Wmissing-field-initializers")          \
+    ZOA_DETAIL_STB_IGNORE("-Wcast-qual") ZOA_DETAIL_STB_IGNORE("-Wcast-align")                                     \
+    ZOA_DETAIL_STB_IGNORE("-Wdouble-promotion") ZOA_DETAIL_STB_IGNORE("-Wold-style-cast")                          \
+    ZOA_DETAIL_STB_IGNORE("-Wzero-as-null-pointer-constant") ZOA_DETAIL_STB_IGNORE("-Wpedantic")
+// ---- end zoa/io/detail/stb_warnings.hpp
 // #include "zoa/io/image.hpp"
 // ---- begin zoa/io/image.hpp
 // zoa — image files: PNG / JPEG / BMP decoding with stb_image compiled privately (static) into the including TU
@@ -1261,8 +1297,9 @@ inline xt::xtensor<float, 3> frost(const xt::xtensor<float, 3>& x, int severity,
 // only includes the declarations and calls stbi_load_from_memory / stbi_info_from_memory / stbi_failure_reason.
 // Do not include stb_image.h with STB_IMAGE_IMPLEMENTATION *after* this header in the same TU.
 // stb's own guard (STBI_INCLUDE_STB_IMAGE_H) or ZOA_STB_IMAGE_INCLUDED (defined below) means stb_image is already
-// in this TU; zoa/data/corruptions/jpeg.hpp compiles it with the same configuration, so whichever header comes
-// first compiles it and the other uses its declarations.
+// in this TU (zoa/data/corruptions/jpeg.hpp includes this header and uses its stb_image).
+// #include "zoa/io/detail/stb_warnings.hpp"
+
 #if defined(ZOA_STB_IMAGE_EXTERNAL) || defined(STBI_INCLUDE_STB_IMAGE_H) || defined(ZOA_STB_IMAGE_INCLUDED)
 #if !defined(STBI_INCLUDE_STB_IMAGE_H)
 #if __has_include(<stb_image.h>)
@@ -1289,54 +1326,13 @@ inline xt::xtensor<float, 3> frost(const xt::xtensor<float, 3>& x, int severity,
 #define STBI_NO_TGA
 #define STBI_NO_PIC
 #define STBI_NO_PNM
-#if defined(__clang__)
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Wunused-function"
-#pragma clang diagnostic ignored "-Wconversion"
-#pragma clang diagnostic ignored "-Wsign-conversion"
-#pragma clang diagnostic ignored "-Wshadow"
-#pragma clang diagnostic ignored "-Wimplicit-fallthrough"
-#pragma clang diagnostic ignored "-Wmissing-field-initializers"
-#pragma clang diagnostic ignored "-Wunused-parameter"
-#pragma clang diagnostic ignored "-Wcast-qual"
-#pragma clang diagnostic ignored "-Wcast-align"
-#pragma clang diagnostic ignored "-Wdouble-promotion"
-#pragma clang diagnostic ignored "-Wold-style-cast"
-#pragma clang diagnostic ignored "-Wzero-as-null-pointer-constant"
-#pragma clang diagnostic ignored "-Wcomma"
-#pragma clang diagnostic ignored "-Wpedantic"
-#elif defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wconversion"
-#pragma GCC diagnostic ignored "-Wsign-conversion"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wshadow"
-#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
-#pragma GCC diagnostic ignored "-Wtype-limits"
-#pragma GCC diagnostic ignored "-Wcast-qual"
-#pragma GCC diagnostic ignored "-Wcast-align"
-#pragma GCC diagnostic ignored "-Wdouble-promotion"
-#pragma GCC diagnostic ignored "-Wold-style-cast"
-#pragma GCC diagnostic ignored "-Wuseless-cast"
-#pragma GCC diagnostic ignored "-Wzero-as-null-pointer-constant"
-#pragma GCC diagnostic ignored "-Wduplicated-branches"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wpedantic"
-#endif
+ZOA_DETAIL_STB_WARNINGS_BEGIN
 #if __has_include(<stb_image.h>)
 #include <stb_image.h>
 #else
 #include <stb/stb_image.h>
 #endif
-#if defined(__clang__)
-#pragma clang diagnostic pop
-#elif defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
+ZOA_DETAIL_STB_WARNINGS_END
 #undef STB_IMAGE_IMPLEMENTATION
 #endif
 
@@ -2187,46 +2183,7 @@ inline image_info load_image_info(const std::string& path) {
 // compiled into the including translation unit with internal linkage (STB_IMAGE_WRITE_STATIC; Debian's libstb.so is
 // never linked) unless the TU already has it (stb's guard INCLUDE_STB_IMAGE_WRITE_H) or the program compiles it
 // itself (ZOA_STB_IMAGE_WRITE_EXTERNAL).
-#if defined(__clang__)
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Wunused-function"
-#pragma clang diagnostic ignored "-Wconversion"
-#pragma clang diagnostic ignored "-Wsign-conversion"
-#pragma clang diagnostic ignored "-Wshadow"
-#pragma clang diagnostic ignored "-Wimplicit-fallthrough"
-#pragma clang diagnostic ignored "-Wmissing-field-initializers"
-#pragma clang diagnostic ignored "-Wunused-parameter"
-#pragma clang diagnostic ignored "-Wunused-variable"
-#pragma clang diagnostic ignored "-Wcast-qual"
-#pragma clang diagnostic ignored "-Wcast-align"
-#pragma clang diagnostic ignored "-Wdouble-promotion"
-#pragma clang diagnostic ignored "-Wold-style-cast"
-#pragma clang diagnostic ignored "-Wzero-as-null-pointer-constant"
-#pragma clang diagnostic ignored "-Wcomma"
-#pragma clang diagnostic ignored "-Wpedantic"
-#elif defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wunused-variable"
-#pragma GCC diagnostic ignored "-Wconversion"
-#pragma GCC diagnostic ignored "-Wsign-conversion"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wshadow"
-#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
-#pragma GCC diagnostic ignored "-Wtype-limits"
-#pragma GCC diagnostic ignored "-Wcast-qual"
-#pragma GCC diagnostic ignored "-Wcast-align"
-#pragma GCC diagnostic ignored "-Wdouble-promotion"
-#pragma GCC diagnostic ignored "-Wold-style-cast"
-#pragma GCC diagnostic ignored "-Wuseless-cast"
-#pragma GCC diagnostic ignored "-Wzero-as-null-pointer-constant"
-#pragma GCC diagnostic ignored "-Wduplicated-branches"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wpedantic"
-#endif
+ZOA_DETAIL_STB_WARNINGS_BEGIN
 #if !defined(INCLUDE_STB_IMAGE_WRITE_H)
 #if !defined(ZOA_STB_IMAGE_WRITE_EXTERNAL)
 #define STB_IMAGE_WRITE_STATIC
@@ -2240,11 +2197,7 @@ inline image_info load_image_info(const std::string& path) {
 #endif
 #undef STB_IMAGE_WRITE_IMPLEMENTATION
 #endif
-#if defined(__clang__)
-#pragma clang diagnostic pop
-#elif defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
+ZOA_DETAIL_STB_WARNINGS_END
 
 namespace zoa::data::corruptions {
 

@@ -40,6 +40,13 @@ inline std::vector<float> uniform_vector(zoa::rng& g, std::size_t n, float lo, f
     return v;
 }
 
+/// A named distribution of test values, N(mean, sd²): each test's table of regimes spans the magnitudes its kernel
+/// must handle.
+struct regime {
+    const char* name;
+    float mean, sd;
+};
+
 /// n floats ~ N(mean, sd²).
 inline std::vector<float> normal_vector(zoa::rng& g, std::size_t n, float mean, float sd) {
     std::vector<float> v(n);

@@ -17,25 +17,25 @@
 namespace {
 
 namespace ref = zoa::kernels::reference;
+using zoa_test::regime;
 
-struct regime {
-    const char* name;
-    float mean, sd;
-};
 const regime regimes[] = {{"normal", 0.0f, 1.0f},
                           {"offset", 1000.0f, 0.5f},
                           {"wide", 0.0f, 1e6f},
                           {"tiny", 0.0f, 1e-20f},
                           {"huge", 1e15f, 1e12f}};
 
+/// "arch regime n=.. c=.. hw=..": names a random case in failure messages (CAPTURE).
+template <class Arch>
+std::string case_name(const regime& r, std::size_t n, std::size_t c, std::size_t hw) {
+    return std::string(Arch::name()) + " " + r.name + " n=" + std::to_string(n) + " c=" + std::to_string(c) +
+           " hw=" + std::to_string(hw);
+}
+
 template <class Arch>
 void bn_case(zoa::rng& g, std::size_t n, std::size_t c, std::size_t hw, const regime& r, bool affine) {
-    const std::string arch = Arch::name(), name = r.name;
-    CAPTURE(arch);
+    const std::string name = case_name<Arch>(r, n, c, hw);
     CAPTURE(name);
-    CAPTURE(n);
-    CAPTURE(c);
-    CAPTURE(hw);
     zoa::execution_context ctx1(1), ctx2(2);
     const std::size_t total = n * c * hw;
     std::vector<float> x = zoa_test::normal_vector(g, total, r.mean, r.sd);
@@ -121,12 +121,8 @@ TEST_CASE_TEMPLATE("batch_norm reads affine parameters at call time and works in
 
 template <class Arch>
 void nhwc_case(zoa::rng& g, std::size_t n, std::size_t c, std::size_t hw, const regime& r) {
-    const std::string arch = Arch::name(), name = r.name;
-    CAPTURE(arch);
+    const std::string name = case_name<Arch>(r, n, c, hw);
     CAPTURE(name);
-    CAPTURE(n);
-    CAPTURE(c);
-    CAPTURE(hw);
     zoa::execution_context ctx1(1), ctx2(2);
     const std::size_t total = n * c * hw;
     const std::vector<float> x = zoa_test::normal_vector(g, total, r.mean, r.sd);

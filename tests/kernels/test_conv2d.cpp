@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstring>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace zk = zoa::kernels;
@@ -46,6 +47,29 @@ std::vector<typename Range::storage> codes(zoa::rng& g, std::size_t n) {
     return v;
 }
 
+/// Random operands of one quantized convolution of shape s, drawn from g in this order: input codes x (NCHW, or
+/// read as NHWC), weights w (OIHW), the input zero point za (0 for a symmetric range), per-channel weight zero points
+/// zw (none for a symmetric range); pw = w packed for Arch.
+template <class AR, class WR, class Arch>
+struct q8_operands {
+    std::vector<typename AR::storage> x;
+    std::vector<typename WR::storage> w;
+    std::int32_t za;
+    std::vector<std::int32_t> zw;
+    zk::packed_q8<AR, WR, Arch> pw;
+};
+template <class AR, class WR, class Arch>
+q8_operands<AR, WR, Arch> random_operands(zoa::rng& g, const zk::conv2d_shape& s) {
+    auto x = codes<AR>(g, s.batch * s.in_channels * s.height * s.width);
+    auto w = codes<WR>(g, s.out_channels * s.k());
+    const std::int32_t za = int(AR::min) < 0 ? 0 : int(AR::min) + int(g.uniform_index(AR::levels));
+    std::vector<std::int32_t> zw;
+    if (int(WR::min) >= 0)
+        for (std::size_t o = 0; o < s.out_channels; ++o) zw.push_back(int(WR::min) + int(g.uniform_index(WR::levels)));
+    auto pw = zk::pack_conv2d_q8<AR, WR, Arch>(w.data(), s, zw.data(), zw.size());
+    return {std::move(x), std::move(w), za, std::move(zw), std::move(pw)};
+}
+
 template <class AR, class WR, class Arch>
 void quantized_geometries(std::uint64_t seed) {
     zoa::rng g(seed);
@@ -55,13 +79,7 @@ void quantized_geometries(std::uint64_t seed) {
         CAPTURE(s.kernel_h);
         CAPTURE(s.stride_h);
         CAPTURE(s.pad_h);
-        const auto x = codes<AR>(g, s.batch * s.in_channels * s.height * s.width);
-        const auto w = codes<WR>(g, s.out_channels * s.k());
-        const std::int32_t za = int(AR::min) < 0 ? 0 : int(AR::min) + int(g.uniform_index(AR::levels));
-        std::vector<std::int32_t> zw;
-        if (int(WR::min) >= 0)
-            for (std::size_t o = 0; o < s.out_channels; ++o) zw.push_back(int(WR::min) + int(g.uniform_index(WR::levels)));
-        const auto pw = zk::pack_conv2d_q8<AR, WR, Arch>(w.data(), s, zw.data(), zw.size());
+        const auto [x, w, za, zw, pw] = random_operands<AR, WR, Arch>(g, s);
         const std::size_t ny = s.batch * s.out_channels * s.out_h() * s.out_w();
         std::vector<std::int32_t> y1(ny, 1), y2(ny, 2), r(ny, 3);
         zk::conv2d_q8(s, x.data(), za, pw, zk::out_i32{y1.data()});
@@ -88,6 +106,36 @@ void quantized_geometries(std::uint64_t seed) {
         REQUIRE(n1 == rn);
         REQUIRE(n2 == rn);
     }
+}
+
+/// An out_fused stage with its dequantization (a_scale, per-channel w_scale) and BatchNorm (bn_mean, bn_scale,
+/// bn_shift) set, the other fields at their defaults.
+template <class T, class R>
+zk::out_fused<T, R> bn_stage(float a_scale, const std::vector<float>& ws, const std::vector<float>& mean,
+                             const std::vector<float>& scale, const std::vector<float>& shift) {
+    zk::out_fused<T, R> st;
+    st.a_scale = a_scale;
+    st.w_scale = ws.data();
+    st.w_scale_count = ws.size();
+    st.bn_mean = mean.data();
+    st.bn_scale = scale.data();
+    st.bn_shift = shift.data();
+    return st;
+}
+
+/// Adds to st a code residual resq (res_scale, res_zp), ReLU, and requantization to AR's full code range.
+template <class AR>
+void residual_relu_codes(zk::out_fused<typename AR::storage, typename AR::storage>& st,
+                         const typename AR::storage* resq, float res_scale, std::int32_t res_zp, float out_scale,
+                         std::int32_t out_zp) {
+    st.res_q = resq;
+    st.res_scale = res_scale;
+    st.res_zero_point = res_zp;
+    st.relu = true;
+    st.out_scale = out_scale;
+    st.out_zero_point = out_zp;
+    st.out_min = int(AR::min);
+    st.out_max = int(AR::max);
 }
 
 /// The layer-by-layer definition of out_fused (every intermediate stored, i.e. rounded on its own): BatchNorm
@@ -122,12 +170,7 @@ void fused_geometries(std::uint64_t seed) {
         CAPTURE(s.in_channels);
         CAPTURE(s.kernel_h);
         CAPTURE(s.out_channels);
-        const auto x = codes<AR>(g, s.batch * s.in_channels * s.height * s.width);
-        const auto w = codes<WR>(g, s.out_channels * s.k());
-        const std::int32_t za = int(AR::min) + int(g.uniform_index(AR::levels));
-        std::vector<std::int32_t> zw;
-        for (std::size_t o = 0; o < s.out_channels; ++o) zw.push_back(int(WR::min) + int(g.uniform_index(WR::levels)));
-        const auto pw = zk::pack_conv2d_q8<AR, WR, Arch>(w.data(), s, zw.data(), zw.size());
+        const auto [x, w, za, zw, pw] = random_operands<AR, WR, Arch>(g, s);
         const std::size_t oc = s.out_channels, ohw = s.out_h() * s.out_w(), ny = s.batch * oc * ohw;
         std::vector<float> ws(oc), mean(oc), mres(oc), scale(oc), shift(oc);
         for (std::size_t o = 0; o < oc; ++o) {
@@ -152,33 +195,14 @@ void fused_geometries(std::uint64_t seed) {
         for (int threads = 1; threads <= 2; ++threads) {
             zoa::execution_context* ctx = threads == 2 ? &two : nullptr;
             std::vector<T> q(ny);
-            zk::out_fused<T, T> st;
+            auto st = bn_stage<T, T>(a_scale, ws, mean, scale, shift);
             st.c = q.data();
-            st.a_scale = a_scale;
-            st.w_scale = ws.data();
-            st.w_scale_count = oc;
-            st.bn_mean = mean.data();
             st.bn_mean_residual = mres.data();
-            st.bn_scale = scale.data();
-            st.bn_shift = shift.data();
-            st.res_q = resq.data();
-            st.res_scale = res_scale;
-            st.res_zero_point = res_zp;
-            st.relu = true;
-            st.out_scale = out_scale;
-            st.out_zero_point = out_zp;
-            st.out_min = int(AR::min);
-            st.out_max = int(AR::max);
+            residual_relu_codes<AR>(st, resq.data(), res_scale, res_zp, out_scale, out_zp);
             zk::conv2d_q8_nhwc(s, xn.data(), za, pw, st, ctx);
             std::vector<float> f(ny);
-            zk::out_fused<float, T> sf;
+            auto sf = bn_stage<float, T>(a_scale, ws, mean, scale, shift);
             sf.c = f.data();
-            sf.a_scale = a_scale;
-            sf.w_scale = ws.data();
-            sf.w_scale_count = oc;
-            sf.bn_mean = mean.data();
-            sf.bn_scale = scale.data();
-            sf.bn_shift = shift.data();
             sf.res_f = resf.data();
             const std::vector<float> zero(oc, 0.0f);
             const fused_ref ref0{mean.data(), zero.data(), scale.data(), shift.data(), 0, 0, 0, 0};
@@ -205,12 +229,7 @@ void moments_and_apply(std::uint64_t seed) {
         CAPTURE(s.in_channels);
         CAPTURE(s.kernel_h);
         CAPTURE(s.out_channels);
-        const auto xn = codes<AR>(g, s.batch * s.in_channels * s.height * s.width);
-        const auto w = codes<WR>(g, s.out_channels * s.k());
-        const std::int32_t za = int(AR::min) + int(g.uniform_index(AR::levels));
-        std::vector<std::int32_t> zw;
-        for (std::size_t o = 0; o < s.out_channels; ++o) zw.push_back(int(WR::min) + int(g.uniform_index(WR::levels)));
-        const auto pw = zk::pack_conv2d_q8<AR, WR, Arch>(w.data(), s, zw.data(), zw.size());
+        const auto [xn, w, za, zw, pw] = random_operands<AR, WR, Arch>(g, s);  // codes read as NHWC
         const std::size_t oc = s.out_channels, rows = s.batch * s.out_h() * s.out_w(), ny = rows * oc;
         std::vector<float> ws(oc), mean(oc), scale(oc), shift(oc), bias(oc);
         for (std::size_t o = 0; o < oc; ++o) {
@@ -239,22 +258,9 @@ void moments_and_apply(std::uint64_t seed) {
                 REQUIRE(m.s1[o] == s1);
                 REQUIRE(m.s2[o] == s2);
             }
-            zk::out_fused<T, T> st;
-            st.a_scale = 0.03f;
-            st.w_scale = ws.data();
-            st.w_scale_count = oc;
+            auto st = bn_stage<T, T>(0.03f, ws, mean, scale, shift);
             st.bias = bias.data();
-            st.bn_mean = mean.data();
-            st.bn_scale = scale.data();
-            st.bn_shift = shift.data();
-            st.res_q = resq.data();
-            st.res_scale = 0.02f;
-            st.res_zero_point = int(AR::min) + 3;
-            st.relu = true;
-            st.out_scale = 0.015f;
-            st.out_zero_point = int(AR::min) + 5;
-            st.out_min = int(AR::min);
-            st.out_max = int(AR::max);
+            residual_relu_codes<AR>(st, resq.data(), 0.02f, int(AR::min) + 3, 0.015f, int(AR::min) + 5);
             std::vector<T> direct(ny), applied(ny);
             st.c = direct.data();
             zk::conv2d_q8_nhwc(s, xn.data(), za, pw, st, ctx);
@@ -262,13 +268,7 @@ void moments_and_apply(std::uint64_t seed) {
             st.layout = zk::row_major(static_cast<std::ptrdiff_t>(oc));
             zk::apply_q8_stage<Arch>(acc.data(), rows, oc, st, ctx);
             REQUIRE(direct == applied);
-            zk::out_fused<float, T> sf;
-            sf.a_scale = 0.03f;
-            sf.w_scale = ws.data();
-            sf.w_scale_count = oc;
-            sf.bn_mean = mean.data();
-            sf.bn_scale = scale.data();
-            sf.bn_shift = shift.data();
+            auto sf = bn_stage<float, T>(0.03f, ws, mean, scale, shift);
             std::vector<float> fd(ny), fa(ny);
             sf.c = fd.data();
             zk::conv2d_q8_nhwc(s, xn.data(), za, pw, sf, ctx);
@@ -280,21 +280,36 @@ void moments_and_apply(std::uint64_t seed) {
     }
 }
 
+template <class A>
+struct arch_tag {
+    using type = A;
+};
+
+/// Calls run(arch_tag<Arch>{}, seed + i), i = 0, 1, ..., for the q8 kernel paths every build tests: the default
+/// dispatch, xsimd::sse2, and where compiled AVX2 + FMA (the maddubs / int16 paths with the 256-bit epilogue) and
+/// the VNNI tiles (the AMX path forbidden).
+template <class Run>
+void on_q8_paths(std::uint64_t seed, Run run) {
+    run(arch_tag<zk::q8_default_arch>{}, seed);
+    run(arch_tag<xsimd::sse2>{}, seed + 1);
+#if defined(__AVX2__) && defined(__FMA__)
+    run(arch_tag<xsimd::fma3<xsimd::avx2>>{}, seed + 2);
+#endif
+    if constexpr (zk::vnni_compiled) {
+        zk::allow_amx(false);
+        run(arch_tag<zk::q8_default_arch>{}, seed + 3);
+        zk::allow_amx(true);
+    }
+}
+
 }  // namespace
 
 TEST_CASE_TEMPLATE("conv2d_q8_nhwc with the fused epilogue (BatchNorm, residual, ReLU, requantization) equals the "
                    "layer-by-layer values bit for bit", R, zq::unsigned_range<8>, zq::unsigned_range<6>,
                    zq::unsigned_range<4>) {
-    fused_geometries<R, R, zk::q8_default_arch>(51);
-    fused_geometries<R, R, xsimd::sse2>(52);
-#if defined(__AVX2__) && defined(__FMA__)
-    fused_geometries<R, R, xsimd::fma3<xsimd::avx2>>(53);  // maddubs / int16 paths with the 256-bit epilogue
-#endif
-    if constexpr (zk::vnni_compiled) {  // VNNI tiles (the AMX path forbidden)
-        zk::allow_amx(false);
-        fused_geometries<R, R, zk::q8_default_arch>(54);
-        zk::allow_amx(true);
-    }
+    on_q8_paths(51, [](auto arch, std::uint64_t seed) {
+        fused_geometries<R, R, typename decltype(arch)::type>(seed);
+    });
     // AArch64: the level's kernel above (SMMLA / SDOT / ARMv8.0); the lower levels' kernels compiled in as well
     if constexpr (zk::neon_level_compiled >= 1) fused_geometries<R, R, zoa::default_arch>(55);  // SMULL/SMLAL/MUL
     if constexpr (zk::neon_level_compiled == 2) fused_geometries<R, R, zk::with_dotprod<zoa::default_arch>>(56);
@@ -419,16 +434,9 @@ TEST_CASE("conv2d rejects inconsistent shapes with named errors") {
 
 TEST_CASE_TEMPLATE("conv2d_q8_nhwc: exact accumulator moments (out_i32::moments) and apply_q8_stage on stored "
                    "accumulators equal the fused epilogue bit for bit", R, zq::unsigned_range<8>, zq::unsigned_range<4>) {
-    moments_and_apply<R, R, zk::q8_default_arch>(61);
-    moments_and_apply<R, R, xsimd::sse2>(62);
-#if defined(__AVX2__) && defined(__FMA__)
-    moments_and_apply<R, R, xsimd::fma3<xsimd::avx2>>(63);
-#endif
-    if constexpr (zk::vnni_compiled) {
-        zk::allow_amx(false);
-        moments_and_apply<R, R, zk::q8_default_arch>(64);
-        zk::allow_amx(true);
-    }
+    on_q8_paths(61, [](auto arch, std::uint64_t seed) {
+        moments_and_apply<R, R, typename decltype(arch)::type>(seed);
+    });
 }
 
 TEST_CASE("acc_moments: mean and biased variance from the exact sums; moments above 64 bits") {

@@ -15,11 +15,8 @@
 namespace {
 
 namespace ref = zoa::kernels::reference;
+using zoa_test::regime;
 
-struct regime {
-    const char* name;
-    float mean, sd;
-};
 // |x − μ| must stay within ~[1e-18, 1e18] for float squares to be normal numbers (documented range).
 const regime regimes[] = {{"normal", 0.0f, 1.0f},
                           {"offset", 1000.0f, 0.5f},

@@ -12,8 +12,9 @@
 // only includes the declarations and calls stbi_load_from_memory / stbi_info_from_memory / stbi_failure_reason.
 // Do not include stb_image.h with STB_IMAGE_IMPLEMENTATION *after* this header in the same TU.
 // stb's own guard (STBI_INCLUDE_STB_IMAGE_H) or ZOA_STB_IMAGE_INCLUDED (defined below) means stb_image is already
-// in this TU; zoa/data/corruptions/jpeg.hpp compiles it with the same configuration, so whichever header comes
-// first compiles it and the other uses its declarations.
+// in this TU (zoa/data/corruptions/jpeg.hpp includes this header and uses its stb_image).
+#include "zoa/io/detail/stb_warnings.hpp"
+
 #if defined(ZOA_STB_IMAGE_EXTERNAL) || defined(STBI_INCLUDE_STB_IMAGE_H) || defined(ZOA_STB_IMAGE_INCLUDED)
 #if !defined(STBI_INCLUDE_STB_IMAGE_H)
 #if __has_include(<stb_image.h>)
@@ -40,54 +41,13 @@
 #define STBI_NO_TGA
 #define STBI_NO_PIC
 #define STBI_NO_PNM
-#if defined(__clang__)
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Wunused-function"
-#pragma clang diagnostic ignored "-Wconversion"
-#pragma clang diagnostic ignored "-Wsign-conversion"
-#pragma clang diagnostic ignored "-Wshadow"
-#pragma clang diagnostic ignored "-Wimplicit-fallthrough"
-#pragma clang diagnostic ignored "-Wmissing-field-initializers"
-#pragma clang diagnostic ignored "-Wunused-parameter"
-#pragma clang diagnostic ignored "-Wcast-qual"
-#pragma clang diagnostic ignored "-Wcast-align"
-#pragma clang diagnostic ignored "-Wdouble-promotion"
-#pragma clang diagnostic ignored "-Wold-style-cast"
-#pragma clang diagnostic ignored "-Wzero-as-null-pointer-constant"
-#pragma clang diagnostic ignored "-Wcomma"
-#pragma clang diagnostic ignored "-Wpedantic"
-#elif defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wconversion"
-#pragma GCC diagnostic ignored "-Wsign-conversion"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wshadow"
-#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
-#pragma GCC diagnostic ignored "-Wtype-limits"
-#pragma GCC diagnostic ignored "-Wcast-qual"
-#pragma GCC diagnostic ignored "-Wcast-align"
-#pragma GCC diagnostic ignored "-Wdouble-promotion"
-#pragma GCC diagnostic ignored "-Wold-style-cast"
-#pragma GCC diagnostic ignored "-Wuseless-cast"
-#pragma GCC diagnostic ignored "-Wzero-as-null-pointer-constant"
-#pragma GCC diagnostic ignored "-Wduplicated-branches"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wpedantic"
-#endif
+ZOA_DETAIL_STB_WARNINGS_BEGIN
 #if __has_include(<stb_image.h>)
 #include <stb_image.h>
 #else
 #include <stb/stb_image.h>
 #endif
-#if defined(__clang__)
-#pragma clang diagnostic pop
-#elif defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
+ZOA_DETAIL_STB_WARNINGS_END
 #undef STB_IMAGE_IMPLEMENTATION
 #endif
 

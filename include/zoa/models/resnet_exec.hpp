@@ -74,6 +74,23 @@ struct resnet_workspace {
         std::vector<float> embed_mean, embed_var;
     } prefix;
 
+    /// Marks every slot free (the start of a forward).
+    void release_all() noexcept {
+        for (auto& u : used) u = 0;
+    }
+    /// The index of a free slot, now marked used; a new empty slot (float and code buffers) when all are in use.
+    std::size_t acquire() {
+        std::size_t s = 0;
+        while (s < used.size() && used[s]) ++s;
+        if (s == used.size()) {
+            used.push_back(0);
+            f.emplace_back();
+            q.emplace_back();
+        }
+        used[s] = 1;
+        return s;
+    }
+
     /// Bytes currently held by every buffer of the workspace.
     std::size_t bytes() const noexcept {
         std::size_t b = (in_f.size() + prompt.size() + gap.size() + tmp.size()) * sizeof(float) + in_q.size() +
@@ -94,7 +111,7 @@ public:
     resnet_exec(resnet_workspace<Code>& ws, execution_context& ctx, run_mode mode, nn::bn_mode bn, std::size_t batch,
                 const std::vector<quant::quant_params>* sites, const site_observer* observer)
         : ws_(ws), ctx_(ctx), mode_(mode), bn_(bn), batch_(batch), sites_(sites), observer_(observer) {
-        for (auto& u : ws_.used) u = 0;
+        ws_.release_all();
     }
 
     /// The context, the execution mode and the batch size of this run.
@@ -104,16 +121,8 @@ public:
 
     /// A free slot sized for batch × c × h × w floats.
     act take(std::size_t c, std::size_t h, std::size_t w) {
-        std::size_t s = 0;
-        while (s < ws_.used.size() && ws_.used[s]) ++s;
-        if (s == ws_.used.size()) {
-            ws_.used.push_back(0);
-            ws_.f.emplace_back();
-            ws_.q.emplace_back();
-        }
-        ws_.used[s] = 1;
-        const std::size_t n = batch_ * c * h * w;
-        ws_.f[s].ensure(n);
+        const std::size_t s = ws_.acquire();
+        ws_.f[s].ensure(batch_ * c * h * w);
         return act{s, c, h, w};
     }
     /// Returns a's slot to the pool; f is a's float buffer; size = batch·c·h·w.

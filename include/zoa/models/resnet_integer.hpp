@@ -47,21 +47,11 @@ public:
     resnet_nhwc_exec(resnet_workspace<Code>& ws, execution_context& ctx, bool batch_stats, std::size_t batch,
                      const std::vector<quant::quant_params>& sites)
         : ws_(ws), ctx_(ctx), batch_stats_(batch_stats), batch_(batch), sites_(sites) {
-        for (auto& u : ws_.used) u = 0;
+        ws_.release_all();
     }
 
     /// A free slot for batch × h × w × c values (buffers are sized on first use by q() / f()).
-    nhwc_act take(std::size_t c, std::size_t h, std::size_t w) {
-        std::size_t s = 0;
-        while (s < ws_.used.size() && ws_.used[s]) ++s;
-        if (s == ws_.used.size()) {
-            ws_.used.push_back(0);
-            ws_.f.emplace_back();
-            ws_.q.emplace_back();
-        }
-        ws_.used[s] = 1;
-        return nhwc_act{s, c, h, w};
-    }
+    nhwc_act take(std::size_t c, std::size_t h, std::size_t w) { return nhwc_act{ws_.acquire(), c, h, w}; }
     void give(const nhwc_act& a) noexcept { ws_.used[a.slot] = 0; }
     std::size_t size(const nhwc_act& a) const noexcept { return batch_ * a.c * a.h * a.w; }
     /// a's codes / floats (NHWC), allocated (or grown) on first use.

@@ -11,52 +11,14 @@
 #include "zoa/core/error.hpp"
 #include "zoa/core/rng.hpp"
 #include "zoa/data/corruptions/common.hpp"
+#include "zoa/io/detail/stb_warnings.hpp"
 #include "zoa/io/image.hpp"
 
 // Decoding goes through zoa/io/image.hpp (its stb_image configuration and JPEG hardening). stb_image_write is
 // compiled into the including translation unit with internal linkage (STB_IMAGE_WRITE_STATIC; Debian's libstb.so is
 // never linked) unless the TU already has it (stb's guard INCLUDE_STB_IMAGE_WRITE_H) or the program compiles it
 // itself (ZOA_STB_IMAGE_WRITE_EXTERNAL).
-#if defined(__clang__)
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Wunused-function"
-#pragma clang diagnostic ignored "-Wconversion"
-#pragma clang diagnostic ignored "-Wsign-conversion"
-#pragma clang diagnostic ignored "-Wshadow"
-#pragma clang diagnostic ignored "-Wimplicit-fallthrough"
-#pragma clang diagnostic ignored "-Wmissing-field-initializers"
-#pragma clang diagnostic ignored "-Wunused-parameter"
-#pragma clang diagnostic ignored "-Wunused-variable"
-#pragma clang diagnostic ignored "-Wcast-qual"
-#pragma clang diagnostic ignored "-Wcast-align"
-#pragma clang diagnostic ignored "-Wdouble-promotion"
-#pragma clang diagnostic ignored "-Wold-style-cast"
-#pragma clang diagnostic ignored "-Wzero-as-null-pointer-constant"
-#pragma clang diagnostic ignored "-Wcomma"
-#pragma clang diagnostic ignored "-Wpedantic"
-#elif defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wunused-variable"
-#pragma GCC diagnostic ignored "-Wconversion"
-#pragma GCC diagnostic ignored "-Wsign-conversion"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wshadow"
-#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
-#pragma GCC diagnostic ignored "-Wtype-limits"
-#pragma GCC diagnostic ignored "-Wcast-qual"
-#pragma GCC diagnostic ignored "-Wcast-align"
-#pragma GCC diagnostic ignored "-Wdouble-promotion"
-#pragma GCC diagnostic ignored "-Wold-style-cast"
-#pragma GCC diagnostic ignored "-Wuseless-cast"
-#pragma GCC diagnostic ignored "-Wzero-as-null-pointer-constant"
-#pragma GCC diagnostic ignored "-Wduplicated-branches"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wpedantic"
-#endif
+ZOA_DETAIL_STB_WARNINGS_BEGIN
 #if !defined(INCLUDE_STB_IMAGE_WRITE_H)
 #if !defined(ZOA_STB_IMAGE_WRITE_EXTERNAL)
 #define STB_IMAGE_WRITE_STATIC
@@ -70,11 +32,7 @@
 #endif
 #undef STB_IMAGE_WRITE_IMPLEMENTATION
 #endif
-#if defined(__clang__)
-#pragma clang diagnostic pop
-#elif defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
+ZOA_DETAIL_STB_WARNINGS_END
 
 namespace zoa::data::corruptions {
 

@@ -42,6 +42,18 @@ inline void check(const char* fn, const float* x, std::size_t count, std::size_t
     require(count >= 2, error_code::argument, fn, ": the unbiased variance needs at least 2 samples, got ", count);
 }
 
+/// channel_mean_var / channel_mean_std of NCHW x [n × channels × hw] over N, H, W (take_sqrt: std); checks named fn.
+inline void channel_stats(const char* fn, const float* x, std::size_t n, std::size_t channels, std::size_t hw,
+                          float* mean, float* spread, bool take_sqrt) {
+    kernels::detail::require_extent(fn, "n", n);
+    kernels::detail::require_extent(fn, "channels", channels);
+    kernels::detail::require_extent(fn, "hw", hw);
+    check(fn, x, n * hw, channels);
+    for (std::size_t c = 0; c < channels; ++c)
+        write_stats([&](std::size_t i) { return x[((i / hw) * channels + c) * hw + i % hw]; }, n * hw, c, mean, spread,
+                    take_sqrt);
+}
+
 }  // namespace statistics_detail
 
 /// Same contract as zoa::kernels::feature_mean_var (double-precision oracle, serial; ctx ignored).
@@ -77,27 +89,13 @@ inline void token_mean_var(const float* x, std::size_t batch, std::size_t tokens
 /// Same contract as zoa::kernels::channel_mean_var (NCHW, over N, H, W).
 inline void channel_mean_var(const float* x, std::size_t n, std::size_t channels, std::size_t hw, float* mean,
                              float* var, execution_context& /*ctx*/) {
-    const char* fn = "channel_mean_var";
-    kernels::detail::require_extent(fn, "n", n);
-    kernels::detail::require_extent(fn, "channels", channels);
-    kernels::detail::require_extent(fn, "hw", hw);
-    statistics_detail::check(fn, x, n * hw, channels);
-    for (std::size_t c = 0; c < channels; ++c)
-        statistics_detail::write_stats([&](std::size_t i) { return x[((i / hw) * channels + c) * hw + i % hw]; },
-                                       n * hw, c, mean, var, false);
+    statistics_detail::channel_stats("channel_mean_var", x, n, channels, hw, mean, var, false);
 }
 
 /// Same contract as zoa::kernels::channel_mean_std.
 inline void channel_mean_std(const float* x, std::size_t n, std::size_t channels, std::size_t hw, float* mean,
                              float* std, execution_context& /*ctx*/) {
-    const char* fn = "channel_mean_std";
-    kernels::detail::require_extent(fn, "n", n);
-    kernels::detail::require_extent(fn, "channels", channels);
-    kernels::detail::require_extent(fn, "hw", hw);
-    statistics_detail::check(fn, x, n * hw, channels);
-    for (std::size_t c = 0; c < channels; ++c)
-        statistics_detail::write_stats([&](std::size_t i) { return x[((i / hw) * channels + c) * hw + i % hw]; },
-                                       n * hw, c, mean, std, true);
+    statistics_detail::channel_stats("channel_mean_std", x, n, channels, hw, mean, std, true);
 }
 
 }  // namespace zoa::kernels::reference
