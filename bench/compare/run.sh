@@ -119,7 +119,6 @@ if [ "${SKIP_ADAPT:-0}" != 1 ]; then
                 --threads "$threads" --warmup "$warmup" --reps "$reps")"
             echo "$l" >> "$raw"
         fi
-        i="$(field "$l" ms_per_batch)"
         q="$(field "$l" peak_rss_mb)"
         for method in zoa foa; do
             # FOA evaluates popsize + 1 = 28 forwards per batch: fewer repetitions
@@ -128,8 +127,9 @@ if [ "${SKIP_ADAPT:-0}" != 1 ]; then
             a="$("$bin" adapt --model "$m" --precision "$p" --weights "${f}_$p.safetensors" --batch "$adapt_batch" \
                 --method "$method" --threads "$threads" --warmup "$wu" --reps "$r")"
             echo "$a" >> "$raw"
-            s="$(field "$a" step_ms)"
-            emit "adapt model=$m method=$method step_ms=$s infer_ms=$i ratio=$(ratio "$s" "$i") peak_rss_mb=$(field "$a" peak_rss_mb) infer_peak_rss_mb=$q"
+            # step and inference timed in pairs in the same process (zoa_compare adapt): the ratio is the median
+            # of the per-pair ratios, immune to the machine's slow and fast phases between processes
+            emit "adapt model=$m method=$method step_ms=$(field "$a" paired_step_ms) infer_ms=$(field "$a" paired_infer_ms) ratio=$(field "$a" paired_ratio) cpu_ratio=$(field "$a" paired_cpu_ratio) peak_rss_mb=$(field "$a" peak_rss_mb) infer_peak_rss_mb=$q"
         done
     done
 fi
