@@ -7,8 +7,10 @@
 // gemm bits 8/6/4: zoa's integer GEMM for that code range vs oneDNN's 8-bit u8s8s32 GEMM; bits 32: zoa's fp32 GEMM
 // vs dnnl_sgemm. conv bits 8/6/4: a ResNet-50 layer as zoa's integer ResNet runs it (NHWC codes → conv2d_q8_nhwc with
 // the fused BatchNorm + ReLU + requantization epilogue → NHWC codes) vs oneDNN's int8 convolution primitive (u8 → u8
-// with output scales and a ReLU post-op, layouts of its choice); bits 32: zoa's conv2d_f32 vs oneDNN's f32 conv. Each number is the best of 3 repetitions
-// (GOP/s = 2*M*N*K / wall time). Both sides run the same instruction set, chosen by ZOA_BENCH_ISA:
+// with output scales and a ReLU post-op, layouts of its choice); bits 32: zoa's conv2d_f32 vs oneDNN's f32 conv.
+// Each number is the best of ZOA_BENCH_REPS repetitions (default 3; GOP/s = 2*M*N*K / wall time); on a machine
+// whose speed drifts, add --benchmark_enable_random_interleaving=true so that both sides' repetitions are shuffled
+// over the same minutes. Both sides run the same instruction set, chosen by ZOA_BENCH_ISA:
 //   avx2 (default)  zoa Arch = xsimd::fma3<xsimd::avx2>,            oneDNN dnnl_set_max_cpu_isa(avx2)
 //   avx2_vnni       zoa int Arch = with_vnni<fma3<avx2>>, fp32 avx2, oneDNN avx2_vnni
 //   native          zoa q8_default_arch / zoa::default_arch,        oneDNN uncapped (AVX-512, VNNI, AMX if present)
@@ -44,6 +46,7 @@ namespace zk = zoa::kernels;
 namespace zq = zoa::quant;
 using avx2_arch = xsimd::fma3<xsimd::avx2>;
 int bench_threads = 2;
+int bench_reps = 3;  // repetitions per benchmark (ZOA_BENCH_REPS); the summary lines keep the best
 
 struct gemm_case {
     const char* name;
@@ -266,7 +269,7 @@ void register_all() {
         benchmark::RegisterBenchmark(name.c_str(), fn, arg)
             ->UseRealTime()
             ->MinTime(0.2)
-            ->Repetitions(3)
+            ->Repetitions(bench_reps)
             ->Unit(benchmark::kMillisecond);
     };
     for (const auto& c : gemm_cases) {
@@ -293,6 +296,15 @@ void register_all() {
 
 int main(int argc, char** argv) {
     if (const char* t = std::getenv("ZOA_BENCH_THREADS")) bench_threads = std::string(t) == "1" ? 1 : 2;
+    if (const char* r = std::getenv("ZOA_BENCH_REPS")) {
+        char* end = nullptr;
+        const long v = std::strtol(r, &end, 10);
+        if (end == r || *end != '\0' || v < 1 || v > 100) {
+            std::fprintf(stderr, "zoa_bench: ZOA_BENCH_REPS must be an integer in 1..100, got '%s'\n", r);
+            return 2;
+        }
+        bench_reps = static_cast<int>(v);
+    }
     const std::string mode = std::getenv("ZOA_BENCH_ISA") ? std::getenv("ZOA_BENCH_ISA") : "avx2";
     std::string zoa_isa, onednn_isa = std::getenv("ONEDNN_MAX_CPU_ISA") ? std::getenv("ONEDNN_MAX_CPU_ISA") : "";
     auto cap = [&](dnnl_cpu_isa_t isa, const char* name) {

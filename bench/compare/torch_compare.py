@@ -10,6 +10,7 @@
     torch_compare.py time --model vit|resnet --batch B [--threads 2] [--warmup 1] [--reps 3]
         prints `torch model=<m> batch=<b> threads=<t> fp32_ms=<x> int8_ms=<y> fakequant_ms=<z>` (ms per image,
         median of the timed repetitions, inputs N(0, 1)), plus ` static_int8_ms=<s>` for the ResNet.
+        --static-only (ResNet): times only the static int8 model (run.sh's extra rounds).
 
 The three PyTorch paths:
     fp32       model.eval() under torch.no_grad() (Debian python3-torch 1.13: OpenBLAS GEMMs, oneDNN convolutions).
@@ -196,6 +197,10 @@ def run_time(a):
     torch.set_num_threads(a.threads)
     torch.backends.quantized.engine = "onednn"
     x = torch.randn(a.batch, 3, 224, 224, generator=torch.Generator().manual_seed(7))
+    if a.static_only:  # one more round of the ResNet's int8 peer alone (run.sh's ROUNDS)
+        print(f"torch model={a.model} batch={a.batch} threads={torch.get_num_threads()} "
+              f"static_int8_ms={time_ms(static_int8_resnet(), x, a.warmup, a.reps):.2f}", flush=True)
+        return
     fp32 = build(a.model)
     fp32_ms = time_ms(fp32, x, a.warmup, a.reps)
     int8 = torch.ao.quantization.quantize_dynamic(build(a.model), {nn.Linear}, dtype=torch.qint8)
@@ -220,7 +225,10 @@ def main():
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--warmup", type=int, default=1)
     t.add_argument("--reps", type=int, default=3)
+    t.add_argument("--static-only", action="store_true", help="time only the static int8 ResNet")
     a = p.parse_args()
+    if a.cmd == "time" and a.static_only and a.model != "resnet":
+        p.error("--static-only is for --model resnet")
     if a.cmd == "export":
         export(a.out_dir)
     else:

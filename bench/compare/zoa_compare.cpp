@@ -10,9 +10,11 @@
 //   zoa_compare stream  --weights FILE (a calibrated W6A6 ViT, e.g. examples/assets/fmnist_vit_w6a6.safetensors)
 //                       [--batches N] [--batch B]
 // Every mode prints one `key=value` line on stdout. Timing: steady_clock around each call, warm-up calls excluded;
-// ms values are the median of the timed repetitions. Peak RSS: after loading the model (and, for adapt, computing
-// the source statistics and building the adapter) the driver returns freed heap to the kernel (malloc_trim) and
-// resets the kernel's high-water mark (`echo 5 > /proc/self/clear_refs`), so peak_rss_mb = VmHWM of the measured
+// ms values are the median of the timed repetitions. adapt also times `reps` pairs (one plain predict, then one step,
+// back to back on the same input) and prints the median per-pair step / inference ratio, wall and CPU time.
+// Peak RSS: after loading the model (and, for adapt, computing the source statistics and building the adapter) the
+// driver returns freed heap to the kernel (malloc_trim) and resets the kernel's high-water mark
+// (`echo 5 > /proc/self/clear_refs`), so peak_rss_mb = VmHWM of the measured
 // calls only (model + adapter state + scratch), not of the one-off fp32 load. Inputs are N(0, 1) images (seed 7).
 #include <malloc.h>
 #include <time.h>
@@ -224,8 +226,9 @@ void adapt(const args& a, std::size_t hw) {
     src_batches.shrink_to_fit();
     const batch_t x = random_images(a.batch, 3, hw, 7);
     const double load_peak = status_mb("VmHWM");
-    double ms = 0, cpu = 0;
+    double ms = 0, cpu = 0, peak = 0;
     std::uint64_t forwards = 0;
+    std::vector<double> pair_step, pair_infer, pair_ratio, pair_cpu_ratio;
     const auto run = [&](auto& adapter) {
         reset_peak();
         ms = time_ms(a.warmup, a.reps, [&] {
@@ -234,6 +237,23 @@ void adapt(const args& a, std::size_t hw) {
             cpu += cpu_ms() - c0;
         });
         forwards = adapter.stats().last_forwards;
+        peak = status_mb("VmHWM");  // of the steps alone, read before the paired calls below
+        // Paired calls: `reps` times one plain inference then one step on the same input, back to back, so that
+        // both see the same machine state; ratio = median over pairs of step_ms / infer_ms (same for CPU time).
+        for (std::size_t i = 0; i < a.reps; ++i) {
+            const double c0 = cpu_ms();
+            const auto t0 = clock_type::now();
+            (void)m.predict(x);
+            const double c1 = cpu_ms();
+            const auto t1 = clock_type::now();
+            (void)adapter.predict_and_adapt(x);
+            const double c2 = cpu_ms();
+            const auto t2 = clock_type::now();
+            pair_infer.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+            pair_step.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
+            pair_ratio.push_back(pair_step.back() / pair_infer.back());
+            pair_cpu_ratio.push_back((c2 - c1) / (c1 - c0));
+        }
     };
     if (a.method == "foa") {
         zoa::adapt::foa_adapter<Model> f(m, zoa::adapt::foa_options{}, src);
@@ -245,10 +265,11 @@ void adapt(const args& a, std::size_t hw) {
         run(z);
     }
     std::printf("adapt model=%s precision=%s method=%s batch=%zu threads=%zu step_ms=%.2f step_cpu_ms=%.2f "
-                "forwards=%llu peak_rss_mb=%.1f load_peak_rss_mb=%.1f\n",
+                "forwards=%llu peak_rss_mb=%.1f load_peak_rss_mb=%.1f paired_step_ms=%.2f paired_infer_ms=%.2f "
+                "paired_ratio=%.2f paired_cpu_ratio=%.2f\n",
                 a.model.c_str(), a.precision.c_str(), a.method.c_str(), a.batch, a.threads, ms,
-                cpu / double(a.warmup + a.reps), static_cast<unsigned long long>(forwards), status_mb("VmHWM"),
-                load_peak);
+                cpu / double(a.warmup + a.reps), static_cast<unsigned long long>(forwards), peak, load_peak,
+                median(pair_step), median(pair_infer), median(pair_ratio), median(pair_cpu_ratio));
 }
 
 /// ZOA over a long stream of random batches on a small calibrated W6A6 ViT: RSS sampled every batches/10 batches.

@@ -323,6 +323,8 @@ private:
 // ---- begin zoa/core/execution.hpp
 // zoa — execution context: an explicit thread count and a small std::thread pool (no OpenMP)
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <exception>
@@ -342,10 +344,15 @@ namespace zoa {
 /// kernels write disjoint outputs per index, so results are identical for any thread count.
 /// Thread safety: one parallel_for at a time per context (calls are serialised by a mutex); a parallel_for
 /// issued from inside a task runs inline on the calling thread.
+/// Waiting: an idle worker, and the caller waiting for the workers, poll for up to spin_time before blocking on a
+/// condition variable — a forward pass issues hundreds of parallel_for calls microseconds apart, and waking a
+/// blocked thread (futex + scheduler) costs tens of microseconds, as much as a whole small layer at batch 1.
 class execution_context {
 public:
     /// Largest thread count a context accepts (a larger request is a typo, not a machine).
     static constexpr std::size_t max_threads = 1024;
+    /// How long a waiting thread polls before it blocks.
+    static constexpr std::chrono::microseconds spin_time{100};
 
     /// Starts threads − 1 worker threads. When the system cannot start one (thread limit, address space), the
     /// workers already started are stopped and joined before the error is thrown: nothing is left running.
@@ -410,6 +417,7 @@ private:
         }
         cv_start_.notify_all();
         run_chunk(0);
+        spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; });
         std::unique_lock<std::mutex> lk(m_);
         cv_done_.wait(lk, [this] { return pending_ == 0; });
         task_ = task_ref{};
@@ -425,6 +433,20 @@ private:
         cv_start_.notify_all();
         for (auto& w : workers_) w.join();
         workers_.clear();
+    }
+
+    /// Polls done() for up to spin_time (returns early when it holds); the caller then blocks as before.
+    template <class Pred>
+    static void spin_until(Pred&& done) noexcept {
+        const auto end = std::chrono::steady_clock::now() + spin_time;
+        for (unsigned i = 1; !done(); ++i) {
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#elif defined(__aarch64__)
+            __asm__ __volatile__("yield");
+#endif
+            if (i % 64 == 0 && std::chrono::steady_clock::now() >= end) return;
+        }
     }
 
     template <class = void>
@@ -451,6 +473,9 @@ private:
     void worker_loop(std::size_t t) {
         std::size_t seen = 0;
         for (;;) {
+            spin_until([&] {
+                return stop_.load(std::memory_order_relaxed) || generation_.load(std::memory_order_acquire) != seen;
+            });
             {
                 std::unique_lock<std::mutex> lk(m_);
                 cv_start_.wait(lk, [&] { return stop_ || generation_ != seen; });
@@ -469,9 +494,11 @@ private:
     std::mutex m_, call_m_;
     std::condition_variable cv_start_, cv_done_;
     task_ref task_;
-    std::size_t n_ = 0, parts_ = 1, pending_ = 0, generation_ = 0;
+    std::size_t n_ = 0, parts_ = 1;
+    // written under m_ (the condition variables' predicates), read without it while polling
+    std::atomic<std::size_t> pending_{0}, generation_{0};
     std::exception_ptr error_;
-    bool stop_ = false;
+    std::atomic<bool> stop_{false};
 };
 
 }  // namespace zoa
