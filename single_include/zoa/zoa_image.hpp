@@ -2040,7 +2040,7 @@ struct decode_limits {
 
 /// True when the file name ends in .png, .jpg, .jpeg or .bmp (case-insensitive): the formats zoa decodes.
 /// The extension is std::filesystem::path's: from the last '.' of the file name, none for a name like ".png"
-/// (<filesystem> is not included here: it costs every translation unit ~40 MB of g++ memory).
+/// (<filesystem> is not included here: it costs a translation unit up to ~40 MB of g++ memory).
 inline bool is_image_file_name(const std::string& path) {
     const std::size_t slash = path.rfind('/');
     const std::size_t name = slash == std::string::npos ? 0 : slash + 1;
@@ -2850,7 +2850,7 @@ inline std::string fashion_mnist_dir() {
 namespace detail {
 
 /// `dir/name` as std::filesystem::path's operator/ joins them (no separator added after an empty dir or a
-/// trailing '/'); <filesystem> itself costs every translation unit that includes this header ~40 MB of g++ memory.
+/// trailing '/'); <filesystem> would cost every translation unit that includes this header up to ~40 MB of g++ memory.
 inline std::string join_path(const std::string& dir, const char* name) {
     return dir.empty() || dir.back() == '/' ? dir + name : dir + '/' + name;
 }

@@ -188,7 +188,7 @@ inline std::string fashion_mnist_dir() {
 namespace detail {
 
 /// `dir/name` as std::filesystem::path's operator/ joins them (no separator added after an empty dir or a
-/// trailing '/'); <filesystem> itself costs every translation unit that includes this header ~40 MB of g++ memory.
+/// trailing '/'); <filesystem> would cost every translation unit that includes this header up to ~40 MB of g++ memory.
 inline std::string join_path(const std::string& dir, const char* name) {
     return dir.empty() || dir.back() == '/' ? dir + name : dir + '/' + name;
 }

@@ -89,7 +89,7 @@ struct decode_limits {
 
 /// True when the file name ends in .png, .jpg, .jpeg or .bmp (case-insensitive): the formats zoa decodes.
 /// The extension is std::filesystem::path's: from the last '.' of the file name, none for a name like ".png"
-/// (<filesystem> is not included here: it costs every translation unit ~40 MB of g++ memory).
+/// (<filesystem> is not included here: it costs a translation unit up to ~40 MB of g++ memory).
 inline bool is_image_file_name(const std::string& path) {
     const std::size_t slash = path.rfind('/');
     const std::size_t name = slash == std::string::npos ? 0 : slash + 1;
