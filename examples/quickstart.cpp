@@ -2,7 +2,9 @@
 // SPDX-License-Identifier: MIT
 #include <algorithm>
 #include <cstdio>
-#include "zoa/zoa_image.hpp"  // zoa.hpp + image files, image folders and the ImageNet-C corruptions
+#include "zoa/zoa.hpp"
+#include "zoa/data/corruptions.hpp"  // the ImageNet-C corruptions
+#include "zoa/data/idx.hpp"          // Fashion-MNIST's IDX files
 
 int main(int argc, char** argv) try {
     const std::string path = argc > 1 ? argv[1] : "examples/assets/fmnist_vit_w6a6.safetensors";
@@ -11,10 +13,12 @@ int main(int argc, char** argv) try {
     const auto pre = zoa::io::preprocess_from_json(vit.metadata().at("zoa.preprocess"), path);
     const auto train = zoa::data::load_fashion_mnist(zoa::data::fashion_mnist_split::train);
     const auto test = zoa::data::load_fashion_mnist(zoa::data::fashion_mnist_split::test);
+    namespace zc = zoa::data::corruptions;                          // the 3 of the 19 this program applies
+    using corruptions = zoa::data::corruption_set<zc::fog, zc::brightness, zc::contrast>;
     auto batch = [&](const zoa::data::idx_dataset& ds, std::size_t first, const char* corruption) {
         std::vector<zoa::data::image> images;                       // 64 images, HWC floats in [0, 255]
         for (std::size_t i = first; i < first + 64; ++i)
-            images.push_back(corruption ? zoa::data::corrupt(ds.get(i, 3), corruption, 5, i) : ds.get(i, 3));
+            images.push_back(corruption ? corruptions::corrupt(ds.get(i, 3), corruption, 5, i) : ds.get(i, 3));
         return zoa::io::make_batch(images, pre);                    // NCHW, normalized as the model was trained
     };
     std::vector<xt::xtensor<float, 4>> clean;                       // source statistics: 512 clean training images

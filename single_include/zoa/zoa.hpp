@@ -15771,32 +15771,37 @@ inline std::string quant_module_of(const std::string& timm_key) {
 template <class = void>
 inline std::vector<std::pair<std::string, std::vector<std::size_t>>> vit_tensor_shapes(const vit_config& c) {
     const std::size_t D = c.embed_dim, Hd = c.mlp_hidden();
-    std::vector<std::pair<std::string, std::vector<std::size_t>>> v = {
-        {"cls_token", {1, 1, D}},
-        {"pos_embed", {1, c.tokens(), D}},
-        {"patch_embed.proj.weight", {D, c.in_chans, c.patch_size, c.patch_size}},
-        {"patch_embed.proj.bias", {D}}};
-    struct block_tensor {  // "blocks.<i>.<suffix>", shape {d0} or {d0, d1} (d1 = 0)
+    struct tensor {  // "<prefix><suffix>", shape d[0, rank)
         const char* suffix;
-        std::size_t d0, d1;
+        std::size_t rank, d[4];
     };
-    const block_tensor block[] = {
-        {"norm1.weight", D, 0},    {"norm1.bias", D, 0},     {"attn.qkv.weight", 3 * D, D},
-        {"attn.qkv.bias", 3 * D, 0}, {"attn.proj.weight", D, D}, {"attn.proj.bias", D, 0},
-        {"norm2.weight", D, 0},    {"norm2.bias", D, 0},     {"mlp.fc1.weight", Hd, D},
-        {"mlp.fc1.bias", Hd, 0},   {"mlp.fc2.weight", D, Hd}, {"mlp.fc2.bias", D, 0}};
-    for (std::size_t i = 0; i < c.depth; ++i) {  // a table, not one call site per tensor: quicker to compile
+    std::vector<std::pair<std::string, std::vector<std::size_t>>> v;
+    v.reserve(8 + 12 * c.depth);
+    const auto add = [&v](const std::string& prefix, const tensor& t) {
+        v.emplace_back(prefix + t.suffix, std::vector<std::size_t>(t.d, t.d + t.rank));
+    };
+    // a table, not one call site per tensor: quicker to compile
+    const tensor head[] = {{"cls_token", 3, {1, 1, D, 0}},
+                           {"pos_embed", 3, {1, c.tokens(), D, 0}},
+                           {"patch_embed.proj.weight", 4, {D, c.in_chans, c.patch_size, c.patch_size}},
+                           {"patch_embed.proj.bias", 1, {D, 0, 0, 0}}};
+    const tensor block[] = {{"norm1.weight", 1, {D, 0, 0, 0}},      {"norm1.bias", 1, {D, 0, 0, 0}},
+                            {"attn.qkv.weight", 2, {3 * D, D, 0, 0}}, {"attn.qkv.bias", 1, {3 * D, 0, 0, 0}},
+                            {"attn.proj.weight", 2, {D, D, 0, 0}},    {"attn.proj.bias", 1, {D, 0, 0, 0}},
+                            {"norm2.weight", 1, {D, 0, 0, 0}},        {"norm2.bias", 1, {D, 0, 0, 0}},
+                            {"mlp.fc1.weight", 2, {Hd, D, 0, 0}},     {"mlp.fc1.bias", 1, {Hd, 0, 0, 0}},
+                            {"mlp.fc2.weight", 2, {D, Hd, 0, 0}},     {"mlp.fc2.bias", 1, {D, 0, 0, 0}}};
+    const tensor tail[] = {{"norm.weight", 1, {D, 0, 0, 0}},
+                           {"norm.bias", 1, {D, 0, 0, 0}},
+                           {"head.weight", 2, {c.num_classes, D, 0, 0}},
+                           {"head.bias", 1, {c.num_classes, 0, 0, 0}}};
+    for (const tensor& t : head) add("", t);
+    for (std::size_t i = 0; i < c.depth; ++i) {
         const std::string p = "blocks." + std::to_string(i) + ".";
-        for (const block_tensor& t : block) {
-            if (!c.qkv_bias && std::string_view(t.suffix) == "attn.qkv.bias") continue;
-            v.emplace_back(p + t.suffix,
-                           t.d1 != 0 ? std::vector<std::size_t>{t.d0, t.d1} : std::vector<std::size_t>{t.d0});
-        }
+        for (const tensor& t : block)
+            if (c.qkv_bias || std::string_view(t.suffix) != "attn.qkv.bias") add(p, t);
     }
-    v.push_back({"norm.weight", {D}});
-    v.push_back({"norm.bias", {D}});
-    v.push_back({"head.weight", {c.num_classes, D}});
-    v.push_back({"head.bias", {c.num_classes}});
+    for (const tensor& t : tail) add("", t);
     return v;
 }
 
@@ -15880,33 +15885,15 @@ inline vit_weights load_vit_weights(const io::safetensors_file& f, const vit_con
         return out;
     };
 
-    const vit_config& c = w.config;
-    w.cls_token = read("cls_token", {1, 1, c.embed_dim});
-    w.pos_embed = read("pos_embed", {1, c.tokens(), c.embed_dim});
-    w.patch_w = read("patch_embed.proj.weight", {c.embed_dim, c.in_chans, c.patch_size, c.patch_size});
-    w.patch_b = read("patch_embed.proj.bias", {c.embed_dim});
-    w.blocks.resize(c.depth);
-    const std::size_t D = c.embed_dim, Hd = c.mlp_hidden();
-    for (std::size_t i = 0; i < c.depth; ++i) {
-        const std::string p = "blocks." + std::to_string(i) + ".";
-        vit_block_weights& b = w.blocks[i];
-        b.norm1_w = read(p + "norm1.weight", {D});
-        b.norm1_b = read(p + "norm1.bias", {D});
-        b.qkv_w = read(p + "attn.qkv.weight", {3 * D, D});
-        if (c.qkv_bias) b.qkv_b = read(p + "attn.qkv.bias", {3 * D});
-        b.proj_w = read(p + "attn.proj.weight", {D, D});
-        b.proj_b = read(p + "attn.proj.bias", {D});
-        b.norm2_w = read(p + "norm2.weight", {D});
-        b.norm2_b = read(p + "norm2.bias", {D});
-        b.fc1_w = read(p + "mlp.fc1.weight", {Hd, D});
-        b.fc1_b = read(p + "mlp.fc1.bias", {Hd});
-        b.fc2_w = read(p + "mlp.fc2.weight", {D, Hd});
-        b.fc2_b = read(p + "mlp.fc2.bias", {D});
-    }
-    w.norm_w = read("norm.weight", {D});
-    w.norm_b = read("norm.bias", {D});
-    w.head_w = read("head.weight", {c.num_classes, D});
-    w.head_b = read("head.bias", {c.num_classes});
+    // every tensor in vit_tensor_shapes' order (the state-dict order), read into its field of w
+    std::vector<std::vector<float>*> dst = {&w.cls_token, &w.pos_embed, &w.patch_w, &w.patch_b};
+    w.blocks.resize(w.config.depth);
+    for (vit_block_weights& b : w.blocks)
+        for (std::vector<float>* t : {&b.norm1_w, &b.norm1_b, &b.qkv_w, &b.qkv_b, &b.proj_w, &b.proj_b, &b.norm2_w,
+                                      &b.norm2_b, &b.fc1_w, &b.fc1_b, &b.fc2_w, &b.fc2_b})
+            if (w.config.qkv_bias || t != &b.qkv_b) dst.push_back(t);
+    for (std::vector<float>* t : {&w.norm_w, &w.norm_b, &w.head_w, &w.head_b}) dst.push_back(t);
+    for (std::size_t k = 0; k < shapes.size(); ++k) *dst[k] = read(shapes[k].first, shapes[k].second);
 
     for (const auto& key : f.keys(io::key_order::sorted))
         if (!used.count(key)) rep.unused.push_back(key);
@@ -16014,18 +16001,19 @@ public:
                                        module("patch_embed.proj"));
         cls_ = w.cls_token;
         pos_ = w.pos_embed;
-        blocks_.reserve(cfg_.depth);
+        blocks_ = std::vector<block>(cfg_.depth);  // built in place: no block is moved (less code to compile)
         for (std::size_t i = 0; i < cfg_.depth; ++i) {
             const vit_block_weights& b = w.blocks[i];
             const std::string p = "blocks." + std::to_string(i) + ".";
-            blocks_.push_back(block{
-                nn::layer_norm(b.norm1_w, b.norm1_b, static_cast<float>(cfg_.ln_eps), p + "norm1"),
-                nn::attention<bits>(make_linear(b.qkv_w, b.qkv_b, 3 * D, D, module, p + "attn.qkv"),
-                                    make_linear(b.proj_w, b.proj_b, D, D, module, p + "attn.proj"), cfg_.num_heads,
-                                    module(p + "attn.matmul1"), module(p + "attn.matmul2"), p + "attn"),
-                nn::layer_norm(b.norm2_w, b.norm2_b, static_cast<float>(cfg_.ln_eps), p + "norm2"),
-                nn::mlp<bits>(make_linear(b.fc1_w, b.fc1_b, Hd, D, module, p + "mlp.fc1"),
-                              make_linear(b.fc2_w, b.fc2_b, D, Hd, module, p + "mlp.fc2"), p + "mlp")});
+            block& blk = blocks_[i];
+            blk.norm1 = nn::layer_norm(b.norm1_w, b.norm1_b, static_cast<float>(cfg_.ln_eps), p + "norm1");
+            blk.attn = nn::attention<bits>(make_linear(b.qkv_w, b.qkv_b, 3 * D, D, module, p + "attn.qkv"),
+                                           make_linear(b.proj_w, b.proj_b, D, D, module, p + "attn.proj"),
+                                           cfg_.num_heads, module(p + "attn.matmul1"), module(p + "attn.matmul2"),
+                                           p + "attn");
+            blk.norm2 = nn::layer_norm(b.norm2_w, b.norm2_b, static_cast<float>(cfg_.ln_eps), p + "norm2");
+            blk.mlp = nn::mlp<bits>(make_linear(b.fc1_w, b.fc1_b, Hd, D, module, p + "mlp.fc1"),
+                                    make_linear(b.fc2_w, b.fc2_b, D, Hd, module, p + "mlp.fc2"), p + "mlp");
         }
         norm_ = nn::layer_norm(w.norm_w, w.norm_b, static_cast<float>(cfg_.ln_eps), "norm");
         head_ = make_linear(w.head_w, w.head_b, cfg_.num_classes, D, module, "head");

@@ -1341,11 +1341,12 @@ ZOA_DETAIL_STB_WARNINGS_END
 #include <climits>
 #include <cstddef>
 #include <cstdint>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <sys/stat.h>
 
 // #include "zoa/core/error.hpp"
 // #include "zoa/data/image.hpp"
@@ -2038,8 +2039,14 @@ struct decode_limits {
 };
 
 /// True when the file name ends in .png, .jpg, .jpeg or .bmp (case-insensitive): the formats zoa decodes.
-inline bool is_image_file_name(const std::filesystem::path& path) {
-    std::string ext = path.extension().string();
+/// The extension is std::filesystem::path's: from the last '.' of the file name, none for a name like ".png"
+/// (<filesystem> is not included here: it costs a translation unit up to ~40 MB of g++ memory).
+inline bool is_image_file_name(const std::string& path) {
+    const std::size_t slash = path.rfind('/');
+    const std::size_t name = slash == std::string::npos ? 0 : slash + 1;
+    const std::size_t dot = path.rfind('.');
+    if (dot == std::string::npos || dot <= name) return false;
+    std::string ext = path.substr(dot);
     std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp";
 }
@@ -2154,9 +2161,9 @@ inline image decode_image(const std::vector<std::uint8_t>& bytes, const std::str
 /// before it is read).
 inline void check_file_size(const std::string& path, const decode_limits& limits) {
     if (limits.max_file_bytes == 0) return;
-    std::error_code ec;
-    const auto bytes = std::filesystem::file_size(path, ec);
-    if (ec) return;  // not a regular file or unreadable: read_file_bytes reports it
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;  // read_file_bytes reports it
+    const auto bytes = static_cast<std::uintmax_t>(st.st_size);
     if (bytes > limits.max_file_bytes)
         fail(error_code::format, path, ": image file is ", bytes, " bytes, above the size cap of ",
              limits.max_file_bytes, " bytes (decode_limits::max_file_bytes)");
@@ -2580,12 +2587,39 @@ inline std::uint64_t corruption_stream(std::string_view name) {
     return 0x636F727200000000ull + static_cast<std::uint64_t>(&c - corruption_registry.data());
 }
 
+namespace detail {
+
+/// corrupt() once the name is resolved to the function and its registry index: severity check,
+/// rng(seed, 0x636F7272'00000000 + index), the corruption, then floor() when options.quantize.
+inline xt::xtensor<float, 3> apply_corruption(corruption_fn fn, std::string_view name, std::size_t index,
+                                              const xt::xtensor<float, 3>& img, int severity, std::uint64_t seed,
+                                              const corruption_options& options) {
+    corruptions::detail::check_severity(severity, name);
+    zoa::rng rng(seed, 0x636F727200000000ull + static_cast<std::uint64_t>(index));
+    const auto setup = corruption_setup::resolve(img.shape()[0], img.shape()[1], options);
+    auto y = fn(img, severity, rng, setup);
+    if (options.quantize)
+        for (std::size_t i = 0; i < y.size(); ++i) y.data()[i] = std::floor(y.data()[i]);
+    return y;
+}
+
+/// Registry index of a corruption function (compile time); 19 = not a registry entry.
+constexpr std::size_t registry_index(corruption_fn fn) {
+    for (std::size_t i = 0; i < corruption_registry.size(); ++i)
+        if (corruption_registry[i].fn == fn) return i;
+    return corruption_registry.size();
+}
+
+}  // namespace detail
+
 /// Applies corruption `name` at `severity` to an HWC image with values in [0, 255] (1 or 3 channels, any size).
 /// Parameters come from the CIFAR-10-C table for images with max(H, W) ≤ 64 and the ImageNet-C table otherwise
 /// (options.table overrides), pixel-unit parameters scaled by min(H, W)/32 or /224 (docs/corruptions.md).
 /// Deterministic: the result depends only on (image, name, severity, seed, options) — random numbers come from
 /// zoa::rng(seed, corruption_stream(name)) — and is identical on every platform up to floating-point rounding
 /// of libm. Thread-safe (no shared mutable state).
+/// Any of the 19 names at run time means a program calling corrupt() compiles all 19; corruption_set below
+/// compiles only the ones a program lists.
 /// Requires: finite pixel values. Ensures: a new image of the same shape with values in [0, 255] (integers when
 /// options.quantize, floor as np.uint8 does).
 /// Throws: zoa::error(argument) for an unknown name (listing the valid ones) or severity ∉ 1..5;
@@ -2593,14 +2627,36 @@ inline std::uint64_t corruption_stream(std::string_view name) {
 inline xt::xtensor<float, 3> corrupt(const xt::xtensor<float, 3>& img, std::string_view name, int severity,
                                      std::uint64_t seed, const corruption_options& options = {}) {
     const corruption_info& c = corruption(name);
-    corruptions::detail::check_severity(severity, name);
-    zoa::rng rng(seed, corruption_stream(name));
-    const auto setup = corruption_setup::resolve(img.shape()[0], img.shape()[1], options);
-    auto y = c.fn(img, severity, rng, setup);
-    if (options.quantize)
-        for (std::size_t i = 0; i < y.size(); ++i) y.data()[i] = std::floor(y.data()[i]);
-    return y;
+    return detail::apply_corruption(c.fn, name, std::size_t(&c - corruption_registry.data()), img, severity, seed,
+                                    options);
 }
+
+/// The corruptions a program uses, chosen at compile time and applied by name at run time with corrupt()'s
+/// results (same rng stream, same tables): only these are compiled into the program.
+///   using stream_corruptions = zoa::data::corruption_set<zoa::data::corruptions::fog, zoa::data::corruptions::snow>;
+///   auto y = stream_corruptions::corrupt(img, "fog", 5, seed);
+/// Throws: as corrupt(), and zoa::error(argument) for a name that is not in the set (listing the set's names).
+template <corruption_fn... Fns>
+struct corruption_set {
+    static_assert(sizeof...(Fns) > 0 && ((detail::registry_index(Fns) < corruption_registry.size()) && ...),
+                  "zoa::data::corruption_set: list functions of zoa::data::corruptions (the corruption registry)");
+
+    /// The set's names, in the order listed.
+    static constexpr std::array<std::string_view, sizeof...(Fns)> names{
+        corruption_registry[detail::registry_index(Fns)].name...};
+
+    /// corrupt(img, name, severity, seed, options) for a name of the set.
+    static xt::xtensor<float, 3> corrupt(const xt::xtensor<float, 3>& img, std::string_view name, int severity,
+                                         std::uint64_t seed, const corruption_options& options = {}) {
+        constexpr corruption_fn fns[] = {Fns...};
+        constexpr std::size_t index[] = {detail::registry_index(Fns)...};
+        for (std::size_t k = 0; k < sizeof...(Fns); ++k)
+            if (names[k] == name) return detail::apply_corruption(fns[k], name, index[k], img, severity, seed, options);
+        std::string list;
+        for (std::string_view n : names) list += (list.empty() ? "" : ", ") + std::string(n);
+        fail(error_code::argument, "corruption '", name, "' is not in this corruption_set (", list, ")");
+    }
+};
 
 }  // namespace zoa::data
 // ---- end zoa/data/corruptions.hpp
@@ -2613,11 +2669,12 @@ inline xt::xtensor<float, 3> corrupt(const xt::xtensor<float, 3>& img, std::stri
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
-#include <filesystem>
 #include <limits>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <sys/stat.h>
 
 #include <xtensor/xtensor.hpp>
 
@@ -2790,25 +2847,38 @@ inline std::string fashion_mnist_dir() {
     return env != nullptr && *env != '\0' ? std::string(env) : std::string(fashion_mnist_debian_dir);
 }
 
+namespace detail {
+
+/// `dir/name` as std::filesystem::path's operator/ joins them (no separator added after an empty dir or a
+/// trailing '/'); <filesystem> would cost every translation unit that includes this header up to ~40 MB of g++ memory.
+inline std::string join_path(const std::string& dir, const char* name) {
+    return dir.empty() || dir.back() == '/' ? dir + name : dir + '/' + name;
+}
+
+/// True when `path` names a regular file (following symbolic links, as std::filesystem::is_regular_file).
+inline bool is_regular_file(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+}  // namespace detail
+
 /// <dir>/{train,t10k}-images-idx3-ubyte.gz
 inline std::string fashion_mnist_images_path(fashion_mnist_split split, const std::string& dir = fashion_mnist_dir()) {
-    return (std::filesystem::path(dir) /
-            (split == fashion_mnist_split::train ? "train-images-idx3-ubyte.gz" : "t10k-images-idx3-ubyte.gz"))
-        .string();
+    return detail::join_path(
+        dir, split == fashion_mnist_split::train ? "train-images-idx3-ubyte.gz" : "t10k-images-idx3-ubyte.gz");
 }
 
 /// <dir>/{train,t10k}-labels-idx1-ubyte.gz
 inline std::string fashion_mnist_labels_path(fashion_mnist_split split, const std::string& dir = fashion_mnist_dir()) {
-    return (std::filesystem::path(dir) /
-            (split == fashion_mnist_split::train ? "train-labels-idx1-ubyte.gz" : "t10k-labels-idx1-ubyte.gz"))
-        .string();
+    return detail::join_path(
+        dir, split == fashion_mnist_split::train ? "train-labels-idx1-ubyte.gz" : "t10k-labels-idx1-ubyte.gz");
 }
 
 /// True when both files of the split exist in `dir`.
 inline bool fashion_mnist_available(fashion_mnist_split split, const std::string& dir = fashion_mnist_dir()) {
-    std::error_code ec;
-    return std::filesystem::is_regular_file(fashion_mnist_images_path(split, dir), ec) &&
-           std::filesystem::is_regular_file(fashion_mnist_labels_path(split, dir), ec);
+    return detail::is_regular_file(fashion_mnist_images_path(split, dir)) &&
+           detail::is_regular_file(fashion_mnist_labels_path(split, dir));
 }
 
 /// Loads a Fashion-MNIST split: images [N, 28, 28] u8, labels in [0, 10), the class names.

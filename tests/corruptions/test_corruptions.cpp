@@ -5,11 +5,13 @@
 #include "zoa/data/corruptions.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <functional>
 #include <limits>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace {
@@ -185,6 +187,24 @@ TEST_CASE("the severity table and spatial scale follow the image size and the op
     const double d_cifar = mean_abs_diff(zoa::data::corrupt(x, "gaussian_noise", 5, 3), x);
     const double d_in = mean_abs_diff(zoa::data::corrupt(x, "gaussian_noise", 5, 3, o), x);
     CHECK(d_in > 2.0 * d_cifar);
+}
+
+TEST_CASE("corruption_set applies its corruptions exactly as corrupt() does and refuses other names") {
+    namespace zc = zoa::data::corruptions;
+    using set = zoa::data::corruption_set<zc::fog, zc::gaussian_noise, zc::saturate>;
+    CHECK(set::names == std::array<std::string_view, 3>{"fog", "gaussian_noise", "saturate"});
+    const image3 x = garment(28, 28, 3);
+    zoa::data::corruption_options o;
+    o.quantize = true;
+    for (const std::string name : {"fog", "gaussian_noise", "saturate"})
+        for (int severity : {1, 5}) {
+            CHECK(identical(set::corrupt(x, name, severity, 7), zoa::data::corrupt(x, name, severity, 7)));
+            CHECK(identical(set::corrupt(x, name, severity, 7, o), zoa::data::corrupt(x, name, severity, 7, o)));
+        }
+    const std::string other = what_of([&] { set::corrupt(x, "snow", 3, 0); });
+    CHECK(other == "zoa: argument: corruption 'snow' is not in this corruption_set (fog, gaussian_noise, saturate)");
+    const std::string severity = what_of([&] { set::corrupt(x, "fog", 6, 0); });
+    CHECK(severity == what_of([&] { zoa::data::corrupt(x, "fog", 6, 0); }));
 }
 
 TEST_CASE("quantize floors the result to integers") {

@@ -146,6 +146,22 @@ TEST_CASE("Fashion-MNIST paths, class names and a missing installation") {
     if (had) ::setenv("ZOA_FASHION_MNIST_DIR", saved.c_str(), 1);
 }
 
+TEST_CASE("Fashion-MNIST paths join and test files as std::filesystem does (without including it in idx.hpp)") {
+    namespace fs = std::filesystem;
+    for (const std::string dir : {"", "d", "d/", "/a/b", "/a/b/", "/"}) {
+        CAPTURE(dir);
+        CHECK(zoa::data::fashion_mnist_labels_path(zoa::data::fashion_mnist_split::train, dir) ==
+              (fs::path(dir) / "train-labels-idx1-ubyte.gz").string());
+    }
+    temp_dir dir("fmnist_regular");
+    { std::ofstream(dir.path / "t10k-images-idx3-ubyte.gz") << "x"; }
+    fs::create_directory(dir.path / "t10k-labels-idx1-ubyte.gz");  // a directory of that name is not the file
+    CHECK_FALSE(zoa::data::fashion_mnist_available(zoa::data::fashion_mnist_split::test, dir.path.string()));
+    fs::remove(dir.path / "t10k-labels-idx1-ubyte.gz");
+    { std::ofstream(dir.path / "t10k-labels-idx1-ubyte.gz") << "x"; }
+    CHECK(zoa::data::fashion_mnist_available(zoa::data::fashion_mnist_split::test, dir.path.string()));
+}
+
 TEST_CASE("Fashion-MNIST from Debian's dataset-fashion-mnist matches the Python reference") {
     const std::string dir = zoa::data::fashion_mnist_debian_dir;
     if (!zoa::data::fashion_mnist_available(zoa::data::fashion_mnist_split::test, dir)) {

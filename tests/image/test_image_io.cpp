@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -128,6 +129,12 @@ TEST_CASE("image file names zoa decodes") {
     CHECK_FALSE(zoa::io::is_image_file_name("e.gif"));
     CHECK_FALSE(zoa::io::is_image_file_name("png"));
     CHECK_FALSE(zoa::io::is_image_file_name("f.png.txt"));
+    // std::filesystem::path::extension's rules: a leading dot starts a name, not an extension
+    CHECK_FALSE(zoa::io::is_image_file_name(".png"));
+    CHECK_FALSE(zoa::io::is_image_file_name("dir/.jpg"));
+    CHECK_FALSE(zoa::io::is_image_file_name("dir.png/file"));
+    CHECK(zoa::io::is_image_file_name("dir.d/..png"));
+    CHECK(zoa::io::is_image_file_name(std::filesystem::path("x") / "y.BMP"));
 }
 
 TEST_CASE("data::image helpers") {

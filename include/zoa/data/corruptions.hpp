@@ -101,12 +101,39 @@ inline std::uint64_t corruption_stream(std::string_view name) {
     return 0x636F727200000000ull + static_cast<std::uint64_t>(&c - corruption_registry.data());
 }
 
+namespace detail {
+
+/// corrupt() once the name is resolved to the function and its registry index: severity check,
+/// rng(seed, 0x636F7272'00000000 + index), the corruption, then floor() when options.quantize.
+inline xt::xtensor<float, 3> apply_corruption(corruption_fn fn, std::string_view name, std::size_t index,
+                                              const xt::xtensor<float, 3>& img, int severity, std::uint64_t seed,
+                                              const corruption_options& options) {
+    corruptions::detail::check_severity(severity, name);
+    zoa::rng rng(seed, 0x636F727200000000ull + static_cast<std::uint64_t>(index));
+    const auto setup = corruption_setup::resolve(img.shape()[0], img.shape()[1], options);
+    auto y = fn(img, severity, rng, setup);
+    if (options.quantize)
+        for (std::size_t i = 0; i < y.size(); ++i) y.data()[i] = std::floor(y.data()[i]);
+    return y;
+}
+
+/// Registry index of a corruption function (compile time); 19 = not a registry entry.
+constexpr std::size_t registry_index(corruption_fn fn) {
+    for (std::size_t i = 0; i < corruption_registry.size(); ++i)
+        if (corruption_registry[i].fn == fn) return i;
+    return corruption_registry.size();
+}
+
+}  // namespace detail
+
 /// Applies corruption `name` at `severity` to an HWC image with values in [0, 255] (1 or 3 channels, any size).
 /// Parameters come from the CIFAR-10-C table for images with max(H, W) ≤ 64 and the ImageNet-C table otherwise
 /// (options.table overrides), pixel-unit parameters scaled by min(H, W)/32 or /224 (docs/corruptions.md).
 /// Deterministic: the result depends only on (image, name, severity, seed, options) — random numbers come from
 /// zoa::rng(seed, corruption_stream(name)) — and is identical on every platform up to floating-point rounding
 /// of libm. Thread-safe (no shared mutable state).
+/// Any of the 19 names at run time means a program calling corrupt() compiles all 19; corruption_set below
+/// compiles only the ones a program lists.
 /// Requires: finite pixel values. Ensures: a new image of the same shape with values in [0, 255] (integers when
 /// options.quantize, floor as np.uint8 does).
 /// Throws: zoa::error(argument) for an unknown name (listing the valid ones) or severity ∉ 1..5;
@@ -114,13 +141,35 @@ inline std::uint64_t corruption_stream(std::string_view name) {
 inline xt::xtensor<float, 3> corrupt(const xt::xtensor<float, 3>& img, std::string_view name, int severity,
                                      std::uint64_t seed, const corruption_options& options = {}) {
     const corruption_info& c = corruption(name);
-    corruptions::detail::check_severity(severity, name);
-    zoa::rng rng(seed, corruption_stream(name));
-    const auto setup = corruption_setup::resolve(img.shape()[0], img.shape()[1], options);
-    auto y = c.fn(img, severity, rng, setup);
-    if (options.quantize)
-        for (std::size_t i = 0; i < y.size(); ++i) y.data()[i] = std::floor(y.data()[i]);
-    return y;
+    return detail::apply_corruption(c.fn, name, std::size_t(&c - corruption_registry.data()), img, severity, seed,
+                                    options);
 }
+
+/// The corruptions a program uses, chosen at compile time and applied by name at run time with corrupt()'s
+/// results (same rng stream, same tables): only these are compiled into the program.
+///   using stream_corruptions = zoa::data::corruption_set<zoa::data::corruptions::fog, zoa::data::corruptions::snow>;
+///   auto y = stream_corruptions::corrupt(img, "fog", 5, seed);
+/// Throws: as corrupt(), and zoa::error(argument) for a name that is not in the set (listing the set's names).
+template <corruption_fn... Fns>
+struct corruption_set {
+    static_assert(sizeof...(Fns) > 0 && ((detail::registry_index(Fns) < corruption_registry.size()) && ...),
+                  "zoa::data::corruption_set: list functions of zoa::data::corruptions (the corruption registry)");
+
+    /// The set's names, in the order listed.
+    static constexpr std::array<std::string_view, sizeof...(Fns)> names{
+        corruption_registry[detail::registry_index(Fns)].name...};
+
+    /// corrupt(img, name, severity, seed, options) for a name of the set.
+    static xt::xtensor<float, 3> corrupt(const xt::xtensor<float, 3>& img, std::string_view name, int severity,
+                                         std::uint64_t seed, const corruption_options& options = {}) {
+        constexpr corruption_fn fns[] = {Fns...};
+        constexpr std::size_t index[] = {detail::registry_index(Fns)...};
+        for (std::size_t k = 0; k < sizeof...(Fns); ++k)
+            if (names[k] == name) return detail::apply_corruption(fns[k], name, index[k], img, severity, seed, options);
+        std::string list;
+        for (std::string_view n : names) list += (list.empty() ? "" : ", ") + std::string(n);
+        fail(error_code::argument, "corruption '", name, "' is not in this corruption_set (", list, ")");
+    }
+};
 
 }  // namespace zoa::data

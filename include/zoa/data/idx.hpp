@@ -7,11 +7,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
-#include <filesystem>
 #include <limits>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <sys/stat.h>
 
 #include <xtensor/xtensor.hpp>
 
@@ -184,25 +185,38 @@ inline std::string fashion_mnist_dir() {
     return env != nullptr && *env != '\0' ? std::string(env) : std::string(fashion_mnist_debian_dir);
 }
 
+namespace detail {
+
+/// `dir/name` as std::filesystem::path's operator/ joins them (no separator added after an empty dir or a
+/// trailing '/'); <filesystem> would cost every translation unit that includes this header up to ~40 MB of g++ memory.
+inline std::string join_path(const std::string& dir, const char* name) {
+    return dir.empty() || dir.back() == '/' ? dir + name : dir + '/' + name;
+}
+
+/// True when `path` names a regular file (following symbolic links, as std::filesystem::is_regular_file).
+inline bool is_regular_file(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+}  // namespace detail
+
 /// <dir>/{train,t10k}-images-idx3-ubyte.gz
 inline std::string fashion_mnist_images_path(fashion_mnist_split split, const std::string& dir = fashion_mnist_dir()) {
-    return (std::filesystem::path(dir) /
-            (split == fashion_mnist_split::train ? "train-images-idx3-ubyte.gz" : "t10k-images-idx3-ubyte.gz"))
-        .string();
+    return detail::join_path(
+        dir, split == fashion_mnist_split::train ? "train-images-idx3-ubyte.gz" : "t10k-images-idx3-ubyte.gz");
 }
 
 /// <dir>/{train,t10k}-labels-idx1-ubyte.gz
 inline std::string fashion_mnist_labels_path(fashion_mnist_split split, const std::string& dir = fashion_mnist_dir()) {
-    return (std::filesystem::path(dir) /
-            (split == fashion_mnist_split::train ? "train-labels-idx1-ubyte.gz" : "t10k-labels-idx1-ubyte.gz"))
-        .string();
+    return detail::join_path(
+        dir, split == fashion_mnist_split::train ? "train-labels-idx1-ubyte.gz" : "t10k-labels-idx1-ubyte.gz");
 }
 
 /// True when both files of the split exist in `dir`.
 inline bool fashion_mnist_available(fashion_mnist_split split, const std::string& dir = fashion_mnist_dir()) {
-    std::error_code ec;
-    return std::filesystem::is_regular_file(fashion_mnist_images_path(split, dir), ec) &&
-           std::filesystem::is_regular_file(fashion_mnist_labels_path(split, dir), ec);
+    return detail::is_regular_file(fashion_mnist_images_path(split, dir)) &&
+           detail::is_regular_file(fashion_mnist_labels_path(split, dir));
 }
 
 /// Loads a Fashion-MNIST split: images [N, 28, 28] u8, labels in [0, 10), the class names.

@@ -56,11 +56,12 @@ ZOA_DETAIL_STB_WARNINGS_END
 #include <climits>
 #include <cstddef>
 #include <cstdint>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <sys/stat.h>
 
 #include "zoa/core/error.hpp"
 #include "zoa/data/image.hpp"
@@ -87,8 +88,14 @@ struct decode_limits {
 };
 
 /// True when the file name ends in .png, .jpg, .jpeg or .bmp (case-insensitive): the formats zoa decodes.
-inline bool is_image_file_name(const std::filesystem::path& path) {
-    std::string ext = path.extension().string();
+/// The extension is std::filesystem::path's: from the last '.' of the file name, none for a name like ".png"
+/// (<filesystem> is not included here: it costs a translation unit up to ~40 MB of g++ memory).
+inline bool is_image_file_name(const std::string& path) {
+    const std::size_t slash = path.rfind('/');
+    const std::size_t name = slash == std::string::npos ? 0 : slash + 1;
+    const std::size_t dot = path.rfind('.');
+    if (dot == std::string::npos || dot <= name) return false;
+    std::string ext = path.substr(dot);
     std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp";
 }
@@ -203,9 +210,9 @@ inline image decode_image(const std::vector<std::uint8_t>& bytes, const std::str
 /// before it is read).
 inline void check_file_size(const std::string& path, const decode_limits& limits) {
     if (limits.max_file_bytes == 0) return;
-    std::error_code ec;
-    const auto bytes = std::filesystem::file_size(path, ec);
-    if (ec) return;  // not a regular file or unreadable: read_file_bytes reports it
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;  // read_file_bytes reports it
+    const auto bytes = static_cast<std::uintmax_t>(st.st_size);
     if (bytes > limits.max_file_bytes)
         fail(error_code::format, path, ": image file is ", bytes, " bytes, above the size cap of ",
              limits.max_file_bytes, " bytes (decode_limits::max_file_bytes)");

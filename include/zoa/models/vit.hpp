@@ -106,18 +106,19 @@ public:
                                        module("patch_embed.proj"));
         cls_ = w.cls_token;
         pos_ = w.pos_embed;
-        blocks_.reserve(cfg_.depth);
+        blocks_ = std::vector<block>(cfg_.depth);  // built in place: no block is moved (less code to compile)
         for (std::size_t i = 0; i < cfg_.depth; ++i) {
             const vit_block_weights& b = w.blocks[i];
             const std::string p = "blocks." + std::to_string(i) + ".";
-            blocks_.push_back(block{
-                nn::layer_norm(b.norm1_w, b.norm1_b, static_cast<float>(cfg_.ln_eps), p + "norm1"),
-                nn::attention<bits>(make_linear(b.qkv_w, b.qkv_b, 3 * D, D, module, p + "attn.qkv"),
-                                    make_linear(b.proj_w, b.proj_b, D, D, module, p + "attn.proj"), cfg_.num_heads,
-                                    module(p + "attn.matmul1"), module(p + "attn.matmul2"), p + "attn"),
-                nn::layer_norm(b.norm2_w, b.norm2_b, static_cast<float>(cfg_.ln_eps), p + "norm2"),
-                nn::mlp<bits>(make_linear(b.fc1_w, b.fc1_b, Hd, D, module, p + "mlp.fc1"),
-                              make_linear(b.fc2_w, b.fc2_b, D, Hd, module, p + "mlp.fc2"), p + "mlp")});
+            block& blk = blocks_[i];
+            blk.norm1 = nn::layer_norm(b.norm1_w, b.norm1_b, static_cast<float>(cfg_.ln_eps), p + "norm1");
+            blk.attn = nn::attention<bits>(make_linear(b.qkv_w, b.qkv_b, 3 * D, D, module, p + "attn.qkv"),
+                                           make_linear(b.proj_w, b.proj_b, D, D, module, p + "attn.proj"),
+                                           cfg_.num_heads, module(p + "attn.matmul1"), module(p + "attn.matmul2"),
+                                           p + "attn");
+            blk.norm2 = nn::layer_norm(b.norm2_w, b.norm2_b, static_cast<float>(cfg_.ln_eps), p + "norm2");
+            blk.mlp = nn::mlp<bits>(make_linear(b.fc1_w, b.fc1_b, Hd, D, module, p + "mlp.fc1"),
+                                    make_linear(b.fc2_w, b.fc2_b, D, Hd, module, p + "mlp.fc2"), p + "mlp");
         }
         norm_ = nn::layer_norm(w.norm_w, w.norm_b, static_cast<float>(cfg_.ln_eps), "norm");
         head_ = make_linear(w.head_w, w.head_b, cfg_.num_classes, D, module, "head");
