@@ -818,6 +818,38 @@ inline void require_no_nan(const char* fn, const float* x, std::size_t n, std::s
 
 // #include "zoa/core/arch.hpp"
 // #include "zoa/core/execution.hpp"
+// #include "zoa/core/fp_barrier.hpp"
+// ---- begin zoa/core/fp_barrier.hpp
+// zoa — fp_barrier: a value the compiler must round to its type before using it (no FMA contraction across it)
+
+namespace zoa::detail {
+
+/// Returns v unchanged but forces it to be rounded to its type first, so the compiler can no longer fuse the product
+/// that produced v into a following add or subtract. Why it matters: GNU C++ contracts x·y + z into one FMA whenever
+/// the target has FMA (-ffp-contract=fast, its default), but not always — with AMD Zen tuning (-march=native on Zen
+/// 2/3/4 with GCC 12 tunes for znver3) it deliberately leaves FMA chains of ≤ 256-bit vectors and scalars unfused
+/// (--param avoid-fma-max-bits=256), and clang contracts only within one expression. Two kernels computing the same
+/// formula would then round differently. Every kernel whose results must equal another's bit for bit (NCHW and NHWC
+/// statistics, the simulated and the integer ResNet) writes each product either through this barrier (two roundings)
+/// or as an explicit fused instruction (kernels::detail::fma_once, one rounding). T: float, double, or a SIMD register
+/// type (__m128/__m256/__m512 on x86, float32x4_t on AArch64).
+template <class T>
+inline T fp_barrier(T v) noexcept {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && defined(__SSE_MATH__)
+    __asm__("" : "+v"(v));  // any SSE/AVX register, xmm16–31 included with AVX-512
+#elif defined(__GNUC__) && defined(__aarch64__)
+    __asm__("" : "+w"(v));
+#elif defined(__GNUC__)
+    __asm__("" : "+m"(v));
+#else
+    volatile T t = v;
+    v = t;
+#endif
+    return v;
+}
+
+}  // namespace zoa::detail
+// ---- end zoa/core/fp_barrier.hpp
 // #include "zoa/kernels/detail/avx512_warnings.hpp"
 // ---- begin zoa/kernels/detail/avx512_warnings.hpp
 // zoa — ZOA_DETAIL_AVX512_WARNINGS_BEGIN / _END: silence GCC 12's false uninitialized warnings from AVX-512 intrinsics
@@ -859,83 +891,6 @@ xsimd::batch<float, Arch> divide(const xsimd::batch<float, Arch>& a, const xsimd
     return a / b;
 }
 
-/// s1 = Σ_i (x[i] − c) over n contiguous floats. Differences and lane sums in float, flushed to double every
-/// flush_vectors vectors; scalar tail (n mod width) adds fl(x[i] − c) in double.
-template <class Arch>
-double sum_shifted(const float* x, std::size_t n, float c) noexcept {
-    using batch = xsimd::batch<float, Arch>;
-    constexpr std::size_t w = batch::size;
-    const batch vc(c);
-    const std::size_t nv = n - n % w;
-    double total = 0.0;
-    std::size_t i = 0;
-    while (i < nv) {
-        const std::size_t end = std::min(nv, i + flush_vectors * w);
-        batch acc(0.0f);
-        for (; i < end; i += w) acc += batch::load_unaligned(x + i) - vc;
-        total += static_cast<double>(xsimd::hadd(acc));
-    }
-    for (; i < n; ++i) total += static_cast<double>(x[i] - c);
-    return total;
-}
-
-/// s1 += Σ_i d_i and s2 += Σ_i d_i² with d_i = fl(x[i] − c), over n contiguous floats (same blocking as
-/// sum_shifted; the scalar tail squares d_i in double).
-template <class Arch>
-void sums_shifted(const float* x, std::size_t n, float c, double& s1, double& s2) noexcept {
-    using batch = xsimd::batch<float, Arch>;
-    constexpr std::size_t w = batch::size;
-    const batch vc(c);
-    const std::size_t nv = n - n % w;
-    std::size_t i = 0;
-    while (i < nv) {
-        const std::size_t end = std::min(nv, i + flush_vectors * w);
-        batch a1(0.0f), a2(0.0f);
-        for (; i < end; i += w) {
-            const batch d = batch::load_unaligned(x + i) - vc;
-            a1 += d;
-            a2 += d * d;
-        }
-        s1 += static_cast<double>(xsimd::hadd(a1));
-        s2 += static_cast<double>(xsimd::hadd(a2));
-    }
-    for (; i < n; ++i) {
-        const double d = static_cast<double>(x[i] - c);
-        s1 += d;
-        s2 += d * d;
-    }
-}
-
-/// Mean and centred sum of squares of a set of equal-length contiguous segments.
-struct moments {
-    double mean = 0;   ///< μ
-    double m2 = 0;     ///< Σ (x − μ)², clamped at 0
-    float center = 0;  ///< c = fl(μ)
-    float residual = 0;  ///< r = fl(μ − c); x − μ is evaluated as fl(fl(x − c) − r), accurate relative to the spread
-};
-
-/// Two-pass shifted moments of the nseg segments seg(0..nseg-1), each of len floats (nseg·len ≥ 1):
-///   pass 1: μ = c₀ + (Σ (x − c₀)) / n with c₀ = seg(0)[0] (shifting by a data value keeps the sum of deviations
-///           accurate even when |μ| ≫ σ);
-///   pass 2: with c = fl(μ): s1 = Σ (x − c), s2 = Σ (x − c)²;  m2 = max(0, s2 − s1²/n)  (corrected two-pass).
-/// NaN or ±Inf anywhere make μ and m2 NaN (or Inf). Float lanes overflow when |x − μ| ≳ 1.8e19.
-template <class Arch, class SegFn>
-moments segment_moments(SegFn&& seg, std::size_t nseg, std::size_t len) noexcept {
-    const double count = static_cast<double>(nseg) * static_cast<double>(len);
-    const float c0 = seg(std::size_t{0})[0];
-    double s = 0.0;
-    for (std::size_t k = 0; k < nseg; ++k) s += sum_shifted<Arch>(seg(k), len, c0);
-    moments m;
-    m.mean = static_cast<double>(c0) + s / count;
-    m.center = static_cast<float>(m.mean);
-    m.residual = static_cast<float>(m.mean - static_cast<double>(m.center));
-    double s1 = 0.0, s2 = 0.0;
-    for (std::size_t k = 0; k < nseg; ++k) sums_shifted<Arch>(seg(k), len, m.center, s1, s2);
-    const double m2 = s2 - s1 * s1 / count;
-    m.m2 = m2 > 0.0 ? m2 : (m2 == m2 ? 0.0 : m2);  // keep NaN, clamp rounding below 0
-    return m;
-}
-
 /// True when xsimd's fma is one fused instruction for Arch (FMA3 tags, NEON vfmaq).
 template <class Arch>
 inline constexpr bool xsimd_fma_fused_v =
@@ -973,6 +928,109 @@ xsimd::batch<float, Arch> fma_once(const xsimd::batch<float, Arch>& x, const xsi
         for (std::size_t l = 0; l < batch::size; ++l) a[l] = std::fma(a[l], b[l], c[l]);
         return batch::load_aligned(a);
     }
+}
+
+/// x·y + z where Arch has a fused multiply-add instruction (AVX-512, FMA3, NEON): one rounding (fma_once); elsewhere
+/// (SSE2, AVX) fl(x·y) through zoa::detail::fp_barrier, then the add: two roundings. For a given Arch this is one
+/// formula whatever the compiler's contraction choices (core/fp_barrier.hpp: GCC's Zen tuning leaves FMA chains of
+/// ≤ 256-bit vectors unfused, Intel tuning fuses them), so two kernels accumulating the same products in the same
+/// order agree bit for bit (the NCHW and NHWC statistics).
+template <class Arch>
+xsimd::batch<float, Arch> mul_add(const xsimd::batch<float, Arch>& x, const xsimd::batch<float, Arch>& y,
+                                  const xsimd::batch<float, Arch>& z) noexcept {
+    using batch = xsimd::batch<float, Arch>;
+    if constexpr (arch_at_least_v<Arch, xsimd::avx512f> || xsimd_fma_fused_v<Arch>) {
+        return fma_once<Arch>(x, y, z);
+    } else {
+        return batch(zoa::detail::fp_barrier(static_cast<typename batch::register_type>(x * y))) + z;
+    }
+}
+
+/// x·y + z in double for the scalar tails of the statistics: one rounding where the target has FMA (std::fma is then
+/// one instruction), else the product rounded on its own (no software fma) — as mul_add, one formula per build.
+inline double mul_add(double x, double y, double z) noexcept {
+#if defined(__FMA__) || defined(__aarch64__)
+    return std::fma(x, y, z);
+#else
+    return zoa::detail::fp_barrier(x * y) + z;
+#endif
+}
+
+/// s1 = Σ_i (x[i] − c) over n contiguous floats. Differences and lane sums in float, flushed to double every
+/// flush_vectors vectors; scalar tail (n mod width) adds fl(x[i] − c) in double.
+template <class Arch>
+double sum_shifted(const float* x, std::size_t n, float c) noexcept {
+    using batch = xsimd::batch<float, Arch>;
+    constexpr std::size_t w = batch::size;
+    const batch vc(c);
+    const std::size_t nv = n - n % w;
+    double total = 0.0;
+    std::size_t i = 0;
+    while (i < nv) {
+        const std::size_t end = std::min(nv, i + flush_vectors * w);
+        batch acc(0.0f);
+        for (; i < end; i += w) acc += batch::load_unaligned(x + i) - vc;
+        total += static_cast<double>(xsimd::hadd(acc));
+    }
+    for (; i < n; ++i) total += static_cast<double>(x[i] - c);
+    return total;
+}
+
+/// s1 += Σ_i d_i and s2 += Σ_i d_i² with d_i = fl(x[i] − c), over n contiguous floats (same blocking as
+/// sum_shifted; the scalar tail squares d_i in double). Each square is added by mul_add (fused where Arch has FMA).
+template <class Arch>
+void sums_shifted(const float* x, std::size_t n, float c, double& s1, double& s2) noexcept {
+    using batch = xsimd::batch<float, Arch>;
+    constexpr std::size_t w = batch::size;
+    const batch vc(c);
+    const std::size_t nv = n - n % w;
+    std::size_t i = 0;
+    while (i < nv) {
+        const std::size_t end = std::min(nv, i + flush_vectors * w);
+        batch a1(0.0f), a2(0.0f);
+        for (; i < end; i += w) {
+            const batch d = batch::load_unaligned(x + i) - vc;
+            a1 += d;
+            a2 = mul_add(d, d, a2);
+        }
+        s1 += static_cast<double>(xsimd::hadd(a1));
+        s2 += static_cast<double>(xsimd::hadd(a2));
+    }
+    for (; i < n; ++i) {
+        const double d = static_cast<double>(x[i] - c);
+        s1 += d;
+        s2 = mul_add(d, d, s2);
+    }
+}
+
+/// Mean and centred sum of squares of a set of equal-length contiguous segments.
+struct moments {
+    double mean = 0;   ///< μ
+    double m2 = 0;     ///< Σ (x − μ)², clamped at 0
+    float center = 0;  ///< c = fl(μ)
+    float residual = 0;  ///< r = fl(μ − c); x − μ is evaluated as fl(fl(x − c) − r), accurate relative to the spread
+};
+
+/// Two-pass shifted moments of the nseg segments seg(0..nseg-1), each of len floats (nseg·len ≥ 1):
+///   pass 1: μ = c₀ + (Σ (x − c₀)) / n with c₀ = seg(0)[0] (shifting by a data value keeps the sum of deviations
+///           accurate even when |μ| ≫ σ);
+///   pass 2: with c = fl(μ): s1 = Σ (x − c), s2 = Σ (x − c)²;  m2 = max(0, s2 − s1²/n)  (corrected two-pass).
+/// NaN or ±Inf anywhere make μ and m2 NaN (or Inf). Float lanes overflow when |x − μ| ≳ 1.8e19.
+template <class Arch, class SegFn>
+moments segment_moments(SegFn&& seg, std::size_t nseg, std::size_t len) noexcept {
+    const double count = static_cast<double>(nseg) * static_cast<double>(len);
+    const float c0 = seg(std::size_t{0})[0];
+    double s = 0.0;
+    for (std::size_t k = 0; k < nseg; ++k) s += sum_shifted<Arch>(seg(k), len, c0);
+    moments m;
+    m.mean = static_cast<double>(c0) + s / count;
+    m.center = static_cast<float>(m.mean);
+    m.residual = static_cast<float>(m.mean - static_cast<double>(m.center));
+    double s1 = 0.0, s2 = 0.0;
+    for (std::size_t k = 0; k < nseg; ++k) sums_shifted<Arch>(seg(k), len, m.center, s1, s2);
+    const double m2 = s2 - s1 * s1 / count;
+    m.m2 = m2 > 0.0 ? m2 : (m2 == m2 ? 0.0 : m2);  // keep NaN, clamp rounding below 0
+    return m;
 }
 
 /// Calls fn(begin, end) on ctx over [0, n) cut at multiples of `block` (a multiple of every vector width).
@@ -1463,6 +1521,7 @@ ZOA_DETAIL_AVX512_WARNINGS_END
 
 // #include "zoa/core/aligned_buffer.hpp"
 // #include "zoa/core/error.hpp"
+// #include "zoa/core/fp_barrier.hpp"
 
 namespace zoa::kernels {
 
@@ -1753,24 +1812,6 @@ void prepare_columns(const Stage& s, std::size_t n, std::size_t n_padded, prepar
     }
 }
 
-/// Makes v opaque to the optimizer at this point, so the operation that produced it is rounded on its own: GCC
-/// contracts a multiply followed by an add into one fused multiply-add (one rounding instead of two) even in ISO
-/// mode, which would change the bits of out_fused's chain against the layer-by-layer path (there the product is
-/// stored, i.e. rounded, before the next layer reads it). Works for float and for x86 vector registers.
-template <class V>
-inline void round_here(V& v) noexcept {
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-    __asm__("" : "+v"(v));
-#elif defined(__GNUC__) && defined(__aarch64__)
-    __asm__("" : "+w"(v));
-#elif defined(__GNUC__)
-    __asm__("" : "+m"(v));
-#else
-    volatile V t = v;
-    v = t;
-#endif
-}
-
 /// int32 addition with two's-complement wrap-around (no signed-overflow UB).
 inline std::int32_t wrap_add(std::int32_t a, std::int32_t b) noexcept {
     return static_cast<std::int32_t>(static_cast<std::uint32_t>(a) + static_cast<std::uint32_t>(b));
@@ -1778,17 +1819,17 @@ inline std::int32_t wrap_add(std::int32_t a, std::int32_t b) noexcept {
 
 /// out_fused's steps after the dequantization on one value t of column n, stored at offset off (the scalar
 /// definition the SIMD epilogues and batch_norm_act_nhwc match; t and the decoded residual are rounded on their own,
-/// see round_here).
+/// see zoa::detail::fp_barrier).
 template <class T, class R>
 void fused_tail_scalar(const out_fused<T, R>& s, const prepared_columns& p, std::ptrdiff_t off, std::size_t n,
                        float t) {
-    round_here(t);
+    t = zoa::detail::fp_barrier(t);
     if (p.has_bn) t = std::fma((t - p.f2[n]) - p.f3[n], p.f4[n], p.f5[n]);
     if (s.res_f) {
         t = t + s.res_f[off];
     } else if (s.res_q) {
         float r = static_cast<float>(std::int32_t{s.res_q[off]} - p.res_zero_point) * p.res_scale;
-        round_here(r);
+        r = zoa::detail::fp_barrier(r);
         t = t + r;
     }
     if (s.relu) t = 0.0f > t ? 0.0f : t;
@@ -1875,12 +1916,12 @@ void column_sums(RowFn&& row, std::size_t count, std::size_t d0, std::size_t len
             for (std::size_t k = 0; k < nv; ++k) {
                 const batch d = batch::load_unaligned(r + k * w) - vc[k];
                 a1[k] += d;
-                if (s2) a2[k] += d * d;
+                if (s2) a2[k] = mul_add(d, d, a2[k]);
             }
             for (std::size_t j = nv * w; j < len; ++j) {
                 const double d = static_cast<double>(r[j] - c[j]);
                 s1[j] += d;
-                if (s2) s2[j] += d * d;
+                if (s2) s2[j] = mul_add(d, d, s2[j]);
             }
         }
         for (std::size_t k = 0; k < nv; ++k) {
@@ -2020,7 +2061,7 @@ void channel_moments_nhwc(const float* x, std::size_t n, std::size_t hw, std::si
                 for (std::size_t j = 0; j < cw; j += w) {
                     const batch d = batch::load_unaligned(row + j) - batch::load_aligned(c + j);
                     (batch::load_aligned(l1 + j) + d).store_aligned(l1 + j);
-                    if (l2) (batch::load_aligned(l2 + j) + d * d).store_aligned(l2 + j);
+                    if (l2) mul_add(d, d, batch::load_aligned(l2 + j)).store_aligned(l2 + j);
                 }
             }
             flush(a1, cw, s1);
@@ -2030,7 +2071,7 @@ void channel_moments_nhwc(const float* x, std::size_t n, std::size_t hw, std::si
             for (std::size_t j = 0; j < cw; ++j) {
                 const double d = static_cast<double>(img[i * channels + j] - c[j]);
                 s1[j] += d;
-                if (s2) s2[j] += d * d;
+                if (s2) s2[j] = mul_add(d, d, s2[j]);
             }
     };
     const std::size_t tasks = groups + (channels % w ? 1 : 0);
@@ -2445,7 +2486,7 @@ void batch_norm_act_nhwc(const float* y, std::size_t rows, std::size_t channels,
                     t = t + fbatch::load_unaligned(s.res_f + off);
                 } else if (s.res_q) {
                     auto r = (xsimd::to_float(detail::load_widen<Arch>(s.res_q + off) - rz) * rs).data;
-                    detail::round_here(r);
+                    r = zoa::detail::fp_barrier(r);
                     t = t + fbatch(r);
                 }
                 if (s.relu) t = xsimd::select(zero > t, zero, t);
@@ -4530,7 +4571,7 @@ inline __m256i fused_lanes(const out_fused<T, R>& s, const zoa::kernels::detail:
                            std::size_t n, std::ptrdiff_t res_off) noexcept {
     __m256 t = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), _mm256_load_ps(p.f0.data() + n));
     if (p.has_bias) t = _mm256_add_ps(t, _mm256_load_ps(p.f1.data() + n));
-    zoa::kernels::detail::round_here(t);
+    t = zoa::detail::fp_barrier(t);
     if (p.has_bn)
         t = _mm256_fmadd_ps(_mm256_sub_ps(_mm256_sub_ps(t, _mm256_load_ps(p.f2.data() + n)), _mm256_load_ps(p.f3.data() + n)),
                             _mm256_load_ps(p.f4.data() + n), _mm256_load_ps(p.f5.data() + n));
@@ -4541,7 +4582,7 @@ inline __m256i fused_lanes(const out_fused<T, R>& s, const zoa::kernels::detail:
         const __m256i q = std::is_same_v<R, std::int8_t> ? _mm256_cvtepi8_epi32(q8) : _mm256_cvtepu8_epi32(q8);
         __m256 r = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(q, _mm256_set1_epi32(p.res_zero_point))),
                                  _mm256_set1_ps(p.res_scale));
-        zoa::kernels::detail::round_here(r);
+        r = zoa::detail::fp_barrier(r);
         t = _mm256_add_ps(t, r);
     }
     if (s.relu) t = _mm256_max_ps(_mm256_setzero_ps(), t);  // vmaxps(0, t) = (0 > t) ? 0 : t, as the scalar
@@ -4856,7 +4897,7 @@ public:
             if constexpr (is_fused_stage_v<Stage>) {
                 __m512 t = _mm512_mul_ps(_mm512_cvtepi32_ps(v), f0_);
                 if (has_bias_) t = _mm512_add_ps(t, f1_);
-                zoa::kernels::detail::round_here(t);
+                t = zoa::detail::fp_barrier(t);
                 if (has_bn_) {
                     t = _mm512_sub_ps(t, f2_);
                     if (has_mres_) t = _mm512_sub_ps(t, f3_);  // (t − mean) − 0 = t − mean: skipped when absent
@@ -4868,7 +4909,7 @@ public:
                     const __m128i q8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(res_q_ + off));
                     const __m512i r = std::is_same_v<R, std::int8_t> ? _mm512_cvtepi8_epi32(q8) : _mm512_cvtepu8_epi32(q8);
                     __m512 d = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(r, rz_)), rs_);
-                    zoa::kernels::detail::round_here(d);
+                    d = zoa::detail::fp_barrier(d);
                     t = _mm512_add_ps(t, d);
                 }
                 // vmaxps(a, b) = (a > b) ? a : b, so max(0, t) = (0 > t) ? 0 : t (−0 and NaN pass as in the scalar)
@@ -6553,6 +6594,7 @@ inline std::size_t group_size(std::size_t n, std::size_t groups, const char* wha
 #include <type_traits>
 
 // #include "zoa/core/error.hpp"
+// #include "zoa/core/fp_barrier.hpp"
 // #include "zoa/core/policy.hpp"
 // #include "zoa/quant/granularity.hpp"
 
@@ -6585,21 +6627,7 @@ inline float clamp_propagate(float v, float lo, float hi) noexcept {
 }
 
 namespace detail {
-/// Returns v unchanged but forces it to be rounded to its type first: the compiler can no longer fuse the product that
-/// produced v into a following add (FMA contraction, on by default in GNU C++ with -march=native). Used where the
-/// reference adds two rounded products (e.g. the post-softmax twin) so results stay bit-exact with PyTorch.
-template <class T>
-inline T fp_barrier(T v) noexcept {
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && defined(__SSE_MATH__)
-    __asm__("" : "+x"(v));
-#elif defined(__GNUC__) && defined(__aarch64__)
-    __asm__("" : "+w"(v));
-#else
-    volatile T t = v;
-    v = t;
-#endif
-    return v;
-}
+using zoa::detail::fp_barrier;  // core/fp_barrier.hpp (the post-softmax twin, the observers: no FMA)
 
 /// float code → int code; NaN maps to lo (integer codes cannot hold NaN; bulk encoders reject non-finite input).
 inline std::int32_t to_code(float c, int lo) noexcept {

@@ -283,7 +283,7 @@ void batch_norm_act_nhwc(const float* y, std::size_t rows, std::size_t channels,
                     t = t + fbatch::load_unaligned(s.res_f + off);
                 } else if (s.res_q) {
                     auto r = (xsimd::to_float(detail::load_widen<Arch>(s.res_q + off) - rz) * rs).data;
-                    detail::round_here(r);
+                    r = zoa::detail::fp_barrier(r);
                     t = t + fbatch(r);
                 }
                 if (s.relu) t = xsimd::select(zero > t, zero, t);

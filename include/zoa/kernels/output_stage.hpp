@@ -11,6 +11,7 @@
 
 #include "zoa/core/aligned_buffer.hpp"
 #include "zoa/core/error.hpp"
+#include "zoa/core/fp_barrier.hpp"
 
 namespace zoa::kernels {
 
@@ -301,24 +302,6 @@ void prepare_columns(const Stage& s, std::size_t n, std::size_t n_padded, prepar
     }
 }
 
-/// Makes v opaque to the optimizer at this point, so the operation that produced it is rounded on its own: GCC
-/// contracts a multiply followed by an add into one fused multiply-add (one rounding instead of two) even in ISO
-/// mode, which would change the bits of out_fused's chain against the layer-by-layer path (there the product is
-/// stored, i.e. rounded, before the next layer reads it). Works for float and for x86 vector registers.
-template <class V>
-inline void round_here(V& v) noexcept {
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-    __asm__("" : "+v"(v));
-#elif defined(__GNUC__) && defined(__aarch64__)
-    __asm__("" : "+w"(v));
-#elif defined(__GNUC__)
-    __asm__("" : "+m"(v));
-#else
-    volatile V t = v;
-    v = t;
-#endif
-}
-
 /// int32 addition with two's-complement wrap-around (no signed-overflow UB).
 inline std::int32_t wrap_add(std::int32_t a, std::int32_t b) noexcept {
     return static_cast<std::int32_t>(static_cast<std::uint32_t>(a) + static_cast<std::uint32_t>(b));
@@ -326,17 +309,17 @@ inline std::int32_t wrap_add(std::int32_t a, std::int32_t b) noexcept {
 
 /// out_fused's steps after the dequantization on one value t of column n, stored at offset off (the scalar
 /// definition the SIMD epilogues and batch_norm_act_nhwc match; t and the decoded residual are rounded on their own,
-/// see round_here).
+/// see zoa::detail::fp_barrier).
 template <class T, class R>
 void fused_tail_scalar(const out_fused<T, R>& s, const prepared_columns& p, std::ptrdiff_t off, std::size_t n,
                        float t) {
-    round_here(t);
+    t = zoa::detail::fp_barrier(t);
     if (p.has_bn) t = std::fma((t - p.f2[n]) - p.f3[n], p.f4[n], p.f5[n]);
     if (s.res_f) {
         t = t + s.res_f[off];
     } else if (s.res_q) {
         float r = static_cast<float>(std::int32_t{s.res_q[off]} - p.res_zero_point) * p.res_scale;
-        round_here(r);
+        r = zoa::detail::fp_barrier(r);
         t = t + r;
     }
     if (s.relu) t = 0.0f > t ? 0.0f : t;

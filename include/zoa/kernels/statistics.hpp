@@ -46,12 +46,12 @@ void column_sums(RowFn&& row, std::size_t count, std::size_t d0, std::size_t len
             for (std::size_t k = 0; k < nv; ++k) {
                 const batch d = batch::load_unaligned(r + k * w) - vc[k];
                 a1[k] += d;
-                if (s2) a2[k] += d * d;
+                if (s2) a2[k] = mul_add(d, d, a2[k]);
             }
             for (std::size_t j = nv * w; j < len; ++j) {
                 const double d = static_cast<double>(r[j] - c[j]);
                 s1[j] += d;
-                if (s2) s2[j] += d * d;
+                if (s2) s2[j] = mul_add(d, d, s2[j]);
             }
         }
         for (std::size_t k = 0; k < nv; ++k) {
@@ -191,7 +191,7 @@ void channel_moments_nhwc(const float* x, std::size_t n, std::size_t hw, std::si
                 for (std::size_t j = 0; j < cw; j += w) {
                     const batch d = batch::load_unaligned(row + j) - batch::load_aligned(c + j);
                     (batch::load_aligned(l1 + j) + d).store_aligned(l1 + j);
-                    if (l2) (batch::load_aligned(l2 + j) + d * d).store_aligned(l2 + j);
+                    if (l2) mul_add(d, d, batch::load_aligned(l2 + j)).store_aligned(l2 + j);
                 }
             }
             flush(a1, cw, s1);
@@ -201,7 +201,7 @@ void channel_moments_nhwc(const float* x, std::size_t n, std::size_t hw, std::si
             for (std::size_t j = 0; j < cw; ++j) {
                 const double d = static_cast<double>(img[i * channels + j] - c[j]);
                 s1[j] += d;
-                if (s2) s2[j] += d * d;
+                if (s2) s2[j] = mul_add(d, d, s2[j]);
             }
     };
     const std::size_t tasks = groups + (channels % w ? 1 : 0);

@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "zoa/core/error.hpp"
+#include "zoa/core/fp_barrier.hpp"
 #include "zoa/core/policy.hpp"
 #include "zoa/quant/granularity.hpp"
 
@@ -41,21 +42,7 @@ inline float clamp_propagate(float v, float lo, float hi) noexcept {
 }
 
 namespace detail {
-/// Returns v unchanged but forces it to be rounded to its type first: the compiler can no longer fuse the product that
-/// produced v into a following add (FMA contraction, on by default in GNU C++ with -march=native). Used where the
-/// reference adds two rounded products (e.g. the post-softmax twin) so results stay bit-exact with PyTorch.
-template <class T>
-inline T fp_barrier(T v) noexcept {
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && defined(__SSE_MATH__)
-    __asm__("" : "+x"(v));
-#elif defined(__GNUC__) && defined(__aarch64__)
-    __asm__("" : "+w"(v));
-#else
-    volatile T t = v;
-    v = t;
-#endif
-    return v;
-}
+using zoa::detail::fp_barrier;  // core/fp_barrier.hpp (the post-softmax twin, the observers: no FMA)
 
 /// float code → int code; NaN maps to lo (integer codes cannot hold NaN; bulk encoders reject non-finite input).
 inline std::int32_t to_code(float c, int lo) noexcept {

@@ -10,6 +10,7 @@
 
 #include "zoa/core/arch.hpp"
 #include "zoa/core/execution.hpp"
+#include "zoa/core/fp_barrier.hpp"
 #include "zoa/kernels/detail/avx512_warnings.hpp"
 
 
@@ -32,83 +33,6 @@ xsimd::batch<float, Arch> divide(const xsimd::batch<float, Arch>& a, const xsimd
     if constexpr (arch_at_least_v<Arch, xsimd::neon64>) return vdivq_f32(a, b);
 #endif
     return a / b;
-}
-
-/// s1 = Σ_i (x[i] − c) over n contiguous floats. Differences and lane sums in float, flushed to double every
-/// flush_vectors vectors; scalar tail (n mod width) adds fl(x[i] − c) in double.
-template <class Arch>
-double sum_shifted(const float* x, std::size_t n, float c) noexcept {
-    using batch = xsimd::batch<float, Arch>;
-    constexpr std::size_t w = batch::size;
-    const batch vc(c);
-    const std::size_t nv = n - n % w;
-    double total = 0.0;
-    std::size_t i = 0;
-    while (i < nv) {
-        const std::size_t end = std::min(nv, i + flush_vectors * w);
-        batch acc(0.0f);
-        for (; i < end; i += w) acc += batch::load_unaligned(x + i) - vc;
-        total += static_cast<double>(xsimd::hadd(acc));
-    }
-    for (; i < n; ++i) total += static_cast<double>(x[i] - c);
-    return total;
-}
-
-/// s1 += Σ_i d_i and s2 += Σ_i d_i² with d_i = fl(x[i] − c), over n contiguous floats (same blocking as
-/// sum_shifted; the scalar tail squares d_i in double).
-template <class Arch>
-void sums_shifted(const float* x, std::size_t n, float c, double& s1, double& s2) noexcept {
-    using batch = xsimd::batch<float, Arch>;
-    constexpr std::size_t w = batch::size;
-    const batch vc(c);
-    const std::size_t nv = n - n % w;
-    std::size_t i = 0;
-    while (i < nv) {
-        const std::size_t end = std::min(nv, i + flush_vectors * w);
-        batch a1(0.0f), a2(0.0f);
-        for (; i < end; i += w) {
-            const batch d = batch::load_unaligned(x + i) - vc;
-            a1 += d;
-            a2 += d * d;
-        }
-        s1 += static_cast<double>(xsimd::hadd(a1));
-        s2 += static_cast<double>(xsimd::hadd(a2));
-    }
-    for (; i < n; ++i) {
-        const double d = static_cast<double>(x[i] - c);
-        s1 += d;
-        s2 += d * d;
-    }
-}
-
-/// Mean and centred sum of squares of a set of equal-length contiguous segments.
-struct moments {
-    double mean = 0;   ///< μ
-    double m2 = 0;     ///< Σ (x − μ)², clamped at 0
-    float center = 0;  ///< c = fl(μ)
-    float residual = 0;  ///< r = fl(μ − c); x − μ is evaluated as fl(fl(x − c) − r), accurate relative to the spread
-};
-
-/// Two-pass shifted moments of the nseg segments seg(0..nseg-1), each of len floats (nseg·len ≥ 1):
-///   pass 1: μ = c₀ + (Σ (x − c₀)) / n with c₀ = seg(0)[0] (shifting by a data value keeps the sum of deviations
-///           accurate even when |μ| ≫ σ);
-///   pass 2: with c = fl(μ): s1 = Σ (x − c), s2 = Σ (x − c)²;  m2 = max(0, s2 − s1²/n)  (corrected two-pass).
-/// NaN or ±Inf anywhere make μ and m2 NaN (or Inf). Float lanes overflow when |x − μ| ≳ 1.8e19.
-template <class Arch, class SegFn>
-moments segment_moments(SegFn&& seg, std::size_t nseg, std::size_t len) noexcept {
-    const double count = static_cast<double>(nseg) * static_cast<double>(len);
-    const float c0 = seg(std::size_t{0})[0];
-    double s = 0.0;
-    for (std::size_t k = 0; k < nseg; ++k) s += sum_shifted<Arch>(seg(k), len, c0);
-    moments m;
-    m.mean = static_cast<double>(c0) + s / count;
-    m.center = static_cast<float>(m.mean);
-    m.residual = static_cast<float>(m.mean - static_cast<double>(m.center));
-    double s1 = 0.0, s2 = 0.0;
-    for (std::size_t k = 0; k < nseg; ++k) sums_shifted<Arch>(seg(k), len, m.center, s1, s2);
-    const double m2 = s2 - s1 * s1 / count;
-    m.m2 = m2 > 0.0 ? m2 : (m2 == m2 ? 0.0 : m2);  // keep NaN, clamp rounding below 0
-    return m;
 }
 
 /// True when xsimd's fma is one fused instruction for Arch (FMA3 tags, NEON vfmaq).
@@ -148,6 +72,109 @@ xsimd::batch<float, Arch> fma_once(const xsimd::batch<float, Arch>& x, const xsi
         for (std::size_t l = 0; l < batch::size; ++l) a[l] = std::fma(a[l], b[l], c[l]);
         return batch::load_aligned(a);
     }
+}
+
+/// x·y + z where Arch has a fused multiply-add instruction (AVX-512, FMA3, NEON): one rounding (fma_once); elsewhere
+/// (SSE2, AVX) fl(x·y) through zoa::detail::fp_barrier, then the add: two roundings. For a given Arch this is one
+/// formula whatever the compiler's contraction choices (core/fp_barrier.hpp: GCC's Zen tuning leaves FMA chains of
+/// ≤ 256-bit vectors unfused, Intel tuning fuses them), so two kernels accumulating the same products in the same
+/// order agree bit for bit (the NCHW and NHWC statistics).
+template <class Arch>
+xsimd::batch<float, Arch> mul_add(const xsimd::batch<float, Arch>& x, const xsimd::batch<float, Arch>& y,
+                                  const xsimd::batch<float, Arch>& z) noexcept {
+    using batch = xsimd::batch<float, Arch>;
+    if constexpr (arch_at_least_v<Arch, xsimd::avx512f> || xsimd_fma_fused_v<Arch>) {
+        return fma_once<Arch>(x, y, z);
+    } else {
+        return batch(zoa::detail::fp_barrier(static_cast<typename batch::register_type>(x * y))) + z;
+    }
+}
+
+/// x·y + z in double for the scalar tails of the statistics: one rounding where the target has FMA (std::fma is then
+/// one instruction), else the product rounded on its own (no software fma) — as mul_add, one formula per build.
+inline double mul_add(double x, double y, double z) noexcept {
+#if defined(__FMA__) || defined(__aarch64__)
+    return std::fma(x, y, z);
+#else
+    return zoa::detail::fp_barrier(x * y) + z;
+#endif
+}
+
+/// s1 = Σ_i (x[i] − c) over n contiguous floats. Differences and lane sums in float, flushed to double every
+/// flush_vectors vectors; scalar tail (n mod width) adds fl(x[i] − c) in double.
+template <class Arch>
+double sum_shifted(const float* x, std::size_t n, float c) noexcept {
+    using batch = xsimd::batch<float, Arch>;
+    constexpr std::size_t w = batch::size;
+    const batch vc(c);
+    const std::size_t nv = n - n % w;
+    double total = 0.0;
+    std::size_t i = 0;
+    while (i < nv) {
+        const std::size_t end = std::min(nv, i + flush_vectors * w);
+        batch acc(0.0f);
+        for (; i < end; i += w) acc += batch::load_unaligned(x + i) - vc;
+        total += static_cast<double>(xsimd::hadd(acc));
+    }
+    for (; i < n; ++i) total += static_cast<double>(x[i] - c);
+    return total;
+}
+
+/// s1 += Σ_i d_i and s2 += Σ_i d_i² with d_i = fl(x[i] − c), over n contiguous floats (same blocking as
+/// sum_shifted; the scalar tail squares d_i in double). Each square is added by mul_add (fused where Arch has FMA).
+template <class Arch>
+void sums_shifted(const float* x, std::size_t n, float c, double& s1, double& s2) noexcept {
+    using batch = xsimd::batch<float, Arch>;
+    constexpr std::size_t w = batch::size;
+    const batch vc(c);
+    const std::size_t nv = n - n % w;
+    std::size_t i = 0;
+    while (i < nv) {
+        const std::size_t end = std::min(nv, i + flush_vectors * w);
+        batch a1(0.0f), a2(0.0f);
+        for (; i < end; i += w) {
+            const batch d = batch::load_unaligned(x + i) - vc;
+            a1 += d;
+            a2 = mul_add(d, d, a2);
+        }
+        s1 += static_cast<double>(xsimd::hadd(a1));
+        s2 += static_cast<double>(xsimd::hadd(a2));
+    }
+    for (; i < n; ++i) {
+        const double d = static_cast<double>(x[i] - c);
+        s1 += d;
+        s2 = mul_add(d, d, s2);
+    }
+}
+
+/// Mean and centred sum of squares of a set of equal-length contiguous segments.
+struct moments {
+    double mean = 0;   ///< μ
+    double m2 = 0;     ///< Σ (x − μ)², clamped at 0
+    float center = 0;  ///< c = fl(μ)
+    float residual = 0;  ///< r = fl(μ − c); x − μ is evaluated as fl(fl(x − c) − r), accurate relative to the spread
+};
+
+/// Two-pass shifted moments of the nseg segments seg(0..nseg-1), each of len floats (nseg·len ≥ 1):
+///   pass 1: μ = c₀ + (Σ (x − c₀)) / n with c₀ = seg(0)[0] (shifting by a data value keeps the sum of deviations
+///           accurate even when |μ| ≫ σ);
+///   pass 2: with c = fl(μ): s1 = Σ (x − c), s2 = Σ (x − c)²;  m2 = max(0, s2 − s1²/n)  (corrected two-pass).
+/// NaN or ±Inf anywhere make μ and m2 NaN (or Inf). Float lanes overflow when |x − μ| ≳ 1.8e19.
+template <class Arch, class SegFn>
+moments segment_moments(SegFn&& seg, std::size_t nseg, std::size_t len) noexcept {
+    const double count = static_cast<double>(nseg) * static_cast<double>(len);
+    const float c0 = seg(std::size_t{0})[0];
+    double s = 0.0;
+    for (std::size_t k = 0; k < nseg; ++k) s += sum_shifted<Arch>(seg(k), len, c0);
+    moments m;
+    m.mean = static_cast<double>(c0) + s / count;
+    m.center = static_cast<float>(m.mean);
+    m.residual = static_cast<float>(m.mean - static_cast<double>(m.center));
+    double s1 = 0.0, s2 = 0.0;
+    for (std::size_t k = 0; k < nseg; ++k) sums_shifted<Arch>(seg(k), len, m.center, s1, s2);
+    const double m2 = s2 - s1 * s1 / count;
+    m.m2 = m2 > 0.0 ? m2 : (m2 == m2 ? 0.0 : m2);  // keep NaN, clamp rounding below 0
+    return m;
 }
 
 /// Calls fn(begin, end) on ctx over [0, n) cut at multiples of `block` (a multiple of every vector width).

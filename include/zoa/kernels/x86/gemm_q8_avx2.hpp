@@ -374,7 +374,7 @@ inline __m256i fused_lanes(const out_fused<T, R>& s, const zoa::kernels::detail:
                            std::size_t n, std::ptrdiff_t res_off) noexcept {
     __m256 t = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), _mm256_load_ps(p.f0.data() + n));
     if (p.has_bias) t = _mm256_add_ps(t, _mm256_load_ps(p.f1.data() + n));
-    zoa::kernels::detail::round_here(t);
+    t = zoa::detail::fp_barrier(t);
     if (p.has_bn)
         t = _mm256_fmadd_ps(_mm256_sub_ps(_mm256_sub_ps(t, _mm256_load_ps(p.f2.data() + n)), _mm256_load_ps(p.f3.data() + n)),
                             _mm256_load_ps(p.f4.data() + n), _mm256_load_ps(p.f5.data() + n));
@@ -385,7 +385,7 @@ inline __m256i fused_lanes(const out_fused<T, R>& s, const zoa::kernels::detail:
         const __m256i q = std::is_same_v<R, std::int8_t> ? _mm256_cvtepi8_epi32(q8) : _mm256_cvtepu8_epi32(q8);
         __m256 r = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(q, _mm256_set1_epi32(p.res_zero_point))),
                                  _mm256_set1_ps(p.res_scale));
-        zoa::kernels::detail::round_here(r);
+        r = zoa::detail::fp_barrier(r);
         t = _mm256_add_ps(t, r);
     }
     if (s.relu) t = _mm256_max_ps(_mm256_setzero_ps(), t);  // vmaxps(0, t) = (0 > t) ? 0 : t, as the scalar

@@ -92,7 +92,7 @@ public:
             if constexpr (is_fused_stage_v<Stage>) {
                 __m512 t = _mm512_mul_ps(_mm512_cvtepi32_ps(v), f0_);
                 if (has_bias_) t = _mm512_add_ps(t, f1_);
-                zoa::kernels::detail::round_here(t);
+                t = zoa::detail::fp_barrier(t);
                 if (has_bn_) {
                     t = _mm512_sub_ps(t, f2_);
                     if (has_mres_) t = _mm512_sub_ps(t, f3_);  // (t − mean) − 0 = t − mean: skipped when absent
@@ -104,7 +104,7 @@ public:
                     const __m128i q8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(res_q_ + off));
                     const __m512i r = std::is_same_v<R, std::int8_t> ? _mm512_cvtepi8_epi32(q8) : _mm512_cvtepu8_epi32(q8);
                     __m512 d = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(r, rz_)), rs_);
-                    zoa::kernels::detail::round_here(d);
+                    d = zoa::detail::fp_barrier(d);
                     t = _mm512_add_ps(t, d);
                 }
                 // vmaxps(a, b) = (a > b) ? a : b, so max(0, t) = (0 > t) ? 0 : t (−0 and NaN pass as in the scalar)
