@@ -74,11 +74,13 @@ test-sanitize-ci: deps
 	@cmake --build $(BUILD)-sanitize --target sanitize_ci_tests -j $(JOBS)  # tests/CMakeLists.txt
 	@cd $(BUILD)-sanitize && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS) -R '^(unit_(reliability|io|data|image|adapt)|cli_hostile_(inputs|user))$$'
 
-# The compiler matrix (docs/building.md#compilers-and-standard): every header alone with clang++ (g++: make test), and
-# examples/quickstart.cpp against single_include/ with g++ and clang++ x (no -m flags, -mavx2 -mfma, -march=native)
-# x (C++17, C++20) at -O2 with -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror; C++17 and C++20 runs compared.
+# The compiler matrix (docs/building.md#compilers-and-standard): every header alone and every example program
+# (-fsyntax-only) with clang++ (g++: make test), and examples/quickstart.cpp against single_include/ with g++ and
+# clang++ x (no -m flags, -mavx2 -mfma, -march=native) x (C++17, C++20) at -O2 with -Wall -Wextra -Wpedantic -Wshadow
+# -Wconversion -Werror; C++17 and C++20 runs compared.
 test-compilers: deps-compilers
 	@python3 tools/check_compilers.py selfcontained --cxx clang++ --jobs $(JOBS)  # g++: ctest headers_selfcontained
+	@python3 tools/check_compilers.py examples --cxx clang++ --jobs $(JOBS)  # g++: make test builds every example
 	@python3 tools/check_compilers.py matrix --jobs $(JOBS)
 
 # The tutorials' commands re-run and their printed numbers compared with the pages (also the ctest docs_tutorials).

@@ -68,7 +68,6 @@ void against_torch(const std::string& label, const std::vector<float>& got, cons
     MESSAGE(label, ": max |zoa - torch_f32| = ", max_abs, ", worst scaled error vs torch_f64 = ", worst);
 }
 
-auto unit_one = [](std::size_t) { return 1.0f; };
 auto unit_zero = [](std::size_t) { return 0.0f; };
 
 }  // namespace

@@ -91,7 +91,7 @@ TEST_CASE_TEMPLATE("token_mean_var reduces over (batch, tokens) and can skip the
         for (int t = 0; t < 6; ++t) {
             const std::size_t b = zoa_test::pick(g, 1, 4), tok = zoa_test::pick(g, 2, 40),
                               d = zoa_test::pick(g, 1, 200);
-            const std::size_t skip = t % 2;
+            const std::size_t skip = static_cast<std::size_t>(t % 2);
             CAPTURE(b);
             CAPTURE(tok);
             CAPTURE(d);

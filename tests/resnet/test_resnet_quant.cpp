@@ -283,7 +283,9 @@ TEST_CASE("resnet: the policy's weight granularity is a real choice (per tensor 
     const auto fp = rt::fp_resnet::load(rt::model_path(name));
     const auto pt = calibrated<per_tensor>(name);
     const auto pc = calibrated<rt::w8_resnet>(name);
-    for (const auto& [module, mp] : pt.quant_params().modules) {
+    for (const auto& entry : pt.quant_params().modules) {  // not a structured binding: CAPTURE's lambda needs a variable
+        const std::string& module = entry.first;
+        const auto& mp = entry.second;
         CAPTURE(module);
         CHECK(mp.weight().groups() == 1);
         CHECK(mp.weight().gran == zoa::quant::granularity::per_tensor);

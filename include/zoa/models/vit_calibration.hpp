@@ -113,7 +113,7 @@ quant::model_quant_params calibrate_ptq4vit(const vit_weights& w, const xt::xten
     rep.images = S;
 
     const auto search = [&](const std::string& name, auto& module) {
-        module.set_gemm(detail::fast_gemm_nt);
+        module.set_gemm(&detail::fast_gemm_nt<void>);  // the specialization named: clang deduces nothing from a template name
         const quant::search_result r = quant::ptq4vit_search(module, sopt);
         rep.search.record(name, r);
         qp.modules[name] = r.params;
