@@ -30,6 +30,8 @@ p.add_argument("--skip", default="", help="comma-separated: skip the probes whos
 args = p.parse_args()
 
 ZOA = os.path.abspath(args.zoa)
+if not (os.path.isfile(ZOA) and os.access(ZOA, os.X_OK)):
+    sys.exit(f"hostile_user: --zoa {ZOA}: not an executable file (build the zoa CLI first)")
 WORK = os.path.abspath(args.work)
 shutil.rmtree(WORK, ignore_errors=True)
 os.makedirs(WORK)
@@ -203,16 +205,18 @@ if not args.only or "replaced" in args.only:
             shutil.copyfile(srcs[i % 2], big)  # opens with O_TRUNC and writes: what `cp` does
             i += 1
 
-    th = threading.Thread(target=churn)
+    th = threading.Thread(target=churn, daemon=True)
     th.start()
     bad, outcomes, runs = [], {}, 60
-    for i in range(runs):
-        rc, _, err, _ = run(["predict", "--weights", big, IMG])
-        outcomes[rc] = outcomes.get(rc, 0) + 1
-        if rc not in (0, 2) or (rc == 2 and err.count(b"\n") != 1):
-            bad.append((rc, err))
-    stop.set()
-    th.join()
+    try:  # any exception here must stop the churn thread, or the script never exits (a non-daemon loop)
+        for i in range(runs):
+            rc, _, err, _ = run(["predict", "--weights", big, IMG])
+            outcomes[rc] = outcomes.get(rc, 0) + 1
+            if rc not in (0, 2) or (rc == 2 and err.count(b"\n") != 1):
+                bad.append((rc, err))
+    finally:
+        stop.set()
+        th.join()
     for f in [big] + srcs[1:] + (srcs[:1] if args.assets else []):
         os.remove(f)
     print(f"{'FAIL' if bad else 'ok'} model_replaced_while_read: {runs} runs, exit statuses {outcomes}", flush=True)
