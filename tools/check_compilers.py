@@ -10,7 +10,8 @@
                   and optimized, where g++'s -Wmaybe-uninitialized lives); then, per compiler, the C++17 and C++20
                   builds with -march=native are linked and run, and their outputs must be identical (Debian's
                   xtensor 0.24.3 is known to get xt::pad wrong under g++ 12 -std=c++20: this checks zoa's own use);
-                  and the xt::pad probe: xt::pad({{1,2},{3,4}}, 1) with each compiler under C++17 and C++20 must give
+                  the -mavx2 -mfma build's output must equal that of the same build with -mtune=znver3 (GCC's
+                  Zen tuning contracts fewer FMAs); and the xt::pad probe: xt::pad({{1,2},{3,4}}, 1) with each compiler under C++17 and C++20 must give
                   what docs/building.md says (correct everywhere except g++ -std=c++20: all zeros)
 
 Warnings: -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror (zoa's own targets use the same set).
@@ -128,6 +129,7 @@ def matrix(compilers, jobs, work):
             if not same:
                 ok = False
                 print("  c++17:\n" + outputs["c++17"] + "  c++20:\n" + outputs["c++20"])
+    ok = tuning(src, tasks, asset, work) and ok
     return ok
 
 
@@ -147,6 +149,36 @@ def examples(compilers, jobs, work):
     print("examples: %d programs × %s, -fsyntax-only: %s, %.0f s" % (len(sources), ", ".join(compilers),
                                                                      "all compile" if ok else "FAILED",
                                                                      time.time() - t0))
+    return ok
+
+
+def tuning(src, tasks, asset, work):
+    """The same instruction set, two tunings: g++'s Zen tuning leaves FMA chains of <= 256-bit vectors unfused
+    (--param avoid-fma-max-bits=256), generic/Intel tuning fuses them. The quickstart built with -mavx2 -mfma and with
+    -mavx2 -mfma -mtune=znver3 must print the same numbers (before mul_add, its ZOA accuracies differed by up to 0.4
+    points between the two: docs/kernels_elementwise.md#accuracy)."""
+    if not any(t[3] == "g++" for t in tasks):
+        return True
+    base = next(t[2] for t in tasks if t[3] == "g++" and t[4] == ["-mavx2", "-mfma"] and t[5] == "c++17")
+    zen = work / "qs_gxx_znver3_tuned.o"
+    outs, ok = [], True
+    rc, out, secs = run(["g++", "-std=c++17", "-O2", "-mavx2", "-mfma", "-mtune=znver3", *WARNINGS, "-I",
+                         str(ROOT / "single_include"), "-c", str(src), "-o", str(zen)])
+    for obj in (base, zen):
+        if rc == 0 and obj.exists():
+            exe = obj.with_suffix("")
+            rc, out, s2 = run(["g++", str(obj), "-o", str(exe), "-pthread"])
+            if rc == 0:
+                rc, out, s3 = run([str(exe), str(asset)])
+                s2 += s3
+            secs += s2
+        outs.append(out if rc == 0 else None)
+    same = rc == 0 and outs[0] is not None and outs[0] == outs[1]
+    print("%-58s %s  %5.1f s" % ("g++ -mavx2 -mfma vs + -mtune=znver3 quickstart output",
+                                 "ok  " if same else "FAIL", secs), flush=True)
+    if not same:
+        ok = False
+        print("  generic tuning:\n%s  znver3 tuning:\n%s" % (outs[0], outs[1]))
     return ok
 
 
