@@ -77,7 +77,7 @@ test-sanitize-ci: deps
 # The compiler matrix (docs/building.md#compilers-and-standard): every header alone and every example program
 # (-fsyntax-only) with clang++ (g++: make test), and examples/quickstart.cpp against single_include/ with g++ and
 # clang++ x (no -m flags, -mavx2 -mfma, -march=native) x (C++17, C++20) at -O2 with -Wall -Wextra -Wpedantic -Wshadow
-# -Wconversion -Werror; C++17 and C++20 runs compared.
+# -Wconversion -Werror; C++17 and C++20 runs compared, and -mavx2 -mfma with and without -mtune=znver3.
 test-compilers: deps-compilers
 	@python3 tools/check_compilers.py selfcontained --cxx clang++ --jobs $(JOBS)  # g++: ctest headers_selfcontained
 	@python3 tools/check_compilers.py examples --cxx clang++ --jobs $(JOBS)  # g++: make test builds every example
