@@ -3,6 +3,8 @@
 
   selfcontained   every header under include/zoa/ compiles alone (included twice: guards work), C++17, no -m flags,
                   -fsyntax-only, for each compiler given
+  examples        every examples/*.cpp and examples/cli/*.cpp, each compiler, C++17, -march=native, -fsyntax-only
+                  (what the programs call instantiated: see examples())
   matrix          for each compiler × flag set (none, -mavx2 -mfma, -march=native) × standard (C++17, C++20):
                   examples/quickstart.cpp built against single_include/ only at -O2 (its zoa/... includes other than
                   zoa/zoa.hpp mapped to zoa/zoa_image.hpp, the single header holding them; every umbrella header parsed
@@ -11,15 +13,13 @@
                   builds with -march=native are linked and run, and their outputs must be identical (Debian's
                   xtensor 0.24.3 is known to get xt::pad wrong under g++ 12 -std=c++20: this checks zoa's own use);
                   the -mavx2 -mfma build's output must equal that of the same build with -mtune=znver3 (GCC's
-                  Zen tuning contracts fewer FMAs); and the xt::pad probe: xt::pad({{1,2},{3,4}}, 1) with each compiler under C++17 and C++20 must give
-                  what docs/building.md says (correct everywhere except g++ -std=c++20: all zeros)
+                  Zen tuning contracts fewer FMAs); and the xt::pad probe: xt::pad({{1,2},{3,4}}, 1) with each
+                  compiler under C++17 and C++20 must give what docs/building.md says (correct everywhere except
+                  g++ -std=c++20: all zeros)
 
 Warnings: -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror (zoa's own targets use the same set).
 Third-party headers (xtensor, xsimd, stb) are system headers; what they still raise in user code is contained where
 zoa includes them (zoa/core/xsimd.hpp, zoa/io/image.hpp).
-
-  examples        every examples/*.cpp and examples/cli/*.cpp, each compiler, C++17, -march=native, -fsyntax-only
-                  (what the programs call instantiated: see examples())
 
 usage: tools/check_compilers.py [--cxx g++,clang++] [--jobs N] [--work DIR] selfcontained|examples|matrix|all
 Exit status 0 when everything compiles (and the runs agree), 1 otherwise (each failure printed with its command).
@@ -55,6 +55,26 @@ def report(label, cmd, rc, out, secs):
     return rc == 0
 
 
+def run_parallel(tasks, jobs, stage):
+    """Runs the commands of tasks (label, cmd) on `jobs` threads; reports the failures only. True when all passed."""
+    ok = True
+    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+        for (label, cmd), (rc, out, secs) in zip(tasks, pool.map(lambda t: run(t[1]), tasks)):
+            if rc != 0:
+                ok = report("%s %s" % (stage, label), cmd, rc, out, secs) and ok
+    return ok
+
+
+def link_and_run(cxx, obj, asset):
+    """Links obj into a program next to it and runs it on asset: (exit status, output, seconds)."""
+    exe = obj.with_suffix("")
+    rc, out, secs = run([cxx, str(obj), "-o", str(exe), "-pthread"])
+    if rc == 0:
+        rc, out, secs2 = run([str(exe), str(asset)])
+        secs += secs2
+    return rc, out, secs
+
+
 def selfcontained(compilers, jobs, work):
     headers = sorted(str(p.relative_to(ROOT / "include")) for p in (ROOT / "include" / "zoa").rglob("*.hpp"))
     tasks = []
@@ -62,13 +82,10 @@ def selfcontained(compilers, jobs, work):
         for h in headers:
             src = work / ("sc_%s_%s.cpp" % (cxx.replace("+", "x"), h.replace("/", "_")))
             src.write_text('#include "%s"\n#include "%s"\n' % (h, h))
-            tasks.append((cxx, h, [cxx, "-std=c++17", *WARNINGS, "-I", str(ROOT / "include"), "-fsyntax-only",
-                                   str(src)]))
-    ok, t0 = True, time.time()
-    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
-        for (cxx, h, cmd), (rc, out, secs) in zip(tasks, pool.map(lambda t: run(t[2]), tasks)):
-            if rc != 0:
-                ok = report("selfcontained %s %s" % (cxx, h), cmd, rc, out, secs) and ok
+            tasks.append(("%s %s" % (cxx, h), [cxx, "-std=c++17", *WARNINGS, "-I", str(ROOT / "include"),
+                                               "-fsyntax-only", str(src)]))
+    t0 = time.time()
+    ok = run_parallel(tasks, jobs, "selfcontained")
     print("selfcontained: %d headers × %s: %s, %.0f s" % (len(headers), ", ".join(compilers),
                                                        "all compile" if ok else "FAILED", time.time() - t0))
     return ok
@@ -113,15 +130,11 @@ def matrix(compilers, jobs, work):
         outputs = {}
         for std in STANDARDS:
             obj = next(t[2] for t in tasks if t[3] == cxx and t[4] == ["-march=native"] and t[5] == std)
-            exe = obj.with_suffix("")
             if not obj.exists():
                 continue
-            rc, out, secs = run([cxx, str(obj), "-o", str(exe), "-pthread"])
-            if rc == 0:
-                rc, out, secs2 = run([str(exe), str(asset)])
-                secs += secs2
-            ok = report("run %s -std=%s -march=native quickstart" % (cxx, std), [str(exe), str(asset)], rc, out,
-                        secs) and ok
+            rc, out, secs = link_and_run(cxx, obj, asset)
+            ok = report("run %s -std=%s -march=native quickstart" % (cxx, std), [str(obj.with_suffix("")),
+                                                                              str(asset)], rc, out, secs) and ok
             outputs[std] = out if rc == 0 else None
         if all(outputs.get(s) is not None for s in STANDARDS):
             same = outputs["c++17"] == outputs["c++20"]
@@ -138,14 +151,12 @@ def examples(compilers, jobs, work):
     warnings, -fsyntax-only: the templates a program calls are instantiated there, which the header-alone pass never
     does (clang refused calibrate_ptq4vit's set_gemm(fast_gemm_nt) only once a program called it)."""
     sources = sorted((ROOT / "examples").glob("*.cpp")) + sorted((ROOT / "examples" / "cli").glob("*.cpp"))
-    tasks = [(cxx, p, [cxx, "-std=c++17", "-march=native", *WARNINGS, "-I", str(ROOT / "include"), "-I",
-                       str(ROOT / "examples" / "cli"), "-fsyntax-only", str(p)])
+    tasks = [("%s %s" % (cxx, p.relative_to(ROOT)),
+              [cxx, "-std=c++17", "-march=native", *WARNINGS, "-I", str(ROOT / "include"), "-I",
+               str(ROOT / "examples" / "cli"), "-fsyntax-only", str(p)])
              for cxx in compilers for p in sources]
-    ok, t0 = True, time.time()
-    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
-        for (cxx, p, cmd), (rc, out, secs) in zip(tasks, pool.map(lambda t: run(t[2]), tasks)):
-            if rc != 0:
-                ok = report("examples %s %s" % (cxx, p.relative_to(ROOT)), cmd, rc, out, secs) and ok
+    t0 = time.time()
+    ok = run_parallel(tasks, jobs, "examples")
     print("examples: %d programs × %s, -fsyntax-only: %s, %.0f s" % (len(sources), ", ".join(compilers),
                                                                      "all compile" if ok else "FAILED",
                                                                      time.time() - t0))
@@ -165,25 +176,20 @@ def tuning(src, tasks, asset, work):
         return True
     base = next(t[2] for t in tasks if t[3] == "g++" and t[4] == ["-mavx2", "-mfma"] and t[5] == "c++17")
     zen = work / "qs_gxx_znver3_tuned.o"
-    outs, ok = [], True
     rc, out, secs = run(["g++", "-std=c++17", "-O2", "-mavx2", "-mfma", "-mtune=znver3", *WARNINGS, "-I",
                          str(ROOT / "single_include"), "-c", str(src), "-o", str(zen)])
+    outs = []
     for obj in (base, zen):
         if rc == 0 and obj.exists():
-            exe = obj.with_suffix("")
-            rc, out, s2 = run(["g++", str(obj), "-o", str(exe), "-pthread"])
-            if rc == 0:
-                rc, out, s3 = run([str(exe), str(asset)])
-                s2 += s3
+            rc, out, s2 = link_and_run("g++", obj, asset)
             secs += s2
-        outs.append(out if rc == 0 else None)
-    same = rc == 0 and outs[0] is not None and outs[0] == outs[1]
+        outs.append(out if rc == 0 and obj.exists() else None)
+    same = outs[0] is not None and outs[0] == outs[1]
     print("%-58s %s  %5.1f s" % ("g++ -mavx2 -mfma vs + -mtune=znver3 quickstart output",
                                  "ok  " if same else "FAIL", secs), flush=True)
     if not same:
-        ok = False
         print("  generic tuning:\n%s  znver3 tuning:\n%s" % (outs[0], outs[1]))
-    return ok
+    return same
 
 
 PAD_PROBE = r"""#include <xtensor/xarray.hpp>
