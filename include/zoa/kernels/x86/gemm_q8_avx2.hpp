@@ -31,12 +31,49 @@ inline __m256i bcast32(const void* p) noexcept {
 /// stays within int16, and the lanes of up to Depth consecutive k quads are summed in int16 (|sum| <=
 /// Depth * pair_bound <= 32767) before one vpmaddwd(., 1) per Depth quads widens adjacent lanes into int32.
 template <int Depth>
-inline tile_4x16 kernel_maddubs(const std::uint8_t* a, const std::int8_t* b, std::size_t kp) noexcept {
+[[gnu::noinline]] inline tile_4x16 kernel_maddubs(const std::uint8_t* a, const std::int8_t* b, std::size_t kp) noexcept {
     const __m256i ones = _mm256_set1_epi16(1), zero = _mm256_setzero_si256();
-    // The int32 sums live in this array (L1), touched once per Depth quads. Sixteen ymm registers cannot hold them
-    // next to the 8 int16 sums, the 2 B vectors and the broadcast; left to choose, GCC 12 kept them in registers and
-    // spilled and copied inside the quad loop instead (one core of a Zen 4 at -march=haswell, K = 576: 117 → 141
-    // GMAC/s with the sums in memory). The empty asm hides c's address so that they stay there.
+    // Register budget (16 ymm). Depth ≤ 2: one row at a time, its two int16 sums widened into the row's int32 sums
+    // before the next row starts (8 int32 sums + 2·Depth B vectors + broadcast + temporaries fit). Deeper: all 8 int16
+    // sums are live through the group, so the int32 sums live in an L1 array touched once per Depth quads (the empty
+    // asm hides its address so that they stay there); left to choose, GCC 12 kept everything in registers and spilled
+    // and copied inside the quad loop. One core of a Zen 4 at -march=haswell, K = 768, GMAC/s before → after: depth 1
+    // 82 → 113, depth 2 115 → 137, depth 4 131 → 141, depth 8 118 → 161, depth 64 89 → 184. Not inlined, so that
+    // this register plan does not depend on the caller's (inlined into gemm_q8_run's ResNet instantiations, the old
+    // kernel spilled where the ViT's did not).
+    if constexpr (Depth <= 2) {
+        __m256i c[4][2];
+        const std::size_t nq = kp / 4;
+        // rows r of quads [q, q + d): c[r] += vpmaddwd(Σ_quads vpmaddubsw(a_r, b), 1)
+        auto rows = [&](std::size_t q, auto d_tag) {
+            constexpr int d = decltype(d_tag)::value;
+            __m256i bv[2 * d];
+            for (int j = 0; j < d; ++j) {
+                const __m256i* bq = reinterpret_cast<const __m256i*>(b + (q + static_cast<std::size_t>(j)) * 64);
+                bv[2 * j] = _mm256_load_si256(bq), bv[2 * j + 1] = _mm256_load_si256(bq + 1);
+            }
+#pragma GCC unroll 4
+            for (int r = 0; r < 4; ++r) {
+                const std::uint8_t* ar = a + static_cast<std::size_t>(r) * kp + 4 * q;
+                __m256i x = bcast32(ar);
+                __m256i s0 = _mm256_maddubs_epi16(x, bv[0]), s1 = _mm256_maddubs_epi16(x, bv[1]);
+                if constexpr (d == 2) {
+                    x = bcast32(ar + 4);
+                    s0 = _mm256_add_epi16(s0, _mm256_maddubs_epi16(x, bv[2]));
+                    s1 = _mm256_add_epi16(s1, _mm256_maddubs_epi16(x, bv[3]));
+                }
+                const __m256i w0 = _mm256_madd_epi16(s0, ones), w1 = _mm256_madd_epi16(s1, ones);
+                c[r][0] = _mm256_add_epi32(c[r][0], w0), c[r][1] = _mm256_add_epi32(c[r][1], w1);
+            }
+        };
+        for (int r = 0; r < 4; ++r) c[r][0] = c[r][1] = zero;
+        std::size_t q = 0;
+        for (; q + Depth <= nq; q += Depth) rows(q, std::integral_constant<int, Depth>{});
+        if (q < nq) rows(q, std::integral_constant<int, 1>{});
+        tile_4x16 t;
+        for (int r = 0; r < 4; ++r) t.v[r][0] = c[r][0], t.v[r][1] = c[r][1];
+        return t;
+    }
     alignas(32) __m256i c_mem[8] = {zero, zero, zero, zero, zero, zero, zero, zero};
     __m256i* c = c_mem;
     const std::uint8_t *a0 = a, *a1 = a + kp, *a2 = a + 2 * kp, *a3 = a + 3 * kp;
