@@ -227,50 +227,6 @@ inline tile_4x16 kernel_s16(const std::int16_t* a, const std::int16_t* b, std::s
     return t;
 }
 
-/// dst[i] = src[i] + shift (as uint8), i < len; returns sum of dst; tracks min/max of src (as int).
-/// Signed sources: shift = 2^(b-1) maps [-2^(b-1), 2^(b-1)-1] onto [0, 2^b-1] (epi8 add wraps exactly there).
-template <class T>
-inline std::int64_t convert_u8(const T* src, std::size_t len, std::uint8_t shift, std::uint8_t* dst, int& mn,
-                               int& mx) noexcept {
-    const __m256i vs = _mm256_set1_epi8(static_cast<char>(shift));
-    const __m256i zero = _mm256_setzero_si256();
-    __m256i sum = zero;
-    __m256i vmin = _mm256_set1_epi8(static_cast<char>(std::is_signed_v<T> ? 127 : 255));
-    __m256i vmax = _mm256_set1_epi8(static_cast<char>(std::is_signed_v<T> ? -128 : 0));
-    std::size_t i = 0;
-    for (; i + 32 <= len; i += 32) {
-        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i));
-        if constexpr (std::is_signed_v<T>) {
-            vmin = _mm256_min_epi8(vmin, v);
-            vmax = _mm256_max_epi8(vmax, v);
-        } else {
-            vmin = _mm256_min_epu8(vmin, v);
-            vmax = _mm256_max_epu8(vmax, v);
-        }
-        const __m256i u = _mm256_add_epi8(v, vs);
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), u);
-        sum = _mm256_add_epi64(sum, _mm256_sad_epu8(u, zero));
-    }
-    alignas(32) std::int64_t s4[4];
-    alignas(32) T lo[32], hi[32];
-    _mm256_store_si256(reinterpret_cast<__m256i*>(s4), sum);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(lo), vmin);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(hi), vmax);
-    std::int64_t total = s4[0] + s4[1] + s4[2] + s4[3];
-    for (int j = 0; j < 32; ++j) {
-        mn = lo[j] < mn ? lo[j] : mn;
-        mx = hi[j] > mx ? hi[j] : mx;
-    }
-    for (; i < len; ++i) {
-        const int v = src[i];
-        mn = v < mn ? v : mn;
-        mx = v > mx ? v : mx;
-        dst[i] = static_cast<std::uint8_t>(v + shift);
-        total += dst[i];
-    }
-    return total;
-}
-
 /// Running Σ and unsigned bounds of the bytes of one packed A row: vector lanes plus a scalar part (fills, tails).
 struct u8_row_stats {
     __m256i sum = _mm256_setzero_si256(), vmin = _mm256_set1_epi8(-1), vmax = _mm256_setzero_si256();
@@ -335,33 +291,51 @@ inline void copy_shift_u8(const T* src, std::size_t len, std::uint8_t shift, std
 #endif
 }
 
-/// dst[i] = int16(src[i] - zero_point), i < len; tracks min/max of src.
-template <class T>
-inline void convert_s16(const T* src, std::size_t len, std::int32_t zero_point, std::int16_t* dst, int& mn,
-                        int& mx) noexcept {
-    const __m256i vz = _mm256_set1_epi16(static_cast<short>(zero_point));
+/// Running signed bounds of the codes copied into one packed int16 A row.
+struct s16_row_stats {
     __m256i vmin = _mm256_set1_epi16(32767), vmax = _mm256_set1_epi16(-32768);
-    std::size_t i = 0;
-    for (; i + 16 <= len; i += 16) {
+    int scalar_min = 32767, scalar_max = -32768;
+
+    /// The row's smallest and largest code.
+    void fold(int& mn, int& mx) const noexcept {
+        alignas(32) std::int16_t lo[16], hi[16];
+        _mm256_store_si256(reinterpret_cast<__m256i*>(lo), vmin);
+        _mm256_store_si256(reinterpret_cast<__m256i*>(hi), vmax);
+        mn = scalar_min, mx = scalar_max;
+        for (int j = 0; j < 16; ++j) {
+            mn = lo[j] < mn ? lo[j] : mn;
+            mx = hi[j] > mx ? hi[j] : mx;
+        }
+    }
+};
+
+/// dst[i] = int16(src[i] − zero_point), i < len, with the bounds of src added to st (folded once per row: a stem row
+/// is 7 runs of 21 codes, and reducing the lanes after every run cost more than the copy). Runs of ≥ 16 codes take
+/// 16-lane steps, the last one overlapping the one before (it rewrites the same values and bounds), so there is no
+/// element-wise tail; shorter runs go element by element.
+template <class T>
+inline void copy_s16(const T* src, std::size_t len, std::int32_t zero_point, std::int16_t* dst,
+                     s16_row_stats& st) noexcept {
+    if (len < 16) {
+        for (std::size_t i = 0; i < len; ++i) {
+            const int v = src[i];
+            st.scalar_min = v < st.scalar_min ? v : st.scalar_min;
+            st.scalar_max = v > st.scalar_max ? v : st.scalar_max;
+            dst[i] = static_cast<std::int16_t>(v - zero_point);
+        }
+        return;
+    }
+    const __m256i vz = _mm256_set1_epi16(static_cast<short>(zero_point));
+    auto step = [&](std::size_t i) {
         const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
         const __m256i v = std::is_signed_v<T> ? _mm256_cvtepi8_epi16(b) : _mm256_cvtepu8_epi16(b);
-        vmin = _mm256_min_epi16(vmin, v);
-        vmax = _mm256_max_epi16(vmax, v);
+        st.vmin = _mm256_min_epi16(st.vmin, v);
+        st.vmax = _mm256_max_epi16(st.vmax, v);
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), _mm256_sub_epi16(v, vz));
-    }
-    alignas(32) std::int16_t lo[16], hi[16];
-    _mm256_store_si256(reinterpret_cast<__m256i*>(lo), vmin);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(hi), vmax);
-    for (int j = 0; j < 16; ++j) {
-        mn = lo[j] < mn ? lo[j] : mn;
-        mx = hi[j] > mx ? hi[j] : mx;
-    }
-    for (; i < len; ++i) {
-        const int v = src[i];
-        mn = v < mn ? v : mn;
-        mx = v > mx ? v : mx;
-        dst[i] = static_cast<std::int16_t>(v - zero_point);
-    }
+    };
+    std::size_t i = 0;
+    for (; i + 16 <= len; i += 16) step(i);
+    if (i < len) step(len - 16);
 }
 
 /// Adds the per-column correction col[n0..n0+15] and, when row_sums is non-null, subtracts zw[n] * row_sums[r]:
