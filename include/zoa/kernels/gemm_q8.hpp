@@ -111,6 +111,11 @@ std::int64_t convert_row(const T* src, std::size_t len, std::int32_t za, void* d
 #if defined(__aarch64__) && defined(__ARM_NEON)
         return arm::convert_s8(src, len, Plan::a_shift, static_cast<std::int8_t*>(dst), mn, mx);
 #endif
+    } else if constexpr (!Plan::bytes && has_avx2_v<Arch>) {  // AVX2 bytes: pack_a's copy_shift_u8 branch
+#if defined(__AVX2__)
+        x86::convert_s16(src, len, za, static_cast<std::int16_t*>(dst), mn, mx);
+        return 0;
+#endif
     }
     std::int64_t sum = 0;
     for (std::size_t i = 0; i < len; ++i) {
@@ -176,20 +181,6 @@ void pack_a(const Source& src, std::size_t m0, std::size_t rows, std::size_t k, 
                     });
                     fail_row_range<Plan>(m0 + r, mn, mx);
                 }
-#endif
-            } else if constexpr (!Plan::bytes && has_avx2_v<Arch>) {
-#if defined(__AVX2__)
-                // AVX2 int16 layout: the segments copied as a − za, the row's signed bounds folded once per row
-                x86::s16_row_stats st;
-                src.for_each_segment(m0 + r, [&](const auto* p, std::size_t len) {
-                    auto* d16 = reinterpret_cast<std::int16_t*>(d) + off;
-                    if (p) x86::copy_s16(p, len, za, d16, st);
-                    else std::memset(d16, 0, len * elem);  // a − za = 0
-                    off += len;
-                });
-                int mn = 0, mx = 0;
-                st.fold(mn, mx);
-                if (mn < Plan::a_min || mx > Plan::a_max) fail_row_range<Plan>(m0 + r, mn, mx);
 #endif
             } else {
                 int mn = Plan::a_max, mx = Plan::a_min;

@@ -37,10 +37,9 @@ template <int Depth>
     // before the next row starts (8 int32 sums + 2·Depth B vectors + broadcast + temporaries fit). Deeper: all 8 int16
     // sums are live through the group, so the int32 sums live in an L1 array touched once per Depth quads (the empty
     // asm hides its address so that they stay there); left to choose, GCC 12 kept everything in registers and spilled
-    // and copied inside the quad loop. One core of a Zen 4 at -march=haswell, K = 768, GMAC/s before → after: depth 1
-    // 82 → 113, depth 2 115 → 137, depth 4 131 → 141, depth 8 118 → 161, depth 64 89 → 184. Not inlined, so that
-    // this register plan does not depend on the caller's (inlined into gemm_q8_run's ResNet instantiations, the old
-    // kernel spilled where the ViT's did not).
+    // and copied inside the quad loop. Not inlined, so that this register plan does not depend on the caller's
+    // (inlined into gemm_q8_run's ResNet instantiations, the old kernel spilled where the ViT's did not). Measured in
+    // docs/performance.md (sixth round): the ResNet-50 convolutions 1.2–1.3× faster at 6 bits, ≈ 2× at 4 bits.
     if constexpr (Depth <= 2) {
         __m256i c[4][2];
         const std::size_t nq = kp / 4;
@@ -264,78 +263,80 @@ struct u8_row_stats {
 template <class T>
 inline void copy_shift_u8(const T* src, std::size_t len, std::uint8_t shift, std::uint8_t* dst, u8_row_stats& st) noexcept {
     const __m256i vs = _mm256_set1_epi8(static_cast<char>(shift)), zero = _mm256_setzero_si256();
+    // the running lanes in locals whose address is never taken: a store through dst (__m256i may alias anything)
+    // would otherwise keep st's fields in memory, a store-to-load chain per 32 bytes
+    __m256i sum = st.sum, vmin = st.vmin, vmax = st.vmax;
     std::size_t i = 0;
     for (; i + 32 <= len; i += 32) {
         const __m256i v = _mm256_add_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i)), vs);
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), v);
-        st.sum = _mm256_add_epi64(st.sum, _mm256_sad_epu8(v, zero));
-        st.vmin = _mm256_min_epu8(st.vmin, v);
-        st.vmax = _mm256_max_epu8(st.vmax, v);
+        sum = _mm256_add_epi64(sum, _mm256_sad_epu8(v, zero));
+        vmin = _mm256_min_epu8(vmin, v);
+        vmax = _mm256_max_epu8(vmax, v);
     }
-    if (i == len) return;
 #if defined(__AVX512BW__) && defined(__AVX512VL__)
-    const __mmask32 m = static_cast<__mmask32>((1u << (len - i)) - 1u);  // len − i < 32
-    const __m256i v = _mm256_maskz_mov_epi8(m, _mm256_add_epi8(_mm256_maskz_loadu_epi8(m, src + i), vs));
-    _mm256_mask_storeu_epi8(dst + i, m, v);
-    st.sum = _mm256_add_epi64(st.sum, _mm256_sad_epu8(v, zero));  // masked-off lanes are 0
-    st.vmin = _mm256_min_epu8(st.vmin, _mm256_mask_blend_epi8(m, _mm256_set1_epi8(-1), v));
-    st.vmax = _mm256_max_epu8(st.vmax, v);
+    if (i < len) {
+        const __mmask32 m = static_cast<__mmask32>((1u << (len - i)) - 1u);  // len − i < 32
+        const __m256i v = _mm256_maskz_mov_epi8(m, _mm256_add_epi8(_mm256_maskz_loadu_epi8(m, src + i), vs));
+        _mm256_mask_storeu_epi8(dst + i, m, v);
+        sum = _mm256_add_epi64(sum, _mm256_sad_epu8(v, zero));  // masked-off lanes are 0
+        vmin = _mm256_min_epu8(vmin, _mm256_mask_blend_epi8(m, _mm256_set1_epi8(-1), v));
+        vmax = _mm256_max_epu8(vmax, v);
+    }
+    st.sum = sum, st.vmin = vmin, st.vmax = vmax;
 #else
+    st.sum = sum, st.vmin = vmin, st.vmax = vmax;
+    std::int64_t ssum = st.scalar_sum;
+    int smin = st.scalar_min, smax = st.scalar_max;
     for (; i < len; ++i) {
         const int v = static_cast<std::uint8_t>(src[i] + shift);
         dst[i] = static_cast<std::uint8_t>(v);
-        st.scalar_sum += v;
-        st.scalar_min = v < st.scalar_min ? v : st.scalar_min;
-        st.scalar_max = v > st.scalar_max ? v : st.scalar_max;
+        ssum += v;
+        smin = v < smin ? v : smin;
+        smax = v > smax ? v : smax;
     }
+    st.scalar_sum = ssum, st.scalar_min = smin, st.scalar_max = smax;
 #endif
 }
 
-/// Running signed bounds of the codes copied into one packed int16 A row.
-struct s16_row_stats {
-    __m256i vmin = _mm256_set1_epi16(32767), vmax = _mm256_set1_epi16(-32768);
-    int scalar_min = 32767, scalar_max = -32768;
-
-    /// The row's smallest and largest code.
-    void fold(int& mn, int& mx) const noexcept {
-        alignas(32) std::int16_t lo[16], hi[16];
-        _mm256_store_si256(reinterpret_cast<__m256i*>(lo), vmin);
-        _mm256_store_si256(reinterpret_cast<__m256i*>(hi), vmax);
-        mn = scalar_min, mx = scalar_max;
-        for (int j = 0; j < 16; ++j) {
-            mn = lo[j] < mn ? lo[j] : mn;
-            mx = hi[j] > mx ? hi[j] : mx;
-        }
-    }
-};
-
-/// dst[i] = int16(src[i] − zero_point), i < len, with the bounds of src added to st (folded once per row: a stem row
-/// is 7 runs of 21 codes, and reducing the lanes after every run cost more than the copy). Runs of ≥ 16 codes take
-/// 16-lane steps, the last one overlapping the one before (it rewrites the same values and bounds), so there is no
-/// element-wise tail; shorter runs go element by element.
+/// dst[i] = int16(src[i] − zero_point), i < len; lowers mn / raises mx to the bounds of src. Runs of ≥ 16 codes take
+/// 16-lane steps, the last one overlapping the one before (it rewrites the same values), so there is no element-wise
+/// tail; the bounds are reduced once per run with phminposuw (a stem row is 7 runs of 21 codes: a lane-by-lane
+/// reduction and tail after each run cost more than the copy). Shorter runs go element by element.
 template <class T>
-inline void copy_s16(const T* src, std::size_t len, std::int32_t zero_point, std::int16_t* dst,
-                     s16_row_stats& st) noexcept {
+inline void convert_s16(const T* src, std::size_t len, std::int32_t zero_point, std::int16_t* dst, int& mn,
+                        int& mx) noexcept {
     if (len < 16) {
         for (std::size_t i = 0; i < len; ++i) {
             const int v = src[i];
-            st.scalar_min = v < st.scalar_min ? v : st.scalar_min;
-            st.scalar_max = v > st.scalar_max ? v : st.scalar_max;
+            mn = v < mn ? v : mn;
+            mx = v > mx ? v : mx;
             dst[i] = static_cast<std::int16_t>(v - zero_point);
         }
         return;
     }
     const __m256i vz = _mm256_set1_epi16(static_cast<short>(zero_point));
-    auto step = [&](std::size_t i) {
+    __m256i vmin = _mm256_set1_epi16(32767), vmax = _mm256_set1_epi16(-32768);
+    for (std::size_t i = 0;; i += 16) {
+        if (i + 16 > len) i = len - 16;  // the last step overlaps the previous one
         const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
         const __m256i v = std::is_signed_v<T> ? _mm256_cvtepi8_epi16(b) : _mm256_cvtepu8_epi16(b);
-        st.vmin = _mm256_min_epi16(st.vmin, v);
-        st.vmax = _mm256_max_epi16(st.vmax, v);
+        vmin = _mm256_min_epi16(vmin, v);
+        vmax = _mm256_max_epi16(vmax, v);
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), _mm256_sub_epi16(v, vz));
-    };
-    std::size_t i = 0;
-    for (; i + 16 <= len; i += 16) step(i);
-    if (i < len) step(len - 16);
+        if (i + 16 == len) break;
+    }
+    // 16 signed lanes → 1: phminposuw finds the unsigned minimum, so min on v ^ 0x8000 (the order-preserving map to
+    // unsigned) and max as ~min(~(v ^ 0x8000)) = min(v ^ 0x7FFF) ^ 0x7FFF
+    const __m128i lo = _mm_min_epi16(_mm256_castsi256_si128(vmin), _mm256_extracti128_si256(vmin, 1));
+    const __m128i hi = _mm_max_epi16(_mm256_castsi256_si128(vmax), _mm256_extracti128_si256(vmax, 1));
+    const int rmin = static_cast<std::int16_t>(
+        (_mm_cvtsi128_si32(_mm_minpos_epu16(_mm_xor_si128(lo, _mm_set1_epi16(static_cast<short>(0x8000))))) & 0xFFFF) ^
+        0x8000);
+    const int rmax = static_cast<std::int16_t>(
+        (_mm_cvtsi128_si32(_mm_minpos_epu16(_mm_xor_si128(hi, _mm_set1_epi16(0x7FFF)))) & 0xFFFF) ^ 0x7FFF);
+    mn = rmin < mn ? rmin : mn;
+    mx = rmax > mx ? rmax : mx;
 }
 
 /// Adds the per-column correction col[n0..n0+15] and, when row_sums is non-null, subtracts zw[n] * row_sums[r]:
