@@ -4228,9 +4228,50 @@ inline __m256i bcast32(const void* p) noexcept {
 /// stays within int16, and the lanes of up to Depth consecutive k quads are summed in int16 (|sum| <=
 /// Depth * pair_bound <= 32767) before one vpmaddwd(., 1) per Depth quads widens adjacent lanes into int32.
 template <int Depth>
-inline tile_4x16 kernel_maddubs(const std::uint8_t* a, const std::int8_t* b, std::size_t kp) noexcept {
+[[gnu::noinline]] inline tile_4x16 kernel_maddubs(const std::uint8_t* a, const std::int8_t* b, std::size_t kp) noexcept {
     const __m256i ones = _mm256_set1_epi16(1), zero = _mm256_setzero_si256();
-    __m256i c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero, c30 = zero, c31 = zero;
+    // Register budget (16 ymm). Depth ≤ 2: one row at a time, its two int16 sums widened into the row's int32 sums
+    // before the next row starts (8 int32 sums + 2·Depth B vectors + broadcast + temporaries fit). Deeper: all 8 int16
+    // sums are live through the group, so the int32 sums live in an L1 array touched once per Depth quads (the empty
+    // asm hides its address so that they stay there); left to choose, GCC 12 kept everything in registers and spilled
+    // and copied inside the quad loop. Not inlined, so that this register plan does not depend on the caller's
+    // (inlined into gemm_q8_run's ResNet instantiations, the old kernel spilled where the ViT's did not). Measured in
+    // docs/performance.md (sixth round): the ResNet-50 convolutions 1.2–1.3× faster at 6 bits, ≈ 2× at 4 bits.
+    if constexpr (Depth <= 2) {
+        __m256i c[4][2];
+        const std::size_t nq = kp / 4;
+        // rows r of quads [q, q + d): c[r] += vpmaddwd(Σ_quads vpmaddubsw(a_r, b), 1)
+        auto rows = [&](std::size_t q, auto d_tag) {
+            constexpr int d = decltype(d_tag)::value;
+            __m256i bv[2 * d];
+            for (int j = 0; j < d; ++j) {
+                const __m256i* bq = reinterpret_cast<const __m256i*>(b + (q + static_cast<std::size_t>(j)) * 64);
+                bv[2 * j] = _mm256_load_si256(bq), bv[2 * j + 1] = _mm256_load_si256(bq + 1);
+            }
+#pragma GCC unroll 4
+            for (int r = 0; r < 4; ++r) {
+                const std::uint8_t* ar = a + static_cast<std::size_t>(r) * kp + 4 * q;
+                __m256i x = bcast32(ar);
+                __m256i s0 = _mm256_maddubs_epi16(x, bv[0]), s1 = _mm256_maddubs_epi16(x, bv[1]);
+                if constexpr (d == 2) {
+                    x = bcast32(ar + 4);
+                    s0 = _mm256_add_epi16(s0, _mm256_maddubs_epi16(x, bv[2]));
+                    s1 = _mm256_add_epi16(s1, _mm256_maddubs_epi16(x, bv[3]));
+                }
+                const __m256i w0 = _mm256_madd_epi16(s0, ones), w1 = _mm256_madd_epi16(s1, ones);
+                c[r][0] = _mm256_add_epi32(c[r][0], w0), c[r][1] = _mm256_add_epi32(c[r][1], w1);
+            }
+        };
+        for (int r = 0; r < 4; ++r) c[r][0] = c[r][1] = zero;
+        std::size_t q = 0;
+        for (; q + Depth <= nq; q += Depth) rows(q, std::integral_constant<int, Depth>{});
+        if (q < nq) rows(q, std::integral_constant<int, 1>{});
+        tile_4x16 t;
+        for (int r = 0; r < 4; ++r) t.v[r][0] = c[r][0], t.v[r][1] = c[r][1];
+        return t;
+    }
+    alignas(32) __m256i c_mem[8] = {zero, zero, zero, zero, zero, zero, zero, zero};
+    __m256i* c = c_mem;
     const std::uint8_t *a0 = a, *a1 = a + kp, *a2 = a + 2 * kp, *a3 = a + 3 * kp;
     const std::size_t nq = kp / 4;
     for (std::size_t q0 = 0; q0 < nq; q0 += Depth) {
@@ -4266,14 +4307,17 @@ inline tile_4x16 kernel_maddubs(const std::uint8_t* a, const std::int8_t* b, std
             s30 = _mm256_add_epi16(s30, _mm256_maddubs_epi16(x, b0));
             s31 = _mm256_add_epi16(s31, _mm256_maddubs_epi16(x, b1));
         }
-        c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(s00, ones)), c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(s01, ones));
-        c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(s10, ones)), c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(s11, ones));
-        c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(s20, ones)), c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(s21, ones));
-        c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(s30, ones)), c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(s31, ones));
+#if defined(__GNUC__)
+        __asm__("" : "+r"(c));
+#endif
+        c[0] = _mm256_add_epi32(c[0], _mm256_madd_epi16(s00, ones)), c[1] = _mm256_add_epi32(c[1], _mm256_madd_epi16(s01, ones));
+        c[2] = _mm256_add_epi32(c[2], _mm256_madd_epi16(s10, ones)), c[3] = _mm256_add_epi32(c[3], _mm256_madd_epi16(s11, ones));
+        c[4] = _mm256_add_epi32(c[4], _mm256_madd_epi16(s20, ones)), c[5] = _mm256_add_epi32(c[5], _mm256_madd_epi16(s21, ones));
+        c[6] = _mm256_add_epi32(c[6], _mm256_madd_epi16(s30, ones)), c[7] = _mm256_add_epi32(c[7], _mm256_madd_epi16(s31, ones));
     }
     tile_4x16 t;
-    t.v[0][0] = c00, t.v[0][1] = c01, t.v[1][0] = c10, t.v[1][1] = c11;
-    t.v[2][0] = c20, t.v[2][1] = c21, t.v[3][0] = c30, t.v[3][1] = c31;
+    t.v[0][0] = c[0], t.v[0][1] = c[1], t.v[1][0] = c[2], t.v[1][1] = c[3];
+    t.v[2][0] = c[4], t.v[2][1] = c[5], t.v[3][0] = c[6], t.v[3][1] = c[7];
     return t;
 }
 
@@ -4379,50 +4423,6 @@ inline tile_4x16 kernel_s16(const std::int16_t* a, const std::int16_t* b, std::s
     return t;
 }
 
-/// dst[i] = src[i] + shift (as uint8), i < len; returns sum of dst; tracks min/max of src (as int).
-/// Signed sources: shift = 2^(b-1) maps [-2^(b-1), 2^(b-1)-1] onto [0, 2^b-1] (epi8 add wraps exactly there).
-template <class T>
-inline std::int64_t convert_u8(const T* src, std::size_t len, std::uint8_t shift, std::uint8_t* dst, int& mn,
-                               int& mx) noexcept {
-    const __m256i vs = _mm256_set1_epi8(static_cast<char>(shift));
-    const __m256i zero = _mm256_setzero_si256();
-    __m256i sum = zero;
-    __m256i vmin = _mm256_set1_epi8(static_cast<char>(std::is_signed_v<T> ? 127 : 255));
-    __m256i vmax = _mm256_set1_epi8(static_cast<char>(std::is_signed_v<T> ? -128 : 0));
-    std::size_t i = 0;
-    for (; i + 32 <= len; i += 32) {
-        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i));
-        if constexpr (std::is_signed_v<T>) {
-            vmin = _mm256_min_epi8(vmin, v);
-            vmax = _mm256_max_epi8(vmax, v);
-        } else {
-            vmin = _mm256_min_epu8(vmin, v);
-            vmax = _mm256_max_epu8(vmax, v);
-        }
-        const __m256i u = _mm256_add_epi8(v, vs);
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), u);
-        sum = _mm256_add_epi64(sum, _mm256_sad_epu8(u, zero));
-    }
-    alignas(32) std::int64_t s4[4];
-    alignas(32) T lo[32], hi[32];
-    _mm256_store_si256(reinterpret_cast<__m256i*>(s4), sum);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(lo), vmin);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(hi), vmax);
-    std::int64_t total = s4[0] + s4[1] + s4[2] + s4[3];
-    for (int j = 0; j < 32; ++j) {
-        mn = lo[j] < mn ? lo[j] : mn;
-        mx = hi[j] > mx ? hi[j] : mx;
-    }
-    for (; i < len; ++i) {
-        const int v = src[i];
-        mn = v < mn ? v : mn;
-        mx = v > mx ? v : mx;
-        dst[i] = static_cast<std::uint8_t>(v + shift);
-        total += dst[i];
-    }
-    return total;
-}
-
 /// Running Σ and unsigned bounds of the bytes of one packed A row: vector lanes plus a scalar part (fills, tails).
 struct u8_row_stats {
     __m256i sum = _mm256_setzero_si256(), vmin = _mm256_set1_epi8(-1), vmax = _mm256_setzero_si256();
@@ -4460,60 +4460,80 @@ struct u8_row_stats {
 template <class T>
 inline void copy_shift_u8(const T* src, std::size_t len, std::uint8_t shift, std::uint8_t* dst, u8_row_stats& st) noexcept {
     const __m256i vs = _mm256_set1_epi8(static_cast<char>(shift)), zero = _mm256_setzero_si256();
+    // the running lanes in locals whose address is never taken: a store through dst (__m256i may alias anything)
+    // would otherwise keep st's fields in memory, a store-to-load chain per 32 bytes
+    __m256i sum = st.sum, vmin = st.vmin, vmax = st.vmax;
     std::size_t i = 0;
     for (; i + 32 <= len; i += 32) {
         const __m256i v = _mm256_add_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i)), vs);
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), v);
-        st.sum = _mm256_add_epi64(st.sum, _mm256_sad_epu8(v, zero));
-        st.vmin = _mm256_min_epu8(st.vmin, v);
-        st.vmax = _mm256_max_epu8(st.vmax, v);
+        sum = _mm256_add_epi64(sum, _mm256_sad_epu8(v, zero));
+        vmin = _mm256_min_epu8(vmin, v);
+        vmax = _mm256_max_epu8(vmax, v);
     }
-    if (i == len) return;
 #if defined(__AVX512BW__) && defined(__AVX512VL__)
-    const __mmask32 m = static_cast<__mmask32>((1u << (len - i)) - 1u);  // len − i < 32
-    const __m256i v = _mm256_maskz_mov_epi8(m, _mm256_add_epi8(_mm256_maskz_loadu_epi8(m, src + i), vs));
-    _mm256_mask_storeu_epi8(dst + i, m, v);
-    st.sum = _mm256_add_epi64(st.sum, _mm256_sad_epu8(v, zero));  // masked-off lanes are 0
-    st.vmin = _mm256_min_epu8(st.vmin, _mm256_mask_blend_epi8(m, _mm256_set1_epi8(-1), v));
-    st.vmax = _mm256_max_epu8(st.vmax, v);
+    if (i < len) {
+        const __mmask32 m = static_cast<__mmask32>((1u << (len - i)) - 1u);  // len − i < 32
+        const __m256i v = _mm256_maskz_mov_epi8(m, _mm256_add_epi8(_mm256_maskz_loadu_epi8(m, src + i), vs));
+        _mm256_mask_storeu_epi8(dst + i, m, v);
+        sum = _mm256_add_epi64(sum, _mm256_sad_epu8(v, zero));  // masked-off lanes are 0
+        vmin = _mm256_min_epu8(vmin, _mm256_mask_blend_epi8(m, _mm256_set1_epi8(-1), v));
+        vmax = _mm256_max_epu8(vmax, v);
+    }
+    st.sum = sum, st.vmin = vmin, st.vmax = vmax;
 #else
+    st.sum = sum, st.vmin = vmin, st.vmax = vmax;
+    std::int64_t ssum = st.scalar_sum;
+    int smin = st.scalar_min, smax = st.scalar_max;
     for (; i < len; ++i) {
         const int v = static_cast<std::uint8_t>(src[i] + shift);
         dst[i] = static_cast<std::uint8_t>(v);
-        st.scalar_sum += v;
-        st.scalar_min = v < st.scalar_min ? v : st.scalar_min;
-        st.scalar_max = v > st.scalar_max ? v : st.scalar_max;
+        ssum += v;
+        smin = v < smin ? v : smin;
+        smax = v > smax ? v : smax;
     }
+    st.scalar_sum = ssum, st.scalar_min = smin, st.scalar_max = smax;
 #endif
 }
 
-/// dst[i] = int16(src[i] - zero_point), i < len; tracks min/max of src.
+/// dst[i] = int16(src[i] − zero_point), i < len; lowers mn / raises mx to the bounds of src. Runs of ≥ 16 codes take
+/// 16-lane steps, the last one overlapping the one before (it rewrites the same values), so there is no element-wise
+/// tail; the bounds are reduced once per run with phminposuw (a stem row is 7 runs of 21 codes: a lane-by-lane
+/// reduction and tail after each run cost more than the copy). Shorter runs go element by element.
 template <class T>
 inline void convert_s16(const T* src, std::size_t len, std::int32_t zero_point, std::int16_t* dst, int& mn,
                         int& mx) noexcept {
+    if (len < 16) {
+        for (std::size_t i = 0; i < len; ++i) {
+            const int v = src[i];
+            mn = v < mn ? v : mn;
+            mx = v > mx ? v : mx;
+            dst[i] = static_cast<std::int16_t>(v - zero_point);
+        }
+        return;
+    }
     const __m256i vz = _mm256_set1_epi16(static_cast<short>(zero_point));
     __m256i vmin = _mm256_set1_epi16(32767), vmax = _mm256_set1_epi16(-32768);
-    std::size_t i = 0;
-    for (; i + 16 <= len; i += 16) {
+    for (std::size_t i = 0;; i += 16) {
+        if (i + 16 > len) i = len - 16;  // the last step overlaps the previous one
         const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
         const __m256i v = std::is_signed_v<T> ? _mm256_cvtepi8_epi16(b) : _mm256_cvtepu8_epi16(b);
         vmin = _mm256_min_epi16(vmin, v);
         vmax = _mm256_max_epi16(vmax, v);
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), _mm256_sub_epi16(v, vz));
+        if (i + 16 == len) break;
     }
-    alignas(32) std::int16_t lo[16], hi[16];
-    _mm256_store_si256(reinterpret_cast<__m256i*>(lo), vmin);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(hi), vmax);
-    for (int j = 0; j < 16; ++j) {
-        mn = lo[j] < mn ? lo[j] : mn;
-        mx = hi[j] > mx ? hi[j] : mx;
-    }
-    for (; i < len; ++i) {
-        const int v = src[i];
-        mn = v < mn ? v : mn;
-        mx = v > mx ? v : mx;
-        dst[i] = static_cast<std::int16_t>(v - zero_point);
-    }
+    // 16 signed lanes → 1: phminposuw finds the unsigned minimum, so min on v ^ 0x8000 (the order-preserving map to
+    // unsigned) and max as ~min(~(v ^ 0x8000)) = min(v ^ 0x7FFF) ^ 0x7FFF
+    const __m128i lo = _mm_min_epi16(_mm256_castsi256_si128(vmin), _mm256_extracti128_si256(vmin, 1));
+    const __m128i hi = _mm_max_epi16(_mm256_castsi256_si128(vmax), _mm256_extracti128_si256(vmax, 1));
+    const int rmin = static_cast<std::int16_t>(
+        (_mm_cvtsi128_si32(_mm_minpos_epu16(_mm_xor_si128(lo, _mm_set1_epi16(static_cast<short>(0x8000))))) & 0xFFFF) ^
+        0x8000);
+    const int rmax = static_cast<std::int16_t>(
+        (_mm_cvtsi128_si32(_mm_minpos_epu16(_mm_xor_si128(hi, _mm_set1_epi16(0x7FFF)))) & 0xFFFF) ^ 0x7FFF);
+    mn = rmin < mn ? rmin : mn;
+    mx = rmax > mx ? rmax : mx;
 }
 
 /// Adds the per-column correction col[n0..n0+15] and, when row_sums is non-null, subtracts zw[n] * row_sums[r]:
@@ -5049,13 +5069,9 @@ std::int64_t convert_row(const T* src, std::size_t len, std::int32_t za, void* d
 #if defined(__aarch64__) && defined(__ARM_NEON)
         return arm::convert_s8(src, len, Plan::a_shift, static_cast<std::int8_t*>(dst), mn, mx);
 #endif
-    } else if constexpr (has_avx2_v<Arch>) {
+    } else if constexpr (!Plan::bytes && has_avx2_v<Arch>) {  // AVX2 bytes: pack_a's copy_shift_u8 branch
 #if defined(__AVX2__)
-        if constexpr (Plan::bytes)
-            return x86::convert_u8(src, len, static_cast<std::uint8_t>(Plan::a_shift), static_cast<std::uint8_t*>(dst),
-                                   mn, mx);
-        else
-            x86::convert_s16(src, len, za, static_cast<std::int16_t*>(dst), mn, mx);
+        x86::convert_s16(src, len, za, static_cast<std::int16_t*>(dst), mn, mx);
         return 0;
 #endif
     }
