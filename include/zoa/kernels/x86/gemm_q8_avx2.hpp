@@ -39,7 +39,7 @@ template <int Depth>
     // asm hides its address so that they stay there); left to choose, GCC 12 kept everything in registers and spilled
     // and copied inside the quad loop. Not inlined, so that this register plan does not depend on the caller's
     // (inlined into gemm_q8_run's ResNet instantiations, the old kernel spilled where the ViT's did not). Measured in
-    // docs/performance.md (sixth round): the ResNet-50 convolutions 1.2–1.3× faster at 6 bits, ≈ 2× at 4 bits.
+    // docs/performance.md (sixth round): the ResNet-50 convolutions 1.06–1.29× faster at 6 bits, 1.2–2.0× at 4 bits.
     if constexpr (Depth <= 2) {
         __m256i c[4][2];
         const std::size_t nq = kp / 4;
