@@ -387,6 +387,33 @@ TEST_CASE_TEMPLATE("packed_q8 packs k-contiguous, n-contiguous and strided sourc
     on_every_arch<layout_check, C>();
 }
 
+// The int16 layout (8-bit × 8-bit without VNNI) checks the activation codes while converting them: signed runs, the
+// bounds reduced once per run (x86: phminposuw after 16-lane steps whose last one overlaps; short runs element-wise).
+// A range narrower than its storage type makes those bounds observable.
+template <class Arch>
+void int16_row_bounds(std::size_t k) {
+    using A = zq::value_range<-100, 100>;  // int8 storage, 8-bit weights: pair bound 2·228·128 > 32767, int16 layout
+    using W = zq::signed_range<8>;
+    std::vector<std::int8_t> w(4 * k, 1), a(3 * k, 2);
+    std::vector<std::int32_t> c(3 * 4);
+    a[k + 1] = -101;      // row 1: below the range early in the row
+    a[2 * k - 1] = 101;   // and above it in the last code (the overlapping step of a long run)
+    a[2 * k + 3] = -128;  // row 2 is worse, but row 1 fails first
+    const zk::packed_q8<A, W, Arch> pw(w.data(), 4, k, std::ptrdiff_t(k), 1);
+    CHECK_THROWS_WITH_AS(zk::gemm_q8(a.data(), 3, std::ptrdiff_t(k), 0, pw, zk::out_i32{c.data(), zk::row_major(4)}),
+                         "zoa: numeric: gemm_q8: activation row 1 has codes in [-101, 101], outside the range [-100, 100]",
+                         zoa::error);
+}
+
+TEST_CASE("gemm_q8's int16 layout names the bounds of an out-of-range activation row, short and long runs") {
+    static_assert(!zk::q8_plan<zq::value_range<-100, 100>, zq::signed_range<8>>::use_maddubs);
+    for (std::size_t k : {std::size_t{8}, std::size_t{16}, std::size_t{40}}) {
+        CAPTURE(k);
+        int16_row_bounds<zoa::default_arch>(k);  // the AVX2 path where the build has it
+        int16_row_bounds<zoa_test::portable_q8_arch>(k);
+    }
+}
+
 TEST_CASE("packed_q8 range errors name the element in SIMD blocks and in tails, for both source layouts") {
     using S6 = zq::signed_range<6>;
     const std::size_t n = 20, k = 37;
