@@ -4229,7 +4229,8 @@ inline __m256i bcast32(const void* p) noexcept {
 /// stays within int16, and the lanes of up to Depth consecutive k quads are summed in int16 (|sum| <=
 /// Depth * pair_bound <= 32767) before one vpmaddwd(., 1) per Depth quads widens adjacent lanes into int32.
 template <int Depth>
-[[gnu::noinline]] inline tile_4x16 kernel_maddubs(const std::uint8_t* a, const std::int8_t* b, std::size_t kp) noexcept {
+[[gnu::noinline]] inline tile_4x16 kernel_maddubs(const std::uint8_t* a, const std::int8_t* b,
+                                                  std::size_t kp) noexcept {
     const __m256i ones = _mm256_set1_epi16(1), zero = _mm256_setzero_si256();
     // Register budget (16 ymm). Depth ≤ 2: one row at a time, its two int16 sums widened into the row's int32 sums
     // before the next row starts (8 int32 sums + 2·Depth B vectors + broadcast + temporaries fit). Deeper: all 8 int16
@@ -4237,7 +4238,8 @@ template <int Depth>
     // asm hides its address so that they stay there); left to choose, GCC 12 kept everything in registers and spilled
     // and copied inside the quad loop. Not inlined, so that this register plan does not depend on the caller's
     // (inlined into gemm_q8_run's ResNet instantiations, the old kernel spilled where the ViT's did not). Measured in
-    // docs/performance.md (sixth round): the ResNet-50 convolutions 1.06–1.29× faster at 6 bits, 1.2–2.0× at 4 bits.
+    // docs/performance.md (sixth round): the ResNet-50 convolutions 1.06–1.29× faster at 6 bits, 1.2–2.0× at 4
+    // bits.
     if constexpr (Depth <= 2) {
         __m256i c[4][2];
         const std::size_t nq = kp / 4;
@@ -4270,56 +4272,61 @@ template <int Depth>
         tile_4x16 t;
         for (int r = 0; r < 4; ++r) t.v[r][0] = c[r][0], t.v[r][1] = c[r][1];
         return t;
-    }
-    alignas(32) __m256i c_mem[8] = {zero, zero, zero, zero, zero, zero, zero, zero};
-    __m256i* c = c_mem;
-    const std::uint8_t *a0 = a, *a1 = a + kp, *a2 = a + 2 * kp, *a3 = a + 3 * kp;
-    const std::size_t nq = kp / 4;
-    for (std::size_t q0 = 0; q0 < nq; q0 += Depth) {
-        const std::size_t q1 = q0 + Depth < nq ? q0 + Depth : nq;
-        // the first quad of the group initialises the int16 sums (one vpaddw fewer per group)
-        __m256i s00, s01, s10, s11, s20, s21, s30, s31;
-        {
-            const __m256i* bq = reinterpret_cast<const __m256i*>(b + q0 * 64);
-            const __m256i b0 = _mm256_load_si256(bq), b1 = _mm256_load_si256(bq + 1);
-            __m256i x = bcast32(a0 + 4 * q0);
-            s00 = _mm256_maddubs_epi16(x, b0), s01 = _mm256_maddubs_epi16(x, b1);
-            x = bcast32(a1 + 4 * q0);
-            s10 = _mm256_maddubs_epi16(x, b0), s11 = _mm256_maddubs_epi16(x, b1);
-            x = bcast32(a2 + 4 * q0);
-            s20 = _mm256_maddubs_epi16(x, b0), s21 = _mm256_maddubs_epi16(x, b1);
-            x = bcast32(a3 + 4 * q0);
-            s30 = _mm256_maddubs_epi16(x, b0), s31 = _mm256_maddubs_epi16(x, b1);
-        }
+    } else {
+        alignas(32) __m256i c_mem[8] = {zero, zero, zero, zero, zero, zero, zero, zero};
+        __m256i* c = c_mem;
+        const std::uint8_t *a0 = a, *a1 = a + kp, *a2 = a + 2 * kp, *a3 = a + 3 * kp;
+        const std::size_t nq = kp / 4;
+        for (std::size_t q0 = 0; q0 < nq; q0 += Depth) {
+            const std::size_t q1 = q0 + Depth < nq ? q0 + Depth : nq;
+            // the first quad of the group initialises the int16 sums (one vpaddw fewer per group)
+            __m256i s00, s01, s10, s11, s20, s21, s30, s31;
+            {
+                const __m256i* bq = reinterpret_cast<const __m256i*>(b + q0 * 64);
+                const __m256i b0 = _mm256_load_si256(bq), b1 = _mm256_load_si256(bq + 1);
+                __m256i x = bcast32(a0 + 4 * q0);
+                s00 = _mm256_maddubs_epi16(x, b0), s01 = _mm256_maddubs_epi16(x, b1);
+                x = bcast32(a1 + 4 * q0);
+                s10 = _mm256_maddubs_epi16(x, b0), s11 = _mm256_maddubs_epi16(x, b1);
+                x = bcast32(a2 + 4 * q0);
+                s20 = _mm256_maddubs_epi16(x, b0), s21 = _mm256_maddubs_epi16(x, b1);
+                x = bcast32(a3 + 4 * q0);
+                s30 = _mm256_maddubs_epi16(x, b0), s31 = _mm256_maddubs_epi16(x, b1);
+            }
 #pragma GCC unroll 4
-        for (std::size_t q = q0 + 1; q < q1; ++q) {
-            const __m256i* bq = reinterpret_cast<const __m256i*>(b + q * 64);
-            const __m256i b0 = _mm256_load_si256(bq), b1 = _mm256_load_si256(bq + 1);
-            __m256i x = bcast32(a0 + 4 * q);
-            s00 = _mm256_add_epi16(s00, _mm256_maddubs_epi16(x, b0));
-            s01 = _mm256_add_epi16(s01, _mm256_maddubs_epi16(x, b1));
-            x = bcast32(a1 + 4 * q);
-            s10 = _mm256_add_epi16(s10, _mm256_maddubs_epi16(x, b0));
-            s11 = _mm256_add_epi16(s11, _mm256_maddubs_epi16(x, b1));
-            x = bcast32(a2 + 4 * q);
-            s20 = _mm256_add_epi16(s20, _mm256_maddubs_epi16(x, b0));
-            s21 = _mm256_add_epi16(s21, _mm256_maddubs_epi16(x, b1));
-            x = bcast32(a3 + 4 * q);
-            s30 = _mm256_add_epi16(s30, _mm256_maddubs_epi16(x, b0));
-            s31 = _mm256_add_epi16(s31, _mm256_maddubs_epi16(x, b1));
-        }
+            for (std::size_t q = q0 + 1; q < q1; ++q) {
+                const __m256i* bq = reinterpret_cast<const __m256i*>(b + q * 64);
+                const __m256i b0 = _mm256_load_si256(bq), b1 = _mm256_load_si256(bq + 1);
+                __m256i x = bcast32(a0 + 4 * q);
+                s00 = _mm256_add_epi16(s00, _mm256_maddubs_epi16(x, b0));
+                s01 = _mm256_add_epi16(s01, _mm256_maddubs_epi16(x, b1));
+                x = bcast32(a1 + 4 * q);
+                s10 = _mm256_add_epi16(s10, _mm256_maddubs_epi16(x, b0));
+                s11 = _mm256_add_epi16(s11, _mm256_maddubs_epi16(x, b1));
+                x = bcast32(a2 + 4 * q);
+                s20 = _mm256_add_epi16(s20, _mm256_maddubs_epi16(x, b0));
+                s21 = _mm256_add_epi16(s21, _mm256_maddubs_epi16(x, b1));
+                x = bcast32(a3 + 4 * q);
+                s30 = _mm256_add_epi16(s30, _mm256_maddubs_epi16(x, b0));
+                s31 = _mm256_add_epi16(s31, _mm256_maddubs_epi16(x, b1));
+            }
 #if defined(__GNUC__)
-        __asm__("" : "+r"(c));
+            __asm__("" : "+r"(c));
 #endif
-        c[0] = _mm256_add_epi32(c[0], _mm256_madd_epi16(s00, ones)), c[1] = _mm256_add_epi32(c[1], _mm256_madd_epi16(s01, ones));
-        c[2] = _mm256_add_epi32(c[2], _mm256_madd_epi16(s10, ones)), c[3] = _mm256_add_epi32(c[3], _mm256_madd_epi16(s11, ones));
-        c[4] = _mm256_add_epi32(c[4], _mm256_madd_epi16(s20, ones)), c[5] = _mm256_add_epi32(c[5], _mm256_madd_epi16(s21, ones));
-        c[6] = _mm256_add_epi32(c[6], _mm256_madd_epi16(s30, ones)), c[7] = _mm256_add_epi32(c[7], _mm256_madd_epi16(s31, ones));
+            c[0] = _mm256_add_epi32(c[0], _mm256_madd_epi16(s00, ones));
+            c[1] = _mm256_add_epi32(c[1], _mm256_madd_epi16(s01, ones));
+            c[2] = _mm256_add_epi32(c[2], _mm256_madd_epi16(s10, ones));
+            c[3] = _mm256_add_epi32(c[3], _mm256_madd_epi16(s11, ones));
+            c[4] = _mm256_add_epi32(c[4], _mm256_madd_epi16(s20, ones));
+            c[5] = _mm256_add_epi32(c[5], _mm256_madd_epi16(s21, ones));
+            c[6] = _mm256_add_epi32(c[6], _mm256_madd_epi16(s30, ones));
+            c[7] = _mm256_add_epi32(c[7], _mm256_madd_epi16(s31, ones));
+        }
+        tile_4x16 t;
+        t.v[0][0] = c[0], t.v[0][1] = c[1], t.v[1][0] = c[2], t.v[1][1] = c[3];
+        t.v[2][0] = c[4], t.v[2][1] = c[5], t.v[3][0] = c[6], t.v[3][1] = c[7];
+        return t;
     }
-    tile_4x16 t;
-    t.v[0][0] = c[0], t.v[0][1] = c[1], t.v[1][0] = c[2], t.v[1][1] = c[3];
-    t.v[2][0] = c[4], t.v[2][1] = c[5], t.v[3][0] = c[6], t.v[3][1] = c[7];
-    return t;
 }
 
 #if defined(__AVXVNNI__) || (defined(__AVX512VNNI__) && defined(__AVX512VL__))
