@@ -2513,7 +2513,9 @@ ZOA_DETAIL_AVX512_WARNINGS_END
 
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 // #include "zoa/core/aligned_buffer.hpp"
@@ -3481,6 +3483,7 @@ public:
                 "packed_q8: zero_points is null but zero_point_count = ", zero_point_count);
         n_ = n;
         k_ = k;
+        slice_len_ = 0;
         kp_ = (k + plan::k_step - 1) / plan::k_step * plan::k_step;
         panels_ = (n + nr - 1) / nr;
         const std::size_t elem = plan::bytes ? 1 : 2;
@@ -3526,6 +3529,31 @@ public:
     /// Per-column data (panels·16 entries): Σ_k w_s[n, k] and the centred zero points zw[n] − w_offset.
     const std::int32_t* col_sums() const noexcept { return col_sums_.data(); }
     const std::int32_t* centred_zero_points() const noexcept { return zw_.data(); }
+    /// Column sums of the depth slices [s·len, (s + 1)·len) of the byte layout: slice_col_sums(s)[j] =
+    /// Σ_{k in slice s} w_s[j, k] (panels·16 entries per slice; a conv's kernel rows, for conv2d_q8_nhwc's depth
+    /// windows). index_slices(len) computes them in O(N·K) (len: a multiple of plan::k_step that divides K; the int16
+    /// layout needs no sums and keeps none); slice_len() is 0 before it and after every pack().
+    void index_slices(std::size_t len) {
+        require(!empty() && len > 0 && len % plan::k_step == 0 && k_ % len == 0, error_code::argument,
+                "packed_q8::index_slices: slice length ", len, " is not a multiple of ", plan::k_step,
+                " dividing K = ", k_);
+        slice_len_ = len;
+        if constexpr (plan::bytes) {
+            const std::size_t slices = k_ / len;
+            constexpr std::size_t g = static_cast<std::size_t>(plan::k_group);
+            slice_sums_.ensure(slices * panels_ * nr);
+            for (std::size_t sl = 0; sl < slices; ++sl)
+                for (std::size_t p = 0; p < panels_; ++p)
+                    for (std::size_t c = 0; c < nr; ++c) {
+                        std::int32_t sum = 0;
+                        for (std::size_t kk = sl * len; kk < (sl + 1) * len; ++kk)
+                            sum += panel_s8(p)[(kk / g) * nr * g + c * g + kk % g];
+                        slice_sums_[(sl * panels_ + p) * nr + c] = sum;
+                    }
+        }
+    }
+    std::size_t slice_len() const noexcept { return slice_len_; }
+    const std::int32_t* slice_col_sums(std::size_t s) const noexcept { return slice_sums_.data() + s * panels_ * nr; }
     /// The weight code W(n, k) that was packed (n < n(), k < k()), read back from the layout.
     int weight_code(std::size_t n, std::size_t k) const noexcept {
         const std::size_t p = n / nr, c = n % nr;
@@ -3534,7 +3562,9 @@ public:
         else return panel_s16(p)[(k / 2) * 32 + c * 2 + k % 2] + zw_[n] + plan::w_offset;
     }
     /// Bytes held (weights + per-column data).
-    std::size_t bytes() const noexcept { return data_.size() + (col_sums_.size() + zw_.size()) * 4; }
+    std::size_t bytes() const noexcept {
+        return data_.size() + (col_sums_.size() + zw_.size() + (slice_len_ ? slice_sums_.size() : 0)) * 4;
+    }
 
 private:
     static constexpr bool needs_range_check = plan::w_min != int(std::numeric_limits<w_storage>::min()) ||
@@ -3652,8 +3682,8 @@ private:
     }
 
     aligned_buffer<std::uint8_t> data_;
-    aligned_buffer<std::int32_t> col_sums_, zw_;
-    std::size_t n_ = 0, k_ = 0, kp_ = 0, panels_ = 0;
+    aligned_buffer<std::int32_t> col_sums_, zw_, slice_sums_;
+    std::size_t n_ = 0, k_ = 0, kp_ = 0, panels_ = 0, slice_len_ = 0;
     bool has_zero_point_ = false;
 };
 
@@ -5274,10 +5304,18 @@ private:
     std::size_t flush_ = 1;
 };
 
-/// The GEMM body shared by gemm_q8 and conv2d_q8 (any A source).
+/// A slice [k0, k0 + len) of the packed depth that gemm_q8_run multiplies instead of all of K (len = 0: all of K).
+/// k0 and len are multiples of the plan's k_step; col_sums (byte layouts) = Σ_{k in the slice} w_s[n, k] for the
+/// panels·16 columns. Used by conv2d_q8_nhwc to leave out the kernel rows that fall into the padding.
+struct q8_k_window {
+    std::size_t k0 = 0, len = 0;
+    const std::int32_t* col_sums = nullptr;
+};
+
+/// The GEMM body shared by gemm_q8 and conv2d_q8 (any A source; win: the depth slice the source's rows hold).
 template <class ARange, class WRange, class Arch, class Stage, class Source>
 void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed_q8<ARange, WRange, Arch>& w,
-                 const Stage& stage, execution_context* ctx) {
+                 const Stage& stage, execution_context* ctx, const q8_k_window& win = {}) {
     using plan = typename packed_q8<ARange, WRange, Arch>::plan;
     static_assert(is_q8_stage_v<Stage>, "zoa::kernels::gemm_q8: Stage must be out_i32, out_dequant or out_requant<T>");
 #if !defined(__AVX2__)
@@ -5294,7 +5332,18 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
     require(za >= plan::a_min && za <= plan::a_max, error_code::argument, "gemm_q8: activation zero point ", za,
             " outside [", plan::a_min, ", ", plan::a_max, "]");
     if (m == 0) return;
-    const std::size_t n = w.n(), k = w.k(), kp = w.k_padded(), panels = w.panels();
+    const bool windowed = win.len != 0;
+    require(!windowed || (win.k0 % plan::k_step == 0 && win.len % plan::k_step == 0 && win.k0 + win.len <= w.k() &&
+                          (!plan::bytes || win.col_sums != nullptr)),
+            error_code::argument, "gemm_q8: depth window [", win.k0, ", ", win.k0 + win.len, ") is not a k_step-aligned "
+            "slice of K = ", w.k(), " with column sums");
+    const std::size_t n = w.n(), k = windowed ? win.len : w.k(), kp = windowed ? win.len : w.k_padded();
+    const std::size_t panels = w.panels();
+    // panel p's slice: the layouts keep each panel's depth in order, 16 columns per k (k0 a multiple of the k group)
+    const std::size_t k_off = windowed ? win.k0 * 16 : 0;
+    const auto panel8 = [&](std::size_t p) { return w.panel_s8(p) + k_off; };
+    [[maybe_unused]] const auto panel16 = [&](std::size_t p) { return w.panel_s16(p) + k_off; };
+    const std::int32_t* col_sums = windowed && plan::bytes ? win.col_sums : w.col_sums();
     prepared_columns cols;
     prepare_columns(stage, n, panels * 16, cols);
     // maddubs offset algebra, c = a_shift + za, zw_s = zw - w_offset (all in wrapping int32):
@@ -5305,7 +5354,7 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
         col_term.reset(panels * 16);
         const std::int64_t c = std::int64_t{plan::a_shift} + za;
         for (std::size_t j = 0; j < panels * 16; ++j) {
-            const std::int64_t v = -c * (std::int64_t{w.col_sums()[j]} - std::int64_t(k) * w.centred_zero_points()[j]);
+            const std::int64_t v = -c * (std::int64_t{col_sums[j]} - std::int64_t(k) * w.centred_zero_points()[j]);
             col_term[j] = static_cast<std::int32_t>(static_cast<std::uint32_t>(static_cast<std::uint64_t>(v)));
         }
     }
@@ -5314,7 +5363,7 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
     const std::size_t threads = ctx ? ctx->threads() : 1;
     // AMX (when compiled, granted and allowed) takes the VNNI byte layout in 16-row x 64-deep tiles: packed A rows
     // are then ka = kp rounded up to 64 bytes apart (zeros past K) and blocks hold a multiple of 32 rows.
-    const bool amx = plan::vnni && has_avx2_v<Arch> && amx_active();
+    const bool amx = plan::vnni && has_avx2_v<Arch> && !windowed && amx_active();
     const std::size_t ka = amx ? (kp + 63) / 64 * 64 : kp;
     // Rows per packed A block: ~192 KiB of packed A stays in L2 while every panel streams past it.
     std::size_t mb = (192 * 1024) / (ka * elem) / 8 * 8;
@@ -5367,14 +5416,14 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
             arm::tile_4x16 t;
             if constexpr (kern == q8_kernel::neon_smmla) {
 #if defined(__ARM_FEATURE_MATMUL_INT8)
-                t = arm::kernel_smmla(a8, w.panel_s8(p), kp);
+                t = arm::kernel_smmla(a8, panel8(p), kp);
 #endif
             } else if constexpr (kern == q8_kernel::neon_sdot) {
 #if defined(__ARM_FEATURE_DOTPROD)
-                t = arm::kernel_sdot(a8, w.panel_s8(p), kp);
+                t = arm::kernel_sdot(a8, panel8(p), kp);
 #endif
             } else {
-                t = arm::kernel_neon<plan::byte_products, plan::depth>(a8, w.panel_s8(p), kp);
+                t = arm::kernel_neon<plan::byte_products, plan::depth>(a8, panel8(p), kp);
             }
             arm::correct(t, col_term.data() + n0, w.centred_zero_points() + n0, rs);
             arm::store_tile(stage, cols, t, r0 + i, n0, nrows, ncols);
@@ -5384,21 +5433,21 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
             x86::tile_4x16 t;
             if constexpr (kern == q8_kernel::vnni) {
 #if defined(__AVXVNNI__) || (defined(__AVX512VNNI__) && defined(__AVX512VL__))
-                t = x86::kernel_dpbusd(ai, w.panel_s8(p), kp);
+                t = x86::kernel_dpbusd(ai, panel8(p), kp);
 #endif
                 x86::correct(t, col_term.data() + n0, w.centred_zero_points() + n0, rs);
             } else if constexpr (kern == q8_kernel::avx2_maddubs) {
-                t = x86::kernel_maddubs<plan::depth>(ai, w.panel_s8(p), kp);
+                t = x86::kernel_maddubs<plan::depth>(ai, panel8(p), kp);
                 x86::correct(t, col_term.data() + n0, w.centred_zero_points() + n0, rs);
             } else {
-                t = x86::kernel_s16(reinterpret_cast<const std::int16_t*>(ai), w.panel_s16(p), kp);
+                t = x86::kernel_s16(reinterpret_cast<const std::int16_t*>(ai), panel16(p), kp);
             }
             x86::store_tile(stage, cols, t, r0 + i, n0, nrows, ncols);
 #endif
         } else {
             std::int32_t acc[4][16];
-            kernel_portable<plan>(ai, plan::bytes ? static_cast<const void*>(w.panel_s8(p))
-                                                        : static_cast<const void*>(w.panel_s16(p)),
+            kernel_portable<plan>(ai, plan::bytes ? static_cast<const void*>(panel8(p))
+                                                        : static_cast<const void*>(panel16(p)),
                                   kp, acc);
             for (std::size_t r = 0; r < nrows; ++r)
                 for (std::size_t c = 0; c < ncols; ++c) {
@@ -5423,7 +5472,7 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
 #if defined(__AVX2__) && defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512VL__)
         if constexpr (plan::vnni && has_avx2_v<Arch>) {
             const std::int8_t* b[P];
-            for (int j = 0; j < P; ++j) b[j] = w.panel_s8(p + static_cast<std::size_t>(j));
+            for (int j = 0; j < P; ++j) b[j] = panel8(p + static_cast<std::size_t>(j));
             if constexpr (x86::store512_compiled) {
                 // row-major destination, full panels: the zmm accumulators straight into the 512-bit epilogue
                 const std::size_t last = (p + static_cast<std::size_t>(P)) * 16;
@@ -5498,7 +5547,7 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
         } else if constexpr (plan::vnni && has_avx2_v<Arch>) {
             const std::size_t n0 = p * 16, ncols = std::min<std::size_t>(16, n - n0);
             x86::tile_4x16 t0, t1;
-            x86::kernel_dpbusd_8x16(a_blk + i * kp, w.panel_s8(p), kp, t0, t1);
+            x86::kernel_dpbusd_8x16(a_blk + i * kp, panel8(p), kp, t0, t1);
             x86::correct(t0, col_term.data() + n0, w.centred_zero_points() + n0, row_term ? row_sums + i : nullptr);
             x86::correct(t1, col_term.data() + n0, w.centred_zero_points() + n0, row_term ? row_sums + i + 4 : nullptr);
             x86::store_tile(stage, cols, t0, r0 + i, n0, 4, ncols);
@@ -5528,11 +5577,11 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
             // (other panels' last blocks run into the next panel, which meets zero columns of A).
             const std::size_t nk = ka / 64, tail_bytes = kp * 16 - (nk - 1) * 1024;
             alignas(64) std::int8_t last_tail[1024];
-            std::memcpy(last_tail, w.panel_s8(panels - 1) + (nk - 1) * 1024, tail_bytes);
+            std::memcpy(last_tail, panel8(panels - 1) + (nk - 1) * 1024, tail_bytes);
             std::memset(last_tail + tail_bytes, 0, 1024 - tail_bytes);
             const auto last_block = [&](std::size_t panel) {
                 return panel + 1 == panels ? static_cast<const std::int8_t*>(last_tail)
-                                           : w.panel_s8(panel) + (nk - 1) * 1024;
+                                           : panel8(panel) + (nk - 1) * 1024;
             };
             for (std::size_t r0 = rb0 * 4; r0 < rb1 * 4 && r0 < m; r0 += mb) {
                 const std::size_t rows = std::min({mb, rb1 * 4 - r0, m - r0});
@@ -5544,7 +5593,7 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
                         for (std::size_t p = g0, pe = std::min(p1, g0 + group); p < pe; p += 2) {
                             const bool two_rows = rows - i > 16, two_panels = p + 1 < pe;
                             const std::size_t p1s = two_panels ? p + 1 : p;
-                            const std::int8_t* b[2] = {w.panel_s8(p), w.panel_s8(p1s)};
+                            const std::int8_t* b[2] = {panel8(p), panel8(p1s)};
                             const std::int8_t* bl[2] = {last_block(p), last_block(p1s)};
                             const std::uint8_t* ai = scratch.a.data() + i * ka;
                             if (two_rows && two_panels) x86::kernel_amx<2, 2>(ai, ka, b, bl, nk, cbuf);
@@ -5931,10 +5980,13 @@ struct im2col_source {
 /// in (kh, kw, c) order. Taps inside the image are contiguous runs of NHWC memory (adjacent taps of one kernel row
 /// are adjacent pixels); taps in the padding are segments with a null pointer, which gemm_q8's packing fills with
 /// the input zero point (so they contribute (za − za)·w = 0, real-valued zero padding).
+/// A band of output rows [oy0, oy1) with kernel rows [kh0, kh1) (conv2d_q8_nhwc's depth windows; 0 = all) numbers
+/// only the band's pixels, b-major (m = (b·(oy1 − oy0) + oy − oy0)·OW + ox), and emits only those kernel rows.
 template <class T>
 struct nhwc_source {
     const T* x;
     conv2d_shape s;
+    std::size_t oy0 = 0, oy1 = 0, kh0 = 0, kh1 = 0;
 
     /// Calls f(pointer or nullptr, length) for the runs of row m's K codes, in K order. (Inlined into the packing
     /// loop, so its running row sums stay in registers and the shape's fields are loaded once per block.)
@@ -5943,8 +5995,8 @@ struct nhwc_source {
     __attribute__((always_inline))
 #endif
     void for_each_segment(std::size_t m, F&& f) const {
-        const std::size_t ow = s.out_w(), ohw = s.out_h() * ow, b = m / ohw, p = m % ohw;
-        const std::size_t oy = p / ow, ox = p % ow, c = s.in_channels, kw = s.kernel_w;
+        const std::size_t ow = s.out_w(), ohw = ((oy1 ? oy1 : s.out_h()) - oy0) * ow, b = m / ohw, p = m % ohw;
+        const std::size_t oy = oy0 + p / ow, ox = p % ow, c = s.in_channels, kw = s.kernel_w;
         const std::ptrdiff_t iy0 = std::ptrdiff_t(oy * s.stride_h) - std::ptrdiff_t(s.pad_h);
         const std::ptrdiff_t ix0 = std::ptrdiff_t(ox * s.stride_w) - std::ptrdiff_t(s.pad_w);
         const std::ptrdiff_t w = std::ptrdiff_t(s.width);
@@ -5952,7 +6004,7 @@ struct nhwc_source {
         const std::size_t k0 = ix0 < 0 ? std::min<std::size_t>(kw, std::size_t(-ix0)) : 0;
         const std::size_t k1 = ix0 >= w ? k0 : std::max(k0, std::min<std::size_t>(kw, std::size_t(w - ix0)));
         const T* none = nullptr;
-        for (std::size_t kh = 0; kh < s.kernel_h; ++kh) {
+        for (std::size_t kh = kh0, khe = kh1 ? kh1 : s.kernel_h; kh < khe; ++kh) {
             const std::ptrdiff_t iy = iy0 + std::ptrdiff_t(kh);
             if (iy < 0 || iy >= std::ptrdiff_t(s.height)) {
                 f(none, kw * c);
@@ -6015,8 +6067,12 @@ packed_q8<ARange, WRange, Arch> pack_conv2d_q8(const typename WRange::storage* w
     s.validate();
     require(w_oihw != nullptr, error_code::argument, "pack_conv2d_q8: weights are null");
     const auto rows = detail::conv_weights_to_rows(w_oihw, s);
-    return packed_q8<ARange, WRange, Arch>(rows.data(), s.out_channels, s.k(), static_cast<std::ptrdiff_t>(s.k()), 1,
-                                           zero_points, zero_point_count);
+    packed_q8<ARange, WRange, Arch> w(rows.data(), s.out_channels, s.k(), static_cast<std::ptrdiff_t>(s.k()), 1,
+                                      zero_points, zero_point_count);
+    // per-kernel-row column sums: conv2d_q8_nhwc's bands of output rows next to the vertical padding use them
+    const std::size_t slice = s.kernel_w * s.in_channels;
+    if (s.kernel_h > 1 && slice % static_cast<std::size_t>(decltype(w)::plan::k_step) == 0) w.index_slices(slice);
+    return w;
 }
 
 /// Packs PyTorch conv weights (OIHW) for conv2d_f32.
@@ -6057,10 +6113,88 @@ void conv2d_q8(const conv2d_shape& s, const typename ARange::storage* x, std::in
 
 /// Quantized convolution over NHWC (channels-last) codes, the same sums as conv2d_q8:
 ///   acc[b,oy,ox,o] = Σ_{kh,kw,c} (x[b, oy·sh+kh−ph, ox·sw+kw−pw, c] − za)·(w[o,c,kh,kw] − zw[o])   (padded taps: 0)
+namespace detail {
+/// The stage of a band of output rows [oy0, oy1) run as its own GEMM (rows b-major, as nhwc_source numbers them):
+/// the destination (and residual) pointers moved to the band's first row, one group of rows per image.
+/// Requires: st.layout row-major (group_rows 0).
+template <class Stage>
+Stage band_stage(Stage st, const conv2d_shape& s, std::size_t oy0, std::size_t oy1) {
+    const std::ptrdiff_t off = st.layout.row_offset(oy0 * s.out_w());
+    if (st.c) st.c += off;
+    if constexpr (is_fused_stage_v<Stage>) {
+        if (st.res_f) st.res_f += off;
+        if (st.res_q) st.res_q += off;
+    }
+    st.layout.group_rows = (oy1 - oy0) * s.out_w();
+    st.layout.group_stride = static_cast<std::ptrdiff_t>(s.out_h() * s.out_w()) * st.layout.row_stride;
+    return st;
+}
+
+/// Skipping the vertical padding: output row oy reads kernel rows [kh0, kh1) inside the image
+///   kh0 = max(0, −iy0), kh1 = min(KH, H − iy0),  iy0 = oy·stride − pad,
+/// so the rows next to the top and bottom padding (1 of 7 rows at each edge of a 7 × 7 output for a 3 × 3 kernel)
+/// need only that depth slice: K = (kh1 − kh0)·KW·C of the (kh, kw, c)-ordered depth. The output rows are cut into
+/// bands of equal [kh0, kh1); each band is one gemm_q8 over its slice of the packed weights (column sums: the sum of
+/// packed_q8::slice_col_sums over the band's kernel rows). The integers are the same as over all of K, where a padded
+/// tap adds (za − za)·w = 0. Returns false, having run nothing, when there is nothing to skip or the slices do not
+/// apply: no vertical padding, KW·C not a multiple of the layout's k step, weights without slice sums, a destination
+/// that is not row-major, or AMX tiles (64-deep blocks over the full depth).
+template <class ARange, class WRange, class Arch, class Stage>
+bool conv2d_q8_nhwc_bands(const conv2d_shape& s, const typename ARange::storage* x, std::int32_t za,
+                          const packed_q8<ARange, WRange, Arch>& w, const Stage& stage, execution_context* ctx) {
+    using plan = typename packed_q8<ARange, WRange, Arch>::plan;
+    const std::size_t slice = s.kernel_w * s.in_channels, kh_all = s.kernel_h, oh = s.out_h();
+    if (s.pad_h == 0 || slice % static_cast<std::size_t>(plan::k_step) != 0 || stage.layout.group_rows != 0 ||
+        stage.layout.col_stride != 1 || (plan::bytes && w.slice_len() != slice))
+        return false;
+    if (plan::vnni && has_avx2_v<Arch> && amx_active()) return false;
+    const auto rows_of = [&](std::size_t oy) {
+        const std::ptrdiff_t iy0 = static_cast<std::ptrdiff_t>(oy * s.stride_h) - static_cast<std::ptrdiff_t>(s.pad_h);
+        const std::size_t a = iy0 < 0 ? std::min(kh_all, static_cast<std::size_t>(-iy0)) : 0;
+        const std::ptrdiff_t lim = static_cast<std::ptrdiff_t>(s.height) - iy0;
+        const std::size_t b = lim <= 0 ? a : std::max(a, std::min(kh_all, static_cast<std::size_t>(lim)));
+        return std::pair<std::size_t, std::size_t>(a, b);
+    };
+    bool partial = false;
+    for (std::size_t oy = 0; oy < oh; ++oy) {
+        const auto [a, b] = rows_of(oy);
+        if (a == b) return false;  // a row of padding only: left to the full-depth path
+        partial = partial || b - a < kh_all;
+    }
+    if (!partial) return false;
+    aligned_buffer<std::int32_t> sums;
+    for (std::size_t oy0 = 0; oy0 < oh;) {
+        const auto kr = rows_of(oy0);
+        std::size_t oy1 = oy0 + 1;
+        while (oy1 < oh && rows_of(oy1) == kr) ++oy1;
+        q8_k_window win;
+        if (kr.second - kr.first < kh_all) {
+            win.k0 = kr.first * slice;
+            win.len = (kr.second - kr.first) * slice;
+            if constexpr (plan::bytes) {  // Σ over the band's kernel rows of their column sums
+                const std::size_t cols = w.panels() * 16;
+                sums.ensure(cols);
+                std::int32_t* d = sums.data();
+                for (std::size_t j = 0; j < cols; ++j) d[j] = 0;
+                for (std::size_t kh = kr.first; kh < kr.second; ++kh)
+                    for (std::size_t j = 0; j < cols; ++j) d[j] += w.slice_col_sums(kh)[j];
+                win.col_sums = d;
+            }
+        }
+        gemm_q8_run<ARange, WRange, Arch>(nhwc_source<typename ARange::storage>{x, s, oy0, oy1, kr.first, kr.second},
+                                          s.batch * (oy1 - oy0) * s.out_w(), za, w, band_stage(stage, s, oy0, oy1),
+                                          ctx, win);
+        oy0 = oy1;
+    }
+    return true;
+}
+}  // namespace detail
+
 /// x: [B, H, W, C] codes in ARange; output element (row m = (b·OH + oy)·OW + ox, column o) goes where stage.layout
 /// puts it (row_major(OC) = NHWC [B, OH, OW, OC], the default when stage.layout.row_stride is 0). No padded copy and
 /// no col buffer: 1×1 stride-1 convs multiply x itself, every other conv gathers its GEMM rows (im2col) straight into
-/// gemm_q8's packed A blocks, padding filled with za. Exact; bit-identical for any thread count.
+/// gemm_q8's packed A blocks, padding filled with za; output rows next to the top or bottom padding multiply only
+/// the kernel rows inside the image (detail::conv2d_q8_nhwc_bands). Exact; bit-identical for any thread count.
 /// Throws: zoa::error(shape) for inconsistent shapes, and whatever gemm_q8 throws.
 template <class ARange, class WRange, class Arch, class Stage>
 void conv2d_q8_nhwc(const conv2d_shape& s, const typename ARange::storage* x, std::int32_t x_zero_point,
@@ -6076,7 +6210,7 @@ void conv2d_q8_nhwc(const conv2d_shape& s, const typename ARange::storage* x, st
     if (s.is_pointwise())
         detail::gemm_q8_run<ARange, WRange, Arch>(detail::a_matrix<T>{x, static_cast<std::ptrdiff_t>(s.in_channels), s.k()},
                                                   s.m(), x_zero_point, w, stage, ctx);
-    else
+    else if (!detail::conv2d_q8_nhwc_bands<ARange, WRange, Arch>(s, x, x_zero_point, w, stage, ctx))
         detail::gemm_q8_run<ARange, WRange, Arch>(detail::nhwc_source<T>{x, s}, s.m(), x_zero_point, w, stage, ctx);
 }
 

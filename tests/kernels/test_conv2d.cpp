@@ -456,3 +456,91 @@ TEST_CASE("acc_moments: mean and biased variance from the exact sums; moments ab
     CHECK(m.mean(1) == 3.0);
     CHECK(m.var(1) == 0.0);
 }
+
+namespace {
+
+/// conv2d_q8_nhwc's bands (the output rows next to the vertical padding multiply only the kernel rows inside the
+/// image) against one full-depth GEMM over the same rows (padding filled with za): out_i32 with moments and out_fused
+/// with a code residual, 1 and 2 threads. Every shape here must take the band path.
+template <class AR, class WR, class Arch>
+void bands_equal_full_depth(std::uint64_t seed) {
+    using T = typename AR::storage;
+    // batch, C, H, W, OC, KH, KW, SH, SW, PH, PW
+    const zk::conv2d_shape shapes[] = {
+        {3, 16, 7, 7, 32, 3, 3, 1, 1, 1, 1},   // ResNet layer4's 3×3 (7 × 7): top, middle, bottom bands
+        {2, 8, 1, 5, 16, 3, 3, 1, 1, 1, 1},    // one output row: top and bottom padding at once, kernel row 1 only
+        {1, 8, 9, 6, 20, 5, 5, 1, 1, 2, 2},    // 5 × 5 pad 2: five bands, ragged last panel
+        {2, 32, 8, 8, 48, 3, 3, 2, 2, 1, 1},   // stride 2: a top band only
+        {1, 8, 6, 6, 17, 3, 1, 1, 1, 1, 0},    // KW·C = 8: the smallest slice every layout aligns (i8mm: 8)
+    };
+    zoa::rng g(seed);
+    zoa::execution_context two(2);
+    for (const auto& s : shapes) {
+        CAPTURE(s.in_channels);
+        CAPTURE(s.kernel_h);
+        CAPTURE(s.height);
+        CAPTURE(s.stride_h);
+        const auto [xn, w, za, zw, pw] = random_operands<AR, WR, Arch>(g, s);  // codes read as NHWC
+        const std::size_t oc = s.out_channels, rows = s.batch * s.out_h() * s.out_w(), ny = rows * oc;
+        std::vector<float> ws(oc), mean(oc), scale(oc), shift(oc);
+        for (std::size_t o = 0; o < oc; ++o) {
+            ws[o] = 1e-4f * (1.0f + 9.0f * g.uniform());
+            mean[o] = g.uniform() - 0.5f;
+            scale[o] = 0.2f + g.uniform();
+            shift[o] = 0.5f * (g.uniform() - 0.5f);
+        }
+        const auto resq = codes<AR>(g, ny);
+        const zk::out_layout lay = zk::row_major(static_cast<std::ptrdiff_t>(oc));
+        for (int threads = 1; threads <= 2; ++threads) {
+            zoa::execution_context* ctx = threads == 2 ? &two : nullptr;
+            std::vector<std::int32_t> band(ny, 7), full(ny, 8);
+            zk::acc_moments mb, mf;
+            mb.reset(oc);
+            mf.reset(oc);
+            REQUIRE(zk::detail::conv2d_q8_nhwc_bands<AR, WR, Arch>(s, xn.data(), za, pw,
+                                                                   zk::out_i32{band.data(), lay, &mb}, ctx));
+            zk::detail::gemm_q8_run<AR, WR, Arch>(zk::detail::nhwc_source<T>{xn.data(), s}, rows, za, pw,
+                                                  zk::out_i32{full.data(), lay, &mf}, ctx);
+            REQUIRE(band == full);
+            REQUIRE(mb.count == rows);
+            REQUIRE((mb.s1 == mf.s1 && mb.s2 == mf.s2));
+            auto st = bn_stage<T, T>(0.03f, ws, mean, scale, shift);
+            residual_relu_codes<AR>(st, resq.data(), 0.02f, int(AR::min) + 3, 0.015f, int(AR::min) + 5);
+            st.layout = lay;
+            std::vector<T> qb(ny), qf(ny);
+            st.c = qb.data();
+            REQUIRE(zk::detail::conv2d_q8_nhwc_bands<AR, WR, Arch>(s, xn.data(), za, pw, st, ctx));
+            st.c = qf.data();
+            zk::detail::gemm_q8_run<AR, WR, Arch>(zk::detail::nhwc_source<T>{xn.data(), s}, rows, za, pw, st, ctx);
+            REQUIRE(qb == qf);
+        }
+    }
+    // nothing to skip or no slices: the full-depth path runs instead
+    const zk::conv2d_shape none[] = {
+        {1, 8, 5, 5, 16, 3, 3, 1, 1, 0, 1},  // no vertical padding
+        {1, 3, 5, 5, 16, 3, 3, 1, 1, 1, 1},  // KW·C = 9: slices not aligned to the packed depth
+        {1, 4, 5, 9, 5, 2, 3, 1, 2, 2, 1},   // output row 0 reads padding only
+    };
+    for (const auto& s : none) {
+        const auto [xn, w, za, zw, pw] = random_operands<AR, WR, Arch>(g, s);
+        std::vector<std::int32_t> y(s.batch * s.out_h() * s.out_w() * s.out_channels);
+        CHECK_FALSE(zk::detail::conv2d_q8_nhwc_bands<AR, WR, Arch>(
+            s, xn.data(), za, pw, zk::out_i32{y.data(), zk::row_major(static_cast<std::ptrdiff_t>(s.out_channels))},
+            nullptr));
+    }
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("conv2d_q8_nhwc skips the kernel rows in the vertical padding: the same integers as the full depth, "
+                   "every path", P, std::pair<zq::unsigned_range<8>, zq::unsigned_range<8>>,
+                   std::pair<zq::unsigned_range<4>, zq::unsigned_range<4>>,
+                   std::pair<zq::signed_range<8>, zq::signed_range<8>>, std::pair<zq::unsigned_range<8>, zq::signed_range<8>>) {
+    using AR = typename P::first_type;
+    using WR = typename P::second_type;
+    on_q8_paths(71, [](auto arch, std::uint64_t seed) {
+        if constexpr (zk::vnni_compiled)
+            if (zk::amx_active()) return;  // AMX runs the full depth (checked by the conv2d_q8_nhwc tests)
+        bands_equal_full_depth<AR, WR, typename decltype(arch)::type>(seed);
+    });
+}

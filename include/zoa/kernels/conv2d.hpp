@@ -4,7 +4,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "zoa/core/aligned_buffer.hpp"
@@ -55,8 +57,12 @@ packed_q8<ARange, WRange, Arch> pack_conv2d_q8(const typename WRange::storage* w
     s.validate();
     require(w_oihw != nullptr, error_code::argument, "pack_conv2d_q8: weights are null");
     const auto rows = detail::conv_weights_to_rows(w_oihw, s);
-    return packed_q8<ARange, WRange, Arch>(rows.data(), s.out_channels, s.k(), static_cast<std::ptrdiff_t>(s.k()), 1,
-                                           zero_points, zero_point_count);
+    packed_q8<ARange, WRange, Arch> w(rows.data(), s.out_channels, s.k(), static_cast<std::ptrdiff_t>(s.k()), 1,
+                                      zero_points, zero_point_count);
+    // per-kernel-row column sums: conv2d_q8_nhwc's bands of output rows next to the vertical padding use them
+    const std::size_t slice = s.kernel_w * s.in_channels;
+    if (s.kernel_h > 1 && slice % static_cast<std::size_t>(decltype(w)::plan::k_step) == 0) w.index_slices(slice);
+    return w;
 }
 
 /// Packs PyTorch conv weights (OIHW) for conv2d_f32.
@@ -97,10 +103,88 @@ void conv2d_q8(const conv2d_shape& s, const typename ARange::storage* x, std::in
 
 /// Quantized convolution over NHWC (channels-last) codes, the same sums as conv2d_q8:
 ///   acc[b,oy,ox,o] = Σ_{kh,kw,c} (x[b, oy·sh+kh−ph, ox·sw+kw−pw, c] − za)·(w[o,c,kh,kw] − zw[o])   (padded taps: 0)
+namespace detail {
+/// The stage of a band of output rows [oy0, oy1) run as its own GEMM (rows b-major, as nhwc_source numbers them):
+/// the destination (and residual) pointers moved to the band's first row, one group of rows per image.
+/// Requires: st.layout row-major (group_rows 0).
+template <class Stage>
+Stage band_stage(Stage st, const conv2d_shape& s, std::size_t oy0, std::size_t oy1) {
+    const std::ptrdiff_t off = st.layout.row_offset(oy0 * s.out_w());
+    if (st.c) st.c += off;
+    if constexpr (is_fused_stage_v<Stage>) {
+        if (st.res_f) st.res_f += off;
+        if (st.res_q) st.res_q += off;
+    }
+    st.layout.group_rows = (oy1 - oy0) * s.out_w();
+    st.layout.group_stride = static_cast<std::ptrdiff_t>(s.out_h() * s.out_w()) * st.layout.row_stride;
+    return st;
+}
+
+/// Skipping the vertical padding: output row oy reads kernel rows [kh0, kh1) inside the image
+///   kh0 = max(0, −iy0), kh1 = min(KH, H − iy0),  iy0 = oy·stride − pad,
+/// so the rows next to the top and bottom padding (1 of 7 rows at each edge of a 7 × 7 output for a 3 × 3 kernel)
+/// need only that depth slice: K = (kh1 − kh0)·KW·C of the (kh, kw, c)-ordered depth. The output rows are cut into
+/// bands of equal [kh0, kh1); each band is one gemm_q8 over its slice of the packed weights (column sums: the sum of
+/// packed_q8::slice_col_sums over the band's kernel rows). The integers are the same as over all of K, where a padded
+/// tap adds (za − za)·w = 0. Returns false, having run nothing, when there is nothing to skip or the slices do not
+/// apply: no vertical padding, KW·C not a multiple of the layout's k step, weights without slice sums, a destination
+/// that is not row-major, or AMX tiles (64-deep blocks over the full depth).
+template <class ARange, class WRange, class Arch, class Stage>
+bool conv2d_q8_nhwc_bands(const conv2d_shape& s, const typename ARange::storage* x, std::int32_t za,
+                          const packed_q8<ARange, WRange, Arch>& w, const Stage& stage, execution_context* ctx) {
+    using plan = typename packed_q8<ARange, WRange, Arch>::plan;
+    const std::size_t slice = s.kernel_w * s.in_channels, kh_all = s.kernel_h, oh = s.out_h();
+    if (s.pad_h == 0 || slice % static_cast<std::size_t>(plan::k_step) != 0 || stage.layout.group_rows != 0 ||
+        stage.layout.col_stride != 1 || (plan::bytes && w.slice_len() != slice))
+        return false;
+    if (plan::vnni && has_avx2_v<Arch> && amx_active()) return false;
+    const auto rows_of = [&](std::size_t oy) {
+        const std::ptrdiff_t iy0 = static_cast<std::ptrdiff_t>(oy * s.stride_h) - static_cast<std::ptrdiff_t>(s.pad_h);
+        const std::size_t a = iy0 < 0 ? std::min(kh_all, static_cast<std::size_t>(-iy0)) : 0;
+        const std::ptrdiff_t lim = static_cast<std::ptrdiff_t>(s.height) - iy0;
+        const std::size_t b = lim <= 0 ? a : std::max(a, std::min(kh_all, static_cast<std::size_t>(lim)));
+        return std::pair<std::size_t, std::size_t>(a, b);
+    };
+    bool partial = false;
+    for (std::size_t oy = 0; oy < oh; ++oy) {
+        const auto [a, b] = rows_of(oy);
+        if (a == b) return false;  // a row of padding only: left to the full-depth path
+        partial = partial || b - a < kh_all;
+    }
+    if (!partial) return false;
+    aligned_buffer<std::int32_t> sums;
+    for (std::size_t oy0 = 0; oy0 < oh;) {
+        const auto kr = rows_of(oy0);
+        std::size_t oy1 = oy0 + 1;
+        while (oy1 < oh && rows_of(oy1) == kr) ++oy1;
+        q8_k_window win;
+        if (kr.second - kr.first < kh_all) {
+            win.k0 = kr.first * slice;
+            win.len = (kr.second - kr.first) * slice;
+            if constexpr (plan::bytes) {  // Σ over the band's kernel rows of their column sums
+                const std::size_t cols = w.panels() * 16;
+                sums.ensure(cols);
+                std::int32_t* d = sums.data();
+                for (std::size_t j = 0; j < cols; ++j) d[j] = 0;
+                for (std::size_t kh = kr.first; kh < kr.second; ++kh)
+                    for (std::size_t j = 0; j < cols; ++j) d[j] += w.slice_col_sums(kh)[j];
+                win.col_sums = d;
+            }
+        }
+        gemm_q8_run<ARange, WRange, Arch>(nhwc_source<typename ARange::storage>{x, s, oy0, oy1, kr.first, kr.second},
+                                          s.batch * (oy1 - oy0) * s.out_w(), za, w, band_stage(stage, s, oy0, oy1),
+                                          ctx, win);
+        oy0 = oy1;
+    }
+    return true;
+}
+}  // namespace detail
+
 /// x: [B, H, W, C] codes in ARange; output element (row m = (b·OH + oy)·OW + ox, column o) goes where stage.layout
 /// puts it (row_major(OC) = NHWC [B, OH, OW, OC], the default when stage.layout.row_stride is 0). No padded copy and
 /// no col buffer: 1×1 stride-1 convs multiply x itself, every other conv gathers its GEMM rows (im2col) straight into
-/// gemm_q8's packed A blocks, padding filled with za. Exact; bit-identical for any thread count.
+/// gemm_q8's packed A blocks, padding filled with za; output rows next to the top or bottom padding multiply only
+/// the kernel rows inside the image (detail::conv2d_q8_nhwc_bands). Exact; bit-identical for any thread count.
 /// Throws: zoa::error(shape) for inconsistent shapes, and whatever gemm_q8 throws.
 template <class ARange, class WRange, class Arch, class Stage>
 void conv2d_q8_nhwc(const conv2d_shape& s, const typename ARange::storage* x, std::int32_t x_zero_point,
@@ -116,7 +200,7 @@ void conv2d_q8_nhwc(const conv2d_shape& s, const typename ARange::storage* x, st
     if (s.is_pointwise())
         detail::gemm_q8_run<ARange, WRange, Arch>(detail::a_matrix<T>{x, static_cast<std::ptrdiff_t>(s.in_channels), s.k()},
                                                   s.m(), x_zero_point, w, stage, ctx);
-    else
+    else if (!detail::conv2d_q8_nhwc_bands<ARange, WRange, Arch>(s, x, x_zero_point, w, stage, ctx))
         detail::gemm_q8_run<ARange, WRange, Arch>(detail::nhwc_source<T>{x, s}, s.m(), x_zero_point, w, stage, ctx);
 }
 

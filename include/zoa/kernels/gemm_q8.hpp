@@ -308,10 +308,18 @@ private:
     std::size_t flush_ = 1;
 };
 
-/// The GEMM body shared by gemm_q8 and conv2d_q8 (any A source).
+/// A slice [k0, k0 + len) of the packed depth that gemm_q8_run multiplies instead of all of K (len = 0: all of K).
+/// k0 and len are multiples of the plan's k_step; col_sums (byte layouts) = Σ_{k in the slice} w_s[n, k] for the
+/// panels·16 columns. Used by conv2d_q8_nhwc to leave out the kernel rows that fall into the padding.
+struct q8_k_window {
+    std::size_t k0 = 0, len = 0;
+    const std::int32_t* col_sums = nullptr;
+};
+
+/// The GEMM body shared by gemm_q8 and conv2d_q8 (any A source; win: the depth slice the source's rows hold).
 template <class ARange, class WRange, class Arch, class Stage, class Source>
 void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed_q8<ARange, WRange, Arch>& w,
-                 const Stage& stage, execution_context* ctx) {
+                 const Stage& stage, execution_context* ctx, const q8_k_window& win = {}) {
     using plan = typename packed_q8<ARange, WRange, Arch>::plan;
     static_assert(is_q8_stage_v<Stage>, "zoa::kernels::gemm_q8: Stage must be out_i32, out_dequant or out_requant<T>");
 #if !defined(__AVX2__)
@@ -328,7 +336,18 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
     require(za >= plan::a_min && za <= plan::a_max, error_code::argument, "gemm_q8: activation zero point ", za,
             " outside [", plan::a_min, ", ", plan::a_max, "]");
     if (m == 0) return;
-    const std::size_t n = w.n(), k = w.k(), kp = w.k_padded(), panels = w.panels();
+    const bool windowed = win.len != 0;
+    require(!windowed || (win.k0 % plan::k_step == 0 && win.len % plan::k_step == 0 && win.k0 + win.len <= w.k() &&
+                          (!plan::bytes || win.col_sums != nullptr)),
+            error_code::argument, "gemm_q8: depth window [", win.k0, ", ", win.k0 + win.len, ") is not a k_step-aligned "
+            "slice of K = ", w.k(), " with column sums");
+    const std::size_t n = w.n(), k = windowed ? win.len : w.k(), kp = windowed ? win.len : w.k_padded();
+    const std::size_t panels = w.panels();
+    // panel p's slice: the layouts keep each panel's depth in order, 16 columns per k (k0 a multiple of the k group)
+    const std::size_t k_off = windowed ? win.k0 * 16 : 0;
+    const auto panel8 = [&](std::size_t p) { return w.panel_s8(p) + k_off; };
+    [[maybe_unused]] const auto panel16 = [&](std::size_t p) { return w.panel_s16(p) + k_off; };
+    const std::int32_t* col_sums = windowed && plan::bytes ? win.col_sums : w.col_sums();
     prepared_columns cols;
     prepare_columns(stage, n, panels * 16, cols);
     // maddubs offset algebra, c = a_shift + za, zw_s = zw - w_offset (all in wrapping int32):
@@ -339,7 +358,7 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
         col_term.reset(panels * 16);
         const std::int64_t c = std::int64_t{plan::a_shift} + za;
         for (std::size_t j = 0; j < panels * 16; ++j) {
-            const std::int64_t v = -c * (std::int64_t{w.col_sums()[j]} - std::int64_t(k) * w.centred_zero_points()[j]);
+            const std::int64_t v = -c * (std::int64_t{col_sums[j]} - std::int64_t(k) * w.centred_zero_points()[j]);
             col_term[j] = static_cast<std::int32_t>(static_cast<std::uint32_t>(static_cast<std::uint64_t>(v)));
         }
     }
@@ -348,7 +367,7 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
     const std::size_t threads = ctx ? ctx->threads() : 1;
     // AMX (when compiled, granted and allowed) takes the VNNI byte layout in 16-row x 64-deep tiles: packed A rows
     // are then ka = kp rounded up to 64 bytes apart (zeros past K) and blocks hold a multiple of 32 rows.
-    const bool amx = plan::vnni && has_avx2_v<Arch> && amx_active();
+    const bool amx = plan::vnni && has_avx2_v<Arch> && !windowed && amx_active();
     const std::size_t ka = amx ? (kp + 63) / 64 * 64 : kp;
     // Rows per packed A block: ~192 KiB of packed A stays in L2 while every panel streams past it.
     std::size_t mb = (192 * 1024) / (ka * elem) / 8 * 8;
@@ -401,14 +420,14 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
             arm::tile_4x16 t;
             if constexpr (kern == q8_kernel::neon_smmla) {
 #if defined(__ARM_FEATURE_MATMUL_INT8)
-                t = arm::kernel_smmla(a8, w.panel_s8(p), kp);
+                t = arm::kernel_smmla(a8, panel8(p), kp);
 #endif
             } else if constexpr (kern == q8_kernel::neon_sdot) {
 #if defined(__ARM_FEATURE_DOTPROD)
-                t = arm::kernel_sdot(a8, w.panel_s8(p), kp);
+                t = arm::kernel_sdot(a8, panel8(p), kp);
 #endif
             } else {
-                t = arm::kernel_neon<plan::byte_products, plan::depth>(a8, w.panel_s8(p), kp);
+                t = arm::kernel_neon<plan::byte_products, plan::depth>(a8, panel8(p), kp);
             }
             arm::correct(t, col_term.data() + n0, w.centred_zero_points() + n0, rs);
             arm::store_tile(stage, cols, t, r0 + i, n0, nrows, ncols);
@@ -418,21 +437,21 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
             x86::tile_4x16 t;
             if constexpr (kern == q8_kernel::vnni) {
 #if defined(__AVXVNNI__) || (defined(__AVX512VNNI__) && defined(__AVX512VL__))
-                t = x86::kernel_dpbusd(ai, w.panel_s8(p), kp);
+                t = x86::kernel_dpbusd(ai, panel8(p), kp);
 #endif
                 x86::correct(t, col_term.data() + n0, w.centred_zero_points() + n0, rs);
             } else if constexpr (kern == q8_kernel::avx2_maddubs) {
-                t = x86::kernel_maddubs<plan::depth>(ai, w.panel_s8(p), kp);
+                t = x86::kernel_maddubs<plan::depth>(ai, panel8(p), kp);
                 x86::correct(t, col_term.data() + n0, w.centred_zero_points() + n0, rs);
             } else {
-                t = x86::kernel_s16(reinterpret_cast<const std::int16_t*>(ai), w.panel_s16(p), kp);
+                t = x86::kernel_s16(reinterpret_cast<const std::int16_t*>(ai), panel16(p), kp);
             }
             x86::store_tile(stage, cols, t, r0 + i, n0, nrows, ncols);
 #endif
         } else {
             std::int32_t acc[4][16];
-            kernel_portable<plan>(ai, plan::bytes ? static_cast<const void*>(w.panel_s8(p))
-                                                        : static_cast<const void*>(w.panel_s16(p)),
+            kernel_portable<plan>(ai, plan::bytes ? static_cast<const void*>(panel8(p))
+                                                        : static_cast<const void*>(panel16(p)),
                                   kp, acc);
             for (std::size_t r = 0; r < nrows; ++r)
                 for (std::size_t c = 0; c < ncols; ++c) {
@@ -457,7 +476,7 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
 #if defined(__AVX2__) && defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512VL__)
         if constexpr (plan::vnni && has_avx2_v<Arch>) {
             const std::int8_t* b[P];
-            for (int j = 0; j < P; ++j) b[j] = w.panel_s8(p + static_cast<std::size_t>(j));
+            for (int j = 0; j < P; ++j) b[j] = panel8(p + static_cast<std::size_t>(j));
             if constexpr (x86::store512_compiled) {
                 // row-major destination, full panels: the zmm accumulators straight into the 512-bit epilogue
                 const std::size_t last = (p + static_cast<std::size_t>(P)) * 16;
@@ -532,7 +551,7 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
         } else if constexpr (plan::vnni && has_avx2_v<Arch>) {
             const std::size_t n0 = p * 16, ncols = std::min<std::size_t>(16, n - n0);
             x86::tile_4x16 t0, t1;
-            x86::kernel_dpbusd_8x16(a_blk + i * kp, w.panel_s8(p), kp, t0, t1);
+            x86::kernel_dpbusd_8x16(a_blk + i * kp, panel8(p), kp, t0, t1);
             x86::correct(t0, col_term.data() + n0, w.centred_zero_points() + n0, row_term ? row_sums + i : nullptr);
             x86::correct(t1, col_term.data() + n0, w.centred_zero_points() + n0, row_term ? row_sums + i + 4 : nullptr);
             x86::store_tile(stage, cols, t0, r0 + i, n0, 4, ncols);
@@ -562,11 +581,11 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
             // (other panels' last blocks run into the next panel, which meets zero columns of A).
             const std::size_t nk = ka / 64, tail_bytes = kp * 16 - (nk - 1) * 1024;
             alignas(64) std::int8_t last_tail[1024];
-            std::memcpy(last_tail, w.panel_s8(panels - 1) + (nk - 1) * 1024, tail_bytes);
+            std::memcpy(last_tail, panel8(panels - 1) + (nk - 1) * 1024, tail_bytes);
             std::memset(last_tail + tail_bytes, 0, 1024 - tail_bytes);
             const auto last_block = [&](std::size_t panel) {
                 return panel + 1 == panels ? static_cast<const std::int8_t*>(last_tail)
-                                           : w.panel_s8(panel) + (nk - 1) * 1024;
+                                           : panel8(panel) + (nk - 1) * 1024;
             };
             for (std::size_t r0 = rb0 * 4; r0 < rb1 * 4 && r0 < m; r0 += mb) {
                 const std::size_t rows = std::min({mb, rb1 * 4 - r0, m - r0});
@@ -578,7 +597,7 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
                         for (std::size_t p = g0, pe = std::min(p1, g0 + group); p < pe; p += 2) {
                             const bool two_rows = rows - i > 16, two_panels = p + 1 < pe;
                             const std::size_t p1s = two_panels ? p + 1 : p;
-                            const std::int8_t* b[2] = {w.panel_s8(p), w.panel_s8(p1s)};
+                            const std::int8_t* b[2] = {panel8(p), panel8(p1s)};
                             const std::int8_t* bl[2] = {last_block(p), last_block(p1s)};
                             const std::uint8_t* ai = scratch.a.data() + i * ka;
                             if (two_rows && two_panels) x86::kernel_amx<2, 2>(ai, ka, b, bl, nk, cbuf);

@@ -64,6 +64,7 @@ public:
                 "packed_q8: zero_points is null but zero_point_count = ", zero_point_count);
         n_ = n;
         k_ = k;
+        slice_len_ = 0;
         kp_ = (k + plan::k_step - 1) / plan::k_step * plan::k_step;
         panels_ = (n + nr - 1) / nr;
         const std::size_t elem = plan::bytes ? 1 : 2;
@@ -109,6 +110,31 @@ public:
     /// Per-column data (panels·16 entries): Σ_k w_s[n, k] and the centred zero points zw[n] − w_offset.
     const std::int32_t* col_sums() const noexcept { return col_sums_.data(); }
     const std::int32_t* centred_zero_points() const noexcept { return zw_.data(); }
+    /// Column sums of the depth slices [s·len, (s + 1)·len) of the byte layout: slice_col_sums(s)[j] =
+    /// Σ_{k in slice s} w_s[j, k] (panels·16 entries per slice; a conv's kernel rows, for conv2d_q8_nhwc's depth
+    /// windows). index_slices(len) computes them in O(N·K) (len: a multiple of plan::k_step that divides K; the int16
+    /// layout needs no sums and keeps none); slice_len() is 0 before it and after every pack().
+    void index_slices(std::size_t len) {
+        require(!empty() && len > 0 && len % plan::k_step == 0 && k_ % len == 0, error_code::argument,
+                "packed_q8::index_slices: slice length ", len, " is not a multiple of ", plan::k_step,
+                " dividing K = ", k_);
+        slice_len_ = len;
+        if constexpr (plan::bytes) {
+            const std::size_t slices = k_ / len;
+            constexpr std::size_t g = static_cast<std::size_t>(plan::k_group);
+            slice_sums_.ensure(slices * panels_ * nr);
+            for (std::size_t sl = 0; sl < slices; ++sl)
+                for (std::size_t p = 0; p < panels_; ++p)
+                    for (std::size_t c = 0; c < nr; ++c) {
+                        std::int32_t sum = 0;
+                        for (std::size_t kk = sl * len; kk < (sl + 1) * len; ++kk)
+                            sum += panel_s8(p)[(kk / g) * nr * g + c * g + kk % g];
+                        slice_sums_[(sl * panels_ + p) * nr + c] = sum;
+                    }
+        }
+    }
+    std::size_t slice_len() const noexcept { return slice_len_; }
+    const std::int32_t* slice_col_sums(std::size_t s) const noexcept { return slice_sums_.data() + s * panels_ * nr; }
     /// The weight code W(n, k) that was packed (n < n(), k < k()), read back from the layout.
     int weight_code(std::size_t n, std::size_t k) const noexcept {
         const std::size_t p = n / nr, c = n % nr;
@@ -117,7 +143,9 @@ public:
         else return panel_s16(p)[(k / 2) * 32 + c * 2 + k % 2] + zw_[n] + plan::w_offset;
     }
     /// Bytes held (weights + per-column data).
-    std::size_t bytes() const noexcept { return data_.size() + (col_sums_.size() + zw_.size()) * 4; }
+    std::size_t bytes() const noexcept {
+        return data_.size() + (col_sums_.size() + zw_.size() + (slice_len_ ? slice_sums_.size() : 0)) * 4;
+    }
 
 private:
     static constexpr bool needs_range_check = plan::w_min != int(std::numeric_limits<w_storage>::min()) ||
@@ -235,8 +263,8 @@ private:
     }
 
     aligned_buffer<std::uint8_t> data_;
-    aligned_buffer<std::int32_t> col_sums_, zw_;
-    std::size_t n_ = 0, k_ = 0, kp_ = 0, panels_ = 0;
+    aligned_buffer<std::int32_t> col_sums_, zw_, slice_sums_;
+    std::size_t n_ = 0, k_ = 0, kp_ = 0, panels_ = 0, slice_len_ = 0;
     bool has_zero_point_ = false;
 };
 
