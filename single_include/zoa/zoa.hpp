@@ -1528,19 +1528,32 @@ namespace zoa::kernels {
 
 /// Where output element (m, n) of an M x N result is written:
 ///   c + (m / group_rows) * group_stride + (m % group_rows) * row_stride + n * col_stride
-/// (group_rows == 0 means one group: c + m * row_stride + n * col_stride).
+/// (group_rows == 0 means one group: c + m * row_stride + n * col_stride), and with outer groups (group2_rows > 0)
+/// row m is row m % group2_rows of outer group m / group2_rows, which starts group2_stride elements after the last.
 /// row_major(ldc) is the usual C[m*ldc + n]; conv2d uses groups (one per image) with col_stride = pixels
-/// to write NCHW directly.
+/// to write NCHW directly, and outer groups for a rectangle of output pixels of every image (conv2d_q8_nhwc's bands).
 struct out_layout {
-    std::ptrdiff_t row_stride = 0;    ///< elements between consecutive rows of a group
-    std::ptrdiff_t col_stride = 1;    ///< elements between consecutive columns
-    std::size_t group_rows = 0;       ///< rows per group (0 = a single group)
-    std::ptrdiff_t group_stride = 0;  ///< elements between consecutive groups
+    std::ptrdiff_t row_stride = 0;     ///< elements between consecutive rows of a group
+    std::ptrdiff_t col_stride = 1;     ///< elements between consecutive columns
+    std::size_t group_rows = 0;        ///< rows per group (0 = a single group)
+    std::ptrdiff_t group_stride = 0;   ///< elements between consecutive groups
+    std::size_t group2_rows = 0;       ///< rows per outer group (0 = a single outer group)
+    std::ptrdiff_t group2_stride = 0;  ///< elements between consecutive outer groups
 
-    /// Offset of the first element of row m.
+    /// Offset of the first element of row m (small, so that every epilogue inlines it: the row-major case first).
     std::ptrdiff_t row_offset(std::size_t m) const noexcept {
-        if (group_rows == 0) return static_cast<std::ptrdiff_t>(m) * row_stride;
-        return static_cast<std::ptrdiff_t>(m / group_rows) * group_stride +
+        if ((group_rows | group2_rows) == 0) return static_cast<std::ptrdiff_t>(m) * row_stride;
+        return grouped_offset(m);
+    }
+    /// row_offset() of a grouped layout.
+    std::ptrdiff_t grouped_offset(std::size_t m) const noexcept {
+        std::ptrdiff_t base = 0;
+        if (group2_rows != 0) {
+            base = static_cast<std::ptrdiff_t>(m / group2_rows) * group2_stride;
+            m %= group2_rows;
+        }
+        if (group_rows == 0) return base + static_cast<std::ptrdiff_t>(m) * row_stride;
+        return base + static_cast<std::ptrdiff_t>(m / group_rows) * group_stride +
                static_cast<std::ptrdiff_t>(m % group_rows) * row_stride;
     }
 };
@@ -4033,7 +4046,8 @@ inline void store_tile_linear(const Stage& s, const zoa::kernels::detail::prepar
         return;
     }
     // 2b. column-major: 4 adjacent rows (same group) per column
-    const bool same_group = lay.group_rows == 0 || (m0 % lay.group_rows) + 4 <= lay.group_rows;
+    const bool same_group =
+        lay.group2_rows == 0 && (lay.group_rows == 0 || (m0 % lay.group_rows) + 4 <= lay.group_rows);
     if (rows == 4 && lay.row_stride == 1 && same_group) {
         T* base = s.c + lay.row_offset(m0);
         for (int j = 0; j < 4; ++j) {
@@ -4246,6 +4260,12 @@ namespace zoa::kernels::x86 {
 struct tile_4x16 {
     __m256i v[4][2];  ///< v[row][half]: columns 0–7 and 8–15
 };
+
+/// t += u lane by lane (wrapping int32): the sums of two depth slices of one tile.
+inline void add_tile(tile_4x16& t, const tile_4x16& u) noexcept {
+    for (int r = 0; r < 4; ++r)
+        for (int h = 0; h < 2; ++h) t.v[r][h] = _mm256_add_epi32(t.v[r][h], u.v[r][h]);
+}
 
 /// The 4 bytes at p (unaligned) broadcast to every int32 lane.
 inline __m256i bcast32(const void* p) noexcept {
@@ -4730,7 +4750,8 @@ inline void store_tile(const Stage& s, const zoa::kernels::detail::prepared_colu
         return;
     }
     // 2b. column-major: 4 adjacent rows (same group) per column
-    const bool same_group = lay.group_rows == 0 || (m0 % lay.group_rows) + 4 <= lay.group_rows;
+    const bool same_group =
+        lay.group2_rows == 0 && (lay.group_rows == 0 || (m0 % lay.group_rows) + 4 <= lay.group_rows);
     if (rows == 4 && lay.row_stride == 1 && same_group) {
         T* base = s.c + lay.row_offset(m0);
         for (int h = 0; h < 2; ++h) {
@@ -4906,8 +4927,8 @@ public:
     // in registers (an out-of-line call reloads them from the object every row)
     __attribute__((always_inline)) store_panel16(const Stage& s, const zoa::kernels::detail::prepared_columns& p,
                                                  std::size_t n0) noexcept
-        : c_(s.c + n0), row_stride_(s.layout.row_stride), group_stride_(s.layout.group_stride),
-          group_rows_(s.layout.group_rows) {
+        : c_(s.c + n0), row_stride_(s.layout.row_stride), grouped_((s.layout.group_rows | s.layout.group2_rows) != 0),
+          lay_(s.layout) {
         if constexpr (is_fused_stage_v<Stage>) {
             res_f_ = s.res_f ? s.res_f + n0 : nullptr;
             res_q_ = s.res_q ? s.res_q + n0 : nullptr;
@@ -4941,10 +4962,7 @@ public:
     __attribute__((always_inline)) void row(__m512i v, std::size_t m) const noexcept {
         // row offset as out_layout::row_offset (the stage's pointers and flags are copies in this object: a byte
         // store may alias anything, so reading them through the stage would reload them after every row)
-        const std::ptrdiff_t off =
-            group_rows_ == 0 ? static_cast<std::ptrdiff_t>(m) * row_stride_
-                             : static_cast<std::ptrdiff_t>(m / group_rows_) * group_stride_ +
-                                   static_cast<std::ptrdiff_t>(m % group_rows_) * row_stride_;
+        const std::ptrdiff_t off = grouped_ ? lay_.grouped_offset(m) : static_cast<std::ptrdiff_t>(m) * row_stride_;
         T* dst = c_ + off;
         if constexpr (std::is_same_v<Stage, out_i32>) {
             _mm512_storeu_si512(static_cast<void*>(dst), v);
@@ -4996,8 +5014,9 @@ private:
     using T = std::remove_pointer_t<decltype(Stage::c)>;
     using R = residual_code_t<Stage>;
     T* c_;
-    std::ptrdiff_t row_stride_, group_stride_;
-    std::size_t group_rows_;
+    std::ptrdiff_t row_stride_;
+    bool grouped_;
+    out_layout lay_;
     const float* res_f_ = nullptr;
     const R* res_q_ = nullptr;
     bool relu_ = false;
@@ -5094,6 +5113,7 @@ struct a_matrix {
 
 struct q8_scratch {
     aligned_buffer<std::uint8_t> a;
+    aligned_buffer<std::uint8_t> rows;  ///< packed A rows before they are split into depth-slice blocks
     aligned_buffer<std::int32_t> row_sums;
 };
 inline q8_scratch& thread_q8_scratch() {
@@ -5304,11 +5324,14 @@ private:
     std::size_t flush_ = 1;
 };
 
-/// A slice [k0, k0 + len) of the packed depth that gemm_q8_run multiplies instead of all of K (len = 0: all of K).
-/// k0 and len are multiples of the plan's k_step; col_sums (byte layouts) = Σ_{k in the slice} w_s[n, k] for the
-/// panels·16 columns. Used by conv2d_q8_nhwc to leave out the kernel rows that fall into the padding.
+/// The part of the packed depth gemm_q8_run multiplies instead of all of K (len = 0: all of K): `count` slices
+/// [k0 + j·stride, k0 + j·stride + len), j < count, in that order (the A rows the source gives hold exactly those
+/// count·len codes). k0, len and stride are multiples of the plan's k_step; col_sums (byte layouts) = Σ over the
+/// slices of w_s[n, k] for the panels·16 columns. Used by conv2d_q8_nhwc to leave out the taps in the padding (one
+/// slice: the kernel rows inside the image; one slice per kernel row: the kernel columns inside it). More than one
+/// slice only on x86 and the portable path.
 struct q8_k_window {
-    std::size_t k0 = 0, len = 0;
+    std::size_t k0 = 0, len = 0, count = 1, stride = 0;
     const std::int32_t* col_sums = nullptr;
 };
 
@@ -5333,16 +5356,20 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
             " outside [", plan::a_min, ", ", plan::a_max, "]");
     if (m == 0) return;
     const bool windowed = win.len != 0;
-    require(!windowed || (win.k0 % plan::k_step == 0 && win.len % plan::k_step == 0 && win.k0 + win.len <= w.k() &&
+    const std::size_t nrng = windowed ? win.count : 1;  // depth slices: packed A holds one block per slice
+    require(!windowed || (win.k0 % plan::k_step == 0 && win.len % plan::k_step == 0 && win.stride % plan::k_step == 0 &&
+                          win.count >= 1 && (win.count == 1 || (win.stride >= win.len && plan::neon_level < 0)) &&
+                          win.k0 + (win.count - 1) * win.stride + win.len <= w.k() &&
                           (!plan::bytes || win.col_sums != nullptr)),
-            error_code::argument, "gemm_q8: depth window [", win.k0, ", ", win.k0 + win.len, ") is not a k_step-aligned "
-            "slice of K = ", w.k(), " with column sums");
-    const std::size_t n = w.n(), k = windowed ? win.len : w.k(), kp = windowed ? win.len : w.k_padded();
+            error_code::argument, "gemm_q8: depth window (", win.count, " slices of ", win.len, " from ", win.k0,
+            ", stride ", win.stride, ") is not a set of k_step-aligned slices of K = ", w.k(), " with column sums");
+    const std::size_t n = w.n(), k = windowed ? win.len * nrng : w.k(), kp = windowed ? k : w.k_padded();
     const std::size_t panels = w.panels();
-    // panel p's slice: the layouts keep each panel's depth in order, 16 columns per k (k0 a multiple of the k group)
-    const std::size_t k_off = windowed ? win.k0 * 16 : 0;
-    const auto panel8 = [&](std::size_t p) { return w.panel_s8(p) + k_off; };
-    [[maybe_unused]] const auto panel16 = [&](std::size_t p) { return w.panel_s16(p) + k_off; };
+    // slice j of panel p: the layouts keep each panel's depth in order, 16 columns per k (k0 a multiple of the k group)
+    const std::size_t kr = windowed ? win.len : kp;  // depth of one slice
+    const auto k_at = [&](std::size_t j) { return windowed ? (win.k0 + j * win.stride) * 16 : 0; };
+    const auto panel8 = [&](std::size_t p, std::size_t j = 0) { return w.panel_s8(p) + k_at(j); };
+    [[maybe_unused]] const auto panel16 = [&](std::size_t p, std::size_t j = 0) { return w.panel_s16(p) + k_at(j); };
     const std::int32_t* col_sums = windowed && plan::bytes ? win.col_sums : w.col_sums();
     prepared_columns cols;
     prepare_columns(stage, n, panels * 16, cols);
@@ -5369,6 +5396,12 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
     std::size_t mb = (192 * 1024) / (ka * elem) / 8 * 8;
     mb = mb < 8 ? 8 : (mb > 256 ? 256 : mb);
     if (amx) mb = std::max<std::size_t>(32, mb / 32 * 32);
+    // packed A: row i at a_blk + i·kp; with several depth slices, slice j of the rows is a block of its own (mb + 4
+    // rows of kr codes each, the microkernels' row stride), the blocks rblock codes apart
+    const std::size_t rblock = (mb + 4) * kr;
+    const auto a_at = [&](const std::uint8_t* a_blk, std::size_t j, std::size_t i) {
+        return a_blk + (j * rblock + i * kr) * elem;
+    };
     // Threads split the rows (each packs its own rows of A and reads every panel of W), or, when the weights are
     // more than twice the size of A (late ResNet stages, batch 1), the column panels (each thread packs all of A and
     // reads only its share of W).
@@ -5408,11 +5441,10 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
     auto tile = [&](const std::uint8_t* a_blk, const std::int32_t* row_sums, std::size_t r0, std::size_t i,
                     std::size_t rows, std::size_t p) {
         const std::size_t n0 = p * 16, ncols = std::min<std::size_t>(16, n - n0), nrows = std::min<std::size_t>(4, rows - i);
-        const std::uint8_t* ai = a_blk + i * kp * elem;
         const std::int32_t* rs = row_term ? row_sums + i : nullptr;
         if constexpr (plan::neon_level >= 0) {
 #if defined(__aarch64__) && defined(__ARM_NEON)
-            const auto* a8 = reinterpret_cast<const std::int8_t*>(ai);
+            const auto* a8 = reinterpret_cast<const std::int8_t*>(a_at(a_blk, 0, i));  // one depth slice on AArch64
             arm::tile_4x16 t;
             if constexpr (kern == q8_kernel::neon_smmla) {
 #if defined(__ARM_FEATURE_MATMUL_INT8)
@@ -5430,25 +5462,38 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
 #endif
         } else if constexpr (kern != q8_kernel::portable) {
 #if defined(__AVX2__)
-            x86::tile_4x16 t;
-            if constexpr (kern == q8_kernel::vnni) {
+            // the raw sums of depth slice j (the whole depth when nrng = 1), added over the slices
+            const auto slice = [&](std::size_t j) {
+                x86::tile_4x16 u;
+                const std::uint8_t* aj = a_at(a_blk, j, i);
+                if constexpr (kern == q8_kernel::vnni) {
 #if defined(__AVXVNNI__) || (defined(__AVX512VNNI__) && defined(__AVX512VL__))
-                t = x86::kernel_dpbusd(ai, panel8(p), kp);
+                    u = x86::kernel_dpbusd(aj, panel8(p, j), kr);
 #endif
+                } else if constexpr (kern == q8_kernel::avx2_maddubs) {
+                    u = x86::kernel_maddubs<plan::depth>(aj, panel8(p, j), kr);
+                } else {
+                    u = x86::kernel_s16(reinterpret_cast<const std::int16_t*>(aj), panel16(p, j), kr);
+                }
+                return u;
+            };
+            x86::tile_4x16 t = slice(0);
+            for (std::size_t j = 1; j < nrng; ++j) x86::add_tile(t, slice(j));
+            if constexpr (kern != q8_kernel::avx2_int16)
                 x86::correct(t, col_term.data() + n0, w.centred_zero_points() + n0, rs);
-            } else if constexpr (kern == q8_kernel::avx2_maddubs) {
-                t = x86::kernel_maddubs<plan::depth>(ai, panel8(p), kp);
-                x86::correct(t, col_term.data() + n0, w.centred_zero_points() + n0, rs);
-            } else {
-                t = x86::kernel_s16(reinterpret_cast<const std::int16_t*>(ai), panel16(p), kp);
-            }
             x86::store_tile(stage, cols, t, r0 + i, n0, nrows, ncols);
 #endif
         } else {
             std::int32_t acc[4][16];
-            kernel_portable<plan>(ai, plan::bytes ? static_cast<const void*>(panel8(p))
-                                                        : static_cast<const void*>(panel16(p)),
-                                  kp, acc);
+            for (std::size_t j = 0; j < nrng; ++j) {  // the depth slices' sums added (wrapping int32)
+                std::int32_t part[4][16];
+                kernel_portable<plan>(a_at(a_blk, j, i), plan::bytes ? static_cast<const void*>(panel8(p, j))
+                                                                     : static_cast<const void*>(panel16(p, j)),
+                                      kr, j == 0 ? acc : part);
+                if (j > 0)
+                    for (int r = 0; r < 4; ++r)
+                        for (int c = 0; c < 16; ++c) acc[r][c] = wrap_add(acc[r][c], part[r][c]);
+            }
             for (std::size_t r = 0; r < nrows; ++r)
                 for (std::size_t c = 0; c < ncols; ++c) {
                     std::int32_t v = acc[r][c];
@@ -5473,12 +5518,24 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
         if constexpr (plan::vnni && has_avx2_v<Arch>) {
             const std::int8_t* b[P];
             for (int j = 0; j < P; ++j) b[j] = panel8(p + static_cast<std::size_t>(j));
+            // slice j's B pointers (nrng > 1 only)
+            const auto b_at = [&](std::size_t sl, const std::int8_t* (&bj)[P]) {
+                for (int j = 0; j < P; ++j) bj[j] = panel8(p + static_cast<std::size_t>(j), sl);
+            };
             if constexpr (x86::store512_compiled) {
                 // row-major destination, full panels: the zmm accumulators straight into the 512-bit epilogue
                 const std::size_t last = (p + static_cast<std::size_t>(P)) * 16;
                 if (stage.layout.col_stride == 1 && last <= n) {
                     __m512i c[8][P];
-                    x86::kernel_vnni512_8x16p_zmm<P>(a_blk + i * kp, b, kp, c);
+                    x86::kernel_vnni512_8x16p_zmm<P>(a_at(a_blk, 0, i), b, kr, c);
+                    for (std::size_t sl = 1; sl < nrng; ++sl) {  // further depth slices: their sums added
+                        const std::int8_t* bj[P];
+                        b_at(sl, bj);
+                        __m512i cj[8][P];
+                        x86::kernel_vnni512_8x16p_zmm<P>(a_at(a_blk, sl, i), bj, kr, cj);
+                        for (int r = 0; r < 8; ++r)
+                            for (int j = 0; j < P; ++j) c[r][j] = _mm512_add_epi32(c[r][j], cj[r][j]);
+                    }
                     const std::size_t nr = std::min<std::size_t>(8, rows - i);
                     for (int j = 0; j < P; ++j) {
                         const std::size_t n0 = (p + static_cast<std::size_t>(j)) * 16;
@@ -5523,7 +5580,14 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
                 }
             }
             x86::tile_4x16 t[2 * P];
-            x86::kernel_vnni512_8x16p<P>(a_blk + i * kp, b, kp, t);
+            x86::kernel_vnni512_8x16p<P>(a_at(a_blk, 0, i), b, kr, t);
+            for (std::size_t sl = 1; sl < nrng; ++sl) {
+                const std::int8_t* bj[P];
+                b_at(sl, bj);
+                x86::tile_4x16 tj[2 * P];
+                x86::kernel_vnni512_8x16p<P>(a_at(a_blk, sl, i), bj, kr, tj);
+                for (int j = 0; j < 2 * P; ++j) x86::add_tile(t[j], tj[j]);
+            }
             for (int j = 0; j < P; ++j) {
                 const std::size_t n0 = (p + static_cast<std::size_t>(j)) * 16, ncols = std::min<std::size_t>(16, n - n0);
                 x86::correct(t[2 * j], col_term.data() + n0, w.centred_zero_points() + n0,
@@ -5545,9 +5609,14 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
             tile8_512(a_blk, row_sums, r0, i, rows, p, std::integral_constant<int, 1>{}, rm);
             return;
         } else if constexpr (plan::vnni && has_avx2_v<Arch>) {
+            if (nrng > 1) {  // depth slices: the 4-row tiles add them
+                tile(a_blk, row_sums, r0, i, rows, p);
+                if (i + 4 < rows) tile(a_blk, row_sums, r0, i + 4, rows, p);
+                return;
+            }
             const std::size_t n0 = p * 16, ncols = std::min<std::size_t>(16, n - n0);
             x86::tile_4x16 t0, t1;
-            x86::kernel_dpbusd_8x16(a_blk + i * kp, panel8(p), kp, t0, t1);
+            x86::kernel_dpbusd_8x16(a_at(a_blk, 0, i), panel8(p), kp, t0, t1);
             x86::correct(t0, col_term.data() + n0, w.centred_zero_points() + n0, row_term ? row_sums + i : nullptr);
             x86::correct(t1, col_term.data() + n0, w.centred_zero_points() + n0, row_term ? row_sums + i + 4 : nullptr);
             x86::store_tile(stage, cols, t0, r0 + i, n0, 4, ncols);
@@ -5643,12 +5712,21 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
                            moment_partial* part) {
         for (std::size_t r0 = rb0 * 4; r0 < rb1 * 4 && r0 < m; r0 += mb) {
             const std::size_t rows = std::min({mb, rb1 * 4 - r0, m - r0});
-            pack_a<plan, Arch>(src, r0, rows, k, kp, za, scratch.a.data(), scratch.row_sums.data());
+            if (nrng == 1) {
+                pack_a<plan, Arch>(src, r0, rows, k, kp, za, scratch.a.data(), scratch.row_sums.data());
+            } else {  // rows packed whole, then slice j of every row (4-row padded) moved to block j
+                pack_a<plan, Arch>(src, r0, rows, k, kp, za, scratch.rows.data(), scratch.row_sums.data());
+                for (std::size_t j = 0; j < nrng; ++j)
+                    for (std::size_t r = 0, rows4 = (rows + 3) / 4 * 4; r < rows4; ++r)
+                        std::memcpy(scratch.a.data() + (j * rblock + r * kr) * elem,
+                                    scratch.rows.data() + (r * kp + j * kr) * elem, kr * elem);
+            }
             // the register path takes every row through 8-row tiles (a 1..4-row tail reads 4 zero rows past the
             // packed rows, which the scratch buffer has room for)
             moment_partial* rm = reg_moments && part && rows <= part->flush_rows() ? part : nullptr;
             if (rm && rows % 8 != 0 && rows % 8 <= 4)
-                std::memset(scratch.a.data() + (rows + 3) / 4 * 4 * kp, 0, 4 * kp);
+                for (std::size_t j = 0; j < nrng; ++j)
+                    std::memset(const_cast<std::uint8_t*>(a_at(scratch.a.data(), j, (rows + 3) / 4 * 4)), 0, 4 * kr * elem);
             for (std::size_t g0 = p0; g0 < p1; g0 += group) {
                 for (std::size_t i = 0; i < rows; i += step)
                     for (std::size_t p = g0, pe = std::min(p1, g0 + group); p < pe; ++p) {
@@ -5675,6 +5753,7 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
     auto work = [&](std::size_t rb0, std::size_t rb1, std::size_t p0, std::size_t p1) {
         q8_scratch& scratch = thread_q8_scratch();
         scratch.a.ensure((mb + 4) * ka * elem + 64);  // + 4 rows: the register path's 8-row tiles over a 4-row tail
+        if (nrng > 1) scratch.rows.ensure((mb + 4) * kp * elem);
         scratch.row_sums.ensure(mb);
         std::vector<moment_partial> partial;  // this call's moment sums (out_i32 with moments only)
         if (want_moments) partial.emplace_back(n, acc_bound);
@@ -5980,13 +6059,14 @@ struct im2col_source {
 /// in (kh, kw, c) order. Taps inside the image are contiguous runs of NHWC memory (adjacent taps of one kernel row
 /// are adjacent pixels); taps in the padding are segments with a null pointer, which gemm_q8's packing fills with
 /// the input zero point (so they contribute (za − za)·w = 0, real-valued zero padding).
-/// A band of output rows [oy0, oy1) with kernel rows [kh0, kh1) (conv2d_q8_nhwc's depth windows; 0 = all) numbers
-/// only the band's pixels, b-major (m = (b·(oy1 − oy0) + oy − oy0)·OW + ox), and emits only those kernel rows.
+/// A rectangle of output pixels [oy0, oy1) × [ox0, ox1) of every image with kernel rows [kh0, kh1) and kernel
+/// columns [kw0, kw1) (conv2d_q8_nhwc's bands; 0 for oy1, ox1, kh1, kw1 = the full range) numbers only those pixels,
+/// b-major then row-major (m = (b·(oy1 − oy0) + oy − oy0)·(ox1 − ox0) + ox − ox0), and gives only those taps.
 template <class T>
 struct nhwc_source {
     const T* x;
     conv2d_shape s;
-    std::size_t oy0 = 0, oy1 = 0, kh0 = 0, kh1 = 0;
+    std::size_t oy0 = 0, oy1 = 0, kh0 = 0, kh1 = 0, ox0 = 0, ox1 = 0, kw0 = 0, kw1 = 0;
 
     /// Calls f(pointer or nullptr, length) for the runs of row m's K codes, in K order. (Inlined into the packing
     /// loop, so its running row sums stay in registers and the shape's fields are loaded once per block.)
@@ -5995,24 +6075,28 @@ struct nhwc_source {
     __attribute__((always_inline))
 #endif
     void for_each_segment(std::size_t m, F&& f) const {
-        const std::size_t ow = s.out_w(), ohw = ((oy1 ? oy1 : s.out_h()) - oy0) * ow, b = m / ohw, p = m % ohw;
-        const std::size_t oy = oy0 + p / ow, ox = p % ow, c = s.in_channels, kw = s.kernel_w;
+        const std::size_t ow = (ox1 ? ox1 : s.out_w()) - ox0, ohw = ((oy1 ? oy1 : s.out_h()) - oy0) * ow;
+        const std::size_t b = m / ohw, p = m % ohw;
+        const std::size_t oy = oy0 + p / ow, ox = ox0 + p % ow, c = s.in_channels, kw = s.kernel_w;
+        const std::size_t w0 = kw0, w1 = kw1 ? kw1 : kw;  // the kernel columns given
         const std::ptrdiff_t iy0 = std::ptrdiff_t(oy * s.stride_h) - std::ptrdiff_t(s.pad_h);
         const std::ptrdiff_t ix0 = std::ptrdiff_t(ox * s.stride_w) - std::ptrdiff_t(s.pad_w);
         const std::ptrdiff_t w = std::ptrdiff_t(s.width);
-        // kernel columns [k0, k1) fall inside the image
-        const std::size_t k0 = ix0 < 0 ? std::min<std::size_t>(kw, std::size_t(-ix0)) : 0;
-        const std::size_t k1 = ix0 >= w ? k0 : std::max(k0, std::min<std::size_t>(kw, std::size_t(w - ix0)));
+        // kernel columns [k0, k1) fall inside the image and the window
+        std::size_t k0 = ix0 < 0 ? std::min<std::size_t>(kw, std::size_t(-ix0)) : 0;
+        std::size_t k1 = ix0 >= w ? k0 : std::max(k0, std::min<std::size_t>(kw, std::size_t(w - ix0)));
+        k0 = std::min(std::max(k0, w0), w1);
+        k1 = std::max(std::min(k1, w1), k0);
         const T* none = nullptr;
         for (std::size_t kh = kh0, khe = kh1 ? kh1 : s.kernel_h; kh < khe; ++kh) {
             const std::ptrdiff_t iy = iy0 + std::ptrdiff_t(kh);
             if (iy < 0 || iy >= std::ptrdiff_t(s.height)) {
-                f(none, kw * c);
+                f(none, (w1 - w0) * c);
                 continue;
             }
-            if (k0 > 0) f(none, k0 * c);
+            if (k0 > w0) f(none, (k0 - w0) * c);
             if (k1 > k0) f(x + ((b * s.height + std::size_t(iy)) * s.width + std::size_t(ix0 + std::ptrdiff_t(k0))) * c, (k1 - k0) * c);
-            if (k1 < kw) f(none, (kw - k1) * c);
+            if (k1 < w1) f(none, (w1 - k1) * c);
         }
     }
 };
@@ -6069,9 +6153,9 @@ packed_q8<ARange, WRange, Arch> pack_conv2d_q8(const typename WRange::storage* w
     const auto rows = detail::conv_weights_to_rows(w_oihw, s);
     packed_q8<ARange, WRange, Arch> w(rows.data(), s.out_channels, s.k(), static_cast<std::ptrdiff_t>(s.k()), 1,
                                       zero_points, zero_point_count);
-    // per-kernel-row column sums: conv2d_q8_nhwc's bands of output rows next to the vertical padding use them
-    const std::size_t slice = s.kernel_w * s.in_channels;
-    if (s.kernel_h > 1 && slice % static_cast<std::size_t>(decltype(w)::plan::k_step) == 0) w.index_slices(slice);
+    // per-tap column sums: conv2d_q8_nhwc's bands next to the padding multiply only some taps
+    if (s.kernel_h * s.kernel_w > 1 && s.in_channels % static_cast<std::size_t>(decltype(w)::plan::k_step) == 0)
+        w.index_slices(s.in_channels);
     return w;
 }
 
@@ -6114,78 +6198,136 @@ void conv2d_q8(const conv2d_shape& s, const typename ARange::storage* x, std::in
 /// Quantized convolution over NHWC (channels-last) codes, the same sums as conv2d_q8:
 ///   acc[b,oy,ox,o] = Σ_{kh,kw,c} (x[b, oy·sh+kh−ph, ox·sw+kw−pw, c] − za)·(w[o,c,kh,kw] − zw[o])   (padded taps: 0)
 namespace detail {
-/// The stage of a band of output rows [oy0, oy1) run as its own GEMM (rows b-major, as nhwc_source numbers them):
-/// the destination (and residual) pointers moved to the band's first row, one group of rows per image.
-/// Requires: st.layout row-major (group_rows 0).
+/// The stage of a rectangle of output pixels [oy0, oy1) × [ox0, ox1) of every image run as its own GEMM (rows
+/// numbered as nhwc_source numbers them): the destination (and residual) pointers moved to the rectangle's first
+/// pixel, a group of rows per output row, an outer group per image. Requires: st.layout row-major.
 template <class Stage>
-Stage band_stage(Stage st, const conv2d_shape& s, std::size_t oy0, std::size_t oy1) {
-    const std::ptrdiff_t off = st.layout.row_offset(oy0 * s.out_w());
+Stage band_stage(Stage st, const conv2d_shape& s, std::size_t oy0, std::size_t oy1, std::size_t ox0, std::size_t ox1) {
+    const std::ptrdiff_t rs = st.layout.row_stride;
+    const std::ptrdiff_t off = static_cast<std::ptrdiff_t>(oy0 * s.out_w() + ox0) * rs;
     if (st.c) st.c += off;
     if constexpr (is_fused_stage_v<Stage>) {
         if (st.res_f) st.res_f += off;
         if (st.res_q) st.res_q += off;
     }
-    st.layout.group_rows = (oy1 - oy0) * s.out_w();
-    st.layout.group_stride = static_cast<std::ptrdiff_t>(s.out_h() * s.out_w()) * st.layout.row_stride;
+    st.layout.group_rows = ox1 - ox0;
+    st.layout.group_stride = static_cast<std::ptrdiff_t>(s.out_w()) * rs;
+    st.layout.group2_rows = (oy1 - oy0) * (ox1 - ox0);
+    st.layout.group2_stride = static_cast<std::ptrdiff_t>(s.out_h() * s.out_w()) * rs;
     return st;
 }
 
-/// Skipping the vertical padding: output row oy reads kernel rows [kh0, kh1) inside the image
-///   kh0 = max(0, −iy0), kh1 = min(KH, H − iy0),  iy0 = oy·stride − pad,
-/// so the rows next to the top and bottom padding (1 of 7 rows at each edge of a 7 × 7 output for a 3 × 3 kernel)
-/// need only that depth slice: K = (kh1 − kh0)·KW·C of the (kh, kw, c)-ordered depth. The output rows are cut into
-/// bands of equal [kh0, kh1); each band is one gemm_q8 over its slice of the packed weights (column sums: the sum of
-/// packed_q8::slice_col_sums over the band's kernel rows). The integers are the same as over all of K, where a padded
-/// tap adds (za − za)·w = 0. Returns false, having run nothing, when there is nothing to skip or the slices do not
-/// apply: no vertical padding, KW·C not a multiple of the layout's k step, weights without slice sums, a destination
-/// that is not row-major, or AMX tiles (64-deep blocks over the full depth).
+/// Skipping the taps in the padding. Output pixel (oy, ox) reads the kernel rows [kh0, kh1) and columns [kw0, kw1)
+/// inside the image:
+///   kh0 = max(0, −iy0), kh1 = min(KH, H − iy0), iy0 = oy·stride_h − pad_h   (columns alike with ix0 = ox·stride_w −
+///   pad_w, W, KW),
+/// and K is ordered (kh, kw, c), so its taps are one slice [kh0·KW·C, kh1·KW·C) of the depth when the columns are
+/// complete, else one slice of (kw1 − kw0)·C per kernel row. The output rows are cut into bands of equal [kh0, kh1);
+/// a band of complete kernel rows with enough rows (batch × band height ≥ 16, so that the column bands fill the
+/// 8-row tiles) is cut again into column bands of equal [kw0, kw1) when that skips ≥ 3 % of a row's taps (not on
+/// AArch64). Each piece is one gemm_q8 over
+/// its slices of the packed weights (column sums: Σ of packed_q8::slice_col_sums over its taps) writing through a
+/// two-level output layout (band_stage). A 3 × 3 pad-1 conv runs 5 pieces: first row, last row (their corner taps
+/// multiplied), and the middle rows' first column, inner columns and last column. The integers are those of the
+/// full depth, where a padded tap adds (za − za)·w = 0. Returns false, having run nothing, when there is nothing to
+/// skip or the slices do not apply: no padding, C not a multiple of the layout's k step (the 7×7 stem, C = 3),
+/// weights without per-tap sums, a destination that is not row-major, a pixel that reads only padding, or AMX tiles
+/// (64-deep blocks over the full depth).
 template <class ARange, class WRange, class Arch, class Stage>
 bool conv2d_q8_nhwc_bands(const conv2d_shape& s, const typename ARange::storage* x, std::int32_t za,
                           const packed_q8<ARange, WRange, Arch>& w, const Stage& stage, execution_context* ctx) {
     using plan = typename packed_q8<ARange, WRange, Arch>::plan;
-    const std::size_t slice = s.kernel_w * s.in_channels, kh_all = s.kernel_h, oh = s.out_h();
-    if (s.pad_h == 0 || slice % static_cast<std::size_t>(plan::k_step) != 0 || stage.layout.group_rows != 0 ||
-        stage.layout.col_stride != 1 || (plan::bytes && w.slice_len() != slice))
+    const std::size_t c = s.in_channels, kh_all = s.kernel_h, kw_all = s.kernel_w, oh = s.out_h(), ow = s.out_w();
+    if ((s.pad_h == 0 && s.pad_w == 0) || c % static_cast<std::size_t>(plan::k_step) != 0 ||
+        stage.layout.group_rows != 0 || stage.layout.group2_rows != 0 || stage.layout.col_stride != 1 ||
+        (plan::bytes && w.slice_len() != c))
         return false;
     if (plan::vnni && has_avx2_v<Arch> && amx_active()) return false;
-    const auto rows_of = [&](std::size_t oy) {
-        const std::ptrdiff_t iy0 = static_cast<std::ptrdiff_t>(oy * s.stride_h) - static_cast<std::ptrdiff_t>(s.pad_h);
-        const std::size_t a = iy0 < 0 ? std::min(kh_all, static_cast<std::size_t>(-iy0)) : 0;
-        const std::ptrdiff_t lim = static_cast<std::ptrdiff_t>(s.height) - iy0;
-        const std::size_t b = lim <= 0 ? a : std::max(a, std::min(kh_all, static_cast<std::size_t>(lim)));
-        return std::pair<std::size_t, std::size_t>(a, b);
+    using range = std::pair<std::size_t, std::size_t>;
+    // the taps [t0, t1) of one axis inside the image for output position o
+    const auto inside = [](std::size_t o, std::size_t stride, std::size_t pad, std::size_t size, std::size_t taps) {
+        const std::ptrdiff_t i0 = static_cast<std::ptrdiff_t>(o * stride) - static_cast<std::ptrdiff_t>(pad);
+        const std::size_t a = i0 < 0 ? std::min(taps, static_cast<std::size_t>(-i0)) : 0;
+        const std::ptrdiff_t lim = static_cast<std::ptrdiff_t>(size) - i0;
+        return range(a, lim <= 0 ? a : std::max(a, std::min(taps, static_cast<std::size_t>(lim))));
     };
-    bool partial = false;
+    const auto rows_of = [&](std::size_t oy) { return inside(oy, s.stride_h, s.pad_h, s.height, kh_all); };
+    const auto cols_of = [&](std::size_t ox) { return inside(ox, s.stride_w, s.pad_w, s.width, kw_all); };
+    bool partial_rows = false;
+    std::size_t col_taps_skipped = 0;  // over one output row
     for (std::size_t oy = 0; oy < oh; ++oy) {
-        const auto [a, b] = rows_of(oy);
-        if (a == b) return false;  // a row of padding only: left to the full-depth path
-        partial = partial || b - a < kh_all;
+        const range r = rows_of(oy);
+        if (r.first == r.second) return false;  // a row of padding only: left to the full-depth path
+        partial_rows = partial_rows || r.second - r.first < kh_all;
     }
-    if (!partial) return false;
+    for (std::size_t ox = 0; ox < ow; ++ox) {
+        const range r = cols_of(ox);
+        if (r.first == r.second) return false;
+        col_taps_skipped += kw_all - (r.second - r.first);
+    }
+    // column bands only where they skip ≥ 3 % of a row's taps (3 × 3 pad 1: 9.5 % at 7 columns, 4.8 % at 14, 2.4 %
+    // at 28: measured a gain at 7 and 14, none at 28 and a 2 % loss at 56 — more GEMMs, the rows re-packed by slice)
+    const bool split_cols = plan::neon_level < 0 && col_taps_skipped * 100 >= 3 * ow * kw_all;
+    if (!partial_rows && !split_cols) return false;
     aligned_buffer<std::int32_t> sums;
-    for (std::size_t oy0 = 0; oy0 < oh;) {
-        const auto kr = rows_of(oy0);
-        std::size_t oy1 = oy0 + 1;
-        while (oy1 < oh && rows_of(oy1) == kr) ++oy1;
+    // one GEMM over pixels [y0, y1) × [x0, x1), kernel rows kr and columns kc
+    const auto piece = [&](std::size_t y0, std::size_t y1, range kr, std::size_t x0, std::size_t x1, range kc) {
         q8_k_window win;
-        if (kr.second - kr.first < kh_all) {
-            win.k0 = kr.first * slice;
-            win.len = (kr.second - kr.first) * slice;
-            if constexpr (plan::bytes) {  // Σ over the band's kernel rows of their column sums
+        const bool all_rows = kr.second - kr.first == kh_all, all_cols = kc.second - kc.first == kw_all;
+        if (!all_rows || !all_cols) {
+            if (all_cols) {  // one slice: the kernel rows
+                win.k0 = kr.first * kw_all * c;
+                win.len = (kr.second - kr.first) * kw_all * c;
+            } else {  // a slice per kernel row: its columns
+                win.k0 = (kr.first * kw_all + kc.first) * c;
+                win.len = (kc.second - kc.first) * c;
+                win.count = kr.second - kr.first;
+                win.stride = kw_all * c;
+            }
+            if constexpr (plan::bytes) {  // Σ of the taps' column sums
                 const std::size_t cols = w.panels() * 16;
                 sums.ensure(cols);
                 std::int32_t* d = sums.data();
                 for (std::size_t j = 0; j < cols; ++j) d[j] = 0;
                 for (std::size_t kh = kr.first; kh < kr.second; ++kh)
-                    for (std::size_t j = 0; j < cols; ++j) d[j] += w.slice_col_sums(kh)[j];
+                    for (std::size_t kw = kc.first; kw < kc.second; ++kw) {
+                        const std::int32_t* t = w.slice_col_sums(kh * kw_all + kw);
+                        for (std::size_t j = 0; j < cols; ++j) d[j] += t[j];
+                    }
                 win.col_sums = d;
             }
         }
-        gemm_q8_run<ARange, WRange, Arch>(nhwc_source<typename ARange::storage>{x, s, oy0, oy1, kr.first, kr.second},
-                                          s.batch * (oy1 - oy0) * s.out_w(), za, w, band_stage(stage, s, oy0, oy1),
-                                          ctx, win);
-        oy0 = oy1;
+        gemm_q8_run<ARange, WRange, Arch>(
+            nhwc_source<typename ARange::storage>{x, s, y0, y1, kr.first, kr.second, x0, x1, kc.first, kc.second},
+            s.batch * (y1 - y0) * (x1 - x0), za, w, band_stage(stage, s, y0, y1, x0, x1), ctx, win);
+    };
+    struct rect {
+        std::size_t y0, y1, x0, x1;
+        range kr, kc;
+    };
+    std::vector<rect> pieces;
+    bool skips = false;
+    for (std::size_t y0 = 0; y0 < oh;) {
+        const range kr = rows_of(y0);
+        std::size_t y1 = y0 + 1;
+        while (y1 < oh && rows_of(y1) == kr) ++y1;
+        if (split_cols && kr.second - kr.first == kh_all && s.batch * (y1 - y0) >= 16) {
+            for (std::size_t x0 = 0; x0 < ow;) {
+                const range kc = cols_of(x0);
+                std::size_t x1 = x0 + 1;
+                while (x1 < ow && cols_of(x1) == kc) ++x1;
+                pieces.push_back({y0, y1, x0, x1, kr, kc});
+                skips = skips || kc.second - kc.first < kw_all;
+                x0 = x1;
+            }
+        } else {  // all columns, the padded ones multiplied
+            pieces.push_back({y0, y1, 0, ow, kr, range(0, kw_all)});
+            skips = skips || kr.second - kr.first < kh_all;
+        }
+        y0 = y1;
     }
+    if (!skips) return false;
+    for (const rect& r : pieces) piece(r.y0, r.y1, r.kr, r.x0, r.x1, r.kc);
     return true;
 }
 }  // namespace detail
@@ -6193,8 +6335,9 @@ bool conv2d_q8_nhwc_bands(const conv2d_shape& s, const typename ARange::storage*
 /// x: [B, H, W, C] codes in ARange; output element (row m = (b·OH + oy)·OW + ox, column o) goes where stage.layout
 /// puts it (row_major(OC) = NHWC [B, OH, OW, OC], the default when stage.layout.row_stride is 0). No padded copy and
 /// no col buffer: 1×1 stride-1 convs multiply x itself, every other conv gathers its GEMM rows (im2col) straight into
-/// gemm_q8's packed A blocks, padding filled with za; output rows next to the top or bottom padding multiply only
-/// the kernel rows inside the image (detail::conv2d_q8_nhwc_bands). Exact; bit-identical for any thread count.
+/// gemm_q8's packed A blocks, padding filled with za; output pixels next to the padding multiply only the taps
+/// inside the image where that fits the packed layout (detail::conv2d_q8_nhwc_bands). Exact; bit-identical for any
+/// thread count.
 /// Throws: zoa::error(shape) for inconsistent shapes, and whatever gemm_q8 throws.
 template <class ARange, class WRange, class Arch, class Stage>
 void conv2d_q8_nhwc(const conv2d_shape& s, const typename ARange::storage* x, std::int32_t x_zero_point,

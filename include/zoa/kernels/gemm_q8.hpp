@@ -98,6 +98,7 @@ struct a_matrix {
 
 struct q8_scratch {
     aligned_buffer<std::uint8_t> a;
+    aligned_buffer<std::uint8_t> rows;  ///< packed A rows before they are split into depth-slice blocks
     aligned_buffer<std::int32_t> row_sums;
 };
 inline q8_scratch& thread_q8_scratch() {
@@ -308,11 +309,14 @@ private:
     std::size_t flush_ = 1;
 };
 
-/// A slice [k0, k0 + len) of the packed depth that gemm_q8_run multiplies instead of all of K (len = 0: all of K).
-/// k0 and len are multiples of the plan's k_step; col_sums (byte layouts) = Σ_{k in the slice} w_s[n, k] for the
-/// panels·16 columns. Used by conv2d_q8_nhwc to leave out the kernel rows that fall into the padding.
+/// The part of the packed depth gemm_q8_run multiplies instead of all of K (len = 0: all of K): `count` slices
+/// [k0 + j·stride, k0 + j·stride + len), j < count, in that order (the A rows the source gives hold exactly those
+/// count·len codes). k0, len and stride are multiples of the plan's k_step; col_sums (byte layouts) = Σ over the
+/// slices of w_s[n, k] for the panels·16 columns. Used by conv2d_q8_nhwc to leave out the taps in the padding (one
+/// slice: the kernel rows inside the image; one slice per kernel row: the kernel columns inside it). More than one
+/// slice only on x86 and the portable path.
 struct q8_k_window {
-    std::size_t k0 = 0, len = 0;
+    std::size_t k0 = 0, len = 0, count = 1, stride = 0;
     const std::int32_t* col_sums = nullptr;
 };
 
@@ -337,16 +341,20 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
             " outside [", plan::a_min, ", ", plan::a_max, "]");
     if (m == 0) return;
     const bool windowed = win.len != 0;
-    require(!windowed || (win.k0 % plan::k_step == 0 && win.len % plan::k_step == 0 && win.k0 + win.len <= w.k() &&
+    const std::size_t nrng = windowed ? win.count : 1;  // depth slices: packed A holds one block per slice
+    require(!windowed || (win.k0 % plan::k_step == 0 && win.len % plan::k_step == 0 && win.stride % plan::k_step == 0 &&
+                          win.count >= 1 && (win.count == 1 || (win.stride >= win.len && plan::neon_level < 0)) &&
+                          win.k0 + (win.count - 1) * win.stride + win.len <= w.k() &&
                           (!plan::bytes || win.col_sums != nullptr)),
-            error_code::argument, "gemm_q8: depth window [", win.k0, ", ", win.k0 + win.len, ") is not a k_step-aligned "
-            "slice of K = ", w.k(), " with column sums");
-    const std::size_t n = w.n(), k = windowed ? win.len : w.k(), kp = windowed ? win.len : w.k_padded();
+            error_code::argument, "gemm_q8: depth window (", win.count, " slices of ", win.len, " from ", win.k0,
+            ", stride ", win.stride, ") is not a set of k_step-aligned slices of K = ", w.k(), " with column sums");
+    const std::size_t n = w.n(), k = windowed ? win.len * nrng : w.k(), kp = windowed ? k : w.k_padded();
     const std::size_t panels = w.panels();
-    // panel p's slice: the layouts keep each panel's depth in order, 16 columns per k (k0 a multiple of the k group)
-    const std::size_t k_off = windowed ? win.k0 * 16 : 0;
-    const auto panel8 = [&](std::size_t p) { return w.panel_s8(p) + k_off; };
-    [[maybe_unused]] const auto panel16 = [&](std::size_t p) { return w.panel_s16(p) + k_off; };
+    // slice j of panel p: the layouts keep each panel's depth in order, 16 columns per k (k0 a multiple of the k group)
+    const std::size_t kr = windowed ? win.len : kp;  // depth of one slice
+    const auto k_at = [&](std::size_t j) { return windowed ? (win.k0 + j * win.stride) * 16 : 0; };
+    const auto panel8 = [&](std::size_t p, std::size_t j = 0) { return w.panel_s8(p) + k_at(j); };
+    [[maybe_unused]] const auto panel16 = [&](std::size_t p, std::size_t j = 0) { return w.panel_s16(p) + k_at(j); };
     const std::int32_t* col_sums = windowed && plan::bytes ? win.col_sums : w.col_sums();
     prepared_columns cols;
     prepare_columns(stage, n, panels * 16, cols);
@@ -373,6 +381,12 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
     std::size_t mb = (192 * 1024) / (ka * elem) / 8 * 8;
     mb = mb < 8 ? 8 : (mb > 256 ? 256 : mb);
     if (amx) mb = std::max<std::size_t>(32, mb / 32 * 32);
+    // packed A: row i at a_blk + i·kp; with several depth slices, slice j of the rows is a block of its own (mb + 4
+    // rows of kr codes each, the microkernels' row stride), the blocks rblock codes apart
+    const std::size_t rblock = (mb + 4) * kr;
+    const auto a_at = [&](const std::uint8_t* a_blk, std::size_t j, std::size_t i) {
+        return a_blk + (j * rblock + i * kr) * elem;
+    };
     // Threads split the rows (each packs its own rows of A and reads every panel of W), or, when the weights are
     // more than twice the size of A (late ResNet stages, batch 1), the column panels (each thread packs all of A and
     // reads only its share of W).
@@ -412,11 +426,10 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
     auto tile = [&](const std::uint8_t* a_blk, const std::int32_t* row_sums, std::size_t r0, std::size_t i,
                     std::size_t rows, std::size_t p) {
         const std::size_t n0 = p * 16, ncols = std::min<std::size_t>(16, n - n0), nrows = std::min<std::size_t>(4, rows - i);
-        const std::uint8_t* ai = a_blk + i * kp * elem;
         const std::int32_t* rs = row_term ? row_sums + i : nullptr;
         if constexpr (plan::neon_level >= 0) {
 #if defined(__aarch64__) && defined(__ARM_NEON)
-            const auto* a8 = reinterpret_cast<const std::int8_t*>(ai);
+            const auto* a8 = reinterpret_cast<const std::int8_t*>(a_at(a_blk, 0, i));  // one depth slice on AArch64
             arm::tile_4x16 t;
             if constexpr (kern == q8_kernel::neon_smmla) {
 #if defined(__ARM_FEATURE_MATMUL_INT8)
@@ -434,25 +447,38 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
 #endif
         } else if constexpr (kern != q8_kernel::portable) {
 #if defined(__AVX2__)
-            x86::tile_4x16 t;
-            if constexpr (kern == q8_kernel::vnni) {
+            // the raw sums of depth slice j (the whole depth when nrng = 1), added over the slices
+            const auto slice = [&](std::size_t j) {
+                x86::tile_4x16 u;
+                const std::uint8_t* aj = a_at(a_blk, j, i);
+                if constexpr (kern == q8_kernel::vnni) {
 #if defined(__AVXVNNI__) || (defined(__AVX512VNNI__) && defined(__AVX512VL__))
-                t = x86::kernel_dpbusd(ai, panel8(p), kp);
+                    u = x86::kernel_dpbusd(aj, panel8(p, j), kr);
 #endif
+                } else if constexpr (kern == q8_kernel::avx2_maddubs) {
+                    u = x86::kernel_maddubs<plan::depth>(aj, panel8(p, j), kr);
+                } else {
+                    u = x86::kernel_s16(reinterpret_cast<const std::int16_t*>(aj), panel16(p, j), kr);
+                }
+                return u;
+            };
+            x86::tile_4x16 t = slice(0);
+            for (std::size_t j = 1; j < nrng; ++j) x86::add_tile(t, slice(j));
+            if constexpr (kern != q8_kernel::avx2_int16)
                 x86::correct(t, col_term.data() + n0, w.centred_zero_points() + n0, rs);
-            } else if constexpr (kern == q8_kernel::avx2_maddubs) {
-                t = x86::kernel_maddubs<plan::depth>(ai, panel8(p), kp);
-                x86::correct(t, col_term.data() + n0, w.centred_zero_points() + n0, rs);
-            } else {
-                t = x86::kernel_s16(reinterpret_cast<const std::int16_t*>(ai), panel16(p), kp);
-            }
             x86::store_tile(stage, cols, t, r0 + i, n0, nrows, ncols);
 #endif
         } else {
             std::int32_t acc[4][16];
-            kernel_portable<plan>(ai, plan::bytes ? static_cast<const void*>(panel8(p))
-                                                        : static_cast<const void*>(panel16(p)),
-                                  kp, acc);
+            for (std::size_t j = 0; j < nrng; ++j) {  // the depth slices' sums added (wrapping int32)
+                std::int32_t part[4][16];
+                kernel_portable<plan>(a_at(a_blk, j, i), plan::bytes ? static_cast<const void*>(panel8(p, j))
+                                                                     : static_cast<const void*>(panel16(p, j)),
+                                      kr, j == 0 ? acc : part);
+                if (j > 0)
+                    for (int r = 0; r < 4; ++r)
+                        for (int c = 0; c < 16; ++c) acc[r][c] = wrap_add(acc[r][c], part[r][c]);
+            }
             for (std::size_t r = 0; r < nrows; ++r)
                 for (std::size_t c = 0; c < ncols; ++c) {
                     std::int32_t v = acc[r][c];
@@ -477,12 +503,24 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
         if constexpr (plan::vnni && has_avx2_v<Arch>) {
             const std::int8_t* b[P];
             for (int j = 0; j < P; ++j) b[j] = panel8(p + static_cast<std::size_t>(j));
+            // slice j's B pointers (nrng > 1 only)
+            const auto b_at = [&](std::size_t sl, const std::int8_t* (&bj)[P]) {
+                for (int j = 0; j < P; ++j) bj[j] = panel8(p + static_cast<std::size_t>(j), sl);
+            };
             if constexpr (x86::store512_compiled) {
                 // row-major destination, full panels: the zmm accumulators straight into the 512-bit epilogue
                 const std::size_t last = (p + static_cast<std::size_t>(P)) * 16;
                 if (stage.layout.col_stride == 1 && last <= n) {
                     __m512i c[8][P];
-                    x86::kernel_vnni512_8x16p_zmm<P>(a_blk + i * kp, b, kp, c);
+                    x86::kernel_vnni512_8x16p_zmm<P>(a_at(a_blk, 0, i), b, kr, c);
+                    for (std::size_t sl = 1; sl < nrng; ++sl) {  // further depth slices: their sums added
+                        const std::int8_t* bj[P];
+                        b_at(sl, bj);
+                        __m512i cj[8][P];
+                        x86::kernel_vnni512_8x16p_zmm<P>(a_at(a_blk, sl, i), bj, kr, cj);
+                        for (int r = 0; r < 8; ++r)
+                            for (int j = 0; j < P; ++j) c[r][j] = _mm512_add_epi32(c[r][j], cj[r][j]);
+                    }
                     const std::size_t nr = std::min<std::size_t>(8, rows - i);
                     for (int j = 0; j < P; ++j) {
                         const std::size_t n0 = (p + static_cast<std::size_t>(j)) * 16;
@@ -527,7 +565,14 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
                 }
             }
             x86::tile_4x16 t[2 * P];
-            x86::kernel_vnni512_8x16p<P>(a_blk + i * kp, b, kp, t);
+            x86::kernel_vnni512_8x16p<P>(a_at(a_blk, 0, i), b, kr, t);
+            for (std::size_t sl = 1; sl < nrng; ++sl) {
+                const std::int8_t* bj[P];
+                b_at(sl, bj);
+                x86::tile_4x16 tj[2 * P];
+                x86::kernel_vnni512_8x16p<P>(a_at(a_blk, sl, i), bj, kr, tj);
+                for (int j = 0; j < 2 * P; ++j) x86::add_tile(t[j], tj[j]);
+            }
             for (int j = 0; j < P; ++j) {
                 const std::size_t n0 = (p + static_cast<std::size_t>(j)) * 16, ncols = std::min<std::size_t>(16, n - n0);
                 x86::correct(t[2 * j], col_term.data() + n0, w.centred_zero_points() + n0,
@@ -549,9 +594,14 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
             tile8_512(a_blk, row_sums, r0, i, rows, p, std::integral_constant<int, 1>{}, rm);
             return;
         } else if constexpr (plan::vnni && has_avx2_v<Arch>) {
+            if (nrng > 1) {  // depth slices: the 4-row tiles add them
+                tile(a_blk, row_sums, r0, i, rows, p);
+                if (i + 4 < rows) tile(a_blk, row_sums, r0, i + 4, rows, p);
+                return;
+            }
             const std::size_t n0 = p * 16, ncols = std::min<std::size_t>(16, n - n0);
             x86::tile_4x16 t0, t1;
-            x86::kernel_dpbusd_8x16(a_blk + i * kp, panel8(p), kp, t0, t1);
+            x86::kernel_dpbusd_8x16(a_at(a_blk, 0, i), panel8(p), kp, t0, t1);
             x86::correct(t0, col_term.data() + n0, w.centred_zero_points() + n0, row_term ? row_sums + i : nullptr);
             x86::correct(t1, col_term.data() + n0, w.centred_zero_points() + n0, row_term ? row_sums + i + 4 : nullptr);
             x86::store_tile(stage, cols, t0, r0 + i, n0, 4, ncols);
@@ -647,12 +697,21 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
                            moment_partial* part) {
         for (std::size_t r0 = rb0 * 4; r0 < rb1 * 4 && r0 < m; r0 += mb) {
             const std::size_t rows = std::min({mb, rb1 * 4 - r0, m - r0});
-            pack_a<plan, Arch>(src, r0, rows, k, kp, za, scratch.a.data(), scratch.row_sums.data());
+            if (nrng == 1) {
+                pack_a<plan, Arch>(src, r0, rows, k, kp, za, scratch.a.data(), scratch.row_sums.data());
+            } else {  // rows packed whole, then slice j of every row (4-row padded) moved to block j
+                pack_a<plan, Arch>(src, r0, rows, k, kp, za, scratch.rows.data(), scratch.row_sums.data());
+                for (std::size_t j = 0; j < nrng; ++j)
+                    for (std::size_t r = 0, rows4 = (rows + 3) / 4 * 4; r < rows4; ++r)
+                        std::memcpy(scratch.a.data() + (j * rblock + r * kr) * elem,
+                                    scratch.rows.data() + (r * kp + j * kr) * elem, kr * elem);
+            }
             // the register path takes every row through 8-row tiles (a 1..4-row tail reads 4 zero rows past the
             // packed rows, which the scratch buffer has room for)
             moment_partial* rm = reg_moments && part && rows <= part->flush_rows() ? part : nullptr;
             if (rm && rows % 8 != 0 && rows % 8 <= 4)
-                std::memset(scratch.a.data() + (rows + 3) / 4 * 4 * kp, 0, 4 * kp);
+                for (std::size_t j = 0; j < nrng; ++j)
+                    std::memset(const_cast<std::uint8_t*>(a_at(scratch.a.data(), j, (rows + 3) / 4 * 4)), 0, 4 * kr * elem);
             for (std::size_t g0 = p0; g0 < p1; g0 += group) {
                 for (std::size_t i = 0; i < rows; i += step)
                     for (std::size_t p = g0, pe = std::min(p1, g0 + group); p < pe; ++p) {
@@ -679,6 +738,7 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
     auto work = [&](std::size_t rb0, std::size_t rb1, std::size_t p0, std::size_t p1) {
         q8_scratch& scratch = thread_q8_scratch();
         scratch.a.ensure((mb + 4) * ka * elem + 64);  // + 4 rows: the register path's 8-row tiles over a 4-row tail
+        if (nrng > 1) scratch.rows.ensure((mb + 4) * kp * elem);
         scratch.row_sums.ensure(mb);
         std::vector<moment_partial> partial;  // this call's moment sums (out_i32 with moments only)
         if (want_moments) partial.emplace_back(n, acc_bound);

@@ -133,13 +133,14 @@ struct im2col_source {
 /// in (kh, kw, c) order. Taps inside the image are contiguous runs of NHWC memory (adjacent taps of one kernel row
 /// are adjacent pixels); taps in the padding are segments with a null pointer, which gemm_q8's packing fills with
 /// the input zero point (so they contribute (za − za)·w = 0, real-valued zero padding).
-/// A band of output rows [oy0, oy1) with kernel rows [kh0, kh1) (conv2d_q8_nhwc's depth windows; 0 = all) numbers
-/// only the band's pixels, b-major (m = (b·(oy1 − oy0) + oy − oy0)·OW + ox), and emits only those kernel rows.
+/// A rectangle of output pixels [oy0, oy1) × [ox0, ox1) of every image with kernel rows [kh0, kh1) and kernel
+/// columns [kw0, kw1) (conv2d_q8_nhwc's bands; 0 for oy1, ox1, kh1, kw1 = the full range) numbers only those pixels,
+/// b-major then row-major (m = (b·(oy1 − oy0) + oy − oy0)·(ox1 − ox0) + ox − ox0), and gives only those taps.
 template <class T>
 struct nhwc_source {
     const T* x;
     conv2d_shape s;
-    std::size_t oy0 = 0, oy1 = 0, kh0 = 0, kh1 = 0;
+    std::size_t oy0 = 0, oy1 = 0, kh0 = 0, kh1 = 0, ox0 = 0, ox1 = 0, kw0 = 0, kw1 = 0;
 
     /// Calls f(pointer or nullptr, length) for the runs of row m's K codes, in K order. (Inlined into the packing
     /// loop, so its running row sums stay in registers and the shape's fields are loaded once per block.)
@@ -148,24 +149,28 @@ struct nhwc_source {
     __attribute__((always_inline))
 #endif
     void for_each_segment(std::size_t m, F&& f) const {
-        const std::size_t ow = s.out_w(), ohw = ((oy1 ? oy1 : s.out_h()) - oy0) * ow, b = m / ohw, p = m % ohw;
-        const std::size_t oy = oy0 + p / ow, ox = p % ow, c = s.in_channels, kw = s.kernel_w;
+        const std::size_t ow = (ox1 ? ox1 : s.out_w()) - ox0, ohw = ((oy1 ? oy1 : s.out_h()) - oy0) * ow;
+        const std::size_t b = m / ohw, p = m % ohw;
+        const std::size_t oy = oy0 + p / ow, ox = ox0 + p % ow, c = s.in_channels, kw = s.kernel_w;
+        const std::size_t w0 = kw0, w1 = kw1 ? kw1 : kw;  // the kernel columns given
         const std::ptrdiff_t iy0 = std::ptrdiff_t(oy * s.stride_h) - std::ptrdiff_t(s.pad_h);
         const std::ptrdiff_t ix0 = std::ptrdiff_t(ox * s.stride_w) - std::ptrdiff_t(s.pad_w);
         const std::ptrdiff_t w = std::ptrdiff_t(s.width);
-        // kernel columns [k0, k1) fall inside the image
-        const std::size_t k0 = ix0 < 0 ? std::min<std::size_t>(kw, std::size_t(-ix0)) : 0;
-        const std::size_t k1 = ix0 >= w ? k0 : std::max(k0, std::min<std::size_t>(kw, std::size_t(w - ix0)));
+        // kernel columns [k0, k1) fall inside the image and the window
+        std::size_t k0 = ix0 < 0 ? std::min<std::size_t>(kw, std::size_t(-ix0)) : 0;
+        std::size_t k1 = ix0 >= w ? k0 : std::max(k0, std::min<std::size_t>(kw, std::size_t(w - ix0)));
+        k0 = std::min(std::max(k0, w0), w1);
+        k1 = std::max(std::min(k1, w1), k0);
         const T* none = nullptr;
         for (std::size_t kh = kh0, khe = kh1 ? kh1 : s.kernel_h; kh < khe; ++kh) {
             const std::ptrdiff_t iy = iy0 + std::ptrdiff_t(kh);
             if (iy < 0 || iy >= std::ptrdiff_t(s.height)) {
-                f(none, kw * c);
+                f(none, (w1 - w0) * c);
                 continue;
             }
-            if (k0 > 0) f(none, k0 * c);
+            if (k0 > w0) f(none, (k0 - w0) * c);
             if (k1 > k0) f(x + ((b * s.height + std::size_t(iy)) * s.width + std::size_t(ix0 + std::ptrdiff_t(k0))) * c, (k1 - k0) * c);
-            if (k1 < kw) f(none, (kw - k1) * c);
+            if (k1 < w1) f(none, (w1 - k1) * c);
         }
     }
 };

@@ -17,19 +17,32 @@ namespace zoa::kernels {
 
 /// Where output element (m, n) of an M x N result is written:
 ///   c + (m / group_rows) * group_stride + (m % group_rows) * row_stride + n * col_stride
-/// (group_rows == 0 means one group: c + m * row_stride + n * col_stride).
+/// (group_rows == 0 means one group: c + m * row_stride + n * col_stride), and with outer groups (group2_rows > 0)
+/// row m is row m % group2_rows of outer group m / group2_rows, which starts group2_stride elements after the last.
 /// row_major(ldc) is the usual C[m*ldc + n]; conv2d uses groups (one per image) with col_stride = pixels
-/// to write NCHW directly.
+/// to write NCHW directly, and outer groups for a rectangle of output pixels of every image (conv2d_q8_nhwc's bands).
 struct out_layout {
-    std::ptrdiff_t row_stride = 0;    ///< elements between consecutive rows of a group
-    std::ptrdiff_t col_stride = 1;    ///< elements between consecutive columns
-    std::size_t group_rows = 0;       ///< rows per group (0 = a single group)
-    std::ptrdiff_t group_stride = 0;  ///< elements between consecutive groups
+    std::ptrdiff_t row_stride = 0;     ///< elements between consecutive rows of a group
+    std::ptrdiff_t col_stride = 1;     ///< elements between consecutive columns
+    std::size_t group_rows = 0;        ///< rows per group (0 = a single group)
+    std::ptrdiff_t group_stride = 0;   ///< elements between consecutive groups
+    std::size_t group2_rows = 0;       ///< rows per outer group (0 = a single outer group)
+    std::ptrdiff_t group2_stride = 0;  ///< elements between consecutive outer groups
 
-    /// Offset of the first element of row m.
+    /// Offset of the first element of row m (small, so that every epilogue inlines it: the row-major case first).
     std::ptrdiff_t row_offset(std::size_t m) const noexcept {
-        if (group_rows == 0) return static_cast<std::ptrdiff_t>(m) * row_stride;
-        return static_cast<std::ptrdiff_t>(m / group_rows) * group_stride +
+        if ((group_rows | group2_rows) == 0) return static_cast<std::ptrdiff_t>(m) * row_stride;
+        return grouped_offset(m);
+    }
+    /// row_offset() of a grouped layout.
+    std::ptrdiff_t grouped_offset(std::size_t m) const noexcept {
+        std::ptrdiff_t base = 0;
+        if (group2_rows != 0) {
+            base = static_cast<std::ptrdiff_t>(m / group2_rows) * group2_stride;
+            m %= group2_rows;
+        }
+        if (group_rows == 0) return base + static_cast<std::ptrdiff_t>(m) * row_stride;
+        return base + static_cast<std::ptrdiff_t>(m / group_rows) * group_stride +
                static_cast<std::ptrdiff_t>(m % group_rows) * row_stride;
     }
 };

@@ -342,7 +342,8 @@ inline void store_tile_linear(const Stage& s, const zoa::kernels::detail::prepar
         return;
     }
     // 2b. column-major: 4 adjacent rows (same group) per column
-    const bool same_group = lay.group_rows == 0 || (m0 % lay.group_rows) + 4 <= lay.group_rows;
+    const bool same_group =
+        lay.group2_rows == 0 && (lay.group_rows == 0 || (m0 % lay.group_rows) + 4 <= lay.group_rows);
     if (rows == 4 && lay.row_stride == 1 && same_group) {
         T* base = s.c + lay.row_offset(m0);
         for (int j = 0; j < 4; ++j) {

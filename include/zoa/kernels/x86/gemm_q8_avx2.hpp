@@ -19,6 +19,12 @@ struct tile_4x16 {
     __m256i v[4][2];  ///< v[row][half]: columns 0–7 and 8–15
 };
 
+/// t += u lane by lane (wrapping int32): the sums of two depth slices of one tile.
+inline void add_tile(tile_4x16& t, const tile_4x16& u) noexcept {
+    for (int r = 0; r < 4; ++r)
+        for (int h = 0; h < 2; ++h) t.v[r][h] = _mm256_add_epi32(t.v[r][h], u.v[r][h]);
+}
+
 /// The 4 bytes at p (unaligned) broadcast to every int32 lane.
 inline __m256i bcast32(const void* p) noexcept {
     std::int32_t x;
@@ -502,7 +508,8 @@ inline void store_tile(const Stage& s, const zoa::kernels::detail::prepared_colu
         return;
     }
     // 2b. column-major: 4 adjacent rows (same group) per column
-    const bool same_group = lay.group_rows == 0 || (m0 % lay.group_rows) + 4 <= lay.group_rows;
+    const bool same_group =
+        lay.group2_rows == 0 && (lay.group_rows == 0 || (m0 % lay.group_rows) + 4 <= lay.group_rows);
     if (rows == 4 && lay.row_stride == 1 && same_group) {
         T* base = s.c + lay.row_offset(m0);
         for (int h = 0; h < 2; ++h) {

@@ -43,8 +43,8 @@ public:
     // in registers (an out-of-line call reloads them from the object every row)
     __attribute__((always_inline)) store_panel16(const Stage& s, const zoa::kernels::detail::prepared_columns& p,
                                                  std::size_t n0) noexcept
-        : c_(s.c + n0), row_stride_(s.layout.row_stride), group_stride_(s.layout.group_stride),
-          group_rows_(s.layout.group_rows) {
+        : c_(s.c + n0), row_stride_(s.layout.row_stride), grouped_((s.layout.group_rows | s.layout.group2_rows) != 0),
+          lay_(s.layout) {
         if constexpr (is_fused_stage_v<Stage>) {
             res_f_ = s.res_f ? s.res_f + n0 : nullptr;
             res_q_ = s.res_q ? s.res_q + n0 : nullptr;
@@ -78,10 +78,7 @@ public:
     __attribute__((always_inline)) void row(__m512i v, std::size_t m) const noexcept {
         // row offset as out_layout::row_offset (the stage's pointers and flags are copies in this object: a byte
         // store may alias anything, so reading them through the stage would reload them after every row)
-        const std::ptrdiff_t off =
-            group_rows_ == 0 ? static_cast<std::ptrdiff_t>(m) * row_stride_
-                             : static_cast<std::ptrdiff_t>(m / group_rows_) * group_stride_ +
-                                   static_cast<std::ptrdiff_t>(m % group_rows_) * row_stride_;
+        const std::ptrdiff_t off = grouped_ ? lay_.grouped_offset(m) : static_cast<std::ptrdiff_t>(m) * row_stride_;
         T* dst = c_ + off;
         if constexpr (std::is_same_v<Stage, out_i32>) {
             _mm512_storeu_si512(static_cast<void*>(dst), v);
@@ -133,8 +130,9 @@ private:
     using T = std::remove_pointer_t<decltype(Stage::c)>;
     using R = residual_code_t<Stage>;
     T* c_;
-    std::ptrdiff_t row_stride_, group_stride_;
-    std::size_t group_rows_;
+    std::ptrdiff_t row_stride_;
+    bool grouped_;
+    out_layout lay_;
     const float* res_f_ = nullptr;
     const R* res_q_ = nullptr;
     bool relu_ = false;
