@@ -172,7 +172,7 @@ bool conv2d_q8_nhwc_bands(const conv2d_shape& s, const typename ARange::storage*
         col_taps_skipped += kw_all - (r.second - r.first);
     }
     // column bands only where they skip ≥ 3 % of a row's taps (3 × 3 pad 1: 9.5 % at 7 columns, 4.8 % at 14, 2.4 %
-    // at 28: measured a gain at 7 and 14, none at 28 and a 2 % loss at 56 — more GEMMs, the rows re-packed by slice)
+    // at 28, 1.2 % at 56; measured: a gain at 7 and 14, none at 28, a 2 % loss at 56 — two more GEMMs per conv)
     const bool split_cols = plan::neon_level < 0 && col_taps_skipped * 100 >= 3 * ow * kw_all;
     if (!partial_rows && !split_cols) return false;
     aligned_buffer<std::int32_t> sums;

@@ -98,7 +98,6 @@ struct a_matrix {
 
 struct q8_scratch {
     aligned_buffer<std::uint8_t> a;
-    aligned_buffer<std::uint8_t> rows;  ///< packed A rows before they are split into depth-slice blocks
     aligned_buffer<std::int32_t> row_sums;
 };
 inline q8_scratch& thread_q8_scratch() {
@@ -145,13 +144,38 @@ template <class Plan>
 /// int16 layout: a - za. A source segment with a null pointer stands for `len` codes equal to za (implicit zero
 /// padding of a conv).
 /// Throws: zoa::error(numeric) when a code lies outside ARange.
-template <class Plan, class Arch, class Source>
+/// Sliced (gemm_q8's depth windows of several slices; kp = k, a multiple of slice): the rows are stored slice by
+/// slice, codes [j·slice, (j + 1)·slice) of row r at dst + (j·slice_block + r·slice)·elem. (A template flag: the
+/// plain packing, which every GEMM runs, keeps its loop.)
+template <class Plan, class Arch, bool Sliced = false, class Source>
 void pack_a(const Source& src, std::size_t m0, std::size_t rows, std::size_t k, std::size_t kp, std::int32_t za,
-            std::uint8_t* dst, std::int32_t* row_sums) {
+            std::uint8_t* dst, std::int32_t* row_sums, std::size_t slice = 0, std::size_t slice_block = 0) {
     constexpr std::size_t elem = Plan::bytes ? 1 : 2;
     const std::size_t rows4 = (rows + 3) / 4 * 4;
     for (std::size_t r = 0; r < rows4; ++r) {
-        std::uint8_t* d = dst + r * kp * elem;
+        std::uint8_t* d = dst + r * (Sliced ? slice : kp) * elem;
+        // where the row's code `off` goes (a run never crosses a slice: for_segments cuts them)
+        const auto at = [&](std::size_t off) {
+            if constexpr (Sliced) return dst + ((off / slice) * slice_block + r * slice + off % slice) * elem;
+            else return d + off * elem;
+        };
+        // the source's runs of row m, cut at the slice boundaries
+        const auto for_segments = [&](std::size_t m, auto&& f) {
+            if constexpr (!Sliced) {
+                src.for_each_segment(m, f);
+            } else {
+                std::size_t pos = 0;
+                src.for_each_segment(m, [&](const auto* p, std::size_t len) {
+                    while (len > 0) {
+                        const std::size_t piece = std::min(len, slice - pos % slice);
+                        f(p, piece);
+                        if (p) p += piece;
+                        pos += piece;
+                        len -= piece;
+                    }
+                });
+            }
+        };
         std::int64_t sum = 0;
         if (r < rows) {
             std::size_t off = 0;
@@ -160,19 +184,21 @@ void pack_a(const Source& src, std::size_t m0, std::size_t rows, std::size_t k, 
                 // AVX2 byte layout: the segments copied shifted to unsigned, the row's sum and unsigned bounds taken
                 // on the way. A signed code outside ARange lands above a_umax after the shift.
                 const auto fill = static_cast<std::uint8_t>(za + Plan::a_shift);
+                // a range whose shifted codes cover every byte (8-bit unsigned or signed) needs no bounds check
+                constexpr bool bounds = Plan::a_min + Plan::a_shift != 0 || Plan::a_max + Plan::a_shift != 255;
                 x86::u8_row_stats st;
-                src.for_each_segment(m0 + r, [&](const auto* p, std::size_t len) {
+                for_segments(m0 + r, [&](const auto* p, std::size_t len) {
                     if (p) {
-                        x86::copy_shift_u8(p, len, static_cast<std::uint8_t>(Plan::a_shift), d + off, st);
+                        x86::copy_shift_u8<bounds>(p, len, static_cast<std::uint8_t>(Plan::a_shift), at(off), st);
                     } else {
-                        std::memset(d + off, fill, len);
+                        std::memset(at(off), fill, len);
                         st.add_fill(fill, len);
                     }
                     off += len;
                 });
                 int umin = 0, umax = 0;
                 sum = st.fold(umin, umax);
-                if (umin < Plan::a_min + Plan::a_shift || umax > Plan::a_max + Plan::a_shift) {
+                if (bounds && (umin < Plan::a_min + Plan::a_shift || umax > Plan::a_max + Plan::a_shift)) {
                     int mn = Plan::a_max, mx = Plan::a_min;  // the bounds in code units, for the message
                     src.for_each_segment(m0 + r, [&](const auto* p, std::size_t len) {
                         for (std::size_t i = 0; p && i < len; ++i) {
@@ -185,22 +211,24 @@ void pack_a(const Source& src, std::size_t m0, std::size_t rows, std::size_t k, 
 #endif
             } else {
                 int mn = Plan::a_max, mx = Plan::a_min;
-                src.for_each_segment(m0 + r, [&](const auto* p, std::size_t len) {
+                for_segments(m0 + r, [&](const auto* p, std::size_t len) {
                     if (p) {
-                        sum += convert_row<Plan, Arch>(p, len, za, d + off * elem, mn, mx);
+                        sum += convert_row<Plan, Arch>(p, len, za, at(off), mn, mx);
                     } else if constexpr (Plan::bytes) {
-                        std::memset(d + off, static_cast<std::uint8_t>(za + Plan::a_shift), len);
+                        std::memset(at(off), static_cast<std::uint8_t>(za + Plan::a_shift), len);
                         sum += static_cast<std::int64_t>(len) * (za + Plan::a_shift);
                     } else {
-                        std::memset(d + off * elem, 0, len * elem);  // a - za = 0
+                        std::memset(at(off), 0, len * elem);  // a - za = 0
                     }
                     off += len;
                 });
                 if (mn < Plan::a_min || mx > Plan::a_max) fail_row_range<Plan>(m0 + r, mn, mx);
             }
-            std::memset(d + k * elem, 0, (kp - k) * elem);
-        } else {
+            if (!Sliced) std::memset(d + k * elem, 0, (kp - k) * elem);
+        } else if (!Sliced) {
             std::memset(d, 0, kp * elem);
+        } else {
+            for (std::size_t off = 0; off < kp; off += slice) std::memset(at(off), 0, slice * elem);
         }
         row_sums[r] = static_cast<std::int32_t>(sum);  // sum <= K*255 < 2^31 (K <= max_k)
     }
@@ -697,15 +725,8 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
                            moment_partial* part) {
         for (std::size_t r0 = rb0 * 4; r0 < rb1 * 4 && r0 < m; r0 += mb) {
             const std::size_t rows = std::min({mb, rb1 * 4 - r0, m - r0});
-            if (nrng == 1) {
-                pack_a<plan, Arch>(src, r0, rows, k, kp, za, scratch.a.data(), scratch.row_sums.data());
-            } else {  // rows packed whole, then slice j of every row (4-row padded) moved to block j
-                pack_a<plan, Arch>(src, r0, rows, k, kp, za, scratch.rows.data(), scratch.row_sums.data());
-                for (std::size_t j = 0; j < nrng; ++j)
-                    for (std::size_t r = 0, rows4 = (rows + 3) / 4 * 4; r < rows4; ++r)
-                        std::memcpy(scratch.a.data() + (j * rblock + r * kr) * elem,
-                                    scratch.rows.data() + (r * kp + j * kr) * elem, kr * elem);
-            }
+            if (nrng == 1) pack_a<plan, Arch>(src, r0, rows, k, kp, za, scratch.a.data(), scratch.row_sums.data());
+            else pack_a<plan, Arch, true>(src, r0, rows, k, kp, za, scratch.a.data(), scratch.row_sums.data(), kr, rblock);
             // the register path takes every row through 8-row tiles (a 1..4-row tail reads 4 zero rows past the
             // packed rows, which the scratch buffer has room for)
             moment_partial* rm = reg_moments && part && rows <= part->flush_rows() ? part : nullptr;
@@ -738,7 +759,6 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
     auto work = [&](std::size_t rb0, std::size_t rb1, std::size_t p0, std::size_t p1) {
         q8_scratch& scratch = thread_q8_scratch();
         scratch.a.ensure((mb + 4) * ka * elem + 64);  // + 4 rows: the register path's 8-row tiles over a 4-row tail
-        if (nrng > 1) scratch.rows.ensure((mb + 4) * kp * elem);
         scratch.row_sums.ensure(mb);
         std::vector<moment_partial> partial;  // this call's moment sums (out_i32 with moments only)
         if (want_moments) partial.emplace_back(n, acc_bound);

@@ -273,7 +273,8 @@ struct u8_row_stats {
 /// registers, not re-read from dst (conv rows are gathered from short runs: reading the packed row back right after
 /// its 21-byte stem runs / 3·C runs were stored stalls on store forwarding). The < 32-byte tail is one masked
 /// load/store with AVX-512BW (masked-off bytes are neither read nor written), else bytewise.
-template <class T>
+/// Bounds = false: the unsigned bounds are not tracked (codes of a range that covers every byte cannot be out of it).
+template <bool Bounds = true, class T>
 inline void copy_shift_u8(const T* src, std::size_t len, std::uint8_t shift, std::uint8_t* dst, u8_row_stats& st) noexcept {
     const __m256i vs = _mm256_set1_epi8(static_cast<char>(shift)), zero = _mm256_setzero_si256();
     // the running lanes in locals whose address is never taken: a store through dst (__m256i may alias anything)
@@ -284,8 +285,10 @@ inline void copy_shift_u8(const T* src, std::size_t len, std::uint8_t shift, std
         const __m256i v = _mm256_add_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i)), vs);
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), v);
         sum = _mm256_add_epi64(sum, _mm256_sad_epu8(v, zero));
-        vmin = _mm256_min_epu8(vmin, v);
-        vmax = _mm256_max_epu8(vmax, v);
+        if constexpr (Bounds) {
+            vmin = _mm256_min_epu8(vmin, v);
+            vmax = _mm256_max_epu8(vmax, v);
+        }
     }
 #if defined(__AVX512BW__) && defined(__AVX512VL__)
     if (i < len) {
@@ -293,8 +296,10 @@ inline void copy_shift_u8(const T* src, std::size_t len, std::uint8_t shift, std
         const __m256i v = _mm256_maskz_mov_epi8(m, _mm256_add_epi8(_mm256_maskz_loadu_epi8(m, src + i), vs));
         _mm256_mask_storeu_epi8(dst + i, m, v);
         sum = _mm256_add_epi64(sum, _mm256_sad_epu8(v, zero));  // masked-off lanes are 0
-        vmin = _mm256_min_epu8(vmin, _mm256_mask_blend_epi8(m, _mm256_set1_epi8(-1), v));
-        vmax = _mm256_max_epu8(vmax, v);
+        if constexpr (Bounds) {
+            vmin = _mm256_min_epu8(vmin, _mm256_mask_blend_epi8(m, _mm256_set1_epi8(-1), v));
+            vmax = _mm256_max_epu8(vmax, v);
+        }
     }
     st.sum = sum, st.vmin = vmin, st.vmax = vmax;
 #else
