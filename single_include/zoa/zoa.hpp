@@ -5746,7 +5746,8 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
         for (std::size_t r0 = rb0 * 4; r0 < rb1 * 4 && r0 < m; r0 += mb) {
             const std::size_t rows = std::min({mb, rb1 * 4 - r0, m - r0});
             if (nrng == 1) pack_a<plan, Arch>(src, r0, rows, k, kp, za, scratch.a.data(), scratch.row_sums.data());
-            else pack_a<plan, Arch, true>(src, r0, rows, k, kp, za, scratch.a.data(), scratch.row_sums.data(), kr, rblock);
+            else
+                pack_a<plan, Arch, true>(src, r0, rows, k, kp, za, scratch.a.data(), scratch.row_sums.data(), kr, rblock);
             // the register path takes every row through 8-row tiles (a 1..4-row tail reads 4 zero rows past the
             // packed rows, which the scratch buffer has room for)
             moment_partial* rm = reg_moments && part && rows <= part->flush_rows() ? part : nullptr;
