@@ -2524,9 +2524,9 @@ ZOA_DETAIL_AVX512_WARNINGS_END
 // ---- begin zoa/kernels/conv2d.hpp
 // zoa — 2-D convolution over NCHW batches for float and quantized operands: im2col + GEMM (1x1 skips im2col)
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <algorithm>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -3543,8 +3543,8 @@ public:
     const std::int32_t* col_sums() const noexcept { return col_sums_.data(); }
     const std::int32_t* centred_zero_points() const noexcept { return zw_.data(); }
     /// Column sums of the depth slices [s·len, (s + 1)·len) of the byte layout: slice_col_sums(s)[j] =
-    /// Σ_{k in slice s} w_s[j, k] (panels·16 entries per slice; a conv's kernel rows, for conv2d_q8_nhwc's depth
-    /// windows). index_slices(len) computes them in O(N·K) (len: a multiple of plan::k_step that divides K; the int16
+    /// Σ_{k in slice s} w_s[j, k] (panels·16 entries per slice; pack_conv2d_q8 indexes one slice per tap, len = C,
+    /// for conv2d_q8_nhwc's depth windows). index_slices(len) computes them in O(N·K) (len: a multiple of plan::k_step that divides K; the int16
     /// layout needs no sums and keeps none); slice_len() is 0 before it and after every pack().
     void index_slices(std::size_t len) {
         require(!empty() && len > 0 && len % plan::k_step == 0 && k_ % len == 0, error_code::argument,
@@ -6221,8 +6221,6 @@ void conv2d_q8(const conv2d_shape& s, const typename ARange::storage* x, std::in
         detail::gemm_q8_run<ARange, WRange, Arch>(detail::im2col_source<T>{xp, s}, s.m(), x_zero_point, w, stage, ctx);
 }
 
-/// Quantized convolution over NHWC (channels-last) codes, the same sums as conv2d_q8:
-///   acc[b,oy,ox,o] = Σ_{kh,kw,c} (x[b, oy·sh+kh−ph, ox·sw+kw−pw, c] − za)·(w[o,c,kh,kw] − zw[o])   (padded taps: 0)
 namespace detail {
 /// The stage of a rectangle of output pixels [oy0, oy1) × [ox0, ox1) of every image run as its own GEMM (rows
 /// numbered as nhwc_source numbers them): the destination (and residual) pointers moved to the rectangle's first
@@ -6251,9 +6249,8 @@ Stage band_stage(Stage st, const conv2d_shape& s, std::size_t oy0, std::size_t o
 /// complete, else one slice of (kw1 − kw0)·C per kernel row. The output rows are cut into bands of equal [kh0, kh1);
 /// a band of complete kernel rows with enough rows (batch × band height ≥ 16, so that the column bands fill the
 /// 8-row tiles) is cut again into column bands of equal [kw0, kw1) when that skips ≥ 3 % of a row's taps (not on
-/// AArch64). Each piece is one gemm_q8 over
-/// its slices of the packed weights (column sums: Σ of packed_q8::slice_col_sums over its taps) writing through a
-/// two-level output layout (band_stage). A 3 × 3 pad-1 conv runs 5 pieces: first row, last row (their corner taps
+/// AArch64). Each piece is one gemm_q8 over its slices of the packed weights (column sums: Σ of
+/// packed_q8::slice_col_sums over its taps) writing through a two-level output layout (band_stage). A 3 × 3 pad-1 conv runs 5 pieces: first row, last row (their corner taps
 /// multiplied), and the middle rows' first column, inner columns and last column. The integers are those of the
 /// full depth, where a padded tap adds (za − za)·w = 0. Returns false, having run nothing, when there is nothing to
 /// skip or the slices do not apply: no padding, C not a multiple of the layout's k step (the 7×7 stem, C = 3),
@@ -6358,6 +6355,8 @@ bool conv2d_q8_nhwc_bands(const conv2d_shape& s, const typename ARange::storage*
 }
 }  // namespace detail
 
+/// Quantized convolution over NHWC (channels-last) codes, the same sums as conv2d_q8:
+///   acc[b,oy,ox,o] = Σ_{kh,kw,c} (x[b, oy·sh+kh−ph, ox·sw+kw−pw, c] − za)·(w[o,c,kh,kw] − zw[o])   (padded taps: 0)
 /// x: [B, H, W, C] codes in ARange; output element (row m = (b·OH + oy)·OW + ox, column o) goes where stage.layout
 /// puts it (row_major(OC) = NHWC [B, OH, OW, OC], the default when stage.layout.row_stride is 0). No padded copy and
 /// no col buffer: 1×1 stride-1 convs multiply x itself, every other conv gathers its GEMM rows (im2col) straight into

@@ -111,8 +111,8 @@ public:
     const std::int32_t* col_sums() const noexcept { return col_sums_.data(); }
     const std::int32_t* centred_zero_points() const noexcept { return zw_.data(); }
     /// Column sums of the depth slices [s·len, (s + 1)·len) of the byte layout: slice_col_sums(s)[j] =
-    /// Σ_{k in slice s} w_s[j, k] (panels·16 entries per slice; a conv's kernel rows, for conv2d_q8_nhwc's depth
-    /// windows). index_slices(len) computes them in O(N·K) (len: a multiple of plan::k_step that divides K; the int16
+    /// Σ_{k in slice s} w_s[j, k] (panels·16 entries per slice; pack_conv2d_q8 indexes one slice per tap, len = C,
+    /// for conv2d_q8_nhwc's depth windows). index_slices(len) computes them in O(N·K) (len: a multiple of plan::k_step that divides K; the int16
     /// layout needs no sums and keeps none); slice_len() is 0 before it and after every pack().
     void index_slices(std::size_t len) {
         require(!empty() && len > 0 && len % plan::k_step == 0 && k_ % len == 0, error_code::argument,
