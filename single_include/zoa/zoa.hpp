@@ -5357,6 +5357,12 @@ private:
     std::size_t flush_ = 1;
 };
 
+/// True for a row source with `static constexpr bool depth_slices = true` (nhwc_source).
+template <class S, class = void>
+inline constexpr bool has_depth_slices_v = false;
+template <class S>
+inline constexpr bool has_depth_slices_v<S, std::void_t<decltype(S::depth_slices)>> = S::depth_slices;
+
 /// The part of the packed depth gemm_q8_run multiplies instead of all of K (len = 0: all of K): `count` slices
 /// [k0 + j·stride, k0 + j·stride + len), j < count, in that order (the A rows the source gives hold exactly those
 /// count·len codes). k0, len and stride are multiples of the plan's k_step; col_sums (byte layouts) = Σ over the
@@ -5389,9 +5395,13 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
             " outside [", plan::a_min, ", ", plan::a_max, "]");
     if (m == 0) return;
     const bool windowed = win.len != 0;
-    const std::size_t nrng = windowed ? win.count : 1;  // depth slices: packed A holds one block per slice
+    // depth slices (packed A holds one block per slice): only conv2d_q8_nhwc's row source asks for several, so the
+    // other sources (the ViT's and the 1×1 convs' GEMMs) compile none of that code
+    constexpr bool sliceable = has_depth_slices_v<Source>;
+    const std::size_t nrng = sliceable && windowed ? win.count : 1;
     require(!windowed || (win.k0 % plan::k_step == 0 && win.len % plan::k_step == 0 && win.stride % plan::k_step == 0 &&
-                          win.count >= 1 && (win.count == 1 || (win.stride >= win.len && plan::neon_level < 0)) &&
+                          win.count >= 1 &&
+                          (win.count == 1 || (sliceable && win.stride >= win.len && plan::neon_level < 0)) &&
                           win.k0 + (win.count - 1) * win.stride + win.len <= w.k() &&
                           (!plan::bytes || win.col_sums != nullptr)),
             error_code::argument, "gemm_q8: depth window (", win.count, " slices of ", win.len, " from ", win.k0,
@@ -5745,9 +5755,15 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
                            moment_partial* part) {
         for (std::size_t r0 = rb0 * 4; r0 < rb1 * 4 && r0 < m; r0 += mb) {
             const std::size_t rows = std::min({mb, rb1 * 4 - r0, m - r0});
-            if (nrng == 1) pack_a<plan, Arch>(src, r0, rows, k, kp, za, scratch.a.data(), scratch.row_sums.data());
-            else
-                pack_a<plan, Arch, true>(src, r0, rows, k, kp, za, scratch.a.data(), scratch.row_sums.data(), kr, rblock);
+            if constexpr (sliceable) {
+                if (nrng > 1)
+                    pack_a<plan, Arch, true>(src, r0, rows, k, kp, za, scratch.a.data(), scratch.row_sums.data(), kr,
+                                             rblock);
+                else
+                    pack_a<plan, Arch>(src, r0, rows, k, kp, za, scratch.a.data(), scratch.row_sums.data());
+            } else {
+                pack_a<plan, Arch>(src, r0, rows, k, kp, za, scratch.a.data(), scratch.row_sums.data());
+            }
             // the register path takes every row through 8-row tiles (a 1..4-row tail reads 4 zero rows past the
             // packed rows, which the scratch buffer has room for)
             moment_partial* rm = reg_moments && part && rows <= part->flush_rows() ? part : nullptr;
@@ -6093,6 +6109,8 @@ struct nhwc_source {
     const T* x;
     conv2d_shape s;
     std::size_t oy0 = 0, oy1 = 0, kh0 = 0, kh1 = 0, ox0 = 0, ox1 = 0, kw0 = 0, kw1 = 0;
+    /// gemm_q8_run compiles its depth-slice code only for sources that say so (conv2d_q8_nhwc's column bands).
+    static constexpr bool depth_slices = true;
 
     /// Calls f(pointer or nullptr, length) for the runs of row m's K codes, in K order. (Inlined into the packing
     /// loop, so its running row sums stay in registers and the shape's fields are loaded once per block.)

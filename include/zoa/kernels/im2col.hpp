@@ -141,6 +141,8 @@ struct nhwc_source {
     const T* x;
     conv2d_shape s;
     std::size_t oy0 = 0, oy1 = 0, kh0 = 0, kh1 = 0, ox0 = 0, ox1 = 0, kw0 = 0, kw1 = 0;
+    /// gemm_q8_run compiles its depth-slice code only for sources that say so (conv2d_q8_nhwc's column bands).
+    static constexpr bool depth_slices = true;
 
     /// Calls f(pointer or nullptr, length) for the runs of row m's K codes, in K order. (Inlined into the packing
     /// loop, so its running row sums stay in registers and the shape's fields are loaded once per block.)
