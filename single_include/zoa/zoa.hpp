@@ -5019,7 +5019,7 @@ private:
     using T = std::remove_pointer_t<decltype(Stage::c)>;
     using R = residual_code_t<Stage>;
     T* c_;
-    std::ptrdiff_t row_stride_;
+    std::ptrdiff_t row_stride_;  // the row-major offset m·row_stride_ inline; grouped layouts through lay_
     bool grouped_;
     out_layout lay_;
     const float* res_f_ = nullptr;
@@ -5916,6 +5916,7 @@ ZOA_DETAIL_AVX512_WARNINGS_END
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
+#include <utility>
 
 // #include "zoa/core/aligned_buffer.hpp"
 // #include "zoa/core/error.hpp"
@@ -6097,6 +6098,15 @@ struct im2col_source {
     }
 };
 
+/// The taps [t0, t1) of a kernel axis of `taps` taps that fall inside an image axis of `size` pixels when the first
+/// tap reads pixel i0 (= output position · stride − pad): t0 = min(taps, max(0, −i0)), t1 = max(t0, min(taps,
+/// size − i0)) (t1 = t0 when i0 ≥ size).
+inline std::pair<std::size_t, std::size_t> taps_inside(std::ptrdiff_t i0, std::size_t size, std::size_t taps) noexcept {
+    const std::size_t t0 = i0 < 0 ? std::min(taps, static_cast<std::size_t>(-i0)) : 0;
+    const std::ptrdiff_t lim = static_cast<std::ptrdiff_t>(size) - i0;
+    return {t0, lim <= 0 ? t0 : std::max(t0, std::min(taps, static_cast<std::size_t>(lim)))};
+}
+
 /// GEMM row source over an NHWC batch x[b][y][x][c] (no padded copy): row m = output pixel (b, oy, ox), its K codes
 /// in (kh, kw, c) order. Taps inside the image are contiguous runs of NHWC memory (adjacent taps of one kernel row
 /// are adjacent pixels); taps in the padding are segments with a null pointer, which gemm_q8's packing fills with
@@ -6125,10 +6135,8 @@ struct nhwc_source {
         const std::size_t w0 = kw0, w1 = kw1 ? kw1 : kw;  // the kernel columns given
         const std::ptrdiff_t iy0 = std::ptrdiff_t(oy * s.stride_h) - std::ptrdiff_t(s.pad_h);
         const std::ptrdiff_t ix0 = std::ptrdiff_t(ox * s.stride_w) - std::ptrdiff_t(s.pad_w);
-        const std::ptrdiff_t w = std::ptrdiff_t(s.width);
         // kernel columns [k0, k1) fall inside the image and the window
-        std::size_t k0 = ix0 < 0 ? std::min<std::size_t>(kw, std::size_t(-ix0)) : 0;
-        std::size_t k1 = ix0 >= w ? k0 : std::max(k0, std::min<std::size_t>(kw, std::size_t(w - ix0)));
+        auto [k0, k1] = taps_inside(ix0, s.width, kw);
         k0 = std::min(std::max(k0, w0), w1);
         k1 = std::max(std::min(k1, w1), k0);
         const T* none = nullptr;
@@ -6285,15 +6293,11 @@ bool conv2d_q8_nhwc_bands(const conv2d_shape& s, const typename ARange::storage*
         return false;
     if (plan::vnni && has_avx2_v<Arch> && amx_active()) return false;
     using range = std::pair<std::size_t, std::size_t>;
-    // the taps [t0, t1) of one axis inside the image for output position o
-    const auto inside = [](std::size_t o, std::size_t stride, std::size_t pad, std::size_t size, std::size_t taps) {
-        const std::ptrdiff_t i0 = static_cast<std::ptrdiff_t>(o * stride) - static_cast<std::ptrdiff_t>(pad);
-        const std::size_t a = i0 < 0 ? std::min(taps, static_cast<std::size_t>(-i0)) : 0;
-        const std::ptrdiff_t lim = static_cast<std::ptrdiff_t>(size) - i0;
-        return range(a, lim <= 0 ? a : std::max(a, std::min(taps, static_cast<std::size_t>(lim))));
+    const auto i0 = [](std::size_t o, std::size_t stride, std::size_t pad) {
+        return static_cast<std::ptrdiff_t>(o * stride) - static_cast<std::ptrdiff_t>(pad);
     };
-    const auto rows_of = [&](std::size_t oy) { return inside(oy, s.stride_h, s.pad_h, s.height, kh_all); };
-    const auto cols_of = [&](std::size_t ox) { return inside(ox, s.stride_w, s.pad_w, s.width, kw_all); };
+    const auto rows_of = [&](std::size_t oy) { return taps_inside(i0(oy, s.stride_h, s.pad_h), s.height, kh_all); };
+    const auto cols_of = [&](std::size_t ox) { return taps_inside(i0(ox, s.stride_w, s.pad_w), s.width, kw_all); };
     bool partial_rows = false;
     std::size_t col_taps_skipped = 0;  // over one output row
     for (std::size_t oy = 0; oy < oh; ++oy) {

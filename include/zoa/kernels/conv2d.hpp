@@ -147,15 +147,11 @@ bool conv2d_q8_nhwc_bands(const conv2d_shape& s, const typename ARange::storage*
         return false;
     if (plan::vnni && has_avx2_v<Arch> && amx_active()) return false;
     using range = std::pair<std::size_t, std::size_t>;
-    // the taps [t0, t1) of one axis inside the image for output position o
-    const auto inside = [](std::size_t o, std::size_t stride, std::size_t pad, std::size_t size, std::size_t taps) {
-        const std::ptrdiff_t i0 = static_cast<std::ptrdiff_t>(o * stride) - static_cast<std::ptrdiff_t>(pad);
-        const std::size_t a = i0 < 0 ? std::min(taps, static_cast<std::size_t>(-i0)) : 0;
-        const std::ptrdiff_t lim = static_cast<std::ptrdiff_t>(size) - i0;
-        return range(a, lim <= 0 ? a : std::max(a, std::min(taps, static_cast<std::size_t>(lim))));
+    const auto i0 = [](std::size_t o, std::size_t stride, std::size_t pad) {
+        return static_cast<std::ptrdiff_t>(o * stride) - static_cast<std::ptrdiff_t>(pad);
     };
-    const auto rows_of = [&](std::size_t oy) { return inside(oy, s.stride_h, s.pad_h, s.height, kh_all); };
-    const auto cols_of = [&](std::size_t ox) { return inside(ox, s.stride_w, s.pad_w, s.width, kw_all); };
+    const auto rows_of = [&](std::size_t oy) { return taps_inside(i0(oy, s.stride_h, s.pad_h), s.height, kh_all); };
+    const auto cols_of = [&](std::size_t ox) { return taps_inside(i0(ox, s.stride_w, s.pad_w), s.width, kw_all); };
     bool partial_rows = false;
     std::size_t col_taps_skipped = 0;  // over one output row
     for (std::size_t oy = 0; oy < oh; ++oy) {

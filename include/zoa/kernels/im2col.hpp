@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
+#include <utility>
 
 #include "zoa/core/aligned_buffer.hpp"
 #include "zoa/core/error.hpp"
@@ -129,6 +130,15 @@ struct im2col_source {
     }
 };
 
+/// The taps [t0, t1) of a kernel axis of `taps` taps that fall inside an image axis of `size` pixels when the first
+/// tap reads pixel i0 (= output position · stride − pad): t0 = min(taps, max(0, −i0)), t1 = max(t0, min(taps,
+/// size − i0)) (t1 = t0 when i0 ≥ size).
+inline std::pair<std::size_t, std::size_t> taps_inside(std::ptrdiff_t i0, std::size_t size, std::size_t taps) noexcept {
+    const std::size_t t0 = i0 < 0 ? std::min(taps, static_cast<std::size_t>(-i0)) : 0;
+    const std::ptrdiff_t lim = static_cast<std::ptrdiff_t>(size) - i0;
+    return {t0, lim <= 0 ? t0 : std::max(t0, std::min(taps, static_cast<std::size_t>(lim)))};
+}
+
 /// GEMM row source over an NHWC batch x[b][y][x][c] (no padded copy): row m = output pixel (b, oy, ox), its K codes
 /// in (kh, kw, c) order. Taps inside the image are contiguous runs of NHWC memory (adjacent taps of one kernel row
 /// are adjacent pixels); taps in the padding are segments with a null pointer, which gemm_q8's packing fills with
@@ -157,10 +167,8 @@ struct nhwc_source {
         const std::size_t w0 = kw0, w1 = kw1 ? kw1 : kw;  // the kernel columns given
         const std::ptrdiff_t iy0 = std::ptrdiff_t(oy * s.stride_h) - std::ptrdiff_t(s.pad_h);
         const std::ptrdiff_t ix0 = std::ptrdiff_t(ox * s.stride_w) - std::ptrdiff_t(s.pad_w);
-        const std::ptrdiff_t w = std::ptrdiff_t(s.width);
         // kernel columns [k0, k1) fall inside the image and the window
-        std::size_t k0 = ix0 < 0 ? std::min<std::size_t>(kw, std::size_t(-ix0)) : 0;
-        std::size_t k1 = ix0 >= w ? k0 : std::max(k0, std::min<std::size_t>(kw, std::size_t(w - ix0)));
+        auto [k0, k1] = taps_inside(ix0, s.width, kw);
         k0 = std::min(std::max(k0, w0), w1);
         k1 = std::max(std::min(k1, w1), k0);
         const T* none = nullptr;

@@ -130,7 +130,7 @@ private:
     using T = std::remove_pointer_t<decltype(Stage::c)>;
     using R = residual_code_t<Stage>;
     T* c_;
-    std::ptrdiff_t row_stride_;
+    std::ptrdiff_t row_stride_;  // the row-major offset m·row_stride_ inline; grouped layouts through lay_
     bool grouped_;
     out_layout lay_;
     const float* res_f_ = nullptr;
