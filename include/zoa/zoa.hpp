@@ -16,6 +16,7 @@
 #include "zoa/kernels/conv2d.hpp"
 #include "zoa/kernels/gemm_f32.hpp"
 #include "zoa/kernels/gemm_q8.hpp"
+#include "zoa/kernels/gram_q8.hpp"
 #include "zoa/kernels/layer_norm.hpp"
 #include "zoa/kernels/quantize.hpp"
 #include "zoa/kernels/softmax.hpp"

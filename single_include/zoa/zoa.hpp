@@ -6427,6 +6427,311 @@ void conv2d_f32(const conv2d_shape& s, const float* x, const packed_f32<Arch>& w
 // ---- end zoa/kernels/conv2d.hpp
 // #include "zoa/kernels/gemm_f32.hpp"
 // #include "zoa/kernels/gemm_q8.hpp"
+// #include "zoa/kernels/gram_q8.hpp"
+// ---- begin zoa/kernels/gram_q8.hpp
+// zoa — exact moments of an 8-bit GEMM's accumulators from the Gram matrix of its activation codes: the batch
+// statistics of a shallow 1×1 convolution's output without storing and re-reading its int32 accumulators
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+// #include "zoa/core/aligned_buffer.hpp"
+// #include "zoa/core/arch.hpp"
+// #include "zoa/core/error.hpp"
+// #include "zoa/core/execution.hpp"
+// #include "zoa/core/xsimd.hpp"
+// #include "zoa/kernels/operand_range.hpp"
+// #include "zoa/kernels/output_stage.hpp"
+// #include "zoa/kernels/x86/gram_q8_avx512.hpp"
+// ---- begin zoa/kernels/x86/gram_q8_avx512.hpp
+// zoa — AVX-512 VNNI kernels of gram_q8: 4-row interleaving of byte rows and the Gram tiles of one interleaved chunk
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+// #include "zoa/kernels/x86/gemm_q8_avx512.hpp"
+
+#if defined(__AVX2__) && defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512VL__)
+#include <immintrin.h>
+
+namespace zoa::kernels::x86 {
+
+/// Interleaves 4 rows of k bytes (k a multiple of 16) into k quads: q[4·j + i] = row_i[j] (SSE2 byte/word unpacks).
+inline void interleave4_rows(const std::uint8_t* r0, const std::uint8_t* r1, const std::uint8_t* r2,
+                             const std::uint8_t* r3, std::size_t k, std::uint8_t* q) noexcept {
+    for (std::size_t j = 0; j < k; j += 16) {
+        const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r0 + j));
+        const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r1 + j));
+        const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r2 + j));
+        const __m128i d = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r3 + j));
+        const __m128i ab0 = _mm_unpacklo_epi8(a, b), ab1 = _mm_unpackhi_epi8(a, b);  // (a0 b0 a1 b1 ...), (a8 b8 ...)
+        const __m128i cd0 = _mm_unpacklo_epi8(c, d), cd1 = _mm_unpackhi_epi8(c, d);
+        __m128i* o = reinterpret_cast<__m128i*>(q + 4 * j);
+        _mm_storeu_si128(o + 0, _mm_unpacklo_epi16(ab0, cd0));  // columns j .. j+3
+        _mm_storeu_si128(o + 1, _mm_unpackhi_epi16(ab0, cd0));  // j+4 .. j+7
+        _mm_storeu_si128(o + 2, _mm_unpacklo_epi16(ab1, cd1));  // j+8 .. j+11
+        _mm_storeu_si128(o + 3, _mm_unpackhi_epi16(ab1, cd1));  // j+12 .. j+15
+    }
+}
+
+/// The Gram tiles of one chunk of `groups` interleaved row quads (q[g·4k + 4·j + i] = a[4g + i][j], k a multiple of
+/// 32), added to the int64 sums:
+///   p[r·k + l] += Σ_m a[m][r]·(a[m][l] − 128)   for the 8 × 32 tiles on or above the diagonal (l0 + 32 > r0),
+///   t[l]       += Σ_m (a[m][l] − 128)            (with the tiles of r0 = 0),
+/// vpdpbusd taking a[·][r] as u8 and a[·][l] − 128 (the byte xor 0x80) as s8; the caller adds 128·Σ_m a[m][r] back.
+/// Exact: a chunk of ≤ 16384 rows keeps every int32 lane below 16384·255·128 < 2^31.
+inline void gram_chunk_vnni512(const std::uint8_t* q, std::size_t groups, std::size_t k, std::int64_t* p,
+                               std::int64_t* t) noexcept {
+    const std::size_t gs = 4 * k;  // bytes per row quad
+    const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+    const __m512i ones = _mm512_set1_epi8(1);
+    for (std::size_t r0 = 0; r0 < k; r0 += 8) {
+        for (std::size_t l0 = 0; l0 < k; l0 += 32) {
+            if (l0 + 32 <= r0) continue;  // below the diagonal: the caller mirrors
+            __m512i acc[8][2], ts[2];
+#pragma GCC unroll 8
+            for (int r = 0; r < 8; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_si512();
+            ts[0] = ts[1] = _mm512_setzero_si512();
+            const std::uint8_t* g = q;
+            for (std::size_t i = 0; i < groups; ++i, g += gs) {
+                const __m512i b0 = _mm512_xor_si512(_mm512_loadu_si512(static_cast<const void*>(g + 4 * l0)), flip);
+                const __m512i b1 =
+                    _mm512_xor_si512(_mm512_loadu_si512(static_cast<const void*>(g + 4 * l0 + 64)), flip);
+#pragma GCC unroll 8
+                for (int r = 0; r < 8; ++r) {
+                    std::int32_t x;
+                    std::memcpy(&x, g + 4 * (r0 + static_cast<std::size_t>(r)), 4);
+                    const __m512i xv = _mm512_set1_epi32(x);
+                    acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], xv, b0);
+                    acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], xv, b1);
+                }
+                if (r0 == 0) {
+                    ts[0] = _mm512_dpbusd_epi32(ts[0], ones, b0);
+                    ts[1] = _mm512_dpbusd_epi32(ts[1], ones, b1);
+                }
+            }
+            auto add64 = [](std::int64_t* dst, __m512i v) noexcept {  // dst[0..16) += the 16 int32 lanes of v
+                // through memory: GCC 12's _mm512_extracti64x4_epi64 trips -Wuninitialized (_mm256_undefined_si256)
+                alignas(64) std::int32_t lanes[16];
+                _mm512_store_si512(static_cast<void*>(lanes), v);
+                const __m512i lo = _mm512_cvtepi32_epi64(_mm256_load_si256(reinterpret_cast<const __m256i*>(lanes)));
+                const __m512i hi = _mm512_cvtepi32_epi64(_mm256_load_si256(reinterpret_cast<const __m256i*>(lanes + 8)));
+                _mm512_storeu_si512(static_cast<void*>(dst), _mm512_add_epi64(_mm512_loadu_si512(dst), lo));
+                _mm512_storeu_si512(static_cast<void*>(dst + 8), _mm512_add_epi64(_mm512_loadu_si512(dst + 8), hi));
+            };
+            for (int r = 0; r < 8; ++r) {
+                add64(p + (r0 + static_cast<std::size_t>(r)) * k + l0, acc[r][0]);
+                add64(p + (r0 + static_cast<std::size_t>(r)) * k + l0 + 16, acc[r][1]);
+            }
+            if (r0 == 0) {
+                add64(t + l0, ts[0]);
+                add64(t + l0 + 16, ts[1]);
+            }
+        }
+    }
+}
+
+}  // namespace zoa::kernels::x86
+
+#endif
+// ---- end zoa/kernels/x86/gram_q8_avx512.hpp
+
+namespace zoa::kernels {
+
+/// Raw sums over `rows` rows of k codes (read as unsigned bytes 0..255):
+///   p[i·k + j] = Σ_m a[m][i]·a[m][j]  (k × k, symmetric),   t[i] = Σ_m a[m][i]   (exact int64: rows < 2^47).
+struct gram_q8_sums {
+    std::size_t rows = 0, k = 0;
+    std::vector<std::int64_t> p, t;
+    /// Zero sums of k columns.
+    void reset(std::size_t cols) {
+        rows = 0;
+        k = cols;
+        p.assign(cols * cols, 0);
+        t.assign(cols, 0);
+    }
+};
+
+/// True when gram_q8 has a SIMD kernel for Arch (AVX-512 VNNI; k a multiple of 32). Elsewhere it runs the scalar
+/// reference, which is exact but M·K²/2 scalar multiply-adds: callers that choose the Gram for speed check this.
+template <class Arch>
+inline constexpr bool gram_q8_simd_v = is_vnni_arch_v<Arch> && x86::vnni512_compiled;
+
+namespace detail {
+
+/// Scalar reference twin of gram_q8: the defining sums, row by row.
+template <class Code>
+void gram_q8_reference(const Code* a, std::size_t m, std::size_t k, std::ptrdiff_t lda, gram_q8_sums& s) {
+    for (std::size_t r = 0; r < m; ++r) {
+        const auto* row = reinterpret_cast<const std::uint8_t*>(a + static_cast<std::ptrdiff_t>(r) * lda);
+        for (std::size_t i = 0; i < k; ++i) {
+            const std::int64_t ai = row[i];
+            s.t[i] += ai;
+            for (std::size_t j = i; j < k; ++j) s.p[i * k + j] += ai * row[j];
+        }
+    }
+    for (std::size_t i = 0; i < k; ++i)
+        for (std::size_t j = 0; j < i; ++j) s.p[i * k + j] = s.p[j * k + i];
+}
+
+}  // namespace detail
+
+/// s = the raw Gram sums of m rows of k codes, row r at a + r·lda (Code: uint8_t or int8_t holding codes 0..255 /
+/// 0..127, read as unsigned bytes).
+/// SIMD path (gram_q8_simd_v<Arch>, k % 32 == 0): chunks of 4096 rows are interleaved by 4 rows (4 bytes of one
+/// column = one vpdpbusd lane) and multiplied tile by tile above the diagonal, Σ a_i·a_j = Σ a_i·(a_j − 128) +
+/// 128·t_i (vpdpbusd is u8 × s8); the other entries are mirrored. Threads: chunks over ctx; integer sums, so the
+/// result is the same for any thread count and path.
+/// Throws: zoa::error(argument) for a null a with m > 0, k = 0 or |lda| < k.
+template <class Arch = q8_default_arch, class Code>
+void gram_q8(const Code* a, std::size_t m, std::size_t k, std::ptrdiff_t lda, gram_q8_sums& s,
+             execution_context* ctx = nullptr) {
+    static_assert(sizeof(Code) == 1, "zoa::kernels::gram_q8: codes are 8-bit");
+    require(k > 0 && (a != nullptr || m == 0) && static_cast<std::size_t>(lda < 0 ? -lda : lda) >= k,
+            error_code::argument, "gram_q8: need k > 0, codes and a row stride ≥ k, got k = ", k, ", lda = ", lda);
+    s.reset(k);
+    s.rows = m;
+    if constexpr (gram_q8_simd_v<Arch>) {
+        if (k % 32 == 0) {
+            constexpr std::size_t chunk = 4096;  // rows; x86::gram_chunk_vnni512 is exact up to 16384
+            const std::size_t chunks = (m + chunk - 1) / chunk;
+            std::mutex lock;
+            auto body = [&](std::size_t c0, std::size_t c1) {
+                std::vector<std::int64_t> p(k * k, 0), t(k, 0);
+                aligned_buffer<std::uint8_t> q(chunk * k), zeros(k);
+                std::fill(zeros.data(), zeros.data() + k, std::uint8_t{0});
+                std::size_t quads = 0;
+                for (std::size_t c = c0; c < c1; ++c) {
+                    const std::size_t r0 = c * chunk, rows = std::min(chunk, m - r0), groups = (rows + 3) / 4;
+                    auto row = [&](std::size_t r) {  // rows past the end are zeros: they add nothing to p
+                        return r < rows ? reinterpret_cast<const std::uint8_t*>(a + static_cast<std::ptrdiff_t>(r0 + r) * lda)
+                                        : zeros.data();
+                    };
+                    for (std::size_t g = 0; g < groups; ++g)
+                        x86::interleave4_rows(row(4 * g), row(4 * g + 1), row(4 * g + 2), row(4 * g + 3), k,
+                                              q.data() + g * 4 * k);
+                    x86::gram_chunk_vnni512(q.data(), groups, k, p.data(), t.data());
+                    quads += 4 * groups;
+                }
+                // t held Σ (a − 128) over every interleaved row (zero rows: −128 each); p held Σ a_i·(a_j − 128)
+                for (std::size_t j = 0; j < k; ++j) t[j] += 128 * static_cast<std::int64_t>(quads);
+                for (std::size_t i = 0; i < k; ++i)
+                    for (std::size_t j = i; j < k; ++j) p[i * k + j] += 128 * t[i];
+                const std::lock_guard<std::mutex> g(lock);
+                for (std::size_t i = 0; i < k; ++i)
+                    for (std::size_t j = i; j < k; ++j) s.p[i * k + j] += p[i * k + j];
+                for (std::size_t j = 0; j < k; ++j) s.t[j] += t[j];
+            };
+            if (ctx) ctx->parallel_for(chunks, body);
+            else body(0, chunks);
+            for (std::size_t i = 0; i < k; ++i)
+                for (std::size_t j = 0; j < i; ++j) s.p[i * k + j] = s.p[j * k + i];
+            return;
+        }
+    }
+    detail::gram_q8_reference(a, m, k, lda, s);
+    s.rows = m;
+}
+
+/// True when moments_from_gram computes exactly for m rows of k codes within za ± a_dev (|a − za| ≤ a_dev) and
+/// weight offsets |d| ≤ d_max: every partial sum of its double products is an integer below 2^53, i.e.
+/// k·m·a_dev²·d_max < 2^53 (e.g. k = 64 allows m ≈ 8·10^6 rows of 8-bit codes).
+inline bool gram_moments_exact(std::size_t m, std::size_t k, std::int64_t a_dev, std::int64_t d_max) noexcept {
+    const long double bound = static_cast<long double>(k) * static_cast<long double>(m) *
+                              static_cast<long double>(a_dev) * static_cast<long double>(a_dev) *
+                              static_cast<long double>(d_max);
+    return bound < 9007199254740992.0L;  // 2^53
+}
+
+/// Adds the exact moments of acc[m, n] = Σ_j (a[m][j] − za)·d[n·k + j] over the rows of s (d: n × k weight offsets
+/// w − zw, row-major) to mo, as gemm_q8's out_i32::moments would from the stored accumulators (mo.count += rows):
+///   s1[n] += Σ_m acc[m, n] = Σ_j S_j·d[n, j],                       S_j  = t_j − rows·za,
+///   s2[n] += Σ_m acc[m, n]² = Σ_i d[n, i]·Σ_j G_ij·d[n, j],          G_ij = p_ij − za·(t_i + t_j) + rows·za²
+/// (G = Σ_m (a_i − za)(a_j − za)). The inner sums v_i = Σ_j G_ij·d[n, j] run in double, exact under
+/// gram_moments_exact (all partial sums are integers below 2^53); the outer ones in 128-bit integers.
+/// Cost n·k² multiply-adds, against the m·n·k of the GEMM and the 8 bytes per output of storing and re-reading its
+/// accumulators; in blocks of 4 output channels over ctx (each block writes only its own channels' sums).
+/// Throws: zoa::error(argument) when mo has not n columns or the products would not be exact.
+template <class Arch = default_arch>
+void moments_from_gram(const gram_q8_sums& s, std::int32_t za, const std::int16_t* d, std::size_t n,
+                       acc_moments& mo, execution_context* ctx = nullptr) {
+    const std::size_t k = s.k;
+    const auto rows = static_cast<std::int64_t>(s.rows);
+    require(mo.s1.size() == n && mo.s2.size() == n && d != nullptr, error_code::argument,
+            "moments_from_gram: moments of ", mo.s1.size(), " columns and weight offsets, expected N = ", n);
+    const std::int64_t a_dev = std::max<std::int64_t>(za < 0 ? -za : za, 255 - std::int64_t{za});  // |a − za|, a in 0..255
+    std::int64_t d_max = 0;
+    for (std::size_t i = 0; i < n * k; ++i) d_max = std::max<std::int64_t>(d_max, d[i] < 0 ? -d[i] : d[i]);
+    require(gram_moments_exact(s.rows, k, a_dev, d_max), error_code::argument, "moments_from_gram: ", s.rows,
+            " rows of K = ", k, " exceed the exact double products (K·M·255²·", d_max, " ≥ 2^53)");
+    using batch = xsimd::batch<double, Arch>;
+    constexpr std::size_t w = batch::size;
+    const std::int64_t z = za;
+    const std::size_t blocks = (n + 3) / 4;  // 4 output channels per block; d's rows past n are zeros
+    aligned_buffer<double> g(k * k), dd(blocks * 4 * k);
+    std::vector<std::int64_t> sj(k);
+    for (std::size_t i = 0; i < k; ++i) {
+        sj[i] = s.t[i] - rows * z;
+        for (std::size_t j = 0; j < k; ++j)
+            g.data()[i * k + j] = static_cast<double>(s.p[i * k + j] - z * (s.t[i] + s.t[j]) + rows * z * z);
+    }
+    for (std::size_t i = 0; i < blocks * 4 * k; ++i) dd.data()[i] = i < n * k ? static_cast<double>(d[i]) : 0.0;
+    auto run = [&](std::size_t b0, std::size_t b1) {
+        aligned_buffer<double> v(4 * k);
+        for (std::size_t blk = b0; blk < b1; ++blk) {
+            const std::size_t n0 = 4 * blk;
+            const double* dc[4] = {dd.data() + n0 * k, dd.data() + (n0 + 1) * k, dd.data() + (n0 + 2) * k,
+                                   dd.data() + (n0 + 3) * k};
+            std::size_t i = 0;
+            for (; i + 4 * w <= k; i += 4 * w) {  // v[c][i .. i + 4w) = Σ_j G[j][·]·d_c[j]: 16 vector accumulators
+                batch acc[4][4];
+                for (auto& row : acc)
+                    for (auto& x : row) x = batch(0.0);
+                for (std::size_t j = 0; j < k; ++j) {
+                    const double* gj = g.data() + j * k + i;
+                    const batch g0 = batch::load_unaligned(gj), g1 = batch::load_unaligned(gj + w),
+                                g2 = batch::load_unaligned(gj + 2 * w), g3 = batch::load_unaligned(gj + 3 * w);
+                    for (int c = 0; c < 4; ++c) {
+                        const batch b(dc[c][j]);
+                        acc[c][0] = xsimd::fma(g0, b, acc[c][0]);
+                        acc[c][1] = xsimd::fma(g1, b, acc[c][1]);
+                        acc[c][2] = xsimd::fma(g2, b, acc[c][2]);
+                        acc[c][3] = xsimd::fma(g3, b, acc[c][3]);
+                    }
+                }
+                for (int c = 0; c < 4; ++c)
+                    for (int q = 0; q < 4; ++q) acc[c][q].store_unaligned(v.data() + c * k + i + q * w);
+            }
+            for (; i < k; ++i)  // the column tail
+                for (int c = 0; c < 4; ++c) {
+                    double t = 0.0;
+                    for (std::size_t j = 0; j < k; ++j) t += g.data()[j * k + i] * dc[c][j];
+                    v.data()[c * k + i] = t;
+                }
+            for (std::size_t c = 0; c < 4 && n0 + c < n; ++c) {
+                const std::int16_t* dn = d + (n0 + c) * k;
+                int128_t s1 = 0, s2 = 0;
+                for (std::size_t r = 0; r < k; ++r) {
+                    s1 += static_cast<int128_t>(sj[r]) * dn[r];
+                    s2 += static_cast<int128_t>(static_cast<std::int64_t>(v.data()[c * k + r])) * dn[r];
+                }
+                mo.s1[n0 + c] += s1;
+                mo.s2[n0 + c] += static_cast<uint128_t>(s2);
+            }
+        }
+    };
+    if (ctx) ctx->parallel_for(blocks, run);
+    else run(0, blocks);
+    mo.count += s.rows;
+}
+
+}  // namespace zoa::kernels
+// ---- end zoa/kernels/gram_q8.hpp
 // #include "zoa/kernels/layer_norm.hpp"
 // ---- begin zoa/kernels/layer_norm.hpp
 // zoa — LayerNorm over the last dimension with runtime affine vectors (xsimd, row-parallel)
@@ -10020,6 +10325,7 @@ private:
 // zoa — 2-D convolution layers over NCHW batches: fp32 (weights packed once) and MQBench-quantized (per-channel
 // affine weight codes packed once, per-tensor affine input codes, dequantized fp32 output) with a float twin
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -10032,6 +10338,7 @@ private:
 // #include "zoa/core/error.hpp"
 // #include "zoa/core/execution.hpp"
 // #include "zoa/kernels/conv2d.hpp"
+// #include "zoa/kernels/gram_q8.hpp"
 // #include "zoa/nn/affine_quant.hpp"
 // #include "zoa/quant/param_tensors.hpp"
 // #include "zoa/quant/quantizer.hpp"
@@ -10261,6 +10568,33 @@ public:
                                 kernels::out_i32{acc, {}, moments}, &ctx);
     }
 
+    /// True when moments_nhwc() computes the batch statistics of this conv's output for `rows` = batch·h·w input
+    /// pixels (and forward_fused_nhwc() then applies them in one pass, no int32 accumulators stored): a 1×1, stride 1,
+    /// unpadded conv whose Gram matrix is cheaper than storing and re-reading its output — K a multiple of 32,
+    /// K² ≤ 32·N (the Gram's M·K²/2 multiply-adds against the M·N accumulators; ResNet: the 64 → 256 and
+    /// 128 → 512 convs), rows ≥ 8·K (the n·K² products stay small) — on a CPU with the SIMD Gram kernel
+    /// (kernels::gram_q8_simd_v), within its exact range (kernels::gram_moments_exact).
+    bool gram_moments(std::size_t rows) const noexcept {
+        return !wd_.empty() && rows >= 8 * g_.in_channels &&
+               kernels::gram_moments_exact(rows, g_.in_channels, 255, wd_max_);
+    }
+
+    /// The exact per-channel moments of this conv's int32 accumulators on channels-last codes xq
+    /// [batch × h × w × in] (m is reset; the same integers forward_acc_nhwc() sums), computed from the Gram matrix
+    /// of the input codes (kernels::gram_q8, kernels::moments_from_gram) without forming the accumulators.
+    /// Requires: gram_moments(batch·h·w). Throws: zoa::error(argument) otherwise.
+    void moments_nhwc(const a_storage* xq, std::size_t batch, std::size_t h, std::size_t w, kernels::acc_moments& m,
+                      execution_context& ctx) const {
+        const std::size_t rows = batch * h * w;
+        require(gram_moments(rows), error_code::argument, "qconv2d::moments_nhwc: not a Gram-moments conv for ",
+                rows, " rows (see gram_moments())");
+        kernels::gram_q8_sums s;
+        kernels::gram_q8<typename packed_type::arch>(xq, rows, g_.in_channels,
+                                                     static_cast<std::ptrdiff_t>(g_.in_channels), s, &ctx);
+        m.reset(g_.out_channels);
+        kernels::moments_from_gram(s, params_.input().zero_point[0], wd_.data(), g_.out_channels, m, &ctx);
+    }
+
     /// forward_fused_nhwc()'s output stage applied to accumulators stored by forward_acc_nhwc() (rows = batch·oh·ow):
     /// the same bits forward_fused_nhwc() writes with this stage (kernels::apply_q8_stage).
     template <class T, class R>
@@ -10367,6 +10701,17 @@ private:
             zp[o] = wq.zero_point[grp];
         }
         w_ = kernels::pack_conv2d_q8<ARange, WRange>(codes, g_.shape(1, g_.kernel, g_.kernel), zp.data(), zp.size());
+        const std::size_t k = g_.in_channels, n = g_.out_channels;
+        if (kernels::gram_q8_simd_v<typename packed_type::arch> && g_.kernel == 1 && g_.stride == 1 && g_.pad == 0 &&
+            k % 32 == 0 && k * k <= 32 * n) {  // gram_moments(): the offsets w − zw the moments need
+            wd_.resize(n * k);
+            for (std::size_t o = 0; o < n; ++o)
+                for (std::size_t c = 0; c < k; ++c) {
+                    const std::int32_t d = std::int32_t{codes[o * k + c]} - zp[o];
+                    wd_[o * k + c] = static_cast<std::int16_t>(d);
+                    wd_max_ = std::max<std::int64_t>(wd_max_, d < 0 ? -d : d);
+                }
+        }
     }
 
     conv2d_geometry g_;
@@ -10374,6 +10719,8 @@ private:
     kernels::packed_f32<default_arch> wf_;
     std::vector<float> bias_, w_scale_;
     quant::module_params params_;
+    std::vector<std::int16_t> wd_;  // gram_moments() convs: weight offsets w − zw, [out × in]; empty otherwise
+    std::int64_t wd_max_ = 0;       // max |w − zw|
 };
 
 }  // namespace zoa::nn
@@ -14348,6 +14695,13 @@ private:
         const std::size_t hw = out.h * out.w;
         if (!batch_stats_) {
             const kernels::batch_norm_affine f = affine(bn, w, b, nullptr, hw);
+            conv.forward_fused_nhwc(x, batch_, in.h, in.w, stage<T>(out, f, res, relu, site), ctx_);
+            return;
+        }
+        if (conv.gram_moments(batch_ * hw)) {  // shallow 1×1 convs: the moments from the input's Gram, one pass
+            kernels::acc_moments m;
+            conv.moments_nhwc(x, batch_, in.h, in.w, m, ctx_);
+            const kernels::batch_norm_affine f = acc_affine(conv, bn, w, b, m);
             conv.forward_fused_nhwc(x, batch_, in.h, in.w, stage<T>(out, f, res, relu, site), ctx_);
             return;
         }

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "zoa/kernels/gemm_q8.hpp"
+#include "zoa/kernels/gram_q8.hpp"
 #include "zoa/kernels/reference/gemm.hpp"
 #include "zoa/core/rng.hpp"
 #include "zoa/quant/bit_width.hpp"
@@ -533,4 +534,105 @@ TEST_CASE("out_i32::moments: exact column sums on every path, at the register pa
             CHECK(x.s2 == ref.s2);
         }
     }
+}
+
+TEST_CASE("gram_q8 + moments_from_gram: the same exact moments as out_i32::moments, every path and thread count") {
+    // acc[m, n] = Σ_k (a − za)(w − zw[n]); the Gram route never forms acc. Shapes: the ResNet convs it serves
+    // (K = 64 → 256, 128 → 512), several 4096-row chunks with a ragged last quad, K = 32 (one column tile), K = 96
+    // (tiles across the diagonal), K = 48 (no SIMD kernel: the scalar twin), 6-bit codes in int8_t storage, and the
+    // extreme codes (|a − za| = |w − zw| = 255 everywhere: the largest sums the products must hold exactly).
+    zoa::rng g(97);
+    zoa::execution_context two(2);
+    struct shape {
+        std::size_t m, k, n;
+        int bits;
+        bool extreme;
+    };
+    for (const shape s : {shape{777, 64, 256, 8, false}, shape{9003, 128, 64, 8, false}, shape{4099, 32, 32, 8, false},
+                          shape{1001, 96, 48, 8, false}, shape{333, 48, 42, 8, false}, shape{2050, 64, 96, 6, false},
+                          shape{8193, 64, 32, 8, true}, shape{3, 32, 16, 8, true}}) {
+        CAPTURE(s.m);
+        CAPTURE(s.k);
+        CAPTURE(s.n);
+        CAPTURE(s.bits);
+        const std::int32_t top = (1 << s.bits) - 1;
+        std::vector<std::uint8_t> a(s.m * s.k), w(s.n * s.k);
+        std::vector<std::int32_t> zw(s.n);
+        std::int32_t za = 0;
+        if (s.extreme) {  // a = 255, za = 0; w = 0 with zw = 255 or w = 255 with zw = 0
+            std::fill(a.begin(), a.end(), std::uint8_t{255});
+            for (std::size_t j = 0; j < s.n; ++j) {
+                zw[j] = j % 2 ? 255 : 0;
+                for (std::size_t k = 0; k < s.k; ++k) w[j * s.k + k] = static_cast<std::uint8_t>(j % 2 ? 0 : 255);
+            }
+        } else {
+            for (auto& v : a) v = static_cast<std::uint8_t>(g.uniform_index(std::uint32_t(top) + 1));
+            for (auto& v : w) v = static_cast<std::uint8_t>(g.uniform_index(std::uint32_t(top) + 1));
+            za = static_cast<std::int32_t>(g.uniform_index(std::uint32_t(top) + 1));
+            for (auto& z : zw) z = static_cast<std::int32_t>(g.uniform_index(std::uint32_t(top) + 1));
+        }
+        // the reference: out_i32's exact moments of the stored accumulators (portable path)
+        using R = zq::unsigned_range<8>;
+        const zk::packed_q8<R, R, zoa_test::portable_q8_arch> pw(w.data(), s.n, s.k, std::ptrdiff_t(s.k), 1,
+                                                                 zw.data(), zw.size());
+        std::vector<std::int32_t> c(s.m * s.n);
+        zk::acc_moments ref;
+        ref.reset(s.n);
+        zk::gemm_q8(a.data(), s.m, std::ptrdiff_t(s.k), za, pw, zk::out_i32{c.data(), zk::row_major(std::ptrdiff_t(s.n)), &ref});
+        std::vector<std::int16_t> d(s.n * s.k);
+        std::int64_t d_max = 0;
+        for (std::size_t j = 0; j < s.n; ++j)
+            for (std::size_t k = 0; k < s.k; ++k) {
+                d[j * s.k + k] = static_cast<std::int16_t>(w[j * s.k + k] - zw[j]);
+                d_max = std::max<std::int64_t>(d_max, std::abs(d[j * s.k + k]));
+            }
+        REQUIRE(zk::gram_moments_exact(s.m, s.k, 255, d_max));
+        zk::gram_q8_sums sref;
+        sref.reset(s.k);
+        zk::detail::gram_q8_reference(a.data(), s.m, s.k, std::ptrdiff_t(s.k), sref);
+        sref.rows = s.m;
+        auto check = [&](const zk::gram_q8_sums& gs, zoa::execution_context* ctx) {
+            CHECK(gs.rows == s.m);
+            CHECK(gs.t == sref.t);
+            CHECK(gs.p == sref.p);
+            zk::acc_moments mo;
+            mo.reset(s.n);
+            zk::moments_from_gram(gs, za, d.data(), s.n, mo, ctx);
+            CHECK(mo.count == ref.count);
+            CHECK(mo.s1 == ref.s1);
+            CHECK(mo.s2 == ref.s2);
+        };
+        for (zoa::execution_context* ctx : {static_cast<zoa::execution_context*>(nullptr), &two}) {
+            zk::gram_q8_sums gs;
+            zk::gram_q8<zk::q8_default_arch>(a.data(), s.m, s.k, std::ptrdiff_t(s.k), gs, ctx);
+            check(gs, ctx);
+            zk::gram_q8_sums gp;
+            zk::gram_q8<zoa_test::portable_q8_arch>(a.data(), s.m, s.k, std::ptrdiff_t(s.k), gp, ctx);
+            check(gp, ctx);
+            if (s.bits == 6) {  // 6-bit activations are stored as int8_t codes 0..63: the same bytes
+                std::vector<std::int8_t> a6(a.begin(), a.end());
+                zk::gram_q8_sums g6;
+                zk::gram_q8<zk::q8_default_arch>(a6.data(), s.m, s.k, std::ptrdiff_t(s.k), g6, ctx);
+                check(g6, ctx);
+            }
+        }
+    }
+    // a strided source (rows of a wider buffer) and the exactness guard
+    std::vector<std::uint8_t> wide(100 * 80);
+    for (auto& v : wide) v = static_cast<std::uint8_t>(g.uniform_index(256));
+    zk::gram_q8_sums st, sr;
+    zk::gram_q8<zk::q8_default_arch>(wide.data(), 100, 64, 80, st, &two);
+    sr.reset(64);
+    zk::detail::gram_q8_reference(wide.data(), 100, 64, 80, sr);
+    CHECK(st.p == sr.p);
+    CHECK(st.t == sr.t);
+    CHECK_FALSE(zk::gram_moments_exact(std::size_t{1} << 30, 64, 255, 255));
+    zk::gram_q8_sums big;
+    big.reset(64);
+    big.rows = std::size_t{1} << 30;
+    std::vector<std::int16_t> d(64 * 16, 255);
+    zk::acc_moments mo;
+    mo.reset(16);
+    CHECK_THROWS_WITH_AS(zk::moments_from_gram(big, 0, d.data(), 16, mo),
+                         doctest::Contains("exceed the exact double products"), zoa::error);
 }

@@ -5,6 +5,8 @@
 
 #include "resnet_fixture.hpp"
 
+#include <cstring>
+
 namespace {
 
 template <class Q>
@@ -306,4 +308,108 @@ TEST_CASE("resnet: the policy's weight granularity is a real choice (per tensor 
     CHECK_THROWS_WITH_AS(rt::w8_resnet::load(tf.path),
                          doctest::Contains("file has per-tensor weights (module 'conv1'), model type has per-channel"),
                          zoa::error);
+}
+
+namespace {
+
+/// One conv + batch-statistics BatchNorm (+ residual codes, ReLU, output codes; or floats) both ways: through the
+/// stored int32 accumulators (forward_acc_nhwc → moments → apply_fused_nhwc) and, where gram_moments() selects it,
+/// from the input's Gram moments with one fused pass (moments_nhwc → forward_fused_nhwc). The bytes must agree.
+template <class A>
+void gram_vs_acc(std::size_t in, std::size_t out, std::size_t batch, std::size_t hw, bool expect_gram,
+                 std::uint64_t seed) {
+    CAPTURE(in);
+    CAPTURE(out);
+    CAPTURE(batch);
+    using conv_t = zoa::nn::qconv2d<A, A>;
+    constexpr int bits = A::max == 255 ? 8 : 6;
+    zoa::rng r(seed);
+    zoa::nn::conv2d_geometry g;
+    g.in_channels = in;
+    g.out_channels = out;
+    std::vector<float> weight(in * out), bias(out), bn_w(out), bn_b(out);
+    for (float& v : weight) v = 0.2f * r.normal();
+    for (float& v : bias) v = 0.1f * r.normal();
+    for (float& v : bn_w) v = 1.0f + 0.2f * r.normal();
+    for (float& v : bn_b) v = 0.1f * r.normal();
+    zoa::quant::mse_observer wo(bits, zoa::quant::granularity::per_channel, out);
+    wo.observe(weight.data(), weight.size());
+    zoa::quant::module_params mp;
+    mp.weight() = wo.params();
+    mp.input() = zoa::quant::make_affine(bits, zoa::quant::granularity::per_tensor, {0.05f}, {17});
+    const conv_t conv(weight, bias, g, mp, "gram_conv");
+    const std::size_t rows = batch * hw * hw;
+    CHECK(conv.gram_moments(rows) ==
+          (expect_gram && zoa::kernels::gram_q8_simd_v<typename conv_t::packed_type::arch>));
+    std::vector<typename A::storage> x(rows * in), res(rows * out);
+    for (auto& v : x) v = static_cast<typename A::storage>(r.uniform_index(A::max + 1));
+    for (auto& v : res) v = static_cast<typename A::storage>(r.uniform_index(A::max + 1));
+    const std::vector<float> s = conv.output_scales();
+    for (std::size_t threads : {1, 2}) {
+        CAPTURE(threads);
+        zoa::execution_context ctx(threads);
+        std::vector<std::int32_t> acc(rows * out);
+        zoa::kernels::acc_moments m_acc;
+        conv.forward_acc_nhwc(x.data(), batch, hw, hw, acc.data(), &m_acc, ctx);
+        const auto f = zoa::kernels::batch_norm_acc_affine(m_acc, out, s.data(), bias.data(), bn_w.data(),
+                                                           bn_b.data(), 1e-5f);
+        auto codes_stage = [&](std::vector<typename A::storage>& dst) {
+            zoa::kernels::out_fused<typename A::storage, typename A::storage> st;
+            st.c = dst.data();
+            st.out_scale = 0.03f;
+            st.out_zero_point = 5;
+            st.out_min = 0;
+            st.out_max = A::max;
+            st.bn_mean = f.center.data();
+            st.bn_mean_residual = f.residual.data();
+            st.bn_scale = f.scale.data();
+            st.bn_shift = f.shift.data();
+            st.res_q = res.data();
+            st.res_scale = 0.04f;
+            st.res_zero_point = 9;
+            st.relu = true;
+            return st;
+        };
+        auto float_stage = [&](std::vector<float>& dst) {
+            zoa::kernels::out_fused<float, typename A::storage> st;
+            st.c = dst.data();
+            st.bn_mean = f.center.data();
+            st.bn_mean_residual = f.residual.data();
+            st.bn_scale = f.scale.data();
+            st.bn_shift = f.shift.data();
+            return st;
+        };
+        std::vector<typename A::storage> qa(rows * out), qb(rows * out);
+        std::vector<float> fa(rows * out), fb(rows * out);
+        conv.apply_fused_nhwc(acc.data(), rows, codes_stage(qa), ctx);
+        conv.apply_fused_nhwc(acc.data(), rows, float_stage(fa), ctx);
+        if (!conv.gram_moments(rows)) {
+            zoa::kernels::acc_moments m;
+            CHECK_THROWS_WITH_AS(conv.moments_nhwc(x.data(), batch, hw, hw, m, ctx),
+                                 doctest::Contains("not a Gram-moments conv"), zoa::error);
+            continue;
+        }
+        zoa::kernels::acc_moments m_gram;
+        conv.moments_nhwc(x.data(), batch, hw, hw, m_gram, ctx);
+        CHECK(m_gram.count == m_acc.count);
+        CHECK(m_gram.s1 == m_acc.s1);
+        CHECK(m_gram.s2 == m_acc.s2);
+        conv.forward_fused_nhwc(x.data(), batch, hw, hw, codes_stage(qb), ctx);
+        conv.forward_fused_nhwc(x.data(), batch, hw, hw, float_stage(fb), ctx);
+        CHECK(qa == qb);
+        CHECK(std::memcmp(fa.data(), fb.data(), fa.size() * sizeof(float)) == 0);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("qconv2d batch statistics: the Gram moments + one fused pass write the bytes of the stored-accumulator path") {
+    using u8 = zoa::quant::unsigned_range<8>;
+    using u6 = zoa::quant::unsigned_range<6>;
+    gram_vs_acc<u8>(64, 256, 2, 16, true, 1);   // ResNet-50 layer1 conv3 / downsample (rows = 8·K)
+    gram_vs_acc<u8>(128, 512, 4, 16, true, 2);  // layer2 conv3
+    gram_vs_acc<u6>(64, 256, 4, 12, true, 3);    // 6-bit codes in int8_t storage
+    gram_vs_acc<u8>(64, 256, 1, 15, false, 4);  // 225 rows < 8·K: through the accumulators
+    gram_vs_acc<u8>(256, 64, 2, 16, false, 5);  // K² > 32·N (layer1 conv1): through the accumulators
+    gram_vs_acc<u8>(48, 256, 2, 16, false, 6);  // K not a multiple of 32
 }

@@ -130,6 +130,13 @@ private:
             conv.forward_fused_nhwc(x, batch_, in.h, in.w, stage<T>(out, f, res, relu, site), ctx_);
             return;
         }
+        if (conv.gram_moments(batch_ * hw)) {  // shallow 1×1 convs: the moments from the input's Gram, one pass
+            kernels::acc_moments m;
+            conv.moments_nhwc(x, batch_, in.h, in.w, m, ctx_);
+            const kernels::batch_norm_affine f = acc_affine(conv, bn, w, b, m);
+            conv.forward_fused_nhwc(x, batch_, in.h, in.w, stage<T>(out, f, res, relu, site), ctx_);
+            return;
+        }
         std::int32_t* acc = this->acc(out);
         kernels::acc_moments m;
         conv.forward_acc_nhwc(x, batch_, in.h, in.w, acc, &m, ctx_);

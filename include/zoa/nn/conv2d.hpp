@@ -3,6 +3,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -15,6 +16,7 @@
 #include "zoa/core/error.hpp"
 #include "zoa/core/execution.hpp"
 #include "zoa/kernels/conv2d.hpp"
+#include "zoa/kernels/gram_q8.hpp"
 #include "zoa/nn/affine_quant.hpp"
 #include "zoa/quant/param_tensors.hpp"
 #include "zoa/quant/quantizer.hpp"
@@ -244,6 +246,33 @@ public:
                                 kernels::out_i32{acc, {}, moments}, &ctx);
     }
 
+    /// True when moments_nhwc() computes the batch statistics of this conv's output for `rows` = batch·h·w input
+    /// pixels (and forward_fused_nhwc() then applies them in one pass, no int32 accumulators stored): a 1×1, stride 1,
+    /// unpadded conv whose Gram matrix is cheaper than storing and re-reading its output — K a multiple of 32,
+    /// K² ≤ 32·N (the Gram's M·K²/2 multiply-adds against the M·N accumulators; ResNet: the 64 → 256 and
+    /// 128 → 512 convs), rows ≥ 8·K (the n·K² products stay small) — on a CPU with the SIMD Gram kernel
+    /// (kernels::gram_q8_simd_v), within its exact range (kernels::gram_moments_exact).
+    bool gram_moments(std::size_t rows) const noexcept {
+        return !wd_.empty() && rows >= 8 * g_.in_channels &&
+               kernels::gram_moments_exact(rows, g_.in_channels, 255, wd_max_);
+    }
+
+    /// The exact per-channel moments of this conv's int32 accumulators on channels-last codes xq
+    /// [batch × h × w × in] (m is reset; the same integers forward_acc_nhwc() sums), computed from the Gram matrix
+    /// of the input codes (kernels::gram_q8, kernels::moments_from_gram) without forming the accumulators.
+    /// Requires: gram_moments(batch·h·w). Throws: zoa::error(argument) otherwise.
+    void moments_nhwc(const a_storage* xq, std::size_t batch, std::size_t h, std::size_t w, kernels::acc_moments& m,
+                      execution_context& ctx) const {
+        const std::size_t rows = batch * h * w;
+        require(gram_moments(rows), error_code::argument, "qconv2d::moments_nhwc: not a Gram-moments conv for ",
+                rows, " rows (see gram_moments())");
+        kernels::gram_q8_sums s;
+        kernels::gram_q8<typename packed_type::arch>(xq, rows, g_.in_channels,
+                                                     static_cast<std::ptrdiff_t>(g_.in_channels), s, &ctx);
+        m.reset(g_.out_channels);
+        kernels::moments_from_gram(s, params_.input().zero_point[0], wd_.data(), g_.out_channels, m, &ctx);
+    }
+
     /// forward_fused_nhwc()'s output stage applied to accumulators stored by forward_acc_nhwc() (rows = batch·oh·ow):
     /// the same bits forward_fused_nhwc() writes with this stage (kernels::apply_q8_stage).
     template <class T, class R>
@@ -350,6 +379,17 @@ private:
             zp[o] = wq.zero_point[grp];
         }
         w_ = kernels::pack_conv2d_q8<ARange, WRange>(codes, g_.shape(1, g_.kernel, g_.kernel), zp.data(), zp.size());
+        const std::size_t k = g_.in_channels, n = g_.out_channels;
+        if (kernels::gram_q8_simd_v<typename packed_type::arch> && g_.kernel == 1 && g_.stride == 1 && g_.pad == 0 &&
+            k % 32 == 0 && k * k <= 32 * n) {  // gram_moments(): the offsets w − zw the moments need
+            wd_.resize(n * k);
+            for (std::size_t o = 0; o < n; ++o)
+                for (std::size_t c = 0; c < k; ++c) {
+                    const std::int32_t d = std::int32_t{codes[o * k + c]} - zp[o];
+                    wd_[o * k + c] = static_cast<std::int16_t>(d);
+                    wd_max_ = std::max<std::int64_t>(wd_max_, d < 0 ? -d : d);
+                }
+        }
     }
 
     conv2d_geometry g_;
@@ -357,6 +397,8 @@ private:
     kernels::packed_f32<default_arch> wf_;
     std::vector<float> bias_, w_scale_;
     quant::module_params params_;
+    std::vector<std::int16_t> wd_;  // gram_moments() convs: weight offsets w − zw, [out × in]; empty otherwise
+    std::int64_t wd_max_ = 0;       // max |w − zw|
 };
 
 }  // namespace zoa::nn
