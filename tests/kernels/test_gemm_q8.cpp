@@ -609,6 +609,11 @@ TEST_CASE("gram_q8 + moments_from_gram: the same exact moments as out_i32::momen
             zk::gram_q8_sums gp;
             zk::gram_q8<zoa_test::portable_q8_arch>(a.data(), s.m, s.k, std::ptrdiff_t(s.k), gp, ctx);
             check(gp, ctx);
+#if defined(__AVX2__)
+            zk::gram_q8_sums g2;  // the AVX2 tiles (also on AVX-512 machines)
+            zk::gram_q8<xsimd::avx2>(a.data(), s.m, s.k, std::ptrdiff_t(s.k), g2, ctx);
+            check(g2, ctx);
+#endif
             if (s.bits == 6) {  // 6-bit activations are stored as int8_t codes 0..63: the same bytes
                 std::vector<std::int8_t> a6(a.begin(), a.end());
                 zk::gram_q8_sums g6;
@@ -618,7 +623,7 @@ TEST_CASE("gram_q8 + moments_from_gram: the same exact moments as out_i32::momen
         }
     }
     // a strided source (rows of a wider buffer) and the exactness guard
-    std::vector<std::uint8_t> wide(100 * 80);
+    std::vector<std::uint8_t> wide(101 * 80);
     for (auto& v : wide) v = static_cast<std::uint8_t>(g.uniform_index(256));
     zk::gram_q8_sums st, sr;
     zk::gram_q8<zk::q8_default_arch>(wide.data(), 100, 64, 80, st, &two);
@@ -626,6 +631,14 @@ TEST_CASE("gram_q8 + moments_from_gram: the same exact moments as out_i32::momen
     zk::detail::gram_q8_reference(wide.data(), 100, 64, 80, sr);
     CHECK(st.p == sr.p);
     CHECK(st.t == sr.t);
+#if defined(__AVX2__)
+    zk::gram_q8_sums s2;
+    zk::gram_q8<xsimd::avx2>(wide.data(), 101, 64, 80, s2, &two);
+    sr.reset(64);
+    zk::detail::gram_q8_reference(wide.data(), 101, 64, 80, sr);
+    CHECK(s2.p == sr.p);
+    CHECK(s2.t == sr.t);
+#endif
     CHECK_FALSE(zk::gram_moments_exact(std::size_t{1} << 30, 64, 255, 255));
     zk::gram_q8_sums big;
     big.reset(64);

@@ -17,6 +17,7 @@
 #include "zoa/core/xsimd.hpp"
 #include "zoa/kernels/operand_range.hpp"
 #include "zoa/kernels/output_stage.hpp"
+#include "zoa/kernels/x86/gram_q8_avx2.hpp"
 #include "zoa/kernels/x86/gram_q8_avx512.hpp"
 
 namespace zoa::kernels {
@@ -35,10 +36,12 @@ struct gram_q8_sums {
     }
 };
 
-/// True when gram_q8 has a SIMD kernel for Arch (AVX-512 VNNI; k a multiple of 32). Elsewhere it runs the scalar
-/// reference, which is exact but M·K²/2 scalar multiply-adds: callers that choose the Gram for speed check this.
+/// True when gram_q8 has a SIMD kernel for Arch (k a multiple of 32): AVX-512 VNNI (vpdpbusd tiles) or AVX2
+/// (vpmaddwd tiles). Elsewhere it runs the scalar reference, which is exact but M·K²/2 scalar multiply-adds:
+/// callers that choose the Gram for speed check this.
 template <class Arch>
-inline constexpr bool gram_q8_simd_v = is_vnni_arch_v<Arch> && x86::vnni512_compiled;
+inline constexpr bool gram_q8_simd_v =
+    (is_vnni_arch_v<Arch> && x86::vnni512_compiled) || (has_avx2_v<Arch> && x86::gram_avx2_compiled);
 
 namespace detail {
 
@@ -61,9 +64,10 @@ void gram_q8_reference(const Code* a, std::size_t m, std::size_t k, std::ptrdiff
 
 /// s = the raw Gram sums of m rows of k codes, row r at a + r·lda (Code: uint8_t or int8_t holding codes 0..255 /
 /// 0..127, read as unsigned bytes).
-/// SIMD path (gram_q8_simd_v<Arch>, k % 32 == 0): chunks of 4096 rows are interleaved by 4 rows (4 bytes of one
-/// column = one vpdpbusd lane) and multiplied tile by tile above the diagonal, Σ a_i·a_j = Σ a_i·(a_j − 128) +
-/// 128·t_i (vpdpbusd is u8 × s8); the other entries are mirrored. Threads: chunks over ctx; integer sums, so the
+/// SIMD paths (gram_q8_simd_v<Arch>; k % 32 == 0 for VNNI, k % 16 == 0 for AVX2): chunks of 4096 rows are
+/// interleaved — VNNI: by 4 rows (4 bytes of one column = one vpdpbusd lane), Σ a_i·a_j = Σ a_i·(a_j − 128) +
+/// 128·t_i since vpdpbusd is u8 × s8; AVX2: by 2 rows widened to int16 (one vpmaddwd lane) — and multiplied tile
+/// by tile on and above the diagonal; the other entries are mirrored. Threads: chunks over ctx; integer sums, so the
 /// result is the same for any thread count and path.
 /// Throws: zoa::error(argument) for a null a with m > 0, k = 0 or |lda| < k.
 template <class Arch = q8_default_arch, class Code>
@@ -74,44 +78,71 @@ void gram_q8(const Code* a, std::size_t m, std::size_t k, std::ptrdiff_t lda, gr
             error_code::argument, "gram_q8: need k > 0, codes and a row stride ≥ k, got k = ", k, ", lda = ", lda);
     s.reset(k);
     s.rows = m;
-    if constexpr (gram_q8_simd_v<Arch>) {
-        if (k % 32 == 0) {
-            constexpr std::size_t chunk = 4096;  // rows; x86::gram_chunk_vnni512 is exact up to 16384
-            const std::size_t chunks = (m + chunk - 1) / chunk;
-            std::mutex lock;
-            auto body = [&](std::size_t c0, std::size_t c1) {
-                std::vector<std::int64_t> p(k * k, 0), t(k, 0);
-                aligned_buffer<std::uint8_t> q(chunk * k), zeros(k);
-                std::fill(zeros.data(), zeros.data() + k, std::uint8_t{0});
-                std::size_t quads = 0;
-                for (std::size_t c = c0; c < c1; ++c) {
-                    const std::size_t r0 = c * chunk, rows = std::min(chunk, m - r0), groups = (rows + 3) / 4;
-                    auto row = [&](std::size_t r) {  // rows past the end are zeros: they add nothing to p
-                        return r < rows ? reinterpret_cast<const std::uint8_t*>(a + static_cast<std::ptrdiff_t>(r0 + r) * lda)
-                                        : zeros.data();
-                    };
-                    for (std::size_t g = 0; g < groups; ++g)
-                        x86::interleave4_rows(row(4 * g), row(4 * g + 1), row(4 * g + 2), row(4 * g + 3), k,
-                                              q.data() + g * 4 * k);
-                    x86::gram_chunk_vnni512(q.data(), groups, k, p.data(), t.data());
-                    quads += 4 * groups;
-                }
-                // t held Σ (a − 128) over every interleaved row (zero rows: −128 each); p held Σ a_i·(a_j − 128)
-                for (std::size_t j = 0; j < k; ++j) t[j] += 128 * static_cast<std::int64_t>(quads);
+    // Both SIMD paths: chunks of `chunk` rows are interleaved by `group` rows (one group = 4k bytes), zero rows
+    // padding the last group; tile(q, groups, k, p, t) adds the chunk's sums to a thread's int64 partials, shifted
+    // says they are Σ a_i·(a_j − 128) and Σ (a − 128) over every interleaved row (VNNI's u8 × s8).
+    [[maybe_unused]] auto chunks = [&](std::size_t group, bool shifted, auto&& interleave, auto&& tile) {
+        constexpr std::size_t chunk = 4096;  // rows; both tiles are exact up to 16384
+        const std::size_t count = (m + chunk - 1) / chunk;
+        std::mutex lock;
+        auto body = [&](std::size_t c0, std::size_t c1) {
+            std::vector<std::int64_t> p(k * k, 0), t(k, 0);
+            aligned_buffer<std::uint8_t> q(chunk / group * 4 * k), zeros(k);
+            std::fill(zeros.data(), zeros.data() + k, std::uint8_t{0});
+            std::size_t padded = 0;  // interleaved rows, zero rows included
+            for (std::size_t c = c0; c < c1; ++c) {
+                const std::size_t r0 = c * chunk, rows = std::min(chunk, m - r0), groups = (rows + group - 1) / group;
+                auto row = [&](std::size_t r) {
+                    return r < rows ? reinterpret_cast<const std::uint8_t*>(a + static_cast<std::ptrdiff_t>(r0 + r) * lda)
+                                    : zeros.data();
+                };
+                for (std::size_t g = 0; g < groups; ++g) interleave(row, g, q.data() + g * 4 * k);
+                tile(q.data(), groups, p.data(), t.data());
+                padded += group * groups;
+            }
+            if (shifted) {  // t: Σ (a − 128) (zero rows: −128 each); p: Σ a_i·(a_j − 128) = Σ a_i·a_j − 128·t_i
+                for (std::size_t j = 0; j < k; ++j) t[j] += 128 * static_cast<std::int64_t>(padded);
                 for (std::size_t i = 0; i < k; ++i)
                     for (std::size_t j = i; j < k; ++j) p[i * k + j] += 128 * t[i];
-                const std::lock_guard<std::mutex> g(lock);
-                for (std::size_t i = 0; i < k; ++i)
-                    for (std::size_t j = i; j < k; ++j) s.p[i * k + j] += p[i * k + j];
-                for (std::size_t j = 0; j < k; ++j) s.t[j] += t[j];
-            };
-            if (ctx) ctx->parallel_for(chunks, body);
-            else body(0, chunks);
+            }
+            const std::lock_guard<std::mutex> g(lock);
             for (std::size_t i = 0; i < k; ++i)
-                for (std::size_t j = 0; j < i; ++j) s.p[i * k + j] = s.p[j * k + i];
+                for (std::size_t j = i; j < k; ++j) s.p[i * k + j] += p[i * k + j];
+            for (std::size_t j = 0; j < k; ++j) s.t[j] += t[j];
+        };
+        if (ctx) ctx->parallel_for(count, body);
+        else body(0, count);
+        for (std::size_t i = 0; i < k; ++i)  // the tiles covered the diagonal and above
+            for (std::size_t j = 0; j < i; ++j) s.p[i * k + j] = s.p[j * k + i];
+    };
+#if defined(__AVX2__) && defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512VL__)
+    if constexpr (is_vnni_arch_v<Arch> && x86::vnni512_compiled) {
+        if (k % 32 == 0) {
+            chunks(4, true,
+                   [&](auto& row, std::size_t g, std::uint8_t* dst) {
+                       x86::interleave4_rows(row(4 * g), row(4 * g + 1), row(4 * g + 2), row(4 * g + 3), k, dst);
+                   },
+                   [&](const std::uint8_t* q, std::size_t groups, std::int64_t* p, std::int64_t* t) {
+                       x86::gram_chunk_vnni512(q, groups, k, p, t);
+                   });
             return;
         }
     }
+#endif
+#if defined(__AVX2__)
+    if constexpr (has_avx2_v<Arch> && x86::gram_avx2_compiled) {
+        if (k % 16 == 0) {
+            chunks(2, false,
+                   [&](auto& row, std::size_t g, std::uint8_t* dst) {
+                       x86::interleave2_rows_i16(row(2 * g), row(2 * g + 1), k, reinterpret_cast<std::int16_t*>(dst));
+                   },
+                   [&](const std::uint8_t* q, std::size_t groups, std::int64_t* p, std::int64_t* t) {
+                       x86::gram_chunk_avx2(reinterpret_cast<const std::int16_t*>(q), groups, k, p, t);
+                   });
+            return;
+        }
+    }
+#endif
     detail::gram_q8_reference(a, m, k, lda, s);
     s.rows = m;
 }
