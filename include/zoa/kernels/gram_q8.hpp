@@ -17,6 +17,7 @@
 #include "zoa/core/xsimd.hpp"
 #include "zoa/kernels/operand_range.hpp"
 #include "zoa/kernels/output_stage.hpp"
+#include "zoa/kernels/arm/gram_q8_neon.hpp"
 #include "zoa/kernels/x86/gram_q8_avx2.hpp"
 #include "zoa/kernels/x86/gram_q8_avx512.hpp"
 
@@ -36,12 +37,13 @@ struct gram_q8_sums {
     }
 };
 
-/// True when gram_q8 has a SIMD kernel for Arch (k a multiple of 32): AVX-512 VNNI (vpdpbusd tiles) or AVX2
-/// (vpmaddwd tiles). Elsewhere it runs the scalar reference, which is exact but M·K²/2 scalar multiply-adds:
+/// True when gram_q8 has a SIMD kernel for Arch (k a multiple of 32): AVX-512 VNNI (vpdpbusd tiles), AVX2
+/// (vpmaddwd tiles) or AArch64 with the dot product (UDOT tiles; the ARMv8.0 level has none). Elsewhere it runs the scalar reference, which is exact but M·K²/2 scalar multiply-adds:
 /// callers that choose the Gram for speed check this.
 template <class Arch>
-inline constexpr bool gram_q8_simd_v =
-    (is_vnni_arch_v<Arch> && x86::vnni512_compiled) || (has_avx2_v<Arch> && x86::gram_avx2_compiled);
+inline constexpr bool gram_q8_simd_v = (is_vnni_arch_v<Arch> && x86::vnni512_compiled) ||
+                                       (has_avx2_v<Arch> && x86::gram_avx2_compiled) ||
+                                       (neon_level_v<Arch> >= 1 && arm::gram_udot_compiled);
 
 namespace detail {
 
@@ -64,10 +66,10 @@ void gram_q8_reference(const Code* a, std::size_t m, std::size_t k, std::ptrdiff
 
 /// s = the raw Gram sums of m rows of k codes, row r at a + r·lda (Code: uint8_t or int8_t holding codes 0..255 /
 /// 0..127, read as unsigned bytes).
-/// SIMD paths (gram_q8_simd_v<Arch>; k % 32 == 0 for VNNI, k % 16 == 0 for AVX2): chunks of 4096 rows are
+/// SIMD paths (gram_q8_simd_v<Arch>; k % 32 == 0 for VNNI, k % 16 == 0 for AVX2 and UDOT): chunks of 4096 rows are
 /// interleaved — VNNI: by 4 rows (4 bytes of one column = one vpdpbusd lane), Σ a_i·a_j = Σ a_i·(a_j − 128) +
-/// 128·t_i since vpdpbusd is u8 × s8; AVX2: by 2 rows widened to int16 (one vpmaddwd lane) — and multiplied tile
-/// by tile on and above the diagonal; the other entries are mirrored. Threads: chunks over ctx; integer sums, so the
+/// 128·t_i since vpdpbusd is u8 × s8; AVX2: by 2 rows widened to int16 (one vpmaddwd lane); AArch64: by 4 rows
+/// (one UDOT lane) — and multiplied tile by tile on and above the diagonal; the other entries are mirrored. Threads: chunks over ctx; integer sums, so the
 /// result is the same for any thread count and path.
 /// Throws: zoa::error(argument) for a null a with m > 0, k = 0 or |lda| < k.
 template <class Arch = q8_default_arch, class Code>
@@ -138,6 +140,20 @@ void gram_q8(const Code* a, std::size_t m, std::size_t k, std::ptrdiff_t lda, gr
                    },
                    [&](const std::uint8_t* q, std::size_t groups, std::int64_t* p, std::int64_t* t) {
                        x86::gram_chunk_avx2(reinterpret_cast<const std::int16_t*>(q), groups, k, p, t);
+                   });
+            return;
+        }
+    }
+#endif
+#if defined(__aarch64__) && defined(__ARM_NEON) && defined(__ARM_FEATURE_DOTPROD)
+    if constexpr (neon_level_v<Arch> >= 1 && arm::gram_udot_compiled) {
+        if (k % 16 == 0) {
+            chunks(4, false,
+                   [&](auto& row, std::size_t g, std::uint8_t* dst) {
+                       arm::interleave4_rows(row(4 * g), row(4 * g + 1), row(4 * g + 2), row(4 * g + 3), k, dst);
+                   },
+                   [&](const std::uint8_t* q, std::size_t groups, std::int64_t* p, std::int64_t* t) {
+                       arm::gram_chunk_udot(q, groups, k, p, t);
                    });
             return;
         }
