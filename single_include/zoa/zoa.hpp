@@ -6446,6 +6446,180 @@ void conv2d_f32(const conv2d_shape& s, const float* x, const packed_f32<Arch>& w
 // #include "zoa/core/xsimd.hpp"
 // #include "zoa/kernels/operand_range.hpp"
 // #include "zoa/kernels/output_stage.hpp"
+// #include "zoa/kernels/arm/gram_q8_neon.hpp"
+// ---- begin zoa/kernels/arm/gram_q8_neon.hpp
+// zoa — AArch64 dot-product kernels of gram_q8: 4-row interleaving of byte rows and the Gram tiles of one chunk (UDOT)
+
+#include <cstddef>
+#include <cstdint>
+
+#if defined(__aarch64__) && defined(__ARM_NEON) && defined(__ARM_FEATURE_DOTPROD)
+#include <arm_neon.h>
+
+namespace zoa::kernels::arm {
+
+/// True when this translation unit has the UDOT Gram kernel (+dotprod).
+inline constexpr bool gram_udot_compiled = true;
+
+/// Interleaves 4 rows of k bytes (k a multiple of 16) into k quads: q[4·j + i] = row_i[j] (ST4 of four rows).
+inline void interleave4_rows(const std::uint8_t* r0, const std::uint8_t* r1, const std::uint8_t* r2,
+                             const std::uint8_t* r3, std::size_t k, std::uint8_t* q) noexcept {
+    for (std::size_t j = 0; j < k; j += 16) {
+        uint8x16x4_t v;
+        v.val[0] = vld1q_u8(r0 + j);
+        v.val[1] = vld1q_u8(r1 + j);
+        v.val[2] = vld1q_u8(r2 + j);
+        v.val[3] = vld1q_u8(r3 + j);
+        vst4q_u8(q + 4 * j, v);
+    }
+}
+
+/// The Gram tiles of one chunk of `groups` interleaved row quads (q[g·4k + 4·j + i] = a[4g + i][j], k a multiple of
+/// 16), added to the int64 sums:
+///   p[r·k + l] += Σ_m a[m][r]·a[m][l]   for the 4 × 16 tiles on or above the diagonal (l0 + 16 > r0),
+///   t[l]       += Σ_m a[m][l]            (with the tiles of r0 = 0),
+/// UDOT (by element) adding four u8 × u8 products per uint32 lane (exact: a chunk of ≤ 16384 rows keeps lanes below
+/// 2^32).
+inline void gram_chunk_udot(const std::uint8_t* q, std::size_t groups, std::size_t k, std::int64_t* p,
+                            std::int64_t* t) noexcept {
+    const std::size_t gs = 4 * k;
+    const uint8x16_t ones = vdupq_n_u8(1);
+    auto add64 = [](std::int64_t* dst, uint32x4_t v) noexcept {  // dst[0..4) += the 4 uint32 lanes of v
+        std::uint32_t lanes[4];
+        vst1q_u32(lanes, v);
+        for (int i = 0; i < 4; ++i) dst[i] += lanes[i];
+    };
+    for (std::size_t r0 = 0; r0 < k; r0 += 4) {
+        for (std::size_t l0 = 0; l0 < k; l0 += 16) {
+            if (l0 + 16 <= r0) continue;  // below the diagonal: the caller mirrors
+            uint32x4_t acc[4][4], ts[4];
+            for (auto& row : acc)
+                for (auto& v : row) v = vdupq_n_u32(0);
+            for (auto& v : ts) v = vdupq_n_u32(0);
+            const std::uint8_t* g = q;
+            for (std::size_t i = 0; i < groups; ++i, g += gs) {
+                const uint8x16_t x = vld1q_u8(g + 4 * r0);  // the quads of rows r0 .. r0 + 3
+                const uint8x16_t b[4] = {vld1q_u8(g + 4 * l0), vld1q_u8(g + 4 * l0 + 16), vld1q_u8(g + 4 * l0 + 32),
+                                         vld1q_u8(g + 4 * l0 + 48)};
+#pragma GCC unroll 4
+                for (int j = 0; j < 4; ++j) {
+                    acc[0][j] = vdotq_laneq_u32(acc[0][j], b[j], x, 0);
+                    acc[1][j] = vdotq_laneq_u32(acc[1][j], b[j], x, 1);
+                    acc[2][j] = vdotq_laneq_u32(acc[2][j], b[j], x, 2);
+                    acc[3][j] = vdotq_laneq_u32(acc[3][j], b[j], x, 3);
+                }
+                if (r0 == 0)
+                    for (int j = 0; j < 4; ++j) ts[j] = vdotq_u32(ts[j], b[j], ones);
+            }
+            for (std::size_t r = 0; r < 4; ++r)
+                for (std::size_t j = 0; j < 4; ++j) add64(p + (r0 + r) * k + l0 + 4 * j, acc[r][j]);
+            if (r0 == 0)
+                for (std::size_t j = 0; j < 4; ++j) add64(t + l0 + 4 * j, ts[j]);
+        }
+    }
+}
+
+}  // namespace zoa::kernels::arm
+
+#else
+
+namespace zoa::kernels::arm {
+/// False: no UDOT Gram kernel in this translation unit.
+inline constexpr bool gram_udot_compiled = false;
+}  // namespace zoa::kernels::arm
+
+#endif
+// ---- end zoa/kernels/arm/gram_q8_neon.hpp
+// #include "zoa/kernels/x86/gram_q8_avx2.hpp"
+// ---- begin zoa/kernels/x86/gram_q8_avx2.hpp
+// zoa — AVX2 kernels of gram_q8: 2-row interleaving of byte rows into int16 pairs and the Gram tiles of one chunk
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+
+namespace zoa::kernels::x86 {
+
+/// True when this translation unit has the AVX2 Gram kernel (-mavx2).
+inline constexpr bool gram_avx2_compiled = true;
+
+/// Interleaves 2 rows of k bytes (k a multiple of 16) into k int16 pairs: q[2·j + i] = row_i[j].
+inline void interleave2_rows_i16(const std::uint8_t* r0, const std::uint8_t* r1, std::size_t k,
+                                 std::int16_t* q) noexcept {
+    for (std::size_t j = 0; j < k; j += 16) {
+        const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r0 + j));
+        const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r1 + j));
+        __m256i* o = reinterpret_cast<__m256i*>(q + 2 * j);
+        _mm256_storeu_si256(o, _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(a, b)));      // columns j .. j+7
+        _mm256_storeu_si256(o + 1, _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(a, b)));  // j+8 .. j+15
+    }
+}
+
+/// The Gram tiles of one chunk of `pairs` interleaved row pairs (q[g·2k + 2·j + i] = a[2g + i][j] as int16, k a
+/// multiple of 16), added to the int64 sums:
+///   p[r·k + l] += Σ_m a[m][r]·a[m][l]   for the 4 × 16 tiles on or above the diagonal (l0 + 16 > r0),
+///   t[l]       += Σ_m a[m][l]            (with the tiles of r0 = 0),
+/// vpmaddwd adding the two rows' products per int32 lane (exact: a chunk of ≤ 32768 rows keeps lanes < 2^31).
+inline void gram_chunk_avx2(const std::int16_t* q, std::size_t pairs, std::size_t k, std::int64_t* p,
+                            std::int64_t* t) noexcept {
+    const std::size_t gs = 2 * k;  // int16 per row pair
+    const __m256i ones = _mm256_set1_epi16(1);
+    auto add64 = [](std::int64_t* dst, __m256i v) noexcept {  // dst[0..8) += the 8 int32 lanes of v
+        const __m256i lo = _mm256_cvtepi32_epi64(_mm256_castsi256_si128(v));
+        const __m256i hi = _mm256_cvtepi32_epi64(_mm256_extracti128_si256(v, 1));
+        __m256i* d = reinterpret_cast<__m256i*>(dst);
+        _mm256_storeu_si256(d, _mm256_add_epi64(_mm256_loadu_si256(d), lo));
+        _mm256_storeu_si256(d + 1, _mm256_add_epi64(_mm256_loadu_si256(d + 1), hi));
+    };
+    for (std::size_t r0 = 0; r0 < k; r0 += 4) {
+        for (std::size_t l0 = 0; l0 < k; l0 += 16) {
+            if (l0 + 16 <= r0) continue;  // below the diagonal: the caller mirrors
+            __m256i acc[4][2];
+            for (auto& row : acc) row[0] = row[1] = _mm256_setzero_si256();
+            __m256i ts0 = _mm256_setzero_si256(), ts1 = _mm256_setzero_si256();
+            const std::int16_t* g = q;
+            for (std::size_t i = 0; i < pairs; ++i, g += gs) {
+                const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + 2 * l0));
+                const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + 2 * l0 + 16));
+#pragma GCC unroll 4
+                for (int r = 0; r < 4; ++r) {
+                    std::int32_t x;
+                    std::memcpy(&x, g + 2 * (r0 + static_cast<std::size_t>(r)), 4);
+                    const __m256i xv = _mm256_set1_epi32(x);
+                    acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(xv, b0));
+                    acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(xv, b1));
+                }
+                if (r0 == 0) {
+                    ts0 = _mm256_add_epi32(ts0, _mm256_madd_epi16(ones, b0));
+                    ts1 = _mm256_add_epi32(ts1, _mm256_madd_epi16(ones, b1));
+                }
+            }
+            for (std::size_t r = 0; r < 4; ++r) {
+                add64(p + (r0 + r) * k + l0, acc[r][0]);
+                add64(p + (r0 + r) * k + l0 + 8, acc[r][1]);
+            }
+            if (r0 == 0) {
+                add64(t + l0, ts0);
+                add64(t + l0 + 8, ts1);
+            }
+        }
+    }
+}
+
+}  // namespace zoa::kernels::x86
+
+#else
+
+namespace zoa::kernels::x86 {
+/// False: no AVX2 Gram kernel in this translation unit.
+inline constexpr bool gram_avx2_compiled = false;
+}  // namespace zoa::kernels::x86
+
+#endif
+// ---- end zoa/kernels/x86/gram_q8_avx2.hpp
 // #include "zoa/kernels/x86/gram_q8_avx512.hpp"
 // ---- begin zoa/kernels/x86/gram_q8_avx512.hpp
 // zoa — AVX-512 VNNI kernels of gram_q8: 4-row interleaving of byte rows and the Gram tiles of one interleaved chunk
@@ -6557,10 +6731,13 @@ struct gram_q8_sums {
     }
 };
 
-/// True when gram_q8 has a SIMD kernel for Arch (AVX-512 VNNI; k a multiple of 32). Elsewhere it runs the scalar
-/// reference, which is exact but M·K²/2 scalar multiply-adds: callers that choose the Gram for speed check this.
+/// True when gram_q8 has a SIMD kernel for Arch (k a multiple of 32): AVX-512 VNNI (vpdpbusd tiles), AVX2
+/// (vpmaddwd tiles) or AArch64 with the dot product (UDOT tiles; the ARMv8.0 level has none). Elsewhere it runs the scalar reference, which is exact but M·K²/2 scalar multiply-adds:
+/// callers that choose the Gram for speed check this.
 template <class Arch>
-inline constexpr bool gram_q8_simd_v = is_vnni_arch_v<Arch> && x86::vnni512_compiled;
+inline constexpr bool gram_q8_simd_v = (is_vnni_arch_v<Arch> && x86::vnni512_compiled) ||
+                                       (has_avx2_v<Arch> && x86::gram_avx2_compiled) ||
+                                       (neon_level_v<Arch> >= 1 && arm::gram_udot_compiled);
 
 namespace detail {
 
@@ -6583,9 +6760,10 @@ void gram_q8_reference(const Code* a, std::size_t m, std::size_t k, std::ptrdiff
 
 /// s = the raw Gram sums of m rows of k codes, row r at a + r·lda (Code: uint8_t or int8_t holding codes 0..255 /
 /// 0..127, read as unsigned bytes).
-/// SIMD path (gram_q8_simd_v<Arch>, k % 32 == 0): chunks of 4096 rows are interleaved by 4 rows (4 bytes of one
-/// column = one vpdpbusd lane) and multiplied tile by tile above the diagonal, Σ a_i·a_j = Σ a_i·(a_j − 128) +
-/// 128·t_i (vpdpbusd is u8 × s8); the other entries are mirrored. Threads: chunks over ctx; integer sums, so the
+/// SIMD paths (gram_q8_simd_v<Arch>; k % 32 == 0 for VNNI, k % 16 == 0 for AVX2 and UDOT): chunks of 4096 rows are
+/// interleaved — VNNI: by 4 rows (4 bytes of one column = one vpdpbusd lane), Σ a_i·a_j = Σ a_i·(a_j − 128) +
+/// 128·t_i since vpdpbusd is u8 × s8; AVX2: by 2 rows widened to int16 (one vpmaddwd lane); AArch64: by 4 rows
+/// (one UDOT lane) — and multiplied tile by tile on and above the diagonal; the other entries are mirrored. Threads: chunks over ctx; integer sums, so the
 /// result is the same for any thread count and path.
 /// Throws: zoa::error(argument) for a null a with m > 0, k = 0 or |lda| < k.
 template <class Arch = q8_default_arch, class Code>
@@ -6596,44 +6774,85 @@ void gram_q8(const Code* a, std::size_t m, std::size_t k, std::ptrdiff_t lda, gr
             error_code::argument, "gram_q8: need k > 0, codes and a row stride ≥ k, got k = ", k, ", lda = ", lda);
     s.reset(k);
     s.rows = m;
-    if constexpr (gram_q8_simd_v<Arch>) {
-        if (k % 32 == 0) {
-            constexpr std::size_t chunk = 4096;  // rows; x86::gram_chunk_vnni512 is exact up to 16384
-            const std::size_t chunks = (m + chunk - 1) / chunk;
-            std::mutex lock;
-            auto body = [&](std::size_t c0, std::size_t c1) {
-                std::vector<std::int64_t> p(k * k, 0), t(k, 0);
-                aligned_buffer<std::uint8_t> q(chunk * k), zeros(k);
-                std::fill(zeros.data(), zeros.data() + k, std::uint8_t{0});
-                std::size_t quads = 0;
-                for (std::size_t c = c0; c < c1; ++c) {
-                    const std::size_t r0 = c * chunk, rows = std::min(chunk, m - r0), groups = (rows + 3) / 4;
-                    auto row = [&](std::size_t r) {  // rows past the end are zeros: they add nothing to p
-                        return r < rows ? reinterpret_cast<const std::uint8_t*>(a + static_cast<std::ptrdiff_t>(r0 + r) * lda)
-                                        : zeros.data();
-                    };
-                    for (std::size_t g = 0; g < groups; ++g)
-                        x86::interleave4_rows(row(4 * g), row(4 * g + 1), row(4 * g + 2), row(4 * g + 3), k,
-                                              q.data() + g * 4 * k);
-                    x86::gram_chunk_vnni512(q.data(), groups, k, p.data(), t.data());
-                    quads += 4 * groups;
-                }
-                // t held Σ (a − 128) over every interleaved row (zero rows: −128 each); p held Σ a_i·(a_j − 128)
-                for (std::size_t j = 0; j < k; ++j) t[j] += 128 * static_cast<std::int64_t>(quads);
+    // Both SIMD paths: chunks of `chunk` rows are interleaved by `group` rows (one group = 4k bytes), zero rows
+    // padding the last group; tile(q, groups, k, p, t) adds the chunk's sums to a thread's int64 partials, shifted
+    // says they are Σ a_i·(a_j − 128) and Σ (a − 128) over every interleaved row (VNNI's u8 × s8).
+    [[maybe_unused]] auto chunks = [&](std::size_t group, bool shifted, auto&& interleave, auto&& tile) {
+        constexpr std::size_t chunk = 4096;  // rows; both tiles are exact up to 16384
+        const std::size_t count = (m + chunk - 1) / chunk;
+        std::mutex lock;
+        auto body = [&](std::size_t c0, std::size_t c1) {
+            std::vector<std::int64_t> p(k * k, 0), t(k, 0);
+            aligned_buffer<std::uint8_t> q(chunk / group * 4 * k), zeros(k);
+            std::fill(zeros.data(), zeros.data() + k, std::uint8_t{0});
+            std::size_t padded = 0;  // interleaved rows, zero rows included
+            for (std::size_t c = c0; c < c1; ++c) {
+                const std::size_t r0 = c * chunk, rows = std::min(chunk, m - r0), groups = (rows + group - 1) / group;
+                auto row = [&](std::size_t r) {
+                    return r < rows ? reinterpret_cast<const std::uint8_t*>(a + static_cast<std::ptrdiff_t>(r0 + r) * lda)
+                                    : zeros.data();
+                };
+                for (std::size_t g = 0; g < groups; ++g) interleave(row, g, q.data() + g * 4 * k);
+                tile(q.data(), groups, p.data(), t.data());
+                padded += group * groups;
+            }
+            if (shifted) {  // t: Σ (a − 128) (zero rows: −128 each); p: Σ a_i·(a_j − 128) = Σ a_i·a_j − 128·t_i
+                for (std::size_t j = 0; j < k; ++j) t[j] += 128 * static_cast<std::int64_t>(padded);
                 for (std::size_t i = 0; i < k; ++i)
                     for (std::size_t j = i; j < k; ++j) p[i * k + j] += 128 * t[i];
-                const std::lock_guard<std::mutex> g(lock);
-                for (std::size_t i = 0; i < k; ++i)
-                    for (std::size_t j = i; j < k; ++j) s.p[i * k + j] += p[i * k + j];
-                for (std::size_t j = 0; j < k; ++j) s.t[j] += t[j];
-            };
-            if (ctx) ctx->parallel_for(chunks, body);
-            else body(0, chunks);
+            }
+            const std::lock_guard<std::mutex> g(lock);
             for (std::size_t i = 0; i < k; ++i)
-                for (std::size_t j = 0; j < i; ++j) s.p[i * k + j] = s.p[j * k + i];
+                for (std::size_t j = i; j < k; ++j) s.p[i * k + j] += p[i * k + j];
+            for (std::size_t j = 0; j < k; ++j) s.t[j] += t[j];
+        };
+        if (ctx) ctx->parallel_for(count, body);
+        else body(0, count);
+        for (std::size_t i = 0; i < k; ++i)  // the tiles covered the diagonal and above
+            for (std::size_t j = 0; j < i; ++j) s.p[i * k + j] = s.p[j * k + i];
+    };
+#if defined(__AVX2__) && defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512VL__)
+    if constexpr (is_vnni_arch_v<Arch> && x86::vnni512_compiled) {
+        if (k % 32 == 0) {
+            chunks(4, true,
+                   [&](auto& row, std::size_t g, std::uint8_t* dst) {
+                       x86::interleave4_rows(row(4 * g), row(4 * g + 1), row(4 * g + 2), row(4 * g + 3), k, dst);
+                   },
+                   [&](const std::uint8_t* q, std::size_t groups, std::int64_t* p, std::int64_t* t) {
+                       x86::gram_chunk_vnni512(q, groups, k, p, t);
+                   });
             return;
         }
     }
+#endif
+#if defined(__AVX2__)
+    if constexpr (has_avx2_v<Arch> && x86::gram_avx2_compiled) {
+        if (k % 16 == 0) {
+            chunks(2, false,
+                   [&](auto& row, std::size_t g, std::uint8_t* dst) {
+                       x86::interleave2_rows_i16(row(2 * g), row(2 * g + 1), k, reinterpret_cast<std::int16_t*>(dst));
+                   },
+                   [&](const std::uint8_t* q, std::size_t groups, std::int64_t* p, std::int64_t* t) {
+                       x86::gram_chunk_avx2(reinterpret_cast<const std::int16_t*>(q), groups, k, p, t);
+                   });
+            return;
+        }
+    }
+#endif
+#if defined(__aarch64__) && defined(__ARM_NEON) && defined(__ARM_FEATURE_DOTPROD)
+    if constexpr (neon_level_v<Arch> >= 1 && arm::gram_udot_compiled) {
+        if (k % 16 == 0) {
+            chunks(4, false,
+                   [&](auto& row, std::size_t g, std::uint8_t* dst) {
+                       arm::interleave4_rows(row(4 * g), row(4 * g + 1), row(4 * g + 2), row(4 * g + 3), k, dst);
+                   },
+                   [&](const std::uint8_t* q, std::size_t groups, std::int64_t* p, std::int64_t* t) {
+                       arm::gram_chunk_udot(q, groups, k, p, t);
+                   });
+            return;
+        }
+    }
+#endif
     detail::gram_q8_reference(a, m, k, lda, s);
     s.rows = m;
 }
