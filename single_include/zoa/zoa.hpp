@@ -6915,7 +6915,7 @@ void moments_from_gram(const gram_q8_sums& s, std::int32_t za, const std::int16_
                     const double* gj = g.data() + j * k + i;
                     const batch g0 = batch::load_unaligned(gj), g1 = batch::load_unaligned(gj + w),
                                 g2 = batch::load_unaligned(gj + 2 * w), g3 = batch::load_unaligned(gj + 3 * w);
-                    for (int c = 0; c < 4; ++c) {
+                    for (std::size_t c = 0; c < 4; ++c) {
                         const batch b(dc[c][j]);
                         acc[c][0] = xsimd::fma(g0, b, acc[c][0]);
                         acc[c][1] = xsimd::fma(g1, b, acc[c][1]);
@@ -6923,11 +6923,11 @@ void moments_from_gram(const gram_q8_sums& s, std::int32_t za, const std::int16_
                         acc[c][3] = xsimd::fma(g3, b, acc[c][3]);
                     }
                 }
-                for (int c = 0; c < 4; ++c)
-                    for (int q = 0; q < 4; ++q) acc[c][q].store_unaligned(v.data() + c * k + i + q * w);
+                for (std::size_t c = 0; c < 4; ++c)
+                    for (std::size_t q = 0; q < 4; ++q) acc[c][q].store_unaligned(v.data() + c * k + i + q * w);
             }
             for (; i < k; ++i)  // the column tail
-                for (int c = 0; c < 4; ++c) {
+                for (std::size_t c = 0; c < 4; ++c) {
                     double t = 0.0;
                     for (std::size_t j = 0; j < k; ++j) t += g.data()[j * k + i] * dc[c][j];
                     v.data()[c * k + i] = t;
