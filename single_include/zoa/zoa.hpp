@@ -6444,8 +6444,6 @@ void conv2d_f32(const conv2d_shape& s, const float* x, const packed_f32<Arch>& w
 // #include "zoa/core/error.hpp"
 // #include "zoa/core/execution.hpp"
 // #include "zoa/core/xsimd.hpp"
-// #include "zoa/kernels/operand_range.hpp"
-// #include "zoa/kernels/output_stage.hpp"
 // #include "zoa/kernels/arm/gram_q8_neon.hpp"
 // ---- begin zoa/kernels/arm/gram_q8_neon.hpp
 // zoa — AArch64 dot-product kernels of gram_q8: 4-row interleaving of byte rows and the Gram tiles of one chunk (UDOT)
@@ -6530,6 +6528,8 @@ inline constexpr bool gram_udot_compiled = false;
 
 #endif
 // ---- end zoa/kernels/arm/gram_q8_neon.hpp
+// #include "zoa/kernels/operand_range.hpp"
+// #include "zoa/kernels/output_stage.hpp"
 // #include "zoa/kernels/x86/gram_q8_avx2.hpp"
 // ---- begin zoa/kernels/x86/gram_q8_avx2.hpp
 // zoa — AVX2 kernels of gram_q8: 2-row interleaving of byte rows into int16 pairs and the Gram tiles of one chunk
@@ -6694,7 +6694,8 @@ inline void gram_chunk_vnni512(const std::uint8_t* q, std::size_t groups, std::s
                 alignas(64) std::int32_t lanes[16];
                 _mm512_store_si512(static_cast<void*>(lanes), v);
                 const __m512i lo = _mm512_cvtepi32_epi64(_mm256_load_si256(reinterpret_cast<const __m256i*>(lanes)));
-                const __m512i hi = _mm512_cvtepi32_epi64(_mm256_load_si256(reinterpret_cast<const __m256i*>(lanes + 8)));
+                const __m512i hi =
+                    _mm512_cvtepi32_epi64(_mm256_load_si256(reinterpret_cast<const __m256i*>(lanes + 8)));
                 _mm512_storeu_si512(static_cast<void*>(dst), _mm512_add_epi64(_mm512_loadu_si512(dst), lo));
                 _mm512_storeu_si512(static_cast<void*>(dst + 8), _mm512_add_epi64(_mm512_loadu_si512(dst + 8), hi));
             };
@@ -6732,8 +6733,9 @@ struct gram_q8_sums {
 };
 
 /// True when gram_q8 has a SIMD kernel for Arch (k a multiple of 32): AVX-512 VNNI (vpdpbusd tiles), AVX2
-/// (vpmaddwd tiles) or AArch64 with the dot product (UDOT tiles; the ARMv8.0 level has none). Elsewhere it runs the scalar reference, which is exact but M·K²/2 scalar multiply-adds:
-/// callers that choose the Gram for speed check this.
+/// (vpmaddwd tiles) or AArch64 with the dot product (UDOT tiles; the ARMv8.0 level has none). Elsewhere it runs the
+/// scalar reference, which is exact but M·K²/2 scalar multiply-adds: callers that choose the Gram for speed check
+/// this.
 template <class Arch>
 inline constexpr bool gram_q8_simd_v = (is_vnni_arch_v<Arch> && x86::vnni512_compiled) ||
                                        (has_avx2_v<Arch> && x86::gram_avx2_compiled) ||
@@ -6763,8 +6765,8 @@ void gram_q8_reference(const Code* a, std::size_t m, std::size_t k, std::ptrdiff
 /// SIMD paths (gram_q8_simd_v<Arch>; k % 32 == 0 for VNNI, k % 16 == 0 for AVX2 and UDOT): chunks of 4096 rows are
 /// interleaved — VNNI: by 4 rows (4 bytes of one column = one vpdpbusd lane), Σ a_i·a_j = Σ a_i·(a_j − 128) +
 /// 128·t_i since vpdpbusd is u8 × s8; AVX2: by 2 rows widened to int16 (one vpmaddwd lane); AArch64: by 4 rows
-/// (one UDOT lane) — and multiplied tile by tile on and above the diagonal; the other entries are mirrored. Threads: chunks over ctx; integer sums, so the
-/// result is the same for any thread count and path.
+/// (one UDOT lane) — and multiplied tile by tile on and above the diagonal; the other entries are mirrored.
+/// Threads: chunks over ctx; integer sums, so the result is the same for any thread count and path.
 /// Throws: zoa::error(argument) for a null a with m > 0, k = 0 or |lda| < k.
 template <class Arch = q8_default_arch, class Code>
 void gram_q8(const Code* a, std::size_t m, std::size_t k, std::ptrdiff_t lda, gram_q8_sums& s,
@@ -6778,7 +6780,7 @@ void gram_q8(const Code* a, std::size_t m, std::size_t k, std::ptrdiff_t lda, gr
     // padding the last group; tile(q, groups, k, p, t) adds the chunk's sums to a thread's int64 partials, shifted
     // says they are Σ a_i·(a_j − 128) and Σ (a − 128) over every interleaved row (VNNI's u8 × s8).
     [[maybe_unused]] auto chunks = [&](std::size_t group, bool shifted, auto&& interleave, auto&& tile) {
-        constexpr std::size_t chunk = 4096;  // rows; both tiles are exact up to 16384
+        constexpr std::size_t chunk = 4096;  // rows; every tile kernel is exact up to 16384
         const std::size_t count = (m + chunk - 1) / chunk;
         std::mutex lock;
         auto body = [&](std::size_t c0, std::size_t c1) {
@@ -6789,8 +6791,9 @@ void gram_q8(const Code* a, std::size_t m, std::size_t k, std::ptrdiff_t lda, gr
             for (std::size_t c = c0; c < c1; ++c) {
                 const std::size_t r0 = c * chunk, rows = std::min(chunk, m - r0), groups = (rows + group - 1) / group;
                 auto row = [&](std::size_t r) {
-                    return r < rows ? reinterpret_cast<const std::uint8_t*>(a + static_cast<std::ptrdiff_t>(r0 + r) * lda)
-                                    : zeros.data();
+                    return r < rows
+                               ? reinterpret_cast<const std::uint8_t*>(a + static_cast<std::ptrdiff_t>(r0 + r) * lda)
+                               : zeros.data();
                 };
                 for (std::size_t g = 0; g < groups; ++g) interleave(row, g, q.data() + g * 4 * k);
                 tile(q.data(), groups, p.data(), t.data());
@@ -6806,21 +6809,24 @@ void gram_q8(const Code* a, std::size_t m, std::size_t k, std::ptrdiff_t lda, gr
                 for (std::size_t j = i; j < k; ++j) s.p[i * k + j] += p[i * k + j];
             for (std::size_t j = 0; j < k; ++j) s.t[j] += t[j];
         };
-        if (ctx) ctx->parallel_for(count, body);
-        else body(0, count);
+        if (ctx)
+            ctx->parallel_for(count, body);
+        else
+            body(0, count);
         for (std::size_t i = 0; i < k; ++i)  // the tiles covered the diagonal and above
             for (std::size_t j = 0; j < i; ++j) s.p[i * k + j] = s.p[j * k + i];
     };
 #if defined(__AVX2__) && defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512VL__)
     if constexpr (is_vnni_arch_v<Arch> && x86::vnni512_compiled) {
         if (k % 32 == 0) {
-            chunks(4, true,
-                   [&](auto& row, std::size_t g, std::uint8_t* dst) {
-                       x86::interleave4_rows(row(4 * g), row(4 * g + 1), row(4 * g + 2), row(4 * g + 3), k, dst);
-                   },
-                   [&](const std::uint8_t* q, std::size_t groups, std::int64_t* p, std::int64_t* t) {
-                       x86::gram_chunk_vnni512(q, groups, k, p, t);
-                   });
+            chunks(
+                4, true,
+                [&](auto& row, std::size_t g, std::uint8_t* dst) {
+                    x86::interleave4_rows(row(4 * g), row(4 * g + 1), row(4 * g + 2), row(4 * g + 3), k, dst);
+                },
+                [&](const std::uint8_t* q, std::size_t groups, std::int64_t* p, std::int64_t* t) {
+                    x86::gram_chunk_vnni512(q, groups, k, p, t);
+                });
             return;
         }
     }
@@ -6828,13 +6834,14 @@ void gram_q8(const Code* a, std::size_t m, std::size_t k, std::ptrdiff_t lda, gr
 #if defined(__AVX2__)
     if constexpr (has_avx2_v<Arch> && x86::gram_avx2_compiled) {
         if (k % 16 == 0) {
-            chunks(2, false,
-                   [&](auto& row, std::size_t g, std::uint8_t* dst) {
-                       x86::interleave2_rows_i16(row(2 * g), row(2 * g + 1), k, reinterpret_cast<std::int16_t*>(dst));
-                   },
-                   [&](const std::uint8_t* q, std::size_t groups, std::int64_t* p, std::int64_t* t) {
-                       x86::gram_chunk_avx2(reinterpret_cast<const std::int16_t*>(q), groups, k, p, t);
-                   });
+            chunks(
+                2, false,
+                [&](auto& row, std::size_t g, std::uint8_t* dst) {
+                    x86::interleave2_rows_i16(row(2 * g), row(2 * g + 1), k, reinterpret_cast<std::int16_t*>(dst));
+                },
+                [&](const std::uint8_t* q, std::size_t groups, std::int64_t* p, std::int64_t* t) {
+                    x86::gram_chunk_avx2(reinterpret_cast<const std::int16_t*>(q), groups, k, p, t);
+                });
             return;
         }
     }
@@ -6842,19 +6849,19 @@ void gram_q8(const Code* a, std::size_t m, std::size_t k, std::ptrdiff_t lda, gr
 #if defined(__aarch64__) && defined(__ARM_NEON) && defined(__ARM_FEATURE_DOTPROD)
     if constexpr (neon_level_v<Arch> >= 1 && arm::gram_udot_compiled) {
         if (k % 16 == 0) {
-            chunks(4, false,
-                   [&](auto& row, std::size_t g, std::uint8_t* dst) {
-                       arm::interleave4_rows(row(4 * g), row(4 * g + 1), row(4 * g + 2), row(4 * g + 3), k, dst);
-                   },
-                   [&](const std::uint8_t* q, std::size_t groups, std::int64_t* p, std::int64_t* t) {
-                       arm::gram_chunk_udot(q, groups, k, p, t);
-                   });
+            chunks(
+                4, false,
+                [&](auto& row, std::size_t g, std::uint8_t* dst) {
+                    arm::interleave4_rows(row(4 * g), row(4 * g + 1), row(4 * g + 2), row(4 * g + 3), k, dst);
+                },
+                [&](const std::uint8_t* q, std::size_t groups, std::int64_t* p, std::int64_t* t) {
+                    arm::gram_chunk_udot(q, groups, k, p, t);
+                });
             return;
         }
     }
 #endif
     detail::gram_q8_reference(a, m, k, lda, s);
-    s.rows = m;
 }
 
 /// True when moments_from_gram computes exactly for m rows of k codes within za ± a_dev (|a − za| ≤ a_dev) and
@@ -6877,13 +6884,14 @@ inline bool gram_moments_exact(std::size_t m, std::size_t k, std::int64_t a_dev,
 /// accumulators; in blocks of 4 output channels over ctx (each block writes only its own channels' sums).
 /// Throws: zoa::error(argument) when mo has not n columns or the products would not be exact.
 template <class Arch = default_arch>
-void moments_from_gram(const gram_q8_sums& s, std::int32_t za, const std::int16_t* d, std::size_t n,
-                       acc_moments& mo, execution_context* ctx = nullptr) {
+void moments_from_gram(const gram_q8_sums& s, std::int32_t za, const std::int16_t* d, std::size_t n, acc_moments& mo,
+                       execution_context* ctx = nullptr) {
     const std::size_t k = s.k;
     const auto rows = static_cast<std::int64_t>(s.rows);
     require(mo.s1.size() == n && mo.s2.size() == n && d != nullptr, error_code::argument,
             "moments_from_gram: moments of ", mo.s1.size(), " columns and weight offsets, expected N = ", n);
-    const std::int64_t a_dev = std::max<std::int64_t>(za < 0 ? -za : za, 255 - std::int64_t{za});  // |a − za|, a in 0..255
+    const std::int64_t a_dev =
+        std::max<std::int64_t>(za < 0 ? -za : za, 255 - std::int64_t{za});  // |a − za|, a in 0..255
     std::int64_t d_max = 0;
     for (std::size_t i = 0; i < n * k; ++i) d_max = std::max<std::int64_t>(d_max, d[i] < 0 ? -d[i] : d[i]);
     require(gram_moments_exact(s.rows, k, a_dev, d_max), error_code::argument, "moments_from_gram: ", s.rows,
@@ -6944,8 +6952,10 @@ void moments_from_gram(const gram_q8_sums& s, std::int32_t za, const std::int16_
             }
         }
     };
-    if (ctx) ctx->parallel_for(blocks, run);
-    else run(0, blocks);
+    if (ctx)
+        ctx->parallel_for(blocks, run);
+    else
+        run(0, blocks);
     mo.count += s.rows;
 }
 

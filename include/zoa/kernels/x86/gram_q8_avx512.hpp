@@ -72,7 +72,8 @@ inline void gram_chunk_vnni512(const std::uint8_t* q, std::size_t groups, std::s
                 alignas(64) std::int32_t lanes[16];
                 _mm512_store_si512(static_cast<void*>(lanes), v);
                 const __m512i lo = _mm512_cvtepi32_epi64(_mm256_load_si256(reinterpret_cast<const __m256i*>(lanes)));
-                const __m512i hi = _mm512_cvtepi32_epi64(_mm256_load_si256(reinterpret_cast<const __m256i*>(lanes + 8)));
+                const __m512i hi =
+                    _mm512_cvtepi32_epi64(_mm256_load_si256(reinterpret_cast<const __m256i*>(lanes + 8)));
                 _mm512_storeu_si512(static_cast<void*>(dst), _mm512_add_epi64(_mm512_loadu_si512(dst), lo));
                 _mm512_storeu_si512(static_cast<void*>(dst + 8), _mm512_add_epi64(_mm512_loadu_si512(dst + 8), hi));
             };
