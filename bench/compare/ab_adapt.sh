@@ -2,7 +2,8 @@
 # A/B of the ZOA step ÷ inference ratio of two zoa_compare binaries (e.g. main's build and a branch's): ROUNDS rounds,
 # each running A then B as separate processes, so that a slow phase of a shared machine hits both sides. Every line
 # is one process: `zoa_compare adapt ... --reps 5`, whose paired_ratio is the median of 5 (inference, step) pairs
-# run back to back on the same input, and paired_step_ms / paired_infer_ms their medians.
+# run back to back on the same input, and paired_step_ms / paired_infer_ms their medians; logits_fnv is a hash of the
+# last step's logits (the same for A and B when both compute the same bits, e.g. any thread count or ISA).
 #
 # usage: bench/compare/ab_adapt.sh A_BIN B_BIN WEIGHTS [PRECISION] [THREADS] [ROUNDS]
 #   WEIGHTS    a calibrated ResNet-50 file of bench/compare/run.sh, e.g.
@@ -27,6 +28,6 @@ for _ in $(seq "$rounds"); do
         [ "$side" = B ] && bin=$b
         line=$("$bin" adapt --model "${MODEL:-resnet}" --precision "$precision" --weights "$weights" \
                --batch "${BATCH:-8}" --threads "$threads" --warmup 1 --reps 5 --method "${METHOD:-zoa}")
-        echo "$side $(grep -o 'paired_step_ms=[0-9.]*\|paired_infer_ms=[0-9.]*\|paired_ratio=[0-9.]*' <<<"$line" | tr '\n' ' ')"
+        echo "$side $(grep -o 'paired_step_ms=[0-9.]*\|paired_infer_ms=[0-9.]*\|paired_ratio=[0-9.]*\|logits_fnv=[0-9a-f]*' <<<"$line" | tr '\n' ' ')"
     done
 done

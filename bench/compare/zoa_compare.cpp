@@ -23,7 +23,9 @@
 #include <algorithm>
 #include <chrono>
 #include <exception>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <random>
@@ -98,6 +100,18 @@ batch_t random_images(std::size_t n, std::size_t c, std::size_t hw, std::uint32_
     std::normal_distribution<float> d(0.0f, 1.0f);
     for (auto& v : x) v = d(g);
     return x;
+}
+
+/// FNV-1a over the bytes of a float tensor: y = (y ^ byte)·1099511628211 from 14695981039346656037.
+template <class T>
+std::uint64_t fnv1a(const T& x) {
+    std::uint64_t h = 14695981039346656037ull;
+    for (const float v : x) {
+        unsigned char b[sizeof(float)];
+        std::memcpy(b, &v, sizeof(float));
+        for (const unsigned char c : b) h = (h ^ c) * 1099511628211ull;
+    }
+    return h;
 }
 
 /// A /proc/self/status field in MiB (VmRSS, VmHWM).
@@ -235,6 +249,7 @@ void adapt(const args& a, std::size_t hw) {
     double ms = 0, cpu = 0, peak = 0;
     std::uint64_t forwards = 0;
     std::vector<double> pair_step, pair_infer, pair_ratio, pair_cpu_ratio;
+    std::uint64_t logits_fnv = 0;  // of the last step's logits: equal across builds that compute the same bits
     const auto run = [&](auto& adapter) {
         reset_peak();
         ms = time_ms(a.warmup, a.reps, [&] {
@@ -253,8 +268,9 @@ void adapt(const args& a, std::size_t hw) {
             (void)m.predict(x);
             const double c1 = cpu_ms();
             const auto t1 = clock_type::now();
-            (void)adapter.predict_and_adapt(x);
+            const auto& y = adapter.predict_and_adapt(x);
             const double c2 = cpu_ms();
+            logits_fnv = fnv1a(y);
             const auto t2 = clock_type::now();
             pair_infer.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
             pair_step.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
@@ -273,10 +289,11 @@ void adapt(const args& a, std::size_t hw) {
     }
     std::printf("adapt model=%s precision=%s method=%s batch=%zu threads=%zu step_ms=%.2f step_cpu_ms=%.2f "
                 "forwards=%llu peak_rss_mb=%.1f load_peak_rss_mb=%.1f paired_step_ms=%.2f paired_infer_ms=%.2f "
-                "paired_ratio=%.2f paired_cpu_ratio=%.2f\n",
+                "paired_ratio=%.2f paired_cpu_ratio=%.2f logits_fnv=%016llx\n",
                 a.model.c_str(), a.precision.c_str(), a.method.c_str(), a.batch, a.threads, ms,
                 cpu / double(a.warmup + a.reps), static_cast<unsigned long long>(forwards), peak, load_peak,
-                median(pair_step), median(pair_infer), median(pair_ratio), median(pair_cpu_ratio));
+                median(pair_step), median(pair_infer), median(pair_ratio), median(pair_cpu_ratio),
+                static_cast<unsigned long long>(logits_fnv));
 }
 
 /// ZOA over a long stream of random batches on a small calibrated W6A6 ViT: RSS sampled every batches/10 batches.
