@@ -81,7 +81,7 @@ void gram_q8(const Code* a, std::size_t m, std::size_t k, std::ptrdiff_t lda, gr
             error_code::argument, "gram_q8: need k > 0, codes and a row stride ≥ k, got k = ", k, ", lda = ", lda);
     s.reset(k);
     s.rows = m;
-    // Both SIMD paths: chunks of `chunk` rows are interleaved by `group` rows (one group = 4k bytes), zero rows
+    // The SIMD paths: chunks of `chunk` rows are interleaved by `group` rows (one group = 4k bytes), zero rows
     // padding the last group; tile(q, groups, k, p, t) adds the chunk's sums to a thread's int64 partials, shifted
     // says they are Σ a_i·(a_j − 128) and Σ (a − 128) over every interleaved row (VNNI's u8 × s8).
     [[maybe_unused]] auto chunks = [&](std::size_t group, bool shifted, auto&& interleave, auto&& tile) {
