@@ -1,5 +1,5 @@
 // zoa — MQBench-quantized ResNet: calibration and fake-quant logits vs the PyTorch reference, integer vs simulated
-// path, top-1 agreement with fp32, save/load of calibrated models, policy errors
+// path, top-1 agreement with fp32, save/load of calibrated models, policy errors, the batch-statistics convs' Gram route
 // SPDX-License-Identifier: MIT
 #include <doctest/doctest.h>
 
