@@ -539,8 +539,9 @@ TEST_CASE("out_i32::moments: exact column sums on every path, at the register pa
 TEST_CASE("gram_q8 + moments_from_gram: the same exact moments as out_i32::moments, every path and thread count") {
     // acc[m, n] = Σ_k (a − za)(w − zw[n]); the Gram route never forms acc. Shapes: the ResNet convs it serves
     // (K = 64 → 256, 128 → 512), several 4096-row chunks with a ragged last quad, K = 32 (one column tile), K = 96
-    // (tiles across the diagonal), K = 48 (no SIMD kernel: the scalar twin), 6-bit codes in int8_t storage, and the
-    // extreme codes (|a − za| = |w − zw| = 255 everywhere: the largest sums the products must hold exactly).
+    // (tiles across the diagonal), K = 48 (no 32-column VNNI tile: the AVX2 / UDOT tiles take it), 6-bit codes in
+    // int8_t storage, and the extreme codes (|a − za| = |w − zw| = 255 everywhere: the largest sums the products must
+    // hold exactly). Each against the scalar twin (the portable arch) and out_i32's moments.
     zoa::rng g(97);
     zoa::execution_context two(2);
     struct shape {
