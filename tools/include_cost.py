@@ -13,9 +13,16 @@ minimum; median wall seconds; peak RSS; g++'s own count of the memory it allocat
 one more compile that is not timed: the same on every run and under any load, so it shows a change even on a busy
 machine); and the load average before and after.
 
-usage: tools/include_cost.py [--before REV] [--repeat N] [--cxx g++] [--flags "-O2 -march=native"]
+With --pch, each TU is also compiled the way a project with a precompiled header compiles it (CMake's
+`target_precompile_headers(app PRIVATE <zoa/zoa.hpp> ...)`): the TU's own `#include <zoa/...>` / `#include "zoa/..."` lines are compiled
+once into a .gch with the same flags (its build time is reported: paid once per build directory and flags), then the
+TU is compiled with `-include` of that header, interleaved with the plain compiles. The untimed compile checks (g++ -H) that the
+compiler really used the .gch.
+
+usage: tools/include_cost.py [--before REV] [--repeat N] [--pch] [--cxx g++] [--flags "-O2 -march=native"]
 """
 import argparse
+import re
 import os
 import shlex
 import statistics
@@ -31,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def compile_once(cmd):
     """Wall seconds, CPU seconds (user + system), peak RSS (MB) of one compiler run (wait4's rusage covers the
     driver's children: cc1plus, as) and the memory g++ allocated (MB, -ftime-report's TOTAL; None for other
-    compilers)."""
+    compilers), and the compiler's output."""
     t0 = time.time()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     out = p.stdout.read()
@@ -44,13 +51,14 @@ def compile_once(cmd):
         if line.strip().startswith("TOTAL") and line.split()[-1][-1] in "kMG":
             v = line.split()[-1]
             allocated = float(v[:-1]) * {"k": 1 / 1024, "M": 1, "G": 1024}[v[-1]]
-    return secs, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0, allocated
+    return secs, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0, allocated, out.decode(errors="replace")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--before", help="a git revision to compare with (e.g. 71053fe)")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--pch", action="store_true", help="also compile each TU with a precompiled header of its zoa includes")
     ap.add_argument("--cxx", default="g++")
     ap.add_argument("--flags", default="-O2 -march=native")
     args = ap.parse_args()
@@ -65,30 +73,52 @@ def main():
             subprocess.run(["tar", "-x", "-C", str(before)], input=archive, check=True)
             trees.append(("before " + args.before, before))
         trees.append(("working tree", ROOT))
+        tree_of = dict(trees)
         (tmp / "bare.cpp").write_text("#include <zoa/zoa.hpp>\n")
         tus = [("bare #include <zoa/zoa.hpp>", lambda tree: tmp / "bare.cpp"),
                ("examples/quickstart.cpp", lambda tree: tree / "examples" / "quickstart.cpp")]
         print("load before: %s" % open("/proc/loadavg").read().split()[:3])
         print("%s -std=c++17 %s -c, %d runs per cell, interleaved" % (args.cxx, args.flags, args.repeat))
         for tu_name, tu in tus:
-            results = {name: [] for name, _ in trees}
+            base = [args.cxx, "-std=c++17", *shlex.split(args.flags)]
+            cells = []  # (label, tree, extra flags): the trees, and with --pch each tree again through its .gch
+            for index, (name, tree) in enumerate(trees):
+                cells.append((name, ["-I", str(tree / "include")]))
+            if args.pch:
+                for index, (name, tree) in enumerate(trees):
+                    # the TU's zoa includes, compiled once into a .gch next to a header of the same name
+                    pdir = tmp / ("pch%d-%s" % (index, Path(tu(tree)).stem))
+                    pdir.mkdir(exist_ok=True)
+                    lines = [re.sub(r"\s*//.*", "", l) for l in tu(tree).read_text().splitlines()
+                             if re.match(r'#include [<"]zoa/', l)]
+                    (pdir / "zoa_pch.hpp").write_text("\n".join(lines) + "\n")
+                    inc = ["-I", str(tree / "include")]
+                    _, cpu, rss, _, _ = compile_once(base + inc + ["-x", "c++-header", str(pdir / "zoa_pch.hpp"),
+                                                                   "-o", str(pdir / "zoa_pch.hpp.gch")])
+                    print("%-28s %-20s precompiled header of its %d zoa includes: CPU %5.2f s, peak RSS %4.0f MB, "
+                          "%4.0f MB on disk" % (tu_name, name, len(lines), cpu, rss,
+                                                (pdir / "zoa_pch.hpp.gch").stat().st_size / 2**20), flush=True)
+                    cells.append((name + " +pch", ["-I", str(pdir)] + inc + ["-include", "zoa_pch.hpp", "-Winvalid-pch"]))
+            results = {name: [] for name, _ in cells}
             for _ in range(args.repeat):
-                for name, tree in trees:
-                    cmd = [args.cxx, "-std=c++17", *shlex.split(args.flags), "-I", str(tree / "include"), "-c",
-                           str(tu(tree)), "-o", str(tmp / "out.o")]
-                    results[name].append(compile_once(cmd))
+                for name, extra in cells:
+                    results[name].append(compile_once(base + extra + ["-c", str(tu(tree_of[name.replace(" +pch", "")])),
+                                                                      "-o", str(tmp / "out.o")]))
             allocated = {}
-            for name, tree in trees:  # one more compile per tree, untimed: -ftime-report's own bookkeeping costs time
+            for name, extra in cells:  # one more compile per cell, untimed: -ftime-report's own bookkeeping costs time
                 allocated[name] = None
                 if "clang" not in args.cxx:
-                    cmd = [args.cxx, "-std=c++17", *shlex.split(args.flags), "-I", str(tree / "include"), "-c",
-                           str(tu(tree)), "-o", str(tmp / "out.o"), "-ftime-report"]
-                    allocated[name] = compile_once(cmd)[3]
-            for name, _ in trees:
+                    pch = name.endswith("+pch")
+                    cmd = base + extra + ["-c", str(tu(tree_of[name.replace(" +pch", "")])), "-o", str(tmp / "out.o"),
+                                          "-ftime-report"] + (["-H"] if pch else [])  # -H marks a used .gch with "!"
+                    _, _, _, allocated[name], out = compile_once(cmd)
+                    if pch and not any(l.startswith("! ") and l.endswith("zoa_pch.hpp.gch") for l in out.splitlines()):
+                        sys.exit("include_cost: %s did not use its precompiled header:\n%s" % (tu_name, out[-2000:]))
+            for name, _ in cells:
                 wall = [r[0] for r in results[name]]
                 cpu = [r[1] for r in results[name]]
                 rss = max(r[2] for r in results[name])
-                print("%-28s %-20s CPU median %5.2f s (min %5.2f)  wall median %5.1f s  peak RSS %4.0f MB%s"
+                print("%-28s %-25s CPU median %5.2f s (min %5.2f)  wall median %5.1f s  peak RSS %4.0f MB%s"
                       % (tu_name, name, statistics.median(cpu), min(cpu), statistics.median(wall), rss,
                          "" if allocated[name] is None else "  allocated %4.0f MB" % allocated[name]), flush=True)
         print("load after: %s" % open("/proc/loadavg").read().split()[:3])
