@@ -4511,6 +4511,29 @@ struct u8_row_stats {
     }
 };
 
+/// dst[i] = v, i < len: pack_a's padding runs, inline (a call to memset inside the segment loop made GCC keep the
+/// row's running sums in memory for the whole loop: no vector register survives a call).
+inline void fill_u8(std::uint8_t* dst, std::size_t len, std::uint8_t v) noexcept {
+    const __m256i vv = _mm256_set1_epi8(static_cast<char>(v));
+    std::size_t i = 0;
+    for (; i + 32 <= len; i += 32) _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), vv);
+#if defined(__AVX512BW__) && defined(__AVX512VL__)
+    if (i < len) _mm256_mask_storeu_epi8(dst + i, static_cast<__mmask32>((1u << (len - i)) - 1u), vv);  // len − i < 32
+#else
+    // the < 32-byte tail in 16/8/4/1-byte stores (a byte loop would be turned back into a memset call)
+    if (len - i >= 16) _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), _mm256_castsi256_si128(vv)), i += 16;
+    if (len - i >= 8) _mm_storel_epi64(reinterpret_cast<__m128i*>(dst + i), _mm256_castsi256_si128(vv)), i += 8;
+    if (len - i >= 4) {
+        const std::int32_t w = _mm256_cvtsi256_si32(vv);
+        std::memcpy(dst + i, &w, 4);
+        i += 4;
+    }
+    if (len - i >= 1) dst[i++] = v;
+    if (len - i >= 1) dst[i++] = v;
+    if (len - i >= 1) dst[i] = v;
+#endif
+}
+
 /// dst[i] = src[i] + shift (as uint8, wrapping), i < len, with the copied bytes added to st — taken from the
 /// registers, not re-read from dst (conv rows are gathered from short runs: reading the packed row back right after
 /// its 21-byte stem runs / 3·C runs were stored stalls on store forwarding). The < 32-byte tail is one masked
@@ -5211,7 +5234,7 @@ void pack_a(const Source& src, std::size_t m0, std::size_t rows, std::size_t k, 
                     if (p) {
                         x86::copy_shift_u8<bounds>(p, len, static_cast<std::uint8_t>(Plan::a_shift), at(off), st);
                     } else {
-                        std::memset(at(off), fill, len);
+                        x86::fill_u8(at(off), len, fill);
                         st.add_fill(fill, len);
                     }
                     off += len;

@@ -191,7 +191,7 @@ void pack_a(const Source& src, std::size_t m0, std::size_t rows, std::size_t k, 
                     if (p) {
                         x86::copy_shift_u8<bounds>(p, len, static_cast<std::uint8_t>(Plan::a_shift), at(off), st);
                     } else {
-                        std::memset(at(off), fill, len);
+                        x86::fill_u8(at(off), len, fill);
                         st.add_fill(fill, len);
                     }
                     off += len;
