@@ -14,16 +14,16 @@ one more compile that is not timed: the same on every run and under any load, so
 machine); and the load average before and after.
 
 With --pch, each TU is also compiled the way a project with a precompiled header compiles it (CMake's
-`target_precompile_headers(app PRIVATE <zoa/zoa.hpp> ...)`): the TU's own `#include <zoa/...>` / `#include "zoa/..."` lines are compiled
-once into a .gch with the same flags (its build time is reported: paid once per build directory and flags), then the
-TU is compiled with `-include` of that header, interleaved with the plain compiles. The untimed compile checks (g++ -H) that the
-compiler really used the .gch.
+`target_precompile_headers(app PRIVATE <zoa/zoa.hpp> ...)`): the TU's own zoa #include lines are compiled once into a
+precompiled header with the same flags (its build time is reported: paid once per build directory and flags), then
+the TU is compiled with `-include` of that header, interleaved with the plain compiles. With g++ the untimed compile
+checks (-H) that the compiler really used the .gch.
 
 usage: tools/include_cost.py [--before REV] [--repeat N] [--pch] [--cxx g++] [--flags "-O2 -march=native"]
 """
 import argparse
-import re
 import os
+import re
 import shlex
 import statistics
 import subprocess
@@ -58,7 +58,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--before", help="a git revision to compare with (e.g. 71053fe)")
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--pch", action="store_true", help="also compile each TU with a precompiled header of its zoa includes")
+    ap.add_argument("--pch", action="store_true",
+                    help="also compile each TU with a precompiled header of its zoa includes")
     ap.add_argument("--cxx", default="g++")
     ap.add_argument("--flags", default="-O2 -march=native")
     args = ap.parse_args()
@@ -73,7 +74,6 @@ def main():
             subprocess.run(["tar", "-x", "-C", str(before)], input=archive, check=True)
             trees.append(("before " + args.before, before))
         trees.append(("working tree", ROOT))
-        tree_of = dict(trees)
         (tmp / "bare.cpp").write_text("#include <zoa/zoa.hpp>\n")
         tus = [("bare #include <zoa/zoa.hpp>", lambda tree: tmp / "bare.cpp"),
                ("examples/quickstart.cpp", lambda tree: tree / "examples" / "quickstart.cpp")]
@@ -81,40 +81,39 @@ def main():
         print("%s -std=c++17 %s -c, %d runs per cell, interleaved" % (args.cxx, args.flags, args.repeat))
         for tu_name, tu in tus:
             base = [args.cxx, "-std=c++17", *shlex.split(args.flags)]
-            cells = []  # (label, tree, extra flags): the trees, and with --pch each tree again through its .gch
-            for index, (name, tree) in enumerate(trees):
-                cells.append((name, ["-I", str(tree / "include")]))
-            if args.pch:
+            cells = [(name, tree, ["-I", str(tree / "include")]) for name, tree in trees]  # (label, tree, flags)
+            if args.pch:  # each tree again, through a precompiled header of the TU's zoa includes
+                suffix = ".pch" if "clang" in args.cxx else ".gch"
                 for index, (name, tree) in enumerate(trees):
-                    # the TU's zoa includes, compiled once into a .gch next to a header of the same name
                     pdir = tmp / ("pch%d-%s" % (index, Path(tu(tree)).stem))
                     pdir.mkdir(exist_ok=True)
                     lines = [re.sub(r"\s*//.*", "", l) for l in tu(tree).read_text().splitlines()
                              if re.match(r'#include [<"]zoa/', l)]
                     (pdir / "zoa_pch.hpp").write_text("\n".join(lines) + "\n")
                     inc = ["-I", str(tree / "include")]
+                    pch_file = pdir / ("zoa_pch.hpp" + suffix)
                     _, cpu, rss, _, _ = compile_once(base + inc + ["-x", "c++-header", str(pdir / "zoa_pch.hpp"),
-                                                                   "-o", str(pdir / "zoa_pch.hpp.gch")])
+                                                                   "-o", str(pch_file)])
                     print("%-28s %-20s precompiled header of its %d zoa includes: CPU %5.2f s, peak RSS %4.0f MB, "
-                          "%4.0f MB on disk" % (tu_name, name, len(lines), cpu, rss,
-                                                (pdir / "zoa_pch.hpp.gch").stat().st_size / 2**20), flush=True)
-                    cells.append((name + " +pch", ["-I", str(pdir)] + inc + ["-include", "zoa_pch.hpp", "-Winvalid-pch"]))
-            results = {name: [] for name, _ in cells}
+                          "%4.0f MB on disk" % (tu_name, name, len(lines), cpu, rss, pch_file.stat().st_size / 2**20),
+                          flush=True)
+                    cells.append((name + " +pch", tree,
+                                  ["-I", str(pdir)] + inc + ["-include", "zoa_pch.hpp", "-Winvalid-pch"]))
+            results = {name: [] for name, _, _ in cells}
             for _ in range(args.repeat):
-                for name, extra in cells:
-                    results[name].append(compile_once(base + extra + ["-c", str(tu(tree_of[name.replace(" +pch", "")])),
-                                                                      "-o", str(tmp / "out.o")]))
+                for name, tree, extra in cells:
+                    results[name].append(compile_once(base + extra + ["-c", str(tu(tree)), "-o", str(tmp / "out.o")]))
             allocated = {}
-            for name, extra in cells:  # one more compile per cell, untimed: -ftime-report's own bookkeeping costs time
+            for name, tree, extra in cells:  # one more compile per cell, untimed: -ftime-report costs time
                 allocated[name] = None
                 if "clang" not in args.cxx:
                     pch = name.endswith("+pch")
-                    cmd = base + extra + ["-c", str(tu(tree_of[name.replace(" +pch", "")])), "-o", str(tmp / "out.o"),
-                                          "-ftime-report"] + (["-H"] if pch else [])  # -H marks a used .gch with "!"
-                    _, _, _, allocated[name], out = compile_once(cmd)
+                    cmd = base + extra + ["-c", str(tu(tree)), "-o", str(tmp / "out.o"), "-ftime-report"]
+                    _, _, _, allocated[name], out = compile_once(cmd + (["-H"] if pch else []))
+                    # g++ -H marks a precompiled header it used with "!"
                     if pch and not any(l.startswith("! ") and l.endswith("zoa_pch.hpp.gch") for l in out.splitlines()):
                         sys.exit("include_cost: %s did not use its precompiled header:\n%s" % (tu_name, out[-2000:]))
-            for name, _ in cells:
+            for name, _, _ in cells:
                 wall = [r[0] for r in results[name]]
                 cpu = [r[1] for r in results[name]]
                 rss = max(r[2] for r in results[name])
