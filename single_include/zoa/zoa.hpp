@@ -4512,7 +4512,7 @@ struct u8_row_stats {
 };
 
 /// dst[i] = v, i < len: pack_a's padding runs, inline (a call to memset inside the segment loop made GCC keep the
-/// row's running sums in memory for the whole loop: no vector register survives a call).
+/// row's running sums in memory for the whole loop: the x86-64 calling convention saves no vector register).
 inline void fill_u8(std::uint8_t* dst, std::size_t len, std::uint8_t v) noexcept {
     const __m256i vv = _mm256_set1_epi8(static_cast<char>(v));
     std::size_t i = 0;
