@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -280,6 +281,78 @@ void moments_and_apply(std::uint64_t seed) {
     }
 }
 
+/// apply_q8_stage(out_fused) equals detail::store_scalar — the scalar definition — element by element and bit for bit,
+/// for every option of the stage (bias; BatchNorm with and without its mean residual; no, float or code residual;
+/// ReLU), at the values where a SIMD shortcut would differ: accumulators of 0 with a negative weight scale (t = −0,
+/// which ReLU keeps and a float output stores), NaN and ±Inf float residuals (a NaN clamps to the lowest code) and
+/// ragged edges (rows and columns that are not multiples of the 4 × 16 / 16-row tiles).
+template <class T, class R, class Arch>
+void fused_matches_scalar(std::uint64_t seed) {
+    zoa::rng g(seed);
+    for (const std::size_t rows : {std::size_t{37}, std::size_t{64}})
+        for (const std::size_t n : {std::size_t{16}, std::size_t{48}, std::size_t{19}})
+            for (int option = 0; option < 48; ++option) {
+                CAPTURE(rows);
+                CAPTURE(n);
+                CAPTURE(option);
+                const bool bias = option & 1, bn = option & 2, mres = option & 4, relu = option & 8;
+                const int residual = option / 16;  // 0 none, 1 float, 2 codes
+                std::vector<float> ws(n), b(n), mean(n), mr(n), scale(n), shift(n), resf(rows * n);
+                for (std::size_t o = 0; o < n; ++o) {
+                    ws[o] = (o % 3 == 0 ? -1.0f : 1.0f) * 1e-4f * (1.0f + 9.0f * g.uniform());
+                    b[o] = 0.1f * (g.uniform() - 0.5f);
+                    mean[o] = g.uniform() - 0.5f;
+                    mr[o] = 1e-7f * (g.uniform() - 0.5f);
+                    scale[o] = (o % 4 == 1 ? -1.0f : 1.0f) * (0.2f + g.uniform());
+                    shift[o] = 0.5f * (g.uniform() - 0.5f);
+                }
+                std::vector<std::int32_t> acc(rows * n);
+                std::vector<R> resq(rows * n);
+                for (std::size_t i = 0; i < acc.size(); ++i) {
+                    acc[i] = i % 7 == 0 ? 0 : static_cast<std::int32_t>(g.uniform_index(1u << 21)) - (1 << 20);
+                    resf[i] = 4.0f * (g.uniform() - 0.5f);
+                    resq[i] = static_cast<R>(static_cast<int>(g.uniform_index(256)) - (std::is_signed_v<R> ? 128 : 0));
+                }
+                resf[3] = std::numeric_limits<float>::quiet_NaN();
+                resf[n + 5] = std::numeric_limits<float>::infinity();
+                resf[2 * n + 1] = -std::numeric_limits<float>::infinity();
+                zk::out_fused<T, R> st;
+                st.a_scale = 0.03f;
+                st.w_scale = ws.data();
+                st.w_scale_count = n;
+                if (bias) st.bias = b.data();
+                if (bn) {
+                    st.bn_mean = mean.data();
+                    st.bn_scale = scale.data();
+                    st.bn_shift = shift.data();
+                    if (mres) st.bn_mean_residual = mr.data();
+                }
+                if (residual == 1) st.res_f = resf.data();
+                if (residual == 2) {
+                    st.res_q = resq.data();
+                    st.res_scale = 0.02f;
+                    st.res_zero_point = std::is_signed_v<R> ? -3 : 7;
+                }
+                st.relu = relu;
+                if constexpr (!std::is_same_v<T, float>) {
+                    st.out_scale = 0.015f;
+                    st.out_min = std::numeric_limits<T>::min();
+                    st.out_max = std::numeric_limits<T>::max();
+                    st.out_zero_point = st.out_min + 5;
+                }
+                st.layout = zk::row_major(static_cast<std::ptrdiff_t>(n));
+                std::vector<T> want(rows * n), got(rows * n);
+                st.c = want.data();
+                zk::detail::prepared_columns p;
+                zk::detail::prepare_columns(st, n, (n + 15) / 16 * 16, p);
+                for (std::size_t r = 0; r < rows; ++r)
+                    for (std::size_t c = 0; c < n; ++c) zk::detail::store_scalar(st, p, r, c, acc[r * n + c]);
+                st.c = got.data();
+                zk::apply_q8_stage<Arch>(acc.data(), rows, n, st);
+                REQUIRE(std::memcmp(want.data(), got.data(), want.size() * sizeof(T)) == 0);
+            }
+}
+
 template <class A>
 struct arch_tag {
     using type = A;
@@ -436,6 +509,17 @@ TEST_CASE_TEMPLATE("conv2d_q8_nhwc: exact accumulator moments (out_i32::moments)
                    "accumulators equal the fused epilogue bit for bit", R, zq::unsigned_range<8>, zq::unsigned_range<4>) {
     on_q8_paths(61, [](auto arch, std::uint64_t seed) {
         moments_and_apply<R, R, typename decltype(arch)::type>(seed);
+    });
+}
+
+TEST_CASE("apply_q8_stage(out_fused) equals the scalar definition element by element: every option, −0, NaN, Inf, "
+          "ragged edges, every compiled epilogue") {
+    on_q8_paths(71, [](auto arch, std::uint64_t seed) {
+        using A = typename decltype(arch)::type;
+        fused_matches_scalar<std::uint8_t, std::uint8_t, A>(seed);
+        fused_matches_scalar<std::int8_t, std::int8_t, A>(seed + 10);
+        fused_matches_scalar<float, std::uint8_t, A>(seed + 20);
+        fused_matches_scalar<float, std::int8_t, A>(seed + 30);
     });
 }
 

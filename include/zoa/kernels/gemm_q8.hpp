@@ -814,8 +814,8 @@ void gemm_q8(const typename ARange::storage* a, std::size_t m, std::ptrdiff_t ld
 
 /// Applies an output stage to stored int32 accumulators acc [m × n] (row-major, leading dimension n): C = stage(acc),
 /// element by element, through the epilogues gemm_q8 runs after its microkernels (store_panel16 rows on AVX-512 when
-/// N is a multiple of 16, 4 × 16 tiles on AVX2, detail::store_scalar otherwise; all the same bits, as gemm_q8's
-/// paths are), so C is exactly what gemm_q8 with this stage writes for these accumulators. Used to finish a convolution whose BatchNorm needed the statistics of its
+/// N is a multiple of 16, 4 × 16 tiles on AVX2 and on AArch64, detail::store_scalar otherwise; all the same bits, as
+/// gemm_q8's paths are), so C is exactly what gemm_q8 with this stage writes for these accumulators. Used to finish a convolution whose BatchNorm needed the statistics of its
 /// whole output first (out_i32 with moments, then this with out_fused).
 /// Threads: fixed 64-row blocks over ctx (elementwise: identical for any thread count).
 /// Throws: zoa::error(argument) for a null acc, and the stage's checks (as gemm_q8).
@@ -872,6 +872,27 @@ void apply_q8_stage(const std::int32_t* acc, std::size_t m, std::size_t n, const
                         }
                     }
                     x86::store_tile(stage, cols, t, r, n0, nrows, ncols);
+                }
+            }
+            return;
+        }
+#endif
+#if defined(__aarch64__) && defined(__ARM_NEON)
+        if constexpr (neon_level_v<Arch> >= 0) {  // 4 × 16 tiles through the NEON epilogues, as gemm_q8 stores them
+            for (std::size_t r = r0; r < r1; r += 4) {
+                const std::size_t nrows = std::min<std::size_t>(4, r1 - r);
+                for (std::size_t n0 = 0; n0 < n; n0 += 16) {
+                    const std::size_t ncols = std::min<std::size_t>(16, n - n0);
+                    arm::tile_4x16 t;
+                    alignas(16) std::int32_t buf[4][16] = {};  // a ragged tile: a zero-padded copy (no read past)
+                    const bool full = nrows == 4 && ncols == 16;
+                    if (!full)
+                        for (std::size_t q = 0; q < nrows; ++q) std::memcpy(buf[q], acc + (r + q) * n + n0, ncols * 4);
+                    for (std::size_t q = 0; q < 4; ++q) {
+                        const std::int32_t* src = full ? acc + (r + q) * n + n0 : buf[q];
+                        for (std::size_t j = 0; j < 4; ++j) t.v[q][j] = vld1q_s32(src + 4 * j);
+                    }
+                    arm::store_tile(stage, cols, t, r, n0, nrows, ncols);
                 }
             }
             return;

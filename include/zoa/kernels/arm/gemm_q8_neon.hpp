@@ -387,14 +387,92 @@ inline void store_tile_linear(const Stage& s, const zoa::kernels::detail::prepar
     }
 }
 
-/// out_fused (conv -> BatchNorm -> [+ residual] -> [ReLU] -> quantizer): the accumulators leave the NEON registers and
-/// every valid element goes through detail::store_scalar, the reference twin's own float chain (its rounding points
-/// and std::fma), so the codes are those of the portable path bit for bit. The integer products stay on the NEON
-/// kernels; only the per-element epilogue is scalar.
+/// out_fused (conv -> BatchNorm -> [+ residual] -> [ReLU] -> quantizer) on 4 columns of one row, in NEON registers:
+/// detail::fused_tail_scalar's chain operation for operation (its formulas in output_stage.hpp), so every lane is
+/// the scalar definition's value bit for bit:
+///   t = fl(float(acc)·f0) [+ f1]            rounded on its own (fp_barrier: no FMA contraction into the add)
+///   t = fma((t − f2) − f3, f4, f5)          BatchNorm (FMLA: one rounding, as std::fma)
+///   t = t + res_f  |  t + fl(float(res_q − z_r)·s_r)
+///   t = (0 > t) ? 0 : t                     ReLU as a compare and select (FMAX would turn −0 into +0)
+///   code = cvtn(min(max(fl(t·inv), lo), hi)) + z   FMAXNM/FMINNM: a NaN t gives lo as the scalar's comparisons do;
+///                                           FCVTNS rounds half to even like nearbyint
+/// Returns the float t (T = float) or the int32 codes.
+template <class T, class R>
+struct fused_quad {
+    float32x4_t f0, f1, f2, f3, f4, f5;
+
+    fused_quad(const zoa::kernels::detail::prepared_columns& p, std::size_t c) noexcept
+        : f0(vld1q_f32(p.f0.data() + c)), f1(vld1q_f32(p.f1.data() + c)), f2(vld1q_f32(p.f2.data() + c)),
+          f3(vld1q_f32(p.f3.data() + c)), f4(vld1q_f32(p.f4.data() + c)), f5(vld1q_f32(p.f5.data() + c)) {}
+
+    float32x4_t value(const out_fused<T, R>& s, const zoa::kernels::detail::prepared_columns& p, int32x4_t acc,
+                      std::ptrdiff_t off) const noexcept {
+        float32x4_t t = zoa::detail::fp_barrier(vmulq_f32(vcvtq_f32_s32(acc), f0));
+        if (p.has_bias) t = vaddq_f32(t, f1);
+        t = zoa::detail::fp_barrier(t);
+        if (p.has_bn) t = vfmaq_f32(f5, vsubq_f32(vsubq_f32(t, f2), f3), f4);
+        if (s.res_f) {
+            t = vaddq_f32(t, vld1q_f32(s.res_f + off));
+        } else if (s.res_q) {
+            std::uint32_t four;
+            std::memcpy(&four, s.res_q + off, 4);
+            const uint8x8_t b = vreinterpret_u8_u32(vdup_n_u32(four));
+            int32x4_t q;
+            if constexpr (std::is_same_v<R, std::int8_t>)
+                q = vmovl_s16(vget_low_s16(vmovl_s8(vreinterpret_s8_u8(b))));
+            else
+                q = vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(vmovl_u8(b))));
+            const float32x4_t r = vmulq_f32(vcvtq_f32_s32(vsubq_s32(q, vdupq_n_s32(p.res_zero_point))),
+                                            vdupq_n_f32(p.res_scale));
+            t = vaddq_f32(t, zoa::detail::fp_barrier(r));
+        }
+        if (s.relu) {
+            const float32x4_t zero = vdupq_n_f32(0.0f);
+            t = vbslq_f32(vcgtq_f32(zero, t), zero, t);
+        }
+        return t;
+    }
+
+    int32x4_t codes(float32x4_t t, const zoa::kernels::detail::prepared_columns& p) const noexcept {
+        float32x4_t v = vmulq_f32(t, vdupq_n_f32(p.inv));
+        v = vminnmq_f32(vmaxnmq_f32(v, vdupq_n_f32(p.lo)), vdupq_n_f32(p.hi));
+        return vaddq_s32(vcvtnq_s32_f32(v), vdupq_n_s32(p.zero_point));
+    }
+};
+
+/// out_fused: full row-major tiles (4 × 16, col_stride 1: the ResNet's NHWC convolutions) through fused_quad and one
+/// 16-byte store per row; other tiles (ragged edges, strided destinations) element by element through
+/// detail::store_scalar, the same bits.
 template <class T, class R>
 inline void store_tile_fused(const out_fused<T, R>& s, const zoa::kernels::detail::prepared_columns& p,
                              const tile_4x16& t, std::size_t m0, std::size_t n0, std::size_t rows,
                              std::size_t cols) noexcept {
+    const out_layout& lay = s.layout;
+    if (rows == 4 && cols == 16 && lay.col_stride == 1) {
+        std::ptrdiff_t off[4];
+        for (std::size_t r = 0; r < 4; ++r) off[r] = lay.row_offset(m0 + r) + static_cast<std::ptrdiff_t>(n0);
+        int32x4_t q[4][4];
+        for (int j = 0; j < 4; ++j) {
+            const fused_quad<T, R> fq(p, n0 + 4 * static_cast<std::size_t>(j));
+            for (int r = 0; r < 4; ++r) {
+                const float32x4_t v = fq.value(s, p, t.v[r][j], off[r] + 4 * j);
+                if constexpr (std::is_same_v<T, float>) vst1q_f32(s.c + off[r] + 4 * j, v);
+                else q[r][j] = fq.codes(v, p);
+            }
+        }
+        if constexpr (!std::is_same_v<T, float>) {
+            // the codes lie inside T's range, so the saturating narrowing is exact
+            for (int r = 0; r < 4; ++r) {
+                const int16x8_t lo16 = vcombine_s16(vqmovn_s32(q[r][0]), vqmovn_s32(q[r][1]));
+                const int16x8_t hi16 = vcombine_s16(vqmovn_s32(q[r][2]), vqmovn_s32(q[r][3]));
+                if constexpr (std::is_same_v<T, std::int8_t>)
+                    vst1q_s8(s.c + off[r], vcombine_s8(vqmovn_s16(lo16), vqmovn_s16(hi16)));
+                else
+                    vst1q_u8(s.c + off[r], vcombine_u8(vqmovun_s16(lo16), vqmovun_s16(hi16)));
+            }
+        }
+        return;
+    }
     alignas(16) std::int32_t acc[4][16];
     for (int r = 0; r < 4; ++r)
         for (int j = 0; j < 4; ++j) vst1q_s32(acc[r] + 4 * j, t.v[r][j]);
