@@ -6018,10 +6018,12 @@ void apply_q8_stage(const std::int32_t* acc, std::size_t m, std::size_t n, const
                 for (std::size_t n0 = 0; n0 < n; n0 += 16) {
                     const std::size_t ncols = std::min<std::size_t>(16, n - n0);
                     arm::tile_4x16 t;
-                    alignas(16) std::int32_t buf[4][16] = {};  // a ragged tile: a zero-padded copy (no read past)
+                    alignas(16) std::int32_t buf[4][16];  // a ragged tile: a zero-padded copy (no read past)
                     const bool full = nrows == 4 && ncols == 16;
-                    if (!full)
+                    if (!full) {
+                        std::memset(buf, 0, sizeof buf);
                         for (std::size_t q = 0; q < nrows; ++q) std::memcpy(buf[q], acc + (r + q) * n + n0, ncols * 4);
+                    }
                     for (std::size_t q = 0; q < 4; ++q) {
                         const std::int32_t* src = full ? acc + (r + q) * n + n0 : buf[q];
                         for (std::size_t j = 0; j < 4; ++j) t.v[q][j] = vld1q_s32(src + 4 * j);
