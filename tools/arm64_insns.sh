@@ -16,12 +16,12 @@
 # Method: zoa_compare (cross-compiled -O2 -static for the level) runs `infer` with 1 and with 3 timed forwards and
 # `adapt --method zoa` with 1 and with 3 repetitions, no warm-up, each under tools/qemu_insn_count.c (single thread).
 # infer: the 2 extra forwards' instructions / 2. adapt: the 2 extra repetitions are 2 steps and 2 (inference, step)
-# pairs, so a step = (difference − 2 · infer_insns) / 4. Loading, calibration-free setup and the source statistics
-# cancel out in both differences. Needs g++-aarch64-linux-gnu and qemu-user (tools/install-deps.sh arm64) and gcc.
+# pairs, so a step = (difference − 2 · infer_insns) / 4. Loading the model, the process's setup and the source
+# statistics cancel out in both differences. Needs g++-aarch64-linux-gnu and qemu-user (tools/install-deps.sh arm64) and gcc.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 [ $# -ge 4 ] || { sed -n '6,14p' "$0" >&2; exit 2; }
-LEVEL=$1 MODEL=$2 PRECISION=$3 WEIGHTS=$4 BATCH=${5:-1} REV=${6:-}
+LEVEL=$1 MODEL=$2 PRECISION=$3 WEIGHTS=$(realpath -m -- "$4") BATCH=${5:-1} REV=${6:-}
+cd "$(dirname "$0")/.."
 case "$LEVEL" in
   v8.0) march=armv8-a; cpu=cortex-a53 ;;
   dotprod) march=armv8.2-a+dotprod; cpu=cortex-a76 ;;
