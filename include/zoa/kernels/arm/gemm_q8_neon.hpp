@@ -291,6 +291,18 @@ inline void correct(tile_4x16& t, const std::int32_t* col, const std::int32_t* z
     }
 }
 
+/// dst[0..15] = the 16 int32 codes v[0..3] narrowed to T (int8_t / uint8_t) with saturation — exact for codes inside
+/// T's range, which the stages' clamps guarantee.
+template <class T>
+inline void store_codes16(T* dst, const int32x4_t (&v)[4]) noexcept {
+    const int16x8_t lo16 = vcombine_s16(vqmovn_s32(v[0]), vqmovn_s32(v[1]));
+    const int16x8_t hi16 = vcombine_s16(vqmovn_s32(v[2]), vqmovn_s32(v[3]));
+    if constexpr (std::is_same_v<T, std::int8_t>)
+        vst1q_s8(dst, vcombine_s8(vqmovn_s16(lo16), vqmovn_s16(hi16)));
+    else
+        vst1q_u8(dst, vcombine_u8(vqmovun_s16(lo16), vqmovun_s16(hi16)));
+}
+
 /// Applies the output stage to the tile (rows m0.., columns n0.. of the result; `rows` x `cols` valid) and stores it.
 /// Same formulas, in the same order, as detail::store_scalar (requantized codes are bit-identical; FCVTNS rounds half
 /// to even like nearbyint). Row-major full tiles: vector stores; column-major tiles whose 4 rows are adjacent
@@ -331,12 +343,7 @@ inline void store_tile_linear(const Stage& s, const zoa::kernels::detail::prepar
             if constexpr (sizeof(T) == 4) {
                 for (int j = 0; j < 4; ++j) vst1q_s32(reinterpret_cast<std::int32_t*>(dst) + 4 * j, v[r][j]);
             } else {
-                const int16x8_t lo16 = vcombine_s16(vqmovn_s32(v[r][0]), vqmovn_s32(v[r][1]));
-                const int16x8_t hi16 = vcombine_s16(vqmovn_s32(v[r][2]), vqmovn_s32(v[r][3]));
-                if constexpr (std::is_same_v<T, std::int8_t>)
-                    vst1q_s8(dst, vcombine_s8(vqmovn_s16(lo16), vqmovn_s16(hi16)));
-                else
-                    vst1q_u8(dst, vcombine_u8(vqmovun_s16(lo16), vqmovun_s16(hi16)));
+                store_codes16(dst, v[r]);
             }
         }
         return;
@@ -460,17 +467,8 @@ inline void store_tile_fused(const out_fused<T, R>& s, const zoa::kernels::detai
                 else q[r][j] = fq.codes(v, p);
             }
         }
-        if constexpr (!std::is_same_v<T, float>) {
-            // the codes lie inside T's range, so the saturating narrowing is exact
-            for (int r = 0; r < 4; ++r) {
-                const int16x8_t lo16 = vcombine_s16(vqmovn_s32(q[r][0]), vqmovn_s32(q[r][1]));
-                const int16x8_t hi16 = vcombine_s16(vqmovn_s32(q[r][2]), vqmovn_s32(q[r][3]));
-                if constexpr (std::is_same_v<T, std::int8_t>)
-                    vst1q_s8(s.c + off[r], vcombine_s8(vqmovn_s16(lo16), vqmovn_s16(hi16)));
-                else
-                    vst1q_u8(s.c + off[r], vcombine_u8(vqmovun_s16(lo16), vqmovun_s16(hi16)));
-            }
-        }
+        if constexpr (!std::is_same_v<T, float>)
+            for (int r = 0; r < 4; ++r) store_codes16(s.c + off[r], q[r]);
         return;
     }
     alignas(16) std::int32_t acc[4][16];
