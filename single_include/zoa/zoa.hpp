@@ -5353,6 +5353,56 @@ void pack_a(const Source& src, std::size_t m0, std::size_t rows, std::size_t k, 
     }
 }
 
+/// The rows [m0, m0 + rows) of a row-major byte A whose rows already are the packed layout (x86 byte plan with
+/// a_shift = 0, lda = kp = K): nothing is copied, the microkernels read the rows in place; row_sums[r] = sum_k a[m0 + r,
+/// k] as pack_a computes it, with pack_a's range check.
+/// Throws: zoa::error(numeric) when a code lies outside ARange.
+template <class Plan, class T>
+void scan_a_in_place(const T* a, std::size_t lda, std::size_t m0, std::size_t rows, std::size_t k,
+                     std::int32_t* row_sums) {
+    static_assert(sizeof(T) == 1, "zoa: in-place A holds byte codes");
+    static_assert(Plan::bytes && Plan::a_shift == 0 && Plan::neon_level < 0, "zoa: in-place A is the x86 byte layout");
+#if defined(__AVX2__)
+    // as pack_a: a full byte range needs no check; a_min ≥ 0, so a negative int8 code reads as a byte > 127 ≥ a_max
+    constexpr bool bounds = Plan::a_min != 0 || Plan::a_max != 255;
+    const __m256i zero = _mm256_setzero_si256();
+    __m256i vmin = _mm256_set1_epi8(-1), vmax = zero;  // the block's bounds: a failing row is looked up afterwards
+    int smin = 255, smax = 0;
+    for (std::size_t r = 0; r < rows; ++r) {
+        const auto* row = reinterpret_cast<const std::uint8_t*>(a + (m0 + r) * lda);
+        __m256i sum = zero;  // 4 lanes of sum_k a over 8-byte groups (vpsadbw against 0)
+        std::size_t i = 0;
+        for (; i + 32 <= k; i += 32) {
+            const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + i));
+            sum = _mm256_add_epi64(sum, _mm256_sad_epu8(v, zero));
+            if constexpr (bounds) vmin = _mm256_min_epu8(vmin, v), vmax = _mm256_max_epu8(vmax, v);
+        }
+        std::int64_t tail = 0;
+        for (; i < k; ++i) {  // < 32 codes
+            tail += row[i];
+            if constexpr (bounds) smin = std::min<int>(smin, row[i]), smax = std::max<int>(smax, row[i]);
+        }
+        const __m128i s2 = _mm_add_epi64(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
+        const std::int64_t total = _mm_cvtsi128_si64(_mm_add_epi64(s2, _mm_unpackhi_epi64(s2, s2))) + tail;
+        row_sums[r] = static_cast<std::int32_t>(total);  // sum <= K*255 < 2^31 (K <= max_k)
+    }
+    if constexpr (bounds) {
+        alignas(32) std::uint8_t lo[32], hi[32];
+        _mm256_store_si256(reinterpret_cast<__m256i*>(lo), vmin);
+        _mm256_store_si256(reinterpret_cast<__m256i*>(hi), vmax);
+        for (int j = 0; j < 32; ++j) smin = std::min<int>(smin, lo[j]), smax = std::max<int>(smax, hi[j]);
+        if (smin < Plan::a_min || smax > Plan::a_max)
+            for (std::size_t r = 0; r < rows; ++r) {  // the first row out of range, as pack_a reports it
+                const T* row = a + (m0 + r) * lda;
+                const auto [mn, mx] = std::minmax_element(row, row + k);
+                if (*mn < Plan::a_min || *mx > Plan::a_max) fail_row_range<Plan>(m0 + r, *mn, *mx);
+            }
+    }
+#else
+    (void)a, (void)lda, (void)m0, (void)rows, (void)k, (void)row_sums;
+#endif
+}
+
 /// Portable microkernel: the same integers as the x86 kernels, from the same packed layouts (q8_plan, k quads).
 template <class Plan>
 void kernel_portable(const std::uint8_t* a, const void* b, std::size_t kp, std::int32_t (&acc)[4][16]) {
@@ -5547,6 +5597,15 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
     // are then ka = kp rounded up to 64 bytes apart (zeros past K) and blocks hold a multiple of 32 rows.
     const bool amx = plan::vnni && has_avx2_v<Arch> && !windowed && amx_active();
     const std::size_t ka = amx ? (kp + 63) / 64 * 64 : kp;
+    // A read in place, not packed: a row-major byte matrix (the ResNet's 1×1 stride-1 convs on NHWC codes) whose
+    // rows already are the packed layout (x86 byte plan, bytes as they are: a_shift = 0; lda = kp = K); only the row
+    // sums and the range check are computed per block
+    using a_code = typename ARange::storage;
+    constexpr bool in_place_capable = std::is_same_v<Source, a_matrix<a_code>> && sizeof(a_code) == 1 &&
+                                      plan::bytes && plan::a_shift == 0 && plan::neon_level < 0 && has_avx2_v<Arch>;
+    [[maybe_unused]] bool in_place = false;
+    if constexpr (in_place_capable)
+        in_place = !amx && !windowed && k == kp && src.lda == static_cast<std::ptrdiff_t>(kp);
     // Rows per packed A block: ~192 KiB of packed A stays in L2 while every panel streams past it.
     std::size_t mb = (192 * 1024) / (ka * elem) / 8 * 8;
     mb = mb < 8 ? 8 : (mb > 256 ? 256 : mb);
@@ -5867,7 +5926,18 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
                            moment_partial* part) {
         for (std::size_t r0 = rb0 * 4; r0 < rb1 * 4 && r0 < m; r0 += mb) {
             const std::size_t rows = std::min({mb, rb1 * 4 - r0, m - r0});
-            if constexpr (sliceable) {
+            // the register path takes every row through 8-row tiles (a 1..4-row tail reads 4 zero rows past the
+            // packed rows, which the scratch buffer has room for)
+            moment_partial* rm = reg_moments && part && rows <= part->flush_rows() ? part : nullptr;
+            // rows read in place: every tile reads only rows of this block (whole 8-row tiles, or a last 4-row tile
+            // off the register path)
+            const std::uint8_t* a_blk = scratch.a.data();
+            if (in_place && rows % 4 == 0 && (rows % 8 == 0 || !rm)) {
+                if constexpr (in_place_capable) {
+                    a_blk = reinterpret_cast<const std::uint8_t*>(src.a + r0 * kp);
+                    scan_a_in_place<plan>(src.a, kp, r0, rows, k, scratch.row_sums.data());
+                }
+            } else if constexpr (sliceable) {
                 if (nrng > 1)
                     pack_a<plan, Arch, true>(src, r0, rows, k, kp, za, scratch.a.data(), scratch.row_sums.data(), kr,
                                              rblock);
@@ -5876,9 +5946,6 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
             } else {
                 pack_a<plan, Arch>(src, r0, rows, k, kp, za, scratch.a.data(), scratch.row_sums.data());
             }
-            // the register path takes every row through 8-row tiles (a 1..4-row tail reads 4 zero rows past the
-            // packed rows, which the scratch buffer has room for)
-            moment_partial* rm = reg_moments && part && rows <= part->flush_rows() ? part : nullptr;
             if (rm && rows % 8 != 0 && rows % 8 <= 4)
                 for (std::size_t j = 0; j < nrng; ++j)
                     std::memset(const_cast<std::uint8_t*>(a_at(scratch.a.data(), j, (rows + 3) / 4 * 4)), 0, 4 * kr * elem);
@@ -5888,15 +5955,15 @@ void gemm_q8_run(const Source& src, std::size_t m, std::int32_t za, const packed
                         if (step == 8 && (i + 4 < rows || rm)) {
                             if constexpr (plan::vnni && has_avx2_v<Arch> && x86::vnni512_compiled) {
                                 if (p + 1 < pe) {  // two panels per call: 16 zmm accumulators
-                                    tile8_512(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p,
+                                    tile8_512(a_blk, scratch.row_sums.data(), r0, i, rows, p,
                                               std::integral_constant<int, 2>{}, rm);
                                     ++p;
                                     continue;
                                 }
                             }
-                            tile8(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p, rm);
+                            tile8(a_blk, scratch.row_sums.data(), r0, i, rows, p, rm);
                         } else {
-                            tile(scratch.a.data(), scratch.row_sums.data(), r0, i, rows, p);
+                            tile(a_blk, scratch.row_sums.data(), r0, i, rows, p);
                         }
                     }
                 const std::size_t g1 = std::min(p1, g0 + group);

@@ -406,6 +406,68 @@ void int16_row_bounds(std::size_t k) {
                          zoa::error);
 }
 
+namespace {
+// Row-major unsigned byte A with lda = K (a multiple of 4): the x86 byte plans read it in place (no packing copy,
+// only row sums and the range check per block; gemm_q8.hpp "A read in place"). Shapes: 4-row and 8-row tails, rows
+// past one packed block (K = 64: 256 rows per block), K with a < 32-byte tail and K = 4.
+template <class C, class Arch>
+void in_place_shapes() {
+    zoa::rng g(31);
+    zoa::execution_context two(2);
+    const shape shapes[] = {{1, 5, 4},    {4, 16, 64},  {5, 17, 100}, {8, 32, 256}, {12, 40, 64},
+                            {13, 16, 36}, {260, 48, 64}, {300, 33, 68}, {600, 64, 64}};
+    for (const auto& s : shapes) {
+        CAPTURE(s.m);
+        CAPTURE(s.n);
+        CAPTURE(s.k);
+        const auto a = random_codes<typename C::A>(g, s.m * s.k);
+        const auto w = random_codes<typename C::W>(g, s.n * s.k);
+        const std::int32_t za = random_zero_point<typename C::A>(g);
+        std::vector<std::int32_t> zw;
+        if constexpr (int(C::W::min) >= 0)
+            for (std::size_t j = 0; j < s.n; ++j) zw.push_back(random_zero_point<typename C::W>(g));
+        check_all_stages<C, Arch>(a, s.m, static_cast<std::ptrdiff_t>(s.k), za, w, s.n, s.k, zw, nullptr);
+        check_all_stages<C, Arch>(a, s.m, static_cast<std::ptrdiff_t>(s.k), za, w, s.n, s.k, zw, &two);
+    }
+}
+template <class C, class Arch>
+struct in_place_check {
+    static void run() { in_place_shapes<C, Arch>(); }
+};
+}  // namespace
+
+TEST_CASE_TEMPLATE("gemm_q8 reads a row-major unsigned A in place (lda = K): the reference's bits, every path", C,
+                   r50_8, r50_6, r50_4, u8s8, u4s4, u8u4) {
+    on_every_arch<in_place_check, C>();
+}
+
+TEST_CASE("gemm_q8 in place names the first out-of-range activation row, in the vector body and in the tail") {
+    using U6 = zq::unsigned_range<6>;
+    const std::size_t n = 16;
+    std::vector<std::int8_t> w(n * 100, 3);  // 6-bit codes are stored as int8
+    const std::vector<std::int32_t> zw(n, 5);
+    std::vector<std::int32_t> c(300 * n);
+    const zk::out_i32 out{c.data(), zk::row_major(std::ptrdiff_t(n))};
+    for (const std::size_t k : {64, 100}) {  // 100: codes 96..99 are the scalar tail
+        CAPTURE(k);
+        const zk::packed_q8<U6, U6> pw(w.data(), n, k, std::ptrdiff_t(k), 1, zw.data(), zw.size());
+        for (const std::size_t at : {std::size_t{1}, k - 1}) {
+            for (const std::size_t row : {std::size_t{1}, std::size_t{270}}) {  // the first block, a later one
+                for (const int bad : {64, -1}) {  // -1 reads as byte 255 in the vector check: named as -1
+                    std::vector<std::int8_t> a(300 * k, 2);
+                    a[row * k + at] = static_cast<std::int8_t>(bad);
+                    a[299 * k] = 65;  // a later row also out of range: the first one is named
+                    const std::string msg = "zoa: numeric: gemm_q8: activation row " + std::to_string(row) +
+                                            " has codes in " + (bad < 0 ? "[-1, 2]" : "[2, 64]") +
+                                            ", outside the range [0, 63]";
+                    CHECK_THROWS_WITH_AS(zk::gemm_q8(a.data(), 300, std::ptrdiff_t(k), 0, pw, out), msg.c_str(),
+                                         zoa::error);
+                }
+            }
+        }
+    }
+}
+
 TEST_CASE("gemm_q8's int16 layout names the bounds of an out-of-range activation row, short and long runs") {
     static_assert(!zk::q8_plan<zq::value_range<-100, 100>, zq::signed_range<8>>::use_maddubs);
     for (std::size_t k : {std::size_t{8}, std::size_t{16}, std::size_t{40}}) {
