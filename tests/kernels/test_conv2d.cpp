@@ -633,3 +633,24 @@ TEST_CASE_TEMPLATE("conv2d_q8_nhwc skips the taps in the padding: the same integ
         bands_equal_full_depth<AR, WR, typename decltype(arch)::type>(seed);
     });
 }
+
+TEST_CASE("out_layout::row_offsets equals row_offset row by row, across inner and outer group boundaries") {
+    // the layouts conv2d and the bands write through: row-major, one group per image (NCHW), outer groups of
+    // rectangles (band_stage), and group sizes that do not divide each other
+    zk::out_layout lays[5];
+    lays[0].row_stride = 64;
+    lays[1] = {1, 49, 7, 49 * 64, 0, 0};
+    lays[2] = {64, 1, 5, 7 * 64, 0, 0};
+    lays[3] = {64, 1, 5, 7 * 64, 15, 49 * 64};
+    lays[4] = {64, 1, 0, 0, 6, 1000};
+    for (const zk::out_layout& lay : lays)
+        for (std::size_t m0 = 0; m0 < 40; ++m0) {
+            std::ptrdiff_t off[9];
+            lay.row_offsets(m0, 9, off);
+            for (std::size_t i = 0; i < 9; ++i) {
+                CAPTURE(m0);
+                CAPTURE(i);
+                REQUIRE(off[i] == lay.row_offset(m0 + i));
+            }
+        }
+}

@@ -45,6 +45,25 @@ struct out_layout {
         return base + static_cast<std::ptrdiff_t>(m / group_rows) * group_stride +
                static_cast<std::ptrdiff_t>(m % group_rows) * row_stride;
     }
+    /// off[i] = row_offset(m0 + i) for i < count: the divisions of grouped_offset once for m0, then one row at a time
+    /// (m = q2·group2_rows + m2, m2 = q1·group_rows + r; a step increments r and carries into q1 and q2).
+    void row_offsets(std::size_t m0, std::size_t count, std::ptrdiff_t* off) const noexcept {
+        if ((group_rows | group2_rows) == 0) {
+            for (std::size_t i = 0; i < count; ++i) off[i] = static_cast<std::ptrdiff_t>(m0 + i) * row_stride;
+            return;
+        }
+        std::size_t q2 = 0, m2 = m0;
+        if (group2_rows != 0) q2 = m0 / group2_rows, m2 = m0 % group2_rows;
+        std::size_t q1 = 0, r = m2;
+        if (group_rows != 0) q1 = m2 / group_rows, r = m2 % group_rows;
+        for (std::size_t i = 0; i < count; ++i) {
+            off[i] = static_cast<std::ptrdiff_t>(q2) * group2_stride + static_cast<std::ptrdiff_t>(q1) * group_stride +
+                     static_cast<std::ptrdiff_t>(r) * row_stride;
+            ++m2, ++r;
+            if (group_rows != 0 && r == group_rows) r = 0, ++q1;
+            if (group2_rows != 0 && m2 == group2_rows) m2 = 0, q1 = 0, r = 0, ++q2;
+        }
+    }
 };
 
 /// C[m*ldc + n].

@@ -412,38 +412,53 @@ struct fused_quad {
         : f0(vld1q_f32(p.f0.data() + c)), f1(vld1q_f32(p.f1.data() + c)), f2(vld1q_f32(p.f2.data() + c)),
           f3(vld1q_f32(p.f3.data() + c)), f4(vld1q_f32(p.f4.data() + c)), f5(vld1q_f32(p.f5.data() + c)) {}
 
-    float32x4_t value(const out_fused<T, R>& s, const zoa::kernels::detail::prepared_columns& p, int32x4_t acc,
-                      std::ptrdiff_t off) const noexcept {
+    /// A tile's scalars, read once (GCC reloaded the residual's inside the per-quad branch): the stage's switches and
+    /// pointers, the residual decoding and the output quantizer as vectors.
+    struct tile_constants {
+        bool bias, bn, mres, relu;
+        const float* res_f;
+        const R* res_q;
+        int32x4_t rz, zp;
+        float32x4_t rs, inv, lo, hi;
+        tile_constants(const out_fused<T, R>& s, const zoa::kernels::detail::prepared_columns& p) noexcept
+            : bias(p.has_bias), bn(p.has_bn), mres(s.bn_mean_residual != nullptr), relu(s.relu), res_f(s.res_f),
+              res_q(s.res_q), rz(vdupq_n_s32(p.res_zero_point)), zp(vdupq_n_s32(p.zero_point)),
+              rs(vdupq_n_f32(p.res_scale)), inv(vdupq_n_f32(p.inv)), lo(vdupq_n_f32(p.lo)), hi(vdupq_n_f32(p.hi)) {}
+    };
+
+    float32x4_t value(const tile_constants& k, int32x4_t acc, std::ptrdiff_t off) const noexcept {
         float32x4_t t = zoa::detail::fp_barrier(vmulq_f32(vcvtq_f32_s32(acc), f0));
-        if (p.has_bias) t = vaddq_f32(t, f1);
+        if (k.bias) t = vaddq_f32(t, f1);
         t = zoa::detail::fp_barrier(t);
-        if (p.has_bn) t = vfmaq_f32(f5, vsubq_f32(vsubq_f32(t, f2), f3), f4);
-        if (s.res_f) {
-            t = vaddq_f32(t, vld1q_f32(s.res_f + off));
-        } else if (s.res_q) {
+        if (k.bn) {
+            t = vsubq_f32(t, f2);
+            if (k.mres) t = vsubq_f32(t, f3);  // without a mean residual f3 = +0 and t − (+0) = t, −0 and NaN included
+            t = vfmaq_f32(f5, t, f4);
+        }
+        if (k.res_f) {
+            t = vaddq_f32(t, vld1q_f32(k.res_f + off));
+        } else if (k.res_q) {
             std::uint32_t four;
-            std::memcpy(&four, s.res_q + off, 4);
+            std::memcpy(&four, k.res_q + off, 4);
             const uint8x8_t b = vreinterpret_u8_u32(vdup_n_u32(four));
             int32x4_t q;
             if constexpr (std::is_same_v<R, std::int8_t>)
                 q = vmovl_s16(vget_low_s16(vmovl_s8(vreinterpret_s8_u8(b))));
             else
                 q = vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(vmovl_u8(b))));
-            const float32x4_t r = vmulq_f32(vcvtq_f32_s32(vsubq_s32(q, vdupq_n_s32(p.res_zero_point))),
-                                            vdupq_n_f32(p.res_scale));
+            const float32x4_t r = vmulq_f32(vcvtq_f32_s32(vsubq_s32(q, k.rz)), k.rs);
             t = vaddq_f32(t, zoa::detail::fp_barrier(r));
         }
-        if (s.relu) {
+        if (k.relu) {
             const float32x4_t zero = vdupq_n_f32(0.0f);
             t = vbslq_f32(vcgtq_f32(zero, t), zero, t);
         }
         return t;
     }
 
-    int32x4_t codes(float32x4_t t, const zoa::kernels::detail::prepared_columns& p) const noexcept {
-        float32x4_t v = vmulq_f32(t, vdupq_n_f32(p.inv));
-        v = vminnmq_f32(vmaxnmq_f32(v, vdupq_n_f32(p.lo)), vdupq_n_f32(p.hi));
-        return vaddq_s32(vcvtnq_s32_f32(v), vdupq_n_s32(p.zero_point));
+    static int32x4_t codes(float32x4_t t, const tile_constants& k) noexcept {
+        const float32x4_t v = vminnmq_f32(vmaxnmq_f32(vmulq_f32(t, k.inv), k.lo), k.hi);
+        return vaddq_s32(vcvtnq_s32_f32(v), k.zp);
     }
 };
 
@@ -457,14 +472,16 @@ inline void store_tile_fused(const out_fused<T, R>& s, const zoa::kernels::detai
     const out_layout& lay = s.layout;
     if (rows == 4 && cols == 16 && lay.col_stride == 1) {
         std::ptrdiff_t off[4];
-        for (std::size_t r = 0; r < 4; ++r) off[r] = lay.row_offset(m0 + r) + static_cast<std::ptrdiff_t>(n0);
+        lay.row_offsets(m0, 4, off);
+        for (std::ptrdiff_t& o : off) o += static_cast<std::ptrdiff_t>(n0);
+        const typename fused_quad<T, R>::tile_constants k(s, p);
         int32x4_t q[4][4];
         for (int j = 0; j < 4; ++j) {
             const fused_quad<T, R> fq(p, n0 + 4 * static_cast<std::size_t>(j));
             for (int r = 0; r < 4; ++r) {
-                const float32x4_t v = fq.value(s, p, t.v[r][j], off[r] + 4 * j);
+                const float32x4_t v = fq.value(k, t.v[r][j], off[r] + 4 * j);
                 if constexpr (std::is_same_v<T, float>) vst1q_f32(s.c + off[r] + 4 * j, v);
-                else q[r][j] = fq.codes(v, p);
+                else q[r][j] = fused_quad<T, R>::codes(v, k);
             }
         }
         if constexpr (!std::is_same_v<T, float>)
