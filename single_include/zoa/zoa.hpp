@@ -4149,6 +4149,9 @@ struct fused_quad {
               rs(vdupq_n_f32(p.res_scale)), inv(vdupq_n_f32(p.inv)), lo(vdupq_n_f32(p.lo)), hi(vdupq_n_f32(p.hi)) {}
     };
 
+    /// Relu and Res (0: no residual, 1: float residual, 2: code residual) are the tile's k.relu / k.res_f / k.res_q,
+    /// fixed per tile so that the quads do not branch on them.
+    template <bool Relu, int Res>
     float32x4_t value(const tile_constants& k, int32x4_t acc, std::ptrdiff_t off) const noexcept {
         float32x4_t t = zoa::detail::fp_barrier(vmulq_f32(vcvtq_f32_s32(acc), f0));
         if (k.bias) t = vaddq_f32(t, f1);
@@ -4158,9 +4161,9 @@ struct fused_quad {
             if (k.mres) t = vsubq_f32(t, f3);  // without a mean residual f3 = +0 and t − (+0) = t, −0 and NaN included
             t = vfmaq_f32(f5, t, f4);
         }
-        if (k.res_f) {
+        if constexpr (Res == 1) {
             t = vaddq_f32(t, vld1q_f32(k.res_f + off));
-        } else if (k.res_q) {
+        } else if constexpr (Res == 2) {
             std::uint32_t four;
             std::memcpy(&four, k.res_q + off, 4);
             const uint8x8_t b = vreinterpret_u8_u32(vdup_n_u32(four));
@@ -4172,7 +4175,7 @@ struct fused_quad {
             const float32x4_t r = vmulq_f32(vcvtq_f32_s32(vsubq_s32(q, k.rz)), k.rs);
             t = vaddq_f32(t, zoa::detail::fp_barrier(r));
         }
-        if (k.relu) {
+        if constexpr (Relu) {
             const float32x4_t zero = vdupq_n_f32(0.0f);
             t = vbslq_f32(vcgtq_f32(zero, t), zero, t);
         }
@@ -4198,17 +4201,27 @@ inline void store_tile_fused(const out_fused<T, R>& s, const zoa::kernels::detai
         lay.row_offsets(m0, 4, off);
         for (std::ptrdiff_t& o : off) o += static_cast<std::ptrdiff_t>(n0);
         const typename fused_quad<T, R>::tile_constants k(s, p);
-        int32x4_t q[4][4];
-        for (int j = 0; j < 4; ++j) {
-            const fused_quad<T, R> fq(p, n0 + 4 * static_cast<std::size_t>(j));
-            for (int r = 0; r < 4; ++r) {
-                const float32x4_t v = fq.value(k, t.v[r][j], off[r] + 4 * j);
-                if constexpr (std::is_same_v<T, float>) vst1q_f32(s.c + off[r] + 4 * j, v);
-                else q[r][j] = fused_quad<T, R>::codes(v, k);
+        const auto quads = [&](auto relu, auto res) {
+            int32x4_t q[4][4];
+            for (int j = 0; j < 4; ++j) {
+                const fused_quad<T, R> fq(p, n0 + 4 * static_cast<std::size_t>(j));
+                for (int r = 0; r < 4; ++r) {
+                    const float32x4_t v =
+                        fq.template value<decltype(relu)::value, decltype(res)::value>(k, t.v[r][j], off[r] + 4 * j);
+                    if constexpr (std::is_same_v<T, float>) vst1q_f32(s.c + off[r] + 4 * j, v);
+                    else q[r][j] = fused_quad<T, R>::codes(v, k);
+                }
             }
-        }
-        if constexpr (!std::is_same_v<T, float>)
-            for (int r = 0; r < 4; ++r) store_codes16(s.c + off[r], q[r]);
+            if constexpr (!std::is_same_v<T, float>)
+                for (int r = 0; r < 4; ++r) store_codes16(s.c + off[r], q[r]);
+        };
+        const auto with_residual = [&](auto relu) {
+            if (k.res_f) quads(relu, std::integral_constant<int, 1>{});
+            else if (k.res_q) quads(relu, std::integral_constant<int, 2>{});
+            else quads(relu, std::integral_constant<int, 0>{});
+        };
+        if (k.relu) with_residual(std::true_type{});
+        else with_residual(std::false_type{});
         return;
     }
     alignas(16) std::int32_t acc[4][16];
