@@ -11,8 +11,8 @@
 #   REV        a git revision whose include/ is measured instead of the working tree's (default: the working tree);
 #              the driver, bench/compare/zoa_compare.cpp, is always the working tree's
 # Prints one line: arm64_insns level=... model=... precision=... batch=... headers=... infer_insns=N step_insns=N
-# ZOA_INSN_TOP=K (environment): before that line, the K functions with the most instructions per forward (the same
-# difference of the two infer runs, per function of the static binary's symbol table).
+# ZOA_INSN_TOP=K (environment): before that line, the K functions with the most instructions per forward and per
+# ZOA step (the same differences as below, per function of the static binary's symbol table).
 # Method: zoa_compare (cross-compiled -O2 -static for the level) runs `infer` with 1 and with 3 timed forwards and
 # `adapt --method zoa` with 1 and with 3 repetitions, no warm-up, each under tools/qemu_insn_count.c (single thread).
 # infer: the 2 extra forwards' instructions / 2. adapt: the 2 extra repetitions are 2 steps and 2 (inference, step)
@@ -72,9 +72,16 @@ def per_function(path):
     return c
 one, three = per_function(f"{work}/blocks-infer-1.txt"), per_function(f"{work}/blocks-infer-3.txt")
 diff = {k: (three[k] - one.get(k, 0)) / 2 for k in three}
-total = sum(diff.values())
-for name, n in sorted(diff.items(), key=lambda kv: -kv[1])[:top]:
-    print(f"  {100 * n / total:5.1f} %  {n / 1e6:8.1f} M  {name[:140]}")
+def show(title, d):
+    total = sum(d.values())
+    print(title)
+    for name, n in sorted(d.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"  {100 * n / total:5.1f} %  {n / 1e6:8.1f} M  {name[:140]}")
+show("per forward:", diff)
+# a ZOA step as the step count below: (adapt 3 - adapt 1 - 2 forwards) / 4, function by function
+a_one, a_three = per_function(f"{work}/blocks-adapt-1.txt"), per_function(f"{work}/blocks-adapt-3.txt")
+step = {k: (a_three[k] - a_one.get(k, 0) - 2 * diff.get(k, 0)) / 4 for k in a_three}
+show("per ZOA step:", {k: v for k, v in step.items() if v > 0})
 PY
 fi
 step=$(( (a3 - a1 - 2 * infer) / 4 ))
